@@ -1,0 +1,151 @@
+//! The API's one error type. Client errors carry a specific code, message
+//! and field; server errors are logged in full and answered generically.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use earshot_protocol::{ErrorBody, ErrorResponse, ValidationError};
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("content type must be application/json")]
+    UnsupportedMediaType,
+    #[error("body too large")]
+    PayloadTooLarge,
+    #[error("body could not be read")]
+    BadBody,
+    #[error("malformed JSON")]
+    MalformedJson,
+    /// Well-formed JSON of the wrong shape.
+    #[error("{code}: {message}")]
+    Shape {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("unknown site")]
+    UnknownSite,
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, String, Option<String>) {
+        use ApiError::*;
+        match self {
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Content-Type must be application/json".into(),
+                None,
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "the request body must be at most {} bytes",
+                    earshot_protocol::limits::BODY_MAX_BYTES
+                ),
+                None,
+            ),
+            BadBody => (
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                "the request body could not be read".into(),
+                None,
+            ),
+            MalformedJson => (
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "the request body is not valid UTF-8 JSON".into(),
+                None,
+            ),
+            Shape {
+                code,
+                message,
+                field,
+            } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                message.clone(),
+                field.clone(),
+            ),
+            Invalid(e) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.code(),
+                e.message(),
+                Some(e.field.as_str().to_owned()),
+            ),
+            UnknownSite => (
+                StatusCode::FORBIDDEN,
+                "unknown_site",
+                "no site has this key".into(),
+                Some("site".into()),
+            ),
+            OriginNotAllowed => (
+                StatusCode::FORBIDDEN,
+                "origin_not_allowed",
+                "this site does not accept feedback from this origin".into(),
+                None,
+            ),
+            NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such resource".into(),
+                None,
+            ),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this method is not allowed here".into(),
+                None,
+            ),
+            Store(StoreError::Closed) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server is shutting down; retry shortly".into(),
+                None,
+            ),
+            Store(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "an internal error occurred; nothing was stored".into(),
+                None,
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, field) = self.parts();
+        if status.is_server_error() {
+            // The detail stays in the log; the client learns only the code.
+            tracing::error!(error = %self, "request failed");
+        }
+        let body = ErrorResponse {
+            error: ErrorBody {
+                code: code.to_owned(),
+                message,
+                field,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}

@@ -1,0 +1,18 @@
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+
+use super::{ApiError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz))
+}
+
+/// Healthy means the database answers, not just that the process is up.
+async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state
+        .store
+        .read(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await?;
+    Ok("ok\n")
+}

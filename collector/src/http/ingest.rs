@@ -1,0 +1,273 @@
+//! `POST /api/v1/feedback`: the public ingest endpoint.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use earshot_protocol::{FeedbackAccepted, FeedbackRequest, Kind, Submission, limits};
+use tracing::instrument;
+
+use super::{ApiError, AppState};
+use crate::store::NewEntry;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/feedback", post(submit).options(preflight))
+        .layer(DefaultBodyLimit::max(limits::BODY_MAX_BYTES))
+}
+
+fn origin(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+}
+
+/// Adds CORS headers when `origin` belongs to a configured site, so the
+/// widget can read our answer (errors included). Never with credentials.
+fn with_cors(mut response: Response, origin: Option<&str>, allowed: bool) -> Response {
+    let headers = response.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if let (true, Some(origin)) = (allowed, origin)
+        && let Ok(value) = HeaderValue::from_str(origin)
+    {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+    }
+    response
+}
+
+async fn cors_allowed(state: &AppState, origin: Option<&str>) -> Result<bool, ApiError> {
+    match origin {
+        Some(origin) => Ok(state.sites.any_allows(origin).await?),
+        None => Ok(false),
+    }
+}
+
+/// Answers the browser's preflight only for origins some site allows.
+async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let origin = origin(&headers);
+    match cors_allowed(&state, origin).await {
+        Ok(true) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("POST"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("content-type"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("86400"),
+            );
+            with_cors(response, origin, true)
+        }
+        Ok(false) => with_cors(ApiError::OriginNotAllowed.into_response(), origin, false),
+        Err(e) => with_cors(e.into_response(), origin, false),
+    }
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let origin = origin(&headers);
+    let allowed = match cors_allowed(&state, origin).await {
+        Ok(allowed) => allowed,
+        Err(e) => return with_cors(e.into_response(), origin, false),
+    };
+    let response = match ingest(&state, &headers, origin, body).await {
+        Ok((status, accepted)) => (status, Json(accepted)).into_response(),
+        Err(e) => e.into_response(),
+    };
+    with_cors(response, origin, allowed)
+}
+
+#[instrument(skip_all, fields(site, kind, replayed))]
+async fn ingest(
+    state: &AppState,
+    headers: &HeaderMap,
+    origin: Option<&str>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, FeedbackAccepted), ApiError> {
+    require_json(headers)?;
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadBody
+        }
+    })?;
+    let request = parse_body(&body)?;
+    let submission = Submission::parse(&request)?;
+    let span = tracing::Span::current();
+    span.record("site", submission.site.as_str());
+    span.record("kind", submission.kind.as_str());
+
+    let site = state
+        .sites
+        .by_key(submission.site.as_str())
+        .await?
+        .ok_or(ApiError::UnknownSite)?;
+    // Browsers always send Origin on this cross-origin POST; server-side
+    // integrations send none and are not subject to the browser policy.
+    if let Some(origin) = origin
+        && !site.allows(origin)
+    {
+        return Err(ApiError::OriginNotAllowed);
+    }
+    let inserted = state
+        .store
+        .insert_entry(NewEntry {
+            site_id: site.id,
+            submission,
+        })
+        .await?;
+    span.record("replayed", inserted.replayed);
+    let status = if inserted.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        FeedbackAccepted {
+            id: inserted.public_id,
+            reference: inserted.reference,
+            status_url: format!("{}/s/{}", state.public_url, inserted.status_token),
+        },
+    ))
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
+}
+
+/// Parses the body into the wire type, turning serde's errors into specific
+/// codes and fields without echoing the customer's input back.
+pub fn parse_body(body: &[u8]) -> Result<FeedbackRequest, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let request: FeedbackRequest =
+        serde_path_to_error::deserialize(&mut de).map_err(shape_error)?;
+    de.end().map_err(|_| ApiError::MalformedJson)?;
+    Ok(request)
+}
+
+fn shape_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    if inner.classify() != serde_json::error::Category::Data {
+        return ApiError::MalformedJson;
+    }
+    let detail = inner.to_string();
+    let quoted = detail
+        .split('`')
+        .nth(1)
+        .map(|name| name.chars().take(64).collect::<String>());
+    let join = |name: &str| {
+        if path == "." || path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    let field = (path != "." && !path.is_empty()).then(|| path.clone());
+    if detail.starts_with("unknown field") {
+        let name = join(quoted.as_deref().unwrap_or("?"));
+        return ApiError::Shape {
+            code: "unknown_field",
+            message: format!("unknown field {name}"),
+            field: Some(name),
+        };
+    }
+    if detail.starts_with("missing field") {
+        let name = join(quoted.as_deref().unwrap_or("?"));
+        return ApiError::Shape {
+            code: "required",
+            message: format!("{name} is required"),
+            field: Some(name),
+        };
+    }
+    if detail.starts_with("unknown variant") && path == "kind" {
+        let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        return ApiError::Shape {
+            code: "unknown_kind",
+            message: format!("kind must be one of: {}", kinds.join(", ")),
+            field,
+        };
+    }
+    ApiError::Shape {
+        code: "invalid_type",
+        message: match &field {
+            Some(f) => format!("{f} has the wrong type"),
+            None => "the body must be a JSON object".to_owned(),
+        },
+        field,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(body: &str) -> (&'static str, Option<String>) {
+        match parse_body(body.as_bytes()) {
+            Err(ApiError::Shape { code, field, .. }) => (code, field),
+            other => panic!("expected a shape error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn serde_errors_become_specific_codes_and_fields() {
+        assert_eq!(
+            shape(r#"{"site":"s","kind":"rant","message":"m"}"#),
+            ("unknown_kind", Some("kind".into()))
+        );
+        assert_eq!(
+            shape(r#"{"site":"s","kind":"idea","message":"m","page":{"url":"x","colour":1}}"#),
+            ("unknown_field", Some("page.colour".into()))
+        );
+        assert_eq!(
+            shape(r#"{"kind":"idea","message":"m"}"#),
+            ("required", Some("site".into()))
+        );
+        assert_eq!(
+            shape(r#"{"site":"s","kind":"idea","message":42}"#),
+            ("invalid_type", Some("message".into()))
+        );
+        assert_eq!(shape("[1,2]"), ("invalid_type", None));
+    }
+
+    #[test]
+    fn syntax_errors_and_trailing_garbage_are_malformed() {
+        for body in [
+            "{",
+            "",
+            "{\"site\":\"s\",}",
+            "{\"site\":\"s\",\"kind\":\"idea\",\"message\":\"m\"} x",
+            "\u{FEFF}{}",
+        ] {
+            assert!(
+                matches!(parse_body(body.as_bytes()), Err(ApiError::MalformedJson)),
+                "{body:?}"
+            );
+        }
+        assert!(matches!(
+            parse_body(&[0xff, 0xfe]),
+            Err(ApiError::MalformedJson)
+        ));
+    }
+}

@@ -1,0 +1,85 @@
+//! Identifiers handed to customers. All random, from the OS generator: a
+//! sequential id would leak volume and make status links guessable.
+
+use rand::RngCore;
+
+/// Crockford base32: no I, L, O or U, so references read aloud cleanly.
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+fn base32(bytes: &[u8], len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 && out.len() < len {
+            bits -= 5;
+            out.push(char::from(ALPHABET[((acc >> bits) & 31) as usize]));
+        }
+    }
+    out
+}
+
+fn random(len_chars: usize) -> String {
+    let mut bytes = vec![0u8; (len_chars * 5).div_ceil(8)];
+    rand::rng().fill_bytes(&mut bytes);
+    base32(&bytes, len_chars)
+}
+
+/// `ES-7K3F-9QX2`: 40 random bits, short enough to quote on the phone.
+/// Collisions are caught by a unique index and retried.
+pub fn reference() -> String {
+    let r = random(8);
+    format!("ES-{}-{}", &r[..4], &r[4..])
+}
+
+/// Secret for the customer's status page: 160 random bits.
+pub fn status_token() -> String {
+    random(32).to_ascii_lowercase()
+}
+
+/// Public entry id.
+pub fn public_id() -> String {
+    format!("e_{}", random(20).to_ascii_lowercase())
+}
+
+/// Public site key, as embedded in host pages.
+pub fn site_key() -> String {
+    format!("site_{}", random(16).to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn reference_has_the_documented_shape() {
+        let r = reference();
+        assert_eq!(r.len(), 12);
+        assert!(r.starts_with("ES-"));
+        assert_eq!(&r[7..8], "-");
+        assert!(
+            r.chars()
+                .filter(|c| *c != '-')
+                .skip(2)
+                .all(|c| ALPHABET.contains(&(c as u8)))
+        );
+    }
+
+    #[test]
+    fn tokens_are_long_and_distinct() {
+        let tokens: HashSet<_> = (0..1000).map(|_| status_token()).collect();
+        assert_eq!(tokens.len(), 1000);
+        assert!(tokens.iter().all(|t| t.len() == 32));
+    }
+
+    #[test]
+    fn base32_encodes_known_bits() {
+        assert_eq!(base32(&[0xff, 0xff], 3), "ZZZ");
+        assert_eq!(base32(&[0, 0], 3), "000");
+        assert_eq!(base32(&[0b00001_000], 1), "1");
+        assert_eq!(base32(&[0b00001_000, 0], 2), "10");
+    }
+}

@@ -1,0 +1,12 @@
+//! The Earshot collector: ingest API, storage, customer status pages and
+//! the `earshot` command line.
+
+pub mod assets;
+pub mod cli;
+pub mod config;
+pub mod directory;
+pub mod http;
+pub mod ids;
+pub mod origin;
+pub mod server;
+pub mod store;

@@ -1,0 +1,17 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use earshot_collector::{cli, config::Cli};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("EARSHOT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Cli::parse();
+    cli::run(args.command, args.serve).await
+}

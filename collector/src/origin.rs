@@ -1,0 +1,176 @@
+//! Allowed-origin patterns for a site.
+
+use std::fmt;
+
+/// Which port a pattern accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PortRule {
+    /// `:*` — any port.
+    Any,
+    /// The scheme's default port, or the one given.
+    Exact(u16),
+}
+
+/// `scheme://host[:port|:*]`, where host may start with `*.` to allow any
+/// subdomain (not the bare domain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginPattern {
+    scheme: String,
+    host: String,
+    port: PortRule,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OriginError {
+    #[error("origin must start with http:// or https://")]
+    Scheme,
+    #[error("origin must be scheme://host[:port], without a path")]
+    Shape,
+    #[error("origin port must be a number between 1 and 65535, or *")]
+    Port,
+}
+
+fn default_port(scheme: &str) -> u16 {
+    if scheme == "https" { 443 } else { 80 }
+}
+
+/// Splits `scheme://host[:port]` into lowercase parts.
+fn split(origin: &str) -> Result<(String, String, Option<&str>), OriginError> {
+    let (scheme, rest) = origin.split_once("://").ok_or(OriginError::Scheme)?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(OriginError::Scheme);
+    }
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err(OriginError::Shape);
+    }
+    // IPv6 literals keep their colons inside brackets.
+    let (host, port) = match rest.rfind(':') {
+        Some(i) if !rest[i..].contains(']') => (&rest[..i], Some(&rest[i + 1..])),
+        _ => (rest, None),
+    };
+    if host.is_empty() {
+        return Err(OriginError::Shape);
+    }
+    Ok((scheme, host.to_ascii_lowercase(), port))
+}
+
+impl OriginPattern {
+    pub fn parse(raw: &str) -> Result<OriginPattern, OriginError> {
+        let (scheme, host, port) = split(raw.trim())?;
+        let port = match port {
+            None => PortRule::Exact(default_port(&scheme)),
+            Some("*") => PortRule::Any,
+            Some(p) => PortRule::Exact(
+                p.parse()
+                    .ok()
+                    .filter(|&p| p != 0)
+                    .ok_or(OriginError::Port)?,
+            ),
+        };
+        if host.contains('*') && !(host.starts_with("*.") && !host[2..].contains('*')) {
+            return Err(OriginError::Shape);
+        }
+        Ok(OriginPattern { scheme, host, port })
+    }
+
+    /// Whether a browser's `Origin` header value matches.
+    pub fn matches(&self, origin: &str) -> bool {
+        let Ok((scheme, host, port)) = split(origin) else {
+            return false;
+        };
+        let port = match port {
+            None => default_port(&scheme),
+            Some(p) => match p.parse::<u16>() {
+                Ok(p) => p,
+                Err(_) => return false,
+            },
+        };
+        let host_ok = match self.host.strip_prefix("*.") {
+            Some(domain) => host.len() > domain.len() + 1 && host.ends_with(&format!(".{domain}")),
+            None => host == self.host,
+        };
+        let port_ok = match self.port {
+            PortRule::Any => true,
+            PortRule::Exact(p) => p == port,
+        };
+        scheme == self.scheme && host_ok && port_ok
+    }
+}
+
+impl fmt::Display for OriginPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}", self.scheme, self.host)?;
+        match self.port {
+            PortRule::Any => write!(f, ":*"),
+            PortRule::Exact(p) if p == default_port(&self.scheme) => Ok(()),
+            PortRule::Exact(p) => write!(f, ":{p}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> OriginPattern {
+        OriginPattern::parse(s).unwrap()
+    }
+
+    #[test]
+    fn any_port_pattern_matches_only_that_host_and_scheme() {
+        let local = p("http://localhost:*");
+        assert!(local.matches("http://localhost:3000"));
+        assert!(local.matches("http://localhost"));
+        assert!(local.matches("http://LOCALHOST:1"));
+        assert!(!local.matches("https://localhost:3000"));
+        assert!(!local.matches("http://localhost.evil.example:3000"));
+        assert!(!local.matches("null"));
+    }
+
+    #[test]
+    fn default_ports_are_normalised() {
+        let shop = p("https://shop.example");
+        assert!(shop.matches("https://shop.example"));
+        assert!(shop.matches("https://shop.example:443"));
+        assert!(!shop.matches("https://shop.example:8443"));
+        assert!(!shop.matches("http://shop.example"));
+        assert_eq!(shop.to_string(), "https://shop.example");
+    }
+
+    #[test]
+    fn subdomain_wildcard_excludes_the_bare_domain_and_lookalikes() {
+        let any = p("https://*.example.com");
+        assert!(any.matches("https://a.example.com"));
+        assert!(any.matches("https://a.b.example.com"));
+        assert!(!any.matches("https://example.com"));
+        assert!(!any.matches("https://badexample.com"));
+    }
+
+    #[test]
+    fn malformed_patterns_are_rejected_with_a_reason() {
+        assert_eq!(
+            OriginPattern::parse("shop.example"),
+            Err(OriginError::Scheme)
+        );
+        assert_eq!(OriginPattern::parse("ftp://x"), Err(OriginError::Scheme));
+        assert_eq!(
+            OriginPattern::parse("https://x/path"),
+            Err(OriginError::Shape)
+        );
+        assert_eq!(
+            OriginPattern::parse("https://x:99999"),
+            Err(OriginError::Port)
+        );
+        assert_eq!(
+            OriginPattern::parse("https://a*b.com"),
+            Err(OriginError::Shape)
+        );
+        assert!(
+            OriginPattern::parse("http://[::1]:*")
+                .unwrap()
+                .matches("http://[::1]:8080")
+        );
+    }
+}

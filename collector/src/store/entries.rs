@@ -1,0 +1,148 @@
+//! Feedback entries.
+
+use earshot_protocol::Submission;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Store, StoreError, now_millis};
+use crate::ids;
+
+/// A validated submission bound to a known site.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub site_id: i64,
+    pub submission: Submission,
+}
+
+/// What the customer is told after submitting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inserted {
+    pub public_id: String,
+    pub reference: String,
+    pub status_token: String,
+    /// True when the idempotency key matched an earlier entry.
+    pub replayed: bool,
+}
+
+/// An entry as the customer's status page shows it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub reference: String,
+    pub kind: String,
+    pub message: Option<String>,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    pub status: String,
+    pub created_at: i64,
+    pub site_name: String,
+}
+
+/// Attempts at a fresh random reference before giving up (a collision in
+/// 2^40 is already rare; three in a row means something is broken).
+const ID_ATTEMPTS: usize = 3;
+
+fn find_by_idempotency_key(
+    conn: &Connection,
+    site_id: i64,
+    key: &str,
+) -> Result<Option<Inserted>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT public_id, reference, status_token FROM entries WHERE site_id = ?1 AND idempotency_key = ?2",
+    )?;
+    Ok(stmt
+        .query_row(params![site_id, key], |r| {
+            Ok(Inserted {
+                public_id: r.get(0)?,
+                reference: r.get(1)?,
+                status_token: r.get(2)?,
+                replayed: true,
+            })
+        })
+        .optional()?)
+}
+
+fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
+    let s = &entry.submission;
+    let key = s.idempotency_key.as_ref().map(|k| k.as_str());
+    if let Some(key) = key
+        && let Some(existing) = find_by_idempotency_key(conn, entry.site_id, key)?
+    {
+        return Ok(existing);
+    }
+    let text =
+        |t: &Option<earshot_protocol::submission::Text>| t.as_ref().map(|t| t.as_str().to_owned());
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message, expected, actual,
+            email, page_url, page_title, page_referrer, user_agent, language, timezone, viewport,
+            idempotency_key, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    )?;
+    for _ in 0..ID_ATTEMPTS {
+        let inserted = Inserted {
+            public_id: ids::public_id(),
+            reference: ids::reference(),
+            status_token: ids::status_token(),
+            replayed: false,
+        };
+        let result = stmt.execute(params![
+            inserted.public_id,
+            inserted.reference,
+            inserted.status_token,
+            entry.site_id,
+            s.kind.as_str(),
+            s.body.message(),
+            s.body.expected(),
+            s.body.actual(),
+            s.email.as_ref().map(|e| e.as_str()),
+            s.page.url.as_ref().map(|u| u.as_str()),
+            text(&s.page.title),
+            s.page.referrer.as_ref().map(|u| u.as_str()),
+            text(&s.client.user_agent),
+            text(&s.client.language),
+            text(&s.client.timezone),
+            text(&s.client.viewport),
+            key,
+            now_millis(),
+        ]);
+        match result {
+            Ok(_) => return Ok(inserted),
+            // A random id collided with an existing one: draw again.
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::IdExhausted)
+}
+
+fn by_status_token(conn: &Connection, token: &str) -> Result<Option<Entry>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.reference, e.kind, e.message, e.expected, e.actual, e.status, e.created_at, s.name
+         FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.status_token = ?1",
+    )?;
+    Ok(stmt
+        .query_row([token], |r| {
+            Ok(Entry {
+                reference: r.get(0)?,
+                kind: r.get(1)?,
+                message: r.get(2)?,
+                expected: r.get(3)?,
+                actual: r.get(4)?,
+                status: r.get(5)?,
+                created_at: r.get(6)?,
+                site_name: r.get(7)?,
+            })
+        })
+        .optional()?)
+}
+
+impl Store {
+    /// Stores a submission, or returns the entry an earlier submission with
+    /// the same idempotency key created. Resolves only after commit.
+    pub async fn insert_entry(&self, entry: NewEntry) -> Result<Inserted, StoreError> {
+        self.write(move |conn| insert(conn, &entry)).await
+    }
+
+    pub async fn entry_by_status_token(&self, token: String) -> Result<Option<Entry>, StoreError> {
+        self.read(move |conn| by_status_token(conn, &token)).await
+    }
+}

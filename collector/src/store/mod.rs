@@ -1,0 +1,169 @@
+//! Storage. The rest of the collector sees only [`Store`]'s methods, so a
+//! later PostgreSQL backend replaces this module, not its callers.
+//!
+//! Write path: one dedicated writer thread owns the only read-write
+//! connection. Requests queue their work; the writer runs everything waiting
+//! in one transaction (group commit), each job in its own savepoint, and
+//! answers only after `COMMIT` returned. A 2xx therefore always means
+//! committed, while one fsync covers many submissions.
+//!
+//! Durability: WAL with `synchronous=FULL`, so a committed entry survives
+//! both a process crash and a power loss (the WAL is fsynced on every
+//! commit). `secure_delete` makes erased customer data leave the file.
+//!
+//! Reads run on pooled read-only connections through `spawn_blocking`, never
+//! blocking the async runtime and never waiting for the writer (WAL).
+
+mod entries;
+mod migrations;
+mod sites;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use entries::{Entry, Inserted, NewEntry};
+pub use sites::{NewSite, Site};
+use writer::Writer;
+
+/// How long a connection waits for a lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle read connections kept open.
+const READ_POOL_MAX: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the database schema is version {found}, newer than this binary knows ({known}); upgrade earshot"
+    )]
+    SchemaTooNew { found: usize, known: usize },
+    #[error("the store is shut down")]
+    Closed,
+    #[error("the transaction holding this write failed to commit")]
+    CommitFailed,
+    #[error("a blocking database task failed")]
+    TaskFailed,
+    #[error("could not generate a unique identifier")]
+    IdExhausted,
+    #[error("invalid data in the database: {0}")]
+    Corrupt(String),
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database, then starts the
+    /// writer thread.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let mut conn = Connection::open(path)?;
+        configure_writer(&conn)?;
+        migrations::run(&mut conn)?;
+        let writer = Writer::start(conn)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer,
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in the writer's next group transaction and resolves once it
+    /// is committed.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.inner.writer.submit(f).await
+    }
+
+    /// Runs `f` on a read-only connection off the async runtime.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match inner.take_reader() {
+                Some(conn) => conn,
+                None => open_reader(&inner.path)?,
+            };
+            let result = f(&conn);
+            inner.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|_| StoreError::TaskFailed)?
+    }
+
+    /// Stops accepting writes, commits everything queued and waits for the
+    /// writer to finish. Later writes fail with [`StoreError::Closed`].
+    pub async fn shutdown(&self) {
+        let inner = self.inner.clone();
+        // Joining a thread blocks; keep it off the runtime's workers.
+        let _ = tokio::task::spawn_blocking(move || inner.writer.shutdown()).await;
+    }
+}
+
+impl Inner {
+    fn take_reader(&self) -> Option<Connection> {
+        self.readers.lock().ok()?.pop()
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut pool) = self.readers.lock()
+            && pool.len() < READ_POOL_MAX
+        {
+            pool.push(conn);
+        }
+    }
+}
+
+fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    Ok(())
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+/// Current time as Unix milliseconds.
+pub(crate) fn now_millis() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,18 @@
+//! Maximum lengths, counted in Unicode scalar values (what a customer sees as
+//! characters), not bytes. The widget shows counters against these.
+
+pub const MESSAGE_MAX: usize = 5_000;
+pub const EXPECTED_MAX: usize = 2_000;
+pub const ACTUAL_MAX: usize = 2_000;
+pub const EMAIL_MAX: usize = 254;
+pub const SITE_KEY_MAX: usize = 64;
+pub const URL_MAX: usize = 2_048;
+pub const TITLE_MAX: usize = 300;
+pub const USER_AGENT_MAX: usize = 512;
+pub const LANGUAGE_MAX: usize = 35;
+pub const TIMEZONE_MAX: usize = 64;
+pub const VIEWPORT_MAX: usize = 32;
+pub const IDEMPOTENCY_KEY_MIN: usize = 16;
+pub const IDEMPOTENCY_KEY_MAX: usize = 64;
+/// Largest JSON body the collector accepts for one submission.
+pub const BODY_MAX_BYTES: usize = 64 * 1024;

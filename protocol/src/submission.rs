@@ -1,0 +1,639 @@
+//! Parse, don't validate: a [`Submission`] can only be built from a
+//! [`FeedbackRequest`] that satisfies every rule, so code holding one never
+//! re-checks anything.
+
+use crate::limits;
+use crate::wire::{FeedbackRequest, Kind};
+
+/// A field of the request, named as on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Site,
+    Kind,
+    Message,
+    Expected,
+    Actual,
+    Email,
+    PageUrl,
+    PageTitle,
+    PageReferrer,
+    UserAgent,
+    Language,
+    Timezone,
+    Viewport,
+    IdempotencyKey,
+}
+
+impl Field {
+    /// Dotted JSON path, as reported in `error.field`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Site => "site",
+            Field::Kind => "kind",
+            Field::Message => "message",
+            Field::Expected => "expected",
+            Field::Actual => "actual",
+            Field::Email => "email",
+            Field::PageUrl => "page.url",
+            Field::PageTitle => "page.title",
+            Field::PageReferrer => "page.referrer",
+            Field::UserAgent => "client.user_agent",
+            Field::Language => "client.language",
+            Field::Timezone => "client.timezone",
+            Field::Viewport => "client.viewport",
+            Field::IdempotencyKey => "idempotency_key",
+        }
+    }
+}
+
+/// What is wrong with a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Missing, or only whitespace.
+    Required,
+    TooLong {
+        max: usize,
+    },
+    TooShort {
+        min: usize,
+    },
+    InvalidEmail,
+    /// Not an absolute `http:` or `https:` URL.
+    InvalidUrl,
+    /// Characters outside the field's alphabet.
+    InvalidFormat,
+}
+
+/// The first rule a request broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {}", .field.as_str(), .problem.code())]
+pub struct ValidationError {
+    pub field: Field,
+    pub problem: Problem,
+}
+
+impl Problem {
+    /// Stable code for `error.code`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Problem::Required => "required",
+            Problem::TooLong { .. } => "too_long",
+            Problem::TooShort { .. } => "too_short",
+            Problem::InvalidEmail => "invalid_email",
+            Problem::InvalidUrl => "invalid_url",
+            Problem::InvalidFormat => "invalid_format",
+        }
+    }
+}
+
+impl ValidationError {
+    fn new(field: Field, problem: Problem) -> Self {
+        Self { field, problem }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.problem.code()
+    }
+
+    /// English sentence for API clients; the widget localises by `code`.
+    pub fn message(&self) -> String {
+        let field = self.field.as_str();
+        match self.problem {
+            Problem::Required => format!("{field} is required"),
+            Problem::TooLong { max } => format!("{field} must be at most {max} characters"),
+            Problem::TooShort { min } => format!("{field} must be at least {min} characters"),
+            Problem::InvalidEmail => format!("{field} is not a valid email address"),
+            Problem::InvalidUrl => format!("{field} must be an absolute http or https URL"),
+            Problem::InvalidFormat => format!("{field} contains characters that are not allowed"),
+        }
+    }
+}
+
+/// Customer-written text: trimmed, control characters removed (line breaks
+/// and tabs kept where the field is multi-line), non-empty, within its limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(String);
+
+impl Text {
+    /// `Ok(None)` when the input is absent or blank.
+    fn parse(
+        raw: Option<&str>,
+        field: Field,
+        max: usize,
+        multiline: bool,
+    ) -> Result<Option<Text>, ValidationError> {
+        let Some(raw) = raw else { return Ok(None) };
+        let cleaned = clean(raw, multiline);
+        if cleaned.is_empty() {
+            return Ok(None);
+        }
+        if cleaned.chars().count() > max {
+            return Err(ValidationError::new(field, Problem::TooLong { max }));
+        }
+        Ok(Some(Text(cleaned)))
+    }
+
+    fn required(
+        raw: Option<&str>,
+        field: Field,
+        max: usize,
+        multiline: bool,
+    ) -> Result<Text, ValidationError> {
+        Text::parse(raw, field, max, multiline)?
+            .ok_or(ValidationError::new(field, Problem::Required))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Drops control characters (keeping `\n` and `\t` in multi-line text) and
+/// normalises line endings, so stored text renders the same everywhere.
+fn clean(raw: &str, multiline: bool) -> String {
+    let normalised = raw.replace("\r\n", "\n");
+    let kept: String = normalised
+        .chars()
+        .filter(|&c| {
+            if multiline && (c == '\n' || c == '\t') {
+                return true;
+            }
+            !c.is_control() && !is_invisible_format(c)
+        })
+        .collect();
+    kept.trim().to_owned()
+}
+
+/// Bidi overrides and similar characters that can disguise text for staff.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// A syntactically plausible email address. Deliverability is only proven by
+/// sending, so this checks shape, not existence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, ValidationError> {
+        let err = |problem| ValidationError::new(Field::Email, problem);
+        let s = raw.trim();
+        if s.chars().count() > limits::EMAIL_MAX {
+            return Err(err(Problem::TooLong {
+                max: limits::EMAIL_MAX,
+            }));
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or(err(Problem::InvalidEmail))?;
+        let valid = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && s.chars().all(|c| !c.is_whitespace() && !c.is_control())
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        if valid {
+            Ok(Email(s.to_owned()))
+        } else {
+            Err(err(Problem::InvalidEmail))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An absolute `http:` or `https:` URL. Anything else (notably
+/// `javascript:`) is refused so it can never become a link for staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl(String);
+
+impl HttpUrl {
+    fn parse(raw: Option<&str>, field: Field) -> Result<Option<HttpUrl>, ValidationError> {
+        let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        if s.chars().count() > limits::URL_MAX {
+            return Err(ValidationError::new(
+                field,
+                Problem::TooLong {
+                    max: limits::URL_MAX,
+                },
+            ));
+        }
+        let lower = s.to_ascii_lowercase();
+        let rest = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"));
+        let host_ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'));
+        if !host_ok || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ValidationError::new(field, Problem::InvalidUrl));
+        }
+        Ok(Some(HttpUrl(s.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Public key identifying a site: `[A-Za-z0-9_-]{1,64}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SiteKey(String);
+
+impl SiteKey {
+    pub fn parse(raw: &str) -> Result<SiteKey, ValidationError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(ValidationError::new(Field::Site, Problem::Required));
+        }
+        if s.len() > limits::SITE_KEY_MAX {
+            return Err(ValidationError::new(
+                Field::Site,
+                Problem::TooLong {
+                    max: limits::SITE_KEY_MAX,
+                },
+            ));
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(ValidationError::new(Field::Site, Problem::InvalidFormat));
+        }
+        Ok(SiteKey(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Client-chosen retry key: `[A-Za-z0-9_-]{16,64}` (a UUID fits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<IdempotencyKey, ValidationError> {
+        let err = |problem| ValidationError::new(Field::IdempotencyKey, problem);
+        let len = raw.len();
+        if len < limits::IDEMPOTENCY_KEY_MIN {
+            return Err(err(Problem::TooShort {
+                min: limits::IDEMPOTENCY_KEY_MIN,
+            }));
+        }
+        if len > limits::IDEMPOTENCY_KEY_MAX {
+            return Err(err(Problem::TooLong {
+                max: limits::IDEMPOTENCY_KEY_MAX,
+            }));
+        }
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(err(Problem::InvalidFormat));
+        }
+        Ok(IdempotencyKey(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Page context, every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageContext {
+    pub url: Option<HttpUrl>,
+    pub title: Option<Text>,
+    pub referrer: Option<HttpUrl>,
+}
+
+/// Browser context, every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientContext {
+    pub user_agent: Option<Text>,
+    pub language: Option<Text>,
+    pub timezone: Option<Text>,
+    pub viewport: Option<Text>,
+}
+
+/// What the customer said, shaped by kind: an expectation mismatch always has
+/// both sides; every other kind always has a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Message(Text),
+    Expectation {
+        expected: Text,
+        actual: Text,
+        /// Optional extra words beside the two sides.
+        message: Option<Text>,
+    },
+}
+
+impl Body {
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Body::Message(m) => Some(m.as_str()),
+            Body::Expectation { message, .. } => message.as_ref().map(Text::as_str),
+        }
+    }
+
+    pub fn expected(&self) -> Option<&str> {
+        match self {
+            Body::Message(_) => None,
+            Body::Expectation { expected, .. } => Some(expected.as_str()),
+        }
+    }
+
+    pub fn actual(&self) -> Option<&str> {
+        match self {
+            Body::Message(_) => None,
+            Body::Expectation { actual, .. } => Some(actual.as_str()),
+        }
+    }
+}
+
+/// A feedback submission that satisfies every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub site: SiteKey,
+    pub kind: Kind,
+    pub body: Body,
+    pub email: Option<Email>,
+    pub page: PageContext,
+    pub client: ClientContext,
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+impl Submission {
+    /// Checks fields in wire order and reports the first broken rule.
+    pub fn parse(req: &FeedbackRequest) -> Result<Submission, ValidationError> {
+        let site = SiteKey::parse(&req.site)?;
+        let body = match req.kind {
+            Kind::Expectation => Body::Expectation {
+                message: Text::parse(
+                    req.message.as_deref(),
+                    Field::Message,
+                    limits::MESSAGE_MAX,
+                    true,
+                )?,
+                expected: Text::required(
+                    req.expected.as_deref(),
+                    Field::Expected,
+                    limits::EXPECTED_MAX,
+                    true,
+                )?,
+                actual: Text::required(
+                    req.actual.as_deref(),
+                    Field::Actual,
+                    limits::ACTUAL_MAX,
+                    true,
+                )?,
+            },
+            _ => Body::Message(Text::required(
+                req.message.as_deref(),
+                Field::Message,
+                limits::MESSAGE_MAX,
+                true,
+            )?),
+        };
+        let email = match req.email.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(Email::parse(raw)?),
+        };
+        let page = PageContext {
+            url: HttpUrl::parse(req.page.url.as_deref(), Field::PageUrl)?,
+            title: Text::parse(
+                req.page.title.as_deref(),
+                Field::PageTitle,
+                limits::TITLE_MAX,
+                false,
+            )?,
+            referrer: HttpUrl::parse(req.page.referrer.as_deref(), Field::PageReferrer)?,
+        };
+        let line =
+            |raw: &Option<String>, field, max| Text::parse(raw.as_deref(), field, max, false);
+        let client = ClientContext {
+            user_agent: line(
+                &req.client.user_agent,
+                Field::UserAgent,
+                limits::USER_AGENT_MAX,
+            )?,
+            language: line(&req.client.language, Field::Language, limits::LANGUAGE_MAX)?,
+            timezone: line(&req.client.timezone, Field::Timezone, limits::TIMEZONE_MAX)?,
+            viewport: line(&req.client.viewport, Field::Viewport, limits::VIEWPORT_MAX)?,
+        };
+        let idempotency_key = req
+            .idempotency_key
+            .as_deref()
+            .map(IdempotencyKey::parse)
+            .transpose()?;
+        Ok(Submission {
+            site,
+            kind: req.kind,
+            body,
+            email,
+            page,
+            client,
+            idempotency_key,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{ClientInfo, PageInfo};
+
+    fn request(kind: Kind) -> FeedbackRequest {
+        FeedbackRequest {
+            site: "site_abc".into(),
+            kind,
+            message: Some("The checkout button did nothing.".into()),
+            expected: None,
+            actual: None,
+            email: None,
+            page: PageInfo::default(),
+            client: ClientInfo::default(),
+            idempotency_key: None,
+        }
+    }
+
+    fn error_of(req: &FeedbackRequest) -> (Field, Problem) {
+        match Submission::parse(req) {
+            Ok(s) => panic!("expected a validation error, got {s:?}"),
+            Err(e) => (e.field, e.problem),
+        }
+    }
+
+    #[test]
+    fn complaint_with_message_parses() {
+        let s = Submission::parse(&request(Kind::Complaint)).unwrap();
+        assert_eq!(s.body.message(), Some("The checkout button did nothing."));
+        assert_eq!(s.kind, Kind::Complaint);
+    }
+
+    #[test]
+    fn message_is_required_for_every_kind_but_expectation() {
+        for kind in [Kind::Complaint, Kind::Idea, Kind::Praise, Kind::Question] {
+            let mut req = request(kind);
+            req.message = Some("   \n\t ".into());
+            assert_eq!(
+                error_of(&req),
+                (Field::Message, Problem::Required),
+                "{kind:?}"
+            );
+            req.message = None;
+            assert_eq!(
+                error_of(&req),
+                (Field::Message, Problem::Required),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn expectation_needs_expected_and_actual_but_not_message() {
+        let mut req = request(Kind::Expectation);
+        req.message = None;
+        assert_eq!(error_of(&req), (Field::Expected, Problem::Required));
+        req.expected = Some("A receipt by email".into());
+        assert_eq!(error_of(&req), (Field::Actual, Problem::Required));
+        req.actual = Some("Nothing arrived".into());
+        let s = Submission::parse(&req).unwrap();
+        assert_eq!(s.body.expected(), Some("A receipt by email"));
+        assert_eq!(s.body.actual(), Some("Nothing arrived"));
+        assert_eq!(s.body.message(), None);
+    }
+
+    #[test]
+    fn message_limit_counts_characters_not_bytes() {
+        let mut req = request(Kind::Idea);
+        req.message = Some("é".repeat(limits::MESSAGE_MAX));
+        assert!(Submission::parse(&req).is_ok());
+        req.message = Some("é".repeat(limits::MESSAGE_MAX + 1));
+        assert_eq!(
+            error_of(&req),
+            (
+                Field::Message,
+                Problem::TooLong {
+                    max: limits::MESSAGE_MAX
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn control_characters_are_stripped_but_line_breaks_kept() {
+        let mut req = request(Kind::Complaint);
+        req.message = Some("  line one\r\nline\u{0007} two\u{202E}\t!  ".into());
+        let s = Submission::parse(&req).unwrap();
+        assert_eq!(s.body.message(), Some("line one\nline two\t!"));
+    }
+
+    #[test]
+    fn email_is_optional_but_checked_when_given() {
+        let mut req = request(Kind::Complaint);
+        req.email = Some("  ".into());
+        assert_eq!(Submission::parse(&req).unwrap().email, None);
+        for bad in [
+            "nobody",
+            "a@b",
+            "a b@example.com",
+            "@example.com",
+            "a@.com",
+            "a@example..com",
+        ] {
+            req.email = Some(bad.into());
+            assert_eq!(
+                error_of(&req),
+                (Field::Email, Problem::InvalidEmail),
+                "{bad}"
+            );
+        }
+        req.email = Some(" Ana.Lima+shop@example.co.uk ".into());
+        let s = Submission::parse(&req).unwrap();
+        assert_eq!(s.email.unwrap().as_str(), "Ana.Lima+shop@example.co.uk");
+    }
+
+    #[test]
+    fn page_urls_must_be_http_or_https() {
+        let mut req = request(Kind::Complaint);
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "ftp://x.org",
+            "https://",
+            "//evil.org",
+            "http://a b",
+        ] {
+            req.page.url = Some(bad.into());
+            assert_eq!(
+                error_of(&req),
+                (Field::PageUrl, Problem::InvalidUrl),
+                "{bad}"
+            );
+        }
+        req.page.url = Some("HTTPS://shop.example/cart?x=1".into());
+        req.page.referrer = Some("javascript:void(0)".into());
+        assert_eq!(error_of(&req), (Field::PageReferrer, Problem::InvalidUrl));
+        req.page.referrer = Some(String::new());
+        let s = Submission::parse(&req).unwrap();
+        assert_eq!(
+            s.page.url.unwrap().as_str(),
+            "HTTPS://shop.example/cart?x=1"
+        );
+        assert_eq!(s.page.referrer, None);
+    }
+
+    #[test]
+    fn site_key_alphabet_is_restricted() {
+        let mut req = request(Kind::Praise);
+        req.site = String::new();
+        assert_eq!(error_of(&req), (Field::Site, Problem::Required));
+        req.site = "site key".into();
+        assert_eq!(error_of(&req), (Field::Site, Problem::InvalidFormat));
+        req.site = "x".repeat(65);
+        assert_eq!(error_of(&req), (Field::Site, Problem::TooLong { max: 64 }));
+    }
+
+    #[test]
+    fn idempotency_key_accepts_a_uuid_and_rejects_junk() {
+        let mut req = request(Kind::Question);
+        req.idempotency_key = Some("5f0c1c4e-8a7b-4c1e-9d2a-3b6f7e8d9c0a".into());
+        assert!(Submission::parse(&req).unwrap().idempotency_key.is_some());
+        req.idempotency_key = Some("short".into());
+        assert_eq!(
+            error_of(&req),
+            (Field::IdempotencyKey, Problem::TooShort { min: 16 })
+        );
+        req.idempotency_key = Some("'; drop table entries; --xxxxxxxx".into());
+        assert_eq!(
+            error_of(&req),
+            (Field::IdempotencyKey, Problem::InvalidFormat)
+        );
+    }
+
+    #[test]
+    fn wire_format_rejects_unknown_fields_and_kinds() {
+        let unknown_field = r#"{"site":"s","kind":"idea","message":"m","admin":true}"#;
+        assert!(serde_json::from_str::<FeedbackRequest>(unknown_field).is_err());
+        let unknown_kind = r#"{"site":"s","kind":"rant","message":"m"}"#;
+        assert!(serde_json::from_str::<FeedbackRequest>(unknown_kind).is_err());
+        let minimal = r#"{"site":"s","kind":"expectation","expected":"e","actual":"a"}"#;
+        let req: FeedbackRequest = serde_json::from_str(minimal).unwrap();
+        assert_eq!(req.kind, Kind::Expectation);
+    }
+
+    #[test]
+    fn error_messages_name_the_field_and_the_limit() {
+        let e = ValidationError::new(Field::PageTitle, Problem::TooLong { max: 300 });
+        assert_eq!(e.message(), "page.title must be at most 300 characters");
+        assert_eq!(e.code(), "too_long");
+    }
+}

@@ -1,0 +1,94 @@
+//! Talking to the collector with the browser's own `fetch`.
+
+use earshot_protocol::{ErrorResponse, FeedbackAccepted, FeedbackRequest};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestInit, RequestMode, Response};
+
+/// Why a submission was not confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubmitError {
+    /// The collector refused the content (4xx with an error body).
+    Rejected(earshot_protocol::ErrorBody),
+    /// 429: too many submissions.
+    RateLimited,
+    /// Network down, collector down, 5xx or an unreadable answer: nothing is
+    /// known to be stored, so the draft must be kept.
+    Unreachable,
+}
+
+impl From<JsValue> for SubmitError {
+    fn from(_: JsValue) -> Self {
+        SubmitError::Unreachable
+    }
+}
+
+/// POSTs `req` and returns the collector's confirmation.
+pub async fn submit(url: &str, req: &FeedbackRequest) -> Result<FeedbackAccepted, SubmitError> {
+    let body = serde_json::to_string(req).map_err(|_| SubmitError::Unreachable)?;
+    let headers = Headers::new()?;
+    headers.set("content-type", "application/json")?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_mode(RequestMode::Cors);
+    init.set_headers(&headers);
+    init.set_body(&JsValue::from_str(&body));
+    let request = Request::new_with_str_and_init(url, &init)?;
+    let window = web_sys::window().ok_or(SubmitError::Unreachable)?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await?
+        .dyn_into()?;
+    let status = response.status();
+    let text = JsFuture::from(response.text()?)
+        .await?
+        .as_string()
+        .unwrap_or_default();
+    classify(status, &text)
+}
+
+/// Maps an HTTP answer to the outcome the customer is told about.
+pub fn classify(status: u16, body: &str) -> Result<FeedbackAccepted, SubmitError> {
+    match status {
+        200..=299 => serde_json::from_str(body).map_err(|_| SubmitError::Unreachable),
+        429 => Err(SubmitError::RateLimited),
+        400..=499 => match serde_json::from_str::<ErrorResponse>(body) {
+            Ok(e) => Err(SubmitError::Rejected(e.error)),
+            Err(_) => Err(SubmitError::Unreachable),
+        },
+        _ => Err(SubmitError::Unreachable),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_is_success() {
+        let ok = classify(
+            201,
+            r#"{"id":"1","reference":"ES-1","status_url":"http://x/s/1"}"#,
+        );
+        assert_eq!(ok.unwrap().reference, "ES-1");
+    }
+
+    #[test]
+    fn server_errors_and_garbage_keep_the_draft() {
+        assert_eq!(classify(503, ""), Err(SubmitError::Unreachable));
+        assert_eq!(classify(500, "{}"), Err(SubmitError::Unreachable));
+        assert_eq!(
+            classify(201, "<html>proxy</html>"),
+            Err(SubmitError::Unreachable)
+        );
+        assert_eq!(classify(429, ""), Err(SubmitError::RateLimited));
+    }
+
+    #[test]
+    fn client_errors_carry_the_field() {
+        let body = r#"{"error":{"code":"invalid_email","message":"m","field":"email"}}"#;
+        match classify(422, body) {
+            Err(SubmitError::Rejected(e)) => assert_eq!(e.field.as_deref(), Some("email")),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

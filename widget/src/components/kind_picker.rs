@@ -1,0 +1,31 @@
+use earshot_protocol::Kind;
+use yew::prelude::*;
+
+use crate::strings;
+
+#[derive(Properties, PartialEq)]
+pub struct KindPickerProps {
+    pub selected: Kind,
+    pub onselect: Callback<Kind>,
+}
+
+/// Radio group choosing what the feedback is about.
+#[function_component(KindPicker)]
+pub fn kind_picker(props: &KindPickerProps) -> Html {
+    html! {
+        <fieldset class="kinds">
+            <legend>{ strings::KIND_LEGEND }</legend>
+            { for Kind::ALL.into_iter().map(|kind| {
+                let id = format!("kind-{}", kind.as_str());
+                let onchange = props.onselect.reform(move |_: Event| kind);
+                html! {
+                    <label class="kind" for={id.clone()}>
+                        <input type="radio" name="kind" id={id} value={kind.as_str()}
+                            checked={props.selected == kind} {onchange} />
+                        <span>{ strings::kind_label(kind) }</span>
+                    </label>
+                }
+            }) }
+        </fieldset>
+    }
+}

@@ -1,0 +1,78 @@
+//! Context captured from the browser at send time. Every value is cut to the
+//! server's limits here: the customer cannot fix an over-long page title, so
+//! it must never be the reason a submission fails.
+
+use earshot_protocol::{ClientInfo, PageInfo, limits};
+
+use crate::config::WidgetConfig;
+
+/// Cuts `s` to at most `max` characters.
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// Keeps `url` only if the server will accept it (http(s), within limit).
+pub fn http_url(url: &str) -> Option<String> {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let is_http = lower.starts_with("http://") || lower.starts_with("https://");
+    (is_http && url.chars().count() <= limits::URL_MAX).then(|| url.to_owned())
+}
+
+fn bounded(value: Option<String>, max: usize) -> Option<String> {
+    value
+        .map(|v| truncate_chars(v.trim(), max))
+        .filter(|v| !v.is_empty())
+}
+
+/// What the page and the browser say right now.
+pub fn capture(config: &WidgetConfig) -> (PageInfo, ClientInfo) {
+    let window = web_sys::window();
+    let document = window.as_ref().and_then(|w| w.document());
+    let url = window.as_ref().and_then(|w| w.location().href().ok());
+    let viewport = window.as_ref().and_then(|w| {
+        let width = w.inner_width().ok()?.as_f64()?;
+        let height = w.inner_height().ok()?.as_f64()?;
+        Some(format!("{width}x{height}"))
+    });
+    let page = PageInfo {
+        url: url.as_deref().and_then(http_url),
+        title: bounded(document.as_ref().map(|d| d.title()), limits::TITLE_MAX),
+        referrer: document.as_ref().and_then(|d| http_url(&d.referrer())),
+    };
+    let client = ClientInfo {
+        user_agent: bounded(config.user_agent.clone(), limits::USER_AGENT_MAX),
+        language: bounded(config.language.clone(), limits::LANGUAGE_MAX),
+        timezone: bounded(config.timezone.clone(), limits::TIMEZONE_MAX),
+        viewport: bounded(viewport, limits::VIEWPORT_MAX),
+    };
+    (page, client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_urls_are_kept() {
+        assert_eq!(
+            http_url("https://shop.example/a"),
+            Some("https://shop.example/a".into())
+        );
+        assert_eq!(
+            http_url("HTTP://shop.example"),
+            Some("HTTP://shop.example".into())
+        );
+        assert_eq!(http_url("file:///home/me/index.html"), None);
+        assert_eq!(http_url(""), None);
+        assert_eq!(
+            http_url(&format!("https://x.example/{}", "a".repeat(3000))),
+            None
+        );
+    }
+
+    #[test]
+    fn bounded_trims_and_cuts_by_characters() {
+        assert_eq!(bounded(Some("  ünï  ".into()), 2), Some("ün".into()));
+        assert_eq!(bounded(Some("   ".into()), 10), None);
+    }
+}

@@ -1,0 +1,3 @@
+mod use_modal;
+
+pub use use_modal::use_modal;
