@@ -1,1 +1,248 @@
+//! Harness for end-to-end tests: the real collector (in-process, real
+//! socket, real SQLite file), the example host pages served from a second
+//! origin, and headless Chromium driven through chromedriver.
+//!
+//! Chromium and chromedriver come from Debian (`chromium`,
+//! `chromium-driver`); `CHROMIUM` and `CHROMEDRIVER` override their paths.
+//! A missing browser fails the tests loudly: they are never skipped.
 
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use earshot_collector::config::Config;
+use earshot_collector::server::{self, Running};
+use fantoccini::elements::{Element, ShadowRoot};
+use fantoccini::{Client, ClientBuilder, Locator};
+use tempfile::TempDir;
+
+pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// How long to wait for anything in the browser before failing.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Serialises browser tests: two Chromiums on two cores make every timing
+/// flaky, and the suite is short anyway.
+pub static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A collector on 127.0.0.1:<random> with a fresh database.
+pub struct Collector {
+    pub running: Running,
+    pub db: PathBuf,
+    pub site_key: String,
+    _dir: TempDir,
+}
+
+impl Collector {
+    pub async fn start() -> TestResult<Collector> {
+        let dir = tempfile::tempdir()?;
+        let db = dir.path().join("earshot.db");
+        let config = Config {
+            addr: "127.0.0.1:0".parse()?,
+            db: db.clone(),
+            public_url: None,
+        };
+        let running = server::start(&config).await?;
+        let site_key = running
+            .created_site
+            .as_ref()
+            .map(|s| s.key.clone())
+            .ok_or("a fresh database must get a default site")?;
+        Ok(Collector {
+            running,
+            db,
+            site_key,
+            _dir: dir,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        self.running.public_url.clone()
+    }
+
+    /// Opens the database file read-only, as an operator would.
+    pub fn db(&self) -> TestResult<rusqlite::Connection> {
+        Ok(rusqlite::Connection::open_with_flags(
+            &self.db,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?)
+    }
+}
+
+#[derive(Clone)]
+struct HostState {
+    dir: PathBuf,
+    collector_url: String,
+    site_key: String,
+}
+
+/// Serves `examples/host/` from its own origin, pointing the pages at
+/// `collector_url` and `site_key` instead of the placeholders.
+pub async fn serve_host_pages(collector_url: &str, site_key: &str) -> TestResult<SocketAddr> {
+    let state = HostState {
+        dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/host"),
+        collector_url: collector_url.to_owned(),
+        site_key: site_key.to_owned(),
+    };
+    let app = Router::new()
+        .route("/{file}", get(host_file))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
+
+async fn host_file(
+    State(state): State<HostState>,
+    UrlPath(file): UrlPath<String>,
+) -> impl IntoResponse {
+    let path = state.dir.join(&file);
+    let content_type = if file.ends_with(".css") {
+        "text/css; charset=utf-8"
+    } else {
+        "text/html; charset=utf-8"
+    };
+    match tokio::fs::read_to_string(&path).await {
+        Ok(text) if !file.contains("..") => {
+            let text = text
+                .replace("http://127.0.0.1:8080", &state.collector_url)
+                .replace("YOUR_SITE_KEY", &state.site_key);
+            (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], text)
+        }
+        _ => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain")],
+            "not found".to_owned(),
+        ),
+    }
+}
+
+/// Headless Chromium under chromedriver; both end when this is dropped.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: TempDir,
+}
+
+fn free_port() -> TestResult<u16> {
+    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Browser {
+    pub async fn start() -> TestResult<Browser> {
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        if !Path::new(&chromium).exists() || !Path::new(&chromedriver).exists() {
+            return Err(format!(
+                "end-to-end tests need {chromium} and {chromedriver}: apt-get install chromium chromium-driver"
+            )
+            .into());
+        }
+        let port = free_port()?;
+        let mut driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let profile = tempfile::tempdir()?;
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let caps = match caps {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("built as an object above"),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + PATIENCE;
+        let client = loop {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if Instant::now() > deadline => {
+                    let _ = driver.kill();
+                    return Err(format!("chromedriver did not start: {e}").into());
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        Ok(Browser {
+            client,
+            driver,
+            _profile: profile,
+        })
+    }
+
+    /// Ends the WebDriver session and the driver process.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+
+    /// The widget's shadow root, once the loader has created it.
+    pub async fn widget(&self) -> TestResult<ShadowRoot> {
+        let host = self
+            .client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css("earshot-widget"))
+            .await?;
+        Ok(host.shadow_root().await?)
+    }
+
+    /// Waits until `css` matches inside the widget's shadow root.
+    pub async fn find_in_widget(&self, css: &str) -> TestResult<Element> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let root = self.widget().await?;
+            match root.find(Locator::Css(css)).await {
+                Ok(el) => return Ok(el),
+                Err(e) if Instant::now() > deadline => {
+                    return Err(format!("{css} never appeared in the widget: {e}").into());
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Waits until `css` inside the widget has non-empty text, returning it.
+    pub async fn text_in_widget(&self, css: &str) -> TestResult<String> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let text = self.find_in_widget(css).await?.text().await?;
+            if !text.trim().is_empty() {
+                return Ok(text);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{css} stayed empty").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // A failed test must not leave chromedriver (and its Chromium) behind.
+        let _ = self.driver.kill();
+    }
+}

@@ -160,8 +160,15 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 /// codes and fields without echoing the customer's input back.
 pub fn parse_body(body: &[u8]) -> Result<FeedbackRequest, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let request: FeedbackRequest =
-        serde_path_to_error::deserialize(&mut de).map_err(shape_error)?;
+    let request: FeedbackRequest = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        // A shape error in a body that is not JSON at all (say, trailing
+        // garbage) is reported as malformed. Only paid on the error path.
+        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+            ApiError::MalformedJson
+        } else {
+            shape_error(e)
+        }
+    })?;
     de.end().map_err(|_| ApiError::MalformedJson)?;
     Ok(request)
 }
@@ -184,9 +191,13 @@ fn shape_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
             format!("{path}.{name}")
         }
     };
-    let field = (path != "." && !path.is_empty()).then(|| path.clone());
+    // A path starting at an index means the body itself was an array.
+    let field = (path != "." && !path.is_empty() && !path.starts_with('[')).then(|| path.clone());
     if detail.starts_with("unknown field") {
-        let name = join(quoted.as_deref().unwrap_or("?"));
+        // The path already ends in the unknown field's name.
+        let name = field
+            .clone()
+            .unwrap_or_else(|| join(quoted.as_deref().unwrap_or("?")));
         return ApiError::Shape {
             code: "unknown_field",
             message: format!("unknown field {name}"),
@@ -249,6 +260,7 @@ mod tests {
             ("invalid_type", Some("message".into()))
         );
         assert_eq!(shape("[1,2]"), ("invalid_type", None));
+        assert_eq!(shape("42"), ("invalid_type", None));
     }
 
     #[test]

@@ -1,0 +1,102 @@
+use crate::helpers::spawn_app;
+
+/// Pulls `widget/<name>` paths the loader will request.
+fn asset_paths(loader: &str) -> Vec<String> {
+    loader
+        .split('"')
+        .filter(|s| s.starts_with("widget/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn widget_js_is_a_cacheable_cross_origin_script() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(format!("{}/widget.js", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(
+        headers["content-type"],
+        "application/javascript; charset=utf-8"
+    );
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    assert_eq!(headers["cache-control"], "public, max-age=300");
+    let loader = response.text().await.unwrap();
+    assert!(loader.contains("document.currentScript"));
+    assert!(
+        !loader.contains("__APP__") && !loader.contains("__WASM__"),
+        "placeholders are filled"
+    );
+}
+
+#[tokio::test]
+async fn hashed_widget_assets_have_their_types_and_are_immutable() {
+    let app = spawn_app().await;
+    let loader = app
+        .client
+        .get(format!("{}/widget.js", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let paths = asset_paths(&loader);
+    assert_eq!(paths.len(), 3, "app, wasm and css: {paths:?}");
+    for path in paths {
+        let response = app
+            .client
+            .get(format!("{}/{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let headers = response.headers().clone();
+        assert_eq!(
+            headers["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(headers["access-control-allow-origin"], "*");
+        let body = response.bytes().await.unwrap();
+        if path.ends_with(".wasm") {
+            assert_eq!(headers["content-type"], "application/wasm");
+            assert_eq!(&body[..4], b"\0asm");
+        } else if path.ends_with(".css") {
+            assert_eq!(headers["content-type"], "text/css; charset=utf-8");
+        } else {
+            assert_eq!(
+                headers["content-type"],
+                "application/javascript; charset=utf-8"
+            );
+            assert!(
+                body.starts_with(b"(function(){"),
+                "glue is wrapped so it leaks no globals"
+            );
+        }
+    }
+    let missing = app
+        .client
+        .get(format!("{}/widget/earshot.000000000000.wasm", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn widget_assets_are_compressed_for_browsers_that_ask() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(format!("{}/widget.js", app.address))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-encoding"], "br");
+}

@@ -1,0 +1,393 @@
+use serde_json::{Value, json};
+
+use crate::helpers::{error_of, spawn_app};
+
+#[tokio::test]
+async fn submit_returns_201_with_reference_and_status_url_and_stores_the_entry() {
+    let app = spawn_app().await;
+    let response = app
+        .post_json(&app.valid_body(), Some("http://localhost:3000"))
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let body: Value = response.json().await.unwrap();
+    let reference = body["reference"].as_str().unwrap();
+    assert!(reference.starts_with("ES-"));
+    assert!(body["id"].as_str().unwrap().starts_with("e_"));
+    let status_url = body["status_url"].as_str().unwrap();
+    assert!(status_url.starts_with(&format!("{}/s/", app.address)));
+
+    let (kind, message, email, language, status): (String, String, String, String, String) = app
+        .db()
+        .query_row(
+            "SELECT kind, message, email, language, status FROM entries WHERE reference = ?1",
+            [reference],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    assert_eq!(kind, "complaint");
+    assert_eq!(message, "The discount code was rejected at checkout.");
+    assert_eq!(email, "ana@example.com");
+    assert_eq!(language, "pt-BR");
+    assert_eq!(status, "new");
+}
+
+#[tokio::test]
+async fn submit_returns_201_for_an_expectation_with_both_sides() {
+    let app = spawn_app().await;
+    let body = json!({"site": app.site_key, "kind": "expectation",
+        "expected": "Free shipping over €50", "actual": "Charged €4.90 shipping on €62"});
+    let response = app.post_json(&body, None).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let (expected, actual): (String, String) = app
+        .db()
+        .query_row("SELECT expected, actual FROM entries", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(expected, "Free shipping over €50");
+    assert_eq!(actual, "Charged €4.90 shipping on €62");
+}
+
+#[tokio::test]
+async fn submit_returns_415_when_content_type_is_not_json() {
+    let app = spawn_app().await;
+    let response = app
+        .post_raw(app.valid_body().to_string(), "text/plain", None)
+        .await;
+    assert_eq!(error_of(response, 415).await.0, "unsupported_media_type");
+    assert_eq!(app.entry_count(), 0);
+}
+
+#[tokio::test]
+async fn submit_accepts_json_with_a_charset_parameter() {
+    let app = spawn_app().await;
+    let response = app
+        .post_raw(
+            app.valid_body().to_string(),
+            "application/json; charset=utf-8",
+            None,
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+}
+
+#[tokio::test]
+async fn submit_returns_400_when_json_is_malformed() {
+    let app = spawn_app().await;
+    for body in ["{\"site\":", "not json", "{} {}"] {
+        let response = app.post_raw(body, "application/json", None).await;
+        assert_eq!(error_of(response, 400).await.0, "malformed_json", "{body}");
+    }
+    let response = app
+        .post_raw(vec![0xffu8, 0xfe, 0x00], "application/json", None)
+        .await;
+    assert_eq!(error_of(response, 400).await.0, "malformed_json");
+}
+
+#[tokio::test]
+async fn submit_returns_422_when_message_is_empty_or_missing() {
+    let app = spawn_app().await;
+    let mut body = app.valid_body();
+    body["message"] = json!("  \n ");
+    let (code, field) = error_of(app.post_json(&body, None).await, 422).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("required", Some("message"))
+    );
+    body.as_object_mut().unwrap().remove("message");
+    let (code, field) = error_of(app.post_json(&body, None).await, 422).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("required", Some("message"))
+    );
+    assert_eq!(app.entry_count(), 0);
+}
+
+#[tokio::test]
+async fn submit_returns_422_when_kind_is_unknown() {
+    let app = spawn_app().await;
+    let mut body = app.valid_body();
+    body["kind"] = json!("rant");
+    let (code, field) = error_of(app.post_json(&body, None).await, 422).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("unknown_kind", Some("kind"))
+    );
+}
+
+#[tokio::test]
+async fn submit_returns_422_when_an_expectation_lacks_what_happened() {
+    let app = spawn_app().await;
+    let body = json!({"site": app.site_key, "kind": "expectation", "expected": "A refund"});
+    let (code, field) = error_of(app.post_json(&body, None).await, 422).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("required", Some("actual"))
+    );
+}
+
+#[tokio::test]
+async fn submit_returns_422_naming_unknown_and_invalid_fields() {
+    let app = spawn_app().await;
+    let mut body = app.valid_body();
+    body["is_admin"] = json!(true);
+    let (code, field) = error_of(app.post_json(&body, None).await, 422).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("unknown_field", Some("is_admin"))
+    );
+
+    let mut body = app.valid_body();
+    body["email"] = json!("not-an-email");
+    let (code, field) = error_of(app.post_json(&body, None).await, 422).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("invalid_email", Some("email"))
+    );
+
+    let mut body = app.valid_body();
+    body["page"]["url"] = json!("javascript:alert(1)");
+    let (code, field) = error_of(app.post_json(&body, None).await, 422).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("invalid_url", Some("page.url"))
+    );
+
+    let mut body = app.valid_body();
+    body["message"] = json!("x".repeat(5_001));
+    let (code, field) = error_of(app.post_json(&body, None).await, 422).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("too_long", Some("message"))
+    );
+    assert_eq!(app.entry_count(), 0);
+}
+
+#[tokio::test]
+async fn submit_returns_413_when_the_body_exceeds_64_kib() {
+    let app = spawn_app().await;
+    let mut body = app.valid_body();
+    body["message"] = json!("x".repeat(70_000));
+    let (code, _) = error_of(app.post_json(&body, None).await, 413).await;
+    assert_eq!(code, "payload_too_large");
+    assert_eq!(app.entry_count(), 0);
+}
+
+#[tokio::test]
+async fn submit_returns_403_when_the_site_key_is_unknown() {
+    let app = spawn_app().await;
+    let mut body = app.valid_body();
+    body["site"] = json!("site_doesnotexist000");
+    let (code, field) = error_of(app.post_json(&body, None).await, 403).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("unknown_site", Some("site"))
+    );
+}
+
+#[tokio::test]
+async fn submit_returns_403_without_cors_when_the_origin_is_not_allowed() {
+    let app = spawn_app().await;
+    for origin in [
+        "https://evil.example",
+        "http://localhost.evil.example:3000",
+        "null",
+    ] {
+        let response = app.post_json(&app.valid_body(), Some(origin)).await;
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+        let (code, _) = error_of(response, 403).await;
+        assert_eq!(code, "origin_not_allowed", "{origin}");
+    }
+    assert_eq!(app.entry_count(), 0);
+}
+
+#[tokio::test]
+async fn responses_to_allowed_origins_carry_cors_headers_even_for_errors() {
+    let app = spawn_app().await;
+    let mut body = app.valid_body();
+    body["message"] = json!("");
+    let response = app.post_json(&body, Some("http://127.0.0.1:5173")).await;
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "http://127.0.0.1:5173"
+    );
+    assert_eq!(response.headers()["vary"], "Origin");
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
+    assert_eq!(response.status().as_u16(), 422);
+}
+
+#[tokio::test]
+async fn preflight_is_answered_only_for_allowed_origins() {
+    let app = spawn_app().await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/api/v1/feedback", app.address),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let ok = preflight("http://localhost:8000").await.unwrap();
+    assert_eq!(ok.status().as_u16(), 204);
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "http://localhost:8000"
+    );
+    assert_eq!(ok.headers()["access-control-allow-methods"], "POST");
+    assert_eq!(ok.headers()["access-control-allow-headers"], "content-type");
+
+    let denied = preflight("https://evil.example").await.unwrap();
+    assert!(
+        denied
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    assert_eq!(error_of(denied, 403).await.0, "origin_not_allowed");
+}
+
+#[tokio::test]
+async fn repeated_idempotency_key_returns_the_original_entry_and_stores_once() {
+    let app = spawn_app().await;
+    let mut body = app.valid_body();
+    body["idempotency_key"] = json!("6f1d2c3b-4a59-4e8f-9a0b-1c2d3e4f5a6b");
+    let first = app.post_json(&body, None).await;
+    assert_eq!(first.status().as_u16(), 201);
+    let first: Value = first.json().await.unwrap();
+
+    // A retry, even with different text, is the same submission.
+    body["message"] = json!("edited on retry");
+    let again = app.post_json(&body, None).await;
+    assert_eq!(again.status().as_u16(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(app.entry_count(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_retries_with_one_idempotency_key_store_exactly_one_entry() {
+    let app = spawn_app().await;
+    let mut body = app.valid_body();
+    body["idempotency_key"] = json!("concurrent-retry-key-0001");
+    let responses = futures::future::join_all((0..20).map(|_| app.post_json(&body, None))).await;
+    let mut references = std::collections::HashSet::new();
+    for response in responses {
+        assert!(response.status().is_success());
+        let body: Value = response.json().await.unwrap();
+        references.insert(body["reference"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(references.len(), 1);
+    assert_eq!(app.entry_count(), 1);
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_on_another_site_is_a_different_entry() {
+    let app = spawn_app().await;
+    let other = app
+        .running
+        .store
+        .add_site(earshot_collector::store::NewSite {
+            name: "Other".into(),
+            origins: vec![
+                earshot_collector::origin::OriginPattern::parse("https://other.example").unwrap(),
+            ],
+        })
+        .await
+        .unwrap();
+    let mut body = app.valid_body();
+    body["idempotency_key"] = json!("shared-key-across-sites-01");
+    assert_eq!(app.post_json(&body, None).await.status().as_u16(), 201);
+    body["site"] = json!(other.key);
+    // The directory caches sites briefly; a new site may take a moment.
+    let mut status = 0;
+    for _ in 0..60 {
+        status = app
+            .post_json(&body, Some("https://other.example"))
+            .await
+            .status()
+            .as_u16();
+        if status != 403 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 201);
+    assert_eq!(app.entry_count(), 2);
+}
+
+#[tokio::test]
+async fn graceful_stop_commits_every_acknowledged_submission() {
+    let app = spawn_app().await;
+    let mut acknowledged = Vec::new();
+    let responses = futures::future::join_all((0..200).map(|i| {
+        let mut body = app.valid_body();
+        body["message"] = json!(format!("submission {i}"));
+        app.client
+            .post(format!("{}/api/v1/feedback", app.address))
+            .json(&body)
+            .send()
+    }))
+    .await;
+    for response in responses.into_iter().flatten() {
+        if response.status().as_u16() == 201 {
+            let body: Value = response.json().await.unwrap();
+            acknowledged.push(body["reference"].as_str().unwrap().to_owned());
+        }
+    }
+    let db_path = app.db_path.clone();
+    app.running.stop().await.unwrap();
+    let db = rusqlite::Connection::open(db_path).unwrap();
+    for reference in &acknowledged {
+        let n: i64 = db
+            .query_row(
+                "SELECT count(*) FROM entries WHERE reference = ?1",
+                [reference],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            n, 1,
+            "{reference} was acknowledged but not stored exactly once"
+        );
+    }
+    assert_eq!(acknowledged.len(), 200);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json_errors() {
+    let app = spawn_app().await;
+    let missing = app
+        .client
+        .get(format!("{}/nope", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(missing, 404).await.0, "not_found");
+    let wrong = app
+        .client
+        .get(format!("{}/api/v1/feedback", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(wrong, 405).await.0, "method_not_allowed");
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}

@@ -1,0 +1,8 @@
+//! API tests against a real collector on 127.0.0.1:0 with a fresh SQLite
+//! file per test.
+
+mod assets;
+mod cli;
+mod helpers;
+mod ingest;
+mod status_page;

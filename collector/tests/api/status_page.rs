@@ -1,0 +1,54 @@
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn status_page_shows_the_customers_words_escaped_and_is_private() {
+    let app = spawn_app().await;
+    let hostile = r#"<script>alert(1)</script><img src=x onerror=alert(2)> "quoted" & more"#;
+    let body = json!({"site": app.site_key, "kind": "expectation",
+        "expected": hostile, "actual": "It <b>broke</b>"});
+    let accepted: Value = app.post_json(&body, None).await.json().await.unwrap();
+    let status_url = accepted["status_url"].as_str().unwrap();
+
+    let response = app.client.get(status_url).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let headers = response.headers().clone();
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(
+        headers["x-robots-tag"]
+            .to_str()
+            .unwrap()
+            .contains("noindex")
+    );
+    let html = response.text().await.unwrap();
+    assert!(html.contains(accepted["reference"].as_str().unwrap()));
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;")
+    );
+    assert!(html.contains("It &lt;b&gt;broke&lt;/b&gt;"));
+    assert!(!html.contains("<script>") && !html.contains("<img"));
+    assert!(html.contains(r#"<meta name="robots" content="noindex, nofollow">"#));
+}
+
+#[tokio::test]
+async fn status_page_is_404_for_unknown_or_malformed_tokens() {
+    let app = spawn_app().await;
+    for token in ["0123456789abcdefghjkmnpqrstvwxyz", "short", "%3Cscript%3E"] {
+        let response = app
+            .client
+            .get(format!("{}/s/{token}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 404, "{token}");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+    }
+}
