@@ -79,7 +79,7 @@ mod tests {
     fn base32_encodes_known_bits() {
         assert_eq!(base32(&[0xff, 0xff], 3), "ZZZ");
         assert_eq!(base32(&[0, 0], 3), "000");
-        assert_eq!(base32(&[0b00001_000], 1), "1");
-        assert_eq!(base32(&[0b00001_000, 0], 2), "10");
+        assert_eq!(base32(&[0b0000_1000], 1), "1");
+        assert_eq!(base32(&[0b0000_1000, 0], 2), "10");
     }
 }

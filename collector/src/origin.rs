@@ -69,7 +69,8 @@ impl OriginPattern {
                     .ok_or(OriginError::Port)?,
             ),
         };
-        if host.contains('*') && !(host.starts_with("*.") && !host[2..].contains('*')) {
+        let wildcard_ok = host.starts_with("*.") && !host[2..].contains('*');
+        if host.contains('*') && !wildcard_ok {
             return Err(OriginError::Shape);
         }
         Ok(OriginPattern { scheme, host, port })

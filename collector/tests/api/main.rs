@@ -1,6 +1,8 @@
 //! API tests against a real collector on 127.0.0.1:0 with a fresh SQLite
 //! file per test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod assets;
 mod cli;
 mod helpers;
