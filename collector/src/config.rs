@@ -3,8 +3,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::abuse::IpNet;
 
 /// Earshot: self-hosted customer feedback. Collects complaints, expectation
 /// mismatches, ideas and praise from a widget on your site.
@@ -50,6 +53,65 @@ pub struct ServeArgs {
     pub addr: SocketAddr,
     #[command(flatten)]
     pub db: DbArgs,
+    /// Submissions per minute accepted from one client IP (burst of the same
+    /// size, then refilling steadily). 0 disables the limit.
+    #[arg(long, env = "EARSHOT_RATE_LIMIT_PER_IP", default_value_t = Limits::DEFAULT.per_ip_per_minute)]
+    pub rate_limit_per_ip: u32,
+    /// Submissions per minute accepted for one site from all clients
+    /// together. 0 disables the limit.
+    #[arg(long, env = "EARSHOT_RATE_LIMIT_PER_SITE", default_value_t = Limits::DEFAULT.per_site_per_minute)]
+    pub rate_limit_per_site: u32,
+    /// Reverse proxy whose X-Forwarded-For is trusted, as an address or CIDR
+    /// (e.g. 127.0.0.1 or 10.0.0.0/8). Repeatable, or comma-separated in the
+    /// environment. Without it the socket address is the client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "EARSHOT_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<IpNet>,
+    /// Most client connections served at once; more wait in the backlog.
+    #[arg(long, env = "EARSHOT_MAX_CONNECTIONS", default_value_t = Limits::DEFAULT.max_connections)]
+    pub max_connections: usize,
+    /// Seconds a client may take to send request headers (also closes idle
+    /// keep-alive connections), so slow clients cannot pin connections.
+    #[arg(long, env = "EARSHOT_HEADER_TIMEOUT_SECS", default_value_t = Limits::DEFAULT.header_timeout.as_secs())]
+    pub header_timeout_secs: u64,
+    /// Seconds a whole request (body included) may take before it gets 408.
+    #[arg(long, env = "EARSHOT_REQUEST_TIMEOUT_SECS", default_value_t = Limits::DEFAULT.request_timeout.as_secs())]
+    pub request_timeout_secs: u64,
+    /// Submissions sent sooner than this many milliseconds after the form was
+    /// opened are stored as spam. 0 disables the check.
+    #[arg(long, env = "EARSHOT_MIN_FILL_MS", default_value_t = 1_500)]
+    pub min_fill_ms: u64,
+}
+
+/// Limits protecting the public endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub per_ip_per_minute: u32,
+    pub per_site_per_minute: u32,
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    pub request_timeout: Duration,
+    pub min_fill: Duration,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        per_ip_per_minute: 20,
+        per_site_per_minute: 1_200,
+        max_connections: 1_024,
+        header_timeout: Duration::from_secs(10),
+        request_timeout: Duration::from_secs(15),
+        min_fill: Duration::from_millis(1_500),
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +142,21 @@ pub struct Config {
     pub db: PathBuf,
     /// Without a trailing slash.
     pub public_url: Option<String>,
+    pub limits: Limits,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl Config {
+    /// Defaults for everything but where to listen and store.
+    pub fn new(addr: SocketAddr, db: PathBuf) -> Self {
+        Config {
+            addr,
+            db,
+            public_url: None,
+            limits: Limits::DEFAULT,
+            trusted_proxies: Vec::new(),
+        }
+    }
 }
 
 impl From<ServeArgs> for Config {
@@ -91,6 +168,15 @@ impl From<ServeArgs> for Config {
                 .db
                 .public_url
                 .map(|u| u.trim_end_matches('/').to_owned()),
+            limits: Limits {
+                per_ip_per_minute: args.rate_limit_per_ip,
+                per_site_per_minute: args.rate_limit_per_site,
+                max_connections: args.max_connections.max(1),
+                header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+                request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+                min_fill: Duration::from_millis(args.min_fill_ms),
+            },
+            trusted_proxies: args.trusted_proxies,
         }
     }
 }

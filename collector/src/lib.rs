@@ -1,6 +1,7 @@
 //! The Earshot collector: ingest API, storage, customer status pages and
 //! the `earshot` command line.
 
+pub mod abuse;
 pub mod assets;
 pub mod cli;
 pub mod config;

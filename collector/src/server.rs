@@ -3,12 +3,23 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
 
-use crate::config::Config;
+use crate::abuse::{IpHasher, Shield, TrustedProxies};
+use crate::config::{Config, Limits};
 use crate::http::{AppState, app};
 use crate::origin::OriginPattern;
 use crate::store::{NewSite, Site, Store, StoreError};
@@ -98,18 +109,21 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let router = app(AppState::new(store.clone(), public_url.clone()));
+    let secret = store.ip_hash_secret().await.map_err(store_err)?;
+    let shield = Shield::new(
+        &config.limits,
+        TrustedProxies::new(config.trusted_proxies.clone()),
+        IpHasher::new(secret),
+    );
+    let state = AppState::new(
+        store.clone(),
+        public_url.clone(),
+        shield,
+        config.limits.request_timeout,
+    );
+    let router = app(state);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = on_shutdown.await;
-        })
-        .await
-    });
+    let task = tokio::spawn(serve(listener, router, config.limits, on_shutdown));
     Ok(Running {
         addr,
         public_url,
@@ -118,6 +132,71 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         shutdown,
         task,
     })
+}
+
+/// How long shutdown waits for open connections before dropping them.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The accept loop. Hyper is driven directly (not `axum::serve`) for what a
+/// public endpoint needs: a header-read timeout so slow clients cannot pin
+/// connections (it also closes idle keep-alive connections), and a cap on
+/// concurrent connections (excess ones wait in the kernel backlog).
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    mut on_shutdown: oneshot::Receiver<()>,
+) -> io::Result<()> {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(limits.header_timeout));
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.map_err(io::Error::other)?,
+            _ = &mut on_shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Usually EMFILE: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut on_shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request.map(Body::new))
+        });
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            // Errors here are clients hanging up or timing out.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(DRAIN_TIMEOUT) => {
+            tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+        }
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

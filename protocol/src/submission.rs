@@ -368,6 +368,17 @@ pub struct Submission {
     pub page: PageContext,
     pub client: ClientContext,
     pub idempotency_key: Option<IdempotencyKey>,
+    /// Signals for spam detection; judged by the collector's policy.
+    pub bot_signals: BotSignals,
+}
+
+/// What the widget observed that may tell a bot from a person.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BotSignals {
+    /// The invisible honeypot field was filled in.
+    pub honeypot_filled: bool,
+    /// Time from opening the form to sending it, when the client measured it.
+    pub fill_ms: Option<u64>,
 }
 
 impl Submission {
@@ -433,6 +444,10 @@ impl Submission {
             .as_deref()
             .map(IdempotencyKey::parse)
             .transpose()?;
+        let bot_signals = BotSignals {
+            honeypot_filled: req.hp.as_deref().is_some_and(|hp| !hp.trim().is_empty()),
+            fill_ms: req.fill_ms,
+        };
         Ok(Submission {
             site,
             kind: req.kind,
@@ -441,6 +456,7 @@ impl Submission {
             page,
             client,
             idempotency_key,
+            bot_signals,
         })
     }
 }
@@ -461,6 +477,8 @@ mod tests {
             page: PageInfo::default(),
             client: ClientInfo::default(),
             idempotency_key: None,
+            hp: None,
+            fill_ms: None,
         }
     }
 
@@ -628,6 +646,22 @@ mod tests {
         let minimal = r#"{"site":"s","kind":"expectation","expected":"e","actual":"a"}"#;
         let req: FeedbackRequest = serde_json::from_str(minimal).unwrap();
         assert_eq!(req.kind, Kind::Expectation);
+    }
+
+    #[test]
+    fn bot_signals_are_carried_through() {
+        let mut req = request(Kind::Complaint);
+        assert_eq!(
+            Submission::parse(&req).unwrap().bot_signals,
+            BotSignals::default()
+        );
+        req.hp = Some("http://spam.example".into());
+        req.fill_ms = Some(120);
+        let signals = Submission::parse(&req).unwrap().bot_signals;
+        assert!(signals.honeypot_filled);
+        assert_eq!(signals.fill_ms, Some(120));
+        req.hp = Some("  ".into());
+        assert!(!Submission::parse(&req).unwrap().bot_signals.honeypot_filled);
     }
 
     #[test]

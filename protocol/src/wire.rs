@@ -63,6 +63,13 @@ pub struct FeedbackRequest {
     /// returns the original entry instead of creating a duplicate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// Honeypot: a field people never see. Anything in it marks a bot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hp: Option<String>,
+    /// Milliseconds between opening the form and sending it, as measured by
+    /// the widget. Implausibly fast submissions are kept but marked as spam.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fill_ms: Option<u64>,
 }
 
 /// Where the customer was when they wrote.

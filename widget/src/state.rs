@@ -208,6 +208,8 @@ impl State {
                     .clone()
                     .unwrap_or_else(|| idempotency_key.to_owned()),
             ),
+            hp: None,
+            fill_ms: None,
         };
         match Submission::parse(&req) {
             Ok(_) => Ok(req),

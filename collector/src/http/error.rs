@@ -35,6 +35,8 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
     #[error("store: {0}")]
     Store(#[from] StoreError),
 }
@@ -110,6 +112,12 @@ impl ApiError {
                 "this method is not allowed here".into(),
                 None,
             ),
+            RateLimited { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many submissions; retry in {retry_after_secs} seconds"),
+                None,
+            ),
             Store(StoreError::Closed) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -141,10 +149,15 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        let retry_after = match self {
+            ApiError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            ApiError::Store(StoreError::Closed) => Some(5),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

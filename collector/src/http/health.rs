@@ -5,7 +5,9 @@ use axum::routing::get;
 use super::{ApiError, AppState};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/livez", get(livez))
 }
 
 /// Healthy means the database answers, not just that the process is up.
@@ -15,4 +17,10 @@ async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError
         .read(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
         .await?;
     Ok("ok\n")
+}
+
+/// Liveness only: no I/O, the cheapest answer the server can give (also the
+/// baseline the load benchmark compares ingest against).
+async fn livez() -> &'static str {
+    "ok\n"
 }

@@ -4,7 +4,10 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -12,7 +15,8 @@ use earshot_protocol::{FeedbackAccepted, FeedbackRequest, Kind, Submission, limi
 use tracing::instrument;
 
 use super::{ApiError, AppState};
-use crate::store::NewEntry;
+use crate::abuse::Decision;
+use crate::store::{NewEntry, now_millis};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -72,15 +76,22 @@ async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Respons
 
 async fn submit(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    // Only absent when the router is driven without a socket (unit tests).
+    let peer = peer.map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(addr))| addr.ip(),
+    );
+    let client_ip = state.shield.proxies.client_ip(peer, &headers);
     let origin = origin(&headers);
     let allowed = match cors_allowed(&state, origin).await {
         Ok(allowed) => allowed,
         Err(e) => return with_cors(e.into_response(), origin, false),
     };
-    let response = match ingest(&state, &headers, origin, body).await {
+    let response = match ingest(&state, client_ip, &headers, origin, body).await {
         Ok((status, accepted)) => (status, Json(accepted)).into_response(),
         Err(e) => e.into_response(),
     };
@@ -90,10 +101,15 @@ async fn submit(
 #[instrument(skip_all, fields(site, kind, replayed))]
 async fn ingest(
     state: &AppState,
+    client_ip: IpAddr,
     headers: &HeaderMap,
     origin: Option<&str>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, FeedbackAccepted), ApiError> {
+    // Before any parsing: a flood costs us as little as possible.
+    if let Some(limiter) = &state.shield.per_ip {
+        limit(limiter.check(&client_ip))?;
+    }
     require_json(headers)?;
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -120,11 +136,18 @@ async fn ingest(
     {
         return Err(ApiError::OriginNotAllowed);
     }
+    if let Some(limiter) = &state.shield.per_site {
+        limit(limiter.check(&site.id))?;
+    }
+    let spam = state.shield.spam.judge(&submission.bot_signals);
+    let now = now_millis();
     let inserted = state
         .store
         .insert_entry(NewEntry {
             site_id: site.id,
             submission,
+            ip_hash: Some(state.shield.ip_hasher.hash(client_ip, now)),
+            spam,
         })
         .await?;
     span.record("replayed", inserted.replayed);
@@ -141,6 +164,16 @@ async fn ingest(
             status_url: format!("{}/s/{}", state.public_url, inserted.status_token),
         },
     ))
+}
+
+fn limit(decision: Decision) -> Result<(), ApiError> {
+    match decision {
+        Decision::Allowed => Ok(()),
+        Decision::Limited { retry_after } => Err(ApiError::RateLimited {
+            // Round up: retrying a fraction early would be refused again.
+            retry_after_secs: retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0),
+        }),
+    }
 }
 
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {

@@ -3,10 +3,12 @@
 mod assets;
 mod error;
 mod health;
-mod ingest;
+pub mod ingest;
 mod logging;
+mod openapi;
 mod status_page;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -16,12 +18,9 @@ use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
 
+use crate::abuse::Shield;
 use crate::directory::SiteDirectory;
 use crate::store::Store;
-
-/// Whole-request deadline: a handler that cannot finish in this time answers
-/// 408 instead of pinning a connection.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -30,14 +29,25 @@ pub struct AppState {
     pub sites: SiteDirectory,
     /// Base URL browsers use to reach this collector, without trailing slash.
     pub public_url: String,
+    pub shield: Arc<Shield>,
+    /// Whole-request deadline: a request that cannot finish (a slow body, a
+    /// stuck handler) in this time answers 408 instead of pinning a worker.
+    pub request_timeout: Duration,
 }
 
 impl AppState {
-    pub fn new(store: Store, public_url: String) -> Self {
+    pub fn new(
+        store: Store,
+        public_url: String,
+        shield: Shield,
+        request_timeout: Duration,
+    ) -> Self {
         AppState {
             sites: SiteDirectory::new(store.clone()),
             store,
             public_url,
+            shield: Arc::new(shield),
+            request_timeout,
         }
     }
 }
@@ -45,8 +55,10 @@ impl AppState {
 /// The complete application, without a socket (tests drive it with
 /// `tower::ServiceExt::oneshot`).
 pub fn app(state: AppState) -> Router {
+    let timeout = state.request_timeout;
     Router::new()
         .merge(health::router())
+        .merge(openapi::router())
         .merge(ingest::router())
         .merge(assets::router())
         .merge(status_page::router())
@@ -55,7 +67,7 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(logging::log_request))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            timeout,
         ))
         .with_state(state)
 }

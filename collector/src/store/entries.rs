@@ -4,6 +4,7 @@ use earshot_protocol::Submission;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Store, StoreError, now_millis};
+use crate::abuse::SpamReason;
 use crate::ids;
 
 /// A validated submission bound to a known site.
@@ -11,6 +12,10 @@ use crate::ids;
 pub struct NewEntry {
     pub site_id: i64,
     pub submission: Submission,
+    /// Daily-rotated keyed hash of the client IP (never the IP itself).
+    pub ip_hash: Option<String>,
+    /// Set when the entry looks automated; it is stored with status `spam`.
+    pub spam: Option<SpamReason>,
 }
 
 /// What the customer is told after submitting.
@@ -73,8 +78,8 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message, expected, actual,
             email, page_url, page_title, page_referrer, user_agent, language, timezone, viewport,
-            idempotency_key, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            idempotency_key, created_at, ip_hash, spam_reason, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     )?;
     for _ in 0..ID_ATTEMPTS {
         let inserted = Inserted {
@@ -102,6 +107,9 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
             text(&s.client.viewport),
             key,
             now_millis(),
+            entry.ip_hash,
+            entry.spam.map(SpamReason::as_str),
+            if entry.spam.is_some() { "spam" } else { "new" },
         ]);
         match result {
             Ok(_) => return Ok(inserted),

@@ -47,6 +47,18 @@ const MIGRATIONS: &[&str] = &[
         ON entries(site_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
     CREATE INDEX entries_site_status ON entries(site_id, status, id);
     "#,
+    // 2: abuse handling and privacy.
+    r#"
+    -- Server-wide secrets, generated on first start.
+    CREATE TABLE settings (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) STRICT;
+    -- Keyed hash of the client IP, rotated daily; the raw IP is never stored.
+    ALTER TABLE entries ADD COLUMN ip_hash TEXT;
+    -- Why an entry was filed as spam ('honeypot', 'too_fast'), if it was.
+    ALTER TABLE entries ADD COLUMN spam_reason TEXT;
+    "#,
 ];
 
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {

@@ -16,6 +16,7 @@
 
 mod entries;
 mod migrations;
+mod settings;
 mod sites;
 mod writer;
 
@@ -161,9 +162,64 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// Current time as Unix milliseconds.
-pub(crate) fn now_millis() -> i64 {
+pub fn now_millis() -> i64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_writer_runs_with_wal_full_sync_and_secure_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let (mode, sync, secure): (String, i64, i64) = store
+            .write(|c| {
+                Ok((
+                    c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                    c.query_row("PRAGMA synchronous", [], |r| r.get(0))?,
+                    c.query_row("PRAGMA secure_delete", [], |r| r.get(0))?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!((mode.as_str(), sync, secure), ("wal", 2, 1));
+        store.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_rolls_back_alone_and_writes_after_shutdown_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let bad = store.write(|c| {
+            c.execute("INSERT INTO settings (name, value) VALUES ('a', x'01')", [])?;
+            c.execute("INSERT INTO no_such_table VALUES (1)", [])?;
+            Ok(())
+        });
+        let good = store.write(|c| {
+            c.execute("INSERT INTO settings (name, value) VALUES ('b', x'02')", [])?;
+            Ok(())
+        });
+        let (bad, good) = tokio::join!(bad, good);
+        assert!(bad.is_err());
+        assert!(good.is_ok());
+        let names: Vec<String> = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT name FROM settings ORDER BY name")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(names, vec!["b".to_owned()]);
+        store.shutdown().await;
+        assert!(matches!(
+            store.write(|_| Ok(())).await,
+            Err(StoreError::Closed)
+        ));
+    }
 }

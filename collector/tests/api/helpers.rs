@@ -14,14 +14,21 @@ pub struct TestApp {
     _dir: TempDir,
 }
 
+/// A collector with every abuse limit off, so tests can send freely.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A collector whose configuration `configure` adjusts, starting from
+/// limits that are all off.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("earshot.db");
-    let config = Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        db: db_path.clone(),
-        public_url: None,
-    };
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), db_path.clone());
+    config.limits.per_ip_per_minute = 0;
+    config.limits.per_site_per_minute = 0;
+    config.limits.min_fill = std::time::Duration::ZERO;
+    configure(&mut config);
     let running = server::start(&config).await.unwrap();
     let site_key = running.created_site.as_ref().unwrap().key.clone();
     TestApp {

@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 mod assets;
 mod cli;
 mod helpers;
 mod ingest;
+mod limits;
 mod status_page;

@@ -1,0 +1,41 @@
+//! Keeping the public ingest endpoint calm under abuse: who the client is,
+//! how often it may submit, and what looks like a bot.
+
+mod client_ip;
+mod ip_hash;
+mod rate_limit;
+mod spam;
+
+pub use client_ip::{CidrError, IpNet, TrustedProxies};
+pub use ip_hash::IpHasher;
+pub use rate_limit::{Decision, RateLimiter};
+pub use spam::{SpamPolicy, SpamReason};
+
+use std::net::IpAddr;
+
+use crate::config::Limits;
+
+/// Everything the ingest path consults before storing a submission.
+#[derive(Debug)]
+pub struct Shield {
+    pub per_ip: Option<RateLimiter<IpAddr>>,
+    /// Keyed by site id.
+    pub per_site: Option<RateLimiter<i64>>,
+    pub proxies: TrustedProxies,
+    pub ip_hasher: IpHasher,
+    pub spam: SpamPolicy,
+}
+
+impl Shield {
+    pub fn new(limits: &Limits, proxies: TrustedProxies, ip_hasher: IpHasher) -> Self {
+        Shield {
+            per_ip: RateLimiter::per_minute(limits.per_ip_per_minute),
+            per_site: RateLimiter::per_minute(limits.per_site_per_minute),
+            proxies,
+            ip_hasher,
+            spam: SpamPolicy {
+                min_fill: limits.min_fill,
+            },
+        }
+    }
+}

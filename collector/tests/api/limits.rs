@@ -1,0 +1,163 @@
+//! Slow clients, connection caps and the OpenAPI document.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+fn host_port(app: &crate::helpers::TestApp) -> String {
+    app.address.trim_start_matches("http://").to_owned()
+}
+
+/// Reads until the server closes the connection or `limit` passes.
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<String> {
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(limit, stream.read_to_end(&mut buf)).await;
+    read.ok()
+        .map(|_| String::from_utf8_lossy(&buf).into_owned())
+}
+
+#[tokio::test]
+async fn a_client_that_stalls_while_sending_headers_is_disconnected() {
+    let app = spawn_app_with(|c| c.limits.header_timeout = Duration::from_secs(1)).await;
+    let mut stream = TcpStream::connect(host_port(&app)).await.unwrap();
+    stream
+        .write_all(b"POST /api/v1/feedback HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let answer = read_until_closed(&mut stream, Duration::from_secs(10)).await;
+    assert!(
+        answer.is_some(),
+        "the server kept a stalled connection open"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_in_too_slowly_gets_408() {
+    let app = spawn_app_with(|c| c.limits.request_timeout = Duration::from_secs(1)).await;
+    let mut stream = TcpStream::connect(host_port(&app)).await.unwrap();
+    stream
+        .write_all(
+            b"POST /api/v1/feedback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"site\":",
+        )
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut stream, Duration::from_secs(10))
+        .await
+        .expect("no answer to a stalled body");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert_eq!(app.entry_count(), 0);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_a_slot_frees() {
+    let app = spawn_app_with(|c| c.limits.max_connections = 1).await;
+    // Holds the only slot without sending anything.
+    let hog = TcpStream::connect(host_port(&app)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let url = format!("{}/livez", app.address);
+    let client = reqwest::Client::new();
+    let waiting =
+        tokio::spawn(async move { client.get(url).send().await.map(|r| r.status().as_u16()) });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a second connection was served past the cap"
+    );
+    drop(hog);
+    let status = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the waiting connection was never served")
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn every_operation_in_the_openapi_document_is_routed() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .client
+        .get(format!("{}/api/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.contains_key("/api/v1/feedback"));
+    for (path, operations) in paths {
+        for method in operations.as_object().unwrap().keys() {
+            let method: reqwest::Method = method.to_uppercase().parse().unwrap();
+            let response = app
+                .client
+                .request(method.clone(), format!("{}{path}", app.address))
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            assert!(
+                status != 404 && status != 405,
+                "{method} {path} is not routed ({status})"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_matches_the_validation_rules() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .client
+        .get(format!("{}/api/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schema = &doc["components"]["schemas"]["FeedbackRequest"];
+    let kinds: Vec<&str> = schema["properties"]["kind"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["complaint", "expectation", "idea", "praise", "question"]
+    );
+    assert_eq!(schema["properties"]["message"]["maxLength"], 5000);
+
+    // The documented example, with a real site key, is accepted.
+    let post = &doc["paths"]["/api/v1/feedback"]["post"];
+    let mut example = post["requestBody"]["content"]["application/json"]["example"].clone();
+    example["site"] = app.site_key.clone().into();
+    let response = app.post_json(&example, None).await;
+    assert_eq!(response.status().as_u16(), 201);
+    assert!(post["responses"].get("201").is_some());
+
+    // Every documented property is one the server accepts: sending an unknown
+    // one is refused, so these must all parse.
+    for name in schema["properties"].as_object().unwrap().keys() {
+        let mut body = app.valid_body();
+        if body.get(name).is_none() {
+            body[name] = match name.as_str() {
+                "fill_ms" => 5_000.into(),
+                "idempotency_key" => "documented-key-0001-abcdef".into(),
+                _ => "".into(),
+            };
+        }
+        let status = app.post_json(&body, None).await.status().as_u16();
+        assert!(status == 201 || status == 200, "{name}: {status}");
+    }
+}
