@@ -174,4 +174,31 @@ mod tests {
                 .matches("http://[::1]:8080")
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_and_matching_never_panic(pattern in ".{0,40}", origin in ".{0,40}") {
+            if let Ok(p) = OriginPattern::parse(&pattern) {
+                let _ = p.matches(&origin);
+            }
+        }
+
+        #[test]
+        fn a_concrete_origin_matches_its_own_pattern(
+            https in proptest::bool::ANY,
+            host in "[a-z][a-z0-9-]{0,10}(\\.[a-z]{2,5}){0,2}",
+            port in proptest::option::of(1u16..),
+        ) {
+            let scheme = if https { "https" } else { "http" };
+            let origin = match port {
+                Some(port) => format!("{scheme}://{host}:{port}"),
+                None => format!("{scheme}://{host}"),
+            };
+            let pattern = OriginPattern::parse(&origin).unwrap();
+            proptest::prop_assert!(pattern.matches(&origin));
+            proptest::prop_assert!(OriginPattern::parse(&pattern.to_string()).unwrap().matches(&origin));
+            let lookalike = format!("{scheme}://{host}.evil.example");
+            proptest::prop_assert!(!pattern.matches(&lookalike));
+        }
+    }
 }

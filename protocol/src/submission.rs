@@ -213,7 +213,7 @@ impl Email {
 pub struct HttpUrl(String);
 
 impl HttpUrl {
-    fn parse(raw: Option<&str>, field: Field) -> Result<Option<HttpUrl>, ValidationError> {
+    pub fn parse(raw: Option<&str>, field: Field) -> Result<Option<HttpUrl>, ValidationError> {
         let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
             return Ok(None);
         };

@@ -21,6 +21,11 @@ pub struct Draft {
     /// Fixed for the life of the draft, so a resend after a lost response
     /// cannot create a second entry.
     pub idempotency_key: Option<String>,
+    /// When the customer first opened the form for this draft (ms since the
+    /// epoch); the collector treats implausibly fast sends as spam.
+    pub started_at: Option<f64>,
+    /// The invisible honeypot input; people never fill it in.
+    pub honeypot: String,
 }
 
 impl Default for Draft {
@@ -32,6 +37,8 @@ impl Default for Draft {
             actual: String::new(),
             email: String::new(),
             idempotency_key: None,
+            started_at: None,
+            honeypot: String::new(),
         }
     }
 }
@@ -43,6 +50,7 @@ pub enum Input {
     Expected,
     Actual,
     Email,
+    Honeypot,
 }
 
 impl Input {
@@ -53,6 +61,7 @@ impl Input {
             Input::Expected => "expected",
             Input::Actual => "actual",
             Input::Email => "email",
+            Input::Honeypot => "hp",
         }
     }
 }
@@ -93,7 +102,8 @@ impl Default for State {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Open,
+    /// Opened at this time (ms since the epoch).
+    Open(f64),
     Close,
     SetKind(Kind),
     Edit(Input, String),
@@ -112,7 +122,10 @@ pub enum Action {
 impl State {
     pub fn apply(&mut self, action: Action) {
         match action {
-            Action::Open => self.open = true,
+            Action::Open(now) => {
+                self.open = true;
+                self.draft.started_at.get_or_insert(now);
+            }
             Action::Close => {
                 self.open = false;
                 if matches!(self.phase, Phase::Sent(_)) {
@@ -129,6 +142,7 @@ impl State {
                     Input::Expected => &mut self.draft.expected,
                     Input::Actual => &mut self.draft.actual,
                     Input::Email => &mut self.draft.email,
+                    Input::Honeypot => &mut self.draft.honeypot,
                 };
                 *slot = value;
                 self.clear_error();
@@ -188,6 +202,7 @@ impl State {
         &self,
         site: &str,
         idempotency_key: &str,
+        now: f64,
         page: PageInfo,
         client: ClientInfo,
     ) -> Result<FeedbackRequest, ErrorBody> {
@@ -208,8 +223,8 @@ impl State {
                     .clone()
                     .unwrap_or_else(|| idempotency_key.to_owned()),
             ),
-            hp: None,
-            fill_ms: None,
+            hp: opt(&d.honeypot),
+            fill_ms: d.started_at.map(|started| (now - started).max(0.0) as u64),
         };
         match Submission::parse(&req) {
             Ok(_) => Ok(req),
@@ -246,7 +261,7 @@ mod tests {
 
     fn typed(message: &str) -> State {
         let mut s = State::default();
-        s.apply(Action::Open);
+        s.apply(Action::Open(1_000.0));
         s.apply(Action::Edit(Input::Message, message.into()));
         s
     }
@@ -290,6 +305,7 @@ mod tests {
             .request(
                 "site",
                 "third-key-0000000",
+                0.0,
                 PageInfo::default(),
                 ClientInfo::default(),
             )
@@ -323,6 +339,7 @@ mod tests {
             .request(
                 "site",
                 &"k".repeat(16),
+                0.0,
                 PageInfo::default(),
                 ClientInfo::default(),
             )
@@ -333,12 +350,42 @@ mod tests {
             .request(
                 "site",
                 &"k".repeat(16),
+                0.0,
                 PageInfo::default(),
                 ClientInfo::default(),
             )
             .unwrap();
         assert_eq!(req.expected.as_deref(), Some("A refund"));
         assert_eq!(req.message, None);
+    }
+
+    #[test]
+    fn fill_time_runs_from_the_first_opening_of_the_draft() {
+        let mut s = typed("slow and careful");
+        s.apply(Action::Close);
+        s.apply(Action::Open(50_000.0));
+        let req = s
+            .request(
+                "site",
+                &"k".repeat(16),
+                9_000.0,
+                PageInfo::default(),
+                ClientInfo::default(),
+            )
+            .unwrap();
+        assert_eq!(req.fill_ms, Some(8_000));
+        assert_eq!(req.hp, None);
+        s.apply(Action::Edit(Input::Honeypot, "http://spam.example".into()));
+        let req = s
+            .request(
+                "site",
+                &"k".repeat(16),
+                9_000.0,
+                PageInfo::default(),
+                ClientInfo::default(),
+            )
+            .unwrap();
+        assert_eq!(req.hp.as_deref(), Some("http://spam.example"));
     }
 
     #[test]
@@ -350,6 +397,7 @@ mod tests {
             .request(
                 "site",
                 &"k".repeat(16),
+                0.0,
                 PageInfo::default(),
                 ClientInfo::default(),
             )

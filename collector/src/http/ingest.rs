@@ -315,4 +315,21 @@ mod tests {
             Err(ApiError::MalformedJson)
         ));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3_000))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = parse_body(&body);
+        }
+
+        #[test]
+        fn json_like_bodies_get_a_client_error_or_parse(body in r#"\{("(site|kind|message|page|url|x)": ?("[a-z<>]{0,6}"|[0-9]{1,3}|null|\{\}|\[\]|true),? ?){0,5}\}"#) {
+            match parse_body(body.as_bytes()) {
+                Ok(_) | Err(ApiError::MalformedJson) | Err(ApiError::Shape { .. }) => {}
+                Err(other) => proptest::prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
+    }
 }

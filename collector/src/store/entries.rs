@@ -81,9 +81,10 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
             idempotency_key, created_at, ip_hash, spam_reason, status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     )?;
+    let now = now_millis();
     for _ in 0..ID_ATTEMPTS {
         let inserted = Inserted {
-            public_id: ids::public_id(),
+            public_id: ids::public_id(now),
             reference: ids::reference(),
             status_token: ids::status_token(),
             replayed: false,
@@ -106,7 +107,7 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
             text(&s.client.timezone),
             text(&s.client.viewport),
             key,
-            now_millis(),
+            now,
             entry.ip_hash,
             entry.spam.map(SpamReason::as_str),
             if entry.spam.is_some() { "spam" } else { "new" },

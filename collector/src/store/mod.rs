@@ -14,6 +14,7 @@
 //! Reads run on pooled read-only connections through `spawn_blocking`, never
 //! blocking the async runtime and never waiting for the writer (WAL).
 
+mod checkpoint;
 mod entries;
 mod migrations;
 mod settings;
@@ -26,12 +27,13 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use checkpoint::Checkpointer;
 pub use entries::{Entry, Inserted, NewEntry};
 pub use sites::{NewSite, Site};
 use writer::Writer;
 
 /// How long a connection waits for a lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle read connections kept open.
 const READ_POOL_MAX: usize = 8;
 
@@ -64,6 +66,7 @@ pub struct Store {
 struct Inner {
     path: PathBuf,
     writer: Writer,
+    checkpointer: Checkpointer,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -75,10 +78,12 @@ impl Store {
         configure_writer(&conn)?;
         migrations::run(&mut conn)?;
         let writer = Writer::start(conn)?;
+        let checkpointer = Checkpointer::start(path)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 writer,
+                checkpointer,
                 readers: Mutex::new(Vec::new()),
             }),
         })
@@ -90,10 +95,12 @@ impl Store {
 
     /// Runs `f` in the writer's next group transaction and resolves once it
     /// is committed.
+    /// `f` may run more than once (a replay after another job in its batch
+    /// failed); only the run that commits counts.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         self.inner.writer.submit(f).await
     }
@@ -123,7 +130,11 @@ impl Store {
     pub async fn shutdown(&self) {
         let inner = self.inner.clone();
         // Joining a thread blocks; keep it off the runtime's workers.
-        let _ = tokio::task::spawn_blocking(move || inner.writer.shutdown()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            inner.writer.shutdown();
+            inner.checkpointer.shutdown();
+        })
+        .await;
     }
 }
 
@@ -147,6 +158,10 @@ fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
+    // Checkpoints run on their own thread (see `checkpoint`), never in a commit.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // After a checkpoint empties the WAL, shrink the file back to this size.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     Ok(())
 }
 

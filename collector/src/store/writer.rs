@@ -1,4 +1,9 @@
 //! The single writer thread and its group commit.
+//!
+//! Everything queued runs in one transaction and is answered after one
+//! `COMMIT` (one fsync). If any job in a batch fails, the batch is rolled
+//! back and each job is replayed in its own transaction, so one bad job
+//! never takes the others down and the common path pays for no savepoints.
 
 use std::sync::Mutex;
 use std::thread::JoinHandle;
@@ -13,16 +18,17 @@ const MAX_BATCH: usize = 512;
 /// Queued jobs before callers wait (back-pressure instead of unbounded memory).
 const QUEUE_DEPTH: usize = 8_192;
 
-/// One unit of work with its own reply channel.
+/// One unit of work with its own reply channel. `run` may be called more
+/// than once (a replay after a batch rollback); only the last result counts.
 trait Job: Send {
-    /// Runs inside the open transaction.
-    fn run(&mut self, conn: &Connection);
+    /// Runs inside an open transaction; true on success.
+    fn run(&mut self, conn: &Connection) -> bool;
     /// Delivers the result once the fate of the transaction is known.
     fn finish(self: Box<Self>, committed: bool);
 }
 
 struct TypedJob<T, F> {
-    work: Option<F>,
+    work: F,
     result: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
@@ -30,27 +36,13 @@ struct TypedJob<T, F> {
 impl<T, F> Job for TypedJob<T, F>
 where
     T: Send,
-    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+    F: Fn(&Connection) -> Result<T, StoreError> + Send,
 {
-    fn run(&mut self, conn: &Connection) {
-        let Some(work) = self.work.take() else { return };
-        // A savepoint per job: one failing job rolls back alone and the rest
-        // of the batch still commits.
-        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
-            self.result = Some(Err(e.into()));
-            return;
-        }
-        let result = work(conn);
-        let end = if result.is_ok() {
-            "RELEASE job"
-        } else {
-            "ROLLBACK TO job; RELEASE job"
-        };
-        let result = match conn.execute_batch(end) {
-            Ok(()) => result,
-            Err(e) => Err(e.into()),
-        };
+    fn run(&mut self, conn: &Connection) -> bool {
+        let result = (self.work)(conn);
+        let ok = result.is_ok();
         self.result = Some(result);
+        ok
     }
 
     fn finish(self: Box<Self>, committed: bool) {
@@ -65,6 +57,12 @@ where
     }
 }
 
+/// Runs a statement through the prepared-statement cache: these run for
+/// every batch and re-parsing them is wasted work.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 pub(super) struct Writer {
     queue: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -75,7 +73,7 @@ impl Writer {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("earshot-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(&conn, rx))
             .map_err(|_| StoreError::TaskFailed)?;
         Ok(Writer {
             queue: Mutex::new(Some(tx)),
@@ -86,7 +84,7 @@ impl Writer {
     pub(super) async fn submit<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let sender = self
             .queue
@@ -96,7 +94,7 @@ impl Writer {
             .ok_or(StoreError::Closed)?;
         let (reply, answer) = oneshot::channel();
         let job = Box::new(TypedJob {
-            work: Some(work),
+            work,
             result: None,
             reply,
         });
@@ -116,7 +114,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
+fn run(conn: &Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     // Returns None only when the queue is closed and drained.
     while let Some(first) = rx.blocking_recv() {
@@ -127,34 +125,49 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
                 Err(_) => break,
             }
         }
-        let committed = commit_batch(&conn, &mut batch);
-        if !committed {
-            tracing::error!(
-                jobs = batch.len(),
-                "group commit failed; callers get an error"
-            );
-        }
-        for job in batch.drain(..) {
-            job.finish(committed);
+        match in_transaction(conn, &mut batch) {
+            Ok(()) => batch.drain(..).for_each(|job| job.finish(true)),
+            Err(BatchError::JobFailed) if batch.len() > 1 => {
+                // Replay one by one so only the failing job fails.
+                for mut job in batch.drain(..) {
+                    let committed = in_transaction(conn, std::slice::from_mut(&mut job)).is_ok();
+                    job.finish(committed);
+                }
+            }
+            Err(_) => {
+                tracing::error!(jobs = batch.len(), "write transaction failed");
+                batch.drain(..).for_each(|job| job.finish(false));
+            }
         }
     }
     tracing::debug!("writer drained and stopped");
 }
 
-fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> bool {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+enum BatchError {
+    JobFailed,
+    Sqlite,
+}
+
+/// Runs `jobs` in one transaction; commits only if all succeed.
+fn in_transaction(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> Result<(), BatchError> {
+    if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "could not begin write transaction");
-        return false;
+        return Err(BatchError::Sqlite);
     }
-    for job in batch.iter_mut() {
-        job.run(conn);
+    let mut all_ok = true;
+    for job in jobs.iter_mut() {
+        all_ok &= job.run(conn);
     }
-    match conn.execute_batch("COMMIT") {
-        Ok(()) => true,
+    if !all_ok {
+        let _ = run_cached(conn, "ROLLBACK");
+        return Err(BatchError::JobFailed);
+    }
+    match run_cached(conn, "COMMIT") {
+        Ok(()) => Ok(()),
         Err(e) => {
             tracing::error!(error = %e, "commit failed");
-            let _ = conn.execute_batch("ROLLBACK");
-            false
+            let _ = run_cached(conn, "ROLLBACK");
+            Err(BatchError::Sqlite)
         }
     }
 }

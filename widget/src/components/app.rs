@@ -27,7 +27,7 @@ pub fn app(props: &AppProps) -> Html {
 
     let onopen = {
         let state = state.clone();
-        Callback::from(move |()| state.dispatch(Action::Open))
+        Callback::from(move |()| state.dispatch(Action::Open(js_sys::Date::now())))
     };
     let onclose = {
         let state = state.clone();
@@ -61,7 +61,8 @@ pub fn app(props: &AppProps) -> Html {
                 .or_else(new_idempotency_key)
                 .unwrap_or_default();
             let (page, client) = context::capture(&config);
-            let request = match state.request(&config.site, &key, page, client) {
+            let request = match state.request(&config.site, &key, js_sys::Date::now(), page, client)
+            {
                 Ok(request) => request,
                 Err(error) => return state.dispatch(Action::Rejected(error)),
             };

@@ -52,6 +52,15 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                 let onedit = props.onedit.clone();
                 Callback::from(move |v| onedit.emit((Input::Email, v)))
             };
+            let onhoneypot = {
+                let onedit = props.onedit.clone();
+                Callback::from(move |e: InputEvent| {
+                    let value = e
+                        .target_unchecked_into::<web_sys::HtmlInputElement>()
+                        .value();
+                    onedit.emit((Input::Honeypot, value))
+                })
+            };
             let general_error = match phase {
                 Phase::Failed { message } => Some(message.clone()),
                 Phase::Invalid {
@@ -74,6 +83,13 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                         max={limits::EMAIL_MAX} input_type="email" autocomplete={AttrValue::from("email")}
                         error={state.error_for(Input::Email).map(|e| AttrValue::from(e.to_owned()))}
                         oninput={onemail} />
+                    // Invisible to people (and to assistive technology); bots fill it in.
+                    <div class="hp" aria-hidden="true">
+                        <label>{ "Website" }
+                            <input type="text" name="website" tabindex="-1" autocomplete="off"
+                                value={draft.honeypot.clone()} oninput={onhoneypot} />
+                        </label>
+                    </div>
                     if let Some(message) = general_error {
                         <p class="error general" role="alert">{ message }</p>
                     }
