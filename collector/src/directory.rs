@@ -20,7 +20,7 @@ pub struct SiteDirectory {
 
 #[derive(Clone)]
 struct Snapshot {
-    sites: Arc<Vec<Site>>,
+    sites: Arc<Vec<Arc<Site>>>,
     loaded: Option<Instant>,
 }
 
@@ -36,13 +36,13 @@ impl SiteDirectory {
         }
     }
 
-    fn fresh(&self) -> Option<Arc<Vec<Site>>> {
+    fn fresh(&self) -> Option<Arc<Vec<Arc<Site>>>> {
         let snap = self.cache.read().ok()?;
         let loaded = snap.loaded?;
         (loaded.elapsed() < REFRESH).then(|| snap.sites.clone())
     }
 
-    async fn sites(&self) -> Result<Arc<Vec<Site>>, StoreError> {
+    async fn sites(&self) -> Result<Arc<Vec<Arc<Site>>>, StoreError> {
         if let Some(sites) = self.fresh() {
             return Ok(sites);
         }
@@ -51,7 +51,14 @@ impl SiteDirectory {
         if let Some(sites) = self.fresh() {
             return Ok(sites);
         }
-        let sites = Arc::new(self.store.sites().await?);
+        let sites: Arc<Vec<Arc<Site>>> = Arc::new(
+            self.store
+                .sites()
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
+        );
         if let Ok(mut snap) = self.cache.write() {
             *snap = Snapshot {
                 sites: sites.clone(),
@@ -68,7 +75,7 @@ impl SiteDirectory {
         }
     }
 
-    pub async fn by_key(&self, key: &str) -> Result<Option<Site>, StoreError> {
+    pub async fn by_key(&self, key: &str) -> Result<Option<Arc<Site>>, StoreError> {
         Ok(self.sites().await?.iter().find(|s| s.key == key).cloned())
     }
 

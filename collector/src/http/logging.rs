@@ -8,16 +8,14 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 pub async fn log_request(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "<unmatched>".to_owned());
+    // Cheap to clone (shared); formatted only if a line is written.
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let micros = started.elapsed().as_micros();
+    let route = route.as_ref().map_or("<unmatched>", MatchedPath::as_str);
     if response.status().is_server_error() {
         tracing::warn!(%method, route, status, micros, "request");
     } else {

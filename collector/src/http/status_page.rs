@@ -50,10 +50,17 @@ fn page(status: StatusCode, title: &str, body: Markup) -> Response {
     response
 }
 
-fn is_token(s: &str) -> bool {
-    s.len() == 32
-        && s.bytes()
+/// Splits `<public id>.<secret>`, refusing anything not shaped like one, so
+/// junk never reaches the database.
+fn parse_link(link: &str) -> Option<(&str, &str)> {
+    let (id, secret) = link.split_once('.')?;
+    let lower_alnum = |s: &str| {
+        s.bytes()
             .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    };
+    let id_ok = id.len() == 24 && id.starts_with("e_") && lower_alnum(&id[2..]);
+    let secret_ok = secret.len() == 32 && lower_alnum(secret);
+    (id_ok && secret_ok).then_some((id, secret))
 }
 
 fn status_label(status: &str) -> &'static str {
@@ -110,15 +117,21 @@ async fn status_page(
             html! { h1 { "We could not find this page" } p { "Check that the link is complete." } },
         )
     };
-    if !is_token(&token) {
+    let Some((public_id, secret)) = parse_link(&token) else {
         return Ok(not_found());
-    }
-    Ok(match state.store.entry_by_status_token(token).await? {
-        Some(entry) => page(
-            StatusCode::OK,
-            &format!("Feedback {}", entry.reference),
-            render(&entry),
-        ),
-        None => not_found(),
-    })
+    };
+    Ok(
+        match state
+            .store
+            .entry_by_status_link(public_id.to_owned(), secret.to_owned())
+            .await?
+        {
+            Some(entry) => page(
+                StatusCode::OK,
+                &format!("Feedback {}", entry.reference),
+                render(&entry),
+            ),
+            None => not_found(),
+        },
+    )
 }

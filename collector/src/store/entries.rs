@@ -123,25 +123,41 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
     Err(StoreError::IdExhausted)
 }
 
-fn by_status_token(conn: &Connection, token: &str) -> Result<Option<Entry>, StoreError> {
+/// Compares secrets without leaking, through timing, how much matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn by_status_link(
+    conn: &Connection,
+    public_id: &str,
+    secret: &str,
+) -> Result<Option<Entry>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT e.reference, e.kind, e.message, e.expected, e.actual, e.status, e.created_at, s.name
-         FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.status_token = ?1",
+        "SELECT e.reference, e.kind, e.message, e.expected, e.actual, e.status, e.created_at, s.name,
+                e.status_token
+         FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.public_id = ?1",
     )?;
-    Ok(stmt
-        .query_row([token], |r| {
-            Ok(Entry {
-                reference: r.get(0)?,
-                kind: r.get(1)?,
-                message: r.get(2)?,
-                expected: r.get(3)?,
-                actual: r.get(4)?,
-                status: r.get(5)?,
-                created_at: r.get(6)?,
-                site_name: r.get(7)?,
-            })
+    let found = stmt
+        .query_row([public_id], |r| {
+            Ok((
+                Entry {
+                    reference: r.get(0)?,
+                    kind: r.get(1)?,
+                    message: r.get(2)?,
+                    expected: r.get(3)?,
+                    actual: r.get(4)?,
+                    status: r.get(5)?,
+                    created_at: r.get(6)?,
+                    site_name: r.get(7)?,
+                },
+                r.get::<_, String>(8)?,
+            ))
         })
-        .optional()?)
+        .optional()?;
+    Ok(found.and_then(|(entry, token)| {
+        constant_time_eq(token.as_bytes(), secret.as_bytes()).then_some(entry)
+    }))
 }
 
 impl Store {
@@ -151,7 +167,34 @@ impl Store {
         self.write(move |conn| insert(conn, &entry)).await
     }
 
-    pub async fn entry_by_status_token(&self, token: String) -> Result<Option<Entry>, StoreError> {
-        self.read(move |conn| by_status_token(conn, &token)).await
+    /// The entry behind a customer's status link, if the secret matches.
+    pub async fn entry_by_status_link(
+        &self,
+        public_id: String,
+        secret: String,
+    ) -> Result<Option<Entry>, StoreError> {
+        self.read(move |conn| by_status_link(conn, &public_id, &secret))
+            .await
+    }
+}
+
+impl Inserted {
+    /// Path of the customer's private status page: the public id to find
+    /// the entry, the secret to prove the right to see it.
+    pub fn status_path(&self) -> String {
+        format!("/s/{}.{}", self.public_id, self.status_token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn constant_time_eq_compares_whole_values() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(constant_time_eq(b"", b""));
     }
 }

@@ -41,7 +41,29 @@ async fn status_page_shows_the_customers_words_escaped_and_is_private() {
 #[tokio::test]
 async fn status_page_is_404_for_unknown_or_malformed_tokens() {
     let app = spawn_app().await;
-    for token in ["0123456789abcdefghjkmnpqrstvwxyz", "short", "%3Cscript%3E"] {
+    let accepted: Value = app
+        .post_json(&app.valid_body(), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let real = accepted["status_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (id, secret) = real.split_once('.').unwrap();
+    let wrong_secret = format!("{id}.{}", "0".repeat(secret.len()));
+    let wrong_id = format!("e_0000000000000000000000.{secret}");
+    for token in [
+        wrong_secret.as_str(),
+        wrong_id.as_str(),
+        id,
+        "short",
+        "%3Cscript%3E",
+    ] {
         let response = app
             .client
             .get(format!("{}/s/{token}", app.address))
