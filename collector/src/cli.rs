@@ -2,10 +2,13 @@
 
 use std::process::ExitCode;
 
-use crate::config::{Command, Config, DbArgs, ServeArgs, SiteCommand};
+use std::io::BufRead;
+
+use crate::auth::{self, Password, PasswordError};
+use crate::config::{Command, Config, DbArgs, DevCommand, ServeArgs, SiteCommand, UserCommand};
 use crate::origin::OriginPattern;
 use crate::server::{self, snippet};
-use crate::store::{NewSite, Store, StoreError};
+use crate::store::{NewSite, NewUser, Role, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -20,6 +23,14 @@ pub enum CliError {
     },
     #[error("server stopped with an error: {0}")]
     Serve(std::io::Error),
+    #[error("password: {0}")]
+    Password(#[from] PasswordError),
+    #[error("could not read the password from standard input: {0}")]
+    Stdin(std::io::Error),
+    #[error("invalid --email: {0}")]
+    Email(String),
+    #[error("no account has the email {0}")]
+    NoSuchUser(String),
 }
 
 pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
@@ -30,6 +41,20 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             add_site(name, origins, db).await
         }
         Some(Command::Site(SiteCommand::List { db })) => list_sites(db).await,
+        Some(Command::User(UserCommand::Add {
+            email,
+            name,
+            role,
+            generate_password,
+            db,
+        })) => add_user(email, name, &role, generate_password, db).await,
+        Some(Command::User(UserCommand::Password {
+            email,
+            generate_password,
+            db,
+        })) => set_password(email, generate_password, db).await,
+        Some(Command::User(UserCommand::List { db })) => list_users(db).await,
+        Some(Command::Dev(DevCommand::Seed { count, db })) => seed(count, db).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -62,6 +87,12 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
                 snippet(url, site)
             );
         }
+    }
+    println!("\nReview console: {url}/console");
+    if let Some(setup) = &running.setup_url {
+        println!(
+            "No staff account exists yet. Create the first (administrator) here; the link works once:\n  {setup}"
+        );
     }
     if config.addr.ip().is_unspecified() && config.public_url.is_none() {
         println!(
@@ -128,5 +159,130 @@ async fn list_sites(db: DbArgs) -> Result<(), CliError> {
         let origins: Vec<String> = site.origins.iter().map(ToString::to_string).collect();
         println!("{}\t{}\t{}", site.key, site.name, origins.join(" "));
     }
+    Ok(())
+}
+
+fn store_error(db: &DbArgs) -> impl Fn(StoreError) -> CliError + '_ {
+    move |source| CliError::Store {
+        path: db.db.display().to_string(),
+        source,
+    }
+}
+
+/// A password from `--generate-password` (printed once) or stdin's first
+/// line, never from a flag (flags end up in shell history and `ps`).
+fn obtain_password(generate: bool) -> Result<(Password, bool), CliError> {
+    if generate {
+        return Ok((Password::generate(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(CliError::Stdin)?;
+    let line = line.trim_end_matches(['\r', '\n']);
+    Ok((Password::parse(line)?, false))
+}
+
+fn hash(password: &Password) -> Result<String, CliError> {
+    Ok(auth::password::hash(password)?)
+}
+
+async fn add_user(
+    email: String,
+    name: Option<String>,
+    role: &str,
+    generate: bool,
+    db: DbArgs,
+) -> Result<(), CliError> {
+    let email = earshot_protocol::submission::Email::parse(&email)
+        .map_err(|e| CliError::Email(e.message()))?
+        .as_str()
+        .to_owned();
+    let name = name
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    let role = Role::parse(role).unwrap_or(Role::Agent);
+    let (password, generated) = obtain_password(generate)?;
+    let password_hash = hash(&password)?;
+    let store = open(&db).await?;
+    let result = store
+        .add_user(NewUser {
+            email,
+            name,
+            role,
+            password_hash,
+        })
+        .await;
+    store.shutdown().await;
+    let user = result.map_err(store_error(&db))?;
+    println!(
+        "Added {} {} <{}>",
+        user.role.as_str(),
+        user.name,
+        user.email
+    );
+    if generated {
+        println!("Password (shown once): {}", password.expose());
+    }
+    Ok(())
+}
+
+async fn set_password(email: String, generate: bool, db: DbArgs) -> Result<(), CliError> {
+    let (password, generated) = obtain_password(generate)?;
+    let password_hash = hash(&password)?;
+    let store = open(&db).await?;
+    let result = store
+        .set_password(email.trim().to_owned(), password_hash)
+        .await;
+    store.shutdown().await;
+    if !result.map_err(store_error(&db))? {
+        return Err(CliError::NoSuchUser(email));
+    }
+    println!("Password changed for {email}; its sessions have ended.");
+    if generated {
+        println!("Password (shown once): {}", password.expose());
+    }
+    Ok(())
+}
+
+async fn list_users(db: DbArgs) -> Result<(), CliError> {
+    let store = open(&db).await?;
+    let users = store.users().await;
+    store.shutdown().await;
+    for user in users.map_err(store_error(&db))? {
+        println!("{}\t{}\t{}", user.email, user.role.as_str(), user.name);
+    }
+    Ok(())
+}
+
+async fn seed(count: usize, db: DbArgs) -> Result<(), CliError> {
+    let store = open(&db).await?;
+    let default_site = NewSite {
+        name: "Default (local development)".to_owned(),
+        origins: server::DEFAULT_ORIGINS
+            .iter()
+            .filter_map(|o| OriginPattern::parse(o).ok())
+            .collect(),
+    };
+    let started = std::time::Instant::now();
+    let result = async {
+        store.ensure_first_site(default_site).await?;
+        store
+            .seed(count, crate::store::now_millis(), |done| {
+                if done % 100_000 == 0 || done == count {
+                    eprintln!("seeded {done} of {count}");
+                }
+            })
+            .await
+    }
+    .await;
+    store.shutdown().await;
+    result.map_err(store_error(&db))?;
+    println!(
+        "Added {count} entries in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::abuse::IpNet;
+use crate::auth::SessionPolicy;
+use crate::clock::Clock;
 
 /// Earshot: self-hosted customer feedback. Collects complaints, expectation
 /// mismatches, ideas and praise from a widget on your site.
@@ -33,6 +35,62 @@ pub enum Command {
     /// Manage the sites allowed to send feedback.
     #[command(subcommand)]
     Site(SiteCommand),
+    /// Manage staff accounts for the review console.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Tools for development and benchmarking.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a staff account. The password is read from the first line of
+    /// standard input, unless --generate-password prints a new one.
+    Add {
+        /// Email address used to sign in.
+        #[arg(long)]
+        email: String,
+        /// Name colleagues see (defaults to the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// `agent` (triage and answer) or `admin` (also site settings).
+        #[arg(long, default_value = "agent", value_parser = ["agent", "admin"])]
+        role: String,
+        /// Generate a strong password and print it once.
+        #[arg(long)]
+        generate_password: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Set a new password (ends the account's sessions). Read from standard
+    /// input unless --generate-password.
+    Password {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        generate_password: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List staff accounts.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Fill the database with synthetic feedback spread over the past year
+    /// (for trying the console and for `cargo bench --bench console`).
+    Seed {
+        /// Entries to add.
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -84,6 +142,12 @@ pub struct ServeArgs {
     /// opened are stored as spam. 0 disables the check.
     #[arg(long, env = "EARSHOT_MIN_FILL_MS", default_value_t = 1_500)]
     pub min_fill_ms: u64,
+    /// Minutes of inactivity after which a staff session ends.
+    #[arg(long, env = "EARSHOT_SESSION_IDLE_MINUTES", default_value_t = SessionPolicy::DEFAULT.idle.as_secs() / 60)]
+    pub session_idle_minutes: u64,
+    /// Hours after sign-in at which a staff session ends, however active.
+    #[arg(long, env = "EARSHOT_SESSION_MAX_HOURS", default_value_t = SessionPolicy::DEFAULT.absolute.as_secs() / 3600)]
+    pub session_max_hours: u64,
 }
 
 /// Limits protecting the public endpoint.
@@ -144,6 +208,11 @@ pub struct Config {
     pub public_url: Option<String>,
     pub limits: Limits,
     pub trusted_proxies: Vec<IpNet>,
+    /// Staff session lifetimes; `secure_cookie` is derived from the public
+    /// URL at start.
+    pub sessions: SessionPolicy,
+    /// Time source for the console (tests use a manual clock).
+    pub clock: Clock,
 }
 
 impl Config {
@@ -155,6 +224,8 @@ impl Config {
             public_url: None,
             limits: Limits::DEFAULT,
             trusted_proxies: Vec::new(),
+            sessions: SessionPolicy::DEFAULT,
+            clock: Clock::system(),
         }
     }
 }
@@ -177,6 +248,12 @@ impl From<ServeArgs> for Config {
                 min_fill: Duration::from_millis(args.min_fill_ms),
             },
             trusted_proxies: args.trusted_proxies,
+            sessions: SessionPolicy {
+                idle: Duration::from_secs(args.session_idle_minutes.max(1) * 60),
+                absolute: Duration::from_secs(args.session_max_hours.max(1) * 3600),
+                secure_cookie: false,
+            },
+            clock: Clock::system(),
         }
     }
 }

@@ -39,6 +39,11 @@ pub fn status_token() -> String {
     random(32).to_ascii_lowercase()
 }
 
+/// A secret of `chars` random base32 characters (5 bits each), lowercase.
+pub fn secret(chars: usize) -> String {
+    random(chars).to_ascii_lowercase()
+}
+
 /// Public entry id: creation time (ms) then 60 random bits. Time-ordered, so
 /// its index grows at the end instead of touching a random page per insert.
 pub fn public_id(unix_millis: i64) -> String {

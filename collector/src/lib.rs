@@ -3,8 +3,11 @@
 
 pub mod abuse;
 pub mod assets;
+pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod console;
 pub mod directory;
 pub mod http;
 pub mod ids;

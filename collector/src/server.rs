@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
 use crate::abuse::{IpHasher, Shield, TrustedProxies};
+use crate::auth::{Auth, SessionPolicy};
 use crate::config::{Config, Limits};
 use crate::http::{AppState, app};
 use crate::origin::OriginPattern;
@@ -30,6 +31,8 @@ pub enum StartError {
     Store { path: String, source: StoreError },
     #[error("could not listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
+    #[error("could not prepare password hashing: {0}")]
+    Auth(#[from] crate::auth::PasswordError),
 }
 
 /// Origins a fresh installation accepts, so a local trial works at once.
@@ -43,6 +46,8 @@ pub struct Running {
     pub store: Store,
     /// The site created on first start, if this start created it.
     pub created_site: Option<Site>,
+    /// One-time link to create the first staff account, while none exists.
+    pub setup_url: Option<String>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<io::Result<()>>,
 }
@@ -115,11 +120,24 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         TrustedProxies::new(config.trusted_proxies.clone()),
         IpHasher::new(secret),
     );
+    let needs_setup = store.user_count().await.map_err(store_err)? == 0;
+    let sessions = SessionPolicy {
+        secure_cookie: public_url.starts_with("https://"),
+        ..config.sessions
+    };
+    let auth = tokio::task::spawn_blocking(move || Auth::new(sessions, needs_setup))
+        .await
+        .map_err(|_| store_err(StoreError::TaskFailed))??;
+    let setup_url = auth
+        .setup_token()
+        .map(|token| format!("{public_url}/console/setup?token={token}"));
     let state = AppState::new(
         store.clone(),
         public_url.clone(),
         shield,
         config.limits.request_timeout,
+        auth,
+        config.clock.clone(),
     );
     let router = app(state);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
@@ -129,6 +147,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         public_url,
         store,
         created_site,
+        setup_url,
         shutdown,
         task,
     })

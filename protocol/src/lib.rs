@@ -14,4 +14,5 @@ pub mod wire;
 pub use submission::{BotSignals, Field, Problem, Submission, ValidationError};
 pub use wire::{
     ClientInfo, ErrorBody, ErrorResponse, FeedbackAccepted, FeedbackRequest, Kind, PageInfo,
+    Severity,
 };

@@ -5,6 +5,7 @@ pub const MESSAGE_MAX: usize = 5_000;
 pub const EXPECTED_MAX: usize = 2_000;
 pub const ACTUAL_MAX: usize = 2_000;
 pub const EMAIL_MAX: usize = 254;
+pub const NAME_MAX: usize = 200;
 pub const SITE_KEY_MAX: usize = 64;
 pub const URL_MAX: usize = 2_048;
 pub const TITLE_MAX: usize = 300;

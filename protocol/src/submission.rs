@@ -3,7 +3,7 @@
 //! re-checks anything.
 
 use crate::limits;
-use crate::wire::{FeedbackRequest, Kind};
+use crate::wire::{FeedbackRequest, Kind, Severity};
 
 /// A field of the request, named as on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,7 @@ pub enum Field {
     Expected,
     Actual,
     Email,
+    Name,
     PageUrl,
     PageTitle,
     PageReferrer,
@@ -34,6 +35,7 @@ impl Field {
             Field::Expected => "expected",
             Field::Actual => "actual",
             Field::Email => "email",
+            Field::Name => "name",
             Field::PageUrl => "page.url",
             Field::PageTitle => "page.title",
             Field::PageReferrer => "page.referrer",
@@ -364,7 +366,9 @@ pub struct Submission {
     pub site: SiteKey,
     pub kind: Kind,
     pub body: Body,
+    pub severity: Option<Severity>,
     pub email: Option<Email>,
+    pub name: Option<Text>,
     pub page: PageContext,
     pub client: ClientContext,
     pub idempotency_key: Option<IdempotencyKey>,
@@ -417,6 +421,7 @@ impl Submission {
             None | Some("") => None,
             Some(raw) => Some(Email::parse(raw)?),
         };
+        let name = Text::parse(req.name.as_deref(), Field::Name, limits::NAME_MAX, false)?;
         let page = PageContext {
             url: HttpUrl::parse(req.page.url.as_deref(), Field::PageUrl)?,
             title: Text::parse(
@@ -452,7 +457,9 @@ impl Submission {
             site,
             kind: req.kind,
             body,
+            severity: req.severity,
             email,
+            name,
             page,
             client,
             idempotency_key,
@@ -473,7 +480,9 @@ mod tests {
             message: Some("The checkout button did nothing.".into()),
             expected: None,
             actual: None,
+            severity: None,
             email: None,
+            name: None,
             page: PageInfo::default(),
             client: ClientInfo::default(),
             idempotency_key: None,

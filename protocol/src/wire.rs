@@ -40,6 +40,31 @@ impl Kind {
     }
 }
 
+/// How much the problem affects the customer, in their own estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Minor,
+    Annoying,
+    Blocking,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Minor, Severity::Annoying, Severity::Blocking];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Minor => "minor",
+            Severity::Annoying => "annoying",
+            Severity::Blocking => "blocking",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
 /// `POST /api/v1/feedback` request body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,7 +79,12 @@ pub struct FeedbackRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actual: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// How the customer would like to be addressed in a reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(default)]
     pub page: PageInfo,
     #[serde(default)]

@@ -48,7 +48,9 @@ fn request() -> impl Strategy<Value = FeedbackRequest> {
                     message,
                     expected,
                     actual,
+                    severity: None,
                     email,
+                    name: None,
                     page: PageInfo {
                         url,
                         title,

@@ -215,7 +215,9 @@ impl State {
             message: opt(&d.message),
             expected: if expectation { opt(&d.expected) } else { None },
             actual: if expectation { opt(&d.actual) } else { None },
+            severity: None,
             email: opt(&d.email),
+            name: None,
             page,
             client,
             idempotency_key: Some(

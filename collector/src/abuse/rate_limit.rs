@@ -48,9 +48,19 @@ pub struct RateLimiter<K> {
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// `None` when `per_minute` is 0, which disables the limit.
     pub fn per_minute(per_minute: u32) -> Option<Self> {
-        (per_minute > 0).then(|| RateLimiter {
-            capacity: f64::from(per_minute),
-            per_second: f64::from(per_minute) / 60.0,
+        Self::with_rate(per_minute, f64::from(per_minute) / 60.0)
+    }
+
+    /// A bucket of `burst` tokens regaining one every `refill`; `None` when
+    /// `burst` is 0.
+    pub fn with_refill(burst: u32, refill: Duration) -> Option<Self> {
+        Self::with_rate(burst, 1.0 / refill.as_secs_f64().max(0.001))
+    }
+
+    fn with_rate(burst: u32, per_second: f64) -> Option<Self> {
+        (burst > 0).then(|| RateLimiter {
+            capacity: f64::from(burst),
+            per_second,
             shards: (0..SHARDS)
                 .map(|_| {
                     Mutex::new(Shard {

@@ -1,6 +1,7 @@
 //! HTTP surface: each resource module exposes `router()`, merged here.
 
 mod assets;
+pub mod console;
 mod error;
 mod health;
 pub mod ingest;
@@ -19,6 +20,8 @@ use tower_http::timeout::TimeoutLayer;
 pub use error::ApiError;
 
 use crate::abuse::Shield;
+use crate::auth::Auth;
+use crate::clock::Clock;
 use crate::directory::SiteDirectory;
 use crate::store::Store;
 
@@ -33,6 +36,8 @@ pub struct AppState {
     /// Whole-request deadline: a request that cannot finish (a slow body, a
     /// stuck handler) in this time answers 408 instead of pinning a worker.
     pub request_timeout: Duration,
+    pub auth: Arc<Auth>,
+    pub clock: Clock,
 }
 
 impl AppState {
@@ -41,6 +46,8 @@ impl AppState {
         public_url: String,
         shield: Shield,
         request_timeout: Duration,
+        auth: Auth,
+        clock: Clock,
     ) -> Self {
         AppState {
             sites: SiteDirectory::new(store.clone()),
@@ -48,6 +55,8 @@ impl AppState {
             public_url,
             shield: Arc::new(shield),
             request_timeout,
+            auth: Arc::new(auth),
+            clock,
         }
     }
 }
@@ -62,6 +71,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ingest::router())
         .merge(assets::router())
         .merge(status_page::router())
+        .merge(console::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(logging::log_request))

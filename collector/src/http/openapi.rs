@@ -8,7 +8,7 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use earshot_protocol::{Kind, limits};
+use earshot_protocol::{Kind, Severity, limits};
 use serde_json::{Value, json};
 
 use super::AppState;
@@ -40,6 +40,7 @@ fn text(max: usize) -> Value {
 /// The OpenAPI document.
 pub fn document() -> Value {
     let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    let severities: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -101,7 +102,9 @@ pub fn document() -> Value {
                     "message": text(limits::MESSAGE_MAX),
                     "expected": text(limits::EXPECTED_MAX),
                     "actual": text(limits::ACTUAL_MAX),
+                    "severity": {"type": "string", "enum": severities, "description": "How much this affects the customer, in their own estimate."},
                     "email": {"type": "string", "format": "email", "maxLength": limits::EMAIL_MAX},
+                    "name": text(limits::NAME_MAX),
                     "page": {
                         "type": "object", "additionalProperties": false,
                         "properties": {

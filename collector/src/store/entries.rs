@@ -39,6 +39,8 @@ pub struct Entry {
     pub status: String,
     pub created_at: i64,
     pub site_name: String,
+    /// The customer's browser language (`pt-BR`), for the status page.
+    pub language: Option<String>,
 }
 
 /// Attempts at a fresh random reference before giving up (a collision in
@@ -78,8 +80,8 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message, expected, actual,
             email, page_url, page_title, page_referrer, user_agent, language, timezone, viewport,
-            idempotency_key, created_at, ip_hash, spam_reason, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            idempotency_key, created_at, ip_hash, spam_reason, status, severity, name)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
     )?;
     let now = now_millis();
     for _ in 0..ID_ATTEMPTS {
@@ -111,6 +113,8 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
             entry.ip_hash,
             entry.spam.map(SpamReason::as_str),
             if entry.spam.is_some() { "spam" } else { "new" },
+            s.severity.map(|v| v.as_str()),
+            text(&s.name),
         ]);
         match result {
             Ok(_) => return Ok(inserted),
@@ -135,7 +139,7 @@ fn by_status_link(
 ) -> Result<Option<Entry>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.reference, e.kind, e.message, e.expected, e.actual, e.status, e.created_at, s.name,
-                e.status_token
+                e.status_token, e.language
          FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.public_id = ?1",
     )?;
     let found = stmt
@@ -150,6 +154,7 @@ fn by_status_link(
                     status: r.get(5)?,
                     created_at: r.get(6)?,
                     site_name: r.get(7)?,
+                    language: r.get(9)?,
                 },
                 r.get::<_, String>(8)?,
             ))

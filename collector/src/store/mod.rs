@@ -17,8 +17,11 @@
 mod checkpoint;
 mod entries;
 mod migrations;
+mod review;
+pub mod seed;
 mod settings;
 mod sites;
+mod staff;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -29,7 +32,13 @@ use rusqlite::{Connection, OpenFlags};
 
 use checkpoint::Checkpointer;
 pub use entries::{Entry, Inserted, NewEntry};
+pub use review::{
+    Assignee, BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, Filter, InboxPage,
+    InboxRow, NewReply, Order, PAGE_SIZE, PromiseFilter, PromiseRow, PublicReply, Refusal, Report,
+    ReviewError, SiteSettings, View, WaitingSummary,
+};
 pub use sites::{NewSite, Site};
+pub use staff::{NewUser, Role, Session, User};
 use writer::Writer;
 
 /// How long a connection waits for a lock before giving up.
@@ -55,6 +64,8 @@ pub enum StoreError {
     IdExhausted,
     #[error("invalid data in the database: {0}")]
     Corrupt(String),
+    #[error("a record with this {0} already exists")]
+    Duplicate(&'static str),
 }
 
 /// Handle to the database; cheap to clone.

@@ -115,3 +115,156 @@ fn serve_prints_the_snippet_and_exits_cleanly_on_sigterm() {
     );
     assert!(stdout.contains("(created now)"));
 }
+
+#[test]
+fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let mut child = Command::new(BIN)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "admin",
+            "--name",
+            "Ada",
+        ])
+        .arg("--db")
+        .arg(&db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long staff passphrase\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("Added admin Ada <ada@example.com>"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("passphrase"),
+        "a typed password is never echoed"
+    );
+
+    let out = Command::new(BIN)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "bo@example.com",
+            "--generate-password",
+        ])
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let password = stdout
+        .split("Password (shown once): ")
+        .nth(1)
+        .unwrap()
+        .trim();
+    assert!(password.len() >= 20, "{password}");
+
+    // Too short a password, a duplicate email, a malformed email: refused.
+    for (args, input) in [
+        (vec!["--email", "cy@example.com"], "short\n"),
+        (
+            vec!["--email", "ADA@example.com"],
+            "another long passphrase\n",
+        ),
+        (vec!["--email", "not-an-email"], "another long passphrase\n"),
+    ] {
+        let mut child = Command::new(BIN)
+            .args(["user", "add"])
+            .args(&args)
+            .arg("--db")
+            .arg(&db)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success(), "{args:?} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.lines().any(|l| l.starts_with("error: ")),
+            "{args:?}: {stderr}"
+        );
+    }
+
+    let out = Command::new(BIN)
+        .args(["user", "list", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout,
+        "ada@example.com\tadmin\tAda\nbo@example.com\tagent\tbo\n"
+    );
+    let stored: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT password_hash FROM users WHERE email = 'bo@example.com'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(stored.starts_with("$argon2id$"));
+    assert!(!stored.contains(password));
+}
+
+#[test]
+fn dev_seed_fills_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let out = Command::new(BIN)
+        .args(["dev", "seed", "--count", "2500", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (entries, fts, waiting): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM entries), (SELECT count(*) FROM entries_fts),
+                    (SELECT count(*) FROM entries WHERE first_response_at IS NULL
+                       AND status IN ('new', 'acknowledged', 'in_progress'))",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(entries, 2500);
+    assert_eq!(fts, 2500, "every entry is searchable");
+    assert!(
+        waiting > 0 && waiting < 250,
+        "a realistic backlog: {waiting}"
+    );
+}

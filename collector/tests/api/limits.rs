@@ -153,6 +153,7 @@ async fn the_openapi_document_matches_the_validation_rules() {
         if body.get(name).is_none() {
             body[name] = match name.as_str() {
                 "fill_ms" => 5_000.into(),
+                "severity" => "blocking".into(),
                 "idempotency_key" => "documented-key-0001-abcdef".into(),
                 _ => "".into(),
             };

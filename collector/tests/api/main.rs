@@ -6,6 +6,7 @@
 mod abuse;
 mod assets;
 mod cli;
+mod console;
 mod crash;
 mod helpers;
 mod ingest;

@@ -1,0 +1,192 @@
+//! Console speed at volume, run with `cargo bench --bench console`.
+//!
+//! Seeds (once, then reused from `target/console-bench/`) a database of
+//! `EARSHOT_BENCH_ENTRIES` entries (default 1,000,000) with
+//! `Store::seed`, starts the real collector on it and times, over HTTP on
+//! loopback, the pages staff use most: the default inbox, other views and
+//! filters, full-text searches, an entry page and the promises report.
+//! Each is requested `EARSHOT_BENCH_REPEATS` times (default 40) one after
+//! another; the table gives p50, p99 and max in milliseconds.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use earshot_collector::auth::{Password, SessionId, csrf_token, password};
+use earshot_collector::config::Config;
+use earshot_collector::server;
+use earshot_collector::store::{NewUser, Role, Store, now_millis};
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn count(store: &Store) -> usize {
+    let path = store.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        rusqlite::Connection::open(path)
+            .and_then(|c| c.query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0)))
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .unwrap_or(0)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::main]
+async fn main() {
+    let entries = env_or("EARSHOT_BENCH_ENTRIES", 1_000_000);
+    let repeats = env_or("EARSHOT_BENCH_REPEATS", 40);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join(format!("earshot-{entries}.db"));
+
+    let store = Store::open(&db).unwrap();
+    let have = count(&store).await;
+    if have != entries {
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let store = Store::open(&db).unwrap();
+        let started = Instant::now();
+        store
+            .ensure_first_site(earshot_collector::store::NewSite {
+                name: "Bench shop".into(),
+                origins: Vec::new(),
+            })
+            .await
+            .unwrap();
+        store
+            .seed(entries, now_millis(), |done| {
+                if done % 100_000 == 0 {
+                    eprintln!("seeded {done} of {entries}");
+                }
+            })
+            .await
+            .unwrap();
+        store.shutdown().await;
+        eprintln!(
+            "seeded {entries} entries in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    } else {
+        store.shutdown().await;
+    }
+
+    let running = server::start(&Config::new("127.0.0.1:0".parse().unwrap(), db.clone()))
+        .await
+        .unwrap();
+    let user = match running.store.users().await.unwrap().into_iter().next() {
+        Some(user) => user,
+        None => running
+            .store
+            .add_user(NewUser {
+                email: "bench@example.com".into(),
+                name: "Bench".into(),
+                role: Role::Admin,
+                password_hash: password::hash(&Password::generate()).unwrap(),
+            })
+            .await
+            .unwrap(),
+    };
+    let session = SessionId::generate();
+    running
+        .store
+        .create_session(session.digest(), user.id, csrf_token(), now_millis(), None)
+        .await
+        .unwrap();
+    let cookie = format!("earshot_session={}", session.as_str());
+    let client = reqwest::Client::new();
+    let base = running.public_url.clone();
+
+    // An entry id from the middle of the year, for the entry page.
+    let page = client
+        .get(format!("{base}/console?view=all&to=2026-06-01"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let entry = page
+        .split("/console/entries/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or("none")
+        .to_owned();
+
+    let cases: Vec<(&str, String)> = vec![
+        ("inbox: needs a response", "/console".into()),
+        ("inbox: all, newest first", "/console?view=all".into()),
+        (
+            "inbox: all, page 2",
+            "/console?view=all&after=999000".into(),
+        ),
+        (
+            "inbox: blocking, unassigned",
+            "/console?view=all&severity=blocking&assignee=none".into(),
+        ),
+        (
+            "inbox: overdue promises",
+            "/console?view=all&promise=overdue".into(),
+        ),
+        (
+            "inbox: one month",
+            "/console?view=all&from=2026-03-01&to=2026-03-31".into(),
+        ),
+        (
+            "search: one common word",
+            "/console?view=all&q=checkout".into(),
+        ),
+        (
+            "search: two words",
+            "/console?view=all&q=refund+charged".into(),
+        ),
+        (
+            "search: rare phrase prefix",
+            "/console?view=all&q=verification+sm".into(),
+        ),
+        (
+            "search: word + status",
+            "/console?view=all&q=invoice&status=wont_fix".into(),
+        ),
+        ("search: no hits", "/console?view=all&q=zebra".into()),
+        ("entry page", format!("/console/entries/{entry}")),
+        ("promises report", "/console/promises".into()),
+    ];
+    println!("console at {entries} entries, {repeats} requests each (ms)");
+    println!("{:<32} {:>8} {:>8} {:>8}", "page", "p50", "p99", "max");
+    for (name, path) in cases {
+        let mut times: Vec<Duration> = Vec::with_capacity(repeats);
+        for _ in 0..repeats {
+            let started = Instant::now();
+            let response = client
+                .get(format!("{base}{path}"))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let _ = response.bytes().await.unwrap();
+            times.push(started.elapsed());
+            assert!(status.is_success(), "{name}: {status}");
+        }
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "{:<32} {:>8.2} {:>8.2} {:>8.2}",
+            name,
+            ms(p(0.5)),
+            ms(p(0.99)),
+            ms(times[times.len() - 1])
+        );
+    }
+    running.stop().await.unwrap();
+}

@@ -1,0 +1,53 @@
+//! The time, injectable: the console's waiting times and overdue promises
+//! are computed against a [`Clock`] so tests can move time forward.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Unix milliseconds, from the system or from a hand-set value.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    manual: Option<Arc<AtomicI64>>,
+}
+
+impl Clock {
+    pub fn system() -> Clock {
+        Clock { manual: None }
+    }
+
+    /// A clock that stands still at `start` until [`Clock::advance`]d.
+    pub fn manual(start: i64) -> Clock {
+        Clock {
+            manual: Some(Arc::new(AtomicI64::new(start))),
+        }
+    }
+
+    pub fn now_millis(&self) -> i64 {
+        match &self.manual {
+            Some(at) => at.load(Ordering::Relaxed),
+            None => crate::store::now_millis(),
+        }
+    }
+
+    /// Moves a manual clock forward; a system clock ignores it.
+    pub fn advance(&self, millis: i64) {
+        if let Some(at) = &self.manual {
+            at.fetch_add(millis, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manual_clock_moves_only_when_advanced_and_clones_share_it() {
+        let clock = Clock::manual(1_000);
+        let other = clock.clone();
+        assert_eq!(clock.now_millis(), 1_000);
+        other.advance(500);
+        assert_eq!(clock.now_millis(), 1_500);
+        assert!(Clock::system().now_millis() > 1_600_000_000_000);
+    }
+}

@@ -1,0 +1,274 @@
+//! Inbox filters from the query string: parsed into [`Filter`] with a
+//! specific, readable error for anything malformed, never a 500.
+
+use earshot_protocol::{Kind, Severity};
+use serde::{Deserialize, Serialize};
+use time::macros::format_description;
+
+use super::workflow::{DAY, Status};
+use crate::store::{Assignee, Filter, PromiseFilter, View};
+
+/// The query string as typed; every field optional and echoed back into the
+/// filter form and pagination links.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RawFilter {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub view: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub site: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub status: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub severity: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub assignee: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub promise: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub from: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub to: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub q: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub after: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FilterError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn bad(field: &'static str, message: impl Into<String>) -> FilterError {
+    FilterError {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Midnight UTC of a `YYYY-MM-DD` date, in Unix milliseconds.
+pub fn parse_date(raw: &str) -> Option<i64> {
+    let date = time::Date::parse(raw, format_description!("[year]-[month]-[day]")).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp() * 1000)
+}
+
+/// Turns what staff type into a safe FTS5 query: each word becomes a quoted
+/// phrase (so `"`, `*`, `NEAR`, `-` and friends are plain text), all must
+/// match, and the last word also matches as a prefix, as people expect
+/// while typing. `None` when nothing searchable is left.
+pub fn fts_query(input: &str) -> Option<String> {
+    let words: Vec<String> = input
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    let (last, rest) = words.split_last()?;
+    let mut query = rest.join(" ");
+    if !query.is_empty() {
+        query.push(' ');
+    }
+    query.push_str(last);
+    query.push('*');
+    Some(query)
+}
+
+impl RawFilter {
+    /// `me` in the assignee filter means `user_id`.
+    pub fn parse(&self, user_id: i64) -> Result<Filter, FilterError> {
+        let view = match self.view.as_str() {
+            "" | "waiting" => View::Waiting,
+            "all" => View::All,
+            "spam" => View::Spam,
+            other => return Err(bad("view", format!("unknown view {other:?}"))),
+        };
+        let id = |field: &'static str, raw: &str| -> Result<Option<i64>, FilterError> {
+            if raw.is_empty() {
+                return Ok(None);
+            }
+            raw.parse::<i64>()
+                .map(Some)
+                .map_err(|_| bad(field, format!("{field} must be a number")))
+        };
+        let kind = match self.kind.as_str() {
+            "" => None,
+            raw => Some(
+                Kind::parse(raw)
+                    .ok_or_else(|| bad("kind", format!("unknown kind {raw:?}")))?
+                    .as_str()
+                    .to_owned(),
+            ),
+        };
+        let status = match self.status.as_str() {
+            "" => None,
+            raw => Some(
+                Status::parse(raw)
+                    .ok_or_else(|| bad("status", format!("unknown status {raw:?}")))?,
+            ),
+        };
+        let severity = match self.severity.as_str() {
+            "" => None,
+            raw => Some(
+                Severity::parse(raw)
+                    .ok_or_else(|| bad("severity", format!("unknown severity {raw:?}")))?
+                    .as_str()
+                    .to_owned(),
+            ),
+        };
+        let assignee = match self.assignee.as_str() {
+            "" => None,
+            "me" => Some(Assignee::User(user_id)),
+            "none" => Some(Assignee::Nobody),
+            raw => Some(Assignee::User(id("assignee", raw)?.unwrap_or(user_id))),
+        };
+        let promise = match self.promise.as_str() {
+            "" => None,
+            "open" => Some(PromiseFilter::Open),
+            "overdue" => Some(PromiseFilter::Overdue),
+            other => return Err(bad("promise", format!("unknown promise filter {other:?}"))),
+        };
+        let date = |field: &'static str, raw: &str| -> Result<Option<i64>, FilterError> {
+            if raw.is_empty() {
+                return Ok(None);
+            }
+            parse_date(raw)
+                .map(Some)
+                .ok_or_else(|| bad(field, "dates are written YYYY-MM-DD"))
+        };
+        let from = date("from", &self.from)?;
+        // "to" is inclusive: up to the end of that day.
+        let to = date("to", &self.to)?.map(|t| t + DAY);
+        if let (Some(from), Some(to)) = (from, to)
+            && from >= to
+        {
+            return Err(bad("to", "the end date is before the start date"));
+        }
+        let search = if self.q.trim().is_empty() {
+            None
+        } else {
+            Some(fts_query(&self.q).ok_or_else(|| bad("q", "search for words or numbers"))?)
+        };
+        Ok(Filter {
+            view,
+            site: id("site", &self.site)?,
+            kind,
+            status,
+            severity,
+            assignee,
+            promise,
+            from,
+            to,
+            search,
+            cursor: id("after", &self.after)?,
+        })
+    }
+
+    /// The query string for these filters, for links.
+    pub fn to_query(&self) -> String {
+        serde_html_form::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_input_becomes_quoted_terms_with_a_prefix_on_the_last() {
+        assert_eq!(
+            fts_query("discount code").as_deref(),
+            Some(r#""discount" "code"*"#)
+        );
+        assert_eq!(fts_query("  ").as_deref(), None);
+        assert_eq!(fts_query("\"*^-").as_deref(), None);
+        // Operators are words, not syntax.
+        assert_eq!(
+            fts_query("a NEAR b OR \"c\"").as_deref(),
+            Some("\"a\" \"NEAR\" \"b\" \"OR\" \"c\"*")
+        );
+        assert_eq!(fts_query("café").as_deref(), Some("\"café\"*"));
+    }
+
+    #[test]
+    fn the_default_is_the_waiting_view_and_me_means_the_user() {
+        let filter = RawFilter {
+            assignee: "me".into(),
+            ..RawFilter::default()
+        }
+        .parse(7)
+        .unwrap();
+        assert_eq!(filter.view, View::Waiting);
+        assert_eq!(filter.assignee, Some(Assignee::User(7)));
+    }
+
+    #[test]
+    fn malformed_filters_are_specific_errors() {
+        let err = |raw: RawFilter| raw.parse(1).unwrap_err().field;
+        assert_eq!(
+            err(RawFilter {
+                status: "deleted".into(),
+                ..Default::default()
+            }),
+            "status"
+        );
+        assert_eq!(
+            err(RawFilter {
+                from: "yesterday".into(),
+                ..Default::default()
+            }),
+            "from"
+        );
+        assert_eq!(
+            err(RawFilter {
+                from: "2026-02-01".into(),
+                to: "2026-01-01".into(),
+                ..Default::default()
+            }),
+            "to"
+        );
+        assert_eq!(
+            err(RawFilter {
+                after: "x".into(),
+                ..Default::default()
+            }),
+            "after"
+        );
+        assert_eq!(
+            err(RawFilter {
+                view: "trash".into(),
+                ..Default::default()
+            }),
+            "view"
+        );
+    }
+
+    #[test]
+    fn dates_are_inclusive_days_in_utc() {
+        let filter = RawFilter {
+            from: "2026-01-01".into(),
+            to: "2026-01-01".into(),
+            ..Default::default()
+        }
+        .parse(1)
+        .unwrap();
+        assert_eq!(filter.from, Some(1_767_225_600_000));
+        assert_eq!(filter.to, Some(1_767_225_600_000 + DAY));
+    }
+
+    #[test]
+    fn the_query_string_round_trips_without_empty_fields() {
+        let raw = RawFilter {
+            view: "all".into(),
+            q: "a&b".into(),
+            ..Default::default()
+        };
+        assert_eq!(raw.to_query(), "view=all&q=a%26b");
+        let back: RawFilter = serde_html_form::from_str(&raw.to_query()).unwrap();
+        assert_eq!(back, raw);
+    }
+}

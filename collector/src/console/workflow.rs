@@ -1,0 +1,349 @@
+//! The rules staff work by: which status may follow which, how urgent a
+//! waiting customer is, and whether a promise was kept. Plain functions of
+//! their inputs (the time included), so every rule is unit-tested here.
+
+use std::fmt;
+
+pub const MINUTE: i64 = 60_000;
+pub const HOUR: i64 = 60 * MINUTE;
+pub const DAY: i64 = 24 * HOUR;
+
+/// Where an entry is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    New,
+    Acknowledged,
+    InProgress,
+    Resolved,
+    WontFix,
+    Spam,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("the entry is already {}", .0.label().to_lowercase())]
+    Unchanged(Status),
+    #[error("an entry that is {} cannot move to {}", .from.label().to_lowercase(), .to.label().to_lowercase())]
+    NotAllowed { from: Status, to: Status },
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::New,
+        Status::Acknowledged,
+        Status::InProgress,
+        Status::Resolved,
+        Status::WontFix,
+        Status::Spam,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Acknowledged => "acknowledged",
+            Status::InProgress => "in_progress",
+            Status::Resolved => "resolved",
+            Status::WontFix => "wont_fix",
+            Status::Spam => "spam",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::New => "New",
+            Status::Acknowledged => "Acknowledged",
+            Status::InProgress => "In progress",
+            Status::Resolved => "Resolved",
+            Status::WontFix => "Won't fix",
+            Status::Spam => "Spam",
+        }
+    }
+
+    /// Still someone's job: counts towards "who is waiting".
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            Status::New | Status::Acknowledged | Status::InProgress
+        )
+    }
+
+    /// The statuses staff may move an entry to from this one: forward along
+    /// new → acknowledged → in progress → resolved / won't fix, spam from
+    /// anywhere open, and back again to reopen or to rescue a false positive.
+    pub fn next(self) -> &'static [Status] {
+        use Status::*;
+        match self {
+            New => &[Acknowledged, InProgress, Resolved, WontFix, Spam],
+            Acknowledged => &[InProgress, Resolved, WontFix, Spam],
+            InProgress => &[Acknowledged, Resolved, WontFix, Spam],
+            Resolved | WontFix => &[InProgress],
+            Spam => &[New],
+        }
+    }
+
+    pub fn transition(self, to: Status) -> Result<Status, WorkflowError> {
+        if self == to {
+            Err(WorkflowError::Unchanged(to))
+        } else if self.next().contains(&to) {
+            Ok(to)
+        } else {
+            Err(WorkflowError::NotAllowed { from: self, to })
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// How a waiting customer stands against the site's first-response target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urgency {
+    /// Less than three quarters of the target used.
+    OnTrack,
+    /// Three quarters or more used: answer soon.
+    Nearing,
+    /// Past the target.
+    Late,
+}
+
+impl Urgency {
+    pub fn of(waited_ms: i64, target_ms: i64) -> Urgency {
+        let target = target_ms.max(1);
+        if waited_ms > target {
+            Urgency::Late
+        } else if waited_ms.saturating_mul(4) >= target.saturating_mul(3) {
+            Urgency::Nearing
+        } else {
+            Urgency::OnTrack
+        }
+    }
+
+    pub fn css(self) -> &'static str {
+        match self {
+            Urgency::OnTrack => "on-track",
+            Urgency::Nearing => "nearing",
+            Urgency::Late => "late",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Urgency::OnTrack => "on track",
+            Urgency::Nearing => "nearing target",
+            Urgency::Late => "past target",
+        }
+    }
+}
+
+/// Stored state of a promise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Open,
+    Kept,
+    Broken,
+}
+
+impl Settled {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Settled::Open => "open",
+            Settled::Kept => "kept",
+            Settled::Broken => "broken",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Settled> {
+        [Settled::Open, Settled::Kept, Settled::Broken]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+/// A promise as staff see it, at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromiseState {
+    Open,
+    /// Open and due within a day.
+    DueSoon,
+    /// Open and past its due time.
+    Overdue,
+    KeptOnTime,
+    KeptLate,
+    Broken,
+}
+
+impl PromiseState {
+    pub fn of(settled: Settled, due_at: i64, settled_at: Option<i64>, now: i64) -> PromiseState {
+        match settled {
+            Settled::Open if now > due_at => PromiseState::Overdue,
+            Settled::Open if due_at - now <= DAY => PromiseState::DueSoon,
+            Settled::Open => PromiseState::Open,
+            Settled::Kept if settled_at.is_some_and(|at| at <= due_at) => PromiseState::KeptOnTime,
+            Settled::Kept => PromiseState::KeptLate,
+            Settled::Broken => PromiseState::Broken,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PromiseState::Open => "open",
+            PromiseState::DueSoon => "due soon",
+            PromiseState::Overdue => "overdue",
+            PromiseState::KeptOnTime => "kept on time",
+            PromiseState::KeptLate => "kept late",
+            PromiseState::Broken => "broken",
+        }
+    }
+
+    pub fn css(self) -> &'static str {
+        match self {
+            PromiseState::Open | PromiseState::KeptOnTime => "on-track",
+            PromiseState::DueSoon | PromiseState::KeptLate => "nearing",
+            PromiseState::Overdue | PromiseState::Broken => "late",
+        }
+    }
+}
+
+/// Share of promises kept on time among those whose outcome is known:
+/// settled ones, plus open ones already overdue (they can no longer be kept
+/// on time). `None` until there is something to judge.
+pub fn kept_on_time_rate(states: impl IntoIterator<Item = PromiseState>) -> Option<f64> {
+    let (mut kept, mut judged) = (0u32, 0u32);
+    for state in states {
+        match state {
+            PromiseState::KeptOnTime => {
+                kept += 1;
+                judged += 1;
+            }
+            PromiseState::KeptLate | PromiseState::Broken | PromiseState::Overdue => judged += 1,
+            PromiseState::Open | PromiseState::DueSoon => {}
+        }
+    }
+    (judged > 0).then(|| f64::from(kept) / f64::from(judged))
+}
+
+/// "3 d 4 h", "2 h 5 min", "12 min", "just now": how long, at a glance.
+pub fn human_duration(ms: i64) -> String {
+    let ms = ms.max(0);
+    let (days, hours, minutes) = (ms / DAY, (ms % DAY) / HOUR, (ms % HOUR) / MINUTE);
+    if days > 0 {
+        format!("{days} d {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {minutes} min")
+    } else if minutes > 0 {
+        format!("{minutes} min")
+    } else {
+        "just now".to_owned()
+    }
+}
+
+/// The middle value, for response-time reports.
+pub fn median(values: &mut [i64]) -> Option<i64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let mid = values.len() / 2;
+    Some(if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2
+    } else {
+        values[mid]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_moves_forward_and_can_be_reopened_but_not_skipped_backwards() {
+        use Status::*;
+        assert_eq!(New.transition(Acknowledged), Ok(Acknowledged));
+        assert_eq!(Acknowledged.transition(InProgress), Ok(InProgress));
+        assert_eq!(InProgress.transition(Resolved), Ok(Resolved));
+        assert_eq!(Resolved.transition(InProgress), Ok(InProgress));
+        assert_eq!(Spam.transition(New), Ok(New));
+        assert_eq!(
+            Resolved.transition(New),
+            Err(WorkflowError::NotAllowed {
+                from: Resolved,
+                to: New
+            })
+        );
+        assert_eq!(
+            Acknowledged.transition(New),
+            Err(WorkflowError::NotAllowed {
+                from: Acknowledged,
+                to: New
+            })
+        );
+        assert_eq!(New.transition(New), Err(WorkflowError::Unchanged(New)));
+        for status in Status::ALL {
+            assert_eq!(Status::parse(status.as_str()), Some(status));
+            assert!(!status.next().contains(&status));
+        }
+        assert_eq!(Status::parse("deleted"), None);
+    }
+
+    #[test]
+    fn urgency_turns_amber_at_three_quarters_and_red_past_the_target() {
+        let target = 24 * HOUR;
+        assert_eq!(Urgency::of(0, target), Urgency::OnTrack);
+        assert_eq!(Urgency::of(18 * HOUR - 1, target), Urgency::OnTrack);
+        assert_eq!(Urgency::of(18 * HOUR, target), Urgency::Nearing);
+        assert_eq!(Urgency::of(24 * HOUR, target), Urgency::Nearing);
+        assert_eq!(Urgency::of(24 * HOUR + 1, target), Urgency::Late);
+        assert_eq!(Urgency::of(5, 0), Urgency::Late);
+    }
+
+    #[test]
+    fn promise_state_depends_on_the_clock_until_settled() {
+        let due = 10 * DAY;
+        let open = |now| PromiseState::of(Settled::Open, due, None, now);
+        assert_eq!(open(due - 2 * DAY), PromiseState::Open);
+        assert_eq!(open(due - DAY), PromiseState::DueSoon);
+        assert_eq!(open(due), PromiseState::DueSoon);
+        assert_eq!(open(due + 1), PromiseState::Overdue);
+        let kept = |at| PromiseState::of(Settled::Kept, due, Some(at), due + 30 * DAY);
+        assert_eq!(kept(due), PromiseState::KeptOnTime);
+        assert_eq!(kept(due + 1), PromiseState::KeptLate);
+        assert_eq!(
+            PromiseState::of(Settled::Broken, due, Some(due - DAY), 0),
+            PromiseState::Broken
+        );
+    }
+
+    #[test]
+    fn kept_on_time_rate_counts_overdue_promises_as_not_kept() {
+        use PromiseState::*;
+        assert_eq!(kept_on_time_rate([Open, DueSoon]), None);
+        assert_eq!(
+            kept_on_time_rate([KeptOnTime, KeptOnTime, Overdue, Open]),
+            Some(2.0 / 3.0)
+        );
+        assert_eq!(kept_on_time_rate([KeptLate, Broken]), Some(0.0));
+    }
+
+    #[test]
+    fn durations_read_at_a_glance() {
+        assert_eq!(human_duration(-5), "just now");
+        assert_eq!(human_duration(59_999), "just now");
+        assert_eq!(human_duration(12 * MINUTE), "12 min");
+        assert_eq!(human_duration(2 * HOUR + 5 * MINUTE), "2 h 5 min");
+        assert_eq!(human_duration(3 * DAY + 4 * HOUR + 9 * MINUTE), "3 d 4 h");
+    }
+
+    #[test]
+    fn median_of_even_and_odd_counts() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [5, 1, 3]), Some(3));
+        assert_eq!(median(&mut [4, 1, 3, 2]), Some(2));
+    }
+}

@@ -1,0 +1,439 @@
+//! One entry: the customer's words (expected beside actual), context,
+//! timeline, and the actions staff take on it.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::{ConsoleError, Staff, StaffForm, views};
+use crate::console::filter::parse_date;
+use crate::console::workflow::{DAY, Settled, Status, Urgency, human_duration};
+use crate::http::AppState;
+use crate::store::{EntryDetail, Event, EventKind, NewReply, User};
+
+/// Longest note or reply staff can write.
+pub const TEXT_MAX: usize = 10_000;
+pub const PROMISE_MAX: usize = 300;
+
+fn words(heading: &str, text: &str) -> Markup {
+    html! { section.words { h2 { (heading) } p { (text) } } }
+}
+
+fn context_row(label: &str, value: Option<&str>) -> Markup {
+    html! {
+        @if let Some(value) = value.filter(|v| !v.is_empty()) {
+            dt { (label) } dd { (value) }
+        }
+    }
+}
+
+fn event_line(event: &Event) -> Markup {
+    let who = event.actor.as_deref().unwrap_or("Earshot");
+    let status_label = |raw: &Option<String>| {
+        raw.as_deref()
+            .and_then(Status::parse)
+            .map_or("?", Status::label)
+    };
+    html! {
+        @match event.kind {
+            EventKind::Status => {
+                strong { (who) } " changed the status from " (status_label(&event.old_value)) " to " (status_label(&event.new_value))
+            }
+            EventKind::Assign => {
+                strong { (who) }
+                @match &event.new_value {
+                    Some(to) => { " assigned this to " strong { (to) } }
+                    None => { " removed the assignment" }
+                }
+            }
+            EventKind::Note => {
+                strong { (who) } " added an internal note"
+                blockquote.note { (event.body.as_deref().unwrap_or_default()) }
+            }
+            EventKind::Reply => {
+                strong { (who) } " replied to the customer"
+                blockquote.reply { (event.body.as_deref().unwrap_or_default()) }
+            }
+            EventKind::PromiseKept => {
+                strong { (who) } " recorded a promise as kept: " q { (event.body.as_deref().unwrap_or_default()) }
+            }
+            EventKind::PromiseBroken => {
+                strong { (who) } " recorded a promise as broken: " q { (event.body.as_deref().unwrap_or_default()) }
+            }
+        }
+    }
+}
+
+fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64) -> Markup {
+    let base = format!("/console/entries/{}", entry.public_id);
+    html! {
+        section.panel #reply-panel {
+            h2 { "Reply to the customer" }
+            p.muted { "Shown on the customer's status page"
+                @if entry.email.is_some() { " and emailed when email is set up" } "." }
+            form.stack method="post" action={ (base) "/reply" } {
+                (views::csrf(staff))
+                label for="reply" { "Reply" }
+                textarea #reply name="body" rows="5" maxlength=(TEXT_MAX) required {}
+                fieldset {
+                    legend { "Make a promise (optional)" }
+                    label for="promise-text" { "What you promise" }
+                    input #promise-text name="promise_text" maxlength=(PROMISE_MAX) placeholder="Fixed in the next release";
+                    label for="promise-due" { "Due by the end of (UTC)" }
+                    input #promise-due type="date" name="promise_due" min=(views::date(now));
+                }
+                button.primary type="submit" { "Send reply" }
+            }
+        }
+        section.panel {
+            h2 { "Status" }
+            form.inline method="post" action={ (base) "/status" } {
+                (views::csrf(staff))
+                label for="status" { "Move to" }
+                select #status name="status" required {
+                    @for next in entry.status.next() {
+                        option value=(next.as_str()) { (next.label()) }
+                    }
+                }
+                button type="submit" { "Change" }
+            }
+            h2 { "Assignee" }
+            form.inline method="post" action={ (base) "/assign" } {
+                (views::csrf(staff))
+                label for="assignee" { "Assign to" }
+                select #assignee name="assignee" {
+                    option value="" selected[entry.assignee_id.is_none()] { "Nobody" }
+                    @for u in users {
+                        option value=(u.id) selected[entry.assignee_id == Some(u.id)] { (u.name) }
+                    }
+                }
+                button type="submit" { "Assign" }
+            }
+        }
+        section.panel {
+            h2 { "Internal note" }
+            p.muted { "Only colleagues see notes." }
+            form.stack method="post" action={ (base) "/note" } {
+                (views::csrf(staff))
+                label for="note" { "Note" }
+                textarea #note name="body" rows="3" maxlength=(TEXT_MAX) required {}
+                button type="submit" { "Add note" }
+            }
+        }
+    }
+}
+
+fn promises(entry: &EntryDetail, staff: &Staff, now: i64) -> Markup {
+    html! {
+        @if !entry.promises.is_empty() {
+            section.panel #promises {
+                h2 { "Promises" }
+                ul.promises {
+                    @for p in &entry.promises {
+                        @let state = p.state(now);
+                        li {
+                            q { (p.text) } " — due " (views::date(p.due_at)) " "
+                            span class={ "badge " (state.css()) } { (state.label()) }
+                            @if p.settled == Settled::Open {
+                                form.inline method="post" action={ "/console/entries/" (entry.public_id) "/promises/" (p.id) } {
+                                    (views::csrf(staff))
+                                    button type="submit" name="outcome" value="kept" { "Kept" }
+                                    button type="submit" name="outcome" value="broken" { "Broken" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn render(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64) -> Markup {
+    let waited = entry.first_response_at.unwrap_or(now) - entry.created_at;
+    html! {
+        p { a href="/console" { "← Inbox" } }
+        h1 { (views::kind_label(&entry.kind)) " " span.ref { (entry.reference) } " " (views::status_badge(entry.status.as_str())) }
+        p.meta {
+            "From " (entry.name.as_deref().unwrap_or("a customer"))
+            @if let Some(email) = &entry.email { " · " a href={ "mailto:" (email) } { (email) } }
+            " · " (entry.site_name) " · received " (views::when(entry.created_at, now))
+        }
+        p.meta {
+            @match entry.first_response_at {
+                Some(_) => { "First response after " strong { (human_duration(waited)) } }
+                None if entry.status.is_open() => {
+                    @let urgency = Urgency::of(waited, entry.first_response_target_ms);
+                    span class={ "wait " (urgency.css()) } { "Waiting " (human_duration(waited)) " (" (urgency.label()) ", target " (human_duration(entry.first_response_target_ms)) ")" }
+                }
+                None => { "Closed without a reply" }
+            }
+            " · " a href={ "/s/" (entry.public_id) "." (entry.status_token) } rel="noreferrer" target="_blank" { "Customer's status page" }
+        }
+        div.entry {
+            div.main {
+                @if let (Some(expected), Some(actual)) = (&entry.expected, &entry.actual) {
+                    div.sides {
+                        (words("What they expected", expected))
+                        (words("What happened instead", actual))
+                    }
+                }
+                @if let Some(message) = &entry.message { (words("Message", message)) }
+                section.panel {
+                    h2 { "Context" }
+                    dl.context {
+                        @if let Some(url) = &entry.page_url { dt { "Page" } dd { (views::customer_link(url)) } }
+                        (context_row("Page title", entry.page_title.as_deref()))
+                        @if let Some(url) = &entry.page_referrer { dt { "Came from" } dd { (views::customer_link(url)) } }
+                        (context_row("Severity", entry.severity.as_deref()))
+                        (context_row("Browser", entry.user_agent.as_deref()))
+                        (context_row("Language", entry.language.as_deref()))
+                        (context_row("Time zone", entry.timezone.as_deref()))
+                        (context_row("Viewport", entry.viewport.as_deref()))
+                        (context_row("Marked as spam because", entry.spam_reason.as_deref()))
+                    }
+                }
+                (promises(entry, staff, now))
+                section.panel #timeline {
+                    h2 { "Timeline" }
+                    ol.timeline {
+                        li { time { (views::timestamp(entry.created_at)) } " " strong { "The customer" } " sent this" }
+                        @for event in &entry.events {
+                            li id={ "event-" (event.id) } { time { (views::timestamp(event.created_at)) } " " (event_line(event)) }
+                        }
+                    }
+                }
+            }
+            aside.side { (actions(entry, staff, users, now)) }
+        }
+    }
+}
+
+fn entry_id(path: Result<Path<String>, PathRejection>) -> Result<String, ConsoleError> {
+    path.map(|Path(id)| id).map_err(|_| ConsoleError::NotFound)
+}
+
+pub async fn page(
+    staff: Staff,
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Html<String>, ConsoleError> {
+    let id = entry_id(path)?;
+    let entry = state
+        .store
+        .entry_detail(id)
+        .await?
+        .ok_or(ConsoleError::NotFound)?;
+    let users = state.store.users().await?;
+    let now = state.clock.now_millis();
+    let title = format!("{} {}", views::kind_label(&entry.kind), entry.reference);
+    Ok(views::page(
+        &title,
+        &staff,
+        "",
+        render(&entry, &staff, &users, now),
+    ))
+}
+
+fn back_to(id: &str, anchor: &str) -> Response {
+    Redirect::to(&format!("/console/entries/{id}#{anchor}")).into_response()
+}
+
+/// Staff-written text: trimmed, present, bounded.
+fn staff_text(raw: &str, what: &str, max: usize) -> Result<String, ConsoleError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(ConsoleError::Invalid(format!("The {what} is empty.")));
+    }
+    if text.chars().count() > max {
+        return Err(ConsoleError::Invalid(format!(
+            "The {what} is longer than {max} characters."
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    status: String,
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    StaffForm { staff, form }: StaffForm<StatusForm>,
+) -> Result<Response, ConsoleError> {
+    let id = entry_id(path)?;
+    let to = Status::parse(&form.status)
+        .ok_or_else(|| ConsoleError::Invalid(format!("Unknown status {:?}.", form.status)))?;
+    state
+        .store
+        .set_status(id.clone(), to, staff.user.id, state.clock.now_millis())
+        .await?;
+    Ok(back_to(&id, "timeline"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    assignee: String,
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    StaffForm { staff, form }: StaffForm<AssignForm>,
+) -> Result<Response, ConsoleError> {
+    let id = entry_id(path)?;
+    let assignee = match form.assignee.as_str() {
+        "" => None,
+        raw => Some(
+            raw.parse::<i64>()
+                .map_err(|_| ConsoleError::Invalid("Choose a colleague.".to_owned()))?,
+        ),
+    };
+    state
+        .store
+        .assign(
+            id.clone(),
+            assignee,
+            staff.user.id,
+            state.clock.now_millis(),
+        )
+        .await?;
+    Ok(back_to(&id, "timeline"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoteForm {
+    #[serde(default)]
+    body: String,
+}
+
+pub async fn note(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    StaffForm { staff, form }: StaffForm<NoteForm>,
+) -> Result<Response, ConsoleError> {
+    let id = entry_id(path)?;
+    let body = staff_text(&form.body, "note", TEXT_MAX)?;
+    state
+        .store
+        .add_note(id.clone(), body, staff.user.id, state.clock.now_millis())
+        .await?;
+    Ok(back_to(&id, "timeline"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    promise_text: String,
+    #[serde(default)]
+    promise_due: String,
+}
+
+/// A promise needs both what and when; the due time is the end of the
+/// chosen day (UTC), which must not be in the past.
+fn parse_promise(text: &str, due: &str, now: i64) -> Result<Option<(String, i64)>, ConsoleError> {
+    let (text, due) = (text.trim(), due.trim());
+    match (text.is_empty(), due.is_empty()) {
+        (true, true) => Ok(None),
+        (false, true) => Err(ConsoleError::Invalid(
+            "A promise needs a due date.".to_owned(),
+        )),
+        (true, false) => Err(ConsoleError::Invalid(
+            "Say what you promise, or clear the due date.".to_owned(),
+        )),
+        (false, false) => {
+            let text = staff_text(text, "promise", PROMISE_MAX)?;
+            let day = parse_date(due).ok_or_else(|| {
+                ConsoleError::Invalid("The due date must be a date (YYYY-MM-DD).".to_owned())
+            })?;
+            let due_at = day + DAY - 1;
+            if due_at < now {
+                return Err(ConsoleError::Invalid(
+                    "The due date is in the past.".to_owned(),
+                ));
+            }
+            Ok(Some((text, due_at)))
+        }
+    }
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    StaffForm { staff, form }: StaffForm<ReplyForm>,
+) -> Result<Response, ConsoleError> {
+    let id = entry_id(path)?;
+    let now = state.clock.now_millis();
+    let body = staff_text(&form.body, "reply", TEXT_MAX)?;
+    let promise = parse_promise(&form.promise_text, &form.promise_due, now)?;
+    state
+        .store
+        .reply(id.clone(), NewReply { body, promise }, staff.user.id, now)
+        .await?;
+    tracing::info!(entry = %id, "staff replied");
+    Ok(back_to(&id, "timeline"))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SettleForm {
+    #[serde(default)]
+    outcome: String,
+}
+
+pub async fn settle(
+    State(state): State<AppState>,
+    path: Result<Path<(String, i64)>, PathRejection>,
+    StaffForm { staff, form }: StaffForm<SettleForm>,
+) -> Result<Response, ConsoleError> {
+    let Path((id, promise)) = path.map_err(|_| ConsoleError::NotFound)?;
+    let kept = match form.outcome.as_str() {
+        "kept" => true,
+        "broken" => false,
+        _ => {
+            return Err(ConsoleError::Invalid(
+                "Say whether the promise was kept or broken.".to_owned(),
+            ));
+        }
+    };
+    state
+        .store
+        .settle_promise(
+            id.clone(),
+            promise,
+            kept,
+            staff.user.id,
+            state.clock.now_millis(),
+        )
+        .await?;
+    Ok(back_to(&id, "promises"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promises_need_text_and_a_future_day() {
+        let now = parse_date("2026-11-22").unwrap() + 12 * 3_600_000;
+        assert!(parse_promise("", "", now).unwrap().is_none());
+        assert!(parse_promise("Fixed", "", now).is_err());
+        assert!(parse_promise("", "2026-11-27", now).is_err());
+        assert!(parse_promise("Fixed", "2026-11-21", now).is_err());
+        assert!(parse_promise("Fixed", "Friday", now).is_err());
+        assert!(parse_promise(&"x".repeat(PROMISE_MAX + 1), "2026-11-27", now).is_err());
+        // Today is allowed: due at the end of it.
+        let (text, due) = parse_promise(" Fixed ", "2026-11-22", now)
+            .unwrap()
+            .unwrap();
+        assert_eq!(text, "Fixed");
+        assert_eq!(due, parse_date("2026-11-23").unwrap() - 1);
+    }
+}

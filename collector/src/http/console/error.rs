@@ -1,0 +1,125 @@
+//! The console's one error type, answered as a readable HTML page.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+
+use super::views;
+use crate::store::{Refusal, ReviewError, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// No valid session. GETs are sent to the login page (and back here
+    /// afterwards); anything else gets 401.
+    #[error("login required")]
+    NeedsLogin { get: bool, back_to: String },
+    #[error("this form has expired or did not come from the console")]
+    Csrf,
+    #[error("only administrators can do this")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    /// A form or filter with a problem the user can fix.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("too many attempts")]
+    Throttled { retry_after_secs: u64 },
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(&'static str),
+}
+
+impl From<ReviewError> for ConsoleError {
+    fn from(e: ReviewError) -> Self {
+        match e {
+            ReviewError::Refused(r) => ConsoleError::Refused(r),
+            ReviewError::Store(s) => ConsoleError::Store(s),
+        }
+    }
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match &self {
+            ConsoleError::NeedsLogin { get: true, back_to } => {
+                let target = format!(
+                    "/console/login?{}",
+                    serde_html_form::to_string([("next", back_to.as_str())]).unwrap_or_default()
+                );
+                return Redirect::to(&target).into_response();
+            }
+            ConsoleError::NeedsLogin { get: false, .. } => (
+                StatusCode::UNAUTHORIZED,
+                "Please sign in",
+                "Your session has ended. Sign in again, then repeat what you were doing.".to_owned(),
+            ),
+            ConsoleError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form has expired or did not come from the console. Reload the page and try again.".to_owned(),
+            ),
+            ConsoleError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Only administrators can do this.".to_owned(),
+            ),
+            ConsoleError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is nothing at this address.".to_owned(),
+            ),
+            ConsoleError::Invalid(message) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Please check your input",
+                message.clone(),
+            ),
+            ConsoleError::Refused(Refusal::NoEntry | Refusal::NoPromise) => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                self.to_string(),
+            ),
+            ConsoleError::Refused(refusal) => (
+                StatusCode::CONFLICT,
+                "That did not work",
+                format!("{}.", capitalise(&refusal.to_string())),
+            ),
+            ConsoleError::Throttled { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts",
+                format!("Too many sign-in attempts. Try again in {retry_after_secs} seconds."),
+            ),
+            ConsoleError::Store(_) | ConsoleError::Internal(_) => {
+                // The detail stays in the log.
+                tracing::error!(error = %self, "console request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "Something went wrong on our side; nothing was changed. Try again in a moment.".to_owned(),
+                )
+            }
+        };
+        let body = html! {
+            h1 { (title) }
+            p.error role="alert" { (message) }
+            p { a href="/console" { "Back to the inbox" } }
+        };
+        let mut response = (status, views::bare(title, body)).into_response();
+        if let ConsoleError::Throttled { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

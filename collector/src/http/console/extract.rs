@@ -1,0 +1,207 @@
+//! Who is asking: the staff session behind a request, and forms that are
+//! only accepted with that session's CSRF token from the console's origin.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::ConsoleError;
+use crate::auth::{SessionId, constant_time_eq};
+use crate::http::AppState;
+use crate::store::{Role, User};
+
+/// Largest console form (a long reply and its promise).
+const FORM_MAX_BYTES: usize = 64 * 1024;
+/// Sessions record activity at most this often, so reading pages does not
+/// write to the database on every request.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// A signed-in colleague.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub user: User,
+    pub csrf_token: String,
+    session_hash: Vec<u8>,
+}
+
+impl Staff {
+    pub fn require_admin(&self) -> Result<(), ConsoleError> {
+        if self.user.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ConsoleError::Forbidden)
+        }
+    }
+
+    pub fn session_hash(&self) -> &[u8] {
+        &self.session_hash
+    }
+}
+
+/// The session cookie's value, if the request has one.
+pub fn session_cookie(headers: &HeaderMap, name: &str) -> Option<SessionId> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .and_then(|(_, v)| SessionId::parse(v))
+}
+
+/// Defence in depth beside the CSRF token: a browser that says the request
+/// came from another site is refused outright.
+pub fn check_same_origin(headers: &HeaderMap, public_url: &str) -> Result<(), ConsoleError> {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err(ConsoleError::Csrf);
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let same = origin == public_url
+            || host.is_some_and(|h| {
+                origin
+                    .strip_prefix("http://")
+                    .or_else(|| origin.strip_prefix("https://"))
+                    == Some(h)
+            });
+        if !same {
+            return Err(ConsoleError::Csrf);
+        }
+    }
+    Ok(())
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let needs_login = || ConsoleError::NeedsLogin {
+            get: parts.method == Method::GET || parts.method == Method::HEAD,
+            back_to: parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| "/console".to_owned()),
+        };
+        let policy = state.auth.policy;
+        let Some(id) = session_cookie(&parts.headers, policy.cookie_name()) else {
+            return Err(needs_login());
+        };
+        let hash = id.digest();
+        let Some(session) = state.store.session(hash.clone()).await? else {
+            return Err(needs_login());
+        };
+        let now = state.clock.now_millis();
+        let idle = i64::try_from(policy.idle.as_millis()).unwrap_or(i64::MAX);
+        let absolute = i64::try_from(policy.absolute.as_millis()).unwrap_or(i64::MAX);
+        if now - session.last_seen > idle || now - session.created_at > absolute {
+            state.store.delete_session(hash).await?;
+            return Err(needs_login());
+        }
+        if now - session.last_seen > TOUCH_EVERY_MS {
+            state.store.touch_session(hash.clone(), now).await?;
+        }
+        Ok(Staff {
+            user: session.user,
+            csrf_token: session.csrf_token,
+            session_hash: hash,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(rename = "_csrf", default)]
+    token: String,
+}
+
+/// A state-changing form from a signed-in colleague: same origin, the
+/// session's CSRF token, then the fields as `T`.
+#[derive(Debug)]
+pub struct StaffForm<T> {
+    pub staff: Staff,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for StaffForm<T> {
+    type Rejection = ConsoleError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let staff = Staff::from_request_parts(&mut parts, state).await?;
+        check_same_origin(&parts.headers, &state.public_url)?;
+        let bytes = axum::body::to_bytes(body, FORM_MAX_BYTES)
+            .await
+            .map_err(|_| ConsoleError::Invalid("The form is too large.".to_owned()))?;
+        let csrf: CsrfField =
+            serde_html_form::from_bytes(&bytes).map_err(|_| ConsoleError::Csrf)?;
+        if !constant_time_eq(csrf.token.as_bytes(), staff.csrf_token.as_bytes()) {
+            return Err(ConsoleError::Csrf);
+        }
+        let form = parse_form(&bytes)?;
+        Ok(StaffForm { staff, form })
+    }
+}
+
+/// Parses a url-encoded form, naming what was wrong.
+pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ConsoleError> {
+    serde_html_form::from_bytes(bytes)
+        .map_err(|e| ConsoleError::Invalid(format!("The form could not be read: {e}.")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn cross_site_requests_are_refused_and_same_origin_ones_pass() {
+        let url = "https://feedback.example";
+        assert!(check_same_origin(&headers(&[]), url).is_ok());
+        assert!(check_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), url).is_ok());
+        assert!(
+            check_same_origin(&headers(&[("origin", "https://feedback.example")]), url).is_ok()
+        );
+        assert!(
+            check_same_origin(
+                &headers(&[
+                    ("origin", "http://10.0.0.5:8080"),
+                    ("host", "10.0.0.5:8080")
+                ]),
+                url
+            )
+            .is_ok()
+        );
+        assert!(check_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), url).is_err());
+        assert!(check_same_origin(&headers(&[("sec-fetch-site", "same-site")]), url).is_err());
+        assert!(check_same_origin(&headers(&[("origin", "https://evil.example")]), url).is_err());
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let id = SessionId::generate();
+        let mut map = HeaderMap::new();
+        map.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("a=b; earshot_session={}; c=d", id.as_str())).unwrap(),
+        );
+        assert_eq!(session_cookie(&map, "earshot_session"), Some(id));
+        assert_eq!(session_cookie(&map, "other"), None);
+    }
+}

@@ -1,0 +1,335 @@
+//! The inbox: who is waiting and for how long, with filters, search,
+//! keyset pagination and bulk actions.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use earshot_protocol::{Kind, Severity};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::{ConsoleError, Staff, StaffForm, views};
+use crate::console::filter::RawFilter;
+use crate::console::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
+use crate::http::AppState;
+use crate::store::{BulkAction, Filter, InboxPage, InboxRow, SiteSettings, User, View};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Notice {
+    changed: Option<usize>,
+    skipped: Option<usize>,
+}
+
+fn select(name: &str, label: &str, current: &str, options: &[(String, String)]) -> Markup {
+    html! {
+        label {
+            span { (label) }
+            select name=(name) {
+                option value="" { "Any" }
+                @for (value, text) in options {
+                    option value=(value) selected[value == current] { (text) }
+                }
+            }
+        }
+    }
+}
+
+fn filter_form(raw: &RawFilter, sites: &[SiteSettings], users: &[User]) -> Markup {
+    let opts = |pairs: &mut dyn Iterator<Item = (String, String)>| pairs.collect::<Vec<_>>();
+    let kinds = opts(&mut Kind::ALL.iter().map(|k| {
+        (
+            k.as_str().to_owned(),
+            views::kind_label(k.as_str()).to_owned(),
+        )
+    }));
+    let statuses = opts(
+        &mut Status::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), s.label().to_owned())),
+    );
+    let severities = opts(
+        &mut Severity::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), s.as_str().to_owned())),
+    );
+    let sites = opts(&mut sites.iter().map(|s| (s.id.to_string(), s.name.clone())));
+    let mut assignees = vec![
+        ("me".to_owned(), "Me".to_owned()),
+        ("none".to_owned(), "Nobody".to_owned()),
+    ];
+    assignees.extend(users.iter().map(|u| (u.id.to_string(), u.name.clone())));
+    let promises = vec![
+        ("open".to_owned(), "Has an open promise".to_owned()),
+        ("overdue".to_owned(), "Promise overdue".to_owned()),
+    ];
+    html! {
+        form.filters method="get" action="/console" role="search" {
+            input type="hidden" name="view" value=(if raw.view.is_empty() { "waiting" } else { raw.view.as_str() });
+            label.search {
+                span { "Search" }
+                input type="search" name="q" value=(raw.q) placeholder="Words in messages and notes";
+            }
+            (select("site", "Site", &raw.site, &sites))
+            (select("kind", "Kind", &raw.kind, &kinds))
+            (select("status", "Status", &raw.status, &statuses))
+            (select("severity", "Severity", &raw.severity, &severities))
+            (select("assignee", "Assignee", &raw.assignee, &assignees))
+            (select("promise", "Promise", &raw.promise, &promises))
+            label { span { "From" } input type="date" name="from" value=(raw.from); }
+            label { span { "To" } input type="date" name="to" value=(raw.to); }
+            button type="submit" { "Apply" }
+        }
+    }
+}
+
+fn waiting_cell(row: &InboxRow, now: i64) -> Markup {
+    match row.first_response_at {
+        None if Status::parse(&row.status).is_some_and(Status::is_open) => {
+            let waited = now - row.created_at;
+            let urgency = Urgency::of(waited, row.first_response_target_ms);
+            html! {
+                span class={ "wait " (urgency.css()) } title={ "Target: first response within " (human_duration(row.first_response_target_ms)) } {
+                    (human_duration(waited))
+                    span.visually-hidden { ", " (urgency.label()) }
+                }
+            }
+        }
+        Some(at) => {
+            html! { span.muted { "answered after " (human_duration(at - row.created_at)) } }
+        }
+        None => html! { span.muted { (views::when(row.created_at, now)) } },
+    }
+}
+
+fn promise_cell(row: &InboxRow, now: i64) -> Markup {
+    match row.next_promise_due {
+        Some(due) => {
+            let state = PromiseState::of(Settled::Open, due, None, now);
+            html! { span class={ "badge " (state.css()) } { "due " (views::date(due)) " · " (state.label()) } }
+        }
+        None => html! {},
+    }
+}
+
+fn table(page: &InboxPage, now: i64, view: View) -> Markup {
+    html! {
+        table.inbox {
+            thead {
+                tr {
+                    th scope="col" { input type="checkbox" data-select-all="ids" aria-label="Select all on this page"; }
+                    th scope="col" { @if view == View::Waiting { "Waiting" } @else { "Received" } }
+                    th scope="col" { "Customer's words" }
+                    th scope="col" { "Kind" }
+                    th scope="col" { "Status" }
+                    th scope="col" { "Site" }
+                    th scope="col" { "Assignee" }
+                    th scope="col" { "Promise" }
+                }
+            }
+            tbody {
+                @for row in &page.rows {
+                    tr {
+                        td { input type="checkbox" name="ids" value=(row.public_id) aria-label={ "Select " (row.reference) }; }
+                        td { (waiting_cell(row, now)) }
+                        td.words {
+                            a href={ "/console/entries/" (row.public_id) } { (row.summary) }
+                            div.muted {
+                                (row.reference)
+                                @if let Some(name) = &row.name { " · " (name) }
+                                @if let Some(email) = &row.email { " · " (email) }
+                            }
+                        }
+                        td { (views::kind_label(&row.kind)) @if let Some(s) = &row.severity { div.muted { (s) } } }
+                        td { (views::status_badge(&row.status)) }
+                        td { (row.site_name) }
+                        td { (row.assignee.as_deref().unwrap_or("—")) }
+                        td { (promise_cell(row, now)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn bulk_controls(staff: &Staff, users: &[User], back: &str) -> Markup {
+    html! {
+        div.bulk {
+            (views::csrf(staff))
+            input type="hidden" name="back" value=(back);
+            label {
+                span { "With selected" }
+                select name="action" required {
+                    option value="" { "Choose an action…" }
+                    optgroup label="Assign" {
+                        option value="assign:me" { "Assign to me" }
+                        @for u in users { option value={ "assign:" (u.id) } { "Assign to " (u.name) } }
+                        option value="assign:none" { "Unassign" }
+                    }
+                    optgroup label="Status" {
+                        @for s in Status::ALL {
+                            @if s != Status::Spam { option value={ "status:" (s.as_str()) } { "Mark " (s.label().to_lowercase()) } }
+                        }
+                    }
+                    option value="status:spam" { "Mark as spam" }
+                }
+            }
+            button type="submit" { "Apply to selected" }
+        }
+    }
+}
+
+pub async fn page(
+    staff: Staff,
+    State(state): State<AppState>,
+    raw: Result<Query<RawFilter>, QueryRejection>,
+    notice: Result<Query<Notice>, QueryRejection>,
+) -> Result<Response, ConsoleError> {
+    let raw = raw.map(|Query(raw)| raw).unwrap_or_default();
+    let now = state.clock.now_millis();
+    let sites = state.store.site_settings().await?;
+    let users = state.store.users().await?;
+    let summary = state.store.waiting_summary(now).await?;
+    let (filter, problem) = match raw.parse(staff.user.id) {
+        Ok(filter) => (Some(filter), None),
+        Err(e) => (None, Some(e)),
+    };
+    let view = filter.as_ref().map_or(View::Waiting, |f: &Filter| f.view);
+    let page = match &filter {
+        Some(filter) => Some(state.store.inbox(filter.clone(), now).await?),
+        None => None,
+    };
+    let title = match view {
+        View::Waiting => "Needs a response",
+        View::All => "All feedback",
+        View::Spam => "Spam",
+    };
+    let mut back = raw.clone();
+    back.after.clear();
+    let notice = notice.map(|Query(n)| n).unwrap_or_default();
+    let body = html! {
+        h1 { (title) }
+        p.summary {
+            strong { (summary.waiting) } " waiting for a first response"
+            @if summary.waiting_late > 0 { " · " strong.late { (summary.waiting_late) } " past target" }
+            @if summary.overdue_promises > 0 {
+                " · " a.late href="/console/promises" { (summary.overdue_promises) " overdue promises" }
+            }
+        }
+        @if let Some(changed) = notice.changed {
+            p.notice role="status" { "Changed " (changed) " entries" @if let Some(s) = notice.skipped.filter(|s| *s > 0) { "; " (s) " skipped (not applicable)" } "." }
+        }
+        (filter_form(&raw, &sites, &users))
+        @if let Some(problem) = &problem {
+            p.error role="alert" { (problem.message) }
+        }
+        @if let Some(page) = &page {
+            @if page.rows.is_empty() {
+                p.empty { @if view == View::Waiting { "Nobody is waiting. Well done." } @else { "No feedback matches." } }
+            } @else {
+                form method="post" action="/console/bulk" {
+                    (bulk_controls(&staff, &users, &back.to_query()))
+                    (table(page, now, view))
+                }
+                @if let Some(next) = page.next {
+                    @let more = RawFilter { after: next.to_string(), ..raw.clone() };
+                    nav.pages aria-label="Pages" {
+                        a rel="next" href={ "/console?" (more.to_query()) } { "Next page →" }
+                    }
+                }
+            }
+        }
+    };
+    let status = if problem.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, views::page(title, &staff, "/console", body)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BulkForm {
+    #[serde(default)]
+    ids: Vec<String>,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    back: String,
+}
+
+fn bulk_action(raw: &str, me: i64) -> Result<BulkAction, ConsoleError> {
+    let invalid = || ConsoleError::Invalid("Choose an action for the selected entries.".to_owned());
+    match raw.split_once(':') {
+        Some(("assign", "me")) => Ok(BulkAction::Assign(Some(me))),
+        Some(("assign", "none")) => Ok(BulkAction::Assign(None)),
+        Some(("assign", id)) => id
+            .parse()
+            .map(|id| BulkAction::Assign(Some(id)))
+            .map_err(|_| invalid()),
+        Some(("status", s)) => Status::parse(s).map(BulkAction::Status).ok_or_else(invalid),
+        _ => Err(invalid()),
+    }
+}
+
+pub async fn bulk(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm<BulkForm>,
+) -> Result<Response, ConsoleError> {
+    let action = bulk_action(&form.action, staff.user.id)?;
+    if form.ids.is_empty() {
+        return Err(ConsoleError::Invalid(
+            "Select at least one entry.".to_owned(),
+        ));
+    }
+    if form.ids.len() > crate::store::BULK_MAX {
+        return Err(ConsoleError::Invalid(format!(
+            "Select at most {} entries at once.",
+            crate::store::BULK_MAX
+        )));
+    }
+    let outcome = state
+        .store
+        .bulk(form.ids, action, staff.user.id, state.clock.now_millis())
+        .await?;
+    // Back to the same filters, rebuilt so only known parameters survive.
+    let back: RawFilter = serde_html_form::from_str(&form.back).unwrap_or_default();
+    let mut target = format!("/console?{}", back.to_query());
+    if !target.ends_with('?') {
+        target.push('&');
+    }
+    target.push_str(&format!(
+        "changed={}&skipped={}",
+        outcome.changed, outcome.skipped
+    ));
+    Ok(Redirect::to(&target).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_actions_parse_from_the_select() {
+        assert_eq!(
+            bulk_action("assign:me", 4).unwrap(),
+            BulkAction::Assign(Some(4))
+        );
+        assert_eq!(
+            bulk_action("assign:9", 4).unwrap(),
+            BulkAction::Assign(Some(9))
+        );
+        assert_eq!(
+            bulk_action("assign:none", 4).unwrap(),
+            BulkAction::Assign(None)
+        );
+        assert_eq!(
+            bulk_action("status:spam", 4).unwrap(),
+            BulkAction::Status(Status::Spam)
+        );
+        for bad in ["", "assign:x", "status:deleted", "drop"] {
+            assert!(bulk_action(bad, 4).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! Signing in and out, and the one-time setup of the first account.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::extract::{check_same_origin, parse_form, session_cookie};
+use super::{ConsoleError, StaffForm, views};
+use crate::auth::{Password, SessionId, csrf_token};
+use crate::http::AppState;
+use crate::store::NewUser;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Next {
+    next: String,
+}
+
+/// Only console paths, so the login form cannot be used to send a
+/// colleague to another site after signing in.
+fn safe_next(next: &str) -> &str {
+    let ok = (next == "/console" || next.starts_with("/console/") || next.starts_with("/console?"))
+        && !next.contains('\\');
+    if ok { next } else { "/console" }
+}
+
+fn login_page(
+    status: StatusCode,
+    next: &str,
+    email: &str,
+    problem: Option<&str>,
+    setup: bool,
+) -> Response {
+    let body = html! {
+        h1 { "Sign in to Earshot" }
+        @if let Some(problem) = problem {
+            p.error role="alert" { (problem) }
+        }
+        @if setup {
+            p.notice { "No staff account exists yet. Open the one-time setup link the server printed when it started." }
+        }
+        form.stack method="post" action="/console/login" {
+            input type="hidden" name="next" value=(safe_next(next));
+            label for="email" { "Email" }
+            input #email type="email" name="email" value=(email) autocomplete="username" required autofocus;
+            label for="password" { "Password" }
+            input #password type="password" name="password" autocomplete="current-password" required;
+            button.primary type="submit" { "Sign in" }
+        }
+    };
+    (status, views::bare("Sign in", body)).into_response()
+}
+
+pub async fn form(State(state): State<AppState>, Query(next): Query<Next>) -> Response {
+    login_page(
+        StatusCode::OK,
+        &next.next,
+        "",
+        None,
+        state.auth.setup_token().is_some(),
+    )
+}
+
+fn client_ip(
+    state: &AppState,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+) -> IpAddr {
+    // Only absent when the router is driven without a socket (unit tests).
+    let peer = peer.map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(a))| a.ip(),
+    );
+    state.shield.proxies.client_ip(peer, headers)
+}
+
+/// Starts a new session for `user_id` (ending the one the browser had) and
+/// answers with its cookie and a redirect to `to`.
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: i64,
+    to: &str,
+) -> Result<Response, ConsoleError> {
+    let policy = state.auth.policy;
+    let old = session_cookie(headers, policy.cookie_name()).map(|id| id.digest());
+    let id = SessionId::generate();
+    let now = state.clock.now_millis();
+    state
+        .store
+        .create_session(id.digest(), user_id, csrf_token(), now, old)
+        .await?;
+    // Housekeeping at a moment that already writes.
+    let idle = i64::try_from(policy.idle.as_millis()).unwrap_or(i64::MAX);
+    let absolute = i64::try_from(policy.absolute.as_millis()).unwrap_or(i64::MAX);
+    state
+        .store
+        .delete_expired_sessions(now.saturating_sub(idle), now.saturating_sub(absolute))
+        .await?;
+    let cookie = format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        policy.cookie_name(),
+        id.as_str(),
+        policy.absolute.as_secs(),
+        if policy.secure_cookie { "; Secure" } else { "" }
+    );
+    let cookie = HeaderValue::from_str(&cookie).map_err(|_| ConsoleError::Internal("cookie"))?;
+    let mut response = Redirect::to(to).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    check_same_origin(&headers, &state.public_url)?;
+    let form: LoginForm = parse_form(&body)?;
+    let email = form.email.trim().to_owned();
+    let setup = state.auth.setup_token().is_some();
+    if email.is_empty() || form.password.is_empty() {
+        return Ok(login_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &form.next,
+            &email,
+            Some("Enter your email and password."),
+            setup,
+        ));
+    }
+    if let Err(throttled) = state
+        .auth
+        .throttle(&email, client_ip(&state, peer, &headers))
+    {
+        return Err(ConsoleError::Throttled {
+            retry_after_secs: throttled.retry_after.as_secs().max(1),
+        });
+    }
+    let account = state.store.user_for_login(email.clone()).await?;
+    let (user, stored) = match account {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    // Unknown accounts are checked against a dummy hash: same answer, same time.
+    let matched = state.auth.verify(form.password, stored).await;
+    match user.filter(|_| matched) {
+        Some(user) => {
+            tracing::info!(user_id = user.id, "staff signed in");
+            signed_in(&state, &headers, user.id, safe_next(&form.next)).await
+        }
+        None => Ok(login_page(
+            StatusCode::UNAUTHORIZED,
+            &form.next,
+            &email,
+            Some("Wrong email or password."),
+            setup,
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Empty {}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, ConsoleError> {
+    state
+        .store
+        .delete_session(staff.session_hash().to_vec())
+        .await?;
+    let policy = state.auth.policy;
+    let cookie = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        policy.cookie_name(),
+        if policy.secure_cookie { "; Secure" } else { "" }
+    );
+    let mut response = Redirect::to("/console/login").into_response();
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SetupQuery {
+    token: String,
+}
+
+fn setup_page(
+    status: StatusCode,
+    token: &str,
+    problem: Option<&str>,
+    email: &str,
+    name: &str,
+) -> Response {
+    let body: Markup = html! {
+        h1 { "Set up Earshot" }
+        p { "Create the first staff account. It becomes an administrator; add colleagues later with " code { "earshot user add" } "." }
+        @if let Some(problem) = problem {
+            p.error role="alert" { (problem) }
+        }
+        form.stack method="post" action="/console/setup" {
+            input type="hidden" name="token" value=(token);
+            label for="name" { "Your name" }
+            input #name name="name" value=(name) required autocomplete="name";
+            label for="email" { "Email" }
+            input #email type="email" name="email" value=(email) required autocomplete="username";
+            label for="password" { "Password (at least 10 characters)" }
+            input #password type="password" name="password" required minlength="10" autocomplete="new-password";
+            button.primary type="submit" { "Create account" }
+        }
+    };
+    (status, views::bare("Set up", body)).into_response()
+}
+
+pub async fn setup_form(
+    State(state): State<AppState>,
+    Query(q): Query<SetupQuery>,
+) -> Result<Response, ConsoleError> {
+    if !state.auth.setup_token_matches(&q.token) {
+        return Err(ConsoleError::NotFound);
+    }
+    Ok(setup_page(StatusCode::OK, &q.token, None, "", ""))
+}
+
+#[derive(Debug, Deserialize)]
+struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn setup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ConsoleError> {
+    check_same_origin(&headers, &state.public_url)?;
+    let form: SetupForm = parse_form(&body)?;
+    if !state.auth.setup_token_matches(&form.token) {
+        return Err(ConsoleError::NotFound);
+    }
+    let again = |problem: &str| {
+        Ok(setup_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &form.token,
+            Some(problem),
+            form.email.trim(),
+            form.name.trim(),
+        ))
+    };
+    let (name, email) = (form.name.trim(), form.email.trim());
+    if name.is_empty() || name.chars().count() > 100 {
+        return again("Enter your name (up to 100 characters).");
+    }
+    if earshot_protocol::submission::Email::parse(email).is_err() {
+        return again("Enter a valid email address.");
+    }
+    let password = match Password::parse(&form.password) {
+        Ok(p) => p,
+        Err(e) => return again(&format!("{}.", capitalise(&e.to_string()))),
+    };
+    let hash = state
+        .auth
+        .hash(password)
+        .await
+        .map_err(|_| ConsoleError::Internal("hashing"))?;
+    let created = state
+        .store
+        .add_first_admin(NewUser {
+            email: email.to_owned(),
+            name: name.to_owned(),
+            role: crate::store::Role::Admin,
+            password_hash: hash,
+        })
+        .await?;
+    state.auth.finish_setup();
+    match created {
+        Some(user) => {
+            tracing::info!(user_id = user.id, "first administrator created");
+            signed_in(&state, &headers, user.id, "/console").await
+        }
+        None => Err(ConsoleError::NotFound),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_console_paths_are_followed_after_login() {
+        assert_eq!(safe_next("/console/entries/e_1"), "/console/entries/e_1");
+        assert_eq!(safe_next("/console?view=all"), "/console?view=all");
+        for hostile in [
+            "https://evil.example",
+            "//evil.example",
+            "/consolex",
+            "/\\evil",
+            "/console/\\\\evil",
+            "",
+        ] {
+            assert_eq!(safe_next(hostile), "/console", "{hostile}");
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The review console: server-rendered pages under `/console`, behind a
+//! staff session. No JavaScript framework; one small script file for
+//! conveniences, under a strict CSP.
+
+mod entry;
+mod error;
+mod extract;
+mod inbox;
+mod login;
+mod report;
+mod sites;
+mod views;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+pub use error::ConsoleError;
+pub use extract::{Staff, StaffForm};
+
+use super::AppState;
+
+const CSS: &str = include_str!("../../../static/console.css");
+const JS: &str = include_str!("../../../static/console.js");
+
+const CONSOLE_HEADERS: [(HeaderName, &str); 6] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "same-origin"),
+    (header::CACHE_CONTROL, "no-store"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (HeaderName::from_static("x-robots-tag"), "noindex, nofollow"),
+];
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in CONSOLE_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(inbox::page))
+        .route("/console/", get(inbox::page))
+        .route("/console/bulk", post(inbox::bulk))
+        .route("/console/login", get(login::form).post(login::submit))
+        .route("/console/logout", post(login::logout))
+        .route("/console/setup", get(login::setup_form).post(login::setup))
+        .route("/console/entries/{id}", get(entry::page))
+        .route("/console/entries/{id}/status", post(entry::status))
+        .route("/console/entries/{id}/assign", post(entry::assign))
+        .route("/console/entries/{id}/note", post(entry::note))
+        .route("/console/entries/{id}/reply", post(entry::reply))
+        .route(
+            "/console/entries/{id}/promises/{promise}",
+            post(entry::settle),
+        )
+        .route("/console/promises", get(report::page))
+        .route("/console/sites", get(sites::page))
+        .route("/console/sites/{id}", post(sites::update))
+        .route("/console/static/console.css", get(css))
+        .route("/console/static/console.js", get(js))
+        // Unknown console paths answer here, under the console's headers.
+        .route(
+            "/console/{*rest}",
+            get(|| async { ConsoleError::NotFound }).post(|| async { ConsoleError::NotFound }),
+        )
+        .layer(map_response(security_headers))
+}
+
+async fn css() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS)
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/javascript; charset=utf-8",
+        )],
+        JS,
+    )
+}

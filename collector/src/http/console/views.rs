@@ -1,0 +1,165 @@
+//! Page frame and small pieces shared by the console's pages. maud escapes
+//! everything interpolated, so customer text can only ever be text.
+
+use axum::response::Html;
+use maud::{DOCTYPE, Markup, html};
+
+use super::Staff;
+use crate::console::workflow::{Status, human_duration};
+
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="robots" content="noindex, nofollow";
+            title { (title) " · Earshot" }
+            link rel="stylesheet" href="/console/static/console.css";
+            script src="/console/static/console.js" defer {}
+        }
+    }
+}
+
+/// A page without navigation (login, setup, errors).
+pub fn bare(title: &str, body: Markup) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                (head(title))
+                body.bare { main { (body) } }
+            }
+        }
+        .into_string(),
+    )
+}
+
+/// A signed-in page: navigation, sign-out, then `body`.
+pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Html<String> {
+    let link = |href: &str, label: &str| {
+        html! {
+            @if href == current {
+                a href=(href) aria-current="page" { (label) }
+            } @else {
+                a href=(href) { (label) }
+            }
+        }
+    };
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                (head(title))
+                body {
+                    header.top {
+                        strong.brand { "Earshot" }
+                        nav aria-label="Console" {
+                            (link("/console", "Needs a response"))
+                            (link("/console?view=all", "All feedback"))
+                            (link("/console?assignee=me&view=all", "Assigned to me"))
+                            (link("/console/promises", "Promises"))
+                            (link("/console?view=spam", "Spam"))
+                            @if staff.user.role == crate::store::Role::Admin {
+                                (link("/console/sites", "Sites"))
+                            }
+                        }
+                        form.signout method="post" action="/console/logout" {
+                            (csrf(staff))
+                            span.who { (staff.user.name) }
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                    main { (body) }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+/// The hidden CSRF field every state-changing form carries.
+pub fn csrf(staff: &Staff) -> Markup {
+    html! { input type="hidden" name="_csrf" value=(staff.csrf_token); }
+}
+
+/// `2026-11-22 14:03 UTC`.
+pub fn timestamp(millis: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// `2026-11-27`.
+pub fn date(millis: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// A time with its age beside it; the exact time on hover.
+pub fn when(millis: i64, now: i64) -> Markup {
+    html! { time datetime=(timestamp(millis)) title=(timestamp(millis)) { (human_duration(now - millis)) " ago" } }
+}
+
+pub fn status_badge(status: &str) -> Markup {
+    let label: &str = match Status::parse(status) {
+        Some(s) => s.label(),
+        None => status,
+    };
+    html! { span class={ "badge status-" (status) } { (label) } }
+}
+
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "complaint" => "Complaint",
+        "expectation" => "Expectation",
+        "idea" => "Idea",
+        "praise" => "Praise",
+        "question" => "Question",
+        _ => "Feedback",
+    }
+}
+
+/// A customer-supplied URL as a link only when it is http(s); anything else
+/// (`javascript:`, `data:`) is shown as text.
+pub fn customer_link(url: &str) -> Markup {
+    let lower = url.trim_start().to_ascii_lowercase();
+    if lower.starts_with("https://") || lower.starts_with("http://") {
+        html! { a href=(url) rel="noopener noreferrer nofollow" target="_blank" { (url) } }
+    } else {
+        html! { span.url { (url) } }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_urls_become_links() {
+        let link = customer_link("https://shop.example/?q=<b>").into_string();
+        assert!(
+            link.starts_with("<a href=\"https://shop.example/?q=&lt;b&gt;\""),
+            "{link}"
+        );
+        for hostile in [
+            "javascript:alert(1)",
+            " JavaScript:alert(1)",
+            "data:text/html,<script>",
+        ] {
+            let text = customer_link(hostile).into_string();
+            assert!(!text.contains("href"), "{text}");
+            assert!(!text.contains("<script>"), "{text}");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_utc() {
+        assert_eq!(timestamp(0), "1970-01-01 00:00 UTC");
+        assert_eq!(date(1_767_225_600_000), "2026-01-01");
+    }
+}

@@ -1,0 +1,990 @@
+//! What the review console reads and changes: the inbox, an entry with its
+//! timeline, the workflow actions, promises and the response report.
+//!
+//! Every action records an event in the same transaction as the change it
+//! describes, so the timeline cannot disagree with the entry.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use super::{Store, StoreError};
+use crate::console::workflow::{PromiseState, Settled, Status, WorkflowError};
+
+/// Rows per inbox page.
+pub const PAGE_SIZE: usize = 50;
+/// Entries one bulk action may touch.
+pub const BULK_MAX: usize = 200;
+
+const WAITING_SQL: &str =
+    "e.first_response_at IS NULL AND e.status IN ('new', 'acknowledged', 'in_progress')";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// Entries nobody has answered yet, oldest first.
+    #[default]
+    Waiting,
+    /// Everything but spam, newest first.
+    All,
+    /// Only spam, newest first.
+    Spam,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    User(i64),
+    Nobody,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromiseFilter {
+    Open,
+    Overdue,
+}
+
+/// Which entries the inbox shows. Built from the query string by
+/// `console::filter`, which rejects anything malformed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub view: View,
+    pub site: Option<i64>,
+    pub kind: Option<String>,
+    pub status: Option<Status>,
+    pub severity: Option<String>,
+    pub assignee: Option<Assignee>,
+    pub promise: Option<PromiseFilter>,
+    /// Created at or after (Unix ms).
+    pub from: Option<i64>,
+    /// Created before (Unix ms).
+    pub to: Option<i64>,
+    /// An FTS5 query, already made safe by `console::filter::fts_query`.
+    pub search: Option<String>,
+    /// Continue after this entry id (keyset pagination).
+    pub cursor: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    OldestFirst,
+    NewestFirst,
+}
+
+impl Filter {
+    pub fn order(&self) -> Order {
+        match self.view {
+            View::Waiting => Order::OldestFirst,
+            View::All | View::Spam => Order::NewestFirst,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    pub id: i64,
+    pub public_id: String,
+    pub reference: String,
+    pub kind: String,
+    pub status: String,
+    pub severity: Option<String>,
+    /// The start of what the customer wrote.
+    pub summary: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub created_at: i64,
+    pub first_response_at: Option<i64>,
+    pub site_name: String,
+    pub first_response_target_ms: i64,
+    pub assignee: Option<String>,
+    /// Earliest due date among the entry's open promises.
+    pub next_promise_due: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InboxPage {
+    pub rows: Vec<InboxRow>,
+    /// Cursor of the next page, if there is one.
+    pub next: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Status,
+    Assign,
+    Note,
+    Reply,
+    PromiseKept,
+    PromiseBroken,
+}
+
+impl EventKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Status => "status",
+            EventKind::Assign => "assign",
+            EventKind::Note => "note",
+            EventKind::Reply => "reply",
+            EventKind::PromiseKept => "promise_kept",
+            EventKind::PromiseBroken => "promise_broken",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<EventKind> {
+        [
+            EventKind::Status,
+            EventKind::Assign,
+            EventKind::Note,
+            EventKind::Reply,
+            EventKind::PromiseKept,
+            EventKind::PromiseBroken,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: i64,
+    pub kind: EventKind,
+    pub actor: Option<String>,
+    pub body: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PromiseRow {
+    pub id: i64,
+    pub entry_public_id: String,
+    pub entry_reference: String,
+    pub text: String,
+    pub due_at: i64,
+    pub settled: Settled,
+    pub settled_at: Option<i64>,
+    pub made_by: Option<String>,
+    pub created_at: i64,
+}
+
+impl PromiseRow {
+    pub fn state(&self, now: i64) -> PromiseState {
+        PromiseState::of(self.settled, self.due_at, self.settled_at, now)
+    }
+}
+
+/// Everything the entry page shows.
+#[derive(Debug, Clone)]
+pub struct EntryDetail {
+    pub id: i64,
+    pub public_id: String,
+    pub reference: String,
+    pub status_token: String,
+    pub kind: String,
+    pub status: Status,
+    pub severity: Option<String>,
+    pub message: Option<String>,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub page_url: Option<String>,
+    pub page_title: Option<String>,
+    pub page_referrer: Option<String>,
+    pub user_agent: Option<String>,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    pub viewport: Option<String>,
+    pub spam_reason: Option<String>,
+    pub created_at: i64,
+    pub first_response_at: Option<i64>,
+    pub site_name: String,
+    pub first_response_target_ms: i64,
+    pub assignee_id: Option<i64>,
+    pub events: Vec<Event>,
+    pub promises: Vec<PromiseRow>,
+}
+
+/// A staff reply as the customer's status page shows it (no staff names).
+#[derive(Debug, Clone)]
+pub struct PublicReply {
+    pub body: String,
+    pub created_at: i64,
+    pub promise: Option<(String, i64, Settled)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkAction {
+    Assign(Option<i64>),
+    Status(Status),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BulkOutcome {
+    pub changed: usize,
+    /// Entries the action did not apply to (unknown, or a status move the
+    /// workflow forbids).
+    pub skipped: usize,
+}
+
+/// Who is waiting, at a glance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WaitingSummary {
+    pub waiting: i64,
+    /// Waiting longer than their site's first-response target.
+    pub waiting_late: i64,
+    pub overdue_promises: i64,
+}
+
+/// The numbers behind "never ignore a customer" and "do what you say".
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub open_promises: Vec<PromiseRow>,
+    pub settled_promises: Vec<PromiseRow>,
+    /// First-response times (ms) of entries created in the report window.
+    pub first_response_times: Vec<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SiteSettings {
+    pub id: i64,
+    pub name: String,
+    pub key: String,
+    pub first_response_minutes: i64,
+    pub response_promise: Option<String>,
+}
+
+/// Why an action was refused (as opposed to failing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no such entry")]
+    NoEntry,
+    #[error("no such colleague")]
+    NoUser,
+    #[error("no such promise")]
+    NoPromise,
+    #[error("this promise is already settled")]
+    AlreadySettled,
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type Outcome<T> = Result<Result<T, Refusal>, StoreError>;
+
+fn flatten<T>(outcome: Outcome<T>) -> Result<T, ReviewError> {
+    Ok(outcome??)
+}
+
+fn inbox(conn: &Connection, filter: &Filter, now: i64) -> Result<InboxPage, StoreError> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    let mut arg = |v: Value, args_len: &mut usize| {
+        args.push(v);
+        *args_len += 1;
+        format!("?{args_len}")
+    };
+    let mut n = 0usize;
+    match filter.view {
+        View::Waiting => clauses.push(WAITING_SQL.to_owned()),
+        View::All if filter.status.is_none() => clauses.push("e.status <> 'spam'".to_owned()),
+        View::All => {}
+        View::Spam => clauses.push("e.status = 'spam'".to_owned()),
+    }
+    if let Some(site) = filter.site {
+        clauses.push(format!("e.site_id = {}", arg(site.into(), &mut n)));
+    }
+    if let Some(kind) = &filter.kind {
+        clauses.push(format!("e.kind = {}", arg(kind.clone().into(), &mut n)));
+    }
+    if let Some(status) = filter.status {
+        clauses.push(format!(
+            "e.status = {}",
+            arg(status.as_str().to_owned().into(), &mut n)
+        ));
+    }
+    if let Some(severity) = &filter.severity {
+        clauses.push(format!(
+            "e.severity = {}",
+            arg(severity.clone().into(), &mut n)
+        ));
+    }
+    match filter.assignee {
+        Some(Assignee::User(id)) => {
+            clauses.push(format!("e.assignee_id = {}", arg(id.into(), &mut n)));
+        }
+        Some(Assignee::Nobody) => clauses.push("e.assignee_id IS NULL".to_owned()),
+        None => {}
+    }
+    match filter.promise {
+        Some(PromiseFilter::Open) => {
+            clauses.push("e.id IN (SELECT entry_id FROM promises WHERE state = 'open')".to_owned())
+        }
+        Some(PromiseFilter::Overdue) => clauses.push(format!(
+            "e.id IN (SELECT entry_id FROM promises WHERE state = 'open' AND due_at < {})",
+            arg(now.into(), &mut n)
+        )),
+        None => {}
+    }
+    if let Some(from) = filter.from {
+        clauses.push(format!("e.created_at >= {}", arg(from.into(), &mut n)));
+    }
+    if let Some(to) = filter.to {
+        clauses.push(format!("e.created_at < {}", arg(to.into(), &mut n)));
+    }
+    let order = filter.order();
+    if let Some(cursor) = filter.cursor {
+        let op = if order == Order::OldestFirst {
+            ">"
+        } else {
+            "<"
+        };
+        clauses.push(format!("e.id {op} {}", arg(cursor.into(), &mut n)));
+    }
+    let direction = if order == Order::OldestFirst {
+        "ASC"
+    } else {
+        "DESC"
+    };
+    // With a search, the full-text index drives the query in rowid order
+    // and stops after one page; without, the entries' own indexes do.
+    let (from_sql, order_sql) = match &filter.search {
+        Some(query) => {
+            clauses.push(format!(
+                "entries_fts MATCH {}",
+                arg(query.clone().into(), &mut n)
+            ));
+            (
+                "entries_fts f JOIN entries e ON e.id = f.rowid",
+                format!("f.rowid {direction}"),
+            )
+        }
+        None => ("entries e", format!("e.id {direction}")),
+    };
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT e.id, e.public_id, e.reference, e.kind, e.status, e.severity,
+                substr(coalesce(e.message, e.expected, ''), 1, 240), e.email, e.name,
+                e.created_at, e.first_response_at, s.name, s.first_response_minutes, u.name,
+                (SELECT min(p.due_at) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open')
+         FROM {from_sql}
+         JOIN sites s ON s.id = e.site_id
+         LEFT JOIN users u ON u.id = e.assignee_id
+         {where_sql}
+         ORDER BY {order_sql}
+         LIMIT {}",
+        PAGE_SIZE + 1
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| {
+        Ok(InboxRow {
+            id: r.get(0)?,
+            public_id: r.get(1)?,
+            reference: r.get(2)?,
+            kind: r.get(3)?,
+            status: r.get(4)?,
+            severity: r.get(5)?,
+            summary: r.get(6)?,
+            email: r.get(7)?,
+            name: r.get(8)?,
+            created_at: r.get(9)?,
+            first_response_at: r.get(10)?,
+            site_name: r.get(11)?,
+            first_response_target_ms: r.get::<_, i64>(12)?.saturating_mul(60_000),
+            assignee: r.get(13)?,
+            next_promise_due: r.get(14)?,
+        })
+    })?;
+    let mut rows: Vec<InboxRow> = rows.collect::<Result<_, _>>()?;
+    let next = if rows.len() > PAGE_SIZE {
+        rows.truncate(PAGE_SIZE);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(InboxPage { rows, next })
+}
+
+fn promise_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PromiseRow> {
+    let settled: String = r.get(5)?;
+    Ok(PromiseRow {
+        id: r.get(0)?,
+        entry_public_id: r.get(1)?,
+        entry_reference: r.get(2)?,
+        text: r.get(3)?,
+        due_at: r.get(4)?,
+        settled: Settled::parse(&settled).unwrap_or(Settled::Open),
+        settled_at: r.get(6)?,
+        made_by: r.get(7)?,
+        created_at: r.get(8)?,
+    })
+}
+
+const PROMISE_SELECT: &str = "SELECT p.id, e.public_id, e.reference, p.text, p.due_at, p.state,
+        p.settled_at, u.name, p.created_at
+     FROM promises p JOIN entries e ON e.id = p.entry_id LEFT JOIN users u ON u.id = p.made_by";
+
+fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.id, e.public_id, e.reference, e.status_token, e.kind, e.status, e.severity,
+                e.message, e.expected, e.actual, e.email, e.name, e.page_url, e.page_title,
+                e.page_referrer, e.user_agent, e.language, e.timezone, e.viewport, e.spam_reason,
+                e.created_at, e.first_response_at, s.name, s.first_response_minutes, e.assignee_id
+         FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.public_id = ?1",
+    )?;
+    let found = stmt
+        .query_row([public_id], |r| {
+            let status: String = r.get(5)?;
+            Ok(EntryDetail {
+                id: r.get(0)?,
+                public_id: r.get(1)?,
+                reference: r.get(2)?,
+                status_token: r.get(3)?,
+                kind: r.get(4)?,
+                status: Status::parse(&status).unwrap_or(Status::New),
+                severity: r.get(6)?,
+                message: r.get(7)?,
+                expected: r.get(8)?,
+                actual: r.get(9)?,
+                email: r.get(10)?,
+                name: r.get(11)?,
+                page_url: r.get(12)?,
+                page_title: r.get(13)?,
+                page_referrer: r.get(14)?,
+                user_agent: r.get(15)?,
+                language: r.get(16)?,
+                timezone: r.get(17)?,
+                viewport: r.get(18)?,
+                spam_reason: r.get(19)?,
+                created_at: r.get(20)?,
+                first_response_at: r.get(21)?,
+                site_name: r.get(22)?,
+                first_response_target_ms: r.get::<_, i64>(23)?.saturating_mul(60_000),
+                assignee_id: r.get(24)?,
+                events: Vec::new(),
+                promises: Vec::new(),
+            })
+        })
+        .optional()?;
+    let Some(mut entry) = found else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT ev.id, ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at
+         FROM events ev LEFT JOIN users u ON u.id = ev.actor_id
+         WHERE ev.entry_id = ?1 ORDER BY ev.id",
+    )?;
+    let events = stmt.query_map([entry.id], |r| {
+        let kind: String = r.get(1)?;
+        let event = Event {
+            id: r.get(0)?,
+            kind: EventKind::Note,
+            actor: r.get(2)?,
+            body: r.get(3)?,
+            old_value: r.get(4)?,
+            new_value: r.get(5)?,
+            created_at: r.get(6)?,
+        };
+        // The CHECK constraint admits only known kinds; skip anything else.
+        Ok(EventKind::parse(&kind).map(|kind| Event { kind, ..event }))
+    })?;
+    for event in events {
+        entry.events.extend(event?);
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "{PROMISE_SELECT} WHERE p.entry_id = ?1 ORDER BY p.id"
+    ))?;
+    entry.promises = stmt
+        .query_map([entry.id], promise_from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(entry))
+}
+
+/// (id, status, first_response_at) of an entry, for actions.
+fn locate(conn: &Connection, public_id: &str) -> Result<Option<(i64, Status)>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT id, status FROM entries WHERE public_id = ?1")?;
+    let found = stmt
+        .query_row([public_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
+        .optional()?;
+    Ok(found.map(|(id, status)| (id, Status::parse(&status).unwrap_or(Status::New))))
+}
+
+struct NewEvent<'a> {
+    entry_id: i64,
+    actor: i64,
+    kind: EventKind,
+    body: Option<&'a str>,
+    old_value: Option<&'a str>,
+    new_value: Option<&'a str>,
+    at: i64,
+}
+
+fn record(conn: &Connection, event: NewEvent<'_>) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO events (entry_id, actor_id, kind, body, old_value, new_value, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        event.entry_id,
+        event.actor,
+        event.kind.as_str(),
+        event.body,
+        event.old_value,
+        event.new_value,
+        event.at
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn move_status(
+    conn: &Connection,
+    entry_id: i64,
+    from: Status,
+    to: Status,
+    actor: i64,
+    at: i64,
+) -> Result<Result<(), Refusal>, StoreError> {
+    if let Err(e) = from.transition(to) {
+        return Ok(Err(e.into()));
+    }
+    conn.prepare_cached("UPDATE entries SET status = ?2 WHERE id = ?1")?
+        .execute(params![entry_id, to.as_str()])?;
+    record(
+        conn,
+        NewEvent {
+            entry_id,
+            actor,
+            kind: EventKind::Status,
+            body: None,
+            old_value: Some(from.as_str()),
+            new_value: Some(to.as_str()),
+            at,
+        },
+    )?;
+    Ok(Ok(()))
+}
+
+fn user_name(conn: &Connection, user_id: i64) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT name FROM users WHERE id = ?1")?
+        .query_row([user_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Assigns (or unassigns) one entry; `Ok(false)` when nothing changed.
+fn assign_one(
+    conn: &Connection,
+    entry_id: i64,
+    assignee: Option<i64>,
+    actor: i64,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let current: Option<i64> = conn
+        .prepare_cached("SELECT assignee_id FROM entries WHERE id = ?1")?
+        .query_row([entry_id], |r| r.get(0))?;
+    if current == assignee {
+        return Ok(false);
+    }
+    conn.prepare_cached("UPDATE entries SET assignee_id = ?2 WHERE id = ?1")?
+        .execute(params![entry_id, assignee])?;
+    let old = current.map(|id| user_name(conn, id)).transpose()?.flatten();
+    let new = assignee
+        .map(|id| user_name(conn, id))
+        .transpose()?
+        .flatten();
+    record(
+        conn,
+        NewEvent {
+            entry_id,
+            actor,
+            kind: EventKind::Assign,
+            body: None,
+            old_value: old.as_deref(),
+            new_value: new.as_deref(),
+            at,
+        },
+    )?;
+    Ok(true)
+}
+
+/// A reply with an optional promise attached.
+#[derive(Debug, Clone)]
+pub struct NewReply {
+    pub body: String,
+    pub promise: Option<(String, i64)>,
+}
+
+fn reply(
+    conn: &Connection,
+    public_id: &str,
+    reply: &NewReply,
+    actor: i64,
+    at: i64,
+) -> Outcome<i64> {
+    let Some((entry_id, status)) = locate(conn, public_id)? else {
+        return Ok(Err(Refusal::NoEntry));
+    };
+    let event_id = record(
+        conn,
+        NewEvent {
+            entry_id,
+            actor,
+            kind: EventKind::Reply,
+            body: Some(&reply.body),
+            old_value: None,
+            new_value: None,
+            at,
+        },
+    )?;
+    // The first reply stops the first-response clock.
+    conn.prepare_cached(
+        "UPDATE entries SET first_response_at = ?2 WHERE id = ?1 AND first_response_at IS NULL",
+    )?
+    .execute(params![entry_id, at])?;
+    // Answering a new entry acknowledges it.
+    if status == Status::New {
+        move_status(conn, entry_id, status, Status::Acknowledged, actor, at)?.ok();
+    }
+    if let Some((text, due_at)) = &reply.promise {
+        conn.prepare_cached(
+            "INSERT INTO promises (entry_id, event_id, made_by, text, due_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![entry_id, event_id, actor, text, due_at, at])?;
+    }
+    Ok(Ok(event_id))
+}
+
+impl Store {
+    pub async fn inbox(&self, filter: Filter, now: i64) -> Result<InboxPage, StoreError> {
+        self.read(move |conn| inbox(conn, &filter, now)).await
+    }
+
+    pub async fn entry_detail(&self, public_id: String) -> Result<Option<EntryDetail>, StoreError> {
+        self.read(move |conn| detail(conn, &public_id)).await
+    }
+
+    pub async fn set_status(
+        &self,
+        public_id: String,
+        to: Status,
+        actor: i64,
+        at: i64,
+    ) -> Result<(), ReviewError> {
+        flatten(
+            self.write(move |conn| {
+                let Some((id, from)) = locate(conn, &public_id)? else {
+                    return Ok(Err(Refusal::NoEntry));
+                };
+                move_status(conn, id, from, to, actor, at)
+            })
+            .await,
+        )
+    }
+
+    pub async fn assign(
+        &self,
+        public_id: String,
+        assignee: Option<i64>,
+        actor: i64,
+        at: i64,
+    ) -> Result<(), ReviewError> {
+        flatten(
+            self.write(move |conn| {
+                let Some((id, _)) = locate(conn, &public_id)? else {
+                    return Ok(Err(Refusal::NoEntry));
+                };
+                if let Some(user) = assignee
+                    && user_name(conn, user)?.is_none()
+                {
+                    return Ok(Err(Refusal::NoUser));
+                }
+                assign_one(conn, id, assignee, actor, at)?;
+                Ok(Ok(()))
+            })
+            .await,
+        )
+    }
+
+    /// An internal note: on the timeline and in search, never shown to the
+    /// customer.
+    pub async fn add_note(
+        &self,
+        public_id: String,
+        body: String,
+        actor: i64,
+        at: i64,
+    ) -> Result<(), ReviewError> {
+        flatten(
+            self.write(move |conn| {
+                let Some((id, _)) = locate(conn, &public_id)? else {
+                    return Ok(Err(Refusal::NoEntry));
+                };
+                record(
+                    conn,
+                    NewEvent {
+                        entry_id: id,
+                        actor,
+                        kind: EventKind::Note,
+                        body: Some(&body),
+                        old_value: None,
+                        new_value: None,
+                        at,
+                    },
+                )?;
+                conn.prepare_cached(
+                    "UPDATE entries_fts SET notes = notes || char(10) || ?2 WHERE rowid = ?1",
+                )?
+                .execute(params![id, body])?;
+                Ok(Ok(()))
+            })
+            .await,
+        )
+    }
+
+    /// A reply to the customer, shown on their status page; may carry a
+    /// promise. Returns the reply's event id.
+    pub async fn reply(
+        &self,
+        public_id: String,
+        new: NewReply,
+        actor: i64,
+        at: i64,
+    ) -> Result<i64, ReviewError> {
+        flatten(
+            self.write(move |conn| reply(conn, &public_id, &new, actor, at))
+                .await,
+        )
+    }
+
+    /// Records that a promise was kept or broken.
+    pub async fn settle_promise(
+        &self,
+        public_id: String,
+        promise_id: i64,
+        kept: bool,
+        actor: i64,
+        at: i64,
+    ) -> Result<(), ReviewError> {
+        flatten(
+            self.write(move |conn| {
+                let Some((entry_id, _)) = locate(conn, &public_id)? else {
+                    return Ok(Err(Refusal::NoEntry));
+                };
+                let found: Option<(String, String)> = conn
+                    .prepare_cached(
+                        "SELECT state, text FROM promises WHERE id = ?1 AND entry_id = ?2",
+                    )?
+                    .query_row(params![promise_id, entry_id], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?;
+                let Some((state, text)) = found else {
+                    return Ok(Err(Refusal::NoPromise));
+                };
+                if state != Settled::Open.as_str() {
+                    return Ok(Err(Refusal::AlreadySettled));
+                }
+                let (settled, kind) = if kept {
+                    (Settled::Kept, EventKind::PromiseKept)
+                } else {
+                    (Settled::Broken, EventKind::PromiseBroken)
+                };
+                conn.prepare_cached(
+                    "UPDATE promises SET state = ?2, settled_at = ?3 WHERE id = ?1",
+                )?
+                .execute(params![promise_id, settled.as_str(), at])?;
+                record(
+                    conn,
+                    NewEvent {
+                        entry_id,
+                        actor,
+                        kind,
+                        body: Some(&text),
+                        old_value: None,
+                        new_value: None,
+                        at,
+                    },
+                )?;
+                Ok(Ok(()))
+            })
+            .await,
+        )
+    }
+
+    /// Applies one action to many entries; entries it cannot apply to are
+    /// counted as skipped, not failed.
+    pub async fn bulk(
+        &self,
+        public_ids: Vec<String>,
+        action: BulkAction,
+        actor: i64,
+        at: i64,
+    ) -> Result<BulkOutcome, ReviewError> {
+        flatten(
+            self.write(move |conn| {
+                if let BulkAction::Assign(Some(user)) = action
+                    && user_name(conn, user)?.is_none()
+                {
+                    return Ok(Err(Refusal::NoUser));
+                }
+                let mut outcome = BulkOutcome::default();
+                for public_id in public_ids.iter().take(BULK_MAX) {
+                    let Some((id, from)) = locate(conn, public_id)? else {
+                        outcome.skipped += 1;
+                        continue;
+                    };
+                    let changed = match &action {
+                        BulkAction::Assign(user) => assign_one(conn, id, *user, actor, at)?,
+                        BulkAction::Status(to) => {
+                            move_status(conn, id, from, *to, actor, at)?.is_ok()
+                        }
+                    };
+                    if changed {
+                        outcome.changed += 1;
+                    } else {
+                        outcome.skipped += 1;
+                    }
+                }
+                Ok(Ok(outcome))
+            })
+            .await,
+        )
+    }
+
+    /// Staff replies for the customer's status page, oldest first.
+    pub async fn public_replies(
+        &self,
+        entry_public_id: String,
+    ) -> Result<Vec<PublicReply>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT ev.body, ev.created_at, p.text, p.due_at, p.state
+                 FROM events ev JOIN entries e ON e.id = ev.entry_id
+                 LEFT JOIN promises p ON p.event_id = ev.id
+                 WHERE e.public_id = ?1 AND ev.kind = 'reply' ORDER BY ev.id",
+            )?;
+            let rows = stmt.query_map([entry_public_id], |r| {
+                let promise = match (r.get::<_, Option<String>>(2)?, r.get::<_, Option<i64>>(3)?) {
+                    (Some(text), Some(due)) => {
+                        let state: String = r.get(4)?;
+                        Some((text, due, Settled::parse(&state).unwrap_or(Settled::Open)))
+                    }
+                    _ => None,
+                };
+                Ok(PublicReply {
+                    body: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    created_at: r.get(1)?,
+                    promise,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Waiting counts, promises and first-response times of entries created
+    /// since `since`.
+    pub async fn waiting_summary(&self, now: i64) -> Result<WaitingSummary, StoreError> {
+        self.read(move |conn| {
+            let waiting: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM entries e WHERE {WAITING_SQL}"
+                ))?
+                .query_row([], |r| r.get(0))?;
+            let waiting_late: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM entries e JOIN sites s ON s.id = e.site_id
+                     WHERE {WAITING_SQL} AND e.created_at + s.first_response_minutes * 60000 < ?1"
+                ))?
+                .query_row([now], |r| r.get(0))?;
+            let overdue_promises: i64 = conn
+                .prepare_cached(
+                    "SELECT count(*) FROM promises WHERE state = 'open' AND due_at < ?1",
+                )?
+                .query_row([now], |r| r.get(0))?;
+            Ok(WaitingSummary {
+                waiting,
+                waiting_late,
+                overdue_promises,
+            })
+        })
+        .await
+    }
+
+    pub async fn report(&self, since: i64) -> Result<Report, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "{PROMISE_SELECT} WHERE p.state = 'open' ORDER BY p.due_at, p.id"
+            ))?;
+            let open_promises = stmt
+                .query_map([], promise_from_row)?
+                .collect::<Result<_, _>>()?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "{PROMISE_SELECT} WHERE p.state <> 'open' AND p.created_at >= ?1
+                 ORDER BY p.settled_at DESC, p.id DESC"
+            ))?;
+            let settled_promises = stmt
+                .query_map([since], promise_from_row)?
+                .collect::<Result<_, _>>()?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT first_response_at - created_at FROM entries
+                 WHERE created_at >= ?1 AND first_response_at IS NOT NULL",
+            )?;
+            let first_response_times = stmt
+                .query_map([since], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(Report {
+                open_promises,
+                settled_promises,
+                first_response_times,
+            })
+        })
+        .await
+    }
+
+    pub async fn site_settings(&self) -> Result<Vec<SiteSettings>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name, key, first_response_minutes, response_promise FROM sites ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(SiteSettings {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    key: r.get(2)?,
+                    first_response_minutes: r.get(3)?,
+                    response_promise: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn update_site_settings(
+        &self,
+        site_id: i64,
+        first_response_minutes: i64,
+        response_promise: Option<String>,
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            Ok(conn.execute(
+                "UPDATE sites SET first_response_minutes = ?2, response_promise = ?3 WHERE id = ?1",
+                params![site_id, first_response_minutes, response_promise],
+            )? > 0)
+        })
+        .await
+    }
+}

@@ -1,0 +1,303 @@
+//! `earshot dev seed`: realistic volume for trying the console and for the
+//! console benchmark. A year of feedback, mostly answered and closed, a few
+//! hundred still waiting, some promises.
+
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
+use rusqlite::{Connection, params};
+
+use super::{Store, StoreError};
+use crate::console::workflow::DAY;
+use crate::ids;
+
+/// Entries written per transaction.
+const CHUNK: usize = 10_000;
+
+const WORDS: &[&str] = &[
+    "checkout",
+    "discount",
+    "code",
+    "rejected",
+    "password",
+    "reset",
+    "email",
+    "never",
+    "arrived",
+    "invoice",
+    "shows",
+    "wrong",
+    "amount",
+    "delivery",
+    "late",
+    "tracking",
+    "page",
+    "blank",
+    "button",
+    "does",
+    "nothing",
+    "mobile",
+    "app",
+    "crashes",
+    "login",
+    "slow",
+    "search",
+    "results",
+    "empty",
+    "expected",
+    "refund",
+    "within",
+    "days",
+    "still",
+    "waiting",
+    "support",
+    "chat",
+    "closed",
+    "subscription",
+    "cancelled",
+    "charged",
+    "twice",
+    "card",
+    "declined",
+    "address",
+    "saved",
+    "language",
+    "switches",
+    "back",
+    "english",
+    "price",
+    "changed",
+    "cart",
+    "emptied",
+    "after",
+    "update",
+    "notification",
+    "settings",
+    "dark",
+    "mode",
+    "unreadable",
+    "export",
+    "csv",
+    "broken",
+    "great",
+    "service",
+    "love",
+    "new",
+    "design",
+    "thanks",
+    "quick",
+    "answer",
+    "please",
+    "add",
+    "filter",
+    "by",
+    "date",
+    "would",
+    "like",
+    "invoice",
+    "pdf",
+    "download",
+    "size",
+    "guide",
+    "wrong",
+    "colour",
+    "different",
+    "from",
+    "photo",
+    "parcel",
+    "damaged",
+    "coupon",
+    "expired",
+    "early",
+    "account",
+    "locked",
+    "verification",
+    "sms",
+    "missing",
+    "calendar",
+    "sync",
+    "timezone",
+    "off",
+    "hour",
+    "report",
+    "totals",
+    "mismatch",
+    "upload",
+    "fails",
+    "large",
+    "file",
+    "image",
+    "preview",
+];
+
+fn sentence(rng: &mut StdRng, words: usize) -> String {
+    let mut out = String::new();
+    for i in 0..words {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(WORDS[rng.random_range(0..WORDS.len())]);
+    }
+    out
+}
+
+/// What one seeded entry looks like, decided up front.
+struct Seeded {
+    created_at: i64,
+    kind: &'static str,
+    status: &'static str,
+    severity: Option<&'static str>,
+    message: Option<String>,
+    expected: Option<String>,
+    actual: Option<String>,
+    email: Option<String>,
+    first_response_at: Option<i64>,
+    promise: Option<(i64, &'static str, Option<i64>)>,
+}
+
+fn seeded(rng: &mut StdRng, created_at: i64, now: i64) -> Seeded {
+    let kind = ["complaint", "expectation", "idea", "praise", "question"][rng.random_range(0..5)];
+    let age = now - created_at;
+    let (message, expected, actual) = if kind == "expectation" {
+        let n = rng.random_range(4..16);
+        (None, Some(sentence(rng, n)), Some(sentence(rng, n)))
+    } else {
+        let n = rng.random_range(6..40);
+        (Some(sentence(rng, n)), None, None)
+    };
+    // Old entries are nearly all answered and closed; the last days hold
+    // the backlog.
+    let answered = age > 3 * DAY || rng.random_bool(0.4);
+    let status = if rng.random_bool(0.01) {
+        "spam"
+    } else if !answered {
+        ["new", "new", "acknowledged", "in_progress"][rng.random_range(0..4)]
+    } else if age > 14 * DAY {
+        ["resolved", "resolved", "resolved", "wont_fix"][rng.random_range(0..4)]
+    } else {
+        ["acknowledged", "in_progress", "resolved"][rng.random_range(0..3)]
+    };
+    let first_response_at =
+        (answered && status != "spam").then(|| created_at + rng.random_range(10 * 60_000..2 * DAY));
+    let promise = first_response_at
+        .filter(|_| rng.random_bool(0.03))
+        .map(|at| {
+            let due = at + rng.random_range(DAY..10 * DAY);
+            if due > now {
+                (due, "open", None)
+            } else if rng.random_bool(0.85) {
+                (due, "kept", Some(due - rng.random_range(0..DAY)))
+            } else {
+                (due, "broken", Some(due + DAY))
+            }
+        });
+    Seeded {
+        created_at,
+        kind,
+        status,
+        severity: [None, Some("minor"), Some("annoying"), Some("blocking")][rng.random_range(0..4)],
+        message,
+        expected,
+        actual,
+        email: rng
+            .random_bool(0.6)
+            .then(|| format!("customer{}@example.com", rng.next_u32() % 100_000)),
+        first_response_at,
+        promise,
+    }
+}
+
+fn insert_chunk(
+    conn: &Connection,
+    site_id: i64,
+    first: usize,
+    len: usize,
+    total: usize,
+    now: i64,
+) -> Result<(), StoreError> {
+    // Same seed per chunk: a replayed chunk writes the same entries.
+    let mut rng = StdRng::seed_from_u64(first as u64);
+    let span = 365 * DAY;
+    let mut entry = conn.prepare_cached(
+        "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message,
+             expected, actual, email, status, severity, created_at, first_response_at,
+             language, page_url)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'en-GB',
+             'https://shop.example/checkout')",
+    )?;
+    let mut reply = conn.prepare_cached(
+        "INSERT INTO events (entry_id, kind, body, created_at) VALUES (?1, 'reply', ?2, ?3)",
+    )?;
+    let mut promise = conn.prepare_cached(
+        "INSERT INTO promises (entry_id, event_id, text, due_at, state, settled_at, created_at)
+         VALUES (?1, ?2, 'We will have this fixed', ?3, ?4, ?5, ?6)",
+    )?;
+    for i in first..first + len {
+        let offset =
+            i64::try_from(i).unwrap_or(0) * span / i64::try_from(total.max(1)).unwrap_or(1);
+        let created_at = now - span + offset;
+        let s = seeded(&mut rng, created_at, now);
+        let mut attempts = 0;
+        loop {
+            let result = entry.execute(params![
+                ids::public_id(created_at),
+                ids::reference(),
+                ids::status_token(),
+                site_id,
+                s.kind,
+                s.message,
+                s.expected,
+                s.actual,
+                s.email,
+                s.status,
+                s.severity,
+                s.created_at,
+                s.first_response_at,
+            ]);
+            match result {
+                Ok(_) => break,
+                // A random reference collided (likely somewhere in a million).
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        && attempts < 3 =>
+                {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let entry_id = conn.last_insert_rowid();
+        if let Some(at) = s.first_response_at {
+            reply.execute(params![entry_id, "Thanks, we are looking into it.", at])?;
+            let event_id = conn.last_insert_rowid();
+            if let Some((due, state, settled)) = s.promise {
+                promise.execute(params![entry_id, event_id, due, state, settled, at])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Adds `count` synthetic entries to the first site, spread over the
+    /// year before `now`. Reports progress through `progress(done)`.
+    pub async fn seed(
+        &self,
+        count: usize,
+        now: i64,
+        progress: impl Fn(usize),
+    ) -> Result<(), StoreError> {
+        let site_id: i64 = self
+            .read(|conn| Ok(conn.query_row("SELECT min(id) FROM sites", [], |r| r.get(0))?))
+            .await?;
+        let mut done = 0;
+        while done < count {
+            let len = CHUNK.min(count - done);
+            let first = done;
+            self.write(move |conn| insert_chunk(conn, site_id, first, len, count, now))
+                .await?;
+            done += len;
+            progress(done);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,249 @@
+//! Staff accounts and their sessions.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Store, StoreError, now_millis};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything an agent can do, plus site settings.
+    Admin,
+    /// Triage, answer and close entries.
+    Agent,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Role> {
+        match raw {
+            "admin" => Some(Role::Admin),
+            "agent" => Some(Role::Agent),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// argon2id PHC string, never the password.
+    pub password_hash: String,
+}
+
+/// A live session and whom it belongs to.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub last_seen: i64,
+}
+
+fn user_from_row(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<User> {
+    let role: String = r.get(offset + 3)?;
+    Ok(User {
+        id: r.get(offset)?,
+        email: r.get(offset + 1)?,
+        name: r.get(offset + 2)?,
+        // The CHECK constraint admits only the two roles; fall back to the
+        // weaker one rather than fail if that ever changes.
+        role: Role::parse(&role).unwrap_or(Role::Agent),
+    })
+}
+
+fn insert_user(conn: &Connection, user: &NewUser) -> Result<User, StoreError> {
+    let result = conn.execute(
+        "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            user.email,
+            user.name,
+            user.role.as_str(),
+            user.password_hash,
+            now_millis()
+        ],
+    );
+    match result {
+        Ok(_) => Ok(User {
+            id: conn.last_insert_rowid(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role,
+        }),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
+            Err(StoreError::Duplicate("email"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn count_users(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
+}
+
+impl Store {
+    pub async fn add_user(&self, user: NewUser) -> Result<User, StoreError> {
+        self.write(move |conn| insert_user(conn, &user)).await
+    }
+
+    /// Creates the first account, as admin, only while there is none; a
+    /// second setup attempt racing the first gets `None`.
+    pub async fn add_first_admin(&self, user: NewUser) -> Result<Option<User>, StoreError> {
+        self.write(move |conn| {
+            if count_users(conn)? > 0 {
+                return Ok(None);
+            }
+            let user = NewUser {
+                role: Role::Admin,
+                ..user.clone()
+            };
+            insert_user(conn, &user).map(Some)
+        })
+        .await
+    }
+
+    pub async fn user_count(&self) -> Result<i64, StoreError> {
+        self.read(count_users).await
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT id, email, name, role FROM users ORDER BY name, id")?;
+            let rows = stmt.query_map([], |r| user_from_row(r, 0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// The account and its password hash, for checking a login.
+    pub async fn user_for_login(
+        &self,
+        email: String,
+    ) -> Result<Option<(User, String)>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, email, name, role, password_hash FROM users WHERE email = ?1",
+            )?;
+            Ok(stmt
+                .query_row([email.trim()], |r| Ok((user_from_row(r, 0)?, r.get(4)?)))
+                .optional()?)
+        })
+        .await
+    }
+
+    pub async fn set_password(
+        &self,
+        email: String,
+        password_hash: String,
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            let changed = conn.execute(
+                "UPDATE users SET password_hash = ?2 WHERE email = ?1",
+                params![email, password_hash],
+            )?;
+            // A new password ends every session opened with the old one.
+            conn.execute(
+                "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE email = ?1)",
+                [&email],
+            )?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    /// Starts a session; `replacing` (the session the browser had before
+    /// login, if any) ends in the same transaction.
+    pub async fn create_session(
+        &self,
+        id_hash: Vec<u8>,
+        user_id: i64,
+        csrf_token: String,
+        now: i64,
+        replacing: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            if let Some(old) = &replacing {
+                conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [old])?;
+            }
+            conn.execute(
+                "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![id_hash, user_id, csrf_token, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn session(&self, id_hash: Vec<u8>) -> Result<Option<Session>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT u.id, u.email, u.name, u.role, s.csrf_token, s.created_at, s.last_seen
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1",
+            )?;
+            Ok(stmt
+                .query_row([id_hash], |r| {
+                    Ok(Session {
+                        user: user_from_row(r, 0)?,
+                        csrf_token: r.get(4)?,
+                        created_at: r.get(5)?,
+                        last_seen: r.get(6)?,
+                    })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    pub async fn touch_session(&self, id_hash: Vec<u8>, now: i64) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE sessions SET last_seen = ?2 WHERE id_hash = ?1",
+                params![id_hash, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn delete_session(&self, id_hash: Vec<u8>) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [&id_hash])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes sessions past either timeout.
+    pub async fn delete_expired_sessions(
+        &self,
+        idle_before: i64,
+        created_before: i64,
+    ) -> Result<usize, StoreError> {
+        self.write(move |conn| {
+            Ok(conn.execute(
+                "DELETE FROM sessions WHERE last_seen < ?1 OR created_at < ?2",
+                params![idle_before, created_before],
+            )?)
+        })
+        .await
+    }
+}
