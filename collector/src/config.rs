@@ -142,12 +142,60 @@ pub struct ServeArgs {
     /// opened are stored as spam. 0 disables the check.
     #[arg(long, env = "EARSHOT_MIN_FILL_MS", default_value_t = 1_500)]
     pub min_fill_ms: u64,
+    /// SMTP relay for emailing staff replies to customers, e.g.
+    /// smtp://user:password@mail.example:587?tls=required (STARTTLS),
+    /// smtps://user:password@mail.example:465, or smtp://127.0.0.1:25 for a
+    /// local relay. Without it, replies appear only on the status page.
+    #[arg(long, env = "EARSHOT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<Secret>,
+    /// Sender of reply emails.
+    #[arg(
+        long,
+        env = "EARSHOT_SMTP_FROM",
+        default_value = "Earshot <earshot@localhost>"
+    )]
+    pub smtp_from: String,
     /// Minutes of inactivity after which a staff session ends.
     #[arg(long, env = "EARSHOT_SESSION_IDLE_MINUTES", default_value_t = SessionPolicy::DEFAULT.idle.as_secs() / 60)]
     pub session_idle_minutes: u64,
     /// Hours after sign-in at which a staff session ends, however active.
     #[arg(long, env = "EARSHOT_SESSION_MAX_HOURS", default_value_t = SessionPolicy::DEFAULT.absolute.as_secs() / 3600)]
     pub session_max_hours: u64,
+}
+
+/// A configuration value that must never be printed (it holds a password).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+/// Where reply emails go out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smtp {
+    pub url: Secret,
+    pub from: String,
 }
 
 /// Limits protecting the public endpoint.
@@ -213,6 +261,8 @@ pub struct Config {
     pub sessions: SessionPolicy,
     /// Time source for the console (tests use a manual clock).
     pub clock: Clock,
+    /// Email replies to customers through this relay, if set.
+    pub smtp: Option<Smtp>,
 }
 
 impl Config {
@@ -226,6 +276,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             sessions: SessionPolicy::DEFAULT,
             clock: Clock::system(),
+            smtp: None,
         }
     }
 }
@@ -254,6 +305,10 @@ impl From<ServeArgs> for Config {
                 secure_cookie: false,
             },
             clock: Clock::system(),
+            smtp: args.smtp_url.map(|url| Smtp {
+                url,
+                from: args.smtp_from,
+            }),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod console;
 pub mod directory;
 pub mod http;
 pub mod ids;
+pub mod mail;
 pub mod origin;
 pub mod server;
 pub mod store;

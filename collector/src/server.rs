@@ -31,6 +31,8 @@ pub enum StartError {
     Store { path: String, source: StoreError },
     #[error("could not listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
+    #[error("SMTP settings: {0}")]
+    Mail(#[from] crate::mail::MailError),
     #[error("could not prepare password hashing: {0}")]
     Auth(#[from] crate::auth::PasswordError),
 }
@@ -131,7 +133,12 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let setup_url = auth
         .setup_token()
         .map(|token| format!("{public_url}/console/setup?token={token}"));
-    let state = AppState::new(
+    let mailer = config
+        .smtp
+        .as_ref()
+        .map(|smtp| crate::mail::Mailer::new(smtp.url.expose(), &smtp.from))
+        .transpose()?;
+    let mut state = AppState::new(
         store.clone(),
         public_url.clone(),
         shield,
@@ -139,6 +146,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         auth,
         config.clock.clone(),
     );
+    state.mailer = mailer;
     let router = app(state);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(serve(listener, router, config.limits, on_shutdown));

@@ -38,6 +38,8 @@ pub struct AppState {
     pub request_timeout: Duration,
     pub auth: Arc<Auth>,
     pub clock: Clock,
+    /// Emails staff replies to customers, when SMTP is configured.
+    pub mailer: Option<crate::mail::Mailer>,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             request_timeout,
             auth: Arc::new(auth),
             clock,
+            mailer: None,
         }
     }
 }

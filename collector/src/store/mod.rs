@@ -3,8 +3,8 @@
 //!
 //! Write path: one dedicated writer thread owns the only read-write
 //! connection. Requests queue their work; the writer runs everything waiting
-//! in one transaction (group commit), each job in its own savepoint, and
-//! answers only after `COMMIT` returned. A 2xx therefore always means
+//! in one transaction (group commit) and answers only after `COMMIT`
+//! returned. A 2xx therefore always means
 //! committed, while one fsync covers many submissions.
 //!
 //! Durability: WAL with `synchronous=FULL`, so a committed entry survives

@@ -768,6 +768,19 @@ impl Store {
         )
     }
 
+    /// Notes on a reply whether its email went out (`emailed` or
+    /// `email_failed`), for the timeline.
+    pub async fn mark_reply_mailed(&self, event_id: i64, sent: bool) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE events SET new_value = ?2 WHERE id = ?1 AND kind = 'reply'",
+                params![event_id, if sent { "emailed" } else { "email_failed" }],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Records that a promise was kept or broken.
     pub async fn settle_promise(
         &self,

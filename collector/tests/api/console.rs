@@ -804,3 +804,113 @@ async fn the_setup_link_creates_the_first_admin_once() {
         .unwrap();
     assert_eq!(role, "admin");
 }
+
+/// A minimal SMTP server on loopback that accepts every message and hands
+/// each one's DATA over the channel.
+async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(body) = data.as_mut() {
+                        if line == "." {
+                            tx.send(data.take().unwrap()).unwrap();
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            body.push_str(&line);
+                            body.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(answer).await.unwrap();
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn replies_are_emailed_to_customers_when_smtp_is_configured() {
+    let (url, mut mails) = smtp_sink().await;
+    let app = spawn_app_with(move |c| {
+        c.smtp = Some(earshot_collector::config::Smtp {
+            url: earshot_collector::config::Secret::new(url),
+            from: "Fern & Fig <care@fernandfig.example>".into(),
+        });
+    })
+    .await;
+    let hash = password::hash(&Password::parse(PASSWORD).unwrap()).unwrap();
+    app.running
+        .store
+        .add_user(NewUser {
+            email: "ada@example.com".into(),
+            name: "Ada".into(),
+            role: Role::Admin,
+            password_hash: hash,
+        })
+        .await
+        .unwrap();
+    let (id, status_url) = submit(&app, app.valid_body()).await;
+    let console = signed_in(&app, "ada@example.com").await;
+    let response = console
+        .act(
+            &format!("/console/entries/{id}/reply"),
+            &[
+                ("body", "The code works again, sorry!"),
+                ("promise_text", "A voucher"),
+                ("promise_due", "2030-01-15"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let mail = tokio::time::timeout(std::time::Duration::from_secs(10), mails.recv())
+        .await
+        .expect("the reply is emailed")
+        .unwrap()
+        // Undo quoted-printable soft line breaks.
+        .replace("=\n", "");
+    assert!(mail.contains("To: ana@example.com"), "{mail}");
+    assert!(mail.contains("The code works again, sorry!"), "{mail}");
+    assert!(
+        mail.contains("We promise: A voucher (by 2030-01-15)."),
+        "{mail}"
+    );
+    assert!(mail.contains(&status_url), "{mail}");
+    // The timeline says so, once the relay has answered.
+    let mut emailed = false;
+    for _ in 0..50 {
+        if console
+            .html(&format!("/console/entries/{id}"))
+            .await
+            .contains("(also emailed)")
+        {
+            emailed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(emailed);
+}

@@ -1,0 +1,141 @@
+//! Email to customers, when SMTP is configured: staff replies reach the
+//! customer's inbox as well as their status page.
+
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::AsyncSmtpTransport;
+use lettre::{AsyncTransport, Tokio1Executor};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid SMTP URL (expected smtp://user:password@host:587?tls=required or smtps://…)")]
+    Url,
+    #[error("invalid sender address {0:?}")]
+    From(String),
+    #[error("invalid recipient address")]
+    To,
+    #[error("the message could not be built")]
+    Build,
+    /// Only the SMTP status, never the server's text: that text can quote
+    /// the customer's address, which must stay out of the logs.
+    #[error("the SMTP relay did not take the message ({0})")]
+    Send(String),
+}
+
+/// Sends mail through one SMTP relay. Cheap to clone.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for Mailer {
+    // The transport holds the SMTP password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a customer receives when staff reply.
+#[derive(Debug, Clone)]
+pub struct ReplyMail {
+    pub to: String,
+    pub site_name: String,
+    pub reference: String,
+    pub body: String,
+    pub promise: Option<(String, String)>,
+    pub status_url: String,
+}
+
+impl ReplyMail {
+    fn subject(&self) -> String {
+        format!(
+            "Re: your feedback to {} ({})",
+            self.site_name, self.reference
+        )
+    }
+
+    fn text(&self) -> String {
+        let mut text = format!("{}\n", self.body);
+        if let Some((promise, due)) = &self.promise {
+            text.push_str(&format!("\nWe promise: {promise} (by {due}).\n"));
+        }
+        text.push_str(&format!(
+            "\nFollow your feedback {} here:\n{}\n\nPlease do not reply to this email; answers are not read.\n",
+            self.reference, self.status_url
+        ));
+        text
+    }
+}
+
+impl Mailer {
+    /// `url` as lettre understands it: `smtp://host:25` (no TLS, for a
+    /// local relay), `smtp://user:pass@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host:465`.
+    pub fn new(url: &str, from: &str) -> Result<Mailer, MailError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|_| MailError::Url)?
+            .build();
+        let from = from.parse().map_err(|_| MailError::From(from.to_owned()))?;
+        Ok(Mailer { transport, from })
+    }
+
+    pub async fn send_reply(&self, mail: &ReplyMail) -> Result<(), MailError> {
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(mail.to.parse().map_err(|_| MailError::To)?)
+            .subject(mail.subject())
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.text())
+            .map_err(|_| MailError::Build)?;
+        self.transport.send(message).await.map(drop).map_err(|e| {
+            MailError::Send(match e.status() {
+                Some(code) => format!("SMTP status {code}"),
+                None if e.is_timeout() => "timed out".to_owned(),
+                None => "connection or protocol error".to_owned(),
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reply_mail_carries_the_reply_promise_and_status_link() {
+        let mail = ReplyMail {
+            to: "ana@example.com".into(),
+            site_name: "Fern & Fig".into(),
+            reference: "ES-AAAA-BBBB".into(),
+            body: "Sorry about that.".into(),
+            promise: Some(("Refund sent".into(), "2026-11-27".into())),
+            status_url: "https://feedback.example/s/e_x.y".into(),
+        };
+        assert_eq!(
+            mail.subject(),
+            "Re: your feedback to Fern & Fig (ES-AAAA-BBBB)"
+        );
+        let text = mail.text();
+        assert!(text.starts_with("Sorry about that.\n"));
+        assert!(text.contains("We promise: Refund sent (by 2026-11-27)."));
+        assert!(text.contains("https://feedback.example/s/e_x.y"));
+    }
+
+    #[test]
+    fn bad_settings_are_refused_and_debug_hides_the_password() {
+        assert!(matches!(
+            Mailer::new("http://x", "a@b.example"),
+            Err(MailError::Url)
+        ));
+        assert!(matches!(
+            Mailer::new("smtp://127.0.0.1:2525", "not an address"),
+            Err(MailError::From(_))
+        ));
+        let mailer =
+            Mailer::new("smtp://user:s3cret@127.0.0.1:2525", "Earshot <a@b.example>").unwrap();
+        assert!(!format!("{mailer:?}").contains("s3cret"));
+    }
+}

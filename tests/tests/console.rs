@@ -1,0 +1,198 @@
+//! The review console in a real browser: first-run setup, sign-in, the
+//! inbox, answering with a promise, and the customer's status page; and
+//! hostile customer text that must stay text everywhere staff look.
+
+use earshot_collector::store::{Inserted, NewEntry};
+use earshot_e2e::{BROWSER_LOCK, Browser, Collector, PATIENCE, TestResult};
+use earshot_protocol::{FeedbackRequest, Submission};
+use fantoccini::Locator;
+use serde_json::json;
+
+const PASSWORD: &str = "a long staff passphrase";
+
+/// Stores feedback as the ingest endpoint would, from a wire-format body.
+async fn feedback(collector: &Collector, body: serde_json::Value) -> TestResult<Inserted> {
+    let mut body = body;
+    body["site"] = collector.site_key.clone().into();
+    let request: FeedbackRequest = serde_json::from_value(body)?;
+    let submission = Submission::parse(&request)?;
+    let site_id = collector.running.store.sites().await?[0].id;
+    Ok(collector
+        .running
+        .store
+        .insert_entry(NewEntry {
+            site_id,
+            submission,
+            ip_hash: None,
+            spam: None,
+        })
+        .await?)
+}
+
+async fn fill(browser: &Browser, css: &str, text: &str) -> TestResult {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await?
+        .send_keys(text)
+        .await?;
+    Ok(())
+}
+
+async fn click(browser: &Browser, css: &str) -> TestResult {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+async fn text(browser: &Browser, css: &str) -> TestResult<String> {
+    Ok(browser
+        .client
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css(css))
+        .await?
+        .text()
+        .await?)
+}
+
+#[tokio::test]
+async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let entry = feedback(
+        &collector,
+        json!({"kind": "expectation", "expected": "A refund within 5 days",
+               "actual": "Nothing after two weeks", "email": "ana@example.com",
+               "client": {"language": "pt-BR"}}),
+    )
+    .await?;
+    let browser = Browser::start().await?;
+    let url = collector.url();
+
+    // First run: the one-time setup link creates the administrator.
+    let setup = collector
+        .running
+        .setup_url
+        .clone()
+        .ok_or("a fresh collector prints a setup link")?;
+    browser.client.goto(&setup).await?;
+    fill(&browser, "#name", "Ada").await?;
+    fill(&browser, "#email", "ada@example.com").await?;
+    fill(&browser, "#password", PASSWORD).await?;
+    click(&browser, "button[type=submit]").await?;
+    assert_eq!(text(&browser, "h1").await?, "Needs a response");
+
+    // Sign out and back in through the login form.
+    click(&browser, "form.signout button").await?;
+    assert_eq!(text(&browser, "h1").await?, "Sign in to Earshot");
+    fill(&browser, "#email", "ada@example.com").await?;
+    fill(&browser, "#password", PASSWORD).await?;
+    click(&browser, "button[type=submit]").await?;
+    let row = text(&browser, "table.inbox tbody tr").await?;
+    assert!(row.contains("A refund within 5 days"), "{row}");
+    assert!(row.contains(&entry.reference), "{row}");
+
+    // Open the entry: expected beside actual.
+    click(&browser, "td.words a").await?;
+    let sides = text(&browser, ".sides").await?;
+    assert!(sides.contains("What they expected") && sides.contains("Nothing after two weeks"));
+
+    // Reply with a promise. The date input is set directly: typing into it
+    // depends on the browser's locale.
+    fill(&browser, "#reply", "Sorry! The refund is on its way.").await?;
+    fill(&browser, "#promise-text", "Refund in your account").await?;
+    browser
+        .client
+        .execute(
+            "document.getElementById('promise-due').value = arguments[0];",
+            vec![json!("2030-01-15")],
+        )
+        .await?;
+    click(&browser, "#reply-panel button[type=submit]").await?;
+    let timeline = text(&browser, "#timeline").await?;
+    assert!(
+        timeline.contains("Ada replied to the customer"),
+        "{timeline}"
+    );
+    assert!(timeline.contains("Sorry! The refund is on its way."));
+    assert!(timeline.contains("changed the status from New to Acknowledged"));
+    let promises = text(&browser, "#promises").await?;
+    assert!(promises.contains("Refund in your account") && promises.contains("2030-01-15"));
+
+    // The inbox no longer lists the customer as waiting.
+    browser.client.goto(&format!("{url}/console")).await?;
+    assert!(text(&browser, "main").await?.contains("Nobody is waiting"));
+
+    // The customer's status page, in Portuguese.
+    browser
+        .client
+        .goto(&format!("{url}{}", entry.status_path()))
+        .await?;
+    let page = text(&browser, "main").await?;
+    assert!(page.contains("Confirmado"), "{page}");
+    assert!(page.contains("Sorry! The refund is on its way."));
+    assert!(page.contains("Refund in your account") && page.contains("2030-01-15"));
+    assert!(!page.contains("Ada"), "staff names stay inside");
+
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn hostile_customer_text_is_shown_verbatim_and_never_runs() -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let hostile = r#"<script>window.pwned=1</script><img src=x onerror="window.pwned=2"><svg onload="window.pwned=3">"#;
+    let entry = feedback(
+        &collector,
+        json!({"kind": "complaint", "message": hostile, "name": "<i onmouseover=\"window.pwned=4\">Eve</i>",
+               "page": {"url": "https://shop.example/\"><script>window.pwned=5</script>"}}),
+    )
+    .await?;
+    let browser = Browser::start().await?;
+    let url = collector.url();
+    let setup = collector.running.setup_url.clone().ok_or("setup link")?;
+    browser.client.goto(&setup).await?;
+    fill(&browser, "#name", "Ada").await?;
+    fill(&browser, "#email", "ada@example.com").await?;
+    fill(&browser, "#password", PASSWORD).await?;
+    click(&browser, "button[type=submit]").await?;
+
+    let pages = [
+        (format!("{url}/console"), "td.words a"),
+        (
+            format!("{url}/console/entries/{}", entry.public_id),
+            "section.words p",
+        ),
+        (format!("{url}{}", entry.status_path()), "p.words"),
+    ];
+    for (page, css) in pages {
+        browser.client.goto(&page).await?;
+        let shown = text(&browser, css).await?;
+        assert_eq!(shown, hostile, "{page}: the customer's words, verbatim");
+        // Give any injected handler a chance to fire, then look for effects.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let pwned = browser
+            .client
+            .execute("return typeof window.pwned", vec![])
+            .await?;
+        assert_eq!(pwned, json!("undefined"), "{page}: nothing executed");
+        let injected = browser
+            .client
+            .execute(
+                "return document.querySelectorAll('main script, main img, main svg, main [onerror], main [onload], main [onmouseover]').length",
+                vec![],
+            )
+            .await?;
+        assert_eq!(injected, json!(0), "{page}: no customer markup in the DOM");
+    }
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}
