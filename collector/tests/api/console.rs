@@ -178,7 +178,7 @@ async fn console_routes_redirect_to_login_or_answer_401_without_a_session() {
         "/console/entries/e_00000000000000000000000",
     ] {
         let response = anonymous.get(path).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(response.status(), StatusCode::FOUND, "{path}");
         assert!(location(&response).starts_with("/console/login?next=%2Fconsole"));
     }
     for path in [
@@ -192,7 +192,7 @@ async fn console_routes_redirect_to_login_or_answer_401_without_a_session() {
     // A forged cookie is no session either.
     let mut forged = Console::new(&app);
     forged.cookie = Some(format!("earshot_session={}", "a".repeat(52)));
-    assert_eq!(forged.get("/console").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(forged.get("/console").await.status(), StatusCode::FOUND);
 }
 
 #[tokio::test]
@@ -236,7 +236,7 @@ async fn login_sets_a_strict_cookie_rotates_the_session_and_logout_ends_it() {
     assert_ne!(first, second);
     let mut old = Console::new(&app);
     old.cookie = Some(first);
-    assert_eq!(old.get("/console").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(old.get("/console").await.status(), StatusCode::FOUND);
     assert_eq!(console.get("/console").await.status(), StatusCode::OK);
 
     let response = console.act("/console/logout", &[]).await;
@@ -247,10 +247,7 @@ async fn login_sets_a_strict_cookie_rotates_the_session_and_logout_ends_it() {
             .unwrap()
             .contains("Max-Age=0")
     );
-    assert_eq!(
-        console.get("/console").await.status(),
-        StatusCode::SEE_OTHER
-    );
+    assert_eq!(console.get("/console").await.status(), StatusCode::FOUND);
 }
 
 #[tokio::test]
@@ -292,10 +289,7 @@ async fn idle_sessions_end_on_the_clock() {
     assert_eq!(console.get("/console").await.status(), StatusCode::OK);
     // Activity kept it alive; another idle stretch past 8 h ends it.
     clock.advance(8 * 3_600_000 + 1);
-    assert_eq!(
-        console.get("/console").await.status(),
-        StatusCode::SEE_OTHER
-    );
+    assert_eq!(console.get("/console").await.status(), StatusCode::FOUND);
 }
 
 #[tokio::test]

@@ -49,7 +49,13 @@ impl IntoResponse for ConsoleError {
                     "/console/login?{}",
                     serde_html_form::to_string([("next", back_to.as_str())]).unwrap_or_default()
                 );
-                return Redirect::to(&target).into_response();
+                // 302, as the sign-in redirect of most web apps is.
+                return match HeaderValue::from_str(&target) {
+                    Ok(location) => {
+                        (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+                    }
+                    Err(_) => Redirect::to("/console/login").into_response(),
+                };
             }
             ConsoleError::NeedsLogin { get: false, .. } => (
                 StatusCode::UNAUTHORIZED,
