@@ -83,7 +83,13 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
             idempotency_key, created_at, ip_hash, spam_reason, status, severity, name)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
     )?;
-    let now = now_millis();
+    // Creation times never go backwards, even if the system clock does: the
+    // console relies on id order being time order (date filters become id
+    // ranges). One index seek on `entries_created`.
+    let latest: Option<i64> = conn
+        .prepare_cached("SELECT max(created_at) FROM entries")?
+        .query_row([], |r| r.get(0))?;
+    let now = now_millis().max(latest.unwrap_or(i64::MIN));
     for _ in 0..ID_ATTEMPTS {
         let inserted = Inserted {
             public_id: ids::public_id(now),

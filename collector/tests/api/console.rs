@@ -908,3 +908,37 @@ async fn replies_are_emailed_to_customers_when_smtp_is_configured() {
     }
     assert!(emailed);
 }
+
+#[tokio::test]
+async fn the_date_filter_keeps_whole_utc_days() {
+    let (app, _) = console_app().await;
+    let (id, _) = submit(&app, complaint(&app, "Dated complaint")).await;
+    let console = signed_in(&app, "bo@example.com").await;
+    // The entry's own UTC day, so the test holds across midnight.
+    let created: i64 = app
+        .db()
+        .query_row("SELECT created_at FROM entries", [], |r| r.get(0))
+        .unwrap();
+    let today = time::OffsetDateTime::from_unix_timestamp(created / 1000)
+        .unwrap()
+        .date();
+    let day = |d: time::Date| {
+        d.format(time::macros::format_description!("[year]-[month]-[day]"))
+            .unwrap()
+    };
+    let (yesterday, tomorrow) = (
+        day(today.previous_day().unwrap()),
+        day(today.next_day().unwrap()),
+    );
+    let today = day(today);
+    let shows = |from: &str, to: &str| {
+        let path = format!("/console?view=all&from={from}&to={to}");
+        let console = &console;
+        let id = id.clone();
+        async move { console.html(&path).await.contains(&id) }
+    };
+    assert!(shows(&today, &today).await);
+    assert!(shows(&yesterday, &tomorrow).await);
+    assert!(!shows(&tomorrow, &tomorrow).await);
+    assert!(!shows(&yesterday, &yesterday).await);
+}

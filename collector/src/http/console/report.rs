@@ -9,8 +9,10 @@ use crate::console::workflow::{DAY, PromiseState, human_duration, kept_on_time_r
 use crate::http::AppState;
 use crate::store::PromiseRow;
 
-/// How far back the report looks.
+/// How far back the promise figures look.
 const WINDOW_DAYS: i64 = 90;
+/// How far back the response-time figures look.
+const RESPONSE_DAYS: i64 = 30;
 
 fn promise_table(rows: &[PromiseRow], now: i64, settled: bool) -> Markup {
     html! {
@@ -53,7 +55,10 @@ pub async fn page(
     State(state): State<AppState>,
 ) -> Result<Html<String>, ConsoleError> {
     let now = state.clock.now_millis();
-    let report = state.store.report(now - WINDOW_DAYS * DAY).await?;
+    let report = state
+        .store
+        .report(now - WINDOW_DAYS * DAY, now - RESPONSE_DAYS * DAY)
+        .await?;
     let rate = kept_on_time_rate(
         report
             .open_promises
@@ -83,11 +88,11 @@ pub async fn page(
             }
             div.stat {
                 span.figure { (middle.map_or("—".to_owned(), human_duration)) }
-                span { "median first response" }
+                span { "median first response (last " (RESPONSE_DAYS) " days)" }
             }
             div.stat {
                 span.figure { (p90.map_or("—".to_owned(), human_duration)) }
-                span { "90th percentile first response" }
+                span { "90th percentile first response (last " (RESPONSE_DAYS) " days)" }
             }
         }
         h2 { "Open promises" }
