@@ -52,6 +52,7 @@ pub struct Running {
     pub setup_url: Option<String>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<io::Result<()>>,
+    indexer: JoinHandle<()>,
 }
 
 impl Running {
@@ -60,6 +61,7 @@ impl Running {
     pub async fn stop(self) -> io::Result<()> {
         let _ = self.shutdown.send(());
         let served = self.task.await.unwrap_or_else(|e| Err(io::Error::other(e)));
+        self.indexer.abort();
         self.store.shutdown().await;
         served
     }
@@ -150,6 +152,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let router = app(state);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(serve(listener, router, config.limits, on_shutdown));
+    let indexer = tokio::spawn(crate::store::search::keep_indexed(store.clone()));
     Ok(Running {
         addr,
         public_url,
@@ -158,6 +161,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         setup_url,
         shutdown,
         task,
+        indexer,
     })
 }
 

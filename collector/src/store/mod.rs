@@ -18,6 +18,7 @@ mod checkpoint;
 mod entries;
 mod migrations;
 mod review;
+pub mod search;
 pub mod seed;
 mod settings;
 mod sites;

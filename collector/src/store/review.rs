@@ -760,6 +760,8 @@ impl Store {
                         at,
                     },
                 )?;
+                // The entry must be in the index before its note can be.
+                while super::search::index_pending(conn)? > 0 {}
                 conn.prepare_cached(
                     "UPDATE entries_fts SET notes = notes || char(10) || ?2 WHERE rowid = ?1",
                 )?

@@ -293,8 +293,11 @@ impl Store {
         while done < count {
             let len = CHUNK.min(count - done);
             let first = done;
-            self.write(move |conn| insert_chunk(conn, site_id, first, len, count, now))
-                .await?;
+            self.write(move |conn| {
+                insert_chunk(conn, site_id, first, len, count, now)?;
+                super::search::index_pending(conn).map(drop)
+            })
+            .await?;
             done += len;
             progress(done);
         }

@@ -196,6 +196,10 @@ pub async fn page(
         Err(e) => (None, Some(e)),
     };
     let view = filter.as_ref().map_or(View::Waiting, |f: &Filter| f.view);
+    if filter.as_ref().is_some_and(|f| f.search.is_some()) {
+        // Search what has been committed, not what the indexer reached.
+        state.store.index_for_search().await?;
+    }
     let page = match &filter {
         Some(filter) => Some(state.store.inbox(filter.clone(), now).await?),
         None => None,
