@@ -259,16 +259,9 @@ async fn list_users(db: DbArgs) -> Result<(), CliError> {
 
 async fn seed(count: usize, db: DbArgs) -> Result<(), CliError> {
     let store = open(&db).await?;
-    let default_site = NewSite {
-        name: "Default (local development)".to_owned(),
-        origins: server::DEFAULT_ORIGINS
-            .iter()
-            .filter_map(|o| OriginPattern::parse(o).ok())
-            .collect(),
-    };
     let started = std::time::Instant::now();
     let result = async {
-        store.ensure_first_site(default_site).await?;
+        store.ensure_first_site(server::default_site()).await?;
         store
             .seed(count, crate::store::now_millis(), |done| {
                 if done % 100_000 == 0 || done == count {

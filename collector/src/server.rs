@@ -41,6 +41,17 @@ pub enum StartError {
 pub const DEFAULT_ORIGINS: [&str; 3] =
     ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
 
+/// The site a fresh installation gets.
+pub fn default_site() -> NewSite {
+    NewSite {
+        name: "Default (local development)".to_owned(),
+        origins: DEFAULT_ORIGINS
+            .iter()
+            .filter_map(|o| OriginPattern::parse(o).ok())
+            .collect(),
+    }
+}
+
 /// A collector serving on a socket.
 pub struct Running {
     pub addr: SocketAddr,
@@ -87,15 +98,8 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         .await
         .map_err(|_| store_err(StoreError::TaskFailed))?
         .map_err(store_err)?;
-    let default_site = NewSite {
-        name: "Default (local development)".to_owned(),
-        origins: DEFAULT_ORIGINS
-            .iter()
-            .filter_map(|o| OriginPattern::parse(o).ok())
-            .collect(),
-    };
     let (_, created) = store
-        .ensure_first_site(default_site)
+        .ensure_first_site(default_site())
         .await
         .map_err(store_err)?;
     let created_site = if created {

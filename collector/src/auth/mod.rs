@@ -41,6 +41,24 @@ impl SessionPolicy {
         secure_cookie: false,
     };
 
+    pub fn idle_ms(&self) -> i64 {
+        i64::try_from(self.idle.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    pub fn absolute_ms(&self) -> i64 {
+        i64::try_from(self.absolute.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// `Set-Cookie` value carrying `value`; an empty value with `max_age` 0
+    /// clears it.
+    pub fn cookie(&self, value: &str, max_age_secs: u64) -> String {
+        format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{}",
+            self.cookie_name(),
+            if self.secure_cookie { "; Secure" } else { "" }
+        )
+    }
+
     /// `__Host-` binds the cookie to this exact origin over https; browsers
     /// refuse the prefix on plain http, so local trials use a plain name.
     pub fn cookie_name(&self) -> &'static str {

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use axum::Extension;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
@@ -80,12 +80,7 @@ async fn submit(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    // Only absent when the router is driven without a socket (unit tests).
-    let peer = peer.map_or(
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        |Extension(ConnectInfo(addr))| addr.ip(),
-    );
-    let client_ip = state.shield.proxies.client_ip(peer, &headers);
+    let client_ip = super::client_ip(&state, peer, &headers);
     let origin = origin(&headers);
     let allowed = match cors_allowed(&state, origin).await {
         Ok(allowed) => allowed,

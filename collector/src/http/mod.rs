@@ -3,18 +3,22 @@
 mod assets;
 pub mod console;
 mod error;
+mod format;
 mod health;
 pub mod ingest;
 mod logging;
 mod openapi;
 mod status_page;
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::middleware;
+use axum::{Extension, Router};
 use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
@@ -62,6 +66,21 @@ impl AppState {
             mailer: None,
         }
     }
+}
+
+/// The client's address: the socket peer, or what a trusted proxy says.
+/// The peer is only absent when the router is driven without a socket
+/// (unit tests).
+pub(crate) fn client_ip(
+    state: &AppState,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+) -> IpAddr {
+    let peer = peer.map_or(
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        |Extension(ConnectInfo(a))| a.ip(),
+    );
+    state.shield.proxies.client_ip(peer, headers)
 }
 
 /// The complete application, without a socket (tests drive it with

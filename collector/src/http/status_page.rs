@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use maud::{DOCTYPE, Markup, html};
 
+use super::format::{date, timestamp};
 use super::{ApiError, AppState};
 use crate::console::workflow::Settled;
 use crate::store::{Entry, PublicReply};
@@ -237,18 +238,6 @@ fn status_label(words: &Words, status: &str) -> &'static str {
         _ => 0,
     };
     words.statuses[index]
-}
-
-fn timestamp(millis: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
-}
-
-fn date(millis: i64) -> String {
-    timestamp(millis).get(..10).unwrap_or_default().to_owned()
 }
 
 fn section(heading: &str, text: &str) -> Markup {

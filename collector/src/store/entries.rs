@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Store, StoreError, now_millis};
 use crate::abuse::SpamReason;
+use crate::auth::constant_time_eq;
 use crate::ids;
 
 /// A validated submission bound to a known site.
@@ -133,11 +134,6 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
     Err(StoreError::IdExhausted)
 }
 
-/// Compares secrets without leaking, through timing, how much matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 fn by_status_link(
     conn: &Connection,
     public_id: &str,
@@ -194,18 +190,5 @@ impl Inserted {
     /// the entry, the secret to prove the right to see it.
     pub fn status_path(&self) -> String {
         format!("/s/{}.{}", self.public_id, self.status_token)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::constant_time_eq;
-
-    #[test]
-    fn constant_time_eq_compares_whole_values() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
-        assert!(constant_time_eq(b"", b""));
     }
 }

@@ -116,24 +116,13 @@ fn serve_prints_the_snippet_and_exits_cleanly_on_sigterm() {
     assert!(stdout.contains("(created now)"));
 }
 
-#[test]
-fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
+/// Runs `earshot <args> --db <db>` with `input` on its standard input.
+fn run_with_stdin(args: &[&str], db: &std::path::Path, input: &str) -> std::process::Output {
     use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("earshot.db");
     let mut child = Command::new(BIN)
-        .args([
-            "user",
-            "add",
-            "--email",
-            "ada@example.com",
-            "--role",
-            "admin",
-            "--name",
-            "Ada",
-        ])
+        .args(args)
         .arg("--db")
-        .arg(&db)
+        .arg(db)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -143,9 +132,29 @@ fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"a long staff passphrase\n")
+        .write_all(input.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let out = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "admin",
+            "--name",
+            "Ada",
+        ],
+        &db,
+        "a long staff passphrase\n",
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -190,23 +199,7 @@ fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
         ),
         (vec!["--email", "not-an-email"], "another long passphrase\n"),
     ] {
-        let mut child = Command::new(BIN)
-            .args(["user", "add"])
-            .args(&args)
-            .arg("--db")
-            .arg(&db)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = run_with_stdin(&[["user", "add"].as_slice(), &args].concat(), &db, input);
         assert!(!out.status.success(), "{args:?} was accepted");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(

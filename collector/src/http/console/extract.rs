@@ -100,9 +100,9 @@ impl FromRequestParts<AppState> for Staff {
             return Err(needs_login());
         };
         let now = state.clock.now_millis();
-        let idle = i64::try_from(policy.idle.as_millis()).unwrap_or(i64::MAX);
-        let absolute = i64::try_from(policy.absolute.as_millis()).unwrap_or(i64::MAX);
-        if now - session.last_seen > idle || now - session.created_at > absolute {
+        if now - session.last_seen > policy.idle_ms()
+            || now - session.created_at > policy.absolute_ms()
+        {
             state.store.delete_session(hash).await?;
             return Err(needs_login());
         }

@@ -1,6 +1,6 @@
 //! Signing in and out, and the one-time setup of the first account.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -10,10 +10,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::error::capitalise;
 use super::extract::{check_same_origin, parse_form, session_cookie};
 use super::{ConsoleError, StaffForm, views};
 use crate::auth::{Password, SessionId, csrf_token};
-use crate::http::AppState;
+use crate::http::{AppState, client_ip};
 use crate::store::NewUser;
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,19 +68,6 @@ pub async fn form(State(state): State<AppState>, Query(next): Query<Next>) -> Re
     )
 }
 
-fn client_ip(
-    state: &AppState,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: &HeaderMap,
-) -> IpAddr {
-    // Only absent when the router is driven without a socket (unit tests).
-    let peer = peer.map_or(
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        |Extension(ConnectInfo(a))| a.ip(),
-    );
-    state.shield.proxies.client_ip(peer, headers)
-}
-
 /// Starts a new session for `user_id` (ending the one the browser had) and
 /// answers with its cookie and a redirect to `to`.
 async fn signed_in(
@@ -97,19 +85,14 @@ async fn signed_in(
         .create_session(id.digest(), user_id, csrf_token(), now, old)
         .await?;
     // Housekeeping at a moment that already writes.
-    let idle = i64::try_from(policy.idle.as_millis()).unwrap_or(i64::MAX);
-    let absolute = i64::try_from(policy.absolute.as_millis()).unwrap_or(i64::MAX);
     state
         .store
-        .delete_expired_sessions(now.saturating_sub(idle), now.saturating_sub(absolute))
+        .delete_expired_sessions(
+            now.saturating_sub(policy.idle_ms()),
+            now.saturating_sub(policy.absolute_ms()),
+        )
         .await?;
-    let cookie = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        policy.cookie_name(),
-        id.as_str(),
-        policy.absolute.as_secs(),
-        if policy.secure_cookie { "; Secure" } else { "" }
-    );
+    let cookie = policy.cookie(id.as_str(), policy.absolute.as_secs());
     let cookie = HeaderValue::from_str(&cookie).map_err(|_| ConsoleError::Internal("cookie"))?;
     let mut response = Redirect::to(to).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -186,12 +169,7 @@ pub async fn logout(
         .store
         .delete_session(staff.session_hash().to_vec())
         .await?;
-    let policy = state.auth.policy;
-    let cookie = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        policy.cookie_name(),
-        if policy.secure_cookie { "; Secure" } else { "" }
-    );
+    let cookie = state.auth.policy.cookie("", 0);
     let mut response = Redirect::to("/console/login").into_response();
     if let Ok(cookie) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -306,14 +284,6 @@ pub async fn setup(
         }
         None => Err(ConsoleError::NotFound),
     }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

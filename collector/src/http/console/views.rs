@@ -6,6 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::Staff;
 use crate::console::workflow::{Status, human_duration};
+pub use crate::http::format::{date, timestamp};
 
 fn head(title: &str) -> Markup {
     html! {
@@ -80,24 +81,6 @@ pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Html<Str
 /// The hidden CSRF field every state-changing form carries.
 pub fn csrf(staff: &Staff) -> Markup {
     html! { input type="hidden" name="_csrf" value=(staff.csrf_token); }
-}
-
-/// `2026-11-22 14:03 UTC`.
-pub fn timestamp(millis: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
-}
-
-/// `2026-11-27`.
-pub fn date(millis: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
 }
 
 /// A time with its age beside it; the exact time on hover.
