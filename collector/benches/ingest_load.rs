@@ -219,6 +219,10 @@ fn main() {
         (hello, ingest, sampler.await.unwrap_or(0))
     });
     let peak = rss_kib(pid, "VmHWM:");
+    // The WAL file keeps its high-water size until shutdown truncates it.
+    let wal_mib = std::fs::metadata(db.with_extension("db-wal"))
+        .map(|m| m.len() / (1024 * 1024))
+        .unwrap_or(0);
     Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
@@ -265,6 +269,7 @@ fn main() {
         rss_load / 1024,
         peak / 1024
     );
+    println!("WAL file after the load: {wal_mib} MiB (bounded: the writer lets it rewind)");
     println!(
         "stored rows: {stored} (≥ {answered_201_in_phase} answered 201 in the measured phase; all {} handed-out keys incl. warm-up)",
         counter.load(Ordering::Relaxed)

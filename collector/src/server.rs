@@ -152,7 +152,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         auth,
         config.clock.clone(),
     );
-    state.mailer = mailer;
+    state.mailer = mailer.map(std::sync::Arc::new);
     let router = app(state);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let task = tokio::spawn(serve(listener, router, config.limits, on_shutdown));

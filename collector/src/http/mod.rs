@@ -35,7 +35,8 @@ pub struct AppState {
     pub store: Store,
     pub sites: SiteDirectory,
     /// Base URL browsers use to reach this collector, without trailing slash.
-    pub public_url: String,
+    /// Shared, not copied: the state is cloned for every request.
+    pub public_url: Arc<str>,
     pub shield: Arc<Shield>,
     /// Whole-request deadline: a request that cannot finish (a slow body, a
     /// stuck handler) in this time answers 408 instead of pinning a worker.
@@ -43,7 +44,7 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub clock: Clock,
     /// Emails staff replies to customers, when SMTP is configured.
-    pub mailer: Option<crate::mail::Mailer>,
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
 }
 
 impl AppState {
@@ -58,7 +59,7 @@ impl AppState {
         AppState {
             sites: SiteDirectory::new(store.clone()),
             store,
-            public_url,
+            public_url: public_url.into(),
             shield: Arc::new(shield),
             request_timeout,
             auth: Arc::new(auth),

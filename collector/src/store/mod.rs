@@ -26,6 +26,7 @@ mod staff;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -80,6 +81,8 @@ struct Inner {
     writer: Writer,
     checkpointer: Checkpointer,
     readers: Mutex<Vec<Connection>>,
+    /// Write jobs handed to the writer so far: how busy ingest is.
+    writes: AtomicU64,
 }
 
 impl Store {
@@ -97,6 +100,7 @@ impl Store {
                 writer,
                 checkpointer,
                 readers: Mutex::new(Vec::new()),
+                writes: AtomicU64::new(0),
             }),
         })
     }
@@ -114,7 +118,13 @@ impl Store {
         T: Send + 'static,
         F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.inner.writes.fetch_add(1, Ordering::Relaxed);
         self.inner.writer.submit(f).await
+    }
+
+    /// How many writes were started since the store opened.
+    pub(crate) fn writes_started(&self) -> u64 {
+        self.inner.writes.load(Ordering::Relaxed)
     }
 
     /// Runs `f` on a read-only connection off the async runtime.

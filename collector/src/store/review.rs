@@ -760,12 +760,14 @@ impl Store {
                         at,
                     },
                 )?;
-                // The entry must be in the index before its note can be.
-                while super::search::index_pending(conn)? > 0 {}
-                conn.prepare_cached(
-                    "UPDATE entries_fts SET notes = notes || char(10) || ?2 WHERE rowid = ?1",
-                )?
-                .execute(params![id, body])?;
+                // An entry not indexed yet gets its notes from the timeline
+                // when it is (see `search`).
+                if id <= super::search::indexed_upto(conn)? {
+                    conn.prepare_cached(
+                        "UPDATE entries_fts SET notes = notes || char(10) || ?2 WHERE rowid = ?1",
+                    )?
+                    .execute(params![id, body])?;
+                }
                 Ok(Ok(()))
             })
             .await,

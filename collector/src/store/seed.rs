@@ -240,7 +240,7 @@ fn insert_chunk(
         loop {
             let result = entry.execute(params![
                 ids::public_id(created_at),
-                ids::reference(),
+                ids::reference(created_at),
                 ids::status_token(),
                 site_id,
                 s.kind,
@@ -293,14 +293,11 @@ impl Store {
         while done < count {
             let len = CHUNK.min(count - done);
             let first = done;
-            self.write(move |conn| {
-                insert_chunk(conn, site_id, first, len, count, now)?;
-                super::search::index_pending(conn).map(drop)
-            })
-            .await?;
+            self.write(move |conn| insert_chunk(conn, site_id, first, len, count, now))
+                .await?;
             done += len;
             progress(done);
         }
-        Ok(())
+        self.index_for_search().await.map(drop)
     }
 }
