@@ -11,7 +11,7 @@ pub mod limits;
 pub mod submission;
 pub mod wire;
 
-pub use submission::{BotSignals, Field, Problem, Submission, ValidationError};
+pub use submission::{BotSignals, Field, HostContext, Problem, Submission, ValidationError};
 pub use wire::{
     ClientInfo, ErrorBody, ErrorResponse, FeedbackAccepted, FeedbackRequest, Kind, PageInfo,
     Severity,

@@ -15,5 +15,9 @@ pub const TIMEZONE_MAX: usize = 64;
 pub const VIEWPORT_MAX: usize = 32;
 pub const IDEMPOTENCY_KEY_MIN: usize = 16;
 pub const IDEMPOTENCY_KEY_MAX: usize = 64;
+/// Host-page context from `Earshot.setContext`: entries, key and value sizes.
+pub const CONTEXT_ENTRIES_MAX: usize = 20;
+pub const CONTEXT_KEY_MAX: usize = 40;
+pub const CONTEXT_VALUE_MAX: usize = 500;
 /// Largest JSON body the collector accepts for one submission.
 pub const BODY_MAX_BYTES: usize = 64 * 1024;

@@ -2,6 +2,8 @@
 //! [`FeedbackRequest`] that satisfies every rule, so code holding one never
 //! re-checks anything.
 
+use std::collections::BTreeMap;
+
 use crate::limits;
 use crate::wire::{FeedbackRequest, Kind, Severity};
 
@@ -22,6 +24,7 @@ pub enum Field {
     Language,
     Timezone,
     Viewport,
+    Context,
     IdempotencyKey,
 }
 
@@ -43,6 +46,7 @@ impl Field {
             Field::Language => "client.language",
             Field::Timezone => "client.timezone",
             Field::Viewport => "client.viewport",
+            Field::Context => "context",
             Field::IdempotencyKey => "idempotency_key",
         }
     }
@@ -64,6 +68,10 @@ pub enum Problem {
     InvalidUrl,
     /// Characters outside the field's alphabet.
     InvalidFormat,
+    /// More entries than allowed.
+    TooMany {
+        max: usize,
+    },
 }
 
 /// The first rule a request broke.
@@ -84,6 +92,7 @@ impl Problem {
             Problem::InvalidEmail => "invalid_email",
             Problem::InvalidUrl => "invalid_url",
             Problem::InvalidFormat => "invalid_format",
+            Problem::TooMany { .. } => "too_many",
         }
     }
 }
@@ -107,6 +116,7 @@ impl ValidationError {
             Problem::InvalidEmail => format!("{field} is not a valid email address"),
             Problem::InvalidUrl => format!("{field} must be an absolute http or https URL"),
             Problem::InvalidFormat => format!("{field} contains characters that are not allowed"),
+            Problem::TooMany { max } => format!("{field} may have at most {max} entries"),
         }
     }
 }
@@ -370,9 +380,57 @@ pub struct Submission {
     pub name: Option<Text>,
     pub page: PageContext,
     pub client: ClientContext,
+    pub context: HostContext,
     pub idempotency_key: Option<IdempotencyKey>,
     /// Signals for spam detection; judged by the collector's policy.
     pub bot_signals: BotSignals,
+}
+
+/// The host page's own context: keys of letters, digits, `_`, `-` and `.`
+/// (so they read as labels and never as markup), single-line values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostContext(Vec<(String, Text)>);
+
+impl HostContext {
+    pub fn parse(raw: Option<&BTreeMap<String, String>>) -> Result<HostContext, ValidationError> {
+        let Some(raw) = raw else {
+            return Ok(HostContext::default());
+        };
+        let err = |problem| ValidationError::new(Field::Context, problem);
+        if raw.len() > limits::CONTEXT_ENTRIES_MAX {
+            return Err(err(Problem::TooMany {
+                max: limits::CONTEXT_ENTRIES_MAX,
+            }));
+        }
+        let mut entries = Vec::with_capacity(raw.len());
+        for (key, value) in raw {
+            let key_ok = !key.is_empty()
+                && key.len() <= limits::CONTEXT_KEY_MAX
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            if !key_ok {
+                return Err(err(Problem::InvalidFormat));
+            }
+            if let Some(value) = Text::parse(
+                Some(value),
+                Field::Context,
+                limits::CONTEXT_VALUE_MAX,
+                false,
+            )? {
+                entries.push((key.clone(), value));
+            }
+        }
+        Ok(HostContext(entries))
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// What the widget observed that may tell a bot from a person.
@@ -443,6 +501,7 @@ impl Submission {
             timezone: line(&req.client.timezone, Field::Timezone, limits::TIMEZONE_MAX)?,
             viewport: line(&req.client.viewport, Field::Viewport, limits::VIEWPORT_MAX)?,
         };
+        let context = HostContext::parse(req.context.as_ref())?;
         let idempotency_key = req
             .idempotency_key
             .as_deref()
@@ -461,6 +520,7 @@ impl Submission {
             name,
             page,
             client,
+            context,
             idempotency_key,
             bot_signals,
         })
@@ -484,6 +544,7 @@ mod tests {
             name: None,
             page: PageInfo::default(),
             client: ClientInfo::default(),
+            context: None,
             idempotency_key: None,
             hp: None,
             fill_ms: None,
@@ -677,5 +738,43 @@ mod tests {
         let e = ValidationError::new(Field::PageTitle, Problem::TooLong { max: 300 });
         assert_eq!(e.message(), "page.title must be at most 300 characters");
         assert_eq!(e.code(), "too_long");
+    }
+
+    #[test]
+    fn host_context_keeps_labelled_single_line_values() {
+        let mut req = request(Kind::Idea);
+        req.context = Some(
+            [
+                ("plan".to_owned(), " pro\n ".to_owned()),
+                ("order.id".to_owned(), "A-17".to_owned()),
+                ("blank".to_owned(), "  ".to_owned()),
+            ]
+            .into(),
+        );
+        let s = Submission::parse(&req).unwrap();
+        let entries: Vec<_> = s.context.entries().collect();
+        assert_eq!(entries, vec![("order.id", "A-17"), ("plan", "pro")]);
+    }
+
+    #[test]
+    fn host_context_rejects_markup_keys_long_values_and_too_many_entries() {
+        let mut req = request(Kind::Idea);
+        let problem = |req: &FeedbackRequest| Submission::parse(req).unwrap_err();
+        req.context = Some([("<b>".to_owned(), "x".to_owned())].into());
+        assert_eq!(problem(&req).problem, Problem::InvalidFormat);
+        assert_eq!(problem(&req).field.as_str(), "context");
+        req.context = Some([("k".to_owned(), "x".repeat(limits::CONTEXT_VALUE_MAX + 1))].into());
+        assert_eq!(
+            problem(&req).problem,
+            Problem::TooLong {
+                max: limits::CONTEXT_VALUE_MAX
+            }
+        );
+        req.context = Some(
+            (0..=limits::CONTEXT_ENTRIES_MAX)
+                .map(|i| (format!("k{i}"), "v".to_owned()))
+                .collect(),
+        );
+        assert_eq!(problem(&req).code(), "too_many");
     }
 }

@@ -1,6 +1,8 @@
 //! JSON shapes on the wire. Unknown fields are rejected so a typo in a host
 //! integration fails loudly instead of silently dropping data.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// What the customer wants to tell us.
@@ -89,6 +91,10 @@ pub struct FeedbackRequest {
     pub page: PageInfo,
     #[serde(default)]
     pub client: ClientInfo,
+    /// What the host page adds through `Earshot.setContext`, such as a plan
+    /// or an order number: string keys and values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<BTreeMap<String, String>>,
     /// Client-generated key; a retry with the same key for the same site
     /// returns the original entry instead of creating a duplicate.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -62,6 +62,7 @@ fn request() -> impl Strategy<Value = FeedbackRequest> {
                         timezone: tz,
                         viewport: vp,
                     },
+                    context: None,
                     idempotency_key: key,
                     hp,
                     fill_ms,

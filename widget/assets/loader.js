@@ -1,22 +1,33 @@
 /*! Earshot feedback widget loader. https://github.com/earshot */
-// Kept tiny and dependency-free: it runs on every page of every host site.
-// Placeholders in double underscores are filled in by the collector's build.
+// Runs on every page of every host site, so it stays tiny and
+// dependency-free. It draws the button and owns window.Earshot; the
+// WebAssembly app (the dialog) is fetched only when someone shows intent
+// (pointer or focus on the button), opens it, or when an earlier page left
+// a submission to deliver. Placeholders in double underscores are filled in
+// by the collector's build.
 (function () {
   "use strict";
   var script = document.currentScript;
-  if (!script || (window.Earshot && window.Earshot.version)) return;
+  var prior = window.Earshot;
+  if (!script || (prior && prior.version)) return;
   var base = new URL(".", script.src).href;
   var data = script.dataset;
+  var site = data.site || "";
+  var manual = data.mode === "manual";
   var tz;
   try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) {}
   var config = {
-    site: data.site || "",
+    site: site,
     endpoint: base,
     label: data.label || null,
+    manual: manual,
+    locale: data.locale || null,
     user_agent: navigator.userAgent,
     language: navigator.language || null,
     timezone: tz || null
   };
+  var labels = { de: "Feedback", fr: "Votre avis", es: "Opinión", pt: "Opinião" };
+  var lang = (data.locale || navigator.language || "en").slice(0, 2).toLowerCase();
 
   var host = document.createElement("earshot-widget");
   var root = host.attachShadow({ mode: "open" });
@@ -26,26 +37,98 @@
   css.rel = "stylesheet";
   css.href = base + "__CSS__";
   root.appendChild(css);
+  // CSSOM, which a strict CSP allows (a style attribute it would not).
+  if (/^#[0-9a-f]{3,8}$/i.test(data.color || "")) host.style.setProperty("--earshot-color", data.color);
+
+  var app = null, loading = false, queue = [], handlers = {}, button = null, layer = null;
+
+  function on(name, fn) {
+    if (typeof fn === "function") (handlers[name] = handlers[name] || []).push(fn);
+  }
+  function emit(name, detail) {
+    if (button && (name === "open" || name === "close")) {
+      button.setAttribute("aria-expanded", String(name === "open"));
+    }
+    (handlers[name] || []).slice().forEach(function (fn) {
+      // A failing listener must not stop the others, nor us.
+      try { fn(detail); } catch (e) { setTimeout(function () { throw e; }); }
+    });
+  }
+  function ready() { if (button) button.removeAttribute("aria-busy"); }
+  function load() {
+    if (loading) return;
+    loading = true;
+    var tag = document.createElement("script");
+    tag.src = base + "__APP__";
+    tag.async = true;
+    tag.onerror = function () { loading = false; ready(); emit("failed", { reason: "unreachable" }); };
+    (document.head || document.documentElement).appendChild(tag);
+  }
+  // Calls before the app is ready wait in order; only opening loads it.
+  function call(method, arg, wake) {
+    if (app) return app(method, arg);
+    queue.push([method, arg]);
+    if (wake) load();
+  }
 
   window.Earshot = {
     version: "__VERSION__",
+    open: function (options) {
+      if (!app && button) button.setAttribute("aria-busy", "true");
+      call("open", options, true);
+    },
+    close: function () { call("close"); },
+    identify: function (person) { call("identify", person); },
+    setContext: function (context) { call("setContext", context); },
+    on: on,
     // Called once by the app script; not part of the public API.
     __boot: function (bindgen) {
       delete window.Earshot.__boot;
       bindgen({ module_or_path: base + "__WASM__" }).then(function () {
-        bindgen.mount(root, JSON.stringify(config));
+        app = bindgen.mount(root, JSON.stringify(config), emit);
+        ready();
+        var waiting = queue;
+        queue = [];
+        waiting.forEach(function (c) { app(c[0], c[1]); });
       }, function (err) {
+        loading = false;
+        ready();
         if (window.console) console.warn("earshot: widget failed to start", err);
+        emit("failed", { reason: "unreachable" });
       });
     }
   };
+  // A host may queue calls before this script runs:
+  // window.Earshot = {q: [["identify", {...}], ["on", "submitted", fn]]}.
+  ((prior && prior.q) || []).forEach(function (c) {
+    if (c[0] === "on") on(c[1], c[2]);
+    else if (typeof window.Earshot[c[0]] === "function") window.Earshot[c[0]](c[1]);
+  });
+
+  if (!manual) {
+    layer = document.createElement("div");
+    layer.className = "launcher-layer " + (/^(top|bottom)-(left|right)$/.test(data.position || "") ? data.position : "bottom-right");
+    // A manual popover renders in the top layer, above any z-index.
+    layer.setAttribute("popover", "manual");
+    button = document.createElement("button");
+    button.type = "button";
+    button.className = "launcher";
+    button.setAttribute("part", "launcher");
+    button.setAttribute("aria-haspopup", "dialog");
+    button.setAttribute("aria-expanded", "false");
+    button.textContent = data.label || labels[lang] || "Feedback";
+    button.addEventListener("click", function () { window.Earshot.open(); });
+    button.addEventListener("pointerenter", load);
+    button.addEventListener("focus", load);
+    layer.appendChild(button);
+    root.appendChild(layer);
+  }
 
   function start() {
     (document.body || document.documentElement).appendChild(host);
-    var app = document.createElement("script");
-    app.src = base + "__APP__";
-    app.async = true;
-    (document.head || document.documentElement).appendChild(app);
+    if (layer) { try { layer.showPopover(); } catch (e) {} }
+    // Something an earlier page could not send is still waiting.
+    try { if (localStorage.getItem("earshot:" + site + ":outbox")) load(); } catch (e) {}
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);

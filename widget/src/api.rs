@@ -10,8 +10,8 @@ use web_sys::{Headers, Request, RequestInit, RequestMode, Response};
 pub enum SubmitError {
     /// The collector refused the content (4xx with an error body).
     Rejected(earshot_protocol::ErrorBody),
-    /// 429: too many submissions.
-    RateLimited,
+    /// 429: too many submissions; the server's `Retry-After`, if readable.
+    RateLimited { retry_after_secs: Option<u32> },
     /// Network down, collector down, 5xx or an unreadable answer: nothing is
     /// known to be stored, so the draft must be kept.
     Unreachable,
@@ -39,18 +39,25 @@ pub async fn submit(url: &str, req: &FeedbackRequest) -> Result<FeedbackAccepted
         .await?
         .dyn_into()?;
     let status = response.status();
+    let retry_after = response.headers().get("retry-after").ok().flatten();
     let text = JsFuture::from(response.text()?)
         .await?
         .as_string()
         .unwrap_or_default();
-    classify(status, &text)
+    classify(status, &text, retry_after.as_deref())
 }
 
 /// Maps an HTTP answer to the outcome the customer is told about.
-pub fn classify(status: u16, body: &str) -> Result<FeedbackAccepted, SubmitError> {
+pub fn classify(
+    status: u16,
+    body: &str,
+    retry_after: Option<&str>,
+) -> Result<FeedbackAccepted, SubmitError> {
     match status {
         200..=299 => serde_json::from_str(body).map_err(|_| SubmitError::Unreachable),
-        429 => Err(SubmitError::RateLimited),
+        429 => Err(SubmitError::RateLimited {
+            retry_after_secs: retry_after.and_then(|v| v.trim().parse().ok()),
+        }),
         400..=499 => match serde_json::from_str::<ErrorResponse>(body) {
             Ok(e) => Err(SubmitError::Rejected(e.error)),
             Err(_) => Err(SubmitError::Unreachable),
@@ -68,25 +75,37 @@ mod tests {
         let ok = classify(
             201,
             r#"{"id":"1","reference":"ES-1","status_url":"http://x/s/1"}"#,
+            None,
         );
         assert_eq!(ok.unwrap().reference, "ES-1");
     }
 
     #[test]
     fn server_errors_and_garbage_keep_the_draft() {
-        assert_eq!(classify(503, ""), Err(SubmitError::Unreachable));
-        assert_eq!(classify(500, "{}"), Err(SubmitError::Unreachable));
+        assert_eq!(classify(503, "", None), Err(SubmitError::Unreachable));
+        assert_eq!(classify(500, "{}", None), Err(SubmitError::Unreachable));
         assert_eq!(
-            classify(201, "<html>proxy</html>"),
+            classify(201, "<html>proxy</html>", None),
             Err(SubmitError::Unreachable)
         );
-        assert_eq!(classify(429, ""), Err(SubmitError::RateLimited));
+        assert_eq!(
+            classify(429, "", Some("17")),
+            Err(SubmitError::RateLimited {
+                retry_after_secs: Some(17)
+            })
+        );
+        assert_eq!(
+            classify(429, "", Some("soon")),
+            Err(SubmitError::RateLimited {
+                retry_after_secs: None
+            })
+        );
     }
 
     #[test]
     fn client_errors_carry_the_field() {
         let body = r#"{"error":{"code":"invalid_email","message":"m","field":"email"}}"#;
-        match classify(422, body) {
+        match classify(422, body, None) {
             Err(SubmitError::Rejected(e)) => assert_eq!(e.field.as_deref(), Some("email")),
             other => panic!("unexpected {other:?}"),
         }

@@ -8,9 +8,16 @@ pub struct WidgetConfig {
     pub site: String,
     /// Base URL of the collector, ending in `/` (where `widget.js` came from).
     pub endpoint: String,
-    /// Button text override from `data-label`.
+    /// Button text override from `data-label` (the loader draws the button).
     #[serde(default)]
     pub label: Option<String>,
+    /// `data-locale`, when the host chose the language.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// `data-mode="manual"`: no floating button; the host opens the dialog
+    /// through `Earshot.open()`.
+    #[serde(default)]
+    pub manual: bool,
     #[serde(default)]
     pub user_agent: Option<String>,
     #[serde(default)]

@@ -7,19 +7,29 @@
 //! so a bug stops the widget, not the host page.
 
 pub mod api;
+pub mod bridge;
 pub mod components;
 pub mod config;
 pub mod context;
+pub mod courier;
 pub mod hooks;
+pub mod outbox;
 pub mod state;
+pub mod storage;
 pub mod strings;
 
 use wasm_bindgen::prelude::*;
 
-/// Entry point called by the loader with the shadow root it created and the
-/// configuration it read from the `<script>` tag (as JSON).
+/// Entry point called by the loader with the shadow root it created, the
+/// configuration it read from the `<script>` tag (as JSON) and its `emit`
+/// function for `Earshot.on` listeners. Returns the function the loader
+/// hands `window.Earshot` calls to: `(method, argument)`.
 #[wasm_bindgen]
-pub fn mount(root: web_sys::ShadowRoot, config_json: &str) -> Result<(), JsValue> {
+pub fn mount(
+    root: web_sys::ShadowRoot,
+    config_json: &str,
+    emit: Option<js_sys::Function>,
+) -> Result<JsValue, JsValue> {
     let config = config::WidgetConfig::from_json(config_json)
         .map_err(|_| JsValue::from_str("earshot: invalid widget configuration"))?;
     let document = web_sys::window()
@@ -28,10 +38,21 @@ pub fn mount(root: web_sys::ShadowRoot, config_json: &str) -> Result<(), JsValue
     let container = document.create_element("div")?;
     container.set_class_name("earshot");
     root.append_child(&container)?;
+    let commands = bridge::Commands::default();
     yew::Renderer::<components::App>::with_root_and_props(
         container,
-        components::AppProps { config },
+        components::AppProps {
+            config,
+            commands: commands.clone(),
+            host: bridge::Host::new(emit),
+        },
     )
     .render();
-    Ok(())
+    // Lives as long as the page: the loader keeps calling it.
+    let call = Closure::<dyn Fn(String, JsValue)>::new(move |method: String, arg: JsValue| {
+        if let Some(command) = bridge::Command::from_js(&method, &arg) {
+            commands.push(command);
+        }
+    });
+    Ok(call.into_js_value())
 }

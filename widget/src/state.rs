@@ -4,20 +4,25 @@
 use std::rc::Rc;
 
 use earshot_protocol::{
-    ClientInfo, ErrorBody, FeedbackAccepted, FeedbackRequest, Kind, PageInfo, Submission,
+    ClientInfo, ErrorBody, FeedbackAccepted, FeedbackRequest, Kind, PageInfo, Submission, limits,
 };
+
+use serde::{Deserialize, Serialize};
 
 use crate::strings;
 
-/// Text typed so far. It survives closing the dialog and is cleared only
-/// after the collector confirmed the entry.
-#[derive(Debug, Clone, PartialEq)]
+/// Text typed so far. It survives closing the dialog and reloading the page
+/// (see `storage`) and is cleared only after the collector confirmed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Draft {
     pub kind: Kind,
     pub message: String,
     pub expected: String,
     pub actual: String,
     pub email: String,
+    /// Set by the host page through `Earshot.identify`.
+    pub name: String,
     /// Fixed for the life of the draft, so a resend after a lost response
     /// cannot create a second entry.
     pub idempotency_key: Option<String>,
@@ -25,7 +30,17 @@ pub struct Draft {
     /// epoch); the collector treats implausibly fast sends as spam.
     pub started_at: Option<f64>,
     /// The invisible honeypot input; people never fill it in.
+    #[serde(skip)]
     pub honeypot: String,
+}
+
+impl Draft {
+    /// Nothing worth keeping has been typed.
+    pub fn is_blank(&self) -> bool {
+        [&self.message, &self.expected, &self.actual]
+            .iter()
+            .all(|t| t.trim().is_empty())
+    }
 }
 
 impl Default for Draft {
@@ -36,6 +51,7 @@ impl Default for Draft {
             expected: String::new(),
             actual: String::new(),
             email: String::new(),
+            name: String::new(),
             idempotency_key: None,
             started_at: None,
             honeypot: String::new(),
@@ -81,6 +97,12 @@ pub enum Phase {
     Failed {
         message: String,
     },
+    /// Not confirmed yet, kept in the outbox and retried from `retry_at`
+    /// (ms since the epoch), also after a reload.
+    Queued {
+        rate_limited: bool,
+        retry_at: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +110,9 @@ pub struct State {
     pub open: bool,
     pub draft: Draft,
     pub phase: Phase,
+    /// Set by the host page (`Earshot.setContext`) on every page load, so
+    /// not part of the stored draft.
+    pub host_context: Vec<(String, String)>,
 }
 
 impl Default for State {
@@ -96,6 +121,7 @@ impl Default for State {
             open: false,
             draft: Draft::default(),
             phase: Phase::Editing,
+            host_context: Vec::new(),
         }
     }
 }
@@ -113,8 +139,37 @@ pub enum Action {
     },
     Sent(FeedbackAccepted),
     Rejected(ErrorBody),
+    /// Not sent and not kept either (the outbox is full).
     Unreachable,
-    RateLimited,
+    /// The submission with this key is kept and retried from `retry_at`.
+    Queued {
+        key: String,
+        rate_limited: bool,
+        retry_at: f64,
+    },
+    /// The outbox delivered the submission with this key.
+    Delivered {
+        key: String,
+        accepted: FeedbackAccepted,
+    },
+    /// The collector refused a queued submission for good: its words come
+    /// back into the form (unless the customer is writing something else)
+    /// with the reason beside the field.
+    Restore(Box<FeedbackRequest>, ErrorBody),
+    /// The draft remembered from an earlier page load.
+    Loaded(Draft),
+    /// `Earshot.open({kind, message})`: preset what the form starts with.
+    Prefill {
+        kind: Option<Kind>,
+        message: Option<String>,
+    },
+    /// `Earshot.identify({email, name})`.
+    Identify {
+        email: Option<String>,
+        name: Option<String>,
+    },
+    /// `Earshot.setContext({...})`: replaces the host's context.
+    SetContext(Vec<(String, String)>),
     /// Start a new draft after a confirmed send.
     StartOver,
 }
@@ -153,7 +208,7 @@ impl State {
             }
             Action::Sent(accepted) => {
                 // Only a confirmed entry clears the customer's words.
-                self.draft = Draft::default();
+                self.fresh_draft();
                 self.phase = Phase::Sent(accepted);
             }
             Action::Rejected(error) => {
@@ -167,16 +222,89 @@ impl State {
                     message: strings::UNREACHABLE.to_owned(),
                 }
             }
-            Action::RateLimited => {
-                self.phase = Phase::Failed {
-                    message: strings::RATE_LIMITED.to_owned(),
+            Action::Queued {
+                key,
+                rate_limited,
+                retry_at,
+            } => {
+                // A retry of something sent earlier says nothing about the
+                // form the customer is filling in now.
+                if self.draft.idempotency_key.as_deref() == Some(key.as_str()) {
+                    self.phase = Phase::Queued {
+                        rate_limited,
+                        retry_at,
+                    }
                 }
             }
+            Action::Delivered { key, accepted } => {
+                if self.draft.idempotency_key.as_deref() == Some(key.as_str()) {
+                    self.fresh_draft();
+                    self.phase = Phase::Sent(accepted);
+                }
+            }
+            Action::Restore(request, error) => {
+                let own = self.draft.idempotency_key == request.idempotency_key;
+                if own || self.draft.is_blank() {
+                    let text = |t: &Option<String>| t.clone().unwrap_or_default();
+                    self.draft = Draft {
+                        kind: request.kind,
+                        message: text(&request.message),
+                        expected: text(&request.expected),
+                        actual: text(&request.actual),
+                        email: text(&request.email),
+                        name: text(&request.name),
+                        // A new key: the refused one can never succeed.
+                        idempotency_key: None,
+                        started_at: self.draft.started_at,
+                        honeypot: String::new(),
+                    };
+                    self.phase = Phase::Invalid {
+                        field: error.field,
+                        message: error.message,
+                    };
+                }
+            }
+            Action::Loaded(draft) => {
+                if self.draft.is_blank() {
+                    self.draft = draft;
+                }
+            }
+            Action::Prefill { kind, message } => {
+                if self.draft.is_blank() {
+                    if let Some(kind) = kind {
+                        self.draft.kind = kind;
+                    }
+                    if let Some(message) = message {
+                        self.draft.message = message;
+                    }
+                }
+            }
+            Action::Identify { email, name } => {
+                if let Some(email) = email {
+                    self.draft.email = email;
+                }
+                if let Some(name) = name {
+                    self.draft.name = name;
+                }
+            }
+            Action::SetContext(entries) => {
+                self.host_context = host_context(entries);
+            }
             Action::StartOver => {
-                self.draft = Draft::default();
+                self.fresh_draft();
                 self.phase = Phase::Editing;
             }
         }
+    }
+
+    /// A new draft: what was written is sent or queued; who the customer
+    /// is (email, name) stays.
+    fn fresh_draft(&mut self) {
+        self.draft = Draft {
+            email: std::mem::take(&mut self.draft.email),
+            name: std::mem::take(&mut self.draft.name),
+            ..Draft::default()
+        };
     }
 
     fn clear_error(&mut self) {
@@ -217,9 +345,11 @@ impl State {
             actual: if expectation { opt(&d.actual) } else { None },
             severity: None,
             email: opt(&d.email),
-            name: None,
+            name: opt(&d.name),
             page,
             client,
+            context: (!self.host_context.is_empty())
+                .then(|| self.host_context.iter().cloned().collect()),
             idempotency_key: Some(
                 d.idempotency_key
                     .clone()
@@ -237,6 +367,34 @@ impl State {
             }),
         }
     }
+}
+
+/// The host's context cut to what the collector accepts: the customer
+/// cannot fix a host's mistake, so it must never stop their submission.
+/// Keys outside the allowed alphabet are left out, values are cut.
+fn host_context(entries: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut kept: Vec<(String, String)> = entries
+        .into_iter()
+        .filter(|(key, _)| {
+            !key.is_empty()
+                && key.len() <= limits::CONTEXT_KEY_MAX
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        })
+        .map(|(key, value)| {
+            let value = value
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(limits::CONTEXT_VALUE_MAX)
+                .collect();
+            (key, value)
+        })
+        .collect();
+    kept.sort();
+    kept.dedup_by(|a, b| a.0 == b.0);
+    kept.truncate(limits::CONTEXT_ENTRIES_MAX);
+    kept
 }
 
 impl yew::Reducible for State {
@@ -266,6 +424,134 @@ mod tests {
         s.apply(Action::Open(1_000.0));
         s.apply(Action::Edit(Input::Message, message.into()));
         s
+    }
+
+    #[test]
+    fn a_queued_draft_is_cleared_when_the_outbox_delivers_it() {
+        let mut s = typed("it broke");
+        s.apply(Action::Sending {
+            idempotency_key: "key-0000000000001".into(),
+        });
+        s.apply(Action::Queued {
+            key: "key-0000000000001".into(),
+            rate_limited: false,
+            retry_at: 5_000.0,
+        });
+        assert!(matches!(s.phase, Phase::Queued { .. }));
+        assert_eq!(s.draft.message, "it broke");
+        s.apply(Action::Delivered {
+            key: "someone-else-0001".into(),
+            accepted: accepted(),
+        });
+        assert_eq!(s.draft.message, "it broke");
+        s.apply(Action::Delivered {
+            key: "key-0000000000001".into(),
+            accepted: accepted(),
+        });
+        assert!(s.draft.is_blank());
+        assert_eq!(s.phase, Phase::Sent(accepted()));
+    }
+
+    #[test]
+    fn a_refused_queued_submission_comes_back_into_an_empty_form() {
+        let mut s = typed("it broke");
+        let request = s
+            .request(
+                "site",
+                "key-0000000000001",
+                2_000.0,
+                PageInfo::default(),
+                ClientInfo::default(),
+            )
+            .unwrap();
+        s.apply(Action::StartOver);
+        let refusal = ErrorBody {
+            code: "too_long".into(),
+            message: "shorter, please".into(),
+            field: Some("message".into()),
+        };
+        s.apply(Action::Restore(Box::new(request.clone()), refusal.clone()));
+        assert_eq!(s.draft.message, "it broke");
+        assert_eq!(s.draft.idempotency_key, None);
+        assert_eq!(s.error_for(Input::Message), Some("shorter, please"));
+        // Not over something the customer is writing now.
+        let mut busy = typed("something new");
+        busy.apply(Action::Restore(Box::new(request), refusal));
+        assert_eq!(busy.draft.message, "something new");
+    }
+
+    #[test]
+    fn identify_and_prefill_fill_in_without_overwriting_words() {
+        let mut s = State::default();
+        s.apply(Action::Identify {
+            email: Some("ana@example.com".into()),
+            name: Some("Ana".into()),
+        });
+        s.apply(Action::Prefill {
+            kind: Some(Kind::Idea),
+            message: Some("Dark mode".into()),
+        });
+        assert_eq!(
+            (s.draft.kind, s.draft.message.as_str()),
+            (Kind::Idea, "Dark mode")
+        );
+        s.apply(Action::Prefill {
+            kind: Some(Kind::Praise),
+            message: Some("other".into()),
+        });
+        assert_eq!(s.draft.message, "Dark mode");
+        let req = s
+            .request(
+                "site",
+                "key-0000000000001",
+                0.0,
+                PageInfo::default(),
+                ClientInfo::default(),
+            )
+            .unwrap();
+        assert_eq!(req.name.as_deref(), Some("Ana"));
+        assert_eq!(req.email.as_deref(), Some("ana@example.com"));
+        s.apply(Action::Sent(accepted()));
+        assert_eq!(s.draft.email, "ana@example.com");
+        assert!(s.draft.is_blank());
+    }
+
+    #[test]
+    fn the_draft_round_trips_through_storage_json_without_the_honeypot() {
+        let mut s = typed("half a thought");
+        s.apply(Action::Edit(Input::Honeypot, "bot".into()));
+        let json = serde_json::to_string(&s.draft).unwrap();
+        let back: Draft = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.message, "half a thought");
+        assert_eq!(back.honeypot, "");
+        assert_eq!(
+            serde_json::from_str::<Draft>("{}").unwrap(),
+            Draft::default()
+        );
+    }
+
+    #[test]
+    fn host_context_is_cut_to_what_the_collector_accepts() {
+        let mut s = typed("it broke");
+        let mut entries: Vec<(String, String)> = (0..30)
+            .map(|i| (format!("k{i:02}"), "v".to_owned()))
+            .collect();
+        entries.push(("<bad key>".into(), "x".into()));
+        entries.push(("a.long".into(), "y".repeat(600)));
+        s.apply(Action::SetContext(entries));
+        let req = s
+            .request(
+                "site",
+                "key-0000000000001",
+                0.0,
+                PageInfo::default(),
+                ClientInfo::default(),
+            )
+            .unwrap();
+        let context = req.context.unwrap();
+        assert_eq!(context.len(), limits::CONTEXT_ENTRIES_MAX);
+        assert_eq!(context["a.long"].chars().count(), limits::CONTEXT_VALUE_MAX);
+        assert!(!context.contains_key("<bad key>"));
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 use earshot_protocol::Kind;
 
-pub const LAUNCHER: &str = "Feedback";
 pub const TITLE: &str = "Tell us what happened";
 pub const KIND_LEGEND: &str = "What is it about?";
 pub const MESSAGE: &str = "Your message";
@@ -19,7 +18,20 @@ pub const STATUS_LINK: &str = "Follow what happens";
 pub const ANOTHER: &str = "Send something else";
 pub const UNREACHABLE: &str =
     "We could not reach our server. Your text is still here — please try again in a moment.";
-pub const RATE_LIMITED: &str = "Too many messages just now. Please try again in a minute.";
+pub const QUEUED_TITLE: &str = "Saved — not sent yet";
+pub const QUEUED_OFFLINE: &str = "We could not reach our server. Your message is saved on this device and we will send it when you're back online, even if you close this page.";
+pub const QUEUED_RATE_LIMITED: &str = "Too many messages are arriving just now. Your message is saved on this device and we will send it automatically";
+pub const TRY_NOW: &str = "Try now";
+
+/// "… in about 2 minutes." for a retry `secs` from now.
+pub fn retry_in(secs: f64) -> String {
+    let secs = secs.max(1.0).ceil() as u64;
+    if secs < 90 {
+        format!(" in about {secs} seconds.")
+    } else {
+        format!(" in about {} minutes.", secs.div_ceil(60))
+    }
+}
 
 pub fn kind_label(kind: Kind) -> &'static str {
     match kind {

@@ -37,6 +37,11 @@ fn with_cors(mut response: Response, origin: Option<&str>, allowed: bool) -> Res
         && let Ok(value) = HeaderValue::from_str(origin)
     {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        // The widget reads how long to wait after a 429.
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("retry-after"),
+        );
     }
     response
 }

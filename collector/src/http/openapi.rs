@@ -122,6 +122,13 @@ pub fn document() -> Value {
                             "viewport": text(limits::VIEWPORT_MAX)
                         }
                     },
+                    "context": {
+                        "type": "object",
+                        "description": "What the host page adds through `Earshot.setContext`: string values under keys of letters, digits, `_`, `-` and `.`.",
+                        "maxProperties": limits::CONTEXT_ENTRIES_MAX,
+                        "propertyNames": {"pattern": "^[A-Za-z0-9_.-]+$", "maxLength": limits::CONTEXT_KEY_MAX},
+                        "additionalProperties": text(limits::CONTEXT_VALUE_MAX)
+                    },
                     "idempotency_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "minLength": limits::IDEMPOTENCY_KEY_MIN, "maxLength": limits::IDEMPOTENCY_KEY_MAX},
                     "hp": {"type": "string", "description": "Honeypot; leave empty."},
                     "fill_ms": {"type": "integer", "minimum": 0, "description": "Milliseconds from opening the form to sending it."}

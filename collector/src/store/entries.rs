@@ -82,8 +82,8 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message, expected, actual,
             email, page_url, page_title, page_referrer, user_agent, language, timezone, viewport,
-            idempotency_key, created_at, ip_hash, spam_reason, status, severity, name)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+            idempotency_key, created_at, ip_hash, spam_reason, status, severity, name, context)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
     )?;
     // Creation times never go backwards, even if the system clock does: the
     // console relies on id order being time order (date filters become id
@@ -92,6 +92,7 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
         .prepare_cached("SELECT max(created_at) FROM entries")?
         .query_row([], |r| r.get(0))?;
     let now = now_millis().max(latest.unwrap_or(i64::MIN));
+    let context = host_context_json(&s.context);
     for _ in 0..ID_ATTEMPTS {
         let inserted = Inserted {
             public_id: ids::public_id(now),
@@ -123,6 +124,7 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
             if entry.spam.is_some() { "spam" } else { "new" },
             s.severity.map(|v| v.as_str()),
             text(&s.name),
+            context,
         ]);
         match result {
             Ok(_) => return Ok(inserted),
@@ -133,6 +135,18 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
         }
     }
     Err(StoreError::IdExhausted)
+}
+
+/// The host's context as a JSON object, or `None` when there is none.
+fn host_context_json(context: &earshot_protocol::HostContext) -> Option<String> {
+    if context.is_empty() {
+        return None;
+    }
+    let object: serde_json::Map<String, serde_json::Value> = context
+        .entries()
+        .map(|(k, v)| (k.to_owned(), serde_json::Value::from(v)))
+        .collect();
+    Some(serde_json::Value::Object(object).to_string())
 }
 
 fn by_status_link(

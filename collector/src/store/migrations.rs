@@ -149,6 +149,11 @@ const MIGRATIONS: &[&str] = &[
         DELETE FROM entries_fts WHERE rowid = old.id;
     END;
     "#,
+    // 4: what the host page adds through `Earshot.setContext`.
+    r#"
+    -- A JSON object of string keys and values; NULL when the host added none.
+    ALTER TABLE entries ADD COLUMN context TEXT;
+    "#,
 ];
 
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {

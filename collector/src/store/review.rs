@@ -193,6 +193,8 @@ pub struct EntryDetail {
     pub language: Option<String>,
     pub timezone: Option<String>,
     pub viewport: Option<String>,
+    /// What the host page added (`Earshot.setContext`), in key order.
+    pub host_context: Vec<(String, String)>,
     pub spam_reason: Option<String>,
     pub created_at: i64,
     pub first_response_at: Option<i64>,
@@ -455,7 +457,8 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
         "SELECT e.id, e.public_id, e.reference, e.status_token, e.kind, e.status, e.severity,
                 e.message, e.expected, e.actual, e.email, e.name, e.page_url, e.page_title,
                 e.page_referrer, e.user_agent, e.language, e.timezone, e.viewport, e.spam_reason,
-                e.created_at, e.first_response_at, s.name, s.first_response_minutes, e.assignee_id
+                e.created_at, e.first_response_at, s.name, s.first_response_minutes, e.assignee_id,
+                e.context
          FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.public_id = ?1",
     )?;
     let found = stmt
@@ -487,6 +490,14 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
                 site_name: r.get(22)?,
                 first_response_target_ms: r.get::<_, i64>(23)?.saturating_mul(60_000),
                 assignee_id: r.get(24)?,
+                host_context: r
+                    .get::<_, Option<String>>(25)?
+                    .and_then(|json| {
+                        serde_json::from_str::<std::collections::BTreeMap<String, String>>(&json)
+                            .ok()
+                    })
+                    .map(|map| map.into_iter().collect())
+                    .unwrap_or_default(),
                 events: Vec::new(),
                 promises: Vec::new(),
             })

@@ -217,6 +217,11 @@ async fn responses_to_allowed_origins_carry_cors_headers_even_for_errors() {
         "http://127.0.0.1:5173"
     );
     assert_eq!(response.headers()["vary"], "Origin");
+    // The widget reads Retry-After after a 429.
+    assert_eq!(
+        response.headers()["access-control-expose-headers"],
+        "retry-after"
+    );
     assert!(
         response
             .headers()
@@ -224,6 +229,43 @@ async fn responses_to_allowed_origins_carry_cors_headers_even_for_errors() {
             .is_none()
     );
     assert_eq!(response.status().as_u16(), 422);
+}
+
+#[tokio::test]
+async fn submit_stores_the_host_pages_context_as_json() {
+    let app = spawn_app().await;
+    let mut body = app.valid_body();
+    body["context"] = json!({"plan": "pro", "order.id": "A-17 <b>"});
+    let response = app.post_json(&body, None).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let context: String = app
+        .db()
+        .query_row("SELECT context FROM entries", [], |r| r.get(0))
+        .unwrap();
+    let stored: Value = serde_json::from_str(&context).unwrap();
+    assert_eq!(stored, json!({"order.id": "A-17 <b>", "plan": "pro"}));
+}
+
+#[tokio::test]
+async fn submit_returns_422_when_the_context_breaks_a_rule() {
+    let app = spawn_app().await;
+    for (context, code) in [
+        (json!({"<script>": "x"}), "invalid_format"),
+        (json!({"plan": "x".repeat(501)}), "too_long"),
+        (
+            Value::Object((0..21).map(|i| (format!("k{i}"), json!("v"))).collect()),
+            "too_many",
+        ),
+        (json!({"plan": 3}), "invalid_type"),
+    ] {
+        let mut body = app.valid_body();
+        body["context"] = context;
+        let (got, field) = error_of(app.post_json(&body, None).await, 422).await;
+        assert_eq!(got, code);
+        let field = field.unwrap_or_default();
+        assert!(field.starts_with("context"), "{code}: {field}");
+    }
+    assert_eq!(app.entry_count(), 0);
 }
 
 #[tokio::test]

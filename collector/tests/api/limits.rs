@@ -155,6 +155,7 @@ async fn the_openapi_document_matches_the_validation_rules() {
                 "fill_ms" => 5_000.into(),
                 "severity" => "blocking".into(),
                 "idempotency_key" => "documented-key-0001-abcdef".into(),
+                "context" => serde_json::json!({"plan": "pro"}),
                 _ => "".into(),
             };
         }

@@ -1,16 +1,20 @@
 use earshot_protocol::Kind;
 use yew::prelude::*;
 
-use crate::api::{self, SubmitError};
-use crate::components::{FeedbackDialog, Launcher};
+use crate::bridge::{Command, Commands, Host};
+use crate::components::FeedbackDialog;
 use crate::config::WidgetConfig;
 use crate::context;
+use crate::courier::Courier;
 use crate::state::{Action, Input, Phase, State};
-use crate::strings;
+use crate::storage;
 
 #[derive(Properties, PartialEq)]
 pub struct AppProps {
     pub config: WidgetConfig,
+    /// Calls from `window.Earshot`, including those made before loading.
+    pub commands: Commands,
+    pub host: Host,
 }
 
 /// Fresh random key for a new draft; `None` only in browsers without
@@ -24,11 +28,64 @@ fn new_idempotency_key() -> Option<String> {
 pub fn app(props: &AppProps) -> Html {
     let state = use_reducer(State::default);
     let config = &props.config;
-
-    let onopen = {
-        let state = state.clone();
-        Callback::from(move |()| state.dispatch(Action::Open(js_sys::Date::now())))
+    let courier = {
+        let dispatch = state.dispatcher();
+        let (site, url, host) = (
+            config.site.clone(),
+            config.feedback_url(),
+            props.host.clone(),
+        );
+        use_memo((), move |_| Courier::new(&site, &url, dispatch, host))
     };
+
+    // Once: the draft from an earlier page load, what the outbox still
+    // holds, and the host's calls that waited for us.
+    {
+        let (state, courier, commands, site) = (
+            state.clone(),
+            courier.clone(),
+            props.commands.clone(),
+            config.site.clone(),
+        );
+        use_effect_with((), move |_| {
+            if let Some(draft) = storage::load(&site, storage::DRAFT) {
+                state.dispatch(Action::Loaded(draft));
+            }
+            courier.start();
+            commands.attach(Callback::from(move |command| match command {
+                Command::Open { kind, message } => {
+                    state.dispatch(Action::Prefill { kind, message });
+                    state.dispatch(Action::Open(js_sys::Date::now()));
+                }
+                Command::Close => state.dispatch(Action::Close),
+                Command::Identify { email, name } => {
+                    state.dispatch(Action::Identify { email, name })
+                }
+                Command::SetContext(entries) => state.dispatch(Action::SetContext(entries)),
+            }));
+        });
+    }
+    // Every keystroke is kept: a reload or a crash of the tab loses nothing.
+    {
+        let site = config.site.clone();
+        use_effect_with(state.draft.clone(), move |draft| {
+            if draft.is_blank() && draft.idempotency_key.is_none() {
+                storage::remove(&site, storage::DRAFT);
+            } else {
+                storage::save(&site, storage::DRAFT, draft);
+            }
+        });
+    }
+    {
+        let host = props.host.clone();
+        let first = use_mut_ref(|| true);
+        use_effect_with(state.open, move |&open| {
+            if !std::mem::replace(&mut *first.borrow_mut(), false) {
+                host.opened(open);
+            }
+        });
+    }
+
     let onclose = {
         let state = state.clone();
         Callback::from(move |()| state.dispatch(Action::Close))
@@ -47,11 +104,16 @@ pub fn app(props: &AppProps) -> Html {
         let state = state.clone();
         Callback::from(move |()| state.dispatch(Action::StartOver))
     };
+    let onretry = {
+        let courier = courier.clone();
+        Callback::from(move |()| courier.retry_now())
+    };
     let onsubmit = {
         let state = state.clone();
         let config = config.clone();
+        let courier = courier.clone();
         Callback::from(move |()| {
-            if state.phase == Phase::Sending {
+            if matches!(state.phase, Phase::Sending | Phase::Queued { .. }) {
                 return;
             }
             let key = state
@@ -69,28 +131,12 @@ pub fn app(props: &AppProps) -> Html {
             state.dispatch(Action::Sending {
                 idempotency_key: key,
             });
-            let state = state.clone();
-            let url = config.feedback_url();
-            wasm_bindgen_futures::spawn_local(async move {
-                let action = match api::submit(&url, &request).await {
-                    Ok(accepted) => Action::Sent(accepted),
-                    Err(SubmitError::Rejected(error)) => Action::Rejected(error),
-                    Err(SubmitError::RateLimited) => Action::RateLimited,
-                    Err(SubmitError::Unreachable) => Action::Unreachable,
-                };
-                state.dispatch(action);
-            });
+            courier.send(request);
         })
     };
 
-    let label = config
-        .label
-        .clone()
-        .unwrap_or_else(|| strings::LAUNCHER.to_owned());
+    // The button is the loader's: it is there before this app is loaded.
     html! {
-        <>
-            <Launcher label={label} expanded={state.open} {onopen} />
-            <FeedbackDialog state={state.clone()} {onkind} {onedit} {onsubmit} {onclose} {onanother} />
-        </>
+        <FeedbackDialog state={state.clone()} {onkind} {onedit} {onsubmit} {onclose} {onanother} {onretry} />
     }
 }

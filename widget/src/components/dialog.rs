@@ -1,7 +1,7 @@
 use earshot_protocol::{Kind, limits};
 use yew::prelude::*;
 
-use crate::components::{KindPicker, SentNotice, TextField};
+use crate::components::{KindPicker, QueuedNotice, SentNotice, TextField};
 use crate::hooks::use_modal;
 use crate::state::{Input, Phase, State};
 use crate::strings;
@@ -14,6 +14,8 @@ pub struct FeedbackDialogProps {
     pub onsubmit: Callback<()>,
     pub onclose: Callback<()>,
     pub onanother: Callback<()>,
+    /// "Try now" while a submission waits in the outbox.
+    pub onretry: Callback<()>,
 }
 
 /// The modal feedback form, or the confirmation once sent.
@@ -28,6 +30,14 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
     let body = match &state.phase {
         Phase::Sent(accepted) => html! {
             <SentNotice accepted={accepted.clone()} onanother={props.onanother.clone()}
+                onclose={props.onclose.clone()} />
+        },
+        Phase::Queued {
+            rate_limited,
+            retry_at,
+        } => html! {
+            <QueuedNotice rate_limited={*rate_limited} retry_at={*retry_at}
+                onretry={props.onretry.clone()} onanother={props.onanother.clone()}
                 onclose={props.onclose.clone()} />
         },
         phase => {

@@ -1,13 +1,13 @@
 mod app;
 mod dialog;
 mod kind_picker;
-mod launcher;
+mod queued;
 mod sent;
 mod text_field;
 
 pub use app::{App, AppProps};
 pub use dialog::{FeedbackDialog, FeedbackDialogProps};
 pub use kind_picker::{KindPicker, KindPickerProps};
-pub use launcher::{Launcher, LauncherProps};
+pub use queued::{QueuedNotice, QueuedNoticeProps};
 pub use sent::{SentNotice, SentNoticeProps};
 pub use text_field::{TextField, TextFieldProps};

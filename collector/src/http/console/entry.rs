@@ -198,6 +198,7 @@ fn render(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64) -> Marku
                         (context_row("Language", entry.language.as_deref()))
                         (context_row("Time zone", entry.timezone.as_deref()))
                         (context_row("Viewport", entry.viewport.as_deref()))
+                        @for (key, value) in &entry.host_context { dt.host { (key) } dd { (value) } }
                         (context_row("Marked as spam because", entry.spam_reason.as_deref()))
                     }
                 }

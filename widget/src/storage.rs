@@ -1,0 +1,35 @@
+//! Memory across page loads: the draft and the outbox, in the host page's
+//! localStorage under one key per site. Storage can be missing or full
+//! (private browsing, quotas); then every call quietly does nothing and the
+//! widget still works, only without that memory.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub const DRAFT: &str = "draft";
+pub const OUTBOX: &str = "outbox";
+
+fn local() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+fn key(site: &str, what: &str) -> String {
+    format!("earshot:{site}:{what}")
+}
+
+pub fn load<T: DeserializeOwned>(site: &str, what: &str) -> Option<T> {
+    let text = local()?.get_item(&key(site, what)).ok()??;
+    serde_json::from_str(&text).ok()
+}
+
+pub fn save<T: Serialize>(site: &str, what: &str, value: &T) {
+    if let (Some(storage), Ok(text)) = (local(), serde_json::to_string(value)) {
+        let _ = storage.set_item(&key(site, what), &text);
+    }
+}
+
+pub fn remove(site: &str, what: &str) {
+    if let Some(storage) = local() {
+        let _ = storage.remove_item(&key(site, what));
+    }
+}
