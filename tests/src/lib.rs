@@ -41,12 +41,15 @@ pub struct Collector {
 
 impl Collector {
     pub async fn start() -> TestResult<Collector> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with `adjust` applied to the test configuration.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestResult<Collector> {
         let dir = tempfile::tempdir()?;
         let db = dir.path().join("earshot.db");
-        let mut config = Config::new("127.0.0.1:0".parse()?, db.clone());
-        // WebDriver types faster than any person; the spam timing check is
-        // covered by the API tests.
-        config.limits.min_fill = std::time::Duration::ZERO;
+        let mut config = Self::config("127.0.0.1:0".parse()?, &db);
+        adjust(&mut config);
         let running = server::start(&config).await?;
         let site_key = running
             .created_site
@@ -61,10 +64,54 @@ impl Collector {
         })
     }
 
+    fn config(addr: SocketAddr, db: &Path) -> Config {
+        let mut config = Config::new(addr, db.to_path_buf());
+        // WebDriver types faster than any person; the spam timing check is
+        // covered by the API tests.
+        config.limits.min_fill = std::time::Duration::ZERO;
+        config
+    }
+
     pub fn url(&self) -> String {
         self.running.public_url.clone()
     }
 
+    /// Stops the server (gracefully, as on SIGTERM); the database stays.
+    pub async fn stop(self) -> TestResult<Stopped> {
+        let addr = self.running.addr;
+        self.running.stop().await?;
+        Ok(Stopped {
+            addr,
+            db: self.db,
+            site_key: self.site_key,
+            dir: self._dir,
+        })
+    }
+}
+
+/// A collector that was stopped; its address and database are kept.
+pub struct Stopped {
+    addr: SocketAddr,
+    db: PathBuf,
+    site_key: String,
+    dir: TempDir,
+}
+
+impl Stopped {
+    /// Starts again on the same address and database.
+    pub async fn restart(self) -> TestResult<Collector> {
+        let config = Collector::config(self.addr, &self.db);
+        let running = server::start(&config).await?;
+        Ok(Collector {
+            running,
+            db: self.db,
+            site_key: self.site_key,
+            _dir: self.dir,
+        })
+    }
+}
+
+impl Collector {
     /// Opens the database file read-only, as an operator would.
     pub fn db(&self) -> TestResult<rusqlite::Connection> {
         Ok(rusqlite::Connection::open_with_flags(
@@ -105,6 +152,8 @@ async fn host_file(
     let path = state.dir.join(&file);
     let content_type = if file.ends_with(".css") {
         "text/css; charset=utf-8"
+    } else if file.ends_with(".js") {
+        "text/javascript; charset=utf-8"
     } else {
         "text/html; charset=utf-8"
     };

@@ -207,3 +207,294 @@ async fn empty_message_is_explained_beside_the_field_and_nothing_is_sent() -> Te
     collector.running.stop().await?;
     Ok(())
 }
+
+/// Waits until `sql` (a count) reaches `want`, or fails after the patience.
+async fn wait_for_count(collector: &Collector, sql: &str, want: i64) -> TestResult {
+    let deadline = std::time::Instant::now() + earshot_e2e::PATIENCE;
+    loop {
+        let got: i64 = collector.db()?.query_row(sql, [], |r| r.get(0))?;
+        if got == want {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("{sql}: {got}, expected {want}").into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+async fn local_storage(browser: &Browser, key: &str) -> TestResult<serde_json::Value> {
+    Ok(browser
+        .client
+        .execute(
+            "return window.localStorage.getItem(arguments[0])",
+            vec![key.into()],
+        )
+        .await?)
+}
+
+#[tokio::test]
+async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns()
+-> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
+    let page = format!("http://{host}/index.html");
+    browser.client.goto(&page).await?;
+    browser
+        .find_in_widget("button.launcher")
+        .await?
+        .click()
+        .await?;
+    let message = "The tracking link in my order email leads nowhere";
+    type_into(&browser, "textarea#message", message).await?;
+
+    let site_key = collector.site_key.clone();
+    let stopped = collector.stop().await?;
+    browser.find_in_widget("button.send").await?.click().await?;
+    // Honest: saved, not "thanks".
+    let notice = browser.text_in_widget(".queued .explain").await?;
+    assert!(notice.contains("saved on this device"), "{notice}");
+    let root = browser.widget().await?;
+    assert!(
+        root.find(fantoccini::Locator::Css(".reference"))
+            .await
+            .is_err(),
+        "no reference is shown for something not stored"
+    );
+    let outbox = local_storage(&browser, &format!("earshot:{site_key}:outbox")).await?;
+    assert!(
+        outbox.as_str().is_some_and(|o| o.contains(message)),
+        "kept in storage: {outbox}"
+    );
+
+    // A reload while the collector is still down loses nothing.
+    browser.client.goto(&page).await?;
+    let outbox = local_storage(&browser, &format!("earshot:{site_key}:outbox")).await?;
+    assert!(outbox.as_str().is_some_and(|o| o.contains(message)));
+
+    // The collector comes back: the widget delivers on its own, once.
+    let collector = stopped.restart().await?;
+    let count = format!("SELECT count(*) FROM entries WHERE message = '{message}'");
+    wait_for_count(&collector, &count, 1).await?;
+    let deadline = std::time::Instant::now() + earshot_e2e::PATIENCE;
+    while !local_storage(&browser, &format!("earshot:{site_key}:outbox"))
+        .await?
+        .is_null()
+    {
+        assert!(std::time::Instant::now() < deadline, "outbox never emptied");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Opening the widget now shows the reference of what was delivered.
+    browser
+        .find_in_widget("button.launcher")
+        .await?
+        .click()
+        .await?;
+    let reference = browser.text_in_widget(".reference").await?;
+    let row = stored(&collector, &reference)?.ok_or("the reference shown is not stored")?;
+    assert_eq!(row.message.as_deref(), Some(message));
+    // Another reload sends nothing again.
+    browser.client.goto(&page).await?;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    browser.close().await;
+    wait_for_count(&collector, &count, 1).await?;
+    assert_eq!(entry_count(&collector)?, 1);
+    collector.running.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_draft_survives_closing_and_reloading_until_it_is_sent() -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    open_widget(&browser, &collector, "index.html").await?;
+    browser
+        .find_in_widget("input#kind-expectation")
+        .await?
+        .click()
+        .await?;
+    type_into(&browser, "textarea#expected", "Delivery on Saturday").await?;
+    type_into(&browser, "textarea#actual", "It says Monday now").await?;
+    browser.client.refresh().await?;
+    browser
+        .find_in_widget("button.launcher")
+        .await?
+        .click()
+        .await?;
+    let expected = browser.find_in_widget("textarea#expected").await?;
+    assert_eq!(
+        expected.prop("value").await?.as_deref(),
+        Some("Delivery on Saturday")
+    );
+    browser.find_in_widget("button.send").await?.click().await?;
+    let reference = browser.text_in_widget(".reference").await?;
+    let row = stored(&collector, &reference)?.ok_or("not stored")?;
+    assert_eq!(row.actual.as_deref(), Some("It says Monday now"));
+    // Sent: the next visit starts empty.
+    browser.client.refresh().await?;
+    browser
+        .find_in_widget("button.launcher")
+        .await?
+        .click()
+        .await?;
+    let message = browser.find_in_widget("textarea#message").await?;
+    assert_eq!(message.prop("value").await?.as_deref(), Some(""));
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_javascript_api_queues_calls_made_before_the_widget_loaded() -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
+    browser
+        .client
+        .goto(&format!("http://{host}/manual.html"))
+        .await?;
+    // Manual mode: no floating button; nothing but the loader fetched yet.
+    let root = browser.widget().await?;
+    assert!(
+        root.find(fantoccini::Locator::Css("button.launcher"))
+            .await
+            .is_err()
+    );
+    let wasm_fetched = "return performance.getEntriesByType('resource').some(function (r) { return r.name.endsWith('.wasm'); })";
+    assert_eq!(
+        browser.client.execute(wasm_fetched, vec![]).await?,
+        serde_json::json!(false)
+    );
+
+    // The host's own button calls Earshot.open({kind, message}).
+    browser
+        .client
+        .find(fantoccini::Locator::Css("#suggest"))
+        .await?
+        .click()
+        .await?;
+    browser.find_in_widget("dialog[open]").await?;
+    let idea = browser.find_in_widget("input#kind-idea").await?;
+    assert_eq!(idea.prop("checked").await?.as_deref(), Some("true"));
+    let message = browser.find_in_widget("textarea#message").await?;
+    assert_eq!(
+        message.prop("value").await?.as_deref(),
+        Some("It would help if ")
+    );
+    let body_class = "return document.body.className";
+    assert_eq!(
+        browser.client.execute(body_class, vec![]).await?,
+        serde_json::json!("feedback-open")
+    );
+    type_into(&browser, "textarea#message", "invoices were searchable").await?;
+    browser.find_in_widget("button.send").await?.click().await?;
+    let reference = browser.text_in_widget(".reference").await?;
+
+    // The page's `submitted` listener, registered before load, heard it.
+    let heard = browser
+        .client
+        .find(fantoccini::Locator::Css("#events li"))
+        .await?
+        .text()
+        .await?;
+    assert_eq!(heard, format!("submitted {reference}"));
+    browser.client.execute("Earshot.close()", vec![]).await?;
+    assert_eq!(
+        browser.client.execute(body_class, vec![]).await?,
+        serde_json::json!("")
+    );
+    browser.close().await;
+
+    let (message, email, name, context): (String, String, String, String) =
+        collector.db()?.query_row(
+            "SELECT message, email, name, context FROM entries WHERE reference = ?1",
+            [&reference],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+    assert_eq!(message, "It would help if invoices were searchable");
+    assert_eq!((email.as_str(), name.as_str()), ("ana@example.com", "Ana"));
+    let context: serde_json::Value = serde_json::from_str(&context)?;
+    assert_eq!(
+        context,
+        serde_json::json!({"account": "4711", "beta": "true", "plan": "pro"})
+    );
+    collector.running.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rate_limited_submission_is_kept_and_the_wait_is_shown() -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start_with(|c| c.limits.per_ip_per_minute = 1).await?;
+    let browser = Browser::start().await?;
+    open_widget(&browser, &collector, "index.html").await?;
+    type_into(
+        &browser,
+        "textarea#message",
+        "First: the size chart is wrong",
+    )
+    .await?;
+    browser.find_in_widget("button.send").await?.click().await?;
+    browser.text_in_widget(".reference").await?;
+    browser
+        .find_in_widget(".sent button.secondary")
+        .await?
+        .click()
+        .await?;
+    type_into(&browser, "textarea#message", "Second: and so is the colour").await?;
+    browser.find_in_widget("button.send").await?.click().await?;
+    let notice = browser.text_in_widget(".queued .explain").await?;
+    assert!(notice.contains("Too many messages"), "{notice}");
+    assert!(notice.contains("seconds"), "the wait is shown: {notice}");
+    let outbox = local_storage(&browser, &format!("earshot:{}:outbox", collector.site_key)).await?;
+    assert!(
+        outbox
+            .as_str()
+            .is_some_and(|o| o.contains("Second: and so is the colour"))
+    );
+    browser.close().await;
+    assert_eq!(entry_count(&collector)?, 1);
+    collector.running.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_webassembly_is_fetched_only_when_someone_reaches_for_the_button() -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
+    browser
+        .client
+        .goto(&format!("http://{host}/index.html"))
+        .await?;
+    let button = browser.find_in_widget("button.launcher").await?;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let fetched = "return performance.getEntriesByType('resource').filter(function (r) { return /\\/widget\\//.test(r.name); }).length";
+    assert_eq!(
+        browser.client.execute(fetched, vec![]).await?,
+        serde_json::json!(1),
+        "only the stylesheet before any interaction"
+    );
+    let started = std::time::Instant::now();
+    button.click().await?;
+    browser
+        .find_in_widget("dialog[open] textarea#message")
+        .await?;
+    eprintln!(
+        "click to interactive dialog (cold, loopback): {} ms",
+        started.elapsed().as_millis()
+    );
+    assert_eq!(
+        browser.client.execute(fetched, vec![]).await?,
+        serde_json::json!(3),
+        "stylesheet, app script and wasm once opened"
+    );
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}
