@@ -87,7 +87,8 @@ fn main() {
     let css_name = hashed_name("earshot", "css", css.as_bytes());
 
     let loader = fs::read_to_string(root.join("widget/assets/loader.js"))
-        .expect("widget/assets/loader.js exists")
+        .expect("widget/assets/loader.js exists");
+    let loader = strip_comments(&loader)
         .replace("__APP__", &format!("widget/{app_name}"))
         .replace("__WASM__", &format!("widget/{wasm_name}"))
         .replace("__CSS__", &format!("widget/{css_name}"))
@@ -175,4 +176,18 @@ fn hashed_name(stem: &str, ext: &str, bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     let short: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
     format!("{stem}.{short}.{ext}")
+}
+
+/// Drops whole-line `//` comments and indentation from the loader: it is
+/// shipped to every visitor of every host page, its comments are for us.
+/// Only whole lines are touched, so strings and code are never altered; the
+/// `/*! … */` licence header stays.
+fn strip_comments(source: &str) -> String {
+    source
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }

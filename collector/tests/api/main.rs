@@ -11,4 +11,5 @@ mod crash;
 mod helpers;
 mod ingest;
 mod limits;
+mod size;
 mod status_page;

@@ -1,0 +1,64 @@
+//! The widget's weight on a host page, and a ratchet that keeps it there.
+//!
+//! `cargo test -p earshot-collector --test api widget_size -- --nocapture`
+//! prints the report. The ceilings are the sizes reached so far (plus a
+//! little slack for compiler noise): lower them when the widget shrinks,
+//! never raise them without saying why in the change.
+
+use std::io::Write;
+
+use earshot_collector::assets;
+
+/// The hard budget for the loader (brotli).
+const LOADER_BR_MAX: usize = 2_048;
+/// Ratchet for everything fetched once the dialog opens (brotli). The goal
+/// is 50 KB; see README ("Widget size") for where the bytes go.
+const OPENED_BR_MAX: usize = 139_000;
+
+fn brotli(bytes: &[u8]) -> usize {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).unwrap();
+    out.len()
+}
+
+fn gzip(bytes: &[u8]) -> usize {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap().len()
+}
+
+#[test]
+fn widget_size_stays_within_its_budget() {
+    let parts: [(&str, &[u8]); 4] = [
+        ("loader (widget.js)", assets::LOADER_JS.as_bytes()),
+        ("stylesheet", assets::CSS.as_bytes()),
+        ("glue (app.js)", assets::APP_JS.as_bytes()),
+        ("wasm", assets::WASM),
+    ];
+    println!("| part | raw | gzip -9 | brotli -q 11 |");
+    println!("|---|---|---|---|");
+    let mut opened_br = 0;
+    let mut loader_br = 0;
+    for (name, bytes) in parts {
+        let br = brotli(bytes);
+        println!("| {name} | {} | {} | {br} |", bytes.len(), gzip(bytes));
+        opened_br += br;
+        if name.starts_with("loader") {
+            loader_br = br;
+        }
+    }
+    println!("| once opened (all four) | | | {opened_br} |");
+    assert!(
+        loader_br <= LOADER_BR_MAX,
+        "the loader is {loader_br} B brotli, over its {LOADER_BR_MAX} B budget"
+    );
+    assert!(
+        opened_br <= OPENED_BR_MAX,
+        "the opened widget is {opened_br} B brotli, over the {OPENED_BR_MAX} B ratchet"
+    );
+}
