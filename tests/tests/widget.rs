@@ -498,3 +498,173 @@ async fn the_webassembly_is_fetched_only_when_someone_reaches_for_the_button() -
     collector.running.stop().await?;
     Ok(())
 }
+
+/// Presses `key` (a WebDriver key code) wherever focus is.
+async fn press(browser: &Browser, key: fantoccini::key::Key) -> TestResult {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let value = char::from(key);
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value })
+        .then(KeyAction::Up { value });
+    browser.client.perform_actions(keys).await?;
+    Ok(())
+}
+
+/// Where focus is: `"launcher"`, `"dialog:<id or class>"`, or `"page"` for
+/// anything outside the widget.
+async fn focus(browser: &Browser) -> TestResult<String> {
+    let where_ = browser
+        .client
+        .execute(
+            r#"var host = document.querySelector("earshot-widget");
+               if (document.activeElement !== host) return "page";
+               var el = host.shadowRoot.activeElement;
+               if (!el) return "page";
+               if (el.classList.contains("launcher")) return "launcher";
+               return (el.closest("dialog") ? "dialog:" : "loose:") + (el.id || el.className);"#,
+            vec![],
+        )
+        .await?;
+    Ok(where_.as_str().unwrap_or_default().to_owned())
+}
+
+/// Tabs until `want` has focus, checking that focus never leaves the dialog.
+async fn tab_to(browser: &Browser, want: &str) -> TestResult {
+    for _ in 0..12 {
+        let now = focus(browser).await?;
+        if now == want {
+            return Ok(());
+        }
+        assert!(
+            now.starts_with("dialog:"),
+            "focus escaped the dialog: {now}"
+        );
+        press(browser, fantoccini::key::Key::Tab).await?;
+    }
+    Err(format!("{want} never got focus").into())
+}
+
+#[tokio::test]
+async fn a_keyboard_alone_opens_fills_sends_and_closes_the_dialog() -> TestResult {
+    use fantoccini::key::Key;
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
+    browser
+        .client
+        .goto(&format!("http://{host}/index.html"))
+        .await?;
+    browser.find_in_widget("button.launcher").await?;
+    // Tab through the page to the button, as a keyboard user would.
+    for _ in 0..20 {
+        if focus(&browser).await? == "launcher" {
+            break;
+        }
+        press(&browser, Key::Tab).await?;
+    }
+    assert_eq!(focus(&browser).await?, "launcher");
+    press(&browser, Key::Enter).await?;
+    browser.find_in_widget("dialog[open]").await?;
+
+    tab_to(&browser, "dialog:message").await?;
+    let message = "Keyboard only: the size filter ignores my choice";
+    browser
+        .client
+        .perform_actions({
+            use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+            message
+                .chars()
+                .fold(KeyActions::new("typing".into()), |keys, c| {
+                    keys.then(KeyAction::Down { value: c })
+                        .then(KeyAction::Up { value: c })
+                })
+        })
+        .await?;
+    tab_to(&browser, "dialog:primary send").await?;
+    // Focus is trapped: a full round of Tabs stays inside the dialog.
+    for _ in 0..10 {
+        press(&browser, Key::Tab).await?;
+        let now = focus(&browser).await?;
+        assert!(
+            now.starts_with("dialog:"),
+            "focus escaped the dialog: {now}"
+        );
+    }
+    tab_to(&browser, "dialog:primary send").await?;
+    press(&browser, Key::Enter).await?;
+    let reference = browser.text_in_widget(".reference").await?;
+
+    press(&browser, Key::Escape).await?;
+    let deadline = std::time::Instant::now() + earshot_e2e::PATIENCE;
+    while browser
+        .widget()
+        .await?
+        .find(fantoccini::Locator::Css("dialog[open]"))
+        .await
+        .is_ok()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Esc did not close the dialog"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        focus(&browser).await?,
+        "launcher",
+        "focus returns to the button"
+    );
+    let expanded = browser
+        .find_in_widget("button.launcher")
+        .await?
+        .attr("aria-expanded")
+        .await?;
+    assert_eq!(expanded.as_deref(), Some("false"));
+    browser.close().await;
+    let row = stored(&collector, &reference)?.ok_or("not stored")?;
+    assert_eq!(row.message.as_deref(), Some(message));
+    collector.running.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_german_page_gets_the_widget_in_german_with_the_hosts_own_words() -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    open_widget(&browser, &collector, "de.html").await?;
+    assert_eq!(
+        browser.text_in_widget("#earshot-title").await?,
+        "Erzählen Sie uns, was passiert ist"
+    );
+    let dialog = browser.find_in_widget("dialog[open]").await?;
+    assert_eq!(dialog.attr("lang").await?.as_deref(), Some("de"));
+    assert_eq!(browser.text_in_widget("button.send").await?, "Abschicken");
+    browser.find_in_widget("button.send").await?.click().await?;
+    assert_eq!(
+        browser.text_in_widget("#message-error").await?,
+        "Bitte schreiben Sie ein paar Worte."
+    );
+    // data-position and data-color reach the button.
+    let launcher = browser.find_in_widget("button.launcher").await?;
+    assert_eq!(
+        launcher.css_value("background-color").await?,
+        "rgba(11, 110, 79, 1)"
+    );
+    let left = browser
+        .client
+        .execute(
+            "return document.querySelector('earshot-widget').shadowRoot.querySelector('button.launcher').getBoundingClientRect().left",
+            vec![],
+        )
+        .await?;
+    assert!(
+        left.as_f64().is_some_and(|x| x < 100.0),
+        "bottom-left: {left}"
+    );
+    browser.close().await;
+    assert_eq!(entry_count(&collector)?, 0);
+    collector.running.stop().await?;
+    Ok(())
+}

@@ -80,6 +80,7 @@
     close: function () { call("close"); },
     identify: function (person) { call("identify", person); },
     setContext: function (context) { call("setContext", context); },
+    setStrings: function (strings) { call("setStrings", strings); },
     on: on,
     // Called once by the app script; not part of the public API.
     __boot: function (bindgen) {

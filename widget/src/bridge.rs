@@ -25,6 +25,8 @@ pub enum Command {
     },
     /// Replaces the host's context (string keys and values).
     SetContext(Vec<(String, String)>),
+    /// Replaces some of the widget's wording (`strings::Key::name` keys).
+    SetStrings(Vec<(String, String)>),
 }
 
 fn string_field(arg: &JsValue, name: &str) -> Option<String> {
@@ -48,6 +50,20 @@ fn context_value(value: &JsValue) -> Option<String> {
     value.as_bool().map(|b| b.to_string())
 }
 
+/// An object's own entries with text (or number or boolean) values.
+fn entries(arg: &JsValue) -> Vec<(String, String)> {
+    match arg.dyn_ref::<Object>() {
+        Some(object) => Object::entries(object)
+            .iter()
+            .filter_map(|pair| {
+                let pair: js_sys::Array = pair.dyn_into().ok()?;
+                Some((pair.get(0).as_string()?, context_value(&pair.get(1))?))
+            })
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
 impl Command {
     /// Reads a call; `None` for unknown methods (a newer page talking to an
     /// older widget), which are ignored.
@@ -62,19 +78,8 @@ impl Command {
                 email: string_field(arg, "email"),
                 name: string_field(arg, "name"),
             },
-            "setContext" => {
-                let entries = match arg.dyn_ref::<Object>() {
-                    Some(object) => Object::entries(object)
-                        .iter()
-                        .filter_map(|pair| {
-                            let pair: js_sys::Array = pair.dyn_into().ok()?;
-                            Some((pair.get(0).as_string()?, context_value(&pair.get(1))?))
-                        })
-                        .collect(),
-                    None => Vec::new(),
-                };
-                Command::SetContext(entries)
-            }
+            "setContext" => Command::SetContext(entries(arg)),
+            "setStrings" => Command::SetStrings(entries(arg)),
             _ => return None,
         })
     }

@@ -9,7 +9,7 @@ use earshot_protocol::{
 
 use serde::{Deserialize, Serialize};
 
-use crate::strings;
+use crate::strings::{Key, Strings};
 
 /// Text typed so far. It survives closing the dialog and reloading the page
 /// (see `storage`) and is cleared only after the collector confirmed it.
@@ -113,6 +113,17 @@ pub struct State {
     /// Set by the host page (`Earshot.setContext`) on every page load, so
     /// not part of the stored draft.
     pub host_context: Vec<(String, String)>,
+    /// In the customer's language, with the host's replacements.
+    pub strings: Rc<Strings>,
+}
+
+impl State {
+    pub fn new(strings: Strings) -> Self {
+        State {
+            strings: Rc::new(strings),
+            ..State::default()
+        }
+    }
 }
 
 impl Default for State {
@@ -122,6 +133,7 @@ impl Default for State {
             draft: Draft::default(),
             phase: Phase::Editing,
             host_context: Vec::new(),
+            strings: Rc::default(),
         }
     }
 }
@@ -168,6 +180,8 @@ pub enum Action {
         email: Option<String>,
         name: Option<String>,
     },
+    /// `Earshot.setStrings({...})`: the host's wording.
+    SetStrings(Vec<(String, String)>),
     /// `Earshot.setContext({...})`: replaces the host's context.
     SetContext(Vec<(String, String)>),
     /// Start a new draft after a confirmed send.
@@ -212,14 +226,15 @@ impl State {
                 self.phase = Phase::Sent(accepted);
             }
             Action::Rejected(error) => {
+                let message = self.localized(&error);
                 self.phase = Phase::Invalid {
                     field: error.field,
-                    message: error.message,
+                    message,
                 }
             }
             Action::Unreachable => {
                 self.phase = Phase::Failed {
-                    message: strings::UNREACHABLE.to_owned(),
+                    message: self.strings.get(Key::Unreachable).to_owned(),
                 }
             }
             Action::Queued {
@@ -258,9 +273,10 @@ impl State {
                         started_at: self.draft.started_at,
                         honeypot: String::new(),
                     };
+                    let message = self.localized(&error);
                     self.phase = Phase::Invalid {
                         field: error.field,
-                        message: error.message,
+                        message,
                     };
                 }
             }
@@ -287,6 +303,7 @@ impl State {
                     self.draft.name = name;
                 }
             }
+            Action::SetStrings(entries) => Rc::make_mut(&mut self.strings).override_with(entries),
             Action::SetContext(entries) => {
                 self.host_context = host_context(entries);
             }
@@ -294,6 +311,16 @@ impl State {
                 self.fresh_draft();
                 self.phase = Phase::Editing;
             }
+        }
+    }
+
+    /// The collector explains in English; a field's problem is told in the
+    /// customer's language from its code. Field-less refusals (an unknown
+    /// site, say) are the site owner's to fix and keep the server's words.
+    fn localized(&self, error: &ErrorBody) -> String {
+        match &error.field {
+            Some(field) => self.strings.field_error(Some(field), &error.code),
+            None => error.message.clone(),
         }
     }
 
@@ -362,7 +389,7 @@ impl State {
             Ok(_) => Ok(req),
             Err(e) => Err(ErrorBody {
                 code: e.code().to_owned(),
-                message: strings::field_error(e.field, e.problem),
+                message: self.strings.field_error(Some(e.field.as_str()), e.code()),
                 field: Some(e.field.as_str().to_owned()),
             }),
         }
@@ -473,7 +500,10 @@ mod tests {
         s.apply(Action::Restore(Box::new(request.clone()), refusal.clone()));
         assert_eq!(s.draft.message, "it broke");
         assert_eq!(s.draft.idempotency_key, None);
-        assert_eq!(s.error_for(Input::Message), Some("shorter, please"));
+        assert_eq!(
+            s.error_for(Input::Message),
+            Some("Please keep this under 5000 characters.")
+        );
         // Not over something the customer is writing now.
         let mut busy = typed("something new");
         busy.apply(Action::Restore(Box::new(request), refusal));
@@ -611,7 +641,18 @@ mod tests {
         }));
         assert_eq!(
             s.error_for(Input::Email),
-            Some("That email address looks wrong.")
+            Some("That email address does not look right.")
+        );
+        // In German for a German page; the server's English stays out.
+        let mut de = State::new(Strings::new(crate::strings::Lang::De));
+        de.apply(Action::Rejected(ErrorBody {
+            code: "invalid_email".into(),
+            message: "email is not a valid email address".into(),
+            field: Some("email".into()),
+        }));
+        assert_eq!(
+            de.error_for(Input::Email),
+            Some("Diese E-Mail-Adresse scheint nicht zu stimmen.")
         );
         assert_eq!(s.error_for(Input::Message), None);
         s.apply(Action::Edit(Input::Email, "a@b.example".into()));

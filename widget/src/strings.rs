@@ -1,57 +1,448 @@
-//! Every customer-facing string in one place, ready for translation.
+//! Every customer-facing string, in English, German, French, Spanish and
+//! Portuguese. The language comes from `data-locale`, else the browser's;
+//! a host can replace any string through `Earshot.setStrings({key: text})`
+//! with the keys of [`Key::name`].
 
-use earshot_protocol::Kind;
+use earshot_protocol::{Field, Kind, limits};
 
-pub const TITLE: &str = "Tell us what happened";
-pub const KIND_LEGEND: &str = "What is it about?";
-pub const MESSAGE: &str = "Your message";
-pub const EXPECTED: &str = "What did you expect?";
-pub const ACTUAL: &str = "What happened instead?";
-pub const EXTRA: &str = "Anything else? (optional)";
-pub const EMAIL: &str = "Want a reply? Your email (optional)";
-pub const SEND: &str = "Send";
-pub const SENDING: &str = "Sending…";
-pub const CLOSE: &str = "Close";
-pub const THANKS: &str = "Thank you — we have it.";
-pub const REFERENCE: &str = "Your reference";
-pub const STATUS_LINK: &str = "Follow what happens";
-pub const ANOTHER: &str = "Send something else";
-pub const UNREACHABLE: &str =
-    "We could not reach our server. Your text is still here — please try again in a moment.";
-pub const QUEUED_TITLE: &str = "Saved — not sent yet";
-pub const QUEUED_OFFLINE: &str = "We could not reach our server. Your message is saved on this device and we will send it when you're back online, even if you close this page.";
-pub const QUEUED_RATE_LIMITED: &str = "Too many messages are arriving just now. Your message is saved on this device and we will send it automatically";
-pub const TRY_NOW: &str = "Try now";
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    De,
+    Fr,
+    Es,
+    Pt,
+}
 
-/// "… in about 2 minutes." for a retry `secs` from now.
-pub fn retry_in(secs: f64) -> String {
-    let secs = secs.max(1.0).ceil() as u64;
-    if secs < 90 {
-        format!(" in about {secs} seconds.")
-    } else {
-        format!(" in about {} minutes.", secs.div_ceil(60))
+impl Lang {
+    /// `data-locale` wins over the browser's language; anything we have no
+    /// translation for gets English. Only the primary subtag counts
+    /// (`pt-BR` → Portuguese).
+    pub fn pick(locale: Option<&str>, browser: Option<&str>) -> Lang {
+        [locale, browser]
+            .into_iter()
+            .flatten()
+            .find_map(Lang::from_tag)
+            .unwrap_or(Lang::En)
+    }
+
+    /// BCP 47 code, for the dialog's `lang` (screen readers pronounce by it).
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+            Lang::Fr => "fr",
+            Lang::Es => "es",
+            Lang::Pt => "pt",
+        }
+    }
+
+    fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();
+        Some(match primary.as_str() {
+            "en" => Lang::En,
+            "de" => Lang::De,
+            "fr" => Lang::Fr,
+            "es" => Lang::Es,
+            "pt" => Lang::Pt,
+            _ => return None,
+        })
+    }
+
+    fn table(self) -> &'static [&'static str; KEYS] {
+        match self {
+            Lang::En => &EN,
+            Lang::De => &DE,
+            Lang::Fr => &FR,
+            Lang::Es => &ES,
+            Lang::Pt => &PT,
+        }
     }
 }
 
-pub fn kind_label(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Complaint => "Something went wrong",
-        Kind::Expectation => "Not what I expected",
-        Kind::Idea => "An idea",
-        Kind::Praise => "Praise",
-        Kind::Question => "A question",
+macro_rules! keys {
+    ($($key:ident => $name:literal,)*) => {
+        /// A string of the widget; `name()` is what hosts override it by.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Key { $($key,)* }
+
+        impl Key {
+            pub const ALL: &'static [Key] = &[$(Key::$key,)*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Key::$key => $name,)* }
+            }
+        }
+    };
+}
+
+keys! {
+    Title => "title",
+    KindLegend => "kind_legend",
+    Complaint => "kind_complaint",
+    Expectation => "kind_expectation",
+    Idea => "kind_idea",
+    Praise => "kind_praise",
+    Question => "kind_question",
+    Message => "message",
+    Expected => "expected",
+    Actual => "actual",
+    Extra => "extra",
+    Email => "email",
+    Send => "send",
+    Sending => "sending",
+    Close => "close",
+    Thanks => "thanks",
+    Reference => "reference",
+    StatusLink => "status_link",
+    Another => "another",
+    Unreachable => "unreachable",
+    QueuedTitle => "queued_title",
+    QueuedOffline => "queued_offline",
+    QueuedRateLimited => "queued_rate_limited",
+    RetrySeconds => "retry_seconds",
+    RetryMinutes => "retry_minutes",
+    TryNow => "try_now",
+    NeedMessage => "need_message",
+    NeedExpected => "need_expected",
+    NeedActual => "need_actual",
+    TooLong => "too_long",
+    BadEmail => "bad_email",
+    BadField => "bad_field",
+}
+
+const KEYS: usize = 32;
+
+// In the order of `keys!`. `{n}` is a number filled in at run time.
+const EN: [&str; KEYS] = [
+    "Tell us what happened",
+    "What is it about?",
+    "Something went wrong",
+    "Not what I expected",
+    "An idea",
+    "Praise",
+    "A question",
+    "Your message",
+    "What did you expect?",
+    "What happened instead?",
+    "Anything else? (optional)",
+    "Want a reply? Your email (optional)",
+    "Send",
+    "Sending…",
+    "Close",
+    "Thank you — we have it.",
+    "Your reference",
+    "Follow what happens",
+    "Send something else",
+    "We could not reach our server. Your text is still here — please try again in a moment.",
+    "Saved — not sent yet",
+    "We could not reach our server. Your message is saved on this device and we will send it when you're back online, even if you close this page.",
+    "Too many messages are arriving just now. Your message is saved on this device and we will send it automatically",
+    " in about {n} seconds.",
+    " in about {n} minutes.",
+    "Try now",
+    "Please write a few words.",
+    "Please tell us what you expected.",
+    "Please tell us what happened instead.",
+    "Please keep this under {n} characters.",
+    "That email address does not look right.",
+    "Something about this field is not right.",
+];
+
+const DE: [&str; KEYS] = [
+    "Erzählen Sie uns, was passiert ist",
+    "Worum geht es?",
+    "Etwas ist schiefgelaufen",
+    "Nicht, was ich erwartet habe",
+    "Eine Idee",
+    "Lob",
+    "Eine Frage",
+    "Ihre Nachricht",
+    "Was haben Sie erwartet?",
+    "Was ist stattdessen passiert?",
+    "Sonst noch etwas? (optional)",
+    "Antwort gewünscht? Ihre E-Mail (optional)",
+    "Senden",
+    "Wird gesendet…",
+    "Schließen",
+    "Danke — wir haben es erhalten.",
+    "Ihre Referenz",
+    "Verfolgen, was passiert",
+    "Etwas anderes senden",
+    "Wir konnten unseren Server nicht erreichen. Ihr Text ist noch da — bitte versuchen Sie es gleich noch einmal.",
+    "Gespeichert — noch nicht gesendet",
+    "Wir konnten unseren Server nicht erreichen. Ihre Nachricht ist auf diesem Gerät gespeichert und wird gesendet, sobald Sie wieder online sind, auch wenn Sie diese Seite schließen.",
+    "Gerade kommen zu viele Nachrichten an. Ihre Nachricht ist auf diesem Gerät gespeichert und wird automatisch gesendet",
+    " in etwa {n} Sekunden.",
+    " in etwa {n} Minuten.",
+    "Jetzt versuchen",
+    "Bitte schreiben Sie ein paar Worte.",
+    "Bitte sagen Sie uns, was Sie erwartet haben.",
+    "Bitte sagen Sie uns, was stattdessen passiert ist.",
+    "Bitte bleiben Sie unter {n} Zeichen.",
+    "Diese E-Mail-Adresse scheint nicht zu stimmen.",
+    "Mit diesem Feld stimmt etwas nicht.",
+];
+
+const FR: [&str; KEYS] = [
+    "Dites-nous ce qui s'est passé",
+    "De quoi s'agit-il ?",
+    "Quelque chose n'a pas marché",
+    "Pas ce que j'attendais",
+    "Une idée",
+    "Un compliment",
+    "Une question",
+    "Votre message",
+    "Qu'attendiez-vous ?",
+    "Que s'est-il passé à la place ?",
+    "Autre chose ? (facultatif)",
+    "Une réponse ? Votre e-mail (facultatif)",
+    "Envoyer",
+    "Envoi…",
+    "Fermer",
+    "Merci — nous l'avons bien reçu.",
+    "Votre référence",
+    "Suivre la suite",
+    "Envoyer autre chose",
+    "Impossible de joindre notre serveur. Votre texte est toujours là — réessayez dans un instant.",
+    "Enregistré — pas encore envoyé",
+    "Impossible de joindre notre serveur. Votre message est enregistré sur cet appareil et sera envoyé dès que vous serez de nouveau en ligne, même si vous fermez cette page.",
+    "Trop de messages arrivent en ce moment. Votre message est enregistré sur cet appareil et sera envoyé automatiquement",
+    " dans environ {n} secondes.",
+    " dans environ {n} minutes.",
+    "Réessayer",
+    "Écrivez quelques mots, s'il vous plaît.",
+    "Dites-nous ce que vous attendiez.",
+    "Dites-nous ce qui s'est passé à la place.",
+    "Restez sous {n} caractères, s'il vous plaît.",
+    "Cette adresse e-mail ne semble pas correcte.",
+    "Quelque chose ne va pas dans ce champ.",
+];
+
+const ES: [&str; KEYS] = [
+    "Cuéntenos qué pasó",
+    "¿De qué se trata?",
+    "Algo salió mal",
+    "No es lo que esperaba",
+    "Una idea",
+    "Un elogio",
+    "Una pregunta",
+    "Su mensaje",
+    "¿Qué esperaba?",
+    "¿Qué pasó en su lugar?",
+    "¿Algo más? (opcional)",
+    "¿Quiere respuesta? Su correo (opcional)",
+    "Enviar",
+    "Enviando…",
+    "Cerrar",
+    "Gracias — lo hemos recibido.",
+    "Su referencia",
+    "Seguir lo que pasa",
+    "Enviar otra cosa",
+    "No pudimos contactar con nuestro servidor. Su texto sigue aquí — inténtelo de nuevo en un momento.",
+    "Guardado — aún no enviado",
+    "No pudimos contactar con nuestro servidor. Su mensaje está guardado en este dispositivo y lo enviaremos cuando vuelva a estar en línea, aunque cierre esta página.",
+    "Están llegando demasiados mensajes ahora mismo. Su mensaje está guardado en este dispositivo y lo enviaremos automáticamente",
+    " en unos {n} segundos.",
+    " en unos {n} minutos.",
+    "Intentar ahora",
+    "Escriba unas palabras, por favor.",
+    "Díganos qué esperaba.",
+    "Díganos qué pasó en su lugar.",
+    "Manténgalo por debajo de {n} caracteres.",
+    "Esa dirección de correo no parece correcta.",
+    "Algo no está bien en este campo.",
+];
+
+const PT: [&str; KEYS] = [
+    "Conte-nos o que aconteceu",
+    "Sobre o que é?",
+    "Algo deu errado",
+    "Não era o que eu esperava",
+    "Uma ideia",
+    "Um elogio",
+    "Uma pergunta",
+    "Sua mensagem",
+    "O que você esperava?",
+    "O que aconteceu em vez disso?",
+    "Mais alguma coisa? (opcional)",
+    "Quer uma resposta? Seu e-mail (opcional)",
+    "Enviar",
+    "Enviando…",
+    "Fechar",
+    "Obrigado — recebemos.",
+    "Sua referência",
+    "Acompanhar o que acontece",
+    "Enviar outra coisa",
+    "Não conseguimos falar com nosso servidor. Seu texto continua aqui — tente de novo em instantes.",
+    "Guardado — ainda não enviado",
+    "Não conseguimos falar com nosso servidor. Sua mensagem está guardada neste dispositivo e será enviada quando você estiver online de novo, mesmo que feche esta página.",
+    "Muitas mensagens estão chegando agora. Sua mensagem está guardada neste dispositivo e será enviada automaticamente",
+    " em cerca de {n} segundos.",
+    " em cerca de {n} minutos.",
+    "Tentar agora",
+    "Escreva algumas palavras, por favor.",
+    "Conte-nos o que você esperava.",
+    "Conte-nos o que aconteceu em vez disso.",
+    "Mantenha abaixo de {n} caracteres.",
+    "Esse endereço de e-mail não parece correto.",
+    "Algo neste campo não está certo.",
+];
+
+/// The strings in force: a language plus the host's replacements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Strings {
+    lang: Lang,
+    overrides: Vec<(Key, String)>,
+}
+
+impl Default for Strings {
+    fn default() -> Self {
+        Strings::new(Lang::En)
     }
 }
 
-/// Customer-facing explanation of a broken rule.
-pub fn field_error(field: earshot_protocol::Field, problem: earshot_protocol::Problem) -> String {
-    use earshot_protocol::{Field, Problem};
-    match (field, problem) {
-        (Field::Message, Problem::Required) => "Please write a few words.".to_owned(),
-        (Field::Expected, Problem::Required) => "Please tell us what you expected.".to_owned(),
-        (Field::Actual, Problem::Required) => "Please tell us what happened instead.".to_owned(),
-        (_, Problem::TooLong { max }) => format!("Please keep this under {max} characters."),
-        (Field::Email, _) => "That email address does not look right.".to_owned(),
-        _ => "Something about this field is not right.".to_owned(),
+impl Strings {
+    pub fn new(lang: Lang) -> Self {
+        Strings {
+            lang,
+            overrides: Vec::new(),
+        }
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// Adds the host's replacements; unknown keys are ignored (a page
+    /// written for a newer widget must not break an older one).
+    pub fn override_with(&mut self, entries: Vec<(String, String)>) {
+        for (name, text) in entries {
+            if let Some(key) = Key::ALL.iter().copied().find(|k| k.name() == name) {
+                self.overrides.retain(|(k, _)| *k != key);
+                self.overrides.push((key, text));
+            }
+        }
+    }
+
+    pub fn get(&self, key: Key) -> &str {
+        self.overrides
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(self.lang.table()[key as usize], |(_, text)| text.as_str())
+    }
+
+    fn with_number(&self, key: Key, n: u64) -> String {
+        self.get(key).replace("{n}", &n.to_string())
+    }
+
+    pub fn kind(&self, kind: Kind) -> &str {
+        self.get(match kind {
+            Kind::Complaint => Key::Complaint,
+            Kind::Expectation => Key::Expectation,
+            Kind::Idea => Key::Idea,
+            Kind::Praise => Key::Praise,
+            Kind::Question => Key::Question,
+        })
+    }
+
+    /// "… in about 2 minutes." for a retry `secs` from now.
+    pub fn retry_in(&self, secs: f64) -> String {
+        let secs = secs.max(1.0).ceil() as u64;
+        if secs < 90 {
+            self.with_number(Key::RetrySeconds, secs)
+        } else {
+            self.with_number(Key::RetryMinutes, secs.div_ceil(60))
+        }
+    }
+
+    /// What to tell the customer about a broken rule, from the error's
+    /// stable `code` and `field` (the collector's own message is English).
+    pub fn field_error(&self, field: Option<&str>, code: &str) -> String {
+        let field = field.unwrap_or_default();
+        match (field, code) {
+            ("message", "required") => self.get(Key::NeedMessage).to_owned(),
+            ("expected", "required") => self.get(Key::NeedExpected).to_owned(),
+            ("actual", "required") => self.get(Key::NeedActual).to_owned(),
+            (_, "too_long") => match limit_of(field) {
+                Some(max) => self.with_number(Key::TooLong, max as u64),
+                None => self.get(Key::BadField).to_owned(),
+            },
+            ("email", _) => self.get(Key::BadEmail).to_owned(),
+            _ => self.get(Key::BadField).to_owned(),
+        }
+    }
+}
+
+/// The limit of a field the customer types into.
+fn limit_of(field: &str) -> Option<usize> {
+    Some(match field {
+        f if f == Field::Message.as_str() => limits::MESSAGE_MAX,
+        f if f == Field::Expected.as_str() => limits::EXPECTED_MAX,
+        f if f == Field::Actual.as_str() => limits::ACTUAL_MAX,
+        f if f == Field::Email.as_str() => limits::EMAIL_MAX,
+        f if f == Field::Name.as_str() => limits::NAME_MAX,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_its_place_in_every_table() {
+        assert_eq!(Key::ALL.len(), KEYS);
+        for (i, key) in Key::ALL.iter().enumerate() {
+            assert_eq!(*key as usize, i, "{}", key.name());
+        }
+        for table in [&EN, &DE, &FR, &ES, &PT] {
+            assert!(table.iter().all(|s| !s.is_empty()));
+            // Placeholders survive translation.
+            for key in [Key::RetrySeconds, Key::RetryMinutes, Key::TooLong] {
+                assert!(table[key as usize].contains("{n}"), "{}", key.name());
+            }
+        }
+    }
+
+    #[test]
+    fn the_host_locale_wins_then_the_browser_then_english() {
+        assert_eq!(Lang::pick(Some("de"), Some("fr-FR")), Lang::De);
+        assert_eq!(Lang::pick(None, Some("pt-BR")), Lang::Pt);
+        assert_eq!(Lang::pick(Some("xx"), Some("es_MX")), Lang::Es);
+        assert_eq!(Lang::pick(Some("ja"), Some("zh")), Lang::En);
+        assert_eq!(Lang::pick(None, None), Lang::En);
+    }
+
+    #[test]
+    fn hosts_override_single_strings_and_unknown_keys_are_ignored() {
+        let mut s = Strings::new(Lang::De);
+        s.override_with(vec![
+            ("send".into(), "Abschicken".into()),
+            ("no_such_key".into(), "x".into()),
+        ]);
+        assert_eq!(s.get(Key::Send), "Abschicken");
+        assert_eq!(s.get(Key::Close), "Schließen");
+        s.override_with(vec![("send".into(), "Los".into())]);
+        assert_eq!(s.get(Key::Send), "Los");
+    }
+
+    #[test]
+    fn errors_are_told_in_the_customers_language_with_the_limit() {
+        let fr = Strings::new(Lang::Fr);
+        assert_eq!(
+            fr.field_error(Some("message"), "too_long"),
+            "Restez sous 5000 caractères, s'il vous plaît."
+        );
+        assert_eq!(
+            fr.field_error(Some("email"), "invalid_email"),
+            "Cette adresse e-mail ne semble pas correcte."
+        );
+        assert_eq!(
+            Strings::default().field_error(None, "weird"),
+            "Something about this field is not right."
+        );
+        assert_eq!(Strings::default().retry_in(42.2), " in about 43 seconds.");
+        assert_eq!(Strings::default().retry_in(150.0), " in about 3 minutes.");
     }
 }

@@ -8,6 +8,7 @@ use crate::context;
 use crate::courier::Courier;
 use crate::state::{Action, Input, Phase, State};
 use crate::storage;
+use crate::strings::{Lang, Strings};
 
 #[derive(Properties, PartialEq)]
 pub struct AppProps {
@@ -26,8 +27,11 @@ fn new_idempotency_key() -> Option<String> {
 
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
-    let state = use_reducer(State::default);
     let config = &props.config;
+    let state = {
+        let lang = Lang::pick(config.locale.as_deref(), config.language.as_deref());
+        use_reducer(move || State::new(Strings::new(lang)))
+    };
     let courier = {
         let dispatch = state.dispatcher();
         let (site, url, host) = (
@@ -62,6 +66,7 @@ pub fn app(props: &AppProps) -> Html {
                     state.dispatch(Action::Identify { email, name })
                 }
                 Command::SetContext(entries) => state.dispatch(Action::SetContext(entries)),
+                Command::SetStrings(entries) => state.dispatch(Action::SetStrings(entries)),
             }));
         });
     }

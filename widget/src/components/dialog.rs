@@ -1,10 +1,11 @@
 use earshot_protocol::{Kind, limits};
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::components::{KindPicker, QueuedNotice, SentNotice, TextField};
 use crate::hooks::use_modal;
 use crate::state::{Input, Phase, State};
-use crate::strings;
+use crate::strings::Key;
 
 #[derive(Properties, PartialEq)]
 pub struct FeedbackDialogProps {
@@ -22,21 +23,32 @@ pub struct FeedbackDialogProps {
 #[function_component(FeedbackDialog)]
 pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
     let state = &*props.state;
+    let t = state.strings.clone();
     let dialog = use_modal(state.open);
     let oncancel = props.onclose.reform(|e: Event| e.prevent_default());
     let onclose = props.onclose.reform(|_: Event| ());
     let close_click = props.onclose.reform(|_: MouseEvent| ());
+    let onkeydown = {
+        let dialog = dialog.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Tab"
+                && let Some(dialog) = dialog.cast::<web_sys::Element>()
+            {
+                trap_focus(&dialog, &e);
+            }
+        })
+    };
 
     let body = match &state.phase {
         Phase::Sent(accepted) => html! {
-            <SentNotice accepted={accepted.clone()} onanother={props.onanother.clone()}
+            <SentNotice strings={t.clone()} accepted={accepted.clone()} onanother={props.onanother.clone()}
                 onclose={props.onclose.clone()} />
         },
         Phase::Queued {
             rate_limited,
             retry_at,
         } => html! {
-            <QueuedNotice rate_limited={*rate_limited} retry_at={*retry_at}
+            <QueuedNotice strings={t.clone()} rate_limited={*rate_limited} retry_at={*retry_at}
                 onretry={props.onretry.clone()} onanother={props.onanother.clone()}
                 onclose={props.onclose.clone()} />
         },
@@ -44,14 +56,14 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
             let draft = &state.draft;
             let sending = *phase == Phase::Sending;
             let field = |id: &'static str,
-                         label: &'static str,
+                         label: &str,
                          input: Input,
                          value: &str,
                          max: usize,
                          required: bool| {
                 let onedit = props.onedit.clone();
                 html! {
-                    <TextField id={id} label={label} value={value.to_owned()} max={max} multiline=true
+                    <TextField id={id} label={AttrValue::from(label.to_owned())} value={value.to_owned()} max={max} multiline=true
                         required={required}
                         error={state.error_for(input).map(|e| AttrValue::from(e.to_owned()))}
                         oninput={Callback::from(move |v| onedit.emit((input, v)))} />
@@ -81,15 +93,15 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
             };
             html! {
                 <form class="form" novalidate=true {onsubmit}>
-                    <KindPicker selected={draft.kind} onselect={props.onkind.clone()} />
+                    <KindPicker strings={t.clone()} selected={draft.kind} onselect={props.onkind.clone()} />
                     if draft.kind == Kind::Expectation {
-                        { field("expected", strings::EXPECTED, Input::Expected, &draft.expected, limits::EXPECTED_MAX, true) }
-                        { field("actual", strings::ACTUAL, Input::Actual, &draft.actual, limits::ACTUAL_MAX, true) }
-                        { field("message", strings::EXTRA, Input::Message, &draft.message, limits::MESSAGE_MAX, false) }
+                        { field("expected", t.get(Key::Expected), Input::Expected, &draft.expected, limits::EXPECTED_MAX, true) }
+                        { field("actual", t.get(Key::Actual), Input::Actual, &draft.actual, limits::ACTUAL_MAX, true) }
+                        { field("message", t.get(Key::Extra), Input::Message, &draft.message, limits::MESSAGE_MAX, false) }
                     } else {
-                        { field("message", strings::MESSAGE, Input::Message, &draft.message, limits::MESSAGE_MAX, true) }
+                        { field("message", t.get(Key::Message), Input::Message, &draft.message, limits::MESSAGE_MAX, true) }
                     }
-                    <TextField id="email" label={strings::EMAIL} value={draft.email.clone()}
+                    <TextField id="email" label={AttrValue::from(t.get(Key::Email).to_owned())} value={draft.email.clone()}
                         max={limits::EMAIL_MAX} input_type="email" autocomplete={AttrValue::from("email")}
                         error={state.error_for(Input::Email).map(|e| AttrValue::from(e.to_owned()))}
                         oninput={onemail} />
@@ -105,7 +117,7 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                     }
                     <div class="actions">
                         <button type="submit" class="primary send" disabled={sending} aria-busy={sending.to_string()}>
-                            { if sending { strings::SENDING } else { strings::SEND } }
+                            { t.get(if sending { Key::Sending } else { Key::Send }).to_owned() }
                         </button>
                     </div>
                 </form>
@@ -114,12 +126,41 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
     };
 
     html! {
-        <dialog class="dialog" ref={dialog} aria-labelledby="earshot-title" {oncancel} {onclose}>
+        <dialog class="dialog" ref={dialog} {onkeydown} lang={t.lang().code()} aria-labelledby="earshot-title" {oncancel} {onclose}>
             <header>
-                <h2 id="earshot-title">{ strings::TITLE }</h2>
-                <button type="button" class="close" aria-label={strings::CLOSE} onclick={close_click}>{ "×" }</button>
+                <h2 id="earshot-title">{ t.get(Key::Title).to_owned() }</h2>
+                <button type="button" class="close" aria-label={t.get(Key::Close).to_owned()} onclick={close_click}>{ "×" }</button>
             </header>
             { body }
         </dialog>
+    }
+}
+
+/// What Tab can reach inside the dialog (the honeypot opts out with -1).
+const FOCUSABLE: &str =
+    "button:not([disabled]), input:not([tabindex='-1']), textarea, a[href], select";
+
+/// A modal `<dialog>` makes the page inert, but Tab past its last control
+/// still leaves for the browser's own interface; wrap around instead, so a
+/// keyboard user stays in the form until they close it.
+fn trap_focus(dialog: &web_sys::Element, e: &KeyboardEvent) {
+    let Ok(nodes) = dialog.query_selector_all(FOCUSABLE) else {
+        return;
+    };
+    let (Some(first), Some(last)) = (nodes.get(0), nodes.get(nodes.length().saturating_sub(1)))
+    else {
+        return;
+    };
+    let Some(target) = e.target().and_then(|t| t.dyn_into::<web_sys::Node>().ok()) else {
+        return;
+    };
+    let to = match (e.shift_key(), target) {
+        (false, t) if t == last => first,
+        (true, t) if t == first => last,
+        _ => return,
+    };
+    if let Ok(to) = to.dyn_into::<web_sys::HtmlElement>() {
+        e.prevent_default();
+        let _ = to.focus();
     }
 }

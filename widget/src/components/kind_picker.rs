@@ -1,10 +1,13 @@
 use earshot_protocol::Kind;
 use yew::prelude::*;
 
-use crate::strings;
+use std::rc::Rc;
+
+use crate::strings::{Key, Strings};
 
 #[derive(Properties, PartialEq)]
 pub struct KindPickerProps {
+    pub strings: Rc<Strings>,
     pub selected: Kind,
     pub onselect: Callback<Kind>,
 }
@@ -14,7 +17,7 @@ pub struct KindPickerProps {
 pub fn kind_picker(props: &KindPickerProps) -> Html {
     html! {
         <fieldset class="kinds">
-            <legend>{ strings::KIND_LEGEND }</legend>
+            <legend>{ props.strings.get(Key::KindLegend).to_owned() }</legend>
             { for Kind::ALL.into_iter().map(|kind| {
                 let id = format!("kind-{}", kind.as_str());
                 let onchange = props.onselect.reform(move |_: Event| kind);
@@ -22,7 +25,7 @@ pub fn kind_picker(props: &KindPickerProps) -> Html {
                     <label class="kind" for={id.clone()}>
                         <input type="radio" name="kind" id={id} value={kind.as_str()}
                             checked={props.selected == kind} {onchange} />
-                        <span>{ strings::kind_label(kind) }</span>
+                        <span>{ props.strings.kind(kind).to_owned() }</span>
                     </label>
                 }
             }) }

@@ -1,9 +1,12 @@
 use yew::prelude::*;
 
-use crate::strings;
+use std::rc::Rc;
+
+use crate::strings::{Key, Strings};
 
 #[derive(Properties, PartialEq)]
 pub struct QueuedNoticeProps {
+    pub strings: Rc<Strings>,
     pub rate_limited: bool,
     /// When the next attempt is due (ms since the epoch).
     pub retry_at: f64,
@@ -15,27 +18,24 @@ pub struct QueuedNoticeProps {
 /// Says honestly that nothing was sent yet, and that nothing is lost.
 #[function_component(QueuedNotice)]
 pub fn queued_notice(props: &QueuedNoticeProps) -> Html {
+    let t = &props.strings;
     let message = if props.rate_limited {
         let wait = (props.retry_at - js_sys::Date::now()) / 1_000.0;
-        format!(
-            "{}{}",
-            strings::QUEUED_RATE_LIMITED,
-            strings::retry_in(wait)
-        )
+        format!("{}{}", t.get(Key::QueuedRateLimited), t.retry_in(wait))
     } else {
-        strings::QUEUED_OFFLINE.to_owned()
+        t.get(Key::QueuedOffline).to_owned()
     };
     html! {
         <div class="queued" role="status">
-            <p class="saved">{ strings::QUEUED_TITLE }</p>
+            <p class="saved">{ t.get(Key::QueuedTitle).to_owned() }</p>
             <p class="explain">{ message }</p>
             <div class="actions">
                 <button type="button" class="secondary retry" onclick={props.onretry.reform(|_: MouseEvent| ())}>
-                    { strings::TRY_NOW }</button>
+                    { t.get(Key::TryNow).to_owned() }</button>
                 <button type="button" class="secondary" onclick={props.onanother.reform(|_: MouseEvent| ())}>
-                    { strings::ANOTHER }</button>
+                    { t.get(Key::Another).to_owned() }</button>
                 <button type="button" class="primary" onclick={props.onclose.reform(|_: MouseEvent| ())}>
-                    { strings::CLOSE }</button>
+                    { t.get(Key::Close).to_owned() }</button>
             </div>
         </div>
     }

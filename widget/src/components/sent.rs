@@ -1,10 +1,13 @@
 use earshot_protocol::FeedbackAccepted;
 use yew::prelude::*;
 
-use crate::strings;
+use std::rc::Rc;
+
+use crate::strings::{Key, Strings};
 
 #[derive(Properties, PartialEq)]
 pub struct SentNoticeProps {
+    pub strings: Rc<Strings>,
     pub accepted: FeedbackAccepted,
     pub onanother: Callback<()>,
     pub onclose: Callback<()>,
@@ -14,17 +17,18 @@ pub struct SentNoticeProps {
 #[function_component(SentNotice)]
 pub fn sent_notice(props: &SentNoticeProps) -> Html {
     let a = &props.accepted;
+    let t = &props.strings;
     html! {
         <div class="sent" role="status">
-            <p class="thanks">{ strings::THANKS }</p>
-            <p>{ strings::REFERENCE }{ ": " }<strong class="reference">{ a.reference.clone() }</strong></p>
+            <p class="thanks">{ t.get(Key::Thanks).to_owned() }</p>
+            <p>{ t.get(Key::Reference).to_owned() }{ ": " }<strong class="reference">{ a.reference.clone() }</strong></p>
             <p><a class="status-link" href={a.status_url.clone()} target="_blank" rel="noopener noreferrer">
-                { strings::STATUS_LINK }</a></p>
+                { t.get(Key::StatusLink).to_owned() }</a></p>
             <div class="actions">
                 <button type="button" class="secondary" onclick={props.onanother.reform(|_: MouseEvent| ())}>
-                    { strings::ANOTHER }</button>
+                    { t.get(Key::Another).to_owned() }</button>
                 <button type="button" class="primary" onclick={props.onclose.reform(|_: MouseEvent| ())}>
-                    { strings::CLOSE }</button>
+                    { t.get(Key::Close).to_owned() }</button>
             </div>
         </div>
     }

@@ -1,0 +1,2 @@
+// The host's own wording for one string; everything else stays German.
+Earshot.setStrings({ send: "Abschicken" });
