@@ -49,6 +49,26 @@ async fn click(browser: &Browser, css: &str) -> TestResult {
     Ok(())
 }
 
+/// Waits until `css` shows text containing `needle` and returns that text.
+/// After a click that submits a form, the old page can still be there (or
+/// its elements go stale mid-read): keep looking until the new one is.
+async fn text_with(browser: &Browser, css: &str, needle: &str) -> TestResult<String> {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let seen = match browser.client.find(Locator::Css(css)).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if seen.contains(needle) {
+            return Ok(seen);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("{css} never showed {needle:?}; last: {seen:?}").into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 async fn text(browser: &Browser, css: &str) -> TestResult<String> {
     Ok(browser
         .client
@@ -85,21 +105,27 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
     fill(&browser, "#email", "ada@example.com").await?;
     fill(&browser, "#password", PASSWORD).await?;
     click(&browser, "button[type=submit]").await?;
-    assert_eq!(text(&browser, "h1").await?, "Needs a response");
+    assert_eq!(
+        text_with(&browser, "h1", "Needs a response").await?,
+        "Needs a response"
+    );
 
     // Sign out and back in through the login form.
     click(&browser, "form.signout button").await?;
-    assert_eq!(text(&browser, "h1").await?, "Sign in to Earshot");
+    assert_eq!(
+        text_with(&browser, "h1", "Sign in to Earshot").await?,
+        "Sign in to Earshot"
+    );
     fill(&browser, "#email", "ada@example.com").await?;
     fill(&browser, "#password", PASSWORD).await?;
     click(&browser, "button[type=submit]").await?;
-    let row = text(&browser, "table.inbox tbody tr").await?;
+    let row = text_with(&browser, "table.inbox tbody tr", "A refund within 5 days").await?;
     assert!(row.contains("A refund within 5 days"), "{row}");
     assert!(row.contains(&entry.reference), "{row}");
 
     // Open the entry: expected beside actual.
     click(&browser, "td.words a").await?;
-    let sides = text(&browser, ".sides").await?;
+    let sides = text_with(&browser, ".sides", "What they expected").await?;
     assert!(sides.contains("What they expected") && sides.contains("Nothing after two weeks"));
 
     // Reply with a promise. The date input is set directly: typing into it
@@ -114,26 +140,26 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
         )
         .await?;
     click(&browser, "#reply-panel button[type=submit]").await?;
-    let timeline = text(&browser, "#timeline").await?;
+    let timeline = text_with(&browser, "#timeline", "Ada replied to the customer").await?;
     assert!(
         timeline.contains("Ada replied to the customer"),
         "{timeline}"
     );
     assert!(timeline.contains("Sorry! The refund is on its way."));
     assert!(timeline.contains("changed the status from New to Acknowledged"));
-    let promises = text(&browser, "#promises").await?;
+    let promises = text_with(&browser, "#promises", "Refund in your account").await?;
     assert!(promises.contains("Refund in your account") && promises.contains("2030-01-15"));
 
     // The inbox no longer lists the customer as waiting.
     browser.client.goto(&format!("{url}/console")).await?;
-    assert!(text(&browser, "main").await?.contains("Nobody is waiting"));
+    text_with(&browser, "main", "Nobody is waiting").await?;
 
     // The customer's status page, in Portuguese.
     browser
         .client
         .goto(&format!("{url}{}", entry.status_path()))
         .await?;
-    let page = text(&browser, "main").await?;
+    let page = text_with(&browser, "main", "Confirmado").await?;
     assert!(page.contains("Confirmado"), "{page}");
     assert!(page.contains("Sorry! The refund is on its way."));
     assert!(page.contains("Refund in your account") && page.contains("2030-01-15"));

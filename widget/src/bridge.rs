@@ -44,8 +44,10 @@ fn context_value(value: &JsValue) -> Option<String> {
     if let Some(s) = value.as_string() {
         return Some(s);
     }
-    if let Some(n) = value.as_f64() {
-        return Some(n.to_string());
+    if value.as_f64().is_some() {
+        // The browser's own spelling of the number (`4711`, `0.5`), and no
+        // float formatting compiled into the widget.
+        return js_sys::JSON::stringify(value).ok()?.as_string();
     }
     value.as_bool().map(|b| b.to_string())
 }

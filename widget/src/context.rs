@@ -30,8 +30,10 @@ pub fn capture(config: &WidgetConfig) -> (PageInfo, ClientInfo) {
     let document = window.as_ref().and_then(|w| w.document());
     let url = window.as_ref().and_then(|w| w.location().href().ok());
     let viewport = window.as_ref().and_then(|w| {
-        let width = w.inner_width().ok()?.as_f64()?;
-        let height = w.inner_height().ok()?.as_f64()?;
+        // CSS pixels are whole numbers here; integers also keep float
+        // formatting (several KB of WebAssembly) out of the widget.
+        let width = w.inner_width().ok()?.as_f64()? as u32;
+        let height = w.inner_height().ok()?.as_f64()? as u32;
         Some(format!("{width}x{height}"))
     });
     let page = PageInfo {
