@@ -142,6 +142,10 @@ pub struct FeedbackAccepted {
     pub reference: String,
     /// Private page where the customer can follow what happens.
     pub status_url: String,
+    /// What the site promises about answering, e.g. "We answer within 1
+    /// business day", when it has set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_promise: Option<String>,
 }
 
 /// Every API error has this shape.

@@ -69,6 +69,11 @@ async fn type_into(browser: &Browser, css: &str, text: &str) -> TestResult {
 async fn complaint_from_a_plain_host_page_is_stored_and_referenced() -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
+    // The site's promise, as an admin sets it in the console.
+    rusqlite::Connection::open(&collector.db)?.execute(
+        "UPDATE sites SET response_promise = 'We answer within 1 business day'",
+        [],
+    )?;
     let browser = Browser::start().await?;
     let page_url = open_widget(&browser, &collector, "index.html").await?;
 
@@ -88,9 +93,22 @@ async fn complaint_from_a_plain_host_page_is_stored_and_referenced() -> TestResu
     let message = "Pay now did nothing <b>twice</b> & the cart emptied";
     type_into(&browser, "textarea#message", message).await?;
     type_into(&browser, "input#email", "ana@example.com").await?;
+    type_into(&browser, "input#name", "Ana").await?;
+    browser
+        .find_in_widget("select#severity option[value=blocking]")
+        .await?
+        .click()
+        .await?;
+    // What goes along is said before sending.
+    let included = browser.text_in_widget(".included").await?;
+    assert!(included.contains("this page"), "{included}");
     browser.find_in_widget("button.send").await?.click().await?;
 
     let reference = browser.text_in_widget(".reference").await?;
+    assert_eq!(
+        browser.text_in_widget(".promise").await?,
+        "What to expect: We answer within 1 business day"
+    );
     let status_href = browser
         .find_in_widget("a.status-link")
         .await?
@@ -104,6 +122,12 @@ async fn complaint_from_a_plain_host_page_is_stored_and_referenced() -> TestResu
     assert_eq!(row.kind, "complaint");
     assert_eq!(row.message.as_deref(), Some(message));
     assert_eq!(row.email.as_deref(), Some("ana@example.com"));
+    let (name, severity): (String, String) = collector.db()?.query_row(
+        "SELECT name, severity FROM entries WHERE reference = ?1",
+        [&reference],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    assert_eq!((name.as_str(), severity.as_str()), ("Ana", "blocking"));
     assert_eq!(row.page_url.as_deref(), Some(page_url.as_str()));
     assert!(row.language.is_some(), "browser context is captured");
     assert!(
@@ -665,6 +689,41 @@ async fn a_german_page_gets_the_widget_in_german_with_the_hosts_own_words() -> T
     );
     browser.close().await;
     assert_eq!(entry_count(&collector)?, 0);
+    collector.running.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn praise_and_a_question_are_stored_with_their_kinds() -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    open_widget(&browser, &collector, "index.html").await?;
+    let mut references = Vec::new();
+    for (kind, message) in [
+        ("praise", "Delivery was a day early, thank you"),
+        ("question", "Do the pots have drainage holes?"),
+    ] {
+        browser
+            .find_in_widget(&format!("input#kind-{kind}"))
+            .await?
+            .click()
+            .await?;
+        type_into(&browser, "textarea#message", message).await?;
+        browser.find_in_widget("button.send").await?.click().await?;
+        references.push((kind, message, browser.text_in_widget(".reference").await?));
+        browser
+            .find_in_widget(".sent button.secondary")
+            .await?
+            .click()
+            .await?;
+    }
+    browser.close().await;
+    for (kind, message, reference) in references {
+        let row = stored(&collector, &reference)?.ok_or("not stored")?;
+        assert_eq!(row.kind, kind);
+        assert_eq!(row.message.as_deref(), Some(message));
+    }
     collector.running.stop().await?;
     Ok(())
 }

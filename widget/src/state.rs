@@ -4,7 +4,8 @@
 use std::rc::Rc;
 
 use earshot_protocol::{
-    ClientInfo, ErrorBody, FeedbackAccepted, FeedbackRequest, Kind, PageInfo, Submission, limits,
+    ClientInfo, ErrorBody, FeedbackAccepted, FeedbackRequest, Kind, PageInfo, Severity, Submission,
+    limits,
 };
 
 use serde::{Deserialize, Serialize};
@@ -21,8 +22,10 @@ pub struct Draft {
     pub expected: String,
     pub actual: String,
     pub email: String,
-    /// Set by the host page through `Earshot.identify`.
+    /// Set by the customer, or by the host page through `Earshot.identify`.
     pub name: String,
+    /// "How much does this affect you?", if the customer said.
+    pub severity: Option<Severity>,
     /// Fixed for the life of the draft, so a resend after a lost response
     /// cannot create a second entry.
     pub idempotency_key: Option<String>,
@@ -52,6 +55,7 @@ impl Default for Draft {
             actual: String::new(),
             email: String::new(),
             name: String::new(),
+            severity: None,
             idempotency_key: None,
             started_at: None,
             honeypot: String::new(),
@@ -66,6 +70,7 @@ pub enum Input {
     Expected,
     Actual,
     Email,
+    Name,
     Honeypot,
 }
 
@@ -77,6 +82,7 @@ impl Input {
             Input::Expected => "expected",
             Input::Actual => "actual",
             Input::Email => "email",
+            Input::Name => "name",
             Input::Honeypot => "hp",
         }
     }
@@ -144,6 +150,7 @@ pub enum Action {
     Open(f64),
     Close,
     SetKind(Kind),
+    SetSeverity(Option<Severity>),
     Edit(Input, String),
     /// The form is being sent with this idempotency key.
     Sending {
@@ -205,12 +212,17 @@ impl State {
                 self.draft.kind = kind;
                 self.clear_error();
             }
+            Action::SetSeverity(severity) => {
+                self.draft.severity = severity;
+                self.clear_error();
+            }
             Action::Edit(input, value) => {
                 let slot = match input {
                     Input::Message => &mut self.draft.message,
                     Input::Expected => &mut self.draft.expected,
                     Input::Actual => &mut self.draft.actual,
                     Input::Email => &mut self.draft.email,
+                    Input::Name => &mut self.draft.name,
                     Input::Honeypot => &mut self.draft.honeypot,
                 };
                 *slot = value;
@@ -268,6 +280,7 @@ impl State {
                         actual: text(&request.actual),
                         email: text(&request.email),
                         name: text(&request.name),
+                        severity: request.severity,
                         // A new key: the refused one can never succeed.
                         idempotency_key: None,
                         started_at: self.draft.started_at,
@@ -370,7 +383,7 @@ impl State {
             message: opt(&d.message),
             expected: if expectation { opt(&d.expected) } else { None },
             actual: if expectation { opt(&d.actual) } else { None },
-            severity: None,
+            severity: d.severity,
             email: opt(&d.email),
             name: opt(&d.name),
             page,
@@ -443,6 +456,7 @@ mod tests {
             id: "1".into(),
             reference: "ES-ABCD-EFGH".into(),
             status_url: "http://x/s/t".into(),
+            response_promise: None,
         }
     }
 
@@ -582,6 +596,27 @@ mod tests {
         assert_eq!(context.len(), limits::CONTEXT_ENTRIES_MAX);
         assert_eq!(context["a.long"].chars().count(), limits::CONTEXT_VALUE_MAX);
         assert!(!context.contains_key("<bad key>"));
+    }
+
+    #[test]
+    fn severity_and_name_travel_with_the_request() {
+        let mut s = typed("checkout froze");
+        s.apply(Action::SetSeverity(Some(Severity::Blocking)));
+        s.apply(Action::Edit(Input::Name, "Ana".into()));
+        let req = s
+            .request(
+                "site",
+                "key-0000000000001",
+                0.0,
+                PageInfo::default(),
+                ClientInfo::default(),
+            )
+            .unwrap();
+        assert_eq!(req.severity, Some(Severity::Blocking));
+        assert_eq!(req.name.as_deref(), Some("Ana"));
+        s.apply(Action::Sent(accepted()));
+        assert_eq!(s.draft.severity, None, "severity is about one message");
+        assert_eq!(s.draft.name, "Ana", "who they are stays");
     }
 
     #[test]

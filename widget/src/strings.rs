@@ -3,7 +3,7 @@
 //! a host can replace any string through `Earshot.setStrings({key: text})`
 //! with the keys of [`Key::name`].
 
-use earshot_protocol::{Field, Kind, limits};
+use earshot_protocol::{Field, Kind, Severity, limits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -109,9 +109,17 @@ keys! {
     TooLong => "too_long",
     BadEmail => "bad_email",
     BadField => "bad_field",
+    SeverityLegend => "severity_legend",
+    Minor => "severity_minor",
+    Annoying => "severity_annoying",
+    Blocking => "severity_blocking",
+    Name => "name",
+    Included => "included",
+    IncludedList => "included_list",
+    PromiseIntro => "promise_intro",
 }
 
-const KEYS: usize = 32;
+const KEYS: usize = 40;
 
 // In the order of `keys!`. `{n}` is a number filled in at run time.
 const EN: [&str; KEYS] = [
@@ -147,6 +155,14 @@ const EN: [&str; KEYS] = [
     "Please keep this under {n} characters.",
     "That email address does not look right.",
     "Something about this field is not right.",
+    "How much does this affect you? (optional)",
+    "Minor",
+    "Annoying",
+    "Blocking",
+    "Your name (optional)",
+    "We'll include",
+    "this page's address and title, your browser, language, time zone and window size",
+    "What to expect:",
 ];
 
 const DE: [&str; KEYS] = [
@@ -182,6 +198,14 @@ const DE: [&str; KEYS] = [
     "Bitte bleiben Sie unter {n} Zeichen.",
     "Diese E-Mail-Adresse scheint nicht zu stimmen.",
     "Mit diesem Feld stimmt etwas nicht.",
+    "Wie sehr betrifft Sie das? (optional)",
+    "Kaum",
+    "Ärgerlich",
+    "Blockiert mich",
+    "Ihr Name (optional)",
+    "Wir senden mit",
+    "Adresse und Titel dieser Seite, Ihren Browser, Ihre Sprache, Zeitzone und Fenstergröße",
+    "Was Sie erwarten können:",
 ];
 
 const FR: [&str; KEYS] = [
@@ -217,6 +241,14 @@ const FR: [&str; KEYS] = [
     "Restez sous {n} caractères, s'il vous plaît.",
     "Cette adresse e-mail ne semble pas correcte.",
     "Quelque chose ne va pas dans ce champ.",
+    "À quel point cela vous gêne-t-il ? (facultatif)",
+    "Un peu",
+    "Agaçant",
+    "Bloquant",
+    "Votre nom (facultatif)",
+    "Nous joignons",
+    "l'adresse et le titre de cette page, votre navigateur, votre langue, votre fuseau horaire et la taille de la fenêtre",
+    "À quoi vous attendre :",
 ];
 
 const ES: [&str; KEYS] = [
@@ -252,6 +284,14 @@ const ES: [&str; KEYS] = [
     "Manténgalo por debajo de {n} caracteres.",
     "Esa dirección de correo no parece correcta.",
     "Algo no está bien en este campo.",
+    "¿Cuánto le afecta? (opcional)",
+    "Poco",
+    "Molesto",
+    "Me bloquea",
+    "Su nombre (opcional)",
+    "Incluiremos",
+    "la dirección y el título de esta página, su navegador, idioma, zona horaria y tamaño de ventana",
+    "Qué esperar:",
 ];
 
 const PT: [&str; KEYS] = [
@@ -287,6 +327,14 @@ const PT: [&str; KEYS] = [
     "Mantenha abaixo de {n} caracteres.",
     "Esse endereço de e-mail não parece correto.",
     "Algo neste campo não está certo.",
+    "Quanto isso afeta você? (opcional)",
+    "Pouco",
+    "Irritante",
+    "Me impede",
+    "Seu nome (opcional)",
+    "Vamos incluir",
+    "o endereço e o título desta página, seu navegador, idioma, fuso horário e tamanho da janela",
+    "O que esperar:",
 ];
 
 /// The strings in force: a language plus the host's replacements.
@@ -334,6 +382,14 @@ impl Strings {
 
     fn with_number(&self, key: Key, n: u64) -> String {
         self.get(key).replace("{n}", &n.to_string())
+    }
+
+    pub fn severity(&self, severity: Severity) -> &str {
+        self.get(match severity {
+            Severity::Minor => Key::Minor,
+            Severity::Annoying => Key::Annoying,
+            Severity::Blocking => Key::Blocking,
+        })
     }
 
     pub fn kind(&self, kind: Kind) -> &str {

@@ -140,6 +140,7 @@ async fn ingest(
         limit(limiter.check(&site.id))?;
     }
     let spam = state.shield.spam.judge(&submission.bot_signals);
+    let response_promise = site.response_promise.clone();
     let now = now_millis();
     let inserted = state
         .store
@@ -163,6 +164,7 @@ async fn ingest(
             id: inserted.public_id,
             reference: inserted.reference,
             status_url,
+            response_promise,
         },
     ))
 }

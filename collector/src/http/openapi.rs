@@ -140,7 +140,8 @@ pub fn document() -> Value {
                 "properties": {
                     "id": {"type": "string"},
                     "reference": {"type": "string", "example": "ES-7K3F-9QX2"},
-                    "status_url": {"type": "string", "format": "uri"}
+                    "status_url": {"type": "string", "format": "uri"},
+                    "response_promise": {"type": "string", "description": "The site's promise about answering, when it has set one.", "example": "We answer within 1 business day"}
                 }
             },
             "Error": {

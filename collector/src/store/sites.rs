@@ -12,6 +12,9 @@ pub struct Site {
     pub key: String,
     pub name: String,
     pub origins: Vec<OriginPattern>,
+    /// What customers are told to expect after sending, e.g. "We answer
+    /// within 1 business day" (set by an admin in the console).
+    pub response_promise: Option<String>,
 }
 
 impl Site {
@@ -27,18 +30,20 @@ pub struct NewSite {
 }
 
 fn load_all(conn: &Connection) -> Result<Vec<Site>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT id, key, name, origins FROM sites ORDER BY id")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT id, key, name, origins, response_promise FROM sites ORDER BY id")?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
         ))
     })?;
     let mut sites = Vec::new();
     for row in rows {
-        let (id, key, name, origins) = row?;
+        let (id, key, name, origins, response_promise) = row?;
         let origins = origins
             .lines()
             .filter(|l| !l.trim().is_empty())
@@ -52,6 +57,7 @@ fn load_all(conn: &Connection) -> Result<Vec<Site>, StoreError> {
             key,
             name,
             origins,
+            response_promise,
         });
     }
     Ok(sites)
@@ -74,6 +80,7 @@ fn insert(conn: &Connection, site: &NewSite) -> Result<Site, StoreError> {
         key,
         name: site.name.clone(),
         origins: site.origins.clone(),
+        response_promise: None,
     })
 }
 

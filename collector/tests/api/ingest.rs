@@ -433,3 +433,23 @@ async fn unknown_routes_and_methods_answer_json_errors() {
         .unwrap();
     assert_eq!(health.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn the_answer_carries_the_sites_response_promise_when_it_has_one() {
+    let app = spawn_app().await;
+    let response = app.post_json(&app.valid_body(), None).await;
+    let body: Value = response.json().await.unwrap();
+    assert!(body.get("response_promise").is_none(), "{body}");
+
+    let app = spawn_app().await;
+    app.db()
+        .execute(
+            "UPDATE sites SET response_promise = 'We answer within 1 business day'",
+            [],
+        )
+        .unwrap();
+    let response = app.post_json(&app.valid_body(), None).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["response_promise"], "We answer within 1 business day");
+}

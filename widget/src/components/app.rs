@@ -99,6 +99,10 @@ pub fn app(props: &AppProps) -> Html {
         let state = state.clone();
         Callback::from(move |kind: Kind| state.dispatch(Action::SetKind(kind)))
     };
+    let onseverity = {
+        let state = state.clone();
+        Callback::from(move |severity| state.dispatch(Action::SetSeverity(severity)))
+    };
     let onedit = {
         let state = state.clone();
         Callback::from(move |(input, value): (Input, String)| {
@@ -142,6 +146,6 @@ pub fn app(props: &AppProps) -> Html {
 
     // The button is the loader's: it is there before this app is loaded.
     html! {
-        <FeedbackDialog state={state.clone()} {onkind} {onedit} {onsubmit} {onclose} {onanother} {onretry} />
+        <FeedbackDialog state={state.clone()} {onkind} {onseverity} {onedit} {onsubmit} {onclose} {onanother} {onretry} />
     }
 }

@@ -1,8 +1,8 @@
-use earshot_protocol::{Kind, limits};
+use earshot_protocol::{Kind, Severity, limits};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::components::{KindPicker, QueuedNotice, SentNotice, TextField};
+use crate::components::{KindPicker, QueuedNotice, SentNotice, SeverityPicker, TextField};
 use crate::hooks::use_modal;
 use crate::state::{Input, Phase, State};
 use crate::strings::Key;
@@ -11,6 +11,7 @@ use crate::strings::Key;
 pub struct FeedbackDialogProps {
     pub state: UseReducerHandle<State>,
     pub onkind: Callback<Kind>,
+    pub onseverity: Callback<Option<Severity>>,
     pub onedit: Callback<(Input, String)>,
     pub onsubmit: Callback<()>,
     pub onclose: Callback<()>,
@@ -70,6 +71,10 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                 }
             };
             let onsubmit = props.onsubmit.reform(|e: SubmitEvent| e.prevent_default());
+            let onname = {
+                let onedit = props.onedit.clone();
+                Callback::from(move |v| onedit.emit((Input::Name, v)))
+            };
             let onemail = {
                 let onedit = props.onedit.clone();
                 Callback::from(move |v| onedit.emit((Input::Email, v)))
@@ -101,10 +106,23 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                     } else {
                         { field("message", t.get(Key::Message), Input::Message, &draft.message, limits::MESSAGE_MAX, true) }
                     }
+                    if matches!(draft.kind, Kind::Complaint | Kind::Expectation | Kind::Question) {
+                        <SeverityPicker strings={t.clone()} selected={draft.severity} onselect={props.onseverity.clone()} />
+                    }
                     <TextField id="email" label={AttrValue::from(t.get(Key::Email).to_owned())} value={draft.email.clone()}
                         max={limits::EMAIL_MAX} input_type="email" autocomplete={AttrValue::from("email")}
                         error={state.error_for(Input::Email).map(|e| AttrValue::from(e.to_owned()))}
                         oninput={onemail} />
+                    <TextField id="name" label={AttrValue::from(t.get(Key::Name).to_owned())} value={draft.name.clone()}
+                        max={limits::NAME_MAX} autocomplete={AttrValue::from("name")}
+                        error={state.error_for(Input::Name).map(|e| AttrValue::from(e.to_owned()))}
+                        oninput={onname} />
+                    <p class="included"><strong>{ t.get(Key::Included).to_owned() }</strong>{ ": " }
+                        { t.get(Key::IncludedList).to_owned() }
+                        if !state.host_context.is_empty() {
+                            { " (+ " }{ state.host_context.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ") }{ ")" }
+                        }
+                    </p>
                     // Invisible to people (and to assistive technology); bots fill it in.
                     <div class="hp" aria-hidden="true">
                         <label>{ "Website" }

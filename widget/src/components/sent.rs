@@ -24,6 +24,9 @@ pub fn sent_notice(props: &SentNoticeProps) -> Html {
             <p>{ t.get(Key::Reference).to_owned() }{ ": " }<strong class="reference">{ a.reference.clone() }</strong></p>
             <p><a class="status-link" href={a.status_url.clone()} target="_blank" rel="noopener noreferrer">
                 { t.get(Key::StatusLink).to_owned() }</a></p>
+            if let Some(promise) = &a.response_promise {
+                <p class="promise"><strong>{ t.get(Key::PromiseIntro).to_owned() }</strong>{ " " }{ promise.clone() }</p>
+            }
             <div class="actions">
                 <button type="button" class="secondary" onclick={props.onanother.reform(|_: MouseEvent| ())}>
                     { t.get(Key::Another).to_owned() }</button>
