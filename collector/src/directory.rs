@@ -75,6 +75,10 @@ impl SiteDirectory {
         }
     }
 
+    pub async fn by_id(&self, id: i64) -> Result<Option<Arc<Site>>, StoreError> {
+        Ok(self.sites().await?.iter().find(|s| s.id == id).cloned())
+    }
+
     pub async fn by_key(&self, key: &str) -> Result<Option<Arc<Site>>, StoreError> {
         Ok(self.sites().await?.iter().find(|s| s.key == key).cloned())
     }

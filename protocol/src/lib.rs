@@ -7,10 +7,12 @@
 //!
 //! This crate depends on serde only so it builds for `wasm32-unknown-unknown`.
 
+pub mod image;
 pub mod limits;
 pub mod submission;
 pub mod wire;
 
+pub use image::ImageType;
 pub use submission::{BotSignals, Field, HostContext, Problem, Submission, ValidationError};
 pub use wire::{
     ClientInfo, ErrorBody, ErrorResponse, FeedbackAccepted, FeedbackRequest, Kind, PageInfo,

@@ -19,5 +19,8 @@ pub const IDEMPOTENCY_KEY_MAX: usize = 64;
 pub const CONTEXT_ENTRIES_MAX: usize = 20;
 pub const CONTEXT_KEY_MAX: usize = 40;
 pub const CONTEXT_VALUE_MAX: usize = 500;
+/// Largest image a customer can attach, and how many per entry.
+pub const ATTACHMENT_MAX_BYTES: usize = 2 * 1024 * 1024;
+pub const ATTACHMENTS_PER_ENTRY: usize = 3;
 /// Largest JSON body the collector accepts for one submission.
 pub const BODY_MAX_BYTES: usize = 64 * 1024;

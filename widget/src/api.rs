@@ -47,6 +47,46 @@ pub async fn submit(url: &str, req: &FeedbackRequest) -> Result<FeedbackAccepted
     classify(status, &text, retry_after.as_deref())
 }
 
+/// Uploads the screenshot of an accepted entry. The entry's status secret
+/// (after the dot in its status link) is the credential.
+pub async fn attach(
+    feedback_url: &str,
+    accepted: &FeedbackAccepted,
+    file: &web_sys::File,
+) -> Result<(), SubmitError> {
+    let (_, secret) = accepted
+        .status_url
+        .rsplit_once('.')
+        .ok_or(SubmitError::Unreachable)?;
+    let headers = Headers::new()?;
+    headers.set("content-type", &file.type_())?;
+    headers.set("authorization", &format!("Bearer {secret}"))?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_mode(RequestMode::Cors);
+    init.set_headers(&headers);
+    init.set_body(file);
+    let url = format!("{feedback_url}/{}/attachments", accepted.id);
+    let request = Request::new_with_str_and_init(&url, &init)?;
+    let window = web_sys::window().ok_or(SubmitError::Unreachable)?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await?
+        .dyn_into()?;
+    match response.status() {
+        200..=299 => Ok(()),
+        429 => Err(SubmitError::RateLimited {
+            retry_after_secs: None,
+        }),
+        // Refused for good (type, size, count): retrying cannot help.
+        400..=499 => Err(SubmitError::Rejected(earshot_protocol::ErrorBody {
+            code: "attachment_refused".into(),
+            message: String::new(),
+            field: Some("screenshot".into()),
+        })),
+        _ => Err(SubmitError::Unreachable),
+    }
+}
+
 /// Maps an HTTP answer to the outcome the customer is told about.
 pub fn classify(
     status: u16,

@@ -13,7 +13,7 @@ use yew::UseReducerDispatcher;
 use crate::api::{self, SubmitError};
 use crate::bridge::Host;
 use crate::outbox::Outbox;
-use crate::state::{Action, State};
+use crate::state::{Action, State, Upload};
 use crate::storage;
 
 /// Longest wait `setTimeout` accepts (about 24 days).
@@ -29,6 +29,9 @@ pub struct Courier {
     timer: Rc<Cell<Option<i32>>>,
     dispatch: UseReducerDispatcher<State>,
     host: Host,
+    /// Screenshots of queued submissions, by idempotency key. Files cannot
+    /// be stored, so they wait only while the page is open.
+    files: Rc<RefCell<Vec<(String, web_sys::File)>>>,
 }
 
 /// Where an attempt came from: the customer pressing Send, or the outbox.
@@ -49,6 +52,7 @@ impl Courier {
             timer: Rc::new(Cell::new(None)),
             dispatch,
             host,
+            files: Rc::default(),
         }
     }
 
@@ -66,8 +70,13 @@ impl Courier {
         online.forget();
     }
 
-    /// The customer pressed Send.
-    pub fn send(&self, request: FeedbackRequest) {
+    /// The customer pressed Send, perhaps with a screenshot.
+    pub fn send(&self, request: FeedbackRequest, file: Option<web_sys::File>) {
+        if let (Some(file), Some(key)) = (file, request.idempotency_key.clone()) {
+            let mut files = self.files.borrow_mut();
+            files.retain(|(k, _)| *k != key);
+            files.push((key, file));
+        }
         let this = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let result = api::submit(&this.url, &request).await;
@@ -109,10 +118,21 @@ impl Courier {
                 self.outbox.borrow_mut().remove(&key);
                 self.save();
                 self.host.submitted(&accepted);
+                let file = {
+                    let mut files = self.files.borrow_mut();
+                    let index = files.iter().position(|(k, _)| *k == key);
+                    index.map(|i| files.remove(i).1)
+                };
                 self.dispatch.dispatch(match attempt {
-                    Attempt::Form => Action::Sent(accepted),
-                    Attempt::Retry => Action::Delivered { key, accepted },
+                    Attempt::Form => Action::Sent(accepted.clone()),
+                    Attempt::Retry => Action::Delivered {
+                        key,
+                        accepted: accepted.clone(),
+                    },
                 });
+                if let Some(file) = file {
+                    self.upload(accepted, file);
+                }
             }
             Err(SubmitError::Rejected(error)) => {
                 self.outbox.borrow_mut().remove(&key);
@@ -157,6 +177,28 @@ impl Courier {
         }
     }
 
+    /// Attaches `file` to the accepted entry, trying a few times over a
+    /// minute before saying it could not.
+    fn upload(&self, accepted: FeedbackAccepted, file: web_sys::File) {
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            this.dispatch.dispatch(Action::Upload(Upload::Sending));
+            let mut outcome = Upload::Failed;
+            for wait_ms in [0, 2_000, 10_000, 45_000] {
+                sleep(wait_ms).await;
+                match api::attach(&this.url, &accepted, &file).await {
+                    Ok(()) => {
+                        outcome = Upload::Attached;
+                        break;
+                    }
+                    Err(SubmitError::Rejected(_)) => break,
+                    Err(_) => {}
+                }
+            }
+            this.dispatch.dispatch(Action::Upload(outcome));
+        });
+    }
+
     fn save(&self) {
         let outbox = self.outbox.borrow();
         if outbox.is_empty() {
@@ -190,4 +232,17 @@ impl Courier {
             self.timer.set(Some(id));
         }
     }
+}
+
+/// Resolves after `ms` milliseconds (at once for 0).
+async fn sleep(ms: i32) {
+    if ms <= 0 {
+        return;
+    }
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

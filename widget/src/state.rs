@@ -71,6 +71,7 @@ pub enum Input {
     Actual,
     Email,
     Name,
+    Screenshot,
     Honeypot,
 }
 
@@ -83,6 +84,7 @@ impl Input {
             Input::Actual => "actual",
             Input::Email => "email",
             Input::Name => "name",
+            Input::Screenshot => "screenshot",
             Input::Honeypot => "hp",
         }
     }
@@ -111,6 +113,34 @@ pub enum Phase {
     },
 }
 
+/// The image chosen for the current draft, as the form shows it. The file
+/// itself stays with the app and the courier (it cannot be stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Screenshot {
+    pub name: String,
+    pub kb: u32,
+}
+
+/// Where the upload of a sent entry's screenshot stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upload {
+    Sending,
+    Attached,
+    Failed,
+}
+
+/// Whether a file the customer picked can be attached: the collector takes
+/// PNG, JPEG, WebP and GIF up to its size limit.
+pub fn check_image(mime: &str, bytes: f64) -> Result<(), Key> {
+    if earshot_protocol::ImageType::from_mime(mime).is_none() {
+        return Err(Key::BadImageType);
+    }
+    if bytes > limits::ATTACHMENT_MAX_BYTES as f64 {
+        return Err(Key::BadImageSize);
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
     pub open: bool,
@@ -121,6 +151,9 @@ pub struct State {
     pub host_context: Vec<(String, String)>,
     /// In the customer's language, with the host's replacements.
     pub strings: Rc<Strings>,
+    pub screenshot: Option<Screenshot>,
+    /// The screenshot of the entry just sent.
+    pub upload: Option<Upload>,
 }
 
 impl State {
@@ -140,6 +173,8 @@ impl Default for State {
             phase: Phase::Editing,
             host_context: Vec::new(),
             strings: Rc::default(),
+            screenshot: None,
+            upload: None,
         }
     }
 }
@@ -151,6 +186,11 @@ pub enum Action {
     Close,
     SetKind(Kind),
     SetSeverity(Option<Severity>),
+    /// A screenshot was chosen (or removed).
+    ChooseScreenshot(Option<Screenshot>),
+    /// The picked file cannot be attached; why, beside the field.
+    ScreenshotRejected(Key),
+    Upload(Upload),
     Edit(Input, String),
     /// The form is being sent with this idempotency key.
     Sending {
@@ -212,6 +252,18 @@ impl State {
                 self.draft.kind = kind;
                 self.clear_error();
             }
+            Action::ChooseScreenshot(screenshot) => {
+                self.screenshot = screenshot;
+                self.clear_error();
+            }
+            Action::ScreenshotRejected(key) => {
+                self.screenshot = None;
+                self.phase = Phase::Invalid {
+                    field: Some(Input::Screenshot.wire_name().to_owned()),
+                    message: self.strings.get(key).to_owned(),
+                };
+            }
+            Action::Upload(upload) => self.upload = Some(upload),
             Action::SetSeverity(severity) => {
                 self.draft.severity = severity;
                 self.clear_error();
@@ -223,6 +275,8 @@ impl State {
                     Input::Actual => &mut self.draft.actual,
                     Input::Email => &mut self.draft.email,
                     Input::Name => &mut self.draft.name,
+                    // Chosen through its own actions, never typed.
+                    Input::Screenshot => return,
                     Input::Honeypot => &mut self.draft.honeypot,
                 };
                 *slot = value;
@@ -340,6 +394,8 @@ impl State {
     /// A new draft: what was written is sent or queued; who the customer
     /// is (email, name) stays.
     fn fresh_draft(&mut self) {
+        self.screenshot = None;
+        self.upload = None;
         self.draft = Draft {
             email: std::mem::take(&mut self.draft.email),
             name: std::mem::take(&mut self.draft.name),
@@ -617,6 +673,43 @@ mod tests {
         s.apply(Action::Sent(accepted()));
         assert_eq!(s.draft.severity, None, "severity is about one message");
         assert_eq!(s.draft.name, "Ana", "who they are stays");
+    }
+
+    #[test]
+    fn only_supported_images_within_the_limit_can_be_attached() {
+        assert_eq!(check_image("image/png", 1_000.0), Ok(()));
+        assert_eq!(check_image("image/svg+xml", 10.0), Err(Key::BadImageType));
+        assert_eq!(check_image("", 10.0), Err(Key::BadImageType));
+        assert_eq!(
+            check_image("image/jpeg", (limits::ATTACHMENT_MAX_BYTES + 1) as f64),
+            Err(Key::BadImageSize)
+        );
+    }
+
+    #[test]
+    fn a_rejected_screenshot_is_explained_beside_its_field() {
+        let mut s = typed("see picture");
+        s.apply(Action::ChooseScreenshot(Some(Screenshot {
+            name: "a.png".into(),
+            kb: 12,
+        })));
+        s.apply(Action::ScreenshotRejected(Key::BadImageType));
+        assert_eq!(s.screenshot, None);
+        assert_eq!(
+            s.error_for(Input::Screenshot),
+            Some("Please choose a PNG, JPEG, WebP or GIF image.")
+        );
+        s.apply(Action::ChooseScreenshot(Some(Screenshot {
+            name: "b.png".into(),
+            kb: 3,
+        })));
+        assert_eq!(s.error_for(Input::Screenshot), None);
+        s.apply(Action::Sent(accepted()));
+        s.apply(Action::Upload(Upload::Sending));
+        assert_eq!(s.screenshot, None);
+        assert_eq!(s.upload, Some(Upload::Sending));
+        s.apply(Action::StartOver);
+        assert_eq!(s.upload, None);
     }
 
     #[test]

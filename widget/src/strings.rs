@@ -117,9 +117,17 @@ keys! {
     Included => "included",
     IncludedList => "included_list",
     PromiseIntro => "promise_intro",
+    Screenshot => "screenshot",
+    RemoveScreenshot => "remove_screenshot",
+    BadImageType => "bad_image_type",
+    BadImageSize => "bad_image_size",
+    Uploading => "uploading",
+    Attached => "attached",
+    AttachFailed => "attach_failed",
+    ScreenshotVolatile => "screenshot_volatile",
 }
 
-const KEYS: usize = 40;
+const KEYS: usize = 48;
 
 // In the order of `keys!`. `{n}` is a number filled in at run time.
 const EN: [&str; KEYS] = [
@@ -163,6 +171,14 @@ const EN: [&str; KEYS] = [
     "We'll include",
     "this page's address and title, your browser, language, time zone and window size",
     "What to expect:",
+    "Add a screenshot (optional)",
+    "Remove",
+    "Please choose a PNG, JPEG, WebP or GIF image.",
+    "Please choose an image under 2 MB.",
+    "Attaching your screenshot…",
+    "Your screenshot is attached.",
+    "We could not attach your screenshot; your message arrived without it.",
+    "Your screenshot is kept only while this page stays open.",
 ];
 
 const DE: [&str; KEYS] = [
@@ -206,6 +222,14 @@ const DE: [&str; KEYS] = [
     "Wir senden mit",
     "Adresse und Titel dieser Seite, Ihren Browser, Ihre Sprache, Zeitzone und Fenstergröße",
     "Was Sie erwarten können:",
+    "Screenshot hinzufügen (optional)",
+    "Entfernen",
+    "Bitte wählen Sie ein PNG-, JPEG-, WebP- oder GIF-Bild.",
+    "Bitte wählen Sie ein Bild unter 2 MB.",
+    "Ihr Screenshot wird angehängt…",
+    "Ihr Screenshot ist angehängt.",
+    "Wir konnten Ihren Screenshot nicht anhängen; Ihre Nachricht kam ohne ihn an.",
+    "Ihr Screenshot bleibt nur erhalten, solange diese Seite offen ist.",
 ];
 
 const FR: [&str; KEYS] = [
@@ -249,6 +273,14 @@ const FR: [&str; KEYS] = [
     "Nous joignons",
     "l'adresse et le titre de cette page, votre navigateur, votre langue, votre fuseau horaire et la taille de la fenêtre",
     "À quoi vous attendre :",
+    "Ajouter une capture d'écran (facultatif)",
+    "Retirer",
+    "Choisissez une image PNG, JPEG, WebP ou GIF.",
+    "Choisissez une image de moins de 2 Mo.",
+    "Envoi de votre capture d'écran…",
+    "Votre capture d'écran est jointe.",
+    "Impossible de joindre votre capture d'écran ; votre message est arrivé sans elle.",
+    "Votre capture d'écran n'est conservée que tant que cette page reste ouverte.",
 ];
 
 const ES: [&str; KEYS] = [
@@ -292,6 +324,14 @@ const ES: [&str; KEYS] = [
     "Incluiremos",
     "la dirección y el título de esta página, su navegador, idioma, zona horaria y tamaño de ventana",
     "Qué esperar:",
+    "Añadir una captura de pantalla (opcional)",
+    "Quitar",
+    "Elija una imagen PNG, JPEG, WebP o GIF.",
+    "Elija una imagen de menos de 2 MB.",
+    "Adjuntando su captura…",
+    "Su captura está adjunta.",
+    "No pudimos adjuntar su captura; su mensaje llegó sin ella.",
+    "Su captura solo se conserva mientras esta página siga abierta.",
 ];
 
 const PT: [&str; KEYS] = [
@@ -335,6 +375,14 @@ const PT: [&str; KEYS] = [
     "Vamos incluir",
     "o endereço e o título desta página, seu navegador, idioma, fuso horário e tamanho da janela",
     "O que esperar:",
+    "Adicionar uma captura de tela (opcional)",
+    "Remover",
+    "Escolha uma imagem PNG, JPEG, WebP ou GIF.",
+    "Escolha uma imagem com menos de 2 MB.",
+    "Anexando sua captura…",
+    "Sua captura está anexada.",
+    "Não conseguimos anexar sua captura; sua mensagem chegou sem ela.",
+    "Sua captura só fica guardada enquanto esta página estiver aberta.",
 ];
 
 /// The strings in force: a language plus the host's replacements.

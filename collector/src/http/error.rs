@@ -37,6 +37,15 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    #[error("attachment too large")]
+    AttachmentTooLarge,
+    #[error("not a supported image")]
+    UnsupportedImage,
+    #[error("too many attachments")]
+    TooManyAttachments,
+    /// No entry with this id, or the secret does not match it.
+    #[error("unknown entry")]
+    UnknownEntry,
     #[error("store: {0}")]
     Store(#[from] StoreError),
 }
@@ -98,6 +107,36 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "origin_not_allowed",
                 "this site does not accept feedback from this origin".into(),
+                None,
+            ),
+            AttachmentTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "attachment_too_large",
+                format!(
+                    "an attachment must be at most {} bytes",
+                    earshot_protocol::limits::ATTACHMENT_MAX_BYTES
+                ),
+                None,
+            ),
+            UnsupportedImage => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_image",
+                "attach a PNG, JPEG, WebP or GIF image, sent with its own Content-Type".into(),
+                None,
+            ),
+            TooManyAttachments => (
+                StatusCode::CONFLICT,
+                "too_many_attachments",
+                format!(
+                    "an entry can have at most {} attachments",
+                    earshot_protocol::limits::ATTACHMENTS_PER_ENTRY
+                ),
+                None,
+            ),
+            UnknownEntry => (
+                StatusCode::NOT_FOUND,
+                "unknown_entry",
+                "no entry matches this id and secret".into(),
                 None,
             ),
             NotFound => (

@@ -24,13 +24,13 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(limits::BODY_MAX_BYTES))
 }
 
-fn origin(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn origin(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
 }
 
 /// Adds CORS headers when `origin` belongs to a configured site, so the
 /// widget can read our answer (errors included). Never with credentials.
-fn with_cors(mut response: Response, origin: Option<&str>, allowed: bool) -> Response {
+pub(super) fn with_cors(mut response: Response, origin: Option<&str>, allowed: bool) -> Response {
     let headers = response.headers_mut();
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
     if let (true, Some(origin)) = (allowed, origin)
@@ -46,7 +46,7 @@ fn with_cors(mut response: Response, origin: Option<&str>, allowed: bool) -> Res
     response
 }
 
-async fn cors_allowed(state: &AppState, origin: Option<&str>) -> Result<bool, ApiError> {
+pub(super) async fn cors_allowed(state: &AppState, origin: Option<&str>) -> Result<bool, ApiError> {
     match origin {
         Some(origin) => Ok(state.sites.any_allows(origin).await?),
         None => Ok(false),
@@ -54,7 +54,7 @@ async fn cors_allowed(state: &AppState, origin: Option<&str>) -> Result<bool, Ap
 }
 
 /// Answers the browser's preflight only for origins some site allows.
-async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(super) async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let origin = origin(&headers);
     match cors_allowed(&state, origin).await {
         Ok(true) => {
@@ -66,7 +66,8 @@ async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Respons
             );
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("content-type"),
+                // authorization: the status secret that allows an upload.
+                HeaderValue::from_static("content-type, authorization"),
             );
             h.insert(
                 header::ACCESS_CONTROL_MAX_AGE,
@@ -169,7 +170,7 @@ async fn ingest(
     ))
 }
 
-fn limit(decision: Decision) -> Result<(), ApiError> {
+pub(super) fn limit(decision: Decision) -> Result<(), ApiError> {
     match decision {
         Decision::Allowed => Ok(()),
         Decision::Limited { retry_after } => Err(ApiError::RateLimited {

@@ -1,6 +1,7 @@
 //! HTTP surface: each resource module exposes `router()`, merged here.
 
 mod assets;
+mod attachments;
 pub mod console;
 mod error;
 mod format;
@@ -92,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(openapi::router())
         .merge(ingest::router())
+        .merge(attachments::router())
         .merge(assets::router())
         .merge(status_page::router())
         .merge(console::router())

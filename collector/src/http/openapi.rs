@@ -85,6 +85,35 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/v1/feedback/{id}/attachments": {
+                "post": {
+                    "operationId": "attachImage",
+                    "summary": "Attach an image to an entry",
+                    "description": "The raw bytes of a PNG, JPEG, WebP or GIF image, with its Content-Type. The file's own signature must match it (SVG is never accepted). Authorised by the entry's status secret, the part after the dot in status_url.",
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "The entry's id from FeedbackAccepted"},
+                        {"name": "Authorization", "in": "header", "required": true, "schema": {"type": "string", "pattern": "^Bearer "}, "description": "Bearer <status secret>"}
+                    ],
+                    "requestBody": {
+                        "required": true,
+                        "content": {
+                            "image/png": {"schema": {"type": "string", "format": "binary", "maxLength": limits::ATTACHMENT_MAX_BYTES}},
+                            "image/jpeg": {"schema": {"type": "string", "format": "binary", "maxLength": limits::ATTACHMENT_MAX_BYTES}},
+                            "image/webp": {"schema": {"type": "string", "format": "binary", "maxLength": limits::ATTACHMENT_MAX_BYTES}},
+                            "image/gif": {"schema": {"type": "string", "format": "binary", "maxLength": limits::ATTACHMENT_MAX_BYTES}}
+                        }
+                    },
+                    "responses": {
+                        "201": {"description": "Stored", "content": {"application/json": {"schema": {"type": "object", "required": ["id", "size"], "properties": {"id": {"type": "string"}, "size": {"type": "integer"}}}}}},
+                        "403": error_response("Origin not allowed for the entry's site"),
+                        "404": error_response("No entry with this id and secret (`unknown_entry`)"),
+                        "409": error_response(&format!("The entry already has {} attachments", limits::ATTACHMENTS_PER_ENTRY)),
+                        "413": error_response(&format!("Image larger than {} bytes", limits::ATTACHMENT_MAX_BYTES)),
+                        "415": error_response("Not a PNG, JPEG, WebP or GIF, or the bytes do not match the Content-Type"),
+                        "429": error_response("Rate limited; see Retry-After")
+                    }
+                }
+            },
             "/healthz": {"get": {"operationId": "health", "summary": "Readiness: the database answers", "responses": {"200": {"description": "Healthy"}}}},
             "/livez": {"get": {"operationId": "liveness", "summary": "Liveness: the process answers", "responses": {"200": {"description": "Alive"}}}},
             "/widget.js": {"get": {"operationId": "widgetLoader", "summary": "The widget loader script", "responses": {"200": {"description": "JavaScript", "content": {"application/javascript": {}}}}}},

@@ -14,6 +14,7 @@
 //! Reads run on pooled read-only connections through `spawn_blocking`, never
 //! blocking the async runtime and never waiting for the writer (WAL).
 
+mod attachments;
 mod checkpoint;
 mod entries;
 mod migrations;
@@ -32,6 +33,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use attachments::{Attached, AttachmentMeta};
 use checkpoint::Checkpointer;
 pub use entries::{Entry, Inserted, NewEntry};
 pub use review::{

@@ -195,6 +195,8 @@ pub struct EntryDetail {
     pub viewport: Option<String>,
     /// What the host page added (`Earshot.setContext`), in key order.
     pub host_context: Vec<(String, String)>,
+    /// Images the customer attached.
+    pub attachments: Vec<super::AttachmentMeta>,
     pub spam_reason: Option<String>,
     pub created_at: i64,
     pub first_response_at: Option<i64>,
@@ -498,6 +500,7 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
                     })
                     .map(|map| map.into_iter().collect())
                     .unwrap_or_default(),
+                attachments: Vec::new(),
                 events: Vec::new(),
                 promises: Vec::new(),
             })
@@ -506,6 +509,7 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
     let Some(mut entry) = found else {
         return Ok(None);
     };
+    entry.attachments = super::attachments::for_entry(conn, entry.id)?;
     let mut stmt = conn.prepare_cached(
         "SELECT ev.id, ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at
          FROM events ev LEFT JOIN users u ON u.id = ev.actor_id

@@ -942,3 +942,44 @@ async fn the_date_filter_keeps_whole_utc_days() {
     assert!(!shows(&tomorrow, &tomorrow).await);
     assert!(!shows(&yesterday, &yesterday).await);
 }
+
+#[tokio::test]
+async fn attached_images_show_on_the_entry_page_for_staff_only() {
+    let (app, _) = console_app().await;
+    let (id, status_url) = submit(&app, complaint(&app, "Broken layout, see screenshot")).await;
+    let secret = status_url.rsplit_once('.').unwrap().1;
+    let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec();
+    let response = app
+        .client
+        .post(format!("{}/api/v1/feedback/{id}/attachments", app.address))
+        .header("authorization", format!("Bearer {secret}"))
+        .header("content-type", "image/gif")
+        .body(gif.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let attachment: Value = response.json().await.unwrap();
+    let path = format!(
+        "/console/attachments/{}",
+        attachment["id"].as_str().unwrap()
+    );
+
+    // Without a session: the sign-in page, not the image.
+    let anonymous = Console::new(&app).get(&path).await;
+    assert_eq!(anonymous.status(), StatusCode::FOUND);
+
+    let console = signed_in(&app, "bo@example.com").await;
+    let page = console
+        .get(&format!("/console/entries/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&path), "the entry page shows the image");
+    let image = console.get(&path).await;
+    assert_eq!(image.status(), StatusCode::OK);
+    assert_eq!(image.headers()["content-type"], "image/gif");
+    assert_eq!(image.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(image.bytes().await.unwrap().as_ref(), gif.as_slice());
+}

@@ -289,7 +289,11 @@ async fn preflight_is_answered_only_for_allowed_origins() {
         "http://localhost:8000"
     );
     assert_eq!(ok.headers()["access-control-allow-methods"], "POST");
-    assert_eq!(ok.headers()["access-control-allow-headers"], "content-type");
+    // authorization carries the status secret for screenshot uploads.
+    assert_eq!(
+        ok.headers()["access-control-allow-headers"],
+        "content-type, authorization"
+    );
 
     let denied = preflight("https://evil.example").await.unwrap();
     assert!(

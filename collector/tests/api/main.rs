@@ -5,6 +5,7 @@
 
 mod abuse;
 mod assets;
+mod attachments;
 mod cli;
 mod console;
 mod crash;

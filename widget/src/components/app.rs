@@ -6,7 +6,7 @@ use crate::components::FeedbackDialog;
 use crate::config::WidgetConfig;
 use crate::context;
 use crate::courier::Courier;
-use crate::state::{Action, Input, Phase, State};
+use crate::state::{Action, Input, Phase, Screenshot, State, check_image};
 use crate::storage;
 use crate::strings::{Lang, Strings};
 
@@ -41,6 +41,9 @@ pub fn app(props: &AppProps) -> Html {
         );
         use_memo((), move |_| Courier::new(&site, &url, dispatch, host))
     };
+
+    // The chosen file itself; the state only knows its name and size.
+    let file = use_mut_ref(|| None::<web_sys::File>);
 
     // Once: the draft from an earlier page load, what the outbox still
     // holds, and the host's calls that waited for us.
@@ -110,8 +113,35 @@ pub fn app(props: &AppProps) -> Html {
         })
     };
     let onanother = {
-        let state = state.clone();
-        Callback::from(move |()| state.dispatch(Action::StartOver))
+        let (state, file) = (state.clone(), file.clone());
+        Callback::from(move |()| {
+            *file.borrow_mut() = None;
+            state.dispatch(Action::StartOver)
+        })
+    };
+    let onscreenshot = {
+        let (state, file) = (state.clone(), file.clone());
+        Callback::from(move |chosen: Option<web_sys::File>| {
+            let checked = chosen.map(|f| (check_image(&f.type_(), f.size()), f));
+            match checked {
+                None => {
+                    *file.borrow_mut() = None;
+                    state.dispatch(Action::ChooseScreenshot(None));
+                }
+                Some((Err(key), _)) => {
+                    *file.borrow_mut() = None;
+                    state.dispatch(Action::ScreenshotRejected(key));
+                }
+                Some((Ok(()), f)) => {
+                    let shown = Screenshot {
+                        name: f.name(),
+                        kb: (f.size() / 1024.0).ceil() as u32,
+                    };
+                    *file.borrow_mut() = Some(f);
+                    state.dispatch(Action::ChooseScreenshot(Some(shown)));
+                }
+            }
+        })
     };
     let onretry = {
         let courier = courier.clone();
@@ -121,6 +151,7 @@ pub fn app(props: &AppProps) -> Html {
         let state = state.clone();
         let config = config.clone();
         let courier = courier.clone();
+        let file = file.clone();
         Callback::from(move |()| {
             if matches!(state.phase, Phase::Sending | Phase::Queued { .. }) {
                 return;
@@ -140,12 +171,13 @@ pub fn app(props: &AppProps) -> Html {
             state.dispatch(Action::Sending {
                 idempotency_key: key,
             });
-            courier.send(request);
+            // The courier takes the file: it goes with this submission.
+            courier.send(request, file.borrow_mut().take());
         })
     };
 
     // The button is the loader's: it is there before this app is loaded.
     html! {
-        <FeedbackDialog state={state.clone()} {onkind} {onseverity} {onedit} {onsubmit} {onclose} {onanother} {onretry} />
+        <FeedbackDialog state={state.clone()} {onkind} {onseverity} {onscreenshot} {onedit} {onsubmit} {onclose} {onanother} {onretry} />
     }
 }

@@ -12,6 +12,8 @@ pub struct FeedbackDialogProps {
     pub state: UseReducerHandle<State>,
     pub onkind: Callback<Kind>,
     pub onseverity: Callback<Option<Severity>>,
+    /// A file was picked (`None`: the screenshot was removed).
+    pub onscreenshot: Callback<Option<web_sys::File>>,
     pub onedit: Callback<(Input, String)>,
     pub onsubmit: Callback<()>,
     pub onclose: Callback<()>,
@@ -42,14 +44,14 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
 
     let body = match &state.phase {
         Phase::Sent(accepted) => html! {
-            <SentNotice strings={t.clone()} accepted={accepted.clone()} onanother={props.onanother.clone()}
+            <SentNotice strings={t.clone()} upload={state.upload} accepted={accepted.clone()} onanother={props.onanother.clone()}
                 onclose={props.onclose.clone()} />
         },
         Phase::Queued {
             rate_limited,
             retry_at,
         } => html! {
-            <QueuedNotice strings={t.clone()} rate_limited={*rate_limited} retry_at={*retry_at}
+            <QueuedNotice strings={t.clone()} with_screenshot={state.screenshot.is_some()} rate_limited={*rate_limited} retry_at={*retry_at}
                 onretry={props.onretry.clone()} onanother={props.onanother.clone()}
                 onclose={props.onclose.clone()} />
         },
@@ -117,6 +119,7 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                         max={limits::NAME_MAX} autocomplete={AttrValue::from("name")}
                         error={state.error_for(Input::Name).map(|e| AttrValue::from(e.to_owned()))}
                         oninput={onname} />
+                    { screenshot_field(state, &t, &props.onscreenshot) }
                     <p class="included"><strong>{ t.get(Key::Included).to_owned() }</strong>{ ": " }
                         { t.get(Key::IncludedList).to_owned() }
                         if !state.host_context.is_empty() {
@@ -180,5 +183,37 @@ fn trap_focus(dialog: &web_sys::Element, e: &KeyboardEvent) {
     if let Ok(to) = to.dyn_into::<web_sys::HtmlElement>() {
         e.prevent_default();
         let _ = to.focus();
+    }
+}
+
+/// "Add a screenshot": a file picker, or the chosen file with Remove.
+fn screenshot_field(
+    state: &State,
+    t: &crate::strings::Strings,
+    onscreenshot: &Callback<Option<web_sys::File>>,
+) -> Html {
+    let error = state.error_for(Input::Screenshot).map(str::to_owned);
+    let onchange = onscreenshot.reform(|e: Event| {
+        let input = e.target_unchecked_into::<web_sys::HtmlInputElement>();
+        let file = input.files().and_then(|files| files.get(0));
+        // Cleared, so picking the same file again after Remove still fires.
+        input.set_value("");
+        file
+    });
+    let onremove = onscreenshot.reform(|_: MouseEvent| None);
+    html! {
+        <div class={classes!("field", error.is_some().then_some("has-error"))}>
+            <label for="screenshot">{ t.get(Key::Screenshot).to_owned() }</label>
+            if let Some(chosen) = &state.screenshot {
+                <p class="chosen">{ format!("{} ({} KB) ", chosen.name, chosen.kb) }
+                    <button type="button" class="secondary remove" onclick={onremove}>
+                        { t.get(Key::RemoveScreenshot).to_owned() }</button>
+                </p>
+            } else {
+                <input type="file" id="screenshot" accept="image/png,image/jpeg,image/webp,image/gif"
+                    aria-describedby="screenshot-error" {onchange} />
+            }
+            <p class="error" id="screenshot-error" role="alert">{ error.unwrap_or_default() }</p>
+        </div>
     }
 }

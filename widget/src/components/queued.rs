@@ -8,6 +8,8 @@ use crate::strings::{Key, Strings};
 pub struct QueuedNoticeProps {
     pub strings: Rc<Strings>,
     pub rate_limited: bool,
+    /// A screenshot waits too; it cannot survive a reload.
+    pub with_screenshot: bool,
     /// When the next attempt is due (ms since the epoch).
     pub retry_at: f64,
     pub onretry: Callback<()>,
@@ -29,6 +31,9 @@ pub fn queued_notice(props: &QueuedNoticeProps) -> Html {
         <div class="queued" role="status">
             <p class="saved">{ t.get(Key::QueuedTitle).to_owned() }</p>
             <p class="explain">{ message }</p>
+            if props.with_screenshot {
+                <p class="volatile">{ t.get(Key::ScreenshotVolatile).to_owned() }</p>
+            }
             <div class="actions">
                 <button type="button" class="secondary retry" onclick={props.onretry.reform(|_: MouseEvent| ())}>
                     { t.get(Key::TryNow).to_owned() }</button>

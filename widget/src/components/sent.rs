@@ -3,12 +3,15 @@ use yew::prelude::*;
 
 use std::rc::Rc;
 
+use crate::state::Upload;
 use crate::strings::{Key, Strings};
 
 #[derive(Properties, PartialEq)]
 pub struct SentNoticeProps {
     pub strings: Rc<Strings>,
     pub accepted: FeedbackAccepted,
+    /// How the screenshot's upload is going, if there was one.
+    pub upload: Option<Upload>,
     pub onanother: Callback<()>,
     pub onclose: Callback<()>,
 }
@@ -24,6 +27,13 @@ pub fn sent_notice(props: &SentNoticeProps) -> Html {
             <p>{ t.get(Key::Reference).to_owned() }{ ": " }<strong class="reference">{ a.reference.clone() }</strong></p>
             <p><a class="status-link" href={a.status_url.clone()} target="_blank" rel="noopener noreferrer">
                 { t.get(Key::StatusLink).to_owned() }</a></p>
+            if let Some(upload) = props.upload {
+                <p class="upload">{ t.get(match upload {
+                    Upload::Sending => Key::Uploading,
+                    Upload::Attached => Key::Attached,
+                    Upload::Failed => Key::AttachFailed,
+                }).to_owned() }</p>
+            }
             if let Some(promise) = &a.response_promise {
                 <p class="promise"><strong>{ t.get(Key::PromiseIntro).to_owned() }</strong>{ " " }{ promise.clone() }</p>
             }

@@ -54,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(login::logout))
         .route("/console/setup", get(login::setup_form).post(login::setup))
         .route("/console/entries/{id}", get(entry::page))
+        .route("/console/attachments/{id}", get(entry::attachment))
         .route("/console/entries/{id}/status", post(entry::status))
         .route("/console/entries/{id}/assign", post(entry::assign))
         .route("/console/entries/{id}/note", post(entry::note))

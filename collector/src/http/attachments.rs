@@ -1,0 +1,120 @@
+//! `POST /api/v1/feedback/{id}/attachments`: an image for an entry, sent by
+//! the widget right after the entry was accepted. The entry's status secret
+//! (from its status link) is the credential, so only whoever submitted the
+//! entry can attach to it.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use earshot_protocol::{ImageType, limits};
+use serde::Serialize;
+use tracing::instrument;
+
+use super::ingest::{cors_allowed, limit, origin, preflight, with_cors};
+use super::{ApiError, AppState};
+use crate::store::{Attached, now_millis};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/feedback/{id}/attachments",
+            post(upload).options(preflight),
+        )
+        .layer(DefaultBodyLimit::max(limits::ATTACHMENT_MAX_BYTES))
+}
+
+#[derive(Serialize)]
+struct AttachmentAccepted {
+    id: String,
+    size: usize,
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let client_ip = super::client_ip(&state, peer, &headers);
+    let origin = origin(&headers);
+    let allowed = match cors_allowed(&state, origin).await {
+        Ok(allowed) => allowed,
+        Err(e) => return with_cors(e.into_response(), origin, false),
+    };
+    let response = match store_upload(&state, client_ip, &headers, origin, id, body).await {
+        Ok(accepted) => (StatusCode::CREATED, Json(accepted)).into_response(),
+        Err(e) => e.into_response(),
+    };
+    with_cors(response, origin, allowed)
+}
+
+/// The secret from `Authorization: Bearer <secret>`.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, secret) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| secret.trim())
+}
+
+#[instrument(skip_all, fields(size))]
+async fn store_upload(
+    state: &AppState,
+    client_ip: std::net::IpAddr,
+    headers: &HeaderMap,
+    origin: Option<&str>,
+    id: String,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<AttachmentAccepted, ApiError> {
+    if let Some(limiter) = &state.shield.per_ip {
+        limit(limiter.check(&client_ip))?;
+    }
+    let secret = bearer(headers).ok_or(ApiError::UnknownEntry)?.to_owned();
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(ImageType::from_mime)
+        .ok_or(ApiError::UnsupportedImage)?;
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::AttachmentTooLarge
+        } else {
+            ApiError::BadBody
+        }
+    })?;
+    tracing::Span::current().record("size", body.len());
+    // The bytes must be what the header says: a file renamed to .png is
+    // refused, and nothing but these four formats is ever served to staff.
+    if ImageType::sniff(&body) != Some(declared) {
+        return Err(ApiError::UnsupportedImage);
+    }
+    let site_id = state
+        .store
+        .entry_site(id.clone(), secret.clone())
+        .await?
+        .ok_or(ApiError::UnknownEntry)?;
+    if let Some(origin) = origin {
+        let site = state.sites.by_id(site_id).await?;
+        if !site.is_some_and(|s| s.allows(origin)) {
+            return Err(ApiError::OriginNotAllowed);
+        }
+    }
+    let size = body.len();
+    match state
+        .store
+        .attach(id, secret, declared, body.to_vec(), now_millis())
+        .await?
+    {
+        Attached::Stored { public_id } => Ok(AttachmentAccepted {
+            id: public_id,
+            size,
+        }),
+        Attached::UnknownEntry => Err(ApiError::UnknownEntry),
+        Attached::TooMany => Err(ApiError::TooManyAttachments),
+    }
+}
