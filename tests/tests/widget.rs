@@ -796,3 +796,48 @@ async fn a_screenshot_is_checked_in_the_browser_and_attached_to_the_entry() -> T
     collector.running.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn on_a_360_pixel_screen_the_button_is_a_slim_tab_and_the_dialog_fits() -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    browser.client.set_window_size(360, 740).await?;
+    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
+    browser
+        .client
+        .goto(&format!("http://{host}/index.html"))
+        .await?;
+    let width = browser
+        .client
+        .execute("return window.innerWidth", vec![])
+        .await?;
+    assert!(
+        width.as_f64().is_some_and(|w| w <= 400.0),
+        "viewport {width}"
+    );
+    let launcher = browser.find_in_widget("button.launcher").await?;
+    let rect = "var r = document.querySelector('earshot-widget').shadowRoot.querySelector(arguments[0]).getBoundingClientRect(); return [r.left, r.right, r.width, window.innerWidth];";
+    let tab = browser
+        .client
+        .execute(rect, vec!["button.launcher".into()])
+        .await?;
+    let tab: Vec<f64> = serde_json::from_value(tab)?;
+    assert!(tab[2] < 48.0, "a slim tab, not a wide pill: {tab:?}");
+    assert!((tab[3] - tab[1]).abs() < 1.0, "on the right edge: {tab:?}");
+    launcher.click().await?;
+    browser.find_in_widget("dialog[open]").await?;
+    let dialog: Vec<f64> =
+        serde_json::from_value(browser.client.execute(rect, vec!["dialog".into()]).await?)?;
+    assert!(
+        dialog[0] >= 0.0 && dialog[1] <= dialog[3],
+        "the dialog fits the screen: {dialog:?}"
+    );
+    type_into(&browser, "textarea#message", "Small screen, still works").await?;
+    browser.find_in_widget("button.send").await?.click().await?;
+    browser.text_in_widget(".reference").await?;
+    browser.close().await;
+    assert_eq!(entry_count(&collector)?, 1);
+    collector.running.stop().await?;
+    Ok(())
+}
