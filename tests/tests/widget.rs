@@ -589,7 +589,17 @@ async fn a_keyboard_alone_opens_fills_sends_and_closes_the_dialog() -> TestResul
     }
     assert_eq!(focus(&browser).await?, "launcher");
     press(&browser, Key::Enter).await?;
-    browser.find_in_widget("dialog[open]").await?;
+    let dialog = browser.find_in_widget("dialog[open]").await?;
+    assert_eq!(dialog.attr("role").await?.as_deref(), Some("dialog"));
+    assert_eq!(dialog.attr("aria-modal").await?.as_deref(), Some("true"));
+    assert_eq!(
+        dialog.attr("aria-labelledby").await?.as_deref(),
+        Some("earshot-title")
+    );
+    assert!(
+        focus(&browser).await?.starts_with("dialog:"),
+        "focus moves into the dialog"
+    );
 
     tab_to(&browser, "dialog:message").await?;
     let message = "Keyboard only: the size filter ignores my choice";
@@ -676,6 +686,8 @@ async fn a_german_page_gets_the_widget_in_german_with_the_hosts_own_words() -> T
         launcher.css_value("background-color").await?,
         "rgba(11, 110, 79, 1)"
     );
+    // Dark green takes white text.
+    assert_eq!(launcher.css_value("color").await?, "rgba(255, 255, 255, 1)");
     let left = browser
         .client
         .execute(

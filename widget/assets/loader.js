@@ -38,7 +38,19 @@
   css.href = base + "__CSS__";
   root.appendChild(css);
   // CSSOM, which a strict CSP allows (a style attribute it would not).
-  if (/^#[0-9a-f]{3,8}$/i.test(data.color || "")) host.style.setProperty("--earshot-color", data.color);
+  var color = data.color || "";
+  if (/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(color)) {
+    host.style.setProperty("--earshot-color", color);
+    // Text on the host's colour: white or near-black, whichever reads
+    // better (relative luminance, as WCAG measures it).
+    var hex = color.length === 4 ? color.replace(/[0-9a-f]/gi, "$&$&") : color;
+    var lum = [1, 3, 5].reduce(function (sum, i, k) {
+      var c = parseInt(hex.substr(i, 2), 16) / 255;
+      c = c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+      return sum + c * [0.2126, 0.7152, 0.0722][k];
+    }, 0);
+    host.style.setProperty("--earshot-color-ink", lum > 0.179 ? "#111318" : "#ffffff");
+  }
 
   var app = null, loading = false, queue = [], handlers = {}, button = null, layer = null;
 

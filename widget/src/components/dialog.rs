@@ -147,7 +147,7 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
     };
 
     html! {
-        <dialog class="dialog" ref={dialog} {onkeydown} lang={t.lang().code()} aria-labelledby="earshot-title" {oncancel} {onclose}>
+        <dialog class="dialog" ref={dialog} role="dialog" aria-modal="true" {onkeydown} lang={t.lang().code()} aria-labelledby="earshot-title" {oncancel} {onclose}>
             <header>
                 <h2 id="earshot-title">{ t.get(Key::Title).to_owned() }</h2>
                 <button type="button" class="close" aria-label={t.get(Key::Close).to_owned()} onclick={close_click}>{ "×" }</button>
