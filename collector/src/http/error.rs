@@ -163,6 +163,12 @@ impl ApiError {
                 "the server is shutting down; retry shortly".into(),
                 None,
             ),
+            Store(StoreError::NotDurable) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server could not save this safely; retry shortly".into(),
+                None,
+            ),
             Store(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -190,7 +196,7 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         let retry_after = match self {
             ApiError::RateLimited { retry_after_secs } => Some(retry_after_secs),
-            ApiError::Store(StoreError::Closed) => Some(5),
+            ApiError::Store(StoreError::Closed | StoreError::NotDurable) => Some(5),
             _ => None,
         };
         if let Some(secs) = retry_after {
@@ -199,5 +205,41 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn answer(error: ApiError) -> (StatusCode, Option<String>, String) {
+        let response = error.into_response();
+        let status = response.status();
+        let retry = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, retry, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_write_that_could_not_be_synced_asks_for_a_retry_without_details() {
+        let (status, retry, body) = answer(ApiError::Store(StoreError::NotDurable)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry.as_deref(), Some("5"));
+        assert!(body.contains(r#""code":"unavailable""#), "{body}");
+        assert!(!body.contains("disk"), "internal detail leaked: {body}");
+    }
+
+    #[tokio::test]
+    async fn other_store_failures_are_500_and_never_echo_the_cause() {
+        let (status, retry, body) =
+            answer(ApiError::Store(StoreError::Corrupt("secret detail".into()))).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(retry, None);
+        assert!(!body.contains("secret detail"), "{body}");
     }
 }

@@ -1,9 +1,11 @@
 //! The single writer thread and its group commit.
 //!
-//! Everything queued runs in one transaction and is answered after one
-//! `COMMIT` (one fsync). If any job in a batch fails, the batch is rolled
-//! back and each job is replayed in its own transaction, so one bad job
-//! never takes the others down and the common path pays for no savepoints.
+//! Everything queued runs in one transaction. After `COMMIT` the batch goes
+//! to the flush thread (see `flush`), which answers it once the WAL is on
+//! disk, while this thread already runs the next batch. If any job in a
+//! batch fails, the batch is rolled back and each job is replayed in its own
+//! transaction, so one bad job never takes the others down and the common
+//! path pays for no savepoints.
 
 use std::sync::Mutex;
 use std::thread::JoinHandle;
@@ -13,6 +15,7 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
+use super::flush::{Flusher, WalFile};
 
 /// Most jobs committed together; bounds the latency of the last one.
 const MAX_BATCH: usize = 512;
@@ -23,11 +26,23 @@ const QUEUE_DEPTH: usize = 8_192;
 
 /// One unit of work with its own reply channel. `run` may be called more
 /// than once (a replay after a batch rollback); only the last result counts.
-trait Job: Send {
+pub(super) trait Job: Send {
     /// Runs inside an open transaction; true on success.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Delivers the result once the fate of the transaction is known.
-    fn finish(self: Box<Self>, committed: bool);
+    fn finish(self: Box<Self>, fate: Fate);
+}
+
+/// What became of a job's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fate {
+    /// Committed and synced to disk: the only fate a caller may report as
+    /// success.
+    Durable,
+    /// Rolled back, or never committed.
+    Failed,
+    /// Committed, but the fsync after it failed.
+    NotDurable,
 }
 
 struct TypedJob<T, F> {
@@ -48,10 +63,11 @@ where
         ok
     }
 
-    fn finish(self: Box<Self>, committed: bool) {
-        let result = match (committed, self.result) {
-            (true, Some(result)) => result,
+    fn finish(self: Box<Self>, fate: Fate) {
+        let result = match (fate, self.result) {
+            (Fate::Durable, Some(result)) => result,
             (_, Some(Err(e))) => Err(e),
+            (Fate::NotDurable, _) => Err(StoreError::NotDurable),
             _ => Err(StoreError::CommitFailed),
         };
         // The caller may have gone away (client disconnected); the data is
@@ -72,11 +88,15 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(conn: Connection) -> Result<Writer, StoreError> {
+    pub(super) fn start(conn: Connection, wal: WalFile) -> Result<Writer, StoreError> {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>(QUEUE_DEPTH);
+        let flusher = Flusher::start(wal)?;
         let thread = std::thread::Builder::new()
             .name("earshot-writer".into())
-            .spawn(move || run(&conn, rx))
+            .spawn(move || {
+                run(&conn, rx, &flusher);
+                flusher.stop();
+            })
             .map_err(|_| StoreError::TaskFailed)?;
         Ok(Writer {
             queue: Mutex::new(Some(tx)),
@@ -105,7 +125,8 @@ impl Writer {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Closes the queue and waits until every queued job is committed.
+    /// Closes the queue and waits until every queued job is committed,
+    /// flushed and answered.
     pub(super) fn shutdown(&self) {
         if let Ok(mut q) = self.queue.lock() {
             q.take();
@@ -117,11 +138,11 @@ impl Writer {
     }
 }
 
-fn run(conn: &Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
-    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+fn run(conn: &Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, flusher: &Flusher) {
     let mut last_checkpoint = Instant::now();
     // Returns None only when the queue is closed and drained.
     while let Some(first) = rx.blocking_recv() {
+        let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -130,17 +151,22 @@ fn run(conn: &Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         match in_transaction(conn, &mut batch) {
-            Ok(()) => batch.drain(..).for_each(|job| job.finish(true)),
+            Ok(()) => flusher.push(batch),
             Err(BatchError::JobFailed) if batch.len() > 1 => {
                 // Replay one by one so only the failing job fails.
-                for mut job in batch.drain(..) {
-                    let committed = in_transaction(conn, std::slice::from_mut(&mut job)).is_ok();
-                    job.finish(committed);
+                let mut committed = Vec::with_capacity(batch.len());
+                for mut job in batch {
+                    if in_transaction(conn, std::slice::from_mut(&mut job)).is_ok() {
+                        committed.push(job);
+                    } else {
+                        job.finish(Fate::Failed);
+                    }
                 }
+                flusher.push(committed);
             }
             Err(_) => {
                 tracing::error!(jobs = batch.len(), "write transaction failed");
-                batch.drain(..).for_each(|job| job.finish(false));
+                batch.drain(..).for_each(|job| job.finish(Fate::Failed));
             }
         }
         if last_checkpoint.elapsed() >= WAL_RESTART_INTERVAL {
@@ -160,8 +186,9 @@ fn run(conn: &Connection, mut rx: mpsc::Receiver<Box<dyn Job>>) {
 /// MB in a ten-second benchmark, every frame a fresh block for the file
 /// system to allocate). Between batches no commit can intervene: this
 /// PASSIVE checkpoint copies only the frames the thread has not reached
-/// yet, and the next transaction rewinds the WAL. The acknowledgements of
-/// the batch before have already gone out.
+/// yet, and the next transaction rewinds the WAL. Batches still waiting for
+/// their flush lose nothing: a checkpoint syncs the WAL before it copies it
+/// and the database file after, so their frames are on disk either way.
 fn finish_checkpoint(conn: &Connection) {
     let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     if let Err(e) = result {
