@@ -329,6 +329,68 @@ async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it
     Ok(())
 }
 
+/// The collector is up but cannot store (here: its store was shut down, as
+/// when it is stopping or a disk fails): it answers 503 with Retry-After,
+/// and the widget must treat that exactly like being offline.
+#[tokio::test]
+async fn a_submission_answered_503_is_kept_and_delivered_once_the_collector_recovers() -> TestResult
+{
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    open_widget(&browser, &collector, "index.html").await?;
+    let message = "My refund was approved but never arrived";
+    type_into(&browser, "textarea#message", message).await?;
+
+    collector.running.store.shutdown().await;
+    // The real collector, still serving HTTP, refuses to store: 503.
+    let probe = browser
+        .client
+        .execute_async(
+            "var done = arguments[arguments.length - 1];
+             fetch(arguments[0] + '/api/v1/feedback', {method: 'POST',
+               headers: {'content-type': 'application/json'},
+               body: JSON.stringify({site: arguments[1], kind: 'idea', message: 'probe'})})
+             .then(function (r) { done([r.status, r.headers.get('retry-after')]); },
+                   function (e) { done(['failed', String(e)]); });",
+            vec![collector.url().into(), collector.site_key.clone().into()],
+        )
+        .await?;
+    assert_eq!(probe, serde_json::json!([503, "5"]));
+
+    browser.find_in_widget("button.send").await?.click().await?;
+    let notice = browser.text_in_widget(".queued .explain").await?;
+    assert!(notice.contains("saved on this device"), "{notice}");
+    let root = browser.widget().await?;
+    assert!(
+        root.find(fantoccini::Locator::Css(".reference"))
+            .await
+            .is_err(),
+        "no reference is shown for something not stored"
+    );
+    let key = format!("earshot:{}:outbox", collector.site_key);
+    let outbox = local_storage(&browser, &key).await?;
+    assert!(
+        outbox.as_str().is_some_and(|o| o.contains(message)),
+        "kept in storage: {outbox}"
+    );
+    assert_eq!(entry_count(&collector)?, 0);
+
+    // Restarted, the collector stores again and the widget delivers, once.
+    let collector = collector.stop().await?.restart().await?;
+    let count = format!("SELECT count(*) FROM entries WHERE message = '{message}'");
+    wait_for_count(&collector, &count, 1).await?;
+    let deadline = std::time::Instant::now() + earshot_e2e::PATIENCE;
+    while !local_storage(&browser, &key).await?.is_null() {
+        assert!(std::time::Instant::now() < deadline, "outbox never emptied");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    browser.close().await;
+    assert_eq!(entry_count(&collector)?, 1);
+    collector.running.stop().await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_draft_survives_closing_and_reloading_until_it_is_sent() -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
