@@ -257,6 +257,43 @@ async fn local_storage(browser: &Browser, key: &str) -> TestResult<serde_json::V
         .await?)
 }
 
+fn outbox_key(site_key: &str) -> String {
+    format!("earshot:{site_key}:outbox")
+}
+
+/// Sends while the collector cannot store: the customer is told honestly
+/// that it is saved (no reference, no "thanks") and it sits in the outbox.
+async fn send_and_expect_it_kept(browser: &Browser, site_key: &str, message: &str) -> TestResult {
+    browser.find_in_widget("button.send").await?.click().await?;
+    let notice = browser.text_in_widget(".queued .explain").await?;
+    assert!(notice.contains("saved on this device"), "{notice}");
+    let root = browser.widget().await?;
+    assert!(
+        root.find(fantoccini::Locator::Css(".reference"))
+            .await
+            .is_err(),
+        "no reference is shown for something not stored"
+    );
+    let outbox = local_storage(browser, &outbox_key(site_key)).await?;
+    assert!(
+        outbox.as_str().is_some_and(|o| o.contains(message)),
+        "kept in storage: {outbox}"
+    );
+    Ok(())
+}
+
+async fn wait_for_empty_outbox(browser: &Browser, site_key: &str) -> TestResult {
+    let deadline = std::time::Instant::now() + earshot_e2e::PATIENCE;
+    while !local_storage(browser, &outbox_key(site_key))
+        .await?
+        .is_null()
+    {
+        assert!(std::time::Instant::now() < deadline, "outbox never emptied");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns()
 -> TestResult {
@@ -276,40 +313,18 @@ async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it
 
     let site_key = collector.site_key.clone();
     let stopped = collector.stop().await?;
-    browser.find_in_widget("button.send").await?.click().await?;
-    // Honest: saved, not "thanks".
-    let notice = browser.text_in_widget(".queued .explain").await?;
-    assert!(notice.contains("saved on this device"), "{notice}");
-    let root = browser.widget().await?;
-    assert!(
-        root.find(fantoccini::Locator::Css(".reference"))
-            .await
-            .is_err(),
-        "no reference is shown for something not stored"
-    );
-    let outbox = local_storage(&browser, &format!("earshot:{site_key}:outbox")).await?;
-    assert!(
-        outbox.as_str().is_some_and(|o| o.contains(message)),
-        "kept in storage: {outbox}"
-    );
+    send_and_expect_it_kept(&browser, &site_key, message).await?;
 
     // A reload while the collector is still down loses nothing.
     browser.client.goto(&page).await?;
-    let outbox = local_storage(&browser, &format!("earshot:{site_key}:outbox")).await?;
+    let outbox = local_storage(&browser, &outbox_key(&site_key)).await?;
     assert!(outbox.as_str().is_some_and(|o| o.contains(message)));
 
     // The collector comes back: the widget delivers on its own, once.
     let collector = stopped.restart().await?;
     let count = format!("SELECT count(*) FROM entries WHERE message = '{message}'");
     wait_for_count(&collector, &count, 1).await?;
-    let deadline = std::time::Instant::now() + earshot_e2e::PATIENCE;
-    while !local_storage(&browser, &format!("earshot:{site_key}:outbox"))
-        .await?
-        .is_null()
-    {
-        assert!(std::time::Instant::now() < deadline, "outbox never emptied");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    wait_for_empty_outbox(&browser, &site_key).await?;
     // Opening the widget now shows the reference of what was delivered.
     browser
         .find_in_widget("button.launcher")
@@ -358,33 +373,14 @@ async fn a_submission_answered_503_is_kept_and_delivered_once_the_collector_reco
         .await?;
     assert_eq!(probe, serde_json::json!([503, "5"]));
 
-    browser.find_in_widget("button.send").await?.click().await?;
-    let notice = browser.text_in_widget(".queued .explain").await?;
-    assert!(notice.contains("saved on this device"), "{notice}");
-    let root = browser.widget().await?;
-    assert!(
-        root.find(fantoccini::Locator::Css(".reference"))
-            .await
-            .is_err(),
-        "no reference is shown for something not stored"
-    );
-    let key = format!("earshot:{}:outbox", collector.site_key);
-    let outbox = local_storage(&browser, &key).await?;
-    assert!(
-        outbox.as_str().is_some_and(|o| o.contains(message)),
-        "kept in storage: {outbox}"
-    );
+    send_and_expect_it_kept(&browser, &collector.site_key, message).await?;
     assert_eq!(entry_count(&collector)?, 0);
 
     // Restarted, the collector stores again and the widget delivers, once.
     let collector = collector.stop().await?.restart().await?;
     let count = format!("SELECT count(*) FROM entries WHERE message = '{message}'");
     wait_for_count(&collector, &count, 1).await?;
-    let deadline = std::time::Instant::now() + earshot_e2e::PATIENCE;
-    while !local_storage(&browser, &key).await?.is_null() {
-        assert!(std::time::Instant::now() < deadline, "outbox never emptied");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    wait_for_empty_outbox(&browser, &collector.site_key).await?;
     browser.close().await;
     assert_eq!(entry_count(&collector)?, 1);
     collector.running.stop().await?;
@@ -536,7 +532,7 @@ async fn a_rate_limited_submission_is_kept_and_the_wait_is_shown() -> TestResult
     let notice = browser.text_in_widget(".queued .explain").await?;
     assert!(notice.contains("Too many messages"), "{notice}");
     assert!(notice.contains("seconds"), "the wait is shown: {notice}");
-    let outbox = local_storage(&browser, &format!("earshot:{}:outbox", collector.site_key)).await?;
+    let outbox = local_storage(&browser, &outbox_key(&collector.site_key)).await?;
     assert!(
         outbox
             .as_str()
