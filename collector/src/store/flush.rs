@@ -97,6 +97,10 @@ impl Flusher {
 
     /// Hands a committed batch over; its jobs are answered after the flush.
     pub(super) fn push(&self, batch: Committed) {
+        // A replay where every job failed leaves nothing to make durable.
+        if batch.is_empty() {
+            return;
+        }
         if let Err(mpsc::SendError(batch)) = self.queue.send(batch) {
             // The thread is gone (it only stops once the queue is closed,
             // so this is a bug); never claim durability we did not get.
