@@ -8,12 +8,19 @@
 //! absolute numbers across machines. Finally it stops the server and checks
 //! that every 201 is on disk.
 //!
+//! Alongside the rates it reports where the CPU went: microseconds of CPU
+//! per request for each group of server threads (HTTP workers, the writer,
+//! the flush thread), for the load generator, and how much of the machine
+//! sat idle. On two shared cores the ratio is mostly a ratio of CPU per
+//! request, so this says which part to work on.
+//!
 //! Environment: `EARSHOT_BENCH_CONNECTIONS` (default 64),
 //! `EARSHOT_BENCH_SECONDS` per phase (default 10).
 
 // A benchmark that cannot reach its server should stop loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -41,6 +48,90 @@ struct Phase {
     other: u64,
     latencies_us: Vec<u32>,
     elapsed: Duration,
+    /// CPU nanoseconds spent during the phase, by thread group.
+    cpu_ns: BTreeMap<&'static str, u64>,
+    /// Share of the machine's CPU time that was idle or waiting for I/O.
+    idle: f64,
+}
+
+/// Groups a thread by its name, as the collector names them.
+fn group(comm: &str) -> &'static str {
+    match comm {
+        c if c.starts_with("tokio-rt-worker") => "server: HTTP workers",
+        c if c.starts_with("earshot-writer") => "server: writer",
+        c if c.starts_with("earshot-flush") => "server: flush",
+        c if c.starts_with("earshot-checkp") => "server: checkpoint",
+        _ => "server: other",
+    }
+}
+
+/// CPU time so far of every thread of `pid`, summed per group
+/// (`schedstat`'s first field: nanoseconds on a CPU).
+fn cpu_by_group(pid: u32, client: bool) -> BTreeMap<&'static str, u64> {
+    let mut out = BTreeMap::new();
+    let dir = format!("/proc/{pid}/task");
+    for task in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = task.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let ns: u64 = std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+            .unwrap_or(0);
+        let name = if client {
+            "load generator"
+        } else {
+            group(comm.trim())
+        };
+        *out.entry(name).or_insert(0) += ns;
+    }
+    out
+}
+
+/// (idle + iowait, total) jiffies of the whole machine.
+fn machine_idle() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+    (idle, fields.iter().sum())
+}
+
+/// Snapshot of everything a phase's CPU report needs.
+struct Cpu {
+    server: BTreeMap<&'static str, u64>,
+    client: BTreeMap<&'static str, u64>,
+    idle: (u64, u64),
+}
+
+impl Cpu {
+    fn now(server_pid: u32) -> Cpu {
+        Cpu {
+            server: cpu_by_group(server_pid, false),
+            client: cpu_by_group(std::process::id(), true),
+            idle: machine_idle(),
+        }
+    }
+
+    /// Per-group CPU between `self` and `later`; threads that exited in
+    /// between are missed, which the collector's long-lived threads never do.
+    fn until(&self, later: &Cpu) -> (BTreeMap<&'static str, u64>, f64) {
+        let mut spent = BTreeMap::new();
+        for (before, after) in [(&self.server, &later.server), (&self.client, &later.client)] {
+            for (name, ns) in after {
+                let start = before.get(name).copied().unwrap_or(0);
+                spent.insert(*name, ns.saturating_sub(start));
+            }
+        }
+        let idle = later.idle.0.saturating_sub(self.idle.0) as f64;
+        let total = later.idle.1.saturating_sub(self.idle.1).max(1) as f64;
+        (spent, idle / total)
+    }
 }
 
 impl Phase {
@@ -119,23 +210,27 @@ async fn connection(
     phase
 }
 
-async fn run(
-    addr: &str,
-    target: Target,
-    site: &Arc<String>,
-    counter: &Arc<AtomicU64>,
+/// The server under test and how hard to drive it.
+struct Rig {
+    pid: u32,
+    addr: String,
+    site: Arc<String>,
+    /// Hands out unique idempotency keys across phases.
+    counter: Arc<AtomicU64>,
     conns: u64,
-    secs: u64,
-) -> Phase {
+}
+
+async fn run(rig: &Rig, target: Target, secs: u64) -> Phase {
+    let cpu = Cpu::now(rig.pid);
     let started = Instant::now();
     let until = started + Duration::from_secs(secs);
-    let tasks: Vec<_> = (0..conns)
+    let tasks: Vec<_> = (0..rig.conns)
         .map(|_| {
             tokio::spawn(connection(
-                addr.to_owned(),
+                rig.addr.clone(),
                 target,
-                site.clone(),
-                counter.clone(),
+                rig.site.clone(),
+                rig.counter.clone(),
                 until,
             ))
         })
@@ -149,6 +244,7 @@ async fn run(
         total.latencies_us.extend(p.latencies_us);
     }
     total.elapsed = started.elapsed();
+    (total.cpu_ns, total.idle) = cpu.until(&Cpu::now(rig.pid));
     total.latencies_us.sort_unstable();
     total
 }
@@ -198,8 +294,14 @@ fn main() {
     }
     std::thread::spawn(move || lines.for_each(drop));
     let pid = child.id();
-    let site = Arc::new(site);
     let counter = Arc::new(AtomicU64::new(0));
+    let rig = Rig {
+        pid,
+        addr,
+        site: Arc::new(site),
+        counter: counter.clone(),
+        conns,
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -208,14 +310,14 @@ fn main() {
         .expect("runtime");
     let (hello, ingest, rss_load) = runtime.block_on(async {
         // Warm-up: connections, page cache, SQLite's first pages.
-        run(&addr, Target::Hello, &site, &counter, conns, 2).await;
-        run(&addr, Target::Ingest, &site, &counter, conns, 2).await;
-        let hello = run(&addr, Target::Hello, &site, &counter, conns, secs).await;
+        run(&rig, Target::Hello, 2).await;
+        run(&rig, Target::Ingest, 2).await;
+        let hello = run(&rig, Target::Hello, secs).await;
         let sampler = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(secs / 2)).await;
             rss_kib(pid, "VmRSS:")
         });
-        let ingest = run(&addr, Target::Ingest, &site, &counter, conns, secs).await;
+        let ingest = run(&rig, Target::Ingest, secs).await;
         (hello, ingest, sampler.await.unwrap_or(0))
     });
     let peak = rss_kib(pid, "VmHWM:");
@@ -255,6 +357,33 @@ fn main() {
             p.other
         );
     }
+    println!("\nCPU per request (µs; both processes share the machine):\n");
+    println!("| thread group | hello world | ingest |");
+    println!("|---|---|---|");
+    let names: std::collections::BTreeSet<&str> = hello
+        .cpu_ns
+        .keys()
+        .chain(ingest.cpu_ns.keys())
+        .copied()
+        .collect();
+    let per_request = |p: &Phase, name: &str| {
+        p.cpu_ns.get(name).copied().unwrap_or(0) as f64 / 1000.0 / p.requests.max(1) as f64
+    };
+    let total =
+        |p: &Phase| p.cpu_ns.values().sum::<u64>() as f64 / 1000.0 / p.requests.max(1) as f64;
+    for name in names {
+        println!(
+            "| {name} | {:.1} | {:.1} |",
+            per_request(&hello, name),
+            per_request(&ingest, name)
+        );
+    }
+    println!("| **all** | {:.1} | {:.1} |", total(&hello), total(&ingest));
+    println!(
+        "| machine idle or waiting for I/O | {:.0}% | {:.0}% |",
+        hello.idle * 100.0,
+        ingest.idle * 100.0
+    );
     let ratio = ingest.rate() / hello.rate();
     println!(
         "\ningest / hello-world throughput: {:.0}%  (target ≥ 50%)",

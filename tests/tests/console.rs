@@ -189,6 +189,9 @@ async fn hostile_customer_text_is_shown_verbatim_and_never_runs() -> TestResult 
     fill(&browser, "#email", "ada@example.com").await?;
     fill(&browser, "#password", PASSWORD).await?;
     click(&browser, "button[type=submit]").await?;
+    // Signed in only once the setup answer has set the session cookie:
+    // navigating before that would land on the sign-in page.
+    text_with(&browser, "h1", "Needs a response").await?;
 
     let pages = [
         (format!("{url}/console"), "td.words a"),
