@@ -65,10 +65,9 @@ fn group(comm: &str) -> &'static str {
     }
 }
 
-/// CPU time so far of every thread of `pid`, summed per group
+/// CPU time so far of every thread of `pid`, added per group into `out`
 /// (`schedstat`'s first field: nanoseconds on a CPU).
-fn cpu_by_group(pid: u32, client: bool) -> BTreeMap<&'static str, u64> {
-    let mut out = BTreeMap::new();
+fn add_cpu(out: &mut BTreeMap<&'static str, u64>, pid: u32, group: fn(&str) -> &'static str) {
     let dir = format!("/proc/{pid}/task");
     for task in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = task.path();
@@ -77,14 +76,8 @@ fn cpu_by_group(pid: u32, client: bool) -> BTreeMap<&'static str, u64> {
             .ok()
             .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
             .unwrap_or(0);
-        let name = if client {
-            "load generator"
-        } else {
-            group(comm.trim())
-        };
-        *out.entry(name).or_insert(0) += ns;
+        *out.entry(group(comm.trim())).or_insert(0) += ns;
     }
-    out
 }
 
 /// (idle + iowait, total) jiffies of the whole machine.
@@ -104,16 +97,18 @@ fn machine_idle() -> (u64, u64) {
 
 /// Snapshot of everything a phase's CPU report needs.
 struct Cpu {
-    server: BTreeMap<&'static str, u64>,
-    client: BTreeMap<&'static str, u64>,
+    /// Server thread groups and the load generator (this process).
+    by_group: BTreeMap<&'static str, u64>,
     idle: (u64, u64),
 }
 
 impl Cpu {
     fn now(server_pid: u32) -> Cpu {
+        let mut by_group = BTreeMap::new();
+        add_cpu(&mut by_group, server_pid, group);
+        add_cpu(&mut by_group, std::process::id(), |_| "load generator");
         Cpu {
-            server: cpu_by_group(server_pid, false),
-            client: cpu_by_group(std::process::id(), true),
+            by_group,
             idle: machine_idle(),
         }
     }
@@ -121,13 +116,14 @@ impl Cpu {
     /// Per-group CPU between `self` and `later`; threads that exited in
     /// between are missed, which the collector's long-lived threads never do.
     fn until(&self, later: &Cpu) -> (BTreeMap<&'static str, u64>, f64) {
-        let mut spent = BTreeMap::new();
-        for (before, after) in [(&self.server, &later.server), (&self.client, &later.client)] {
-            for (name, ns) in after {
-                let start = before.get(name).copied().unwrap_or(0);
-                spent.insert(*name, ns.saturating_sub(start));
-            }
-        }
+        let spent = later
+            .by_group
+            .iter()
+            .map(|(name, ns)| {
+                let start = self.by_group.get(name).copied().unwrap_or(0);
+                (*name, ns.saturating_sub(start))
+            })
+            .collect();
         let idle = later.idle.0.saturating_sub(self.idle.0) as f64;
         let total = later.idle.1.saturating_sub(self.idle.1).max(1) as f64;
         (spent, idle / total)
@@ -294,12 +290,11 @@ fn main() {
     }
     std::thread::spawn(move || lines.for_each(drop));
     let pid = child.id();
-    let counter = Arc::new(AtomicU64::new(0));
     let rig = Rig {
         pid,
         addr,
         site: Arc::new(site),
-        counter: counter.clone(),
+        counter: Arc::new(AtomicU64::new(0)),
         conns,
     };
 
@@ -401,7 +396,7 @@ fn main() {
     println!("WAL file after the load: {wal_mib} MiB (bounded: the writer lets it rewind)");
     println!(
         "stored rows: {stored} (≥ {answered_201_in_phase} answered 201 in the measured phase; all {} handed-out keys incl. warm-up)",
-        counter.load(Ordering::Relaxed)
+        rig.counter.load(Ordering::Relaxed)
     );
     let on_disk = conn
         .query_row(
@@ -416,7 +411,7 @@ fn main() {
     // Every request got 201 and every key is unique, so each 201 is a row.
     assert_eq!(
         on_disk,
-        counter.load(Ordering::Relaxed),
+        rig.counter.load(Ordering::Relaxed),
         "a 201 is missing from disk"
     );
     println!("every 201 is on disk: yes ({on_disk} rows for {on_disk} acknowledged submissions)");
