@@ -150,6 +150,33 @@ enum Target {
     Ingest,
 }
 
+/// splitmix64's finaliser: a bijection on `u64`, so distinct inputs give
+/// distinct outputs.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The `n`th idempotency key, shaped like the widget's: a random UUID v4
+/// from `crypto.randomUUID()`. Its place in the unique index is random, as
+/// it is in production, where each insert then dirties an index page of its
+/// own; sequential keys would append to one page and flatter the writer.
+/// All 64 bits of `mix(n)` survive in the text, so keys never repeat.
+fn widget_key(n: u64) -> String {
+    let (a, b) = (mix(n), mix(!n));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:04x}{:08x}",
+        a >> 32,
+        (a >> 16) & 0xFFFF,
+        (a >> 4) & 0xFFF,
+        0x8000 | ((b >> 32) & 0x3FFF),
+        a & 0xFFFF,
+        b & 0xFFFF_FFFF,
+    )
+}
+
 async fn connection(
     addr: String,
     target: Target,
@@ -175,7 +202,8 @@ async fn connection(
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 // ~500 bytes, like a real submission with context.
                 let body = format!(
-                    r#"{{"site":"{site}","kind":"complaint","message":"Bench submission {n}: the checkout button did nothing when I pressed it twice, and then the cart emptied itself.","email":"bench{n}@example.com","page":{{"url":"https://shop.example/checkout?step=2","title":"Checkout","referrer":"https://shop.example/cart"}},"client":{{"user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36","language":"en-GB","timezone":"Europe/London","viewport":"1280x800"}},"idempotency_key":"bench-{n:012}"}}"#
+                    r#"{{"site":"{site}","kind":"complaint","message":"Bench submission {n}: the checkout button did nothing when I pressed it twice, and then the cart emptied itself.","email":"bench{n}@example.com","page":{{"url":"https://shop.example/checkout?step=2","title":"Checkout","referrer":"https://shop.example/cart"}},"client":{{"user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36","language":"en-GB","timezone":"Europe/London","viewport":"1280x800"}},"idempotency_key":"{key}"}}"#,
+                    key = widget_key(n)
                 );
                 Request::builder()
                     .method(Method::POST)
@@ -400,7 +428,7 @@ fn main() {
     );
     let on_disk = conn
         .query_row(
-            "SELECT count(*) FROM entries WHERE idempotency_key LIKE 'bench-%'",
+            "SELECT count(DISTINCT idempotency_key) FROM entries",
             [],
             |r| r.get::<_, i64>(0),
         )

@@ -172,6 +172,11 @@ async fn host_file(
     }
 }
 
+/// Resolves to 127.0.0.1 in the test browser, which does not count it as
+/// potentially trustworthy: a page from `http://{INSECURE_HOST}:<port>` is
+/// not a secure context.
+pub const INSECURE_HOST: &str = "intranet.test";
+
 /// Headless Chromium under chromedriver; both end when this is dropped.
 pub struct Browser {
     pub client: Client,
@@ -208,6 +213,9 @@ impl Browser {
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--disable-dev-shm-usage", "--window-size=1280,900",
+                    // A name that is not localhost: pages served under it
+                    // are not a secure context, like a plain-http intranet.
+                    format!("--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ]
             }

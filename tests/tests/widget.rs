@@ -1,7 +1,7 @@
 //! The whole path in a real browser: host page → `<script>` → loader →
 //! WebAssembly widget in a shadow root → collector → SQLite.
 
-use earshot_e2e::{BROWSER_LOCK, Browser, Collector, TestResult, serve_host_pages};
+use earshot_e2e::{BROWSER_LOCK, Browser, Collector, INSECURE_HOST, TestResult, serve_host_pages};
 use rusqlite::OptionalExtension;
 
 struct Stored {
@@ -136,6 +136,70 @@ async fn complaint_from_a_plain_host_page_is_stored_and_referenced() -> TestResu
     );
     assert!(status_href.starts_with(&format!("{}/s/", collector.url())));
     assert_eq!(entry_count(&collector)?, 1);
+    collector.running.stop().await?;
+    Ok(())
+}
+
+/// Text form of an RFC 9562 version 4 (random) UUID.
+fn is_uuid_v4(key: &str) -> bool {
+    let b = key.as_bytes();
+    b.len() == 36
+        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| [8, 13, 18, 23].contains(&i) || matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+        && b[14] == b'4'
+        && matches!(b[19], b'8' | b'9' | b'a' | b'b')
+}
+
+#[tokio::test]
+async fn a_plain_http_intranet_page_still_sends_an_idempotency_key() -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    rusqlite::Connection::open(&collector.db)?.execute(
+        "UPDATE sites SET origins = ?1",
+        [format!("http://{INSECURE_HOST}:*")],
+    )?;
+    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
+    let browser = Browser::start().await?;
+    browser
+        .client
+        .goto(&format!(
+            "http://{INSECURE_HOST}:{}/index.html",
+            host.port()
+        ))
+        .await?;
+    // The premise: browsers offer `crypto.randomUUID` to secure contexts only.
+    let context = browser
+        .client
+        .execute(
+            "return [window.isSecureContext, typeof crypto.randomUUID]",
+            vec![],
+        )
+        .await?;
+    assert_eq!(context, serde_json::json!([false, "undefined"]));
+    browser
+        .find_in_widget("button.launcher")
+        .await?
+        .click()
+        .await?;
+    browser.find_in_widget("dialog[open]").await?;
+    type_into(
+        &browser,
+        "textarea#message",
+        "The leave form ate my request",
+    )
+    .await?;
+    browser.find_in_widget("button.send").await?.click().await?;
+    let reference = browser.text_in_widget(".reference").await?;
+    browser.close().await;
+
+    let row =
+        stored(&collector, &reference)?.ok_or("the reference shown is not in the database")?;
+    let key = row
+        .idempotency_key
+        .ok_or("no idempotency key: a retry could duplicate the entry")?;
+    assert!(is_uuid_v4(&key), "{key}");
     collector.running.stop().await?;
     Ok(())
 }

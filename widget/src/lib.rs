@@ -13,6 +13,7 @@ pub mod config;
 pub mod context;
 pub mod courier;
 pub mod hooks;
+pub mod keys;
 pub mod outbox;
 pub mod state;
 pub mod storage;

@@ -6,6 +6,7 @@ use crate::components::FeedbackDialog;
 use crate::config::WidgetConfig;
 use crate::context;
 use crate::courier::Courier;
+use crate::keys;
 use crate::state::{Action, Input, Phase, Screenshot, State, check_image};
 use crate::storage;
 use crate::strings::{Lang, Strings};
@@ -18,11 +19,14 @@ pub struct AppProps {
     pub host: Host,
 }
 
-/// Fresh random key for a new draft; `None` only in browsers without
-/// `crypto.randomUUID`, where the collector then cannot de-duplicate.
+/// Fresh random key for a new draft. From `crypto.getRandomValues`, not
+/// `crypto.randomUUID`: the latter exists only in secure contexts, and on a
+/// plain-http page (an intranet) calling it threw, so nothing was sent.
 fn new_idempotency_key() -> Option<String> {
     let crypto = web_sys::window()?.crypto().ok()?;
-    Some(crypto.random_uuid())
+    let mut bytes = [0u8; 16];
+    crypto.get_random_values_with_u8_array(&mut bytes).ok()?;
+    Some(keys::uuid_v4(bytes))
 }
 
 #[function_component(App)]
