@@ -46,8 +46,19 @@ fn entry_count(collector: &Collector) -> TestResult<i64> {
 
 /// Opens `page` from the example host pages and clicks the launcher.
 async fn open_widget(browser: &Browser, collector: &Collector, page: &str) -> TestResult<String> {
+    open_widget_from(browser, collector, "127.0.0.1", page).await
+}
+
+/// Like `open_widget`, with the host pages reached under `host_name` (one
+/// the test browser resolves to 127.0.0.1), which sets the page's origin.
+async fn open_widget_from(
+    browser: &Browser,
+    collector: &Collector,
+    host_name: &str,
+    page: &str,
+) -> TestResult<String> {
     let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
-    let url = format!("http://{host}/{page}");
+    let url = format!("http://{host_name}:{}/{page}", host.port());
     browser.client.goto(&url).await?;
     // A real WebDriver click: it fails if anything (say, the hostile page's
     // overlay) covers the button.
@@ -63,6 +74,12 @@ async fn open_widget(browser: &Browser, collector: &Collector, page: &str) -> Te
 async fn type_into(browser: &Browser, css: &str, text: &str) -> TestResult {
     browser.find_in_widget(css).await?.send_keys(text).await?;
     Ok(())
+}
+
+/// Presses Send and returns the reference the widget then shows.
+async fn send_for_reference(browser: &Browser) -> TestResult<String> {
+    browser.find_in_widget("button.send").await?.click().await?;
+    browser.text_in_widget(".reference").await
 }
 
 #[tokio::test]
@@ -102,9 +119,7 @@ async fn complaint_from_a_plain_host_page_is_stored_and_referenced() -> TestResu
     // What goes along is said before sending.
     let included = browser.text_in_widget(".included").await?;
     assert!(included.contains("this page"), "{included}");
-    browser.find_in_widget("button.send").await?.click().await?;
-
-    let reference = browser.text_in_widget(".reference").await?;
+    let reference = send_for_reference(&browser).await?;
     assert_eq!(
         browser.text_in_widget(".promise").await?,
         "What to expect: We answer within 1 business day"
@@ -160,15 +175,8 @@ async fn a_plain_http_intranet_page_still_sends_an_idempotency_key() -> TestResu
         "UPDATE sites SET origins = ?1",
         [format!("http://{INSECURE_HOST}:*")],
     )?;
-    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
     let browser = Browser::start().await?;
-    browser
-        .client
-        .goto(&format!(
-            "http://{INSECURE_HOST}:{}/index.html",
-            host.port()
-        ))
-        .await?;
+    open_widget_from(&browser, &collector, INSECURE_HOST, "index.html").await?;
     // The premise: browsers offer `crypto.randomUUID` to secure contexts only.
     let context = browser
         .client
@@ -178,20 +186,13 @@ async fn a_plain_http_intranet_page_still_sends_an_idempotency_key() -> TestResu
         )
         .await?;
     assert_eq!(context, serde_json::json!([false, "undefined"]));
-    browser
-        .find_in_widget("button.launcher")
-        .await?
-        .click()
-        .await?;
-    browser.find_in_widget("dialog[open]").await?;
     type_into(
         &browser,
         "textarea#message",
         "The leave form ate my request",
     )
     .await?;
-    browser.find_in_widget("button.send").await?.click().await?;
-    let reference = browser.text_in_widget(".reference").await?;
+    let reference = send_for_reference(&browser).await?;
     browser.close().await;
 
     let row =
@@ -227,8 +228,7 @@ async fn expectation_mismatch_survives_a_hostile_host_page() -> TestResult {
         .await?;
     type_into(&browser, "textarea#expected", "A confirmation email").await?;
     type_into(&browser, "textarea#actual", "Nothing arrived after an hour").await?;
-    browser.find_in_widget("button.send").await?.click().await?;
-    let reference = browser.text_in_widget(".reference").await?;
+    let reference = send_for_reference(&browser).await?;
     browser.close().await;
 
     let row = stored(&collector, &reference)?.ok_or("not stored")?;
@@ -262,8 +262,7 @@ async fn widget_works_under_a_strict_content_security_policy() -> TestResult {
         "Let me save my cart for later",
     )
     .await?;
-    browser.find_in_widget("button.send").await?.click().await?;
-    let reference = browser.text_in_widget(".reference").await?;
+    let reference = send_for_reference(&browser).await?;
     browser.close().await;
 
     let row = stored(&collector, &reference)?.ok_or("not stored")?;
@@ -475,8 +474,7 @@ async fn the_draft_survives_closing_and_reloading_until_it_is_sent() -> TestResu
         expected.prop("value").await?.as_deref(),
         Some("Delivery on Saturday")
     );
-    browser.find_in_widget("button.send").await?.click().await?;
-    let reference = browser.text_in_widget(".reference").await?;
+    let reference = send_for_reference(&browser).await?;
     let row = stored(&collector, &reference)?.ok_or("not stored")?;
     assert_eq!(row.actual.as_deref(), Some("It says Monday now"));
     // Sent: the next visit starts empty.
@@ -537,8 +535,7 @@ async fn the_javascript_api_queues_calls_made_before_the_widget_loaded() -> Test
         serde_json::json!("feedback-open")
     );
     type_into(&browser, "textarea#message", "invoices were searchable").await?;
-    browser.find_in_widget("button.send").await?.click().await?;
-    let reference = browser.text_in_widget(".reference").await?;
+    let reference = send_for_reference(&browser).await?;
 
     // The page's `submitted` listener, registered before load, heard it.
     let heard = browser
@@ -584,8 +581,7 @@ async fn a_rate_limited_submission_is_kept_and_the_wait_is_shown() -> TestResult
         "First: the size chart is wrong",
     )
     .await?;
-    browser.find_in_widget("button.send").await?.click().await?;
-    browser.text_in_widget(".reference").await?;
+    send_for_reference(&browser).await?;
     browser
         .find_in_widget(".sent button.secondary")
         .await?
@@ -844,8 +840,7 @@ async fn praise_and_a_question_are_stored_with_their_kinds() -> TestResult {
             .click()
             .await?;
         type_into(&browser, "textarea#message", message).await?;
-        browser.find_in_widget("button.send").await?.click().await?;
-        references.push((kind, message, browser.text_in_widget(".reference").await?));
+        references.push((kind, message, send_for_reference(&browser).await?));
         browser
             .find_in_widget(".sent button.secondary")
             .await?
@@ -906,8 +901,7 @@ async fn a_screenshot_is_checked_in_the_browser_and_attached_to_the_entry() -> T
         .await?;
     let chosen = browser.text_in_widget(".chosen").await?;
     assert!(chosen.contains("checkout.png"), "{chosen}");
-    browser.find_in_widget("button.send").await?.click().await?;
-    let reference = browser.text_in_widget(".reference").await?;
+    let reference = send_for_reference(&browser).await?;
     let deadline = std::time::Instant::now() + earshot_e2e::PATIENCE;
     loop {
         let upload = browser.text_in_widget(".upload").await?;
@@ -968,8 +962,7 @@ async fn on_a_360_pixel_screen_the_button_is_a_slim_tab_and_the_dialog_fits() ->
         "the dialog fits the screen: {dialog:?}"
     );
     type_into(&browser, "textarea#message", "Small screen, still works").await?;
-    browser.find_in_widget("button.send").await?.click().await?;
-    browser.text_in_widget(".reference").await?;
+    send_for_reference(&browser).await?;
     browser.close().await;
     assert_eq!(entry_count(&collector)?, 1);
     collector.running.stop().await?;
