@@ -21,7 +21,7 @@ pub struct AppProps {
 
 /// Fresh random key for a new draft. From `crypto.getRandomValues`, not
 /// `crypto.randomUUID`: the latter exists only in secure contexts, and on a
-/// plain-http page (an intranet) calling it threw, so nothing was sent.
+/// plain-http page (an intranet) calling it throws, so nothing is sent.
 fn new_idempotency_key() -> Option<String> {
     let crypto = web_sys::window()?.crypto().ok()?;
     let mut bytes = [0u8; 16];
