@@ -294,6 +294,7 @@ fn main() {
         .args(["serve", "--addr", "127.0.0.1:0", "--db"])
         .arg(&db)
         .env("EARSHOT_RATE_LIMIT_PER_IP", "0")
+        .env("EARSHOT_MAX_CONNECTIONS_PER_IP", "0")
         .env("EARSHOT_RATE_LIMIT_PER_SITE", "0")
         .env("EARSHOT_MIN_FILL_MS", "0")
         .env("EARSHOT_LOG", "warn")

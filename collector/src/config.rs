@@ -128,9 +128,17 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<IpNet>,
-    /// Most client connections served at once; more wait in the backlog.
+    /// Most client connections served at once. When all are taken, the one
+    /// waiting longest without a request is closed for a newcomer; only
+    /// when all are busy do newcomers wait in the backlog.
     #[arg(long, env = "EARSHOT_MAX_CONNECTIONS", default_value_t = Limits::DEFAULT.max_connections)]
     pub max_connections: usize,
+    /// Most connections one client holds at once (an IPv6 client counts by
+    /// its /64); past it, its longest-waiting connection is closed. Not
+    /// applied to --trusted-proxy peers: the proxy must limit per client.
+    /// 0 disables.
+    #[arg(long = "max-connections-per-ip", env = "EARSHOT_MAX_CONNECTIONS_PER_IP", default_value_t = Limits::DEFAULT.max_connections_per_ip)]
+    pub max_connections_per_ip: usize,
     /// Seconds a client may take to send request headers (also closes idle
     /// keep-alive connections), so slow clients cannot pin connections.
     #[arg(long, env = "EARSHOT_HEADER_TIMEOUT_SECS", default_value_t = Limits::DEFAULT.header_timeout.as_secs())]
@@ -204,6 +212,7 @@ pub struct Limits {
     pub per_ip_per_minute: u32,
     pub per_site_per_minute: u32,
     pub max_connections: usize,
+    pub max_connections_per_ip: usize,
     pub header_timeout: Duration,
     pub request_timeout: Duration,
     pub min_fill: Duration,
@@ -214,6 +223,7 @@ impl Limits {
         per_ip_per_minute: 20,
         per_site_per_minute: 1_200,
         max_connections: 1_024,
+        max_connections_per_ip: 64,
         header_timeout: Duration::from_secs(10),
         request_timeout: Duration::from_secs(15),
         min_fill: Duration::from_millis(1_500),
@@ -294,6 +304,7 @@ impl From<ServeArgs> for Config {
                 per_ip_per_minute: args.rate_limit_per_ip,
                 per_site_per_minute: args.rate_limit_per_site,
                 max_connections: args.max_connections.max(1),
+                max_connections_per_ip: args.max_connections_per_ip,
                 header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
                 request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
                 min_fill: Duration::from_millis(args.min_fill_ms),

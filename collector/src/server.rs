@@ -4,7 +4,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -12,14 +12,14 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
-use crate::abuse::{IpHasher, Shield, TrustedProxies};
-use crate::auth::{Auth, SessionPolicy};
+use crate::abuse::{Admission, ClientNet, Connections, IpHasher, Shield, TrustedProxies};
+use crate::auth::{Auth, LoginThrottle, SessionPolicy};
+use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::http::{AppState, app};
 use crate::origin::OriginPattern;
@@ -133,7 +133,10 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         secure_cookie: public_url.starts_with("https://"),
         ..config.sessions
     };
-    let auth = tokio::task::spawn_blocking(move || Auth::new(sessions, needs_setup))
+    let throttle = login_throttle(&store, &config.clock)
+        .await
+        .map_err(store_err)?;
+    let auth = tokio::task::spawn_blocking(move || Auth::new(sessions, needs_setup, throttle))
         .await
         .map_err(|_| store_err(StoreError::TaskFailed))??;
     let setup_url = auth
@@ -155,7 +158,8 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     state.mailer = mailer.map(std::sync::Arc::new);
     let router = app(state);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, router, config.limits, on_shutdown));
+    let proxies = TrustedProxies::new(config.trusted_proxies.clone());
+    let task = tokio::spawn(serve(listener, router, config.limits, proxies, on_shutdown));
     let indexer = tokio::spawn(crate::store::search::keep_indexed(store.clone()));
     Ok(Running {
         addr,
@@ -169,21 +173,37 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     })
 }
 
+/// The sign-in throttle, with every attempt it still remembers replayed
+/// from the database, so a restart leaves no budget fuller than it was.
+async fn login_throttle(store: &Store, clock: &Clock) -> Result<LoginThrottle, StoreError> {
+    let throttle = LoginThrottle::new(store.login_throttle_secret().await?);
+    let now_ms = clock.now_millis();
+    let now = Instant::now();
+    let memory = i64::try_from(throttle.memory().as_millis()).unwrap_or(i64::MAX);
+    for (at, attempt) in store.login_attempts_since(now_ms - memory).await? {
+        let ago = Duration::from_millis(u64::try_from(now_ms - at).unwrap_or(0));
+        throttle.replay(&attempt, now.checked_sub(ago).unwrap_or(now));
+    }
+    Ok(throttle)
+}
+
 /// How long shutdown waits for open connections before dropping them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a connection asked to close may take to finish its answer.
+const SHED_GRACE: Duration = Duration::from_secs(5);
 
 /// The accept loop. Hyper is driven directly (not `axum::serve`) for what a
 /// public endpoint needs: a header-read timeout so slow clients cannot pin
-/// connections (it also closes idle keep-alive connections), and a cap on
-/// concurrent connections (excess ones wait in the kernel backlog).
+/// connections (it also closes idle keep-alive connections), and connection
+/// slots shared fairly between clients (see [`Connections`]).
 async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    proxies: TrustedProxies,
     mut on_shutdown: oneshot::Receiver<()>,
 ) -> io::Result<()> {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
+    let connections = Connections::new(limits.max_connections, limits.max_connections_per_ip);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -194,10 +214,6 @@ async fn serve(
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(limits.header_timeout));
     loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.map_err(io::Error::other)?,
-            _ = &mut on_shutdown => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -210,28 +226,80 @@ async fn serve(
             },
             _ = &mut on_shutdown => break,
         };
+        let net = (!proxies.trusts(peer.ip())).then(|| ClientNet::of(peer.ip()));
+        let slot = loop {
+            let freed = connections.freed();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            match connections.admit(net, Instant::now()) {
+                Admission::Admitted(slot) => break Some(slot),
+                Admission::Refused => break None,
+                // Every connection is serving a request: the newcomer (and
+                // the backlog behind it) waits for one to finish.
+                Admission::Full => tokio::select! {
+                    () = &mut freed => {}
+                    _ = &mut on_shutdown => return drain(&connections).await,
+                },
+            }
+        };
+        let Some(slot) = slot else {
+            // Dropping the stream closes it.
+            continue;
+        };
         let _ = stream.set_nodelay(true);
+        let slot = Arc::new(slot);
         let router = router.clone();
+        let tracked = slot.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
-            router.clone().oneshot(request.map(Body::new))
+            let router = router.clone();
+            let tracked = tracked.clone();
+            tracked.begin();
+            async move {
+                let response = router.oneshot(request.map(Body::new)).await;
+                tracked.end(Instant::now());
+                response
+            }
         });
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection.into_owned());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
         tokio::spawn(async move {
+            tokio::pin!(connection);
             // Errors here are clients hanging up or timing out.
-            let _ = connection.await;
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = slot.shed.notified() => {
+                    // Closes at once when nothing is in flight; otherwise
+                    // after the answer being written.
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(SHED_GRACE, connection).await;
+                }
+            }
             drop(slot);
         });
     }
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(DRAIN_TIMEOUT) => {
+    drain(&connections).await
+}
+
+/// Stops every connection once its request is answered, waiting at most
+/// [`DRAIN_TIMEOUT`].
+async fn drain(connections: &Connections) -> io::Result<()> {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    loop {
+        let freed = connections.freed();
+        tokio::pin!(freed);
+        freed.as_mut().enable();
+        // Also reaches connections admitted since the last round.
+        connections.shed_all();
+        if connections.is_empty() {
+            return Ok(());
+        }
+        if tokio::time::timeout_at(deadline, freed).await.is_err() {
             tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+            return Ok(());
         }
     }
-    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

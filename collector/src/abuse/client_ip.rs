@@ -74,6 +74,32 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The network a client controls, as limits count it: an IPv4 address, or
+/// the /64 an IPv6 address belongs to. One IPv6 subscriber is routinely
+/// given a whole /64, so counting single IPv6 addresses would let a client
+/// dodge every per-client limit by changing the low bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientNet(IpAddr);
+
+impl ClientNet {
+    pub fn of(ip: IpAddr) -> ClientNet {
+        match canonical(ip) {
+            IpAddr::V6(v6) => {
+                let prefix = u128::from(v6) & (u128::MAX << 64);
+                ClientNet(IpAddr::V6(prefix.into()))
+            }
+            v4 => ClientNet(v4),
+        }
+    }
+
+    pub fn octets(&self) -> Vec<u8> {
+        match self.0 {
+            IpAddr::V4(v4) => v4.octets().to_vec(),
+            IpAddr::V6(v6) => v6.octets().to_vec(),
+        }
+    }
+}
+
 /// Proxies whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies {
@@ -85,7 +111,7 @@ impl TrustedProxies {
         TrustedProxies { nets }
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         self.nets.iter().any(|n| n.contains(ip))
     }
 
@@ -129,6 +155,26 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_and_ipv4_by_its_address() {
+        assert_eq!(
+            ClientNet::of(ip("2001:db8:1:2:aaaa::1")),
+            ClientNet::of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"))
+        );
+        assert_ne!(
+            ClientNet::of(ip("2001:db8:1:2::1")),
+            ClientNet::of(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(
+            ClientNet::of(ip("::ffff:192.0.2.1")),
+            ClientNet::of(ip("192.0.2.1"))
+        );
+        assert_ne!(
+            ClientNet::of(ip("192.0.2.1")),
+            ClientNet::of(ip("192.0.2.2"))
+        );
     }
 
     #[test]

@@ -2,23 +2,23 @@
 //! how often it may submit, and what looks like a bot.
 
 mod client_ip;
+mod connections;
 mod ip_hash;
 mod rate_limit;
 mod spam;
 
-pub use client_ip::{CidrError, IpNet, TrustedProxies};
+pub use client_ip::{CidrError, ClientNet, IpNet, TrustedProxies};
+pub use connections::{Admission, Connections, Slot};
 pub use ip_hash::IpHasher;
 pub use rate_limit::{Decision, RateLimiter};
 pub use spam::{SpamPolicy, SpamReason};
-
-use std::net::IpAddr;
 
 use crate::config::Limits;
 
 /// Everything the ingest path consults before storing a submission.
 #[derive(Debug)]
 pub struct Shield {
-    pub per_ip: Option<RateLimiter<IpAddr>>,
+    pub per_ip: Option<RateLimiter<ClientNet>>,
     /// Keyed by site id.
     pub per_site: Option<RateLimiter<i64>>,
     pub proxies: TrustedProxies,

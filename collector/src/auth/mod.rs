@@ -3,23 +3,17 @@
 
 pub mod password;
 pub mod session;
+pub mod throttle;
 
-use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::abuse::{Decision, RateLimiter};
 pub use password::{Password, PasswordError};
 pub use session::{SessionId, constant_time_eq, csrf_token};
+pub use throttle::{Attempt, LoginThrottle, Throttled};
 
-/// Logins per account before throttling, refilled one per this interval.
-const ACCOUNT_BURST: u32 = 5;
-const ACCOUNT_REFILL: Duration = Duration::from_secs(3 * 60);
-/// Logins per client IP before throttling, refilled one per this interval.
-const IP_BURST: u32 = 20;
-const IP_REFILL: Duration = Duration::from_secs(30);
 /// Argon2 hashes computed at once; each holds 19 MiB.
 const CONCURRENT_HASHES: usize = 4;
 
@@ -68,12 +62,25 @@ impl SessionPolicy {
             "earshot_session"
         }
     }
-}
 
-/// Why a login attempt was refused before checking the password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Throttled {
-    pub retry_after: Duration,
+    /// The cookie that marks a browser as one that signed in before (see
+    /// [`throttle`]); it grants nothing but its own sign-in budget.
+    pub fn device_cookie(&self, value: &str) -> String {
+        format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+            self.device_cookie_name(),
+            throttle::DEVICE_COOKIE_MAX_AGE.as_secs(),
+            if self.secure_cookie { "; Secure" } else { "" }
+        )
+    }
+
+    pub fn device_cookie_name(&self) -> &'static str {
+        if self.secure_cookie {
+            "__Host-earshot_device"
+        } else {
+            "earshot_device"
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -83,41 +90,26 @@ pub struct Auth {
     /// email costs the same time as a wrong password.
     dummy_hash: String,
     hashing: Semaphore,
-    per_account: Option<RateLimiter<String>>,
-    per_ip: Option<RateLimiter<IpAddr>>,
+    pub throttle: LoginThrottle,
     /// Secret of the one-time setup link, while no staff account exists.
     setup_token: Mutex<Option<String>>,
 }
 
 impl Auth {
     /// Computes the dummy hash (one argon2 run), so call it at startup.
-    pub fn new(policy: SessionPolicy, needs_setup: bool) -> Result<Auth, PasswordError> {
+    pub fn new(
+        policy: SessionPolicy,
+        needs_setup: bool,
+        throttle: LoginThrottle,
+    ) -> Result<Auth, PasswordError> {
         let dummy_hash = password::hash(&Password::generate())?;
         Ok(Auth {
             policy,
             dummy_hash,
             hashing: Semaphore::new(CONCURRENT_HASHES),
-            per_account: RateLimiter::with_refill(ACCOUNT_BURST, ACCOUNT_REFILL),
-            per_ip: RateLimiter::with_refill(IP_BURST, IP_REFILL),
+            throttle,
             setup_token: Mutex::new(needs_setup.then(|| crate::ids::secret(32))),
         })
-    }
-
-    /// Counts one login attempt against the account and the client IP.
-    pub fn throttle(&self, email: &str, ip: IpAddr) -> Result<(), Throttled> {
-        let limited = |d: Decision| match d {
-            Decision::Allowed => None,
-            Decision::Limited { retry_after } => Some(retry_after),
-        };
-        let by_ip = self.per_ip.as_ref().and_then(|l| limited(l.check(&ip)));
-        let by_account = self
-            .per_account
-            .as_ref()
-            .and_then(|l| limited(l.check(&email.trim().to_lowercase())));
-        match by_ip.max(by_account) {
-            Some(retry_after) => Err(Throttled { retry_after }),
-            None => Ok(()),
-        }
     }
 
     /// Verifies `candidate` against `stored` (or the dummy hash when the

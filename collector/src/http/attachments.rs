@@ -18,6 +18,7 @@ use tracing::instrument;
 
 use super::ingest::{cors_allowed, limit, origin, preflight, with_cors};
 use super::{ApiError, AppState};
+use crate::abuse::ClientNet;
 use crate::store::{Attached, now_millis};
 
 pub fn router() -> Router<AppState> {
@@ -72,7 +73,7 @@ async fn store_upload(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<AttachmentAccepted, ApiError> {
     if let Some(limiter) = &state.shield.per_ip {
-        limit(limiter.check(&client_ip))?;
+        limit(limiter.check(&ClientNet::of(client_ip)))?;
     }
     let secret = bearer(headers).ok_or(ApiError::UnknownEntry)?.to_owned();
     let declared = headers

@@ -15,7 +15,7 @@ use earshot_protocol::{FeedbackAccepted, FeedbackRequest, Kind, Submission, limi
 use tracing::instrument;
 
 use super::{ApiError, AppState};
-use crate::abuse::Decision;
+use crate::abuse::{ClientNet, Decision};
 use crate::store::{NewEntry, now_millis};
 
 pub fn router() -> Router<AppState> {
@@ -109,7 +109,7 @@ async fn ingest(
 ) -> Result<(StatusCode, FeedbackAccepted), ApiError> {
     // Before any parsing: a flood costs us as little as possible.
     if let Some(limiter) = &state.shield.per_ip {
-        limit(limiter.check(&client_ip))?;
+        limit(limiter.check(&ClientNet::of(client_ip)))?;
     }
     require_json(headers)?;
     let body = body.map_err(|rejection| {

@@ -169,6 +169,20 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX attachments_entry ON attachments(entry_id);
     "#,
+    // 6: sign-in attempts, so throttles survive a restart.
+    r#"
+    -- Attempts the throttle let through, kept only as long as a throttle
+    -- remembers them. Keyed hashes (auth::throttle): no address, no email.
+    -- A trusted device's attempt has only `device`; others the other three.
+    CREATE TABLE login_attempts (
+        at      INTEGER NOT NULL,
+        net     BLOB,
+        pair    BLOB,
+        account BLOB,
+        device  BLOB
+    ) STRICT;
+    CREATE INDEX login_attempts_at ON login_attempts(at);
+    "#,
 ];
 
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {

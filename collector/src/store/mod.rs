@@ -26,6 +26,7 @@ pub mod seed;
 mod settings;
 mod sites;
 mod staff;
+mod throttle;
 mod writer;
 
 use std::path::{Path, PathBuf};

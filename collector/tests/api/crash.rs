@@ -4,59 +4,18 @@
 //! must pass SQLite's integrity check.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_earshot");
+use crate::helpers::Binary;
+
 const KILLS: usize = 6;
 const WORKERS: usize = 16;
 const SUBMISSIONS: usize = 4_000;
-
-struct Server {
-    child: Child,
-    url: String,
-    site_key: String,
-}
-
-fn start(db: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .env("EARSHOT_RATE_LIMIT_PER_IP", "0")
-        .env("EARSHOT_RATE_LIMIT_PER_SITE", "0")
-        .env("EARSHOT_MIN_FILL_MS", "0")
-        .env("EARSHOT_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut url = None;
-    let mut site_key = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("Earshot is listening on ") {
-            url = rest.split_whitespace().next().map(str::to_owned);
-        }
-        if let Some(rest) = line.split("data-site=\"").nth(1) {
-            site_key = rest.split('"').next().map(str::to_owned);
-            break;
-        }
-    }
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Server {
-        child,
-        url: url.expect("the server printed its address"),
-        site_key: site_key.expect("the server printed a snippet"),
-    }
-}
 
 #[derive(Default)]
 struct Ledger {
@@ -114,7 +73,7 @@ async fn worker(ledger: Arc<Ledger>, url: String, site_key: String, stop: Arc<At
 
 async fn run_load(
     ledger: &Arc<Ledger>,
-    server: &Server,
+    server: &Binary,
     stop: &Arc<AtomicBool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     (0..WORKERS)
@@ -138,7 +97,7 @@ async fn acknowledged_submissions_survive_repeated_kill_9_exactly_once() {
 
     let mut kills_under_load = 0;
     for round in 0..KILLS {
-        let mut server = start(&db);
+        let mut server = Binary::start(&db, &[]);
         let stop = Arc::new(AtomicBool::new(false));
         let workers = run_load(&ledger, &server, &stop).await;
         // Vary the moment of death so kills land in different phases.
@@ -159,7 +118,7 @@ async fn acknowledged_submissions_survive_repeated_kill_9_exactly_once() {
     }
 
     // A last, clean run delivers whatever was never acknowledged.
-    let mut server = start(&db);
+    let mut server = Binary::start(&db, &[]);
     let stop = Arc::new(AtomicBool::new(false));
     for w in run_load(&ledger, &server, &stop).await {
         w.await.unwrap();

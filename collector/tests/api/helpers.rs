@@ -1,4 +1,6 @@
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use earshot_collector::config::Config;
 use earshot_collector::server::{self, Running};
@@ -26,6 +28,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let db_path = dir.path().join("earshot.db");
     let mut config = Config::new("127.0.0.1:0".parse().unwrap(), db_path.clone());
     config.limits.per_ip_per_minute = 0;
+    config.limits.max_connections_per_ip = 0;
     config.limits.per_site_per_minute = 0;
     config.limits.min_fill = std::time::Duration::ZERO;
     configure(&mut config);
@@ -97,4 +100,119 @@ pub async fn error_of(response: reqwest::Response, status: u16) -> (String, Opti
         error["code"].as_str().unwrap().to_owned(),
         error["field"].as_str().map(str::to_owned),
     )
+}
+
+/// A minimal SMTP server on loopback that accepts every message and hands
+/// each one's DATA over the channel.
+pub async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(body) = data.as_mut() {
+                        if line == "." {
+                            tx.send(data.take().unwrap()).unwrap();
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            body.push_str(&line);
+                            body.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(answer).await.unwrap();
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+/// The real `earshot` binary serving on 127.0.0.1:0, for tests that kill
+/// it or measure the process. Killed when dropped.
+pub struct Binary {
+    pub child: Child,
+    pub url: String,
+    pub site_key: String,
+}
+
+impl Binary {
+    /// Starts the binary on `db` with every abuse limit off, then `env`.
+    pub fn start(db: &Path, env: &[(&str, &str)]) -> Binary {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_earshot"));
+        command
+            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .env("EARSHOT_RATE_LIMIT_PER_IP", "0")
+            .env("EARSHOT_MAX_CONNECTIONS_PER_IP", "0")
+            .env("EARSHOT_RATE_LIMIT_PER_SITE", "0")
+            .env("EARSHOT_MIN_FILL_MS", "0")
+            .env("EARSHOT_LOG", "error");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut url = None;
+        let mut site_key = None;
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("Earshot is listening on ") {
+                url = rest.split_whitespace().next().map(str::to_owned);
+            }
+            if let Some(rest) = line.split("data-site=\"").nth(1) {
+                site_key = rest.split('"').next().map(str::to_owned);
+                break;
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Binary {
+            child,
+            url: url.expect("the server printed its address"),
+            site_key: site_key.expect("the server printed a snippet"),
+        }
+    }
+
+    /// Resident memory of the process, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/<pid>/status")
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -55,27 +55,142 @@ async fn a_body_that_trickles_in_too_slowly_gets_408() {
 }
 
 #[tokio::test]
-async fn connections_beyond_the_cap_wait_until_a_slot_frees() {
-    let app = spawn_app_with(|c| c.limits.max_connections = 1).await;
-    // Holds the only slot without sending anything.
-    let hog = TcpStream::connect(host_port(&app)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+async fn connections_beyond_the_cap_wait_while_every_slot_is_serving_a_request() {
+    let app = spawn_app_with(|c| {
+        c.limits.max_connections = 1;
+        c.limits.request_timeout = Duration::from_secs(2);
+    })
+    .await;
+    // Holds the only slot with a request in flight: a body that never ends.
+    let mut busy = TcpStream::connect(host_port(&app)).await.unwrap();
+    busy.write_all(
+        b"POST /api/v1/feedback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let url = format!("{}/livez", app.address);
     let client = reqwest::Client::new();
+    let started = Instant::now();
     let waiting =
         tokio::spawn(async move { client.get(url).send().await.map(|r| r.status().as_u16()) });
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         !waiting.is_finished(),
-        "a second connection was served past the cap"
+        "a second connection was served while the only slot was busy"
     );
-    drop(hog);
-    let status = tokio::time::timeout(Duration::from_secs(5), waiting)
+    // The busy request times out (408); then the newcomer is served.
+    let status = tokio::time::timeout(Duration::from_secs(10), waiting)
         .await
         .expect("the waiting connection was never served")
         .unwrap()
         .unwrap();
     assert_eq!(status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    drop(busy);
+}
+
+/// Opens a connection from `source` (any 127.0.0.0/8 address is this
+/// machine) that starts a request it will never finish.
+async fn slow_client(source: &str, server: &str) -> Option<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut stream = socket.connect(server.parse().unwrap()).await.ok()?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .ok()?;
+    Some(stream)
+}
+
+/// A slowloris: `per_source` connections from each of `sources`, each
+/// trickling a header byte every half second and reopened as soon as the
+/// server closes it, until the task is aborted.
+fn slowloris(
+    server: String,
+    sources: Vec<String>,
+    per_source: usize,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut streams: Vec<(String, Option<TcpStream>)> = Vec::new();
+        for source in &sources {
+            for _ in 0..per_source {
+                let stream = slow_client(source, &server).await;
+                streams.push((source.clone(), stream));
+            }
+        }
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            for (source, stream) in &mut streams {
+                let alive = match stream {
+                    Some(s) => s.write_all(b"X").await.is_ok() && !closed_by_server(s),
+                    None => false,
+                };
+                if !alive {
+                    *stream = slow_client(source, &server).await;
+                }
+            }
+        }
+    })
+}
+
+/// Whether the server has closed this stream or answered on it.
+fn closed_by_server(stream: &TcpStream) -> bool {
+    let mut buf = [0u8; 256];
+    match stream.try_read(&mut buf) {
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+        Ok(_) => true,
+    }
+}
+
+/// The slowest of `rounds` `/healthz` requests from 127.0.0.1, each on a
+/// fresh connection.
+async fn slowest_healthz(address: &str, rounds: usize) -> Duration {
+    let mut slowest = Duration::ZERO;
+    for _ in 0..rounds {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let response = client.get(format!("{address}/healthz")).send().await;
+        assert_eq!(response.unwrap().status().as_u16(), 200);
+        slowest = slowest.max(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    slowest
+}
+
+#[tokio::test]
+async fn a_slowloris_from_one_address_does_not_delay_another_client() {
+    let app = spawn_app_with(|c| {
+        c.limits.max_connections = 128;
+        c.limits.max_connections_per_ip = 64;
+    })
+    .await;
+    let attack = slowloris(host_port(&app), vec!["127.0.0.2".to_owned()], 300);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let slowest = slowest_healthz(&app.address, 10).await;
+    attack.abort();
+    eprintln!("slowloris from one address: slowest /healthz {slowest:?}");
+    assert!(slowest < Duration::from_secs(1), "{slowest:?}");
+}
+
+#[tokio::test]
+async fn a_slowloris_from_many_addresses_gives_way_to_a_real_client() {
+    let app = spawn_app_with(|c| {
+        c.limits.max_connections = 100;
+        c.limits.max_connections_per_ip = 64;
+    })
+    .await;
+    let sources = (2..12).map(|n| format!("127.0.0.{n}")).collect();
+    let attack = slowloris(host_port(&app), sources, 40);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let slowest = slowest_healthz(&app.address, 10).await;
+    attack.abort();
+    eprintln!("slowloris from ten addresses: slowest /healthz {slowest:?}");
+    assert!(slowest < Duration::from_secs(1), "{slowest:?}");
 }
 
 #[tokio::test]

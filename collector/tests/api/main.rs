@@ -12,5 +12,7 @@ mod crash;
 mod helpers;
 mod ingest;
 mod limits;
+mod sign_in;
 mod size;
+mod staff;
 mod status_page;

@@ -7,6 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::console::filter::parse_date;
 use crate::console::workflow::{DAY, Settled, Status, Urgency, human_duration};
@@ -284,6 +285,10 @@ pub struct StatusForm {
     status: String,
 }
 
+impl FormLimit for StatusForm {
+    const MAX_BYTES: usize = FORM_OVERHEAD;
+}
+
 pub async fn status(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -303,6 +308,10 @@ pub async fn status(
 pub struct AssignForm {
     #[serde(default)]
     assignee: String,
+}
+
+impl FormLimit for AssignForm {
+    const MAX_BYTES: usize = FORM_OVERHEAD;
 }
 
 pub async fn assign(
@@ -336,6 +345,10 @@ pub struct NoteForm {
     body: String,
 }
 
+impl FormLimit for NoteForm {
+    const MAX_BYTES: usize = TEXT_MAX * BYTES_PER_CHAR + FORM_OVERHEAD;
+}
+
 pub async fn note(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -358,6 +371,10 @@ pub struct ReplyForm {
     promise_text: String,
     #[serde(default)]
     promise_due: String,
+}
+
+impl FormLimit for ReplyForm {
+    const MAX_BYTES: usize = (TEXT_MAX + PROMISE_MAX) * BYTES_PER_CHAR + FORM_OVERHEAD;
 }
 
 /// A promise needs both what and when; the due time is the end of the
@@ -442,6 +459,10 @@ pub async fn reply(
 pub struct SettleForm {
     #[serde(default)]
     outcome: String,
+}
+
+impl FormLimit for SettleForm {
+    const MAX_BYTES: usize = FORM_OVERHEAD;
 }
 
 pub async fn settle(

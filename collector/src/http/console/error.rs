@@ -26,6 +26,8 @@ pub enum ConsoleError {
     Refused(#[from] Refusal),
     #[error("too many attempts")]
     Throttled { retry_after_secs: u64 },
+    #[error("the form is larger than any this page sends")]
+    TooLarge,
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -91,6 +93,11 @@ impl IntoResponse for ConsoleError {
                 StatusCode::CONFLICT,
                 "That did not work",
                 format!("{}.", capitalise(&refusal.to_string())),
+            ),
+            ConsoleError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too much text",
+                "This form is larger than the console accepts. Shorten the text and try again.".to_owned(),
             ),
             ConsoleError::Throttled { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,

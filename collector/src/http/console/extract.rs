@@ -1,6 +1,7 @@
 //! Who is asking: the staff session behind a request, and forms that are
 //! only accepted with that session's CSRF token from the console's origin.
 
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
@@ -12,8 +13,38 @@ use crate::auth::{SessionId, constant_time_eq};
 use crate::http::AppState;
 use crate::store::{Role, User};
 
-/// Largest console form (a long reply and its promise).
-const FORM_MAX_BYTES: usize = 64 * 1024;
+/// Bytes one character of a form field can take on the wire: four of
+/// UTF-8, each percent-encoded as three.
+pub const BYTES_PER_CHAR: usize = 12;
+/// Room for the CSRF token, field names and small fields beside the text.
+pub const FORM_OVERHEAD: usize = 1024;
+
+/// A console form and the largest body it can legitimately need. Anything
+/// larger is refused with 413 before it is read.
+pub trait FormLimit {
+    const MAX_BYTES: usize;
+}
+
+/// Reads a form body of at most `max` bytes; a declared length over it is
+/// refused before a byte is read.
+async fn form_bytes(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ConsoleError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(ConsoleError::TooLarge);
+    }
+    axum::body::to_bytes(body, max).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ConsoleError::TooLarge
+        } else {
+            ConsoleError::Invalid("The form could not be read.".to_owned())
+        }
+    })
+}
 /// Sessions record activity at most this often, so reading pages does not
 /// write to the database on every request.
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -40,8 +71,8 @@ impl Staff {
     }
 }
 
-/// The session cookie's value, if the request has one.
-pub fn session_cookie(headers: &HeaderMap, name: &str) -> Option<SessionId> {
+/// The value of the cookie called `name`, if the request has one.
+pub fn named_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -49,7 +80,12 @@ pub fn session_cookie(headers: &HeaderMap, name: &str) -> Option<SessionId> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .and_then(|(_, v)| SessionId::parse(v))
+        .map(|(_, v)| v)
+}
+
+/// The session cookie's value, if the request has one.
+pub fn session_cookie(headers: &HeaderMap, name: &str) -> Option<SessionId> {
+    named_cookie(headers, name).and_then(SessionId::parse)
 }
 
 /// Defence in depth beside the CSRF token: a browser that says the request
@@ -131,16 +167,14 @@ pub struct StaffForm<T> {
     pub form: T,
 }
 
-impl<T: DeserializeOwned> FromRequest<AppState> for StaffForm<T> {
+impl<T: DeserializeOwned + FormLimit> FromRequest<AppState> for StaffForm<T> {
     type Rejection = ConsoleError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = request.into_parts();
         let staff = Staff::from_request_parts(&mut parts, state).await?;
         check_same_origin(&parts.headers, &state.public_url)?;
-        let bytes = axum::body::to_bytes(body, FORM_MAX_BYTES)
-            .await
-            .map_err(|_| ConsoleError::Invalid("The form is too large.".to_owned()))?;
+        let bytes = form_bytes(&parts.headers, body, T::MAX_BYTES).await?;
         let csrf: CsrfField =
             serde_html_form::from_bytes(&bytes).map_err(|_| ConsoleError::Csrf)?;
         if !constant_time_eq(csrf.token.as_bytes(), staff.csrf_token.as_bytes()) {
@@ -148,6 +182,22 @@ impl<T: DeserializeOwned> FromRequest<AppState> for StaffForm<T> {
         }
         let form = parse_form(&bytes)?;
         Ok(StaffForm { staff, form })
+    }
+}
+
+/// A form posted without a session (sign-in, setup): same origin, within
+/// its size, then the fields as `T`.
+#[derive(Debug)]
+pub struct PublicForm<T>(pub T);
+
+impl<T: DeserializeOwned + FormLimit> FromRequest<AppState> for PublicForm<T> {
+    type Rejection = ConsoleError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        check_same_origin(&parts.headers, &state.public_url)?;
+        let bytes = form_bytes(&parts.headers, body, T::MAX_BYTES).await?;
+        parse_form(&bytes).map(PublicForm)
     }
 }
 

@@ -9,6 +9,7 @@ use earshot_protocol::{Kind, Severity};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::extract::{FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::console::filter::RawFilter;
 use crate::console::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
@@ -261,6 +262,12 @@ pub struct BulkForm {
     action: String,
     #[serde(default)]
     back: String,
+}
+
+impl FormLimit for BulkForm {
+    /// Each selected id (`ids=e_…`, well under 64 bytes) and the filters to
+    /// return to.
+    const MAX_BYTES: usize = crate::store::BULK_MAX * 64 + 8 * FORM_OVERHEAD;
 }
 
 fn bulk_action(raw: &str, me: i64) -> Result<BulkAction, ConsoleError> {

@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,11 +10,14 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::capitalise;
-use super::extract::{check_same_origin, parse_form, session_cookie};
+use super::extract::{
+    BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit, PublicForm, named_cookie, session_cookie,
+};
 use super::{ConsoleError, StaffForm, views};
-use crate::auth::{Password, SessionId, csrf_token};
+use crate::auth::{Password, SessionId, csrf_token, password};
 use crate::http::{AppState, client_ip};
 use crate::store::NewUser;
+use earshot_protocol::limits::EMAIL_MAX;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -68,14 +70,17 @@ pub async fn form(State(state): State<AppState>, Query(next): Query<Next>) -> Re
     )
 }
 
-/// Starts a new session for `user_id` (ending the one the browser had) and
-/// answers with its cookie and a redirect to `to`.
+/// Starts a new session for `user` (ending the one the browser had) and
+/// answers with its cookie and a redirect to `to`. A browser without a
+/// device cookie for this account gets one: from now on it signs in on its
+/// own budget, whatever others throw at the account.
 async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
-    user_id: i64,
+    user: &crate::store::User,
     to: &str,
 ) -> Result<Response, ConsoleError> {
+    let user_id = user.id;
     let policy = state.auth.policy;
     let old = session_cookie(headers, policy.cookie_name()).map(|id| id.digest());
     let id = SessionId::generate();
@@ -95,12 +100,24 @@ async fn signed_in(
     let cookie = policy.cookie(id.as_str(), policy.absolute.as_secs());
     let cookie = HeaderValue::from_str(&cookie).map_err(|_| ConsoleError::Internal("cookie"))?;
     let mut response = Redirect::to(to).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    let throttle = &state.auth.throttle;
+    let known = named_cookie(headers, policy.device_cookie_name())
+        .is_some_and(|c| throttle.is_device_of(c, &user.email));
+    if !known {
+        let device = policy.device_cookie(&throttle.new_device_cookie(&user.email));
+        let device =
+            HeaderValue::from_str(&device).map_err(|_| ConsoleError::Internal("cookie"))?;
+        response.headers_mut().append(header::SET_COOKIE, device);
+    }
     Ok(response)
 }
 
+/// Longest `next` path kept after signing in.
+const NEXT_MAX: usize = 2_048;
+
 #[derive(Debug, Deserialize)]
-struct LoginForm {
+pub struct LoginForm {
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -109,33 +126,59 @@ struct LoginForm {
     next: String,
 }
 
+impl FormLimit for LoginForm {
+    const MAX_BYTES: usize =
+        (EMAIL_MAX + password::MAX_CHARS + NEXT_MAX) * BYTES_PER_CHAR + FORM_OVERHEAD;
+}
+
 pub async fn submit(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    body: Bytes,
+    PublicForm(mut form): PublicForm<LoginForm>,
 ) -> Result<Response, ConsoleError> {
-    check_same_origin(&headers, &state.public_url)?;
-    let form: LoginForm = parse_form(&body)?;
     let email = form.email.trim().to_owned();
     let setup = state.auth.setup_token().is_some();
-    if email.is_empty() || form.password.is_empty() {
+    if form.next.len() > NEXT_MAX {
+        form.next.clear();
+    }
+    // Checked before anything is counted or stored: no account has such an
+    // address or password, and nothing this size is ever kept.
+    let problem = if email.is_empty() || form.password.is_empty() {
+        Some("Enter your email and password.")
+    } else if email.chars().count() > EMAIL_MAX
+        || form.password.chars().count() > password::MAX_CHARS
+    {
+        Some("Wrong email or password.")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
         return Ok(login_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             &form.next,
-            &email,
-            Some("Enter your email and password."),
+            "",
+            Some(problem),
             setup,
         ));
     }
-    if let Err(throttled) = state
-        .auth
-        .throttle(&email, client_ip(&state, peer, &headers))
-    {
+    let throttle = &state.auth.throttle;
+    let attempt = throttle.attempt(
+        &email,
+        client_ip(&state, peer, &headers),
+        named_cookie(&headers, state.auth.policy.device_cookie_name()),
+    );
+    if let Err(throttled) = throttle.admit(&attempt, std::time::Instant::now()) {
         return Err(ConsoleError::Throttled {
             retry_after_secs: throttled.retry_after.as_secs().max(1),
         });
     }
+    let now = state.clock.now_millis();
+    let memory = i64::try_from(throttle.memory().as_millis()).unwrap_or(i64::MAX);
+    state
+        .store
+        .record_login_attempt(now, attempt, now.saturating_sub(memory))
+        .await?;
     let account = state.store.user_for_login(email.clone()).await?;
     let (user, stored) = match account {
         Some((user, hash)) => (Some(user), Some(hash)),
@@ -146,7 +189,7 @@ pub async fn submit(
     match user.filter(|_| matched) {
         Some(user) => {
             tracing::info!(user_id = user.id, "staff signed in");
-            signed_in(&state, &headers, user.id, safe_next(&form.next)).await
+            signed_in(&state, &headers, &user, safe_next(&form.next)).await
         }
         None => Ok(login_page(
             StatusCode::UNAUTHORIZED,
@@ -160,6 +203,10 @@ pub async fn submit(
 
 #[derive(Debug, Deserialize)]
 pub struct Empty {}
+
+impl FormLimit for Empty {
+    const MAX_BYTES: usize = FORM_OVERHEAD;
+}
 
 pub async fn logout(
     State(state): State<AppState>,
@@ -220,8 +267,11 @@ pub async fn setup_form(
     Ok(setup_page(StatusCode::OK, &q.token, None, "", ""))
 }
 
+/// Longest name a colleague can have.
+const NAME_MAX: usize = 100;
+
 #[derive(Debug, Deserialize)]
-struct SetupForm {
+pub struct SetupForm {
     #[serde(default)]
     token: String,
     #[serde(default)]
@@ -232,13 +282,16 @@ struct SetupForm {
     password: String,
 }
 
+impl FormLimit for SetupForm {
+    const MAX_BYTES: usize =
+        (NAME_MAX + EMAIL_MAX + password::MAX_CHARS) * BYTES_PER_CHAR + FORM_OVERHEAD;
+}
+
 pub async fn setup(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    PublicForm(form): PublicForm<SetupForm>,
 ) -> Result<Response, ConsoleError> {
-    check_same_origin(&headers, &state.public_url)?;
-    let form: SetupForm = parse_form(&body)?;
     if !state.auth.setup_token_matches(&form.token) {
         return Err(ConsoleError::NotFound);
     }
@@ -252,7 +305,7 @@ pub async fn setup(
         ))
     };
     let (name, email) = (form.name.trim(), form.email.trim());
-    if name.is_empty() || name.chars().count() > 100 {
+    if name.is_empty() || name.chars().count() > NAME_MAX {
         return again("Enter your name (up to 100 characters).");
     }
     if earshot_protocol::submission::Email::parse(email).is_err() {
@@ -280,7 +333,7 @@ pub async fn setup(
     match created {
         Some(user) => {
             tracing::info!(user_id = user.id, "first administrator created");
-            signed_in(&state, &headers, user.id, "/console").await
+            signed_in(&state, &headers, &user, "/console").await
         }
         None => Err(ConsoleError::NotFound),
     }

@@ -7,10 +7,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
+use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
 
 const MAX_TARGET_HOURS: i64 = 24 * 30;
+/// Longest response promise a site can show.
+const PROMISE_MAX: usize = 200;
 
 pub async fn page(
     staff: Staff,
@@ -30,7 +33,7 @@ pub async fn page(
                     input id={ "target-" (site.id) } type="number" name="first_response_hours" min="1" max=(MAX_TARGET_HOURS)
                         value=(site.first_response_minutes / 60) required;
                     label for={ "promise-" (site.id) } { "What customers are told after sending" }
-                    input id={ "promise-" (site.id) } name="response_promise" maxlength="200"
+                    input id={ "promise-" (site.id) } name="response_promise" maxlength=(PROMISE_MAX)
                         value=(site.response_promise.as_deref().unwrap_or_default()) placeholder="We answer within 1 business day";
                     button type="submit" { "Save" }
                 }
@@ -46,6 +49,10 @@ pub struct SiteForm {
     first_response_hours: String,
     #[serde(default)]
     response_promise: String,
+}
+
+impl FormLimit for SiteForm {
+    const MAX_BYTES: usize = PROMISE_MAX * BYTES_PER_CHAR + FORM_OVERHEAD;
 }
 
 pub async fn update(
@@ -67,7 +74,7 @@ pub async fn update(
             ))
         })?;
     let promise = form.response_promise.trim();
-    if promise.chars().count() > 200 {
+    if promise.chars().count() > PROMISE_MAX {
         return Err(ConsoleError::Invalid(
             "Keep the response promise under 200 characters.".to_owned(),
         ));

@@ -1,0 +1,329 @@
+//! Sign-in throttling that slows password guessing without letting anyone
+//! lock a colleague out (OWASP: lockout without denial of service, with
+//! device cookies).
+//!
+//! An attempt from a browser that has never signed in to the account is
+//! counted three ways, and refused if any is exhausted:
+//! - per client network (a stuffing run over many accounts from one place);
+//! - per account and client network (guessing one account from one place);
+//! - per account, over all such browsers together: a much larger budget,
+//!   the last line against guessing from a botnet.
+//!
+//! A browser holding a device cookie from an earlier sign-in to this very
+//! account is counted only against that device, so an attacker exhausting
+//! the other budgets from elsewhere cannot keep the owner out.
+//!
+//! Keys are keyed hashes of fixed size: an attacker's megabyte of "email"
+//! costs the same 16 bytes as a real one, nothing typed is kept, and the
+//! keys can be stored. Every attempt let through is recorded in the
+//! database and replayed at start, so a restart resets nobody's budget.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+use super::session::constant_time_eq;
+use crate::abuse::{ClientNet, RateLimiter};
+
+/// A keyed hash standing for one throttled thing.
+pub type Tag = [u8; 16];
+
+/// Attempts per client network, then one per interval.
+const NET_BURST: u32 = 20;
+const NET_REFILL: Duration = Duration::from_secs(30);
+/// Attempts on one account from one client network.
+const PAIR_BURST: u32 = 5;
+const PAIR_REFILL: Duration = Duration::from_secs(3 * 60);
+/// Attempts on one account from all browsers without its device cookie.
+const ACCOUNT_BURST: u32 = 50;
+const ACCOUNT_REFILL: Duration = Duration::from_secs(60);
+/// Attempts from one trusted device.
+const DEVICE_BURST: u32 = 10;
+const DEVICE_REFILL: Duration = Duration::from_secs(3 * 60);
+
+/// How long a device cookie lasts.
+pub const DEVICE_COOKIE_MAX_AGE: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Why an attempt was refused before the password was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    pub retry_after: Duration,
+}
+
+/// The keys one attempt counts against: `device` alone for a trusted
+/// device, the other three otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub net: Option<Tag>,
+    pub pair: Option<Tag>,
+    pub account: Option<Tag>,
+    pub device: Option<Tag>,
+}
+
+impl Attempt {
+    pub fn is_trusted(&self) -> bool {
+        self.device.is_some()
+    }
+}
+
+pub struct LoginThrottle {
+    /// HMAC-SHA256 keyed with the server's throttle secret.
+    keyed: Hmac<Sha256>,
+    per_net: RateLimiter<Tag>,
+    per_pair: RateLimiter<Tag>,
+    per_account: RateLimiter<Tag>,
+    per_device: RateLimiter<Tag>,
+}
+
+impl std::fmt::Debug for LoginThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginThrottle { secret: <redacted>, .. }")
+    }
+}
+
+/// The address as an account key sees it: trimmed, case-folded.
+fn normalise(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+impl LoginThrottle {
+    pub fn new(secret: [u8; 32]) -> LoginThrottle {
+        // HMAC pads a key shorter than its 64-byte block with zeros; doing
+        // it here gives the fixed-size key its infallible constructor takes.
+        let mut key = [0u8; 64];
+        key[..32].copy_from_slice(&secret);
+        LoginThrottle {
+            keyed: <Hmac<Sha256> as KeyInit>::new(&key.into()),
+            per_net: RateLimiter::steady(NET_BURST, NET_REFILL),
+            per_pair: RateLimiter::steady(PAIR_BURST, PAIR_REFILL),
+            per_account: RateLimiter::steady(ACCOUNT_BURST, ACCOUNT_REFILL),
+            per_device: RateLimiter::steady(DEVICE_BURST, DEVICE_REFILL),
+        }
+    }
+
+    /// Recorded attempts older than this no longer affect any budget.
+    pub fn memory(&self) -> Duration {
+        [
+            &self.per_net,
+            &self.per_pair,
+            &self.per_account,
+            &self.per_device,
+        ]
+        .iter()
+        .map(|l| l.memory())
+        .max()
+        .unwrap_or_default()
+    }
+
+    fn tag(&self, scope: &[u8], parts: &[&[u8]]) -> Tag {
+        let mut mac = self.keyed.clone();
+        mac.update(scope);
+        for part in parts {
+            // Length-prefixed, so no two different lists hash alike.
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+        tag
+    }
+
+    fn account_tag(&self, email: &str) -> Tag {
+        self.tag(b"account", &[normalise(email).as_bytes()])
+    }
+
+    /// The keys an attempt on `email` from `ip` counts against, given the
+    /// browser's device cookie (if any).
+    pub fn attempt(&self, email: &str, ip: IpAddr, device_cookie: Option<&str>) -> Attempt {
+        let account = self.account_tag(email);
+        if let Some(device) = device_cookie.and_then(|c| self.trusted_device(c, &account)) {
+            return Attempt {
+                net: None,
+                pair: None,
+                account: None,
+                device: Some(device),
+            };
+        }
+        let net = ClientNet::of(ip).octets();
+        Attempt {
+            net: Some(self.tag(b"net", &[&net])),
+            pair: Some(self.tag(b"pair", &[&account, &net])),
+            account: Some(account),
+            device: None,
+        }
+    }
+
+    fn budgets<'a>(&'a self, attempt: &'a Attempt) -> [(&'a RateLimiter<Tag>, Option<&'a Tag>); 4] {
+        [
+            (&self.per_net, attempt.net.as_ref()),
+            (&self.per_pair, attempt.pair.as_ref()),
+            (&self.per_account, attempt.account.as_ref()),
+            (&self.per_device, attempt.device.as_ref()),
+        ]
+    }
+
+    /// Lets the attempt through, taking from every budget it counts
+    /// against, or refuses it taking nothing. Nothing is stored for a
+    /// refused attempt, so a flood that is being refused costs no memory.
+    pub fn admit(&self, attempt: &Attempt, now: Instant) -> Result<(), Throttled> {
+        let wait = self
+            .budgets(attempt)
+            .iter()
+            .filter_map(|(limiter, key)| key.and_then(|k| limiter.peek_at(k, now).retry_after()))
+            .max();
+        if let Some(retry_after) = wait {
+            return Err(Throttled { retry_after });
+        }
+        self.replay(attempt, now);
+        Ok(())
+    }
+
+    /// Counts an attempt that was let through (at start, from the record).
+    pub fn replay(&self, attempt: &Attempt, at: Instant) {
+        for (limiter, key) in self.budgets(attempt) {
+            if let Some(key) = key {
+                limiter.check_at(key, at);
+            }
+        }
+    }
+
+    fn device_mac(&self, account: &Tag, device: &Tag) -> Tag {
+        self.tag(b"device", &[account, device])
+    }
+
+    /// A new device cookie value for a browser that just signed in to
+    /// `email`: the account's tag, a random device id and their MAC.
+    pub fn new_device_cookie(&self, email: &str) -> String {
+        let account = self.account_tag(email);
+        let mut device = [0u8; 16];
+        rand::rng().fill_bytes(&mut device);
+        let mut raw = Vec::with_capacity(48);
+        raw.extend_from_slice(&account);
+        raw.extend_from_slice(&device);
+        raw.extend_from_slice(&self.device_mac(&account, &device));
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// The device id in `cookie`, if the cookie is ours and was issued for
+    /// `account`.
+    fn trusted_device(&self, cookie: &str, account: &Tag) -> Option<Tag> {
+        if cookie.len() != 64 {
+            return None;
+        }
+        let raw = URL_SAFE_NO_PAD.decode(cookie).ok()?;
+        let (for_account, rest) = raw.split_at_checked(16)?;
+        let (device, mac) = rest.split_at_checked(16)?;
+        let device: Tag = device.try_into().ok()?;
+        let genuine = constant_time_eq(for_account, account)
+            && constant_time_eq(mac, &self.device_mac(account, &device));
+        genuine.then_some(device)
+    }
+
+    /// Whether `cookie` is a valid device cookie for `email`.
+    pub fn is_device_of(&self, cookie: &str, email: &str) -> bool {
+        self.trusted_device(cookie, &self.account_tag(email))
+            .is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn throttle() -> LoginThrottle {
+        LoginThrottle::new([7; 32])
+    }
+
+    #[test]
+    fn guessing_one_account_from_one_network_stops_after_five() {
+        let t = throttle();
+        let now = Instant::now();
+        let attempt = t.attempt("Bo@Example.com ", ip("203.0.113.5"), None);
+        for _ in 0..PAIR_BURST {
+            assert!(t.admit(&attempt, now).is_ok());
+        }
+        let refused = t.admit(&attempt, now).unwrap_err();
+        assert!(refused.retry_after > Duration::from_secs(170));
+        // The same account from another network is still allowed.
+        let elsewhere = t.attempt("bo@example.com", ip("198.51.100.9"), None);
+        assert!(t.admit(&elsewhere, now).is_ok());
+    }
+
+    #[test]
+    fn the_owners_device_gets_in_while_the_account_is_hammered_from_everywhere() {
+        let t = throttle();
+        let now = Instant::now();
+        let owner_cookie = t.new_device_cookie("bo@example.com");
+        // Guesses from 60 networks exhaust the untrusted budget.
+        for n in 0..60u8 {
+            let attempt = t.attempt("bo@example.com", ip(&format!("192.0.2.{n}")), None);
+            let _ = t.admit(&attempt, now);
+        }
+        let fresh = t.attempt("bo@example.com", ip("198.51.100.1"), None);
+        assert!(t.admit(&fresh, now).is_err(), "the account budget held");
+        let owner = t.attempt("bo@example.com", ip("192.0.2.1"), Some(&owner_cookie));
+        assert!(owner.is_trusted());
+        assert!(t.admit(&owner, now).is_ok());
+    }
+
+    #[test]
+    fn a_device_cookie_counts_only_for_its_own_account_and_cannot_be_forged() {
+        let t = throttle();
+        let cookie = t.new_device_cookie("bo@example.com");
+        assert!(t.is_device_of(&cookie, " BO@example.com"));
+        assert!(!t.is_device_of(&cookie, "cy@example.com"));
+        // Another server's cookie, and a tampered one.
+        assert!(!LoginThrottle::new([8; 32]).is_device_of(&cookie, "bo@example.com"));
+        let mut tampered = cookie.clone().into_bytes();
+        tampered[40] = if tampered[40] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert!(!t.is_device_of(&tampered, "bo@example.com"));
+        assert!(!t.is_device_of("", "bo@example.com"));
+        assert!(!t.is_device_of(&"x".repeat(10_000), "bo@example.com"));
+    }
+
+    #[test]
+    fn refused_attempts_store_nothing_and_the_key_size_is_fixed() {
+        let t = throttle();
+        let now = Instant::now();
+        let huge = format!("{}@example.com", "a".repeat(2_000_000));
+        let net = ip("203.0.113.7");
+        for _ in 0..NET_BURST {
+            let attempt = t.attempt(&format!("{}@example.com", rand_word()), net, None);
+            assert!(t.admit(&attempt, now).is_ok());
+        }
+        let before = t.per_account.len() + t.per_pair.len();
+        for _ in 0..100 {
+            assert!(t.admit(&t.attempt(&huge, net, None), now).is_err());
+        }
+        assert_eq!(t.per_account.len() + t.per_pair.len(), before);
+    }
+
+    fn rand_word() -> String {
+        crate::ids::secret(12)
+    }
+
+    #[test]
+    fn replaying_the_record_restores_the_budgets() {
+        let t = throttle();
+        let now = Instant::now();
+        let attempt = t.attempt("bo@example.com", ip("203.0.113.5"), None);
+        let restarted = LoginThrottle::new([7; 32]);
+        for _ in 0..PAIR_BURST {
+            t.admit(&attempt, now).unwrap();
+            restarted.replay(&attempt, now);
+        }
+        assert!(restarted.admit(&attempt, now).is_err());
+        assert!(restarted.memory() >= Duration::from_secs(50 * 60));
+    }
+}
