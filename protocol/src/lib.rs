@@ -12,7 +12,7 @@ pub mod limits;
 pub mod submission;
 pub mod wire;
 
-pub use image::ImageType;
+pub use image::{Dimensions, ImageType};
 pub use submission::{BotSignals, Field, HostContext, Problem, Submission, ValidationError};
 pub use wire::{
     ClientInfo, ErrorBody, ErrorResponse, FeedbackAccepted, FeedbackRequest, Kind, PageInfo,

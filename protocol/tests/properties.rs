@@ -133,4 +133,21 @@ proptest! {
         let parsed = SiteKey::parse(&key).unwrap();
         prop_assert_eq!(parsed.as_str(), key.as_str());
     }
+
+    #[test]
+    fn image_headers_of_any_bytes_never_panic(
+        prefix in proptest::sample::select(vec![
+            b"\x89PNG\r\n\x1a\n".to_vec(),
+            vec![0xFF, 0xD8, 0xFF],
+            b"RIFF\0\0\0\0WEBPVP8X".to_vec(),
+            b"RIFF\0\0\0\0WEBPVP8L".to_vec(),
+            b"GIF89a".to_vec(),
+        ]),
+        tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+    ) {
+        let bytes = [prefix, tail].concat();
+        if let Some(image) = earshot_protocol::ImageType::sniff(&bytes) {
+            let _ = image.dimensions(&bytes);
+        }
+    }
 }

@@ -94,6 +94,17 @@ async fn store_upload(
     if ImageType::sniff(&body) != Some(declared) {
         return Err(ApiError::UnsupportedImage);
     }
+    // Its header must be readable, and declare no more pixels than a
+    // staff member's browser should decode.
+    let dimensions = declared
+        .dimensions(&body)
+        .ok_or(ApiError::UnsupportedImage)?;
+    if !dimensions.is_displayable() {
+        return Err(ApiError::ImageTooLarge {
+            width: dimensions.width,
+            height: dimensions.height,
+        });
+    }
     let site_id = state
         .store
         .entry_site(id.clone(), secret.clone())
@@ -108,7 +119,14 @@ async fn store_upload(
     let size = body.len();
     match state
         .store
-        .attach(id, secret, declared, body.to_vec(), now_millis())
+        .attach(
+            id,
+            secret,
+            declared,
+            dimensions,
+            body.to_vec(),
+            now_millis(),
+        )
         .await?
     {
         Attached::Stored { public_id } => Ok(AttachmentAccepted {

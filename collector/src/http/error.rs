@@ -41,6 +41,9 @@ pub enum ApiError {
     AttachmentTooLarge,
     #[error("not a supported image")]
     UnsupportedImage,
+    /// More pixels than a browser should be asked to decode.
+    #[error("image of {width}x{height} pixels")]
+    ImageTooLarge { width: u32, height: u32 },
     #[error("too many attachments")]
     TooManyAttachments,
     /// No entry with this id, or the secret does not match it.
@@ -122,6 +125,15 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_image",
                 "attach a PNG, JPEG, WebP or GIF image, sent with its own Content-Type".into(),
+                None,
+            ),
+            ImageTooLarge { width, height } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "image_too_large",
+                format!(
+                    "the image is {width}×{height} pixels; at most {} megapixels are accepted",
+                    earshot_protocol::image::MAX_PIXELS / 1_000_000
+                ),
                 None,
             ),
             TooManyAttachments => (

@@ -1,7 +1,7 @@
 //! Images customers attach to their entries, kept in the database beside
 //! the entry (backups stay one file) and erased with it.
 
-use earshot_protocol::{ImageType, limits};
+use earshot_protocol::{Dimensions, ImageType, limits};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Store, StoreError};
@@ -15,6 +15,17 @@ pub struct AttachmentMeta {
     pub content_type: String,
     pub size: i64,
     pub created_at: i64,
+    /// As the header declares; `None` when it could not be read.
+    pub dimensions: Option<Dimensions>,
+}
+
+impl AttachmentMeta {
+    /// What the file should be called when saved.
+    pub fn file_name(&self) -> String {
+        let extension =
+            ImageType::from_mime(&self.content_type).map_or("bin", ImageType::extension);
+        format!("{}.{extension}", self.public_id)
+    }
 }
 
 /// What became of an upload.
@@ -49,6 +60,7 @@ fn attach(
     entry_public_id: &str,
     secret: &str,
     image: ImageType,
+    dimensions: Dimensions,
     bytes: &[u8],
     now: i64,
 ) -> Result<Attached, StoreError> {
@@ -63,8 +75,9 @@ fn attach(
     }
     let public_id = format!("att_{}", ids::secret(24));
     conn.prepare_cached(
-        "INSERT INTO attachments (public_id, entry_id, content_type, bytes, size, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO attachments
+             (public_id, entry_id, content_type, bytes, size, created_at, width, height)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         public_id,
@@ -72,7 +85,9 @@ fn attach(
         image.mime(),
         bytes,
         i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-        now
+        now,
+        dimensions.width,
+        dimensions.height,
     ])?;
     Ok(Attached::Stored { public_id })
 }
@@ -82,18 +97,38 @@ pub(super) fn for_entry(
     entry_id: i64,
 ) -> Result<Vec<AttachmentMeta>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT public_id, content_type, size, created_at FROM attachments
+        "SELECT public_id, content_type, size, created_at, width, height FROM attachments
          WHERE entry_id = ?1 ORDER BY id",
     )?;
     let rows = stmt.query_map([entry_id], |r| {
+        let (width, height): (Option<u32>, Option<u32>) = (r.get(4)?, r.get(5)?);
         Ok(AttachmentMeta {
             public_id: r.get(0)?,
             content_type: r.get(1)?,
             size: r.get(2)?,
             created_at: r.get(3)?,
+            dimensions: width
+                .zip(height)
+                .map(|(width, height)| Dimensions { width, height }),
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Reads the dimensions of images stored before they were recorded. One
+/// that cannot be read keeps none, and is then offered only as a download.
+pub(super) fn backfill_dimensions(conn: &Connection) -> Result<(), StoreError> {
+    let mut read = conn.prepare("SELECT id, content_type, bytes FROM attachments")?;
+    let mut write = conn.prepare("UPDATE attachments SET width = ?2, height = ?3 WHERE id = ?1")?;
+    let mut rows = read.query([])?;
+    while let Some(row) = rows.next()? {
+        let (id, content_type, bytes): (i64, String, Vec<u8>) =
+            (row.get(0)?, row.get(1)?, row.get(2)?);
+        if let Some(d) = ImageType::from_mime(&content_type).and_then(|t| t.dimensions(&bytes)) {
+            write.execute(params![id, d.width, d.height])?;
+        }
+    }
+    Ok(())
 }
 
 impl Store {
@@ -114,11 +149,22 @@ impl Store {
         entry_public_id: String,
         secret: String,
         image: ImageType,
+        dimensions: Dimensions,
         bytes: Vec<u8>,
         now: i64,
     ) -> Result<Attached, StoreError> {
-        self.write(move |conn| attach(conn, &entry_public_id, &secret, image, &bytes, now))
-            .await
+        self.write(move |conn| {
+            attach(
+                conn,
+                &entry_public_id,
+                &secret,
+                image,
+                dimensions,
+                &bytes,
+                now,
+            )
+        })
+        .await
     }
 
     /// An attachment's type and bytes, for staff.

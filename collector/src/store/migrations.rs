@@ -183,6 +183,13 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX login_attempts_at ON login_attempts(at);
     "#,
+    // 7: image dimensions, read from the file's header (an image bomb can
+    // declare gigapixels in a small file). Rows from before are filled in
+    // by `backfill_image_dimensions`.
+    r#"
+    ALTER TABLE attachments ADD COLUMN width INTEGER;
+    ALTER TABLE attachments ADD COLUMN height INTEGER;
+    "#,
 ];
 
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
@@ -197,6 +204,9 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if i + 1 == 7 {
+            super::attachments::backfill_dimensions(&tx)?;
+        }
         tx.pragma_update(
             None,
             "user_version",
@@ -221,6 +231,55 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn images_stored_before_their_size_was_recorded_get_it_from_their_header() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..6] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sites (id, key, name, origins, created_at) VALUES (1, 'k', 'n', '', 0);
+             INSERT INTO entries (id, public_id, reference, status_token, site_id, kind, created_at)
+                 VALUES (1, 'e_1', 'ES-1', 't', 1, 'idea', 0);",
+        )
+        .unwrap();
+        let png = |w: u32, h: u32| {
+            let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+            b.extend_from_slice(&w.to_be_bytes());
+            b.extend_from_slice(&h.to_be_bytes());
+            b
+        };
+        for (id, bytes) in [
+            ("att_a", png(40_000, 40_000)),
+            ("att_b", png(800, 600)),
+            ("att_c", b"\x89PNG".to_vec()),
+        ] {
+            conn.execute(
+                "INSERT INTO attachments (public_id, entry_id, content_type, bytes, size, created_at)
+                 VALUES (?1, 1, 'image/png', ?2, 0, 0)",
+                rusqlite::params![id, bytes],
+            )
+            .unwrap();
+        }
+        run(&mut conn).unwrap();
+        let sizes: Vec<(String, Option<i64>, Option<i64>)> = conn
+            .prepare("SELECT public_id, width, height FROM attachments ORDER BY public_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                ("att_a".to_owned(), Some(40_000), Some(40_000)),
+                ("att_b".to_owned(), Some(800), Some(600)),
+                ("att_c".to_owned(), None, None),
+            ]
+        );
     }
 
     #[test]

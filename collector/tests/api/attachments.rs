@@ -134,3 +134,61 @@ async fn upload_from_an_origin_the_site_does_not_allow_returns_403() {
         .unwrap();
     assert_eq!(error_of(response, 403).await.0, "origin_not_allowed");
 }
+
+/// A PNG whose header declares `width` × `height`, padded to `len` bytes.
+fn png_declaring(width: u32, height: u32, len: usize) -> Vec<u8> {
+    let mut png = PNG[..16].to_vec();
+    png.extend_from_slice(&width.to_be_bytes());
+    png.extend_from_slice(&height.to_be_bytes());
+    png.extend_from_slice(&PNG[24..]);
+    png.resize(len.max(png.len()), 0);
+    png
+}
+
+#[tokio::test]
+async fn upload_returns_422_for_an_image_declaring_more_than_40_megapixels() {
+    let app = spawn_app().await;
+    let (id, secret) = entry(&app).await;
+    // The PNG from the report: 1.5 MB, 40000×40000 (6.4 GB decoded).
+    let bomb = png_declaring(40_000, 40_000, 1_500_000);
+    let response = upload(&app, &id, &secret, "image/png", bomb).await;
+    let body: Value = response.json().await.unwrap_or_default();
+    assert_eq!(body["error"]["code"], "image_too_large", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("40000×40000"),
+        "{body}"
+    );
+    // A WebP canvas of 16384×16384 (VP8X stores width-1 and height-1).
+    let mut webp = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0".to_vec();
+    webp.extend_from_slice(&[0xFF, 0x3F, 0x00, 0xFF, 0x3F, 0x00]);
+    let response = upload(&app, &id, &secret, "image/webp", webp).await;
+    assert_eq!(error_of(response, 422).await.0, "image_too_large");
+    // A GIF whose tiny screen hides one huge frame.
+    let mut gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00\x2c\0\0\0\0".to_vec();
+    gif.extend_from_slice(&[0x60, 0xEA, 0x60, 0xEA, 0x00, 0x02, 0x00, 0x3B]);
+    let response = upload(&app, &id, &secret, "image/gif", gif).await;
+    assert_eq!(error_of(response, 422).await.0, "image_too_large");
+    // A header too short to read is no image at all.
+    let response = upload(&app, &id, &secret, "image/png", PNG[..14].to_vec()).await;
+    assert_eq!(error_of(response, 415).await.0, "unsupported_image");
+    // Just under the limit is fine.
+    let response = upload(
+        &app,
+        &id,
+        &secret,
+        "image/png",
+        png_declaring(8_000, 5_000, 0),
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let (width, height): (i64, i64) = app
+        .db()
+        .query_row("SELECT width, height FROM attachments", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((width, height), (8_000, 5_000));
+}

@@ -2,7 +2,8 @@
 //! timeline, and the actions staff take on it.
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderName, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -13,7 +14,8 @@ use crate::console::filter::parse_date;
 use crate::console::workflow::{DAY, Settled, Status, Urgency, human_duration};
 use crate::http::AppState;
 use crate::mail::ReplyMail;
-use crate::store::{EntryDetail, Event, EventKind, NewReply, User};
+use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, NewReply, User};
+use earshot_protocol::ImageType;
 
 /// Longest note or reply staff can write.
 pub const TEXT_MAX: usize = 10_000;
@@ -158,6 +160,31 @@ fn promises(entry: &EntryDetail, staff: &Staff, now: i64) -> Markup {
     }
 }
 
+/// A thumbnail, sized by the image's own header so the page does not jump,
+/// and a download link. An image whose size could not be read, or that is
+/// too large to decode safely, is offered only as a download.
+fn attachment_item(a: &AttachmentMeta) -> Markup {
+    let href = format!("/console/attachments/{}", a.public_id);
+    let shown = a.dimensions.filter(|d| d.is_displayable());
+    html! {
+        li {
+            @if let Some(d) = shown {
+                a href=(href) target="_blank" rel="noopener" {
+                    img src=(href) width=(d.width) height=(d.height)
+                        alt="Image attached by the customer" loading="lazy" decoding="async";
+                }
+            } @else {
+                p.notice { "Not shown: the image's size could not be read or is too large to display safely." }
+            }
+            span.meta {
+                (a.content_type) ", " (a.size / 1024) " KB"
+                @if let Some(d) = a.dimensions { ", " (d.width) "×" (d.height) " px" }
+                " · " a href={ (href) "?download" } download=(a.file_name()) { "Download" }
+            }
+        }
+    }
+}
+
 fn render(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64) -> Markup {
     let waited = entry.first_response_at.unwrap_or(now) - entry.created_at;
     html! {
@@ -207,15 +234,7 @@ fn render(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64) -> Marku
                     section.panel #attachments {
                         h2 { "Attachments" }
                         ul.attachments {
-                            @for a in &entry.attachments {
-                                @let href = format!("/console/attachments/{}", a.public_id);
-                                li {
-                                    a href=(href) target="_blank" rel="noopener" {
-                                        img src=(href) alt="Image attached by the customer" loading="lazy";
-                                    }
-                                    span.meta { (a.content_type) ", " (a.size / 1024) " KB" }
-                                }
-                            }
+                            @for a in &entry.attachments { (attachment_item(a)) }
                         }
                     }
                 }
@@ -493,24 +512,47 @@ pub async fn settle(
     Ok(back_to(&id, "promises"))
 }
 
+/// How an attachment is served: never sniffed, never run as a document
+/// (a polyglot PNG that is also HTML or SVG stays an image), never framed.
+const ATTACHMENT_CSP: &str = "default-src 'none'; img-src 'self'; sandbox";
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AttachmentQuery {
+    download: Option<String>,
+}
+
 /// An attached image, for signed-in staff only. It was checked to be a
-/// PNG, JPEG, WebP or GIF when stored; the console's headers (strict CSP,
-/// `nosniff`) still apply, in case a browser ever disagrees about what it is.
+/// PNG, JPEG, WebP or GIF of a sane size when stored.
 pub async fn attachment(
     _staff: Staff,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
+    Query(query): Query<AttachmentQuery>,
 ) -> Result<Response, ConsoleError> {
     let id = entry_id(path)?;
     let (content_type, bytes) = state
         .store
-        .attachment(id)
+        .attachment(id.clone())
         .await?
         .ok_or(ConsoleError::NotFound)?;
+    let extension = ImageType::from_mime(&content_type).map_or("bin", ImageType::extension);
+    let disposition = if query.download.is_some() {
+        "attachment"
+    } else {
+        "inline"
+    };
+    // The id is ours (`att_` and base32), safe inside the quotes.
+    let disposition = format!("{disposition}; filename=\"{id}.{extension}\"");
     Ok((
         [
-            (axum::http::header::CONTENT_TYPE, content_type),
-            (axum::http::header::CONTENT_DISPOSITION, "inline".to_owned()),
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CONTENT_SECURITY_POLICY, ATTACHMENT_CSP.to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (
+                HeaderName::from_static("cross-origin-resource-policy"),
+                "same-origin".to_owned(),
+            ),
         ],
         bytes,
     )

@@ -37,10 +37,14 @@ const CONSOLE_HEADERS: [(HeaderName, &str); 6] = [
     (HeaderName::from_static("x-robots-tag"), "noindex, nofollow"),
 ];
 
+/// Adds the console's headers where a handler did not set its own (an
+/// attachment sets a stricter policy).
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     for (name, value) in CONSOLE_HEADERS {
-        headers.insert(name, HeaderValue::from_static(value));
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
     }
     response
 }
