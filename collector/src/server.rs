@@ -205,10 +205,14 @@ async fn serve(
 ) -> io::Result<()> {
     let connections = Connections::new(limits.max_connections, limits.max_connections_per_ip);
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Hyper refuses larger headers itself, with a bare 431; below these
+    // limits the edge refuses them with a readable 431 that carries CORS.
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
+        .header_read_timeout(limits.header_timeout)
+        .max_headers(2 * crate::http::MAX_HEADERS)
+        .max_buf_size(2 * crate::http::MAX_HEADER_BYTES);
     builder
         .http2()
         .timer(TokioTimer::new())

@@ -72,6 +72,8 @@ pub enum Problem {
     TooMany {
         max: usize,
     },
+    /// A field that belongs to another kind (`expected` on a complaint).
+    NotForKind,
 }
 
 /// The first rule a request broke.
@@ -93,6 +95,7 @@ impl Problem {
             Problem::InvalidUrl => "invalid_url",
             Problem::InvalidFormat => "invalid_format",
             Problem::TooMany { .. } => "too_many",
+            Problem::NotForKind => "not_for_kind",
         }
     }
 }
@@ -117,17 +120,19 @@ impl ValidationError {
             Problem::InvalidUrl => format!("{field} must be an absolute http or https URL"),
             Problem::InvalidFormat => format!("{field} contains characters that are not allowed"),
             Problem::TooMany { max } => format!("{field} may have at most {max} entries"),
+            Problem::NotForKind => format!("{field} is only accepted with kind expectation"),
         }
     }
 }
 
 /// Customer-written text: trimmed, control characters removed (line breaks
-/// and tabs kept where the field is multi-line), non-empty, within its limit.
+/// and tabs kept where the field is multi-line), with at least one visible
+/// character, within its limit. The limit counts the characters as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text(String);
 
 impl Text {
-    /// `Ok(None)` when the input is absent or blank.
+    /// `Ok(None)` when the input is absent or has nothing visible in it.
     fn parse(
         raw: Option<&str>,
         field: Field,
@@ -135,14 +140,13 @@ impl Text {
         multiline: bool,
     ) -> Result<Option<Text>, ValidationError> {
         let Some(raw) = raw else { return Ok(None) };
-        let cleaned = clean(raw, multiline);
-        if cleaned.is_empty() {
-            return Ok(None);
-        }
-        if cleaned.chars().count() > max {
+        if raw.chars().count() > max {
             return Err(ValidationError::new(field, Problem::TooLong { max }));
         }
-        Ok(Some(Text(cleaned)))
+        if !has_visible(raw) {
+            return Ok(None);
+        }
+        Ok(Some(Text(clean(raw, multiline))))
     }
 
     fn required(
@@ -180,32 +184,89 @@ fn is_invisible_format(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
+/// Control characters (Unicode category Cc).
+pub const CONTROL: &[(char, char)] = &[('\u{0}', '\u{1F}'), ('\u{7F}', '\u{9F}')];
+
+/// White space as `str::trim` removes it (the Unicode White_Space
+/// property), beyond the control characters it includes.
+pub const WHITE_SPACE: &[(char, char)] = &[
+    ('\t', '\r'),
+    (' ', ' '),
+    ('\u{85}', '\u{85}'),
+    ('\u{A0}', '\u{A0}'),
+    ('\u{1680}', '\u{1680}'),
+    ('\u{2000}', '\u{200A}'),
+    ('\u{2028}', '\u{2029}'),
+    ('\u{202F}', '\u{202F}'),
+    ('\u{205F}', '\u{205F}'),
+    ('\u{3000}', '\u{3000}'),
+];
+
+/// Characters that draw nothing on their own: format characters (zero
+/// width spaces and joiners, bidi marks, word joiners, the byte-order mark),
+/// fillers and variation selectors.
+pub const INVISIBLE: &[(char, char)] = &[
+    ('\u{AD}', '\u{AD}'),
+    ('\u{34F}', '\u{34F}'),
+    ('\u{61C}', '\u{61C}'),
+    ('\u{115F}', '\u{1160}'),
+    ('\u{17B4}', '\u{17B5}'),
+    ('\u{180B}', '\u{180F}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{206F}'),
+    ('\u{2800}', '\u{2800}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{FE00}', '\u{FE0F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFA0}', '\u{FFA0}'),
+];
+
+fn in_ranges(c: char, ranges: &[(char, char)]) -> bool {
+    ranges.iter().any(|&(from, to)| (from..=to).contains(&c))
+}
+
+/// Whether `text` shows anything: a field made only of spaces, control
+/// and invisible characters is treated as empty.
+pub fn has_visible(text: &str) -> bool {
+    text.chars()
+        .any(|c| !in_ranges(c, CONTROL) && !in_ranges(c, WHITE_SPACE) && !in_ranges(c, INVISIBLE))
+}
+
+/// Whether `c` is white space or a control character.
+fn is_space_or_control(c: char) -> bool {
+    in_ranges(c, CONTROL) || in_ranges(c, WHITE_SPACE)
+}
+
 /// A syntactically plausible email address. Deliverability is only proven by
 /// sending, so this checks shape, not existence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
+    /// Surrounding white space is ignored; the limit counts it.
     pub fn parse(raw: &str) -> Result<Email, ValidationError> {
         let err = |problem| ValidationError::new(Field::Email, problem);
-        let s = raw.trim();
-        if s.chars().count() > limits::EMAIL_MAX {
+        if raw.chars().count() > limits::EMAIL_MAX {
             return Err(err(Problem::TooLong {
                 max: limits::EMAIL_MAX,
             }));
         }
+        let s = raw.trim();
         let (local, domain) = s.rsplit_once('@').ok_or(err(Problem::InvalidEmail))?;
+        let label_char = |c: char| {
+            c.is_ascii_alphanumeric()
+                || c == '-'
+                || (!c.is_ascii() && !is_space_or_control(c) && !in_ranges(c, INVISIBLE))
+        };
         let valid = !local.is_empty()
-            && local.len() <= 64
+            && local.chars().count() <= 64
             && !local.contains('@')
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..")
-            && s.chars().all(|c| !c.is_whitespace() && !c.is_control())
+            && !local.chars().any(is_space_or_control)
+            && domain.split('.').count() >= 2
             && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+                .split('.')
+                .all(|label| !label.is_empty() && label.chars().all(label_char));
         if valid {
             Ok(Email(s.to_owned()))
         } else {
@@ -225,10 +286,8 @@ pub struct HttpUrl(String);
 
 impl HttpUrl {
     pub fn parse(raw: Option<&str>, field: Field) -> Result<Option<HttpUrl>, ValidationError> {
-        let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
-            return Ok(None);
-        };
-        if s.chars().count() > limits::URL_MAX {
+        let Some(raw) = raw else { return Ok(None) };
+        if raw.chars().count() > limits::URL_MAX {
             return Err(ValidationError::new(
                 field,
                 Problem::TooLong {
@@ -236,12 +295,16 @@ impl HttpUrl {
                 },
             ));
         }
+        let s = raw.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
         let lower = s.to_ascii_lowercase();
         let rest = lower
             .strip_prefix("https://")
             .or_else(|| lower.strip_prefix("http://"));
         let host_ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'));
-        if !host_ok || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if !host_ok || s.chars().any(is_space_or_control) {
             return Err(ValidationError::new(field, Problem::InvalidUrl));
         }
         Ok(Some(HttpUrl(s.to_owned())))
@@ -258,7 +321,7 @@ pub struct SiteKey(String);
 
 impl SiteKey {
     pub fn parse(raw: &str) -> Result<SiteKey, ValidationError> {
-        let s = raw.trim();
+        let s = raw;
         if s.is_empty() {
             return Err(ValidationError::new(Field::Site, Problem::Required));
         }
@@ -467,16 +530,30 @@ impl Submission {
                     true,
                 )?,
             },
-            _ => Body::Message(Text::required(
-                req.message.as_deref(),
-                Field::Message,
-                limits::MESSAGE_MAX,
-                true,
-            )?),
+            _ => {
+                let message = Text::required(
+                    req.message.as_deref(),
+                    Field::Message,
+                    limits::MESSAGE_MAX,
+                    true,
+                )?;
+                // Refused rather than dropped: words are never silently lost.
+                for (raw, field, max) in [
+                    (&req.expected, Field::Expected, limits::EXPECTED_MAX),
+                    (&req.actual, Field::Actual, limits::ACTUAL_MAX),
+                ] {
+                    if Text::parse(raw.as_deref(), field, max, true)?.is_some() {
+                        return Err(ValidationError::new(field, Problem::NotForKind));
+                    }
+                }
+                Body::Message(message)
+            }
         };
-        let email = match req.email.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(raw) => Some(Email::parse(raw)?),
+        let email = match req.email.as_deref() {
+            Some(raw) if raw.chars().count() > limits::EMAIL_MAX || !raw.trim().is_empty() => {
+                Some(Email::parse(raw)?)
+            }
+            _ => None,
         };
         let name = Text::parse(req.name.as_deref(), Field::Name, limits::NAME_MAX, false)?;
         let page = PageContext {
@@ -731,6 +808,80 @@ mod tests {
         assert_eq!(signals.fill_ms, Some(120));
         req.hp = Some("  ".into());
         assert!(!Submission::parse(&req).unwrap().bot_signals.honeypot_filled);
+    }
+
+    #[test]
+    fn a_field_with_nothing_visible_in_it_is_empty() {
+        for blank in [
+            "\u{200B}\u{200E}\u{200F}",
+            " \u{FEFF} ",
+            "\u{2060}\u{3164}\t\u{00A0}",
+            "\u{00AD}\u{FE0F}",
+            "\u{0}\u{85}",
+        ] {
+            let mut r = request(Kind::Complaint);
+            r.message = Some(blank.into());
+            let e = Submission::parse(&r).unwrap_err();
+            assert_eq!(
+                (e.field, e.problem),
+                (Field::Message, Problem::Required),
+                "{blank:?}"
+            );
+            r.message = Some("Real words".into());
+            r.name = Some(blank.into());
+            assert_eq!(Submission::parse(&r).unwrap().name, None, "{blank:?}");
+        }
+        // Joiners inside visible text are kept: they are part of the words.
+        let mut r = request(Kind::Idea);
+        r.message = Some("👩\u{200D}💻 می\u{200C}خواهم".into());
+        assert_eq!(
+            Submission::parse(&r).unwrap().body.message(),
+            Some("👩\u{200D}💻 می\u{200C}خواهم")
+        );
+    }
+
+    #[test]
+    fn limits_count_the_characters_as_sent() {
+        let mut r = request(Kind::Complaint);
+        r.message = Some(format!("{}  ", "a".repeat(limits::MESSAGE_MAX - 1)));
+        let e = Submission::parse(&r).unwrap_err();
+        assert_eq!(
+            e.problem,
+            Problem::TooLong {
+                max: limits::MESSAGE_MAX
+            }
+        );
+        r.message = Some(format!("{} ", "a".repeat(limits::MESSAGE_MAX - 1)));
+        assert!(Submission::parse(&r).is_ok());
+    }
+
+    #[test]
+    fn the_two_sides_of_an_expectation_are_refused_on_other_kinds() {
+        let mut r = request(Kind::Complaint);
+        r.expected = Some("Free shipping".into());
+        let e = Submission::parse(&r).unwrap_err();
+        assert_eq!((e.field, e.problem), (Field::Expected, Problem::NotForKind));
+        r.expected = Some("x".repeat(limits::EXPECTED_MAX + 1));
+        assert_eq!(
+            Submission::parse(&r).unwrap_err().problem,
+            Problem::TooLong {
+                max: limits::EXPECTED_MAX
+            }
+        );
+        // Blank sides say nothing and are fine.
+        r.expected = Some(" \u{200B}".into());
+        r.actual = None;
+        assert!(Submission::parse(&r).is_ok());
+    }
+
+    #[test]
+    fn site_keys_are_taken_exactly_as_sent() {
+        let mut r = request(Kind::Complaint);
+        r.site = " site_abc".into();
+        assert_eq!(
+            Submission::parse(&r).unwrap_err().problem,
+            Problem::InvalidFormat
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@
   if (!script || (prior && prior.version)) return;
   var base = new URL(".", script.src).href;
   var data = script.dataset;
-  var site = data.site || "";
+  var site = (data.site || "").trim();
   var manual = data.mode === "manual";
   var tz;
   try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) {}

@@ -5,9 +5,8 @@
 
 use std::net::SocketAddr;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -16,18 +15,13 @@ use earshot_protocol::{ImageType, limits};
 use serde::Serialize;
 use tracing::instrument;
 
-use super::ingest::{cors_allowed, limit, origin, preflight, with_cors};
+use super::ingest::{limit, origin, read_body};
 use super::{ApiError, AppState};
 use crate::abuse::ClientNet;
 use crate::store::{Attached, now_millis};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/feedback/{id}/attachments",
-            post(upload).options(preflight),
-        )
-        .layer(DefaultBodyLimit::max(limits::ATTACHMENT_MAX_BYTES))
+    Router::new().route("/api/v1/feedback/{id}/attachments", post(upload))
 }
 
 #[derive(Serialize)]
@@ -41,19 +35,13 @@ async fn upload(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let client_ip = super::client_ip(&state, peer, &headers);
-    let origin = origin(&headers);
-    let allowed = match cors_allowed(&state, origin).await {
-        Ok(allowed) => allowed,
-        Err(e) => return with_cors(e.into_response(), origin, false),
-    };
-    let response = match store_upload(&state, client_ip, &headers, origin, id, body).await {
+    match store_upload(&state, client_ip, &headers, id, body).await {
         Ok(accepted) => (StatusCode::CREATED, Json(accepted)).into_response(),
         Err(e) => e.into_response(),
-    };
-    with_cors(response, origin, allowed)
+    }
 }
 
 /// The secret from `Authorization: Bearer <secret>`.
@@ -68,26 +56,25 @@ async fn store_upload(
     state: &AppState,
     client_ip: std::net::IpAddr,
     headers: &HeaderMap,
-    origin: Option<&str>,
     id: String,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<AttachmentAccepted, ApiError> {
     if let Some(limiter) = &state.shield.per_ip {
         limit(limiter.check(&ClientNet::of(client_ip)))?;
     }
-    let secret = bearer(headers).ok_or(ApiError::UnknownEntry)?.to_owned();
+    let secret = bearer(headers).ok_or(ApiError::NoCredentials)?.to_owned();
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(ImageType::from_mime)
         .ok_or(ApiError::UnsupportedImage)?;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::AttachmentTooLarge
-        } else {
-            ApiError::BadBody
-        }
-    })?;
+    let body = read_body(
+        headers,
+        body,
+        limits::ATTACHMENT_MAX_BYTES,
+        ApiError::AttachmentTooLarge,
+    )
+    .await?;
     tracing::Span::current().record("size", body.len());
     // The bytes must be what the header says: a file renamed to .png is
     // refused, and nothing but these four formats is ever served to staff.
@@ -110,7 +97,7 @@ async fn store_upload(
         .entry_site(id.clone(), secret.clone())
         .await?
         .ok_or(ApiError::UnknownEntry)?;
-    if let Some(origin) = origin {
+    if let Some(origin) = origin(headers) {
         let site = state.sites.by_id(site_id).await?;
         if !site.is_some_and(|s| s.allows(origin)) {
             return Err(ApiError::OriginNotAllowed);

@@ -16,6 +16,10 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("body could not be read")]
     BadBody,
+    #[error("request headers too large")]
+    HeadersTooLarge,
+    #[error("request timed out")]
+    TimedOut,
     #[error("malformed JSON")]
     MalformedJson,
     /// Well-formed JSON of the wrong shape.
@@ -46,6 +50,9 @@ pub enum ApiError {
     ImageTooLarge { width: u32, height: u32 },
     #[error("too many attachments")]
     TooManyAttachments,
+    /// No `Authorization: Bearer …` at all.
+    #[error("no credentials")]
+    NoCredentials,
     /// No entry with this id, or the secret does not match it.
     #[error("unknown entry")]
     UnknownEntry,
@@ -76,6 +83,22 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 "bad_body",
                 "the request body could not be read".into(),
+                None,
+            ),
+            TimedOut => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request took too long to arrive; send it again".into(),
+                None,
+            ),
+            HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                format!(
+                    "send at most {} request headers of at most {} bytes together",
+                    super::edge::MAX_HEADERS,
+                    super::edge::MAX_HEADER_BYTES
+                ),
                 None,
             ),
             MalformedJson => (
@@ -145,6 +168,12 @@ impl ApiError {
                 ),
                 None,
             ),
+            NoCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send the entry's status secret as Authorization: Bearer <secret>".into(),
+                None,
+            ),
             UnknownEntry => (
                 StatusCode::NOT_FOUND,
                 "unknown_entry",
@@ -211,6 +240,11 @@ impl IntoResponse for ApiError {
             ApiError::Store(StoreError::Closed | StoreError::NotDurable) => Some(5),
             _ => None,
         };
+        if matches!(self, ApiError::NoCredentials) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

@@ -1,16 +1,13 @@
 //! `POST /api/v1/feedback`: the public ingest endpoint.
 
-use axum::Json;
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use std::net::{IpAddr, SocketAddr};
 
-use axum::Extension;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::{Extension, Json, Router};
 use earshot_protocol::{FeedbackAccepted, FeedbackRequest, Kind, Submission, limits};
 use tracing::instrument;
 
@@ -19,84 +16,47 @@ use crate::abuse::{ClientNet, Decision};
 use crate::store::{NewEntry, now_millis};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/feedback", post(submit).options(preflight))
-        .layer(DefaultBodyLimit::max(limits::BODY_MAX_BYTES))
-}
-
-pub(super) fn origin(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-}
-
-/// Adds CORS headers when `origin` belongs to a configured site, so the
-/// widget can read our answer (errors included). Never with credentials.
-pub(super) fn with_cors(mut response: Response, origin: Option<&str>, allowed: bool) -> Response {
-    let headers = response.headers_mut();
-    headers.append(header::VARY, HeaderValue::from_static("Origin"));
-    if let (true, Some(origin)) = (allowed, origin)
-        && let Ok(value) = HeaderValue::from_str(origin)
-    {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-        // The widget reads how long to wait after a 429.
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("retry-after"),
-        );
-    }
-    response
-}
-
-pub(super) async fn cors_allowed(state: &AppState, origin: Option<&str>) -> Result<bool, ApiError> {
-    match origin {
-        Some(origin) => Ok(state.sites.any_allows(origin).await?),
-        None => Ok(false),
-    }
-}
-
-/// Answers the browser's preflight only for origins some site allows.
-pub(super) async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let origin = origin(&headers);
-    match cors_allowed(&state, origin).await {
-        Ok(true) => {
-            let mut response = StatusCode::NO_CONTENT.into_response();
-            let h = response.headers_mut();
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("POST"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                // authorization: the status secret that allows an upload.
-                HeaderValue::from_static("content-type, authorization"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static("86400"),
-            );
-            with_cors(response, origin, true)
-        }
-        Ok(false) => with_cors(ApiError::OriginNotAllowed.into_response(), origin, false),
-        Err(e) => with_cors(e.into_response(), origin, false),
-    }
+    Router::new().route("/api/v1/feedback", post(submit))
 }
 
 async fn submit(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let client_ip = super::client_ip(&state, peer, &headers);
-    let origin = origin(&headers);
-    let allowed = match cors_allowed(&state, origin).await {
-        Ok(allowed) => allowed,
-        Err(e) => return with_cors(e.into_response(), origin, false),
-    };
-    let response = match ingest(&state, client_ip, &headers, origin, body).await {
+    match ingest(&state, client_ip, &headers, body).await {
         Ok((status, accepted)) => (status, Json(accepted)).into_response(),
         Err(e) => e.into_response(),
-    };
-    with_cors(response, origin, allowed)
+    }
+}
+
+/// The browser's `Origin`, when it sent one.
+pub(super) fn origin(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+}
+
+/// Reads a body of at most `max` bytes. A declared length over it is
+/// refused at once, before a byte is read (no `100 Continue`, no wait).
+pub(super) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    max: usize,
+    too_large: ApiError,
+) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large);
+    }
+    axum::body::to_bytes(body, max).await.map_err(|e| {
+        let over = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if over { too_large } else { ApiError::BadBody }
+    })
 }
 
 #[instrument(skip_all, fields(site, kind, replayed))]
@@ -104,21 +64,21 @@ async fn ingest(
     state: &AppState,
     client_ip: IpAddr,
     headers: &HeaderMap,
-    origin: Option<&str>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<(StatusCode, FeedbackAccepted), ApiError> {
-    // Before any parsing: a flood costs us as little as possible.
+    // Before reading the body: a flood costs us as little as possible.
     if let Some(limiter) = &state.shield.per_ip {
         limit(limiter.check(&ClientNet::of(client_ip)))?;
     }
     require_json(headers)?;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge
-        } else {
-            ApiError::BadBody
-        }
-    })?;
+    let body = read_body(
+        headers,
+        body,
+        limits::BODY_MAX_BYTES,
+        ApiError::PayloadTooLarge,
+    )
+    .await?;
+    let origin = origin(headers);
     let request = parse_body(&body)?;
     let submission = Submission::parse(&request)?;
     let span = tracing::Span::current();
@@ -244,6 +204,14 @@ fn shape_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
             field: Some(name),
         };
     }
+    if detail.starts_with("duplicate field") {
+        let name = join(quoted.as_deref().unwrap_or("?"));
+        return ApiError::Shape {
+            code: "duplicate_field",
+            message: format!("{name} appears more than once"),
+            field: Some(name),
+        };
+    }
     if detail.starts_with("missing field") {
         let name = join(quoted.as_deref().unwrap_or("?"));
         return ApiError::Shape {
@@ -301,6 +269,22 @@ mod tests {
         );
         assert_eq!(shape("[1,2]"), ("invalid_type", None));
         assert_eq!(shape("42"), ("invalid_type", None));
+        assert_eq!(
+            shape(r#"["site_abc","idea","positional"]"#),
+            ("invalid_type", None)
+        );
+        assert_eq!(
+            shape(r#"{"site":"s","kind":"idea","message":"m","page":["https://a.example"]}"#),
+            ("invalid_type", Some("page".into()))
+        );
+        assert_eq!(
+            shape(r#"{"site":"s","kind":"idea","message":"m","message":"again"}"#),
+            ("duplicate_field", Some("message".into()))
+        );
+        assert_eq!(
+            shape(r#"{"site":"s","kind":"idea","message":"m","page":{"url":"a","url":"b"}}"#),
+            ("duplicate_field", Some("page.url".into()))
+        );
     }
 
     #[test]

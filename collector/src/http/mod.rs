@@ -3,6 +3,7 @@
 mod assets;
 mod attachments;
 pub mod console;
+mod edge;
 mod error;
 mod format;
 mod health;
@@ -17,11 +18,10 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::http::HeaderMap;
-use axum::http::StatusCode;
 use axum::middleware;
 use axum::{Extension, Router};
-use tower_http::timeout::TimeoutLayer;
 
+pub use edge::{MAX_HEADER_BYTES, MAX_HEADERS};
 pub use error::ApiError;
 
 use crate::abuse::Shield;
@@ -88,7 +88,7 @@ pub(crate) fn client_ip(
 /// The complete application, without a socket (tests drive it with
 /// `tower::ServiceExt::oneshot`).
 pub fn app(state: AppState) -> Router {
-    let timeout = state.request_timeout;
+    let edge_state = state.clone();
     Router::new()
         .merge(health::router())
         .merge(openapi::router())
@@ -100,9 +100,18 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(logging::log_request))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
+        .layer(middleware::from_fn_with_state(
+            edge_state.clone(),
+            edge::deadline,
+        ))
+        // Outside the deadline, so a 408 gets its CORS headers too.
+        .layer(middleware::from_fn_with_state(
+            edge_state.clone(),
+            edge::public_api,
+        ))
+        .layer(middleware::from_fn_with_state(
+            edge_state,
+            edge::common_headers,
         ))
         .with_state(state)
 }

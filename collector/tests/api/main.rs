@@ -9,6 +9,7 @@ mod attachments;
 mod cli;
 mod console;
 mod crash;
+mod edge;
 mod helpers;
 mod ingest;
 mod limits;

@@ -284,10 +284,10 @@ fn back_to(id: &str, anchor: &str) -> Response {
     Redirect::to(&format!("/console/entries/{id}#{anchor}")).into_response()
 }
 
-/// Staff-written text: trimmed, present, bounded.
+/// Staff-written text: trimmed, with something visible in it, bounded.
 fn staff_text(raw: &str, what: &str, max: usize) -> Result<String, ConsoleError> {
     let text = raw.trim();
-    if text.is_empty() {
+    if !earshot_protocol::submission::has_visible(text) {
         return Err(ConsoleError::Invalid(format!("The {what} is empty.")));
     }
     if text.chars().count() > max {

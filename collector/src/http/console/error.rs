@@ -28,6 +28,8 @@ pub enum ConsoleError {
     Throttled { retry_after_secs: u64 },
     #[error("the form is larger than any this page sends")]
     TooLarge,
+    #[error("the request took too long")]
+    TimedOut,
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -98,6 +100,11 @@ impl IntoResponse for ConsoleError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Too much text",
                 "This form is larger than the console accepts. Shorten the text and try again.".to_owned(),
+            ),
+            ConsoleError::TimedOut => (
+                StatusCode::REQUEST_TIMEOUT,
+                "Too slow",
+                "The request took too long to arrive. Check your connection and try again.".to_owned(),
             ),
             ConsoleError::Throttled { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
