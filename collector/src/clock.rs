@@ -1,5 +1,7 @@
 //! The time, injectable: the console's waiting times and overdue promises
-//! are computed against a [`Clock`] so tests can move time forward.
+//! are computed against a [`Clock`] so tests can move time forward. And how
+//! times are written: for people in UTC with minute precision, for
+//! machines in RFC 3339.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -37,6 +39,34 @@ impl Clock {
     }
 }
 
+/// `2026-11-22 14:03 UTC`.
+pub fn timestamp(millis: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// `2026-11-27`.
+pub fn date(millis: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// `2026-11-22T14:03:05Z`: UTC, whole seconds.
+pub fn rfc3339(millis: i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +79,13 @@ mod tests {
         other.advance(500);
         assert_eq!(clock.now_millis(), 1_500);
         assert!(Clock::system().now_millis() > 1_600_000_000_000);
+    }
+
+    #[test]
+    fn times_are_written_in_utc() {
+        let noon = 1_795_348_800_000 + 5_000;
+        assert_eq!(timestamp(noon), "2026-11-22 12:00 UTC");
+        assert_eq!(date(noon), "2026-11-22");
+        assert_eq!(rfc3339(noon), "2026-11-22T12:00:05Z");
     }
 }

@@ -38,6 +38,9 @@ pub enum Command {
     /// Manage staff accounts for the review console.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage signed webhooks that tell other tools what happens to feedback.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Tools for development and benchmarking.
     #[command(subcommand)]
     Dev(DevCommand),
@@ -75,6 +78,67 @@ pub enum UserCommand {
     },
     /// List staff accounts.
     List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Show or change how a colleague is notified. Settings:
+    /// immediate=off|<kinds and severities> (e.g. complaint,expectation,blocking),
+    /// sites=all|<site keys>, digest=off|<UTC hour 0-23>, assigned=on|off.
+    Notify {
+        #[arg(long)]
+        email: String,
+        /// A setting as name=value; repeatable. Without any, prints the
+        /// current settings.
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint to a site; prints its id and signing secret once.
+    Add {
+        /// The site's key (see `earshot site list`).
+        #[arg(long)]
+        site: String,
+        /// Where to POST: an http or https URL.
+        #[arg(long)]
+        url: String,
+        /// An event to send (entry.created, entry.status_changed,
+        /// entry.assigned, entry.replied, promise.made, promise.due,
+        /// promise.overdue, promise.settled); repeatable or comma-separated.
+        /// Without it, every event.
+        #[arg(long = "event", value_delimiter = ',')]
+        events: Vec<String>,
+        /// `standard` (Standard Webhooks v1) or `slack` (a Slack or
+        /// Mattermost incoming webhook).
+        #[arg(long, default_value = "standard", value_parser = ["standard", "slack"])]
+        format: String,
+        /// Include the customer's email address in messages.
+        #[arg(long)]
+        include_email: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List endpoints with their state.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Remove an endpoint and everything queued for it.
+    Remove {
+        /// The endpoint's id (wh_…).
+        id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Give an endpoint a new signing secret (printed once); the old one
+    /// keeps signing beside it for 24 hours.
+    Rotate {
+        /// The endpoint's id (wh_…).
+        id: String,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -163,6 +227,16 @@ pub struct ServeArgs {
         default_value = "Earshot <earshot@localhost>"
     )]
     pub smtp_from: String,
+    /// Let webhooks reach loopback, private and link-local addresses (for
+    /// intranet receivers and tests). Off by default: a webhook URL must not
+    /// become a way into the collector's own network.
+    #[arg(
+        long,
+        env = "EARSHOT_ALLOW_PRIVATE_WEBHOOKS",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::SetTrue
+    )]
+    pub allow_private_webhooks: bool,
     /// Minutes of inactivity after which a staff session ends.
     #[arg(long, env = "EARSHOT_SESSION_IDLE_MINUTES", default_value_t = SessionPolicy::DEFAULT.idle.as_secs() / 60)]
     pub session_idle_minutes: u64,
@@ -273,6 +347,8 @@ pub struct Config {
     pub clock: Clock,
     /// Email replies to customers through this relay, if set.
     pub smtp: Option<Smtp>,
+    /// Webhooks may reach private and loopback addresses.
+    pub allow_private_webhooks: bool,
 }
 
 impl Config {
@@ -287,6 +363,7 @@ impl Config {
             sessions: SessionPolicy::DEFAULT,
             clock: Clock::system(),
             smtp: None,
+            allow_private_webhooks: false,
         }
     }
 }
@@ -320,6 +397,7 @@ impl From<ServeArgs> for Config {
                 url,
                 from: args.smtp_from,
             }),
+            allow_private_webhooks: args.allow_private_webhooks,
         }
     }
 }

@@ -12,6 +12,8 @@ pub mod directory;
 pub mod http;
 pub mod ids;
 pub mod mail;
+pub mod notify;
 pub mod origin;
 pub mod server;
 pub mod store;
+pub mod webhooks;

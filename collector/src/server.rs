@@ -22,6 +22,7 @@ use crate::auth::{Auth, LoginThrottle, SessionPolicy};
 use crate::clock::Clock;
 use crate::config::{Config, Limits};
 use crate::http::{AppState, app};
+use crate::notify::{self, Notifier};
 use crate::origin::OriginPattern;
 use crate::store::{NewSite, Site, Store, StoreError};
 
@@ -35,6 +36,8 @@ pub enum StartError {
     Mail(#[from] crate::mail::MailError),
     #[error("could not prepare password hashing: {0}")]
     Auth(#[from] crate::auth::PasswordError),
+    #[error("could not set up the webhook client: {0}")]
+    Webhooks(#[from] reqwest::Error),
 }
 
 /// Origins a fresh installation accepts, so a local trial works at once.
@@ -64,6 +67,7 @@ pub struct Running {
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<io::Result<()>>,
     indexer: JoinHandle<()>,
+    notifier: Notifier,
 }
 
 impl Running {
@@ -73,6 +77,7 @@ impl Running {
         let _ = self.shutdown.send(());
         let served = self.task.await.unwrap_or_else(|e| Err(io::Error::other(e)));
         self.indexer.abort();
+        self.notifier.stop();
         self.store.shutdown().await;
         served
     }
@@ -147,6 +152,14 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         .as_ref()
         .map(|smtp| crate::mail::Mailer::new(smtp.url.expose(), &smtp.from))
         .transpose()?;
+    let mailer = mailer.map(Arc::new);
+    let notifier = Notifier::start(notify::Context::new(
+        store.clone(),
+        config.clock.clone(),
+        &public_url,
+        mailer.clone(),
+        config.allow_private_webhooks,
+    )?);
     let mut state = AppState::new(
         store.clone(),
         public_url.clone(),
@@ -155,7 +168,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         auth,
         config.clock.clone(),
     );
-    state.mailer = mailer.map(std::sync::Arc::new);
+    state.mailer = mailer;
     let router = app(state);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let proxies = TrustedProxies::new(config.trusted_proxies.clone());
@@ -170,6 +183,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         shutdown,
         task,
         indexer,
+        notifier,
     })
 }
 

@@ -3,3 +3,15 @@
 
 pub mod filter;
 pub mod workflow;
+
+/// How staff call a kind of feedback.
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "complaint" => "Complaint",
+        "expectation" => "Expectation",
+        "idea" => "Idea",
+        "praise" => "Praise",
+        "question" => "Question",
+        _ => "Feedback",
+    }
+}

@@ -18,7 +18,7 @@ use tracing::instrument;
 use super::ingest::{limit, origin, read_body};
 use super::{ApiError, AppState};
 use crate::abuse::ClientNet;
-use crate::store::{Attached, now_millis};
+use crate::store::Attached;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/feedback/{id}/attachments", post(upload))
@@ -112,7 +112,7 @@ async fn store_upload(
             declared,
             dimensions,
             body.to_vec(),
-            now_millis(),
+            state.clock.now_millis(),
         )
         .await?
     {

@@ -13,7 +13,7 @@ use tracing::instrument;
 
 use super::{ApiError, AppState};
 use crate::abuse::{ClientNet, Decision};
-use crate::store::{NewEntry, now_millis};
+use crate::store::NewEntry;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/feedback", post(submit))
@@ -102,7 +102,7 @@ async fn ingest(
     }
     let spam = state.shield.spam.judge(&submission.bot_signals);
     let response_promise = site.response_promise.clone();
-    let now = now_millis();
+    let now = state.clock.now_millis();
     let inserted = state
         .store
         .insert_entry(NewEntry {
@@ -110,6 +110,7 @@ async fn ingest(
             submission,
             ip_hash: Some(state.shield.ip_hasher.hash(client_ip, now)),
             spam,
+            received_at: now,
         })
         .await?;
     span.record("replayed", inserted.replayed);

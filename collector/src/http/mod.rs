@@ -5,7 +5,6 @@ mod attachments;
 pub mod console;
 mod edge;
 mod error;
-mod format;
 mod health;
 pub mod ingest;
 mod logging;

@@ -11,8 +11,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use maud::{DOCTYPE, Markup, html};
 
-use super::format::{date, timestamp};
 use super::{ApiError, AppState};
+use crate::clock::{date, timestamp};
 use crate::console::workflow::Settled;
 use crate::store::{Entry, PublicReply};
 

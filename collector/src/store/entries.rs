@@ -3,7 +3,7 @@
 use earshot_protocol::Submission;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, StoreError, now_millis};
+use super::{Store, StoreError};
 use crate::abuse::SpamReason;
 use crate::auth::constant_time_eq;
 use crate::ids;
@@ -17,6 +17,8 @@ pub struct NewEntry {
     pub ip_hash: Option<String>,
     /// Set when the entry looks automated; it is stored with status `spam`.
     pub spam: Option<SpamReason>,
+    /// When it arrived (Unix ms, from the collector's clock).
+    pub received_at: i64,
 }
 
 /// What the customer is told after submitting.
@@ -91,7 +93,7 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
     let latest: Option<i64> = conn
         .prepare_cached("SELECT max(created_at) FROM entries")?
         .query_row([], |r| r.get(0))?;
-    let now = now_millis().max(latest.unwrap_or(i64::MIN));
+    let now = entry.received_at.max(latest.unwrap_or(i64::MIN));
     let context = host_context_json(&s.context);
     for _ in 0..ID_ATTEMPTS {
         let inserted = Inserted {

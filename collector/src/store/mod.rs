@@ -20,6 +20,8 @@ mod checkpoint;
 mod entries;
 mod flush;
 mod migrations;
+mod notify;
+mod outbox;
 mod review;
 pub mod search;
 pub mod seed;
@@ -27,6 +29,7 @@ mod settings;
 mod sites;
 mod staff;
 mod throttle;
+mod webhooks;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +42,14 @@ use rusqlite::{Connection, OpenFlags};
 pub use attachments::{Attached, AttachmentMeta};
 use checkpoint::Checkpointer;
 pub use entries::{Entry, Inserted, NewEntry};
+pub use notify::{
+    Dispatched, EndpointRow, MailKind, NewDelivery, NewEntryFact, NewMail, NoticeFact, NoticeKind,
+    Pending,
+};
+pub use outbox::{
+    AttemptRecord, DeliveryJob, DeliveryResult, DigestFacts, MailJob, MailResult, PendingNewEntry,
+    ReplyParts,
+};
 pub use review::{
     Assignee, BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, Filter, InboxPage,
     InboxRow, NewReply, Order, PAGE_SIZE, PromiseFilter, PromiseRow, PublicReply, Refusal, Report,
@@ -46,6 +57,7 @@ pub use review::{
 };
 pub use sites::{NewSite, Site};
 pub use staff::{NewUser, Role, Session, User};
+pub use webhooks::{AttemptView, DeliveryView, NewWebhook, ROTATION_OVERLAP_MS, Webhook};
 use writer::Writer;
 
 /// How long a connection waits for a lock before giving up.
@@ -92,6 +104,9 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// Write jobs handed to the writer so far: how busy ingest is.
     writes: AtomicU64,
+    /// Bumped after every committed write, for background work that
+    /// follows the database (notifications).
+    changed: tokio::sync::watch::Sender<u64>,
 }
 
 impl Store {
@@ -110,6 +125,7 @@ impl Store {
                 checkpointer,
                 readers: Mutex::new(Vec::new()),
                 writes: AtomicU64::new(0),
+                changed: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -128,7 +144,16 @@ impl Store {
         F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         self.inner.writes.fetch_add(1, Ordering::Relaxed);
-        self.inner.writer.submit(f).await
+        let result = self.inner.writer.submit(f).await;
+        if result.is_ok() {
+            self.inner.changed.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        result
+    }
+
+    /// Changes whenever a write has committed.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.changed.subscribe()
     }
 
     /// How many writes were started since the store opened.

@@ -7,6 +7,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use super::notify::{Notice, NoticeKind, notice};
 use super::{Store, StoreError};
 use crate::console::workflow::{PromiseState, Settled, Status, WorkflowError};
 
@@ -604,6 +605,18 @@ fn move_status(
             at,
         },
     )?;
+    notice(
+        conn,
+        Notice {
+            kind: NoticeKind::Status,
+            entry_id,
+            actor: Some(actor),
+            subject: None,
+            old_value: Some(from.as_str()),
+            new_value: Some(to.as_str()),
+            at,
+        },
+    )?;
     Ok(Ok(()))
 }
 
@@ -642,6 +655,18 @@ fn assign_one(
             actor,
             kind: EventKind::Assign,
             body: None,
+            old_value: old.as_deref(),
+            new_value: new.as_deref(),
+            at,
+        },
+    )?;
+    notice(
+        conn,
+        Notice {
+            kind: NoticeKind::Assign,
+            entry_id,
+            actor: Some(actor),
+            subject: assignee,
             old_value: old.as_deref(),
             new_value: new.as_deref(),
             at,
@@ -688,12 +713,25 @@ fn reply(
     if status == Status::New {
         move_status(conn, entry_id, status, Status::Acknowledged, actor, at)?.ok();
     }
+    let mut said = Notice {
+        kind: NoticeKind::Reply,
+        entry_id,
+        actor: Some(actor),
+        subject: Some(event_id),
+        old_value: None,
+        new_value: None,
+        at,
+    };
+    notice(conn, said.clone())?;
     if let Some((text, due_at)) = &reply.promise {
         conn.prepare_cached(
             "INSERT INTO promises (entry_id, event_id, made_by, text, due_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![entry_id, event_id, actor, text, due_at, at])?;
+        said.kind = NoticeKind::PromiseMade;
+        said.subject = Some(conn.last_insert_rowid());
+        notice(conn, said)?;
     }
     Ok(Ok(event_id))
 }
@@ -863,6 +901,18 @@ impl Store {
                         body: Some(&text),
                         old_value: None,
                         new_value: None,
+                        at,
+                    },
+                )?;
+                notice(
+                    conn,
+                    Notice {
+                        kind: NoticeKind::PromiseSettled,
+                        entry_id,
+                        actor: Some(actor),
+                        subject: Some(promise_id),
+                        old_value: None,
+                        new_value: Some(settled.as_str()),
                         at,
                     },
                 )?;

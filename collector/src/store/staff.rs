@@ -55,7 +55,7 @@ pub struct Session {
     pub last_seen: i64,
 }
 
-fn user_from_row(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<User> {
+pub(super) fn user_from_row(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<User> {
     let role: String = r.get(offset + 3)?;
     Ok(User {
         id: r.get(offset)?,

@@ -457,12 +457,18 @@ async fn replies_are_emailed_to_customers_when_smtp_is_configured() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let mail = tokio::time::timeout(std::time::Duration::from_secs(10), mails.recv())
-        .await
-        .expect("the reply is emailed")
-        .unwrap()
-        // Undo quoted-printable soft line breaks.
-        .replace("=\n", "");
+    // Ada, an administrator, is also told of the new complaint: skip that.
+    let mail = loop {
+        let mail = tokio::time::timeout(std::time::Duration::from_secs(10), mails.recv())
+            .await
+            .expect("the reply is emailed")
+            .unwrap()
+            // Undo quoted-printable soft line breaks.
+            .replace("=\n", "");
+        if !mail.contains("To: ada@example.com") {
+            break mail;
+        }
+    };
     assert!(mail.contains("To: ana@example.com"), "{mail}");
     assert!(mail.contains("The code works again, sorry!"), "{mail}");
     assert!(

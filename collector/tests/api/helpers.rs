@@ -105,13 +105,24 @@ pub async fn error_of(response: reqwest::Response, status: u16) -> (String, Opti
 /// A minimal SMTP server on loopback that accepts every message and hands
 /// each one's DATA over the channel.
 pub async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    smtp_sink_refusing(0).await
+}
+
+/// An SMTP sink that answers the first `refuse` messages with a temporary
+/// failure (451) after their DATA, and accepts the rest.
+pub async fn smtp_sink_refusing(
+    refuse: usize,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("smtp://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let refused = std::sync::Arc::new(AtomicUsize::new(0));
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let tx = tx.clone();
+            let refused = refused.clone();
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut lines = BufReader::new(read).lines();
@@ -120,8 +131,13 @@ pub async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String
                 while let Ok(Some(line)) = lines.next_line().await {
                     if let Some(body) = data.as_mut() {
                         if line == "." {
-                            tx.send(data.take().unwrap()).unwrap();
-                            write.write_all(b"250 queued\r\n").await.unwrap();
+                            let message = data.take().unwrap();
+                            if refused.fetch_add(1, Ordering::SeqCst) < refuse {
+                                write.write_all(b"451 try again later\r\n").await.unwrap();
+                            } else {
+                                let _ = tx.send(message);
+                                write.write_all(b"250 queued\r\n").await.unwrap();
+                            }
                         } else {
                             body.push_str(&line);
                             body.push('\n');

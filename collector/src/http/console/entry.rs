@@ -13,7 +13,6 @@ use super::{ConsoleError, Staff, StaffForm, views};
 use crate::console::filter::parse_date;
 use crate::console::workflow::{DAY, Settled, Status, Urgency, human_duration};
 use crate::http::AppState;
-use crate::mail::ReplyMail;
 use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, NewReply, User};
 use earshot_protocol::ImageType;
 
@@ -435,42 +434,10 @@ pub async fn reply(
     let promise = parse_promise(&form.promise_text, &form.promise_due, now)?;
     let event_id = state
         .store
-        .reply(
-            id.clone(),
-            NewReply {
-                body: body.clone(),
-                promise: promise.clone(),
-            },
-            staff.user.id,
-            now,
-        )
+        .reply(id.clone(), NewReply { body, promise }, staff.user.id, now)
         .await?;
-    tracing::info!(entry = %id, "staff replied");
-    if let Some(mailer) = state.mailer.clone()
-        && let Some(entry) = state.store.entry_detail(id.clone()).await?
-        && let Some(to) = entry.email.clone()
-    {
-        let mail = ReplyMail {
-            to,
-            site_name: entry.site_name,
-            reference: entry.reference,
-            body,
-            promise: promise.map(|(text, due)| (text, views::date(due))),
-            status_url: format!(
-                "{}/s/{}.{}",
-                state.public_url, entry.public_id, entry.status_token
-            ),
-        };
-        // Sent after answering staff: a slow relay must not hold the page.
-        let store = state.store.clone();
-        tokio::spawn(async move {
-            let sent = mailer.send_reply(&mail).await;
-            if let Err(e) = &sent {
-                tracing::warn!(event_id, error = %e, "reply email failed");
-            }
-            let _ = store.mark_reply_mailed(event_id, sent.is_ok()).await;
-        });
-    }
+    tracing::info!(entry = %id, event_id, "staff replied");
+    // Emailed to the customer (when SMTP is set) through the outbox.
     Ok(back_to(&id, "timeline"))
 }
 

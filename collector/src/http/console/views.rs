@@ -5,8 +5,8 @@ use axum::response::Html;
 use maud::{DOCTYPE, Markup, html};
 
 use super::Staff;
+pub use crate::clock::{date, timestamp};
 use crate::console::workflow::{Status, human_duration};
-pub use crate::http::format::{date, timestamp};
 
 fn head(title: &str) -> Markup {
     html! {
@@ -96,16 +96,7 @@ pub fn status_badge(status: &str) -> Markup {
     html! { span class={ "badge status-" (status) } { (label) } }
 }
 
-pub fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "complaint" => "Complaint",
-        "expectation" => "Expectation",
-        "idea" => "Idea",
-        "praise" => "Praise",
-        "question" => "Question",
-        _ => "Feedback",
-    }
-}
+pub use crate::console::kind_label;
 
 /// A customer-supplied URL as a link only when it is http(s); anything else
 /// (`javascript:`, `data:`) is shown as text.

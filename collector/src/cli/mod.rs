@@ -1,5 +1,7 @@
 //! What each `earshot` subcommand does.
 
+mod webhooks;
+
 use std::process::ExitCode;
 
 use std::io::BufRead;
@@ -31,6 +33,14 @@ pub enum CliError {
     Email(String),
     #[error("no account has the email {0}")]
     NoSuchUser(String),
+    #[error("no site has the key {0}")]
+    NoSuchSite(String),
+    #[error("no webhook has the id {0}")]
+    NoSuchWebhook(String),
+    #[error(transparent)]
+    Webhook(#[from] crate::webhooks::WebhookError),
+    #[error(transparent)]
+    Prefs(#[from] crate::notify::PrefsError),
 }
 
 pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
@@ -54,6 +64,10 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             db,
         })) => set_password(email, generate_password, db).await,
         Some(Command::User(UserCommand::List { db })) => list_users(db).await,
+        Some(Command::User(UserCommand::Notify { email, set, db })) => {
+            webhooks::notify(email, set, db).await
+        }
+        Some(Command::Webhook(command)) => webhooks::run(command).await,
         Some(Command::Dev(DevCommand::Seed { count, db })) => seed(count, db).await,
     };
     match result {
@@ -104,7 +118,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     running.stop().await.map_err(CliError::Serve)
 }
 
-async fn open(db: &DbArgs) -> Result<Store, CliError> {
+pub(crate) async fn open(db: &DbArgs) -> Result<Store, CliError> {
     let path = db.db.clone();
     let err = |source| CliError::Store {
         path: db.db.display().to_string(),
@@ -116,7 +130,7 @@ async fn open(db: &DbArgs) -> Result<Store, CliError> {
         .map_err(err)
 }
 
-fn public_url(db: &DbArgs) -> String {
+pub(crate) fn public_url(db: &DbArgs) -> String {
     db.public_url
         .as_deref()
         .unwrap_or("http://127.0.0.1:8080")
@@ -162,7 +176,7 @@ async fn list_sites(db: DbArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn store_error(db: &DbArgs) -> impl Fn(StoreError) -> CliError + '_ {
+pub(crate) fn store_error(db: &DbArgs) -> impl Fn(StoreError) -> CliError + '_ {
     move |source| CliError::Store {
         path: db.db.display().to_string(),
         source,

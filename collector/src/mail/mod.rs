@@ -1,8 +1,15 @@
-//! Email to customers, when SMTP is configured: staff replies reach the
-//! customer's inbox as well as their status page.
+//! Email, when SMTP is configured: staff replies reach the customer's inbox
+//! as well as their status page, and staff hear about new feedback (see
+//! `notify`). Every message goes through the durable outbox; this module
+//! only writes and sends one.
+
+mod reply;
+pub mod staff;
+
+pub use reply::ReplyMail;
 
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Mailbox, Message, MultiPart};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Tokio1Executor};
 
@@ -38,36 +45,13 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
-/// What a customer receives when staff reply.
-#[derive(Debug, Clone)]
-pub struct ReplyMail {
+/// One message, ready to send: plain text, and HTML when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
     pub to: String,
-    pub site_name: String,
-    pub reference: String,
-    pub body: String,
-    pub promise: Option<(String, String)>,
-    pub status_url: String,
-}
-
-impl ReplyMail {
-    fn subject(&self) -> String {
-        format!(
-            "Re: your feedback to {} ({})",
-            self.site_name, self.reference
-        )
-    }
-
-    fn text(&self) -> String {
-        let mut text = format!("{}\n", self.body);
-        if let Some((promise, due)) = &self.promise {
-            text.push_str(&format!("\nWe promise: {promise} (by {due}).\n"));
-        }
-        text.push_str(&format!(
-            "\nFollow your feedback {} here:\n{}\n\nPlease do not reply to this email; answers are not read.\n",
-            self.reference, self.status_url
-        ));
-        text
-    }
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
 }
 
 impl Mailer {
@@ -82,14 +66,21 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    pub async fn send_reply(&self, mail: &ReplyMail) -> Result<(), MailError> {
-        let message = Message::builder()
+    pub async fn send(&self, mail: &Outgoing) -> Result<(), MailError> {
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(mail.to.parse().map_err(|_| MailError::To)?)
-            .subject(mail.subject())
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.text())
-            .map_err(|_| MailError::Build)?;
+            .subject(&mail.subject);
+        let message = match &mail.html {
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.text.clone()),
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                mail.text.clone(),
+                html.clone(),
+            )),
+        }
+        .map_err(|_| MailError::Build)?;
         self.transport.send(message).await.map(drop).map_err(|e| {
             MailError::Send(match e.status() {
                 Some(code) => format!("SMTP status {code}"),
@@ -103,26 +94,6 @@ impl Mailer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_reply_mail_carries_the_reply_promise_and_status_link() {
-        let mail = ReplyMail {
-            to: "ana@example.com".into(),
-            site_name: "Fern & Fig".into(),
-            reference: "ES-AAAA-BBBB".into(),
-            body: "Sorry about that.".into(),
-            promise: Some(("Refund sent".into(), "2026-11-27".into())),
-            status_url: "https://feedback.example/s/e_x.y".into(),
-        };
-        assert_eq!(
-            mail.subject(),
-            "Re: your feedback to Fern & Fig (ES-AAAA-BBBB)"
-        );
-        let text = mail.text();
-        assert!(text.starts_with("Sorry about that.\n"));
-        assert!(text.contains("We promise: Refund sent (by 2026-11-27)."));
-        assert!(text.contains("https://feedback.example/s/e_x.y"));
-    }
 
     #[test]
     fn bad_settings_are_refused_and_debug_hides_the_password() {

@@ -1,0 +1,194 @@
+//! `earshot webhook …` and `earshot user notify`: telling people, from the
+//! command line. A running collector picks changes up within seconds (the
+//! dispatcher reads endpoints and preferences from the database each time).
+
+use super::{CliError, open, store_error};
+use crate::config::{DbArgs, WebhookCommand};
+use crate::notify::{Prefs, Sites};
+use crate::store::{NewWebhook, Site, Store};
+use crate::webhooks::sign::SigningSecret;
+use crate::webhooks::{EndpointUrl, EventFilter, Format};
+
+pub async fn run(command: WebhookCommand) -> Result<(), CliError> {
+    match command {
+        WebhookCommand::Add {
+            site,
+            url,
+            events,
+            format,
+            include_email,
+            db,
+        } => add(site, url, events, &format, include_email, db).await,
+        WebhookCommand::List { db } => list(db).await,
+        WebhookCommand::Remove { id, db } => remove(id, db).await,
+        WebhookCommand::Rotate { id, db } => rotate(id, db).await,
+    }
+}
+
+/// Runs `work` on the store, closing it afterwards whatever happened.
+async fn with_store<T>(
+    db: &DbArgs,
+    work: impl AsyncFnOnce(&Store) -> Result<T, CliError>,
+) -> Result<T, CliError> {
+    let store = open(db).await?;
+    let result = work(&store).await;
+    store.shutdown().await;
+    result
+}
+
+async fn add(
+    site: String,
+    url: String,
+    events: Vec<String>,
+    format: &str,
+    include_email: bool,
+    db: DbArgs,
+) -> Result<(), CliError> {
+    let url = EndpointUrl::parse(&url)?;
+    let events = EventFilter::parse(&events.join(","))?;
+    let format = Format::parse(format)?;
+    let secret = SigningSecret::generate();
+    let webhook = with_store(&db, async |store| {
+        let sites = store.sites().await.map_err(store_error(&db))?;
+        let site = sites
+            .iter()
+            .find(|s| s.key == site)
+            .ok_or_else(|| CliError::NoSuchSite(site.clone()))?;
+        store
+            .add_webhook(
+                NewWebhook {
+                    site_id: site.id,
+                    url: url.as_str().to_owned(),
+                    events: events.to_string(),
+                    format: format.as_str().to_owned(),
+                    include_email,
+                    secret: secret.expose().to_owned(),
+                },
+                crate::store::now_millis(),
+            )
+            .await
+            .map_err(store_error(&db))
+    })
+    .await?;
+    println!(
+        "Added webhook {} for site \"{}\" ({}, events {})",
+        webhook.public_id, webhook.site_name, webhook.format, webhook.events
+    );
+    println!("Signing secret (shown once): {}", secret.expose());
+    Ok(())
+}
+
+async fn list(db: DbArgs) -> Result<(), CliError> {
+    let webhooks = with_store(&db, async |store| {
+        store.webhooks().await.map_err(store_error(&db))
+    })
+    .await?;
+    for w in webhooks {
+        let state = match &w.state_reason {
+            Some(reason) => format!("{} ({reason})", w.state),
+            None => w.state.clone(),
+        };
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{} pending",
+            w.public_id, w.site_key, w.url, w.format, w.events, state, w.pending
+        );
+    }
+    Ok(())
+}
+
+async fn remove(id: String, db: DbArgs) -> Result<(), CliError> {
+    let removed = with_store(&db, async |store| {
+        store
+            .remove_webhook(id.clone())
+            .await
+            .map_err(store_error(&db))
+    })
+    .await?;
+    if !removed {
+        return Err(CliError::NoSuchWebhook(id));
+    }
+    println!("Removed webhook {id} and its queued messages.");
+    Ok(())
+}
+
+async fn rotate(id: String, db: DbArgs) -> Result<(), CliError> {
+    let secret = SigningSecret::generate();
+    let rotated = with_store(&db, async |store| {
+        store
+            .rotate_webhook(
+                id.clone(),
+                secret.expose().to_owned(),
+                crate::store::now_millis(),
+            )
+            .await
+            .map_err(store_error(&db))
+    })
+    .await?;
+    if !rotated {
+        return Err(CliError::NoSuchWebhook(id));
+    }
+    println!(
+        "New signing secret for {id} (shown once): {}",
+        secret.expose()
+    );
+    println!("The old secret keeps signing beside it for 24 hours.");
+    Ok(())
+}
+
+/// Shows, or changes and shows, a colleague's notification settings.
+pub async fn notify(email: String, set: Vec<String>, db: DbArgs) -> Result<(), CliError> {
+    let (prefs, sites) = with_store(&db, async |store| {
+        let users = store.users().await.map_err(store_error(&db))?;
+        let user = users
+            .into_iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email.trim()))
+            .ok_or_else(|| CliError::NoSuchUser(email.clone()))?;
+        let mut prefs = store
+            .notify_prefs(user.clone())
+            .await
+            .map_err(store_error(&db))?;
+        let sites = store.sites().await.map_err(store_error(&db))?;
+        if set.is_empty() {
+            return Ok((prefs, sites));
+        }
+        for setting in &set {
+            prefs.apply(setting, |key| {
+                sites.iter().find(|s| s.key == key).map(|s| s.id)
+            })?;
+        }
+        store
+            .set_notify_prefs(user.id, prefs.clone())
+            .await
+            .map_err(store_error(&db))?;
+        Ok((prefs, sites))
+    })
+    .await?;
+    println!("{}", describe(&prefs, &sites));
+    Ok(())
+}
+
+/// The settings as `name=value` lines, in the form `--set` takes.
+fn describe(prefs: &Prefs, sites: &[Site]) -> String {
+    let immediate = prefs.immediate_text();
+    let sites = match &prefs.sites {
+        Sites::All => "all".to_owned(),
+        Sites::Only(ids) => sites
+            .iter()
+            .filter(|s| ids.contains(&s.id))
+            .map(|s| s.key.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    };
+    format!(
+        "immediate={}\nsites={sites}\ndigest={}\nassigned={}",
+        if immediate.is_empty() {
+            "off"
+        } else {
+            &immediate
+        },
+        prefs
+            .digest_hour
+            .map_or_else(|| "off".to_owned(), |h| h.to_string()),
+        if prefs.on_assign { "on" } else { "off" }
+    )
+}

@@ -1,0 +1,421 @@
+//! What staff are emailed: new feedback (one email, or one that folds a
+//! burst into "and N more"), an entry assigned to them, and the daily
+//! digest. Each has a plain-text and an HTML part; customer words are
+//! quoted in both, escaped in the HTML by the template engine. Subjects
+//! carry the kind, reference and site, never what the customer wrote (it
+//! may hold their address).
+
+use maud::{DOCTYPE, Markup, html};
+
+use super::Outgoing;
+use crate::clock::{date, timestamp};
+use crate::console::kind_label;
+use crate::console::workflow::human_duration;
+use crate::webhooks::payload::console_link;
+
+/// Customer words quoted in an email.
+const QUOTE_CHARS: usize = 300;
+/// Entries listed by name in a folded email or a digest section.
+const LIST_MAX: usize = 50;
+
+/// An entry as a staff email mentions it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryLine {
+    pub public_id: String,
+    pub reference: String,
+    pub kind: String,
+    pub severity: Option<String>,
+    pub site_name: String,
+    /// The start of what the customer wrote.
+    pub words: String,
+    pub created_at: i64,
+}
+
+impl EntryLine {
+    fn label(&self) -> String {
+        let mut label = format!("{} {}", kind_label(&self.kind), self.reference);
+        if let Some(severity) = &self.severity {
+            label.push_str(&format!(" ({severity})"));
+        }
+        label
+    }
+}
+
+fn first_words(text: &str) -> String {
+    let cut: String = text.chars().take(QUOTE_CHARS).collect();
+    if cut.len() < text.len() {
+        format!("{cut}…")
+    } else {
+        cut
+    }
+}
+
+fn page(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html {
+            head { meta charset="utf-8"; title { (title) } }
+            body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1d2330" {
+                (body)
+                p style="color: #555b66; font-size: 13px" {
+                    "Change what you receive under Notifications in the Earshot console."
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+const FOOTER: &str = "\n--\nChange what you receive under Notifications in the Earshot console.\n";
+
+/// New feedback: the oldest entry in full, the rest folded in.
+#[derive(Debug, Clone)]
+pub struct NewEntries {
+    pub to: String,
+    /// Oldest first; never empty.
+    pub entries: Vec<EntryLine>,
+    pub now: i64,
+    pub public_url: String,
+}
+
+impl NewEntries {
+    pub fn outgoing(&self) -> Option<Outgoing> {
+        let (first, more) = self.entries.split_first()?;
+        let link = console_link(&self.public_url, &first.public_id);
+        let waited = human_duration(self.now - first.created_at);
+        let subject = if more.is_empty() {
+            format!(
+                "[Earshot] New {} {} on {}",
+                kind_label(&first.kind).to_lowercase(),
+                first.reference,
+                first.site_name
+            )
+        } else {
+            format!(
+                "[Earshot] New {} {} and {} more",
+                kind_label(&first.kind).to_lowercase(),
+                first.reference,
+                more.len()
+            )
+        };
+        let words = first_words(&first.words);
+        let mut text = format!(
+            "{} on {}, waiting {waited}:\n\n{}\n\nOpen it: {link}\n",
+            first.label(),
+            first.site_name,
+            quote_text(&words)
+        );
+        if !more.is_empty() {
+            text.push_str(&format!("\nAnd {} more:\n", more.len()));
+            for e in more.iter().take(LIST_MAX) {
+                text.push_str(&format!(
+                    "- {} on {}: {}\n",
+                    e.label(),
+                    e.site_name,
+                    console_link(&self.public_url, &e.public_id)
+                ));
+            }
+            if more.len() > LIST_MAX {
+                text.push_str(&format!(
+                    "- … {} more in the inbox: {}/console\n",
+                    more.len() - LIST_MAX,
+                    self.public_url
+                ));
+            }
+        }
+        text.push_str(FOOTER);
+        let body = html! {
+            p { strong { (first.label()) } " on " (first.site_name) ", waiting " (waited) }
+            blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
+            p { a href=(link) { "Open it in Earshot" } }
+            @if !more.is_empty() {
+                p { "And " (more.len()) " more:" }
+                ul {
+                    @for e in more.iter().take(LIST_MAX) {
+                        li { a href=(console_link(&self.public_url, &e.public_id)) { (e.label()) } " on " (e.site_name) }
+                    }
+                }
+                @if more.len() > LIST_MAX {
+                    p { a href={ (self.public_url) "/console" } { (more.len() - LIST_MAX) " more in the inbox" } }
+                }
+            }
+        };
+        Some(Outgoing {
+            to: self.to.clone(),
+            html: Some(page(&subject, body)),
+            subject,
+            text,
+        })
+    }
+}
+
+fn quote_text(words: &str) -> String {
+    words
+        .lines()
+        .map(|l| format!("> {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A colleague assigned an entry to the recipient.
+#[derive(Debug, Clone)]
+pub struct Assigned {
+    pub to: String,
+    pub entry: EntryLine,
+    pub by: String,
+    pub now: i64,
+    pub public_url: String,
+}
+
+impl Assigned {
+    pub fn outgoing(&self) -> Outgoing {
+        let e = &self.entry;
+        let link = console_link(&self.public_url, &e.public_id);
+        let waited = human_duration(self.now - e.created_at);
+        let subject = format!("[Earshot] {} assigned {} to you", self.by, e.reference);
+        let words = first_words(&e.words);
+        let text = format!(
+            "{} assigned {} on {} to you. The customer has waited {waited}.\n\n{}\n\nOpen it: {link}\n{FOOTER}",
+            self.by,
+            e.label(),
+            e.site_name,
+            quote_text(&words)
+        );
+        let body = html! {
+            p { (self.by) " assigned " strong { (e.label()) } " on " (e.site_name) " to you. The customer has waited " (waited) "." }
+            blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
+            p { a href=(link) { "Open it in Earshot" } }
+        };
+        Outgoing {
+            to: self.to.clone(),
+            html: Some(page(&subject, body)),
+            subject,
+            text,
+        }
+    }
+}
+
+/// Someone waiting past their site's first-response target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub entry: EntryLine,
+    pub target_ms: i64,
+}
+
+/// An open promise, due or overdue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromiseLine {
+    pub entry_public_id: String,
+    pub reference: String,
+    pub text: String,
+    pub due_at: i64,
+}
+
+/// A webhook endpoint whose deliveries keep failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingEndpoint {
+    pub site_name: String,
+    /// Scheme, host and port only: the path may hold a token.
+    pub origin: String,
+}
+
+/// The daily digest.
+#[derive(Debug, Clone)]
+pub struct Digest {
+    pub to: String,
+    pub now: i64,
+    pub public_url: String,
+    /// Oldest first.
+    pub waiting_late: Vec<Waiting>,
+    pub due_today: Vec<PromiseLine>,
+    pub overdue: Vec<PromiseLine>,
+    /// New entries in the last 24 hours, by kind (spam left out).
+    pub counts: Vec<(String, i64)>,
+    /// For administrators.
+    pub failing: Vec<FailingEndpoint>,
+}
+
+impl Digest {
+    pub fn outgoing(&self) -> Outgoing {
+        let total: i64 = self.counts.iter().map(|(_, n)| n).sum();
+        let subject = format!(
+            "[Earshot] Digest for {}: {} waiting past target, {} promises overdue",
+            date(self.now),
+            self.waiting_late.len(),
+            self.overdue.len()
+        );
+        let link = |id: &str| console_link(&self.public_url, id);
+        let mut text = format!("Earshot digest, {}\n\n", timestamp(self.now));
+        text.push_str(&format!(
+            "Waiting past their site's first-response target: {}\n",
+            self.waiting_late.len()
+        ));
+        for w in self.waiting_late.iter().take(LIST_MAX) {
+            text.push_str(&format!(
+                "- {} on {}, waiting {} (target {}): {}\n",
+                w.entry.label(),
+                w.entry.site_name,
+                human_duration(self.now - w.entry.created_at),
+                human_duration(w.target_ms),
+                link(&w.entry.public_id)
+            ));
+        }
+        for (title, promises) in [
+            ("Promises due today", &self.due_today),
+            ("Promises overdue", &self.overdue),
+        ] {
+            text.push_str(&format!("\n{title}: {}\n", promises.len()));
+            for p in promises.iter().take(LIST_MAX) {
+                text.push_str(&format!(
+                    "- {}: \"{}\", due {}: {}\n",
+                    p.reference,
+                    p.text,
+                    date(p.due_at),
+                    link(&p.entry_public_id)
+                ));
+            }
+        }
+        text.push_str(&format!("\nNew in the last 24 hours: {total}\n"));
+        for (kind, n) in &self.counts {
+            text.push_str(&format!("- {}: {n}\n", kind_label(kind)));
+        }
+        if !self.failing.is_empty() {
+            text.push_str("\nWebhooks failing (see Sites in the console):\n");
+            for f in &self.failing {
+                text.push_str(&format!("- {} → {}\n", f.site_name, f.origin));
+            }
+        }
+        text.push_str(&format!("\nInbox: {}/console\n{FOOTER}", self.public_url));
+        let body = html! {
+            h2 { "Earshot digest, " (timestamp(self.now)) }
+            h3 { "Waiting past target: " (self.waiting_late.len()) }
+            ul {
+                @for w in self.waiting_late.iter().take(LIST_MAX) {
+                    li {
+                        a href=(link(&w.entry.public_id)) { (w.entry.label()) } " on " (w.entry.site_name)
+                        ", waiting " (human_duration(self.now - w.entry.created_at))
+                        " (target " (human_duration(w.target_ms)) ")"
+                    }
+                }
+            }
+            @for (title, promises) in [("Promises due today", &self.due_today), ("Promises overdue", &self.overdue)] {
+                h3 { (title) ": " (promises.len()) }
+                ul {
+                    @for p in promises.iter().take(LIST_MAX) {
+                        li { a href=(link(&p.entry_public_id)) { (p.reference) } ": “" (p.text) "”, due " (date(p.due_at)) }
+                    }
+                }
+            }
+            h3 { "New in the last 24 hours: " (total) }
+            ul { @for (kind, n) in &self.counts { li { (kind_label(kind)) ": " (n) } } }
+            @if !self.failing.is_empty() {
+                h3 { "Webhooks failing" }
+                ul { @for f in &self.failing { li { (f.site_name) " → " (f.origin) } } }
+            }
+            p { a href={ (self.public_url) "/console" } { "Open the inbox" } }
+        };
+        Outgoing {
+            to: self.to.clone(),
+            html: Some(page(&subject, body)),
+            subject,
+            text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(n: usize, words: &str) -> EntryLine {
+        EntryLine {
+            public_id: format!("e_{n}"),
+            reference: format!("ES-AAAA-{n:04}"),
+            kind: "complaint".into(),
+            severity: Some("blocking".into()),
+            site_name: "Fern & Fig".into(),
+            words: words.into(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn one_new_entry_is_quoted_with_its_wait_and_link() {
+        let mail = NewEntries {
+            to: "ada@example.com".into(),
+            entries: vec![line(1, "<script>alert(1)</script> ana@customer.example")],
+            now: 2 * 3_600_000,
+            public_url: "https://fb.example".into(),
+        }
+        .outgoing()
+        .unwrap();
+        assert_eq!(
+            mail.subject,
+            "[Earshot] New complaint ES-AAAA-0001 on Fern & Fig"
+        );
+        assert!(!mail.subject.contains("customer.example"));
+        assert!(mail.text.contains("waiting 2 h 0 min"));
+        assert!(mail.text.contains("> <script>alert(1)</script>"));
+        assert!(mail.text.contains("https://fb.example/console/entries/e_1"));
+        let html = mail.html.unwrap();
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("<script>"));
+    }
+
+    #[test]
+    fn a_burst_folds_into_and_n_more() {
+        let entries: Vec<EntryLine> = (0..99).map(|n| line(n, "words")).collect();
+        let mail = NewEntries {
+            to: "ada@example.com".into(),
+            entries,
+            now: 0,
+            public_url: "https://fb.example".into(),
+        }
+        .outgoing()
+        .unwrap();
+        assert_eq!(
+            mail.subject,
+            "[Earshot] New complaint ES-AAAA-0000 and 98 more"
+        );
+        assert!(mail.text.contains("And 98 more:"));
+        assert!(mail.text.contains("48 more in the inbox"));
+    }
+
+    #[test]
+    fn the_digest_lists_who_waits_promises_and_counts() {
+        let digest = Digest {
+            to: "ada@example.com".into(),
+            now: 1_795_348_800_000,
+            public_url: "https://fb.example".into(),
+            waiting_late: vec![Waiting {
+                entry: EntryLine {
+                    created_at: 1_795_348_800_000 - 30 * 3_600_000,
+                    ..line(1, "x")
+                },
+                target_ms: 24 * 3_600_000,
+            }],
+            due_today: vec![],
+            overdue: vec![PromiseLine {
+                entry_public_id: "e_2".into(),
+                reference: "ES-AAAA-0002".into(),
+                text: "Refund".into(),
+                due_at: 1_795_348_800_000 - 86_400_000,
+            }],
+            counts: vec![("complaint".into(), 3), ("idea".into(), 1)],
+            failing: vec![FailingEndpoint {
+                site_name: "Fern & Fig".into(),
+                origin: "https://hooks.example".into(),
+            }],
+        }
+        .outgoing();
+        assert_eq!(
+            digest.subject,
+            "[Earshot] Digest for 2026-11-22: 1 waiting past target, 1 promises overdue"
+        );
+        assert!(digest.text.contains("waiting 1 d 6 h (target 1 d 0 h)"));
+        assert!(digest.text.contains("Promises overdue: 1"));
+        assert!(digest.text.contains("New in the last 24 hours: 4"));
+        assert!(digest.text.contains("- Complaint: 3"));
+        assert!(digest.text.contains("Fern & Fig → https://hooks.example"));
+    }
+}

@@ -1,0 +1,246 @@
+//! The dispatcher: new entries and notices become queued emails and
+//! webhook messages. One batch is one transaction that also moves the
+//! dispatcher's place forward, so nothing is announced twice or skipped.
+
+use std::time::Duration;
+
+use earshot_protocol::{Kind, Severity};
+use tracing::instrument;
+
+use super::{Context, Prefs};
+use crate::store::{
+    Dispatched, EndpointRow, MailKind, NewDelivery, NewMail, NoticeFact, NoticeKind, Pending,
+    StoreError, User,
+};
+use crate::webhooks::payload::{self, Detail, Message};
+use crate::webhooks::{EventFilter, EventType, Format};
+
+/// Entries and notices taken per batch.
+const BATCH: i64 = 500;
+/// A short pause after a wake-up, so a burst of writes becomes one batch.
+const COALESCE: Duration = Duration::from_millis(10);
+/// How often (in clock time) promises and digests are looked at.
+const SCHEDULE_EVERY_MS: i64 = 30_000;
+
+pub async fn run(ctx: Context) {
+    let mut changes = ctx.store.subscribe();
+    let mut scheduled_at: Option<i64> = None;
+    loop {
+        let now = ctx.clock.now_millis();
+        if scheduled_at.is_none_or(|at| now - at >= SCHEDULE_EVERY_MS || now < at) {
+            match schedule(&ctx, now).await {
+                Ok(()) => scheduled_at = Some(now),
+                Err(StoreError::Closed) => return,
+                Err(e) => tracing::warn!(error = %e, "scheduling notices failed; retrying"),
+            }
+        }
+        match drain(&ctx).await {
+            Ok(()) => {}
+            Err(StoreError::Closed) => return,
+            Err(e) => tracing::warn!(error = %e, "dispatching notifications failed; retrying"),
+        }
+        let _ = tokio::time::timeout(super::POLL, changes.changed()).await;
+        tokio::time::sleep(COALESCE).await;
+    }
+}
+
+/// What time brings: promises turning due or overdue, and digests.
+async fn schedule(ctx: &Context, now: i64) -> Result<(), StoreError> {
+    ctx.store.notice_promises(now).await?;
+    if ctx.mailer.is_some() {
+        ctx.store.queue_digests(now).await?;
+    }
+    Ok(())
+}
+
+/// Dispatches batches until nothing is waiting.
+async fn drain(ctx: &Context) -> Result<(), StoreError> {
+    loop {
+        let pending = ctx.store.pending_dispatch(BATCH).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let staff = if ctx.mailer.is_some() {
+            ctx.store.staff_prefs().await?
+        } else {
+            Vec::new()
+        };
+        let full = pending.entries_upto - pending.entries_from >= BATCH
+            || pending.notices.len() >= BATCH as usize;
+        let done = plan(ctx, &pending, &staff, ctx.clock.now_millis());
+        let queued = !done.deliveries.is_empty() || !done.mails.is_empty();
+        ctx.store.complete_dispatch(done).await?;
+        if queued {
+            ctx.queued.notify_waiters();
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// The fan-out of one batch: which endpoint hears what, who is emailed.
+#[instrument(skip_all, fields(entries = pending.entries.len(), notices = pending.notices.len()))]
+fn plan(ctx: &Context, pending: &Pending, staff: &[(User, Prefs)], now: i64) -> Dispatched {
+    let mut done = Dispatched {
+        entries_from: pending.entries_from,
+        entries_upto: pending.entries_upto,
+        notice_ids: pending.notices.iter().map(|n| n.id).collect(),
+        at: now,
+        ..Dispatched::default()
+    };
+    for fact in &pending.entries {
+        let message = Message {
+            event: EventType::EntryCreated,
+            at: fact.entry.created_at,
+            entry: fact.entry.clone(),
+            detail: Detail::Created,
+        };
+        queue_message(
+            ctx,
+            &mut done,
+            &pending.endpoints,
+            fact.site_id,
+            fact.id,
+            &message,
+        );
+        let kind = Kind::parse(&fact.entry.kind);
+        let severity = fact.entry.severity.as_deref().and_then(Severity::parse);
+        for (user, prefs) in staff {
+            if kind.is_some_and(|k| prefs.wants_now(fact.site_id, k, severity)) {
+                done.mails.push(NewMail {
+                    kind: MailKind::NewEntry,
+                    user_id: Some(user.id),
+                    entry_id: Some(fact.id),
+                    event_id: None,
+                    actor_id: None,
+                });
+            }
+        }
+    }
+    for notice in &pending.notices {
+        if let Some(message) = message_for(notice) {
+            queue_message(
+                ctx,
+                &mut done,
+                &pending.endpoints,
+                notice.site_id,
+                notice.entry_id,
+                &message,
+            );
+        }
+        if ctx.mailer.is_none() {
+            continue;
+        }
+        match notice.kind {
+            // Assigning an entry to yourself needs no email.
+            NoticeKind::Assign if notice.subject.is_some() && notice.subject != notice.actor_id => {
+                let wants = staff
+                    .iter()
+                    .any(|(u, prefs)| Some(u.id) == notice.subject && prefs.on_assign);
+                if wants {
+                    done.mails.push(NewMail {
+                        kind: MailKind::Assigned,
+                        user_id: notice.subject,
+                        entry_id: Some(notice.entry_id),
+                        event_id: None,
+                        actor_id: notice.actor_id,
+                    });
+                }
+            }
+            NoticeKind::Reply if notice.entry.email.is_some() => {
+                done.mails.push(NewMail {
+                    kind: MailKind::Reply,
+                    user_id: None,
+                    entry_id: Some(notice.entry_id),
+                    event_id: notice.subject,
+                    actor_id: notice.actor_id,
+                });
+            }
+            _ => {}
+        }
+    }
+    done
+}
+
+/// The webhook message a notice makes, if any.
+fn message_for(notice: &NoticeFact) -> Option<Message> {
+    let (event, detail) = match notice.kind {
+        NoticeKind::Status => (
+            EventType::EntryStatusChanged,
+            Detail::StatusChanged {
+                from: notice.old_value.clone().unwrap_or_default(),
+                to: notice.new_value.clone().unwrap_or_default(),
+                actor: notice.actor.clone(),
+            },
+        ),
+        NoticeKind::Assign => (
+            EventType::EntryAssigned,
+            Detail::Assigned {
+                assignee: notice.new_value.clone(),
+                actor: notice.actor.clone(),
+            },
+        ),
+        NoticeKind::Reply => (
+            EventType::EntryReplied,
+            Detail::Replied {
+                body: notice.reply.clone().unwrap_or_default(),
+                actor: notice.actor.clone(),
+            },
+        ),
+        NoticeKind::PromiseMade => (
+            EventType::PromiseMade,
+            Detail::Promise(notice.promise.clone()?),
+        ),
+        NoticeKind::PromiseDue => (
+            EventType::PromiseDue,
+            Detail::Promise(notice.promise.clone()?),
+        ),
+        NoticeKind::PromiseOverdue => (
+            EventType::PromiseOverdue,
+            Detail::Promise(notice.promise.clone()?),
+        ),
+        NoticeKind::PromiseSettled => (
+            EventType::PromiseSettled,
+            Detail::Promise(notice.promise.clone()?),
+        ),
+    };
+    Some(Message {
+        event,
+        at: notice.at,
+        entry: notice.entry.clone(),
+        detail,
+    })
+}
+
+/// Queues `message` for every endpoint of the site that wants its event,
+/// under one message id.
+fn queue_message(
+    ctx: &Context,
+    done: &mut Dispatched,
+    endpoints: &[EndpointRow],
+    site_id: i64,
+    entry_id: i64,
+    message: &Message,
+) {
+    let mut msg_id: Option<String> = None;
+    for endpoint in endpoints.iter().filter(|e| e.site_id == site_id) {
+        let wanted = EventFilter::parse(&endpoint.events).is_ok_and(|f| f.includes(message.event));
+        let Ok(format) = Format::parse(&endpoint.format) else {
+            continue;
+        };
+        if !wanted {
+            continue;
+        }
+        let id = msg_id
+            .get_or_insert_with(|| format!("msg_{}", crate::ids::secret(26)))
+            .clone();
+        done.deliveries.push(NewDelivery {
+            webhook_id: endpoint.id,
+            msg_id: id,
+            event: message.event.as_str(),
+            entry_id,
+            body: payload::body(message, format, endpoint.include_email, &ctx.public_url),
+        });
+    }
+}

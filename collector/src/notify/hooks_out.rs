@@ -1,0 +1,158 @@
+//! Delivers due webhook messages, several at a time, and records every
+//! attempt with what it means for the message and its endpoint. One slow
+//! or failing endpoint cannot hold up the others: it gets at most a few of
+//! the slots.
+
+use std::collections::{HashMap, HashSet};
+
+use tokio::task::JoinSet;
+
+use super::Context;
+use crate::store::{AttemptRecord, DeliveryJob, DeliveryResult, StoreError};
+use crate::webhooks::EventType;
+use crate::webhooks::deliver::{self, Request};
+use crate::webhooks::sign::SigningSecret;
+
+/// Attempts in flight at once, over all endpoints.
+const CONCURRENCY: usize = 16;
+/// Attempts in flight at once to one endpoint.
+const PER_ENDPOINT: usize = 4;
+
+pub async fn run(ctx: Context) {
+    let mut running: JoinSet<(i64, i64)> = JoinSet::new();
+    let mut in_flight: HashSet<i64> = HashSet::new();
+    let mut per_endpoint: HashMap<i64, usize> = HashMap::new();
+    loop {
+        while let Some(Ok((delivery, webhook))) = running.try_join_next() {
+            finished(&mut in_flight, &mut per_endpoint, delivery, webhook);
+        }
+        let now = ctx.clock.now_millis();
+        if running.len() < CONCURRENCY {
+            let limit = i64::try_from(CONCURRENCY * 4).unwrap_or(64);
+            let jobs = match ctx.store.due_deliveries(now, limit).await {
+                Ok(jobs) => jobs,
+                Err(StoreError::Closed) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading webhook deliveries failed; retrying");
+                    tokio::time::sleep(super::POLL).await;
+                    continue;
+                }
+            };
+            for job in jobs {
+                let busy = per_endpoint.get(&job.webhook_id).copied().unwrap_or(0);
+                if running.len() >= CONCURRENCY
+                    || busy >= PER_ENDPOINT
+                    || in_flight.contains(&job.id)
+                {
+                    continue;
+                }
+                in_flight.insert(job.id);
+                *per_endpoint.entry(job.webhook_id).or_default() += 1;
+                let ctx = ctx.clone();
+                running.spawn(async move {
+                    let (delivery, webhook) = (job.id, job.webhook_id);
+                    let record = attempt(&ctx, job).await;
+                    if let Err(e) = ctx.store.record_attempts(vec![record]).await {
+                        // Not recorded: it will be made again, under the
+                        // same webhook-id.
+                        tracing::warn!(error = %e, "recording a webhook attempt failed");
+                    }
+                    (delivery, webhook)
+                });
+            }
+        }
+        if running.is_empty() {
+            let next = ctx.store.next_due().await.ok().flatten();
+            super::wait(&ctx.queued, super::until(next, now)).await;
+        } else {
+            // Something finishing frees a slot; new work or the poll
+            // interval may bring more to do meanwhile.
+            tokio::select! {
+                done = running.join_next() => {
+                    if let Some(Ok((delivery, webhook))) = done {
+                        finished(&mut in_flight, &mut per_endpoint, delivery, webhook);
+                    }
+                }
+                () = super::wait(&ctx.queued, super::POLL) => {}
+            }
+        }
+    }
+}
+
+fn finished(
+    in_flight: &mut HashSet<i64>,
+    per_endpoint: &mut HashMap<i64, usize>,
+    delivery: i64,
+    webhook: i64,
+) {
+    in_flight.remove(&delivery);
+    if let Some(n) = per_endpoint.get_mut(&webhook) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            per_endpoint.remove(&webhook);
+        }
+    }
+}
+
+/// One attempt at one message; never fails, every outcome is recorded.
+async fn attempt(ctx: &Context, job: DeliveryJob) -> AttemptRecord {
+    let at = ctx.clock.now_millis();
+    let record = |result, status, latency_ms, error| AttemptRecord {
+        delivery_id: job.id,
+        webhook_id: job.webhook_id,
+        at,
+        status,
+        latency_ms,
+        error,
+        result,
+    };
+    // Spam never fires entry.created, even when marked after queueing.
+    if job.entry_is_spam && job.event == EventType::EntryCreated.as_str() {
+        return record(DeliveryResult::Cancelled, None, 0, None);
+    }
+    let Some(secret) = SigningSecret::from_stored(&job.secret) else {
+        return record(
+            DeliveryResult::Failed,
+            None,
+            0,
+            Some("the signing secret is unreadable".to_owned()),
+        );
+    };
+    let previous = job
+        .previous_secret
+        .as_deref()
+        .and_then(SigningSecret::from_stored);
+    let mut secrets = vec![&secret];
+    secrets.extend(previous.as_ref());
+    let outcome = deliver::attempt(
+        &ctx.http,
+        Request {
+            url: &job.url,
+            msg_id: &job.msg_id,
+            timestamp: at.div_euclid(1000),
+            body: &job.body,
+            secrets,
+        },
+        ctx.allow_private,
+    )
+    .await;
+    let attempts = u32::try_from(job.attempts + 1).unwrap_or(u32::MAX);
+    let result = if outcome.delivered() {
+        DeliveryResult::Delivered
+    } else if outcome.gone() {
+        DeliveryResult::Gone
+    } else {
+        match deliver::next_attempt_after(attempts, outcome.retry_after) {
+            Some(wait) => {
+                DeliveryResult::Retry(at + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2))
+            }
+            None => DeliveryResult::Failed,
+        }
+    };
+    record(
+        result,
+        outcome.status,
+        i64::try_from(outcome.latency.as_millis()).unwrap_or(i64::MAX),
+        outcome.error,
+    )
+}

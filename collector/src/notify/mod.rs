@@ -1,0 +1,119 @@
+//! Telling people what happened, without ever holding up a customer or a
+//! colleague: nothing here runs on a request's path.
+//!
+//! - The dispatcher (`dispatch`) follows new entries and the notices staff
+//!   actions leave, and fans each out into the email outbox and webhook
+//!   deliveries, committed together with its place in the stream.
+//! - The senders (`mail_out`, `hooks_out`) deliver what is due, retry with
+//!   backoff and record every attempt.
+//! - The schedule (`dispatch`) adds what time brings: promises turning
+//!   due or overdue, and the daily digest.
+//!
+//! Everything is durable: a restart resumes where the database says.
+
+mod dispatch;
+mod hooks_out;
+mod mail_out;
+mod prefs;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+pub use prefs::{DEFAULT_DIGEST_HOUR, Prefs, PrefsError, Sites};
+
+use crate::clock::Clock;
+use crate::mail::Mailer;
+use crate::store::Store;
+
+/// The longest a sender sleeps before looking again (retries come due by
+/// the clock, and other processes may queue work).
+const POLL: Duration = Duration::from_secs(1);
+
+/// What the background work shares.
+#[derive(Clone)]
+pub struct Context {
+    pub store: Store,
+    pub clock: Clock,
+    /// Base URL for links in messages, without a trailing slash.
+    pub public_url: Arc<str>,
+    /// Staff emails and customer replies go out only when SMTP is set.
+    pub mailer: Option<Arc<Mailer>>,
+    pub http: reqwest::Client,
+    /// Webhooks may reach private and loopback addresses.
+    pub allow_private: bool,
+    /// Signalled when the dispatcher has queued something.
+    queued: Arc<Notify>,
+}
+
+impl Context {
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        public_url: &str,
+        mailer: Option<Arc<Mailer>>,
+        allow_private: bool,
+    ) -> reqwest::Result<Context> {
+        Ok(Context {
+            store,
+            clock,
+            public_url: public_url.into(),
+            mailer,
+            http: crate::webhooks::deliver::client(allow_private)?,
+            allow_private,
+            queued: Arc::new(Notify::new()),
+        })
+    }
+}
+
+/// The running background work; stopped by dropping or [`stop`](Self::stop).
+pub struct Notifier {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Notifier {
+    pub fn start(ctx: Context) -> Notifier {
+        let mut tasks = vec![
+            tokio::spawn(dispatch::run(ctx.clone())),
+            tokio::spawn(hooks_out::run(ctx.clone())),
+        ];
+        if ctx.mailer.is_some() {
+            tasks.push(tokio::spawn(mail_out::run(ctx)));
+        }
+        Notifier { tasks }
+    }
+
+    /// Stops at once. Whatever was in flight is sent again after a restart
+    /// (it was never recorded as sent).
+    pub fn stop(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Waits for `notify` or `timeout`, whichever comes first.
+async fn wait(notify: &Notify, timeout: Duration) {
+    let _ = tokio::time::timeout(timeout, notify.notified()).await;
+}
+
+/// How long until `due` (clock milliseconds), bounded by [`POLL`].
+fn until(due: Option<i64>, now: i64) -> Duration {
+    match due {
+        Some(due) if due > now => {
+            Duration::from_millis(u64::try_from(due - now).unwrap_or(0)).min(POLL)
+        }
+        Some(_) => Duration::ZERO,
+        None => POLL,
+    }
+}

@@ -1,0 +1,563 @@
+//! What the notification dispatcher reads and writes: notices written in
+//! the same transaction as the change they describe, new entries followed
+//! by a cursor, staff preferences, and the fan-out into the email outbox
+//! and webhook deliveries, committed together with the cursor so nothing
+//! is announced twice or skipped across a crash.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Role, Store, StoreError, User};
+use crate::console::workflow::{DAY, HOUR};
+use crate::notify::Prefs;
+use crate::webhooks::payload::{EntrySnapshot, PromiseDetail};
+
+/// How long after its hour a digest may still go out.
+pub const DIGEST_WINDOW_MS: i64 = 3 * HOUR;
+
+/// The cursor over `entries` for announcing new ones.
+const ENTRIES_CURSOR: &str = "dispatched_entries";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    Status,
+    Assign,
+    Reply,
+    PromiseMade,
+    PromiseSettled,
+    PromiseDue,
+    PromiseOverdue,
+}
+
+impl NoticeKind {
+    const ALL: [NoticeKind; 7] = [
+        NoticeKind::Status,
+        NoticeKind::Assign,
+        NoticeKind::Reply,
+        NoticeKind::PromiseMade,
+        NoticeKind::PromiseSettled,
+        NoticeKind::PromiseDue,
+        NoticeKind::PromiseOverdue,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Status => "status",
+            NoticeKind::Assign => "assign",
+            NoticeKind::Reply => "reply",
+            NoticeKind::PromiseMade => "promise_made",
+            NoticeKind::PromiseSettled => "promise_settled",
+            NoticeKind::PromiseDue => "promise_due",
+            NoticeKind::PromiseOverdue => "promise_overdue",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<NoticeKind> {
+        NoticeKind::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+/// Something staff did (or time did) that someone may need to hear of.
+#[derive(Debug, Clone)]
+pub(super) struct Notice<'a> {
+    pub kind: NoticeKind,
+    pub entry_id: i64,
+    pub actor: Option<i64>,
+    /// The colleague assigned, the reply's event or the promise.
+    pub subject: Option<i64>,
+    pub old_value: Option<&'a str>,
+    pub new_value: Option<&'a str>,
+    pub at: i64,
+}
+
+/// Records a notice; call it in the transaction that made the change.
+pub(super) fn notice(conn: &Connection, n: Notice<'_>) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO notices (kind, entry_id, actor_id, subject_id, old_value, new_value, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        n.kind.as_str(),
+        n.entry_id,
+        n.actor,
+        n.subject,
+        n.old_value,
+        n.new_value,
+        n.at
+    ])?;
+    Ok(())
+}
+
+/// The snapshot query: an entry with its site and assignee.
+const SNAPSHOT_SELECT: &str = "SELECT e.id, e.site_id, e.public_id, e.reference, e.kind, e.status,
+        e.severity, e.message, e.expected, e.actual, e.name, e.email, e.page_url, e.page_title,
+        s.key, s.name, u.name, e.created_at
+     FROM entries e JOIN sites s ON s.id = e.site_id LEFT JOIN users u ON u.id = e.assignee_id";
+
+/// An entry's id, site and snapshot, from [`SNAPSHOT_SELECT`].
+fn snapshot_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64, EntrySnapshot)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        EntrySnapshot {
+            public_id: r.get(2)?,
+            reference: r.get(3)?,
+            kind: r.get(4)?,
+            status: r.get(5)?,
+            severity: r.get(6)?,
+            message: r.get(7)?,
+            expected: r.get(8)?,
+            actual: r.get(9)?,
+            name: r.get(10)?,
+            email: r.get(11)?,
+            page_url: r.get(12)?,
+            page_title: r.get(13)?,
+            site_key: r.get(14)?,
+            site_name: r.get(15)?,
+            assignee: r.get(16)?,
+            created_at: r.get(17)?,
+        },
+    ))
+}
+
+/// A new entry to announce.
+#[derive(Debug, Clone)]
+pub struct NewEntryFact {
+    pub id: i64,
+    pub site_id: i64,
+    pub entry: EntrySnapshot,
+}
+
+/// A notice to announce, with what its messages need.
+#[derive(Debug, Clone)]
+pub struct NoticeFact {
+    pub id: i64,
+    pub kind: NoticeKind,
+    pub entry_id: i64,
+    pub site_id: i64,
+    pub entry: EntrySnapshot,
+    pub actor_id: Option<i64>,
+    pub actor: Option<String>,
+    pub subject: Option<i64>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub at: i64,
+    /// The reply's words, for a reply.
+    pub reply: Option<String>,
+    /// The promise, for promise notices.
+    pub promise: Option<PromiseDetail>,
+}
+
+/// An endpoint as the dispatcher needs it.
+#[derive(Debug, Clone)]
+pub struct EndpointRow {
+    pub id: i64,
+    pub site_id: i64,
+    pub events: String,
+    pub format: String,
+    pub include_email: bool,
+}
+
+/// Everything waiting to be announced.
+#[derive(Debug, Clone, Default)]
+pub struct Pending {
+    pub entries: Vec<NewEntryFact>,
+    /// The cursor before and after this batch (spam included, which is
+    /// passed over but never announced).
+    pub entries_from: i64,
+    pub entries_upto: i64,
+    pub notices: Vec<NoticeFact>,
+    pub endpoints: Vec<EndpointRow>,
+}
+
+impl Pending {
+    pub fn is_empty(&self) -> bool {
+        self.entries_upto == self.entries_from && self.notices.is_empty()
+    }
+}
+
+/// One webhook message to queue.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub webhook_id: i64,
+    pub msg_id: String,
+    pub event: &'static str,
+    pub entry_id: i64,
+    pub body: String,
+}
+
+/// What an email is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    NewEntry,
+    Assigned,
+    Digest,
+    Reply,
+}
+
+impl MailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::NewEntry => "new_entry",
+            MailKind::Assigned => "assigned",
+            MailKind::Digest => "digest",
+            MailKind::Reply => "reply",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<MailKind> {
+        [
+            MailKind::NewEntry,
+            MailKind::Assigned,
+            MailKind::Digest,
+            MailKind::Reply,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == raw)
+    }
+}
+
+/// One email to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMail {
+    pub kind: MailKind,
+    /// The colleague it is for; `None` for a reply to the customer.
+    pub user_id: Option<i64>,
+    pub entry_id: Option<i64>,
+    pub event_id: Option<i64>,
+    pub actor_id: Option<i64>,
+}
+
+/// A batch's fan-out, committed with the cursor it advances.
+#[derive(Debug, Clone, Default)]
+pub struct Dispatched {
+    pub entries_from: i64,
+    pub entries_upto: i64,
+    pub notice_ids: Vec<i64>,
+    pub deliveries: Vec<NewDelivery>,
+    pub mails: Vec<NewMail>,
+    pub at: i64,
+}
+
+fn cursor(conn: &Connection, name: &str) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT upto FROM cursors WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+fn pending(conn: &Connection, limit: i64) -> Result<Pending, StoreError> {
+    let from = cursor(conn, ENTRIES_CURSOR)?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SNAPSHOT_SELECT} WHERE e.id > ?1 ORDER BY e.id LIMIT ?2"
+    ))?;
+    let mut upto = from;
+    let mut entries = Vec::new();
+    for row in stmt.query_map(params![from, limit], snapshot_row)? {
+        let (id, site_id, entry) = row?;
+        upto = id;
+        // Spam never notifies anyone.
+        if entry.status != "spam" {
+            entries.push(NewEntryFact { id, site_id, entry });
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT n.id, n.kind, n.entry_id, n.actor_id, u.name, n.subject_id, n.old_value,
+                n.new_value, n.at
+         FROM notices n LEFT JOIN users u ON u.id = n.actor_id ORDER BY n.id LIMIT ?1",
+    )?;
+    let raw: Vec<_> = stmt
+        .query_map([limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+                r.get::<_, i64>(8)?,
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut snapshot = conn.prepare_cached(&format!("{SNAPSHOT_SELECT} WHERE e.id = ?1"))?;
+    let mut reply = conn.prepare_cached("SELECT body FROM events WHERE id = ?1")?;
+    let mut promise =
+        conn.prepare_cached("SELECT id, text, due_at, state FROM promises WHERE id = ?1")?;
+    let mut notices = Vec::new();
+    for (id, kind, entry_id, actor_id, actor, subject, old_value, new_value, at) in raw {
+        let Some(kind) = NoticeKind::parse(&kind) else {
+            continue;
+        };
+        let Some((_, site_id, entry)) = snapshot.query_row([entry_id], snapshot_row).optional()?
+        else {
+            continue;
+        };
+        let reply_body = match (kind, subject) {
+            (NoticeKind::Reply, Some(event)) => reply
+                .query_row([event], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten(),
+            _ => None,
+        };
+        let promise_detail = match (kind, subject) {
+            (
+                NoticeKind::PromiseMade
+                | NoticeKind::PromiseSettled
+                | NoticeKind::PromiseDue
+                | NoticeKind::PromiseOverdue,
+                Some(promise_id),
+            ) => promise
+                .query_row([promise_id], |r| {
+                    let state: String = r.get(3)?;
+                    Ok(PromiseDetail {
+                        id: r.get(0)?,
+                        text: r.get(1)?,
+                        due_at: r.get(2)?,
+                        outcome: (state != "open").then_some(state),
+                    })
+                })
+                .optional()?,
+            _ => None,
+        };
+        notices.push(NoticeFact {
+            id,
+            kind,
+            entry_id,
+            site_id,
+            entry,
+            actor_id,
+            actor,
+            subject,
+            old_value,
+            new_value,
+            at,
+            reply: reply_body,
+            promise: promise_detail,
+        });
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, site_id, events, format, include_email FROM webhooks
+         WHERE state <> 'disabled'",
+    )?;
+    let endpoints = stmt
+        .query_map([], |r| {
+            Ok(EndpointRow {
+                id: r.get(0)?,
+                site_id: r.get(1)?,
+                events: r.get(2)?,
+                format: r.get(3)?,
+                include_email: r.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(Pending {
+        entries,
+        entries_from: from,
+        entries_upto: upto,
+        notices,
+        endpoints,
+    })
+}
+
+fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
+    // Only the dispatcher moves this cursor; if it moved anyway (a second
+    // collector on the same file), this batch was someone else's.
+    if cursor(conn, ENTRIES_CURSOR)? != done.entries_from {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "INSERT INTO cursors (name, upto) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET upto = excluded.upto",
+    )?
+    .execute(params![ENTRIES_CURSOR, done.entries_upto])?;
+    let mut delete = conn.prepare_cached("DELETE FROM notices WHERE id = ?1")?;
+    for id in &done.notice_ids {
+        delete.execute([id])?;
+    }
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO webhook_deliveries (webhook_id, msg_id, event, entry_id, body, created_at, due_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+    )?;
+    for d in &done.deliveries {
+        insert.execute(params![
+            d.webhook_id,
+            d.msg_id,
+            d.event,
+            d.entry_id,
+            d.body,
+            done.at
+        ])?;
+    }
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO mail_outbox (kind, user_id, entry_id, event_id, actor_id, created_at, due_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+    )?;
+    for m in &done.mails {
+        insert.execute(params![
+            m.kind.as_str(),
+            m.user_id,
+            m.entry_id,
+            m.event_id,
+            m.actor_id,
+            done.at
+        ])?;
+    }
+    Ok(true)
+}
+
+fn prefs_of(conn: &Connection, user_id: i64, role: Role) -> Result<Prefs, StoreError> {
+    let stored = conn
+        .prepare_cached(
+            "SELECT immediate, sites, digest_hour, on_assign FROM notify_prefs WHERE user_id = ?1",
+        )?
+        .query_row([user_id], |r| {
+            Ok(Prefs::from_stored(
+                &r.get::<_, String>(0)?,
+                &r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+            ))
+        })
+        .optional()?;
+    Ok(stored.unwrap_or_else(|| Prefs::defaults(role)))
+}
+
+fn staff_prefs(conn: &Connection) -> Result<Vec<(User, Prefs)>, StoreError> {
+    let users: Vec<User> = conn
+        .prepare_cached("SELECT id, email, name, role FROM users ORDER BY id")?
+        .query_map([], |r| super::staff::user_from_row(r, 0))?
+        .collect::<Result<_, _>>()?;
+    users
+        .into_iter()
+        .map(|u| {
+            let prefs = prefs_of(conn, u.id, u.role)?;
+            Ok((u, prefs))
+        })
+        .collect()
+}
+
+impl Store {
+    /// Up to `limit` new entries and notices waiting to be announced.
+    pub async fn pending_dispatch(&self, limit: i64) -> Result<Pending, StoreError> {
+        self.read(move |conn| pending(conn, limit)).await
+    }
+
+    /// Queues a batch's messages and advances past it, in one transaction.
+    /// `false` when the batch had already been taken.
+    pub async fn complete_dispatch(&self, done: Dispatched) -> Result<bool, StoreError> {
+        self.write(move |conn| complete(conn, &done)).await
+    }
+
+    /// Every colleague with their notification preferences.
+    pub async fn staff_prefs(&self) -> Result<Vec<(User, Prefs)>, StoreError> {
+        self.read(staff_prefs).await
+    }
+
+    pub async fn notify_prefs(&self, user: User) -> Result<Prefs, StoreError> {
+        self.read(move |conn| prefs_of(conn, user.id, user.role))
+            .await
+    }
+
+    pub async fn set_notify_prefs(&self, user_id: i64, prefs: Prefs) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO notify_prefs (user_id, immediate, sites, digest_hour, on_assign)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (user_id) DO UPDATE SET immediate = excluded.immediate,
+                     sites = excluded.sites, digest_hour = excluded.digest_hour,
+                     on_assign = excluded.on_assign",
+            )?
+            .execute(params![
+                user_id,
+                prefs.immediate_text(),
+                prefs.sites_text(),
+                prefs.digest_hour,
+                prefs.on_assign
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Writes notices for open promises that turned due soon (a day ahead)
+    /// or overdue, once each; returns how many.
+    pub async fn notice_promises(&self, now: i64) -> Result<usize, StoreError> {
+        self.write(move |conn| {
+            let mut count = 0;
+            for (kind, column, condition) in [
+                (
+                    NoticeKind::PromiseDue,
+                    "due_noticed_at",
+                    "due_at - ?1 <= ?2 AND due_at >= ?2",
+                ),
+                (
+                    NoticeKind::PromiseOverdue,
+                    "overdue_noticed_at",
+                    "due_at < ?2",
+                ),
+            ] {
+                let found: Vec<(i64, i64)> = conn
+                    .prepare_cached(&format!(
+                        "SELECT id, entry_id FROM promises
+                         WHERE state = 'open' AND {column} IS NULL AND {condition}"
+                    ))?
+                    .query_map(params![DAY, now], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                for (promise_id, entry_id) in found {
+                    conn.prepare_cached(&format!(
+                        "UPDATE promises SET {column} = ?2 WHERE id = ?1"
+                    ))?
+                    .execute(params![promise_id, now])?;
+                    notice(
+                        conn,
+                        Notice {
+                            kind,
+                            entry_id,
+                            actor: None,
+                            subject: Some(promise_id),
+                            old_value: None,
+                            new_value: None,
+                            at: now,
+                        },
+                    )?;
+                    count += 1;
+                }
+            }
+            Ok(count)
+        })
+        .await
+    }
+
+    /// Queues the digest of everyone whose digest hour came in the last
+    /// [`DIGEST_WINDOW_MS`] and who has not had it yet; returns how many.
+    /// A collector that was down for the whole window skips that day's
+    /// digest rather than sending it at an odd hour.
+    pub async fn queue_digests(&self, now: i64) -> Result<usize, StoreError> {
+        self.write(move |conn| {
+            let mut queued = 0;
+            for (user, prefs) in staff_prefs(conn)? {
+                let Some(hour) = prefs.digest_hour else {
+                    continue;
+                };
+                let offset = i64::from(hour) * HOUR;
+                // The day whose digest hour came last, and when it came.
+                let day = (now - offset).div_euclid(DAY);
+                let scheduled = day * DAY + offset;
+                if now - scheduled >= DIGEST_WINDOW_MS {
+                    continue;
+                }
+                queued += conn
+                    .prepare_cached(
+                        "INSERT INTO mail_outbox (kind, user_id, day, created_at, due_at)
+                         VALUES ('digest', ?1, ?2, ?3, ?3)
+                         ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![user.id, day, now])?;
+            }
+            Ok(queued)
+        })
+        .await
+    }
+}

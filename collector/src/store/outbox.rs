@@ -1,0 +1,567 @@
+//! The durable outboxes: emails and webhook deliveries waiting to go out,
+//! what each attempt did, and what a message needs when it is written.
+//! A message is marked sent only after it went out; a crash in between
+//! sends it again (at least once), never loses it, and one recorded as
+//! sent is never sent again.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::notify::MailKind;
+use super::{Store, StoreError, User};
+use crate::console::workflow::DAY;
+use crate::mail::staff::{EntryLine, FailingEndpoint, PromiseLine, Waiting};
+
+/// An email waiting to go out.
+#[derive(Debug, Clone)]
+pub struct MailJob {
+    pub id: i64,
+    pub kind: MailKind,
+    /// The colleague it is for (`None` for a reply to a customer).
+    pub user: Option<User>,
+    pub entry_id: Option<i64>,
+    pub event_id: Option<i64>,
+    pub actor_id: Option<i64>,
+    pub day: Option<i64>,
+    pub attempts: i64,
+}
+
+/// A new-entry email waiting for its colleague.
+#[derive(Debug, Clone)]
+pub struct PendingNewEntry {
+    pub outbox_id: i64,
+    pub line: EntryLine,
+    /// The entry has been marked as spam since.
+    pub spam: bool,
+    pub queued_at: i64,
+}
+
+/// What became of one email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailResult {
+    /// Sent; `folded` rows went out in the same message.
+    Sent { folded: Vec<i64> },
+    /// Not sent; try again at `retry_at`, or give up when `None`.
+    Failed {
+        error: String,
+        retry_at: Option<i64>,
+    },
+    /// No longer worth sending (the entry is spam now, or gone).
+    Cancelled,
+}
+
+/// A reply email's parts.
+#[derive(Debug, Clone)]
+pub struct ReplyParts {
+    pub to: String,
+    pub site_name: String,
+    pub reference: String,
+    pub body: String,
+    pub promise: Option<(String, i64)>,
+    pub public_id: String,
+    pub status_token: String,
+}
+
+/// What the digest says.
+#[derive(Debug, Clone, Default)]
+pub struct DigestFacts {
+    pub waiting_late: Vec<Waiting>,
+    pub due_today: Vec<PromiseLine>,
+    pub overdue: Vec<PromiseLine>,
+    pub counts: Vec<(String, i64)>,
+    pub failing: Vec<FailingEndpoint>,
+}
+
+/// A webhook message waiting to go out.
+#[derive(Debug, Clone)]
+pub struct DeliveryJob {
+    pub id: i64,
+    pub webhook_id: i64,
+    pub url: String,
+    pub secret: String,
+    /// The secret before a rotation, while it still signs.
+    pub previous_secret: Option<String>,
+    pub msg_id: String,
+    pub event: String,
+    pub body: String,
+    pub attempts: i64,
+    /// The entry has been marked as spam since the message was queued.
+    pub entry_is_spam: bool,
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    Delivered,
+    /// Try again at this time.
+    Retry(i64),
+    /// No retries left: the endpoint is marked failing.
+    Failed,
+    /// `410 Gone`: the endpoint is disabled and its queue cancelled.
+    Gone,
+    /// Not sent: a new-entry message for what is now spam.
+    Cancelled,
+}
+
+/// One attempt, to record.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub delivery_id: i64,
+    pub webhook_id: i64,
+    pub at: i64,
+    pub status: Option<u16>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    pub result: DeliveryResult,
+}
+
+const WORDS_SQL: &str = "substr(coalesce(e.message, e.expected || ' / ' || e.actual, ''), 1, 400)";
+
+fn entry_line(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<EntryLine> {
+    Ok(EntryLine {
+        public_id: r.get(offset)?,
+        reference: r.get(offset + 1)?,
+        kind: r.get(offset + 2)?,
+        severity: r.get(offset + 3)?,
+        site_name: r.get(offset + 4)?,
+        words: r.get(offset + 5)?,
+        created_at: r.get(offset + 6)?,
+    })
+}
+
+fn line_select() -> String {
+    format!("e.public_id, e.reference, e.kind, e.severity, s.name, {WORDS_SQL}, e.created_at")
+}
+
+fn due_mail(conn: &Connection, now: i64, limit: i64) -> Result<Vec<MailJob>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.id, m.kind, u.id, u.email, u.name, u.role, m.entry_id, m.event_id, m.actor_id,
+                m.day, m.attempts
+         FROM mail_outbox m LEFT JOIN users u ON u.id = m.user_id
+         WHERE m.state = 'pending' AND m.due_at <= ?1 ORDER BY m.due_at, m.id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, limit], |r| {
+        let kind: String = r.get(1)?;
+        let user = match r.get::<_, Option<i64>>(2)? {
+            Some(_) => Some(super::staff::user_from_row(r, 2)?),
+            None => None,
+        };
+        Ok((
+            kind,
+            MailJob {
+                id: r.get(0)?,
+                kind: MailKind::NewEntry,
+                user,
+                entry_id: r.get(6)?,
+                event_id: r.get(7)?,
+                actor_id: r.get(8)?,
+                day: r.get(9)?,
+                attempts: r.get(10)?,
+            },
+        ))
+    })?;
+    let mut jobs = Vec::new();
+    for row in rows {
+        let (kind, job) = row?;
+        if let Some(kind) = MailKind::parse(&kind) {
+            jobs.push(MailJob { kind, ..job });
+        }
+    }
+    Ok(jobs)
+}
+
+fn record_mail(conn: &Connection, id: i64, result: &MailResult, at: i64) -> Result<(), StoreError> {
+    match result {
+        MailResult::Sent { folded } => {
+            conn.prepare_cached(
+                "UPDATE mail_outbox SET state = 'sent', sent_in = id, sent_at = ?2,
+                     attempts = attempts + 1 WHERE id = ?1",
+            )?
+            .execute(params![id, at])?;
+            let mut fold = conn.prepare_cached(
+                "UPDATE mail_outbox SET state = 'folded', sent_in = ?2, sent_at = ?3
+                 WHERE id = ?1 AND state = 'pending'",
+            )?;
+            for other in folded {
+                fold.execute(params![other, id, at])?;
+            }
+            conn.prepare_cached(
+                "INSERT INTO mail_attempts (outbox_id, at, ok) VALUES (?1, ?2, 1)",
+            )?
+            .execute(params![id, at])?;
+        }
+        MailResult::Failed { error, retry_at } => {
+            match retry_at {
+                Some(due) => conn
+                    .prepare_cached(
+                        "UPDATE mail_outbox SET attempts = attempts + 1, due_at = ?2 WHERE id = ?1",
+                    )?
+                    .execute(params![id, due])?,
+                None => conn
+                    .prepare_cached(
+                        "UPDATE mail_outbox SET attempts = attempts + 1, state = 'failed' WHERE id = ?1",
+                    )?
+                    .execute([id])?,
+            };
+            conn.prepare_cached(
+                "INSERT INTO mail_attempts (outbox_id, at, ok, error) VALUES (?1, ?2, 0, ?3)",
+            )?
+            .execute(params![id, at, error])?;
+        }
+        MailResult::Cancelled => {
+            conn.prepare_cached("UPDATE mail_outbox SET state = 'cancelled' WHERE id = ?1")?
+                .execute([id])?;
+        }
+    }
+    Ok(())
+}
+
+fn digest_facts(
+    conn: &Connection,
+    now: i64,
+    with_webhooks: bool,
+) -> Result<DigestFacts, StoreError> {
+    let mut facts = DigestFacts::default();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {}, s.first_response_minutes
+         FROM entries e INDEXED BY entries_waiting JOIN sites s ON s.id = e.site_id
+         WHERE e.first_response_at IS NULL AND e.status IN ('new', 'acknowledged', 'in_progress')
+           AND e.created_at + s.first_response_minutes * 60000 < ?1
+         ORDER BY e.id LIMIT 200",
+        line_select()
+    ))?;
+    facts.waiting_late = stmt
+        .query_map([now], |r| {
+            Ok(Waiting {
+                entry: entry_line(r, 0)?,
+                target_ms: r.get::<_, i64>(7)?.saturating_mul(60_000),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let day_end = (now.div_euclid(DAY) + 1) * DAY;
+    let promise = |r: &rusqlite::Row<'_>| {
+        Ok(PromiseLine {
+            entry_public_id: r.get(0)?,
+            reference: r.get(1)?,
+            text: r.get(2)?,
+            due_at: r.get(3)?,
+        })
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.public_id, e.reference, p.text, p.due_at FROM promises p
+         JOIN entries e ON e.id = p.entry_id
+         WHERE p.state = 'open' AND p.due_at >= ?1 AND p.due_at < ?2 ORDER BY p.due_at LIMIT 200",
+    )?;
+    facts.due_today = stmt
+        .query_map(params![now, day_end], promise)?
+        .collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.public_id, e.reference, p.text, p.due_at FROM promises p
+         JOIN entries e ON e.id = p.entry_id
+         WHERE p.state = 'open' AND p.due_at < ?1 ORDER BY p.due_at LIMIT 200",
+    )?;
+    facts.overdue = stmt.query_map([now], promise)?.collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, count(*) FROM entries
+         WHERE id >= coalesce((SELECT id FROM entries WHERE created_at >= ?1 ORDER BY created_at, id LIMIT 1), 1 << 62)
+           AND status <> 'spam'
+         GROUP BY kind ORDER BY kind",
+    )?;
+    facts.counts = stmt
+        .query_map([now - DAY], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    if with_webhooks {
+        let mut stmt = conn.prepare_cached(
+            "SELECT s.name, w.url FROM webhooks w JOIN sites s ON s.id = w.site_id
+             WHERE w.state = 'failing' ORDER BY s.name",
+        )?;
+        facts.failing = stmt
+            .query_map([], |r| {
+                let url: String = r.get(1)?;
+                Ok(FailingEndpoint {
+                    site_name: r.get(0)?,
+                    origin: crate::webhooks::EndpointUrl::parse(&url)
+                        .map(|u| u.origin())
+                        .unwrap_or_default(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(facts)
+}
+
+fn due_deliveries(conn: &Connection, now: i64, limit: i64) -> Result<Vec<DeliveryJob>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.id, d.webhook_id, w.url, w.secret,
+                CASE WHEN w.previous_until > ?1 THEN w.previous_secret END,
+                d.msg_id, d.event, d.body, d.attempts,
+                coalesce(e.status = 'spam', 0)
+         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         LEFT JOIN entries e ON e.id = d.entry_id
+         WHERE d.state = 'pending' AND d.due_at <= ?1 AND w.state <> 'disabled'
+         ORDER BY d.due_at, d.id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now, limit], |r| {
+        Ok(DeliveryJob {
+            id: r.get(0)?,
+            webhook_id: r.get(1)?,
+            url: r.get(2)?,
+            secret: r.get(3)?,
+            previous_secret: r.get(4)?,
+            msg_id: r.get(5)?,
+            event: r.get(6)?,
+            body: r.get(7)?,
+            attempts: r.get(8)?,
+            entry_is_spam: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn record_attempt(conn: &Connection, a: &AttemptRecord) -> Result<(), StoreError> {
+    if a.result != DeliveryResult::Cancelled {
+        conn.prepare_cached(
+            "INSERT INTO webhook_attempts (delivery_id, at, status, latency_ms, error)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            a.delivery_id,
+            a.at,
+            a.status,
+            a.latency_ms,
+            a.error
+        ])?;
+    }
+    match a.result {
+        DeliveryResult::Delivered => {
+            conn.prepare_cached(
+                "UPDATE webhook_deliveries SET state = 'delivered', delivered_at = ?2,
+                     attempts = attempts + 1 WHERE id = ?1",
+            )?
+            .execute(params![a.delivery_id, a.at])?;
+            conn.prepare_cached(
+                "UPDATE webhooks SET state = 'active', state_reason = NULL
+                 WHERE id = ?1 AND state = 'failing'",
+            )?
+            .execute([a.webhook_id])?;
+        }
+        DeliveryResult::Retry(due) => {
+            conn.prepare_cached(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, due_at = ?2 WHERE id = ?1",
+            )?
+            .execute(params![a.delivery_id, due])?;
+        }
+        DeliveryResult::Failed => {
+            conn.prepare_cached(
+                "UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1 WHERE id = ?1",
+            )?
+            .execute([a.delivery_id])?;
+            conn.prepare_cached(
+                "UPDATE webhooks SET state = 'failing', state_reason = ?2
+                 WHERE id = ?1 AND state = 'active'",
+            )?
+            .execute(params![
+                a.webhook_id,
+                format!(
+                    "a message failed every attempt (last: {})",
+                    a.error.as_deref().unwrap_or("no answer")
+                )
+            ])?;
+        }
+        DeliveryResult::Gone => {
+            conn.prepare_cached(
+                "UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1 WHERE id = ?1",
+            )?
+            .execute([a.delivery_id])?;
+            conn.prepare_cached(
+                "UPDATE webhooks SET state = 'disabled',
+                     state_reason = 'the receiver answered 410 Gone' WHERE id = ?1",
+            )?
+            .execute([a.webhook_id])?;
+            conn.prepare_cached(
+                "UPDATE webhook_deliveries SET state = 'cancelled'
+                 WHERE webhook_id = ?1 AND state = 'pending'",
+            )?
+            .execute([a.webhook_id])?;
+        }
+        DeliveryResult::Cancelled => {
+            conn.prepare_cached("UPDATE webhook_deliveries SET state = 'cancelled' WHERE id = ?1")?
+                .execute([a.delivery_id])?;
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Emails due by `now`, oldest first.
+    pub async fn due_mail(&self, now: i64, limit: i64) -> Result<Vec<MailJob>, StoreError> {
+        self.read(move |conn| due_mail(conn, now, limit)).await
+    }
+
+    /// Every pending new-entry email for a colleague (due or not), oldest
+    /// first.
+    pub async fn pending_new_entries(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<PendingNewEntry>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT m.id, e.status = 'spam', m.created_at, {}
+                 FROM mail_outbox m JOIN entries e ON e.id = m.entry_id JOIN sites s ON s.id = e.site_id
+                 WHERE m.user_id = ?1 AND m.kind = 'new_entry' AND m.state = 'pending'
+                 ORDER BY e.id",
+                line_select()
+            ))?;
+            let rows = stmt.query_map([user_id], |r| {
+                Ok(PendingNewEntry {
+                    outbox_id: r.get(0)?,
+                    spam: r.get(1)?,
+                    queued_at: r.get(2)?,
+                    line: entry_line(r, 3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// When a colleague was last sent a new-entry email.
+    pub async fn last_new_entry_mail(&self, user_id: i64) -> Result<Option<i64>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT max(sent_at) FROM mail_outbox
+                     WHERE user_id = ?1 AND kind = 'new_entry' AND state = 'sent'",
+                )?
+                .query_row([user_id], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    /// Holds a colleague's pending new-entry emails until `until`.
+    pub async fn hold_new_entry_mail(&self, user_id: i64, until: i64) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "UPDATE mail_outbox SET due_at = max(due_at, ?2)
+                 WHERE user_id = ?1 AND kind = 'new_entry' AND state = 'pending'",
+            )?
+            .execute(params![user_id, until])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records what became of an email (and of rows folded into it).
+    pub async fn record_mail(
+        &self,
+        id: i64,
+        result: MailResult,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| record_mail(conn, id, &result, at))
+            .await
+    }
+
+    /// An entry as an email mentions it.
+    pub async fn entry_line(&self, entry_id: i64) -> Result<Option<EntryLine>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {} FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.id = ?1",
+                    line_select()
+                ))?
+                .query_row([entry_id], |r| entry_line(r, 0))
+                .optional()?)
+        })
+        .await
+    }
+
+    /// A colleague's name.
+    pub async fn user_name(&self, user_id: i64) -> Result<Option<String>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT name FROM users WHERE id = ?1")?
+                .query_row([user_id], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    /// What a reply email says, if the customer left an address.
+    pub async fn reply_parts(&self, event_id: i64) -> Result<Option<ReplyParts>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT e.email, s.name, e.reference, ev.body, p.text, p.due_at, e.public_id,
+                            e.status_token
+                     FROM events ev JOIN entries e ON e.id = ev.entry_id
+                     JOIN sites s ON s.id = e.site_id
+                     LEFT JOIN promises p ON p.event_id = ev.id
+                     WHERE ev.id = ?1 AND ev.kind = 'reply' AND e.email IS NOT NULL",
+                )?
+                .query_row([event_id], |r| {
+                    let promise = match (r.get::<_, Option<String>>(4)?, r.get(5)?) {
+                        (Some(text), Some(due)) => Some((text, due)),
+                        _ => None,
+                    };
+                    Ok(ReplyParts {
+                        to: r.get(0)?,
+                        site_name: r.get(1)?,
+                        reference: r.get(2)?,
+                        body: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                        promise,
+                        public_id: r.get(6)?,
+                        status_token: r.get(7)?,
+                    })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    /// What the digest at `now` says; failing webhooks for administrators.
+    pub async fn digest_facts(
+        &self,
+        now: i64,
+        with_webhooks: bool,
+    ) -> Result<DigestFacts, StoreError> {
+        self.read(move |conn| digest_facts(conn, now, with_webhooks))
+            .await
+    }
+
+    /// Webhook messages due by `now`, oldest first.
+    pub async fn due_deliveries(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<DeliveryJob>, StoreError> {
+        self.read(move |conn| due_deliveries(conn, now, limit))
+            .await
+    }
+
+    /// Records attempts and what they mean for their deliveries and
+    /// endpoints, in one transaction.
+    pub async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            for a in &attempts {
+                record_attempt(conn, a)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The earliest time anything in either outbox is due.
+    pub async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT min(t) FROM (
+                         SELECT min(due_at) AS t FROM mail_outbox WHERE state = 'pending'
+                         UNION ALL
+                         SELECT min(due_at) FROM webhook_deliveries WHERE state = 'pending')",
+                )?
+                .query_row([], |r| r.get(0))?)
+        })
+        .await
+    }
+}
