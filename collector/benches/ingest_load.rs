@@ -14,17 +14,23 @@
 //! sat idle. On two shared cores the ratio is mostly a ratio of CPU per
 //! request, so this says which part to work on.
 //!
+//! A third phase repeats ingest with the way out switched on: two webhook
+//! endpoints (a receiver in this process) and one administrator notified of
+//! every complaint at once (an SMTP sink in this process). It reports the
+//! rate beside the plain one, and how long a submission took to reach the
+//! webhook receiver, under that load and at rest.
+//!
 //! Environment: `EARSHOT_BENCH_CONNECTIONS` (default 64),
 //! `EARSHOT_BENCH_SECONDS` per phase (default 10).
 
 // A benchmark that cannot reach its server should stop loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
@@ -183,6 +189,7 @@ async fn connection(
     site: Arc<String>,
     counter: Arc<AtomicU64>,
     until: Instant,
+    sent: Option<Sent>,
 ) -> Phase {
     let mut phase = Phase::default();
     let stream = tokio::net::TcpStream::connect(&addr)
@@ -200,6 +207,9 @@ async fn connection(
                 .body(Full::new(Bytes::new())),
             Target::Ingest => {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
+                if let Some(sent) = &sent {
+                    sent.lock().unwrap().insert(n, Instant::now());
+                }
                 // ~500 bytes, like a real submission with context.
                 let body = format!(
                     r#"{{"site":"{site}","kind":"complaint","message":"Bench submission {n}: the checkout button did nothing when I pressed it twice, and then the cart emptied itself.","email":"bench{n}@example.com","page":{{"url":"https://shop.example/checkout?step=2","title":"Checkout","referrer":"https://shop.example/cart"}},"client":{{"user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36","language":"en-GB","timezone":"Europe/London","viewport":"1280x800"}},"idempotency_key":"{key}"}}"#,
@@ -234,6 +244,9 @@ async fn connection(
     phase
 }
 
+/// When each numbered submission was sent, for webhook latencies.
+type Sent = Arc<Mutex<HashMap<u64, Instant>>>;
+
 /// The server under test and how hard to drive it.
 struct Rig {
     pid: u32,
@@ -245,6 +258,10 @@ struct Rig {
 }
 
 async fn run(rig: &Rig, target: Target, secs: u64) -> Phase {
+    run_recording(rig, target, secs, None).await
+}
+
+async fn run_recording(rig: &Rig, target: Target, secs: u64, sent: Option<Sent>) -> Phase {
     let cpu = Cpu::now(rig.pid);
     let started = Instant::now();
     let until = started + Duration::from_secs(secs);
@@ -256,6 +273,7 @@ async fn run(rig: &Rig, target: Target, secs: u64) -> Phase {
                 rig.site.clone(),
                 rig.counter.clone(),
                 until,
+                sent.clone(),
             ))
         })
         .collect();
@@ -285,11 +303,148 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Webhook requests received: (submission number, when).
+type Received = Arc<Mutex<Vec<(u64, Instant)>>>;
+
+/// A webhook receiver that answers 200 at once and notes which bench
+/// submission each message was about.
+async fn webhook_receiver(received: Received) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let received = received.clone();
+            tokio::spawn(async move {
+                let service =
+                    hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                        let received = received.clone();
+                        async move {
+                            let body = request.into_body().collect().await.map(|b| b.to_bytes());
+                            let text = body
+                                .as_deref()
+                                .map(String::from_utf8_lossy)
+                                .unwrap_or_default();
+                            let n = text
+                                .split("Bench submission ")
+                                .nth(1)
+                                .and_then(|rest| rest.split(':').next())
+                                .and_then(|n| n.parse::<u64>().ok());
+                            if let Some(n) = n {
+                                received.lock().unwrap().push((n, Instant::now()));
+                            }
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                                Bytes::new(),
+                            )))
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    url
+}
+
+/// An SMTP server that takes every message and counts them.
+async fn smtp_sink(count: Arc<AtomicU64>) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("smtp://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = tokio::io::BufReader::new(read).lines();
+                let _ = write.write_all(b"220 sink\r\n").await;
+                let mut in_data = false;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let answer: &[u8] = if in_data {
+                        if line != "." {
+                            continue;
+                        }
+                        in_data = false;
+                        count.fetch_add(1, Ordering::Relaxed);
+                        b"250 queued\r\n"
+                    } else {
+                        match line.get(..4).unwrap_or("").to_ascii_uppercase().as_str() {
+                            "DATA" => {
+                                in_data = true;
+                                b"354 go ahead\r\n"
+                            }
+                            "QUIT" => break,
+                            _ => b"250 ok\r\n",
+                        }
+                    };
+                    let _ = write.write_all(answer).await;
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Runs the `earshot` command line on the bench database.
+fn cli(db: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .expect("earshot cli");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Milliseconds from sending each submission to each webhook receipt of it,
+/// sorted.
+fn webhook_latencies(sent: &Sent, received: &[(u64, Instant)]) -> Vec<f64> {
+    let sent = sent.lock().unwrap();
+    let mut ms: Vec<f64> = received
+        .iter()
+        .filter_map(|(n, at)| {
+            sent.get(n)
+                .map(|s| at.duration_since(*s).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    ms
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
 fn main() {
     let conns = env_or("EARSHOT_BENCH_CONNECTIONS", 64);
     let secs = env_or("EARSHOT_BENCH_SECONDS", 10);
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("bench.db");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let received: Received = Arc::default();
+    let mails = Arc::new(AtomicU64::new(0));
+    let (hook_url, smtp_url) = runtime.block_on(async {
+        (
+            webhook_receiver(received.clone()).await,
+            smtp_sink(mails.clone()).await,
+        )
+    });
     let mut child = Command::new(BIN)
         .args(["serve", "--addr", "127.0.0.1:0", "--db"])
         .arg(&db)
@@ -298,6 +453,8 @@ fn main() {
         .env("EARSHOT_RATE_LIMIT_PER_SITE", "0")
         .env("EARSHOT_MIN_FILL_MS", "0")
         .env("EARSHOT_LOG", "warn")
+        .env("EARSHOT_ALLOW_PRIVATE_WEBHOOKS", "1")
+        .env("EARSHOT_SMTP_URL", &smtp_url)
         .stdout(Stdio::piped())
         .spawn()
         .expect("start earshot");
@@ -327,11 +484,6 @@ fn main() {
         conns,
     };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
     let (hello, ingest, rss_load) = runtime.block_on(async {
         // Warm-up: connections, page cache, SQLite's first pages.
         run(&rig, Target::Hello, 2).await;
@@ -343,6 +495,98 @@ fn main() {
         });
         let ingest = run(&rig, Target::Ingest, secs).await;
         (hello, ingest, sampler.await.unwrap_or(0))
+    });
+
+    // The way out switched on: two endpoints and one administrator told of
+    // every complaint at once.
+    cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "--email",
+            "bench-admin@example.com",
+            "--role",
+            "admin",
+            "--generate-password",
+        ],
+    );
+    for path in ["a", "b"] {
+        cli(
+            &db,
+            &[
+                "webhook",
+                "add",
+                "--site",
+                &rig.site,
+                "--url",
+                &format!("{hook_url}/{path}"),
+            ],
+        );
+    }
+    let sent: Sent = Arc::default();
+    // While submissions flood in, notifications only trickle; let the
+    // dispatcher catch up on the plain phases before measuring.
+    let undispatched = || -> i64 {
+        rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT (SELECT max(id) FROM entries) - upto FROM cursors WHERE name = 'dispatched_entries'",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap_or(0)
+    };
+    let catch_up_from = undispatched();
+    let catch_up = Instant::now();
+    while undispatched() > 0 && catch_up.elapsed() < Duration::from_secs(600) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let catch_up_secs = catch_up.elapsed().as_secs_f64();
+    let (notifying, backlog_secs, at_rest) = runtime.block_on(async {
+        let before_phase = received.lock().unwrap().len();
+        let notifying = run_recording(&rig, Target::Ingest, secs, Some(sent.clone())).await;
+        let expected = before_phase + 2 * notifying.created as usize;
+        let started = Instant::now();
+        while received.lock().unwrap().len() < expected && started.elapsed() < Duration::from_secs(600) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let backlog_secs = started.elapsed().as_secs_f64();
+        let under_load = received.lock().unwrap().clone();
+        // At rest: one submission at a time.
+        let rest: Sent = Arc::default();
+        let before = under_load.len();
+        for _ in 0..100 {
+            let n = rig.counter.fetch_add(1, Ordering::Relaxed);
+            rest.lock().unwrap().insert(n, Instant::now());
+            let body = format!(
+                r#"{{"site":"{}","kind":"complaint","message":"Bench submission {n}: at rest.","idempotency_key":"{}"}}"#,
+                rig.site,
+                widget_key(n)
+            );
+            let stream = tokio::net::TcpStream::connect(&rig.addr).await.expect("connect");
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+            tokio::spawn(conn);
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/feedback")
+                .header("host", &rig.addr)
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(body)))
+                .expect("request");
+            let response = sender.send_request(request).await.expect("at-rest submission");
+            assert_eq!(response.status().as_u16(), 201);
+            let want = before + 2 * rest.lock().unwrap().len();
+            let waited = Instant::now();
+            while received.lock().unwrap().len() < want && waited.elapsed() < Duration::from_secs(10) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let all = received.lock().unwrap().clone();
+        let at_rest = webhook_latencies(&rest, &all[before..]);
+        (notifying, backlog_secs, (webhook_latencies(&sent, &under_load), at_rest))
     });
     let peak = rss_kib(pid, "VmHWM:");
     // The WAL file keeps its high-water size until shutdown truncates it.
@@ -371,6 +615,10 @@ fn main() {
     for (name, p) in [
         ("GET /livez (hello world)", &hello),
         ("POST /api/v1/feedback", &ingest),
+        (
+            "POST /api/v1/feedback, 2 webhooks + 1 notified admin",
+            &notifying,
+        ),
     ] {
         println!(
             "| {name} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
@@ -416,6 +664,31 @@ fn main() {
     println!(
         "ingest p99: {:.2} ms  (target ≤ 25 ms)",
         ingest.percentile(0.99)
+    );
+    let (loaded, rest) = &at_rest;
+    println!(
+        "\nbacklog left by the plain phases (notifications trickle while submissions flood in): {catch_up_from} entries, announced {catch_up_secs:.1} s after"
+    );
+    println!(
+        "\nwith 2 webhooks and 1 notified admin: {:.0}% of the plain ingest rate",
+        notifying.rate() / ingest.rate() * 100.0
+    );
+    println!(
+        "submission → webhook received, under that load: p50 {:.0} ms, p99 {:.0} ms ({} receipts; backlog drained {:.1} s after the phase)",
+        pct(loaded, 0.5),
+        pct(loaded, 0.99),
+        loaded.len(),
+        backlog_secs
+    );
+    println!(
+        "submission → webhook received, at rest: p50 {:.1} ms, p99 {:.1} ms ({} receipts)",
+        pct(rest, 0.5),
+        pct(rest, 0.99),
+        rest.len()
+    );
+    println!(
+        "emails to the notified admin: {} (one at once, then one folded email a minute)",
+        mails.load(Ordering::Relaxed)
     );
     println!(
         "RSS under ingest load: {} MiB, peak {} MiB",

@@ -16,7 +16,7 @@ use crate::webhooks::payload::console_link;
 /// Customer words quoted in an email.
 const QUOTE_CHARS: usize = 300;
 /// Entries listed by name in a folded email or a digest section.
-const LIST_MAX: usize = 50;
+pub const LIST_MAX: usize = 50;
 
 /// An entry as a staff email mentions it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +72,11 @@ const FOOTER: &str = "\n--\nChange what you receive under Notifications in the E
 #[derive(Debug, Clone)]
 pub struct NewEntries {
     pub to: String,
-    /// Oldest first; never empty.
+    /// Oldest first; never empty. Beyond the first [`LIST_MAX`] + 1 only
+    /// the count matters.
     pub entries: Vec<EntryLine>,
+    /// How many entries this email stands for, at least `entries.len()`.
+    pub total: usize,
     pub now: i64,
     pub public_url: String,
 }
@@ -81,9 +84,10 @@ pub struct NewEntries {
 impl NewEntries {
     pub fn outgoing(&self) -> Option<Outgoing> {
         let (first, more) = self.entries.split_first()?;
+        let more_count = self.total.max(self.entries.len()) - 1;
         let link = console_link(&self.public_url, &first.public_id);
         let waited = human_duration(self.now - first.created_at);
-        let subject = if more.is_empty() {
+        let subject = if more_count == 0 {
             format!(
                 "[Earshot] New {} {} on {}",
                 kind_label(&first.kind).to_lowercase(),
@@ -95,7 +99,7 @@ impl NewEntries {
                 "[Earshot] New {} {} and {} more",
                 kind_label(&first.kind).to_lowercase(),
                 first.reference,
-                more.len()
+                more_count
             )
         };
         let words = first_words(&first.words);
@@ -105,8 +109,8 @@ impl NewEntries {
             first.site_name,
             quote_text(&words)
         );
-        if !more.is_empty() {
-            text.push_str(&format!("\nAnd {} more:\n", more.len()));
+        if more_count > 0 {
+            text.push_str(&format!("\nAnd {more_count} more:\n"));
             for e in more.iter().take(LIST_MAX) {
                 text.push_str(&format!(
                     "- {} on {}: {}\n",
@@ -115,10 +119,11 @@ impl NewEntries {
                     console_link(&self.public_url, &e.public_id)
                 ));
             }
-            if more.len() > LIST_MAX {
+            let listed = more.len().min(LIST_MAX);
+            if more_count > listed {
                 text.push_str(&format!(
                     "- … {} more in the inbox: {}/console\n",
-                    more.len() - LIST_MAX,
+                    more_count - listed,
                     self.public_url
                 ));
             }
@@ -128,15 +133,15 @@ impl NewEntries {
             p { strong { (first.label()) } " on " (first.site_name) ", waiting " (waited) }
             blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
             p { a href=(link) { "Open it in Earshot" } }
-            @if !more.is_empty() {
-                p { "And " (more.len()) " more:" }
+            @if more_count > 0 {
+                p { "And " (more_count) " more:" }
                 ul {
                     @for e in more.iter().take(LIST_MAX) {
                         li { a href=(console_link(&self.public_url, &e.public_id)) { (e.label()) } " on " (e.site_name) }
                     }
                 }
-                @if more.len() > LIST_MAX {
-                    p { a href={ (self.public_url) "/console" } { (more.len() - LIST_MAX) " more in the inbox" } }
+                @if more_count > more.len().min(LIST_MAX) {
+                    p { a href={ (self.public_url) "/console" } { (more_count - more.len().min(LIST_MAX)) " more in the inbox" } }
                 }
             }
         };
@@ -344,6 +349,7 @@ mod tests {
         let mail = NewEntries {
             to: "ada@example.com".into(),
             entries: vec![line(1, "<script>alert(1)</script> ana@customer.example")],
+            total: 1,
             now: 2 * 3_600_000,
             public_url: "https://fb.example".into(),
         }
@@ -364,10 +370,11 @@ mod tests {
 
     #[test]
     fn a_burst_folds_into_and_n_more() {
-        let entries: Vec<EntryLine> = (0..99).map(|n| line(n, "words")).collect();
+        let entries: Vec<EntryLine> = (0..=LIST_MAX).map(|n| line(n, "words")).collect();
         let mail = NewEntries {
             to: "ada@example.com".into(),
             entries,
+            total: 99,
             now: 0,
             public_url: "https://fb.example".into(),
         }

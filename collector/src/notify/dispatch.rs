@@ -2,7 +2,7 @@
 //! webhook messages. One batch is one transaction that also moves the
 //! dispatcher's place forward, so nothing is announced twice or skipped.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use earshot_protocol::{Kind, Severity};
 use tracing::instrument;
@@ -17,14 +17,18 @@ use crate::webhooks::{EventFilter, EventType, Format};
 
 /// Entries and notices taken per batch.
 const BATCH: i64 = 500;
-/// A short pause after a wake-up, so a burst of writes becomes one batch.
-const COALESCE: Duration = Duration::from_millis(10);
+/// Submissions a second above which ingest counts as busy.
+const BUSY_PER_SECOND: u64 = 500;
+/// Entries announced a second while ingest is busy: acknowledging
+/// customers comes first, and the backlog is sent once the flood passes.
+const TRICKLE: i64 = 200;
 /// How often (in clock time) promises and digests are looked at.
 const SCHEDULE_EVERY_MS: i64 = 30_000;
 
 pub async fn run(ctx: Context) {
     let mut changes = ctx.store.subscribe();
     let mut scheduled_at: Option<i64> = None;
+    let mut pace = Pace::new(ctx.store.submissions_started());
     loop {
         let now = ctx.clock.now_millis();
         if scheduled_at.is_none_or(|at| now - at >= SCHEDULE_EVERY_MS || now < at) {
@@ -34,13 +38,51 @@ pub async fn run(ctx: Context) {
                 Err(e) => tracing::warn!(error = %e, "scheduling notices failed; retrying"),
             }
         }
-        match drain(&ctx).await {
+        let busy = pace.busy(ctx.store.submissions_started());
+        let result = if busy {
+            dispatch_batch(&ctx, TRICKLE).await.map(drop)
+        } else {
+            drain(&ctx).await
+        };
+        match result {
             Ok(()) => {}
             Err(StoreError::Closed) => return,
             Err(e) => tracing::warn!(error = %e, "dispatching notifications failed; retrying"),
         }
-        let _ = tokio::time::timeout(super::POLL, changes.changed()).await;
-        tokio::time::sleep(COALESCE).await;
+        if busy {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        } else {
+            let _ = tokio::time::timeout(super::POLL, changes.changed()).await;
+        }
+    }
+}
+
+/// How fast submissions arrive, over the last whole second.
+struct Pace {
+    since: Instant,
+    at_start: u64,
+    last_rate: u64,
+}
+
+impl Pace {
+    fn new(submissions: u64) -> Pace {
+        Pace {
+            since: Instant::now(),
+            at_start: submissions,
+            last_rate: 0,
+        }
+    }
+
+    fn busy(&mut self, submissions: u64) -> bool {
+        let elapsed = self.since.elapsed();
+        if elapsed >= Duration::from_secs(1) {
+            let arrived = submissions.saturating_sub(self.at_start);
+            self.last_rate =
+                arrived * 1000 / u64::try_from(elapsed.as_millis()).unwrap_or(1).max(1);
+            self.since = Instant::now();
+            self.at_start = submissions;
+        }
+        self.last_rate > BUSY_PER_SECOND
     }
 }
 
@@ -55,28 +97,30 @@ async fn schedule(ctx: &Context, now: i64) -> Result<(), StoreError> {
 
 /// Dispatches batches until nothing is waiting.
 async fn drain(ctx: &Context) -> Result<(), StoreError> {
-    loop {
-        let pending = ctx.store.pending_dispatch(BATCH).await?;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let staff = if ctx.mailer.is_some() {
-            ctx.store.staff_prefs().await?
-        } else {
-            Vec::new()
-        };
-        let full = pending.entries_upto - pending.entries_from >= BATCH
-            || pending.notices.len() >= BATCH as usize;
-        let done = plan(ctx, &pending, &staff, ctx.clock.now_millis());
-        let queued = !done.deliveries.is_empty() || !done.mails.is_empty();
-        ctx.store.complete_dispatch(done).await?;
-        if queued {
-            ctx.queued.notify_waiters();
-        }
-        if !full {
-            return Ok(());
-        }
+    while dispatch_batch(ctx, BATCH).await? {}
+    Ok(())
+}
+
+/// Dispatches up to `limit` entries and notices; `true` if more may wait.
+async fn dispatch_batch(ctx: &Context, limit: i64) -> Result<bool, StoreError> {
+    let pending = ctx.store.pending_dispatch(limit).await?;
+    if pending.is_empty() {
+        return Ok(false);
     }
+    let staff = if ctx.mailer.is_some() {
+        ctx.store.staff_prefs().await?
+    } else {
+        Vec::new()
+    };
+    let full = pending.entries_upto - pending.entries_from >= limit
+        || i64::try_from(pending.notices.len()).unwrap_or(i64::MAX) >= limit;
+    let done = plan(ctx, &pending, &staff, ctx.clock.now_millis());
+    let queued = !done.deliveries.is_empty() || !done.mails.is_empty();
+    ctx.store.complete_dispatch(done).await?;
+    if queued {
+        ctx.wake_senders();
+    }
+    Ok(full)
 }
 
 /// The fan-out of one batch: which endpoint hears what, who is emailed.

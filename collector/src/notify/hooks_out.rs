@@ -19,6 +19,7 @@ const CONCURRENCY: usize = 16;
 const PER_ENDPOINT: usize = 4;
 
 pub async fn run(ctx: Context) {
+    let mut queued = ctx.queued.subscribe();
     let mut running: JoinSet<(i64, i64)> = JoinSet::new();
     let mut in_flight: HashSet<i64> = HashSet::new();
     let mut per_endpoint: HashMap<i64, usize> = HashMap::new();
@@ -63,7 +64,7 @@ pub async fn run(ctx: Context) {
         }
         if running.is_empty() {
             let next = ctx.store.next_due().await.ok().flatten();
-            super::wait(&ctx.queued, super::until(next, now)).await;
+            super::wait(&mut queued, super::until(next, now)).await;
         } else {
             // Something finishing frees a slot; new work or the poll
             // interval may bring more to do meanwhile.
@@ -73,7 +74,7 @@ pub async fn run(ctx: Context) {
                         finished(&mut in_flight, &mut per_endpoint, delivery, webhook);
                     }
                 }
-                () = super::wait(&ctx.queued, super::POLL) => {}
+                () = super::wait(&mut queued, super::POLL) => {}
             }
         }
     }

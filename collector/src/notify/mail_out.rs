@@ -5,18 +5,17 @@
 
 use super::Context;
 use crate::console::workflow::{HOUR, MINUTE};
-use crate::mail::staff::{Assigned, Digest, NewEntries};
+use crate::mail::staff::{Assigned, Digest, LIST_MAX, NewEntries};
 use crate::mail::{Outgoing, ReplyMail};
-use crate::store::{MailJob, MailKind, MailResult, StoreError};
+use crate::store::{FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError};
 
 /// Emails taken per round.
 const BATCH: i64 = 32;
-/// At most one new-entry email per colleague this often.
-const FOLD_WINDOW_MS: i64 = MINUTE;
 /// Waits before each retry of an email that could not be sent.
 const RETRY_MS: [i64; 5] = [MINUTE, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 6 * HOUR];
 
 pub async fn run(ctx: Context) {
+    let mut queued = ctx.queued.subscribe();
     loop {
         let now = ctx.clock.now_millis();
         let jobs = match ctx.store.due_mail(now, BATCH).await {
@@ -30,7 +29,7 @@ pub async fn run(ctx: Context) {
         };
         if jobs.is_empty() {
             let next = ctx.store.next_due().await.ok().flatten();
-            super::wait(&ctx.queued, super::until(next, now)).await;
+            super::wait(&mut queued, super::until(next, now)).await;
             continue;
         }
         // One new-entry email per colleague per round: it takes all of
@@ -61,7 +60,7 @@ async fn send(ctx: &Context, job: &MailJob) -> Result<(), StoreError> {
     let Some(mailer) = &ctx.mailer else {
         return Ok(());
     };
-    let (mail, folded) = match job.kind {
+    let mail = match job.kind {
         MailKind::NewEntry => {
             let Some(user) = &job.user else {
                 return ctx
@@ -78,43 +77,35 @@ async fn send(ctx: &Context, job: &MailJob) -> Result<(), StoreError> {
                     .hold_new_entry_mail(user.id, last + FOLD_WINDOW_MS)
                     .await;
             }
-            let mut pending = Vec::new();
-            for p in ctx.store.pending_new_entries(user.id).await? {
-                if p.spam {
-                    // Marked as spam since: nobody is told.
-                    ctx.store
-                        .record_mail(p.outbox_id, MailResult::Cancelled, now)
-                        .await?;
-                } else {
-                    pending.push(p);
-                }
-            }
+            let listed = i64::try_from(LIST_MAX + 1).unwrap_or(64);
+            let pending = ctx.store.pending_new_entries(user.id, listed).await?;
+            let Some(first) = pending.first.first() else {
+                return Ok(());
+            };
+            let primary = first.outbox_id;
             // After a quiet spell the first entry goes out alone, at once;
             // what came with it or after waits for the one folded email a
             // minute later. Entries that waited through a minute are that
             // folded email.
-            let fresh = pending
-                .first()
-                .is_some_and(|p| last.is_none_or(|last| p.queued_at > last + FOLD_WINDOW_MS));
-            if fresh && pending.len() > 1 {
-                pending.truncate(1);
+            let fresh = last.is_none_or(|last| first.queued_at > last + FOLD_WINDOW_MS);
+            let (lines, total, folded_upto) = if fresh && pending.total > 1 {
                 ctx.store
                     .hold_new_entry_mail(user.id, now + FOLD_WINDOW_MS)
                     .await?;
-            }
-            let ids: Vec<i64> = pending.iter().map(|p| p.outbox_id).collect();
-            let lines = pending.into_iter().map(|p| p.line).collect();
-            let Some((&first, rest)) = ids.split_first() else {
-                return Ok(());
+                (vec![first.line.clone()], 1, None)
+            } else {
+                let lines = pending.first.iter().map(|p| p.line.clone()).collect();
+                (lines, pending.total, Some(pending.newest))
             };
             let mail = NewEntries {
                 to: user.email.clone(),
                 entries: lines,
+                total,
                 now,
                 public_url: ctx.public_url.to_string(),
             }
             .outgoing();
-            return deliver(ctx, mailer, first, mail, rest.to_vec(), job.attempts)
+            return deliver(ctx, mailer, primary, mail, folded_upto, job.attempts)
                 .await
                 .map(drop);
         }
@@ -143,7 +134,7 @@ async fn send(ctx: &Context, job: &MailJob) -> Result<(), StoreError> {
                 public_url: ctx.public_url.to_string(),
             }
             .outgoing();
-            (Some(mail), Vec::new())
+            Some(mail)
         }
         MailKind::Digest => {
             let Some(user) = &job.user else {
@@ -165,7 +156,7 @@ async fn send(ctx: &Context, job: &MailJob) -> Result<(), StoreError> {
                 failing: facts.failing,
             }
             .outgoing();
-            (Some(mail), Vec::new())
+            Some(mail)
         }
         MailKind::Reply => {
             let parts = match job.event_id {
@@ -187,10 +178,10 @@ async fn send(ctx: &Context, job: &MailJob) -> Result<(), StoreError> {
                 status_url: format!("{}/s/{}.{}", ctx.public_url, p.public_id, p.status_token),
             }
             .outgoing();
-            (Some(mail), Vec::new())
+            Some(mail)
         }
     };
-    let result = deliver(ctx, mailer, job.id, mail, folded, job.attempts).await?;
+    let result = deliver(ctx, mailer, job.id, mail, None, job.attempts).await?;
     // The timeline says whether a reply reached the customer's inbox too.
     if let (MailKind::Reply, Some(event)) = (job.kind, job.event_id) {
         match result {
@@ -211,7 +202,7 @@ async fn deliver(
     mailer: &crate::mail::Mailer,
     id: i64,
     mail: Option<Outgoing>,
-    folded: Vec<i64>,
+    folded_upto: Option<i64>,
     attempts: i64,
 ) -> Result<MailResult, StoreError> {
     let now = ctx.clock.now_millis();
@@ -223,7 +214,7 @@ async fn deliver(
     };
     let sent = mailer.send(&mail).await;
     let result = match &sent {
-        Ok(()) => MailResult::Sent { folded },
+        Ok(()) => MailResult::Sent { folded_upto },
         Err(e) => {
             let retry = usize::try_from(attempts)
                 .ok()

@@ -19,7 +19,7 @@ mod prefs;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use prefs::{DEFAULT_DIGEST_HOUR, Prefs, PrefsError, Sites};
@@ -44,8 +44,9 @@ pub struct Context {
     pub http: reqwest::Client,
     /// Webhooks may reach private and loopback addresses.
     pub allow_private: bool,
-    /// Signalled when the dispatcher has queued something.
-    queued: Arc<Notify>,
+    /// Bumped when the dispatcher has queued something; each sender
+    /// watches its own receiver, so no wake-up is lost.
+    queued: Arc<watch::Sender<u64>>,
 }
 
 impl Context {
@@ -63,7 +64,7 @@ impl Context {
             mailer,
             http: crate::webhooks::deliver::client(allow_private)?,
             allow_private,
-            queued: Arc::new(Notify::new()),
+            queued: Arc::new(watch::Sender::new(0)),
         })
     }
 }
@@ -102,9 +103,16 @@ impl Drop for Notifier {
     }
 }
 
-/// Waits for `notify` or `timeout`, whichever comes first.
-async fn wait(notify: &Notify, timeout: Duration) {
-    let _ = tokio::time::timeout(timeout, notify.notified()).await;
+impl Context {
+    /// Tells the senders there is something new to send.
+    fn wake_senders(&self) {
+        self.queued.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+/// Waits for news on `queued` or `timeout`, whichever comes first.
+async fn wait(queued: &mut watch::Receiver<u64>, timeout: Duration) {
+    let _ = tokio::time::timeout(timeout, queued.changed()).await;
 }
 
 /// How long until `due` (clock milliseconds), bounded by [`POLL`].

@@ -188,6 +188,7 @@ impl Store {
     /// Stores a submission, or returns the entry an earlier submission with
     /// the same idempotency key created. Resolves only after commit.
     pub async fn insert_entry(&self, entry: NewEntry) -> Result<Inserted, StoreError> {
+        self.note_submission();
         self.write(move |conn| insert(conn, &entry)).await
     }
 

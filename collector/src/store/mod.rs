@@ -43,12 +43,12 @@ pub use attachments::{Attached, AttachmentMeta};
 use checkpoint::Checkpointer;
 pub use entries::{Entry, Inserted, NewEntry};
 pub use notify::{
-    Dispatched, EndpointRow, MailKind, NewDelivery, NewEntryFact, NewMail, NoticeFact, NoticeKind,
-    Pending,
+    Dispatched, EndpointRow, FOLD_WINDOW_MS, MailKind, NewDelivery, NewEntryFact, NewMail,
+    NoticeFact, NoticeKind, Pending,
 };
 pub use outbox::{
-    AttemptRecord, DeliveryJob, DeliveryResult, DigestFacts, MailJob, MailResult, PendingNewEntry,
-    ReplyParts,
+    AttemptRecord, DeliveryJob, DeliveryResult, DigestFacts, MailJob, MailResult,
+    PendingNewEntries, PendingNewEntry, ReplyParts,
 };
 pub use review::{
     Assignee, BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, Filter, InboxPage,
@@ -104,6 +104,8 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// Write jobs handed to the writer so far: how busy ingest is.
     writes: AtomicU64,
+    /// Submissions handed to the writer so far.
+    submissions: AtomicU64,
     /// Bumped after every committed write, for background work that
     /// follows the database (notifications).
     changed: tokio::sync::watch::Sender<u64>,
@@ -125,6 +127,7 @@ impl Store {
                 checkpointer,
                 readers: Mutex::new(Vec::new()),
                 writes: AtomicU64::new(0),
+                submissions: AtomicU64::new(0),
                 changed: tokio::sync::watch::Sender::new(0),
             }),
         })
@@ -159,6 +162,16 @@ impl Store {
     /// How many writes were started since the store opened.
     pub(crate) fn writes_started(&self) -> u64 {
         self.inner.writes.load(Ordering::Relaxed)
+    }
+
+    fn note_submission(&self) {
+        self.inner.submissions.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many submissions were started since the store opened: what
+    /// background work watches to keep out of ingest's way.
+    pub fn submissions_started(&self) -> u64 {
+        self.inner.submissions.load(Ordering::Relaxed)
     }
 
     /// Runs `f` on a read-only connection off the async runtime.

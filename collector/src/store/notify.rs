@@ -11,6 +11,10 @@ use crate::console::workflow::{DAY, HOUR};
 use crate::notify::Prefs;
 use crate::webhooks::payload::{EntrySnapshot, PromiseDetail};
 
+/// At most one new-entry email per colleague this often; what arrives
+/// meanwhile is folded into the next.
+pub const FOLD_WINDOW_MS: i64 = crate::console::workflow::MINUTE;
+
 /// How long after its hour a digest may still go out.
 pub const DIGEST_WINDOW_MS: i64 = 3 * HOUR;
 
@@ -390,9 +394,13 @@ fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
             done.at
         ])?;
     }
+    // A new-entry email to someone emailed within the fold window is born
+    // waiting for the window to end, so holding it costs nothing later.
     let mut insert = conn.prepare_cached(
         "INSERT INTO mail_outbox (kind, user_id, entry_id, event_id, actor_id, created_at, due_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?1 = 'new_entry' THEN max(?6, coalesce(
+             (SELECT max(sent_at) FROM mail_outbox
+              WHERE user_id = ?2 AND kind = 'new_entry' AND state = 'sent') + ?7, ?6)) ELSE ?6 END)",
     )?;
     for m in &done.mails {
         insert.execute(params![
@@ -401,7 +409,8 @@ fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
             m.entry_id,
             m.event_id,
             m.actor_id,
-            done.at
+            done.at,
+            FOLD_WINDOW_MS
         ])?;
     }
     Ok(true)

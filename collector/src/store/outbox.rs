@@ -30,16 +30,24 @@ pub struct MailJob {
 pub struct PendingNewEntry {
     pub outbox_id: i64,
     pub line: EntryLine,
-    /// The entry has been marked as spam since.
-    pub spam: bool,
     pub queued_at: i64,
+}
+
+/// A colleague's waiting new-entry emails, the oldest in full.
+#[derive(Debug, Clone, Default)]
+pub struct PendingNewEntries {
+    pub first: Vec<PendingNewEntry>,
+    pub total: usize,
+    /// The newest outbox id counted in `total`.
+    pub newest: i64,
 }
 
 /// What became of one email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailResult {
-    /// Sent; `folded` rows went out in the same message.
-    Sent { folded: Vec<i64> },
+    /// Sent; the colleague's other pending new-entry emails up to outbox
+    /// id `folded_upto` went out in the same message.
+    Sent { folded_upto: Option<i64> },
     /// Not sent; try again at `retry_at`, or give up when `None`.
     Failed {
         error: String,
@@ -171,18 +179,19 @@ fn due_mail(conn: &Connection, now: i64, limit: i64) -> Result<Vec<MailJob>, Sto
 
 fn record_mail(conn: &Connection, id: i64, result: &MailResult, at: i64) -> Result<(), StoreError> {
     match result {
-        MailResult::Sent { folded } => {
+        MailResult::Sent { folded_upto } => {
             conn.prepare_cached(
                 "UPDATE mail_outbox SET state = 'sent', sent_in = id, sent_at = ?2,
                      attempts = attempts + 1 WHERE id = ?1",
             )?
             .execute(params![id, at])?;
-            let mut fold = conn.prepare_cached(
-                "UPDATE mail_outbox SET state = 'folded', sent_in = ?2, sent_at = ?3
-                 WHERE id = ?1 AND state = 'pending'",
-            )?;
-            for other in folded {
-                fold.execute(params![other, id, at])?;
+            if let Some(upto) = folded_upto {
+                conn.prepare_cached(
+                    "UPDATE mail_outbox SET state = 'folded', sent_in = ?1, sent_at = ?2
+                     WHERE user_id = (SELECT user_id FROM mail_outbox WHERE id = ?1)
+                       AND kind = 'new_entry' AND state = 'pending' AND id <= ?3",
+                )?
+                .execute(params![id, at, upto])?;
             }
             conn.prepare_cached(
                 "INSERT INTO mail_attempts (outbox_id, at, ok) VALUES (?1, ?2, 1)",
@@ -397,29 +406,49 @@ impl Store {
         self.read(move |conn| due_mail(conn, now, limit)).await
     }
 
-    /// Every pending new-entry email for a colleague (due or not), oldest
-    /// first.
+    /// A colleague's pending new-entry emails (due or not): the oldest
+    /// `limit`, how many there are and the newest outbox id among them.
+    /// Those whose entry has become spam are cancelled first: nobody hears
+    /// of spam.
     pub async fn pending_new_entries(
         &self,
         user_id: i64,
-    ) -> Result<Vec<PendingNewEntry>, StoreError> {
-        self.read(move |conn| {
+        limit: i64,
+    ) -> Result<PendingNewEntries, StoreError> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "UPDATE mail_outbox SET state = 'cancelled'
+                 WHERE user_id = ?1 AND kind = 'new_entry' AND state = 'pending'
+                   AND entry_id IN (SELECT id FROM entries WHERE status = 'spam')",
+            )?
+            .execute([user_id])?;
+            let (total, newest): (i64, Option<i64>) = conn
+                .prepare_cached(
+                    "SELECT count(*), max(id) FROM mail_outbox
+                     WHERE user_id = ?1 AND kind = 'new_entry' AND state = 'pending'",
+                )?
+                .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT m.id, e.status = 'spam', m.created_at, {}
+                "SELECT m.id, m.created_at, {}
                  FROM mail_outbox m JOIN entries e ON e.id = m.entry_id JOIN sites s ON s.id = e.site_id
                  WHERE m.user_id = ?1 AND m.kind = 'new_entry' AND m.state = 'pending'
-                 ORDER BY e.id",
+                 ORDER BY m.id LIMIT ?2",
                 line_select()
             ))?;
-            let rows = stmt.query_map([user_id], |r| {
-                Ok(PendingNewEntry {
-                    outbox_id: r.get(0)?,
-                    spam: r.get(1)?,
-                    queued_at: r.get(2)?,
-                    line: entry_line(r, 3)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let first = stmt
+                .query_map(params![user_id, limit], |r| {
+                    Ok(PendingNewEntry {
+                        outbox_id: r.get(0)?,
+                        queued_at: r.get(1)?,
+                        line: entry_line(r, 2)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(PendingNewEntries {
+                first,
+                total: usize::try_from(total).unwrap_or(0),
+                newest: newest.unwrap_or(0),
+            })
         })
         .await
     }
@@ -437,12 +466,13 @@ impl Store {
         .await
     }
 
-    /// Holds a colleague's pending new-entry emails until `until`.
+    /// Holds a colleague's pending new-entry emails until `until` (only
+    /// those due before it are touched).
     pub async fn hold_new_entry_mail(&self, user_id: i64, until: i64) -> Result<(), StoreError> {
         self.write(move |conn| {
             conn.prepare_cached(
-                "UPDATE mail_outbox SET due_at = max(due_at, ?2)
-                 WHERE user_id = ?1 AND kind = 'new_entry' AND state = 'pending'",
+                "UPDATE mail_outbox SET due_at = ?2
+                 WHERE user_id = ?1 AND kind = 'new_entry' AND state = 'pending' AND due_at < ?2",
             )?
             .execute(params![user_id, until])?;
             Ok(())

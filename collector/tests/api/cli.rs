@@ -261,3 +261,156 @@ fn dev_seed_fills_the_database() {
         "a realistic backlog: {waiting}"
     );
 }
+
+/// Runs `earshot <args> --db <db>` and returns (success, stdout, stderr).
+fn run(args: &[&str], db: &std::path::Path) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_webhook_added_from_the_command_line_works_on_a_running_server_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let server = crate::helpers::Binary::start(&db, &[("EARSHOT_ALLOW_PRIVATE_WEBHOOKS", "1")]);
+    let receiver = crate::receiver::Receiver::start().await;
+    let (ok, out, err) = run(
+        &[
+            "webhook",
+            "add",
+            "--site",
+            &server.site_key,
+            "--url",
+            &receiver.url,
+            "--event",
+            "entry.created,entry.replied",
+            "--format",
+            "standard",
+        ],
+        &db,
+    );
+    assert!(ok, "{err}");
+    let id = out
+        .split("Added webhook ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    assert!(id.starts_with("wh_"), "{out}");
+    let secret = out
+        .split("(shown once): ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let started = Instant::now();
+    let client = reqwest::Client::new();
+    let body =
+        serde_json::json!({"site": server.site_key, "kind": "idea", "message": "Gift wrapping"});
+    let response = client
+        .post(format!("{}/api/v1/feedback", server.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let got = receiver.wait_for(1, Duration::from_secs(5)).await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(got[0].json()["type"], "entry.created");
+
+    let (_, list, _) = run(&["webhook", "list"], &db);
+    assert!(
+        list.contains(&id) && list.contains("entry.created,entry.replied"),
+        "{list}"
+    );
+    assert!(list.contains("active"));
+    let (ok, rotated, _) = run(&["webhook", "rotate", &id], &db);
+    assert!(ok && rotated.contains("whsec_") && !rotated.contains(&secret));
+    let (ok, _, _) = run(&["webhook", "remove", &id], &db);
+    assert!(ok);
+    let (ok, _, err) = run(&["webhook", "remove", &id], &db);
+    assert!(!ok && err.contains("no webhook has the id"), "{err}");
+    let (ok, _, err) = run(
+        &[
+            "webhook",
+            "add",
+            "--site",
+            &server.site_key,
+            "--url",
+            &receiver.url,
+            "--event",
+            "entry.deleted",
+        ],
+        &db,
+    );
+    assert!(!ok && err.contains("unknown event"), "{err}");
+}
+
+#[test]
+fn user_notify_shows_and_changes_a_colleagues_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let out = run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--email",
+            "cy@example.com",
+            "--role",
+            "admin",
+        ],
+        &db,
+        "a long enough password\n",
+    );
+    assert!(out.status.success());
+    let (ok, shown, _) = run(&["user", "notify", "--email", "cy@example.com"], &db);
+    assert!(ok);
+    assert_eq!(
+        shown.trim(),
+        "immediate=complaint,expectation,blocking\nsites=all\ndigest=8\nassigned=on"
+    );
+    let (ok, changed, err) = run(
+        &[
+            "user",
+            "notify",
+            "--email",
+            "cy@example.com",
+            "--set",
+            "immediate=question",
+            "--set",
+            "digest=off",
+            "--set",
+            "assigned=off",
+        ],
+        &db,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        changed.trim(),
+        "immediate=question\nsites=all\ndigest=off\nassigned=off"
+    );
+    let (ok, _, err) = run(
+        &[
+            "user",
+            "notify",
+            "--email",
+            "cy@example.com",
+            "--set",
+            "digest=25",
+        ],
+        &db,
+    );
+    assert!(!ok && err.contains("digest takes off or an hour"), "{err}");
+    let (ok, _, err) = run(&["user", "notify", "--email", "nobody@example.com"], &db);
+    assert!(!ok && err.contains("no account"), "{err}");
+}

@@ -296,3 +296,43 @@ async fn an_email_the_relay_refuses_is_retried_and_every_attempt_recorded() {
     );
     assert_eq!(attempts[1], (1, None));
 }
+
+#[tokio::test]
+async fn each_colleague_sets_their_own_notifications_in_the_console() {
+    let (app, _, _mails) = app_with_mail(NOON, 0).await;
+    let bo = signed_in(&app, "bo@example.com").await;
+    let page = bo.html("/console/notifications").await;
+    assert!(page.contains("bo@example.com"));
+    assert!(page.contains(r#"value="08" selected"#) || page.contains(r#"value="8" selected"#));
+    let site_key = app.site_key.clone();
+    let saved = bo
+        .act(
+            "/console/notifications",
+            &[
+                ("immediate", "idea"),
+                ("immediate", "blocking"),
+                ("sites", "chosen"),
+                ("site", site_key.as_str()),
+                ("digest", "17"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status().as_u16(), 303);
+    let users = app.running.store.users().await.unwrap();
+    let bo_user = users.iter().find(|u| u.name == "Bo").unwrap().clone();
+    let prefs = app.running.store.notify_prefs(bo_user).await.unwrap();
+    assert_eq!(prefs.immediate_text(), "idea,blocking");
+    assert_eq!(prefs.digest_hour, Some(17));
+    assert!(!prefs.on_assign, "unticked");
+    assert!(
+        matches!(prefs.sites, earshot_collector::notify::Sites::Only(ref ids) if ids.len() == 1)
+    );
+    let bad = bo.act("/console/notifications", &[("digest", "25")]).await;
+    assert_eq!(bad.status().as_u16(), 422);
+    // Ada's are untouched.
+    let ada = users.iter().find(|u| u.name == "Ada").unwrap().clone();
+    assert_eq!(
+        app.running.store.notify_prefs(ada).await.unwrap(),
+        Prefs::defaults(Role::Admin)
+    );
+}

@@ -7,9 +7,11 @@ mod error;
 mod extract;
 mod inbox;
 mod login;
+mod notifications;
 mod report;
 mod sites;
 mod views;
+mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -68,8 +70,21 @@ pub fn router() -> Router<AppState> {
             post(entry::settle),
         )
         .route("/console/promises", get(report::page))
+        .route(
+            "/console/notifications",
+            get(notifications::page).post(notifications::save),
+        )
         .route("/console/sites", get(sites::page))
         .route("/console/sites/{id}", post(sites::update))
+        .route("/console/sites/{id}/webhooks", post(webhooks::add))
+        .route("/console/webhooks/{id}", get(webhooks::page))
+        .route("/console/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/console/webhooks/{id}/remove", post(webhooks::remove))
+        .route("/console/webhooks/{id}/enable", post(webhooks::enable))
+        .route(
+            "/console/webhooks/{id}/deliveries/{delivery}/redeliver",
+            post(webhooks::redeliver),
+        )
         .route("/console/static/console.css", get(css))
         .route("/console/static/console.js", get(js))
         // Unknown console paths answer here, under the console's headers.

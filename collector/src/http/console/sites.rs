@@ -1,5 +1,6 @@
 //! Site settings (administrators only): the first-response target the
-//! inbox measures against, and the promise the widget shows after sending.
+//! inbox measures against, the promise the widget shows after sending, and
+//! the site's webhooks.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -8,7 +9,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
-use super::{ConsoleError, Staff, StaffForm, views};
+use super::{ConsoleError, Staff, StaffForm, views, webhooks};
 use crate::http::AppState;
 
 const MAX_TARGET_HOURS: i64 = 24 * 30;
@@ -21,6 +22,7 @@ pub async fn page(
 ) -> Result<Html<String>, ConsoleError> {
     staff.require_admin()?;
     let sites = state.store.site_settings().await?;
+    let hooks = state.store.webhooks().await?;
     let body = html! {
         h1 { "Sites" }
         @for site in &sites {
@@ -37,6 +39,11 @@ pub async fn page(
                         value=(site.response_promise.as_deref().unwrap_or_default()) placeholder="We answer within 1 business day";
                     button type="submit" { "Save" }
                 }
+                h2 { "Webhooks" }
+                ul {
+                    @for hook in hooks.iter().filter(|h| h.site_id == site.id) { (webhooks::summary(hook)) }
+                }
+                (webhooks::add_form(&staff, site.id))
             }
         }
     };

@@ -60,6 +60,7 @@ pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Html<Str
                             (link("/console?assignee=me&view=all", "Assigned to me"))
                             (link("/console/promises", "Promises"))
                             (link("/console?view=spam", "Spam"))
+                            (link("/console/notifications", "Notifications"))
                             @if staff.user.role == crate::store::Role::Admin {
                                 (link("/console/sites", "Sites"))
                             }

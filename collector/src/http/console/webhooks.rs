@@ -1,0 +1,281 @@
+//! Webhook endpoints in the console (administrators): add one to a site,
+//! see every delivery and attempt, redeliver, rotate the secret, turn a
+//! disabled endpoint back on, remove it. Secrets are shown once, when made.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
+use super::login::Empty;
+use super::{ConsoleError, Staff, StaffForm, views};
+use crate::http::AppState;
+use crate::store::{NewWebhook, Webhook};
+use crate::webhooks::sign::SigningSecret;
+use crate::webhooks::{EndpointUrl, EventFilter, EventType, Format};
+
+/// Deliveries listed on an endpoint's page.
+const DELIVERIES_SHOWN: i64 = 50;
+
+/// An endpoint's line on the Sites page.
+pub fn summary(w: &Webhook) -> Markup {
+    let origin = EndpointUrl::parse(&w.url)
+        .map(|u| u.origin())
+        .unwrap_or_default();
+    html! {
+        li {
+            a href={ "/console/webhooks/" (w.public_id) } { (origin) "/…" }
+            " · " (w.format) " · " (if w.events == "*" { "all events" } else { &w.events })
+            " · " span class={ "state-" (w.state) } { (w.state) }
+            @if w.pending > 0 { " · " (w.pending) " waiting" }
+        }
+    }
+}
+
+/// The form that adds an endpoint to `site_id`.
+pub fn add_form(staff: &Staff, site_id: i64) -> Markup {
+    html! {
+        details {
+            summary { "Add a webhook" }
+            form.stack method="post" action={ "/console/sites/" (site_id) "/webhooks" } {
+                (views::csrf(staff))
+                label for={ "hook-url-" (site_id) } { "URL (http or https)" }
+                input id={ "hook-url-" (site_id) } type="url" name="url" required maxlength="2048"
+                    placeholder="https://hooks.example.com/earshot";
+                label for={ "hook-format-" (site_id) } { "Format" }
+                select id={ "hook-format-" (site_id) } name="format" {
+                    option value="standard" { "Standard Webhooks (signed JSON)" }
+                    option value="slack" { "Slack or Mattermost incoming webhook" }
+                }
+                fieldset {
+                    legend { "Events (none ticked: all)" }
+                    @for event in EventType::ALL {
+                        label.check { input type="checkbox" name="event" value=(event.as_str()); " " code { (event.as_str()) } }
+                    }
+                }
+                label.check { input type="checkbox" name="include_email" value="on"; " Include the customer's email address" }
+                button type="submit" { "Add webhook" }
+            }
+        }
+    }
+}
+
+fn secret_shown(staff: &Staff, w: &Webhook, secret: &SigningSecret, what: &str) -> Html<String> {
+    let body = html! {
+        p { a href="/console/sites" { "← Sites" } }
+        h1 { (what) }
+        p { "Endpoint " code { (w.public_id) } " on " (w.site_name) " posts to " code { (w.url) } "." }
+        p { strong { "Signing secret. It is shown only now:" } }
+        p.secret { (secret.expose()) }
+        p.muted {
+            "Verify each request as the Standard Webhooks specification says: the "
+            code { "webhook-signature" } " header holds " code { "v1," } " and the base64 HMAC-SHA256 of "
+            code { "{webhook-id}.{webhook-timestamp}.{body}" } " keyed with the bytes after " code { "whsec_" } "."
+        }
+        p { a href={ "/console/webhooks/" (w.public_id) } { "Deliveries of this endpoint" } }
+    };
+    views::page(what, staff, "/console/sites", body)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AddForm {
+    url: String,
+    format: String,
+    event: Vec<String>,
+    include_email: Option<String>,
+}
+
+impl FormLimit for AddForm {
+    const MAX_BYTES: usize = 2_048 * BYTES_PER_CHAR + 4 * FORM_OVERHEAD;
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+    StaffForm { staff, form }: StaffForm<AddForm>,
+) -> Result<Response, ConsoleError> {
+    staff.require_admin()?;
+    let Path(site_id) = path.map_err(|_| ConsoleError::NotFound)?;
+    let site = state
+        .sites
+        .by_id(site_id)
+        .await?
+        .ok_or(ConsoleError::NotFound)?;
+    let invalid = |e: crate::webhooks::WebhookError| {
+        ConsoleError::Invalid(super::error::capitalise(&e.to_string()))
+    };
+    let url = EndpointUrl::parse(&form.url).map_err(invalid)?;
+    let format = Format::parse(&form.format).map_err(invalid)?;
+    let events = EventFilter::parse(&form.event.join(",")).map_err(invalid)?;
+    let secret = SigningSecret::generate();
+    let webhook = state
+        .store
+        .add_webhook(
+            NewWebhook {
+                site_id: site.id,
+                url: url.as_str().to_owned(),
+                events: events.to_string(),
+                format: format.as_str().to_owned(),
+                include_email: form.include_email.is_some(),
+                secret: secret.expose().to_owned(),
+            },
+            state.clock.now_millis(),
+        )
+        .await?;
+    tracing::info!(webhook = %webhook.public_id, site_id, "webhook added");
+    Ok(secret_shown(&staff, &webhook, &secret, "Webhook added").into_response())
+}
+
+async fn endpoint(
+    state: &AppState,
+    staff: &Staff,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Webhook, ConsoleError> {
+    staff.require_admin()?;
+    let Path(id) = path.map_err(|_| ConsoleError::NotFound)?;
+    state.store.webhook(id).await?.ok_or(ConsoleError::NotFound)
+}
+
+pub async fn page(
+    staff: Staff,
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Html<String>, ConsoleError> {
+    let w = endpoint(&state, &staff, path).await?;
+    let deliveries = state
+        .store
+        .webhook_deliveries(w.id, DELIVERIES_SHOWN)
+        .await?;
+    let now = state.clock.now_millis();
+    let base = format!("/console/webhooks/{}", w.public_id);
+    let body = html! {
+        p { a href="/console/sites" { "← Sites" } }
+        h1 { "Webhook " code { (w.public_id) } }
+        dl.context {
+            dt { "Site" } dd { (w.site_name) }
+            dt { "URL" } dd { code { (w.url) } }
+            dt { "Format" } dd { (w.format) }
+            dt { "Events" } dd { (if w.events == "*" { "all" } else { &w.events }) }
+            dt { "Customer email" } dd { (if w.include_email { "included" } else { "left out" }) }
+            dt { "State" } dd {
+                span class={ "state-" (w.state) } { (w.state) }
+                @if let Some(reason) = &w.state_reason { " — " (reason) }
+            }
+            @if let Some(until) = w.previous_until.filter(|u| *u > now) {
+                dt { "Rotation" } dd { "The previous secret also signs until " (views::timestamp(until)) }
+            }
+        }
+        div.actions {
+            @if w.state != "active" {
+                form.inline method="post" action={ (base) "/enable" } {
+                    (views::csrf(&staff)) button type="submit" { "Turn back on" }
+                }
+            }
+            form.inline method="post" action={ (base) "/rotate" } {
+                (views::csrf(&staff)) button type="submit" { "Rotate the signing secret" }
+            }
+            form.inline method="post" action={ (base) "/remove" } {
+                (views::csrf(&staff)) button type="submit" { "Remove this webhook" }
+            }
+        }
+        h2 { "Deliveries (newest first)" }
+        @if deliveries.is_empty() { p.empty { "Nothing sent yet." } }
+        table {
+            thead { tr { th { "Event" } th { "Message" } th { "State" } th { "Attempts" } th {} } }
+            tbody {
+                @for d in &deliveries {
+                    tr {
+                        td { code { (d.event) } br; span.meta { (views::timestamp(d.created_at)) } }
+                        td { code { (d.msg_id) } }
+                        td {
+                            (d.state)
+                            @if d.state == "pending" && d.due_at > now { br; span.meta { "next " (views::timestamp(d.due_at)) } }
+                        }
+                        td {
+                            table.attempts {
+                                @for a in &d.attempts {
+                                    tr {
+                                        td { (views::timestamp(a.at)) }
+                                        td { (a.status.map(|s| s.to_string()).unwrap_or_else(|| "—".to_owned())) }
+                                        td { (a.latency_ms) " ms" }
+                                        td { (a.error.as_deref().unwrap_or("")) }
+                                    }
+                                }
+                            }
+                        }
+                        td {
+                            form.inline method="post" action={ (base) "/deliveries/" (d.id) "/redeliver" } {
+                                (views::csrf(&staff)) button type="submit" { "Redeliver" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(views::page("Webhook", &staff, "/console/sites", body))
+}
+
+pub async fn rotate(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, ConsoleError> {
+    let w = endpoint(&state, &staff, path).await?;
+    let secret = SigningSecret::generate();
+    state
+        .store
+        .rotate_webhook(
+            w.public_id.clone(),
+            secret.expose().to_owned(),
+            state.clock.now_millis(),
+        )
+        .await?;
+    Ok(secret_shown(&staff, &w, &secret, "New signing secret").into_response())
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, ConsoleError> {
+    let w = endpoint(&state, &staff, path).await?;
+    state.store.remove_webhook(w.public_id.clone()).await?;
+    tracing::info!(webhook = %w.public_id, "webhook removed");
+    Ok(Redirect::to("/console/sites").into_response())
+}
+
+pub async fn enable(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, ConsoleError> {
+    let w = endpoint(&state, &staff, path).await?;
+    state.store.enable_webhook(w.public_id.clone()).await?;
+    Ok(Redirect::to(&format!("/console/webhooks/{}", w.public_id)).into_response())
+}
+
+pub async fn redeliver(
+    State(state): State<AppState>,
+    path: Result<Path<(String, i64)>, PathRejection>,
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, ConsoleError> {
+    staff.require_admin()?;
+    let Path((id, delivery)) = path.map_err(|_| ConsoleError::NotFound)?;
+    let w = state
+        .store
+        .webhook(id)
+        .await?
+        .ok_or(ConsoleError::NotFound)?;
+    if !state
+        .store
+        .redeliver(w.id, delivery, state.clock.now_millis())
+        .await?
+    {
+        return Err(ConsoleError::NotFound);
+    }
+    Ok(Redirect::to(&format!("/console/webhooks/{}", w.public_id)).into_response())
+}
