@@ -28,8 +28,12 @@ pub async fn run(ctx: Context) {
             finished(&mut in_flight, &mut per_endpoint, delivery, webhook);
         }
         let now = ctx.clock.now_millis();
-        if running.len() < CONCURRENCY {
-            let limit = i64::try_from(CONCURRENCY * 4).unwrap_or(64);
+        // Refill when a quarter of the slots are free, not after every
+        // single answer: each look at the queue reads rows.
+        let free = CONCURRENCY - running.len();
+        if running.is_empty() || free >= CONCURRENCY / 4 {
+            // Rows in flight are still pending and come back first.
+            let limit = i64::try_from(in_flight.len() + 2 * free).unwrap_or(64);
             let jobs = match ctx.store.due_deliveries(now, limit).await {
                 Ok(jobs) => jobs,
                 Err(StoreError::Closed) => return,
@@ -63,7 +67,7 @@ pub async fn run(ctx: Context) {
             }
         }
         if running.is_empty() {
-            let next = ctx.store.next_due().await.ok().flatten();
+            let next = ctx.store.next_delivery_due().await.ok().flatten();
             super::wait(&mut queued, super::until(next, now)).await;
         } else {
             // Something finishing frees a slot; new work or the poll

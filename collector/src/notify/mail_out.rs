@@ -28,7 +28,7 @@ pub async fn run(ctx: Context) {
             }
         };
         if jobs.is_empty() {
-            let next = ctx.store.next_due().await.ok().flatten();
+            let next = ctx.store.next_mail_due().await.ok().flatten();
             super::wait(&mut queued, super::until(next, now)).await;
             continue;
         }

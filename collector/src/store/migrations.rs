@@ -259,7 +259,13 @@ const MIGRATIONS: &[&str] = &[
         sent_at    INTEGER
     ) STRICT;
     CREATE INDEX mail_outbox_pending ON mail_outbox(due_at) WHERE state = 'pending';
-    CREATE INDEX mail_outbox_user ON mail_outbox(user_id, kind, sent_at);
+    -- A colleague's waiting new-entry emails, and when they were last sent
+    -- one: both asked for every new entry, so each is a seek, never a scan
+    -- past thousands of folded rows.
+    CREATE INDEX mail_outbox_user_waiting ON mail_outbox(user_id, due_at)
+        WHERE kind = 'new_entry' AND state = 'pending';
+    CREATE INDEX mail_outbox_user_sent ON mail_outbox(user_id, sent_at)
+        WHERE kind = 'new_entry' AND state = 'sent';
     CREATE UNIQUE INDEX mail_outbox_digest ON mail_outbox(user_id, day) WHERE kind = 'digest';
 
     CREATE TABLE mail_attempts (
@@ -309,6 +315,8 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(due_at) WHERE state = 'pending';
     CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries(webhook_id, id);
+    CREATE INDEX webhook_deliveries_waiting ON webhook_deliveries(webhook_id)
+        WHERE state = 'pending';
 
     CREATE TABLE webhook_attempts (
         id          INTEGER PRIMARY KEY,

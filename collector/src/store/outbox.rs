@@ -580,15 +580,23 @@ impl Store {
         .await
     }
 
-    /// The earliest time anything in either outbox is due.
-    pub async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+    /// When the earliest waiting email is due.
+    pub async fn next_mail_due(&self) -> Result<Option<i64>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT min(due_at) FROM mail_outbox WHERE state = 'pending'")?
+                .query_row([], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    /// When the earliest waiting webhook message is due.
+    pub async fn next_delivery_due(&self) -> Result<Option<i64>, StoreError> {
         self.read(|conn| {
             Ok(conn
                 .prepare_cached(
-                    "SELECT min(t) FROM (
-                         SELECT min(due_at) AS t FROM mail_outbox WHERE state = 'pending'
-                         UNION ALL
-                         SELECT min(due_at) FROM webhook_deliveries WHERE state = 'pending')",
+                    "SELECT min(d.due_at) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                     WHERE d.state = 'pending' AND w.state <> 'disabled'",
                 )?
                 .query_row([], |r| r.get(0))?)
         })
