@@ -41,9 +41,49 @@ pub enum Command {
     /// Manage signed webhooks that tell other tools what happens to feedback.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Manage API tokens for the staff REST API (/api/v1).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Tools for development and benchmarking.
     #[command(subcommand)]
     Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token acting as a colleague; prints it once.
+    Add {
+        /// The colleague the token acts for.
+        #[arg(long)]
+        email: String,
+        /// A label to recognise it by, e.g. "nightly export".
+        #[arg(long)]
+        name: String,
+        /// `read` (entries, sites, exports) or `write` (also status,
+        /// assignment, notes, replies and promises).
+        #[arg(long, value_parser = ["read", "write"])]
+        scope: String,
+        /// Stop working after this many days (default: until revoked).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_days: Option<u32>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        /// Only this colleague's tokens.
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke a token at once.
+    Revoke {
+        /// The token's id (tok_…), as `earshot token list` shows it.
+        id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod directory;
+pub mod export;
 pub mod http;
 pub mod ids;
 pub mod mail;

@@ -4,15 +4,23 @@
 pub mod password;
 pub mod session;
 pub mod throttle;
+pub mod token;
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use crate::abuse::{ClientNet, RateLimiter};
+
 pub use password::{Password, PasswordError};
 pub use session::{SessionId, constant_time_eq, csrf_token};
 pub use throttle::{Attempt, LoginThrottle, Throttled};
+pub use token::{ApiToken, Scope};
+
+/// Failed API-token attempts per client network, then one per interval.
+const TOKEN_FAILURE_BURST: u32 = 10;
+const TOKEN_FAILURE_REFILL: Duration = Duration::from_secs(60);
 
 /// Argon2 hashes computed at once; each holds 19 MiB.
 const CONCURRENT_HASHES: usize = 4;
@@ -93,6 +101,9 @@ pub struct Auth {
     pub throttle: LoginThrottle,
     /// Secret of the one-time setup link, while no staff account exists.
     setup_token: Mutex<Option<String>>,
+    /// Failed API-token attempts per client network: guessing is hopeless
+    /// (256 bits), but a scanner still should not get unlimited tries.
+    pub token_failures: RateLimiter<ClientNet>,
 }
 
 impl Auth {
@@ -109,6 +120,7 @@ impl Auth {
             hashing: Semaphore::new(CONCURRENT_HASHES),
             throttle,
             setup_token: Mutex::new(needs_setup.then(|| crate::ids::secret(32))),
+            token_failures: RateLimiter::steady(TOKEN_FAILURE_BURST, TOKEN_FAILURE_REFILL),
         })
     }
 

@@ -1,5 +1,6 @@
 //! What each `earshot` subcommand does.
 
+mod tokens;
 mod webhooks;
 
 use std::process::ExitCode;
@@ -35,6 +36,10 @@ pub enum CliError {
     NoSuchUser(String),
     #[error("no site has the key {0}")]
     NoSuchSite(String),
+    #[error("no live token has the id {0}")]
+    NoSuchToken(String),
+    #[error("the token's name must be 1 to 100 characters")]
+    TokenName,
     #[error("no webhook has the id {0}")]
     NoSuchWebhook(String),
     #[error(transparent)]
@@ -68,6 +73,7 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             webhooks::notify(email, set, db).await
         }
         Some(Command::Webhook(command)) => webhooks::run(command).await,
+        Some(Command::Token(command)) => tokens::run(command).await,
         Some(Command::Dev(DevCommand::Seed { count, db })) => seed(count, db).await,
     };
     match result {

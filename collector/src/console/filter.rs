@@ -5,6 +5,7 @@ use earshot_protocol::{Kind, Severity};
 use serde::{Deserialize, Serialize};
 use time::macros::format_description;
 
+use super::input::{InputError, bad};
 use super::workflow::{DAY, Status};
 use crate::store::{Assignee, Filter, PromiseFilter, View};
 
@@ -37,20 +38,6 @@ pub struct RawFilter {
     pub after: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct FilterError {
-    pub field: &'static str,
-    pub message: String,
-}
-
-fn bad(field: &'static str, message: impl Into<String>) -> FilterError {
-    FilterError {
-        field,
-        message: message.into(),
-    }
-}
-
 /// Midnight UTC of a `YYYY-MM-DD` date, in Unix milliseconds.
 pub fn parse_date(raw: &str) -> Option<i64> {
     let date = time::Date::parse(raw, format_description!("[year]-[month]-[day]")).ok()?;
@@ -80,14 +67,14 @@ pub fn fts_query(input: &str) -> Option<String> {
 
 impl RawFilter {
     /// `me` in the assignee filter means `user_id`.
-    pub fn parse(&self, user_id: i64) -> Result<Filter, FilterError> {
+    pub fn parse(&self, user_id: i64) -> Result<Filter, InputError> {
         let view = match self.view.as_str() {
             "" | "waiting" => View::Waiting,
             "all" => View::All,
             "spam" => View::Spam,
             other => return Err(bad("view", format!("unknown view {other:?}"))),
         };
-        let id = |field: &'static str, raw: &str| -> Result<Option<i64>, FilterError> {
+        let id = |field: &'static str, raw: &str| -> Result<Option<i64>, InputError> {
             if raw.is_empty() {
                 return Ok(None);
             }
@@ -132,7 +119,7 @@ impl RawFilter {
             "overdue" => Some(PromiseFilter::Overdue),
             other => return Err(bad("promise", format!("unknown promise filter {other:?}"))),
         };
-        let date = |field: &'static str, raw: &str| -> Result<Option<i64>, FilterError> {
+        let date = |field: &'static str, raw: &str| -> Result<Option<i64>, InputError> {
             if raw.is_empty() {
                 return Ok(None);
             }

@@ -1,7 +1,9 @@
-//! The review console's domain: workflow rules and inbox filters. The HTTP
+//! The review console's domain: workflow rules, inbox filters and what
+//! staff may type. The HTTP
 //! side lives in `http::console`.
 
 pub mod filter;
+pub mod input;
 pub mod workflow;
 
 /// How staff call a kind of feedback.

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use earshot_protocol::{ErrorBody, ErrorResponse, ValidationError};
 
-use crate::store::StoreError;
+use crate::store::{Refusal, ReviewError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -56,8 +56,38 @@ pub enum ApiError {
     /// No entry with this id, or the secret does not match it.
     #[error("unknown entry")]
     UnknownEntry,
+    /// A staff API body over its limit.
+    #[error("body over {max_bytes} bytes")]
+    TooLarge { max_bytes: usize },
+    /// A staff API call without `Authorization: Bearer esk_…`.
+    #[error("no API token")]
+    NoToken,
+    /// A token that is malformed, unknown, revoked or expired.
+    #[error("invalid API token")]
+    BadToken,
+    /// Too many bad tokens from this client network.
+    #[error("too many failed token attempts")]
+    TokenThrottled { retry_after_secs: u64 },
+    /// The token's scope or its owner's role does not allow this.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// Input staff can correct, naming the field.
+    #[error(transparent)]
+    Input(#[from] crate::console::input::InputError),
+    /// A review action the rules refuse.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+}
+
+impl From<ReviewError> for ApiError {
+    fn from(e: ReviewError) -> Self {
+        match e {
+            ReviewError::Refused(r) => ApiError::Refused(r),
+            ReviewError::Store(s) => ApiError::Store(s),
+        }
+    }
 }
 
 impl ApiError {
@@ -198,6 +228,72 @@ impl ApiError {
                 format!("too many submissions; retry in {retry_after_secs} seconds"),
                 None,
             ),
+            TooLarge { max_bytes } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the request body must be at most {max_bytes} bytes"),
+                None,
+            ),
+            NoToken => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send an API token as Authorization: Bearer esk_…".into(),
+                None,
+            ),
+            BadToken => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the API token is unknown, revoked or expired".into(),
+                None,
+            ),
+            TokenThrottled { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many failed token attempts; retry in {retry_after_secs} seconds"),
+                None,
+            ),
+            Forbidden(why) => (StatusCode::FORBIDDEN, "forbidden", (*why).into(), None),
+            Input(e) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                e.message.clone(),
+                Some(e.field.to_owned()),
+            ),
+            Refused(Refusal::NoEntry) => (
+                StatusCode::NOT_FOUND,
+                "unknown_entry",
+                "no entry has this reference".into(),
+                None,
+            ),
+            Refused(Refusal::NoPromise) => (
+                StatusCode::NOT_FOUND,
+                "unknown_promise",
+                "this entry has no promise with this id".into(),
+                None,
+            ),
+            Refused(Refusal::NoUser) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_colleague",
+                "no colleague has this id or email".into(),
+                Some("assignee".into()),
+            ),
+            Refused(Refusal::AlreadySettled) => (
+                StatusCode::CONFLICT,
+                "already_settled",
+                "this promise is already settled".into(),
+                None,
+            ),
+            Refused(Refusal::Workflow(e)) => (
+                StatusCode::CONFLICT,
+                match e {
+                    crate::console::workflow::WorkflowError::Unchanged(_) => "unchanged",
+                    crate::console::workflow::WorkflowError::NotAllowed { .. } => {
+                        "status_not_allowed"
+                    }
+                },
+                e.to_string(),
+                Some("status".into()),
+            ),
             Store(StoreError::Closed) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -236,14 +332,21 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, Json(body)).into_response();
         let retry_after = match self {
-            ApiError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::TokenThrottled { retry_after_secs } => Some(retry_after_secs),
             ApiError::Store(StoreError::Closed | StoreError::NotDurable) => Some(5),
             _ => None,
         };
-        if matches!(self, ApiError::NoCredentials) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        let challenge = match self {
+            ApiError::NoCredentials | ApiError::NoToken => Some("Bearer"),
+            ApiError::BadToken => Some("Bearer error=\"invalid_token\""),
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         if let Some(secs) = retry_after {
             response

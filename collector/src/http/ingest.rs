@@ -141,7 +141,7 @@ pub(super) fn limit(decision: Decision) -> Result<(), ApiError> {
     }
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -157,9 +157,14 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 /// Parses the body into the wire type, turning serde's errors into specific
 /// codes and fields without echoing the customer's input back.
 pub fn parse_body(body: &[u8]) -> Result<FeedbackRequest, ApiError> {
+    parse_json(body)
+}
+
+/// Parses a JSON body into `T`, naming the offending field on failure.
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     // Fast path: plain serde. Only a failure pays for the second, path-tracking
     // parse that names the offending field.
-    if let Ok(request) = serde_json::from_slice::<FeedbackRequest>(body) {
+    if let Ok(request) = serde_json::from_slice::<T>(body) {
         return Ok(request);
     }
     // Not JSON at all (say, trailing garbage): malformed, whatever the shape.
@@ -167,7 +172,7 @@ pub fn parse_body(body: &[u8]) -> Result<FeedbackRequest, ApiError> {
         return Err(ApiError::MalformedJson);
     }
     let mut de = serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, FeedbackRequest>(&mut de) {
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Err(e) => Err(shape_error(e)),
         // Unreachable in practice: the fast path accepted nothing, yet this did.
         Ok(_) => Err(ApiError::MalformedJson),

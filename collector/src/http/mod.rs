@@ -1,7 +1,8 @@
 //! HTTP surface: each resource module exposes `router()`, merged here.
 
+pub(crate) mod api;
 mod assets;
-mod attachments;
+pub(crate) mod attachments;
 pub mod console;
 mod edge;
 mod error;
@@ -96,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         .merge(assets::router())
         .merge(status_page::router())
         .merge(console::router())
+        .merge(api::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(logging::log_request))

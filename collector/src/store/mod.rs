@@ -18,6 +18,7 @@
 mod attachments;
 mod checkpoint;
 mod entries;
+mod export;
 mod flush;
 mod migrations;
 mod notify;
@@ -29,6 +30,7 @@ mod settings;
 mod sites;
 mod staff;
 mod throttle;
+mod tokens;
 mod webhooks;
 mod writer;
 
@@ -42,6 +44,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use attachments::{Attached, AttachmentMeta};
 use checkpoint::Checkpointer;
 pub use entries::{Entry, Inserted, NewEntry};
+pub use export::{ExportChunk, ExportRow};
 pub use notify::{
     Dispatched, EndpointRow, FOLD_WINDOW_MS, MailKind, NewDelivery, NewEntryFact, NewMail,
     NoticeFact, NoticeKind, Pending,
@@ -57,6 +60,7 @@ pub use review::{
 };
 pub use sites::{NewSite, Site};
 pub use staff::{NewUser, Role, Session, User};
+pub use tokens::{NewToken, TokenInfo};
 pub use webhooks::{AttemptView, DeliveryView, NewWebhook, ROTATION_OVERLAP_MS, Webhook};
 use writer::Writer;
 

@@ -117,7 +117,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Status => "status",
             EventKind::Assign => "assign",
@@ -286,7 +286,16 @@ fn flatten<T>(outcome: Outcome<T>) -> Result<T, ReviewError> {
     Ok(outcome??)
 }
 
-fn inbox(conn: &Connection, filter: &Filter, now: i64) -> Result<InboxPage, StoreError> {
+/// A filter as SQL: the tables to read (`e` is the entry), the conditions,
+/// the order and the arguments they refer to.
+pub(super) struct FilterSql {
+    pub from: &'static str,
+    pub conditions: String,
+    pub order: String,
+    pub args: Vec<Value>,
+}
+
+pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     let mut arg = |v: Value, args_len: &mut usize| {
@@ -388,11 +397,31 @@ fn inbox(conn: &Connection, filter: &Filter, now: i64) -> Result<InboxPage, Stor
         ),
         None => ("entries e", format!("e.id {direction}")),
     };
-    let where_sql = if clauses.is_empty() {
+    let conditions = if clauses.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
+    FilterSql {
+        from: from_sql,
+        conditions,
+        order: order_sql,
+        args,
+    }
+}
+
+fn inbox(
+    conn: &Connection,
+    filter: &Filter,
+    limit: usize,
+    now: i64,
+) -> Result<InboxPage, StoreError> {
+    let FilterSql {
+        from: from_sql,
+        conditions: where_sql,
+        order: order_sql,
+        args,
+    } = filter_sql(filter, now);
     let sql = format!(
         "SELECT e.id, e.public_id, e.reference, e.kind, e.status, e.severity,
                 substr(coalesce(e.message, e.expected, ''), 1, 240), e.email, e.name,
@@ -404,7 +433,7 @@ fn inbox(conn: &Connection, filter: &Filter, now: i64) -> Result<InboxPage, Stor
          {where_sql}
          ORDER BY {order_sql}
          LIMIT {}",
-        PAGE_SIZE + 1
+        limit + 1
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |r| {
@@ -427,8 +456,8 @@ fn inbox(conn: &Connection, filter: &Filter, now: i64) -> Result<InboxPage, Stor
         })
     })?;
     let mut rows: Vec<InboxRow> = rows.collect::<Result<_, _>>()?;
-    let next = if rows.len() > PAGE_SIZE {
-        rows.truncate(PAGE_SIZE);
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
         rows.last().map(|r| r.id)
     } else {
         None
@@ -737,8 +766,29 @@ fn reply(
 }
 
 impl Store {
-    pub async fn inbox(&self, filter: Filter, now: i64) -> Result<InboxPage, StoreError> {
-        self.read(move |conn| inbox(conn, &filter, now)).await
+    /// One page of at most `limit` entries.
+    pub async fn inbox(
+        &self,
+        filter: Filter,
+        limit: usize,
+        now: i64,
+    ) -> Result<InboxPage, StoreError> {
+        self.read(move |conn| inbox(conn, &filter, limit, now))
+            .await
+    }
+
+    /// The public id of the entry with this reference.
+    pub async fn entry_by_reference(
+        &self,
+        reference: String,
+    ) -> Result<Option<String>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT public_id FROM entries WHERE reference = ?1")?
+                .query_row([reference], |r| r.get(0))
+                .optional()?)
+        })
+        .await
     }
 
     pub async fn entry_detail(&self, public_id: String) -> Result<Option<EntryDetail>, StoreError> {

@@ -3,22 +3,16 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderName, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
-use crate::console::filter::parse_date;
-use crate::console::workflow::{DAY, Settled, Status, Urgency, human_duration};
+use crate::console::input::{self, PROMISE_MAX, TEXT_MAX};
+use crate::console::workflow::{Settled, Status, Urgency, human_duration};
 use crate::http::AppState;
 use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, NewReply, User};
-use earshot_protocol::ImageType;
-
-/// Longest note or reply staff can write.
-pub const TEXT_MAX: usize = 10_000;
-pub const PROMISE_MAX: usize = 300;
 
 fn words(heading: &str, text: &str) -> Markup {
     html! { section.words { h2 { (heading) } p { (text) } } }
@@ -284,19 +278,6 @@ fn back_to(id: &str, anchor: &str) -> Response {
 }
 
 /// Staff-written text: trimmed, with something visible in it, bounded.
-fn staff_text(raw: &str, what: &str, max: usize) -> Result<String, ConsoleError> {
-    let text = raw.trim();
-    if !earshot_protocol::submission::has_visible(text) {
-        return Err(ConsoleError::Invalid(format!("The {what} is empty.")));
-    }
-    if text.chars().count() > max {
-        return Err(ConsoleError::Invalid(format!(
-            "The {what} is longer than {max} characters."
-        )));
-    }
-    Ok(text.to_owned())
-}
-
 #[derive(Debug, Deserialize)]
 pub struct StatusForm {
     #[serde(default)]
@@ -373,7 +354,7 @@ pub async fn note(
     StaffForm { staff, form }: StaffForm<NoteForm>,
 ) -> Result<Response, ConsoleError> {
     let id = entry_id(path)?;
-    let body = staff_text(&form.body, "note", TEXT_MAX)?;
+    let body = input::staff_text(&form.body, "note", TEXT_MAX)?;
     state
         .store
         .add_note(id.clone(), body, staff.user.id, state.clock.now_millis())
@@ -395,34 +376,6 @@ impl FormLimit for ReplyForm {
     const MAX_BYTES: usize = (TEXT_MAX + PROMISE_MAX) * BYTES_PER_CHAR + FORM_OVERHEAD;
 }
 
-/// A promise needs both what and when; the due time is the end of the
-/// chosen day (UTC), which must not be in the past.
-fn parse_promise(text: &str, due: &str, now: i64) -> Result<Option<(String, i64)>, ConsoleError> {
-    let (text, due) = (text.trim(), due.trim());
-    match (text.is_empty(), due.is_empty()) {
-        (true, true) => Ok(None),
-        (false, true) => Err(ConsoleError::Invalid(
-            "A promise needs a due date.".to_owned(),
-        )),
-        (true, false) => Err(ConsoleError::Invalid(
-            "Say what you promise, or clear the due date.".to_owned(),
-        )),
-        (false, false) => {
-            let text = staff_text(text, "promise", PROMISE_MAX)?;
-            let day = parse_date(due).ok_or_else(|| {
-                ConsoleError::Invalid("The due date must be a date (YYYY-MM-DD).".to_owned())
-            })?;
-            let due_at = day + DAY - 1;
-            if due_at < now {
-                return Err(ConsoleError::Invalid(
-                    "The due date is in the past.".to_owned(),
-                ));
-            }
-            Ok(Some((text, due_at)))
-        }
-    }
-}
-
 pub async fn reply(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -430,8 +383,8 @@ pub async fn reply(
 ) -> Result<Response, ConsoleError> {
     let id = entry_id(path)?;
     let now = state.clock.now_millis();
-    let body = staff_text(&form.body, "reply", TEXT_MAX)?;
-    let promise = parse_promise(&form.promise_text, &form.promise_due, now)?;
+    let body = input::staff_text(&form.body, "reply", TEXT_MAX)?;
+    let promise = input::promise(&form.promise_text, &form.promise_due, now)?;
     let event_id = state
         .store
         .reply(id.clone(), NewReply { body, promise }, staff.user.id, now)
@@ -479,13 +432,9 @@ pub async fn settle(
     Ok(back_to(&id, "promises"))
 }
 
-/// How an attachment is served: never sniffed, never run as a document
-/// (a polyglot PNG that is also HTML or SVG stays an image), never framed.
-const ATTACHMENT_CSP: &str = "default-src 'none'; img-src 'self'; sandbox";
-
 #[derive(Debug, Default, Deserialize)]
 pub struct AttachmentQuery {
-    download: Option<String>,
+    pub download: Option<String>,
 }
 
 /// An attached image, for signed-in staff only. It was checked to be a
@@ -502,48 +451,10 @@ pub async fn attachment(
         .attachment(id.clone())
         .await?
         .ok_or(ConsoleError::NotFound)?;
-    let extension = ImageType::from_mime(&content_type).map_or("bin", ImageType::extension);
-    let disposition = if query.download.is_some() {
-        "attachment"
-    } else {
-        "inline"
-    };
-    // The id is ours (`att_` and base32), safe inside the quotes.
-    let disposition = format!("{disposition}; filename=\"{id}.{extension}\"");
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CONTENT_SECURITY_POLICY, ATTACHMENT_CSP.to_owned()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-            (
-                HeaderName::from_static("cross-origin-resource-policy"),
-                "same-origin".to_owned(),
-            ),
-        ],
+    Ok(crate::http::attachments::serve(
+        &id,
+        content_type,
         bytes,
-    )
-        .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn promises_need_text_and_a_future_day() {
-        let now = parse_date("2026-11-22").unwrap() + 12 * 3_600_000;
-        assert!(parse_promise("", "", now).unwrap().is_none());
-        assert!(parse_promise("Fixed", "", now).is_err());
-        assert!(parse_promise("", "2026-11-27", now).is_err());
-        assert!(parse_promise("Fixed", "2026-11-21", now).is_err());
-        assert!(parse_promise("Fixed", "Friday", now).is_err());
-        assert!(parse_promise(&"x".repeat(PROMISE_MAX + 1), "2026-11-27", now).is_err());
-        // Today is allowed: due at the end of it.
-        let (text, due) = parse_promise(" Fixed ", "2026-11-22", now)
-            .unwrap()
-            .unwrap();
-        assert_eq!(text, "Fixed");
-        assert_eq!(due, parse_date("2026-11-23").unwrap() - 1);
-    }
+        query.download.is_some(),
+    ))
 }

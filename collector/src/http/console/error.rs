@@ -36,6 +36,12 @@ pub enum ConsoleError {
     Internal(&'static str),
 }
 
+impl From<crate::console::input::InputError> for ConsoleError {
+    fn from(e: crate::console::input::InputError) -> Self {
+        ConsoleError::Invalid(e.message)
+    }
+}
+
 impl From<ReviewError> for ConsoleError {
     fn from(e: ReviewError) -> Self {
         match e {

@@ -13,8 +13,9 @@ use super::extract::{FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::console::filter::RawFilter;
 use crate::console::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
+use crate::export::Format;
 use crate::http::AppState;
-use crate::store::{BulkAction, Filter, InboxPage, InboxRow, SiteSettings, User, View};
+use crate::store::{BulkAction, Filter, InboxPage, InboxRow, PAGE_SIZE, SiteSettings, User, View};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -202,7 +203,7 @@ pub async fn page(
         state.store.index_for_search().await?;
     }
     let page = match &filter {
-        Some(filter) => Some(state.store.inbox(filter.clone(), now).await?),
+        Some(filter) => Some(state.store.inbox(filter.clone(), PAGE_SIZE, now).await?),
         None => None,
     };
     let title = match view {
@@ -243,6 +244,16 @@ pub async fn page(
                         a rel="next" href={ "/console?" (more.to_query()) } { "Next page →" }
                     }
                 }
+                @let every = back.to_query();
+                @let join = if every.is_empty() { "" } else { "&" };
+                p.export {
+                    "Export these results (every page): "
+                    a href={ "/console/export.csv?" (every) } download { "CSV" }
+                    " · "
+                    a href={ "/console/export.csv?" (every) (join) "bom=1" } download { "CSV for Excel" }
+                    " · "
+                    a href={ "/console/export.ndjson?" (every) } download { "NDJSON" }
+                }
             }
         }
     };
@@ -252,6 +263,54 @@ pub async fn page(
         StatusCode::OK
     };
     Ok((status, views::page(title, &staff, "/console", body)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ExportQuery {
+    #[serde(flatten)]
+    filter: RawFilter,
+    bom: String,
+}
+
+async fn export(
+    staff: Staff,
+    state: AppState,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+    format: Format,
+) -> Result<Response, ConsoleError> {
+    let Query(query) =
+        query.map_err(|_| ConsoleError::Invalid("The filters could not be read.".to_owned()))?;
+    let mut raw = query.filter;
+    // Every page, not the one on screen.
+    raw.after.clear();
+    let filter = raw.parse(staff.user.id)?;
+    if filter.search.is_some() {
+        state.store.index_for_search().await?;
+    }
+    tracing::info!(format = format.extension(), "console export");
+    Ok(crate::http::api::export_response(
+        &state,
+        filter,
+        format,
+        query.bom == "1",
+    ))
+}
+
+pub async fn export_csv(
+    staff: Staff,
+    State(state): State<AppState>,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ConsoleError> {
+    export(staff, state, query, Format::Csv).await
+}
+
+pub async fn export_ndjson(
+    staff: Staff,
+    State(state): State<AppState>,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ConsoleError> {
+    export(staff, state, query, Format::Ndjson).await
 }
 
 #[derive(Debug, Deserialize)]

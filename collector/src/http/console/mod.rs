@@ -10,6 +10,7 @@ mod login;
 mod notifications;
 mod report;
 mod sites;
+mod tokens;
 mod views;
 mod webhooks;
 
@@ -74,6 +75,10 @@ pub fn router() -> Router<AppState> {
             "/console/notifications",
             get(notifications::page).post(notifications::save),
         )
+        .route("/console/export.csv", get(inbox::export_csv))
+        .route("/console/export.ndjson", get(inbox::export_ndjson))
+        .route("/console/tokens", get(tokens::page).post(tokens::create))
+        .route("/console/tokens/{id}/revoke", post(tokens::revoke))
         .route("/console/sites", get(sites::page))
         .route("/console/sites/{id}", post(sites::update))
         .route("/console/sites/{id}/webhooks", post(webhooks::add))

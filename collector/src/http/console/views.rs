@@ -61,6 +61,7 @@ pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Html<Str
                             (link("/console/promises", "Promises"))
                             (link("/console?view=spam", "Spam"))
                             (link("/console/notifications", "Notifications"))
+                            (link("/console/tokens", "API tokens"))
                             @if staff.user.role == crate::store::Role::Admin {
                                 (link("/console/sites", "Sites"))
                             }

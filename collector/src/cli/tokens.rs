@@ -1,0 +1,137 @@
+//! `earshot token add|list|revoke`: API tokens for scripts and tools. A
+//! running collector sees changes at once (tokens are looked up per
+//! request).
+
+use super::{CliError, open, store_error};
+use crate::auth::{ApiToken, Scope, token};
+use crate::clock;
+use crate::config::{DbArgs, TokenCommand};
+use crate::store::{NewToken, Store, now_millis};
+
+const DAY_MS: i64 = 24 * 3_600_000;
+
+pub async fn run(command: TokenCommand) -> Result<(), CliError> {
+    match command {
+        TokenCommand::Add {
+            email,
+            name,
+            scope,
+            expires_days,
+            db,
+        } => add(email, name, &scope, expires_days, db).await,
+        TokenCommand::List { email, db } => list(email, db).await,
+        TokenCommand::Revoke { id, db } => revoke(id, db).await,
+    }
+}
+
+async fn with_store<T>(
+    db: &DbArgs,
+    work: impl AsyncFnOnce(&Store) -> Result<T, CliError>,
+) -> Result<T, CliError> {
+    let store = open(db).await?;
+    let result = work(&store).await;
+    store.shutdown().await;
+    result
+}
+
+async fn add(
+    email: String,
+    name: String,
+    scope: &str,
+    expires_days: Option<u32>,
+    db: DbArgs,
+) -> Result<(), CliError> {
+    let scope = Scope::parse(scope).unwrap_or(Scope::Read);
+    let name = token::label(&name).ok_or(CliError::TokenName)?;
+    let token = ApiToken::generate();
+    let now = now_millis();
+    let info = with_store(&db, async |store| {
+        let user = store
+            .user_by_email(email.clone())
+            .await
+            .map_err(store_error(&db))?
+            .ok_or_else(|| CliError::NoSuchUser(email.clone()))?;
+        store
+            .add_token(
+                NewToken {
+                    user_id: user.id,
+                    name,
+                    scope: scope.as_str().to_owned(),
+                    hash: token.digest(),
+                    hint: token.hint(),
+                    expires_at: expires_days.map(|d| now + i64::from(d) * DAY_MS),
+                },
+                now,
+            )
+            .await
+            .map_err(store_error(&db))
+    })
+    .await?;
+    println!(
+        "Added token {} \"{}\" for {} (scope {}{})",
+        info.public_id,
+        info.name,
+        info.owner_email,
+        info.scope,
+        info.expires_at
+            .map(|at| format!(", expires {}", clock::timestamp(at)))
+            .unwrap_or_default()
+    );
+    println!("Token (shown once): {}", token.reveal());
+    Ok(())
+}
+
+async fn list(email: Option<String>, db: DbArgs) -> Result<(), CliError> {
+    let tokens = with_store(&db, async |store| {
+        let owner = match &email {
+            Some(email) => Some(
+                store
+                    .user_by_email(email.clone())
+                    .await
+                    .map_err(store_error(&db))?
+                    .ok_or_else(|| CliError::NoSuchUser(email.clone()))?
+                    .id,
+            ),
+            None => None,
+        };
+        store.tokens(owner).await.map_err(store_error(&db))
+    })
+    .await?;
+    let now = now_millis();
+    for t in tokens {
+        let state = match (t.revoked_at, t.expires_at) {
+            (Some(at), _) => format!("revoked {}", clock::timestamp(at)),
+            (None, Some(at)) if at <= now => format!("expired {}", clock::timestamp(at)),
+            (None, Some(at)) => format!("expires {}", clock::timestamp(at)),
+            (None, None) => "active".to_owned(),
+        };
+        println!(
+            "{}\t{}…\t{}\t{}\t{}\tcreated {}\tlast used {}\t{}",
+            t.public_id,
+            t.hint,
+            t.owner_email,
+            t.scope,
+            t.name,
+            clock::timestamp(t.created_at),
+            t.last_used_at
+                .map_or_else(|| "never".to_owned(), clock::timestamp),
+            state
+        );
+    }
+    Ok(())
+}
+
+async fn revoke(id: String, db: DbArgs) -> Result<(), CliError> {
+    let revoked = with_store(&db, async |store| {
+        store
+            .revoke_token(id.clone(), None, now_millis())
+            .await
+            .map_err(store_error(&db))
+    })
+    .await?;
+    if !revoked {
+        return Err(CliError::NoSuchToken(id));
+    }
+    println!("Revoked token {id}; it stops working at once.");
+    Ok(())
+}

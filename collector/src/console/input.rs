@@ -1,0 +1,100 @@
+//! What staff type, checked once for the console and the API alike: the
+//! same limits, the same refusals, each naming the field it is about.
+
+use super::filter::parse_date;
+use super::workflow::DAY;
+
+/// Longest note or reply staff can write.
+pub const TEXT_MAX: usize = 10_000;
+/// Longest promise.
+pub const PROMISE_MAX: usize = 300;
+
+/// Input staff can correct: which field, and a sentence saying how.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InputError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+pub(crate) fn bad(field: &'static str, message: impl Into<String>) -> InputError {
+    InputError {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A note, reply or promise: trimmed, something visible, at most `max`
+/// characters.
+pub fn staff_text(raw: &str, field: &'static str, max: usize) -> Result<String, InputError> {
+    let text = raw.trim();
+    if !earshot_protocol::submission::has_visible(text) {
+        return Err(bad(field, format!("The {field} is empty.")));
+    }
+    if text.chars().count() > max {
+        return Err(bad(
+            field,
+            format!("The {field} is longer than {max} characters."),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// A promise needs both what and when; the due time is the end of the
+/// chosen day (UTC), which must not be in the past.
+pub fn promise(text: &str, due: &str, now: i64) -> Result<Option<(String, i64)>, InputError> {
+    let (text, due) = (text.trim(), due.trim());
+    match (text.is_empty(), due.is_empty()) {
+        (true, true) => Ok(None),
+        (false, true) => Err(bad("promise_due", "A promise needs a due date.")),
+        (true, false) => Err(bad(
+            "promise_text",
+            "Say what you promise, or clear the due date.",
+        )),
+        (false, false) => {
+            let text = staff_text(text, "promise", PROMISE_MAX)?;
+            let day = parse_date(due)
+                .ok_or_else(|| bad("promise_due", "The due date must be a date (YYYY-MM-DD)."))?;
+            let due_at = day + DAY - 1;
+            if due_at < now {
+                return Err(bad("promise_due", "The due date is in the past."));
+            }
+            Ok(Some((text, due_at)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promises_need_text_and_a_future_day() {
+        let now = parse_date("2026-11-22").unwrap() + 12 * 3_600_000;
+        assert!(promise("", "", now).unwrap().is_none());
+        assert_eq!(promise("Fixed", "", now).unwrap_err().field, "promise_due");
+        assert_eq!(
+            promise("", "2026-11-27", now).unwrap_err().field,
+            "promise_text"
+        );
+        assert!(promise("Fixed", "2026-11-21", now).is_err());
+        assert!(promise("Fixed", "Friday", now).is_err());
+        assert!(promise(&"x".repeat(PROMISE_MAX + 1), "2026-11-27", now).is_err());
+        // Today is allowed: due at the end of it.
+        let (text, due) = promise(" Fixed ", "2026-11-22", now).unwrap().unwrap();
+        assert_eq!(text, "Fixed");
+        assert_eq!(due, parse_date("2026-11-23").unwrap() - 1);
+    }
+
+    #[test]
+    fn staff_text_is_trimmed_and_must_show_something() {
+        assert_eq!(staff_text("  hi ", "note", 10).unwrap(), "hi");
+        assert_eq!(
+            staff_text(" \u{200B} ", "note", 10).unwrap_err().field,
+            "note"
+        );
+        assert!(staff_text("abcdefghijk", "reply", 10).is_err());
+        // Characters, not bytes.
+        assert!(staff_text(&"é".repeat(10), "reply", 10).is_ok());
+    }
+}

@@ -1,0 +1,202 @@
+//! What a `write` token may do to an entry: exactly the console's actions,
+//! through the same store functions and input rules, recorded on the same
+//! timeline. Each answers the entry as it now stands.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::entries::{entry_json, locate};
+use super::{Caller, JsonBody};
+use crate::auth::Scope;
+use crate::console::input::{self, TEXT_MAX, bad};
+use crate::console::workflow::Status;
+use crate::http::{ApiError, AppState};
+use crate::store::{NewReply, Refusal};
+
+type Answer = Result<(StatusCode, Json<Value>), ApiError>;
+
+async fn answer(state: &AppState, public_id: String, status: StatusCode) -> Answer {
+    Ok((status, Json(entry_json(state, public_id).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    status: String,
+}
+
+pub async fn status(
+    caller: Caller,
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    JsonBody(body): JsonBody<StatusBody>,
+) -> Answer {
+    caller.require(Scope::Write)?;
+    let public_id = locate(&state, path).await?;
+    let to = Status::parse(&body.status).ok_or_else(|| {
+        bad(
+            "status",
+            "status is one of new, acknowledged, in_progress, resolved, wont_fix, spam",
+        )
+    })?;
+    let now = state.clock.now_millis();
+    state
+        .store
+        .set_status(public_id.clone(), to, caller.user.id, now)
+        .await?;
+    answer(&state, public_id, StatusCode::OK).await
+}
+
+/// `null` unassigns; otherwise a colleague's id, their email, or `"me"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Assignee {
+    Id(i64),
+    Named(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    assignee: Option<Assignee>,
+}
+
+pub async fn assign(
+    caller: Caller,
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    JsonBody(body): JsonBody<AssignBody>,
+) -> Answer {
+    caller.require(Scope::Write)?;
+    let public_id = locate(&state, path).await?;
+    let assignee = match body.assignee {
+        None => None,
+        Some(Assignee::Id(id)) => Some(id),
+        Some(Assignee::Named(name)) if name == "me" => Some(caller.user.id),
+        Some(Assignee::Named(email)) => Some(
+            state
+                .store
+                .user_by_email(email)
+                .await?
+                .ok_or(ApiError::Refused(Refusal::NoUser))?
+                .id,
+        ),
+    };
+    let now = state.clock.now_millis();
+    state
+        .store
+        .assign(public_id.clone(), assignee, caller.user.id, now)
+        .await?;
+    answer(&state, public_id, StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    body: String,
+}
+
+pub async fn note(
+    caller: Caller,
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    JsonBody(body): JsonBody<NoteBody>,
+) -> Answer {
+    caller.require(Scope::Write)?;
+    let public_id = locate(&state, path).await?;
+    let text = input::staff_text(&body.body, "body", TEXT_MAX)?;
+    let now = state.clock.now_millis();
+    state
+        .store
+        .add_note(public_id.clone(), text, caller.user.id, now)
+        .await?;
+    answer(&state, public_id, StatusCode::CREATED).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromiseBody {
+    text: String,
+    /// `YYYY-MM-DD`: due at the end of that day, UTC.
+    due: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyBody {
+    body: String,
+    #[serde(default)]
+    promise: Option<PromiseBody>,
+}
+
+pub async fn reply(
+    caller: Caller,
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    JsonBody(body): JsonBody<ReplyBody>,
+) -> Answer {
+    caller.require(Scope::Write)?;
+    let public_id = locate(&state, path).await?;
+    let now = state.clock.now_millis();
+    let text = input::staff_text(&body.body, "body", TEXT_MAX)?;
+    let promise = match &body.promise {
+        None => None,
+        Some(p) => {
+            // The console's rule, named as the API's fields.
+            let promise = input::promise(&p.text, &p.due, now).map_err(|mut e| {
+                e.field = match e.field {
+                    "promise_due" => "promise.due",
+                    _ => "promise.text",
+                };
+                e
+            })?;
+            Some(promise.ok_or_else(|| bad("promise", "a promise needs text and a due date"))?)
+        }
+    };
+    let event_id = state
+        .store
+        .reply(
+            public_id.clone(),
+            NewReply {
+                body: text,
+                promise,
+            },
+            caller.user.id,
+            now,
+        )
+        .await?;
+    tracing::info!(entry = %public_id, event_id, "staff replied through the API");
+    answer(&state, public_id, StatusCode::CREATED).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettleBody {
+    outcome: String,
+}
+
+pub async fn settle(
+    caller: Caller,
+    State(state): State<AppState>,
+    path: Result<Path<(String, i64)>, PathRejection>,
+    JsonBody(body): JsonBody<SettleBody>,
+) -> Answer {
+    caller.require(Scope::Write)?;
+    let Path((reference, promise)) = path.map_err(|_| ApiError::NotFound)?;
+    let public_id = locate(&state, Ok(Path(reference))).await?;
+    let kept = match body.outcome.as_str() {
+        "kept" => true,
+        "broken" => false,
+        _ => return Err(bad("outcome", "outcome is kept or broken").into()),
+    };
+    let now = state.clock.now_millis();
+    state
+        .store
+        .settle_promise(public_id.clone(), promise, kept, caller.user.id, now)
+        .await?;
+    answer(&state, public_id, StatusCode::OK).await
+}

@@ -1,0 +1,274 @@
+//! `GET /api/v1/entries` (the inbox with its filters, in keyset pages) and
+//! `GET /api/v1/entries/{reference}` (one entry with everything on it).
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Caller, decode_cursor, encode_cursor};
+use crate::clock::rfc3339;
+use crate::console::filter::RawFilter;
+use crate::console::input::{InputError, bad};
+use crate::http::{ApiError, AppState};
+use crate::store::{EntryDetail, EventKind, Filter, InboxRow, PromiseRow};
+
+/// Entries per page unless `limit` says otherwise, and at most.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 200;
+
+/// The inbox's filters plus paging, as a query string.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    pub filter: RawFilter,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub limit: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub cursor: String,
+}
+
+fn query_error(_: QueryRejection) -> ApiError {
+    ApiError::Input(bad(
+        "query",
+        "the query string could not be read; give each parameter once",
+    ))
+}
+
+/// The filter a query asks for: a site may be named by id or by key.
+pub(super) async fn parse_filter(
+    state: &AppState,
+    caller: &Caller,
+    raw: &RawFilter,
+) -> Result<Filter, ApiError> {
+    let mut raw = raw.clone();
+    if !raw.site.is_empty() && raw.site.parse::<i64>().is_err() {
+        let site = state
+            .sites
+            .by_key(&raw.site)
+            .await?
+            .ok_or_else(|| ApiError::Input(bad("site", "no site has this key")))?;
+        raw.site = site.id.to_string();
+    }
+    if !raw.after.is_empty() {
+        return Err(ApiError::Input(bad("after", "page with cursor, not after")));
+    }
+    let filter = raw.parse(caller.user.id)?;
+    if filter.search.is_some() {
+        // Search what has been committed, not what the indexer reached.
+        state.store.index_for_search().await?;
+    }
+    Ok(filter)
+}
+
+fn parse_limit(raw: &str) -> Result<usize, InputError> {
+    if raw.is_empty() {
+        return Ok(DEFAULT_LIMIT);
+    }
+    raw.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_LIMIT).contains(n))
+        .ok_or_else(|| bad("limit", format!("limit is a number from 1 to {MAX_LIMIT}")))
+}
+
+fn summary(row: &InboxRow, base: &str) -> Value {
+    json!({
+        "reference": row.reference,
+        "url": format!("{base}/api/v1/entries/{}", row.reference),
+        "console_url": format!("{base}/console/entries/{}", row.public_id),
+        "kind": row.kind,
+        "status": row.status,
+        "severity": row.severity,
+        "summary": row.summary,
+        "email": row.email,
+        "name": row.name,
+        "site": row.site_name,
+        "assignee": row.assignee,
+        "created": rfc3339(row.created_at),
+        "first_response": row.first_response_at.map(rfc3339),
+        "next_promise_due": row.next_promise_due.map(rfc3339),
+    })
+}
+
+pub async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(query_error)?;
+    let mut filter = parse_filter(&state, &caller, &query.filter).await?;
+    let limit = parse_limit(&query.limit)?;
+    if !query.cursor.is_empty() {
+        filter.cursor = Some(decode_cursor(&query.cursor)?);
+    }
+    let now = state.clock.now_millis();
+    let page = state.store.inbox(filter, limit, now).await?;
+    let base = &*state.public_url;
+    let next = page.next.map(|after| {
+        let next = ListQuery {
+            cursor: encode_cursor(after),
+            ..query.clone()
+        };
+        let query = serde_html_form::to_string(&next).unwrap_or_default();
+        format!("{base}/api/v1/entries?{query}")
+    });
+    let body = json!({
+        "entries": page.rows.iter().map(|row| summary(row, base)).collect::<Vec<_>>(),
+        "next": next,
+    });
+    let mut response = Json(body).into_response();
+    if let Some(link) =
+        next.and_then(|url| HeaderValue::try_from(format!("<{url}>; rel=\"next\"")).ok())
+    {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
+}
+
+fn promise(p: &PromiseRow, now: i64) -> Value {
+    json!({
+        "id": p.id,
+        "text": p.text,
+        "due": rfc3339(p.due_at),
+        "state": p.settled.as_str(),
+        "standing": p.state(now).label(),
+        "settled": p.settled_at.map(rfc3339),
+        "made_by": p.made_by,
+        "created": rfc3339(p.created_at),
+    })
+}
+
+fn detail_json(entry: &EntryDetail, base: &str, now: i64) -> Value {
+    let events_of = |kind: EventKind| {
+        entry
+            .events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| json!({"by": e.actor, "body": e.body, "at": rfc3339(e.created_at)}))
+            .collect::<Vec<_>>()
+    };
+    let context: serde_json::Map<String, Value> = entry
+        .host_context
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    json!({
+        "reference": entry.reference,
+        "url": format!("{base}/api/v1/entries/{}", entry.reference),
+        "console_url": format!("{base}/console/entries/{}", entry.public_id),
+        "status_page": format!("{base}/s/{}.{}", entry.public_id, entry.status_token),
+        "kind": entry.kind,
+        "status": entry.status.as_str(),
+        "next_statuses": entry.status.next().iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "severity": entry.severity,
+        "message": entry.message,
+        "expected": entry.expected,
+        "actual": entry.actual,
+        "email": entry.email,
+        "name": entry.name,
+        "site": entry.site_name,
+        "first_response_target_minutes": entry.first_response_target_ms / 60_000,
+        "assignee_id": entry.assignee_id,
+        "created": rfc3339(entry.created_at),
+        "first_response": entry.first_response_at.map(rfc3339),
+        "spam_reason": entry.spam_reason,
+        "page": {
+            "url": entry.page_url,
+            "title": entry.page_title,
+            "referrer": entry.page_referrer,
+        },
+        "client": {
+            "user_agent": entry.user_agent,
+            "language": entry.language,
+            "timezone": entry.timezone,
+            "viewport": entry.viewport,
+        },
+        "context": context,
+        "attachments": entry.attachments.iter().map(|a| json!({
+            "id": a.public_id,
+            "content_type": a.content_type,
+            "size": a.size,
+            "width": a.dimensions.map(|d| d.width),
+            "height": a.dimensions.map(|d| d.height),
+            "url": format!("{base}/api/v1/attachments/{}", a.public_id),
+        })).collect::<Vec<_>>(),
+        "notes": events_of(EventKind::Note),
+        "replies": events_of(EventKind::Reply),
+        "promises": entry.promises.iter().map(|p| promise(p, now)).collect::<Vec<_>>(),
+        "timeline": entry.events.iter().map(|e| json!({
+            "kind": e.kind.as_str(),
+            "by": e.actor,
+            "body": e.body,
+            "from": e.old_value,
+            "to": e.new_value,
+            "at": rfc3339(e.created_at),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The entry a reference names (references are upper case; any case is
+/// accepted, as people copy them from emails).
+pub(super) async fn locate(
+    state: &AppState,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<String, ApiError> {
+    let Path(reference) = path.map_err(|_| ApiError::NotFound)?;
+    state
+        .store
+        .entry_by_reference(reference.trim().to_ascii_uppercase())
+        .await?
+        .ok_or(ApiError::Refused(crate::store::Refusal::NoEntry))
+}
+
+/// The entry as the API shows it.
+pub(super) async fn entry_json(state: &AppState, public_id: String) -> Result<Value, ApiError> {
+    let entry = state
+        .store
+        .entry_detail(public_id)
+        .await?
+        .ok_or(ApiError::Refused(crate::store::Refusal::NoEntry))?;
+    Ok(detail_json(
+        &entry,
+        &state.public_url,
+        state.clock.now_millis(),
+    ))
+}
+
+pub async fn detail(
+    _caller: Caller,
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let public_id = locate(&state, path).await?;
+    Ok(Json(entry_json(&state, public_id).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AttachmentQuery {
+    download: Option<String>,
+}
+
+pub async fn attachment(
+    _caller: Caller,
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<AttachmentQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = path.map_err(|_| ApiError::NotFound)?;
+    let Query(query) = query.map_err(query_error)?;
+    let (content_type, bytes) = state
+        .store
+        .attachment(id.clone())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(crate::http::attachments::serve(
+        &id,
+        content_type,
+        bytes,
+        query.download.is_some(),
+    ))
+}

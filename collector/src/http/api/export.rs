@@ -1,0 +1,91 @@
+//! `GET /api/v1/entries/export.csv` and `.ndjson`: every entry the filters
+//! match, streamed.
+
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+
+use super::Caller;
+use super::entries::parse_filter;
+use crate::console::filter::RawFilter;
+use crate::console::input::bad;
+use crate::export::{self, Format};
+use crate::http::{ApiError, AppState};
+use crate::store::Filter;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ExportQuery {
+    #[serde(flatten)]
+    filter: RawFilter,
+    /// `1` starts the CSV with a UTF-8 byte-order mark, for spreadsheets.
+    bom: String,
+}
+
+/// The streamed answer, for the API and the console alike.
+pub(crate) fn response(state: &AppState, filter: Filter, format: Format, bom: bool) -> Response {
+    let now = state.clock.now_millis();
+    let chunks = export::stream(
+        state.store.clone(),
+        filter,
+        format,
+        bom,
+        state.public_url.clone(),
+        now,
+    )
+    .inspect_err(|e| tracing::error!(error = %e, "export stopped"));
+    let name = format!("earshot-{}.{}", crate::clock::date(now), format.extension());
+    (
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Body::from_stream(chunks),
+    )
+        .into_response()
+}
+
+async fn export(
+    caller: Caller,
+    state: AppState,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+    format: Format,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|_| {
+        ApiError::Input(bad(
+            "query",
+            "the query string could not be read; give each parameter once",
+        ))
+    })?;
+    let bom = match query.bom.as_str() {
+        "" | "0" => false,
+        "1" => true,
+        _ => return Err(bad("bom", "bom is 1 or 0").into()),
+    };
+    let filter = parse_filter(&state, &caller, &query.filter).await?;
+    Ok(response(&state, filter, format, bom))
+}
+
+pub async fn csv(
+    caller: Caller,
+    State(state): State<AppState>,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    export(caller, state, query, Format::Csv).await
+}
+
+pub async fn ndjson(
+    caller: Caller,
+    State(state): State<AppState>,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    export(caller, state, query, Format::Ndjson).await
+}
