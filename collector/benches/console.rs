@@ -8,16 +8,18 @@
 //! Each is requested once cold (its pages possibly not yet in the OS cache:
 //! the "first" column), then `EARSHOT_BENCH_REPEATS` times (default 40) one
 //! after another; the table gives p50, p99 and max of those in milliseconds.
+//! Then it exports every entry as CSV and NDJSON over the API and reports
+//! rows per second and the process's peak memory.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use earshot_collector::auth::{Password, SessionId, csrf_token, password};
+use earshot_collector::auth::{ApiToken, Password, SessionId, csrf_token, password};
 use earshot_collector::config::Config;
 use earshot_collector::server;
-use earshot_collector::store::{NewUser, Role, Store, now_millis};
+use earshot_collector::store::{NewToken, NewUser, Role, Store, now_millis};
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -194,5 +196,74 @@ async fn main() {
             ms(times[times.len() - 1])
         );
     }
+
+    // The whole database as CSV and NDJSON, as a tool would fetch it: read
+    // chunk by chunk, never held. Peak memory is the process's (server and
+    // client share it).
+    let token = ApiToken::generate();
+    running
+        .store
+        .add_token(
+            NewToken {
+                user_id: user.id,
+                name: "bench".into(),
+                scope: "read".into(),
+                hash: token.digest(),
+                hint: token.hint(),
+                expires_at: None,
+            },
+            now_millis(),
+        )
+        .await
+        .unwrap();
+    println!();
+    println!("export of every entry (view=all) over the API");
+    println!(
+        "{:<10} {:>10} {:>10} {:>10} {:>12} {:>14}",
+        "format", "rows", "MB", "seconds", "rows/s", "peak RSS MiB"
+    );
+    for format in ["csv", "ndjson"] {
+        let before = rss_kib("VmRSS:");
+        let started = Instant::now();
+        let mut response = client
+            .get(format!("{base}/api/v1/entries/export.{format}?view=all"))
+            .bearer_auth(token.reveal())
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+        let (mut bytes, mut lines, mut peak) = (0usize, 0usize, before);
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            bytes += chunk.len();
+            lines += chunk.iter().filter(|b| **b == b'\n').count();
+            peak = peak.max(rss_kib("VmRSS:"));
+        }
+        let secs = started.elapsed().as_secs_f64();
+        // NDJSON has one line per entry; CSV adds its header (and a line
+        // break inside a quoted cell would add more, which seeded text has not).
+        let rows = if format == "csv" { lines - 1 } else { lines };
+        println!(
+            "{:<10} {:>10} {:>10.1} {:>10.1} {:>12.0} {:>14.1}",
+            format,
+            rows,
+            bytes as f64 / 1e6,
+            secs,
+            rows as f64 / secs,
+            peak as f64 / 1024.0
+        );
+        println!("(resident before: {:.1} MiB)", before as f64 / 1024.0);
+    }
     running.stop().await.unwrap();
+}
+
+fn rss_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
 }

@@ -1,4 +1,5 @@
-//! `GET /api/openapi.json`: the public API described in OpenAPI 3.1.
+//! `GET /api/openapi.json`: the public ingest API and the staff REST API,
+//! described in OpenAPI 3.1.
 //!
 //! Built from the same constants and enums the server uses (kinds, limits),
 //! so the document cannot drift from the validation; a test calls every
@@ -14,6 +15,8 @@ use earshot_protocol::{Kind, Severity, limits};
 use serde_json::{Value, json};
 
 use super::{AppState, MAX_HEADER_BYTES, MAX_HEADERS};
+
+mod staff;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/openapi.json", get(openapi_json))
@@ -147,17 +150,21 @@ pub fn document() -> Value {
         "503": unavailable()
     });
     common_errors(&mut attachment_responses);
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Earshot collector API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Public ingest API of the Earshot feedback collector. Browsers may call it only from a site's allowed origins; every answer to an allowed origin carries CORS headers. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}`."
+            "description": "The Earshot feedback collector. The public ingest API (`/api/v1/feedback`): browsers may call it only from a site's allowed origins; every answer to an allowed origin carries CORS headers. The staff API (tag `staff`): an API token in `Authorization: Bearer esk_…`, made under API tokens in the console or with `earshot token add`. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}`."
         },
+        "tags": [
+            {"name": "public", "description": "Called by the widget on customers' sites"},
+            {"name": staff::TAG, "description": "For staff tools, with an API token"}
+        ],
         "paths": {
             "/api/v1/feedback": {
                 "post": {
-                    "operationId": "submitFeedback",
+                    "operationId": "submitFeedback", "tags": ["public"],
                     "summary": "Submit feedback",
                     "description": "Stores one submission. A 2xx means it is committed to disk. Retrying with the same idempotency_key for the same site returns the original entry (200) instead of a duplicate. The body must be a JSON object; `null` is the same as an absent field; text limits count the characters as sent.",
                     "requestBody": {
@@ -179,7 +186,7 @@ pub fn document() -> Value {
             },
             "/api/v1/feedback/{id}/attachments": {
                 "post": {
-                    "operationId": "attachImage",
+                    "operationId": "attachImage", "tags": ["public"],
                     "summary": "Attach an image to an entry",
                     "description": format!("The raw bytes of a PNG, JPEG, WebP or GIF image, with its Content-Type. The file's own signature must match it (SVG is never accepted), and its header must declare at most {} megapixels. Authorised by the entry's status secret, the part after the dot in status_url.", MAX_PIXELS / 1_000_000),
                     "parameters": [
@@ -199,7 +206,7 @@ pub fn document() -> Value {
                 }
             },
             "/healthz": {"get": {
-                "operationId": "health",
+                "operationId": "health", "tags": ["public"],
                 "summary": "Readiness: the database answers",
                 "responses": {
                     "200": {"description": "Healthy", "content": {"text/plain": {"schema": {"type": "string"}}}},
@@ -207,17 +214,17 @@ pub fn document() -> Value {
                 }
             }},
             "/livez": {"get": {
-                "operationId": "liveness",
+                "operationId": "liveness", "tags": ["public"],
                 "summary": "Liveness: the process answers",
                 "responses": {"200": {"description": "Alive", "content": {"text/plain": {"schema": {"type": "string"}}}}}
             }},
             "/widget.js": {"get": {
-                "operationId": "widgetLoader",
+                "operationId": "widgetLoader", "tags": ["public"],
                 "summary": "The widget loader script",
                 "responses": {"200": {"description": "JavaScript", "content": {"application/javascript": {"schema": {"type": "string"}}}}}
             }},
             "/api/openapi.json": {"get": {
-                "operationId": "openapi",
+                "operationId": "openapi", "tags": ["public"],
                 "summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {"schema": {"type": "object"}}}}}
             }}
@@ -306,7 +313,22 @@ pub fn document() -> Value {
                 }}
             }
         }}
-    })
+    });
+    if let (Some(paths), Value::Object(staff_paths)) =
+        (doc["paths"].as_object_mut(), staff::paths())
+    {
+        paths.extend(staff_paths);
+    }
+    if let (Some(schemas), Value::Object(staff_schemas)) = (
+        doc["components"]["schemas"].as_object_mut(),
+        staff::schemas(),
+    ) {
+        schemas.extend(staff_schemas);
+    }
+    doc["components"]["securitySchemes"] = json!({
+        "apiToken": {"type": "http", "scheme": "bearer", "description": "An API token (esk_…)"}
+    });
+    doc
 }
 
 fn rate_limited() -> Value {

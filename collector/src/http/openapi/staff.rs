@@ -1,0 +1,310 @@
+//! The staff REST API (`/api/v1/entries…`, `/api/v1/sites`,
+//! `/api/v1/attachments/…`) in the OpenAPI document, built from the same
+//! enums and limits the handlers use.
+
+use earshot_protocol::{Kind, Severity};
+use serde_json::{Value, json};
+
+use super::error_response;
+use crate::console::input::{PROMISE_MAX, TEXT_MAX};
+use crate::console::workflow::Status;
+
+/// Operations tagged so a tool (and our schemathesis runs) can pick the
+/// public or the staff API.
+pub const TAG: &str = "staff";
+const MAX_LIMIT: u64 = 200;
+
+fn errors(extra: &[(&str, &str)]) -> Value {
+    let mut responses = json!({
+        "401": {
+            "description": "No token (`unauthorized`), or one that is unknown, revoked or expired (`invalid_token`)",
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        },
+        "429": {
+            "description": "Too many failed token attempts from this network (`rate_limited`)",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        },
+        "408": error_response("The request did not arrive within the server's request timeout"),
+        "503": error_response("Shutting down; retry shortly")
+    });
+    for (status, description) in extra {
+        responses[*status] = error_response(description);
+    }
+    responses
+}
+
+fn filter_parameters() -> Vec<Value> {
+    let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    let severities: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+    let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+    let query = |name: &str, schema: Value, description: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description});
+    let date =
+        json!({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"});
+    vec![
+        query(
+            "view",
+            json!({"type": "string", "enum": ["waiting", "all", "spam"], "default": "waiting"}),
+            "`waiting`: nobody has answered yet, oldest first; `all`: everything but spam, newest first; `spam`",
+        ),
+        query("site", json!({"type": "string"}), "A site's id or key"),
+        query(
+            "kind",
+            json!({"type": "string", "enum": kinds}),
+            "Only this kind",
+        ),
+        query(
+            "status",
+            json!({"type": "string", "enum": statuses}),
+            "Only this status",
+        ),
+        query(
+            "severity",
+            json!({"type": "string", "enum": severities}),
+            "Only this severity",
+        ),
+        query(
+            "assignee",
+            json!({"type": "string", "pattern": "^(me|none|[0-9]+)$"}),
+            "`me`, `none` or a colleague's id",
+        ),
+        query(
+            "promise",
+            json!({"type": "string", "enum": ["open", "overdue"]}),
+            "Entries with an open, or an overdue, promise",
+        ),
+        query("from", date.clone(), "Created on or after this day (UTC)"),
+        query("to", date, "Created on or before this day (UTC)"),
+        query(
+            "q",
+            json!({"type": "string", "pattern": "[\\p{L}\\p{N}]"}),
+            "Full-text search of the customer's words, names, pages and staff notes; every word must match, the last also as a prefix",
+        ),
+    ]
+}
+
+fn entry_ref() -> Value {
+    json!({"$ref": "#/components/schemas/Entry"})
+}
+
+fn reference_parameter() -> Value {
+    json!({"name": "reference", "in": "path", "required": true, "schema": {"type": "string"}, "description": "The entry's reference, e.g. ES-7K3F-9QX2 (any case)"})
+}
+
+fn action(operation_id: &str, summary: &str, body: Value, created: bool) -> Value {
+    let ok = if created { "201" } else { "200" };
+    let mut responses = errors(&[
+        ("400", "Malformed JSON"),
+        ("403", "The token is read-only (`forbidden`)"),
+        (
+            "404",
+            "No entry with this reference (`unknown_entry`) or no such promise (`unknown_promise`)",
+        ),
+        (
+            "409",
+            "The rules refuse it, with the reason: `unchanged`, `status_not_allowed`, `already_settled`",
+        ),
+        ("413", "Body over 128 KiB"),
+        ("415", "Content-Type is not application/json"),
+        (
+            "422",
+            "Input to correct; `field` names it (`invalid`, `unknown_colleague`, `unknown_field`, `invalid_type`, …)",
+        ),
+    ]);
+    responses[ok] = json!({"description": "The entry as it now stands", "content": {"application/json": {"schema": entry_ref()}}});
+    json!({"post": {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": [TAG],
+        "security": [{"apiToken": []}],
+        "parameters": [reference_parameter()],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": body}}},
+        "responses": responses
+    }})
+}
+
+fn export(operation_id: &str, media_type: &str, description: &str) -> Value {
+    let mut parameters = filter_parameters();
+    parameters.push(json!({"name": "bom", "in": "query", "required": false, "schema": {"type": "string", "enum": ["0", "1"]}, "description": "`1` starts a CSV with a UTF-8 byte-order mark, for spreadsheet apps"}));
+    let mut responses = errors(&[("422", "A malformed filter; `field` names it")]);
+    responses["200"] = json!({"description": description, "content": {media_type: {"schema": {"type": "string"}}}});
+    json!({"get": {
+        "operationId": operation_id,
+        "summary": format!("Export every matching entry ({media_type}), streamed"),
+        "tags": [TAG],
+        "security": [{"apiToken": []}],
+        "parameters": parameters,
+        "responses": responses
+    }})
+}
+
+/// The staff paths.
+pub fn paths() -> Value {
+    let mut list_parameters = filter_parameters();
+    list_parameters.push(json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}}));
+    list_parameters.push(json!({"name": "cursor", "in": "query", "required": false, "schema": {"type": "string"}, "description": "Opaque; from a previous page's `next`"}));
+    let mut list_responses = errors(&[(
+        "422",
+        "A malformed filter, limit or cursor; `field` names it",
+    )]);
+    list_responses["200"] = json!({
+        "description": "One page. Every entry that existed when paging began appears exactly once across the pages.",
+        "headers": {"Link": {"schema": {"type": "string"}, "description": "`<next page URL>; rel=\"next\"` while there is one"}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EntryPage"}}}
+    });
+    let mut detail_responses = errors(&[("404", "No entry with this reference (`unknown_entry`)")]);
+    detail_responses["200"] = json!({"description": "The entry", "content": {"application/json": {"schema": entry_ref()}}});
+    let mut attachment_responses = errors(&[("404", "No such attachment")]);
+    attachment_responses["200"] = json!({"description": "The image, sandboxed", "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}});
+    let mut sites_responses = errors(&[]);
+    sites_responses["200"] = json!({"description": "Every site; `origins` only for administrators' tokens", "content": {"application/json": {"schema": {"type": "object", "required": ["sites"], "properties": {"sites": {"type": "array", "items": {"type": "object", "required": ["id", "key", "name", "first_response_target_minutes"], "properties": {
+        "id": {"type": "integer"}, "key": {"type": "string"}, "name": {"type": "string"},
+        "first_response_target_minutes": {"type": "integer"},
+        "response_promise": {"type": ["string", "null"]},
+        "origins": {"type": "array", "items": {"type": "string"}}
+    }}}}}}}});
+    let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+    let text = |max: usize| json!({"type": "string", "minLength": 1, "maxLength": max});
+    json!({
+        "/api/v1/entries": {"get": {
+            "operationId": "listEntries",
+            "summary": "Entries, filtered like the console's inbox, in pages",
+            "tags": [TAG],
+            "security": [{"apiToken": []}],
+            "parameters": list_parameters,
+            "responses": list_responses
+        }},
+        "/api/v1/entries/export.csv": export("exportEntriesCsv", "text/csv", "RFC 4180 CSV with a header row; cells a spreadsheet would run as a formula (starting with =, +, -, @, tab or return) begin with '"),
+        "/api/v1/entries/export.ndjson": export("exportEntriesNdjson", "application/x-ndjson", "One JSON object per line"),
+        "/api/v1/entries/{reference}": {"get": {
+            "operationId": "getEntry",
+            "summary": "One entry with context, attachments, notes, replies, promises and its timeline",
+            "tags": [TAG],
+            "security": [{"apiToken": []}],
+            "parameters": [reference_parameter()],
+            "responses": detail_responses
+        }},
+        "/api/v1/entries/{reference}/status": action("setStatus", "Change the status (scope write)", json!({
+            "type": "object", "additionalProperties": false, "required": ["status"],
+            "properties": {"status": {"type": "string", "enum": statuses}}
+        }), false),
+        "/api/v1/entries/{reference}/assign": action("assignEntry", "Assign to a colleague or nobody (scope write)", json!({
+            "type": "object", "additionalProperties": false, "required": ["assignee"],
+            "properties": {"assignee": {"description": "A colleague's id or email, `me`, or null for nobody", "oneOf": [{"type": "integer"}, {"type": "string"}, {"type": "null"}]}}
+        }), false),
+        "/api/v1/entries/{reference}/notes": action("addNote", "Add an internal note (scope write)", json!({
+            "type": "object", "additionalProperties": false, "required": ["body"],
+            "properties": {"body": text(TEXT_MAX)}
+        }), true),
+        "/api/v1/entries/{reference}/replies": action("reply", "Reply to the customer, optionally with a promise (scope write)", json!({
+            "type": "object", "additionalProperties": false, "required": ["body"],
+            "properties": {
+                "body": text(TEXT_MAX),
+                "promise": {"type": ["object", "null"], "additionalProperties": false, "required": ["text", "due"], "properties": {
+                    "text": text(PROMISE_MAX),
+                    "due": {"type": "string", "format": "date", "description": "Due at the end of this day (UTC); not in the past"}
+                }}
+            }
+        }), true),
+        "/api/v1/entries/{reference}/promises/{promise}/settle": {
+            "post": {
+                "operationId": "settlePromise",
+                "summary": "Record a promise as kept or broken (scope write)",
+                "tags": [TAG],
+                "security": [{"apiToken": []}],
+                "parameters": [reference_parameter(), {"name": "promise", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": false, "required": ["outcome"],
+                    "properties": {"outcome": {"type": "string", "enum": ["kept", "broken"]}}
+                }}}},
+                "responses": action("settle", "", json!({}), false)["post"]["responses"].clone()
+            }
+        },
+        "/api/v1/attachments/{id}": {"get": {
+            "operationId": "getAttachment",
+            "summary": "An attached image",
+            "tags": [TAG],
+            "security": [{"apiToken": []}],
+            "parameters": [
+                {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                {"name": "download", "in": "query", "required": false, "schema": {"type": "string"}, "description": "Present: served as a download"}
+            ],
+            "responses": attachment_responses
+        }},
+        "/api/v1/sites": {"get": {
+            "operationId": "listSites",
+            "summary": "Sites",
+            "tags": [TAG],
+            "security": [{"apiToken": []}],
+            "responses": sites_responses
+        }}
+    })
+}
+
+/// Schemas the staff paths refer to.
+pub fn schemas() -> Value {
+    let nullable = |t: &str| json!({"type": [t, "null"]});
+    let when = json!({"type": "string", "format": "date-time"});
+    let when_or_null = json!({"type": ["string", "null"], "format": "date-time"});
+    let event = json!({"type": "object", "properties": {"by": nullable("string"), "body": nullable("string"), "at": when}});
+    let summary = json!({
+            "type": "object",
+            "required": ["reference", "url", "kind", "status", "created"],
+            "properties": {
+                "reference": {"type": "string"}, "url": {"type": "string", "format": "uri"},
+                "console_url": {"type": "string", "format": "uri"},
+                "kind": {"type": "string"}, "status": {"type": "string"}, "severity": nullable("string"),
+                "summary": {"type": "string", "description": "The first 240 characters of what the customer wrote"},
+                "email": nullable("string"), "name": nullable("string"), "site": {"type": "string"},
+                "assignee": nullable("string"), "created": when,
+                "first_response": when_or_null, "next_promise_due": when_or_null
+            }
+    });
+    let page = json!({
+            "type": "object",
+            "required": ["entries", "next"],
+            "properties": {
+                "entries": {"type": "array", "items": {"$ref": "#/components/schemas/EntrySummary"}},
+                "next": {"type": ["string", "null"], "format": "uri", "description": "The next page, with the same filters"}
+            }
+    });
+    let attachment = json!({"type": "object", "properties": {
+        "id": {"type": "string"}, "content_type": {"type": "string"}, "size": {"type": "integer"},
+        "width": nullable("integer"), "height": nullable("integer"), "url": {"type": "string"}
+    }});
+    let promise = json!({"type": "object", "properties": {
+        "id": {"type": "integer"}, "text": {"type": "string"}, "due": when,
+        "state": {"type": "string", "enum": ["open", "kept", "broken"]},
+        "standing": {"type": "string"}, "settled": when_or_null, "made_by": nullable("string"),
+        "created": when
+    }});
+    let timeline = json!({"type": "object", "properties": {
+        "kind": {"type": "string", "enum": ["status", "assign", "note", "reply", "promise_kept", "promise_broken"]},
+        "by": nullable("string"), "body": nullable("string"),
+        "from": nullable("string"), "to": nullable("string"), "at": when
+    }});
+    let entry = json!({
+            "type": "object",
+            "required": ["reference", "kind", "status", "created", "timeline"],
+            "properties": {
+                "reference": {"type": "string"}, "url": {"type": "string"}, "console_url": {"type": "string"},
+                "status_page": {"type": "string", "description": "The customer's status page (holds its secret)"},
+                "kind": {"type": "string"}, "status": {"type": "string"},
+                "next_statuses": {"type": "array", "items": {"type": "string"}},
+                "severity": nullable("string"), "message": nullable("string"),
+                "expected": nullable("string"), "actual": nullable("string"),
+                "email": nullable("string"), "name": nullable("string"), "site": {"type": "string"},
+                "first_response_target_minutes": {"type": "integer"}, "assignee_id": nullable("integer"),
+                "created": when, "first_response": when_or_null, "spam_reason": nullable("string"),
+                "page": {"type": "object"}, "client": {"type": "object"},
+                "context": {"type": "object", "additionalProperties": {"type": "string"}},
+                "attachments": {"type": "array", "items": attachment},
+                "notes": {"type": "array", "items": event.clone()},
+                "replies": {"type": "array", "items": event},
+                "promises": {"type": "array", "items": promise},
+                "timeline": {"type": "array", "items": timeline}
+            }
+    });
+    json!({"EntrySummary": summary, "EntryPage": page, "Entry": entry})
+}
