@@ -136,6 +136,17 @@ pub(crate) async fn open(db: &DbArgs) -> Result<Store, CliError> {
         .map_err(err)
 }
 
+/// Runs `work` on the store, closing it afterwards whatever happened.
+pub(crate) async fn with_store<T>(
+    db: &DbArgs,
+    work: impl AsyncFnOnce(&Store) -> Result<T, CliError>,
+) -> Result<T, CliError> {
+    let store = open(db).await?;
+    let result = work(&store).await;
+    store.shutdown().await;
+    result
+}
+
 pub(crate) fn public_url(db: &DbArgs) -> String {
     db.public_url
         .as_deref()

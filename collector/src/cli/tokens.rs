@@ -2,11 +2,11 @@
 //! running collector sees changes at once (tokens are looked up per
 //! request).
 
-use super::{CliError, open, store_error};
+use super::{CliError, store_error, with_store};
 use crate::auth::{ApiToken, Scope, token};
 use crate::clock;
 use crate::config::{DbArgs, TokenCommand};
-use crate::store::{NewToken, Store, now_millis};
+use crate::store::{NewToken, now_millis};
 
 const DAY_MS: i64 = 24 * 3_600_000;
 
@@ -22,16 +22,6 @@ pub async fn run(command: TokenCommand) -> Result<(), CliError> {
         TokenCommand::List { email, db } => list(email, db).await,
         TokenCommand::Revoke { id, db } => revoke(id, db).await,
     }
-}
-
-async fn with_store<T>(
-    db: &DbArgs,
-    work: impl AsyncFnOnce(&Store) -> Result<T, CliError>,
-) -> Result<T, CliError> {
-    let store = open(db).await?;
-    let result = work(&store).await;
-    store.shutdown().await;
-    result
 }
 
 async fn add(

@@ -2,10 +2,10 @@
 //! command line. A running collector picks changes up within seconds (the
 //! dispatcher reads endpoints and preferences from the database each time).
 
-use super::{CliError, open, store_error};
+use super::{CliError, store_error, with_store};
 use crate::config::{DbArgs, WebhookCommand};
 use crate::notify::{Prefs, Sites};
-use crate::store::{NewWebhook, Site, Store};
+use crate::store::{NewWebhook, Site};
 use crate::webhooks::sign::SigningSecret;
 use crate::webhooks::{EndpointUrl, EventFilter, Format};
 
@@ -23,17 +23,6 @@ pub async fn run(command: WebhookCommand) -> Result<(), CliError> {
         WebhookCommand::Remove { id, db } => remove(id, db).await,
         WebhookCommand::Rotate { id, db } => rotate(id, db).await,
     }
-}
-
-/// Runs `work` on the store, closing it afterwards whatever happened.
-async fn with_store<T>(
-    db: &DbArgs,
-    work: impl AsyncFnOnce(&Store) -> Result<T, CliError>,
-) -> Result<T, CliError> {
-    let store = open(db).await?;
-    let result = work(&store).await;
-    store.shutdown().await;
-    result
 }
 
 async fn add(
