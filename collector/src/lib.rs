@@ -15,6 +15,7 @@ pub mod ids;
 pub mod mail;
 pub mod notify;
 pub mod origin;
+pub mod report;
 pub mod server;
 pub mod store;
 pub mod webhooks;

@@ -348,6 +348,46 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX api_tokens_user ON api_tokens(user_id);
     "#,
+    // 10: roll-ups for reports, kept by a background task that follows
+    // entries (cursor `rollup_entries`, from 0, so older entries are rolled
+    // up too) and by the staff actions that change what they count. Weeks
+    // start on Monday (UTC); times are histograms (see `report`).
+    r#"
+    CREATE TABLE rollup_volume (
+        site_id INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        entries INTEGER NOT NULL,
+        PRIMARY KEY (day, site_id, kind, severity)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE rollup_times (
+        measure TEXT NOT NULL CHECK (measure IN ('first_response', 'resolution')),
+        week INTEGER NOT NULL,
+        site_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (measure, week, site_id, kind, bucket)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE rollup_pages (
+        week INTEGER NOT NULL,
+        site_id INTEGER NOT NULL,
+        page TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (week, site_id, page)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE rollup_words (
+        page TEXT NOT NULL,
+        week INTEGER NOT NULL,
+        site_id INTEGER NOT NULL,
+        word TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (page, week, site_id, word)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO cursors (name, upto) VALUES ('rollup_entries', 0);
+    CREATE INDEX promises_created ON promises(created_at);
+    "#,
 ];
 
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {

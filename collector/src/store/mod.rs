@@ -24,6 +24,7 @@ mod migrations;
 mod notify;
 mod outbox;
 mod review;
+mod rollup;
 pub mod search;
 pub mod seed;
 mod settings;
@@ -58,6 +59,7 @@ pub use review::{
     InboxRow, NewReply, Order, PAGE_SIZE, PromiseFilter, PromiseRow, PublicReply, Refusal, Report,
     ReviewError, SiteSettings, View, WaitingSummary,
 };
+pub use rollup::{PageMismatches, Period, PromiseCounts, Rollups};
 pub use sites::{NewSite, Site};
 pub use staff::{NewUser, Role, Session, User};
 pub use tokens::{NewToken, TokenInfo};

@@ -622,6 +622,7 @@ fn move_status(
     }
     conn.prepare_cached("UPDATE entries SET status = ?2 WHERE id = ?1")?
         .execute(params![entry_id, to.as_str()])?;
+    super::rollup::status_changed(conn, entry_id, from.as_str(), to.as_str(), at)?;
     record(
         conn,
         NewEvent {
@@ -734,10 +735,14 @@ fn reply(
         },
     )?;
     // The first reply stops the first-response clock.
-    conn.prepare_cached(
-        "UPDATE entries SET first_response_at = ?2 WHERE id = ?1 AND first_response_at IS NULL",
-    )?
-    .execute(params![entry_id, at])?;
+    let first = conn
+        .prepare_cached(
+            "UPDATE entries SET first_response_at = ?2 WHERE id = ?1 AND first_response_at IS NULL",
+        )?
+        .execute(params![entry_id, at])?;
+    if first == 1 && status != Status::Spam {
+        super::rollup::first_response(conn, entry_id, at)?;
+    }
     // Answering a new entry acknowledges it.
     if status == Status::New {
         move_status(conn, entry_id, status, Status::Acknowledged, actor, at)?.ok();

@@ -71,15 +71,22 @@ pub async fn keep_indexed(store: Store) {
         let writes = store.writes_started();
         let busy = writes.saturating_sub(seen) > BUSY_WRITES;
         seen = writes;
+        // Roll-ups for reports follow entries the same way.
         let result = if busy {
-            store.write(|conn| index_pending(conn, TRICKLE)).await
+            match store.write(|conn| index_pending(conn, TRICKLE)).await {
+                Ok(_) => store.roll_some(TRICKLE).await,
+                Err(e) => Err(e),
+            }
         } else {
-            store.index_for_search().await
+            match store.index_for_search().await {
+                Ok(_) => store.roll_up().await,
+                Err(e) => Err(e),
+            }
         };
         match result {
             Ok(_) => {}
             Err(StoreError::Closed) => return,
-            Err(e) => tracing::warn!(error = %e, "search indexing failed; retrying"),
+            Err(e) => tracing::warn!(error = %e, "search indexing or roll-up failed; retrying"),
         }
     }
 }

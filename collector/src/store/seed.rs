@@ -298,6 +298,7 @@ impl Store {
             done += len;
             progress(done);
         }
-        self.index_for_search().await.map(drop)
+        self.index_for_search().await?;
+        self.roll_up().await.map(drop)
     }
 }

@@ -15,6 +15,7 @@ mod ingest;
 mod limits;
 mod notify;
 mod receiver;
+mod reports;
 mod rest;
 mod sign_in;
 mod size;

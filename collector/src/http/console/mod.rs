@@ -2,13 +2,15 @@
 //! staff session. No JavaScript framework; one small script file for
 //! conveniences, under a strict CSP.
 
+mod charts;
 mod entry;
 mod error;
 mod extract;
 mod inbox;
 mod login;
 mod notifications;
-mod report;
+mod promises;
+mod reports;
 mod sites;
 mod tokens;
 mod views;
@@ -70,7 +72,9 @@ pub fn router() -> Router<AppState> {
             "/console/entries/{id}/promises/{promise}",
             post(entry::settle),
         )
-        .route("/console/promises", get(report::page))
+        .route("/console/promises", get(promises::page))
+        .route("/console/reports", get(reports::page))
+        .route("/console/reports/{name}", get(reports::csv_download))
         .route(
             "/console/notifications",
             get(notifications::page).post(notifications::save),

@@ -59,6 +59,7 @@ pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Html<Str
                             (link("/console?view=all", "All feedback"))
                             (link("/console?assignee=me&view=all", "Assigned to me"))
                             (link("/console/promises", "Promises"))
+                            (link("/console/reports", "Reports"))
                             (link("/console?view=spam", "Spam"))
                             (link("/console/notifications", "Notifications"))
                             (link("/console/tokens", "API tokens"))

@@ -1,0 +1,396 @@
+//! Roll-ups for reports. A background task (beside the search indexer)
+//! folds new entries in, in batches and off the ingest path; staff actions
+//! that change a counted fact (a first reply, a resolution, marking spam)
+//! adjust them in their own transaction. A report then reads a few hundred
+//! aggregated rows instead of scanning entries.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Store, StoreError};
+use crate::report::{bucket, day_of, page_key, week_of, words};
+
+/// Entries rolled up per write job.
+pub(super) const BATCH: i64 = 5_000;
+
+const CURSOR: &str = "rollup_entries";
+const FIRST_RESPONSE: &str = "first_response";
+const RESOLUTION: &str = "resolution";
+
+/// The newest entry id already rolled up.
+pub(super) fn rolled_upto(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT upto FROM cursors WHERE name = ?1")?
+        .query_row([CURSOR], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// What a roll-up counts about one entry.
+struct Facts {
+    site_id: i64,
+    created_at: i64,
+    kind: String,
+    severity: String,
+    page_url: Option<String>,
+    expected: Option<String>,
+    actual: Option<String>,
+}
+
+fn facts(conn: &Connection, entry_id: i64) -> Result<Option<Facts>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT site_id, created_at, kind, coalesce(severity, ''), page_url, expected, actual
+             FROM entries WHERE id = ?1",
+        )?
+        .query_row([entry_id], |r| {
+            Ok(Facts {
+                site_id: r.get(0)?,
+                created_at: r.get(1)?,
+                kind: r.get(2)?,
+                severity: r.get(3)?,
+                page_url: r.get(4)?,
+                expected: r.get(5)?,
+                actual: r.get(6)?,
+            })
+        })
+        .optional()?)
+}
+
+fn add_volume(conn: &Connection, f: &Facts, delta: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO rollup_volume (day, site_id, kind, severity, entries) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (day, site_id, kind, severity) DO UPDATE SET entries = entries + excluded.entries",
+    )?
+    .execute(params![day_of(f.created_at), f.site_id, f.kind, f.severity, delta])?;
+    Ok(())
+}
+
+fn add_time(
+    conn: &Connection,
+    measure: &str,
+    f: &Facts,
+    duration_ms: i64,
+    delta: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO rollup_times (measure, week, site_id, kind, bucket, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (measure, week, site_id, kind, bucket) DO UPDATE SET n = n + excluded.n",
+    )?
+    .execute(params![
+        measure,
+        week_of(f.created_at),
+        f.site_id,
+        f.kind,
+        bucket(duration_ms),
+        delta
+    ])?;
+    Ok(())
+}
+
+fn add_page(conn: &Connection, f: &Facts, delta: i64) -> Result<(), StoreError> {
+    if f.kind != "expectation" {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT INTO rollup_pages (week, site_id, page, n) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (week, site_id, page) DO UPDATE SET n = n + excluded.n",
+    )?
+    .execute(params![
+        week_of(f.created_at),
+        f.site_id,
+        page_key(f.page_url.as_deref().unwrap_or_default()),
+        delta
+    ])?;
+    Ok(())
+}
+
+fn add_words(conn: &Connection, f: &Facts) -> Result<(), StoreError> {
+    if f.kind != "expectation" {
+        return Ok(());
+    }
+    let text = format!(
+        "{} {}",
+        f.expected.as_deref().unwrap_or_default(),
+        f.actual.as_deref().unwrap_or_default()
+    );
+    let page = page_key(f.page_url.as_deref().unwrap_or_default());
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO rollup_words (page, week, site_id, word, n) VALUES (?1, ?2, ?3, ?4, 1)
+         ON CONFLICT (page, week, site_id, word) DO UPDATE SET n = n + 1",
+    )?;
+    for word in words(&text) {
+        stmt.execute(params![page, week_of(f.created_at), f.site_id, word])?;
+    }
+    Ok(())
+}
+
+/// Folds up to `limit` entries newer than the cursor into the roll-ups;
+/// returns how many were read.
+fn roll_pending(conn: &Connection, limit: i64) -> Result<usize, StoreError> {
+    let upto = rolled_upto(conn)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.id, e.site_id, e.created_at, e.kind, coalesce(e.severity, ''), e.page_url,
+                e.expected, e.actual, e.status, e.first_response_at,
+                CASE WHEN e.status IN ('resolved', 'wont_fix') THEN
+                    (SELECT max(ev.created_at) FROM events ev WHERE ev.entry_id = e.id
+                       AND ev.kind = 'status' AND ev.new_value IN ('resolved', 'wont_fix'))
+                END
+         FROM entries e WHERE e.id > ?1 ORDER BY e.id LIMIT ?2",
+    )?;
+    let mut rows = stmt.query(params![upto, limit])?;
+    let mut last = upto;
+    let mut read = 0;
+    // Volume is summed here first: one upsert per (day, site, kind,
+    // severity) instead of one per entry.
+    let mut volume: HashMap<(i64, i64, String, String), i64> = HashMap::new();
+    while let Some(r) = rows.next()? {
+        read += 1;
+        last = r.get(0)?;
+        let f = Facts {
+            site_id: r.get(1)?,
+            created_at: r.get(2)?,
+            kind: r.get(3)?,
+            severity: r.get(4)?,
+            page_url: r.get(5)?,
+            expected: r.get(6)?,
+            actual: r.get(7)?,
+        };
+        let status: String = r.get(8)?;
+        if status == "spam" {
+            continue;
+        }
+        *volume
+            .entry((
+                day_of(f.created_at),
+                f.site_id,
+                f.kind.clone(),
+                f.severity.clone(),
+            ))
+            .or_default() += 1;
+        if let Some(at) = r.get::<_, Option<i64>>(9)? {
+            add_time(conn, FIRST_RESPONSE, &f, at - f.created_at, 1)?;
+        }
+        if let Some(at) = r.get::<_, Option<i64>>(10)? {
+            add_time(conn, RESOLUTION, &f, at - f.created_at, 1)?;
+        }
+        add_page(conn, &f, 1)?;
+        add_words(conn, &f)?;
+    }
+    for ((day, site_id, kind, severity), n) in volume {
+        conn.prepare_cached(
+            "INSERT INTO rollup_volume (day, site_id, kind, severity, entries) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (day, site_id, kind, severity) DO UPDATE SET entries = entries + excluded.entries",
+        )?
+        .execute(params![day, site_id, kind, severity, n])?;
+    }
+    if read > 0 {
+        conn.prepare_cached("UPDATE cursors SET upto = ?2 WHERE name = ?1")?
+            .execute(params![CURSOR, last])?;
+    }
+    Ok(read)
+}
+
+/// A first reply to an entry the roll-ups already counted.
+pub(super) fn first_response(conn: &Connection, entry_id: i64, at: i64) -> Result<(), StoreError> {
+    if entry_id > rolled_upto(conn)? {
+        return Ok(());
+    }
+    if let Some(f) = facts(conn, entry_id)? {
+        add_time(conn, FIRST_RESPONSE, &f, at - f.created_at, 1)?;
+    }
+    Ok(())
+}
+
+/// A status change of an entry the roll-ups already counted: a resolution
+/// is timed; spam leaves the counts and a rescued entry comes back.
+pub(super) fn status_changed(
+    conn: &Connection,
+    entry_id: i64,
+    from: &str,
+    to: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    if entry_id > rolled_upto(conn)? {
+        return Ok(());
+    }
+    let Some(f) = facts(conn, entry_id)? else {
+        return Ok(());
+    };
+    if matches!(to, "resolved" | "wont_fix") {
+        add_time(conn, RESOLUTION, &f, at - f.created_at, 1)?;
+    }
+    let delta = match (from, to) {
+        (_, "spam") => -1,
+        ("spam", _) => 1,
+        _ => return Ok(()),
+    };
+    add_volume(conn, &f, delta)?;
+    add_page(conn, &f, delta)?;
+    let answered: Option<i64> = conn
+        .prepare_cached("SELECT first_response_at FROM entries WHERE id = ?1")?
+        .query_row([entry_id], |r| r.get(0))?;
+    if let Some(answered) = answered {
+        add_time(conn, FIRST_RESPONSE, &f, answered - f.created_at, delta)?;
+    }
+    Ok(())
+}
+
+/// Which weeks and site a report covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from_week: i64,
+    pub to_week: i64,
+    pub site: Option<i64>,
+}
+
+/// Promises made in the period, by how they ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PromiseCounts {
+    pub made: i64,
+    pub kept_on_time: i64,
+    pub kept_late: i64,
+    pub broken: i64,
+    pub open: i64,
+}
+
+/// What a report is drawn from.
+#[derive(Debug, Clone, Default)]
+pub struct Rollups {
+    /// (week, kind) → entries.
+    pub volume_by_kind: BTreeMap<(i64, String), i64>,
+    /// (week, severity, "" for none) → entries.
+    pub volume_by_severity: BTreeMap<(i64, String), i64>,
+    /// week → first-response histogram.
+    pub first_response: BTreeMap<i64, BTreeMap<i64, i64>>,
+    /// kind → resolution histogram.
+    pub resolution: BTreeMap<String, BTreeMap<i64, i64>>,
+    pub promises: PromiseCounts,
+    /// The pages with most expectation mismatches, most first.
+    pub pages: Vec<PageMismatches>,
+}
+
+/// A page, its expectation mismatches, and the commonest words in them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageMismatches {
+    pub page: String,
+    pub mismatches: i64,
+    pub words: Vec<(String, i64)>,
+}
+
+/// Pages and words a report lists.
+const TOP_PAGES: i64 = 10;
+const TOP_WORDS: i64 = 6;
+
+fn read_rollups(conn: &Connection, p: Period) -> Result<Rollups, StoreError> {
+    let mut out = Rollups::default();
+    let first_day = crate::report::day_of(crate::report::week_start(p.from_week));
+    let last_day = crate::report::day_of(crate::report::week_start(p.to_week + 1)) - 1;
+    let mut stmt = conn.prepare_cached(
+        "SELECT day, kind, severity, sum(entries) FROM rollup_volume
+         WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site_id = ?3)
+         GROUP BY day, kind, severity",
+    )?;
+    let mut rows = stmt.query(params![first_day, last_day, p.site])?;
+    while let Some(r) = rows.next()? {
+        let (day, kind, severity, n): (i64, String, String, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        let week = week_of(day * 86_400_000);
+        *out.volume_by_kind.entry((week, kind)).or_default() += n;
+        *out.volume_by_severity.entry((week, severity)).or_default() += n;
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT measure, week, kind, bucket, sum(n) FROM rollup_times
+         WHERE measure IN ('first_response', 'resolution') AND week BETWEEN ?1 AND ?2
+           AND (?3 IS NULL OR site_id = ?3)
+         GROUP BY measure, week, kind, bucket HAVING sum(n) > 0",
+    )?;
+    let mut rows = stmt.query(params![p.from_week, p.to_week, p.site])?;
+    while let Some(r) = rows.next()? {
+        let (measure, week, kind, bucket, n): (String, i64, String, i64, i64) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        let histogram = if measure == FIRST_RESPONSE {
+            out.first_response.entry(week).or_default()
+        } else {
+            out.resolution.entry(kind).or_default()
+        };
+        *histogram.entry(bucket).or_default() += n;
+    }
+    let (from_ms, to_ms) = (
+        crate::report::week_start(p.from_week),
+        crate::report::week_start(p.to_week + 1),
+    );
+    out.promises = conn
+        .prepare_cached(
+            "SELECT count(*),
+                    coalesce(sum(p.state = 'kept' AND p.settled_at <= p.due_at), 0),
+                    coalesce(sum(p.state = 'kept' AND p.settled_at > p.due_at), 0),
+                    coalesce(sum(p.state = 'broken'), 0),
+                    coalesce(sum(p.state = 'open'), 0)
+             FROM promises p JOIN entries e ON e.id = p.entry_id
+             WHERE p.created_at >= ?1 AND p.created_at < ?2 AND (?3 IS NULL OR e.site_id = ?3)",
+        )?
+        .query_row(params![from_ms, to_ms, p.site], |r| {
+            Ok(PromiseCounts {
+                made: r.get(0)?,
+                kept_on_time: r.get(1)?,
+                kept_late: r.get(2)?,
+                broken: r.get(3)?,
+                open: r.get(4)?,
+            })
+        })?;
+    let pages: Vec<(String, i64)> = conn
+        .prepare_cached(
+            "SELECT page, sum(n) FROM rollup_pages
+             WHERE week BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site_id = ?3)
+             GROUP BY page HAVING sum(n) > 0 ORDER BY sum(n) DESC, page LIMIT ?4",
+        )?
+        .query_map(params![p.from_week, p.to_week, p.site, TOP_PAGES], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT word, sum(n) FROM rollup_words
+         WHERE page = ?1 AND week BETWEEN ?2 AND ?3 AND (?4 IS NULL OR site_id = ?4)
+         GROUP BY word ORDER BY sum(n) DESC, word LIMIT ?5",
+    )?;
+    for (page, n) in pages {
+        let words: Vec<(String, i64)> = stmt
+            .query_map(
+                params![page, p.from_week, p.to_week, p.site, TOP_WORDS],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .collect::<Result<_, _>>()?;
+        out.pages.push(PageMismatches {
+            page,
+            mismatches: n,
+            words,
+        });
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// Brings the roll-ups up to date with every committed entry.
+    pub async fn roll_up(&self) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let done = self.write(|conn| roll_pending(conn, BATCH)).await?;
+            total += done;
+            if i64::try_from(done).unwrap_or(0) < BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Rolls up at most `limit` entries (while the collector is busy).
+    pub(super) async fn roll_some(&self, limit: i64) -> Result<usize, StoreError> {
+        self.write(move |conn| roll_pending(conn, limit)).await
+    }
+
+    /// The roll-ups a report for `period` draws on.
+    pub async fn rollups(&self, period: Period) -> Result<Rollups, StoreError> {
+        self.read(move |conn| read_rollups(conn, period)).await
+    }
+}

@@ -1,0 +1,249 @@
+//! Reports: numbers checked against a fixture worked out by hand.
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::staff::{Console, between, console_app, signed_in, submit};
+
+const MINUTE: i64 = 60_000;
+/// `NOON` (Sunday 2026-11-22) falls in the week starting Monday 2026-11-16.
+const WEEK: &str = "2026-11-16";
+
+fn expectation(app: &TestApp, page: &str, expected: &str) -> Value {
+    json!({"site": app.site_key, "kind": "expectation", "expected": expected,
+           "actual": "I was charged for shipping", "page": {"url": page}})
+}
+
+/// The rows of one report table as CSV, keyed by their first cell.
+async fn table(console: &Console, name: &str) -> Vec<Vec<String>> {
+    let response = console
+        .get(&format!(
+            "/console/reports/{name}.csv?from={WEEK}&to=2026-11-22"
+        ))
+        .await;
+    assert_eq!(response.status(), 200, "{name}");
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = response.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+fn row<'a>(rows: &'a [Vec<String>], first: &str) -> &'a [String] {
+    rows.iter()
+        .find(|r| r[0] == first)
+        .unwrap_or_else(|| panic!("no row {first} in {rows:?}"))
+}
+
+fn near(got: &str, want_secs: i64) {
+    let got: f64 = got.parse().unwrap();
+    let error = (got - want_secs as f64).abs() / want_secs as f64;
+    assert!(
+        error <= 0.026,
+        "{got} s is not within 2.5% of {want_secs} s"
+    );
+}
+
+#[tokio::test]
+async fn the_report_matches_a_fixture_worked_out_by_hand() {
+    let (app, clock) = console_app().await;
+    let bo = signed_in(&app, "bo@example.com").await;
+    let complaint = |message: &str, severity: Option<&str>| {
+        let mut body = json!({"site": app.site_key, "kind": "complaint", "message": message});
+        if let Some(s) = severity {
+            body["severity"] = json!(s);
+        }
+        body
+    };
+    let (a, _) = submit(&app, complaint("Checkout failed", Some("blocking"))).await;
+    let (b, _) = submit(&app, complaint("Slow pages", None)).await;
+    submit(&app, complaint("Rude reply", None)).await;
+    let checkout = "https://shop.example/checkout?session=42";
+    let (e1, _) = submit(&app, expectation(&app, checkout, "Free shipping over 50")).await;
+    submit(
+        &app,
+        expectation(&app, checkout, "Free shipping on sale items"),
+    )
+    .await;
+    let (e3, _) = submit(
+        &app,
+        expectation(&app, "https://shop.example/cart", "A discount"),
+    )
+    .await;
+    submit(
+        &app,
+        json!({"site": app.site_key, "kind": "idea", "message": "Dark mode"}),
+    )
+    .await;
+    // A honeypot hit is stored as spam and counted nowhere.
+    submit(
+        &app,
+        json!({"site": app.site_key, "kind": "idea", "message": "buy now", "hp": "x"}),
+    )
+    .await;
+    // The first look rolls everything so far up; what follows goes
+    // through the staff actions' own adjustments.
+    let html = bo.html("/console/reports").await;
+    assert!(html.contains("Feedback by kind"));
+
+    clock.advance(10 * MINUTE);
+    bo.act(
+        &format!("/console/entries/{a}/reply"),
+        &[("body", "Looking")],
+    )
+    .await;
+    clock.advance(50 * MINUTE);
+    bo.act(
+        &format!("/console/entries/{b}/reply"),
+        &[
+            ("body", "Sorry"),
+            ("promise_text", "Faster by Monday"),
+            ("promise_due", "2026-11-23"),
+        ],
+    )
+    .await;
+    bo.act(
+        &format!("/console/entries/{e1}/reply"),
+        &[
+            ("body", "Checking"),
+            ("promise_text", "Refund"),
+            ("promise_due", "2026-11-23"),
+        ],
+    )
+    .await;
+    clock.advance(60 * MINUTE);
+    bo.act(
+        &format!("/console/entries/{a}/status"),
+        &[("status", "resolved")],
+    )
+    .await;
+    bo.act(
+        &format!("/console/entries/{e3}/status"),
+        &[("status", "spam")],
+    )
+    .await;
+    let entry = bo.html(&format!("/console/entries/{b}")).await;
+    let settle = between(&entry, &format!("/console/entries/{b}/promises/"), "\"").to_owned();
+    bo.act(
+        &format!("/console/entries/{b}/promises/{settle}"),
+        &[("outcome", "kept")],
+    )
+    .await;
+    let entry = bo.html(&format!("/console/entries/{e1}")).await;
+    let settle = between(&entry, &format!("/console/entries/{e1}/promises/"), "\"").to_owned();
+    bo.act(
+        &format!("/console/entries/{e1}/promises/{settle}"),
+        &[("outcome", "broken")],
+    )
+    .await;
+    // One more, answered before the roller ever sees it.
+    let (late, _) = submit(&app, complaint("Late one", None)).await;
+    clock.advance(30 * MINUTE);
+    bo.act(
+        &format!("/console/entries/{late}/reply"),
+        &[("body", "Here")],
+    )
+    .await;
+
+    // 4 complaints, 2 expectations (the cart one went to spam), 1 idea.
+    let kinds = table(&bo, "kinds").await;
+    assert_eq!(row(&kinds, WEEK), [WEEK, "4", "2", "1", "0", "0", "7"]);
+    let severities = table(&bo, "severities").await;
+    assert_eq!(row(&severities, WEEK), [WEEK, "0", "0", "1", "6", "7"]);
+    // First replies after 10, 60, 60 and 30 minutes: median (2nd of 4) is
+    // 30 minutes, the 90th percentile (4th of 4) an hour.
+    let first = table(&bo, "first-response").await;
+    let week = row(&first, WEEK);
+    assert_eq!(week[1], "4");
+    near(&week[2], 30 * 60);
+    near(&week[3], 60 * 60);
+    let promises = table(&bo, "promises").await;
+    assert_eq!(row(&promises, "made")[1], "2");
+    assert_eq!(row(&promises, "kept on time")[1], "1");
+    assert_eq!(row(&promises, "kept late")[1], "0");
+    assert_eq!(row(&promises, "broken")[1], "1");
+    let pages = table(&bo, "pages").await;
+    assert_eq!(pages.len(), 1, "the spam page is gone: {pages:?}");
+    assert_eq!(pages[0][0], "https://shop.example/checkout");
+    assert_eq!(pages[0][1], "2");
+    // Ties in alphabetical order.
+    assert!(
+        pages[0][2].starts_with("charged (2), free (2), shipping (2), items (1)"),
+        "{pages:?}"
+    );
+    let resolution = table(&bo, "resolution").await;
+    let complaints = row(&resolution, "Complaint");
+    assert_eq!(complaints[1], "1");
+    near(&complaints[2], 120 * 60);
+
+    // The page shows the same numbers beside its charts.
+    let html = bo
+        .html(&format!("/console/reports?from={WEEK}&to=2026-11-22"))
+        .await;
+    assert_eq!(html.matches("<svg").count(), 6);
+    assert!(html.contains("<title>Feedback by kind</title>"));
+    assert!(html.contains("<desc>"));
+    assert!(html.contains("https://shop.example/checkout"));
+    assert!(!html.contains("style="), "no inline styles under the CSP");
+    let other_site = bo.get("/console/reports?site=999").await;
+    assert_eq!(other_site.status(), 200);
+    assert!(
+        !other_site
+            .text()
+            .await
+            .unwrap()
+            .contains("https://shop.example/checkout")
+    );
+    let bad = bo
+        .get("/console/reports?from=2026-12-01&to=2026-11-01")
+        .await;
+    assert_eq!(bad.status(), 422);
+}
+
+#[tokio::test]
+async fn hostile_text_is_escaped_in_charts_tables_and_csv() {
+    let (app, _clock) = console_app().await;
+    let bo = signed_in(&app, "bo@example.com").await;
+    let page = "https://shop.example/\"><svg/onload=alert(1)>";
+    let response = app
+        .post_json(
+            &expectation(&app, page, "<script>alert(1)</script> ships"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let html = bo
+        .html(&format!("/console/reports?from={WEEK}&to=2026-11-22"))
+        .await;
+    assert!(!html.contains("<svg/onload"), "page address escaped");
+    assert!(html.contains("&lt;svg/onload=alert(1)&gt;"));
+    assert!(!html.contains("<script>alert"));
+    let pages = table(&bo, "pages").await;
+    assert!(pages[0][0].starts_with("https://"), "{pages:?}");
+    let csv = bo
+        .get(&format!(
+            "/console/reports/pages.csv?from={WEEK}&to=2026-11-22"
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains("alert (1)") && csv.contains("script (1)"),
+        "{csv}"
+    );
+    let signed_out = app
+        .client
+        .get(format!("{}/console/reports/pages.csv", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_out.url().path().starts_with("/console/login"));
+}
