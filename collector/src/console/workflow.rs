@@ -244,20 +244,6 @@ pub fn human_duration(ms: i64) -> String {
     }
 }
 
-/// The middle value, for response-time reports.
-pub fn median(values: &mut [i64]) -> Option<i64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_unstable();
-    let mid = values.len() / 2;
-    Some(if values.len().is_multiple_of(2) {
-        (values[mid - 1] + values[mid]) / 2
-    } else {
-        values[mid]
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,12 +324,5 @@ mod tests {
         assert_eq!(human_duration(12 * MINUTE), "12 min");
         assert_eq!(human_duration(2 * HOUR + 5 * MINUTE), "2 h 5 min");
         assert_eq!(human_duration(3 * DAY + 4 * HOUR + 9 * MINUTE), "3 d 4 h");
-    }
-
-    #[test]
-    fn median_of_even_and_odd_counts() {
-        assert_eq!(median(&mut []), None);
-        assert_eq!(median(&mut [5, 1, 3]), Some(3));
-        assert_eq!(median(&mut [4, 1, 3, 2]), Some(2));
     }
 }

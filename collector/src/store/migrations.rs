@@ -351,24 +351,31 @@ const MIGRATIONS: &[&str] = &[
     // 10: roll-ups for reports, kept by a background task that follows
     // entries (cursor `rollup_entries`, from 0, so older entries are rolled
     // up too) and by the staff actions that change what they count. Weeks
-    // start on Monday (UTC); times are histograms (see `report`).
+    // start on Monday (UTC); times are histograms (see `report`). Promises
+    // learn their site, so reports count them without visiting entries.
     r#"
     CREATE TABLE rollup_volume (
+        week INTEGER NOT NULL,
         site_id INTEGER NOT NULL,
-        day INTEGER NOT NULL,
         kind TEXT NOT NULL,
         severity TEXT NOT NULL,
         entries INTEGER NOT NULL,
-        PRIMARY KEY (day, site_id, kind, severity)
+        PRIMARY KEY (week, site_id, kind, severity)
     ) STRICT, WITHOUT ROWID;
-    CREATE TABLE rollup_times (
-        measure TEXT NOT NULL CHECK (measure IN ('first_response', 'resolution')),
+    CREATE TABLE rollup_first_response (
+        week INTEGER NOT NULL,
+        site_id INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (week, site_id, bucket)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE rollup_resolution (
         week INTEGER NOT NULL,
         site_id INTEGER NOT NULL,
         kind TEXT NOT NULL,
         bucket INTEGER NOT NULL,
         n INTEGER NOT NULL,
-        PRIMARY KEY (measure, week, site_id, kind, bucket)
+        PRIMARY KEY (week, site_id, kind, bucket)
     ) STRICT, WITHOUT ROWID;
     CREATE TABLE rollup_pages (
         week INTEGER NOT NULL,
@@ -386,7 +393,10 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (page, week, site_id, word)
     ) STRICT, WITHOUT ROWID;
     INSERT INTO cursors (name, upto) VALUES ('rollup_entries', 0);
+    ALTER TABLE promises ADD COLUMN site_id INTEGER REFERENCES sites(id);
+    UPDATE promises SET site_id = (SELECT site_id FROM entries WHERE entries.id = promises.entry_id);
     CREATE INDEX promises_created ON promises(created_at);
+    CREATE INDEX promises_site_created ON promises(site_id, created_at);
     "#,
 ];
 

@@ -57,7 +57,7 @@ pub use outbox::{
 pub use review::{
     Assignee, BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, Filter, InboxPage,
     InboxRow, NewReply, Order, PAGE_SIZE, PromiseFilter, PromiseRow, PublicReply, Refusal, Report,
-    ReviewError, SiteSettings, View, WaitingSummary,
+    ReviewError, SETTLED_SHOWN, SettledCounts, SiteSettings, View, WaitingSummary,
 };
 pub use rollup::{PageMismatches, Period, PromiseCounts, Rollups};
 pub use sites::{NewSite, Site};

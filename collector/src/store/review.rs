@@ -243,9 +243,22 @@ pub struct WaitingSummary {
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub open_promises: Vec<PromiseRow>,
+    /// The most recently settled promises made in the window, newest first
+    /// (at most [`SETTLED_SHOWN`]).
     pub settled_promises: Vec<PromiseRow>,
-    /// First-response times (ms) of entries created in the report window.
-    pub first_response_times: Vec<i64>,
+    /// All promises made in the window and settled, by outcome.
+    pub settled: SettledCounts,
+}
+
+/// Settled promises shown on the Promises page.
+pub const SETTLED_SHOWN: usize = 200;
+
+/// Promises settled, by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SettledCounts {
+    pub kept_on_time: i64,
+    pub kept_late: i64,
+    pub broken: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -759,8 +772,8 @@ fn reply(
     notice(conn, said.clone())?;
     if let Some((text, due_at)) = &reply.promise {
         conn.prepare_cached(
-            "INSERT INTO promises (entry_id, event_id, made_by, text, due_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO promises (entry_id, event_id, made_by, text, due_at, created_at, site_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT site_id FROM entries WHERE id = ?1))",
         )?
         .execute(params![entry_id, event_id, actor, text, due_at, at])?;
         said.kind = NoticeKind::PromiseMade;
@@ -1079,7 +1092,8 @@ impl Store {
 
     /// Promises made since `since`, and first-response times of entries
     /// created since `responses_since`.
-    pub async fn report(&self, since: i64, responses_since: i64) -> Result<Report, StoreError> {
+    /// Open promises, and those made since `since` that were settled.
+    pub async fn report(&self, since: i64) -> Result<Report, StoreError> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "{PROMISE_SELECT} WHERE p.state = 'open' ORDER BY p.due_at, p.id"
@@ -1089,22 +1103,32 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             let mut stmt = conn.prepare_cached(&format!(
                 "{PROMISE_SELECT} WHERE p.state <> 'open' AND p.created_at >= ?1
-                 ORDER BY p.settled_at DESC, p.id DESC"
+                 ORDER BY p.settled_at DESC, p.id DESC LIMIT ?2"
             ))?;
             let settled_promises = stmt
-                .query_map([since], promise_from_row)?
+                .query_map(
+                    params![since, i64::try_from(SETTLED_SHOWN).unwrap_or(i64::MAX)],
+                    promise_from_row,
+                )?
                 .collect::<Result<_, _>>()?;
-            let mut stmt = conn.prepare_cached(
-                "SELECT first_response_at - created_at FROM entries
-                 WHERE created_at >= ?1 AND first_response_at IS NOT NULL",
-            )?;
-            let first_response_times = stmt
-                .query_map([responses_since], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+            let settled = conn
+                .prepare_cached(
+                    "SELECT coalesce(sum(state = 'kept' AND settled_at <= due_at), 0),
+                            coalesce(sum(state = 'kept' AND settled_at > due_at), 0),
+                            coalesce(sum(state = 'broken'), 0)
+                     FROM promises WHERE created_at >= ?1 AND state <> 'open'",
+                )?
+                .query_row([since], |r| {
+                    Ok(SettledCounts {
+                        kept_on_time: r.get(0)?,
+                        kept_late: r.get(1)?,
+                        broken: r.get(2)?,
+                    })
+                })?;
             Ok(Report {
                 open_promises,
                 settled_promises,
-                first_response_times,
+                settled,
             })
         })
         .await

@@ -9,14 +9,12 @@ use std::collections::{BTreeMap, HashMap};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Store, StoreError};
-use crate::report::{bucket, day_of, page_key, week_of, words};
+use crate::report::{bucket, page_key, week_of, words};
 
 /// Entries rolled up per write job.
 pub(super) const BATCH: i64 = 5_000;
 
 const CURSOR: &str = "rollup_entries";
-const FIRST_RESPONSE: &str = "first_response";
-const RESOLUTION: &str = "resolution";
 
 /// The newest entry id already rolled up.
 pub(super) fn rolled_upto(conn: &Connection) -> Result<i64, StoreError> {
@@ -60,32 +58,45 @@ fn facts(conn: &Connection, entry_id: i64) -> Result<Option<Facts>, StoreError> 
 
 fn add_volume(conn: &Connection, f: &Facts, delta: i64) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO rollup_volume (day, site_id, kind, severity, entries) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (day, site_id, kind, severity) DO UPDATE SET entries = entries + excluded.entries",
+        "INSERT INTO rollup_volume (week, site_id, kind, severity, entries) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (week, site_id, kind, severity) DO UPDATE SET entries = entries + excluded.entries",
     )?
-    .execute(params![day_of(f.created_at), f.site_id, f.kind, f.severity, delta])?;
+    .execute(params![week_of(f.created_at), f.site_id, f.kind, f.severity, delta])?;
     Ok(())
+}
+
+/// What a time histogram measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Measure {
+    /// Arrival to the first reply, by week of arrival.
+    FirstResponse,
+    /// Arrival to resolved or won't fix, by week of arrival and kind.
+    Resolution,
 }
 
 fn add_time(
     conn: &Connection,
-    measure: &str,
+    measure: Measure,
     f: &Facts,
     duration_ms: i64,
     delta: i64,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO rollup_times (measure, week, site_id, kind, bucket, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (measure, week, site_id, kind, bucket) DO UPDATE SET n = n + excluded.n",
-    )?
-    .execute(params![
-        measure,
-        week_of(f.created_at),
-        f.site_id,
-        f.kind,
-        bucket(duration_ms),
-        delta
-    ])?;
+    let week = week_of(f.created_at);
+    let bucket = bucket(duration_ms);
+    match measure {
+        Measure::FirstResponse => conn
+            .prepare_cached(
+                "INSERT INTO rollup_first_response (week, site_id, bucket, n) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (week, site_id, bucket) DO UPDATE SET n = n + excluded.n",
+            )?
+            .execute(params![week, f.site_id, bucket, delta])?,
+        Measure::Resolution => conn
+            .prepare_cached(
+                "INSERT INTO rollup_resolution (week, site_id, kind, bucket, n) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (week, site_id, kind, bucket) DO UPDATE SET n = n + excluded.n",
+            )?
+            .execute(params![week, f.site_id, f.kind, bucket, delta])?,
+    };
     Ok(())
 }
 
@@ -163,27 +174,27 @@ fn roll_pending(conn: &Connection, limit: i64) -> Result<usize, StoreError> {
         }
         *volume
             .entry((
-                day_of(f.created_at),
+                week_of(f.created_at),
                 f.site_id,
                 f.kind.clone(),
                 f.severity.clone(),
             ))
             .or_default() += 1;
         if let Some(at) = r.get::<_, Option<i64>>(9)? {
-            add_time(conn, FIRST_RESPONSE, &f, at - f.created_at, 1)?;
+            add_time(conn, Measure::FirstResponse, &f, at - f.created_at, 1)?;
         }
         if let Some(at) = r.get::<_, Option<i64>>(10)? {
-            add_time(conn, RESOLUTION, &f, at - f.created_at, 1)?;
+            add_time(conn, Measure::Resolution, &f, at - f.created_at, 1)?;
         }
         add_page(conn, &f, 1)?;
         add_words(conn, &f)?;
     }
-    for ((day, site_id, kind, severity), n) in volume {
+    for ((week, site_id, kind, severity), n) in volume {
         conn.prepare_cached(
-            "INSERT INTO rollup_volume (day, site_id, kind, severity, entries) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (day, site_id, kind, severity) DO UPDATE SET entries = entries + excluded.entries",
+            "INSERT INTO rollup_volume (week, site_id, kind, severity, entries) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (week, site_id, kind, severity) DO UPDATE SET entries = entries + excluded.entries",
         )?
-        .execute(params![day, site_id, kind, severity, n])?;
+        .execute(params![week, site_id, kind, severity, n])?;
     }
     if read > 0 {
         conn.prepare_cached("UPDATE cursors SET upto = ?2 WHERE name = ?1")?
@@ -198,7 +209,7 @@ pub(super) fn first_response(conn: &Connection, entry_id: i64, at: i64) -> Resul
         return Ok(());
     }
     if let Some(f) = facts(conn, entry_id)? {
-        add_time(conn, FIRST_RESPONSE, &f, at - f.created_at, 1)?;
+        add_time(conn, Measure::FirstResponse, &f, at - f.created_at, 1)?;
     }
     Ok(())
 }
@@ -219,7 +230,7 @@ pub(super) fn status_changed(
         return Ok(());
     };
     if matches!(to, "resolved" | "wont_fix") {
-        add_time(conn, RESOLUTION, &f, at - f.created_at, 1)?;
+        add_time(conn, Measure::Resolution, &f, at - f.created_at, 1)?;
     }
     let delta = match (from, to) {
         (_, "spam") => -1,
@@ -232,7 +243,13 @@ pub(super) fn status_changed(
         .prepare_cached("SELECT first_response_at FROM entries WHERE id = ?1")?
         .query_row([entry_id], |r| r.get(0))?;
     if let Some(answered) = answered {
-        add_time(conn, FIRST_RESPONSE, &f, answered - f.created_at, delta)?;
+        add_time(
+            conn,
+            Measure::FirstResponse,
+            &f,
+            answered - f.created_at,
+            delta,
+        )?;
     }
     Ok(())
 }
@@ -280,42 +297,58 @@ pub struct PageMismatches {
 }
 
 /// Pages and words a report lists.
-const TOP_PAGES: i64 = 10;
-const TOP_WORDS: i64 = 6;
+const TOP_PAGES: usize = 10;
+const TOP_WORDS: usize = 6;
 
+/// Rows of a roll-up in the period, summed in Rust: scanning the primary
+/// key range costs less than SQLite's GROUP BY sorting them.
 fn read_rollups(conn: &Connection, p: Period) -> Result<Rollups, StoreError> {
     let mut out = Rollups::default();
-    let first_day = crate::report::day_of(crate::report::week_start(p.from_week));
-    let last_day = crate::report::day_of(crate::report::week_start(p.to_week + 1)) - 1;
+    let range = params![p.from_week, p.to_week, p.site];
     let mut stmt = conn.prepare_cached(
-        "SELECT day, kind, severity, sum(entries) FROM rollup_volume
-         WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site_id = ?3)
-         GROUP BY day, kind, severity",
+        "SELECT week, kind, severity, entries FROM rollup_volume
+         WHERE week BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site_id = ?3)",
     )?;
-    let mut rows = stmt.query(params![first_day, last_day, p.site])?;
+    let mut rows = stmt.query(range)?;
     while let Some(r) = rows.next()? {
-        let (day, kind, severity, n): (i64, String, String, i64) =
+        let (week, kind, severity, n): (i64, String, String, i64) =
             (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-        let week = week_of(day * 86_400_000);
         *out.volume_by_kind.entry((week, kind)).or_default() += n;
         *out.volume_by_severity.entry((week, severity)).or_default() += n;
     }
     let mut stmt = conn.prepare_cached(
-        "SELECT measure, week, kind, bucket, sum(n) FROM rollup_times
-         WHERE measure IN ('first_response', 'resolution') AND week BETWEEN ?1 AND ?2
-           AND (?3 IS NULL OR site_id = ?3)
-         GROUP BY measure, week, kind, bucket HAVING sum(n) > 0",
+        "SELECT week, bucket, n FROM rollup_first_response
+         WHERE week BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site_id = ?3)",
     )?;
-    let mut rows = stmt.query(params![p.from_week, p.to_week, p.site])?;
+    let mut rows = stmt.query(range)?;
     while let Some(r) = rows.next()? {
-        let (measure, week, kind, bucket, n): (String, i64, String, i64, i64) =
-            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-        let histogram = if measure == FIRST_RESPONSE {
-            out.first_response.entry(week).or_default()
-        } else {
-            out.resolution.entry(kind).or_default()
-        };
-        *histogram.entry(bucket).or_default() += n;
+        let (week, bucket, n): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        *out.first_response
+            .entry(week)
+            .or_default()
+            .entry(bucket)
+            .or_default() += n;
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, bucket, n FROM rollup_resolution
+         WHERE week BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site_id = ?3)",
+    )?;
+    let mut rows = stmt.query(range)?;
+    while let Some(r) = rows.next()? {
+        let (kind, bucket, n): (String, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        *out.resolution
+            .entry(kind)
+            .or_default()
+            .entry(bucket)
+            .or_default() += n;
+    }
+    // Spam rescues and marks can leave empty buckets behind.
+    for histogram in out
+        .first_response
+        .values_mut()
+        .chain(out.resolution.values_mut())
+    {
+        histogram.retain(|_, n| *n > 0);
     }
     let (from_ms, to_ms) = (
         crate::report::week_start(p.from_week),
@@ -324,12 +357,12 @@ fn read_rollups(conn: &Connection, p: Period) -> Result<Rollups, StoreError> {
     out.promises = conn
         .prepare_cached(
             "SELECT count(*),
-                    coalesce(sum(p.state = 'kept' AND p.settled_at <= p.due_at), 0),
-                    coalesce(sum(p.state = 'kept' AND p.settled_at > p.due_at), 0),
-                    coalesce(sum(p.state = 'broken'), 0),
-                    coalesce(sum(p.state = 'open'), 0)
-             FROM promises p JOIN entries e ON e.id = p.entry_id
-             WHERE p.created_at >= ?1 AND p.created_at < ?2 AND (?3 IS NULL OR e.site_id = ?3)",
+                    coalesce(sum(state = 'kept' AND settled_at <= due_at), 0),
+                    coalesce(sum(state = 'kept' AND settled_at > due_at), 0),
+                    coalesce(sum(state = 'broken'), 0),
+                    coalesce(sum(state = 'open'), 0)
+             FROM promises
+             WHERE created_at >= ?1 AND created_at < ?2 AND (?3 IS NULL OR site_id = ?3)",
         )?
         .query_row(params![from_ms, to_ms, p.site], |r| {
             Ok(PromiseCounts {
@@ -340,28 +373,31 @@ fn read_rollups(conn: &Connection, p: Period) -> Result<Rollups, StoreError> {
                 open: r.get(4)?,
             })
         })?;
-    let pages: Vec<(String, i64)> = conn
-        .prepare_cached(
-            "SELECT page, sum(n) FROM rollup_pages
-             WHERE week BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site_id = ?3)
-             GROUP BY page HAVING sum(n) > 0 ORDER BY sum(n) DESC, page LIMIT ?4",
-        )?
-        .query_map(params![p.from_week, p.to_week, p.site, TOP_PAGES], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<Result<_, _>>()?;
+    let mut pages: HashMap<String, i64> = HashMap::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT word, sum(n) FROM rollup_words
-         WHERE page = ?1 AND week BETWEEN ?2 AND ?3 AND (?4 IS NULL OR site_id = ?4)
-         GROUP BY word ORDER BY sum(n) DESC, word LIMIT ?5",
+        "SELECT page, n FROM rollup_pages
+         WHERE week BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site_id = ?3)",
+    )?;
+    let mut rows = stmt.query(range)?;
+    while let Some(r) = rows.next()? {
+        *pages.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
+    }
+    let mut pages: Vec<(String, i64)> = pages.into_iter().filter(|(_, n)| *n > 0).collect();
+    pages.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    pages.truncate(TOP_PAGES);
+    let mut stmt = conn.prepare_cached(
+        "SELECT word, n FROM rollup_words
+         WHERE page = ?1 AND week BETWEEN ?2 AND ?3 AND (?4 IS NULL OR site_id = ?4)",
     )?;
     for (page, n) in pages {
-        let words: Vec<(String, i64)> = stmt
-            .query_map(
-                params![page, p.from_week, p.to_week, p.site, TOP_WORDS],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?
-            .collect::<Result<_, _>>()?;
+        let mut words: HashMap<String, i64> = HashMap::new();
+        let mut rows = stmt.query(params![page, p.from_week, p.to_week, p.site])?;
+        while let Some(r) = rows.next()? {
+            *words.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
+        }
+        let mut words: Vec<(String, i64)> = words.into_iter().collect();
+        words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        words.truncate(TOP_WORDS);
         out.pages.push(PageMismatches {
             page,
             mismatches: n,
@@ -371,9 +407,40 @@ fn read_rollups(conn: &Connection, p: Period) -> Result<Rollups, StoreError> {
     Ok(out)
 }
 
+/// First-response times of entries that arrived in these weeks, as a
+/// histogram (for the Promises page).
+fn first_responses(
+    conn: &Connection,
+    from_week: i64,
+    to_week: i64,
+) -> Result<BTreeMap<i64, i64>, StoreError> {
+    let mut out = BTreeMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT bucket, n FROM rollup_first_response WHERE week BETWEEN ?1 AND ?2",
+    )?;
+    let mut rows = stmt.query(params![from_week, to_week])?;
+    while let Some(r) = rows.next()? {
+        *out.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
+    }
+    out.retain(|_, n: &mut i64| *n > 0);
+    Ok(out)
+}
+
 impl Store {
-    /// Brings the roll-ups up to date with every committed entry.
+    /// Brings the roll-ups up to date with every committed entry. Looks
+    /// first, so a report viewed when nothing is pending writes nothing.
     pub async fn roll_up(&self) -> Result<usize, StoreError> {
+        let pending = self
+            .read(|conn| {
+                let newest: i64 = conn
+                    .prepare_cached("SELECT coalesce(max(id), 0) FROM entries")?
+                    .query_row([], |r| r.get(0))?;
+                Ok(newest > rolled_upto(conn)?)
+            })
+            .await?;
+        if !pending {
+            return Ok(0);
+        }
         let mut total = 0;
         loop {
             let done = self.write(|conn| roll_pending(conn, BATCH)).await?;
@@ -387,6 +454,16 @@ impl Store {
     /// Rolls up at most `limit` entries (while the collector is busy).
     pub(super) async fn roll_some(&self, limit: i64) -> Result<usize, StoreError> {
         self.write(move |conn| roll_pending(conn, limit)).await
+    }
+
+    /// The first-response histogram of entries that arrived in these weeks.
+    pub async fn first_response_histogram(
+        &self,
+        from_week: i64,
+        to_week: i64,
+    ) -> Result<BTreeMap<i64, i64>, StoreError> {
+        self.read(move |conn| first_responses(conn, from_week, to_week))
+            .await
     }
 
     /// The roll-ups a report for `period` draws on.

@@ -50,7 +50,19 @@ fn index_pending(conn: &Connection, limit: i64) -> Result<usize, StoreError> {
 
 impl Store {
     /// Brings the search index up to date with every committed entry.
+    /// Looks first, so a search when nothing is pending writes nothing.
     pub async fn index_for_search(&self) -> Result<usize, StoreError> {
+        let pending = self
+            .read(|conn| {
+                let newest: i64 = conn
+                    .prepare_cached("SELECT coalesce(max(id), 0) FROM entries")?
+                    .query_row([], |r| r.get(0))?;
+                Ok(newest > indexed_upto(conn)?)
+            })
+            .await?;
+        if !pending {
+            return Ok(0);
+        }
         let mut total = 0;
         loop {
             let done = self.write(|conn| index_pending(conn, BATCH)).await?;

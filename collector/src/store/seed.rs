@@ -228,8 +228,9 @@ fn insert_chunk(
         "INSERT INTO events (entry_id, kind, body, created_at) VALUES (?1, 'reply', ?2, ?3)",
     )?;
     let mut promise = conn.prepare_cached(
-        "INSERT INTO promises (entry_id, event_id, text, due_at, state, settled_at, created_at)
-         VALUES (?1, ?2, 'We will have this fixed', ?3, ?4, ?5, ?6)",
+        "INSERT INTO promises (entry_id, event_id, text, due_at, state, settled_at, created_at, site_id)
+         VALUES (?1, ?2, 'We will have this fixed', ?3, ?4, ?5, ?6,
+                 (SELECT site_id FROM entries WHERE id = ?1))",
     )?;
     for i in first..first + len {
         let offset =

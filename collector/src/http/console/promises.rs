@@ -5,14 +5,15 @@ use axum::response::Html;
 use maud::{Markup, html};
 
 use super::{ConsoleError, Staff, views};
-use crate::console::workflow::{DAY, PromiseState, human_duration, kept_on_time_rate, median};
+use crate::console::workflow::{DAY, PromiseState, human_duration, kept_on_time_rate};
 use crate::http::AppState;
+use crate::report::{quantile, week_of};
 use crate::store::PromiseRow;
 
 /// How far back the promise figures look.
 const WINDOW_DAYS: i64 = 90;
-/// How far back the response-time figures look.
-const RESPONSE_DAYS: i64 = 30;
+/// How many whole weeks before this one the response-time figures cover.
+const RESPONSE_WEEKS: i64 = 4;
 
 fn promise_table(rows: &[PromiseRow], now: i64, settled: bool) -> Markup {
     html! {
@@ -42,39 +43,49 @@ fn promise_table(rows: &[PromiseRow], now: i64, settled: bool) -> Markup {
     }
 }
 
-fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let index = (sorted.len() * p / 100).min(sorted.len() - 1);
-    Some(sorted[index])
-}
-
 pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
 ) -> Result<Html<String>, ConsoleError> {
     let now = state.clock.now_millis();
-    let report = state
-        .store
-        .report(now - WINDOW_DAYS * DAY, now - RESPONSE_DAYS * DAY)
-        .await?;
+    let report = state.store.report(now - WINDOW_DAYS * DAY).await?;
+    // Settled promises made in the window, and the open ones among them
+    // (overdue ones count as not kept).
+    let settled = report.settled;
+    let count = |n: i64| usize::try_from(n).unwrap_or(0);
     let rate = kept_on_time_rate(
-        report
-            .open_promises
-            .iter()
-            .chain(&report.settled_promises)
-            .filter(|p| p.created_at >= now - WINDOW_DAYS * DAY)
-            .map(|p| p.state(now)),
+        std::iter::repeat_n(PromiseState::KeptOnTime, count(settled.kept_on_time))
+            .chain(std::iter::repeat_n(
+                PromiseState::KeptLate,
+                count(settled.kept_late),
+            ))
+            .chain(std::iter::repeat_n(
+                PromiseState::Broken,
+                count(settled.broken),
+            ))
+            .chain(
+                report
+                    .open_promises
+                    .iter()
+                    .filter(|p| p.created_at >= now - WINDOW_DAYS * DAY)
+                    .map(|p| p.state(now)),
+            ),
     );
     let overdue = report
         .open_promises
         .iter()
         .filter(|p| p.state(now) == PromiseState::Overdue)
         .count();
-    let mut times = report.first_response_times.clone();
-    let middle = median(&mut times);
-    let p90 = percentile(&times, 90);
+    // Entries that arrived in the last RESPONSE_WEEKS weeks and this one,
+    // from the roll-ups (a month of entries is too many to read per view).
+    let this_week = week_of(now);
+    state.store.roll_up().await?;
+    let times = state
+        .store
+        .first_response_histogram(this_week - RESPONSE_WEEKS, this_week)
+        .await?;
+    let middle = quantile(&times, 0.5);
+    let p90 = quantile(&times, 0.9);
     let body = html! {
         h1 { "Promises" }
         div.stats {
@@ -88,11 +99,11 @@ pub async fn page(
             }
             div.stat {
                 span.figure { (middle.map_or("—".to_owned(), human_duration)) }
-                span { "median first response (last " (RESPONSE_DAYS) " days)" }
+                span { "median first response (arrived this week and the " (RESPONSE_WEEKS) " before)" }
             }
             div.stat {
                 span.figure { (p90.map_or("—".to_owned(), human_duration)) }
-                span { "90th percentile first response (last " (RESPONSE_DAYS) " days)" }
+                span { "90th percentile first response (same entries)" }
             }
         }
         h2 { "Open promises" }
@@ -105,21 +116,8 @@ pub async fn page(
         @if report.settled_promises.is_empty() {
             p.empty { "Nothing settled yet." }
         } @else {
-            (promise_table(&report.settled_promises[..report.settled_promises.len().min(200)], now, true))
+            (promise_table(&report.settled_promises, now, true))
         }
     };
     Ok(views::page("Promises", &staff, "/console/promises", body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::percentile;
-
-    #[test]
-    fn percentile_picks_from_sorted_values() {
-        let values: Vec<i64> = (1..=10).collect();
-        assert_eq!(percentile(&values, 90), Some(10));
-        assert_eq!(percentile(&values, 50), Some(6));
-        assert_eq!(percentile(&[], 90), None);
-    }
 }
