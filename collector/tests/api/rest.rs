@@ -838,3 +838,32 @@ async fn the_openapi_document_describes_the_staff_api_consistently() {
     let view = &doc["paths"]["/api/v1/entries"]["get"]["parameters"][0];
     assert_eq!(view["schema"]["enum"], json!(["waiting", "all", "spam"]));
 }
+
+/// The OpenAPI Initiative's JSON Schema for OpenAPI 3.1 documents (as
+/// shipped by @seriousme/openapi-schema-validator 2.11.0, MIT).
+const OPENAPI_31_SCHEMA: &str = include_str!("schemas/openapi-3.1.json");
+
+#[tokio::test]
+async fn the_openapi_document_validates_against_the_openapi_3_1_schema() {
+    let (app, _clock) = console_app().await;
+    let doc: Value = app
+        .client
+        .get(format!("{}/api/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schema: Value = serde_json::from_str(OPENAPI_31_SCHEMA).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The check is real: a document missing its info is refused.
+    let mut broken = doc.clone();
+    broken.as_object_mut().unwrap().remove("info");
+    assert!(!validator.is_valid(&broken));
+}
