@@ -395,8 +395,11 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO cursors (name, upto) VALUES ('rollup_entries', 0);
     ALTER TABLE promises ADD COLUMN site_id INTEGER REFERENCES sites(id);
     UPDATE promises SET site_id = (SELECT site_id FROM entries WHERE entries.id = promises.entry_id);
-    CREATE INDEX promises_created ON promises(created_at);
-    CREATE INDEX promises_site_created ON promises(site_id, created_at);
+    -- Covering: reports count promises by outcome from the index alone.
+    CREATE INDEX promises_created ON promises(created_at, state, settled_at, due_at);
+    CREATE INDEX promises_site_created ON promises(site_id, created_at, state, settled_at, due_at);
+    -- The Promises page lists the latest settled ones.
+    CREATE INDEX promises_settled ON promises(settled_at) WHERE state <> 'open';
     "#,
 ];
 
