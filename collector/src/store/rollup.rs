@@ -436,15 +436,7 @@ impl Store {
     /// Brings the roll-ups up to date with every committed entry. Looks
     /// first, so a report viewed when nothing is pending writes nothing.
     pub async fn roll_up(&self) -> Result<usize, StoreError> {
-        let pending = self
-            .read(|conn| {
-                let newest: i64 = conn
-                    .prepare_cached("SELECT coalesce(max(id), 0) FROM entries")?
-                    .query_row([], |r| r.get(0))?;
-                Ok(newest > rolled_upto(conn)?)
-            })
-            .await?;
-        if !pending {
+        if self.rollup_backlog().await? == 0 {
             return Ok(0);
         }
         let mut total = 0;
@@ -455,6 +447,18 @@ impl Store {
                 return Ok(total);
             }
         }
+    }
+
+    /// Roughly how many entries the roll-ups have yet to count (ids, so
+    /// gaps count too).
+    pub async fn rollup_backlog(&self) -> Result<i64, StoreError> {
+        self.read(|conn| {
+            let newest: i64 = conn
+                .prepare_cached("SELECT coalesce(max(id), 0) FROM entries")?
+                .query_row([], |r| r.get(0))?;
+            Ok((newest - rolled_upto(conn)?).max(0))
+        })
+        .await
     }
 
     /// Rolls up at most `limit` entries (while the collector is busy).
@@ -475,5 +479,62 @@ impl Store {
     /// The roll-ups a report for `period` draws on.
     pub async fn rollups(&self, period: Period) -> Result<Rollups, StoreError> {
         self.read(move |conn| read_rollups(conn, period)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store_with(entries: usize) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        store
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO sites (key, name, origins, created_at) VALUES ('k', 'n', '', 0)",
+                    [],
+                )?;
+                for i in 0..entries {
+                    let (kind, status) = if i % 10 == 9 {
+                        ("idea", "spam")
+                    } else {
+                        ("complaint", "new")
+                    };
+                    c.execute(
+                        "INSERT INTO entries (public_id, reference, status_token, site_id, kind,
+                            status, message, created_at) VALUES (?1, ?1, 't', 1, ?2, ?3, 'm', ?4)",
+                        params![format!("e{i}"), kind, status, 1_795_348_800_000_i64],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn the_backlog_is_counted_then_rolled_up_once_without_spam() {
+        let (_dir, store) = store_with(30).await;
+        assert_eq!(store.rollup_backlog().await.unwrap(), 30);
+        assert_eq!(store.roll_up().await.unwrap(), 30);
+        assert_eq!(store.rollup_backlog().await.unwrap(), 0);
+        assert_eq!(store.roll_up().await.unwrap(), 0, "nothing twice");
+        let week = week_of(1_795_348_800_000);
+        let r = store
+            .rollups(Period {
+                from_week: week,
+                to_week: week,
+                site: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            r.volume_by_kind.get(&(week, "complaint".to_owned())),
+            Some(&27)
+        );
+        assert_eq!(r.volume_by_kind.get(&(week, "idea".to_owned())), None);
+        store.shutdown().await;
     }
 }

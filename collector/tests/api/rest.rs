@@ -747,6 +747,17 @@ async fn the_console_exports_what_its_filters_show_with_times_and_promises() {
     );
 }
 
+async fn openapi(app: &TestApp) -> Value {
+    app.client
+        .get(format!("{}/api/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Every `$ref` inside `value`.
 fn refs(value: &Value, out: &mut Vec<String>) {
     match value {
@@ -764,15 +775,7 @@ fn refs(value: &Value, out: &mut Vec<String>) {
 #[tokio::test]
 async fn the_openapi_document_describes_the_staff_api_consistently() {
     let (app, _clock) = console_app().await;
-    let doc: Value = app
-        .client
-        .get(format!("{}/api/openapi.json", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = openapi(&app).await;
     let mut found = Vec::new();
     refs(&doc, &mut found);
     assert!(found.len() > 20);
@@ -846,15 +849,7 @@ const OPENAPI_31_SCHEMA: &str = include_str!("schemas/openapi-3.1.json");
 #[tokio::test]
 async fn the_openapi_document_validates_against_the_openapi_3_1_schema() {
     let (app, _clock) = console_app().await;
-    let doc: Value = app
-        .client
-        .get(format!("{}/api/openapi.json", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = openapi(&app).await;
     let schema: Value = serde_json::from_str(OPENAPI_31_SCHEMA).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator

@@ -79,7 +79,7 @@ pub async fn page(
     // Entries that arrived in the last RESPONSE_WEEKS weeks and this one,
     // from the roll-ups (a month of entries is too many to read per view).
     let this_week = week_of(now);
-    state.store.roll_up().await?;
+    let behind = super::reports::catch_up(&state).await?;
     let times = state
         .store
         .first_response_histogram(this_week - RESPONSE_WEEKS, this_week)
@@ -88,6 +88,7 @@ pub async fn page(
     let p90 = quantile(&times, 0.9);
     let body = html! {
         h1 { "Promises" }
+        (super::reports::partial_notice(behind))
         div.stats {
             div.stat {
                 span.figure { (rate.map_or("—".to_owned(), |r| format!("{:.0} %", r * 100.0))) }

@@ -461,14 +461,39 @@ fn target(sites: &[SiteSettings], p: &Period) -> Option<i64> {
 async fn load(
     state: &AppState,
     query: Result<Query<ReportQuery>, QueryRejection>,
-) -> Result<(ReportQuery, Period, Rollups), ConsoleError> {
+) -> Result<(ReportQuery, Period, Rollups, Option<i64>), ConsoleError> {
     let Query(query) =
         query.map_err(|_| ConsoleError::Invalid("The period could not be read.".to_owned()))?;
     let p = period(&query, state.clock.now_millis())?;
-    // Count what has been committed, not only what the roller reached.
-    state.store.roll_up().await?;
+    let behind = catch_up(state).await?;
     let rollups = state.store.rollups(p).await?;
-    Ok((query, p, rollups))
+    Ok((query, p, rollups, behind))
+}
+
+/// Entries a page view may fold in itself before it reads (a fraction of
+/// a second); a larger backlog (an upgraded database) is left to the
+/// background task and the page says its figures are partial.
+const CATCH_UP_MAX: i64 = 20_000;
+
+/// Counts what has been committed, not only what the roller reached;
+/// returns how many entries are still to come when that is too many.
+pub(super) async fn catch_up(state: &AppState) -> Result<Option<i64>, ConsoleError> {
+    let backlog = state.store.rollup_backlog().await?;
+    if backlog > CATCH_UP_MAX {
+        return Ok(Some(backlog));
+    }
+    state.store.roll_up().await?;
+    Ok(None)
+}
+
+pub(super) fn partial_notice(behind: Option<i64>) -> Markup {
+    html! {
+        @if let Some(n) = behind {
+            p.notice role="status" {
+                "Still counting about " (n) " older entries into these figures (after an upgrade this takes a minute or so); until then they are partial."
+            }
+        }
+    }
 }
 
 pub async fn page(
@@ -476,7 +501,7 @@ pub async fn page(
     State(state): State<AppState>,
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Html<String>, ConsoleError> {
-    let (query, p, rollups) = load(&state, query).await?;
+    let (query, p, rollups, behind) = load(&state, query).await?;
     let sites = state.store.site_settings().await?;
     let target = target(&sites, &p);
     let link_query = serde_html_form::to_string(&query).unwrap_or_default();
@@ -496,6 +521,7 @@ pub async fn page(
             button type="submit" { "Show" }
         }
         p.muted { "Whole weeks, Monday to Sunday (UTC). Spam is left out. Times are kept to within 2.5%." }
+        (partial_notice(behind))
         @for table in tables(&p, &rollups) {
             section.report id=(table.slug) {
                 h2 { (table.title) }
@@ -524,7 +550,7 @@ pub async fn csv_download(
 ) -> Result<Response, ConsoleError> {
     let Path(name) = path.map_err(|_| ConsoleError::NotFound)?;
     let slug = name.strip_suffix(".csv").ok_or(ConsoleError::NotFound)?;
-    let (_, p, rollups) = load(&state, query).await?;
+    let (_, p, rollups, _) = load(&state, query).await?;
     let table = tables(&p, &rollups)
         .into_iter()
         .find(|t| t.slug == slug)
