@@ -213,10 +213,22 @@ async fn read_tokens_cannot_write_and_write_tokens_act_as_their_owner_under_the_
         token: token_for(&app, "bo@example.com", "read", None).await,
     };
     let path = |action: &str| format!("/api/v1/entries/{reference}/{action}");
-    let response = read
-        .post(&path("status"), json!({"status": "acknowledged"}))
-        .await;
-    assert_eq!(error_of(response, 403).await.0, "forbidden");
+    for (action, body) in [
+        ("status", json!({"status": "acknowledged"})),
+        ("assign", json!({"assignee": "me"})),
+        ("notes", json!({"body": "a note"})),
+        ("replies", json!({"body": "a reply"})),
+        ("promises/1/settle", json!({"outcome": "kept"})),
+    ] {
+        let response = read.post(&path(action), body).await;
+        assert_eq!(error_of(response, 403).await.0, "forbidden", "{action}");
+    }
+    let untouched = read.json(&format!("/api/v1/entries/{reference}")).await;
+    assert_eq!(
+        untouched["timeline"],
+        json!([]),
+        "a read token changed nothing"
+    );
 
     let api = Api {
         app: &app,
