@@ -219,6 +219,8 @@ async fn read_tokens_cannot_write_and_write_tokens_act_as_their_owner_under_the_
         ("notes", json!({"body": "a note"})),
         ("replies", json!({"body": "a reply"})),
         ("promises/1/settle", json!({"outcome": "kept"})),
+        // Refused before the body is read: a read token learns nothing.
+        ("assign", json!({"bogus": true})),
     ] {
         let response = read.post(&path(action), body).await;
         assert_eq!(error_of(response, 403).await.0, "forbidden", "{action}");
@@ -473,8 +475,10 @@ async fn pages_cover_every_entry_exactly_once_while_new_ones_arrive() {
         }
         assert!(seen.values().all(|n| *n == 1), "{view}: nothing twice");
     }
-    let response = api.get("/api/v1/entries?limit=201").await;
-    assert_eq!(error_of(response, 422).await.1.as_deref(), Some("limit"));
+    for limit in ["201", "0", "", "ten"] {
+        let response = api.get(&format!("/api/v1/entries?limit={limit}")).await;
+        assert_eq!(error_of(response, 422).await.1.as_deref(), Some("limit"));
+    }
     let response = api.get("/api/v1/entries?cursor=bm9wZQ").await;
     assert_eq!(error_of(response, 422).await.1.as_deref(), Some("cursor"));
 }
@@ -851,7 +855,10 @@ async fn the_openapi_document_describes_the_staff_api_consistently() {
     assert_eq!(staff, 11);
     // The enums are the server's own.
     let view = &doc["paths"]["/api/v1/entries"]["get"]["parameters"][0];
-    assert_eq!(view["schema"]["enum"], json!(["waiting", "all", "spam"]));
+    assert_eq!(
+        view["schema"]["enum"],
+        json!(["waiting", "all", "spam", ""])
+    );
 }
 
 /// The OpenAPI Initiative's JSON Schema for OpenAPI 3.1 documents (as

@@ -10,8 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::entries::{entry_json, locate};
-use super::{Caller, JsonBody};
-use crate::auth::Scope;
+use super::{JsonBody, Writer};
 use crate::console::input::{self, TEXT_MAX, bad};
 use crate::console::workflow::Status;
 use crate::http::{ApiError, AppState};
@@ -30,12 +29,11 @@ pub struct StatusBody {
 }
 
 pub async fn status(
-    caller: Caller,
+    Writer(caller): Writer,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Answer {
-    caller.require(Scope::Write)?;
     let public_id = locate(&state, path).await?;
     let to = Status::parse(&body.status).ok_or_else(|| {
         bad(
@@ -66,12 +64,11 @@ pub struct AssignBody {
 }
 
 pub async fn assign(
-    caller: Caller,
+    Writer(caller): Writer,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     JsonBody(body): JsonBody<AssignBody>,
 ) -> Answer {
-    caller.require(Scope::Write)?;
     let public_id = locate(&state, path).await?;
     let assignee = match body.assignee {
         None => None,
@@ -101,12 +98,11 @@ pub struct NoteBody {
 }
 
 pub async fn note(
-    caller: Caller,
+    Writer(caller): Writer,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     JsonBody(body): JsonBody<NoteBody>,
 ) -> Answer {
-    caller.require(Scope::Write)?;
     let public_id = locate(&state, path).await?;
     let text = input::staff_text(&body.body, "body", TEXT_MAX)?;
     let now = state.clock.now_millis();
@@ -134,12 +130,11 @@ pub struct ReplyBody {
 }
 
 pub async fn reply(
-    caller: Caller,
+    Writer(caller): Writer,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     JsonBody(body): JsonBody<ReplyBody>,
 ) -> Answer {
-    caller.require(Scope::Write)?;
     let public_id = locate(&state, path).await?;
     let now = state.clock.now_millis();
     let text = input::staff_text(&body.body, "body", TEXT_MAX)?;
@@ -180,12 +175,11 @@ pub struct SettleBody {
 }
 
 pub async fn settle(
-    caller: Caller,
+    Writer(caller): Writer,
     State(state): State<AppState>,
     path: Result<Path<(String, i64)>, PathRejection>,
     JsonBody(body): JsonBody<SettleBody>,
 ) -> Answer {
-    caller.require(Scope::Write)?;
     let Path((reference, promise)) = path.map_err(|_| ApiError::NotFound)?;
     let public_id = locate(&state, Ok(Path(reference))).await?;
     let kept = match body.outcome.as_str() {

@@ -26,10 +26,11 @@ const MAX_LIMIT: usize = 200;
 pub struct ListQuery {
     #[serde(flatten)]
     pub filter: RawFilter,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub limit: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub cursor: String,
+    /// Absent means the default; present must be a number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 fn query_error(_: QueryRejection) -> ApiError {
@@ -65,10 +66,10 @@ pub(super) async fn parse_filter(
     Ok(filter)
 }
 
-fn parse_limit(raw: &str) -> Result<usize, InputError> {
-    if raw.is_empty() {
+fn parse_limit(raw: Option<&str>) -> Result<usize, InputError> {
+    let Some(raw) = raw else {
         return Ok(DEFAULT_LIMIT);
-    }
+    };
     raw.parse::<usize>()
         .ok()
         .filter(|n| (1..=MAX_LIMIT).contains(n))
@@ -101,16 +102,16 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(query_error)?;
     let mut filter = parse_filter(&state, &caller, &query.filter).await?;
-    let limit = parse_limit(&query.limit)?;
-    if !query.cursor.is_empty() {
-        filter.cursor = Some(decode_cursor(&query.cursor)?);
+    let limit = parse_limit(query.limit.as_deref())?;
+    if let Some(cursor) = &query.cursor {
+        filter.cursor = Some(decode_cursor(cursor)?);
     }
     let now = state.clock.now_millis();
     let page = state.store.inbox(filter, limit, now).await?;
     let base = &*state.public_url;
     let next = page.next.map(|after| {
         let next = ListQuery {
-            cursor: encode_cursor(after),
+            cursor: Some(encode_cursor(after)),
             ..query.clone()
         };
         let query = serde_html_form::to_string(&next).unwrap_or_default();

@@ -119,6 +119,20 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A caller whose token may write: refused with 403 before the body is
+/// read, so a read token learns nothing from what it sent.
+pub struct Writer(pub Caller);
+
+impl FromRequestParts<AppState> for Writer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(Scope::Write)?;
+        Ok(Writer(caller))
+    }
+}
+
 /// A JSON request body of a staff call, parsed with the same specific
 /// errors as ingest.
 pub struct JsonBody<T>(pub T);

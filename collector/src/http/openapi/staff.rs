@@ -39,47 +39,52 @@ fn filter_parameters() -> Vec<Value> {
     let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
     let severities: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-    let query = |name: &str, schema: Value, description: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description});
-    let date =
-        json!({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"});
+    let query = |name: &str, schema: Value, description: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": format!("{description}. Empty is the same as absent.")});
+    // Each filter also takes the empty string (a form left blank).
+    let one_of = |values: Vec<&str>| {
+        let mut values: Vec<Value> = values.into_iter().map(Value::from).collect();
+        values.push(Value::from(""));
+        json!({"type": "string", "enum": values})
+    };
+    let date = json!({"anyOf": [{"type": "string", "maxLength": 0}, {"type": "string", "format": "date"}]});
     vec![
         query(
             "view",
-            json!({"type": "string", "enum": ["waiting", "all", "spam"], "default": "waiting"}),
-            "`waiting`: nobody has answered yet, oldest first; `all`: everything but spam, newest first; `spam`",
-        ),
-        query("site", json!({"type": "string"}), "A site's id or key"),
-        query(
-            "kind",
-            json!({"type": "string", "enum": kinds}),
-            "Only this kind",
+            one_of(vec!["waiting", "all", "spam"]),
+            "`waiting` (the default): nobody has answered yet, oldest first; `all`: everything but spam, newest first; `spam`",
         ),
         query(
-            "status",
-            json!({"type": "string", "enum": statuses}),
-            "Only this status",
+            "site",
+            json!({"type": "string", "pattern": "^([0-9]{1,18}|site_[a-z0-9]{16})?$"}),
+            "A site's id or key; an unknown key is refused (422)",
         ),
-        query(
-            "severity",
-            json!({"type": "string", "enum": severities}),
-            "Only this severity",
-        ),
+        query("kind", one_of(kinds), "Only this kind"),
+        query("status", one_of(statuses), "Only this status"),
+        query("severity", one_of(severities), "Only this severity"),
         query(
             "assignee",
-            json!({"type": "string", "pattern": "^(me|none|[0-9]+)$"}),
+            json!({"type": "string", "pattern": "^(me|none|[0-9]{1,18})?$"}),
             "`me`, `none` or a colleague's id",
         ),
         query(
             "promise",
-            json!({"type": "string", "enum": ["open", "overdue"]}),
+            one_of(vec!["open", "overdue"]),
             "Entries with an open, or an overdue, promise",
         ),
-        query("from", date.clone(), "Created on or after this day (UTC)"),
-        query("to", date, "Created on or before this day (UTC)"),
+        query(
+            "from",
+            date.clone(),
+            "Created on or after this day (UTC, YYYY-MM-DD)",
+        ),
+        query(
+            "to",
+            date,
+            "Created on or before this day (UTC, YYYY-MM-DD); not before `from`",
+        ),
         query(
             "q",
-            json!({"type": "string", "pattern": "[\\p{L}\\p{N}]"}),
-            "Full-text search of the customer's words, names, pages and staff notes; every word must match, the last also as a prefix",
+            json!({"type": "string"}),
+            "Full-text search of the customer's words, names, pages and staff notes; every word must match, the last also as a prefix; text without a letter or digit is refused (422)",
         ),
     ]
 }
@@ -96,7 +101,10 @@ fn action(operation_id: &str, summary: &str, body: Value, created: bool) -> Valu
     let ok = if created { "201" } else { "200" };
     let mut responses = errors(&[
         ("400", "Malformed JSON"),
-        ("403", "The token is read-only (`forbidden`)"),
+        (
+            "403",
+            "The token is read-only (`forbidden`), answered before the body is read",
+        ),
         (
             "404",
             "No entry with this reference (`unknown_entry`) or no such promise (`unknown_promise`)",
@@ -143,7 +151,7 @@ fn export(operation_id: &str, media_type: &str, description: &str) -> Value {
 pub fn paths() -> Value {
     let mut list_parameters = filter_parameters();
     list_parameters.push(json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}}));
-    list_parameters.push(json!({"name": "cursor", "in": "query", "required": false, "schema": {"type": "string"}, "description": "Opaque; from a previous page's `next`"}));
+    list_parameters.push(json!({"name": "cursor", "in": "query", "required": false, "schema": {"type": "string", "minLength": 1}, "description": "Opaque; from a previous page's `next`"}));
     let mut list_responses = errors(&[(
         "422",
         "A malformed filter, limit or cursor; `field` names it",
@@ -191,7 +199,7 @@ pub fn paths() -> Value {
         }), false),
         "/api/v1/entries/{reference}/assign": action("assignEntry", "Assign to a colleague or nobody (scope write)", json!({
             "type": "object", "additionalProperties": false, "required": ["assignee"],
-            "properties": {"assignee": {"description": "A colleague's id or email, `me`, or null for nobody", "oneOf": [{"type": "integer"}, {"type": "string"}, {"type": "null"}]}}
+            "properties": {"assignee": {"description": "A colleague's id or email, `me`, or null for nobody", "oneOf": [{"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX}, {"type": "string"}, {"type": "null"}]}}
         }), false),
         "/api/v1/entries/{reference}/notes": action("addNote", "Add an internal note (scope write)", json!({
             "type": "object", "additionalProperties": false, "required": ["body"],
@@ -213,7 +221,7 @@ pub fn paths() -> Value {
                 "summary": "Record a promise as kept or broken (scope write)",
                 "tags": [TAG],
                 "security": [{"apiToken": []}],
-                "parameters": [reference_parameter(), {"name": "promise", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "parameters": [reference_parameter(), {"name": "promise", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {
                     "type": "object", "additionalProperties": false, "required": ["outcome"],
                     "properties": {"outcome": {"type": "string", "enum": ["kept", "broken"]}}
