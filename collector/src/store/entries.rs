@@ -210,3 +210,10 @@ impl Inserted {
         format!("/s/{}.{}", self.public_id, self.status_token)
     }
 }
+
+/// The id of the newest entry (0 when there is none).
+pub(super) fn newest_id(conn: &rusqlite::Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(id), 0) FROM entries")?
+        .query_row([], |r| r.get(0))?)
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::params_from_iter;
 
-use super::review::{FilterSql, filter_sql};
+use super::review::{FilterSql, filter_sql, keyset_page};
 use super::{Filter, Store, StoreError};
 
 /// One exported entry.
@@ -115,13 +115,8 @@ impl Store {
                         .unwrap_or_default(),
                 })
             })?;
-            let mut rows: Vec<ExportRow> = rows.collect::<Result<_, _>>()?;
-            let next = if rows.len() > limit {
-                rows.truncate(limit);
-                rows.last().map(|r| r.id)
-            } else {
-                None
-            };
+            let rows: Vec<ExportRow> = rows.collect::<Result<_, _>>()?;
+            let (rows, next) = keyset_page(rows, limit, |r| r.id);
             Ok(ExportChunk { rows, next })
         })
         .await

@@ -299,6 +299,22 @@ fn flatten<T>(outcome: Outcome<T>) -> Result<T, ReviewError> {
     Ok(outcome??)
 }
 
+/// Of `limit + 1` rows read, the page of `limit` and the id to continue
+/// after, if there is more.
+pub(super) fn keyset_page<T>(
+    mut rows: Vec<T>,
+    limit: usize,
+    id: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<i64>) {
+    if rows.len() > limit {
+        rows.truncate(limit);
+        let next = rows.last().map(id);
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
+
 /// A filter as SQL: the tables to read (`e` is the entry), the conditions,
 /// the order and the arguments they refer to.
 pub(super) struct FilterSql {
@@ -468,13 +484,8 @@ fn inbox(
             next_promise_due: r.get(14)?,
         })
     })?;
-    let mut rows: Vec<InboxRow> = rows.collect::<Result<_, _>>()?;
-    let next = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+    let rows: Vec<InboxRow> = rows.collect::<Result<_, _>>()?;
+    let (rows, next) = keyset_page(rows, limit, |r| r.id);
     Ok(InboxPage { rows, next })
 }
 

@@ -452,13 +452,8 @@ impl Store {
     /// Roughly how many entries the roll-ups have yet to count (ids, so
     /// gaps count too).
     pub async fn rollup_backlog(&self) -> Result<i64, StoreError> {
-        self.read(|conn| {
-            let newest: i64 = conn
-                .prepare_cached("SELECT coalesce(max(id), 0) FROM entries")?
-                .query_row([], |r| r.get(0))?;
-            Ok((newest - rolled_upto(conn)?).max(0))
-        })
-        .await
+        self.read(|conn| Ok((super::entries::newest_id(conn)? - rolled_upto(conn)?).max(0)))
+            .await
     }
 
     /// Rolls up at most `limit` entries (while the collector is busy).

@@ -49,16 +49,20 @@ fn index_pending(conn: &Connection, limit: i64) -> Result<usize, StoreError> {
 }
 
 impl Store {
+    /// Before a query with full-text search: search what has been
+    /// committed, not only what the background indexer reached.
+    pub async fn ready_to_search(&self, filter: &super::Filter) -> Result<(), StoreError> {
+        if filter.search.is_some() {
+            self.index_for_search().await?;
+        }
+        Ok(())
+    }
+
     /// Brings the search index up to date with every committed entry.
     /// Looks first, so a search when nothing is pending writes nothing.
     pub async fn index_for_search(&self) -> Result<usize, StoreError> {
         let pending = self
-            .read(|conn| {
-                let newest: i64 = conn
-                    .prepare_cached("SELECT coalesce(max(id), 0) FROM entries")?
-                    .query_row([], |r| r.get(0))?;
-                Ok(newest > indexed_upto(conn)?)
-            })
+            .read(|conn| Ok(super::entries::newest_id(conn)? > indexed_upto(conn)?))
             .await?;
         if !pending {
             return Ok(0);

@@ -59,10 +59,7 @@ pub(super) async fn parse_filter(
         return Err(ApiError::Input(bad("after", "page with cursor, not after")));
     }
     let filter = raw.parse(caller.user.id)?;
-    if filter.search.is_some() {
-        // Search what has been committed, not what the indexer reached.
-        state.store.index_for_search().await?;
-    }
+    state.store.ready_to_search(&filter).await?;
     Ok(filter)
 }
 

@@ -12,18 +12,30 @@ use serde::Deserialize;
 use super::Caller;
 use super::entries::parse_filter;
 use crate::console::filter::RawFilter;
-use crate::console::input::bad;
+use crate::console::input::{InputError, bad};
 use crate::export::{self, Format};
 use crate::http::{ApiError, AppState};
 use crate::store::Filter;
 
+/// The inbox's filters and the byte-order-mark choice, for the API's and
+/// the console's exports alike.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ExportQuery {
     #[serde(flatten)]
-    filter: RawFilter,
+    pub filter: RawFilter,
     /// `1` starts the CSV with a UTF-8 byte-order mark, for spreadsheets.
     bom: String,
+}
+
+impl ExportQuery {
+    pub fn bom(&self) -> Result<bool, InputError> {
+        match self.bom.as_str() {
+            "" | "0" => Ok(false),
+            "1" => Ok(true),
+            _ => Err(bad("bom", "bom is 1 or 0")),
+        }
+    }
 }
 
 /// The streamed answer, for the API and the console alike.
@@ -65,11 +77,7 @@ async fn export(
             "the query string could not be read; give each parameter once",
         ))
     })?;
-    let bom = match query.bom.as_str() {
-        "" | "0" => false,
-        "1" => true,
-        _ => return Err(bad("bom", "bom is 1 or 0").into()),
-    };
+    let bom = query.bom()?;
     let filter = parse_filter(&state, &caller, &query.filter).await?;
     Ok(response(&state, filter, format, bom))
 }

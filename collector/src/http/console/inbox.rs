@@ -15,6 +15,7 @@ use crate::console::filter::RawFilter;
 use crate::console::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
 use crate::export::Format;
 use crate::http::AppState;
+use crate::http::api::ExportQuery;
 use crate::store::{BulkAction, Filter, InboxPage, InboxRow, PAGE_SIZE, SiteSettings, User, View};
 
 #[derive(Debug, Default, Deserialize)]
@@ -198,9 +199,8 @@ pub async fn page(
         Err(e) => (None, Some(e)),
     };
     let view = filter.as_ref().map_or(View::Waiting, |f: &Filter| f.view);
-    if filter.as_ref().is_some_and(|f| f.search.is_some()) {
-        // Search what has been committed, not what the indexer reached.
-        state.store.index_for_search().await?;
+    if let Some(filter) = &filter {
+        state.store.ready_to_search(filter).await?;
     }
     let page = match &filter {
         Some(filter) => Some(state.store.inbox(filter.clone(), PAGE_SIZE, now).await?),
@@ -265,14 +265,6 @@ pub async fn page(
     Ok((status, views::page(title, &staff, "/console", body)).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ExportQuery {
-    #[serde(flatten)]
-    filter: RawFilter,
-    bom: String,
-}
-
 async fn export(
     staff: Staff,
     state: AppState,
@@ -281,19 +273,15 @@ async fn export(
 ) -> Result<Response, ConsoleError> {
     let Query(query) =
         query.map_err(|_| ConsoleError::Invalid("The filters could not be read.".to_owned()))?;
+    let bom = query.bom()?;
     let mut raw = query.filter;
     // Every page, not the one on screen.
     raw.after.clear();
     let filter = raw.parse(staff.user.id)?;
-    if filter.search.is_some() {
-        state.store.index_for_search().await?;
-    }
+    state.store.ready_to_search(&filter).await?;
     tracing::info!(format = format.extension(), "console export");
     Ok(crate::http::api::export_response(
-        &state,
-        filter,
-        format,
-        query.bom == "1",
+        &state, filter, format, bom,
     ))
 }
 
