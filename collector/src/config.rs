@@ -147,7 +147,7 @@ pub enum WebhookCommand {
         #[arg(long)]
         url: String,
         /// An event to send (entry.created, entry.status_changed,
-        /// entry.assigned, entry.replied, promise.made, promise.due,
+        /// entry.assigned, entry.replied, entry.followed_up, promise.made, promise.due,
         /// promise.overdue, promise.settled); repeatable or comma-separated.
         /// Without it, every event.
         #[arg(long = "event", value_delimiter = ',')]

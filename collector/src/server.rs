@@ -64,6 +64,8 @@ pub struct Running {
     pub created_site: Option<Site>,
     /// One-time link to create the first staff account, while none exists.
     pub setup_url: Option<String>,
+    /// The server's view of its sites (and of the origins they refused).
+    pub sites: crate::directory::SiteDirectory,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<io::Result<()>>,
     indexer: JoinHandle<()>,
@@ -169,6 +171,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         config.clock.clone(),
     );
     state.mailer = mailer;
+    let sites = state.sites.clone();
     let router = app(state);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let proxies = TrustedProxies::new(config.trusted_proxies.clone());
@@ -180,6 +183,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         store,
         created_site,
         setup_url,
+        sites,
         shutdown,
         task,
         indexer,

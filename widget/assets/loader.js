@@ -27,6 +27,15 @@
     timezone: tz || null
   };
   var labels = { de: "Feedback", fr: "Votre avis", es: "Opinión", pt: "Opinião" };
+  // Said when the dialog's own files cannot load: the app and its strings
+  // are what failed, so the loader carries these.
+  var down = {
+    en: "Feedback is unavailable right now. Please try again later.",
+    de: "Feedback ist gerade nicht verfügbar. Bitte später erneut versuchen.",
+    fr: "L'envoi d'avis est indisponible. Réessayez plus tard.",
+    es: "Los comentarios no están disponibles. Inténtalo más tarde.",
+    pt: "Os comentários não estão disponíveis. Tente mais tarde."
+  };
   var lang = (data.locale || navigator.language || "en").slice(0, 2).toLowerCase();
 
   var host = document.createElement("earshot-widget");
@@ -52,7 +61,7 @@
     host.style.setProperty("--earshot-color-ink", lum > 0.179 ? "#111318" : "#ffffff");
   }
 
-  var app = null, loading = false, queue = [], handlers = {}, button = null, layer = null;
+  var app = null, loading = false, queue = [], handlers = {}, button = null, layer = null, note = null;
 
   function on(name, fn) {
     if (typeof fn === "function") (handlers[name] = handlers[name] || []).push(fn);
@@ -67,13 +76,30 @@
     });
   }
   function ready() { if (button) button.removeAttribute("aria-busy"); }
+  // The app could not load. Someone who asked to open it is told, beside
+  // the button; a later click tries again.
+  function failed() {
+    loading = false;
+    ready();
+    var opening = queue.some(function (c) { return c[0] === "open"; });
+    queue = queue.filter(function (c) { return c[0] !== "open"; });
+    if (opening && layer) {
+      note = note || document.createElement("p");
+      note.className = "load-error";
+      note.setAttribute("role", "alert");
+      note.textContent = down[lang] || down.en;
+      layer.insertBefore(note, layer.firstChild);
+    }
+    emit("failed", { reason: "unreachable" });
+  }
   function load() {
     if (loading) return;
     loading = true;
+    if (note) note.remove();
     var tag = document.createElement("script");
     tag.src = base + "__APP__";
     tag.async = true;
-    tag.onerror = function () { loading = false; ready(); emit("failed", { reason: "unreachable" }); };
+    tag.onerror = function () { tag.remove(); failed(); };
     (document.head || document.documentElement).appendChild(tag);
   }
   // Calls before the app is ready wait in order; only opening loads it.
@@ -104,10 +130,8 @@
         queue = [];
         waiting.forEach(function (c) { app(c[0], c[1]); });
       }, function (err) {
-        loading = false;
-        ready();
         if (window.console) console.warn("earshot: widget failed to start", err);
-        emit("failed", { reason: "unreachable" });
+        failed();
       });
     }
   };

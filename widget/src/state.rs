@@ -385,6 +385,11 @@ impl State {
     /// customer's language from its code. Field-less refusals (an unknown
     /// site, say) are the site owner's to fix and keep the server's words.
     fn localized(&self, error: &ErrorBody) -> String {
+        // The site is not set up for this page: say so plainly, in the
+        // customer's language, rather than the collector's English.
+        if error.code == "origin_not_allowed" || error.code == "unknown_site" {
+            return self.strings.get(Key::NotFromHere).to_owned();
+        }
         match &error.field {
             Some(field) => self.strings.field_error(Some(field), &error.code),
             None => error.message.clone(),

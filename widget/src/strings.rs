@@ -125,9 +125,10 @@ keys! {
     Attached => "attached",
     AttachFailed => "attach_failed",
     ScreenshotVolatile => "screenshot_volatile",
+    NotFromHere => "not_from_here",
 }
 
-const KEYS: usize = 48;
+const KEYS: usize = 49;
 
 // In the order of `keys!`. `{n}` is a number filled in at run time.
 const EN: [&str; KEYS] = [
@@ -179,6 +180,7 @@ const EN: [&str; KEYS] = [
     "Your screenshot is attached.",
     "We could not attach your screenshot; your message arrived without it.",
     "Your screenshot is kept only while this page stays open.",
+    "Feedback cannot be sent from this page: this website is not set up for it yet. Your text is kept here.",
 ];
 
 const DE: [&str; KEYS] = [
@@ -230,6 +232,7 @@ const DE: [&str; KEYS] = [
     "Ihr Screenshot ist angehängt.",
     "Wir konnten Ihren Screenshot nicht anhängen; Ihre Nachricht kam ohne ihn an.",
     "Ihr Screenshot bleibt nur erhalten, solange diese Seite offen ist.",
+    "Von dieser Seite kann kein Feedback gesendet werden: Die Website ist dafür noch nicht eingerichtet. Ihr Text bleibt hier erhalten.",
 ];
 
 const FR: [&str; KEYS] = [
@@ -281,6 +284,7 @@ const FR: [&str; KEYS] = [
     "Votre capture d'écran est jointe.",
     "Impossible de joindre votre capture d'écran ; votre message est arrivé sans elle.",
     "Votre capture d'écran n'est conservée que tant que cette page reste ouverte.",
+    "Impossible d'envoyer un avis depuis cette page : le site n'est pas encore configuré pour cela. Votre texte est conservé ici.",
 ];
 
 const ES: [&str; KEYS] = [
@@ -332,6 +336,7 @@ const ES: [&str; KEYS] = [
     "Su captura está adjunta.",
     "No pudimos adjuntar su captura; su mensaje llegó sin ella.",
     "Su captura solo se conserva mientras esta página siga abierta.",
+    "No se pueden enviar comentarios desde esta página: el sitio aún no está configurado para ello. Tu texto se conserva aquí.",
 ];
 
 const PT: [&str; KEYS] = [
@@ -383,6 +388,7 @@ const PT: [&str; KEYS] = [
     "Sua captura está anexada.",
     "Não conseguimos anexar sua captura; sua mensagem chegou sem ela.",
     "Sua captura só fica guardada enquanto esta página estiver aberta.",
+    "Não é possível enviar comentários a partir desta página: o site ainda não está configurado para isso. O seu texto fica guardado aqui.",
 ];
 
 /// The strings in force: a language plus the host's replacements.

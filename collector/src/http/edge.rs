@@ -3,10 +3,12 @@
 //!
 //! - `nosniff` on everything, and `Strict-Transport-Security` when the
 //!   public URL is https.
-//! - On the public API (`/api/v1/feedback…`): CORS headers for an allowed
-//!   origin on every answer, so the widget can read a 408, 413 or 431 as
-//!   what it is rather than as a network error; preflights answered here;
-//!   oversized headers refused with a readable 431.
+//! - On the public API (`/api/v1/feedback…`): CORS headers on every answer
+//!   to an allowed origin, and on every refusal to any origin, so the widget
+//!   can read a 403 "origin not allowed", a 408, 413 or 431 as what it is
+//!   rather than as a network error (and tell the customer, not retry
+//!   forever); preflights answered here; oversized headers refused with a
+//!   readable 431.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -78,14 +80,20 @@ pub async fn public_api(State(state): State<AppState>, request: Request, next: N
         },
         None => false,
     };
-    let cors_origin = origin.filter(|_| allowed);
-    let response = if request.method() == Method::OPTIONS {
-        preflight(cors_origin.is_some())
+    let is_preflight = request.method() == Method::OPTIONS;
+    let response = if is_preflight {
+        // A preflight carries no site key, so it cannot be judged here; the
+        // request itself is, and its refusal is readable.
+        preflight(origin.is_some())
     } else if headers_too_large(request.headers()) {
         ApiError::HeadersTooLarge.into_response()
     } else {
         next.run(request).await
     };
+    // Success only ever reaches an allowed origin; a refusal reaches any,
+    // so the page learns why (it holds nothing but the reason).
+    let readable = allowed || is_preflight || response.status().is_client_error();
+    let cors_origin = origin.filter(|_| readable);
     with_cors(response, cors_origin.as_deref())
 }
 
@@ -97,10 +105,10 @@ fn headers_too_large(headers: &HeaderMap) -> bool {
     headers.len() > MAX_HEADERS || bytes > MAX_HEADER_BYTES
 }
 
-/// Answers a browser's preflight: only for origins some site allows (a
-/// preflight carries no site key).
-fn preflight(allowed: bool) -> Response {
-    if !allowed {
+/// Answers a browser's preflight: for any origin, since a preflight carries
+/// no site key; the request that follows is checked against its site.
+fn preflight(has_origin: bool) -> Response {
+    if !has_origin {
         return ApiError::OriginNotAllowed.into_response();
     }
     let mut response = StatusCode::NO_CONTENT.into_response();

@@ -95,6 +95,13 @@ async fn ingest(
     if let Some(origin) = origin
         && !site.allows(origin)
     {
+        // Usually a misconfiguration the site's owner needs to see: counted
+        // for the Sites page and logged (the origin, never the words).
+        state
+            .sites
+            .note_rejected(site.id, origin, state.clock.now_millis());
+        let shown: String = origin.chars().take(120).collect();
+        tracing::info!(site = %site.key, origin = %shown, "refused feedback from an origin the site does not allow");
         return Err(ApiError::OriginNotAllowed);
     }
     if let Some(limiter) = &state.shield.per_site {

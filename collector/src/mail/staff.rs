@@ -28,7 +28,9 @@ pub struct EntryLine {
     pub site_name: String,
     /// The start of what the customer wrote.
     pub words: String,
-    pub created_at: i64,
+    /// When the customer's wait began: arrival, or their latest unanswered
+    /// follow-up.
+    pub waiting_since: i64,
 }
 
 impl EntryLine {
@@ -86,7 +88,7 @@ impl NewEntries {
         let (first, more) = self.entries.split_first()?;
         let more_count = self.total.max(self.entries.len()) - 1;
         let link = console_link(&self.public_url, &first.public_id);
-        let waited = human_duration(self.now - first.created_at);
+        let waited = human_duration(self.now - first.waiting_since);
         let subject = if more_count == 0 {
             format!(
                 "[Earshot] New {} {} on {}",
@@ -176,7 +178,7 @@ impl Assigned {
     pub fn outgoing(&self) -> Outgoing {
         let e = &self.entry;
         let link = console_link(&self.public_url, &e.public_id);
-        let waited = human_duration(self.now - e.created_at);
+        let waited = human_duration(self.now - e.waiting_since);
         let subject = format!("[Earshot] {} assigned {} to you", self.by, e.reference);
         let words = first_words(&e.words);
         let text = format!(
@@ -188,6 +190,42 @@ impl Assigned {
         );
         let body = html! {
             p { (self.by) " assigned " strong { (e.label()) } " on " (e.site_name) " to you. The customer has waited " (waited) "." }
+            blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
+            p { a href=(link) { "Open it in Earshot" } }
+        };
+        Outgoing {
+            to: self.to.clone(),
+            html: Some(page(&subject, body)),
+            subject,
+            text,
+        }
+    }
+}
+
+/// The customer wrote again on an entry assigned to the recipient.
+#[derive(Debug, Clone)]
+pub struct FollowedUp {
+    pub to: String,
+    pub entry: EntryLine,
+    /// What the customer wrote this time.
+    pub words: String,
+    pub public_url: String,
+}
+
+impl FollowedUp {
+    pub fn outgoing(&self) -> Outgoing {
+        let e = &self.entry;
+        let link = console_link(&self.public_url, &e.public_id);
+        let subject = format!("[Earshot] The customer wrote again on {}", e.reference);
+        let words = first_words(&self.words);
+        let text = format!(
+            "The customer wrote again on {} on {}, assigned to you. It is back in \"Needs a response\".\n\n{}\n\nOpen it: {link}\n{FOOTER}",
+            e.label(),
+            e.site_name,
+            quote_text(&words)
+        );
+        let body = html! {
+            p { "The customer wrote again on " strong { (e.label()) } " on " (e.site_name) ", assigned to you. It is back in \u{201c}Needs a response\u{201d}." }
             blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
             p { a href=(link) { "Open it in Earshot" } }
         };
@@ -260,7 +298,7 @@ impl Digest {
                 "- {} on {}, waiting {} (target {}): {}\n",
                 w.entry.label(),
                 w.entry.site_name,
-                human_duration(self.now - w.entry.created_at),
+                human_duration(self.now - w.entry.waiting_since),
                 human_duration(w.target_ms),
                 link(&w.entry.public_id)
             ));
@@ -298,7 +336,7 @@ impl Digest {
                 @for w in self.waiting_late.iter().take(LIST_MAX) {
                     li {
                         a href=(link(&w.entry.public_id)) { (w.entry.label()) } " on " (w.entry.site_name)
-                        ", waiting " (human_duration(self.now - w.entry.created_at))
+                        ", waiting " (human_duration(self.now - w.entry.waiting_since))
                         " (target " (human_duration(w.target_ms)) ")"
                     }
                 }
@@ -340,7 +378,7 @@ mod tests {
             severity: Some("blocking".into()),
             site_name: "Fern & Fig".into(),
             words: words.into(),
-            created_at: 0,
+            waiting_since: 0,
         }
     }
 
@@ -396,7 +434,7 @@ mod tests {
             public_url: "https://fb.example".into(),
             waiting_late: vec![Waiting {
                 entry: EntryLine {
-                    created_at: 1_795_348_800_000 - 30 * 3_600_000,
+                    waiting_since: 1_795_348_800_000 - 30 * 3_600_000,
                     ..line(1, "x")
                 },
                 target_ms: 24 * 3_600_000,

@@ -192,6 +192,21 @@ fn plan(ctx: &Context, pending: &Pending, staff: &[(User, Prefs)], now: i64) -> 
                     });
                 }
             }
+            // The colleague on the case hears that the customer wrote again.
+            NoticeKind::FollowUp if notice.assignee_id.is_some() => {
+                let wants = staff
+                    .iter()
+                    .any(|(u, prefs)| Some(u.id) == notice.assignee_id && prefs.on_assign);
+                if wants {
+                    done.mails.push(NewMail {
+                        kind: MailKind::FollowUp,
+                        user_id: notice.assignee_id,
+                        entry_id: Some(notice.entry_id),
+                        event_id: notice.subject,
+                        actor_id: None,
+                    });
+                }
+            }
             NoticeKind::Reply if notice.entry.email.is_some() => {
                 done.mails.push(NewMail {
                     kind: MailKind::Reply,
@@ -230,6 +245,12 @@ fn message_for(notice: &NoticeFact) -> Option<Message> {
             Detail::Replied {
                 body: notice.reply.clone().unwrap_or_default(),
                 actor: notice.actor.clone(),
+            },
+        ),
+        NoticeKind::FollowUp => (
+            EventType::EntryFollowedUp,
+            Detail::FollowedUp {
+                body: notice.reply.clone().unwrap_or_default(),
             },
         ),
         NoticeKind::PromiseMade => (

@@ -5,7 +5,7 @@
 
 use super::Context;
 use crate::console::workflow::{HOUR, MINUTE};
-use crate::mail::staff::{Assigned, Digest, LIST_MAX, NewEntries};
+use crate::mail::staff::{Assigned, Digest, FollowedUp, LIST_MAX, NewEntries};
 use crate::mail::{Outgoing, ReplyMail};
 use crate::store::{FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError};
 
@@ -131,6 +131,33 @@ async fn send(ctx: &Context, job: &MailJob) -> Result<(), StoreError> {
                 entry,
                 by: by.unwrap_or_else(|| "A colleague".to_owned()),
                 now,
+                public_url: ctx.public_url.to_string(),
+            }
+            .outgoing();
+            Some(mail)
+        }
+        MailKind::FollowUp => {
+            let (Some(user), Some(entry_id), Some(event_id)) =
+                (&job.user, job.entry_id, job.event_id)
+            else {
+                return ctx
+                    .store
+                    .record_mail(job.id, MailResult::Cancelled, now)
+                    .await;
+            };
+            let (Some(entry), Some(words)) = (
+                ctx.store.entry_line(entry_id).await?,
+                ctx.store.event_body(event_id).await?,
+            ) else {
+                return ctx
+                    .store
+                    .record_mail(job.id, MailResult::Cancelled, now)
+                    .await;
+            };
+            let mail = FollowedUp {
+                to: user.email.clone(),
+                entry,
+                words,
                 public_url: ctx.public_url.to_string(),
             }
             .outgoing();

@@ -34,6 +34,8 @@ pub struct Inserted {
 /// An entry as the customer's status page shows it.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// The internal id: a key for per-entry limits, never shown.
+    pub id: i64,
     pub reference: String,
     pub kind: String,
     pub message: Option<String>,
@@ -158,7 +160,7 @@ fn by_status_link(
 ) -> Result<Option<Entry>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.reference, e.kind, e.message, e.expected, e.actual, e.status, e.created_at, s.name,
-                e.status_token, e.language
+                e.status_token, e.language, e.id
          FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.public_id = ?1",
     )?;
     let found = stmt
@@ -174,6 +176,7 @@ fn by_status_link(
                     created_at: r.get(6)?,
                     site_name: r.get(7)?,
                     language: r.get(9)?,
+                    id: r.get(10)?,
                 },
                 r.get::<_, String>(8)?,
             ))

@@ -401,7 +401,65 @@ const MIGRATIONS: &[&str] = &[
     -- The Promises page lists the latest settled ones.
     CREATE INDEX promises_settled ON promises(settled_at) WHERE state <> 'open';
     "#,
+    // 11: the customer can answer back from their status page. A follow-up
+    // is an event; it puts the entry back among those waiting for staff
+    // until a reply. The kinds it adds to three CHECK lists are admitted by
+    // `widen_checks` below.
+    r#"
+    -- When the customer's latest unanswered follow-up arrived; NULL when
+    -- staff have replied since (or there was none).
+    ALTER TABLE entries ADD COLUMN followup_at INTEGER;
+    DROP INDEX entries_waiting;
+    CREATE INDEX entries_waiting ON entries(id)
+        WHERE status IN ('new', 'acknowledged', 'in_progress')
+          AND (first_response_at IS NULL OR followup_at IS NOT NULL);
+    "#,
 ];
+
+/// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
+/// (table, the last kind listed before, what it becomes).
+const WIDENED_CHECKS: [(&str, &str, &str); 3] = [
+    (
+        "events",
+        "'promise_broken')",
+        "'promise_broken', 'follow_up')",
+    ),
+    (
+        "notices",
+        "'promise_overdue')",
+        "'promise_overdue', 'follow_up')",
+    ),
+    (
+        "mail_outbox",
+        "'digest', 'reply')",
+        "'digest', 'reply', 'follow_up')",
+    ),
+];
+
+/// Admits new kinds into CHECK lists. Rebuilding `events` the usual way is
+/// not possible while `promises` references it with foreign keys on, and
+/// would copy every row; SQLite documents editing the stored schema for
+/// changes that only loosen a CHECK, since no stored row can violate the
+/// looser rule (sqlite.org/lang_altertable.html, "otherwise").
+fn widen_checks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let version: i64 = tx.pragma_query_value(None, "schema_version", |r| r.get(0))?;
+    tx.pragma_update(None, "writable_schema", "ON")?;
+    for (table, before, after) in WIDENED_CHECKS {
+        let changed = tx.execute(
+            "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3)
+             WHERE type = 'table' AND name = ?1 AND instr(sql, ?2) > 0",
+            rusqlite::params![table, before, after],
+        )?;
+        if changed != 1 {
+            return Err(StoreError::Corrupt(format!(
+                "table {table} does not have the CHECK list migration 11 expects"
+            )));
+        }
+    }
+    tx.pragma_update(None, "schema_version", version + 1)?;
+    tx.pragma_update(None, "writable_schema", "OFF")?;
+    Ok(())
+}
 
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
     let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -418,6 +476,9 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
         if i + 1 == 7 {
             super::attachments::backfill_dimensions(&tx)?;
         }
+        if i + 1 == 11 {
+            widen_checks(&tx)?;
+        }
         tx.pragma_update(
             None,
             "user_version",
@@ -432,6 +493,7 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::OptionalExtension;
 
     #[test]
     fn migrations_apply_once_and_are_idempotent() {
@@ -491,6 +553,55 @@ mod tests {
                 ("att_c".to_owned(), None, None),
             ]
         );
+    }
+
+    #[test]
+    fn follow_ups_are_admitted_into_an_existing_database_without_losing_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        for sql in &MIGRATIONS[..10] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 10).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sites (id, key, name, origins, created_at) VALUES (1, 'k', 'n', '', 0);
+             INSERT INTO entries (id, public_id, reference, status_token, site_id, kind, created_at)
+                 VALUES (1, 'e_1', 'ES-1', 't', 1, 'idea', 0);
+             INSERT INTO events (id, entry_id, kind, body, created_at) VALUES (1, 1, 'reply', 'hi', 0);
+             INSERT INTO promises (entry_id, event_id, text, due_at, created_at)
+                 VALUES (1, 1, 'soon', 5, 0);",
+        )
+        .unwrap();
+        let refused = conn.execute(
+            "INSERT INTO events (entry_id, kind, created_at) VALUES (1, 'follow_up', 1)",
+            [],
+        );
+        assert!(refused.is_err(), "version 10 does not know follow-ups");
+        run(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO events (entry_id, kind, body, created_at) VALUES (1, 'follow_up', 'more', 1);
+             INSERT INTO notices (kind, entry_id, at) VALUES ('follow_up', 1, 1);
+             INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('follow_up', 1, 1);",
+        )
+        .unwrap();
+        let still_refused = conn.execute(
+            "INSERT INTO events (entry_id, kind, created_at) VALUES (1, 'gossip', 1)",
+            [],
+        );
+        assert!(still_refused.is_err(), "the CHECK still holds");
+        let events: i64 = conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(events, 2);
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        let fk: Option<String> = conn
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .optional()
+            .unwrap();
+        assert_eq!(fk, None);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 mod attachments;
 mod checkpoint;
+mod conversation;
 mod entries;
 mod export;
 mod flush;
@@ -44,6 +45,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use attachments::{Attached, AttachmentMeta};
 use checkpoint::Checkpointer;
+pub use conversation::{FollowedUp, PublicMessage};
 pub use entries::{Entry, Inserted, NewEntry};
 pub use export::{ExportChunk, ExportRow};
 pub use notify::{
@@ -56,8 +58,8 @@ pub use outbox::{
 };
 pub use review::{
     Assignee, BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, Filter, InboxPage,
-    InboxRow, NewReply, Order, PAGE_SIZE, PromiseFilter, PromiseRow, PublicReply, Refusal, Report,
-    ReviewError, SETTLED_SHOWN, SettledCounts, SiteSettings, View, WaitingSummary,
+    InboxRow, NewReply, Order, PAGE_SIZE, PromiseFilter, PromiseRow, Refusal, Report, ReviewError,
+    SETTLED_SHOWN, SettledCounts, SiteSettings, View, WaitingSummary,
 };
 pub use rollup::{PageMismatches, Period, PromiseCounts, Rollups};
 pub use sites::{NewSite, Site};

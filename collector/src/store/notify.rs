@@ -30,10 +30,12 @@ pub enum NoticeKind {
     PromiseSettled,
     PromiseDue,
     PromiseOverdue,
+    /// The customer wrote again; the subject is their follow-up's event.
+    FollowUp,
 }
 
 impl NoticeKind {
-    const ALL: [NoticeKind; 7] = [
+    const ALL: [NoticeKind; 8] = [
         NoticeKind::Status,
         NoticeKind::Assign,
         NoticeKind::Reply,
@@ -41,6 +43,7 @@ impl NoticeKind {
         NoticeKind::PromiseSettled,
         NoticeKind::PromiseDue,
         NoticeKind::PromiseOverdue,
+        NoticeKind::FollowUp,
     ];
 
     fn as_str(self) -> &'static str {
@@ -52,6 +55,7 @@ impl NoticeKind {
             NoticeKind::PromiseSettled => "promise_settled",
             NoticeKind::PromiseDue => "promise_due",
             NoticeKind::PromiseOverdue => "promise_overdue",
+            NoticeKind::FollowUp => "follow_up",
         }
     }
 
@@ -145,8 +149,10 @@ pub struct NoticeFact {
     pub old_value: Option<String>,
     pub new_value: Option<String>,
     pub at: i64,
-    /// The reply's words, for a reply.
+    /// The words of a reply or a follow-up.
     pub reply: Option<String>,
+    /// Who the entry is assigned to, for a follow-up (they are told).
+    pub assignee_id: Option<i64>,
     /// The promise, for promise notices.
     pub promise: Option<PromiseDetail>,
 }
@@ -196,6 +202,8 @@ pub enum MailKind {
     Assigned,
     Digest,
     Reply,
+    /// The customer wrote again on an entry assigned to the recipient.
+    FollowUp,
 }
 
 impl MailKind {
@@ -205,6 +213,7 @@ impl MailKind {
             MailKind::Assigned => "assigned",
             MailKind::Digest => "digest",
             MailKind::Reply => "reply",
+            MailKind::FollowUp => "follow_up",
         }
     }
 
@@ -214,6 +223,7 @@ impl MailKind {
             MailKind::Assigned,
             MailKind::Digest,
             MailKind::Reply,
+            MailKind::FollowUp,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)
@@ -287,6 +297,7 @@ fn pending(conn: &Connection, limit: i64) -> Result<Pending, StoreError> {
         .collect::<Result<_, _>>()?;
     let mut snapshot = conn.prepare_cached(&format!("{SNAPSHOT_SELECT} WHERE e.id = ?1"))?;
     let mut reply = conn.prepare_cached("SELECT body FROM events WHERE id = ?1")?;
+    let mut assignee = conn.prepare_cached("SELECT assignee_id FROM entries WHERE id = ?1")?;
     let mut promise =
         conn.prepare_cached("SELECT id, text, due_at, state FROM promises WHERE id = ?1")?;
     let mut notices = Vec::new();
@@ -299,8 +310,15 @@ fn pending(conn: &Connection, limit: i64) -> Result<Pending, StoreError> {
             continue;
         };
         let reply_body = match (kind, subject) {
-            (NoticeKind::Reply, Some(event)) => reply
+            (NoticeKind::Reply | NoticeKind::FollowUp, Some(event)) => reply
                 .query_row([event], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten(),
+            _ => None,
+        };
+        let assignee_id = match kind {
+            NoticeKind::FollowUp => assignee
+                .query_row([entry_id], |r| r.get::<_, Option<i64>>(0))
                 .optional()?
                 .flatten(),
             _ => None,
@@ -338,6 +356,7 @@ fn pending(conn: &Connection, limit: i64) -> Result<Pending, StoreError> {
             new_value,
             at,
             reply: reply_body,
+            assignee_id,
             promise: promise_detail,
         });
     }

@@ -7,6 +7,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::notify::MailKind;
+use super::review::{WAITING_SINCE_SQL, WAITING_SQL};
 use super::{Store, StoreError, User};
 use crate::console::workflow::DAY;
 use crate::mail::staff::{EntryLine, FailingEndpoint, PromiseLine, Waiting};
@@ -132,12 +133,15 @@ fn entry_line(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<EntryLin
         severity: r.get(offset + 3)?,
         site_name: r.get(offset + 4)?,
         words: r.get(offset + 5)?,
-        created_at: r.get(offset + 6)?,
+        waiting_since: r.get(offset + 6)?,
     })
 }
 
+/// An entry as an email lists it; its time is when the customer's wait began.
 fn line_select() -> String {
-    format!("e.public_id, e.reference, e.kind, e.severity, s.name, {WORDS_SQL}, e.created_at")
+    format!(
+        "e.public_id, e.reference, e.kind, e.severity, s.name, {WORDS_SQL}, {WAITING_SINCE_SQL}"
+    )
 }
 
 fn due_mail(conn: &Connection, now: i64, limit: i64) -> Result<Vec<MailJob>, StoreError> {
@@ -233,8 +237,7 @@ fn digest_facts(
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {}, s.first_response_minutes
          FROM entries e INDEXED BY entries_waiting JOIN sites s ON s.id = e.site_id
-         WHERE e.first_response_at IS NULL AND e.status IN ('new', 'acknowledged', 'in_progress')
-           AND e.created_at + s.first_response_minutes * 60000 < ?1
+         WHERE {WAITING_SQL} AND {WAITING_SINCE_SQL} + s.first_response_minutes * 60000 < ?1
          ORDER BY e.id LIMIT 200",
         line_select()
     ))?;
@@ -501,6 +504,18 @@ impl Store {
                 ))?
                 .query_row([entry_id], |r| entry_line(r, 0))
                 .optional()?)
+        })
+        .await
+    }
+
+    /// The words of one timeline event (a follow-up, a reply).
+    pub async fn event_body(&self, event_id: i64) -> Result<Option<String>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT body FROM events WHERE id = ?1")?
+                .query_row([event_id], |r| r.get::<_, Option<String>>(0))
+                .optional()?
+                .flatten())
         })
         .await
     }

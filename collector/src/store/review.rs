@@ -16,8 +16,15 @@ pub const PAGE_SIZE: usize = 50;
 /// Entries one bulk action may touch.
 pub const BULK_MAX: usize = 200;
 
-const WAITING_SQL: &str =
-    "e.first_response_at IS NULL AND e.status IN ('new', 'acknowledged', 'in_progress')";
+/// Entries waiting for staff: open, and never answered or answered before
+/// the customer's latest follow-up. Written exactly as `entries_waiting`'s
+/// condition, so the planner can use that index.
+pub(super) const WAITING_SQL: &str = "e.status IN ('new', 'acknowledged', 'in_progress')
+     AND (e.first_response_at IS NULL OR e.followup_at IS NOT NULL)";
+
+/// Since when a waiting entry has waited: its latest unanswered follow-up,
+/// or its arrival.
+pub(super) const WAITING_SINCE_SQL: &str = "coalesce(e.followup_at, e.created_at)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum View {
@@ -92,6 +99,8 @@ pub struct InboxRow {
     pub name: Option<String>,
     pub created_at: i64,
     pub first_response_at: Option<i64>,
+    /// When the customer's latest unanswered follow-up arrived.
+    pub followup_at: Option<i64>,
     pub site_name: String,
     pub first_response_target_ms: i64,
     pub assignee: Option<String>,
@@ -114,6 +123,8 @@ pub enum EventKind {
     Reply,
     PromiseKept,
     PromiseBroken,
+    /// The customer wrote again, from their status page.
+    FollowUp,
 }
 
 impl EventKind {
@@ -125,6 +136,7 @@ impl EventKind {
             EventKind::Reply => "reply",
             EventKind::PromiseKept => "promise_kept",
             EventKind::PromiseBroken => "promise_broken",
+            EventKind::FollowUp => "follow_up",
         }
     }
 
@@ -136,6 +148,7 @@ impl EventKind {
             EventKind::Reply,
             EventKind::PromiseKept,
             EventKind::PromiseBroken,
+            EventKind::FollowUp,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)
@@ -201,19 +214,13 @@ pub struct EntryDetail {
     pub spam_reason: Option<String>,
     pub created_at: i64,
     pub first_response_at: Option<i64>,
+    /// When the customer's latest unanswered follow-up arrived.
+    pub followup_at: Option<i64>,
     pub site_name: String,
     pub first_response_target_ms: i64,
     pub assignee_id: Option<i64>,
     pub events: Vec<Event>,
     pub promises: Vec<PromiseRow>,
-}
-
-/// A staff reply as the customer's status page shows it (no staff names).
-#[derive(Debug, Clone)]
-pub struct PublicReply {
-    pub body: String,
-    pub created_at: i64,
-    pub promise: Option<(String, i64, Settled)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -455,7 +462,8 @@ fn inbox(
         "SELECT e.id, e.public_id, e.reference, e.kind, e.status, e.severity,
                 substr(coalesce(e.message, e.expected, ''), 1, 240), e.email, e.name,
                 e.created_at, e.first_response_at, s.name, s.first_response_minutes, u.name,
-                (SELECT min(p.due_at) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open')
+                (SELECT min(p.due_at) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
+                e.followup_at
          FROM {from_sql}
          JOIN sites s ON s.id = e.site_id
          LEFT JOIN users u ON u.id = e.assignee_id
@@ -482,6 +490,7 @@ fn inbox(
             first_response_target_ms: r.get::<_, i64>(12)?.saturating_mul(60_000),
             assignee: r.get(13)?,
             next_promise_due: r.get(14)?,
+            followup_at: r.get(15)?,
         })
     })?;
     let rows: Vec<InboxRow> = rows.collect::<Result<_, _>>()?;
@@ -514,7 +523,7 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
                 e.message, e.expected, e.actual, e.email, e.name, e.page_url, e.page_title,
                 e.page_referrer, e.user_agent, e.language, e.timezone, e.viewport, e.spam_reason,
                 e.created_at, e.first_response_at, s.name, s.first_response_minutes, e.assignee_id,
-                e.context
+                e.context, e.followup_at
          FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.public_id = ?1",
     )?;
     let found = stmt
@@ -554,6 +563,7 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
                     })
                     .map(|map| map.into_iter().collect())
                     .unwrap_or_default(),
+                followup_at: r.get(26)?,
                 attachments: Vec::new(),
                 events: Vec::new(),
                 promises: Vec::new(),
@@ -606,17 +616,18 @@ fn locate(conn: &Connection, public_id: &str) -> Result<Option<(i64, Status)>, S
     Ok(found.map(|(id, status)| (id, Status::parse(&status).unwrap_or(Status::New))))
 }
 
-struct NewEvent<'a> {
-    entry_id: i64,
-    actor: i64,
-    kind: EventKind,
-    body: Option<&'a str>,
-    old_value: Option<&'a str>,
-    new_value: Option<&'a str>,
-    at: i64,
+pub(super) struct NewEvent<'a> {
+    pub entry_id: i64,
+    /// The colleague; `None` when the customer did it.
+    pub actor: Option<i64>,
+    pub kind: EventKind,
+    pub body: Option<&'a str>,
+    pub old_value: Option<&'a str>,
+    pub new_value: Option<&'a str>,
+    pub at: i64,
 }
 
-fn record(conn: &Connection, event: NewEvent<'_>) -> Result<i64, StoreError> {
+pub(super) fn record(conn: &Connection, event: NewEvent<'_>) -> Result<i64, StoreError> {
     conn.prepare_cached(
         "INSERT INTO events (entry_id, actor_id, kind, body, old_value, new_value, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -633,12 +644,12 @@ fn record(conn: &Connection, event: NewEvent<'_>) -> Result<i64, StoreError> {
     Ok(conn.last_insert_rowid())
 }
 
-fn move_status(
+pub(super) fn move_status(
     conn: &Connection,
     entry_id: i64,
     from: Status,
     to: Status,
-    actor: i64,
+    actor: Option<i64>,
     at: i64,
 ) -> Result<Result<(), Refusal>, StoreError> {
     if let Err(e) = from.transition(to) {
@@ -664,7 +675,7 @@ fn move_status(
         Notice {
             kind: NoticeKind::Status,
             entry_id,
-            actor: Some(actor),
+            actor,
             subject: None,
             old_value: Some(from.as_str()),
             new_value: Some(to.as_str()),
@@ -706,7 +717,7 @@ fn assign_one(
         conn,
         NewEvent {
             entry_id,
-            actor,
+            actor: Some(actor),
             kind: EventKind::Assign,
             body: None,
             old_value: old.as_deref(),
@@ -750,7 +761,7 @@ fn reply(
         conn,
         NewEvent {
             entry_id,
-            actor,
+            actor: Some(actor),
             kind: EventKind::Reply,
             body: Some(&reply.body),
             old_value: None,
@@ -758,6 +769,11 @@ fn reply(
             at,
         },
     )?;
+    // A reply answers the customer's follow-ups too.
+    conn.prepare_cached(
+        "UPDATE entries SET followup_at = NULL WHERE id = ?1 AND followup_at IS NOT NULL",
+    )?
+    .execute([entry_id])?;
     // The first reply stops the first-response clock.
     let first = conn
         .prepare_cached(
@@ -769,7 +785,15 @@ fn reply(
     }
     // Answering a new entry acknowledges it.
     if status == Status::New {
-        move_status(conn, entry_id, status, Status::Acknowledged, actor, at)?.ok();
+        move_status(
+            conn,
+            entry_id,
+            status,
+            Status::Acknowledged,
+            Some(actor),
+            at,
+        )?
+        .ok();
     }
     let mut said = Notice {
         kind: NoticeKind::Reply,
@@ -836,7 +860,7 @@ impl Store {
                 let Some((id, from)) = locate(conn, &public_id)? else {
                     return Ok(Err(Refusal::NoEntry));
                 };
-                move_status(conn, id, from, to, actor, at)
+                move_status(conn, id, from, to, Some(actor), at)
             })
             .await,
         )
@@ -884,7 +908,7 @@ impl Store {
                     conn,
                     NewEvent {
                         entry_id: id,
-                        actor,
+                        actor: Some(actor),
                         kind: EventKind::Note,
                         body: Some(&body),
                         old_value: None,
@@ -975,7 +999,7 @@ impl Store {
                     conn,
                     NewEvent {
                         entry_id,
-                        actor,
+                        actor: Some(actor),
                         kind,
                         body: Some(&text),
                         old_value: None,
@@ -1026,7 +1050,7 @@ impl Store {
                     let changed = match &action {
                         BulkAction::Assign(user) => assign_one(conn, id, *user, actor, at)?,
                         BulkAction::Status(to) => {
-                            move_status(conn, id, from, *to, actor, at)?.is_ok()
+                            move_status(conn, id, from, *to, Some(actor), at)?.is_ok()
                         }
                     };
                     if changed {
@@ -1041,37 +1065,6 @@ impl Store {
         )
     }
 
-    /// Staff replies for the customer's status page, oldest first.
-    pub async fn public_replies(
-        &self,
-        entry_public_id: String,
-    ) -> Result<Vec<PublicReply>, StoreError> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT ev.body, ev.created_at, p.text, p.due_at, p.state
-                 FROM events ev JOIN entries e ON e.id = ev.entry_id
-                 LEFT JOIN promises p ON p.event_id = ev.id
-                 WHERE e.public_id = ?1 AND ev.kind = 'reply' ORDER BY ev.id",
-            )?;
-            let rows = stmt.query_map([entry_public_id], |r| {
-                let promise = match (r.get::<_, Option<String>>(2)?, r.get::<_, Option<i64>>(3)?) {
-                    (Some(text), Some(due)) => {
-                        let state: String = r.get(4)?;
-                        Some((text, due, Settled::parse(&state).unwrap_or(Settled::Open)))
-                    }
-                    _ => None,
-                };
-                Ok(PublicReply {
-                    body: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                    created_at: r.get(1)?,
-                    promise,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-
     /// Who is waiting, how many past target, how many promises overdue.
     pub async fn waiting_summary(&self, now: i64) -> Result<WaitingSummary, StoreError> {
         self.read(move |conn| {
@@ -1084,7 +1077,7 @@ impl Store {
                 .prepare_cached(&format!(
                     "SELECT count(*) FROM entries e INDEXED BY entries_waiting
                      JOIN sites s ON s.id = e.site_id
-                     WHERE {WAITING_SQL} AND e.created_at + s.first_response_minutes * 60000 < ?1"
+                     WHERE {WAITING_SQL} AND {WAITING_SINCE_SQL} + s.first_response_minutes * 60000 < ?1"
                 ))?
                 .query_row([now], |r| r.get(0))?;
             let overdue_promises: i64 = conn

@@ -34,7 +34,8 @@ pub(super) fn indexed_upto(conn: &Connection) -> Result<i64, StoreError> {
 }
 
 /// Indexes up to `limit` entries newer than the newest indexed one, with
-/// the internal notes they already have; returns how many.
+/// the internal notes and customer follow-ups they already have; returns
+/// how many.
 fn index_pending(conn: &Connection, limit: i64) -> Result<usize, StoreError> {
     let upto = indexed_upto(conn)?;
     Ok(conn
@@ -42,7 +43,7 @@ fn index_pending(conn: &Connection, limit: i64) -> Result<usize, StoreError> {
             "INSERT INTO entries_fts (rowid, message, expected, actual, notes)
              SELECT e.id, e.message, e.expected, e.actual,
                     coalesce((SELECT group_concat(n.body, char(10)) FROM events n
-                              WHERE n.entry_id = e.id AND n.kind = 'note'), '')
+                              WHERE n.entry_id = e.id AND n.kind IN ('note', 'follow_up')), '')
              FROM entries e WHERE e.id > ?1 ORDER BY e.id LIMIT ?2",
         )?
         .execute([upto, limit])?)

@@ -22,6 +22,7 @@ pub enum EventType {
     EntryStatusChanged,
     EntryAssigned,
     EntryReplied,
+    EntryFollowedUp,
     PromiseMade,
     PromiseDue,
     PromiseOverdue,
@@ -29,11 +30,12 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::EntryCreated,
         EventType::EntryStatusChanged,
         EventType::EntryAssigned,
         EventType::EntryReplied,
+        EventType::EntryFollowedUp,
         EventType::PromiseMade,
         EventType::PromiseDue,
         EventType::PromiseOverdue,
@@ -46,6 +48,7 @@ impl EventType {
             EventType::EntryStatusChanged => "entry.status_changed",
             EventType::EntryAssigned => "entry.assigned",
             EventType::EntryReplied => "entry.replied",
+            EventType::EntryFollowedUp => "entry.followed_up",
             EventType::PromiseMade => "promise.made",
             EventType::PromiseDue => "promise.due",
             EventType::PromiseOverdue => "promise.overdue",

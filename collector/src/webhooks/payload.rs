@@ -61,6 +61,10 @@ pub enum Detail {
         body: String,
         actor: Option<String>,
     },
+    /// The customer wrote again from their status page.
+    FollowedUp {
+        body: String,
+    },
     Promise(PromiseDetail),
 }
 
@@ -119,6 +123,9 @@ fn data(message: &Message, include_email: bool, public_url: &str) -> Value {
             data["reply"] = json!({"body": body});
             data["actor"] = json!(actor);
         }
+        Detail::FollowedUp { body } => {
+            data["follow_up"] = json!({"body": body});
+        }
         Detail::Promise(p) => {
             data["promise"] = json!({
                 "id": p.id,
@@ -133,11 +140,12 @@ fn data(message: &Message, include_email: bool, public_url: &str) -> Value {
 
 /// Cuts the longest of the long texts in half (on a character boundary).
 fn shorten_longest(data: &mut Value) -> bool {
-    let paths: [&[&str]; 4] = [
+    let paths: [&[&str]; 5] = [
         &["entry", "message"],
         &["entry", "expected"],
         &["entry", "actual"],
         &["reply", "body"],
+        &["follow_up", "body"],
     ];
     let longest = paths
         .iter()
@@ -227,6 +235,7 @@ fn slack(message: &Message, public_url: &str) -> String {
             None => format!("{} unassigned {}", who(actor), e.reference),
         },
         Detail::Replied { actor, .. } => format!("{} replied to {}", who(actor), e.reference),
+        Detail::FollowedUp { .. } => format!("The customer wrote again on {}", e.reference),
         Detail::Promise(p) => {
             let what = match message.event {
                 EventType::PromiseMade => "Promise made",

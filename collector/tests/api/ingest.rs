@@ -186,7 +186,7 @@ async fn submit_returns_403_when_the_site_key_is_unknown() {
 }
 
 #[tokio::test]
-async fn submit_returns_403_without_cors_when_the_origin_is_not_allowed() {
+async fn submit_returns_a_readable_403_when_the_origin_is_not_allowed() {
     let app = spawn_app().await;
     for origin in [
         "https://evil.example",
@@ -194,16 +194,19 @@ async fn submit_returns_403_without_cors_when_the_origin_is_not_allowed() {
         "null",
     ] {
         let response = app.post_json(&app.valid_body(), Some(origin)).await;
-        assert!(
-            response
-                .headers()
-                .get("access-control-allow-origin")
-                .is_none()
-        );
+        // The widget on that page can read why, and stops retrying.
+        assert_eq!(response.headers()["access-control-allow-origin"], origin);
         let (code, _) = error_of(response, 403).await;
         assert_eq!(code, "origin_not_allowed", "{origin}");
     }
     assert_eq!(app.entry_count(), 0);
+    let site = app.running.created_site.as_ref().unwrap();
+    let seen = app
+        .running
+        .sites
+        .rejected_origins(site.id, earshot_collector::store::now_millis());
+    assert_eq!(seen.last_day, 3);
+    assert_eq!(seen.origins[0], "null");
 }
 
 #[tokio::test]
@@ -269,7 +272,7 @@ async fn submit_returns_422_when_the_context_breaks_a_rule() {
 }
 
 #[tokio::test]
-async fn preflight_is_answered_only_for_allowed_origins() {
+async fn preflight_is_answered_for_any_origin_and_the_request_judged_by_its_site() {
     let app = spawn_app().await;
     let preflight = |origin: &'static str| {
         app.client
@@ -295,14 +298,31 @@ async fn preflight_is_answered_only_for_allowed_origins() {
         "content-type, authorization"
     );
 
-    let denied = preflight("https://evil.example").await.unwrap();
-    assert!(
-        denied
-            .headers()
-            .get("access-control-allow-origin")
-            .is_none()
+    // A preflight carries no site key: it is answered, and the request
+    // that follows is refused by its site, readably.
+    let other = preflight("https://evil.example").await.unwrap();
+    assert_eq!(other.status().as_u16(), 204);
+    assert_eq!(
+        other.headers()["access-control-allow-origin"],
+        "https://evil.example"
     );
-    assert_eq!(error_of(denied, 403).await.0, "origin_not_allowed");
+    let refused = app
+        .post_json(&app.valid_body(), Some("https://evil.example"))
+        .await;
+    assert_eq!(error_of(refused, 403).await.0, "origin_not_allowed");
+    assert_eq!(app.entry_count(), 0);
+
+    // Success never reaches an origin no site allows.
+    let none = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/v1/feedback", app.address),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(none, 403).await.0, "origin_not_allowed");
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod assets;
 mod attachments;
 mod cli;
 mod console;
+mod conversation;
 mod crash;
 mod edge;
 mod helpers;

@@ -173,6 +173,7 @@ fn detail_json(entry: &EntryDetail, base: &str, now: i64) -> Value {
         "assignee_id": entry.assignee_id,
         "created": rfc3339(entry.created_at),
         "first_response": entry.first_response_at.map(rfc3339),
+        "followed_up": entry.followup_at.map(rfc3339),
         "spam_reason": entry.spam_reason,
         "page": {
             "url": entry.page_url,
@@ -196,6 +197,7 @@ fn detail_json(entry: &EntryDetail, base: &str, now: i64) -> Value {
         })).collect::<Vec<_>>(),
         "notes": events_of(EventKind::Note),
         "replies": events_of(EventKind::Reply),
+        "follow_ups": events_of(EventKind::FollowUp),
         "promises": entry.promises.iter().map(|p| promise(p, now)).collect::<Vec<_>>(),
         "timeline": entry.events.iter().map(|e| json!({
             "kind": e.kind.as_str(),

@@ -27,7 +27,8 @@ fn context_row(label: &str, value: Option<&str>) -> Markup {
 }
 
 fn event_line(event: &Event) -> Markup {
-    let who = event.actor.as_deref().unwrap_or("Earshot");
+    // Staff actions always carry their colleague; the customer's have none.
+    let who = event.actor.as_deref().unwrap_or("The customer");
     let status_label = |raw: &Option<String>| {
         raw.as_deref()
             .and_then(Status::parse)
@@ -63,6 +64,10 @@ fn event_line(event: &Event) -> Markup {
             }
             EventKind::PromiseBroken => {
                 strong { (who) } " recorded a promise as broken: " q { (event.body.as_deref().unwrap_or_default()) }
+            }
+            EventKind::FollowUp => {
+                strong { (who) } " wrote again from their status page"
+                blockquote.follow-up { (event.body.as_deref().unwrap_or_default()) }
             }
         }
     }
@@ -196,6 +201,11 @@ fn render(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64) -> Marku
                     span class={ "wait " (urgency.css()) } { "Waiting " (human_duration(waited)) " (" (urgency.label()) ", target " (human_duration(entry.first_response_target_ms)) ")" }
                 }
                 None => { "Closed without a reply" }
+            }
+            @if let Some(since) = entry.followup_at.filter(|_| entry.status.is_open()) {
+                @let waiting = now - since;
+                @let urgency = Urgency::of(waiting, entry.first_response_target_ms);
+                " · " span class={ "wait " (urgency.css()) } { "The customer wrote again " (human_duration(waiting)) " ago and is waiting (" (urgency.label()) ")" }
             }
             " · " a href={ "/s/" (entry.public_id) "." (entry.status_token) } rel="noreferrer" target="_blank" { "Customer's status page" }
         }

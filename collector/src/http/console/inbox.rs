@@ -87,22 +87,46 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], users: &[User]) -> Marku
     }
 }
 
-fn waiting_cell(row: &InboxRow, now: i64) -> Markup {
-    match row.first_response_at {
-        None if Status::parse(&row.status).is_some_and(Status::is_open) => {
-            let waited = now - row.created_at;
-            let urgency = Urgency::of(waited, row.first_response_target_ms);
-            html! {
-                span class={ "wait " (urgency.css()) } title={ "Target: first response within " (human_duration(row.first_response_target_ms)) } {
-                    (human_duration(waited))
-                    span.visually-hidden { ", " (urgency.label()) }
-                }
-            }
+/// How long the customer has waited, coloured against the site's target,
+/// when they are waiting for staff.
+fn wait_badge(row: &InboxRow, now: i64) -> Option<Markup> {
+    let open = Status::parse(&row.status).is_some_and(Status::is_open);
+    let since = match (row.first_response_at, row.followup_at) {
+        (_, Some(followup)) => followup,
+        (None, None) => row.created_at,
+        (Some(_), None) => return None,
+    };
+    if !open {
+        return None;
+    }
+    let waited = now - since;
+    let urgency = Urgency::of(waited, row.first_response_target_ms);
+    Some(html! {
+        span class={ "wait " (urgency.css()) } title={ "Target: first response within " (human_duration(row.first_response_target_ms)) } {
+            (human_duration(waited))
+            span.visually-hidden { ", " (urgency.label()) }
         }
-        Some(at) => {
-            html! { span.muted { "answered after " (human_duration(at - row.created_at)) } }
-        }
-        None => html! { span.muted { (views::when(row.created_at, now)) } },
+        @if row.followup_at.is_some() { div.muted { "wrote again" } }
+    })
+}
+
+/// "Waiting" shows the wait; the other views when it arrived, with the wait
+/// beside it for those still waiting.
+fn waiting_cell(row: &InboxRow, now: i64, view: View) -> Markup {
+    let wait = wait_badge(row, now);
+    match (view, wait) {
+        (View::Waiting, Some(wait)) => wait,
+        (_, Some(wait)) => html! {
+            (views::when(row.created_at, now))
+            div { "waiting " (wait) }
+        },
+        (_, None) => match row.first_response_at {
+            Some(at) => html! {
+                (views::when(row.created_at, now))
+                div.muted { "answered after " (human_duration(at - row.created_at)) }
+            },
+            None => html! { span.muted { (views::when(row.created_at, now)) } },
+        },
     }
 }
 
@@ -135,7 +159,7 @@ fn table(page: &InboxPage, now: i64, view: View) -> Markup {
                 @for row in &page.rows {
                     tr {
                         td { input type="checkbox" name="ids" value=(row.public_id) aria-label={ "Select " (row.reference) }; }
-                        td { (waiting_cell(row, now)) }
+                        td { (waiting_cell(row, now, view)) }
                         td.words {
                             a href={ "/console/entries/" (row.public_id) } { (row.summary) }
                             div.muted {

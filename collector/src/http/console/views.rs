@@ -88,7 +88,14 @@ pub fn csrf(staff: &Staff) -> Markup {
 
 /// A time with its age beside it; the exact time on hover.
 pub fn when(millis: i64, now: i64) -> Markup {
-    html! { time datetime=(timestamp(millis)) title=(timestamp(millis)) { (human_duration(now - millis)) " ago" } }
+    let ago = human_duration(now - millis);
+    // "just now", never "just now ago".
+    let suffix = if now - millis < crate::console::workflow::MINUTE {
+        ""
+    } else {
+        " ago"
+    };
+    html! { time datetime=(timestamp(millis)) title=(timestamp(millis)) { (ago) (suffix) } }
 }
 
 pub fn status_badge(status: &str) -> Markup {

@@ -288,7 +288,7 @@ pub fn schemas() -> Value {
         "created": when
     }});
     let timeline = json!({"type": "object", "properties": {
-        "kind": {"type": "string", "enum": ["status", "assign", "note", "reply", "promise_kept", "promise_broken"]},
+        "kind": {"type": "string", "enum": ["status", "assign", "note", "reply", "promise_kept", "promise_broken", "follow_up"]},
         "by": nullable("string"), "body": nullable("string"),
         "from": nullable("string"), "to": nullable("string"), "at": when
     }});
@@ -304,12 +304,15 @@ pub fn schemas() -> Value {
                 "expected": nullable("string"), "actual": nullable("string"),
                 "email": nullable("string"), "name": nullable("string"), "site": {"type": "string"},
                 "first_response_target_minutes": {"type": "integer"}, "assignee_id": nullable("integer"),
-                "created": when, "first_response": when_or_null, "spam_reason": nullable("string"),
+                "created": when, "first_response": when_or_null,
+                "followed_up": when_or_null,
+                "spam_reason": nullable("string"),
                 "page": {"type": "object"}, "client": {"type": "object"},
                 "context": {"type": "object", "additionalProperties": {"type": "string"}},
                 "attachments": {"type": "array", "items": attachment},
                 "notes": {"type": "array", "items": event.clone()},
-                "replies": {"type": "array", "items": event},
+                "replies": {"type": "array", "items": event.clone()},
+                "follow_ups": {"type": "array", "items": event, "description": "What the customer added from their status page"},
                 "promises": {"type": "array", "items": promise},
                 "timeline": {"type": "array", "items": timeline}
             }

@@ -1,0 +1,168 @@
+//! `POST /s/{token}/follow-up`: the customer answers back from their status
+//! page. A plain form that works without script, guarded like ingest:
+//! length limits, a rate limit per client network and per entry, a
+//! honeypot, and a form token bound to the status link's secret (the page
+//! has no session to hang a CSRF token on).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use crate::auth::constant_time_eq;
+
+/// Longest follow-up, in characters: as long as a first message.
+pub const FOLLOW_UP_MAX: usize = earshot_protocol::limits::MESSAGE_MAX;
+/// Largest form body: every character percent-encoded UTF-8, plus the
+/// token and the other fields.
+pub const BODY_MAX_BYTES: usize = FOLLOW_UP_MAX * 12 + 1024;
+/// A form token is good for this long after the page was shown.
+const TOKEN_LIFETIME_MS: i64 = 24 * 3_600_000;
+/// Faster than any person reads a page and types: a script.
+const TOKEN_MIN_AGE_MS: i64 = 2_000;
+
+/// What the form sends.
+#[derive(Debug, Default, Deserialize)]
+pub struct FollowUpForm {
+    #[serde(default)]
+    pub message: String,
+    /// The form token from the page.
+    #[serde(default)]
+    pub form: String,
+    /// The honeypot: hidden from people, filled by bots.
+    #[serde(default)]
+    pub website: String,
+}
+
+/// Why a follow-up was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowUpProblem {
+    Empty,
+    TooLong,
+    /// An expired, forged, missing or too-fresh form token: show the form
+    /// again with the text kept.
+    SendAgain,
+    Busy,
+}
+
+/// A follow-up's text, trimmed and within limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUpText(String);
+
+impl FollowUpText {
+    pub fn parse(raw: &str) -> Result<FollowUpText, FollowUpProblem> {
+        let text = raw.trim();
+        if text.is_empty() {
+            Err(FollowUpProblem::Empty)
+        } else if text.chars().count() > FOLLOW_UP_MAX {
+            Err(FollowUpProblem::TooLong)
+        } else {
+            Ok(FollowUpText(text.to_owned()))
+        }
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+fn mac(secret: &str, public_id: &str, issued_ms: i64) -> Option<Vec<u8>> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
+    mac.update(b"earshot follow-up form\0");
+    mac.update(public_id.as_bytes());
+    mac.update(b"\0");
+    mac.update(issued_ms.to_string().as_bytes());
+    Some(mac.finalize().into_bytes().to_vec())
+}
+
+/// The form token for a page shown at `now`: when it was issued and a MAC
+/// of that under the status secret, so only someone who holds the link can
+/// make one, and only recently.
+pub fn issue(secret: &str, public_id: &str, now: i64) -> String {
+    let tag = mac(secret, public_id, now).unwrap_or_default();
+    format!("{now}.{}", URL_SAFE_NO_PAD.encode(tag))
+}
+
+/// Checks a form token from the page of entry `public_id`.
+pub fn verify(token: &str, secret: &str, public_id: &str, now: i64) -> Result<(), FollowUpProblem> {
+    let (issued, tag) = token.split_once('.').ok_or(FollowUpProblem::SendAgain)?;
+    let issued: i64 = issued.parse().map_err(|_| FollowUpProblem::SendAgain)?;
+    let tag = URL_SAFE_NO_PAD
+        .decode(tag)
+        .map_err(|_| FollowUpProblem::SendAgain)?;
+    let expected = mac(secret, public_id, issued).ok_or(FollowUpProblem::SendAgain)?;
+    if !constant_time_eq(&tag, &expected) {
+        return Err(FollowUpProblem::SendAgain);
+    }
+    if (TOKEN_MIN_AGE_MS..=TOKEN_LIFETIME_MS).contains(&(now - issued)) {
+        Ok(())
+    } else {
+        Err(FollowUpProblem::SendAgain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "abcdefghijklmnopqrstuvwxyz012345";
+    const ID: &str = "e_0123456789abcdefghijkl";
+    const T: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn a_token_is_accepted_between_two_seconds_and_a_day_after_the_page() {
+        let token = issue(SECRET, ID, T);
+        assert_eq!(verify(&token, SECRET, ID, T + 2_000), Ok(()));
+        assert_eq!(verify(&token, SECRET, ID, T + TOKEN_LIFETIME_MS), Ok(()));
+        assert_eq!(
+            verify(&token, SECRET, ID, T + 500),
+            Err(FollowUpProblem::SendAgain)
+        );
+        assert_eq!(
+            verify(&token, SECRET, ID, T + TOKEN_LIFETIME_MS + 1),
+            Err(FollowUpProblem::SendAgain)
+        );
+    }
+
+    #[test]
+    fn a_token_is_bound_to_its_entry_and_secret_and_cannot_be_edited() {
+        let token = issue(SECRET, ID, T);
+        let later = T + 10_000;
+        assert_eq!(
+            verify(&token, "zzzzefghijklmnopqrstuvwxyz012345", ID, later),
+            Err(FollowUpProblem::SendAgain)
+        );
+        assert_eq!(
+            verify(&token, SECRET, "e_aaaaaaaaaaaaaaaaaaaaaa", later),
+            Err(FollowUpProblem::SendAgain)
+        );
+        // Moving the issue time to dodge expiry breaks the MAC.
+        let (_, tag) = token.split_once('.').unwrap();
+        let forged = format!("{}.{tag}", later - 5_000);
+        assert_eq!(
+            verify(&forged, SECRET, ID, later),
+            Err(FollowUpProblem::SendAgain)
+        );
+        for junk in ["", ".", "x.y", "123", "123.!!!"] {
+            assert_eq!(
+                verify(junk, SECRET, ID, later),
+                Err(FollowUpProblem::SendAgain)
+            );
+        }
+    }
+
+    #[test]
+    fn follow_up_text_is_trimmed_and_bounded() {
+        assert_eq!(FollowUpText::parse("  \n "), Err(FollowUpProblem::Empty));
+        assert_eq!(
+            FollowUpText::parse(&"é".repeat(FOLLOW_UP_MAX + 1)),
+            Err(FollowUpProblem::TooLong)
+        );
+        assert_eq!(
+            FollowUpText::parse(" order 4411 \n").map(FollowUpText::into_inner),
+            Ok("order 4411".to_owned())
+        );
+        assert!(FollowUpText::parse(&"é".repeat(FOLLOW_UP_MAX)).is_ok());
+    }
+}
