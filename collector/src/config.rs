@@ -116,6 +116,23 @@ pub enum UserCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Disable an account: it can no longer sign in, its sessions and API
+    /// tokens stop at once; its name stays on past timeline events. The
+    /// last active administrator cannot be disabled.
+    Disable {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Enable a disabled account again (its old password works; its API
+    /// tokens stay revoked).
+    Enable {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// List staff accounts.
     List {
         #[command(flatten)]

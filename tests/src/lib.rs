@@ -76,6 +76,16 @@ impl Collector {
         self.running.public_url.clone()
     }
 
+    /// The default site's id.
+    pub fn site_id(&self) -> TestResult<i64> {
+        Ok(self
+            .running
+            .created_site
+            .as_ref()
+            .ok_or("a fresh database must get a default site")?
+            .id)
+    }
+
     /// Stops the server (gracefully, as on SIGTERM); the database stays.
     pub async fn stop(self) -> TestResult<Stopped> {
         let addr = self.running.addr;

@@ -968,3 +968,52 @@ async fn on_a_360_pixel_screen_the_button_is_a_slim_tab_and_the_dialog_fits() ->
     collector.running.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_page_the_site_does_not_allow_is_told_plainly_keeps_its_text_and_does_not_retry()
+-> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    // The default site accepts localhost and 127.0.0.1 only.
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    open_widget_from(&browser, &collector, INSECURE_HOST, "index.html").await?;
+    let words = "The invoice page shows last month";
+    type_into(&browser, "textarea#message", words).await?;
+    browser.find_in_widget("button.send").await?.click().await?;
+    let said = browser.text_in_widget(".error.general").await?;
+    assert!(
+        said.contains("cannot be sent from this page"),
+        "the customer is told why: {said}"
+    );
+    let root = browser.widget().await?;
+    assert!(
+        root.find(fantoccini::Locator::Css(".queued"))
+            .await
+            .is_err(),
+        "not 'saved, will retry': retrying cannot help"
+    );
+    let kept = browser
+        .find_in_widget("textarea#message")
+        .await?
+        .prop("value")
+        .await?;
+    assert_eq!(kept.as_deref(), Some(words), "the words stay in the form");
+    assert!(
+        local_storage(&browser, &outbox_key(&collector.site_key))
+            .await?
+            .is_null(),
+        "nothing queued for retries"
+    );
+    // Past the first retry's delay, still nothing was sent again.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    let refused = collector
+        .running
+        .sites
+        .rejected_origins(collector.site_id()?, earshot_collector::store::now_millis());
+    assert_eq!(refused.last_day, 1, "one attempt, no retries");
+    assert!(refused.origins[0].starts_with(&format!("http://{INSECURE_HOST}:")));
+    assert_eq!(entry_count(&collector)?, 0);
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}

@@ -238,6 +238,53 @@ impl FollowedUp {
     }
 }
 
+/// A one-time link to join, or to choose a new password.
+#[derive(Debug, Clone)]
+pub struct AccountLinkMail {
+    pub to: String,
+    /// The administrator who made it.
+    pub by: String,
+    pub url: String,
+    pub invite: bool,
+}
+
+impl AccountLinkMail {
+    pub fn outgoing(&self) -> Outgoing {
+        let (subject, lead) = if self.invite {
+            (
+                format!("[Earshot] {} invited you to the feedback console", self.by),
+                format!(
+                    "{} invited you to Earshot, where your team answers customer feedback. Open this link to choose your name and password:",
+                    self.by
+                ),
+            )
+        } else {
+            (
+                "[Earshot] Choose a new password".to_owned(),
+                format!(
+                    "{} made you a link to choose a new Earshot password:",
+                    self.by
+                ),
+            )
+        };
+        let text = format!(
+            "{lead}\n\n{}\n\nThe link works once, for 72 hours.\n{FOOTER}",
+            self.url
+        );
+        let body = html! {
+            p { (lead) }
+            p { a href=(self.url) { (self.url) } }
+            p { "The link works once, for 72 hours." }
+        };
+        Outgoing {
+            to: self.to.clone(),
+            html: Some(page(&subject, body)),
+            subject,
+            text,
+        }
+    }
+}
+
 /// Someone waiting past their site's first-response target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiting {

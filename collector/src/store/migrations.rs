@@ -414,6 +414,43 @@ const MIGRATIONS: &[&str] = &[
         WHERE status IN ('new', 'acknowledged', 'in_progress')
           AND (first_response_at IS NULL OR followup_at IS NOT NULL);
     "#,
+    // 12: staff and sites managed in the console: disabled accounts,
+    // one-time invitation and password-reset links, and a record of who
+    // changed what.
+    r#"
+    -- A disabled account cannot sign in; its sessions and tokens stop at
+    -- once. Its name stays on the timeline.
+    ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+
+    -- One-time links: only a hash of the secret is kept.
+    CREATE TABLE account_links (
+        id         INTEGER PRIMARY KEY,
+        hash       BLOB NOT NULL UNIQUE,
+        purpose    TEXT NOT NULL CHECK (purpose IN ('invite', 'reset')),
+        -- Who a reset is for.
+        user_id    INTEGER REFERENCES users(id) ON DELETE CASCADE,
+        -- Who an invitation is for, and as what.
+        email      TEXT,
+        name       TEXT,
+        role       TEXT CHECK (role IN ('admin', 'agent')),
+        created_by INTEGER REFERENCES users(id),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER
+    ) STRICT;
+
+    -- Who changed what in the administration of this collector. Never the
+    -- content of feedback.
+    CREATE TABLE audit_log (
+        id       INTEGER PRIMARY KEY,
+        actor_id INTEGER REFERENCES users(id),
+        action   TEXT NOT NULL,
+        subject  TEXT,
+        detail   TEXT,
+        at       INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_log_at ON audit_log(at);
+    "#,
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:

@@ -15,6 +15,7 @@
 //! Reads run on pooled read-only connections through `spawn_blocking`, never
 //! blocking the async runtime and never waiting for the writer (WAL).
 
+mod accounts;
 mod attachments;
 mod checkpoint;
 mod conversation;
@@ -43,6 +44,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use accounts::{Account, AccountError, AccountRefusal, LinkPurpose, NewLink, PendingInvite};
 pub use attachments::{Attached, AttachmentMeta};
 use checkpoint::Checkpointer;
 pub use conversation::{FollowedUp, PublicMessage};

@@ -454,7 +454,9 @@ fn prefs_of(conn: &Connection, user_id: i64, role: Role) -> Result<Prefs, StoreE
 
 fn staff_prefs(conn: &Connection) -> Result<Vec<(User, Prefs)>, StoreError> {
     let users: Vec<User> = conn
-        .prepare_cached("SELECT id, email, name, role FROM users ORDER BY id")?
+        .prepare_cached(
+            "SELECT id, email, name, role FROM users WHERE disabled_at IS NULL ORDER BY id",
+        )?
         .query_map([], |r| super::staff::user_from_row(r, 0))?
         .collect::<Result<_, _>>()?;
     users

@@ -148,7 +148,7 @@ fn due_mail(conn: &Connection, now: i64, limit: i64) -> Result<Vec<MailJob>, Sto
     let mut stmt = conn.prepare_cached(
         "SELECT m.id, m.kind, u.id, u.email, u.name, u.role, m.entry_id, m.event_id, m.actor_id,
                 m.day, m.attempts
-         FROM mail_outbox m LEFT JOIN users u ON u.id = m.user_id
+         FROM mail_outbox m LEFT JOIN users u ON u.id = m.user_id AND u.disabled_at IS NULL
          WHERE m.state = 'pending' AND m.due_at <= ?1 ORDER BY m.due_at, m.id LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![now, limit], |r| {

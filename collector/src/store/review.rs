@@ -685,6 +685,15 @@ pub(super) fn move_status(
     Ok(Ok(()))
 }
 
+/// Whether `user_id` is an account that can be given work.
+fn is_active_user(conn: &Connection, user_id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM users WHERE id = ?1 AND disabled_at IS NULL")?
+        .query_row([user_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 fn user_name(conn: &Connection, user_id: i64) -> Result<Option<String>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT name FROM users WHERE id = ?1")?
@@ -879,7 +888,7 @@ impl Store {
                     return Ok(Err(Refusal::NoEntry));
                 };
                 if let Some(user) = assignee
-                    && user_name(conn, user)?.is_none()
+                    && !is_active_user(conn, user)?
                 {
                     return Ok(Err(Refusal::NoUser));
                 }
@@ -1037,7 +1046,7 @@ impl Store {
         flatten(
             self.write(move |conn| {
                 if let BulkAction::Assign(Some(user)) = action
-                    && user_name(conn, user)?.is_none()
+                    && !is_active_user(conn, user)?
                 {
                     return Ok(Err(Refusal::NoUser));
                 }

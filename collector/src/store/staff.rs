@@ -126,7 +126,7 @@ impl Store {
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
         self.read(|conn| {
             let mut stmt =
-                conn.prepare_cached("SELECT id, email, name, role FROM users ORDER BY name, id")?;
+                conn.prepare_cached("SELECT id, email, name, role FROM users WHERE disabled_at IS NULL ORDER BY name, id")?;
             let rows = stmt.query_map([], |r| user_from_row(r, 0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
@@ -140,7 +140,8 @@ impl Store {
     ) -> Result<Option<(User, String)>, StoreError> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, email, name, role, password_hash FROM users WHERE email = ?1",
+                "SELECT id, email, name, role, password_hash FROM users
+                 WHERE email = ?1 AND disabled_at IS NULL",
             )?;
             Ok(stmt
                 .query_row([email.trim()], |r| Ok((user_from_row(r, 0)?, r.get(4)?)))
@@ -197,7 +198,8 @@ impl Store {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT u.id, u.email, u.name, u.role, s.csrf_token, s.created_at, s.last_seen
-                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1",
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.id_hash = ?1 AND u.disabled_at IS NULL",
             )?;
             Ok(stmt
                 .query_row([id_hash], |r| {

@@ -130,7 +130,7 @@ impl Store {
                 "SELECT u.id, u.email, u.name, u.role, t.id, t.public_id, t.name, t.scope,
                         t.hint, t.created_at, t.expires_at, t.last_used_at
                  FROM api_tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.hash = ?1 AND t.revoked_at IS NULL
+                 WHERE t.hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL
                    AND (t.expires_at IS NULL OR t.expires_at > ?2)",
             )?;
             Ok(stmt

@@ -218,6 +218,22 @@ fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
         stdout,
         "ada@example.com\tadmin\tAda\nbo@example.com\tagent\tbo\n"
     );
+
+    // Disabling: listed last and marked; the last admin cannot be.
+    let (ok, _, _) = run(&["user", "disable", "--email", "bo@example.com"], &db);
+    assert!(ok);
+    let (ok, _, stderr) = run(&["user", "disable", "--email", "ada@example.com"], &db);
+    assert!(!ok);
+    assert!(stderr.contains("last active administrator"), "{stderr}");
+    let (_, list, _) = run(&["user", "list"], &db);
+    assert_eq!(
+        list,
+        "ada@example.com\tadmin\tAda\nbo@example.com\tagent\tbo\tdisabled\n"
+    );
+    let (ok, _, _) = run(&["user", "enable", "--email", "bo@example.com"], &db);
+    assert!(ok);
+    let (_, list, _) = run(&["user", "list"], &db);
+    assert!(list.ends_with("bo@example.com\tagent\tbo\n"), "{list}");
     let stored: String = rusqlite::Connection::open(&db)
         .unwrap()
         .query_row(

@@ -74,7 +74,7 @@ pub async fn form(State(state): State<AppState>, Query(next): Query<Next>) -> Re
 /// answers with its cookie and a redirect to `to`. A browser without a
 /// device cookie for this account gets one: from now on it signs in on its
 /// own budget, whatever others throw at the account.
-async fn signed_in(
+pub(super) async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
     user: &crate::store::User,

@@ -7,11 +7,13 @@ mod entry;
 mod error;
 mod extract;
 mod inbox;
+mod link;
 mod login;
 mod notifications;
 mod promises;
 mod reports;
 mod sites;
+mod staff;
 mod tokens;
 mod views;
 mod webhooks;
@@ -83,6 +85,13 @@ pub fn router() -> Router<AppState> {
         .route("/console/export.ndjson", get(inbox::export_ndjson))
         .route("/console/tokens", get(tokens::page).post(tokens::create))
         .route("/console/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/console/staff", get(staff::page))
+        .route("/console/staff/invite", post(staff::invite))
+        .route("/console/staff/{id}/role", post(staff::role))
+        .route("/console/staff/{id}/disable", post(staff::disable))
+        .route("/console/staff/{id}/enable", post(staff::enable))
+        .route("/console/staff/{id}/reset", post(staff::reset))
+        .route("/console/link/{secret}", get(link::form).post(link::redeem))
         .route("/console/sites", get(sites::page))
         .route("/console/sites/{id}", post(sites::update))
         .route("/console/sites/{id}/webhooks", post(webhooks::add))

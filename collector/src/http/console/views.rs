@@ -65,6 +65,7 @@ pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Html<Str
                             (link("/console/tokens", "API tokens"))
                             @if staff.user.role == crate::store::Role::Admin {
                                 (link("/console/sites", "Sites"))
+                                (link("/console/staff", "Staff"))
                             }
                         }
                         form.signout method="post" action="/console/logout" {

@@ -1,0 +1,165 @@
+//! `/console/link/{secret}`: a one-time link an administrator made, to join
+//! (choose a name and password) or to choose a new password. Used once,
+//! within 72 hours; the newcomer is signed in at once.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use serde::Deserialize;
+
+use super::error::capitalise;
+use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit, PublicForm};
+use super::login::signed_in;
+use super::staff::link_hash;
+use super::{ConsoleError, views};
+use crate::auth::{Password, password};
+use crate::http::AppState;
+use crate::store::LinkPurpose;
+
+/// Longest name a colleague can have (as at setup).
+const NAME_MAX: usize = 100;
+
+fn secret_of(path: Result<Path<String>, PathRejection>) -> Result<String, ConsoleError> {
+    let Path(secret) = path.map_err(|_| ConsoleError::NotFound)?;
+    // Shaped like one of ours, or not worth a database read.
+    let plausible = secret.len() == 32
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if plausible {
+        Ok(secret)
+    } else {
+        Err(ConsoleError::NotFound)
+    }
+}
+
+async fn purpose_of(state: &AppState, secret: &str) -> Result<LinkPurpose, ConsoleError> {
+    state
+        .store
+        .account_link(link_hash(secret), state.clock.now_millis())
+        .await?
+        .ok_or_else(|| {
+            ConsoleError::Invalid(
+                "This link is not valid: it was used, replaced or has expired. Ask an administrator for a new one."
+                    .to_owned(),
+            )
+        })
+}
+
+fn form_page(
+    status: StatusCode,
+    secret: &str,
+    purpose: &LinkPurpose,
+    problem: Option<&str>,
+    name: &str,
+) -> Response {
+    let (title, intro, email) = match purpose {
+        LinkPurpose::Invite { email, role, .. } => (
+            "Join Earshot",
+            format!(
+                "You were invited to the feedback console as {}. Choose your name and a password.",
+                if *role == crate::store::Role::Admin {
+                    "an administrator"
+                } else {
+                    "an agent"
+                }
+            ),
+            email.as_str(),
+        ),
+        LinkPurpose::Reset { user } => (
+            "Choose a new password",
+            "Your old password stops working, and every session it opened ends.".to_owned(),
+            user.email.as_str(),
+        ),
+    };
+    let invite = matches!(purpose, LinkPurpose::Invite { .. });
+    let body = html! {
+        h1 { (title) }
+        p { (intro) }
+        @if let Some(problem) = problem {
+            p.error role="alert" { (problem) }
+        }
+        form.stack method="post" action={ "/console/link/" (secret) } {
+            label for="email" { "Email" }
+            input #email type="email" value=(email) readonly autocomplete="username";
+            @if invite {
+                label for="name" { "Your name" }
+                input #name name="name" value=(name) required maxlength=(NAME_MAX) autocomplete="name";
+            }
+            label for="password" { "Password (at least 10 characters)" }
+            input #password type="password" name="password" required minlength="10" autocomplete="new-password";
+            button.primary type="submit" { (if invite { "Create my account" } else { "Set password" }) }
+        }
+    };
+    (status, views::bare(title, body)).into_response()
+}
+
+pub async fn form(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ConsoleError> {
+    let secret = secret_of(path)?;
+    let purpose = purpose_of(&state, &secret).await?;
+    let name = match &purpose {
+        LinkPurpose::Invite { name, .. } => name.clone(),
+        LinkPurpose::Reset { .. } => String::new(),
+    };
+    Ok(form_page(StatusCode::OK, &secret, &purpose, None, &name))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LinkForm {
+    name: String,
+    password: String,
+}
+
+impl FormLimit for LinkForm {
+    const MAX_BYTES: usize = (NAME_MAX + password::MAX_CHARS) * BYTES_PER_CHAR + FORM_OVERHEAD;
+}
+
+pub async fn redeem(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    PublicForm(form): PublicForm<LinkForm>,
+) -> Result<Response, ConsoleError> {
+    let secret = secret_of(path)?;
+    let purpose = purpose_of(&state, &secret).await?;
+    let invite = matches!(purpose, LinkPurpose::Invite { .. });
+    let name = form.name.trim();
+    let again = |problem: &str| {
+        Ok(form_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &secret,
+            &purpose,
+            Some(problem),
+            name,
+        ))
+    };
+    if invite && (name.is_empty() || name.chars().count() > NAME_MAX) {
+        return again("Enter your name (up to 100 characters).");
+    }
+    let password = match Password::parse(&form.password) {
+        Ok(p) => p,
+        Err(e) => return again(&format!("{}.", capitalise(&e.to_string()))),
+    };
+    let hash = state
+        .auth
+        .hash(password)
+        .await
+        .map_err(|_| ConsoleError::Internal("hashing"))?;
+    let user = state
+        .store
+        .redeem_account_link(
+            link_hash(&secret),
+            invite.then(|| name.to_owned()),
+            hash,
+            state.clock.now_millis(),
+        )
+        .await?;
+    tracing::info!(user_id = user.id, invite, "account link used");
+    signed_in(&state, &headers, &user, "/console").await
+}

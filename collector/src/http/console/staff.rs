@@ -1,0 +1,395 @@
+//! "Staff" (administrators only): invite colleagues by a one-time link,
+//! change roles, disable and re-enable accounts, and hand out password
+//! reset links. A disabled account's sessions and API tokens stop at once.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::error::capitalise;
+use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
+use super::login::Empty;
+use super::{ConsoleError, Staff, StaffForm, views};
+use crate::http::AppState;
+use crate::mail::staff::AccountLinkMail;
+use crate::store::{
+    Account, AccountError, AccountRefusal, LinkPurpose, NewLink, PendingInvite, Role, User,
+};
+
+/// How long an invitation or reset link works.
+pub const LINK_LIFETIME_MS: i64 = 72 * 3_600_000;
+/// Longest name a colleague can have (as at setup).
+const NAME_MAX: usize = 100;
+
+impl From<AccountError> for ConsoleError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Refused(AccountRefusal::NoUser) => ConsoleError::NotFound,
+            AccountError::Refused(r) => {
+                ConsoleError::Invalid(format!("{}.", capitalise(&r.to_string())))
+            }
+            AccountError::Store(s) => ConsoleError::Store(s),
+        }
+    }
+}
+
+/// The secret of a one-time link, as stored.
+pub fn link_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// A link made just now, to show the admin once.
+struct Made {
+    whom: String,
+    url: String,
+    emailed: bool,
+    invite: bool,
+}
+
+/// Confirmations after an action, by a fixed key (never text from the URL).
+fn done_text(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "role" => "Role changed.",
+        "disabled" => "Account disabled: its sessions and API tokens no longer work.",
+        "enabled" => "Account enabled again. They can sign in with their password.",
+        _ => return None,
+    })
+}
+
+fn role_select(id: &str, current: Role) -> Markup {
+    html! {
+        select id=(id) name="role" {
+            @for role in [Role::Agent, Role::Admin] {
+                option value=(role.as_str()) selected[role == current] { (role_label(role)) }
+            }
+        }
+    }
+}
+
+fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "Administrator",
+        Role::Agent => "Agent",
+    }
+}
+
+fn account_row(a: &Account, staff: &Staff, now: i64) -> Markup {
+    let id = a.user.id;
+    let me = id == staff.user.id;
+    html! {
+        tr {
+            td { (a.user.name) @if me { " (you)" } }
+            td { (a.user.email) }
+            td {
+                form.inline method="post" action={ "/console/staff/" (id) "/role" } {
+                    (views::csrf(staff))
+                    label.visually-hidden for={ "role-" (id) } { "Role of " (a.user.name) }
+                    (role_select(&format!("role-{id}"), a.user.role))
+                    button type="submit" { "Change" }
+                }
+            }
+            td {
+                @match a.disabled_at {
+                    Some(at) => { span.badge.muted { "disabled " (views::when(at, now)) } }
+                    None => { "active" }
+                }
+            }
+            td.actions {
+                @if a.disabled_at.is_some() {
+                    form.inline method="post" action={ "/console/staff/" (id) "/enable" } {
+                        (views::csrf(staff))
+                        button type="submit" { "Enable" }
+                    }
+                } @else if !me {
+                    form.inline method="post" action={ "/console/staff/" (id) "/disable" } {
+                        (views::csrf(staff))
+                        button type="submit" { "Disable" }
+                    }
+                    form.inline method="post" action={ "/console/staff/" (id) "/reset" } {
+                        (views::csrf(staff))
+                        button type="submit" { "Password reset link" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn invites(pending: &[PendingInvite], now: i64) -> Markup {
+    html! {
+        @if !pending.is_empty() {
+            h2 { "Invitations not yet accepted" }
+            ul {
+                @for p in pending {
+                    li { (p.email) " as " (role_label(p.role).to_lowercase()) ", valid for another "
+                        (crate::console::workflow::human_duration(p.expires_at - now)) }
+                }
+            }
+        }
+    }
+}
+
+async fn render(
+    state: &AppState,
+    staff: &Staff,
+    made: Option<&Made>,
+    done: Option<&str>,
+) -> Result<Html<String>, ConsoleError> {
+    let now = state.clock.now_millis();
+    let accounts = state.store.accounts().await?;
+    let pending = state.store.pending_invites(now).await?;
+    let body = html! {
+        h1 { "Staff" }
+        @if let Some(text) = done.and_then(done_text) {
+            p.notice role="status" { (text) }
+        }
+        @if let Some(made) = made {
+            section.notice role="status" {
+                h2 { @if made.invite { "Invitation for " } @else { "Password reset link for " } (made.whom) }
+                p { "Give them this link; it works once, for 72 hours"
+                    @if made.emailed { ", and has been emailed to them" } "." }
+                p { code.secret { (made.url) } }
+            }
+        }
+        section.panel {
+            h2 { "Invite a colleague" }
+            form.stack method="post" action="/console/staff/invite" {
+                (views::csrf(staff))
+                label for="invite-email" { "Email" }
+                input #invite-email type="email" name="email" required maxlength=(earshot_protocol::limits::EMAIL_MAX);
+                label for="invite-name" { "Name (they can change it)" }
+                input #invite-name name="name" maxlength=(NAME_MAX);
+                label for="invite-role" { "Role" }
+                (role_select("invite-role", Role::Agent))
+                button.primary type="submit" { "Create invitation link" }
+            }
+        }
+        (invites(&pending, now))
+        h2 { "Accounts" }
+        table {
+            thead { tr {
+                th scope="col" { "Name" }
+                th scope="col" { "Email" }
+                th scope="col" { "Role" }
+                th scope="col" { "State" }
+                th scope="col" { span.visually-hidden { "Actions" } }
+            } }
+            tbody { @for a in &accounts { (account_row(a, staff, now)) } }
+        }
+        p.muted { "A disabled colleague cannot sign in and their API tokens stop working; their name stays on past timeline events. The last active administrator cannot be disabled or made an agent." }
+    };
+    Ok(views::page("Staff", staff, "/console/staff", body))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
+}
+
+pub async fn page(
+    staff: Staff,
+    State(state): State<AppState>,
+    query: Result<Query<DoneQuery>, QueryRejection>,
+) -> Result<Html<String>, ConsoleError> {
+    staff.require_admin()?;
+    let done = query.ok().map(|Query(q)| q.done);
+    render(&state, &staff, None, done.as_deref()).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct InviteForm {
+    email: String,
+    name: String,
+    role: String,
+}
+
+impl FormLimit for InviteForm {
+    const MAX_BYTES: usize =
+        (earshot_protocol::limits::EMAIL_MAX + NAME_MAX) * BYTES_PER_CHAR + FORM_OVERHEAD;
+}
+
+fn parse_role(raw: &str) -> Result<Role, ConsoleError> {
+    Role::parse(raw)
+        .ok_or_else(|| ConsoleError::Invalid("Choose agent or administrator.".to_owned()))
+}
+
+/// Stores a new link and emails it when email is set up; returns what the
+/// admin is shown.
+async fn make_link(
+    state: &AppState,
+    staff: &Staff,
+    purpose: LinkPurpose,
+) -> Result<Made, ConsoleError> {
+    let secret = crate::ids::secret(32);
+    let now = state.clock.now_millis();
+    let (whom, to, invite) = match &purpose {
+        LinkPurpose::Invite { email, .. } => (email.clone(), email.clone(), true),
+        LinkPurpose::Reset { user } => (user.name.clone(), user.email.clone(), false),
+    };
+    state
+        .store
+        .add_account_link(NewLink {
+            hash: link_hash(&secret),
+            purpose,
+            created_by: staff.user.id,
+            at: now,
+            expires_at: now + LINK_LIFETIME_MS,
+        })
+        .await?;
+    let url = format!("{}/console/link/{secret}", state.public_url);
+    let emailed = match &state.mailer {
+        Some(mailer) => {
+            let mail = AccountLinkMail {
+                to,
+                by: staff.user.name.clone(),
+                url: url.clone(),
+                invite,
+            }
+            .outgoing();
+            match mailer.send(&mail).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "an account link could not be emailed; the admin has it");
+                    false
+                }
+            }
+        }
+        None => false,
+    };
+    Ok(Made {
+        whom,
+        url,
+        emailed,
+        invite,
+    })
+}
+
+pub async fn invite(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm<InviteForm>,
+) -> Result<Response, ConsoleError> {
+    staff.require_admin()?;
+    let email = form.email.trim();
+    if earshot_protocol::submission::Email::parse(email).is_err() {
+        return Err(ConsoleError::Invalid(
+            "Enter a valid email address.".to_owned(),
+        ));
+    }
+    let name = form.name.trim();
+    if name.chars().count() > NAME_MAX {
+        return Err(ConsoleError::Invalid(format!(
+            "A name is at most {NAME_MAX} characters."
+        )));
+    }
+    let role = parse_role(&form.role)?;
+    let made = make_link(
+        &state,
+        &staff,
+        LinkPurpose::Invite {
+            email: email.to_owned(),
+            name: name.to_owned(),
+            role,
+        },
+    )
+    .await?;
+    tracing::info!(role = role.as_str(), "colleague invited");
+    Ok(render(&state, &staff, Some(&made), None)
+        .await?
+        .into_response())
+}
+
+fn user_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ConsoleError> {
+    path.map(|Path(id)| id).map_err(|_| ConsoleError::NotFound)
+}
+
+async fn account_of(state: &AppState, id: i64) -> Result<User, ConsoleError> {
+    state
+        .store
+        .accounts()
+        .await?
+        .into_iter()
+        .find(|a| a.user.id == id && a.disabled_at.is_none())
+        .map(|a| a.user)
+        .ok_or(ConsoleError::NotFound)
+}
+
+pub async fn reset(
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, ConsoleError> {
+    staff.require_admin()?;
+    let user = account_of(&state, user_id(path)?).await?;
+    let made = make_link(&state, &staff, LinkPurpose::Reset { user }).await?;
+    Ok(render(&state, &staff, Some(&made), None)
+        .await?
+        .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RoleForm {
+    role: String,
+}
+
+impl FormLimit for RoleForm {
+    const MAX_BYTES: usize = FORM_OVERHEAD;
+}
+
+pub async fn role(
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+    StaffForm { staff, form }: StaffForm<RoleForm>,
+) -> Result<Response, ConsoleError> {
+    staff.require_admin()?;
+    let id = user_id(path)?;
+    let role = parse_role(&form.role)?;
+    state
+        .store
+        .set_role(id, role, staff.user.id, state.clock.now_millis())
+        .await?;
+    tracing::info!(user_id = id, role = role.as_str(), "role changed");
+    Ok(Redirect::to("/console/staff?done=role").into_response())
+}
+
+async fn set_disabled(
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    disabled: bool,
+) -> Result<Response, ConsoleError> {
+    staff.require_admin()?;
+    if disabled && id == staff.user.id {
+        return Err(ConsoleError::Invalid(
+            "You cannot disable your own account: ask another administrator.".to_owned(),
+        ));
+    }
+    state
+        .store
+        .set_disabled(id, disabled, Some(staff.user.id), state.clock.now_millis())
+        .await?;
+    tracing::info!(user_id = id, disabled, "account state changed");
+    let done = if disabled { "disabled" } else { "enabled" };
+    Ok(Redirect::to(&format!("/console/staff?done={done}")).into_response())
+}
+
+pub async fn disable(
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, ConsoleError> {
+    set_disabled(&state, &staff, user_id(path)?, true).await
+}
+
+pub async fn enable(
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, ConsoleError> {
+    set_disabled(&state, &staff, user_id(path)?, false).await
+}

@@ -1,0 +1,580 @@
+//! Administering staff accounts: roles, disabling, one-time invitation and
+//! password-reset links, and the audit log of who changed what.
+//!
+//! The last active administrator can be neither disabled nor demoted: the
+//! check and the change share one transaction, so two admins demoting each
+//! other at once cannot both succeed.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::staff::user_from_row;
+use super::{Role, Store, StoreError, User};
+
+/// A staff account as the Staff page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user: User,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+/// What a one-time link is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Join as `role`, under `email`.
+    Invite {
+        email: String,
+        name: String,
+        role: Role,
+    },
+    /// Choose a new password for this account.
+    Reset { user: User },
+}
+
+/// An invitation not yet accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingInvite {
+    pub email: String,
+    pub role: Role,
+    pub expires_at: i64,
+}
+
+/// Why an account change was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AccountRefusal {
+    #[error("there is no such colleague")]
+    NoUser,
+    #[error("this is the last active administrator: make someone else an administrator first")]
+    LastAdmin,
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("this link is not valid: it was used, replaced or has expired")]
+    LinkInvalid,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Refused(#[from] AccountRefusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type Outcome<T> = Result<Result<T, AccountRefusal>, StoreError>;
+
+fn flatten<T>(outcome: Outcome<T>) -> Result<T, AccountError> {
+    Ok(outcome??)
+}
+
+/// Records an administrative change. `detail` never holds feedback text.
+pub(super) fn audit(
+    conn: &Connection,
+    actor: Option<i64>,
+    action: &str,
+    subject: &str,
+    detail: Option<&str>,
+    at: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO audit_log (actor_id, action, subject, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![actor, action, subject, detail, at])?;
+    Ok(())
+}
+
+fn account(conn: &Connection, user_id: i64) -> Result<Option<(User, bool)>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, email, name, role, disabled_at IS NOT NULL FROM users WHERE id = ?1",
+        )?
+        .query_row([user_id], |r| Ok((user_from_row(r, 0)?, r.get(4)?)))
+        .optional()?)
+}
+
+/// Active administrators other than `user_id`.
+fn other_active_admins(conn: &Connection, user_id: i64) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> ?1",
+        )?
+        .query_row([user_id], |r| r.get(0))?)
+}
+
+/// Ends every way an account acts: its sessions and API tokens.
+fn cut_off(conn: &Connection, user_id: i64, at: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+        .execute([user_id])?;
+    conn.prepare_cached(
+        "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+    )?
+    .execute(params![user_id, at])?;
+    // Links waiting to reset its password would bring it back.
+    conn.prepare_cached(
+        "UPDATE account_links SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL",
+    )?
+    .execute(params![user_id, at])?;
+    Ok(())
+}
+
+fn set_disabled(
+    conn: &Connection,
+    user_id: i64,
+    disabled: bool,
+    actor: Option<i64>,
+    at: i64,
+) -> Outcome<User> {
+    let Some((user, was_disabled)) = account(conn, user_id)? else {
+        return Ok(Err(AccountRefusal::NoUser));
+    };
+    if disabled == was_disabled {
+        return Ok(Ok(user));
+    }
+    if disabled {
+        if user.role == Role::Admin && other_active_admins(conn, user_id)? == 0 {
+            return Ok(Err(AccountRefusal::LastAdmin));
+        }
+        conn.prepare_cached("UPDATE users SET disabled_at = ?2 WHERE id = ?1")?
+            .execute(params![user_id, at])?;
+        cut_off(conn, user_id, at)?;
+        // Work waiting for them goes back to the team.
+        conn.prepare_cached(
+            "UPDATE mail_outbox SET state = 'cancelled' WHERE user_id = ?1 AND state = 'pending'",
+        )?
+        .execute([user_id])?;
+    } else {
+        conn.prepare_cached("UPDATE users SET disabled_at = NULL WHERE id = ?1")?
+            .execute([user_id])?;
+    }
+    let action = if disabled {
+        "staff.disabled"
+    } else {
+        "staff.enabled"
+    };
+    audit(conn, actor, action, &user.email, None, at)?;
+    Ok(Ok(user))
+}
+
+fn set_role(conn: &Connection, user_id: i64, role: Role, actor: i64, at: i64) -> Outcome<User> {
+    let Some((user, disabled)) = account(conn, user_id)? else {
+        return Ok(Err(AccountRefusal::NoUser));
+    };
+    if user.role == role {
+        return Ok(Ok(user));
+    }
+    if user.role == Role::Admin && !disabled && other_active_admins(conn, user_id)? == 0 {
+        return Ok(Err(AccountRefusal::LastAdmin));
+    }
+    conn.prepare_cached("UPDATE users SET role = ?2 WHERE id = ?1")?
+        .execute(params![user_id, role.as_str()])?;
+    audit(
+        conn,
+        Some(actor),
+        "staff.role",
+        &user.email,
+        Some(role.as_str()),
+        at,
+    )?;
+    Ok(Ok(User { role, ..user }))
+}
+
+/// An `account_links` row as stored.
+struct LinkRow {
+    id: i64,
+    purpose: String,
+    user_id: Option<i64>,
+    email: Option<String>,
+    name: Option<String>,
+    role: Option<String>,
+}
+
+fn link_by_hash(
+    conn: &Connection,
+    hash: &[u8],
+    now: i64,
+) -> Result<Option<(i64, LinkPurpose)>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT id, purpose, user_id, email, name, role FROM account_links
+             WHERE hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+        )?
+        .query_row(params![hash, now], |r| {
+            Ok(LinkRow {
+                id: r.get(0)?,
+                purpose: r.get(1)?,
+                user_id: r.get(2)?,
+                email: r.get(3)?,
+                name: r.get(4)?,
+                role: r.get(5)?,
+            })
+        })
+        .optional()?;
+    let Some(LinkRow {
+        id,
+        purpose,
+        user_id,
+        email,
+        name,
+        role,
+    }) = row
+    else {
+        return Ok(None);
+    };
+    let purpose = match (purpose.as_str(), user_id, email, role) {
+        ("reset", Some(user_id), _, _) => match account(conn, user_id)? {
+            Some((user, false)) => LinkPurpose::Reset { user },
+            _ => return Ok(None),
+        },
+        ("invite", _, Some(email), Some(role)) => LinkPurpose::Invite {
+            email,
+            name: name.unwrap_or_default(),
+            role: Role::parse(&role).unwrap_or(Role::Agent),
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some((id, purpose)))
+}
+
+fn email_taken(conn: &Connection, email: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM users WHERE email = ?1")?
+        .query_row([email], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// A new one-time link: its secret's hash, and for whom.
+#[derive(Debug, Clone)]
+pub struct NewLink {
+    pub hash: Vec<u8>,
+    pub purpose: LinkPurpose,
+    pub created_by: i64,
+    pub at: i64,
+    pub expires_at: i64,
+}
+
+fn add_link(conn: &Connection, link: &NewLink) -> Outcome<()> {
+    let (purpose, user_id, email, name, role) = match &link.purpose {
+        LinkPurpose::Invite { email, name, role } => {
+            if email_taken(conn, email)? {
+                return Ok(Err(AccountRefusal::EmailTaken));
+            }
+            // A new invitation replaces an earlier one to the same address.
+            conn.prepare_cached(
+                "UPDATE account_links SET used_at = ?2
+                 WHERE purpose = 'invite' AND email = ?1 COLLATE NOCASE AND used_at IS NULL",
+            )?
+            .execute(params![email, link.at])?;
+            (
+                "invite",
+                None,
+                Some(email.as_str()),
+                Some(name.as_str()),
+                Some(role.as_str()),
+            )
+        }
+        LinkPurpose::Reset { user } => {
+            if !matches!(account(conn, user.id)?, Some((_, false))) {
+                return Ok(Err(AccountRefusal::NoUser));
+            }
+            conn.prepare_cached(
+                "UPDATE account_links SET used_at = ?2
+                 WHERE purpose = 'reset' AND user_id = ?1 AND used_at IS NULL",
+            )?
+            .execute(params![user.id, link.at])?;
+            ("reset", Some(user.id), None, None, None)
+        }
+    };
+    conn.prepare_cached(
+        "INSERT INTO account_links (hash, purpose, user_id, email, name, role, created_by, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        link.hash,
+        purpose,
+        user_id,
+        email,
+        name,
+        role,
+        link.created_by,
+        link.at,
+        link.expires_at
+    ])?;
+    let subject = match &link.purpose {
+        LinkPurpose::Invite { email, .. } => email.clone(),
+        LinkPurpose::Reset { user } => user.email.clone(),
+    };
+    audit(
+        conn,
+        Some(link.created_by),
+        if purpose == "invite" {
+            "staff.invited"
+        } else {
+            "staff.reset_link"
+        },
+        &subject,
+        role,
+        link.at,
+    )?;
+    Ok(Ok(()))
+}
+
+/// Uses a link: creates the invited account, or sets the new password.
+fn redeem(
+    conn: &Connection,
+    hash: &[u8],
+    name: Option<&str>,
+    password_hash: &str,
+    now: i64,
+) -> Outcome<User> {
+    let Some((id, purpose)) = link_by_hash(conn, hash, now)? else {
+        return Ok(Err(AccountRefusal::LinkInvalid));
+    };
+    let user = match purpose {
+        LinkPurpose::Invite { email, role, .. } => {
+            if email_taken(conn, &email)? {
+                return Ok(Err(AccountRefusal::EmailTaken));
+            }
+            let name = name.unwrap_or_default();
+            conn.prepare_cached(
+                "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![email, name, role.as_str(), password_hash, now])?;
+            let user = User {
+                id: conn.last_insert_rowid(),
+                email,
+                name: name.to_owned(),
+                role,
+            };
+            audit(conn, Some(user.id), "staff.joined", &user.email, None, now)?;
+            user
+        }
+        LinkPurpose::Reset { user } => {
+            conn.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
+                .execute(params![user.id, password_hash])?;
+            conn.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                .execute([user.id])?;
+            audit(
+                conn,
+                Some(user.id),
+                "staff.password_reset",
+                &user.email,
+                None,
+                now,
+            )?;
+            user
+        }
+    };
+    conn.prepare_cached("UPDATE account_links SET used_at = ?2 WHERE id = ?1")?
+        .execute(params![id, now])?;
+    Ok(Ok(user))
+}
+
+impl Store {
+    /// Every staff account, active first, then by name.
+    pub async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, email, name, role, created_at, disabled_at FROM users
+                 ORDER BY disabled_at IS NOT NULL, name, id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Account {
+                    user: user_from_row(r, 0)?,
+                    created_at: r.get(4)?,
+                    disabled_at: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Invitations that can still be accepted.
+    pub async fn pending_invites(&self, now: i64) -> Result<Vec<PendingInvite>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT email, role, expires_at FROM account_links
+                 WHERE purpose = 'invite' AND used_at IS NULL AND expires_at > ?1
+                 ORDER BY created_at DESC LIMIT 100",
+            )?;
+            let rows = stmt.query_map([now], |r| {
+                let role: String = r.get(1)?;
+                Ok(PendingInvite {
+                    email: r.get(0)?,
+                    role: Role::parse(&role).unwrap_or(Role::Agent),
+                    expires_at: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Disables or re-enables an account. Disabling ends its sessions and
+    /// revokes its API tokens in the same transaction.
+    pub async fn set_disabled(
+        &self,
+        user_id: i64,
+        disabled: bool,
+        actor: Option<i64>,
+        at: i64,
+    ) -> Result<User, AccountError> {
+        flatten(
+            self.write(move |conn| set_disabled(conn, user_id, disabled, actor, at))
+                .await,
+        )
+    }
+
+    pub async fn set_role(
+        &self,
+        user_id: i64,
+        role: Role,
+        actor: i64,
+        at: i64,
+    ) -> Result<User, AccountError> {
+        flatten(
+            self.write(move |conn| set_role(conn, user_id, role, actor, at))
+                .await,
+        )
+    }
+
+    /// Stores a one-time link (replacing an earlier one for the same person).
+    pub async fn add_account_link(&self, link: NewLink) -> Result<(), AccountError> {
+        flatten(self.write(move |conn| add_link(conn, &link)).await)
+    }
+
+    /// What a link is for, if it can still be used.
+    pub async fn account_link(
+        &self,
+        hash: Vec<u8>,
+        now: i64,
+    ) -> Result<Option<LinkPurpose>, StoreError> {
+        self.read(move |conn| Ok(link_by_hash(conn, &hash, now)?.map(|(_, p)| p)))
+            .await
+    }
+
+    /// Uses a link once; returns the account it made or reset.
+    pub async fn redeem_account_link(
+        &self,
+        hash: Vec<u8>,
+        name: Option<String>,
+        password_hash: String,
+        now: i64,
+    ) -> Result<User, AccountError> {
+        flatten(
+            self.write(move |conn| redeem(conn, &hash, name.as_deref(), &password_hash, now))
+                .await,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewUser;
+
+    async fn store_with(admins: usize, agents: usize) -> (tempfile::TempDir, Store, Vec<User>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let mut users = Vec::new();
+        for i in 0..admins + agents {
+            let role = if i < admins { Role::Admin } else { Role::Agent };
+            users.push(
+                store
+                    .add_user(NewUser {
+                        email: format!("u{i}@example.com"),
+                        name: format!("U{i}"),
+                        role,
+                        password_hash: "x".into(),
+                    })
+                    .await
+                    .unwrap(),
+            );
+        }
+        (dir, store, users)
+    }
+
+    #[tokio::test]
+    async fn the_last_active_admin_can_be_neither_disabled_nor_demoted() {
+        let (_dir, store, users) = store_with(2, 1).await;
+        let (a, b, agent) = (&users[0], &users[1], &users[2]);
+        store.set_disabled(b.id, true, Some(a.id), 1).await.unwrap();
+        assert!(matches!(
+            store.set_disabled(a.id, true, Some(a.id), 2).await,
+            Err(AccountError::Refused(AccountRefusal::LastAdmin))
+        ));
+        assert!(matches!(
+            store.set_role(a.id, Role::Agent, a.id, 2).await,
+            Err(AccountError::Refused(AccountRefusal::LastAdmin))
+        ));
+        // A disabled admin does not count; promoting someone frees the way.
+        store
+            .set_role(agent.id, Role::Admin, a.id, 3)
+            .await
+            .unwrap();
+        store
+            .set_role(a.id, Role::Agent, agent.id, 4)
+            .await
+            .unwrap();
+        let log: i64 = store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(log, 3, "each change recorded, refusals not");
+    }
+
+    #[tokio::test]
+    async fn a_link_works_once_and_not_after_it_expires_or_is_replaced() {
+        let (_dir, store, users) = store_with(1, 1).await;
+        let admin = &users[0];
+        let invite = |hash: &[u8], email: &str, at: i64| NewLink {
+            hash: hash.to_vec(),
+            purpose: LinkPurpose::Invite {
+                email: email.into(),
+                name: "New".into(),
+                role: Role::Agent,
+            },
+            created_by: admin.id,
+            at,
+            expires_at: at + 100,
+        };
+        store
+            .add_account_link(invite(b"one", "new@example.com", 0))
+            .await
+            .unwrap();
+        // Inviting the same address again replaces the first link.
+        store
+            .add_account_link(invite(b"two", "NEW@example.com", 10))
+            .await
+            .unwrap();
+        assert_eq!(store.account_link(b"one".to_vec(), 20).await.unwrap(), None);
+        assert!(
+            store
+                .account_link(b"two".to_vec(), 20)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            store.account_link(b"two".to_vec(), 110).await.unwrap(),
+            None
+        );
+        let joined = store
+            .redeem_account_link(b"two".to_vec(), Some("Nia".into()), "h".into(), 50)
+            .await
+            .unwrap();
+        assert_eq!((joined.name.as_str(), joined.role), ("Nia", Role::Agent));
+        assert!(matches!(
+            store
+                .redeem_account_link(b"two".to_vec(), None, "h".into(), 51)
+                .await,
+            Err(AccountError::Refused(AccountRefusal::LinkInvalid))
+        ));
+        assert!(matches!(
+            store
+                .add_account_link(invite(b"three", "u1@example.com", 60))
+                .await,
+            Err(AccountError::Refused(AccountRefusal::EmailTaken))
+        ));
+    }
+}

@@ -1,0 +1,278 @@
+//! Administering staff in the console: invitations, roles, disabling and
+//! password resets, over real HTTP.
+
+use reqwest::StatusCode;
+
+use crate::staff::*;
+
+fn user_id(app: &crate::helpers::TestApp, email: &str) -> i64 {
+    app.db()
+        .query_row("SELECT id FROM users WHERE email = ?1", [email], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
+/// The one-time link shown after making it, as a path.
+fn link_path(html: &str) -> String {
+    let url = between(html, "<code class=\"secret\">", "<");
+    format!("/console/link/{}", url.rsplit('/').next().unwrap())
+}
+
+#[tokio::test]
+async fn an_invited_colleague_joins_by_the_link_once_and_is_signed_in() {
+    let (app, clock) = console_app().await;
+    let agent = signed_in(&app, "bo@example.com").await;
+    assert_eq!(
+        agent.get("/console/staff").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let admin = signed_in(&app, "ada@example.com").await;
+    assert!(
+        admin
+            .html("/console")
+            .await
+            .contains("href=\"/console/staff\"")
+    );
+    let page = admin
+        .act(
+            "/console/staff/invite",
+            &[
+                ("email", "cy@example.com"),
+                ("name", "Cy <b>"),
+                ("role", "agent"),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Invitation for cy@example.com"), "{page}");
+    let link = link_path(&page);
+    assert!(
+        admin
+            .html("/console/staff")
+            .await
+            .contains("Invitations not yet accepted")
+    );
+
+    let mut newcomer = Console::new(&app);
+    let form = newcomer.html(&link).await;
+    assert!(form.contains("Join Earshot"));
+    assert!(
+        form.contains("value=\"Cy &lt;b&gt;\""),
+        "the name is prefilled, escaped"
+    );
+    let weak = newcomer
+        .post(&link, &[("name", "Cy"), ("password", "short")])
+        .await;
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let joined = newcomer
+        .post(&link, &[("name", "Cy"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    newcomer.cookie = session_cookie(joined.headers());
+    assert!(newcomer.html("/console").await.contains("Cy"));
+    let role: String = app
+        .db()
+        .query_row(
+            "SELECT role FROM users WHERE email = 'cy@example.com'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(role, "agent");
+
+    // Used once; and a link past 72 hours is dead too.
+    let again = Console::new(&app)
+        .post(&link, &[("name", "Mallory"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = admin
+        .act(
+            "/console/staff/invite",
+            &[("email", "dee@example.com"), ("role", "admin")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let late = link_path(&page);
+    // Inviting an existing colleague is refused, plainly.
+    let taken = admin
+        .act(
+            "/console/staff/invite",
+            &[("email", "BO@example.com"), ("role", "agent")],
+        )
+        .await;
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    clock.advance(72 * 3_600_000 + 1);
+    let expired = Console::new(&app).get(&late).await;
+    assert_eq!(expired.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let junk = Console::new(&app).get("/console/link/not-a-link").await;
+    assert_eq!(junk.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn disabling_an_account_ends_its_sessions_and_tokens_at_once_but_keeps_its_name() {
+    let (app, _) = console_app().await;
+    let (id, _) = submit(&app, complaint(&app, "Paket beschädigt")).await;
+    let bo = signed_in(&app, "bo@example.com").await;
+    bo.act(
+        &format!("/console/entries/{id}/note"),
+        &[("body", "Checking with the warehouse")],
+    )
+    .await;
+    let html = bo
+        .act("/console/tokens", &[("name", "script"), ("scope", "read")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let token = format!("esk_{}", between(&html, "<code class=\"secret\">esk_", "<"));
+    let api = |token: String| {
+        let url = format!("{}/api/v1/sites", app.address);
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(api(token.clone()).await, StatusCode::OK);
+
+    let admin = signed_in(&app, "ada@example.com").await;
+    let bo_id = user_id(&app, "bo@example.com");
+    let done = admin
+        .act(&format!("/console/staff/{bo_id}/disable"), &[])
+        .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&done), "/console/staff?done=disabled");
+    assert!(
+        admin
+            .html("/console/staff?done=disabled")
+            .await
+            .contains("Account disabled")
+    );
+
+    assert_eq!(bo.get("/console").await.status(), StatusCode::FOUND);
+    assert_eq!(api(token.clone()).await, StatusCode::UNAUTHORIZED);
+    let mut again = Console::new(&app);
+    let refused = again.login("bo@example.com", PASSWORD).await;
+    assert_ne!(refused.status(), StatusCode::SEE_OTHER, "cannot sign in");
+    let entry = admin.html(&format!("/console/entries/{id}")).await;
+    assert!(entry.contains("<strong>Bo</strong> added an internal note"));
+    let assign = admin
+        .act(
+            &format!("/console/entries/{id}/assign"),
+            &[("assignee", &bo_id.to_string())],
+        )
+        .await;
+    assert_ne!(
+        assign.status(),
+        StatusCode::SEE_OTHER,
+        "no work for a disabled account"
+    );
+
+    let enabled = admin
+        .act(&format!("/console/staff/{bo_id}/enable"), &[])
+        .await;
+    assert_eq!(enabled.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        again.login("bo@example.com", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        api(token).await,
+        StatusCode::UNAUTHORIZED,
+        "tokens stay revoked"
+    );
+}
+
+#[tokio::test]
+async fn the_last_active_admin_can_be_neither_disabled_nor_demoted() {
+    let (app, _) = console_app().await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let ada = user_id(&app, "ada@example.com");
+    let bo = user_id(&app, "bo@example.com");
+    let demote = admin
+        .act(&format!("/console/staff/{ada}/role"), &[("role", "agent")])
+        .await;
+    assert_eq!(demote.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        demote
+            .text()
+            .await
+            .unwrap()
+            .contains("last active administrator")
+    );
+    let own = admin
+        .act(&format!("/console/staff/{ada}/disable"), &[])
+        .await;
+    assert_eq!(own.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // With a second admin, stepping down works.
+    let promote = admin
+        .act(&format!("/console/staff/{bo}/role"), &[("role", "admin")])
+        .await;
+    assert_eq!(promote.status(), StatusCode::SEE_OTHER);
+    let demote = admin
+        .act(&format!("/console/staff/{ada}/role"), &[("role", "agent")])
+        .await;
+    assert_eq!(demote.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        admin.get("/console/staff").await.status(),
+        StatusCode::FORBIDDEN,
+        "an agent now"
+    );
+    let actions: Vec<String> = app
+        .db()
+        .prepare("SELECT action FROM audit_log ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(actions, ["staff.role", "staff.role"]);
+}
+
+#[tokio::test]
+async fn a_reset_link_sets_a_new_password_and_ends_the_old_sessions() {
+    let (app, _) = console_app().await;
+    let bo = signed_in(&app, "bo@example.com").await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let bo_id = user_id(&app, "bo@example.com");
+    let page = admin
+        .act(&format!("/console/staff/{bo_id}/reset"), &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Password reset link for Bo"));
+    let link = link_path(&page);
+    let browser = Console::new(&app);
+    assert!(browser.html(&link).await.contains("Choose a new password"));
+    let set = browser
+        .post(&link, &[("password", "an entirely new passphrase")])
+        .await;
+    assert_eq!(set.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        bo.get("/console").await.status(),
+        StatusCode::FOUND,
+        "old session ended"
+    );
+    let mut fresh = Console::new(&app);
+    assert_ne!(
+        fresh.login("bo@example.com", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        fresh
+            .login("bo@example.com", "an entirely new passphrase")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+}
