@@ -9,7 +9,9 @@
 //! the "first" column), then `EARSHOT_BENCH_REPEATS` times (default 40) one
 //! after another; the table gives p50, p99 and max of those in milliseconds.
 //! Then it exports every entry as CSV and NDJSON over the API and reports
-//! rows per second and the process's peak memory.
+//! rows per second and the process's peak memory. Last, the Sites pages
+//! with 10,000 sites (`EARSHOT_BENCH_SITES`) in a database of their own;
+//! `EARSHOT_BENCH_ONLY=sites` runs only that part.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -44,6 +46,11 @@ async fn count(store: &Store) -> usize {
 async fn main() {
     let entries = env_or("EARSHOT_BENCH_ENTRIES", 1_000_000);
     let repeats = env_or("EARSHOT_BENCH_REPEATS", 40);
+    // `EARSHOT_BENCH_ONLY=sites` times just the Sites pages.
+    if std::env::var("EARSHOT_BENCH_ONLY").as_deref() == Ok("sites") {
+        sites(repeats).await;
+        return;
+    }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-bench");
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join(format!("earshot-{entries}.db"));
@@ -203,39 +210,7 @@ async fn main() {
         ("API: entries, all, 50", "/api/v1/entries?view=all".into()),
     ];
     println!("console at {entries} entries, {repeats} requests each (ms)");
-    println!(
-        "{:<32} {:>8} {:>8} {:>8} {:>8}",
-        "page", "first", "p50", "p99", "max"
-    );
-    for (name, path) in cases {
-        let mut times: Vec<Duration> = Vec::with_capacity(repeats + 1);
-        for _ in 0..=repeats {
-            let started = Instant::now();
-            let response = client
-                .get(format!("{base}{path}"))
-                .header("cookie", &cookie)
-                .bearer_auth(token.reveal())
-                .send()
-                .await
-                .unwrap();
-            let status = response.status();
-            let _ = response.bytes().await.unwrap();
-            times.push(started.elapsed());
-            assert!(status.is_success(), "{name}: {status}");
-        }
-        let first = times.remove(0);
-        times.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-        println!(
-            "{:<32} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
-            name,
-            ms(first),
-            ms(p(0.5)),
-            ms(p(0.99)),
-            ms(times[times.len() - 1])
-        );
-    }
+    time_pages(&client, &base, &cookie, Some(&token), &cases, repeats).await;
 
     // The whole database as CSV and NDJSON, as a tool would fetch it: read
     // chunk by chunk, never held. Peak memory is the process's (server and
@@ -277,6 +252,137 @@ async fn main() {
         );
         println!("(resident before: {:.1} MiB)", before as f64 / 1024.0);
     }
+    running.stop().await.unwrap();
+
+    sites(repeats).await;
+}
+
+/// Requests each page once cold, then `repeats` times, and prints first,
+/// p50, p99 and max in milliseconds.
+async fn time_pages(
+    client: &reqwest::Client,
+    base: &str,
+    cookie: &str,
+    token: Option<&ApiToken>,
+    cases: &[(&str, String)],
+    repeats: usize,
+) {
+    println!(
+        "{:<32} {:>8} {:>8} {:>8} {:>8}",
+        "page", "first", "p50", "p99", "max"
+    );
+    for (name, path) in cases {
+        let mut times: Vec<Duration> = Vec::with_capacity(repeats + 1);
+        for _ in 0..=repeats {
+            let started = Instant::now();
+            let mut request = client.get(format!("{base}{path}")).header("cookie", cookie);
+            if let Some(token) = token {
+                request = request.bearer_auth(token.reveal());
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let _ = response.bytes().await.unwrap();
+            times.push(started.elapsed());
+            assert!(status.is_success(), "{name}: {status}");
+        }
+        let first = times.remove(0);
+        times.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "{:<32} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            name,
+            ms(first),
+            ms(p(0.5)),
+            ms(p(0.99)),
+            ms(times[times.len() - 1])
+        );
+    }
+}
+
+/// The Sites pages with `EARSHOT_BENCH_SITES` sites (default 10,000) and
+/// as many entries spread over them, in a database of their own.
+async fn sites(repeats: usize) {
+    let count = env_or("EARSHOT_BENCH_SITES", 10_000);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-bench");
+    let db = dir.join(format!("sites-{count}.db"));
+    let store = Store::open(&db).unwrap();
+    let have = store.sites().await.unwrap().len();
+    if have < count {
+        let started = Instant::now();
+        // Concurrent adds share group commits.
+        for chunk in (have..count).collect::<Vec<_>>().chunks(500) {
+            let adds = chunk.iter().map(|i| {
+                store.add_site(earshot_collector::store::NewSite {
+                    name: format!("Shop {i:05}"),
+                    origins: vec![
+                        earshot_collector::origin::OriginPattern::parse(&format!(
+                            "https://shop{i}.example"
+                        ))
+                        .unwrap(),
+                    ],
+                })
+            });
+            for added in futures_util::future::join_all(adds).await {
+                added.unwrap();
+            }
+        }
+        store.seed(count, now_millis(), |_| {}).await.unwrap();
+        let path = store.path().to_path_buf();
+        store.shutdown().await;
+        // Spread the entries over every site.
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .execute(
+                "UPDATE entries SET site_id = 1 + (id % (SELECT count(*) FROM sites))",
+                [],
+            )
+            .unwrap();
+        eprintln!(
+            "made {count} sites with {count} entries in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    } else {
+        store.shutdown().await;
+    }
+    let running = server::start(&Config::new("127.0.0.1:0".parse().unwrap(), db))
+        .await
+        .unwrap();
+    let user = running
+        .store
+        .add_user(NewUser {
+            email: format!("bench{}@example.com", now_millis()),
+            name: "Bench".into(),
+            role: Role::Admin,
+            password_hash: password::hash(&Password::generate()).unwrap(),
+        })
+        .await
+        .unwrap();
+    let session = SessionId::generate();
+    running
+        .store
+        .create_session(session.digest(), user.id, csrf_token(), now_millis(), None)
+        .await
+        .unwrap();
+    let cookie = format!("earshot_session={}", session.as_str());
+    let cases: Vec<(&str, String)> = vec![
+        ("sites: first page", "/console/sites".into()),
+        ("sites: page 150", "/console/sites?page=150".into()),
+        ("sites: search by name", "/console/sites?q=shop+0999".into()),
+        ("sites: search, no hits", "/console/sites?q=zebra".into()),
+        ("sites: one site", "/console/sites/5000".into()),
+    ];
+    println!();
+    println!("sites pages at {count} sites, {repeats} requests each (ms)");
+    time_pages(
+        &reqwest::Client::new(),
+        &running.public_url,
+        &cookie,
+        None,
+        &cases,
+        repeats,
+    )
+    .await;
     running.stop().await.unwrap();
 }
 

@@ -7,3 +7,78 @@ document.addEventListener("change", function (event) {
   var boxes = box.form.querySelectorAll('input[type="checkbox"][name="' + name + '"]');
   for (var i = 0; i < boxes.length; i++) boxes[i].checked = box.checked;
 });
+// "Copy" buttons: shown only where the script runs and the clipboard works.
+document.querySelectorAll("button[data-copy]").forEach(function (button) {
+  var source = document.getElementById(button.getAttribute("data-copy"));
+  if (!source || !navigator.clipboard) return;
+  button.hidden = false;
+  var label = button.textContent;
+  button.addEventListener("click", function () {
+    navigator.clipboard.writeText(source.textContent).then(function () {
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 2000);
+    });
+  });
+});
+// Keyboard shortcuts, for people who triage all day. Nothing depends on
+// them: every action is a link or a form without this script.
+(function () {
+  var rows = function () { return Array.prototype.slice.call(document.querySelectorAll("table.inbox tbody tr")); };
+  var current = -1;
+  function mark(index) {
+    var all = rows();
+    if (!all.length) return;
+    current = Math.max(0, Math.min(all.length - 1, index));
+    all.forEach(function (row, i) { row.classList.toggle("kbd-current", i === current); });
+    var link = all[current].querySelector("td.words a");
+    if (link) link.focus();
+  }
+  var help = null;
+  function toggleHelp() {
+    if (!help) {
+      help = document.createElement("dialog");
+      help.className = "shortcuts";
+      help.setAttribute("aria-labelledby", "shortcuts-title");
+      help.innerHTML = '<h2 id="shortcuts-title">Keyboard shortcuts</h2><dl>' +
+        "<dt>j / k</dt><dd>Next / previous entry in the list</dd>" +
+        "<dt>o or Enter</dt><dd>Open the selected entry</dd>" +
+        "<dt>r</dt><dd>Reply (on an entry)</dd>" +
+        "<dt>a</dt><dd>Assign (on an entry)</dd>" +
+        "<dt>/</dt><dd>Search</dd>" +
+        "<dt>?</dt><dd>Show or hide this help</dd></dl>" +
+        '<form method="dialog"><button type="submit">Close</button></form>';
+      document.body.appendChild(help);
+    }
+    if (help.open) help.close(); else help.showModal();
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    var typing = target && (/^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable);
+    if (typing) return;
+    var focus = function (selector) {
+      var el = document.querySelector(selector);
+      if (!el) return false;
+      el.focus();
+      if (el.scrollIntoView) el.scrollIntoView({ block: "center" });
+      return true;
+    };
+    var handled = true;
+    switch (event.key) {
+      case "j": mark(current + 1); break;
+      case "k": mark(current - 1); break;
+      case "o": {
+        var all = rows();
+        var link = all[current] && all[current].querySelector("td.words a");
+        if (link) link.click(); else handled = false;
+        break;
+      }
+      case "r": handled = focus("#reply"); break;
+      case "a": handled = focus("#assignee"); break;
+      case "/": handled = focus('input[type="search"]'); break;
+      case "?": toggleHelp(); break;
+      default: handled = false;
+    }
+    if (handled) event.preventDefault();
+  });
+})();

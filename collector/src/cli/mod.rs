@@ -93,6 +93,9 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
     }
 }
 
+/// Sites whose snippet the first lines of output show.
+const SITES_PRINTED: usize = 5;
+
 async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let config = Config::from(args);
     let running = server::start(&config).await?;
@@ -103,16 +106,33 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     );
     println!("Database: {}", config.db.display());
     if let Ok(sites) = running.store.sites().await {
-        for site in &sites {
+        for site in sites.iter().take(SITES_PRINTED) {
             let created = running
                 .created_site
                 .as_ref()
                 .is_some_and(|c| c.id == site.id);
             let note = if created { " (created now)" } else { "" };
+            let origins = site
+                .origins
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let accepts = if origins.is_empty() {
+                "no browser page yet (add origins under Sites in the console)".to_owned()
+            } else {
+                format!("pages at {origins}")
+            };
             println!(
-                "\nSite \"{}\"{note}: add this to your pages:\n  {}",
+                "\nSite \"{}\"{note}: add this to your pages:\n  {}\n  It accepts feedback from {accepts}.",
                 site.name,
                 snippet(url, site)
+            );
+        }
+        if sites.len() > SITES_PRINTED {
+            println!(
+                "\n…and {} more sites: see `earshot site list` or Sites in the console.",
+                sites.len() - SITES_PRINTED
             );
         }
     }

@@ -152,6 +152,7 @@ impl RawFilter {
             to,
             search,
             cursor: id("after", &self.after)?,
+            before: None,
         })
     }
 

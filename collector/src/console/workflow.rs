@@ -85,6 +85,18 @@ impl Status {
         }
     }
 
+    /// The step staff most likely take next: forward along the workflow,
+    /// or back to work for a closed entry. The status form preselects it.
+    pub fn forward(self) -> Status {
+        match self {
+            Status::New => Status::Acknowledged,
+            Status::Acknowledged => Status::InProgress,
+            Status::InProgress => Status::Resolved,
+            Status::Resolved | Status::WontFix => Status::InProgress,
+            Status::Spam => Status::New,
+        }
+    }
+
     pub fn transition(self, to: Status) -> Result<Status, WorkflowError> {
         if self == to {
             Err(WorkflowError::Unchanged(to))
@@ -247,6 +259,17 @@ pub fn human_duration(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_suggested_step_is_forward_and_always_allowed() {
+        use Status::*;
+        assert_eq!(InProgress.forward(), Resolved);
+        assert_eq!(Acknowledged.forward(), InProgress);
+        assert_eq!(Resolved.forward(), InProgress);
+        for s in Status::ALL {
+            assert!(s.transition(s.forward()).is_ok(), "{s:?}");
+        }
+    }
 
     #[test]
     fn status_moves_forward_and_can_be_reopened_but_not_skipped_backwards() {

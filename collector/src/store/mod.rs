@@ -64,7 +64,7 @@ pub use review::{
     SETTLED_SHOWN, SettledCounts, SiteSettings, View, WaitingSummary,
 };
 pub use rollup::{PageMismatches, Period, PromiseCounts, Rollups};
-pub use sites::{NewSite, Site};
+pub use sites::{NewSite, Site, SiteChange, SitePage, SiteRow};
 pub use staff::{NewUser, Role, Session, User};
 pub use tokens::{NewToken, TokenInfo};
 pub use webhooks::{AttemptView, DeliveryView, NewWebhook, ROTATION_OVERLAP_MS, Webhook};

@@ -68,6 +68,8 @@ pub struct Filter {
     pub search: Option<String>,
     /// Continue after this entry id (keyset pagination).
     pub cursor: Option<i64>,
+    /// The page that ends just before this entry id (going back).
+    pub before: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +115,8 @@ pub struct InboxPage {
     pub rows: Vec<InboxRow>,
     /// Cursor of the next page, if there is one.
     pub next: Option<i64>,
+    /// Cursor (`before`) of the previous page, if there is one.
+    pub prev: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -398,15 +402,18 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
         ));
     }
     let order = filter.order();
+    let ascending = order == Order::OldestFirst;
     if let Some(cursor) = filter.cursor {
-        let op = if order == Order::OldestFirst {
-            ">"
-        } else {
-            "<"
-        };
+        let op = if ascending { ">" } else { "<" };
         clauses.push(format!("e.id {op} {}", arg(cursor.into(), &mut n)));
     }
-    let direction = if order == Order::OldestFirst {
+    // Going back reads the other way from the cursor; the caller puts the
+    // rows back in order.
+    if let Some(before) = filter.before {
+        let op = if ascending { "<" } else { ">" };
+        clauses.push(format!("e.id {op} {}", arg(before.into(), &mut n)));
+    }
+    let direction = if ascending != filter.before.is_some() {
         "ASC"
     } else {
         "DESC"
@@ -460,7 +467,9 @@ fn inbox(
     } = filter_sql(filter, now);
     let sql = format!(
         "SELECT e.id, e.public_id, e.reference, e.kind, e.status, e.severity,
-                substr(coalesce(e.message, e.expected, ''), 1, 240), e.email, e.name,
+                CASE WHEN e.expected IS NOT NULL
+                     THEN substr(e.expected, 1, 117) || ' → ' || substr(coalesce(e.actual, ''), 1, 117)
+                     ELSE substr(coalesce(e.message, ''), 1, 240) END, e.email, e.name,
                 e.created_at, e.first_response_at, s.name, s.first_response_minutes, u.name,
                 (SELECT min(p.due_at) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
                 e.followup_at
@@ -494,8 +503,41 @@ fn inbox(
         })
     })?;
     let rows: Vec<InboxRow> = rows.collect::<Result<_, _>>()?;
-    let (rows, next) = keyset_page(rows, limit, |r| r.id);
-    Ok(InboxPage { rows, next })
+    let (mut rows, more) = keyset_page(rows, limit, |r| r.id);
+    let first = |rows: &[InboxRow]| rows.first().map(|r| r.id);
+    let last = |rows: &[InboxRow]| rows.last().map(|r| r.id);
+    Ok(if filter.before.is_some() {
+        rows.reverse();
+        let prev = more.and(first(&rows));
+        let next = last(&rows);
+        InboxPage { rows, next, prev }
+    } else {
+        let prev = filter.cursor.and(first(&rows));
+        InboxPage {
+            next: more,
+            prev,
+            rows,
+        }
+    })
+}
+
+/// Entries the filter matches, counted up to `cap` (then `cap`).
+fn inbox_count(conn: &Connection, filter: &Filter, cap: i64, now: i64) -> Result<i64, StoreError> {
+    let unpaged = Filter {
+        cursor: None,
+        before: None,
+        ..filter.clone()
+    };
+    let FilterSql {
+        from,
+        conditions,
+        args,
+        ..
+    } = filter_sql(&unpaged, now);
+    let sql = format!("SELECT count(*) FROM (SELECT 1 FROM {from} {conditions} LIMIT {cap})");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(args), |r| r.get(0))?)
 }
 
 fn promise_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PromiseRow> {
@@ -839,6 +881,13 @@ impl Store {
             .await
     }
 
+    /// How many entries `filter` matches, counted no further than `cap`
+    /// (the answer is then `cap`): exact where it matters, bounded in cost.
+    pub async fn inbox_count(&self, filter: Filter, cap: i64, now: i64) -> Result<i64, StoreError> {
+        self.read(move |conn| inbox_count(conn, &filter, cap, now))
+            .await
+    }
+
     /// The public id of the entry with this reference.
     pub async fn entry_by_reference(
         &self,
@@ -1162,21 +1211,6 @@ impl Store {
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-
-    pub async fn update_site_settings(
-        &self,
-        site_id: i64,
-        first_response_minutes: i64,
-        response_promise: Option<String>,
-    ) -> Result<bool, StoreError> {
-        self.write(move |conn| {
-            Ok(conn.execute(
-                "UPDATE sites SET first_response_minutes = ?2, response_promise = ?3 WHERE id = ?1",
-                params![site_id, first_response_minutes, response_promise],
-            )? > 0)
         })
         .await
     }

@@ -1,8 +1,11 @@
 //! Sites: who may send feedback, from where.
 
-use rusqlite::{Connection, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use super::accounts::audit;
 use super::{Store, StoreError, now_millis};
+use crate::console::workflow::Status;
 use crate::ids;
 use crate::origin::OriginPattern;
 
@@ -65,12 +68,7 @@ fn load_all(conn: &Connection) -> Result<Vec<Site>, StoreError> {
 
 fn insert(conn: &Connection, site: &NewSite) -> Result<Site, StoreError> {
     let key = ids::site_key();
-    let origins = site
-        .origins
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n");
+    let origins = origins_text(&site.origins);
     conn.execute(
         "INSERT INTO sites (key, name, origins, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![key, site.name, origins, now_millis()],
@@ -84,7 +82,224 @@ fn insert(conn: &Connection, site: &NewSite) -> Result<Site, StoreError> {
     })
 }
 
+/// A site as the Sites pages show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRow {
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    /// One pattern per line, as stored.
+    pub origins: String,
+    pub first_response_minutes: i64,
+    pub response_promise: Option<String>,
+    /// When its newest entry arrived.
+    pub last_entry_at: Option<i64>,
+}
+
+/// One page of sites and how many match in all.
+#[derive(Debug, Clone, Default)]
+pub struct SitePage {
+    pub rows: Vec<SiteRow>,
+    pub total: i64,
+}
+
+/// What an admin changes about a site; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SiteChange {
+    pub name: Option<String>,
+    pub origins: Option<Vec<OriginPattern>>,
+    pub first_response_minutes: Option<i64>,
+    /// `Some(None)` clears it.
+    pub response_promise: Option<Option<String>>,
+}
+
+/// The newest entry of site `s`, one index seek per status on
+/// `entries_site_status` (site, status, id) rather than a scan of its
+/// entries: fast however many a site has.
+fn last_entry_sql() -> String {
+    let seeks: Vec<String> = Status::ALL
+        .iter()
+        .map(|st| {
+            format!(
+                "SELECT (SELECT max(id) FROM entries WHERE site_id = s.id AND status = '{}') AS m",
+                st.as_str()
+            )
+        })
+        .collect();
+    format!(
+        "(SELECT created_at FROM entries WHERE id = (SELECT max(m) FROM ({})))",
+        seeks.join(" UNION ALL ")
+    )
+}
+
+fn site_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SiteRow> {
+    Ok(SiteRow {
+        id: r.get(0)?,
+        key: r.get(1)?,
+        name: r.get(2)?,
+        origins: r.get(3)?,
+        first_response_minutes: r.get(4)?,
+        response_promise: r.get(5)?,
+        last_entry_at: r.get(6)?,
+    })
+}
+
+/// `LIKE` pattern matching `text` anywhere, with its wildcards escaped.
+fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn site_page(
+    conn: &Connection,
+    search: Option<&str>,
+    offset: usize,
+    limit: usize,
+) -> Result<SitePage, StoreError> {
+    let (filter, args): (&str, Vec<Value>) = match search {
+        Some(q) => (
+            "WHERE s.name LIKE ?1 ESCAPE '\\' OR s.key LIKE ?1 ESCAPE '\\'",
+            vec![contains_pattern(q).into()],
+        ),
+        None => ("", Vec::new()),
+    };
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM sites s {filter}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    let sql = format!(
+        "SELECT s.id, s.key, s.name, s.origins, s.first_response_minutes, s.response_promise, {}
+         FROM sites s {filter} ORDER BY s.name COLLATE NOCASE, s.id LIMIT {limit} OFFSET {offset}",
+        last_entry_sql()
+    );
+    let rows = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(args.iter()), site_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(SitePage { rows, total })
+}
+
+fn site_detail(conn: &Connection, id: i64) -> Result<Option<SiteRow>, StoreError> {
+    let sql = format!(
+        "SELECT s.id, s.key, s.name, s.origins, s.first_response_minutes, s.response_promise, {}
+         FROM sites s WHERE s.id = ?1",
+        last_entry_sql()
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], site_row)
+        .optional()?)
+}
+
+fn origins_text(origins: &[OriginPattern]) -> String {
+    origins
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn update_site(
+    conn: &Connection,
+    id: i64,
+    change: &SiteChange,
+    actor: i64,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let key: Option<String> = conn
+        .prepare_cached("SELECT key FROM sites WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    let Some(key) = key else {
+        return Ok(false);
+    };
+    let mut changed = Vec::new();
+    if let Some(name) = &change.name {
+        conn.execute(
+            "UPDATE sites SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        )?;
+        changed.push("name");
+    }
+    if let Some(origins) = &change.origins {
+        conn.execute(
+            "UPDATE sites SET origins = ?2 WHERE id = ?1",
+            params![id, origins_text(origins)],
+        )?;
+        changed.push("origins");
+    }
+    if let Some(minutes) = change.first_response_minutes {
+        conn.execute(
+            "UPDATE sites SET first_response_minutes = ?2 WHERE id = ?1",
+            params![id, minutes],
+        )?;
+        changed.push("first_response_target");
+    }
+    if let Some(promise) = &change.response_promise {
+        conn.execute(
+            "UPDATE sites SET response_promise = ?2 WHERE id = ?1",
+            params![id, promise],
+        )?;
+        changed.push("response_promise");
+    }
+    audit(
+        conn,
+        Some(actor),
+        "site.changed",
+        &key,
+        Some(&changed.join(",")),
+        at,
+    )?;
+    Ok(true)
+}
+
 impl Store {
+    /// A page of sites, ordered by name, optionally only those whose name or
+    /// key contains `search`.
+    pub async fn site_page(
+        &self,
+        search: Option<String>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<SitePage, StoreError> {
+        self.read(move |conn| site_page(conn, search.as_deref(), offset, limit))
+            .await
+    }
+
+    pub async fn site_detail(&self, id: i64) -> Result<Option<SiteRow>, StoreError> {
+        self.read(move |conn| site_detail(conn, id)).await
+    }
+
+    /// Applies an admin's change and records it; `false` when there is no
+    /// such site.
+    pub async fn update_site(
+        &self,
+        id: i64,
+        change: SiteChange,
+        actor: i64,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn| update_site(conn, id, &change, actor, at))
+            .await
+    }
+
+    /// Adds a site on an admin's behalf, recorded in the audit log.
+    pub async fn add_site_by(
+        &self,
+        site: NewSite,
+        actor: i64,
+        at: i64,
+    ) -> Result<Site, StoreError> {
+        self.write(move |conn| {
+            let added = insert(conn, &site)?;
+            audit(conn, Some(actor), "site.added", &added.key, None, at)?;
+            Ok(added)
+        })
+        .await
+    }
+
     pub async fn sites(&self) -> Result<Vec<Site>, StoreError> {
         self.read(load_all).await
     }

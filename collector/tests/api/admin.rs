@@ -276,3 +276,131 @@ async fn a_reset_link_sets_a_new_password_and_ends_the_old_sessions() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn admins_add_and_change_sites_which_apply_at_once_and_are_recorded() {
+    let (app, _) = console_app().await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let bad = admin
+        .act(
+            "/console/sites",
+            &[
+                ("name", "Shop"),
+                ("origins", "https://shop.example\nftp://nope"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.unwrap().contains("Line 2"));
+    let added = admin
+        .act(
+            "/console/sites",
+            &[("name", "Shop <b>"), ("origins", "https://shop.example")],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let detail_path = location(&added);
+    let site_id = between(&detail_path, "/console/sites/", "?").to_owned();
+    let detail = admin.html(&detail_path).await;
+    let key = between(&detail, "Key <code>", "<").to_owned();
+    assert!(detail.contains("Shop &lt;b&gt;"));
+    assert!(
+        detail.contains(&format!(
+            "&lt;script src=&quot;{}/widget.js&quot; data-site=&quot;{key}&quot; defer&gt;&lt;/script&gt;",
+            app.address
+        )),
+        "the whole snippet, as text: {detail}"
+    );
+
+    // Works at once, without waiting for the directory's refresh.
+    let body = serde_json::json!({"site": key, "kind": "idea", "message": "Dark mode"});
+    let sent = app.post_json(&body, Some("https://shop.example")).await;
+    assert_eq!(sent.status().as_u16(), 201);
+    assert!(
+        admin
+            .html("/console/sites")
+            .await
+            .contains(&format!("href=\"/console/sites/{site_id}\""))
+    );
+
+    let changed = admin
+        .act(
+            &format!("/console/sites/{site_id}"),
+            &[
+                ("name", "Fern & Fig"),
+                ("origins", "https://www.fernandfig.example"),
+                ("first_response_hours", "8"),
+                ("response_promise", ""),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    let refused = app.post_json(&body, Some("https://shop.example")).await;
+    assert_eq!(
+        refused.status().as_u16(),
+        403,
+        "the old origin stops at once"
+    );
+    let detail = admin.html(&format!("/console/sites/{site_id}")).await;
+    assert!(detail.contains("1 submissions refused in the last 24 hours"));
+    assert!(detail.contains("https://shop.example"));
+    assert!(detail.contains("Fern &amp; Fig"));
+
+    let found = admin.html("/console/sites?q=fern").await;
+    assert!(found.contains("1 site matching"));
+    let by_key = admin.html(&format!("/console/sites?q={key}")).await;
+    assert!(by_key.contains("Fern &amp; Fig"));
+    let wildcard = admin.html("/console/sites?q=%25").await;
+    assert!(
+        wildcard.contains("0 sites matching"),
+        "% is text, not a wildcard"
+    );
+
+    let actions: Vec<(String, Option<String>)> = app
+        .db()
+        .prepare("SELECT action, detail FROM audit_log ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("site.added".to_owned(), None),
+            (
+                "site.changed".to_owned(),
+                Some("name,origins,first_response_target,response_promise".to_owned())
+            )
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_sites_list_is_paged_with_the_newest_feedback_of_each() {
+    let (app, _) = console_app().await;
+    for i in 0..60 {
+        app.running
+            .store
+            .add_site(earshot_collector::store::NewSite {
+                name: format!("Site {i:02}"),
+                origins: vec![],
+            })
+            .await
+            .unwrap();
+    }
+    submit(&app, complaint(&app, "Alt")).await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let first = admin.html("/console/sites").await;
+    assert!(first.contains("61 sites · page 1 of 2"), "{first}");
+    assert!(first.contains("rel=\"next\""));
+    assert!(!first.contains("rel=\"prev\""));
+    let second = admin.html("/console/sites?page=2").await;
+    assert!(second.contains("rel=\"prev\""));
+    assert!(second.contains("Site 59"));
+    assert!(!second.contains("Site 00"));
+    // The default site got feedback just now; the others never did.
+    let all = format!("{first}{second}");
+    assert_eq!(all.matches("just now").count(), 1);
+    assert!(all.contains("never"));
+}

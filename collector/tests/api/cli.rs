@@ -114,6 +114,10 @@ fn serve_prints_the_snippet_and_exits_cleanly_on_sigterm() {
         "{stdout}"
     );
     assert!(stdout.contains("(created now)"));
+    assert!(
+        stdout.contains("It accepts feedback from pages at http://localhost:*, http://127.0.0.1:*, http://[::1]:*."),
+        "the first start says which pages may send: {stdout}"
+    );
 }
 
 /// Runs `earshot <args> --db <db>` with `input` on its standard input.
@@ -624,4 +628,19 @@ async fn an_export_of_a_hundred_thousand_entries_streams_in_flat_memory() {
         "memory grew {grew} KiB over 90,000 entries"
     );
     assert!((grew as usize) * 1024 < bytes / 5);
+}
+
+#[test]
+fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let out = Command::new(BIN)
+        .args(["user", "list", "--db"])
+        .arg(&db)
+        .env("EARSHOT_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("applied database migration"), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "escape codes in: {stderr:?}");
 }

@@ -51,9 +51,13 @@ async fn a_reply_stops_the_clock_acknowledges_and_reaches_the_status_page_but_no
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         location(&response),
-        format!("/console/entries/{id}#timeline")
+        format!("/console/entries/{id}?done=reply#timeline")
     );
 
+    let confirmed = console
+        .html(&format!("/console/entries/{id}?done=reply"))
+        .await;
+    assert!(confirmed.contains("Reply sent: it is on the customer"));
     let inbox = console.html("/console").await;
     assert!(
         !inbox.contains(&id),
@@ -318,6 +322,61 @@ async fn keyset_pages_cover_every_entry_exactly_once() {
         }
     }
     assert_eq!(seen, ids, "oldest first, no gaps, no repeats");
+
+    // And back again, page by page, to the first.
+    let ids_on = |html: &str| -> Vec<String> {
+        ids.iter()
+            .filter(|id| html.contains(&format!("value=\"{id}\"")))
+            .cloned()
+            .collect()
+    };
+    let last = console.html(&path).await;
+    assert!(last.contains("120 entries"), "the total is shown");
+    assert_eq!(ids_on(&last), ids[100..]);
+    let prev = between(&last, "rel=\"prev\" href=\"", "\"").replace("&amp;", "&");
+    let middle = console.html(&prev).await;
+    assert_eq!(ids_on(&middle), ids[50..100]);
+    let prev = between(&middle, "rel=\"prev\" href=\"", "\"").replace("&amp;", "&");
+    let first = console.html(&prev).await;
+    assert_eq!(ids_on(&first), ids[..50]);
+    assert!(
+        !first.contains("rel=\"prev\""),
+        "nothing before the first page"
+    );
+}
+
+#[tokio::test]
+async fn the_inbox_names_its_scope_counts_matches_and_shows_expected_beside_happened() {
+    let (app, _) = console_app().await;
+    let (answered, _) = submit(&app, complaint(&app, "Gutschein fehlt")).await;
+    submit(&app, complaint(&app, "Gutschein abgelaufen")).await;
+    let body = serde_json::json!({"site": app.site_key, "kind": "expectation",
+        "expected": "Free shipping over 50", "actual": "Charged 4.90"});
+    submit(&app, body).await;
+    let console = signed_in(&app, "bo@example.com").await;
+    console
+        .act(
+            &format!("/console/entries/{answered}/reply"),
+            &[("body", "Kommt morgen")],
+        )
+        .await;
+    let waiting = console.html("/console?q=gutschein").await;
+    assert!(waiting.contains("1 entry among those waiting"), "{waiting}");
+    assert!(waiting.contains("<option value=\"waiting\" selected>Needs a response"));
+    let all_link =
+        between(&waiting, "among those waiting · <a href=\"", "\"").replace("&amp;", "&");
+    let all = console.html(&all_link).await;
+    assert!(all.contains("2 entries"));
+    assert!(all.contains(&answered));
+    assert!(
+        all.contains("aria-current=\"page\">All feedback"),
+        "the nav marks the view shown"
+    );
+    let inbox = console.html("/console").await;
+    assert!(inbox.contains("Free shipping over 50 → Charged 4.90"));
+    let spam = console.html("/console?view=spam").await;
+    assert!(spam.contains("aria-current=\"page\">Spam"));
+    assert!(!spam.contains("aria-current=\"page\">Needs a response"));
 }
 
 #[tokio::test]
@@ -398,7 +457,7 @@ async fn site_settings_are_for_administrators_only() {
     );
     let admin = signed_in(&app, "ada@example.com").await;
     let page = admin.html("/console/sites").await;
-    let action = between(&page, "action=\"/console/sites/", "\"").to_owned();
+    let action = between(&page, "href=\"/console/sites/", "\"").to_owned();
     let response = admin
         .act(
             &format!("/console/sites/{action}"),

@@ -516,7 +516,7 @@ async fn admins_add_review_redeliver_rotate_and_remove_webhooks_in_the_console()
     let secret = crate::staff::between(&page, r#"<p class="secret">"#, "<").to_owned();
     assert!(secret.starts_with("whsec_"));
     let public_id = crate::staff::between(&page, "/console/webhooks/", "\"").to_owned();
-    let sites_page = admin.html("/console/sites").await;
+    let sites_page = admin.html(&format!("/console/sites/{site_id}")).await;
     assert!(sites_page.contains(&format!("/console/webhooks/{public_id}")));
     assert!(
         !sites_page.contains(&secret),
@@ -557,7 +557,12 @@ async fn admins_add_review_redeliver_rotate_and_remove_webhooks_in_the_console()
         .act(&format!("/console/webhooks/{public_id}/remove"), &[])
         .await;
     assert_eq!(removed.status().as_u16(), 303);
-    assert!(!admin.html("/console/sites").await.contains(&public_id));
+    assert!(
+        !admin
+            .html(&format!("/console/sites/{site_id}"))
+            .await
+            .contains(&public_id)
+    );
     let left: i64 = app
         .db()
         .query_row("SELECT count(*) FROM webhook_deliveries", [], |r| r.get(0))

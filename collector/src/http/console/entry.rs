@@ -1,7 +1,7 @@
 //! One entry: the customer's words (expected beside actual), context,
 //! timeline, and the actions staff take on it.
 
-use axum::extract::rejection::PathRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -101,7 +101,7 @@ fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64) -> Mark
                 label for="status" { "Move to" }
                 select #status name="status" required {
                     @for next in entry.status.next() {
-                        option value=(next.as_str()) { (next.label()) }
+                        option value=(next.as_str()) selected[*next == entry.status.forward()] { (next.label()) }
                     }
                 }
                 button type="submit" { "Change" }
@@ -265,6 +265,7 @@ pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
+    query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> Result<Html<String>, ConsoleError> {
     let id = entry_id(path)?;
     let entry = state
@@ -275,16 +276,40 @@ pub async fn page(
     let users = state.store.users().await?;
     let now = state.clock.now_millis();
     let title = format!("{} {}", views::kind_label(&entry.kind), entry.reference);
+    let done = query
+        .ok()
+        .and_then(|Query(q)| done_text(&q.done))
+        .map(|text| html! { p.notice role="status" { (text) } });
     Ok(views::page(
         &title,
         &staff,
         "",
-        render(&entry, &staff, &users, now),
+        html! { (done.unwrap_or_default()) (render(&entry, &staff, &users, now)) },
     ))
 }
 
-fn back_to(id: &str, anchor: &str) -> Response {
-    Redirect::to(&format!("/console/entries/{id}#{anchor}")).into_response()
+/// Back to the entry after an action, with a short confirmation (`done`
+/// is one of the fixed keys of [`done_text`]).
+fn back_to(id: &str, done: &str, anchor: &str) -> Response {
+    Redirect::to(&format!("/console/entries/{id}?done={done}#{anchor}")).into_response()
+}
+
+/// Confirmations by a fixed key: nothing from the URL is echoed.
+fn done_text(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "status" => "Status changed.",
+        "assign" => "Assignment saved.",
+        "note" => "Note added to the timeline.",
+        "reply" => "Reply sent: it is on the customer's status page.",
+        "promise" => "Promise settled.",
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
 }
 
 /// Staff-written text: trimmed, with something visible in it, bounded.
@@ -310,7 +335,7 @@ pub async fn status(
         .store
         .set_status(id.clone(), to, staff.user.id, state.clock.now_millis())
         .await?;
-    Ok(back_to(&id, "timeline"))
+    Ok(back_to(&id, "status", "timeline"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -345,7 +370,7 @@ pub async fn assign(
             state.clock.now_millis(),
         )
         .await?;
-    Ok(back_to(&id, "timeline"))
+    Ok(back_to(&id, "assign", "timeline"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -369,7 +394,7 @@ pub async fn note(
         .store
         .add_note(id.clone(), body, staff.user.id, state.clock.now_millis())
         .await?;
-    Ok(back_to(&id, "timeline"))
+    Ok(back_to(&id, "note", "timeline"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -401,7 +426,7 @@ pub async fn reply(
         .await?;
     tracing::info!(entry = %id, event_id, "staff replied");
     // Emailed to the customer (when SMTP is set) through the outbox.
-    Ok(back_to(&id, "timeline"))
+    Ok(back_to(&id, "reply", "timeline"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -439,7 +464,7 @@ pub async fn settle(
             state.clock.now_millis(),
         )
         .await?;
-    Ok(back_to(&id, "promises"))
+    Ok(back_to(&id, "promise", "promises"))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -23,6 +23,41 @@ use crate::store::{BulkAction, Filter, InboxPage, InboxRow, PAGE_SIZE, SiteSetti
 pub struct Notice {
     changed: Option<usize>,
     skipped: Option<usize>,
+    /// Going back: the page that ends before this entry.
+    before: Option<i64>,
+}
+
+/// Matches counted exactly up to here; beyond, "10,000+".
+const COUNT_CAP: i64 = 10_000;
+
+fn count_text(count: i64) -> String {
+    let thousands = |n: i64| {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let noun = if count == 1 { "entry" } else { "entries" };
+    if count > COUNT_CAP {
+        format!("{}+ {noun}", thousands(COUNT_CAP))
+    } else {
+        format!("{} {noun}", thousands(count))
+    }
+}
+
+/// Which navigation link a view of the inbox is.
+fn nav_current(raw: &RawFilter) -> &'static str {
+    match (raw.view.as_str(), raw.assignee.as_str()) {
+        ("spam", _) => "/console?view=spam",
+        ("all", "me") => "/console?assignee=me&view=all",
+        ("all", _) => "/console?view=all",
+        _ => "/console",
+    }
 }
 
 fn select(name: &str, label: &str, current: &str, options: &[(String, String)]) -> Markup {
@@ -69,10 +104,19 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], users: &[User]) -> Marku
     ];
     html! {
         form.filters method="get" action="/console" role="search" {
-            input type="hidden" name="view" value=(if raw.view.is_empty() { "waiting" } else { raw.view.as_str() });
             label.search {
                 span { "Search" }
-                input type="search" name="q" value=(raw.q) placeholder="Words in messages and notes";
+                input type="search" name="q" value=(raw.q) placeholder="Words in messages, follow-ups and notes";
+            }
+            // The scope, in plain sight beside the box: searching "Needs a
+            // response" finds only people waiting.
+            label {
+                span { "In" }
+                select name="view" {
+                    option value="waiting" selected[raw.view.is_empty() || raw.view == "waiting"] { "Needs a response" }
+                    option value="all" selected[raw.view == "all"] { "All feedback" }
+                    option value="spam" selected[raw.view == "spam"] { "Spam" }
+                }
             }
             (select("site", "Site", &raw.site, &sites))
             (select("kind", "Kind", &raw.kind, &kinds))
@@ -214,12 +258,19 @@ pub async fn page(
     notice: Result<Query<Notice>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
     let raw = raw.map(|Query(raw)| raw).unwrap_or_default();
+    let notice = notice.map(|Query(n)| n).unwrap_or_default();
     let now = state.clock.now_millis();
     let sites = state.store.site_settings().await?;
     let users = state.store.users().await?;
     let summary = state.store.waiting_summary(now).await?;
     let (filter, problem) = match raw.parse(staff.user.id) {
-        Ok(filter) => (Some(filter), None),
+        Ok(filter) => (
+            Some(Filter {
+                before: notice.before.filter(|_| filter.cursor.is_none()),
+                ..filter
+            }),
+            None,
+        ),
         Err(e) => (None, Some(e)),
     };
     let view = filter.as_ref().map_or(View::Waiting, |f: &Filter| f.view);
@@ -230,6 +281,15 @@ pub async fn page(
         Some(filter) => Some(state.store.inbox(filter.clone(), PAGE_SIZE, now).await?),
         None => None,
     };
+    let matches = match &filter {
+        Some(filter) => Some(
+            state
+                .store
+                .inbox_count(filter.clone(), COUNT_CAP + 1, now)
+                .await?,
+        ),
+        None => None,
+    };
     let title = match view {
         View::Waiting => "Needs a response",
         View::All => "All feedback",
@@ -237,7 +297,10 @@ pub async fn page(
     };
     let mut back = raw.clone();
     back.after.clear();
-    let notice = notice.map(|Query(n)| n).unwrap_or_default();
+    let all_view = RawFilter {
+        view: "all".to_owned(),
+        ..back.clone()
+    };
     let body = html! {
         h1 { (title) }
         p.summary {
@@ -255,17 +318,32 @@ pub async fn page(
             p.error role="alert" { (problem.message) }
         }
         @if let Some(page) = &page {
+            @if let Some(count) = matches {
+                p.count role="status" {
+                    (count_text(count))
+                    @if view == View::Waiting && !raw.q.trim().is_empty() {
+                        " among those waiting · "
+                        a href={ "/console?" (all_view.to_query()) } { "Search all feedback" }
+                    }
+                }
+            }
             @if page.rows.is_empty() {
-                p.empty { @if view == View::Waiting { "Nobody is waiting. Well done." } @else { "No feedback matches." } }
+                p.empty { @if view == View::Waiting && raw.q.trim().is_empty() { "Nobody is waiting. Well done." } @else { "No feedback matches." } }
             } @else {
                 form method="post" action="/console/bulk" {
                     (bulk_controls(&staff, &users, &back.to_query()))
                     (table(page, now, view))
                 }
-                @if let Some(next) = page.next {
-                    @let more = RawFilter { after: next.to_string(), ..raw.clone() };
+                @if page.next.is_some() || page.prev.is_some() {
                     nav.pages aria-label="Pages" {
-                        a rel="next" href={ "/console?" (more.to_query()) } { "Next page →" }
+                        @if let Some(prev) = page.prev {
+                            @let q = back.to_query();
+                            a rel="prev" href={ "/console?" (q) (if q.is_empty() { "" } else { "&" }) "before=" (prev) } { "← Previous page" }
+                        }
+                        @if let Some(next) = page.next {
+                            @let more = RawFilter { after: next.to_string(), ..back.clone() };
+                            a rel="next" href={ "/console?" (more.to_query()) } { "Next page →" }
+                        }
                     }
                 }
                 @let every = back.to_query();
@@ -286,7 +364,7 @@ pub async fn page(
     } else {
         StatusCode::OK
     };
-    Ok((status, views::page(title, &staff, "/console", body)).into_response())
+    Ok((status, views::page(title, &staff, nav_current(&raw), body)).into_response())
 }
 
 async fn export(

@@ -92,8 +92,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/staff/{id}/enable", post(staff::enable))
         .route("/console/staff/{id}/reset", post(staff::reset))
         .route("/console/link/{secret}", get(link::form).post(link::redeem))
-        .route("/console/sites", get(sites::page))
-        .route("/console/sites/{id}", post(sites::update))
+        .route("/console/sites", get(sites::page).post(sites::add))
+        .route(
+            "/console/sites/{id}",
+            get(sites::detail).post(sites::update),
+        )
         .route("/console/sites/{id}/webhooks", post(webhooks::add))
         .route("/console/webhooks/{id}", get(webhooks::page))
         .route("/console/webhooks/{id}/rotate", post(webhooks::rotate))

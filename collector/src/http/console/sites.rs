@@ -1,65 +1,324 @@
-//! Site settings (administrators only): the first-response target the
-//! inbox measures against, the promise the widget shows after sending, and
-//! the site's webhooks.
+//! Sites (administrators only): a searchable, paged list that stays fast
+//! with thousands of sites, and a page per site to rename it, edit the
+//! origins it accepts, its first-response target and response promise,
+//! copy its embed snippet and manage its webhooks. Changes apply to the
+//! running server at once and are recorded in the audit log.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views, webhooks};
 use crate::http::AppState;
+use crate::origin::OriginPattern;
+use crate::store::{NewSite, SiteChange, SiteRow};
 
 const MAX_TARGET_HOURS: i64 = 24 * 30;
 /// Longest response promise a site can show.
 const PROMISE_MAX: usize = 200;
+/// Longest site name.
+const NAME_MAX: usize = 100;
+/// Origins one site may list, and the longest text of them all.
+const ORIGINS_MAX: usize = 50;
+const ORIGINS_TEXT_MAX: usize = 10_000;
+/// Sites per page of the list.
+const PER_PAGE: usize = 50;
+/// Longest search text.
+const SEARCH_MAX: usize = 100;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    q: String,
+    page: String,
+}
+
+fn snippet(public_url: &str, key: &str) -> String {
+    format!(r#"<script src="{public_url}/widget.js" data-site="{key}" defer></script>"#)
+}
+
+fn last_feedback(row: &SiteRow, now: i64) -> Markup {
+    html! {
+        @match row.last_entry_at {
+            Some(at) => { (views::when(at, now)) }
+            None => { span.muted { "never" } }
+        }
+    }
+}
+
+fn refused_cell(state: &AppState, id: i64, now: i64) -> Markup {
+    let refused = state.sites.rejected_origins(id, now);
+    html! {
+        @if refused.last_day > 0 {
+            span.late title={ "Latest: " (refused.origins.join(", ")) } { (refused.last_day) }
+        } @else {
+            span.muted { "0" }
+        }
+    }
+}
+
+fn add_form(staff: &Staff) -> Markup {
+    html! {
+        details.panel {
+            summary { "Add a site" }
+            form.stack method="post" action="/console/sites" {
+                (views::csrf(staff))
+                label for="new-name" { "Name" }
+                input #new-name name="name" required maxlength=(NAME_MAX) placeholder="Fern & Fig shop";
+                label for="new-origins" { "Pages allowed to send feedback (one origin per line)" }
+                textarea #new-origins name="origins" rows="3" placeholder="https://shop.example.com\nhttps://*.example.com" {}
+                p.muted { "An origin is scheme, host and optional port, like " code { "https://shop.example.com" } "; " code { "*." } " allows subdomains and " code { ":*" } " any port." }
+                button.primary type="submit" { "Add site" }
+            }
+        }
+    }
+}
 
 pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Html<String>, ConsoleError> {
     staff.require_admin()?;
-    let sites = state.store.site_settings().await?;
-    let hooks = state.store.webhooks().await?;
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let search: String = query.q.trim().chars().take(SEARCH_MAX).collect();
+    let page = query
+        .page
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let listed = state
+        .store
+        .site_page(
+            (!search.is_empty()).then(|| search.clone()),
+            (page - 1).saturating_mul(PER_PAGE),
+            PER_PAGE,
+        )
+        .await?;
+    let now = state.clock.now_millis();
+    let pages = usize::try_from(listed.total)
+        .unwrap_or(0)
+        .div_ceil(PER_PAGE)
+        .max(1);
+    let link = |p: usize| {
+        let mut pairs = vec![("page", p.to_string())];
+        if !search.is_empty() {
+            pairs.insert(0, ("q", search.clone()));
+        }
+        format!(
+            "/console/sites?{}",
+            serde_html_form::to_string(&pairs).unwrap_or_default()
+        )
+    };
     let body = html! {
         h1 { "Sites" }
-        @for site in &sites {
-            section.panel {
-                h2 { (site.name) }
-                p.muted { "Key " code { (site.key) } }
-                form.stack method="post" action={ "/console/sites/" (site.id) } {
-                    (views::csrf(&staff))
-                    label for={ "target-" (site.id) } { "First response within (hours)" }
-                    input id={ "target-" (site.id) } type="number" name="first_response_hours" min="1" max=(MAX_TARGET_HOURS)
-                        value=(site.first_response_minutes / 60) required;
-                    label for={ "promise-" (site.id) } { "What customers are told after sending" }
-                    input id={ "promise-" (site.id) } name="response_promise" maxlength=(PROMISE_MAX)
-                        value=(site.response_promise.as_deref().unwrap_or_default()) placeholder="We answer within 1 business day";
-                    button type="submit" { "Save" }
+        (add_form(&staff))
+        form.filters role="search" method="get" action="/console/sites" {
+            label { span { "Name or key" } input type="search" name="q" value=(search) maxlength=(SEARCH_MAX); }
+            button type="submit" { "Search" }
+        }
+        p.muted {
+            (listed.total) " " (if listed.total == 1 { "site" } else { "sites" })
+            @if !search.is_empty() { " matching “" (search) "”" }
+            @if pages > 1 { " · page " (page) " of " (pages) }
+        }
+        table {
+            thead { tr {
+                th scope="col" { "Site" }
+                th scope="col" { "Key" }
+                th scope="col" { "Accepts pages from" }
+                th scope="col" { "Last feedback" }
+                th scope="col" { abbr title="Feedback refused in the last 24 hours because the page's origin is not allowed" { "Refused (24 h)" } }
+            } }
+            tbody {
+                @for row in &listed.rows {
+                    tr {
+                        td { a href={ "/console/sites/" (row.id) } { (row.name) } }
+                        td { code { (row.key) } }
+                        td {
+                            @let origins: Vec<&str> = row.origins.lines().filter(|l| !l.trim().is_empty()).collect();
+                            @if origins.is_empty() { span.late { "none: no page can send" } }
+                            @else { (origins.iter().take(3).copied().collect::<Vec<_>>().join(", ")) @if origins.len() > 3 { " +" (origins.len() - 3) } }
+                        }
+                        td { (last_feedback(row, now)) }
+                        td { (refused_cell(&state, row.id, now)) }
+                    }
                 }
-                h2 { "Webhooks" }
-                ul {
-                    @for hook in hooks.iter().filter(|h| h.site_id == site.id) { (webhooks::summary(hook)) }
-                }
-                (webhooks::add_form(&staff, site.id))
             }
+        }
+        nav.pager aria-label="Pages" {
+            @if page > 1 { a href=(link(page - 1)) rel="prev" { "← Previous" } }
+            @if page < pages { a href=(link(page + 1)) rel="next" { "Next →" } }
         }
     };
     Ok(views::page("Sites", &staff, "/console/sites", body))
 }
 
-#[derive(Debug, Deserialize)]
+fn site_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ConsoleError> {
+    path.map(|Path(id)| id).map_err(|_| ConsoleError::NotFound)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
+}
+
+pub async fn detail(
+    staff: Staff,
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+    query: Result<Query<DoneQuery>, QueryRejection>,
+) -> Result<Html<String>, ConsoleError> {
+    staff.require_admin()?;
+    let id = site_id(path)?;
+    let site = state
+        .store
+        .site_detail(id)
+        .await?
+        .ok_or(ConsoleError::NotFound)?;
+    let hooks = state.store.webhooks().await?;
+    let now = state.clock.now_millis();
+    let refused = state.sites.rejected_origins(id, now);
+    let done = query.ok().map(|Query(q)| q.done);
+    let body = html! {
+        p { a href="/console/sites" { "← Sites" } }
+        h1 { (site.name) }
+        @match done.as_deref() {
+            Some("added") => { p.notice role="status" { "Site added. Put the snippet below on its pages." } }
+            Some("saved") => { p.notice role="status" { "Saved. The change applies now." } }
+            _ => {}
+        }
+        p.muted { "Key " code { (site.key) } " · last feedback " (last_feedback(&site, now)) }
+        @if refused.last_day > 0 {
+            p.late role="status" {
+                (refused.last_day) " submissions refused in the last 24 hours because their page is not allowed, latest from: "
+                (refused.origins.join(", "))
+                ". If those are your pages, add their origin below."
+            }
+        }
+        section.panel {
+            h2 { "Embed snippet" }
+            p.muted { "Add this to every page that should show the feedback button." }
+            pre.snippet { code #snippet { (snippet(&state.public_url, &site.key)) } }
+            button type="button" data-copy="snippet" hidden { "Copy snippet" }
+        }
+        section.panel {
+            h2 { "Settings" }
+            form.stack method="post" action={ "/console/sites/" (site.id) } {
+                (views::csrf(&staff))
+                label for="name" { "Name" }
+                input #name name="name" required maxlength=(NAME_MAX) value=(site.name);
+                label for="origins" { "Pages allowed to send feedback (one origin per line)" }
+                textarea #origins name="origins" rows="4" { (site.origins) }
+                p.muted { "Scheme, host and optional port, like " code { "https://shop.example.com" } "; " code { "*." } " allows subdomains and " code { ":*" } " any port. With none, only server-side integrations can send." }
+                label for="target" { "First response within (hours)" }
+                input #target type="number" name="first_response_hours" min="1" max=(MAX_TARGET_HOURS)
+                    value=(site.first_response_minutes / 60) required;
+                label for="promise" { "What customers are told after sending" }
+                input #promise name="response_promise" maxlength=(PROMISE_MAX)
+                    value=(site.response_promise.as_deref().unwrap_or_default()) placeholder="We answer within 1 business day";
+                button.primary type="submit" { "Save" }
+            }
+        }
+        section.panel {
+            h2 { "Webhooks" }
+            ul {
+                @for hook in hooks.iter().filter(|h| h.site_id == site.id) { (webhooks::summary(hook)) }
+            }
+            (webhooks::add_form(&staff, site.id))
+        }
+    };
+    Ok(views::page(&site.name, &staff, "/console/sites", body))
+}
+
+/// Origins typed one per line, each checked by the rules `earshot site add
+/// --origin` uses.
+fn parse_origins(text: &str) -> Result<Vec<OriginPattern>, ConsoleError> {
+    if text.chars().count() > ORIGINS_TEXT_MAX {
+        return Err(ConsoleError::Invalid(
+            "That is too much text for a list of origins.".to_owned(),
+        ));
+    }
+    let mut origins: Vec<OriginPattern> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let origin = OriginPattern::parse(line)
+            .map_err(|e| ConsoleError::Invalid(format!("Line {}, “{line}”: {e}.", n + 1)))?;
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    if origins.len() > ORIGINS_MAX {
+        return Err(ConsoleError::Invalid(format!(
+            "A site can list at most {ORIGINS_MAX} origins; use *. for subdomains."
+        )));
+    }
+    Ok(origins)
+}
+
+fn parse_name(raw: &str) -> Result<String, ConsoleError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX {
+        return Err(ConsoleError::Invalid(format!(
+            "Give the site a name of 1 to {NAME_MAX} characters."
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewSiteForm {
+    name: String,
+    origins: String,
+}
+
+impl FormLimit for NewSiteForm {
+    const MAX_BYTES: usize = (NAME_MAX + ORIGINS_TEXT_MAX) * BYTES_PER_CHAR + FORM_OVERHEAD;
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm<NewSiteForm>,
+) -> Result<Response, ConsoleError> {
+    staff.require_admin()?;
+    let name = parse_name(&form.name)?;
+    let origins = parse_origins(&form.origins)?;
+    let site = state
+        .store
+        .add_site_by(
+            NewSite { name, origins },
+            staff.user.id,
+            state.clock.now_millis(),
+        )
+        .await?;
+    state.sites.invalidate();
+    tracing::info!(site = %site.key, "site added in the console");
+    Ok(Redirect::to(&format!("/console/sites/{}?done=added", site.id)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct SiteForm {
-    #[serde(default)]
+    /// Absent fields stay as they are.
+    name: Option<String>,
+    origins: Option<String>,
     first_response_hours: String,
-    #[serde(default)]
     response_promise: String,
 }
 
 impl FormLimit for SiteForm {
-    const MAX_BYTES: usize = PROMISE_MAX * BYTES_PER_CHAR + FORM_OVERHEAD;
+    const MAX_BYTES: usize =
+        (NAME_MAX + ORIGINS_TEXT_MAX + PROMISE_MAX) * BYTES_PER_CHAR + FORM_OVERHEAD;
 }
 
 pub async fn update(
@@ -68,7 +327,7 @@ pub async fn update(
     StaffForm { staff, form }: StaffForm<SiteForm>,
 ) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
-    let Path(id) = path.map_err(|_| ConsoleError::NotFound)?;
+    let id = site_id(path)?;
     let hours: i64 = form
         .first_response_hours
         .trim()
@@ -86,13 +345,21 @@ pub async fn update(
             "Keep the response promise under 200 characters.".to_owned(),
         ));
     }
-    let promise = (!promise.is_empty()).then(|| promise.to_owned());
+    let change = SiteChange {
+        name: form.name.as_deref().map(parse_name).transpose()?,
+        origins: form.origins.as_deref().map(parse_origins).transpose()?,
+        first_response_minutes: Some(hours * 60),
+        response_promise: Some((!promise.is_empty()).then(|| promise.to_owned())),
+    };
     if !state
         .store
-        .update_site_settings(id, hours * 60, promise)
+        .update_site(id, change, staff.user.id, state.clock.now_millis())
         .await?
     {
         return Err(ConsoleError::NotFound);
     }
-    Ok(Redirect::to("/console/sites").into_response())
+    // Not after the directory's next refresh: now.
+    state.sites.invalidate();
+    tracing::info!(site_id = id, "site settings changed");
+    Ok(Redirect::to(&format!("/console/sites/{id}?done=saved")).into_response())
 }
