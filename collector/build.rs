@@ -63,6 +63,7 @@ fn main() {
     let (glue, wasm_bytes) = if env::var_os("CARGO_CFG_FUZZING").is_some() {
         ("let wasm_bindgen = null;".to_owned(), b"\0asm".to_vec())
     } else {
+        ensure_wasm_target();
         let wasm = build_widget(&root, &target_dir);
         let bindgen_dir = out_dir.join("bindgen");
         bindgen(&wasm, &bindgen_dir);
@@ -124,6 +125,45 @@ fn main() {
         );
     }
     fs::write(out_dir.join("widget_assets.rs"), generated).expect("write widget_assets.rs");
+}
+
+/// The widget needs the toolchain's wasm32 standard library. rustup adds
+/// the targets `rust-toolchain.toml` lists only when it installs the
+/// toolchain, not to one already installed: detect that before the nested
+/// build, add it when rustup is here (saying so), else stop with the fix.
+fn ensure_wasm_target() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = |root: &Path| {
+        root.join("lib/rustlib")
+            .join(WASM_TARGET)
+            .join("lib")
+            .is_dir()
+    };
+    let Some(sysroot) = sysroot else {
+        return;
+    };
+    if installed(&sysroot) {
+        return;
+    }
+    let fix = format!("rustup target add {WASM_TARGET}");
+    println!(
+        "cargo:warning=the {WASM_TARGET} target is missing from this toolchain; running `{fix}`"
+    );
+    let added = Command::new("rustup")
+        .args(["target", "add", WASM_TARGET])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        added && installed(&sysroot),
+        "the widget is built for {WASM_TARGET}, which this toolchain ({}) lacks. Install it with `{fix}` (or your distribution's rust-std for {WASM_TARGET}), then build again.",
+        sysroot.display()
+    );
 }
 
 fn build_widget(root: &Path, target_dir: &Path) -> PathBuf {

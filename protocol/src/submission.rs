@@ -506,6 +506,50 @@ pub struct BotSignals {
 }
 
 impl Submission {
+    /// Every rule the fields a customer types break, one error per field in
+    /// the form's order, so a form can show them all at once. The same
+    /// rules as [`Submission::parse`], which stops at the first.
+    pub fn field_errors(req: &FeedbackRequest) -> Vec<ValidationError> {
+        let text = |raw: &Option<String>, field, max, required: bool| {
+            if required {
+                Text::required(raw.as_deref(), field, max, true).err()
+            } else {
+                Text::parse(raw.as_deref(), field, max, true).err()
+            }
+        };
+        let expectation = req.kind == Kind::Expectation;
+        let mut errors: Vec<ValidationError> = Vec::new();
+        if expectation {
+            errors.extend(text(
+                &req.expected,
+                Field::Expected,
+                limits::EXPECTED_MAX,
+                true,
+            ));
+            errors.extend(text(&req.actual, Field::Actual, limits::ACTUAL_MAX, true));
+            errors.extend(text(
+                &req.message,
+                Field::Message,
+                limits::MESSAGE_MAX,
+                false,
+            ));
+        } else {
+            errors.extend(text(
+                &req.message,
+                Field::Message,
+                limits::MESSAGE_MAX,
+                true,
+            ));
+        }
+        if let Some(raw) = req.email.as_deref()
+            && (raw.chars().count() > limits::EMAIL_MAX || !raw.trim().is_empty())
+        {
+            errors.extend(Email::parse(raw).err());
+        }
+        errors.extend(Text::parse(req.name.as_deref(), Field::Name, limits::NAME_MAX, false).err());
+        errors
+    }
+
     /// Checks fields in wire order and reports the first broken rule.
     pub fn parse(req: &FeedbackRequest) -> Result<Submission, ValidationError> {
         let site = SiteKey::parse(&req.site)?;
@@ -608,6 +652,22 @@ impl Submission {
 mod tests {
     use super::*;
     use crate::wire::{ClientInfo, PageInfo};
+
+    #[test]
+    fn field_errors_name_every_broken_field_in_form_order() {
+        let mut req = request(Kind::Expectation);
+        req.message = Some("x".repeat(limits::MESSAGE_MAX + 1));
+        req.email = Some("not an email".into());
+        let errors = Submission::field_errors(&req);
+        let fields: Vec<Field> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [Field::Expected, Field::Actual, Field::Message, Field::Email]
+        );
+        // What `parse` reports first is among them.
+        assert!(errors.contains(&Submission::parse(&req).unwrap_err()));
+        assert!(Submission::field_errors(&request(Kind::Complaint)).is_empty());
+    }
 
     fn request(kind: Kind) -> FeedbackRequest {
         FeedbackRequest {

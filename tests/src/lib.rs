@@ -264,6 +264,55 @@ impl Browser {
         let _ = self.driver.wait();
     }
 
+    /// Runs axe-core (WCAG 2.0–2.2 A and AA rules, open shadow roots
+    /// included) on the current page; returns the violations, one line each
+    /// (rule, impact and the elements). `EARSHOT_AXE_JS` names axe.min.js;
+    /// `./test` fetches the pinned version. Missing, the test fails: never
+    /// skipped.
+    pub async fn axe(&self) -> TestResult<Vec<String>> {
+        let fetched = || {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/axe");
+            std::fs::read_dir(&dir)
+                .ok()
+                .and_then(|entries| {
+                    entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("axe-") && n.ends_with(".min.js"))
+                    })
+                })
+                .unwrap_or_else(|| dir.join("axe-<version>.min.js"))
+        };
+        let path = std::env::var("EARSHOT_AXE_JS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| fetched());
+        let source = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "accessibility checks need axe-core at {} ({e}); ./test fetches it",
+                path.display()
+            )
+        })?;
+        let script = format!(
+            r#"{source}
+;var done = arguments[arguments.length - 1];
+axe.run(document, {{ runOnly: {{ type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] }} }})
+  .then(function (r) {{
+    done(r.violations.map(function (v) {{
+      return v.id + " (" + v.impact + "): " + v.nodes.map(function (n) {{ return JSON.stringify(n.target); }}).join(", ");
+    }}));
+  }}, function (e) {{ done(["axe failed to run: " + e]); }});"#
+        );
+        let value = self.client.execute_async(&script, vec![]).await?;
+        Ok(value
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![format!("axe returned {value}")]))
+    }
+
     /// The widget's shadow root, once the loader has created it.
     pub async fn widget(&self) -> TestResult<ShadowRoot> {
         let host = self

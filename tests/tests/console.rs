@@ -165,9 +165,88 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
     assert!(page.contains("Sorry! The refund is on its way."));
     assert!(page.contains("Refund in your account") && page.contains("2030-01-15"));
     assert!(!page.contains("Ada"), "staff names stay inside");
+    assert_accessible(&browser.axe().await?, "the status page");
+
+    // Staff resolve it; the customer says it is not solved, from the page.
+    browser
+        .client
+        .goto(&format!("{url}/console/entries/{}", entry.public_id))
+        .await?;
+    assert_accessible(&browser.axe().await?, "an entry page");
+    browser
+        .client
+        .execute(
+            "document.getElementById('status').value = 'resolved';",
+            vec![],
+        )
+        .await?;
+    click(&browser, "form[action$='/status'] button").await?;
+    text_with(&browser, ".notice", "Status changed").await?;
+    browser
+        .client
+        .goto(&format!("{url}{}", entry.status_path()))
+        .await?;
+    text_with(&browser, "section.add", "Reabrir e enviar").await?;
+    // A person reads before answering (the form refuses a reply in under
+    // two seconds as a script's).
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    fill(&browser, "#message", "Ainda não recebi o reembolso.").await?;
+    click(&browser, "section.add button[type=submit]").await?;
+    let page = text_with(&browser, "main", "foi acrescentada").await?;
+    assert!(page.contains("Em andamento"), "reopened: {page}");
+    assert!(page.contains("Ainda não recebi o reembolso."));
+
+    // Back in "Needs a response", marked; j and o open it from the keyboard.
+    browser.client.goto(&format!("{url}/console")).await?;
+    let row = text_with(&browser, "table.inbox tbody tr", "wrote again").await?;
+    assert!(row.contains(&entry.reference), "{row}");
+    assert_accessible(&browser.axe().await?, "the inbox");
+    press_keys(&browser, "jo").await?;
+    let timeline = text_with(&browser, "#timeline", "wrote again from their status page").await?;
+    assert!(timeline.contains("Ainda não recebi o reembolso."));
+    assert!(timeline.contains("The customer changed the status from Resolved to In progress"));
+    press_keys(&browser, "?").await?;
+    text_with(&browser, "dialog.shortcuts", "Keyboard shortcuts").await?;
+
+    // Every other console page an administrator uses, checked the same way.
+    for path in [
+        "/console?view=all",
+        "/console/promises",
+        "/console/reports",
+        "/console/notifications",
+        "/console/tokens",
+        "/console/sites",
+        "/console/sites/1",
+        "/console/staff",
+    ] {
+        browser.client.goto(&format!("{url}{path}")).await?;
+        text_with(&browser, "main", "").await?;
+        assert_accessible(&browser.axe().await?, path);
+    }
 
     browser.close().await;
     collector.running.stop().await?;
+    Ok(())
+}
+
+fn assert_accessible(violations: &[String], page: &str) {
+    assert!(
+        violations.is_empty(),
+        "axe found violations on {page}:\n{}",
+        violations.join("\n")
+    );
+}
+
+/// Types `keys` as key presses to the page (not into a field).
+async fn press_keys(browser: &Browser, keys: &str) -> TestResult {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let actions = keys
+        .chars()
+        .fold(KeyActions::new("shortcuts".into()), |a, c| {
+            a.then(KeyAction::Down { value: c })
+                .then(KeyAction::Up { value: c })
+        });
+    browser.client.perform_actions(actions).await?;
     Ok(())
 }
 

@@ -71,6 +71,19 @@ async fn open_widget_from(
     Ok(url)
 }
 
+/// Unfolds "Add your email…" (email, name, screenshot).
+async fn open_details(browser: &Browser) -> TestResult {
+    let details = browser.find_in_widget("details.more").await?;
+    if details.attr("open").await?.is_none() {
+        browser
+            .find_in_widget("details.more summary")
+            .await?
+            .click()
+            .await?;
+    }
+    Ok(())
+}
+
 async fn type_into(browser: &Browser, css: &str, text: &str) -> TestResult {
     browser.find_in_widget(css).await?.send_keys(text).await?;
     Ok(())
@@ -109,6 +122,7 @@ async fn complaint_from_a_plain_host_page_is_stored_and_referenced() -> TestResu
 
     let message = "Pay now did nothing <b>twice</b> & the cart emptied";
     type_into(&browser, "textarea#message", message).await?;
+    open_details(&browser).await?;
     type_into(&browser, "input#email", "ana@example.com").await?;
     type_into(&browser, "input#name", "Ana").await?;
     browser
@@ -216,7 +230,8 @@ async fn expectation_mismatch_survives_a_hostile_host_page() -> TestResult {
     // `button { display: none !important }` must not reach the widget.
     let launcher = browser.find_in_widget("button.launcher").await?;
     assert_eq!(launcher.css_value("font-size").await?, "15px");
-    assert_eq!(launcher.css_value("display").await?, "inline-block");
+    // Blockified as an item of its layer's column; never the host's `none`.
+    assert_eq!(launcher.css_value("display").await?, "block");
     let textarea = browser.find_in_widget("textarea#message").await?;
     assert_eq!(textarea.css_value("display").await?, "block");
     assert_eq!(textarea.css_value("font-size").await?, "15px");
@@ -885,6 +900,7 @@ async fn a_screenshot_is_checked_in_the_browser_and_attached_to_the_entry() -> T
     .await?;
 
     // Not an image we take: said beside the field, nothing attached.
+    open_details(&browser).await?;
     browser
         .find_in_widget("input#screenshot")
         .await?
@@ -1013,6 +1029,228 @@ async fn a_page_the_site_does_not_allow_is_told_plainly_keeps_its_text_and_does_
     assert_eq!(refused.last_day, 1, "one attempt, no retries");
     assert!(refused.origins[0].starts_with(&format!("http://{INSECURE_HOST}:")));
     assert_eq!(entry_count(&collector)?, 0);
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}
+
+fn assert_accessible(violations: &[String], state: &str) {
+    assert!(
+        violations.is_empty(),
+        "axe found violations with the widget {state}:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn the_widget_has_no_axe_violations_and_moves_focus_where_the_customer_needs_it() -> TestResult
+{
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    open_widget(&browser, &collector, "index.html").await?;
+    assert_eq!(
+        focus(&browser).await?,
+        "dialog:kind-complaint",
+        "focus starts on the first field, not Close"
+    );
+    assert_accessible(&browser.axe().await?, "open");
+
+    // Two mistakes: both are shown at once, focus on the first.
+    open_details(&browser).await?;
+    type_into(&browser, "input#email", "not an email").await?;
+    browser.find_in_widget("button.send").await?.click().await?;
+    browser.find_in_widget("#message-error").await?;
+    browser.find_in_widget("#email-error").await?;
+    assert_eq!(focus(&browser).await?, "dialog:message");
+    assert_accessible(&browser.axe().await?, "showing errors");
+    assert_eq!(entry_count(&collector)?, 0);
+
+    // Fixing one leaves the other in view.
+    type_into(&browser, "textarea#message", "Coupon field is hidden").await?;
+    assert!(
+        browser
+            .widget()
+            .await?
+            .find(fantoccini::Locator::Css("#email-error"))
+            .await
+            .is_ok(),
+        "the email error stays until the email is edited"
+    );
+    let email = browser.find_in_widget("input#email").await?;
+    email.clear().await?;
+    email.send_keys("ana@example.com").await?;
+    browser.find_in_widget("button.send").await?.click().await?;
+    browser.text_in_widget(".reference").await?;
+    assert_eq!(
+        focus(&browser).await?,
+        "dialog:earshot-receipt",
+        "after sending, focus is on the receipt's heading"
+    );
+    assert_accessible(&browser.axe().await?, "showing the receipt");
+
+    browser
+        .find_in_widget(".sent button.secondary")
+        .await?
+        .click()
+        .await?;
+    browser.find_in_widget("textarea#message").await?;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        focus(&browser).await?,
+        "dialog:kind-complaint",
+        "'send something else' starts at the first field"
+    );
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}
+
+/// The bottom of `css` in the widget, and the viewport height, in CSS px.
+async fn bottom_of(browser: &Browser, css: &str) -> TestResult<(f64, f64)> {
+    let value = browser
+        .client
+        .execute(
+            &format!(
+                r#"var el = document.querySelector("earshot-widget").shadowRoot.querySelector({css:?});
+                   return [el.getBoundingClientRect().bottom, window.innerHeight];"#
+            ),
+            vec![],
+        )
+        .await?;
+    let pair = value.as_array().ok_or("no rect")?;
+    Ok((
+        pair[0].as_f64().unwrap_or(f64::MAX),
+        pair[1].as_f64().unwrap_or(0.0),
+    ))
+}
+
+#[tokio::test]
+async fn send_is_in_view_at_1280_by_800_and_the_dialog_fits_a_page_zoomed_to_200_percent()
+-> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    // A 1280×800 viewport: the window is that plus the browser's own frame.
+    browser.client.set_window_size(1280, 800).await?;
+    let frame = browser
+        .client
+        .execute("return window.outerHeight - window.innerHeight;", vec![])
+        .await?
+        .as_u64()
+        .unwrap_or(0);
+    browser
+        .client
+        .set_window_size(1280, 800 + u32::try_from(frame).unwrap_or(0))
+        .await?;
+    open_widget(&browser, &collector, "index.html").await?;
+    let (send, height) = bottom_of(&browser, "button.send").await?;
+    assert_eq!(height, 800.0, "the viewport the issue measured");
+    assert!(
+        send <= height,
+        "Send at {send}px is below the fold of {height}px"
+    );
+    // The longest form: an expectation mismatch.
+    browser
+        .find_in_widget("input#kind-expectation")
+        .await?
+        .click()
+        .await?;
+    let (send, height) = bottom_of(&browser, "button.send").await?;
+    assert!(
+        send <= height,
+        "expectation form: Send at {send}px of {height}px"
+    );
+
+    // A host page zoomed to 200%: the dialog still fits the viewport and
+    // Send can be scrolled to inside it.
+    browser.client.refresh().await?;
+    browser
+        .client
+        .execute(
+            "document.documentElement.style.zoom = '2'; Earshot.open();",
+            vec![],
+        )
+        .await?;
+    browser.find_in_widget("dialog[open]").await?;
+    let (dialog, height) = bottom_of(&browser, "dialog").await?;
+    assert!(
+        dialog <= height + 1.0,
+        "zoomed dialog ends at {dialog}px of {height}px"
+    );
+    browser
+        .client
+        .execute(
+            r#"document.querySelector("earshot-widget").shadowRoot
+                 .querySelector("button.send").scrollIntoView({block: "end"});"#,
+            vec![],
+        )
+        .await?;
+    let (send, height) = bottom_of(&browser, "button.send").await?;
+    assert!(
+        send <= height + 1.0,
+        "zoomed: Send at {send}px of {height}px"
+    );
+    let close_visible = browser
+        .client
+        .execute(
+            r#"var root = document.querySelector("earshot-widget").shadowRoot;
+               var box = root.querySelector("dialog").getBoundingClientRect();
+               var close = root.querySelector("button.close").getBoundingClientRect();
+               return root.querySelector("dialog").scrollTop > 0 && close.top >= box.top - 1;"#,
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        close_visible,
+        serde_json::json!(true),
+        "Close stays in view while the form scrolls"
+    );
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn when_the_widgets_own_files_cannot_load_the_button_says_so_and_tries_again_later()
+-> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
+    browser
+        .client
+        .goto(&format!("http://{host}/index.html"))
+        .await?;
+    browser.find_in_widget("button.launcher").await?;
+    // The loader is in; the collector goes away before the dialog is fetched.
+    let stopped = collector.stop().await?;
+    browser
+        .find_in_widget("button.launcher")
+        .await?
+        .click()
+        .await?;
+    let said = browser.text_in_widget(".load-error").await?;
+    assert!(said.contains("unavailable"), "{said}");
+    let error = browser.find_in_widget(".load-error").await?;
+    assert_eq!(error.attr("role").await?.as_deref(), Some("alert"));
+
+    // Back again: the next click loads the dialog and the message goes.
+    let collector = stopped.restart().await?;
+    browser
+        .find_in_widget("button.launcher")
+        .await?
+        .click()
+        .await?;
+    browser.find_in_widget("dialog[open]").await?;
+    assert!(
+        browser
+            .widget()
+            .await?
+            .find(fantoccini::Locator::Css(".load-error"))
+            .await
+            .is_err()
+    );
     browser.close().await;
     collector.running.stop().await?;
     Ok(())

@@ -27,14 +27,13 @@
     timezone: tz || null
   };
   var labels = { de: "Feedback", fr: "Votre avis", es: "Opinión", pt: "Opinião" };
-  // Said when the dialog's own files cannot load: the app and its strings
-  // are what failed, so the loader carries these.
+  // When the app itself cannot load, its strings cannot either.
   var down = {
-    en: "Feedback is unavailable right now. Please try again later.",
-    de: "Feedback ist gerade nicht verfügbar. Bitte später erneut versuchen.",
-    fr: "L'envoi d'avis est indisponible. Réessayez plus tard.",
-    es: "Los comentarios no están disponibles. Inténtalo más tarde.",
-    pt: "Os comentários não estão disponíveis. Tente mais tarde."
+    en: "Feedback is unavailable. Please try again later.",
+    de: "Feedback ist nicht verfügbar. Bitte später erneut versuchen.",
+    fr: "Avis indisponible. Réessayez plus tard.",
+    es: "Comentarios no disponibles. Inténtalo más tarde.",
+    pt: "Comentários indisponíveis. Tente mais tarde."
   };
   var lang = (data.locale || navigator.language || "en").slice(0, 2).toLowerCase();
 
@@ -75,9 +74,13 @@
       try { fn(detail); } catch (e) { setTimeout(function () { throw e; }); }
     });
   }
+  // The host's CSS zoom, which the dialog's size divides by.
+  function zoom() {
+    var z = host.currentCSSZoom;
+    host.style.setProperty("--earshot-zoom", String(z > 0 ? z : 1));
+  }
   function ready() { if (button) button.removeAttribute("aria-busy"); }
-  // The app could not load. Someone who asked to open it is told, beside
-  // the button; a later click tries again.
+  // Whoever asked to open it is told; a later click tries again.
   function failed() {
     loading = false;
     ready();
@@ -95,7 +98,6 @@
   function load() {
     if (loading) return;
     loading = true;
-    if (note) note.remove();
     var tag = document.createElement("script");
     tag.src = base + "__APP__";
     tag.async = true;
@@ -112,6 +114,7 @@
   window.Earshot = {
     version: "__VERSION__",
     open: function (options) {
+      zoom();
       if (!app && button) button.setAttribute("aria-busy", "true");
       call("open", options, true);
     },
@@ -125,6 +128,8 @@
       delete window.Earshot.__boot;
       bindgen({ module_or_path: base + "__WASM__" }).then(function () {
         app = bindgen.mount(root, JSON.stringify(config), emit);
+        // Not removed on a retry: the button must not move under the pointer.
+        if (note) note.remove();
         ready();
         var waiting = queue;
         queue = [];

@@ -90,16 +90,24 @@ impl Input {
     }
 }
 
+/// One refusal, in the customer's language.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    /// The wire name of the field (`message`, `email`…), if it names one.
+    pub field: Option<String>,
+    pub message: String,
+}
+
 /// Where the current attempt stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     Editing,
     Sending,
     Sent(FeedbackAccepted),
-    /// The server or the local rules refused a field; shown beside it.
+    /// The local rules or the server refused fields; each error is shown
+    /// beside its field (all at once), a field-less one above Send.
     Invalid {
-        field: Option<String>,
-        message: String,
+        errors: Vec<FieldError>,
     },
     /// Nothing was stored; the draft is kept for another try.
     Failed {
@@ -154,9 +162,39 @@ pub struct State {
     pub screenshot: Option<Screenshot>,
     /// The screenshot of the entry just sent.
     pub upload: Option<Upload>,
+    /// Where focus goes after the last action; the number changes with
+    /// every request, so each is carried out once.
+    pub focus: (u32, Focus),
+}
+
+/// Where focus belongs after an action, for keyboard and screen-reader users.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Focus {
+    #[default]
+    Stay,
+    /// The form's first field (a fresh form).
+    FirstField,
+    /// The field with this wire name (the first one refused).
+    Field(String),
+    /// The refusal that names no field.
+    General,
+    /// The receipt's heading, once sent.
+    Receipt,
 }
 
 impl State {
+    fn move_focus(&mut self, to: Focus) {
+        self.focus = (self.focus.0.wrapping_add(1), to);
+    }
+
+    /// After a refusal: the first field named, else the general message.
+    fn focus_refusal(&mut self) {
+        let to = match self.first_invalid() {
+            Some(field) => Focus::Field(field.to_owned()),
+            None => Focus::General,
+        };
+        self.move_focus(to);
+    }
     pub fn new(strings: Strings) -> Self {
         State {
             strings: Rc::new(strings),
@@ -175,6 +213,7 @@ impl Default for State {
             strings: Rc::default(),
             screenshot: None,
             upload: None,
+            focus: (0, Focus::Stay),
         }
     }
 }
@@ -197,7 +236,10 @@ pub enum Action {
         idempotency_key: String,
     },
     Sent(FeedbackAccepted),
+    /// The collector refused the form.
     Rejected(ErrorBody),
+    /// The local rules refused these fields, before sending.
+    Invalid(Vec<ErrorBody>),
     /// Not sent and not kept either (the outbox is full).
     Unreachable,
     /// The submission with this key is kept and retried from `retry_at`.
@@ -259,9 +301,12 @@ impl State {
             Action::ScreenshotRejected(key) => {
                 self.screenshot = None;
                 self.phase = Phase::Invalid {
-                    field: Some(Input::Screenshot.wire_name().to_owned()),
-                    message: self.strings.get(key).to_owned(),
+                    errors: vec![FieldError {
+                        field: Some(Input::Screenshot.wire_name().to_owned()),
+                        message: self.strings.get(key).to_owned(),
+                    }],
                 };
+                self.focus_refusal();
             }
             Action::Upload(upload) => self.upload = Some(upload),
             Action::SetSeverity(severity) => {
@@ -280,7 +325,7 @@ impl State {
                     Input::Honeypot => &mut self.draft.honeypot,
                 };
                 *slot = value;
-                self.clear_error();
+                self.clear_error_for(input);
             }
             Action::Sending { idempotency_key } => {
                 self.draft.idempotency_key.get_or_insert(idempotency_key);
@@ -290,13 +335,19 @@ impl State {
                 // Only a confirmed entry clears the customer's words.
                 self.fresh_draft();
                 self.phase = Phase::Sent(accepted);
+                self.move_focus(Focus::Receipt);
             }
             Action::Rejected(error) => {
-                let message = self.localized(&error);
                 self.phase = Phase::Invalid {
-                    field: error.field,
-                    message,
-                }
+                    errors: vec![self.localized(&error)],
+                };
+                self.focus_refusal();
+            }
+            Action::Invalid(errors) => {
+                self.phase = Phase::Invalid {
+                    errors: errors.iter().map(|e| self.localized(e)).collect(),
+                };
+                self.focus_refusal();
             }
             Action::Unreachable => {
                 self.phase = Phase::Failed {
@@ -321,6 +372,7 @@ impl State {
                 if self.draft.idempotency_key.as_deref() == Some(key.as_str()) {
                     self.fresh_draft();
                     self.phase = Phase::Sent(accepted);
+                    self.move_focus(Focus::Receipt);
                 }
             }
             Action::Restore(request, error) => {
@@ -340,10 +392,8 @@ impl State {
                         started_at: self.draft.started_at,
                         honeypot: String::new(),
                     };
-                    let message = self.localized(&error);
                     self.phase = Phase::Invalid {
-                        field: error.field,
-                        message,
+                        errors: vec![self.localized(&error)],
                     };
                 }
             }
@@ -377,6 +427,7 @@ impl State {
             Action::StartOver => {
                 self.fresh_draft();
                 self.phase = Phase::Editing;
+                self.move_focus(Focus::FirstField);
             }
         }
     }
@@ -384,15 +435,22 @@ impl State {
     /// The collector explains in English; a field's problem is told in the
     /// customer's language from its code. Field-less refusals (an unknown
     /// site, say) are the site owner's to fix and keep the server's words.
-    fn localized(&self, error: &ErrorBody) -> String {
+    fn localized(&self, error: &ErrorBody) -> FieldError {
         // The site is not set up for this page: say so plainly, in the
         // customer's language, rather than the collector's English.
         if error.code == "origin_not_allowed" || error.code == "unknown_site" {
-            return self.strings.get(Key::NotFromHere).to_owned();
+            return FieldError {
+                field: None,
+                message: self.strings.get(Key::NotFromHere).to_owned(),
+            };
         }
-        match &error.field {
+        let message = match &error.field {
             Some(field) => self.strings.field_error(Some(field), &error.code),
             None => error.message.clone(),
+        };
+        FieldError {
+            field: error.field.clone(),
+            message,
         }
     }
 
@@ -414,13 +472,47 @@ impl State {
         }
     }
 
+    /// Editing a field answers its own error; the others stay in view.
+    fn clear_error_for(&mut self, input: Input) {
+        match &mut self.phase {
+            Phase::Invalid { errors } => {
+                errors.retain(|e| e.field.as_deref() != Some(input.wire_name()));
+                if errors.is_empty() {
+                    self.phase = Phase::Editing;
+                }
+            }
+            Phase::Failed { .. } => self.phase = Phase::Editing,
+            _ => {}
+        }
+    }
+
     /// Error to show beside `input`, if the last attempt named it.
     pub fn error_for(&self, input: Input) -> Option<&str> {
         match &self.phase {
-            Phase::Invalid {
-                field: Some(field),
-                message,
-            } if field == input.wire_name() => Some(message),
+            Phase::Invalid { errors } => errors
+                .iter()
+                .find(|e| e.field.as_deref() == Some(input.wire_name()))
+                .map(|e| e.message.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The refusal that names no field, to show above Send.
+    pub fn general_error(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Failed { message } => Some(message),
+            Phase::Invalid { errors } => errors
+                .iter()
+                .find(|e| e.field.is_none())
+                .map(|e| e.message.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The first field with an error, in form order, to move focus to.
+    pub fn first_invalid(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Invalid { errors } => errors.iter().find_map(|e| e.field.as_deref()),
             _ => None,
         }
     }
@@ -434,7 +526,7 @@ impl State {
         now: f64,
         page: PageInfo,
         client: ClientInfo,
-    ) -> Result<FeedbackRequest, ErrorBody> {
+    ) -> Result<FeedbackRequest, Vec<ErrorBody>> {
         let d = &self.draft;
         let opt = |s: &str| (!s.trim().is_empty()).then(|| s.to_owned());
         let expectation = d.kind == Kind::Expectation;
@@ -459,13 +551,23 @@ impl State {
             hp: opt(&d.honeypot),
             fill_ms: d.started_at.map(|started| (now - started).max(0.0) as u64),
         };
+        let body = |e: &earshot_protocol::ValidationError| ErrorBody {
+            code: e.code().to_owned(),
+            message: self.strings.field_error(Some(e.field.as_str()), e.code()),
+            field: Some(e.field.as_str().to_owned()),
+        };
         match Submission::parse(&req) {
             Ok(_) => Ok(req),
-            Err(e) => Err(ErrorBody {
-                code: e.code().to_owned(),
-                message: self.strings.field_error(Some(e.field.as_str()), e.code()),
-                field: Some(e.field.as_str().to_owned()),
-            }),
+            Err(first) => {
+                // Every field the customer can fix, at once; anything else
+                // (the page's own context) as the one error it is.
+                let mut all: Vec<ErrorBody> =
+                    Submission::field_errors(&req).iter().map(body).collect();
+                if all.is_empty() {
+                    all.push(body(&first));
+                }
+                Err(all)
+            }
         }
     }
 }
@@ -793,6 +895,34 @@ mod tests {
     }
 
     #[test]
+    fn every_invalid_field_is_shown_at_once_and_each_clears_on_its_own() {
+        let mut s = State::default();
+        s.apply(Action::SetKind(Kind::Expectation));
+        s.apply(Action::Edit(Input::Email, "not an email".into()));
+        let errors = s
+            .request(
+                "site",
+                &"k".repeat(16),
+                0.0,
+                PageInfo::default(),
+                ClientInfo::default(),
+            )
+            .unwrap_err();
+        s.apply(Action::Invalid(errors));
+        assert_eq!(s.first_invalid(), Some("expected"));
+        for input in [Input::Expected, Input::Actual, Input::Email] {
+            assert!(s.error_for(input).is_some(), "{input:?}");
+        }
+        s.apply(Action::Edit(Input::Expected, "A refund".into()));
+        assert_eq!(s.error_for(Input::Expected), None);
+        assert!(s.error_for(Input::Actual).is_some(), "the others stay");
+        assert_eq!(s.first_invalid(), Some("actual"));
+        s.apply(Action::Edit(Input::Actual, "A voucher".into()));
+        s.apply(Action::Edit(Input::Email, "a@b.example".into()));
+        assert_eq!(s.phase, Phase::Editing);
+    }
+
+    #[test]
     fn request_is_checked_with_the_collector_rules() {
         let mut s = State::default();
         s.apply(Action::SetKind(Kind::Expectation));
@@ -806,7 +936,8 @@ mod tests {
                 ClientInfo::default(),
             )
             .unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("actual"));
+        let fields: Vec<Option<&str>> = err.iter().map(|e| e.field.as_deref()).collect();
+        assert_eq!(fields, [Some("actual")]);
         s.apply(Action::Edit(Input::Actual, "A voucher".into()));
         let req = s
             .request(

@@ -126,9 +126,10 @@ keys! {
     AttachFailed => "attach_failed",
     ScreenshotVolatile => "screenshot_volatile",
     NotFromHere => "not_from_here",
+    AddDetails => "add_details",
 }
 
-const KEYS: usize = 49;
+const KEYS: usize = 50;
 
 // In the order of `keys!`. `{n}` is a number filled in at run time.
 const EN: [&str; KEYS] = [
@@ -181,6 +182,7 @@ const EN: [&str; KEYS] = [
     "We could not attach your screenshot; your message arrived without it.",
     "Your screenshot is kept only while this page stays open.",
     "Feedback cannot be sent from this page: this website is not set up for it yet. Your text is kept here.",
+    "Add your email for a reply, your name or a screenshot",
 ];
 
 const DE: [&str; KEYS] = [
@@ -233,6 +235,7 @@ const DE: [&str; KEYS] = [
     "Wir konnten Ihren Screenshot nicht anhängen; Ihre Nachricht kam ohne ihn an.",
     "Ihr Screenshot bleibt nur erhalten, solange diese Seite offen ist.",
     "Von dieser Seite kann kein Feedback gesendet werden: Die Website ist dafür noch nicht eingerichtet. Ihr Text bleibt hier erhalten.",
+    "E-Mail für eine Antwort, Name oder Screenshot hinzufügen",
 ];
 
 const FR: [&str; KEYS] = [
@@ -285,6 +288,7 @@ const FR: [&str; KEYS] = [
     "Impossible de joindre votre capture d'écran ; votre message est arrivé sans elle.",
     "Votre capture d'écran n'est conservée que tant que cette page reste ouverte.",
     "Impossible d'envoyer un avis depuis cette page : le site n'est pas encore configuré pour cela. Votre texte est conservé ici.",
+    "Ajouter votre e-mail pour une réponse, votre nom ou une capture d'écran",
 ];
 
 const ES: [&str; KEYS] = [
@@ -337,6 +341,7 @@ const ES: [&str; KEYS] = [
     "No pudimos adjuntar su captura; su mensaje llegó sin ella.",
     "Su captura solo se conserva mientras esta página siga abierta.",
     "No se pueden enviar comentarios desde esta página: el sitio aún no está configurado para ello. Tu texto se conserva aquí.",
+    "Añadir tu correo para una respuesta, tu nombre o una captura",
 ];
 
 const PT: [&str; KEYS] = [
@@ -389,6 +394,7 @@ const PT: [&str; KEYS] = [
     "Não conseguimos anexar sua captura; sua mensagem chegou sem ela.",
     "Sua captura só fica guardada enquanto esta página estiver aberta.",
     "Não é possível enviar comentários a partir desta página: o site ainda não está configurado para isso. O seu texto fica guardado aqui.",
+    "Adicionar o seu e-mail para uma resposta, o seu nome ou uma captura de ecrã",
 ];
 
 /// The strings in force: a language plus the host's replacements.

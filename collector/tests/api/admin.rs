@@ -404,3 +404,39 @@ async fn the_sites_list_is_paged_with_the_newest_feedback_of_each() {
     assert_eq!(all.matches("just now").count(), 1);
     assert!(all.contains("never"));
 }
+
+#[tokio::test]
+async fn an_invitation_is_emailed_when_smtp_is_set() {
+    let (url, mut mails) = crate::helpers::smtp_sink().await;
+    let (app, _) = console_app_with(move |c| {
+        c.smtp = Some(earshot_collector::config::Smtp {
+            url: earshot_collector::config::Secret::new(url),
+            from: "Earshot <earshot@example.com>".into(),
+        });
+    })
+    .await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let page = admin
+        .act(
+            "/console/staff/invite",
+            &[("email", "cy@example.com"), ("role", "agent")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("has been emailed to them"), "{page}");
+    let link = link_path(&page);
+    let mail = loop {
+        let mail = tokio::time::timeout(std::time::Duration::from_secs(10), mails.recv())
+            .await
+            .expect("the invitation is emailed")
+            .unwrap()
+            .replace("=\n", "");
+        if mail.contains("To: cy@example.com") {
+            break mail;
+        }
+    };
+    assert!(mail.contains("Ada invited you"), "{mail}");
+    assert!(mail.contains(&link), "the same one-time link: {mail}");
+}

@@ -12,8 +12,10 @@ use earshot_collector::assets;
 /// The hard budget for the loader (brotli).
 const LOADER_BR_MAX: usize = 2_048;
 /// Ratchet for everything fetched once the dialog opens (brotli). The goal
-/// is 50 KB; see README ("Widget size") for where the bytes go.
-const OPENED_BR_MAX: usize = 151_000;
+/// is 50 KB; see README ("Widget size") for where the bytes go. Raised by
+/// 1 KB for every error shown at once with focus moved to it, the folded
+/// details, and two strings in five languages (honest origin refusals).
+const OPENED_BR_MAX: usize = 152_000;
 
 fn brotli(bytes: &[u8]) -> usize {
     let mut out = Vec::new();

@@ -170,7 +170,7 @@ pub fn app(props: &AppProps) -> Html {
             let request = match state.request(&config.site, &key, js_sys::Date::now(), page, client)
             {
                 Ok(request) => request,
-                Err(error) => return state.dispatch(Action::Rejected(error)),
+                Err(errors) => return state.dispatch(Action::Invalid(errors)),
             };
             state.dispatch(Action::Sending {
                 idempotency_key: key,

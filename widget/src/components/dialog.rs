@@ -4,7 +4,7 @@ use yew::prelude::*;
 
 use crate::components::{KindPicker, QueuedNotice, SentNotice, SeverityPicker, TextField};
 use crate::hooks::use_modal;
-use crate::state::{Input, Phase, State};
+use crate::state::{Focus, Input, Phase, State};
 use crate::strings::Key;
 
 #[derive(Properties, PartialEq)]
@@ -28,6 +28,26 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
     let state = &*props.state;
     let t = state.strings.clone();
     let dialog = use_modal(state.open);
+    {
+        // Carries out the state's focus request once the DOM shows it.
+        let dialog = dialog.clone();
+        let (seq, to) = state.focus.clone();
+        use_effect_with(seq, move |_| {
+            let selector = match &to {
+                Focus::Stay => None,
+                Focus::FirstField => Some("[data-first]".to_owned()),
+                Focus::Field(field) => Some(format!("#{field}")),
+                Focus::General => Some(".error.general".to_owned()),
+                Focus::Receipt => Some("#earshot-receipt".to_owned()),
+            };
+            if let (Some(selector), Some(dialog)) = (selector, dialog.cast::<web_sys::Element>())
+                && let Ok(Some(target)) = dialog.query_selector(&selector)
+                && let Ok(target) = target.dyn_into::<web_sys::HtmlElement>()
+            {
+                let _ = target.focus();
+            }
+        });
+    }
     let oncancel = props.onclose.reform(|e: Event| e.prevent_default());
     let onclose = props.onclose.reform(|_: Event| ());
     let close_click = props.onclose.reform(|_: MouseEvent| ());
@@ -58,6 +78,13 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
         phase => {
             let draft = &state.draft;
             let sending = *phase == Phase::Sending;
+            // Three fields for an expectation mismatch: two lines each, so
+            // Send stays in view; each grows as the customer types.
+            let rows = if draft.kind == Kind::Expectation {
+                2
+            } else {
+                4
+            };
             let field = |id: &'static str,
                          label: &str,
                          input: Input,
@@ -67,7 +94,7 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                 let onedit = props.onedit.clone();
                 html! {
                     <TextField id={id} label={AttrValue::from(label.to_owned())} value={value.to_owned()} max={max} multiline=true
-                        required={required}
+                        required={required} rows={rows}
                         error={state.error_for(input).map(|e| AttrValue::from(e.to_owned()))}
                         oninput={Callback::from(move |v| onedit.emit((input, v)))} />
                 }
@@ -90,14 +117,13 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                     onedit.emit((Input::Honeypot, value))
                 })
             };
-            let general_error = match phase {
-                Phase::Failed { message } => Some(message.clone()),
-                Phase::Invalid {
-                    field: None,
-                    message,
-                } => Some(message.clone()),
-                _ => None,
-            };
+            let general_error = state.general_error().map(str::to_owned);
+            let details_open = !draft.email.trim().is_empty()
+                || !draft.name.trim().is_empty()
+                || state.screenshot.is_some()
+                || [Input::Email, Input::Name, Input::Screenshot]
+                    .into_iter()
+                    .any(|i| state.error_for(i).is_some());
             html! {
                 <form class="form" novalidate=true {onsubmit}>
                     <KindPicker strings={t.clone()} selected={draft.kind} onselect={props.onkind.clone()} />
@@ -111,15 +137,20 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                     if matches!(draft.kind, Kind::Complaint | Kind::Expectation | Kind::Question) {
                         <SeverityPicker strings={t.clone()} selected={draft.severity} onselect={props.onseverity.clone()} />
                     }
-                    <TextField id="email" label={AttrValue::from(t.get(Key::Email).to_owned())} value={draft.email.clone()}
-                        max={limits::EMAIL_MAX} input_type="email" autocomplete={AttrValue::from("email")}
-                        error={state.error_for(Input::Email).map(|e| AttrValue::from(e.to_owned()))}
-                        oninput={onemail} />
-                    <TextField id="name" label={AttrValue::from(t.get(Key::Name).to_owned())} value={draft.name.clone()}
-                        max={limits::NAME_MAX} autocomplete={AttrValue::from("name")}
-                        error={state.error_for(Input::Name).map(|e| AttrValue::from(e.to_owned()))}
-                        oninput={onname} />
-                    { screenshot_field(state, &t, &props.onscreenshot) }
+                    // Optional extras fold away so Send is in view without
+                    // scrolling; open when any is filled in or refused.
+                    <details class="more" open={details_open}>
+                        <summary>{ t.get(Key::AddDetails).to_owned() }</summary>
+                        <TextField id="email" label={AttrValue::from(t.get(Key::Email).to_owned())} value={draft.email.clone()}
+                            max={limits::EMAIL_MAX} input_type="email" autocomplete={AttrValue::from("email")}
+                            error={state.error_for(Input::Email).map(|e| AttrValue::from(e.to_owned()))}
+                            oninput={onemail} />
+                        <TextField id="name" label={AttrValue::from(t.get(Key::Name).to_owned())} value={draft.name.clone()}
+                            max={limits::NAME_MAX} autocomplete={AttrValue::from("name")}
+                            error={state.error_for(Input::Name).map(|e| AttrValue::from(e.to_owned()))}
+                            oninput={onname} />
+                        { screenshot_field(state, &t, &props.onscreenshot) }
+                    </details>
                     <p class="included"><strong>{ t.get(Key::Included).to_owned() }</strong>{ ": " }
                         { t.get(Key::IncludedList).to_owned() }
                         if !state.host_context.is_empty() {
@@ -134,7 +165,7 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                         </label>
                     </div>
                     if let Some(message) = general_error {
-                        <p class="error general" role="alert">{ message }</p>
+                        <p class="error general" role="alert" tabindex="-1">{ message }</p>
                     }
                     <div class="actions">
                         <button type="submit" class="primary send" disabled={sending} aria-busy={sending.to_string()}>

@@ -23,8 +23,13 @@ pub fn kind_picker(props: &KindPickerProps) -> Html {
                 let onchange = props.onselect.reform(move |_: Event| kind);
                 html! {
                     <label class="kind" for={id.clone()}>
+                        // The chosen kind is the form's first field: focus
+                        // starts there when the dialog opens (the dialog's
+                        // autofocus delegate), not on Close.
                         <input type="radio" name="kind" id={id} value={kind.as_str()}
-                            checked={props.selected == kind} {onchange} />
+                            checked={props.selected == kind} {onchange}
+                            autofocus={props.selected == kind}
+                            data-first={(props.selected == kind).then_some("")} />
                         <span>{ props.strings.kind(kind).to_owned() }</span>
                     </label>
                 }

@@ -23,7 +23,9 @@ pub fn sent_notice(props: &SentNoticeProps) -> Html {
     let t = &props.strings;
     html! {
         <div class="sent" role="status">
-            <p class="thanks">{ t.get(Key::Thanks).to_owned() }</p>
+            // Focus lands here after sending (tabindex -1: focusable by
+            // script, not a tab stop), so a screen reader reads the receipt.
+            <h3 id="earshot-receipt" class="thanks" tabindex="-1">{ t.get(Key::Thanks).to_owned() }</h3>
             <p>{ t.get(Key::Reference).to_owned() }{ ": " }<strong class="reference">{ a.reference.clone() }</strong></p>
             <p><a class="status-link" href={a.status_url.clone()} target="_blank" rel="noopener noreferrer">
                 { t.get(Key::StatusLink).to_owned() }</a></p>

@@ -10,6 +10,10 @@ pub struct TextFieldProps {
     pub max: usize,
     #[prop_or_default]
     pub multiline: bool,
+    /// Visible lines of a multi-line field (it grows as typed where the
+    /// browser can).
+    #[prop_or(4)]
+    pub rows: u32,
     #[prop_or_default]
     pub required: bool,
     #[prop_or(AttrValue::Static("text"))]
@@ -39,7 +43,7 @@ pub fn text_field(props: &TextFieldProps) -> Html {
             .oninput
             .reform(|e: InputEvent| e.target_unchecked_into::<HtmlTextAreaElement>().value());
         html! {
-            <textarea id={props.id.clone()} name={props.id.clone()} rows="4"
+            <textarea id={props.id.clone()} name={props.id.clone()} rows={props.rows.to_string()}
                 value={props.value.clone()} required={props.required}
                 aria-invalid={invalid} aria-describedby={describedby} {oninput} />
         }
