@@ -44,6 +44,25 @@ pub enum Command {
     /// Manage API tokens for the staff REST API (/api/v1).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write a consistent, checked copy of the database to a new file while
+    /// the server keeps running (SQLite `VACUUM INTO`; attachments included).
+    Backup {
+        /// Where to write the copy; refused if it exists.
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Replace the database with a backup. The copy is checked first, the
+    /// server must be stopped, and the replaced file is kept beside it as
+    /// <db>.replaced-<time>.
+    Restore {
+        /// The backup to restore.
+        #[arg(long)]
+        from: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Tools for development and benchmarking.
     #[command(subcommand)]
     Dev(DevCommand),

@@ -30,6 +30,8 @@ use crate::store::{NewSite, Site, Store, StoreError};
 pub enum StartError {
     #[error("could not open the database {path}: {source}")]
     Store { path: String, source: StoreError },
+    #[error("the database {path} is already served by another earshot process")]
+    InUse { path: String },
     #[error("could not listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
     #[error("SMTP settings: {0}")]
@@ -66,6 +68,8 @@ pub struct Running {
     pub setup_url: Option<String>,
     /// The server's view of its sites (and of the origins they refused).
     pub sites: crate::directory::SiteDirectory,
+    /// Keeps `earshot restore` from replacing the file while it is served.
+    _lock: crate::store::backup::ServerLock,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<io::Result<()>>,
     indexer: JoinHandle<()>,
@@ -100,6 +104,15 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         path: config.db.display().to_string(),
         source,
     };
+    let lock = crate::store::backup::ServerLock::acquire(&config.db).map_err(|e| match e {
+        crate::store::backup::LockError::Held => StartError::InUse {
+            path: config.db.display().to_string(),
+        },
+        crate::store::backup::LockError::Io(source) => StartError::Store {
+            path: config.db.display().to_string(),
+            source: StoreError::Corrupt(format!("cannot create its lock file: {source}")),
+        },
+    })?;
     let db = config.db.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&db))
         .await
@@ -184,6 +197,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         created_site,
         setup_url,
         sites,
+        _lock: lock,
         shutdown,
         task,
         indexer,

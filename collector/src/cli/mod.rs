@@ -3,6 +3,7 @@
 mod tokens;
 mod webhooks;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use std::io::BufRead;
@@ -48,6 +49,8 @@ pub enum CliError {
     Webhook(#[from] crate::webhooks::WebhookError),
     #[error(transparent)]
     Prefs(#[from] crate::notify::PrefsError),
+    #[error(transparent)]
+    Backup(#[from] crate::store::backup::BackupError),
 }
 
 pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
@@ -83,6 +86,8 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
         Some(Command::Webhook(command)) => webhooks::run(command).await,
         Some(Command::Token(command)) => tokens::run(command).await,
         Some(Command::Dev(DevCommand::Seed { count, db })) => seed(count, db).await,
+        Some(Command::Backup { to, db }) => backup(to, db).await,
+        Some(Command::Restore { from, db }) => restore(from, db).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -352,6 +357,50 @@ async fn set_disabled(email: String, disabled: bool, db: DbArgs) -> Result<(), C
             "enabled again"
         }
     );
+    Ok(())
+}
+
+async fn backup(to: PathBuf, db: DbArgs) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
+    let from = db.db.clone();
+    let target = to.clone();
+    let facts = tokio::task::spawn_blocking(move || crate::store::backup::backup(&from, &target))
+        .await
+        .map_err(|_| CliError::Store {
+            path: db.db.display().to_string(),
+            source: StoreError::TaskFailed,
+        })??;
+    println!(
+        "Backed up {} entries ({:.1} MB, schema version {}) to {} in {:.1} s; integrity check ok.",
+        facts.entries,
+        facts.bytes as f64 / 1e6,
+        facts.schema_version,
+        to.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn restore(from: PathBuf, db: DbArgs) -> Result<(), CliError> {
+    let target = db.db.clone();
+    let source = from.clone();
+    let now = crate::store::now_millis() / 1000;
+    let (facts, kept) =
+        tokio::task::spawn_blocking(move || crate::store::backup::restore(&source, &target, now))
+            .await
+            .map_err(|_| CliError::Store {
+                path: db.db.display().to_string(),
+                source: StoreError::TaskFailed,
+            })??;
+    println!(
+        "Restored {} entries from {} into {}.",
+        facts.entries,
+        from.display(),
+        db.db.display()
+    );
+    if let Some(kept) = kept {
+        println!("The database it replaced is kept as {}.", kept.display());
+    }
     Ok(())
 }
 

@@ -502,6 +502,11 @@ fn widen_checks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// How many schema versions this binary knows.
+pub fn known() -> usize {
+    MIGRATIONS.len()
+}
+
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
     let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let applied = usize::try_from(applied).unwrap_or(usize::MAX);

@@ -17,6 +17,7 @@
 
 mod accounts;
 mod attachments;
+pub mod backup;
 mod checkpoint;
 mod conversation;
 mod entries;

@@ -7,6 +7,7 @@ mod abuse;
 mod admin;
 mod assets;
 mod attachments;
+mod backup;
 mod cli;
 mod console;
 mod conversation;

@@ -1,0 +1,236 @@
+//! Online backup and restore of the SQLite file.
+//!
+//! A backup is `VACUUM INTO` on a read connection: one consistent snapshot,
+//! taken while the server keeps accepting feedback (WAL readers never block
+//! its writer), written under a temporary name, checked with
+//! `integrity_check` and only then given its name. Attachments live in the
+//! database, so they are in it.
+//!
+//! A restore checks the copy first, refuses while a server holds the
+//! database (see [`ServerLock`]), keeps the database it replaces beside it,
+//! and never leaves the old write-ahead log next to the new file.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::{BUSY_TIMEOUT, StoreError};
+
+/// What a checked copy holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyFacts {
+    pub entries: i64,
+    pub bytes: u64,
+    pub schema_version: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0} already exists; choose another name or remove it first")]
+    Exists(PathBuf),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} is not an Earshot database that passes SQLite's integrity check: {1}")]
+    Damaged(PathBuf, String),
+    #[error(
+        "{path} has schema version {found}, newer than this binary knows ({known}); use a newer earshot"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: usize,
+    },
+    #[error("{0} is in use by a running earshot server; stop it first")]
+    InUse(PathBuf),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
+    move |source| BackupError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// `path` with `suffix` appended to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Opens `path` read-only and checks it is whole and one we can read.
+pub fn check_copy(path: &Path) -> Result<CopyFacts, BackupError> {
+    let damaged =
+        |e: &dyn std::fmt::Display| BackupError::Damaged(path.to_path_buf(), e.to_string());
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| damaged(&e))?;
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| damaged(&e))?;
+    if check != "ok" {
+        return Err(damaged(&check));
+    }
+    let schema_version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| damaged(&e))?;
+    let known = super::migrations::known();
+    if usize::try_from(schema_version).unwrap_or(usize::MAX) > known {
+        return Err(BackupError::TooNew {
+            path: path.to_path_buf(),
+            found: schema_version,
+            known,
+        });
+    }
+    let entries: i64 = conn
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+        .map_err(|e| damaged(&e))?;
+    let bytes = std::fs::metadata(path).map_err(io(path))?.len();
+    Ok(CopyFacts {
+        entries,
+        bytes,
+        schema_version,
+    })
+}
+
+/// Writes a consistent copy of the database at `db` to `to`, checked.
+/// Safe while a server runs on `db`.
+pub fn backup(db: &Path, to: &Path) -> Result<CopyFacts, BackupError> {
+    if to.exists() {
+        return Err(BackupError::Exists(to.to_path_buf()));
+    }
+    let partial = with_suffix(to, ".partial");
+    let _ = std::fs::remove_file(&partial);
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(StoreError::from)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(StoreError::from)?;
+    let target = partial.to_string_lossy().into_owned();
+    conn.execute("VACUUM INTO ?1", [&target])
+        .map_err(StoreError::from)?;
+    drop(conn);
+    let facts = match check_copy(&partial) {
+        Ok(facts) => facts,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .map_err(io(&partial))?;
+    std::fs::rename(&partial, to).map_err(io(to))?;
+    sync_dir(to);
+    Ok(facts)
+}
+
+/// Replaces the database at `db` with the checked copy at `from`. The
+/// database it replaces (with its write-ahead log) is kept as
+/// `<db>.replaced-<unix seconds>`; returns that name, if there was one.
+pub fn restore(
+    from: &Path,
+    db: &Path,
+    now_secs: i64,
+) -> Result<(CopyFacts, Option<PathBuf>), BackupError> {
+    let facts = check_copy(from)?;
+    let _lock = ServerLock::acquire(db).map_err(|e| match e {
+        LockError::Held => BackupError::InUse(db.to_path_buf()),
+        LockError::Io(source) => BackupError::Io {
+            path: db.to_path_buf(),
+            source,
+        },
+    })?;
+    let incoming = with_suffix(db, ".restoring");
+    std::fs::copy(from, &incoming).map_err(io(&incoming))?;
+    File::open(&incoming)
+        .and_then(|f| f.sync_all())
+        .map_err(io(&incoming))?;
+    let kept = if db.exists() {
+        let kept = with_suffix(db, &format!(".replaced-{now_secs}"));
+        std::fs::rename(db, &kept).map_err(io(db))?;
+        for side in ["-wal", "-shm"] {
+            let from = with_suffix(db, side);
+            if from.exists() {
+                std::fs::rename(&from, with_suffix(&kept, side)).map_err(io(&from))?;
+            }
+        }
+        Some(kept)
+    } else {
+        None
+    };
+    std::fs::rename(&incoming, db).map_err(io(db))?;
+    sync_dir(db);
+    Ok((facts, kept))
+}
+
+/// Makes a rename durable (best effort: not every platform can).
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(dir) = File::open(dir)
+    {
+        let _ = dir.sync_all();
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("the database is in use by a running server")]
+    Held,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Held by a running server for as long as it serves a database file (an
+/// exclusive lock on `<db>.lock`), so a restore cannot swap the file under
+/// it. Other commands (`site add`, `backup`…) work beside a server and do
+/// not take it. The operating system releases it if the process dies.
+#[derive(Debug)]
+pub struct ServerLock {
+    _file: File,
+}
+
+impl ServerLock {
+    pub fn acquire(db: &Path) -> Result<ServerLock, LockError> {
+        let path = with_suffix(db, ".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(ServerLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held),
+            Err(std::fs::TryLockError::Error(e)) => Err(LockError::Io(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_lock_refuses_a_second_holder_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("e.db");
+        let first = ServerLock::acquire(&db).unwrap();
+        assert!(matches!(ServerLock::acquire(&db), Err(LockError::Held)));
+        drop(first);
+        assert!(ServerLock::acquire(&db).is_ok());
+    }
+
+    #[test]
+    fn a_damaged_copy_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, b"SQLite format 3\0 but not really").unwrap();
+        assert!(matches!(check_copy(&junk), Err(BackupError::Damaged(..))));
+    }
+}

@@ -1,0 +1,217 @@
+//! `earshot backup` under live ingest and `earshot restore`, through the
+//! real binary against a real server's database.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use earshot_collector::config::Config;
+use earshot_collector::server;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_earshot");
+
+fn config(db: &Path) -> Config {
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), db.to_path_buf());
+    config.limits.per_ip_per_minute = 0;
+    config.limits.max_connections_per_ip = 0;
+    config.limits.per_site_per_minute = 0;
+    config.limits.min_fill = Duration::ZERO;
+    config
+}
+
+async fn submit(client: &reqwest::Client, url: &str, site: &str, message: &str) -> Option<String> {
+    let response = client
+        .post(format!("{url}/api/v1/feedback"))
+        .json(&json!({"site": site, "kind": "idea", "message": message}))
+        .send()
+        .await
+        .ok()?;
+    if response.status().as_u16() != 201 {
+        return None;
+    }
+    let body: serde_json::Value = response.json().await.ok()?;
+    body["id"].as_str().map(str::to_owned)
+}
+
+async fn earshot(args: Vec<String>) -> (bool, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+fn ids_in(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn.prepare("SELECT public_id FROM entries").unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn arg(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn a_backup_under_ingest_holds_every_entry_acknowledged_before_it_began() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let running = server::start(&config(&db)).await.unwrap();
+    let site = running.created_site.clone().unwrap().key;
+    let url = running.public_url.clone();
+    let client = reqwest::Client::new();
+    let mut acknowledged = Vec::new();
+    for i in 0..300 {
+        acknowledged.push(
+            submit(&client, &url, &site, &format!("before {i}"))
+                .await
+                .unwrap(),
+        );
+    }
+    // Feedback keeps arriving while the backup runs.
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let during = tokio::spawn({
+        let (client, url, site) = (client.clone(), url.clone(), site.clone());
+        async move {
+            let mut stored = 0;
+            loop {
+                if stopped.try_recv().is_ok() {
+                    return stored;
+                }
+                if submit(&client, &url, &site, "during").await.is_some() {
+                    stored += 1;
+                }
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let copy = dir.path().join("copy.db");
+    let (ok, stdout, stderr) = earshot(vec![
+        "backup".into(),
+        "--to".into(),
+        arg(&copy),
+        "--db".into(),
+        arg(&db),
+    ])
+    .await;
+    stop.send(()).unwrap();
+    let during = during.await.unwrap();
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("integrity check ok"), "{stdout}");
+    assert!(during > 0, "ingest went on during the backup");
+    let saved = ids_in(&copy);
+    for id in &acknowledged {
+        assert!(
+            saved.contains(id),
+            "{id} was acknowledged before the backup"
+        );
+    }
+    let check: String = rusqlite::Connection::open(&copy)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    assert!(!dir.path().join("copy.db.partial").exists());
+
+    // Never over an existing file.
+    let (ok, _, stderr) = earshot(vec![
+        "backup".into(),
+        "--to".into(),
+        arg(&copy),
+        "--db".into(),
+        arg(&db),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn restore_waits_for_the_server_to_stop_then_brings_the_backup_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let running = server::start(&config(&db)).await.unwrap();
+    let site = running.created_site.clone().unwrap().key;
+    let url = running.public_url.clone();
+    let client = reqwest::Client::new();
+    let kept = submit(&client, &url, &site, "in the backup").await.unwrap();
+    let copy = dir.path().join("copy.db");
+    let (ok, _, stderr) = earshot(vec![
+        "backup".into(),
+        "--to".into(),
+        arg(&copy),
+        "--db".into(),
+        arg(&db),
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    let later = submit(&client, &url, &site, "after the backup")
+        .await
+        .unwrap();
+
+    let restore = || {
+        earshot(vec![
+            "restore".into(),
+            "--from".into(),
+            arg(&copy),
+            "--db".into(),
+            arg(&db),
+        ])
+    };
+    let (ok, _, stderr) = restore().await;
+    assert!(!ok, "a served database is never swapped");
+    assert!(stderr.contains("running earshot server"), "{stderr}");
+    // A second server on the same file is refused too.
+    assert!(server::start(&config(&db)).await.is_err());
+    running.stop().await.unwrap();
+
+    // A damaged copy is refused before anything is touched.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![7u8; 8192]).unwrap();
+    let (ok, _, stderr) = earshot(vec![
+        "restore".into(),
+        "--from".into(),
+        arg(&junk),
+        "--db".into(),
+        arg(&db),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(stderr.contains("integrity check"), "{stderr}");
+    assert!(ids_in(&db).contains(&later), "untouched");
+
+    let (ok, stdout, stderr) = restore().await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("kept as"), "{stdout}");
+    let replaced = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("earshot.db.replaced-")
+                && !name.contains("-wal")
+                && !name.contains("-shm")
+        })
+        .expect("the replaced database is kept");
+    assert!(ids_in(&replaced.path()).contains(&later));
+
+    let running = server::start(&config(&db)).await.unwrap();
+    let ids = ids_in(&db);
+    assert!(ids.contains(&kept));
+    assert!(!ids.contains(&later), "the database is the backup's");
+    assert!(
+        submit(&client, &running.public_url, &site, "after the restore")
+            .await
+            .is_some()
+    );
+    running.stop().await.unwrap();
+}
