@@ -63,6 +63,39 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Erase everything held about a person, found by the email they gave
+    /// (case-insensitive): their entries with attachments, replies, notes,
+    /// promises, queued emails and webhook deliveries. Their status links
+    /// then answer 410. Recorded in the audit log (without the address).
+    Erase {
+        #[arg(long)]
+        email: String,
+        /// Only entries on this site (its key).
+        #[arg(long)]
+        site: Option<String>,
+        /// Show what would be erased, and erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation (for scripts).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Write everything held about a person (found by their email) as JSON:
+    /// the answer to a data subject access request. Recorded in the audit log.
+    ExportPerson {
+        #[arg(long)]
+        email: String,
+        /// Only entries on this site (its key).
+        #[arg(long)]
+        site: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        to: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Tools for development and benchmarking.
     #[command(subcommand)]
     Dev(DevCommand),

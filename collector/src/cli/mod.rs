@@ -1,5 +1,6 @@
 //! What each `earshot` subcommand does.
 
+mod privacy;
 mod tokens;
 mod webhooks;
 
@@ -51,6 +52,10 @@ pub enum CliError {
     Prefs(#[from] crate::notify::PrefsError),
     #[error(transparent)]
     Backup(#[from] crate::store::backup::BackupError),
+    #[error("not on a terminal: pass --yes to erase without a question")]
+    NeedsYes,
+    #[error("could not write {0}: {1}")]
+    Write(PathBuf, std::io::Error),
 }
 
 pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
@@ -87,6 +92,19 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
         Some(Command::Token(command)) => tokens::run(command).await,
         Some(Command::Dev(DevCommand::Seed { count, db })) => seed(count, db).await,
         Some(Command::Backup { to, db }) => backup(to, db).await,
+        Some(Command::Erase {
+            email,
+            site,
+            dry_run,
+            yes,
+            db,
+        }) => privacy::erase(email, site, dry_run, yes, db).await,
+        Some(Command::ExportPerson {
+            email,
+            site,
+            to,
+            db,
+        }) => privacy::export(email, site, to, db).await,
         Some(Command::Restore { from, db }) => restore(from, db).await,
     };
     match result {

@@ -451,6 +451,18 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX audit_log_at ON audit_log(at);
 
+    -- Erasing a person must take their words out of the search index's
+    -- own pages too, not only hide them (FTS5 keeps deleted tokens in its
+    -- segments until a merge otherwise).
+    INSERT INTO entries_fts (entries_fts, rank) VALUES ('secure-delete', 1);
+
+    -- Status links of entries erased at the customer's request: they
+    -- answer 410 rather than 404. The public id is random, not personal.
+    CREATE TABLE erased_entries (
+        public_id TEXT PRIMARY KEY,
+        at        INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+
     -- The Sites page lists sites by name, a page at a time: read in order,
     -- not sorted, so a deep page skips rows without computing them.
     CREATE INDEX sites_name ON sites(name COLLATE NOCASE, id);

@@ -26,6 +26,7 @@ mod flush;
 mod migrations;
 mod notify;
 mod outbox;
+mod privacy;
 mod review;
 mod rollup;
 pub mod search;
@@ -59,6 +60,7 @@ pub use outbox::{
     AttemptRecord, DeliveryJob, DeliveryResult, DigestFacts, MailJob, MailResult,
     PendingNewEntries, PendingNewEntry, ReplyParts,
 };
+pub use privacy::Erasure;
 pub use review::{
     Assignee, BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, Filter, InboxPage,
     InboxRow, NewReply, Order, PAGE_SIZE, PromiseFilter, PromiseRow, Refusal, Report, ReviewError,

@@ -137,6 +137,47 @@ fn add_words(conn: &Connection, f: &Facts) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Takes an entry's words and page out of the roll-ups before it is erased
+/// (counts stay: they hold nothing of the customer's). Call it in the
+/// erasing transaction, while the entry still exists.
+pub(super) fn forget_text(conn: &Connection, entry_id: i64) -> Result<(), StoreError> {
+    if entry_id > rolled_upto(conn)? {
+        return Ok(());
+    }
+    let Some(f) = facts(conn, entry_id)? else {
+        return Ok(());
+    };
+    let spam: bool = conn
+        .prepare_cached("SELECT status = 'spam' FROM entries WHERE id = ?1")?
+        .query_row([entry_id], |r| r.get(0))?;
+    if spam || f.kind != "expectation" {
+        return Ok(());
+    }
+    let page = page_key(f.page_url.as_deref().unwrap_or_default());
+    let week = week_of(f.created_at);
+    let text = format!(
+        "{} {}",
+        f.expected.as_deref().unwrap_or_default(),
+        f.actual.as_deref().unwrap_or_default()
+    );
+    let mut less = conn.prepare_cached(
+        "UPDATE rollup_words SET n = n - 1 WHERE page = ?1 AND week = ?2 AND site_id = ?3 AND word = ?4",
+    )?;
+    for word in words(&text) {
+        less.execute(params![page, week, f.site_id, word])?;
+    }
+    conn.prepare_cached(
+        "DELETE FROM rollup_words WHERE page = ?1 AND week = ?2 AND site_id = ?3 AND n <= 0",
+    )?
+    .execute(params![page, week, f.site_id])?;
+    add_page(conn, &f, -1)?;
+    conn.prepare_cached(
+        "DELETE FROM rollup_pages WHERE week = ?1 AND site_id = ?2 AND page = ?3 AND n <= 0",
+    )?
+    .execute(params![week, f.site_id, page])?;
+    Ok(())
+}
+
 /// Folds up to `limit` entries newer than the cursor into the roll-ups;
 /// returns how many were read.
 fn roll_pending(conn: &Connection, limit: i64) -> Result<usize, StoreError> {

@@ -17,6 +17,7 @@ mod helpers;
 mod ingest;
 mod limits;
 mod notify;
+mod privacy;
 mod receiver;
 mod reports;
 mod rest;

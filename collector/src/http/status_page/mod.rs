@@ -203,6 +203,23 @@ fn render(
     }
 }
 
+/// 410 for a link whose entry was erased at the customer's request, else
+/// 404. The public id alone decides: it is random, and a guesser learns
+/// nothing they could not by trying it.
+async fn gone_or_not_found(state: &AppState, link: &str) -> Result<Response, ApiError> {
+    if let Some((public_id, _)) = parse_link(link)
+        && state.store.was_erased(public_id.to_owned()).await?
+    {
+        return Ok(page(
+            StatusCode::GONE,
+            &EN,
+            EN.erased,
+            html! { h1 { (EN.erased) } p { (EN.erased_detail) } },
+        ));
+    }
+    Ok(not_found())
+}
+
 fn not_found() -> Response {
     page(
         StatusCode::NOT_FOUND,
@@ -249,7 +266,7 @@ async fn status_page(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let Some(found) = find(&state, &link).await? else {
-        return Ok(not_found());
+        return gone_or_not_found(&state, &link).await;
     };
     let draft = Draft {
         added: query.is_some_and(|q| q.split('&').any(|pair| pair == "added=1")),

@@ -33,6 +33,8 @@ pub(super) struct Words {
     pub err_long: &'static str,
     pub err_busy: &'static str,
     pub err_again: &'static str,
+    pub erased: &'static str,
+    pub erased_detail: &'static str,
 }
 
 pub(super) const EN: Words = Words {
@@ -72,6 +74,8 @@ pub(super) const EN: Words = Words {
     err_long: "This message is too long; please shorten it.",
     err_busy: "Too many messages for now. Please try again in a few minutes; your text is still here.",
     err_again: "Please check your message and send it again; your text is still here.",
+    erased: "This feedback was removed",
+    erased_detail: "It was erased at the customer's request, with everything about it.",
 };
 
 pub(super) const DE: Words = Words {
@@ -111,6 +115,8 @@ pub(super) const DE: Words = Words {
     err_long: "Diese Nachricht ist zu lang; bitte kürzen Sie sie.",
     err_busy: "Im Moment zu viele Nachrichten. Bitte versuchen Sie es in einigen Minuten erneut; Ihr Text bleibt erhalten.",
     err_again: "Bitte prüfen Sie Ihre Nachricht und senden Sie sie erneut; Ihr Text bleibt erhalten.",
+    erased: "Dieses Feedback wurde entfernt",
+    erased_detail: "Es wurde auf Wunsch der Kundin oder des Kunden gelöscht, mit allem, was dazugehörte.",
 };
 
 pub(super) const FR: Words = Words {
@@ -144,6 +150,8 @@ pub(super) const FR: Words = Words {
     err_long: "Ce message est trop long ; merci de le raccourcir.",
     err_busy: "Trop de messages pour le moment. Réessayez dans quelques minutes ; votre texte est conservé.",
     err_again: "Vérifiez votre message et envoyez-le à nouveau ; votre texte est conservé.",
+    erased: "Ce message a été supprimé",
+    erased_detail: "Il a été effacé à la demande du client, avec tout ce qui s'y rapportait.",
 };
 
 pub(super) const ES: Words = Words {
@@ -177,6 +185,8 @@ pub(super) const ES: Words = Words {
     err_long: "Este mensaje es demasiado largo; acórtalo, por favor.",
     err_busy: "Demasiados mensajes por ahora. Inténtalo de nuevo en unos minutos; tu texto sigue aquí.",
     err_again: "Revisa tu mensaje y envíalo de nuevo; tu texto sigue aquí.",
+    erased: "Este mensaje se eliminó",
+    erased_detail: "Se borró a petición del cliente, con todo lo relacionado.",
 };
 
 pub(super) const PT: Words = Words {
@@ -216,6 +226,8 @@ pub(super) const PT: Words = Words {
     err_long: "Esta mensagem é demasiado longa; encurte-a, por favor.",
     err_busy: "Demasiadas mensagens por agora. Tente novamente daqui a alguns minutos; o seu texto continua aqui.",
     err_again: "Verifique a sua mensagem e envie-a novamente; o seu texto continua aqui.",
+    erased: "Esta mensagem foi removida",
+    erased_detail: "Foi apagada a pedido do cliente, com tudo o que lhe dizia respeito.",
 };
 
 /// The customer's language from their browser's tag (`pt-BR` → Portuguese),

@@ -1,0 +1,123 @@
+//! `earshot erase` and `earshot export-person`: a person's data by their
+//! email address.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use super::{CliError, store_error, with_store};
+use crate::config::DbArgs;
+use crate::store::Store;
+
+/// The site key given with `--site`, as its id.
+async fn site_id(store: &Store, db: &DbArgs, key: Option<&str>) -> Result<Option<i64>, CliError> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let sites = store.sites().await.map_err(store_error(db))?;
+    sites
+        .iter()
+        .find(|s| s.key == key)
+        .map(|s| Some(s.id))
+        .ok_or_else(|| CliError::NoSuchSite(key.to_owned()))
+}
+
+/// Asks on the terminal; scripts pass `--yes` instead.
+fn confirmed(prompt: &str) -> Result<bool, CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::NeedsYes);
+    }
+    print!("{prompt} Type \"erase\" to go on: ");
+    std::io::stdout().flush().map_err(CliError::Stdin)?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(CliError::Stdin)?;
+    Ok(answer.trim() == "erase")
+}
+
+pub async fn erase(
+    email: String,
+    site: Option<String>,
+    dry_run: bool,
+    yes: bool,
+    db: DbArgs,
+) -> Result<(), CliError> {
+    with_store(&db, async |store| {
+        let site = site_id(store, &db, site.as_deref()).await?;
+        let plan = store
+            .erasure_plan(email.clone(), site)
+            .await
+            .map_err(store_error(&db))?;
+        let what = format!(
+            "{} entries from {email} ({} attachments, {} timeline events, {} webhook deliveries)",
+            plan.entries, plan.attachments, plan.events, plan.deliveries
+        );
+        if plan.entries == 0 {
+            println!("Nothing is held about {email}.");
+            return Ok(());
+        }
+        if dry_run {
+            println!("Would erase {what}.");
+            return Ok(());
+        }
+        if !yes && !confirmed(&format!("This erases {what}, for good."))? {
+            println!("Nothing was erased.");
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let done = store
+            .erase_person(email.clone(), site, None, crate::store::now_millis())
+            .await
+            .map_err(store_error(&db))?;
+        println!(
+            "Erased {} entries from {email} ({} attachments, {} timeline events, {} webhook deliveries) in {:.2} s. Their status links now answer 410.",
+            done.entries,
+            done.attachments,
+            done.events,
+            done.deliveries,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    })
+    .await
+}
+
+pub async fn export(
+    email: String,
+    site: Option<String>,
+    to: Option<PathBuf>,
+    db: DbArgs,
+) -> Result<(), CliError> {
+    let entries = with_store(&db, async |store| {
+        let site = site_id(store, &db, site.as_deref()).await?;
+        store
+            .export_person(email.clone(), site, None, crate::store::now_millis())
+            .await
+            .map_err(store_error(&db))
+    })
+    .await?;
+    let document = serde_json::json!({
+        "email": email.trim(),
+        "exported_at": crate::clock::rfc3339(crate::store::now_millis()),
+        "entries": entries,
+    });
+    let text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    match to {
+        Some(path) => {
+            std::fs::write(&path, text + "\n").map_err(|e| CliError::Write(path.clone(), e))?;
+            eprintln!(
+                "Wrote {} entries about {} to {}.",
+                entries_len(&document),
+                email.trim(),
+                path.display()
+            );
+        }
+        None => println!("{text}"),
+    }
+    Ok(())
+}
+
+fn entries_len(document: &serde_json::Value) -> usize {
+    document["entries"].as_array().map_or(0, Vec::len)
+}

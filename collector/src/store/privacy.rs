@@ -1,0 +1,250 @@
+//! A person's data, by their email address: everything held about them (a
+//! data subject access request) and its complete erasure.
+//!
+//! Erasure deletes the entries and, by cascade, everything hanging off
+//! them: timeline events, promises, attachments, notices, queued emails and
+//! webhook deliveries with their attempts; the full-text index drops them
+//! (FTS5 `secure-delete`), the roll-ups lose their words and pages, and
+//! `secure_delete` zeroes every freed page. Only the audit log keeps that
+//! it happened (who, when, how many), never what was erased.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value, json};
+
+use super::accounts::audit;
+use super::{Store, StoreError};
+
+/// What an erasure removes (or would, in a dry run).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erasure {
+    pub entries: i64,
+    pub attachments: i64,
+    pub events: i64,
+    pub deliveries: i64,
+}
+
+/// An address as stored entries are matched by it: trimmed, case-folded.
+fn normalised(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn matching(
+    conn: &Connection,
+    email: &str,
+    site: Option<i64>,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, public_id FROM entries
+         WHERE email IS NOT NULL AND lower(trim(email)) = ?1 AND (?2 IS NULL OR site_id = ?2)
+         ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![normalised(email), site], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn count_for(conn: &Connection, table: &str, entry_id: i64) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT count(*) FROM {table} WHERE entry_id = ?1"))?
+        .query_row([entry_id], |r| r.get(0))?)
+}
+
+fn plan(conn: &Connection, ids: &[(i64, String)]) -> Result<Erasure, StoreError> {
+    let mut e = Erasure {
+        entries: i64::try_from(ids.len()).unwrap_or(i64::MAX),
+        ..Erasure::default()
+    };
+    for (id, _) in ids {
+        e.attachments += count_for(conn, "attachments", *id)?;
+        e.events += count_for(conn, "events", *id)?;
+        e.deliveries += count_for(conn, "webhook_deliveries", *id)?;
+    }
+    Ok(e)
+}
+
+fn erase(
+    conn: &Connection,
+    email: &str,
+    site: Option<i64>,
+    actor: Option<i64>,
+    at: i64,
+) -> Result<Erasure, StoreError> {
+    let ids = matching(conn, email, site)?;
+    let done = plan(conn, &ids)?;
+    for (id, public_id) in &ids {
+        super::rollup::forget_text(conn, *id)?;
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO erased_entries (public_id, at) VALUES (?1, ?2)",
+        )?
+        .execute(params![public_id, at])?;
+        conn.prepare_cached("DELETE FROM entries WHERE id = ?1")?
+            .execute([id])?;
+    }
+    audit(
+        conn,
+        actor,
+        "person.erased",
+        "",
+        Some(&format!("entries={}", done.entries)),
+        at,
+    )?;
+    Ok(done)
+}
+
+fn export(conn: &Connection, email: &str, site: Option<i64>) -> Result<Vec<Value>, StoreError> {
+    let ids = matching(conn, email, site)?;
+    let mut entries = Vec::with_capacity(ids.len());
+    for (id, _) in ids {
+        let mut entry = conn
+            .prepare_cached(
+                "SELECT e.reference, s.name, e.kind, e.status, e.severity, e.message, e.expected,
+                        e.actual, e.email, e.name, e.page_url, e.page_title, e.page_referrer,
+                        e.user_agent, e.language, e.timezone, e.viewport, e.context, e.created_at
+                 FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(json!({
+                    "reference": r.get::<_, String>(0)?,
+                    "site": r.get::<_, String>(1)?,
+                    "kind": r.get::<_, String>(2)?,
+                    "status": r.get::<_, String>(3)?,
+                    "severity": r.get::<_, Option<String>>(4)?,
+                    "message": r.get::<_, Option<String>>(5)?,
+                    "expected": r.get::<_, Option<String>>(6)?,
+                    "actual": r.get::<_, Option<String>>(7)?,
+                    "email": r.get::<_, Option<String>>(8)?,
+                    "name": r.get::<_, Option<String>>(9)?,
+                    "page": {
+                        "url": r.get::<_, Option<String>>(10)?,
+                        "title": r.get::<_, Option<String>>(11)?,
+                        "referrer": r.get::<_, Option<String>>(12)?,
+                    },
+                    "browser": {
+                        "user_agent": r.get::<_, Option<String>>(13)?,
+                        "language": r.get::<_, Option<String>>(14)?,
+                        "timezone": r.get::<_, Option<String>>(15)?,
+                        "viewport": r.get::<_, Option<String>>(16)?,
+                    },
+                    "context": r.get::<_, Option<String>>(17)?
+                        .and_then(|c| serde_json::from_str::<Value>(&c).ok()),
+                    "created": crate::clock::rfc3339(r.get(18)?),
+                }))
+            })?;
+        let timeline: Vec<Value> = conn
+            .prepare_cached(
+                "SELECT ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at
+                 FROM events ev LEFT JOIN users u ON u.id = ev.actor_id
+                 WHERE ev.entry_id = ?1 ORDER BY ev.id",
+            )?
+            .query_map([id], |r| {
+                Ok(json!({
+                    "kind": r.get::<_, String>(0)?,
+                    "by": r.get::<_, Option<String>>(1)?,
+                    "body": r.get::<_, Option<String>>(2)?,
+                    "from": r.get::<_, Option<String>>(3)?,
+                    "to": r.get::<_, Option<String>>(4)?,
+                    "at": crate::clock::rfc3339(r.get(5)?),
+                }))
+            })?
+            .collect::<Result<_, _>>()?;
+        let promises: Vec<Value> = conn
+            .prepare_cached(
+                "SELECT text, due_at, state, settled_at FROM promises WHERE entry_id = ?1 ORDER BY id",
+            )?
+            .query_map([id], |r| {
+                Ok(json!({
+                    "text": r.get::<_, String>(0)?,
+                    "due": crate::clock::rfc3339(r.get(1)?),
+                    "state": r.get::<_, String>(2)?,
+                    "settled": r.get::<_, Option<i64>>(3)?.map(crate::clock::rfc3339),
+                }))
+            })?
+            .collect::<Result<_, _>>()?;
+        let attachments: Vec<Value> = conn
+            .prepare_cached(
+                "SELECT content_type, size, bytes FROM attachments WHERE entry_id = ?1 ORDER BY id",
+            )?
+            .query_map([id], |r| {
+                use base64::Engine;
+                let bytes: Vec<u8> = r.get(2)?;
+                Ok(json!({
+                    "content_type": r.get::<_, String>(0)?,
+                    "size": r.get::<_, i64>(1)?,
+                    "base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+                }))
+            })?
+            .collect::<Result<_, _>>()?;
+        entry["timeline"] = Value::Array(timeline);
+        entry["promises"] = Value::Array(promises);
+        entry["attachments"] = Value::Array(attachments);
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+impl Store {
+    /// What erasing `email` (on one site, or all) would remove.
+    pub async fn erasure_plan(
+        &self,
+        email: String,
+        site: Option<i64>,
+    ) -> Result<Erasure, StoreError> {
+        self.read(move |conn| plan(conn, &matching(conn, &email, site)?))
+            .await
+    }
+
+    /// Erases every entry sent with `email` and everything about them.
+    pub async fn erase_person(
+        &self,
+        email: String,
+        site: Option<i64>,
+        actor: Option<i64>,
+        at: i64,
+    ) -> Result<Erasure, StoreError> {
+        self.write(move |conn| erase(conn, &email, site, actor, at))
+            .await
+    }
+
+    /// Everything held about `email`, as JSON values (one per entry);
+    /// recorded in the audit log.
+    pub async fn export_person(
+        &self,
+        email: String,
+        site: Option<i64>,
+        actor: Option<i64>,
+        at: i64,
+    ) -> Result<Vec<Value>, StoreError> {
+        let entries = self
+            .read({
+                let email = email.clone();
+                move |conn| export(conn, &email, site)
+            })
+            .await?;
+        let n = entries.len();
+        self.write(move |conn| {
+            audit(
+                conn,
+                actor,
+                "person.exported",
+                "",
+                Some(&format!("entries={n}")),
+                at,
+            )
+        })
+        .await?;
+        Ok(entries)
+    }
+
+    /// Whether the entry behind a status link was erased on request.
+    pub async fn was_erased(&self, public_id: String) -> Result<bool, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT 1 FROM erased_entries WHERE public_id = ?1")?
+                .query_row([public_id], |_| Ok(()))
+                .optional()?
+                .is_some())
+        })
+        .await
+    }
+}
