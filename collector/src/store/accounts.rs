@@ -369,7 +369,50 @@ fn redeem(
     Ok(Ok(user))
 }
 
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: i64,
+    /// The colleague, when it was one (a command-line action has none).
+    pub actor: Option<String>,
+    pub action: String,
+    pub subject: String,
+    pub detail: Option<String>,
+}
+
 impl Store {
+    /// The newest `limit` audit entries, optionally only actions starting
+    /// with `prefix` (`staff.`, `site.`, `person.`).
+    pub async fn audit_log(
+        &self,
+        prefix: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(move |conn| {
+            let pattern = prefix.map(|p| format!("{p}%"));
+            let mut stmt = conn.prepare_cached(
+                "SELECT a.at, u.name, a.action, coalesce(a.subject, ''), a.detail
+                 FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+                 WHERE ?1 IS NULL OR a.action LIKE ?1
+                 ORDER BY a.id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(
+                params![pattern, i64::try_from(limit).unwrap_or(i64::MAX)],
+                |r| {
+                    Ok(AuditEntry {
+                        at: r.get(0)?,
+                        actor: r.get(1)?,
+                        action: r.get(2)?,
+                        subject: r.get(3)?,
+                        detail: r.get(4)?,
+                    })
+                },
+            )?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     /// Every staff account, active first, then by name.
     pub async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         self.read(|conn| {

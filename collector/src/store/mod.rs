@@ -46,7 +46,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use accounts::{Account, AccountError, AccountRefusal, LinkPurpose, NewLink, PendingInvite};
+pub use accounts::{
+    Account, AccountError, AccountRefusal, AuditEntry, LinkPurpose, NewLink, PendingInvite,
+};
 pub use attachments::{Attached, AttachmentMeta};
 use checkpoint::Checkpointer;
 pub use conversation::{FollowedUp, PublicMessage};

@@ -356,6 +356,17 @@ async fn admins_add_and_change_sites_which_apply_at_once_and_are_recorded() {
         "% is text, not a wildcard"
     );
 
+    let audit = admin.html("/console/audit?area=site").await;
+    assert!(audit.contains("site.added") && audit.contains("site.changed"));
+    assert!(audit.contains("Ada"), "who did it");
+    let csv = admin.get("/console/audit.csv").await.text().await.unwrap();
+    assert!(csv.starts_with("at,who,action,subject,detail\r\n"));
+    assert!(csv.contains(",Ada,site.changed,"), "{csv}");
+    let agent = signed_in(&app, "bo@example.com").await;
+    assert_eq!(
+        agent.get("/console/audit").await.status(),
+        StatusCode::FORBIDDEN
+    );
     let actions: Vec<(String, Option<String>)> = app
         .db()
         .prepare("SELECT action, detail FROM audit_log ORDER BY id")

@@ -2,6 +2,7 @@
 //! staff session. No JavaScript framework; one small script file for
 //! conveniences, under a strict CSP.
 
+mod audit;
 mod charts;
 mod entry;
 mod error;
@@ -85,6 +86,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/export.ndjson", get(inbox::export_ndjson))
         .route("/console/tokens", get(tokens::page).post(tokens::create))
         .route("/console/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/console/audit", get(audit::page))
+        .route("/console/audit.csv", get(audit::csv))
         .route("/console/staff", get(staff::page))
         .route("/console/staff/invite", post(staff::invite))
         .route("/console/staff/{id}/role", post(staff::role))
