@@ -63,16 +63,13 @@ fn plan(conn: &Connection, ids: &[(i64, String)]) -> Result<Erasure, StoreError>
     Ok(e)
 }
 
-fn erase(
-    conn: &Connection,
-    email: &str,
-    site: Option<i64>,
-    actor: Option<i64>,
-    at: i64,
-) -> Result<Erasure, StoreError> {
-    let ids = matching(conn, email, site)?;
-    let done = plan(conn, &ids)?;
-    for (id, public_id) in &ids {
+/// Entries erased per write transaction: a person with thousands of
+/// entries must not hold the writer (and so ingest) for seconds at a time.
+const ERASE_BATCH: usize = 10;
+
+fn erase_batch(conn: &Connection, ids: &[(i64, String)], at: i64) -> Result<Erasure, StoreError> {
+    let done = plan(conn, ids)?;
+    for (id, public_id) in ids {
         super::rollup::forget_text(conn, *id)?;
         conn.prepare_cached(
             "INSERT OR IGNORE INTO erased_entries (public_id, at) VALUES (?1, ?2)",
@@ -81,14 +78,6 @@ fn erase(
         conn.prepare_cached("DELETE FROM entries WHERE id = ?1")?
             .execute([id])?;
     }
-    audit(
-        conn,
-        actor,
-        "person.erased",
-        "",
-        Some(&format!("entries={}", done.entries)),
-        at,
-    )?;
     Ok(done)
 }
 
@@ -194,7 +183,9 @@ impl Store {
             .await
     }
 
-    /// Erases every entry sent with `email` and everything about them.
+    /// Erases every entry sent with `email` and everything about them, a
+    /// few entries per transaction so ingest keeps flowing. Interrupted, it
+    /// has erased whole entries only; running it again finishes the job.
     pub async fn erase_person(
         &self,
         email: String,
@@ -202,8 +193,30 @@ impl Store {
         actor: Option<i64>,
         at: i64,
     ) -> Result<Erasure, StoreError> {
-        self.write(move |conn| erase(conn, &email, site, actor, at))
-            .await
+        let ids = self.read(move |conn| matching(conn, &email, site)).await?;
+        let mut done = Erasure::default();
+        for batch in ids.chunks(ERASE_BATCH) {
+            let batch = batch.to_vec();
+            let part = self
+                .write(move |conn| erase_batch(conn, &batch, at))
+                .await?;
+            done.entries += part.entries;
+            done.attachments += part.attachments;
+            done.events += part.events;
+            done.deliveries += part.deliveries;
+        }
+        self.write(move |conn| {
+            audit(
+                conn,
+                actor,
+                "person.erased",
+                "",
+                Some(&format!("entries={}", done.entries)),
+                at,
+            )
+        })
+        .await?;
+        Ok(done)
     }
 
     /// Everything held about `email`, as JSON values (one per entry);
