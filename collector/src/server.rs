@@ -73,6 +73,7 @@ pub struct Running {
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<io::Result<()>>,
     indexer: JoinHandle<()>,
+    retainer: JoinHandle<()>,
     notifier: Notifier,
 }
 
@@ -83,6 +84,7 @@ impl Running {
         let _ = self.shutdown.send(());
         let served = self.task.await.unwrap_or_else(|e| Err(io::Error::other(e)));
         self.indexer.abort();
+        self.retainer.abort();
         self.notifier.stop();
         self.store.shutdown().await;
         served
@@ -190,6 +192,10 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let proxies = TrustedProxies::new(config.trusted_proxies.clone());
     let task = tokio::spawn(serve(listener, router, config.limits, proxies, on_shutdown));
     let indexer = tokio::spawn(crate::store::search::keep_indexed(store.clone()));
+    let retainer = tokio::spawn(crate::store::retention::keep(
+        store.clone(),
+        config.clock.clone(),
+    ));
     Ok(Running {
         addr,
         public_url,
@@ -201,6 +207,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         shutdown,
         task,
         indexer,
+        retainer,
         notifier,
     })
 }

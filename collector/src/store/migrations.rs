@@ -463,6 +463,13 @@ const MIGRATIONS: &[&str] = &[
         at        INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID;
 
+    -- Retention per site: feedback older than retention_days is deleted
+    -- (only resolved and won't-fix, or all), spam after spam_days.
+    ALTER TABLE sites ADD COLUMN retention_days INTEGER CHECK (retention_days > 0);
+    ALTER TABLE sites ADD COLUMN retention_scope TEXT NOT NULL DEFAULT 'closed'
+        CHECK (retention_scope IN ('closed', 'all'));
+    ALTER TABLE sites ADD COLUMN spam_days INTEGER NOT NULL DEFAULT 30 CHECK (spam_days > 0);
+
     -- The Sites page lists sites by name, a page at a time: read in order,
     -- not sorted, so a deep page skips rows without computing them.
     CREATE INDEX sites_name ON sites(name COLLATE NOCASE, id);

@@ -27,6 +27,7 @@ mod migrations;
 mod notify;
 mod outbox;
 mod privacy;
+pub mod retention;
 mod review;
 mod rollup;
 pub mod search;

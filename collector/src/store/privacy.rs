@@ -68,13 +68,25 @@ fn plan(conn: &Connection, ids: &[(i64, String)]) -> Result<Erasure, StoreError>
 const ERASE_BATCH: usize = 10;
 
 fn erase_batch(conn: &Connection, ids: &[(i64, String)], at: i64) -> Result<Erasure, StoreError> {
+    delete_entries(conn, ids, Some(at))
+}
+
+/// Deletes entries completely (see the module's comment); with `erased_at`
+/// their status links answer 410 from then on.
+pub(super) fn delete_entries(
+    conn: &Connection,
+    ids: &[(i64, String)],
+    erased_at: Option<i64>,
+) -> Result<Erasure, StoreError> {
     let done = plan(conn, ids)?;
     for (id, public_id) in ids {
         super::rollup::forget_text(conn, *id)?;
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO erased_entries (public_id, at) VALUES (?1, ?2)",
-        )?
-        .execute(params![public_id, at])?;
+        if let Some(at) = erased_at {
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO erased_entries (public_id, at) VALUES (?1, ?2)",
+            )?
+            .execute(params![public_id, at])?;
+        }
         conn.prepare_cached("DELETE FROM entries WHERE id = ?1")?
             .execute([id])?;
     }

@@ -379,3 +379,104 @@ async fn export_person_hands_over_everything_held_about_them() {
         .unwrap();
     assert_eq!(action, "person.exported");
 }
+
+#[tokio::test]
+async fn retention_deletes_old_closed_feedback_and_old_spam_on_the_clock() {
+    use crate::staff::{DAY, complaint, console_app, signed_in, submit};
+    let (app, clock) = console_app().await;
+    let (resolved, _) = submit(&app, complaint(&app, "Old and resolved")).await;
+    let (open, _) = submit(&app, complaint(&app, "Old and still open")).await;
+    let (spam, _) = submit(&app, complaint(&app, "Buy cheap things")).await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    for (id, status) in [(&resolved, "resolved"), (&spam, "spam")] {
+        let moved = admin
+            .act(
+                &format!("/console/entries/{id}/status"),
+                &[("status", status)],
+            )
+            .await;
+        assert_eq!(moved.status().as_u16(), 303);
+    }
+    let set = admin
+        .act(
+            "/console/sites/1/retention",
+            &[
+                ("retention_days", "30"),
+                ("retention_scope", "closed"),
+                ("spam_days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(set.status().as_u16(), 303);
+    let bad = admin
+        .act(
+            "/console/sites/1/retention",
+            &[("retention_days", "0"), ("spam_days", "30")],
+        )
+        .await;
+    assert_eq!(bad.status().as_u16(), 422);
+    let exists = |id: &str| {
+        app.db()
+            .query_row(
+                "SELECT count(*) FROM entries WHERE public_id = ?1",
+                [id],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 1
+    };
+
+    clock.advance(29 * DAY);
+    let swept = app
+        .running
+        .store
+        .sweep_retention(clock.now_millis())
+        .await
+        .unwrap();
+    assert!(swept.is_empty(), "nothing is 30 days old yet");
+    clock.advance(2 * DAY);
+    let swept = app
+        .running
+        .store
+        .sweep_retention(clock.now_millis())
+        .await
+        .unwrap();
+    assert_eq!(swept.len(), 1);
+    assert_eq!(swept[0].1, 2);
+    assert!(!exists(&resolved) && !exists(&spam));
+    assert!(exists(&open), "open feedback is kept under 'closed only'");
+
+    // A month later: a fresh session.
+    let admin = signed_in(&app, "ada@example.com").await;
+    admin
+        .act(
+            "/console/sites/1/retention",
+            &[
+                ("retention_days", "30"),
+                ("retention_scope", "all"),
+                ("spam_days", "30"),
+            ],
+        )
+        .await;
+    app.running
+        .store
+        .sweep_retention(clock.now_millis())
+        .await
+        .unwrap();
+    assert!(!exists(&open), "'all' takes open feedback too");
+    let audit: Vec<(String, Option<String>)> = app
+        .db()
+        .prepare("SELECT action, detail FROM audit_log WHERE action LIKE 'retention.%' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        audit,
+        [
+            ("retention.deleted".to_owned(), Some("entries=2".to_owned())),
+            ("retention.deleted".to_owned(), Some("entries=1".to_owned()))
+        ]
+    );
+}

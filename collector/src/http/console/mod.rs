@@ -100,6 +100,7 @@ pub fn router() -> Router<AppState> {
             "/console/sites/{id}",
             get(sites::detail).post(sites::update),
         )
+        .route("/console/sites/{id}/retention", post(sites::retention))
         .route("/console/sites/{id}/webhooks", post(webhooks::add))
         .route("/console/webhooks/{id}", get(webhooks::page))
         .route("/console/webhooks/{id}/rotate", post(webhooks::rotate))

@@ -14,7 +14,12 @@ use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views, webhooks};
 use crate::http::AppState;
 use crate::origin::OriginPattern;
+use crate::store::retention::Retention;
 use crate::store::{NewSite, SiteChange, SiteRow};
+
+/// Longest retention a form accepts (ten years), and spam's default.
+const RETENTION_MAX_DAYS: i64 = 3_650;
+const DEFAULT_SPAM_DAYS: i64 = 30;
 
 const MAX_TARGET_HOURS: i64 = 24 * 30;
 /// Longest response promise a site can show.
@@ -183,6 +188,11 @@ pub async fn detail(
         .await?
         .ok_or(ConsoleError::NotFound)?;
     let hooks = state.store.webhooks().await?;
+    let retention = state.store.retention(id).await?.unwrap_or(Retention {
+        days: None,
+        all: false,
+        spam_days: DEFAULT_SPAM_DAYS,
+    });
     let now = state.clock.now_millis();
     let refused = state.sites.rejected_origins(id, now);
     let done = query.ok().map(|Query(q)| q.done);
@@ -192,6 +202,7 @@ pub async fn detail(
         @match done.as_deref() {
             Some("added") => { p.notice role="status" { "Site added. Put the snippet below on its pages." } }
             Some("saved") => { p.notice role="status" { "Saved. The change applies now." } }
+            Some("retention") => { p.notice role="status" { "Retention saved. The next sweep (within 10 minutes) applies it." } }
             _ => {}
         }
         p.muted { "Key " code { (site.key) } " · last feedback " (last_feedback(&site, now)) }
@@ -224,6 +235,25 @@ pub async fn detail(
                 input #promise name="response_promise" maxlength=(PROMISE_MAX)
                     value=(site.response_promise.as_deref().unwrap_or_default()) placeholder="We answer within 1 business day";
                 button.primary type="submit" { "Save" }
+            }
+        }
+        section.panel {
+            h2 { "Retention" }
+            p.muted { "Old feedback is deleted in the background, completely (as an erasure is), and the deletions are counted in the audit log." }
+            form.stack method="post" action={ "/console/sites/" (site.id) "/retention" } {
+                (views::csrf(&staff))
+                label for="retention-days" { "Delete feedback older than (days; empty keeps it)" }
+                input #retention-days type="number" name="retention_days" min="1" max=(RETENTION_MAX_DAYS)
+                    value=[retention.days];
+                label for="retention-scope" { "Which feedback" }
+                select #retention-scope name="retention_scope" {
+                    option value="closed" selected[!retention.all] { "Only resolved and won't fix" }
+                    option value="all" selected[retention.all] { "All of it" }
+                }
+                label for="spam-days" { "Delete spam older than (days)" }
+                input #spam-days type="number" name="spam_days" min="1" max=(RETENTION_MAX_DAYS)
+                    value=(retention.spam_days) required;
+                button type="submit" { "Save retention" }
             }
         }
         section.panel {
@@ -362,4 +392,63 @@ pub async fn update(
     state.sites.invalidate();
     tracing::info!(site_id = id, "site settings changed");
     Ok(Redirect::to(&format!("/console/sites/{id}?done=saved")).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RetentionForm {
+    retention_days: String,
+    retention_scope: String,
+    spam_days: String,
+}
+
+impl FormLimit for RetentionForm {
+    const MAX_BYTES: usize = FORM_OVERHEAD;
+}
+
+fn days(raw: &str, what: &str) -> Result<Option<i64>, ConsoleError> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=RETENTION_MAX_DAYS).contains(d))
+            .map(Some)
+            .ok_or_else(|| {
+                ConsoleError::Invalid(format!(
+                    "{what} is a whole number of days from 1 to {RETENTION_MAX_DAYS}."
+                ))
+            }),
+    }
+}
+
+pub async fn retention(
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+    StaffForm { staff, form }: StaffForm<RetentionForm>,
+) -> Result<Response, ConsoleError> {
+    staff.require_admin()?;
+    let id = site_id(path)?;
+    let all = match form.retention_scope.as_str() {
+        "all" => true,
+        "closed" | "" => false,
+        _ => {
+            return Err(ConsoleError::Invalid(
+                "Choose resolved and won't fix only, or all feedback.".to_owned(),
+            ));
+        }
+    };
+    let retention = Retention {
+        days: days(&form.retention_days, "The retention")?,
+        all,
+        spam_days: days(&form.spam_days, "Spam retention")?.unwrap_or(DEFAULT_SPAM_DAYS),
+    };
+    if !state
+        .store
+        .set_retention(id, retention, staff.user.id, state.clock.now_millis())
+        .await?
+    {
+        return Err(ConsoleError::NotFound);
+    }
+    Ok(Redirect::to(&format!("/console/sites/{id}?done=retention")).into_response())
 }
