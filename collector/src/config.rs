@@ -23,6 +23,10 @@ use crate::clock::Clock;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// How logs are written to standard error: `text` (coloured only on a
+    /// terminal) or `json`, one object per line, for log shippers.
+    #[arg(long, env = "EARSHOT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub log_format: String,
     /// Options for `serve`, accepted without the subcommand too.
     #[command(flatten)]
     pub serve: ServeArgs,

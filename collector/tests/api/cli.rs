@@ -644,3 +644,36 @@ fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() {
     assert!(stderr.contains("applied database migration"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "escape codes in: {stderr:?}");
 }
+
+#[test]
+fn logs_can_be_json_lines_for_log_shippers() {
+    let dir = tempfile::tempdir().unwrap();
+    // After the subcommand (`earshot serve --log-format json`), or alone
+    // for the default `serve`.
+    for (n, args) in [vec!["user", "list", "--log-format", "json", "--db"]]
+        .into_iter()
+        .enumerate()
+    {
+        let db = dir.path().join(format!("earshot-{n}.db"));
+        let out = Command::new(BIN)
+            .args(&args)
+            .arg(&db)
+            .env("EARSHOT_LOG", "info")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let line = stderr
+            .lines()
+            .find(|l| l.contains("applied database migration"))
+            .unwrap_or_else(|| panic!("no migration log line in {stderr:?}"));
+        let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(parsed["level"], "INFO", "{line}");
+        assert_eq!(parsed["fields"]["message"], "applied database migration");
+    }
+    let out = Command::new(BIN)
+        .args(["user", "list", "--log-format", "yaml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "an unknown format is refused");
+}
