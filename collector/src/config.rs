@@ -350,6 +350,16 @@ pub struct ServeArgs {
         action = clap::ArgAction::SetTrue
     )]
     pub allow_private_webhooks: bool,
+    /// Take a backup into this directory on a schedule (off unless set);
+    /// the same checked copy as `earshot backup`.
+    #[arg(long, env = "EARSHOT_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// How often to back up into --backup-dir: a number and m, h or d.
+    #[arg(long, env = "EARSHOT_BACKUP_EVERY", default_value = "1d", value_parser = parse_every)]
+    pub backup_every: Duration,
+    /// Scheduled backups to keep; older ones are removed.
+    #[arg(long, env = "EARSHOT_BACKUP_KEEP", default_value_t = 7, value_parser = clap::value_parser!(u16).range(1..))]
+    pub backup_keep: u16,
     /// Minutes of inactivity after which a staff session ends.
     #[arg(long, env = "EARSHOT_SESSION_IDLE_MINUTES", default_value_t = SessionPolicy::DEFAULT.idle.as_secs() / 60)]
     pub session_idle_minutes: u64,
@@ -462,6 +472,37 @@ pub struct Config {
     pub smtp: Option<Smtp>,
     /// Webhooks may reach private and loopback addresses.
     pub allow_private_webhooks: bool,
+    /// Scheduled backups, if any.
+    pub backups: Option<BackupSchedule>,
+}
+
+/// `30m`, `6h`, `1d` (at least a minute).
+fn parse_every(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{raw:?}: write a number and m, h or d, like 6h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3_600),
+        "d" => n.saturating_mul(86_400),
+        other => return Err(format!("{other:?} is not m, h or d")),
+    };
+    if secs < 60 {
+        return Err("back up at most once a minute".to_owned());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// Scheduled backups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSchedule {
+    pub dir: PathBuf,
+    pub every: Duration,
+    pub keep: usize,
 }
 
 impl Config {
@@ -477,6 +518,7 @@ impl Config {
             clock: Clock::system(),
             smtp: None,
             allow_private_webhooks: false,
+            backups: None,
         }
     }
 }
@@ -511,6 +553,11 @@ impl From<ServeArgs> for Config {
                 from: args.smtp_from,
             }),
             allow_private_webhooks: args.allow_private_webhooks,
+            backups: args.backup_dir.map(|dir| BackupSchedule {
+                dir,
+                every: args.backup_every,
+                keep: usize::from(args.backup_keep),
+            }),
         }
     }
 }

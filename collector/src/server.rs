@@ -74,6 +74,7 @@ pub struct Running {
     task: JoinHandle<io::Result<()>>,
     indexer: JoinHandle<()>,
     retainer: JoinHandle<()>,
+    backups: Option<JoinHandle<()>>,
     notifier: Notifier,
 }
 
@@ -85,6 +86,9 @@ impl Running {
         let served = self.task.await.unwrap_or_else(|e| Err(io::Error::other(e)));
         self.indexer.abort();
         self.retainer.abort();
+        if let Some(backups) = &self.backups {
+            backups.abort();
+        }
         self.notifier.stop();
         self.store.shutdown().await;
         served
@@ -196,6 +200,10 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         store.clone(),
         config.clock.clone(),
     ));
+    let backups = config
+        .backups
+        .clone()
+        .map(|schedule| tokio::spawn(crate::store::backup::scheduled(config.db.clone(), schedule)));
     Ok(Running {
         addr,
         public_url,
@@ -208,6 +216,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         task,
         indexer,
         retainer,
+        backups,
         notifier,
     })
 }

@@ -179,6 +179,54 @@ fn sync_dir(path: &Path) {
     }
 }
 
+/// Backs up `db` into `schedule.dir` every `schedule.every`, keeping the
+/// newest `schedule.keep` (`earshot-<UTC time>.db`, so names sort by age).
+pub async fn scheduled(db: PathBuf, schedule: crate::config::BackupSchedule) {
+    loop {
+        tokio::time::sleep(schedule.every).await;
+        let (db, schedule) = (db.clone(), schedule.clone());
+        let outcome = tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&schedule.dir).map_err(io(&schedule.dir))?;
+            let stamp = crate::clock::rfc3339(super::now_millis()).replace([':', '-', '.'], "");
+            let to = schedule.dir.join(format!("earshot-{stamp}.db"));
+            let facts = backup(&db, &to)?;
+            prune(&schedule.dir, schedule.keep)?;
+            Ok::<_, BackupError>((to, facts))
+        })
+        .await;
+        match outcome {
+            Ok(Ok((to, facts))) => tracing::info!(
+                path = %to.display(), entries = facts.entries, bytes = facts.bytes,
+                "scheduled backup written and checked"
+            ),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "scheduled backup failed; trying again next time")
+            }
+            Err(_) => tracing::warn!("scheduled backup task failed"),
+        }
+    }
+}
+
+/// Removes all but the newest `keep` scheduled backups in `dir`.
+pub fn prune(dir: &Path, keep: usize) -> Result<(), BackupError> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("earshot-") && n.ends_with(".db"))
+        })
+        .collect();
+    names.sort();
+    let excess = names.len().saturating_sub(keep);
+    for old in names.into_iter().take(excess) {
+        std::fs::remove_file(&old).map_err(io(&old))?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("the database is in use by a running server")]
@@ -224,6 +272,33 @@ mod tests {
         assert!(matches!(ServerLock::acquire(&db), Err(LockError::Held)));
         drop(first);
         assert!(ServerLock::acquire(&db).is_ok());
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_scheduled_backups_only() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "earshot-20261201T010000Z.db",
+            "earshot-20261202T010000Z.db",
+            "earshot-20261203T010000Z.db",
+            "notes.txt",
+        ] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        prune(dir.path(), 2).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "earshot-20261202T010000Z.db",
+                "earshot-20261203T010000Z.db",
+                "notes.txt"
+            ]
+        );
     }
 
     #[test]

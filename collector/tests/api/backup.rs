@@ -215,3 +215,50 @@ async fn restore_waits_for_the_server_to_stop_then_brings_the_backup_back() {
     );
     running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn scheduled_backups_are_checked_copies_and_only_the_newest_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let backups = dir.path().join("backups");
+    let mut config = config(&db);
+    config.backups = Some(earshot_collector::config::BackupSchedule {
+        dir: backups.clone(),
+        every: Duration::from_millis(300),
+        keep: 2,
+    });
+    let running = server::start(&config).await.unwrap();
+    let site = running.created_site.clone().unwrap().key;
+    let id = submit(
+        &reqwest::Client::new(),
+        &running.public_url,
+        &site,
+        "kept safe",
+    )
+    .await
+    .unwrap();
+    let listed = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&backups)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    // Wait for several rounds: at least three written, two kept.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 4 {
+        assert!(std::time::Instant::now() < deadline, "backups keep coming");
+        seen.extend(listed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    running.stop().await.unwrap();
+    let kept = listed();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    for copy in &kept {
+        assert!(ids_in(copy).contains(&id));
+        let check: String = rusqlite::Connection::open(copy)
+            .unwrap()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
+}
