@@ -5,20 +5,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use earshot_collector::config::Config;
 use earshot_collector::server;
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_earshot");
+use crate::helpers::test_config;
 
-fn config(db: &Path) -> Config {
-    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), db.to_path_buf());
-    config.limits.per_ip_per_minute = 0;
-    config.limits.max_connections_per_ip = 0;
-    config.limits.per_site_per_minute = 0;
-    config.limits.min_fill = Duration::ZERO;
-    config
-}
+const BIN: &str = env!("CARGO_BIN_EXE_earshot");
 
 async fn submit(client: &reqwest::Client, url: &str, site: &str, message: &str) -> Option<String> {
     let response = client
@@ -64,7 +56,7 @@ fn arg(path: &Path) -> String {
 async fn a_backup_under_ingest_holds_every_entry_acknowledged_before_it_began() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
-    let running = server::start(&config(&db)).await.unwrap();
+    let running = server::start(&test_config(&db)).await.unwrap();
     let site = running.created_site.clone().unwrap().key;
     let url = running.public_url.clone();
     let client = reqwest::Client::new();
@@ -139,7 +131,7 @@ async fn a_backup_under_ingest_holds_every_entry_acknowledged_before_it_began() 
 async fn restore_waits_for_the_server_to_stop_then_brings_the_backup_back() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
-    let running = server::start(&config(&db)).await.unwrap();
+    let running = server::start(&test_config(&db)).await.unwrap();
     let site = running.created_site.clone().unwrap().key;
     let url = running.public_url.clone();
     let client = reqwest::Client::new();
@@ -171,7 +163,7 @@ async fn restore_waits_for_the_server_to_stop_then_brings_the_backup_back() {
     assert!(!ok, "a served database is never swapped");
     assert!(stderr.contains("running earshot server"), "{stderr}");
     // A second server on the same file is refused too.
-    assert!(server::start(&config(&db)).await.is_err());
+    assert!(server::start(&test_config(&db)).await.is_err());
     running.stop().await.unwrap();
 
     // A damaged copy is refused before anything is touched.
@@ -204,7 +196,7 @@ async fn restore_waits_for_the_server_to_stop_then_brings_the_backup_back() {
         .expect("the replaced database is kept");
     assert!(ids_in(&replaced.path()).contains(&later));
 
-    let running = server::start(&config(&db)).await.unwrap();
+    let running = server::start(&test_config(&db)).await.unwrap();
     let ids = ids_in(&db);
     assert!(ids.contains(&kept));
     assert!(!ids.contains(&later), "the database is the backup's");
@@ -221,7 +213,7 @@ async fn scheduled_backups_are_checked_copies_and_only_the_newest_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
     let backups = dir.path().join("backups");
-    let mut config = config(&db);
+    let mut config = test_config(&db);
     config.backups = Some(earshot_collector::config::BackupSchedule {
         dir: backups.clone(),
         every: Duration::from_millis(300),

@@ -21,16 +21,23 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A configuration for a collector on a free port with the database at
+/// `db` and every abuse limit off, so tests can send freely.
+pub fn test_config(db: &Path) -> Config {
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), db.to_path_buf());
+    config.limits.per_ip_per_minute = 0;
+    config.limits.max_connections_per_ip = 0;
+    config.limits.per_site_per_minute = 0;
+    config.limits.min_fill = std::time::Duration::ZERO;
+    config
+}
+
 /// A collector whose configuration `configure` adjusts, starting from
 /// limits that are all off.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("earshot.db");
-    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), db_path.clone());
-    config.limits.per_ip_per_minute = 0;
-    config.limits.max_connections_per_ip = 0;
-    config.limits.per_site_per_minute = 0;
-    config.limits.min_fill = std::time::Duration::ZERO;
+    let mut config = test_config(&db_path);
     configure(&mut config);
     let running = server::start(&config).await.unwrap();
     let site_key = running.created_site.as_ref().unwrap().key.clone();

@@ -4,13 +4,13 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use earshot_collector::auth::{Password, password};
-use earshot_collector::config::Config;
 use earshot_collector::server::{self, Running};
 use earshot_collector::store::{NewReply, NewUser, Role};
 use serde_json::{Value, json};
+
+use crate::helpers::test_config;
 
 const BIN: &str = env!("CARGO_BIN_EXE_earshot");
 const EMAIL: &str = "Ana.Erase@Example.com";
@@ -34,15 +34,6 @@ fn png_with_marker() -> Vec<u8> {
     ];
     png.extend_from_slice(PIXELS);
     png
-}
-
-fn config(db: &Path) -> Config {
-    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), db.to_path_buf());
-    config.limits.per_ip_per_minute = 0;
-    config.limits.max_connections_per_ip = 0;
-    config.limits.per_site_per_minute = 0;
-    config.limits.min_fill = Duration::ZERO;
-    config
 }
 
 /// Posts feedback; returns the answer's JSON.
@@ -212,7 +203,7 @@ fn earshot(args: &[&str], db: &Path) -> (bool, String, String) {
 async fn erasing_a_person_leaves_no_trace_of_them_in_the_file_its_wal_or_the_index() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
-    let running = server::start(&config(&db)).await.unwrap();
+    let running = server::start(&test_config(&db)).await.unwrap();
     let (ana, bo) = people(&running).await;
     running.stop().await.unwrap();
     delivery_for(&db, ana[0]["id"].as_str().unwrap());
@@ -304,7 +295,7 @@ async fn erasing_a_person_leaves_no_trace_of_them_in_the_file_its_wal_or_the_ind
     drop(conn);
 
     // Her status links say what happened; Bo's still work.
-    let running = server::start(&config(&db)).await.unwrap();
+    let running = server::start(&test_config(&db)).await.unwrap();
     let at_new_address = |entry: &Value| {
         let url = entry["status_url"].as_str().unwrap();
         format!(
@@ -333,7 +324,7 @@ async fn erasing_a_person_leaves_no_trace_of_them_in_the_file_its_wal_or_the_ind
 async fn export_person_hands_over_everything_held_about_them() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
-    let running = server::start(&config(&db)).await.unwrap();
+    let running = server::start(&test_config(&db)).await.unwrap();
     let (ana, _) = people(&running).await;
     running.stop().await.unwrap();
     let to = dir.path().join("ana.json");

@@ -9,12 +9,11 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::error::capitalise;
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit, PublicForm};
-use super::login::signed_in;
+use super::login::{new_password_hash, signed_in};
 use super::staff::link_hash;
 use super::{ConsoleError, views};
-use crate::auth::{Password, password};
+use crate::auth::password;
 use crate::http::AppState;
 use crate::store::LinkPurpose;
 
@@ -142,15 +141,10 @@ pub async fn redeem(
     if invite && (name.is_empty() || name.chars().count() > NAME_MAX) {
         return again("Enter your name (up to 100 characters).");
     }
-    let password = match Password::parse(&form.password) {
-        Ok(p) => p,
-        Err(e) => return again(&format!("{}.", capitalise(&e.to_string()))),
+    let hash = match new_password_hash(&state, &form.password).await? {
+        Ok(hash) => hash,
+        Err(problem) => return again(&problem),
     };
-    let hash = state
-        .auth
-        .hash(password)
-        .await
-        .map_err(|_| ConsoleError::Internal("hashing"))?;
     let user = state
         .store
         .redeem_account_link(

@@ -267,6 +267,24 @@ pub async fn setup_form(
     Ok(setup_page(StatusCode::OK, &q.token, None, "", ""))
 }
 
+/// The hash of a password someone chose, or why it cannot be one (a
+/// sentence for the form).
+pub(super) async fn new_password_hash(
+    state: &AppState,
+    raw: &str,
+) -> Result<Result<String, String>, ConsoleError> {
+    let password = match Password::parse(raw) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(format!("{}.", capitalise(&e.to_string())))),
+    };
+    let hash = state
+        .auth
+        .hash(password)
+        .await
+        .map_err(|_| ConsoleError::Internal("hashing"))?;
+    Ok(Ok(hash))
+}
+
 /// Longest name a colleague can have.
 const NAME_MAX: usize = 100;
 
@@ -311,15 +329,10 @@ pub async fn setup(
     if earshot_protocol::submission::Email::parse(email).is_err() {
         return again("Enter a valid email address.");
     }
-    let password = match Password::parse(&form.password) {
-        Ok(p) => p,
-        Err(e) => return again(&format!("{}.", capitalise(&e.to_string()))),
+    let hash = match new_password_hash(&state, &form.password).await? {
+        Ok(hash) => hash,
+        Err(problem) => return again(&problem),
     };
-    let hash = state
-        .auth
-        .hash(password)
-        .await
-        .map_err(|_| ConsoleError::Internal("hashing"))?;
     let created = state
         .store
         .add_first_admin(NewUser {
