@@ -219,6 +219,7 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
         "/console/sites/1",
         "/console/staff",
         "/console/audit",
+        "/console/people",
     ] {
         browser.client.goto(&format!("{url}{path}")).await?;
         text_with(&browser, "main", "").await?;

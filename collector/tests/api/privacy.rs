@@ -471,3 +471,67 @@ async fn retention_deletes_old_closed_feedback_and_old_spam_on_the_clock() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_admin_can_export_and_erase_a_persons_data_in_the_console() {
+    use crate::staff::{complaint, console_app, signed_in, submit};
+    let (app, _) = console_app().await;
+    let mut body = complaint(&app, "Please forget me, okapi9911");
+    body["email"] = json!("Cy@Example.com");
+    let (id, status_url) = submit(&app, body).await;
+    let agent = signed_in(&app, "bo@example.com").await;
+    assert_eq!(agent.get("/console/people").await.status().as_u16(), 403);
+    let admin = signed_in(&app, "ada@example.com").await;
+    let found = admin
+        .act("/console/people", &[("email", "cy@example.com")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(found.contains("1 entries (0 attachments"), "{found}");
+    let export = admin
+        .act("/console/people/export", &[("email", "cy@example.com")])
+        .await;
+    assert_eq!(
+        export.headers()["content-disposition"],
+        "attachment; filename=\"earshot-person.json\""
+    );
+    let document: Value = export.json().await.unwrap();
+    assert!(document.to_string().contains("okapi9911"));
+    let unconfirmed = admin
+        .act("/console/people/erase", &[("email", "cy@example.com")])
+        .await;
+    assert_eq!(unconfirmed.status().as_u16(), 422);
+    let erased = admin
+        .act(
+            "/console/people/erase",
+            &[("email", "cy@example.com"), ("confirm", "yes")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(erased.contains("Erased 1 entries"), "{erased}");
+    let left: i64 = app
+        .db()
+        .query_row(
+            "SELECT count(*) FROM entries WHERE public_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(
+        reqwest::get(&status_url).await.unwrap().status().as_u16(),
+        410
+    );
+    let actions: Vec<String> = app
+        .db()
+        .prepare("SELECT action FROM audit_log WHERE action LIKE 'person.%' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(actions, ["person.exported", "person.erased"]);
+}

@@ -11,6 +11,7 @@ mod inbox;
 mod link;
 mod login;
 mod notifications;
+mod people;
 mod promises;
 mod reports;
 mod sites;
@@ -86,6 +87,9 @@ pub fn router() -> Router<AppState> {
         .route("/console/export.ndjson", get(inbox::export_ndjson))
         .route("/console/tokens", get(tokens::page).post(tokens::create))
         .route("/console/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/console/people", get(people::form).post(people::lookup))
+        .route("/console/people/export", post(people::export))
+        .route("/console/people/erase", post(people::erase))
         .route("/console/audit", get(audit::page))
         .route("/console/audit.csv", get(audit::csv))
         .route("/console/staff", get(staff::page))

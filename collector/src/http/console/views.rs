@@ -66,6 +66,7 @@ pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Html<Str
                             @if staff.user.role == crate::store::Role::Admin {
                                 (link("/console/sites", "Sites"))
                                 (link("/console/staff", "Staff"))
+                                (link("/console/people", "A person's data"))
                                 (link("/console/audit", "Audit log"))
                             }
                         }

@@ -1,0 +1,177 @@
+//! "A person's data" (administrators): look up what is held about an email
+//! address, download all of it as JSON, or erase it, as `earshot
+//! export-person` and `earshot erase` do. Every form is a POST, so the
+//! address never lands in a URL, a history or an access log.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
+use super::{ConsoleError, Staff, StaffForm, views};
+use crate::http::AppState;
+use crate::store::Erasure;
+
+const EMAIL_MAX: usize = earshot_protocol::limits::EMAIL_MAX;
+
+fn lookup_form(staff: &Staff, email: &str) -> Markup {
+    html! {
+        form.stack method="post" action="/console/people" {
+            (views::csrf(staff))
+            label for="person-email" { "The email address the customer gave" }
+            input #person-email type="email" name="email" required maxlength=(EMAIL_MAX) value=(email);
+            button.primary type="submit" { "Look up" }
+        }
+    }
+}
+
+fn page(staff: &Staff, body: Markup) -> Html<String> {
+    views::page(
+        "A person's data",
+        staff,
+        "/console/people",
+        html! {
+            h1 { "A person's data" }
+            p.muted { "Answer a customer's request to see or erase what is held about them. Entries are found by the email they gave (any case). Both actions are recorded in the audit log, with the number of entries only." }
+            (body)
+        },
+    )
+}
+
+pub async fn form(staff: Staff) -> Result<Html<String>, ConsoleError> {
+    staff.require_admin()?;
+    Ok(page(&staff, lookup_form(&staff, "")))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PersonForm {
+    email: String,
+    /// The erase form's "I understand" box.
+    confirm: String,
+}
+
+impl FormLimit for PersonForm {
+    const MAX_BYTES: usize = EMAIL_MAX * BYTES_PER_CHAR + FORM_OVERHEAD;
+}
+
+fn address(form: &PersonForm) -> Result<String, ConsoleError> {
+    let email = form.email.trim();
+    if email.is_empty() || email.chars().count() > EMAIL_MAX {
+        return Err(ConsoleError::Invalid(
+            "Enter the email address the customer gave.".to_owned(),
+        ));
+    }
+    Ok(email.to_owned())
+}
+
+fn counts(e: &Erasure) -> String {
+    format!(
+        "{} entries ({} attachments, {} timeline events, {} webhook deliveries)",
+        e.entries, e.attachments, e.events, e.deliveries
+    )
+}
+
+pub async fn lookup(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm<PersonForm>,
+) -> Result<Html<String>, ConsoleError> {
+    staff.require_admin()?;
+    let email = address(&form)?;
+    let plan = state.store.erasure_plan(email.clone(), None).await?;
+    let body = html! {
+        (lookup_form(&staff, &email))
+        @if plan.entries == 0 {
+            p.notice role="status" { "Nothing is held about " (email) "." }
+        } @else {
+            section.panel {
+                h2 { "Held about " (email) }
+                p { (counts(&plan)) }
+                form method="post" action="/console/people/export" {
+                    (views::csrf(&staff))
+                    input type="hidden" name="email" value=(email);
+                    button type="submit" { "Download everything (JSON)" }
+                }
+            }
+            section.panel {
+                h2 { "Erase" }
+                p { "Deletes these entries and everything about them for good: replies, notes, promises, attachments, queued emails and webhook deliveries. Their status links will say the feedback was removed at the customer's request." }
+                form.stack method="post" action="/console/people/erase" {
+                    (views::csrf(&staff))
+                    input type="hidden" name="email" value=(email);
+                    label.check { input type="checkbox" name="confirm" value="yes" required; " I understand this cannot be undone" }
+                    button.danger type="submit" { "Erase " (plan.entries) " entries" }
+                }
+            }
+        }
+    };
+    Ok(page(&staff, body))
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm<PersonForm>,
+) -> Result<Response, ConsoleError> {
+    staff.require_admin()?;
+    let email = address(&form)?;
+    let now = state.clock.now_millis();
+    let entries = state
+        .store
+        .export_person(email.clone(), None, Some(staff.user.id), now)
+        .await?;
+    let document = serde_json::json!({
+        "email": email,
+        "exported_at": crate::clock::rfc3339(now),
+        "entries": entries,
+    });
+    tracing::info!(
+        entries = entries.len(),
+        "person's data exported in the console"
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"earshot-person.json\"",
+            ),
+        ],
+        serde_json::to_string_pretty(&document).unwrap_or_default(),
+    )
+        .into_response())
+}
+
+pub async fn erase(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm<PersonForm>,
+) -> Result<Html<String>, ConsoleError> {
+    staff.require_admin()?;
+    let email = address(&form)?;
+    if form.confirm != "yes" {
+        return Err(ConsoleError::Invalid(
+            "Tick the box to confirm the erasure.".to_owned(),
+        ));
+    }
+    let done = state
+        .store
+        .erase_person(
+            email.clone(),
+            None,
+            Some(staff.user.id),
+            state.clock.now_millis(),
+        )
+        .await?;
+    tracing::info!(
+        entries = done.entries,
+        "person's data erased in the console"
+    );
+    Ok(page(
+        &staff,
+        html! {
+            p.notice role="status" { "Erased " (counts(&done)) "." }
+            (lookup_form(&staff, ""))
+        },
+    ))
+}
