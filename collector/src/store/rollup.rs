@@ -117,7 +117,7 @@ fn add_page(conn: &Connection, f: &Facts, delta: i64) -> Result<(), StoreError> 
     Ok(())
 }
 
-fn add_words(conn: &Connection, f: &Facts) -> Result<(), StoreError> {
+fn add_words(conn: &Connection, f: &Facts, delta: i64) -> Result<(), StoreError> {
     if f.kind != "expectation" {
         return Ok(());
     }
@@ -128,11 +128,11 @@ fn add_words(conn: &Connection, f: &Facts) -> Result<(), StoreError> {
     );
     let page = page_key(f.page_url.as_deref().unwrap_or_default());
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO rollup_words (page, week, site_id, word, n) VALUES (?1, ?2, ?3, ?4, 1)
-         ON CONFLICT (page, week, site_id, word) DO UPDATE SET n = n + 1",
+        "INSERT INTO rollup_words (page, week, site_id, word, n) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (page, week, site_id, word) DO UPDATE SET n = n + excluded.n",
     )?;
     for word in words(&text) {
-        stmt.execute(params![page, week_of(f.created_at), f.site_id, word])?;
+        stmt.execute(params![page, week_of(f.created_at), f.site_id, word, delta])?;
     }
     Ok(())
 }
@@ -153,24 +153,15 @@ pub(super) fn forget_text(conn: &Connection, entry_id: i64) -> Result<(), StoreE
     if spam || f.kind != "expectation" {
         return Ok(());
     }
+    add_words(conn, &f, -1)?;
+    add_page(conn, &f, -1)?;
+    // What is left at nothing goes, so no row remembers the entry.
     let page = page_key(f.page_url.as_deref().unwrap_or_default());
     let week = week_of(f.created_at);
-    let text = format!(
-        "{} {}",
-        f.expected.as_deref().unwrap_or_default(),
-        f.actual.as_deref().unwrap_or_default()
-    );
-    let mut less = conn.prepare_cached(
-        "UPDATE rollup_words SET n = n - 1 WHERE page = ?1 AND week = ?2 AND site_id = ?3 AND word = ?4",
-    )?;
-    for word in words(&text) {
-        less.execute(params![page, week, f.site_id, word])?;
-    }
     conn.prepare_cached(
         "DELETE FROM rollup_words WHERE page = ?1 AND week = ?2 AND site_id = ?3 AND n <= 0",
     )?
     .execute(params![page, week, f.site_id])?;
-    add_page(conn, &f, -1)?;
     conn.prepare_cached(
         "DELETE FROM rollup_pages WHERE week = ?1 AND site_id = ?2 AND page = ?3 AND n <= 0",
     )?
@@ -228,7 +219,7 @@ fn roll_pending(conn: &Connection, limit: i64) -> Result<usize, StoreError> {
             add_time(conn, Measure::Resolution, &f, at - f.created_at, 1)?;
         }
         add_page(conn, &f, 1)?;
-        add_words(conn, &f)?;
+        add_words(conn, &f, 1)?;
     }
     for ((week, site_id, kind, severity), n) in volume {
         conn.prepare_cached(
