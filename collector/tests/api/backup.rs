@@ -2,15 +2,12 @@
 //! real binary against a real server's database.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use earshot_collector::server;
 use serde_json::json;
 
 use crate::helpers::test_config;
-
-const BIN: &str = env!("CARGO_BIN_EXE_earshot");
 
 async fn submit(client: &reqwest::Client, url: &str, site: &str, message: &str) -> Option<String> {
     let response = client
@@ -26,14 +23,13 @@ async fn submit(client: &reqwest::Client, url: &str, site: &str, message: &str) 
     body["id"].as_str().map(str::to_owned)
 }
 
-async fn earshot(args: Vec<String>) -> (bool, String, String) {
+/// `earshot <args> --db <db>` off the runtime, so the in-process server
+/// keeps serving meanwhile.
+async fn earshot(args: Vec<String>, db: &Path) -> (bool, String, String) {
+    let db = db.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let out = Command::new(BIN).args(&args).output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::helpers::earshot(&args, &db)
     })
     .await
     .unwrap()
@@ -86,14 +82,7 @@ async fn a_backup_under_ingest_holds_every_entry_acknowledged_before_it_began() 
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let copy = dir.path().join("copy.db");
-    let (ok, stdout, stderr) = earshot(vec![
-        "backup".into(),
-        "--to".into(),
-        arg(&copy),
-        "--db".into(),
-        arg(&db),
-    ])
-    .await;
+    let (ok, stdout, stderr) = earshot(vec!["backup".into(), "--to".into(), arg(&copy)], &db).await;
     stop.send(()).unwrap();
     let during = during.await.unwrap();
     assert!(ok, "{stderr}");
@@ -114,14 +103,7 @@ async fn a_backup_under_ingest_holds_every_entry_acknowledged_before_it_began() 
     assert!(!dir.path().join("copy.db.partial").exists());
 
     // Never over an existing file.
-    let (ok, _, stderr) = earshot(vec![
-        "backup".into(),
-        "--to".into(),
-        arg(&copy),
-        "--db".into(),
-        arg(&db),
-    ])
-    .await;
+    let (ok, _, stderr) = earshot(vec!["backup".into(), "--to".into(), arg(&copy)], &db).await;
     assert!(!ok);
     assert!(stderr.contains("already exists"), "{stderr}");
     running.stop().await.unwrap();
@@ -137,28 +119,13 @@ async fn restore_waits_for_the_server_to_stop_then_brings_the_backup_back() {
     let client = reqwest::Client::new();
     let kept = submit(&client, &url, &site, "in the backup").await.unwrap();
     let copy = dir.path().join("copy.db");
-    let (ok, _, stderr) = earshot(vec![
-        "backup".into(),
-        "--to".into(),
-        arg(&copy),
-        "--db".into(),
-        arg(&db),
-    ])
-    .await;
+    let (ok, _, stderr) = earshot(vec!["backup".into(), "--to".into(), arg(&copy)], &db).await;
     assert!(ok, "{stderr}");
     let later = submit(&client, &url, &site, "after the backup")
         .await
         .unwrap();
 
-    let restore = || {
-        earshot(vec![
-            "restore".into(),
-            "--from".into(),
-            arg(&copy),
-            "--db".into(),
-            arg(&db),
-        ])
-    };
+    let restore = || earshot(vec!["restore".into(), "--from".into(), arg(&copy)], &db);
     let (ok, _, stderr) = restore().await;
     assert!(!ok, "a served database is never swapped");
     assert!(stderr.contains("running earshot server"), "{stderr}");
@@ -169,14 +136,7 @@ async fn restore_waits_for_the_server_to_stop_then_brings_the_backup_back() {
     // A damaged copy is refused before anything is touched.
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![7u8; 8192]).unwrap();
-    let (ok, _, stderr) = earshot(vec![
-        "restore".into(),
-        "--from".into(),
-        arg(&junk),
-        "--db".into(),
-        arg(&db),
-    ])
-    .await;
+    let (ok, _, stderr) = earshot(vec!["restore".into(), "--from".into(), arg(&junk)], &db).await;
     assert!(!ok);
     assert!(stderr.contains("integrity check"), "{stderr}");
     assert!(ids_in(&db).contains(&later), "untouched");

@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_earshot");
+use crate::helpers::{BIN, earshot as run};
 
 #[test]
 fn site_add_prints_a_snippet_and_site_list_shows_the_site() {
@@ -283,19 +283,6 @@ fn dev_seed_fills_the_database() {
 }
 
 /// Runs `earshot <args> --db <db>` and returns (success, stdout, stderr).
-fn run(args: &[&str], db: &std::path::Path) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 #[tokio::test]
 async fn a_webhook_added_from_the_command_line_works_on_a_running_server_within_seconds() {

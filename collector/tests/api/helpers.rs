@@ -21,6 +21,25 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// The `earshot` binary this test build made.
+pub const BIN: &str = env!("CARGO_BIN_EXE_earshot");
+
+/// Runs `earshot <args> --db <db>` with no standard input; returns (success,
+/// stdout, stderr).
+pub fn earshot(args: &[&str], db: &Path) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
 /// A configuration for a collector on a free port with the database at
 /// `db` and every abuse limit off, so tests can send freely.
 pub fn test_config(db: &Path) -> Config {
@@ -183,7 +202,7 @@ pub struct Binary {
 impl Binary {
     /// Starts the binary on `db` with every abuse limit off, then `env`.
     pub fn start(db: &Path, env: &[(&str, &str)]) -> Binary {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_earshot"));
+        let mut command = Command::new(BIN);
         command
             .args(["serve", "--addr", "127.0.0.1:0", "--db"])
             .arg(db)

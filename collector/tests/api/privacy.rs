@@ -3,16 +3,13 @@
 //! export-person` hands over everything held.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use earshot_collector::auth::{Password, password};
 use earshot_collector::server::{self, Running};
 use earshot_collector::store::{NewReply, NewUser, Role};
 use serde_json::{Value, json};
 
-use crate::helpers::test_config;
-
-const BIN: &str = env!("CARGO_BIN_EXE_earshot");
+use crate::helpers::{earshot, test_config};
 const EMAIL: &str = "Ana.Erase@Example.com";
 /// Words only Ana wrote, in a message, an expectation and a reply.
 const PHRASE: &str = "zanzibarquokka7731 lost my parcel";
@@ -182,21 +179,6 @@ fn indexed(db: &Path, term: &str) -> bool {
     )
     .unwrap()
         > 0
-}
-
-fn earshot(args: &[&str], db: &Path) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
 }
 
 #[tokio::test]
