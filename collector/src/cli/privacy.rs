@@ -89,7 +89,7 @@ pub async fn export(
     to: Option<PathBuf>,
     db: DbArgs,
 ) -> Result<(), CliError> {
-    let entries = with_store(&db, async |store| {
+    let export = with_store(&db, async |store| {
         let site = site_id(store, &db, site.as_deref()).await?;
         store
             .export_person(email.clone(), site, None, crate::store::now_millis())
@@ -97,27 +97,18 @@ pub async fn export(
             .map_err(store_error(&db))
     })
     .await?;
-    let document = serde_json::json!({
-        "email": email.trim(),
-        "exported_at": crate::clock::rfc3339(crate::store::now_millis()),
-        "entries": entries,
-    });
-    let text = serde_json::to_string_pretty(&document).unwrap_or_default();
     match to {
         Some(path) => {
-            std::fs::write(&path, text + "\n").map_err(|e| CliError::Write(path.clone(), e))?;
+            std::fs::write(&path, export.json + "\n")
+                .map_err(|e| CliError::Write(path.clone(), e))?;
             eprintln!(
                 "Wrote {} entries about {} to {}.",
-                entries_len(&document),
+                export.entries,
                 email.trim(),
                 path.display()
             );
         }
-        None => println!("{text}"),
+        None => println!("{}", export.json),
     }
     Ok(())
-}
-
-fn entries_len(document: &serde_json::Value) -> usize {
-    document["entries"].as_array().map_or(0, Vec::len)
 }

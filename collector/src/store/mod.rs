@@ -63,7 +63,7 @@ pub use outbox::{
     AttemptRecord, DeliveryJob, DeliveryResult, DigestFacts, MailJob, MailResult,
     PendingNewEntries, PendingNewEntry, ReplyParts,
 };
-pub use privacy::Erasure;
+pub use privacy::{Erasure, PersonExport};
 pub use review::{
     Assignee, BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, Filter, InboxPage,
     InboxRow, NewReply, Order, PAGE_SIZE, PromiseFilter, PromiseRow, Refusal, Report, ReviewError,

@@ -14,6 +14,14 @@ use serde_json::{Value, json};
 use super::accounts::audit;
 use super::{Store, StoreError};
 
+/// A data subject access request's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonExport {
+    pub entries: usize,
+    /// The document, pretty-printed JSON.
+    pub json: String,
+}
+
 /// What an erasure removes (or would, in a dry run).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Erasure {
@@ -231,15 +239,15 @@ impl Store {
         Ok(done)
     }
 
-    /// Everything held about `email`, as JSON values (one per entry);
-    /// recorded in the audit log.
+    /// Everything held about `email`, as one JSON document (the address,
+    /// when, and every entry); recorded in the audit log.
     pub async fn export_person(
         &self,
         email: String,
         site: Option<i64>,
         actor: Option<i64>,
         at: i64,
-    ) -> Result<Vec<Value>, StoreError> {
+    ) -> Result<PersonExport, StoreError> {
         let entries = self
             .read({
                 let email = email.clone();
@@ -258,7 +266,15 @@ impl Store {
             )
         })
         .await?;
-        Ok(entries)
+        let document = json!({
+            "email": email.trim(),
+            "exported_at": crate::clock::rfc3339(at),
+            "entries": entries,
+        });
+        Ok(PersonExport {
+            entries: n,
+            json: serde_json::to_string_pretty(&document).unwrap_or_default(),
+        })
     }
 
     /// Whether the entry behind a status link was erased on request.

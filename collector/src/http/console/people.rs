@@ -117,17 +117,12 @@ pub async fn export(
     staff.require_admin()?;
     let email = address(&form)?;
     let now = state.clock.now_millis();
-    let entries = state
+    let export = state
         .store
-        .export_person(email.clone(), None, Some(staff.user.id), now)
+        .export_person(email, None, Some(staff.user.id), now)
         .await?;
-    let document = serde_json::json!({
-        "email": email,
-        "exported_at": crate::clock::rfc3339(now),
-        "entries": entries,
-    });
     tracing::info!(
-        entries = entries.len(),
+        entries = export.entries,
         "person's data exported in the console"
     );
     Ok((
@@ -138,7 +133,7 @@ pub async fn export(
                 "attachment; filename=\"earshot-person.json\"",
             ),
         ],
-        serde_json::to_string_pretty(&document).unwrap_or_default(),
+        export.json,
     )
         .into_response())
 }
