@@ -156,6 +156,7 @@ async fn main() {
                 hint: token.hint(),
                 expires_at: None,
             },
+            None,
             now_millis(),
         )
         .await

@@ -93,6 +93,7 @@ fn main() {
                         .expose()
                         .to_owned(),
                 },
+                None,
                 clock.now_millis(),
             )
             .await

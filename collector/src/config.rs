@@ -67,6 +67,15 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Compact the database file and switch it to incremental auto-vacuum,
+    /// so space freed by retention and erasure goes back to the file system
+    /// from then on (databases created by this version have it already).
+    /// The server must be stopped; it needs free disk space about the size
+    /// of the database.
+    Vacuum {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Erase everything held about a person, found by the email they gave
     /// (case-insensitive): their entries with attachments, replies, notes,
     /// promises, queued emails and webhook deliveries. Their status links
@@ -360,6 +369,20 @@ pub struct ServeArgs {
     /// Scheduled backups to keep; older ones are removed.
     #[arg(long, env = "EARSHOT_BACKUP_KEEP", default_value_t = 7, value_parser = clap::value_parser!(u16).range(1..))]
     pub backup_keep: u16,
+    /// Serve Prometheus metrics at http://<this address>/metrics, on a
+    /// listener of their own (off unless set; never on the public --addr).
+    /// Keep it on a private interface, or set --metrics-token.
+    #[arg(long, env = "EARSHOT_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Bearer token a scraper must send to --metrics-addr
+    /// (`Authorization: Bearer …`).
+    #[arg(
+        long,
+        env = "EARSHOT_METRICS_TOKEN",
+        hide_env_values = true,
+        requires = "metrics_addr"
+    )]
+    pub metrics_token: Option<Secret>,
     /// Minutes of inactivity after which a staff session ends.
     #[arg(long, env = "EARSHOT_SESSION_IDLE_MINUTES", default_value_t = SessionPolicy::DEFAULT.idle.as_secs() / 60)]
     pub session_idle_minutes: u64,
@@ -474,6 +497,15 @@ pub struct Config {
     pub allow_private_webhooks: bool,
     /// Scheduled backups, if any.
     pub backups: Option<BackupSchedule>,
+    /// Where Prometheus metrics are served, if anywhere.
+    pub metrics: Option<MetricsListener>,
+}
+
+/// The metrics listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsListener {
+    pub addr: SocketAddr,
+    pub token: Option<Secret>,
 }
 
 /// `30m`, `6h`, `1d` (at least a minute).
@@ -519,6 +551,7 @@ impl Config {
             smtp: None,
             allow_private_webhooks: false,
             backups: None,
+            metrics: None,
         }
     }
 }
@@ -557,6 +590,10 @@ impl From<ServeArgs> for Config {
                 dir,
                 every: args.backup_every,
                 keep: usize::from(args.backup_keep),
+            }),
+            metrics: args.metrics_addr.map(|addr| MetricsListener {
+                addr,
+                token: args.metrics_token,
             }),
         }
     }

@@ -13,6 +13,7 @@ pub mod export;
 pub mod http;
 pub mod ids;
 pub mod mail;
+pub mod metrics;
 pub mod notify;
 pub mod origin;
 pub mod report;

@@ -68,6 +68,9 @@ pub struct Running {
     pub setup_url: Option<String>,
     /// The server's view of its sites (and of the origins they refused).
     pub sites: crate::directory::SiteDirectory,
+    /// Where `/metrics` is served, when `--metrics-addr` is set.
+    pub metrics_addr: Option<SocketAddr>,
+    metrics_task: Option<JoinHandle<io::Result<()>>>,
     /// Keeps `earshot restore` from replacing the file while it is served.
     _lock: crate::store::backup::ServerLock,
     shutdown: oneshot::Sender<()>,
@@ -88,6 +91,9 @@ impl Running {
         self.retainer.abort();
         if let Some(backups) = &self.backups {
             backups.abort();
+        }
+        if let Some(metrics) = &self.metrics_task {
+            metrics.abort();
         }
         self.notifier.stop();
         self.store.shutdown().await;
@@ -174,13 +180,6 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         .map(|smtp| crate::mail::Mailer::new(smtp.url.expose(), &smtp.from))
         .transpose()?;
     let mailer = mailer.map(Arc::new);
-    let notifier = Notifier::start(notify::Context::new(
-        store.clone(),
-        config.clock.clone(),
-        &public_url,
-        mailer.clone(),
-        config.allow_private_webhooks,
-    )?);
     let mut state = AppState::new(
         store.clone(),
         public_url.clone(),
@@ -189,7 +188,22 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         auth,
         config.clock.clone(),
     );
-    state.mailer = mailer;
+    state.mailer = mailer.clone();
+    let notifier = Notifier::start(notify::Context::new(
+        store.clone(),
+        config.clock.clone(),
+        &public_url,
+        mailer,
+        config.allow_private_webhooks,
+        state.metrics.clone(),
+    )?);
+    let (metrics_addr, metrics_task) = match &config.metrics {
+        Some(listener) => {
+            let (addr, task) = serve_metrics(listener, state.metrics.clone()).await?;
+            (Some(addr), Some(task))
+        }
+        None => (None, None),
+    };
     let sites = state.sites.clone();
     let router = app(state);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
@@ -211,6 +225,8 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         created_site,
         setup_url,
         sites,
+        metrics_addr,
+        metrics_task,
         _lock: lock,
         shutdown,
         task,
@@ -219,6 +235,27 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         backups,
         notifier,
     })
+}
+
+/// Binds the metrics listener and serves `/metrics` on it. It is for a
+/// scraper on the operator's network, so it gets none of the public
+/// endpoint's machinery, only an optional bearer token.
+async fn serve_metrics(
+    listener: &crate::config::MetricsListener,
+    metrics: Arc<crate::metrics::Metrics>,
+) -> Result<(SocketAddr, JoinHandle<io::Result<()>>), StartError> {
+    let bind_err = |source| StartError::Bind {
+        addr: listener.addr,
+        source,
+    };
+    let socket = TcpListener::bind(listener.addr).await.map_err(bind_err)?;
+    let addr = socket.local_addr().map_err(bind_err)?;
+    if listener.token.is_none() && !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "metrics are served beyond loopback without --metrics-token");
+    }
+    let router = crate::metrics::router(metrics, listener.token.as_ref());
+    let task = tokio::spawn(async move { axum::serve(socket, router).await });
+    Ok((addr, task))
 }
 
 /// The sign-in throttle, with every attempt it still remembers replayed

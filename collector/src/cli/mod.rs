@@ -106,6 +106,7 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             db,
         }) => privacy::export(email, site, to, db).await,
         Some(Command::Restore { from, db }) => restore(from, db).await,
+        Some(Command::Vacuum { db }) => vacuum(db).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -128,6 +129,9 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         running.addr
     );
     println!("Database: {}", config.db.display());
+    if let Some(addr) = running.metrics_addr {
+        println!("Metrics (Prometheus): http://{addr}/metrics");
+    }
     if let Ok(sites) = running.store.sites().await {
         for site in sites.iter().take(SITES_PRINTED) {
             let created = running
@@ -419,6 +423,24 @@ async fn restore(from: PathBuf, db: DbArgs) -> Result<(), CliError> {
     if let Some(kept) = kept {
         println!("The database it replaced is kept as {}.", kept.display());
     }
+    Ok(())
+}
+
+async fn vacuum(db: DbArgs) -> Result<(), CliError> {
+    let path = db.db.clone();
+    let done = tokio::task::spawn_blocking(move || crate::store::vacuum::compact(&path))
+        .await
+        .map_err(|_| CliError::Store {
+            path: db.db.display().to_string(),
+            source: StoreError::TaskFailed,
+        })??;
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    println!(
+        "Compacted {}: {:.1} MiB → {:.1} MiB. Space freed from now on goes back to the file system.",
+        db.db.display(),
+        mib(done.before),
+        mib(done.after)
+    );
     Ok(())
 }
 

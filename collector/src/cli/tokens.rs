@@ -51,6 +51,7 @@ async fn add(
                     hint: token.hint(),
                     expires_at: expires_days.map(|d| now + i64::from(d) * DAY_MS),
                 },
+                None,
                 now,
             )
             .await
@@ -114,7 +115,7 @@ async fn list(email: Option<String>, db: DbArgs) -> Result<(), CliError> {
 async fn revoke(id: String, db: DbArgs) -> Result<(), CliError> {
     let revoked = with_store(&db, async |store| {
         store
-            .revoke_token(id.clone(), None, now_millis())
+            .revoke_token(id.clone(), None, None, now_millis())
             .await
             .map_err(store_error(&db))
     })

@@ -53,6 +53,7 @@ async fn add(
                     include_email,
                     secret: secret.expose().to_owned(),
                 },
+                None,
                 crate::store::now_millis(),
             )
             .await
@@ -88,7 +89,7 @@ async fn list(db: DbArgs) -> Result<(), CliError> {
 async fn remove(id: String, db: DbArgs) -> Result<(), CliError> {
     let removed = with_store(&db, async |store| {
         store
-            .remove_webhook(id.clone())
+            .remove_webhook(id.clone(), None, crate::store::now_millis())
             .await
             .map_err(store_error(&db))
     })
@@ -107,6 +108,7 @@ async fn rotate(id: String, db: DbArgs) -> Result<(), CliError> {
             .rotate_webhook(
                 id.clone(),
                 secret.expose().to_owned(),
+                None,
                 crate::store::now_millis(),
             )
             .await

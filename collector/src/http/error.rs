@@ -91,6 +91,11 @@ impl From<ReviewError> for ApiError {
 }
 
 impl ApiError {
+    /// The machine-readable code clients are given.
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String, Option<String>) {
         use ApiError::*;
         match self {

@@ -13,6 +13,7 @@ use tracing::instrument;
 
 use super::{ApiError, AppState};
 use crate::abuse::{ClientNet, Decision};
+use crate::metrics::Outcome;
 use crate::store::NewEntry;
 
 pub fn router() -> Router<AppState> {
@@ -27,8 +28,14 @@ async fn submit(
 ) -> Response {
     let client_ip = super::client_ip(&state, peer, &headers);
     match ingest(&state, client_ip, &headers, body).await {
-        Ok((status, accepted)) => (status, Json(accepted)).into_response(),
-        Err(e) => e.into_response(),
+        Ok((status, accepted, outcome)) => {
+            state.metrics.submission(outcome);
+            (status, Json(accepted)).into_response()
+        }
+        Err(e) => {
+            state.metrics.submission(Outcome::Rejected(e.code()));
+            e.into_response()
+        }
     }
 }
 
@@ -65,7 +72,7 @@ async fn ingest(
     client_ip: IpAddr,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(StatusCode, FeedbackAccepted), ApiError> {
+) -> Result<(StatusCode, FeedbackAccepted, Outcome), ApiError> {
     // Before reading the body: a flood costs us as little as possible.
     if let Some(limiter) = &state.shield.per_ip {
         limit(limiter.check(&ClientNet::of(client_ip)))?;
@@ -108,6 +115,11 @@ async fn ingest(
         limit(limiter.check(&site.id))?;
     }
     let spam = state.shield.spam.judge(&submission.bot_signals);
+    let outcome = if spam.is_some() {
+        Outcome::Spam
+    } else {
+        Outcome::Stored
+    };
     let response_promise = site.response_promise.clone();
     let now = state.clock.now_millis();
     let inserted = state
@@ -121,10 +133,10 @@ async fn ingest(
         })
         .await?;
     span.record("replayed", inserted.replayed);
-    let status = if inserted.replayed {
-        StatusCode::OK
+    let (status, outcome) = if inserted.replayed {
+        (StatusCode::OK, Outcome::Duplicate)
     } else {
-        StatusCode::CREATED
+        (StatusCode::CREATED, outcome)
     };
     let status_url = format!("{}{}", state.public_url, inserted.status_path());
     Ok((
@@ -135,6 +147,7 @@ async fn ingest(
             status_url,
             response_promise,
         },
+        outcome,
     ))
 }
 

@@ -28,6 +28,7 @@ use crate::abuse::Shield;
 use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::directory::SiteDirectory;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Shared by every handler.
@@ -46,6 +47,7 @@ pub struct AppState {
     pub clock: Clock,
     /// Emails staff replies to customers, when SMTP is configured.
     pub mailer: Option<Arc<crate::mail::Mailer>>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
     ) -> Self {
         AppState {
             sites: SiteDirectory::new(store.clone()),
+            metrics: Arc::new(Metrics::new(store.clone())),
             store,
             public_url: public_url.into(),
             shield: Arc::new(shield),
@@ -100,7 +103,10 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(middleware::from_fn(logging::log_request))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            logging::log_request,
+        ))
         .layer(middleware::from_fn_with_state(
             edge_state.clone(),
             edge::deadline,

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use tokio::task::JoinSet;
 
 use super::Context;
+use crate::metrics::Channel;
 use crate::store::{AttemptRecord, DeliveryJob, DeliveryResult, StoreError};
 use crate::webhooks::EventType;
 use crate::webhooks::deliver::{self, Request};
@@ -57,6 +58,12 @@ pub async fn run(ctx: Context) {
                 running.spawn(async move {
                     let (delivery, webhook) = (job.id, job.webhook_id);
                     let record = attempt(&ctx, job).await;
+                    if matches!(
+                        record.result,
+                        DeliveryResult::Retry(_) | DeliveryResult::Failed | DeliveryResult::Gone
+                    ) {
+                        ctx.metrics.delivery_failed(Channel::Webhook);
+                    }
                     if let Err(e) = ctx.store.record_attempts(vec![record]).await {
                         // Not recorded: it will be made again, under the
                         // same webhook-id.

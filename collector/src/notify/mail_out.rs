@@ -243,6 +243,7 @@ async fn deliver(
     let result = match &sent {
         Ok(()) => MailResult::Sent { folded_upto },
         Err(e) => {
+            ctx.metrics.delivery_failed(crate::metrics::Channel::Email);
             let retry = usize::try_from(attempts)
                 .ok()
                 .and_then(|n| RETRY_MS.get(n))

@@ -44,6 +44,8 @@ pub struct Context {
     pub http: reqwest::Client,
     /// Webhooks may reach private and loopback addresses.
     pub allow_private: bool,
+    /// Counts failed attempts.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Bumped when the dispatcher has queued something; each sender
     /// watches its own receiver, so no wake-up is lost.
     queued: Arc<watch::Sender<u64>>,
@@ -56,6 +58,7 @@ impl Context {
         public_url: &str,
         mailer: Option<Arc<Mailer>>,
         allow_private: bool,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> reqwest::Result<Context> {
         Ok(Context {
             store,
@@ -64,6 +67,7 @@ impl Context {
             mailer,
             http: crate::webhooks::deliver::client(allow_private)?,
             allow_private,
+            metrics,
             queued: Arc::new(watch::Sender::new(0)),
         })
     }

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use prometheus_client::metrics::histogram::Histogram;
+
 use super::StoreError;
 use super::writer::{Fate, Job};
 
@@ -86,11 +88,12 @@ pub(super) struct Flusher {
 const PENDING_BATCHES: usize = 64;
 
 impl Flusher {
-    pub(super) fn start(wal: WalFile) -> Result<Flusher, StoreError> {
+    /// `fsync_seconds` learns how long each fsync took.
+    pub(super) fn start(wal: WalFile, fsync_seconds: Histogram) -> Result<Flusher, StoreError> {
         let (queue, rx) = mpsc::sync_channel::<Committed>(PENDING_BATCHES);
         let thread = std::thread::Builder::new()
             .name("earshot-flush".into())
-            .spawn(move || run(wal, &rx))
+            .spawn(move || run(wal, &rx, &fsync_seconds))
             .map_err(|_| StoreError::TaskFailed)?;
         Ok(Flusher { queue, thread })
     }
@@ -118,18 +121,21 @@ impl Flusher {
     }
 }
 
-fn run(mut wal: WalFile, rx: &mpsc::Receiver<Committed>) {
+fn run(mut wal: WalFile, rx: &mpsc::Receiver<Committed>, fsync_seconds: &Histogram) {
     let mut waiting: Vec<Committed> = Vec::new();
     while let Ok(first) = rx.recv() {
         waiting.push(first);
         waiting.extend(rx.try_iter());
-        flush(&mut wal, &mut waiting);
+        flush(&mut wal, &mut waiting, fsync_seconds);
     }
 }
 
 /// One fsync for every batch in `waiting`, then their answers.
-fn flush(wal: &mut WalFile, waiting: &mut Vec<Committed>) {
-    let fate = match wal.sync() {
+fn flush(wal: &mut WalFile, waiting: &mut Vec<Committed>, fsync_seconds: &Histogram) {
+    let began = std::time::Instant::now();
+    let synced = wal.sync();
+    fsync_seconds.observe(began.elapsed().as_secs_f64());
+    let fate = match synced {
         Ok(()) => Fate::Durable,
         Err(e) => {
             // Fail the answers: the client keeps its copy and retries with
@@ -162,7 +168,8 @@ mod tests {
 
     fn flushed(wal: WalFile, jobs: usize) -> Vec<Fate> {
         let (tx, rx) = std::sync::mpsc::channel();
-        let flusher = Flusher::start(wal).unwrap();
+        let flusher =
+            Flusher::start(wal, super::super::stats::WriteStats::new().fsync_seconds).unwrap();
         for _ in 0..jobs {
             flusher.push(vec![Box::new(Probe(tx.clone()))]);
         }

@@ -474,6 +474,17 @@ const MIGRATIONS: &[&str] = &[
     -- not sorted, so a deep page skips rows without computing them.
     CREATE INDEX sites_name ON sites(name COLLATE NOCASE, id);
     "#,
+    // 13: deleting an entry (erasure, retention) cascades into these
+    // tables and checks `promises` by event; without an index on those
+    // columns every single deletion scanned each table whole.
+    r#"
+    CREATE INDEX notices_entry ON notices(entry_id);
+    CREATE INDEX mail_outbox_entry ON mail_outbox(entry_id) WHERE entry_id IS NOT NULL;
+    CREATE INDEX mail_outbox_event ON mail_outbox(event_id) WHERE event_id IS NOT NULL;
+    CREATE INDEX webhook_deliveries_entry ON webhook_deliveries(entry_id)
+        WHERE entry_id IS NOT NULL;
+    CREATE INDEX promises_event ON promises(event_id);
+    "#,
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
@@ -677,5 +688,52 @@ mod tests {
             run(&mut conn),
             Err(StoreError::SchemaTooNew { .. })
         ));
+    }
+
+    #[test]
+    fn every_foreign_key_a_deletion_follows_is_indexed() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn).unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT m.name, f.\"from\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
+                 WHERE m.type = 'table'",
+            )
+            .unwrap();
+        let keys: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(keys.len() > 10);
+        // Columns referring to sites and staff accounts, which are never
+        // deleted (an account is disabled instead): no cascade follows them.
+        let never_deleted = [
+            "site_id",
+            "actor_id",
+            "made_by",
+            "assignee_id",
+            "user_id",
+            "created_by",
+        ];
+        let unindexed: Vec<_> = keys
+            .iter()
+            .filter(|(_, column)| !never_deleted.contains(&column.as_str()))
+            .filter(|(table, column)| {
+                let leading: i64 = conn
+                    .query_row(
+                        "SELECT count(*) FROM pragma_index_list(?1) l, pragma_index_info(l.name) i
+                         WHERE i.seqno = 0 AND i.name = ?2",
+                        [table, column],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                leading == 0
+            })
+            .collect();
+        assert!(
+            unindexed.is_empty(),
+            "unindexed foreign keys: {unindexed:?}"
+        );
     }
 }

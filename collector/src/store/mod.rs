@@ -35,8 +35,10 @@ pub mod seed;
 mod settings;
 mod sites;
 mod staff;
+mod stats;
 mod throttle;
 mod tokens;
+pub mod vacuum;
 mod webhooks;
 mod writer;
 
@@ -72,6 +74,7 @@ pub use review::{
 pub use rollup::{PageMismatches, Period, PromiseCounts, Rollups};
 pub use sites::{NewSite, Site, SiteChange, SitePage, SiteRow};
 pub use staff::{NewUser, Role, Session, User};
+pub use stats::{Gauges, WriteStats};
 pub use tokens::{NewToken, TokenInfo};
 pub use webhooks::{AttemptView, DeliveryView, NewWebhook, ROTATION_OVERLAP_MS, Webhook};
 use writer::Writer;
@@ -117,6 +120,7 @@ struct Inner {
     path: PathBuf,
     writer: Writer,
     checkpointer: Checkpointer,
+    stats: WriteStats,
     readers: Mutex<Vec<Connection>>,
     /// Write jobs handed to the writer so far: how busy ingest is.
     writes: AtomicU64,
@@ -134,13 +138,15 @@ impl Store {
         let mut conn = Connection::open(path)?;
         configure_writer(&conn)?;
         migrations::run(&mut conn)?;
-        let writer = Writer::start(conn, flush::WalFile::of(path))?;
+        let stats = WriteStats::new();
+        let writer = Writer::start(conn, flush::WalFile::of(path), stats.clone())?;
         let checkpointer = Checkpointer::start(path)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 writer,
                 checkpointer,
+                stats,
                 readers: Mutex::new(Vec::new()),
                 writes: AtomicU64::new(0),
                 submissions: AtomicU64::new(0),
@@ -239,6 +245,9 @@ impl Inner {
 
 fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Takes effect only in a database with no tables yet; older files are
+    // converted by `earshot vacuum` (see `vacuum`).
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // NORMAL: COMMIT does not wait for the disk; the flush thread fsyncs
     // the WAL before any answer goes out (see `flush`).

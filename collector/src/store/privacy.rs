@@ -236,6 +236,9 @@ impl Store {
             )
         })
         .await?;
+        if done.entries > 0 {
+            self.reclaim_logged().await;
+        }
         Ok(done)
     }
 

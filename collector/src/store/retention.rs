@@ -127,6 +127,9 @@ impl Store {
                 swept.push((rule.key.clone(), deleted));
             }
         }
+        if !swept.is_empty() {
+            self.reclaim_logged().await;
+        }
         Ok(swept)
     }
 

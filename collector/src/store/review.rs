@@ -1117,6 +1117,22 @@ impl Store {
                         outcome.skipped += 1;
                     }
                 }
+                // Each entry's timeline has the change too; the audit log
+                // keeps that one person changed many at once.
+                if outcome.changed > 0 {
+                    let (what, to) = match &action {
+                        BulkAction::Status(to) => ("entries.bulk_status", to.as_str().to_owned()),
+                        BulkAction::Assign(None) => ("entries.bulk_assign", "nobody".to_owned()),
+                        BulkAction::Assign(Some(user)) => (
+                            "entries.bulk_assign",
+                            conn.prepare_cached("SELECT email FROM users WHERE id = ?1")?
+                                .query_row([user], |r| r.get(0))?,
+                        ),
+                    };
+                    let subject = format!("{} entries", outcome.changed);
+                    let detail = format!("to={to},skipped={}", outcome.skipped);
+                    super::accounts::audit(conn, Some(actor), what, &subject, Some(&detail), at)?;
+                }
                 Ok(Ok(outcome))
             })
             .await,

@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::accounts::audit;
 use super::staff::user_from_row;
 use super::{Store, StoreError, User};
 
@@ -83,8 +84,27 @@ fn insert(conn: &Connection, token: &NewToken, now: i64) -> Result<TokenInfo, St
 }
 
 impl Store {
-    pub async fn add_token(&self, token: NewToken, now: i64) -> Result<TokenInfo, StoreError> {
-        self.write(move |conn| insert(conn, &token, now)).await
+    /// Creates a token; `actor` made it (`None`: the command line).
+    pub async fn add_token(
+        &self,
+        token: NewToken,
+        actor: Option<i64>,
+        now: i64,
+    ) -> Result<TokenInfo, StoreError> {
+        self.write(move |conn| {
+            let info = insert(conn, &token, now)?;
+            let detail = format!("id={},scope={}", info.public_id, info.scope);
+            audit(
+                conn,
+                actor,
+                "token.created",
+                &info.owner_email,
+                Some(&detail),
+                now,
+            )?;
+            Ok(info)
+        })
+        .await
     }
 
     /// Tokens of one colleague, or of everyone (`None`), newest first,
@@ -106,14 +126,26 @@ impl Store {
         &self,
         public_id: String,
         owner: Option<i64>,
+        actor: Option<i64>,
         now: i64,
     ) -> Result<bool, StoreError> {
         self.write(move |conn| {
-            Ok(conn.execute(
+            let revoked = conn.execute(
                 "UPDATE api_tokens SET revoked_at = ?3
                  WHERE public_id = ?1 AND (?2 IS NULL OR user_id = ?2) AND revoked_at IS NULL",
                 params![public_id, owner, now],
-            )? == 1)
+            )? == 1;
+            if revoked {
+                let email: String = conn.query_row(
+                    "SELECT u.email FROM api_tokens t JOIN users u ON u.id = t.user_id
+                     WHERE t.public_id = ?1",
+                    [&public_id],
+                    |r| r.get(0),
+                )?;
+                let detail = format!("id={public_id}");
+                audit(conn, actor, "token.revoked", &email, Some(&detail), now)?;
+            }
+            Ok(revoked)
         })
         .await
     }

@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::accounts::audit;
 use super::{Store, StoreError};
 use crate::ids;
 
@@ -91,8 +92,38 @@ fn by_public_id(conn: &Connection, public_id: &str) -> Result<Option<Webhook>, S
         .optional()?)
 }
 
+/// Records a change to endpoint `public_id` (never its URL: a Slack URL is
+/// itself a secret) in the audit log; false when there is no such endpoint.
+fn audit_change(
+    conn: &Connection,
+    actor: Option<i64>,
+    action: &str,
+    public_id: &str,
+    extra: &str,
+    at: i64,
+) -> Result<bool, StoreError> {
+    let site: Option<String> = conn
+        .prepare_cached(
+            "SELECT s.key FROM webhooks w JOIN sites s ON s.id = w.site_id WHERE w.public_id = ?1",
+        )?
+        .query_row([public_id], |r| r.get(0))
+        .optional()?;
+    let Some(site) = site else {
+        return Ok(false);
+    };
+    let detail = format!("site={site}{extra}");
+    audit(conn, actor, action, public_id, Some(&detail), at)?;
+    Ok(true)
+}
+
 impl Store {
-    pub async fn add_webhook(&self, new: NewWebhook, now: i64) -> Result<Webhook, StoreError> {
+    /// Adds an endpoint for `actor` (`None`: the command line).
+    pub async fn add_webhook(
+        &self,
+        new: NewWebhook,
+        actor: Option<i64>,
+        now: i64,
+    ) -> Result<Webhook, StoreError> {
         self.write(move |conn| {
             let public_id = format!("wh_{}", ids::secret(16));
             conn.prepare_cached(
@@ -110,6 +141,8 @@ impl Store {
                 new.secret,
                 now
             ])?;
+            let extra = format!(",format={},events={}", new.format, new.events);
+            audit_change(conn, actor, "webhook.added", &public_id, &extra, now)?;
             by_public_id(conn, &public_id)?
                 .ok_or_else(|| StoreError::Corrupt("a webhook vanished".into()))
         })
@@ -131,8 +164,16 @@ impl Store {
     }
 
     /// Removes an endpoint and everything queued for it.
-    pub async fn remove_webhook(&self, public_id: String) -> Result<bool, StoreError> {
+    pub async fn remove_webhook(
+        &self,
+        public_id: String,
+        actor: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         self.write(move |conn| {
+            if !audit_change(conn, actor, "webhook.removed", &public_id, "", now)? {
+                return Ok(false);
+            }
             Ok(conn
                 .prepare_cached("DELETE FROM webhooks WHERE public_id = ?1")?
                 .execute([&public_id])?
@@ -147,29 +188,37 @@ impl Store {
         &self,
         public_id: String,
         secret: String,
+        actor: Option<i64>,
         now: i64,
     ) -> Result<bool, StoreError> {
         self.write(move |conn| {
-            Ok(conn
+            let rotated = conn
                 .prepare_cached(
                     "UPDATE webhooks SET previous_secret = secret, previous_until = ?3, secret = ?2
                      WHERE public_id = ?1",
                 )?
                 .execute(params![public_id, secret, now + ROTATION_OVERLAP_MS])?
-                > 0)
+                > 0;
+            Ok(rotated && audit_change(conn, actor, "webhook.rotated", &public_id, "", now)?)
         })
         .await
     }
 
     /// Turns a disabled or failing endpoint back on.
-    pub async fn enable_webhook(&self, public_id: String) -> Result<bool, StoreError> {
+    pub async fn enable_webhook(
+        &self,
+        public_id: String,
+        actor: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         self.write(move |conn| {
-            Ok(conn
+            let enabled = conn
                 .prepare_cached(
                     "UPDATE webhooks SET state = 'active', state_reason = NULL WHERE public_id = ?1",
                 )?
                 .execute([&public_id])?
-                > 0)
+                > 0;
+            Ok(enabled && audit_change(conn, actor, "webhook.enabled", &public_id, "", now)?)
         })
         .await
     }

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
 use super::flush::{Flusher, WalFile};
+use super::stats::WriteStats;
 
 /// Most jobs committed together; bounds the latency of the last one.
 const MAX_BATCH: usize = 512;
@@ -88,13 +89,17 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(conn: Connection, wal: WalFile) -> Result<Writer, StoreError> {
+    pub(super) fn start(
+        conn: Connection,
+        wal: WalFile,
+        stats: WriteStats,
+    ) -> Result<Writer, StoreError> {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>(QUEUE_DEPTH);
-        let flusher = Flusher::start(wal)?;
+        let flusher = Flusher::start(wal, stats.fsync_seconds.clone())?;
         let thread = std::thread::Builder::new()
             .name("earshot-writer".into())
             .spawn(move || {
-                run(&conn, rx, &flusher);
+                run(&conn, rx, &flusher, &stats);
                 flusher.stop();
             })
             .map_err(|_| StoreError::TaskFailed)?;
@@ -138,7 +143,12 @@ impl Writer {
     }
 }
 
-fn run(conn: &Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, flusher: &Flusher) {
+fn run(
+    conn: &Connection,
+    mut rx: mpsc::Receiver<Box<dyn Job>>,
+    flusher: &Flusher,
+    stats: &WriteStats,
+) {
     let mut last_checkpoint = Instant::now();
     // Returns None only when the queue is closed and drained.
     while let Some(first) = rx.blocking_recv() {
@@ -150,7 +160,11 @@ fn run(conn: &Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, flusher: &Flushe
                 Err(_) => break,
             }
         }
-        match in_transaction(conn, &mut batch) {
+        stats.batch_jobs.observe(batch.len() as f64);
+        let began = Instant::now();
+        let outcome = in_transaction(conn, &mut batch);
+        stats.commit_seconds.observe(began.elapsed().as_secs_f64());
+        match outcome {
             Ok(()) => flusher.push(batch),
             Err(BatchError::JobFailed) if batch.len() > 1 => {
                 // Replay one by one so only the failing job fails.

@@ -214,3 +214,46 @@ async fn scheduled_backups_are_checked_copies_and_only_the_newest_are_kept() {
         assert_eq!(check, "ok");
     }
 }
+
+#[tokio::test]
+async fn vacuum_converts_an_older_database_only_once_no_server_serves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let auto_vacuum = |db: &Path| -> i64 {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .unwrap()
+    };
+    let fresh = dir.path().join("fresh.db");
+    server::start(&test_config(&fresh))
+        .await
+        .unwrap()
+        .stop()
+        .await
+        .unwrap();
+    assert_eq!(auto_vacuum(&fresh), 2, "new databases are incremental");
+
+    // As a database made by an earlier version: no auto-vacuum.
+    let db = dir.path().join("earshot.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA journal_mode = WAL;")
+        .unwrap();
+    let running = server::start(&test_config(&db)).await.unwrap();
+    assert_eq!(auto_vacuum(&db), 0);
+    let site = running.created_site.clone().unwrap().key;
+    let client = reqwest::Client::new();
+    let id = submit(&client, &running.public_url, &site, "kept through it")
+        .await
+        .unwrap();
+    let (ok, _, stderr) = earshot(vec!["vacuum".into()], &db).await;
+    assert!(!ok);
+    assert!(stderr.contains("running earshot server"), "{stderr}");
+    running.stop().await.unwrap();
+
+    let (ok, stdout, stderr) = earshot(vec!["vacuum".into()], &db).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("Compacted"), "{stdout}");
+    assert_eq!(auto_vacuum(&db), 2);
+    assert_eq!(ids_in(&db), vec![id]);
+}

@@ -410,6 +410,23 @@ async fn bulk_actions_assign_and_mark_spam_and_skip_what_does_not_apply() {
     assert!(ids.iter().all(|id| !waiting.contains(id.as_str())));
     let spam = console.html("/console?view=spam").await;
     assert!(ids.iter().all(|id| spam.contains(id.as_str())));
+    let bo = Some("bo@example.com".to_owned());
+    assert_eq!(
+        crate::helpers::audit_rows(&app),
+        [
+            (
+                "entries.bulk_assign",
+                "to=bo@example.com,skipped=0".to_owned()
+            ),
+            ("entries.bulk_status", "to=spam,skipped=1".to_owned()),
+        ]
+        .map(|(action, detail)| (
+            action.to_owned(),
+            bo.clone(),
+            "3 entries".to_owned(),
+            Some(detail)
+        ))
+    );
 }
 
 #[tokio::test]

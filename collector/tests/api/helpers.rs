@@ -115,6 +115,21 @@ impl TestApp {
     }
 }
 
+/// The audit log, oldest first: (action, actor's email, subject, detail).
+pub fn audit_rows(app: &TestApp) -> Vec<(String, Option<String>, String, Option<String>)> {
+    let db = app.db();
+    let mut stmt = db
+        .prepare(
+            "SELECT a.action, u.email, coalesce(a.subject, ''), a.detail
+             FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id ORDER BY a.id",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// Asserts the standard error shape and returns (code, field).
 pub async fn error_of(response: reqwest::Response, status: u16) -> (String, Option<String>) {
     assert_eq!(response.status().as_u16(), status, "unexpected status");

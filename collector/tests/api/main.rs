@@ -16,6 +16,7 @@ mod edge;
 mod helpers;
 mod ingest;
 mod limits;
+mod metrics;
 mod notify;
 mod privacy;
 mod receiver;

@@ -27,6 +27,7 @@ async fn token_for(app: &TestApp, email: &str, scope: &str, expires_at: Option<i
                 hint: token.hint(),
                 expires_at,
             },
+            None,
             NOON,
         )
         .await
@@ -189,6 +190,20 @@ async fn a_token_made_in_the_console_is_shown_once_works_and_stops_when_revoked(
     let response = api.get(&format!("/api/v1/entries/{reference}")).await;
     assert_eq!(error_of(response, 401).await.0, "invalid_token");
     assert!(bo.html("/console/tokens").await.contains("revoked"));
+    let bo_email = Some("bo@example.com".to_owned());
+    assert_eq!(
+        crate::helpers::audit_rows(&app),
+        [
+            ("token.created", format!("id={id},scope=read")),
+            ("token.revoked", format!("id={id}")),
+        ]
+        .map(|(action, detail)| (
+            action.to_owned(),
+            bo_email.clone(),
+            "bo@example.com".to_owned(),
+            Some(detail)
+        ))
+    );
 }
 
 #[tokio::test]

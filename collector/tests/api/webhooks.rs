@@ -20,7 +20,7 @@ use crate::receiver::{Receiver, Reply};
 const WAIT: Duration = Duration::from_secs(10);
 
 /// A secret like the collector makes, chosen by the test.
-fn test_secret() -> String {
+pub(crate) fn test_secret() -> String {
     format!("whsec_{}", STANDARD.encode([7u8; 32]))
 }
 
@@ -62,7 +62,13 @@ async fn app() -> (TestApp, Clock) {
     (app, clock)
 }
 
-async fn add_endpoint(store: &Store, url: &str, events: &str, format: &str, email: bool) -> i64 {
+pub(crate) async fn add_endpoint(
+    store: &Store,
+    url: &str,
+    events: &str,
+    format: &str,
+    email: bool,
+) -> i64 {
     let site_id = store.sites().await.unwrap()[0].id;
     store
         .add_webhook(
@@ -74,6 +80,7 @@ async fn add_endpoint(store: &Store, url: &str, events: &str, format: &str, emai
                 include_email: email,
                 secret: test_secret(),
             },
+            None,
             now_ms(),
         )
         .await
@@ -299,7 +306,7 @@ async fn a_rotated_endpoint_is_signed_with_both_secrets_for_a_day() {
     let new_secret = format!("whsec_{}", STANDARD.encode([9u8; 32]));
     app.running
         .store
-        .rotate_webhook(public_id, new_secret.clone(), clock.now_millis())
+        .rotate_webhook(public_id, new_secret.clone(), None, clock.now_millis())
         .await
         .unwrap();
     submit(&app, app.valid_body()).await;
@@ -568,4 +575,23 @@ async fn admins_add_review_redeliver_rotate_and_remove_webhooks_in_the_console()
         .query_row("SELECT count(*) FROM webhook_deliveries", [], |r| r.get(0))
         .unwrap();
     assert_eq!(left, 0, "its queue went with it");
+    let site_key = app.site_key.clone();
+    assert_eq!(
+        crate::helpers::audit_rows(&app),
+        [
+            (
+                "webhook.added",
+                format!("site={site_key},format=standard,events=entry.created")
+            ),
+            ("webhook.rotated", format!("site={site_key}")),
+            ("webhook.removed", format!("site={site_key}")),
+        ]
+        .map(|(action, detail)| (
+            action.to_owned(),
+            Some("ada@example.com".to_owned()),
+            public_id.clone(),
+            Some(detail)
+        )),
+        "who changed which endpoint, never its URL"
+    );
 }

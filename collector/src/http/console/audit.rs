@@ -19,10 +19,14 @@ const SHOWN: usize = 200;
 const CSV_MAX: usize = 100_000;
 
 /// The filter choices: (query value, action prefix, label).
-const AREAS: [(&str, &str, &str); 3] = [
+const AREAS: [(&str, &str, &str); 7] = [
     ("staff", "staff.", "Staff accounts"),
     ("site", "site.", "Sites"),
+    ("webhook", "webhook.", "Webhooks"),
+    ("token", "token.", "API tokens"),
+    ("entries", "entries.", "Bulk changes"),
     ("person", "person.", "A person's data"),
+    ("retention", "retention.", "Retention"),
 ];
 
 #[derive(Debug, Default, Deserialize)]

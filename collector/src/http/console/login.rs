@@ -16,6 +16,7 @@ use super::extract::{
 use super::{ConsoleError, StaffForm, views};
 use crate::auth::{Password, SessionId, csrf_token, password};
 use crate::http::{AppState, client_ip};
+use crate::metrics::SignIn;
 use crate::store::NewUser;
 use earshot_protocol::limits::EMAIL_MAX;
 
@@ -169,6 +170,7 @@ pub async fn submit(
         named_cookie(&headers, state.auth.policy.device_cookie_name()),
     );
     if let Err(throttled) = throttle.admit(&attempt, std::time::Instant::now()) {
+        state.metrics.sign_in(SignIn::Throttled);
         return Err(ConsoleError::Throttled {
             retry_after_secs: throttled.retry_after.as_secs().max(1),
         });
@@ -188,16 +190,20 @@ pub async fn submit(
     let matched = state.auth.verify(form.password, stored).await;
     match user.filter(|_| matched) {
         Some(user) => {
+            state.metrics.sign_in(SignIn::SignedIn);
             tracing::info!(user_id = user.id, "staff signed in");
             signed_in(&state, &headers, &user, safe_next(&form.next)).await
         }
-        None => Ok(login_page(
-            StatusCode::UNAUTHORIZED,
-            &form.next,
-            &email,
-            Some("Wrong email or password."),
-            setup,
-        )),
+        None => {
+            state.metrics.sign_in(SignIn::WrongPassword);
+            Ok(login_page(
+                StatusCode::UNAUTHORIZED,
+                &form.next,
+                &email,
+                Some("Wrong email or password."),
+                setup,
+            ))
+        }
     }
 }
 

@@ -168,6 +168,7 @@ pub async fn create(
                 hint: token.hint(),
                 expires_at,
             },
+            Some(staff.user.id),
             now,
         )
         .await?;
@@ -186,7 +187,12 @@ pub async fn revoke(
     let owner = (staff.user.role != Role::Admin).then_some(staff.user.id);
     let revoked = state
         .store
-        .revoke_token(id.clone(), owner, state.clock.now_millis())
+        .revoke_token(
+            id.clone(),
+            owner,
+            Some(staff.user.id),
+            state.clock.now_millis(),
+        )
         .await?;
     if !revoked {
         return Err(ConsoleError::NotFound);

@@ -122,6 +122,7 @@ pub async fn add(
                 include_email: form.include_email.is_some(),
                 secret: secret.expose().to_owned(),
             },
+            Some(staff.user.id),
             state.clock.now_millis(),
         )
         .await?;
@@ -231,6 +232,7 @@ pub async fn rotate(
         .rotate_webhook(
             w.public_id.clone(),
             secret.expose().to_owned(),
+            Some(staff.user.id),
             state.clock.now_millis(),
         )
         .await?;
@@ -243,7 +245,14 @@ pub async fn remove(
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, ConsoleError> {
     let w = endpoint(&state, &staff, path).await?;
-    state.store.remove_webhook(w.public_id.clone()).await?;
+    state
+        .store
+        .remove_webhook(
+            w.public_id.clone(),
+            Some(staff.user.id),
+            state.clock.now_millis(),
+        )
+        .await?;
     tracing::info!(webhook = %w.public_id, "webhook removed");
     Ok(Redirect::to("/console/sites").into_response())
 }
@@ -254,7 +263,14 @@ pub async fn enable(
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, ConsoleError> {
     let w = endpoint(&state, &staff, path).await?;
-    state.store.enable_webhook(w.public_id.clone()).await?;
+    state
+        .store
+        .enable_webhook(
+            w.public_id.clone(),
+            Some(staff.user.id),
+            state.clock.now_millis(),
+        )
+        .await?;
     Ok(Redirect::to(&format!("/console/webhooks/{}", w.public_id)).into_response())
 }
 
