@@ -1,21 +1,19 @@
 //! Retention: each site may delete feedback older than a number of days
 //! (only resolved and won't-fix, or all of it), and spam goes after 30 days
-//! unless a site says otherwise. A background task sweeps a few entries per
-//! write transaction, so ingest never waits long; what it deleted is
-//! counted in the audit log.
+//! unless a site says otherwise. A background task sweeps as many entries
+//! per write transaction as fit in a few milliseconds, so ingest never
+//! waits long; what it deleted is counted in the audit log.
 
 use std::time::Duration;
 
 use rusqlite::{Connection, params};
 
 use super::accounts::audit;
-use super::privacy::delete_entries;
+use super::privacy::{DELETE_CHUNK, delete_some};
 use super::{Store, StoreError};
 use crate::clock::Clock;
-use crate::console::workflow::DAY;
+use crate::console::workflow::{DAY, Status};
 
-/// Entries deleted per write transaction.
-const BATCH: usize = 20;
 /// How often the background task sweeps.
 pub const EVERY: Duration = Duration::from_secs(600);
 
@@ -53,39 +51,63 @@ fn rules(conn: &Connection) -> Result<Vec<Rule>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The newest entry created before `cutoff` (ids follow creation time), so
-/// a sweep reads only old entries, oldest first.
+/// Statuses whose entries `rule` deletes, each with the time before which
+/// they go.
+fn cutoffs(rule: &Rule, now: i64) -> Vec<(Status, i64)> {
+    let spam = now - rule.retention.spam_days.saturating_mul(DAY);
+    let days = rule.retention.days.map(|d| now - d.saturating_mul(DAY));
+    Status::ALL
+        .into_iter()
+        .filter_map(|status| {
+            let by_days = days.filter(|_| {
+                rule.retention.all || matches!(status, Status::Resolved | Status::WontFix)
+            });
+            match status {
+                Status::Spam => Some((status, by_days.map_or(spam, |d| d.max(spam)))),
+                _ => by_days.map(|d| (status, d)),
+            }
+        })
+        .collect()
+}
+
+/// Up to `limit` entries due for deletion, oldest first. Each status is
+/// read along the `(site_id, status, id)` index, bounded by the newest entry
+/// created before its cutoff (ids follow creation time), so a batch reads
+/// only rows it deletes: no sort, and nothing read twice.
 fn due(
     conn: &Connection,
     rule: &Rule,
     now: i64,
     limit: usize,
 ) -> Result<Vec<(i64, String)>, StoreError> {
-    let spam_cutoff = now - rule.retention.spam_days.saturating_mul(DAY);
-    let cutoff = rule.retention.days.map(|d| now - d.saturating_mul(DAY));
-    let oldest_kept = cutoff.map_or(spam_cutoff, |c| c.max(spam_cutoff));
-    let mut stmt = conn.prepare_cached(
-        "SELECT e.id, e.public_id FROM entries e
-         WHERE e.site_id = ?1
-           AND e.id <= coalesce((SELECT id FROM entries WHERE created_at < ?2
-                                 ORDER BY created_at DESC, id DESC LIMIT 1), 0)
-           AND ((e.status = 'spam' AND e.created_at < ?3)
-             OR (?4 IS NOT NULL AND e.created_at < ?4
-                 AND (?5 OR e.status IN ('resolved', 'wont_fix'))))
-         ORDER BY e.id LIMIT ?6",
-    )?;
-    let rows = stmt.query_map(
-        params![
-            rule.site_id,
-            oldest_kept,
-            spam_cutoff,
-            cutoff,
-            rule.retention.all,
-            i64::try_from(limit).unwrap_or(i64::MAX)
-        ],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut found = Vec::new();
+    for (status, cutoff) in cutoffs(rule, now) {
+        let wanted = limit.saturating_sub(found.len());
+        if wanted == 0 {
+            break;
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT e.id, e.public_id FROM entries e INDEXED BY entries_site_status
+             WHERE e.site_id = ?1 AND e.status = ?2
+               AND e.id <= coalesce((SELECT id FROM entries WHERE created_at < ?3
+                                     ORDER BY created_at DESC, id DESC LIMIT 1), 0)
+               AND e.created_at < ?3
+             ORDER BY e.id LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                rule.site_id,
+                status.as_str(),
+                cutoff,
+                i64::try_from(wanted).unwrap_or(i64::MAX)
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        for row in rows {
+            found.push(row?);
+        }
+    }
+    Ok(found)
 }
 
 impl Store {
@@ -99,14 +121,16 @@ impl Store {
             let mut deleted = 0;
             loop {
                 let r = rule.clone();
-                let n = self
+                // (deleted, whether more may be due)
+                let (n, more) = self
                     .write(move |conn| {
-                        let ids = due(conn, &r, now, BATCH)?;
-                        Ok(delete_entries(conn, &ids, None)?.entries)
+                        let ids = due(conn, &r, now, DELETE_CHUNK)?;
+                        let (done, taken) = delete_some(conn, &ids, None)?;
+                        Ok((done.entries, taken < ids.len() || ids.len() == DELETE_CHUNK))
                     })
                     .await?;
                 deleted += n;
-                if n < i64::try_from(BATCH).unwrap_or(i64::MAX) {
+                if !more {
                     break;
                 }
             }
