@@ -1,34 +1,40 @@
 //! Serves the widget: the loader at a stable URL with a short cache, and
-//! the content-hashed app, module and stylesheet cached for a year.
+//! the content-hashed app, module and stylesheet cached for a year. Each is
+//! sent as compressed at build time (brotli 11 or gzip 9, as the browser
+//! accepts), never compressed per request.
 
 use axum::Router;
 use axum::extract::Path;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower_http::compression::CompressionLayer;
 
 use super::{ApiError, AppState};
-use crate::assets;
+use crate::assets::{self, Asset, Encoding};
 
 /// The loader's URL never changes, so keep its cache short: a deploy
 /// reaches visitors within minutes.
 const LOADER_CACHE: &str = "public, max-age=300";
 const HASHED_CACHE: &str = "public, max-age=31536000, immutable";
-const PAGE_CSS: &str = include_str!("../../static/page.css");
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/widget.js", get(loader))
         .route("/widget/{name}", get(hashed))
         .route("/static/page.css", get(page_css))
-        .layer(CompressionLayer::new())
 }
 
-fn asset(body: impl IntoResponse, content_type: &'static str, cache: &'static str) -> Response {
-    let headers: [(HeaderName, HeaderValue); 4] = [
+fn serve(
+    headers: &HeaderMap,
+    asset: &Asset,
+    content_type: &'static str,
+    cache: &'static str,
+) -> Response {
+    let common: [(HeaderName, HeaderValue); 6] = [
         (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
         (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        (header::ETAG, HeaderValue::from_static(asset.etag)),
+        (header::VARY, HeaderValue::from_static("accept-encoding")),
         // Host pages on any origin load these; they hold nothing private.
         (
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -39,34 +45,60 @@ fn asset(body: impl IntoResponse, content_type: &'static str, cache: &'static st
             HeaderValue::from_static("nosniff"),
         ),
     ];
-    (headers, body).into_response()
+    let revalidated = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == asset.etag)
+        });
+    if revalidated {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    let encoding = Encoding::preferred(
+        headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut response = (common, asset.body(encoding)).into_response();
+    if let Some(coding) = encoding.header() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    response
 }
 
-async fn loader() -> Response {
-    asset(
-        assets::LOADER_JS,
+async fn loader(headers: HeaderMap) -> Response {
+    serve(
+        &headers,
+        &assets::LOADER_JS_SERVED,
         "application/javascript; charset=utf-8",
         LOADER_CACHE,
     )
 }
 
-async fn hashed(Path(name): Path<String>) -> Result<Response, ApiError> {
-    let response = if name == assets::APP_JS_NAME {
-        asset(
-            assets::APP_JS,
+async fn hashed(Path(name): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let (asset, content_type) = if name == assets::APP_JS_NAME {
+        (
+            &assets::APP_JS_SERVED,
             "application/javascript; charset=utf-8",
-            HASHED_CACHE,
         )
     } else if name == assets::WASM_NAME {
-        asset(assets::WASM, "application/wasm", HASHED_CACHE)
+        (&assets::WASM_SERVED, "application/wasm")
     } else if name == assets::CSS_NAME {
-        asset(assets::CSS, "text/css; charset=utf-8", HASHED_CACHE)
+        (&assets::CSS_SERVED, "text/css; charset=utf-8")
     } else {
         return Err(ApiError::NotFound);
     };
-    Ok(response)
+    Ok(serve(&headers, asset, content_type, HASHED_CACHE))
 }
 
-async fn page_css() -> Response {
-    asset(PAGE_CSS, "text/css; charset=utf-8", LOADER_CACHE)
+async fn page_css(headers: HeaderMap) -> Response {
+    serve(
+        &headers,
+        &assets::PAGE_CSS_SERVED,
+        "text/css; charset=utf-8",
+        LOADER_CACHE,
+    )
 }

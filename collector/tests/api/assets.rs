@@ -89,14 +89,50 @@ async fn hashed_widget_assets_have_their_types_and_are_immutable() {
 }
 
 #[tokio::test]
-async fn widget_assets_are_compressed_for_browsers_that_ask() {
+async fn widget_assets_are_sent_as_compressed_at_build_time_for_what_the_browser_accepts() {
+    use earshot_collector::assets;
     let app = spawn_app().await;
+    let wasm = format!("/widget/{}", assets::WASM_NAME);
+    let get = |path: String, accept: Option<&'static str>| {
+        let mut request = app.client.get(format!("{}{path}", app.address));
+        if let Some(accept) = accept {
+            request = request.header("accept-encoding", accept);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    for (path, asset) in [
+        ("/widget.js".to_owned(), assets::LOADER_JS_SERVED),
+        (wasm.clone(), assets::WASM_SERVED),
+        ("/static/page.css".to_owned(), assets::PAGE_CSS_SERVED),
+    ] {
+        for (accept, coding, body) in [
+            (Some("gzip, deflate, br, zstd"), Some("br"), asset.br),
+            (Some("gzip;q=1, br;q=0"), Some("gzip"), asset.gzip),
+            (None, None, asset.identity),
+        ] {
+            let response = get(path.clone(), accept).await;
+            assert_eq!(response.status(), 200);
+            assert_eq!(
+                response
+                    .headers()
+                    .get("content-encoding")
+                    .map(|v| v.to_str().unwrap()),
+                coding,
+                "{path} for {accept:?}"
+            );
+            assert_eq!(response.headers()["vary"], "accept-encoding");
+            assert_eq!(response.headers()["etag"], asset.etag);
+            assert_eq!(&response.bytes().await.unwrap()[..], body, "{path}");
+        }
+    }
+    // A cached copy is revalidated without sending the body again.
     let response = app
         .client
         .get(format!("{}/widget.js", app.address))
-        .header("accept-encoding", "br")
+        .header("if-none-match", assets::LOADER_JS_SERVED.etag)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.headers()["content-encoding"], "br");
+    assert_eq!(response.status(), 304);
+    assert!(response.bytes().await.unwrap().is_empty());
 }
