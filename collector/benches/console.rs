@@ -15,6 +15,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod support;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -223,7 +225,7 @@ async fn main() {
         "format", "rows", "MB", "seconds", "rows/s", "peak RSS MiB"
     );
     for format in ["csv", "ndjson"] {
-        let before = rss_kib("VmRSS:");
+        let before = support::proc_kib("self", "VmRSS:");
         let started = Instant::now();
         let mut response = client
             .get(format!("{base}/api/v1/entries/export.{format}?view=all"))
@@ -236,7 +238,7 @@ async fn main() {
         while let Some(chunk) = response.chunk().await.unwrap() {
             bytes += chunk.len();
             lines += chunk.iter().filter(|b| **b == b'\n').count();
-            peak = peak.max(rss_kib("VmRSS:"));
+            peak = peak.max(support::proc_kib("self", "VmRSS:"));
         }
         let secs = started.elapsed().as_secs_f64();
         // NDJSON has one line per entry; CSV adds its header (and a line
@@ -385,16 +387,4 @@ async fn sites(repeats: usize) {
     )
     .await;
     running.stop().await.unwrap();
-}
-
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -26,6 +26,8 @@
 // A benchmark that cannot reach its server should stop loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -291,18 +293,6 @@ async fn run_recording(rig: &Rig, target: Target, secs: u64, sent: Option<Sent>)
     total
 }
 
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Webhook requests received: (submission number, when).
 type Received = Arc<Mutex<Vec<(u64, Instant)>>>;
 
@@ -491,7 +481,7 @@ fn main() {
         let hello = run(&rig, Target::Hello, secs).await;
         let sampler = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(secs / 2)).await;
-            rss_kib(pid, "VmRSS:")
+            support::proc_kib(&pid.to_string(), "VmRSS:")
         });
         let ingest = run(&rig, Target::Ingest, secs).await;
         (hello, ingest, sampler.await.unwrap_or(0))
@@ -605,7 +595,7 @@ fn main() {
         let at_rest = webhook_latencies(&rest, &all);
         (notifying, backlog_secs, (webhook_latencies(&sent, &under_load), at_rest))
     });
-    let peak = rss_kib(pid, "VmHWM:");
+    let peak = support::proc_kib(&pid.to_string(), "VmHWM:");
     // The WAL file keeps its high-water size until shutdown truncates it.
     let wal_mib = std::fs::metadata(db.with_extension("db-wal"))
         .map(|m| m.len() / (1024 * 1024))

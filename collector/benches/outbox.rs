@@ -11,6 +11,8 @@
 // A benchmark that cannot reach its server should stop loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -20,18 +22,6 @@ use earshot_collector::config::Config;
 use earshot_collector::server;
 use earshot_collector::store::NewWebhook;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 /// A receiver that reads each request and answers 500.
 async fn failing_receiver(requests: Arc<AtomicU64>) -> String {
@@ -102,7 +92,7 @@ fn main() {
         let conn = rusqlite::Connection::open(&db).unwrap();
         let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
         let started = Instant::now();
-        let rss_start = rss_kib();
+        let rss_start = support::proc_kib("self", "VmRSS:");
         println!(
             "\nA webhook endpoint failing (500) for an hour of injected time, {per_minute} new entries a minute\n"
         );
@@ -155,14 +145,14 @@ fn main() {
                     count("SELECT count(*) FROM webhook_deliveries WHERE state = 'failed'"),
                     count("SELECT count(*) FROM webhook_attempts"),
                     requests.load(Ordering::Relaxed),
-                    rss_kib() as f64 / 1024.0,
+                    support::proc_kib("self", "VmRSS:") as f64 / 1024.0,
                 );
             }
         }
         println!(
             "\nRSS {:.1} MiB at the start, {:.1} MiB after the hour; wall time {:.1} s",
             rss_start as f64 / 1024.0,
-            rss_kib() as f64 / 1024.0,
+            support::proc_kib("self", "VmRSS:") as f64 / 1024.0,
             started.elapsed().as_secs_f64()
         );
         let state: String = conn

@@ -12,6 +12,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,18 +32,6 @@ fn mib(bytes: u64) -> f64 {
 fn size(db: &Path) -> u64 {
     let wal = format!("{}-wal", db.display());
     std::fs::metadata(db).map_or(0, |m| m.len()) + std::fs::metadata(wal).map_or(0, |m| m.len())
-}
-
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 #[tokio::main]
@@ -162,6 +152,6 @@ async fn main() {
         "file (with WAL): {:.1} MiB before, {:.1} MiB after; peak RSS {} MiB",
         mib(before),
         mib(after),
-        rss_kib("VmHWM:") / 1024
+        support::proc_kib("self", "VmHWM:") / 1024
     );
 }

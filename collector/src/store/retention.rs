@@ -214,3 +214,45 @@ pub async fn keep(store: Store, clock: Clock) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(days: Option<i64>, all: bool, spam_days: i64) -> Rule {
+        Rule {
+            site_id: 1,
+            key: "k".into(),
+            retention: Retention {
+                days,
+                all,
+                spam_days,
+            },
+        }
+    }
+
+    #[test]
+    fn each_status_goes_after_its_own_cutoff() {
+        let now = 1_000 * DAY;
+        assert_eq!(
+            cutoffs(&rule(None, false, 30), now),
+            [(Status::Spam, now - 30 * DAY)],
+            "without days only spam goes"
+        );
+        assert_eq!(
+            cutoffs(&rule(Some(90), false, 30), now),
+            [
+                (Status::Resolved, now - 90 * DAY),
+                (Status::WontFix, now - 90 * DAY),
+                (Status::Spam, now - 30 * DAY),
+            ]
+        );
+        let all = cutoffs(&rule(Some(7), true, 30), now);
+        assert_eq!(all.len(), Status::ALL.len());
+        assert!(
+            all.contains(&(Status::Spam, now - 7 * DAY)),
+            "spam goes at the sooner of its two cutoffs"
+        );
+        assert!(all.contains(&(Status::New, now - 7 * DAY)));
+    }
+}
