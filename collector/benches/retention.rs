@@ -4,11 +4,12 @@
 //! (run that first: it seeds `target/console-bench/earshot-1000000.db`),
 //! converts the copy with `earshot vacuum`'s compaction (the seed predates
 //! incremental auto-vacuum), sets every site to delete all feedback older
-//! than the median entry, and sweeps as the background task does, while a
+//! than the median entry (see below), and sweeps as the background task does, while a
 //! probe stores a submission every 10 ms through the same writer. It
 //! reports the sweep's time, how long those submissions waited, peak
 //! memory, and the file's size before and after the space went back.
-//! `EARSHOT_BENCH_ENTRIES` picks another seeded size.
+//! `EARSHOT_BENCH_ENTRIES` picks another seeded size, and
+//! `EARSHOT_BENCH_DELETE_PERCENT` (default 50) how much of it goes.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -40,6 +41,11 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
+    let percent: i64 = std::env::var("EARSHOT_BENCH_DELETE_PERCENT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|p| (1..=99).contains(p))
+        .unwrap_or(50);
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
     let source = target.join(format!("console-bench/earshot-{entries}.db"));
     assert!(
@@ -74,7 +80,7 @@ async fn main() {
         let median = conn
             .query_row(
                 "SELECT created_at FROM entries ORDER BY created_at LIMIT 1 OFFSET ?1",
-                [total / 2],
+                [total * percent / 100],
                 |r| r.get(0),
             )
             .unwrap();
