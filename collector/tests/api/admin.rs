@@ -227,13 +227,9 @@ async fn the_last_active_admin_can_be_neither_disabled_nor_demoted() {
         StatusCode::FORBIDDEN,
         "an agent now"
     );
-    let actions: Vec<String> = app
-        .db()
-        .prepare("SELECT action FROM audit_log ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+    let actions: Vec<String> = crate::helpers::audit_rows(&app)
+        .into_iter()
+        .map(|row| row.0)
         .collect();
     assert_eq!(actions, ["staff.role", "staff.role"]);
 }
@@ -367,14 +363,7 @@ async fn admins_add_and_change_sites_which_apply_at_once_and_are_recorded() {
         agent.get("/console/audit").await.status(),
         StatusCode::FORBIDDEN
     );
-    let actions: Vec<(String, Option<String>)> = app
-        .db()
-        .prepare("SELECT action, detail FROM audit_log ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let actions = crate::helpers::audit_details(&app.db(), "");
     assert_eq!(
         actions,
         [

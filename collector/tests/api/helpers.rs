@@ -115,19 +115,37 @@ impl TestApp {
     }
 }
 
-/// The audit log, oldest first: (action, actor's email, subject, detail).
-pub fn audit_rows(app: &TestApp) -> Vec<(String, Option<String>, String, Option<String>)> {
-    let db = app.db();
+/// One line of the audit log: (action, actor's email, subject, detail).
+pub type AuditRow = (String, Option<String>, String, Option<String>);
+
+/// The audit log's lines whose action starts with `prefix`, oldest first.
+pub fn audit_log(db: &rusqlite::Connection, prefix: &str) -> Vec<AuditRow> {
     let mut stmt = db
         .prepare(
             "SELECT a.action, u.email, coalesce(a.subject, ''), a.detail
-             FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id ORDER BY a.id",
+             FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+             WHERE a.action LIKE ?1 || '%' ORDER BY a.id",
         )
         .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .map(Result::unwrap)
+    stmt.query_map([prefix], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+/// [`audit_log`] as (action, detail).
+pub fn audit_details(db: &rusqlite::Connection, prefix: &str) -> Vec<(String, Option<String>)> {
+    audit_log(db, prefix)
+        .into_iter()
+        .map(|(action, _, _, detail)| (action, detail))
         .collect()
+}
+
+/// Every line of `app`'s audit log.
+pub fn audit_rows(app: &TestApp) -> Vec<AuditRow> {
+    audit_log(&app.db(), "")
 }
 
 /// Asserts the standard error shape and returns (code, field).

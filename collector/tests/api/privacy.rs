@@ -263,13 +263,7 @@ async fn erasing_a_person_leaves_no_trace_of_them_in_the_file_its_wal_or_the_ind
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
-    let audit: Vec<(String, Option<String>)> = conn
-        .prepare("SELECT action, detail FROM audit_log")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let audit = crate::helpers::audit_details(&conn, "");
     assert_eq!(
         audit,
         [("person.erased".to_owned(), Some("entries=3".to_owned()))]
@@ -437,14 +431,7 @@ async fn retention_deletes_old_closed_feedback_and_old_spam_on_the_clock() {
         .await
         .unwrap();
     assert!(!exists(&open), "'all' takes open feedback too");
-    let audit: Vec<(String, Option<String>)> = app
-        .db()
-        .prepare("SELECT action, detail FROM audit_log WHERE action LIKE 'retention.%' ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let audit = crate::helpers::audit_details(&app.db(), "retention.");
     assert_eq!(
         audit,
         [
@@ -507,13 +494,9 @@ async fn an_admin_can_export_and_erase_a_persons_data_in_the_console() {
         reqwest::get(&status_url).await.unwrap().status().as_u16(),
         410
     );
-    let actions: Vec<String> = app
-        .db()
-        .prepare("SELECT action FROM audit_log WHERE action LIKE 'person.%' ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+    let actions: Vec<String> = crate::helpers::audit_log(&app.db(), "person.")
+        .into_iter()
+        .map(|row| row.0)
         .collect();
     assert_eq!(actions, ["person.exported", "person.erased"]);
 }
