@@ -21,9 +21,10 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 use sha2::{Digest, Sha256};
 
+use crate::auth::constant_time_eq;
 use crate::config::Secret;
 use crate::store::Store;
 
@@ -110,6 +111,13 @@ pub struct Metrics {
     rss_bytes: Gauge,
 }
 
+/// Registers `metric` under `name` and hands it back to record into (the
+/// registry keeps a clone sharing the same values).
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 fn request_histogram() -> Histogram {
     // 0.5 ms … about 16 s.
     Histogram::new(exponential_buckets(0.000_5, 2.0, 16))
@@ -118,95 +126,97 @@ fn request_histogram() -> Histogram {
 impl Metrics {
     pub fn new(store: Store) -> Metrics {
         let mut registry = Registry::with_prefix("earshot");
-        let submissions = Family::<SubmissionLabels, Counter>::default();
-        registry.register(
+        let r = &mut registry;
+        let submissions = registered(
+            r,
             "submissions",
             "Feedback submissions by outcome (stored, spam, duplicate, rejected with its error code)",
-            submissions.clone(),
+            Family::default(),
         );
-        let requests = Family::<RequestLabels, Histogram>::new_with_constructor(
-            request_histogram as fn() -> Histogram,
-        );
-        registry.register(
+        let requests = registered(
+            r,
             "http_request_duration_seconds",
             "Time to answer an HTTP request, by method, route template and status class",
-            requests.clone(),
+            Family::new_with_constructor(request_histogram as fn() -> Histogram),
         );
         let stats = store.write_stats().clone();
-        registry.register(
+        registered(
+            r,
             "writer_batch_jobs",
             "Write jobs committed together in one transaction (group commit)",
             stats.batch_jobs,
         );
-        registry.register(
+        registered(
+            r,
             "writer_commit_seconds",
             "Time from BEGIN to COMMIT of one write batch",
             stats.commit_seconds,
         );
-        registry.register(
+        registered(
+            r,
             "writer_fsync_seconds",
             "Time of one fsync of the write-ahead log before answers go out",
             stats.fsync_seconds,
         );
-        let sign_ins = Family::<SignInLabels, Counter>::default();
-        registry.register(
+        let sign_ins = registered(
+            r,
             "sign_ins",
             "Console sign-in attempts by result (throttled ones were refused before any check)",
-            sign_ins.clone(),
+            Family::default(),
         );
-        let delivery_failures = Family::<ChannelLabels, Counter>::default();
-        registry.register(
+        let delivery_failures = registered(
+            r,
             "delivery_failures",
             "Failed attempts to send an email or deliver a webhook (each retry counts)",
-            delivery_failures.clone(),
+            Family::default(),
         );
-        let outbox_pending = Family::<ChannelLabels, Gauge>::default();
-        registry.register(
+        let outbox_pending = registered(
+            r,
             "outbox_pending",
             "Emails and webhook deliveries waiting to be sent",
-            outbox_pending.clone(),
+            Family::default(),
         );
-        let outbox_failed = Family::<ChannelLabels, Gauge>::default();
-        registry.register(
+        let outbox_failed = registered(
+            r,
             "outbox_failed",
             "Emails and webhook deliveries given up on after every retry",
-            outbox_failed.clone(),
+            Family::default(),
         );
-        let database_bytes = Gauge::default();
-        registry.register(
+        let database_bytes = registered(
+            r,
             "database_bytes",
             "Size of the SQLite database file",
-            database_bytes.clone(),
+            Gauge::default(),
         );
-        let free_bytes = Gauge::default();
-        registry.register(
+        let free_bytes = registered(
+            r,
             "database_free_bytes",
             "Free space inside the database file, reused by new feedback",
-            free_bytes.clone(),
+            Gauge::default(),
         );
-        let wal_bytes = Gauge::default();
-        registry.register(
+        let wal_bytes = registered(
+            r,
             "wal_bytes",
             "Size of the SQLite write-ahead log",
-            wal_bytes.clone(),
+            Gauge::default(),
         );
-        let search_lag = Gauge::default();
-        registry.register(
+        let search_lag = registered(
+            r,
             "search_index_lag_entries",
             "Entries stored but not yet in the full-text index",
-            search_lag.clone(),
+            Gauge::default(),
         );
-        let rss_bytes = Gauge::default();
-        registry.register(
+        let rss_bytes = registered(
+            r,
             "resident_memory_bytes",
             "Resident memory of the collector process",
-            rss_bytes.clone(),
+            Gauge::default(),
         );
-        let build = Family::<Vec<(&'static str, &'static str)>, Gauge>::default();
-        registry.register(
+        let build: Family<Vec<(&'static str, &'static str)>, Gauge> = registered(
+            r,
             "build_info",
             "The running version (always 1)",
-            build.clone(),
+            Family::default(),
         );
         build
             .get_or_create(&vec![("version", env!("CARGO_PKG_VERSION"))])
@@ -349,19 +359,10 @@ fn authorised(expected: Option<&[u8; 32]>, headers: &HeaderMap) -> bool {
     let Some(expected) = expected else {
         return true;
     };
-    let Some(given) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
+    let Some(given) = crate::http::bearer(headers) else {
         return false;
     };
-    let given: [u8; 32] = Sha256::digest(given.trim().as_bytes()).into();
-    given
-        .iter()
-        .zip(expected)
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
+    constant_time_eq(&Sha256::digest(given.as_bytes()), expected)
 }
 
 async fn scrape(State(scrape): State<Scrape>, headers: HeaderMap) -> Response {
@@ -412,6 +413,10 @@ mod tests {
             h
         };
         assert!(authorised(Some(&expected), &with("Bearer s3cret")));
+        assert!(
+            authorised(Some(&expected), &with("bearer s3cret")),
+            "the scheme in any case"
+        );
         assert!(!authorised(Some(&expected), &with("Bearer s3cre")));
         assert!(!authorised(Some(&expected), &with("Basic s3cret")));
         assert!(!authorised(Some(&expected), &HeaderMap::new()));

@@ -44,13 +44,6 @@ async fn upload(
     }
 }
 
-/// The secret from `Authorization: Bearer <secret>`.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, secret) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| secret.trim())
-}
-
 #[instrument(skip_all, fields(size))]
 async fn store_upload(
     state: &AppState,
@@ -62,7 +55,9 @@ async fn store_upload(
     if let Some(limiter) = &state.shield.per_ip {
         limit(limiter.check(&ClientNet::of(client_ip)))?;
     }
-    let secret = bearer(headers).ok_or(ApiError::NoCredentials)?.to_owned();
+    let secret = super::bearer(headers)
+        .ok_or(ApiError::NoCredentials)?
+        .to_owned();
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

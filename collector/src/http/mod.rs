@@ -73,6 +73,19 @@ impl AppState {
     }
 }
 
+/// The credential in `Authorization: Bearer <credential>` (the scheme in
+/// any case, as RFC 9110 has it).
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, credential) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credential.trim())
+}
+
 /// The client's address: the socket peer, or what a trusted proxy says.
 /// The peer is only absent when the router is driven without a socket
 /// (unit tests).

@@ -12,7 +12,6 @@ pub(crate) use export::{ExportQuery, response as export_response};
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::header;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -73,12 +72,6 @@ impl Caller {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -98,7 +91,7 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(refusal) = throttled(failures.peek_at(&net, std::time::Instant::now())) {
             return Err(refusal);
         }
-        let raw = bearer(parts).ok_or(ApiError::NoToken)?;
+        let raw = crate::http::bearer(&parts.headers).ok_or(ApiError::NoToken)?;
         let now = state.clock.now_millis();
         let holder = match ApiToken::parse(raw) {
             Some(token) => state.store.token_holder(token.digest(), now).await?,
