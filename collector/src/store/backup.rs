@@ -140,13 +140,7 @@ pub fn restore(
     now_secs: i64,
 ) -> Result<(CopyFacts, Option<PathBuf>), BackupError> {
     let facts = check_copy(from)?;
-    let _lock = ServerLock::acquire(db).map_err(|e| match e {
-        LockError::Held => BackupError::InUse(db.to_path_buf()),
-        LockError::Io(source) => BackupError::Io {
-            path: db.to_path_buf(),
-            source,
-        },
-    })?;
+    let _lock = ServerLock::offline(db)?;
     let incoming = with_suffix(db, ".restoring");
     std::fs::copy(from, &incoming).map_err(io(&incoming))?;
     File::open(&incoming)
@@ -245,6 +239,18 @@ pub struct ServerLock {
 }
 
 impl ServerLock {
+    /// For work that must not run beside a server (restore, vacuum): the
+    /// lock, or why not, as [`BackupError`].
+    pub fn offline(db: &Path) -> Result<ServerLock, BackupError> {
+        ServerLock::acquire(db).map_err(|e| match e {
+            LockError::Held => BackupError::InUse(db.to_path_buf()),
+            LockError::Io(source) => BackupError::Io {
+                path: db.to_path_buf(),
+                source,
+            },
+        })
+    }
+
     pub fn acquire(db: &Path) -> Result<ServerLock, LockError> {
         let path = with_suffix(db, ".lock");
         let file = OpenOptions::new()

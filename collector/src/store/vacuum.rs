@@ -12,7 +12,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use super::backup::{BackupError, LockError, ServerLock};
+use super::backup::{BackupError, ServerLock};
 use super::{Store, StoreError};
 
 /// Free pages released per write job (1 MiB at 4 KiB pages): moving pages
@@ -88,10 +88,7 @@ pub fn compact(db: &Path) -> Result<Compacted, BackupError> {
     if !db.exists() {
         return Err(io(std::io::Error::from(std::io::ErrorKind::NotFound)));
     }
-    let _lock = ServerLock::acquire(db).map_err(|e| match e {
-        LockError::Held => BackupError::InUse(db.to_path_buf()),
-        LockError::Io(source) => io(source),
-    })?;
+    let _lock = ServerLock::offline(db)?;
     let conn = Connection::open(db).map_err(StoreError::from)?;
     conn.busy_timeout(super::BUSY_TIMEOUT)
         .map_err(StoreError::from)?;
