@@ -44,25 +44,41 @@ pub fn parse_date(raw: &str) -> Option<i64> {
     Some(date.midnight().assume_utc().unix_timestamp() * 1000)
 }
 
-/// Turns what staff type into a safe FTS5 query: each word becomes a quoted
-/// phrase (so `"`, `*`, `NEAR`, `-` and friends are plain text), all must
-/// match, and the last word also matches as a prefix, as people expect
-/// while typing. `None` when nothing searchable is left.
-pub fn fts_query(input: &str) -> Option<String> {
-    let words: Vec<String> = input
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(16)
-        .map(|w| format!("\"{w}\""))
-        .collect();
-    let (last, rest) = words.split_last()?;
-    let mut query = rest.join(" ");
-    if !query.is_empty() {
-        query.push(' ');
+/// What staff typed into the search box, as the words it is made of: runs
+/// of letters and digits, at most [`Search::MAX_WORDS`]. Quotes, `*`, `NEAR`,
+/// `-` and friends are plain text here; how the words are matched (every
+/// one must occur, the last also as the start of a longer word, as people
+/// expect while typing) is the store's business (`store::search`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    leading: Vec<String>,
+    last: String,
+}
+
+impl Search {
+    pub const MAX_WORDS: usize = 16;
+
+    /// `None` when nothing searchable is left.
+    pub fn parse(input: &str) -> Option<Search> {
+        let mut leading: Vec<String> = input
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(Self::MAX_WORDS)
+            .map(str::to_owned)
+            .collect();
+        let last = leading.pop()?;
+        Some(Search { leading, last })
     }
-    query.push_str(last);
-    query.push('*');
-    Some(query)
+
+    /// Every word but the last, as typed.
+    pub fn leading(&self) -> &[String] {
+        &self.leading
+    }
+
+    /// The last word, which may be the start of a longer one.
+    pub fn last(&self) -> &str {
+        &self.last
+    }
 }
 
 impl RawFilter {
@@ -138,7 +154,7 @@ impl RawFilter {
         let search = if self.q.trim().is_empty() {
             None
         } else {
-            Some(fts_query(&self.q).ok_or_else(|| bad("q", "search for words or numbers"))?)
+            Some(Search::parse(&self.q).ok_or_else(|| bad("q", "search for words or numbers"))?)
         };
         Ok(Filter {
             view,
@@ -167,19 +183,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn search_input_becomes_quoted_terms_with_a_prefix_on_the_last() {
+    fn search_input_becomes_words_and_syntax_becomes_text() {
+        let words = |input: &str| {
+            Search::parse(input).map(|s| {
+                let mut words = s.leading().to_vec();
+                words.push(s.last().to_owned());
+                words
+            })
+        };
         assert_eq!(
-            fts_query("discount code").as_deref(),
-            Some(r#""discount" "code"*"#)
+            words("discount code"),
+            Some(vec!["discount".to_owned(), "code".to_owned()])
         );
-        assert_eq!(fts_query("  ").as_deref(), None);
-        assert_eq!(fts_query("\"*^-").as_deref(), None);
+        assert_eq!(words("  "), None);
+        assert_eq!(words("\"*^-"), None);
         // Operators are words, not syntax.
         assert_eq!(
-            fts_query("a NEAR b OR \"c\"").as_deref(),
-            Some("\"a\" \"NEAR\" \"b\" \"OR\" \"c\"*")
+            words("a NEAR b OR \"c\"*"),
+            Some(["a", "NEAR", "b", "OR", "c"].map(str::to_owned).to_vec())
         );
-        assert_eq!(fts_query("café").as_deref(), Some("\"café\"*"));
+        assert_eq!(words("café"), Some(vec!["café".to_owned()]));
+        let many = "w ".repeat(40);
+        assert_eq!(words(&many).map(|w| w.len()), Some(Search::MAX_WORDS));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::params_from_iter;
 
-use super::review::{FilterSql, filter_sql, keyset_page};
+use super::review::{FilterSql, filter_sql, keyset_page, matching};
 use super::{Filter, Store, StoreError};
 
 /// One exported entry.
@@ -56,13 +56,18 @@ impl Store {
         limit: usize,
         now: i64,
     ) -> Result<ExportChunk, StoreError> {
+        // An export starts with the index current, like any search; later
+        // chunks read on from there.
+        if filter.cursor.is_none() {
+            self.ready_to_search(&filter).await?;
+        }
         self.read(move |conn| {
             let FilterSql {
                 from,
                 conditions,
                 order,
                 args,
-            } = filter_sql(&filter, now);
+            } = filter_sql(&filter, matching(conn, &filter)?.as_deref(), now);
             let sql = format!(
                 "SELECT e.id, e.public_id, e.reference, e.created_at, s.key, s.name, e.kind,
                         e.severity, e.status, e.message, e.expected, e.actual, e.email, e.name,

@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::notify::{Notice, NoticeKind, notice};
 use super::{Store, StoreError};
+use crate::console::filter::Search;
 use crate::console::workflow::{PromiseState, Settled, Status, WorkflowError};
 
 /// Rows per inbox page.
@@ -64,8 +65,8 @@ pub struct Filter {
     pub from: Option<i64>,
     /// Created before (Unix ms).
     pub to: Option<i64>,
-    /// An FTS5 query, already made safe by `console::filter::fts_query`.
-    pub search: Option<String>,
+    /// Words to find (see `search::match_query` for how).
+    pub search: Option<Search>,
     /// Continue after this entry id (keyset pagination).
     pub cursor: Option<i64>,
     /// The page that ends just before this entry id (going back).
@@ -335,7 +336,18 @@ pub(super) struct FilterSql {
     pub args: Vec<Value>,
 }
 
-pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
+/// The FTS5 query for `filter`'s search, if it has one: resolved once per
+/// read and handed to [`filter_sql`] (see `search::match_query`).
+pub(super) fn matching(conn: &Connection, filter: &Filter) -> Result<Option<String>, StoreError> {
+    filter
+        .search
+        .as_ref()
+        .map(|search| super::search::match_query(conn, search))
+        .transpose()
+}
+
+/// `matching` is `filter`'s search resolved by [`matching`].
+pub(super) fn filter_sql(filter: &Filter, matching: Option<&str>, now: i64) -> FilterSql {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     let mut arg = |v: Value, args_len: &mut usize| {
@@ -420,14 +432,16 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     };
     // With a search, the full-text index drives the query in rowid order
     // and stops after one page; without, the entries' own indexes do.
-    let (from_sql, order_sql) = match &filter.search {
+    let (from_sql, order_sql) = match matching {
         Some(query) => {
             clauses.push(format!(
                 "entries_fts MATCH {}",
-                arg(query.clone().into(), &mut n)
+                arg(query.to_owned().into(), &mut n)
             ));
+            // The index holds every column a filter tests, so matches the
+            // filter drops never cost a read of their whole row.
             (
-                "entries_fts f JOIN entries e ON e.id = f.rowid",
+                "entries_fts f JOIN entries e INDEXED BY entries_search_filter ON e.id = f.rowid",
                 format!("f.rowid {direction}"),
             )
         }
@@ -456,6 +470,7 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
 fn inbox(
     conn: &Connection,
     filter: &Filter,
+    matching: Option<&str>,
     limit: usize,
     now: i64,
 ) -> Result<InboxPage, StoreError> {
@@ -464,7 +479,7 @@ fn inbox(
         conditions: where_sql,
         order: order_sql,
         args,
-    } = filter_sql(filter, now);
+    } = filter_sql(filter, matching, now);
     let sql = format!(
         "SELECT e.id, e.public_id, e.reference, e.kind, e.status, e.severity,
                 CASE WHEN e.expected IS NOT NULL
@@ -522,7 +537,13 @@ fn inbox(
 }
 
 /// Entries the filter matches, counted up to `cap` (then `cap`).
-fn inbox_count(conn: &Connection, filter: &Filter, cap: i64, now: i64) -> Result<i64, StoreError> {
+fn inbox_count(
+    conn: &Connection,
+    filter: &Filter,
+    matching: Option<&str>,
+    cap: i64,
+    now: i64,
+) -> Result<i64, StoreError> {
     let unpaged = Filter {
         cursor: None,
         before: None,
@@ -533,7 +554,7 @@ fn inbox_count(conn: &Connection, filter: &Filter, cap: i64, now: i64) -> Result
         conditions,
         args,
         ..
-    } = filter_sql(&unpaged, now);
+    } = filter_sql(&unpaged, matching, now);
     let sql = format!("SELECT count(*) FROM (SELECT 1 FROM {from} {conditions} LIMIT {cap})");
     Ok(conn
         .prepare_cached(&sql)?
@@ -877,15 +898,33 @@ impl Store {
         limit: usize,
         now: i64,
     ) -> Result<InboxPage, StoreError> {
-        self.read(move |conn| inbox(conn, &filter, limit, now))
-            .await
+        self.ready_to_search(&filter).await?;
+        self.read(move |conn| {
+            let matching = matching(conn, &filter)?;
+            inbox(conn, &filter, matching.as_deref(), limit, now)
+        })
+        .await
     }
 
-    /// How many entries `filter` matches, counted no further than `cap`
-    /// (the answer is then `cap`): exact where it matters, bounded in cost.
-    pub async fn inbox_count(&self, filter: Filter, cap: i64, now: i64) -> Result<i64, StoreError> {
-        self.read(move |conn| inbox_count(conn, &filter, cap, now))
-            .await
+    /// One page of at most `limit` entries, and how many entries `filter`
+    /// matches in all, counted no further than `cap` (the answer is then
+    /// `cap`): exact where it matters, bounded in cost.
+    pub async fn inbox_counted(
+        &self,
+        filter: Filter,
+        limit: usize,
+        cap: i64,
+        now: i64,
+    ) -> Result<(InboxPage, i64), StoreError> {
+        self.ready_to_search(&filter).await?;
+        self.read(move |conn| {
+            let matching = matching(conn, &filter)?;
+            Ok((
+                inbox(conn, &filter, matching.as_deref(), limit, now)?,
+                inbox_count(conn, &filter, matching.as_deref(), cap, now)?,
+            ))
+        })
+        .await
     }
 
     /// The public id of the entry with this reference.
