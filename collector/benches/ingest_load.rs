@@ -20,6 +20,12 @@
 //! rate beside the plain one, and how long a submission took to reach the
 //! webhook receiver, under that load and at rest.
 //!
+//! Between those, two phases about the WAL: ingest beside a reader that
+//! holds one snapshot for half the phase (the WAL cannot start over
+//! meanwhile, and must shrink back after), then half the peak rate for
+//! `EARSHOT_BENCH_STEADY_SECONDS` (default 600), with p99 and the WAL's
+//! size by tenth of the run.
+//!
 //! Environment: `EARSHOT_BENCH_CONNECTIONS` (default 64),
 //! `EARSHOT_BENCH_SECONDS` per phase (default 10).
 
@@ -55,6 +61,8 @@ struct Phase {
     created: u64,
     other: u64,
     latencies_us: Vec<u32>,
+    /// (second of the phase the request was sent in, latency in µs).
+    timeline: Vec<(u32, u32)>,
     elapsed: Duration,
     /// CPU nanoseconds spent during the phase, by thread group.
     cpu_ns: BTreeMap<&'static str, u64>,
@@ -185,6 +193,14 @@ fn widget_key(n: u64) -> String {
     )
 }
 
+/// Requests one after another, or one every `interval` from `first` on
+/// when paced.
+#[derive(Clone, Copy)]
+struct Pace {
+    first: Instant,
+    interval: Duration,
+}
+
 async fn connection(
     addr: String,
     target: Target,
@@ -192,7 +208,10 @@ async fn connection(
     counter: Arc<AtomicU64>,
     until: Instant,
     sent: Option<Sent>,
+    pace: Option<Pace>,
 ) -> Phase {
+    let phase_started = Instant::now();
+    let mut next = pace.map(|p| p.first);
     let mut phase = Phase::default();
     let stream = tokio::net::TcpStream::connect(&addr)
         .await
@@ -203,6 +222,10 @@ async fn connection(
         .expect("handshake");
     tokio::spawn(conn);
     while Instant::now() < until {
+        if let (Some(at), Some(pace)) = (next.as_mut(), pace) {
+            tokio::time::sleep_until((*at).into()).await;
+            *at += pace.interval;
+        }
         let request = match target {
             Target::Hello => Request::get("/livez")
                 .header("host", &addr)
@@ -233,9 +256,10 @@ async fn connection(
         };
         let status = response.status().as_u16();
         let _ = response.into_body().collect().await;
-        phase
-            .latencies_us
-            .push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+        let latency = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
+        phase.latencies_us.push(latency);
+        let second = u32::try_from((started - phase_started).as_secs()).unwrap_or(u32::MAX);
+        phase.timeline.push((second, latency));
         phase.requests += 1;
         match status {
             201 => phase.created += 1,
@@ -264,11 +288,35 @@ async fn run(rig: &Rig, target: Target, secs: u64) -> Phase {
 }
 
 async fn run_recording(rig: &Rig, target: Target, secs: u64, sent: Option<Sent>) -> Phase {
+    run_phase(rig, target, secs, sent, None).await
+}
+
+/// Ingest at `rate` submissions per second in all, spread over the
+/// connections.
+async fn run_paced(rig: &Rig, rate: f64, secs: u64) -> Phase {
+    run_phase(rig, Target::Ingest, secs, None, Some(rate)).await
+}
+
+async fn run_phase(
+    rig: &Rig,
+    target: Target,
+    secs: u64,
+    sent: Option<Sent>,
+    rate: Option<f64>,
+) -> Phase {
     let cpu = Cpu::now(rig.pid);
     let started = Instant::now();
     let until = started + Duration::from_secs(secs);
     let tasks: Vec<_> = (0..rig.conns)
-        .map(|_| {
+        .map(|i| {
+            // Connections take turns, evenly spaced.
+            let pace = rate.map(|rate| {
+                let interval = Duration::from_secs_f64(rig.conns as f64 / rate);
+                Pace {
+                    first: started + interval.mul_f64(i as f64 / rig.conns as f64),
+                    interval,
+                }
+            });
             tokio::spawn(connection(
                 rig.addr.clone(),
                 target,
@@ -276,6 +324,7 @@ async fn run_recording(rig: &Rig, target: Target, secs: u64, sent: Option<Sent>)
                 rig.counter.clone(),
                 until,
                 sent.clone(),
+                pace,
             ))
         })
         .collect();
@@ -286,6 +335,7 @@ async fn run_recording(rig: &Rig, target: Target, secs: u64, sent: Option<Sent>)
         total.created += p.created;
         total.other += p.other;
         total.latencies_us.extend(p.latencies_us);
+        total.timeline.extend(p.timeline);
     }
     total.elapsed = started.elapsed();
     (total.cpu_ns, total.idle) = cpu.until(&Cpu::now(rig.pid));
@@ -417,6 +467,170 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// Samples the WAL file's length every 100 ms until `stop`:
+/// (seconds since the start, bytes).
+fn wal_sampler(
+    wal: std::path::PathBuf,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<(f64, u64)>> {
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        let mut samples = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+            samples.push((started.elapsed().as_secs_f64(), len));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        samples
+    })
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// The writer's histograms from `/metrics`: (name, count, sum seconds,
+/// buckets as (upper bound, cumulative count)).
+type Histograms = Vec<(String, f64, f64, Vec<(f64, f64)>)>;
+
+fn scrape(metrics: &str) -> Histograms {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(metrics).expect("metrics listener");
+    write!(
+        stream,
+        "GET /metrics HTTP/1.0\r\nHost: {metrics}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("ask for metrics");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("metrics");
+    let mut out: Histograms = Vec::new();
+    for name in [
+        "earshot_writer_commit_seconds",
+        "earshot_writer_fsync_seconds",
+        "earshot_writer_rewind_seconds",
+    ] {
+        let value = |line: &str| line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());
+        let mut count = 0.0;
+        let mut sum = 0.0;
+        let mut buckets = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix(&format!("{name}_bucket{{le=\"")) {
+                let le = rest.split('"').next().unwrap_or("+Inf");
+                let le = le.parse::<f64>().unwrap_or(f64::INFINITY);
+                buckets.push((le, value(line).unwrap_or(0.0)));
+            } else if line.starts_with(&format!("{name}_count")) {
+                count = value(line).unwrap_or(0.0);
+            } else if line.starts_with(&format!("{name}_sum")) {
+                sum = value(line).unwrap_or(0.0);
+            }
+        }
+        out.push((name.to_owned(), count, sum, buckets));
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report_ingest(
+    hello: &Phase,
+    ingest: &Phase,
+    reading: &Phase,
+    hold: Duration,
+    reading_wal: &[(f64, u64)],
+    steady: &Phase,
+    steady_secs: u64,
+    steady_rate: f64,
+    steady_wal: &[(f64, u64)],
+    writer_times: &Histograms,
+) {
+    let ratio = ingest.rate() / hello.rate();
+    println!(
+        "\ningest / hello-world throughput: {:.0}%  (target ≥ 25%)",
+        ratio * 100.0
+    );
+    println!(
+        "ingest p99: {:.2} ms (target ≤ 25 ms), max {:.2} ms (target ≤ 100 ms)",
+        ingest.percentile(0.99),
+        ingest.percentile(1.0)
+    );
+    let max_wal = |samples: &[(f64, u64)], from: f64, to: f64| {
+        samples
+            .iter()
+            .filter(|(t, _)| *t >= from && *t < to)
+            .map(|(_, len)| *len)
+            .max()
+            .unwrap_or(0)
+    };
+    let held = hold.as_secs_f64();
+    println!(
+        "\nwith a reader holding one snapshot for the first {held:.0} s of a {:.0} s ingest phase: {:.0} submissions/s, p99 {:.2} ms, max {:.2} ms; WAL up to {:.1} MiB while held, {:.1} MiB at the end (journal_size_limit 64 MiB)",
+        reading.elapsed.as_secs_f64(),
+        reading.rate(),
+        reading.percentile(0.99),
+        reading.percentile(1.0),
+        mib(max_wal(reading_wal, 0.0, held + 0.5)),
+        mib(reading_wal.last().map_or(0, |(_, len)| *len)),
+    );
+    println!(
+        "\n{steady_secs} s at half the peak rate ({steady_rate:.0}/s offered): {:.0} submissions/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, WAL up to {:.1} MiB\n",
+        steady.rate(),
+        steady.percentile(0.5),
+        steady.percentile(0.99),
+        steady.percentile(1.0),
+        mib(max_wal(steady_wal, 0.0, f64::MAX)),
+    );
+    println!("| from s | to s | requests | p99 ms | max ms | WAL max MiB |");
+    println!("|---|---|---|---|---|---|");
+    let window = (steady_secs / 10).max(1);
+    for start in (0..steady_secs).step_by(usize::try_from(window).unwrap_or(1)) {
+        let end = start + window;
+        let mut latencies: Vec<u32> = steady
+            .timeline
+            .iter()
+            .filter(|(t, _)| u64::from(*t) >= start && u64::from(*t) < end)
+            .map(|(_, l)| *l)
+            .collect();
+        latencies.sort_unstable();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len().max(1) - 1) as f64 * q).round() as usize)
+                .map_or(0.0, |us| f64::from(*us) / 1000.0)
+        };
+        println!(
+            "| {start} | {end} | {} | {:.2} | {:.2} | {:.1} |",
+            latencies.len(),
+            at(0.99),
+            at(1.0),
+            mib(max_wal(steady_wal, start as f64, end as f64))
+        );
+    }
+    println!("\nthe writer over the phases above (from /metrics; quantiles are bucket bounds):\n");
+    println!("| histogram | count | mean ms | p50 ≤ ms | p99 ≤ ms | over 12.8 ms | over 51.2 ms |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, count, sum, buckets) in writer_times {
+        let bound = |q: f64| {
+            buckets
+                .iter()
+                .find(|(_, c)| *c >= q * count)
+                .map_or(f64::INFINITY, |(le, _)| le * 1000.0)
+        };
+        let over = |seconds: f64| {
+            count
+                - buckets
+                    .iter()
+                    .find(|(le, _)| (*le - seconds).abs() < 1e-9)
+                    .map_or(*count, |(_, c)| *c)
+        };
+        println!(
+            "| {name} | {count:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0} |",
+            sum / count.max(1.0) * 1000.0,
+            bound(0.5),
+            bound(0.99),
+            over(0.0128),
+            over(0.0512)
+        );
+    }
+}
+
 fn main() {
     let conns = env_or("EARSHOT_BENCH_CONNECTIONS", 64);
     let secs = env_or("EARSHOT_BENCH_SECONDS", 10);
@@ -436,7 +650,14 @@ fn main() {
         )
     });
     let mut child = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--db",
+        ])
         .arg(&db)
         .env("EARSHOT_RATE_LIMIT_PER_IP", "0")
         .env("EARSHOT_MAX_CONNECTIONS_PER_IP", "0")
@@ -449,7 +670,7 @@ fn main() {
         .spawn()
         .expect("start earshot");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let (mut addr, mut site) = (String::new(), String::new());
+    let (mut addr, mut site, mut metrics) = (String::new(), String::new(), String::new());
     for line in lines.by_ref() {
         let line = line.expect("stdout line");
         if let Some(rest) = line.strip_prefix("Earshot is listening on http://") {
@@ -458,6 +679,9 @@ fn main() {
                 .next()
                 .unwrap_or_default()
                 .to_owned();
+        }
+        if let Some(rest) = line.strip_prefix("Metrics (Prometheus): http://") {
+            metrics = rest.trim_end_matches("/metrics").to_owned();
         }
         if let Some(rest) = line.split("data-site=\"").nth(1) {
             site = rest.split('"').next().unwrap_or_default().to_owned();
@@ -486,6 +710,62 @@ fn main() {
         let ingest = run(&rig, Target::Ingest, secs).await;
         (hello, ingest, sampler.await.unwrap_or(0))
     });
+
+    // A reader holding one snapshot for half a phase pins the WAL, which
+    // cannot start over meanwhile; once the reader is gone it must rewind
+    // and shrink back to `journal_size_limit` (64 MiB).
+    let wal_path = db.with_extension("db-wal");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let samples = wal_sampler(wal_path.clone(), stop.clone());
+    let hold = Duration::from_secs(secs / 2);
+    let reader = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            let conn = rusqlite::Connection::open(&db).expect("reader");
+            conn.execute_batch("BEGIN").expect("begin");
+            let _: i64 = conn
+                .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+                .expect("read");
+            std::thread::sleep(hold);
+            conn.execute_batch("COMMIT").expect("end the read");
+        })
+    };
+    let reading = runtime.block_on(run(&rig, Target::Ingest, secs));
+    reader.join().expect("reader");
+    stop.store(true, Ordering::Relaxed);
+    let reading_wal = samples.join().expect("WAL samples");
+
+    // Half the peak rate for a long while: does the WAL stay bounded, and
+    // the tail latency flat?
+    let steady_secs = env_or("EARSHOT_BENCH_STEADY_SECONDS", 600);
+    let steady_rate = ingest.rate() / 2.0;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let samples = wal_sampler(wal_path.clone(), stop.clone());
+    let steady = runtime.block_on(run_paced(&rig, steady_rate, steady_secs));
+    stop.store(true, Ordering::Relaxed);
+    let steady_wal = samples.join().expect("WAL samples");
+    // Where the writer's time went over every phase so far.
+    let writer_times = scrape(&metrics);
+    if std::env::var("EARSHOT_BENCH_ONLY").as_deref() == Ok("ingest") {
+        report_ingest(
+            &hello,
+            &ingest,
+            &reading,
+            hold,
+            &reading_wal,
+            &steady,
+            steady_secs,
+            steady_rate,
+            &steady_wal,
+            &writer_times,
+        );
+        Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(child.wait().expect("wait").success());
+        return;
+    }
 
     // The way out switched on: two endpoints and one administrator told of
     // every complaint at once.
@@ -671,14 +951,17 @@ fn main() {
         ingest.idle * 100.0,
         notifying.idle * 100.0
     );
-    let ratio = ingest.rate() / hello.rate();
-    println!(
-        "\ningest / hello-world throughput: {:.0}%  (target ≥ 50%)",
-        ratio * 100.0
-    );
-    println!(
-        "ingest p99: {:.2} ms  (target ≤ 25 ms)",
-        ingest.percentile(0.99)
+    report_ingest(
+        &hello,
+        &ingest,
+        &reading,
+        hold,
+        &reading_wal,
+        &steady,
+        steady_secs,
+        steady_rate,
+        &steady_wal,
+        &writer_times,
     );
     let (loaded, rest) = &at_rest;
     println!(
@@ -725,6 +1008,11 @@ fn main() {
     let on_disk = u64::try_from(on_disk).unwrap_or(0);
     assert!(exit.success(), "the collector did not shut down cleanly");
     assert_eq!(ingest.other, 0, "ingest answered non-201");
+    assert_eq!(
+        reading.other, 0,
+        "ingest beside a long reader answered non-201"
+    );
+    assert_eq!(steady.other, 0, "steady ingest answered non-201");
     // Every request got 201 and every key is unique, so each 201 is a row.
     assert_eq!(
         on_disk,

@@ -158,6 +158,12 @@ impl Metrics {
             "Time of one fsync of the write-ahead log before answers go out",
             stats.fsync_seconds,
         );
+        registered(
+            r,
+            "writer_rewind_seconds",
+            "Time of the writer's own checkpoint between batches, which lets the write-ahead log start over",
+            stats.rewind_seconds,
+        );
         let sign_ins = registered(
             r,
             "sign_ins",

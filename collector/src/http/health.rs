@@ -12,10 +12,7 @@ pub fn router() -> Router<AppState> {
 
 /// Healthy means the database answers, not just that the process is up.
 async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state
-        .store
-        .read(|conn| Ok(conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-        .await?;
+    state.store.ping().await?;
     Ok("ok\n")
 }
 

@@ -97,3 +97,56 @@ fn run(conn: &Connection, stop: &(Mutex<bool>, Condvar)) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::super::Store;
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_keeps_rewinding_while_writes_stream_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path).unwrap();
+        store
+            .write(|c| Ok(c.execute("CREATE TABLE scratch (b BLOB)", [])?))
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let writers: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut written = 0u64;
+                    while started.elapsed() < Duration::from_secs(3) {
+                        store
+                            .write(|c| {
+                                Ok(c.execute(
+                                    "INSERT INTO scratch (b) VALUES (randomblob(16384))",
+                                    [],
+                                )?)
+                            })
+                            .await
+                            .unwrap();
+                        written += 16_384;
+                    }
+                    written
+                })
+            })
+            .collect();
+        let mut written = 0;
+        for writer in writers {
+            written += writer.await.unwrap();
+        }
+        let wal = std::fs::metadata(path.with_extension("db-wal"))
+            .unwrap()
+            .len();
+        assert!(
+            wal * 2 < written,
+            "the WAL ({wal} bytes) should start over, not hold all {written} bytes written"
+        );
+        store.shutdown().await;
+    }
+}

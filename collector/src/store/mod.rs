@@ -216,6 +216,13 @@ impl Store {
         .map_err(|_| StoreError::TaskFailed)?
     }
 
+    /// Answers once the database does: a read through the pool, as any
+    /// page would make.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
     /// Stops accepting writes, commits everything queued and waits for the
     /// writer to finish. Later writes fail with [`StoreError::Closed`].
     pub async fn shutdown(&self) {

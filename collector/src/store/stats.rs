@@ -18,6 +18,9 @@ pub struct WriteStats {
     pub commit_seconds: Histogram,
     /// One fsync of the WAL, in seconds.
     pub fsync_seconds: Histogram,
+    /// The writer's own checkpoint between batches, which lets the WAL
+    /// rewind, in seconds: time the next batch waited.
+    pub rewind_seconds: Histogram,
 }
 
 impl WriteStats {
@@ -28,6 +31,7 @@ impl WriteStats {
             // 50 µs … about 1.6 s.
             commit_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
             fsync_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
+            rewind_seconds: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
         }
     }
 }

@@ -184,8 +184,14 @@ fn run(
             }
         }
         if last_checkpoint.elapsed() >= WAL_RESTART_INTERVAL {
-            finish_checkpoint(conn);
-            last_checkpoint = Instant::now();
+            let began = Instant::now();
+            let busy = finish_checkpoint(conn);
+            stats.rewind_seconds.observe(began.elapsed().as_secs_f64());
+            // The checkpoint thread was mid-pass: again after the next
+            // batch, not a whole interval later.
+            if !busy {
+                last_checkpoint = Instant::now();
+            }
         }
     }
     tracing::debug!("writer drained and stopped");
@@ -203,10 +209,18 @@ fn run(
 /// yet, and the next transaction rewinds the WAL. Batches still waiting for
 /// their flush lose nothing: a checkpoint syncs the WAL before it copies it
 /// and the database file after, so their frames are on disk either way.
-fn finish_checkpoint(conn: &Connection) {
-    let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "WAL checkpoint in the writer failed");
+///
+/// True when it could not run because the checkpoint thread was in the
+/// middle of a pass: one checkpoint runs at a time, and PASSIVE does not
+/// wait. (A reader still holding old frames also stops the WAL from
+/// rewinding; trying again sooner would not help that.)
+fn finish_checkpoint(conn: &Connection) -> bool {
+    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0)) {
+        Ok(busy) => busy != 0,
+        Err(e) => {
+            tracing::warn!(error = %e, "WAL checkpoint in the writer failed");
+            false
+        }
     }
 }
 

@@ -95,6 +95,7 @@ async fn metrics_count_submissions_by_outcome_requests_by_route_and_sign_ins() {
     assert!(value(&text, "earshot_writer_batch_jobs_count").unwrap() >= 3.0);
     assert!(value(&text, "earshot_writer_fsync_seconds_count").unwrap() >= 1.0);
     assert!(value(&text, "earshot_writer_commit_seconds_count").unwrap() >= 3.0);
+    assert!(value(&text, "earshot_writer_rewind_seconds_count").is_some());
     assert!(value(&text, "earshot_database_bytes").unwrap() > 0.0);
     assert!(value(&text, "earshot_wal_bytes").is_some());
     assert!(value(&text, "earshot_database_free_bytes").is_some());
