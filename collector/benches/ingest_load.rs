@@ -529,19 +529,33 @@ fn scrape(metrics: &str) -> Histograms {
     out
 }
 
-#[allow(clippy::too_many_arguments)]
-fn report_ingest(
-    hello: &Phase,
-    ingest: &Phase,
-    reading: &Phase,
+/// The phases about the WAL and what they found.
+struct WalPhases {
+    /// Ingest beside a reader holding one snapshot for `hold`.
+    reading: Phase,
     hold: Duration,
-    reading_wal: &[(f64, u64)],
-    steady: &Phase,
+    /// WAL length samples over `reading`.
+    reading_wal: Vec<(f64, u64)>,
+    /// Ingest at `steady_rate` for `steady_secs`.
+    steady: Phase,
     steady_secs: u64,
     steady_rate: f64,
-    steady_wal: &[(f64, u64)],
-    writer_times: &Histograms,
-) {
+    steady_wal: Vec<(f64, u64)>,
+    writer_times: Histograms,
+}
+
+fn report_ingest(hello: &Phase, ingest: &Phase, wal: &WalPhases) {
+    let WalPhases {
+        reading,
+        hold,
+        reading_wal,
+        steady,
+        steady_secs,
+        steady_rate,
+        steady_wal,
+        writer_times,
+    } = wal;
+    let (hold, steady_secs, steady_rate) = (*hold, *steady_secs, *steady_rate);
     let ratio = ingest.rate() / hello.rate();
     println!(
         "\ningest / hello-world throughput: {:.0}%  (target ≥ 25%)",
@@ -744,21 +758,19 @@ fn main() {
     let steady = runtime.block_on(run_paced(&rig, steady_rate, steady_secs));
     stop.store(true, Ordering::Relaxed);
     let steady_wal = samples.join().expect("WAL samples");
-    // Where the writer's time went over every phase so far.
-    let writer_times = scrape(&metrics);
+    let wal_phases = WalPhases {
+        reading,
+        hold,
+        reading_wal,
+        steady,
+        steady_secs,
+        steady_rate,
+        steady_wal,
+        // Where the writer's time went over every phase so far.
+        writer_times: scrape(&metrics),
+    };
     if std::env::var("EARSHOT_BENCH_ONLY").as_deref() == Ok("ingest") {
-        report_ingest(
-            &hello,
-            &ingest,
-            &reading,
-            hold,
-            &reading_wal,
-            &steady,
-            steady_secs,
-            steady_rate,
-            &steady_wal,
-            &writer_times,
-        );
+        report_ingest(&hello, &ingest, &wal_phases);
         Command::new("kill")
             .args(["-TERM", &pid.to_string()])
             .status()
@@ -951,18 +963,7 @@ fn main() {
         ingest.idle * 100.0,
         notifying.idle * 100.0
     );
-    report_ingest(
-        &hello,
-        &ingest,
-        &reading,
-        hold,
-        &reading_wal,
-        &steady,
-        steady_secs,
-        steady_rate,
-        &steady_wal,
-        &writer_times,
-    );
+    report_ingest(&hello, &ingest, &wal_phases);
     let (loaded, rest) = &at_rest;
     println!(
         "\nbacklog left by the plain phases (notifications trickle while submissions flood in): {catch_up_from} entries, announced {catch_up_secs:.1} s after"
@@ -1009,10 +1010,10 @@ fn main() {
     assert!(exit.success(), "the collector did not shut down cleanly");
     assert_eq!(ingest.other, 0, "ingest answered non-201");
     assert_eq!(
-        reading.other, 0,
+        wal_phases.reading.other, 0,
         "ingest beside a long reader answered non-201"
     );
-    assert_eq!(steady.other, 0, "steady ingest answered non-201");
+    assert_eq!(wal_phases.steady.other, 0, "steady ingest answered non-201");
     // Every request got 201 and every key is unique, so each 201 is a row.
     assert_eq!(
         on_disk,
