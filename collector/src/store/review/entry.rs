@@ -1,0 +1,175 @@
+//! One entry as staff see it: the customer's words, context, timeline and
+//! promises.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::store::{Store, StoreError};
+
+use super::{Event, EventKind, PromiseRow};
+use crate::console::workflow::{Settled, Status};
+
+#[derive(Debug, Clone)]
+pub struct EntryDetail {
+    pub id: i64,
+    pub public_id: String,
+    pub reference: String,
+    pub status_token: String,
+    pub kind: String,
+    pub status: Status,
+    pub severity: Option<String>,
+    pub message: Option<String>,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub page_url: Option<String>,
+    pub page_title: Option<String>,
+    pub page_referrer: Option<String>,
+    pub user_agent: Option<String>,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    pub viewport: Option<String>,
+    /// What the host page added (`Earshot.setContext`), in key order.
+    pub host_context: Vec<(String, String)>,
+    /// Images the customer attached.
+    pub attachments: Vec<crate::store::AttachmentMeta>,
+    pub spam_reason: Option<String>,
+    pub created_at: i64,
+    pub first_response_at: Option<i64>,
+    /// When the customer's latest unanswered follow-up arrived.
+    pub followup_at: Option<i64>,
+    pub site_name: String,
+    pub first_response_target_ms: i64,
+    pub assignee_id: Option<i64>,
+    pub events: Vec<Event>,
+    pub promises: Vec<PromiseRow>,
+}
+
+pub(super) fn promise_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PromiseRow> {
+    let settled: String = r.get(5)?;
+    Ok(PromiseRow {
+        id: r.get(0)?,
+        entry_public_id: r.get(1)?,
+        entry_reference: r.get(2)?,
+        text: r.get(3)?,
+        due_at: r.get(4)?,
+        settled: Settled::parse(&settled).unwrap_or(Settled::Open),
+        settled_at: r.get(6)?,
+        made_by: r.get(7)?,
+        created_at: r.get(8)?,
+    })
+}
+
+pub(super) const PROMISE_SELECT: &str =
+    "SELECT p.id, e.public_id, e.reference, p.text, p.due_at, p.state,
+        p.settled_at, u.name, p.created_at
+     FROM promises p JOIN entries e ON e.id = p.entry_id LEFT JOIN users u ON u.id = p.made_by";
+
+fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.id, e.public_id, e.reference, e.status_token, e.kind, e.status, e.severity,
+                e.message, e.expected, e.actual, e.email, e.name, e.page_url, e.page_title,
+                e.page_referrer, e.user_agent, e.language, e.timezone, e.viewport, e.spam_reason,
+                e.created_at, e.first_response_at, s.name, s.first_response_minutes, e.assignee_id,
+                e.context, e.followup_at
+         FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.public_id = ?1",
+    )?;
+    let found = stmt
+        .query_row([public_id], |r| {
+            let status: String = r.get(5)?;
+            Ok(EntryDetail {
+                id: r.get(0)?,
+                public_id: r.get(1)?,
+                reference: r.get(2)?,
+                status_token: r.get(3)?,
+                kind: r.get(4)?,
+                status: Status::parse(&status).unwrap_or(Status::New),
+                severity: r.get(6)?,
+                message: r.get(7)?,
+                expected: r.get(8)?,
+                actual: r.get(9)?,
+                email: r.get(10)?,
+                name: r.get(11)?,
+                page_url: r.get(12)?,
+                page_title: r.get(13)?,
+                page_referrer: r.get(14)?,
+                user_agent: r.get(15)?,
+                language: r.get(16)?,
+                timezone: r.get(17)?,
+                viewport: r.get(18)?,
+                spam_reason: r.get(19)?,
+                created_at: r.get(20)?,
+                first_response_at: r.get(21)?,
+                site_name: r.get(22)?,
+                first_response_target_ms: r.get::<_, i64>(23)?.saturating_mul(60_000),
+                assignee_id: r.get(24)?,
+                host_context: r
+                    .get::<_, Option<String>>(25)?
+                    .and_then(|json| {
+                        serde_json::from_str::<std::collections::BTreeMap<String, String>>(&json)
+                            .ok()
+                    })
+                    .map(|map| map.into_iter().collect())
+                    .unwrap_or_default(),
+                followup_at: r.get(26)?,
+                attachments: Vec::new(),
+                events: Vec::new(),
+                promises: Vec::new(),
+            })
+        })
+        .optional()?;
+    let Some(mut entry) = found else {
+        return Ok(None);
+    };
+    entry.attachments = crate::store::attachments::for_entry(conn, entry.id)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT ev.id, ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at
+         FROM events ev LEFT JOIN users u ON u.id = ev.actor_id
+         WHERE ev.entry_id = ?1 ORDER BY ev.id",
+    )?;
+    let events = stmt.query_map([entry.id], |r| {
+        let kind: String = r.get(1)?;
+        let event = Event {
+            id: r.get(0)?,
+            kind: EventKind::Note,
+            actor: r.get(2)?,
+            body: r.get(3)?,
+            old_value: r.get(4)?,
+            new_value: r.get(5)?,
+            created_at: r.get(6)?,
+        };
+        // The CHECK constraint admits only known kinds; skip anything else.
+        Ok(EventKind::parse(&kind).map(|kind| Event { kind, ..event }))
+    })?;
+    for event in events {
+        entry.events.extend(event?);
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "{PROMISE_SELECT} WHERE p.entry_id = ?1 ORDER BY p.id"
+    ))?;
+    entry.promises = stmt
+        .query_map([entry.id], promise_from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(entry))
+}
+
+/// (id, status, first_response_at) of an entry, for actions.
+impl Store {
+    /// The public id of the entry with this reference.
+    pub async fn entry_by_reference(
+        &self,
+        reference: String,
+    ) -> Result<Option<String>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT public_id FROM entries WHERE reference = ?1")?
+                .query_row([reference], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
+    pub async fn entry_detail(&self, public_id: String) -> Result<Option<EntryDetail>, StoreError> {
+        self.read(move |conn| detail(conn, &public_id)).await
+    }
+}

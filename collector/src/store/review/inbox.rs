@@ -1,0 +1,459 @@
+//! The inbox: which entries a filter selects, a page of them, how many.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, params_from_iter};
+
+use crate::store::{Store, StoreError};
+
+use super::{WAITING_SINCE_SQL, WAITING_SQL};
+use crate::console::filter::Search;
+use crate::console::workflow::Status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// Entries nobody has answered yet, oldest first.
+    #[default]
+    Waiting,
+    /// Everything but spam, newest first.
+    All,
+    /// Only spam, newest first.
+    Spam,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    User(i64),
+    Nobody,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromiseFilter {
+    Open,
+    Overdue,
+}
+
+/// Which entries the inbox shows. Built from the query string by
+/// `console::filter`, which rejects anything malformed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub view: View,
+    pub site: Option<i64>,
+    pub kind: Option<String>,
+    pub status: Option<Status>,
+    pub severity: Option<String>,
+    pub assignee: Option<Assignee>,
+    pub promise: Option<PromiseFilter>,
+    /// Created at or after (Unix ms).
+    pub from: Option<i64>,
+    /// Created before (Unix ms).
+    pub to: Option<i64>,
+    /// Words to find (see `search::match_query` for how).
+    pub search: Option<Search>,
+    /// Continue after this entry id (keyset pagination).
+    pub cursor: Option<i64>,
+    /// The page that ends just before this entry id (going back).
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    OldestFirst,
+    NewestFirst,
+}
+
+impl Filter {
+    pub fn order(&self) -> Order {
+        match self.view {
+            View::Waiting => Order::OldestFirst,
+            View::All | View::Spam => Order::NewestFirst,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    pub id: i64,
+    pub public_id: String,
+    pub reference: String,
+    pub kind: String,
+    pub status: String,
+    pub severity: Option<String>,
+    /// The start of what the customer wrote.
+    pub summary: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub created_at: i64,
+    pub first_response_at: Option<i64>,
+    /// When the customer's latest unanswered follow-up arrived.
+    pub followup_at: Option<i64>,
+    pub site_name: String,
+    pub first_response_target_ms: i64,
+    pub assignee: Option<String>,
+    /// Earliest due date among the entry's open promises.
+    pub next_promise_due: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InboxPage {
+    pub rows: Vec<InboxRow>,
+    /// Cursor of the next page, if there is one.
+    pub next: Option<i64>,
+    /// Cursor (`before`) of the previous page, if there is one.
+    pub prev: Option<i64>,
+}
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WaitingSummary {
+    pub waiting: i64,
+    /// Waiting longer than their site's first-response target.
+    pub waiting_late: i64,
+    pub overdue_promises: i64,
+}
+
+/// The numbers behind "never ignore a customer" and "do what you say".
+#[derive(Debug, Clone)]
+pub struct SiteSettings {
+    pub id: i64,
+    pub name: String,
+    pub key: String,
+    pub first_response_minutes: i64,
+    pub response_promise: Option<String>,
+}
+
+/// Why an action was refused (as opposed to failing).
+/// Of `limit + 1` rows read, the page of `limit` and the id to continue
+/// after, if there is more.
+pub(in crate::store) fn keyset_page<T>(
+    mut rows: Vec<T>,
+    limit: usize,
+    id: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<i64>) {
+    if rows.len() > limit {
+        rows.truncate(limit);
+        let next = rows.last().map(id);
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
+
+/// A filter as SQL: the tables to read (`e` is the entry), the conditions,
+/// the order and the arguments they refer to.
+pub(in crate::store) struct FilterSql {
+    pub from: &'static str,
+    pub conditions: String,
+    pub order: String,
+    pub args: Vec<Value>,
+}
+
+/// The FTS5 query for `filter`'s search, if it has one: resolved once per
+/// read and handed to [`filter_sql`] (see `search::match_query`).
+pub(in crate::store) fn matching(
+    conn: &Connection,
+    filter: &Filter,
+) -> Result<Option<String>, StoreError> {
+    filter
+        .search
+        .as_ref()
+        .map(|search| crate::store::search::match_query(conn, search))
+        .transpose()
+}
+
+/// `matching` is `filter`'s search resolved by [`matching`].
+pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now: i64) -> FilterSql {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    let mut arg = |v: Value, args_len: &mut usize| {
+        args.push(v);
+        *args_len += 1;
+        format!("?{args_len}")
+    };
+    let mut n = 0usize;
+    match filter.view {
+        View::Waiting => clauses.push(WAITING_SQL.to_owned()),
+        View::All if filter.status.is_none() => clauses.push("e.status <> 'spam'".to_owned()),
+        View::All => {}
+        View::Spam => clauses.push("e.status = 'spam'".to_owned()),
+    }
+    if let Some(site) = filter.site {
+        clauses.push(format!("e.site_id = {}", arg(site.into(), &mut n)));
+    }
+    if let Some(kind) = &filter.kind {
+        clauses.push(format!("e.kind = {}", arg(kind.clone().into(), &mut n)));
+    }
+    if let Some(status) = filter.status {
+        clauses.push(format!(
+            "e.status = {}",
+            arg(status.as_str().to_owned().into(), &mut n)
+        ));
+    }
+    if let Some(severity) = &filter.severity {
+        clauses.push(format!(
+            "e.severity = {}",
+            arg(severity.clone().into(), &mut n)
+        ));
+    }
+    match filter.assignee {
+        Some(Assignee::User(id)) => {
+            clauses.push(format!("e.assignee_id = {}", arg(id.into(), &mut n)));
+        }
+        Some(Assignee::Nobody) => clauses.push("e.assignee_id IS NULL".to_owned()),
+        None => {}
+    }
+    match filter.promise {
+        Some(PromiseFilter::Open) => {
+            clauses.push("e.id IN (SELECT entry_id FROM promises WHERE state = 'open')".to_owned())
+        }
+        Some(PromiseFilter::Overdue) => clauses.push(format!(
+            "e.id IN (SELECT entry_id FROM promises WHERE state = 'open' AND due_at < {})",
+            arg(now.into(), &mut n)
+        )),
+        None => {}
+    }
+    // Ids follow creation time (the insert keeps created_at monotonic), so a
+    // date range is also an id range, found with one seek per end; scanning
+    // by id then needs no sort. The created_at terms keep the answer exact
+    // for rows from before that rule; `+` stops them steering the planner.
+    if let Some(from) = filter.from {
+        let p = arg(from.into(), &mut n);
+        clauses.push(format!(
+            "e.id >= (SELECT id FROM entries WHERE created_at >= {p} ORDER BY created_at, id LIMIT 1) AND +e.created_at >= {p}"
+        ));
+    }
+    if let Some(to) = filter.to {
+        let p = arg(to.into(), &mut n);
+        clauses.push(format!(
+            "e.id <= (SELECT id FROM entries WHERE created_at < {p} ORDER BY created_at DESC, id DESC LIMIT 1) AND +e.created_at < {p}"
+        ));
+    }
+    let order = filter.order();
+    let ascending = order == Order::OldestFirst;
+    if let Some(cursor) = filter.cursor {
+        let op = if ascending { ">" } else { "<" };
+        clauses.push(format!("e.id {op} {}", arg(cursor.into(), &mut n)));
+    }
+    // Going back reads the other way from the cursor; the caller puts the
+    // rows back in order.
+    if let Some(before) = filter.before {
+        let op = if ascending { "<" } else { ">" };
+        clauses.push(format!("e.id {op} {}", arg(before.into(), &mut n)));
+    }
+    let direction = if ascending != filter.before.is_some() {
+        "ASC"
+    } else {
+        "DESC"
+    };
+    // With a search, the full-text index drives the query in rowid order
+    // and stops after one page; without, the entries' own indexes do.
+    let (from_sql, order_sql) = match matching {
+        Some(query) => {
+            clauses.push(format!(
+                "entries_fts MATCH {}",
+                arg(query.to_owned().into(), &mut n)
+            ));
+            // The index holds every column a filter tests, so matches the
+            // filter drops never cost a read of their whole row.
+            (
+                "entries_fts f JOIN entries e INDEXED BY entries_search_filter ON e.id = f.rowid",
+                format!("f.rowid {direction}"),
+            )
+        }
+        // Without statistics the planner prefers the status index for the
+        // waiting view and scans every open entry; the partial index holds
+        // exactly the waiting ones.
+        None if filter.view == View::Waiting => (
+            "entries e INDEXED BY entries_waiting",
+            format!("e.id {direction}"),
+        ),
+        None => ("entries e", format!("e.id {direction}")),
+    };
+    let conditions = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    FilterSql {
+        from: from_sql,
+        conditions,
+        order: order_sql,
+        args,
+    }
+}
+
+fn inbox(
+    conn: &Connection,
+    filter: &Filter,
+    matching: Option<&str>,
+    limit: usize,
+    now: i64,
+) -> Result<InboxPage, StoreError> {
+    let FilterSql {
+        from: from_sql,
+        conditions: where_sql,
+        order: order_sql,
+        args,
+    } = filter_sql(filter, matching, now);
+    let sql = format!(
+        "SELECT e.id, e.public_id, e.reference, e.kind, e.status, e.severity,
+                CASE WHEN e.expected IS NOT NULL
+                     THEN substr(e.expected, 1, 117) || ' → ' || substr(coalesce(e.actual, ''), 1, 117)
+                     ELSE substr(coalesce(e.message, ''), 1, 240) END, e.email, e.name,
+                e.created_at, e.first_response_at, s.name, s.first_response_minutes, u.name,
+                (SELECT min(p.due_at) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
+                e.followup_at
+         FROM {from_sql}
+         JOIN sites s ON s.id = e.site_id
+         LEFT JOIN users u ON u.id = e.assignee_id
+         {where_sql}
+         ORDER BY {order_sql}
+         LIMIT {}",
+        limit + 1
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| {
+        Ok(InboxRow {
+            id: r.get(0)?,
+            public_id: r.get(1)?,
+            reference: r.get(2)?,
+            kind: r.get(3)?,
+            status: r.get(4)?,
+            severity: r.get(5)?,
+            summary: r.get(6)?,
+            email: r.get(7)?,
+            name: r.get(8)?,
+            created_at: r.get(9)?,
+            first_response_at: r.get(10)?,
+            site_name: r.get(11)?,
+            first_response_target_ms: r.get::<_, i64>(12)?.saturating_mul(60_000),
+            assignee: r.get(13)?,
+            next_promise_due: r.get(14)?,
+            followup_at: r.get(15)?,
+        })
+    })?;
+    let rows: Vec<InboxRow> = rows.collect::<Result<_, _>>()?;
+    let (mut rows, more) = keyset_page(rows, limit, |r| r.id);
+    let first = |rows: &[InboxRow]| rows.first().map(|r| r.id);
+    let last = |rows: &[InboxRow]| rows.last().map(|r| r.id);
+    Ok(if filter.before.is_some() {
+        rows.reverse();
+        let prev = more.and(first(&rows));
+        let next = last(&rows);
+        InboxPage { rows, next, prev }
+    } else {
+        let prev = filter.cursor.and(first(&rows));
+        InboxPage {
+            next: more,
+            prev,
+            rows,
+        }
+    })
+}
+
+/// Entries the filter matches, counted up to `cap` (then `cap`).
+fn inbox_count(
+    conn: &Connection,
+    filter: &Filter,
+    matching: Option<&str>,
+    cap: i64,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let unpaged = Filter {
+        cursor: None,
+        before: None,
+        ..filter.clone()
+    };
+    let FilterSql {
+        from,
+        conditions,
+        args,
+        ..
+    } = filter_sql(&unpaged, matching, now);
+    let sql = format!("SELECT count(*) FROM (SELECT 1 FROM {from} {conditions} LIMIT {cap})");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(args), |r| r.get(0))?)
+}
+
+impl Store {
+    /// One page of at most `limit` entries.
+    pub async fn inbox(
+        &self,
+        filter: Filter,
+        limit: usize,
+        now: i64,
+    ) -> Result<InboxPage, StoreError> {
+        self.ready_to_search(&filter).await?;
+        self.read(move |conn| {
+            let matching = matching(conn, &filter)?;
+            inbox(conn, &filter, matching.as_deref(), limit, now)
+        })
+        .await
+    }
+
+    /// One page of at most `limit` entries, and how many entries `filter`
+    /// matches in all, counted no further than `cap` (the answer is then
+    /// `cap`): exact where it matters, bounded in cost.
+    pub async fn inbox_counted(
+        &self,
+        filter: Filter,
+        limit: usize,
+        cap: i64,
+        now: i64,
+    ) -> Result<(InboxPage, i64), StoreError> {
+        self.ready_to_search(&filter).await?;
+        self.read(move |conn| {
+            let matching = matching(conn, &filter)?;
+            Ok((
+                inbox(conn, &filter, matching.as_deref(), limit, now)?,
+                inbox_count(conn, &filter, matching.as_deref(), cap, now)?,
+            ))
+        })
+        .await
+    }
+    /// Who is waiting, how many past target, how many promises overdue.
+    pub async fn waiting_summary(&self, now: i64) -> Result<WaitingSummary, StoreError> {
+        self.read(move |conn| {
+            let waiting: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM entries e INDEXED BY entries_waiting WHERE {WAITING_SQL}"
+                ))?
+                .query_row([], |r| r.get(0))?;
+            let waiting_late: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM entries e INDEXED BY entries_waiting
+                     JOIN sites s ON s.id = e.site_id
+                     WHERE {WAITING_SQL} AND {WAITING_SINCE_SQL} + s.first_response_minutes * 60000 < ?1"
+                ))?
+                .query_row([now], |r| r.get(0))?;
+            let overdue_promises: i64 = conn
+                .prepare_cached(
+                    "SELECT count(*) FROM promises WHERE state = 'open' AND due_at < ?1",
+                )?
+                .query_row([now], |r| r.get(0))?;
+            Ok(WaitingSummary {
+                waiting,
+                waiting_late,
+                overdue_promises,
+            })
+        })
+        .await
+    }
+
+    pub async fn site_settings(&self) -> Result<Vec<SiteSettings>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name, key, first_response_minutes, response_promise FROM sites ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(SiteSettings {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    key: r.get(2)?,
+                    first_response_minutes: r.get(3)?,
+                    response_promise: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+}

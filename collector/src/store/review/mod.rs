@@ -1,0 +1,140 @@
+//! What the review console reads and changes: the inbox, an entry with its
+//! timeline, the workflow actions, promises and the response report.
+//!
+//! Every action records an event in the same transaction as the change it
+//! describes, so the timeline cannot disagree with the entry.
+//!
+//! By use: `inbox` (the list, its filters and counts), `entry` (one entry
+//! with its timeline and promises), `actions` (what staff do to entries)
+//! and `report` (promises and the waiting summary over all entries).
+
+mod actions;
+mod entry;
+mod inbox;
+mod report;
+
+use super::StoreError;
+use crate::console::workflow::{PromiseState, Settled, WorkflowError};
+
+pub use actions::{BulkAction, BulkOutcome, NewReply};
+pub(super) use actions::{NewEvent, move_status, record};
+pub use entry::EntryDetail;
+pub use inbox::{
+    Assignee, Filter, InboxPage, InboxRow, Order, PromiseFilter, SiteSettings, View, WaitingSummary,
+};
+pub(super) use inbox::{FilterSql, filter_sql, keyset_page, matching};
+pub use report::{Report, SETTLED_SHOWN, SettledCounts};
+
+/// Rows per inbox page.
+pub const PAGE_SIZE: usize = 50;
+/// Entries one bulk action may touch.
+pub const BULK_MAX: usize = 200;
+
+/// Entries waiting for staff: open, and never answered or answered before
+/// the customer's latest follow-up. Written exactly as `entries_waiting`'s
+/// condition, so the planner can use that index.
+pub(super) const WAITING_SQL: &str = "e.status IN ('new', 'acknowledged', 'in_progress')
+     AND (e.first_response_at IS NULL OR e.followup_at IS NOT NULL)";
+
+/// Since when a waiting entry has waited: its latest unanswered follow-up,
+/// or its arrival.
+pub(super) const WAITING_SINCE_SQL: &str = "coalesce(e.followup_at, e.created_at)";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Status,
+    Assign,
+    Note,
+    Reply,
+    PromiseKept,
+    PromiseBroken,
+    /// The customer wrote again, from their status page.
+    FollowUp,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Status => "status",
+            EventKind::Assign => "assign",
+            EventKind::Note => "note",
+            EventKind::Reply => "reply",
+            EventKind::PromiseKept => "promise_kept",
+            EventKind::PromiseBroken => "promise_broken",
+            EventKind::FollowUp => "follow_up",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<EventKind> {
+        [
+            EventKind::Status,
+            EventKind::Assign,
+            EventKind::Note,
+            EventKind::Reply,
+            EventKind::PromiseKept,
+            EventKind::PromiseBroken,
+            EventKind::FollowUp,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: i64,
+    pub kind: EventKind,
+    pub actor: Option<String>,
+    pub body: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PromiseRow {
+    pub id: i64,
+    pub entry_public_id: String,
+    pub entry_reference: String,
+    pub text: String,
+    pub due_at: i64,
+    pub settled: Settled,
+    pub settled_at: Option<i64>,
+    pub made_by: Option<String>,
+    pub created_at: i64,
+}
+
+impl PromiseRow {
+    pub fn state(&self, now: i64) -> PromiseState {
+        PromiseState::of(self.settled, self.due_at, self.settled_at, now)
+    }
+}
+
+/// Everything the entry page shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no such entry")]
+    NoEntry,
+    #[error("no such colleague")]
+    NoUser,
+    #[error("no such promise")]
+    NoPromise,
+    #[error("this promise is already settled")]
+    AlreadySettled,
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type Outcome<T> = Result<Result<T, Refusal>, StoreError>;
+
+fn flatten<T>(outcome: Outcome<T>) -> Result<T, ReviewError> {
+    Ok(outcome??)
+}
