@@ -8,7 +8,8 @@ use futures_util::Stream;
 use serde_json::{Value, json};
 
 use crate::clock::rfc3339;
-use crate::store::{ExportRow, Filter, Store, StoreError};
+use crate::review::filter::Filter;
+use crate::store::{ExportRow, Store, StoreError};
 
 /// Entries read per chunk: a few hundred KB of text at most.
 const CHUNK: usize = 500;

@@ -73,7 +73,7 @@ pub enum ApiError {
     Forbidden(&'static str),
     /// Input staff can correct, naming the field.
     #[error(transparent)]
-    Input(#[from] crate::console::input::InputError),
+    Input(#[from] crate::review::input::InputError),
     /// A review action the rules refuse.
     #[error(transparent)]
     Refused(#[from] Refusal),
@@ -291,8 +291,8 @@ impl ApiError {
             Refused(Refusal::Workflow(e)) => (
                 StatusCode::CONFLICT,
                 match e {
-                    crate::console::workflow::WorkflowError::Unchanged(_) => "unchanged",
-                    crate::console::workflow::WorkflowError::NotAllowed { .. } => {
+                    crate::review::workflow::WorkflowError::Unchanged(_) => "unchanged",
+                    crate::review::workflow::WorkflowError::NotAllowed { .. } => {
                         "status_not_allowed"
                     }
                 },

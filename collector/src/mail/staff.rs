@@ -9,8 +9,8 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::Outgoing;
 use crate::clock::{date, timestamp};
-use crate::console::kind_label;
-use crate::console::workflow::human_duration;
+use crate::review::kind_label;
+use crate::review::workflow::human_duration;
 use crate::webhooks::payload::console_link;
 
 /// Customer words quoted in an email.

@@ -4,9 +4,9 @@
 //! two emails, not a hundred.
 
 use super::Context;
-use crate::console::workflow::{HOUR, MINUTE};
 use crate::mail::staff::{Assigned, Digest, FollowedUp, LIST_MAX, NewEntries};
 use crate::mail::{Outgoing, ReplyMail};
+use crate::review::workflow::{HOUR, MINUTE};
 use crate::store::{FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError};
 
 /// Emails taken per round.

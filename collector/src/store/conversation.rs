@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::notify::{Notice, NoticeKind, notice};
 use super::review::{EventKind, NewEvent, move_status, record};
 use super::{Store, StoreError};
-use crate::console::workflow::{Settled, Status};
+use crate::review::workflow::{Settled, Status};
 
 /// One message of the exchange, as the customer's status page shows it:
 /// never a colleague's name, never an internal note.

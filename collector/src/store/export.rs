@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use rusqlite::params_from_iter;
 
 use super::review::{FilterSql, filter_sql, keyset_page, matching};
-use super::{Filter, Store, StoreError};
+use super::{Store, StoreError};
+use crate::review::filter::Filter;
 
 /// One exported entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

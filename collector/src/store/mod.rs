@@ -67,9 +67,9 @@ pub use outbox::{
 };
 pub use privacy::{Erasure, PersonExport};
 pub use review::{
-    Assignee, BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, Filter, InboxPage,
-    InboxRow, NewReply, Order, PAGE_SIZE, PromiseFilter, PromiseRow, Refusal, Report, ReviewError,
-    SETTLED_SHOWN, SettledCounts, SiteSettings, View, WaitingSummary,
+    BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, InboxPage, InboxRow,
+    NewReply, PAGE_SIZE, PromiseRow, Refusal, Report, ReviewError, SETTLED_SHOWN, SettledCounts,
+    SiteSettings, WaitingSummary,
 };
 pub use rollup::{PageMismatches, Period, PromiseCounts, Rollups};
 pub use sites::{NewSite, Site, SiteChange, SitePage, SiteRow};

@@ -7,13 +7,13 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Role, Store, StoreError, User};
-use crate::console::workflow::{DAY, HOUR};
 use crate::notify::Prefs;
+use crate::review::workflow::{DAY, HOUR};
 use crate::webhooks::payload::{EntrySnapshot, PromiseDetail};
 
 /// At most one new-entry email per colleague this often; what arrives
 /// meanwhile is folded into the next.
-pub const FOLD_WINDOW_MS: i64 = crate::console::workflow::MINUTE;
+pub const FOLD_WINDOW_MS: i64 = crate::review::workflow::MINUTE;
 
 /// How long after its hour a digest may still go out.
 pub const DIGEST_WINDOW_MS: i64 = 3 * HOUR;

@@ -9,8 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::notify::MailKind;
 use super::review::{WAITING_SINCE_SQL, WAITING_SQL};
 use super::{Store, StoreError, User};
-use crate::console::workflow::DAY;
 use crate::mail::staff::{EntryLine, FailingEndpoint, PromiseLine, Waiting};
+use crate::review::workflow::DAY;
 
 /// An email waiting to go out.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use super::accounts::audit;
 use super::privacy::{DELETE_CHUNK, delete_some};
 use super::{Store, StoreError};
 use crate::clock::Clock;
-use crate::console::workflow::{DAY, Status};
+use crate::review::workflow::{DAY, Status};
 
 /// How often the background task sweeps.
 pub const EVERY: Duration = Duration::from_secs(600);

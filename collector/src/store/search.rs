@@ -13,7 +13,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::{Store, StoreError};
-use crate::console::filter::Search;
+use crate::review::filter::Search;
 
 /// Entries indexed per write job, bounding how long one job holds the
 /// writer (about 150 ms at 30 µs each).
@@ -115,7 +115,10 @@ fn longer_words(conn: &Connection, word: &str) -> Result<Option<Vec<String>>, St
 impl Store {
     /// Before a query with full-text search: search what has been
     /// committed, not only what the background indexer reached.
-    pub(super) async fn ready_to_search(&self, filter: &super::Filter) -> Result<(), StoreError> {
+    pub(super) async fn ready_to_search(
+        &self,
+        filter: &crate::review::filter::Filter,
+    ) -> Result<(), StoreError> {
         if filter.search.is_some() {
             self.index_for_search().await?;
         }

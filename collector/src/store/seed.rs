@@ -7,8 +7,8 @@ use rand::{Rng, RngCore, SeedableRng};
 use rusqlite::{Connection, params};
 
 use super::{Store, StoreError};
-use crate::console::workflow::DAY;
 use crate::ids;
+use crate::review::workflow::DAY;
 
 /// Entries written per transaction.
 const CHUNK: usize = 10_000;

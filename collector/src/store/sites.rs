@@ -5,9 +5,9 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::accounts::audit;
 use super::{Store, StoreError, now_millis};
-use crate::console::workflow::Status;
 use crate::ids;
 use crate::origin::OriginPattern;
+use crate::review::workflow::Status;
 
 #[derive(Debug, Clone)]
 pub struct Site {

@@ -219,7 +219,7 @@ fn quote(text: &str) -> String {
 
 fn slack(message: &Message, public_url: &str) -> String {
     let e = &message.entry;
-    let kind = crate::console::kind_label(&e.kind);
+    let kind = crate::review::kind_label(&e.kind);
     let who = |actor: &Option<String>| escape(actor.as_deref().unwrap_or("Someone"));
     let headline = match &message.detail {
         Detail::Created => format!("New {} on {}", kind.to_lowercase(), escape(&e.site_name)),

@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use super::entries::{entry_json, locate};
 use super::{JsonBody, Writer};
-use crate::console::input::{self, TEXT_MAX, bad};
-use crate::console::workflow::Status;
 use crate::http::{ApiError, AppState};
+use crate::review::input::{self, TEXT_MAX, bad};
+use crate::review::workflow::Status;
 use crate::store::{NewReply, Refusal};
 
 type Answer = Result<(StatusCode, Json<Value>), ApiError>;

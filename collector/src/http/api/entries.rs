@@ -11,10 +11,11 @@ use serde_json::{Value, json};
 
 use super::{Caller, decode_cursor, encode_cursor};
 use crate::clock::rfc3339;
-use crate::console::filter::RawFilter;
-use crate::console::input::{InputError, bad};
 use crate::http::{ApiError, AppState};
-use crate::store::{EntryDetail, EventKind, Filter, InboxRow, PromiseRow};
+use crate::review::filter::Filter;
+use crate::review::filter::RawFilter;
+use crate::review::input::{InputError, bad};
+use crate::store::{EntryDetail, EventKind, InboxRow, PromiseRow};
 
 /// Entries per page unless `limit` says otherwise, and at most.
 const DEFAULT_LIMIT: usize = 50;

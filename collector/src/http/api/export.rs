@@ -11,11 +11,11 @@ use serde::Deserialize;
 
 use super::Caller;
 use super::entries::parse_filter;
-use crate::console::filter::RawFilter;
-use crate::console::input::{InputError, bad};
 use crate::export::{self, Format};
 use crate::http::{ApiError, AppState};
-use crate::store::Filter;
+use crate::review::filter::Filter;
+use crate::review::filter::RawFilter;
+use crate::review::input::{InputError, bad};
 
 /// The inbox's filters and the byte-order-mark choice, for the API's and
 /// the console's exports alike.

@@ -158,7 +158,7 @@ pub fn decode_cursor(raw: &str) -> Result<i64, ApiError> {
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.strip_prefix("e1:")?.parse::<i64>().ok())
         .ok_or_else(|| {
-            ApiError::Input(crate::console::input::InputError {
+            ApiError::Input(crate::review::input::InputError {
                 field: "cursor",
                 message: "this cursor was not given out by this API; start again without it".into(),
             })

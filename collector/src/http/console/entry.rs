@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
-use crate::console::input::{self, PROMISE_MAX, TEXT_MAX};
-use crate::console::workflow::{Settled, Status, Urgency, human_duration};
 use crate::http::AppState;
+use crate::review::input::{self, PROMISE_MAX, TEXT_MAX};
+use crate::review::workflow::{Settled, Status, Urgency, human_duration};
 use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, NewReply, User};
 
 fn words(heading: &str, text: &str) -> Markup {

@@ -36,8 +36,8 @@ pub enum ConsoleError {
     Internal(&'static str),
 }
 
-impl From<crate::console::input::InputError> for ConsoleError {
-    fn from(e: crate::console::input::InputError) -> Self {
+impl From<crate::review::input::InputError> for ConsoleError {
+    fn from(e: crate::review::input::InputError) -> Self {
         ConsoleError::Invalid(e.message)
     }
 }

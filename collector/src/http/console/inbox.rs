@@ -11,12 +11,13 @@ use serde::Deserialize;
 
 use super::extract::{FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
-use crate::console::filter::RawFilter;
-use crate::console::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
 use crate::export::Format;
 use crate::http::AppState;
 use crate::http::api::ExportQuery;
-use crate::store::{BulkAction, Filter, InboxPage, InboxRow, PAGE_SIZE, SiteSettings, User, View};
+use crate::review::filter::RawFilter;
+use crate::review::filter::{Filter, View};
+use crate::review::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
+use crate::store::{BulkAction, InboxPage, InboxRow, PAGE_SIZE, SiteSettings, User};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

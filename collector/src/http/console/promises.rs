@@ -5,9 +5,9 @@ use axum::response::Html;
 use maud::{Markup, html};
 
 use super::{ConsoleError, Staff, views};
-use crate::console::workflow::{DAY, PromiseState, human_duration, kept_on_time_rate};
 use crate::http::AppState;
 use crate::report::{quantile, week_of};
+use crate::review::workflow::{DAY, PromiseState, human_duration, kept_on_time_rate};
 use crate::store::PromiseRow;
 
 /// How far back the promise figures look.

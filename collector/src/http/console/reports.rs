@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use super::charts::{Line, Series, bars, hbars};
 use super::{ConsoleError, Staff, views};
-use crate::console::filter::parse_date;
-use crate::console::kind_label;
-use crate::console::workflow::human_duration;
 use crate::http::AppState;
 use crate::report::{quantile, week_of, week_start};
+use crate::review::filter::parse_date;
+use crate::review::kind_label;
+use crate::review::workflow::human_duration;
 use crate::store::{Period, Rollups, SiteSettings};
 
 /// Weeks shown unless the period says otherwise.

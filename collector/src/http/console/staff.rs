@@ -125,7 +125,7 @@ fn invites(pending: &[PendingInvite], now: i64) -> Markup {
             ul {
                 @for p in pending {
                     li { (p.email) " as " (role_label(p.role).to_lowercase()) ", valid for another "
-                        (crate::console::workflow::human_duration(p.expires_at - now)) }
+                        (crate::review::workflow::human_duration(p.expires_at - now)) }
                 }
             }
         }

@@ -6,7 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::Staff;
 pub use crate::clock::{date, timestamp};
-use crate::console::workflow::{Status, human_duration};
+use crate::review::workflow::{Status, human_duration};
 
 fn head(title: &str) -> Markup {
     html! {
@@ -93,7 +93,7 @@ pub fn csrf(staff: &Staff) -> Markup {
 pub fn when(millis: i64, now: i64) -> Markup {
     let ago = human_duration(now - millis);
     // "just now", never "just now ago".
-    let suffix = if now - millis < crate::console::workflow::MINUTE {
+    let suffix = if now - millis < crate::review::workflow::MINUTE {
         ""
     } else {
         " ago"
@@ -109,7 +109,7 @@ pub fn status_badge(status: &str) -> Markup {
     html! { span class={ "badge status-" (status) } { (label) } }
 }
 
-pub use crate::console::kind_label;
+pub use crate::review::kind_label;
 
 /// A customer-supplied URL as a link only when it is http(s); anything else
 /// (`javascript:`, `data:`) is shown as text.

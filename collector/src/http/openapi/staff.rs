@@ -6,8 +6,8 @@ use earshot_protocol::{Kind, Severity};
 use serde_json::{Value, json};
 
 use super::error_response;
-use crate::console::input::{PROMISE_MAX, TEXT_MAX};
-use crate::console::workflow::Status;
+use crate::review::input::{PROMISE_MAX, TEXT_MAX};
+use crate::review::workflow::Status;
 
 /// Operations tagged so a tool (and our schemathesis runs) can pick the
 /// public or the staff API.

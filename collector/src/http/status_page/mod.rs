@@ -21,7 +21,7 @@ use maud::{DOCTYPE, Markup, html};
 use super::{ApiError, AppState};
 use crate::abuse::{ClientNet, Decision};
 use crate::clock::{date, timestamp};
-use crate::console::workflow::Settled;
+use crate::review::workflow::Settled;
 use crate::store::{Entry, PublicMessage};
 use follow_up::{FOLLOW_UP_MAX, FollowUpForm, FollowUpProblem, FollowUpText};
 use words::{EN, Words, words_for};

@@ -8,7 +8,7 @@ use crate::store::notify::{Notice, NoticeKind, notice};
 use crate::store::{Store, StoreError};
 
 use super::{BULK_MAX, EventKind, Outcome, Refusal, ReviewError, flatten};
-use crate::console::workflow::{Settled, Status};
+use crate::review::workflow::{Settled, Status};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum BulkAction {

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::store::{Store, StoreError};
 
 use super::{Event, EventKind, PromiseRow};
-use crate::console::workflow::{Settled, Status};
+use crate::review::workflow::{Settled, Status};
 
 #[derive(Debug, Clone)]
 pub struct EntryDetail {

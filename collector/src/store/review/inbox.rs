@@ -6,69 +6,7 @@ use rusqlite::{Connection, params_from_iter};
 use crate::store::{Store, StoreError};
 
 use super::{WAITING_SINCE_SQL, WAITING_SQL};
-use crate::console::filter::Search;
-use crate::console::workflow::Status;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum View {
-    /// Entries nobody has answered yet, oldest first.
-    #[default]
-    Waiting,
-    /// Everything but spam, newest first.
-    All,
-    /// Only spam, newest first.
-    Spam,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Assignee {
-    User(i64),
-    Nobody,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PromiseFilter {
-    Open,
-    Overdue,
-}
-
-/// Which entries the inbox shows. Built from the query string by
-/// `console::filter`, which rejects anything malformed.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Filter {
-    pub view: View,
-    pub site: Option<i64>,
-    pub kind: Option<String>,
-    pub status: Option<Status>,
-    pub severity: Option<String>,
-    pub assignee: Option<Assignee>,
-    pub promise: Option<PromiseFilter>,
-    /// Created at or after (Unix ms).
-    pub from: Option<i64>,
-    /// Created before (Unix ms).
-    pub to: Option<i64>,
-    /// Words to find (see `search::match_query` for how).
-    pub search: Option<Search>,
-    /// Continue after this entry id (keyset pagination).
-    pub cursor: Option<i64>,
-    /// The page that ends just before this entry id (going back).
-    pub before: Option<i64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
-    OldestFirst,
-    NewestFirst,
-}
-
-impl Filter {
-    pub fn order(&self) -> Order {
-        match self.view {
-            View::Waiting => Order::OldestFirst,
-            View::All | View::Spam => Order::NewestFirst,
-        }
-    }
-}
+use crate::review::filter::{Assignee, Filter, Order, PromiseFilter, View};
 
 #[derive(Debug, Clone)]
 pub struct InboxRow {
@@ -101,6 +39,7 @@ pub struct InboxPage {
     /// Cursor (`before`) of the previous page, if there is one.
     pub prev: Option<i64>,
 }
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WaitingSummary {
     pub waiting: i64,

@@ -14,15 +14,13 @@ mod inbox;
 mod report;
 
 use super::StoreError;
-use crate::console::workflow::{PromiseState, Settled, WorkflowError};
+use crate::review::workflow::{PromiseState, Settled, WorkflowError};
 
 pub use actions::{BulkAction, BulkOutcome, NewReply};
 pub(super) use actions::{NewEvent, move_status, record};
 pub use entry::EntryDetail;
-pub use inbox::{
-    Assignee, Filter, InboxPage, InboxRow, Order, PromiseFilter, SiteSettings, View, WaitingSummary,
-};
 pub(super) use inbox::{FilterSql, filter_sql, keyset_page, matching};
+pub use inbox::{InboxPage, InboxRow, SiteSettings, WaitingSummary};
 pub use report::{Report, SETTLED_SHOWN, SettledCounts};
 
 /// Rows per inbox page.

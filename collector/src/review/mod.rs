@@ -1,6 +1,7 @@
-//! The review console's domain: workflow rules, inbox filters and what
-//! staff may type. The HTTP
-//! side lives in `http::console`.
+//! The review domain: the workflow's rules, the inbox's filters (which
+//! entries staff asked for, in their words) and what staff may type. The
+//! store runs the filters (`store::review`, `store::search`); "console"
+//! means only the HTTP pages (`http::console`).
 
 pub mod filter;
 pub mod input;

@@ -7,7 +7,67 @@ use time::macros::format_description;
 
 use super::input::{InputError, bad};
 use super::workflow::{DAY, Status};
-use crate::store::{Assignee, Filter, PromiseFilter, View};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// Entries nobody has answered yet, oldest first.
+    #[default]
+    Waiting,
+    /// Everything but spam, newest first.
+    All,
+    /// Only spam, newest first.
+    Spam,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    User(i64),
+    Nobody,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromiseFilter {
+    Open,
+    Overdue,
+}
+
+/// Which entries the inbox shows. Built from the query string by
+/// [`RawFilter::parse`], which rejects anything malformed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub view: View,
+    pub site: Option<i64>,
+    pub kind: Option<String>,
+    pub status: Option<Status>,
+    pub severity: Option<String>,
+    pub assignee: Option<Assignee>,
+    pub promise: Option<PromiseFilter>,
+    /// Created at or after (Unix ms).
+    pub from: Option<i64>,
+    /// Created before (Unix ms).
+    pub to: Option<i64>,
+    /// Words to find (how they match is the store's: `store::search`).
+    pub search: Option<Search>,
+    /// Continue after this entry id (keyset pagination).
+    pub cursor: Option<i64>,
+    /// The page that ends just before this entry id (going back).
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    OldestFirst,
+    NewestFirst,
+}
+
+impl Filter {
+    pub fn order(&self) -> Order {
+        match self.view {
+            View::Waiting => Order::OldestFirst,
+            View::All | View::Spam => Order::NewestFirst,
+        }
+    }
+}
 
 /// The query string as typed; every field optional and echoed back into the
 /// filter form and pagination links.
