@@ -21,9 +21,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use earshot_collector::auth::{ApiToken, Password, SessionId, csrf_token, password};
+use earshot_collector::clock::system_millis;
 use earshot_collector::config::Config;
 use earshot_collector::server;
-use earshot_collector::store::{NewToken, NewUser, Role, Store, now_millis};
+use earshot_collector::store::{NewToken, NewUser, Role, Store};
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -67,14 +68,17 @@ async fn main() {
         let store = Store::open(&db).unwrap();
         let started = Instant::now();
         store
-            .ensure_first_site(earshot_collector::store::NewSite {
-                name: "Bench shop".into(),
-                origins: Vec::new(),
-            })
+            .ensure_first_site(
+                earshot_collector::store::NewSite {
+                    name: "Bench shop".into(),
+                    origins: Vec::new(),
+                },
+                earshot_collector::clock::system_millis(),
+            )
             .await
             .unwrap();
         store
-            .seed(entries, now_millis(), |done| {
+            .seed(entries, system_millis(), |done| {
                 if done % 100_000 == 0 {
                     eprintln!("seeded {done} of {entries}");
                 }
@@ -110,19 +114,28 @@ async fn main() {
         Some(user) => user,
         None => running
             .store
-            .add_user(NewUser {
-                email: "bench@example.com".into(),
-                name: "Bench".into(),
-                role: Role::Admin,
-                password_hash: password::hash(&Password::generate()).unwrap(),
-            })
+            .add_user(
+                NewUser {
+                    email: "bench@example.com".into(),
+                    name: "Bench".into(),
+                    role: Role::Admin,
+                    password_hash: password::hash(&Password::generate()).unwrap(),
+                },
+                earshot_collector::clock::system_millis(),
+            )
             .await
             .unwrap(),
     };
     let session = SessionId::generate();
     running
         .store
-        .create_session(session.digest(), user.id, csrf_token(), now_millis(), None)
+        .create_session(
+            session.digest(),
+            user.id,
+            csrf_token(),
+            system_millis(),
+            None,
+        )
         .await
         .unwrap();
     let cookie = format!("earshot_session={}", session.as_str());
@@ -159,7 +172,7 @@ async fn main() {
                 expires_at: None,
             },
             None,
-            now_millis(),
+            system_millis(),
         )
         .await
         .unwrap();
@@ -316,21 +329,24 @@ async fn sites(repeats: usize) {
         // Concurrent adds share group commits.
         for chunk in (have..count).collect::<Vec<_>>().chunks(500) {
             let adds = chunk.iter().map(|i| {
-                store.add_site(earshot_collector::store::NewSite {
-                    name: format!("Shop {i:05}"),
-                    origins: vec![
-                        earshot_collector::origin::OriginPattern::parse(&format!(
-                            "https://shop{i}.example"
-                        ))
-                        .unwrap(),
-                    ],
-                })
+                store.add_site(
+                    earshot_collector::store::NewSite {
+                        name: format!("Shop {i:05}"),
+                        origins: vec![
+                            earshot_collector::origin::OriginPattern::parse(&format!(
+                                "https://shop{i}.example"
+                            ))
+                            .unwrap(),
+                        ],
+                    },
+                    earshot_collector::clock::system_millis(),
+                )
             });
             for added in futures_util::future::join_all(adds).await {
                 added.unwrap();
             }
         }
-        store.seed(count, now_millis(), |_| {}).await.unwrap();
+        store.seed(count, system_millis(), |_| {}).await.unwrap();
         let path = store.path().to_path_buf();
         store.shutdown().await;
         // Spread the entries over every site.
@@ -353,18 +369,27 @@ async fn sites(repeats: usize) {
         .unwrap();
     let user = running
         .store
-        .add_user(NewUser {
-            email: format!("bench{}@example.com", now_millis()),
-            name: "Bench".into(),
-            role: Role::Admin,
-            password_hash: password::hash(&Password::generate()).unwrap(),
-        })
+        .add_user(
+            NewUser {
+                email: format!("bench{}@example.com", system_millis()),
+                name: "Bench".into(),
+                role: Role::Admin,
+                password_hash: password::hash(&Password::generate()).unwrap(),
+            },
+            earshot_collector::clock::system_millis(),
+        )
         .await
         .unwrap();
     let session = SessionId::generate();
     running
         .store
-        .create_session(session.digest(), user.id, csrf_token(), now_millis(), None)
+        .create_session(
+            session.digest(),
+            user.id,
+            csrf_token(),
+            system_millis(),
+            None,
+        )
         .await
         .unwrap();
     let cookie = format!("earshot_session={}", session.as_str());

@@ -58,7 +58,7 @@ fn main() {
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("outbox.db");
-        let clock = Clock::manual(earshot_collector::store::now_millis());
+        let clock = Clock::manual(earshot_collector::clock::system_millis());
         let mut config = Config::new("127.0.0.1:0".parse().unwrap(), db.clone());
         config.limits.per_ip_per_minute = 0;
         config.limits.per_site_per_minute = 0;

@@ -20,8 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use earshot_collector::clock::system_millis;
 use earshot_collector::store::retention::Retention;
-use earshot_collector::store::{NewEntry, Store, now_millis};
+use earshot_collector::store::{NewEntry, Store};
 use earshot_protocol::{FeedbackRequest, Submission};
 
 const DAY: i64 = 86_400_000;
@@ -71,7 +72,7 @@ async fn main() {
     );
 
     let store = Store::open(&db).unwrap();
-    let now = now_millis();
+    let now = system_millis();
     let (total, median): (i64, i64) = {
         let conn = rusqlite::Connection::open(&db).unwrap();
         let total = conn
@@ -121,7 +122,7 @@ async fn main() {
                     submission: Submission::parse(&request).unwrap(),
                     ip_hash: None,
                     spam: None,
-                    received_at: now_millis(),
+                    received_at: system_millis(),
                 };
                 let asked = Instant::now();
                 store.insert_entry(entry).await.unwrap();

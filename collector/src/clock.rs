@@ -27,7 +27,7 @@ impl Clock {
     pub fn now_millis(&self) -> i64 {
         match &self.manual {
             Some(at) => at.load(Ordering::Relaxed),
-            None => crate::store::now_millis(),
+            None => crate::clock::system_millis(),
         }
     }
 
@@ -37,6 +37,15 @@ impl Clock {
             at.fetch_add(millis, Ordering::Relaxed);
         }
     }
+}
+
+/// The system's time as Unix milliseconds: the one place the wall clock is
+/// read. Code that can take a [`Clock`] (or a time from its caller) should.
+pub fn system_millis() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// `2026-11-22 14:03 UTC`.

@@ -131,7 +131,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         .map_err(|_| store_err(StoreError::TaskFailed))?
         .map_err(store_err)?;
     let (_, created) = store
-        .ensure_first_site(default_site())
+        .ensure_first_site(default_site(), config.clock.now_millis())
         .await
         .map_err(store_err)?;
     let created_site = if created {

@@ -25,7 +25,7 @@ async fn feedback(collector: &Collector, body: serde_json::Value) -> TestResult<
             submission,
             ip_hash: None,
             spam: None,
-            received_at: earshot_collector::store::now_millis(),
+            received_at: earshot_collector::clock::system_millis(),
         })
         .await?)
 }

@@ -1025,7 +1025,7 @@ async fn a_page_the_site_does_not_allow_is_told_plainly_keeps_its_text_and_does_
     let refused = collector
         .running
         .sites
-        .rejected_origins(collector.site_id()?, earshot_collector::store::now_millis());
+        .rejected_origins(collector.site_id()?, earshot_collector::clock::system_millis());
     assert_eq!(refused.last_day, 1, "one attempt, no retries");
     assert!(refused.origins[0].starts_with(&format!("http://{INSECURE_HOST}:")));
     assert_eq!(entry_count(&collector)?, 0);

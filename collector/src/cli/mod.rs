@@ -219,7 +219,7 @@ async fn add_site(name: String, origins: Vec<String>, db: DbArgs) -> Result<(), 
         .collect::<Result<Vec<_>, _>>()?;
     let store = open(&db).await?;
     let site = store
-        .add_site(NewSite { name, origins })
+        .add_site(NewSite { name, origins }, crate::clock::system_millis())
         .await
         .map_err(|source| CliError::Store {
             path: db.db.display().to_string(),
@@ -294,12 +294,15 @@ async fn add_user(
     let password_hash = hash(&password)?;
     let store = open(&db).await?;
     let result = store
-        .add_user(NewUser {
-            email,
-            name,
-            role,
-            password_hash,
-        })
+        .add_user(
+            NewUser {
+                email,
+                name,
+                role,
+                password_hash,
+            },
+            crate::clock::system_millis(),
+        )
         .await;
     store.shutdown().await;
     let user = result.map_err(store_error(&db))?;
@@ -363,7 +366,7 @@ async fn set_disabled(email: String, disabled: bool, db: DbArgs) -> Result<(), C
             .await
             .map_err(store_error(&db))?
             .ok_or_else(|| CliError::NoSuchUser(email.clone()))?;
-        let now = crate::store::now_millis();
+        let now = crate::clock::system_millis();
         match store.set_disabled(user.id, disabled, None, now).await {
             Ok(_) => Ok(()),
             Err(crate::store::AccountError::Refused(r)) => Err(CliError::Refused(r)),
@@ -406,7 +409,7 @@ async fn backup(to: PathBuf, db: DbArgs) -> Result<(), CliError> {
 async fn restore(from: PathBuf, db: DbArgs) -> Result<(), CliError> {
     let target = db.db.clone();
     let source = from.clone();
-    let now = crate::store::now_millis() / 1000;
+    let now = crate::clock::system_millis() / 1000;
     let (facts, kept) =
         tokio::task::spawn_blocking(move || crate::store::backup::restore(&source, &target, now))
             .await
@@ -448,9 +451,11 @@ async fn seed(count: usize, db: DbArgs) -> Result<(), CliError> {
     let store = open(&db).await?;
     let started = std::time::Instant::now();
     let result = async {
-        store.ensure_first_site(server::default_site()).await?;
         store
-            .seed(count, crate::store::now_millis(), |done| {
+            .ensure_first_site(server::default_site(), crate::clock::system_millis())
+            .await?;
+        store
+            .seed(count, crate::clock::system_millis(), |done| {
                 if done % 100_000 == 0 || done == count {
                     eprintln!("seeded {done} of {count}");
                 }

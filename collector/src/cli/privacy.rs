@@ -67,7 +67,7 @@ pub async fn erase(
         }
         let started = std::time::Instant::now();
         let done = store
-            .erase_person(email.clone(), site, None, crate::store::now_millis())
+            .erase_person(email.clone(), site, None, crate::clock::system_millis())
             .await
             .map_err(store_error(&db))?;
         println!(
@@ -92,7 +92,7 @@ pub async fn export(
     let export = with_store(&db, async |store| {
         let site = site_id(store, &db, site.as_deref()).await?;
         store
-            .export_person(email.clone(), site, None, crate::store::now_millis())
+            .export_person(email.clone(), site, None, crate::clock::system_millis())
             .await
             .map_err(store_error(&db))
     })

@@ -5,8 +5,9 @@
 use super::{CliError, store_error, with_store};
 use crate::auth::{ApiToken, Scope, token};
 use crate::clock;
+use crate::clock::system_millis;
 use crate::config::{DbArgs, TokenCommand};
-use crate::store::{NewToken, now_millis};
+use crate::store::NewToken;
 
 const DAY_MS: i64 = 24 * 3_600_000;
 
@@ -34,7 +35,7 @@ async fn add(
     let scope = Scope::parse(scope).unwrap_or(Scope::Read);
     let name = token::label(&name).ok_or(CliError::TokenName)?;
     let token = ApiToken::generate();
-    let now = now_millis();
+    let now = system_millis();
     let info = with_store(&db, async |store| {
         let user = store
             .user_by_email(email.clone())
@@ -88,7 +89,7 @@ async fn list(email: Option<String>, db: DbArgs) -> Result<(), CliError> {
         store.tokens(owner).await.map_err(store_error(&db))
     })
     .await?;
-    let now = now_millis();
+    let now = system_millis();
     for t in tokens {
         let state = match (t.revoked_at, t.expires_at) {
             (Some(at), _) => format!("revoked {}", clock::timestamp(at)),
@@ -115,7 +116,7 @@ async fn list(email: Option<String>, db: DbArgs) -> Result<(), CliError> {
 async fn revoke(id: String, db: DbArgs) -> Result<(), CliError> {
     let revoked = with_store(&db, async |store| {
         store
-            .revoke_token(id.clone(), None, None, now_millis())
+            .revoke_token(id.clone(), None, None, system_millis())
             .await
             .map_err(store_error(&db))
     })

@@ -54,7 +54,7 @@ async fn add(
                     secret: secret.expose().to_owned(),
                 },
                 None,
-                crate::store::now_millis(),
+                crate::clock::system_millis(),
             )
             .await
             .map_err(store_error(&db))
@@ -89,7 +89,7 @@ async fn list(db: DbArgs) -> Result<(), CliError> {
 async fn remove(id: String, db: DbArgs) -> Result<(), CliError> {
     let removed = with_store(&db, async |store| {
         store
-            .remove_webhook(id.clone(), None, crate::store::now_millis())
+            .remove_webhook(id.clone(), None, crate::clock::system_millis())
             .await
             .map_err(store_error(&db))
     })
@@ -109,7 +109,7 @@ async fn rotate(id: String, db: DbArgs) -> Result<(), CliError> {
                 id.clone(),
                 secret.expose().to_owned(),
                 None,
-                crate::store::now_millis(),
+                crate::clock::system_millis(),
             )
             .await
             .map_err(store_error(&db))

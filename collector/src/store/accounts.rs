@@ -524,12 +524,15 @@ mod tests {
             let role = if i < admins { Role::Admin } else { Role::Agent };
             users.push(
                 store
-                    .add_user(NewUser {
-                        email: format!("u{i}@example.com"),
-                        name: format!("U{i}"),
-                        role,
-                        password_hash: "x".into(),
-                    })
+                    .add_user(
+                        NewUser {
+                            email: format!("u{i}@example.com"),
+                            name: format!("U{i}"),
+                            role,
+                            password_hash: "x".into(),
+                        },
+                        0,
+                    )
                     .await
                     .unwrap(),
             );

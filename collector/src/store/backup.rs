@@ -181,7 +181,8 @@ pub async fn scheduled(db: PathBuf, schedule: crate::config::BackupSchedule) {
         let (db, schedule) = (db.clone(), schedule.clone());
         let outcome = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&schedule.dir).map_err(io(&schedule.dir))?;
-            let stamp = crate::clock::rfc3339(super::now_millis()).replace([':', '-', '.'], "");
+            let stamp =
+                crate::clock::rfc3339(crate::clock::system_millis()).replace([':', '-', '.'], "");
             let to = schedule.dir.join(format!("earshot-{stamp}.db"));
             let facts = backup(&db, &to)?;
             prune(&schedule.dir, schedule.keep)?;

@@ -4,7 +4,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::accounts::audit;
-use super::{Store, StoreError, now_millis};
+use super::{Store, StoreError};
 use crate::ids;
 use crate::origin::OriginPattern;
 use crate::review::workflow::Status;
@@ -66,12 +66,12 @@ fn load_all(conn: &Connection) -> Result<Vec<Site>, StoreError> {
     Ok(sites)
 }
 
-fn insert(conn: &Connection, site: &NewSite) -> Result<Site, StoreError> {
+fn insert(conn: &Connection, site: &NewSite, at: i64) -> Result<Site, StoreError> {
     let key = ids::site_key();
     let origins = origins_text(&site.origins);
     conn.execute(
         "INSERT INTO sites (key, name, origins, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![key, site.name, origins, now_millis()],
+        params![key, site.name, origins, at],
     )?;
     Ok(Site {
         id: conn.last_insert_rowid(),
@@ -293,7 +293,7 @@ impl Store {
         at: i64,
     ) -> Result<Site, StoreError> {
         self.write(move |conn| {
-            let added = insert(conn, &site)?;
+            let added = insert(conn, &site, at)?;
             audit(conn, Some(actor), "site.added", &added.key, None, at)?;
             Ok(added)
         })
@@ -304,19 +304,23 @@ impl Store {
         self.read(load_all).await
     }
 
-    pub async fn add_site(&self, site: NewSite) -> Result<Site, StoreError> {
-        self.write(move |conn| insert(conn, &site)).await
+    pub async fn add_site(&self, site: NewSite, at: i64) -> Result<Site, StoreError> {
+        self.write(move |conn| insert(conn, &site, at)).await
     }
 
     /// Creates `site` only if the database has no site yet; returns the
     /// first site either way. Atomic in the writer, so two starts cannot both
     /// create one.
-    pub async fn ensure_first_site(&self, site: NewSite) -> Result<(Site, bool), StoreError> {
+    pub async fn ensure_first_site(
+        &self,
+        site: NewSite,
+        at: i64,
+    ) -> Result<(Site, bool), StoreError> {
         self.write(move |conn| {
             if let Some(first) = load_all(conn)?.into_iter().next() {
                 return Ok((first, false));
             }
-            Ok((insert(conn, &site)?, true))
+            Ok((insert(conn, &site, at)?, true))
         })
         .await
     }

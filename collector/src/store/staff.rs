@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, StoreError, now_millis};
+use super::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -67,7 +67,7 @@ pub(super) fn user_from_row(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::R
     })
 }
 
-fn insert_user(conn: &Connection, user: &NewUser) -> Result<User, StoreError> {
+fn insert_user(conn: &Connection, user: &NewUser, at: i64) -> Result<User, StoreError> {
     let result = conn.execute(
         "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -75,7 +75,7 @@ fn insert_user(conn: &Connection, user: &NewUser) -> Result<User, StoreError> {
             user.name,
             user.role.as_str(),
             user.password_hash,
-            now_millis()
+            at
         ],
     );
     match result {
@@ -99,13 +99,17 @@ fn count_users(conn: &Connection) -> Result<i64, StoreError> {
 }
 
 impl Store {
-    pub async fn add_user(&self, user: NewUser) -> Result<User, StoreError> {
-        self.write(move |conn| insert_user(conn, &user)).await
+    pub async fn add_user(&self, user: NewUser, at: i64) -> Result<User, StoreError> {
+        self.write(move |conn| insert_user(conn, &user, at)).await
     }
 
     /// Creates the first account, as admin, only while there is none; a
     /// second setup attempt racing the first gets `None`.
-    pub async fn add_first_admin(&self, user: NewUser) -> Result<Option<User>, StoreError> {
+    pub async fn add_first_admin(
+        &self,
+        user: NewUser,
+        at: i64,
+    ) -> Result<Option<User>, StoreError> {
         self.write(move |conn| {
             if count_users(conn)? > 0 {
                 return Ok(None);
@@ -114,7 +118,7 @@ impl Store {
                 role: Role::Admin,
                 ..user.clone()
             };
-            insert_user(conn, &user).map(Some)
+            insert_user(conn, &user, at).map(Some)
         })
         .await
     }

@@ -382,10 +382,13 @@ async fn the_sites_list_is_paged_with_the_newest_feedback_of_each() {
     for i in 0..60 {
         app.running
             .store
-            .add_site(earshot_collector::store::NewSite {
-                name: format!("Site {i:02}"),
-                origins: vec![],
-            })
+            .add_site(
+                earshot_collector::store::NewSite {
+                    name: format!("Site {i:02}"),
+                    origins: vec![],
+                },
+                earshot_collector::clock::system_millis(),
+            )
             .await
             .unwrap();
     }

@@ -512,12 +512,15 @@ async fn replies_are_emailed_to_customers_when_smtp_is_configured() {
     let hash = password::hash(&Password::parse(PASSWORD).unwrap()).unwrap();
     app.running
         .store
-        .add_user(NewUser {
-            email: "ada@example.com".into(),
-            name: "Ada".into(),
-            role: Role::Admin,
-            password_hash: hash,
-        })
+        .add_user(
+            NewUser {
+                email: "ada@example.com".into(),
+                name: "Ada".into(),
+                role: Role::Admin,
+                password_hash: hash,
+            },
+            earshot_collector::clock::system_millis(),
+        )
         .await
         .unwrap();
     let (id, status_url) = submit(&app, app.valid_body()).await;

@@ -204,7 +204,7 @@ async fn submit_returns_a_readable_403_when_the_origin_is_not_allowed() {
     let seen = app
         .running
         .sites
-        .rejected_origins(site.id, earshot_collector::store::now_millis());
+        .rejected_origins(site.id, earshot_collector::clock::system_millis());
     assert_eq!(seen.last_day, 3);
     assert_eq!(seen.origins[0], "null");
 }
@@ -365,12 +365,16 @@ async fn the_same_idempotency_key_on_another_site_is_a_different_entry() {
     let other = app
         .running
         .store
-        .add_site(earshot_collector::store::NewSite {
-            name: "Other".into(),
-            origins: vec![
-                earshot_collector::origin::OriginPattern::parse("https://other.example").unwrap(),
-            ],
-        })
+        .add_site(
+            earshot_collector::store::NewSite {
+                name: "Other".into(),
+                origins: vec![
+                    earshot_collector::origin::OriginPattern::parse("https://other.example")
+                        .unwrap(),
+                ],
+            },
+            earshot_collector::clock::system_millis(),
+        )
         .await
         .unwrap();
     let mut body = app.valid_body();

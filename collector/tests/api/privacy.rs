@@ -99,17 +99,20 @@ async fn people(running: &Running) -> (Vec<Value>, Value) {
     assert_eq!(uploaded.status().as_u16(), 201);
     let staff = running
         .store
-        .add_user(NewUser {
-            email: "ada@example.com".into(),
-            name: "Ada".into(),
-            role: Role::Admin,
-            password_hash: password::hash(&Password::parse("a long staff passphrase").unwrap())
-                .unwrap(),
-        })
+        .add_user(
+            NewUser {
+                email: "ada@example.com".into(),
+                name: "Ada".into(),
+                role: Role::Admin,
+                password_hash: password::hash(&Password::parse("a long staff passphrase").unwrap())
+                    .unwrap(),
+            },
+            earshot_collector::clock::system_millis(),
+        )
         .await
         .unwrap();
     let first = ana[0]["id"].as_str().unwrap().to_owned();
-    let now = earshot_collector::store::now_millis();
+    let now = earshot_collector::clock::system_millis();
     running
         .store
         .reply(

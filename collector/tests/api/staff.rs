@@ -198,12 +198,15 @@ pub async fn add_staff(store: &Store) {
         ("bo@example.com", "Bo", Role::Agent),
     ] {
         store
-            .add_user(NewUser {
-                email: email.into(),
-                name: name.into(),
-                role,
-                password_hash: hash.clone(),
-            })
+            .add_user(
+                NewUser {
+                    email: email.into(),
+                    name: name.into(),
+                    role,
+                    password_hash: hash.clone(),
+                },
+                earshot_collector::clock::system_millis(),
+            )
             .await
             .unwrap();
     }

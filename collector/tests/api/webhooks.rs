@@ -46,7 +46,7 @@ fn verify(secret: &str, headers: &crate::receiver::Received) -> bool {
 }
 
 fn now_ms() -> i64 {
-    earshot_collector::store::now_millis()
+    earshot_collector::clock::system_millis()
 }
 
 /// A collector whose webhooks may reach loopback, on a manual clock set

@@ -341,12 +341,15 @@ pub async fn setup(
     };
     let created = state
         .store
-        .add_first_admin(NewUser {
-            email: email.to_owned(),
-            name: name.to_owned(),
-            role: crate::store::Role::Admin,
-            password_hash: hash,
-        })
+        .add_first_admin(
+            NewUser {
+                email: email.to_owned(),
+                name: name.to_owned(),
+                role: crate::store::Role::Admin,
+                password_hash: hash,
+            },
+            state.clock.now_millis(),
+        )
         .await?;
     state.auth.finish_setup();
     match created {
