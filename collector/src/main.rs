@@ -2,7 +2,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use earshot_collector::{cli, config::Cli};
+use earshot_collector::cli::{self, args::Cli};
 use tracing_subscriber::EnvFilter;
 
 // Every request allocates many small strings (parsed fields, headers, the

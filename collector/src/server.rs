@@ -17,10 +17,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
+use crate::abuse::Limits;
 use crate::abuse::{Admission, ClientNet, Connections, IpHasher, Shield, TrustedProxies};
 use crate::auth::{Auth, LoginThrottle, SessionPolicy};
 use crate::clock::Clock;
-use crate::config::{Config, Limits};
+use crate::config::Config;
 use crate::http::{AppState, app};
 use crate::notify::{self, Notifier};
 use crate::origin::OriginPattern;

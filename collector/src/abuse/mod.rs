@@ -4,16 +4,16 @@
 mod client_ip;
 mod connections;
 mod ip_hash;
+mod limits;
 mod rate_limit;
 mod spam;
 
 pub use client_ip::{CidrError, ClientNet, IpNet, TrustedProxies};
 pub use connections::{Admission, Connections, Slot};
 pub use ip_hash::IpHasher;
+pub use limits::Limits;
 pub use rate_limit::{Decision, RateLimiter};
 pub use spam::{SpamPolicy, SpamReason};
-
-use crate::config::Limits;
 
 /// Everything the ingest path consults before storing a submission.
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! What each `earshot` subcommand does.
 
+pub mod args;
 mod privacy;
 mod tokens;
 mod webhooks;
@@ -10,10 +11,11 @@ use std::process::ExitCode;
 use std::io::BufRead;
 
 use crate::auth::{self, Password, PasswordError};
-use crate::config::{Command, Config, DbArgs, DevCommand, ServeArgs, SiteCommand, UserCommand};
+use crate::config::{Config, DbArgs, ServeArgs};
 use crate::origin::OriginPattern;
 use crate::server::{self, snippet};
 use crate::store::{NewSite, NewUser, Role, Store, StoreError};
+use args::{Command, DevCommand, SiteCommand, UserCommand};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {

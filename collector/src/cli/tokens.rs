@@ -2,11 +2,12 @@
 //! running collector sees changes at once (tokens are looked up per
 //! request).
 
+use super::args::TokenCommand;
 use super::{CliError, store_error, with_store};
 use crate::auth::{ApiToken, Scope, token};
 use crate::clock;
 use crate::clock::system_millis;
-use crate::config::{DbArgs, TokenCommand};
+use crate::config::DbArgs;
 use crate::store::NewToken;
 
 const DAY_MS: i64 = 24 * 3_600_000;

@@ -2,8 +2,9 @@
 //! command line. A running collector picks changes up within seconds (the
 //! dispatcher reads endpoints and preferences from the database each time).
 
+use super::args::WebhookCommand;
 use super::{CliError, store_error, with_store};
-use crate::config::{DbArgs, WebhookCommand};
+use crate::config::DbArgs;
 use crate::notify::{Prefs, Sites};
 use crate::store::{NewWebhook, Site};
 use crate::webhooks::sign::SigningSecret;

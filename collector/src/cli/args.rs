@@ -1,0 +1,297 @@
+//! The command line: one clap tree whose doc comments are the `--help`
+//! text. `serve`'s options are the server's configuration (`config`).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{DbArgs, ServeArgs};
+
+/// Earshot: self-hosted customer feedback. Collects complaints, expectation
+/// mismatches, ideas and praise from a widget on your site.
+#[derive(Debug, Parser)]
+#[command(
+    name = "earshot",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// How logs are written to standard error: `text` (coloured only on a
+    /// terminal) or `json`, one object per line, for log shippers.
+    #[arg(long, env = "EARSHOT_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub log_format: String,
+    /// Options for `serve`, accepted without the subcommand too.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the collector (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Manage the sites allowed to send feedback.
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Manage staff accounts for the review console.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage signed webhooks that tell other tools what happens to feedback.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Manage API tokens for the staff REST API (/api/v1).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Write a consistent, checked copy of the database to a new file while
+    /// the server keeps running (SQLite `VACUUM INTO`; attachments included).
+    Backup {
+        /// Where to write the copy; refused if it exists.
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Replace the database with a backup. The copy is checked first, the
+    /// server must be stopped, and the replaced file is kept beside it as
+    /// <db>.replaced-<time>.
+    Restore {
+        /// The backup to restore.
+        #[arg(long)]
+        from: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Compact the database file and switch it to incremental auto-vacuum,
+    /// so space freed by retention and erasure goes back to the file system
+    /// from then on (databases created by this version have it already).
+    /// The server must be stopped; it needs free disk space about the size
+    /// of the database.
+    Vacuum {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Erase everything held about a person, found by the email they gave
+    /// (case-insensitive): their entries with attachments, replies, notes,
+    /// promises, queued emails and webhook deliveries. Their status links
+    /// then answer 410. Recorded in the audit log (without the address).
+    Erase {
+        #[arg(long)]
+        email: String,
+        /// Only entries on this site (its key).
+        #[arg(long)]
+        site: Option<String>,
+        /// Show what would be erased, and erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation (for scripts).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Write everything held about a person (found by their email) as JSON:
+    /// the answer to a data subject access request. Recorded in the audit log.
+    ExportPerson {
+        #[arg(long)]
+        email: String,
+        /// Only entries on this site (its key).
+        #[arg(long)]
+        site: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        to: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Tools for development and benchmarking.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token acting as a colleague; prints it once.
+    Add {
+        /// The colleague the token acts for.
+        #[arg(long)]
+        email: String,
+        /// A label to recognise it by, e.g. "nightly export".
+        #[arg(long)]
+        name: String,
+        /// `read` (entries, sites, exports) or `write` (also status,
+        /// assignment, notes, replies and promises).
+        #[arg(long, value_parser = ["read", "write"])]
+        scope: String,
+        /// Stop working after this many days (default: until revoked).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_days: Option<u32>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        /// Only this colleague's tokens.
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke a token at once.
+    Revoke {
+        /// The token's id (tok_…), as `earshot token list` shows it.
+        id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a staff account. The password is read from the first line of
+    /// standard input, unless --generate-password prints a new one.
+    Add {
+        /// Email address used to sign in.
+        #[arg(long)]
+        email: String,
+        /// Name colleagues see (defaults to the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// `agent` (triage and answer) or `admin` (also site settings).
+        #[arg(long, default_value = "agent", value_parser = ["agent", "admin"])]
+        role: String,
+        /// Generate a strong password and print it once.
+        #[arg(long)]
+        generate_password: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Set a new password (ends the account's sessions). Read from standard
+    /// input unless --generate-password.
+    Password {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        generate_password: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Disable an account: it can no longer sign in, its sessions and API
+    /// tokens stop at once; its name stays on past timeline events. The
+    /// last active administrator cannot be disabled.
+    Disable {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Enable a disabled account again (its old password works; its API
+    /// tokens stay revoked).
+    Enable {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List staff accounts.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Show or change how a colleague is notified. Settings:
+    /// immediate=off|<kinds and severities> (e.g. complaint,expectation,blocking),
+    /// sites=all|<site keys>, digest=off|<UTC hour 0-23>, assigned=on|off.
+    Notify {
+        #[arg(long)]
+        email: String,
+        /// A setting as name=value; repeatable. Without any, prints the
+        /// current settings.
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint to a site; prints its id and signing secret once.
+    Add {
+        /// The site's key (see `earshot site list`).
+        #[arg(long)]
+        site: String,
+        /// Where to POST: an http or https URL.
+        #[arg(long)]
+        url: String,
+        /// An event to send (entry.created, entry.status_changed,
+        /// entry.assigned, entry.replied, entry.followed_up, promise.made, promise.due,
+        /// promise.overdue, promise.settled); repeatable or comma-separated.
+        /// Without it, every event.
+        #[arg(long = "event", value_delimiter = ',')]
+        events: Vec<String>,
+        /// `standard` (Standard Webhooks v1) or `slack` (a Slack or
+        /// Mattermost incoming webhook).
+        #[arg(long, default_value = "standard", value_parser = ["standard", "slack"])]
+        format: String,
+        /// Include the customer's email address in messages.
+        #[arg(long)]
+        include_email: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List endpoints with their state.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Remove an endpoint and everything queued for it.
+    Remove {
+        /// The endpoint's id (wh_…).
+        id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Give an endpoint a new signing secret (printed once); the old one
+    /// keeps signing beside it for 24 hours.
+    Rotate {
+        /// The endpoint's id (wh_…).
+        id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Fill the database with synthetic feedback spread over the past year
+    /// (for trying the console and for `cargo bench --bench console`).
+    Seed {
+        /// Entries to add.
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Add a site and print its embed snippet.
+    Add {
+        /// Human-readable name shown to staff.
+        #[arg(long)]
+        name: String,
+        /// Origin allowed to embed the widget, e.g. https://shop.example,
+        /// http://localhost:* (any port) or https://*.example.com. Repeatable.
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List sites with their keys and allowed origins.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
