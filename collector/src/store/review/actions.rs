@@ -24,7 +24,7 @@ pub struct BulkOutcome {
     pub skipped: usize,
 }
 
-/// Who is waiting, at a glance.
+/// The id and status of an entry, for actions.
 fn locate(conn: &Connection, public_id: &str) -> Result<Option<(i64, Status)>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT id, status FROM entries WHERE public_id = ?1")?;
     let found = stmt

@@ -8,6 +8,7 @@ use crate::store::{Store, StoreError};
 use super::{Event, EventKind, PromiseRow};
 use crate::review::workflow::{Settled, Status};
 
+/// Everything the entry page shows.
 #[derive(Debug, Clone)]
 pub struct EntryDetail {
     pub id: i64,
@@ -153,7 +154,6 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
     Ok(Some(entry))
 }
 
-/// (id, status, first_response_at) of an entry, for actions.
 impl Store {
     /// The public id of the entry with this reference.
     pub async fn entry_by_reference(

@@ -40,6 +40,7 @@ pub struct InboxPage {
     pub prev: Option<i64>,
 }
 
+/// Who is waiting, at a glance.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WaitingSummary {
     pub waiting: i64,
@@ -48,7 +49,6 @@ pub struct WaitingSummary {
     pub overdue_promises: i64,
 }
 
-/// The numbers behind "never ignore a customer" and "do what you say".
 #[derive(Debug, Clone)]
 pub struct SiteSettings {
     pub id: i64,
@@ -58,7 +58,6 @@ pub struct SiteSettings {
     pub response_promise: Option<String>,
 }
 
-/// Why an action was refused (as opposed to failing).
 /// Of `limit + 1` rows read, the page of `limit` and the id to continue
 /// after, if there is more.
 pub(in crate::store) fn keyset_page<T>(

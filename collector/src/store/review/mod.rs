@@ -108,7 +108,7 @@ impl PromiseRow {
     }
 }
 
-/// Everything the entry page shows.
+/// Why an action was refused (as opposed to failing).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error("no such entry")]

@@ -7,6 +7,7 @@ use crate::store::{Store, StoreError};
 use super::PromiseRow;
 use super::entry::{PROMISE_SELECT, promise_from_row};
 
+/// The numbers behind "never ignore a customer" and "do what you say".
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub open_promises: Vec<PromiseRow>,
