@@ -177,14 +177,11 @@ pub struct NewReply {
 
 fn reply(
     conn: &Connection,
-    public_id: &str,
+    (entry_id, status): (i64, Status),
     reply: &NewReply,
     actor: i64,
     at: i64,
 ) -> Outcome<i64> {
-    let Some((entry_id, status)) = locate(conn, public_id)? else {
-        return Ok(Err(Refusal::NoEntry));
-    };
     let event_id = record(
         conn,
         NewEvent {
@@ -247,6 +244,22 @@ fn reply(
 }
 
 impl Store {
+    /// Runs `action` in a write on the entry `public_id`, given its id and
+    /// status; refused with [`Refusal::NoEntry`] when there is none.
+    async fn on_entry<T: Send + 'static>(
+        &self,
+        public_id: String,
+        action: impl Fn(&Connection, i64, Status) -> Outcome<T> + Send + 'static,
+    ) -> Result<T, ReviewError> {
+        flatten(
+            self.write(move |conn| match locate(conn, &public_id)? {
+                Some((id, status)) => action(conn, id, status),
+                None => Ok(Err(Refusal::NoEntry)),
+            })
+            .await,
+        )
+    }
+
     pub async fn set_status(
         &self,
         public_id: String,
@@ -254,15 +267,10 @@ impl Store {
         actor: i64,
         at: i64,
     ) -> Result<(), ReviewError> {
-        flatten(
-            self.write(move |conn| {
-                let Some((id, from)) = locate(conn, &public_id)? else {
-                    return Ok(Err(Refusal::NoEntry));
-                };
-                move_status(conn, id, from, to, Some(actor), at)
-            })
-            .await,
-        )
+        self.on_entry(public_id, move |conn, id, from| {
+            move_status(conn, id, from, to, Some(actor), at)
+        })
+        .await
     }
 
     pub async fn assign(
@@ -272,21 +280,16 @@ impl Store {
         actor: i64,
         at: i64,
     ) -> Result<(), ReviewError> {
-        flatten(
-            self.write(move |conn| {
-                let Some((id, _)) = locate(conn, &public_id)? else {
-                    return Ok(Err(Refusal::NoEntry));
-                };
-                if let Some(user) = assignee
-                    && !is_active_user(conn, user)?
-                {
-                    return Ok(Err(Refusal::NoUser));
-                }
-                assign_one(conn, id, assignee, actor, at)?;
-                Ok(Ok(()))
-            })
-            .await,
-        )
+        self.on_entry(public_id, move |conn, id, _| {
+            if let Some(user) = assignee
+                && !is_active_user(conn, user)?
+            {
+                return Ok(Err(Refusal::NoUser));
+            }
+            assign_one(conn, id, assignee, actor, at)?;
+            Ok(Ok(()))
+        })
+        .await
     }
 
     /// An internal note: on the timeline and in search, never shown to the
@@ -298,35 +301,30 @@ impl Store {
         actor: i64,
         at: i64,
     ) -> Result<(), ReviewError> {
-        flatten(
-            self.write(move |conn| {
-                let Some((id, _)) = locate(conn, &public_id)? else {
-                    return Ok(Err(Refusal::NoEntry));
-                };
-                record(
-                    conn,
-                    NewEvent {
-                        entry_id: id,
-                        actor: Some(actor),
-                        kind: EventKind::Note,
-                        body: Some(&body),
-                        old_value: None,
-                        new_value: None,
-                        at,
-                    },
-                )?;
-                // An entry not indexed yet gets its notes from the timeline
-                // when it is (see `search`).
-                if id <= crate::store::search::indexed_upto(conn)? {
-                    conn.prepare_cached(
-                        "UPDATE entries_fts SET notes = notes || char(10) || ?2 WHERE rowid = ?1",
-                    )?
-                    .execute(params![id, body])?;
-                }
-                Ok(Ok(()))
-            })
-            .await,
-        )
+        self.on_entry(public_id, move |conn, id, _| {
+            record(
+                conn,
+                NewEvent {
+                    entry_id: id,
+                    actor: Some(actor),
+                    kind: EventKind::Note,
+                    body: Some(&body),
+                    old_value: None,
+                    new_value: None,
+                    at,
+                },
+            )?;
+            // An entry not indexed yet gets its notes from the timeline
+            // when it is (see `search`).
+            if id <= crate::store::search::indexed_upto(conn)? {
+                conn.prepare_cached(
+                    "UPDATE entries_fts SET notes = notes || char(10) || ?2 WHERE rowid = ?1",
+                )?
+                .execute(params![id, body])?;
+            }
+            Ok(Ok(()))
+        })
+        .await
     }
 
     /// A reply to the customer, shown on their status page; may carry a
@@ -338,10 +336,10 @@ impl Store {
         actor: i64,
         at: i64,
     ) -> Result<i64, ReviewError> {
-        flatten(
-            self.write(move |conn| reply(conn, &public_id, &new, actor, at))
-                .await,
-        )
+        self.on_entry(public_id, move |conn, id, status| {
+            reply(conn, (id, status), &new, actor, at)
+        })
+        .await
     }
 
     /// Notes on a reply whether its email went out (`emailed` or
@@ -366,62 +364,53 @@ impl Store {
         actor: i64,
         at: i64,
     ) -> Result<(), ReviewError> {
-        flatten(
-            self.write(move |conn| {
-                let Some((entry_id, _)) = locate(conn, &public_id)? else {
-                    return Ok(Err(Refusal::NoEntry));
-                };
-                let found: Option<(String, String)> = conn
-                    .prepare_cached(
-                        "SELECT state, text FROM promises WHERE id = ?1 AND entry_id = ?2",
-                    )?
-                    .query_row(params![promise_id, entry_id], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
-                    .optional()?;
-                let Some((state, text)) = found else {
-                    return Ok(Err(Refusal::NoPromise));
-                };
-                if state != Settled::Open.as_str() {
-                    return Ok(Err(Refusal::AlreadySettled));
-                }
-                let (settled, kind) = if kept {
-                    (Settled::Kept, EventKind::PromiseKept)
-                } else {
-                    (Settled::Broken, EventKind::PromiseBroken)
-                };
-                conn.prepare_cached(
-                    "UPDATE promises SET state = ?2, settled_at = ?3 WHERE id = ?1",
-                )?
+        self.on_entry(public_id, move |conn, entry_id, _| {
+            let found: Option<(String, String)> = conn
+                .prepare_cached("SELECT state, text FROM promises WHERE id = ?1 AND entry_id = ?2")?
+                .query_row(params![promise_id, entry_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let Some((state, text)) = found else {
+                return Ok(Err(Refusal::NoPromise));
+            };
+            if state != Settled::Open.as_str() {
+                return Ok(Err(Refusal::AlreadySettled));
+            }
+            let (settled, kind) = if kept {
+                (Settled::Kept, EventKind::PromiseKept)
+            } else {
+                (Settled::Broken, EventKind::PromiseBroken)
+            };
+            conn.prepare_cached("UPDATE promises SET state = ?2, settled_at = ?3 WHERE id = ?1")?
                 .execute(params![promise_id, settled.as_str(), at])?;
-                record(
-                    conn,
-                    NewEvent {
-                        entry_id,
-                        actor: Some(actor),
-                        kind,
-                        body: Some(&text),
-                        old_value: None,
-                        new_value: None,
-                        at,
-                    },
-                )?;
-                notice(
-                    conn,
-                    Notice {
-                        kind: NoticeKind::PromiseSettled,
-                        entry_id,
-                        actor: Some(actor),
-                        subject: Some(promise_id),
-                        old_value: None,
-                        new_value: Some(settled.as_str()),
-                        at,
-                    },
-                )?;
-                Ok(Ok(()))
-            })
-            .await,
-        )
+            record(
+                conn,
+                NewEvent {
+                    entry_id,
+                    actor: Some(actor),
+                    kind,
+                    body: Some(&text),
+                    old_value: None,
+                    new_value: None,
+                    at,
+                },
+            )?;
+            notice(
+                conn,
+                Notice {
+                    kind: NoticeKind::PromiseSettled,
+                    entry_id,
+                    actor: Some(actor),
+                    subject: Some(promise_id),
+                    old_value: None,
+                    new_value: Some(settled.as_str()),
+                    at,
+                },
+            )?;
+            Ok(Ok(()))
+        })
+        .await
     }
 
     /// Applies one action to many entries; entries it cannot apply to are
