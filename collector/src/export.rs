@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::clock::rfc3339;
 use crate::review::filter::Filter;
-use crate::store::{ExportRow, Store, StoreError};
+use crate::store::{ExportQuery, ExportRow, Store, StoreError};
 
 /// Entries read per chunk: a few hundred KB of text at most.
 const CHUNK: usize = 500;
@@ -217,7 +217,8 @@ pub fn stream(
     public_url: Arc<str>,
     now: i64,
 ) -> impl Stream<Item = Result<String, StoreError>> + Send {
-    futures_util::stream::unfold(Progress::Start, move |progress| {
+    // The query is resolved with the first chunk of rows and kept.
+    futures_util::stream::unfold((Progress::Start, None), move |(progress, query)| {
         let (store, filter, public_url) = (store.clone(), filter.clone(), public_url.clone());
         async move {
             let cursor = match progress {
@@ -228,16 +229,21 @@ pub fn stream(
                         out.push_str(BOM);
                     }
                     csv_header(&mut out);
-                    return Some((Ok(out), Progress::After(filter.cursor)));
+                    return Some((Ok(out), (Progress::After(filter.cursor), query)));
                 }
                 Progress::Start => filter.cursor,
                 Progress::After(cursor) => cursor,
             };
-            let chunk = store
-                .export_chunk(Filter { cursor, ..filter }, CHUNK, now)
-                .await;
+            let query: ExportQuery = match query {
+                Some(query) => query,
+                None => match store.export_query(filter, now).await {
+                    Ok(query) => query,
+                    Err(e) => return Some((Err(e), (Progress::Done, None))),
+                },
+            };
+            let chunk = store.export_chunk(query.clone(), cursor, CHUNK).await;
             match chunk {
-                Err(e) => Some((Err(e), Progress::Done)),
+                Err(e) => Some((Err(e), (Progress::Done, None))),
                 Ok(chunk) => {
                     let mut out = String::with_capacity(chunk.rows.len() * 512);
                     for row in &chunk.rows {
@@ -250,7 +256,7 @@ pub fn stream(
                         Some(after) => Progress::After(Some(after)),
                         None => Progress::Done,
                     };
-                    Some((Ok(out), next))
+                    Some((Ok(out), (next, Some(query))))
                 }
             }
         }

@@ -48,27 +48,47 @@ pub struct ExportChunk {
     pub next: Option<i64>,
 }
 
+/// An export under way: its filter with the search resolved once, when it
+/// began, so every chunk reads the same query and none repeats the lookup.
+#[derive(Debug, Clone)]
+pub struct ExportQuery {
+    filter: Filter,
+    matching: Option<String>,
+    now: i64,
+}
+
 impl Store {
-    /// Up to `limit` entries matching `filter`, continuing after
-    /// `filter.cursor`.
+    /// Starts an export of what `filter` selects: the search index caught
+    /// up, like any search, and the search resolved.
+    pub async fn export_query(&self, filter: Filter, now: i64) -> Result<ExportQuery, StoreError> {
+        self.ready_to_search(&filter).await?;
+        let resolving = filter.clone();
+        let matching = self.read(move |conn| matching(conn, &resolving)).await?;
+        Ok(ExportQuery {
+            filter,
+            matching,
+            now,
+        })
+    }
+
+    /// Up to `limit` entries of `query`, continuing after `cursor`.
     pub async fn export_chunk(
         &self,
-        filter: Filter,
+        query: ExportQuery,
+        cursor: Option<i64>,
         limit: usize,
-        now: i64,
     ) -> Result<ExportChunk, StoreError> {
-        // An export starts with the index current, like any search; later
-        // chunks read on from there.
-        if filter.cursor.is_none() {
-            self.ready_to_search(&filter).await?;
-        }
         self.read(move |conn| {
+            let filter = Filter {
+                cursor,
+                ..query.filter
+            };
             let FilterSql {
                 from,
                 conditions,
                 order,
                 args,
-            } = filter_sql(&filter, matching(conn, &filter)?.as_deref(), now);
+            } = filter_sql(&filter, query.matching.as_deref(), query.now);
             let sql = format!(
                 "SELECT e.id, e.public_id, e.reference, e.created_at, s.key, s.name, e.kind,
                         e.severity, e.status, e.message, e.expected, e.actual, e.email, e.name,

@@ -56,7 +56,7 @@ pub use attachments::{Attached, AttachmentMeta};
 use checkpoint::Checkpointer;
 pub use conversation::{FollowedUp, PublicMessage};
 pub use entries::{Entry, Inserted, NewEntry};
-pub use export::{ExportChunk, ExportRow};
+pub use export::{ExportChunk, ExportQuery, ExportRow};
 pub use notify::{
     Dispatched, EndpointRow, FOLD_WINDOW_MS, MailKind, NewDelivery, NewEntryFact, NewMail,
     NoticeFact, NoticeKind, Pending,

@@ -616,6 +616,50 @@ const HOSTILE: [&str; 9] = [
 ];
 
 #[tokio::test]
+async fn an_export_with_a_search_finds_just_submitted_entries_and_longer_words_in_every_chunk() {
+    let (app, _clock) = console_app().await;
+    // More than one export chunk (500 rows) matches, and nothing is in the
+    // search index yet: the export must catch it up first.
+    for i in 0..1_100 {
+        let word = if i % 2 == 0 { "refunded" } else { "refund" };
+        let body =
+            json!({"site": app.site_key, "kind": "complaint", "message": format!("{word} {i}")});
+        reference_of(&app, body).await;
+    }
+    reference_of(
+        &app,
+        json!({"site": app.site_key, "kind": "complaint", "message": "nothing to see"}),
+    )
+    .await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "read", None).await,
+    };
+    let response = api
+        .get("/api/v1/entries/export.ndjson?view=all&q=refund")
+        .await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let messages: Vec<String> = text
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(messages.len(), 1_100, "every refund and refunded, once");
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.starts_with("refunded "))
+            .count(),
+        550
+    );
+}
+
+#[tokio::test]
 async fn csv_export_is_rfc_4180_and_defuses_formulas_for_a_real_csv_parser() {
     let (app, _clock) = console_app().await;
     for text in HOSTILE {

@@ -14,8 +14,7 @@ use super::{ConsoleError, Staff, StaffForm, views};
 use crate::export::Format;
 use crate::http::AppState;
 use crate::http::api::ExportQuery;
-use crate::review::filter::RawFilter;
-use crate::review::filter::{Filter, View};
+use crate::review::filter::{Filter, RawFilter, View};
 use crate::review::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
 use crate::store::{BulkAction, InboxPage, InboxRow, PAGE_SIZE, SiteSettings, User};
 
