@@ -78,7 +78,8 @@ pub struct Running {
     task: JoinHandle<io::Result<()>>,
     indexer: JoinHandle<()>,
     retainer: JoinHandle<()>,
-    backups: Option<JoinHandle<()>>,
+    /// The scheduled backups and what stops them.
+    backups: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
     notifier: Notifier,
 }
 
@@ -90,8 +91,9 @@ impl Running {
         let served = self.task.await.unwrap_or_else(|e| Err(io::Error::other(e)));
         self.indexer.abort();
         self.retainer.abort();
-        if let Some(backups) = &self.backups {
-            backups.abort();
+        if let Some((stop, backups)) = self.backups {
+            let _ = stop.send(());
+            let _ = backups.await;
         }
         if let Some(metrics) = &self.metrics_task {
             metrics.abort();
@@ -215,10 +217,15 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         store.clone(),
         config.clock.clone(),
     ));
-    let backups = config
-        .backups
-        .clone()
-        .map(|schedule| tokio::spawn(crate::store::backup::scheduled(config.db.clone(), schedule)));
+    let backups = config.backups.clone().map(|schedule| {
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(crate::store::backup::scheduled(
+            config.db.clone(),
+            schedule,
+            stopped,
+        ));
+        (stop, task)
+    });
     Ok(Running {
         addr,
         public_url,

@@ -174,10 +174,20 @@ fn sync_dir(path: &Path) {
 }
 
 /// Backs up `db` into `schedule.dir` every `schedule.every`, keeping the
-/// newest `schedule.keep` (`earshot-<UTC time>.db`, so names sort by age).
-pub async fn scheduled(db: PathBuf, schedule: crate::config::BackupSchedule) {
+/// newest `schedule.keep` (`earshot-<UTC time>.db`, so names sort by age),
+/// until `stop` fires. A backup under way when it fires is finished, not
+/// left half-written: the copy runs on a blocking thread that an abort
+/// would not stop, and the server lock would be gone under it.
+pub async fn scheduled(
+    db: PathBuf,
+    schedule: crate::config::BackupSchedule,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
     loop {
-        tokio::time::sleep(schedule.every).await;
+        tokio::select! {
+            _ = tokio::time::sleep(schedule.every) => {}
+            _ = &mut stop => return,
+        }
         let (db, schedule) = (db.clone(), schedule.clone());
         let outcome = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&schedule.dir).map_err(io(&schedule.dir))?;
