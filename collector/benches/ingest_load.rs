@@ -27,7 +27,9 @@
 //! size by tenth of the run.
 //!
 //! Environment: `EARSHOT_BENCH_CONNECTIONS` (default 64),
-//! `EARSHOT_BENCH_SECONDS` per phase (default 10).
+//! `EARSHOT_BENCH_SECONDS` per phase (default 10), `EARSHOT_BENCH_KEYS=v4`
+//! for random idempotency keys instead of the widget's time-ordered ones,
+//! `EARSHOT_BENCH_ONLY=ingest` to stop after the WAL phases.
 
 // A benchmark that cannot reach its server should stop loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -175,22 +177,50 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The `n`th idempotency key, shaped like the widget's: a random UUID v4
-/// from `crypto.randomUUID()`. Its place in the unique index is random, as
-/// it is in production, where each insert then dirties an index page of its
-/// own; sequential keys would append to one page and flatter the writer.
-/// All 64 bits of `mix(n)` survive in the text, so keys never repeat.
-fn widget_key(n: u64) -> String {
-    let (a, b) = (mix(n), mix(!n));
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:04x}{:08x}",
-        a >> 32,
-        (a >> 16) & 0xFFFF,
-        (a >> 4) & 0xFFF,
-        0x8000 | ((b >> 32) & 0x3FFF),
-        a & 0xFFFF,
-        b & 0xFFFF_FFFF,
-    )
+/// How the bench's idempotency keys are shaped.
+#[derive(Clone, Copy, PartialEq)]
+enum Keys {
+    /// The widget's: a UUID v7, the time in milliseconds then random bits,
+    /// so keys made in order land at the end of the unique index.
+    Widget,
+    /// A random UUID v4 (`crypto.randomUUID()`), as the widget made until
+    /// December 2026: each lands on a random page of the unique index and dirties it.
+    /// `EARSHOT_BENCH_KEYS=v4` measures what that costs.
+    Random,
+}
+
+impl Keys {
+    fn from_env() -> Keys {
+        match std::env::var("EARSHOT_BENCH_KEYS").as_deref() {
+            Ok("v4") => Keys::Random,
+            _ => Keys::Widget,
+        }
+    }
+
+    /// The `n`th key. All 64 bits of `mix(n)` survive in the text, so keys
+    /// never repeat; sequential keys would flatter the writer more than
+    /// real ones, whose random half still differs.
+    fn key(self, n: u64) -> String {
+        let (a, b) = (mix(n), mix(!n));
+        let (high, version) = match self {
+            Keys::Widget => {
+                let millis = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                (millis & 0xFFFF_FFFF_FFFF, 7)
+            }
+            Keys::Random => (a >> 16, 4),
+        };
+        format!(
+            "{:08x}-{:04x}-{version}{:03x}-{:04x}-{:04x}{:08x}",
+            high >> 16,
+            high & 0xFFFF,
+            (a >> 4) & 0xFFF,
+            0x8000 | ((b >> 32) & 0x3FFF),
+            a & 0xFFFF,
+            b & 0xFFFF_FFFF,
+        )
+    }
 }
 
 /// Requests one after another, or one every `interval` from `first` on
@@ -204,8 +234,7 @@ struct Pace {
 async fn connection(
     addr: String,
     target: Target,
-    site: Arc<String>,
-    counter: Arc<AtomicU64>,
+    submissions: Submissions,
     until: Instant,
     sent: Option<Sent>,
     pace: Option<Pace>,
@@ -231,6 +260,7 @@ async fn connection(
                 .header("host", &addr)
                 .body(Full::new(Bytes::new())),
             Target::Ingest => {
+                let Submissions { site, counter, keys } = &submissions;
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 if let Some(sent) = &sent {
                     sent.lock().unwrap().insert(n, Instant::now());
@@ -238,7 +268,7 @@ async fn connection(
                 // ~500 bytes, like a real submission with context.
                 let body = format!(
                     r#"{{"site":"{site}","kind":"complaint","message":"Bench submission {n}: the checkout button did nothing when I pressed it twice, and then the cart emptied itself.","email":"bench{n}@example.com","page":{{"url":"https://shop.example/checkout?step=2","title":"Checkout","referrer":"https://shop.example/cart"}},"client":{{"user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36","language":"en-GB","timezone":"Europe/London","viewport":"1280x800"}},"idempotency_key":"{key}"}}"#,
-                    key = widget_key(n)
+                    key = keys.key(n)
                 );
                 Request::builder()
                     .method(Method::POST)
@@ -273,13 +303,20 @@ async fn connection(
 /// When each numbered submission was sent, for webhook latencies.
 type Sent = Arc<Mutex<HashMap<u64, Instant>>>;
 
+/// What every submission is made of.
+#[derive(Clone)]
+struct Submissions {
+    site: Arc<String>,
+    /// Hands out unique idempotency keys across phases.
+    counter: Arc<AtomicU64>,
+    keys: Keys,
+}
+
 /// The server under test and how hard to drive it.
 struct Rig {
     pid: u32,
     addr: String,
-    site: Arc<String>,
-    /// Hands out unique idempotency keys across phases.
-    counter: Arc<AtomicU64>,
+    submissions: Submissions,
     conns: u64,
 }
 
@@ -320,8 +357,7 @@ async fn run_phase(
             tokio::spawn(connection(
                 rig.addr.clone(),
                 target,
-                rig.site.clone(),
-                rig.counter.clone(),
+                rig.submissions.clone(),
                 until,
                 sent.clone(),
                 pace,
@@ -707,8 +743,11 @@ fn main() {
     let rig = Rig {
         pid,
         addr,
-        site: Arc::new(site),
-        counter: Arc::new(AtomicU64::new(0)),
+        submissions: Submissions {
+            site: Arc::new(site),
+            counter: Arc::new(AtomicU64::new(0)),
+            keys: Keys::from_env(),
+        },
         conns,
     };
 
@@ -807,7 +846,7 @@ fn main() {
                 "webhook",
                 "add",
                 "--site",
-                &rig.site,
+                &rig.submissions.site,
                 "--url",
                 &format!("{hook_url}/{path}"),
             ],
@@ -857,12 +896,12 @@ fn main() {
         // At rest: one submission at a time.
         let rest: Sent = Arc::default();
         for _ in 0..100 {
-            let n = rig.counter.fetch_add(1, Ordering::Relaxed);
+            let n = rig.submissions.counter.fetch_add(1, Ordering::Relaxed);
             rest.lock().unwrap().insert(n, Instant::now());
             let body = format!(
                 r#"{{"site":"{}","kind":"complaint","message":"Bench submission {n}: at rest.","idempotency_key":"{}"}}"#,
-                rig.site,
-                widget_key(n)
+                rig.submissions.site,
+                rig.submissions.keys.key(n)
             );
             let stream = tokio::net::TcpStream::connect(&rig.addr).await.expect("connect");
             let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
@@ -997,7 +1036,7 @@ fn main() {
     println!("WAL file after the load: {wal_mib} MiB (bounded: the writer lets it rewind)");
     println!(
         "stored rows: {stored} (≥ {answered_201_in_phase} answered 201 in the measured phase; all {} handed-out keys incl. warm-up)",
-        rig.counter.load(Ordering::Relaxed)
+        rig.submissions.counter.load(Ordering::Relaxed)
     );
     let on_disk = conn
         .query_row(
@@ -1017,7 +1056,7 @@ fn main() {
     // Every request got 201 and every key is unique, so each 201 is a row.
     assert_eq!(
         on_disk,
-        rig.counter.load(Ordering::Relaxed),
+        rig.submissions.counter.load(Ordering::Relaxed),
         "a 201 is missing from disk"
     );
     println!("every 201 is on disk: yes ({on_disk} rows for {on_disk} acknowledged submissions)");

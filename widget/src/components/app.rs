@@ -19,14 +19,17 @@ pub struct AppProps {
     pub host: Host,
 }
 
-/// Fresh random key for a new draft. From `crypto.getRandomValues`, not
-/// `crypto.randomUUID`: the latter exists only in secure contexts, and on a
-/// plain-http page (an intranet) calling it throws, so nothing is sent.
+/// Fresh key for a new draft, time-ordered (see [`keys::uuid_v7`]). From
+/// `crypto.getRandomValues`, not `crypto.randomUUID`: the latter exists
+/// only in secure contexts, and on a plain-http page (an intranet) calling
+/// it throws, so nothing is sent.
 fn new_idempotency_key() -> Option<String> {
     let crypto = web_sys::window()?.crypto().ok()?;
     let mut bytes = [0u8; 16];
     crypto.get_random_values_with_u8_array(&mut bytes).ok()?;
-    Some(keys::uuid_v4(bytes))
+    // `as` saturates: a clock before 1970 gives 0, a key still unique by its
+    // random bits, only out of order.
+    Some(keys::uuid_v7(js_sys::Date::now() as u64, bytes))
 }
 
 #[function_component(App)]
