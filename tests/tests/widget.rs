@@ -169,15 +169,23 @@ async fn complaint_from_a_plain_host_page_is_stored_and_referenced() -> TestResu
     Ok(())
 }
 
-/// Text form of an RFC 9562 version 4 (random) UUID.
-fn is_uuid_v4(key: &str) -> bool {
+fn unix_millis() -> TestResult<u64> {
+    Ok(u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?)
+}
+
+/// Text form of an RFC 9562 version 7 (time-ordered) UUID.
+fn is_uuid_v7(key: &str) -> bool {
     let b = key.as_bytes();
     b.len() == 36
         && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
         && b.iter()
             .enumerate()
             .all(|(i, c)| [8, 13, 18, 23].contains(&i) || matches!(c, b'0'..=b'9' | b'a'..=b'f'))
-        && b[14] == b'4'
+        && b[14] == b'7'
         && matches!(b[19], b'8' | b'9' | b'a' | b'b')
 }
 
@@ -190,6 +198,7 @@ async fn a_plain_http_intranet_page_still_sends_an_idempotency_key() -> TestResu
         [format!("http://{INSECURE_HOST}:*")],
     )?;
     let browser = Browser::start().await?;
+    let started = unix_millis()?;
     open_widget_from(&browser, &collector, INSECURE_HOST, "index.html").await?;
     // The premise: browsers offer `crypto.randomUUID` to secure contexts only.
     let context = browser
@@ -207,6 +216,7 @@ async fn a_plain_http_intranet_page_still_sends_an_idempotency_key() -> TestResu
     )
     .await?;
     let reference = send_for_reference(&browser).await?;
+    let finished = unix_millis()?;
     browser.close().await;
 
     let row =
@@ -214,7 +224,13 @@ async fn a_plain_http_intranet_page_still_sends_an_idempotency_key() -> TestResu
     let key = row
         .idempotency_key
         .ok_or("no idempotency key: a retry could duplicate the entry")?;
-    assert!(is_uuid_v4(&key), "{key}");
+    assert!(is_uuid_v7(&key), "{key}");
+    // Its first 48 bits are when the draft began: during this test.
+    let millis = u64::from_str_radix(&key[..8], 16)? << 16 | u64::from_str_radix(&key[9..13], 16)?;
+    assert!(
+        (started..=finished).contains(&millis),
+        "key time {millis} is not within the test ({started}..={finished})"
+    );
     collector.running.stop().await?;
     Ok(())
 }
@@ -634,9 +650,11 @@ async fn the_webassembly_is_fetched_only_when_someone_reaches_for_the_button() -
     let fetched = "return performance.getEntriesByType('resource').filter(function (r) { return /\\/widget\\//.test(r.name); }).length";
     assert_eq!(
         browser.client.execute(fetched, vec![]).await?,
-        serde_json::json!(1),
-        "only the stylesheet before any interaction"
+        serde_json::json!(0),
+        "nothing but the loader before any interaction"
     );
+    // Styled all the same: the launcher's rules came inside the loader.
+    assert_eq!(button.css_value("border-top-left-radius").await?, "999px");
     let started = std::time::Instant::now();
     button.click().await?;
     browser

@@ -1,178 +1,180 @@
-/*! Earshot feedback widget loader. https://github.com/earshot */
+/*! Earshot widget */
 // Runs on every page of every host site, so it stays tiny and
-// dependency-free. It draws the button and owns window.Earshot; the
-// WebAssembly app (the dialog) is fetched only when someone shows intent
-// (pointer or focus on the button), opens it, or when an earlier page left
-// a submission to deliver. Placeholders in double underscores are filled in
-// by the collector's build.
-(function () {
-  "use strict";
-  var script = document.currentScript;
-  var prior = window.Earshot;
-  if (!script || (prior && prior.version)) return;
-  var base = new URL(".", script.src).href;
-  var data = script.dataset;
-  var site = (data.site || "").trim();
-  var manual = data.mode === "manual";
-  var tz;
-  try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) {}
-  var config = {
-    site: site,
-    endpoint: base,
-    label: data.label || null,
-    manual: manual,
-    locale: data.locale || null,
-    user_agent: navigator.userAgent,
-    language: navigator.language || null,
-    timezone: tz || null
-  };
-  var labels = { de: "Feedback", fr: "Votre avis", es: "Opinión", pt: "Opinião" };
+// dependency-free (the build minifies it; every byte here is paid by every
+// visitor). It draws the button and owns window.Earshot; the WebAssembly
+// app (the dialog) and its stylesheet are fetched only when someone shows
+// intent (pointer or focus on the button), opens it, or when an earlier
+// page left a submission to deliver. Placeholders in double underscores are
+// filled in by the collector's build.
+(() => {
+  const script = document.currentScript;
+  const prior = window.Earshot;
+  if (!script || prior?.version) return;
+  const base = new URL(".", script.src).href;
+  const data = script.dataset;
+  const site = (data.site || "").trim();
+  // What the script tag says; the app reads the browser's context itself.
+  const config = { site, endpoint: base, locale: data.locale || null };
+  const lang = (data.locale || navigator.language || "en").slice(0, 2).toLowerCase();
   // When the app itself cannot load, its strings cannot either.
-  var down = {
-    en: "Feedback is unavailable. Please try again later.",
-    de: "Feedback ist nicht verfügbar. Bitte später erneut versuchen.",
+  const down = {
+    en: "Feedback is unavailable. Try again later.",
+    de: "Feedback ist nicht verfügbar. Später erneut versuchen.",
     fr: "Avis indisponible. Réessayez plus tard.",
-    es: "Comentarios no disponibles. Inténtalo más tarde.",
-    pt: "Comentários indisponíveis. Tente mais tarde."
+    es: "Opinión no disponible. Inténtalo más tarde.",
+    pt: "Opinião indisponível. Tente mais tarde."
   };
-  var lang = (data.locale || navigator.language || "en").slice(0, 2).toLowerCase();
+  const el = (tag) => document.createElement(tag);
 
-  var host = document.createElement("earshot-widget");
-  var root = host.attachShadow({ mode: "open" });
-  // A stylesheet file, not inline styles, so hosts with a strict CSP only
-  // need to allow the collector in style-src.
-  var css = document.createElement("link");
-  css.rel = "stylesheet";
-  css.href = base + "__CSS__";
-  root.appendChild(css);
+  const host = el("earshot-widget");
+  const root = host.attachShadow({ mode: "open" });
+  // The launcher's rules, minified in by the build, as a constructable
+  // stylesheet: a strict CSP allows it (a <style> it would not), and the
+  // page fetches nothing more until someone shows intent.
+  // Browsers without them (Safari before 16.4) lack popovers too.
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(__LAUNCHER_CSS__);
+    root.adoptedStyleSheets = [sheet];
+  } catch {}
   // CSSOM, which a strict CSP allows (a style attribute it would not).
-  var color = data.color || "";
+  const style = host.style;
+  const color = data.color || "";
   if (/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(color)) {
-    host.style.setProperty("--earshot-color", color);
+    style.setProperty("--earshot-color", color);
     // Text on the host's colour: white or near-black, whichever reads
     // better (relative luminance, as WCAG measures it).
-    var hex = color.length === 4 ? color.replace(/[0-9a-f]/gi, "$&$&") : color;
-    var lum = [1, 3, 5].reduce(function (sum, i, k) {
-      var c = parseInt(hex.substr(i, 2), 16) / 255;
-      c = c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
-      return sum + c * [0.2126, 0.7152, 0.0722][k];
-    }, 0);
-    host.style.setProperty("--earshot-color-ink", lum > 0.179 ? "#111318" : "#ffffff");
-  }
-
-  var app = null, loading = false, queue = [], handlers = {}, button = null, layer = null, note = null;
-
-  function on(name, fn) {
-    if (typeof fn === "function") (handlers[name] = handlers[name] || []).push(fn);
-  }
-  function emit(name, detail) {
-    if (button && (name === "open" || name === "close")) {
-      button.setAttribute("aria-expanded", String(name === "open"));
-    }
-    (handlers[name] || []).slice().forEach(function (fn) {
-      // A failing listener must not stop the others, nor us.
-      try { fn(detail); } catch (e) { setTimeout(function () { throw e; }); }
+    const hex = color.length == 4 ? color.replace(/[0-9a-f]/gi, "$&$&") : color;
+    let lum = 0;
+    [0.2126, 0.7152, 0.0722].forEach((weight, i) => {
+      const c = parseInt(hex.substr(2 * i + 1, 2), 16) / 255;
+      lum += weight * (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
     });
+    style.setProperty("--earshot-color-ink", lum > 0.179 ? "#111318" : "#fff");
   }
-  // The host's CSS zoom, which the dialog's size divides by.
-  function zoom() {
-    var z = host.currentCSSZoom;
-    host.style.setProperty("--earshot-zoom", String(z > 0 ? z : 1));
-  }
-  function ready() { if (button) button.removeAttribute("aria-busy"); }
+
+  let app, loading, button, layer, note, styled, bindgen;
+  let queue = [];
+  const handlers = {};
+  const on = (name, fn) => {
+    if (typeof fn == "function") (handlers[name] ||= []).push(fn);
+  };
+  const emit = (name, detail) => {
+    if (button && (name == "open" || name == "close")) {
+      button.ariaExpanded = name == "open";
+    }
+    (handlers[name] || []).slice().forEach((fn) => {
+      // A failing listener must not stop the others, nor us.
+      try { fn(detail); } catch (e) { setTimeout(() => { throw e; }); }
+    });
+  };
+  const ready = () => button && (button.ariaBusy = null);
   // Whoever asked to open it is told; a later click tries again.
-  function failed() {
-    loading = false;
+  const failed = () => {
+    loading = 0;
     ready();
-    var opening = queue.some(function (c) { return c[0] === "open"; });
-    queue = queue.filter(function (c) { return c[0] !== "open"; });
+    const opening = queue.some((c) => c[0] == "open");
+    queue = queue.filter((c) => c[0] != "open");
     if (opening && layer) {
-      note = note || document.createElement("p");
+      note ||= el("p");
       note.className = "load-error";
-      note.setAttribute("role", "alert");
+      note.role = "alert";
       note.textContent = down[lang] || down.en;
-      layer.insertBefore(note, layer.firstChild);
+      layer.prepend(note);
     }
     emit("failed", { reason: "unreachable" });
-  }
-  function load() {
+  };
+  const boot = () =>
+    Promise.all([bindgen({ module_or_path: base + "__WASM__" }), styled]).then(() => {
+      app = bindgen.mount(root, JSON.stringify(config), emit);
+      // Not removed on a retry: the button must not move under the pointer.
+      note?.remove();
+      ready();
+      const waiting = queue;
+      queue = [];
+      waiting.forEach((c) => app(c[0], c[1]));
+    }, (err) => {
+      console.warn("earshot: not started", err);
+      failed();
+    });
+  // The dialog's stylesheet comes with the app, which mounts once both are
+  // in, so the dialog never shows unstyled. A file, not inline styles, so
+  // hosts with a strict CSP only need to allow the collector in style-src.
+  // What arrived is kept; a retry fetches only what failed.
+  const load = () => {
     if (loading) return;
-    loading = true;
-    var tag = document.createElement("script");
+    loading = 1;
+    if (!styled) {
+      const css = el("link");
+      styled = new Promise((resolve, reject) => {
+        css.onload = resolve;
+        css.onerror = () => { css.remove(); styled = 0; reject(); };
+      });
+      css.rel = "stylesheet";
+      css.href = base + "__CSS__";
+      root.appendChild(css);
+    }
+    if (bindgen) return boot();
+    const tag = el("script");
+    tag.onerror = () => { tag.remove(); failed(); };
     tag.src = base + "__APP__";
-    tag.async = true;
-    tag.onerror = function () { tag.remove(); failed(); };
-    (document.head || document.documentElement).appendChild(tag);
-  }
+    document.head.appendChild(tag);
+  };
   // Calls before the app is ready wait in order; only opening loads it.
-  function call(method, arg, wake) {
+  const call = (method, arg, wake) => {
     if (app) return app(method, arg);
     queue.push([method, arg]);
     if (wake) load();
-  }
-
-  window.Earshot = {
-    version: "__VERSION__",
-    open: function (options) {
-      zoom();
-      if (!app && button) button.setAttribute("aria-busy", "true");
-      call("open", options, true);
-    },
-    close: function () { call("close"); },
-    identify: function (person) { call("identify", person); },
-    setContext: function (context) { call("setContext", context); },
-    setStrings: function (strings) { call("setStrings", strings); },
-    on: on,
-    // Called once by the app script; not part of the public API.
-    __boot: function (bindgen) {
-      delete window.Earshot.__boot;
-      bindgen({ module_or_path: base + "__WASM__" }).then(function () {
-        app = bindgen.mount(root, JSON.stringify(config), emit);
-        // Not removed on a retry: the button must not move under the pointer.
-        if (note) note.remove();
-        ready();
-        var waiting = queue;
-        queue = [];
-        waiting.forEach(function (c) { app(c[0], c[1]); });
-      }, function (err) {
-        if (window.console) console.warn("earshot: widget failed to start", err);
-        failed();
-      });
-    }
   };
+
+  const api = (window.Earshot = {
+    version: "__VERSION__",
+    open: (options) => {
+      // The host's CSS zoom, which the dialog's size divides by.
+      style.setProperty("--earshot-zoom", host.currentCSSZoom || 1);
+      if (!app && button) button.ariaBusy = true;
+      call("open", options, 1);
+    },
+    on,
+    // Called once by the app script; not part of the public API.
+    __boot: (b) => {
+      delete api.__boot;
+      bindgen = b;
+      boot();
+    }
+  });
+  ["close", "identify", "setContext", "setStrings"].forEach((method) => {
+    api[method] = (arg) => call(method, arg);
+  });
   // A host may queue calls before this script runs:
   // window.Earshot = {q: [["identify", {...}], ["on", "submitted", fn]]}.
-  ((prior && prior.q) || []).forEach(function (c) {
-    if (c[0] === "on") on(c[1], c[2]);
-    else if (typeof window.Earshot[c[0]] === "function") window.Earshot[c[0]](c[1]);
+  (prior?.q || []).forEach((c) => {
+    if (c[0] == "on") on(c[1], c[2]);
+    else if (typeof api[c[0]] == "function") api[c[0]](c[1]);
   });
 
-  if (!manual) {
-    layer = document.createElement("div");
-    layer.className = "launcher-layer " + (/^(top|bottom)-(left|right)$/.test(data.position || "") ? data.position : "bottom-right");
+  if (data.mode != "manual") {
+    layer = root.appendChild(el("div"));
+    layer.className = "launcher-layer " + (/^(top|bottom)-(left|right)$/.test(data.position) ? data.position : "bottom-right");
     // A manual popover renders in the top layer, above any z-index.
-    layer.setAttribute("popover", "manual");
-    button = document.createElement("button");
-    button.type = "button";
+    layer.popover = "manual";
+    button = layer.appendChild(el("button"));
     button.className = "launcher";
-    button.setAttribute("part", "launcher");
-    button.setAttribute("aria-haspopup", "dialog");
-    button.setAttribute("aria-expanded", "false");
-    button.textContent = data.label || labels[lang] || "Feedback";
-    button.addEventListener("click", function () { window.Earshot.open(); });
-    button.addEventListener("pointerenter", load);
-    button.addEventListener("focus", load);
-    layer.appendChild(button);
-    root.appendChild(layer);
+    button.part = "launcher";
+    button.ariaHasPopup = "dialog";
+    button.ariaExpanded = false;
+    button.textContent = data.label || { de: "Feedback", fr: "Votre avis", es: "Opinión", pt: "Opinião" }[lang] || "Feedback";
+    button.onclick = () => api.open();
+    button.onpointerenter = button.onfocus = load;
   }
 
-  function start() {
+  const start = () => {
     (document.body || document.documentElement).appendChild(host);
-    if (layer) { try { layer.showPopover(); } catch (e) {} }
+    try { layer?.showPopover(); } catch {}
     // Something an earlier page could not send is still waiting.
-    try { if (localStorage.getItem("earshot:" + site + ":outbox")) load(); } catch (e) {}
-  }
-  if (document.readyState === "loading") {
+    try { if (localStorage.getItem("earshot:" + site + ":outbox")) load(); } catch {}
+  };
+  if (document.readyState == "loading") {
     document.addEventListener("DOMContentLoaded", start);
   } else {
     start();

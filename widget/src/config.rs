@@ -8,16 +8,11 @@ pub struct WidgetConfig {
     pub site: String,
     /// Base URL of the collector, ending in `/` (where `widget.js` came from).
     pub endpoint: String,
-    /// Button text override from `data-label` (the loader draws the button).
-    #[serde(default)]
-    pub label: Option<String>,
     /// `data-locale`, when the host chose the language.
     #[serde(default)]
     pub locale: Option<String>,
-    /// `data-mode="manual"`: no floating button; the host opens the dialog
-    /// through `Earshot.open()`.
-    #[serde(default)]
-    pub manual: bool,
+    /// The browser's context: read by [`crate::mount`], not sent by the
+    /// loader.
     #[serde(default)]
     pub user_agent: Option<String>,
     #[serde(default)]
@@ -48,6 +43,6 @@ mod tests {
             c.feedback_url(),
             "https://fb.example/earshot/api/v1/feedback"
         );
-        assert_eq!(c.label, None);
+        assert_eq!(c.locale, None);
     }
 }

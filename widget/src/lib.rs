@@ -31,11 +31,17 @@ pub fn mount(
     config_json: &str,
     emit: Option<js_sys::Function>,
 ) -> Result<JsValue, JsValue> {
-    let config = config::WidgetConfig::from_json(config_json)
+    let mut config = config::WidgetConfig::from_json(config_json)
         .map_err(|_| JsValue::from_str("earshot: invalid widget configuration"))?;
-    let document = web_sys::window()
-        .and_then(|w| w.document())
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("earshot: no window"))?;
+    let document = window
+        .document()
         .ok_or_else(|| JsValue::from_str("earshot: no document"))?;
+    // Read here, not by the loader: its bytes are paid on every page view.
+    let navigator = window.navigator();
+    config.user_agent = navigator.user_agent().ok();
+    config.language = navigator.language();
+    config.timezone = time_zone();
     let container = document.create_element("div")?;
     container.set_class_name("earshot");
     root.append_child(&container)?;
@@ -56,4 +62,13 @@ pub fn mount(
         }
     });
     Ok(call.into_js_value())
+}
+
+/// The browser's IANA time zone, e.g. `Europe/Berlin`.
+fn time_zone() -> Option<String> {
+    let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+        .resolved_options();
+    js_sys::Reflect::get(&options, &JsValue::from_str("timeZone"))
+        .ok()?
+        .as_string()
 }

@@ -1,6 +1,7 @@
-//! WCAG AA contrast of the shipped stylesheet, light and dark: 4.5:1 for
+//! WCAG AA contrast of the shipped stylesheets, light and dark: 4.5:1 for
 //! text, 3:1 for the borders that show where a field is (1.4.11). Reads the
-//! real `assets/style.css`, so a colour change that breaks it fails here.
+//! real `assets/style.css` and `assets/launcher.css`, so a colour change that
+//! breaks it fails here.
 
 // Helpers of a test: a stylesheet that cannot be read should fail it loudly.
 #![allow(clippy::unwrap_used)]
@@ -8,15 +9,23 @@
 use std::collections::HashMap;
 
 const CSS: &str = include_str!("../assets/style.css");
+const LAUNCHER_CSS: &str = include_str!("../assets/launcher.css");
 
-/// The custom properties of the first `.earshot, .launcher-layer {` block
-/// after `from` (a `var(--x, #fallback)` counts as its fallback).
+/// The custom properties of the first `.earshot {` block after `from` (a
+/// `var(--x, #fallback)` counts as its fallback).
 fn palette(from: usize) -> HashMap<String, String> {
-    let start = CSS[from..].find(".earshot, .launcher-layer {").unwrap() + from;
-    let body = &CSS[start..start + CSS[start..].find('}').unwrap()];
+    block_colours(CSS, from, ".earshot {")
+}
+
+/// The `#hex` colours of the first `selector` block of `css` after `from`:
+/// custom properties by name, `color`, `background` by theirs.
+fn block_colours(css: &str, from: usize, selector: &str) -> HashMap<String, String> {
+    let start = css[from..].find(selector).unwrap() + from;
+    let body = &css[start..start + css[start..].find('}').unwrap()];
     body.lines()
         .filter_map(|line| {
-            let (name, value) = line.trim().strip_prefix("--")?.split_once(':')?;
+            let line = line.trim();
+            let (name, value) = line.strip_prefix("--").unwrap_or(line).split_once(':')?;
             let value = value.trim().trim_end_matches(';');
             let hex = value.rsplit(' ').next()?.trim_end_matches(')');
             hex.starts_with('#')
@@ -26,6 +35,12 @@ fn palette(from: usize) -> HashMap<String, String> {
 }
 
 fn luminance(hex: &str) -> f64 {
+    // `#abc` is `#aabbcc`.
+    let hex: String = if hex.len() == 4 {
+        hex.chars().flat_map(|c| [c, c]).skip(1).collect()
+    } else {
+        hex.to_owned()
+    };
     let channel = |i: usize| {
         let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
         if c <= 0.039_28 {
@@ -59,4 +74,17 @@ fn text_and_field_borders_meet_wcag_aa_in_light_and_dark() {
             assert!(ratio >= min, "{scheme}: {fg} on {bg} is {ratio:.2}:1");
         }
     }
+}
+
+#[test]
+fn the_launcher_and_its_unavailable_note_meet_wcag_aa() {
+    let layer = block_colours(LAUNCHER_CSS, 0, ".launcher-layer {");
+    let ratio = contrast(&layer["accent-ink"], &layer["accent"]);
+    assert!(
+        ratio >= 4.5,
+        "button text on the default accent is {ratio:.2}:1"
+    );
+    let note = block_colours(LAUNCHER_CSS, 0, ".load-error {");
+    let ratio = contrast(&note["color"], &note["background"]);
+    assert!(ratio >= 4.5, "the unavailable note is {ratio:.2}:1");
 }

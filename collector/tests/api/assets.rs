@@ -1,9 +1,10 @@
 use crate::helpers::spawn_app;
 
-/// Pulls `widget/<name>` paths the loader will request.
+/// Pulls `widget/<name>` paths the loader will request (the minifier
+/// writes its strings between backticks).
 fn asset_paths(loader: &str) -> Vec<String> {
     loader
-        .split('"')
+        .split(['"', '`'])
         .filter(|s| s.starts_with("widget/"))
         .map(str::to_owned)
         .collect()
@@ -28,10 +29,18 @@ async fn widget_js_is_a_cacheable_cross_origin_script() {
     assert_eq!(headers["cache-control"], "public, max-age=300");
     let loader = response.text().await.unwrap();
     assert!(loader.contains("document.currentScript"));
-    assert!(
-        !loader.contains("__APP__") && !loader.contains("__WASM__"),
-        "placeholders are filled"
-    );
+    for placeholder in [
+        "__APP__",
+        "__WASM__",
+        "__CSS__",
+        "__LAUNCHER_CSS__",
+        "__VERSION__",
+    ] {
+        assert!(!loader.contains(placeholder), "{placeholder} is not filled");
+    }
+    // The launcher's rules ride along; the dialog's come with the app.
+    assert!(loader.contains(".launcher{"), "{loader}");
+    assert!(!loader.contains(".dialog{"), "{loader}");
 }
 
 #[tokio::test]
