@@ -47,7 +47,8 @@ impl WebDriverCompatibleCommand for Cdp {
 
 /// Clicks the launcher (after resting the pointer on it for `arguments[0]`
 /// ms, when that is above zero), then waits for the message field and
-/// focuses it; answers the milliseconds from the click.
+/// focuses it; answers the milliseconds from the click, and when each of
+/// the widget's files started and finished arriving, relative to it.
 const CLICK_TO_FOCUS: &str = r#"
 const [hover, done] = arguments;
 const root = document.querySelector("earshot-widget").shadowRoot;
@@ -59,7 +60,13 @@ const click = () => {
     const field = root.querySelector("dialog[open] textarea#message");
     if (field) {
       field.focus();
-      if (root.activeElement === field) return done(performance.now() - started);
+      if (root.activeElement === field) {
+        const ms = performance.now() - started;
+        const files = performance.getEntriesByType("resource")
+          .filter((r) => r.name.includes("/widget/"))
+          .map((r) => [r.name.split(".").pop(), r.startTime - started, r.responseEnd - started]);
+        return done({ ms, files });
+      }
     }
     setTimeout(poll, 1);
   };
@@ -80,7 +87,14 @@ struct Case {
     fast_3g: bool,
 }
 
-async fn once(host: SocketAddr, case: Case) -> TestResult<f64> {
+/// One run: the time to interactive, and per file type (`js`, `css`,
+/// `wasm`) when it started and finished arriving.
+struct Run {
+    ms: f64,
+    files: Vec<(String, f64, f64)>,
+}
+
+async fn once(host: SocketAddr, case: Case) -> TestResult<Run> {
     let browser = Browser::start().await?;
     if case.fast_3g {
         // DevTools' "Fast 3G": 562.5 ms latency, 1.6 Mbit/s down and
@@ -110,14 +124,25 @@ async fn once(host: SocketAddr, case: Case) -> TestResult<f64> {
         .goto(&format!("http://{host}/index.html"))
         .await?;
     browser.find_in_widget("button.launcher").await?;
-    let ms = browser
+    let answer = browser
         .client
         .execute_async(CLICK_TO_FOCUS, vec![serde_json::json!(case.hover_ms)])
-        .await?
-        .as_f64()
-        .ok_or("the page answered no time")?;
+        .await?;
     browser.close().await;
-    Ok(ms)
+    let ms = answer["ms"].as_f64().ok_or("the page answered no time")?;
+    let files = answer["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| Some((f[0].as_str()?.to_owned(), f[1].as_f64()?, f[2].as_f64()?)))
+        .collect();
+    Ok(Run { ms, files })
+}
+
+/// Sorts `values` and returns the middle one.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn main() -> TestResult {
@@ -129,9 +154,10 @@ fn main() -> TestResult {
     runtime.block_on(async {
         let collector = Collector::start().await?;
         let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
-        println!("click → first field focused, cold, {runs} runs each (ms)\n");
-        println!("| case | median | worst | runs |");
-        println!("|---|---|---|---|");
+        println!("click → first field focused, cold, {runs} runs each (ms); for each");
+        println!("file, the median start → end of its arrival from the click\n");
+        println!("| case | median | worst | js | css | wasm | runs |");
+        println!("|---|---|---|---|---|---|---|");
         for case in [
             Case {
                 name: "loopback, clicked straight away",
@@ -149,19 +175,34 @@ fn main() -> TestResult {
                 fast_3g: true,
             },
         ] {
-            let mut times = Vec::with_capacity(runs);
+            let mut results = Vec::with_capacity(runs);
             for _ in 0..runs {
-                times.push(once(host, case).await?);
+                results.push(once(host, case).await?);
                 // Let the last browser's processes go before the next.
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            times.sort_by(f64::total_cmp);
-            let median = times[times.len() / 2];
+            let mut times: Vec<f64> = results.iter().map(|r| r.ms).collect();
+            let median_ms = median(&mut times);
             let worst = times[times.len() - 1];
+            let file = |kind: &str| {
+                let (mut starts, mut ends): (Vec<f64>, Vec<f64>) = results
+                    .iter()
+                    .flat_map(|r| &r.files)
+                    .filter(|f| f.0 == kind)
+                    .map(|f| (f.1, f.2))
+                    .unzip();
+                if starts.is_empty() {
+                    return "—".to_owned();
+                }
+                format!("{:.0} → {:.0}", median(&mut starts), median(&mut ends))
+            };
             let all: Vec<String> = times.iter().map(|t| format!("{t:.0}")).collect();
             println!(
-                "| {} | {median:.0} | {worst:.0} | {} |",
+                "| {} | {median_ms:.0} | {worst:.0} | {} | {} | {} | {} |",
                 case.name,
+                file("js"),
+                file("css"),
+                file("wasm"),
                 all.join(", ")
             );
         }

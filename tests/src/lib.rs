@@ -1,10 +1,13 @@
 //! Harness for end-to-end tests: the real collector (in-process, real
 //! socket, real SQLite file), the example host pages served from a second
-//! origin, and headless Chromium driven through chromedriver.
+//! origin, and headless Chromium driven through chromedriver (the widget's
+//! core cases also in Firefox ESR, through geckodriver).
 //!
 //! Chromium and chromedriver come from Debian (`chromium`,
-//! `chromium-driver`); `CHROMIUM` and `CHROMEDRIVER` override their paths.
-//! A missing browser fails the tests loudly: they are never skipped.
+//! `chromium-driver`), Firefox from Debian (`firefox-esr`) and geckodriver
+//! from crates.io (`./test` installs them); `CHROMIUM`, `CHROMEDRIVER`,
+//! `FIREFOX` and `GECKODRIVER` override their paths. A missing browser fails
+//! the tests loudly: they are never skipped.
 
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
@@ -187,7 +190,17 @@ async fn host_file(
 /// not a secure context.
 pub const INSECURE_HOST: &str = "intranet.test";
 
-/// Headless Chromium under chromedriver; both end when this is dropped.
+/// A browser engine the widget must work in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// Debian `chromium` + `chromium-driver`; `CHROMIUM`, `CHROMEDRIVER`.
+    Chromium,
+    /// Debian `firefox-esr` + geckodriver (from crates.io, `cargo install
+    /// geckodriver`); `FIREFOX`, `GECKODRIVER`.
+    Firefox,
+}
+
+/// A headless browser under its WebDriver; both end when this is dropped.
 pub struct Browser {
     pub client: Client,
     driver: Child,
@@ -198,38 +211,106 @@ fn free_port() -> TestResult<u16> {
     Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-impl Browser {
-    pub async fn start() -> TestResult<Browser> {
-        let chromedriver =
-            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        if !Path::new(&chromium).exists() || !Path::new(&chromedriver).exists() {
-            return Err(format!(
-                "end-to-end tests need {chromium} and {chromedriver}: apt-get install chromium chromium-driver"
+/// `var` if set, else the first of `candidates` that exists; else an
+/// error with the command that installs it.
+fn program(var: &str, candidates: &[PathBuf], install: &str) -> TestResult<PathBuf> {
+    if let Ok(path) = std::env::var(var) {
+        return Ok(PathBuf::from(path));
+    }
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "end-to-end tests need {} (or set {var}): {install}",
+                candidates
+                    .first()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
             )
-            .into());
-        }
+            .into()
+        })
+}
+
+impl Browser {
+    /// Headless Chromium, the engine most tests run in.
+    pub async fn start() -> TestResult<Browser> {
+        Self::start_in(Engine::Chromium).await
+    }
+
+    pub async fn start_in(engine: Engine) -> TestResult<Browser> {
         let port = free_port()?;
-        let mut driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
         let profile = tempfile::tempdir()?;
-        let caps = serde_json::json!({
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1280,900",
-                    // A name that is not localhost: pages served under it
-                    // are not a secure context, like a plain-http intranet.
-                    format!("--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"),
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
+        let (mut driver, caps) = match engine {
+            Engine::Chromium => {
+                let chromedriver = program(
+                    "CHROMEDRIVER",
+                    &["/usr/bin/chromedriver".into()],
+                    "apt-get install chromium-driver",
+                )?;
+                let chromium = program(
+                    "CHROMIUM",
+                    &["/usr/bin/chromium".into()],
+                    "apt-get install chromium",
+                )?;
+                let driver = Command::new(&chromedriver)
+                    .arg(format!("--port={port}"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()?;
+                let caps = serde_json::json!({
+                    "goog:chromeOptions": {
+                        "binary": chromium,
+                        "args": [
+                            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                            "--disable-dev-shm-usage", "--window-size=1280,900",
+                            // A name that is not localhost: pages served under it
+                            // are not a secure context, like a plain-http intranet.
+                            format!("--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"),
+                            format!("--user-data-dir={}", profile.path().display()),
+                        ]
+                    }
+                });
+                (driver, caps)
             }
-        });
+            Engine::Firefox => {
+                let cargo_bin = std::env::var_os("CARGO_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+                    .unwrap_or_default()
+                    .join("bin/geckodriver");
+                let geckodriver = program(
+                    "GECKODRIVER",
+                    &[
+                        cargo_bin,
+                        "/usr/local/bin/geckodriver".into(),
+                        "/usr/bin/geckodriver".into(),
+                    ],
+                    "cargo install geckodriver (./test does this)",
+                )?;
+                let firefox = program(
+                    "FIREFOX",
+                    &["/usr/bin/firefox-esr".into(), "/usr/bin/firefox".into()],
+                    "apt-get install firefox-esr",
+                )?;
+                let driver = Command::new(&geckodriver)
+                    .arg(format!("--port={port}"))
+                    .arg("--profile-root")
+                    .arg(profile.path())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()?;
+                let caps = serde_json::json!({
+                    "moz:firefoxOptions": {
+                        "binary": firefox,
+                        "args": ["-headless", "--width=1280", "--height=900"],
+                    }
+                });
+                (driver, caps)
+            }
+        };
         let caps = match caps {
             serde_json::Value::Object(map) => map,
             _ => unreachable!("built as an object above"),
@@ -245,7 +326,7 @@ impl Browser {
                 Ok(client) => break client,
                 Err(e) if Instant::now() > deadline => {
                     let _ = driver.kill();
-                    return Err(format!("chromedriver did not start: {e}").into());
+                    return Err(format!("{engine:?}'s WebDriver did not start: {e}").into());
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }

@@ -1,7 +1,9 @@
 //! The whole path in a real browser: host page → `<script>` → loader →
 //! WebAssembly widget in a shadow root → collector → SQLite.
 
-use earshot_e2e::{BROWSER_LOCK, Browser, Collector, INSECURE_HOST, TestResult, serve_host_pages};
+use earshot_e2e::{
+    BROWSER_LOCK, Browser, Collector, Engine, INSECURE_HOST, TestResult, serve_host_pages,
+};
 use rusqlite::OptionalExtension;
 
 struct Stored {
@@ -97,6 +99,17 @@ async fn send_for_reference(browser: &Browser) -> TestResult<String> {
 
 #[tokio::test]
 async fn complaint_from_a_plain_host_page_is_stored_and_referenced() -> TestResult {
+    complaint_from_a_plain_host_page_is_stored_and_referenced_with(Engine::Chromium).await
+}
+
+#[tokio::test]
+async fn complaint_from_a_plain_host_page_is_stored_and_referenced_in_firefox() -> TestResult {
+    complaint_from_a_plain_host_page_is_stored_and_referenced_with(Engine::Firefox).await
+}
+
+async fn complaint_from_a_plain_host_page_is_stored_and_referenced_with(
+    engine: Engine,
+) -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
     // The site's promise, as an admin sets it in the console.
@@ -104,7 +117,7 @@ async fn complaint_from_a_plain_host_page_is_stored_and_referenced() -> TestResu
         "UPDATE sites SET response_promise = 'We answer within 1 business day'",
         [],
     )?;
-    let browser = Browser::start().await?;
+    let browser = Browser::start_in(engine).await?;
     let page_url = open_widget(&browser, &collector, "index.html").await?;
 
     // The loader leaves exactly one global behind.
@@ -237,9 +250,18 @@ async fn a_plain_http_intranet_page_still_sends_an_idempotency_key() -> TestResu
 
 #[tokio::test]
 async fn expectation_mismatch_survives_a_hostile_host_page() -> TestResult {
+    expectation_mismatch_survives_a_hostile_host_page_with(Engine::Chromium).await
+}
+
+#[tokio::test]
+async fn expectation_mismatch_survives_a_hostile_host_page_in_firefox() -> TestResult {
+    expectation_mismatch_survives_a_hostile_host_page_with(Engine::Firefox).await
+}
+
+async fn expectation_mismatch_survives_a_hostile_host_page_with(engine: Engine) -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
-    let browser = Browser::start().await?;
+    let browser = Browser::start_in(engine).await?;
     open_widget(&browser, &collector, "hostile.html").await?;
 
     // The host's `html { font-size: 8px }`, `* { all: unset }` and
@@ -273,9 +295,18 @@ async fn expectation_mismatch_survives_a_hostile_host_page() -> TestResult {
 
 #[tokio::test]
 async fn widget_works_under_a_strict_content_security_policy() -> TestResult {
+    widget_works_under_a_strict_content_security_policy_with(Engine::Chromium).await
+}
+
+#[tokio::test]
+async fn widget_works_under_a_strict_content_security_policy_in_firefox() -> TestResult {
+    widget_works_under_a_strict_content_security_policy_with(Engine::Firefox).await
+}
+
+async fn widget_works_under_a_strict_content_security_policy_with(engine: Engine) -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
-    let browser = Browser::start().await?;
+    let browser = Browser::start_in(engine).await?;
     open_widget(&browser, &collector, "strict-csp.html").await?;
 
     // The stylesheet applied (it is the only way styles get in under this CSP).
@@ -391,9 +422,27 @@ async fn wait_for_empty_outbox(browser: &Browser, site_key: &str) -> TestResult 
 #[tokio::test]
 async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns()
 -> TestResult {
+    a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_with(
+        Engine::Chromium,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_in_firefox()
+-> TestResult {
+    a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_with(
+        Engine::Firefox,
+    )
+    .await
+}
+
+async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_with(
+    engine: Engine,
+) -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
-    let browser = Browser::start().await?;
+    let browser = Browser::start_in(engine).await?;
     let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
     let page = format!("http://{host}/index.html");
     browser.client.goto(&page).await?;
@@ -524,9 +573,20 @@ async fn the_draft_survives_closing_and_reloading_until_it_is_sent() -> TestResu
 
 #[tokio::test]
 async fn the_javascript_api_queues_calls_made_before_the_widget_loaded() -> TestResult {
+    the_javascript_api_queues_calls_made_before_the_widget_loaded_with(Engine::Chromium).await
+}
+
+#[tokio::test]
+async fn the_javascript_api_queues_calls_made_before_the_widget_loaded_in_firefox() -> TestResult {
+    the_javascript_api_queues_calls_made_before_the_widget_loaded_with(Engine::Firefox).await
+}
+
+async fn the_javascript_api_queues_calls_made_before_the_widget_loaded_with(
+    engine: Engine,
+) -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
-    let browser = Browser::start().await?;
+    let browser = Browser::start_in(engine).await?;
     let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
     browser
         .client
@@ -1215,7 +1275,7 @@ async fn send_is_in_view_at_1280_by_800_and_the_dialog_fits_a_page_zoomed_to_200
             r#"var root = document.querySelector("earshot-widget").shadowRoot;
                var box = root.querySelector("dialog").getBoundingClientRect();
                var close = root.querySelector("button.close").getBoundingClientRect();
-               return root.querySelector("dialog").scrollTop > 0 && close.top >= box.top - 1;"#,
+               return root.querySelector("dialog .scroller").scrollTop > 0 && close.top >= box.top - 1;"#,
             vec![],
         )
         .await?;

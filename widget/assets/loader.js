@@ -53,7 +53,7 @@
     style.setProperty("--earshot-color-ink", lum > 0.179 ? "#111318" : "#fff");
   }
 
-  let app, loading, button, layer, note, styled, bindgen;
+  let app, loading, button, layer, note, styled, wasm, bindgen;
   let queue = [];
   const handlers = {};
   const on = (name, fn) => {
@@ -71,7 +71,7 @@
   const ready = () => button && (button.ariaBusy = null);
   // Whoever asked to open it is told; a later click tries again.
   const failed = () => {
-    loading = 0;
+    loading = wasm = 0;
     ready();
     const opening = queue.some((c) => c[0] == "open");
     queue = queue.filter((c) => c[0] != "open");
@@ -85,7 +85,7 @@
     emit("failed", { reason: "unreachable" });
   };
   const boot = () =>
-    Promise.all([bindgen({ module_or_path: base + "__WASM__" }), styled]).then(() => {
+    Promise.all([bindgen({ module_or_path: wasm }), styled]).then(() => {
       app = bindgen.mount(root, JSON.stringify(config), emit);
       // Not removed on a retry: the button must not move under the pointer.
       note?.remove();
@@ -100,7 +100,9 @@
   // The dialog's stylesheet comes with the app, which mounts once both are
   // in, so the dialog never shows unstyled. A file, not inline styles, so
   // hosts with a strict CSP only need to allow the collector in style-src.
-  // What arrived is kept; a retry fetches only what failed.
+  // The WebAssembly is fetched beside the glue, not after it (one round
+  // trip less; it compiles as it streams in). What arrived is kept; a retry
+  // fetches only what failed.
   const load = () => {
     if (loading) return;
     loading = 1;
@@ -114,6 +116,7 @@
       css.href = base + "__CSS__";
       root.appendChild(css);
     }
+    wasm ||= fetch(base + "__WASM__");
     if (bindgen) return boot();
     const tag = el("script");
     tag.onerror = () => { tag.remove(); failed(); };

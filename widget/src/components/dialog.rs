@@ -179,13 +179,18 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
 
     html! {
         <dialog class="dialog" ref={dialog} role="dialog" aria-modal="true" {onkeydown} lang={t.lang().code()} aria-labelledby="earshot-title" {oncancel} {onclose}>
-            // Not a <header>: inside the dialog it would be a second banner
-            // landmark beside the host page's own.
-            <div class="head">
-                <h2 id="earshot-title">{ t.get(Key::Title).to_owned() }</h2>
-                <button type="button" class="close" aria-label={t.get(Key::Close).to_owned()} onclick={close_click}>{ "×" }</button>
+            // The content scrolls inside the dialog, not the dialog itself:
+            // Firefox draws a scrolling box's scrollbar over its rounded
+            // corner.
+            <div class="scroller">
+                // Not a <header>: inside the dialog it would be a second
+                // banner landmark beside the host page's own.
+                <div class="head">
+                    <h2 id="earshot-title">{ t.get(Key::Title).to_owned() }</h2>
+                    <button type="button" class="close" aria-label={t.get(Key::Close).to_owned()} onclick={close_click}>{ "×" }</button>
+                </div>
+                { body }
             </div>
-            { body }
         </dialog>
     }
 }
