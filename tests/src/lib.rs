@@ -1,12 +1,15 @@
 //! Harness for end-to-end tests: the real collector (in-process, real
 //! socket, real SQLite file), the example host pages served from a second
 //! origin, and headless Chromium driven through chromedriver (the widget's
-//! core cases also in Firefox ESR, through geckodriver).
+//! core cases also in Firefox ESR through geckodriver and in WebKitGTK
+//! through WebKitWebDriver).
 //!
 //! Chromium and chromedriver come from Debian (`chromium`,
 //! `chromium-driver`), Firefox from Debian (`firefox-esr`) and geckodriver
-//! from crates.io (`./test` installs them); `CHROMIUM`, `CHROMEDRIVER`,
-//! `FIREFOX` and `GECKODRIVER` override their paths. A missing browser fails
+//! from crates.io, WebKitGTK from Debian (`webkit2gtk-driver`, `xvfb`);
+//! `./test` installs them. `CHROMIUM`, `CHROMEDRIVER`, `FIREFOX`,
+//! `GECKODRIVER`, `WEBKIT_MINIBROWSER`, `WEBKITWEBDRIVER` and `XVFB` override
+//! their paths. A missing browser fails
 //! the tests loudly: they are never skipped.
 
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -198,12 +201,18 @@ pub enum Engine {
     /// Debian `firefox-esr` + geckodriver (from crates.io, `cargo install
     /// geckodriver`); `FIREFOX`, `GECKODRIVER`.
     Firefox,
+    /// WebKitGTK, Safari's engine: Debian `webkit2gtk-driver` (its
+    /// MiniBrowser) on a virtual display from `xvfb` (WebKitGTK's headless
+    /// mode does not work under WebDriver); `WEBKIT_MINIBROWSER`.
+    WebKit,
 }
 
 /// A headless browser under its WebDriver; both end when this is dropped.
 pub struct Browser {
     pub client: Client,
     driver: Child,
+    /// The virtual display WebKit draws on.
+    display: Option<Child>,
     _profile: TempDir,
 }
 
@@ -242,6 +251,7 @@ impl Browser {
     pub async fn start_in(engine: Engine) -> TestResult<Browser> {
         let port = free_port()?;
         let profile = tempfile::tempdir()?;
+        let mut display = None;
         let (mut driver, caps) = match engine {
             Engine::Chromium => {
                 let chromedriver = program(
@@ -310,6 +320,41 @@ impl Browser {
                 });
                 (driver, caps)
             }
+            Engine::WebKit => {
+                let minibrowser = program(
+                    "WEBKIT_MINIBROWSER",
+                    &["/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser".into()],
+                    "apt-get install webkit2gtk-driver",
+                )?;
+                let xvfb = program("XVFB", &["/usr/bin/Xvfb".into()], "apt-get install xvfb")?;
+                // One display per browser; browsers never run two at once
+                // (BROWSER_LOCK), and the port is free, so this one is too.
+                let number = format!(":{}", 100 + port % 20_000);
+                display = Some(
+                    Command::new(xvfb)
+                        .args([&number, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .spawn()?,
+                );
+                let driver = Command::new(program(
+                    "WEBKITWEBDRIVER",
+                    &["/usr/bin/WebKitWebDriver".into()],
+                    "apt-get install webkit2gtk-driver",
+                )?)
+                .arg(format!("--port={port}"))
+                .env("DISPLAY", &number)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?;
+                let caps = serde_json::json!({
+                    "webkitgtk:browserOptions": {
+                        "binary": minibrowser,
+                        "args": ["--automation", "--geometry=1280x900"],
+                    }
+                });
+                (driver, caps)
+            }
         };
         let caps = match caps {
             serde_json::Value::Object(map) => map,
@@ -326,6 +371,9 @@ impl Browser {
                 Ok(client) => break client,
                 Err(e) if Instant::now() > deadline => {
                     let _ = driver.kill();
+                    if let Some(display) = display.as_mut() {
+                        let _ = display.kill();
+                    }
                     return Err(format!("{engine:?}'s WebDriver did not start: {e}").into());
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
@@ -334,6 +382,7 @@ impl Browser {
         Ok(Browser {
             client,
             driver,
+            display,
             _profile: profile,
         })
     }
@@ -343,6 +392,10 @@ impl Browser {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        if let Some(display) = self.display.as_mut() {
+            let _ = display.kill();
+            let _ = display.wait();
+        }
     }
 
     /// Runs axe-core (WCAG 2.0–2.2 A and AA rules, open shadow roots
@@ -438,7 +491,10 @@ axe.run(document, {{ runOnly: {{ type: "tag", values: ["wcag2a", "wcag2aa", "wca
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // A failed test must not leave chromedriver (and its Chromium) behind.
+        // A failed test must not leave a driver (and its browser) behind.
         let _ = self.driver.kill();
+        if let Some(display) = self.display.as_mut() {
+            let _ = display.kill();
+        }
     }
 }

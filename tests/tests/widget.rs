@@ -107,6 +107,11 @@ async fn complaint_from_a_plain_host_page_is_stored_and_referenced_in_firefox() 
     complaint_from_a_plain_host_page_is_stored_and_referenced_with(Engine::Firefox).await
 }
 
+#[tokio::test]
+async fn complaint_from_a_plain_host_page_is_stored_and_referenced_in_webkit() -> TestResult {
+    complaint_from_a_plain_host_page_is_stored_and_referenced_with(Engine::WebKit).await
+}
+
 async fn complaint_from_a_plain_host_page_is_stored_and_referenced_with(
     engine: Engine,
 ) -> TestResult {
@@ -258,6 +263,11 @@ async fn expectation_mismatch_survives_a_hostile_host_page_in_firefox() -> TestR
     expectation_mismatch_survives_a_hostile_host_page_with(Engine::Firefox).await
 }
 
+#[tokio::test]
+async fn expectation_mismatch_survives_a_hostile_host_page_in_webkit() -> TestResult {
+    expectation_mismatch_survives_a_hostile_host_page_with(Engine::WebKit).await
+}
+
 async fn expectation_mismatch_survives_a_hostile_host_page_with(engine: Engine) -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
@@ -301,6 +311,11 @@ async fn widget_works_under_a_strict_content_security_policy() -> TestResult {
 #[tokio::test]
 async fn widget_works_under_a_strict_content_security_policy_in_firefox() -> TestResult {
     widget_works_under_a_strict_content_security_policy_with(Engine::Firefox).await
+}
+
+#[tokio::test]
+async fn widget_works_under_a_strict_content_security_policy_in_webkit() -> TestResult {
+    widget_works_under_a_strict_content_security_policy_with(Engine::WebKit).await
 }
 
 async fn widget_works_under_a_strict_content_security_policy_with(engine: Engine) -> TestResult {
@@ -433,6 +448,15 @@ async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it
 -> TestResult {
     a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_with(
         Engine::Firefox,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_in_webkit()
+-> TestResult {
+    a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_with(
+        Engine::WebKit,
     )
     .await
 }
@@ -579,6 +603,11 @@ async fn the_javascript_api_queues_calls_made_before_the_widget_loaded() -> Test
 #[tokio::test]
 async fn the_javascript_api_queues_calls_made_before_the_widget_loaded_in_firefox() -> TestResult {
     the_javascript_api_queues_calls_made_before_the_widget_loaded_with(Engine::Firefox).await
+}
+
+#[tokio::test]
+async fn the_javascript_api_queues_calls_made_before_the_widget_loaded_in_webkit() -> TestResult {
+    the_javascript_api_queues_calls_made_before_the_widget_loaded_with(Engine::WebKit).await
 }
 
 async fn the_javascript_api_queues_calls_made_before_the_widget_loaded_with(

@@ -69,6 +69,10 @@
     });
   };
   const ready = () => button && (button.ariaBusy = null);
+  const pending = () => {
+    try { return localStorage.getItem("earshot:" + site + ":outbox"); } catch {}
+  };
+  let retry = 5e3;
   // Whoever asked to open it is told; a later click tries again.
   const failed = () => {
     loading = wasm = 0;
@@ -83,6 +87,9 @@
       layer.prepend(note);
     }
     emit("failed", { reason: "unreachable" });
+    // Something an earlier page could not send is still waiting: keep
+    // trying to load the app that delivers it, backing off as it would.
+    if (pending()) setTimeout(load, retry = Math.min(2 * retry, 3e5));
   };
   const boot = () =>
     Promise.all([bindgen({ module_or_path: wasm }), styled]).then(() => {
@@ -175,7 +182,7 @@
     (document.body || document.documentElement).appendChild(host);
     try { layer?.showPopover(); } catch {}
     // Something an earlier page could not send is still waiting.
-    try { if (localStorage.getItem("earshot:" + site + ":outbox")) load(); } catch {}
+    if (pending()) load();
   };
   if (document.readyState == "loading") {
     document.addEventListener("DOMContentLoaded", start);
