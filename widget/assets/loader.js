@@ -93,7 +93,7 @@
   };
   const boot = () =>
     Promise.all([bindgen({ module_or_path: wasm }), styled]).then(() => {
-      app = bindgen.mount(root, JSON.stringify(config), emit);
+      app = bindgen.mount(root, config, emit);
       // Not removed on a retry: the button must not move under the pointer.
       note?.remove();
       ready();

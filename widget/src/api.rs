@@ -1,6 +1,8 @@
 //! Talking to the collector with the browser's own `fetch`.
 
 use earshot_protocol::{ErrorResponse, FeedbackAccepted, FeedbackRequest};
+
+use crate::json::{self, BrowserJson, ParseJson};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, RequestMode, Response};
@@ -25,7 +27,7 @@ impl From<JsValue> for SubmitError {
 
 /// POSTs `req` and returns the collector's confirmation.
 pub async fn submit(url: &str, req: &FeedbackRequest) -> Result<FeedbackAccepted, SubmitError> {
-    let body = serde_json::to_string(req).map_err(|_| SubmitError::Unreachable)?;
+    let body = json::to_string(req).ok_or(SubmitError::Unreachable)?;
     let headers = Headers::new()?;
     headers.set("content-type", "application/json")?;
     let init = RequestInit::new();
@@ -44,7 +46,7 @@ pub async fn submit(url: &str, req: &FeedbackRequest) -> Result<FeedbackAccepted
         .await?
         .as_string()
         .unwrap_or_default();
-    classify(status, &text, retry_after.as_deref())
+    classify::<BrowserJson>(status, &text, retry_after.as_deref())
 }
 
 /// Uploads the screenshot of an accepted entry. The entry's status secret
@@ -88,19 +90,19 @@ pub async fn attach(
 }
 
 /// Maps an HTTP answer to the outcome the customer is told about.
-pub fn classify(
+pub fn classify<J: ParseJson>(
     status: u16,
     body: &str,
     retry_after: Option<&str>,
 ) -> Result<FeedbackAccepted, SubmitError> {
     match status {
-        200..=299 => serde_json::from_str(body).map_err(|_| SubmitError::Unreachable),
+        200..=299 => J::parse(body).ok_or(SubmitError::Unreachable),
         429 => Err(SubmitError::RateLimited {
             retry_after_secs: retry_after.and_then(|v| v.trim().parse().ok()),
         }),
-        400..=499 => match serde_json::from_str::<ErrorResponse>(body) {
-            Ok(e) => Err(SubmitError::Rejected(e.error)),
-            Err(_) => Err(SubmitError::Unreachable),
+        400..=499 => match J::parse::<ErrorResponse>(body) {
+            Some(e) => Err(SubmitError::Rejected(e.error)),
+            None => Err(SubmitError::Unreachable),
         },
         _ => Err(SubmitError::Unreachable),
     }
@@ -109,6 +111,24 @@ pub fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::de::DeserializeOwned;
+
+    /// The browser's `JSON` is not here; serde_json reads the same text.
+    struct SerdeJson;
+
+    impl ParseJson for SerdeJson {
+        fn parse<T: DeserializeOwned>(text: &str) -> Option<T> {
+            serde_json::from_str(text).ok()
+        }
+    }
+
+    fn classify(
+        status: u16,
+        body: &str,
+        retry_after: Option<&str>,
+    ) -> Result<FeedbackAccepted, SubmitError> {
+        super::classify::<SerdeJson>(status, body, retry_after)
+    }
 
     #[test]
     fn created_is_success() {

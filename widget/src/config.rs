@@ -22,10 +22,6 @@ pub struct WidgetConfig {
 }
 
 impl WidgetConfig {
-    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(json)
-    }
-
     pub fn feedback_url(&self) -> String {
         format!("{}api/v1/feedback", self.endpoint)
     }
@@ -37,8 +33,9 @@ mod tests {
 
     #[test]
     fn feedback_url_is_relative_to_the_loader_origin() {
-        let c = WidgetConfig::from_json(r#"{"site":"k","endpoint":"https://fb.example/earshot/"}"#)
-            .unwrap();
+        let c: WidgetConfig =
+            serde_json::from_str(r#"{"site":"k","endpoint":"https://fb.example/earshot/"}"#)
+                .unwrap();
         assert_eq!(
             c.feedback_url(),
             "https://fb.example/earshot/api/v1/feedback"

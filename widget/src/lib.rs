@@ -13,6 +13,7 @@ pub mod config;
 pub mod context;
 pub mod courier;
 pub mod hooks;
+pub mod json;
 pub mod keys;
 pub mod outbox;
 pub mod state;
@@ -22,16 +23,16 @@ pub mod strings;
 use wasm_bindgen::prelude::*;
 
 /// Entry point called by the loader with the shadow root it created, the
-/// configuration it read from the `<script>` tag (as JSON) and its `emit`
+/// configuration it read from the `<script>` tag (an object) and its `emit`
 /// function for `Earshot.on` listeners. Returns the function the loader
 /// hands `window.Earshot` calls to: `(method, argument)`.
 #[wasm_bindgen]
 pub fn mount(
     root: web_sys::ShadowRoot,
-    config_json: &str,
+    config: JsValue,
     emit: Option<js_sys::Function>,
 ) -> Result<JsValue, JsValue> {
-    let mut config = config::WidgetConfig::from_json(config_json)
+    let mut config: config::WidgetConfig = serde_wasm_bindgen::from_value(config)
         .map_err(|_| JsValue::from_str("earshot: invalid widget configuration"))?;
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("earshot: no window"))?;
     let document = window

@@ -19,11 +19,11 @@ fn key(site: &str, what: &str) -> String {
 
 pub fn load<T: DeserializeOwned>(site: &str, what: &str) -> Option<T> {
     let text = local()?.get_item(&key(site, what)).ok()??;
-    serde_json::from_str(&text).ok()
+    crate::json::parse(&text)
 }
 
 pub fn save<T: Serialize>(site: &str, what: &str, value: &T) {
-    if let (Some(storage), Ok(text)) = (local(), serde_json::to_string(value)) {
+    if let (Some(storage), Some(text)) = (local(), crate::json::to_string(value)) {
         let _ = storage.set_item(&key(site, what), &text);
     }
 }
