@@ -220,6 +220,17 @@ fn free_port() -> TestResult<u16> {
     Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Runs a driver or display in the background, its output discarded.
+trait Quiet {
+    fn quiet(&mut self) -> std::io::Result<Child>;
+}
+
+impl Quiet for Command {
+    fn quiet(&mut self) -> std::io::Result<Child> {
+        self.stdout(Stdio::null()).stderr(Stdio::null()).spawn()
+    }
+}
+
 /// `var` if set, else the first of `candidates` that exists; else an
 /// error with the command that installs it.
 fn program(var: &str, candidates: &[PathBuf], install: &str) -> TestResult<PathBuf> {
@@ -266,9 +277,7 @@ impl Browser {
                 )?;
                 let driver = Command::new(&chromedriver)
                     .arg(format!("--port={port}"))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()?;
+                    .quiet()?;
                 let caps = serde_json::json!({
                     "goog:chromeOptions": {
                         "binary": chromium,
@@ -309,9 +318,7 @@ impl Browser {
                     .arg(format!("--port={port}"))
                     .arg("--profile-root")
                     .arg(profile.path())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()?;
+                    .quiet()?;
                 let caps = serde_json::json!({
                     "moz:firefoxOptions": {
                         "binary": firefox,
@@ -333,9 +340,7 @@ impl Browser {
                 display = Some(
                     Command::new(xvfb)
                         .args([&number, "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .spawn()?,
+                        .quiet()?,
                 );
                 let driver = Command::new(program(
                     "WEBKITWEBDRIVER",
@@ -344,9 +349,7 @@ impl Browser {
                 )?)
                 .arg(format!("--port={port}"))
                 .env("DISPLAY", &number)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()?;
+                .quiet()?;
                 let caps = serde_json::json!({
                     "webkitgtk:browserOptions": {
                         "binary": minibrowser,

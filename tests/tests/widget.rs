@@ -6,6 +6,27 @@ use earshot_e2e::{
 };
 use rusqlite::OptionalExtension;
 
+/// The widget's core cases run in every engine it must work in: one test
+/// each, named for the engine, all running `$case(engine)`.
+macro_rules! in_every_engine {
+    ($case:ident: $chromium:ident, $firefox:ident, $webkit:ident) => {
+        #[tokio::test]
+        async fn $chromium() -> TestResult {
+            $case(Engine::Chromium).await
+        }
+
+        #[tokio::test]
+        async fn $firefox() -> TestResult {
+            $case(Engine::Firefox).await
+        }
+
+        #[tokio::test]
+        async fn $webkit() -> TestResult {
+            $case(Engine::WebKit).await
+        }
+    };
+}
+
 struct Stored {
     kind: String,
     message: Option<String>,
@@ -97,20 +118,7 @@ async fn send_for_reference(browser: &Browser) -> TestResult<String> {
     browser.text_in_widget(".reference").await
 }
 
-#[tokio::test]
-async fn complaint_from_a_plain_host_page_is_stored_and_referenced() -> TestResult {
-    complaint_from_a_plain_host_page_is_stored_and_referenced_with(Engine::Chromium).await
-}
-
-#[tokio::test]
-async fn complaint_from_a_plain_host_page_is_stored_and_referenced_in_firefox() -> TestResult {
-    complaint_from_a_plain_host_page_is_stored_and_referenced_with(Engine::Firefox).await
-}
-
-#[tokio::test]
-async fn complaint_from_a_plain_host_page_is_stored_and_referenced_in_webkit() -> TestResult {
-    complaint_from_a_plain_host_page_is_stored_and_referenced_with(Engine::WebKit).await
-}
+in_every_engine!(complaint_from_a_plain_host_page_is_stored_and_referenced_with: complaint_from_a_plain_host_page_is_stored_and_referenced, complaint_from_a_plain_host_page_is_stored_and_referenced_in_firefox, complaint_from_a_plain_host_page_is_stored_and_referenced_in_webkit);
 
 async fn complaint_from_a_plain_host_page_is_stored_and_referenced_with(
     engine: Engine,
@@ -253,20 +261,7 @@ async fn a_plain_http_intranet_page_still_sends_an_idempotency_key() -> TestResu
     Ok(())
 }
 
-#[tokio::test]
-async fn expectation_mismatch_survives_a_hostile_host_page() -> TestResult {
-    expectation_mismatch_survives_a_hostile_host_page_with(Engine::Chromium).await
-}
-
-#[tokio::test]
-async fn expectation_mismatch_survives_a_hostile_host_page_in_firefox() -> TestResult {
-    expectation_mismatch_survives_a_hostile_host_page_with(Engine::Firefox).await
-}
-
-#[tokio::test]
-async fn expectation_mismatch_survives_a_hostile_host_page_in_webkit() -> TestResult {
-    expectation_mismatch_survives_a_hostile_host_page_with(Engine::WebKit).await
-}
+in_every_engine!(expectation_mismatch_survives_a_hostile_host_page_with: expectation_mismatch_survives_a_hostile_host_page, expectation_mismatch_survives_a_hostile_host_page_in_firefox, expectation_mismatch_survives_a_hostile_host_page_in_webkit);
 
 async fn expectation_mismatch_survives_a_hostile_host_page_with(engine: Engine) -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
@@ -303,20 +298,7 @@ async fn expectation_mismatch_survives_a_hostile_host_page_with(engine: Engine) 
     Ok(())
 }
 
-#[tokio::test]
-async fn widget_works_under_a_strict_content_security_policy() -> TestResult {
-    widget_works_under_a_strict_content_security_policy_with(Engine::Chromium).await
-}
-
-#[tokio::test]
-async fn widget_works_under_a_strict_content_security_policy_in_firefox() -> TestResult {
-    widget_works_under_a_strict_content_security_policy_with(Engine::Firefox).await
-}
-
-#[tokio::test]
-async fn widget_works_under_a_strict_content_security_policy_in_webkit() -> TestResult {
-    widget_works_under_a_strict_content_security_policy_with(Engine::WebKit).await
-}
+in_every_engine!(widget_works_under_a_strict_content_security_policy_with: widget_works_under_a_strict_content_security_policy, widget_works_under_a_strict_content_security_policy_in_firefox, widget_works_under_a_strict_content_security_policy_in_webkit);
 
 async fn widget_works_under_a_strict_content_security_policy_with(engine: Engine) -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
@@ -434,32 +416,7 @@ async fn wait_for_empty_outbox(browser: &Browser, site_key: &str) -> TestResult 
     Ok(())
 }
 
-#[tokio::test]
-async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns()
--> TestResult {
-    a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_with(
-        Engine::Chromium,
-    )
-    .await
-}
-
-#[tokio::test]
-async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_in_firefox()
--> TestResult {
-    a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_with(
-        Engine::Firefox,
-    )
-    .await
-}
-
-#[tokio::test]
-async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_in_webkit()
--> TestResult {
-    a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_with(
-        Engine::WebKit,
-    )
-    .await
-}
+in_every_engine!(a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_with: a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns, a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_in_firefox, a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_in_webkit);
 
 async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_with(
     engine: Engine,
@@ -595,20 +552,7 @@ async fn the_draft_survives_closing_and_reloading_until_it_is_sent() -> TestResu
     Ok(())
 }
 
-#[tokio::test]
-async fn the_javascript_api_queues_calls_made_before_the_widget_loaded() -> TestResult {
-    the_javascript_api_queues_calls_made_before_the_widget_loaded_with(Engine::Chromium).await
-}
-
-#[tokio::test]
-async fn the_javascript_api_queues_calls_made_before_the_widget_loaded_in_firefox() -> TestResult {
-    the_javascript_api_queues_calls_made_before_the_widget_loaded_with(Engine::Firefox).await
-}
-
-#[tokio::test]
-async fn the_javascript_api_queues_calls_made_before_the_widget_loaded_in_webkit() -> TestResult {
-    the_javascript_api_queues_calls_made_before_the_widget_loaded_with(Engine::WebKit).await
-}
+in_every_engine!(the_javascript_api_queues_calls_made_before_the_widget_loaded_with: the_javascript_api_queues_calls_made_before_the_widget_loaded, the_javascript_api_queues_calls_made_before_the_widget_loaded_in_firefox, the_javascript_api_queues_calls_made_before_the_widget_loaded_in_webkit);
 
 async fn the_javascript_api_queues_calls_made_before_the_widget_loaded_with(
     engine: Engine,

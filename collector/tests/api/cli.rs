@@ -636,15 +636,17 @@ async fn an_export_of_a_hundred_thousand_entries_streams_in_flat_memory() {
         "exported {lines} entries ({} MB) twice; server RSS {before} KiB before, peak {first_peak} KiB, {settled} KiB between, peak {second_peak} KiB the second time",
         bytes / 1_000_000
     );
-    // Holding an export would cost its whole size (68 MB of text, more as
-    // rows) at once. The first export also warms what the process keeps
-    // for any read (SQLite page caches of the pooled reader connections,
-    // allocator arenas of the threads that ran them): 30-41 MB measured.
-    // Once warm, a whole export of 68 MB adds next to nothing.
+    // The first export also warms what the process keeps for any read
+    // (SQLite page caches of the pooled reader connections, allocator arenas
+    // of the threads that ran them): 30-52 MB measured, more when other
+    // tests load the machine. Holding the export would cost that warm-up
+    // plus its whole size (68 MB of text, more as rows), so growth below
+    // the size alone means it streamed. Once warm, a whole export adds next
+    // to nothing.
     let first = first_peak.saturating_sub(before) as usize * 1024;
     assert!(
-        first < bytes * 3 / 4,
-        "the first export grew the server by {first} bytes"
+        first < bytes,
+        "the first export grew the server by {first} bytes, as much as the {bytes} it sent"
     );
     let second = second_peak.saturating_sub(settled);
     assert!(
