@@ -294,6 +294,18 @@ async fn erasing_a_person_leaves_no_trace_of_them_in_the_file_its_wal_or_the_ind
                 .contains("at the customer's request")
         );
     }
+    // Nothing of hers says which language she wrote in any more: the page
+    // speaks the visitor's browser's.
+    let german = reqwest::Client::new()
+        .get(at_new_address(&ana[0]))
+        .header("accept-language", "ja, de-CH;q=0.9, en;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(german.status().as_u16(), 410);
+    let german = german.text().await.unwrap();
+    assert!(german.contains("auf Wunsch"), "{german}");
+    assert!(german.contains("lang=\"de\""), "{german}");
     let bo_page = reqwest::get(at_new_address(&bo)).await.unwrap();
     assert_eq!(bo_page.status().as_u16(), 200);
     running.stop().await.unwrap();

@@ -24,7 +24,7 @@ use crate::clock::{date, timestamp};
 use crate::review::workflow::Settled;
 use crate::store::{Entry, PublicMessage};
 use follow_up::{FOLLOW_UP_MAX, FollowUpForm, FollowUpProblem, FollowUpText};
-use words::{EN, Words, words_for};
+use words::{Words, words_accepted, words_for};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -206,26 +206,41 @@ fn render(
 /// 410 for a link whose entry was erased at the customer's request, else
 /// 404. The public id alone decides: it is random, and a guesser learns
 /// nothing they could not by trying it.
-async fn gone_or_not_found(state: &AppState, link: &str) -> Result<Response, ApiError> {
+async fn gone_or_not_found(
+    state: &AppState,
+    link: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     if let Some((public_id, _)) = parse_link(link)
         && state.store.was_erased(public_id.to_owned()).await?
     {
+        let w = accepted(headers);
         return Ok(page(
             StatusCode::GONE,
-            &EN,
-            EN.erased,
-            html! { h1 { (EN.erased) } p { (EN.erased_detail) } },
+            w,
+            w.erased,
+            html! { h1 { (w.erased) } p { (w.erased_detail) } },
         ));
     }
-    Ok(not_found())
+    Ok(not_found(headers))
 }
 
-fn not_found() -> Response {
+/// With no entry, the words are in the browser's language.
+fn accepted(headers: &HeaderMap) -> &'static Words {
+    words_accepted(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+fn not_found(headers: &HeaderMap) -> Response {
+    let w = accepted(headers);
     page(
         StatusCode::NOT_FOUND,
-        &EN,
-        EN.not_found,
-        html! { h1 { (EN.not_found) } p { (EN.check_link) } },
+        w,
+        w.not_found,
+        html! { h1 { (w.not_found) } p { (w.check_link) } },
     )
 }
 
@@ -264,9 +279,10 @@ async fn status_page(
     State(state): State<AppState>,
     Path(link): Path<String>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Some(found) = find(&state, &link).await? else {
-        return gone_or_not_found(&state, &link).await;
+        return gone_or_not_found(&state, &link, &headers).await;
     };
     let draft = Draft {
         added: query.is_some_and(|q| q.split('&').any(|pair| pair == "added=1")),
@@ -294,7 +310,7 @@ async fn add_follow_up(
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes() == b"cross-site");
     if cross_site {
-        return Ok(not_found());
+        return Ok(not_found(&headers));
     }
     let client = ClientNet::of(super::client_ip(&state, peer, &headers));
     let over_ip = limited(state.shield.follow_ups_per_net.check(&client));
@@ -306,7 +322,7 @@ async fn add_follow_up(
     )
     .await?;
     let Some(found) = find(&state, &link).await? else {
-        return Ok(not_found());
+        return Ok(not_found(&headers));
     };
     let form: FollowUpForm = serde_html_form::from_bytes(&bytes).unwrap_or_default();
     let now = state.clock.now_millis();
@@ -339,7 +355,7 @@ async fn add_follow_up(
             .follow_up(entry.id, text.into_inner(), now)
             .await?
         else {
-            return Ok(not_found());
+            return Ok(not_found(&headers));
         };
         tracing::info!(entry = %public_id, "the customer added a follow-up");
     }
@@ -348,7 +364,7 @@ async fn add_follow_up(
 
 #[cfg(test)]
 mod tests {
-    use super::words::DE;
+    use super::words::{DE, EN};
     use super::*;
 
     #[test]
