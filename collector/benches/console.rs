@@ -159,6 +159,22 @@ async fn main() {
         .unwrap_or("none")
         .to_owned();
 
+    // Where the first page of "Needs a response" continues.
+    let waiting = client
+        .get(format!("{base}/console"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let waiting_next: String = waiting
+        .split("after=")
+        .nth(1)
+        .map(|s| s.chars().take_while(char::is_ascii_digit).collect())
+        .unwrap_or_default();
+
     let token = ApiToken::generate();
     running
         .store
@@ -178,6 +194,10 @@ async fn main() {
         .unwrap();
     let cases: Vec<(&str, String)> = vec![
         ("inbox: needs a response", "/console".into()),
+        (
+            "inbox: needs a response, page 2",
+            format!("/console?after={waiting_next}"),
+        ),
         ("inbox: all, newest first", "/console?view=all".into()),
         (
             "inbox: all, page 2",

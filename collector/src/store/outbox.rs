@@ -238,7 +238,7 @@ fn digest_facts(
         "SELECT {}, s.first_response_minutes
          FROM entries e INDEXED BY entries_waiting JOIN sites s ON s.id = e.site_id
          WHERE {WAITING_SQL} AND {WAITING_SINCE_SQL} + s.first_response_minutes * 60000 < ?1
-         ORDER BY e.id LIMIT 200",
+         ORDER BY {WAITING_SINCE_SQL}, e.id LIMIT 200",
         line_select()
     ))?;
     facts.waiting_late = stmt

@@ -499,6 +499,61 @@ async fn pages_cover_every_entry_exactly_once_while_new_ones_arrive() {
 }
 
 #[tokio::test]
+async fn the_waiting_view_puts_whoever_has_waited_longest_first_counting_from_a_follow_up() {
+    let (app, clock) = console_app().await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    // A arrives and is answered; B arrives ten minutes later; ten more and
+    // A's customer writes again; ten more and C arrives. Waiting now: B for
+    // 20 minutes, A for 10 (since the follow-up), C just in.
+    let a = reference_of(&app, complaint(&app, "The invoice is wrong")).await;
+    let reply = api
+        .post(
+            &format!("/api/v1/entries/{a}/replies"),
+            json!({"body": "Which line?"}),
+        )
+        .await;
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    clock.advance(10 * 60_000);
+    let b = reference_of(&app, complaint(&app, "The app logs me out")).await;
+    clock.advance(10 * 60_000);
+    let a_id: i64 = app
+        .db()
+        .query_row("SELECT id FROM entries WHERE reference = ?1", [&a], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    app.running
+        .store
+        .follow_up(a_id, "Line 3, the shipping".into(), clock.now_millis())
+        .await
+        .unwrap()
+        .unwrap();
+    clock.advance(10 * 60_000);
+    let c = reference_of(&app, complaint(&app, "No receipt")).await;
+
+    // One at a time, so every step goes through the cursor.
+    let mut order = Vec::new();
+    let mut next = Some("/api/v1/entries?view=waiting&limit=1".to_owned());
+    while let Some(url) = next.take() {
+        let page = api.json(&url).await;
+        for entry in page["entries"].as_array().unwrap() {
+            order.push(entry["reference"].as_str().unwrap().to_owned());
+        }
+        next = page["next"].as_str().map(str::to_owned);
+    }
+    assert_eq!(order, [b.clone(), a.clone(), c.clone()]);
+
+    // The console lists them in the same order.
+    let console = signed_in(&app, "ada@example.com").await;
+    let inbox = console.html("/console").await;
+    let at = |reference: &str| inbox.find(reference).unwrap();
+    assert!(at(&b) < at(&a) && at(&a) < at(&c), "{inbox}");
+}
+
+#[tokio::test]
 async fn the_inbox_filters_apply_to_the_api() {
     let (app, _clock) = console_app().await;
     reference_of(&app, complaint(&app, "The discount code failed")).await;

@@ -165,15 +165,32 @@ pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now:
     }
     let order = filter.order();
     let ascending = order == Order::OldestFirst;
+    // The waiting view (unless searched, when the search's order rules) is
+    // in order of how long each has waited, then id: a cursor, still an
+    // entry's id, stands for where that entry is in that order. The first
+    // term alone is what the index can seek to; the second breaks ties.
+    let by_wait = filter.view == View::Waiting && matching.is_none();
+    let mut from = |id: i64, op: &str, n: &mut usize| {
+        let p = arg(id.into(), n);
+        if by_wait {
+            let row = format!("FROM entries WHERE id = {p}");
+            format!(
+                "{WAITING_SINCE_SQL} {op}= (SELECT coalesce(followup_at, created_at) {row})
+                 AND ({WAITING_SINCE_SQL}, e.id) {op} (SELECT coalesce(followup_at, created_at), id {row})"
+            )
+        } else {
+            format!("e.id {op} {p}")
+        }
+    };
     if let Some(cursor) = filter.cursor {
         let op = if ascending { ">" } else { "<" };
-        clauses.push(format!("e.id {op} {}", arg(cursor.into(), &mut n)));
+        clauses.push(from(cursor, op, &mut n));
     }
     // Going back reads the other way from the cursor; the caller puts the
     // rows back in order.
     if let Some(before) = filter.before {
         let op = if ascending { "<" } else { ">" };
-        clauses.push(format!("e.id {op} {}", arg(before.into(), &mut n)));
+        clauses.push(from(before, op, &mut n));
     }
     let direction = if ascending != filter.before.is_some() {
         "ASC"
@@ -198,9 +215,9 @@ pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now:
         // Without statistics the planner prefers the status index for the
         // waiting view and scans every open entry; the partial index holds
         // exactly the waiting ones.
-        None if filter.view == View::Waiting => (
+        None if by_wait => (
             "entries e INDEXED BY entries_waiting",
-            format!("e.id {direction}"),
+            format!("{WAITING_SINCE_SQL} {direction}, e.id {direction}"),
         ),
         None => ("entries e", format!("e.id {direction}")),
     };

@@ -35,7 +35,8 @@ pub(super) const WAITING_SQL: &str = "e.status IN ('new', 'acknowledged', 'in_pr
      AND (e.first_response_at IS NULL OR e.followup_at IS NOT NULL)";
 
 /// Since when a waiting entry has waited: its latest unanswered follow-up,
-/// or its arrival.
+/// or its arrival. Written exactly as `entries_waiting` is ordered, so the
+/// waiting view reads that index in order.
 pub(super) const WAITING_SINCE_SQL: &str = "coalesce(e.followup_at, e.created_at)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
