@@ -142,16 +142,15 @@ async fn main() {
     let client = reqwest::Client::new();
     let base = running.public_url.clone();
 
+    let html = |path: &str| {
+        let request = client
+            .get(format!("{base}{path}"))
+            .header("cookie", &cookie)
+            .send();
+        async move { request.await.unwrap().text().await.unwrap() }
+    };
     // An entry id from the middle of the year, for the entry page.
-    let page = client
-        .get(format!("{base}/console?view=all&to=2026-06-01"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html("/console?view=all&to=2026-06-01").await;
     let entry = page
         .split("/console/entries/")
         .nth(1)
@@ -160,16 +159,8 @@ async fn main() {
         .to_owned();
 
     // Where the first page of "Needs a response" continues.
-    let waiting = client
-        .get(format!("{base}/console"))
-        .header("cookie", &cookie)
-        .send()
+    let waiting_next: String = html("/console")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let waiting_next: String = waiting
         .split("after=")
         .nth(1)
         .map(|s| s.chars().take_while(char::is_ascii_digit).collect())
