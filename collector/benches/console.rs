@@ -126,19 +126,7 @@ async fn main() {
             .await
             .unwrap(),
     };
-    let session = SessionId::generate();
-    running
-        .store
-        .create_session(
-            session.digest(),
-            user.id,
-            csrf_token(),
-            system_millis(),
-            None,
-        )
-        .await
-        .unwrap();
-    let cookie = format!("earshot_session={}", session.as_str());
+    let cookie = session_cookie(&running.store, user.id).await;
     let client = reqwest::Client::new();
     let base = running.public_url.clone();
 
@@ -286,6 +274,22 @@ async fn main() {
 
 /// Requests each page once cold, then `repeats` times, and prints first,
 /// p50, p99 and max in milliseconds.
+/// A signed-in session for `user_id`, as the cookie that carries it.
+async fn session_cookie(store: &Store, user_id: i64) -> String {
+    let session = SessionId::generate();
+    store
+        .create_session(
+            session.digest(),
+            user_id,
+            csrf_token(),
+            system_millis(),
+            None,
+        )
+        .await
+        .unwrap();
+    format!("earshot_session={}", session.as_str())
+}
+
 async fn time_pages(
     client: &reqwest::Client,
     base: &str,
@@ -391,19 +395,7 @@ async fn sites(repeats: usize) {
         )
         .await
         .unwrap();
-    let session = SessionId::generate();
-    running
-        .store
-        .create_session(
-            session.digest(),
-            user.id,
-            csrf_token(),
-            system_millis(),
-            None,
-        )
-        .await
-        .unwrap();
-    let cookie = format!("earshot_session={}", session.as_str());
+    let cookie = session_cookie(&running.store, user.id).await;
     let cases: Vec<(&str, String)> = vec![
         ("sites: first page", "/console/sites".into()),
         ("sites: page 150", "/console/sites?page=150".into()),

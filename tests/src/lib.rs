@@ -9,8 +9,8 @@
 //! from crates.io, WebKitGTK from Debian (`webkit2gtk-driver`, `xvfb`);
 //! `./test` installs them. `CHROMIUM`, `CHROMEDRIVER`, `FIREFOX`,
 //! `GECKODRIVER`, `WEBKIT_MINIBROWSER`, `WEBKITWEBDRIVER` and `XVFB` override
-//! their paths. A missing browser fails
-//! the tests loudly: they are never skipped.
+//! their paths. A missing browser fails the tests loudly: they are never
+//! skipped.
 
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
