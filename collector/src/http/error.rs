@@ -311,6 +311,12 @@ impl ApiError {
                 "the server could not save this safely; retry shortly".into(),
                 None,
             ),
+            Store(StoreError::Unavailable) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database cannot be reached; retry shortly".into(),
+                None,
+            ),
             Store(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -339,7 +345,9 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             ApiError::RateLimited { retry_after_secs }
             | ApiError::TokenThrottled { retry_after_secs } => Some(retry_after_secs),
-            ApiError::Store(StoreError::Closed | StoreError::NotDurable) => Some(5),
+            ApiError::Store(
+                StoreError::Closed | StoreError::NotDurable | StoreError::Unavailable,
+            ) => Some(5),
             _ => None,
         };
         let challenge = match self {

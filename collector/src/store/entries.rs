@@ -51,7 +51,7 @@ pub struct Entry {
 /// Attempts at a fresh reference before giving up. Within one tenth of a
 /// second a reference has 15 random bits: at a thousand submissions in that
 /// tenth a draw collides 3% of the time, eight in a row practically never.
-const ID_ATTEMPTS: usize = 8;
+pub(super) const ID_ATTEMPTS: usize = 8;
 
 fn find_by_idempotency_key(
     conn: &Connection,
@@ -142,7 +142,7 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
 }
 
 /// The host's context as a JSON object, or `None` when there is none.
-fn host_context_json(context: &earshot_protocol::HostContext) -> Option<String> {
+pub(super) fn host_context_json(context: &earshot_protocol::HostContext) -> Option<String> {
     if context.is_empty() {
         return None;
     }

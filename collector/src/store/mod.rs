@@ -26,6 +26,7 @@ mod flush;
 mod migrations;
 mod notify;
 mod outbox;
+pub mod postgres;
 mod privacy;
 pub mod retention;
 mod review;
@@ -108,6 +109,57 @@ pub enum StoreError {
     Corrupt(String),
     #[error("a record with this {0} already exists")]
     Duplicate(&'static str),
+    #[error("postgres: {0}")]
+    Postgres(PostgresError),
+    #[error("the database URL is not a valid PostgreSQL connection string")]
+    BadUrl,
+    /// No connection to the database could be had in time: answered 503,
+    /// so the widget keeps the submission and retries.
+    #[error("the database is unavailable")]
+    Unavailable,
+}
+
+/// A PostgreSQL error as it may be logged: its SQLSTATE and where it
+/// happened, never the server's message or detail, which quote the values
+/// involved (a customer's words, a staff email in a unique key).
+#[derive(Debug)]
+pub struct PostgresError(tokio_postgres::Error);
+
+impl std::fmt::Display for PostgresError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_db_error() {
+            Some(db) => {
+                write!(f, "SQLSTATE {}", db.code().code())?;
+                if let Some(table) = db.table() {
+                    write!(f, " on {table}")?;
+                }
+                if let Some(constraint) = db.constraint() {
+                    write!(f, " ({constraint})")?;
+                }
+                Ok(())
+            }
+            None if self.0.is_closed() => f.write_str("connection closed"),
+            None => f.write_str("client or connection error"),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> StoreError {
+        // The server gone, refusing or shutting down: a 503 the widget
+        // retries after, not an internal error.
+        let lost = e.is_closed()
+            || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>())
+            || e.code().is_some_and(|c| {
+                let code = c.code();
+                code.starts_with("08") || code.starts_with("57P") || code == "53300"
+            });
+        if lost {
+            StoreError::Unavailable
+        } else {
+            StoreError::Postgres(PostgresError(e))
+        }
+    }
 }
 
 /// Handle to the database; cheap to clone.

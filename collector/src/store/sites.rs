@@ -193,7 +193,7 @@ fn site_detail(conn: &Connection, id: i64) -> Result<Option<SiteRow>, StoreError
         .optional()?)
 }
 
-fn origins_text(origins: &[OriginPattern]) -> String {
+pub(super) fn origins_text(origins: &[OriginPattern]) -> String {
     origins
         .iter()
         .map(ToString::to_string)

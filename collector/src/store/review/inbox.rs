@@ -285,10 +285,20 @@ fn inbox(
         })
     })?;
     let rows: Vec<InboxRow> = rows.collect::<Result<_, _>>()?;
+    Ok(inbox_page(rows, filter, limit))
+}
+
+/// Of `limit + 1` rows read in `filter`'s direction (backwards when it
+/// pages back), the page in order with the cursors either side.
+pub(in crate::store) fn inbox_page(
+    rows: Vec<InboxRow>,
+    filter: &Filter,
+    limit: usize,
+) -> InboxPage {
     let (mut rows, more) = keyset_page(rows, limit, |r| r.id);
     let first = |rows: &[InboxRow]| rows.first().map(|r| r.id);
     let last = |rows: &[InboxRow]| rows.last().map(|r| r.id);
-    Ok(if filter.before.is_some() {
+    if filter.before.is_some() {
         rows.reverse();
         let prev = more.and(first(&rows));
         let next = last(&rows);
@@ -300,7 +310,7 @@ fn inbox(
             prev,
             rows,
         }
-    })
+    }
 }
 
 /// Entries the filter matches, counted up to `cap` (then `cap`).

@@ -19,7 +19,7 @@ use crate::review::workflow::{PromiseState, Settled, WorkflowError};
 pub use actions::{BulkAction, BulkOutcome, NewReply};
 pub(super) use actions::{NewEvent, move_status, record};
 pub use entry::EntryDetail;
-pub(super) use inbox::{FilterSql, filter_sql, keyset_page, matching};
+pub(super) use inbox::{FilterSql, filter_sql, inbox_page, keyset_page, matching};
 pub use inbox::{InboxPage, InboxRow, SiteSettings, WaitingSummary};
 pub use report::{Report, SETTLED_SHOWN, SettledCounts};
 
@@ -31,13 +31,13 @@ pub const BULK_MAX: usize = 200;
 /// Entries waiting for staff: open, and never answered or answered before
 /// the customer's latest follow-up. Written exactly as `entries_waiting`'s
 /// condition, so the planner can use that index.
-pub(super) const WAITING_SQL: &str = "e.status IN ('new', 'acknowledged', 'in_progress')
+pub(in crate::store) const WAITING_SQL: &str = "e.status IN ('new', 'acknowledged', 'in_progress')
      AND (e.first_response_at IS NULL OR e.followup_at IS NOT NULL)";
 
 /// Since when a waiting entry has waited: its latest unanswered follow-up,
 /// or its arrival. Written exactly as `entries_waiting` is ordered, so the
 /// waiting view reads that index in order.
-pub(super) const WAITING_SINCE_SQL: &str = "coalesce(e.followup_at, e.created_at)";
+pub(in crate::store) const WAITING_SINCE_SQL: &str = "coalesce(e.followup_at, e.created_at)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {

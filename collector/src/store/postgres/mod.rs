@@ -1,0 +1,101 @@
+//! The PostgreSQL backend, for several collectors behind a load balancer
+//! sharing one database. Same tables and columns as the SQLite file, same
+//! rules, proven by the same story (`tests/store`).
+//!
+//! Durability is PostgreSQL's: every write is one transaction committed
+//! with `synchronous_commit` as the server has it (on by default), so an
+//! answer after commit means the write survives a crash of either side.
+//! PostgreSQL groups concurrent commits into one WAL flush itself.
+//!
+//! Not yet everything the collector does runs here: this backend answers
+//! what the story covers (sites, ingest with idempotency, status links,
+//! the inbox with its views, filters, search and pages). `earshot serve`
+//! gains `--database-url` once it covers the rest.
+
+mod entries;
+mod inbox;
+mod migrations;
+mod sites;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::error::SqlState;
+
+use super::StoreError;
+
+/// Connections one collector keeps at most. PostgreSQL's default
+/// `max_connections` is 100: room for several collectors and the tools
+/// operators run beside them.
+const POOL_MAX: usize = 16;
+/// How long a request waits for a connection or for a new one to open
+/// before it is answered 503 (the widget keeps the submission and retries).
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Postgres {
+    pool: Pool,
+}
+
+impl Postgres {
+    /// Connects to `url` (`postgres://user:password@host:port/database`,
+    /// TLS as its `sslmode` asks, verified against the web's root
+    /// certificates) and brings the schema up to date, once even when
+    /// several collectors start together.
+    pub async fn connect(url: &str) -> Result<Postgres, StoreError> {
+        Postgres::connect_with(url, POOL_MAX).await
+    }
+
+    /// [`Postgres::connect`] with at most `connections` open at once.
+    pub async fn connect_with(url: &str, connections: usize) -> Result<Postgres, StoreError> {
+        let config = tokio_postgres::Config::from_str(url).map_err(|_| StoreError::BadUrl)?;
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|_| StoreError::Unavailable)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres_rustls::MakeRustlsConnect::new(tls),
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(connections.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(WAIT))
+            .create_timeout(Some(WAIT))
+            .build()
+            .map_err(|_| StoreError::Unavailable)?;
+        let db = Postgres { pool };
+        let mut client = db.client().await?;
+        migrations::run(&mut client).await?;
+        Ok(db)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        self.pool.get().await.map_err(|e| match e {
+            PoolError::Backend(e) => e.into(),
+            _ => StoreError::Unavailable,
+        })
+    }
+
+    /// Answers once the database does.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.client().await?.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+}
+
+/// Whether `e` is a unique constraint refusing a row.
+fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}

@@ -1,0 +1,263 @@
+//! The inbox: views, filters, search, keyset pages and counts.
+
+use earshot_collector::review::filter::{Filter, Search, View};
+use earshot_collector::store::{InboxPage, Inserted};
+
+use crate::backend::Backend;
+use crate::ingest::{T0, entry, first_site, new_site};
+use crate::story;
+
+const MINUTE: i64 = 60_000;
+
+fn references(page: &InboxPage) -> Vec<String> {
+    page.rows.iter().map(|r| r.reference.clone()).collect()
+}
+
+fn refs_of(inserted: &[Inserted]) -> Vec<String> {
+    inserted.iter().map(|i| i.reference.clone()).collect()
+}
+
+async fn the_waiting_view_pages_oldest_first_both_ways(db: &impl Backend) {
+    let shop = first_site(db).await;
+    let mut inserted = Vec::new();
+    for i in 0..7 {
+        let request = serde_json::json!({"message": format!("Problem number {i}")});
+        inserted.push(
+            db.insert_entry(entry(&shop, T0 + i * MINUTE, request))
+                .await
+                .unwrap(),
+        );
+    }
+    let now = T0 + 60 * MINUTE;
+    let waiting = Filter::default();
+    let first = db.inbox(waiting.clone(), 3, now).await.unwrap();
+    assert_eq!(references(&first), refs_of(&inserted[0..3]));
+    assert_eq!(first.prev, None);
+    let second = Filter {
+        cursor: first.next,
+        ..waiting.clone()
+    };
+    let second = db.inbox(second, 3, now).await.unwrap();
+    assert_eq!(references(&second), refs_of(&inserted[3..6]));
+    let third = Filter {
+        cursor: second.next,
+        ..waiting.clone()
+    };
+    let third = db.inbox(third, 3, now).await.unwrap();
+    assert_eq!(references(&third), refs_of(&inserted[6..7]));
+    assert_eq!(third.next, None);
+    let back = Filter {
+        before: third.prev,
+        ..waiting.clone()
+    };
+    let back = db.inbox(back, 3, now).await.unwrap();
+    assert_eq!(references(&back), refs_of(&inserted[3..6]));
+    assert_eq!(back.next, second.next);
+    // Everything, newest first.
+    let all = Filter {
+        view: View::All,
+        ..Filter::default()
+    };
+    let all = db.inbox(all, 50, now).await.unwrap();
+    let mut newest_first = refs_of(&inserted);
+    newest_first.reverse();
+    assert_eq!(references(&all), newest_first);
+    let row = &all.rows[0];
+    assert_eq!(row.summary, "Problem number 6");
+    assert_eq!(row.site_name, "Shop");
+    assert_eq!(row.first_response_target_ms, 1440 * MINUTE);
+    assert_eq!(row.status, "new");
+    assert_eq!(
+        (row.assignee.as_deref(), row.next_promise_due),
+        (None, None)
+    );
+}
+story!(the_waiting_view_pages_oldest_first_both_ways);
+
+async fn filters_narrow_by_site_kind_severity_and_date(db: &impl Backend) {
+    let shop = first_site(db).await;
+    let blog = db.add_site(new_site("Blog"), T0).await.unwrap();
+    let day = 24 * 60 * MINUTE;
+    let rows = [
+        (
+            &shop,
+            0,
+            serde_json::json!({"kind": "complaint", "message": "a", "severity": "blocking"}),
+        ),
+        (
+            &shop,
+            day,
+            serde_json::json!({"kind": "idea", "message": "b"}),
+        ),
+        (
+            &blog,
+            2 * day,
+            serde_json::json!({"kind": "complaint", "message": "c", "severity": "minor"}),
+        ),
+        (
+            &blog,
+            3 * day,
+            serde_json::json!({"kind": "expectation", "expected": "x", "actual": "y"}),
+        ),
+    ];
+    let mut inserted = Vec::new();
+    for (site, at, request) in rows {
+        inserted.push(
+            db.insert_entry(entry(site, T0 + at, request))
+                .await
+                .unwrap(),
+        );
+    }
+    let now = T0 + 4 * day;
+    let all = Filter {
+        view: View::All,
+        ..Filter::default()
+    };
+    let cases = [
+        (
+            Filter {
+                site: Some(blog.id),
+                ..all.clone()
+            },
+            vec![3, 2],
+        ),
+        (
+            Filter {
+                kind: Some("complaint".into()),
+                ..all.clone()
+            },
+            vec![2, 0],
+        ),
+        (
+            Filter {
+                severity: Some("blocking".into()),
+                ..all.clone()
+            },
+            vec![0],
+        ),
+        (
+            Filter {
+                from: Some(T0 + day),
+                to: Some(T0 + 3 * day),
+                ..all.clone()
+            },
+            vec![2, 1],
+        ),
+        (
+            Filter {
+                site: Some(shop.id),
+                kind: Some("expectation".into()),
+                ..all.clone()
+            },
+            vec![],
+        ),
+    ];
+    for (filter, expected) in cases {
+        let page = db.inbox(filter.clone(), 50, now).await.unwrap();
+        let want: Vec<String> = expected
+            .iter()
+            .map(|&i| inserted[i].reference.clone())
+            .collect();
+        assert_eq!(references(&page), want, "{filter:?}");
+    }
+    let expectation = db
+        .inbox(
+            Filter {
+                site: Some(blog.id),
+                ..all
+            },
+            1,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(expectation.rows[0].summary, "x → y");
+}
+story!(filters_narrow_by_site_kind_severity_and_date);
+
+async fn search_finds_every_word_and_the_last_as_a_start(db: &impl Backend) {
+    let shop = first_site(db).await;
+    let texts = [
+        serde_json::json!({"message": "The café refund was late"}),
+        serde_json::json!({"message": "Write to bob@example.com about the refunded order"}),
+        serde_json::json!({"kind": "expectation", "expected": "Free shipping", "actual": "Charged 5 EUR"}),
+        serde_json::json!({"message": "Nothing relevant here"}),
+    ];
+    let mut inserted = Vec::new();
+    for (i, request) in texts.into_iter().enumerate() {
+        let at = T0 + i64::try_from(i).unwrap() * MINUTE;
+        inserted.push(db.insert_entry(entry(&shop, at, request)).await.unwrap());
+    }
+    let now = T0 + 60 * MINUTE;
+    let cases: [(&str, &[usize]); 9] = [
+        ("refund", &[1, 0]),
+        ("REFUND late", &[0]),
+        ("cafe", &[0]),
+        ("café", &[0]),
+        ("example", &[1]),
+        ("shipping charged", &[2]),
+        ("eu", &[2]),
+        ("refund nothing", &[]),
+        ("zzz", &[]),
+    ];
+    for (words, expected) in cases {
+        let filter = Filter {
+            view: View::All,
+            search: Search::parse(words),
+            ..Filter::default()
+        };
+        let (page, count) = db.inbox_counted(filter, 50, 1_000, now).await.unwrap();
+        let want: Vec<String> = expected
+            .iter()
+            .map(|&i| inserted[i].reference.clone())
+            .collect();
+        assert_eq!(references(&page), want, "search {words:?}");
+        assert_eq!(
+            count,
+            i64::try_from(want.len()).unwrap(),
+            "count for {words:?}"
+        );
+    }
+    // Searching the waiting view keeps its order: oldest first.
+    let waiting = Filter {
+        search: Search::parse("refund"),
+        ..Filter::default()
+    };
+    let page = db.inbox(waiting, 1, now).await.unwrap();
+    assert_eq!(references(&page), refs_of(&inserted[0..1]));
+    let rest = Filter {
+        cursor: page.next,
+        search: Search::parse("refund"),
+        ..Filter::default()
+    };
+    let rest = db.inbox(rest, 1, now).await.unwrap();
+    assert_eq!(references(&rest), refs_of(&inserted[1..2]));
+    assert_eq!(rest.next, None);
+}
+story!(search_finds_every_word_and_the_last_as_a_start);
+
+async fn counts_stop_at_the_cap_and_the_summary_counts_who_is_late(db: &impl Backend) {
+    let shop = first_site(db).await;
+    for i in 0..5 {
+        let request = serde_json::json!({"message": "Slow"});
+        db.insert_entry(entry(&shop, T0 + i * MINUTE, request))
+            .await
+            .unwrap();
+    }
+    let now = T0 + 24 * 60 * MINUTE + 2 * MINUTE + 1;
+    let (page, count) = db
+        .inbox_counted(Filter::default(), 2, 3, now)
+        .await
+        .unwrap();
+    assert_eq!((page.rows.len(), count), (2, 3));
+    let (_, count) = db
+        .inbox_counted(Filter::default(), 2, 100, now)
+        .await
+        .unwrap();
+    assert_eq!(count, 5);
+    // A day's target: the first three have waited longer than that.
+    let summary = db.waiting_summary(now).await.unwrap();
+    assert_eq!((summary.waiting, summary.waiting_late), (5, 3));
+    assert_eq!(summary.overdue_promises, 0);
+}
+story!(counts_stop_at_the_cap_and_the_summary_counts_who_is_late);

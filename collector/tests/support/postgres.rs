@@ -1,0 +1,221 @@
+//! A throwaway PostgreSQL server for tests and benches: `initdb` into a
+//! temporary directory, `pg_ctl start` on a free loopback port, stopped
+//! and deleted on drop. Needs Debian's `postgresql` package (or `PG_BIN`
+//! naming the directory holding `initdb` and `pg_ctl`); without it the
+//! test fails with the install command, it never skips.
+//!
+//! PostgreSQL refuses to run as root, so under root (CI containers) the
+//! server runs as the `postgres` user the Debian package creates.
+
+use std::net::TcpListener;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub struct TempPostgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+    as_user: Option<&'static str>,
+    databases: AtomicU32,
+}
+
+impl TempPostgres {
+    /// Runs with `fsync=off`: a test kills collectors, never PostgreSQL, so
+    /// nothing a test checks depends on PostgreSQL's own durability.
+    pub fn start() -> TempPostgres {
+        let bin = pg_bin();
+        let dir = tempfile::Builder::new()
+            .prefix("earshot-pg-")
+            .tempdir()
+            .expect("temporary directory for PostgreSQL");
+        let as_user = running_as_root().then_some("postgres");
+        if let Some(user) = as_user {
+            hand_over(dir.path(), user);
+        }
+        let data = dir.path().join("data");
+        run(
+            as_user,
+            Command::new(bin.join("initdb"))
+                .arg("-D")
+                .arg(&data)
+                .args(["-U", "earshot", "--auth=trust", "--no-sync", "-E", "UTF8"])
+                .arg("--locale=C.UTF-8"),
+            "initdb",
+        );
+        let port = free_port();
+        let options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c max_connections=200 -c fsync=off -c full_page_writes=off",
+            dir.path().display()
+        );
+        run(
+            as_user,
+            Command::new(bin.join("pg_ctl"))
+                .arg("-D")
+                .arg(&data)
+                .arg("-l")
+                .arg(dir.path().join("server.log"))
+                .args(["-o", &options, "-w", "-t", "60", "start"]),
+            "pg_ctl start",
+        );
+        let server = TempPostgres {
+            dir,
+            bin,
+            port,
+            as_user,
+            databases: AtomicU32::new(0),
+        };
+        server.wait_until_ready();
+        server
+    }
+
+    /// The URL of a new, empty database on this server.
+    pub fn fresh_database(&self) -> String {
+        let name = format!("t{}", self.databases.fetch_add(1, Ordering::Relaxed));
+        let created = Command::new(self.bin.join("createdb"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "earshot",
+            ])
+            .arg(&name)
+            .output()
+            .expect("run createdb");
+        assert!(
+            created.status.success(),
+            "createdb failed: {}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        self.url(&name)
+    }
+
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://earshot@127.0.0.1:{}/{database}?sslmode=disable",
+            self.port
+        )
+    }
+
+    /// The server's own log, for a failing test's message.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    fn wait_until_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = Command::new(self.bin.join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "PostgreSQL did not start: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        let mut stop = Command::new(self.bin.join("pg_ctl"));
+        stop.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"]);
+        let _ = as_user(self.as_user, &mut stop)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Where `initdb` and `pg_ctl` are: `PG_BIN`, else the newest Debian
+/// `/usr/lib/postgresql/<version>/bin`.
+fn pg_bin() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let newest = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|d| {
+            let version: u32 = d.file_name().to_str()?.parse().ok()?;
+            let bin = d.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .max();
+    match newest {
+        Some((_, bin)) => bin,
+        None => panic!(
+            "PostgreSQL tests need initdb and pg_ctl: apt-get install postgresql (./test and .ci/run do), or set PG_BIN"
+        ),
+    }
+}
+
+fn running_as_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// Gives `dir` to `user` (initdb wants to own the data directory's parent
+/// too, for the socket and log).
+fn hand_over(dir: &Path, user: &str) {
+    let out = Command::new("chown")
+        .arg(user)
+        .arg(dir)
+        .output()
+        .expect("run chown");
+    assert!(
+        out.status.success(),
+        "chown {user} {}: {} (Debian's postgresql package creates the user)",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn as_user(user: Option<&str>, command: &mut Command) -> Command {
+    match user {
+        Some(user) => {
+            let mut wrapped = Command::new("runuser");
+            wrapped
+                .args(["-u", user, "--"])
+                .arg(command.get_program())
+                .args(command.get_args());
+            wrapped
+        }
+        None => {
+            let mut plain = Command::new(command.get_program());
+            plain.args(command.get_args());
+            plain
+        }
+    }
+}
+
+fn run(user: Option<&str>, command: &mut Command, what: &str) {
+    let out = as_user(user, command).output().expect(what);
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
