@@ -46,7 +46,7 @@ impl NoticeKind {
         NoticeKind::FollowUp,
     ];
 
-    fn as_str(self) -> &'static str {
+    pub(in crate::store) fn as_str(self) -> &'static str {
         match self {
             NoticeKind::Status => "status",
             NoticeKind::Assign => "assign",

@@ -5,10 +5,13 @@
 
 use std::future::Future;
 
+use earshot_collector::auth::Attempt;
 use earshot_collector::review::filter::Filter;
+use earshot_collector::review::workflow::Status;
 use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::{
-    Entry, InboxPage, Inserted, NewEntry, NewSite, Site, Store, StoreError, WaitingSummary,
+    BulkAction, BulkOutcome, Entry, EntryDetail, InboxPage, Inserted, NewEntry, NewReply, NewSite,
+    NewUser, ReviewError, Session, Site, Store, StoreError, User, WaitingSummary,
 };
 
 use crate::postgres_server::TempPostgres;
@@ -51,6 +54,119 @@ pub trait Backend: Sync {
         &self,
         now: i64,
     ) -> impl Future<Output = Result<WaitingSummary, StoreError>> + Send;
+    fn add_user(
+        &self,
+        user: NewUser,
+        at: i64,
+    ) -> impl Future<Output = Result<User, StoreError>> + Send;
+    fn add_first_admin(
+        &self,
+        user: NewUser,
+        at: i64,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    fn user_count(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    fn users(&self) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+    fn user_for_login(
+        &self,
+        email: String,
+    ) -> impl Future<Output = Result<Option<(User, String)>, StoreError>> + Send;
+    fn set_password(
+        &self,
+        email: String,
+        password_hash: String,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn create_session(
+        &self,
+        id_hash: Vec<u8>,
+        user_id: i64,
+        csrf_token: String,
+        now: i64,
+        replacing: Option<Vec<u8>>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn session(
+        &self,
+        id_hash: Vec<u8>,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+    fn touch_session(
+        &self,
+        id_hash: Vec<u8>,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_session(
+        &self,
+        id_hash: Vec<u8>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_expired_sessions(
+        &self,
+        idle_before: i64,
+        created_before: i64,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    fn record_login_attempt(
+        &self,
+        at: i64,
+        attempt: Attempt,
+        forget_before: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn login_attempts_since(
+        &self,
+        since: i64,
+    ) -> impl Future<Output = Result<Vec<(i64, Attempt)>, StoreError>> + Send;
+    fn entry_by_reference(
+        &self,
+        reference: String,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    fn entry_detail(
+        &self,
+        public_id: String,
+    ) -> impl Future<Output = Result<Option<EntryDetail>, StoreError>> + Send;
+    fn set_status(
+        &self,
+        public_id: String,
+        to: Status,
+        actor: i64,
+        at: i64,
+    ) -> impl Future<Output = Result<(), ReviewError>> + Send;
+    fn assign(
+        &self,
+        public_id: String,
+        assignee: Option<i64>,
+        actor: i64,
+        at: i64,
+    ) -> impl Future<Output = Result<(), ReviewError>> + Send;
+    fn add_note(
+        &self,
+        public_id: String,
+        body: String,
+        actor: i64,
+        at: i64,
+    ) -> impl Future<Output = Result<(), ReviewError>> + Send;
+    fn reply(
+        &self,
+        public_id: String,
+        new: NewReply,
+        actor: i64,
+        at: i64,
+    ) -> impl Future<Output = Result<i64, ReviewError>> + Send;
+    fn mark_reply_mailed(
+        &self,
+        event_id: i64,
+        sent: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn settle_promise(
+        &self,
+        public_id: String,
+        promise_id: i64,
+        kept: bool,
+        actor: i64,
+        at: i64,
+    ) -> impl Future<Output = Result<(), ReviewError>> + Send;
+    fn bulk(
+        &self,
+        public_ids: Vec<String>,
+        action: BulkAction,
+        actor: i64,
+        at: i64,
+    ) -> impl Future<Output = Result<BulkOutcome, ReviewError>> + Send;
 }
 
 macro_rules! same_operations {
@@ -108,6 +224,163 @@ macro_rules! same_operations {
                 now: i64,
             ) -> impl Future<Output = Result<WaitingSummary, StoreError>> + Send {
                 <$backend>::waiting_summary(self, now)
+            }
+            fn add_user(
+                &self,
+                user: NewUser,
+                at: i64,
+            ) -> impl Future<Output = Result<User, StoreError>> + Send {
+                <$backend>::add_user(self, user, at)
+            }
+            fn add_first_admin(
+                &self,
+                user: NewUser,
+                at: i64,
+            ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send {
+                <$backend>::add_first_admin(self, user, at)
+            }
+            fn user_count(&self) -> impl Future<Output = Result<i64, StoreError>> + Send {
+                <$backend>::user_count(self)
+            }
+            fn users(&self) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send {
+                <$backend>::users(self)
+            }
+            fn user_for_login(
+                &self,
+                email: String,
+            ) -> impl Future<Output = Result<Option<(User, String)>, StoreError>> + Send {
+                <$backend>::user_for_login(self, email)
+            }
+            fn set_password(
+                &self,
+                email: String,
+                password_hash: String,
+            ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+                <$backend>::set_password(self, email, password_hash)
+            }
+            fn create_session(
+                &self,
+                id_hash: Vec<u8>,
+                user_id: i64,
+                csrf_token: String,
+                now: i64,
+                replacing: Option<Vec<u8>>,
+            ) -> impl Future<Output = Result<(), StoreError>> + Send {
+                <$backend>::create_session(self, id_hash, user_id, csrf_token, now, replacing)
+            }
+            fn session(
+                &self,
+                id_hash: Vec<u8>,
+            ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send {
+                <$backend>::session(self, id_hash)
+            }
+            fn touch_session(
+                &self,
+                id_hash: Vec<u8>,
+                now: i64,
+            ) -> impl Future<Output = Result<(), StoreError>> + Send {
+                <$backend>::touch_session(self, id_hash, now)
+            }
+            fn delete_session(
+                &self,
+                id_hash: Vec<u8>,
+            ) -> impl Future<Output = Result<(), StoreError>> + Send {
+                <$backend>::delete_session(self, id_hash)
+            }
+            fn delete_expired_sessions(
+                &self,
+                idle_before: i64,
+                created_before: i64,
+            ) -> impl Future<Output = Result<usize, StoreError>> + Send {
+                <$backend>::delete_expired_sessions(self, idle_before, created_before)
+            }
+            fn record_login_attempt(
+                &self,
+                at: i64,
+                attempt: Attempt,
+                forget_before: i64,
+            ) -> impl Future<Output = Result<(), StoreError>> + Send {
+                <$backend>::record_login_attempt(self, at, attempt, forget_before)
+            }
+            fn login_attempts_since(
+                &self,
+                since: i64,
+            ) -> impl Future<Output = Result<Vec<(i64, Attempt)>, StoreError>> + Send {
+                <$backend>::login_attempts_since(self, since)
+            }
+            fn entry_by_reference(
+                &self,
+                reference: String,
+            ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+                <$backend>::entry_by_reference(self, reference)
+            }
+            fn entry_detail(
+                &self,
+                public_id: String,
+            ) -> impl Future<Output = Result<Option<EntryDetail>, StoreError>> + Send {
+                <$backend>::entry_detail(self, public_id)
+            }
+            fn set_status(
+                &self,
+                public_id: String,
+                to: Status,
+                actor: i64,
+                at: i64,
+            ) -> impl Future<Output = Result<(), ReviewError>> + Send {
+                <$backend>::set_status(self, public_id, to, actor, at)
+            }
+            fn assign(
+                &self,
+                public_id: String,
+                assignee: Option<i64>,
+                actor: i64,
+                at: i64,
+            ) -> impl Future<Output = Result<(), ReviewError>> + Send {
+                <$backend>::assign(self, public_id, assignee, actor, at)
+            }
+            fn add_note(
+                &self,
+                public_id: String,
+                body: String,
+                actor: i64,
+                at: i64,
+            ) -> impl Future<Output = Result<(), ReviewError>> + Send {
+                <$backend>::add_note(self, public_id, body, actor, at)
+            }
+            fn reply(
+                &self,
+                public_id: String,
+                new: NewReply,
+                actor: i64,
+                at: i64,
+            ) -> impl Future<Output = Result<i64, ReviewError>> + Send {
+                <$backend>::reply(self, public_id, new, actor, at)
+            }
+            fn mark_reply_mailed(
+                &self,
+                event_id: i64,
+                sent: bool,
+            ) -> impl Future<Output = Result<(), StoreError>> + Send {
+                <$backend>::mark_reply_mailed(self, event_id, sent)
+            }
+            fn settle_promise(
+                &self,
+                public_id: String,
+                promise_id: i64,
+                kept: bool,
+                actor: i64,
+                at: i64,
+            ) -> impl Future<Output = Result<(), ReviewError>> + Send {
+                <$backend>::settle_promise(self, public_id, promise_id, kept, actor, at)
+            }
+            fn bulk(
+                &self,
+                public_ids: Vec<String>,
+                action: BulkAction,
+                actor: i64,
+                at: i64,
+            ) -> impl Future<Output = Result<BulkOutcome, ReviewError>> + Send {
+                <$backend>::bulk(self, public_ids, action, actor, at)
             }
         }
     };

@@ -11,3 +11,5 @@ mod ingest;
 mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
+mod staff;
+mod workflow;

@@ -7,15 +7,25 @@
 //! answer after commit means the write survives a crash of either side.
 //! PostgreSQL groups concurrent commits into one WAL flush itself.
 //!
-//! Not yet everything the collector does runs here: this backend answers
-//! what the story covers (sites, ingest with idempotency, status links,
-//! the inbox with its views, filters, search and pages). `earshot serve`
-//! gains `--database-url` once it covers the rest.
+//! Not yet everything the collector does runs here. Covered, and proven
+//! by the contract test: sites, ingest with idempotency, status links, the
+//! inbox (views, filters, search, keyset pages, counts), one entry with
+//! its timeline, the workflow actions, staff accounts, sessions and the
+//! sign-in throttle's memory. `earshot serve` gains `--database-url` once
+//! it covers the rest (notifications, webhooks, tokens, reports, exports,
+//! privacy, retention, conversation, attachments).
+//!
+//! Reports will need a different catch-up than SQLite's: its roll-ups
+//! follow entries by id, and here ids are handed out in one order and
+//! committed in another.
 
 mod entries;
 mod inbox;
 mod migrations;
+mod review;
 mod sites;
+mod staff;
+mod throttle;
 
 use std::str::FromStr;
 use std::time::Duration;

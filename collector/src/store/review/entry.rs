@@ -61,7 +61,7 @@ pub(super) fn promise_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Promis
     })
 }
 
-pub(super) const PROMISE_SELECT: &str =
+pub(in crate::store) const PROMISE_SELECT: &str =
     "SELECT p.id, e.public_id, e.reference, p.text, p.due_at, p.state,
         p.settled_at, u.name, p.created_at
      FROM promises p JOIN entries e ON e.id = p.entry_id LEFT JOIN users u ON u.id = p.made_by";

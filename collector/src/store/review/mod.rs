@@ -19,6 +19,7 @@ use crate::review::workflow::{PromiseState, Settled, WorkflowError};
 pub use actions::{BulkAction, BulkOutcome, NewReply};
 pub(super) use actions::{NewEvent, move_status, record};
 pub use entry::EntryDetail;
+pub(in crate::store) use entry::PROMISE_SELECT;
 pub(super) use inbox::{FilterSql, filter_sql, inbox_page, keyset_page, matching};
 pub use inbox::{InboxPage, InboxRow, SiteSettings, WaitingSummary};
 pub use report::{Report, SETTLED_SHOWN, SettledCounts};
@@ -64,7 +65,7 @@ impl EventKind {
         }
     }
 
-    fn parse(raw: &str) -> Option<EventKind> {
+    pub(in crate::store) fn parse(raw: &str) -> Option<EventKind> {
         [
             EventKind::Status,
             EventKind::Assign,
@@ -132,8 +133,8 @@ pub enum ReviewError {
     Store(#[from] StoreError),
 }
 
-type Outcome<T> = Result<Result<T, Refusal>, StoreError>;
+pub(in crate::store) type Outcome<T> = Result<Result<T, Refusal>, StoreError>;
 
-fn flatten<T>(outcome: Outcome<T>) -> Result<T, ReviewError> {
+pub(in crate::store) fn flatten<T>(outcome: Outcome<T>) -> Result<T, ReviewError> {
     Ok(outcome??)
 }

@@ -1,0 +1,229 @@
+//! Staff accounts and their sessions on PostgreSQL: in the database, so a
+//! session opened through one collector is honoured by every other.
+
+use tokio_postgres::Row;
+
+use super::{Postgres, is_unique_violation};
+use crate::store::{NewUser, Role, Session, StoreError, User};
+
+/// Serialises first-run setups across collectors.
+const FIRST_ADMIN_LOCK: i64 = 0x0065_6172_7368_0002;
+
+fn user(row: &Row, offset: usize) -> User {
+    let role: String = row.get(offset + 3);
+    User {
+        id: row.get(offset),
+        email: row.get(offset + 1),
+        name: row.get(offset + 2),
+        // As on SQLite: the CHECK admits two roles; fall back to the weaker.
+        role: Role::parse(&role).unwrap_or(Role::Agent),
+    }
+}
+
+async fn insert_user(
+    client: &impl deadpool_postgres::GenericClient,
+    new: &NewUser,
+    at: i64,
+) -> Result<User, StoreError> {
+    let inserted = client
+        .query_one(
+            "INSERT INTO users (email, name, role, password_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[
+                &new.email,
+                &new.name,
+                &new.role.as_str(),
+                &new.password_hash,
+                &at,
+            ],
+        )
+        .await;
+    match inserted {
+        Ok(row) => Ok(User {
+            id: row.get(0),
+            email: new.email.clone(),
+            name: new.name.clone(),
+            role: new.role,
+        }),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Duplicate("email")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Postgres {
+    pub async fn add_user(&self, user: NewUser, at: i64) -> Result<User, StoreError> {
+        let client = self.client().await?;
+        insert_user(&client, &user, at).await
+    }
+
+    /// Creates the first account, as admin, only while there is none; a
+    /// second setup racing the first (on any collector) gets `None`.
+    pub async fn add_first_admin(
+        &self,
+        user: NewUser,
+        at: i64,
+    ) -> Result<Option<User>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FIRST_ADMIN_LOCK])
+            .await?;
+        let users: i64 = tx
+            .query_one("SELECT count(*) FROM users", &[])
+            .await?
+            .get(0);
+        if users > 0 {
+            return Ok(None);
+        }
+        let admin = NewUser {
+            role: Role::Admin,
+            ..user
+        };
+        let added = insert_user(&tx, &admin, at).await?;
+        tx.commit().await?;
+        Ok(Some(added))
+    }
+
+    pub async fn user_count(&self) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_one("SELECT count(*) FROM users", &[])
+            .await?
+            .get(0))
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT id, email, name, role FROM users WHERE disabled_at IS NULL ORDER BY name, id",
+            )
+            .await?;
+        Ok(client
+            .query(&stmt, &[])
+            .await?
+            .iter()
+            .map(|r| user(r, 0))
+            .collect())
+    }
+
+    /// The account and its password hash, for checking a sign-in. Emails
+    /// compare without regard to case, as on SQLite.
+    pub async fn user_for_login(
+        &self,
+        email: String,
+    ) -> Result<Option<(User, String)>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT id, email, name, role, password_hash FROM users
+                 WHERE lower(email) = lower($1) AND disabled_at IS NULL",
+            )
+            .await?;
+        Ok(client
+            .query_opt(&stmt, &[&email.trim()])
+            .await?
+            .map(|r| (user(&r, 0), r.get(4))))
+    }
+
+    pub async fn set_password(
+        &self,
+        email: String,
+        password_hash: String,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let changed = tx
+            .execute(
+                "UPDATE users SET password_hash = $2 WHERE lower(email) = lower($1)",
+                &[&email, &password_hash],
+            )
+            .await?;
+        // A new password ends every session opened with the old one.
+        tx.execute(
+            "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE lower(email) = lower($1))",
+            &[&email],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(changed > 0)
+    }
+
+    /// Starts a session; `replacing` (the session the browser had before
+    /// signing in, if any) ends in the same transaction.
+    pub async fn create_session(
+        &self,
+        id_hash: Vec<u8>,
+        user_id: i64,
+        csrf_token: String,
+        now: i64,
+        replacing: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        if let Some(old) = &replacing {
+            tx.execute("DELETE FROM sessions WHERE id_hash = $1", &[old])
+                .await?;
+        }
+        tx.execute(
+            "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen)
+             VALUES ($1, $2, $3, $4, $4)",
+            &[&id_hash, &user_id, &csrf_token, &now],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn session(&self, id_hash: Vec<u8>) -> Result<Option<Session>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT u.id, u.email, u.name, u.role, s.csrf_token, s.created_at, s.last_seen
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.id_hash = $1 AND u.disabled_at IS NULL",
+            )
+            .await?;
+        Ok(client
+            .query_opt(&stmt, &[&id_hash])
+            .await?
+            .map(|r| Session {
+                user: user(&r, 0),
+                csrf_token: r.get(4),
+                created_at: r.get(5),
+                last_seen: r.get(6),
+            }))
+    }
+
+    pub async fn touch_session(&self, id_hash: Vec<u8>, now: i64) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("UPDATE sessions SET last_seen = $2 WHERE id_hash = $1")
+            .await?;
+        client.execute(&stmt, &[&id_hash, &now]).await?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, id_hash: Vec<u8>) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM sessions WHERE id_hash = $1", &[&id_hash])
+            .await?;
+        Ok(())
+    }
+
+    /// Removes sessions past either timeout.
+    pub async fn delete_expired_sessions(
+        &self,
+        idle_before: i64,
+        created_before: i64,
+    ) -> Result<usize, StoreError> {
+        let client = self.client().await?;
+        let removed = client
+            .execute(
+                "DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2",
+                &[&idle_before, &created_before],
+            )
+            .await?;
+        Ok(usize::try_from(removed).unwrap_or(usize::MAX))
+    }
+}

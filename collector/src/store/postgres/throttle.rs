@@ -1,0 +1,78 @@
+//! Sign-in attempts the throttle let through, on PostgreSQL.
+
+use super::Postgres;
+use crate::auth::Attempt;
+use crate::auth::throttle::Tag;
+use crate::store::StoreError;
+
+fn tag(raw: Option<Vec<u8>>) -> Option<Tag> {
+    raw.and_then(|bytes| Tag::try_from(bytes.as_slice()).ok())
+}
+
+impl Postgres {
+    /// Records an attempt made at `at` and forgets those before
+    /// `forget_before`.
+    pub async fn record_login_attempt(
+        &self,
+        at: i64,
+        attempt: Attempt,
+        forget_before: i64,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let forget = tx
+            .prepare_cached("DELETE FROM login_attempts WHERE at < $1")
+            .await?;
+        tx.execute(&forget, &[&forget_before]).await?;
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO login_attempts (at, net, pair, account, device)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await?;
+        let bytes = |t: &Option<Tag>| t.as_ref().map(|t| t.as_slice().to_vec());
+        tx.execute(
+            &insert,
+            &[
+                &at,
+                &bytes(&attempt.net),
+                &bytes(&attempt.pair),
+                &bytes(&attempt.account),
+                &bytes(&attempt.device),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Attempts made since `since`, oldest first.
+    pub async fn login_attempts_since(
+        &self,
+        since: i64,
+    ) -> Result<Vec<(i64, Attempt)>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT at, net, pair, account, device FROM login_attempts
+                 WHERE at >= $1 ORDER BY at",
+            )
+            .await?;
+        Ok(client
+            .query(&stmt, &[&since])
+            .await?
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    Attempt {
+                        net: tag(r.get(1)),
+                        pair: tag(r.get(2)),
+                        account: tag(r.get(3)),
+                        device: tag(r.get(4)),
+                    },
+                )
+            })
+            .collect())
+    }
+}

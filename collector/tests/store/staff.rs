@@ -1,0 +1,169 @@
+//! Staff accounts, sessions and the sign-in throttle's memory.
+
+use earshot_collector::auth::Attempt;
+use earshot_collector::store::{NewUser, Role, StoreError};
+
+use crate::backend::Backend;
+use crate::ingest::T0;
+use crate::story;
+
+fn new_user(email: &str, name: &str, role: Role) -> NewUser {
+    NewUser {
+        email: email.to_owned(),
+        name: name.to_owned(),
+        role,
+        password_hash: format!("$argon2id$v=19$hash-of-{name}"),
+    }
+}
+
+async fn the_first_admin_is_made_once_and_emails_are_unique_in_any_case(db: &impl Backend) {
+    assert_eq!(db.user_count().await.unwrap(), 0);
+    let (a, b) = tokio::join!(
+        db.add_first_admin(new_user("ada@shop.example", "Ada", Role::Agent), T0),
+        db.add_first_admin(new_user("bob@shop.example", "Bob", Role::Agent), T0)
+    );
+    let made: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(made.len(), 1, "exactly one setup wins");
+    assert_eq!(made[0].role, Role::Admin);
+    let later = db
+        .add_first_admin(new_user("eve@shop.example", "Eve", Role::Admin), T0)
+        .await
+        .unwrap();
+    assert!(later.is_none());
+    let cy = db
+        .add_user(new_user("Cy@Shop.Example", "Cy", Role::Agent), T0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.add_user(new_user("cy@shop.example", "Cy again", Role::Admin), T0)
+            .await,
+        Err(StoreError::Duplicate("email"))
+    ));
+    assert_eq!(db.user_count().await.unwrap(), 2);
+    let names: Vec<String> = db
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"Cy".to_owned()));
+    // Signing in finds the account whatever the case and spaces typed.
+    let (found, hash) = db
+        .user_for_login("  CY@shop.example ".to_owned())
+        .await
+        .unwrap()
+        .expect("found by email in any case");
+    assert_eq!(found, cy);
+    assert_eq!(hash, "$argon2id$v=19$hash-of-Cy");
+    assert!(
+        db.user_for_login("nobody@shop.example".into())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+story!(the_first_admin_is_made_once_and_emails_are_unique_in_any_case);
+
+async fn a_session_lives_until_signed_out_expired_or_the_password_changes(db: &impl Backend) {
+    let ada = db
+        .add_user(new_user("ada@shop.example", "Ada", Role::Admin), T0)
+        .await
+        .unwrap();
+    let first = vec![1u8; 32];
+    db.create_session(first.clone(), ada.id, "csrf-1".into(), T0, None)
+        .await
+        .unwrap();
+    let session = db.session(first.clone()).await.unwrap().expect("session");
+    assert_eq!(session.user, ada);
+    assert_eq!(
+        (
+            session.csrf_token.as_str(),
+            session.created_at,
+            session.last_seen
+        ),
+        ("csrf-1", T0, T0)
+    );
+    db.touch_session(first.clone(), T0 + 5).await.unwrap();
+    assert_eq!(
+        db.session(first.clone()).await.unwrap().unwrap().last_seen,
+        T0 + 5
+    );
+    // Signing in again replaces the browser's old session.
+    let second = vec![2u8; 32];
+    db.create_session(
+        second.clone(),
+        ada.id,
+        "csrf-2".into(),
+        T0 + 10,
+        Some(first.clone()),
+    )
+    .await
+    .unwrap();
+    assert!(db.session(first).await.unwrap().is_none());
+    assert!(db.session(second.clone()).await.unwrap().is_some());
+    db.delete_session(second.clone()).await.unwrap();
+    assert!(db.session(second).await.unwrap().is_none());
+    // Expiry: idle too long, or simply too old.
+    for (id, created, seen) in [
+        (3u8, T0, T0 + 100),
+        (4, T0 + 50, T0 + 60),
+        (5, T0 + 50, T0 + 100),
+    ] {
+        db.create_session(vec![id; 32], ada.id, "c".into(), created, None)
+            .await
+            .unwrap();
+        db.touch_session(vec![id; 32], seen).await.unwrap();
+    }
+    let removed = db.delete_expired_sessions(T0 + 80, T0 + 10).await.unwrap();
+    assert_eq!(removed, 2);
+    assert!(db.session(vec![5; 32]).await.unwrap().is_some());
+    // A new password ends every session.
+    assert!(
+        db.set_password("ADA@shop.example".into(), "new-hash".into())
+            .await
+            .unwrap()
+    );
+    assert!(db.session(vec![5; 32]).await.unwrap().is_none());
+    let (_, hash) = db
+        .user_for_login("ada@shop.example".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hash, "new-hash");
+    assert!(
+        !db.set_password("nobody@shop.example".into(), "x".into())
+            .await
+            .unwrap()
+    );
+}
+story!(a_session_lives_until_signed_out_expired_or_the_password_changes);
+
+async fn sign_in_attempts_are_remembered_until_forgotten(db: &impl Backend) {
+    let attempt = |n: u8, device: bool| Attempt {
+        net: Some([n; 16]),
+        pair: Some([n + 1; 16]),
+        account: Some([n + 2; 16]),
+        device: device.then_some([n + 3; 16]),
+    };
+    db.record_login_attempt(T0, attempt(1, false), T0 - 1000)
+        .await
+        .unwrap();
+    db.record_login_attempt(T0 + 10, attempt(10, true), T0 - 1000)
+        .await
+        .unwrap();
+    let remembered = db.login_attempts_since(T0).await.unwrap();
+    assert_eq!(remembered.len(), 2);
+    assert_eq!(remembered[0], (T0, attempt(1, false)));
+    assert_eq!(remembered[1], (T0 + 10, attempt(10, true)));
+    assert_eq!(db.login_attempts_since(T0 + 5).await.unwrap().len(), 1);
+    // Recording forgets what no throttle remembers any more.
+    db.record_login_attempt(T0 + 20, attempt(20, false), T0 + 5)
+        .await
+        .unwrap();
+    let remembered = db.login_attempts_since(0).await.unwrap();
+    let times: Vec<i64> = remembered.iter().map(|(at, _)| *at).collect();
+    assert_eq!(times, [T0 + 10, T0 + 20]);
+}
+story!(sign_in_attempts_are_remembered_until_forgotten);

@@ -1,0 +1,335 @@
+//! What staff do: replies with promises, status moves, assignment, notes,
+//! settling promises and bulk actions, each on the entry's timeline.
+
+use earshot_collector::review::filter::{Filter, Search, View};
+use earshot_collector::review::workflow::{Settled, Status, WorkflowError};
+use earshot_collector::store::{
+    BulkAction, BulkOutcome, EventKind, NewReply, NewUser, Refusal, ReviewError, Role,
+};
+
+use crate::backend::Backend;
+use crate::ingest::{T0, entry, first_site};
+use crate::story;
+
+const HOUR: i64 = 3_600_000;
+
+/// An event as (kind, actor, old value, new value).
+type TimelineLine<'a> = (EventKind, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
+fn refused(result: Result<impl std::fmt::Debug, ReviewError>) -> Refusal {
+    match result {
+        Err(ReviewError::Refused(refusal)) => refusal,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn staff(email: &str, name: &str) -> NewUser {
+    NewUser {
+        email: email.to_owned(),
+        name: name.to_owned(),
+        role: Role::Agent,
+        password_hash: "x".to_owned(),
+    }
+}
+
+async fn a_reply_with_a_promise_answers_and_the_promise_is_settled_once(db: &impl Backend) {
+    let shop = first_site(db).await;
+    let ada = db
+        .add_user(staff("ada@shop.example", "Ada"), T0)
+        .await
+        .unwrap();
+    let request = serde_json::json!({"message": "Where is my refund?"});
+    let inserted = db.insert_entry(entry(&shop, T0, request)).await.unwrap();
+    let id = inserted.public_id.clone();
+    assert_eq!(
+        db.entry_by_reference(inserted.reference.clone())
+            .await
+            .unwrap(),
+        Some(id.clone())
+    );
+    assert_eq!(
+        db.entry_by_reference("ES-0000-0000".into()).await.unwrap(),
+        None
+    );
+    let reply = NewReply {
+        body: "Sorry! It goes out Friday.".into(),
+        promise: Some(("Refund sent by Friday".into(), T0 + 48 * HOUR)),
+    };
+    let event = db
+        .reply(id.clone(), reply, ada.id, T0 + HOUR)
+        .await
+        .unwrap();
+    db.mark_reply_mailed(event, true).await.unwrap();
+    let detail = db.entry_detail(id.clone()).await.unwrap().expect("entry");
+    assert_eq!(detail.status, Status::Acknowledged);
+    assert_eq!(detail.first_response_at, Some(T0 + HOUR));
+    assert_eq!(detail.message.as_deref(), Some("Where is my refund?"));
+    let kinds: Vec<EventKind> = detail.events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::Reply, EventKind::Status]);
+    let said = &detail.events[0];
+    assert_eq!((said.id, said.actor.as_deref()), (event, Some("Ada")));
+    assert_eq!(said.body.as_deref(), Some("Sorry! It goes out Friday."));
+    assert_eq!(said.new_value.as_deref(), Some("emailed"));
+    let moved = &detail.events[1];
+    assert_eq!(
+        (moved.old_value.as_deref(), moved.new_value.as_deref()),
+        (Some("new"), Some("acknowledged"))
+    );
+    let [promise] = detail.promises.as_slice() else {
+        panic!("one promise: {:?}", detail.promises);
+    };
+    assert_eq!(promise.text, "Refund sent by Friday");
+    assert_eq!(
+        (promise.due_at, promise.settled),
+        (T0 + 48 * HOUR, Settled::Open)
+    );
+    assert_eq!(promise.made_by.as_deref(), Some("Ada"));
+    assert_eq!(promise.entry_reference, inserted.reference);
+    // Answered: no longer waiting; the promise turns overdue after its day.
+    assert!(
+        db.inbox(Filter::default(), 50, T0 + 2 * HOUR)
+            .await
+            .unwrap()
+            .rows
+            .is_empty()
+    );
+    assert_eq!(
+        db.waiting_summary(T0 + 49 * HOUR)
+            .await
+            .unwrap()
+            .overdue_promises,
+        1
+    );
+    let promised = Filter {
+        view: View::All,
+        promise: Some(earshot_collector::review::filter::PromiseFilter::Overdue),
+        ..Filter::default()
+    };
+    assert_eq!(
+        db.inbox(promised.clone(), 50, T0 + 49 * HOUR)
+            .await
+            .unwrap()
+            .rows
+            .len(),
+        1
+    );
+    assert!(
+        db.inbox(promised, 50, T0 + 47 * HOUR)
+            .await
+            .unwrap()
+            .rows
+            .is_empty()
+    );
+    // Kept, once.
+    db.settle_promise(id.clone(), promise.id, true, ada.id, T0 + 40 * HOUR)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(
+            db.settle_promise(id.clone(), promise.id, false, ada.id, T0 + 41 * HOUR)
+                .await
+        ),
+        Refusal::AlreadySettled
+    );
+    assert_eq!(
+        refused(
+            db.settle_promise(id.clone(), promise.id + 1000, true, ada.id, T0)
+                .await
+        ),
+        Refusal::NoPromise
+    );
+    let detail = db.entry_detail(id).await.unwrap().unwrap();
+    assert_eq!(detail.promises[0].settled, Settled::Kept);
+    assert_eq!(detail.promises[0].settled_at, Some(T0 + 40 * HOUR));
+    assert_eq!(detail.events.last().unwrap().kind, EventKind::PromiseKept);
+    assert_eq!(
+        db.waiting_summary(T0 + 49 * HOUR)
+            .await
+            .unwrap()
+            .overdue_promises,
+        0
+    );
+}
+story!(a_reply_with_a_promise_answers_and_the_promise_is_settled_once);
+
+async fn status_assignment_and_notes_follow_the_rules(db: &impl Backend) {
+    let shop = first_site(db).await;
+    let ada = db
+        .add_user(staff("ada@shop.example", "Ada"), T0)
+        .await
+        .unwrap();
+    let bo = db
+        .add_user(staff("bo@shop.example", "Bo"), T0)
+        .await
+        .unwrap();
+    let request = serde_json::json!({"message": "Login loops"});
+    let id = db
+        .insert_entry(entry(&shop, T0, request))
+        .await
+        .unwrap()
+        .public_id;
+    db.set_status(id.clone(), Status::InProgress, ada.id, T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(
+            db.set_status(id.clone(), Status::InProgress, ada.id, T0 + 2)
+                .await
+        ),
+        Refusal::Workflow(WorkflowError::Unchanged(Status::InProgress))
+    );
+    db.assign(id.clone(), Some(bo.id), ada.id, T0 + 3)
+        .await
+        .unwrap();
+    // Assigning again to the same colleague changes nothing.
+    db.assign(id.clone(), Some(bo.id), ada.id, T0 + 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(db.assign(id.clone(), Some(9_999), ada.id, T0).await),
+        Refusal::NoUser
+    );
+    db.add_note(
+        id.clone(),
+        "Customer uses Safari 14 on a kiosk".into(),
+        bo.id,
+        T0 + 5,
+    )
+    .await
+    .unwrap();
+    db.assign(id.clone(), None, bo.id, T0 + 6).await.unwrap();
+    let detail = db.entry_detail(id.clone()).await.unwrap().unwrap();
+    assert_eq!(detail.status, Status::InProgress);
+    assert_eq!(detail.assignee_id, None);
+    let timeline: Vec<TimelineLine<'_>> = detail
+        .events
+        .iter()
+        .map(|e| {
+            (
+                e.kind,
+                e.actor.as_deref(),
+                e.old_value.as_deref(),
+                e.new_value.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        timeline,
+        [
+            (
+                EventKind::Status,
+                Some("Ada"),
+                Some("new"),
+                Some("in_progress")
+            ),
+            (EventKind::Assign, Some("Ada"), None, Some("Bo")),
+            (EventKind::Note, Some("Bo"), None, None),
+            (EventKind::Assign, Some("Bo"), Some("Bo"), None),
+        ]
+    );
+    assert_eq!(
+        detail.events[2].body.as_deref(),
+        Some("Customer uses Safari 14 on a kiosk")
+    );
+    // Notes are searchable.
+    let search = Filter {
+        view: View::All,
+        search: Search::parse("kiosk"),
+        ..Filter::default()
+    };
+    let found = db.inbox(search, 50, T0 + 10).await.unwrap();
+    assert_eq!(found.rows.len(), 1);
+    assert_eq!(found.rows[0].public_id, id);
+    // Nothing happens to an entry that does not exist.
+    let ghost = "no-such-entry".to_owned();
+    assert_eq!(
+        refused(
+            db.set_status(ghost.clone(), Status::Resolved, ada.id, T0)
+                .await
+        ),
+        Refusal::NoEntry
+    );
+    assert_eq!(
+        refused(db.assign(ghost.clone(), None, ada.id, T0).await),
+        Refusal::NoEntry
+    );
+    assert_eq!(
+        refused(db.add_note(ghost.clone(), "x".into(), ada.id, T0).await),
+        Refusal::NoEntry
+    );
+    let reply = NewReply {
+        body: "x".into(),
+        promise: None,
+    };
+    assert_eq!(
+        refused(db.reply(ghost, reply, ada.id, T0).await),
+        Refusal::NoEntry
+    );
+}
+story!(status_assignment_and_notes_follow_the_rules);
+
+async fn a_bulk_action_changes_what_it_can_and_counts_the_rest(db: &impl Backend) {
+    let shop = first_site(db).await;
+    let ada = db
+        .add_user(staff("ada@shop.example", "Ada"), T0)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let request = serde_json::json!({"message": format!("Issue {i}")});
+        ids.push(
+            db.insert_entry(entry(&shop, T0 + i, request))
+                .await
+                .unwrap()
+                .public_id,
+        );
+    }
+    db.set_status(ids[0].clone(), Status::Resolved, ada.id, T0 + 10)
+        .await
+        .unwrap();
+    let mut targets = ids.clone();
+    targets.push("no-such-entry".into());
+    let outcome = db
+        .bulk(
+            targets.clone(),
+            BulkAction::Status(Status::Resolved),
+            ada.id,
+            T0 + 20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        BulkOutcome {
+            changed: 2,
+            skipped: 2
+        }
+    );
+    let outcome = db
+        .bulk(targets, BulkAction::Assign(Some(ada.id)), ada.id, T0 + 30)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        BulkOutcome {
+            changed: 3,
+            skipped: 1
+        }
+    );
+    assert_eq!(
+        refused(
+            db.bulk(ids.clone(), BulkAction::Assign(Some(9_999)), ada.id, T0)
+                .await
+        ),
+        Refusal::NoUser
+    );
+    for id in ids {
+        let detail = db.entry_detail(id).await.unwrap().unwrap();
+        assert_eq!(
+            (detail.status, detail.assignee_id),
+            (Status::Resolved, Some(ada.id))
+        );
+    }
+    assert_eq!(db.waiting_summary(T0 + 40).await.unwrap().waiting, 0);
+}
+story!(a_bulk_action_changes_what_it_can_and_counts_the_rest);
