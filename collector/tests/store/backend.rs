@@ -11,383 +11,74 @@ use earshot_collector::review::workflow::Status;
 use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::{
     BulkAction, BulkOutcome, Entry, EntryDetail, InboxPage, Inserted, NewEntry, NewReply, NewSite,
-    NewUser, ReviewError, Session, Site, Store, StoreError, User, WaitingSummary,
+    NewToken, NewUser, ReviewError, Session, Site, Store, StoreError, TokenInfo, User,
+    WaitingSummary,
 };
 
 use crate::postgres_server::TempPostgres;
 
-pub trait Backend: Sync {
-    fn ensure_first_site(
-        &self,
-        site: NewSite,
-        at: i64,
-    ) -> impl Future<Output = Result<(Site, bool), StoreError>> + Send;
-    fn add_site(
-        &self,
-        site: NewSite,
-        at: i64,
-    ) -> impl Future<Output = Result<Site, StoreError>> + Send;
-    fn sites(&self) -> impl Future<Output = Result<Vec<Site>, StoreError>> + Send;
-    fn insert_entry(
-        &self,
-        entry: NewEntry,
-    ) -> impl Future<Output = Result<Inserted, StoreError>> + Send;
-    fn entry_by_status_link(
-        &self,
-        public_id: String,
-        secret: String,
-    ) -> impl Future<Output = Result<Option<Entry>, StoreError>> + Send;
-    fn inbox(
-        &self,
-        filter: Filter,
-        limit: usize,
-        now: i64,
-    ) -> impl Future<Output = Result<InboxPage, StoreError>> + Send;
-    fn inbox_counted(
-        &self,
-        filter: Filter,
-        limit: usize,
-        cap: i64,
-        now: i64,
-    ) -> impl Future<Output = Result<(InboxPage, i64), StoreError>> + Send;
-    fn waiting_summary(
-        &self,
-        now: i64,
-    ) -> impl Future<Output = Result<WaitingSummary, StoreError>> + Send;
-    fn add_user(
-        &self,
-        user: NewUser,
-        at: i64,
-    ) -> impl Future<Output = Result<User, StoreError>> + Send;
-    fn add_first_admin(
-        &self,
-        user: NewUser,
-        at: i64,
-    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
-    fn user_count(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
-    fn users(&self) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
-    fn user_for_login(
-        &self,
-        email: String,
-    ) -> impl Future<Output = Result<Option<(User, String)>, StoreError>> + Send;
-    fn set_password(
-        &self,
-        email: String,
-        password_hash: String,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn create_session(
-        &self,
-        id_hash: Vec<u8>,
-        user_id: i64,
-        csrf_token: String,
-        now: i64,
-        replacing: Option<Vec<u8>>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn session(
-        &self,
-        id_hash: Vec<u8>,
-    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
-    fn touch_session(
-        &self,
-        id_hash: Vec<u8>,
-        now: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn delete_session(
-        &self,
-        id_hash: Vec<u8>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn delete_expired_sessions(
-        &self,
-        idle_before: i64,
-        created_before: i64,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
-    fn record_login_attempt(
-        &self,
-        at: i64,
-        attempt: Attempt,
-        forget_before: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn login_attempts_since(
-        &self,
-        since: i64,
-    ) -> impl Future<Output = Result<Vec<(i64, Attempt)>, StoreError>> + Send;
-    fn entry_by_reference(
-        &self,
-        reference: String,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
-    fn entry_detail(
-        &self,
-        public_id: String,
-    ) -> impl Future<Output = Result<Option<EntryDetail>, StoreError>> + Send;
-    fn set_status(
-        &self,
-        public_id: String,
-        to: Status,
-        actor: i64,
-        at: i64,
-    ) -> impl Future<Output = Result<(), ReviewError>> + Send;
-    fn assign(
-        &self,
-        public_id: String,
-        assignee: Option<i64>,
-        actor: i64,
-        at: i64,
-    ) -> impl Future<Output = Result<(), ReviewError>> + Send;
-    fn add_note(
-        &self,
-        public_id: String,
-        body: String,
-        actor: i64,
-        at: i64,
-    ) -> impl Future<Output = Result<(), ReviewError>> + Send;
-    fn reply(
-        &self,
-        public_id: String,
-        new: NewReply,
-        actor: i64,
-        at: i64,
-    ) -> impl Future<Output = Result<i64, ReviewError>> + Send;
-    fn mark_reply_mailed(
-        &self,
-        event_id: i64,
-        sent: bool,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn settle_promise(
-        &self,
-        public_id: String,
-        promise_id: i64,
-        kept: bool,
-        actor: i64,
-        at: i64,
-    ) -> impl Future<Output = Result<(), ReviewError>> + Send;
-    fn bulk(
-        &self,
-        public_ids: Vec<String>,
-        action: BulkAction,
-        actor: i64,
-        at: i64,
-    ) -> impl Future<Output = Result<BulkOutcome, ReviewError>> + Send;
-}
+/// Declares the operations once: the trait with each as a `Send` future,
+/// and its implementation for both backends by their own methods.
+macro_rules! operations {
+    ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*) => {
+        pub trait Backend: Sync {
+            $(fn $name(&self, $($arg: $ty),*) -> impl Future<Output = $ret> + Send;)*
+        }
 
-macro_rules! same_operations {
-    ($backend:ty) => {
-        impl Backend for $backend {
-            fn ensure_first_site(
-                &self,
-                site: NewSite,
-                at: i64,
-            ) -> impl Future<Output = Result<(Site, bool), StoreError>> + Send {
-                <$backend>::ensure_first_site(self, site, at)
-            }
-            fn add_site(
-                &self,
-                site: NewSite,
-                at: i64,
-            ) -> impl Future<Output = Result<Site, StoreError>> + Send {
-                <$backend>::add_site(self, site, at)
-            }
-            fn sites(&self) -> impl Future<Output = Result<Vec<Site>, StoreError>> + Send {
-                <$backend>::sites(self)
-            }
-            fn insert_entry(
-                &self,
-                entry: NewEntry,
-            ) -> impl Future<Output = Result<Inserted, StoreError>> + Send {
-                <$backend>::insert_entry(self, entry)
-            }
-            fn entry_by_status_link(
-                &self,
-                public_id: String,
-                secret: String,
-            ) -> impl Future<Output = Result<Option<Entry>, StoreError>> + Send {
-                <$backend>::entry_by_status_link(self, public_id, secret)
-            }
-            fn inbox(
-                &self,
-                filter: Filter,
-                limit: usize,
-                now: i64,
-            ) -> impl Future<Output = Result<InboxPage, StoreError>> + Send {
-                <$backend>::inbox(self, filter, limit, now)
-            }
-            fn inbox_counted(
-                &self,
-                filter: Filter,
-                limit: usize,
-                cap: i64,
-                now: i64,
-            ) -> impl Future<Output = Result<(InboxPage, i64), StoreError>> + Send {
-                <$backend>::inbox_counted(self, filter, limit, cap, now)
-            }
-            fn waiting_summary(
-                &self,
-                now: i64,
-            ) -> impl Future<Output = Result<WaitingSummary, StoreError>> + Send {
-                <$backend>::waiting_summary(self, now)
-            }
-            fn add_user(
-                &self,
-                user: NewUser,
-                at: i64,
-            ) -> impl Future<Output = Result<User, StoreError>> + Send {
-                <$backend>::add_user(self, user, at)
-            }
-            fn add_first_admin(
-                &self,
-                user: NewUser,
-                at: i64,
-            ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send {
-                <$backend>::add_first_admin(self, user, at)
-            }
-            fn user_count(&self) -> impl Future<Output = Result<i64, StoreError>> + Send {
-                <$backend>::user_count(self)
-            }
-            fn users(&self) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send {
-                <$backend>::users(self)
-            }
-            fn user_for_login(
-                &self,
-                email: String,
-            ) -> impl Future<Output = Result<Option<(User, String)>, StoreError>> + Send {
-                <$backend>::user_for_login(self, email)
-            }
-            fn set_password(
-                &self,
-                email: String,
-                password_hash: String,
-            ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-                <$backend>::set_password(self, email, password_hash)
-            }
-            fn create_session(
-                &self,
-                id_hash: Vec<u8>,
-                user_id: i64,
-                csrf_token: String,
-                now: i64,
-                replacing: Option<Vec<u8>>,
-            ) -> impl Future<Output = Result<(), StoreError>> + Send {
-                <$backend>::create_session(self, id_hash, user_id, csrf_token, now, replacing)
-            }
-            fn session(
-                &self,
-                id_hash: Vec<u8>,
-            ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send {
-                <$backend>::session(self, id_hash)
-            }
-            fn touch_session(
-                &self,
-                id_hash: Vec<u8>,
-                now: i64,
-            ) -> impl Future<Output = Result<(), StoreError>> + Send {
-                <$backend>::touch_session(self, id_hash, now)
-            }
-            fn delete_session(
-                &self,
-                id_hash: Vec<u8>,
-            ) -> impl Future<Output = Result<(), StoreError>> + Send {
-                <$backend>::delete_session(self, id_hash)
-            }
-            fn delete_expired_sessions(
-                &self,
-                idle_before: i64,
-                created_before: i64,
-            ) -> impl Future<Output = Result<usize, StoreError>> + Send {
-                <$backend>::delete_expired_sessions(self, idle_before, created_before)
-            }
-            fn record_login_attempt(
-                &self,
-                at: i64,
-                attempt: Attempt,
-                forget_before: i64,
-            ) -> impl Future<Output = Result<(), StoreError>> + Send {
-                <$backend>::record_login_attempt(self, at, attempt, forget_before)
-            }
-            fn login_attempts_since(
-                &self,
-                since: i64,
-            ) -> impl Future<Output = Result<Vec<(i64, Attempt)>, StoreError>> + Send {
-                <$backend>::login_attempts_since(self, since)
-            }
-            fn entry_by_reference(
-                &self,
-                reference: String,
-            ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
-                <$backend>::entry_by_reference(self, reference)
-            }
-            fn entry_detail(
-                &self,
-                public_id: String,
-            ) -> impl Future<Output = Result<Option<EntryDetail>, StoreError>> + Send {
-                <$backend>::entry_detail(self, public_id)
-            }
-            fn set_status(
-                &self,
-                public_id: String,
-                to: Status,
-                actor: i64,
-                at: i64,
-            ) -> impl Future<Output = Result<(), ReviewError>> + Send {
-                <$backend>::set_status(self, public_id, to, actor, at)
-            }
-            fn assign(
-                &self,
-                public_id: String,
-                assignee: Option<i64>,
-                actor: i64,
-                at: i64,
-            ) -> impl Future<Output = Result<(), ReviewError>> + Send {
-                <$backend>::assign(self, public_id, assignee, actor, at)
-            }
-            fn add_note(
-                &self,
-                public_id: String,
-                body: String,
-                actor: i64,
-                at: i64,
-            ) -> impl Future<Output = Result<(), ReviewError>> + Send {
-                <$backend>::add_note(self, public_id, body, actor, at)
-            }
-            fn reply(
-                &self,
-                public_id: String,
-                new: NewReply,
-                actor: i64,
-                at: i64,
-            ) -> impl Future<Output = Result<i64, ReviewError>> + Send {
-                <$backend>::reply(self, public_id, new, actor, at)
-            }
-            fn mark_reply_mailed(
-                &self,
-                event_id: i64,
-                sent: bool,
-            ) -> impl Future<Output = Result<(), StoreError>> + Send {
-                <$backend>::mark_reply_mailed(self, event_id, sent)
-            }
-            fn settle_promise(
-                &self,
-                public_id: String,
-                promise_id: i64,
-                kept: bool,
-                actor: i64,
-                at: i64,
-            ) -> impl Future<Output = Result<(), ReviewError>> + Send {
-                <$backend>::settle_promise(self, public_id, promise_id, kept, actor, at)
-            }
-            fn bulk(
-                &self,
-                public_ids: Vec<String>,
-                action: BulkAction,
-                actor: i64,
-                at: i64,
-            ) -> impl Future<Output = Result<BulkOutcome, ReviewError>> + Send {
-                <$backend>::bulk(self, public_ids, action, actor, at)
-            }
+        impl Backend for Store {
+            $(fn $name(&self, $($arg: $ty),*) -> impl Future<Output = $ret> + Send {
+                Store::$name(self, $($arg),*)
+            })*
+        }
+
+        impl Backend for Postgres {
+            $(fn $name(&self, $($arg: $ty),*) -> impl Future<Output = $ret> + Send {
+                Postgres::$name(self, $($arg),*)
+            })*
         }
     };
 }
 
-same_operations!(Store);
-same_operations!(Postgres);
+operations! {
+    fn ensure_first_site(site: NewSite, at: i64) -> Result<(Site, bool), StoreError>;
+    fn add_site(site: NewSite, at: i64) -> Result<Site, StoreError>;
+    fn sites() -> Result<Vec<Site>, StoreError>;
+    fn insert_entry(entry: NewEntry) -> Result<Inserted, StoreError>;
+    fn entry_by_status_link(public_id: String, secret: String) -> Result<Option<Entry>, StoreError>;
+    fn inbox(filter: Filter, limit: usize, now: i64) -> Result<InboxPage, StoreError>;
+    fn inbox_counted(filter: Filter, limit: usize, cap: i64, now: i64) -> Result<(InboxPage, i64), StoreError>;
+    fn waiting_summary(now: i64) -> Result<WaitingSummary, StoreError>;
+    fn add_user(user: NewUser, at: i64) -> Result<User, StoreError>;
+    fn add_first_admin(user: NewUser, at: i64) -> Result<Option<User>, StoreError>;
+    fn user_count() -> Result<i64, StoreError>;
+    fn users() -> Result<Vec<User>, StoreError>;
+    fn user_for_login(email: String) -> Result<Option<(User, String)>, StoreError>;
+    fn set_password(email: String, password_hash: String) -> Result<bool, StoreError>;
+    fn create_session(id_hash: Vec<u8>, user_id: i64, csrf_token: String, now: i64, replacing: Option<Vec<u8>>) -> Result<(), StoreError>;
+    fn session(id_hash: Vec<u8>) -> Result<Option<Session>, StoreError>;
+    fn touch_session(id_hash: Vec<u8>, now: i64) -> Result<(), StoreError>;
+    fn delete_session(id_hash: Vec<u8>) -> Result<(), StoreError>;
+    fn delete_expired_sessions(idle_before: i64, created_before: i64) -> Result<usize, StoreError>;
+    fn record_login_attempt(at: i64, attempt: Attempt, forget_before: i64) -> Result<(), StoreError>;
+    fn login_attempts_since(since: i64) -> Result<Vec<(i64, Attempt)>, StoreError>;
+    fn entry_by_reference(reference: String) -> Result<Option<String>, StoreError>;
+    fn entry_detail(public_id: String) -> Result<Option<EntryDetail>, StoreError>;
+    fn set_status(public_id: String, to: Status, actor: i64, at: i64) -> Result<(), ReviewError>;
+    fn assign(public_id: String, assignee: Option<i64>, actor: i64, at: i64) -> Result<(), ReviewError>;
+    fn add_note(public_id: String, body: String, actor: i64, at: i64) -> Result<(), ReviewError>;
+    fn reply(public_id: String, new: NewReply, actor: i64, at: i64) -> Result<i64, ReviewError>;
+    fn mark_reply_mailed(event_id: i64, sent: bool) -> Result<(), StoreError>;
+    fn settle_promise(public_id: String, promise_id: i64, kept: bool, actor: i64, at: i64) -> Result<(), ReviewError>;
+    fn bulk(public_ids: Vec<String>, action: BulkAction, actor: i64, at: i64) -> Result<BulkOutcome, ReviewError>;
+    fn ip_hash_secret() -> Result<[u8; 32], StoreError>;
+    fn login_throttle_secret() -> Result<[u8; 32], StoreError>;
+    fn add_token(token: NewToken, actor: Option<i64>, now: i64) -> Result<TokenInfo, StoreError>;
+    fn tokens(user_id: Option<i64>) -> Result<Vec<TokenInfo>, StoreError>;
+    fn revoke_token(public_id: String, owner: Option<i64>, actor: Option<i64>, now: i64) -> Result<bool, StoreError>;
+    fn token_holder(hash: Vec<u8>, now: i64) -> Result<Option<(User, TokenInfo)>, StoreError>;
+    fn touch_token(id: i64, now: i64) -> Result<(), StoreError>;
+    fn user_by_email(email: String) -> Result<Option<User>, StoreError>;
+}
 
 /// A fresh SQLite file; the directory goes when the test ends.
 pub struct SqliteFixture {

@@ -12,4 +12,5 @@ mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
 mod staff;
+mod tokens;
 mod workflow;

@@ -23,14 +23,18 @@ mod entries;
 mod inbox;
 mod migrations;
 mod review;
+mod settings;
 mod sites;
 mod staff;
 mod throttle;
+mod tokens;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime,
+};
 use tokio_postgres::error::SqlState;
 
 use super::StoreError;
@@ -103,6 +107,24 @@ impl Postgres {
         self.client().await?.simple_query("SELECT 1").await?;
         Ok(())
     }
+}
+
+/// Records who did what in the audit log, in the caller's transaction.
+async fn audit(
+    client: &impl GenericClient,
+    actor: Option<i64>,
+    action: &str,
+    subject: &str,
+    detail: Option<&str>,
+    at: i64,
+) -> Result<(), StoreError> {
+    client
+        .execute(
+            "INSERT INTO audit_log (actor_id, action, subject, detail, at) VALUES ($1, $2, $3, $4, $5)",
+            &[&actor, &action, &subject, &detail, &at],
+        )
+        .await?;
+    Ok(())
 }
 
 /// Whether `e` is a unique constraint refusing a row.

@@ -10,7 +10,7 @@
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use tokio_postgres::Row;
 
-use super::Postgres;
+use super::{Postgres, audit};
 use crate::review::workflow::{Settled, Status};
 use crate::store::notify::{Notice, NoticeKind};
 use crate::store::review::{NewEvent, Outcome, PROMISE_SELECT, flatten};
@@ -87,22 +87,6 @@ async fn notice(tx: &Transaction<'_>, n: Notice<'_>) -> Result<(), StoreError> {
             &n.new_value,
             &n.at,
         ],
-    )
-    .await?;
-    Ok(())
-}
-
-async fn audit(
-    tx: &Transaction<'_>,
-    actor: Option<i64>,
-    action: &str,
-    subject: &str,
-    detail: Option<&str>,
-    at: i64,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO audit_log (actor_id, action, subject, detail, at) VALUES ($1, $2, $3, $4, $5)",
-        &[&actor, &action, &subject, &detail, &at],
     )
     .await?;
     Ok(())

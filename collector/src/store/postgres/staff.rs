@@ -9,7 +9,7 @@ use crate::store::{NewUser, Role, Session, StoreError, User};
 /// Serialises first-run setups across collectors.
 const FIRST_ADMIN_LOCK: i64 = 0x0065_6172_7368_0002;
 
-fn user(row: &Row, offset: usize) -> User {
+pub(super) fn user(row: &Row, offset: usize) -> User {
     let role: String = row.get(offset + 3);
     User {
         id: row.get(offset),
