@@ -10,10 +10,12 @@ use earshot_collector::review::filter::Filter;
 use earshot_collector::review::workflow::Status;
 use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::{
-    BulkAction, BulkOutcome, Entry, EntryDetail, InboxPage, Inserted, NewEntry, NewReply, NewSite,
-    NewToken, NewUser, ReviewError, Session, Site, Store, StoreError, TokenInfo, User,
-    WaitingSummary,
+    Attached, BulkAction, BulkOutcome, Entry, EntryDetail, FollowedUp, InboxPage, Inserted,
+    NewEntry, NewReply, NewSite, NewToken, NewUser, PublicMessage, ReviewError, Session, Site,
+    Store, StoreError, TokenInfo, User, WaitingSummary,
 };
+
+use earshot_protocol::{Dimensions, ImageType};
 
 use crate::postgres_server::TempPostgres;
 
@@ -78,6 +80,10 @@ operations! {
     fn token_holder(hash: Vec<u8>, now: i64) -> Result<Option<(User, TokenInfo)>, StoreError>;
     fn touch_token(id: i64, now: i64) -> Result<(), StoreError>;
     fn user_by_email(email: String) -> Result<Option<User>, StoreError>;
+    fn attach(entry_public_id: String, secret: String, image: ImageType, dimensions: Dimensions, bytes: Vec<u8>, now: i64) -> Result<Attached, StoreError>;
+    fn attachment(public_id: String) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+    fn follow_up(entry_id: i64, body: String, at: i64) -> Result<Option<FollowedUp>, StoreError>;
+    fn public_conversation(entry_id: i64) -> Result<Vec<PublicMessage>, StoreError>;
 }
 
 /// A fresh SQLite file; the directory goes when the test ends.

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backend;
+mod conversation;
 mod inbox;
 mod ingest;
 mod postgres;

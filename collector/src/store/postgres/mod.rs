@@ -19,6 +19,8 @@
 //! follow entries by id, and here ids are handed out in one order and
 //! committed in another.
 
+mod attachments;
+mod conversation;
 mod entries;
 mod inbox;
 mod migrations;

@@ -45,7 +45,7 @@ async fn locate(
     }))
 }
 
-async fn record(tx: &Transaction<'_>, event: NewEvent<'_>) -> Result<i64, StoreError> {
+pub(super) async fn record(tx: &Transaction<'_>, event: NewEvent<'_>) -> Result<i64, StoreError> {
     let stmt = tx
         .prepare_cached(
             "INSERT INTO events (entry_id, actor_id, kind, body, old_value, new_value, created_at)
@@ -69,7 +69,7 @@ async fn record(tx: &Transaction<'_>, event: NewEvent<'_>) -> Result<i64, StoreE
         .get(0))
 }
 
-async fn notice(tx: &Transaction<'_>, n: Notice<'_>) -> Result<(), StoreError> {
+pub(super) async fn notice(tx: &Transaction<'_>, n: Notice<'_>) -> Result<(), StoreError> {
     let stmt = tx
         .prepare_cached(
             "INSERT INTO notices (kind, entry_id, actor_id, subject_id, old_value, new_value, at)
@@ -92,7 +92,7 @@ async fn notice(tx: &Transaction<'_>, n: Notice<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
-async fn move_status(
+pub(super) async fn move_status(
     tx: &Transaction<'_>,
     entry_id: i64,
     from: Status,
@@ -272,7 +272,10 @@ fn detail(r: &Row) -> EntryDetail {
     }
 }
 
-async fn attachments(client: &Client, entry_id: i64) -> Result<Vec<AttachmentMeta>, StoreError> {
+pub(super) async fn attachments(
+    client: &Client,
+    entry_id: i64,
+) -> Result<Vec<AttachmentMeta>, StoreError> {
     let stmt = client
         .prepare_cached(
             "SELECT public_id, content_type, size, created_at, width, height FROM attachments

@@ -1,0 +1,116 @@
+//! The customer's side of the conversation, on PostgreSQL: follow-ups from
+//! the status page and what the page shows.
+
+use super::Postgres;
+use super::review::{move_status, notice, record};
+use crate::review::workflow::{Settled, Status};
+use crate::store::notify::{Notice, NoticeKind};
+use crate::store::review::NewEvent;
+use crate::store::{EventKind, FollowedUp, PublicMessage, StoreError};
+
+impl Postgres {
+    /// The customer wrote again: on the timeline and in search; waiting
+    /// again from now if staff had answered; a closed entry reopens.
+    /// `None` when the entry is gone.
+    pub async fn follow_up(
+        &self,
+        entry_id: i64,
+        body: String,
+        at: i64,
+    ) -> Result<Option<FollowedUp>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let status: Option<String> = tx
+            .query_opt(
+                "SELECT status FROM entries WHERE id = $1 FOR UPDATE",
+                &[&entry_id],
+            )
+            .await?
+            .map(|r| r.get(0));
+        let Some(status) = status.as_deref().and_then(Status::parse) else {
+            return Ok(None);
+        };
+        let event_id = record(
+            &tx,
+            NewEvent {
+                entry_id,
+                actor: None,
+                kind: EventKind::FollowUp,
+                body: Some(&body),
+                old_value: None,
+                new_value: None,
+                at,
+            },
+        )
+        .await?;
+        if status == Status::Spam {
+            tx.commit().await?;
+            return Ok(Some(FollowedUp {
+                event_id,
+                reopened: false,
+            }));
+        }
+        let reopened = matches!(status, Status::Resolved | Status::WontFix)
+            && move_status(&tx, entry_id, status, Status::InProgress, None, at)
+                .await?
+                .is_ok();
+        tx.execute(
+            "UPDATE entries SET search = search || earshot_words($3),
+                    followup_at = CASE WHEN first_response_at IS NOT NULL
+                                       THEN coalesce(followup_at, $2) ELSE followup_at END
+             WHERE id = $1",
+            &[&entry_id, &at, &body],
+        )
+        .await?;
+        notice(
+            &tx,
+            Notice {
+                kind: NoticeKind::FollowUp,
+                entry_id,
+                actor: None,
+                subject: Some(event_id),
+                old_value: None,
+                new_value: None,
+                at,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(FollowedUp { event_id, reopened }))
+    }
+
+    /// Replies and follow-ups in order, with the promises replies made.
+    pub async fn public_conversation(
+        &self,
+        entry_id: i64,
+    ) -> Result<Vec<PublicMessage>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT ev.body, ev.created_at, ev.kind, p.text, p.due_at, p.state
+                 FROM events ev LEFT JOIN promises p ON p.event_id = ev.id
+                 WHERE ev.entry_id = $1 AND ev.kind IN ('reply', 'follow_up') ORDER BY ev.id",
+            )
+            .await?;
+        Ok(client
+            .query(&stmt, &[&entry_id])
+            .await?
+            .iter()
+            .map(|r| {
+                let promise = match (r.get::<_, Option<String>>(3), r.get::<_, Option<i64>>(4)) {
+                    (Some(text), Some(due)) => {
+                        let state: String = r.get(5);
+                        Some((text, due, Settled::parse(&state).unwrap_or(Settled::Open)))
+                    }
+                    _ => None,
+                };
+                PublicMessage {
+                    body: r.get::<_, Option<String>>(0).unwrap_or_default(),
+                    created_at: r.get(1),
+                    by_customer: r.get::<_, &str>(2) == EventKind::FollowUp.as_str(),
+                    promise,
+                }
+            })
+            .collect())
+    }
+}
