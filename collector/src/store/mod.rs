@@ -121,9 +121,15 @@ pub enum StoreError {
 
 /// A PostgreSQL error as it may be logged: its SQLSTATE and where it
 /// happened, never the server's message or detail, which quote the values
-/// involved (a customer's words, a staff email in a unique key).
-#[derive(Debug)]
+/// involved (a customer's words, a staff email in a unique key). Its
+/// `Debug` is its `Display`, for the same reason.
 pub struct PostgresError(tokio_postgres::Error);
+
+impl std::fmt::Debug for PostgresError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
 
 impl std::fmt::Display for PostgresError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -9,10 +9,11 @@ use earshot_collector::auth::Attempt;
 use earshot_collector::review::filter::Filter;
 use earshot_collector::review::workflow::Status;
 use earshot_collector::store::postgres::Postgres;
+use earshot_collector::store::retention::Retention;
 use earshot_collector::store::{
     Attached, BulkAction, BulkOutcome, Entry, EntryDetail, FollowedUp, InboxPage, Inserted,
     NewEntry, NewReply, NewSite, NewToken, NewUser, PublicMessage, ReviewError, Session, Site,
-    Store, StoreError, TokenInfo, User, WaitingSummary,
+    SiteChange, SitePage, SiteRow, Store, StoreError, TokenInfo, User, WaitingSummary,
 };
 
 use earshot_protocol::{Dimensions, ImageType};
@@ -84,6 +85,13 @@ operations! {
     fn attachment(public_id: String) -> Result<Option<(String, Vec<u8>)>, StoreError>;
     fn follow_up(entry_id: i64, body: String, at: i64) -> Result<Option<FollowedUp>, StoreError>;
     fn public_conversation(entry_id: i64) -> Result<Vec<PublicMessage>, StoreError>;
+    fn site_page(search: Option<String>, offset: usize, limit: usize) -> Result<SitePage, StoreError>;
+    fn site_detail(id: i64) -> Result<Option<SiteRow>, StoreError>;
+    fn update_site(id: i64, change: SiteChange, actor: i64, at: i64) -> Result<bool, StoreError>;
+    fn add_site_by(site: NewSite, actor: i64, at: i64) -> Result<Site, StoreError>;
+    fn entry_site(public_id: String, secret: String) -> Result<Option<i64>, StoreError>;
+    fn set_retention(site_id: i64, retention: Retention, actor: i64, at: i64) -> Result<bool, StoreError>;
+    fn retention(site_id: i64) -> Result<Option<Retention>, StoreError>;
 }
 
 /// A fresh SQLite file; the directory goes when the test ends.

@@ -12,6 +12,7 @@ mod ingest;
 mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
+mod sites;
 mod staff;
 mod tokens;
 mod workflow;

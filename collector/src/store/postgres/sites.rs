@@ -2,10 +2,12 @@
 
 use tokio_postgres::Row;
 
-use super::Postgres;
+use super::{Postgres, audit};
+use crate::auth::constant_time_eq;
 use crate::ids;
 use crate::origin::OriginPattern;
-use crate::store::{NewSite, Site, StoreError, sites::origins_text};
+use crate::store::retention::Retention;
+use crate::store::{NewSite, Site, SiteChange, SitePage, SiteRow, StoreError, sites::origins_text};
 
 /// Serialises first starts across collectors: only one creates the first
 /// site.
@@ -86,5 +88,221 @@ impl Postgres {
         };
         tx.commit().await?;
         Ok(answer)
+    }
+}
+
+fn site_row(r: &Row) -> SiteRow {
+    SiteRow {
+        id: r.get(0),
+        key: r.get(1),
+        name: r.get(2),
+        origins: r.get(3),
+        first_response_minutes: r.get(4),
+        response_promise: r.get(5),
+        last_entry_at: r.get(6),
+    }
+}
+
+const SITE_ROW_SELECT: &str =
+    "SELECT s.id, s.key, s.name, s.origins, s.first_response_minutes, s.response_promise,
+            (SELECT max(created_at) FROM entries WHERE site_id = s.id)
+     FROM sites s";
+
+/// `LIKE` pattern matching `text` anywhere, its wildcards escaped.
+fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+impl Postgres {
+    /// A page of sites, ordered by name, optionally only those whose name
+    /// or key contains `search` (in any case).
+    pub async fn site_page(
+        &self,
+        search: Option<String>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<SitePage, StoreError> {
+        let client = self.client().await?;
+        let pattern = search.as_deref().map(contains_pattern);
+        let filter = "WHERE $1::text IS NULL OR s.name ILIKE $1 OR s.key ILIKE $1";
+        let total: i64 = client
+            .query_one(
+                &format!("SELECT count(*) FROM sites s {filter}"),
+                &[&pattern],
+            )
+            .await?
+            .get(0);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let stmt = client
+            .prepare_cached(&format!(
+                "{SITE_ROW_SELECT} {filter} ORDER BY lower(s.name), s.id LIMIT $2 OFFSET $3"
+            ))
+            .await?;
+        let rows = client
+            .query(&stmt, &[&pattern, &limit, &offset])
+            .await?
+            .iter()
+            .map(site_row)
+            .collect();
+        Ok(SitePage { rows, total })
+    }
+
+    pub async fn site_detail(&self, id: i64) -> Result<Option<SiteRow>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!("{SITE_ROW_SELECT} WHERE s.id = $1"))
+            .await?;
+        Ok(client
+            .query_opt(&stmt, &[&id])
+            .await?
+            .as_ref()
+            .map(site_row))
+    }
+
+    /// Applies an admin's change and records it; `false` when there is no
+    /// such site.
+    pub async fn update_site(
+        &self,
+        id: i64,
+        change: SiteChange,
+        actor: i64,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let Some(row) = tx
+            .query_opt("SELECT key FROM sites WHERE id = $1 FOR UPDATE", &[&id])
+            .await?
+        else {
+            return Ok(false);
+        };
+        let key: String = row.get(0);
+        let mut changed = Vec::new();
+        if let Some(name) = &change.name {
+            tx.execute("UPDATE sites SET name = $2 WHERE id = $1", &[&id, name])
+                .await?;
+            changed.push("name");
+        }
+        if let Some(origins) = &change.origins {
+            tx.execute(
+                "UPDATE sites SET origins = $2 WHERE id = $1",
+                &[&id, &origins_text(origins)],
+            )
+            .await?;
+            changed.push("origins");
+        }
+        if let Some(minutes) = change.first_response_minutes {
+            tx.execute(
+                "UPDATE sites SET first_response_minutes = $2 WHERE id = $1",
+                &[&id, &minutes],
+            )
+            .await?;
+            changed.push("first_response_target");
+        }
+        if let Some(promise) = &change.response_promise {
+            tx.execute(
+                "UPDATE sites SET response_promise = $2 WHERE id = $1",
+                &[&id, promise],
+            )
+            .await?;
+            changed.push("response_promise");
+        }
+        audit(
+            &tx,
+            Some(actor),
+            "site.changed",
+            &key,
+            Some(&changed.join(",")),
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Adds a site on an admin's behalf, recorded in the audit log.
+    pub async fn add_site_by(
+        &self,
+        site: NewSite,
+        actor: i64,
+        at: i64,
+    ) -> Result<Site, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let added = insert(&tx, &site, at).await?;
+        audit(&tx, Some(actor), "site.added", &added.key, None, at).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// The site of the entry behind a status link, if `secret` matches.
+    pub async fn entry_site(
+        &self,
+        public_id: String,
+        secret: String,
+    ) -> Result<Option<i64>, StoreError> {
+        let client = self.client().await?;
+        let found = client
+            .query_opt(
+                "SELECT site_id, status_token FROM entries WHERE public_id = $1",
+                &[&public_id],
+            )
+            .await?;
+        Ok(found.and_then(|row| {
+            let token: &str = row.get(1);
+            constant_time_eq(token.as_bytes(), secret.as_bytes()).then(|| row.get(0))
+        }))
+    }
+
+    /// Sets a site's retention; `false` when there is no such site.
+    pub async fn set_retention(
+        &self,
+        site_id: i64,
+        retention: Retention,
+        actor: i64,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let scope = if retention.all { "all" } else { "closed" };
+        let Some(row) = tx
+            .query_opt(
+                "UPDATE sites SET retention_days = $2, retention_scope = $3, spam_days = $4
+                 WHERE id = $1 RETURNING key",
+                &[&site_id, &retention.days, &scope, &retention.spam_days],
+            )
+            .await?
+        else {
+            return Ok(false);
+        };
+        let key: String = row.get(0);
+        let detail = format!(
+            "days={},scope={scope},spam_days={}",
+            retention.days.map_or("off".to_owned(), |d| d.to_string()),
+            retention.spam_days
+        );
+        audit(&tx, Some(actor), "site.retention", &key, Some(&detail), at).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn retention(&self, site_id: i64) -> Result<Option<Retention>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt(
+                "SELECT retention_days, retention_scope, spam_days FROM sites WHERE id = $1",
+                &[&site_id],
+            )
+            .await?
+            .map(|r| Retention {
+                days: r.get(0),
+                all: r.get::<_, &str>(1) == "all",
+                spam_days: r.get(2),
+            }))
     }
 }

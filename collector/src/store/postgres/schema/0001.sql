@@ -84,6 +84,8 @@ CREATE TABLE entries (
 CREATE UNIQUE INDEX entries_idempotency
     ON entries (site_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX entries_site_status ON entries (site_id, status, id);
+-- A site's newest entry (the Sites page), one seek.
+CREATE INDEX entries_site_created ON entries (site_id, created_at);
 CREATE INDEX entries_status ON entries (status, id);
 CREATE INDEX entries_assignee ON entries (assignee_id, id) WHERE assignee_id IS NOT NULL;
 CREATE INDEX entries_kind ON entries (kind, id);

@@ -1,0 +1,170 @@
+//! Sites as admins manage them: pages, search, changes and retention.
+
+use earshot_collector::origin::OriginPattern;
+use earshot_collector::store::SiteChange;
+use earshot_collector::store::retention::Retention;
+
+use crate::backend::Backend;
+use crate::ingest::{T0, entry, new_site};
+use crate::story;
+
+/// The admin making the changes: their id.
+async fn admin(db: &impl Backend) -> i64 {
+    let user = earshot_collector::store::NewUser {
+        email: "admin@shop.example".into(),
+        name: "Admin".into(),
+        role: earshot_collector::store::Role::Admin,
+        password_hash: "x".into(),
+    };
+    db.add_user(user, T0).await.unwrap().id
+}
+
+async fn sites_page_by_name_and_search_by_name_or_key(db: &impl Backend) {
+    let admin = admin(db).await;
+    let mut added = Vec::new();
+    for name in ["gamma", "Alpha", "beta 50%", "Beta"] {
+        added.push(db.add_site_by(new_site(name), admin, T0).await.unwrap());
+    }
+    let names = |page: &earshot_collector::store::SitePage| -> Vec<String> {
+        page.rows.iter().map(|r| r.name.clone()).collect()
+    };
+    let all = db.site_page(None, 0, 10).await.unwrap();
+    assert_eq!(all.total, 4);
+    assert_eq!(names(&all), ["Alpha", "Beta", "beta 50%", "gamma"]);
+    let second = db.site_page(None, 2, 2).await.unwrap();
+    assert_eq!(
+        (names(&second), second.total),
+        (vec!["beta 50%".to_owned(), "gamma".to_owned()], 4)
+    );
+    let beta = db.site_page(Some("BET".into()), 0, 10).await.unwrap();
+    assert_eq!(
+        (names(&beta), beta.total),
+        (vec!["Beta".to_owned(), "beta 50%".to_owned()], 2)
+    );
+    // Wildcards are plain text.
+    let percent = db.site_page(Some("%".into()), 0, 10).await.unwrap();
+    assert_eq!(names(&percent), ["beta 50%"]);
+    assert_eq!(
+        db.site_page(Some("50_".into()), 0, 10).await.unwrap().total,
+        0
+    );
+    let key = &added[0].key;
+    let by_key = db
+        .site_page(Some(key[2..10].to_owned()), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(names(&by_key), ["gamma"]);
+}
+story!(sites_page_by_name_and_search_by_name_or_key);
+
+async fn an_admins_change_to_a_site_applies_and_shows(db: &impl Backend) {
+    let admin = admin(db).await;
+    let shop = db.add_site_by(new_site("Shop"), admin, T0).await.unwrap();
+    let detail = db.site_detail(shop.id).await.unwrap().expect("site");
+    assert_eq!(
+        (detail.last_entry_at, detail.first_response_minutes),
+        (None, 1440)
+    );
+    assert_eq!(detail.origins, "https://shop.example");
+    for at in [T0 + 9, T0 + 5] {
+        let request = serde_json::json!({"message": "hi"});
+        db.insert_entry(entry(&shop, at, request)).await.unwrap();
+    }
+    let change = SiteChange {
+        name: Some("Shop EU".into()),
+        origins: Some(vec![
+            OriginPattern::parse("https://shop.example").unwrap(),
+            OriginPattern::parse("https://*.shop.example").unwrap(),
+        ]),
+        first_response_minutes: Some(120),
+        response_promise: Some(Some("We answer within 2 hours".into())),
+    };
+    assert!(
+        db.update_site(shop.id, change, admin, T0 + 20)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.update_site(shop.id + 100, SiteChange::default(), admin, T0)
+            .await
+            .unwrap()
+    );
+    let detail = db.site_detail(shop.id).await.unwrap().unwrap();
+    assert_eq!(detail.name, "Shop EU");
+    assert_eq!(
+        detail.origins,
+        "https://shop.example\nhttps://*.shop.example"
+    );
+    assert_eq!(detail.first_response_minutes, 120);
+    assert_eq!(
+        detail.response_promise.as_deref(),
+        Some("We answer within 2 hours")
+    );
+    assert!(
+        detail.last_entry_at >= Some(T0 + 9),
+        "{:?}",
+        detail.last_entry_at
+    );
+    let site = db.sites().await.unwrap().into_iter().next().unwrap();
+    assert!(site.allows("https://eu.shop.example"));
+    let cleared = SiteChange {
+        response_promise: Some(None),
+        ..SiteChange::default()
+    };
+    db.update_site(shop.id, cleared, admin, T0 + 30)
+        .await
+        .unwrap();
+    let detail = db.site_detail(shop.id).await.unwrap().unwrap();
+    assert_eq!(
+        (detail.name.as_str(), detail.response_promise),
+        ("Shop EU", None)
+    );
+    assert!(db.site_detail(shop.id + 100).await.unwrap().is_none());
+    // The status link's site, for its uploads.
+    let inserted = db
+        .insert_entry(entry(&shop, T0 + 40, serde_json::json!({"message": "x"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.entry_site(inserted.public_id.clone(), inserted.status_token)
+            .await
+            .unwrap(),
+        Some(shop.id)
+    );
+    assert_eq!(
+        db.entry_site(inserted.public_id, "wrong".into())
+            .await
+            .unwrap(),
+        None
+    );
+}
+story!(an_admins_change_to_a_site_applies_and_shows);
+
+async fn a_sites_retention_is_off_until_set(db: &impl Backend) {
+    let admin = admin(db).await;
+    let shop = db.add_site_by(new_site("Shop"), admin, T0).await.unwrap();
+    let default = Retention {
+        days: None,
+        all: false,
+        spam_days: 30,
+    };
+    assert_eq!(db.retention(shop.id).await.unwrap(), Some(default));
+    let set = Retention {
+        days: Some(365),
+        all: true,
+        spam_days: 7,
+    };
+    assert!(
+        db.set_retention(shop.id, set.clone(), admin, T0)
+            .await
+            .unwrap()
+    );
+    assert_eq!(db.retention(shop.id).await.unwrap(), Some(set.clone()));
+    assert!(
+        !db.set_retention(shop.id + 100, set, admin, T0)
+            .await
+            .unwrap()
+    );
+    assert_eq!(db.retention(shop.id + 100).await.unwrap(), None);
+}
+story!(a_sites_retention_is_off_until_set);
