@@ -60,9 +60,9 @@ pub enum AccountError {
     Store(#[from] StoreError),
 }
 
-type Outcome<T> = Result<Result<T, AccountRefusal>, StoreError>;
+pub(super) type Outcome<T> = Result<Result<T, AccountRefusal>, StoreError>;
 
-fn flatten<T>(outcome: Outcome<T>) -> Result<T, AccountError> {
+pub(super) fn flatten<T>(outcome: Outcome<T>) -> Result<T, AccountError> {
     Ok(outcome??)
 }
 

@@ -11,9 +11,10 @@ use earshot_collector::review::workflow::Status;
 use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::retention::Retention;
 use earshot_collector::store::{
-    Attached, BulkAction, BulkOutcome, Entry, EntryDetail, FollowedUp, InboxPage, Inserted,
-    NewEntry, NewReply, NewSite, NewToken, NewUser, PublicMessage, ReviewError, Session, Site,
-    SiteChange, SitePage, SiteRow, Store, StoreError, TokenInfo, User, WaitingSummary,
+    Account, AccountError, Attached, AuditEntry, BulkAction, BulkOutcome, Entry, EntryDetail,
+    FollowedUp, InboxPage, Inserted, LinkPurpose, NewEntry, NewLink, NewReply, NewSite, NewToken,
+    NewUser, PendingInvite, PublicMessage, ReviewError, Role, Session, Site, SiteChange, SitePage,
+    SiteRow, Store, StoreError, TokenInfo, User, WaitingSummary,
 };
 
 use earshot_protocol::{Dimensions, ImageType};
@@ -92,6 +93,14 @@ operations! {
     fn entry_site(public_id: String, secret: String) -> Result<Option<i64>, StoreError>;
     fn set_retention(site_id: i64, retention: Retention, actor: i64, at: i64) -> Result<bool, StoreError>;
     fn retention(site_id: i64) -> Result<Option<Retention>, StoreError>;
+    fn audit_log(prefix: Option<String>, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+    fn accounts() -> Result<Vec<Account>, StoreError>;
+    fn pending_invites(now: i64) -> Result<Vec<PendingInvite>, StoreError>;
+    fn set_disabled(user_id: i64, disabled: bool, actor: Option<i64>, at: i64) -> Result<User, AccountError>;
+    fn set_role(user_id: i64, role: Role, actor: i64, at: i64) -> Result<User, AccountError>;
+    fn add_account_link(link: NewLink) -> Result<(), AccountError>;
+    fn account_link(hash: Vec<u8>, now: i64) -> Result<Option<LinkPurpose>, StoreError>;
+    fn redeem_account_link(hash: Vec<u8>, name: Option<String>, password_hash: String, now: i64) -> Result<User, AccountError>;
 }
 
 /// A fresh SQLite file; the directory goes when the test ends.

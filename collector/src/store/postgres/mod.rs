@@ -19,6 +19,7 @@
 //! follow entries by id, and here ids are handed out in one order and
 //! committed in another.
 
+mod accounts;
 mod attachments;
 mod conversation;
 mod entries;

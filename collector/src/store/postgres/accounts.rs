@@ -1,0 +1,443 @@
+//! Staff accounts as admins manage them, on PostgreSQL: roles, disabling,
+//! invitation and reset links, and the audit log.
+//!
+//! "The last active admin stays" is a rule over all admins, so changes to
+//! roles and accounts take one advisory lock: two admins demoting each
+//! other through two collectors cannot both succeed.
+
+use deadpool_postgres::{GenericClient, Transaction};
+
+use super::staff::user;
+use super::{Postgres, audit};
+use crate::store::accounts::{Outcome, flatten};
+use crate::store::{
+    Account, AccountError, AccountRefusal, AuditEntry, LinkPurpose, NewLink, PendingInvite, Role,
+    StoreError, User,
+};
+
+const ADMINS_LOCK: i64 = 0x0065_6172_7368_0003;
+
+async fn account(
+    client: &impl GenericClient,
+    user_id: i64,
+) -> Result<Option<(User, bool)>, StoreError> {
+    Ok(client
+        .query_opt(
+            "SELECT id, email, name, role, disabled_at IS NOT NULL FROM users WHERE id = $1",
+            &[&user_id],
+        )
+        .await?
+        .map(|r| (user(&r, 0), r.get(4))))
+}
+
+async fn other_active_admins(tx: &Transaction<'_>, user_id: i64) -> Result<i64, StoreError> {
+    Ok(tx
+        .query_one(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> $1",
+            &[&user_id],
+        )
+        .await?
+        .get(0))
+}
+
+async fn email_taken(tx: &Transaction<'_>, email: &str) -> Result<bool, StoreError> {
+    Ok(tx
+        .query_opt(
+            "SELECT 1 FROM users WHERE lower(email) = lower($1)",
+            &[&email],
+        )
+        .await?
+        .is_some())
+}
+
+/// An unused, unexpired link by its hash, locked when `lock` (to redeem it).
+async fn link_by_hash(
+    client: &impl GenericClient,
+    hash: &[u8],
+    now: i64,
+    lock: bool,
+) -> Result<Option<(i64, LinkPurpose)>, StoreError> {
+    let sql = format!(
+        "SELECT id, purpose, user_id, email, name, role FROM account_links
+         WHERE hash = $1 AND used_at IS NULL AND expires_at > $2{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let Some(r) = client.query_opt(&sql, &[&hash, &now]).await? else {
+        return Ok(None);
+    };
+    let id: i64 = r.get(0);
+    let purpose: String = r.get(1);
+    let (user_id, email, name, role): (
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) = (r.get(2), r.get(3), r.get(4), r.get(5));
+    let purpose = match (purpose.as_str(), user_id, email, role) {
+        ("reset", Some(user_id), _, _) => match account(client, user_id).await? {
+            Some((user, false)) => LinkPurpose::Reset { user },
+            _ => return Ok(None),
+        },
+        ("invite", _, Some(email), Some(role)) => LinkPurpose::Invite {
+            email,
+            name: name.unwrap_or_default(),
+            role: Role::parse(&role).unwrap_or(Role::Agent),
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some((id, purpose)))
+}
+
+async fn set_disabled(
+    tx: &Transaction<'_>,
+    user_id: i64,
+    disabled: bool,
+    actor: Option<i64>,
+    at: i64,
+) -> Outcome<User> {
+    let Some((user, was_disabled)) = account(tx, user_id).await? else {
+        return Ok(Err(AccountRefusal::NoUser));
+    };
+    if disabled == was_disabled {
+        return Ok(Ok(user));
+    }
+    if disabled {
+        if user.role == Role::Admin && other_active_admins(tx, user_id).await? == 0 {
+            return Ok(Err(AccountRefusal::LastAdmin));
+        }
+        tx.execute(
+            "UPDATE users SET disabled_at = $2 WHERE id = $1",
+            &[&user_id, &at],
+        )
+        .await?;
+        // Sessions, tokens and links stop working at once.
+        tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
+            .await?;
+        tx.execute(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            &[&user_id, &at],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE account_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+            &[&user_id, &at],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE mail_outbox SET state = 'cancelled' WHERE user_id = $1 AND state = 'pending'",
+            &[&user_id],
+        )
+        .await?;
+    } else {
+        tx.execute(
+            "UPDATE users SET disabled_at = NULL WHERE id = $1",
+            &[&user_id],
+        )
+        .await?;
+    }
+    let action = if disabled {
+        "staff.disabled"
+    } else {
+        "staff.enabled"
+    };
+    audit(tx, actor, action, &user.email, None, at).await?;
+    Ok(Ok(user))
+}
+
+async fn set_role(
+    tx: &Transaction<'_>,
+    user_id: i64,
+    role: Role,
+    actor: i64,
+    at: i64,
+) -> Outcome<User> {
+    let Some((user, disabled)) = account(tx, user_id).await? else {
+        return Ok(Err(AccountRefusal::NoUser));
+    };
+    if user.role == role {
+        return Ok(Ok(user));
+    }
+    if user.role == Role::Admin && !disabled && other_active_admins(tx, user_id).await? == 0 {
+        return Ok(Err(AccountRefusal::LastAdmin));
+    }
+    tx.execute(
+        "UPDATE users SET role = $2 WHERE id = $1",
+        &[&user_id, &role.as_str()],
+    )
+    .await?;
+    audit(
+        tx,
+        Some(actor),
+        "staff.role",
+        &user.email,
+        Some(role.as_str()),
+        at,
+    )
+    .await?;
+    Ok(Ok(User { role, ..user }))
+}
+
+async fn add_link(tx: &Transaction<'_>, link: &NewLink) -> Outcome<()> {
+    let (purpose, user_id, email, name, role) = match &link.purpose {
+        LinkPurpose::Invite { email, name, role } => {
+            if email_taken(tx, email).await? {
+                return Ok(Err(AccountRefusal::EmailTaken));
+            }
+            // A new invitation replaces any earlier one to the address.
+            tx.execute(
+                "UPDATE account_links SET used_at = $2
+                 WHERE purpose = 'invite' AND lower(email) = lower($1) AND used_at IS NULL",
+                &[email, &link.at],
+            )
+            .await?;
+            (
+                "invite",
+                None,
+                Some(email.as_str()),
+                Some(name.as_str()),
+                Some(role.as_str()),
+            )
+        }
+        LinkPurpose::Reset { user } => {
+            if !matches!(account(tx, user.id).await?, Some((_, false))) {
+                return Ok(Err(AccountRefusal::NoUser));
+            }
+            tx.execute(
+                "UPDATE account_links SET used_at = $2
+                 WHERE purpose = 'reset' AND user_id = $1 AND used_at IS NULL",
+                &[&user.id, &link.at],
+            )
+            .await?;
+            ("reset", Some(user.id), None, None, None)
+        }
+    };
+    tx.execute(
+        "INSERT INTO account_links (hash, purpose, user_id, email, name, role, created_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            &link.hash,
+            &purpose,
+            &user_id,
+            &email,
+            &name,
+            &role,
+            &link.created_by,
+            &link.at,
+            &link.expires_at,
+        ],
+    )
+    .await?;
+    let subject = match &link.purpose {
+        LinkPurpose::Invite { email, .. } => email.clone(),
+        LinkPurpose::Reset { user } => user.email.clone(),
+    };
+    let action = if purpose == "invite" {
+        "staff.invited"
+    } else {
+        "staff.reset_link"
+    };
+    audit(tx, Some(link.created_by), action, &subject, role, link.at).await?;
+    Ok(Ok(()))
+}
+
+async fn redeem(
+    tx: &Transaction<'_>,
+    hash: &[u8],
+    name: Option<&str>,
+    password_hash: &str,
+    now: i64,
+) -> Outcome<User> {
+    let Some((id, purpose)) = link_by_hash(tx, hash, now, true).await? else {
+        return Ok(Err(AccountRefusal::LinkInvalid));
+    };
+    let user = match purpose {
+        LinkPurpose::Invite { email, role, .. } => {
+            if email_taken(tx, &email).await? {
+                return Ok(Err(AccountRefusal::EmailTaken));
+            }
+            let name = name.unwrap_or_default();
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO users (email, name, role, password_hash, created_at)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    &[&email, &name, &role.as_str(), &password_hash, &now],
+                )
+                .await?
+                .get(0);
+            let user = User {
+                id,
+                email,
+                name: name.to_owned(),
+                role,
+            };
+            audit(tx, Some(user.id), "staff.joined", &user.email, None, now).await?;
+            user
+        }
+        LinkPurpose::Reset { user } => {
+            tx.execute(
+                "UPDATE users SET password_hash = $2 WHERE id = $1",
+                &[&user.id, &password_hash],
+            )
+            .await?;
+            tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&user.id])
+                .await?;
+            audit(
+                tx,
+                Some(user.id),
+                "staff.password_reset",
+                &user.email,
+                None,
+                now,
+            )
+            .await?;
+            user
+        }
+    };
+    tx.execute(
+        "UPDATE account_links SET used_at = $2 WHERE id = $1",
+        &[&id, &now],
+    )
+    .await?;
+    Ok(Ok(user))
+}
+
+impl Postgres {
+    /// Runs `change` in a transaction holding the admins' lock; commits
+    /// only what was not refused.
+    async fn account_change<T>(
+        &self,
+        change: impl AsyncFnOnce(&Transaction<'_>) -> Outcome<T>,
+    ) -> Result<T, AccountError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::from)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ADMINS_LOCK])
+            .await
+            .map_err(StoreError::from)?;
+        let done = flatten(change(&tx).await)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(done)
+    }
+
+    /// The newest `limit` audit records, optionally of one area (`staff.`).
+    pub async fn audit_log(
+        &self,
+        prefix: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let client = self.client().await?;
+        let pattern = prefix.map(|p| {
+            let escaped = p
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("{escaped}%")
+        });
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Ok(client
+            .query(
+                "SELECT a.at, u.name, a.action, coalesce(a.subject, ''), a.detail
+                 FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+                 WHERE $1::text IS NULL OR a.action LIKE $1
+                 ORDER BY a.id DESC LIMIT $2",
+                &[&pattern, &limit],
+            )
+            .await?
+            .iter()
+            .map(|r| AuditEntry {
+                at: r.get(0),
+                actor: r.get(1),
+                action: r.get(2),
+                subject: r.get(3),
+                detail: r.get(4),
+            })
+            .collect())
+    }
+
+    pub async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query(
+                "SELECT id, email, name, role, created_at, disabled_at FROM users
+                 ORDER BY disabled_at IS NOT NULL, name, id",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| Account {
+                user: user(r, 0),
+                created_at: r.get(4),
+                disabled_at: r.get(5),
+            })
+            .collect())
+    }
+
+    pub async fn pending_invites(&self, now: i64) -> Result<Vec<PendingInvite>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query(
+                "SELECT email, role, expires_at FROM account_links
+                 WHERE purpose = 'invite' AND used_at IS NULL AND expires_at > $1
+                 ORDER BY created_at DESC LIMIT 100",
+                &[&now],
+            )
+            .await?
+            .iter()
+            .map(|r| PendingInvite {
+                email: r.get(0),
+                role: Role::parse(r.get(1)).unwrap_or(Role::Agent),
+                expires_at: r.get(2),
+            })
+            .collect())
+    }
+
+    pub async fn set_disabled(
+        &self,
+        user_id: i64,
+        disabled: bool,
+        actor: Option<i64>,
+        at: i64,
+    ) -> Result<User, AccountError> {
+        self.account_change(async |tx| set_disabled(tx, user_id, disabled, actor, at).await)
+            .await
+    }
+
+    pub async fn set_role(
+        &self,
+        user_id: i64,
+        role: Role,
+        actor: i64,
+        at: i64,
+    ) -> Result<User, AccountError> {
+        self.account_change(async |tx| set_role(tx, user_id, role, actor, at).await)
+            .await
+    }
+
+    pub async fn add_account_link(&self, link: NewLink) -> Result<(), AccountError> {
+        self.account_change(async |tx| add_link(tx, &link).await)
+            .await
+    }
+
+    pub async fn account_link(
+        &self,
+        hash: Vec<u8>,
+        now: i64,
+    ) -> Result<Option<LinkPurpose>, StoreError> {
+        let client = self.client().await?;
+        Ok(link_by_hash(&client, &hash, now, false)
+            .await?
+            .map(|(_, p)| p))
+    }
+
+    pub async fn redeem_account_link(
+        &self,
+        hash: Vec<u8>,
+        name: Option<String>,
+        password_hash: String,
+        now: i64,
+    ) -> Result<User, AccountError> {
+        self.account_change(async |tx| {
+            redeem(tx, &hash, name.as_deref(), &password_hash, now).await
+        })
+        .await
+    }
+}

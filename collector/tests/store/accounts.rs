@@ -1,0 +1,274 @@
+//! Staff accounts as admins manage them: roles, disabling, one-time links
+//! and the audit log that records it all.
+
+use earshot_collector::store::{
+    AccountError, AccountRefusal, LinkPurpose, NewLink, NewToken, NewUser, Role, User,
+};
+
+use crate::backend::Backend;
+use crate::ingest::T0;
+use crate::story;
+
+async fn staff(db: &impl Backend, admins: usize, agents: usize) -> Vec<User> {
+    let mut users = Vec::new();
+    for i in 0..admins + agents {
+        let role = if i < admins { Role::Admin } else { Role::Agent };
+        let new = NewUser {
+            email: format!("u{i}@example.com"),
+            name: format!("U{i}"),
+            role,
+            password_hash: "x".into(),
+        };
+        users.push(db.add_user(new, T0).await.unwrap());
+    }
+    users
+}
+
+fn refusal<T: std::fmt::Debug>(result: Result<T, AccountError>) -> AccountRefusal {
+    match result {
+        Err(AccountError::Refused(refusal)) => refusal,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn the_last_active_admin_can_be_neither_disabled_nor_demoted(db: &impl Backend) {
+    let users = staff(db, 2, 1).await;
+    let (a, b, agent) = (&users[0], &users[1], &users[2]);
+    // Two admins demoting each other at once: one of them stays admin.
+    let (x, y) = tokio::join!(
+        db.set_role(a.id, Role::Agent, b.id, T0 + 1),
+        db.set_role(b.id, Role::Agent, a.id, T0 + 1)
+    );
+    assert!(x.is_ok() != y.is_ok(), "{x:?} {y:?}");
+    let admin = if x.is_ok() { b } else { a };
+    assert_eq!(
+        refusal(
+            db.set_disabled(admin.id, true, Some(admin.id), T0 + 2)
+                .await
+        ),
+        AccountRefusal::LastAdmin
+    );
+    assert_eq!(
+        refusal(db.set_role(admin.id, Role::Agent, admin.id, T0 + 2).await),
+        AccountRefusal::LastAdmin
+    );
+    assert_eq!(
+        refusal(db.set_role(9_999, Role::Agent, admin.id, T0).await),
+        AccountRefusal::NoUser
+    );
+    db.set_role(agent.id, Role::Admin, admin.id, T0 + 3)
+        .await
+        .unwrap();
+    let demoted = db
+        .set_role(admin.id, Role::Agent, agent.id, T0 + 4)
+        .await
+        .unwrap();
+    assert_eq!(demoted.role, Role::Agent);
+    let log = db.audit_log(Some("staff.".into()), 50).await.unwrap();
+    let actions: Vec<(&str, &str, Option<&str>)> = log
+        .iter()
+        .map(|e| (e.action.as_str(), e.subject.as_str(), e.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        log.len(),
+        3,
+        "each change recorded, refusals not: {actions:?}"
+    );
+    assert_eq!(
+        actions[0],
+        ("staff.role", admin.email.as_str(), Some("agent"))
+    );
+    assert_eq!(log[0].actor.as_deref(), Some(agent.name.as_str()));
+    assert_eq!(log[0].at, T0 + 4);
+    assert!(
+        db.audit_log(Some("site.".into()), 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+story!(the_last_active_admin_can_be_neither_disabled_nor_demoted);
+
+async fn a_disabled_colleague_is_cut_off_at_once_and_can_return(db: &impl Backend) {
+    let users = staff(db, 1, 1).await;
+    let (admin, agent) = (&users[0], &users[1]);
+    db.create_session(vec![7; 32], agent.id, "c".into(), T0, None)
+        .await
+        .unwrap();
+    let token = NewToken {
+        user_id: agent.id,
+        name: "script".into(),
+        scope: "read".into(),
+        hash: vec![8; 32],
+        hint: "esk_…".into(),
+        expires_at: None,
+    };
+    db.add_token(token, None, T0).await.unwrap();
+    db.set_disabled(agent.id, true, Some(admin.id), T0 + 1)
+        .await
+        .unwrap();
+    assert!(db.session(vec![7; 32]).await.unwrap().is_none());
+    assert!(
+        db.token_holder(vec![8; 32], T0 + 2)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.user_for_login(agent.email.clone())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let accounts = db.accounts().await.unwrap();
+    assert_eq!(accounts.last().unwrap().user, *agent, "disabled ones last");
+    assert_eq!(accounts.last().unwrap().disabled_at, Some(T0 + 1));
+    // Disabling twice changes nothing; enabling brings the account back,
+    // not its revoked token.
+    db.set_disabled(agent.id, true, Some(admin.id), T0 + 2)
+        .await
+        .unwrap();
+    db.set_disabled(agent.id, false, Some(admin.id), T0 + 3)
+        .await
+        .unwrap();
+    assert!(
+        db.user_for_login(agent.email.clone())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        db.token_holder(vec![8; 32], T0 + 4)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let actions: Vec<String> = db
+        .audit_log(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["staff.enabled", "staff.disabled", "token.created"]
+    );
+}
+story!(a_disabled_colleague_is_cut_off_at_once_and_can_return);
+
+async fn a_link_works_once_and_not_after_it_expires_or_is_replaced(db: &impl Backend) {
+    let users = staff(db, 1, 1).await;
+    let admin = &users[0];
+    let invite = |hash: &[u8], email: &str, at: i64| NewLink {
+        hash: hash.to_vec(),
+        purpose: LinkPurpose::Invite {
+            email: email.into(),
+            name: "New".into(),
+            role: Role::Agent,
+        },
+        created_by: admin.id,
+        at,
+        expires_at: at + 100,
+    };
+    db.add_account_link(invite(b"one", "new@example.com", T0))
+        .await
+        .unwrap();
+    db.add_account_link(invite(b"two", "NEW@example.com", T0 + 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.account_link(b"one".to_vec(), T0 + 20).await.unwrap(),
+        None
+    );
+    assert!(
+        db.account_link(b"two".to_vec(), T0 + 20)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        db.account_link(b"two".to_vec(), T0 + 110).await.unwrap(),
+        None
+    );
+    let pending = db.pending_invites(T0 + 20).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (pending[0].email.as_str(), pending[0].expires_at),
+        ("NEW@example.com", T0 + 110)
+    );
+    // Two tabs redeeming at once: one account.
+    let (x, y) = tokio::join!(
+        db.redeem_account_link(b"two".to_vec(), Some("Nia".into()), "h".into(), T0 + 50),
+        db.redeem_account_link(b"two".to_vec(), Some("Nia".into()), "h".into(), T0 + 50)
+    );
+    let joined = match (x, y) {
+        (Ok(user), Err(e)) | (Err(e), Ok(user)) => {
+            assert!(
+                matches!(e, AccountError::Refused(AccountRefusal::LinkInvalid)),
+                "{e:?}"
+            );
+            user
+        }
+        other => panic!("exactly one redemption: {other:?}"),
+    };
+    assert_eq!((joined.name.as_str(), joined.role), ("Nia", Role::Agent));
+    assert!(db.pending_invites(T0 + 60).await.unwrap().is_empty());
+    assert_eq!(
+        refusal(
+            db.add_account_link(invite(b"three", "u1@EXAMPLE.com", T0 + 60))
+                .await
+        ),
+        AccountRefusal::EmailTaken
+    );
+    // A reset link sets a new password and ends the sessions.
+    let agent = &users[1];
+    db.create_session(vec![9; 32], agent.id, "c".into(), T0, None)
+        .await
+        .unwrap();
+    let reset = NewLink {
+        hash: b"reset".to_vec(),
+        purpose: LinkPurpose::Reset {
+            user: agent.clone(),
+        },
+        created_by: admin.id,
+        at: T0 + 70,
+        expires_at: T0 + 170,
+    };
+    db.add_account_link(reset).await.unwrap();
+    assert_eq!(
+        db.account_link(b"reset".to_vec(), T0 + 80).await.unwrap(),
+        Some(LinkPurpose::Reset {
+            user: agent.clone()
+        })
+    );
+    let back = db
+        .redeem_account_link(b"reset".to_vec(), None, "new".into(), T0 + 90)
+        .await
+        .unwrap();
+    assert_eq!(back, *agent);
+    assert!(db.session(vec![9; 32]).await.unwrap().is_none());
+    let (_, hash) = db
+        .user_for_login(agent.email.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hash, "new");
+    let gone = NewLink {
+        hash: b"ghost".to_vec(),
+        purpose: LinkPurpose::Reset {
+            user: User {
+                id: 9_999,
+                ..agent.clone()
+            },
+        },
+        created_by: admin.id,
+        at: T0,
+        expires_at: T0 + 100,
+    };
+    assert_eq!(
+        refusal(db.add_account_link(gone).await),
+        AccountRefusal::NoUser
+    );
+}
+story!(a_link_works_once_and_not_after_it_expires_or_is_replaced);
