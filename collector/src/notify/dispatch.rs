@@ -112,7 +112,7 @@ async fn dispatch_batch(ctx: &Context, limit: i64) -> Result<bool, StoreError> {
     } else {
         Vec::new()
     };
-    let full = pending.entries_upto - pending.entries_from >= limit
+    let full = pending.taken.count() >= limit
         || i64::try_from(pending.notices.len()).unwrap_or(i64::MAX) >= limit;
     let done = plan(ctx, &pending, &staff, ctx.clock.now_millis());
     let queued = !done.deliveries.is_empty() || !done.mails.is_empty();
@@ -127,8 +127,7 @@ async fn dispatch_batch(ctx: &Context, limit: i64) -> Result<bool, StoreError> {
 #[instrument(skip_all, fields(entries = pending.entries.len(), notices = pending.notices.len()))]
 fn plan(ctx: &Context, pending: &Pending, staff: &[(User, Prefs)], now: i64) -> Dispatched {
     let mut done = Dispatched {
-        entries_from: pending.entries_from,
-        entries_upto: pending.entries_upto,
+        taken: pending.taken.clone(),
         notice_ids: pending.notices.iter().map(|n| n.id).collect(),
         at: now,
         ..Dispatched::default()

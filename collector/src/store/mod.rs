@@ -59,8 +59,8 @@ pub use conversation::{FollowedUp, PublicMessage};
 pub use entries::{Entry, Inserted, NewEntry};
 pub use export::{ExportChunk, ExportQuery, ExportRow};
 pub use notify::{
-    Dispatched, EndpointRow, FOLD_WINDOW_MS, MailKind, NewDelivery, NewEntryFact, NewMail,
-    NoticeFact, NoticeKind, Pending,
+    Dispatched, EndpointRow, EntriesTaken, FOLD_WINDOW_MS, MailKind, NewDelivery, NewEntryFact,
+    NewMail, NoticeFact, NoticeKind, Pending,
 };
 pub use outbox::{
     AttemptRecord, DeliveryJob, DeliveryResult, DigestFacts, MailJob, MailResult,

@@ -19,7 +19,7 @@ pub const FOLD_WINDOW_MS: i64 = crate::review::workflow::MINUTE;
 pub const DIGEST_WINDOW_MS: i64 = 3 * HOUR;
 
 /// The cursor over `entries` for announcing new ones.
-const ENTRIES_CURSOR: &str = "dispatched_entries";
+pub(in crate::store) const ENTRIES_CURSOR: &str = "dispatched_entries";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoticeKind {
@@ -59,7 +59,7 @@ impl NoticeKind {
         }
     }
 
-    fn parse(raw: &str) -> Option<NoticeKind> {
+    pub(in crate::store) fn parse(raw: &str) -> Option<NoticeKind> {
         NoticeKind::ALL.into_iter().find(|k| k.as_str() == raw)
     }
 }
@@ -96,7 +96,8 @@ pub(super) fn notice(conn: &Connection, n: Notice<'_>) -> Result<(), StoreError>
 }
 
 /// The snapshot query: an entry with its site and assignee.
-const SNAPSHOT_SELECT: &str = "SELECT e.id, e.site_id, e.public_id, e.reference, e.kind, e.status,
+pub(in crate::store) const SNAPSHOT_SELECT: &str =
+    "SELECT e.id, e.site_id, e.public_id, e.reference, e.kind, e.status,
         e.severity, e.message, e.expected, e.actual, e.name, e.email, e.page_url, e.page_title,
         s.key, s.name, u.name, e.created_at
      FROM entries e JOIN sites s ON s.id = e.site_id LEFT JOIN users u ON u.id = e.assignee_id";
@@ -171,17 +172,53 @@ pub struct EndpointRow {
 #[derive(Debug, Clone, Default)]
 pub struct Pending {
     pub entries: Vec<NewEntryFact>,
-    /// The cursor before and after this batch (spam included, which is
-    /// passed over but never announced).
-    pub entries_from: i64,
-    pub entries_upto: i64,
+    /// Which new entries this batch took (spam included, which is passed
+    /// over but never announced): handed back with the batch's messages.
+    pub taken: EntriesTaken,
     pub notices: Vec<NoticeFact>,
     pub endpoints: Vec<EndpointRow>,
 }
 
 impl Pending {
     pub fn is_empty(&self) -> bool {
-        self.entries_upto == self.entries_from && self.notices.is_empty()
+        self.taken.count() == 0 && self.notices.is_empty()
+    }
+}
+
+/// The new entries a batch took, as its backend keeps track of them: a
+/// cursor over ids on SQLite (one writer commits them in order), the ids
+/// themselves on PostgreSQL (several writers commit in any order, so a
+/// cursor could pass over one committed late). Opaque to the dispatcher.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntriesTaken(Taken);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(in crate::store) enum Taken {
+    Cursor { from: i64, upto: i64, count: i64 },
+    Queue(Vec<i64>),
+}
+
+impl Default for Taken {
+    fn default() -> Taken {
+        Taken::Queue(Vec::new())
+    }
+}
+
+impl EntriesTaken {
+    pub(in crate::store) fn new(taken: Taken) -> EntriesTaken {
+        EntriesTaken(taken)
+    }
+
+    pub(in crate::store) fn taken(&self) -> &Taken {
+        &self.0
+    }
+
+    /// How many entries the batch took.
+    pub fn count(&self) -> i64 {
+        match &self.0 {
+            Taken::Cursor { count, .. } => *count,
+            Taken::Queue(ids) => i64::try_from(ids.len()).unwrap_or(i64::MAX),
+        }
     }
 }
 
@@ -241,11 +278,10 @@ pub struct NewMail {
     pub actor_id: Option<i64>,
 }
 
-/// A batch's fan-out, committed with the cursor it advances.
+/// A batch's fan-out, committed with what it took.
 #[derive(Debug, Clone, Default)]
 pub struct Dispatched {
-    pub entries_from: i64,
-    pub entries_upto: i64,
+    pub taken: EntriesTaken,
     pub notice_ids: Vec<i64>,
     pub deliveries: Vec<NewDelivery>,
     pub mails: Vec<NewMail>,
@@ -266,10 +302,12 @@ fn pending(conn: &Connection, limit: i64) -> Result<Pending, StoreError> {
         "{SNAPSHOT_SELECT} WHERE e.id > ?1 ORDER BY e.id LIMIT ?2"
     ))?;
     let mut upto = from;
+    let mut count = 0;
     let mut entries = Vec::new();
     for row in stmt.query_map(params![from, limit], snapshot_row)? {
         let (id, site_id, entry) = row?;
         upto = id;
+        count += 1;
         // Spam never notifies anyone.
         if entry.status != "spam" {
             entries.push(NewEntryFact { id, site_id, entry });
@@ -377,24 +415,31 @@ fn pending(conn: &Connection, limit: i64) -> Result<Pending, StoreError> {
         .collect::<Result<_, _>>()?;
     Ok(Pending {
         entries,
-        entries_from: from,
-        entries_upto: upto,
+        taken: EntriesTaken::new(Taken::Cursor { from, upto, count }),
         notices,
         endpoints,
     })
 }
 
 fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
+    let (from, upto) = match done.taken.taken() {
+        Taken::Cursor { from, upto, .. } => (*from, *upto),
+        Taken::Queue(ids) if ids.is_empty() => {
+            let at = cursor(conn, ENTRIES_CURSOR)?;
+            (at, at)
+        }
+        Taken::Queue(_) => return Err(StoreError::Corrupt("a batch taken elsewhere".into())),
+    };
     // Only the dispatcher moves this cursor; if it moved anyway (a second
     // collector on the same file), this batch was someone else's.
-    if cursor(conn, ENTRIES_CURSOR)? != done.entries_from {
+    if cursor(conn, ENTRIES_CURSOR)? != from {
         return Ok(false);
     }
     conn.prepare_cached(
         "INSERT INTO cursors (name, upto) VALUES (?1, ?2)
          ON CONFLICT (name) DO UPDATE SET upto = excluded.upto",
     )?
-    .execute(params![ENTRIES_CURSOR, done.entries_upto])?;
+    .execute(params![ENTRIES_CURSOR, upto])?;
     let mut delete = conn.prepare_cached("DELETE FROM notices WHERE id = ?1")?;
     for id in &done.notice_ids {
         delete.execute([id])?;

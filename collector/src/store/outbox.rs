@@ -123,7 +123,8 @@ pub struct AttemptRecord {
     pub result: DeliveryResult,
 }
 
-const WORDS_SQL: &str = "substr(coalesce(e.message, e.expected || ' / ' || e.actual, ''), 1, 400)";
+pub(in crate::store) const WORDS_SQL: &str =
+    "substr(coalesce(e.message, e.expected || ' / ' || e.actual, ''), 1, 400)";
 
 fn entry_line(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<EntryLine> {
     Ok(EntryLine {
@@ -138,7 +139,7 @@ fn entry_line(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<EntryLin
 }
 
 /// An entry as an email lists it; its time is when the customer's wait began.
-fn line_select() -> String {
+pub(in crate::store) fn line_select() -> String {
     format!(
         "e.public_id, e.reference, e.kind, e.severity, s.name, {WORDS_SQL}, {WAITING_SINCE_SQL}"
     )

@@ -61,7 +61,7 @@ pub struct AttemptView {
     pub error: Option<String>,
 }
 
-const SELECT: &str = "SELECT w.id, w.public_id, w.site_id, s.key, s.name, w.url, w.events,
+pub(in crate::store) const SELECT: &str = "SELECT w.id, w.public_id, w.site_id, s.key, s.name, w.url, w.events,
         w.format, w.include_email, w.state, w.state_reason, w.created_at, w.previous_until,
         (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.state = 'pending')
      FROM webhooks w JOIN sites s ON s.id = w.site_id";

@@ -6,15 +6,19 @@
 use std::future::Future;
 
 use earshot_collector::auth::Attempt;
+use earshot_collector::mail::staff::EntryLine;
+use earshot_collector::notify::Prefs;
 use earshot_collector::review::filter::Filter;
 use earshot_collector::review::workflow::Status;
 use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::retention::Retention;
 use earshot_collector::store::{
-    Account, AccountError, Attached, AuditEntry, BulkAction, BulkOutcome, Entry, EntryDetail,
-    FollowedUp, InboxPage, Inserted, LinkPurpose, NewEntry, NewLink, NewReply, NewSite, NewToken,
-    NewUser, PendingInvite, PublicMessage, ReviewError, Role, Session, Site, SiteChange, SitePage,
-    SiteRow, Store, StoreError, TokenInfo, User, WaitingSummary,
+    Account, AccountError, Attached, AttemptRecord, AuditEntry, BulkAction, BulkOutcome,
+    DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry, EntryDetail, FollowedUp, InboxPage,
+    Inserted, LinkPurpose, MailJob, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken,
+    NewUser, NewWebhook, Pending, PendingInvite, PendingNewEntries, PublicMessage, ReplyParts,
+    ReviewError, Role, Session, Site, SiteChange, SitePage, SiteRow, Store, StoreError, TokenInfo,
+    User, WaitingSummary, Webhook,
 };
 
 use earshot_protocol::{Dimensions, ImageType};
@@ -101,6 +105,35 @@ operations! {
     fn add_account_link(link: NewLink) -> Result<(), AccountError>;
     fn account_link(hash: Vec<u8>, now: i64) -> Result<Option<LinkPurpose>, StoreError>;
     fn redeem_account_link(hash: Vec<u8>, name: Option<String>, password_hash: String, now: i64) -> Result<User, AccountError>;
+    fn pending_dispatch(limit: i64) -> Result<Pending, StoreError>;
+    fn complete_dispatch(done: Dispatched) -> Result<bool, StoreError>;
+    fn staff_prefs() -> Result<Vec<(User, Prefs)>, StoreError>;
+    fn notify_prefs(user: User) -> Result<Prefs, StoreError>;
+    fn set_notify_prefs(user_id: i64, prefs: Prefs) -> Result<(), StoreError>;
+    fn notice_promises(now: i64) -> Result<usize, StoreError>;
+    fn queue_digests(now: i64) -> Result<usize, StoreError>;
+    fn due_mail(now: i64, limit: i64) -> Result<Vec<MailJob>, StoreError>;
+    fn pending_new_entries(user_id: i64, limit: i64) -> Result<PendingNewEntries, StoreError>;
+    fn last_new_entry_mail(user_id: i64) -> Result<Option<i64>, StoreError>;
+    fn hold_new_entry_mail(user_id: i64, until: i64) -> Result<(), StoreError>;
+    fn record_mail(id: i64, result: MailResult, at: i64) -> Result<(), StoreError>;
+    fn entry_line(entry_id: i64) -> Result<Option<EntryLine>, StoreError>;
+    fn event_body(event_id: i64) -> Result<Option<String>, StoreError>;
+    fn user_name(user_id: i64) -> Result<Option<String>, StoreError>;
+    fn reply_parts(event_id: i64) -> Result<Option<ReplyParts>, StoreError>;
+    fn digest_facts(now: i64, with_webhooks: bool) -> Result<DigestFacts, StoreError>;
+    fn due_deliveries(now: i64, limit: i64) -> Result<Vec<DeliveryJob>, StoreError>;
+    fn record_attempts(attempts: Vec<AttemptRecord>) -> Result<(), StoreError>;
+    fn next_mail_due() -> Result<Option<i64>, StoreError>;
+    fn next_delivery_due() -> Result<Option<i64>, StoreError>;
+    fn add_webhook(new: NewWebhook, actor: Option<i64>, now: i64) -> Result<Webhook, StoreError>;
+    fn webhooks() -> Result<Vec<Webhook>, StoreError>;
+    fn webhook(public_id: String) -> Result<Option<Webhook>, StoreError>;
+    fn remove_webhook(public_id: String, actor: Option<i64>, now: i64) -> Result<bool, StoreError>;
+    fn rotate_webhook(public_id: String, secret: String, actor: Option<i64>, now: i64) -> Result<bool, StoreError>;
+    fn enable_webhook(public_id: String, actor: Option<i64>, now: i64) -> Result<bool, StoreError>;
+    fn webhook_deliveries(webhook_id: i64, limit: i64) -> Result<Vec<DeliveryView>, StoreError>;
+    fn redeliver(webhook_id: i64, delivery_id: i64, now: i64) -> Result<bool, StoreError>;
 }
 
 /// A fresh SQLite file; the directory goes when the test ends.

@@ -10,6 +10,7 @@ mod backend;
 mod conversation;
 mod inbox;
 mod ingest;
+mod notify;
 mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;

@@ -81,3 +81,52 @@ async fn a_malformed_database_url_is_named_as_such() {
         Err(StoreError::BadUrl)
     ));
 }
+
+#[tokio::test]
+async fn collectors_sending_from_one_outbox_each_take_different_emails() {
+    use earshot_collector::store::{Dispatched, MailKind, NewMail, NewUser, Role};
+    let server = TempPostgres::start();
+    let url = server.fresh_database();
+    let (a, b) = (
+        Postgres::connect(&url).await.unwrap(),
+        Postgres::connect(&url).await.unwrap(),
+    );
+    let user = NewUser {
+        email: "ada@shop.example".into(),
+        name: "Ada".into(),
+        role: Role::Admin,
+        password_hash: "x".into(),
+    };
+    let ada = a.add_user(user, 0).await.unwrap();
+    let mail = NewMail {
+        kind: MailKind::Assigned,
+        user_id: Some(ada.id),
+        entry_id: None,
+        event_id: None,
+        actor_id: None,
+    };
+    let batch = Dispatched {
+        mails: vec![mail; 40],
+        at: 1_000,
+        ..Dispatched::default()
+    };
+    assert!(a.complete_dispatch(batch).await.unwrap());
+    let mut taken = Vec::new();
+    for _ in 0..4 {
+        let (x, y) = tokio::join!(a.due_mail(2_000, 7), b.due_mail(2_000, 7));
+        taken.extend(x.unwrap().into_iter().map(|j| j.id));
+        taken.extend(y.unwrap().into_iter().map(|j| j.id));
+    }
+    let mut unique = taken.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), taken.len(), "no email claimed twice");
+    assert_eq!(
+        taken.len(),
+        40,
+        "four rounds of two claims of seven take all forty"
+    );
+    // A claim lapses: a collector that died mid-send leaves it to another.
+    let lapsed = b.due_mail(2_000 + 5 * 60_000, 100).await.unwrap();
+    assert_eq!(lapsed.len(), 40);
+}

@@ -10,13 +10,22 @@ use crate::ids;
 use crate::store::entries::{ID_ATTEMPTS, host_context_json};
 use crate::store::{Entry, Inserted, NewEntry, StoreError};
 
-const INSERT: &str = "INSERT INTO entries (public_id, reference, status_token, site_id, kind,
-        message, expected, actual, email, page_url, page_title, page_referrer, user_agent,
-        language, timezone, viewport, idempotency_key, created_at, ip_hash, spam_reason, status,
-        severity, name, context, search)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-        $19, $20, $21, $22, $23, $24, earshot_words($6, $7, $8))
-     ON CONFLICT (site_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING";
+/// Stores the entry and, unless it is spam, queues it to be announced, in
+/// one statement; answers how many entries it stored (0: the idempotency
+/// key was taken).
+const INSERT: &str = "WITH stored AS (
+        INSERT INTO entries (public_id, reference, status_token, site_id, kind,
+            message, expected, actual, email, page_url, page_title, page_referrer, user_agent,
+            language, timezone, viewport, idempotency_key, created_at, ip_hash, spam_reason,
+            status, severity, name, context, search)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+            $18, $19, $20, $21, $22, $23, $24, earshot_words($6, $7, $8))
+        ON CONFLICT (site_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING id, status
+     ), queued AS (
+        INSERT INTO entries_to_announce (entry_id) SELECT id FROM stored WHERE status <> 'spam'
+     )
+     SELECT count(*) FROM stored";
 
 const EXISTING: &str = "SELECT public_id, reference, status_token FROM entries WHERE site_id = $1 AND idempotency_key = $2";
 
@@ -67,7 +76,11 @@ impl Postgres {
                 &text(&s.name),
                 &context,
             ];
-            match client.execute(&insert, &params).await {
+            match client
+                .query_one(&insert, &params)
+                .await
+                .map(|r| r.get::<_, i64>(0))
+            {
                 Ok(1) => return Ok(inserted),
                 // The idempotency key is taken: by an earlier submission,
                 // or one committed meanwhile (ON CONFLICT waited for it).

@@ -25,12 +25,15 @@ mod conversation;
 mod entries;
 mod inbox;
 mod migrations;
+mod notify;
+mod outbox;
 mod review;
 mod settings;
 mod sites;
 mod staff;
 mod throttle;
 mod tokens;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;

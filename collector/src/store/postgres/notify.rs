@@ -1,0 +1,384 @@
+//! Announcing what happens, on PostgreSQL: the dispatcher's batches and
+//! staff's notification preferences.
+//!
+//! New entries wait in `entries_to_announce` (queued as each is stored) and
+//! notices in `notices`. A batch is read, rendered, then completed by
+//! deleting exactly what it took: if another collector completed any of
+//! it first, nothing is queued twice (the deletion finds less than it
+//! took, and this batch rolls back).
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+
+use super::Postgres;
+use super::staff::user;
+use crate::notify::Prefs;
+use crate::review::workflow::{DAY, HOUR};
+use crate::store::notify::{DIGEST_WINDOW_MS, NoticeKind, SNAPSHOT_SELECT, Taken};
+use crate::store::{
+    Dispatched, EndpointRow, EntriesTaken, FOLD_WINDOW_MS, NewEntryFact, NoticeFact, Pending, Role,
+    StoreError, User,
+};
+use crate::webhooks::payload::{EntrySnapshot, PromiseDetail};
+
+fn snapshot(r: &Row) -> (i64, i64, EntrySnapshot) {
+    (
+        r.get(0),
+        r.get(1),
+        EntrySnapshot {
+            public_id: r.get(2),
+            reference: r.get(3),
+            kind: r.get(4),
+            status: r.get(5),
+            severity: r.get(6),
+            message: r.get(7),
+            expected: r.get(8),
+            actual: r.get(9),
+            name: r.get(10),
+            email: r.get(11),
+            page_url: r.get(12),
+            page_title: r.get(13),
+            site_key: r.get(14),
+            site_name: r.get(15),
+            assignee: r.get(16),
+            created_at: r.get(17),
+        },
+    )
+}
+
+async fn prefs_of(
+    client: &impl GenericClient,
+    user_id: i64,
+    role: Role,
+) -> Result<Prefs, StoreError> {
+    let stored = client
+        .query_opt(
+            "SELECT immediate, sites, digest_hour, on_assign FROM notify_prefs WHERE user_id = $1",
+            &[&user_id],
+        )
+        .await?;
+    Ok(stored.map_or_else(
+        || Prefs::defaults(role),
+        |r| Prefs::from_stored(r.get(0), r.get(1), r.get(2), r.get(3)),
+    ))
+}
+
+async fn staff_prefs(client: &impl GenericClient) -> Result<Vec<(User, Prefs)>, StoreError> {
+    let users: Vec<User> = client
+        .query(
+            "SELECT id, email, name, role FROM users WHERE disabled_at IS NULL ORDER BY id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| user(r, 0))
+        .collect();
+    let mut all = Vec::with_capacity(users.len());
+    for u in users {
+        let prefs = prefs_of(client, u.id, u.role).await?;
+        all.push((u, prefs));
+    }
+    Ok(all)
+}
+
+impl Postgres {
+    /// Up to `limit` new entries and notices waiting to be announced.
+    pub async fn pending_dispatch(&self, limit: i64) -> Result<Pending, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "{SNAPSHOT_SELECT} JOIN entries_to_announce q ON q.entry_id = e.id
+                 ORDER BY e.id LIMIT $1"
+            ))
+            .await?;
+        let mut taken = Vec::new();
+        let mut entries = Vec::new();
+        for row in client.query(&stmt, &[&limit]).await? {
+            let (id, site_id, entry) = snapshot(&row);
+            taken.push(id);
+            // Marked spam before it was announced: nobody hears of it.
+            if entry.status != "spam" {
+                entries.push(NewEntryFact { id, site_id, entry });
+            }
+        }
+        let raw = client
+            .query(
+                "SELECT n.id, n.kind, n.entry_id, n.actor_id, u.name, n.subject_id, n.old_value,
+                        n.new_value, n.at
+                 FROM notices n LEFT JOIN users u ON u.id = n.actor_id ORDER BY n.id LIMIT $1",
+                &[&limit],
+            )
+            .await?;
+        let one_entry = client
+            .prepare_cached(&format!("{SNAPSHOT_SELECT} WHERE e.id = $1"))
+            .await?;
+        let mut notices = Vec::new();
+        for r in raw {
+            let kind: String = r.get(1);
+            let Some(kind) = NoticeKind::parse(&kind) else {
+                continue;
+            };
+            let entry_id: i64 = r.get(2);
+            let subject: Option<i64> = r.get(5);
+            let Some(row) = client.query_opt(&one_entry, &[&entry_id]).await? else {
+                continue;
+            };
+            let (_, site_id, entry) = snapshot(&row);
+            let reply = match (kind, subject) {
+                (NoticeKind::Reply | NoticeKind::FollowUp, Some(event)) => client
+                    .query_opt("SELECT body FROM events WHERE id = $1", &[&event])
+                    .await?
+                    .and_then(|r| r.get::<_, Option<String>>(0)),
+                _ => None,
+            };
+            let assignee_id = match kind {
+                NoticeKind::FollowUp => client
+                    .query_opt(
+                        "SELECT assignee_id FROM entries WHERE id = $1",
+                        &[&entry_id],
+                    )
+                    .await?
+                    .and_then(|r| r.get::<_, Option<i64>>(0)),
+                _ => None,
+            };
+            let promise = match (kind, subject) {
+                (
+                    NoticeKind::PromiseMade
+                    | NoticeKind::PromiseSettled
+                    | NoticeKind::PromiseDue
+                    | NoticeKind::PromiseOverdue,
+                    Some(promise_id),
+                ) => client
+                    .query_opt(
+                        "SELECT id, text, due_at, state FROM promises WHERE id = $1",
+                        &[&promise_id],
+                    )
+                    .await?
+                    .map(|r| {
+                        let state: String = r.get(3);
+                        PromiseDetail {
+                            id: r.get(0),
+                            text: r.get(1),
+                            due_at: r.get(2),
+                            outcome: (state != "open").then_some(state),
+                        }
+                    }),
+                _ => None,
+            };
+            notices.push(NoticeFact {
+                id: r.get(0),
+                kind,
+                entry_id,
+                site_id,
+                entry,
+                actor_id: r.get(3),
+                actor: r.get(4),
+                subject,
+                old_value: r.get(6),
+                new_value: r.get(7),
+                at: r.get(8),
+                reply,
+                assignee_id,
+                promise,
+            });
+        }
+        let endpoints = client
+            .query(
+                "SELECT id, site_id, events, format, include_email FROM webhooks
+                 WHERE state <> 'disabled'",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| EndpointRow {
+                id: r.get(0),
+                site_id: r.get(1),
+                events: r.get(2),
+                format: r.get(3),
+                include_email: r.get(4),
+            })
+            .collect();
+        Ok(Pending {
+            entries,
+            taken: EntriesTaken::new(Taken::Queue(taken)),
+            notices,
+            endpoints,
+        })
+    }
+
+    /// Queues a batch's messages and takes what it announced off the
+    /// queues, in one transaction. `false` when another collector had
+    /// taken any of it already (then nothing is queued).
+    pub async fn complete_dispatch(&self, done: Dispatched) -> Result<bool, StoreError> {
+        let Taken::Queue(entry_ids) = done.taken.taken() else {
+            return Err(StoreError::Corrupt("a batch taken elsewhere".into()));
+        };
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let removed = tx
+            .execute(
+                "DELETE FROM entries_to_announce WHERE entry_id = ANY($1)",
+                &[entry_ids],
+            )
+            .await?;
+        let notices = tx
+            .execute(
+                "DELETE FROM notices WHERE id = ANY($1)",
+                &[&done.notice_ids],
+            )
+            .await?;
+        let wanted = |ids: &[i64]| u64::try_from(ids.len()).unwrap_or(u64::MAX);
+        if removed != wanted(entry_ids) || notices != wanted(&done.notice_ids) {
+            // Dropping the transaction rolls it back.
+            return Ok(false);
+        }
+        let delivery = tx
+            .prepare_cached(
+                "INSERT INTO webhook_deliveries (webhook_id, msg_id, event, entry_id, body, created_at, due_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .await?;
+        for d in &done.deliveries {
+            tx.execute(
+                &delivery,
+                &[
+                    &d.webhook_id,
+                    &d.msg_id,
+                    &d.event,
+                    &d.entry_id,
+                    &d.body,
+                    &done.at,
+                ],
+            )
+            .await?;
+        }
+        // A new-entry email to someone emailed within the fold window is
+        // born waiting for the window to end.
+        let mail = tx
+            .prepare_cached(
+                "INSERT INTO mail_outbox (kind, user_id, entry_id, event_id, actor_id, created_at, due_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $1 = 'new_entry' THEN greatest($6, coalesce(
+                     (SELECT max(sent_at) FROM mail_outbox
+                      WHERE user_id = $2 AND kind = 'new_entry' AND state = 'sent') + $7, $6)) ELSE $6 END)",
+            )
+            .await?;
+        for m in &done.mails {
+            tx.execute(
+                &mail,
+                &[
+                    &m.kind.as_str(),
+                    &m.user_id,
+                    &m.entry_id,
+                    &m.event_id,
+                    &m.actor_id,
+                    &done.at,
+                    &FOLD_WINDOW_MS,
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Every active colleague with their notification preferences.
+    pub async fn staff_prefs(&self) -> Result<Vec<(User, Prefs)>, StoreError> {
+        let client = self.client().await?;
+        staff_prefs(&client).await
+    }
+
+    pub async fn notify_prefs(&self, user: User) -> Result<Prefs, StoreError> {
+        let client = self.client().await?;
+        prefs_of(&client, user.id, user.role).await
+    }
+
+    pub async fn set_notify_prefs(&self, user_id: i64, prefs: Prefs) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO notify_prefs (user_id, immediate, sites, digest_hour, on_assign)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (user_id) DO UPDATE SET immediate = excluded.immediate,
+                     sites = excluded.sites, digest_hour = excluded.digest_hour,
+                     on_assign = excluded.on_assign",
+                &[
+                    &user_id,
+                    &prefs.immediate_text(),
+                    &prefs.sites_text(),
+                    &prefs.digest_hour.map(i64::from),
+                    &prefs.on_assign,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Writes notices for open promises that turned due soon (a day ahead)
+    /// or overdue, once each even with several collectors (each promise is
+    /// marked and its notice written by one statement); returns how many.
+    pub async fn notice_promises(&self, now: i64) -> Result<usize, StoreError> {
+        let client = self.client().await?;
+        let mut count = 0;
+        // $1 is now, $2 how far ahead a promise counts as due soon.
+        for (kind, column, condition, ahead) in [
+            (
+                NoticeKind::PromiseDue,
+                "due_noticed_at",
+                "due_at - $2::bigint <= $1::bigint AND due_at >= $1::bigint",
+                DAY,
+            ),
+            (
+                NoticeKind::PromiseOverdue,
+                "overdue_noticed_at",
+                "due_at < $1::bigint + $2::bigint",
+                0,
+            ),
+        ] {
+            let written = client
+                .execute(
+                    &format!(
+                        "WITH marked AS (
+                             UPDATE promises SET {column} = $1::bigint
+                             WHERE state = 'open' AND {column} IS NULL AND {condition}
+                             RETURNING id, entry_id
+                         )
+                         INSERT INTO notices (kind, entry_id, subject_id, at)
+                         SELECT $3::text, entry_id, id, $1::bigint FROM marked"
+                    ),
+                    &[&now, &ahead, &kind.as_str()],
+                )
+                .await?;
+            count += usize::try_from(written).unwrap_or(usize::MAX);
+        }
+        Ok(count)
+    }
+
+    /// Queues the digest of everyone whose digest hour came in the last
+    /// [`DIGEST_WINDOW_MS`] and who has not had it yet (once per person and
+    /// day, whichever collector gets there first); returns how many.
+    pub async fn queue_digests(&self, now: i64) -> Result<usize, StoreError> {
+        let client = self.client().await?;
+        let mut queued = 0;
+        for (user, prefs) in staff_prefs(&client).await? {
+            let Some(hour) = prefs.digest_hour else {
+                continue;
+            };
+            let offset = i64::from(hour) * HOUR;
+            let day = (now - offset).div_euclid(DAY);
+            let scheduled = day * DAY + offset;
+            if now - scheduled >= DIGEST_WINDOW_MS {
+                continue;
+            }
+            let added = client
+                .execute(
+                    "INSERT INTO mail_outbox (kind, user_id, day, created_at, due_at)
+                     VALUES ('digest', $1, $2, $3, $3)
+                     ON CONFLICT DO NOTHING",
+                    &[&user.id, &day, &now],
+                )
+                .await?;
+            queued += usize::try_from(added).unwrap_or(usize::MAX);
+        }
+        Ok(queued)
+    }
+}

@@ -1,0 +1,598 @@
+//! The email and webhook outboxes on PostgreSQL.
+//!
+//! Several collectors send from one outbox. A collector claims due rows
+//! with `FOR UPDATE SKIP LOCKED` and leases them (their `due_at` moves
+//! [`LEASE_MS`] ahead) in the same statement, so no other collector takes
+//! them while it sends; recording the result ends the lease. A collector
+//! that dies mid-send leaves the lease to run out, and another sends it
+//! then: at least once, as on SQLite after a crash, never twice once the
+//! result is recorded. A new-entry email may fold in the colleague's other
+//! waiting new-entry emails, so claiming one leases those too.
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+
+use super::Postgres;
+use super::staff::user;
+use crate::mail::staff::{EntryLine, FailingEndpoint, PromiseLine, Waiting};
+use crate::review::workflow::DAY;
+use crate::store::notify::MailKind;
+use crate::store::outbox::line_select;
+use crate::store::review::{WAITING_SINCE_SQL, WAITING_SQL};
+use crate::store::{
+    AttemptRecord, DeliveryJob, DeliveryResult, DigestFacts, MailJob, MailResult,
+    PendingNewEntries, PendingNewEntry, ReplyParts, StoreError,
+};
+
+/// How long a claimed email or webhook message is this collector's to
+/// send: well beyond a send's own timeouts.
+pub const LEASE_MS: i64 = 5 * 60_000;
+
+fn entry_line(r: &Row, offset: usize) -> EntryLine {
+    EntryLine {
+        public_id: r.get(offset),
+        reference: r.get(offset + 1),
+        kind: r.get(offset + 2),
+        severity: r.get(offset + 3),
+        site_name: r.get(offset + 4),
+        words: r.get(offset + 5),
+        waiting_since: r.get(offset + 6),
+    }
+}
+
+async fn record_mail(
+    client: &impl GenericClient,
+    id: i64,
+    result: &MailResult,
+    at: i64,
+) -> Result<(), StoreError> {
+    match result {
+        MailResult::Sent { folded_upto } => {
+            client
+                .execute(
+                    "UPDATE mail_outbox SET state = 'sent', sent_in = id, sent_at = $2,
+                         attempts = attempts + 1 WHERE id = $1",
+                    &[&id, &at],
+                )
+                .await?;
+            if let Some(upto) = folded_upto {
+                client
+                    .execute(
+                        "UPDATE mail_outbox SET state = 'folded', sent_in = $1, sent_at = $2
+                         WHERE user_id = (SELECT user_id FROM mail_outbox WHERE id = $1)
+                           AND kind = 'new_entry' AND state = 'pending' AND id <= $3",
+                        &[&id, &at, upto],
+                    )
+                    .await?;
+            }
+            client
+                .execute(
+                    "INSERT INTO mail_attempts (outbox_id, at, ok) VALUES ($1, $2, true)",
+                    &[&id, &at],
+                )
+                .await?;
+        }
+        MailResult::Failed { error, retry_at } => {
+            match retry_at {
+                Some(due) => {
+                    client
+                        .execute(
+                            "UPDATE mail_outbox SET attempts = attempts + 1, due_at = $2 WHERE id = $1",
+                            &[&id, due],
+                        )
+                        .await?
+                }
+                None => {
+                    client
+                        .execute(
+                            "UPDATE mail_outbox SET attempts = attempts + 1, state = 'failed' WHERE id = $1",
+                            &[&id],
+                        )
+                        .await?
+                }
+            };
+            client
+                .execute(
+                    "INSERT INTO mail_attempts (outbox_id, at, ok, error) VALUES ($1, $2, false, $3)",
+                    &[&id, &at, error],
+                )
+                .await?;
+        }
+        MailResult::Cancelled => {
+            client
+                .execute(
+                    "UPDATE mail_outbox SET state = 'cancelled' WHERE id = $1",
+                    &[&id],
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn record_attempt(client: &impl GenericClient, a: &AttemptRecord) -> Result<(), StoreError> {
+    if a.result != DeliveryResult::Cancelled {
+        client
+            .execute(
+                "INSERT INTO webhook_attempts (delivery_id, at, status, latency_ms, error)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &a.delivery_id,
+                    &a.at,
+                    &a.status.map(i64::from),
+                    &a.latency_ms,
+                    &a.error,
+                ],
+            )
+            .await?;
+    }
+    match a.result {
+        DeliveryResult::Delivered => {
+            client
+                .execute(
+                    "UPDATE webhook_deliveries SET state = 'delivered', delivered_at = $2,
+                         attempts = attempts + 1 WHERE id = $1",
+                    &[&a.delivery_id, &a.at],
+                )
+                .await?;
+            client
+                .execute(
+                    "UPDATE webhooks SET state = 'active', state_reason = NULL
+                     WHERE id = $1 AND state = 'failing'",
+                    &[&a.webhook_id],
+                )
+                .await?;
+        }
+        DeliveryResult::Retry(due) => {
+            client
+                .execute(
+                    "UPDATE webhook_deliveries SET attempts = attempts + 1, due_at = $2 WHERE id = $1",
+                    &[&a.delivery_id, &due],
+                )
+                .await?;
+        }
+        DeliveryResult::Failed => {
+            client
+                .execute(
+                    "UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1 WHERE id = $1",
+                    &[&a.delivery_id],
+                )
+                .await?;
+            let reason = format!(
+                "a message failed every attempt (last: {})",
+                a.error.as_deref().unwrap_or("no answer")
+            );
+            client
+                .execute(
+                    "UPDATE webhooks SET state = 'failing', state_reason = $2
+                     WHERE id = $1 AND state = 'active'",
+                    &[&a.webhook_id, &reason],
+                )
+                .await?;
+        }
+        DeliveryResult::Gone => {
+            client
+                .execute(
+                    "UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1 WHERE id = $1",
+                    &[&a.delivery_id],
+                )
+                .await?;
+            client
+                .execute(
+                    "UPDATE webhooks SET state = 'disabled',
+                         state_reason = 'the receiver answered 410 Gone' WHERE id = $1",
+                    &[&a.webhook_id],
+                )
+                .await?;
+            client
+                .execute(
+                    "UPDATE webhook_deliveries SET state = 'cancelled'
+                     WHERE webhook_id = $1 AND state = 'pending'",
+                    &[&a.webhook_id],
+                )
+                .await?;
+        }
+        DeliveryResult::Cancelled => {
+            client
+                .execute(
+                    "UPDATE webhook_deliveries SET state = 'cancelled' WHERE id = $1",
+                    &[&a.delivery_id],
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+impl Postgres {
+    /// Emails due by `now`, oldest first, claimed for this collector.
+    pub async fn due_mail(&self, now: i64, limit: i64) -> Result<Vec<MailJob>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let rows = tx
+            .query(
+                "WITH picked AS (
+                     SELECT id, due_at FROM mail_outbox
+                     WHERE state = 'pending' AND due_at <= $1
+                     ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+                 ), claimed AS (
+                     UPDATE mail_outbox m SET due_at = $1::bigint + $3::bigint FROM picked
+                     WHERE m.id = picked.id
+                     RETURNING m.id, m.kind, m.user_id, m.entry_id, m.event_id, m.actor_id,
+                               m.day, m.attempts, picked.due_at AS was_due
+                 )
+                 SELECT c.id, c.kind, u.id, u.email, u.name, u.role, c.entry_id, c.event_id,
+                        c.actor_id, c.day, c.attempts
+                 FROM claimed c LEFT JOIN users u ON u.id = c.user_id AND u.disabled_at IS NULL
+                 ORDER BY c.was_due, c.id",
+                &[&now, &limit, &LEASE_MS],
+            )
+            .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let Some(kind) = MailKind::parse(r.get(1)) else {
+                continue;
+            };
+            jobs.push(MailJob {
+                id: r.get(0),
+                kind,
+                user: r.get::<_, Option<i64>>(2).map(|_| user(r, 2)),
+                entry_id: r.get(6),
+                event_id: r.get(7),
+                actor_id: r.get(8),
+                day: r.get(9),
+                attempts: r.get(10),
+            });
+        }
+        // What a new-entry email may fold in is this collector's too.
+        let folding: Vec<i64> = jobs
+            .iter()
+            .filter(|j| j.kind == MailKind::NewEntry)
+            .filter_map(|j| j.user.as_ref().map(|u| u.id))
+            .collect();
+        if !folding.is_empty() {
+            tx.execute(
+                "UPDATE mail_outbox SET due_at = greatest(due_at, $2::bigint + $3::bigint)
+                 WHERE user_id = ANY($1) AND kind = 'new_entry' AND state = 'pending'",
+                &[&folding, &now, &LEASE_MS],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    /// A colleague's pending new-entry emails (due or not): the oldest
+    /// `limit`, how many there are and the newest outbox id among them.
+    /// Those whose entry has become spam are cancelled first.
+    pub async fn pending_new_entries(
+        &self,
+        user_id: i64,
+        limit: i64,
+    ) -> Result<PendingNewEntries, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE mail_outbox SET state = 'cancelled'
+                 WHERE user_id = $1 AND kind = 'new_entry' AND state = 'pending'
+                   AND entry_id IN (SELECT id FROM entries WHERE status = 'spam')",
+                &[&user_id],
+            )
+            .await?;
+        let row = client
+            .query_one(
+                "SELECT count(*), max(id) FROM mail_outbox
+                 WHERE user_id = $1 AND kind = 'new_entry' AND state = 'pending'",
+                &[&user_id],
+            )
+            .await?;
+        let (total, newest): (i64, Option<i64>) = (row.get(0), row.get(1));
+        let first = client
+            .query(
+                &format!(
+                    "SELECT m.id, m.created_at, {}
+                     FROM mail_outbox m JOIN entries e ON e.id = m.entry_id
+                     JOIN sites s ON s.id = e.site_id
+                     WHERE m.user_id = $1 AND m.kind = 'new_entry' AND m.state = 'pending'
+                     ORDER BY m.id LIMIT $2",
+                    line_select()
+                ),
+                &[&user_id, &limit],
+            )
+            .await?
+            .iter()
+            .map(|r| PendingNewEntry {
+                outbox_id: r.get(0),
+                queued_at: r.get(1),
+                line: entry_line(r, 2),
+            })
+            .collect();
+        Ok(PendingNewEntries {
+            first,
+            total: usize::try_from(total).unwrap_or(0),
+            newest: newest.unwrap_or(0),
+        })
+    }
+
+    /// When a colleague was last sent a new-entry email.
+    pub async fn last_new_entry_mail(&self, user_id: i64) -> Result<Option<i64>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_one(
+                "SELECT max(sent_at) FROM mail_outbox
+                 WHERE user_id = $1 AND kind = 'new_entry' AND state = 'sent'",
+                &[&user_id],
+            )
+            .await?
+            .get(0))
+    }
+
+    /// Holds a colleague's pending new-entry emails until `until` (only
+    /// those due before it are touched).
+    pub async fn hold_new_entry_mail(&self, user_id: i64, until: i64) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE mail_outbox SET due_at = $2
+                 WHERE user_id = $1 AND kind = 'new_entry' AND state = 'pending' AND due_at < $2",
+                &[&user_id, &until],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Records what became of an email (and of rows folded into it).
+    pub async fn record_mail(
+        &self,
+        id: i64,
+        result: MailResult,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        record_mail(&tx, id, &result, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// An entry as an email mentions it.
+    pub async fn entry_line(&self, entry_id: i64) -> Result<Option<EntryLine>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt(
+                &format!(
+                    "SELECT {} FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.id = $1",
+                    line_select()
+                ),
+                &[&entry_id],
+            )
+            .await?
+            .map(|r| entry_line(&r, 0)))
+    }
+
+    /// The words of one timeline event (a follow-up, a reply).
+    pub async fn event_body(&self, event_id: i64) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt("SELECT body FROM events WHERE id = $1", &[&event_id])
+            .await?
+            .and_then(|r| r.get(0)))
+    }
+
+    /// A colleague's name.
+    pub async fn user_name(&self, user_id: i64) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt("SELECT name FROM users WHERE id = $1", &[&user_id])
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    /// What a reply email says, if the customer left an address.
+    pub async fn reply_parts(&self, event_id: i64) -> Result<Option<ReplyParts>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt(
+                "SELECT e.email, s.name, e.reference, ev.body, p.text, p.due_at, e.public_id,
+                        e.status_token
+                 FROM events ev JOIN entries e ON e.id = ev.entry_id
+                 JOIN sites s ON s.id = e.site_id
+                 LEFT JOIN promises p ON p.event_id = ev.id
+                 WHERE ev.id = $1 AND ev.kind = 'reply' AND e.email IS NOT NULL",
+                &[&event_id],
+            )
+            .await?
+            .map(|r| {
+                let promise = match (r.get::<_, Option<String>>(4), r.get(5)) {
+                    (Some(text), Some(due)) => Some((text, due)),
+                    _ => None,
+                };
+                ReplyParts {
+                    to: r.get(0),
+                    site_name: r.get(1),
+                    reference: r.get(2),
+                    body: r.get::<_, Option<String>>(3).unwrap_or_default(),
+                    promise,
+                    public_id: r.get(6),
+                    status_token: r.get(7),
+                }
+            }))
+    }
+
+    /// What the digest at `now` says; failing webhooks for administrators.
+    pub async fn digest_facts(
+        &self,
+        now: i64,
+        with_webhooks: bool,
+    ) -> Result<DigestFacts, StoreError> {
+        let client = self.client().await?;
+        let waiting_late = client
+            .query(
+                &format!(
+                    "SELECT {}, s.first_response_minutes
+                     FROM entries e JOIN sites s ON s.id = e.site_id
+                     WHERE {WAITING_SQL}
+                       AND {WAITING_SINCE_SQL} + s.first_response_minutes * 60000 < $1
+                     ORDER BY {WAITING_SINCE_SQL}, e.id LIMIT 200",
+                    line_select()
+                ),
+                &[&now],
+            )
+            .await?
+            .iter()
+            .map(|r| Waiting {
+                entry: entry_line(r, 0),
+                target_ms: r.get::<_, i64>(7).saturating_mul(60_000),
+            })
+            .collect();
+        let promise = |r: &Row| PromiseLine {
+            entry_public_id: r.get(0),
+            reference: r.get(1),
+            text: r.get(2),
+            due_at: r.get(3),
+        };
+        let day_end = (now.div_euclid(DAY) + 1) * DAY;
+        let due_today = client
+            .query(
+                "SELECT e.public_id, e.reference, p.text, p.due_at FROM promises p
+                 JOIN entries e ON e.id = p.entry_id
+                 WHERE p.state = 'open' AND p.due_at >= $1 AND p.due_at < $2
+                 ORDER BY p.due_at LIMIT 200",
+                &[&now, &day_end],
+            )
+            .await?
+            .iter()
+            .map(promise)
+            .collect();
+        let overdue = client
+            .query(
+                "SELECT e.public_id, e.reference, p.text, p.due_at FROM promises p
+                 JOIN entries e ON e.id = p.entry_id
+                 WHERE p.state = 'open' AND p.due_at < $1 ORDER BY p.due_at LIMIT 200",
+                &[&now],
+            )
+            .await?
+            .iter()
+            .map(promise)
+            .collect();
+        let counts = client
+            .query(
+                "SELECT kind, count(*) FROM entries
+                 WHERE created_at >= $1 AND status <> 'spam' GROUP BY kind ORDER BY kind",
+                &[&(now - DAY)],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let mut failing = Vec::new();
+        if with_webhooks {
+            failing = client
+                .query(
+                    "SELECT s.name, w.url FROM webhooks w JOIN sites s ON s.id = w.site_id
+                     WHERE w.state = 'failing' ORDER BY s.name",
+                    &[],
+                )
+                .await?
+                .iter()
+                .map(|r| FailingEndpoint {
+                    site_name: r.get(0),
+                    origin: crate::webhooks::EndpointUrl::parse(r.get(1))
+                        .map(|u| u.origin())
+                        .unwrap_or_default(),
+                })
+                .collect();
+        }
+        Ok(DigestFacts {
+            waiting_late,
+            due_today,
+            overdue,
+            counts,
+            failing,
+        })
+    }
+
+    /// Webhook messages due by `now`, oldest first, claimed for this
+    /// collector.
+    pub async fn due_deliveries(
+        &self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<DeliveryJob>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query(
+                "WITH picked AS (
+                     SELECT d.id, d.due_at FROM webhook_deliveries d
+                     JOIN webhooks w ON w.id = d.webhook_id
+                     WHERE d.state = 'pending' AND d.due_at <= $1 AND w.state <> 'disabled'
+                     ORDER BY d.due_at, d.id LIMIT $2 FOR UPDATE OF d SKIP LOCKED
+                 ), claimed AS (
+                     UPDATE webhook_deliveries d SET due_at = $1::bigint + $3::bigint FROM picked
+                     WHERE d.id = picked.id
+                     RETURNING d.id, d.webhook_id, d.msg_id, d.event, d.body, d.attempts,
+                               d.entry_id, picked.due_at AS was_due
+                 )
+                 SELECT c.id, c.webhook_id, w.url, w.secret,
+                        CASE WHEN w.previous_until > $1 THEN w.previous_secret END,
+                        c.msg_id, c.event, c.body, c.attempts,
+                        coalesce(e.status = 'spam', false)
+                 FROM claimed c JOIN webhooks w ON w.id = c.webhook_id
+                 LEFT JOIN entries e ON e.id = c.entry_id
+                 ORDER BY c.was_due, c.id",
+                &[&now, &limit, &LEASE_MS],
+            )
+            .await?
+            .iter()
+            .map(|r| DeliveryJob {
+                id: r.get(0),
+                webhook_id: r.get(1),
+                url: r.get(2),
+                secret: r.get(3),
+                previous_secret: r.get(4),
+                msg_id: r.get(5),
+                event: r.get(6),
+                body: r.get(7),
+                attempts: r.get(8),
+                entry_is_spam: r.get(9),
+            })
+            .collect())
+    }
+
+    /// Records attempts and what they mean for their deliveries and
+    /// endpoints, in one transaction.
+    pub async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        for a in &attempts {
+            record_attempt(&tx, a).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When the earliest waiting email is due.
+    pub async fn next_mail_due(&self) -> Result<Option<i64>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_one(
+                "SELECT min(due_at) FROM mail_outbox WHERE state = 'pending'",
+                &[],
+            )
+            .await?
+            .get(0))
+    }
+
+    /// When the earliest waiting webhook message is due.
+    pub async fn next_delivery_due(&self) -> Result<Option<i64>, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_one(
+                "SELECT min(d.due_at) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                 WHERE d.state = 'pending' AND w.state <> 'disabled'",
+                &[],
+            )
+            .await?
+            .get(0))
+    }
+}

@@ -1,0 +1,362 @@
+//! Telling people: the dispatcher's batches, the email and webhook
+//! outboxes, endpoints, preferences, promise notices and digests.
+
+use earshot_collector::notify::Prefs;
+use earshot_collector::review::workflow::{DAY, HOUR};
+use earshot_collector::store::{
+    AttemptRecord, DeliveryResult, Dispatched, MailKind, MailResult, NewDelivery, NewMail,
+    NewReply, NewUser, NewWebhook, NoticeKind, Pending, Role, User,
+};
+
+use crate::backend::Backend;
+use crate::ingest::{T0, entry, first_site};
+use crate::story;
+
+async fn colleague(db: &impl Backend, name: &str, role: Role) -> User {
+    let new = NewUser {
+        email: format!("{}@shop.example", name.to_lowercase()),
+        name: name.to_owned(),
+        role,
+        password_hash: "x".into(),
+    };
+    db.add_user(new, T0).await.unwrap()
+}
+
+/// The batch's fan-out with nothing to send.
+fn nothing_for(pending: &Pending, at: i64) -> Dispatched {
+    Dispatched {
+        taken: pending.taken.clone(),
+        notice_ids: pending.notices.iter().map(|n| n.id).collect(),
+        at,
+        ..Dispatched::default()
+    }
+}
+
+async fn what_happens_is_announced_once_and_sent_once(db: &impl Backend) {
+    let shop = first_site(db).await;
+    let ada = colleague(db, "Ada", Role::Admin).await;
+    let hook = NewWebhook {
+        site_id: shop.id,
+        url: "https://hooks.example/earshot".into(),
+        events: "*".into(),
+        format: "standard".into(),
+        include_email: false,
+        secret: "whsec_first".into(),
+    };
+    let hook = db.add_webhook(hook, Some(ada.id), T0).await.unwrap();
+    assert!(hook.public_id.starts_with("wh_"));
+    assert_eq!(
+        (hook.site_name.as_str(), hook.state.as_str(), hook.pending),
+        ("Shop", "active", 0)
+    );
+    let request = serde_json::json!({"message": "Cart emptied itself", "email": "cy@mail.example"});
+    let inserted = db
+        .insert_entry(entry(&shop, T0 + 1, request))
+        .await
+        .unwrap();
+    let mut bot = entry(&shop, T0 + 2, serde_json::json!({"message": "spam"}));
+    bot.spam = Some(earshot_collector::abuse::SpamReason::TooFast);
+    db.insert_entry(bot).await.unwrap();
+
+    // The new entry (never the spam), and where it may go.
+    let pending = db.pending_dispatch(100).await.unwrap();
+    let [fact] = pending.entries.as_slice() else {
+        panic!("one entry to announce: {:?}", pending.entries);
+    };
+    assert_eq!(fact.entry.reference, inserted.reference);
+    assert_eq!(
+        (fact.site_id, fact.entry.site_name.as_str()),
+        (shop.id, "Shop")
+    );
+    assert_eq!(fact.entry.message.as_deref(), Some("Cart emptied itself"));
+    assert!(pending.notices.is_empty());
+    assert_eq!(pending.endpoints.len(), 1);
+    assert_eq!(pending.endpoints[0].id, hook.id);
+    let mut done = nothing_for(&pending, T0 + 3);
+    done.deliveries.push(NewDelivery {
+        webhook_id: hook.id,
+        msg_id: "msg_1".into(),
+        event: "entry.created",
+        entry_id: fact.id,
+        body: "{\"type\":\"entry.created\"}".into(),
+    });
+    done.mails.push(NewMail {
+        kind: MailKind::NewEntry,
+        user_id: Some(ada.id),
+        entry_id: Some(fact.id),
+        event_id: None,
+        actor_id: None,
+    });
+    // Two dispatchers finishing the same batch: one queues it.
+    let (a, b) = tokio::join!(
+        db.complete_dispatch(done.clone()),
+        db.complete_dispatch(done)
+    );
+    assert!(a.unwrap() != b.unwrap(), "exactly one completes the batch");
+    assert!(db.pending_dispatch(100).await.unwrap().is_empty());
+
+    // The email goes out once.
+    assert_eq!(db.next_mail_due().await.unwrap(), Some(T0 + 3));
+    // Held (the fold window of an email just sent), then due.
+    db.hold_new_entry_mail(ada.id, T0 + 5).await.unwrap();
+    assert!(db.due_mail(T0 + 4, 10).await.unwrap().is_empty());
+    let jobs = db.due_mail(T0 + 5, 10).await.unwrap();
+    let [job] = jobs.as_slice() else {
+        panic!("one email due: {jobs:?}");
+    };
+    assert_eq!(
+        (job.kind, job.user.as_ref(), job.entry_id),
+        (MailKind::NewEntry, Some(&ada), Some(fact.id))
+    );
+    let line = db.entry_line(fact.id).await.unwrap().unwrap();
+    assert_eq!(
+        (line.reference.as_str(), line.words.as_str()),
+        (inserted.reference.as_str(), "Cart emptied itself")
+    );
+    let waiting = db.pending_new_entries(ada.id, 10).await.unwrap();
+    assert_eq!((waiting.total, waiting.newest), (1, job.id));
+    db.record_mail(job.id, MailResult::Sent { folded_upto: None }, T0 + 6)
+        .await
+        .unwrap();
+    assert!(db.due_mail(T0 + 7, 10).await.unwrap().is_empty());
+    assert_eq!(db.last_new_entry_mail(ada.id).await.unwrap(), Some(T0 + 6));
+    assert_eq!(db.next_mail_due().await.unwrap(), None);
+
+    // The webhook message too, after one retry.
+    let due = db.due_deliveries(T0 + 5, 10).await.unwrap();
+    let [delivery] = due.as_slice() else {
+        panic!("one message due: {due:?}");
+    };
+    assert_eq!(
+        (delivery.url.as_str(), delivery.secret.as_str()),
+        ("https://hooks.example/earshot", "whsec_first")
+    );
+    assert_eq!(
+        (
+            delivery.msg_id.as_str(),
+            delivery.attempts,
+            delivery.entry_is_spam
+        ),
+        ("msg_1", 0, false)
+    );
+    let attempt = |result, status, at| AttemptRecord {
+        delivery_id: delivery.id,
+        webhook_id: hook.id,
+        at,
+        status,
+        latency_ms: 12,
+        error: None,
+        result,
+    };
+    db.record_attempts(vec![attempt(
+        DeliveryResult::Retry(T0 + 100),
+        Some(503),
+        T0 + 6,
+    )])
+    .await
+    .unwrap();
+    assert!(db.due_deliveries(T0 + 50, 10).await.unwrap().is_empty());
+    assert_eq!(db.next_delivery_due().await.unwrap(), Some(T0 + 100));
+    let again = db.due_deliveries(T0 + 100, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    db.record_attempts(vec![attempt(
+        DeliveryResult::Delivered,
+        Some(200),
+        T0 + 101,
+    )])
+    .await
+    .unwrap();
+    assert!(db.due_deliveries(T0 + 200, 10).await.unwrap().is_empty());
+    let log = db.webhook_deliveries(hook.id, 10).await.unwrap();
+    assert_eq!(log[0].state, "delivered");
+    let statuses: Vec<Option<i64>> = log[0].attempts.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [Some(503), Some(200)]);
+    assert!(db.redeliver(hook.id, log[0].id, T0 + 300).await.unwrap());
+    assert_eq!(db.due_deliveries(T0 + 300, 10).await.unwrap().len(), 1);
+    assert!(
+        !db.redeliver(hook.id + 1, log[0].id, T0 + 300)
+            .await
+            .unwrap()
+    );
+
+    // What staff do is announced too, with what the message needs.
+    let reply = NewReply {
+        body: "A fix is on its way".into(),
+        promise: Some(("Fixed by Friday".into(), T0 + 3 * DAY)),
+    };
+    let event = db
+        .reply(inserted.public_id.clone(), reply, ada.id, T0 + 400)
+        .await
+        .unwrap();
+    let pending = db.pending_dispatch(100).await.unwrap();
+    let kinds: Vec<NoticeKind> = pending.notices.iter().map(|n| n.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            NoticeKind::Status,
+            NoticeKind::Reply,
+            NoticeKind::PromiseMade
+        ]
+    );
+    let said = &pending.notices[1];
+    assert_eq!(
+        (said.reply.as_deref(), said.actor.as_deref()),
+        (Some("A fix is on its way"), Some("Ada"))
+    );
+    let promised = pending.notices[2].promise.as_ref().expect("the promise");
+    assert_eq!(
+        (promised.text.as_str(), promised.due_at),
+        ("Fixed by Friday", T0 + 3 * DAY)
+    );
+    assert!(
+        db.complete_dispatch(nothing_for(&pending, T0 + 401))
+            .await
+            .unwrap()
+    );
+    assert!(db.pending_dispatch(100).await.unwrap().is_empty());
+    let parts = db
+        .reply_parts(event)
+        .await
+        .unwrap()
+        .expect("the customer left an address");
+    assert_eq!(
+        (parts.to.as_str(), parts.body.as_str()),
+        ("cy@mail.example", "A fix is on its way")
+    );
+    assert_eq!(
+        parts.promise,
+        Some(("Fixed by Friday".into(), T0 + 3 * DAY))
+    );
+    assert_eq!(
+        db.event_body(event).await.unwrap().as_deref(),
+        Some("A fix is on its way")
+    );
+    assert_eq!(db.user_name(ada.id).await.unwrap().as_deref(), Some("Ada"));
+
+    // A promise is noticed once when due soon and once when overdue.
+    assert_eq!(db.notice_promises(T0 + DAY).await.unwrap(), 0);
+    assert_eq!(db.notice_promises(T0 + 2 * DAY + 1).await.unwrap(), 1);
+    assert_eq!(db.notice_promises(T0 + 2 * DAY + 2).await.unwrap(), 0);
+    assert_eq!(db.notice_promises(T0 + 4 * DAY).await.unwrap(), 1);
+    let pending = db.pending_dispatch(100).await.unwrap();
+    let kinds: Vec<NoticeKind> = pending.notices.iter().map(|n| n.kind).collect();
+    assert_eq!(kinds, [NoticeKind::PromiseDue, NoticeKind::PromiseOverdue]);
+}
+story!(what_happens_is_announced_once_and_sent_once);
+
+async fn endpoints_are_managed_and_every_change_recorded(db: &impl Backend) {
+    let shop = first_site(db).await;
+    let ada = colleague(db, "Ada", Role::Admin).await;
+    let new = NewWebhook {
+        site_id: shop.id,
+        url: "https://chat.example/hook".into(),
+        events: "entry.created".into(),
+        format: "slack".into(),
+        include_email: true,
+        secret: "whsec_one".into(),
+    };
+    let hook = db.add_webhook(new, Some(ada.id), T0).await.unwrap();
+    assert!(
+        db.rotate_webhook(
+            hook.public_id.clone(),
+            "whsec_two".into(),
+            Some(ada.id),
+            T0 + 1
+        )
+        .await
+        .unwrap()
+    );
+    let rotated = db.webhook(hook.public_id.clone()).await.unwrap().unwrap();
+    assert_eq!(rotated.previous_until, Some(T0 + 1 + 24 * HOUR));
+    assert!(rotated.include_email);
+    assert!(
+        db.enable_webhook(hook.public_id.clone(), None, T0 + 2)
+            .await
+            .unwrap()
+    );
+    assert_eq!(db.webhooks().await.unwrap().len(), 1);
+    assert!(
+        db.remove_webhook(hook.public_id.clone(), Some(ada.id), T0 + 3)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.remove_webhook(hook.public_id.clone(), Some(ada.id), T0 + 4)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.rotate_webhook(hook.public_id.clone(), "x".into(), None, T0)
+            .await
+            .unwrap()
+    );
+    assert!(db.webhook(hook.public_id).await.unwrap().is_none());
+    let actions: Vec<String> = db
+        .audit_log(Some("webhook.".into()), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "webhook.removed",
+            "webhook.enabled",
+            "webhook.rotated",
+            "webhook.added"
+        ]
+    );
+}
+story!(endpoints_are_managed_and_every_change_recorded);
+
+async fn preferences_are_kept_and_a_digest_queued_once_a_day(db: &impl Backend) {
+    let shop = first_site(db).await;
+    let ada = colleague(db, "Ada", Role::Admin).await;
+    let bo = colleague(db, "Bo", Role::Agent).await;
+    assert_eq!(
+        db.notify_prefs(ada.clone()).await.unwrap(),
+        Prefs::defaults(Role::Admin)
+    );
+    let mut prefs = Prefs::defaults(Role::Agent);
+    prefs.digest_hour = Some(9);
+    prefs.on_assign = false;
+    db.set_notify_prefs(bo.id, prefs.clone()).await.unwrap();
+    assert_eq!(db.notify_prefs(bo.clone()).await.unwrap(), prefs);
+    let staff = db.staff_prefs().await.unwrap();
+    assert_eq!(staff.len(), 2);
+    assert_eq!(staff[1], (bo.clone(), prefs));
+    // Quiet everyone else's digest to count Bo's alone.
+    let mut quiet = Prefs::defaults(Role::Admin);
+    quiet.digest_hour = None;
+    db.set_notify_prefs(ada.id, quiet).await.unwrap();
+    let day = 20_000 * DAY;
+    assert_eq!(
+        db.queue_digests(day + 8 * HOUR).await.unwrap(),
+        0,
+        "before the hour"
+    );
+    assert_eq!(db.queue_digests(day + 9 * HOUR + 5).await.unwrap(), 1);
+    assert_eq!(
+        db.queue_digests(day + 10 * HOUR).await.unwrap(),
+        0,
+        "once a day"
+    );
+    let jobs = db.due_mail(day + 11 * HOUR, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        (jobs[0].kind, jobs[0].day),
+        (MailKind::Digest, Some(20_000))
+    );
+    // What the digest says: who waits past target, promises, counts.
+    let request = serde_json::json!({"message": "Waiting long"});
+    db.insert_entry(entry(&shop, day, request)).await.unwrap();
+    let facts = db.digest_facts(day + 2 * DAY, true).await.unwrap();
+    assert_eq!(facts.waiting_late.len(), 1);
+    assert_eq!(facts.waiting_late[0].entry.words, "Waiting long");
+    let facts = db.digest_facts(day + HOUR, false).await.unwrap();
+    assert!(facts.waiting_late.is_empty());
+    assert_eq!(facts.counts, [("complaint".to_owned(), 1)]);
+}
+story!(preferences_are_kept_and_a_digest_queued_once_a_day);
