@@ -52,9 +52,10 @@ pub struct ExportChunk {
 /// began, so every chunk reads the same query and none repeats the lookup.
 #[derive(Debug, Clone)]
 pub struct ExportQuery {
-    filter: Filter,
-    matching: Option<String>,
-    now: i64,
+    pub(in crate::store) filter: Filter,
+    /// SQLite's FTS5 query for the filter's search, resolved once.
+    pub(in crate::store) matching: Option<String>,
+    pub(in crate::store) now: i64,
 }
 
 impl Store {

@@ -34,7 +34,7 @@ pub struct Erasure {
 }
 
 /// An address as stored entries are matched by it: trimmed, case-folded.
-fn normalised(email: &str) -> String {
+pub(in crate::store) fn normalised(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
@@ -77,7 +77,7 @@ fn plan(conn: &Connection, ids: &[(i64, String)]) -> Result<Erasure, StoreError>
 /// behind it wait at most about this long. Deleting an entry costs about
 /// 3 ms in a million-entry database, most of it the search index's secure
 /// delete, so a job deletes a handful.
-const DELETE_BUDGET: Duration = Duration::from_millis(10);
+pub(in crate::store) const DELETE_BUDGET: Duration = Duration::from_millis(10);
 
 /// Entries handed to one deletion job; it deletes as many as its budget
 /// allows.

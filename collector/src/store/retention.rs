@@ -27,10 +27,10 @@ pub struct Retention {
     pub spam_days: i64,
 }
 
-struct Rule {
-    site_id: i64,
-    key: String,
-    retention: Retention,
+pub(in crate::store) struct Rule {
+    pub site_id: i64,
+    pub key: String,
+    pub retention: Retention,
 }
 
 fn rules(conn: &Connection) -> Result<Vec<Rule>, StoreError> {
@@ -53,7 +53,7 @@ fn rules(conn: &Connection) -> Result<Vec<Rule>, StoreError> {
 
 /// Statuses whose entries `rule` deletes, each with the time before which
 /// they go.
-fn cutoffs(rule: &Rule, now: i64) -> Vec<(Status, i64)> {
+pub(in crate::store) fn cutoffs(rule: &Rule, now: i64) -> Vec<(Status, i64)> {
     let spam = now - rule.retention.spam_days.saturating_mul(DAY);
     let days = rule.retention.days.map(|d| now - d.saturating_mul(DAY));
     Status::ALL

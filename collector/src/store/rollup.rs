@@ -12,7 +12,7 @@ use super::{Store, StoreError};
 use crate::report::{bucket, page_key, week_of, words};
 
 /// Entries rolled up per write job.
-pub(super) const BATCH: i64 = 5_000;
+pub(in crate::store) const BATCH: i64 = 5_000;
 
 const CURSOR: &str = "rollup_entries";
 
@@ -329,8 +329,8 @@ pub struct PageMismatches {
 }
 
 /// Pages and words a report lists.
-const TOP_PAGES: usize = 10;
-const TOP_WORDS: usize = 6;
+pub(in crate::store) const TOP_PAGES: usize = 10;
+pub(in crate::store) const TOP_WORDS: usize = 6;
 
 /// Rows of a roll-up in the period, summed in Rust: scanning the primary
 /// key range costs less than SQLite's GROUP BY sorting them.

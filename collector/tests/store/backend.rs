@@ -3,6 +3,7 @@
 //! Both backends have these operations under the same names and types;
 //! this trait only lets one generic story call either.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use earshot_collector::auth::Attempt;
@@ -14,11 +15,12 @@ use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::retention::Retention;
 use earshot_collector::store::{
     Account, AccountError, Attached, AttemptRecord, AuditEntry, BulkAction, BulkOutcome,
-    DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry, EntryDetail, FollowedUp, InboxPage,
-    Inserted, LinkPurpose, MailJob, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken,
-    NewUser, NewWebhook, Pending, PendingInvite, PendingNewEntries, PublicMessage, ReplyParts,
-    ReviewError, Role, Session, Site, SiteChange, SitePage, SiteRow, Store, StoreError, TokenInfo,
-    User, WaitingSummary, Webhook,
+    DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry, EntryDetail, Erasure, ExportChunk,
+    ExportQuery, FollowedUp, InboxPage, Inserted, LinkPurpose, MailJob, MailResult, NewEntry,
+    NewLink, NewReply, NewSite, NewToken, NewUser, NewWebhook, Pending, PendingInvite,
+    PendingNewEntries, Period, PersonExport, PublicMessage, ReplyParts, Report, ReviewError, Role,
+    Rollups, Session, Site, SiteChange, SitePage, SiteRow, Store, StoreError, TokenInfo, User,
+    WaitingSummary, Webhook,
 };
 
 use earshot_protocol::{Dimensions, ImageType};
@@ -134,6 +136,18 @@ operations! {
     fn enable_webhook(public_id: String, actor: Option<i64>, now: i64) -> Result<bool, StoreError>;
     fn webhook_deliveries(webhook_id: i64, limit: i64) -> Result<Vec<DeliveryView>, StoreError>;
     fn redeliver(webhook_id: i64, delivery_id: i64, now: i64) -> Result<bool, StoreError>;
+    fn roll_up() -> Result<usize, StoreError>;
+    fn rollup_backlog() -> Result<i64, StoreError>;
+    fn first_response_histogram(from_week: i64, to_week: i64) -> Result<BTreeMap<i64, i64>, StoreError>;
+    fn rollups(period: Period) -> Result<Rollups, StoreError>;
+    fn report(since: i64) -> Result<Report, StoreError>;
+    fn export_query(filter: Filter, now: i64) -> Result<ExportQuery, StoreError>;
+    fn export_chunk(query: ExportQuery, cursor: Option<i64>, limit: usize) -> Result<ExportChunk, StoreError>;
+    fn erasure_plan(email: String, site: Option<i64>) -> Result<Erasure, StoreError>;
+    fn erase_person(email: String, site: Option<i64>, actor: Option<i64>, at: i64) -> Result<Erasure, StoreError>;
+    fn export_person(email: String, site: Option<i64>, actor: Option<i64>, at: i64) -> Result<PersonExport, StoreError>;
+    fn was_erased(public_id: String) -> Result<bool, StoreError>;
+    fn sweep_retention(now: i64) -> Result<Vec<(String, i64)>, StoreError>;
 }
 
 /// A fresh SQLite file; the directory goes when the test ends.

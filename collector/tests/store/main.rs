@@ -14,6 +14,7 @@ mod notify;
 mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
+mod reports;
 mod sites;
 mod staff;
 mod tokens;

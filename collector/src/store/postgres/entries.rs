@@ -10,9 +10,9 @@ use crate::ids;
 use crate::store::entries::{ID_ATTEMPTS, host_context_json};
 use crate::store::{Entry, Inserted, NewEntry, StoreError};
 
-/// Stores the entry and, unless it is spam, queues it to be announced, in
-/// one statement; answers how many entries it stored (0: the idempotency
-/// key was taken).
+/// Stores the entry, queues it to be counted in reports and, unless it is
+/// spam, to be announced, in one statement; answers how many entries it
+/// stored (0: the idempotency key was taken).
 const INSERT: &str = "WITH stored AS (
         INSERT INTO entries (public_id, reference, status_token, site_id, kind,
             message, expected, actual, email, page_url, page_title, page_referrer, user_agent,
@@ -22,8 +22,10 @@ const INSERT: &str = "WITH stored AS (
             $18, $19, $20, $21, $22, $23, $24, earshot_words($6, $7, $8))
         ON CONFLICT (site_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, status
-     ), queued AS (
+     ), announced AS (
         INSERT INTO entries_to_announce (entry_id) SELECT id FROM stored WHERE status <> 'spam'
+     ), counted AS (
+        INSERT INTO entries_to_roll_up (entry_id) SELECT id FROM stored
      )
      SELECT count(*) FROM stored";
 

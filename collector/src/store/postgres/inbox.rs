@@ -8,14 +8,14 @@ use crate::review::filter::{Assignee, Filter, Order, PromiseFilter, Search, View
 use crate::store::review::{WAITING_SINCE_SQL, WAITING_SQL, inbox_page};
 use crate::store::{InboxPage, InboxRow, SiteSettings, StoreError, WaitingSummary};
 
-type Arg = Box<dyn ToSql + Sync + Send>;
+pub(super) type Arg = Box<dyn ToSql + Sync + Send>;
 
 /// A filter as SQL: conditions on `e` (the entry), the order, and the
 /// arguments they refer to.
-struct FilterSql {
-    conditions: String,
-    order: String,
-    args: Vec<Arg>,
+pub(super) struct FilterSql {
+    pub conditions: String,
+    pub order: String,
+    pub args: Vec<Arg>,
 }
 
 /// The text-search query for `search`: every word must occur, the last
@@ -29,7 +29,7 @@ fn ts_query(search: &Search) -> String {
     parts.join(" & ")
 }
 
-fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
+pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Arg> = Vec::new();
     let mut arg = |v: Arg| {
@@ -126,7 +126,7 @@ fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     }
 }
 
-fn refs(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
+pub(super) fn refs(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter()
         .map(|a| a.as_ref() as &(dyn ToSql + Sync))
         .collect()

@@ -108,6 +108,7 @@ pub(super) async fn move_status(
         &[&entry_id, &to.as_str()],
     )
     .await?;
+    super::rollup::status_changed(tx, entry_id, from.as_str(), to.as_str(), at).await?;
     let (old, new) = (Some(from.as_str()), Some(to.as_str()));
     record(
         tx,
@@ -215,7 +216,7 @@ async fn assign_one(
     Ok(true)
 }
 
-fn promise(r: &Row) -> PromiseRow {
+pub(super) fn promise(r: &Row) -> PromiseRow {
     let settled: String = r.get(5);
     PromiseRow {
         id: r.get(0),
@@ -465,15 +466,24 @@ impl Postgres {
             },
         )
         .await?;
-        // A reply answers the customer's follow-ups too, and the first one
-        // stops the first-response clock.
+        // A reply answers the customer's follow-ups too.
         tx.execute(
-            "UPDATE entries SET followup_at = NULL, first_response_at = coalesce(first_response_at, $2)
-             WHERE id = $1",
-            &[&entry_id, &at],
+            "UPDATE entries SET followup_at = NULL WHERE id = $1 AND followup_at IS NOT NULL",
+            &[&entry_id],
         )
         .await
         .map_err(StoreError::from)?;
+        // The first reply stops the first-response clock.
+        let first = tx
+            .execute(
+                "UPDATE entries SET first_response_at = $2 WHERE id = $1 AND first_response_at IS NULL",
+                &[&entry_id, &at],
+            )
+            .await
+            .map_err(StoreError::from)?;
+        if first == 1 && status != Status::Spam {
+            super::rollup::first_response(&tx, entry_id, at).await?;
+        }
         // Answering a new entry acknowledges it.
         if status == Status::New {
             move_status(&tx, entry_id, status, Status::Acknowledged, Some(actor), at)

@@ -202,6 +202,12 @@ CREATE TABLE entries_to_announce (
     entry_id bigint PRIMARY KEY REFERENCES entries (id) ON DELETE CASCADE
 );
 
+-- New entries the report roll-ups have not counted yet (spam included, to
+-- be passed over): the same queue for the same reason.
+CREATE TABLE entries_to_roll_up (
+    entry_id bigint PRIMARY KEY REFERENCES entries (id) ON DELETE CASCADE
+);
+
 CREATE TABLE cursors (
     name text PRIMARY KEY,
     upto bigint NOT NULL

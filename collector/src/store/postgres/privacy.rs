@@ -1,0 +1,367 @@
+//! A person's data on PostgreSQL: everything held about an address, its
+//! erasure, and retention's deletions.
+//!
+//! Deleting an entry takes everything hanging off it by cascade, as on
+//! SQLite. PostgreSQL has no `secure_delete`: a deleted row's bytes stay
+//! in the table file until VACUUM reuses the space and in the WAL and
+//! backups until they age out, so erasure here is as complete as the
+//! operator's WAL and backup retention make it (README says so).
+
+use std::time::Instant;
+
+use deadpool_postgres::GenericClient;
+use serde_json::{Value, json};
+
+use super::{Postgres, audit, rollup};
+use crate::review::workflow::Status;
+use crate::store::privacy::{DELETE_BUDGET, DELETE_CHUNK, normalised};
+use crate::store::retention::{Retention, Rule, cutoffs};
+use crate::store::{Erasure, PersonExport, StoreError};
+
+async fn matching(
+    client: &impl GenericClient,
+    email: &str,
+    site: Option<i64>,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(client
+        .query(
+            "SELECT id, public_id FROM entries
+             WHERE email IS NOT NULL AND lower(trim(email)) = $1
+               AND ($2::bigint IS NULL OR site_id = $2)
+             ORDER BY id",
+            &[&normalised(email), &site],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+async fn plan(client: &impl GenericClient, ids: &[(i64, String)]) -> Result<Erasure, StoreError> {
+    let only: Vec<i64> = ids.iter().map(|(id, _)| *id).collect();
+    let r = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM attachments WHERE entry_id = ANY($1)),
+                    (SELECT count(*) FROM events WHERE entry_id = ANY($1)),
+                    (SELECT count(*) FROM webhook_deliveries WHERE entry_id = ANY($1))",
+            &[&only],
+        )
+        .await?;
+    Ok(Erasure {
+        entries: i64::try_from(ids.len()).unwrap_or(i64::MAX),
+        attachments: r.get(0),
+        events: r.get(1),
+        deliveries: r.get(2),
+    })
+}
+
+/// Deletes entries from the front of `ids` in one transaction, for about
+/// [`DELETE_BUDGET`] at most (at least one); returns what went and how
+/// many were taken. `erased_at` marks their status links "removed at the
+/// customer's request".
+async fn delete_some(
+    db: &Postgres,
+    ids: &[(i64, String)],
+    erased_at: Option<i64>,
+) -> Result<(Erasure, usize), StoreError> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    let started = Instant::now();
+    let mut done = Erasure::default();
+    let mut taken = 0;
+    for entry in ids.iter().take(DELETE_CHUNK) {
+        if taken > 0 && started.elapsed() >= DELETE_BUDGET {
+            break;
+        }
+        let one = plan(&tx, std::slice::from_ref(entry)).await?;
+        let (id, public_id) = entry;
+        rollup::forget_text(&tx, *id).await?;
+        if let Some(at) = erased_at {
+            tx.execute(
+                "INSERT INTO erased_entries (public_id, at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[public_id, &at],
+            )
+            .await?;
+        }
+        let deleted = tx
+            .execute("DELETE FROM entries WHERE id = $1", &[id])
+            .await?;
+        // Gone already (another collector's sweep): nothing more to count.
+        if deleted == 1 {
+            done.entries += one.entries;
+            done.attachments += one.attachments;
+            done.events += one.events;
+            done.deliveries += one.deliveries;
+        }
+        taken += 1;
+    }
+    tx.commit().await?;
+    Ok((done, taken))
+}
+
+/// Deletes every entry of `ids`, a transaction at a time.
+async fn delete_all(
+    db: &Postgres,
+    ids: &[(i64, String)],
+    erased_at: Option<i64>,
+) -> Result<Erasure, StoreError> {
+    let mut done = Erasure::default();
+    let mut rest = ids;
+    while !rest.is_empty() {
+        let (part, taken) = delete_some(db, rest, erased_at).await?;
+        rest = &rest[taken..];
+        done.entries += part.entries;
+        done.attachments += part.attachments;
+        done.events += part.events;
+        done.deliveries += part.deliveries;
+    }
+    Ok(done)
+}
+
+async fn export(
+    client: &impl GenericClient,
+    email: &str,
+    site: Option<i64>,
+) -> Result<Vec<Value>, StoreError> {
+    let rfc3339 = crate::clock::rfc3339;
+    let mut entries = Vec::new();
+    for (id, _) in matching(client, email, site).await? {
+        let Some(r) = client
+            .query_opt(
+                "SELECT e.reference, s.name, e.kind, e.status, e.severity, e.message, e.expected,
+                        e.actual, e.email, e.name, e.page_url, e.page_title, e.page_referrer,
+                        e.user_agent, e.language, e.timezone, e.viewport, e.context, e.created_at
+                 FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.id = $1",
+                &[&id],
+            )
+            .await?
+        else {
+            continue;
+        };
+        let text = |i: usize| r.get::<_, Option<String>>(i);
+        let mut entry = json!({
+            "reference": r.get::<_, String>(0),
+            "site": r.get::<_, String>(1),
+            "kind": r.get::<_, String>(2),
+            "status": r.get::<_, String>(3),
+            "severity": text(4),
+            "message": text(5),
+            "expected": text(6),
+            "actual": text(7),
+            "email": text(8),
+            "name": text(9),
+            "page": {"url": text(10), "title": text(11), "referrer": text(12)},
+            "browser": {
+                "user_agent": text(13),
+                "language": text(14),
+                "timezone": text(15),
+                "viewport": text(16),
+            },
+            "context": text(17).and_then(|c| serde_json::from_str::<Value>(&c).ok()),
+            "created": rfc3339(r.get(18)),
+        });
+        let timeline: Vec<Value> = client
+            .query(
+                "SELECT ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at
+                 FROM events ev LEFT JOIN users u ON u.id = ev.actor_id
+                 WHERE ev.entry_id = $1 ORDER BY ev.id",
+                &[&id],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                json!({
+                    "kind": r.get::<_, String>(0),
+                    "by": r.get::<_, Option<String>>(1),
+                    "body": r.get::<_, Option<String>>(2),
+                    "from": r.get::<_, Option<String>>(3),
+                    "to": r.get::<_, Option<String>>(4),
+                    "at": rfc3339(r.get(5)),
+                })
+            })
+            .collect();
+        let promises: Vec<Value> = client
+            .query(
+                "SELECT text, due_at, state, settled_at FROM promises WHERE entry_id = $1 ORDER BY id",
+                &[&id],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                json!({
+                    "text": r.get::<_, String>(0),
+                    "due": rfc3339(r.get(1)),
+                    "state": r.get::<_, String>(2),
+                    "settled": r.get::<_, Option<i64>>(3).map(rfc3339),
+                })
+            })
+            .collect();
+        let attachments: Vec<Value> = client
+            .query(
+                "SELECT content_type, size, bytes FROM attachments WHERE entry_id = $1 ORDER BY id",
+                &[&id],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                use base64::Engine;
+                json!({
+                    "content_type": r.get::<_, String>(0),
+                    "size": r.get::<_, i64>(1),
+                    "base64": base64::engine::general_purpose::STANDARD.encode(r.get::<_, &[u8]>(2)),
+                })
+            })
+            .collect();
+        entry["timeline"] = Value::Array(timeline);
+        entry["promises"] = Value::Array(promises);
+        entry["attachments"] = Value::Array(attachments);
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+impl Postgres {
+    /// What erasing `email` would delete.
+    pub async fn erasure_plan(
+        &self,
+        email: String,
+        site: Option<i64>,
+    ) -> Result<Erasure, StoreError> {
+        let client = self.client().await?;
+        let ids = matching(&client, &email, site).await?;
+        plan(&client, &ids).await
+    }
+
+    /// Deletes everything held about `email`, a few entries per
+    /// transaction; recorded in the audit log (how many, never what).
+    pub async fn erase_person(
+        &self,
+        email: String,
+        site: Option<i64>,
+        actor: Option<i64>,
+        at: i64,
+    ) -> Result<Erasure, StoreError> {
+        let ids = {
+            let client = self.client().await?;
+            matching(&client, &email, site).await?
+        };
+        let done = delete_all(self, &ids, Some(at)).await?;
+        let client = self.client().await?;
+        let detail = format!("entries={}", done.entries);
+        audit(&client, actor, "person.erased", "", Some(&detail), at).await?;
+        Ok(done)
+    }
+
+    /// Everything held about `email`, as one JSON document.
+    pub async fn export_person(
+        &self,
+        email: String,
+        site: Option<i64>,
+        actor: Option<i64>,
+        at: i64,
+    ) -> Result<PersonExport, StoreError> {
+        let client = self.client().await?;
+        let entries = export(&client, &email, site).await?;
+        let n = entries.len();
+        let detail = format!("entries={n}");
+        audit(&client, actor, "person.exported", "", Some(&detail), at).await?;
+        let document = json!({
+            "email": email.trim(),
+            "exported_at": crate::clock::rfc3339(at),
+            "entries": entries,
+        });
+        Ok(PersonExport {
+            entries: n,
+            json: serde_json::to_string_pretty(&document).unwrap_or_default(),
+        })
+    }
+
+    /// Whether the entry behind a status link was erased on request.
+    pub async fn was_erased(&self, public_id: String) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt(
+                "SELECT 1 FROM erased_entries WHERE public_id = $1",
+                &[&public_id],
+            )
+            .await?
+            .is_some())
+    }
+
+    /// Deletes what every site's retention says is due at `now`; returns
+    /// (site key, entries deleted) for the sites where it deleted any.
+    pub async fn sweep_retention(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        let rules: Vec<Rule> = {
+            let client = self.client().await?;
+            client
+                .query(
+                    "SELECT id, key, retention_days, retention_scope, spam_days FROM sites ORDER BY id",
+                    &[],
+                )
+                .await?
+                .iter()
+                .map(|r| Rule {
+                    site_id: r.get(0),
+                    key: r.get(1),
+                    retention: Retention {
+                        days: r.get(2),
+                        all: r.get::<_, &str>(3) == "all",
+                        spam_days: r.get(4),
+                    },
+                })
+                .collect()
+        };
+        let mut swept = Vec::new();
+        for rule in rules {
+            let mut deleted = 0;
+            for (status, cutoff) in cutoffs(&rule, now) {
+                loop {
+                    let due = self.due(&rule, status, cutoff).await?;
+                    if due.is_empty() {
+                        break;
+                    }
+                    deleted += delete_all(self, &due, None).await?.entries;
+                }
+            }
+            if deleted > 0 {
+                let client = self.client().await?;
+                let detail = format!("entries={deleted}");
+                audit(
+                    &client,
+                    None,
+                    "retention.deleted",
+                    &rule.key,
+                    Some(&detail),
+                    now,
+                )
+                .await?;
+                tracing::info!(site = %rule.key, deleted, "retention deleted old feedback");
+                swept.push((rule.key.clone(), deleted));
+            }
+        }
+        Ok(swept)
+    }
+
+    /// A batch of `rule`'s site's entries in `status` created before
+    /// `cutoff`, oldest first.
+    async fn due(
+        &self,
+        rule: &Rule,
+        status: Status,
+        cutoff: i64,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let client = self.client().await?;
+        let limit = i64::try_from(DELETE_CHUNK).unwrap_or(i64::MAX);
+        Ok(client
+            .query(
+                "SELECT id, public_id FROM entries
+                 WHERE site_id = $1 AND status = $2 AND created_at < $3
+                 ORDER BY id LIMIT $4",
+                &[&rule.site_id, &status.as_str(), &cutoff, &limit],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+}

@@ -1,0 +1,478 @@
+//! Roll-ups for reports on PostgreSQL: the same tables and sums as on
+//! SQLite (`store::rollup`), fed from a queue instead of a cursor.
+//!
+//! New entries wait in `entries_to_roll_up`. A roll-up takes a batch off
+//! the queue and locks those entries while it counts them; a staff action
+//! that changes a counted fact (first reply, resolution, spam) holds its
+//! entry's lock too and adjusts the sums only if the entry has left the
+//! queue. Whichever goes first, the other sees its result, so no change
+//! is counted twice or lost.
+
+use std::collections::{BTreeMap, HashMap};
+
+use deadpool_postgres::{GenericClient, Transaction};
+
+use super::Postgres;
+use crate::report::{bucket, page_key, week_of, words};
+use crate::store::rollup::{BATCH, TOP_PAGES, TOP_WORDS};
+use crate::store::{PageMismatches, Period, PromiseCounts, Rollups, StoreError};
+
+struct Facts {
+    site_id: i64,
+    created_at: i64,
+    kind: String,
+    severity: String,
+    page_url: Option<String>,
+    expected: Option<String>,
+    actual: Option<String>,
+}
+
+/// The facts of an entry already counted, `None` while it waits in the
+/// queue (it will be counted as it is then) or is gone.
+async fn counted(tx: &Transaction<'_>, entry_id: i64) -> Result<Option<Facts>, StoreError> {
+    Ok(tx
+        .query_opt(
+            "SELECT site_id, created_at, kind, coalesce(severity, ''), page_url, expected, actual
+             FROM entries e WHERE id = $1
+               AND NOT EXISTS (SELECT 1 FROM entries_to_roll_up q WHERE q.entry_id = e.id)",
+            &[&entry_id],
+        )
+        .await?
+        .map(|r| Facts {
+            site_id: r.get(0),
+            created_at: r.get(1),
+            kind: r.get(2),
+            severity: r.get(3),
+            page_url: r.get(4),
+            expected: r.get(5),
+            actual: r.get(6),
+        }))
+}
+
+async fn add_volume(
+    client: &impl GenericClient,
+    week: i64,
+    site_id: i64,
+    kind: &str,
+    severity: &str,
+    delta: i64,
+) -> Result<(), StoreError> {
+    client
+        .execute(
+            "INSERT INTO rollup_volume (week, site_id, kind, severity, entries) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (week, site_id, kind, severity) DO UPDATE SET entries = rollup_volume.entries + excluded.entries",
+            &[&week, &site_id, &kind, &severity, &delta],
+        )
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Measure {
+    FirstResponse,
+    Resolution,
+}
+
+async fn add_time(
+    client: &impl GenericClient,
+    measure: Measure,
+    f: &Facts,
+    duration_ms: i64,
+    delta: i64,
+) -> Result<(), StoreError> {
+    let week = week_of(f.created_at);
+    let bucket = bucket(duration_ms);
+    match measure {
+        Measure::FirstResponse => {
+            client
+                .execute(
+                    "INSERT INTO rollup_first_response (week, site_id, bucket, n) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (week, site_id, bucket) DO UPDATE SET n = rollup_first_response.n + excluded.n",
+                    &[&week, &f.site_id, &bucket, &delta],
+                )
+                .await?
+        }
+        Measure::Resolution => {
+            client
+                .execute(
+                    "INSERT INTO rollup_resolution (week, site_id, kind, bucket, n) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (week, site_id, kind, bucket) DO UPDATE SET n = rollup_resolution.n + excluded.n",
+                    &[&week, &f.site_id, &f.kind, &bucket, &delta],
+                )
+                .await?
+        }
+    };
+    Ok(())
+}
+
+async fn add_page(client: &impl GenericClient, f: &Facts, delta: i64) -> Result<(), StoreError> {
+    if f.kind != "expectation" {
+        return Ok(());
+    }
+    client
+        .execute(
+            "INSERT INTO rollup_pages (week, site_id, page, n) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (week, site_id, page) DO UPDATE SET n = rollup_pages.n + excluded.n",
+            &[
+                &week_of(f.created_at),
+                &f.site_id,
+                &page_key(f.page_url.as_deref().unwrap_or_default()),
+                &delta,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+async fn add_words(client: &impl GenericClient, f: &Facts, delta: i64) -> Result<(), StoreError> {
+    if f.kind != "expectation" {
+        return Ok(());
+    }
+    let text = format!(
+        "{} {}",
+        f.expected.as_deref().unwrap_or_default(),
+        f.actual.as_deref().unwrap_or_default()
+    );
+    let page = page_key(f.page_url.as_deref().unwrap_or_default());
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO rollup_words (page, week, site_id, word, n) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (page, week, site_id, word) DO UPDATE SET n = rollup_words.n + excluded.n",
+        )
+        .await?;
+    for word in words(&text) {
+        client
+            .execute(
+                &stmt,
+                &[&page, &week_of(f.created_at), &f.site_id, &word, &delta],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// A first reply to an entry: timed, if the roll-ups counted it already.
+pub(super) async fn first_response(
+    tx: &Transaction<'_>,
+    entry_id: i64,
+    at: i64,
+) -> Result<(), StoreError> {
+    if let Some(f) = counted(tx, entry_id).await? {
+        add_time(tx, Measure::FirstResponse, &f, at - f.created_at, 1).await?;
+    }
+    Ok(())
+}
+
+/// A status change of a counted entry: a resolution is timed; spam leaves
+/// the counts and a rescued entry comes back.
+pub(super) async fn status_changed(
+    tx: &Transaction<'_>,
+    entry_id: i64,
+    from: &str,
+    to: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    let Some(f) = counted(tx, entry_id).await? else {
+        return Ok(());
+    };
+    if matches!(to, "resolved" | "wont_fix") {
+        add_time(tx, Measure::Resolution, &f, at - f.created_at, 1).await?;
+    }
+    let delta = match (from, to) {
+        (_, "spam") => -1,
+        ("spam", _) => 1,
+        _ => return Ok(()),
+    };
+    add_volume(
+        tx,
+        week_of(f.created_at),
+        f.site_id,
+        &f.kind,
+        &f.severity,
+        delta,
+    )
+    .await?;
+    add_page(tx, &f, delta).await?;
+    let answered: Option<i64> = tx
+        .query_one(
+            "SELECT first_response_at FROM entries WHERE id = $1",
+            &[&entry_id],
+        )
+        .await?
+        .get(0);
+    if let Some(answered) = answered {
+        add_time(
+            tx,
+            Measure::FirstResponse,
+            &f,
+            answered - f.created_at,
+            delta,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes a counted entry's words and page out of the roll-ups before it is
+/// erased (counts stay: they hold nothing of the customer's).
+pub(super) async fn forget_text(tx: &Transaction<'_>, entry_id: i64) -> Result<(), StoreError> {
+    let Some(f) = counted(tx, entry_id).await? else {
+        return Ok(());
+    };
+    let spam: bool = tx
+        .query_one(
+            "SELECT status = 'spam' FROM entries WHERE id = $1",
+            &[&entry_id],
+        )
+        .await?
+        .get(0);
+    if spam || f.kind != "expectation" {
+        return Ok(());
+    }
+    add_words(tx, &f, -1).await?;
+    add_page(tx, &f, -1).await?;
+    // What is left at nothing goes, so no row remembers the entry.
+    let page = page_key(f.page_url.as_deref().unwrap_or_default());
+    let week = week_of(f.created_at);
+    tx.execute(
+        "DELETE FROM rollup_words WHERE page = $1 AND week = $2 AND site_id = $3 AND n <= 0",
+        &[&page, &week, &f.site_id],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM rollup_pages WHERE week = $1 AND site_id = $2 AND page = $3 AND n <= 0",
+        &[&week, &f.site_id, &page],
+    )
+    .await?;
+    Ok(())
+}
+
+impl Postgres {
+    /// Counts up to `limit` queued entries; returns how many it took.
+    pub async fn roll_some(&self, limit: i64) -> Result<usize, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let taken: Vec<i64> = tx
+            .query(
+                "DELETE FROM entries_to_roll_up WHERE entry_id IN (
+                     SELECT entry_id FROM entries_to_roll_up ORDER BY entry_id
+                     LIMIT $1 FOR UPDATE SKIP LOCKED)
+                 RETURNING entry_id",
+                &[&limit],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if taken.is_empty() {
+            return Ok(0);
+        }
+        let rows = tx
+            .query(
+                "SELECT e.site_id, e.created_at, e.kind, coalesce(e.severity, ''), e.page_url,
+                        e.expected, e.actual, e.status, e.first_response_at,
+                        CASE WHEN e.status IN ('resolved', 'wont_fix') THEN
+                            (SELECT max(ev.created_at) FROM events ev WHERE ev.entry_id = e.id
+                               AND ev.kind = 'status' AND ev.new_value IN ('resolved', 'wont_fix'))
+                        END
+                 FROM entries e WHERE e.id = ANY($1) ORDER BY e.id FOR UPDATE",
+                &[&taken],
+            )
+            .await?;
+        let mut volume: HashMap<(i64, i64, String, String), i64> = HashMap::new();
+        for r in &rows {
+            let f = Facts {
+                site_id: r.get(0),
+                created_at: r.get(1),
+                kind: r.get(2),
+                severity: r.get(3),
+                page_url: r.get(4),
+                expected: r.get(5),
+                actual: r.get(6),
+            };
+            if r.get::<_, &str>(7) == "spam" {
+                continue;
+            }
+            *volume
+                .entry((
+                    week_of(f.created_at),
+                    f.site_id,
+                    f.kind.clone(),
+                    f.severity.clone(),
+                ))
+                .or_default() += 1;
+            if let Some(at) = r.get::<_, Option<i64>>(8) {
+                add_time(&tx, Measure::FirstResponse, &f, at - f.created_at, 1).await?;
+            }
+            if let Some(at) = r.get::<_, Option<i64>>(9) {
+                add_time(&tx, Measure::Resolution, &f, at - f.created_at, 1).await?;
+            }
+            add_page(&tx, &f, 1).await?;
+            add_words(&tx, &f, 1).await?;
+        }
+        for ((week, site_id, kind, severity), n) in volume {
+            add_volume(&tx, week, site_id, &kind, &severity, n).await?;
+        }
+        tx.commit().await?;
+        Ok(taken.len())
+    }
+
+    /// Brings the roll-ups up to date with every committed entry.
+    pub async fn roll_up(&self) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let done = self.roll_some(BATCH).await?;
+            total += done;
+            if i64::try_from(done).unwrap_or(0) < BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// How many entries the roll-ups have yet to count.
+    pub async fn rollup_backlog(&self) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_one("SELECT count(*) FROM entries_to_roll_up", &[])
+            .await?
+            .get(0))
+    }
+
+    /// The first-response histogram of entries that arrived in these weeks.
+    pub async fn first_response_histogram(
+        &self,
+        from_week: i64,
+        to_week: i64,
+    ) -> Result<BTreeMap<i64, i64>, StoreError> {
+        let client = self.client().await?;
+        let mut out = BTreeMap::new();
+        for r in client
+            .query(
+                "SELECT bucket, n FROM rollup_first_response WHERE week BETWEEN $1 AND $2",
+                &[&from_week, &to_week],
+            )
+            .await?
+        {
+            *out.entry(r.get(0)).or_default() += r.get::<_, i64>(1);
+        }
+        out.retain(|_, n: &mut i64| *n > 0);
+        Ok(out)
+    }
+
+    /// The roll-ups a report for `period` draws on.
+    pub async fn rollups(&self, p: Period) -> Result<Rollups, StoreError> {
+        let client = self.client().await?;
+        let mut out = Rollups::default();
+        let range: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+            [&p.from_week, &p.to_week, &p.site];
+        for r in client
+            .query(
+                "SELECT week, kind, severity, entries FROM rollup_volume
+                 WHERE week BETWEEN $1 AND $2 AND ($3::bigint IS NULL OR site_id = $3)",
+                &range,
+            )
+            .await?
+        {
+            let (week, kind, severity, n): (i64, String, String, i64) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            *out.volume_by_kind.entry((week, kind)).or_default() += n;
+            *out.volume_by_severity.entry((week, severity)).or_default() += n;
+        }
+        for r in client
+            .query(
+                "SELECT week, bucket, n FROM rollup_first_response
+                 WHERE week BETWEEN $1 AND $2 AND ($3::bigint IS NULL OR site_id = $3)",
+                &range,
+            )
+            .await?
+        {
+            *out.first_response
+                .entry(r.get(0))
+                .or_default()
+                .entry(r.get(1))
+                .or_default() += r.get::<_, i64>(2);
+        }
+        for r in client
+            .query(
+                "SELECT kind, bucket, n FROM rollup_resolution
+                 WHERE week BETWEEN $1 AND $2 AND ($3::bigint IS NULL OR site_id = $3)",
+                &range,
+            )
+            .await?
+        {
+            *out.resolution
+                .entry(r.get(0))
+                .or_default()
+                .entry(r.get(1))
+                .or_default() += r.get::<_, i64>(2);
+        }
+        for histogram in out
+            .first_response
+            .values_mut()
+            .chain(out.resolution.values_mut())
+        {
+            histogram.retain(|_, n| *n > 0);
+        }
+        let (from_ms, to_ms) = (
+            crate::report::week_start(p.from_week),
+            crate::report::week_start(p.to_week + 1),
+        );
+        let r = client
+            .query_one(
+                "SELECT count(*),
+                        count(*) FILTER (WHERE state = 'kept' AND settled_at <= due_at),
+                        count(*) FILTER (WHERE state = 'kept' AND settled_at > due_at),
+                        count(*) FILTER (WHERE state = 'broken'),
+                        count(*) FILTER (WHERE state = 'open')
+                 FROM promises
+                 WHERE ($3::bigint IS NULL OR site_id = $3) AND created_at >= $1 AND created_at < $2",
+                &[&from_ms, &to_ms, &p.site],
+            )
+            .await?;
+        out.promises = PromiseCounts {
+            made: r.get(0),
+            kept_on_time: r.get(1),
+            kept_late: r.get(2),
+            broken: r.get(3),
+            open: r.get(4),
+        };
+        let mut pages: HashMap<String, i64> = HashMap::new();
+        for r in client
+            .query(
+                "SELECT page, n FROM rollup_pages
+                 WHERE week BETWEEN $1 AND $2 AND ($3::bigint IS NULL OR site_id = $3)",
+                &range,
+            )
+            .await?
+        {
+            *pages.entry(r.get(0)).or_default() += r.get::<_, i64>(1);
+        }
+        let mut pages: Vec<(String, i64)> = pages.into_iter().filter(|(_, n)| *n > 0).collect();
+        pages.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        pages.truncate(TOP_PAGES);
+        let stmt = client
+            .prepare_cached(
+                "SELECT word, n FROM rollup_words
+                 WHERE page = $1 AND week BETWEEN $2 AND $3 AND ($4::bigint IS NULL OR site_id = $4)",
+            )
+            .await?;
+        for (page, n) in pages {
+            let mut words: HashMap<String, i64> = HashMap::new();
+            for r in client
+                .query(&stmt, &[&page, &p.from_week, &p.to_week, &p.site])
+                .await?
+            {
+                *words.entry(r.get(0)).or_default() += r.get::<_, i64>(1);
+            }
+            let mut words: Vec<(String, i64)> = words.into_iter().collect();
+            words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            words.truncate(TOP_WORDS);
+            out.pages.push(PageMismatches {
+                page,
+                mismatches: n,
+                words,
+            });
+        }
+        Ok(out)
+    }
+}
