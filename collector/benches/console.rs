@@ -34,7 +34,10 @@ fn env_or(name: &str, default: usize) -> usize {
 }
 
 async fn count(store: &Store) -> usize {
-    let path = store.path().to_path_buf();
+    let path = store
+        .path()
+        .expect("the console bench runs on SQLite")
+        .to_path_buf();
     tokio::task::spawn_blocking(move || {
         rusqlite::Connection::open(path)
             .and_then(|c| c.query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0)))
@@ -362,7 +365,10 @@ async fn sites(repeats: usize) {
             }
         }
         store.seed(count, system_millis(), |_| {}).await.unwrap();
-        let path = store.path().to_path_buf();
+        let path = store
+            .path()
+            .expect("the console bench runs on SQLite")
+            .to_path_buf();
         store.shutdown().await;
         // Spread the entries over every site.
         rusqlite::Connection::open(path)

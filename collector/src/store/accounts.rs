@@ -8,7 +8,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::staff::user_from_row;
-use super::{Role, Store, StoreError, User};
+use super::{Role, Sqlite, StoreError, User};
 
 /// A staff account as the Staff page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -380,7 +380,7 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
-impl Store {
+impl Sqlite {
     /// The newest `limit` audit entries, optionally only actions starting
     /// with `prefix` (`staff.`, `site.`, `person.`).
     pub async fn audit_log(
@@ -516,9 +516,9 @@ mod tests {
     use super::*;
     use crate::store::NewUser;
 
-    async fn store_with(admins: usize, agents: usize) -> (tempfile::TempDir, Store, Vec<User>) {
+    async fn store_with(admins: usize, agents: usize) -> (tempfile::TempDir, Sqlite, Vec<User>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let store = Sqlite::open(&dir.path().join("t.db")).unwrap();
         let mut users = Vec::new();
         for i in 0..admins + agents {
             let role = if i < admins { Role::Admin } else { Role::Agent };

@@ -4,7 +4,7 @@
 use earshot_protocol::{Dimensions, ImageType, limits};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::auth::constant_time_eq;
 use crate::ids;
 
@@ -131,7 +131,7 @@ pub(super) fn backfill_dimensions(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-impl Store {
+impl Sqlite {
     /// The site of the entry behind a status secret (to check the origin
     /// before an upload is stored).
     pub async fn entry_site(

@@ -102,14 +102,14 @@ fn run(conn: &Connection, stop: &(Mutex<bool>, Condvar)) {
 mod tests {
     use std::time::Instant;
 
-    use super::super::Store;
+    use super::super::Sqlite;
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_keeps_rewinding_while_writes_stream_in() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let store = Store::open(&path).unwrap();
+        let store = Sqlite::open(&path).unwrap();
         store
             .write(|c| Ok(c.execute("CREATE TABLE scratch (b BLOB)", [])?))
             .await

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::notify::{Notice, NoticeKind, notice};
 use super::review::{EventKind, NewEvent, move_status, record};
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::review::workflow::{Settled, Status};
 
 /// One message of the exchange, as the customer's status page shows it:
@@ -95,7 +95,7 @@ fn follow_up(
     Ok(Some(FollowedUp { event_id, reopened }))
 }
 
-impl Store {
+impl Sqlite {
     /// Adds the customer's follow-up to entry `entry_id` (found by its status
     /// link); `None` when the entry no longer exists.
     pub async fn follow_up(

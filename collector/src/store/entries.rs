@@ -3,7 +3,7 @@
 use earshot_protocol::Submission;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::abuse::SpamReason;
 use crate::auth::constant_time_eq;
 use crate::ids;
@@ -187,7 +187,7 @@ fn by_status_link(
     }))
 }
 
-impl Store {
+impl Sqlite {
     /// Stores a submission, or returns the entry an earlier submission with
     /// the same idempotency key created. Resolves only after commit.
     pub async fn insert_entry(&self, entry: NewEntry) -> Result<Inserted, StoreError> {

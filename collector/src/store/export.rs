@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rusqlite::params_from_iter;
 
 use super::review::{FilterSql, filter_sql, keyset_page, matching};
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::review::filter::Filter;
 
 /// One exported entry.
@@ -58,7 +58,7 @@ pub struct ExportQuery {
     pub(in crate::store) now: i64,
 }
 
-impl Store {
+impl Sqlite {
     /// Starts an export of what `filter` selects: the search index caught
     /// up, like any search, and the search resolved.
     pub async fn export_query(&self, filter: Filter, now: i64) -> Result<ExportQuery, StoreError> {

@@ -6,7 +6,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Role, Store, StoreError, User};
+use super::{Role, Sqlite, StoreError, User};
 use crate::notify::Prefs;
 use crate::review::workflow::{DAY, HOUR};
 use crate::webhooks::payload::{EntrySnapshot, PromiseDetail};
@@ -513,7 +513,7 @@ fn staff_prefs(conn: &Connection) -> Result<Vec<(User, Prefs)>, StoreError> {
         .collect()
 }
 
-impl Store {
+impl Sqlite {
     /// Up to `limit` new entries and notices waiting to be announced.
     pub async fn pending_dispatch(&self, limit: i64) -> Result<Pending, StoreError> {
         self.read(move |conn| pending(conn, limit)).await

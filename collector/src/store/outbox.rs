@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::notify::MailKind;
 use super::review::{WAITING_SINCE_SQL, WAITING_SQL};
-use super::{Store, StoreError, User};
+use super::{Sqlite, StoreError, User};
 use crate::mail::staff::{EntryLine, FailingEndpoint, PromiseLine, Waiting};
 use crate::review::workflow::DAY;
 
@@ -404,7 +404,7 @@ fn record_attempt(conn: &Connection, a: &AttemptRecord) -> Result<(), StoreError
     Ok(())
 }
 
-impl Store {
+impl Sqlite {
     /// Emails due by `now`, oldest first.
     pub async fn due_mail(&self, now: i64, limit: i64) -> Result<Vec<MailJob>, StoreError> {
         self.read(move |conn| due_mail(conn, now, limit)).await

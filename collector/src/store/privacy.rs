@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use super::accounts::audit;
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 
 /// A data subject access request's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,7 +219,7 @@ fn export(conn: &Connection, email: &str, site: Option<i64>) -> Result<Vec<Value
     Ok(entries)
 }
 
-impl Store {
+impl Sqlite {
     /// What erasing `email` (on one site, or all) would remove.
     pub async fn erasure_plan(
         &self,

@@ -10,7 +10,7 @@ use rusqlite::{Connection, params};
 
 use super::accounts::audit;
 use super::privacy::{DELETE_CHUNK, delete_some};
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::clock::Clock;
 use crate::review::workflow::{DAY, Status};
 
@@ -110,7 +110,7 @@ fn due(
     Ok(found)
 }
 
-impl Store {
+impl Sqlite {
     /// Deletes what every site's retention says is due at `now`; returns
     /// (site key, entries deleted) for the sites where it deleted any.
     pub async fn sweep_retention(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
@@ -204,7 +204,7 @@ impl Store {
 }
 
 /// Sweeps every [`EVERY`] on `clock`'s time until the store closes.
-pub async fn keep(store: Store, clock: Clock) {
+pub async fn keep(store: super::Store, clock: Clock) {
     loop {
         tokio::time::sleep(EVERY).await;
         match store.sweep_retention(clock.now_millis()).await {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::report::{bucket, page_key, week_of, words};
 
 /// Entries rolled up per write job.
@@ -464,7 +464,7 @@ fn first_responses(
     Ok(out)
 }
 
-impl Store {
+impl Sqlite {
     /// Brings the roll-ups up to date with every committed entry. Looks
     /// first, so a report viewed when nothing is pending writes nothing.
     pub async fn roll_up(&self) -> Result<usize, StoreError> {
@@ -513,9 +513,9 @@ impl Store {
 mod tests {
     use super::*;
 
-    async fn store_with(entries: usize) -> (tempfile::TempDir, Store) {
+    async fn store_with(entries: usize) -> (tempfile::TempDir, Sqlite) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let store = Sqlite::open(&dir.path().join("t.db")).unwrap();
         store
             .write(move |c| {
                 c.execute(

@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::review::filter::Search;
 
 /// Entries indexed per write job, bounding how long one job holds the
 /// writer (about 150 ms at 30 µs each).
 const BATCH: i64 = 5_000;
 /// Entries indexed per tick while the collector is busy.
-const TRICKLE: i64 = 500;
+pub const TRICKLE: i64 = 500;
 /// Writes per tick above which the collector counts as busy (500/s).
 const BUSY_WRITES: u64 = 1_000;
 /// How often the background task catches up.
@@ -112,7 +112,7 @@ fn longer_words(conn: &Connection, word: &str) -> Result<Option<Vec<String>>, St
     Ok((longer.len() <= PREFIX_TERMS).then_some(longer))
 }
 
-impl Store {
+impl Sqlite {
     /// Before a query with full-text search: search what has been
     /// committed, not only what the background indexer reached.
     pub(super) async fn ready_to_search(
@@ -145,29 +145,31 @@ impl Store {
     }
 }
 
-/// Runs until the store closes: indexes new entries every [`INTERVAL`],
-/// only a trickle of them while the collector is busy ingesting.
-pub async fn keep_indexed(store: Store) {
+impl Sqlite {
+    /// Indexes new entries for search and counts them in the roll-ups: a
+    /// trickle of each when `busy` (ingest comes first), all otherwise.
+    pub async fn catch_up(&self, busy: bool) -> Result<(), StoreError> {
+        if busy {
+            self.write(|conn| index_pending(conn, TRICKLE)).await?;
+            self.roll_some(TRICKLE).await.map(drop)
+        } else {
+            self.index_for_search().await?;
+            self.roll_up().await.map(drop)
+        }
+    }
+}
+
+/// Runs until the store closes: catches up every [`INTERVAL`], only a
+/// trickle while the collector is busy ingesting.
+pub async fn keep_indexed(store: super::Store) {
     let mut seen = store.writes_started();
     loop {
         tokio::time::sleep(INTERVAL).await;
         let writes = store.writes_started();
         let busy = writes.saturating_sub(seen) > BUSY_WRITES;
         seen = writes;
-        // Roll-ups for reports follow entries the same way.
-        let result = if busy {
-            match store.write(|conn| index_pending(conn, TRICKLE)).await {
-                Ok(_) => store.roll_some(TRICKLE).await,
-                Err(e) => Err(e),
-            }
-        } else {
-            match store.index_for_search().await {
-                Ok(_) => store.roll_up().await,
-                Err(e) => Err(e),
-            }
-        };
-        match result {
-            Ok(_) => {}
+        match store.catch_up(busy).await {
+            Ok(()) => {}
             Err(StoreError::Closed) => return,
             Err(e) => tracing::warn!(error = %e, "search indexing or roll-up failed; retrying"),
         }
@@ -181,7 +183,7 @@ mod tests {
     #[tokio::test]
     async fn pending_entries_are_indexed_once_in_batches() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let store = Sqlite::open(&dir.path().join("t.db")).unwrap();
         store
             .write(|c| {
                 c.execute(
@@ -218,7 +220,7 @@ mod tests {
     #[tokio::test]
     async fn notes_written_before_indexing_are_found() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let store = Sqlite::open(&dir.path().join("t.db")).unwrap();
         store
             .write(|c| {
                 c.execute(
@@ -255,9 +257,9 @@ mod tests {
     }
 
     /// Entries with these messages, indexed.
-    async fn store_with(messages: Vec<String>) -> (tempfile::TempDir, Store) {
+    async fn store_with(messages: Vec<String>) -> (tempfile::TempDir, Sqlite) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let store = Sqlite::open(&dir.path().join("t.db")).unwrap();
         store
             .write(move |c| {
                 c.execute(

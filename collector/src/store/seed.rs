@@ -6,12 +6,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use rusqlite::{Connection, params};
 
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::ids;
 use crate::review::workflow::DAY;
 
 /// Entries written per transaction.
-const CHUNK: usize = 10_000;
+pub(in crate::store) const CHUNK: usize = 10_000;
 
 const WORDS: &[&str] = &[
     "checkout",
@@ -141,20 +141,20 @@ fn sentence(rng: &mut StdRng, words: usize) -> String {
 }
 
 /// What one seeded entry looks like, decided up front.
-struct Seeded {
-    created_at: i64,
-    kind: &'static str,
-    status: &'static str,
-    severity: Option<&'static str>,
-    message: Option<String>,
-    expected: Option<String>,
-    actual: Option<String>,
-    email: Option<String>,
-    first_response_at: Option<i64>,
-    promise: Option<(i64, &'static str, Option<i64>)>,
+pub(in crate::store) struct Seeded {
+    pub created_at: i64,
+    pub kind: &'static str,
+    pub status: &'static str,
+    pub severity: Option<&'static str>,
+    pub message: Option<String>,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+    pub email: Option<String>,
+    pub first_response_at: Option<i64>,
+    pub promise: Option<(i64, &'static str, Option<i64>)>,
 }
 
-fn seeded(rng: &mut StdRng, created_at: i64, now: i64) -> Seeded {
+pub(in crate::store) fn seeded(rng: &mut StdRng, created_at: i64, now: i64) -> Seeded {
     let kind = ["complaint", "expectation", "idea", "praise", "question"][rng.random_range(0..5)];
     let age = now - created_at;
     let (message, expected, actual) = if kind == "expectation" {
@@ -278,7 +278,7 @@ fn insert_chunk(
     Ok(())
 }
 
-impl Store {
+impl Sqlite {
     /// Adds `count` synthetic entries to the first site, spread over the
     /// year before `now`. Reports progress through `progress(done)`.
     pub async fn seed(

@@ -4,9 +4,9 @@
 use rand::RngCore;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 
-impl Store {
+impl Sqlite {
     /// The key for hashing client IPs; generated on first use.
     pub async fn ip_hash_secret(&self) -> Result<[u8; 32], StoreError> {
         self.secret("ip_hash_secret").await

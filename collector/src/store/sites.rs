@@ -4,7 +4,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::accounts::audit;
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::ids;
 use crate::origin::OriginPattern;
 use crate::review::workflow::Status;
@@ -255,7 +255,7 @@ fn update_site(
     Ok(true)
 }
 
-impl Store {
+impl Sqlite {
     /// A page of sites, ordered by name, optionally only those whose name or
     /// key contains `search`.
     pub async fn site_page(

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -98,7 +98,7 @@ fn count_users(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
 }
 
-impl Store {
+impl Sqlite {
     pub async fn add_user(&self, user: NewUser, at: i64) -> Result<User, StoreError> {
         self.write(move |conn| insert_user(conn, &user, at)).await
     }

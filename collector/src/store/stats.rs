@@ -7,7 +7,7 @@ use std::path::Path;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use rusqlite::Connection;
 
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 
 /// Filled by the writer and flush threads; cheap to clone (shared).
 #[derive(Clone)]
@@ -93,7 +93,7 @@ fn counts(conn: &Connection) -> Result<Gauges, StoreError> {
     })
 }
 
-impl Store {
+impl Sqlite {
     pub fn write_stats(&self) -> &WriteStats {
         &self.inner.stats
     }

@@ -3,7 +3,7 @@
 
 use rusqlite::params;
 
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::auth::Attempt;
 use crate::auth::throttle::Tag;
 
@@ -11,7 +11,7 @@ fn tag(raw: Option<Vec<u8>>) -> Option<Tag> {
     raw.and_then(|bytes| Tag::try_from(bytes.as_slice()).ok())
 }
 
-impl Store {
+impl Sqlite {
     /// Records an attempt made at `at` and forgets those before
     /// `forget_before`.
     pub async fn record_login_attempt(

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::accounts::audit;
 use super::staff::user_from_row;
-use super::{Store, StoreError, User};
+use super::{Sqlite, StoreError, User};
 
 /// A token to create; `hash` is the SHA-256 of the token itself.
 #[derive(Debug, Clone)]
@@ -83,7 +83,7 @@ fn insert(conn: &Connection, token: &NewToken, now: i64) -> Result<TokenInfo, St
     Err(StoreError::IdExhausted)
 }
 
-impl Store {
+impl Sqlite {
     /// Creates a token; `actor` made it (`None`: the command line).
     pub async fn add_token(
         &self,

@@ -13,7 +13,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use super::backup::{BackupError, ServerLock};
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 
 /// Free pages released per write job (1 MiB at 4 KiB pages): moving pages
 /// costs about 20 ms per 256 in a large file, and ingest waits meanwhile.
@@ -40,7 +40,7 @@ fn release_some(conn: &Connection) -> Result<(i64, i64), StoreError> {
     Ok((before - after, after))
 }
 
-impl Store {
+impl Sqlite {
     /// Returns every free page to the file system, a slice at a time;
     /// returns how many bytes were released (0 on a database without
     /// incremental auto-vacuum).
@@ -109,8 +109,8 @@ pub fn compact(db: &Path) -> Result<Compacted, BackupError> {
 mod tests {
     use super::*;
 
-    async fn filled(dir: &Path, name: &str) -> Store {
-        let store = Store::open(&dir.join(name)).unwrap();
+    async fn filled(dir: &Path, name: &str) -> Sqlite {
+        let store = Sqlite::open(&dir.join(name)).unwrap();
         store
             .write(|conn| {
                 conn.execute_batch(

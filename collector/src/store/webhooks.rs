@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::accounts::audit;
-use super::{Store, StoreError};
+use super::{Sqlite, StoreError};
 use crate::ids;
 
 /// How long the old secret keeps signing after a rotation.
@@ -116,7 +116,7 @@ fn audit_change(
     Ok(true)
 }
 
-impl Store {
+impl Sqlite {
     /// Adds an endpoint for `actor` (`None`: the command line).
     pub async fn add_webhook(
         &self,

@@ -5,11 +5,11 @@ use earshot_collector::store::{
     AccountError, AccountRefusal, LinkPurpose, NewLink, NewToken, NewUser, Role, User,
 };
 
-use crate::backend::Backend;
 use crate::ingest::T0;
 use crate::story;
+use earshot_collector::store::Store;
 
-async fn staff(db: &impl Backend, admins: usize, agents: usize) -> Vec<User> {
+async fn staff(db: &Store, admins: usize, agents: usize) -> Vec<User> {
     let mut users = Vec::new();
     for i in 0..admins + agents {
         let role = if i < admins { Role::Admin } else { Role::Agent };
@@ -31,7 +31,7 @@ fn refusal<T: std::fmt::Debug>(result: Result<T, AccountError>) -> AccountRefusa
     }
 }
 
-async fn the_last_active_admin_can_be_neither_disabled_nor_demoted(db: &impl Backend) {
+async fn the_last_active_admin_can_be_neither_disabled_nor_demoted(db: &Store) {
     let users = staff(db, 2, 1).await;
     let (a, b, agent) = (&users[0], &users[1], &users[2]);
     // Two admins demoting each other at once: one of them stays admin.
@@ -89,7 +89,7 @@ async fn the_last_active_admin_can_be_neither_disabled_nor_demoted(db: &impl Bac
 }
 story!(the_last_active_admin_can_be_neither_disabled_nor_demoted);
 
-async fn a_disabled_colleague_is_cut_off_at_once_and_can_return(db: &impl Backend) {
+async fn a_disabled_colleague_is_cut_off_at_once_and_can_return(db: &Store) {
     let users = staff(db, 1, 1).await;
     let (admin, agent) = (&users[0], &users[1]);
     db.create_session(vec![7; 32], agent.id, "c".into(), T0, None)
@@ -157,7 +157,7 @@ async fn a_disabled_colleague_is_cut_off_at_once_and_can_return(db: &impl Backen
 }
 story!(a_disabled_colleague_is_cut_off_at_once_and_can_return);
 
-async fn a_link_works_once_and_not_after_it_expires_or_is_replaced(db: &impl Backend) {
+async fn a_link_works_once_and_not_after_it_expires_or_is_replaced(db: &Store) {
     let users = staff(db, 1, 1).await;
     let admin = &users[0];
     let invite = |hash: &[u8], email: &str, at: i64| NewLink {

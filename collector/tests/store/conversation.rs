@@ -6,11 +6,11 @@ use earshot_collector::review::workflow::{Settled, Status};
 use earshot_collector::store::{Attached, NewReply, NewUser, Role};
 use earshot_protocol::{Dimensions, ImageType};
 
-use crate::backend::Backend;
 use crate::ingest::{T0, entry, first_site};
 use crate::story;
+use earshot_collector::store::Store;
 
-async fn images_attach_through_the_status_link_up_to_the_limit(db: &impl Backend) {
+async fn images_attach_through_the_status_link_up_to_the_limit(db: &Store) {
     let shop = first_site(db).await;
     let request = serde_json::json!({"message": "See the screenshot"});
     let inserted = db.insert_entry(entry(&shop, T0, request)).await.unwrap();
@@ -66,7 +66,7 @@ async fn images_attach_through_the_status_link_up_to_the_limit(db: &impl Backend
 }
 story!(images_attach_through_the_status_link_up_to_the_limit);
 
-async fn a_follow_up_puts_the_entry_back_in_front_of_staff(db: &impl Backend) {
+async fn a_follow_up_puts_the_entry_back_in_front_of_staff(db: &Store) {
     let shop = first_site(db).await;
     let ada = NewUser {
         email: "ada@shop.example".into(),

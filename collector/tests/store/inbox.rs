@@ -3,9 +3,9 @@
 use earshot_collector::review::filter::{Filter, Search, View};
 use earshot_collector::store::{InboxPage, Inserted};
 
-use crate::backend::Backend;
 use crate::ingest::{T0, entry, first_site, new_site};
 use crate::story;
+use earshot_collector::store::Store;
 
 const MINUTE: i64 = 60_000;
 
@@ -17,7 +17,7 @@ fn refs_of(inserted: &[Inserted]) -> Vec<String> {
     inserted.iter().map(|i| i.reference.clone()).collect()
 }
 
-async fn the_waiting_view_pages_oldest_first_both_ways(db: &impl Backend) {
+async fn the_waiting_view_pages_oldest_first_both_ways(db: &Store) {
     let shop = first_site(db).await;
     let mut inserted = Vec::new();
     for i in 0..7 {
@@ -74,7 +74,7 @@ async fn the_waiting_view_pages_oldest_first_both_ways(db: &impl Backend) {
 }
 story!(the_waiting_view_pages_oldest_first_both_ways);
 
-async fn filters_narrow_by_site_kind_severity_and_date(db: &impl Backend) {
+async fn filters_narrow_by_site_kind_severity_and_date(db: &Store) {
     let shop = first_site(db).await;
     let blog = db.add_site(new_site("Blog"), T0).await.unwrap();
     let day = 24 * 60 * MINUTE;
@@ -175,7 +175,7 @@ async fn filters_narrow_by_site_kind_severity_and_date(db: &impl Backend) {
 }
 story!(filters_narrow_by_site_kind_severity_and_date);
 
-async fn search_finds_every_word_and_the_last_as_a_start(db: &impl Backend) {
+async fn search_finds_every_word_and_the_last_as_a_start(db: &Store) {
     let shop = first_site(db).await;
     let texts = [
         serde_json::json!({"message": "The café refund was late"}),
@@ -236,7 +236,7 @@ async fn search_finds_every_word_and_the_last_as_a_start(db: &impl Backend) {
 }
 story!(search_finds_every_word_and_the_last_as_a_start);
 
-async fn counts_stop_at_the_cap_and_the_summary_counts_who_is_late(db: &impl Backend) {
+async fn counts_stop_at_the_cap_and_the_summary_counts_who_is_late(db: &Store) {
     let shop = first_site(db).await;
     for i in 0..5 {
         let request = serde_json::json!({"message": "Slow"});

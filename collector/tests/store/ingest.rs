@@ -5,8 +5,8 @@ use earshot_collector::review::filter::{Filter, View};
 use earshot_collector::store::{NewEntry, NewSite, Site};
 use earshot_protocol::{FeedbackRequest, Submission};
 
-use crate::backend::Backend;
 use crate::story;
+use earshot_collector::store::Store;
 
 /// 2026-11-30T12:00:00Z.
 pub const T0: i64 = 1_796_040_000_000;
@@ -37,12 +37,12 @@ pub fn entry(site: &Site, at: i64, request: serde_json::Value) -> NewEntry {
     }
 }
 
-pub async fn first_site(db: &impl Backend) -> Site {
+pub async fn first_site(db: &Store) -> Site {
     db.ensure_first_site(new_site("Shop"), T0).await.unwrap().0
 }
 
 /// How many entries the "all" and "spam" views hold together.
-pub async fn stored(db: &impl Backend) -> usize {
+pub async fn stored(db: &Store) -> usize {
     let mut n = 0;
     for view in [View::All, View::Spam] {
         let filter = Filter {
@@ -54,7 +54,7 @@ pub async fn stored(db: &impl Backend) -> usize {
     n
 }
 
-async fn the_first_site_is_created_once_even_by_two_starts_at_once(db: &impl Backend) {
+async fn the_first_site_is_created_once_even_by_two_starts_at_once(db: &Store) {
     let (a, b) = tokio::join!(
         db.ensure_first_site(new_site("Shop"), T0),
         db.ensure_first_site(new_site("Shop"), T0)
@@ -74,7 +74,7 @@ async fn the_first_site_is_created_once_even_by_two_starts_at_once(db: &impl Bac
 }
 story!(the_first_site_is_created_once_even_by_two_starts_at_once);
 
-async fn a_retried_submission_is_stored_once(db: &impl Backend) {
+async fn a_retried_submission_is_stored_once(db: &Store) {
     let shop = first_site(db).await;
     let blog = db.add_site(new_site("Blog"), T0).await.unwrap();
     let keyed = |site: &Site, key: &str| {
@@ -122,7 +122,7 @@ async fn a_retried_submission_is_stored_once(db: &impl Backend) {
 }
 story!(a_retried_submission_is_stored_once);
 
-async fn a_status_link_opens_only_with_its_secret(db: &impl Backend) {
+async fn a_status_link_opens_only_with_its_secret(db: &Store) {
     let shop = first_site(db).await;
     let request = serde_json::json!({
         "kind": "expectation",
@@ -162,7 +162,7 @@ async fn a_status_link_opens_only_with_its_secret(db: &impl Backend) {
 }
 story!(a_status_link_opens_only_with_its_secret);
 
-async fn spam_is_kept_apart_from_those_waiting(db: &impl Backend) {
+async fn spam_is_kept_apart_from_those_waiting(db: &Store) {
     let shop = first_site(db).await;
     let mut bot = entry(&shop, T0, serde_json::json!({"message": "Buy now"}));
     bot.spam = Some(earshot_collector::abuse::SpamReason::Honeypot);

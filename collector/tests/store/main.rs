@@ -1,13 +1,13 @@
 //! The storage contract: the same stories told to every backend, so
 //! SQLite and PostgreSQL cannot drift apart unnoticed. Each story is one
-//! generic function over [`Backend`]; `story!` runs it on a fresh SQLite
-//! file and on a fresh database in a throwaway PostgreSQL server.
+//! function of a `Store`; `story!` runs it on a fresh SQLite file and on
+//! a fresh database in a throwaway PostgreSQL server.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
-mod backend;
 mod conversation;
+mod fixture;
 mod inbox;
 mod ingest;
 mod notify;

@@ -8,11 +8,11 @@ use earshot_collector::store::{
     NewReply, NewUser, NewWebhook, NoticeKind, Pending, Role, User,
 };
 
-use crate::backend::Backend;
 use crate::ingest::{T0, entry, first_site};
 use crate::story;
+use earshot_collector::store::Store;
 
-async fn colleague(db: &impl Backend, name: &str, role: Role) -> User {
+async fn colleague(db: &Store, name: &str, role: Role) -> User {
     let new = NewUser {
         email: format!("{}@shop.example", name.to_lowercase()),
         name: name.to_owned(),
@@ -32,7 +32,7 @@ fn nothing_for(pending: &Pending, at: i64) -> Dispatched {
     }
 }
 
-async fn what_happens_is_announced_once_and_sent_once(db: &impl Backend) {
+async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
     let shop = first_site(db).await;
     let ada = colleague(db, "Ada", Role::Admin).await;
     let hook = NewWebhook {
@@ -245,7 +245,7 @@ async fn what_happens_is_announced_once_and_sent_once(db: &impl Backend) {
 }
 story!(what_happens_is_announced_once_and_sent_once);
 
-async fn endpoints_are_managed_and_every_change_recorded(db: &impl Backend) {
+async fn endpoints_are_managed_and_every_change_recorded(db: &Store) {
     let shop = first_site(db).await;
     let ada = colleague(db, "Ada", Role::Admin).await;
     let new = NewWebhook {
@@ -311,7 +311,7 @@ async fn endpoints_are_managed_and_every_change_recorded(db: &impl Backend) {
 }
 story!(endpoints_are_managed_and_every_change_recorded);
 
-async fn preferences_are_kept_and_a_digest_queued_once_a_day(db: &impl Backend) {
+async fn preferences_are_kept_and_a_digest_queued_once_a_day(db: &Store) {
     let shop = first_site(db).await;
     let ada = colleague(db, "Ada", Role::Admin).await;
     let bo = colleague(db, "Bo", Role::Agent).await;

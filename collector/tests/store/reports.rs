@@ -7,13 +7,13 @@ use earshot_collector::review::workflow::{DAY, Status};
 use earshot_collector::store::retention::Retention;
 use earshot_collector::store::{NewReply, NewUser, Period, Role};
 
-use crate::backend::Backend;
 use crate::ingest::{T0, entry, first_site};
 use crate::story;
+use earshot_collector::store::Store;
 
 const HOUR: i64 = 3_600_000;
 
-async fn admin(db: &impl Backend) -> i64 {
+async fn admin(db: &Store) -> i64 {
     let user = NewUser {
         email: "ada@shop.example".into(),
         name: "Ada".into(),
@@ -23,7 +23,7 @@ async fn admin(db: &impl Backend) -> i64 {
     db.add_user(user, T0).await.unwrap().id
 }
 
-async fn reports_count_each_entry_once_whatever_happens_around_the_roll_up(db: &impl Backend) {
+async fn reports_count_each_entry_once_whatever_happens_around_the_roll_up(db: &Store) {
     let shop = first_site(db).await;
     let ada = admin(db).await;
     let mut ids = Vec::new();
@@ -121,7 +121,7 @@ async fn reports_count_each_entry_once_whatever_happens_around_the_roll_up(db: &
 }
 story!(reports_count_each_entry_once_whatever_happens_around_the_roll_up);
 
-async fn promises_are_reported_open_and_settled(db: &impl Backend) {
+async fn promises_are_reported_open_and_settled(db: &Store) {
     let shop = first_site(db).await;
     let ada = admin(db).await;
     let mut promised = Vec::new();
@@ -201,7 +201,7 @@ async fn promises_are_reported_open_and_settled(db: &impl Backend) {
 }
 story!(promises_are_reported_open_and_settled);
 
-async fn an_export_reads_every_row_once_in_chunks(db: &impl Backend) {
+async fn an_export_reads_every_row_once_in_chunks(db: &Store) {
     let shop = first_site(db).await;
     let ada = admin(db).await;
     let mut refs = Vec::new();
@@ -263,7 +263,7 @@ async fn an_export_reads_every_row_once_in_chunks(db: &impl Backend) {
 }
 story!(an_export_reads_every_row_once_in_chunks);
 
-async fn a_persons_data_is_exported_then_erased_completely(db: &impl Backend) {
+async fn a_persons_data_is_exported_then_erased_completely(db: &Store) {
     let shop = first_site(db).await;
     let ada = admin(db).await;
     let mine = serde_json::json!({"message": "My order 881 is late", "email": " Cy@Mail.example "});
@@ -340,7 +340,7 @@ async fn a_persons_data_is_exported_then_erased_completely(db: &impl Backend) {
 }
 story!(a_persons_data_is_exported_then_erased_completely);
 
-async fn retention_deletes_what_is_due_and_keeps_the_rest(db: &impl Backend) {
+async fn retention_deletes_what_is_due_and_keeps_the_rest(db: &Store) {
     let shop = first_site(db).await;
     let ada = admin(db).await;
     let old = T0 - 400 * DAY;

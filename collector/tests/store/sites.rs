@@ -4,12 +4,12 @@ use earshot_collector::origin::OriginPattern;
 use earshot_collector::store::SiteChange;
 use earshot_collector::store::retention::Retention;
 
-use crate::backend::Backend;
 use crate::ingest::{T0, entry, new_site};
 use crate::story;
+use earshot_collector::store::Store;
 
 /// The admin making the changes: their id.
-async fn admin(db: &impl Backend) -> i64 {
+async fn admin(db: &Store) -> i64 {
     let user = earshot_collector::store::NewUser {
         email: "admin@shop.example".into(),
         name: "Admin".into(),
@@ -19,7 +19,7 @@ async fn admin(db: &impl Backend) -> i64 {
     db.add_user(user, T0).await.unwrap().id
 }
 
-async fn sites_page_by_name_and_search_by_name_or_key(db: &impl Backend) {
+async fn sites_page_by_name_and_search_by_name_or_key(db: &Store) {
     let admin = admin(db).await;
     let mut added = Vec::new();
     for name in ["gamma", "Alpha", "beta 50%", "Beta"] {
@@ -57,7 +57,7 @@ async fn sites_page_by_name_and_search_by_name_or_key(db: &impl Backend) {
 }
 story!(sites_page_by_name_and_search_by_name_or_key);
 
-async fn an_admins_change_to_a_site_applies_and_shows(db: &impl Backend) {
+async fn an_admins_change_to_a_site_applies_and_shows(db: &Store) {
     let admin = admin(db).await;
     let shop = db.add_site_by(new_site("Shop"), admin, T0).await.unwrap();
     let detail = db.site_detail(shop.id).await.unwrap().expect("site");
@@ -140,7 +140,7 @@ async fn an_admins_change_to_a_site_applies_and_shows(db: &impl Backend) {
 }
 story!(an_admins_change_to_a_site_applies_and_shows);
 
-async fn a_sites_retention_is_off_until_set(db: &impl Backend) {
+async fn a_sites_retention_is_off_until_set(db: &Store) {
     let admin = admin(db).await;
     let shop = db.add_site_by(new_site("Shop"), admin, T0).await.unwrap();
     let default = Retention {

@@ -3,9 +3,9 @@
 use earshot_collector::auth::Attempt;
 use earshot_collector::store::{NewUser, Role, StoreError};
 
-use crate::backend::Backend;
 use crate::ingest::T0;
 use crate::story;
+use earshot_collector::store::Store;
 
 fn new_user(email: &str, name: &str, role: Role) -> NewUser {
     NewUser {
@@ -16,7 +16,7 @@ fn new_user(email: &str, name: &str, role: Role) -> NewUser {
     }
 }
 
-async fn the_first_admin_is_made_once_and_emails_are_unique_in_any_case(db: &impl Backend) {
+async fn the_first_admin_is_made_once_and_emails_are_unique_in_any_case(db: &Store) {
     assert_eq!(db.user_count().await.unwrap(), 0);
     let (a, b) = tokio::join!(
         db.add_first_admin(new_user("ada@shop.example", "Ada", Role::Agent), T0),
@@ -66,7 +66,7 @@ async fn the_first_admin_is_made_once_and_emails_are_unique_in_any_case(db: &imp
 }
 story!(the_first_admin_is_made_once_and_emails_are_unique_in_any_case);
 
-async fn a_session_lives_until_signed_out_expired_or_the_password_changes(db: &impl Backend) {
+async fn a_session_lives_until_signed_out_expired_or_the_password_changes(db: &Store) {
     let ada = db
         .add_user(new_user("ada@shop.example", "Ada", Role::Admin), T0)
         .await
@@ -140,7 +140,7 @@ async fn a_session_lives_until_signed_out_expired_or_the_password_changes(db: &i
 }
 story!(a_session_lives_until_signed_out_expired_or_the_password_changes);
 
-async fn sign_in_attempts_are_remembered_until_forgotten(db: &impl Backend) {
+async fn sign_in_attempts_are_remembered_until_forgotten(db: &Store) {
     let attempt = |n: u8, device: bool| Attempt {
         net: Some([n; 16]),
         pair: Some([n + 1; 16]),

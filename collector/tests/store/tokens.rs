@@ -2,11 +2,11 @@
 
 use earshot_collector::store::{NewToken, NewUser, Role};
 
-use crate::backend::Backend;
 use crate::ingest::T0;
 use crate::story;
+use earshot_collector::store::Store;
 
-async fn secrets_are_made_once_and_kept(db: &impl Backend) {
+async fn secrets_are_made_once_and_kept(db: &Store) {
     let (a, b) = tokio::join!(db.ip_hash_secret(), db.ip_hash_secret());
     let ip = a.unwrap();
     assert_eq!(ip, b.unwrap());
@@ -17,7 +17,7 @@ async fn secrets_are_made_once_and_kept(db: &impl Backend) {
 }
 story!(secrets_are_made_once_and_kept);
 
-async fn a_token_acts_for_its_owner_until_revoked_or_expired(db: &impl Backend) {
+async fn a_token_acts_for_its_owner_until_revoked_or_expired(db: &Store) {
     let owner = NewUser {
         email: "Ada@Shop.example".into(),
         name: "Ada".into(),

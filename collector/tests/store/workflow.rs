@@ -7,9 +7,9 @@ use earshot_collector::store::{
     BulkAction, BulkOutcome, EventKind, NewReply, NewUser, Refusal, ReviewError, Role,
 };
 
-use crate::backend::Backend;
 use crate::ingest::{T0, entry, first_site};
 use crate::story;
+use earshot_collector::store::Store;
 
 const HOUR: i64 = 3_600_000;
 
@@ -32,7 +32,7 @@ fn staff(email: &str, name: &str) -> NewUser {
     }
 }
 
-async fn a_reply_with_a_promise_answers_and_the_promise_is_settled_once(db: &impl Backend) {
+async fn a_reply_with_a_promise_answers_and_the_promise_is_settled_once(db: &Store) {
     let shop = first_site(db).await;
     let ada = db
         .add_user(staff("ada@shop.example", "Ada"), T0)
@@ -152,7 +152,7 @@ async fn a_reply_with_a_promise_answers_and_the_promise_is_settled_once(db: &imp
 }
 story!(a_reply_with_a_promise_answers_and_the_promise_is_settled_once);
 
-async fn status_assignment_and_notes_follow_the_rules(db: &impl Backend) {
+async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
     let shop = first_site(db).await;
     let ada = db
         .add_user(staff("ada@shop.example", "Ada"), T0)
@@ -268,7 +268,7 @@ async fn status_assignment_and_notes_follow_the_rules(db: &impl Backend) {
 }
 story!(status_assignment_and_notes_follow_the_rules);
 
-async fn a_bulk_action_changes_what_it_can_and_counts_the_rest(db: &impl Backend) {
+async fn a_bulk_action_changes_what_it_can_and_counts_the_rest(db: &Store) {
     let shop = first_site(db).await;
     let ada = db
         .add_user(staff("ada@shop.example", "Ada"), T0)

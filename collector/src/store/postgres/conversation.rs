@@ -76,6 +76,7 @@ impl Postgres {
         )
         .await?;
         tx.commit().await?;
+        self.changed();
         Ok(Some(FollowedUp { event_id, reopened }))
     }
 

@@ -36,6 +36,17 @@ impl Postgres {
     /// the same idempotency key created (also when both arrive at once, on
     /// two collectors: the unique index decides). Resolves after commit.
     pub async fn insert_entry(&self, entry: NewEntry) -> Result<Inserted, StoreError> {
+        self.shared
+            .submissions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let inserted = self.insert(entry).await;
+        if inserted.as_ref().is_ok_and(|i| !i.replayed) {
+            self.changed();
+        }
+        inserted
+    }
+
+    async fn insert(&self, entry: NewEntry) -> Result<Inserted, StoreError> {
         let client = self.client().await?;
         let s = &entry.submission;
         let key = s.idempotency_key.as_ref().map(|k| k.as_str());

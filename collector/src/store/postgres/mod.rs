@@ -32,6 +32,7 @@ mod privacy;
 mod report;
 mod review;
 mod rollup;
+mod seed;
 mod settings;
 mod sites;
 mod staff;
@@ -40,6 +41,8 @@ mod tokens;
 mod webhooks;
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{
@@ -47,7 +50,7 @@ use deadpool_postgres::{
 };
 use tokio_postgres::error::SqlState;
 
-use super::StoreError;
+use super::{StoreError, WriteStats};
 
 /// Connections one collector keeps at most. PostgreSQL's default
 /// `max_connections` is 100: room for several collectors and the tools
@@ -61,6 +64,16 @@ const WAIT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct Postgres {
     pool: Pool,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Submissions this collector started: how busy ingest is here.
+    submissions: AtomicU64,
+    /// Bumped after a write others may want to announce.
+    changed: tokio::sync::watch::Sender<u64>,
+    /// Kept empty: PostgreSQL's commits are its own (see `/metrics`).
+    stats: WriteStats,
 }
 
 impl Postgres {
@@ -78,7 +91,7 @@ impl Postgres {
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
-        let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
@@ -99,7 +112,14 @@ impl Postgres {
             .create_timeout(Some(WAIT))
             .build()
             .map_err(|_| StoreError::Unavailable)?;
-        let db = Postgres { pool };
+        let db = Postgres {
+            pool,
+            shared: Arc::new(Shared {
+                submissions: AtomicU64::new(0),
+                changed: tokio::sync::watch::Sender::new(0),
+                stats: WriteStats::new(),
+            }),
+        };
         let mut client = db.client().await?;
         migrations::run(&mut client).await?;
         Ok(db)
@@ -116,6 +136,42 @@ impl Postgres {
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.client().await?.simple_query("SELECT 1").await?;
         Ok(())
+    }
+
+    /// Changes after a write this collector made that others may want to
+    /// announce; the dispatcher also polls, for other collectors' writes.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.changed.subscribe()
+    }
+
+    fn changed(&self) {
+        self.shared.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// How many submissions this collector started.
+    pub fn submissions_started(&self) -> u64 {
+        self.shared.submissions.load(Ordering::Relaxed)
+    }
+
+    pub fn write_stats(&self) -> &WriteStats {
+        &self.shared.stats
+    }
+
+    /// Closes the pool: connections in use finish, later requests fail.
+    pub async fn shutdown(&self) {
+        self.pool.close();
+    }
+
+    /// Counts new entries in the roll-ups: a trickle when `busy`. Search
+    /// needs no catching up here: an entry is searchable once stored.
+    pub async fn catch_up(&self, busy: bool) -> Result<(), StoreError> {
+        if busy {
+            self.roll_some(crate::store::search::TRICKLE)
+                .await
+                .map(drop)
+        } else {
+            self.roll_up().await.map(drop)
+        }
     }
 }
 

@@ -350,6 +350,9 @@ impl Postgres {
                 .await?;
             count += usize::try_from(written).unwrap_or(usize::MAX);
         }
+        if count > 0 {
+            self.changed();
+        }
         Ok(count)
     }
 

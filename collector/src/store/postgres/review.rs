@@ -386,6 +386,7 @@ impl Postgres {
         let (tx, id, from) = on_entry(&mut client, &public_id).await?;
         flatten(move_status(&tx, id, from, to, Some(actor), at).await)?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.changed();
         Ok(())
     }
 
@@ -405,6 +406,7 @@ impl Postgres {
         }
         assign_one(&tx, id, assignee, actor, at).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.changed();
         Ok(())
     }
 
@@ -439,6 +441,7 @@ impl Postgres {
         .await
         .map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.changed();
         Ok(())
     }
 
@@ -516,6 +519,7 @@ impl Postgres {
             notice(&tx, said).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
+        self.changed();
         Ok(event_id)
     }
 
@@ -594,6 +598,7 @@ impl Postgres {
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.changed();
         Ok(())
     }
 
@@ -650,6 +655,7 @@ impl Postgres {
             audit(&tx, Some(actor), what, &subject, Some(&detail), at).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;
+        self.changed();
         Ok(outcome)
     }
 }

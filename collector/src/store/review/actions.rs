@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::notify::{Notice, NoticeKind, notice};
-use crate::store::{Store, StoreError};
+use crate::store::{Sqlite, StoreError};
 
 use super::{BULK_MAX, EventKind, Outcome, Refusal, ReviewError, flatten};
 use crate::review::workflow::{Settled, Status};
@@ -243,7 +243,7 @@ fn reply(
     Ok(Ok(event_id))
 }
 
-impl Store {
+impl Sqlite {
     /// Runs `action` in a write on the entry `public_id`, given its id and
     /// status; refused with [`Refusal::NoEntry`] when there is none.
     async fn on_entry<T: Send + 'static>(

@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Sqlite, StoreError};
 
 use super::{Event, EventKind, PromiseRow};
 use crate::review::workflow::{Settled, Status};
@@ -154,7 +154,7 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
     Ok(Some(entry))
 }
 
-impl Store {
+impl Sqlite {
     /// The public id of the entry with this reference.
     pub async fn entry_by_reference(
         &self,

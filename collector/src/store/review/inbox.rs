@@ -3,7 +3,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Sqlite, StoreError};
 
 use super::{WAITING_SINCE_SQL, WAITING_SQL};
 use crate::review::filter::{Assignee, Filter, Order, PromiseFilter, View};
@@ -338,7 +338,7 @@ fn inbox_count(
         .query_row(params_from_iter(args), |r| r.get(0))?)
 }
 
-impl Store {
+impl Sqlite {
     /// One page of at most `limit` entries.
     pub async fn inbox(
         &self,

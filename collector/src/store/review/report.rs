@@ -2,7 +2,7 @@
 
 use rusqlite::params;
 
-use crate::store::{Store, StoreError};
+use crate::store::{Sqlite, StoreError};
 
 use super::PromiseRow;
 use super::entry::{PROMISE_SELECT, promise_from_row};
@@ -29,7 +29,7 @@ pub struct SettledCounts {
     pub broken: i64,
 }
 
-impl Store {
+impl Sqlite {
     /// Open promises, and those made since `since` that were settled.
     pub async fn report(&self, since: i64) -> Result<Report, StoreError> {
         self.read(move |conn| {

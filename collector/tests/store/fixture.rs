@@ -1,0 +1,62 @@
+//! Each backend's fresh instance, and `story!`, which tells one story to
+//! both.
+
+use earshot_collector::store::Store;
+
+use crate::postgres_server::TempPostgres;
+
+/// A fresh SQLite file; the directory goes when the test ends.
+pub struct SqliteFixture {
+    pub store: Store,
+    _dir: tempfile::TempDir,
+}
+
+impl SqliteFixture {
+    pub fn new() -> SqliteFixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("contract.db")).unwrap();
+        SqliteFixture { store, _dir: dir }
+    }
+}
+
+/// A fresh database in a throwaway PostgreSQL server of its own.
+pub struct PostgresFixture {
+    pub store: Store,
+    _server: TempPostgres,
+}
+
+impl PostgresFixture {
+    pub async fn new() -> PostgresFixture {
+        let server = TempPostgres::start();
+        let store = Store::connect(&server.fresh_database())
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}\n{}", server.log()));
+        PostgresFixture {
+            store,
+            _server: server,
+        }
+    }
+}
+
+/// `story!(name)` runs `name(&store)` once on each backend, as the tests
+/// `name::on_sqlite` and `name::on_postgres`.
+#[macro_export]
+macro_rules! story {
+    ($story:ident) => {
+        mod $story {
+            #[tokio::test]
+            async fn on_sqlite() {
+                let db = $crate::fixture::SqliteFixture::new();
+                super::$story(&db.store).await;
+                db.store.shutdown().await;
+            }
+
+            #[tokio::test]
+            async fn on_postgres() {
+                let db = $crate::fixture::PostgresFixture::new().await;
+                super::$story(&db.store).await;
+                db.store.shutdown().await;
+            }
+        }
+    };
+}
