@@ -18,6 +18,13 @@ pub struct DbArgs {
     /// SQLite database file; created and migrated on start.
     #[arg(long, env = "EARSHOT_DB", default_value = "./earshot.db")]
     pub db: PathBuf,
+    /// Store in PostgreSQL instead of the SQLite file, for several
+    /// collectors sharing one database:
+    /// postgres://user:password@host:5432/database (TLS as its sslmode asks,
+    /// verified against the web's root certificates). The schema is created
+    /// and migrated on start.
+    #[arg(long, env = "EARSHOT_DATABASE_URL", conflicts_with = "db")]
+    pub database_url: Option<Secret>,
     /// Public base URL of the collector, as browsers reach it (used in embed
     /// snippets and status links). Defaults to http://<addr>.
     #[arg(long, env = "EARSHOT_PUBLIC_URL")]
@@ -164,7 +171,10 @@ pub struct Smtp {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub addr: SocketAddr,
+    /// The SQLite file, unless `database_url` is set.
     pub db: PathBuf,
+    /// PostgreSQL, instead of the SQLite file.
+    pub database_url: Option<Secret>,
     /// Without a trailing slash.
     pub public_url: Option<String>,
     pub limits: Limits,
@@ -221,11 +231,20 @@ pub struct BackupSchedule {
 }
 
 impl Config {
+    /// Where the data lives, as an operator reads it (no password).
+    pub fn database(&self) -> String {
+        match &self.database_url {
+            Some(url) => crate::store::postgres::describe(url.expose()),
+            None => self.db.display().to_string(),
+        }
+    }
+
     /// Defaults for everything but where to listen and store.
     pub fn new(addr: SocketAddr, db: PathBuf) -> Self {
         Config {
             addr,
             db,
+            database_url: None,
             public_url: None,
             limits: Limits::DEFAULT,
             trusted_proxies: Vec::new(),
@@ -244,6 +263,7 @@ impl From<ServeArgs> for Config {
         Config {
             addr: args.addr,
             db: args.db.db,
+            database_url: args.db.database_url,
             public_url: args
                 .db
                 .public_url

@@ -33,6 +33,10 @@ pub enum StartError {
     Store { path: String, source: StoreError },
     #[error("the database {path} is already served by another earshot process")]
     InUse { path: String },
+    #[error(
+        "--backup-dir backs up the SQLite file; back PostgreSQL up with its own tools (pg_dump, pgBackRest, WAL archiving)"
+    )]
+    BackupsNeedSqlite,
     #[error("could not listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
     #[error("SMTP settings: {0}")]
@@ -73,7 +77,8 @@ pub struct Running {
     pub metrics_addr: Option<SocketAddr>,
     metrics_task: Option<JoinHandle<io::Result<()>>>,
     /// Keeps `earshot restore` from replacing the file while it is served.
-    _lock: crate::store::backup::ServerLock,
+    /// Held while serving a SQLite file (none for PostgreSQL).
+    _lock: Option<crate::store::backup::ServerLock>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<io::Result<()>>,
     indexer: JoinHandle<()>,
@@ -116,23 +121,38 @@ pub fn snippet(public_url: &str, site: &Site) -> String {
 /// the listener and starts serving in the background.
 pub async fn start(config: &Config) -> Result<Running, StartError> {
     let store_err = |source| StartError::Store {
-        path: config.db.display().to_string(),
+        path: config.database(),
         source,
     };
-    let lock = crate::store::backup::ServerLock::acquire(&config.db).map_err(|e| match e {
-        crate::store::backup::LockError::Held => StartError::InUse {
-            path: config.db.display().to_string(),
-        },
-        crate::store::backup::LockError::Io(source) => StartError::Store {
-            path: config.db.display().to_string(),
-            source: StoreError::Corrupt(format!("cannot create its lock file: {source}")),
-        },
-    })?;
-    let db = config.db.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&db))
-        .await
-        .map_err(|_| store_err(StoreError::TaskFailed))?
-        .map_err(store_err)?;
+    let (store, lock) = match &config.database_url {
+        // Several collectors may share one PostgreSQL: no lock of ours.
+        Some(url) => {
+            if config.backups.is_some() {
+                return Err(StartError::BackupsNeedSqlite);
+            }
+            (Store::connect(url.expose()).await.map_err(store_err)?, None)
+        }
+        None => {
+            let lock =
+                crate::store::backup::ServerLock::acquire(&config.db).map_err(|e| match e {
+                    crate::store::backup::LockError::Held => StartError::InUse {
+                        path: config.database(),
+                    },
+                    crate::store::backup::LockError::Io(source) => StartError::Store {
+                        path: config.database(),
+                        source: StoreError::Corrupt(format!(
+                            "cannot create its lock file: {source}"
+                        )),
+                    },
+                })?;
+            let db = config.db.clone();
+            let store = tokio::task::spawn_blocking(move || Store::open(&db))
+                .await
+                .map_err(|_| store_err(StoreError::TaskFailed))?
+                .map_err(store_err)?;
+            (store, Some(lock))
+        }
+    };
     let (_, created) = store
         .ensure_first_site(default_site(), config.clock.now_millis())
         .await

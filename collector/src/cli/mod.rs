@@ -48,6 +48,10 @@ pub enum CliError {
     TokenName,
     #[error("no webhook has the id {0}")]
     NoSuchWebhook(String),
+    #[error(
+        "`earshot {0}` works on the SQLite file; for PostgreSQL use its own tools (pg_dump and pg_restore, VACUUM)"
+    )]
+    SqliteOnly(&'static str),
     #[error(transparent)]
     Webhook(#[from] crate::webhooks::WebhookError),
     #[error(transparent)]
@@ -130,7 +134,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         "Earshot is listening on http://{} (public URL {url})",
         running.addr
     );
-    println!("Database: {}", config.db.display());
+    println!("Database: {}", config.database());
     if let Some(addr) = running.metrics_addr {
         println!("Metrics (Prometheus): http://{addr}/metrics");
     }
@@ -182,6 +186,14 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
 }
 
 pub(crate) async fn open(db: &DbArgs) -> Result<Store, CliError> {
+    if let Some(url) = &db.database_url {
+        return Store::connect(url.expose())
+            .await
+            .map_err(|source| CliError::Store {
+                path: crate::store::postgres::describe(url.expose()),
+                source,
+            });
+    }
     let path = db.db.clone();
     let err = |source| CliError::Store {
         path: db.db.display().to_string(),
@@ -388,6 +400,9 @@ async fn set_disabled(email: String, disabled: bool, db: DbArgs) -> Result<(), C
 }
 
 async fn backup(to: PathBuf, db: DbArgs) -> Result<(), CliError> {
+    if db.database_url.is_some() {
+        return Err(CliError::SqliteOnly("backup"));
+    }
     let started = std::time::Instant::now();
     let from = db.db.clone();
     let target = to.clone();
@@ -409,6 +424,9 @@ async fn backup(to: PathBuf, db: DbArgs) -> Result<(), CliError> {
 }
 
 async fn restore(from: PathBuf, db: DbArgs) -> Result<(), CliError> {
+    if db.database_url.is_some() {
+        return Err(CliError::SqliteOnly("restore"));
+    }
     let target = db.db.clone();
     let source = from.clone();
     let now = crate::clock::system_millis() / 1000;
@@ -432,6 +450,9 @@ async fn restore(from: PathBuf, db: DbArgs) -> Result<(), CliError> {
 }
 
 async fn vacuum(db: DbArgs) -> Result<(), CliError> {
+    if db.database_url.is_some() {
+        return Err(CliError::SqliteOnly("vacuum"));
+    }
     let path = db.db.clone();
     let done = tokio::task::spawn_blocking(move || crate::store::vacuum::compact(&path))
         .await

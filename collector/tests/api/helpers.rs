@@ -235,10 +235,16 @@ pub struct Binary {
 impl Binary {
     /// Starts the binary on `db` with every abuse limit off, then `env`.
     pub fn start(db: &Path, env: &[(&str, &str)]) -> Binary {
+        Binary::serve(&["--db".as_ref(), db.as_os_str()], env)
+    }
+
+    /// Starts `earshot serve <args>` on a free port with every abuse limit
+    /// off, then `env`.
+    pub fn serve(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Binary {
         let mut command = Command::new(BIN);
         command
-            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-            .arg(db)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
             .env("EARSHOT_RATE_LIMIT_PER_IP", "0")
             .env("EARSHOT_MAX_CONNECTIONS_PER_IP", "0")
             .env("EARSHOT_RATE_LIMIT_PER_SITE", "0")

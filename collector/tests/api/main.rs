@@ -1,5 +1,6 @@
 //! API tests against a real collector on 127.0.0.1:0 with a fresh SQLite
-//! file per test.
+//! file per test (and, in `postgres`, collectors sharing a throwaway
+//! PostgreSQL).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,6 +19,9 @@ mod ingest;
 mod limits;
 mod metrics;
 mod notify;
+mod postgres;
+#[path = "../support/postgres.rs"]
+mod postgres_server;
 mod privacy;
 mod receiver;
 mod reports;
