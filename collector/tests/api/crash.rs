@@ -1,7 +1,7 @@
 //! Durability under crashes: the real binary is killed with SIGKILL in the
-//! middle of concurrent load, again and again. Every submission the
-//! collector acknowledged must be stored exactly once, and the database
-//! must pass SQLite's integrity check.
+//! middle of concurrent load, again and again, on SQLite and on
+//! PostgreSQL. Every submission the collector acknowledged must be stored
+//! exactly once, and a SQLite file must pass its integrity check.
 
 use std::collections::{HashMap, VecDeque};
 use std::process::Command;
@@ -88,16 +88,13 @@ async fn run_load(
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_submissions_survive_repeated_kill_9_exactly_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("earshot.db");
+/// Kills the collector `start` starts [`KILLS`] times under load, then lets
+/// a last one deliver the rest and stop cleanly; returns the ledger.
+async fn kill_under_load(start: impl Fn() -> Binary) -> Arc<Ledger> {
     let ledger = Arc::new(Ledger::default());
     ledger.pending.lock().unwrap().extend(0..SUBMISSIONS);
-
-    let mut kills_under_load = 0;
     for round in 0..KILLS {
-        let mut server = Binary::start(&db, &[]);
+        let mut server = start();
         let stop = Arc::new(AtomicBool::new(false));
         let workers = run_load(&ledger, &server, &stop).await;
         // Vary the moment of death so kills land in different phases.
@@ -110,15 +107,13 @@ async fn acknowledged_submissions_survive_repeated_kill_9_exactly_once() {
             acked_before_kill < SUBMISSIONS,
             "round {round}: the load finished before the kill"
         );
-        kills_under_load += 1;
         stop.store(true, Ordering::Relaxed);
         for w in workers {
             w.await.unwrap();
         }
     }
-
     // A last, clean run delivers whatever was never acknowledged.
-    let mut server = Binary::start(&db, &[]);
+    let mut server = start();
     let stop = Arc::new(AtomicBool::new(false));
     for w in run_load(&ledger, &server, &stop).await {
         w.await.unwrap();
@@ -128,42 +123,36 @@ async fn acknowledged_submissions_survive_repeated_kill_9_exactly_once() {
         .status()
         .unwrap();
     assert!(server.child.wait().unwrap().success());
+    ledger
+}
 
+/// Checks the ledger against what was stored: `stored` is every
+/// (idempotency key, reference) row.
+fn every_acknowledged_entry_stored_once(
+    ledger: &Ledger,
+    stored: &[(String, String)],
+    engine: &str,
+) {
     let acked = ledger.acknowledged.lock().unwrap();
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let integrity: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
-    let rows: i64 = conn
-        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
-        .unwrap();
-    let distinct: i64 = conn
-        .query_row(
-            "SELECT count(DISTINCT idempotency_key) FROM entries",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT reference FROM entries WHERE idempotency_key = ?1")
-        .unwrap();
-    let mut missing = 0;
-    for (n, reference) in acked.iter() {
-        let stored: Vec<String> = stmt
-            .query_map([format!("crash-test-key-{n:08}")], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        if stored != [reference.clone()] {
-            missing += 1;
-        }
+    let mut by_key: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (key, reference) in stored {
+        by_key
+            .entry(key.as_str())
+            .or_default()
+            .push(reference.as_str());
     }
+    let missing = acked
+        .iter()
+        .filter(|(n, reference)| {
+            by_key.get(format!("crash-test-key-{n:08}").as_str()) != Some(&vec![reference.as_str()])
+        })
+        .count();
     eprintln!(
-        "crash test: {kills_under_load} kills under load, {} answers (2xx), {} submissions acknowledged, {rows} rows stored, {} duplicates, {missing} acknowledged-but-missing",
+        "crash test ({engine}): {KILLS} kills under load, {} answers (2xx), {} submissions acknowledged, {} rows stored, {} duplicates, {missing} acknowledged-but-missing",
         ledger.answers.load(Ordering::Relaxed),
         acked.len(),
-        rows - distinct,
+        stored.len(),
+        stored.len() - by_key.len(),
     );
     assert_eq!(
         acked.len(),
@@ -174,11 +163,54 @@ async fn acknowledged_submissions_survive_repeated_kill_9_exactly_once() {
         missing, 0,
         "acknowledged entries missing or stored differently"
     );
-    assert_eq!(rows, distinct, "duplicates stored");
-    assert_eq!(rows as usize, SUBMISSIONS);
+    assert_eq!(stored.len(), by_key.len(), "duplicates stored");
+    assert_eq!(stored.len(), SUBMISSIONS);
     assert_eq!(
         ledger.mismatches.load(Ordering::Relaxed),
         0,
         "a retry returned a different entry"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_submissions_survive_repeated_kill_9_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let ledger = kill_under_load(|| Binary::start(&db, &[])).await;
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let stored: Vec<(String, String)> = conn
+        .prepare("SELECT idempotency_key, reference FROM entries")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    every_acknowledged_entry_stored_once(&ledger, &stored, "SQLite");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_submissions_survive_repeated_kill_9_exactly_once_on_postgres() {
+    let pg = crate::postgres_server::TempPostgres::start();
+    let url = pg.fresh_database();
+    let args = [
+        std::ffi::OsStr::new("--database-url"),
+        std::ffi::OsStr::new(&url),
+    ];
+    let ledger = kill_under_load(|| Binary::serve(&args, &[])).await;
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let stored: Vec<(String, String)> = client
+        .query("SELECT idempotency_key, reference FROM entries", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    every_acknowledged_entry_stored_once(&ledger, &stored, "PostgreSQL");
 }
