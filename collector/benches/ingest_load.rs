@@ -29,14 +29,21 @@
 //! Environment: `EARSHOT_BENCH_CONNECTIONS` (default 64),
 //! `EARSHOT_BENCH_SECONDS` per phase (default 10), `EARSHOT_BENCH_KEYS=v4`
 //! for random idempotency keys instead of the widget's time-ordered ones,
-//! `EARSHOT_BENCH_ONLY=ingest` to stop after the WAL phases.
+//! `EARSHOT_BENCH_ONLY=ingest` to stop after the WAL phases,
+//! `EARSHOT_BENCH_ONLY=backends` for ingest alone on SQLite, on PostgreSQL
+//! with one collector and with two, side by side (`support/backends.rs`).
 
 // A benchmark that cannot reach its server should stop loudly.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "support/backends.rs"]
+mod backends;
+#[path = "../tests/support/postgres.rs"]
+mod postgres_server;
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -681,9 +688,84 @@ fn report_ingest(hello: &Phase, ingest: &Phase, wal: &WalPhases) {
     }
 }
 
+/// A collector under test: the bench-profile binary serving `args`.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+    site: String,
+    metrics: String,
+}
+
+impl Server {
+    /// Starts `earshot serve <args>` on free ports with every abuse limit
+    /// off, then `env`; returns once it has printed where it listens.
+    fn start(args: &[&OsStr], env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(BIN);
+        command
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
+            ])
+            .args(args)
+            .env("EARSHOT_RATE_LIMIT_PER_IP", "0")
+            .env("EARSHOT_MAX_CONNECTIONS_PER_IP", "0")
+            .env("EARSHOT_RATE_LIMIT_PER_SITE", "0")
+            .env("EARSHOT_MIN_FILL_MS", "0")
+            .env("EARSHOT_LOG", "warn");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start earshot");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let (mut addr, mut site, mut metrics) = (String::new(), String::new(), String::new());
+        for line in lines.by_ref() {
+            let line = line.expect("stdout line");
+            if let Some(rest) = line.strip_prefix("Earshot is listening on http://") {
+                addr = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+            if let Some(rest) = line.strip_prefix("Metrics (Prometheus): http://") {
+                metrics = rest.trim_end_matches("/metrics").to_owned();
+            }
+            if let Some(rest) = line.split("data-site=\"").nth(1) {
+                site = rest.split('"').next().unwrap_or_default().to_owned();
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        Server {
+            child,
+            addr,
+            site,
+            metrics,
+        }
+    }
+
+    fn stop(mut self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(self.child.wait().expect("wait").success());
+    }
+}
+
 fn main() {
     let conns = env_or("EARSHOT_BENCH_CONNECTIONS", 64);
     let secs = env_or("EARSHOT_BENCH_SECONDS", 10);
+    if std::env::var("EARSHOT_BENCH_ONLY").as_deref() == Ok("backends") {
+        backends::compare(conns, secs);
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("bench.db");
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -699,46 +781,14 @@ fn main() {
             smtp_sink(mails.clone()).await,
         )
     });
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--db",
-        ])
-        .arg(&db)
-        .env("EARSHOT_RATE_LIMIT_PER_IP", "0")
-        .env("EARSHOT_MAX_CONNECTIONS_PER_IP", "0")
-        .env("EARSHOT_RATE_LIMIT_PER_SITE", "0")
-        .env("EARSHOT_MIN_FILL_MS", "0")
-        .env("EARSHOT_LOG", "warn")
-        .env("EARSHOT_ALLOW_PRIVATE_WEBHOOKS", "1")
-        .env("EARSHOT_SMTP_URL", &smtp_url)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start earshot");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let (mut addr, mut site, mut metrics) = (String::new(), String::new(), String::new());
-    for line in lines.by_ref() {
-        let line = line.expect("stdout line");
-        if let Some(rest) = line.strip_prefix("Earshot is listening on http://") {
-            addr = rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-        }
-        if let Some(rest) = line.strip_prefix("Metrics (Prometheus): http://") {
-            metrics = rest.trim_end_matches("/metrics").to_owned();
-        }
-        if let Some(rest) = line.split("data-site=\"").nth(1) {
-            site = rest.split('"').next().unwrap_or_default().to_owned();
-            break;
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
+    let server = Server::start(
+        &[OsStr::new("--db"), db.as_os_str()],
+        &[
+            ("EARSHOT_ALLOW_PRIVATE_WEBHOOKS", "1"),
+            ("EARSHOT_SMTP_URL", &smtp_url),
+        ],
+    );
+    let (mut child, addr, site, metrics) = (server.child, server.addr, server.site, server.metrics);
     let pid = child.id();
     let rig = Rig {
         pid,

@@ -105,6 +105,23 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Copy an existing SQLite installation into an empty PostgreSQL
+    /// database: every entry with its attachments, timeline and promises,
+    /// sites, staff, tokens, webhooks, queued emails and the audit log, ids
+    /// kept; then count both sides table by table. The server must be
+    /// stopped; start it again with --database-url.
+    MigrateToPostgres {
+        /// The SQLite database file to copy.
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database to copy into (created tables, no rows):
+        /// postgres://user:password@host:5432/database.
+        #[arg(long, env = "EARSHOT_DATABASE_URL")]
+        database_url: crate::config::Secret,
+        /// Keep staff signed in: copy their sessions too.
+        #[arg(long)]
+        with_sessions: bool,
+    },
     /// Tools for development and benchmarking.
     #[command(subcommand)]
     Dev(DevCommand),

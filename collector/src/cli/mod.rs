@@ -52,6 +52,10 @@ pub enum CliError {
         "`earshot {0}` works on the SQLite file; for PostgreSQL use its own tools (pg_dump and pg_restore, VACUUM)"
     )]
     SqliteOnly(&'static str),
+    #[error("copying into PostgreSQL: {0}")]
+    Copy(#[from] crate::store::postgres::CopyError),
+    #[error("{0} is in use by a running server: stop it first")]
+    InUse(String),
     #[error(transparent)]
     Webhook(#[from] crate::webhooks::WebhookError),
     #[error(transparent)]
@@ -112,6 +116,11 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             db,
         }) => privacy::export(email, site, to, db).await,
         Some(Command::Restore { from, db }) => restore(from, db).await,
+        Some(Command::MigrateToPostgres {
+            from,
+            database_url,
+            with_sessions,
+        }) => migrate_to_postgres(from, database_url, with_sessions).await,
         Some(Command::Vacuum { db }) => vacuum(db).await,
     };
     match result {
@@ -446,6 +455,58 @@ async fn restore(from: PathBuf, db: DbArgs) -> Result<(), CliError> {
     if let Some(kept) = kept {
         println!("The database it replaced is kept as {}.", kept.display());
     }
+    Ok(())
+}
+
+async fn migrate_to_postgres(
+    from: PathBuf,
+    url: crate::config::Secret,
+    sessions: bool,
+) -> Result<(), CliError> {
+    let shown = from.display().to_string();
+    if !from.exists() {
+        return Err(CliError::Store {
+            path: shown,
+            source: StoreError::Corrupt("no such file".into()),
+        });
+    }
+    // Nothing may be written to the file while it is copied.
+    let _lock = crate::store::backup::ServerLock::acquire(&from).map_err(|e| match e {
+        crate::store::backup::LockError::Held => CliError::InUse(shown.clone()),
+        crate::store::backup::LockError::Io(source) => CliError::Store {
+            path: shown.clone(),
+            source: StoreError::Corrupt(format!("cannot create its lock file: {source}")),
+        },
+    })?;
+    // Bring the file's schema up to date first, as a server start would.
+    let path = from.clone();
+    tokio::task::spawn_blocking(move || Store::open(&path))
+        .await
+        .map_err(|_| CliError::Store {
+            path: shown.clone(),
+            source: StoreError::TaskFailed,
+        })?
+        .map_err(|source| CliError::Store {
+            path: shown.clone(),
+            source,
+        })?
+        .shutdown()
+        .await;
+    let target = crate::store::postgres::describe(url.expose());
+    let pg = crate::store::postgres::Postgres::connect(url.expose())
+        .await
+        .map_err(|source| CliError::Store {
+            path: target.clone(),
+            source,
+        })?;
+    let copied = pg.copy_from_sqlite(&from, sessions).await?;
+    pg.shutdown().await;
+    for (table, rows) in &copied.tables {
+        println!("{table:<24} {rows:>10} rows");
+    }
+    println!(
+        "Copied {shown} into {target}; every table counted the same on both sides.\nStart the collector with --database-url (EARSHOT_DATABASE_URL)."
+    );
     Ok(())
 }
 

@@ -119,3 +119,134 @@ async fn two_collectors_on_one_postgres_serve_as_one() {
     assert!(page.contains("Checked on the other collector"));
     store.shutdown().await;
 }
+
+fn migrate(db: &std::path::Path, url: &str, extra: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(crate::helpers::BIN)
+        .args(["migrate-to-postgres", "--from"])
+        .arg(db)
+        .args(["--database-url", url])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_installation_moves_to_postgres_whole() {
+    use earshot_collector::review::filter::{Filter, Search, View};
+    use earshot_collector::store::{NewReply, NewToken};
+
+    let (app, clock) = crate::staff::console_app().await;
+    let now = clock.now_millis();
+    let store = app.running.store.clone();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut body = app.valid_body();
+        body["message"] = json!(format!("Moving day {i}"));
+        ids.push(crate::staff::submit(&app, body).await.0);
+    }
+    let ada = store
+        .user_by_email("ada@example.com".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let reply = NewReply {
+        body: "We are on it".into(),
+        promise: Some(("Fixed by Friday".into(), now + 3 * crate::staff::DAY)),
+    };
+    store
+        .reply(ids[0].clone(), reply, ada.id, now + 1)
+        .await
+        .unwrap();
+    store
+        .add_note(
+            ids[1].clone(),
+            "Customer mentioned a zeppelin".into(),
+            ada.id,
+            now + 2,
+        )
+        .await
+        .unwrap();
+    let token = NewToken {
+        user_id: ada.id,
+        name: "exporter".into(),
+        scope: "read".into(),
+        hash: vec![42; 32],
+        hint: "esk_…".into(),
+        expires_at: None,
+    };
+    store.add_token(token, Some(ada.id), now).await.unwrap();
+    store
+        .create_session(vec![9; 32], ada.id, "csrf".into(), now, None)
+        .await
+        .unwrap();
+    let db = app.db_path.clone();
+
+    let pg = TempPostgres::start();
+    let url = pg.fresh_database();
+    // Not while a server has the file.
+    let (ok, _, err) = migrate(&db, &url, &[]);
+    assert!(!ok);
+    assert!(err.contains("in use by a running server"), "{err}");
+    let all = Filter {
+        view: View::All,
+        ..Filter::default()
+    };
+    let before = store.inbox(all.clone(), 100, now + 10).await.unwrap();
+    let detail_before = store.entry_detail(ids[0].clone()).await.unwrap().unwrap();
+    app.running.stop().await.unwrap();
+
+    let (ok, out, err) = migrate(&db, &url, &["--with-sessions"]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("entries") && out.contains("counted the same"),
+        "{out}"
+    );
+
+    let moved = Store::connect(&url).await.unwrap();
+    let after = moved.inbox(all, 100, now + 10).await.unwrap();
+    let refs = |p: &earshot_collector::store::InboxPage| -> Vec<String> {
+        p.rows.iter().map(|r| r.reference.clone()).collect()
+    };
+    assert_eq!(refs(&after), refs(&before));
+    let detail = moved.entry_detail(ids[0].clone()).await.unwrap().unwrap();
+    assert_eq!(detail.reference, detail_before.reference);
+    assert_eq!(detail.status, detail_before.status);
+    assert_eq!(detail.events.len(), detail_before.events.len());
+    assert_eq!(detail.promises[0].text, "Fixed by Friday");
+    assert_eq!(detail.email.as_deref(), Some("ana@example.com"));
+    // Searchable, signed in, tokens working, and new rows after the old.
+    let search = Filter {
+        view: View::All,
+        search: Search::parse("zeppelin"),
+        ..Filter::default()
+    };
+    assert_eq!(moved.inbox(search, 10, now).await.unwrap().rows.len(), 1);
+    assert_eq!(
+        moved.session(vec![9; 32]).await.unwrap().unwrap().user.id,
+        ada.id
+    );
+    assert!(
+        moved
+            .token_holder(vec![42; 32], now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let user = earshot_collector::store::NewUser {
+        email: "new@example.com".into(),
+        name: "New".into(),
+        role: earshot_collector::store::Role::Agent,
+        password_hash: "x".into(),
+    };
+    assert!(moved.add_user(user, now).await.unwrap().id > ada.id);
+    moved.shutdown().await;
+    // A second copy into the same database is refused.
+    let (ok, _, err) = migrate(&db, &url, &[]);
+    assert!(!ok);
+    assert!(err.contains("already holds data"), "{err}");
+}

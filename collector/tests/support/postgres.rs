@@ -7,6 +7,9 @@
 //! PostgreSQL refuses to run as root, so under root (CI containers) the
 //! server runs as the `postgres` user the Debian package creates.
 
+// Tests and benches each use part of it.
+#![allow(dead_code)]
+
 use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -26,6 +29,16 @@ impl TempPostgres {
     /// Runs with `fsync=off`: a test kills collectors, never PostgreSQL, so
     /// nothing a test checks depends on PostgreSQL's own durability.
     pub fn start() -> TempPostgres {
+        TempPostgres::start_with("-c fsync=off -c full_page_writes=off")
+    }
+
+    /// PostgreSQL's own defaults (every commit flushed to disk), for
+    /// benchmarks that compare it with SQLite's fsync before each answer.
+    pub fn start_durable() -> TempPostgres {
+        TempPostgres::start_with("")
+    }
+
+    fn start_with(settings: &str) -> TempPostgres {
         let bin = pg_bin();
         let dir = tempfile::Builder::new()
             .prefix("earshot-pg-")
@@ -47,7 +60,7 @@ impl TempPostgres {
         );
         let port = free_port();
         let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c max_connections=200 -c fsync=off -c full_page_writes=off",
+            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c max_connections=200 {settings}",
             dir.path().display()
         );
         run(

@@ -22,6 +22,7 @@
 mod accounts;
 mod attachments;
 mod conversation;
+mod copy;
 mod entries;
 mod export;
 mod inbox;
@@ -39,6 +40,8 @@ mod staff;
 mod throttle;
 mod tokens;
 mod webhooks;
+
+pub use copy::{Copied, CopyError};
 
 use std::str::FromStr;
 use std::sync::Arc;
