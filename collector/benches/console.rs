@@ -12,10 +12,14 @@
 //! rows per second and the process's peak memory. Last, the Sites pages
 //! with 10,000 sites (`EARSHOT_BENCH_SITES`) in a database of their own;
 //! `EARSHOT_BENCH_ONLY=sites` runs only that part.
+//! `EARSHOT_BENCH_BACKEND=postgres` times the same pages on a throwaway
+//! PostgreSQL (seeded afresh each run, then `VACUUM ANALYZE`d).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod support;
+#[path = "../tests/support/postgres.rs"]
+mod postgres_server;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -57,6 +61,10 @@ async fn main() {
         sites(repeats).await;
         return;
     }
+    if std::env::var("EARSHOT_BENCH_BACKEND").as_deref() == Ok("postgres") {
+        on_postgres(entries, repeats).await;
+        return;
+    }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-bench");
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join(format!("earshot-{entries}.db"));
@@ -69,30 +77,8 @@ async fn main() {
             let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
         }
         let store = Store::open(&db).unwrap();
-        let started = Instant::now();
-        store
-            .ensure_first_site(
-                earshot_collector::store::NewSite {
-                    name: "Bench shop".into(),
-                    origins: Vec::new(),
-                },
-                earshot_collector::clock::system_millis(),
-            )
-            .await
-            .unwrap();
-        store
-            .seed(entries, system_millis(), |done| {
-                if done % 100_000 == 0 {
-                    eprintln!("seeded {done} of {entries}");
-                }
-            })
-            .await
-            .unwrap();
+        seed(&store, entries).await;
         store.shutdown().await;
-        eprintln!(
-            "seeded {entries} entries in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
     } else {
         store.shutdown().await;
     }
@@ -109,10 +95,65 @@ async fn main() {
             started.elapsed().as_secs_f64()
         );
     }
+    measure(
+        &Config::new("127.0.0.1:0".parse().unwrap(), db.clone()),
+        entries,
+        repeats,
+    )
+    .await;
+    sites(repeats).await;
+}
 
-    let running = server::start(&Config::new("127.0.0.1:0".parse().unwrap(), db.clone()))
+/// The first site and `entries` seeded entries, rolled up, timed.
+async fn seed(store: &Store, entries: usize) {
+    let started = Instant::now();
+    store
+        .ensure_first_site(
+            earshot_collector::store::NewSite {
+                name: "Bench shop".into(),
+                origins: Vec::new(),
+            },
+            earshot_collector::clock::system_millis(),
+        )
         .await
         .unwrap();
+    store
+        .seed(entries, system_millis(), |done| {
+            if done % 100_000 == 0 {
+                eprintln!("seeded {done} of {entries}");
+            }
+        })
+        .await
+        .unwrap();
+    eprintln!(
+        "seeded {entries} entries in {:.1} s ({})",
+        started.elapsed().as_secs_f64(),
+        store.engine()
+    );
+}
+
+/// `EARSHOT_BENCH_BACKEND=postgres`: the same pages on a throwaway
+/// PostgreSQL with its defaults (every commit flushed), seeded afresh.
+async fn on_postgres(entries: usize, repeats: usize) {
+    let pg = postgres_server::TempPostgres::start_durable();
+    let url = pg.fresh_database();
+    let store = Store::connect(&url).await.unwrap();
+    seed(&store, entries).await;
+    store.shutdown().await;
+    // Fresh statistics, as autovacuum would have them by now.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client.batch_execute("VACUUM ANALYZE").await.unwrap();
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), PathBuf::from("unused.db"));
+    config.database_url = Some(earshot_collector::config::Secret::new(url));
+    measure(&config, entries, repeats).await;
+}
+
+/// Serves `config`'s database and times the console's pages and exports.
+async fn measure(config: &Config, entries: usize, repeats: usize) {
+    let running = server::start(config).await.unwrap();
     let user = match running.store.users().await.unwrap().into_iter().next() {
         Some(user) => user,
         None => running
@@ -227,7 +268,10 @@ async fn main() {
         ),
         ("API: entries, all, 50", "/api/v1/entries?view=all".into()),
     ];
-    println!("console at {entries} entries, {repeats} requests each (ms)");
+    println!(
+        "console at {entries} entries on {}, {repeats} requests each (ms)",
+        running.store.engine()
+    );
     time_pages(&client, &base, &cookie, Some(&token), &cases, repeats).await;
 
     // The whole database as CSV and NDJSON, as a tool would fetch it: read
@@ -271,8 +315,6 @@ async fn main() {
         println!("(resident before: {:.1} MiB)", before as f64 / 1024.0);
     }
     running.stop().await.unwrap();
-
-    sites(repeats).await;
 }
 
 /// Requests each page once cold, then `repeats` times, and prints first,
