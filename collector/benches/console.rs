@@ -17,9 +17,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-mod support;
 #[path = "../tests/support/postgres.rs"]
 mod postgres_server;
+mod support;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -42,6 +42,22 @@ pub struct ExportRow {
 }
 
 /// One chunk and where the next starts.
+/// An export row's columns, in [`ExportRow`]'s order, of `e` (the entry),
+/// `s` (its site) and `u` (its assignee); the same SQL on both backends.
+pub(in crate::store) const EXPORT_COLUMNS: &str =
+    "e.id, e.public_id, e.reference, e.created_at, s.key, s.name, e.kind,
+    e.severity, e.status, e.message, e.expected, e.actual, e.email, e.name,
+    e.page_url, e.page_title, u.name, e.first_response_at - e.created_at,
+    CASE WHEN e.status IN ('resolved', 'wont_fix') THEN
+        (SELECT max(ev.created_at) FROM events ev
+         WHERE ev.entry_id = e.id AND ev.kind = 'status'
+           AND ev.new_value IN ('resolved', 'wont_fix')) - e.created_at
+    END,
+    (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
+    (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'kept'),
+    (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'broken'),
+    e.context";
+
 #[derive(Debug, Clone, Default)]
 pub struct ExportChunk {
     pub rows: Vec<ExportRow>,
@@ -91,18 +107,7 @@ impl Sqlite {
                 args,
             } = filter_sql(&filter, query.matching.as_deref(), query.now);
             let sql = format!(
-                "SELECT e.id, e.public_id, e.reference, e.created_at, s.key, s.name, e.kind,
-                        e.severity, e.status, e.message, e.expected, e.actual, e.email, e.name,
-                        e.page_url, e.page_title, u.name, e.first_response_at - e.created_at,
-                        CASE WHEN e.status IN ('resolved', 'wont_fix') THEN
-                            (SELECT max(ev.created_at) FROM events ev
-                             WHERE ev.entry_id = e.id AND ev.kind = 'status'
-                               AND ev.new_value IN ('resolved', 'wont_fix')) - e.created_at
-                        END,
-                        (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
-                        (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'kept'),
-                        (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'broken'),
-                        e.context
+                "SELECT {EXPORT_COLUMNS}
                  FROM {from}
                  JOIN sites s ON s.id = e.site_id
                  LEFT JOIN users u ON u.id = e.assignee_id

@@ -264,10 +264,8 @@ pub(super) fn status_changed(
     if matches!(to, "resolved" | "wont_fix") {
         add_time(conn, Measure::Resolution, &f, at - f.created_at, 1)?;
     }
-    let delta = match (from, to) {
-        (_, "spam") => -1,
-        ("spam", _) => 1,
-        _ => return Ok(()),
+    let Some(delta) = spam_delta(from, to) else {
+        return Ok(());
     };
     add_volume(conn, &f, delta)?;
     add_page(conn, &f, delta)?;
@@ -326,6 +324,24 @@ pub struct PageMismatches {
     pub page: String,
     pub mismatches: i64,
     pub words: Vec<(String, i64)>,
+}
+
+/// How a status change moves an entry's counts: out when it becomes spam,
+/// back when rescued; `None` when neither.
+pub(in crate::store) fn spam_delta(from: &str, to: &str) -> Option<i64> {
+    match (from, to) {
+        (_, "spam") => Some(-1),
+        ("spam", _) => Some(1),
+        _ => None,
+    }
+}
+
+/// The `n` largest counts, largest first (ties by name), none at zero.
+pub(in crate::store) fn most(counts: HashMap<String, i64>, n: usize) -> Vec<(String, i64)> {
+    let mut most: Vec<(String, i64)> = counts.into_iter().filter(|(_, c)| *c > 0).collect();
+    most.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    most.truncate(n);
+    most
 }
 
 /// Pages and words a report lists.
@@ -420,9 +436,7 @@ fn read_rollups(conn: &Connection, p: Period) -> Result<Rollups, StoreError> {
     while let Some(r) = rows.next()? {
         *pages.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
     }
-    let mut pages: Vec<(String, i64)> = pages.into_iter().filter(|(_, n)| *n > 0).collect();
-    pages.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    pages.truncate(TOP_PAGES);
+    let pages = most(pages, TOP_PAGES);
     let mut stmt = conn.prepare_cached(
         "SELECT word, n FROM rollup_words
          WHERE page = ?1 AND week BETWEEN ?2 AND ?3 AND (?4 IS NULL OR site_id = ?4)",
@@ -433,13 +447,10 @@ fn read_rollups(conn: &Connection, p: Period) -> Result<Rollups, StoreError> {
         while let Some(r) = rows.next()? {
             *words.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
         }
-        let mut words: Vec<(String, i64)> = words.into_iter().collect();
-        words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        words.truncate(TOP_WORDS);
         out.pages.push(PageMismatches {
             page,
             mismatches: n,
-            words,
+            words: most(words, TOP_WORDS),
         });
     }
     Ok(out)

@@ -4,6 +4,7 @@
 use super::Postgres;
 use super::inbox::{FilterSql, filter_sql, refs};
 use crate::review::filter::Filter;
+use crate::store::export::EXPORT_COLUMNS;
 use crate::store::review::keyset_page;
 use crate::store::{ExportChunk, ExportQuery, ExportRow, StoreError};
 
@@ -35,18 +36,7 @@ impl Postgres {
             args,
         } = filter_sql(&filter, query.now);
         let sql = format!(
-            "SELECT e.id, e.public_id, e.reference, e.created_at, s.key, s.name, e.kind,
-                    e.severity, e.status, e.message, e.expected, e.actual, e.email, e.name,
-                    e.page_url, e.page_title, u.name, e.first_response_at - e.created_at,
-                    CASE WHEN e.status IN ('resolved', 'wont_fix') THEN
-                        (SELECT max(ev.created_at) FROM events ev
-                         WHERE ev.entry_id = e.id AND ev.kind = 'status'
-                           AND ev.new_value IN ('resolved', 'wont_fix')) - e.created_at
-                    END,
-                    (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
-                    (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'kept'),
-                    (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'broken'),
-                    e.context
+            "SELECT {EXPORT_COLUMNS}
              FROM entries e
              JOIN sites s ON s.id = e.site_id
              LEFT JOIN users u ON u.id = e.assignee_id

@@ -5,7 +5,7 @@ use tokio_postgres::types::ToSql;
 
 use super::Postgres;
 use crate::review::filter::{Assignee, Filter, Order, PromiseFilter, Search, View};
-use crate::store::review::{WAITING_SINCE_SQL, WAITING_SQL, inbox_page};
+use crate::store::review::{INBOX_COLUMNS, WAITING_SINCE_SQL, WAITING_SQL, inbox_page};
 use crate::store::{InboxPage, InboxRow, SiteSettings, StoreError, WaitingSummary};
 
 pub(super) type Arg = Box<dyn ToSql + Sync + Send>;
@@ -147,13 +147,7 @@ impl Postgres {
             args,
         } = filter_sql(&filter, now);
         let sql = format!(
-            "SELECT e.id, e.public_id, e.reference, e.kind, e.status, e.severity,
-                    CASE WHEN e.expected IS NOT NULL
-                         THEN substr(e.expected, 1, 117) || ' → ' || substr(coalesce(e.actual, ''), 1, 117)
-                         ELSE substr(coalesce(e.message, ''), 1, 240) END, e.email, e.name,
-                    e.created_at, e.first_response_at, s.name, s.first_response_minutes, u.name,
-                    (SELECT min(p.due_at) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
-                    e.followup_at
+            "SELECT {INBOX_COLUMNS}
              FROM entries e
              JOIN sites s ON s.id = e.site_id
              LEFT JOIN users u ON u.id = e.assignee_id

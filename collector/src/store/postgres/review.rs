@@ -13,7 +13,9 @@ use tokio_postgres::Row;
 use super::{Postgres, audit};
 use crate::review::workflow::{Settled, Status};
 use crate::store::notify::{Notice, NoticeKind};
-use crate::store::review::{NewEvent, Outcome, PROMISE_SELECT, flatten};
+use crate::store::review::{
+    DETAIL_SELECT, EVENTS_SELECT, NewEvent, Outcome, PROMISE_SELECT, flatten,
+};
 use crate::store::{
     AttachmentMeta, BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, NewReply,
     PromiseRow, Refusal, ReviewError, StoreError,
@@ -322,14 +324,7 @@ impl Postgres {
     pub async fn entry_detail(&self, public_id: String) -> Result<Option<EntryDetail>, StoreError> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(
-                "SELECT e.id, e.public_id, e.reference, e.status_token, e.kind, e.status, e.severity,
-                        e.message, e.expected, e.actual, e.email, e.name, e.page_url, e.page_title,
-                        e.page_referrer, e.user_agent, e.language, e.timezone, e.viewport,
-                        e.spam_reason, e.created_at, e.first_response_at, s.name,
-                        s.first_response_minutes, e.assignee_id, e.context, e.followup_at
-                 FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.public_id = $1",
-            )
+            .prepare_cached(&format!("{DETAIL_SELECT} WHERE e.public_id = $1"))
             .await?;
         let Some(row) = client.query_opt(&stmt, &[&public_id]).await? else {
             return Ok(None);
@@ -337,11 +332,9 @@ impl Postgres {
         let mut entry = detail(&row);
         entry.attachments = attachments(&client, entry.id).await?;
         let stmt = client
-            .prepare_cached(
-                "SELECT ev.id, ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at
-                 FROM events ev LEFT JOIN users u ON u.id = ev.actor_id
-                 WHERE ev.entry_id = $1 ORDER BY ev.id",
-            )
+            .prepare_cached(&format!(
+                "{EVENTS_SELECT} WHERE ev.entry_id = $1 ORDER BY ev.id"
+            ))
             .await?;
         entry.events = client
             .query(&stmt, &[&entry.id])

@@ -14,7 +14,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 
 use super::Postgres;
 use crate::report::{bucket, page_key, week_of, words};
-use crate::store::rollup::{BATCH, TOP_PAGES, TOP_WORDS};
+use crate::store::rollup::{BATCH, TOP_PAGES, TOP_WORDS, most, spam_delta};
 use crate::store::{PageMismatches, Period, PromiseCounts, Rollups, StoreError};
 
 struct Facts {
@@ -178,10 +178,8 @@ pub(super) async fn status_changed(
     if matches!(to, "resolved" | "wont_fix") {
         add_time(tx, Measure::Resolution, &f, at - f.created_at, 1).await?;
     }
-    let delta = match (from, to) {
-        (_, "spam") => -1,
-        ("spam", _) => 1,
-        _ => return Ok(()),
+    let Some(delta) = spam_delta(from, to) else {
+        return Ok(());
     };
     add_volume(
         tx,
@@ -447,9 +445,7 @@ impl Postgres {
         {
             *pages.entry(r.get(0)).or_default() += r.get::<_, i64>(1);
         }
-        let mut pages: Vec<(String, i64)> = pages.into_iter().filter(|(_, n)| *n > 0).collect();
-        pages.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        pages.truncate(TOP_PAGES);
+        let pages = most(pages, TOP_PAGES);
         let stmt = client
             .prepare_cached(
                 "SELECT word, n FROM rollup_words
@@ -464,13 +460,10 @@ impl Postgres {
             {
                 *words.entry(r.get(0)).or_default() += r.get::<_, i64>(1);
             }
-            let mut words: Vec<(String, i64)> = words.into_iter().collect();
-            words.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            words.truncate(TOP_WORDS);
             out.pages.push(PageMismatches {
                 page,
                 mismatches: n,
-                words,
+                words: most(words, TOP_WORDS),
             });
         }
         Ok(out)

@@ -61,20 +61,29 @@ pub(super) fn promise_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Promis
     })
 }
 
+/// One entry as [`EntryDetail`] reads it, up to its `WHERE`; the same SQL
+/// on both backends.
+pub(in crate::store) const DETAIL_SELECT: &str =
+    "SELECT e.id, e.public_id, e.reference, e.status_token, e.kind, e.status, e.severity,
+        e.message, e.expected, e.actual, e.email, e.name, e.page_url, e.page_title,
+        e.page_referrer, e.user_agent, e.language, e.timezone, e.viewport, e.spam_reason,
+        e.created_at, e.first_response_at, s.name, s.first_response_minutes, e.assignee_id,
+        e.context, e.followup_at
+     FROM entries e JOIN sites s ON s.id = e.site_id";
+
+/// An entry's timeline, oldest first, up to its `WHERE`; the same SQL on
+/// both backends.
+pub(in crate::store) const EVENTS_SELECT: &str =
+    "SELECT ev.id, ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at
+     FROM events ev LEFT JOIN users u ON u.id = ev.actor_id";
+
 pub(in crate::store) const PROMISE_SELECT: &str =
     "SELECT p.id, e.public_id, e.reference, p.text, p.due_at, p.state,
         p.settled_at, u.name, p.created_at
      FROM promises p JOIN entries e ON e.id = p.entry_id LEFT JOIN users u ON u.id = p.made_by";
 
 fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT e.id, e.public_id, e.reference, e.status_token, e.kind, e.status, e.severity,
-                e.message, e.expected, e.actual, e.email, e.name, e.page_url, e.page_title,
-                e.page_referrer, e.user_agent, e.language, e.timezone, e.viewport, e.spam_reason,
-                e.created_at, e.first_response_at, s.name, s.first_response_minutes, e.assignee_id,
-                e.context, e.followup_at
-         FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.public_id = ?1",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!("{DETAIL_SELECT} WHERE e.public_id = ?1"))?;
     let found = stmt
         .query_row([public_id], |r| {
             let status: String = r.get(5)?;
@@ -123,11 +132,9 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
         return Ok(None);
     };
     entry.attachments = crate::store::attachments::for_entry(conn, entry.id)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT ev.id, ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at
-         FROM events ev LEFT JOIN users u ON u.id = ev.actor_id
-         WHERE ev.entry_id = ?1 ORDER BY ev.id",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{EVENTS_SELECT} WHERE ev.entry_id = ?1 ORDER BY ev.id"
+    ))?;
     let events = stmt.query_map([entry.id], |r| {
         let kind: String = r.get(1)?;
         let event = Event {

@@ -58,6 +58,17 @@ pub struct SiteSettings {
     pub response_promise: Option<String>,
 }
 
+/// An inbox row's columns, in [`InboxRow`]'s order, of `e` (the entry),
+/// `s` (its site) and `u` (its assignee); the same SQL on both backends.
+pub(in crate::store) const INBOX_COLUMNS: &str =
+    "e.id, e.public_id, e.reference, e.kind, e.status, e.severity,
+    CASE WHEN e.expected IS NOT NULL
+         THEN substr(e.expected, 1, 117) || ' → ' || substr(coalesce(e.actual, ''), 1, 117)
+         ELSE substr(coalesce(e.message, ''), 1, 240) END, e.email, e.name,
+    e.created_at, e.first_response_at, s.name, s.first_response_minutes, u.name,
+    (SELECT min(p.due_at) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
+    e.followup_at";
+
 /// Of `limit + 1` rows read, the page of `limit` and the id to continue
 /// after, if there is more.
 pub(in crate::store) fn keyset_page<T>(
@@ -248,13 +259,7 @@ fn inbox(
         args,
     } = filter_sql(filter, matching, now);
     let sql = format!(
-        "SELECT e.id, e.public_id, e.reference, e.kind, e.status, e.severity,
-                CASE WHEN e.expected IS NOT NULL
-                     THEN substr(e.expected, 1, 117) || ' → ' || substr(coalesce(e.actual, ''), 1, 117)
-                     ELSE substr(coalesce(e.message, ''), 1, 240) END, e.email, e.name,
-                e.created_at, e.first_response_at, s.name, s.first_response_minutes, u.name,
-                (SELECT min(p.due_at) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
-                e.followup_at
+        "SELECT {INBOX_COLUMNS}
          FROM {from_sql}
          JOIN sites s ON s.id = e.site_id
          LEFT JOIN users u ON u.id = e.assignee_id

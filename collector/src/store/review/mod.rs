@@ -19,8 +19,8 @@ use crate::review::workflow::{PromiseState, Settled, WorkflowError};
 pub use actions::{BulkAction, BulkOutcome, NewReply};
 pub(super) use actions::{NewEvent, move_status, record};
 pub use entry::EntryDetail;
-pub(in crate::store) use entry::PROMISE_SELECT;
-pub(super) use inbox::{FilterSql, filter_sql, inbox_page, keyset_page, matching};
+pub(in crate::store) use entry::{DETAIL_SELECT, EVENTS_SELECT, PROMISE_SELECT};
+pub(super) use inbox::{FilterSql, INBOX_COLUMNS, filter_sql, inbox_page, keyset_page, matching};
 pub use inbox::{InboxPage, InboxRow, SiteSettings, WaitingSummary};
 pub use report::{Report, SETTLED_SHOWN, SettledCounts};
 
