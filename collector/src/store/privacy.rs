@@ -128,93 +128,162 @@ fn delete_one(
     Ok(done)
 }
 
+/// The SQL of a person's export, with `?` for the entry's id (each
+/// backend numbers it its own way); the same on both.
+pub(in crate::store) const PERSON_ENTRY_SQL: &str =
+    "SELECT e.reference, s.name, e.kind, e.status, e.severity, e.message, e.expected,
+            e.actual, e.email, e.name, e.page_url, e.page_title, e.page_referrer,
+            e.user_agent, e.language, e.timezone, e.viewport, e.context, e.created_at
+     FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.id = ?";
+pub(in crate::store) const PERSON_EVENTS_SQL: &str =
+    "SELECT ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at
+     FROM events ev LEFT JOIN users u ON u.id = ev.actor_id
+     WHERE ev.entry_id = ? ORDER BY ev.id";
+pub(in crate::store) const PERSON_PROMISES_SQL: &str =
+    "SELECT text, due_at, state, settled_at FROM promises WHERE entry_id = ? ORDER BY id";
+pub(in crate::store) const PERSON_ATTACHMENTS_SQL: &str =
+    "SELECT content_type, size, bytes FROM attachments WHERE entry_id = ? ORDER BY id";
+
+/// A timeline event in a person's export: (kind, by, body, from, to, at).
+pub(in crate::store) type PersonEvent = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+/// One entry of a person's export, as read by either backend from
+/// [`PERSON_ENTRY_SQL`]'s columns (texts in order, then the time).
+pub(in crate::store) struct PersonEntry {
+    /// reference, site, kind, status (always there).
+    pub fixed: [String; 4],
+    /// severity, message, expected, actual, email, name, page url, title,
+    /// referrer, user agent, language, time zone, viewport, context.
+    pub optional: [Option<String>; 14],
+    pub created_at: i64,
+    /// (kind, by, body, from, to, at) of each timeline event.
+    pub timeline: Vec<PersonEvent>,
+    /// (text, due, state, settled) of each promise.
+    pub promises: Vec<(String, i64, String, Option<i64>)>,
+    /// (content type, size, bytes) of each attachment.
+    pub attachments: Vec<(String, i64, Vec<u8>)>,
+}
+
+impl PersonEntry {
+    pub fn to_json(&self) -> Value {
+        use base64::Engine;
+        let rfc3339 = crate::clock::rfc3339;
+        let [reference, site, kind, status] = &self.fixed;
+        let [
+            severity,
+            message,
+            expected,
+            actual,
+            email,
+            name,
+            url,
+            title,
+            referrer,
+            user_agent,
+            language,
+            timezone,
+            viewport,
+            context,
+        ] = &self.optional;
+        json!({
+            "reference": reference,
+            "site": site,
+            "kind": kind,
+            "status": status,
+            "severity": severity,
+            "message": message,
+            "expected": expected,
+            "actual": actual,
+            "email": email,
+            "name": name,
+            "page": {"url": url, "title": title, "referrer": referrer},
+            "browser": {
+                "user_agent": user_agent,
+                "language": language,
+                "timezone": timezone,
+                "viewport": viewport,
+            },
+            "context": context.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
+            "created": rfc3339(self.created_at),
+            "timeline": self.timeline.iter().map(|(kind, by, body, from, to, at)| json!({
+                "kind": kind, "by": by, "body": body, "from": from, "to": to, "at": rfc3339(*at),
+            })).collect::<Vec<_>>(),
+            "promises": self.promises.iter().map(|(text, due, state, settled)| json!({
+                "text": text, "due": rfc3339(*due), "state": state,
+                "settled": settled.map(rfc3339),
+            })).collect::<Vec<_>>(),
+            "attachments": self.attachments.iter().map(|(content_type, size, bytes)| json!({
+                "content_type": content_type,
+                "size": size,
+                "base64": base64::engine::general_purpose::STANDARD.encode(bytes),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// The document `export-person` writes: the address, when, and the entries.
+pub(in crate::store) fn person_document(email: &str, at: i64, entries: Vec<Value>) -> PersonExport {
+    let n = entries.len();
+    let document = json!({
+        "email": email.trim(),
+        "exported_at": crate::clock::rfc3339(at),
+        "entries": entries,
+    });
+    PersonExport {
+        entries: n,
+        json: serde_json::to_string_pretty(&document).unwrap_or_default(),
+    }
+}
+
 fn export(conn: &Connection, email: &str, site: Option<i64>) -> Result<Vec<Value>, StoreError> {
     let ids = matching(conn, email, site)?;
     let mut entries = Vec::with_capacity(ids.len());
     for (id, _) in ids {
         let mut entry = conn
-            .prepare_cached(
-                "SELECT e.reference, s.name, e.kind, e.status, e.severity, e.message, e.expected,
-                        e.actual, e.email, e.name, e.page_url, e.page_title, e.page_referrer,
-                        e.user_agent, e.language, e.timezone, e.viewport, e.context, e.created_at
-                 FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.id = ?1",
-            )?
+            .prepare_cached(PERSON_ENTRY_SQL)?
             .query_row([id], |r| {
-                Ok(json!({
-                    "reference": r.get::<_, String>(0)?,
-                    "site": r.get::<_, String>(1)?,
-                    "kind": r.get::<_, String>(2)?,
-                    "status": r.get::<_, String>(3)?,
-                    "severity": r.get::<_, Option<String>>(4)?,
-                    "message": r.get::<_, Option<String>>(5)?,
-                    "expected": r.get::<_, Option<String>>(6)?,
-                    "actual": r.get::<_, Option<String>>(7)?,
-                    "email": r.get::<_, Option<String>>(8)?,
-                    "name": r.get::<_, Option<String>>(9)?,
-                    "page": {
-                        "url": r.get::<_, Option<String>>(10)?,
-                        "title": r.get::<_, Option<String>>(11)?,
-                        "referrer": r.get::<_, Option<String>>(12)?,
-                    },
-                    "browser": {
-                        "user_agent": r.get::<_, Option<String>>(13)?,
-                        "language": r.get::<_, Option<String>>(14)?,
-                        "timezone": r.get::<_, Option<String>>(15)?,
-                        "viewport": r.get::<_, Option<String>>(16)?,
-                    },
-                    "context": r.get::<_, Option<String>>(17)?
-                        .and_then(|c| serde_json::from_str::<Value>(&c).ok()),
-                    "created": crate::clock::rfc3339(r.get(18)?),
-                }))
+                let mut optional: [Option<String>; 14] = Default::default();
+                for (i, slot) in optional.iter_mut().enumerate() {
+                    *slot = r.get(4 + i)?;
+                }
+                Ok(PersonEntry {
+                    fixed: [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?],
+                    optional,
+                    created_at: r.get(18)?,
+                    timeline: Vec::new(),
+                    promises: Vec::new(),
+                    attachments: Vec::new(),
+                })
             })?;
-        let timeline: Vec<Value> = conn
-            .prepare_cached(
-                "SELECT ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at
-                 FROM events ev LEFT JOIN users u ON u.id = ev.actor_id
-                 WHERE ev.entry_id = ?1 ORDER BY ev.id",
-            )?
+        entry.timeline = conn
+            .prepare_cached(PERSON_EVENTS_SQL)?
             .query_map([id], |r| {
-                Ok(json!({
-                    "kind": r.get::<_, String>(0)?,
-                    "by": r.get::<_, Option<String>>(1)?,
-                    "body": r.get::<_, Option<String>>(2)?,
-                    "from": r.get::<_, Option<String>>(3)?,
-                    "to": r.get::<_, Option<String>>(4)?,
-                    "at": crate::clock::rfc3339(r.get(5)?),
-                }))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?
             .collect::<Result<_, _>>()?;
-        let promises: Vec<Value> = conn
-            .prepare_cached(
-                "SELECT text, due_at, state, settled_at FROM promises WHERE entry_id = ?1 ORDER BY id",
-            )?
-            .query_map([id], |r| {
-                Ok(json!({
-                    "text": r.get::<_, String>(0)?,
-                    "due": crate::clock::rfc3339(r.get(1)?),
-                    "state": r.get::<_, String>(2)?,
-                    "settled": r.get::<_, Option<i64>>(3)?.map(crate::clock::rfc3339),
-                }))
-            })?
+        entry.promises = conn
+            .prepare_cached(PERSON_PROMISES_SQL)?
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<Result<_, _>>()?;
-        let attachments: Vec<Value> = conn
-            .prepare_cached(
-                "SELECT content_type, size, bytes FROM attachments WHERE entry_id = ?1 ORDER BY id",
-            )?
-            .query_map([id], |r| {
-                use base64::Engine;
-                let bytes: Vec<u8> = r.get(2)?;
-                Ok(json!({
-                    "content_type": r.get::<_, String>(0)?,
-                    "size": r.get::<_, i64>(1)?,
-                    "base64": base64::engine::general_purpose::STANDARD.encode(bytes),
-                }))
-            })?
+        entry.attachments = conn
+            .prepare_cached(PERSON_ATTACHMENTS_SQL)?
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
-        entry["timeline"] = Value::Array(timeline);
-        entry["promises"] = Value::Array(promises);
-        entry["attachments"] = Value::Array(attachments);
-        entries.push(entry);
+        entries.push(entry.to_json());
     }
     Ok(entries)
 }
@@ -298,15 +367,7 @@ impl Sqlite {
             )
         })
         .await?;
-        let document = json!({
-            "email": email.trim(),
-            "exported_at": crate::clock::rfc3339(at),
-            "entries": entries,
-        });
-        Ok(PersonExport {
-            entries: n,
-            json: serde_json::to_string_pretty(&document).unwrap_or_default(),
-        })
+        Ok(person_document(&email, at, entries))
     }
 
     /// Whether the entry behind a status link was erased on request.

@@ -10,11 +10,14 @@
 use std::time::Instant;
 
 use deadpool_postgres::GenericClient;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Postgres, audit, rollup};
 use crate::review::workflow::Status;
-use crate::store::privacy::{DELETE_BUDGET, DELETE_CHUNK, normalised};
+use crate::store::privacy::{
+    DELETE_BUDGET, DELETE_CHUNK, PERSON_ATTACHMENTS_SQL, PERSON_ENTRY_SQL, PERSON_EVENTS_SQL,
+    PERSON_PROMISES_SQL, PersonEntry, normalised, person_document,
+};
 use crate::store::retention::{Retention, Rule, cutoffs};
 use crate::store::{Erasure, PersonExport, StoreError};
 
@@ -118,104 +121,51 @@ async fn delete_all(
     Ok(done)
 }
 
+/// [`PERSON_ENTRY_SQL`] and its siblings with PostgreSQL's placeholder.
+fn numbered(sql: &str) -> String {
+    sql.replace('?', "$1")
+}
+
 async fn export(
     client: &impl GenericClient,
     email: &str,
     site: Option<i64>,
 ) -> Result<Vec<Value>, StoreError> {
-    let rfc3339 = crate::clock::rfc3339;
     let mut entries = Vec::new();
     for (id, _) in matching(client, email, site).await? {
         let Some(r) = client
-            .query_opt(
-                "SELECT e.reference, s.name, e.kind, e.status, e.severity, e.message, e.expected,
-                        e.actual, e.email, e.name, e.page_url, e.page_title, e.page_referrer,
-                        e.user_agent, e.language, e.timezone, e.viewport, e.context, e.created_at
-                 FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.id = $1",
-                &[&id],
-            )
+            .query_opt(&numbered(PERSON_ENTRY_SQL), &[&id])
             .await?
         else {
             continue;
         };
-        let text = |i: usize| r.get::<_, Option<String>>(i);
-        let mut entry = json!({
-            "reference": r.get::<_, String>(0),
-            "site": r.get::<_, String>(1),
-            "kind": r.get::<_, String>(2),
-            "status": r.get::<_, String>(3),
-            "severity": text(4),
-            "message": text(5),
-            "expected": text(6),
-            "actual": text(7),
-            "email": text(8),
-            "name": text(9),
-            "page": {"url": text(10), "title": text(11), "referrer": text(12)},
-            "browser": {
-                "user_agent": text(13),
-                "language": text(14),
-                "timezone": text(15),
-                "viewport": text(16),
-            },
-            "context": text(17).and_then(|c| serde_json::from_str::<Value>(&c).ok()),
-            "created": rfc3339(r.get(18)),
-        });
-        let timeline: Vec<Value> = client
-            .query(
-                "SELECT ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at
-                 FROM events ev LEFT JOIN users u ON u.id = ev.actor_id
-                 WHERE ev.entry_id = $1 ORDER BY ev.id",
-                &[&id],
-            )
+        let mut entry = PersonEntry {
+            fixed: [r.get(0), r.get(1), r.get(2), r.get(3)],
+            optional: std::array::from_fn(|i| r.get(4 + i)),
+            created_at: r.get(18),
+            timeline: Vec::new(),
+            promises: Vec::new(),
+            attachments: Vec::new(),
+        };
+        entry.timeline = client
+            .query(&numbered(PERSON_EVENTS_SQL), &[&id])
             .await?
             .iter()
-            .map(|r| {
-                json!({
-                    "kind": r.get::<_, String>(0),
-                    "by": r.get::<_, Option<String>>(1),
-                    "body": r.get::<_, Option<String>>(2),
-                    "from": r.get::<_, Option<String>>(3),
-                    "to": r.get::<_, Option<String>>(4),
-                    "at": rfc3339(r.get(5)),
-                })
-            })
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
             .collect();
-        let promises: Vec<Value> = client
-            .query(
-                "SELECT text, due_at, state, settled_at FROM promises WHERE entry_id = $1 ORDER BY id",
-                &[&id],
-            )
+        entry.promises = client
+            .query(&numbered(PERSON_PROMISES_SQL), &[&id])
             .await?
             .iter()
-            .map(|r| {
-                json!({
-                    "text": r.get::<_, String>(0),
-                    "due": rfc3339(r.get(1)),
-                    "state": r.get::<_, String>(2),
-                    "settled": r.get::<_, Option<i64>>(3).map(rfc3339),
-                })
-            })
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
             .collect();
-        let attachments: Vec<Value> = client
-            .query(
-                "SELECT content_type, size, bytes FROM attachments WHERE entry_id = $1 ORDER BY id",
-                &[&id],
-            )
+        entry.attachments = client
+            .query(&numbered(PERSON_ATTACHMENTS_SQL), &[&id])
             .await?
             .iter()
-            .map(|r| {
-                use base64::Engine;
-                json!({
-                    "content_type": r.get::<_, String>(0),
-                    "size": r.get::<_, i64>(1),
-                    "base64": base64::engine::general_purpose::STANDARD.encode(r.get::<_, &[u8]>(2)),
-                })
-            })
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
-        entry["timeline"] = Value::Array(timeline);
-        entry["promises"] = Value::Array(promises);
-        entry["attachments"] = Value::Array(attachments);
-        entries.push(entry);
+        entries.push(entry.to_json());
     }
     Ok(entries)
 }
@@ -262,18 +212,9 @@ impl Postgres {
     ) -> Result<PersonExport, StoreError> {
         let client = self.client().await?;
         let entries = export(&client, &email, site).await?;
-        let n = entries.len();
-        let detail = format!("entries={n}");
+        let detail = format!("entries={}", entries.len());
         audit(&client, actor, "person.exported", "", Some(&detail), at).await?;
-        let document = json!({
-            "email": email.trim(),
-            "exported_at": crate::clock::rfc3339(at),
-            "entries": entries,
-        });
-        Ok(PersonExport {
-            entries: n,
-            json: serde_json::to_string_pretty(&document).unwrap_or_default(),
-        })
+        Ok(person_document(&email, at, entries))
     }
 
     /// Whether the entry behind a status link was erased on request.

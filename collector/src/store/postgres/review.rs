@@ -632,19 +632,16 @@ impl Postgres {
         // Each entry's timeline has the change; the audit log keeps that
         // one person changed many at once.
         if outcome.changed > 0 {
-            let (what, to) = match &action {
-                BulkAction::Status(to) => ("entries.bulk_status", to.as_str().to_owned()),
-                BulkAction::Assign(None) => ("entries.bulk_assign", "nobody".to_owned()),
-                BulkAction::Assign(Some(user)) => (
-                    "entries.bulk_assign",
+            let assignee = match &action {
+                BulkAction::Assign(Some(user)) => Some(
                     tx.query_one("SELECT email FROM users WHERE id = $1", &[user])
                         .await
                         .map_err(StoreError::from)?
                         .get(0),
                 ),
+                _ => None,
             };
-            let subject = format!("{} entries", outcome.changed);
-            let detail = format!("to={to},skipped={}", outcome.skipped);
+            let (what, subject, detail) = action.audit(outcome, assignee);
             audit(&tx, Some(actor), what, &subject, Some(&detail), at).await?;
         }
         tx.commit().await.map_err(StoreError::from)?;

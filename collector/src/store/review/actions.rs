@@ -16,6 +16,25 @@ pub enum BulkAction {
     Status(Status),
 }
 
+impl BulkAction {
+    /// What the audit log keeps of a bulk change: the action, its subject
+    /// and detail. `assignee` is the email of the colleague assigned.
+    pub(in crate::store) fn audit(
+        &self,
+        outcome: BulkOutcome,
+        assignee: Option<String>,
+    ) -> (&'static str, String, String) {
+        let (what, to) = match self {
+            BulkAction::Status(to) => ("entries.bulk_status", to.as_str().to_owned()),
+            BulkAction::Assign(None) => ("entries.bulk_assign", "nobody".to_owned()),
+            BulkAction::Assign(Some(_)) => ("entries.bulk_assign", assignee.unwrap_or_default()),
+        };
+        let subject = format!("{} entries", outcome.changed);
+        let detail = format!("to={to},skipped={}", outcome.skipped);
+        (what, subject, detail)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BulkOutcome {
     pub changed: usize,
@@ -450,17 +469,14 @@ impl Sqlite {
                 // Each entry's timeline has the change too; the audit log
                 // keeps that one person changed many at once.
                 if outcome.changed > 0 {
-                    let (what, to) = match &action {
-                        BulkAction::Status(to) => ("entries.bulk_status", to.as_str().to_owned()),
-                        BulkAction::Assign(None) => ("entries.bulk_assign", "nobody".to_owned()),
-                        BulkAction::Assign(Some(user)) => (
-                            "entries.bulk_assign",
+                    let assignee = match &action {
+                        BulkAction::Assign(Some(user)) => Some(
                             conn.prepare_cached("SELECT email FROM users WHERE id = ?1")?
                                 .query_row([user], |r| r.get(0))?,
                         ),
+                        _ => None,
                     };
-                    let subject = format!("{} entries", outcome.changed);
-                    let detail = format!("to={to},skipped={}", outcome.skipped);
+                    let (what, subject, detail) = action.audit(outcome, assignee);
                     crate::store::accounts::audit(
                         conn,
                         Some(actor),
