@@ -245,6 +245,137 @@ pub(super) async fn forget_text(tx: &Transaction<'_>, entry_id: i64) -> Result<(
     Ok(())
 }
 
+/// A batch's counts, summed before they are written: one statement per
+/// roll-up table (its rows passed as arrays) instead of one per entry and
+/// word, each a round trip to the server.
+#[derive(Default)]
+struct Sums {
+    volume: HashMap<(i64, i64, String, String), i64>,
+    first_response: HashMap<(i64, i64, i64), i64>,
+    resolution: HashMap<(i64, i64, String, i64), i64>,
+    pages: HashMap<(i64, i64, String), i64>,
+    words: HashMap<(String, i64, i64, String), i64>,
+}
+
+impl Sums {
+    /// Counts one entry, answered at `first` and closed at `closed`.
+    fn add(&mut self, f: &Facts, first: Option<i64>, closed: Option<i64>) {
+        let week = week_of(f.created_at);
+        *self
+            .volume
+            .entry((week, f.site_id, f.kind.clone(), f.severity.clone()))
+            .or_default() += 1;
+        if let Some(at) = first {
+            *self
+                .first_response
+                .entry((week, f.site_id, bucket(at - f.created_at)))
+                .or_default() += 1;
+        }
+        if let Some(at) = closed {
+            *self
+                .resolution
+                .entry((week, f.site_id, f.kind.clone(), bucket(at - f.created_at)))
+                .or_default() += 1;
+        }
+        if f.kind == "expectation" {
+            let page = page_key(f.page_url.as_deref().unwrap_or_default());
+            *self
+                .pages
+                .entry((week, f.site_id, page.clone()))
+                .or_default() += 1;
+            let text = format!(
+                "{} {}",
+                f.expected.as_deref().unwrap_or_default(),
+                f.actual.as_deref().unwrap_or_default()
+            );
+            for word in words(&text) {
+                *self
+                    .words
+                    .entry((page.clone(), week, f.site_id, word))
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    async fn write(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        let (mut a, mut b, mut c, mut d, mut n) = (vec![], vec![], vec![], vec![], vec![]);
+        for ((week, site, kind, severity), count) in self.volume {
+            a.push(week);
+            b.push(site);
+            c.push(kind);
+            d.push(severity);
+            n.push(count);
+        }
+        tx.execute(
+            "INSERT INTO rollup_volume (week, site_id, kind, severity, entries)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
+             ON CONFLICT (week, site_id, kind, severity)
+             DO UPDATE SET entries = rollup_volume.entries + excluded.entries",
+            &[&a, &b, &c, &d, &n],
+        )
+        .await?;
+        let (mut a, mut b, mut c, mut n) = (vec![], vec![], vec![], vec![]);
+        for ((week, site, bucket), count) in self.first_response {
+            a.push(week);
+            b.push(site);
+            c.push(bucket);
+            n.push(count);
+        }
+        tx.execute(
+            "INSERT INTO rollup_first_response (week, site_id, bucket, n)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
+             ON CONFLICT (week, site_id, bucket) DO UPDATE SET n = rollup_first_response.n + excluded.n",
+            &[&a, &b, &c, &n],
+        )
+        .await?;
+        let (mut a, mut b, mut c, mut d, mut n) = (vec![], vec![], vec![], vec![], vec![]);
+        for ((week, site, kind, bucket), count) in self.resolution {
+            a.push(week);
+            b.push(site);
+            c.push(kind);
+            d.push(bucket);
+            n.push(count);
+        }
+        tx.execute(
+            "INSERT INTO rollup_resolution (week, site_id, kind, bucket, n)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])
+             ON CONFLICT (week, site_id, kind, bucket) DO UPDATE SET n = rollup_resolution.n + excluded.n",
+            &[&a, &b, &c, &d, &n],
+        )
+        .await?;
+        let (mut a, mut b, mut c, mut n) = (vec![], vec![], vec![], vec![]);
+        for ((week, site, page), count) in self.pages {
+            a.push(week);
+            b.push(site);
+            c.push(page);
+            n.push(count);
+        }
+        tx.execute(
+            "INSERT INTO rollup_pages (week, site_id, page, n)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])
+             ON CONFLICT (week, site_id, page) DO UPDATE SET n = rollup_pages.n + excluded.n",
+            &[&a, &b, &c, &n],
+        )
+        .await?;
+        let (mut a, mut b, mut c, mut d, mut n) = (vec![], vec![], vec![], vec![], vec![]);
+        for ((page, week, site, word), count) in self.words {
+            a.push(page);
+            b.push(week);
+            c.push(site);
+            d.push(word);
+            n.push(count);
+        }
+        tx.execute(
+            "INSERT INTO rollup_words (page, week, site_id, word, n)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[])
+             ON CONFLICT (page, week, site_id, word) DO UPDATE SET n = rollup_words.n + excluded.n",
+            &[&a, &b, &c, &d, &n],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 impl Postgres {
     /// Counts up to `limit` queued entries; returns how many it took.
     pub async fn roll_some(&self, limit: i64) -> Result<usize, StoreError> {
@@ -277,8 +408,11 @@ impl Postgres {
                 &[&taken],
             )
             .await?;
-        let mut volume: HashMap<(i64, i64, String, String), i64> = HashMap::new();
+        let mut sums = Sums::default();
         for r in &rows {
+            if r.get::<_, &str>(7) == "spam" {
+                continue;
+            }
             let f = Facts {
                 site_id: r.get(0),
                 created_at: r.get(1),
@@ -288,29 +422,9 @@ impl Postgres {
                 expected: r.get(5),
                 actual: r.get(6),
             };
-            if r.get::<_, &str>(7) == "spam" {
-                continue;
-            }
-            *volume
-                .entry((
-                    week_of(f.created_at),
-                    f.site_id,
-                    f.kind.clone(),
-                    f.severity.clone(),
-                ))
-                .or_default() += 1;
-            if let Some(at) = r.get::<_, Option<i64>>(8) {
-                add_time(&tx, Measure::FirstResponse, &f, at - f.created_at, 1).await?;
-            }
-            if let Some(at) = r.get::<_, Option<i64>>(9) {
-                add_time(&tx, Measure::Resolution, &f, at - f.created_at, 1).await?;
-            }
-            add_page(&tx, &f, 1).await?;
-            add_words(&tx, &f, 1).await?;
+            sums.add(&f, r.get(8), r.get(9));
         }
-        for ((week, site_id, kind, severity), n) in volume {
-            add_volume(&tx, week, site_id, &kind, &severity, n).await?;
-        }
+        sums.write(&tx).await?;
         tx.commit().await?;
         Ok(taken.len())
     }
