@@ -291,12 +291,10 @@ async fn serve_metrics(
 async fn login_throttle(store: &Store, clock: &Clock) -> Result<LoginThrottle, StoreError> {
     let throttle = LoginThrottle::new(store.login_throttle_secret().await?);
     let now_ms = clock.now_millis();
-    let now = Instant::now();
-    let memory = i64::try_from(throttle.memory().as_millis()).unwrap_or(i64::MAX);
-    for (at, attempt) in store.login_attempts_since(now_ms - memory).await? {
-        let ago = Duration::from_millis(u64::try_from(now_ms - at).unwrap_or(0));
-        throttle.replay(&attempt, now.checked_sub(ago).unwrap_or(now));
-    }
+    let recorded = store
+        .login_attempts_since(throttle.read_from(now_ms))
+        .await?;
+    throttle.catch_up(recorded, now_ms, Instant::now());
     Ok(throttle)
 }
 

@@ -18,7 +18,9 @@
 //! keys can be stored. Every attempt let through is recorded in the
 //! database and replayed at start, so a restart resets nobody's budget.
 
+use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -58,7 +60,7 @@ pub struct Throttled {
 
 /// The keys one attempt counts against: `device` alone for a trusted
 /// device, the other three otherwise.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Attempt {
     pub net: Option<Tag>,
     pub pair: Option<Tag>,
@@ -79,11 +81,56 @@ pub struct LoginThrottle {
     per_pair: RateLimiter<Tag>,
     per_account: RateLimiter<Tag>,
     per_device: RateLimiter<Tag>,
+    /// Which recorded attempts the budgets hold already.
+    record: Mutex<Counted>,
 }
+
+/// Recorded attempts (every collector on a database records those it lets
+/// through) already counted here: ours as we make them, others' as we
+/// read them.
+#[derive(Default)]
+struct Counted {
+    /// Read up to here (Unix ms); `None` before the first read.
+    read_upto: Option<i64>,
+    /// Attempts of the last [`OVERLAP_MS`] before `read_upto` and since:
+    /// a commit may land a little after its time, so each read looks
+    /// back that far and skips what is here.
+    recent: HashSet<(i64, Attempt)>,
+    order: VecDeque<(i64, Attempt)>,
+}
+
+/// How far back each read of the record looks again: further than a
+/// sign-in takes to commit, plus the clock difference between
+/// collectors one can expect under NTP.
+const OVERLAP_MS: i64 = 2_000;
+/// Recent attempts remembered at most; past it the oldest are forgotten,
+/// and at worst counted twice (stricter, never laxer).
+const RECENT_MAX: usize = 10_000;
 
 impl std::fmt::Debug for LoginThrottle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("LoginThrottle { secret: <redacted>, .. }")
+    }
+}
+
+impl Counted {
+    fn remember(&mut self, at: i64, attempt: Attempt) {
+        if self.recent.insert((at, attempt.clone())) {
+            self.order.push_back((at, attempt));
+        }
+        while self.order.len() > RECENT_MAX {
+            if let Some(oldest) = self.order.pop_front() {
+                self.recent.remove(&oldest);
+            }
+        }
+    }
+
+    fn forget_before(&mut self, at: i64) {
+        while self.order.front().is_some_and(|(t, _)| *t < at) {
+            if let Some(oldest) = self.order.pop_front() {
+                self.recent.remove(&oldest);
+            }
+        }
     }
 }
 
@@ -104,6 +151,45 @@ impl LoginThrottle {
             per_pair: RateLimiter::steady(PAIR_BURST, PAIR_REFILL),
             per_account: RateLimiter::steady(ACCOUNT_BURST, ACCOUNT_REFILL),
             per_device: RateLimiter::steady(DEVICE_BURST, DEVICE_REFILL),
+            record: Mutex::new(Counted::default()),
+        }
+    }
+
+    /// From when to read the record of attempts at `now_ms`: everything
+    /// the budgets remember at first, then since the last read (with
+    /// [`OVERLAP_MS`] to spare).
+    pub fn read_from(&self, now_ms: i64) -> i64 {
+        let memory = i64::try_from(self.memory().as_millis()).unwrap_or(i64::MAX);
+        match self.record.lock().ok().and_then(|c| c.read_upto) {
+            Some(upto) => upto - OVERLAP_MS,
+            None => now_ms.saturating_sub(memory),
+        }
+    }
+
+    /// Counts the recorded attempts (read from [`read_from`](Self::read_from)
+    /// at `now_ms`, which is `now`) that the budgets do not hold yet: after
+    /// a restart, all of them; with several collectors, the others'.
+    pub fn catch_up(&self, records: Vec<(i64, Attempt)>, now_ms: i64, now: Instant) {
+        let Ok(mut counted) = self.record.lock() else {
+            return;
+        };
+        for (at, attempt) in records {
+            if counted.recent.contains(&(at, attempt.clone())) {
+                continue;
+            }
+            let ago = Duration::from_millis(u64::try_from(now_ms - at).unwrap_or(0));
+            self.replay(&attempt, now.checked_sub(ago).unwrap_or(now));
+            counted.remember(at, attempt);
+        }
+        counted.read_upto = Some(counted.read_upto.map_or(now_ms, |u| u.max(now_ms)));
+        counted.forget_before(now_ms - 2 * OVERLAP_MS);
+    }
+
+    /// Notes an attempt this collector lets through and is about to record
+    /// at `at`, so reading it back does not count it again.
+    pub fn counted(&self, at: i64, attempt: &Attempt) {
+        if let Ok(mut counted) = self.record.lock() {
+            counted.remember(at, attempt.clone());
         }
     }
 
@@ -311,6 +397,38 @@ mod tests {
 
     fn rand_word() -> String {
         crate::ids::secret(12)
+    }
+
+    #[test]
+    fn attempts_read_back_count_once_and_our_own_not_again() {
+        let here = throttle();
+        let now = Instant::now();
+        let attempt = here.attempt("bo@example.com", ip("203.0.113.5"), None);
+        let at = 1_000_000;
+        // Nothing recorded yet: the first read covers the throttle's memory.
+        assert!(here.read_from(at) <= at - 50 * 60 * 1000);
+        here.catch_up(Vec::new(), at, now);
+        // Two attempts here (recorded, then read back), three by another
+        // collector, read twice over the overlap.
+        for i in 0..2 {
+            here.admit(&attempt, now).unwrap();
+            here.counted(at + i, &attempt);
+        }
+        let theirs: Vec<(i64, Attempt)> = (2..5).map(|i| (at + i, attempt.clone())).collect();
+        let mut record: Vec<(i64, Attempt)> = (0..2).map(|i| (at + i, attempt.clone())).collect();
+        record.extend(theirs.clone());
+        here.catch_up(record.clone(), at + 10, now);
+        assert!(here.read_from(at + 10) <= at + 10 - OVERLAP_MS);
+        here.catch_up(record, at + 20, now);
+        // Five in all: the pair's budget is spent, not overspent by replays.
+        assert_eq!(PAIR_BURST, 5);
+        assert!(here.admit(&attempt, now).is_err());
+        let fresh = throttle();
+        fresh.catch_up(theirs, at + 10, now);
+        for _ in 0..2 {
+            fresh.admit(&attempt, now).unwrap();
+        }
+        assert!(fresh.admit(&attempt, now).is_err());
     }
 
     #[test]

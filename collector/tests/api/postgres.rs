@@ -117,6 +117,20 @@ async fn two_collectors_on_one_postgres_serve_as_one() {
     console.base = a.url.clone();
     let page = console.html(&format!("/console/entries/{id}")).await;
     assert!(page.contains("Checked on the other collector"));
+
+    // Guesses spread over both collectors spend one budget.
+    let mut guesser = Console::at(&a.url);
+    for _ in 0..5 {
+        let guess = guesser
+            .login("bo@example.com", "not the password at all")
+            .await;
+        assert_ne!(guess.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    guesser.base = b.url.clone();
+    let guess = guesser
+        .login("bo@example.com", "not the password at all")
+        .await;
+    assert_eq!(guess.status(), StatusCode::TOO_MANY_REQUESTS);
     store.shutdown().await;
 }
 

@@ -169,13 +169,20 @@ pub async fn submit(
         client_ip(&state, peer, &headers),
         named_cookie(&headers, state.auth.policy.device_cookie_name()),
     );
+    let now = state.clock.now_millis();
+    // What other collectors on the database let through counts here too.
+    let recorded = state
+        .store
+        .login_attempts_since(throttle.read_from(now))
+        .await?;
+    throttle.catch_up(recorded, now, std::time::Instant::now());
     if let Err(throttled) = throttle.admit(&attempt, std::time::Instant::now()) {
         state.metrics.sign_in(SignIn::Throttled);
         return Err(ConsoleError::Throttled {
             retry_after_secs: throttled.retry_after.as_secs().max(1),
         });
     }
-    let now = state.clock.now_millis();
+    throttle.counted(now, &attempt);
     let memory = i64::try_from(throttle.memory().as_millis()).unwrap_or(i64::MAX);
     state
         .store

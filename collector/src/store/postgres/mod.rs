@@ -7,17 +7,14 @@
 //! answer after commit means the write survives a crash of either side.
 //! PostgreSQL groups concurrent commits into one WAL flush itself.
 //!
-//! Not yet everything the collector does runs here. Covered, and proven
-//! by the contract test: sites, ingest with idempotency, status links, the
-//! inbox (views, filters, search, keyset pages, counts), one entry with
-//! its timeline, the workflow actions, staff accounts, sessions and the
-//! sign-in throttle's memory. `earshot serve` gains `--database-url` once
-//! it covers the rest (notifications, webhooks, tokens, reports, exports,
-//! privacy, retention, conversation, attachments).
-//!
-//! Reports will need a different catch-up than SQLite's: its roll-ups
-//! follow entries by id, and here ids are handed out in one order and
-//! committed in another.
+//! Every operation of [`crate::store::Store`] has its twin here, one file
+//! per subject as on SQLite. Where the two differ it is for several
+//! writers: ids are handed out in one order and committed in another, so
+//! what SQLite follows with a cursor over ids (entries to announce, to
+//! count in reports) waits in a queue here; rules over many rows take row
+//! or advisory locks; outboxes are claimed with `FOR UPDATE SKIP LOCKED`
+//! under a lease. Search is a `tsvector` kept with each entry, not an
+//! index caught up in batches.
 
 mod accounts;
 mod attachments;
