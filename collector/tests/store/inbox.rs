@@ -261,3 +261,59 @@ async fn counts_stop_at_the_cap_and_the_summary_counts_who_is_late(db: &Store) {
     assert_eq!(summary.overdue_promises, 0);
 }
 story!(counts_stop_at_the_cap_and_the_summary_counts_who_is_late);
+
+async fn a_date_range_pages_newest_first_both_ways(db: &Store) {
+    let shop = first_site(db).await;
+    let day = 24 * 60 * MINUTE;
+    let mut inserted = Vec::new();
+    for i in 0..7 {
+        let request = serde_json::json!({"message": format!("Day {i}")});
+        inserted.push(
+            db.insert_entry(entry(&shop, T0 + i * day, request))
+                .await
+                .unwrap(),
+        );
+    }
+    let range = Filter {
+        view: View::All,
+        from: Some(T0 + day),
+        to: Some(T0 + 6 * day),
+        ..Filter::default()
+    };
+    let now = T0 + 8 * day;
+    let mut seen = Vec::new();
+    let mut pages = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = db
+            .inbox(
+                Filter {
+                    cursor,
+                    ..range.clone()
+                },
+                2,
+                now,
+            )
+            .await
+            .unwrap();
+        seen.extend(references(&page));
+        pages.push(page.clone());
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut want = refs_of(&inserted[1..6]);
+    want.reverse();
+    assert_eq!(seen, want);
+    assert_eq!(pages.len(), 3);
+    let back = Filter {
+        before: pages[2].prev,
+        ..range
+    };
+    assert_eq!(
+        references(&db.inbox(back, 2, now).await.unwrap()),
+        references(&pages[1])
+    );
+}
+story!(a_date_range_pages_newest_first_both_ways);

@@ -88,14 +88,29 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     // each has waited, then id, and a cursor is the id of the entry whose
     // place in that order the page continues from.
     let by_wait = filter.view == View::Waiting && filter.search.is_none();
+    // A date range reads the creation-time index in order: by id, the
+    // planner walks the primary key from the newest entry until the range
+    // begins (400 ms for a month in the middle of a million entries). The
+    // two orders agree but for entries committed out of order, within
+    // moments of each other.
+    let by_time =
+        !by_wait && filter.search.is_none() && (filter.from.is_some() || filter.to.is_some());
+    // The order as (expression on `e`, the same on the cursor's row): a
+    // cursor is still an entry's id, standing for its place in the order.
+    let key = if by_wait {
+        Some((WAITING_SINCE_SQL, "coalesce(followup_at, created_at)"))
+    } else if by_time {
+        Some(("e.created_at", "created_at"))
+    } else {
+        None
+    };
     let mut from = |id: i64, op: &str| {
         let p = arg(Box::new(id));
-        if by_wait {
-            format!(
-                "({WAITING_SINCE_SQL}, e.id) {op} (SELECT coalesce(followup_at, created_at), id FROM entries WHERE id = {p})"
-            )
-        } else {
-            format!("e.id {op} {p}")
+        match key {
+            Some((here, there)) => {
+                format!("({here}, e.id) {op} (SELECT {there}, id FROM entries WHERE id = {p})")
+            }
+            None => format!("e.id {op} {p}"),
         }
     };
     if let Some(cursor) = filter.cursor {
@@ -109,10 +124,9 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     } else {
         "DESC"
     };
-    let order = if by_wait {
-        format!("{WAITING_SINCE_SQL} {direction}, e.id {direction}")
-    } else {
-        format!("e.id {direction}")
+    let order = match key {
+        Some((here, _)) => format!("{here} {direction}, e.id {direction}"),
+        None => format!("e.id {direction}"),
     };
     let conditions = if clauses.is_empty() {
         String::new()
