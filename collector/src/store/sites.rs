@@ -47,14 +47,7 @@ fn load_all(conn: &Connection) -> Result<Vec<Site>, StoreError> {
     let mut sites = Vec::new();
     for row in rows {
         let (id, key, name, origins, response_promise) = row?;
-        let origins = origins
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                OriginPattern::parse(l)
-                    .map_err(|e| StoreError::Corrupt(format!("site {id} origin: {e}")))
-            })
-            .collect::<Result<_, _>>()?;
+        let origins = parse_origins(id, &origins)?;
         sites.push(Site {
             id,
             key,
@@ -191,6 +184,17 @@ fn site_detail(conn: &Connection, id: i64) -> Result<Option<SiteRow>, StoreError
         .prepare_cached(&sql)?
         .query_row([id], site_row)
         .optional()?)
+}
+
+/// Site `id`'s origin patterns, stored one per line.
+pub(super) fn parse_origins(id: i64, text: &str) -> Result<Vec<OriginPattern>, StoreError> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            OriginPattern::parse(l)
+                .map_err(|e| StoreError::Corrupt(format!("site {id} origin: {e}")))
+        })
+        .collect()
 }
 
 pub(super) fn origins_text(origins: &[OriginPattern]) -> String {

@@ -5,9 +5,9 @@ use tokio_postgres::Row;
 use super::{Postgres, audit};
 use crate::auth::constant_time_eq;
 use crate::ids;
-use crate::origin::OriginPattern;
 use crate::store::retention::Retention;
-use crate::store::{NewSite, Site, SiteChange, SitePage, SiteRow, StoreError, sites::origins_text};
+use crate::store::sites::{origins_text, parse_origins};
+use crate::store::{NewSite, Site, SiteChange, SitePage, SiteRow, StoreError};
 
 /// Serialises first starts across collectors: only one creates the first
 /// site.
@@ -15,15 +15,7 @@ const FIRST_SITE_LOCK: i64 = 0x0065_6172_7368_0001;
 
 fn site(row: &Row) -> Result<Site, StoreError> {
     let id: i64 = row.get(0);
-    let origins: String = row.get(3);
-    let origins = origins
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            OriginPattern::parse(l)
-                .map_err(|e| StoreError::Corrupt(format!("site {id} origin: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
+    let origins = parse_origins(id, row.get(3))?;
     Ok(Site {
         id,
         key: row.get(1),
