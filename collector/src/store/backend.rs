@@ -66,6 +66,12 @@ impl Store {
         }
     }
 
+    /// Whether other collectors may write to this database too (only one
+    /// server ever serves a SQLite file: it holds the file's lock).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
     /// Which backend this is, for logs and `/metrics`.
     pub fn engine(&self) -> &'static str {
         match &self.backend {

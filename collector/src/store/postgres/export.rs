@@ -2,7 +2,7 @@
 //! spreadsheet wants, in keyset chunks.
 
 use super::Postgres;
-use super::inbox::{FilterSql, filter_sql, refs};
+use super::inbox::{FilterSql, filter_sql, page_sql, refs};
 use crate::review::filter::Filter;
 use crate::store::export::EXPORT_COLUMNS;
 use crate::store::review::keyset_page;
@@ -35,16 +35,7 @@ impl Postgres {
             order,
             args,
         } = filter_sql(&filter, query.now);
-        let sql = format!(
-            "SELECT {EXPORT_COLUMNS}
-             FROM entries e
-             JOIN sites s ON s.id = e.site_id
-             LEFT JOIN users u ON u.id = e.assignee_id
-             {conditions}
-             ORDER BY {order}
-             LIMIT {}",
-            limit + 1
-        );
+        let sql = page_sql(EXPORT_COLUMNS, &conditions, &order, limit);
         let client = self.client().await?;
         let stmt = client.prepare_cached(&sql).await?;
         let rows: Vec<ExportRow> = client

@@ -140,6 +140,21 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     }
 }
 
+/// A page of `limit + 1` rows of `columns` (of `e`, its site `s` and
+/// assignee `u`) that a filter's `conditions` select, in its `order`.
+pub(super) fn page_sql(columns: &str, conditions: &str, order: &str, limit: usize) -> String {
+    format!(
+        "SELECT {columns}
+         FROM entries e
+         JOIN sites s ON s.id = e.site_id
+         LEFT JOIN users u ON u.id = e.assignee_id
+         {conditions}
+         ORDER BY {order}
+         LIMIT {}",
+        limit + 1
+    )
+}
+
 pub(super) fn refs(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter()
         .map(|a| a.as_ref() as &(dyn ToSql + Sync))
@@ -160,16 +175,7 @@ impl Postgres {
             order,
             args,
         } = filter_sql(&filter, now);
-        let sql = format!(
-            "SELECT {INBOX_COLUMNS}
-             FROM entries e
-             JOIN sites s ON s.id = e.site_id
-             LEFT JOIN users u ON u.id = e.assignee_id
-             {conditions}
-             ORDER BY {order}
-             LIMIT {}",
-            limit + 1
-        );
+        let sql = page_sql(INBOX_COLUMNS, &conditions, &order, limit);
         let stmt = client.prepare_cached(&sql).await?;
         let rows = client
             .query(&stmt, &refs(&args))
