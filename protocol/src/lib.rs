@@ -15,6 +15,6 @@ pub mod wire;
 pub use image::{Dimensions, ImageType};
 pub use submission::{BotSignals, Field, HostContext, Problem, Submission, ValidationError};
 pub use wire::{
-    ClientInfo, ErrorBody, ErrorResponse, FeedbackAccepted, FeedbackRequest, Kind, PageInfo,
-    Severity,
+    ClientInfo, ContextMap, ErrorBody, ErrorResponse, FeedbackAccepted, FeedbackRequest, Kind,
+    PageInfo, Severity,
 };

@@ -2,10 +2,8 @@
 //! [`FeedbackRequest`] that satisfies every rule, so code holding one never
 //! re-checks anything.
 
-use std::collections::BTreeMap;
-
 use crate::limits;
-use crate::wire::{FeedbackRequest, Kind, Severity};
+use crate::wire::{ContextMap, FeedbackRequest, Kind, Severity};
 
 /// A field of the request, named as on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -455,7 +453,10 @@ pub struct Submission {
 pub struct HostContext(Vec<(String, Text)>);
 
 impl HostContext {
-    pub fn parse(raw: Option<&BTreeMap<String, String>>) -> Result<HostContext, ValidationError> {
+    /// Entries in key order, each key once (its last value). More than
+    /// [`limits::CONTEXT_ENTRIES_MAX`] as written is refused before anything
+    /// else is looked at.
+    pub fn parse(raw: Option<&ContextMap>) -> Result<HostContext, ValidationError> {
         let Some(raw) = raw else {
             return Ok(HostContext::default());
         };
@@ -465,8 +466,16 @@ impl HostContext {
                 max: limits::CONTEXT_ENTRIES_MAX,
             }));
         }
-        let mut entries = Vec::with_capacity(raw.len());
-        for (key, value) in raw {
+        let mut latest: Vec<(&str, &str)> = Vec::with_capacity(raw.len());
+        for (key, value) in raw.iter() {
+            match latest.iter_mut().find(|(k, _)| *k == key) {
+                Some(entry) => entry.1 = value,
+                None => latest.push((key, value)),
+            }
+        }
+        latest.sort_unstable_by_key(|(key, _)| *key);
+        let mut entries = Vec::with_capacity(latest.len());
+        for (key, value) in latest {
             let key_ok = !key.is_empty()
                 && key.len() <= limits::CONTEXT_KEY_MAX
                 && key
@@ -481,7 +490,7 @@ impl HostContext {
                 limits::CONTEXT_VALUE_MAX,
                 false,
             )? {
-                entries.push((key.clone(), value));
+                entries.push((key.to_owned(), value));
             }
         }
         Ok(HostContext(entries))
@@ -959,22 +968,29 @@ mod tests {
                 ("plan".to_owned(), " pro\n ".to_owned()),
                 ("order.id".to_owned(), "A-17".to_owned()),
                 ("blank".to_owned(), "  ".to_owned()),
+                ("order.id".to_owned(), "A-18".to_owned()),
             ]
-            .into(),
+            .into_iter()
+            .collect(),
         );
         let s = Submission::parse(&req).unwrap();
         let entries: Vec<_> = s.context.entries().collect();
-        assert_eq!(entries, vec![("order.id", "A-17"), ("plan", "pro")]);
+        // In key order, a repeated key's last value.
+        assert_eq!(entries, vec![("order.id", "A-18"), ("plan", "pro")]);
     }
 
     #[test]
     fn host_context_rejects_markup_keys_long_values_and_too_many_entries() {
         let mut req = request(Kind::Idea);
         let problem = |req: &FeedbackRequest| Submission::parse(req).unwrap_err();
-        req.context = Some([("<b>".to_owned(), "x".to_owned())].into());
+        req.context = Some([("<b>".to_owned(), "x".to_owned())].into_iter().collect());
         assert_eq!(problem(&req).problem, Problem::InvalidFormat);
         assert_eq!(problem(&req).field.as_str(), "context");
-        req.context = Some([("k".to_owned(), "x".repeat(limits::CONTEXT_VALUE_MAX + 1))].into());
+        req.context = Some(
+            [("k".to_owned(), "x".repeat(limits::CONTEXT_VALUE_MAX + 1))]
+                .into_iter()
+                .collect(),
+        );
         assert_eq!(
             problem(&req).problem,
             Problem::TooLong {

@@ -3,12 +3,12 @@
 //! read only from JSON objects (serde's derive would also take an array of
 //! the fields in order), and `null` means absent for every optional field.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Implements `Serialize` and an objects-only `Deserialize` for a struct
@@ -204,7 +204,7 @@ pub struct FeedbackRequest {
     /// What the host page adds through `Earshot.setContext`, such as a plan
     /// or an order number: string keys and values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<BTreeMap<String, String>>,
+    pub context: Option<ContextMap>,
     /// Client-generated key; a retry with the same key for the same site
     /// returns the original entry instead of creating a duplicate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -223,6 +223,73 @@ pub struct FeedbackRequest {
 }
 
 objects_only!(FeedbackRequest);
+
+/// `context` on the wire: a JSON object of string keys and values, in the
+/// order written. A list, not a `BTreeMap`: the widget pays for every
+/// collection it compiles in, and sorted maps cost it 8 KB. Kept as read
+/// (duplicate keys too); `HostContext::parse` counts, orders and settles
+/// duplicates (the last wins, as in a JSON reader's map).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextMap(Vec<(String, String)>);
+
+impl ContextMap {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The value of `key` (its last, if written more than once).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+}
+
+impl FromIterator<(String, String)> for ContextMap {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(entries: I) -> Self {
+        ContextMap(entries.into_iter().collect())
+    }
+}
+
+impl Serialize for ContextMap {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ContextMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+
+        impl<'de> Visitor<'de> for Entries {
+            type Value = ContextMap;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of string values")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContextMap, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, String>()? {
+                    entries.push(entry);
+                }
+                Ok(ContextMap(entries))
+            }
+        }
+
+        deserializer.deserialize_map(Entries)
+    }
+}
 
 /// Where the customer was when they wrote.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -323,6 +390,31 @@ mod tests {
         assert_eq!(fill("9007199254740991").unwrap(), Some(MAX_SAFE_INTEGER));
         for bad in ["1.5", "-1", "9007199254740992", "1e300", "\"5\""] {
             assert!(fill(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn context_is_an_object_of_strings_kept_in_order() {
+        let body = r#"{"site":"s","kind":"idea","message":"m","context":{"plan":"pro","a":"1","plan":"max"}}"#;
+        let request: FeedbackRequest = serde_json::from_str(body).unwrap();
+        let context = request.context.clone().unwrap();
+        assert_eq!(
+            context.iter().collect::<Vec<_>>(),
+            vec![("plan", "pro"), ("a", "1"), ("plan", "max")]
+        );
+        assert_eq!(context.get("plan"), Some("max"));
+        assert_eq!(context.get("none"), None);
+        let json = serde_json::to_string(&request).unwrap();
+        assert!(
+            json.contains(r#""context":{"plan":"pro","a":"1","plan":"max"}"#),
+            "{json}"
+        );
+        for bad in [r#"["a","b"]"#, r#"{"a":1}"#, r#"{"a":null}"#, r#""a""#] {
+            let body = format!(r#"{{"site":"s","kind":"idea","message":"m","context":{bad}}}"#);
+            assert!(
+                serde_json::from_str::<FeedbackRequest>(&body).is_err(),
+                "{bad}"
+            );
         }
     }
 

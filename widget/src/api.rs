@@ -1,8 +1,8 @@
 //! Talking to the collector with the browser's own `fetch`.
 
-use earshot_protocol::{ErrorResponse, FeedbackAccepted, FeedbackRequest};
+use earshot_protocol::{ErrorBody, FeedbackAccepted, FeedbackRequest};
 
-use crate::json::{self, BrowserJson, ParseJson};
+use crate::json::{self, FromJson, Json, ToJson};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, RequestMode, Response};
@@ -11,7 +11,7 @@ use web_sys::{Headers, Request, RequestInit, RequestMode, Response};
 #[derive(Debug, Clone, PartialEq)]
 pub enum SubmitError {
     /// The collector refused the content (4xx with an error body).
-    Rejected(earshot_protocol::ErrorBody),
+    Rejected(ErrorBody),
     /// 429: too many submissions; the server's `Retry-After`, if readable.
     RateLimited { retry_after_secs: Option<u32> },
     /// Network down, collector down, 5xx or an unreadable answer: nothing is
@@ -27,7 +27,7 @@ impl From<JsValue> for SubmitError {
 
 /// POSTs `req` and returns the collector's confirmation.
 pub async fn submit(url: &str, req: &FeedbackRequest) -> Result<FeedbackAccepted, SubmitError> {
-    let body = json::to_string(req).ok_or(SubmitError::Unreachable)?;
+    let body = json::stringify(&req.to_json()).ok_or(SubmitError::Unreachable)?;
     let headers = Headers::new()?;
     headers.set("content-type", "application/json")?;
     let init = RequestInit::new();
@@ -46,7 +46,7 @@ pub async fn submit(url: &str, req: &FeedbackRequest) -> Result<FeedbackAccepted
         .await?
         .as_string()
         .unwrap_or_default();
-    classify::<BrowserJson>(status, &text, retry_after.as_deref())
+    classify(status, json::parse(&text).as_ref(), retry_after.as_deref())
 }
 
 /// Uploads the screenshot of an accepted entry. The entry's status secret
@@ -80,7 +80,7 @@ pub async fn attach(
             retry_after_secs: None,
         }),
         // Refused for good (type, size, count): retrying cannot help.
-        400..=499 => Err(SubmitError::Rejected(earshot_protocol::ErrorBody {
+        400..=499 => Err(SubmitError::Rejected(ErrorBody {
             code: "attachment_refused".into(),
             message: String::new(),
             field: Some("screenshot".into()),
@@ -89,19 +89,22 @@ pub async fn attach(
     }
 }
 
-/// Maps an HTTP answer to the outcome the customer is told about.
-pub fn classify<J: ParseJson>(
+/// Maps an HTTP answer (its body parsed, when it was JSON) to the outcome
+/// the customer is told about.
+pub fn classify<J: Json>(
     status: u16,
-    body: &str,
+    body: Option<&J>,
     retry_after: Option<&str>,
 ) -> Result<FeedbackAccepted, SubmitError> {
     match status {
-        200..=299 => J::parse(body).ok_or(SubmitError::Unreachable),
+        200..=299 => body
+            .and_then(FeedbackAccepted::from_json)
+            .ok_or(SubmitError::Unreachable),
         429 => Err(SubmitError::RateLimited {
             retry_after_secs: retry_after.and_then(|v| v.trim().parse().ok()),
         }),
-        400..=499 => match J::parse::<ErrorResponse>(body) {
-            Some(e) => Err(SubmitError::Rejected(e.error)),
+        400..=499 => match body.and_then(ErrorBody::from_json) {
+            Some(e) => Err(SubmitError::Rejected(e)),
             None => Err(SubmitError::Unreachable),
         },
         _ => Err(SubmitError::Unreachable),
@@ -111,23 +114,15 @@ pub fn classify<J: ParseJson>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::de::DeserializeOwned;
 
     /// The browser's `JSON` is not here; serde_json reads the same text.
-    struct SerdeJson;
-
-    impl ParseJson for SerdeJson {
-        fn parse<T: DeserializeOwned>(text: &str) -> Option<T> {
-            serde_json::from_str(text).ok()
-        }
-    }
-
     fn classify(
         status: u16,
         body: &str,
         retry_after: Option<&str>,
     ) -> Result<FeedbackAccepted, SubmitError> {
-        super::classify::<SerdeJson>(status, body, retry_after)
+        let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+        super::classify(status, parsed.as_ref(), retry_after)
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod state;
 pub mod storage;
 pub mod strings;
+pub mod wire;
 
 use wasm_bindgen::prelude::*;
 
@@ -32,8 +33,8 @@ pub fn mount(
     config: JsValue,
     emit: Option<js_sys::Function>,
 ) -> Result<JsValue, JsValue> {
-    let mut config: config::WidgetConfig = serde_wasm_bindgen::from_value(config)
-        .map_err(|_| JsValue::from_str("earshot: invalid widget configuration"))?;
+    let mut config = <config::WidgetConfig as json::FromJson>::from_json(&config)
+        .ok_or_else(|| JsValue::from_str("earshot: invalid widget configuration"))?;
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("earshot: no window"))?;
     let document = window
         .document()

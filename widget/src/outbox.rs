@@ -6,7 +6,8 @@
 //! times it is sent, it is stored once. Pure logic, no browser calls.
 
 use earshot_protocol::FeedbackRequest;
-use serde::{Deserialize, Serialize};
+
+use crate::json::{FromJson, Json, ToJson};
 
 /// First retry after this long; each further failure doubles it.
 const FIRST_RETRY_MS: f64 = 5_000.0;
@@ -22,7 +23,7 @@ pub fn backoff_ms(failures: u32) -> f64 {
     (FIRST_RETRY_MS * f64::from(1u32 << doublings)).min(MAX_RETRY_MS)
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pending {
     pub request: FeedbackRequest,
     /// Failed attempts so far.
@@ -37,9 +38,53 @@ impl Pending {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outbox {
     items: Vec<Pending>,
+}
+
+/// Kept as `{"items":[{"request":{…},"failures":n,"next_at":ms}]}`.
+impl ToJson for Outbox {
+    fn to_json<J: Json>(&self) -> J {
+        let items = self
+            .items
+            .iter()
+            .map(|pending| {
+                let mut item = J::object();
+                item.set("request", pending.request.to_json());
+                item.set("failures", J::number(f64::from(pending.failures)));
+                item.set("next_at", J::number(pending.next_at));
+                item
+            })
+            .collect();
+        let mut out = J::object();
+        out.set("items", J::array(items));
+        out
+    }
+}
+
+/// An item that cannot be read is dropped alone, so one damaged entry does
+/// not cost the customer every other submission waiting beside it.
+impl FromJson for Outbox {
+    fn from_json<J: Json>(value: &J) -> Option<Self> {
+        let items = value
+            .get("items")?
+            .items()
+            .iter()
+            .filter_map(|item| {
+                Some(Pending {
+                    request: FeedbackRequest::from_json(&item.get("request")?)?,
+                    failures: item
+                        .number_at("failures")
+                        .and_then(crate::json::whole)
+                        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+                    next_at: item.number_at("next_at").unwrap_or(0.0),
+                })
+            })
+            .take(CAPACITY)
+            .collect();
+        Some(Outbox { items })
+    }
 }
 
 impl Outbox {
@@ -216,7 +261,31 @@ mod tests {
     fn it_round_trips_through_json() {
         let mut outbox = Outbox::default();
         outbox.failed(&request("a"), 0.0, None);
-        let json = serde_json::to_string(&outbox).unwrap();
-        assert_eq!(serde_json::from_str::<Outbox>(&json).unwrap(), outbox);
+        outbox.failed(&request("b"), 1_764_600_000_123.0, Some(60_000.0));
+        outbox.failed(&request("b"), 1_764_600_060_123.0, None);
+        let json: serde_json::Value = outbox.to_json();
+        assert_eq!(Outbox::from_json(&json), Some(outbox));
+    }
+
+    #[test]
+    fn an_outbox_kept_by_an_earlier_widget_is_read() {
+        // As serde-wasm-bindgen wrote it, with a damaged item beside.
+        let kept: serde_json::Value = serde_json::from_str(
+            r#"{"items":[
+              {"request":{"site":"s","kind":"complaint","message":"It broke",
+                "page":{"url":"https://shop.example/"},"client":{},
+                "idempotency_key":"key-a","fill_ms":4000},
+               "failures":2,"next_at":1764600010000},
+              {"request":{"kind":"complaint"},"failures":1,"next_at":0}]}"#,
+        )
+        .unwrap();
+        let outbox = Outbox::from_json(&kept).unwrap();
+        assert_eq!(outbox.items().len(), 1);
+        let pending = &outbox.items()[0];
+        assert_eq!(pending.key(), "key-a");
+        assert_eq!(pending.failures, 2);
+        assert_eq!(pending.next_at, 1_764_600_010_000.0);
+        assert_eq!(pending.request.message.as_deref(), Some("It broke"));
+        assert_eq!(pending.request.fill_ms, Some(4_000));
     }
 }

@@ -8,14 +8,12 @@ use earshot_protocol::{
     limits,
 };
 
-use serde::{Deserialize, Serialize};
-
+use crate::json::{FromJson, Json, ToJson};
 use crate::strings::{Key, Strings};
 
 /// Text typed so far. It survives closing the dialog and reloading the page
 /// (see `storage`) and is cleared only after the collector confirmed it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
     pub kind: Kind,
     pub message: String,
@@ -32,9 +30,48 @@ pub struct Draft {
     /// When the customer first opened the form for this draft (ms since the
     /// epoch); the collector treats implausibly fast sends as spam.
     pub started_at: Option<f64>,
-    /// The invisible honeypot input; people never fill it in.
-    #[serde(skip)]
+    /// The invisible honeypot input; people never fill it in. Not kept.
     pub honeypot: String,
+}
+
+impl ToJson for Draft {
+    fn to_json<J: Json>(&self) -> J {
+        let mut out = J::object();
+        out.set("kind", J::string(self.kind.as_str()));
+        out.set("message", J::string(&self.message));
+        out.set("expected", J::string(&self.expected));
+        out.set("actual", J::string(&self.actual));
+        out.set("email", J::string(&self.email));
+        out.set("name", J::string(&self.name));
+        out.set_text("severity", self.severity.map(Severity::as_str));
+        out.set_text("idempotency_key", self.idempotency_key.as_deref());
+        if let Some(started_at) = self.started_at {
+            out.set("started_at", J::number(started_at));
+        }
+        out
+    }
+}
+
+/// Every field may be missing (an older widget's draft): it reads as empty.
+impl FromJson for Draft {
+    fn from_json<J: Json>(value: &J) -> Option<Self> {
+        let text = |key: &str| value.text_at(key).unwrap_or_default();
+        Some(Draft {
+            kind: value
+                .text_at("kind")
+                .and_then(|k| Kind::parse(&k))
+                .unwrap_or(Kind::Complaint),
+            message: text("message"),
+            expected: text("expected"),
+            actual: text("actual"),
+            email: text("email"),
+            name: text("name"),
+            severity: value.text_at("severity").and_then(|s| Severity::parse(&s)),
+            idempotency_key: value.text_at("idempotency_key"),
+            started_at: value.number_at("started_at"),
+            honeypot: String::new(),
+        })
+    }
 }
 
 impl Draft {
@@ -574,29 +611,30 @@ impl State {
 
 /// The host's context cut to what the collector accepts: the customer
 /// cannot fix a host's mistake, so it must never stop their submission.
-/// Keys outside the allowed alphabet are left out, values are cut.
+/// Keys outside the allowed alphabet are left out, values are cut, a
+/// repeated key keeps its last value and the host's first keys are kept.
 fn host_context(entries: Vec<(String, String)>) -> Vec<(String, String)> {
-    let mut kept: Vec<(String, String)> = entries
-        .into_iter()
-        .filter(|(key, _)| {
-            !key.is_empty()
-                && key.len() <= limits::CONTEXT_KEY_MAX
-                && key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-        })
-        .map(|(key, value)| {
-            let value = value
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(limits::CONTEXT_VALUE_MAX)
-                .collect();
-            (key, value)
-        })
-        .collect();
-    kept.sort();
-    kept.dedup_by(|a, b| a.0 == b.0);
-    kept.truncate(limits::CONTEXT_ENTRIES_MAX);
+    let mut kept: Vec<(String, String)> = Vec::new();
+    for (key, value) in entries {
+        let key_ok = !key.is_empty()
+            && key.len() <= limits::CONTEXT_KEY_MAX
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !key_ok {
+            continue;
+        }
+        let value: String = value
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(limits::CONTEXT_VALUE_MAX)
+            .collect();
+        if let Some(entry) = kept.iter_mut().find(|(k, _)| *k == key) {
+            entry.1 = value;
+        } else if kept.len() < limits::CONTEXT_ENTRIES_MAX {
+            kept.push((key, value));
+        }
+    }
     kept
 }
 
@@ -727,24 +765,53 @@ mod tests {
     fn the_draft_round_trips_through_storage_json_without_the_honeypot() {
         let mut s = typed("half a thought");
         s.apply(Action::Edit(Input::Honeypot, "bot".into()));
-        let json = serde_json::to_string(&s.draft).unwrap();
-        let back: Draft = serde_json::from_str(&json).unwrap();
-        assert_eq!(back.message, "half a thought");
+        s.draft.severity = Some(Severity::Annoying);
+        s.draft.idempotency_key = Some("0193a1b2-0000-7000-8000-000000000001".into());
+        s.draft.started_at = Some(1_764_600_000_123.0);
+        let json: serde_json::Value = s.draft.to_json();
+        let back = Draft::from_json(&json).unwrap();
         assert_eq!(back.honeypot, "");
         assert_eq!(
-            serde_json::from_str::<Draft>("{}").unwrap(),
-            Draft::default()
+            back,
+            Draft {
+                honeypot: String::new(),
+                ..s.draft.clone()
+            }
+        );
+        let empty: serde_json::Value = serde_json::from_str("{}").unwrap();
+        assert_eq!(Draft::from_json(&empty), Some(Draft::default()));
+    }
+
+    #[test]
+    fn a_draft_kept_by_an_earlier_widget_is_read() {
+        // As serde-wasm-bindgen wrote it: every field, `None` as null.
+        let kept: serde_json::Value = serde_json::from_str(
+            r#"{"kind":"expectation","message":"","expected":"Free shipping",
+            "actual":"Charged","email":"ana@example.com","name":"","severity":null,
+            "idempotency_key":"0193a1b2-0000-7000-8000-000000000001","started_at":1764600000123}"#,
+        )
+        .unwrap();
+        let draft = Draft::from_json(&kept).unwrap();
+        assert_eq!(draft.kind, Kind::Expectation);
+        assert_eq!(draft.expected, "Free shipping");
+        assert_eq!(draft.severity, None);
+        assert_eq!(draft.started_at, Some(1_764_600_000_123.0));
+        assert_eq!(
+            draft.idempotency_key.as_deref(),
+            Some("0193a1b2-0000-7000-8000-000000000001")
         );
     }
 
     #[test]
     fn host_context_is_cut_to_what_the_collector_accepts() {
         let mut s = typed("it broke");
-        let mut entries: Vec<(String, String)> = (0..30)
-            .map(|i| (format!("k{i:02}"), "v".to_owned()))
-            .collect();
-        entries.push(("<bad key>".into(), "x".into()));
-        entries.push(("a.long".into(), "y".repeat(600)));
+        let mut entries: Vec<(String, String)> = vec![
+            ("<bad key>".into(), "x".into()),
+            ("a.long".into(), "y".repeat(600)),
+            ("plan".into(), "free".into()),
+        ];
+        entries.extend((0..30).map(|i| (format!("k{i:02}"), "v".to_owned())));
+        entries.push(("plan".into(), "pro".into()));
         s.apply(Action::SetContext(entries));
         let req = s
             .request(
@@ -757,8 +824,13 @@ mod tests {
             .unwrap();
         let context = req.context.unwrap();
         assert_eq!(context.len(), limits::CONTEXT_ENTRIES_MAX);
-        assert_eq!(context["a.long"].chars().count(), limits::CONTEXT_VALUE_MAX);
-        assert!(!context.contains_key("<bad key>"));
+        let long = context.get("a.long").unwrap();
+        assert_eq!(long.chars().count(), limits::CONTEXT_VALUE_MAX);
+        assert_eq!(context.get("plan"), Some("pro"));
+        assert_eq!(context.get("<bad key>"), None);
+        // The host's first keys are the ones kept.
+        assert_eq!(context.get("k17"), Some("v"));
+        assert_eq!(context.get("k18"), None);
     }
 
     #[test]

@@ -3,8 +3,7 @@
 //! (private browsing, quotas); then every call quietly does nothing and the
 //! widget still works, only without that memory.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use crate::json::{self, FromJson, ToJson};
 
 pub const DRAFT: &str = "draft";
 pub const OUTBOX: &str = "outbox";
@@ -17,13 +16,13 @@ fn key(site: &str, what: &str) -> String {
     format!("earshot:{site}:{what}")
 }
 
-pub fn load<T: DeserializeOwned>(site: &str, what: &str) -> Option<T> {
+pub fn load<T: FromJson>(site: &str, what: &str) -> Option<T> {
     let text = local()?.get_item(&key(site, what)).ok()??;
-    crate::json::parse(&text)
+    T::from_json(&json::parse(&text)?)
 }
 
-pub fn save<T: Serialize>(site: &str, what: &str, value: &T) {
-    if let (Some(storage), Some(text)) = (local(), crate::json::to_string(value)) {
+pub fn save<T: ToJson>(site: &str, what: &str, value: &T) {
+    if let (Some(storage), Some(text)) = (local(), json::stringify(&value.to_json())) {
         let _ = storage.set_item(&key(site, what), &text);
     }
 }

@@ -21,8 +21,10 @@ const BEFORE_CLICK_BR_MAX: usize = 2_220;
 /// details, and two strings in five languages (honest origin refusals);
 /// lowered to 149,500 by minifying the glue and splitting the launcher's
 /// styles into the loader, then to 141,000 by reading and writing JSON with
-/// the browser's own `JSON` instead of serde_json.
-const OPENED_BR_MAX: usize = 141_000;
+/// the browser's own `JSON` instead of serde_json, then to 119,000 by
+/// reading and writing that JSON by hand instead of through serde's derives
+/// (19 KB) and sending the host's context as a list, not a sorted map.
+const OPENED_BR_MAX: usize = 119_000;
 
 #[test]
 fn widget_size_stays_within_its_budget() {
