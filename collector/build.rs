@@ -202,6 +202,29 @@ fn ensure_wasm_target() {
     );
 }
 
+/// `--remap-path-prefix` flags that cut the builder's directories (the
+/// crate registry, git checkouts, this workspace) out of the panic
+/// locations compiled into the widget: every visitor downloads them, and
+/// they said where and by whom the widget was built. `yew-0.23.0/src/…`
+/// still names the place.
+fn remapped_paths(root: &Path) -> Vec<String> {
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let mut prefixes = vec![format!("{}/", root.display())];
+    if let Some(cargo_home) = cargo_home {
+        let registries = fs::read_dir(cargo_home.join("registry/src"));
+        for registry in registries.into_iter().flatten().flatten() {
+            prefixes.push(format!("{}/", registry.path().display()));
+        }
+        prefixes.push(format!("{}/", cargo_home.join("git/checkouts").display()));
+    }
+    prefixes
+        .into_iter()
+        .map(|prefix| format!("--remap-path-prefix={prefix}="))
+        .collect()
+}
+
 fn build_widget(root: &Path, target_dir: &Path) -> PathBuf {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -223,6 +246,7 @@ fn build_widget(root: &Path, target_dir: &Path) -> PathBuf {
             cmd.env_remove(key.as_ref());
         }
     }
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", remapped_paths(root).join("\x1f"));
     let status = cmd.status().expect("run cargo for the widget");
     assert!(
         status.success(),

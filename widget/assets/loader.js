@@ -93,13 +93,13 @@
   };
   const boot = () =>
     Promise.all([bindgen({ module_or_path: wasm }), styled]).then(() => {
-      app = bindgen.mount(root, config, emit);
+      // The calls that waited go in with the mount: its first render
+      // already shows them (the click that loaded us opens the dialog).
+      app = bindgen.mount(root, config, emit, queue);
+      queue = [];
       // Not removed on a retry: the button must not move under the pointer.
       note?.remove();
       ready();
-      const waiting = queue;
-      queue = [];
-      waiting.forEach((c) => app(c[0], c[1]));
     }, (err) => {
       console.warn("earshot: not started", err);
       failed();

@@ -111,6 +111,11 @@ impl Commands {
     }
 
     /// The app is mounted: deliver what waited, then everything as it comes.
+    /// The calls made so far, for the app's first render.
+    pub fn take_waiting(&self) -> Vec<Command> {
+        std::mem::take(&mut *self.waiting.borrow_mut())
+    }
+
     pub fn attach(&self, handler: Callback<Command>) {
         *self.handler.borrow_mut() = Some(handler.clone());
         let waiting = std::mem::take(&mut *self.waiting.borrow_mut());

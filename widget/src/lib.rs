@@ -24,14 +24,17 @@ pub mod wire;
 use wasm_bindgen::prelude::*;
 
 /// Entry point called by the loader with the shadow root it created, the
-/// configuration it read from the `<script>` tag (an object) and its `emit`
-/// function for `Earshot.on` listeners. Returns the function the loader
-/// hands `window.Earshot` calls to: `(method, argument)`.
+/// configuration it read from the `<script>` tag (an object), its `emit`
+/// function for `Earshot.on` listeners and the `window.Earshot` calls made
+/// while loading (`[method, argument]` pairs, in order), which the first
+/// render already shows. Returns the function the loader hands later calls
+/// to: `(method, argument)`.
 #[wasm_bindgen]
 pub fn mount(
     root: web_sys::ShadowRoot,
     config: JsValue,
     emit: Option<js_sys::Function>,
+    waiting: Option<js_sys::Array>,
 ) -> Result<JsValue, JsValue> {
     let mut config = <config::WidgetConfig as json::FromJson>::from_json(&config)
         .ok_or_else(|| JsValue::from_str("earshot: invalid widget configuration"))?;
@@ -48,6 +51,14 @@ pub fn mount(
     container.set_class_name("earshot");
     root.append_child(&container)?;
     let commands = bridge::Commands::default();
+    for call in waiting.iter().flat_map(|calls| calls.iter()) {
+        let call = js_sys::Array::from(&call);
+        if let Some(method) = call.get(0).as_string()
+            && let Some(command) = bridge::Command::from_js(&method, &call.get(1))
+        {
+            commands.push(command);
+        }
+    }
     yew::Renderer::<components::App>::with_root_and_props(
         container,
         components::AppProps {

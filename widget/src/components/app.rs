@@ -32,12 +32,40 @@ fn new_idempotency_key() -> Option<String> {
     Some(keys::uuid_v7(js_sys::Date::now() as u64, bytes))
 }
 
+/// What a call from the host page does to the state.
+fn command_actions(command: Command, mut dispatch: impl FnMut(Action)) {
+    match command {
+        Command::Open { kind, message } => {
+            dispatch(Action::Prefill { kind, message });
+            dispatch(Action::Open(js_sys::Date::now()));
+        }
+        Command::Close => dispatch(Action::Close),
+        Command::Identify { email, name } => dispatch(Action::Identify { email, name }),
+        Command::SetContext(entries) => dispatch(Action::SetContext(entries)),
+        Command::SetStrings(entries) => dispatch(Action::SetStrings(entries)),
+    }
+}
+
 #[function_component(App)]
 pub fn app(props: &AppProps) -> Html {
     let config = &props.config;
+    // The first render already shows what the page asked for (the click
+    // that loaded us opens the dialog at once, with the earlier page's
+    // draft in it): one render instead of a closed one and an open one,
+    // which is most of the time from click to a field.
     let state = {
         let lang = Lang::pick(config.locale.as_deref(), config.language.as_deref());
-        use_reducer(move || State::new(Strings::new(lang)))
+        let (site, commands) = (config.site.clone(), props.commands.clone());
+        use_reducer(move || {
+            let mut state = State::new(Strings::new(lang));
+            if let Some(draft) = storage::load(&site, storage::DRAFT) {
+                state.apply(Action::Loaded(draft));
+            }
+            for command in commands.take_waiting() {
+                command_actions(command, |action| state.apply(action));
+            }
+            state
+        })
     };
     let courier = {
         let dispatch = state.dispatcher();
@@ -52,31 +80,13 @@ pub fn app(props: &AppProps) -> Html {
     // The chosen file itself; the state only knows its name and size.
     let file = use_mut_ref(|| None::<web_sys::File>);
 
-    // Once: the draft from an earlier page load, what the outbox still
-    // holds, and the host's calls that waited for us.
+    // Once: what the outbox still holds, and the host's later calls.
     {
-        let (state, courier, commands, site) = (
-            state.clone(),
-            courier.clone(),
-            props.commands.clone(),
-            config.site.clone(),
-        );
+        let (state, courier, commands) = (state.clone(), courier.clone(), props.commands.clone());
         use_effect_with((), move |_| {
-            if let Some(draft) = storage::load(&site, storage::DRAFT) {
-                state.dispatch(Action::Loaded(draft));
-            }
             courier.start();
-            commands.attach(Callback::from(move |command| match command {
-                Command::Open { kind, message } => {
-                    state.dispatch(Action::Prefill { kind, message });
-                    state.dispatch(Action::Open(js_sys::Date::now()));
-                }
-                Command::Close => state.dispatch(Action::Close),
-                Command::Identify { email, name } => {
-                    state.dispatch(Action::Identify { email, name })
-                }
-                Command::SetContext(entries) => state.dispatch(Action::SetContext(entries)),
-                Command::SetStrings(entries) => state.dispatch(Action::SetStrings(entries)),
+            commands.attach(Callback::from(move |command| {
+                command_actions(command, |action| state.dispatch(action))
             }));
         });
     }
@@ -92,10 +102,11 @@ pub fn app(props: &AppProps) -> Html {
         });
     }
     {
+        // The host hears of every change, and of a first render that opens.
         let host = props.host.clone();
         let first = use_mut_ref(|| true);
         use_effect_with(state.open, move |&open| {
-            if !std::mem::replace(&mut *first.borrow_mut(), false) {
+            if !std::mem::replace(&mut *first.borrow_mut(), false) || open {
                 host.opened(open);
             }
         });
