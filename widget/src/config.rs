@@ -10,11 +10,9 @@ pub struct WidgetConfig {
     pub endpoint: String,
     /// `data-locale`, when the host chose the language.
     pub locale: Option<String>,
-    /// The browser's context: read by [`crate::mount`], not sent by the
-    /// loader.
-    pub user_agent: Option<String>,
+    /// The browser's language, read by [`crate::mount`] (not sent by the
+    /// loader) to pick the widget's.
     pub language: Option<String>,
-    pub timezone: Option<String>,
 }
 
 /// What the loader hands over: `{site, endpoint, locale?}`.
@@ -24,9 +22,7 @@ impl FromJson for WidgetConfig {
             site: value.text_at("site")?,
             endpoint: value.text_at("endpoint")?,
             locale: value.text_at("locale"),
-            user_agent: None,
             language: None,
-            timezone: None,
         })
     }
 }

@@ -24,9 +24,24 @@ fn bounded(value: Option<String>, max: usize) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The browser's IANA time zone, e.g. `Europe/Berlin`. Read when sending,
+/// not when the dialog opens: a page's first `Intl.DateTimeFormat` loads
+/// the browser's locale data, 40 ms of a cold open in Chromium, and a send
+/// waits on the network anyway.
+fn time_zone() -> Option<String> {
+    let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+        .resolved_options();
+    js_sys::Reflect::get(&options, &wasm_bindgen::JsValue::from_str("timeZone"))
+        .ok()?
+        .as_string()
+}
+
 /// What the page and the browser say right now.
 pub fn capture(config: &WidgetConfig) -> (PageInfo, ClientInfo) {
     let window = web_sys::window();
+    let user_agent = window
+        .as_ref()
+        .and_then(|w| w.navigator().user_agent().ok());
     let document = window.as_ref().and_then(|w| w.document());
     let url = window.as_ref().and_then(|w| w.location().href().ok());
     let viewport = window.as_ref().and_then(|w| {
@@ -42,9 +57,9 @@ pub fn capture(config: &WidgetConfig) -> (PageInfo, ClientInfo) {
         referrer: document.as_ref().and_then(|d| http_url(&d.referrer())),
     };
     let client = ClientInfo {
-        user_agent: bounded(config.user_agent.clone(), limits::USER_AGENT_MAX),
+        user_agent: bounded(user_agent, limits::USER_AGENT_MAX),
         language: bounded(config.language.clone(), limits::LANGUAGE_MAX),
-        timezone: bounded(config.timezone.clone(), limits::TIMEZONE_MAX),
+        timezone: bounded(time_zone(), limits::TIMEZONE_MAX),
         viewport: bounded(viewport, limits::VIEWPORT_MAX),
     };
     (page, client)

@@ -43,10 +43,7 @@ pub fn mount(
         .document()
         .ok_or_else(|| JsValue::from_str("earshot: no document"))?;
     // Read here, not by the loader: its bytes are paid on every page view.
-    let navigator = window.navigator();
-    config.user_agent = navigator.user_agent().ok();
-    config.language = navigator.language();
-    config.timezone = time_zone();
+    config.language = window.navigator().language();
     let container = document.create_element("div")?;
     container.set_class_name("earshot");
     root.append_child(&container)?;
@@ -75,13 +72,4 @@ pub fn mount(
         }
     });
     Ok(call.into_js_value())
-}
-
-/// The browser's IANA time zone, e.g. `Europe/Berlin`.
-fn time_zone() -> Option<String> {
-    let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
-        .resolved_options();
-    js_sys::Reflect::get(&options, &JsValue::from_str("timeZone"))
-        .ok()?
-        .as_string()
 }
