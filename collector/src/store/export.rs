@@ -71,6 +71,8 @@ pub struct ExportQuery {
     pub(in crate::store) filter: Filter,
     /// SQLite's FTS5 query for the filter's search, resolved once.
     pub(in crate::store) matching: Option<String>,
+    /// PostgreSQL: a search with few hits, read through the text index.
+    pub(in crate::store) sparse: bool,
     pub(in crate::store) now: i64,
 }
 
@@ -84,6 +86,7 @@ impl Sqlite {
         Ok(ExportQuery {
             filter,
             matching,
+            sparse: false,
             now,
         })
     }

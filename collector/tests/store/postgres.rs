@@ -130,3 +130,109 @@ async fn collectors_sending_from_one_outbox_each_take_different_emails() {
     let lapsed = b.due_mail(2_000 + 5 * 60_000, 100).await.unwrap();
     assert_eq!(lapsed.len(), 40);
 }
+
+/// A search whose last word starts common words walks the inbox in its
+/// order; one whose last word starts none of them reads its hits through
+/// the text index and sorts them. Both must page, count and export exactly
+/// as the database answers the same question directly.
+#[tokio::test]
+async fn searches_with_many_hits_and_with_few_page_and_count_alike() {
+    use earshot_collector::clock::system_millis;
+    use earshot_collector::review::filter::{Filter, Search, View};
+    use earshot_collector::store::{NewSite, Store};
+
+    let server = TempPostgres::start();
+    let url = server.fresh_database();
+    let store = Store::connect(&url).await.unwrap();
+    let now = system_millis();
+    let shop = NewSite {
+        name: "Shop".into(),
+        origins: Vec::new(),
+    };
+    store.ensure_first_site(shop, now).await.unwrap();
+    store.seed(7_000, now, |_| {}).await.unwrap();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    // Statistics as autovacuum would have them.
+    client.batch_execute("ANALYZE").await.unwrap();
+    let direct = |query: &'static str, after: Option<i64>| {
+        let client = &client;
+        async move {
+            let rows = client
+                .query(
+                    "SELECT id FROM entries WHERE status <> 'spam'
+                       AND search @@ to_tsquery('earshot', $1) AND id < $2
+                     ORDER BY id DESC LIMIT 50",
+                    &[&query, &after.unwrap_or(i64::MAX)],
+                )
+                .await
+                .unwrap();
+            let total: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM entries WHERE status <> 'spam'
+                       AND search @@ to_tsquery('earshot', $1)",
+                    &[&query],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            (rows.iter().map(|r| r.get(0)).collect::<Vec<i64>>(), total)
+        }
+    };
+    let mut totals = Vec::new();
+    for (words, query) in [
+        ("s", "'s':*"),
+        ("verification sm", "'verification' & 'sm':*"),
+        ("dark mode", "'dark' & 'mode':*"),
+        ("zebra", "'zebra':*"),
+    ] {
+        let mut cursor = None;
+        for page_number in 1..=2 {
+            let filter = Filter {
+                view: View::All,
+                search: Search::parse(words),
+                cursor,
+                ..Filter::default()
+            };
+            let (page, count) = store.inbox_counted(filter, 50, 1_001, now).await.unwrap();
+            let (want, total) = direct(query, cursor).await;
+            let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+            assert_eq!(ids, want, "page {page_number} of {words:?}");
+            assert_eq!(count, total.min(1_001), "count for {words:?}");
+            if page_number == 1 {
+                totals.push(total);
+            }
+            cursor = page.next;
+        }
+        // An export of the same search holds every hit, once, in order.
+        let filter = Filter {
+            view: View::All,
+            search: Search::parse(words),
+            ..Filter::default()
+        };
+        let query = store.export_query(filter, now).await.unwrap();
+        let (mut exported, mut cursor) = (Vec::new(), None);
+        loop {
+            let chunk = store
+                .export_chunk(query.clone(), cursor, 2_000)
+                .await
+                .unwrap();
+            exported.extend(chunk.rows.iter().map(|r| r.id));
+            match chunk.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(
+            i64::try_from(exported.len()).unwrap(),
+            *totals.last().unwrap(),
+            "export of {words:?}"
+        );
+        assert!(exported.windows(2).all(|w| w[0] > w[1]), "{words:?}");
+    }
+    // Both ways were taken: a prefix in most entries, and in none.
+    assert!(totals[0] > 5_000, "{totals:?}");
+    assert_eq!(totals[3], 0);
+}

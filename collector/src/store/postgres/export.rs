@@ -2,19 +2,22 @@
 //! spreadsheet wants, in keyset chunks.
 
 use super::Postgres;
-use super::inbox::{FilterSql, filter_sql, page_sql, refs};
+use super::inbox::{FilterSql, fetch_rows, filter_sql, is_sparse, page_sql};
 use crate::review::filter::Filter;
 use crate::store::export::EXPORT_COLUMNS;
 use crate::store::review::keyset_page;
 use crate::store::{ExportChunk, ExportQuery, ExportRow, StoreError};
 
 impl Postgres {
-    /// An export of what `filter` selects (the search needs no resolving
-    /// here: the words are matched as typed).
+    /// An export of what `filter` selects (the words are matched as
+    /// typed; how to reach them is decided once, as for an inbox page).
     pub async fn export_query(&self, filter: Filter, now: i64) -> Result<ExportQuery, StoreError> {
+        let client = self.client().await?;
+        let sparse = is_sparse(&client, &filter).await?;
         Ok(ExportQuery {
             filter,
             matching: None,
+            sparse,
             now,
         })
     }
@@ -36,10 +39,8 @@ impl Postgres {
             args,
         } = filter_sql(&filter, query.now);
         let sql = page_sql(EXPORT_COLUMNS, &conditions, &order, limit);
-        let client = self.client().await?;
-        let stmt = client.prepare_cached(&sql).await?;
-        let rows: Vec<ExportRow> = client
-            .query(&stmt, &refs(&args))
+        let mut client = self.client().await?;
+        let rows: Vec<ExportRow> = fetch_rows(&mut client, &sql, &args, query.sparse)
             .await?
             .iter()
             .map(|r| ExportRow {
