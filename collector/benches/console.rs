@@ -450,6 +450,13 @@ async fn sites(repeats: usize) {
         ("sites: search by name", "/console/sites?q=shop+0999".into()),
         ("sites: search, no hits", "/console/sites?q=zebra".into()),
         ("sites: one site", "/console/sites/5000".into()),
+        // The filter takes a typed name, not a list of every site.
+        ("inbox at every site", "/console?view=all".into()),
+        (
+            "inbox: one site by name",
+            "/console?view=all&site=Shop+05000".into(),
+        ),
+        ("reports at every site", "/console/reports".into()),
     ];
     println!();
     println!("sites pages at {count} sites, {repeats} requests each (ms)");

@@ -708,3 +708,69 @@ async fn attachments_are_served_as_inert_images_and_bombs_are_never_inlined() {
         format!("attachment; filename=\"{att}.png\"").as_str()
     );
 }
+
+#[tokio::test]
+async fn with_many_sites_the_inbox_filter_takes_a_typed_site_name_instead_of_a_list() {
+    let (app, _) = console_app().await;
+    let now = earshot_collector::clock::system_millis();
+    let mut europe = None;
+    for i in 0..120 {
+        let site = app
+            .running
+            .store
+            .add_site(
+                earshot_collector::store::NewSite {
+                    name: format!("Branch {i:03}"),
+                    origins: Vec::new(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        if i == 42 {
+            europe = Some(site);
+        }
+    }
+    let europe = europe.unwrap();
+    let (ours, _) = submit(&app, complaint(&app, "First site's complaint")).await;
+    // Entries are filed by the store here: the new site has no origins.
+    app.db()
+        .execute(
+            "UPDATE entries SET site_id = ?1 WHERE public_id = ?2",
+            rusqlite::params![europe.id, ours],
+        )
+        .unwrap();
+    let (theirs, _) = submit(&app, complaint(&app, "Another complaint")).await;
+    let console = signed_in(&app, "bo@example.com").await;
+
+    let html = console.html("/console").await;
+    assert!(
+        !html.contains(r#"<select name="site""#),
+        "no list of 121 sites"
+    );
+    assert!(html.contains(r#"<input type="search" name="site""#));
+
+    // By name (any case), by key, or by a part only one site has.
+    for typed in ["branch 042", europe.key.as_str(), "ch 042"] {
+        let query = serde_html_form::to_string([("view", "all"), ("site", typed)]).unwrap();
+        let html = console.html(&format!("/console?{query}")).await;
+        assert!(html.contains(&ours), "{typed}");
+        assert!(!html.contains(&theirs), "{typed}");
+        assert!(
+            html.contains(r#"value="Branch 042""#),
+            "the box shows the site's name"
+        );
+    }
+    let unknown = console.get("/console?view=all&site=zebra").await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("No site is called “zebra”.")
+    );
+    let several = console.get("/console?view=all&site=branch").await;
+    assert_eq!(several.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(several.text().await.unwrap().contains("More than one site"));
+}

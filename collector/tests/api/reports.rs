@@ -192,14 +192,15 @@ async fn the_report_matches_a_fixture_worked_out_by_hand() {
     assert!(html.contains("<desc>"));
     assert!(html.contains("https://shop.example/checkout"));
     assert!(!html.contains("style="), "no inline styles under the CSP");
+    // A site that does not exist is named, not shown as an empty report.
     let other_site = bo.get("/console/reports?site=999").await;
-    assert_eq!(other_site.status(), 200);
+    assert_eq!(other_site.status(), 422);
     assert!(
-        !other_site
+        other_site
             .text()
             .await
             .unwrap()
-            .contains("https://shop.example/checkout")
+            .contains("No site is called “999”.")
     );
     let bad = bo
         .get("/console/reports?from=2026-12-01&to=2026-11-01")

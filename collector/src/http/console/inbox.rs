@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::extract::{FORM_OVERHEAD, FormLimit};
-use super::{ConsoleError, Staff, StaffForm, views};
+use super::{ConsoleError, Staff, StaffForm, site_choice, views};
 use crate::export::Format;
 use crate::http::AppState;
 use crate::http::api::ExportQuery;
@@ -97,7 +97,6 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], users: &[User]) -> Marku
             .iter()
             .map(|s| (s.as_str().to_owned(), s.as_str().to_owned())),
     );
-    let sites = opts(&mut sites.iter().map(|s| (s.id.to_string(), s.name.clone())));
     let mut assignees = vec![
         ("me".to_owned(), "Me".to_owned()),
         ("none".to_owned(), "Nobody".to_owned()),
@@ -123,7 +122,7 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], users: &[User]) -> Marku
                     option value="spam" selected[raw.view == "spam"] { "Spam" }
                 }
             }
-            (select("site", "Site", &raw.site, &sites))
+            (site_choice::field(raw.site.trim().parse().ok(), &raw.site, sites))
             (select("kind", "Kind", &raw.kind, &kinds))
             (select("status", "Status", &raw.status, &statuses))
             (select("severity", "Severity", &raw.severity, &severities))
@@ -262,22 +261,29 @@ pub async fn page(
     raw: Result<Query<RawFilter>, QueryRejection>,
     notice: Result<Query<Notice>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
-    let raw = raw.map(|Query(raw)| raw).unwrap_or_default();
+    let mut raw = raw.map(|Query(raw)| raw).unwrap_or_default();
     let notice = notice.map(|Query(n)| n).unwrap_or_default();
     let now = state.clock.now_millis();
     let sites = state.store.site_settings().await?;
     let users = state.store.users().await?;
     let summary = state.store.waiting_summary(now).await?;
-    let (filter, problem) = match raw.parse(staff.user.id) {
-        Ok(filter) => (
-            Some(Filter {
-                before: notice.before.filter(|_| filter.cursor.is_none()),
-                ..filter
-            }),
-            None,
-        ),
-        Err(e) => (None, Some(e)),
-    };
+    // A typed site name or key becomes its id, so links carry the id.
+    let site = site_choice::resolve(&raw.site, &sites).map(|id| {
+        if let Some(id) = id {
+            raw.site = id.to_string();
+        }
+    });
+    let (filter, problem) =
+        match site.and_then(|()| raw.parse(staff.user.id).map_err(|e| e.message)) {
+            Ok(filter) => (
+                Some(Filter {
+                    before: notice.before.filter(|_| filter.cursor.is_none()),
+                    ..filter
+                }),
+                None,
+            ),
+            Err(e) => (None, Some(e)),
+        };
     let view = filter.as_ref().map_or(View::Waiting, |f: &Filter| f.view);
     let count_cap = match filter.as_ref().and_then(|f| f.search.as_ref()) {
         Some(_) => SEARCH_COUNT_CAP,
@@ -318,7 +324,7 @@ pub async fn page(
         }
         (filter_form(&raw, &sites, &users))
         @if let Some(problem) = &problem {
-            p.error role="alert" { (problem.message) }
+            p.error role="alert" { (problem) }
         }
         @if let Some(page) = &page {
             @if let Some(count) = matches {

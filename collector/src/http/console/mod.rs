@@ -14,6 +14,7 @@ mod notifications;
 mod people;
 mod promises;
 mod reports;
+mod site_choice;
 mod sites;
 mod staff;
 mod tokens;

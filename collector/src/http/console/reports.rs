@@ -15,7 +15,7 @@ use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
 use super::charts::{Line, Series, bars, hbars};
-use super::{ConsoleError, Staff, views};
+use super::{ConsoleError, Staff, site_choice, views};
 use crate::http::AppState;
 use crate::report::{quantile, week_of, week_start};
 use crate::review::filter::parse_date;
@@ -40,7 +40,7 @@ pub struct ReportQuery {
     to: String,
 }
 
-fn period(query: &ReportQuery, now: i64) -> Result<Period, ConsoleError> {
+fn period(query: &ReportQuery, now: i64, sites: &[SiteSettings]) -> Result<Period, ConsoleError> {
     let invalid = |m: &str| ConsoleError::Invalid(m.to_owned());
     let day = |raw: &str| -> Result<Option<i64>, ConsoleError> {
         match raw.trim() {
@@ -58,13 +58,7 @@ fn period(query: &ReportQuery, now: i64) -> Result<Period, ConsoleError> {
     if to_week - from_week >= MAX_WEEKS {
         return Err(invalid("Choose at most two years."));
     }
-    let site = match query.site.trim() {
-        "" => None,
-        raw => Some(
-            raw.parse::<i64>()
-                .map_err(|_| invalid("Choose a site from the list."))?,
-        ),
-    };
+    let site = site_choice::resolve(&query.site, sites).map_err(ConsoleError::Invalid)?;
     Ok(Period {
         from_week,
         to_week,
@@ -458,16 +452,36 @@ fn target(sites: &[SiteSettings], p: &Period) -> Option<i64> {
         .then_some(first * 60_000)
 }
 
+/// What a report shows, with every site for its filter.
+struct Loaded {
+    query: ReportQuery,
+    period: Period,
+    rollups: Rollups,
+    behind: Option<i64>,
+    sites: Vec<SiteSettings>,
+}
+
 async fn load(
     state: &AppState,
     query: Result<Query<ReportQuery>, QueryRejection>,
-) -> Result<(ReportQuery, Period, Rollups, Option<i64>), ConsoleError> {
-    let Query(query) =
+) -> Result<Loaded, ConsoleError> {
+    let Query(mut query) =
         query.map_err(|_| ConsoleError::Invalid("The period could not be read.".to_owned()))?;
-    let p = period(&query, state.clock.now_millis())?;
+    let sites = state.store.site_settings().await?;
+    let period = period(&query, state.clock.now_millis(), &sites)?;
+    // A typed site name or key becomes its id, so links carry the id.
+    if let Some(id) = period.site {
+        query.site = id.to_string();
+    }
     let behind = catch_up(state).await?;
-    let rollups = state.store.rollups(p).await?;
-    Ok((query, p, rollups, behind))
+    let rollups = state.store.rollups(period).await?;
+    Ok(Loaded {
+        query,
+        period,
+        rollups,
+        behind,
+        sites,
+    })
 }
 
 /// Entries a page view may fold in itself before it reads (a fraction of
@@ -501,21 +515,19 @@ pub async fn page(
     State(state): State<AppState>,
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Html<String>, ConsoleError> {
-    let (query, p, rollups, behind) = load(&state, query).await?;
-    let sites = state.store.site_settings().await?;
+    let Loaded {
+        query,
+        period: p,
+        rollups,
+        behind,
+        sites,
+    } = load(&state, query).await?;
     let target = target(&sites, &p);
     let link_query = serde_html_form::to_string(&query).unwrap_or_default();
     let body = html! {
         h1 { "Reports" }
         form.filters method="get" action="/console/reports" {
-            label { "Site"
-                select name="site" {
-                    option value="" { "All sites" }
-                    @for site in &sites {
-                        option value=(site.id) selected[p.site == Some(site.id)] { (site.name) }
-                    }
-                }
-            }
+            (site_choice::field(p.site, &query.site, &sites))
             label { "From" input type="date" name="from" value=(crate::clock::date(week_start(p.from_week))); }
             label { "To" input type="date" name="to" value=(crate::clock::date(week_start(p.to_week + 1) - 1)); }
             button type="submit" { "Show" }
@@ -550,7 +562,9 @@ pub async fn csv_download(
 ) -> Result<Response, ConsoleError> {
     let Path(name) = path.map_err(|_| ConsoleError::NotFound)?;
     let slug = name.strip_suffix(".csv").ok_or(ConsoleError::NotFound)?;
-    let (_, p, rollups, _) = load(&state, query).await?;
+    let Loaded {
+        period: p, rollups, ..
+    } = load(&state, query).await?;
     let table = tables(&p, &rollups)
         .into_iter()
         .find(|t| t.slug == slug)
@@ -584,7 +598,7 @@ mod tests {
     #[test]
     fn the_default_period_is_the_last_twelve_weeks() {
         let now = parse_date("2026-11-30").unwrap() + 3_600_000;
-        let p = period(&ReportQuery::default(), now).unwrap();
+        let p = period(&ReportQuery::default(), now, &[]).unwrap();
         assert_eq!(p.to_week, week_of(now));
         assert_eq!(p.to_week - p.from_week + 1, DEFAULT_WEEKS);
         let bad = |from: &str, to: &str| {
@@ -595,6 +609,7 @@ mod tests {
                     to: to.into(),
                 },
                 now,
+                &[],
             )
             .is_err()
         };

@@ -1,0 +1,136 @@
+//! Choosing a site in a filter: a list while there are few, a box for its
+//! name or key when there are many. A list of 10,000 sites is half a
+//! megabyte of HTML on every inbox page, and nobody scrolls it.
+
+use maud::{Markup, html};
+
+use crate::store::SiteSettings;
+
+/// Above this many sites a filter takes a typed name or key.
+pub const LISTED_SITES: usize = 100;
+
+/// What staff chose, an id from the list or a typed name or key, as a
+/// site's id (`None`: every site). The typed text is matched as its key,
+/// then its name (either case), then as part of exactly one name or key.
+pub fn resolve(chosen: &str, sites: &[SiteSettings]) -> Result<Option<i64>, String> {
+    let typed = chosen.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(id) = typed.parse::<i64>()
+        && sites.iter().any(|s| s.id == id)
+    {
+        return Ok(Some(id));
+    }
+    if let Some(site) = sites.iter().find(|s| s.key == typed) {
+        return Ok(Some(site.id));
+    }
+    if let Some(site) = sites.iter().find(|s| s.name.eq_ignore_ascii_case(typed)) {
+        return Ok(Some(site.id));
+    }
+    let needle = typed.to_lowercase();
+    let mut partly = sites.iter().filter(|s| {
+        s.name.to_lowercase().contains(&needle) || s.key.to_lowercase().contains(&needle)
+    });
+    match (partly.next(), partly.next()) {
+        (Some(site), None) => Ok(Some(site.id)),
+        (None, _) => Err(format!("No site is called “{typed}”.")),
+        (Some(_), Some(_)) => Err(format!(
+            "More than one site is called “{typed}”: type more of its name or key."
+        )),
+    }
+}
+
+/// The site field of a filter form, showing `current`.
+pub fn field(current: Option<i64>, typed: &str, sites: &[SiteSettings]) -> Markup {
+    if sites.len() <= LISTED_SITES {
+        return html! {
+            label {
+                span { "Site" }
+                select name="site" {
+                    option value="" { "All sites" }
+                    @for site in sites {
+                        option value=(site.id) selected[current == Some(site.id)] { (site.name) }
+                    }
+                }
+            }
+        };
+    }
+    let shown = current
+        .and_then(|id| sites.iter().find(|s| s.id == id))
+        .map_or(typed, |s| s.name.as_str());
+    html! {
+        label {
+            span { "Site" }
+            input type="search" name="site" value=(shown) placeholder="Name or key (all sites if empty)";
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(id: i64, key: &str, name: &str) -> SiteSettings {
+        SiteSettings {
+            id,
+            name: name.to_owned(),
+            key: key.to_owned(),
+            first_response_minutes: 60,
+            response_promise: None,
+        }
+    }
+
+    fn sites() -> Vec<SiteSettings> {
+        vec![
+            site(1, "site_aaa", "Shop"),
+            site(2, "site_bbb", "Shop Europe"),
+            site(3, "site_ccc", "Blog"),
+        ]
+    }
+
+    #[test]
+    fn a_site_is_found_by_id_key_name_or_a_unique_part() {
+        let sites = sites();
+        assert_eq!(resolve("", &sites), Ok(None));
+        assert_eq!(resolve(" 2 ", &sites), Ok(Some(2)));
+        assert_eq!(resolve("site_ccc", &sites), Ok(Some(3)));
+        // The whole name wins over a part of a longer one.
+        assert_eq!(resolve("shop", &sites), Ok(Some(1)));
+        assert_eq!(resolve("europe", &sites), Ok(Some(2)));
+        assert_eq!(resolve("bl", &sites), Ok(Some(3)));
+    }
+
+    #[test]
+    fn an_unknown_or_ambiguous_site_is_explained() {
+        let sites = sites();
+        assert_eq!(
+            resolve("zebra", &sites),
+            Err("No site is called “zebra”.".to_owned())
+        );
+        assert!(
+            resolve("site_", &sites)
+                .unwrap_err()
+                .contains("More than one")
+        );
+        assert!(resolve("99", &sites).unwrap_err().contains("No site"));
+    }
+
+    #[test]
+    fn many_sites_are_chosen_by_typing_not_from_a_list() {
+        let few = sites();
+        let listed = field(Some(2), "", &few).into_string();
+        assert!(
+            listed.contains(r#"<option value="2" selected>Shop Europe</option>"#),
+            "{listed}"
+        );
+        let many: Vec<SiteSettings> = (1..=i64::try_from(LISTED_SITES).unwrap() + 1)
+            .map(|i| site(i, &format!("site_{i}"), &format!("Shop {i}")))
+            .collect();
+        let typed = field(Some(7), "", &many).into_string();
+        assert!(!typed.contains("<option"), "{typed}");
+        assert!(typed.contains(r#"value="Shop 7""#), "{typed}");
+        let hostile = field(None, "<b>", &many).into_string();
+        assert!(hostile.contains("&lt;b&gt;"), "{hostile}");
+    }
+}
