@@ -1,6 +1,6 @@
 //! Choosing a site in a filter: a list while there are few, a box for its
-//! name or key when there are many. A list of 10,000 sites is half a
-//! megabyte of HTML on every inbox page, and nobody scrolls it.
+//! name or key when there are many. A list of 10,000 sites is about
+//! 400 KB of HTML on every inbox page, and nobody scrolls it.
 
 use maud::{Markup, html};
 
