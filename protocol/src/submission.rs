@@ -476,12 +476,7 @@ impl HostContext {
         latest.sort_unstable_by_key(|(key, _)| *key);
         let mut entries = Vec::with_capacity(latest.len());
         for (key, value) in latest {
-            let key_ok = !key.is_empty()
-                && key.len() <= limits::CONTEXT_KEY_MAX
-                && key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-            if !key_ok {
+            if !HostContext::is_key(key) {
                 return Err(err(Problem::InvalidFormat));
             }
             if let Some(value) = Text::parse(
@@ -494,6 +489,16 @@ impl HostContext {
             }
         }
         Ok(HostContext(entries))
+    }
+
+    /// Letters, digits, `_`, `-` and `.`, at most
+    /// [`limits::CONTEXT_KEY_MAX`] of them.
+    pub fn is_key(key: &str) -> bool {
+        !key.is_empty()
+            && key.len() <= limits::CONTEXT_KEY_MAX
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
     }
 
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {

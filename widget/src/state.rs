@@ -4,8 +4,8 @@
 use std::rc::Rc;
 
 use earshot_protocol::{
-    ClientInfo, ErrorBody, FeedbackAccepted, FeedbackRequest, Kind, PageInfo, Severity, Submission,
-    limits,
+    ClientInfo, ErrorBody, FeedbackAccepted, FeedbackRequest, HostContext, Kind, PageInfo,
+    Severity, Submission, limits,
 };
 
 use crate::json::{FromJson, Json, ToJson};
@@ -616,12 +616,7 @@ impl State {
 fn host_context(entries: Vec<(String, String)>) -> Vec<(String, String)> {
     let mut kept: Vec<(String, String)> = Vec::new();
     for (key, value) in entries {
-        let key_ok = !key.is_empty()
-            && key.len() <= limits::CONTEXT_KEY_MAX
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-        if !key_ok {
+        if !HostContext::is_key(&key) {
             continue;
         }
         let value: String = value

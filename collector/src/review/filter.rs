@@ -61,6 +61,15 @@ pub enum Order {
 }
 
 impl Filter {
+    /// The same filter from its first page: what a count counts.
+    pub fn unpaged(&self) -> Filter {
+        Filter {
+            cursor: None,
+            before: None,
+            ..self.clone()
+        }
+    }
+
     pub fn order(&self) -> Order {
         match self.view {
             View::Waiting => Order::OldestFirst,

@@ -37,10 +37,16 @@ async fn sites_page_by_name_and_search_by_name_or_key(db: &Store) {
         (vec!["beta 50%".to_owned(), "gamma".to_owned()], 4)
     );
     let beta = db.site_page(Some("BET".into()), 0, 10).await.unwrap();
-    assert_eq!(
-        (names(&beta), beta.total),
-        (vec!["Beta".to_owned(), "beta 50%".to_owned()], 2)
-    );
+    // Any case; a random key may hold "bet" too (1 in about 500 runs).
+    let want: Vec<String> = all
+        .rows
+        .iter()
+        .filter(|r| r.name.to_lowercase().contains("bet") || r.key.contains("bet"))
+        .map(|r| r.name.clone())
+        .collect();
+    assert!(want.contains(&"Beta".to_owned()) && want.contains(&"beta 50%".to_owned()));
+    assert_eq!(names(&beta), want);
+    assert_eq!(beta.total, i64::try_from(want.len()).unwrap());
     // Wildcards are plain text.
     let percent = db.site_page(Some("%".into()), 0, 10).await.unwrap();
     assert_eq!(names(&percent), ["beta 50%"]);

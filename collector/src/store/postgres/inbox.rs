@@ -262,11 +262,7 @@ async fn count_hits(
     cap: i64,
     sparse: bool,
 ) -> Result<i64, StoreError> {
-    let unpaged = Filter {
-        cursor: None,
-        before: None,
-        ..filter.clone()
-    };
+    let unpaged = filter.unpaged();
     let FilterSql {
         conditions, args, ..
     } = filter_sql(&unpaged, now);

@@ -326,11 +326,7 @@ fn inbox_count(
     cap: i64,
     now: i64,
 ) -> Result<i64, StoreError> {
-    let unpaged = Filter {
-        cursor: None,
-        before: None,
-        ..filter.clone()
-    };
+    let unpaged = filter.unpaged();
     let FilterSql {
         from,
         conditions,
