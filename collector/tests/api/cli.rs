@@ -638,15 +638,16 @@ async fn an_export_of_a_hundred_thousand_entries_streams_in_flat_memory() {
     );
     // The first export also warms what the process keeps for any read
     // (SQLite page caches of the pooled reader connections, allocator arenas
-    // of the threads that ran them): 30-52 MB measured, more when other
-    // tests load the machine. Holding the export would cost that warm-up
-    // plus its whole size (68 MB of text, more as rows), so growth below
-    // the size alone means it streamed. Once warm, a whole export adds next
-    // to nothing.
+    // of the threads that ran them): 30-52 MB measured on an idle machine,
+    // 73 MB once while other builds loaded it, so the first export cannot
+    // tell streaming from holding within its size; it only guards against
+    // gross growth (rows held as values weigh several times their text).
+    // The proof is the second: warm, a whole export adds next to nothing,
+    // where holding it would add its 68 MB again.
     let first = first_peak.saturating_sub(before) as usize * 1024;
     assert!(
-        first < bytes,
-        "the first export grew the server by {first} bytes, as much as the {bytes} it sent"
+        first < 2 * bytes,
+        "the first export grew the server by {first} bytes, twice the {bytes} it sent"
     );
     let second = second_peak.saturating_sub(settled);
     assert!(
