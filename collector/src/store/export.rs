@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::params_from_iter;
 
-use super::review::{FilterSql, filter_sql, keyset_page, matching};
+use super::review::{FilterSql, filter_sql, keyset_page, matching, page_sql};
 use super::{Sqlite, StoreError};
 use crate::review::filter::Filter;
 
@@ -109,16 +109,7 @@ impl Sqlite {
                 order,
                 args,
             } = filter_sql(&filter, query.matching.as_deref(), query.now);
-            let sql = format!(
-                "SELECT {EXPORT_COLUMNS}
-                 FROM {from}
-                 JOIN sites s ON s.id = e.site_id
-                 LEFT JOIN users u ON u.id = e.assignee_id
-                 {conditions}
-                 ORDER BY {order}
-                 LIMIT {}",
-                limit + 1
-            );
+            let sql = page_sql(EXPORT_COLUMNS, from, &conditions, &order, limit);
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(params_from_iter(args), |r| {
                 Ok(ExportRow {

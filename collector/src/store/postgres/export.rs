@@ -2,10 +2,10 @@
 //! spreadsheet wants, in keyset chunks.
 
 use super::Postgres;
-use super::inbox::{FilterSql, fetch_rows, filter_sql, is_sparse, page_sql};
+use super::inbox::{FilterSql, fetch_rows, filter_sql, is_sparse};
 use crate::review::filter::Filter;
 use crate::store::export::EXPORT_COLUMNS;
-use crate::store::review::keyset_page;
+use crate::store::review::{keyset_page, page_sql};
 use crate::store::{ExportChunk, ExportQuery, ExportRow, StoreError};
 
 impl Postgres {
@@ -38,7 +38,7 @@ impl Postgres {
             order,
             args,
         } = filter_sql(&filter, query.now);
-        let sql = page_sql(EXPORT_COLUMNS, &conditions, &order, limit);
+        let sql = page_sql(EXPORT_COLUMNS, "entries e", &conditions, &order, limit);
         let mut client = self.client().await?;
         let rows: Vec<ExportRow> = fetch_rows(&mut client, &sql, &args, query.sparse)
             .await?

@@ -5,7 +5,7 @@ use tokio_postgres::types::ToSql;
 
 use super::Postgres;
 use crate::review::filter::{Assignee, Filter, Order, PromiseFilter, Search, View};
-use crate::store::review::{INBOX_COLUMNS, WAITING_SINCE_SQL, WAITING_SQL, inbox_page};
+use crate::store::review::{INBOX_COLUMNS, WAITING_SINCE_SQL, WAITING_SQL, inbox_page, page_sql};
 use crate::store::{InboxPage, InboxRow, SiteSettings, StoreError, WaitingSummary};
 
 pub(super) type Arg = Box<dyn ToSql + Sync + Send>;
@@ -159,21 +159,6 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
         order,
         args,
     }
-}
-
-/// A page of `limit + 1` rows of `columns` (of `e`, its site `s` and
-/// assignee `u`) that a filter's `conditions` select, in its `order`.
-pub(super) fn page_sql(columns: &str, conditions: &str, order: &str, limit: usize) -> String {
-    format!(
-        "SELECT {columns}
-         FROM entries e
-         JOIN sites s ON s.id = e.site_id
-         LEFT JOIN users u ON u.id = e.assignee_id
-         {conditions}
-         ORDER BY {order}
-         LIMIT {}",
-        limit + 1
-    )
 }
 
 pub(super) fn refs(args: &[Arg]) -> Vec<&(dyn ToSql + Sync)> {
@@ -335,7 +320,7 @@ async fn page(
         order,
         args,
     } = filter_sql(&filter, now);
-    let sql = page_sql(INBOX_COLUMNS, &conditions, &order, limit);
+    let sql = page_sql(INBOX_COLUMNS, "entries e", &conditions, &order, limit);
     let rows = fetch_rows(client, &sql, &args, sparse)
         .await?
         .iter()

@@ -108,6 +108,29 @@ pub(in crate::store) fn matching(
 }
 
 /// `matching` is `filter`'s search resolved by [`matching`].
+/// A page of `limit + 1` rows of `columns` (of `e`, its site `s` and
+/// assignee `u`) from `from` (the entries `e`, on SQLite joined to their
+/// search hits) that a filter's `conditions` select, in its `order`: the
+/// inbox's and the export's query on either backend.
+pub(in crate::store) fn page_sql(
+    columns: &str,
+    from: &str,
+    conditions: &str,
+    order: &str,
+    limit: usize,
+) -> String {
+    format!(
+        "SELECT {columns}
+         FROM {from}
+         JOIN sites s ON s.id = e.site_id
+         LEFT JOIN users u ON u.id = e.assignee_id
+         {conditions}
+         ORDER BY {order}
+         LIMIT {}",
+        limit + 1
+    )
+}
+
 pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now: i64) -> FilterSql {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
@@ -258,16 +281,7 @@ fn inbox(
         order: order_sql,
         args,
     } = filter_sql(filter, matching, now);
-    let sql = format!(
-        "SELECT {INBOX_COLUMNS}
-         FROM {from_sql}
-         JOIN sites s ON s.id = e.site_id
-         LEFT JOIN users u ON u.id = e.assignee_id
-         {where_sql}
-         ORDER BY {order_sql}
-         LIMIT {}",
-        limit + 1
-    );
+    let sql = page_sql(INBOX_COLUMNS, from_sql, &where_sql, &order_sql, limit);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |r| {
         Ok(InboxRow {

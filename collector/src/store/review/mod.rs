@@ -20,7 +20,9 @@ pub use actions::{BulkAction, BulkOutcome, NewReply};
 pub(super) use actions::{NewEvent, move_status, record};
 pub use entry::EntryDetail;
 pub(in crate::store) use entry::{DETAIL_SELECT, EVENTS_SELECT, PROMISE_SELECT};
-pub(super) use inbox::{FilterSql, INBOX_COLUMNS, filter_sql, inbox_page, keyset_page, matching};
+pub(super) use inbox::{
+    FilterSql, INBOX_COLUMNS, filter_sql, inbox_page, keyset_page, matching, page_sql,
+};
 pub use inbox::{InboxPage, InboxRow, SiteSettings, WaitingSummary};
 pub use report::{Report, SETTLED_SHOWN, SettledCounts};
 
