@@ -25,15 +25,41 @@ pub(super) fn rolled_upto(conn: &Connection) -> Result<i64, StoreError> {
         .unwrap_or(0))
 }
 
-/// What a roll-up counts about one entry.
-struct Facts {
-    site_id: i64,
-    created_at: i64,
-    kind: String,
-    severity: String,
-    page_url: Option<String>,
-    expected: Option<String>,
-    actual: Option<String>,
+/// What a roll-up counts about one entry, on either backend.
+pub(in crate::store) struct Facts {
+    pub site_id: i64,
+    pub created_at: i64,
+    pub kind: String,
+    pub severity: String,
+    pub page_url: Option<String>,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+}
+
+impl Facts {
+    /// The week it arrived in.
+    pub fn week(&self) -> i64 {
+        week_of(self.created_at)
+    }
+
+    /// Its page, as the roll-ups name it.
+    pub fn page(&self) -> String {
+        page_key(self.page_url.as_deref().unwrap_or_default())
+    }
+
+    /// Whether its page and words are counted: an expectation mismatch.
+    pub fn is_mismatch(&self) -> bool {
+        self.kind == "expectation"
+    }
+
+    /// The words of what was expected and what happened instead, each once.
+    pub fn mismatch_words(&self) -> Vec<String> {
+        words(&format!(
+            "{} {}",
+            self.expected.as_deref().unwrap_or_default(),
+            self.actual.as_deref().unwrap_or_default()
+        ))
+    }
 }
 
 fn facts(conn: &Connection, entry_id: i64) -> Result<Option<Facts>, StoreError> {
@@ -61,7 +87,7 @@ fn add_volume(conn: &Connection, f: &Facts, delta: i64) -> Result<(), StoreError
         "INSERT INTO rollup_volume (week, site_id, kind, severity, entries) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (week, site_id, kind, severity) DO UPDATE SET entries = entries + excluded.entries",
     )?
-    .execute(params![week_of(f.created_at), f.site_id, f.kind, f.severity, delta])?;
+    .execute(params![f.week(), f.site_id, f.kind, f.severity, delta])?;
     Ok(())
 }
 
@@ -81,7 +107,7 @@ fn add_time(
     duration_ms: i64,
     delta: i64,
 ) -> Result<(), StoreError> {
-    let week = week_of(f.created_at);
+    let week = f.week();
     let bucket = bucket(duration_ms);
     match measure {
         Measure::FirstResponse => conn
@@ -101,38 +127,28 @@ fn add_time(
 }
 
 fn add_page(conn: &Connection, f: &Facts, delta: i64) -> Result<(), StoreError> {
-    if f.kind != "expectation" {
+    if !f.is_mismatch() {
         return Ok(());
     }
     conn.prepare_cached(
         "INSERT INTO rollup_pages (week, site_id, page, n) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (week, site_id, page) DO UPDATE SET n = n + excluded.n",
     )?
-    .execute(params![
-        week_of(f.created_at),
-        f.site_id,
-        page_key(f.page_url.as_deref().unwrap_or_default()),
-        delta
-    ])?;
+    .execute(params![f.week(), f.site_id, f.page(), delta])?;
     Ok(())
 }
 
 fn add_words(conn: &Connection, f: &Facts, delta: i64) -> Result<(), StoreError> {
-    if f.kind != "expectation" {
+    if !f.is_mismatch() {
         return Ok(());
     }
-    let text = format!(
-        "{} {}",
-        f.expected.as_deref().unwrap_or_default(),
-        f.actual.as_deref().unwrap_or_default()
-    );
-    let page = page_key(f.page_url.as_deref().unwrap_or_default());
+    let (page, week) = (f.page(), f.week());
     let mut stmt = conn.prepare_cached(
         "INSERT INTO rollup_words (page, week, site_id, word, n) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (page, week, site_id, word) DO UPDATE SET n = n + excluded.n",
     )?;
-    for word in words(&text) {
-        stmt.execute(params![page, week_of(f.created_at), f.site_id, word, delta])?;
+    for word in f.mismatch_words() {
+        stmt.execute(params![page, week, f.site_id, word, delta])?;
     }
     Ok(())
 }
@@ -150,14 +166,13 @@ pub(super) fn forget_text(conn: &Connection, entry_id: i64) -> Result<(), StoreE
     let spam: bool = conn
         .prepare_cached("SELECT status = 'spam' FROM entries WHERE id = ?1")?
         .query_row([entry_id], |r| r.get(0))?;
-    if spam || f.kind != "expectation" {
+    if spam || !f.is_mismatch() {
         return Ok(());
     }
     add_words(conn, &f, -1)?;
     add_page(conn, &f, -1)?;
     // What is left at nothing goes, so no row remembers the entry.
-    let page = page_key(f.page_url.as_deref().unwrap_or_default());
-    let week = week_of(f.created_at);
+    let (page, week) = (f.page(), f.week());
     conn.prepare_cached(
         "DELETE FROM rollup_words WHERE page = ?1 AND week = ?2 AND site_id = ?3 AND n <= 0",
     )?
@@ -205,12 +220,7 @@ fn roll_pending(conn: &Connection, limit: i64) -> Result<usize, StoreError> {
             continue;
         }
         *volume
-            .entry((
-                week_of(f.created_at),
-                f.site_id,
-                f.kind.clone(),
-                f.severity.clone(),
-            ))
+            .entry((f.week(), f.site_id, f.kind.clone(), f.severity.clone()))
             .or_default() += 1;
         if let Some(at) = r.get::<_, Option<i64>>(9)? {
             add_time(conn, Measure::FirstResponse, &f, at - f.created_at, 1)?;

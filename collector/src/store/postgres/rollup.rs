@@ -13,19 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use deadpool_postgres::{GenericClient, Transaction};
 
 use super::Postgres;
-use crate::report::{bucket, page_key, week_of, words};
-use crate::store::rollup::{BATCH, TOP_PAGES, TOP_WORDS, most, spam_delta};
+use crate::report::bucket;
+use crate::store::rollup::{BATCH, Facts, TOP_PAGES, TOP_WORDS, most, spam_delta};
 use crate::store::{PageMismatches, Period, PromiseCounts, Rollups, StoreError};
-
-struct Facts {
-    site_id: i64,
-    created_at: i64,
-    kind: String,
-    severity: String,
-    page_url: Option<String>,
-    expected: Option<String>,
-    actual: Option<String>,
-}
 
 /// The facts of an entry already counted, `None` while it waits in the
 /// queue (it will be counted as it is then) or is gone.
@@ -80,7 +70,7 @@ async fn add_time(
     duration_ms: i64,
     delta: i64,
 ) -> Result<(), StoreError> {
-    let week = week_of(f.created_at);
+    let week = f.week();
     let bucket = bucket(duration_ms);
     match measure {
         Measure::FirstResponse => {
@@ -106,46 +96,33 @@ async fn add_time(
 }
 
 async fn add_page(client: &impl GenericClient, f: &Facts, delta: i64) -> Result<(), StoreError> {
-    if f.kind != "expectation" {
+    if !f.is_mismatch() {
         return Ok(());
     }
     client
         .execute(
             "INSERT INTO rollup_pages (week, site_id, page, n) VALUES ($1, $2, $3, $4)
              ON CONFLICT (week, site_id, page) DO UPDATE SET n = rollup_pages.n + excluded.n",
-            &[
-                &week_of(f.created_at),
-                &f.site_id,
-                &page_key(f.page_url.as_deref().unwrap_or_default()),
-                &delta,
-            ],
+            &[&f.week(), &f.site_id, &f.page(), &delta],
         )
         .await?;
     Ok(())
 }
 
 async fn add_words(client: &impl GenericClient, f: &Facts, delta: i64) -> Result<(), StoreError> {
-    if f.kind != "expectation" {
+    if !f.is_mismatch() {
         return Ok(());
     }
-    let text = format!(
-        "{} {}",
-        f.expected.as_deref().unwrap_or_default(),
-        f.actual.as_deref().unwrap_or_default()
-    );
-    let page = page_key(f.page_url.as_deref().unwrap_or_default());
+    let (page, week) = (f.page(), f.week());
     let stmt = client
         .prepare_cached(
             "INSERT INTO rollup_words (page, week, site_id, word, n) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (page, week, site_id, word) DO UPDATE SET n = rollup_words.n + excluded.n",
         )
         .await?;
-    for word in words(&text) {
+    for word in f.mismatch_words() {
         client
-            .execute(
-                &stmt,
-                &[&page, &week_of(f.created_at), &f.site_id, &word, &delta],
-            )
+            .execute(&stmt, &[&page, &week, &f.site_id, &word, &delta])
             .await?;
     }
     Ok(())
@@ -181,15 +158,7 @@ pub(super) async fn status_changed(
     let Some(delta) = spam_delta(from, to) else {
         return Ok(());
     };
-    add_volume(
-        tx,
-        week_of(f.created_at),
-        f.site_id,
-        &f.kind,
-        &f.severity,
-        delta,
-    )
-    .await?;
+    add_volume(tx, f.week(), f.site_id, &f.kind, &f.severity, delta).await?;
     add_page(tx, &f, delta).await?;
     let answered: Option<i64> = tx
         .query_one(
@@ -224,14 +193,13 @@ pub(super) async fn forget_text(tx: &Transaction<'_>, entry_id: i64) -> Result<(
         )
         .await?
         .get(0);
-    if spam || f.kind != "expectation" {
+    if spam || !f.is_mismatch() {
         return Ok(());
     }
     add_words(tx, &f, -1).await?;
     add_page(tx, &f, -1).await?;
     // What is left at nothing goes, so no row remembers the entry.
-    let page = page_key(f.page_url.as_deref().unwrap_or_default());
-    let week = week_of(f.created_at);
+    let (page, week) = (f.page(), f.week());
     tx.execute(
         "DELETE FROM rollup_words WHERE page = $1 AND week = $2 AND site_id = $3 AND n <= 0",
         &[&page, &week, &f.site_id],
@@ -260,7 +228,7 @@ struct Sums {
 impl Sums {
     /// Counts one entry, answered at `first` and closed at `closed`.
     fn add(&mut self, f: &Facts, first: Option<i64>, closed: Option<i64>) {
-        let week = week_of(f.created_at);
+        let week = f.week();
         *self
             .volume
             .entry((week, f.site_id, f.kind.clone(), f.severity.clone()))
@@ -277,18 +245,13 @@ impl Sums {
                 .entry((week, f.site_id, f.kind.clone(), bucket(at - f.created_at)))
                 .or_default() += 1;
         }
-        if f.kind == "expectation" {
-            let page = page_key(f.page_url.as_deref().unwrap_or_default());
+        if f.is_mismatch() {
+            let page = f.page();
             *self
                 .pages
                 .entry((week, f.site_id, page.clone()))
                 .or_default() += 1;
-            let text = format!(
-                "{} {}",
-                f.expected.as_deref().unwrap_or_default(),
-                f.actual.as_deref().unwrap_or_default()
-            );
-            for word in words(&text) {
+            for word in f.mismatch_words() {
                 *self
                     .words
                     .entry((page.clone(), week, f.site_id, word))
