@@ -110,16 +110,15 @@ impl Commands {
         }
     }
 
-    /// The app is mounted: deliver what waited, then everything as it comes.
     /// The calls made so far, for the app's first render.
     pub fn take_waiting(&self) -> Vec<Command> {
         std::mem::take(&mut *self.waiting.borrow_mut())
     }
 
+    /// The app is mounted: deliver what waited, then everything as it comes.
     pub fn attach(&self, handler: Callback<Command>) {
         *self.handler.borrow_mut() = Some(handler.clone());
-        let waiting = std::mem::take(&mut *self.waiting.borrow_mut());
-        for command in waiting {
+        for command in self.take_waiting() {
             handler.emit(command);
         }
     }

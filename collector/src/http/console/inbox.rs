@@ -268,22 +268,21 @@ pub async fn page(
     let users = state.store.users().await?;
     let summary = state.store.waiting_summary(now).await?;
     // A typed site name or key becomes its id, so links carry the id.
-    let site = site_choice::resolve(&raw.site, &sites).map(|id| {
-        if let Some(id) = id {
-            raw.site = id.to_string();
-        }
-    });
-    let (filter, problem) =
-        match site.and_then(|()| raw.parse(staff.user.id).map_err(|e| e.message)) {
-            Ok(filter) => (
-                Some(Filter {
-                    before: notice.before.filter(|_| filter.cursor.is_none()),
-                    ..filter
-                }),
-                None,
-            ),
-            Err(e) => (None, Some(e)),
-        };
+    let site = site_choice::resolve(&raw.site, &sites);
+    if let Ok(Some(id)) = site {
+        raw.site = id.to_string();
+    }
+    let (filter, problem) = match site.and_then(|_| raw.parse(staff.user.id).map_err(|e| e.message))
+    {
+        Ok(filter) => (
+            Some(Filter {
+                before: notice.before.filter(|_| filter.cursor.is_none()),
+                ..filter
+            }),
+            None,
+        ),
+        Err(e) => (None, Some(e)),
+    };
     let view = filter.as_ref().map_or(View::Waiting, |f: &Filter| f.view);
     let count_cap = match filter.as_ref().and_then(|f| f.search.as_ref()) {
         Some(_) => SEARCH_COUNT_CAP,
