@@ -476,6 +476,28 @@ axe.run(document, {{ runOnly: {{ type: "tag", values: ["wcag2a", "wcag2aa", "wca
         }
     }
 
+    /// The sRGB bytes of `property` (a colour) of the element `css` in the
+    /// widget, as painted: each engine serialises computed colours its own
+    /// way (`rgb()`, `lch()`, `color(srgb …)`), a canvas does not.
+    pub async fn painted_color(&self, css: &str, property: &str) -> TestResult<[u8; 3]> {
+        self.find_in_widget(css).await?;
+        let value = self
+            .client
+            .execute(
+                "const el = document.querySelector('earshot-widget').shadowRoot.querySelector(arguments[0]);
+                 const ctx = document.createElement('canvas').getContext('2d');
+                 ctx.fillStyle = getComputedStyle(el).getPropertyValue(arguments[1]);
+                 ctx.fillRect(0, 0, 1, 1);
+                 return Array.from(ctx.getImageData(0, 0, 1, 1).data.slice(0, 3));",
+                vec![css.into(), property.into()],
+            )
+            .await?;
+        let bytes: Vec<u8> = serde_json::from_value(value)?;
+        bytes
+            .try_into()
+            .map_err(|b| format!("{css} {property} painted as {b:?}").into())
+    }
+
     /// Waits until `css` inside the widget has non-empty text, returning it.
     pub async fn text_in_widget(&self, css: &str) -> TestResult<String> {
         let deadline = Instant::now() + PATIENCE;

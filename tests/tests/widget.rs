@@ -309,6 +309,31 @@ async fn widget_works_under_a_strict_content_security_policy_with(engine: Engine
     // The stylesheet applied (it is the only way styles get in under this CSP).
     let launcher = browser.find_in_widget("button.launcher").await?;
     assert_eq!(launcher.css_value("border-radius").await?, "999px");
+    // The text on the accent is white or black, whichever contrasts more,
+    // on the launcher and on the dialog's send button alike.
+    for (accent, ink) in [
+        (None, [255, 255, 255]),
+        (Some("#ffd166"), [0, 0, 0]),
+        (Some("#0b6e4f"), [255, 255, 255]),
+        (Some("#e0e4ea"), [0, 0, 0]),
+    ] {
+        if let Some(accent) = accent {
+            browser
+                .client
+                .execute(
+                    "document.querySelector('earshot-widget').style.setProperty('--earshot-color', arguments[0])",
+                    vec![accent.into()],
+                )
+                .await?;
+        }
+        for button in ["button.launcher", "button.send"] {
+            assert_eq!(
+                browser.painted_color(button, "color").await?,
+                ink,
+                "{button} on {accent:?}"
+            );
+        }
+    }
 
     browser
         .find_in_widget("input#kind-idea")
@@ -871,7 +896,10 @@ async fn a_german_page_gets_the_widget_in_german_with_the_hosts_own_words() -> T
         "rgba(11, 110, 79, 1)"
     );
     // Dark green takes white text.
-    assert_eq!(launcher.css_value("color").await?, "rgba(255, 255, 255, 1)");
+    assert_eq!(
+        browser.painted_color("button.launcher", "color").await?,
+        [255, 255, 255]
+    );
     let left = browser
         .client
         .execute(

@@ -1,5 +1,4 @@
-/*! Earshot widget */
-// Runs on every page of every host site, so it stays tiny and
+// Earshot's loader. Runs on every page of every host site, so it stays tiny and
 // dependency-free (the build minifies it; every byte here is paid by every
 // visitor). It draws the button and owns window.Earshot; the WebAssembly
 // app (the dialog) and its stylesheet are fetched only when someone shows
@@ -40,18 +39,8 @@
   // CSSOM, which a strict CSP allows (a style attribute it would not).
   const style = host.style;
   const color = data.color || "";
-  if (/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(color)) {
-    style.setProperty("--earshot-color", color);
-    // Text on the host's colour: white or near-black, whichever reads
-    // better (relative luminance, as WCAG measures it).
-    const hex = color.length == 4 ? color.replace(/[0-9a-f]/gi, "$&$&") : color;
-    let lum = 0;
-    [0.2126, 0.7152, 0.0722].forEach((weight, i) => {
-      const c = parseInt(hex.substr(2 * i + 1, 2), 16) / 255;
-      lum += weight * (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
-    });
-    style.setProperty("--earshot-color-ink", lum > 0.179 ? "#111318" : "#fff");
-  }
+  // The text on it follows in CSS (launcher.css).
+  if (/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(color)) style.setProperty("--earshot-color", color);
 
   let app, loading, button, layer, note, styled, wasm, bindgen;
   let queue = [];
@@ -165,7 +154,8 @@
 
   if (data.mode != "manual") {
     layer = root.appendChild(el("div"));
-    layer.className = "launcher-layer " + (/^(top|bottom)-(left|right)$/.test(data.position) ? data.position : "bottom-right");
+    // Bottom right needs no class: it is where the layer sits by default.
+    layer.className = "launcher-layer " + (/^(top|bottom)-(left|right)$/.test(data.position) ? data.position : "");
     // A manual popover renders in the top layer, above any z-index.
     layer.popover = "manual";
     button = layer.appendChild(el("button"));
@@ -179,7 +169,7 @@
   }
 
   const start = () => {
-    (document.body || document.documentElement).appendChild(host);
+    document.body.appendChild(host);
     try { layer?.showPopover(); } catch {}
     // Something an earlier page could not send is still waiting.
     if (pending()) load();
