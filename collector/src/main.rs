@@ -26,5 +26,6 @@ async fn main() -> ExitCode {
         logs.with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
             .init();
     }
+    cli::log_panics();
     cli::run(args.command, args.serve).await
 }

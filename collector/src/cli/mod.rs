@@ -1,6 +1,7 @@
 //! What each `earshot` subcommand does.
 
 pub mod args;
+mod panics;
 mod privacy;
 mod tokens;
 mod webhooks;
@@ -16,6 +17,7 @@ use crate::origin::OriginPattern;
 use crate::server::{self, snippet};
 use crate::store::{NewSite, NewUser, Role, Store, StoreError};
 use args::{Command, DevCommand, SiteCommand, UserCommand};
+pub use panics::log_panics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {

@@ -9,11 +9,15 @@
 //!   rather than as a network error (and tell the customer, not retry
 //!   forever); preflights answered here; oversized headers refused with a
 //!   readable 431.
+//! - A handler that panics answers 500 (JSON, or the console's page).
+
+use std::panic::AssertUnwindSafe;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt as _;
 
 use super::console::ConsoleError;
 use super::{ApiError, AppState};
@@ -35,6 +39,21 @@ pub async fn deadline(State(state): State<AppState>, request: Request, next: Nex
         Ok(response) => response,
         Err(_) if console => ConsoleError::TimedOut.into_response(),
         Err(_) => ApiError::TimedOut.into_response(),
+    }
+}
+
+/// A handler that panics (a defect) answers 500 in its caller's error
+/// shape instead of dropping the connection unanswered; the server carries
+/// on. The panic hook set at startup has logged where it happened.
+pub async fn catch_panic(request: Request, next: Next) -> Response {
+    let console = request.uri().path().starts_with("/console");
+    // Unwind safety: what a handler shares lives behind locks and the
+    // store's own transactions; a half-done handler leaves nothing the next
+    // request could observe that a dropped connection would not.
+    match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(_) if console => ConsoleError::Internal("a request handler panicked").into_response(),
+        Err(_) => ApiError::Panicked.into_response(),
     }
 }
 
@@ -143,4 +162,58 @@ fn with_cors(mut response: Response, origin: Option<&str>) -> Response {
         );
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::middleware;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    fn panicking() -> Router {
+        async fn boom() -> &'static str {
+            panic!("a defect")
+        }
+        Router::new()
+            .route("/api/v1/entries", get(boom))
+            .route("/console/inbox", get(boom))
+            .route("/livez", get(|| async { "ok" }))
+            .layer(middleware::from_fn(catch_panic))
+    }
+
+    async fn get_path(app: Router, path: &str) -> (StatusCode, String) {
+        let response = app
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_panicking_api_handler_answers_500_json_without_the_panic_text() {
+        let (status, body) = get_path(panicking(), "/api/v1/entries").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["error"]["code"], "internal");
+        assert!(!body.contains("a defect"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_console_page_answers_500_html_and_the_router_keeps_serving() {
+        let app = panicking();
+        let (status, body) = get_path(app.clone(), "/console/inbox").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body.contains("Something went wrong"), "{body}");
+        assert!(!body.contains("a defect"), "{body}");
+        assert_eq!(get_path(app, "/livez").await, (StatusCode::OK, "ok".into()));
+    }
 }

@@ -79,6 +79,9 @@ pub enum ApiError {
     Refused(#[from] Refusal),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A handler panicked (a defect); the panic hook logged where.
+    #[error("a request handler panicked")]
+    Panicked,
 }
 
 impl From<ReviewError> for ApiError {
@@ -118,6 +121,12 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 "bad_body",
                 "the request body could not be read".into(),
+                None,
+            ),
+            Panicked => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "an internal error occurred; retry shortly".into(),
                 None,
             ),
             TimedOut => (

@@ -116,6 +116,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn(edge::catch_panic))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             logging::log_request,
