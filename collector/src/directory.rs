@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::clock::Clock;
+use crate::store::refusals::RefusalTally;
 use crate::store::{Site, Store, StoreError};
 
 const REFRESH: Duration = Duration::from_secs(5);
@@ -17,33 +19,33 @@ pub struct SiteDirectory {
     store: Store,
     cache: Arc<RwLock<Snapshot>>,
     refresh: Arc<tokio::sync::Mutex<()>>,
-    rejected: Arc<Mutex<HashMap<i64, Rejected>>>,
+    /// Refusals counted since they were last written, by site.
+    rejected: Arc<Mutex<HashMap<i64, RefusalTally>>>,
 }
 
-/// Hours of refusals remembered per site.
-const HOURS: usize = 24;
-const HOUR_MS: i64 = 3_600_000;
-/// Distinct refused origins kept per site, and their longest length: enough
-/// to spot a misconfiguration, bounded whatever a client sends.
-const ORIGINS_KEPT: usize = 5;
-const ORIGIN_MAX: usize = 120;
-
-/// Feedback a site refused because of the page's origin, per hour.
-#[derive(Debug, Clone, Default)]
-struct Rejected {
-    /// (hour number since 1970, refusals in it), a ring by hour.
-    hours: [(i64, u32); HOURS],
-    /// The latest distinct origins refused, newest first.
-    origins: Vec<String>,
-}
+/// How often refusals counted in memory are written.
+pub const REFUSALS_EVERY: Duration = Duration::from_secs(10);
 
 /// What the Sites page shows of a site's refused origins.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RejectedOrigins {
-    /// Refusals in the last 24 hours (since this collector started, if
-    /// later).
+    /// Refusals in the last 24 hours, by every collector.
     pub last_day: u64,
+    /// The latest distinct origins refused, newest first.
     pub origins: Vec<String>,
+}
+
+/// Writes what `sites` counted every [`REFUSALS_EVERY`], until aborted.
+pub async fn keep_refusals_written(sites: SiteDirectory, clock: Clock) {
+    let mut every = tokio::time::interval(REFUSALS_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = sites.write_refusals(clock.now_millis()).await {
+            // Kept in memory for the next attempt.
+            tracing::warn!(error = %e, "could not write the refused origins' counts");
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -66,43 +68,66 @@ impl SiteDirectory {
     }
 
     /// Counts feedback refused for `site_id` because it came from `origin`.
-    /// Keyed by sites that exist, so its memory is bounded by their number.
+    /// In memory until the next [`Self::write_refusals`]; keyed by sites
+    /// that exist, each tally bounded, so its memory is bounded by their
+    /// number whatever clients send.
     pub fn note_rejected(&self, site_id: i64, origin: &str, now_ms: i64) {
         let Ok(mut all) = self.rejected.lock() else {
             return;
         };
-        let entry = all.entry(site_id).or_default();
-        let hour = now_ms.div_euclid(HOUR_MS);
-        let slot = &mut entry.hours[usize::try_from(hour.rem_euclid(HOURS as i64)).unwrap_or(0)];
-        if slot.0 == hour {
-            slot.1 = slot.1.saturating_add(1);
-        } else {
-            *slot = (hour, 1);
-        }
-        let origin: String = origin.chars().take(ORIGIN_MAX).collect();
-        entry.origins.retain(|o| *o != origin);
-        entry.origins.insert(0, origin);
-        entry.origins.truncate(ORIGINS_KEPT);
+        all.entry(site_id)
+            .or_insert_with(|| RefusalTally::new(site_id))
+            .add(origin, now_ms);
     }
 
-    /// Refusals for `site_id` in the 24 hours before `now_ms`.
-    pub fn rejected_origins(&self, site_id: i64, now_ms: i64) -> RejectedOrigins {
-        let Ok(all) = self.rejected.lock() else {
-            return RejectedOrigins::default();
+    /// Writes the refusals counted since the last call. A failed write
+    /// keeps them for the next.
+    pub async fn write_refusals(&self, now_ms: i64) -> Result<(), StoreError> {
+        let tallies: Vec<RefusalTally> = match self.rejected.lock() {
+            Ok(mut all) => all.drain().map(|(_, tally)| tally).collect(),
+            Err(_) => return Ok(()),
         };
-        let Some(entry) = all.get(&site_id) else {
-            return RejectedOrigins::default();
-        };
-        let hour = now_ms.div_euclid(HOUR_MS);
-        RejectedOrigins {
-            last_day: entry
-                .hours
-                .iter()
-                .filter(|(h, _)| hour - h < HOURS as i64 && *h <= hour)
-                .map(|(_, n)| u64::from(*n))
-                .sum(),
-            origins: entry.origins.clone(),
+        if tallies.is_empty() {
+            return Ok(());
         }
+        let result = self.store.record_refusals(tallies.clone(), now_ms).await;
+        if result.is_err()
+            && let Ok(mut all) = self.rejected.lock()
+        {
+            for tally in tallies {
+                all.entry(tally.site_id)
+                    .or_insert_with(|| RefusalTally::new(tally.site_id))
+                    .merge(tally);
+            }
+        }
+        result
+    }
+
+    /// Refusals for each of `site_ids` in the 24 hours before `now_ms`: what
+    /// is stored, by every collector, and what this one has not written yet.
+    pub async fn rejected_origins(
+        &self,
+        site_ids: &[i64],
+        now_ms: i64,
+    ) -> Result<HashMap<i64, RejectedOrigins>, StoreError> {
+        let mut all = self.store.refusals(site_ids.to_vec(), now_ms).await?;
+        if let Ok(pending) = self.rejected.lock() {
+            for id in site_ids {
+                if let Some(tally) = pending.get(id) {
+                    all.entry(*id).or_default().merge(tally.within_day(now_ms));
+                }
+            }
+        }
+        Ok(all
+            .into_iter()
+            .map(|(id, refused)| {
+                let shown = RejectedOrigins {
+                    last_day: refused.count,
+                    origins: refused.origin_names(),
+                };
+                (id, shown)
+            })
+            .collect())
     }
 
     fn fresh(&self) -> Option<Arc<Vec<Arc<Site>>>> {
@@ -163,23 +188,52 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn refused_origins_are_counted_for_a_day_and_bounded() {
+    async fn refusals_count_before_and_after_they_are_written_and_survive_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.db")).unwrap();
-        let sites = SiteDirectory::new(store);
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path).unwrap();
+        let site = store
+            .add_site(
+                crate::store::NewSite {
+                    name: "Shop".into(),
+                    origins: Vec::new(),
+                },
+                0,
+            )
+            .await
+            .unwrap();
+        let sites = SiteDirectory::new(store.clone());
         let t = 1_800_000_000_000;
-        for i in 0..10 {
-            sites.note_rejected(7, &format!("https://shop{i}.example"), t + i * HOUR_MS);
+        for i in 0..3 {
+            sites.note_rejected(site.id, "https://typo.example", t + i);
         }
-        sites.note_rejected(7, &"x".repeat(10_000), t + 10 * HOUR_MS);
-        let seen = sites.rejected_origins(7, t + 10 * HOUR_MS);
-        assert_eq!(seen.last_day, 11);
-        assert_eq!(seen.origins.len(), ORIGINS_KEPT);
-        assert_eq!(seen.origins[0].len(), ORIGIN_MAX);
-        assert_eq!(seen.origins[1], "https://shop9.example");
-        // A day later the early hours have fallen out.
-        let later = sites.rejected_origins(7, t + 30 * HOUR_MS);
-        assert_eq!(later.last_day, 4);
-        assert_eq!(sites.rejected_origins(8, t).last_day, 0);
+        let seen = |sites: SiteDirectory, now| async move {
+            sites
+                .rejected_origins(&[site.id, 999], now)
+                .await
+                .unwrap()
+                .remove(&site.id)
+                .unwrap_or_default()
+        };
+        // Not written yet: counted from memory.
+        assert_eq!(seen(sites.clone(), t + 10).await.last_day, 3);
+        sites.write_refusals(t + 10).await.unwrap();
+        sites.note_rejected(site.id, "https://other.example", t + 20);
+        let both = seen(sites.clone(), t + 30).await;
+        assert_eq!(both.last_day, 4);
+        assert_eq!(
+            both.origins,
+            vec!["https://other.example", "https://typo.example"]
+        );
+        sites.write_refusals(t + 30).await.unwrap();
+        store.shutdown().await;
+
+        let reopened = Store::open(&path).unwrap();
+        let fresh = SiteDirectory::new(reopened.clone());
+        assert_eq!(seen(fresh.clone(), t + 40).await, both);
+        // A day on, none of it counts.
+        let later = t + 25 * crate::store::refusals::HOUR_MS;
+        assert_eq!(seen(fresh, later).await, RejectedOrigins::default());
+        reopened.shutdown().await;
     }
 }

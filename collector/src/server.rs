@@ -83,6 +83,9 @@ pub struct Running {
     task: JoinHandle<io::Result<()>>,
     indexer: JoinHandle<()>,
     retainer: JoinHandle<()>,
+    /// Writes the refusals the site directory counts.
+    refusals: JoinHandle<()>,
+    clock: crate::clock::Clock,
     /// The scheduled backups and what stops them.
     backups: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
     notifier: Notifier,
@@ -96,6 +99,11 @@ impl Running {
         let served = self.task.await.unwrap_or_else(|e| Err(io::Error::other(e)));
         self.indexer.abort();
         self.retainer.abort();
+        self.refusals.abort();
+        // The last few seconds' refusals, before the database closes.
+        if let Err(e) = self.sites.write_refusals(self.clock.now_millis()).await {
+            tracing::warn!(error = %e, "could not write the refused origins' counts");
+        }
         if let Some((stop, backups)) = self.backups {
             let _ = stop.send(());
             let _ = backups.await;
@@ -237,6 +245,10 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         store.clone(),
         config.clock.clone(),
     ));
+    let refusals = tokio::spawn(crate::directory::keep_refusals_written(
+        sites.clone(),
+        config.clock.clone(),
+    ));
     let backups = config.backups.clone().map(|schedule| {
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(crate::store::backup::scheduled(
@@ -260,6 +272,8 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         task,
         indexer,
         retainer,
+        refusals,
+        clock: config.clock.clone(),
         backups,
         notifier,
     })

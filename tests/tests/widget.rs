@@ -1101,10 +1101,14 @@ async fn a_page_the_site_does_not_allow_is_told_plainly_keeps_its_text_and_does_
     );
     // Past the first retry's delay, still nothing was sent again.
     tokio::time::sleep(std::time::Duration::from_secs(6)).await;
-    let refused = collector.running.sites.rejected_origins(
-        collector.site_id()?,
-        earshot_collector::clock::system_millis(),
-    );
+    let site_id = collector.site_id()?;
+    let refused = collector
+        .running
+        .sites
+        .rejected_origins(&[site_id], earshot_collector::clock::system_millis())
+        .await?
+        .remove(&site_id)
+        .ok_or("no refusals counted")?;
     assert_eq!(refused.last_day, 1, "one attempt, no retries");
     assert!(refused.origins[0].starts_with(&format!("http://{INSECURE_HOST}:")));
     assert_eq!(entry_count(&collector)?, 0);

@@ -8,12 +8,13 @@
 //! same signature or the crate does not compile, and the contract test
 //! (`tests/store`) holds them to the same behaviour.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use earshot_protocol::{Dimensions, ImageType};
 
 use super::postgres::Postgres;
+use super::refusals::{RefusalTally, Refused};
 use super::retention::Retention;
 use super::{
     Account, AccountError, Attached, AttemptRecord, AuditEntry, BulkAction, BulkOutcome,
@@ -338,6 +339,11 @@ operations! {
         fn rollup_backlog() -> Result<i64, StoreError>;
         /// The roll-ups a report for `period` draws on.
         fn rollups(period: Period) -> Result<Rollups, StoreError>;
+        /// Adds refusals counted in memory (several collectors' add up) and
+        /// trims each site's to a day and the latest few origins.
+        fn record_refusals(tallies: Vec<RefusalTally>, now_ms: i64) -> Result<(), StoreError>;
+        /// The stored refusals of the day before `now_ms`, for these sites.
+        fn refusals(site_ids: Vec<i64>, now_ms: i64) -> Result<HashMap<i64, Refused>, StoreError>;
         /// Replaces the signing secret; the old one keeps signing beside it for
         /// [`ROTATION_OVERLAP_MS`].
         fn rotate_webhook(public_id: String, secret: String, actor: Option<i64>, now: i64) -> Result<bool, StoreError>;

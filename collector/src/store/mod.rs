@@ -17,6 +17,7 @@ mod notify;
 mod outbox;
 pub mod postgres;
 mod privacy;
+pub mod refusals;
 pub mod retention;
 mod review;
 mod rollup;

@@ -200,13 +200,28 @@ async fn submit_returns_a_readable_403_when_the_origin_is_not_allowed() {
         assert_eq!(code, "origin_not_allowed", "{origin}");
     }
     assert_eq!(app.entry_count(), 0);
-    let site = app.running.created_site.as_ref().unwrap();
-    let seen = app
-        .running
-        .sites
-        .rejected_origins(site.id, earshot_collector::clock::system_millis());
-    assert_eq!(seen.last_day, 3);
-    assert_eq!(seen.origins[0], "null");
+    let site_id = app.running.created_site.as_ref().unwrap().id;
+    let seen = |running: &earshot_collector::server::Running| {
+        let sites = running.sites.clone();
+        async move {
+            sites
+                .rejected_origins(&[site_id], earshot_collector::clock::system_millis())
+                .await
+                .unwrap()
+                .remove(&site_id)
+                .unwrap()
+        }
+    };
+    let before = seen(&app.running).await;
+    assert_eq!(before.last_day, 3);
+    assert_eq!(before.origins[0], "null");
+    // Counted in memory, written on the way down, read after a restart.
+    app.running.stop().await.unwrap();
+    let restarted = earshot_collector::server::start(&crate::helpers::test_config(&app.db_path))
+        .await
+        .unwrap();
+    assert_eq!(seen(&restarted).await, before);
+    restarted.stop().await.unwrap();
 }
 
 #[tokio::test]

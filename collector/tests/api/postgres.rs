@@ -58,7 +58,7 @@ async fn two_collectors_on_one_postgres_serve_as_one() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2], "each version applied once");
     let store = Store::connect(&url).await.unwrap();
     add_staff(&store).await;
 
@@ -194,6 +194,10 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
         expires_at: None,
     };
     store.add_token(token, Some(ada.id), now).await.unwrap();
+    let site_id = app.running.created_site.as_ref().unwrap().id;
+    let mut refused = earshot_collector::store::refusals::RefusalTally::new(site_id);
+    refused.add("https://typo.example", now);
+    store.record_refusals(vec![refused], now).await.unwrap();
     store
         .create_session(vec![9; 32], ada.id, "csrf".into(), now, None)
         .await
@@ -258,6 +262,8 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
         password_hash: "x".into(),
     };
     assert!(moved.add_user(user, now).await.unwrap().id > ada.id);
+    let refusals = moved.refusals(vec![site_id], now + 10).await.unwrap();
+    assert_eq!(refusals[&site_id].count, 1);
     moved.shutdown().await;
     // A second copy into the same database is refused.
     let (ok, _, err) = migrate(&db, &url, &[]);

@@ -174,3 +174,64 @@ async fn a_sites_retention_is_off_until_set(db: &Store) {
     assert_eq!(db.retention(shop.id + 100).await.unwrap(), None);
 }
 story!(a_sites_retention_is_off_until_set);
+
+async fn refusals_from_several_writers_add_up_for_a_day_and_keep_the_latest_origins(db: &Store) {
+    use earshot_collector::store::refusals::{HOUR_MS, ORIGINS_KEPT, RefusalTally};
+    let shop = db.add_site(new_site("Shop"), T0).await.unwrap();
+    let blog = db.add_site(new_site("Blog"), T0).await.unwrap();
+    // Two collectors' tallies for the same hour and origin.
+    let mut first = RefusalTally::new(shop.id);
+    first.add("https://typo.example", T0);
+    first.add("https://typo.example", T0 + 1);
+    let mut second = RefusalTally::new(shop.id);
+    second.add("https://typo.example", T0 + 2);
+    let mut other = RefusalTally::new(blog.id);
+    other.add("http://localhost:3000", T0);
+    db.record_refusals(vec![first, other], T0 + 10)
+        .await
+        .unwrap();
+    db.record_refusals(vec![second], T0 + 10).await.unwrap();
+    let seen = db
+        .refusals(vec![shop.id, blog.id, blog.id + 100], T0 + 20)
+        .await
+        .unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[&shop.id].count, 3);
+    assert_eq!(
+        seen[&shop.id].origins,
+        vec![("https://typo.example".to_owned(), T0 + 2)]
+    );
+    assert_eq!(seen[&blog.id].count, 1);
+    assert!(db.refusals(Vec::new(), T0).await.unwrap().is_empty());
+
+    // Many origins over the next hours: the latest few are kept.
+    for i in 1..=8 {
+        let mut later = RefusalTally::new(shop.id);
+        later.add(&format!("https://shop{i}.example"), T0 + i * HOUR_MS);
+        db.record_refusals(vec![later], T0 + i * HOUR_MS)
+            .await
+            .unwrap();
+    }
+    let now = T0 + 8 * HOUR_MS;
+    let shop_seen = db.refusals(vec![shop.id], now).await.unwrap()[&shop.id].clone();
+    assert_eq!(shop_seen.count, 11);
+    assert_eq!(shop_seen.origins.len(), ORIGINS_KEPT);
+    assert_eq!(shop_seen.origins[0].0, "https://shop8.example");
+    // A day after the first refusals they no longer count.
+    let next_day = T0 + 24 * HOUR_MS + 1;
+    let shop_next = db.refusals(vec![shop.id], next_day).await.unwrap()[&shop.id].clone();
+    assert_eq!(shop_next.count, 8);
+    assert!(
+        shop_next
+            .origins
+            .iter()
+            .all(|(o, _)| o != "https://typo.example")
+    );
+    assert!(
+        !db.refusals(vec![blog.id], next_day)
+            .await
+            .unwrap()
+            .contains_key(&blog.id)
+    );
+}
+story!(refusals_from_several_writers_add_up_for_a_day_and_keep_the_latest_origins);

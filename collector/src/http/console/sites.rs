@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views, webhooks};
+use crate::directory::RejectedOrigins;
 use crate::http::AppState;
 use crate::origin::OriginPattern;
 use crate::store::retention::Retention;
@@ -54,8 +55,8 @@ fn last_feedback(row: &SiteRow, now: i64) -> Markup {
     }
 }
 
-fn refused_cell(state: &AppState, id: i64, now: i64) -> Markup {
-    let refused = state.sites.rejected_origins(id, now);
+fn refused_cell(refused: Option<&RejectedOrigins>) -> Markup {
+    let refused = refused.cloned().unwrap_or_default();
     html! {
         @if refused.last_day > 0 {
             span.late title={ "Latest: " (refused.origins.join(", ")) } { (refused.last_day) }
@@ -106,6 +107,9 @@ pub async fn page(
         )
         .await?;
     let now = state.clock.now_millis();
+    // One read for the whole page, not one per site.
+    let ids: Vec<i64> = listed.rows.iter().map(|r| r.id).collect();
+    let refused = state.sites.rejected_origins(&ids, now).await?;
     let pages = usize::try_from(listed.total)
         .unwrap_or(0)
         .div_ceil(PER_PAGE)
@@ -151,7 +155,7 @@ pub async fn page(
                             @else { (origins.iter().take(3).copied().collect::<Vec<_>>().join(", ")) @if origins.len() > 3 { " +" (origins.len() - 3) } }
                         }
                         td { (last_feedback(row, now)) }
-                        td { (refused_cell(&state, row.id, now)) }
+                        td { (refused_cell(refused.get(&row.id))) }
                     }
                 }
             }
@@ -194,7 +198,12 @@ pub async fn detail(
         spam_days: DEFAULT_SPAM_DAYS,
     });
     let now = state.clock.now_millis();
-    let refused = state.sites.rejected_origins(id, now);
+    let refused = state
+        .sites
+        .rejected_origins(&[id], now)
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
     let done = query.ok().map(|Query(q)| q.done);
     let body = html! {
         p { a href="/console/sites" { "← Sites" } }

@@ -38,6 +38,8 @@ const TABLES: &[&str] = &[
     "account_links",
     "audit_log",
     "erased_entries",
+    "origin_refusals",
+    "refused_origins",
 ];
 
 /// Tables whose rows are only worth keeping while their server runs.

@@ -8,7 +8,10 @@ use deadpool_postgres::Client;
 use crate::store::StoreError;
 
 /// Every version, in order; never edit one that has shipped.
-const MIGRATIONS: &[&str] = &[include_str!("schema/0001.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema/0001.sql"),
+    include_str!("schema/0002.sql"),
+];
 
 /// The advisory lock's key: "earshot" in ASCII, so it stays clear of
 /// other applications' locks on a shared server.

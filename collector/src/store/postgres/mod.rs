@@ -27,6 +27,7 @@ mod migrations;
 mod notify;
 mod outbox;
 mod privacy;
+mod refusals;
 mod report;
 mod review;
 mod rollup;
