@@ -19,4 +19,5 @@ pub mod report;
 pub mod review;
 pub mod server;
 pub mod store;
+pub mod supervise;
 pub mod webhooks;

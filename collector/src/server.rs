@@ -26,6 +26,7 @@ use crate::http::{AppState, app};
 use crate::notify::{self, Notifier};
 use crate::origin::OriginPattern;
 use crate::store::{NewSite, Site, Store, StoreError};
+use crate::supervise;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -85,7 +86,7 @@ pub struct Running {
     retainer: JoinHandle<()>,
     /// Writes the refusals the site directory counts.
     refusals: JoinHandle<()>,
-    clock: crate::clock::Clock,
+    clock: Clock,
     /// The scheduled backups and what stops them.
     backups: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
     notifier: Notifier,
@@ -240,15 +241,18 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let proxies = TrustedProxies::new(config.trusted_proxies.clone());
     let task = tokio::spawn(serve(listener, router, config.limits, proxies, on_shutdown));
-    let indexer = tokio::spawn(crate::store::search::keep_indexed(store.clone()));
-    let retainer = tokio::spawn(crate::store::retention::keep(
-        store.clone(),
-        config.clock.clone(),
-    ));
-    let refusals = tokio::spawn(crate::directory::keep_refusals_written(
-        sites.clone(),
-        config.clock.clone(),
-    ));
+    let indexing = store.clone();
+    let indexer = supervise::spawn("search index", move || {
+        crate::store::search::keep_indexed(indexing.clone())
+    });
+    let (retaining, retain_clock) = (store.clone(), config.clock.clone());
+    let retainer = supervise::spawn("retention", move || {
+        crate::store::retention::keep(retaining.clone(), retain_clock.clone())
+    });
+    let (refused, refusal_clock) = (sites.clone(), config.clock.clone());
+    let refusals = supervise::spawn("refused origins", move || {
+        crate::directory::keep_refusals_written(refused.clone(), refusal_clock.clone())
+    });
     let backups = config.backups.clone().map(|schedule| {
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(crate::store::backup::scheduled(

@@ -27,6 +27,7 @@ pub use prefs::{DEFAULT_DIGEST_HOUR, Prefs, PrefsError, Sites};
 use crate::clock::Clock;
 use crate::mail::Mailer;
 use crate::store::Store;
+use crate::supervise;
 
 /// The longest a sender sleeps before looking again (retries come due by
 /// the clock, and other processes may queue work).
@@ -80,12 +81,18 @@ pub struct Notifier {
 
 impl Notifier {
     pub fn start(ctx: Context) -> Notifier {
+        // Each start of a sender gets its own copy of the context.
+        let (dispatching, hooking, mailing) = (ctx.clone(), ctx.clone(), ctx.clone());
         let mut tasks = vec![
-            tokio::spawn(dispatch::run(ctx.clone())),
-            tokio::spawn(hooks_out::run(ctx.clone())),
+            supervise::spawn("notify: dispatch", move || {
+                dispatch::run(dispatching.clone())
+            }),
+            supervise::spawn("notify: webhooks", move || hooks_out::run(hooking.clone())),
         ];
         if ctx.mailer.is_some() {
-            tasks.push(tokio::spawn(mail_out::run(ctx)));
+            tasks.push(supervise::spawn("notify: mail", move || {
+                mail_out::run(mailing.clone())
+            }));
         }
         Notifier { tasks }
     }
