@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use earshot_protocol::{FeedbackAccepted, FeedbackRequest};
+use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::UseReducerDispatcher;
@@ -26,7 +27,8 @@ pub struct Courier {
     outbox: Rc<RefCell<Outbox>>,
     /// A flush is running; a second one would send the same items twice.
     busy: Rc<Cell<bool>>,
-    timer: Rc<Cell<Option<i32>>>,
+    /// Dropping it cancels it.
+    timer: Rc<RefCell<Option<Timeout>>>,
     dispatch: UseReducerDispatcher<State>,
     host: Host,
     /// Screenshots of queued submissions, by idempotency key. Files cannot
@@ -49,7 +51,7 @@ impl Courier {
             url: url.into(),
             outbox: Rc::new(RefCell::new(outbox)),
             busy: Rc::new(Cell::new(false)),
-            timer: Rc::new(Cell::new(None)),
+            timer: Rc::default(),
             dispatch,
             host,
             files: Rc::default(),
@@ -210,27 +212,15 @@ impl Courier {
 
     /// One timer for the earliest due item; replaces any earlier timer.
     fn schedule(&self) {
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        if let Some(id) = self.timer.take() {
-            window.clear_timeout_with_handle(id);
-        }
+        // Dropping the earlier one cancels it.
+        self.timer.borrow_mut().take();
         let Some(at) = self.outbox.borrow().next_due() else {
             return;
         };
         let wait = (at - js_sys::Date::now()).clamp(0.0, MAX_TIMEOUT_MS);
         let this = self.clone();
-        let callback = Closure::once_into_js(move || {
-            this.timer.set(None);
-            this.flush();
-        });
-        if let Ok(id) = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-            callback.unchecked_ref(),
-            wait as i32,
-        ) {
-            self.timer.set(Some(id));
-        }
+        let timeout = Timeout::new(wait as u32, move || this.flush());
+        *self.timer.borrow_mut() = Some(timeout);
     }
 }
 
