@@ -12,6 +12,7 @@ pub mod components;
 pub mod config;
 pub mod context;
 pub mod courier;
+pub mod draft;
 pub mod hooks;
 pub mod json;
 pub mod keys;
