@@ -212,15 +212,15 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         .map(|smtp| crate::mail::Mailer::new(smtp.url.expose(), &smtp.from))
         .transpose()?;
     let mailer = mailer.map(Arc::new);
-    let mut state = AppState::new(
+    let state = AppState::new(
         store.clone(),
         public_url.clone(),
         shield,
         config.limits.request_timeout,
         auth,
         config.clock.clone(),
+        mailer.clone(),
     );
-    state.mailer = mailer.clone();
     let notifier = Notifier::start(notify::Context::new(
         store.clone(),
         config.clock.clone(),
