@@ -24,7 +24,9 @@ pub fn router() -> Router<AppState> {
         .route("/static/page.css", get(page_css))
 }
 
-fn serve(
+/// Sends `asset` in the smallest encoding the browser accepts, or `304`
+/// when its copy is current.
+pub(super) fn serve(
     headers: &HeaderMap,
     asset: &Asset,
     content_type: &'static str,

@@ -113,6 +113,14 @@ async fn widget_assets_are_sent_as_compressed_at_build_time_for_what_the_browser
         ("/widget.js".to_owned(), assets::LOADER_JS_SERVED),
         (wasm.clone(), assets::WASM_SERVED),
         ("/static/page.css".to_owned(), assets::PAGE_CSS_SERVED),
+        (
+            "/console/static/console.css".to_owned(),
+            assets::CONSOLE_CSS_SERVED,
+        ),
+        (
+            "/console/static/console.js".to_owned(),
+            assets::CONSOLE_JS_SERVED,
+        ),
     ] {
         for (accept, coding, body) in [
             (Some("gzip, deflate, br, zstd"), Some("br"), asset.br),
@@ -144,4 +152,15 @@ async fn widget_assets_are_sent_as_compressed_at_build_time_for_what_the_browser
         .unwrap();
     assert_eq!(response.status(), 304);
     assert!(response.bytes().await.unwrap().is_empty());
+    // The console's own files keep their URLs, so a browser asks each time
+    // and is answered 304 while its copy is current.
+    let response = app
+        .client
+        .get(format!("{}/console/static/console.css", app.address))
+        .header("if-none-match", assets::CONSOLE_CSS_SERVED.etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 304);
+    assert_eq!(response.headers()["cache-control"], "no-cache");
 }

@@ -22,18 +22,21 @@ mod views;
 mod webhooks;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::map_response;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 
 pub use error::ConsoleError;
 pub use extract::{Staff, StaffForm};
 
 use super::AppState;
+use crate::assets;
 
-const CSS: &str = include_str!("../../../static/console.css");
-const JS: &str = include_str!("../../../static/console.js");
+/// The console's stylesheet and script keep their URLs across versions:
+/// a browser keeps its copy but asks each time (`304` while current), so
+/// staff get a new version with the next page after an upgrade.
+const STATIC_CACHE: &str = "no-cache";
 
 const CONSOLE_HEADERS: [(HeaderName, &str); 6] = [
     (
@@ -125,16 +128,20 @@ pub fn router() -> Router<AppState> {
         .layer(map_response(security_headers))
 }
 
-async fn css() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS)
+async fn css(headers: HeaderMap) -> Response {
+    crate::http::assets::serve(
+        &headers,
+        &assets::CONSOLE_CSS_SERVED,
+        "text/css; charset=utf-8",
+        STATIC_CACHE,
+    )
 }
 
-async fn js() -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/javascript; charset=utf-8",
-        )],
-        JS,
+async fn js(headers: HeaderMap) -> Response {
+    crate::http::assets::serve(
+        &headers,
+        &assets::CONSOLE_JS_SERVED,
+        "application/javascript; charset=utf-8",
+        STATIC_CACHE,
     )
 }
