@@ -66,16 +66,7 @@ impl RefusalTally {
     }
 
     fn add_origin(&mut self, origin: String, at: i64) {
-        let latest = self
-            .origins
-            .iter()
-            .find(|(o, _)| *o == origin)
-            .map_or(at, |(_, seen)| at.max(*seen));
-        self.origins.retain(|(o, _)| *o != origin);
-        self.origins.push((origin, latest));
-        self.origins
-            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        self.origins.truncate(ORIGINS_KEPT);
+        keep_latest(&mut self.origins, origin, at);
     }
 
     /// What this tally adds to a site's summary of the day before `now_ms`.
@@ -111,20 +102,25 @@ impl Refused {
     pub fn merge(&mut self, other: Refused) {
         self.count += other.count;
         for (origin, at) in other.origins {
-            match self.origins.iter_mut().find(|(o, _)| *o == origin) {
-                Some((_, seen)) => *seen = (*seen).max(at),
-                None => self.origins.push((origin, at)),
-            }
+            keep_latest(&mut self.origins, origin, at);
         }
-        self.origins
-            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        self.origins.truncate(ORIGINS_KEPT);
     }
 
     /// The latest origins, for the page.
     pub fn origin_names(&self) -> Vec<String> {
         self.origins.iter().map(|(o, _)| o.clone()).collect()
     }
+}
+
+/// Notes `origin` refused at `at` in `origins` (newest first, each origin
+/// once with its latest time), keeping the latest [`ORIGINS_KEPT`].
+fn keep_latest(origins: &mut Vec<(String, i64)>, origin: String, at: i64) {
+    match origins.iter_mut().find(|(o, _)| *o == origin) {
+        Some((_, seen)) => *seen = (*seen).max(at),
+        None => origins.push((origin, at)),
+    }
+    origins.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    origins.truncate(ORIGINS_KEPT);
 }
 
 /// The first hour that still counts at `now_ms`.

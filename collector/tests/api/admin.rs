@@ -344,6 +344,11 @@ async fn admins_add_and_change_sites_which_apply_at_once_and_are_recorded() {
 
     let found = admin.html("/console/sites?q=fern").await;
     assert!(found.contains("1 site matching"));
+    // The list shows the refusal too, with where it came from.
+    assert!(
+        found.contains(r#"<span class="late" title="Latest: https://shop.example">1</span>"#),
+        "{found}"
+    );
     let by_key = admin.html(&format!("/console/sites?q={key}")).await;
     assert!(by_key.contains("Fern &amp; Fig"));
     let wildcard = admin.html("/console/sites?q=%25").await;

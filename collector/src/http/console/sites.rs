@@ -56,12 +56,10 @@ fn last_feedback(row: &SiteRow, now: i64) -> Markup {
 }
 
 fn refused_cell(refused: Option<&RejectedOrigins>) -> Markup {
-    let refused = refused.cloned().unwrap_or_default();
     html! {
-        @if refused.last_day > 0 {
-            span.late title={ "Latest: " (refused.origins.join(", ")) } { (refused.last_day) }
-        } @else {
-            span.muted { "0" }
+        @match refused.filter(|r| r.last_day > 0) {
+            Some(r) => { span.late title={ "Latest: " (r.origins.join(", ")) } { (r.last_day) } }
+            None => { span.muted { "0" } }
         }
     }
 }
