@@ -30,11 +30,17 @@ pub const MAX_HEADERS: usize = 100;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 const HSTS: &str = "max-age=31536000";
 
+/// Whether `request` is for the console, which answers failures with a
+/// page rather than the API's JSON.
+fn is_console(request: &Request) -> bool {
+    request.uri().path().starts_with("/console")
+}
+
 /// The whole-request deadline: a request that cannot finish in time (a
 /// slow body, a stuck handler) answers 408 instead of pinning a worker, in
 /// the error shape its caller reads.
 pub async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let console = request.uri().path().starts_with("/console");
+    let console = is_console(&request);
     match tokio::time::timeout(state.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) if console => ConsoleError::TimedOut.into_response(),
@@ -46,7 +52,7 @@ pub async fn deadline(State(state): State<AppState>, request: Request, next: Nex
 /// shape instead of dropping the connection unanswered; the server carries
 /// on. The panic hook set at startup has logged where it happened.
 pub async fn catch_panic(request: Request, next: Next) -> Response {
-    let console = request.uri().path().starts_with("/console");
+    let console = is_console(&request);
     // Unwind safety: what a handler shares lives behind locks and the
     // store's own transactions; a half-done handler leaves nothing the next
     // request could observe that a dropped connection would not.

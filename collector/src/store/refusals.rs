@@ -82,7 +82,7 @@ impl RefusalTally {
             origins: self
                 .origins
                 .iter()
-                .filter(|(_, at)| *at > now_ms - HOURS * HOUR_MS)
+                .filter(|(_, at)| *at > day_before(now_ms))
                 .cloned()
                 .collect(),
         }
@@ -121,6 +121,11 @@ fn keep_latest(origins: &mut Vec<(String, i64)>, origin: String, at: i64) {
     }
     origins.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     origins.truncate(ORIGINS_KEPT);
+}
+
+/// Refused origins last seen after this still count at `now_ms`.
+pub fn day_before(now_ms: i64) -> i64 {
+    now_ms - HOURS * HOUR_MS
 }
 
 /// The first hour that still counts at `now_ms`.
@@ -172,7 +177,7 @@ fn record(conn: &Connection, tallies: &[RefusalTally], now_ms: i64) -> Result<()
             origin.execute((tally.site_id, name, at))?;
         }
         old_hours.execute((tally.site_id, oldest_hour(now_ms)))?;
-        old_origins.execute((tally.site_id, now_ms - HOURS * HOUR_MS, ORIGINS_KEPT as i64))?;
+        old_origins.execute((tally.site_id, day_before(now_ms), ORIGINS_KEPT as i64))?;
     }
     Ok(())
 }
@@ -210,7 +215,7 @@ fn load(
     let params = site_ids
         .iter()
         .copied()
-        .chain(std::iter::once(now_ms - HOURS * HOUR_MS));
+        .chain(std::iter::once(day_before(now_ms)));
     let rows = origins.query_map(rusqlite::params_from_iter(params), |r| {
         Ok((
             r.get::<_, i64>(0)?,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::Postgres;
 use crate::store::StoreError;
-use crate::store::refusals::{HOUR_MS, HOURS, ORIGINS_KEPT, RefusalTally, Refused, oldest_hour};
+use crate::store::refusals::{ORIGINS_KEPT, RefusalTally, Refused, day_before, oldest_hour};
 
 impl Postgres {
     pub async fn record_refusals(
@@ -54,11 +54,7 @@ impl Postgres {
             client
                 .execute(
                     &old_origins,
-                    &[
-                        &tally.site_id,
-                        &(now_ms - HOURS * HOUR_MS),
-                        &(ORIGINS_KEPT as i64),
-                    ],
+                    &[&tally.site_id, &day_before(now_ms), &(ORIGINS_KEPT as i64)],
                 )
                 .await?;
         }
@@ -96,7 +92,7 @@ impl Postgres {
             )
             .await?;
         for row in client
-            .query(&origins, &[&site_ids, &(now_ms - HOURS * HOUR_MS)])
+            .query(&origins, &[&site_ids, &day_before(now_ms)])
             .await?
         {
             let refused = all.entry(row.try_get(0)?).or_default();
