@@ -190,13 +190,20 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
         .unwrap_or("none")
         .to_owned();
 
-    // Where the first page of "Needs a response" continues.
-    let waiting_next: String = html("/console")
-        .await
-        .split("after=")
-        .nth(1)
-        .map(|s| s.chars().take_while(char::is_ascii_digit).collect())
-        .unwrap_or_default();
+    // Where the first pages of "Needs a response" and of everything go on.
+    let next_of = |path: &'static str| {
+        let page = html(path);
+        async move {
+            let page = page.await;
+            let after = page.split("after=").nth(1).expect("a next-page link");
+            after
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect::<String>()
+        }
+    };
+    let waiting_next = next_of("/console").await;
+    let all_next = next_of("/console?view=all").await;
 
     let token = ApiToken::generate();
     running
@@ -224,7 +231,7 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
         ("inbox: all, newest first", "/console?view=all".into()),
         (
             "inbox: all, page 2",
-            "/console?view=all&after=999000".into(),
+            format!("/console?view=all&after={all_next}"),
         ),
         (
             "inbox: blocking, unassigned",

@@ -8,7 +8,7 @@ use futures_util::Stream;
 use serde_json::{Value, json};
 
 use crate::clock::rfc3339;
-use crate::review::filter::Filter;
+use crate::review::filter::{Cursor, Filter};
 use crate::store::{ExportQuery, ExportRow, Store, StoreError};
 
 /// Entries read per chunk: a few hundred KB of text at most.
@@ -201,7 +201,7 @@ pub fn ndjson_row(row: &ExportRow, public_url: &str, out: &mut String) {
 /// Where an export stands between chunks.
 enum Progress {
     Start,
-    After(Option<i64>),
+    After(Option<Cursor>),
     Done,
 }
 

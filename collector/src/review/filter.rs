@@ -48,10 +48,57 @@ pub struct Filter {
     pub to: Option<i64>,
     /// Words to find (how they match is the store's: `store::search`).
     pub search: Option<Search>,
-    /// Continue after this entry id (keyset pagination).
-    pub cursor: Option<i64>,
-    /// The page that ends just before this entry id (going back).
-    pub before: Option<i64>,
+    /// Continue after this place (keyset pagination).
+    pub cursor: Option<Cursor>,
+    /// The page that ends just before this place (going back).
+    pub before: Option<Cursor>,
+}
+
+/// A place in a view's order: where one entry stood. It holds the entry's
+/// sort key, not just its id, so paging goes on from the same place when
+/// that entry is erased meanwhile, or moves (a follow-up sends it to the
+/// back of the waiting queue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// When the entry arrived or, where the order is by waiting time
+    /// ([`Filter::by_wait`]), since when it has waited.
+    at: i64,
+    id: i64,
+}
+
+impl Cursor {
+    /// Where an entry that arrived at `created_at` and was last followed up
+    /// at `followup_at` stands in `filter`'s order.
+    pub fn of(filter: &Filter, id: i64, created_at: i64, followup_at: Option<i64>) -> Cursor {
+        let at = match followup_at {
+            Some(followup_at) if filter.by_wait() => followup_at,
+            _ => created_at,
+        };
+        Cursor { at, id }
+    }
+
+    pub fn at(self) -> i64 {
+        self.at
+    }
+
+    pub fn id(self) -> i64 {
+        self.id
+    }
+
+    /// The form links carry: `<at>.<id>`.
+    pub fn parse(raw: &str) -> Option<Cursor> {
+        let (at, id) = raw.split_once('.')?;
+        Some(Cursor {
+            at: at.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.at, self.id)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +115,12 @@ impl Filter {
             before: None,
             ..self.clone()
         }
+    }
+
+    /// The waiting view, unless searched (then the search's order rules),
+    /// is in order of how long each entry has waited, then id.
+    pub fn by_wait(&self) -> bool {
+        self.view == View::Waiting && self.search.is_none()
     }
 
     pub fn order(&self) -> Order {
@@ -167,6 +220,17 @@ impl RawFilter {
                 .map(Some)
                 .map_err(|_| bad(field, format!("{field} must be a number")))
         };
+        let cursor = |field: &'static str, raw: &str| -> Result<Option<Cursor>, InputError> {
+            if raw.is_empty() {
+                return Ok(None);
+            }
+            Cursor::parse(raw).map(Some).ok_or_else(|| {
+                bad(
+                    field,
+                    "this page link was not made by Earshot; start from the first page",
+                )
+            })
+        };
         let kind = match self.kind.as_str() {
             "" => None,
             raw => Some(
@@ -236,7 +300,7 @@ impl RawFilter {
             from,
             to,
             search,
-            cursor: id("after", &self.after)?,
+            cursor: cursor("after", &self.after)?,
             before: None,
         })
     }
@@ -327,6 +391,29 @@ mod tests {
             }),
             "view"
         );
+    }
+
+    #[test]
+    fn a_cursor_is_a_place_that_round_trips_through_its_link_form() {
+        let waiting = Filter::default();
+        let place = Cursor::of(&waiting, 42, 1_000, Some(5_000));
+        assert_eq!((place.at(), place.id()), (5_000, 42));
+        assert_eq!(Cursor::parse(&place.to_string()), Some(place));
+        // Newest first, the place is the arrival, whatever came later.
+        let all = Filter {
+            view: View::All,
+            ..Filter::default()
+        };
+        assert_eq!(Cursor::of(&all, 42, 1_000, Some(5_000)).at(), 1_000);
+        // An old link held the bare entry id, which cannot say where it was.
+        for junk in ["42", "1.x", ".42", "1.2.3", "a.b"] {
+            assert_eq!(Cursor::parse(junk), None, "{junk}");
+        }
+        let raw = RawFilter {
+            after: "42".into(),
+            ..Default::default()
+        };
+        assert_eq!(raw.parse(1).unwrap_err().field, "after");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use super::{
 use crate::auth::Attempt;
 use crate::mail::staff::EntryLine;
 use crate::notify::Prefs;
-use crate::review::filter::Filter;
+use crate::review::filter::{Cursor, Filter};
 use crate::review::workflow::Status;
 
 /// Handle to the database, whichever it is; cheap to clone.
@@ -244,7 +244,7 @@ operations! {
         /// The words of one timeline event (a follow-up, a reply).
         fn event_body(event_id: i64) -> Result<Option<String>, StoreError>;
         /// Up to `limit` entries of `query`, continuing after `cursor`.
-        fn export_chunk(query: ExportQuery, cursor: Option<i64>, limit: usize) -> Result<ExportChunk, StoreError>;
+        fn export_chunk(query: ExportQuery, cursor: Option<Cursor>, limit: usize) -> Result<ExportChunk, StoreError>;
         /// Everything held about `email`, as one JSON document (the address,
         /// when, and every entry); recorded in the audit log.
         fn export_person(email: String, site: Option<i64>, actor: Option<i64>, at: i64) -> Result<PersonExport, StoreError>;

@@ -8,7 +8,7 @@ use rusqlite::params_from_iter;
 
 use super::review::{FilterSql, filter_sql, keyset_page, matching, page_sql};
 use super::{Sqlite, StoreError};
-use crate::review::filter::Filter;
+use crate::review::filter::{Cursor, Filter};
 
 /// One exported entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,9 @@ pub struct ExportRow {
     pub promises_broken: i64,
     /// What the host page attached (`Earshot.context`), by key.
     pub context: BTreeMap<String, String>,
+    /// When the customer's latest unanswered follow-up arrived: with
+    /// `created_at`, where the row stands in the waiting view's order.
+    pub followup_at: Option<i64>,
 }
 
 /// One chunk and where the next starts.
@@ -56,12 +59,12 @@ pub(in crate::store) const EXPORT_COLUMNS: &str =
     (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
     (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'kept'),
     (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'broken'),
-    e.context";
+    e.context, e.followup_at";
 
 #[derive(Debug, Clone, Default)]
 pub struct ExportChunk {
     pub rows: Vec<ExportRow>,
-    pub next: Option<i64>,
+    pub next: Option<Cursor>,
 }
 
 /// An export under way: its filter with the search resolved once, when it
@@ -95,7 +98,7 @@ impl Sqlite {
     pub async fn export_chunk(
         &self,
         query: ExportQuery,
-        cursor: Option<i64>,
+        cursor: Option<Cursor>,
         limit: usize,
     ) -> Result<ExportChunk, StoreError> {
         self.read(move |conn| {
@@ -139,10 +142,13 @@ impl Sqlite {
                         .get::<_, Option<String>>(22)?
                         .and_then(|json| serde_json::from_str(&json).ok())
                         .unwrap_or_default(),
+                    followup_at: r.get(23)?,
                 })
             })?;
             let rows: Vec<ExportRow> = rows.collect::<Result<_, _>>()?;
-            let (rows, next) = keyset_page(rows, limit, |r| r.id);
+            let (rows, next) = keyset_page(rows, limit, |r| {
+                Cursor::of(&filter, r.id, r.created_at, r.followup_at)
+            });
             Ok(ExportChunk { rows, next })
         })
         .await

@@ -1,7 +1,7 @@
 //! The inbox: views, filters, search, keyset pages and counts.
 
 use earshot_collector::review::filter::{Filter, Search, View};
-use earshot_collector::store::{InboxPage, Inserted};
+use earshot_collector::store::{InboxPage, Inserted, NewReply, NewUser, Role};
 
 use crate::ingest::{T0, entry, first_site, new_site};
 use crate::story;
@@ -317,3 +317,89 @@ async fn a_date_range_pages_newest_first_both_ways(db: &Store) {
     );
 }
 story!(a_date_range_pages_newest_first_both_ways);
+
+async fn paging_goes_on_when_the_last_entry_seen_is_erased_or_moves(db: &Store) {
+    let shop = first_site(db).await;
+    let mut inserted = Vec::new();
+    for i in 0..6 {
+        let request = serde_json::json!({
+            "message": format!("Waiting {i}"),
+            "email": format!("customer{i}@example.com"),
+        });
+        inserted.push(
+            db.insert_entry(entry(&shop, T0 + i * MINUTE, request))
+                .await
+                .unwrap(),
+        );
+    }
+    let now = T0 + 60 * MINUTE;
+    let waiting = Filter::default();
+    let first = db.inbox(waiting.clone(), 2, now).await.unwrap();
+    assert_eq!(references(&first), refs_of(&inserted[0..2]));
+    // The customer whose entry ends the page has it erased before staff
+    // read on: the next page still starts after where it stood.
+    db.erase_person("customer1@example.com".into(), None, None, now)
+        .await
+        .unwrap();
+    let second = Filter {
+        cursor: first.next,
+        ..waiting.clone()
+    };
+    let second = db.inbox(second, 2, now).await.unwrap();
+    assert_eq!(references(&second), refs_of(&inserted[2..4]));
+    // Going back from a page whose first entry is gone works alike.
+    db.erase_person("customer2@example.com".into(), None, None, now)
+        .await
+        .unwrap();
+    let back = Filter {
+        before: second.prev,
+        ..waiting.clone()
+    };
+    let back = db.inbox(back, 2, now).await.unwrap();
+    assert_eq!(references(&back), refs_of(&inserted[0..1]));
+    // The entry that ends the second page is answered and then followed
+    // up, which sends it to the back of the queue: the next page goes on
+    // from where it was, and it is met again at the end.
+    let moved = &inserted[3];
+    let ada = db
+        .add_user(
+            NewUser {
+                email: "ada@shop.example".into(),
+                name: "Ada".into(),
+                role: Role::Agent,
+                password_hash: "x".into(),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let reply = NewReply {
+        body: "Which order?".into(),
+        promise: None,
+    };
+    db.reply(moved.public_id.clone(), reply, ada.id, now)
+        .await
+        .unwrap();
+    let id = db
+        .entry_detail(moved.public_id.clone())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    db.follow_up(id, "Order 12".into(), now + 1).await.unwrap();
+    let third = Filter {
+        cursor: second.next,
+        ..waiting
+    };
+    let third = db.inbox(third, 2, now + 2).await.unwrap();
+    let mut want = refs_of(&inserted[4..6]);
+    want.push(moved.reference.clone());
+    assert_eq!(references(&third), want[0..2]);
+    let fourth = Filter {
+        cursor: third.next,
+        ..Filter::default()
+    };
+    let fourth = db.inbox(fourth, 2, now + 2).await.unwrap();
+    assert_eq!(references(&fourth), want[2..3]);
+}
+story!(paging_goes_on_when_the_last_entry_seen_is_erased_or_moves);

@@ -138,7 +138,7 @@ async fn collectors_sending_from_one_outbox_each_take_different_emails() {
 #[tokio::test]
 async fn searches_with_many_hits_and_with_few_page_and_count_alike() {
     use earshot_collector::clock::system_millis;
-    use earshot_collector::review::filter::{Filter, Search, View};
+    use earshot_collector::review::filter::{Cursor, Filter, Search, View};
     use earshot_collector::store::{NewSite, Store};
 
     let server = TempPostgres::start();
@@ -157,7 +157,7 @@ async fn searches_with_many_hits_and_with_few_page_and_count_alike() {
     tokio::spawn(connection);
     // Statistics as autovacuum would have them.
     client.batch_execute("ANALYZE").await.unwrap();
-    let direct = |query: &'static str, after: Option<i64>| {
+    let direct = |query: &'static str, after: Option<Cursor>| {
         let client = &client;
         async move {
             let rows = client
@@ -165,7 +165,7 @@ async fn searches_with_many_hits_and_with_few_page_and_count_alike() {
                     "SELECT id FROM entries WHERE status <> 'spam'
                        AND search @@ to_tsquery('earshot', $1) AND id < $2
                      ORDER BY id DESC LIMIT 50",
-                    &[&query, &after.unwrap_or(i64::MAX)],
+                    &[&query, &after.map_or(i64::MAX, Cursor::id)],
                 )
                 .await
                 .unwrap();

@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 use super::{ApiError, AppState};
 use crate::abuse::{ClientNet, Decision};
 use crate::auth::{ApiToken, Scope};
+use crate::review::filter::Cursor;
 use crate::store::{Role, User};
 
 /// Largest JSON body a staff call needs (a 10,000-character reply and a
@@ -145,18 +146,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
-/// Cursors are opaque to clients: the entry id to continue after, encoded
-/// so nobody builds on its form.
-pub fn encode_cursor(after: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("e1:{after}"))
+/// Cursors are opaque to clients: the place to continue after, encoded so
+/// nobody builds on its form. (`e1:` held only an entry id, which lost the
+/// place when that entry was erased or moved.)
+pub fn encode_cursor(after: Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(format!("e2:{after}"))
 }
 
-pub fn decode_cursor(raw: &str) -> Result<i64, ApiError> {
+pub fn decode_cursor(raw: &str) -> Result<Cursor, ApiError> {
     URL_SAFE_NO_PAD
         .decode(raw)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("e1:")?.parse::<i64>().ok())
+        .and_then(|text| Cursor::parse(text.strip_prefix("e2:")?))
         .ok_or_else(|| {
             ApiError::Input(crate::review::input::InputError {
                 field: "cursor",
@@ -171,8 +173,17 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_junk_is_refused() {
-        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
-        for junk in ["", "42", "e1:42", "!!", &URL_SAFE_NO_PAD.encode("e2:1")] {
+        let place = Cursor::parse("1700000000000.42").unwrap();
+        assert_eq!(decode_cursor(&encode_cursor(place)).unwrap(), place);
+        for junk in [
+            "",
+            "42",
+            "e2:1.42",
+            "!!",
+            &URL_SAFE_NO_PAD.encode("e1:42"),
+            &URL_SAFE_NO_PAD.encode("e2:42"),
+            &URL_SAFE_NO_PAD.encode("e2:1.x"),
+        ] {
             assert!(decode_cursor(junk).is_err(), "{junk}");
         }
     }

@@ -14,7 +14,7 @@ use super::{ConsoleError, Staff, StaffForm, site_choice, views};
 use crate::export::Format;
 use crate::http::AppState;
 use crate::http::api::ExportQuery;
-use crate::review::filter::{Filter, RawFilter, View};
+use crate::review::filter::{Cursor, Filter, RawFilter, View};
 use crate::review::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
 use crate::store::{BulkAction, InboxPage, InboxRow, PAGE_SIZE, SiteSettings, User};
 
@@ -23,8 +23,8 @@ use crate::store::{BulkAction, InboxPage, InboxRow, PAGE_SIZE, SiteSettings, Use
 pub struct Notice {
     changed: Option<usize>,
     skipped: Option<usize>,
-    /// Going back: the page that ends before this entry.
-    before: Option<i64>,
+    /// Going back: the page that ends before this place.
+    before: Option<String>,
 }
 
 /// Matches counted exactly up to here; beyond, "10,000+".
@@ -276,7 +276,11 @@ pub async fn page(
     {
         Ok(filter) => (
             Some(Filter {
-                before: notice.before.filter(|_| filter.cursor.is_none()),
+                before: notice
+                    .before
+                    .as_deref()
+                    .and_then(Cursor::parse)
+                    .filter(|_| filter.cursor.is_none()),
                 ..filter
             }),
             None,

@@ -3,7 +3,7 @@
 
 use super::Postgres;
 use super::inbox::{FilterSql, fetch_rows, filter_sql, is_sparse};
-use crate::review::filter::Filter;
+use crate::review::filter::{Cursor, Filter};
 use crate::store::export::EXPORT_COLUMNS;
 use crate::store::review::{keyset_page, page_sql};
 use crate::store::{ExportChunk, ExportQuery, ExportRow, StoreError};
@@ -26,7 +26,7 @@ impl Postgres {
     pub async fn export_chunk(
         &self,
         query: ExportQuery,
-        cursor: Option<i64>,
+        cursor: Option<Cursor>,
         limit: usize,
     ) -> Result<ExportChunk, StoreError> {
         let filter = Filter {
@@ -70,9 +70,12 @@ impl Postgres {
                     .get::<_, Option<String>>(22)
                     .and_then(|json| serde_json::from_str(&json).ok())
                     .unwrap_or_default(),
+                followup_at: r.get(23),
             })
             .collect();
-        let (rows, next) = keyset_page(rows, limit, |r| r.id);
+        let (rows, next) = keyset_page(rows, limit, |r| {
+            Cursor::of(&filter, r.id, r.created_at, r.followup_at)
+        });
         Ok(ExportChunk { rows, next })
     }
 }

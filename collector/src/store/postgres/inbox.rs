@@ -4,7 +4,7 @@
 use tokio_postgres::types::ToSql;
 
 use super::Postgres;
-use crate::review::filter::{Assignee, Filter, Order, PromiseFilter, Search, View};
+use crate::review::filter::{Assignee, Cursor, Filter, Order, PromiseFilter, Search, View};
 use crate::store::review::{INBOX_COLUMNS, WAITING_SINCE_SQL, WAITING_SQL, inbox_page, page_sql};
 use crate::store::{InboxPage, InboxRow, SiteSettings, StoreError, WaitingSummary};
 
@@ -106,32 +106,30 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     }
     let ascending = filter.order() == Order::OldestFirst;
     // As on SQLite: the waiting view (unsearched) is in order of how long
-    // each has waited, then id, and a cursor is the id of the entry whose
-    // place in that order the page continues from.
-    let by_wait = filter.view == View::Waiting && filter.search.is_none();
+    // each has waited, then id, and a cursor holds both.
+    let by_wait = filter.by_wait();
     // A date range reads the creation-time index in order: by id, the
     // planner walks the primary key from the newest entry until the range
     // begins (400 ms for a month in the middle of a million entries). The
     // two orders agree but for entries committed out of order, within
-    // moments of each other.
+    // moments of each other; a cursor's time is the entry's arrival here.
     let by_time =
         !by_wait && filter.search.is_none() && (filter.from.is_some() || filter.to.is_some());
-    // The order as (expression on `e`, the same on the cursor's row): a
-    // cursor is still an entry's id, standing for its place in the order.
     let key = if by_wait {
-        Some((WAITING_SINCE_SQL, "coalesce(followup_at, created_at)"))
+        Some(WAITING_SINCE_SQL)
     } else if by_time {
-        Some(("e.created_at", "created_at"))
+        Some("e.created_at")
     } else {
         None
     };
-    let mut from = |id: i64, op: &str| {
-        let p = arg(Box::new(id));
+    let mut from = |cursor: Cursor, op: &str| {
+        let id = arg(Box::new(cursor.id()));
         match key {
-            Some((here, there)) => {
-                format!("({here}, e.id) {op} (SELECT {there}, id FROM entries WHERE id = {p})")
+            Some(key) => {
+                let at = arg(Box::new(cursor.at()));
+                format!("({key}, e.id) {op} ({at}, {id})")
             }
-            None => format!("e.id {op} {p}"),
+            None => format!("e.id {op} {id}"),
         }
     };
     if let Some(cursor) = filter.cursor {
@@ -146,7 +144,7 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
         "DESC"
     };
     let order = match key {
-        Some((here, _)) => format!("{here} {direction}, e.id {direction}"),
+        Some(key) => format!("{key} {direction}, e.id {direction}"),
         None => format!("e.id {direction}"),
     };
     let conditions = if clauses.is_empty() {

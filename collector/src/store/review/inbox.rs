@@ -6,7 +6,7 @@ use rusqlite::{Connection, params_from_iter};
 use crate::store::{Sqlite, StoreError};
 
 use super::{WAITING_SINCE_SQL, WAITING_SQL};
-use crate::review::filter::{Assignee, Filter, Order, PromiseFilter, View};
+use crate::review::filter::{Assignee, Cursor, Filter, Order, PromiseFilter, View};
 
 #[derive(Debug, Clone)]
 pub struct InboxRow {
@@ -35,9 +35,9 @@ pub struct InboxRow {
 pub struct InboxPage {
     pub rows: Vec<InboxRow>,
     /// Cursor of the next page, if there is one.
-    pub next: Option<i64>,
+    pub next: Option<Cursor>,
     /// Cursor (`before`) of the previous page, if there is one.
-    pub prev: Option<i64>,
+    pub prev: Option<Cursor>,
 }
 
 /// Who is waiting, at a glance.
@@ -74,11 +74,11 @@ pub(in crate::store) const INBOX_COLUMNS: &str =
 pub(in crate::store) fn keyset_page<T>(
     mut rows: Vec<T>,
     limit: usize,
-    id: impl Fn(&T) -> i64,
-) -> (Vec<T>, Option<i64>) {
+    place: impl Fn(&T) -> Cursor,
+) -> (Vec<T>, Option<Cursor>) {
     if rows.len() > limit {
         rows.truncate(limit);
-        let next = rows.last().map(id);
+        let next = rows.last().map(place);
         (rows, next)
     } else {
         (rows, None)
@@ -200,20 +200,19 @@ pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now:
     let order = filter.order();
     let ascending = order == Order::OldestFirst;
     // The waiting view (unless searched, when the search's order rules) is
-    // in order of how long each has waited, then id: a cursor, still an
-    // entry's id, stands for where that entry is in that order. The first
-    // term alone is what the index can seek to; the second breaks ties.
-    let by_wait = filter.view == View::Waiting && matching.is_none();
-    let mut from = |id: i64, op: &str, n: &mut usize| {
-        let p = arg(id.into(), n);
+    // in order of how long each has waited, then id; the cursor holds both.
+    // The first term alone is what the index can seek to; the second
+    // breaks ties.
+    let by_wait = filter.by_wait();
+    let mut from = |cursor: Cursor, op: &str, n: &mut usize| {
+        let id = arg(cursor.id().into(), n);
         if by_wait {
-            let row = format!("FROM entries WHERE id = {p}");
+            let at = arg(cursor.at().into(), n);
             format!(
-                "{WAITING_SINCE_SQL} {op}= (SELECT coalesce(followup_at, created_at) {row})
-                 AND ({WAITING_SINCE_SQL}, e.id) {op} (SELECT coalesce(followup_at, created_at), id {row})"
+                "{WAITING_SINCE_SQL} {op}= {at} AND ({WAITING_SINCE_SQL}, e.id) {op} ({at}, {id})"
             )
         } else {
-            format!("e.id {op} {p}")
+            format!("e.id {op} {id}")
         }
     };
     if let Some(cursor) = filter.cursor {
@@ -314,9 +313,10 @@ pub(in crate::store) fn inbox_page(
     filter: &Filter,
     limit: usize,
 ) -> InboxPage {
-    let (mut rows, more) = keyset_page(rows, limit, |r| r.id);
-    let first = |rows: &[InboxRow]| rows.first().map(|r| r.id);
-    let last = |rows: &[InboxRow]| rows.last().map(|r| r.id);
+    let place = |r: &InboxRow| Cursor::of(filter, r.id, r.created_at, r.followup_at);
+    let (mut rows, more) = keyset_page(rows, limit, place);
+    let first = |rows: &[InboxRow]| rows.first().map(place);
+    let last = |rows: &[InboxRow]| rows.last().map(place);
     if filter.before.is_some() {
         rows.reverse();
         let prev = more.and(first(&rows));
