@@ -102,6 +102,15 @@
   const load = () => {
     if (loading) return;
     loading = 1;
+    // The glue's request first: the first fetch() on a page spends 5-15 ms
+    // before it returns, which would hold it back. The glue cannot run
+    // before this returns, so `wasm` is set by the time it boots.
+    if (!bindgen) {
+      const tag = el("script");
+      tag.onerror = () => { tag.remove(); failed(); };
+      tag.src = base + "__APP__";
+      document.head.appendChild(tag);
+    }
     if (!styled) {
       const css = el("link");
       styled = new Promise((resolve, reject) => {
@@ -113,11 +122,7 @@
       root.appendChild(css);
     }
     wasm ||= fetch(base + "__WASM__");
-    if (bindgen) return boot();
-    const tag = el("script");
-    tag.onerror = () => { tag.remove(); failed(); };
-    tag.src = base + "__APP__";
-    document.head.appendChild(tag);
+    if (bindgen) boot();
   };
   // Calls before the app is ready wait in order; only opening loads it.
   const call = (method, arg, wake) => {
