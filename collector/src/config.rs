@@ -12,6 +12,7 @@ use clap::Args;
 use crate::abuse::{IpNet, Limits};
 use crate::auth::SessionPolicy;
 use crate::clock::Clock;
+use crate::store::WalCheckpoints;
 
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
@@ -29,6 +30,13 @@ pub struct DbArgs {
     /// snippets and status links). Defaults to http://<addr>.
     #[arg(long, env = "EARSHOT_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Who checkpoints the SQLite write-ahead log: `auto` leaves it to
+    /// Litestream once Litestream replicates the file (it adds its tables to
+    /// the database) and does it otherwise; `own` always does it; `external`
+    /// never does, for another replication tool, which must then checkpoint
+    /// (without one the WAL grows without bound).
+    #[arg(long, env = "EARSHOT_WAL_CHECKPOINTS", default_value = "auto")]
+    pub wal_checkpoints: WalCheckpoints,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -175,6 +183,8 @@ pub struct Config {
     pub db: PathBuf,
     /// PostgreSQL, instead of the SQLite file.
     pub database_url: Option<Secret>,
+    /// Who checkpoints the SQLite file's WAL.
+    pub wal_checkpoints: WalCheckpoints,
     /// Without a trailing slash.
     pub public_url: Option<String>,
     pub limits: Limits,
@@ -245,6 +255,7 @@ impl Config {
             addr,
             db,
             database_url: None,
+            wal_checkpoints: WalCheckpoints::default(),
             public_url: None,
             limits: Limits::DEFAULT,
             trusted_proxies: Vec::new(),
@@ -264,6 +275,7 @@ impl From<ServeArgs> for Config {
             addr: args.addr,
             db: args.db.db,
             database_url: args.db.database_url,
+            wal_checkpoints: args.db.wal_checkpoints,
             public_url: args
                 .db
                 .public_url

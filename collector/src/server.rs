@@ -154,8 +154,8 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
                         )),
                     },
                 })?;
-            let db = config.db.clone();
-            let store = tokio::task::spawn_blocking(move || Store::open(&db))
+            let (db, checkpoints) = (config.db.clone(), config.wal_checkpoints);
+            let store = tokio::task::spawn_blocking(move || Store::open_with(&db, checkpoints))
                 .await
                 .map_err(|_| store_err(StoreError::TaskFailed))?
                 .map_err(store_err)?;

@@ -205,12 +205,12 @@ pub(crate) async fn open(db: &DbArgs) -> Result<Store, CliError> {
                 source,
             });
     }
-    let path = db.db.clone();
+    let (path, checkpoints) = (db.db.clone(), db.wal_checkpoints);
     let err = |source| CliError::Store {
         path: db.db.display().to_string(),
         source,
     };
-    tokio::task::spawn_blocking(move || Store::open(&path))
+    tokio::task::spawn_blocking(move || Store::open_with(&path, checkpoints))
         .await
         .map_err(|_| err(StoreError::TaskFailed))?
         .map_err(err)

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use earshot_protocol::{Dimensions, ImageType};
 
+use super::checkpoint::WalCheckpoints;
 use super::postgres::Postgres;
 use super::refusals::{RefusalTally, Refused};
 use super::retention::Retention;
@@ -47,8 +48,13 @@ impl Store {
     /// Opens (creating if needed) and migrates the SQLite file at `path`,
     /// then starts its writer.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, WalCheckpoints::default())
+    }
+
+    /// [`Store::open`], with the WAL checkpointed as `checkpoints` says.
+    pub fn open_with(path: &Path, checkpoints: WalCheckpoints) -> Result<Store, StoreError> {
         Ok(Store {
-            backend: Backend::Sqlite(Sqlite::open(path)?),
+            backend: Backend::Sqlite(Sqlite::open_with(path, checkpoints)?),
         })
     }
 

@@ -41,6 +41,7 @@ pub use accounts::{
 };
 pub use attachments::{Attached, AttachmentMeta};
 pub use backend::Store;
+pub use checkpoint::WalCheckpoints;
 pub use conversation::{FollowedUp, PublicMessage};
 pub use entries::{Entry, Inserted, NewEntry};
 pub use export::{ExportChunk, ExportQuery, ExportRow};

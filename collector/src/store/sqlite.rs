@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::checkpoint::Checkpointer;
+use super::checkpoint::{Checkpointer, Leave, WalCheckpoints};
 use super::writer::Writer;
 use super::{BUSY_TIMEOUT, StoreError, WriteStats, flush, migrations};
 
@@ -56,12 +56,18 @@ impl Sqlite {
     /// Opens (creating if needed) and migrates the database, then starts the
     /// writer thread.
     pub fn open(path: &Path) -> Result<Sqlite, StoreError> {
+        Sqlite::open_with(path, WalCheckpoints::default())
+    }
+
+    /// [`Sqlite::open`], with the WAL checkpointed as `checkpoints` says.
+    pub fn open_with(path: &Path, checkpoints: WalCheckpoints) -> Result<Sqlite, StoreError> {
         let mut conn = Connection::open(path)?;
         configure_writer(&conn)?;
         migrations::run(&mut conn)?;
+        let leave = Leave::decide(&conn, checkpoints)?;
         let stats = WriteStats::new();
-        let writer = Writer::start(conn, flush::WalFile::of(path), stats.clone())?;
-        let checkpointer = Checkpointer::start(path)?;
+        let writer = Writer::start(conn, flush::WalFile::of(path), stats.clone(), leave.clone())?;
+        let checkpointer = Checkpointer::start(path, checkpoints, leave)?;
         Ok(Sqlite {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),

@@ -15,6 +15,7 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
+use super::checkpoint::Leave;
 use super::flush::{Flusher, WalFile};
 use super::stats::WriteStats;
 
@@ -93,13 +94,14 @@ impl Writer {
         conn: Connection,
         wal: WalFile,
         stats: WriteStats,
+        leave: Leave,
     ) -> Result<Writer, StoreError> {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>(QUEUE_DEPTH);
         let flusher = Flusher::start(wal, stats.fsync_seconds.clone())?;
         let thread = std::thread::Builder::new()
             .name("earshot-writer".into())
             .spawn(move || {
-                run(&conn, rx, &flusher, &stats);
+                run(&conn, rx, &flusher, &stats, &leave);
                 flusher.stop();
             })
             .map_err(|_| StoreError::TaskFailed)?;
@@ -148,6 +150,7 @@ fn run(
     mut rx: mpsc::Receiver<Box<dyn Job>>,
     flusher: &Flusher,
     stats: &WriteStats,
+    leave: &Leave,
 ) {
     let mut last_checkpoint = Instant::now();
     // Returns None only when the queue is closed and drained.
@@ -183,7 +186,7 @@ fn run(
                 batch.drain(..).for_each(|job| job.finish(Fate::Failed));
             }
         }
-        if last_checkpoint.elapsed() >= WAL_RESTART_INTERVAL {
+        if last_checkpoint.elapsed() >= WAL_RESTART_INTERVAL && !leave.to_others() {
             let began = Instant::now();
             let busy = finish_checkpoint(conn);
             stats.rewind_seconds.observe(began.elapsed().as_secs_f64());
