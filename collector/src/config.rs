@@ -13,6 +13,7 @@ use crate::abuse::{IpNet, Limits};
 use crate::auth::SessionPolicy;
 use crate::clock::Clock;
 use crate::store::WalCheckpoints;
+use crate::store::postgres::POOL_MAX;
 
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
@@ -26,6 +27,12 @@ pub struct DbArgs {
     /// and migrated on start.
     #[arg(long, env = "EARSHOT_DATABASE_URL", conflicts_with = "db")]
     pub database_url: Option<Secret>,
+    /// Most connections to PostgreSQL this process keeps open (with
+    /// --database-url). Several collectors add up: keep their sum under the
+    /// server's max_connections (100 unless configured).
+    #[arg(long, env = "EARSHOT_DATABASE_CONNECTIONS", default_value_t = POOL_MAX,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub database_connections: u16,
     /// Public base URL of the collector, as browsers reach it (used in embed
     /// snippets and status links). Defaults to http://<addr>.
     #[arg(long, env = "EARSHOT_PUBLIC_URL")]
@@ -183,6 +190,8 @@ pub struct Config {
     pub db: PathBuf,
     /// PostgreSQL, instead of the SQLite file.
     pub database_url: Option<Secret>,
+    /// Most connections to PostgreSQL kept open.
+    pub database_connections: u16,
     /// Who checkpoints the SQLite file's WAL.
     pub wal_checkpoints: WalCheckpoints,
     /// Without a trailing slash.
@@ -255,6 +264,7 @@ impl Config {
             addr,
             db,
             database_url: None,
+            database_connections: POOL_MAX,
             wal_checkpoints: WalCheckpoints::default(),
             public_url: None,
             limits: Limits::DEFAULT,
@@ -275,6 +285,7 @@ impl From<ServeArgs> for Config {
             addr: args.addr,
             db: args.db.db,
             database_url: args.db.database_url,
+            database_connections: args.db.database_connections,
             wal_checkpoints: args.db.wal_checkpoints,
             public_url: args
                 .db

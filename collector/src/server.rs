@@ -139,7 +139,11 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             if config.backups.is_some() {
                 return Err(StartError::BackupsNeedSqlite);
             }
-            (Store::connect(url.expose()).await.map_err(store_err)?, None)
+            let connections = usize::from(config.database_connections);
+            let store = Store::connect_with(url.expose(), connections)
+                .await
+                .map_err(store_err)?;
+            (store, None)
         }
         None => {
             let lock =

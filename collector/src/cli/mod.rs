@@ -198,7 +198,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
 
 pub(crate) async fn open(db: &DbArgs) -> Result<Store, CliError> {
     if let Some(url) = &db.database_url {
-        return Store::connect(url.expose())
+        return Store::connect_with(url.expose(), usize::from(db.database_connections))
             .await
             .map_err(|source| CliError::Store {
                 path: crate::store::postgres::describe(url.expose()),

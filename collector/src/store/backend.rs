@@ -65,6 +65,13 @@ impl Store {
         })
     }
 
+    /// [`Store::connect`], with at most `connections` open at once.
+    pub async fn connect_with(url: &str, connections: usize) -> Result<Store, StoreError> {
+        Ok(Store {
+            backend: Backend::Postgres(Postgres::connect_with(url, connections).await?),
+        })
+    }
+
     /// The SQLite file, when that is the backend.
     pub fn path(&self) -> Option<&Path> {
         match &self.backend {

@@ -236,3 +236,66 @@ async fn searches_with_many_hits_and_with_few_page_and_count_alike() {
     assert!(totals[0] > 5_000, "{totals:?}");
     assert_eq!(totals[3], 0);
 }
+
+#[tokio::test]
+async fn a_collector_keeps_no_more_connections_open_than_it_is_given() {
+    use crate::ingest::{T0, entry, first_site};
+    use earshot_collector::store::Store;
+
+    let server = TempPostgres::start();
+    let url = server.fresh_database();
+    let store = Store::connect_with(&url, 2).await.unwrap();
+    let shop = first_site(&store).await;
+    let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    // Every submission waits on this lock, holding the connection it took.
+    let holder = client.transaction().await.unwrap();
+    holder
+        .batch_execute("LOCK TABLE entries IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let submissions: Vec<_> = (0..5)
+        .map(|i| {
+            let (store, new) = (
+                store.clone(),
+                entry(
+                    &shop,
+                    T0,
+                    serde_json::json!({"message": format!("Number {i}")}),
+                ),
+            );
+            tokio::spawn(async move { store.insert_entry(new).await })
+        })
+        .collect();
+    let waiting_on_the_lock = async {
+        let (observer, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let mut seen = 0;
+        for _ in 0..20 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            seen = observer
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get::<_, i64>(0);
+        }
+        seen
+    };
+    assert_eq!(
+        waiting_on_the_lock.await,
+        2,
+        "two connections, the rest queue for one"
+    );
+    holder.rollback().await.unwrap();
+    for submission in submissions {
+        submission.await.unwrap().unwrap();
+    }
+}

@@ -56,7 +56,7 @@ use super::{StoreError, WriteStats};
 /// Connections one collector keeps at most. PostgreSQL's default
 /// `max_connections` is 100: room for several collectors and the tools
 /// operators run beside them.
-const POOL_MAX: usize = 16;
+pub const POOL_MAX: u16 = 16;
 /// How long a request waits for a connection or for a new one to open
 /// before it is answered 503 (the widget keeps the submission and retries).
 const WAIT: Duration = Duration::from_secs(5);
@@ -83,7 +83,7 @@ impl Postgres {
     /// certificates) and brings the schema up to date, once even when
     /// several collectors start together.
     pub async fn connect(url: &str) -> Result<Postgres, StoreError> {
-        Postgres::connect_with(url, POOL_MAX).await
+        Postgres::connect_with(url, usize::from(POOL_MAX)).await
     }
 
     /// [`Postgres::connect`] with at most `connections` open at once.
