@@ -227,7 +227,7 @@ impl RawFilter {
             Cursor::parse(raw).map(Some).ok_or_else(|| {
                 bad(
                     field,
-                    "this page link was not made by Earshot; start from the first page",
+                    "this page link is out of date or damaged; start from the first page",
                 )
             })
         };
