@@ -69,7 +69,7 @@ pub(in crate::store) const INBOX_COLUMNS: &str =
     (SELECT min(p.due_at) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
     e.followup_at";
 
-/// Of `limit + 1` rows read, the page of `limit` and the id to continue
+/// Of `limit + 1` rows read, the page of `limit` and the place to continue
 /// after, if there is more.
 pub(in crate::store) fn keyset_page<T>(
     mut rows: Vec<T>,
