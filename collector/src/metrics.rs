@@ -107,6 +107,7 @@ pub struct Metrics {
     database_bytes: Gauge,
     free_bytes: Gauge,
     wal_bytes: Gauge,
+    wal_checkpoints_left: Gauge,
     search_lag: Gauge,
     rss_bytes: Gauge,
 }
@@ -206,6 +207,12 @@ impl Metrics {
             "Size of the SQLite write-ahead log",
             Gauge::default(),
         );
+        let wal_checkpoints_left = registered(
+            r,
+            "wal_checkpoints_left_to_others",
+            "1 while WAL checkpoints are left to another process (Litestream replicating the file)",
+            Gauge::default(),
+        );
         let search_lag = registered(
             r,
             "search_index_lag_entries",
@@ -239,6 +246,7 @@ impl Metrics {
             database_bytes,
             free_bytes,
             wal_bytes,
+            wal_checkpoints_left,
             search_lag,
             rss_bytes,
         }
@@ -286,6 +294,10 @@ impl Metrics {
         let set = |gauge: &Gauge, value: u64| gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
         set(&self.database_bytes, g.database_bytes);
         set(&self.wal_bytes, g.wal_bytes);
+        set(
+            &self.wal_checkpoints_left,
+            u64::from(g.wal_checkpoints_left),
+        );
         self.free_bytes.set(g.free_bytes);
         self.search_lag.set(g.search_lag);
         for (channel, pending, failed) in [

@@ -281,6 +281,7 @@ mod tests {
             .await
             .unwrap();
         tokio::time::sleep(INTERVAL * 2).await;
+        assert!(store.gauges().await.unwrap().wal_checkpoints_left);
         let before = wal_len(&path);
         let written = stream_writes(&store, 2).await;
         let kept = wal_len(&path);
@@ -307,6 +308,7 @@ mod tests {
             .await
             .unwrap();
         tokio::time::sleep(INTERVAL * 2).await;
+        assert!(!store.gauges().await.unwrap().wal_checkpoints_left);
         let before = wal_len(&path);
         let written = stream_writes(&store, 1).await;
         let after = wal_len(&path);

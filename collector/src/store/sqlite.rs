@@ -41,6 +41,8 @@ pub(super) struct Inner {
     pub(super) path: PathBuf,
     writer: Writer,
     checkpointer: Checkpointer,
+    /// Whether WAL checkpoints are left to another process now.
+    pub(super) leave: Leave,
     pub(super) stats: WriteStats,
     readers: Mutex<Vec<Connection>>,
     /// Write jobs handed to the writer so far: how busy ingest is.
@@ -67,12 +69,13 @@ impl Sqlite {
         let leave = Leave::decide(&conn, checkpoints)?;
         let stats = WriteStats::new();
         let writer = Writer::start(conn, flush::WalFile::of(path), stats.clone(), leave.clone())?;
-        let checkpointer = Checkpointer::start(path, checkpoints, leave)?;
+        let checkpointer = Checkpointer::start(path, checkpoints, leave.clone())?;
         Ok(Sqlite {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 writer,
                 checkpointer,
+                leave,
                 stats,
                 readers: Mutex::new(Vec::new()),
                 writes: AtomicU64::new(0),

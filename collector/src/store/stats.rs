@@ -44,6 +44,8 @@ pub struct Gauges {
     /// back to the file system with incremental auto-vacuum).
     pub free_bytes: i64,
     pub wal_bytes: u64,
+    /// WAL checkpoints are left to another process (Litestream).
+    pub wal_checkpoints_left: bool,
     /// Entries committed but not yet in the search index.
     pub search_lag: i64,
     pub mail_pending: i64,
@@ -106,6 +108,7 @@ impl Sqlite {
         wal.push("-wal");
         gauges.database_bytes = file_len(path);
         gauges.wal_bytes = file_len(Path::new(&wal));
+        gauges.wal_checkpoints_left = self.inner.leave.to_others();
         Ok(gauges)
     }
 }

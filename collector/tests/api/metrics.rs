@@ -98,6 +98,10 @@ async fn metrics_count_submissions_by_outcome_requests_by_route_and_sign_ins() {
     assert!(value(&text, "earshot_writer_rewind_seconds_count").is_some());
     assert!(value(&text, "earshot_database_bytes").unwrap() > 0.0);
     assert!(value(&text, "earshot_wal_bytes").is_some());
+    assert_eq!(
+        value(&text, "earshot_wal_checkpoints_left_to_others"),
+        Some(0.0)
+    );
     assert!(value(&text, "earshot_database_free_bytes").is_some());
     assert!(value(&text, "earshot_search_index_lag_entries").is_some());
     assert_eq!(
