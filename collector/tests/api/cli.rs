@@ -642,17 +642,21 @@ async fn an_export_of_a_hundred_thousand_entries_streams_in_flat_memory() {
     // 73 MB once while other builds loaded it, so the first export cannot
     // tell streaming from holding within its size; it only guards against
     // gross growth (rows held as values weigh several times their text).
-    // The proof is the second: warm, a whole export adds next to nothing,
-    // where holding it would add its 68 MB again.
+    // The proof is the second: warm, a whole export adds little, where
+    // holding it would add its 68 MB again. "Little" is not zero: the second
+    // may run its chunks on reader connections and blocking threads the
+    // first did not use, each warming its own page cache (2 MiB) and
+    // allocator arena; 10 MB was seen once on a loaded CI machine. A quarter
+    // of what was sent keeps a wide gap on both sides.
     let first = first_peak.saturating_sub(before) as usize * 1024;
     assert!(
         first < 2 * bytes,
         "the first export grew the server by {first} bytes, twice the {bytes} it sent"
     );
-    let second = second_peak.saturating_sub(settled);
+    let second = second_peak.saturating_sub(settled) as usize * 1024;
     assert!(
-        second < 8 * 1024,
-        "a second export grew the server by {second} KiB"
+        second < bytes / 4,
+        "a second export grew the server by {second} bytes, over a quarter of the {bytes} it sent"
     );
 }
 
