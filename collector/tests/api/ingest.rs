@@ -496,3 +496,23 @@ async fn the_answer_carries_the_sites_response_promise_when_it_has_one() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["response_promise"], "We answer within 1 business day");
 }
+
+#[test]
+fn every_input_in_the_fuzz_corpus_goes_through_the_parser_without_a_panic() {
+    use crate::fuzz::{Outcome, ingest_body};
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/ingest_body");
+    let mut seen = std::collections::BTreeMap::<Outcome, usize>::new();
+    for file in std::fs::read_dir(&corpus).unwrap() {
+        let data = std::fs::read(file.unwrap().path()).unwrap();
+        *seen.entry(ingest_body(&data)).or_default() += 1;
+    }
+    eprintln!("fuzz corpus: {seen:?}");
+    // The corpus reaches every stage, so the replay tests each of them.
+    for outcome in [Outcome::Unparsed, Outcome::Refused, Outcome::Accepted] {
+        assert!(
+            seen.get(&outcome).is_some_and(|n| *n >= 5),
+            "{outcome:?}: {seen:?}"
+        );
+    }
+}

@@ -14,6 +14,9 @@ mod console;
 mod conversation;
 mod crash;
 mod edge;
+// The fuzz targets' checks, replayed over their corpus in `ingest`.
+#[path = "../../../fuzz/src/lib.rs"]
+mod fuzz;
 mod helpers;
 mod ingest;
 mod limits;
