@@ -204,6 +204,8 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
     };
     let waiting_next = next_of("/console").await;
     let all_next = next_of("/console?view=all").await;
+    // A place mid-year, to page a search from deep down.
+    let mid_next = next_of("/console?view=all&to=2026-06-01").await;
 
     let token = ApiToken::generate();
     running
@@ -262,6 +264,10 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
             "/console?view=all&q=invoice&status=wont_fix".into(),
         ),
         ("search: no hits", "/console?view=all&q=zebra".into()),
+        (
+            "search: one common word, mid-year page",
+            format!("/console?view=all&q=checkout&after={mid_next}"),
+        ),
         ("entry page", format!("/console/entries/{entry}")),
         ("promises report", "/console/promises".into()),
         ("reports: last 12 weeks", "/console/reports".into()),

@@ -1,6 +1,7 @@
 //! The inbox: views, filters, search, keyset pages and counts.
 
-use earshot_collector::review::filter::{Filter, Search, View};
+use earshot_collector::review::filter::{Assignee, Filter, Search, View};
+use earshot_collector::review::workflow::Status;
 use earshot_collector::store::{InboxPage, Inserted, NewReply, NewUser, Role};
 
 use crate::ingest::{T0, entry, first_site, new_site};
@@ -235,6 +236,174 @@ async fn search_finds_every_word_and_the_last_as_a_start(db: &Store) {
     assert_eq!(rest.next, None);
 }
 story!(search_finds_every_word_and_the_last_as_a_start);
+
+/// Every page of `filter`, `limit` at a time, forwards; then back again
+/// from the last page, which must give the same entries.
+async fn every_page(db: &Store, filter: &Filter, limit: usize, now: i64) -> Vec<String> {
+    let mut pages = vec![db.inbox(filter.clone(), limit, now).await.unwrap()];
+    while let Some(next) = pages.last().and_then(|p| p.next) {
+        let filter = Filter {
+            cursor: Some(next),
+            ..filter.clone()
+        };
+        pages.push(db.inbox(filter, limit, now).await.unwrap());
+    }
+    let forwards: Vec<String> = pages.iter().flat_map(references).collect();
+    let mut backwards = Vec::new();
+    let mut before = pages.last().and_then(|p| p.prev);
+    while let Some(place) = before {
+        let filter = Filter {
+            before: Some(place),
+            cursor: None,
+            ..filter.clone()
+        };
+        let page = db.inbox(filter, limit, now).await.unwrap();
+        backwards.splice(0..0, references(&page));
+        before = page.prev;
+    }
+    if pages.len() > 1 {
+        assert_eq!(
+            backwards,
+            forwards[..forwards.len() - references(&pages[pages.len() - 1]).len()],
+            "back from the last page of {filter:?}"
+        );
+    }
+    forwards
+}
+
+async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store) {
+    let shop = first_site(db).await;
+    let ada = db
+        .add_user(
+            NewUser {
+                email: "ada@example.com".into(),
+                name: "Ada".into(),
+                role: Role::Admin,
+                password_hash: "x".into(),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let bo = db
+        .add_user(
+            NewUser {
+                email: "bo@example.com".into(),
+                name: "Bo".into(),
+                role: Role::Agent,
+                password_hash: "x".into(),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let resolved = [2, 3, 5, 11, 13];
+    let mut inserted = Vec::new();
+    for i in 0..16_i64 {
+        let kind = if i % 3 == 0 { "idea" } else { "complaint" };
+        let request =
+            serde_json::json!({"kind": kind, "message": format!("Parcel {i} went astray")});
+        let entry_at = T0 + i * MINUTE;
+        let stored = db
+            .insert_entry(entry(&shop, entry_at, request))
+            .await
+            .unwrap();
+        // Entries without the word between them, which no search returns.
+        let other = serde_json::json!({"kind": kind, "message": "Something else"});
+        db.insert_entry(entry(&shop, entry_at, other))
+            .await
+            .unwrap();
+        if resolved.contains(&i) {
+            db.set_status(
+                stored.public_id.clone(),
+                Status::Resolved,
+                ada.id,
+                entry_at + 1,
+            )
+            .await
+            .unwrap();
+        }
+        if i % 4 == 1 {
+            db.assign(stored.public_id.clone(), Some(bo.id), ada.id, entry_at + 1)
+                .await
+                .unwrap();
+        }
+        inserted.push(stored);
+    }
+    let now = T0 + 60 * MINUTE;
+    let parcel = Filter {
+        view: View::All,
+        search: Search::parse("parcel"),
+        ..Filter::default()
+    };
+    let newest_first = |keep: &dyn Fn(i64) -> bool| -> Vec<usize> {
+        (0..16)
+            .rev()
+            .filter(|&i| keep(i))
+            .map(|i| i as usize)
+            .collect()
+    };
+    let cases = [
+        (
+            Filter {
+                status: Some(Status::Resolved),
+                ..parcel.clone()
+            },
+            newest_first(&|i| resolved.contains(&i)),
+        ),
+        (
+            Filter {
+                kind: Some("idea".into()),
+                ..parcel.clone()
+            },
+            newest_first(&|i| i % 3 == 0),
+        ),
+        (
+            Filter {
+                assignee: Some(Assignee::User(bo.id)),
+                ..parcel.clone()
+            },
+            newest_first(&|i| i % 4 == 1),
+        ),
+        (
+            Filter {
+                status: Some(Status::Resolved),
+                from: Some(T0 + 3 * MINUTE),
+                to: Some(T0 + 12 * MINUTE),
+                ..parcel.clone()
+            },
+            vec![11, 5, 3],
+        ),
+        // The waiting view searched: oldest first, the resolved left out.
+        (
+            Filter {
+                kind: Some("idea".into()),
+                search: Search::parse("parcel"),
+                ..Filter::default()
+            },
+            vec![0, 6, 9, 12, 15],
+        ),
+    ];
+    for (filter, expected) in cases {
+        let want: Vec<String> = expected
+            .iter()
+            .map(|&i| inserted[i].reference.clone())
+            .collect();
+        for limit in [1, 2, 50] {
+            assert_eq!(
+                every_page(db, &filter, limit, now).await,
+                want,
+                "{filter:?}, {limit} a page"
+            );
+        }
+        let (_, count) = db
+            .inbox_counted(filter.clone(), 2, 1_000, now)
+            .await
+            .unwrap();
+        assert_eq!(count, i64::try_from(want.len()).unwrap(), "{filter:?}");
+    }
+}
+story!(a_search_with_filters_pages_through_exactly_what_they_allow);
 
 async fn counts_stop_at_the_cap_and_the_summary_counts_who_is_late(db: &Store) {
     let shop = first_site(db).await;

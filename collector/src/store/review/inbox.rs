@@ -140,6 +140,22 @@ pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now:
         format!("?{args_len}")
     };
     let mut n = 0usize;
+    // With a search, FTS5 reads its hits in id order and each is joined
+    // to its entry: a bound on the hits' ids (`f.rowid`) lets FTS5 seek
+    // past the rest, where the same bound on `e.id` would be checked hit
+    // by hit (a search's page 2,000 deep took 121 ms at a million entries).
+    let searched = matching.is_some();
+    let id = if searched { "f.rowid" } else { "e.id" };
+    // The id range the entries with `column = value` lie in, one index seek
+    // each end: redundant with the filter itself, but with a search it
+    // lets FTS5 skip the hits outside it. Closed statuses lie far from the
+    // newest hits (the word + status search from 9 ms to 0.5).
+    let within = |column: &str, value: &str| {
+        format!(
+            "f.rowid BETWEEN (SELECT min(id) FROM entries WHERE {column} = {value})
+                         AND (SELECT max(id) FROM entries WHERE {column} = {value})"
+        )
+    };
     match filter.view {
         View::Waiting => clauses.push(WAITING_SQL.to_owned()),
         View::All if filter.status.is_none() => clauses.push("e.status <> 'spam'".to_owned()),
@@ -150,13 +166,18 @@ pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now:
         clauses.push(format!("e.site_id = {}", arg(site.into(), &mut n)));
     }
     if let Some(kind) = &filter.kind {
-        clauses.push(format!("e.kind = {}", arg(kind.clone().into(), &mut n)));
+        let p = arg(kind.clone().into(), &mut n);
+        clauses.push(format!("e.kind = {p}"));
+        if searched {
+            clauses.push(within("kind", &p));
+        }
     }
     if let Some(status) = filter.status {
-        clauses.push(format!(
-            "e.status = {}",
-            arg(status.as_str().to_owned().into(), &mut n)
-        ));
+        let p = arg(status.as_str().to_owned().into(), &mut n);
+        clauses.push(format!("e.status = {p}"));
+        if searched {
+            clauses.push(within("status", &p));
+        }
     }
     if let Some(severity) = &filter.severity {
         clauses.push(format!(
@@ -165,8 +186,12 @@ pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now:
         ));
     }
     match filter.assignee {
-        Some(Assignee::User(id)) => {
-            clauses.push(format!("e.assignee_id = {}", arg(id.into(), &mut n)));
+        Some(Assignee::User(user)) => {
+            let p = arg(user.into(), &mut n);
+            clauses.push(format!("e.assignee_id = {p}"));
+            if searched {
+                clauses.push(within("assignee_id", &p));
+            }
         }
         Some(Assignee::Nobody) => clauses.push("e.assignee_id IS NULL".to_owned()),
         None => {}
@@ -188,13 +213,13 @@ pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now:
     if let Some(from) = filter.from {
         let p = arg(from.into(), &mut n);
         clauses.push(format!(
-            "e.id >= (SELECT id FROM entries WHERE created_at >= {p} ORDER BY created_at, id LIMIT 1) AND +e.created_at >= {p}"
+            "{id} >= (SELECT id FROM entries WHERE created_at >= {p} ORDER BY created_at, id LIMIT 1) AND +e.created_at >= {p}"
         ));
     }
     if let Some(to) = filter.to {
         let p = arg(to.into(), &mut n);
         clauses.push(format!(
-            "e.id <= (SELECT id FROM entries WHERE created_at < {p} ORDER BY created_at DESC, id DESC LIMIT 1) AND +e.created_at < {p}"
+            "{id} <= (SELECT id FROM entries WHERE created_at < {p} ORDER BY created_at DESC, id DESC LIMIT 1) AND +e.created_at < {p}"
         ));
     }
     let order = filter.order();
@@ -205,14 +230,14 @@ pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now:
     // breaks ties.
     let by_wait = filter.by_wait();
     let mut from = |cursor: Cursor, op: &str, n: &mut usize| {
-        let id = arg(cursor.id().into(), n);
+        let after = arg(cursor.id().into(), n);
         if by_wait {
             let at = arg(cursor.at().into(), n);
             format!(
-                "{WAITING_SINCE_SQL} {op}= {at} AND ({WAITING_SINCE_SQL}, e.id) {op} ({at}, {id})"
+                "{WAITING_SINCE_SQL} {op}= {at} AND ({WAITING_SINCE_SQL}, e.id) {op} ({at}, {after})"
             )
         } else {
-            format!("e.id {op} {id}")
+            format!("{id} {op} {after}")
         }
     };
     if let Some(cursor) = filter.cursor {
