@@ -498,6 +498,27 @@ axe.run(document, {{ runOnly: {{ type: "tag", values: ["wcag2a", "wcag2aa", "wca
             .map_err(|b| format!("{css} {property} painted as {b:?}").into())
     }
 
+    /// Waits until `script` (run in the page) returns `want`: what the
+    /// widget tells the page happens as it renders, after the call that
+    /// caused it has returned.
+    pub async fn until_script_returns(
+        &self,
+        script: &str,
+        want: serde_json::Value,
+    ) -> TestResult<()> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let got = self.client.execute(script, vec![]).await?;
+            if got == want {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{script} returned {got}, never {want}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until `css` inside the widget has non-empty text, returning it.
     pub async fn text_in_widget(&self, css: &str) -> TestResult<String> {
         let deadline = Instant::now() + PATIENCE;

@@ -619,10 +619,9 @@ async fn the_javascript_api_queues_calls_made_before_the_widget_loaded_with(
         Some("It would help if ")
     );
     let body_class = "return document.body.className";
-    assert_eq!(
-        browser.client.execute(body_class, vec![]).await?,
-        serde_json::json!("feedback-open")
-    );
+    browser
+        .until_script_returns(body_class, serde_json::json!("feedback-open"))
+        .await?;
     type_into(&browser, "textarea#message", "invoices were searchable").await?;
     let reference = send_for_reference(&browser).await?;
 
@@ -635,10 +634,10 @@ async fn the_javascript_api_queues_calls_made_before_the_widget_loaded_with(
         .await?;
     assert_eq!(heard, format!("submitted {reference}"));
     browser.client.execute("Earshot.close()", vec![]).await?;
-    assert_eq!(
-        browser.client.execute(body_class, vec![]).await?,
-        serde_json::json!("")
-    );
+    // The page hears `close` once the dialog has closed, a render later.
+    browser
+        .until_script_returns(body_class, serde_json::json!(""))
+        .await?;
     browser.close().await;
 
     let (message, email, name, context): (String, String, String, String) =
