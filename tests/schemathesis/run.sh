@@ -50,7 +50,8 @@ PY
 
 status=0
 run() {
-  "$venv/bin/schemathesis" run "$@" --exclude-tag staff --checks all --continue-on-failure \
+  "$venv/bin/schemathesis" --config-file tests/schemathesis/schemathesis.toml \
+    run "$@" --exclude-tag staff --checks all --continue-on-failure \
     --max-examples "$EXAMPLES" --seed "$SEED" --workers 2 --no-color || status=1
 }
 echo "== schemathesis: the document as served"
