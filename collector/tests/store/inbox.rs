@@ -2,7 +2,7 @@
 
 use earshot_collector::review::filter::{Assignee, Filter, Search, View};
 use earshot_collector::review::workflow::Status;
-use earshot_collector::store::{InboxPage, Inserted, NewReply, NewUser, Role};
+use earshot_collector::store::{InboxPage, Inserted, NewReply, NewUser, Role, User};
 
 use crate::ingest::{T0, entry, first_site, new_site};
 use crate::story;
@@ -12,6 +12,21 @@ const MINUTE: i64 = 60_000;
 
 fn references(page: &InboxPage) -> Vec<String> {
     page.rows.iter().map(|r| r.reference.clone()).collect()
+}
+
+/// A colleague, signed up at `T0`.
+async fn add_staff(db: &Store, email: &str, name: &str, role: Role) -> User {
+    db.add_user(
+        NewUser {
+            email: email.into(),
+            name: name.into(),
+            role,
+            password_hash: "x".into(),
+        },
+        T0,
+    )
+    .await
+    .unwrap()
 }
 
 fn refs_of(inserted: &[Inserted]) -> Vec<String> {
@@ -273,30 +288,8 @@ async fn every_page(db: &Store, filter: &Filter, limit: usize, now: i64) -> Vec<
 
 async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store) {
     let shop = first_site(db).await;
-    let ada = db
-        .add_user(
-            NewUser {
-                email: "ada@example.com".into(),
-                name: "Ada".into(),
-                role: Role::Admin,
-                password_hash: "x".into(),
-            },
-            T0,
-        )
-        .await
-        .unwrap();
-    let bo = db
-        .add_user(
-            NewUser {
-                email: "bo@example.com".into(),
-                name: "Bo".into(),
-                role: Role::Agent,
-                password_hash: "x".into(),
-            },
-            T0,
-        )
-        .await
-        .unwrap();
+    let ada = add_staff(db, "ada@example.com", "Ada", Role::Admin).await;
+    let bo = add_staff(db, "bo@example.com", "Bo", Role::Agent).await;
     let resolved = [2, 3, 5, 11, 13];
     let mut inserted = Vec::new();
     for i in 0..16_i64 {
@@ -530,18 +523,7 @@ async fn paging_goes_on_when_the_last_entry_seen_is_erased_or_moves(db: &Store) 
     // up, which sends it to the back of the queue: the next page goes on
     // from where it was, and it is met again at the end.
     let moved = &inserted[3];
-    let ada = db
-        .add_user(
-            NewUser {
-                email: "ada@shop.example".into(),
-                name: "Ada".into(),
-                role: Role::Agent,
-                password_hash: "x".into(),
-            },
-            T0,
-        )
-        .await
-        .unwrap();
+    let ada = add_staff(db, "ada@shop.example", "Ada", Role::Agent).await;
     let reply = NewReply {
         body: "Which order?".into(),
         promise: None,
