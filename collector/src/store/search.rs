@@ -61,7 +61,7 @@ const PREFIX_TERMS: usize = 32;
 /// every word with that start into one, whole: at a million entries that
 /// took 12 ms for a word in one entry of six, even when only the newest
 /// fifty were wanted. So the longer words are looked up in the index's own
-/// vocabulary (`search_terms`) and the last word becomes an `OR` of exact
+/// vocabulary (`search_instances`) and the last word becomes an `OR` of exact
 /// words, which FTS5 reads lazily, newest first. Looking up costs as much
 /// as the longer words are frequent, nothing when there are none. Only
 /// ASCII words are spelled out: for those the index's folding is plain
@@ -97,11 +97,22 @@ fn longer_words(conn: &Connection, word: &str) -> Result<Option<Vec<String>>, St
     let word = word.to_ascii_lowercase();
     // Every longer word sorts between `word` + U+0001 and `word` + the last
     // code point (which the tokenizer never keeps in a word); the bounds
-    // are handed to the vocabulary table, which then skips `word` itself.
+    // are handed to the vocabulary view, which then skips `word` itself.
+    // The view lists a word once per occurrence, so each step asks for the
+    // first occurrence of the next word, past the one before: a seek per
+    // word, never a walk through a common word's occurrences.
     let mut stmt = conn.prepare_cached(
-        "SELECT term FROM search_terms
-         WHERE term >= ?1 || char(1) AND term <= ?1 || char(1114111)
-         LIMIT ?2",
+        "WITH RECURSIVE longer(term) AS (
+             SELECT (SELECT term FROM search_instances
+                     WHERE term >= ?1 || char(1) AND term <= ?1 || char(1114111) LIMIT 1)
+             UNION ALL
+             SELECT (SELECT term FROM search_instances
+                     WHERE term >= longer.term || char(1) AND term <= ?1 || char(1114111)
+                     LIMIT 1)
+             FROM longer WHERE longer.term IS NOT NULL
+             LIMIT ?2
+         )
+         SELECT term FROM longer WHERE term IS NOT NULL",
     )?;
     let longer: Vec<String> = stmt
         .query_map(
@@ -343,6 +354,29 @@ mod tests {
             })
             .await
             .unwrap();
+        store.shutdown().await;
+    }
+
+    /// The vocabulary lists a word once per occurrence: each longer word is
+    /// named once however often it occurs, and the limit counts words.
+    #[tokio::test]
+    async fn longer_words_are_each_named_once_up_to_the_limit() {
+        let words = |n: usize| (0..n).map(|i| format!("tip{i:02}")).collect::<Vec<_>>();
+        let often = |words: &[String]| {
+            let twice = words
+                .iter()
+                .map(|w| format!("{w} and {w}"))
+                .collect::<Vec<_>>();
+            [twice.clone(), twice.clone(), twice].concat()
+        };
+        let (_dir, store) = store_with(often(&words(PREFIX_TERMS))).await;
+        let named = store.read(|conn| longer_words(conn, "tip")).await.unwrap();
+        assert_eq!(named, Some(words(PREFIX_TERMS)));
+        store.shutdown().await;
+
+        let (_dir, store) = store_with(often(&words(PREFIX_TERMS + 1))).await;
+        let named = store.read(|conn| longer_words(conn, "tip")).await.unwrap();
+        assert_eq!(named, None, "one word too many: FTS5 expands the prefix");
         store.shutdown().await;
     }
 }
