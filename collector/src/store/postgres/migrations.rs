@@ -11,6 +11,7 @@ use crate::store::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("schema/0001.sql"),
     include_str!("schema/0002.sql"),
+    include_str!("schema/0003.sql"),
 ];
 
 /// The advisory lock's key: "earshot" in ASCII, so it stays clear of
