@@ -13,7 +13,8 @@
 //! with 10,000 sites (`EARSHOT_BENCH_SITES`) in a database of their own;
 //! `EARSHOT_BENCH_ONLY=sites` runs only that part.
 //! `EARSHOT_BENCH_BACKEND=postgres` times the same pages on a throwaway
-//! PostgreSQL (seeded afresh each run, then `VACUUM ANALYZE`d).
+//! PostgreSQL (seeded afresh each run, then `VACUUM ANALYZE`d), or on the
+//! seeded database `EARSHOT_BENCH_DATABASE_URL` names.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -134,12 +135,21 @@ async fn seed(store: &Store, entries: usize) {
 
 /// `EARSHOT_BENCH_BACKEND=postgres`: the same pages on a throwaway
 /// PostgreSQL with its defaults (every commit flushed), seeded afresh.
+/// `EARSHOT_BENCH_DATABASE_URL` names one seeded before instead (seeding a
+/// million takes about 12 minutes), e.g. by `earshot dev seed --count`.
 async fn on_postgres(entries: usize, repeats: usize) {
-    let pg = postgres_server::TempPostgres::start_durable();
-    let url = pg.fresh_database();
-    let store = Store::connect(&url).await.unwrap();
-    seed(&store, entries).await;
-    store.shutdown().await;
+    // The throwaway server lives until the pages are timed.
+    let (url, _server) = match std::env::var("EARSHOT_BENCH_DATABASE_URL") {
+        Ok(url) => (url, None),
+        Err(_) => {
+            let pg = postgres_server::TempPostgres::start_durable();
+            let url = pg.fresh_database();
+            let store = Store::connect(&url).await.unwrap();
+            seed(&store, entries).await;
+            store.shutdown().await;
+            (url, Some(pg))
+        }
+    };
     // Fresh statistics, as autovacuum would have them by now.
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
