@@ -498,17 +498,18 @@ axe.run(document, {{ runOnly: {{ type: "tag", values: ["wcag2a", "wcag2aa", "wca
             .map_err(|b| format!("{css} {property} painted as {b:?}").into())
     }
 
-    /// Waits until `script` (run in the page) returns `want`: what the
-    /// widget tells the page happens as it renders, after the call that
-    /// caused it has returned.
+    /// Waits until `script` (run in the page with `args`) returns `want`:
+    /// what the widget tells the page or stores happens as it renders or
+    /// sends, after the call that caused it has returned.
     pub async fn until_script_returns(
         &self,
         script: &str,
+        args: Vec<serde_json::Value>,
         want: serde_json::Value,
     ) -> TestResult<()> {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let got = self.client.execute(script, vec![]).await?;
+            let got = self.client.execute(script, args.clone()).await?;
             if got == want {
                 return Ok(());
             }

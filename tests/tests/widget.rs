@@ -394,13 +394,12 @@ async fn wait_for_count(collector: &Collector, sql: &str, want: i64) -> TestResu
     }
 }
 
+const LOCAL_STORAGE_ITEM: &str = "return window.localStorage.getItem(arguments[0])";
+
 async fn local_storage(browser: &Browser, key: &str) -> TestResult<serde_json::Value> {
     Ok(browser
         .client
-        .execute(
-            "return window.localStorage.getItem(arguments[0])",
-            vec![key.into()],
-        )
+        .execute(LOCAL_STORAGE_ITEM, vec![key.into()])
         .await?)
 }
 
@@ -430,15 +429,13 @@ async fn send_and_expect_it_kept(browser: &Browser, site_key: &str, message: &st
 }
 
 async fn wait_for_empty_outbox(browser: &Browser, site_key: &str) -> TestResult {
-    let deadline = std::time::Instant::now() + earshot_e2e::PATIENCE;
-    while !local_storage(browser, &outbox_key(site_key))
-        .await?
-        .is_null()
-    {
-        assert!(std::time::Instant::now() < deadline, "outbox never emptied");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    Ok(())
+    browser
+        .until_script_returns(
+            LOCAL_STORAGE_ITEM,
+            vec![outbox_key(site_key).into()],
+            serde_json::Value::Null,
+        )
+        .await
 }
 
 in_every_engine!(a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_with: a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns, a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_in_firefox, a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it_returns_in_webkit);
@@ -620,7 +617,7 @@ async fn the_javascript_api_queues_calls_made_before_the_widget_loaded_with(
     );
     let body_class = "return document.body.className";
     browser
-        .until_script_returns(body_class, serde_json::json!("feedback-open"))
+        .until_script_returns(body_class, vec![], serde_json::json!("feedback-open"))
         .await?;
     type_into(&browser, "textarea#message", "invoices were searchable").await?;
     let reference = send_for_reference(&browser).await?;
@@ -636,7 +633,7 @@ async fn the_javascript_api_queues_calls_made_before_the_widget_loaded_with(
     browser.client.execute("Earshot.close()", vec![]).await?;
     // The page hears `close` once the dialog has closed, a render later.
     browser
-        .until_script_returns(body_class, serde_json::json!(""))
+        .until_script_returns(body_class, vec![], serde_json::json!(""))
         .await?;
     browser.close().await;
 
