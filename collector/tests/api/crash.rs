@@ -194,7 +194,7 @@ async fn acknowledged_submissions_survive_repeated_kill_9_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_submissions_survive_repeated_kill_9_exactly_once_on_postgres() {
-    let pg = crate::postgres_server::TempPostgres::start();
+    let pg = crate::postgres_server::TempPostgres::shared();
     let url = pg.fresh_database();
     let args = [
         std::ffi::OsStr::new("--database-url"),

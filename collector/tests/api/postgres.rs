@@ -38,7 +38,7 @@ async fn submit(client: &reqwest::Client, collector: &Binary, n: usize) -> (Stat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_collectors_on_one_postgres_serve_as_one() {
-    let pg = TempPostgres::start();
+    let pg = TempPostgres::shared();
     let url = pg.fresh_database();
     // Both start at once: the schema is made once, and one first site.
     let (a, b) = std::thread::scope(|s| {
@@ -204,7 +204,7 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
         .unwrap();
     let db = app.db_path.clone();
 
-    let pg = TempPostgres::start();
+    let pg = TempPostgres::shared();
     let url = pg.fresh_database();
     // Not while a server has the file.
     let (ok, _, err) = migrate(&db, &url, &[]);

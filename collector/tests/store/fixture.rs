@@ -19,22 +19,18 @@ impl SqliteFixture {
     }
 }
 
-/// A fresh database in a throwaway PostgreSQL server of its own.
+/// A fresh database on the test process's throwaway PostgreSQL server.
 pub struct PostgresFixture {
     pub store: Store,
-    _server: TempPostgres,
 }
 
 impl PostgresFixture {
     pub async fn new() -> PostgresFixture {
-        let server = TempPostgres::start();
+        let server = TempPostgres::shared();
         let store = Store::connect(&server.fresh_database())
             .await
             .unwrap_or_else(|e| panic!("connect: {e}\n{}", server.log()));
-        PostgresFixture {
-            store,
-            _server: server,
-        }
+        PostgresFixture { store }
     }
 }
 

@@ -14,6 +14,7 @@ use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -82,6 +83,49 @@ impl TempPostgres {
         };
         server.wait_until_ready();
         server
+    }
+
+    /// One server for the whole test process, for tests that only need a
+    /// database of their own: starting a server costs seconds (`initdb`),
+    /// a database on it milliseconds. A static is never dropped, so a
+    /// watchdog stops the server and deletes its files once this process
+    /// has exited.
+    pub fn shared() -> &'static TempPostgres {
+        static SHARED: OnceLock<TempPostgres> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            let server = TempPostgres::start();
+            server.stop_after_exit();
+            server
+        })
+    }
+
+    // Nothing waits for the watchdog: it must outlive this process.
+    #[allow(clippy::zombie_processes)]
+    fn stop_after_exit(&self) {
+        let mut stop = Command::new(self.bin.join("pg_ctl"));
+        stop.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"]);
+        let stop = as_user(self.as_user, &mut stop);
+        Command::new("sh")
+            .args([
+                "-c",
+                r#"pid=$1 dir=$2; shift 2
+                   while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+                   "$@"; rm -rf "$dir""#,
+                "watchdog",
+            ])
+            .arg(std::process::id().to_string())
+            .arg(self.dir.path())
+            .arg(stop.get_program())
+            .args(stop.get_args())
+            // Not the test's own output: a pipe held open would keep
+            // whoever reads it waiting.
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the PostgreSQL watchdog");
     }
 
     /// The URL of a new, empty database on this server.
