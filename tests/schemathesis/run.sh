@@ -4,6 +4,7 @@
 #
 #   bash tests/schemathesis/run.sh            # 200 cases per operation
 #   EXAMPLES=1000 bash tests/schemathesis/run.sh
+#   bash tests/schemathesis/run.sh --install-only   # only the venv (CI, ahead of time)
 #
 # Two runs against a fresh collector (abuse limits off, so rate limits do
 # not hide the logic):
@@ -21,10 +22,11 @@ venv=target/schemathesis-venv
 work=$(mktemp -d)
 trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-if [ ! -x "$venv/bin/schemathesis" ]; then
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q " $VERSION\$"; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet "schemathesis==$VERSION"
 fi
+[ "${1:-}" = --install-only ] && exit 0
 
 cargo build --quiet -p earshot-collector --bin earshot
 port=$((20000 + RANDOM % 20000))
