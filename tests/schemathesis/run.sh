@@ -32,7 +32,7 @@ cargo build --quiet -p earshot-collector --bin earshot
 port=$((20000 + RANDOM % 20000))
 EARSHOT_RATE_LIMIT_PER_IP=0 EARSHOT_RATE_LIMIT_PER_SITE=0 EARSHOT_MIN_FILL_MS=0 \
 EARSHOT_MAX_CONNECTIONS_PER_IP=0 EARSHOT_LOG=error \
-  target/debug/earshot serve --addr "127.0.0.1:$port" --db "$work/earshot.db" >"$work/server.out" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}/debug/earshot" serve --addr "127.0.0.1:$port" --db "$work/earshot.db" >"$work/server.out" 2>&1 &
 server=$!
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 100); do
