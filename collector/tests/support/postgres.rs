@@ -102,11 +102,7 @@ impl TempPostgres {
     // Nothing waits for the watchdog: it must outlive this process.
     #[allow(clippy::zombie_processes)]
     fn stop_after_exit(&self) {
-        let mut stop = Command::new(self.bin.join("pg_ctl"));
-        stop.arg("-D")
-            .arg(self.dir.path().join("data"))
-            .args(["-m", "immediate", "-w", "stop"]);
-        let stop = as_user(self.as_user, &mut stop);
+        let stop = self.stop_command();
         Command::new("sh")
             .args([
                 "-c",
@@ -126,6 +122,16 @@ impl TempPostgres {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the PostgreSQL watchdog");
+    }
+
+    /// `pg_ctl stop` at once (nothing a test checks needs a clean
+    /// shutdown), as the user the server runs as.
+    fn stop_command(&self) -> Command {
+        let mut stop = Command::new(self.bin.join("pg_ctl"));
+        stop.arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"]);
+        as_user(self.as_user, &mut stop)
     }
 
     /// The URL of a new, empty database on this server.
@@ -186,11 +192,8 @@ impl TempPostgres {
 
 impl Drop for TempPostgres {
     fn drop(&mut self) {
-        let mut stop = Command::new(self.bin.join("pg_ctl"));
-        stop.arg("-D")
-            .arg(self.dir.path().join("data"))
-            .args(["-m", "immediate", "-w", "stop"]);
-        let _ = as_user(self.as_user, &mut stop)
+        let _ = self
+            .stop_command()
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
