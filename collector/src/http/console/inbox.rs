@@ -264,9 +264,13 @@ pub async fn page(
     let mut raw = raw.map(|Query(raw)| raw).unwrap_or_default();
     let notice = notice.map(|Query(n)| n).unwrap_or_default();
     let now = state.clock.now_millis();
-    let sites = state.store.site_settings().await?;
-    let users = state.store.users().await?;
-    let summary = state.store.waiting_summary(now).await?;
+    // Independent reads, each on a connection of its own: the page waits
+    // for the slowest, not for their sum.
+    let (sites, users, summary) = tokio::try_join!(
+        state.store.site_settings(),
+        state.store.users(),
+        state.store.waiting_summary(now)
+    )?;
     // A typed site name or key becomes its id, so links carry the id.
     let site = site_choice::resolve(&raw.site, &sites);
     if let Ok(Some(id)) = site {

@@ -37,6 +37,7 @@ impl Postgres {
             conditions,
             order,
             args,
+            ..
         } = filter_sql(&filter, query.now);
         let sql = page_sql(EXPORT_COLUMNS, "entries e", &conditions, &order, limit);
         let mut client = self.client().await?;
