@@ -122,6 +122,61 @@ async fn a_retried_submission_is_stored_once(db: &Store) {
 }
 story!(a_retried_submission_is_stored_once);
 
+async fn a_burst_of_submissions_and_their_retries_is_stored_once_each(db: &Store) {
+    let shop = first_site(db).await;
+    // More at once than one batch holds: keyed submissions each sent
+    // twice (a retry racing its original), and some without a key.
+    let keyed = |i: usize| {
+        entry(
+            &shop,
+            T0,
+            serde_json::json!({"message": format!("Burst {i}"), "idempotency_key": format!("burst-key-{i:08}")}),
+        )
+    };
+    let plain = |i: usize| {
+        entry(
+            &shop,
+            T0,
+            serde_json::json!({"message": format!("Plain {i}")}),
+        )
+    };
+    let submissions = (0..100)
+        .flat_map(|i| [keyed(i), keyed(i)])
+        .chain((0..50).map(plain));
+    let answers: Vec<_> = futures::future::join_all(submissions.map(|e| db.insert_entry(e)))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    for pair in answers[..200].chunks(2) {
+        assert_eq!(pair[0].reference, pair[1].reference);
+        assert_eq!(pair[0].status_token, pair[1].status_token);
+        assert_eq!(
+            usize::from(pair[0].replayed) + usize::from(pair[1].replayed),
+            1
+        );
+    }
+    assert!(answers[200..].iter().all(|a| !a.replayed));
+    let mut references: Vec<_> = answers.iter().map(|a| &a.reference).collect();
+    references.sort();
+    references.dedup();
+    assert_eq!(references.len(), 150);
+    assert_eq!(stored(db).await, 150);
+    // Each is what its customer sent, findable by its status link.
+    for (i, answer) in answers[..200].iter().step_by(2).enumerate() {
+        let found = db
+            .entry_by_status_link(answer.public_id.clone(), answer.status_token.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            found.message.as_deref(),
+            Some(format!("Burst {i}").as_str())
+        );
+    }
+}
+story!(a_burst_of_submissions_and_their_retries_is_stored_once_each);
+
 async fn a_status_link_opens_only_with_its_secret(db: &Store) {
     let shop = first_site(db).await;
     let request = serde_json::json!({

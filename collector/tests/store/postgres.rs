@@ -67,11 +67,27 @@ async fn a_database_that_goes_away_answers_unavailable() {
     let url = server.fresh_database();
     let db = Postgres::connect(&url).await.unwrap();
     db.ping().await.unwrap();
+    let store = earshot_collector::store::Store::connect(&url)
+        .await
+        .unwrap();
+    let shop = crate::ingest::first_site(&store).await;
     drop(server);
     match db.ping().await {
         Err(StoreError::Unavailable) => {}
         other => panic!("expected Unavailable, got {other:?}"),
     }
+    // A burst of submissions (stored in batches) is told at once, each
+    // one, so the widgets keep them and retry.
+    let started = std::time::Instant::now();
+    let answers = futures::future::join_all((0..40).map(|i| {
+        let request = serde_json::json!({"message": format!("Lost {i}")});
+        store.insert_entry(crate::ingest::entry(&shop, crate::ingest::T0, request))
+    }))
+    .await;
+    for answer in answers {
+        assert!(matches!(answer, Err(StoreError::Unavailable)), "{answer:?}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
     match Postgres::connect(&url).await {
         Err(StoreError::Unavailable) => {}
         other => panic!("expected Unavailable, got {:?}", other.err()),
@@ -273,6 +289,14 @@ async fn a_collector_keeps_no_more_connections_open_than_it_is_given() {
             tokio::spawn(async move { store.insert_entry(new).await })
         })
         .collect();
+    // Submissions arriving together share one connection (one batch), so
+    // reads ask for the rest.
+    let reads: Vec<_> = (0..5)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.waiting_summary(T0).await })
+        })
+        .collect();
     let waiting_on_the_lock = async {
         let (observer, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await
@@ -301,5 +325,8 @@ async fn a_collector_keeps_no_more_connections_open_than_it_is_given() {
     holder.rollback().await.unwrap();
     for submission in submissions {
         submission.await.unwrap().unwrap();
+    }
+    for read in reads {
+        read.await.unwrap().unwrap();
     }
 }

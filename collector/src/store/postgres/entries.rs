@@ -34,85 +34,17 @@ const EXISTING: &str = "SELECT public_id, reference, status_token FROM entries W
 impl Postgres {
     /// Stores a submission, or returns the entry an earlier submission with
     /// the same idempotency key created (also when both arrive at once, on
-    /// two collectors: the unique index decides). Resolves after commit.
+    /// two collectors: the unique index decides). Resolves after commit;
+    /// submissions arriving together are stored together (`intake`).
     pub async fn insert_entry(&self, entry: NewEntry) -> Result<Inserted, StoreError> {
         self.shared
             .submissions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let inserted = self.insert(entry).await;
+        let inserted = self.shared.intake.store(entry).await;
         if inserted.as_ref().is_ok_and(|i| !i.replayed) {
             self.changed();
         }
         inserted
-    }
-
-    async fn insert(&self, entry: NewEntry) -> Result<Inserted, StoreError> {
-        let client = self.client().await?;
-        let s = &entry.submission;
-        let key = s.idempotency_key.as_ref().map(|k| k.as_str());
-        fn text(t: &Option<Text>) -> Option<&str> {
-            t.as_ref().map(Text::as_str)
-        }
-        let context = host_context_json(&s.context);
-        let status = if entry.spam.is_some() { "spam" } else { "new" };
-        let insert = client.prepare_cached(INSERT).await?;
-        for _ in 0..ID_ATTEMPTS {
-            let inserted = Inserted {
-                public_id: ids::public_id(entry.received_at),
-                reference: ids::reference(entry.received_at),
-                status_token: ids::status_token(),
-                replayed: false,
-            };
-            let params: [&(dyn ToSql + Sync); 24] = [
-                &inserted.public_id,
-                &inserted.reference,
-                &inserted.status_token,
-                &entry.site_id,
-                &s.kind.as_str(),
-                &s.body.message(),
-                &s.body.expected(),
-                &s.body.actual(),
-                &s.email.as_ref().map(|e| e.as_str()),
-                &s.page.url.as_ref().map(|u| u.as_str()),
-                &text(&s.page.title),
-                &s.page.referrer.as_ref().map(|u| u.as_str()),
-                &text(&s.client.user_agent),
-                &text(&s.client.language),
-                &text(&s.client.timezone),
-                &text(&s.client.viewport),
-                &key,
-                &entry.received_at,
-                &entry.ip_hash,
-                &entry.spam.map(SpamReason::as_str),
-                &status,
-                &s.severity.map(|v| v.as_str()),
-                &text(&s.name),
-                &context,
-            ];
-            match client
-                .query_one(&insert, &params)
-                .await
-                .map(|r| r.get::<_, i64>(0))
-            {
-                Ok(1) => return Ok(inserted),
-                // The idempotency key is taken: by an earlier submission,
-                // or one committed meanwhile (ON CONFLICT waited for it).
-                Ok(_) => {
-                    let existing = client.prepare_cached(EXISTING).await?;
-                    let row = client.query_one(&existing, &[&entry.site_id, &key]).await?;
-                    return Ok(Inserted {
-                        public_id: row.get(0),
-                        reference: row.get(1),
-                        status_token: row.get(2),
-                        replayed: true,
-                    });
-                }
-                // A random id collided with an existing one: draw again.
-                Err(e) if is_unique_violation(&e) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::IdExhausted)
     }
 
     /// The entry behind a status link, if the secret matches.
@@ -149,4 +81,83 @@ impl Postgres {
             id: row.get(10),
         }))
     }
+}
+
+/// Fresh ids for `entry`: the public id, the reference and the status
+/// link's secret.
+pub(super) fn draw(entry: &NewEntry) -> Inserted {
+    Inserted {
+        public_id: ids::public_id(entry.received_at),
+        reference: ids::reference(entry.received_at),
+        status_token: ids::status_token(),
+        replayed: false,
+    }
+}
+
+/// Stores `entry` alone: drawn ids that collide are drawn again, and a
+/// taken idempotency key answers the entry that took it.
+pub(super) async fn insert_one(
+    client: &deadpool_postgres::Client,
+    entry: &NewEntry,
+) -> Result<Inserted, StoreError> {
+    let s = &entry.submission;
+    let key = s.idempotency_key.as_ref().map(|k| k.as_str());
+    fn text(t: &Option<Text>) -> Option<&str> {
+        t.as_ref().map(Text::as_str)
+    }
+    let context = host_context_json(&s.context);
+    let status = if entry.spam.is_some() { "spam" } else { "new" };
+    let insert = client.prepare_cached(INSERT).await?;
+    for _ in 0..ID_ATTEMPTS {
+        let inserted = draw(entry);
+        let params: [&(dyn ToSql + Sync); 24] = [
+            &inserted.public_id,
+            &inserted.reference,
+            &inserted.status_token,
+            &entry.site_id,
+            &s.kind.as_str(),
+            &s.body.message(),
+            &s.body.expected(),
+            &s.body.actual(),
+            &s.email.as_ref().map(|e| e.as_str()),
+            &s.page.url.as_ref().map(|u| u.as_str()),
+            &text(&s.page.title),
+            &s.page.referrer.as_ref().map(|u| u.as_str()),
+            &text(&s.client.user_agent),
+            &text(&s.client.language),
+            &text(&s.client.timezone),
+            &text(&s.client.viewport),
+            &key,
+            &entry.received_at,
+            &entry.ip_hash,
+            &entry.spam.map(SpamReason::as_str),
+            &status,
+            &s.severity.map(|v| v.as_str()),
+            &text(&s.name),
+            &context,
+        ];
+        match client
+            .query_one(&insert, &params)
+            .await
+            .map(|r| r.get::<_, i64>(0))
+        {
+            Ok(1) => return Ok(inserted),
+            // The idempotency key is taken: by an earlier submission,
+            // or one committed meanwhile (ON CONFLICT waited for it).
+            Ok(_) => {
+                let existing = client.prepare_cached(EXISTING).await?;
+                let row = client.query_one(&existing, &[&entry.site_id, &key]).await?;
+                return Ok(Inserted {
+                    public_id: row.get(0),
+                    reference: row.get(1),
+                    status_token: row.get(2),
+                    replayed: true,
+                });
+            }
+            // A random id collided with an existing one: draw again.
+            Err(e) if is_unique_violation(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::IdExhausted)
 }

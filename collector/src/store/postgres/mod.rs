@@ -23,6 +23,7 @@ mod copy;
 mod entries;
 mod export;
 mod inbox;
+mod intake;
 mod migrations;
 mod notify;
 mod outbox;
@@ -75,6 +76,8 @@ struct Shared {
     changed: tokio::sync::watch::Sender<u64>,
     /// Kept empty: PostgreSQL's commits are its own (see `/metrics`).
     stats: WriteStats,
+    /// Where submissions wait to be stored in batches.
+    intake: intake::Intake,
 }
 
 impl Postgres {
@@ -113,12 +116,14 @@ impl Postgres {
             .create_timeout(Some(WAIT))
             .build()
             .map_err(|_| StoreError::Unavailable)?;
+        let intake = intake::Intake::start(&pool);
         let db = Postgres {
             pool,
             shared: Arc::new(Shared {
                 submissions: AtomicU64::new(0),
                 changed: tokio::sync::watch::Sender::new(0),
                 stats: WriteStats::new(),
+                intake,
             }),
         };
         let mut client = db.client().await?;
@@ -127,10 +132,7 @@ impl Postgres {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
-        self.pool.get().await.map_err(|e| match e {
-            PoolError::Backend(e) => e.into(),
-            _ => StoreError::Unavailable,
-        })
+        client_of(&self.pool).await
     }
 
     /// Answers once the database does.
@@ -218,6 +220,14 @@ async fn audit(
 }
 
 /// Whether `e` is a unique constraint refusing a row.
+/// A connection from `pool`, or why there is none.
+async fn client_of(pool: &Pool) -> Result<deadpool_postgres::Client, StoreError> {
+    pool.get().await.map_err(|e| match e {
+        PoolError::Backend(e) => e.into(),
+        _ => StoreError::Unavailable,
+    })
+}
+
 fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&SqlState::UNIQUE_VIOLATION)
 }
