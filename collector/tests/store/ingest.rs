@@ -162,6 +162,25 @@ async fn a_burst_of_submissions_and_their_retries_is_stored_once_each(db: &Store
     references.dedup();
     assert_eq!(references.len(), 150);
     assert_eq!(stored(db).await, 150);
+    // Stored together: fewer batches than submissions, each batch counted
+    // in `/metrics`.
+    let metrics = earshot_collector::metrics::Metrics::new(db.clone())
+        .render()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in\n{metrics}"))
+    };
+    let (batches, jobs) = (
+        value("earshot_writer_batch_jobs_count"),
+        value("earshot_writer_batch_jobs_sum"),
+    );
+    assert!(jobs >= 150.0, "{jobs} jobs");
+    assert!(batches < 250.0, "{batches} batches for 250 submissions");
+    assert!(value("earshot_writer_commit_seconds_count") >= 1.0);
     // Each is what its customer sent, findable by its status link.
     for (i, answer) in answers[..200].iter().step_by(2).enumerate() {
         let found = db

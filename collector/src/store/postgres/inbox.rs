@@ -14,6 +14,7 @@ pub(super) type Arg = Box<dyn ToSql + Sync + Send>;
 /// index's, for the rest of the transaction. Statements run this way carry
 /// their own text (see `sparse`), so a plan cached for them is never
 /// reused for the ordered walk or the other way round.
+///
 /// Without JIT: the planner prices every path it is told not to take as
 /// if it cost ten billion, and a plan that has to take one anyway (the
 /// one-row `users` table, read for the assignee's name) then looks dear

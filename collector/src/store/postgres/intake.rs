@@ -20,6 +20,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Instant;
 
 use deadpool_postgres::Pool;
 use earshot_protocol::submission::Text;
@@ -29,7 +30,7 @@ use tokio_postgres::types::ToSql;
 use super::entries::{draw, insert_one};
 use crate::abuse::SpamReason;
 use crate::store::entries::host_context_json;
-use crate::store::{Inserted, NewEntry, StoreError};
+use crate::store::{Inserted, NewEntry, StoreError, WriteStats};
 
 /// Most submissions in one statement. Past a few dozen the statement
 /// saves little more, and the batch's slowest row holds up the others.
@@ -89,11 +90,11 @@ pub(super) struct Intake {
 impl Intake {
     /// Starts the workers on `pool`. They stop when the intake is dropped
     /// and what was handed to them is stored.
-    pub fn start(pool: &Pool) -> Intake {
+    pub fn start(pool: &Pool, stats: &WriteStats) -> Intake {
         let (jobs, queue) = mpsc::channel(QUEUE);
         let queue = Arc::new(Mutex::new(queue));
         for _ in 0..WORKERS {
-            tokio::spawn(work(pool.clone(), Arc::clone(&queue)));
+            tokio::spawn(work(pool.clone(), Arc::clone(&queue), stats.clone()));
         }
         Intake { jobs }
     }
@@ -111,7 +112,7 @@ impl Intake {
     }
 }
 
-async fn work(pool: Pool, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn work(pool: Pool, queue: Arc<Mutex<mpsc::Receiver<Job>>>, stats: WriteStats) {
     loop {
         let mut batch = Vec::new();
         {
@@ -129,15 +130,20 @@ async fn work(pool: Pool, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
                 }
             }
         }
-        store_batch(&pool, batch).await;
+        store_batch(&pool, batch, &stats).await;
     }
 }
 
 /// Stores `batch` and answers each submission in it.
-async fn store_batch(pool: &Pool, batch: Vec<Job>) {
+async fn store_batch(pool: &Pool, batch: Vec<Job>, stats: &WriteStats) {
     let drawn: Vec<Inserted> = batch.iter().map(|job| draw(&job.entry)).collect();
+    let began = Instant::now();
     let (stored, mut reachable) = match insert_many(pool, &batch, &drawn).await {
-        Ok(stored) => (stored, true),
+        Ok(stored) => {
+            stats.batch_jobs.observe(batch.len() as f64);
+            stats.commit_seconds.observe(began.elapsed().as_secs_f64());
+            (stored, true)
+        }
         // No database to store them alone either: each is told at once
         // (a 503 the widget retries after), not after waiting its turn.
         Err(StoreError::Unavailable) => (HashSet::new(), false),

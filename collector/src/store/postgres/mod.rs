@@ -74,7 +74,8 @@ struct Shared {
     submissions: AtomicU64,
     /// Bumped after a write others may want to announce.
     changed: tokio::sync::watch::Sender<u64>,
-    /// Kept empty: PostgreSQL's commits are its own (see `/metrics`).
+    /// The intake's batches: their sizes and how long each took to store
+    /// and commit (the fsync and rewind histograms are SQLite's alone).
     stats: WriteStats,
     /// Where submissions wait to be stored in batches.
     intake: intake::Intake,
@@ -116,13 +117,14 @@ impl Postgres {
             .create_timeout(Some(WAIT))
             .build()
             .map_err(|_| StoreError::Unavailable)?;
-        let intake = intake::Intake::start(&pool);
+        let stats = WriteStats::new();
+        let intake = intake::Intake::start(&pool, &stats);
         let db = Postgres {
             pool,
             shared: Arc::new(Shared {
                 submissions: AtomicU64::new(0),
                 changed: tokio::sync::watch::Sender::new(0),
-                stats: WriteStats::new(),
+                stats,
                 intake,
             }),
         };
