@@ -137,13 +137,21 @@ async fn work(pool: Pool, queue: Arc<Mutex<mpsc::Receiver<Job>>>, stats: WriteSt
 /// Stores `batch` and answers each submission in it.
 async fn store_batch(pool: &Pool, batch: Vec<Job>, stats: &WriteStats) {
     let drawn: Vec<Inserted> = batch.iter().map(|job| draw(&job.entry)).collect();
-    let began = Instant::now();
-    let (stored, mut reachable) = match insert_many(pool, &batch, &drawn).await {
-        Ok(stored) => {
-            stats.batch_jobs.observe(batch.len() as f64);
-            stats.commit_seconds.observe(began.elapsed().as_secs_f64());
-            (stored, true)
+    let stored = match super::client_of(pool).await {
+        Ok(client) => {
+            // Timed from the statement, not from waiting for a connection.
+            let began = Instant::now();
+            let stored = insert_many(&client, &batch, &drawn).await;
+            if stored.is_ok() {
+                stats.batch_jobs.observe(batch.len() as f64);
+                stats.commit_seconds.observe(began.elapsed().as_secs_f64());
+            }
+            stored
         }
+        Err(e) => Err(e),
+    };
+    let (stored, mut reachable) = match stored {
+        Ok(stored) => (stored, true),
         // No database to store them alone either: each is told at once
         // (a 503 the widget retries after), not after waiting its turn.
         Err(StoreError::Unavailable) => (HashSet::new(), false),
@@ -175,7 +183,7 @@ async fn store_alone(pool: &Pool, entry: &NewEntry) -> Result<Inserted, StoreErr
 
 /// One statement for the whole batch; the public ids of the rows stored.
 async fn insert_many(
-    pool: &Pool,
+    client: &deadpool_postgres::Client,
     batch: &[Job],
     drawn: &[Inserted],
 ) -> Result<HashSet<String>, StoreError> {
@@ -239,7 +247,6 @@ async fn insert_many(
         &names,
         &contexts,
     ];
-    let client = super::client_of(pool).await?;
     let statement = client.prepare_cached(INSERT_MANY).await?;
     Ok(client
         .query(&statement, &params)
