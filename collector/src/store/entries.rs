@@ -21,6 +21,13 @@ pub struct NewEntry {
     pub received_at: i64,
 }
 
+impl NewEntry {
+    /// The status it is stored with: `spam` when it looks automated.
+    pub fn status(&self) -> &'static str {
+        if self.spam.is_some() { "spam" } else { "new" }
+    }
+}
+
 /// What the customer is told after submitting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inserted {
@@ -125,7 +132,7 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
             now,
             entry.ip_hash,
             entry.spam.map(SpamReason::as_str),
-            if entry.spam.is_some() { "spam" } else { "new" },
+            entry.status(),
             s.severity.map(|v| v.as_str()),
             text(&s.name),
             context,

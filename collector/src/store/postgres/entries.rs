@@ -83,6 +83,11 @@ impl Postgres {
     }
 }
 
+/// An optional text field as the database takes it.
+pub(super) fn text(t: &Option<Text>) -> Option<&str> {
+    t.as_ref().map(Text::as_str)
+}
+
 /// Fresh ids for `entry`: the public id, the reference and the status
 /// link's secret.
 pub(super) fn draw(entry: &NewEntry) -> Inserted {
@@ -102,11 +107,8 @@ pub(super) async fn insert_one(
 ) -> Result<Inserted, StoreError> {
     let s = &entry.submission;
     let key = s.idempotency_key.as_ref().map(|k| k.as_str());
-    fn text(t: &Option<Text>) -> Option<&str> {
-        t.as_ref().map(Text::as_str)
-    }
     let context = host_context_json(&s.context);
-    let status = if entry.spam.is_some() { "spam" } else { "new" };
+    let status = entry.status();
     let insert = client.prepare_cached(INSERT).await?;
     for _ in 0..ID_ATTEMPTS {
         let inserted = draw(entry);

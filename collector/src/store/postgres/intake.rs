@@ -23,11 +23,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use deadpool_postgres::Pool;
-use earshot_protocol::submission::Text;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 
-use super::entries::{draw, insert_one};
+use super::entries::{draw, insert_one, text};
 use crate::abuse::SpamReason;
 use crate::store::entries::host_context_json;
 use crate::store::{Inserted, NewEntry, StoreError, WriteStats};
@@ -187,9 +186,6 @@ async fn insert_many(
     batch: &[Job],
     drawn: &[Inserted],
 ) -> Result<HashSet<String>, StoreError> {
-    fn text(t: &Option<Text>) -> Option<&str> {
-        t.as_ref().map(Text::as_str)
-    }
     let entries: Vec<&NewEntry> = batch.iter().map(|job| &job.entry).collect();
     let column = |f: fn(&NewEntry) -> Option<&str>| -> Vec<Option<&str>> {
         entries.iter().map(|e| f(e)).collect()
@@ -214,7 +210,7 @@ async fn insert_many(
     let created: Vec<i64> = entries.iter().map(|e| e.received_at).collect();
     let ip_hashes = column(|e| e.ip_hash.as_deref());
     let spam = column(|e| e.spam.map(SpamReason::as_str));
-    let statuses = column(|e| Some(if e.spam.is_some() { "spam" } else { "new" }));
+    let statuses = column(|e| Some(e.status()));
     let severities = column(|e| e.submission.severity.map(|v| v.as_str()));
     let names = column(|e| text(&e.submission.name));
     let contexts: Vec<Option<String>> = entries
