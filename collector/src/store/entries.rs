@@ -38,6 +38,24 @@ pub struct Inserted {
     pub replayed: bool,
 }
 
+impl Inserted {
+    /// Fresh ids for an entry created at `at` (Unix ms): the public id, the
+    /// reference and the status link's secret, drawn again on a collision.
+    pub(super) fn drawn(at: i64) -> Inserted {
+        Inserted {
+            public_id: ids::public_id(at),
+            reference: ids::reference(at),
+            status_token: ids::status_token(),
+            replayed: false,
+        }
+    }
+}
+
+/// An optional text field as the database takes it.
+pub(super) fn text(t: &Option<earshot_protocol::submission::Text>) -> Option<&str> {
+    t.as_ref().map(|t| t.as_str())
+}
+
 /// An entry as the customer's status page shows it.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -88,8 +106,6 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
     {
         return Ok(existing);
     }
-    let text =
-        |t: &Option<earshot_protocol::submission::Text>| t.as_ref().map(|t| t.as_str().to_owned());
     let mut stmt = conn.prepare_cached(
         "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message, expected, actual,
             email, page_url, page_title, page_referrer, user_agent, language, timezone, viewport,
@@ -105,12 +121,7 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
     let now = entry.received_at.max(latest.unwrap_or(i64::MIN));
     let context = host_context_json(&s.context);
     for _ in 0..ID_ATTEMPTS {
-        let inserted = Inserted {
-            public_id: ids::public_id(now),
-            reference: ids::reference(now),
-            status_token: ids::status_token(),
-            replayed: false,
-        };
+        let inserted = Inserted::drawn(now);
         let result = stmt.execute(params![
             inserted.public_id,
             inserted.reference,

@@ -1,13 +1,11 @@
 //! Feedback entries on PostgreSQL.
 
-use earshot_protocol::submission::Text;
 use tokio_postgres::types::ToSql;
 
 use super::{Postgres, is_unique_violation};
 use crate::abuse::SpamReason;
 use crate::auth::constant_time_eq;
-use crate::ids;
-use crate::store::entries::{ID_ATTEMPTS, host_context_json};
+use crate::store::entries::{ID_ATTEMPTS, host_context_json, text};
 use crate::store::{Entry, Inserted, NewEntry, StoreError};
 
 /// Stores the entry, queues it to be counted in reports and, unless it is
@@ -83,22 +81,6 @@ impl Postgres {
     }
 }
 
-/// An optional text field as the database takes it.
-pub(super) fn text(t: &Option<Text>) -> Option<&str> {
-    t.as_ref().map(Text::as_str)
-}
-
-/// Fresh ids for `entry`: the public id, the reference and the status
-/// link's secret.
-pub(super) fn draw(entry: &NewEntry) -> Inserted {
-    Inserted {
-        public_id: ids::public_id(entry.received_at),
-        reference: ids::reference(entry.received_at),
-        status_token: ids::status_token(),
-        replayed: false,
-    }
-}
-
 /// Stores `entry` alone: drawn ids that collide are drawn again, and a
 /// taken idempotency key answers the entry that took it.
 pub(super) async fn insert_one(
@@ -111,7 +93,7 @@ pub(super) async fn insert_one(
     let status = entry.status();
     let insert = client.prepare_cached(INSERT).await?;
     for _ in 0..ID_ATTEMPTS {
-        let inserted = draw(entry);
+        let inserted = Inserted::drawn(entry.received_at);
         let params: [&(dyn ToSql + Sync); 24] = [
             &inserted.public_id,
             &inserted.reference,

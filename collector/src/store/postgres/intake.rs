@@ -26,9 +26,9 @@ use deadpool_postgres::Pool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 
-use super::entries::{draw, insert_one, text};
+use super::entries::insert_one;
 use crate::abuse::SpamReason;
-use crate::store::entries::host_context_json;
+use crate::store::entries::{host_context_json, text};
 use crate::store::{Inserted, NewEntry, StoreError, WriteStats};
 
 /// Most submissions in one statement. Past a few dozen the statement
@@ -135,7 +135,10 @@ async fn work(pool: Pool, queue: Arc<Mutex<mpsc::Receiver<Job>>>, stats: WriteSt
 
 /// Stores `batch` and answers each submission in it.
 async fn store_batch(pool: &Pool, batch: Vec<Job>, stats: &WriteStats) {
-    let drawn: Vec<Inserted> = batch.iter().map(|job| draw(&job.entry)).collect();
+    let drawn: Vec<Inserted> = batch
+        .iter()
+        .map(|job| Inserted::drawn(job.entry.received_at))
+        .collect();
     let stored = match super::client_of(pool).await {
         Ok(client) => {
             // Timed from the statement, not from waiting for a connection.
