@@ -148,6 +148,14 @@ async fn complaint_from_a_plain_host_page_is_stored_and_referenced_with(
 
     let message = "Pay now did nothing <b>twice</b> & the cart emptied";
     type_into(&browser, "textarea#message", message).await?;
+    // The folded extras are built the first time they unfold, not with
+    // the rest of the form (a quarter of a cold click's rendering).
+    let email_built =
+        "return !!document.querySelector('earshot-widget').shadowRoot.querySelector('input#email')";
+    assert_eq!(
+        browser.client.execute(email_built, vec![]).await?,
+        serde_json::json!(false)
+    );
     open_details(&browser).await?;
     type_into(&browser, "input#email", "ana@example.com").await?;
     type_into(&browser, "input#name", "Ana").await?;

@@ -62,6 +62,15 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
         })
     };
 
+    // The folded fields are built the first time they unfold, not before:
+    // a cold first render and the dialog's first layout are most of a
+    // click's time, and these (a file picker among them) are a quarter of
+    // the form. Once built they stay, folded or not.
+    let unfolded = use_state_eq(|| false);
+    let ontoggle = {
+        let unfolded = unfolded.clone();
+        Callback::from(move |_: Event| unfolded.set(true))
+    };
     let body = match &state.phase {
         Phase::Sent(accepted) => html! {
             <SentNotice strings={t.clone()} upload={state.upload} accepted={accepted.clone()} onanother={props.onanother.clone()}
@@ -139,8 +148,9 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                     }
                     // Optional extras fold away so Send is in view without
                     // scrolling; open when any is filled in or refused.
-                    <details class="more" open={details_open}>
+                    <details class="more" open={details_open} ontoggle={ontoggle}>
                         <summary>{ t.get(Key::AddDetails).to_owned() }</summary>
+                        if details_open || *unfolded {
                         <TextField id="email" label={AttrValue::from(t.get(Key::Email).to_owned())} value={draft.email.clone()}
                             max={limits::EMAIL_MAX} input_type="email" autocomplete={AttrValue::from("email")}
                             error={state.error_for(Input::Email).map(|e| AttrValue::from(e.to_owned()))}
@@ -150,6 +160,7 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                             error={state.error_for(Input::Name).map(|e| AttrValue::from(e.to_owned()))}
                             oninput={onname} />
                         { screenshot_field(state, &t, &props.onscreenshot) }
+                        }
                     </details>
                     <p class="included"><strong>{ t.get(Key::Included).to_owned() }</strong>{ ": " }
                         { t.get(Key::IncludedList).to_owned() }
@@ -168,7 +179,7 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                         <p class="error general" role="alert" tabindex="-1">{ message }</p>
                     }
                     <div class="actions">
-                        <button type="submit" class="primary send" disabled={sending} aria-busy={sending.to_string()}>
+                        <button type="submit" class="primary send" disabled={sending} aria-busy={if sending { "true" } else { "false" }}>
                             { t.get(if sending { Key::Sending } else { Key::Send }).to_owned() }
                         </button>
                     </div>
