@@ -148,8 +148,8 @@ async fn complaint_from_a_plain_host_page_is_stored_and_referenced_with(
 
     let message = "Pay now did nothing <b>twice</b> & the cart emptied";
     type_into(&browser, "textarea#message", message).await?;
-    // The folded extras are built the first time they unfold, not with
-    // the rest of the form (a quarter of a cold click's rendering).
+    // The folded extras (a quarter of the form) are built the first time
+    // they unfold, not with the rest of it.
     let email_built =
         "return !!document.querySelector('earshot-widget').shadowRoot.querySelector('input#email')";
     assert_eq!(
