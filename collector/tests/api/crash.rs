@@ -97,8 +97,19 @@ async fn kill_under_load(start: impl Fn() -> Binary) -> Arc<Ledger> {
         let mut server = start();
         let stop = Arc::new(AtomicBool::new(false));
         let workers = run_load(&ledger, &server, &stop).await;
-        // Vary the moment of death so kills land in different phases.
-        tokio::time::sleep(Duration::from_millis(250 + 97 * round as u64)).await;
+        // The kill waits for progress, not for a time: a share of what is
+        // left (a seventh, a sixth, ... a half), so it lands under load on
+        // a fast machine as on a slow one, at a different point each round.
+        let acked_at_start = ledger.acknowledged.lock().unwrap().len();
+        let target = acked_at_start + (SUBMISSIONS - acked_at_start) / (KILLS + 1 - round);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while ledger.acknowledged.lock().unwrap().len() < target {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: {target} acknowledgements not reached in a minute"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         let acked_before_kill = ledger.acknowledged.lock().unwrap().len();
         server.child.kill().unwrap();
         server.child.wait().unwrap();
