@@ -151,15 +151,15 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                     <details class="more" open={details_open} ontoggle={ontoggle}>
                         <summary>{ t.get(Key::AddDetails).to_owned() }</summary>
                         if details_open || *unfolded {
-                        <TextField id="email" label={AttrValue::from(t.get(Key::Email).to_owned())} value={draft.email.clone()}
-                            max={limits::EMAIL_MAX} input_type="email" autocomplete={AttrValue::from("email")}
-                            error={state.error_for(Input::Email).map(|e| AttrValue::from(e.to_owned()))}
-                            oninput={onemail} />
-                        <TextField id="name" label={AttrValue::from(t.get(Key::Name).to_owned())} value={draft.name.clone()}
-                            max={limits::NAME_MAX} autocomplete={AttrValue::from("name")}
-                            error={state.error_for(Input::Name).map(|e| AttrValue::from(e.to_owned()))}
-                            oninput={onname} />
-                        { screenshot_field(state, &t, &props.onscreenshot) }
+                            <TextField id="email" label={AttrValue::from(t.get(Key::Email).to_owned())} value={draft.email.clone()}
+                                max={limits::EMAIL_MAX} input_type="email" autocomplete={AttrValue::from("email")}
+                                error={state.error_for(Input::Email).map(|e| AttrValue::from(e.to_owned()))}
+                                oninput={onemail} />
+                            <TextField id="name" label={AttrValue::from(t.get(Key::Name).to_owned())} value={draft.name.clone()}
+                                max={limits::NAME_MAX} autocomplete={AttrValue::from("name")}
+                                error={state.error_for(Input::Name).map(|e| AttrValue::from(e.to_owned()))}
+                                oninput={onname} />
+                            { screenshot_field(state, &t, &props.onscreenshot) }
                         }
                     </details>
                     <p class="included"><strong>{ t.get(Key::Included).to_owned() }</strong>{ ": " }
