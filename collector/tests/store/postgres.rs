@@ -94,6 +94,38 @@ async fn a_database_that_goes_away_answers_unavailable() {
     }
 }
 
+/// A column of another type than the code reads (a schema a newer
+/// binary migrated, an operator's hand edit) fails the request with an
+/// error; `Row::get` used to panic in the middle of it.
+#[tokio::test]
+async fn a_column_of_an_unexpected_type_is_an_error_not_a_panic() {
+    let server = TempPostgres::start();
+    let url = server.fresh_database();
+    let store = earshot_collector::store::Store::connect(&url)
+        .await
+        .unwrap();
+    crate::ingest::first_site(&store).await;
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .execute(
+            "ALTER TABLE sites ALTER COLUMN response_promise TYPE bytea
+                USING convert_to(response_promise, 'UTF8')",
+            &[],
+        )
+        .await
+        .unwrap();
+    // A fresh pool: the first one's prepared statements predate the change.
+    let db = Postgres::connect(&url).await.unwrap();
+    match db.sites().await {
+        Err(StoreError::Postgres(_)) => {}
+        other => panic!("expected a Postgres error, got {other:?}"),
+    }
+    db.ping().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_malformed_database_url_is_named_as_such() {
     assert!(matches!(

@@ -8,7 +8,7 @@
 use deadpool_postgres::{GenericClient, Transaction};
 
 use super::staff::user;
-use super::{Postgres, audit};
+use super::{Postgres, audit, read_opt, read_rows};
 use crate::store::accounts::{Outcome, flatten};
 use crate::store::{
     Account, AccountError, AccountRefusal, AuditEntry, LinkPurpose, NewLink, PendingInvite, Role,
@@ -21,13 +21,13 @@ async fn account(
     client: &impl GenericClient,
     user_id: i64,
 ) -> Result<Option<(User, bool)>, StoreError> {
-    Ok(client
+    let row = client
         .query_opt(
             "SELECT id, email, name, role, disabled_at IS NOT NULL FROM users WHERE id = $1",
             &[&user_id],
         )
-        .await?
-        .map(|r| (user(&r, 0), r.get(4))))
+        .await?;
+    read_opt(row, |r| Ok((user(r, 0)?, r.try_get(4)?)))
 }
 
 async fn other_active_admins(tx: &Transaction<'_>, user_id: i64) -> Result<i64, StoreError> {
@@ -37,7 +37,7 @@ async fn other_active_admins(tx: &Transaction<'_>, user_id: i64) -> Result<i64, 
             &[&user_id],
         )
         .await?
-        .get(0))
+        .try_get(0)?)
 }
 
 async fn email_taken(tx: &Transaction<'_>, email: &str) -> Result<bool, StoreError> {
@@ -65,14 +65,14 @@ async fn link_by_hash(
     let Some(r) = client.query_opt(&sql, &[&hash, &now]).await? else {
         return Ok(None);
     };
-    let id: i64 = r.get(0);
-    let purpose: String = r.get(1);
+    let id: i64 = r.try_get(0)?;
+    let purpose: String = r.try_get(1)?;
     let (user_id, email, name, role): (
         Option<i64>,
         Option<String>,
         Option<String>,
         Option<String>,
-    ) = (r.get(2), r.get(3), r.get(4), r.get(5));
+    ) = (r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
     let purpose = match (purpose.as_str(), user_id, email, role) {
         ("reset", Some(user_id), _, _) => match account(client, user_id).await? {
             Some((user, false)) => LinkPurpose::Reset { user },
@@ -263,7 +263,7 @@ async fn redeem(
                     &[&email, &name, &role.as_str(), &password_hash, &now],
                 )
                 .await?
-                .get(0);
+                .try_get(0)?;
             let user = User {
                 id,
                 email,
@@ -333,7 +333,7 @@ impl Postgres {
             format!("{escaped}%")
         });
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        Ok(client
+        let rows = client
             .query(
                 "SELECT a.at, u.name, a.action, coalesce(a.subject, ''), a.detail
                  FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
@@ -341,53 +341,53 @@ impl Postgres {
                  ORDER BY a.id DESC LIMIT $2",
                 &[&pattern, &limit],
             )
-            .await?
-            .iter()
-            .map(|r| AuditEntry {
-                at: r.get(0),
-                actor: r.get(1),
-                action: r.get(2),
-                subject: r.get(3),
-                detail: r.get(4),
+            .await?;
+        read_rows(&rows, |r| {
+            Ok(AuditEntry {
+                at: r.try_get(0)?,
+                actor: r.try_get(1)?,
+                action: r.try_get(2)?,
+                subject: r.try_get(3)?,
+                detail: r.try_get(4)?,
             })
-            .collect())
+        })
     }
 
     pub async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         let client = self.client().await?;
-        Ok(client
+        let rows = client
             .query(
                 "SELECT id, email, name, role, created_at, disabled_at FROM users
                  ORDER BY disabled_at IS NOT NULL, name, id",
                 &[],
             )
-            .await?
-            .iter()
-            .map(|r| Account {
-                user: user(r, 0),
-                created_at: r.get(4),
-                disabled_at: r.get(5),
+            .await?;
+        read_rows(&rows, |r| {
+            Ok(Account {
+                user: user(r, 0)?,
+                created_at: r.try_get(4)?,
+                disabled_at: r.try_get(5)?,
             })
-            .collect())
+        })
     }
 
     pub async fn pending_invites(&self, now: i64) -> Result<Vec<PendingInvite>, StoreError> {
         let client = self.client().await?;
-        Ok(client
+        let rows = client
             .query(
                 "SELECT email, role, expires_at FROM account_links
                  WHERE purpose = 'invite' AND used_at IS NULL AND expires_at > $1
                  ORDER BY created_at DESC LIMIT 100",
                 &[&now],
             )
-            .await?
-            .iter()
-            .map(|r| PendingInvite {
-                email: r.get(0),
-                role: Role::parse(r.get(1)).unwrap_or(Role::Agent),
-                expires_at: r.get(2),
+            .await?;
+        read_rows(&rows, |r| {
+            Ok(PendingInvite {
+                email: r.try_get(0)?,
+                role: Role::parse(r.try_get(1)?).unwrap_or(Role::Agent),
+                expires_at: r.try_get(2)?,
             })
-            .collect())
+        })
     }
 
     pub async fn set_disabled(

@@ -3,7 +3,7 @@
 
 use earshot_protocol::{Dimensions, ImageType, limits};
 
-use super::Postgres;
+use super::{Postgres, read_opt};
 use crate::auth::constant_time_eq;
 use crate::ids;
 use crate::store::{Attached, StoreError};
@@ -30,8 +30,10 @@ impl Postgres {
             )
             .await?;
         let entry_id: i64 = match found {
-            Some(row) if constant_time_eq(row.get::<_, &str>(1).as_bytes(), secret.as_bytes()) => {
-                row.get(0)
+            Some(row)
+                if constant_time_eq(row.try_get::<_, &str>(1)?.as_bytes(), secret.as_bytes()) =>
+            {
+                row.try_get(0)?
             }
             _ => return Ok(Attached::UnknownEntry),
         };
@@ -41,7 +43,7 @@ impl Postgres {
                 &[&entry_id],
             )
             .await?
-            .get(0);
+            .try_get(0)?;
         if usize::try_from(count).unwrap_or(usize::MAX) >= limits::ATTACHMENTS_PER_ENTRY {
             return Ok(Attached::TooMany);
         }
@@ -72,12 +74,12 @@ impl Postgres {
         public_id: String,
     ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         let client = self.client().await?;
-        Ok(client
+        let row = client
             .query_opt(
                 "SELECT content_type, bytes FROM attachments WHERE public_id = $1",
                 &[&public_id],
             )
-            .await?
-            .map(|r| (r.get(0), r.get(1))))
+            .await?;
+        read_opt(row, |r| Ok((r.try_get(0)?, r.try_get(1)?)))
     }
 }

@@ -1,8 +1,8 @@
 //! The customer's side of the conversation, on PostgreSQL: follow-ups from
 //! the status page and what the page shows.
 
-use super::Postgres;
 use super::review::{move_status, notice, record};
+use super::{Postgres, read_rows};
 use crate::review::workflow::{Settled, Status};
 use crate::store::notify::{Notice, NoticeKind};
 use crate::store::review::NewEvent;
@@ -26,7 +26,8 @@ impl Postgres {
                 &[&entry_id],
             )
             .await?
-            .map(|r| r.get(0));
+            .map(|r| r.try_get(0))
+            .transpose()?;
         let Some(status) = status.as_deref().and_then(Status::parse) else {
             return Ok(None);
         };
@@ -93,25 +94,24 @@ impl Postgres {
                  WHERE ev.entry_id = $1 AND ev.kind IN ('reply', 'follow_up') ORDER BY ev.id",
             )
             .await?;
-        Ok(client
-            .query(&stmt, &[&entry_id])
-            .await?
-            .iter()
-            .map(|r| {
-                let promise = match (r.get::<_, Option<String>>(3), r.get::<_, Option<i64>>(4)) {
-                    (Some(text), Some(due)) => {
-                        let state: String = r.get(5);
-                        Some((text, due, Settled::parse(&state).unwrap_or(Settled::Open)))
-                    }
-                    _ => None,
-                };
-                PublicMessage {
-                    body: r.get::<_, Option<String>>(0).unwrap_or_default(),
-                    created_at: r.get(1),
-                    by_customer: r.get::<_, &str>(2) == EventKind::FollowUp.as_str(),
-                    promise,
+        let rows = client.query(&stmt, &[&entry_id]).await?;
+        read_rows(&rows, |r| {
+            let promise = match (
+                r.try_get::<_, Option<String>>(3)?,
+                r.try_get::<_, Option<i64>>(4)?,
+            ) {
+                (Some(text), Some(due)) => {
+                    let state: String = r.try_get(5)?;
+                    Some((text, due, Settled::parse(&state).unwrap_or(Settled::Open)))
                 }
+                _ => None,
+            };
+            Ok(PublicMessage {
+                body: r.try_get::<_, Option<String>>(0)?.unwrap_or_default(),
+                created_at: r.try_get(1)?,
+                by_customer: r.try_get::<_, &str>(2)? == EventKind::FollowUp.as_str(),
+                promise,
             })
-            .collect())
+        })
     }
 }

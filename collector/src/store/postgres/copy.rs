@@ -120,7 +120,7 @@ impl Postgres {
             let any: bool = tx
                 .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), &[])
                 .await?
-                .get(0);
+                .try_get(0)?;
             if any {
                 return Err(CopyError::NotEmpty(table));
             }
@@ -203,7 +203,7 @@ impl Postgres {
                     &[&table],
                 )
                 .await?
-                .get(0);
+                .try_get(0)?;
             if has_identity {
                 tx.execute(
                     &format!(
@@ -220,7 +220,7 @@ impl Postgres {
             let postgres: i64 = tx
                 .query_one(&format!("SELECT count(*) FROM {table}"), &[])
                 .await?
-                .get(0);
+                .try_get(0)?;
             if sqlite_rows != rows || postgres != rows {
                 return Err(CopyError::Mismatch {
                     table,

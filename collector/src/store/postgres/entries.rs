@@ -62,21 +62,21 @@ impl Postgres {
         let Some(row) = client.query_opt(&stmt, &[&public_id]).await? else {
             return Ok(None);
         };
-        let token: String = row.get(8);
+        let token: String = row.try_get(8)?;
         if !constant_time_eq(token.as_bytes(), secret.as_bytes()) {
             return Ok(None);
         }
         Ok(Some(Entry {
-            reference: row.get(0),
-            kind: row.get(1),
-            message: row.get(2),
-            expected: row.get(3),
-            actual: row.get(4),
-            status: row.get(5),
-            created_at: row.get(6),
-            site_name: row.get(7),
-            language: row.get(9),
-            id: row.get(10),
+            reference: row.try_get(0)?,
+            kind: row.try_get(1)?,
+            message: row.try_get(2)?,
+            expected: row.try_get(3)?,
+            actual: row.try_get(4)?,
+            status: row.try_get(5)?,
+            created_at: row.try_get(6)?,
+            site_name: row.try_get(7)?,
+            language: row.try_get(9)?,
+            id: row.try_get(10)?,
         }))
     }
 }
@@ -123,7 +123,7 @@ pub(super) async fn insert_one(
         match client
             .query_one(&insert, &params)
             .await
-            .map(|r| r.get::<_, i64>(0))
+            .and_then(|r| r.try_get::<_, i64>(0))
         {
             Ok(1) => return Ok(inserted),
             // The idempotency key is taken: by an earlier submission,
@@ -132,9 +132,9 @@ pub(super) async fn insert_one(
                 let existing = client.prepare_cached(EXISTING).await?;
                 let row = client.query_one(&existing, &[&entry.site_id, &key]).await?;
                 return Ok(Inserted {
-                    public_id: row.get(0),
-                    reference: row.get(1),
-                    status_token: row.get(2),
+                    public_id: row.try_get(0)?,
+                    reference: row.try_get(1)?,
+                    status_token: row.try_get(2)?,
                     replayed: true,
                 });
             }

@@ -1,8 +1,8 @@
 //! Entries for export on PostgreSQL: the inbox's filters, every column a
 //! spreadsheet wants, in keyset chunks.
 
-use super::Postgres;
 use super::inbox::{FilterSql, fetch_rows, filter_sql, is_sparse};
+use super::{Postgres, read_rows};
 use crate::review::filter::{Cursor, Filter};
 use crate::store::export::EXPORT_COLUMNS;
 use crate::store::review::{keyset_page, page_sql};
@@ -41,39 +41,38 @@ impl Postgres {
         } = filter_sql(&filter, query.now);
         let sql = page_sql(EXPORT_COLUMNS, "entries e", &conditions, &order, limit);
         let mut client = self.client().await?;
-        let rows: Vec<ExportRow> = fetch_rows(&mut client, &sql, &args, query.sparse)
-            .await?
-            .iter()
-            .map(|r| ExportRow {
-                id: r.get(0),
-                public_id: r.get(1),
-                reference: r.get(2),
-                created_at: r.get(3),
-                site_key: r.get(4),
-                site_name: r.get(5),
-                kind: r.get(6),
-                severity: r.get(7),
-                status: r.get(8),
-                message: r.get(9),
-                expected: r.get(10),
-                actual: r.get(11),
-                email: r.get(12),
-                name: r.get(13),
-                page_url: r.get(14),
-                page_title: r.get(15),
-                assignee: r.get(16),
-                first_response_ms: r.get(17),
-                resolution_ms: r.get(18),
-                promises_open: r.get(19),
-                promises_kept: r.get(20),
-                promises_broken: r.get(21),
+        let rows = fetch_rows(&mut client, &sql, &args, query.sparse).await?;
+        let rows: Vec<ExportRow> = read_rows(&rows, |r| {
+            Ok(ExportRow {
+                id: r.try_get(0)?,
+                public_id: r.try_get(1)?,
+                reference: r.try_get(2)?,
+                created_at: r.try_get(3)?,
+                site_key: r.try_get(4)?,
+                site_name: r.try_get(5)?,
+                kind: r.try_get(6)?,
+                severity: r.try_get(7)?,
+                status: r.try_get(8)?,
+                message: r.try_get(9)?,
+                expected: r.try_get(10)?,
+                actual: r.try_get(11)?,
+                email: r.try_get(12)?,
+                name: r.try_get(13)?,
+                page_url: r.try_get(14)?,
+                page_title: r.try_get(15)?,
+                assignee: r.try_get(16)?,
+                first_response_ms: r.try_get(17)?,
+                resolution_ms: r.try_get(18)?,
+                promises_open: r.try_get(19)?,
+                promises_kept: r.try_get(20)?,
+                promises_broken: r.try_get(21)?,
                 context: r
-                    .get::<_, Option<String>>(22)
+                    .try_get::<_, Option<String>>(22)?
                     .and_then(|json| serde_json::from_str(&json).ok())
                     .unwrap_or_default(),
-                followup_at: r.get(23),
+                followup_at: r.try_get(23)?,
             })
-            .collect();
+        })?;
         let (rows, next) = keyset_page(rows, limit, |r| {
             Cursor::of(&filter, r.id, r.created_at, r.followup_at)
         });

@@ -3,7 +3,7 @@
 
 use tokio_postgres::types::ToSql;
 
-use super::Postgres;
+use super::{Postgres, read_rows};
 use crate::review::filter::{Assignee, Cursor, Filter, Order, PromiseFilter, Search, View};
 use crate::store::review::{INBOX_COLUMNS, WAITING_SINCE_SQL, WAITING_SQL, inbox_page, page_sql};
 use crate::store::{InboxPage, InboxRow, SiteSettings, StoreError, WaitingSummary};
@@ -229,9 +229,9 @@ impl Postgres {
             .await?;
         let row = client.query_one(&stmt, &[&now]).await?;
         Ok(WaitingSummary {
-            waiting: row.get(0),
-            waiting_late: row.get(1),
-            overdue_promises: row.get(2),
+            waiting: row.try_get(0)?,
+            waiting_late: row.try_get(1)?,
+            overdue_promises: row.try_get(2)?,
         })
     }
 
@@ -242,18 +242,16 @@ impl Postgres {
                 "SELECT id, name, key, first_response_minutes, response_promise FROM sites ORDER BY id",
             )
             .await?;
-        Ok(client
-            .query(&stmt, &[])
-            .await?
-            .iter()
-            .map(|r| SiteSettings {
-                id: r.get(0),
-                name: r.get(1),
-                key: r.get(2),
-                first_response_minutes: r.get(3),
-                response_promise: r.get(4),
+        let rows = client.query(&stmt, &[]).await?;
+        read_rows(&rows, |r| {
+            Ok(SiteSettings {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                key: r.try_get(2)?,
+                first_response_minutes: r.try_get(3)?,
+                response_promise: r.try_get(4)?,
             })
-            .collect())
+        })
     }
 }
 
@@ -287,7 +285,7 @@ async fn count_hits(
         "SELECT count(*) FROM (SELECT 1 FROM entries e {conditions} {order} LIMIT {cap}) AS hits"
     );
     let rows = fetch_rows(client, &sql, &args, sparse).await?;
-    Ok(rows.first().map_or(0, |row| row.get(0)))
+    Ok(rows.first().map_or(Ok(0), |row| row.try_get(0))?)
 }
 
 /// Whether `filter` is a search best read through the text index: its
@@ -317,7 +315,7 @@ pub(super) async fn is_sparse(
     Ok(client
         .query_one(&stmt, &[&prefix_query(search)])
         .await?
-        .get(0))
+        .try_get(0)?)
 }
 
 /// The rows `sql` selects; `sparse`: read through the text index.
@@ -355,28 +353,26 @@ async fn page(
         ..
     } = filter_sql(&filter, now);
     let sql = page_sql(INBOX_COLUMNS, "entries e", &conditions, &order, limit);
-    let rows = fetch_rows(client, &sql, &args, sparse)
-        .await?
-        .iter()
-        .map(|r| InboxRow {
-            id: r.get(0),
-            public_id: r.get(1),
-            reference: r.get(2),
-            kind: r.get(3),
-            status: r.get(4),
-            severity: r.get(5),
-            summary: r.get(6),
-            email: r.get(7),
-            name: r.get(8),
-            created_at: r.get(9),
-            first_response_at: r.get(10),
-            site_name: r.get(11),
-            first_response_target_ms: r.get::<_, i64>(12).saturating_mul(60_000),
-            assignee: r.get(13),
-            next_promise_due: r.get(14),
-            followup_at: r.get(15),
+    let rows = read_rows(&fetch_rows(client, &sql, &args, sparse).await?, |r| {
+        Ok(InboxRow {
+            id: r.try_get(0)?,
+            public_id: r.try_get(1)?,
+            reference: r.try_get(2)?,
+            kind: r.try_get(3)?,
+            status: r.try_get(4)?,
+            severity: r.try_get(5)?,
+            summary: r.try_get(6)?,
+            email: r.try_get(7)?,
+            name: r.try_get(8)?,
+            created_at: r.try_get(9)?,
+            first_response_at: r.try_get(10)?,
+            site_name: r.try_get(11)?,
+            first_response_target_ms: r.try_get::<_, i64>(12)?.saturating_mul(60_000),
+            assignee: r.try_get(13)?,
+            next_promise_due: r.try_get(14)?,
+            followup_at: r.try_get(15)?,
         })
-        .collect();
+    })?;
     Ok(inbox_page(rows, &filter, limit))
 }
 

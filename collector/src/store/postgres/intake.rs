@@ -247,10 +247,6 @@ async fn insert_many(
         &contexts,
     ];
     let statement = client.prepare_cached(INSERT_MANY).await?;
-    Ok(client
-        .query(&statement, &params)
-        .await?
-        .iter()
-        .map(|row| row.get::<_, String>(0))
-        .collect())
+    let rows = client.query(&statement, &params).await?;
+    rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
 }

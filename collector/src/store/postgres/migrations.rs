@@ -42,7 +42,7 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
             &[],
         )
         .await?
-        .get(0);
+        .try_get(0)?;
     let current =
         usize::try_from(current).map_err(|_| StoreError::Corrupt("schema version".into()))?;
     if current > known() {

@@ -50,6 +50,7 @@ use std::time::Duration;
 use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime,
 };
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
 use super::{StoreError, WriteStats};
@@ -221,7 +222,6 @@ async fn audit(
     Ok(())
 }
 
-/// Whether `e` is a unique constraint refusing a row.
 /// A connection from `pool`, or why there is none.
 async fn client_of(pool: &Pool) -> Result<deadpool_postgres::Client, StoreError> {
     pool.get().await.map_err(|e| match e {
@@ -230,6 +230,25 @@ async fn client_of(pool: &Pool) -> Result<deadpool_postgres::Client, StoreError>
     })
 }
 
+/// Whether `e` is a unique constraint refusing a row.
 fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+/// Every row read by `read`. Columns are read with `try_get`: a column of
+/// another type than the code expects (a schema a newer binary migrated)
+/// is an error for this request, where `Row::get` would panic.
+fn read_rows<T>(
+    rows: &[Row],
+    read: impl FnMut(&Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    rows.iter().map(read).collect()
+}
+
+/// The row, if there is one, read by `read` (see [`read_rows`]).
+fn read_opt<T>(
+    row: Option<Row>,
+    read: impl FnOnce(&Row) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    row.as_ref().map(read).transpose()
 }

@@ -10,8 +10,8 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::Postgres;
 use super::staff::user;
+use super::{Postgres, read_rows};
 use crate::notify::Prefs;
 use crate::review::workflow::{DAY, HOUR};
 use crate::store::notify::{DIGEST_WINDOW_MS, NoticeKind, SNAPSHOT_SELECT, Taken};
@@ -21,29 +21,29 @@ use crate::store::{
 };
 use crate::webhooks::payload::{EntrySnapshot, PromiseDetail};
 
-fn snapshot(r: &Row) -> (i64, i64, EntrySnapshot) {
-    (
-        r.get(0),
-        r.get(1),
+fn snapshot(r: &Row) -> Result<(i64, i64, EntrySnapshot), StoreError> {
+    Ok((
+        r.try_get(0)?,
+        r.try_get(1)?,
         EntrySnapshot {
-            public_id: r.get(2),
-            reference: r.get(3),
-            kind: r.get(4),
-            status: r.get(5),
-            severity: r.get(6),
-            message: r.get(7),
-            expected: r.get(8),
-            actual: r.get(9),
-            name: r.get(10),
-            email: r.get(11),
-            page_url: r.get(12),
-            page_title: r.get(13),
-            site_key: r.get(14),
-            site_name: r.get(15),
-            assignee: r.get(16),
-            created_at: r.get(17),
+            public_id: r.try_get(2)?,
+            reference: r.try_get(3)?,
+            kind: r.try_get(4)?,
+            status: r.try_get(5)?,
+            severity: r.try_get(6)?,
+            message: r.try_get(7)?,
+            expected: r.try_get(8)?,
+            actual: r.try_get(9)?,
+            name: r.try_get(10)?,
+            email: r.try_get(11)?,
+            page_url: r.try_get(12)?,
+            page_title: r.try_get(13)?,
+            site_key: r.try_get(14)?,
+            site_name: r.try_get(15)?,
+            assignee: r.try_get(16)?,
+            created_at: r.try_get(17)?,
         },
-    )
+    ))
 }
 
 async fn prefs_of(
@@ -57,10 +57,17 @@ async fn prefs_of(
             &[&user_id],
         )
         .await?;
-    Ok(stored.map_or_else(
-        || Prefs::defaults(role),
-        |r| Prefs::from_stored(r.get(0), r.get(1), r.get(2), r.get(3)),
-    ))
+    stored.map_or_else(
+        || Ok(Prefs::defaults(role)),
+        |r| {
+            Ok(Prefs::from_stored(
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+            ))
+        },
+    )
 }
 
 async fn staff_prefs(client: &impl GenericClient) -> Result<Vec<(User, Prefs)>, StoreError> {
@@ -72,7 +79,7 @@ async fn staff_prefs(client: &impl GenericClient) -> Result<Vec<(User, Prefs)>, 
         .await?
         .iter()
         .map(|r| user(r, 0))
-        .collect();
+        .collect::<Result<_, _>>()?;
     let mut all = Vec::with_capacity(users.len());
     for u in users {
         let prefs = prefs_of(client, u.id, u.role).await?;
@@ -94,7 +101,7 @@ impl Postgres {
         let mut taken = Vec::new();
         let mut entries = Vec::new();
         for row in client.query(&stmt, &[&limit]).await? {
-            let (id, site_id, entry) = snapshot(&row);
+            let (id, site_id, entry) = snapshot(&row)?;
             taken.push(id);
             // Marked spam before it was announced: nobody hears of it.
             if entry.status != "spam" {
@@ -114,21 +121,23 @@ impl Postgres {
             .await?;
         let mut notices = Vec::new();
         for r in raw {
-            let kind: String = r.get(1);
+            let kind: String = r.try_get(1)?;
             let Some(kind) = NoticeKind::parse(&kind) else {
                 continue;
             };
-            let entry_id: i64 = r.get(2);
-            let subject: Option<i64> = r.get(5);
+            let entry_id: i64 = r.try_get(2)?;
+            let subject: Option<i64> = r.try_get(5)?;
             let Some(row) = client.query_opt(&one_entry, &[&entry_id]).await? else {
                 continue;
             };
-            let (_, site_id, entry) = snapshot(&row);
+            let (_, site_id, entry) = snapshot(&row)?;
             let reply = match (kind, subject) {
                 (NoticeKind::Reply | NoticeKind::FollowUp, Some(event)) => client
                     .query_opt("SELECT body FROM events WHERE id = $1", &[&event])
                     .await?
-                    .and_then(|r| r.get::<_, Option<String>>(0)),
+                    .map(|r| r.try_get::<_, Option<String>>(0))
+                    .transpose()?
+                    .flatten(),
                 _ => None,
             };
             let assignee_id = match kind {
@@ -138,7 +147,9 @@ impl Postgres {
                         &[&entry_id],
                     )
                     .await?
-                    .and_then(|r| r.get::<_, Option<i64>>(0)),
+                    .map(|r| r.try_get::<_, Option<i64>>(0))
+                    .transpose()?
+                    .flatten(),
                 _ => None,
             };
             let promise = match (kind, subject) {
@@ -155,49 +166,50 @@ impl Postgres {
                     )
                     .await?
                     .map(|r| {
-                        let state: String = r.get(3);
-                        PromiseDetail {
-                            id: r.get(0),
-                            text: r.get(1),
-                            due_at: r.get(2),
+                        let state: String = r.try_get(3)?;
+                        Ok::<_, StoreError>(PromiseDetail {
+                            id: r.try_get(0)?,
+                            text: r.try_get(1)?,
+                            due_at: r.try_get(2)?,
                             outcome: (state != "open").then_some(state),
-                        }
-                    }),
+                        })
+                    })
+                    .transpose()?,
                 _ => None,
             };
             notices.push(NoticeFact {
-                id: r.get(0),
+                id: r.try_get(0)?,
                 kind,
                 entry_id,
                 site_id,
                 entry,
-                actor_id: r.get(3),
-                actor: r.get(4),
+                actor_id: r.try_get(3)?,
+                actor: r.try_get(4)?,
                 subject,
-                old_value: r.get(6),
-                new_value: r.get(7),
-                at: r.get(8),
+                old_value: r.try_get(6)?,
+                new_value: r.try_get(7)?,
+                at: r.try_get(8)?,
                 reply,
                 assignee_id,
                 promise,
             });
         }
-        let endpoints = client
+        let rows = client
             .query(
                 "SELECT id, site_id, events, format, include_email FROM webhooks
                  WHERE state <> 'disabled'",
                 &[],
             )
-            .await?
-            .iter()
-            .map(|r| EndpointRow {
-                id: r.get(0),
-                site_id: r.get(1),
-                events: r.get(2),
-                format: r.get(3),
-                include_email: r.get(4),
+            .await?;
+        let endpoints = read_rows(&rows, |r| {
+            Ok(EndpointRow {
+                id: r.try_get(0)?,
+                site_id: r.try_get(1)?,
+                events: r.try_get(2)?,
+                format: r.try_get(3)?,
+                include_email: r.try_get(4)?,
             })
-            .collect();
+        })?;
         Ok(Pending {
             entries,
             taken: EntriesTaken::new(Taken::Queue(taken)),

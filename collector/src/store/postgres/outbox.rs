@@ -12,8 +12,8 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::Postgres;
 use super::staff::user;
+use super::{Postgres, read_opt, read_rows};
 use crate::mail::staff::{EntryLine, FailingEndpoint, PromiseLine, Waiting};
 use crate::review::workflow::DAY;
 use crate::store::notify::MailKind;
@@ -28,16 +28,16 @@ use crate::store::{
 /// send: well beyond a send's own timeouts.
 pub const LEASE_MS: i64 = 5 * 60_000;
 
-fn entry_line(r: &Row, offset: usize) -> EntryLine {
-    EntryLine {
-        public_id: r.get(offset),
-        reference: r.get(offset + 1),
-        kind: r.get(offset + 2),
-        severity: r.get(offset + 3),
-        site_name: r.get(offset + 4),
-        words: r.get(offset + 5),
-        waiting_since: r.get(offset + 6),
-    }
+fn entry_line(r: &Row, offset: usize) -> Result<EntryLine, StoreError> {
+    Ok(EntryLine {
+        public_id: r.try_get(offset)?,
+        reference: r.try_get(offset + 1)?,
+        kind: r.try_get(offset + 2)?,
+        severity: r.try_get(offset + 3)?,
+        site_name: r.try_get(offset + 4)?,
+        words: r.try_get(offset + 5)?,
+        waiting_since: r.try_get(offset + 6)?,
+    })
 }
 
 async fn record_mail(
@@ -230,18 +230,21 @@ impl Postgres {
             .await?;
         let mut jobs = Vec::with_capacity(rows.len());
         for r in &rows {
-            let Some(kind) = MailKind::parse(r.get(1)) else {
+            let Some(kind) = MailKind::parse(r.try_get(1)?) else {
                 continue;
             };
             jobs.push(MailJob {
-                id: r.get(0),
+                id: r.try_get(0)?,
                 kind,
-                user: r.get::<_, Option<i64>>(2).map(|_| user(r, 2)),
-                entry_id: r.get(6),
-                event_id: r.get(7),
-                actor_id: r.get(8),
-                day: r.get(9),
-                attempts: r.get(10),
+                user: r
+                    .try_get::<_, Option<i64>>(2)?
+                    .map(|_| user(r, 2))
+                    .transpose()?,
+                entry_id: r.try_get(6)?,
+                event_id: r.try_get(7)?,
+                actor_id: r.try_get(8)?,
+                day: r.try_get(9)?,
+                attempts: r.try_get(10)?,
             });
         }
         // What a new-entry email may fold in is this collector's too.
@@ -286,8 +289,8 @@ impl Postgres {
                 &[&user_id],
             )
             .await?;
-        let (total, newest): (i64, Option<i64>) = (row.get(0), row.get(1));
-        let first = client
+        let (total, newest): (i64, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+        let rows = client
             .query(
                 &format!(
                     "SELECT m.id, m.created_at, {}
@@ -299,14 +302,14 @@ impl Postgres {
                 ),
                 &[&user_id, &limit],
             )
-            .await?
-            .iter()
-            .map(|r| PendingNewEntry {
-                outbox_id: r.get(0),
-                queued_at: r.get(1),
-                line: entry_line(r, 2),
+            .await?;
+        let first = read_rows(&rows, |r| {
+            Ok(PendingNewEntry {
+                outbox_id: r.try_get(0)?,
+                queued_at: r.try_get(1)?,
+                line: entry_line(r, 2)?,
             })
-            .collect();
+        })?;
         Ok(PendingNewEntries {
             first,
             total: usize::try_from(total).unwrap_or(0),
@@ -324,7 +327,7 @@ impl Postgres {
                 &[&user_id],
             )
             .await?
-            .get(0))
+            .try_get(0)?)
     }
 
     /// Holds a colleague's pending new-entry emails until `until` (only
@@ -358,7 +361,7 @@ impl Postgres {
     /// An entry as an email mentions it.
     pub async fn entry_line(&self, entry_id: i64) -> Result<Option<EntryLine>, StoreError> {
         let client = self.client().await?;
-        Ok(client
+        client
             .query_opt(
                 &format!(
                     "SELECT {} FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.id = $1",
@@ -367,7 +370,8 @@ impl Postgres {
                 &[&entry_id],
             )
             .await?
-            .map(|r| entry_line(&r, 0)))
+            .map(|r| entry_line(&r, 0))
+            .transpose()
     }
 
     /// The words of one timeline event (a follow-up, a reply).
@@ -376,22 +380,24 @@ impl Postgres {
         Ok(client
             .query_opt("SELECT body FROM events WHERE id = $1", &[&event_id])
             .await?
-            .and_then(|r| r.get(0)))
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .flatten())
     }
 
     /// A colleague's name.
     pub async fn user_name(&self, user_id: i64) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
-        Ok(client
+        let row = client
             .query_opt("SELECT name FROM users WHERE id = $1", &[&user_id])
-            .await?
-            .map(|r| r.get(0)))
+            .await?;
+        read_opt(row, |r| Ok(r.try_get(0)?))
     }
 
     /// What a reply email says, if the customer left an address.
     pub async fn reply_parts(&self, event_id: i64) -> Result<Option<ReplyParts>, StoreError> {
         let client = self.client().await?;
-        Ok(client
+        let row = client
             .query_opt(
                 "SELECT e.email, s.name, e.reference, ev.body, p.text, p.due_at, e.public_id,
                         e.status_token
@@ -401,22 +407,22 @@ impl Postgres {
                  WHERE ev.id = $1 AND ev.kind = 'reply' AND e.email IS NOT NULL",
                 &[&event_id],
             )
-            .await?
-            .map(|r| {
-                let promise = match (r.get::<_, Option<String>>(4), r.get(5)) {
-                    (Some(text), Some(due)) => Some((text, due)),
-                    _ => None,
-                };
-                ReplyParts {
-                    to: r.get(0),
-                    site_name: r.get(1),
-                    reference: r.get(2),
-                    body: r.get::<_, Option<String>>(3).unwrap_or_default(),
-                    promise,
-                    public_id: r.get(6),
-                    status_token: r.get(7),
-                }
-            }))
+            .await?;
+        read_opt(row, |r| {
+            let promise = match (r.try_get::<_, Option<String>>(4)?, r.try_get(5)?) {
+                (Some(text), Some(due)) => Some((text, due)),
+                _ => None,
+            };
+            Ok(ReplyParts {
+                to: r.try_get(0)?,
+                site_name: r.try_get(1)?,
+                reference: r.try_get(2)?,
+                body: r.try_get::<_, Option<String>>(3)?.unwrap_or_default(),
+                promise,
+                public_id: r.try_get(6)?,
+                status_token: r.try_get(7)?,
+            })
+        })
     }
 
     /// What the digest at `now` says; failing webhooks for administrators.
@@ -426,7 +432,7 @@ impl Postgres {
         with_webhooks: bool,
     ) -> Result<DigestFacts, StoreError> {
         let client = self.client().await?;
-        let waiting_late = client
+        let rows = client
             .query(
                 &format!(
                     "SELECT {}, s.first_response_minutes
@@ -438,18 +444,20 @@ impl Postgres {
                 ),
                 &[&now],
             )
-            .await?
-            .iter()
-            .map(|r| Waiting {
-                entry: entry_line(r, 0),
-                target_ms: r.get::<_, i64>(7).saturating_mul(60_000),
+            .await?;
+        let waiting_late = read_rows(&rows, |r| {
+            Ok(Waiting {
+                entry: entry_line(r, 0)?,
+                target_ms: r.try_get::<_, i64>(7)?.saturating_mul(60_000),
             })
-            .collect();
-        let promise = |r: &Row| PromiseLine {
-            entry_public_id: r.get(0),
-            reference: r.get(1),
-            text: r.get(2),
-            due_at: r.get(3),
+        })?;
+        let promise = |r: &Row| -> Result<PromiseLine, StoreError> {
+            Ok(PromiseLine {
+                entry_public_id: r.try_get(0)?,
+                reference: r.try_get(1)?,
+                text: r.try_get(2)?,
+                due_at: r.try_get(3)?,
+            })
         };
         let day_end = (now.div_euclid(DAY) + 1) * DAY;
         let due_today = client
@@ -463,7 +471,7 @@ impl Postgres {
             .await?
             .iter()
             .map(promise)
-            .collect();
+            .collect::<Result<_, _>>()?;
         let overdue = client
             .query(
                 "SELECT e.public_id, e.reference, p.text, p.due_at FROM promises p
@@ -474,34 +482,32 @@ impl Postgres {
             .await?
             .iter()
             .map(promise)
-            .collect();
-        let counts = client
+            .collect::<Result<_, _>>()?;
+        let rows = client
             .query(
                 "SELECT kind, count(*) FROM entries
                  WHERE created_at >= $1 AND status <> 'spam' GROUP BY kind ORDER BY kind",
                 &[&(now - DAY)],
             )
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+            .await?;
+        let counts = read_rows(&rows, |r| Ok((r.try_get(0)?, r.try_get(1)?)))?;
         let mut failing = Vec::new();
         if with_webhooks {
-            failing = client
+            let rows = client
                 .query(
                     "SELECT s.name, w.url FROM webhooks w JOIN sites s ON s.id = w.site_id
                      WHERE w.state = 'failing' ORDER BY s.name",
                     &[],
                 )
-                .await?
-                .iter()
-                .map(|r| FailingEndpoint {
-                    site_name: r.get(0),
-                    origin: crate::webhooks::EndpointUrl::parse(r.get(1))
+                .await?;
+            failing = read_rows(&rows, |r| {
+                Ok(FailingEndpoint {
+                    site_name: r.try_get(0)?,
+                    origin: crate::webhooks::EndpointUrl::parse(r.try_get(1)?)
                         .map(|u| u.origin())
                         .unwrap_or_default(),
                 })
-                .collect();
+            })?;
         }
         Ok(DigestFacts {
             waiting_late,
@@ -520,7 +526,7 @@ impl Postgres {
         limit: i64,
     ) -> Result<Vec<DeliveryJob>, StoreError> {
         let client = self.client().await?;
-        Ok(client
+        let rows = client
             .query(
                 "WITH picked AS (
                      SELECT d.id, d.due_at FROM webhook_deliveries d
@@ -542,21 +548,21 @@ impl Postgres {
                  ORDER BY c.was_due, c.id",
                 &[&now, &limit, &LEASE_MS],
             )
-            .await?
-            .iter()
-            .map(|r| DeliveryJob {
-                id: r.get(0),
-                webhook_id: r.get(1),
-                url: r.get(2),
-                secret: r.get(3),
-                previous_secret: r.get(4),
-                msg_id: r.get(5),
-                event: r.get(6),
-                body: r.get(7),
-                attempts: r.get(8),
-                entry_is_spam: r.get(9),
+            .await?;
+        read_rows(&rows, |r| {
+            Ok(DeliveryJob {
+                id: r.try_get(0)?,
+                webhook_id: r.try_get(1)?,
+                url: r.try_get(2)?,
+                secret: r.try_get(3)?,
+                previous_secret: r.try_get(4)?,
+                msg_id: r.try_get(5)?,
+                event: r.try_get(6)?,
+                body: r.try_get(7)?,
+                attempts: r.try_get(8)?,
+                entry_is_spam: r.try_get(9)?,
             })
-            .collect())
+        })
     }
 
     /// Records attempts and what they mean for their deliveries and
@@ -580,7 +586,7 @@ impl Postgres {
                 &[],
             )
             .await?
-            .get(0))
+            .try_get(0)?)
     }
 
     /// When the earliest waiting webhook message is due.
@@ -593,6 +599,6 @@ impl Postgres {
                 &[],
             )
             .await?
-            .get(0))
+            .try_get(0)?)
     }
 }

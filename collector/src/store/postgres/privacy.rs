@@ -12,7 +12,7 @@ use std::time::Instant;
 use deadpool_postgres::GenericClient;
 use serde_json::Value;
 
-use super::{Postgres, audit, rollup};
+use super::{Postgres, audit, read_rows, rollup};
 use crate::review::workflow::Status;
 use crate::store::privacy::{
     DELETE_BUDGET, DELETE_CHUNK, PERSON_ATTACHMENTS_SQL, PERSON_ENTRY_SQL, PERSON_EVENTS_SQL,
@@ -26,7 +26,7 @@ async fn matching(
     email: &str,
     site: Option<i64>,
 ) -> Result<Vec<(i64, String)>, StoreError> {
-    Ok(client
+    let rows = client
         .query(
             "SELECT id, public_id FROM entries
              WHERE email IS NOT NULL AND lower(trim(email)) = $1
@@ -34,10 +34,8 @@ async fn matching(
              ORDER BY id",
             &[&normalised(email), &site],
         )
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect())
+        .await?;
+    read_rows(&rows, |r| Ok((r.try_get(0)?, r.try_get(1)?)))
 }
 
 async fn plan(client: &impl GenericClient, ids: &[(i64, String)]) -> Result<Erasure, StoreError> {
@@ -52,9 +50,9 @@ async fn plan(client: &impl GenericClient, ids: &[(i64, String)]) -> Result<Eras
         .await?;
     Ok(Erasure {
         entries: i64::try_from(ids.len()).unwrap_or(i64::MAX),
-        attachments: r.get(0),
-        events: r.get(1),
-        deliveries: r.get(2),
+        attachments: r.try_get(0)?,
+        events: r.try_get(1)?,
+        deliveries: r.try_get(2)?,
     })
 }
 
@@ -139,32 +137,38 @@ async fn export(
         else {
             continue;
         };
+        let mut optional: [Option<String>; 14] = Default::default();
+        for (i, column) in optional.iter_mut().enumerate() {
+            *column = r.try_get(4 + i)?;
+        }
         let mut entry = PersonEntry {
-            fixed: [r.get(0), r.get(1), r.get(2), r.get(3)],
-            optional: std::array::from_fn(|i| r.get(4 + i)),
-            created_at: r.get(18),
+            fixed: [r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?],
+            optional,
+            created_at: r.try_get(18)?,
             timeline: Vec::new(),
             promises: Vec::new(),
             attachments: Vec::new(),
         };
-        entry.timeline = client
-            .query(&numbered(PERSON_EVENTS_SQL), &[&id])
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
-            .collect();
-        entry.promises = client
-            .query(&numbered(PERSON_PROMISES_SQL), &[&id])
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-            .collect();
-        entry.attachments = client
+        let rows = client.query(&numbered(PERSON_EVENTS_SQL), &[&id]).await?;
+        entry.timeline = read_rows(&rows, |r| {
+            Ok((
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+                r.try_get(4)?,
+                r.try_get(5)?,
+            ))
+        })?;
+        let rows = client.query(&numbered(PERSON_PROMISES_SQL), &[&id]).await?;
+        entry.promises = read_rows(&rows, |r| {
+            Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+        })?;
+        let rows = client
             .query(&numbered(PERSON_ATTACHMENTS_SQL), &[&id])
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
+            .await?;
+        entry.attachments =
+            read_rows(&rows, |r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))?;
         entries.push(entry.to_json());
     }
     Ok(entries)
@@ -234,23 +238,23 @@ impl Postgres {
     pub async fn sweep_retention(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
         let rules: Vec<Rule> = {
             let client = self.client().await?;
-            client
+            let rows = client
                 .query(
                     "SELECT id, key, retention_days, retention_scope, spam_days FROM sites ORDER BY id",
                     &[],
                 )
-                .await?
-                .iter()
-                .map(|r| Rule {
-                    site_id: r.get(0),
-                    key: r.get(1),
+                .await?;
+            read_rows(&rows, |r| {
+                Ok(Rule {
+                    site_id: r.try_get(0)?,
+                    key: r.try_get(1)?,
                     retention: Retention {
-                        days: r.get(2),
-                        all: r.get::<_, &str>(3) == "all",
-                        spam_days: r.get(4),
+                        days: r.try_get(2)?,
+                        all: r.try_get::<_, &str>(3)? == "all",
+                        spam_days: r.try_get(4)?,
                     },
                 })
-                .collect()
+            })?
         };
         let mut swept = Vec::new();
         for rule in rules {
@@ -293,16 +297,14 @@ impl Postgres {
     ) -> Result<Vec<(i64, String)>, StoreError> {
         let client = self.client().await?;
         let limit = i64::try_from(DELETE_CHUNK).unwrap_or(i64::MAX);
-        Ok(client
+        let rows = client
             .query(
                 "SELECT id, public_id FROM entries
                  WHERE site_id = $1 AND status = $2 AND created_at < $3
                  ORDER BY id LIMIT $4",
                 &[&rule.site_id, &status.as_str(), &cutoff, &limit],
             )
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
+            .await?;
+        read_rows(&rows, |r| Ok((r.try_get(0)?, r.try_get(1)?)))
     }
 }

@@ -17,7 +17,7 @@ impl Postgres {
             .await?
             .iter()
             .map(promise)
-            .collect();
+            .collect::<Result<_, _>>()?;
         let shown = i64::try_from(SETTLED_SHOWN).unwrap_or(i64::MAX);
         let settled_promises = client
             .query(
@@ -30,7 +30,7 @@ impl Postgres {
             .await?
             .iter()
             .map(promise)
-            .collect();
+            .collect::<Result<_, _>>()?;
         let r = client
             .query_one(
                 "SELECT count(*) FILTER (WHERE state = 'kept' AND settled_at <= due_at),
@@ -44,9 +44,9 @@ impl Postgres {
             open_promises,
             settled_promises,
             settled: SettledCounts {
-                kept_on_time: r.get(0),
-                kept_late: r.get(1),
-                broken: r.get(2),
+                kept_on_time: r.try_get(0)?,
+                kept_late: r.try_get(1)?,
+                broken: r.try_get(2)?,
             },
         })
     }
@@ -67,11 +67,11 @@ impl Postgres {
             )
             .await?;
         Ok(Gauges {
-            database_bytes: u64::try_from(r.get::<_, i64>(0)).unwrap_or(0),
-            mail_pending: r.get(1),
-            mail_failed: r.get(2),
-            webhooks_pending: r.get(3),
-            webhooks_failed: r.get(4),
+            database_bytes: u64::try_from(r.try_get::<_, i64>(0)?).unwrap_or(0),
+            mail_pending: r.try_get(1)?,
+            mail_failed: r.try_get(2)?,
+            webhooks_pending: r.try_get(3)?,
+            webhooks_failed: r.try_get(4)?,
             ..Gauges::default()
         })
     }

@@ -10,7 +10,7 @@
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use tokio_postgres::Row;
 
-use super::{Postgres, audit};
+use super::{Postgres, audit, read_opt, read_rows};
 use crate::review::workflow::{Settled, Status};
 use crate::store::notify::{Notice, NoticeKind};
 use crate::store::review::{
@@ -41,10 +41,11 @@ async fn locate(
     let stmt = tx
         .prepare_cached("SELECT id, status FROM entries WHERE public_id = $1 FOR UPDATE")
         .await?;
-    Ok(tx.query_opt(&stmt, &[&public_id]).await?.map(|r| {
-        let status: String = r.get(1);
-        (r.get(0), Status::parse(&status).unwrap_or(Status::New))
-    }))
+    let row = tx.query_opt(&stmt, &[&public_id]).await?;
+    read_opt(row, |r| {
+        let status: String = r.try_get(1)?;
+        Ok((r.try_get(0)?, Status::parse(&status).unwrap_or(Status::New)))
+    })
 }
 
 pub(super) async fn record(tx: &Transaction<'_>, event: NewEvent<'_>) -> Result<i64, StoreError> {
@@ -68,7 +69,7 @@ pub(super) async fn record(tx: &Transaction<'_>, event: NewEvent<'_>) -> Result<
             ],
         )
         .await?
-        .get(0))
+        .try_get(0)?)
 }
 
 pub(super) async fn notice(tx: &Transaction<'_>, n: Notice<'_>) -> Result<(), StoreError> {
@@ -158,10 +159,10 @@ async fn user_name(
     let Some(id) = user_id else {
         return Ok(None);
     };
-    Ok(tx
+    let row = tx
         .query_opt("SELECT name FROM users WHERE id = $1", &[&id])
-        .await?
-        .map(|r| r.get(0)))
+        .await?;
+    read_opt(row, |r| Ok(r.try_get(0)?))
 }
 
 /// Assigns (or unassigns) one entry; `false` when nothing changed.
@@ -178,7 +179,7 @@ async fn assign_one(
             &[&entry_id],
         )
         .await?
-        .get(0);
+        .try_get(0)?;
     if current == assignee {
         return Ok(false);
     }
@@ -218,61 +219,61 @@ async fn assign_one(
     Ok(true)
 }
 
-pub(super) fn promise(r: &Row) -> PromiseRow {
-    let settled: String = r.get(5);
-    PromiseRow {
-        id: r.get(0),
-        entry_public_id: r.get(1),
-        entry_reference: r.get(2),
-        text: r.get(3),
-        due_at: r.get(4),
+pub(super) fn promise(r: &Row) -> Result<PromiseRow, StoreError> {
+    let settled: String = r.try_get(5)?;
+    Ok(PromiseRow {
+        id: r.try_get(0)?,
+        entry_public_id: r.try_get(1)?,
+        entry_reference: r.try_get(2)?,
+        text: r.try_get(3)?,
+        due_at: r.try_get(4)?,
         settled: Settled::parse(&settled).unwrap_or(Settled::Open),
-        settled_at: r.get(6),
-        made_by: r.get(7),
-        created_at: r.get(8),
-    }
+        settled_at: r.try_get(6)?,
+        made_by: r.try_get(7)?,
+        created_at: r.try_get(8)?,
+    })
 }
 
-fn detail(r: &Row) -> EntryDetail {
-    let status: String = r.get(5);
-    EntryDetail {
-        id: r.get(0),
-        public_id: r.get(1),
-        reference: r.get(2),
-        status_token: r.get(3),
-        kind: r.get(4),
+fn detail(r: &Row) -> Result<EntryDetail, StoreError> {
+    let status: String = r.try_get(5)?;
+    Ok(EntryDetail {
+        id: r.try_get(0)?,
+        public_id: r.try_get(1)?,
+        reference: r.try_get(2)?,
+        status_token: r.try_get(3)?,
+        kind: r.try_get(4)?,
         status: Status::parse(&status).unwrap_or(Status::New),
-        severity: r.get(6),
-        message: r.get(7),
-        expected: r.get(8),
-        actual: r.get(9),
-        email: r.get(10),
-        name: r.get(11),
-        page_url: r.get(12),
-        page_title: r.get(13),
-        page_referrer: r.get(14),
-        user_agent: r.get(15),
-        language: r.get(16),
-        timezone: r.get(17),
-        viewport: r.get(18),
-        spam_reason: r.get(19),
-        created_at: r.get(20),
-        first_response_at: r.get(21),
-        site_name: r.get(22),
-        first_response_target_ms: r.get::<_, i64>(23).saturating_mul(60_000),
-        assignee_id: r.get(24),
+        severity: r.try_get(6)?,
+        message: r.try_get(7)?,
+        expected: r.try_get(8)?,
+        actual: r.try_get(9)?,
+        email: r.try_get(10)?,
+        name: r.try_get(11)?,
+        page_url: r.try_get(12)?,
+        page_title: r.try_get(13)?,
+        page_referrer: r.try_get(14)?,
+        user_agent: r.try_get(15)?,
+        language: r.try_get(16)?,
+        timezone: r.try_get(17)?,
+        viewport: r.try_get(18)?,
+        spam_reason: r.try_get(19)?,
+        created_at: r.try_get(20)?,
+        first_response_at: r.try_get(21)?,
+        site_name: r.try_get(22)?,
+        first_response_target_ms: r.try_get::<_, i64>(23)?.saturating_mul(60_000),
+        assignee_id: r.try_get(24)?,
         host_context: r
-            .get::<_, Option<String>>(25)
+            .try_get::<_, Option<String>>(25)?
             .and_then(|json| {
                 serde_json::from_str::<std::collections::BTreeMap<String, String>>(&json).ok()
             })
             .map(|map| map.into_iter().collect())
             .unwrap_or_default(),
-        followup_at: r.get(26),
+        followup_at: r.try_get(26)?,
         attachments: Vec::new(),
         events: Vec::new(),
         promises: Vec::new(),
-    }
+    })
 }
 
 pub(super) async fn attachments(
@@ -285,24 +286,20 @@ pub(super) async fn attachments(
              WHERE entry_id = $1 ORDER BY id",
         )
         .await?;
-    Ok(client
-        .query(&stmt, &[&entry_id])
-        .await?
-        .iter()
-        .map(|r| {
-            let (width, height): (Option<i64>, Option<i64>) = (r.get(4), r.get(5));
-            let side = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
-            AttachmentMeta {
-                public_id: r.get(0),
-                content_type: r.get(1),
-                size: r.get(2),
-                created_at: r.get(3),
-                dimensions: side(width)
-                    .zip(side(height))
-                    .map(|(width, height)| earshot_protocol::Dimensions { width, height }),
-            }
+    let rows = client.query(&stmt, &[&entry_id]).await?;
+    read_rows(&rows, |r| {
+        let (width, height): (Option<i64>, Option<i64>) = (r.try_get(4)?, r.try_get(5)?);
+        let side = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
+        Ok(AttachmentMeta {
+            public_id: r.try_get(0)?,
+            content_type: r.try_get(1)?,
+            size: r.try_get(2)?,
+            created_at: r.try_get(3)?,
+            dimensions: side(width)
+                .zip(side(height))
+                .map(|(width, height)| earshot_protocol::Dimensions { width, height }),
         })
-        .collect())
+    })
 }
 
 impl Postgres {
@@ -312,13 +309,13 @@ impl Postgres {
         reference: String,
     ) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
-        Ok(client
+        let row = client
             .query_opt(
                 "SELECT public_id FROM entries WHERE reference = $1",
                 &[&reference],
             )
-            .await?
-            .map(|r| r.get(0)))
+            .await?;
+        read_opt(row, |r| Ok(r.try_get(0)?))
     }
 
     pub async fn entry_detail(&self, public_id: String) -> Result<Option<EntryDetail>, StoreError> {
@@ -329,31 +326,33 @@ impl Postgres {
         let Some(row) = client.query_opt(&stmt, &[&public_id]).await? else {
             return Ok(None);
         };
-        let mut entry = detail(&row);
+        let mut entry = detail(&row)?;
         entry.attachments = attachments(&client, entry.id).await?;
         let stmt = client
             .prepare_cached(&format!(
                 "{EVENTS_SELECT} WHERE ev.entry_id = $1 ORDER BY ev.id"
             ))
             .await?;
-        entry.events = client
-            .query(&stmt, &[&entry.id])
-            .await?
-            .iter()
-            .filter_map(|r| {
-                let kind: String = r.get(1);
-                // The CHECK constraint admits only known kinds; skip others.
-                Some(Event {
-                    id: r.get(0),
-                    kind: EventKind::parse(&kind)?,
-                    actor: r.get(2),
-                    body: r.get(3),
-                    old_value: r.get(4),
-                    new_value: r.get(5),
-                    created_at: r.get(6),
-                })
-            })
-            .collect();
+        let rows = client.query(&stmt, &[&entry.id]).await?;
+        entry.events = read_rows(&rows, |r| {
+            let kind: String = r.try_get(1)?;
+            // The CHECK constraint admits only known kinds; skip others.
+            let Some(kind) = EventKind::parse(&kind) else {
+                return Ok(None);
+            };
+            Ok(Some(Event {
+                id: r.try_get(0)?,
+                kind,
+                actor: r.try_get(2)?,
+                body: r.try_get(3)?,
+                old_value: r.try_get(4)?,
+                new_value: r.try_get(5)?,
+                created_at: r.try_get(6)?,
+            }))
+        })?
+        .into_iter()
+        .flatten()
+        .collect();
         let stmt = client
             .prepare_cached(&format!(
                 "{PROMISE_SELECT} WHERE p.entry_id = $1 ORDER BY p.id"
@@ -364,7 +363,7 @@ impl Postgres {
             .await?
             .iter()
             .map(promise)
-            .collect();
+            .collect::<Result<_, _>>()?;
         Ok(Some(entry))
     }
 
@@ -506,7 +505,8 @@ impl Postgres {
                 )
                 .await
                 .map_err(StoreError::from)?
-                .get(0);
+                .try_get(0)
+                .map_err(StoreError::from)?;
             said.kind = NoticeKind::PromiseMade;
             said.subject = Some(promise_id);
             notice(&tx, said).await?;
@@ -549,7 +549,8 @@ impl Postgres {
         let Some(found) = found else {
             return Err(Refusal::NoPromise.into());
         };
-        let (state, text): (String, String) = (found.get(0), found.get(1));
+        let read = |i| found.try_get(i).map_err(StoreError::from);
+        let (state, text): (String, String) = (read(0)?, read(1)?);
         if state != Settled::Open.as_str() {
             return Err(Refusal::AlreadySettled.into());
         }
@@ -637,7 +638,8 @@ impl Postgres {
                     tx.query_one("SELECT email FROM users WHERE id = $1", &[user])
                         .await
                         .map_err(StoreError::from)?
-                        .get(0),
+                        .try_get(0)
+                        .map_err(StoreError::from)?,
                 ),
                 _ => None,
             };

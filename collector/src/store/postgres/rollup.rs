@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use deadpool_postgres::{GenericClient, Transaction};
 
-use super::Postgres;
+use super::{Postgres, read_opt, read_rows};
 use crate::report::bucket;
 use crate::store::rollup::{BATCH, Facts, TOP_PAGES, TOP_WORDS, most, spam_delta};
 use crate::store::{PageMismatches, Period, PromiseCounts, Rollups, StoreError};
@@ -20,23 +20,25 @@ use crate::store::{PageMismatches, Period, PromiseCounts, Rollups, StoreError};
 /// The facts of an entry already counted, `None` while it waits in the
 /// queue (it will be counted as it is then) or is gone.
 async fn counted(tx: &Transaction<'_>, entry_id: i64) -> Result<Option<Facts>, StoreError> {
-    Ok(tx
+    let row = tx
         .query_opt(
             "SELECT site_id, created_at, kind, coalesce(severity, ''), page_url, expected, actual
              FROM entries e WHERE id = $1
                AND NOT EXISTS (SELECT 1 FROM entries_to_roll_up q WHERE q.entry_id = e.id)",
             &[&entry_id],
         )
-        .await?
-        .map(|r| Facts {
-            site_id: r.get(0),
-            created_at: r.get(1),
-            kind: r.get(2),
-            severity: r.get(3),
-            page_url: r.get(4),
-            expected: r.get(5),
-            actual: r.get(6),
-        }))
+        .await?;
+    read_opt(row, |r| {
+        Ok(Facts {
+            site_id: r.try_get(0)?,
+            created_at: r.try_get(1)?,
+            kind: r.try_get(2)?,
+            severity: r.try_get(3)?,
+            page_url: r.try_get(4)?,
+            expected: r.try_get(5)?,
+            actual: r.try_get(6)?,
+        })
+    })
 }
 
 async fn add_volume(
@@ -166,7 +168,7 @@ pub(super) async fn status_changed(
             &[&entry_id],
         )
         .await?
-        .get(0);
+        .try_get(0)?;
     if let Some(answered) = answered {
         add_time(
             tx,
@@ -192,7 +194,7 @@ pub(super) async fn forget_text(tx: &Transaction<'_>, entry_id: i64) -> Result<(
             &[&entry_id],
         )
         .await?
-        .get(0);
+        .try_get(0)?;
     if spam || !f.is_mismatch() {
         return Ok(());
     }
@@ -344,7 +346,7 @@ impl Postgres {
     pub async fn roll_some(&self, limit: i64) -> Result<usize, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let taken: Vec<i64> = tx
+        let rows = tx
             .query(
                 "DELETE FROM entries_to_roll_up WHERE entry_id IN (
                      SELECT entry_id FROM entries_to_roll_up ORDER BY entry_id
@@ -352,10 +354,8 @@ impl Postgres {
                  RETURNING entry_id",
                 &[&limit],
             )
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+            .await?;
+        let taken: Vec<i64> = read_rows(&rows, |r| Ok(r.try_get(0)?))?;
         if taken.is_empty() {
             return Ok(0);
         }
@@ -373,19 +373,19 @@ impl Postgres {
             .await?;
         let mut sums = Sums::default();
         for r in &rows {
-            if r.get::<_, &str>(7) == "spam" {
+            if r.try_get::<_, &str>(7)? == "spam" {
                 continue;
             }
             let f = Facts {
-                site_id: r.get(0),
-                created_at: r.get(1),
-                kind: r.get(2),
-                severity: r.get(3),
-                page_url: r.get(4),
-                expected: r.get(5),
-                actual: r.get(6),
+                site_id: r.try_get(0)?,
+                created_at: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                severity: r.try_get(3)?,
+                page_url: r.try_get(4)?,
+                expected: r.try_get(5)?,
+                actual: r.try_get(6)?,
             };
-            sums.add(&f, r.get(8), r.get(9));
+            sums.add(&f, r.try_get(8)?, r.try_get(9)?);
         }
         sums.write(&tx).await?;
         tx.commit().await?;
@@ -410,7 +410,7 @@ impl Postgres {
         Ok(client
             .query_one("SELECT count(*) FROM entries_to_roll_up", &[])
             .await?
-            .get(0))
+            .try_get(0)?)
     }
 
     /// The first-response histogram of entries that arrived in these weeks.
@@ -428,7 +428,7 @@ impl Postgres {
             )
             .await?
         {
-            *out.entry(r.get(0)).or_default() += r.get::<_, i64>(1);
+            *out.entry(r.try_get(0)?).or_default() += r.try_get::<_, i64>(1)?;
         }
         out.retain(|_, n: &mut i64| *n > 0);
         Ok(out)
@@ -449,7 +449,7 @@ impl Postgres {
             .await?
         {
             let (week, kind, severity, n): (i64, String, String, i64) =
-                (r.get(0), r.get(1), r.get(2), r.get(3));
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
             *out.volume_by_kind.entry((week, kind)).or_default() += n;
             *out.volume_by_severity.entry((week, severity)).or_default() += n;
         }
@@ -462,10 +462,10 @@ impl Postgres {
             .await?
         {
             *out.first_response
-                .entry(r.get(0))
+                .entry(r.try_get(0)?)
                 .or_default()
-                .entry(r.get(1))
-                .or_default() += r.get::<_, i64>(2);
+                .entry(r.try_get(1)?)
+                .or_default() += r.try_get::<_, i64>(2)?;
         }
         for r in client
             .query(
@@ -476,10 +476,10 @@ impl Postgres {
             .await?
         {
             *out.resolution
-                .entry(r.get(0))
+                .entry(r.try_get(0)?)
                 .or_default()
-                .entry(r.get(1))
-                .or_default() += r.get::<_, i64>(2);
+                .entry(r.try_get(1)?)
+                .or_default() += r.try_get::<_, i64>(2)?;
         }
         for histogram in out
             .first_response
@@ -505,11 +505,11 @@ impl Postgres {
             )
             .await?;
         out.promises = PromiseCounts {
-            made: r.get(0),
-            kept_on_time: r.get(1),
-            kept_late: r.get(2),
-            broken: r.get(3),
-            open: r.get(4),
+            made: r.try_get(0)?,
+            kept_on_time: r.try_get(1)?,
+            kept_late: r.try_get(2)?,
+            broken: r.try_get(3)?,
+            open: r.try_get(4)?,
         };
         let mut pages: HashMap<String, i64> = HashMap::new();
         for r in client
@@ -520,7 +520,7 @@ impl Postgres {
             )
             .await?
         {
-            *pages.entry(r.get(0)).or_default() += r.get::<_, i64>(1);
+            *pages.entry(r.try_get(0)?).or_default() += r.try_get::<_, i64>(1)?;
         }
         let pages = most(pages, TOP_PAGES);
         let stmt = client
@@ -535,7 +535,7 @@ impl Postgres {
                 .query(&stmt, &[&page, &p.from_week, &p.to_week, &p.site])
                 .await?
             {
-                *words.entry(r.get(0)).or_default() += r.get::<_, i64>(1);
+                *words.entry(r.try_get(0)?).or_default() += r.try_get::<_, i64>(1)?;
             }
             out.pages.push(PageMismatches {
                 page,

@@ -106,13 +106,13 @@ impl Postgres {
                     )
                     .await?;
                 if let Some(row) = stored {
-                    entry_id = Some(row.get::<_, i64>(0));
+                    entry_id = Some(row.try_get::<_, i64>(0)?);
                     break;
                 }
             }
             let entry_id = entry_id.ok_or(StoreError::IdExhausted)?;
             if let Some(at) = s.first_response_at {
-                let event_id: i64 = tx.query_one(&reply, &[&entry_id, &at]).await?.get(0);
+                let event_id: i64 = tx.query_one(&reply, &[&entry_id, &at]).await?.try_get(0)?;
                 if let Some((due, state, settled)) = s.promise {
                     tx.execute(
                         &promise,

@@ -33,7 +33,7 @@ impl Postgres {
         let bytes: Vec<u8> = client
             .query_one("SELECT value FROM settings WHERE name = $1", &[&name])
             .await?
-            .get(0);
+            .try_get(0)?;
         <[u8; 32]>::try_from(bytes.as_slice())
             .map_err(|_| StoreError::Corrupt(format!("{name} has the wrong length")))
     }

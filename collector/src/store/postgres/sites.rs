@@ -2,7 +2,7 @@
 
 use tokio_postgres::Row;
 
-use super::{Postgres, audit};
+use super::{Postgres, audit, read_opt};
 use crate::auth::constant_time_eq;
 use crate::ids;
 use crate::store::retention::Retention;
@@ -14,14 +14,14 @@ use crate::store::{NewSite, Site, SiteChange, SitePage, SiteRow, StoreError};
 const FIRST_SITE_LOCK: i64 = 0x0065_6172_7368_0001;
 
 fn site(row: &Row) -> Result<Site, StoreError> {
-    let id: i64 = row.get(0);
-    let origins = parse_origins(id, row.get(3))?;
+    let id: i64 = row.try_get(0)?;
+    let origins = parse_origins(id, row.try_get(3)?)?;
     Ok(Site {
         id,
-        key: row.get(1),
-        name: row.get(2),
+        key: row.try_get(1)?,
+        name: row.try_get(2)?,
         origins,
-        response_promise: row.get(4),
+        response_promise: row.try_get(4)?,
     })
 }
 
@@ -40,7 +40,7 @@ async fn insert(
         )
         .await?;
     Ok(Site {
-        id: row.get(0),
+        id: row.try_get(0)?,
         key,
         name: new.name.clone(),
         origins: new.origins.clone(),
@@ -83,16 +83,16 @@ impl Postgres {
     }
 }
 
-fn site_row(r: &Row) -> SiteRow {
-    SiteRow {
-        id: r.get(0),
-        key: r.get(1),
-        name: r.get(2),
-        origins: r.get(3),
-        first_response_minutes: r.get(4),
-        response_promise: r.get(5),
-        last_entry_at: r.get(6),
-    }
+fn site_row(r: &Row) -> Result<SiteRow, StoreError> {
+    Ok(SiteRow {
+        id: r.try_get(0)?,
+        key: r.try_get(1)?,
+        name: r.try_get(2)?,
+        origins: r.try_get(3)?,
+        first_response_minutes: r.try_get(4)?,
+        response_promise: r.try_get(5)?,
+        last_entry_at: r.try_get(6)?,
+    })
 }
 
 const SITE_ROW_SELECT: &str =
@@ -127,7 +127,7 @@ impl Postgres {
                 &[&pattern],
             )
             .await?
-            .get(0);
+            .try_get(0)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let stmt = client
@@ -140,7 +140,7 @@ impl Postgres {
             .await?
             .iter()
             .map(site_row)
-            .collect();
+            .collect::<Result<_, _>>()?;
         Ok(SitePage { rows, total })
     }
 
@@ -149,11 +149,12 @@ impl Postgres {
         let stmt = client
             .prepare_cached(&format!("{SITE_ROW_SELECT} WHERE s.id = $1"))
             .await?;
-        Ok(client
+        client
             .query_opt(&stmt, &[&id])
             .await?
             .as_ref()
-            .map(site_row))
+            .map(site_row)
+            .transpose()
     }
 
     /// Applies an admin's change and records it; `false` when there is no
@@ -173,7 +174,7 @@ impl Postgres {
         else {
             return Ok(false);
         };
-        let key: String = row.get(0);
+        let key: String = row.try_get(0)?;
         let mut changed = Vec::new();
         if let Some(name) = &change.name {
             tx.execute("UPDATE sites SET name = $2 WHERE id = $1", &[&id, name])
@@ -245,10 +246,14 @@ impl Postgres {
                 &[&public_id],
             )
             .await?;
-        Ok(found.and_then(|row| {
-            let token: &str = row.get(1);
-            constant_time_eq(token.as_bytes(), secret.as_bytes()).then(|| row.get(0))
-        }))
+        let Some(row) = found else {
+            return Ok(None);
+        };
+        let token: &str = row.try_get(1)?;
+        if !constant_time_eq(token.as_bytes(), secret.as_bytes()) {
+            return Ok(None);
+        }
+        Ok(Some(row.try_get(0)?))
     }
 
     /// Sets a site's retention; `false` when there is no such site.
@@ -272,7 +277,7 @@ impl Postgres {
         else {
             return Ok(false);
         };
-        let key: String = row.get(0);
+        let key: String = row.try_get(0)?;
         let detail = format!(
             "days={},scope={scope},spam_days={}",
             retention.days.map_or("off".to_owned(), |d| d.to_string()),
@@ -285,16 +290,18 @@ impl Postgres {
 
     pub async fn retention(&self, site_id: i64) -> Result<Option<Retention>, StoreError> {
         let client = self.client().await?;
-        Ok(client
+        let row = client
             .query_opt(
                 "SELECT retention_days, retention_scope, spam_days FROM sites WHERE id = $1",
                 &[&site_id],
             )
-            .await?
-            .map(|r| Retention {
-                days: r.get(0),
-                all: r.get::<_, &str>(1) == "all",
-                spam_days: r.get(2),
-            }))
+            .await?;
+        read_opt(row, |r| {
+            Ok(Retention {
+                days: r.try_get(0)?,
+                all: r.try_get::<_, &str>(1)? == "all",
+                spam_days: r.try_get(2)?,
+            })
+        })
     }
 }

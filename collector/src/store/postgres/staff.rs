@@ -3,21 +3,21 @@
 
 use tokio_postgres::Row;
 
-use super::{Postgres, is_unique_violation};
+use super::{Postgres, is_unique_violation, read_opt};
 use crate::store::{NewUser, Role, Session, StoreError, User};
 
 /// Serialises first-run setups across collectors.
 const FIRST_ADMIN_LOCK: i64 = 0x0065_6172_7368_0002;
 
-pub(super) fn user(row: &Row, offset: usize) -> User {
-    let role: String = row.get(offset + 3);
-    User {
-        id: row.get(offset),
-        email: row.get(offset + 1),
-        name: row.get(offset + 2),
+pub(super) fn user(row: &Row, offset: usize) -> Result<User, StoreError> {
+    let role: String = row.try_get(offset + 3)?;
+    Ok(User {
+        id: row.try_get(offset)?,
+        email: row.try_get(offset + 1)?,
+        name: row.try_get(offset + 2)?,
         // As on SQLite: the CHECK admits two roles; fall back to the weaker.
         role: Role::parse(&role).unwrap_or(Role::Agent),
-    }
+    })
 }
 
 async fn insert_user(
@@ -40,7 +40,7 @@ async fn insert_user(
         .await;
     match inserted {
         Ok(row) => Ok(User {
-            id: row.get(0),
+            id: row.try_get(0)?,
             email: new.email.clone(),
             name: new.name.clone(),
             role: new.role,
@@ -70,7 +70,7 @@ impl Postgres {
         let users: i64 = tx
             .query_one("SELECT count(*) FROM users", &[])
             .await?
-            .get(0);
+            .try_get(0)?;
         if users > 0 {
             return Ok(None);
         }
@@ -88,7 +88,7 @@ impl Postgres {
         Ok(client
             .query_one("SELECT count(*) FROM users", &[])
             .await?
-            .get(0))
+            .try_get(0)?)
     }
 
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
@@ -98,12 +98,12 @@ impl Postgres {
                 "SELECT id, email, name, role FROM users WHERE disabled_at IS NULL ORDER BY name, id",
             )
             .await?;
-        Ok(client
+        client
             .query(&stmt, &[])
             .await?
             .iter()
             .map(|r| user(r, 0))
-            .collect())
+            .collect()
     }
 
     /// The account and its password hash, for checking a sign-in. Emails
@@ -119,10 +119,8 @@ impl Postgres {
                  WHERE lower(email) = lower($1) AND disabled_at IS NULL",
             )
             .await?;
-        Ok(client
-            .query_opt(&stmt, &[&email.trim()])
-            .await?
-            .map(|r| (user(&r, 0), r.get(4))))
+        let row = client.query_opt(&stmt, &[&email.trim()]).await?;
+        read_opt(row, |r| Ok((user(r, 0)?, r.try_get(4)?)))
     }
 
     pub async fn set_password(
@@ -183,15 +181,15 @@ impl Postgres {
                  WHERE s.id_hash = $1 AND u.disabled_at IS NULL",
             )
             .await?;
-        Ok(client
-            .query_opt(&stmt, &[&id_hash])
-            .await?
-            .map(|r| Session {
-                user: user(&r, 0),
-                csrf_token: r.get(4),
-                created_at: r.get(5),
-                last_seen: r.get(6),
-            }))
+        let row = client.query_opt(&stmt, &[&id_hash]).await?;
+        read_opt(row, |r| {
+            Ok(Session {
+                user: user(r, 0)?,
+                csrf_token: r.try_get(4)?,
+                created_at: r.try_get(5)?,
+                last_seen: r.try_get(6)?,
+            })
+        })
     }
 
     pub async fn touch_session(&self, id_hash: Vec<u8>, now: i64) -> Result<(), StoreError> {

@@ -1,6 +1,6 @@
 //! Sign-in attempts the throttle let through, on PostgreSQL.
 
-use super::Postgres;
+use super::{Postgres, read_rows};
 use crate::auth::Attempt;
 use crate::auth::throttle::Tag;
 use crate::store::StoreError;
@@ -58,21 +58,17 @@ impl Postgres {
                  WHERE at >= $1 ORDER BY at",
             )
             .await?;
-        Ok(client
-            .query(&stmt, &[&since])
-            .await?
-            .iter()
-            .map(|r| {
-                (
-                    r.get(0),
-                    Attempt {
-                        net: tag(r.get(1)),
-                        pair: tag(r.get(2)),
-                        account: tag(r.get(3)),
-                        device: tag(r.get(4)),
-                    },
-                )
-            })
-            .collect())
+        let rows = client.query(&stmt, &[&since]).await?;
+        read_rows(&rows, |r| {
+            Ok((
+                r.try_get(0)?,
+                Attempt {
+                    net: tag(r.try_get(1)?),
+                    pair: tag(r.try_get(2)?),
+                    account: tag(r.try_get(3)?),
+                    device: tag(r.try_get(4)?),
+                },
+            ))
+        })
     }
 }

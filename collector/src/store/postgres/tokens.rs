@@ -4,26 +4,26 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::staff::user;
-use super::{Postgres, audit, is_unique_violation};
+use super::{Postgres, audit, is_unique_violation, read_opt};
 use crate::store::{NewToken, StoreError, TokenInfo, User};
 
 const TOKEN_SELECT: &str = "SELECT t.id, t.public_id, u.email, t.name, t.scope, t.hint,
         t.created_at, t.expires_at, t.last_used_at, t.revoked_at
      FROM api_tokens t JOIN users u ON u.id = t.user_id";
 
-fn token(r: &Row) -> TokenInfo {
-    TokenInfo {
-        id: r.get(0),
-        public_id: r.get(1),
-        owner_email: r.get(2),
-        name: r.get(3),
-        scope: r.get(4),
-        hint: r.get(5),
-        created_at: r.get(6),
-        expires_at: r.get(7),
-        last_used_at: r.get(8),
-        revoked_at: r.get(9),
-    }
+fn token(r: &Row) -> Result<TokenInfo, StoreError> {
+    Ok(TokenInfo {
+        id: r.try_get(0)?,
+        public_id: r.try_get(1)?,
+        owner_email: r.try_get(2)?,
+        name: r.try_get(3)?,
+        scope: r.try_get(4)?,
+        hint: r.try_get(5)?,
+        created_at: r.try_get(6)?,
+        expires_at: r.try_get(7)?,
+        last_used_at: r.try_get(8)?,
+        revoked_at: r.try_get(9)?,
+    })
 }
 
 async fn insert(
@@ -51,11 +51,11 @@ async fn insert(
             .await;
         match inserted {
             Ok(row) => {
-                let id: i64 = row.get(0);
+                let id: i64 = row.try_get(0)?;
                 let row = client
                     .query_one(&format!("{TOKEN_SELECT} WHERE t.id = $1"), &[&id])
                     .await?;
-                return Ok(token(&row));
+                return token(&row);
             }
             Err(e) if is_unique_violation(&e) => {}
             Err(e) => return Err(e.into()),
@@ -98,12 +98,12 @@ impl Postgres {
                 "{TOKEN_SELECT} WHERE $1::bigint IS NULL OR t.user_id = $1 ORDER BY t.id DESC"
             ))
             .await?;
-        Ok(client
+        client
             .query(&stmt, &[&user_id])
             .await?
             .iter()
             .map(token)
-            .collect())
+            .collect()
     }
 
     /// Revokes a token at once; only the owner's own when `owner` is set.
@@ -127,7 +127,7 @@ impl Postgres {
             )
             .await?;
         if let Some(row) = &revoked {
-            let email: String = row.get(0);
+            let email: String = row.try_get(0)?;
             let detail = format!("id={public_id}");
             audit(&tx, actor, "token.revoked", &email, Some(&detail), now).await?;
         }
@@ -152,22 +152,23 @@ impl Postgres {
                    AND (t.expires_at IS NULL OR t.expires_at > $2)",
             )
             .await?;
-        Ok(client.query_opt(&stmt, &[&hash, &now]).await?.map(|r| {
-            let holder = user(&r, 0);
+        let row = client.query_opt(&stmt, &[&hash, &now]).await?;
+        read_opt(row, |r| {
+            let holder = user(r, 0)?;
             let info = TokenInfo {
-                id: r.get(4),
-                public_id: r.get(5),
+                id: r.try_get(4)?,
+                public_id: r.try_get(5)?,
                 owner_email: holder.email.clone(),
-                name: r.get(6),
-                scope: r.get(7),
-                hint: r.get(8),
-                created_at: r.get(9),
-                expires_at: r.get(10),
-                last_used_at: r.get(11),
+                name: r.try_get(6)?,
+                scope: r.try_get(7)?,
+                hint: r.try_get(8)?,
+                created_at: r.try_get(9)?,
+                expires_at: r.try_get(10)?,
+                last_used_at: r.try_get(11)?,
                 revoked_at: None,
             };
-            (holder, info)
-        }))
+            Ok((holder, info))
+        })
     }
 
     pub async fn touch_token(&self, id: i64, now: i64) -> Result<(), StoreError> {
@@ -187,9 +188,10 @@ impl Postgres {
                 "SELECT id, email, name, role FROM users WHERE lower(email) = lower($1)",
             )
             .await?;
-        Ok(client
+        client
             .query_opt(&stmt, &[&email.trim()])
             .await?
-            .map(|r| user(&r, 0)))
+            .map(|r| user(&r, 0))
+            .transpose()
     }
 }

@@ -4,40 +4,41 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::{Postgres, audit};
+use super::{Postgres, audit, read_rows};
 use crate::ids;
 use crate::store::webhooks::SELECT;
 use crate::store::{
     AttemptView, DeliveryView, NewWebhook, ROTATION_OVERLAP_MS, StoreError, Webhook,
 };
 
-fn webhook(r: &Row) -> Webhook {
-    Webhook {
-        id: r.get(0),
-        public_id: r.get(1),
-        site_id: r.get(2),
-        site_key: r.get(3),
-        site_name: r.get(4),
-        url: r.get(5),
-        events: r.get(6),
-        format: r.get(7),
-        include_email: r.get(8),
-        state: r.get(9),
-        state_reason: r.get(10),
-        created_at: r.get(11),
-        previous_until: r.get(12),
-        pending: r.get(13),
-    }
+fn webhook(r: &Row) -> Result<Webhook, StoreError> {
+    Ok(Webhook {
+        id: r.try_get(0)?,
+        public_id: r.try_get(1)?,
+        site_id: r.try_get(2)?,
+        site_key: r.try_get(3)?,
+        site_name: r.try_get(4)?,
+        url: r.try_get(5)?,
+        events: r.try_get(6)?,
+        format: r.try_get(7)?,
+        include_email: r.try_get(8)?,
+        state: r.try_get(9)?,
+        state_reason: r.try_get(10)?,
+        created_at: r.try_get(11)?,
+        previous_until: r.try_get(12)?,
+        pending: r.try_get(13)?,
+    })
 }
 
 async fn by_public_id(
     client: &impl GenericClient,
     public_id: &str,
 ) -> Result<Option<Webhook>, StoreError> {
-    Ok(client
+    client
         .query_opt(&format!("{SELECT} WHERE w.public_id = $1"), &[&public_id])
         .await?
-        .map(|r| webhook(&r)))
+        .map(|r| webhook(&r))
+        .transpose()
 }
 
 /// Records a change to the endpoint `public_id` (with its site); `false`
@@ -59,7 +60,7 @@ async fn audit_change(
     else {
         return Ok(false);
     };
-    let site: String = row.get(0);
+    let site: String = row.try_get(0)?;
     let detail = format!("site={site}{extra}");
     audit(client, actor, action, public_id, Some(&detail), at).await?;
     Ok(true)
@@ -102,12 +103,12 @@ impl Postgres {
 
     pub async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
         let client = self.client().await?;
-        Ok(client
+        client
             .query(&format!("{SELECT} ORDER BY s.name, w.id"), &[])
             .await?
             .iter()
             .map(webhook)
-            .collect())
+            .collect()
     }
 
     pub async fn webhook(&self, public_id: String) -> Result<Option<Webhook>, StoreError> {
@@ -183,24 +184,24 @@ impl Postgres {
         limit: i64,
     ) -> Result<Vec<DeliveryView>, StoreError> {
         let client = self.client().await?;
-        let mut deliveries: Vec<DeliveryView> = client
+        let rows = client
             .query(
                 "SELECT id, msg_id, event, state, created_at, due_at FROM webhook_deliveries
                  WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2",
                 &[&webhook_id, &limit],
             )
-            .await?
-            .iter()
-            .map(|r| DeliveryView {
-                id: r.get(0),
-                msg_id: r.get(1),
-                event: r.get(2),
-                state: r.get(3),
+            .await?;
+        let mut deliveries: Vec<DeliveryView> = read_rows(&rows, |r| {
+            Ok(DeliveryView {
+                id: r.try_get(0)?,
+                msg_id: r.try_get(1)?,
+                event: r.try_get(2)?,
+                state: r.try_get(3)?,
                 attempts: Vec::new(),
-                created_at: r.get(4),
-                due_at: r.get(5),
+                created_at: r.try_get(4)?,
+                due_at: r.try_get(5)?,
             })
-            .collect();
+        })?;
         let attempts = client
             .prepare_cached(
                 "SELECT at, status, latency_ms, error FROM webhook_attempts
@@ -208,17 +209,14 @@ impl Postgres {
             )
             .await?;
         for d in &mut deliveries {
-            d.attempts = client
-                .query(&attempts, &[&d.id])
-                .await?
-                .iter()
-                .map(|r| AttemptView {
-                    at: r.get(0),
-                    status: r.get(1),
-                    latency_ms: r.get(2),
-                    error: r.get(3),
+            d.attempts = read_rows(&client.query(&attempts, &[&d.id]).await?, |r| {
+                Ok(AttemptView {
+                    at: r.try_get(0)?,
+                    status: r.try_get(1)?,
+                    latency_ms: r.try_get(2)?,
+                    error: r.try_get(3)?,
                 })
-                .collect();
+            })?;
         }
         Ok(deliveries)
     }
