@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::Row;
 
 use super::{Postgres, read_opt, read_rows};
 use crate::report::bucket;
@@ -28,16 +29,20 @@ async fn counted(tx: &Transaction<'_>, entry_id: i64) -> Result<Option<Facts>, S
             &[&entry_id],
         )
         .await?;
-    read_opt(row, |r| {
-        Ok(Facts {
-            site_id: r.try_get(0)?,
-            created_at: r.try_get(1)?,
-            kind: r.try_get(2)?,
-            severity: r.try_get(3)?,
-            page_url: r.try_get(4)?,
-            expected: r.try_get(5)?,
-            actual: r.try_get(6)?,
-        })
+    read_opt(row, facts)
+}
+
+/// The facts a report counts, from the first seven columns of `r`: site,
+/// created, kind, severity (empty for none), page URL, expected, actual.
+fn facts(r: &Row) -> Result<Facts, StoreError> {
+    Ok(Facts {
+        site_id: r.try_get(0)?,
+        created_at: r.try_get(1)?,
+        kind: r.try_get(2)?,
+        severity: r.try_get(3)?,
+        page_url: r.try_get(4)?,
+        expected: r.try_get(5)?,
+        actual: r.try_get(6)?,
     })
 }
 
@@ -376,16 +381,7 @@ impl Postgres {
             if r.try_get::<_, &str>(7)? == "spam" {
                 continue;
             }
-            let f = Facts {
-                site_id: r.try_get(0)?,
-                created_at: r.try_get(1)?,
-                kind: r.try_get(2)?,
-                severity: r.try_get(3)?,
-                page_url: r.try_get(4)?,
-                expected: r.try_get(5)?,
-                actual: r.try_get(6)?,
-            };
-            sums.add(&f, r.try_get(8)?, r.try_get(9)?);
+            sums.add(&facts(r)?, r.try_get(8)?, r.try_get(9)?);
         }
         sums.write(&tx).await?;
         tx.commit().await?;
