@@ -278,6 +278,10 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
             "search: one common word, mid-year page",
             format!("/console?view=all&q=checkout&after={mid_next}"),
         ),
+        (
+            "search: word + status, mid-year page",
+            format!("/console?view=all&q=invoice&status=wont_fix&after={mid_next}"),
+        ),
         ("entry page", format!("/console/entries/{entry}")),
         ("promises report", "/console/promises".into()),
         ("reports: last 12 weeks", "/console/reports".into()),

@@ -383,6 +383,15 @@ async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store)
             },
             vec![0, 6, 9, 12, 15],
         ),
+        // The same, within one status: oldest first again.
+        (
+            Filter {
+                status: Some(Status::New),
+                search: Search::parse("parcel"),
+                ..Filter::default()
+            },
+            vec![0, 1, 4, 6, 7, 8, 9, 10, 12, 14, 15],
+        ),
     ];
     for (filter, expected) in cases {
         let want: Vec<String> = expected
