@@ -160,20 +160,16 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
             (None, None) => format!("e.id {op} {id}"),
         }
     };
-    // Whether a cursor bounds the walk from above (`<`) or below (`>`).
-    let (mut above, mut below) = (false, false);
     if let Some(cursor) = filter.cursor {
-        let op = if ascending { ">" } else { "<" };
-        clauses.push(from(cursor, op));
-        below |= ascending;
-        above |= !ascending;
+        clauses.push(from(cursor, if ascending { ">" } else { "<" }));
     }
     if let Some(before) = filter.before {
-        let op = if ascending { "<" } else { ">" };
-        clauses.push(from(before, op));
-        above |= ascending;
-        below |= !ascending;
+        clauses.push(from(before, if ascending { "<" } else { ">" }));
     }
+    // Whether a cursor's comparison bounds the walk from above (`<`) or
+    // from below (`>`).
+    let above = (filter.cursor.is_some() && !ascending) || (filter.before.is_some() && ascending);
+    let below = (filter.cursor.is_some() && ascending) || (filter.before.is_some() && !ascending);
     // The status's other bounds, where no cursor's comparison holds it
     // (a range bound beside it would be where the walk starts instead).
     if let Some(status) = &along_status {
