@@ -6,10 +6,14 @@ use std::collections::BTreeSet;
 
 use earshot_protocol::{Kind, Severity};
 
+use crate::review::workflow::{DAY, HOUR};
 use crate::store::Role;
 
 /// Hour of the default digest (UTC).
 pub const DEFAULT_DIGEST_HOUR: u8 = 8;
+
+/// How long after its hour a digest may still go out.
+pub const DIGEST_WINDOW_MS: i64 = 3 * HOUR;
 
 /// Which sites immediate emails cover.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +51,18 @@ pub enum PrefsError {
 }
 
 impl Prefs {
+    /// The day (days since the epoch, UTC) whose digest is due at `now`:
+    /// its hour came within the last [`DIGEST_WINDOW_MS`]. A collector
+    /// that was down for the whole window skips that day's digest rather
+    /// than sending it at an odd hour.
+    pub fn digest_day(&self, now: i64) -> Option<i64> {
+        let offset = i64::from(self.digest_hour?) * HOUR;
+        // The day whose digest hour came last, and when it came.
+        let day = (now - offset).div_euclid(DAY);
+        let scheduled = day * DAY + offset;
+        (now - scheduled < DIGEST_WINDOW_MS).then_some(day)
+    }
+
     /// Administrators hear at once about complaints, expectation mismatches
     /// and anything blocking; everyone gets the digest and assignments.
     pub fn defaults(role: Role) -> Prefs {
@@ -203,6 +219,30 @@ mod tests {
         let agent = Prefs::defaults(Role::Agent);
         assert!(!agent.wants_now(1, Kind::Complaint, Some(Severity::Blocking)));
         assert!(agent.on_assign && agent.digest_hour.is_some());
+    }
+
+    #[test]
+    fn a_digest_is_due_from_its_hour_for_three_hours_and_then_skipped() {
+        let mut prefs = Prefs::defaults(Role::Agent);
+        prefs.digest_hour = Some(17);
+        // 2026-12-02 is day 20,789 since the epoch.
+        let day = 20_789;
+        let at = |hour: i64, minute: i64| day * DAY + hour * HOUR + minute * 60_000;
+        assert_eq!(prefs.digest_day(at(16, 59)), None);
+        assert_eq!(prefs.digest_day(at(17, 0)), Some(day));
+        assert_eq!(prefs.digest_day(at(19, 59)), Some(day));
+        assert_eq!(prefs.digest_day(at(20, 0)), None);
+        // An hour late in the day is due past midnight only within its window.
+        prefs.digest_hour = Some(23);
+        assert_eq!(prefs.digest_day(at(23, 30)), Some(day));
+        assert_eq!(prefs.digest_day(at(24, 30)), Some(day));
+        assert_eq!(prefs.digest_day(at(26, 0)), None);
+        // Before the epoch's first digest hour: the day before, not a panic.
+        prefs.digest_hour = Some(0);
+        assert_eq!(prefs.digest_day(-1), None);
+        assert_eq!(prefs.digest_day(0), Some(0));
+        prefs.digest_hour = None;
+        assert_eq!(prefs.digest_day(at(17, 0)), None);
     }
 
     #[test]

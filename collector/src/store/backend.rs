@@ -313,10 +313,8 @@ operations! {
         fn pending_new_entries(user_id: i64, limit: i64) -> Result<PendingNewEntries, StoreError>;
         /// Staff replies and the customer's follow-ups, oldest first.
         fn public_conversation(entry_id: i64) -> Result<Vec<PublicMessage>, StoreError>;
-        /// Queues the digest of everyone whose digest hour came in the last
-        /// [`DIGEST_WINDOW_MS`] and who has not had it yet; returns how many.
-        /// A collector that was down for the whole window skips that day's
-        /// digest rather than sending it at an odd hour.
+        /// Queues the digest of everyone whose digest is due
+        /// ([`Prefs::digest_day`]) and who has not had it yet; returns how many.
         fn queue_digests(now: i64) -> Result<usize, StoreError>;
         /// Records attempts and what they mean for their deliveries and
         /// endpoints, in one transaction.

@@ -9,11 +9,13 @@ mod backend;
 pub mod backup;
 mod checkpoint;
 mod conversation;
+mod deliveries;
 mod entries;
 mod export;
 mod flush;
 mod migrations;
 mod notify;
+mod notify_prefs;
 mod outbox;
 pub mod postgres;
 mod privacy;
@@ -43,6 +45,7 @@ pub use attachments::{Attached, AttachmentMeta};
 pub use backend::Store;
 pub use checkpoint::WalCheckpoints;
 pub use conversation::{FollowedUp, PublicMessage};
+pub use deliveries::{AttemptRecord, DeliveryJob, DeliveryResult};
 pub use entries::{Entry, Inserted, NewEntry};
 pub use export::{ExportChunk, ExportQuery, ExportRow};
 pub use notify::{
@@ -50,8 +53,7 @@ pub use notify::{
     NewMail, NoticeFact, NoticeKind, Pending,
 };
 pub use outbox::{
-    AttemptRecord, DeliveryJob, DeliveryResult, DigestFacts, MailJob, MailResult,
-    PendingNewEntries, PendingNewEntry, ReplyParts,
+    DigestFacts, MailJob, MailResult, PendingNewEntries, PendingNewEntry, ReplyParts,
 };
 pub use privacy::{Erasure, PersonExport};
 pub use review::{

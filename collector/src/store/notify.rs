@@ -1,22 +1,18 @@
 //! What the notification dispatcher reads and writes: notices written in
 //! the same transaction as the change they describe, new entries followed
-//! by a cursor, staff preferences, and the fan-out into the email outbox
-//! and webhook deliveries, committed together with the cursor so nothing
-//! is announced twice or skipped across a crash.
+//! by a cursor, and the fan-out into the email outbox and webhook
+//! deliveries, committed together with the cursor so nothing is announced
+//! twice or skipped across a crash. Who wants what: `notify_prefs`.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Role, Sqlite, StoreError, User};
-use crate::notify::Prefs;
-use crate::review::workflow::{DAY, HOUR};
+use super::{Sqlite, StoreError};
+use crate::review::workflow::DAY;
 use crate::webhooks::payload::{EntrySnapshot, PromiseDetail};
 
 /// At most one new-entry email per colleague this often; what arrives
 /// meanwhile is folded into the next.
 pub const FOLD_WINDOW_MS: i64 = crate::review::workflow::MINUTE;
-
-/// How long after its hour a digest may still go out.
-pub const DIGEST_WINDOW_MS: i64 = 3 * HOUR;
 
 /// The cursor over `entries` for announcing new ones.
 pub(in crate::store) const ENTRIES_CURSOR: &str = "dispatched_entries";
@@ -480,39 +476,6 @@ fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
     Ok(true)
 }
 
-fn prefs_of(conn: &Connection, user_id: i64, role: Role) -> Result<Prefs, StoreError> {
-    let stored = conn
-        .prepare_cached(
-            "SELECT immediate, sites, digest_hour, on_assign FROM notify_prefs WHERE user_id = ?1",
-        )?
-        .query_row([user_id], |r| {
-            Ok(Prefs::from_stored(
-                &r.get::<_, String>(0)?,
-                &r.get::<_, String>(1)?,
-                r.get(2)?,
-                r.get(3)?,
-            ))
-        })
-        .optional()?;
-    Ok(stored.unwrap_or_else(|| Prefs::defaults(role)))
-}
-
-fn staff_prefs(conn: &Connection) -> Result<Vec<(User, Prefs)>, StoreError> {
-    let users: Vec<User> = conn
-        .prepare_cached(
-            "SELECT id, email, name, role FROM users WHERE disabled_at IS NULL ORDER BY id",
-        )?
-        .query_map([], |r| super::staff::user_from_row(r, 0))?
-        .collect::<Result<_, _>>()?;
-    users
-        .into_iter()
-        .map(|u| {
-            let prefs = prefs_of(conn, u.id, u.role)?;
-            Ok((u, prefs))
-        })
-        .collect()
-}
-
 impl Sqlite {
     /// Up to `limit` new entries and notices waiting to be announced.
     pub async fn pending_dispatch(&self, limit: i64) -> Result<Pending, StoreError> {
@@ -523,37 +486,6 @@ impl Sqlite {
     /// `false` when the batch had already been taken.
     pub async fn complete_dispatch(&self, done: Dispatched) -> Result<bool, StoreError> {
         self.write(move |conn| complete(conn, &done)).await
-    }
-
-    /// Every colleague with their notification preferences.
-    pub async fn staff_prefs(&self) -> Result<Vec<(User, Prefs)>, StoreError> {
-        self.read(staff_prefs).await
-    }
-
-    pub async fn notify_prefs(&self, user: User) -> Result<Prefs, StoreError> {
-        self.read(move |conn| prefs_of(conn, user.id, user.role))
-            .await
-    }
-
-    pub async fn set_notify_prefs(&self, user_id: i64, prefs: Prefs) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO notify_prefs (user_id, immediate, sites, digest_hour, on_assign)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (user_id) DO UPDATE SET immediate = excluded.immediate,
-                     sites = excluded.sites, digest_hour = excluded.digest_hour,
-                     on_assign = excluded.on_assign",
-            )?
-            .execute(params![
-                user_id,
-                prefs.immediate_text(),
-                prefs.sites_text(),
-                prefs.digest_hour,
-                prefs.on_assign
-            ])?;
-            Ok(())
-        })
-        .await
     }
 
     /// Writes notices for open promises that turned due soon (a day ahead)
@@ -605,24 +537,15 @@ impl Sqlite {
         .await
     }
 
-    /// Queues the digest of everyone whose digest hour came in the last
-    /// [`DIGEST_WINDOW_MS`] and who has not had it yet; returns how many.
-    /// A collector that was down for the whole window skips that day's
-    /// digest rather than sending it at an odd hour.
+    /// Queues the digest of everyone whose digest is due
+    /// ([`Prefs::digest_day`]) and who has not had it yet; returns how many.
     pub async fn queue_digests(&self, now: i64) -> Result<usize, StoreError> {
         self.write(move |conn| {
             let mut queued = 0;
-            for (user, prefs) in staff_prefs(conn)? {
-                let Some(hour) = prefs.digest_hour else {
+            for (user, prefs) in super::notify_prefs::staff_prefs(conn)? {
+                let Some(day) = prefs.digest_day(now) else {
                     continue;
                 };
-                let offset = i64::from(hour) * HOUR;
-                // The day whose digest hour came last, and when it came.
-                let day = (now - offset).div_euclid(DAY);
-                let scheduled = day * DAY + offset;
-                if now - scheduled >= DIGEST_WINDOW_MS {
-                    continue;
-                }
                 queued += conn
                     .prepare_cached(
                         "INSERT INTO mail_outbox (kind, user_id, day, created_at, due_at)

@@ -1,5 +1,5 @@
-//! Announcing what happens, on PostgreSQL: the dispatcher's batches and
-//! staff's notification preferences.
+//! Announcing what happens, on PostgreSQL: the dispatcher's batches (who
+//! wants what: `notify_prefs`).
 //!
 //! New entries wait in `entries_to_announce` (queued as each is stored) and
 //! notices in `notices`. A batch is read, rendered, then completed by
@@ -10,14 +10,12 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::staff::user;
 use super::{Postgres, read_rows};
-use crate::notify::Prefs;
-use crate::review::workflow::{DAY, HOUR};
-use crate::store::notify::{DIGEST_WINDOW_MS, NoticeKind, SNAPSHOT_SELECT, Taken};
+use crate::review::workflow::DAY;
+use crate::store::notify::{NoticeKind, SNAPSHOT_SELECT, Taken};
 use crate::store::{
-    Dispatched, EndpointRow, EntriesTaken, FOLD_WINDOW_MS, NewEntryFact, NoticeFact, Pending, Role,
-    StoreError, User,
+    Dispatched, EndpointRow, EntriesTaken, FOLD_WINDOW_MS, NewEntryFact, NoticeFact, Pending,
+    StoreError,
 };
 use crate::webhooks::payload::{EntrySnapshot, PromiseDetail};
 
@@ -44,48 +42,6 @@ fn snapshot(r: &Row) -> Result<(i64, i64, EntrySnapshot), StoreError> {
             created_at: r.try_get(17)?,
         },
     ))
-}
-
-async fn prefs_of(
-    client: &impl GenericClient,
-    user_id: i64,
-    role: Role,
-) -> Result<Prefs, StoreError> {
-    let stored = client
-        .query_opt(
-            "SELECT immediate, sites, digest_hour, on_assign FROM notify_prefs WHERE user_id = $1",
-            &[&user_id],
-        )
-        .await?;
-    stored.map_or_else(
-        || Ok(Prefs::defaults(role)),
-        |r| {
-            Ok(Prefs::from_stored(
-                r.try_get(0)?,
-                r.try_get(1)?,
-                r.try_get(2)?,
-                r.try_get(3)?,
-            ))
-        },
-    )
-}
-
-async fn staff_prefs(client: &impl GenericClient) -> Result<Vec<(User, Prefs)>, StoreError> {
-    let users: Vec<User> = client
-        .query(
-            "SELECT id, email, name, role FROM users WHERE disabled_at IS NULL ORDER BY id",
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|r| user(r, 0))
-        .collect::<Result<_, _>>()?;
-    let mut all = Vec::with_capacity(users.len());
-    for u in users {
-        let prefs = prefs_of(client, u.id, u.role).await?;
-        all.push((u, prefs));
-    }
-    Ok(all)
 }
 
 impl Postgres {
@@ -293,38 +249,6 @@ impl Postgres {
         Ok(true)
     }
 
-    /// Every active colleague with their notification preferences.
-    pub async fn staff_prefs(&self) -> Result<Vec<(User, Prefs)>, StoreError> {
-        let client = self.client().await?;
-        staff_prefs(&client).await
-    }
-
-    pub async fn notify_prefs(&self, user: User) -> Result<Prefs, StoreError> {
-        let client = self.client().await?;
-        prefs_of(&client, user.id, user.role).await
-    }
-
-    pub async fn set_notify_prefs(&self, user_id: i64, prefs: Prefs) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO notify_prefs (user_id, immediate, sites, digest_hour, on_assign)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (user_id) DO UPDATE SET immediate = excluded.immediate,
-                     sites = excluded.sites, digest_hour = excluded.digest_hour,
-                     on_assign = excluded.on_assign",
-                &[
-                    &user_id,
-                    &prefs.immediate_text(),
-                    &prefs.sites_text(),
-                    &prefs.digest_hour.map(i64::from),
-                    &prefs.on_assign,
-                ],
-            )
-            .await?;
-        Ok(())
-    }
-
     /// Writes notices for open promises that turned due soon (a day ahead)
     /// or overdue, once each even with several collectors (each promise is
     /// marked and its notice written by one statement); returns how many.
@@ -368,22 +292,16 @@ impl Postgres {
         Ok(count)
     }
 
-    /// Queues the digest of everyone whose digest hour came in the last
-    /// [`DIGEST_WINDOW_MS`] and who has not had it yet (once per person and
-    /// day, whichever collector gets there first); returns how many.
+    /// Queues the digest of everyone whose digest is due
+    /// ([`Prefs::digest_day`]) and who has not had it yet (once per person
+    /// and day, whichever collector gets there first); returns how many.
     pub async fn queue_digests(&self, now: i64) -> Result<usize, StoreError> {
         let client = self.client().await?;
         let mut queued = 0;
-        for (user, prefs) in staff_prefs(&client).await? {
-            let Some(hour) = prefs.digest_hour else {
+        for (user, prefs) in super::notify_prefs::staff_prefs(&client).await? {
+            let Some(day) = prefs.digest_day(now) else {
                 continue;
             };
-            let offset = i64::from(hour) * HOUR;
-            let day = (now - offset).div_euclid(DAY);
-            let scheduled = day * DAY + offset;
-            if now - scheduled >= DIGEST_WINDOW_MS {
-                continue;
-            }
             let added = client
                 .execute(
                     "INSERT INTO mail_outbox (kind, user_id, day, created_at, due_at)
