@@ -11,18 +11,23 @@ mod assets;
 mod attachments;
 mod backup;
 mod cli;
+mod cli_integrations;
 mod console;
 mod conversation;
 mod crash;
 mod edge;
+mod entry_images;
+mod export;
 // The fuzz targets' checks, replayed over their corpus in `ingest`.
 #[path = "../../../fuzz/src/lib.rs"]
 mod fuzz;
 mod helpers;
+mod inbox;
 mod ingest;
 mod limits;
 mod metrics;
 mod notify;
+mod openapi;
 mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
@@ -34,4 +39,5 @@ mod sign_in;
 mod size;
 mod staff;
 mod status_page;
+mod tokens;
 mod webhooks;

@@ -1,4 +1,4 @@
-//! The staff REST API: tokens, reading, writing and exporting.
+//! The staff REST API: reading and writing as the console does.
 
 use std::collections::HashMap;
 
@@ -8,12 +8,17 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_of};
-use crate::staff::{NOON, between, complaint, console_app, signed_in, submit};
+use crate::staff::{NOON, complaint, console_app, signed_in, submit};
 
-const DAY: i64 = 24 * 3_600_000;
+pub(crate) const DAY: i64 = 24 * 3_600_000;
 
 /// A token for `email` made straight in the store.
-async fn token_for(app: &TestApp, email: &str, scope: &str, expires_at: Option<i64>) -> String {
+pub(crate) async fn token_for(
+    app: &TestApp,
+    email: &str,
+    scope: &str,
+    expires_at: Option<i64>,
+) -> String {
     let store = &app.running.store;
     let user = store.user_by_email(email.into()).await.unwrap().unwrap();
     let token = ApiToken::generate();
@@ -35,13 +40,13 @@ async fn token_for(app: &TestApp, email: &str, scope: &str, expires_at: Option<i
     token.reveal().to_owned()
 }
 
-struct Api<'a> {
-    app: &'a TestApp,
-    token: String,
+pub(crate) struct Api<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) token: String,
 }
 
 impl Api<'_> {
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.app
             .client
             .get(self.url(path))
@@ -51,7 +56,7 @@ impl Api<'_> {
             .unwrap()
     }
 
-    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> reqwest::Response {
         self.app
             .client
             .post(self.url(path))
@@ -62,7 +67,7 @@ impl Api<'_> {
             .unwrap()
     }
 
-    async fn json(&self, path: &str) -> Value {
+    pub(crate) async fn json(&self, path: &str) -> Value {
         let response = self.get(path).await;
         assert_eq!(response.status(), StatusCode::OK, "GET {path}");
         response.json().await.unwrap()
@@ -77,146 +82,11 @@ impl Api<'_> {
     }
 }
 
-async fn reference_of(app: &TestApp, body: Value) -> String {
+pub(crate) async fn reference_of(app: &TestApp, body: Value) -> String {
     let response = app.post_json(&body, None).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let accepted: Value = response.json().await.unwrap();
     accepted["reference"].as_str().unwrap().to_owned()
-}
-
-#[tokio::test]
-async fn calls_without_a_valid_token_get_401_and_guessing_is_throttled() {
-    let (app, _clock) = console_app().await;
-    let url = format!("{}/api/v1/entries", app.address);
-    let response = app.client.get(&url).send().await.unwrap();
-    assert_eq!(response.headers()["www-authenticate"], "Bearer");
-    assert_eq!(error_of(response, 401).await.0, "unauthorized");
-    // A staff session is no API credential.
-    let console = signed_in(&app, "ada@example.com").await;
-    assert_eq!(console.get("/api/v1/entries").await.status(), 401);
-
-    let guess = format!("esk_{}", "a".repeat(52));
-    for attempt in 0..10 {
-        let response = app
-            .client
-            .get(&url)
-            .bearer_auth(&guess)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            error_of(response, 401).await.0,
-            "invalid_token",
-            "attempt {attempt}"
-        );
-    }
-    let response = app
-        .client
-        .get(&url)
-        .bearer_auth(&guess)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.headers().contains_key("retry-after"));
-    assert_eq!(error_of(response, 429).await.0, "rate_limited");
-    // Even a valid token waits out the throttle from that network.
-    let valid = token_for(&app, "ada@example.com", "read", None).await;
-    let response = app
-        .client
-        .get(&url)
-        .bearer_auth(&valid)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 429);
-}
-
-#[tokio::test]
-async fn a_token_made_in_the_console_is_shown_once_works_and_stops_when_revoked() {
-    let (app, clock) = console_app().await;
-    let reference = reference_of(&app, complaint(&app, "Checkout <b>broke</b>")).await;
-    let bo = signed_in(&app, "bo@example.com").await;
-    let created = bo
-        .act(
-            "/console/tokens",
-            &[
-                ("name", "Nightly <export>"),
-                ("scope", "read"),
-                ("expires_days", ""),
-            ],
-        )
-        .await;
-    assert_eq!(created.status(), StatusCode::OK);
-    let html = created.text().await.unwrap();
-    assert!(
-        html.contains("Nightly &lt;export&gt;"),
-        "the label is escaped"
-    );
-    let token = format!("esk_{}", between(&html, "<code class=\"secret\">esk_", "<"));
-    assert_eq!(token.len(), 56);
-    // Only its fingerprint is stored.
-    let stored: Vec<u8> = app
-        .db()
-        .query_row("SELECT hash FROM api_tokens", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(stored, ApiToken::parse(&token).unwrap().digest());
-    let listed = bo.html("/console/tokens").await;
-    assert!(!listed.contains(&token), "never shown again");
-    assert!(listed.contains(&token[..10]), "a hint tells tokens apart");
-    assert!(listed.contains("never"), "not used yet");
-
-    let api = Api {
-        app: &app,
-        token: token.clone(),
-    };
-    let entry = api.json(&format!("/api/v1/entries/{reference}")).await;
-    assert_eq!(entry["message"], "Checkout <b>broke</b>");
-    // References are accepted in any case.
-    api.json(&format!("/api/v1/entries/{}", reference.to_lowercase()))
-        .await;
-    clock.advance(5 * 60_000);
-    assert!(
-        !bo.html("/console/tokens").await.contains(">never<"),
-        "last use shown"
-    );
-
-    // Bo's token is not Ada's to see… but Ada, an admin, sees and may revoke it.
-    let ada = signed_in(&app, "ada@example.com").await;
-    let admin_view = ada.html("/console/tokens").await;
-    assert!(admin_view.contains("bo@example.com"));
-    let id = between(&admin_view, "/console/tokens/", "/revoke").to_owned();
-    let revoked = bo.act(&format!("/console/tokens/{id}/revoke"), &[]).await;
-    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
-    let response = api.get(&format!("/api/v1/entries/{reference}")).await;
-    assert_eq!(error_of(response, 401).await.0, "invalid_token");
-    assert!(bo.html("/console/tokens").await.contains("revoked"));
-    let bo_email = Some("bo@example.com".to_owned());
-    assert_eq!(
-        crate::helpers::audit_rows(&app),
-        [
-            ("token.created", format!("id={id},scope=read")),
-            ("token.revoked", format!("id={id}")),
-        ]
-        .map(|(action, detail)| (
-            action.to_owned(),
-            bo_email.clone(),
-            "bo@example.com".to_owned(),
-            Some(detail)
-        ))
-    );
-}
-
-#[tokio::test]
-async fn expired_tokens_stop_working_on_the_clock() {
-    let (app, clock) = console_app().await;
-    let token = token_for(&app, "bo@example.com", "read", Some(NOON + DAY)).await;
-    let api = Api { app: &app, token };
-    assert_eq!(api.get("/api/v1/sites").await.status(), 200);
-    clock.advance(DAY);
-    assert_eq!(
-        error_of(api.get("/api/v1/sites").await, 401).await.0,
-        "invalid_token"
-    );
 }
 
 #[tokio::test]
@@ -655,343 +525,4 @@ async fn attachments_are_served_to_tokens_with_the_consoles_protections() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
-}
-
-/// What a spreadsheet would run, and what breaks naive CSV.
-const HOSTILE: [&str; 9] = [
-    "=HYPERLINK(\"http://evil.example\",\"click\")",
-    "+41 79 000 00 00",
-    "-2+3",
-    "@SUM(A1:A9)",
-    "\tindented",
-    "\rreturn first",
-    "two\nlines, \"quoted\" and, commas",
-    "plain words",
-    "Ünïcödé ✓ 日本語",
-];
-
-#[tokio::test]
-async fn an_export_with_a_search_finds_just_submitted_entries_and_longer_words_in_every_chunk() {
-    let (app, _clock) = console_app().await;
-    // More than one export chunk (500 rows) matches, and nothing is in the
-    // search index yet: the export must catch it up first.
-    for i in 0..1_100 {
-        let word = if i % 2 == 0 { "refunded" } else { "refund" };
-        let body =
-            json!({"site": app.site_key, "kind": "complaint", "message": format!("{word} {i}")});
-        reference_of(&app, body).await;
-    }
-    reference_of(
-        &app,
-        json!({"site": app.site_key, "kind": "complaint", "message": "nothing to see"}),
-    )
-    .await;
-    let api = Api {
-        app: &app,
-        token: token_for(&app, "bo@example.com", "read", None).await,
-    };
-    let response = api
-        .get("/api/v1/entries/export.ndjson?view=all&q=refund")
-        .await;
-    assert_eq!(response.status(), 200);
-    let text = response.text().await.unwrap();
-    let messages: Vec<String> = text
-        .lines()
-        .map(|line| {
-            serde_json::from_str::<serde_json::Value>(line).unwrap()["message"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    assert_eq!(messages.len(), 1_100, "every refund and refunded, once");
-    assert_eq!(
-        messages
-            .iter()
-            .filter(|m| m.starts_with("refunded "))
-            .count(),
-        550
-    );
-}
-
-#[tokio::test]
-async fn csv_export_is_rfc_4180_and_defuses_formulas_for_a_real_csv_parser() {
-    let (app, _clock) = console_app().await;
-    for text in HOSTILE {
-        let body = json!({
-            "site": app.site_key, "kind": "expectation", "expected": text, "actual": "=1+1",
-            "name": "@admin", "email": "ana@example.com",
-        });
-        reference_of(&app, body).await;
-    }
-    let api = Api {
-        app: &app,
-        token: token_for(&app, "bo@example.com", "read", None).await,
-    };
-    let response = api.get("/api/v1/entries/export.csv?view=all").await;
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/csv")
-    );
-    assert!(
-        response.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .starts_with("attachment; filename=\"earshot-")
-    );
-    let bytes = response.bytes().await.unwrap();
-    assert!(
-        !bytes.starts_with("\u{FEFF}".as_bytes()),
-        "no BOM unless asked"
-    );
-    let mut reader = csv::Reader::from_reader(&bytes[..]);
-    let header: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    assert_eq!(header, earshot_collector::export::CSV_COLUMNS);
-    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), HOSTILE.len());
-    let mut expected_cells: Vec<String> = rows
-        .iter()
-        .map(|r| r[column("expected")].to_owned())
-        .collect();
-    expected_cells.sort();
-    // Ingest trims what customers send; a tab or return can only lead a
-    // cell through other columns (unit-tested in `export`).
-    let mut want: Vec<String> = HOSTILE
-        .iter()
-        .map(|t| t.trim())
-        .map(|t| {
-            if t.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                format!("'{t}")
-            } else {
-                (*t).to_owned()
-            }
-        })
-        .collect();
-    want.sort();
-    assert_eq!(expected_cells, want);
-    for row in &rows {
-        assert_eq!(&row[column("actual")], "'=1+1");
-        assert_eq!(&row[column("name")], "'@admin");
-        assert_eq!(&row[column("email")], "ana@example.com");
-        assert_eq!(&row[column("kind")], "expectation");
-        assert_eq!(&row[column("promises_open")], "0");
-        assert!(row[column("console_url")].starts_with(&app.address));
-    }
-
-    let with_bom = api
-        .get("/api/v1/entries/export.csv?view=all&bom=1")
-        .await
-        .bytes()
-        .await
-        .unwrap();
-    assert!(with_bom.starts_with("\u{FEFF}reference,".as_bytes()));
-
-    // NDJSON carries the text as it was written: it is data, not a sheet.
-    let response = api.get("/api/v1/entries/export.ndjson?view=all").await;
-    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
-    let text = response.text().await.unwrap();
-    let mut expected: Vec<String> = text
-        .lines()
-        .map(|line| {
-            serde_json::from_str::<Value>(line).unwrap()["expected"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    expected.sort();
-    let mut original: Vec<String> = HOSTILE.iter().map(|t| t.trim().to_owned()).collect();
-    original.sort();
-    assert_eq!(expected, original);
-}
-
-#[tokio::test]
-async fn the_console_exports_what_its_filters_show_with_times_and_promises() {
-    let (app, clock) = console_app().await;
-    let (public_id, _) = submit(&app, complaint(&app, "Slow checkout")).await;
-    reference_of(
-        &app,
-        json!({"site": app.site_key, "kind": "idea", "message": "Dark mode"}),
-    )
-    .await;
-    let bo = signed_in(&app, "bo@example.com").await;
-    let inbox = bo.html("/console?view=all&kind=complaint").await;
-    let link = between(&inbox, "href=\"/console/export.csv?", "\"").replace("&amp;", "&");
-    assert_eq!(link, "view=all&kind=complaint");
-    clock.advance(90_000);
-    bo.act(
-        &format!("/console/entries/{public_id}/reply"),
-        &[
-            ("body", "Looking"),
-            ("promise_text", "Faster by Friday"),
-            ("promise_due", "2026-11-27"),
-        ],
-    )
-    .await;
-    clock.advance(3_600_000);
-    bo.act(
-        &format!("/console/entries/{public_id}/status"),
-        &[("status", "resolved")],
-    )
-    .await;
-    let response = bo.get(&format!("/console/export.csv?{link}")).await;
-    assert_eq!(response.status(), 200);
-    let bytes = response.bytes().await.unwrap();
-    let mut reader = csv::Reader::from_reader(&bytes[..]);
-    let header: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 1, "only complaints");
-    let cell = |name: &str| rows[0][header.iter().position(|h| h == name).unwrap()].to_owned();
-    assert_eq!(cell("message"), "Slow checkout");
-    assert_eq!(cell("first_response_seconds"), "90");
-    assert_eq!(cell("resolution_seconds"), "3690");
-    assert_eq!(cell("promises_open"), "1");
-    assert_eq!(cell("status"), "resolved");
-    // Signed out, the sign-in page instead.
-    let anonymous = app
-        .client
-        .get(format!("{}/console/export.csv", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert!(anonymous.url().path().starts_with("/console/login"));
-    assert!(
-        anonymous.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-}
-
-async fn openapi(app: &TestApp) -> Value {
-    app.client
-        .get(format!("{}/api/openapi.json", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// Every `$ref` inside `value`.
-fn refs(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(r)) = map.get("$ref") {
-                out.push(r.clone());
-            }
-            map.values().for_each(|v| refs(v, out));
-        }
-        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
-        _ => {}
-    }
-}
-
-#[tokio::test]
-async fn the_openapi_document_describes_the_staff_api_consistently() {
-    let (app, _clock) = console_app().await;
-    let doc = openapi(&app).await;
-    let mut found = Vec::new();
-    refs(&doc, &mut found);
-    assert!(found.len() > 20);
-    for r in &found {
-        let pointer = r.strip_prefix('#').expect("local references only");
-        assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
-    }
-    let mut operation_ids = std::collections::HashSet::new();
-    let mut staff = 0;
-    for (path, operations) in doc["paths"].as_object().unwrap() {
-        let templated: Vec<&str> = path
-            .split('{')
-            .skip(1)
-            .map(|rest| rest.split('}').next().unwrap())
-            .collect();
-        for (method, op) in operations.as_object().unwrap() {
-            let id = op["operationId"].as_str().unwrap();
-            assert!(operation_ids.insert(id.to_owned()), "{id} twice");
-            let tags = op["tags"].as_array().expect("every operation is tagged");
-            let declared: Vec<&str> = op["parameters"]
-                .as_array()
-                .map(|ps| {
-                    ps.iter()
-                        .filter(|p| p["in"] == "path")
-                        .map(|p| p["name"].as_str().unwrap())
-                        .collect()
-                })
-                .unwrap_or_default();
-            assert_eq!(declared, templated, "{method} {path}: path parameters");
-            for (status, response) in op["responses"].as_object().unwrap() {
-                assert!(status.parse::<u16>().is_ok(), "{path} {status}");
-                assert!(
-                    response["description"].is_string(),
-                    "{method} {path} {status}"
-                );
-            }
-            if tags.contains(&json!("staff")) {
-                staff += 1;
-                assert_eq!(op["security"], json!([{"apiToken": []}]), "{path}");
-                assert!(
-                    op["responses"]["401"].is_object(),
-                    "{method} {path} documents 401"
-                );
-                // Without a token, every staff operation answers 401, as documented.
-                let method: reqwest::Method = method.to_uppercase().parse().unwrap();
-                let concrete = path
-                    .replace("{reference}", "ES-0000-0000")
-                    .replace("{promise}", "1")
-                    .replace("{id}", "att_x");
-                let response = app
-                    .client
-                    .request(method, format!("{}{concrete}", app.address))
-                    .json(&json!({}))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 401, "{path}");
-            }
-        }
-    }
-    assert_eq!(staff, 11);
-    // The enums are the server's own.
-    let view = &doc["paths"]["/api/v1/entries"]["get"]["parameters"][0];
-    assert_eq!(
-        view["schema"]["enum"],
-        json!(["waiting", "all", "spam", ""])
-    );
-}
-
-/// The OpenAPI Initiative's JSON Schema for OpenAPI 3.1 documents (as
-/// shipped by @seriousme/openapi-schema-validator 2.11.0, MIT).
-const OPENAPI_31_SCHEMA: &str = include_str!("schemas/openapi-3.1.json");
-
-#[tokio::test]
-async fn the_openapi_document_validates_against_the_openapi_3_1_schema() {
-    let (app, _clock) = console_app().await;
-    let doc = openapi(&app).await;
-    let schema: Value = serde_json::from_str(OPENAPI_31_SCHEMA).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    // The check is real: a document missing its info is refused.
-    let mut broken = doc.clone();
-    broken.as_object_mut().unwrap().remove("info");
-    assert!(!validator.is_valid(&broken));
 }

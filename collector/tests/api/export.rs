@@ -1,0 +1,227 @@
+//! Exports over the API and from the console: every entry once, in
+//! CSV a spreadsheet can open safely, and in NDJSON.
+
+use serde_json::{Value, json};
+
+use crate::rest::{Api, reference_of, token_for};
+use crate::staff::{between, complaint, console_app, signed_in, submit};
+
+/// What a spreadsheet would run, and what breaks naive CSV.
+const HOSTILE: [&str; 9] = [
+    "=HYPERLINK(\"http://evil.example\",\"click\")",
+    "+41 79 000 00 00",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\tindented",
+    "\rreturn first",
+    "two\nlines, \"quoted\" and, commas",
+    "plain words",
+    "Ünïcödé ✓ 日本語",
+];
+
+#[tokio::test]
+async fn an_export_with_a_search_finds_just_submitted_entries_and_longer_words_in_every_chunk() {
+    let (app, _clock) = console_app().await;
+    // More than one export chunk (500 rows) matches, and nothing is in the
+    // search index yet: the export must catch it up first.
+    for i in 0..1_100 {
+        let word = if i % 2 == 0 { "refunded" } else { "refund" };
+        let body =
+            json!({"site": app.site_key, "kind": "complaint", "message": format!("{word} {i}")});
+        reference_of(&app, body).await;
+    }
+    reference_of(
+        &app,
+        json!({"site": app.site_key, "kind": "complaint", "message": "nothing to see"}),
+    )
+    .await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "read", None).await,
+    };
+    let response = api
+        .get("/api/v1/entries/export.ndjson?view=all&q=refund")
+        .await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let messages: Vec<String> = text
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(messages.len(), 1_100, "every refund and refunded, once");
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.starts_with("refunded "))
+            .count(),
+        550
+    );
+}
+
+#[tokio::test]
+async fn csv_export_is_rfc_4180_and_defuses_formulas_for_a_real_csv_parser() {
+    let (app, _clock) = console_app().await;
+    for text in HOSTILE {
+        let body = json!({
+            "site": app.site_key, "kind": "expectation", "expected": text, "actual": "=1+1",
+            "name": "@admin", "email": "ana@example.com",
+        });
+        reference_of(&app, body).await;
+    }
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "read", None).await,
+    };
+    let response = api.get("/api/v1/entries/export.csv?view=all").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"earshot-")
+    );
+    let bytes = response.bytes().await.unwrap();
+    assert!(
+        !bytes.starts_with("\u{FEFF}".as_bytes()),
+        "no BOM unless asked"
+    );
+    let mut reader = csv::Reader::from_reader(&bytes[..]);
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header, earshot_collector::export::CSV_COLUMNS);
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), HOSTILE.len());
+    let mut expected_cells: Vec<String> = rows
+        .iter()
+        .map(|r| r[column("expected")].to_owned())
+        .collect();
+    expected_cells.sort();
+    // Ingest trims what customers send; a tab or return can only lead a
+    // cell through other columns (unit-tested in `export`).
+    let mut want: Vec<String> = HOSTILE
+        .iter()
+        .map(|t| t.trim())
+        .map(|t| {
+            if t.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{t}")
+            } else {
+                (*t).to_owned()
+            }
+        })
+        .collect();
+    want.sort();
+    assert_eq!(expected_cells, want);
+    for row in &rows {
+        assert_eq!(&row[column("actual")], "'=1+1");
+        assert_eq!(&row[column("name")], "'@admin");
+        assert_eq!(&row[column("email")], "ana@example.com");
+        assert_eq!(&row[column("kind")], "expectation");
+        assert_eq!(&row[column("promises_open")], "0");
+        assert!(row[column("console_url")].starts_with(&app.address));
+    }
+
+    let with_bom = api
+        .get("/api/v1/entries/export.csv?view=all&bom=1")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(with_bom.starts_with("\u{FEFF}reference,".as_bytes()));
+
+    // NDJSON carries the text as it was written: it is data, not a sheet.
+    let response = api.get("/api/v1/entries/export.ndjson?view=all").await;
+    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
+    let text = response.text().await.unwrap();
+    let mut expected: Vec<String> = text
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["expected"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    expected.sort();
+    let mut original: Vec<String> = HOSTILE.iter().map(|t| t.trim().to_owned()).collect();
+    original.sort();
+    assert_eq!(expected, original);
+}
+
+#[tokio::test]
+async fn the_console_exports_what_its_filters_show_with_times_and_promises() {
+    let (app, clock) = console_app().await;
+    let (public_id, _) = submit(&app, complaint(&app, "Slow checkout")).await;
+    reference_of(
+        &app,
+        json!({"site": app.site_key, "kind": "idea", "message": "Dark mode"}),
+    )
+    .await;
+    let bo = signed_in(&app, "bo@example.com").await;
+    let inbox = bo.html("/console?view=all&kind=complaint").await;
+    let link = between(&inbox, "href=\"/console/export.csv?", "\"").replace("&amp;", "&");
+    assert_eq!(link, "view=all&kind=complaint");
+    clock.advance(90_000);
+    bo.act(
+        &format!("/console/entries/{public_id}/reply"),
+        &[
+            ("body", "Looking"),
+            ("promise_text", "Faster by Friday"),
+            ("promise_due", "2026-11-27"),
+        ],
+    )
+    .await;
+    clock.advance(3_600_000);
+    bo.act(
+        &format!("/console/entries/{public_id}/status"),
+        &[("status", "resolved")],
+    )
+    .await;
+    let response = bo.get(&format!("/console/export.csv?{link}")).await;
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap();
+    let mut reader = csv::Reader::from_reader(&bytes[..]);
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1, "only complaints");
+    let cell = |name: &str| rows[0][header.iter().position(|h| h == name).unwrap()].to_owned();
+    assert_eq!(cell("message"), "Slow checkout");
+    assert_eq!(cell("first_response_seconds"), "90");
+    assert_eq!(cell("resolution_seconds"), "3690");
+    assert_eq!(cell("promises_open"), "1");
+    assert_eq!(cell("status"), "resolved");
+    // Signed out, the sign-in page instead.
+    let anonymous = app
+        .client
+        .get(format!("{}/console/export.csv", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(anonymous.url().path().starts_with("/console/login"));
+    assert!(
+        anonymous.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}

@@ -1,0 +1,252 @@
+//! The console's inbox over real HTTP: search, keyset pages, counts,
+//! dates, and many sites.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::staff::{between, complaint, console_app, signed_in, submit};
+
+#[tokio::test]
+async fn search_finds_customer_words_and_notes_and_survives_query_syntax() {
+    let (app, _) = console_app().await;
+    let (discount, _) = submit(&app, complaint(&app, "The discount code was rejected")).await;
+    let (other, _) = submit(&app, complaint(&app, "Delivery was late")).await;
+    let (expectation, _) = submit(
+        &app,
+        json!({"site": app.site_key, "kind": "expectation",
+               "expected": "A confirmation email", "actual": "Silence"}),
+    )
+    .await;
+    let console = signed_in(&app, "ada@example.com").await;
+    console
+        .act(
+            &format!("/console/entries/{other}/note"),
+            &[("body", "Courier is Parcelforce")],
+        )
+        .await;
+    let search = |q: &'static str| {
+        let console = &console;
+        async move {
+            console
+                .html(&format!(
+                    "/console?view=all&q={}",
+                    serde_html_form::to_string([("", q)])
+                        .unwrap()
+                        .trim_start_matches('=')
+                ))
+                .await
+        }
+    };
+    let hits = search("discount").await;
+    assert!(hits.contains(&discount) && !hits.contains(&other));
+    let hits = search("disc").await;
+    assert!(hits.contains(&discount), "prefix match while typing");
+    let hits = search("parcelforce").await;
+    assert!(
+        hits.contains(&other) && !hits.contains(&discount),
+        "notes are searched"
+    );
+    let hits = search("confirmation").await;
+    assert!(hits.contains(&expectation), "expected/actual are searched");
+    for hostile in ["\"", "NEAR(", "a OR", "*", "code\" OR \"x"] {
+        let response = console
+            .get(&format!(
+                "/console?view=all&q={}",
+                serde_html_form::to_string([("", hostile)])
+                    .unwrap()
+                    .trim_start_matches('=')
+            ))
+            .await;
+        assert!(
+            response.status().is_success() || response.status() == StatusCode::UNPROCESSABLE_ENTITY,
+            "{hostile}"
+        );
+    }
+    let bad = console.get("/console?status=deleted").await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text().await.unwrap().contains("unknown status"));
+}
+
+#[tokio::test]
+async fn keyset_pages_cover_every_entry_exactly_once() {
+    let (app, _) = console_app().await;
+    let mut ids = Vec::new();
+    for i in 0..120 {
+        ids.push(
+            submit(&app, complaint(&app, &format!("Complaint number {i}")))
+                .await
+                .0,
+        );
+    }
+    let console = signed_in(&app, "bo@example.com").await;
+    let mut seen = Vec::new();
+    let mut path = "/console".to_owned();
+    loop {
+        let html = console.html(&path).await;
+        for id in &ids {
+            if html.contains(&format!("value=\"{id}\"")) {
+                seen.push(id.clone());
+            }
+        }
+        match html.find("rel=\"next\" href=\"") {
+            Some(_) => path = between(&html, "rel=\"next\" href=\"", "\"").replace("&amp;", "&"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids, "oldest first, no gaps, no repeats");
+
+    // And back again, page by page, to the first.
+    let ids_on = |html: &str| -> Vec<String> {
+        ids.iter()
+            .filter(|id| html.contains(&format!("value=\"{id}\"")))
+            .cloned()
+            .collect()
+    };
+    let last = console.html(&path).await;
+    assert!(last.contains("120 entries"), "the total is shown");
+    assert_eq!(ids_on(&last), ids[100..]);
+    let prev = between(&last, "rel=\"prev\" href=\"", "\"").replace("&amp;", "&");
+    let middle = console.html(&prev).await;
+    assert_eq!(ids_on(&middle), ids[50..100]);
+    let prev = between(&middle, "rel=\"prev\" href=\"", "\"").replace("&amp;", "&");
+    let first = console.html(&prev).await;
+    assert_eq!(ids_on(&first), ids[..50]);
+    assert!(
+        !first.contains("rel=\"prev\""),
+        "nothing before the first page"
+    );
+}
+
+#[tokio::test]
+async fn the_inbox_names_its_scope_counts_matches_and_shows_expected_beside_happened() {
+    let (app, _) = console_app().await;
+    let (answered, _) = submit(&app, complaint(&app, "Gutschein fehlt")).await;
+    submit(&app, complaint(&app, "Gutschein abgelaufen")).await;
+    let body = serde_json::json!({"site": app.site_key, "kind": "expectation",
+        "expected": "Free shipping over 50", "actual": "Charged 4.90"});
+    submit(&app, body).await;
+    let console = signed_in(&app, "bo@example.com").await;
+    console
+        .act(
+            &format!("/console/entries/{answered}/reply"),
+            &[("body", "Kommt morgen")],
+        )
+        .await;
+    let waiting = console.html("/console?q=gutschein").await;
+    assert!(waiting.contains("1 entry among those waiting"), "{waiting}");
+    assert!(waiting.contains("<option value=\"waiting\" selected>Needs a response"));
+    let all_link =
+        between(&waiting, "among those waiting · <a href=\"", "\"").replace("&amp;", "&");
+    let all = console.html(&all_link).await;
+    assert!(all.contains("2 entries"));
+    assert!(all.contains(&answered));
+    assert!(
+        all.contains("aria-current=\"page\">All feedback"),
+        "the nav marks the view shown"
+    );
+    let inbox = console.html("/console").await;
+    assert!(inbox.contains("Free shipping over 50 → Charged 4.90"));
+    let spam = console.html("/console?view=spam").await;
+    assert!(spam.contains("aria-current=\"page\">Spam"));
+    assert!(!spam.contains("aria-current=\"page\">Needs a response"));
+}
+
+#[tokio::test]
+async fn the_date_filter_keeps_whole_utc_days() {
+    let (app, _) = console_app().await;
+    let (id, _) = submit(&app, complaint(&app, "Dated complaint")).await;
+    let console = signed_in(&app, "bo@example.com").await;
+    // The entry's own UTC day, so the test holds across midnight.
+    let created: i64 = app
+        .db()
+        .query_row("SELECT created_at FROM entries", [], |r| r.get(0))
+        .unwrap();
+    let today = time::OffsetDateTime::from_unix_timestamp(created / 1000)
+        .unwrap()
+        .date();
+    let day = |d: time::Date| {
+        d.format(time::macros::format_description!("[year]-[month]-[day]"))
+            .unwrap()
+    };
+    let (yesterday, tomorrow) = (
+        day(today.previous_day().unwrap()),
+        day(today.next_day().unwrap()),
+    );
+    let today = day(today);
+    let shows = |from: &str, to: &str| {
+        let path = format!("/console?view=all&from={from}&to={to}");
+        let console = &console;
+        let id = id.clone();
+        async move { console.html(&path).await.contains(&id) }
+    };
+    assert!(shows(&today, &today).await);
+    assert!(shows(&yesterday, &tomorrow).await);
+    assert!(!shows(&tomorrow, &tomorrow).await);
+    assert!(!shows(&yesterday, &yesterday).await);
+}
+
+#[tokio::test]
+async fn with_many_sites_the_inbox_filter_takes_a_typed_site_name_instead_of_a_list() {
+    let (app, _) = console_app().await;
+    let now = earshot_collector::clock::system_millis();
+    let mut europe = None;
+    for i in 0..120 {
+        let site = app
+            .running
+            .store
+            .add_site(
+                earshot_collector::store::NewSite {
+                    name: format!("Branch {i:03}"),
+                    origins: Vec::new(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        if i == 42 {
+            europe = Some(site);
+        }
+    }
+    let europe = europe.unwrap();
+    let (ours, _) = submit(&app, complaint(&app, "First site's complaint")).await;
+    // Entries are filed by the store here: the new site has no origins.
+    app.db()
+        .execute(
+            "UPDATE entries SET site_id = ?1 WHERE public_id = ?2",
+            rusqlite::params![europe.id, ours],
+        )
+        .unwrap();
+    let (theirs, _) = submit(&app, complaint(&app, "Another complaint")).await;
+    let console = signed_in(&app, "bo@example.com").await;
+
+    let html = console.html("/console").await;
+    assert!(
+        !html.contains(r#"<select name="site""#),
+        "no list of 121 sites"
+    );
+    assert!(html.contains(r#"<input type="search" name="site""#));
+
+    // By name (any case), by key, or by a part only one site has.
+    for typed in ["branch 042", europe.key.as_str(), "ch 042"] {
+        let query = serde_html_form::to_string([("view", "all"), ("site", typed)]).unwrap();
+        let html = console.html(&format!("/console?{query}")).await;
+        assert!(html.contains(&ours), "{typed}");
+        assert!(!html.contains(&theirs), "{typed}");
+        assert!(
+            html.contains(r#"value="Branch 042""#),
+            "the box shows the site's name"
+        );
+    }
+    let unknown = console.get("/console?view=all&site=zebra").await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("No site is called “zebra”.")
+    );
+    let several = console.get("/console?view=all&site=branch").await;
+    assert_eq!(several.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(several.text().await.unwrap().contains("More than one site"));
+}
