@@ -362,3 +362,117 @@ async fn a_collector_keeps_no_more_connections_open_than_it_is_given() {
         read.await.unwrap().unwrap();
     }
 }
+
+/// Two collectors each batch the same two retried submissions, in opposite
+/// orders (a widget's retry reached the other collector while the first
+/// try was still being stored). A row whose key another batch has stored
+/// but not committed waits for that batch; batches that took their keys
+/// in different orders would each wait for the other until PostgreSQL
+/// broke the deadlock a second later and both collectors stored every
+/// row alone. Every batch takes its keys in one order instead.
+#[tokio::test]
+async fn batches_holding_the_same_keys_in_opposite_orders_do_not_deadlock() {
+    use earshot_collector::store::Store;
+
+    let server = TempPostgres::start();
+    let url = server.fresh_database();
+    let (one, two) = (
+        Store::connect(&url).await.unwrap(),
+        Store::connect(&url).await.unwrap(),
+    );
+    let shop = crate::ingest::first_site(&one).await;
+    let connect = || async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+    };
+    let (admin, locker) = (connect().await, connect().await);
+    // Each of the retried rows waits a moment before it is stored, so both
+    // batches have stored their first row before either reaches its second.
+    admin
+        .batch_execute(
+            "CREATE FUNCTION pause_swapped() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.idempotency_key LIKE 'swapped-%' THEN PERFORM pg_sleep(0.3); END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER pause_swapped BEFORE INSERT ON entries
+                 FOR EACH ROW EXECUTE FUNCTION pause_swapped()",
+        )
+        .await
+        .unwrap();
+    let submit = |store: &Store, message: &str, key: Option<&str>| {
+        let mut request = serde_json::json!({ "message": message });
+        if let Some(key) = key {
+            request["idempotency_key"] = key.into();
+        }
+        let store = store.clone();
+        let entry = crate::ingest::entry(&shop, crate::ingest::T0, request);
+        tokio::spawn(async move { store.insert_entry(entry).await })
+    };
+    let waiting_on_the_lock = || async {
+        let row = admin
+            .query_one(
+                "SELECT count(*) FROM pg_locks
+                 WHERE relation = 'entries'::regclass AND NOT granted",
+                &[],
+            )
+            .await
+            .unwrap();
+        row.get::<_, i64>(0)
+    };
+    // Every worker of both collectors waits on a table lock with a
+    // submission of its own, so the next two each collector receives wait
+    // in its queue and become one batch, in the order they arrived.
+    locker
+        .batch_execute("BEGIN; LOCK TABLE entries IN SHARE MODE")
+        .await
+        .unwrap();
+    let mut fillers = Vec::new();
+    for n in 0..8 {
+        let store = if n % 2 == 0 { &one } else { &two };
+        fillers.push(submit(store, &format!("Filler {n}"), None));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while waiting_on_the_lock().await < n + 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "worker {n} never reached the lock"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    let (a, b) = ("swapped-key-aaaaaaaa", "swapped-key-bbbbbbbb");
+    let pause = std::time::Duration::from_millis(100);
+    let first_a = submit(&one, "Checkout fails", Some(a));
+    tokio::time::sleep(pause).await;
+    let first_b = submit(&one, "Refund missing", Some(b));
+    let second_b = submit(&two, "Refund missing", Some(b));
+    tokio::time::sleep(pause).await;
+    let second_a = submit(&two, "Checkout fails", Some(a));
+    tokio::time::sleep(pause).await;
+    locker.batch_execute("COMMIT").await.unwrap();
+
+    for filler in fillers {
+        assert!(!filler.await.unwrap().unwrap().replayed);
+    }
+    let mut answers = Vec::new();
+    for task in [first_a, first_b, second_a, second_b] {
+        answers.push(task.await.unwrap().unwrap());
+    }
+    let log = server.log();
+    assert!(!log.contains("deadlock detected"), "{log}");
+    // Each customer's entry is stored once and both collectors answer it.
+    for (first, retry) in [(&answers[0], &answers[2]), (&answers[1], &answers[3])] {
+        assert_eq!(first.reference, retry.reference);
+        assert_eq!(
+            [first.replayed, retry.replayed]
+                .iter()
+                .filter(|r| !**r)
+                .count(),
+            1
+        );
+    }
+    assert_eq!(crate::ingest::stored(&one).await, 10);
+}

@@ -46,6 +46,13 @@ const QUEUE: usize = 4 * BATCH_MAX;
 /// Stores the batch and queues its entries to be counted in reports and,
 /// unless spam, announced, as the single-row statement does
 /// (`entries::INSERT`); answers the public ids of the rows it stored.
+///
+/// Rows go in by idempotency key, not by arrival. A row whose key another
+/// batch holds uncommitted waits for that batch, so two collectors whose
+/// batches held the same retried submissions in opposite orders waited
+/// for each other until PostgreSQL broke the deadlock a second later (and
+/// both stored every row alone). The widget's keys begin with the time,
+/// so key order is still about arrival order.
 const INSERT_MANY: &str = "WITH input AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
@@ -65,7 +72,7 @@ const INSERT_MANY: &str = "WITH input AS (
             message, expected, actual, email, page_url, page_title, page_referrer, user_agent,
             language, timezone, viewport, idempotency_key, created_at, ip_hash, spam_reason,
             status, severity, name, context, earshot_words(message, expected, actual)
-        FROM input ORDER BY n
+        FROM input ORDER BY site_id, idempotency_key, n
         ON CONFLICT DO NOTHING
         RETURNING id, status, public_id
      ), announced AS (
