@@ -4,7 +4,7 @@
 use earshot_collector::notify::Prefs;
 use earshot_collector::review::workflow::{DAY, HOUR};
 use earshot_collector::store::{
-    AttemptRecord, DeliveryResult, Dispatched, MailKind, MailResult, NewDelivery, NewMail,
+    AttemptRecord, DeliveryResult, Dispatched, Gauges, MailKind, MailResult, NewDelivery, NewMail,
     NewReply, NewUser, NewWebhook, NoticeKind, Pending, Role, User,
 };
 
@@ -94,6 +94,15 @@ async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
     );
     assert!(a.unwrap() != b.unwrap(), "exactly one completes the batch");
     assert!(db.pending_dispatch(100).await.unwrap().is_empty());
+    let outboxes = |g: Gauges| {
+        (
+            g.mail_pending,
+            g.mail_failed,
+            g.webhooks_pending,
+            g.webhooks_failed,
+        )
+    };
+    assert_eq!(outboxes(db.gauges().await.unwrap()), (1, 0, 1, 0));
 
     // The email goes out once.
     assert_eq!(db.next_mail_due().await.unwrap(), Some(T0 + 3));
@@ -121,6 +130,7 @@ async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
     assert!(db.due_mail(T0 + 7, 10).await.unwrap().is_empty());
     assert_eq!(db.last_new_entry_mail(ada.id).await.unwrap(), Some(T0 + 6));
     assert_eq!(db.next_mail_due().await.unwrap(), None);
+    assert_eq!(outboxes(db.gauges().await.unwrap()), (0, 0, 1, 0));
 
     // The webhook message too, after one retry.
     let due = db.due_deliveries(T0 + 5, 10).await.unwrap();
@@ -172,8 +182,19 @@ async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
     assert_eq!(log[0].state, "delivered");
     let statuses: Vec<Option<i64>> = log[0].attempts.iter().map(|a| a.status).collect();
     assert_eq!(statuses, [Some(503), Some(200)]);
+    assert_eq!(outboxes(db.gauges().await.unwrap()), (0, 0, 0, 0));
     assert!(db.redeliver(hook.id, log[0].id, T0 + 300).await.unwrap());
-    assert_eq!(db.due_deliveries(T0 + 300, 10).await.unwrap().len(), 1);
+    let again = db.due_deliveries(T0 + 300, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(outboxes(db.gauges().await.unwrap()), (0, 0, 1, 0));
+    // Given up after its last retry: counted as failed, no longer pending.
+    db.record_attempts(vec![AttemptRecord {
+        delivery_id: again[0].id,
+        ..attempt(DeliveryResult::Failed, Some(500), T0 + 301)
+    }])
+    .await
+    .unwrap();
+    assert_eq!(outboxes(db.gauges().await.unwrap()), (0, 0, 0, 1));
     assert!(
         !db.redeliver(hook.id + 1, log[0].id, T0 + 300)
             .await

@@ -113,6 +113,27 @@ async fn an_admins_change_to_a_site_applies_and_shows(db: &Store) {
     );
     let site = db.sites().await.unwrap().into_iter().next().unwrap();
     assert!(site.allows("https://eu.shop.example"));
+    // What the inbox reads about every site: its wait target and promise.
+    let settings = db.site_settings().await.unwrap();
+    let [settings] = settings.as_slice() else {
+        panic!("one site's settings: {settings:?}");
+    };
+    assert_eq!(
+        (
+            settings.id,
+            settings.name.as_str(),
+            settings.key.as_str(),
+            settings.first_response_minutes,
+            settings.response_promise.as_deref()
+        ),
+        (
+            shop.id,
+            "Shop EU",
+            shop.key.as_str(),
+            120,
+            Some("We answer within 2 hours")
+        )
+    );
     let cleared = SiteChange {
         response_promise: Some(None),
         ..SiteChange::default()
