@@ -476,3 +476,200 @@ async fn batches_holding_the_same_keys_in_opposite_orders_do_not_deadlock() {
     }
     assert_eq!(crate::ingest::stored(&one).await, 10);
 }
+
+/// Staff mark a counted entry as spam (taking it out of the reports' sums)
+/// while another collector rolls up a new entry (adding to them). Both
+/// lock the rows of the sums they change; touched in different orders
+/// (here the page's count and the first-response time's, shared by both
+/// entries), each held what the other waited for until PostgreSQL broke
+/// the deadlock a second later and failed one of them: the staff member's
+/// click, or the roll-up. Every change to the sums now waits its turn.
+#[tokio::test]
+async fn staff_changing_the_sums_while_another_collector_rolls_up_do_not_deadlock() {
+    use earshot_collector::review::workflow::Status;
+    use earshot_collector::store::{NewReply, NewUser, Role, Store};
+
+    const HOUR: i64 = 3_600_000;
+    let server = TempPostgres::start();
+    let url = server.fresh_database();
+    let (one, two) = (
+        Store::connect(&url).await.unwrap(),
+        Store::connect(&url).await.unwrap(),
+    );
+    let shop = crate::ingest::first_site(&one).await;
+    let ada = NewUser {
+        email: "ada@shop.example".into(),
+        name: "Ada".into(),
+        role: Role::Admin,
+        password_hash: "x".into(),
+    };
+    let ada = one.add_user(ada, crate::ingest::T0).await.unwrap().id;
+    // Two expectation mismatches on one page, of different severities,
+    // each answered after an hour: they share the page's row and the
+    // first-response time's, not the volume's.
+    let mismatch = |severity: &str, at: i64| {
+        let request = serde_json::json!({
+            "kind": "expectation", "expected": "Free delivery", "actual": "Charged for delivery",
+            "severity": severity, "page": {"url": "https://shop.example/checkout"},
+        });
+        crate::ingest::entry(&shop, at, request)
+    };
+    let answer = || NewReply {
+        body: "Looking into it".into(),
+        promise: None,
+    };
+    let t0 = crate::ingest::T0;
+    let counted = one.insert_entry(mismatch("minor", t0)).await.unwrap();
+    one.reply(counted.public_id.clone(), answer(), ada, t0 + HOUR)
+        .await
+        .unwrap();
+    assert_eq!(one.roll_up().await.unwrap(), 1);
+    let queued = one
+        .insert_entry(mismatch("blocking", t0 + 1))
+        .await
+        .unwrap();
+    one.reply(queued.public_id, answer(), ada, t0 + 1 + HOUR)
+        .await
+        .unwrap();
+
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    // Each change to those two sums waits a moment first, so both
+    // transactions hold their first shared row before either reaches its
+    // second.
+    admin
+        .batch_execute(
+            "CREATE FUNCTION pause_sums() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$;
+             CREATE TRIGGER pause_sums BEFORE INSERT OR UPDATE ON rollup_pages
+                 FOR EACH ROW EXECUTE FUNCTION pause_sums();
+             CREATE TRIGGER pause_sums BEFORE INSERT OR UPDATE ON rollup_first_response
+                 FOR EACH ROW EXECUTE FUNCTION pause_sums()",
+        )
+        .await
+        .unwrap();
+    let (marked, rolled) = tokio::join!(
+        one.set_status(counted.public_id, Status::Spam, ada, t0 + 2 * HOUR),
+        two.roll_up()
+    );
+    let log = server.log();
+    assert!(!log.contains("deadlock detected"), "{log}");
+    marked.unwrap();
+    assert_eq!(rolled.unwrap(), 1);
+    // One entry left counted: the queued one.
+    let sums = admin
+        .query_one(
+            "SELECT (SELECT sum(n)::bigint FROM rollup_pages),
+                    (SELECT sum(n)::bigint FROM rollup_first_response),
+                    (SELECT sum(entries)::bigint FROM rollup_volume)",
+            &[],
+        )
+        .await
+        .unwrap();
+    let sums: (i64, i64, i64) = (sums.get(0), sums.get(1), sums.get(2));
+    assert_eq!(sums, (1, 1, 1), "pages, first responses, entries");
+}
+
+/// As above, with staff marking two entries as spam at once: one entry's
+/// sums, then the other's. Taking each entry's rows of the sums in one
+/// order would not prevent this one: the bulk action holds the first
+/// entry's first-response time when it reaches the second entry's
+/// volume, which the roll-up holds while it waits for that time.
+#[tokio::test]
+async fn a_bulk_action_changing_the_sums_while_another_collector_rolls_up_does_not_deadlock() {
+    use earshot_collector::review::workflow::Status;
+    use earshot_collector::store::{BulkAction, NewReply, NewUser, Role, Store};
+
+    const HOUR: i64 = 3_600_000;
+    let server = TempPostgres::start();
+    let url = server.fresh_database();
+    let (one, two) = (
+        Store::connect(&url).await.unwrap(),
+        Store::connect(&url).await.unwrap(),
+    );
+    let shop = crate::ingest::first_site(&one).await;
+    let ada = NewUser {
+        email: "ada@shop.example".into(),
+        name: "Ada".into(),
+        role: Role::Admin,
+        password_hash: "x".into(),
+    };
+    let ada = one.add_user(ada, crate::ingest::T0).await.unwrap().id;
+    let t0 = crate::ingest::T0;
+    let submit = |request: serde_json::Value, at: i64| {
+        let store = one.clone();
+        let entry = crate::ingest::entry(&shop, at, request);
+        async move { store.insert_entry(entry).await.unwrap().public_id }
+    };
+    let answer = |public_id: String, at: i64| {
+        let store = one.clone();
+        let reply = NewReply {
+            body: "Looking into it".into(),
+            promise: None,
+        };
+        async move { store.reply(public_id, reply, ada, at).await.unwrap() }
+    };
+    // Counted: a mismatch answered after an hour, and a blocking idea.
+    let mismatch = serde_json::json!({
+        "kind": "expectation", "expected": "Free delivery", "actual": "Charged for delivery",
+        "page": {"url": "https://shop.example/checkout"},
+    });
+    let idea = serde_json::json!({"kind": "idea", "message": "Dark mode", "severity": "blocking"});
+    let first = submit(mismatch, t0).await;
+    answer(first.clone(), t0 + HOUR).await;
+    let second = submit(idea.clone(), t0 + 1).await;
+    assert_eq!(one.roll_up().await.unwrap(), 2);
+    // Queued: another blocking idea, answered after an hour too. It shares
+    // the second entry's volume and the first one's first-response time.
+    let queued = submit(idea, t0 + 2).await;
+    answer(queued, t0 + 2 + HOUR).await;
+
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    // Staff's changes to the volume wait a moment, and the roll-up's to
+    // the first-response times longer: the roll-up takes the ideas'
+    // volume at once, staff the first entry's time, then each reaches for
+    // the other's.
+    admin
+        .batch_execute(
+            "CREATE FUNCTION pause_taking() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$;
+             CREATE FUNCTION pause_adding() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN PERFORM pg_sleep(0.6); RETURN NEW; END $$;
+             CREATE TRIGGER pause_taking BEFORE INSERT ON rollup_volume
+                 FOR EACH ROW WHEN (NEW.entries < 0) EXECUTE FUNCTION pause_taking();
+             CREATE TRIGGER pause_adding BEFORE INSERT ON rollup_first_response
+                 FOR EACH ROW WHEN (NEW.n > 0) EXECUTE FUNCTION pause_adding()",
+        )
+        .await
+        .unwrap();
+    let (marked, rolled) = tokio::join!(
+        one.bulk(
+            vec![first, second],
+            BulkAction::Status(Status::Spam),
+            ada,
+            t0 + 2 * HOUR
+        ),
+        two.roll_up()
+    );
+    let log = server.log();
+    assert!(!log.contains("deadlock detected"), "{log}");
+    assert_eq!(marked.unwrap().changed, 2);
+    assert_eq!(rolled.unwrap(), 1);
+    // Left counted: the queued idea and its first response.
+    let sums = admin
+        .query_one(
+            "SELECT (SELECT sum(entries)::bigint FROM rollup_volume),
+                    (SELECT sum(n)::bigint FROM rollup_first_response),
+                    (SELECT sum(n)::bigint FROM rollup_pages)",
+            &[],
+        )
+        .await
+        .unwrap();
+    let sums: (i64, i64, i64) = (sums.get(0), sums.get(1), sums.get(2));
+    assert_eq!(sums, (1, 1, 0), "entries, first responses, pages");
+}

@@ -7,6 +7,16 @@
 //! entry's lock too and adjusts the sums only if the entry has left the
 //! queue. Whichever goes first, the other sees its result, so no change
 //! is counted twice or lost.
+//!
+//! The sums themselves are changed under one advisory lock ([`SUMS_LOCK`]),
+//! taken after the entries' row locks and held to the commit. A roll-up
+//! and a staff action share rows of the sums (a page's count, a week's
+//! first-response time) and reached them in different orders: each held
+//! what the other waited for until PostgreSQL broke the deadlock a second
+//! later and failed one of them, the roll-up or the staff member's click.
+//! Ordering the rows would not do: a bulk action changes several entries'
+//! sums one entry after another. Each change is a few rows and
+//! milliseconds, so taking them one at a time costs little.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -17,6 +27,16 @@ use super::{Postgres, read_opt, read_rows};
 use crate::report::bucket;
 use crate::store::rollup::{BATCH, Facts, TOP_PAGES, TOP_WORDS, most, spam_delta};
 use crate::store::{PageMismatches, Period, PromiseCounts, Rollups, StoreError};
+
+/// The advisory lock every change to the sums holds (see the top).
+const SUMS_LOCK: i64 = 0x0065_6172_7368_0004;
+
+/// Waits for the sums to be this transaction's to change.
+async fn lock_sums(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SUMS_LOCK])
+        .await?;
+    Ok(())
+}
 
 /// The facts of an entry already counted, `None` while it waits in the
 /// queue (it will be counted as it is then) or is gone.
@@ -142,6 +162,7 @@ pub(super) async fn first_response(
     at: i64,
 ) -> Result<(), StoreError> {
     if let Some(f) = counted(tx, entry_id).await? {
+        lock_sums(tx).await?;
         add_time(tx, Measure::FirstResponse, &f, at - f.created_at, 1).await?;
     }
     Ok(())
@@ -159,7 +180,11 @@ pub(super) async fn status_changed(
     let Some(f) = counted(tx, entry_id).await? else {
         return Ok(());
     };
-    if matches!(to, "resolved" | "wont_fix") {
+    let resolved = matches!(to, "resolved" | "wont_fix");
+    if resolved || spam_delta(from, to).is_some() {
+        lock_sums(tx).await?;
+    }
+    if resolved {
         add_time(tx, Measure::Resolution, &f, at - f.created_at, 1).await?;
     }
     let Some(delta) = spam_delta(from, to) else {
@@ -203,6 +228,7 @@ pub(super) async fn forget_text(tx: &Transaction<'_>, entry_id: i64) -> Result<(
     if spam || !f.is_mismatch() {
         return Ok(());
     }
+    lock_sums(tx).await?;
     add_words(tx, &f, -1).await?;
     add_page(tx, &f, -1).await?;
     // What is left at nothing goes, so no row remembers the entry.
@@ -268,6 +294,7 @@ impl Sums {
     }
 
     async fn write(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        lock_sums(tx).await?;
         let (mut a, mut b, mut c, mut d, mut n) = (vec![], vec![], vec![], vec![], vec![]);
         for ((week, site, kind, severity), count) in self.volume {
             a.push(week);
