@@ -8,6 +8,7 @@
 
 mod accounts;
 mod conversation;
+mod deadlocks;
 mod fixture;
 mod inbox;
 mod ingest;

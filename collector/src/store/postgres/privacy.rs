@@ -67,6 +67,17 @@ async fn delete_some(
 ) -> Result<(Erasure, usize), StoreError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
+    // The chunk's entries are locked first, in id order (as a bulk action
+    // locks its own, `review`): taking an entry's words out of the
+    // reports holds their sums, and holding them the erasure must not then
+    // wait for the next entry, which a colleague may hold while waiting
+    // for the sums.
+    let chunk: Vec<i64> = ids.iter().take(DELETE_CHUNK).map(|(id, _)| *id).collect();
+    tx.execute(
+        "SELECT 1 FROM entries WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        &[&chunk],
+    )
+    .await?;
     let started = Instant::now();
     let mut done = Erasure::default();
     let mut taken = 0;

@@ -9,7 +9,9 @@
 //! is counted twice or lost.
 //!
 //! The sums themselves are changed under one advisory lock ([`SUMS_LOCK`]),
-//! taken after the entries' row locks and held to the commit. A roll-up
+//! taken after the entries' row locks and held to the commit; a
+//! transaction that changes several entries (a roll-up, a bulk action, an
+//! erasure) locks them all first, in id order. A roll-up
 //! and a staff action share rows of the sums (a page's count, a week's
 //! first-response time) and reached them in different orders: each held
 //! what the other waited for until PostgreSQL broke the deadlock a second

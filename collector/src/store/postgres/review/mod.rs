@@ -11,6 +11,8 @@ mod entry;
 
 pub(super) use entry::promise;
 
+use std::collections::HashMap;
+
 use deadpool_postgres::{Client, GenericClient, Transaction};
 
 use super::{Postgres, audit, read_opt};
@@ -46,6 +48,34 @@ async fn locate(
         let status: String = r.try_get(1)?;
         Ok((r.try_get(0)?, Status::parse(&status).unwrap_or(Status::New)))
     })
+}
+
+/// Locks the entries `public_ids` names, in id order, before any is
+/// changed; their ids and statuses by public id. A change may take the
+/// reports' sums (see `rollup`), and a transaction holding them must not
+/// then wait for an entry that another holds while it waits for the sums;
+/// in id order, as a roll-up locks its entries, two such transactions
+/// never wait for each other's entries either.
+async fn lock_all(
+    tx: &Transaction<'_>,
+    public_ids: &[&str],
+) -> Result<HashMap<String, (i64, Status)>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT public_id, id, status FROM entries WHERE public_id = ANY($1)
+             ORDER BY id FOR UPDATE",
+            &[&public_ids],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let status: String = r.try_get(2)?;
+            Ok((
+                r.try_get(0)?,
+                (r.try_get(1)?, Status::parse(&status).unwrap_or(Status::New)),
+            ))
+        })
+        .collect()
 }
 
 pub(super) async fn record(tx: &Transaction<'_>, event: NewEvent<'_>) -> Result<i64, StoreError> {
@@ -465,9 +495,16 @@ impl Postgres {
         {
             return Err(Refusal::NoUser.into());
         }
+        let wanted: Vec<&str> = public_ids
+            .iter()
+            .take(BULK_MAX)
+            .map(String::as_str)
+            .collect();
+        let mut found = lock_all(&tx, &wanted).await?;
         let mut outcome = BulkOutcome::default();
-        for public_id in public_ids.iter().take(BULK_MAX) {
-            let Some((id, from)) = locate(&tx, public_id).await? else {
+        for public_id in wanted {
+            // Named twice: the second finds it changed already.
+            let Some((id, from)) = found.remove(public_id) else {
                 outcome.skipped += 1;
                 continue;
             };
