@@ -375,6 +375,11 @@ async fn erasing_a_persons_entries_while_a_colleague_resolves_one_does_not_deadl
         erasure
     );
     c.assert_no_deadlock();
-    resolved.unwrap();
+    // The colleague comes first (or, on a slow machine, finds the entry
+    // gone), and the erasure takes both.
+    match resolved {
+        Ok(()) | Err(ReviewError::Refused(_)) => {}
+        Err(e) => panic!("the colleague's change failed: {e:?}"),
+    }
     assert_eq!(erased.unwrap().entries, 2);
 }
