@@ -11,14 +11,14 @@
 //! The sums themselves are changed under one advisory lock ([`SUMS_LOCK`]),
 //! taken after the entries' row locks and held to the commit; a
 //! transaction that changes several entries (a roll-up, a bulk action, an
-//! erasure) locks them all first, in id order. A roll-up
-//! and a staff action share rows of the sums (a page's count, a week's
-//! first-response time) and reached them in different orders: each held
-//! what the other waited for until PostgreSQL broke the deadlock a second
-//! later and failed one of them, the roll-up or the staff member's click.
-//! Ordering the rows would not do: a bulk action changes several entries'
-//! sums one entry after another. Each change is a few rows and
-//! milliseconds, so taking them one at a time costs little.
+//! erasure) locks them all first, in id order. A roll-up and a staff
+//! action share rows of the sums (a page's count, a week's first-response
+//! time) and reached them in different orders: each held what the other
+//! waited for until PostgreSQL broke the deadlock a second later and
+//! failed one of them, the roll-up or the staff member's click. Ordering
+//! the rows would not do: a bulk action changes several entries' sums one
+//! entry after another. Each change is a few rows and milliseconds, so
+//! taking them one at a time costs little.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -183,13 +183,14 @@ pub(super) async fn status_changed(
         return Ok(());
     };
     let resolved = matches!(to, "resolved" | "wont_fix");
-    if resolved || spam_delta(from, to).is_some() {
+    let delta = spam_delta(from, to);
+    if resolved || delta.is_some() {
         lock_sums(tx).await?;
     }
     if resolved {
         add_time(tx, Measure::Resolution, &f, at - f.created_at, 1).await?;
     }
-    let Some(delta) = spam_delta(from, to) else {
+    let Some(delta) = delta else {
         return Ok(());
     };
     add_volume(tx, f.week(), f.site_id, &f.kind, &f.severity, delta).await?;

@@ -14,6 +14,7 @@ pub(super) use entry::promise;
 use std::collections::HashMap;
 
 use deadpool_postgres::{Client, GenericClient, Transaction};
+use tokio_postgres::Row;
 
 use super::{Postgres, audit, read_opt};
 use crate::review::workflow::{Settled, Status};
@@ -44,10 +45,16 @@ async fn locate(
         .prepare_cached("SELECT id, status FROM entries WHERE public_id = $1 FOR UPDATE")
         .await?;
     let row = tx.query_opt(&stmt, &[&public_id]).await?;
-    read_opt(row, |r| {
-        let status: String = r.try_get(1)?;
-        Ok((r.try_get(0)?, Status::parse(&status).unwrap_or(Status::New)))
-    })
+    read_opt(row, |r| id_and_status(r, 0))
+}
+
+/// An entry's id and status from columns `at` and `at + 1` of `r`.
+fn id_and_status(r: &Row, at: usize) -> Result<(i64, Status), StoreError> {
+    let status: String = r.try_get(at + 1)?;
+    Ok((
+        r.try_get(at)?,
+        Status::parse(&status).unwrap_or(Status::New),
+    ))
 }
 
 /// Locks the entries `public_ids` names, in id order, before any is
@@ -68,13 +75,7 @@ async fn lock_all(
         )
         .await?;
     rows.iter()
-        .map(|r| {
-            let status: String = r.try_get(2)?;
-            Ok((
-                r.try_get(0)?,
-                (r.try_get(1)?, Status::parse(&status).unwrap_or(Status::New)),
-            ))
-        })
+        .map(|r| Ok((r.try_get(0)?, id_and_status(r, 1)?)))
         .collect()
 }
 
