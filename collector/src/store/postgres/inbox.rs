@@ -109,10 +109,10 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     // (one of a few fixed words): as a parameter, the plan cached after
     // five runs could not tell the range's size and read every entry
     // (77 ms).
-    let walk_status = key.is_none() && filter.search.is_some();
+    // (A search has no other key: `by_wait` and `by_time` exclude it.)
     let along_status = filter
         .status
-        .filter(|_| walk_status)
+        .filter(|_| filter.search.is_some())
         .map(|status| format!("'{}'", status.as_str()));
     if let (Some(status), None) = (filter.status, &along_status) {
         clauses.push(format!("e.status = {}", arg(Box::new(status.as_str()))));
