@@ -10,6 +10,21 @@ use serde_json::json;
 
 const PASSWORD: &str = "a long staff passphrase";
 
+/// The console's pages beyond the inbox and an entry, as an administrator
+/// sees them.
+const ADMIN_PAGES: [&str; 10] = [
+    "/console?view=all",
+    "/console/promises",
+    "/console/reports",
+    "/console/notifications",
+    "/console/tokens",
+    "/console/sites",
+    "/console/sites/1",
+    "/console/staff",
+    "/console/audit",
+    "/console/people",
+];
+
 /// Stores feedback as the ingest endpoint would, from a wire-format body.
 async fn feedback(collector: &Collector, body: serde_json::Value) -> TestResult<Inserted> {
     let mut body = body;
@@ -209,20 +224,30 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
     text_with(&browser, "dialog.shortcuts", "Keyboard shortcuts").await?;
 
     // Every other console page an administrator uses, checked the same way.
-    for path in [
-        "/console?view=all",
-        "/console/promises",
-        "/console/reports",
-        "/console/notifications",
-        "/console/tokens",
-        "/console/sites",
-        "/console/sites/1",
-        "/console/staff",
-        "/console/audit",
-        "/console/people",
-    ] {
+    for path in ADMIN_PAGES {
         browser.client.goto(&format!("{url}{path}")).await?;
         text_with(&browser, "main", "").await?;
+        assert_accessible(&browser.axe().await?, path);
+    }
+
+    // On a phone every page fits the screen's width: a wide table scrolls
+    // in a box of its own, the inbox becomes a list of cards.
+    browser.client.set_window_size(360, 740).await?;
+    let entry_page = format!("/console/entries/{}", entry.public_id);
+    for path in ["/console", entry_page.as_str()]
+        .into_iter()
+        .chain(ADMIN_PAGES)
+    {
+        browser.client.goto(&format!("{url}{path}")).await?;
+        text_with(&browser, "main", "").await?;
+        let sideways = browser
+            .client
+            .execute(
+                "const d = document.documentElement; return d.scrollWidth - d.clientWidth;",
+                vec![],
+            )
+            .await?;
+        assert_eq!(sideways, json!(0), "{path} scrolls sideways on a phone");
         assert_accessible(&browser.axe().await?, path);
     }
 

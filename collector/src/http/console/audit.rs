@@ -79,26 +79,28 @@ pub async fn page(
         @if entries.is_empty() {
             p.empty { "Nothing recorded yet." }
         } @else {
-            table {
-                thead { tr {
-                    th scope="col" { "When" }
-                    th scope="col" { "Who" }
-                    th scope="col" { "What" }
-                    th scope="col" { "Subject" }
-                    th scope="col" { "Detail" }
-                } }
-                tbody {
-                    @for e in &entries {
-                        tr {
-                            td { (views::when(e.at, now)) }
-                            td { (who(e)) }
-                            td { code { (e.action) } }
-                            td { (e.subject) }
-                            td { (e.detail.as_deref().unwrap_or_default()) }
+            (views::scrolls("Audit log", html! {
+                table {
+                    thead { tr {
+                        th scope="col" { "When" }
+                        th scope="col" { "Who" }
+                        th scope="col" { "What" }
+                        th scope="col" { "Subject" }
+                        th scope="col" { "Detail" }
+                    } }
+                    tbody {
+                        @for e in &entries {
+                            tr {
+                                td { (views::when(e.at, now)) }
+                                td { (who(e)) }
+                                td { code { (e.action) } }
+                                td { (e.subject) }
+                                td { (e.detail.as_deref().unwrap_or_default()) }
+                            }
                         }
                     }
                 }
-            }
+            }))
         }
     };
     Ok(views::page("Audit log", &staff, "/console/audit", body))

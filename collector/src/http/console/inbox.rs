@@ -216,10 +216,10 @@ fn table(page: &InboxPage, now: i64, view: View) -> Markup {
                                 @if let Some(email) = &row.email { " · " (email) }
                             }
                         }
-                        td { (views::kind_label(&row.kind)) @if let Some(s) = &row.severity { div.muted { (s) } } }
+                        td.kind { (views::kind_label(&row.kind)) @if let Some(s) = &row.severity { div.muted { (s) } } }
                         td { (views::status_badge(&row.status)) }
-                        td { (row.site_name) }
-                        td { (row.assignee.as_deref().unwrap_or("—")) }
+                        td data-label="Site:" { (row.site_name) }
+                        td data-label="Assignee:" { (row.assignee.as_deref().unwrap_or("—")) }
                         td { (promise_cell(row, now)) }
                     }
                 }

@@ -16,30 +16,37 @@ const WINDOW_DAYS: i64 = 90;
 const RESPONSE_WEEKS: i64 = 4;
 
 fn promise_table(rows: &[PromiseRow], now: i64, settled: bool) -> Markup {
+    let label = if settled {
+        "Settled promises"
+    } else {
+        "Open promises"
+    };
     html! {
-        table.promises {
-            thead { tr {
-                th scope="col" { "Entry" }
-                th scope="col" { "Promise" }
-                th scope="col" { "Due" }
-                th scope="col" { "State" }
-                th scope="col" { "Made by" }
-                @if settled { th scope="col" { "Settled" } }
-            } }
-            tbody {
-                @for p in rows {
-                    @let state = p.state(now);
-                    tr class=[(state == PromiseState::Overdue).then_some("overdue")] {
-                        td { a href={ "/console/entries/" (p.entry_public_id) "#promises" } { (p.entry_reference) } }
-                        td { (p.text) }
-                        td { (views::date(p.due_at)) }
-                        td { span class={ "badge " (state.css()) } { (state.label()) } }
-                        td { (p.made_by.as_deref().unwrap_or("—")) }
-                        @if settled { td { (p.settled_at.map(views::date).unwrap_or_default()) } }
+        (views::scrolls(label, html! {
+            table.promises {
+                thead { tr {
+                    th scope="col" { "Entry" }
+                    th scope="col" { "Promise" }
+                    th scope="col" { "Due" }
+                    th scope="col" { "State" }
+                    th scope="col" { "Made by" }
+                    @if settled { th scope="col" { "Settled" } }
+                } }
+                tbody {
+                    @for p in rows {
+                        @let state = p.state(now);
+                        tr class=[(state == PromiseState::Overdue).then_some("overdue")] {
+                            td { a href={ "/console/entries/" (p.entry_public_id) "#promises" } { (p.entry_reference) } }
+                            td { (p.text) }
+                            td { (views::date(p.due_at)) }
+                            td { span class={ "badge " (state.css()) } { (state.label()) } }
+                            td { (p.made_by.as_deref().unwrap_or("—")) }
+                            @if settled { td { (p.settled_at.map(views::date).unwrap_or_default()) } }
+                        }
                     }
                 }
             }
-        }
+        }))
     }
 }
 

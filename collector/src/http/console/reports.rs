@@ -374,24 +374,35 @@ fn chart(table: &Table, target_ms: Option<i64>) -> Markup {
 }
 
 fn html_table(table: &Table) -> Markup {
+    // A heading sits on the side its figures are aligned to.
+    let first = table.rows.first();
+    let numeric = |column: usize| {
+        first
+            .and_then(|row| row.get(column))
+            .is_some_and(|cell| !matches!(cell, Cell::Text(_)))
+    };
     html! {
-        table.figures {
-            thead { tr { @for h in &table.headers { th scope="col" { (h) } } } }
-            tbody {
-                @for row in &table.rows {
-                    tr {
-                        @for cell in row {
-                            @match cell {
-                                Cell::Text(t) => td { (t) },
-                                Cell::Count(n) => td.num { (n) },
-                                Cell::Duration(Some(ms)) => td.num { (human_duration(*ms)) },
-                                Cell::Duration(None) => td.num { "—" },
+        (views::scrolls(table.title, html! {
+            table.figures {
+                thead { tr { @for (i, h) in table.headers.iter().enumerate() {
+                    th scope="col" class=[numeric(i).then_some("num")] { (h) }
+                } } }
+                tbody {
+                    @for row in &table.rows {
+                        tr {
+                            @for cell in row {
+                                @match cell {
+                                    Cell::Text(t) => td { (t) },
+                                    Cell::Count(n) => td.num { (n) },
+                                    Cell::Duration(Some(ms)) => td.num { (human_duration(*ms)) },
+                                    Cell::Duration(None) => td.num { "—" },
+                                }
                             }
                         }
                     }
                 }
             }
-        }
+        }))
     }
 }
 

@@ -134,30 +134,32 @@ pub async fn page(
             @if !search.is_empty() { " matching “" (search) "”" }
             @if pages > 1 { " · page " (page) " of " (pages) }
         }
-        table {
-            thead { tr {
-                th scope="col" { "Site" }
-                th scope="col" { "Key" }
-                th scope="col" { "Accepts pages from" }
-                th scope="col" { "Last feedback" }
-                th scope="col" { abbr title="Feedback refused in the last 24 hours because the page's origin is not allowed" { "Refused (24 h)" } }
-            } }
-            tbody {
-                @for row in &listed.rows {
-                    tr {
-                        td { a href={ "/console/sites/" (row.id) } { (row.name) } }
-                        td { code { (row.key) } }
-                        td {
-                            @let origins: Vec<&str> = row.origins.lines().filter(|l| !l.trim().is_empty()).collect();
-                            @if origins.is_empty() { span.late { "none: no page can send" } }
-                            @else { (origins.iter().take(3).copied().collect::<Vec<_>>().join(", ")) @if origins.len() > 3 { " +" (origins.len() - 3) } }
+        (views::scrolls("Sites", html! {
+            table {
+                thead { tr {
+                    th scope="col" { "Site" }
+                    th scope="col" { "Key" }
+                    th scope="col" { "Accepts pages from" }
+                    th scope="col" { "Last feedback" }
+                    th scope="col" { abbr title="Feedback refused in the last 24 hours because the page's origin is not allowed" { "Refused (24 h)" } }
+                } }
+                tbody {
+                    @for row in &listed.rows {
+                        tr {
+                            td { a href={ "/console/sites/" (row.id) } { (row.name) } }
+                            td { code { (row.key) } }
+                            td {
+                                @let origins: Vec<&str> = row.origins.lines().filter(|l| !l.trim().is_empty()).collect();
+                                @if origins.is_empty() { span.late { "none: no page can send" } }
+                                @else { (origins.iter().take(3).copied().collect::<Vec<_>>().join(", ")) @if origins.len() > 3 { " +" (origins.len() - 3) } }
+                            }
+                            td { (last_feedback(row, now)) }
+                            td { (refused_cell(refused.get(&row.id))) }
                         }
-                        td { (last_feedback(row, now)) }
-                        td { (refused_cell(refused.get(&row.id))) }
                     }
                 }
             }
-        }
+        }))
         nav.pager aria-label="Pages" {
             @if page > 1 { a href=(link(page - 1)) rel="prev" { "← Previous" } }
             @if page < pages { a href=(link(page + 1)) rel="next" { "Next →" } }

@@ -169,16 +169,18 @@ async fn render(
         }
         (invites(&pending, now))
         h2 { "Accounts" }
-        table {
-            thead { tr {
-                th scope="col" { "Name" }
-                th scope="col" { "Email" }
-                th scope="col" { "Role" }
-                th scope="col" { "State" }
-                th scope="col" { span.visually-hidden { "Actions" } }
-            } }
-            tbody { @for a in &accounts { (account_row(a, staff, now)) } }
-        }
+        (views::scrolls("Accounts", html! {
+            table {
+                thead { tr {
+                    th scope="col" { "Name" }
+                    th scope="col" { "Email" }
+                    th scope="col" { "Role" }
+                    th scope="col" { "State" }
+                    th scope="col" { span.visually-hidden { "Actions" } }
+                } }
+                tbody { @for a in &accounts { (account_row(a, staff, now)) } }
+            }
+        }))
         p.muted { "A disabled colleague cannot sign in and their API tokens stop working; their name stays on past timeline events. The last active administrator cannot be disabled or made an agent." }
     };
     Ok(views::page("Staff", staff, "/console/staff", body))

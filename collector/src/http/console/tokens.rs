@@ -71,39 +71,41 @@ async fn render(
         @if tokens.is_empty() {
             p.muted { "No tokens yet." }
         } @else {
-            table {
-                thead { tr {
-                    th scope="col" { "Label" }
-                    th scope="col" { "Token" }
-                    @if admin { th scope="col" { "Owner" } }
-                    th scope="col" { "Scope" }
-                    th scope="col" { "Created" }
-                    th scope="col" { "Last used" }
-                    th scope="col" { "State" }
-                    th scope="col" { span.visually-hidden { "Actions" } }
-                } }
-                tbody {
-                    @for t in &tokens {
-                        tr {
-                            td { (t.name) }
-                            td { code { (t.hint) "…" } }
-                            @if admin { td { (t.owner_email) } }
-                            td { (t.scope) }
-                            td { (views::when(t.created_at, now)) }
-                            td { @match t.last_used_at { Some(at) => { (views::when(at, now)) }, None => { "never" } } }
-                            td { (state_of(t, now)) }
-                            td {
-                                @if t.revoked_at.is_none() {
-                                    form method="post" action={ "/console/tokens/" (t.public_id) "/revoke" } {
-                                        (views::csrf(staff))
-                                        button type="submit" { "Revoke" }
+            (views::scrolls("API tokens", html! {
+                table {
+                    thead { tr {
+                        th scope="col" { "Label" }
+                        th scope="col" { "Token" }
+                        @if admin { th scope="col" { "Owner" } }
+                        th scope="col" { "Scope" }
+                        th scope="col" { "Created" }
+                        th scope="col" { "Last used" }
+                        th scope="col" { "State" }
+                        th scope="col" { span.visually-hidden { "Actions" } }
+                    } }
+                    tbody {
+                        @for t in &tokens {
+                            tr {
+                                td { (t.name) }
+                                td { code { (t.hint) "…" } }
+                                @if admin { td { (t.owner_email) } }
+                                td { (t.scope) }
+                                td { (views::when(t.created_at, now)) }
+                                td { @match t.last_used_at { Some(at) => { (views::when(at, now)) }, None => { "never" } } }
+                                td { (state_of(t, now)) }
+                                td {
+                                    @if t.revoked_at.is_none() {
+                                        form method="post" action={ "/console/tokens/" (t.public_id) "/revoke" } {
+                                            (views::csrf(staff))
+                                            button type="submit" { "Revoke" }
+                                        }
                                     }
                                 }
                             }
                         }
                     }
                 }
-            }
+            }))
         }
     };
     Ok(views::page("API tokens", staff, "/console/tokens", body))

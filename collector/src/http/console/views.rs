@@ -101,6 +101,14 @@ pub fn when(millis: i64, now: i64) -> Markup {
     html! { time datetime=(timestamp(millis)) title=(timestamp(millis)) { (ago) (suffix) } }
 }
 
+/// A table that scrolls sideways in a box of its own when the screen is
+/// narrower than its columns, instead of widening the whole page. The box
+/// is a named, focusable region so keyboard users can scroll it too, even
+/// when it holds no link.
+pub fn scrolls(label: &str, table: Markup) -> Markup {
+    html! { div.scrolls role="region" aria-label=(label) tabindex="0" { (table) } }
+}
+
 pub fn status_badge(status: &str) -> Markup {
     let label: &str = match Status::parse(status) {
         Some(s) => s.label(),

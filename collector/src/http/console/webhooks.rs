@@ -184,38 +184,40 @@ pub async fn page(
         }
         h2 { "Deliveries (newest first)" }
         @if deliveries.is_empty() { p.empty { "Nothing sent yet." } }
-        table {
-            thead { tr { th { "Event" } th { "Message" } th { "State" } th { "Attempts" } th {} } }
-            tbody {
-                @for d in &deliveries {
-                    tr {
-                        td { code { (d.event) } br; span.meta { (views::timestamp(d.created_at)) } }
-                        td { code { (d.msg_id) } }
-                        td {
-                            (d.state)
-                            @if d.state == "pending" && d.due_at > now { br; span.meta { "next " (views::timestamp(d.due_at)) } }
-                        }
-                        td {
-                            table.attempts {
-                                @for a in &d.attempts {
-                                    tr {
-                                        td { (views::timestamp(a.at)) }
-                                        td { (a.status.map(|s| s.to_string()).unwrap_or_else(|| "—".to_owned())) }
-                                        td { (a.latency_ms) " ms" }
-                                        td { (a.error.as_deref().unwrap_or("")) }
+        (views::scrolls("Deliveries", html! {
+            table {
+                thead { tr { th { "Event" } th { "Message" } th { "State" } th { "Attempts" } th {} } }
+                tbody {
+                    @for d in &deliveries {
+                        tr {
+                            td { code { (d.event) } br; span.meta { (views::timestamp(d.created_at)) } }
+                            td { code { (d.msg_id) } }
+                            td {
+                                (d.state)
+                                @if d.state == "pending" && d.due_at > now { br; span.meta { "next " (views::timestamp(d.due_at)) } }
+                            }
+                            td {
+                                table.attempts {
+                                    @for a in &d.attempts {
+                                        tr {
+                                            td { (views::timestamp(a.at)) }
+                                            td { (a.status.map(|s| s.to_string()).unwrap_or_else(|| "—".to_owned())) }
+                                            td { (a.latency_ms) " ms" }
+                                            td { (a.error.as_deref().unwrap_or("")) }
+                                        }
                                     }
                                 }
                             }
-                        }
-                        td {
-                            form.inline method="post" action={ (base) "/deliveries/" (d.id) "/redeliver" } {
-                                (views::csrf(&staff)) button type="submit" { "Redeliver" }
+                            td {
+                                form.inline method="post" action={ (base) "/deliveries/" (d.id) "/redeliver" } {
+                                    (views::csrf(&staff)) button type="submit" { "Redeliver" }
+                                }
                             }
                         }
                     }
                 }
             }
-        }
+        }))
     };
     Ok(views::page("Webhook", &staff, "/console/sites", body))
 }
