@@ -193,7 +193,7 @@ fn table(page: &InboxPage, now: i64, view: View) -> Markup {
         table.inbox {
             thead {
                 tr {
-                    th scope="col" { input type="checkbox" data-select-all="ids" aria-label="Select all on this page"; }
+                    th scope="col" { label.select-all { input type="checkbox" data-select-all="ids"; span.visually-hidden { "Select all on this page" } } }
                     th scope="col" { @if view == View::Waiting { "Waiting" } @else { "Received" } }
                     th scope="col" { "Customer's words" }
                     th scope="col" { "Kind" }
