@@ -82,3 +82,17 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
     if (handled) event.preventDefault();
   });
 })();
+// A table's scroll box is a keyboard stop only while it has something to
+// scroll; without this script every box stays one.
+(function () {
+  var boxes = document.querySelectorAll(".scrolls");
+  if (!boxes.length) return;
+  function fit() {
+    boxes.forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth) box.setAttribute("tabindex", "0");
+      else box.removeAttribute("tabindex");
+    });
+  }
+  addEventListener("resize", fit);
+  fit();
+})();

@@ -228,6 +228,7 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
         browser.client.goto(&format!("{url}{path}")).await?;
         text_with(&browser, "main", "").await?;
         assert_accessible(&browser.axe().await?, path);
+        assert_scroll_boxes_stop_only_when_they_scroll(&browser, path).await?;
     }
 
     // On a phone every page fits the screen's width: a wide table scrolls
@@ -249,10 +250,34 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
             .await?;
         assert_eq!(sideways, json!(0), "{path} scrolls sideways on a phone");
         assert_accessible(&browser.axe().await?, path);
+        assert_scroll_boxes_stop_only_when_they_scroll(&browser, path).await?;
     }
 
     browser.close().await;
     collector.running.stop().await?;
+    Ok(())
+}
+
+/// A table's scroll box takes a keyboard stop exactly when it has
+/// something to scroll.
+async fn assert_scroll_boxes_stop_only_when_they_scroll(
+    browser: &Browser,
+    path: &str,
+) -> TestResult {
+    let wrong = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll('.scrolls')]
+               .filter(b => (b.scrollWidth > b.clientWidth) !== b.hasAttribute('tabindex'))
+               .map(b => b.getAttribute('aria-label'));",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        wrong,
+        json!([]),
+        "{path}: scroll boxes with the wrong keyboard stop"
+    );
     Ok(())
 }
 
