@@ -154,6 +154,17 @@ impl<K: Hash + Eq + Copy> RateLimiter<K> {
         decision
     }
 
+    /// Gives back a token [`check_at`](Self::check_at) took for `key`, up
+    /// to the burst. A key whose bucket is gone (full, or pruned) already
+    /// behaves as full, so nothing is stored for it.
+    pub fn refund_at(&self, key: &K, now: Instant) {
+        let mut shard = self.shard(key);
+        if let Some(bucket) = shard.buckets.get_mut(key) {
+            bucket.tokens = (self.tokens_at(bucket, now) + 1.0).min(self.capacity);
+            bucket.updated = now;
+        }
+    }
+
     /// What [`check_at`](Self::check_at) would answer, without taking a
     /// token or storing anything (an unknown key is simply allowed).
     pub fn peek_at(&self, key: &K, now: Instant) -> Decision {
@@ -246,6 +257,29 @@ mod tests {
         assert!(limiter.is_empty());
         assert_eq!(limiter.check_at(&7u32, t0), Decision::Allowed);
         assert!(limiter.peek_at(&7u32, t0).retry_after().is_some());
+    }
+
+    #[test]
+    fn a_refund_gives_back_one_token_never_more_than_the_burst() {
+        let limiter = RateLimiter::steady(2, Duration::from_secs(60));
+        let t0 = Instant::now();
+        limiter.refund_at(&7u32, t0);
+        assert!(limiter.is_empty(), "a full bucket stays unstored");
+        for _ in 0..2 {
+            assert_eq!(limiter.check_at(&7u32, t0), Decision::Allowed);
+        }
+        assert!(limiter.peek_at(&7u32, t0).retry_after().is_some());
+        limiter.refund_at(&7u32, t0);
+        assert_eq!(limiter.check_at(&7u32, t0), Decision::Allowed);
+        assert!(limiter.peek_at(&7u32, t0).retry_after().is_some());
+        // Refunds past the burst are lost, as unused tokens are.
+        for _ in 0..5 {
+            limiter.refund_at(&7u32, t0);
+        }
+        for _ in 0..2 {
+            assert_eq!(limiter.check_at(&7u32, t0), Decision::Allowed);
+        }
+        assert!(limiter.check_at(&7u32, t0).retry_after().is_some());
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //! Keys are keyed hashes of fixed size: an attacker's megabyte of "email"
 //! costs the same 16 bytes as a real one, nothing typed is kept, and the
 //! keys can be stored. Every attempt let through is recorded in the
-//! database and replayed at start, so a restart resets nobody's budget.
+//! database and replayed at start, so a restart resets nobody's budget;
+//! one whose password proved right is refunded and its record deleted.
 
 use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
@@ -270,6 +271,20 @@ impl LoginThrottle {
         Ok(())
     }
 
+    /// Gives back what an admitted attempt took, once its password proved
+    /// right: a sign-in is not a guess, so an office signing in for the
+    /// first time from behind one address is not held up, and its owner's
+    /// typo earlier costs no more than the typo. Guessing gains nothing: a
+    /// guess still costs, and only a right password refunds its own
+    /// attempt.
+    pub fn refund(&self, attempt: &Attempt, now: Instant) {
+        for (limiter, key) in self.budgets(attempt) {
+            if let Some(key) = key {
+                limiter.refund_at(key, now);
+            }
+        }
+    }
+
     /// Counts an attempt that was let through (at start, from the record).
     pub fn replay(&self, attempt: &Attempt, at: Instant) {
         for (limiter, key) in self.budgets(attempt) {
@@ -429,6 +444,25 @@ mod tests {
             fresh.admit(&attempt, now).unwrap();
         }
         assert!(fresh.admit(&attempt, now).is_err());
+    }
+
+    #[test]
+    fn sign_ins_that_succeed_leave_every_budget_as_it_was() {
+        let t = throttle();
+        let now = Instant::now();
+        let office = ip("203.0.113.5");
+        // Far more first sign-ins from one network than it may guess.
+        for n in 0..(2 * NET_BURST) {
+            let attempt = t.attempt(&format!("staff{n}@example.com"), office, None);
+            assert!(t.admit(&attempt, now).is_ok(), "sign-in {n}");
+            t.refund(&attempt, now);
+        }
+        // The guesses are still counted in full.
+        let guess = t.attempt("bo@example.com", office, None);
+        for _ in 0..PAIR_BURST {
+            assert!(t.admit(&guess, now).is_ok());
+        }
+        assert!(t.admit(&guess, now).is_err());
     }
 
     #[test]

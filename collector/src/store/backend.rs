@@ -266,6 +266,10 @@ operations! {
         fn export_query(filter: Filter, now: i64) -> Result<ExportQuery, StoreError>;
         /// The first-response histogram of entries that arrived in these weeks.
         fn first_response_histogram(from_week: i64, to_week: i64) -> Result<BTreeMap<i64, i64>, StoreError>;
+        /// Deletes the record of an attempt whose password proved right (one
+        /// row, if several are alike), so no restart or other collector
+        /// counts it.
+        fn forget_login_attempt(at: i64, attempt: Attempt) -> Result<(), StoreError>;
         /// Adds the customer's follow-up to entry `entry_id` (found by its status
         /// link); `None` when the entry no longer exists.
         fn follow_up(entry_id: i64, body: String, at: i64) -> Result<Option<FollowedUp>, StoreError>;

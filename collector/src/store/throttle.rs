@@ -39,6 +39,28 @@ impl Sqlite {
         .await
     }
 
+    /// Deletes one record of `attempt` made at `at`.
+    pub async fn forget_login_attempt(&self, at: i64, attempt: Attempt) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "DELETE FROM login_attempts WHERE rowid = (
+                     SELECT rowid FROM login_attempts
+                     WHERE at = ?1 AND net IS ?2 AND pair IS ?3 AND account IS ?4
+                       AND device IS ?5
+                     LIMIT 1)",
+            )?
+            .execute(params![
+                at,
+                attempt.net.as_ref().map(|t| t.as_slice()),
+                attempt.pair.as_ref().map(|t| t.as_slice()),
+                attempt.account.as_ref().map(|t| t.as_slice()),
+                attempt.device.as_ref().map(|t| t.as_slice()),
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Attempts made since `since`, oldest first.
     pub async fn login_attempts_since(
         &self,

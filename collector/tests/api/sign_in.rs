@@ -408,15 +408,46 @@ async fn an_attacker_hammering_an_account_from_other_ips_does_not_stop_its_owner
 }
 
 #[tokio::test]
-async fn the_sign_in_throttle_survives_a_restart() {
+async fn an_office_signing_in_for_the_first_time_from_one_address_is_not_throttled() {
+    let (app, _) = console_app().await;
+    // Far more browsers without a device cookie than one network may
+    // guess from (20), each signing in to one of two accounts (5 each).
+    for n in 0..30 {
+        let email = if n % 2 == 0 {
+            "ada@example.com"
+        } else {
+            "bo@example.com"
+        };
+        let mut browser = Console::new(&app);
+        let answer = browser.login(email, PASSWORD).await;
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER, "sign-in {n}");
+    }
+    // Guessing from there is still counted in full.
+    let mut guesser = Console::new(&app);
+    for _ in 0..5 {
+        let answer = guesser.login("ada@example.com", "guess").await;
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    }
+    let answer = guesser.login("ada@example.com", PASSWORD).await;
+    assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_sign_in_throttle_survives_a_restart_and_forgets_sign_ins_that_succeeded() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
     let config = Config::new("127.0.0.1:0".parse().unwrap(), db);
     let running = server::start(&config).await.unwrap();
     add_staff(&running.store).await;
     let app_url = running.public_url.clone();
-    let mut console = Console::at(&app_url);
     for _ in 0..5 {
+        let answer = Console::at(&app_url)
+            .login("bo@example.com", PASSWORD)
+            .await;
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    }
+    let mut console = Console::at(&app_url);
+    for _ in 0..4 {
         let answer = console.login("bo@example.com", "not the password").await;
         assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
     }
@@ -424,6 +455,9 @@ async fn the_sign_in_throttle_survives_a_restart() {
 
     let running = server::start(&config).await.unwrap();
     let mut console = Console::at(&running.public_url);
+    // The four wrong passwords came back, the five sign-ins did not.
+    let answer = console.login("bo@example.com", "not the password").await;
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
     let answer = console.login("bo@example.com", PASSWORD).await;
     assert_eq!(
         answer.status(),

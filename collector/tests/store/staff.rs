@@ -165,5 +165,29 @@ async fn sign_in_attempts_are_remembered_until_forgotten(db: &Store) {
     let remembered = db.login_attempts_since(0).await.unwrap();
     let times: Vec<i64> = remembered.iter().map(|(at, _)| *at).collect();
     assert_eq!(times, [T0 + 10, T0 + 20]);
+    // A sign-in that succeeded is forgotten: one record of it, however
+    // alike the others are (two tabs in the same millisecond).
+    db.record_login_attempt(T0 + 20, attempt(20, false), T0 + 5)
+        .await
+        .unwrap();
+    db.record_login_attempt(T0 + 20, attempt(21, false), T0 + 5)
+        .await
+        .unwrap();
+    db.forget_login_attempt(T0 + 20, attempt(20, false))
+        .await
+        .unwrap();
+    db.forget_login_attempt(T0 + 10, attempt(10, true))
+        .await
+        .unwrap();
+    let remembered = db.login_attempts_since(0).await.unwrap();
+    assert_eq!(
+        remembered,
+        [(T0 + 20, attempt(20, false)), (T0 + 20, attempt(21, false))]
+    );
+    // Forgetting what is not there changes nothing.
+    db.forget_login_attempt(T0 + 30, attempt(20, false))
+        .await
+        .unwrap();
+    assert_eq!(db.login_attempts_since(0).await.unwrap().len(), 2);
 }
 story!(sign_in_attempts_are_remembered_until_forgotten);

@@ -188,7 +188,7 @@ pub async fn submit(
     let memory = i64::try_from(throttle.memory().as_millis()).unwrap_or(i64::MAX);
     state
         .store
-        .record_login_attempt(now, attempt, now.saturating_sub(memory))
+        .record_login_attempt(now, attempt.clone(), now.saturating_sub(memory))
         .await?;
     let account = state.store.user_for_login(email.clone()).await?;
     let (user, stored) = match account {
@@ -199,6 +199,8 @@ pub async fn submit(
     let matched = state.auth.verify(form.password, stored).await;
     match user.filter(|_| matched) {
         Some(user) => {
+            throttle.refund(&attempt, std::time::Instant::now());
+            state.store.forget_login_attempt(now, attempt).await?;
             state.metrics.sign_in(SignIn::SignedIn);
             tracing::info!(user_id = user.id, "staff signed in");
             signed_in(&state, &headers, &user, safe_next(&form.next)).await

@@ -46,6 +46,36 @@ impl Postgres {
         Ok(())
     }
 
+    /// Deletes one record of `attempt` made at `at`.
+    pub async fn forget_login_attempt(&self, at: i64, attempt: Attempt) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let forget = client
+            .prepare_cached(
+                "DELETE FROM login_attempts WHERE ctid = (
+                     SELECT ctid FROM login_attempts
+                     WHERE at = $1 AND net IS NOT DISTINCT FROM $2
+                       AND pair IS NOT DISTINCT FROM $3
+                       AND account IS NOT DISTINCT FROM $4
+                       AND device IS NOT DISTINCT FROM $5
+                     LIMIT 1)",
+            )
+            .await?;
+        let bytes = |t: &Option<Tag>| t.as_ref().map(|t| t.as_slice().to_vec());
+        client
+            .execute(
+                &forget,
+                &[
+                    &at,
+                    &bytes(&attempt.net),
+                    &bytes(&attempt.pair),
+                    &bytes(&attempt.account),
+                    &bytes(&attempt.device),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Attempts made since `since`, oldest first.
     pub async fn login_attempts_since(
         &self,
