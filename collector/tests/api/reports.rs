@@ -192,6 +192,23 @@ async fn the_report_matches_a_fixture_worked_out_by_hand() {
     assert!(html.contains("<desc>"));
     assert!(html.contains("https://shop.example/checkout"));
     assert!(!html.contains("style="), "no inline styles under the CSP");
+    // Headings start with a capital on the page; the CSV keeps them as
+    // scripts read them.
+    assert!(html.contains(r#"<th scope="col">Week</th>"#));
+    assert!(html.contains(r#"<th scope="col" class="num">90th percentile</th>"#));
+    assert!(!html.contains(r#"<th scope="col">week</th>"#));
+    let csv = bo
+        .get(&format!(
+            "/console/reports/first-response.csv?from={WEEK}&to=2026-11-22"
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with("week,answered,median (seconds),90th percentile (seconds)\r\n"),
+        "{csv}"
+    );
     // A site that does not exist is named, not shown as an empty report.
     let other_site = bo.get("/console/reports?site=999").await;
     assert_eq!(other_site.status(), 422);
