@@ -20,6 +20,15 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
     });
   });
 });
+// On a phone the pages are one row that scrolls sideways: start it where
+// the current page is, not at the first.
+(function () {
+  var nav = document.querySelector("header.top nav");
+  var here = nav && nav.querySelector('[aria-current="page"]');
+  if (!here || nav.scrollWidth <= nav.clientWidth) return;
+  var offset = here.getBoundingClientRect().left - nav.getBoundingClientRect().left;
+  nav.scrollLeft += offset - (nav.clientWidth - here.offsetWidth) / 2;
+})();
 // Keyboard shortcuts, for people who triage all day. Nothing depends on
 // them: every action is a link or a form without this script.
 (function () {

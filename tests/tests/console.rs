@@ -249,6 +249,31 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
             )
             .await?;
         assert_eq!(sideways, json!(0), "{path} scrolls sideways on a phone");
+        // The header leaves the screen to the page (it took 270 px when
+        // the pages wrapped), and the current page is in view in its row.
+        let header = browser
+            .client
+            .execute(
+                "const nav = document.querySelector('header.top nav').getBoundingClientRect();
+                 const here = document.querySelector('header.top nav [aria-current=page]');
+                 const r = here && here.getBoundingClientRect();
+                 return {
+                   height: Math.round(document.querySelector('header.top').getBoundingClientRect().height),
+                   current_in_view: !r || (r.left >= nav.left - 1 && r.right <= nav.right + 1),
+                 };",
+                vec![],
+            )
+            .await?;
+        let height = header["height"].as_i64().unwrap_or(i64::MAX);
+        assert!(
+            height <= 100,
+            "{path}: the header is {height} px tall on a phone"
+        );
+        assert_eq!(
+            header["current_in_view"],
+            json!(true),
+            "{path}: current page out of view"
+        );
         assert_accessible(&browser.axe().await?, path);
         assert_scroll_boxes_stop_only_when_they_scroll(&browser, path).await?;
     }
