@@ -147,6 +147,16 @@ fn user_notify_shows_and_changes_a_colleagues_settings() {
 }
 
 /// The token `earshot token add` printed.
+/// Adds a staff account the way an operator would, with a generated
+/// password nobody needs here.
+fn add_colleague(db: &std::path::Path, email: &str) {
+    let (ok, _, err) = run(
+        &["user", "add", "--email", email, "--generate-password"],
+        db,
+    );
+    assert!(ok, "{err}");
+}
+
 fn printed_token(out: &str) -> String {
     out.lines()
         .find_map(|l| l.strip_prefix("Token (shown once): "))
@@ -159,17 +169,7 @@ async fn tokens_from_the_command_line_work_on_a_running_server_and_revoke_at_onc
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
     let server = crate::helpers::Binary::start(&db, &[]);
-    let (ok, _, err) = run(
-        &[
-            "user",
-            "add",
-            "--email",
-            "bo@example.com",
-            "--generate-password",
-        ],
-        &db,
-    );
-    assert!(ok, "{err}");
+    add_colleague(&db, "bo@example.com");
     let (ok, _, err) = run(
         &[
             "token",
@@ -259,17 +259,7 @@ async fn an_export_of_a_hundred_thousand_entries_streams_in_flat_memory() {
     let db = dir.path().join("earshot.db");
     let (ok, _, err) = run(&["dev", "seed", "--count", "100000"], &db);
     assert!(ok, "{err}");
-    let (ok, _, err) = run(
-        &[
-            "user",
-            "add",
-            "--email",
-            "bo@example.com",
-            "--generate-password",
-        ],
-        &db,
-    );
-    assert!(ok, "{err}");
+    add_colleague(&db, "bo@example.com");
     let (ok, out, err) = run(
         &[
             "token",
