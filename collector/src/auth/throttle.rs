@@ -73,6 +73,13 @@ impl Attempt {
     pub fn is_trusted(&self) -> bool {
         self.device.is_some()
     }
+
+    /// The keys in the order the record of attempts stores them: net,
+    /// pair, account, device.
+    pub fn columns(&self) -> [Option<&[u8]>; 4] {
+        [&self.net, &self.pair, &self.account, &self.device]
+            .map(|t| t.as_ref().map(|t| t.as_slice()))
+    }
 }
 
 pub struct LoginThrottle {

@@ -21,19 +21,14 @@ impl Sqlite {
         forget_before: i64,
     ) -> Result<(), StoreError> {
         self.write(move |conn| {
+            let [net, pair, account, device] = attempt.columns();
             conn.prepare_cached("DELETE FROM login_attempts WHERE at < ?1")?
                 .execute([forget_before])?;
             conn.prepare_cached(
                 "INSERT INTO login_attempts (at, net, pair, account, device)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![
-                at,
-                attempt.net.as_ref().map(|t| t.as_slice()),
-                attempt.pair.as_ref().map(|t| t.as_slice()),
-                attempt.account.as_ref().map(|t| t.as_slice()),
-                attempt.device.as_ref().map(|t| t.as_slice()),
-            ])?;
+            .execute(params![at, net, pair, account, device])?;
             Ok(())
         })
         .await
@@ -42,6 +37,7 @@ impl Sqlite {
     /// Deletes one record of `attempt` made at `at`.
     pub async fn forget_login_attempt(&self, at: i64, attempt: Attempt) -> Result<(), StoreError> {
         self.write(move |conn| {
+            let [net, pair, account, device] = attempt.columns();
             conn.prepare_cached(
                 "DELETE FROM login_attempts WHERE rowid = (
                      SELECT rowid FROM login_attempts
@@ -49,13 +45,7 @@ impl Sqlite {
                        AND device IS ?5
                      LIMIT 1)",
             )?
-            .execute(params![
-                at,
-                attempt.net.as_ref().map(|t| t.as_slice()),
-                attempt.pair.as_ref().map(|t| t.as_slice()),
-                attempt.account.as_ref().map(|t| t.as_slice()),
-                attempt.device.as_ref().map(|t| t.as_slice()),
-            ])?;
+            .execute(params![at, net, pair, account, device])?;
             Ok(())
         })
         .await

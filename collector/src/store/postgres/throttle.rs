@@ -30,18 +30,9 @@ impl Postgres {
                  VALUES ($1, $2, $3, $4, $5)",
             )
             .await?;
-        let bytes = |t: &Option<Tag>| t.as_ref().map(|t| t.as_slice().to_vec());
-        tx.execute(
-            &insert,
-            &[
-                &at,
-                &bytes(&attempt.net),
-                &bytes(&attempt.pair),
-                &bytes(&attempt.account),
-                &bytes(&attempt.device),
-            ],
-        )
-        .await?;
+        let [net, pair, account, device] = attempt.columns();
+        tx.execute(&insert, &[&at, &net, &pair, &account, &device])
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -60,18 +51,9 @@ impl Postgres {
                      LIMIT 1)",
             )
             .await?;
-        let bytes = |t: &Option<Tag>| t.as_ref().map(|t| t.as_slice().to_vec());
+        let [net, pair, account, device] = attempt.columns();
         client
-            .execute(
-                &forget,
-                &[
-                    &at,
-                    &bytes(&attempt.net),
-                    &bytes(&attempt.pair),
-                    &bytes(&attempt.account),
-                    &bytes(&attempt.device),
-                ],
-            )
+            .execute(&forget, &[&at, &net, &pair, &account, &device])
             .await?;
         Ok(())
     }
