@@ -224,6 +224,23 @@ fn duration_label(ms: i64) -> String {
     }
 }
 
+/// The median and 90th percentile columns of a timing table (answered or
+/// resolved, median, 90th percentile) as two series.
+fn quantiles(table: &Table) -> [Series<'static>; 2] {
+    [
+        Series {
+            name: "median",
+            class: "m-median",
+            values: column(table, 2),
+        },
+        Series {
+            name: "90th percentile",
+            class: "m-p90",
+            values: column(table, 3),
+        },
+    ]
+}
+
 /// The chart drawn from a table.
 pub(super) fn chart(table: &Table, target_ms: Option<i64>) -> Markup {
     let categories: Vec<String> = labels(table)
@@ -261,18 +278,7 @@ pub(super) fn chart(table: &Table, target_ms: Option<i64>) -> Markup {
             table.title,
             "Median and 90th percentile time to the first reply, by the week the entries arrived; the line is the site's target.",
             &categories,
-            &[
-                Series {
-                    name: "median",
-                    class: "m-median",
-                    values: column(table, 2),
-                },
-                Series {
-                    name: "90th percentile",
-                    class: "m-p90",
-                    values: column(table, 3),
-                },
-            ],
+            &quantiles(table),
             false,
             target_ms.map(|value| Line {
                 name: "target",
@@ -284,18 +290,7 @@ pub(super) fn chart(table: &Table, target_ms: Option<i64>) -> Markup {
             table.title,
             "Median and 90th percentile time from arrival to resolved or won't fix, by kind.",
             &labels(table),
-            &[
-                Series {
-                    name: "median",
-                    class: "m-median",
-                    values: column(table, 2),
-                },
-                Series {
-                    name: "90th percentile",
-                    class: "m-p90",
-                    values: column(table, 3),
-                },
-            ],
+            &quantiles(table),
             duration_label,
         ),
         "promises" => hbars(
