@@ -29,6 +29,23 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
   var offset = here.getBoundingClientRect().left - nav.getBoundingClientRect().left;
   nav.scrollLeft += offset - (nav.clientWidth - here.offsetWidth) / 2;
 })();
+// On a phone the inbox's filters would fill the first screen: fold all
+// but the search and its scope behind a button, unless one is in use.
+(function () {
+  var fold = document.querySelector("form.filters button.fold");
+  if (!fold) return;
+  var form = fold.form;
+  var fields = form.querySelectorAll("button.fold ~ label input, button.fold ~ label select");
+  var inUse = Array.prototype.some.call(fields, function (field) { return field.value !== ""; });
+  function show(open) {
+    form.classList.toggle("folded", !open);
+    fold.setAttribute("aria-expanded", String(open));
+    fold.textContent = open ? "Fewer filters" : "More filters";
+  }
+  fold.hidden = false;
+  show(inUse);
+  fold.addEventListener("click", function () { show(form.classList.contains("folded")); });
+})();
 // Keyboard shortcuts, for people who triage all day. Nothing depends on
 // them: every action is a link or a form without this script.
 (function () {

@@ -278,6 +278,34 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
         assert_scroll_boxes_stop_only_when_they_scroll(&browser, path).await?;
     }
 
+    // The inbox's filters fold on a phone, so the list starts on the first
+    // screen; a filter in use keeps them open.
+    browser.client.goto(&format!("{url}/console?view=all")).await?;
+    let folded = browser
+        .client
+        .execute(
+            "const row = document.querySelector('table.inbox tbody tr');
+             return {
+               row_on_first_screen: !!row && row.getBoundingClientRect().top < innerHeight,
+               kind_shown: !!document.querySelector('select[name=kind]').offsetParent,
+               expanded: document.querySelector('button.fold').getAttribute('aria-expanded'),
+             };",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        folded,
+        json!({"row_on_first_screen": true, "kind_shown": false, "expanded": "false"})
+    );
+    click(&browser, "button.fold").await?;
+    let kind_shown = "return !!document.querySelector('select[name=kind]').offsetParent;";
+    assert_eq!(browser.client.execute(kind_shown, vec![]).await?, json!(true));
+    browser
+        .client
+        .goto(&format!("{url}/console?view=all&kind=complaint"))
+        .await?;
+    assert_eq!(browser.client.execute(kind_shown, vec![]).await?, json!(true));
+
     browser.close().await;
     collector.running.stop().await?;
     Ok(())

@@ -122,6 +122,10 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], users: &[User]) -> Marku
                     option value="spam" selected[raw.view == "spam"] { "Spam" }
                 }
             }
+            // On a phone the script folds the filters after this button
+            // away (unless one is set), so the list starts on the first
+            // screen; without script, and on a wide screen, all show.
+            button.fold type="button" hidden aria-expanded="true" { "Fewer filters" }
             (site_choice::field(raw.site.trim().parse().ok(), &raw.site, sites))
             (select("kind", "Kind", &raw.kind, &kinds))
             (select("status", "Status", &raw.status, &statuses))
