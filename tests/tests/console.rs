@@ -280,7 +280,10 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
 
     // The inbox's filters fold on a phone, so the list starts on the first
     // screen; a filter in use keeps them open.
-    browser.client.goto(&format!("{url}/console?view=all")).await?;
+    browser
+        .client
+        .goto(&format!("{url}/console?view=all"))
+        .await?;
     let folded = browser
         .client
         .execute(
@@ -299,12 +302,18 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
     );
     click(&browser, "button.fold").await?;
     let kind_shown = "return !!document.querySelector('select[name=kind]').offsetParent;";
-    assert_eq!(browser.client.execute(kind_shown, vec![]).await?, json!(true));
+    assert_eq!(
+        browser.client.execute(kind_shown, vec![]).await?,
+        json!(true)
+    );
     browser
         .client
         .goto(&format!("{url}/console?view=all&kind=complaint"))
         .await?;
-    assert_eq!(browser.client.execute(kind_shown, vec![]).await?, json!(true));
+    assert_eq!(
+        browser.client.execute(kind_shown, vec![]).await?,
+        json!(true)
+    );
 
     browser.close().await;
     collector.running.stop().await?;

@@ -1,10 +1,10 @@
 //! Keyboard and assistive technology: the dialog works without a mouse
 //! and passes axe.
 
-use earshot_e2e::{BROWSER_LOCK, Browser, Collector, TestResult, serve_host_pages};
+use earshot_e2e::{BROWSER_LOCK, Browser, Collector, TestResult};
 
 use crate::support::{
-    entry_count, focus, open_details, open_widget, press, stored, tab_to, type_into,
+    entry_count, focus, open_details, open_widget, press, show_launcher, stored, tab_to, type_into,
 };
 
 #[tokio::test]
@@ -13,12 +13,7 @@ async fn a_keyboard_alone_opens_fills_sends_and_closes_the_dialog() -> TestResul
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
     let browser = Browser::start().await?;
-    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
-    browser
-        .client
-        .goto(&format!("http://{host}/index.html"))
-        .await?;
-    browser.find_in_widget("button.launcher").await?;
+    show_launcher(&browser, &collector, "index.html").await?;
     // Tab through the page to the button, as a keyboard user would.
     for _ in 0..20 {
         if focus(&browser).await? == "launcher" {

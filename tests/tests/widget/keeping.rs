@@ -1,9 +1,7 @@
 //! Nothing is lost: what cannot be sent now is kept and sent once, and
 //! what will never be accepted is said plainly.
 
-use earshot_e2e::{
-    BROWSER_LOCK, Browser, Collector, Engine, INSECURE_HOST, TestResult, serve_host_pages,
-};
+use earshot_e2e::{BROWSER_LOCK, Browser, Collector, Engine, INSECURE_HOST, TestResult};
 
 use crate::support::{
     LOCAL_STORAGE_ITEM, entry_count, local_storage, open_widget, open_widget_from, outbox_key,
@@ -49,14 +47,7 @@ async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
     let browser = Browser::start_in(engine).await?;
-    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
-    let page = format!("http://{host}/index.html");
-    browser.client.goto(&page).await?;
-    browser
-        .find_in_widget("button.launcher")
-        .await?
-        .click()
-        .await?;
+    let page = open_widget(&browser, &collector, "index.html").await?;
     let message = "The tracking link in my order email leads nowhere";
     type_into(&browser, "textarea#message", message).await?;
 

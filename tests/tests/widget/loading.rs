@@ -1,19 +1,16 @@
 //! When the widget's own files are fetched, and what it says when they
 //! cannot be.
 
-use earshot_e2e::{BROWSER_LOCK, Browser, Collector, TestResult, serve_host_pages};
+use earshot_e2e::{BROWSER_LOCK, Browser, Collector, TestResult};
+
+use crate::support::show_launcher;
 
 #[tokio::test]
 async fn the_webassembly_is_fetched_only_when_someone_reaches_for_the_button() -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
     let browser = Browser::start().await?;
-    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
-    browser
-        .client
-        .goto(&format!("http://{host}/index.html"))
-        .await?;
-    let button = browser.find_in_widget("button.launcher").await?;
+    let (_, button) = show_launcher(&browser, &collector, "index.html").await?;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let fetched = "return performance.getEntriesByType('resource').filter(function (r) { return /\\/widget\\//.test(r.name); }).length";
     assert_eq!(
@@ -48,12 +45,7 @@ async fn when_the_widgets_own_files_cannot_load_the_button_says_so_and_tries_aga
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
     let browser = Browser::start().await?;
-    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
-    browser
-        .client
-        .goto(&format!("http://{host}/index.html"))
-        .await?;
-    browser.find_in_widget("button.launcher").await?;
+    show_launcher(&browser, &collector, "index.html").await?;
     // The loader is in; the collector goes away before the dialog is fetched.
     let stopped = collector.stop().await?;
     browser

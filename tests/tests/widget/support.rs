@@ -2,6 +2,7 @@
 //! sending, and reading what the collector and the browser kept.
 
 use earshot_e2e::{Browser, Collector, TestResult, serve_host_pages};
+use fantoccini::elements::Element;
 use rusqlite::OptionalExtension;
 
 pub(crate) struct Stored {
@@ -61,18 +62,35 @@ pub(crate) async fn open_widget_from(
     host_name: &str,
     page: &str,
 ) -> TestResult<String> {
+    let (url, launcher) = show_launcher_from(browser, collector, host_name, page).await?;
+    // A real WebDriver click: it fails if anything (say, the hostile page's
+    // overlay) covers the button.
+    launcher.click().await?;
+    browser.find_in_widget("dialog[open]").await?;
+    Ok(url)
+}
+
+/// Loads `page` from the example host pages and waits for the launcher,
+/// without touching it; returns the page's address and the button.
+pub(crate) async fn show_launcher(
+    browser: &Browser,
+    collector: &Collector,
+    page: &str,
+) -> TestResult<(String, Element)> {
+    show_launcher_from(browser, collector, "127.0.0.1", page).await
+}
+
+async fn show_launcher_from(
+    browser: &Browser,
+    collector: &Collector,
+    host_name: &str,
+    page: &str,
+) -> TestResult<(String, Element)> {
     let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
     let url = format!("http://{host_name}:{}/{page}", host.port());
     browser.client.goto(&url).await?;
-    // A real WebDriver click: it fails if anything (say, the hostile page's
-    // overlay) covers the button.
-    browser
-        .find_in_widget("button.launcher")
-        .await?
-        .click()
-        .await?;
-    browser.find_in_widget("dialog[open]").await?;
-    Ok(url)
+    let launcher = browser.find_in_widget("button.launcher").await?;
+    Ok((url, launcher))
 }
 
 /// Unfolds "Add your email…" (email, name, screenshot).
