@@ -50,6 +50,13 @@ const ACCOUNT_REFILL: Duration = Duration::from_secs(60);
 const DEVICE_BURST: u32 = 10;
 const DEVICE_REFILL: Duration = Duration::from_secs(3 * 60);
 
+/// Requests for a reset link per client network.
+const RESET_NET_BURST: u32 = 10;
+const RESET_NET_REFILL: Duration = Duration::from_secs(6 * 60);
+/// Reset links emailed to one account, whoever asks.
+const RESET_MAIL_BURST: u32 = 3;
+const RESET_MAIL_REFILL: Duration = Duration::from_secs(20 * 60);
+
 /// How long a device cookie lasts.
 pub const DEVICE_COOKIE_MAX_AGE: Duration = Duration::from_secs(365 * 24 * 3600);
 
@@ -89,6 +96,11 @@ pub struct LoginThrottle {
     per_pair: RateLimiter<Tag>,
     per_account: RateLimiter<Tag>,
     per_device: RateLimiter<Tag>,
+    /// "Forgot your password?" requests, apart from sign-ins so that
+    /// someone who mistyped their password five times can still ask. In
+    /// memory only: they guard a mailbox, not a password.
+    reset_per_net: RateLimiter<Tag>,
+    reset_mail_per_account: RateLimiter<Tag>,
     /// Which recorded attempts the budgets hold already.
     record: Mutex<Counted>,
 }
@@ -159,6 +171,8 @@ impl LoginThrottle {
             per_pair: RateLimiter::steady(PAIR_BURST, PAIR_REFILL),
             per_account: RateLimiter::steady(ACCOUNT_BURST, ACCOUNT_REFILL),
             per_device: RateLimiter::steady(DEVICE_BURST, DEVICE_REFILL),
+            reset_per_net: RateLimiter::steady(RESET_NET_BURST, RESET_NET_REFILL),
+            reset_mail_per_account: RateLimiter::steady(RESET_MAIL_BURST, RESET_MAIL_REFILL),
             record: Mutex::new(Counted::default()),
         }
     }
@@ -299,6 +313,24 @@ impl LoginThrottle {
                 limiter.check_at(key, at);
             }
         }
+    }
+
+    /// Whether a request for a reset link for `email` from `ip` may be
+    /// answered at all (`Err` when the network asked too often), and if so
+    /// whether a link may be emailed: an account gets a few an hour however
+    /// many are asked for, so nobody can fill a colleague's mailbox. The
+    /// answer the requester sees must not depend on the second part.
+    pub fn reset_request(&self, email: &str, ip: IpAddr, now: Instant) -> Result<bool, Throttled> {
+        let net = self.tag(b"reset-net", &[&ClientNet::of(ip).octets()]);
+        if let Some(retry_after) = self.reset_per_net.check_at(&net, now).retry_after() {
+            return Err(Throttled { retry_after });
+        }
+        let account = self.account_tag(email);
+        Ok(self
+            .reset_mail_per_account
+            .check_at(&account, now)
+            .retry_after()
+            .is_none())
     }
 
     fn device_mac(&self, account: &Tag, device: &Tag) -> Tag {
@@ -470,6 +502,42 @@ mod tests {
             assert!(t.admit(&guess, now).is_ok());
         }
         assert!(t.admit(&guess, now).is_err());
+    }
+
+    #[test]
+    fn reset_links_are_limited_per_network_and_per_mailbox_apart_from_sign_ins() {
+        let t = throttle();
+        let now = Instant::now();
+        let office = ip("203.0.113.5");
+        // Five wrong passwords do not stop the owner asking for a link.
+        let guess = t.attempt("bo@example.com", office, None);
+        for _ in 0..PAIR_BURST {
+            t.admit(&guess, now).unwrap();
+        }
+        assert_eq!(t.reset_request("bo@example.com", office, now), Ok(true));
+        // A mailbox gets a few links, whoever asks and from wherever.
+        for n in 1..RESET_MAIL_BURST {
+            let from = ip(&format!("198.51.100.{n}"));
+            assert_eq!(t.reset_request("BO@example.com", from, now), Ok(true));
+        }
+        assert_eq!(
+            t.reset_request("bo@example.com", ip("192.0.2.1"), now),
+            Ok(false)
+        );
+        assert_eq!(
+            t.reset_request("cy@example.com", ip("192.0.2.1"), now),
+            Ok(true)
+        );
+        // One network asking about many addresses is stopped.
+        let mut answered = 0;
+        for n in 0..(2 * RESET_NET_BURST) {
+            if t.reset_request(&format!("x{n}@example.com"), ip("192.0.2.77"), now)
+                .is_ok()
+            {
+                answered += 1;
+            }
+        }
+        assert_eq!(answered, RESET_NET_BURST);
     }
 
     #[test]

@@ -242,39 +242,48 @@ impl FollowedUp {
 #[derive(Debug, Clone)]
 pub struct AccountLinkMail {
     pub to: String,
-    /// The administrator who made it.
-    pub by: String,
+    /// The administrator who made it; `None` when the account's owner
+    /// asked for it from the sign-in page.
+    pub by: Option<String>,
     pub url: String,
     pub invite: bool,
+    pub valid_hours: i64,
 }
 
 impl AccountLinkMail {
     pub fn outgoing(&self) -> Outgoing {
+        let by = self.by.as_deref().unwrap_or("An administrator");
         let (subject, lead) = if self.invite {
             (
-                format!("[Earshot] {} invited you to the feedback console", self.by),
+                format!("[Earshot] {by} invited you to the feedback console"),
                 format!(
-                    "{} invited you to Earshot, where your team answers customer feedback. Open this link to choose your name and password:",
-                    self.by
+                    "{by} invited you to Earshot, where your team answers customer feedback. Open this link to choose your name and password:"
                 ),
+            )
+        } else if self.by.is_some() {
+            (
+                "[Earshot] Choose a new password".to_owned(),
+                format!("{by} made you a link to choose a new Earshot password:"),
             )
         } else {
             (
                 "[Earshot] Choose a new password".to_owned(),
-                format!(
-                    "{} made you a link to choose a new Earshot password:",
-                    self.by
-                ),
+                "Someone, most likely you, asked for a link to choose a new Earshot password. If it was not you, ignore this email: your password stays as it is."
+                    .to_owned(),
             )
         };
+        let lasts = match self.valid_hours {
+            1 => "an hour".to_owned(),
+            n => format!("{n} hours"),
+        };
         let text = format!(
-            "{lead}\n\n{}\n\nThe link works once, for 72 hours.\n{FOOTER}",
+            "{lead}\n\n{}\n\nThe link works once, for {lasts}.\n{FOOTER}",
             self.url
         );
         let body = html! {
             p { (lead) }
             p { a href=(self.url) { (self.url) } }
-            p { "The link works once, for 72 hours." }
+            p { "The link works once, for " (lasts) "." }
         };
         Outgoing {
             to: self.to.clone(),

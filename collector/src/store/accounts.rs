@@ -248,8 +248,22 @@ pub struct NewLink {
     pub hash: Vec<u8>,
     pub purpose: LinkPurpose,
     pub created_by: i64,
+    /// A reset link the account's owner asked for from the sign-in page
+    /// ("Forgot your password?"); `created_by` is then the owner.
+    pub asked_by_owner: bool,
     pub at: i64,
     pub expires_at: i64,
+}
+
+impl NewLink {
+    /// What the audit log calls making this link.
+    pub fn audit_action(&self) -> &'static str {
+        match self.purpose {
+            LinkPurpose::Invite { .. } => "staff.invited",
+            LinkPurpose::Reset { .. } if self.asked_by_owner => "staff.reset_asked",
+            LinkPurpose::Reset { .. } => "staff.reset_link",
+        }
+    }
 }
 
 fn add_link(conn: &Connection, link: &NewLink) -> Outcome<()> {
@@ -306,11 +320,7 @@ fn add_link(conn: &Connection, link: &NewLink) -> Outcome<()> {
     audit(
         conn,
         Some(link.created_by),
-        if purpose == "invite" {
-            "staff.invited"
-        } else {
-            "staff.reset_link"
-        },
+        link.audit_action(),
         &subject,
         role,
         link.at,

@@ -18,6 +18,7 @@ mod crash;
 mod edge;
 mod entry_images;
 mod export;
+mod forgot;
 // The fuzz targets' checks, replayed over their corpus in `ingest`.
 #[path = "../../../fuzz/src/lib.rs"]
 mod fuzz;

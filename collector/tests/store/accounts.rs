@@ -168,6 +168,7 @@ async fn a_link_works_once_and_not_after_it_expires_or_is_replaced(db: &Store) {
             role: Role::Agent,
         },
         created_by: admin.id,
+        asked_by_owner: false,
         at,
         expires_at: at + 100,
     };
@@ -231,11 +232,16 @@ async fn a_link_works_once_and_not_after_it_expires_or_is_replaced(db: &Store) {
         purpose: LinkPurpose::Reset {
             user: agent.clone(),
         },
-        created_by: admin.id,
+        // Asked for by its owner at sign-in, as "Forgot your password?" does.
+        created_by: agent.id,
+        asked_by_owner: true,
         at: T0 + 70,
         expires_at: T0 + 170,
     };
     db.add_account_link(reset).await.unwrap();
+    let asked = db.audit_log(Some("staff.".into()), 1).await.unwrap();
+    assert_eq!(asked[0].action, "staff.reset_asked");
+    assert_eq!(asked[0].subject, agent.email);
     assert_eq!(
         db.account_link(b"reset".to_vec(), T0 + 80).await.unwrap(),
         Some(LinkPurpose::Reset {
@@ -263,6 +269,7 @@ async fn a_link_works_once_and_not_after_it_expires_or_is_replaced(db: &Store) {
             },
         },
         created_by: admin.id,
+        asked_by_owner: false,
         at: T0,
         expires_at: T0 + 100,
     };

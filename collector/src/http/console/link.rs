@@ -1,6 +1,7 @@
 //! `/console/link/{secret}`: a one-time link an administrator made, to join
-//! (choose a name and password) or to choose a new password. Used once,
-//! within 72 hours; the newcomer is signed in at once.
+//! (choose a name and password) or to choose a new password, or one its
+//! owner asked for at sign-in. Used once, within 72 hours (an hour when
+//! asked for); the newcomer is signed in at once.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};

@@ -57,6 +57,7 @@ fn login_page(
             input #password type="password" name="password" autocomplete="current-password" required;
             button.primary type="submit" { "Sign in" }
         }
+        p { a href="/console/forgot" { "Forgot your password?" } }
     };
     (status, views::bare("Sign in", body)).into_response()
 }

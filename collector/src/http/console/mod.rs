@@ -7,6 +7,7 @@ mod charts;
 mod entry;
 mod error;
 mod extract;
+mod forgot;
 mod inbox;
 mod link;
 mod login;
@@ -69,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/bulk", post(inbox::bulk))
         .route("/console/login", get(login::form).post(login::submit))
         .route("/console/logout", post(login::logout))
+        .route("/console/forgot", get(forgot::form).post(forgot::submit))
         .route("/console/setup", get(login::setup_form).post(login::setup))
         .route("/console/entries/{id}", get(entry::page))
         .route("/console/attachments/{id}", get(entry::attachment))

@@ -239,6 +239,7 @@ async fn make_link(
             hash: link_hash(&secret),
             purpose,
             created_by: staff.user.id,
+            asked_by_owner: false,
             at: now,
             expires_at: now + LINK_LIFETIME_MS,
         })
@@ -248,9 +249,10 @@ async fn make_link(
         Some(mailer) => {
             let mail = AccountLinkMail {
                 to,
-                by: staff.user.name.clone(),
+                by: Some(staff.user.name.clone()),
                 url: url.clone(),
                 invite,
+                valid_hours: LINK_LIFETIME_MS / 3_600_000,
             }
             .outgoing();
             match mailer.send(&mail).await {

@@ -231,12 +231,15 @@ async fn add_link(tx: &Transaction<'_>, link: &NewLink) -> Outcome<()> {
         LinkPurpose::Invite { email, .. } => email.clone(),
         LinkPurpose::Reset { user } => user.email.clone(),
     };
-    let action = if purpose == "invite" {
-        "staff.invited"
-    } else {
-        "staff.reset_link"
-    };
-    audit(tx, Some(link.created_by), action, &subject, role, link.at).await?;
+    audit(
+        tx,
+        Some(link.created_by),
+        link.audit_action(),
+        &subject,
+        role,
+        link.at,
+    )
+    .await?;
     Ok(Ok(()))
 }
 
