@@ -79,6 +79,7 @@ async fn a_forgotten_password_is_reset_by_an_emailed_link_that_works_once() {
         .post(&link, &[("password", "yet another passphrase")])
         .await;
     assert_ne!(again.status(), StatusCode::SEE_OTHER, "the link works once");
+    assert!(again.text().await.unwrap().contains("Forgot your password?"));
 
     // The audit log says who asked: the account's owner, at sign-in.
     let admin = signed_in(&app, "ada@example.com").await;

@@ -115,7 +115,7 @@ impl IntoResponse for ConsoleError {
             ConsoleError::Throttled { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",
-                format!("Too many sign-in attempts. Try again in {retry_after_secs} seconds."),
+                format!("Too many attempts. Try again in {retry_after_secs} seconds."),
             ),
             ConsoleError::Store(_) | ConsoleError::Internal(_) => {
                 // The detail stays in the log.

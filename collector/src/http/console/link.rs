@@ -42,7 +42,7 @@ async fn purpose_of(state: &AppState, secret: &str) -> Result<LinkPurpose, Conso
         .await?
         .ok_or_else(|| {
             ConsoleError::Invalid(
-                "This link is not valid: it was used, replaced or has expired. Ask an administrator for a new one."
+                "This link is not valid: it was used, replaced or has expired. Ask an administrator for a new one, or for a new password use “Forgot your password?” on the sign-in page."
                     .to_owned(),
             )
         })
