@@ -79,7 +79,13 @@ async fn a_forgotten_password_is_reset_by_an_emailed_link_that_works_once() {
         .post(&link, &[("password", "yet another passphrase")])
         .await;
     assert_ne!(again.status(), StatusCode::SEE_OTHER, "the link works once");
-    assert!(again.text().await.unwrap().contains("Forgot your password?"));
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("Forgot your password?")
+    );
 
     // The audit log says who asked: the account's owner, at sign-in.
     let admin = signed_in(&app, "ada@example.com").await;
@@ -156,7 +162,7 @@ async fn without_email_the_page_says_who_can_reset_a_password_instead() {
     let (app, _) = console_app().await;
     let page = Console::new(&app).html("/console/forgot").await;
     assert!(page.contains("not set up to send email"), "{page}");
-    assert!(page.contains("earshot user password --email"));
+    assert!(page.contains("earshot user password --email &lt;your address&gt;"));
     let answer = ask(&app, "bo@example.com").await;
     assert_eq!(answer.status(), StatusCode::OK);
     let answer = answer.text().await.unwrap();

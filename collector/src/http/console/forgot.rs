@@ -53,7 +53,7 @@ fn forgot_page(status: StatusCode, email: &str, said: Said<'_>) -> Response {
             Said::CannotMail => {
                 p { "This server is not set up to send email, so it cannot send you a link." }
                 p { "Ask an administrator for a password reset link (on the Staff page), or whoever runs the server to run "
-                    code { "earshot user password --email " (email) } "." }
+                    code { "earshot user password --email " (if email.is_empty() { "<your address>" } else { email }) } "." }
             }
             Said::Sent => {
                 p role="status" { "If an account uses " strong { (email) } ", a link to choose a new password is on its way to it. The link works once, for an hour." }
