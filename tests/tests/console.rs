@@ -12,8 +12,9 @@ const PASSWORD: &str = "a long staff passphrase";
 
 /// The console's pages beyond the inbox and an entry, as an administrator
 /// sees them.
-const ADMIN_PAGES: [&str; 10] = [
+const ADMIN_PAGES: [&str; 11] = [
     "/console?view=all",
+    "/console/account",
     "/console/promises",
     "/console/reports",
     "/console/notifications",

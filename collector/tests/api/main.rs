@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 mod abuse;
+mod account;
 mod admin;
 mod assets;
 mod attachments;

@@ -2,6 +2,7 @@
 //! staff session. No JavaScript framework; one small script file for
 //! conveniences, under a strict CSP.
 
+mod account;
 mod audit;
 mod charts;
 mod entry;
@@ -71,6 +72,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/login", get(login::form).post(login::submit))
         .route("/console/logout", post(login::logout))
         .route("/console/forgot", get(forgot::form).post(forgot::submit))
+        .route("/console/account", get(account::page))
+        .route("/console/account/password", post(account::change_password))
         .route("/console/setup", get(login::setup_form).post(login::setup))
         .route("/console/entries/{id}", get(entry::page))
         .route("/console/attachments/{id}", get(entry::attachment))

@@ -72,7 +72,11 @@ pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Html<Str
                         }
                         form.signout method="post" action="/console/logout" {
                             (csrf(staff))
-                            span.who { (staff.user.name) }
+                            @if current == "/console/account" {
+                                a.who href="/console/account" aria-current="page" { (staff.user.name) }
+                            } @else {
+                                a.who href="/console/account" title="Your account" { (staff.user.name) }
+                            }
                             button type="submit" { "Sign out" }
                         }
                     }

@@ -1,0 +1,110 @@
+//! "Your account": changing one's own password.
+
+use reqwest::StatusCode;
+
+use crate::staff::*;
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_one_and_ends_every_other_session() {
+    let (app, _) = console_app().await;
+    let elsewhere = signed_in(&app, "bo@example.com").await;
+    let mut here = signed_in(&app, "bo@example.com").await;
+    let page = here.html("/console/account").await;
+    assert!(page.contains("bo@example.com"));
+    assert!(page.contains(r#"<a class="who" href="/console/account" aria-current="page">"#));
+
+    let wrong = here
+        .act(
+            "/console/account/password",
+            &[
+                ("current", "not my password"),
+                ("new", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("That is not your current password.")
+    );
+    let short = here
+        .act(
+            "/console/account/password",
+            &[("current", PASSWORD), ("new", "short")],
+        )
+        .await;
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        short
+            .text()
+            .await
+            .unwrap()
+            .contains("at least 10 characters")
+    );
+    assert_eq!(elsewhere.get("/console").await.status(), StatusCode::OK);
+
+    let changed = here
+        .act(
+            "/console/account/password",
+            &[("current", PASSWORD), ("new", "a brand new passphrase")],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&changed),
+        "/console/account?done=password#password"
+    );
+    here.cookie = session_cookie(changed.headers());
+    // This browser stays signed in; the other session has ended.
+    assert!(
+        here.html("/console/account?done=password")
+            .await
+            .contains("Password changed.")
+    );
+    assert_eq!(elsewhere.get("/console").await.status(), StatusCode::FOUND);
+    let mut fresh = Console::new(&app);
+    assert_eq!(
+        fresh.login("bo@example.com", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        fresh
+            .login("bo@example.com", "a brand new passphrase")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled_like_signing_in() {
+    let (app, _) = console_app().await;
+    // A stolen browser holds the device cookie too: its own budget of ten
+    // guesses, then one per three minutes.
+    let stolen = signed_in(&app, "bo@example.com").await;
+    let mut refused = 0;
+    for n in 0..13 {
+        let guess = format!("guess number {n}");
+        let answer = stolen
+            .act(
+                "/console/account/password",
+                &[
+                    ("current", guess.as_str()),
+                    ("new", "the thief's passphrase"),
+                ],
+            )
+            .await;
+        match answer.status() {
+            StatusCode::UNPROCESSABLE_ENTITY => {}
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("guess {n}: {other}"),
+        }
+    }
+    assert!(
+        refused >= 3,
+        "only ten guesses get through ({refused} refused)"
+    );
+}
