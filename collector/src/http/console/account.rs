@@ -28,26 +28,30 @@ fn account_page(status: StatusCode, staff: &Staff, problem: Option<&str>, done: 
     let user = &staff.user;
     let body = html! {
         h1 { "Your account" }
-        dl.context {
-            dt { "Name" } dd { (user.name) }
-            dt { "Email" } dd { (user.email) }
-            dt { "Role" } dd { @if user.role == Role::Admin { "Administrator" } @else { "Agent" } }
+        section.panel {
+            dl.context {
+                dt { "Name" } dd { (user.name) }
+                dt { "Email" } dd { (user.email) }
+                dt { "Role" } dd { @if user.role == Role::Admin { "Administrator" } @else { "Agent" } }
+            }
         }
-        h2 #password { "Change your password" }
-        @if done {
-            p.notice role="status" { "Password changed. Every other session it had opened has ended." }
-        }
-        @if let Some(problem) = problem {
-            p.error role="alert" { (problem) }
-        }
-        form.stack method="post" action="/console/account/password" {
-            (views::csrf(staff))
-            label for="current" { "Current password" }
-            input #current type="password" name="current" autocomplete="current-password" required;
-            label for="new" { "New password" }
-            input #new type="password" name="new" autocomplete="new-password" required minlength=(password::MIN_CHARS) aria-describedby="new-hint";
-            p.muted #new-hint { "At least " (password::MIN_CHARS) " characters. Every other session you have open ends when you change it." }
-            button.primary type="submit" { "Change password" }
+        section.panel aria-labelledby="password" {
+            h2 #password { "Change your password" }
+            @if done {
+                p.notice role="status" { "Password changed. Every other session it had opened has ended." }
+            }
+            @if let Some(problem) = problem {
+                p.error role="alert" { (problem) }
+            }
+            form.stack method="post" action="/console/account/password" {
+                (views::csrf(staff))
+                label for="current" { "Current password" }
+                input #current type="password" name="current" autocomplete="current-password" required;
+                label for="new" { "New password" }
+                input #new type="password" name="new" autocomplete="new-password" required minlength=(password::MIN_CHARS) aria-describedby="new-hint";
+                p.muted #new-hint { "At least " (password::MIN_CHARS) " characters. Every other session you have open ends when you change it." }
+                button.primary type="submit" { "Change password" }
+            }
         }
     };
     (
