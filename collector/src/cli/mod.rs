@@ -348,7 +348,12 @@ async fn set_password(email: String, generate: bool, db: DbArgs) -> Result<(), C
     let password_hash = hash(&password)?;
     let store = open(&db).await?;
     let result = store
-        .set_password(email.trim().to_owned(), password_hash)
+        .set_password(
+            email.trim().to_owned(),
+            password_hash,
+            None,
+            crate::clock::system_millis(),
+        )
         .await;
     store.shutdown().await;
     if !result.map_err(store_error(&db))? {

@@ -367,7 +367,10 @@ operations! {
         /// revokes its API tokens in the same transaction.
         fn set_disabled(user_id: i64, disabled: bool, actor: Option<i64>, at: i64) -> Result<User, AccountError>;
         fn set_notify_prefs(user_id: i64, prefs: Prefs) -> Result<(), StoreError>;
-        fn set_password(email: String, password_hash: String) -> Result<bool, StoreError>;
+        /// Sets a new password, ends every session the old one opened and
+        /// records it in the audit log (`actor` is `None` from the command
+        /// line); `false` when no account has the address.
+        fn set_password(email: String, password_hash: String, actor: Option<i64>, at: i64) -> Result<bool, StoreError>;
         /// Sets a site's retention; `false` when there is no such site.
         fn set_retention(site_id: i64, retention: Retention, actor: i64, at: i64) -> Result<bool, StoreError>;
         fn set_role(user_id: i64, role: Role, actor: i64, at: i64) -> Result<User, AccountError>;

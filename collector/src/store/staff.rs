@@ -158,18 +158,24 @@ impl Sqlite {
         &self,
         email: String,
         password_hash: String,
+        actor: Option<i64>,
+        at: i64,
     ) -> Result<bool, StoreError> {
         self.write(move |conn| {
-            let changed = conn.execute(
-                "UPDATE users SET password_hash = ?2 WHERE email = ?1",
-                params![email, password_hash],
-            )?;
+            let changed: Option<(i64, String)> = conn
+                .query_row(
+                    "UPDATE users SET password_hash = ?2 WHERE email = ?1 RETURNING id, email",
+                    params![email, password_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((user_id, email)) = changed else {
+                return Ok(false);
+            };
             // A new password ends every session opened with the old one.
-            conn.execute(
-                "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE email = ?1)",
-                [&email],
-            )?;
-            Ok(changed > 0)
+            conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+            super::accounts::audit(conn, actor, "staff.password_changed", &email, None, at)?;
+            Ok(true)
         })
         .await
     }

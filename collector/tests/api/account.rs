@@ -77,6 +77,9 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
             .status(),
         StatusCode::SEE_OTHER
     );
+    let admin = signed_in(&app, "ada@example.com").await;
+    let audit = admin.html("/console/audit").await;
+    assert!(audit.contains("staff.password_changed"), "{audit}");
 }
 
 #[tokio::test]

@@ -121,7 +121,7 @@ async fn a_session_lives_until_signed_out_expired_or_the_password_changes(db: &S
     assert!(db.session(vec![5; 32]).await.unwrap().is_some());
     // A new password ends every session.
     assert!(
-        db.set_password("ADA@shop.example".into(), "new-hash".into())
+        db.set_password("ADA@shop.example".into(), "new-hash".into(), None, T0 + 90)
             .await
             .unwrap()
     );
@@ -132,8 +132,18 @@ async fn a_session_lives_until_signed_out_expired_or_the_password_changes(db: &S
         .unwrap()
         .unwrap();
     assert_eq!(hash, "new-hash");
+    // The audit log has it, under the address as stored.
+    let audit = db.audit_log(Some("staff.".into()), 10).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.action == "staff.password_changed")
+            .map(|a| (a.subject.as_str(), a.actor.as_deref(), a.at))
+            .collect::<Vec<_>>(),
+        [("ada@shop.example", None, T0 + 90)]
+    );
     assert!(
-        !db.set_password("nobody@shop.example".into(), "x".into())
+        !db.set_password("nobody@shop.example".into(), "x".into(), None, T0 + 90)
             .await
             .unwrap()
     );

@@ -102,7 +102,15 @@ pub async fn change_password(
         Ok(hash) => hash,
         Err(problem) => return refuse(&problem),
     };
-    state.store.set_password(user.email.clone(), hash).await?;
+    state
+        .store
+        .set_password(
+            user.email.clone(),
+            hash,
+            Some(user.id),
+            state.clock.now_millis(),
+        )
+        .await?;
     tracing::info!(user_id = user.id, "staff changed their password");
     // Every session ended with the old password; this browser gets a new one.
     signed_in(

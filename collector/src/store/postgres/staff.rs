@@ -127,23 +127,29 @@ impl Postgres {
         &self,
         email: String,
         password_hash: String,
+        actor: Option<i64>,
+        at: i64,
     ) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let changed = tx
-            .execute(
-                "UPDATE users SET password_hash = $2 WHERE lower(email) = lower($1)",
+            .query_opt(
+                "UPDATE users SET password_hash = $2 WHERE lower(email) = lower($1)
+                 RETURNING id, email",
                 &[&email, &password_hash],
             )
             .await?;
+        let Some(row) = changed else {
+            return Ok(false);
+        };
+        let user_id: i64 = row.try_get(0)?;
+        let email: String = row.try_get(1)?;
         // A new password ends every session opened with the old one.
-        tx.execute(
-            "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE lower(email) = lower($1))",
-            &[&email],
-        )
-        .await?;
+        tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&user_id])
+            .await?;
+        super::audit(&tx, actor, "staff.password_changed", &email, None, at).await?;
         tx.commit().await?;
-        Ok(changed > 0)
+        Ok(true)
     }
 
     /// Starts a session; `replacing` (the session the browser had before
