@@ -95,6 +95,19 @@ fn severities() -> Vec<(String, String)> {
     columns
 }
 
+/// A row of a timing table: its label, how many were timed, the median
+/// and the 90th percentile (none timed: no histogram).
+fn timing_row(label: String, histogram: Option<&BTreeMap<i64, i64>>) -> Vec<Cell> {
+    let empty = BTreeMap::new();
+    let h = histogram.unwrap_or(&empty);
+    vec![
+        Cell::Text(label),
+        Cell::Count(h.values().sum()),
+        Cell::Duration(quantile(h, 0.5)),
+        Cell::Duration(quantile(h, 0.9)),
+    ]
+}
+
 /// Every table of the report, from the roll-ups.
 pub(super) fn tables(p: &Period, r: &Rollups) -> Vec<Table> {
     let first_response = Table {
@@ -105,15 +118,7 @@ pub(super) fn tables(p: &Period, r: &Rollups) -> Vec<Table> {
             .to_vec(),
         rows: weeks(p)
             .into_iter()
-            .map(|week| {
-                let h = r.first_response.get(&week).cloned().unwrap_or_default();
-                vec![
-                    Cell::Text(week_label(week)),
-                    Cell::Count(h.values().sum()),
-                    Cell::Duration(quantile(&h, 0.5)),
-                    Cell::Duration(quantile(&h, 0.9)),
-                ]
-            })
+            .map(|week| timing_row(week_label(week), r.first_response.get(&week)))
             .collect(),
     };
     let pr = r.promises;
@@ -165,13 +170,10 @@ pub(super) fn tables(p: &Period, r: &Rollups) -> Vec<Table> {
         rows: Kind::ALL
             .iter()
             .map(|k| {
-                let h = r.resolution.get(k.as_str()).cloned().unwrap_or_default();
-                vec![
-                    Cell::Text(kind_label(k.as_str()).to_owned()),
-                    Cell::Count(h.values().sum()),
-                    Cell::Duration(quantile(&h, 0.5)),
-                    Cell::Duration(quantile(&h, 0.9)),
-                ]
+                timing_row(
+                    kind_label(k.as_str()).to_owned(),
+                    r.resolution.get(k.as_str()),
+                )
             })
             .collect(),
     };
