@@ -4,6 +4,15 @@ use reqwest::StatusCode;
 
 use crate::staff::*;
 
+async fn change_password(console: &Console, current: &str, new: &str) -> reqwest::Response {
+    console
+        .act(
+            "/console/account/password",
+            &[("current", current), ("new", new)],
+        )
+        .await
+}
+
 #[tokio::test]
 async fn a_password_change_needs_the_current_one_and_ends_every_other_session() {
     let (app, _) = console_app().await;
@@ -13,15 +22,7 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
     assert!(page.contains("bo@example.com"));
     assert!(page.contains(r#"<a class="who" href="/console/account" aria-current="page">"#));
 
-    let wrong = here
-        .act(
-            "/console/account/password",
-            &[
-                ("current", "not my password"),
-                ("new", "a brand new passphrase"),
-            ],
-        )
-        .await;
+    let wrong = change_password(&here, "not my password", "a brand new passphrase").await;
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         wrong
@@ -30,12 +31,7 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
             .unwrap()
             .contains("That is not your current password.")
     );
-    let short = here
-        .act(
-            "/console/account/password",
-            &[("current", PASSWORD), ("new", "short")],
-        )
-        .await;
+    let short = change_password(&here, PASSWORD, "short").await;
     assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         short
@@ -46,12 +42,7 @@ async fn a_password_change_needs_the_current_one_and_ends_every_other_session() 
     );
     assert_eq!(elsewhere.get("/console").await.status(), StatusCode::OK);
 
-    let changed = here
-        .act(
-            "/console/account/password",
-            &[("current", PASSWORD), ("new", "a brand new passphrase")],
-        )
-        .await;
+    let changed = change_password(&here, PASSWORD, "a brand new passphrase").await;
     assert_eq!(changed.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         location(&changed),
@@ -91,15 +82,7 @@ async fn guessing_the_current_password_is_throttled_like_signing_in() {
     let mut refused = 0;
     for n in 0..13 {
         let guess = format!("guess number {n}");
-        let answer = stolen
-            .act(
-                "/console/account/password",
-                &[
-                    ("current", guess.as_str()),
-                    ("new", "the thief's passphrase"),
-                ],
-            )
-            .await;
+        let answer = change_password(&stolen, guess.as_str(), "the thief's passphrase").await;
         match answer.status() {
             StatusCode::UNPROCESSABLE_ENTITY => {}
             StatusCode::TOO_MANY_REQUESTS => refused += 1,
