@@ -290,11 +290,15 @@ fn add_link(conn: &Connection, link: &NewLink) -> Outcome<()> {
             if !matches!(account(conn, user.id)?, Some((_, false))) {
                 return Ok(Err(AccountRefusal::NoUser));
             }
+            // A link asked for at sign-in replaces only the owner's own
+            // earlier ones: anyone can ask, and the link an administrator
+            // handed over must keep working.
             conn.prepare_cached(
                 "UPDATE account_links SET used_at = ?2
-                 WHERE purpose = 'reset' AND user_id = ?1 AND used_at IS NULL",
+                 WHERE purpose = 'reset' AND user_id = ?1 AND used_at IS NULL
+                   AND (NOT ?3 OR created_by = ?1)",
             )?
-            .execute(params![user.id, link.at])?;
+            .execute(params![user.id, link.at, link.asked_by_owner])?;
             ("reset", Some(user.id), None, None, None)
         }
     };
@@ -363,6 +367,13 @@ fn redeem(
                 .execute(params![user.id, password_hash])?;
             conn.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
                 .execute([user.id])?;
+            // The other reset links waiting for this account (one from an
+            // administrator, one asked for at sign-in) have done their job.
+            conn.prepare_cached(
+                "UPDATE account_links SET used_at = ?2
+                 WHERE purpose = 'reset' AND user_id = ?1 AND used_at IS NULL",
+            )?
+            .execute(params![user.id, now])?;
             audit(
                 conn,
                 Some(user.id),

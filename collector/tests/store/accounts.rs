@@ -279,3 +279,57 @@ async fn a_link_works_once_and_not_after_it_expires_or_is_replaced(db: &Store) {
     );
 }
 story!(a_link_works_once_and_not_after_it_expires_or_is_replaced);
+
+async fn asking_for_a_reset_at_sign_in_keeps_the_link_an_admin_made(db: &Store) {
+    let users = staff(db, 1, 1).await;
+    let (admin, agent) = (&users[0], &users[1]);
+    let reset = |hash: &[u8], by: &User, at: i64| NewLink {
+        hash: hash.to_vec(),
+        purpose: LinkPurpose::Reset {
+            user: agent.clone(),
+        },
+        created_by: by.id,
+        asked_by_owner: by.id == agent.id,
+        at,
+        expires_at: at + 1_000,
+    };
+    let works = |hash: &'static [u8], at: i64| async move {
+        db.account_link(hash.to_vec(), at).await.unwrap().is_some()
+    };
+    db.add_account_link(reset(b"admin-1", admin, T0))
+        .await
+        .unwrap();
+    // Anyone can ask for the agent's address at sign-in, twice.
+    db.add_account_link(reset(b"asked-1", agent, T0 + 10))
+        .await
+        .unwrap();
+    db.add_account_link(reset(b"asked-2", agent, T0 + 20))
+        .await
+        .unwrap();
+    assert!(
+        works(b"admin-1", T0 + 30).await,
+        "the admin's link survives"
+    );
+    assert!(
+        !works(b"asked-1", T0 + 30).await,
+        "replaced by the next ask"
+    );
+    assert!(works(b"asked-2", T0 + 30).await);
+    // A new link from an admin replaces every earlier one.
+    db.add_account_link(reset(b"admin-2", admin, T0 + 40))
+        .await
+        .unwrap();
+    assert!(!works(b"admin-1", T0 + 50).await);
+    assert!(!works(b"asked-2", T0 + 50).await);
+    assert!(works(b"admin-2", T0 + 50).await);
+    // Whichever is used first ends the others.
+    db.add_account_link(reset(b"asked-3", agent, T0 + 60))
+        .await
+        .unwrap();
+    db.redeem_account_link(b"asked-3".to_vec(), None, "new".into(), T0 + 70)
+        .await
+        .unwrap();
+    assert!(!works(b"admin-2", T0 + 80).await);
+    assert!(!works(b"asked-3", T0 + 80).await);
+}
+story!(asking_for_a_reset_at_sign_in_keeps_the_link_an_admin_made);

@@ -202,10 +202,14 @@ async fn add_link(tx: &Transaction<'_>, link: &NewLink) -> Outcome<()> {
             if !matches!(account(tx, user.id).await?, Some((_, false))) {
                 return Ok(Err(AccountRefusal::NoUser));
             }
+            // A link asked for at sign-in replaces only the owner's own
+            // earlier ones: anyone can ask, and the link an administrator
+            // handed over must keep working.
             tx.execute(
                 "UPDATE account_links SET used_at = $2
-                 WHERE purpose = 'reset' AND user_id = $1 AND used_at IS NULL",
-                &[&user.id, &link.at],
+                 WHERE purpose = 'reset' AND user_id = $1 AND used_at IS NULL
+                   AND (NOT $3 OR created_by = $1)",
+                &[&user.id, &link.at, &link.asked_by_owner],
             )
             .await?;
             ("reset", Some(user.id), None, None, None)
@@ -284,6 +288,14 @@ async fn redeem(
             .await?;
             tx.execute("DELETE FROM sessions WHERE user_id = $1", &[&user.id])
                 .await?;
+            // The other reset links waiting for this account (one from an
+            // administrator, one asked for at sign-in) have done their job.
+            tx.execute(
+                "UPDATE account_links SET used_at = $2
+                 WHERE purpose = 'reset' AND user_id = $1 AND used_at IS NULL",
+                &[&user.id, &now],
+            )
+            .await?;
             audit(
                 tx,
                 Some(user.id),
