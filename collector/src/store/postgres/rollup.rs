@@ -249,6 +249,11 @@ pub(super) async fn forget_text(tx: &Transaction<'_>, entry_id: i64) -> Result<(
     Ok(())
 }
 
+/// A roll-up table's key columns and counts, one array each, as `unnest`
+/// takes them.
+type Columns4<A, B, C> = (Vec<A>, Vec<B>, Vec<C>, Vec<i64>);
+type Columns5<A, B, C, D> = (Vec<A>, Vec<B>, Vec<C>, Vec<D>, Vec<i64>);
+
 /// A batch's counts, summed before they are written: one statement per
 /// roll-up table (its rows passed as arrays) instead of one per entry and
 /// word, each a round trip to the server.
@@ -298,14 +303,11 @@ impl Sums {
 
     async fn write(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
         lock_sums(tx).await?;
-        let (mut a, mut b, mut c, mut d, mut n) = (vec![], vec![], vec![], vec![], vec![]);
-        for ((week, site, kind, severity), count) in self.volume {
-            a.push(week);
-            b.push(site);
-            c.push(kind);
-            d.push(severity);
-            n.push(count);
-        }
+        let (a, b, c, d, n): Columns5<_, _, _, _> = self
+            .volume
+            .into_iter()
+            .map(|((week, site, kind, severity), n)| (week, site, kind, severity, n))
+            .collect();
         tx.execute(
             "INSERT INTO rollup_volume (week, site_id, kind, severity, entries)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
@@ -314,13 +316,11 @@ impl Sums {
             &[&a, &b, &c, &d, &n],
         )
         .await?;
-        let (mut a, mut b, mut c, mut n) = (vec![], vec![], vec![], vec![]);
-        for ((week, site, bucket), count) in self.first_response {
-            a.push(week);
-            b.push(site);
-            c.push(bucket);
-            n.push(count);
-        }
+        let (a, b, c, n): Columns4<_, _, _> = self
+            .first_response
+            .into_iter()
+            .map(|((week, site, bucket), n)| (week, site, bucket, n))
+            .collect();
         tx.execute(
             "INSERT INTO rollup_first_response (week, site_id, bucket, n)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
@@ -328,14 +328,11 @@ impl Sums {
             &[&a, &b, &c, &n],
         )
         .await?;
-        let (mut a, mut b, mut c, mut d, mut n) = (vec![], vec![], vec![], vec![], vec![]);
-        for ((week, site, kind, bucket), count) in self.resolution {
-            a.push(week);
-            b.push(site);
-            c.push(kind);
-            d.push(bucket);
-            n.push(count);
-        }
+        let (a, b, c, d, n): Columns5<_, _, _, _> = self
+            .resolution
+            .into_iter()
+            .map(|((week, site, kind, bucket), n)| (week, site, kind, bucket, n))
+            .collect();
         tx.execute(
             "INSERT INTO rollup_resolution (week, site_id, kind, bucket, n)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])
@@ -343,13 +340,11 @@ impl Sums {
             &[&a, &b, &c, &d, &n],
         )
         .await?;
-        let (mut a, mut b, mut c, mut n) = (vec![], vec![], vec![], vec![]);
-        for ((week, site, page), count) in self.pages {
-            a.push(week);
-            b.push(site);
-            c.push(page);
-            n.push(count);
-        }
+        let (a, b, c, n): Columns4<_, _, _> = self
+            .pages
+            .into_iter()
+            .map(|((week, site, page), n)| (week, site, page, n))
+            .collect();
         tx.execute(
             "INSERT INTO rollup_pages (week, site_id, page, n)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])
@@ -357,14 +352,11 @@ impl Sums {
             &[&a, &b, &c, &n],
         )
         .await?;
-        let (mut a, mut b, mut c, mut d, mut n) = (vec![], vec![], vec![], vec![], vec![]);
-        for ((page, week, site, word), count) in self.words {
-            a.push(page);
-            b.push(week);
-            c.push(site);
-            d.push(word);
-            n.push(count);
-        }
+        let (a, b, c, d, n): Columns5<_, _, _, _> = self
+            .words
+            .into_iter()
+            .map(|((page, week, site, word), n)| (page, week, site, word, n))
+            .collect();
         tx.execute(
             "INSERT INTO rollup_words (page, week, site_id, word, n)
              SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[])
