@@ -1,5 +1,12 @@
 use super::*;
 
+const KEY: &str = "key-0000000000001";
+
+/// What Send would post from `s` at `now`, from any page.
+fn request(s: &State, key: &str, now: f64) -> Result<FeedbackRequest, Vec<ErrorBody>> {
+    s.request("site", key, now, PageInfo::default(), ClientInfo::default())
+}
+
 fn accepted() -> FeedbackAccepted {
     FeedbackAccepted {
         id: "1".into(),
@@ -45,15 +52,7 @@ fn a_queued_draft_is_cleared_when_the_outbox_delivers_it() {
 #[test]
 fn a_refused_queued_submission_comes_back_into_an_empty_form() {
     let mut s = typed("it broke");
-    let request = s
-        .request(
-            "site",
-            "key-0000000000001",
-            2_000.0,
-            PageInfo::default(),
-            ClientInfo::default(),
-        )
-        .unwrap();
+    let request = request(&s, KEY, 2_000.0).unwrap();
     s.apply(Action::StartOver);
     let refusal = ErrorBody {
         code: "too_long".into(),
@@ -93,15 +92,7 @@ fn identify_and_prefill_fill_in_without_overwriting_words() {
         message: Some("other".into()),
     });
     assert_eq!(s.draft.message, "Dark mode");
-    let req = s
-        .request(
-            "site",
-            "key-0000000000001",
-            0.0,
-            PageInfo::default(),
-            ClientInfo::default(),
-        )
-        .unwrap();
+    let req = request(&s, KEY, 0.0).unwrap();
     assert_eq!(req.name.as_deref(), Some("Ana"));
     assert_eq!(req.email.as_deref(), Some("ana@example.com"));
     s.apply(Action::Sent(accepted()));
@@ -120,15 +111,7 @@ fn host_context_is_cut_to_what_the_collector_accepts() {
     entries.extend((0..30).map(|i| (format!("k{i:02}"), "v".to_owned())));
     entries.push(("plan".into(), "pro".into()));
     s.apply(Action::SetContext(entries));
-    let req = s
-        .request(
-            "site",
-            "key-0000000000001",
-            0.0,
-            PageInfo::default(),
-            ClientInfo::default(),
-        )
-        .unwrap();
+    let req = request(&s, KEY, 0.0).unwrap();
     let context = req.context.unwrap();
     assert_eq!(context.len(), limits::CONTEXT_ENTRIES_MAX);
     let long = context.get("a.long").unwrap();
@@ -145,15 +128,7 @@ fn severity_and_name_travel_with_the_request() {
     let mut s = typed("checkout froze");
     s.apply(Action::SetSeverity(Some(Severity::Blocking)));
     s.apply(Action::Edit(Input::Name, "Ana".into()));
-    let req = s
-        .request(
-            "site",
-            "key-0000000000001",
-            0.0,
-            PageInfo::default(),
-            ClientInfo::default(),
-        )
-        .unwrap();
+    let req = request(&s, KEY, 0.0).unwrap();
     assert_eq!(req.severity, Some(Severity::Blocking));
     assert_eq!(req.name.as_deref(), Some("Ana"));
     s.apply(Action::Sent(accepted()));
@@ -233,15 +208,7 @@ fn a_retry_reuses_the_first_idempotency_key() {
     s.apply(Action::Sending {
         idempotency_key: "second-key-000000".into(),
     });
-    let req = s
-        .request(
-            "site",
-            "third-key-0000000",
-            0.0,
-            PageInfo::default(),
-            ClientInfo::default(),
-        )
-        .unwrap();
+    let req = request(&s, "third-key-0000000", 0.0).unwrap();
     assert_eq!(req.idempotency_key.as_deref(), Some("first-key-0000000"));
 }
 
@@ -278,15 +245,7 @@ fn every_invalid_field_is_shown_at_once_and_each_clears_on_its_own() {
     let mut s = State::default();
     s.apply(Action::SetKind(Kind::Expectation));
     s.apply(Action::Edit(Input::Email, "not an email".into()));
-    let errors = s
-        .request(
-            "site",
-            &"k".repeat(16),
-            0.0,
-            PageInfo::default(),
-            ClientInfo::default(),
-        )
-        .unwrap_err();
+    let errors = request(&s, KEY, 0.0).unwrap_err();
     s.apply(Action::Invalid(errors));
     assert_eq!(s.first_invalid(), Some("expected"));
     for input in [Input::Expected, Input::Actual, Input::Email] {
@@ -306,27 +265,11 @@ fn request_is_checked_with_the_collector_rules() {
     let mut s = State::default();
     s.apply(Action::SetKind(Kind::Expectation));
     s.apply(Action::Edit(Input::Expected, "A refund".into()));
-    let err = s
-        .request(
-            "site",
-            &"k".repeat(16),
-            0.0,
-            PageInfo::default(),
-            ClientInfo::default(),
-        )
-        .unwrap_err();
+    let err = request(&s, KEY, 0.0).unwrap_err();
     let fields: Vec<Option<&str>> = err.iter().map(|e| e.field.as_deref()).collect();
     assert_eq!(fields, [Some("actual")]);
     s.apply(Action::Edit(Input::Actual, "A voucher".into()));
-    let req = s
-        .request(
-            "site",
-            &"k".repeat(16),
-            0.0,
-            PageInfo::default(),
-            ClientInfo::default(),
-        )
-        .unwrap();
+    let req = request(&s, KEY, 0.0).unwrap();
     assert_eq!(req.expected.as_deref(), Some("A refund"));
     assert_eq!(req.message, None);
 }
@@ -336,27 +279,11 @@ fn fill_time_runs_from_the_first_opening_of_the_draft() {
     let mut s = typed("slow and careful");
     s.apply(Action::Close);
     s.apply(Action::Open(50_000.0));
-    let req = s
-        .request(
-            "site",
-            &"k".repeat(16),
-            9_000.0,
-            PageInfo::default(),
-            ClientInfo::default(),
-        )
-        .unwrap();
+    let req = request(&s, KEY, 9_000.0).unwrap();
     assert_eq!(req.fill_ms, Some(8_000));
     assert_eq!(req.hp, None);
     s.apply(Action::Edit(Input::Honeypot, "http://spam.example".into()));
-    let req = s
-        .request(
-            "site",
-            &"k".repeat(16),
-            9_000.0,
-            PageInfo::default(),
-            ClientInfo::default(),
-        )
-        .unwrap();
+    let req = request(&s, KEY, 9_000.0).unwrap();
     assert_eq!(req.hp.as_deref(), Some("http://spam.example"));
 }
 
@@ -365,15 +292,7 @@ fn expectation_fields_are_not_sent_for_other_kinds() {
     let mut s = typed("An idea");
     s.apply(Action::Edit(Input::Expected, "left over".into()));
     s.apply(Action::SetKind(Kind::Idea));
-    let req = s
-        .request(
-            "site",
-            &"k".repeat(16),
-            0.0,
-            PageInfo::default(),
-            ClientInfo::default(),
-        )
-        .unwrap();
+    let req = request(&s, KEY, 0.0).unwrap();
     assert_eq!(req.expected, None);
     assert_eq!(req.kind, Kind::Idea);
 }
