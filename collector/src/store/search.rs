@@ -357,6 +357,56 @@ mod tests {
         store.shutdown().await;
     }
 
+    /// Whatever staff type, the search is a query FTS5 accepts: words
+    /// Rust counts as letters that FTS5's tokenizer (Unicode 6.1) does not,
+    /// lone combining marks, private use, symbols, control characters.
+    #[tokio::test]
+    async fn any_typed_search_is_a_query_fts5_accepts() {
+        let (_dir, store) = store_with(vec![
+            "Refund please".into(),
+            "Café ½ x\u{301} \u{a7b5}".into(),
+        ])
+        .await;
+        store
+            .read(|conn| {
+                let run = |typed: &str| -> Result<(), String> {
+                    let Some(search) = Search::parse(typed) else {
+                        return Ok(());
+                    };
+                    let query = match_query(conn, &search).map_err(|e| e.to_string())?;
+                    conn.prepare("SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?1")
+                        .and_then(|mut s| {
+                            s.query_map([&query], |r| r.get::<_, i64>(0))?
+                                .collect::<Result<Vec<_>, _>>()
+                        })
+                        .map(drop)
+                        .map_err(|e| format!("{typed:?} as {query}: {e}"))
+                };
+                for typed in [
+                    "\u{301}",
+                    "\u{345}\u{345} refund",
+                    "refund \u{a7b5}",
+                    "\u{1e922}\u{1e923}",
+                    "\u{e000}",
+                    "\u{1f1e6}",
+                    "½ ² ⅷ 〇 ª ﬀ Ⓐ",
+                    "\"refund\" NEAR(a b) OR * ^ -x",
+                ] {
+                    run(typed).unwrap();
+                }
+                let mut runner = proptest::test_runner::TestRunner::default();
+                runner
+                    .run(&proptest::prelude::any::<String>(), |typed| {
+                        run(&typed).map_err(proptest::test_runner::TestCaseError::fail)
+                    })
+                    .unwrap();
+                Ok(())
+            })
+            .await
+            .unwrap();
+        store.shutdown().await;
+    }
+
     /// The vocabulary lists a word once per occurrence: each longer word is
     /// named once however often it occurs, and the limit counts words.
     #[tokio::test]
