@@ -1,11 +1,13 @@
 //! What the fuzz targets check, as plain functions. The targets in
 //! `fuzz_targets/` hand them the fuzzer's bytes; the collector's API tests
 //! replay `corpus/` through the same functions on every `cargo test`
-//! (`collector/tests/api/ingest.rs` includes this file), so the checks
-//! compile and hold on stable Rust without cargo-fuzz.
+//! (`collector/tests/api/main.rs` includes this file; `ingest.rs` and
+//! `attachments.rs` replay), so the checks compile and hold on stable
+//! Rust without cargo-fuzz.
 
 use earshot_collector::http::ingest::parse_body;
 use earshot_protocol::Submission;
+use earshot_protocol::image::ImageType;
 
 /// What became of one input to [`ingest_body`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -32,4 +34,41 @@ pub fn ingest_body(data: &[u8]) -> Outcome {
         assert!(message.chars().count() <= earshot_protocol::limits::MESSAGE_MAX);
     }
     Outcome::Accepted
+}
+
+/// What became of one input to [`image_header`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Seen {
+    /// No accepted format's signature.
+    NotAnImage,
+    /// A signature, but no size could be read from the header.
+    Unreadable,
+    /// A size a browser may be asked to decode.
+    Displayable,
+    /// A size refused as too large (or empty).
+    Refused,
+}
+
+/// Reads arbitrary bytes as an upload is read: the format by signature,
+/// then the size its header declares. Neither may panic or hang whatever
+/// arrives. Every format's reader also gets every input, not only the one
+/// the signature names, so none relies on sniffing to be safe. A size,
+/// once read, is the header's: bytes after it cannot change it.
+pub fn image_header(data: &[u8]) -> Seen {
+    for kind in ImageType::ALL {
+        let _ = kind.dimensions(data);
+    }
+    let Some(kind) = ImageType::sniff(data) else {
+        return Seen::NotAnImage;
+    };
+    let Some(size) = kind.dimensions(data) else {
+        return Seen::Unreadable;
+    };
+    let longer = [data, b"\0\xFF\xD9;"].concat();
+    assert_eq!(kind.dimensions(&longer), Some(size));
+    if size.is_displayable() {
+        Seen::Displayable
+    } else {
+        Seen::Refused
+    }
 }
