@@ -50,12 +50,11 @@ const ACCOUNT_REFILL: Duration = Duration::from_secs(60);
 const DEVICE_BURST: u32 = 10;
 const DEVICE_REFILL: Duration = Duration::from_secs(3 * 60);
 
-/// Requests for a reset link per client network.
+/// Requests for a reset link per client network. How many links one
+/// account is sent is the store's to count (`ASKED_LINKS_PER_HOUR`), so
+/// that it holds across collectors and restarts.
 const RESET_NET_BURST: u32 = 10;
 const RESET_NET_REFILL: Duration = Duration::from_secs(6 * 60);
-/// Reset links emailed to one account, whoever asks.
-const RESET_MAIL_BURST: u32 = 3;
-const RESET_MAIL_REFILL: Duration = Duration::from_secs(20 * 60);
 
 /// How long a device cookie lasts.
 pub const DEVICE_COOKIE_MAX_AGE: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -98,9 +97,8 @@ pub struct LoginThrottle {
     per_device: RateLimiter<Tag>,
     /// "Forgot your password?" requests, apart from sign-ins so that
     /// someone who mistyped their password five times can still ask. In
-    /// memory only: they guard a mailbox, not a password.
+    /// memory only: it guards the collector's work, not a password.
     reset_per_net: RateLimiter<Tag>,
-    reset_mail_per_account: RateLimiter<Tag>,
     /// Which recorded attempts the budgets hold already.
     record: Mutex<Counted>,
 }
@@ -172,7 +170,6 @@ impl LoginThrottle {
             per_account: RateLimiter::steady(ACCOUNT_BURST, ACCOUNT_REFILL),
             per_device: RateLimiter::steady(DEVICE_BURST, DEVICE_REFILL),
             reset_per_net: RateLimiter::steady(RESET_NET_BURST, RESET_NET_REFILL),
-            reset_mail_per_account: RateLimiter::steady(RESET_MAIL_BURST, RESET_MAIL_REFILL),
             record: Mutex::new(Counted::default()),
         }
     }
@@ -315,22 +312,14 @@ impl LoginThrottle {
         }
     }
 
-    /// Whether a request for a reset link for `email` from `ip` may be
-    /// answered at all (`Err` when the network asked too often), and if so
-    /// whether a link may be emailed: an account gets a few an hour however
-    /// many are asked for, so nobody can fill a colleague's mailbox. The
-    /// answer the requester sees must not depend on the second part.
-    pub fn reset_request(&self, email: &str, ip: IpAddr, now: Instant) -> Result<bool, Throttled> {
+    /// Whether a request for a reset link from `ip` may be answered at
+    /// all: `Err` when its network asked too often.
+    pub fn reset_request(&self, ip: IpAddr, now: Instant) -> Result<(), Throttled> {
         let net = self.tag(b"reset-net", &[&ClientNet::of(ip).octets()]);
-        if let Some(retry_after) = self.reset_per_net.check_at(&net, now).retry_after() {
-            return Err(Throttled { retry_after });
+        match self.reset_per_net.check_at(&net, now).retry_after() {
+            Some(retry_after) => Err(Throttled { retry_after }),
+            None => Ok(()),
         }
-        let account = self.account_tag(email);
-        Ok(self
-            .reset_mail_per_account
-            .check_at(&account, now)
-            .retry_after()
-            .is_none())
     }
 
     fn device_mac(&self, account: &Tag, device: &Tag) -> Tag {
@@ -505,7 +494,7 @@ mod tests {
     }
 
     #[test]
-    fn reset_links_are_limited_per_network_and_per_mailbox_apart_from_sign_ins() {
+    fn reset_requests_are_limited_per_network_apart_from_sign_ins() {
         let t = throttle();
         let now = Instant::now();
         let office = ip("203.0.113.5");
@@ -514,30 +503,16 @@ mod tests {
         for _ in 0..PAIR_BURST {
             t.admit(&guess, now).unwrap();
         }
-        assert_eq!(t.reset_request("bo@example.com", office, now), Ok(true));
-        // A mailbox gets a few links, whoever asks and from wherever.
-        for n in 1..RESET_MAIL_BURST {
-            let from = ip(&format!("198.51.100.{n}"));
-            assert_eq!(t.reset_request("BO@example.com", from, now), Ok(true));
-        }
-        assert_eq!(
-            t.reset_request("bo@example.com", ip("192.0.2.1"), now),
-            Ok(false)
-        );
-        assert_eq!(
-            t.reset_request("cy@example.com", ip("192.0.2.1"), now),
-            Ok(true)
-        );
-        // One network asking about many addresses is stopped.
+        assert_eq!(t.reset_request(office, now), Ok(()));
+        // One network asking about many addresses is stopped; another is not.
         let mut answered = 0;
-        for n in 0..(2 * RESET_NET_BURST) {
-            if t.reset_request(&format!("x{n}@example.com"), ip("192.0.2.77"), now)
-                .is_ok()
-            {
+        for _ in 0..(2 * RESET_NET_BURST) {
+            if t.reset_request(ip("192.0.2.77"), now).is_ok() {
                 answered += 1;
             }
         }
         assert_eq!(answered, RESET_NET_BURST);
+        assert_eq!(t.reset_request(ip("198.51.100.1"), now), Ok(()));
     }
 
     #[test]

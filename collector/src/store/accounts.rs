@@ -50,7 +50,15 @@ pub enum AccountRefusal {
     EmailTaken,
     #[error("this link is not valid: it was used, replaced or has expired")]
     LinkInvalid,
+    #[error("this account was sent as many links as it may be this hour")]
+    AskedTooOften,
 }
+
+/// Reset links an account may be sent an hour at its owner's request (from
+/// the sign-in page), however many collectors are asked and however often
+/// they restart: nobody can fill a colleague's mailbox.
+pub const ASKED_LINKS_PER_HOUR: i64 = 3;
+pub(super) const HOUR_MS: i64 = 3_600_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -289,6 +297,18 @@ fn add_link(conn: &Connection, link: &NewLink) -> Outcome<()> {
         LinkPurpose::Reset { user } => {
             if !matches!(account(conn, user.id)?, Some((_, false))) {
                 return Ok(Err(AccountRefusal::NoUser));
+            }
+            if link.asked_by_owner {
+                let asked: i64 = conn
+                    .prepare_cached(
+                        "SELECT count(*) FROM account_links
+                         WHERE purpose = 'reset' AND user_id = ?1 AND created_by = ?1
+                           AND created_at > ?2",
+                    )?
+                    .query_row(params![user.id, link.at - HOUR_MS], |r| r.get(0))?;
+                if asked >= ASKED_LINKS_PER_HOUR {
+                    return Ok(Err(AccountRefusal::AskedTooOften));
+                }
             }
             // A link asked for at sign-in replaces only the owner's own
             // earlier ones: anyone can ask, and the link an administrator

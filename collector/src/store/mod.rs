@@ -39,7 +39,8 @@ mod writer;
 use std::time::Duration;
 
 pub use accounts::{
-    Account, AccountError, AccountRefusal, AuditEntry, LinkPurpose, NewLink, PendingInvite,
+    ASKED_LINKS_PER_HOUR, Account, AccountError, AccountRefusal, AuditEntry, LinkPurpose, NewLink,
+    PendingInvite,
 };
 pub use attachments::{Attached, AttachmentMeta};
 pub use backend::Store;

@@ -2,7 +2,8 @@
 //! and the audit log that records it all.
 
 use earshot_collector::store::{
-    AccountError, AccountRefusal, LinkPurpose, NewLink, NewToken, NewUser, Role, User,
+    ASKED_LINKS_PER_HOUR, AccountError, AccountRefusal, LinkPurpose, NewLink, NewToken, NewUser,
+    Role, User,
 };
 
 use crate::ingest::T0;
@@ -333,3 +334,61 @@ async fn asking_for_a_reset_at_sign_in_keeps_the_link_an_admin_made(db: &Store) 
     assert!(!works(b"asked-3", T0 + 80).await);
 }
 story!(asking_for_a_reset_at_sign_in_keeps_the_link_an_admin_made);
+
+async fn an_account_is_sent_only_a_few_links_an_hour_at_its_owners_request(db: &Store) {
+    let users = staff(db, 1, 2).await;
+    let (admin, agent, other) = (&users[0], &users[1], &users[2]);
+    const HOUR: i64 = 3_600_000;
+    let reset = |n: i64, by: &User, user: &User, at: i64| NewLink {
+        hash: format!("link-{n}").into_bytes(),
+        purpose: LinkPurpose::Reset { user: user.clone() },
+        created_by: by.id,
+        asked_by_owner: by.id == user.id,
+        at,
+        expires_at: at + HOUR,
+    };
+    // Asked for every twenty minutes, then once more.
+    let every = HOUR / ASKED_LINKS_PER_HOUR;
+    for n in 0..ASKED_LINKS_PER_HOUR {
+        db.add_account_link(reset(n, agent, agent, T0 + n * every))
+            .await
+            .unwrap();
+    }
+    let last = T0 + (ASKED_LINKS_PER_HOUR - 1) * every;
+    assert_eq!(
+        refusal(
+            db.add_account_link(reset(10, agent, agent, last + 10))
+                .await
+        ),
+        AccountRefusal::AskedTooOften
+    );
+    assert!(
+        db.account_link(
+            format!("link-{}", ASKED_LINKS_PER_HOUR - 1).into_bytes(),
+            last + 20
+        )
+        .await
+        .unwrap()
+        .is_some(),
+        "a refused ask replaces nothing"
+    );
+    // Other accounts, and links an administrator makes, are not held back.
+    db.add_account_link(reset(11, other, other, last + 11))
+        .await
+        .unwrap();
+    db.add_account_link(reset(12, admin, agent, last + 12))
+        .await
+        .unwrap();
+    // An hour after the first, one more.
+    db.add_account_link(reset(13, agent, agent, T0 + HOUR + 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        refusal(
+            db.add_account_link(reset(14, agent, agent, T0 + HOUR + 2))
+                .await
+        ),
+        AccountRefusal::AskedTooOften
+    );
+}
+story!(an_account_is_sent_only_a_few_links_an_hour_at_its_owners_request);

@@ -5,7 +5,9 @@
 //! and as fast: the account is looked up, the link made and the email sent
 //! after the answer, so neither the words nor the timing tell anyone who
 //! works here. Asking is limited per network, and each mailbox gets only a
-//! few links an hour however often it is asked for.
+//! few links an hour however often it is asked for (counted by the store,
+//! [`ASKED_LINKS_PER_HOUR`](crate::store::ASKED_LINKS_PER_HOUR), so across
+//! collectors and restarts).
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -23,7 +25,7 @@ use super::staff::link_hash;
 use super::{ConsoleError, views};
 use crate::http::{AppState, client_ip};
 use crate::mail::staff::AccountLinkMail;
-use crate::store::{LinkPurpose, NewLink};
+use crate::store::{AccountError, AccountRefusal, LinkPurpose, NewLink};
 
 /// How long a link asked for from the sign-in page works: shorter than an
 /// administrator's, since whoever holds the mailbox holds the account.
@@ -117,22 +119,20 @@ pub async fn submit(
         return Ok(forgot_page(StatusCode::OK, &email, Said::CannotMail));
     }
     let ip = client_ip(&state, peer, &headers);
-    let may_mail = state
+    state
         .auth
         .throttle
-        .reset_request(&email, ip, Instant::now())
+        .reset_request(ip, Instant::now())
         .map_err(|throttled| ConsoleError::Throttled {
             retry_after_secs: throttled.retry_after.as_secs().max(1),
         })?;
-    if may_mail {
-        let state = state.clone();
-        let email = email.clone();
-        tokio::spawn(async move {
-            if let Err(e) = send_link(&state, email).await {
-                tracing::warn!(error = %e, "a password link asked for at sign-in could not be made");
-            }
-        });
-    }
+    let task_state = state.clone();
+    let task_email = email.clone();
+    tokio::spawn(async move {
+        if let Err(e) = send_link(&task_state, task_email).await {
+            tracing::warn!(error = %e, "a password link asked for at sign-in could not be made");
+        }
+    });
     Ok(forgot_page(StatusCode::OK, &email, Said::Sent))
 }
 
@@ -148,7 +148,7 @@ async fn send_link(state: &AppState, email: String) -> Result<(), ConsoleError> 
     let now = state.clock.now_millis();
     let to = user.email.clone();
     let user_id = user.id;
-    state
+    let made = state
         .store
         .add_account_link(NewLink {
             hash: link_hash(&secret),
@@ -158,7 +158,18 @@ async fn send_link(state: &AppState, email: String) -> Result<(), ConsoleError> 
             at: now,
             expires_at: now + LINK_HOURS * 3_600_000,
         })
-        .await?;
+        .await;
+    match made {
+        Ok(()) => {}
+        Err(AccountError::Refused(AccountRefusal::AskedTooOften)) => {
+            tracing::info!(
+                user_id,
+                "password link not sent: the account had enough this hour"
+            );
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    }
     let mail = AccountLinkMail {
         to,
         by: None,

@@ -9,7 +9,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 
 use super::staff::user;
 use super::{Postgres, audit, read_opt, read_rows};
-use crate::store::accounts::{Outcome, flatten};
+use crate::store::accounts::{ASKED_LINKS_PER_HOUR, HOUR_MS, Outcome, flatten};
 use crate::store::{
     Account, AccountError, AccountRefusal, AuditEntry, LinkPurpose, NewLink, PendingInvite, Role,
     StoreError, User,
@@ -201,6 +201,20 @@ async fn add_link(tx: &Transaction<'_>, link: &NewLink) -> Outcome<()> {
         LinkPurpose::Reset { user } => {
             if !matches!(account(tx, user.id).await?, Some((_, false))) {
                 return Ok(Err(AccountRefusal::NoUser));
+            }
+            if link.asked_by_owner {
+                let asked: i64 = tx
+                    .query_one(
+                        "SELECT count(*) FROM account_links
+                         WHERE purpose = 'reset' AND user_id = $1 AND created_by = $1
+                           AND created_at > $2",
+                        &[&user.id, &(link.at - HOUR_MS)],
+                    )
+                    .await?
+                    .try_get(0)?;
+                if asked >= ASKED_LINKS_PER_HOUR {
+                    return Ok(Err(AccountRefusal::AskedTooOften));
+                }
             }
             // A link asked for at sign-in replaces only the owner's own
             // earlier ones: anyone can ask, and the link an administrator
