@@ -5,6 +5,9 @@
 //! `attachments.rs` replay), so the checks compile and hold on stable
 //! Rust without cargo-fuzz.
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use earshot_collector::http::ingest::parse_body;
 use earshot_protocol::Submission;
 use earshot_protocol::image::ImageType;
@@ -71,4 +74,15 @@ pub fn image_header(data: &[u8]) -> Seen {
     } else {
         Seen::Refused
     }
+}
+
+/// Runs `check` over every input in the corpus folder `corpus` and counts
+/// what became of them: how the tests replay a corpus on stable Rust.
+pub fn replay<T: Ord>(corpus: &Path, check: fn(&[u8]) -> T) -> std::io::Result<BTreeMap<T, usize>> {
+    let mut seen = BTreeMap::new();
+    for file in std::fs::read_dir(corpus)? {
+        let data = std::fs::read(file?.path())?;
+        *seen.entry(check(&data)).or_default() += 1;
+    }
+    Ok(seen)
 }

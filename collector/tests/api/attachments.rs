@@ -195,14 +195,10 @@ async fn upload_returns_422_for_an_image_declaring_more_than_40_megapixels() {
 
 #[test]
 fn every_input_in_the_image_fuzz_corpus_is_read_without_a_panic() {
-    use crate::fuzz::{Seen, image_header};
+    use crate::fuzz::{Seen, image_header, replay};
     let corpus =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/image_header");
-    let mut seen = std::collections::BTreeMap::<Seen, usize>::new();
-    for file in std::fs::read_dir(&corpus).unwrap() {
-        let data = std::fs::read(file.unwrap().path()).unwrap();
-        *seen.entry(image_header(&data)).or_default() += 1;
-    }
+    let seen = replay(&corpus, image_header).unwrap();
     eprintln!("image fuzz corpus: {seen:?}");
     // The corpus reaches every outcome, so the replay tests each of them.
     for outcome in [

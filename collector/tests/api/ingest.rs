@@ -502,14 +502,10 @@ async fn the_answer_carries_the_sites_response_promise_when_it_has_one() {
 
 #[test]
 fn every_input_in_the_fuzz_corpus_goes_through_the_parser_without_a_panic() {
-    use crate::fuzz::{Outcome, ingest_body};
+    use crate::fuzz::{Outcome, ingest_body, replay};
     let corpus =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/ingest_body");
-    let mut seen = std::collections::BTreeMap::<Outcome, usize>::new();
-    for file in std::fs::read_dir(&corpus).unwrap() {
-        let data = std::fs::read(file.unwrap().path()).unwrap();
-        *seen.entry(ingest_body(&data)).or_default() += 1;
-    }
+    let seen = replay(&corpus, ingest_body).unwrap();
     eprintln!("fuzz corpus: {seen:?}");
     // The corpus reaches every stage, so the replay tests each of them.
     for outcome in [Outcome::Unparsed, Outcome::Refused, Outcome::Accepted] {
