@@ -7,6 +7,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::refusals::HOUR_MS;
 use super::staff::user_from_row;
 use super::{Role, Sqlite, StoreError, User};
 
@@ -58,7 +59,6 @@ pub enum AccountRefusal {
 /// the sign-in page), however many collectors are asked and however often
 /// they restart: nobody can fill a colleague's mailbox.
 pub const ASKED_LINKS_PER_HOUR: i64 = 3;
-pub(super) const HOUR_MS: i64 = 3_600_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
