@@ -17,6 +17,7 @@ mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
 mod reports;
+mod search;
 mod sites;
 mod staff;
 mod tokens;
