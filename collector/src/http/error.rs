@@ -326,6 +326,15 @@ impl ApiError {
                 "the database cannot be reached; retry shortly".into(),
                 None,
             ),
+            // Not "disk full": how the server is kept is not the public's
+            // business; the log says it plainly.
+            Store(StoreError::Full) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server cannot store anything right now; nothing was stored; retry later"
+                    .into(),
+                None,
+            ),
             Store(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -357,6 +366,8 @@ impl IntoResponse for ApiError {
             ApiError::Store(
                 StoreError::Closed | StoreError::NotDurable | StoreError::Unavailable,
             ) => Some(5),
+            // Space is freed by a person, not in seconds.
+            ApiError::Store(StoreError::Full) => Some(60),
             _ => None,
         };
         let challenge = match self {
@@ -401,6 +412,15 @@ mod tests {
         let (status, retry, body) = answer(ApiError::Store(StoreError::NotDurable)).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(retry.as_deref(), Some("5"));
+        assert!(body.contains(r#""code":"unavailable""#), "{body}");
+        assert!(!body.contains("disk"), "internal detail leaked: {body}");
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_asks_for_a_later_retry_without_saying_why() {
+        let (status, retry, body) = answer(ApiError::Store(StoreError::Full)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(retry.as_deref(), Some("60"));
         assert!(body.contains(r#""code":"unavailable""#), "{body}");
         assert!(!body.contains("disk"), "internal detail leaked: {body}");
     }

@@ -22,10 +22,11 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use super::outage::Outage;
 use super::{BUSY_TIMEOUT, StoreError};
 
 /// Who checkpoints the write-ahead log.
@@ -160,6 +161,7 @@ impl Checkpointer {
 fn run(conn: &Connection, stop: &(Mutex<bool>, Condvar), mode: WalCheckpoints, leave: &Leave) {
     let (lock, cvar) = stop;
     let mut wait = INTERVAL;
+    let mut outage = Outage::default();
     loop {
         let stopping = match lock.lock() {
             Ok(guard) => match cvar.wait_timeout_while(guard, wait, |stop| !*stop) {
@@ -181,13 +183,16 @@ fn run(conn: &Connection, stop: &(Mutex<bool>, Condvar), mode: WalCheckpoints, l
         let result = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
             Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
         });
+        if result.is_ok() {
+            outage.recover(Instant::now(), "the WAL checkpoint");
+        }
         wait = match result {
             // Writes are streaming in: keep up, so the writer's own final
             // checkpoint (see `writer`) has little left to copy.
             Ok((frames, _)) if frames > BUSY_FRAMES => BUSY_INTERVAL,
             Ok(_) => INTERVAL,
             Err(e) => {
-                tracing::warn!(error = %e, mode, "WAL checkpoint failed");
+                outage.warn(Instant::now(), "the WAL checkpoint", &e);
                 INTERVAL
             }
         };

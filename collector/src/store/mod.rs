@@ -16,6 +16,7 @@ mod flush;
 mod migrations;
 mod notify;
 mod notify_prefs;
+mod outage;
 mod outbox;
 pub mod postgres;
 mod privacy;
@@ -76,7 +77,7 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error(
         "the database schema is version {found}, newer than this binary knows ({known}); upgrade earshot"
     )]
@@ -105,6 +106,23 @@ pub enum StoreError {
     /// so the widget keeps the submission and retries.
     #[error("the database is unavailable")]
     Unavailable,
+    /// The disk holding the database (or the PostgreSQL server's) is full:
+    /// nothing more is stored until space is freed. Answered 503, so the
+    /// widget keeps the submission and retries; writes resume on their own.
+    #[error("the disk holding the database is full: free space on it")]
+    Full,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        // SQLite reports a write the file system refused for want of space
+        // (ENOSPC) as SQLITE_FULL, as it does reaching `max_page_count`.
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            StoreError::Full
+        } else {
+            StoreError::Sqlite(e)
+        }
+    }
 }
 
 /// A PostgreSQL error as it may be logged: its SQLSTATE and where it
@@ -150,6 +168,8 @@ impl From<tokio_postgres::Error> for StoreError {
             });
         if lost {
             StoreError::Unavailable
+        } else if e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL) {
+            StoreError::Full
         } else {
             StoreError::Postgres(PostgresError(e))
         }

@@ -8,10 +8,11 @@
 //! fully before it runs, so staff never search a stale index, and notes on
 //! entries not yet indexed are picked up from the timeline when they are.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::outage::Outage;
 use super::{Sqlite, StoreError};
 use crate::review::filter::Search;
 
@@ -174,15 +175,16 @@ impl Sqlite {
 /// trickle while the collector is busy ingesting.
 pub async fn keep_indexed(store: super::Store) {
     let mut seen = store.writes_started();
+    let mut outage = Outage::default();
     loop {
         tokio::time::sleep(INTERVAL).await;
         let writes = store.writes_started();
         let busy = writes.saturating_sub(seen) > BUSY_WRITES;
         seen = writes;
         match store.catch_up(busy).await {
-            Ok(()) => {}
+            Ok(()) => outage.recover(Instant::now(), "search indexing and roll-up"),
             Err(StoreError::Closed) => return,
-            Err(e) => tracing::warn!(error = %e, "search indexing or roll-up failed; retrying"),
+            Err(e) => outage.warn(Instant::now(), "search indexing or roll-up", &e),
         }
     }
 }

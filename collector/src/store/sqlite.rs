@@ -262,4 +262,69 @@ mod tests {
             Err(StoreError::Closed)
         ));
     }
+
+    /// `max_page_count` makes SQLite answer as a full disk does
+    /// (SQLITE_FULL); the writer must say so, and carry on once there is
+    /// room again.
+    #[tokio::test]
+    async fn a_full_database_refuses_writes_as_full_and_takes_them_once_there_is_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Sqlite::open(&dir.path().join("t.db")).unwrap();
+        let cap = |pages: &'static str| {
+            store.write(move |c| {
+                Ok(
+                    c.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                        r.get::<_, i64>(0)
+                    })?,
+                )
+            })
+        };
+        let pages: i64 = store
+            .read(|c| Ok(c.query_row("PRAGMA page_count", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(
+            cap("1").await.unwrap(),
+            pages,
+            "cannot shrink below its size"
+        );
+        let big = || {
+            store.write(|c| {
+                c.execute(
+                    "INSERT INTO settings (name, value) VALUES ('big', zeroblob(100000))",
+                    [],
+                )?;
+                Ok(())
+            })
+        };
+        let small = store.write(|c| {
+            c.execute(
+                "INSERT INTO settings (name, value) VALUES ('small', x'01')",
+                [],
+            )?;
+            Ok(())
+        });
+        // Holds the writer while the two queue up behind it, so they share
+        // a batch: SQLite ends the transaction on SQLITE_FULL, and the
+        // small write must neither commit outside it nor run twice.
+        let hold = store.write(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            Ok(())
+        });
+        let (_, full, small) = tokio::join!(hold, big(), small);
+        assert!(matches!(full, Err(StoreError::Full)), "{full:?}");
+        small.unwrap();
+        let names: Vec<String> = store
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT name FROM settings")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(names, ["small"]);
+        cap("1073741823").await.unwrap();
+        big().await.unwrap();
+        store.shutdown().await;
+    }
 }

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::StoreError;
 use super::checkpoint::Leave;
 use super::flush::{Flusher, WalFile};
+use super::outage::{Failure, Outage};
 use super::stats::WriteStats;
 
 /// Most jobs committed together; bounds the latency of the last one.
@@ -33,6 +34,10 @@ pub(super) trait Job: Send {
     fn run(&mut self, conn: &Connection) -> bool;
     /// Delivers the result once the fate of the transaction is known.
     fn finish(self: Box<Self>, fate: Fate);
+    /// Whether its last run failed for want of space.
+    fn disk_full(&self) -> bool {
+        false
+    }
 }
 
 /// What became of a job's transaction.
@@ -43,6 +48,8 @@ pub(super) enum Fate {
     Durable,
     /// Rolled back, or never committed.
     Failed,
+    /// Rolled back: the disk was full when it was written out.
+    DiskFull,
     /// Committed, but the fsync after it failed.
     NotDurable,
 }
@@ -65,11 +72,16 @@ where
         ok
     }
 
+    fn disk_full(&self) -> bool {
+        matches!(self.result, Some(Err(StoreError::Full)))
+    }
+
     fn finish(self: Box<Self>, fate: Fate) {
         let result = match (fate, self.result) {
             (Fate::Durable, Some(result)) => result,
             (_, Some(Err(e))) => Err(e),
             (Fate::NotDurable, _) => Err(StoreError::NotDurable),
+            (Fate::DiskFull, _) => Err(StoreError::Full),
             _ => Err(StoreError::CommitFailed),
         };
         // The caller may have gone away (client disconnected); the data is
@@ -153,6 +165,8 @@ fn run(
     leave: &Leave,
 ) {
     let mut last_checkpoint = Instant::now();
+    let mut full = Outage::default();
+    let mut rewinding = Outage::default();
     // Returns None only when the queue is closed and drained.
     while let Some(first) = rx.blocking_recv() {
         let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
@@ -165,30 +179,31 @@ fn run(
         }
         stats.batch_jobs.observe(batch.len() as f64);
         let began = Instant::now();
+        let changes = conn.total_changes();
         let outcome = in_transaction(conn, &mut batch);
         stats.commit_seconds.observe(began.elapsed().as_secs_f64());
+        watch_space(&mut full, &outcome, conn.total_changes() > changes);
         match outcome {
             Ok(()) => flusher.push(batch),
-            Err(BatchError::JobFailed) if batch.len() > 1 => {
+            Err(BatchError::JobFailed { .. }) if batch.len() > 1 => {
                 // Replay one by one so only the failing job fails.
                 let mut committed = Vec::with_capacity(batch.len());
                 for mut job in batch {
-                    if in_transaction(conn, std::slice::from_mut(&mut job)).is_ok() {
-                        committed.push(job);
-                    } else {
-                        job.finish(Fate::Failed);
+                    let changes = conn.total_changes();
+                    let outcome = in_transaction(conn, std::slice::from_mut(&mut job));
+                    watch_space(&mut full, &outcome, conn.total_changes() > changes);
+                    match outcome {
+                        Ok(()) => committed.push(job),
+                        Err(e) => job.finish(e.fate()),
                     }
                 }
                 flusher.push(committed);
             }
-            Err(_) => {
-                tracing::error!(jobs = batch.len(), "write transaction failed");
-                batch.drain(..).for_each(|job| job.finish(Fate::Failed));
-            }
+            Err(e) => batch.drain(..).for_each(|job| job.finish(e.fate())),
         }
         if last_checkpoint.elapsed() >= WAL_RESTART_INTERVAL && !leave.to_others() {
             let began = Instant::now();
-            let busy = finish_checkpoint(conn);
+            let busy = finish_checkpoint(conn, &mut rewinding);
             stats.rewind_seconds.observe(began.elapsed().as_secs_f64());
             // The checkpoint thread was mid-pass: again after the next
             // batch, not a whole interval later.
@@ -217,19 +232,74 @@ fn run(
 /// middle of a pass: one checkpoint runs at a time, and PASSIVE does not
 /// wait. (A reader still holding old frames also stops the WAL from
 /// rewinding; trying again sooner would not help that.)
-fn finish_checkpoint(conn: &Connection) -> bool {
+fn finish_checkpoint(conn: &Connection, outage: &mut Outage) -> bool {
+    const WORK: &str = "the writer's WAL checkpoint";
     match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0)) {
-        Ok(busy) => busy != 0,
+        Ok(busy) => {
+            outage.recover(Instant::now(), WORK);
+            busy != 0
+        }
         Err(e) => {
-            tracing::warn!(error = %e, "WAL checkpoint in the writer failed");
+            outage.warn(Instant::now(), WORK, &e);
             false
         }
     }
 }
 
+/// Logs that the disk is full when writes start failing for it, again
+/// once a minute while they do, and when one that `wrote` succeeds again
+/// (a transaction that changed nothing commits on a full disk too).
+fn watch_space(full: &mut Outage, outcome: &Result<(), BatchError>, wrote: bool) {
+    let now = Instant::now();
+    match outcome {
+        Ok(()) if !wrote => {}
+        Ok(()) => {
+            if let Some(lasted) = full.succeeded(now) {
+                tracing::info!(
+                    full_for_s = lasted.as_secs(),
+                    "the database takes writes again after its disk was full"
+                );
+            }
+        }
+        Err(e) if e.disk_full() => match full.failed(now) {
+            Failure::First => tracing::error!(
+                "the disk holding the database is full: nothing is stored until space is freed"
+            ),
+            Failure::Ongoing(lasted) => tracing::error!(
+                full_for_s = lasted.as_secs(),
+                "the disk holding the database is still full: nothing is stored until space is freed"
+            ),
+            Failure::Quiet => {}
+        },
+        Err(_) => {}
+    }
+}
+
 enum BatchError {
-    JobFailed,
+    /// A job failed (and said why to its caller); `disk_full`: for want of
+    /// space.
+    JobFailed {
+        disk_full: bool,
+    },
     Sqlite,
+    /// The commit could not be written out: the disk is full.
+    DiskFull,
+}
+
+impl BatchError {
+    fn fate(&self) -> Fate {
+        match self {
+            BatchError::DiskFull => Fate::DiskFull,
+            BatchError::JobFailed { .. } | BatchError::Sqlite => Fate::Failed,
+        }
+    }
+
+    fn disk_full(&self) -> bool {
+        matches!(
+            self,
+            BatchError::DiskFull | BatchError::JobFailed { disk_full: true }
+        )
+    }
 }
 
 /// Runs `jobs` in one transaction; commits only if all succeed.
@@ -238,20 +308,39 @@ fn in_transaction(conn: &Connection, jobs: &mut [Box<dyn Job>]) -> Result<(), Ba
         tracing::error!(error = %e, "could not begin write transaction");
         return Err(BatchError::Sqlite);
     }
-    let mut all_ok = true;
     for job in jobs.iter_mut() {
-        all_ok &= job.run(conn);
-    }
-    if !all_ok {
-        let _ = run_cached(conn, "ROLLBACK");
-        return Err(BatchError::JobFailed);
+        if !job.run(conn) {
+            // Stop at the first failure: the batch is replayed job by job
+            // anyway, and SQLite may have ended the transaction itself
+            // (it does on SQLITE_FULL, IOERR, NOMEM): a job run after that
+            // would commit alone, outside the batch, and run again in the
+            // replay.
+            if !conn.is_autocommit() {
+                let _ = run_cached(conn, "ROLLBACK");
+            }
+            return Err(BatchError::JobFailed {
+                disk_full: job.disk_full(),
+            });
+        }
+        if conn.is_autocommit() {
+            // The job went on past an error that ended the transaction:
+            // what it wrote after that is committed, and the jobs before it
+            // are not.
+            tracing::error!("a write transaction ended before its commit");
+            return Err(BatchError::Sqlite);
+        }
     }
     match run_cached(conn, "COMMIT") {
         Ok(()) => Ok(()),
         Err(e) => {
-            tracing::error!(error = %e, "commit failed");
             let _ = run_cached(conn, "ROLLBACK");
-            Err(BatchError::Sqlite)
+            match StoreError::from(e) {
+                StoreError::Full => Err(BatchError::DiskFull),
+                e => {
+                    tracing::error!(error = %e, "commit failed");
+                    Err(BatchError::Sqlite)
+                }
+            }
         }
     }
 }

@@ -117,6 +117,16 @@ impl IntoResponse for ConsoleError {
                 "Too many attempts",
                 format!("Too many attempts. Try again in {retry_after_secs} seconds."),
             ),
+            // Unlike the public API, the console says why: its readers are
+            // the staff who must get someone to act.
+            ConsoleError::Store(StoreError::Full) => {
+                tracing::error!(error = %self, "console request failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Storage full",
+                    "The server has run out of space, so nothing can be saved; nothing was changed. Whoever runs Earshot must free space on its disk; customers' feedback waits in their browsers and arrives once there is room.".to_owned(),
+                )
+            }
             ConsoleError::Store(_) | ConsoleError::Internal(_) => {
                 // The detail stays in the log.
                 tracing::error!(error = %self, "console request failed");
@@ -147,5 +157,21 @@ pub(super) fn capitalise(s: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn a_full_disk_tells_staff_why_nothing_was_saved() {
+        let response = ConsoleError::Store(StoreError::Full).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("run out of space"), "{body}");
+        assert!(body.contains("nothing was changed"), "{body}");
     }
 }
