@@ -15,6 +15,7 @@ pub mod mail;
 pub mod metrics;
 pub mod notify;
 pub mod origin;
+mod outage;
 pub mod report;
 pub mod review;
 pub mod server;

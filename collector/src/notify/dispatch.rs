@@ -8,6 +8,7 @@ use earshot_protocol::{Kind, Severity};
 use tracing::instrument;
 
 use super::{Context, Prefs};
+use crate::outage::Outage;
 use crate::store::{
     Dispatched, EndpointRow, MailKind, NewDelivery, NewMail, NoticeFact, NoticeKind, Pending,
     StoreError, User,
@@ -29,13 +30,17 @@ pub async fn run(ctx: Context) {
     let mut changes = ctx.store.subscribe();
     let mut scheduled_at: Option<i64> = None;
     let mut pace = Pace::new(ctx.store.submissions_started());
+    let (mut scheduling, mut dispatching) = (Outage::default(), Outage::default());
     loop {
         let now = ctx.clock.now_millis();
         if scheduled_at.is_none_or(|at| now - at >= SCHEDULE_EVERY_MS || now < at) {
             match schedule(&ctx, now).await {
-                Ok(()) => scheduled_at = Some(now),
+                Ok(()) => {
+                    scheduled_at = Some(now);
+                    scheduling.recover(Instant::now(), "scheduling notices");
+                }
                 Err(StoreError::Closed) => return,
-                Err(e) => tracing::warn!(error = %e, "scheduling notices failed; retrying"),
+                Err(e) => scheduling.warn(Instant::now(), "scheduling notices", &e),
             }
         }
         let busy = pace.busy(ctx.store.submissions_started());
@@ -45,9 +50,9 @@ pub async fn run(ctx: Context) {
             drain(&ctx).await
         };
         match result {
-            Ok(()) => {}
+            Ok(()) => dispatching.recover(Instant::now(), "dispatching notifications"),
             Err(StoreError::Closed) => return,
-            Err(e) => tracing::warn!(error = %e, "dispatching notifications failed; retrying"),
+            Err(e) => dispatching.warn(Instant::now(), "dispatching notifications", &e),
         }
         if busy {
             tokio::time::sleep(Duration::from_secs(1)).await;

@@ -4,11 +4,13 @@
 //! the slots.
 
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 use tokio::task::JoinSet;
 
 use super::Context;
 use crate::metrics::Channel;
+use crate::outage::Outage;
 use crate::store::{AttemptRecord, DeliveryJob, DeliveryResult, StoreError};
 use crate::webhooks::EventType;
 use crate::webhooks::deliver::{self, Request};
@@ -24,6 +26,7 @@ pub async fn run(ctx: Context) {
     let mut running: JoinSet<(i64, i64)> = JoinSet::new();
     let mut in_flight: HashSet<i64> = HashSet::new();
     let mut per_endpoint: HashMap<i64, usize> = HashMap::new();
+    let mut outage = Outage::default();
     loop {
         while let Some(Ok((delivery, webhook))) = running.try_join_next() {
             finished(&mut in_flight, &mut per_endpoint, delivery, webhook);
@@ -36,10 +39,13 @@ pub async fn run(ctx: Context) {
             // Rows in flight are still pending and come back first.
             let limit = i64::try_from(in_flight.len() + 2 * free).unwrap_or(64);
             let jobs = match ctx.store.due_deliveries(now, limit).await {
-                Ok(jobs) => jobs,
+                Ok(jobs) => {
+                    outage.recover(Instant::now(), "reading webhook deliveries");
+                    jobs
+                }
                 Err(StoreError::Closed) => return,
                 Err(e) => {
-                    tracing::warn!(error = %e, "reading webhook deliveries failed; retrying");
+                    outage.warn(Instant::now(), "reading webhook deliveries", &e);
                     tokio::time::sleep(super::POLL).await;
                     continue;
                 }

@@ -3,9 +3,12 @@
 //! is folded into the next one ("and N more"), so a burst of feedback is
 //! two emails, not a hundred.
 
+use std::time::Instant;
+
 use super::Context;
 use crate::mail::staff::{Assigned, Digest, FollowedUp, LIST_MAX, NewEntries};
 use crate::mail::{Outgoing, ReplyMail};
+use crate::outage::Outage;
 use crate::review::workflow::{HOUR, MINUTE};
 use crate::store::{FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError};
 
@@ -16,13 +19,17 @@ const RETRY_MS: [i64; 5] = [MINUTE, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 6 * HOUR]
 
 pub async fn run(ctx: Context) {
     let mut queued = ctx.queued.subscribe();
+    let mut outage = Outage::default();
     loop {
         let now = ctx.clock.now_millis();
         let jobs = match ctx.store.due_mail(now, BATCH).await {
-            Ok(jobs) => jobs,
+            Ok(jobs) => {
+                outage.recover(Instant::now(), "reading the email outbox");
+                jobs
+            }
             Err(StoreError::Closed) => return,
             Err(e) => {
-                tracing::warn!(error = %e, "reading the email outbox failed; retrying");
+                outage.warn(Instant::now(), "reading the email outbox", &e);
                 tokio::time::sleep(super::POLL).await;
                 continue;
             }

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::outage::Outage;
 use super::{BUSY_TIMEOUT, StoreError};
+use crate::outage::Outage;
 
 /// Who checkpoints the write-ahead log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

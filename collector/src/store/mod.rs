@@ -16,7 +16,6 @@ mod flush;
 mod migrations;
 mod notify;
 mod notify_prefs;
-mod outage;
 mod outbox;
 pub mod postgres;
 mod privacy;

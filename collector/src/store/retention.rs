@@ -4,7 +4,7 @@
 //! per write transaction as fit in a few milliseconds, so ingest never
 //! waits long; what it deleted is counted in the audit log.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params};
 
@@ -12,6 +12,7 @@ use super::accounts::audit;
 use super::privacy::{DELETE_CHUNK, delete_some};
 use super::{Sqlite, StoreError};
 use crate::clock::Clock;
+use crate::outage::Outage;
 use crate::review::workflow::{DAY, Status};
 
 /// How often the background task sweeps.
@@ -205,12 +206,13 @@ impl Sqlite {
 
 /// Sweeps every [`EVERY`] on `clock`'s time until the store closes.
 pub async fn keep(store: super::Store, clock: Clock) {
+    let mut outage = Outage::default();
     loop {
         tokio::time::sleep(EVERY).await;
         match store.sweep_retention(clock.now_millis()).await {
-            Ok(_) => {}
+            Ok(_) => outage.recover(Instant::now(), "the retention sweep"),
             Err(StoreError::Closed) => return,
-            Err(e) => tracing::warn!(error = %e, "retention sweep failed; retrying later"),
+            Err(e) => outage.warn(Instant::now(), "the retention sweep", &e),
         }
     }
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::outage::Outage;
 use super::{Sqlite, StoreError};
+use crate::outage::Outage;
 use crate::review::filter::Search;
 
 /// Entries indexed per write job, bounding how long one job holds the

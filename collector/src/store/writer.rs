@@ -17,8 +17,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::StoreError;
 use super::checkpoint::Leave;
 use super::flush::{Flusher, WalFile};
-use super::outage::{Failure, Outage};
 use super::stats::WriteStats;
+use crate::outage::{Failure, Outage};
 
 /// Most jobs committed together; bounds the latency of the last one.
 const MAX_BATCH: usize = 512;

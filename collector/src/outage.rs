@@ -11,7 +11,7 @@ const REPEAT_EVERY: Duration = Duration::from_secs(60);
 /// Whether one piece of background work is failing, since when, and when
 /// that was last said.
 #[derive(Debug, Default)]
-pub(super) struct Outage {
+pub(crate) struct Outage {
     failing: Option<Failing>,
 }
 
@@ -23,7 +23,7 @@ struct Failing {
 
 /// What a failure calls for.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Failure {
+pub(crate) enum Failure {
     /// The first after success: log it.
     First,
     /// Going on for this long, and not said for a while: log it again.
@@ -33,7 +33,7 @@ pub(super) enum Failure {
 }
 
 impl Outage {
-    pub(super) fn failed(&mut self, now: Instant) -> Failure {
+    pub(crate) fn failed(&mut self, now: Instant) -> Failure {
         match &mut self.failing {
             None => {
                 self.failing = Some(Failing {
@@ -51,14 +51,14 @@ impl Outage {
     }
 
     /// How long it had been failing, if it was.
-    pub(super) fn succeeded(&mut self, now: Instant) -> Option<Duration> {
+    pub(crate) fn succeeded(&mut self, now: Instant) -> Option<Duration> {
         self.failing
             .take()
             .map(|failing| now.duration_since(failing.since))
     }
 
     /// Warns that `work` failed, as [`Outage::failed`] calls for.
-    pub(super) fn warn(&mut self, now: Instant, work: &str, error: &dyn std::fmt::Display) {
+    pub(crate) fn warn(&mut self, now: Instant, work: &str, error: &dyn std::fmt::Display) {
         match self.failed(now) {
             Failure::First => tracing::warn!(%error, "{work} failed; retrying"),
             Failure::Ongoing(lasted) => tracing::warn!(
@@ -71,7 +71,7 @@ impl Outage {
     }
 
     /// Says that `work` works again, if it was failing.
-    pub(super) fn recover(&mut self, now: Instant, work: &str) {
+    pub(crate) fn recover(&mut self, now: Instant, work: &str) {
         if let Some(lasted) = self.succeeded(now) {
             tracing::info!(failed_for_s = lasted.as_secs(), "{work} works again");
         }
