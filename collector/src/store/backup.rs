@@ -46,6 +46,8 @@ pub enum BackupError {
     },
     #[error("{0} is in use by a running earshot server; stop it first")]
     InUse(PathBuf),
+    #[error("no space left for the copy at {0}; free space there or choose another place")]
+    NoSpace(PathBuf),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -113,8 +115,16 @@ pub fn backup(db: &Path, to: &Path) -> Result<CopyFacts, BackupError> {
     .map_err(StoreError::from)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(StoreError::from)?;
     let target = partial.to_string_lossy().into_owned();
-    conn.execute("VACUUM INTO ?1", [&target])
-        .map_err(StoreError::from)?;
+    if let Err(e) = conn.execute("VACUUM INTO ?1", [&target]) {
+        drop(conn);
+        // What was written is of no use, and on a full disk in the way.
+        let _ = std::fs::remove_file(&partial);
+        let _ = std::fs::remove_file(with_suffix(&partial, "-journal"));
+        return Err(match StoreError::from(e) {
+            StoreError::Full => BackupError::NoSpace(to.to_path_buf()),
+            e => e.into(),
+        });
+    }
     drop(conn);
     let facts = match check_copy(&partial) {
         Ok(facts) => facts,
