@@ -99,6 +99,11 @@ impl ApiError {
         self.parts().1
     }
 
+    /// The status it is answered with.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String, Option<String>) {
         use ApiError::*;
         match self {

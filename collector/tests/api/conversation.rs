@@ -330,3 +330,38 @@ async fn the_assignee_is_emailed_when_the_customer_writes_again() {
     assert!(mail.contains("To: bo@example.com"), "{mail}");
     assert!(mail.contains("Rechnung Nr. 9081"));
 }
+
+#[tokio::test]
+async fn a_follow_up_the_store_cannot_keep_shows_the_page_again_with_the_text() {
+    let (app, clock) = console_app().await;
+    let (_, status_url) = submit(&app, complaint(&app, "Lieferung fehlt")).await;
+    // A real failure of the real database: a trigger refuses follow-ups.
+    app.db()
+        .execute_batch(
+            "CREATE TRIGGER refuse_follow_ups BEFORE INSERT ON events
+             WHEN NEW.kind = 'follow_up' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .unwrap();
+    let client = no_redirects();
+    let refused = follow_up(&client, &clock, &status_url, "Bestellung 4711").await;
+    assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        refused.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("Bestellung 4711</textarea>"), "{html}");
+    assert!(
+        html.contains("konnte gerade nicht gespeichert werden"),
+        "{html}"
+    );
+    assert_eq!(follow_up_count(&app), 0);
+    app.db()
+        .execute_batch("DROP TRIGGER refuse_follow_ups")
+        .unwrap();
+    let kept = follow_up(&client, &clock, &status_url, "Bestellung 4711").await;
+    assert_eq!(kept.status(), StatusCode::SEE_OTHER);
+    assert_eq!(follow_up_count(&app), 1);
+}

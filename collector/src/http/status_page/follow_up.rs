@@ -44,6 +44,9 @@ pub enum FollowUpProblem {
     /// again with the text kept.
     SendAgain,
     Busy,
+    /// Taken, but the store could not keep it (a full disk, the database
+    /// out of reach): show the form again with the text kept.
+    Unsaved,
 }
 
 /// A follow-up's text, trimmed and within limits.

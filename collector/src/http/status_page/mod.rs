@@ -137,6 +137,7 @@ fn problem_text(w: &Words, problem: FollowUpProblem) -> &'static str {
         FollowUpProblem::TooLong => w.err_long,
         FollowUpProblem::Busy => w.err_busy,
         FollowUpProblem::SendAgain => w.err_again,
+        FollowUpProblem::Unsaved => w.err_unsaved,
     }
 }
 
@@ -350,14 +351,26 @@ async fn add_follow_up(
     };
     // A filled honeypot looks like success to the bot and stores nothing.
     if form.website.is_empty() {
-        let Some(_) = state
+        match state
             .store
             .follow_up(entry.id, text.into_inner(), now)
-            .await?
-        else {
-            return Ok(not_found(&headers));
-        };
-        tracing::info!(entry = %public_id, "the customer added a follow-up");
+            .await
+        {
+            Ok(Some(_)) => tracing::info!(entry = %public_id, "the customer added a follow-up"),
+            Ok(None) => return Ok(not_found(&headers)),
+            Err(e) => {
+                // The page again with the text kept, not an error in JSON
+                // that a browser shows in place of what they wrote.
+                let error = ApiError::from(e);
+                tracing::error!(entry = %public_id, %error, "storing a follow-up failed");
+                let draft = Draft {
+                    text: form.message,
+                    problem: Some(FollowUpProblem::Unsaved),
+                    added: false,
+                };
+                return show(&state, error.status(), &link, found, &draft).await;
+            }
+        }
     }
     Ok(Redirect::to(&format!("/s/{link}?added=1#add")).into_response())
 }

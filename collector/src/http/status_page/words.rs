@@ -33,6 +33,7 @@ pub(super) struct Words {
     pub err_long: &'static str,
     pub err_busy: &'static str,
     pub err_again: &'static str,
+    pub err_unsaved: &'static str,
     pub erased: &'static str,
     pub erased_detail: &'static str,
 }
@@ -74,6 +75,7 @@ pub(super) const EN: Words = Words {
     err_long: "This message is too long; please shorten it.",
     err_busy: "Too many messages for now. Please try again in a few minutes; your text is still here.",
     err_again: "Please check your message and send it again; your text is still here.",
+    err_unsaved: "Your message could not be saved just now. Please send it again in a few minutes; your text is still here.",
     erased: "This feedback was removed",
     erased_detail: "It was erased at the customer's request, with everything about it.",
 };
@@ -115,6 +117,7 @@ pub(super) const DE: Words = Words {
     err_long: "Diese Nachricht ist zu lang; bitte kürzen Sie sie.",
     err_busy: "Im Moment zu viele Nachrichten. Bitte versuchen Sie es in einigen Minuten erneut; Ihr Text bleibt erhalten.",
     err_again: "Bitte prüfen Sie Ihre Nachricht und senden Sie sie erneut; Ihr Text bleibt erhalten.",
+    err_unsaved: "Ihre Nachricht konnte gerade nicht gespeichert werden. Bitte senden Sie sie in einigen Minuten erneut; Ihr Text bleibt erhalten.",
     erased: "Dieses Feedback wurde entfernt",
     erased_detail: "Es wurde auf Wunsch der Kundin oder des Kunden gelöscht, mit allem, was dazugehörte.",
 };
@@ -150,6 +153,7 @@ pub(super) const FR: Words = Words {
     err_long: "Ce message est trop long ; merci de le raccourcir.",
     err_busy: "Trop de messages pour le moment. Réessayez dans quelques minutes ; votre texte est conservé.",
     err_again: "Vérifiez votre message et envoyez-le à nouveau ; votre texte est conservé.",
+    err_unsaved: "Votre message n’a pas pu être enregistré pour le moment. Renvoyez-le dans quelques minutes ; votre texte est conservé.",
     erased: "Ce message a été supprimé",
     erased_detail: "Il a été effacé à la demande du client, avec tout ce qui s'y rapportait.",
 };
@@ -185,6 +189,7 @@ pub(super) const ES: Words = Words {
     err_long: "Este mensaje es demasiado largo; acórtalo, por favor.",
     err_busy: "Demasiados mensajes por ahora. Inténtalo de nuevo en unos minutos; tu texto sigue aquí.",
     err_again: "Revisa tu mensaje y envíalo de nuevo; tu texto sigue aquí.",
+    err_unsaved: "No hemos podido guardar tu mensaje en este momento. Envíalo de nuevo dentro de unos minutos; tu texto sigue aquí.",
     erased: "Este mensaje se eliminó",
     erased_detail: "Se borró a petición del cliente, con todo lo relacionado.",
 };
@@ -226,6 +231,7 @@ pub(super) const PT: Words = Words {
     err_long: "Esta mensagem é demasiado longa; encurte-a, por favor.",
     err_busy: "Demasiadas mensagens por agora. Tente novamente daqui a alguns minutos; o seu texto continua aqui.",
     err_again: "Verifique a sua mensagem e envie-a novamente; o seu texto continua aqui.",
+    err_unsaved: "Não foi possível guardar a sua mensagem neste momento. Envie-a novamente daqui a alguns minutos; o seu texto continua aqui.",
     erased: "Esta mensagem foi removida",
     erased_detail: "Foi apagada a pedido do cliente, com tudo o que lhe dizia respeito.",
 };
