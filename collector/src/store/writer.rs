@@ -179,20 +179,15 @@ fn run(
         }
         stats.batch_jobs.observe(batch.len() as f64);
         let began = Instant::now();
-        let changes = conn.total_changes();
-        let outcome = in_transaction(conn, &mut batch);
+        let outcome = watched(conn, &mut batch, &mut full);
         stats.commit_seconds.observe(began.elapsed().as_secs_f64());
-        watch_space(&mut full, &outcome, conn.total_changes() > changes);
         match outcome {
             Ok(()) => flusher.push(batch),
             Err(BatchError::JobFailed { .. }) if batch.len() > 1 => {
                 // Replay one by one so only the failing job fails.
                 let mut committed = Vec::with_capacity(batch.len());
                 for mut job in batch {
-                    let changes = conn.total_changes();
-                    let outcome = in_transaction(conn, std::slice::from_mut(&mut job));
-                    watch_space(&mut full, &outcome, conn.total_changes() > changes);
-                    match outcome {
+                    match watched(conn, std::slice::from_mut(&mut job), &mut full) {
                         Ok(()) => committed.push(job),
                         Err(e) => job.finish(e.fate()),
                     }
@@ -244,6 +239,18 @@ fn finish_checkpoint(conn: &Connection, outage: &mut Outage) -> bool {
             false
         }
     }
+}
+
+/// [`in_transaction`], watching what it says of the disk's space.
+fn watched(
+    conn: &Connection,
+    jobs: &mut [Box<dyn Job>],
+    full: &mut Outage,
+) -> Result<(), BatchError> {
+    let changes = conn.total_changes();
+    let outcome = in_transaction(conn, jobs);
+    watch_space(full, &outcome, conn.total_changes() > changes);
+    outcome
 }
 
 /// Logs that the disk is full when writes start failing for it, again

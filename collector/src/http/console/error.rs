@@ -119,24 +119,21 @@ impl IntoResponse for ConsoleError {
             ),
             // Unlike the public API, the console says why: its readers are
             // the staff who must get someone to act.
-            ConsoleError::Store(StoreError::Full) => {
-                tracing::error!(error = %self, "console request failed");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Storage full",
-                    "The server has run out of space, so nothing can be saved; nothing was changed. Whoever runs Earshot must free space on its disk; customers' feedback waits in their browsers and arrives once there is room.".to_owned(),
-                )
-            }
-            ConsoleError::Store(_) | ConsoleError::Internal(_) => {
-                // The detail stays in the log.
-                tracing::error!(error = %self, "console request failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "Something went wrong on our side; nothing was changed. Try again in a moment.".to_owned(),
-                )
-            }
+            ConsoleError::Store(StoreError::Full) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Storage full",
+                "The server has run out of space, so nothing can be saved; nothing was changed. Whoever runs Earshot must free space on its disk; customers' feedback waits in their browsers and arrives once there is room.".to_owned(),
+            ),
+            ConsoleError::Store(_) | ConsoleError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Something went wrong on our side; nothing was changed. Try again in a moment.".to_owned(),
+            ),
         };
+        if status.is_server_error() {
+            // The detail stays in the log.
+            tracing::error!(error = %self, "console request failed");
+        }
         let body = html! {
             h1 { (title) }
             p.error role="alert" { (message) }
