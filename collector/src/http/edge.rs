@@ -9,7 +9,8 @@
 //!   rather than as a network error (and tell the customer, not retry
 //!   forever); preflights answered here; oversized headers refused with a
 //!   readable 431.
-//! - A handler that panics answers 500 (JSON, or the console's page).
+//! - A handler that panics answers 500 (JSON, or the console's or the
+//!   status page's page).
 
 use std::panic::AssertUnwindSafe;
 
@@ -30,21 +31,44 @@ pub const MAX_HEADERS: usize = 100;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 const HSTS: &str = "max-age=31536000";
 
-/// Whether `request` is for the console, which answers failures with a
-/// page rather than the API's JSON.
-fn is_console(request: &Request) -> bool {
-    request.uri().path().starts_with("/console")
+/// Who reads a failure, and so its shape: the console and the customer's
+/// status page answer with a page, the rest with the API's JSON.
+enum Reader {
+    Api,
+    Console,
+    /// The status page, with the request's headers for its language.
+    Customer(HeaderMap),
+}
+
+impl Reader {
+    fn of(request: &Request) -> Reader {
+        let path = request.uri().path();
+        if path.starts_with("/console") {
+            Reader::Console
+        } else if path.starts_with("/s/") {
+            Reader::Customer(request.headers().clone())
+        } else {
+            Reader::Api
+        }
+    }
+
+    fn answer(self, api: ApiError, console: ConsoleError) -> Response {
+        match self {
+            Reader::Api => api.into_response(),
+            Reader::Console => console.into_response(),
+            Reader::Customer(headers) => super::status_page::trouble(&headers, &api),
+        }
+    }
 }
 
 /// The whole-request deadline: a request that cannot finish in time (a
 /// slow body, a stuck handler) answers 408 instead of pinning a worker, in
 /// the error shape its caller reads.
 pub async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let console = is_console(&request);
+    let reader = Reader::of(&request);
     match tokio::time::timeout(state.request_timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) if console => ConsoleError::TimedOut.into_response(),
-        Err(_) => ApiError::TimedOut.into_response(),
+        Err(_) => reader.answer(ApiError::TimedOut, ConsoleError::TimedOut),
     }
 }
 
@@ -52,14 +76,16 @@ pub async fn deadline(State(state): State<AppState>, request: Request, next: Nex
 /// shape instead of dropping the connection unanswered; the server carries
 /// on. The panic hook set at startup has logged where it happened.
 pub async fn catch_panic(request: Request, next: Next) -> Response {
-    let console = is_console(&request);
+    let reader = Reader::of(&request);
     // Unwind safety: what a handler shares lives behind locks and the
     // store's own transactions; a half-done handler leaves nothing the next
     // request could observe that a dropped connection would not.
     match AssertUnwindSafe(next.run(request)).catch_unwind().await {
         Ok(response) => response,
-        Err(_) if console => ConsoleError::Internal("a request handler panicked").into_response(),
-        Err(_) => ApiError::Panicked.into_response(),
+        Err(_) => reader.answer(
+            ApiError::Panicked,
+            ConsoleError::Internal("a request handler panicked"),
+        ),
     }
 }
 
@@ -188,6 +214,7 @@ mod tests {
         Router::new()
             .route("/api/v1/entries", get(boom))
             .route("/console/inbox", get(boom))
+            .route("/s/{token}", get(boom))
             .route("/livez", get(|| async { "ok" }))
             .layer(middleware::from_fn(catch_panic))
     }
@@ -221,5 +248,16 @@ mod tests {
         assert!(body.contains("Something went wrong"), "{body}");
         assert!(!body.contains("a defect"), "{body}");
         assert_eq!(get_path(app, "/livez").await, (StatusCode::OK, "ok".into()));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_status_page_answers_500_as_a_page_for_the_customer() {
+        let (status, body) = get_path(panicking(), "/s/e_x.y").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            body.starts_with("<!DOCTYPE html>") && body.contains("cannot be shown right now"),
+            "{body}"
+        );
+        assert!(!body.contains("a defect"), "{body}");
     }
 }

@@ -104,6 +104,20 @@ impl ApiError {
         self.parts().0
     }
 
+    /// When to try again, for `Retry-After`.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::TokenThrottled { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::Store(
+                StoreError::Closed | StoreError::NotDurable | StoreError::Unavailable,
+            ) => Some(5),
+            // Space is freed by a person, not in seconds.
+            ApiError::Store(StoreError::Full) => Some(60),
+            _ => None,
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String, Option<String>) {
         use ApiError::*;
         match self {
@@ -365,16 +379,7 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        let retry_after = match self {
-            ApiError::RateLimited { retry_after_secs }
-            | ApiError::TokenThrottled { retry_after_secs } => Some(retry_after_secs),
-            ApiError::Store(
-                StoreError::Closed | StoreError::NotDurable | StoreError::Unavailable,
-            ) => Some(5),
-            // Space is freed by a person, not in seconds.
-            ApiError::Store(StoreError::Full) => Some(60),
-            _ => None,
-        };
+        let retry_after = self.retry_after_secs();
         let challenge = match self {
             ApiError::NoCredentials | ApiError::NoToken => Some("Bearer"),
             ApiError::BadToken => Some("Bearer error=\"invalid_token\""),

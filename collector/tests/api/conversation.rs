@@ -365,3 +365,92 @@ async fn a_follow_up_the_store_cannot_keep_shows_the_page_again_with_the_text() 
     assert_eq!(kept.status(), StatusCode::SEE_OTHER);
     assert_eq!(follow_up_count(&app), 1);
 }
+
+fn assert_html(response: &reqwest::Response) {
+    let content_type = response.headers()["content-type"].to_str().unwrap();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+}
+
+#[tokio::test]
+async fn a_status_page_the_store_cannot_read_is_a_page_in_the_customers_language() {
+    let (app, _) = console_app().await;
+    let (_, status_url) = submit(&app, complaint(&app, "Lieferung fehlt")).await;
+    // A real failure of the real database: the page's conversation cannot
+    // be read.
+    app.db()
+        .execute_batch("ALTER TABLE promises RENAME TO promises_away")
+        .unwrap();
+    let failed = reqwest::Client::new()
+        .get(&status_url)
+        .header("accept-language", "de-DE,de;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_html(&failed);
+    assert_eq!(failed.headers()["cache-control"], "no-store");
+    let html = failed.text().await.unwrap();
+    assert!(
+        html.contains("Diese Seite kann gerade nicht angezeigt werden"),
+        "{html}"
+    );
+    assert!(!html.contains("\"error\""), "{html}");
+    assert!(
+        !html.contains("promises"),
+        "no detail reaches the customer: {html}"
+    );
+
+    app.db()
+        .execute_batch("ALTER TABLE promises_away RENAME TO promises")
+        .unwrap();
+    let (html, _) = open_page(&reqwest::Client::new(), &status_url).await;
+    assert!(html.contains("Lieferung fehlt"));
+}
+
+#[tokio::test]
+async fn a_follow_up_far_past_the_limit_shows_the_form_again_saying_it_is_too_long() {
+    let (app, clock) = console_app().await;
+    let (_, status_url) = submit(&app, complaint(&app, "Lieferung fehlt")).await;
+    let client = no_redirects();
+    let (_, token) = open_page(&client, &status_url).await;
+    clock.advance(5_000);
+    let huge = "x".repeat(earshot_protocol::limits::MESSAGE_MAX * 13);
+    let refused = send(
+        &client,
+        &status_url,
+        &[("form", &token), ("message", &huge)],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_html(&refused);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("Diese Nachricht ist zu lang"), "{html}");
+    assert!(
+        html.contains("name=\"form\""),
+        "the form is there to try again"
+    );
+    assert_eq!(follow_up_count(&app), 0);
+}
+
+#[tokio::test]
+async fn opening_the_follow_up_address_leads_back_to_the_page_and_its_form() {
+    let (app, _) = console_app().await;
+    let (_, status_url) = submit(&app, complaint(&app, "Lieferung fehlt")).await;
+    let client = no_redirects();
+    let back = client
+        .get(format!("{status_url}/follow-up"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    let path = status_url.split_once("/s/").unwrap().1;
+    assert_eq!(back.headers()["location"], format!("/s/{path}#add"));
+
+    let junk = client
+        .get(format!("{}/s/not-a-link/follow-up", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(junk.status(), StatusCode::NOT_FOUND);
+    assert_html(&junk);
+}

@@ -124,6 +124,13 @@ impl IntoResponse for ConsoleError {
                 "Storage full",
                 "The server has run out of space, so nothing can be saved; nothing was changed. Whoever runs Earshot must free space on its disk; customers' feedback waits in their browsers and arrives once there is room.".to_owned(),
             ),
+            ConsoleError::Store(
+                StoreError::Closed | StoreError::NotDurable | StoreError::Unavailable,
+            ) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again in a moment",
+                "The database cannot be reached just now, so nothing was changed. Try again in a moment; if this lasts, whoever runs Earshot should look at its log.".to_owned(),
+            ),
             ConsoleError::Store(_) | ConsoleError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
@@ -140,10 +147,18 @@ impl IntoResponse for ConsoleError {
             p { a href="/console" { "Back to the inbox" } }
         };
         let mut response = (status, views::bare(title, body)).into_response();
-        if let ConsoleError::Throttled { retry_after_secs } = self {
+        let retry_after = match self {
+            ConsoleError::Throttled { retry_after_secs } => Some(retry_after_secs),
+            ConsoleError::Store(
+                StoreError::Closed | StoreError::NotDurable | StoreError::Unavailable,
+            ) => Some(5),
+            ConsoleError::Store(StoreError::Full) => Some(60),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -170,5 +185,15 @@ mod tests {
         let body = String::from_utf8(body.to_vec()).unwrap();
         assert!(body.contains("run out of space"), "{body}");
         assert!(body.contains("nothing was changed"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_database_out_of_reach_asks_staff_to_try_again_shortly() {
+        let response = ConsoleError::Store(StoreError::Unavailable).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("cannot be reached just now"), "{body}");
     }
 }

@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Extension, Router};
 use maud::{DOCTYPE, Markup, html};
 
@@ -27,9 +27,10 @@ use follow_up::{FOLLOW_UP_MAX, FollowUpForm, FollowUpProblem, FollowUpText};
 use words::{Words, words_accepted, words_for};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/s/{token}", get(status_page))
-        .route("/s/{token}/follow-up", post(add_follow_up))
+    Router::new().route("/s/{token}", get(status_page)).route(
+        "/s/{token}/follow-up",
+        get(back_to_page).post(add_follow_up),
+    )
 }
 
 const PAGE_HEADERS: [(HeaderName, &str); 6] = [
@@ -276,20 +277,64 @@ async fn show(
     ))
 }
 
+/// A failure the customer meets as a page in their language: a browser
+/// would show the API's JSON error in place of the page.
+pub(super) fn trouble(headers: &HeaderMap, error: &ApiError) -> Response {
+    let status = error.status();
+    if status.is_server_error() {
+        // The detail stays in the log.
+        tracing::error!(%error, "the status page failed");
+    }
+    let w = accepted(headers);
+    let mut response = page(
+        status,
+        w,
+        w.trouble,
+        html! { h1 { (w.trouble) } p { (w.trouble_detail) } },
+    );
+    if let Some(secs) = error.retry_after_secs() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
 async fn status_page(
     State(state): State<AppState>,
     Path(link): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+) -> Response {
+    match view(&state, &link, query, &headers).await {
+        Ok(response) => response,
+        Err(error) => trouble(&headers, &error),
+    }
+}
+
+async fn view(
+    state: &AppState,
+    link: &str,
+    query: Option<String>,
+    headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Some(found) = find(&state, &link).await? else {
-        return gone_or_not_found(&state, &link, &headers).await;
+    let Some(found) = find(state, link).await? else {
+        return gone_or_not_found(state, link, headers).await;
     };
     let draft = Draft {
         added: query.is_some_and(|q| q.split('&').any(|pair| pair == "added=1")),
         ..Draft::default()
     };
-    show(&state, StatusCode::OK, &link, found, &draft).await
+    show(state, StatusCode::OK, link, found, &draft).await
+}
+
+/// The form's address opened again (a reload after a refused follow-up, a
+/// bookmark): the page itself, at its form.
+async fn back_to_page(Path(link): Path<String>, headers: HeaderMap) -> Response {
+    match parse_link(&link) {
+        Some(_) => Redirect::to(&format!("/s/{link}#add")).into_response(),
+        None => not_found(&headers),
+    }
 }
 
 fn limited(decision: Decision) -> Result<(), FollowUpProblem> {
@@ -305,25 +350,51 @@ async fn add_follow_up(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Body,
+) -> Response {
+    match take_follow_up(&state, &link, peer, &headers, body).await {
+        Ok(response) => response,
+        Err(error) => trouble(&headers, &error),
+    }
+}
+
+async fn take_follow_up(
+    state: &AppState,
+    link: &str,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+    body: Body,
 ) -> Result<Response, ApiError> {
     // A form posted from another site is refused before anything is read.
     let cross_site = headers
         .get("sec-fetch-site")
         .is_some_and(|v| v.as_bytes() == b"cross-site");
     if cross_site {
-        return Ok(not_found(&headers));
+        return Ok(not_found(headers));
     }
-    let client = ClientNet::of(super::client_ip(&state, peer, &headers));
+    let client = ClientNet::of(super::client_ip(state, peer, headers));
     let over_ip = limited(state.shield.follow_ups_per_net.check(&client));
     let bytes = super::ingest::read_body(
-        &headers,
+        headers,
         body,
         follow_up::BODY_MAX_BYTES,
         ApiError::PayloadTooLarge,
     )
-    .await?;
-    let Some(found) = find(&state, &link).await? else {
-        return Ok(not_found(&headers));
+    .await;
+    let Some(found) = find(state, link).await? else {
+        return Ok(not_found(headers));
+    };
+    let bytes = match bytes {
+        Ok(bytes) => bytes,
+        // Far past the longest message: the form again, saying so (what
+        // was sent is not kept: it was never read).
+        Err(ApiError::PayloadTooLarge) => {
+            let draft = Draft {
+                problem: Some(FollowUpProblem::TooLong),
+                ..Draft::default()
+            };
+            return show(state, StatusCode::PAYLOAD_TOO_LARGE, link, found, &draft).await;
+        }
+        Err(e) => return Err(e),
     };
     let form: FollowUpForm = serde_html_form::from_bytes(&bytes).unwrap_or_default();
     let now = state.clock.now_millis();
@@ -346,7 +417,7 @@ async fn add_follow_up(
                 problem: Some(problem),
                 added: false,
             };
-            return show(&state, status, &link, found, &draft).await;
+            return show(state, status, link, found, &draft).await;
         }
     };
     // A filled honeypot looks like success to the bot and stores nothing.
@@ -357,7 +428,7 @@ async fn add_follow_up(
             .await
         {
             Ok(Some(_)) => tracing::info!(entry = %public_id, "the customer added a follow-up"),
-            Ok(None) => return Ok(not_found(&headers)),
+            Ok(None) => return Ok(not_found(headers)),
             Err(e) => {
                 // The page again with the text kept, not an error in JSON
                 // that a browser shows in place of what they wrote.
@@ -368,7 +439,7 @@ async fn add_follow_up(
                     problem: Some(FollowUpProblem::Unsaved),
                     added: false,
                 };
-                return show(&state, error.status(), &link, found, &draft).await;
+                return show(state, error.status(), link, found, &draft).await;
             }
         }
     }

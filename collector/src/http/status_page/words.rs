@@ -36,6 +36,8 @@ pub(super) struct Words {
     pub err_unsaved: &'static str,
     pub erased: &'static str,
     pub erased_detail: &'static str,
+    pub trouble: &'static str,
+    pub trouble_detail: &'static str,
 }
 
 pub(super) const EN: Words = Words {
@@ -78,6 +80,8 @@ pub(super) const EN: Words = Words {
     err_unsaved: "Your message could not be saved just now. Please send it again in a few minutes; your text is still here.",
     erased: "This feedback was removed",
     erased_detail: "It was erased at the customer's request, with everything about it.",
+    trouble: "This page cannot be shown right now",
+    trouble_detail: "Your feedback is safe with us. Please try again in a few minutes.",
 };
 
 pub(super) const DE: Words = Words {
@@ -120,6 +124,8 @@ pub(super) const DE: Words = Words {
     err_unsaved: "Ihre Nachricht konnte gerade nicht gespeichert werden. Bitte senden Sie sie in einigen Minuten erneut; Ihr Text bleibt erhalten.",
     erased: "Dieses Feedback wurde entfernt",
     erased_detail: "Es wurde auf Wunsch der Kundin oder des Kunden gelöscht, mit allem, was dazugehörte.",
+    trouble: "Diese Seite kann gerade nicht angezeigt werden",
+    trouble_detail: "Ihr Feedback ist bei uns sicher. Bitte versuchen Sie es in einigen Minuten erneut.",
 };
 
 pub(super) const FR: Words = Words {
@@ -156,6 +162,8 @@ pub(super) const FR: Words = Words {
     err_unsaved: "Votre message n’a pas pu être enregistré pour le moment. Renvoyez-le dans quelques minutes ; votre texte est conservé.",
     erased: "Ce message a été supprimé",
     erased_detail: "Il a été effacé à la demande du client, avec tout ce qui s'y rapportait.",
+    trouble: "Cette page ne peut pas être affichée pour le moment",
+    trouble_detail: "Votre message est bien chez nous. Réessayez dans quelques minutes.",
 };
 
 pub(super) const ES: Words = Words {
@@ -192,6 +200,8 @@ pub(super) const ES: Words = Words {
     err_unsaved: "No hemos podido guardar tu mensaje en este momento. Envíalo de nuevo dentro de unos minutos; tu texto sigue aquí.",
     erased: "Este mensaje se eliminó",
     erased_detail: "Se borró a petición del cliente, con todo lo relacionado.",
+    trouble: "No podemos mostrar esta página en este momento",
+    trouble_detail: "Tus comentarios están a salvo con nosotros. Inténtalo de nuevo dentro de unos minutos.",
 };
 
 pub(super) const PT: Words = Words {
@@ -234,6 +244,8 @@ pub(super) const PT: Words = Words {
     err_unsaved: "Não foi possível guardar a sua mensagem neste momento. Envie-a novamente daqui a alguns minutos; o seu texto continua aqui.",
     erased: "Esta mensagem foi removida",
     erased_detail: "Foi apagada a pedido do cliente, com tudo o que lhe dizia respeito.",
+    trouble: "Não é possível mostrar esta página neste momento",
+    trouble_detail: "O seu feedback está seguro connosco. Tente novamente daqui a alguns minutos.",
 };
 
 /// The customer's language from their browser's tag (`pt-BR` → Portuguese),
