@@ -425,3 +425,67 @@ async fn replies_are_emailed_to_customers_when_smtp_is_configured() {
     }
     assert!(emailed);
 }
+
+#[tokio::test]
+async fn a_refused_reply_shows_the_entry_again_with_what_was_typed_and_why() {
+    let (app, _) = console_app().await;
+    let (id, _) = submit(&app, complaint(&app, "Export is broken")).await;
+    let console = signed_in(&app, "ada@example.com").await;
+    let refused = console
+        .act(
+            &format!("/console/entries/{id}/reply"),
+            &[
+                ("body", "We found it: <b>the CSV writer</b>"),
+                ("promise_text", "Fixed \"soon\""),
+                ("promise_due", "2026-11-21"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("Export is broken"), "the entry itself: {html}");
+    assert!(
+        html.contains("role=\"alert\">The due date is in the past.</p>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("We found it: &lt;b&gt;the CSV writer&lt;/b&gt;</textarea>"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"Fixed &quot;soon&quot;\""), "{html}");
+    assert!(html.contains("value=\"2026-11-21\""), "{html}");
+    let entry = console.html(&format!("/console/entries/{id}")).await;
+    assert!(!entry.contains("the CSV writer"), "nothing was sent");
+}
+
+#[tokio::test]
+async fn a_note_the_store_cannot_keep_shows_the_entry_again_with_the_text() {
+    let (app, _) = console_app().await;
+    let (id, _) = submit(&app, complaint(&app, "Export is broken")).await;
+    let console = signed_in(&app, "ada@example.com").await;
+    // A real failure of the real database: a trigger refuses notes.
+    app.db()
+        .execute_batch(
+            "CREATE TRIGGER refuse_notes BEFORE INSERT ON events
+             WHEN NEW.kind = 'note' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .unwrap();
+    let note = [("body", "Ask the payments team about PSP-42")];
+    let refused = console
+        .act(&format!("/console/entries/{id}/note"), &note)
+        .await;
+    assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("Ask the payments team about PSP-42</textarea>"),
+        "{html}"
+    );
+    assert!(html.contains("nothing was changed"), "{html}");
+    assert!(!html.contains("refused"), "no detail reaches the page: {html}");
+
+    app.db().execute_batch("DROP TRIGGER refuse_notes").unwrap();
+    let kept = console
+        .act(&format!("/console/entries/{id}/note"), &note)
+        .await;
+    assert_eq!(kept.status(), StatusCode::SEE_OTHER);
+}

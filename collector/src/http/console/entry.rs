@@ -12,7 +12,9 @@ use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
 use crate::review::input::{self, PROMISE_MAX, TEXT_MAX};
 use crate::review::workflow::{Settled, Status, Urgency, human_duration};
-use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, NewReply, User};
+use crate::store::{
+    AttachmentMeta, EntryDetail, Event, EventKind, NewReply, Refusal, StoreError, User,
+};
 
 fn words(heading: &str, text: &str) -> Markup {
     html! { section.words { h2 { (heading) } p { (text) } } }
@@ -73,8 +75,25 @@ fn event_line(event: &Event) -> Markup {
     }
 }
 
-fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64) -> Markup {
+/// Why a form was not taken, said where it was sent from.
+fn refusal(problem: Option<&str>, id: &str) -> Markup {
+    html! {
+        @if let Some(problem) = problem {
+            p.error #(id) role="alert" { (problem) }
+        }
+    }
+}
+
+fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: &Draft) -> Markup {
     let base = format!("/console/entries/{}", entry.public_id);
+    let (reply, reply_problem) = match draft {
+        Draft::Reply(form, problem) => (Some(form), Some(problem.as_str())),
+        _ => (None, None),
+    };
+    let (note, note_problem) = match draft {
+        Draft::Note(form, problem) => (Some(form.body.as_str()), Some(problem.as_str())),
+        _ => (None, None),
+    };
     html! {
         section.panel #reply-panel {
             h2 { "Reply to the customer" }
@@ -82,14 +101,21 @@ fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64) -> Mark
                 @if entry.email.is_some() { " and emailed when email is set up" } "." }
             form.stack method="post" action={ (base) "/reply" } {
                 (views::csrf(staff))
+                (refusal(reply_problem, "reply-problem"))
                 label for="reply" { "Reply" }
-                textarea #reply name="body" rows="5" maxlength=(TEXT_MAX) required {}
+                textarea #reply name="body" rows="5" maxlength=(TEXT_MAX) required
+                    aria-describedby=[reply_problem.map(|_| "reply-problem")]
+                    autofocus[reply.is_some()] {
+                    (reply.map_or("", |r| r.body.as_str()))
+                }
                 fieldset {
                     legend { "Make a promise (optional)" }
                     label for="promise-text" { "What you promise" }
-                    input #promise-text name="promise_text" maxlength=(PROMISE_MAX) placeholder="Fixed in the next release";
+                    input #promise-text name="promise_text" maxlength=(PROMISE_MAX) placeholder="Fixed in the next release"
+                        value=(reply.map_or("", |r| r.promise_text.as_str()));
                     label for="promise-due" { "Due by the end of (UTC)" }
-                    input #promise-due type="date" name="promise_due" min=(views::date(now));
+                    input #promise-due type="date" name="promise_due" min=(views::date(now))
+                        value=(reply.map_or("", |r| r.promise_due.as_str()));
                 }
                 button.primary type="submit" { "Send reply" }
             }
@@ -124,8 +150,13 @@ fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64) -> Mark
             p.muted { "Only colleagues see notes." }
             form.stack method="post" action={ (base) "/note" } {
                 (views::csrf(staff))
+                (refusal(note_problem, "note-problem"))
                 label for="note" { "Note" }
-                textarea #note name="body" rows="3" maxlength=(TEXT_MAX) required {}
+                textarea #note name="body" rows="3" maxlength=(TEXT_MAX) required
+                    aria-describedby=[note_problem.map(|_| "note-problem")]
+                    autofocus[note.is_some()] {
+                    (note.unwrap_or_default())
+                }
                 button type="submit" { "Add note" }
             }
         }
@@ -183,7 +214,7 @@ fn attachment_item(a: &AttachmentMeta) -> Markup {
     }
 }
 
-fn render(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64) -> Markup {
+fn render(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: &Draft) -> Markup {
     let waited = entry.first_response_at.unwrap_or(now) - entry.created_at;
     html! {
         p { a href="/console" { "← Inbox" } }
@@ -252,13 +283,23 @@ fn render(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64) -> Marku
                     }
                 }
             }
-            aside.side { (actions(entry, staff, users, now)) }
+            aside.side { (actions(entry, staff, users, now, draft)) }
         }
     }
 }
 
 fn entry_id(path: Result<Path<String>, PathRejection>) -> Result<String, ConsoleError> {
     path.map(|Path(id)| id).map_err(|_| ConsoleError::NotFound)
+}
+
+/// What staff typed into a form that was not taken, and why: the page
+/// shows it again rather than lose a reply someone spent minutes on.
+#[derive(Debug, Default)]
+enum Draft {
+    #[default]
+    None,
+    Reply(ReplyForm, String),
+    Note(NoteForm, String),
 }
 
 pub async fn page(
@@ -268,6 +309,20 @@ pub async fn page(
     query: Result<Query<DoneQuery>, QueryRejection>,
 ) -> Result<Html<String>, ConsoleError> {
     let id = entry_id(path)?;
+    let done = query
+        .ok()
+        .and_then(|Query(q)| done_text(&q.done))
+        .map(|text| html! { p.notice role="status" { (text) } });
+    entry_page(&state, &staff, id, done.unwrap_or_default(), &Draft::None).await
+}
+
+async fn entry_page(
+    state: &AppState,
+    staff: &Staff,
+    id: String,
+    top: Markup,
+    draft: &Draft,
+) -> Result<Html<String>, ConsoleError> {
     let entry = state
         .store
         .entry_detail(id)
@@ -276,16 +331,43 @@ pub async fn page(
     let users = state.store.users().await?;
     let now = state.clock.now_millis();
     let title = format!("{} {}", views::kind_label(&entry.kind), entry.reference);
-    let done = query
-        .ok()
-        .and_then(|Query(q)| done_text(&q.done))
-        .map(|text| html! { p.notice role="status" { (text) } });
     Ok(views::page(
         &title,
-        &staff,
+        staff,
         "",
-        html! { (done.unwrap_or_default()) (render(&entry, &staff, &users, now)) },
+        html! { (top) (render(&entry, staff, &users, now, draft)) },
     ))
+}
+
+/// The entry again with the refused form filled in and the reason beside
+/// it, answered with the failure's status. When even the page cannot be
+/// shown (the entry is gone, the database out of reach), the error page.
+async fn again(
+    state: &AppState,
+    staff: &Staff,
+    id: String,
+    error: ConsoleError,
+    draft: impl FnOnce(String) -> Draft,
+) -> Result<Response, ConsoleError> {
+    // No entry to show, or a change already made that sending the form
+    // again would make twice.
+    if matches!(
+        error,
+        ConsoleError::NotFound
+            | ConsoleError::Refused(Refusal::NoEntry)
+            | ConsoleError::Store(StoreError::NotDurable)
+    ) {
+        return Err(error);
+    }
+    let (status, _, problem) = error.explain();
+    if status.is_server_error() {
+        // The detail stays in the log.
+        tracing::error!(%error, "console action failed");
+    }
+    match entry_page(state, staff, id, Markup::default(), &draft(problem)).await {
+        Ok(page) => Ok((status, page).into_response()),
+        Err(_) => Err(error),
+    }
 }
 
 /// Back to the entry after an action, with a short confirmation (`done`
@@ -389,12 +471,18 @@ pub async fn note(
     StaffForm { staff, form }: StaffForm<NoteForm>,
 ) -> Result<Response, ConsoleError> {
     let id = entry_id(path)?;
-    let body = input::staff_text(&form.body, "note", TEXT_MAX)?;
-    state
-        .store
-        .add_note(id.clone(), body, staff.user.id, state.clock.now_millis())
-        .await?;
-    Ok(back_to(&id, "note", "timeline"))
+    let added = async {
+        let body = input::staff_text(&form.body, "note", TEXT_MAX)?;
+        state
+            .store
+            .add_note(id.clone(), body, staff.user.id, state.clock.now_millis())
+            .await?;
+        Ok::<_, ConsoleError>(())
+    };
+    match added.await {
+        Ok(()) => Ok(back_to(&id, "note", "timeline")),
+        Err(error) => again(&state, &staff, id, error, |why| Draft::Note(form, why)).await,
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -418,15 +506,21 @@ pub async fn reply(
 ) -> Result<Response, ConsoleError> {
     let id = entry_id(path)?;
     let now = state.clock.now_millis();
-    let body = input::staff_text(&form.body, "reply", TEXT_MAX)?;
-    let promise = input::promise(&form.promise_text, &form.promise_due, now)?;
-    let event_id = state
-        .store
-        .reply(id.clone(), NewReply { body, promise }, staff.user.id, now)
-        .await?;
-    tracing::info!(entry = %id, event_id, "staff replied");
-    // Emailed to the customer (when SMTP is set) through the outbox.
-    Ok(back_to(&id, "reply", "timeline"))
+    let sent = async {
+        let body = input::staff_text(&form.body, "reply", TEXT_MAX)?;
+        let promise = input::promise(&form.promise_text, &form.promise_due, now)?;
+        let event_id = state
+            .store
+            .reply(id.clone(), NewReply { body, promise }, staff.user.id, now)
+            .await?;
+        tracing::info!(entry = %id, event_id, "staff replied");
+        Ok::<_, ConsoleError>(())
+    };
+    match sent.await {
+        // Emailed to the customer (when SMTP is set) through the outbox.
+        Ok(()) => Ok(back_to(&id, "reply", "timeline")),
+        Err(error) => again(&state, &staff, id, error, |why| Draft::Reply(form, why)).await,
+    }
 }
 
 #[derive(Debug, Deserialize)]

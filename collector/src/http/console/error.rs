@@ -51,23 +51,12 @@ impl From<ReviewError> for ConsoleError {
     }
 }
 
-impl IntoResponse for ConsoleError {
-    fn into_response(self) -> Response {
-        let (status, title, message) = match &self {
-            ConsoleError::NeedsLogin { get: true, back_to } => {
-                let target = format!(
-                    "/console/login?{}",
-                    serde_html_form::to_string([("next", back_to.as_str())]).unwrap_or_default()
-                );
-                // 302, as the sign-in redirect of most web apps is.
-                return match HeaderValue::from_str(&target) {
-                    Ok(location) => {
-                        (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
-                    }
-                    Err(_) => Redirect::to("/console/login").into_response(),
-                };
-            }
-            ConsoleError::NeedsLogin { get: false, .. } => (
+impl ConsoleError {
+    /// The status, the page's title and what it says: what staff read,
+    /// on the error page or beside the form they sent.
+    pub(super) fn explain(&self) -> (StatusCode, &'static str, String) {
+        match self {
+            ConsoleError::NeedsLogin { .. } => (
                 StatusCode::UNAUTHORIZED,
                 "Please sign in",
                 "Your session has ended. Sign in again, then repeat what you were doing.".to_owned(),
@@ -124,9 +113,13 @@ impl IntoResponse for ConsoleError {
                 "Storage full",
                 "The server has run out of space, so nothing can be saved; nothing was changed. Whoever runs Earshot must free space on its disk; customers' feedback waits in their browsers and arrives once there is room.".to_owned(),
             ),
-            ConsoleError::Store(
-                StoreError::Closed | StoreError::NotDurable | StoreError::Unavailable,
-            ) => (
+            // Committed: repeating it would do it twice.
+            ConsoleError::Store(StoreError::NotDurable) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Saved, but not safely",
+                "This was saved, but the server could not make sure it survives a power cut. Do not send it again: open the entry to check it is there, and tell whoever runs Earshot that the disk reported an error.".to_owned(),
+            ),
+            ConsoleError::Store(StoreError::Closed | StoreError::Unavailable) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Try again in a moment",
                 "The database cannot be reached just now, so nothing was changed. Try again in a moment; if this lasts, whoever runs Earshot should look at its log.".to_owned(),
@@ -136,7 +129,24 @@ impl IntoResponse for ConsoleError {
                 "Something went wrong",
                 "Something went wrong on our side; nothing was changed. Try again in a moment.".to_owned(),
             ),
-        };
+        }
+    }
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        if let ConsoleError::NeedsLogin { get: true, back_to } = &self {
+            let target = format!(
+                "/console/login?{}",
+                serde_html_form::to_string([("next", back_to.as_str())]).unwrap_or_default()
+            );
+            // 302, as the sign-in redirect of most web apps is.
+            return match HeaderValue::from_str(&target) {
+                Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+                Err(_) => Redirect::to("/console/login").into_response(),
+            };
+        }
+        let (status, title, message) = self.explain();
         if status.is_server_error() {
             // The detail stays in the log.
             tracing::error!(error = %self, "console request failed");
@@ -149,9 +159,7 @@ impl IntoResponse for ConsoleError {
         let mut response = (status, views::bare(title, body)).into_response();
         let retry_after = match self {
             ConsoleError::Throttled { retry_after_secs } => Some(retry_after_secs),
-            ConsoleError::Store(
-                StoreError::Closed | StoreError::NotDurable | StoreError::Unavailable,
-            ) => Some(5),
+            ConsoleError::Store(StoreError::Closed | StoreError::Unavailable) => Some(5),
             ConsoleError::Store(StoreError::Full) => Some(60),
             _ => None,
         };
