@@ -448,3 +448,61 @@ async fn an_invitation_is_emailed_when_smtp_is_set() {
     assert!(mail.contains("Ada invited you"), "{mail}");
     assert!(mail.contains(&link), "the same one-time link: {mail}");
 }
+
+#[tokio::test]
+async fn a_refused_site_form_comes_back_as_typed_with_the_reason() {
+    let (app, _) = console_app().await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let typed = "https://shop.example\nhttps://*.shop.example\nftp://nope";
+    let bad = admin
+        .act(
+            "/console/sites",
+            &[("name", "Shop <b>"), ("origins", typed)],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text().await.unwrap();
+    assert!(
+        html.contains("<h1>Sites</h1>"),
+        "the list, not an error page"
+    );
+    assert!(html.contains("role=\"alert\">Line 3"), "{html}");
+    assert!(html.contains("<details class=\"panel\" open>"), "{html}");
+    assert!(html.contains("value=\"Shop &lt;b&gt;\""), "{html}");
+    assert!(
+        html.contains("https://shop.example\nhttps://*.shop.example\nftp://nope</textarea>"),
+        "{html}"
+    );
+
+    let added = admin
+        .act(
+            "/console/sites",
+            &[("name", "Shop"), ("origins", "https://shop.example")],
+        )
+        .await;
+    let site_id = between(&location(&added), "/console/sites/", "?").to_owned();
+    let bad = admin
+        .act(
+            &format!("/console/sites/{site_id}"),
+            &[
+                ("name", "Shop renamed"),
+                ("origins", "https://shop.example\nhttps://new.example/path"),
+                ("first_response_hours", "12"),
+                ("response_promise", "We answer within a day"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("<h1>Shop</h1>"), "the site as stored: {html}");
+    assert!(html.contains("role=\"alert\">Line 2"), "{html}");
+    assert!(html.contains("value=\"Shop renamed\""), "{html}");
+    assert!(
+        html.contains("https://shop.example\nhttps://new.example/path</textarea>"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"12\""), "{html}");
+    assert!(html.contains("value=\"We answer within a day\""), "{html}");
+    let stored = admin.html(&format!("/console/sites/{site_id}")).await;
+    assert!(!stored.contains("Shop renamed"), "nothing was changed");
+}

@@ -443,7 +443,10 @@ async fn a_refused_reply_shows_the_entry_again_with_what_was_typed_and_why() {
         .await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.unwrap();
-    assert!(html.contains("Export is broken"), "the entry itself: {html}");
+    assert!(
+        html.contains("Export is broken"),
+        "the entry itself: {html}"
+    );
     assert!(
         html.contains("role=\"alert\">The due date is in the past.</p>"),
         "{html}"
@@ -481,7 +484,10 @@ async fn a_note_the_store_cannot_keep_shows_the_entry_again_with_the_text() {
         "{html}"
     );
     assert!(html.contains("nothing was changed"), "{html}");
-    assert!(!html.contains("refused"), "no detail reaches the page: {html}");
+    assert!(
+        !html.contains("refused"),
+        "no detail reaches the page: {html}"
+    );
 
     app.db().execute_batch("DROP TRIGGER refuse_notes").unwrap();
     let kept = console

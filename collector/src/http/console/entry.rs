@@ -12,9 +12,7 @@ use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
 use crate::review::input::{self, PROMISE_MAX, TEXT_MAX};
 use crate::review::workflow::{Settled, Status, Urgency, human_duration};
-use crate::store::{
-    AttachmentMeta, EntryDetail, Event, EventKind, NewReply, Refusal, StoreError, User,
-};
+use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, NewReply, User};
 
 fn words(heading: &str, text: &str) -> Markup {
     html! { section.words { h2 { (heading) } p { (text) } } }
@@ -75,15 +73,6 @@ fn event_line(event: &Event) -> Markup {
     }
 }
 
-/// Why a form was not taken, said where it was sent from.
-fn refusal(problem: Option<&str>, id: &str) -> Markup {
-    html! {
-        @if let Some(problem) = problem {
-            p.error #(id) role="alert" { (problem) }
-        }
-    }
-}
-
 fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: &Draft) -> Markup {
     let base = format!("/console/entries/{}", entry.public_id);
     let (reply, reply_problem) = match draft {
@@ -101,7 +90,7 @@ fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: 
                 @if entry.email.is_some() { " and emailed when email is set up" } "." }
             form.stack method="post" action={ (base) "/reply" } {
                 (views::csrf(staff))
-                (refusal(reply_problem, "reply-problem"))
+                (views::refusal(reply_problem, "reply-problem"))
                 label for="reply" { "Reply" }
                 textarea #reply name="body" rows="5" maxlength=(TEXT_MAX) required
                     aria-describedby=[reply_problem.map(|_| "reply-problem")]
@@ -150,7 +139,7 @@ fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: 
             p.muted { "Only colleagues see notes." }
             form.stack method="post" action={ (base) "/note" } {
                 (views::csrf(staff))
-                (refusal(note_problem, "note-problem"))
+                (views::refusal(note_problem, "note-problem"))
                 label for="note" { "Note" }
                 textarea #note name="body" rows="3" maxlength=(TEXT_MAX) required
                     aria-describedby=[note_problem.map(|_| "note-problem")]
@@ -340,8 +329,8 @@ async fn entry_page(
 }
 
 /// The entry again with the refused form filled in and the reason beside
-/// it, answered with the failure's status. When even the page cannot be
-/// shown (the entry is gone, the database out of reach), the error page.
+/// it, answered with the failure's status. When the form cannot be offered
+/// again, or even the page cannot be shown, the error page.
 async fn again(
     state: &AppState,
     staff: &Staff,
@@ -349,22 +338,10 @@ async fn again(
     error: ConsoleError,
     draft: impl FnOnce(String) -> Draft,
 ) -> Result<Response, ConsoleError> {
-    // No entry to show, or a change already made that sending the form
-    // again would make twice.
-    if matches!(
-        error,
-        ConsoleError::NotFound
-            | ConsoleError::Refused(Refusal::NoEntry)
-            | ConsoleError::Store(StoreError::NotDurable)
-    ) {
+    let Some((status, reason)) = error.for_form() else {
         return Err(error);
-    }
-    let (status, _, problem) = error.explain();
-    if status.is_server_error() {
-        // The detail stays in the log.
-        tracing::error!(%error, "console action failed");
-    }
-    match entry_page(state, staff, id, Markup::default(), &draft(problem)).await {
+    };
+    match entry_page(state, staff, id, Markup::default(), &draft(reason)).await {
         Ok(page) => Ok((status, page).into_response()),
         Err(_) => Err(error),
     }

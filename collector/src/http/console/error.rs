@@ -133,6 +133,33 @@ impl ConsoleError {
     }
 }
 
+impl ConsoleError {
+    /// For a form shown again as it was typed: the status to answer with
+    /// and the reason to show beside it. `None` when the form must not be
+    /// offered again: there is nothing to show it on, the person may not
+    /// use it, or the change was made already (sending it again would make
+    /// it twice).
+    pub(super) fn for_form(&self) -> Option<(StatusCode, String)> {
+        if matches!(
+            self,
+            ConsoleError::NotFound
+                | ConsoleError::Refused(Refusal::NoEntry)
+                | ConsoleError::Store(StoreError::NotDurable)
+                | ConsoleError::NeedsLogin { .. }
+                | ConsoleError::Csrf
+                | ConsoleError::Forbidden
+        ) {
+            return None;
+        }
+        let (status, _, reason) = self.explain();
+        if status.is_server_error() {
+            // The detail stays in the log.
+            tracing::error!(error = %self, "a console form failed");
+        }
+        Some((status, reason))
+    }
+}
+
 impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         if let ConsoleError::NeedsLogin { get: true, back_to } = &self {

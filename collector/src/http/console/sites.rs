@@ -64,16 +64,23 @@ fn refused_cell(refused: Option<&RejectedOrigins>) -> Markup {
     }
 }
 
-fn add_form(staff: &Staff) -> Markup {
+/// The form to add a site; open, filled in and with the reason, when what
+/// was sent was refused.
+fn add_form(staff: &Staff, refused: Option<(&NewSiteForm, &str)>) -> Markup {
+    let typed = refused.map(|(form, _)| form);
     html! {
-        details.panel {
+        details.panel open[refused.is_some()] {
             summary { "Add a site" }
             form.stack method="post" action="/console/sites" {
                 (views::csrf(staff))
+                (views::refusal(refused.map(|(_, why)| why), "new-site-problem"))
                 label for="new-name" { "Name" }
-                input #new-name name="name" required maxlength=(NAME_MAX) placeholder="Fern & Fig shop";
+                input #new-name name="name" required maxlength=(NAME_MAX) placeholder="Fern & Fig shop"
+                    value=(typed.map_or("", |f| f.name.as_str()));
                 label for="new-origins" { "Pages allowed to send feedback (one origin per line)" }
-                textarea #new-origins name="origins" rows="3" placeholder="https://shop.example.com\nhttps://*.example.com" {}
+                textarea #new-origins name="origins" rows="3" placeholder="https://shop.example.com\nhttps://*.example.com" {
+                    (typed.map_or("", |f| f.origins.as_str()))
+                }
                 p.muted { "An origin is scheme, host and optional port, like " code { "https://shop.example.com" } "; " code { "*." } " allows subdomains and " code { ":*" } " any port." }
                 button.primary type="submit" { "Add site" }
             }
@@ -88,6 +95,15 @@ pub async fn page(
 ) -> Result<Html<String>, ConsoleError> {
     staff.require_admin()?;
     let query = query.map(|Query(q)| q).unwrap_or_default();
+    list_page(&state, &staff, &query, None).await
+}
+
+async fn list_page(
+    state: &AppState,
+    staff: &Staff,
+    query: &ListQuery,
+    sent: Option<(&NewSiteForm, &str)>,
+) -> Result<Html<String>, ConsoleError> {
     let search: String = query.q.trim().chars().take(SEARCH_MAX).collect();
     let page = query
         .page
@@ -124,7 +140,7 @@ pub async fn page(
     };
     let body = html! {
         h1 { "Sites" }
-        (add_form(&staff))
+        (add_form(staff, sent))
         form.filters role="search" method="get" action="/console/sites" {
             label { span { "Name or key" } input type="search" name="q" value=(search) maxlength=(SEARCH_MAX); }
             button type="submit" { "Search" }
@@ -165,7 +181,7 @@ pub async fn page(
             @if page < pages { a href=(link(page + 1)) rel="next" { "Next →" } }
         }
     };
-    Ok(views::page("Sites", &staff, "/console/sites", body))
+    Ok(views::page("Sites", staff, "/console/sites", body))
 }
 
 fn site_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ConsoleError> {
@@ -186,6 +202,27 @@ pub async fn detail(
 ) -> Result<Html<String>, ConsoleError> {
     staff.require_admin()?;
     let id = site_id(path)?;
+    let done = query.ok().map(|Query(q)| q.done);
+    let top = html! {
+        @match done.as_deref() {
+            Some("added") => { p.notice role="status" { "Site added. Put the snippet below on its pages." } }
+            Some("saved") => { p.notice role="status" { "Saved. The change applies now." } }
+            Some("retention") => { p.notice role="status" { "Retention saved. The next sweep (within 10 minutes) applies it." } }
+            _ => {}
+        }
+    };
+    site_page(&state, &staff, id, top, None).await
+}
+
+/// A site's page; `sent` is a settings form sent and not taken, shown
+/// again as typed.
+async fn site_page(
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    top: Markup,
+    sent: Option<&SiteForm>,
+) -> Result<Html<String>, ConsoleError> {
     let site = state
         .store
         .site_detail(id)
@@ -204,16 +241,21 @@ pub async fn detail(
         .await?
         .remove(&id)
         .unwrap_or_default();
-    let done = query.ok().map(|Query(q)| q.done);
+    let name = sent.and_then(|f| f.name.as_deref()).unwrap_or(&site.name);
+    let origins = sent
+        .and_then(|f| f.origins.as_deref())
+        .unwrap_or(&site.origins);
+    let target = sent.map_or_else(
+        || (site.first_response_minutes / 60).to_string(),
+        |f| f.first_response_hours.clone(),
+    );
+    let promise = sent.map_or(site.response_promise.as_deref().unwrap_or_default(), |f| {
+        f.response_promise.as_str()
+    });
     let body = html! {
         p { a href="/console/sites" { "← Sites" } }
         h1 { (site.name) }
-        @match done.as_deref() {
-            Some("added") => { p.notice role="status" { "Site added. Put the snippet below on its pages." } }
-            Some("saved") => { p.notice role="status" { "Saved. The change applies now." } }
-            Some("retention") => { p.notice role="status" { "Retention saved. The next sweep (within 10 minutes) applies it." } }
-            _ => {}
-        }
+        (top)
         p.muted { "Key " code { (site.key) } " · last feedback " (last_feedback(&site, now)) }
         @if refused.last_day > 0 {
             p.late role="status" {
@@ -231,18 +273,18 @@ pub async fn detail(
         section.panel {
             h2 { "Settings" }
             form.stack method="post" action={ "/console/sites/" (site.id) } {
-                (views::csrf(&staff))
+                (views::csrf(staff))
                 label for="name" { "Name" }
-                input #name name="name" required maxlength=(NAME_MAX) value=(site.name);
+                input #name name="name" required maxlength=(NAME_MAX) value=(name);
                 label for="origins" { "Pages allowed to send feedback (one origin per line)" }
-                textarea #origins name="origins" rows="4" { (site.origins) }
+                textarea #origins name="origins" rows="4" { (origins) }
                 p.muted { "Scheme, host and optional port, like " code { "https://shop.example.com" } "; " code { "*." } " allows subdomains and " code { ":*" } " any port. With none, only server-side integrations can send." }
                 label for="target" { "First response within (hours)" }
                 input #target type="number" name="first_response_hours" min="1" max=(MAX_TARGET_HOURS)
-                    value=(site.first_response_minutes / 60) required;
+                    value=(target) required;
                 label for="promise" { "What customers are told after sending" }
                 input #promise name="response_promise" maxlength=(PROMISE_MAX)
-                    value=(site.response_promise.as_deref().unwrap_or_default()) placeholder="We answer within 1 business day";
+                    value=(promise) placeholder="We answer within 1 business day";
                 button.primary type="submit" { "Save" }
             }
         }
@@ -250,7 +292,7 @@ pub async fn detail(
             h2 { "Retention" }
             p.muted { "Old feedback is deleted in the background, completely (as an erasure is), and the deletions are counted in the audit log." }
             form.stack method="post" action={ "/console/sites/" (site.id) "/retention" } {
-                (views::csrf(&staff))
+                (views::csrf(staff))
                 label for="retention-days" { "Delete feedback older than (days; empty keeps it)" }
                 input #retention-days type="number" name="retention_days" min="1" max=(RETENTION_MAX_DAYS)
                     value=[retention.days];
@@ -270,10 +312,10 @@ pub async fn detail(
             ul {
                 @for hook in hooks.iter().filter(|h| h.site_id == site.id) { (webhooks::summary(hook)) }
             }
-            (webhooks::add_form(&staff, site.id))
+            (webhooks::add_form(staff, site.id))
         }
     };
-    Ok(views::page(&site.name, &staff, "/console/sites", body))
+    Ok(views::page(&site.name, staff, "/console/sites", body))
 }
 
 /// Origins typed one per line, each checked by the rules `earshot site add
@@ -330,19 +372,40 @@ pub async fn add(
     StaffForm { staff, form }: StaffForm<NewSiteForm>,
 ) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
-    let name = parse_name(&form.name)?;
-    let origins = parse_origins(&form.origins)?;
-    let site = state
-        .store
-        .add_site_by(
-            NewSite { name, origins },
-            staff.user.id,
-            state.clock.now_millis(),
-        )
-        .await?;
-    state.sites.invalidate();
-    tracing::info!(site = %site.key, "site added in the console");
-    Ok(Redirect::to(&format!("/console/sites/{}?done=added", site.id)).into_response())
+    let added = async {
+        let name = parse_name(&form.name)?;
+        let origins = parse_origins(&form.origins)?;
+        let site = state
+            .store
+            .add_site_by(
+                NewSite { name, origins },
+                staff.user.id,
+                state.clock.now_millis(),
+            )
+            .await?;
+        Ok::<_, ConsoleError>(site)
+    };
+    match added.await {
+        Ok(site) => {
+            state.sites.invalidate();
+            tracing::info!(site = %site.key, "site added in the console");
+            Ok(Redirect::to(&format!("/console/sites/{}?done=added", site.id)).into_response())
+        }
+        Err(error) => {
+            let Some((status, reason)) = error.for_form() else {
+                return Err(error);
+            };
+            let page = list_page(
+                &state,
+                &staff,
+                &ListQuery::default(),
+                Some((&form, &reason)),
+            )
+            .await
+            .map_err(|_| error)?;
+            Ok((status, page).into_response())
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -367,6 +430,32 @@ pub async fn update(
 ) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
     let id = site_id(path)?;
+    match change_site(&state, &staff, id, &form).await {
+        Ok(()) => {
+            // Not after the directory's next refresh: now.
+            state.sites.invalidate();
+            tracing::info!(site_id = id, "site settings changed");
+            Ok(Redirect::to(&format!("/console/sites/{id}?done=saved")).into_response())
+        }
+        Err(error) => {
+            let Some((status, reason)) = error.for_form() else {
+                return Err(error);
+            };
+            let top = views::refusal(Some(&reason), "site-problem");
+            let page = site_page(&state, &staff, id, top, Some(&form))
+                .await
+                .map_err(|_| error)?;
+            Ok((status, page).into_response())
+        }
+    }
+}
+
+async fn change_site(
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    form: &SiteForm,
+) -> Result<(), ConsoleError> {
     let hours: i64 = form
         .first_response_hours
         .trim()
@@ -390,17 +479,15 @@ pub async fn update(
         first_response_minutes: Some(hours * 60),
         response_promise: Some((!promise.is_empty()).then(|| promise.to_owned())),
     };
-    if !state
+    if state
         .store
         .update_site(id, change, staff.user.id, state.clock.now_millis())
         .await?
     {
-        return Err(ConsoleError::NotFound);
+        Ok(())
+    } else {
+        Err(ConsoleError::NotFound)
     }
-    // Not after the directory's next refresh: now.
-    state.sites.invalidate();
-    tracing::info!(site_id = id, "site settings changed");
-    Ok(Redirect::to(&format!("/console/sites/{id}?done=saved")).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -134,6 +134,16 @@ pub fn customer_link(url: &str) -> Markup {
     }
 }
 
+/// Why a form was not taken, above the form shown again as it was typed;
+/// `id` lets its fields point at it (`aria-describedby`).
+pub fn refusal(reason: Option<&str>, id: &str) -> Markup {
+    html! {
+        @if let Some(reason) = reason {
+            p.error #(id) role="alert" { (reason) }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
