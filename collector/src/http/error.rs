@@ -333,10 +333,14 @@ impl ApiError {
                 "the server is shutting down; retry shortly".into(),
                 None,
             ),
+            // Committed: a retry with the same Idempotency-Key (as the
+            // widget sends) is answered with what was stored; anything
+            // else sent again would be done twice.
             Store(StoreError::NotDurable) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
-                "the server could not save this safely; retry shortly".into(),
+                "this was stored but could not be confirmed; retry with the same Idempotency-Key, or check before sending it again"
+                    .into(),
                 None,
             ),
             Store(StoreError::Unavailable) => (
@@ -418,11 +422,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_write_that_could_not_be_synced_asks_for_a_retry_without_details() {
+    async fn a_write_that_could_not_be_synced_asks_for_a_safe_retry_without_details() {
         let (status, retry, body) = answer(ApiError::Store(StoreError::NotDurable)).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(retry.as_deref(), Some("5"));
         assert!(body.contains(r#""code":"unavailable""#), "{body}");
+        assert!(
+            body.contains("same Idempotency-Key, or check before sending it again"),
+            "a plain retry could do it twice: {body}"
+        );
         assert!(!body.contains("disk"), "internal detail leaked: {body}");
     }
 
