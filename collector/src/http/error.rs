@@ -333,13 +333,13 @@ impl ApiError {
                 "the server is shutting down; retry shortly".into(),
                 None,
             ),
-            // Committed: a retry with the same Idempotency-Key (as the
+            // Committed: a retry with the same `idempotency_key` (as the
             // widget sends) is answered with what was stored; anything
             // else sent again would be done twice.
             Store(StoreError::NotDurable) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
-                "this was stored but could not be confirmed; retry with the same Idempotency-Key, or check before sending it again"
+                "this was stored but could not be confirmed; send it again with the same idempotency_key, or check before sending it again"
                     .into(),
                 None,
             ),
@@ -428,7 +428,7 @@ mod tests {
         assert_eq!(retry.as_deref(), Some("5"));
         assert!(body.contains(r#""code":"unavailable""#), "{body}");
         assert!(
-            body.contains("same Idempotency-Key, or check before sending it again"),
+            body.contains("same idempotency_key, or check before sending it again"),
             "a plain retry could do it twice: {body}"
         );
         assert!(!body.contains("disk"), "internal detail leaked: {body}");
