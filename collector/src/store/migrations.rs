@@ -81,8 +81,15 @@ pub fn known() -> usize {
 /// index or trigger of that schema the database lacks.
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
     let applied = apply(conn)?;
-    for &version in &applied {
-        tracing::info!(version, "applied database migration");
+    match applied.as_slice() {
+        [] => {}
+        // A new database: one line, not one per version it never had.
+        [1, .., last] => tracing::info!(version = last, "created the database schema"),
+        upgraded => {
+            for &version in upgraded {
+                tracing::info!(version, "applied database migration");
+            }
+        }
     }
     // A database the migrations have just made whole has nothing to
     // restore; the check costs about 10 ms, paid once a start.

@@ -51,6 +51,7 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
             known: known(),
         });
     }
+    let mut applied = Vec::new();
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let version = index + 1;
         tx.batch_execute(sql).await?;
@@ -59,8 +60,12 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
             &[&i64::try_from(version).unwrap_or(i64::MAX)],
         )
         .await?;
-        tracing::info!(version, "applied PostgreSQL migration");
+        applied.push(version);
     }
     tx.commit().await?;
+    // Said once committed: a failed commit applied nothing.
+    for version in applied {
+        tracing::info!(version, "applied PostgreSQL migration");
+    }
     Ok(())
 }
