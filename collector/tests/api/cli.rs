@@ -297,7 +297,7 @@ fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() {
         .output()
         .unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("applied database migration"), "{stderr}");
+    assert!(stderr.contains("created the database schema"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "escape codes in: {stderr:?}");
 }
 
@@ -321,11 +321,15 @@ fn logs_can_be_json_lines_for_log_shippers() {
         let stderr = String::from_utf8(out.stderr).unwrap();
         let line = stderr
             .lines()
-            .find(|l| l.contains("applied database migration"))
+            .find(|l| l.contains("created the database schema"))
             .unwrap_or_else(|| panic!("no migration log line in {stderr:?}"));
         let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(parsed["level"], "INFO", "{line}");
-        assert_eq!(parsed["fields"]["message"], "applied database migration");
+        assert_eq!(parsed["fields"]["message"], "created the database schema");
+        assert!(
+            parsed["fields"]["version"].as_u64().is_some_and(|v| v > 1),
+            "the version made: {line}"
+        );
     }
     let out = Command::new(BIN)
         .args(["user", "list", "--log-format", "yaml"])
