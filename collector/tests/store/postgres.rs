@@ -94,6 +94,50 @@ async fn a_database_that_goes_away_answers_unavailable() {
     }
 }
 
+/// PostgreSQL out of disk (SQLSTATE 53100, raised here by the server
+/// itself from a trigger, as a full tablespace would) refuses the write as
+/// `Full`, which the API answers 503 with a later retry, not 500.
+#[tokio::test]
+async fn a_server_out_of_disk_refuses_writes_as_full() {
+    let server = TempPostgres::start();
+    let url = server.fresh_database();
+    let store = earshot_collector::store::Store::connect(&url)
+        .await
+        .unwrap();
+    let shop = crate::ingest::first_site(&store).await;
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "CREATE FUNCTION no_space() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$;
+             CREATE TRIGGER no_space BEFORE INSERT ON entries
+             FOR EACH ROW EXECUTE FUNCTION no_space();",
+        )
+        .await
+        .unwrap();
+    let request = serde_json::json!({"message": "Kept by the widget"});
+    let refused = store
+        .insert_entry(crate::ingest::entry(
+            &shop,
+            crate::ingest::T0,
+            request.clone(),
+        ))
+        .await;
+    assert!(matches!(refused, Err(StoreError::Full)), "{refused:?}");
+
+    client
+        .batch_execute("DROP TRIGGER no_space ON entries")
+        .await
+        .unwrap();
+    store
+        .insert_entry(crate::ingest::entry(&shop, crate::ingest::T0, request))
+        .await
+        .unwrap();
+}
+
 /// A column of another type than the code reads (a schema a newer
 /// binary migrated, an operator's hand edit) fails the request with an
 /// error; `Row::get` used to panic in the middle of it.
