@@ -24,18 +24,14 @@ pub struct Shield {
     pub proxies: TrustedProxies,
     pub ip_hasher: IpHasher,
     pub spam: SpamPolicy,
-    /// Follow-ups from status pages, per client network and per entry.
+    /// Follow-ups from status pages, per client network (per entry, they
+    /// are counted from the entry's timeline: `status_page::follow_up`).
     pub follow_ups_per_net: RateLimiter<ClientNet>,
-    pub follow_ups_per_entry: RateLimiter<i64>,
 }
 
 /// Follow-ups one client network may send at once, then one per interval.
 const FOLLOW_UP_NET_BURST: u32 = 10;
 const FOLLOW_UP_NET_REFILL: std::time::Duration = std::time::Duration::from_secs(60);
-/// Follow-ups on one entry at once, then one per interval: a customer adds
-/// a detail or two, never a hundred.
-const FOLLOW_UP_ENTRY_BURST: u32 = 5;
-const FOLLOW_UP_ENTRY_REFILL: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Shield {
     pub fn new(limits: &Limits, proxies: TrustedProxies, ip_hasher: IpHasher) -> Self {
@@ -48,10 +44,6 @@ impl Shield {
                 min_fill: limits.min_fill,
             },
             follow_ups_per_net: RateLimiter::steady(FOLLOW_UP_NET_BURST, FOLLOW_UP_NET_REFILL),
-            follow_ups_per_entry: RateLimiter::steady(
-                FOLLOW_UP_ENTRY_BURST,
-                FOLLOW_UP_ENTRY_REFILL,
-            ),
         }
     }
 }

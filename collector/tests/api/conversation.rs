@@ -288,6 +288,48 @@ async fn follow_ups_on_one_entry_are_limited_and_the_text_survives_the_refusal()
     assert_eq!(follow_up_count(&app), 5);
 }
 
+/// The limit per entry is read from the entry's timeline, which every
+/// collector sharing the database writes (and a restart keeps): follow-ups
+/// another collector took count here.
+#[tokio::test]
+async fn follow_ups_another_collector_took_count_against_the_entry() {
+    let (app, clock) = console_app().await;
+    let (_, status_url) = submit(&app, complaint(&app, "Lieferung fehlt")).await;
+    let client = no_redirects();
+    let (_, token) = open_page(&client, &status_url).await;
+    clock.advance(5_000);
+    let now = clock.now_millis();
+    let db = app.db();
+    for n in 0..5 {
+        db.execute(
+            "INSERT INTO events (entry_id, kind, body, created_at)
+             SELECT id, 'follow_up', ?1, ?2 FROM entries",
+            rusqlite::params![format!("Elsewhere {n}"), now - 60_000 + n],
+        )
+        .unwrap();
+    }
+    let refused = send(
+        &client,
+        &status_url,
+        &[("form", &token), ("message", "Noch ein Detail")],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Noch ein Detail</textarea>")
+    );
+
+    // Ten minutes on, one more is taken.
+    clock.advance(10 * 60_000);
+    let taken = follow_up(&client, &clock, &status_url, "Noch ein Detail").await;
+    assert_eq!(taken.status(), StatusCode::SEE_OTHER);
+    assert_eq!(follow_up_count(&app), 6);
+}
+
 #[tokio::test]
 async fn the_assignee_is_emailed_when_the_customer_writes_again() {
     let (url, mut mails) = smtp_sink().await;

@@ -79,6 +79,32 @@ fn mac(secret: &str, public_id: &str, issued_ms: i64) -> Option<Vec<u8>> {
     Some(mac.finalize().into_bytes().to_vec())
 }
 
+/// Follow-ups one entry takes at once, then one per [`ENTRY_REFILL_MS`]: a
+/// customer adds a detail or two, never a hundred.
+const ENTRY_BURST: i64 = 5;
+const ENTRY_REFILL_MS: i64 = 600_000;
+/// How far back an entry's follow-ups count: after a burst's worth of
+/// refills the allowance is whole again.
+pub const ENTRY_WINDOW_MS: i64 = ENTRY_BURST * ENTRY_REFILL_MS;
+
+/// Whether an entry takes another follow-up at `now`, given when it took
+/// those of the last [`ENTRY_WINDOW_MS`]. A token bucket replayed over the
+/// entry's own timeline rather than kept in memory, so every collector
+/// sharing the database, and one just restarted, judges alike.
+pub fn entry_allows(mut taken: Vec<i64>, now: i64) -> bool {
+    // Collectors' clocks may differ a little: their order, not their ids.
+    taken.sort_unstable();
+    let full = ENTRY_BURST * ENTRY_REFILL_MS;
+    // Credit in milliseconds of refill; one follow-up spends a refill's worth.
+    let mut credit = full;
+    let mut last = now - ENTRY_WINDOW_MS;
+    for at in taken {
+        credit = (credit + (at - last).max(0)).min(full) - ENTRY_REFILL_MS;
+        last = at.max(last);
+    }
+    (credit + (now - last).max(0)).min(full) >= ENTRY_REFILL_MS
+}
+
 /// The form token for a page shown at `now`: when it was issued and a MAC
 /// of that under the status secret, so only someone who holds the link can
 /// make one, and only recently.
@@ -153,6 +179,37 @@ mod tests {
                 Err(FollowUpProblem::SendAgain)
             );
         }
+    }
+
+    #[test]
+    fn an_entry_takes_five_follow_ups_at_once_then_one_every_ten_minutes() {
+        let minute = 60_000;
+        let mut taken = Vec::new();
+        let mut now = T;
+        for _ in 0..5 {
+            assert!(entry_allows(taken.clone(), now));
+            taken.push(now);
+            now += 5_000;
+        }
+        assert!(!entry_allows(taken.clone(), now), "the sixth at once");
+        assert!(!entry_allows(taken.clone(), T + 9 * minute));
+        assert!(entry_allows(taken.clone(), T + 10 * minute + 20_000));
+        taken.push(T + 10 * minute + 20_000);
+        assert!(
+            !entry_allows(taken.clone(), T + 11 * minute),
+            "one more, not a new burst"
+        );
+        // Quiet for the whole window: a full burst again.
+        let later = T + 10 * minute + 20_000 + ENTRY_WINDOW_MS;
+        let recent: Vec<i64> = taken
+            .into_iter()
+            .filter(|at| *at > later - ENTRY_WINDOW_MS)
+            .collect();
+        assert!(recent.is_empty());
+        assert!(entry_allows(recent, later));
+        // The order collectors' rows arrive in does not matter.
+        let shuffled = vec![T + 20_000, T, T + 5_000, T + 15_000, T + 10_000];
+        assert!(!entry_allows(shuffled, T + 25_000));
     }
 
     #[test]

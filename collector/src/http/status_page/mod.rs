@@ -399,11 +399,23 @@ async fn take_follow_up(
     let form: FollowUpForm = serde_html_form::from_bytes(&bytes).unwrap_or_default();
     let now = state.clock.now_millis();
     let (entry, public_id, secret) = &found;
+    let taken: Vec<i64> = state
+        .store
+        .public_conversation(entry.id)
+        .await?
+        .into_iter()
+        .filter(|m| m.by_customer && m.created_at > now - follow_up::ENTRY_WINDOW_MS)
+        .map(|m| m.created_at)
+        .collect();
     let checked = over_ip
         .and_then(|()| follow_up::verify(&form.form, secret, public_id, now))
         .and_then(|()| FollowUpText::parse(&form.message))
         .and_then(|text| {
-            limited(state.shield.follow_ups_per_entry.check(&entry.id)).map(|()| text)
+            if follow_up::entry_allows(taken, now) {
+                Ok(text)
+            } else {
+                Err(FollowUpProblem::Busy)
+            }
         });
     let text = match checked {
         Ok(text) => text,
