@@ -328,25 +328,6 @@ async fn entry_page(
     ))
 }
 
-/// The entry again with the refused form filled in and the reason beside
-/// it, answered with the failure's status. When the form cannot be offered
-/// again, or even the page cannot be shown, the error page.
-async fn again(
-    state: &AppState,
-    staff: &Staff,
-    id: String,
-    error: ConsoleError,
-    draft: impl FnOnce(String) -> Draft,
-) -> Result<Response, ConsoleError> {
-    let Some((status, reason)) = error.for_form() else {
-        return Err(error);
-    };
-    match entry_page(state, staff, id, Markup::default(), &draft(reason)).await {
-        Ok(page) => Ok((status, page).into_response()),
-        Err(_) => Err(error),
-    }
-}
-
 /// Back to the entry after an action, with a short confirmation (`done`
 /// is one of the fixed keys of [`done_text`]).
 fn back_to(id: &str, done: &str, anchor: &str) -> Response {
@@ -458,7 +439,14 @@ pub async fn note(
     };
     match added.await {
         Ok(()) => Ok(back_to(&id, "note", "timeline")),
-        Err(error) => again(&state, &staff, id, error, |why| Draft::Note(form, why)).await,
+        Err(error) => {
+            error
+                .form_again(|why| async move {
+                    let draft = Draft::Note(form, why);
+                    entry_page(&state, &staff, id, Markup::default(), &draft).await
+                })
+                .await
+        }
     }
 }
 
@@ -496,7 +484,14 @@ pub async fn reply(
     match sent.await {
         // Emailed to the customer (when SMTP is set) through the outbox.
         Ok(()) => Ok(back_to(&id, "reply", "timeline")),
-        Err(error) => again(&state, &staff, id, error, |why| Draft::Reply(form, why)).await,
+        Err(error) => {
+            error
+                .form_again(|why| async move {
+                    let draft = Draft::Reply(form, why);
+                    entry_page(&state, &staff, id, Markup::default(), &draft).await
+                })
+                .await
+        }
     }
 }
 

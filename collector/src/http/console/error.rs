@@ -1,7 +1,7 @@
 //! The console's one error type, answered as a readable HTML page.
 
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
 
 use super::views;
@@ -134,12 +134,19 @@ impl ConsoleError {
 }
 
 impl ConsoleError {
-    /// For a form shown again as it was typed: the status to answer with
-    /// and the reason to show beside it. `None` when the form must not be
-    /// offered again: there is nothing to show it on, the person may not
-    /// use it, or the change was made already (sending it again would make
-    /// it twice).
-    pub(super) fn for_form(&self) -> Option<(StatusCode, String)> {
+    /// Answers a form that was not taken with `page`, the page it came
+    /// from drawn again with what was typed and the reason beside it, and
+    /// the failure's status. The error page instead when the form must not
+    /// be offered again (nothing to show it on, the person may not use it,
+    /// or the change was made already, so sending it again would make it
+    /// twice) or when the page cannot be drawn either.
+    pub(super) async fn form_again<Page>(
+        self,
+        page: impl FnOnce(String) -> Page,
+    ) -> Result<Response, ConsoleError>
+    where
+        Page: Future<Output = Result<Html<String>, ConsoleError>>,
+    {
         if matches!(
             self,
             ConsoleError::NotFound
@@ -149,14 +156,19 @@ impl ConsoleError {
                 | ConsoleError::Csrf
                 | ConsoleError::Forbidden
         ) {
-            return None;
+            return Err(self);
         }
         let (status, _, reason) = self.explain();
-        if status.is_server_error() {
-            // The detail stays in the log.
-            tracing::error!(error = %self, "a console form failed");
+        match page(reason).await {
+            Ok(page) => {
+                if status.is_server_error() {
+                    // The detail stays in the log.
+                    tracing::error!(error = %self, "a console form failed");
+                }
+                Ok((status, page).into_response())
+            }
+            Err(_) => Err(self),
         }
-        Some((status, reason))
     }
 }
 

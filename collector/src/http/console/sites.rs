@@ -66,14 +66,14 @@ fn refused_cell(refused: Option<&RejectedOrigins>) -> Markup {
 
 /// The form to add a site; open, filled in and with the reason, when what
 /// was sent was refused.
-fn add_form(staff: &Staff, refused: Option<(&NewSiteForm, &str)>) -> Markup {
-    let typed = refused.map(|(form, _)| form);
+fn add_form(staff: &Staff, sent: Option<(&NewSiteForm, &str)>) -> Markup {
+    let typed = sent.map(|(form, _)| form);
     html! {
-        details.panel open[refused.is_some()] {
+        details.panel open[sent.is_some()] {
             summary { "Add a site" }
             form.stack method="post" action="/console/sites" {
                 (views::csrf(staff))
-                (views::refusal(refused.map(|(_, why)| why), "new-site-problem"))
+                (views::refusal(sent.map(|(_, why)| why), "new-site-problem"))
                 label for="new-name" { "Name" }
                 input #new-name name="name" required maxlength=(NAME_MAX) placeholder="Fern & Fig shop"
                     value=(typed.map_or("", |f| f.name.as_str()));
@@ -392,18 +392,11 @@ pub async fn add(
             Ok(Redirect::to(&format!("/console/sites/{}?done=added", site.id)).into_response())
         }
         Err(error) => {
-            let Some((status, reason)) = error.for_form() else {
-                return Err(error);
-            };
-            let page = list_page(
-                &state,
-                &staff,
-                &ListQuery::default(),
-                Some((&form, &reason)),
-            )
-            .await
-            .map_err(|_| error)?;
-            Ok((status, page).into_response())
+            error
+                .form_again(|why| async move {
+                    list_page(&state, &staff, &ListQuery::default(), Some((&form, &why))).await
+                })
+                .await
         }
     }
 }
@@ -438,14 +431,12 @@ pub async fn update(
             Ok(Redirect::to(&format!("/console/sites/{id}?done=saved")).into_response())
         }
         Err(error) => {
-            let Some((status, reason)) = error.for_form() else {
-                return Err(error);
-            };
-            let top = views::refusal(Some(&reason), "site-problem");
-            let page = site_page(&state, &staff, id, top, Some(&form))
+            error
+                .form_again(|why| async move {
+                    let top = views::refusal(Some(&why), "site-problem");
+                    site_page(&state, &staff, id, top, Some(&form)).await
+                })
                 .await
-                .map_err(|_| error)?;
-            Ok((status, page).into_response())
         }
     }
 }
