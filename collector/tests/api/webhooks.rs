@@ -504,10 +504,24 @@ async fn admins_add_review_redeliver_rotate_and_remove_webhooks_in_the_console()
     let bad = admin
         .act(
             &format!("/console/sites/{site_id}/webhooks"),
-            &[("url", "ftp://x.example/"), ("format", "standard")],
+            &[
+                ("url", "ftp://x.example/"),
+                ("format", "slack"),
+                ("event", "entry.replied"),
+                ("include_email", "on"),
+            ],
         )
         .await;
     assert_eq!(bad.status().as_u16(), 422);
+    // The site's page again, the form open as it was filled in.
+    let html = bad.text().await.unwrap();
+    let form = crate::staff::between(&html, "<details open>", "</details>");
+    assert!(form.contains("role=\"alert\""), "{form}");
+    assert!(form.contains("value=\"ftp://x.example/\""), "{form}");
+    assert!(form.contains("value=\"slack\" selected"), "{form}");
+    assert!(form.contains("value=\"entry.replied\" checked"), "{form}");
+    assert!(!form.contains("value=\"entry.created\" checked"), "{form}");
+    assert!(form.contains("value=\"on\" checked"), "{form}");
     let added = admin
         .act(
             &format!("/console/sites/{site_id}/webhooks"),

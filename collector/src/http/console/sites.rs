@@ -211,18 +211,33 @@ pub async fn detail(
             _ => {}
         }
     };
-    site_page(&state, &staff, id, top, None).await
+    site_page(&state, &staff, id, top, SiteDraft::None).await
 }
 
-/// A site's page; `sent` is a settings form sent and not taken, shown
-/// again as typed.
-async fn site_page(
+/// A form on a site's page that was sent and not taken, shown again as
+/// typed.
+pub(super) enum SiteDraft<'a> {
+    None,
+    /// The settings; their reason goes above the page.
+    Settings(&'a SiteForm),
+    /// A new webhook, with the reason it was refused.
+    Webhook(&'a webhooks::AddForm, &'a str),
+}
+
+/// A site's page, with `top` (a confirmation, or why its settings were not
+/// saved) under its name.
+pub(super) async fn site_page(
     state: &AppState,
     staff: &Staff,
     id: i64,
     top: Markup,
-    sent: Option<&SiteForm>,
+    draft: SiteDraft<'_>,
 ) -> Result<Html<String>, ConsoleError> {
+    let (sent, hook) = match draft {
+        SiteDraft::None => (None, None),
+        SiteDraft::Settings(form) => (Some(form), None),
+        SiteDraft::Webhook(form, why) => (None, Some((form, why))),
+    };
     let site = state
         .store
         .site_detail(id)
@@ -312,7 +327,7 @@ async fn site_page(
             ul {
                 @for hook in hooks.iter().filter(|h| h.site_id == site.id) { (webhooks::summary(hook)) }
             }
-            (webhooks::add_form(staff, site.id))
+            (webhooks::add_form(staff, site.id, hook))
         }
     };
     Ok(views::page(&site.name, staff, "/console/sites", body))
@@ -434,7 +449,7 @@ pub async fn update(
             error
                 .form_again(|why| async move {
                     let top = views::refusal(Some(&why), "site-problem");
-                    site_page(&state, &staff, id, top, Some(&form)).await
+                    site_page(&state, &staff, id, top, SiteDraft::Settings(&form)).await
                 })
                 .await
         }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::Empty;
+use super::sites::SiteDraft;
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
 use crate::store::{NewWebhook, Webhook};
@@ -34,28 +35,43 @@ pub fn summary(w: &Webhook) -> Markup {
     }
 }
 
-/// The form that adds an endpoint to `site_id`.
-pub fn add_form(staff: &Staff, site_id: i64) -> Markup {
+/// The form that adds an endpoint to `site_id`; open, filled in and with
+/// the reason, when what was sent was refused.
+pub fn add_form(staff: &Staff, site_id: i64, sent: Option<(&AddForm, &str)>) -> Markup {
+    let typed = sent.map(|(form, _)| form);
+    let format = typed.map_or("standard", |f| f.format.as_str());
+    let problem = format!("hook-problem-{site_id}");
     html! {
-        details {
+        details open[sent.is_some()] {
             summary { "Add a webhook" }
             form.stack method="post" action={ "/console/sites/" (site_id) "/webhooks" } {
                 (views::csrf(staff))
+                (views::refusal(sent.map(|(_, why)| why), &problem))
                 label for={ "hook-url-" (site_id) } { "URL (http or https)" }
                 input id={ "hook-url-" (site_id) } type="url" name="url" required maxlength="2048"
-                    placeholder="https://hooks.example.com/earshot";
+                    placeholder="https://hooks.example.com/earshot"
+                    value=(typed.map_or("", |f| f.url.as_str()))
+                    aria-describedby=[sent.map(|_| problem.as_str())];
                 label for={ "hook-format-" (site_id) } { "Format" }
                 select id={ "hook-format-" (site_id) } name="format" {
-                    option value="standard" { "Standard Webhooks (signed JSON)" }
-                    option value="slack" { "Slack or Mattermost incoming webhook" }
+                    option value="standard" selected[format != "slack"] { "Standard Webhooks (signed JSON)" }
+                    option value="slack" selected[format == "slack"] { "Slack or Mattermost incoming webhook" }
                 }
                 fieldset {
                     legend { "Events (none ticked: all)" }
                     @for event in EventType::ALL {
-                        label.check { input type="checkbox" name="event" value=(event.as_str()); " " code { (event.as_str()) } }
+                        label.check {
+                            input type="checkbox" name="event" value=(event.as_str())
+                                checked[typed.is_some_and(|f| f.event.iter().any(|e| e == event.as_str()))];
+                            " " code { (event.as_str()) }
+                        }
                     }
                 }
-                label.check { input type="checkbox" name="include_email" value="on"; " Include the customer's email address" }
+                label.check {
+                    input type="checkbox" name="include_email" value="on"
+                        checked[typed.is_some_and(|f| f.include_email.is_some())];
+                    " Include the customer's email address"
+                }
                 button type="submit" { "Add webhook" }
             }
         }
@@ -104,30 +120,45 @@ pub async fn add(
         .by_id(site_id)
         .await?
         .ok_or(ConsoleError::NotFound)?;
-    let invalid = |e: crate::webhooks::WebhookError| {
-        ConsoleError::Invalid(super::error::capitalise(&e.to_string()))
+    let added = async {
+        let invalid = |e: crate::webhooks::WebhookError| {
+            ConsoleError::Invalid(super::error::capitalise(&e.to_string()))
+        };
+        let url = EndpointUrl::parse(&form.url).map_err(invalid)?;
+        let format = Format::parse(&form.format).map_err(invalid)?;
+        let events = EventFilter::parse(&form.event.join(",")).map_err(invalid)?;
+        let secret = SigningSecret::generate();
+        let webhook = state
+            .store
+            .add_webhook(
+                NewWebhook {
+                    site_id: site.id,
+                    url: url.as_str().to_owned(),
+                    events: events.to_string(),
+                    format: format.as_str().to_owned(),
+                    include_email: form.include_email.is_some(),
+                    secret: secret.expose().to_owned(),
+                },
+                Some(staff.user.id),
+                state.clock.now_millis(),
+            )
+            .await?;
+        Ok::<_, ConsoleError>((webhook, secret))
     };
-    let url = EndpointUrl::parse(&form.url).map_err(invalid)?;
-    let format = Format::parse(&form.format).map_err(invalid)?;
-    let events = EventFilter::parse(&form.event.join(",")).map_err(invalid)?;
-    let secret = SigningSecret::generate();
-    let webhook = state
-        .store
-        .add_webhook(
-            NewWebhook {
-                site_id: site.id,
-                url: url.as_str().to_owned(),
-                events: events.to_string(),
-                format: format.as_str().to_owned(),
-                include_email: form.include_email.is_some(),
-                secret: secret.expose().to_owned(),
-            },
-            Some(staff.user.id),
-            state.clock.now_millis(),
-        )
-        .await?;
-    tracing::info!(webhook = %webhook.public_id, site_id, "webhook added");
-    Ok(secret_shown(&staff, &webhook, &secret, "Webhook added").into_response())
+    match added.await {
+        Ok((webhook, secret)) => {
+            tracing::info!(webhook = %webhook.public_id, site_id, "webhook added");
+            Ok(secret_shown(&staff, &webhook, &secret, "Webhook added").into_response())
+        }
+        Err(error) => {
+            error
+                .form_again(|why| async move {
+                    let draft = SiteDraft::Webhook(&form, &why);
+                    super::sites::site_page(&state, &staff, site_id, Markup::default(), draft).await
+                })
+                .await
+        }
+    }
 }
 
 async fn endpoint(
