@@ -109,11 +109,10 @@ impl ApiError {
         match self {
             ApiError::RateLimited { retry_after_secs }
             | ApiError::TokenThrottled { retry_after_secs } => Some(*retry_after_secs),
-            ApiError::Store(
-                StoreError::Closed | StoreError::NotDurable | StoreError::Unavailable,
-            ) => Some(5),
-            // Space is freed by a person, not in seconds.
-            ApiError::Store(StoreError::Full) => Some(60),
+            // Repeated with its idempotency key, a write that was made is
+            // answered with what was stored.
+            ApiError::Store(StoreError::NotDurable) => Some(5),
+            ApiError::Store(e) => e.retry_after_secs(),
             _ => None,
         }
     }

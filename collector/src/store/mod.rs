@@ -112,6 +112,21 @@ pub enum StoreError {
     Full,
 }
 
+impl StoreError {
+    /// How long a caller should wait before trying again, when waiting
+    /// helps: the database back in reach, or space freed on its disk.
+    /// `NotDurable` is not among them: the write was made, and only a
+    /// caller that can repeat it safely (an idempotency key) should.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            StoreError::Closed | StoreError::Unavailable => Some(5),
+            // Space is freed by a person, not in seconds.
+            StoreError::Full => Some(60),
+            _ => None,
+        }
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         // SQLite reports a write the file system refused for want of space

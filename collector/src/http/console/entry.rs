@@ -328,6 +328,22 @@ async fn entry_page(
     ))
 }
 
+/// The entry again with the refused form as `draft` fills it in (see
+/// [`ConsoleError::form_again`]).
+async fn again(
+    state: AppState,
+    staff: Staff,
+    id: String,
+    error: ConsoleError,
+    draft: impl FnOnce(String) -> Draft,
+) -> Result<Response, ConsoleError> {
+    error
+        .form_again(|why| async move {
+            entry_page(&state, &staff, id, Markup::default(), &draft(why)).await
+        })
+        .await
+}
+
 /// Back to the entry after an action, with a short confirmation (`done`
 /// is one of the fixed keys of [`done_text`]).
 fn back_to(id: &str, done: &str, anchor: &str) -> Response {
@@ -439,14 +455,7 @@ pub async fn note(
     };
     match added.await {
         Ok(()) => Ok(back_to(&id, "note", "timeline")),
-        Err(error) => {
-            error
-                .form_again(|why| async move {
-                    let draft = Draft::Note(form, why);
-                    entry_page(&state, &staff, id, Markup::default(), &draft).await
-                })
-                .await
-        }
+        Err(error) => again(state, staff, id, error, |why| Draft::Note(form, why)).await,
     }
 }
 
@@ -484,14 +493,7 @@ pub async fn reply(
     match sent.await {
         // Emailed to the customer (when SMTP is set) through the outbox.
         Ok(()) => Ok(back_to(&id, "reply", "timeline")),
-        Err(error) => {
-            error
-                .form_again(|why| async move {
-                    let draft = Draft::Reply(form, why);
-                    entry_page(&state, &staff, id, Markup::default(), &draft).await
-                })
-                .await
-        }
+        Err(error) => again(state, staff, id, error, |why| Draft::Reply(form, why)).await,
     }
 }
 

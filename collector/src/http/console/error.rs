@@ -198,8 +198,7 @@ impl IntoResponse for ConsoleError {
         let mut response = (status, views::bare(title, body)).into_response();
         let retry_after = match self {
             ConsoleError::Throttled { retry_after_secs } => Some(retry_after_secs),
-            ConsoleError::Store(StoreError::Closed | StoreError::Unavailable) => Some(5),
-            ConsoleError::Store(StoreError::Full) => Some(60),
+            ConsoleError::Store(e) => e.retry_after_secs(),
             _ => None,
         };
         if let Some(secs) = retry_after {
