@@ -202,17 +202,20 @@ async fn the_last_active_admin_can_be_neither_disabled_nor_demoted() {
         .act(&format!("/console/staff/{ada}/role"), &[("role", "agent")])
         .await;
     assert_eq!(demote.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        demote
-            .text()
-            .await
-            .unwrap()
-            .contains("last active administrator")
-    );
+    let html = demote.text().await.unwrap();
+    assert!(html.contains("<h1>Staff</h1>"), "the Staff page: {html}");
+    assert!(html.contains("role=\"alert\">"), "{html}");
+    assert!(html.contains("last active administrator"), "{html}");
     let own = admin
         .act(&format!("/console/staff/{ada}/disable"), &[])
         .await;
     assert_eq!(own.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = own.text().await.unwrap();
+    assert!(html.contains("<h1>Staff</h1>"), "{html}");
+    assert!(
+        html.contains("role=\"alert\">You cannot disable your own account"),
+        "{html}"
+    );
     // With a second admin, stepping down works.
     let promote = admin
         .act(&format!("/console/staff/{bo}/role"), &[("role", "admin")])
@@ -505,4 +508,42 @@ async fn a_refused_site_form_comes_back_as_typed_with_the_reason() {
     assert!(html.contains("value=\"We answer within a day\""), "{html}");
     let stored = admin.html(&format!("/console/sites/{site_id}")).await;
     assert!(!stored.contains("Shop renamed"), "nothing was changed");
+}
+
+#[tokio::test]
+async fn a_refused_invitation_comes_back_as_typed_with_the_reason() {
+    let (app, _) = console_app().await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let refused = admin
+        .act(
+            "/console/staff/invite",
+            &[
+                ("email", "cy-at-example.com"),
+                ("name", "Cy <b>"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("<h1>Staff</h1>"),
+        "the page, not an error page"
+    );
+    assert!(
+        html.contains("role=\"alert\">Enter a valid email address."),
+        "{html}"
+    );
+    assert!(html.contains("value=\"cy-at-example.com\""), "{html}");
+    assert!(html.contains("value=\"Cy &lt;b&gt;\""), "{html}");
+    assert!(
+        html.contains("<option value=\"admin\" selected>"),
+        "the role as chosen: {html}"
+    );
+    assert!(!html.contains("/console/link/"), "no link was made");
+    let links: i64 = app
+        .db()
+        .query_row("SELECT count(*) FROM account_links", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(links, 0);
 }

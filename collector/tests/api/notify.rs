@@ -327,8 +327,51 @@ async fn each_colleague_sets_their_own_notifications_in_the_console() {
     assert!(
         matches!(prefs.sites, earshot_collector::notify::Sites::Only(ref ids) if ids.len() == 1)
     );
-    let bad = bo.act("/console/notifications", &[("digest", "25")]).await;
+    let bad = bo
+        .act(
+            "/console/notifications",
+            &[("immediate", "praise"), ("digest", "25")],
+        )
+        .await;
     assert_eq!(bad.status().as_u16(), 422);
+    let html = bad.text().await.unwrap();
+    assert!(html.contains("<h1>Notifications</h1>"), "{html}");
+    assert!(html.contains("role=\"alert\">"), "{html}");
+    assert!(
+        html.contains(r#"value="praise" checked"#),
+        "the choices as sent, not as stored: {html}"
+    );
+    assert!(!html.contains(r#"value="idea" checked"#), "{html}");
+    // "Only these" with none ticked would silently mean no site at all.
+    let none = bo
+        .act(
+            "/console/notifications",
+            &[
+                ("immediate", "praise"),
+                ("sites", "chosen"),
+                ("digest", "9"),
+            ],
+        )
+        .await;
+    assert_eq!(none.status().as_u16(), 422);
+    let html = none.text().await.unwrap();
+    assert!(
+        html.contains("role=\"alert\">Tick at least one site, or choose All sites."),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="chosen" checked"#), "{html}");
+    assert!(html.contains(r#"<option value="9" selected>"#), "{html}");
+    let prefs = app
+        .running
+        .store
+        .notify_prefs(users.iter().find(|u| u.name == "Bo").unwrap().clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        prefs.immediate_text(),
+        "idea,blocking",
+        "nothing refused was kept"
+    );
     // Ada's are untouched.
     let ada = users.iter().find(|u| u.name == "Ada").unwrap().clone();
     assert_eq!(

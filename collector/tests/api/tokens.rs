@@ -141,3 +141,39 @@ async fn expired_tokens_stop_working_on_the_clock() {
         "invalid_token"
     );
 }
+
+#[tokio::test]
+async fn a_refused_token_form_comes_back_as_typed_with_the_reason() {
+    let (app, _) = console_app().await;
+    let bo = signed_in(&app, "bo@example.com").await;
+    let refused = bo
+        .act(
+            "/console/tokens",
+            &[
+                ("name", "Nightly <export>"),
+                ("scope", "write"),
+                ("expires_days", "99999"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("<h1>API tokens</h1>"),
+        "the page, not an error page"
+    );
+    assert!(
+        html.contains("role=\"alert\">Expiry is a number of days from 1 to 3650"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"Nightly &lt;export&gt;\""), "{html}");
+    assert!(html.contains("value=\"write\" checked"), "{html}");
+    assert!(!html.contains("value=\"read\" checked"), "{html}");
+    assert!(html.contains("value=\"99999\""), "{html}");
+    assert!(!html.contains("class=\"secret\""), "no token was made");
+    let tokens: i64 = app
+        .db()
+        .query_row("SELECT count(*) FROM api_tokens", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tokens, 0);
+}

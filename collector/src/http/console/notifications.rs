@@ -11,7 +11,8 @@ use serde::Deserialize;
 use super::extract::{FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
-use crate::notify::Sites;
+use crate::notify::{Prefs, Sites};
+use crate::store::Site;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -26,30 +27,57 @@ pub async fn page(
 ) -> Result<Html<String>, ConsoleError> {
     let prefs = state.store.notify_prefs(staff.user.clone()).await?;
     let sites = state.store.sites().await?;
-    let all_sites = prefs.sites == Sites::All;
-    let site_chosen = |id: i64| matches!(&prefs.sites, Sites::Only(ids) if ids.contains(&id));
+    let shown = NotificationsForm::from_prefs(&prefs, &sites);
+    let note = saved.saved.is_some().then_some(Note::Saved);
+    render(&state, &staff, &sites, &shown, note)
+}
+
+/// What the page says above the form.
+enum Note<'a> {
+    Saved,
+    /// The choices below were not saved, for this reason.
+    Refused(&'a str),
+}
+
+/// The form always shows a `NotificationsForm`: the stored preferences, or
+/// the choices just sent when they were refused.
+fn render(
+    state: &AppState,
+    staff: &Staff,
+    sites: &[Site],
+    shown: &NotificationsForm,
+    note: Option<Note<'_>>,
+) -> Result<Html<String>, ConsoleError> {
+    let ticked = |value: &str| shown.immediate.iter().any(|v| v == value);
+    let all_sites = shown.sites != "chosen";
+    let site_chosen = |key: &str| shown.site.iter().any(|k| k == key);
+    let refused = match note {
+        Some(Note::Refused(why)) => Some(why),
+        _ => None,
+    };
     let body = html! {
         h1 { "Notifications" }
-        @if saved.saved.is_some() { p.notice role="status" { "Saved." } }
+        @if matches!(note, Some(Note::Saved)) { p.notice role="status" { "Saved." } }
         @if state.mailer.is_none() {
             p.notice { "Email is not set up on this collector (--smtp-url), so nothing is sent until it is. Your choices are kept." }
         }
         p.muted { "Emails go to " strong { (staff.user.email) } ". Spam never sends anything." }
         form.stack method="post" action="/console/notifications" {
-            (views::csrf(&staff))
+            (views::csrf(staff))
+            (views::refusal(refused, "notifications-problem"))
             fieldset {
                 legend { "Email me at once about new feedback that is" }
                 p.muted { "At most one email a minute; whatever arrives meanwhile comes together in the next." }
                 @for kind in Kind::ALL {
                     label.check {
-                        input type="checkbox" name="immediate" value=(kind.as_str()) checked[prefs.kinds.contains(&kind)];
+                        input type="checkbox" name="immediate" value=(kind.as_str()) checked[ticked(kind.as_str())];
                         " " (views::kind_label(kind.as_str()))
                     }
                 }
                 p.muted { "…or, whatever its kind, marked by the customer as" }
                 @for severity in Severity::ALL {
                     label.check {
-                        input type="checkbox" name="immediate" value=(severity.as_str()) checked[prefs.severities.contains(&severity)];
+                        input type="checkbox" name="immediate" value=(severity.as_str()) checked[ticked(severity.as_str())];
                         " " (severity.as_str())
                     }
                 }
@@ -58,9 +86,9 @@ pub async fn page(
                 legend { "On which sites" }
                 label.check { input type="radio" name="sites" value="all" checked[all_sites]; " All sites" }
                 label.check { input type="radio" name="sites" value="chosen" checked[!all_sites]; " Only these:" }
-                @for site in &sites {
+                @for site in sites {
                     label.check {
-                        input type="checkbox" name="site" value=(site.key) checked[site_chosen(site.id)];
+                        input type="checkbox" name="site" value=(site.key) checked[site_chosen(&site.key)];
                         " " (site.name)
                     }
                 }
@@ -70,16 +98,16 @@ pub async fn page(
                 p.muted { "Who is waiting past their site's target, promises due today and overdue, and what came in since yesterday." }
                 label for="digest" { "Send it at (UTC)" }
                 select #digest name="digest" {
-                    option value="off" selected[prefs.digest_hour.is_none()] { "Never" }
+                    option value="off" selected[shown.digest == "off"] { "Never" }
                     @for hour in 0..24u8 {
-                        option value=(hour) selected[prefs.digest_hour == Some(hour)] { (format!("{hour:02}:00")) }
+                        option value=(hour) selected[shown.digest == hour.to_string()] { (format!("{hour:02}:00")) }
                     }
                 }
             }
             fieldset {
                 legend { "Assignments" }
                 label.check {
-                    input type="checkbox" name="assigned" value="on" checked[prefs.on_assign];
+                    input type="checkbox" name="assigned" value="on" checked[shown.assigned.is_some()];
                     " Email me when a colleague assigns an entry to me"
                 }
             }
@@ -88,7 +116,7 @@ pub async fn page(
     };
     Ok(views::page(
         "Notifications",
-        &staff,
+        staff,
         "/console/notifications",
         body,
     ))
@@ -109,38 +137,95 @@ impl FormLimit for NotificationsForm {
     const MAX_BYTES: usize = 16 * FORM_OVERHEAD;
 }
 
+impl NotificationsForm {
+    /// The form as it would be sent to keep `prefs` unchanged.
+    fn from_prefs(prefs: &Prefs, sites: &[Site]) -> Self {
+        let immediate = prefs
+            .kinds
+            .iter()
+            .map(|k| k.as_str())
+            .chain(prefs.severities.iter().map(|s| s.as_str()))
+            .map(str::to_owned)
+            .collect();
+        let (chosen, site) = match &prefs.sites {
+            Sites::All => ("all", Vec::new()),
+            Sites::Only(ids) => (
+                "chosen",
+                sites
+                    .iter()
+                    .filter(|s| ids.contains(&s.id))
+                    .map(|s| s.key.clone())
+                    .collect(),
+            ),
+        };
+        NotificationsForm {
+            immediate,
+            sites: chosen.to_owned(),
+            site,
+            digest: prefs
+                .digest_hour
+                .map_or_else(|| "off".to_owned(), |h| h.to_string()),
+            assigned: prefs.on_assign.then(|| "on".to_owned()),
+        }
+    }
+
+    /// The same `name=value` settings `earshot user notify --set` takes.
+    fn settings(&self) -> Result<[String; 4], ConsoleError> {
+        let immediate = if self.immediate.is_empty() {
+            "off".to_owned()
+        } else {
+            self.immediate.join(",")
+        };
+        let chosen = if self.sites == "chosen" {
+            // Saying "only these" and ticking none would quietly mean "no
+            // site at all", which nobody choosing sites means.
+            if self.site.is_empty() {
+                return Err(ConsoleError::Invalid(
+                    "Tick at least one site, or choose All sites.".to_owned(),
+                ));
+            }
+            self.site.join(",")
+        } else {
+            "all".to_owned()
+        };
+        Ok([
+            format!("immediate={immediate}"),
+            format!("sites={chosen}"),
+            format!("digest={}", self.digest),
+            format!(
+                "assigned={}",
+                if self.assigned.is_some() { "on" } else { "off" }
+            ),
+        ])
+    }
+}
+
 pub async fn save(
     State(state): State<AppState>,
     StaffForm { staff, form }: StaffForm<NotificationsForm>,
 ) -> Result<Response, ConsoleError> {
-    let mut prefs = state.store.notify_prefs(staff.user.clone()).await?;
     let sites = state.store.sites().await?;
-    let immediate = if form.immediate.is_empty() {
-        "off".to_owned()
-    } else {
-        form.immediate.join(",")
+    let saved = async {
+        let mut prefs = state.store.notify_prefs(staff.user.clone()).await?;
+        for setting in &form.settings()? {
+            prefs
+                .apply(setting, |key| {
+                    sites.iter().find(|s| s.key == key).map(|s| s.id)
+                })
+                .map_err(|e| ConsoleError::Invalid(super::error::capitalise(&e.to_string())))?;
+        }
+        state.store.set_notify_prefs(staff.user.id, prefs).await?;
+        Ok::<_, ConsoleError>(())
     };
-    let chosen = if form.sites == "chosen" {
-        form.site.join(",")
-    } else {
-        "all".to_owned()
-    };
-    let settings = [
-        format!("immediate={immediate}"),
-        format!("sites={chosen}"),
-        format!("digest={}", form.digest),
-        format!(
-            "assigned={}",
-            if form.assigned.is_some() { "on" } else { "off" }
-        ),
-    ];
-    for setting in &settings {
-        prefs
-            .apply(setting, |key| {
-                sites.iter().find(|s| s.key == key).map(|s| s.id)
-            })
-            .map_err(|e| ConsoleError::Invalid(super::error::capitalise(&e.to_string())))?;
+    match saved.await {
+        Ok(()) => Ok(Redirect::to("/console/notifications?saved=1").into_response()),
+        Err(error) => {
+            error
+                .form_again(|why| {
+                    let page = render(&state, &staff, &sites, &form, Some(Note::Refused(&why)));
+                    std::future::ready(page)
+                })
+                .await
+        }
     }
-    state.store.set_notify_prefs(staff.user.id, prefs).await?;
-    Ok(Redirect::to("/console/notifications?saved=1").into_response())
 }

@@ -132,20 +132,44 @@ fn invites(pending: &[PendingInvite], now: i64) -> Markup {
     }
 }
 
+/// What the page shows besides the lists.
+enum Outcome<'a> {
+    Nothing,
+    /// A confirmation, by its key in the address.
+    Done(&'a str),
+    /// A link made just now.
+    Made(&'a Made),
+    /// An invitation that was refused, as typed, with the reason.
+    Invite(&'a InviteForm, &'a str),
+    /// A change to an account that was refused, with the reason.
+    Refused(&'a str),
+}
+
 async fn render(
     state: &AppState,
     staff: &Staff,
-    made: Option<&Made>,
-    done: Option<&str>,
+    outcome: Outcome<'_>,
 ) -> Result<Html<String>, ConsoleError> {
     let now = state.clock.now_millis();
+    let (done, made, sent, refused) = match outcome {
+        Outcome::Nothing => (None, None, None, None),
+        Outcome::Done(key) => (done_text(key), None, None, None),
+        Outcome::Made(made) => (None, Some(made), None, None),
+        Outcome::Invite(form, why) => (None, None, Some((form, why)), None),
+        Outcome::Refused(why) => (None, None, None, Some(why)),
+    };
+    let typed = sent.map(|(form, _)| form);
+    let typed_role = typed
+        .and_then(|f| Role::parse(&f.role))
+        .unwrap_or(Role::Agent);
     let accounts = state.store.accounts().await?;
     let pending = state.store.pending_invites(now).await?;
     let body = html! {
         h1 { "Staff" }
-        @if let Some(text) = done.and_then(done_text) {
+        @if let Some(text) = done {
             p.notice role="status" { (text) }
         }
+        (views::refusal(refused, "staff-problem"))
         @if let Some(made) = made {
             section.notice role="status" {
                 h2 { @if made.invite { "Invitation for " } @else { "Password reset link for " } (made.whom) }
@@ -158,12 +182,15 @@ async fn render(
             h2 { "Invite a colleague" }
             form.stack method="post" action="/console/staff/invite" {
                 (views::csrf(staff))
+                (views::refusal(sent.map(|(_, why)| why), "invite-problem"))
                 label for="invite-email" { "Email" }
-                input #invite-email type="email" name="email" required maxlength=(earshot_protocol::limits::EMAIL_MAX);
+                input #invite-email type="email" name="email" required maxlength=(earshot_protocol::limits::EMAIL_MAX)
+                    value=(typed.map_or("", |f| f.email.as_str()));
                 label for="invite-name" { "Name (they can change it)" }
-                input #invite-name name="name" maxlength=(NAME_MAX);
+                input #invite-name name="name" maxlength=(NAME_MAX)
+                    value=(typed.map_or("", |f| f.name.as_str()));
                 label for="invite-role" { "Role" }
-                (role_select("invite-role", Role::Agent))
+                (role_select("invite-role", typed_role))
                 button.primary type="submit" { "Create invitation link" }
             }
         }
@@ -199,7 +226,8 @@ pub async fn page(
 ) -> Result<Html<String>, ConsoleError> {
     staff.require_admin()?;
     let done = query.ok().map(|Query(q)| q.done);
-    render(&state, &staff, None, done.as_deref()).await
+    let outcome = done.as_deref().map_or(Outcome::Nothing, Outcome::Done);
+    render(&state, &staff, outcome).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -278,33 +306,55 @@ pub async fn invite(
     StaffForm { staff, form }: StaffForm<InviteForm>,
 ) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
-    let email = form.email.trim();
-    if earshot_protocol::submission::Email::parse(email).is_err() {
-        return Err(ConsoleError::Invalid(
-            "Enter a valid email address.".to_owned(),
-        ));
-    }
-    let name = form.name.trim();
-    if name.chars().count() > NAME_MAX {
-        return Err(ConsoleError::Invalid(format!(
-            "A name is at most {NAME_MAX} characters."
-        )));
-    }
-    let role = parse_role(&form.role)?;
-    let made = make_link(
-        &state,
-        &staff,
-        LinkPurpose::Invite {
+    let made = async {
+        let email = form.email.trim();
+        if earshot_protocol::submission::Email::parse(email).is_err() {
+            return Err(ConsoleError::Invalid(
+                "Enter a valid email address.".to_owned(),
+            ));
+        }
+        let name = form.name.trim();
+        if name.chars().count() > NAME_MAX {
+            return Err(ConsoleError::Invalid(format!(
+                "A name is at most {NAME_MAX} characters."
+            )));
+        }
+        let role = parse_role(&form.role)?;
+        let purpose = LinkPurpose::Invite {
             email: email.to_owned(),
             name: name.to_owned(),
             role,
-        },
-    )
-    .await?;
-    tracing::info!(role = role.as_str(), "colleague invited");
-    Ok(render(&state, &staff, Some(&made), None)
-        .await?
-        .into_response())
+        };
+        let made = make_link(&state, &staff, purpose).await?;
+        Ok((made, role))
+    };
+    match made.await {
+        Ok((made, role)) => {
+            tracing::info!(role = role.as_str(), "colleague invited");
+            Ok(render(&state, &staff, Outcome::Made(&made))
+                .await?
+                .into_response())
+        }
+        Err(error) => {
+            error
+                .form_again(|why| async move {
+                    render(&state, &staff, Outcome::Invite(&form, &why)).await
+                })
+                .await
+        }
+    }
+}
+
+/// A refused change to an account comes back as the Staff page with the
+/// reason, not as a bare error page.
+async fn refused(
+    state: &AppState,
+    staff: &Staff,
+    error: ConsoleError,
+) -> Result<Response, ConsoleError> {
+    error
+        .form_again(|why| async move { render(state, staff, Outcome::Refused(&why)).await })
+        .await
 }
 
 fn user_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ConsoleError> {
@@ -330,7 +380,7 @@ pub async fn reset(
     staff.require_admin()?;
     let user = account_of(&state, user_id(path)?).await?;
     let made = make_link(&state, &staff, LinkPurpose::Reset { user }).await?;
-    Ok(render(&state, &staff, Some(&made), None)
+    Ok(render(&state, &staff, Outcome::Made(&made))
         .await?
         .into_response())
 }
@@ -352,13 +402,21 @@ pub async fn role(
 ) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
     let id = user_id(path)?;
-    let role = parse_role(&form.role)?;
-    state
-        .store
-        .set_role(id, role, staff.user.id, state.clock.now_millis())
-        .await?;
-    tracing::info!(user_id = id, role = role.as_str(), "role changed");
-    Ok(Redirect::to("/console/staff?done=role").into_response())
+    let changed = async {
+        let role = parse_role(&form.role)?;
+        state
+            .store
+            .set_role(id, role, staff.user.id, state.clock.now_millis())
+            .await?;
+        Ok::<_, ConsoleError>(role)
+    };
+    match changed.await {
+        Ok(role) => {
+            tracing::info!(user_id = id, role = role.as_str(), "role changed");
+            Ok(Redirect::to("/console/staff?done=role").into_response())
+        }
+        Err(error) => refused(&state, &staff, error).await,
+    }
 }
 
 async fn set_disabled(
@@ -368,15 +426,21 @@ async fn set_disabled(
     disabled: bool,
 ) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
-    if disabled && id == staff.user.id {
-        return Err(ConsoleError::Invalid(
-            "You cannot disable your own account: ask another administrator.".to_owned(),
-        ));
+    let changed = async {
+        if disabled && id == staff.user.id {
+            return Err(ConsoleError::Invalid(
+                "You cannot disable your own account: ask another administrator.".to_owned(),
+            ));
+        }
+        state
+            .store
+            .set_disabled(id, disabled, Some(staff.user.id), state.clock.now_millis())
+            .await?;
+        Ok(())
+    };
+    if let Err(error) = changed.await {
+        return refused(state, staff, error).await;
     }
-    state
-        .store
-        .set_disabled(id, disabled, Some(staff.user.id), state.clock.now_millis())
-        .await?;
     tracing::info!(user_id = id, disabled, "account state changed");
     let done = if disabled { "disabled" } else { "enabled" };
     Ok(Redirect::to(&format!("/console/staff?done={done}")).into_response())

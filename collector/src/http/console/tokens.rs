@@ -29,10 +29,18 @@ fn state_of(t: &TokenInfo, now: i64) -> Markup {
     }
 }
 
+/// What the page shows above the list besides the form: a token just made
+/// (once), or a form that was refused, as typed, with the reason.
+enum Outcome<'a> {
+    Nothing,
+    Created(&'a TokenInfo, &'a ApiToken),
+    Refused(&'a TokenForm, &'a str),
+}
+
 async fn render(
     state: &AppState,
     staff: &Staff,
-    created: Option<(&TokenInfo, &ApiToken)>,
+    outcome: Outcome<'_>,
 ) -> Result<Html<String>, ConsoleError> {
     let admin = staff.user.role == Role::Admin;
     let tokens = state
@@ -40,6 +48,13 @@ async fn render(
         .tokens((!admin).then_some(staff.user.id))
         .await?;
     let now = state.clock.now_millis();
+    let (created, sent) = match outcome {
+        Outcome::Nothing => (None, None),
+        Outcome::Created(info, token) => (Some((info, token)), None),
+        Outcome::Refused(form, why) => (None, Some((form, why))),
+    };
+    let typed = sent.map(|(form, _)| form);
+    let write = typed.is_some_and(|f| f.scope == "write");
     let body = html! {
         h1 { "API tokens" }
         p.muted {
@@ -57,15 +72,18 @@ async fn render(
         }
         form.stack method="post" action="/console/tokens" {
             (views::csrf(staff))
+            (views::refusal(sent.map(|(_, why)| why), "token-problem"))
             label for="token-name" { "Label" }
-            input #token-name name="name" required maxlength=(token::LABEL_MAX) placeholder="Nightly export";
+            input #token-name name="name" required maxlength=(token::LABEL_MAX) placeholder="Nightly export"
+                value=(typed.map_or("", |f| f.name.as_str()));
             fieldset {
                 legend { "Scope" }
-                label.check { input type="radio" name="scope" value="read" checked; " Read" }
-                label.check { input type="radio" name="scope" value="write"; " Read and write" }
+                label.check { input type="radio" name="scope" value="read" checked[!write]; " Read" }
+                label.check { input type="radio" name="scope" value="write" checked[write]; " Read and write" }
             }
             label for="token-expires" { "Expires after (days, empty for never)" }
-            input #token-expires name="expires_days" type="number" min="1" max=(EXPIRY_DAYS_MAX);
+            input #token-expires name="expires_days" type="number" min="1" max=(EXPIRY_DAYS_MAX)
+                value=(typed.map_or("", |f| f.expires_days.as_str()));
             button.primary type="submit" { "Create token" }
         }
         @if tokens.is_empty() {
@@ -115,7 +133,7 @@ pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
 ) -> Result<Html<String>, ConsoleError> {
-    render(&state, &staff, None).await
+    render(&state, &staff, Outcome::Nothing).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -134,50 +152,64 @@ pub async fn create(
     State(state): State<AppState>,
     StaffForm { staff, form }: StaffForm<TokenForm>,
 ) -> Result<Response, ConsoleError> {
-    let name = token::label(&form.name).ok_or_else(|| {
-        ConsoleError::Invalid(format!(
-            "Give the token a label of 1 to {} characters.",
-            token::LABEL_MAX
-        ))
-    })?;
-    let scope = Scope::parse(&form.scope)
-        .ok_or_else(|| ConsoleError::Invalid("Choose read or read and write.".to_owned()))?;
-    let now = state.clock.now_millis();
-    let expires_at = match form.expires_days.trim() {
-        "" => None,
-        raw => {
-            let days = raw
-                .parse::<i64>()
-                .ok()
-                .filter(|d| (1..=EXPIRY_DAYS_MAX).contains(d))
-                .ok_or_else(|| {
-                    ConsoleError::Invalid(format!(
-                        "Expiry is a number of days from 1 to {EXPIRY_DAYS_MAX}, or empty."
-                    ))
-                })?;
-            Some(now + days * DAY_MS)
-        }
-    };
     let token = ApiToken::generate();
-    let info = state
-        .store
-        .add_token(
-            NewToken {
-                user_id: staff.user.id,
-                name,
-                scope: scope.as_str().to_owned(),
-                hash: token.digest(),
-                hint: token.hint(),
-                expires_at,
-            },
-            Some(staff.user.id),
-            now,
-        )
-        .await?;
-    tracing::info!(token = %info.public_id, scope = scope.as_str(), "API token created");
-    Ok(render(&state, &staff, Some((&info, &token)))
-        .await?
-        .into_response())
+    let made = async {
+        let name = token::label(&form.name).ok_or_else(|| {
+            ConsoleError::Invalid(format!(
+                "Give the token a label of 1 to {} characters.",
+                token::LABEL_MAX
+            ))
+        })?;
+        let scope = Scope::parse(&form.scope)
+            .ok_or_else(|| ConsoleError::Invalid("Choose read or read and write.".to_owned()))?;
+        let now = state.clock.now_millis();
+        let expires_at = match form.expires_days.trim() {
+            "" => None,
+            raw => {
+                let days = raw
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|d| (1..=EXPIRY_DAYS_MAX).contains(d))
+                    .ok_or_else(|| {
+                        ConsoleError::Invalid(format!(
+                            "Expiry is a number of days from 1 to {EXPIRY_DAYS_MAX}, or empty."
+                        ))
+                    })?;
+                Some(now + days * DAY_MS)
+            }
+        };
+        let info = state
+            .store
+            .add_token(
+                NewToken {
+                    user_id: staff.user.id,
+                    name,
+                    scope: scope.as_str().to_owned(),
+                    hash: token.digest(),
+                    hint: token.hint(),
+                    expires_at,
+                },
+                Some(staff.user.id),
+                now,
+            )
+            .await?;
+        Ok::<_, ConsoleError>((info, scope))
+    };
+    match made.await {
+        Ok((info, scope)) => {
+            tracing::info!(token = %info.public_id, scope = scope.as_str(), "API token created");
+            Ok(render(&state, &staff, Outcome::Created(&info, &token))
+                .await?
+                .into_response())
+        }
+        Err(error) => {
+            error
+                .form_again(|why| async move {
+                    render(&state, &staff, Outcome::Refused(&form, &why)).await
+                })
+                .await
+        }
+    }
 }
 
 pub async fn revoke(
