@@ -6,9 +6,9 @@ use super::args::WebhookCommand;
 use super::{CliError, store_error, with_store};
 use crate::config::DbArgs;
 use crate::notify::{Prefs, Sites};
-use crate::store::{NewWebhook, Site};
+use crate::store::Site;
+use crate::webhooks::Requested;
 use crate::webhooks::sign::SigningSecret;
-use crate::webhooks::{EndpointUrl, EventFilter, Format};
 
 pub async fn run(command: WebhookCommand) -> Result<(), CliError> {
     match command {
@@ -34,31 +34,19 @@ async fn add(
     include_email: bool,
     db: DbArgs,
 ) -> Result<(), CliError> {
-    let url = EndpointUrl::parse(&url)?;
-    let events = EventFilter::parse(&events.join(","))?;
-    let format = Format::parse(format)?;
-    let secret = SigningSecret::generate();
-    let webhook = with_store(&db, async |store| {
+    let requested = Requested::parse(&url, &events, format, include_email)?;
+    let (webhook, secret) = with_store(&db, async |store| {
         let sites = store.sites().await.map_err(store_error(&db))?;
         let site = sites
             .iter()
             .find(|s| s.key == site)
             .ok_or_else(|| CliError::NoSuchSite(site.clone()))?;
-        store
-            .add_webhook(
-                NewWebhook {
-                    site_id: site.id,
-                    url: url.as_str().to_owned(),
-                    events: events.to_string(),
-                    format: format.as_str().to_owned(),
-                    include_email,
-                    secret: secret.expose().to_owned(),
-                },
-                None,
-                crate::clock::system_millis(),
-            )
+        let (webhook, secret) = requested.for_site(site.id);
+        let webhook = store
+            .add_webhook(webhook, None, crate::clock::system_millis())
             .await
-            .map_err(store_error(&db))
+            .map_err(store_error(&db))?;
+        Ok((webhook, secret))
     })
     .await?;
     println!(

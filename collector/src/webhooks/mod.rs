@@ -15,6 +15,9 @@ pub mod sign;
 
 use std::fmt;
 
+use crate::store::NewWebhook;
+use sign::SigningSecret;
+
 /// What an endpoint can hear about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
@@ -188,6 +191,46 @@ impl EndpointUrl {
         reqwest::Url::parse(&self.0)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_default()
+    }
+}
+
+/// An endpoint an administrator asked for, from the console or the command
+/// line: one set of rules for both.
+pub struct Requested {
+    url: EndpointUrl,
+    events: EventFilter,
+    format: Format,
+    include_email: bool,
+}
+
+impl Requested {
+    pub fn parse(
+        url: &str,
+        events: &[String],
+        format: &str,
+        include_email: bool,
+    ) -> Result<Requested, WebhookError> {
+        Ok(Requested {
+            url: EndpointUrl::parse(url)?,
+            events: EventFilter::parse(&events.join(","))?,
+            format: Format::parse(format)?,
+            include_email,
+        })
+    }
+
+    /// The endpoint to store for `site_id`, with a new signing secret to
+    /// show once.
+    pub fn for_site(self, site_id: i64) -> (NewWebhook, SigningSecret) {
+        let secret = SigningSecret::generate();
+        let webhook = NewWebhook {
+            site_id,
+            url: self.url.as_str().to_owned(),
+            events: self.events.to_string(),
+            format: self.format.as_str().to_owned(),
+            include_email: self.include_email,
+            secret: secret.expose().to_owned(),
+        };
+        (webhook, secret)
     }
 }
 

@@ -13,9 +13,9 @@ use super::login::Empty;
 use super::sites::SiteDraft;
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
-use crate::store::{NewWebhook, Webhook};
+use crate::store::Webhook;
 use crate::webhooks::sign::SigningSecret;
-use crate::webhooks::{EndpointUrl, EventFilter, EventType, Format};
+use crate::webhooks::{EndpointUrl, EventType, Requested};
 
 /// Deliveries listed on an endpoint's page.
 const DELIVERIES_SHOWN: i64 = 50;
@@ -121,27 +121,17 @@ pub async fn add(
         .await?
         .ok_or(ConsoleError::NotFound)?;
     let added = async {
-        let invalid = |e: crate::webhooks::WebhookError| {
-            ConsoleError::Invalid(super::error::capitalise(&e.to_string()))
-        };
-        let url = EndpointUrl::parse(&form.url).map_err(invalid)?;
-        let format = Format::parse(&form.format).map_err(invalid)?;
-        let events = EventFilter::parse(&form.event.join(",")).map_err(invalid)?;
-        let secret = SigningSecret::generate();
+        let requested = Requested::parse(
+            &form.url,
+            &form.event,
+            &form.format,
+            form.include_email.is_some(),
+        )
+        .map_err(|e| ConsoleError::Invalid(super::error::capitalise(&e.to_string())))?;
+        let (webhook, secret) = requested.for_site(site.id);
         let webhook = state
             .store
-            .add_webhook(
-                NewWebhook {
-                    site_id: site.id,
-                    url: url.as_str().to_owned(),
-                    events: events.to_string(),
-                    format: format.as_str().to_owned(),
-                    include_email: form.include_email.is_some(),
-                    secret: secret.expose().to_owned(),
-                },
-                Some(staff.user.id),
-                state.clock.now_millis(),
-            )
+            .add_webhook(webhook, Some(staff.user.id), state.clock.now_millis())
             .await?;
         Ok::<_, ConsoleError>((webhook, secret))
     };
