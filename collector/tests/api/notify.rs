@@ -356,7 +356,7 @@ async fn each_colleague_sets_their_own_notifications_in_the_console() {
     assert_eq!(none.status().as_u16(), 422);
     let html = none.text().await.unwrap();
     assert!(
-        html.contains("role=\"alert\">Tick at least one site, or choose All sites."),
+        html.contains("role=\"alert\">Choose at least one site, or choose All sites."),
         "{html}"
     );
     assert!(html.contains(r#"value="chosen" checked"#), "{html}");
@@ -377,5 +377,97 @@ async fn each_colleague_sets_their_own_notifications_in_the_console() {
     assert_eq!(
         app.running.store.notify_prefs(ada).await.unwrap(),
         Prefs::defaults(Role::Admin)
+    );
+}
+
+#[tokio::test]
+async fn with_many_sites_notifications_take_typed_site_names_instead_of_checkboxes() {
+    let (app, _, _mails) = app_with_mail(NOON, 0).await;
+    let mut branches = Vec::new();
+    for i in 0..120 {
+        let site = app
+            .running
+            .store
+            .add_site(
+                earshot_collector::store::NewSite {
+                    name: format!("Branch {i:03}"),
+                    origins: Vec::new(),
+                },
+                NOON,
+            )
+            .await
+            .unwrap();
+        branches.push(site);
+    }
+    let bo = signed_in(&app, "bo@example.com").await;
+    let page = bo.html("/console/notifications").await;
+    assert!(!page.contains(r#"name="site" value="#), "no 121 checkboxes");
+    assert!(page.contains(r#"<textarea id="site-list" name="site_list""#));
+
+    let chosen = format!("branch 007\r\n\n{}\nch 099", branches[42].key);
+    let saved = bo
+        .act(
+            "/console/notifications",
+            &[
+                ("immediate", "complaint"),
+                ("sites", "chosen"),
+                ("site_list", chosen.as_str()),
+                ("digest", "off"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status().as_u16(), 303);
+    let users = app.running.store.users().await.unwrap();
+    let bo_user = users.iter().find(|u| u.name == "Bo").unwrap().clone();
+    let prefs = app
+        .running
+        .store
+        .notify_prefs(bo_user.clone())
+        .await
+        .unwrap();
+    let wanted = [7, 42, 99].map(|i| branches[i].id).into_iter().collect();
+    assert_eq!(prefs.sites, earshot_collector::notify::Sites::Only(wanted));
+    let page = bo.html("/console/notifications").await;
+    let keys = [7, 42, 99].map(|i| branches[i].key.as_str()).join("\n");
+    assert!(
+        page.contains(&format!(
+            "name=\"site_list\" rows=\"5\" placeholder=\"Shop\nsite_…\">{keys}</textarea>"
+        )),
+        "the choice shown back as keys, one per line: {page}"
+    );
+
+    // A line naming no site, or several, is refused by its number and the
+    // text stays as typed.
+    for (typed, why) in [
+        (
+            "branch 007\nzebra <b>",
+            "Line 2: No site is called “zebra &lt;b&gt;”.",
+        ),
+        (
+            "branch 0",
+            "Line 1: More than one site is called “branch 0”",
+        ),
+    ] {
+        let refused = bo
+            .act(
+                "/console/notifications",
+                &[("sites", "chosen"), ("site_list", typed), ("digest", "off")],
+            )
+            .await;
+        assert_eq!(refused.status().as_u16(), 422);
+        let html = refused.text().await.unwrap();
+        assert!(html.contains(&format!("role=\"alert\">{why}")), "{html}");
+        assert!(
+            html.contains(&format!(
+                "{}</textarea>",
+                typed.replace('<', "&lt;").replace('>', "&gt;")
+            )),
+            "{html}"
+        );
+    }
+    assert_eq!(
+        app.running.store.notify_prefs(bo_user).await.unwrap().sites,
+        prefs.sites,
+        "nothing refused was kept"
     );
 }

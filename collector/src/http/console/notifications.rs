@@ -8,11 +8,14 @@ use earshot_protocol::{Kind, Severity};
 use maud::html;
 use serde::Deserialize;
 
+use std::collections::HashMap;
+
 use super::extract::{FORM_OVERHEAD, FormLimit};
+use super::site_choice::{self, LISTED_SITES};
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
 use crate::notify::{Prefs, Sites};
-use crate::store::Site;
+use crate::store::SiteSettings;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -26,7 +29,7 @@ pub async fn page(
     Query(saved): Query<Saved>,
 ) -> Result<Html<String>, ConsoleError> {
     let prefs = state.store.notify_prefs(staff.user.clone()).await?;
-    let sites = state.store.sites().await?;
+    let sites = state.store.site_settings().await?;
     let shown = NotificationsForm::from_prefs(&prefs, &sites);
     let note = saved.saved.is_some().then_some(Note::Saved);
     render(&state, &staff, &sites, &shown, note)
@@ -44,7 +47,7 @@ enum Note<'a> {
 fn render(
     state: &AppState,
     staff: &Staff,
-    sites: &[Site],
+    sites: &[SiteSettings],
     shown: &NotificationsForm,
     note: Option<Note<'_>>,
 ) -> Result<Html<String>, ConsoleError> {
@@ -86,10 +89,18 @@ fn render(
                 legend { "On which sites" }
                 label.check { input type="radio" name="sites" value="all" checked[all_sites]; " All sites" }
                 label.check { input type="radio" name="sites" value="chosen" checked[!all_sites]; " Only these:" }
-                @for site in sites {
-                    label.check {
-                        input type="checkbox" name="site" value=(site.key) checked[site_chosen(&site.key)];
-                        " " (site.name)
+                @if sites.len() <= LISTED_SITES {
+                    @for site in sites {
+                        label.check {
+                            input type="checkbox" name="site" value=(site.key) checked[site_chosen(&site.key)];
+                            " " (site.name)
+                        }
+                    }
+                } @else {
+                    // Thousands of checkboxes are a page nobody scrolls.
+                    label for="site-list" { "One site's name or key per line" }
+                    textarea #site-list name="site_list" rows="5" placeholder="Shop\nsite_…" {
+                        (shown.site_list)
                     }
                 }
             }
@@ -127,19 +138,23 @@ fn render(
 pub struct NotificationsForm {
     immediate: Vec<String>,
     sites: String,
+    /// Site keys, ticked (while there are few sites).
     site: Vec<String>,
+    /// Site names or keys, one per line (when there are many).
+    site_list: String,
     digest: String,
     assigned: Option<String>,
 }
 
 impl FormLimit for NotificationsForm {
-    /// Every kind, severity and site key ticked.
-    const MAX_BYTES: usize = 16 * FORM_OVERHEAD;
+    /// Every kind, severity and listed site ticked, or about 2,000 sites
+    /// typed one per line.
+    const MAX_BYTES: usize = 128 * FORM_OVERHEAD;
 }
 
 impl NotificationsForm {
     /// The form as it would be sent to keep `prefs` unchanged.
-    fn from_prefs(prefs: &Prefs, sites: &[Site]) -> Self {
+    fn from_prefs(prefs: &Prefs, sites: &[SiteSettings]) -> Self {
         let immediate = prefs
             .kinds
             .iter()
@@ -147,7 +162,7 @@ impl NotificationsForm {
             .chain(prefs.severities.iter().map(|s| s.as_str()))
             .map(str::to_owned)
             .collect();
-        let (chosen, site) = match &prefs.sites {
+        let (chosen, keys) = match &prefs.sites {
             Sites::All => ("all", Vec::new()),
             Sites::Only(ids) => (
                 "chosen",
@@ -158,10 +173,16 @@ impl NotificationsForm {
                     .collect(),
             ),
         };
+        let (site, site_list) = if sites.len() <= LISTED_SITES {
+            (keys, String::new())
+        } else {
+            (Vec::new(), keys.join("\n"))
+        };
         NotificationsForm {
             immediate,
             sites: chosen.to_owned(),
             site,
+            site_list,
             digest: prefs
                 .digest_hour
                 .map_or_else(|| "off".to_owned(), |h| h.to_string()),
@@ -170,21 +191,22 @@ impl NotificationsForm {
     }
 
     /// The same `name=value` settings `earshot user notify --set` takes.
-    fn settings(&self) -> Result<[String; 4], ConsoleError> {
+    fn settings(&self, sites: &[SiteSettings]) -> Result<[String; 4], ConsoleError> {
         let immediate = if self.immediate.is_empty() {
             "off".to_owned()
         } else {
             self.immediate.join(",")
         };
         let chosen = if self.sites == "chosen" {
-            // Saying "only these" and ticking none would quietly mean "no
+            let keys = self.chosen_keys(sites)?;
+            // Saying "only these" and choosing none would quietly mean "no
             // site at all", which nobody choosing sites means.
-            if self.site.is_empty() {
+            if keys.is_empty() {
                 return Err(ConsoleError::Invalid(
-                    "Tick at least one site, or choose All sites.".to_owned(),
+                    "Choose at least one site, or choose All sites.".to_owned(),
                 ));
             }
-            self.site.join(",")
+            keys.join(",")
         } else {
             "all".to_owned()
         };
@@ -198,20 +220,33 @@ impl NotificationsForm {
             ),
         ])
     }
+
+    /// The keys of the sites ticked and typed; a typed line that names no
+    /// site, or more than one, is refused by its number.
+    fn chosen_keys<'a>(&'a self, sites: &'a [SiteSettings]) -> Result<Vec<&'a str>, ConsoleError> {
+        let mut keys: Vec<&str> = self.site.iter().map(String::as_str).collect();
+        for (number, line) in self.site_list.lines().enumerate() {
+            let found = site_choice::resolve(line, sites)
+                .map_err(|why| ConsoleError::Invalid(format!("Line {}: {why}", number + 1)))?;
+            if let Some(site) = found.and_then(|id| sites.iter().find(|s| s.id == id)) {
+                keys.push(&site.key);
+            }
+        }
+        Ok(keys)
+    }
 }
 
 pub async fn save(
     State(state): State<AppState>,
     StaffForm { staff, form }: StaffForm<NotificationsForm>,
 ) -> Result<Response, ConsoleError> {
-    let sites = state.store.sites().await?;
+    let sites = state.store.site_settings().await?;
     let saved = async {
+        let ids: HashMap<&str, i64> = sites.iter().map(|s| (s.key.as_str(), s.id)).collect();
         let mut prefs = state.store.notify_prefs(staff.user.clone()).await?;
-        for setting in &form.settings()? {
+        for setting in &form.settings(&sites)? {
             prefs
-                .apply(setting, |key| {
-                    sites.iter().find(|s| s.key == key).map(|s| s.id)
-                })
+                .apply(setting, |key| ids.get(key).copied())
                 .map_err(|e| ConsoleError::Invalid(super::error::capitalise(&e.to_string())))?;
         }
         state.store.set_notify_prefs(staff.user.id, prefs).await?;
