@@ -81,13 +81,7 @@ pub async fn page(
         } @else {
             (views::scrolls("Audit log", html! {
                 table {
-                    thead { tr {
-                        th scope="col" { "When" }
-                        th scope="col" { "Who" }
-                        th scope="col" { "What" }
-                        th scope="col" { "Subject" }
-                        th scope="col" { "Detail" }
-                    } }
+                    (views::headings(["When", "Who", "What", "Subject", "Detail"], false))
                     tbody {
                         @for e in &entries {
                             tr {

@@ -24,14 +24,12 @@ fn promise_table(rows: &[PromiseRow], now: i64, settled: bool) -> Markup {
     html! {
         (views::scrolls(label, html! {
             table.promises {
-                thead { tr {
-                    th scope="col" { "Entry" }
-                    th scope="col" { "Promise" }
-                    th scope="col" { "Due" }
-                    th scope="col" { "State" }
-                    th scope="col" { "Made by" }
-                    @if settled { th scope="col" { "Settled" } }
-                } }
+                (views::headings(
+                    ["Entry", "Promise", "Due", "State", "Made by"]
+                        .into_iter()
+                        .chain(settled.then_some("Settled")),
+                    false,
+                ))
                 tbody {
                     @for p in rows {
                         @let state = p.state(now);

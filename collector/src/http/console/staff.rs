@@ -198,13 +198,7 @@ async fn render(
         h2 { "Accounts" }
         (views::scrolls("Accounts", html! {
             table {
-                thead { tr {
-                    th scope="col" { "Name" }
-                    th scope="col" { "Email" }
-                    th scope="col" { "Role" }
-                    th scope="col" { "State" }
-                    th scope="col" { span.visually-hidden { "Actions" } }
-                } }
+                (views::headings(["Name", "Email", "Role", "State"], true))
                 tbody { @for a in &accounts { (account_row(a, staff, now)) } }
             }
         }))

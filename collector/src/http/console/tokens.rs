@@ -91,16 +91,13 @@ async fn render(
         } @else {
             (views::scrolls("API tokens", html! {
                 table {
-                    thead { tr {
-                        th scope="col" { "Label" }
-                        th scope="col" { "Token" }
-                        @if admin { th scope="col" { "Owner" } }
-                        th scope="col" { "Scope" }
-                        th scope="col" { "Created" }
-                        th scope="col" { "Last used" }
-                        th scope="col" { "State" }
-                        th scope="col" { span.visually-hidden { "Actions" } }
-                    } }
+                    (views::headings(
+                        ["Label", "Token"]
+                            .into_iter()
+                            .chain(admin.then_some("Owner"))
+                            .chain(["Scope", "Created", "Last used", "State"]),
+                        true,
+                    ))
                     tbody {
                         @for t in &tokens {
                             tr {

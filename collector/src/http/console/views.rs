@@ -136,6 +136,17 @@ pub fn customer_link(url: &str) -> Markup {
 
 /// Why a form was not taken, above the form shown again as it was typed;
 /// `id` lets its fields point at it (`aria-describedby`).
+/// A table's column headings, then (when `actions`) a column of buttons
+/// named for screen readers only.
+pub fn headings<'a>(names: impl IntoIterator<Item = &'a str>, actions: bool) -> Markup {
+    html! {
+        thead { tr {
+            @for name in names { th scope="col" { (name) } }
+            @if actions { th scope="col" { span.visually-hidden { "Actions" } } }
+        } }
+    }
+}
+
 pub fn refusal(reason: Option<&str>, id: &str) -> Markup {
     html! {
         @if let Some(reason) = reason {

@@ -207,7 +207,7 @@ pub async fn page(
         @if deliveries.is_empty() { p.empty { "Nothing sent yet." } }
         (views::scrolls("Deliveries", html! {
             table {
-                thead { tr { th { "Event" } th { "Message" } th { "State" } th { "Attempts" } th {} } }
+                (views::headings(["Event", "Message", "State", "Attempts"], true))
                 tbody {
                     @for d in &deliveries {
                         tr {
