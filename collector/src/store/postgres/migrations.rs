@@ -3,6 +3,8 @@
 //! each version is applied exactly once, in one transaction with its
 //! record in `schema_migrations`.
 
+use std::collections::HashSet;
+
 use deadpool_postgres::Client;
 
 use crate::store::StoreError;
@@ -64,8 +66,138 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
     }
     tx.commit().await?;
     // Said once committed: a failed commit applied nothing.
-    for version in applied {
-        tracing::info!(version, "applied PostgreSQL migration");
+    match applied.as_slice() {
+        [] => {}
+        // A new database: one line, not one per version it never had.
+        [1, .., last] => tracing::info!(version = last, "created the PostgreSQL schema"),
+        upgraded => {
+            for &version in upgraded {
+                tracing::info!(version, "applied PostgreSQL migration");
+            }
+        }
+    }
+    // A database the migrations have just made whole has nothing to
+    // restore.
+    if applied.first() != Some(&1) {
+        restore_missing(client).await?;
     }
     Ok(())
+}
+
+/// Makes again the indexes the migrations made that are gone (dropped by
+/// hand, or lost to a tool that copied only the tables): queries that are
+/// planned around an index crawl without it. What the schema should hold
+/// is read from a copy the migrations build in a schema of its own, so
+/// this list cannot fall behind them; indexes that back a constraint go
+/// only with their constraint, which is another matter.
+async fn restore_missing(client: &mut Client) -> Result<(), StoreError> {
+    let tx = client.transaction().await?;
+    // Collectors starting together take turns: building the copies side by
+    // side measured slower than one after another (the catalog is shared),
+    // and two must not make the same index.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
+        .await?;
+    let home: String = tx
+        .query_one(
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.oid = 'entries'::regclass",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    let quoted: String = tx
+        .query_one("SELECT quote_ident($1)", &[&home])
+        .await?
+        .try_get(0)?;
+    // Inside a savepoint that is always rolled back: nobody else ever
+    // sees it.
+    tx.batch_execute("SAVEPOINT reference").await?;
+    let wanted = reference_indexes(&tx, &quoted).await;
+    // Also takes back the search path set since the savepoint.
+    tx.batch_execute("ROLLBACK TO SAVEPOINT reference").await?;
+    let wanted = match wanted {
+        Ok(wanted) => wanted,
+        // A role that may not create a schema still runs Earshot.
+        Err(error) => {
+            tracing::warn!(%error, "could not check the schema for missing indexes");
+            return Ok(tx.commit().await?);
+        }
+    };
+    let present = indexes_in(&tx, &home).await?;
+    for row in wanted {
+        let name: String = row.try_get(0)?;
+        if present.contains(&name) {
+            continue;
+        }
+        let definition: String = row.try_get(1)?;
+        let sql = definition.replace(&format!("{REFERENCE}."), &format!("{quoted}."));
+        let started = std::time::Instant::now();
+        tx.batch_execute("SAVEPOINT make").await?;
+        match tx.batch_execute(&sql).await {
+            Ok(()) => tracing::warn!(
+                name,
+                ms = started.elapsed().as_millis(),
+                "the database lacked an index of its schema (removed by hand?); made it again"
+            ),
+            // Only a table's owner may index it; the collector still runs.
+            Err(error) => {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT make").await?;
+                tracing::warn!(
+                    name,
+                    %error,
+                    "the database lacks an index of its schema and it could not be made again"
+                );
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The schema the reference copy is built in.
+const REFERENCE: &str = "earshot_reference";
+
+/// Every index the migrations make that backs no constraint, as its name
+/// and definition, from a copy they build in a schema of its own.
+async fn reference_indexes(
+    tx: &deadpool_postgres::Transaction<'_>,
+    home: &str,
+) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA {REFERENCE}; SET LOCAL search_path TO {REFERENCE}, {home};"
+    ))
+    .await?;
+    for sql in MIGRATIONS {
+        tx.batch_execute(sql).await?;
+    }
+    Ok(tx
+        .query(
+            &format!(
+                "SELECT i.indexname::text, i.indexdef FROM pg_indexes i
+                 JOIN pg_class c ON c.relname = i.indexname
+                     AND c.relnamespace = '{REFERENCE}'::regnamespace
+                 WHERE i.schemaname = '{REFERENCE}'
+                     AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid)
+                 ORDER BY 1"
+            ),
+            &[],
+        )
+        .await?)
+}
+
+/// The names of the indexes in `schema`.
+async fn indexes_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    schema: &str,
+) -> Result<HashSet<String>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1",
+            &[&schema],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?)
 }
