@@ -49,12 +49,10 @@ pub async fn erase(
             .erasure_plan(email.clone(), site)
             .await
             .map_err(store_error(&db))?;
-        let what = format!(
-            "{} entries from {email} ({} attachments, {} timeline events, {} webhook deliveries)",
-            plan.entries, plan.attachments, plan.events, plan.deliveries
-        );
+        let shown = email.trim();
+        let what = format!("{} from {shown}", plan.summary());
         if plan.entries == 0 {
-            println!("Nothing is held about {email}.");
+            println!("Nothing is held about {shown}.");
             return Ok(());
         }
         if dry_run {
@@ -71,11 +69,8 @@ pub async fn erase(
             .await
             .map_err(store_error(&db))?;
         println!(
-            "Erased {} entries from {email} ({} attachments, {} timeline events, {} webhook deliveries) in {:.2} s. Their status links now answer 410.",
-            done.entries,
-            done.attachments,
-            done.events,
-            done.deliveries,
+            "Erased {} from {shown} in {:.2} s. Their status links now answer 410.",
+            done.summary(),
             started.elapsed().as_secs_f64()
         );
         Ok(())

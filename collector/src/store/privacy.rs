@@ -33,6 +33,22 @@ pub struct Erasure {
     pub deliveries: i64,
 }
 
+impl Erasure {
+    /// "2 entries (1 attachment, 5 timeline events, 0 webhook deliveries)",
+    /// for the console and the command line alike.
+    pub fn summary(&self) -> String {
+        let counted =
+            |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        format!(
+            "{} ({}, {}, {})",
+            counted(self.entries, "entry", "entries"),
+            counted(self.attachments, "attachment", "attachments"),
+            counted(self.events, "timeline event", "timeline events"),
+            counted(self.deliveries, "webhook delivery", "webhook deliveries"),
+        )
+    }
+}
+
 /// An address as stored entries are matched by it: trimmed, case-folded.
 pub(in crate::store) fn normalised(email: &str) -> String {
     email.trim().to_lowercase()

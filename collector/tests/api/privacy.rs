@@ -215,9 +215,10 @@ async fn erasing_a_person_leaves_no_trace_of_them_in_the_file_its_wal_or_the_ind
     let (ok, stdout, _) = earshot(&["erase", "--email", address, "--dry-run"], &db);
     assert!(ok);
     assert!(
-        stdout.contains("Would erase 3 entries")
-            && stdout.contains("1 attachments")
-            && stdout.contains("1 webhook deliveries"),
+        stdout.contains(
+            "Would erase 3 entries (1 attachment, 3 timeline events, 1 webhook delivery) \
+             from ana.erase@EXAMPLE.com."
+        ),
         "{stdout}"
     );
     let (ok, _, stderr) = earshot(&["erase", "--email", address], &db);
@@ -472,7 +473,11 @@ async fn an_admin_can_export_and_erase_a_persons_data_in_the_console() {
         .text()
         .await
         .unwrap();
-    assert!(found.contains("1 entries (0 attachments"), "{found}");
+    assert!(
+        found.contains("1 entry (0 attachments, 0 timeline events, 0 webhook deliveries)"),
+        "{found}"
+    );
+    assert!(found.contains("Erase this entry"), "{found}");
     let export = admin
         .act("/console/people/export", &[("email", "cy@example.com")])
         .await;
@@ -486,6 +491,23 @@ async fn an_admin_can_export_and_erase_a_persons_data_in_the_console() {
         .act("/console/people/erase", &[("email", "cy@example.com")])
         .await;
     assert_eq!(unconfirmed.status().as_u16(), 422);
+    let html = unconfirmed.text().await.unwrap();
+    assert!(
+        html.contains("role=\"alert\">Tick the box to confirm the erasure."),
+        "the erase form again, with the reason: {html}"
+    );
+    assert!(html.contains("Held about cy@example.com"), "{html}");
+    let nobody = admin.act("/console/people", &[("email", "  ")]).await;
+    assert_eq!(nobody.status().as_u16(), 422);
+    let html = nobody.text().await.unwrap();
+    assert!(
+        html.contains("role=\"alert\">Enter the email address the customer gave."),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"person-email\""),
+        "the form again: {html}"
+    );
     let erased = admin
         .act(
             "/console/people/erase",
@@ -495,7 +517,7 @@ async fn an_admin_can_export_and_erase_a_persons_data_in_the_console() {
         .text()
         .await
         .unwrap();
-    assert!(erased.contains("Erased 1 entries"), "{erased}");
+    assert!(erased.contains("Erased 1 entry ("), "{erased}");
     let left: i64 = app
         .db()
         .query_row(

@@ -327,11 +327,11 @@ pub async fn page(
             strong { (summary.waiting) } " waiting for a first response"
             @if summary.waiting_late > 0 { " · " strong.late { (summary.waiting_late) } " past target" }
             @if summary.overdue_promises > 0 {
-                " · " a.late href="/console/promises" { (summary.overdue_promises) " overdue promises" }
+                " · " a.late href="/console/promises" { (summary.overdue_promises) @if summary.overdue_promises == 1 { " overdue promise" } @else { " overdue promises" } }
             }
         }
         @if let Some(changed) = notice.changed {
-            p.notice role="status" { "Changed " (changed) " entries" @if let Some(s) = notice.skipped.filter(|s| *s > 0) { "; " (s) " skipped (not applicable)" } "." }
+            p.notice role="status" { "Changed " (changed) @if changed == 1 { " entry" } @else { " entries" } @if let Some(s) = notice.skipped.filter(|s| *s > 0) { "; " (s) " skipped (not applicable)" } "." }
         }
         (filter_form(&raw, &sites, &users))
         @if let Some(problem) = &problem {

@@ -4,7 +4,7 @@
 //! address never lands in a URL, a history or an access log.
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -12,7 +12,6 @@ use serde::Deserialize;
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
-use crate::store::Erasure;
 
 const EMAIL_MAX: usize = earshot_protocol::limits::EMAIL_MAX;
 
@@ -67,30 +66,46 @@ fn address(form: &PersonForm) -> Result<String, ConsoleError> {
     Ok(email.to_owned())
 }
 
-fn counts(e: &Erasure) -> String {
-    format!(
-        "{} entries ({} attachments, {} timeline events, {} webhook deliveries)",
-        e.entries, e.attachments, e.events, e.deliveries
-    )
-}
-
 pub async fn lookup(
     State(state): State<AppState>,
     StaffForm { staff, form }: StaffForm<PersonForm>,
-) -> Result<Html<String>, ConsoleError> {
+) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
-    let email = address(&form)?;
-    let plan = state.store.erasure_plan(email.clone(), None).await?;
+    match address(&form) {
+        Ok(email) => Ok(held(&state, &staff, &email, None).await?.into_response()),
+        Err(error) => {
+            error
+                .form_again(|why| async move {
+                    let body = html! {
+                        (views::refusal(Some(&why), "person-problem"))
+                        (lookup_form(&staff, &form.email))
+                    };
+                    Ok(page(&staff, body))
+                })
+                .await
+        }
+    }
+}
+
+/// What is held about `email`, with the download and erase forms; `why`
+/// says why an erasure was not done.
+async fn held(
+    state: &AppState,
+    staff: &Staff,
+    email: &str,
+    why: Option<&str>,
+) -> Result<Html<String>, ConsoleError> {
+    let plan = state.store.erasure_plan(email.to_owned(), None).await?;
     let body = html! {
-        (lookup_form(&staff, &email))
+        (lookup_form(staff, email))
         @if plan.entries == 0 {
             p.notice role="status" { "Nothing is held about " (email) "." }
         } @else {
             section.panel {
                 h2 { "Held about " (email) }
-                p { (counts(&plan)) }
+                p { (plan.summary()) }
                 form method="post" action="/console/people/export" {
-                    (views::csrf(&staff))
+                    (views::csrf(staff))
                     input type="hidden" name="email" value=(email);
                     button type="submit" { "Download everything (JSON)" }
                 }
@@ -99,15 +114,16 @@ pub async fn lookup(
                 h2 { "Erase" }
                 p { "Deletes these entries and everything about them for good: replies, notes, promises, attachments, queued emails and webhook deliveries. Their status links will say the feedback was removed at the customer's request." }
                 form.stack method="post" action="/console/people/erase" {
-                    (views::csrf(&staff))
+                    (views::csrf(staff))
+                    (views::refusal(why, "erase-problem"))
                     input type="hidden" name="email" value=(email);
                     label.check { input type="checkbox" name="confirm" value="yes" required; " I understand this cannot be undone" }
-                    button.danger type="submit" { "Erase " (plan.entries) " entries" }
+                    button.danger type="submit" { "Erase " @if plan.entries == 1 { "this entry" } @else { (plan.entries) " entries" } }
                 }
             }
         }
     };
-    Ok(page(&staff, body))
+    Ok(page(staff, body))
 }
 
 pub async fn export(
@@ -141,13 +157,13 @@ pub async fn export(
 pub async fn erase(
     State(state): State<AppState>,
     StaffForm { staff, form }: StaffForm<PersonForm>,
-) -> Result<Html<String>, ConsoleError> {
+) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
     let email = address(&form)?;
     if form.confirm != "yes" {
-        return Err(ConsoleError::Invalid(
-            "Tick the box to confirm the erasure.".to_owned(),
-        ));
+        let why = "Tick the box to confirm the erasure.";
+        let page = held(&state, &staff, &email, Some(why)).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let done = state
         .store
@@ -165,8 +181,9 @@ pub async fn erase(
     Ok(page(
         &staff,
         html! {
-            p.notice role="status" { "Erased " (counts(&done)) "." }
+            p.notice role="status" { "Erased " (done.summary()) "." }
             (lookup_form(&staff, ""))
         },
-    ))
+    )
+    .into_response())
 }
