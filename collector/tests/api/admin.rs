@@ -341,7 +341,7 @@ async fn admins_add_and_change_sites_which_apply_at_once_and_are_recorded() {
         "the old origin stops at once"
     );
     let detail = admin.html(&format!("/console/sites/{site_id}")).await;
-    assert!(detail.contains("1 submissions refused in the last 24 hours"));
+    assert!(detail.contains("1 submission refused in the last 24 hours"));
     assert!(detail.contains("https://shop.example"));
     assert!(detail.contains("Fern &amp; Fig"));
 

@@ -274,7 +274,8 @@ pub(super) async fn site_page(
         p.muted { "Key " code { (site.key) } " · last feedback " (last_feedback(&site, now)) }
         @if refused.last_day > 0 {
             p.late role="status" {
-                (refused.last_day) " submissions refused in the last 24 hours because their page is not allowed, latest from: "
+                (refused.last_day) @if refused.last_day == 1 { " submission" } @else { " submissions" }
+                " refused in the last 24 hours because the page is not allowed, latest from: "
                 (refused.origins.join(", "))
                 ". If those are your pages, add their origin below."
             }
