@@ -337,11 +337,12 @@ pub struct Digest {
 impl Digest {
     pub fn outgoing(&self) -> Outgoing {
         let total: i64 = self.counts.iter().map(|(_, n)| n).sum();
+        let overdue = self.overdue.len();
         let subject = format!(
-            "[Earshot] Digest for {}: {} waiting past target, {} promises overdue",
+            "[Earshot] Digest for {}: {} waiting past target, {overdue} {} overdue",
             date(self.now),
             self.waiting_late.len(),
-            self.overdue.len()
+            if overdue == 1 { "promise" } else { "promises" }
         );
         let link = |id: &str| console_link(&self.public_url, id);
         let mut text = format!("Earshot digest, {}\n\n", timestamp(self.now));
@@ -511,7 +512,7 @@ mod tests {
         .outgoing();
         assert_eq!(
             digest.subject,
-            "[Earshot] Digest for 2026-11-22: 1 waiting past target, 1 promises overdue"
+            "[Earshot] Digest for 2026-11-22: 1 waiting past target, 1 promise overdue"
         );
         assert!(digest.text.contains("waiting 1 d 6 h (target 1 d 0 h)"));
         assert!(digest.text.contains("Promises overdue: 1"));

@@ -251,7 +251,7 @@ async fn the_daily_digest_lists_who_waits_promises_and_counts_on_the_clock() {
     let digest = digests[0];
     assert_eq!(
         header(digest, "Subject"),
-        "[Earshot] Digest for 2026-11-22: 1 waiting past target, 1 promises overdue"
+        "[Earshot] Digest for 2026-11-22: 1 waiting past target, 1 promise overdue"
     );
     assert!(digest.contains(&format!("/console/entries/{waiting}")));
     assert!(digest.contains("Promises due today: 1"));
