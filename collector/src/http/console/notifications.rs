@@ -2,13 +2,13 @@
 //! feedback. The form's fields become the same `name=value` settings that
 //! `earshot user notify --set` takes, parsed by the same code.
 
+use std::collections::HashMap;
+
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use earshot_protocol::{Kind, Severity};
 use maud::html;
 use serde::Deserialize;
-
-use std::collections::HashMap;
 
 use super::extract::{FORM_OVERHEAD, FormLimit};
 use super::site_choice::{self, LISTED_SITES};
