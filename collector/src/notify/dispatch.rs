@@ -133,7 +133,12 @@ async fn dispatch_batch(ctx: &Context, limit: i64) -> Result<bool, StoreError> {
 fn plan(ctx: &Context, pending: &Pending, staff: &[(User, Prefs)], now: i64) -> Dispatched {
     let mut done = Dispatched {
         taken: pending.taken.clone(),
-        notice_ids: pending.notices.iter().map(|n| n.id).collect(),
+        notice_ids: pending
+            .notices
+            .iter()
+            .map(|n| n.id)
+            .chain(pending.unreadable_notices.iter().copied())
+            .collect(),
         at: now,
         ..Dispatched::default()
     };

@@ -26,7 +26,12 @@ async fn colleague(db: &Store, name: &str, role: Role) -> User {
 fn nothing_for(pending: &Pending, at: i64) -> Dispatched {
     Dispatched {
         taken: pending.taken.clone(),
-        notice_ids: pending.notices.iter().map(|n| n.id).collect(),
+        notice_ids: pending
+            .notices
+            .iter()
+            .map(|n| n.id)
+            .chain(pending.unreadable_notices.iter().copied())
+            .collect(),
         at,
         ..Dispatched::default()
     }
@@ -381,3 +386,80 @@ async fn preferences_are_kept_and_a_digest_queued_once_a_day(db: &Store) {
     assert_eq!(facts.counts, [("complaint".to_owned(), 1)]);
 }
 story!(preferences_are_kept_and_a_digest_queued_once_a_day);
+
+/// SQLite keeps whatever bytes a hand edit writes into a text column; a row
+/// no collector can read must not stop every announcement behind it.
+#[tokio::test]
+async fn a_row_edited_into_unreadable_bytes_is_passed_over_not_a_stall_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hand-edited.db");
+    let db = Store::open(&path).unwrap();
+    let shop = first_site(&db).await;
+    let ada = colleague(&db, "Ada", Role::Admin).await;
+    let add = async |at: i64, message: &str| {
+        db.insert_entry(entry(&shop, at, serde_json::json!({ "message": message })))
+            .await
+            .unwrap()
+            .public_id
+    };
+    let broken = add(T0 + 1, "Broken by hand later").await;
+    let fine = add(T0 + 2, "Fine").await;
+    let pending = db.pending_dispatch(100).await.unwrap();
+    assert!(
+        db.complete_dispatch(nothing_for(&pending, T0 + 3))
+            .await
+            .unwrap()
+    );
+    for public_id in [&broken, &fine] {
+        let reply = NewReply {
+            body: "Looking into it".into(),
+            promise: None,
+        };
+        db.reply(public_id.clone(), reply, ada.id, T0 + 10)
+            .await
+            .unwrap();
+    }
+    let unreadable_new = add(T0 + 20, "Also broken by hand").await;
+    let readable_new = add(T0 + 21, "Still announced").await;
+    let hand = rusqlite::Connection::open(&path).unwrap();
+    for public_id in [&broken, &unreadable_new] {
+        hand.execute(
+            "UPDATE entries SET message = CAST(X'C328' AS TEXT) WHERE public_id = ?1",
+            [public_id],
+        )
+        .unwrap();
+    }
+
+    let pending = db.pending_dispatch(100).await.unwrap();
+    let announced: Vec<&str> = pending
+        .entries
+        .iter()
+        .map(|f| f.entry.public_id.as_str())
+        .collect();
+    assert_eq!(announced, [readable_new.as_str()]);
+    assert_eq!(
+        pending.taken.count(),
+        2,
+        "the unreadable entry is taken too"
+    );
+    let heard: Vec<(&str, NoticeKind)> = pending
+        .notices
+        .iter()
+        .map(|n| (n.entry.public_id.as_str(), n.kind))
+        .collect();
+    assert_eq!(
+        heard,
+        [
+            (fine.as_str(), NoticeKind::Status),
+            (fine.as_str(), NoticeKind::Reply)
+        ]
+    );
+    assert_eq!(pending.unreadable_notices.len(), 2, "{pending:?}");
+    assert!(
+        db.complete_dispatch(nothing_for(&pending, T0 + 30))
+            .await
+            .unwrap()
+    );
+    assert!(db.pending_dispatch(100).await.unwrap().is_empty());
+    db.shutdown().await;
+}

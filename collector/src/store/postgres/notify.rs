@@ -170,6 +170,7 @@ impl Postgres {
             entries,
             taken: EntriesTaken::new(Taken::Queue(taken)),
             notices,
+            unreadable_notices: Vec::new(),
             endpoints,
         })
     }

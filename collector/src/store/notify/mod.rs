@@ -6,9 +6,12 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod pending;
+
 use super::{Sqlite, StoreError};
 use crate::review::workflow::DAY;
 use crate::webhooks::payload::{EntrySnapshot, PromiseDetail};
+use pending::pending;
 
 /// At most one new-entry email per colleague this often; what arrives
 /// meanwhile is folded into the next.
@@ -172,12 +175,16 @@ pub struct Pending {
     /// over but never announced): handed back with the batch's messages.
     pub taken: EntriesTaken,
     pub notices: Vec<NoticeFact>,
+    /// Notices that could not be read (a row edited by hand into something
+    /// no collector understands): taken off the queue with the batch rather
+    /// than stopping every announcement behind them.
+    pub unreadable_notices: Vec<i64>,
     pub endpoints: Vec<EndpointRow>,
 }
 
 impl Pending {
     pub fn is_empty(&self) -> bool {
-        self.taken.count() == 0 && self.notices.is_empty()
+        self.taken.count() == 0 && self.notices.is_empty() && self.unreadable_notices.is_empty()
     }
 }
 
@@ -290,131 +297,6 @@ fn cursor(conn: &Connection, name: &str) -> Result<i64, StoreError> {
         .query_row([name], |r| r.get(0))
         .optional()?
         .unwrap_or(0))
-}
-
-fn pending(conn: &Connection, limit: i64) -> Result<Pending, StoreError> {
-    let from = cursor(conn, ENTRIES_CURSOR)?;
-    let mut stmt = conn.prepare_cached(&format!(
-        "{SNAPSHOT_SELECT} WHERE e.id > ?1 ORDER BY e.id LIMIT ?2"
-    ))?;
-    let mut upto = from;
-    let mut count = 0;
-    let mut entries = Vec::new();
-    for row in stmt.query_map(params![from, limit], snapshot_row)? {
-        let (id, site_id, entry) = row?;
-        upto = id;
-        count += 1;
-        // Spam never notifies anyone.
-        if entry.status != "spam" {
-            entries.push(NewEntryFact { id, site_id, entry });
-        }
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT n.id, n.kind, n.entry_id, n.actor_id, u.name, n.subject_id, n.old_value,
-                n.new_value, n.at
-         FROM notices n LEFT JOIN users u ON u.id = n.actor_id ORDER BY n.id LIMIT ?1",
-    )?;
-    let raw: Vec<_> = stmt
-        .query_map([limit], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<i64>>(5)?,
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, i64>(8)?,
-            ))
-        })?
-        .collect::<Result<_, _>>()?;
-    let mut snapshot = conn.prepare_cached(&format!("{SNAPSHOT_SELECT} WHERE e.id = ?1"))?;
-    let mut reply = conn.prepare_cached("SELECT body FROM events WHERE id = ?1")?;
-    let mut assignee = conn.prepare_cached("SELECT assignee_id FROM entries WHERE id = ?1")?;
-    let mut promise =
-        conn.prepare_cached("SELECT id, text, due_at, state FROM promises WHERE id = ?1")?;
-    let mut notices = Vec::new();
-    for (id, kind, entry_id, actor_id, actor, subject, old_value, new_value, at) in raw {
-        let Some(kind) = NoticeKind::parse(&kind) else {
-            continue;
-        };
-        let Some((_, site_id, entry)) = snapshot.query_row([entry_id], snapshot_row).optional()?
-        else {
-            continue;
-        };
-        let reply_body = match (kind, subject) {
-            (NoticeKind::Reply | NoticeKind::FollowUp, Some(event)) => reply
-                .query_row([event], |r| r.get::<_, Option<String>>(0))
-                .optional()?
-                .flatten(),
-            _ => None,
-        };
-        let assignee_id = match kind {
-            NoticeKind::FollowUp => assignee
-                .query_row([entry_id], |r| r.get::<_, Option<i64>>(0))
-                .optional()?
-                .flatten(),
-            _ => None,
-        };
-        let promise_detail = match (kind, subject) {
-            (
-                NoticeKind::PromiseMade
-                | NoticeKind::PromiseSettled
-                | NoticeKind::PromiseDue
-                | NoticeKind::PromiseOverdue,
-                Some(promise_id),
-            ) => promise
-                .query_row([promise_id], |r| {
-                    let state: String = r.get(3)?;
-                    Ok(PromiseDetail {
-                        id: r.get(0)?,
-                        text: r.get(1)?,
-                        due_at: r.get(2)?,
-                        outcome: (state != "open").then_some(state),
-                    })
-                })
-                .optional()?,
-            _ => None,
-        };
-        notices.push(NoticeFact {
-            id,
-            kind,
-            entry_id,
-            site_id,
-            entry,
-            actor_id,
-            actor,
-            subject,
-            old_value,
-            new_value,
-            at,
-            reply: reply_body,
-            assignee_id,
-            promise: promise_detail,
-        });
-    }
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, site_id, events, format, include_email FROM webhooks
-         WHERE state <> 'disabled'",
-    )?;
-    let endpoints = stmt
-        .query_map([], |r| {
-            Ok(EndpointRow {
-                id: r.get(0)?,
-                site_id: r.get(1)?,
-                events: r.get(2)?,
-                format: r.get(3)?,
-                include_email: r.get(4)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(Pending {
-        entries,
-        taken: EntriesTaken::new(Taken::Cursor { from, upto, count }),
-        notices,
-        endpoints,
-    })
 }
 
 fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
