@@ -23,13 +23,17 @@ const PER_ENDPOINT: usize = 4;
 
 pub async fn run(ctx: Context) {
     let mut queued = ctx.queued.subscribe();
-    let mut running: JoinSet<(i64, i64)> = JoinSet::new();
+    let mut running: JoinSet<Finished> = JoinSet::new();
     let mut in_flight: HashSet<i64> = HashSet::new();
     let mut per_endpoint: HashMap<i64, usize> = HashMap::new();
+    // Attempts made whose outcome could not be written (a full disk):
+    // their rows still say pending, and making them again would hit the
+    // endpoint again for nothing. Only their record is tried again.
+    let mut unrecorded: HashMap<i64, AttemptRecord> = HashMap::new();
     let mut outage = Outage::default();
     loop {
-        while let Some(Ok((delivery, webhook))) = running.try_join_next() {
-            finished(&mut in_flight, &mut per_endpoint, delivery, webhook);
+        while let Some(Ok(done)) = running.try_join_next() {
+            finished(&mut in_flight, &mut per_endpoint, &mut unrecorded, done);
         }
         let now = ctx.clock.now_millis();
         // Refill when a quarter of the slots are free, not after every
@@ -50,7 +54,16 @@ pub async fn run(ctx: Context) {
                     continue;
                 }
             };
+            let mut failed = false;
             for job in jobs {
+                if let Some(record) = unrecorded.remove(&job.id) {
+                    if let Err(e) = ctx.store.record_attempts(vec![record.clone()]).await {
+                        tracing::warn!(error = %e, "recording a webhook attempt failed again");
+                        unrecorded.insert(job.id, record);
+                        failed = true;
+                    }
+                    continue;
+                }
                 let busy = per_endpoint.get(&job.webhook_id).copied().unwrap_or(0);
                 if running.len() >= CONCURRENCY
                     || busy >= PER_ENDPOINT
@@ -70,13 +83,25 @@ pub async fn run(ctx: Context) {
                     ) {
                         ctx.metrics.delivery_failed(Channel::Webhook);
                     }
-                    if let Err(e) = ctx.store.record_attempts(vec![record]).await {
-                        // Not recorded: it will be made again, under the
-                        // same webhook-id.
-                        tracing::warn!(error = %e, "recording a webhook attempt failed");
+                    let unrecorded = match ctx.store.record_attempts(vec![record.clone()]).await {
+                        Ok(()) => None,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "recording a webhook attempt failed");
+                            Some(record)
+                        }
+                    };
+                    Finished {
+                        delivery,
+                        webhook,
+                        unrecorded,
                     }
-                    (delivery, webhook)
                 });
+            }
+            // What failed is still due: looking again at once would only
+            // spin.
+            if failed {
+                tokio::time::sleep(super::POLL).await;
+                continue;
             }
         }
         if running.is_empty() {
@@ -87,8 +112,8 @@ pub async fn run(ctx: Context) {
             // interval may bring more to do meanwhile.
             tokio::select! {
                 done = running.join_next() => {
-                    if let Some(Ok((delivery, webhook))) = done {
-                        finished(&mut in_flight, &mut per_endpoint, delivery, webhook);
+                    if let Some(Ok(done)) = done {
+                        finished(&mut in_flight, &mut per_endpoint, &mut unrecorded, done);
                     }
                 }
                 () = super::wait(&mut queued, super::POLL) => {}
@@ -97,13 +122,29 @@ pub async fn run(ctx: Context) {
     }
 }
 
+/// An attempt done: its delivery, its endpoint, and the attempt when it
+/// could not be recorded.
+struct Finished {
+    delivery: i64,
+    webhook: i64,
+    unrecorded: Option<AttemptRecord>,
+}
+
 fn finished(
     in_flight: &mut HashSet<i64>,
     per_endpoint: &mut HashMap<i64, usize>,
-    delivery: i64,
-    webhook: i64,
+    unrecorded: &mut HashMap<i64, AttemptRecord>,
+    done: Finished,
 ) {
+    let Finished {
+        delivery,
+        webhook,
+        unrecorded: record,
+    } = done;
     in_flight.remove(&delivery);
+    if let Some(record) = record {
+        unrecorded.insert(delivery, record);
+    }
     if let Some(n) = per_endpoint.get_mut(&webhook) {
         *n = n.saturating_sub(1);
         if *n == 0 {

@@ -3,6 +3,7 @@
 //! is folded into the next one ("and N more"), so a burst of feedback is
 //! two emails, not a hundred.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use super::Context;
@@ -20,6 +21,10 @@ const RETRY_MS: [i64; 5] = [MINUTE, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 6 * HOUR]
 pub async fn run(ctx: Context) {
     let mut queued = ctx.queued.subscribe();
     let mut outage = Outage::default();
+    // Emails that went but whose outcome could not be written (a full
+    // disk): their rows still say pending, and sending them again would
+    // repeat them, to a customer too. Only their record is tried again.
+    let mut unrecorded: HashMap<i64, MailResult> = HashMap::new();
     loop {
         let now = ctx.clock.now_millis();
         let jobs = match ctx.store.due_mail(now, BATCH).await {
@@ -42,6 +47,7 @@ pub async fn run(ctx: Context) {
         // One new-entry email per colleague per round: it takes all of
         // theirs that are pending.
         let mut folded_for = Vec::new();
+        let mut failed = false;
         for job in jobs {
             if job.kind == MailKind::NewEntry {
                 let user = job.user.as_ref().map(|u| u.id);
@@ -50,19 +56,28 @@ pub async fn run(ctx: Context) {
                 }
                 folded_for.push(user);
             }
-            match send(&ctx, &job).await {
+            match send(&ctx, &job, &mut unrecorded).await {
                 Ok(()) => {}
                 Err(StoreError::Closed) => return,
                 Err(e) => {
-                    tracing::warn!(error = %e, kind = job.kind.as_str(), "an email could not be handled")
+                    failed = true;
+                    tracing::warn!(error = %e, kind = job.kind.as_str(), "an email could not be handled");
                 }
             }
+        }
+        // What failed is still due: looking again at once would only spin.
+        if failed {
+            tokio::time::sleep(super::POLL).await;
         }
     }
 }
 
 /// Writes, sends and records one job.
-async fn send(ctx: &Context, job: &MailJob) -> Result<(), StoreError> {
+async fn send(
+    ctx: &Context,
+    job: &MailJob,
+    unrecorded: &mut HashMap<i64, MailResult>,
+) -> Result<(), StoreError> {
     let now = ctx.clock.now_millis();
     let Some(mailer) = &ctx.mailer else {
         return Ok(());
@@ -112,9 +127,13 @@ async fn send(ctx: &Context, job: &MailJob) -> Result<(), StoreError> {
                 public_url: ctx.public_url.to_string(),
             }
             .outgoing();
-            return deliver(ctx, mailer, primary, mail, folded_upto, job.attempts)
-                .await
-                .map(drop);
+            let mail = Mail {
+                id: primary,
+                outgoing: mail,
+                folded_upto,
+                attempts: job.attempts,
+            };
+            return deliver(ctx, mailer, mail, unrecorded).await.map(drop);
         }
         MailKind::Assigned => {
             let (Some(user), Some(entry_id)) = (&job.user, job.entry_id) else {
@@ -215,7 +234,13 @@ async fn send(ctx: &Context, job: &MailJob) -> Result<(), StoreError> {
             Some(mail)
         }
     };
-    let result = deliver(ctx, mailer, job.id, mail, None, job.attempts).await?;
+    let mail = Mail {
+        id: job.id,
+        outgoing: mail,
+        folded_upto: None,
+        attempts: job.attempts,
+    };
+    let result = deliver(ctx, mailer, mail, unrecorded).await?;
     // The timeline says whether a reply reached the customer's inbox too.
     if let (MailKind::Reply, Some(event)) = (job.kind, job.event_id) {
         match result {
@@ -229,39 +254,48 @@ async fn send(ctx: &Context, job: &MailJob) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Sends `mail` for outbox row `id` (and the rows folded into it) and
-/// records the outcome.
+/// One email for outbox row `id` (and the rows folded into it, up to
+/// `folded_upto`); `None` when there is nothing left to send.
+struct Mail {
+    id: i64,
+    outgoing: Option<Outgoing>,
+    folded_upto: Option<i64>,
+    attempts: i64,
+}
+
+/// Sends `mail` and records the outcome; one sent before whose record
+/// failed is not sent again, only recorded.
 async fn deliver(
     ctx: &Context,
     mailer: &crate::mail::Mailer,
-    id: i64,
-    mail: Option<Outgoing>,
-    folded_upto: Option<i64>,
-    attempts: i64,
+    mail: Mail,
+    unrecorded: &mut HashMap<i64, MailResult>,
 ) -> Result<MailResult, StoreError> {
     let now = ctx.clock.now_millis();
-    let Some(mail) = mail else {
-        ctx.store
-            .record_mail(id, MailResult::Cancelled, now)
-            .await?;
-        return Ok(MailResult::Cancelled);
-    };
-    let sent = mailer.send(&mail).await;
-    let result = match &sent {
-        Ok(()) => MailResult::Sent { folded_upto },
-        Err(e) => {
-            ctx.metrics.delivery_failed(crate::metrics::Channel::Email);
-            let retry = usize::try_from(attempts)
-                .ok()
-                .and_then(|n| RETRY_MS.get(n))
-                .map(|wait| now + wait);
-            tracing::warn!(error = %e, retry = retry.is_some(), "an email could not be sent");
-            MailResult::Failed {
-                error: e.to_string(),
-                retry_at: retry,
+    let result = match (unrecorded.remove(&mail.id), mail.outgoing) {
+        (Some(result), _) => result,
+        (None, None) => MailResult::Cancelled,
+        (None, Some(outgoing)) => match mailer.send(&outgoing).await {
+            Ok(()) => MailResult::Sent {
+                folded_upto: mail.folded_upto,
+            },
+            Err(e) => {
+                ctx.metrics.delivery_failed(crate::metrics::Channel::Email);
+                let retry = usize::try_from(mail.attempts)
+                    .ok()
+                    .and_then(|n| RETRY_MS.get(n))
+                    .map(|wait| now + wait);
+                tracing::warn!(error = %e, retry = retry.is_some(), "an email could not be sent");
+                MailResult::Failed {
+                    error: e.to_string(),
+                    retry_at: retry,
+                }
             }
-        }
+        },
     };
-    ctx.store.record_mail(id, result.clone(), now).await?;
+    if let Err(e) = ctx.store.record_mail(mail.id, result.clone(), now).await {
+        unrecorded.insert(mail.id, result);
+        return Err(e);
+    }
     Ok(result)
 }

@@ -471,3 +471,45 @@ async fn with_many_sites_notifications_take_typed_site_names_instead_of_checkbox
         "nothing refused was kept"
     );
 }
+
+#[tokio::test]
+async fn an_email_sent_but_not_recorded_is_recorded_later_never_sent_again() {
+    let (app, _, mut mails) = app_with_mail(NOON, 0).await;
+    // As a full disk does: the email goes, writing that it went fails.
+    app.db()
+        .execute_batch(
+            "CREATE TRIGGER disk_full BEFORE INSERT ON mail_attempts
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .unwrap();
+    submit(&app, complaint(&app, "Parcel lost")).await;
+    // Counted over a fixed window: a sender that repeats itself never
+    // falls quiet.
+    let window = tokio::time::Instant::now() + Duration::from_secs(4);
+    let mut got = 0;
+    while let Ok(Some(_)) = tokio::time::timeout_at(window, mails.recv()).await {
+        got += 1;
+    }
+    assert_eq!(got, 1, "sent once, however often its record fails");
+    let pending: i64 = app
+        .db()
+        .query_row(
+            "SELECT count(*) FROM mail_outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pending, 1, "not recorded yet");
+
+    app.db().execute_batch("DROP TRIGGER disk_full").unwrap();
+    assert!(collect(&mut mails, Duration::from_secs(3)).await.is_empty());
+    let (state, attempts): (String, i64) = app
+        .db()
+        .query_row(
+            "SELECT state, (SELECT count(*) FROM mail_attempts) FROM mail_outbox",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((state.as_str(), attempts), ("sent", 1));
+}

@@ -609,3 +609,41 @@ async fn admins_add_review_redeliver_rotate_and_remove_webhooks_in_the_console()
         "who changed which endpoint, never its URL"
     );
 }
+
+#[tokio::test]
+async fn a_delivery_made_but_not_recorded_is_recorded_later_never_made_again() {
+    let (app, _) = app().await;
+    let receiver = Receiver::start().await;
+    add_endpoint(&app.running.store, &receiver.url, "*", "standard", false).await;
+    // As a full disk does: the message arrives, writing that it did fails.
+    app.db()
+        .execute_batch(
+            "CREATE TRIGGER disk_full BEFORE INSERT ON webhook_attempts
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .unwrap();
+    submit(&app, app.valid_body()).await;
+    receiver.wait_for(1, WAIT).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "made once, however often its record fails"
+    );
+
+    app.db().execute_batch("DROP TRIGGER disk_full").unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let state: String = app
+            .db()
+            .query_row("SELECT state FROM webhook_deliveries", [], |r| r.get(0))
+            .unwrap();
+        if state == "delivered" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {state}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(attempts(&app).len(), 1);
+    assert_eq!(receiver.received().len(), 1, "never made again");
+}
