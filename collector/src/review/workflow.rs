@@ -8,6 +8,19 @@ pub const MINUTE: i64 = 60_000;
 pub const HOUR: i64 = 60 * MINUTE;
 pub const DAY: i64 = 24 * HOUR;
 
+/// A customer's follow-up that repeats, word for word, the last message of
+/// the exchange (theirs) within this long is the same one sent twice: a
+/// double click, or the sent form reloaded. It is kept once.
+pub const REPEAT_WINDOW: i64 = 10 * MINUTE;
+
+/// Whether a follow-up of `body` at `at` repeats the exchange's last
+/// message (`last`: who wrote it, what, when).
+pub fn repeats(last: Option<(bool, &str, i64)>, body: &str, at: i64) -> bool {
+    last.is_some_and(|(by_customer, said, when)| {
+        by_customer && said == body && at - when < REPEAT_WINDOW
+    })
+}
+
 /// Where an entry is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
@@ -259,6 +272,27 @@ pub fn human_duration(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_follow_up_repeats_only_the_customers_own_last_words_just_sent() {
+        let now = 100 * MINUTE;
+        let theirs = Some((true, "Any news?", now - MINUTE));
+        assert!(repeats(theirs, "Any news?", now));
+        assert!(!repeats(theirs, "Any news?!", now), "other words");
+        assert!(
+            !repeats(Some((false, "Any news?", now - MINUTE)), "Any news?", now),
+            "staff's words, not theirs"
+        );
+        assert!(
+            !repeats(
+                Some((true, "Any news?", now - REPEAT_WINDOW)),
+                "Any news?",
+                now
+            ),
+            "asked again later"
+        );
+        assert!(!repeats(None, "Any news?", now));
+    }
 
     #[test]
     fn the_suggested_step_is_forward_and_always_allowed() {

@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::notify::{Notice, NoticeKind, notice};
 use super::review::{EventKind, NewEvent, move_status, record};
 use super::{Sqlite, StoreError};
-use crate::review::workflow::{Settled, Status};
+use crate::review::workflow::{Settled, Status, repeats};
 
 /// One message of the exchange, as the customer's status page shows it:
 /// never a colleague's name, never an internal note.
@@ -46,6 +46,25 @@ fn follow_up(
     let Some(status) = status.as_deref().and_then(Status::parse) else {
         return Ok(None);
     };
+    let last: Option<(i64, String, Option<String>, i64)> = conn
+        .prepare_cached(
+            "SELECT id, kind, body, created_at FROM events
+             WHERE entry_id = ?1 AND kind IN ('reply', 'follow_up') ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([entry_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    if let Some((id, kind, said, when)) = &last {
+        let by_customer = kind == EventKind::FollowUp.as_str();
+        let said = said.as_deref().unwrap_or_default();
+        if repeats(Some((by_customer, said, *when)), body, at) {
+            return Ok(Some(FollowedUp {
+                event_id: *id,
+                reopened: false,
+            }));
+        }
+    }
     let event_id = record(
         conn,
         NewEvent {

@@ -496,3 +496,30 @@ async fn opening_the_follow_up_address_leads_back_to_the_page_and_its_form() {
     assert_eq!(junk.status(), StatusCode::NOT_FOUND);
     assert_html(&junk);
 }
+
+#[tokio::test]
+async fn the_same_follow_up_sent_twice_is_kept_once_even_at_the_limit() {
+    let (app, clock) = console_app().await;
+    let (_, status_url) = submit(&app, complaint(&app, "Lieferung fehlt")).await;
+    let client = no_redirects();
+    for n in 0..4 {
+        let response = follow_up(&client, &clock, &status_url, &format!("Detail {n}")).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "follow-up {n}");
+    }
+    // The fifth, the last the limit allows, sent twice: a double click, or
+    // the sent form reloaded.
+    let (_, token) = open_page(&client, &status_url).await;
+    clock.advance(5_000);
+    let form = [("form", token.as_str()), ("message", "Es ist Paket 7781")];
+    let first = send(&client, &status_url, &form).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    clock.advance(2_000);
+    let again = send(&client, &status_url, &form).await;
+    assert_eq!(
+        again.status(),
+        StatusCode::SEE_OTHER,
+        "told it was added, not that it was one too many"
+    );
+    assert_eq!(location(&again), location(&first));
+    assert_eq!(follow_up_count(&app), 5);
+}

@@ -2,7 +2,7 @@
 //! follow-ups that put the entry back in front of staff.
 
 use earshot_collector::review::filter::{Filter, Search, View};
-use earshot_collector::review::workflow::{Settled, Status};
+use earshot_collector::review::workflow::{REPEAT_WINDOW, Settled, Status};
 use earshot_collector::store::{Attached, NewReply, NewUser, Role};
 use earshot_protocol::{Dimensions, ImageType};
 
@@ -108,10 +108,19 @@ async fn a_follow_up_puts_the_entry_back_in_front_of_staff(db: &Store) {
         .await
         .unwrap()
         .unwrap();
-    db.follow_up(id, "Please hurry".into(), T0 + 40)
+    let hurry = db
+        .follow_up(id, "Please hurry".into(), T0 + 40)
         .await
         .unwrap()
         .unwrap();
+    // The same words again at once (a double click, the sent form
+    // reloaded) are kept once.
+    let again = db
+        .follow_up(id, "Please hurry".into(), T0 + 45)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.event_id, hurry.event_id);
     let detail = db
         .entry_detail(inserted.public_id.clone())
         .await
@@ -167,6 +176,14 @@ async fn a_follow_up_puts_the_entry_back_in_front_of_staff(db: &Store) {
             customer("Still broken"),
         ]
     );
+    // Said again once the moment has passed, it is a new message.
+    let later = db
+        .follow_up(id, "Still broken".into(), T0 + 70 + REPEAT_WINDOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(later.event_id, reopened.event_id);
+    assert_eq!(db.public_conversation(id).await.unwrap().len(), 6);
     assert!(
         db.follow_up(id + 1000, "x".into(), T0)
             .await

@@ -21,7 +21,7 @@ use maud::{DOCTYPE, Markup, html};
 use super::{ApiError, AppState};
 use crate::abuse::{ClientNet, Decision};
 use crate::clock::{date, timestamp};
-use crate::review::workflow::Settled;
+use crate::review::workflow::{Settled, repeats};
 use crate::store::{Entry, PublicMessage};
 use follow_up::{FOLLOW_UP_MAX, FollowUpForm, FollowUpProblem, FollowUpText};
 use words::{Words, words_accepted, words_for};
@@ -399,11 +399,12 @@ async fn take_follow_up(
     let form: FollowUpForm = serde_html_form::from_bytes(&bytes).unwrap_or_default();
     let now = state.clock.now_millis();
     let (entry, public_id, secret) = &found;
-    let taken: Vec<i64> = state
-        .store
-        .public_conversation(entry.id)
-        .await?
-        .into_iter()
+    let conversation = state.store.public_conversation(entry.id).await?;
+    let last = conversation
+        .last()
+        .map(|m| (m.by_customer, m.body.as_str(), m.created_at));
+    let taken: Vec<i64> = conversation
+        .iter()
         .filter(|m| m.by_customer && m.created_at > now - follow_up::ENTRY_WINDOW_MS)
         .map(|m| m.created_at)
         .collect();
@@ -411,7 +412,8 @@ async fn take_follow_up(
         .and_then(|()| follow_up::verify(&form.form, secret, public_id, now))
         .and_then(|()| FollowUpText::parse(&form.message))
         .and_then(|text| {
-            if follow_up::entry_allows(taken, now) {
+            // A repeat is stored once (by the store), so it spends nothing.
+            if repeats(last, text.as_str(), now) || follow_up::entry_allows(taken, now) {
                 Ok(text)
             } else {
                 Err(FollowUpProblem::Busy)

@@ -3,7 +3,7 @@
 
 use super::review::{move_status, notice, record};
 use super::{Postgres, read_rows};
-use crate::review::workflow::{Settled, Status};
+use crate::review::workflow::{Settled, Status, repeats};
 use crate::store::notify::{Notice, NoticeKind};
 use crate::store::review::NewEvent;
 use crate::store::{EventKind, FollowedUp, PublicMessage, StoreError};
@@ -31,6 +31,33 @@ impl Postgres {
         let Some(status) = status.as_deref().and_then(Status::parse) else {
             return Ok(None);
         };
+        // The entry's row lock above makes a second copy wait here, then
+        // find the first.
+        let last = tx
+            .query_opt(
+                "SELECT id, kind, body, created_at FROM events
+                 WHERE entry_id = $1 AND kind IN ('reply', 'follow_up') ORDER BY id DESC LIMIT 1",
+                &[&entry_id],
+            )
+            .await?;
+        if let Some(row) = last {
+            let id: i64 = row.try_get(0)?;
+            let kind: String = row.try_get(1)?;
+            let said: Option<String> = row.try_get(2)?;
+            let when: i64 = row.try_get(3)?;
+            let by_customer = kind == EventKind::FollowUp.as_str();
+            if repeats(
+                Some((by_customer, said.as_deref().unwrap_or_default(), when)),
+                &body,
+                at,
+            ) {
+                tx.commit().await?;
+                return Ok(Some(FollowedUp {
+                    event_id: id,
+                    reopened: false,
+                }));
+            }
+        }
         let event_id = record(
             &tx,
             NewEvent {
