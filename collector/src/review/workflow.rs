@@ -8,16 +8,32 @@ pub const MINUTE: i64 = 60_000;
 pub const HOUR: i64 = 60 * MINUTE;
 pub const DAY: i64 = 24 * HOUR;
 
-/// A customer's follow-up that repeats, word for word, the last message of
-/// the exchange (theirs) within this long is the same one sent twice: a
-/// double click, or the sent form reloaded. It is kept once.
+/// A message (a customer's follow-up, a colleague's reply) that repeats,
+/// word for word, the exchange's last message by the same person within
+/// this long is the same one sent twice: a double click, or the sent form
+/// reloaded. It is kept, and sent on, once.
 pub const REPEAT_WINDOW: i64 = 10 * MINUTE;
 
-/// Whether a follow-up of `body` at `at` repeats the exchange's last
-/// message (`last`: who wrote it, what, when).
-pub fn repeats(last: Option<(bool, &str, i64)>, body: &str, at: i64) -> bool {
-    last.is_some_and(|(by_customer, said, when)| {
-        by_customer && said == body && at - when < REPEAT_WINDOW
+/// Who wrote a message of the exchange with the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    Customer,
+    Staff(i64),
+}
+
+/// The exchange's last message: who wrote it, what, when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastMessage<'a> {
+    pub author: Author,
+    pub body: &'a str,
+    pub at: i64,
+}
+
+/// Whether `author` saying `body` at `at` repeats the exchange's `last`
+/// message.
+pub fn repeats(last: Option<LastMessage<'_>>, author: Author, body: &str, at: i64) -> bool {
+    last.is_some_and(|last| {
+        last.author == author && last.body == body && at - last.at < REPEAT_WINDOW
     })
 }
 
@@ -274,24 +290,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_follow_up_repeats_only_the_customers_own_last_words_just_sent() {
+    fn a_message_repeats_only_its_authors_own_last_words_just_sent() {
         let now = 100 * MINUTE;
-        let theirs = Some((true, "Any news?", now - MINUTE));
-        assert!(repeats(theirs, "Any news?", now));
-        assert!(!repeats(theirs, "Any news?!", now), "other words");
+        let said = |author, at| {
+            Some(LastMessage {
+                author,
+                body: "Any news?",
+                at,
+            })
+        };
+        let theirs = said(Author::Customer, now - MINUTE);
+        assert!(repeats(theirs, Author::Customer, "Any news?", now));
         assert!(
-            !repeats(Some((false, "Any news?", now - MINUTE)), "Any news?", now),
-            "staff's words, not theirs"
+            !repeats(theirs, Author::Customer, "Any news?!", now),
+            "other words"
+        );
+        assert!(
+            !repeats(theirs, Author::Staff(7), "Any news?", now),
+            "another author"
+        );
+        assert!(repeats(
+            said(Author::Staff(7), now - MINUTE),
+            Author::Staff(7),
+            "Any news?",
+            now
+        ));
+        assert!(
+            !repeats(
+                said(Author::Staff(8), now - MINUTE),
+                Author::Staff(7),
+                "Any news?",
+                now
+            ),
+            "a colleague's words"
         );
         assert!(
             !repeats(
-                Some((true, "Any news?", now - REPEAT_WINDOW)),
+                said(Author::Customer, now - REPEAT_WINDOW),
+                Author::Customer,
                 "Any news?",
                 now
             ),
             "asked again later"
         );
-        assert!(!repeats(None, "Any news?", now));
+        assert!(!repeats(None, Author::Customer, "Any news?", now));
     }
 
     #[test]

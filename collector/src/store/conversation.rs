@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::notify::{Notice, NoticeKind, notice};
 use super::review::{EventKind, NewEvent, move_status, record};
 use super::{Sqlite, StoreError};
-use crate::review::workflow::{Settled, Status, repeats};
+use crate::review::workflow::{Author, LastMessage, Settled, Status, repeats};
 
 /// One message of the exchange, as the customer's status page shows it:
 /// never a colleague's name, never an internal note.
@@ -33,6 +33,40 @@ pub struct FollowedUp {
     pub reopened: bool,
 }
 
+/// The exchange's last message, when `author` saying `body` at `at` only
+/// repeats it ([`repeats`]): its event.
+pub(super) fn repeated(
+    conn: &Connection,
+    entry_id: i64,
+    author: Author,
+    body: &str,
+    at: i64,
+) -> rusqlite::Result<Option<i64>> {
+    let last = conn
+        .prepare_cached(
+            "SELECT id, kind, actor_id, body, created_at FROM events
+             WHERE entry_id = ?1 AND kind IN ('reply', 'follow_up') ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([entry_id], |r| {
+            let kind: String = r.get(1)?;
+            let author = match r.get::<_, Option<i64>>(2)? {
+                Some(actor) if kind == EventKind::Reply.as_str() => Author::Staff(actor),
+                _ => Author::Customer,
+            };
+            let said: Option<String> = r.get(3)?;
+            Ok((r.get::<_, i64>(0)?, author, said, r.get::<_, i64>(4)?))
+        })
+        .optional()?;
+    Ok(last.and_then(|(id, author_then, said, when)| {
+        let last = LastMessage {
+            author: author_then,
+            body: said.as_deref().unwrap_or_default(),
+            at: when,
+        };
+        repeats(Some(last), author, body, at).then_some(id)
+    }))
+}
+
 fn follow_up(
     conn: &Connection,
     entry_id: i64,
@@ -46,24 +80,11 @@ fn follow_up(
     let Some(status) = status.as_deref().and_then(Status::parse) else {
         return Ok(None);
     };
-    let last: Option<(i64, String, Option<String>, i64)> = conn
-        .prepare_cached(
-            "SELECT id, kind, body, created_at FROM events
-             WHERE entry_id = ?1 AND kind IN ('reply', 'follow_up') ORDER BY id DESC LIMIT 1",
-        )?
-        .query_row([entry_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()?;
-    if let Some((id, kind, said, when)) = &last {
-        let by_customer = kind == EventKind::FollowUp.as_str();
-        let said = said.as_deref().unwrap_or_default();
-        if repeats(Some((by_customer, said, *when)), body, at) {
-            return Ok(Some(FollowedUp {
-                event_id: *id,
-                reopened: false,
-            }));
-        }
+    if let Some(event_id) = repeated(conn, entry_id, Author::Customer, body, at)? {
+        return Ok(Some(FollowedUp {
+            event_id,
+            reopened: false,
+        }));
     }
     let event_id = record(
         conn,

@@ -380,17 +380,20 @@ async fn replies_are_emailed_to_customers_when_smtp_is_configured() {
         .unwrap();
     let (id, status_url) = submit(&app, app.valid_body()).await;
     let console = signed_in(&app, "ada@example.com").await;
+    let form = [
+        ("body", "The code works again, sorry!"),
+        ("promise_text", "A voucher"),
+        ("promise_due", "2030-01-15"),
+    ];
     let response = console
-        .act(
-            &format!("/console/entries/{id}/reply"),
-            &[
-                ("body", "The code works again, sorry!"),
-                ("promise_text", "A voucher"),
-                ("promise_due", "2030-01-15"),
-            ],
-        )
+        .act(&format!("/console/entries/{id}/reply"), &form)
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // Sent twice (a double click): the customer hears it once.
+    let again = console
+        .act(&format!("/console/entries/{id}/reply"), &form)
+        .await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
     // Ada, an administrator, is also told of the new complaint: skip that.
     let mail = loop {
         let mail = tokio::time::timeout(std::time::Duration::from_secs(10), mails.recv())
@@ -410,6 +413,23 @@ async fn replies_are_emailed_to_customers_when_smtp_is_configured() {
         "{mail}"
     );
     assert!(mail.contains(&status_url), "{mail}");
+    while let Ok(Some(more)) =
+        tokio::time::timeout(std::time::Duration::from_secs(2), mails.recv()).await
+    {
+        assert!(
+            more.contains("To: ada@example.com"),
+            "a second reply: {more}"
+        );
+    }
+    let replies: i64 = app
+        .db()
+        .query_row(
+            "SELECT count(*) FROM events WHERE kind = 'reply'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(replies, 1);
     // The timeline says so, once the relay has answered.
     let mut emailed = false;
     for _ in 0..50 {

@@ -100,9 +100,16 @@ async fn a_follow_up_puts_the_entry_back_in_front_of_staff(db: &Store) {
         body: "Which order number?".into(),
         promise: Some(("Answer by Monday".into(), T0 + 1000)),
     };
-    db.reply(inserted.public_id.clone(), reply, ada.id, T0 + 20)
+    let answered = db
+        .reply(inserted.public_id.clone(), reply.clone(), ada.id, T0 + 20)
         .await
         .unwrap();
+    // Sent twice (a double click): kept, and announced, once.
+    let again = db
+        .reply(inserted.public_id.clone(), reply, ada.id, T0 + 21)
+        .await
+        .unwrap();
+    assert_eq!(again, answered);
     assert_eq!(db.waiting_summary(T0 + 25).await.unwrap().waiting, 0);
     db.follow_up(id, "It is order 4471-B".into(), T0 + 30)
         .await

@@ -205,7 +205,7 @@ pub fn paths() -> Value {
             "type": "object", "additionalProperties": false, "required": ["body"],
             "properties": {"body": text(TEXT_MAX)}
         }), true),
-        "/api/v1/entries/{reference}/replies": action("reply", "Reply to the customer, optionally with a promise (scope write)", json!({
+        "/api/v1/entries/{reference}/replies": action("reply", "Reply to the customer, optionally with a promise (scope write). The same words sent again by the same colleague within 10 minutes of their reply, with nothing said since, are the same reply: kept and emailed once", json!({
             "type": "object", "additionalProperties": false, "required": ["body"],
             "properties": {
                 "body": text(TEXT_MAX),

@@ -21,7 +21,7 @@ use maud::{DOCTYPE, Markup, html};
 use super::{ApiError, AppState};
 use crate::abuse::{ClientNet, Decision};
 use crate::clock::{date, timestamp};
-use crate::review::workflow::{Settled, repeats};
+use crate::review::workflow::{Author, LastMessage, Settled, repeats};
 use crate::store::{Entry, PublicMessage};
 use follow_up::{FOLLOW_UP_MAX, FollowUpForm, FollowUpProblem, FollowUpText};
 use words::{Words, words_accepted, words_for};
@@ -400,9 +400,15 @@ async fn take_follow_up(
     let now = state.clock.now_millis();
     let (entry, public_id, secret) = &found;
     let conversation = state.store.public_conversation(entry.id).await?;
+    // Staff's replies carry no author here, and never match the customer.
     let last = conversation
         .last()
-        .map(|m| (m.by_customer, m.body.as_str(), m.created_at));
+        .filter(|m| m.by_customer)
+        .map(|m| LastMessage {
+            author: Author::Customer,
+            body: &m.body,
+            at: m.created_at,
+        });
     let taken: Vec<i64> = conversation
         .iter()
         .filter(|m| m.by_customer && m.created_at > now - follow_up::ENTRY_WINDOW_MS)
@@ -413,7 +419,8 @@ async fn take_follow_up(
         .and_then(|()| FollowUpText::parse(&form.message))
         .and_then(|text| {
             // A repeat is stored once (by the store), so it spends nothing.
-            if repeats(last, text.as_str(), now) || follow_up::entry_allows(taken, now) {
+            let again = repeats(last, Author::Customer, text.as_str(), now);
+            if again || follow_up::entry_allows(taken, now) {
                 Ok(text)
             } else {
                 Err(FollowUpProblem::Busy)

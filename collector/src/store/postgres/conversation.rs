@@ -3,10 +3,48 @@
 
 use super::review::{move_status, notice, record};
 use super::{Postgres, read_rows};
-use crate::review::workflow::{Settled, Status, repeats};
+use crate::review::workflow::{Author, LastMessage, Settled, Status, repeats};
 use crate::store::notify::{Notice, NoticeKind};
 use crate::store::review::NewEvent;
 use crate::store::{EventKind, FollowedUp, PublicMessage, StoreError};
+
+/// The exchange's last message, when `author` saying `body` at `at` only
+/// repeats it ([`repeats`]): its event. Callers hold the entry's row lock,
+/// so a second copy waits for the first and then finds it.
+pub(super) async fn repeated(
+    tx: &deadpool_postgres::Transaction<'_>,
+    entry_id: i64,
+    author: Author,
+    body: &str,
+    at: i64,
+) -> Result<Option<i64>, StoreError> {
+    let Some(row) = tx
+        .query_opt(
+            "SELECT id, kind, actor_id, body, created_at FROM events
+             WHERE entry_id = $1 AND kind IN ('reply', 'follow_up') ORDER BY id DESC LIMIT 1",
+            &[&entry_id],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let kind: String = row.try_get(1)?;
+    let actor: Option<i64> = row.try_get(2)?;
+    let said: Option<String> = row.try_get(3)?;
+    let last = LastMessage {
+        author: match actor {
+            Some(actor) if kind == EventKind::Reply.as_str() => Author::Staff(actor),
+            _ => Author::Customer,
+        },
+        body: said.as_deref().unwrap_or_default(),
+        at: row.try_get(4)?,
+    };
+    Ok(if repeats(Some(last), author, body, at) {
+        Some(row.try_get(0)?)
+    } else {
+        None
+    })
+}
 
 impl Postgres {
     /// The customer wrote again: on the timeline and in search; waiting
@@ -33,30 +71,12 @@ impl Postgres {
         };
         // The entry's row lock above makes a second copy wait here, then
         // find the first.
-        let last = tx
-            .query_opt(
-                "SELECT id, kind, body, created_at FROM events
-                 WHERE entry_id = $1 AND kind IN ('reply', 'follow_up') ORDER BY id DESC LIMIT 1",
-                &[&entry_id],
-            )
-            .await?;
-        if let Some(row) = last {
-            let id: i64 = row.try_get(0)?;
-            let kind: String = row.try_get(1)?;
-            let said: Option<String> = row.try_get(2)?;
-            let when: i64 = row.try_get(3)?;
-            let by_customer = kind == EventKind::FollowUp.as_str();
-            if repeats(
-                Some((by_customer, said.as_deref().unwrap_or_default(), when)),
-                &body,
-                at,
-            ) {
-                tx.commit().await?;
-                return Ok(Some(FollowedUp {
-                    event_id: id,
-                    reopened: false,
-                }));
-            }
+        if let Some(event_id) = repeated(&tx, entry_id, Author::Customer, &body, at).await? {
+            tx.commit().await?;
+            return Ok(Some(FollowedUp {
+                event_id,
+                reopened: false,
+            }));
         }
         let event_id = record(
             &tx,

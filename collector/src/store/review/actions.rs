@@ -201,6 +201,17 @@ fn reply(
     actor: i64,
     at: i64,
 ) -> Outcome<i64> {
+    // Sent twice (a double click): the customer hears it once.
+    let again = crate::store::conversation::repeated(
+        conn,
+        entry_id,
+        crate::review::workflow::Author::Staff(actor),
+        &reply.body,
+        at,
+    )?;
+    if let Some(event_id) = again {
+        return Ok(Ok(event_id));
+    }
     let event_id = record(
         conn,
         NewEvent {

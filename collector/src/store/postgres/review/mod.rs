@@ -332,6 +332,13 @@ impl Postgres {
     ) -> Result<i64, ReviewError> {
         let mut client = self.client().await?;
         let (tx, entry_id, status) = on_entry(&mut client, &public_id).await?;
+        // Sent twice (a double click): the customer hears it once.
+        let author = crate::review::workflow::Author::Staff(actor);
+        let again = super::conversation::repeated(&tx, entry_id, author, &new.body, at).await?;
+        if let Some(event_id) = again {
+            tx.commit().await.map_err(StoreError::from)?;
+            return Ok(event_id);
+        }
         let event_id = record(
             &tx,
             NewEvent {
