@@ -122,3 +122,15 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
   addEventListener("resize", fit);
   fit();
 })();
+// A second click while a form is on its way would send it twice: the
+// server keeps a repeated reply once, but not every form is a reply.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (form.method !== "post") return;
+  var now = Date.now();
+  if (form.dataset.sentAt && now - Number(form.dataset.sentAt) < 3000) {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.sentAt = String(now);
+});
