@@ -133,12 +133,7 @@ async fn dispatch_batch(ctx: &Context, limit: i64) -> Result<bool, StoreError> {
 fn plan(ctx: &Context, pending: &Pending, staff: &[(User, Prefs)], now: i64) -> Dispatched {
     let mut done = Dispatched {
         taken: pending.taken.clone(),
-        notice_ids: pending
-            .notices
-            .iter()
-            .map(|n| n.id)
-            .chain(pending.unreadable_notices.iter().copied())
-            .collect(),
+        notice_ids: pending.notice_ids(),
         at: now,
         ..Dispatched::default()
     };

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::staff::{between, complaint, console_app, signed_in, submit};
+use crate::staff::{add_branches, between, complaint, console_app, signed_in, submit};
 
 #[tokio::test]
 async fn search_finds_customer_words_and_notes_and_survives_query_syntax() {
@@ -189,25 +189,9 @@ async fn the_date_filter_keeps_whole_utc_days() {
 async fn with_many_sites_the_inbox_filter_takes_a_typed_site_name_instead_of_a_list() {
     let (app, _) = console_app().await;
     let now = earshot_collector::clock::system_millis();
-    let mut europe = None;
-    for i in 0..120 {
-        let site = app
-            .running
-            .store
-            .add_site(
-                earshot_collector::store::NewSite {
-                    name: format!("Branch {i:03}"),
-                    origins: Vec::new(),
-                },
-                now,
-            )
-            .await
-            .unwrap();
-        if i == 42 {
-            europe = Some(site);
-        }
-    }
-    let europe = europe.unwrap();
+    let europe = add_branches(&app.running.store, 120, now)
+        .await
+        .swap_remove(42);
     let (ours, _) = submit(&app, complaint(&app, "First site's complaint")).await;
     // Entries are filed by the store here: the new site has no origins.
     app.db()

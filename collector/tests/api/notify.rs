@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::helpers::{TestApp, smtp_sink, smtp_sink_refusing, spawn_app_with};
-use crate::staff::{NOON, add_staff, signed_in};
+use crate::staff::{NOON, add_branches, add_staff, signed_in};
 
 /// A collector with SMTP, Ada (admin) and Bo (agent), on a manual clock.
 async fn app_with_mail(start: i64, refuse: usize) -> (TestApp, Clock, UnboundedReceiver<String>) {
@@ -383,22 +383,7 @@ async fn each_colleague_sets_their_own_notifications_in_the_console() {
 #[tokio::test]
 async fn with_many_sites_notifications_take_typed_site_names_instead_of_checkboxes() {
     let (app, _, _mails) = app_with_mail(NOON, 0).await;
-    let mut branches = Vec::new();
-    for i in 0..120 {
-        let site = app
-            .running
-            .store
-            .add_site(
-                earshot_collector::store::NewSite {
-                    name: format!("Branch {i:03}"),
-                    origins: Vec::new(),
-                },
-                NOON,
-            )
-            .await
-            .unwrap();
-        branches.push(site);
-    }
+    let branches = add_branches(&app.running.store, 120, NOON).await;
     let bo = signed_in(&app, "bo@example.com").await;
     let page = bo.html("/console/notifications").await;
     assert!(!page.contains(r#"name="site" value="#), "no 121 checkboxes");

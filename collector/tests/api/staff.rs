@@ -4,7 +4,7 @@
 use earshot_collector::auth::{Password, password};
 use earshot_collector::clock::Clock;
 use earshot_collector::config::Config;
-use earshot_collector::store::{NewUser, Role, Store};
+use earshot_collector::store::{NewSite, NewUser, Role, Site, Store};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
@@ -210,6 +210,19 @@ pub async fn add_staff(store: &Store) {
             .await
             .unwrap();
     }
+}
+
+/// Adds `count` sites named "Branch 000", "Branch 001", …, without origins.
+pub async fn add_branches(store: &Store, count: usize, at: i64) -> Vec<Site> {
+    let mut sites = Vec::new();
+    for i in 0..count {
+        let new = NewSite {
+            name: format!("Branch {i:03}"),
+            origins: Vec::new(),
+        };
+        sites.push(store.add_site(new, at).await.unwrap());
+    }
+    sites
 }
 
 pub async fn signed_in(app: &TestApp, email: &str) -> Console {

@@ -26,12 +26,7 @@ async fn colleague(db: &Store, name: &str, role: Role) -> User {
 fn nothing_for(pending: &Pending, at: i64) -> Dispatched {
     Dispatched {
         taken: pending.taken.clone(),
-        notice_ids: pending
-            .notices
-            .iter()
-            .map(|n| n.id)
-            .chain(pending.unreadable_notices.iter().copied())
-            .collect(),
+        notice_ids: pending.notice_ids(),
         at,
         ..Dispatched::default()
     }

@@ -6,6 +6,15 @@ use earshot_collector::store::postgres::Postgres;
 
 use crate::postgres_server::TempPostgres;
 
+/// A plain client on `url`, for what a test does by hand.
+async fn psql(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+}
+
 #[tokio::test]
 async fn collectors_starting_together_migrate_exactly_once() {
     let server = TempPostgres::start();
@@ -19,10 +28,7 @@ async fn collectors_starting_together_migrate_exactly_once() {
             server.log()
         );
     }
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = psql(&url).await;
     let versions: Vec<i64> = client
         .query(
             "SELECT version FROM schema_migrations ORDER BY version",
@@ -47,10 +53,7 @@ async fn a_database_from_a_newer_earshot_is_refused() {
     let server = TempPostgres::start();
     let url = server.fresh_database();
     Postgres::connect(&url).await.unwrap();
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = psql(&url).await;
     client
         .execute("INSERT INTO schema_migrations (version) VALUES (99)", &[])
         .await
@@ -105,10 +108,7 @@ async fn a_server_out_of_disk_refuses_writes_as_full() {
         .await
         .unwrap();
     let shop = crate::ingest::first_site(&store).await;
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = psql(&url).await;
     client
         .batch_execute(
             "CREATE FUNCTION no_space() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -149,10 +149,7 @@ async fn a_column_of_an_unexpected_type_is_an_error_not_a_panic() {
         .await
         .unwrap();
     crate::ingest::first_site(&store).await;
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = psql(&url).await;
     client
         .execute(
             "ALTER TABLE sites ALTER COLUMN response_promise TYPE bytea
@@ -247,10 +244,7 @@ async fn searches_with_many_hits_and_with_few_page_and_count_alike() {
     };
     store.ensure_first_site(shop, now).await.unwrap();
     store.seed(7_000, now, |_| {}).await.unwrap();
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = psql(&url).await;
     // Statistics as autovacuum would have them.
     client.batch_execute("ANALYZE").await.unwrap();
     let direct = |query: &'static str, after: Option<Cursor>| {
@@ -342,10 +336,7 @@ async fn a_collector_keeps_no_more_connections_open_than_it_is_given() {
     let url = server.fresh_database();
     let store = Store::connect_with(&url, 2).await.unwrap();
     let shop = first_site(&store).await;
-    let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let mut client = psql(&url).await;
     // Every submission waits on this lock, holding the connection it took.
     let holder = client.transaction().await.unwrap();
     holder
@@ -374,10 +365,7 @@ async fn a_collector_keeps_no_more_connections_open_than_it_is_given() {
         })
         .collect();
     let waiting_on_the_lock = async {
-        let (observer, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let observer = psql(&url).await;
         let mut seen = 0;
         for _ in 0..20 {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -412,10 +400,7 @@ async fn indexes_removed_by_hand_are_made_again_at_start() {
     let server = TempPostgres::shared();
     let url = server.fresh_database();
     Postgres::connect(&url).await.unwrap();
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = psql(&url).await;
     let indexes = async || -> Vec<(String, String)> {
         client
             .query(
@@ -467,10 +452,7 @@ async fn indexes_removed_by_hand_are_made_again_at_start() {
 async fn a_role_that_may_not_create_schemas_still_starts_without_the_index_check() {
     let server = TempPostgres::shared();
     let url = server.fresh_database();
-    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let admin = psql(&url).await;
     // The common hosted set-up: the database belongs to someone else; the
     // collector's role may create tables in its schema, not schemas.
     admin

@@ -183,6 +183,15 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// Every notice the batch takes off the queue, read or not.
+    pub fn notice_ids(&self) -> Vec<i64> {
+        self.notices
+            .iter()
+            .map(|n| n.id)
+            .chain(self.unreadable_notices.iter().copied())
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.taken.count() == 0 && self.notices.is_empty() && self.unreadable_notices.is_empty()
     }
