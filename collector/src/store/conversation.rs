@@ -33,6 +33,15 @@ pub struct FollowedUp {
     pub reopened: bool,
 }
 
+/// Who wrote a message of the exchange, from its event's kind and actor;
+/// the same on both backends.
+pub(in crate::store) fn author_of(kind: &str, actor: Option<i64>) -> Author {
+    match actor {
+        Some(actor) if kind == EventKind::Reply.as_str() => Author::Staff(actor),
+        _ => Author::Customer,
+    }
+}
+
 /// The exchange's last message, when `author` saying `body` at `at` only
 /// repeats it ([`repeats`]): its event.
 pub(super) fn repeated(
@@ -49,12 +58,13 @@ pub(super) fn repeated(
         )?
         .query_row([entry_id], |r| {
             let kind: String = r.get(1)?;
-            let author = match r.get::<_, Option<i64>>(2)? {
-                Some(actor) if kind == EventKind::Reply.as_str() => Author::Staff(actor),
-                _ => Author::Customer,
-            };
             let said: Option<String> = r.get(3)?;
-            Ok((r.get::<_, i64>(0)?, author, said, r.get::<_, i64>(4)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                author_of(&kind, r.get(2)?),
+                said,
+                r.get::<_, i64>(4)?,
+            ))
         })
         .optional()?;
     Ok(last.and_then(|(id, author_then, said, when)| {

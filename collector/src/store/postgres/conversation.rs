@@ -4,6 +4,7 @@
 use super::review::{move_status, notice, record};
 use super::{Postgres, read_rows};
 use crate::review::workflow::{Author, LastMessage, Settled, Status, repeats};
+use crate::store::conversation::author_of;
 use crate::store::notify::{Notice, NoticeKind};
 use crate::store::review::NewEvent;
 use crate::store::{EventKind, FollowedUp, PublicMessage, StoreError};
@@ -32,10 +33,7 @@ pub(super) async fn repeated(
     let actor: Option<i64> = row.try_get(2)?;
     let said: Option<String> = row.try_get(3)?;
     let last = LastMessage {
-        author: match actor {
-            Some(actor) if kind == EventKind::Reply.as_str() => Author::Staff(actor),
-            _ => Author::Customer,
-        },
+        author: author_of(&kind, actor),
         body: said.as_deref().unwrap_or_default(),
         at: row.try_get(4)?,
     };
