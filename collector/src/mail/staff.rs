@@ -455,7 +455,7 @@ mod tests {
             "[Earshot] New complaint ES-AAAA-0001 on Fern & Fig"
         );
         assert!(!mail.subject.contains("customer.example"));
-        assert!(mail.text.contains("waiting 2 h 0 min"));
+        assert!(mail.text.contains("waiting 2 h"));
         assert!(mail.text.contains("> <script>alert(1)</script>"));
         assert!(mail.text.contains("https://fb.example/console/entries/e_1"));
         let html = mail.html.unwrap();
@@ -514,7 +514,7 @@ mod tests {
             digest.subject,
             "[Earshot] Digest for 2026-11-22: 1 waiting past target, 1 promise overdue"
         );
-        assert!(digest.text.contains("waiting 1 d 6 h (target 1 d 0 h)"));
+        assert!(digest.text.contains("waiting 1 d 6 h (target 1 d)"));
         assert!(digest.text.contains("Promises overdue: 1"));
         assert!(digest.text.contains("New in the last 24 hours: 4"));
         assert!(digest.text.contains("- Complaint: 3"));

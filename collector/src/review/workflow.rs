@@ -270,18 +270,34 @@ pub fn kept_on_time_rate(states: impl IntoIterator<Item = PromiseState>) -> Opti
     (judged > 0).then(|| f64::from(kept) / f64::from(judged))
 }
 
-/// "3 d 4 h", "2 h 5 min", "12 min", "just now": how long, at a glance.
+/// "3 d 4 h", "2 h 5 min", "1 d", "12 min", "under 1 min": how long, at a
+/// glance (a target of "1 d 0 h" reads as less round than it is). It
+/// follows "waiting", "after" and "within"; for a moment in the past use
+/// [`human_ago`].
 pub fn human_duration(ms: i64) -> String {
     let ms = ms.max(0);
     let (days, hours, minutes) = (ms / DAY, (ms % DAY) / HOUR, (ms % HOUR) / MINUTE);
-    if days > 0 {
+    if days > 0 && hours > 0 {
         format!("{days} d {hours} h")
-    } else if hours > 0 {
+    } else if days > 0 {
+        format!("{days} d")
+    } else if hours > 0 && minutes > 0 {
         format!("{hours} h {minutes} min")
+    } else if hours > 0 {
+        format!("{hours} h")
     } else if minutes > 0 {
         format!("{minutes} min")
     } else {
+        "under 1 min".to_owned()
+    }
+}
+
+/// "just now", "12 min ago", "3 d 4 h ago": when something happened.
+pub fn human_ago(ms: i64) -> String {
+    if ms < MINUTE {
         "just now".to_owned()
+    } else {
+        format!("{} ago", human_duration(ms))
     }
 }
 
@@ -418,10 +434,14 @@ mod tests {
 
     #[test]
     fn durations_read_at_a_glance() {
-        assert_eq!(human_duration(-5), "just now");
-        assert_eq!(human_duration(59_999), "just now");
+        assert_eq!(human_duration(-5), "under 1 min");
+        assert_eq!(human_duration(59_999), "under 1 min");
         assert_eq!(human_duration(12 * MINUTE), "12 min");
         assert_eq!(human_duration(2 * HOUR + 5 * MINUTE), "2 h 5 min");
         assert_eq!(human_duration(3 * DAY + 4 * HOUR + 9 * MINUTE), "3 d 4 h");
+        assert_eq!(human_duration(DAY + 30 * MINUTE), "1 d");
+        assert_eq!(human_duration(2 * HOUR + 59_999), "2 h");
+        assert_eq!(human_ago(59_999), "just now");
+        assert_eq!(human_ago(12 * MINUTE), "12 min ago");
     }
 }

@@ -108,6 +108,10 @@ async fn a_follow_up_puts_an_answered_entry_back_into_needs_a_response_and_is_se
     assert!(inbox.contains(&id), "back in 'Needs a response'");
     let entry = console.html(&format!("/console/entries/{id}")).await;
     assert!(entry.contains("The customer</strong> wrote again from their status page"));
+    assert!(
+        entry.contains("The customer wrote again 1 min ago and is waiting"),
+        "{entry}"
+    );
     assert!(entry.contains("Bestellung &lt;b&gt;4411&lt;/b&gt;"));
     let found = console.html("/console?view=all&q=4411").await;
     assert!(found.contains(&id), "follow-ups are searchable");

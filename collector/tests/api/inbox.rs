@@ -234,3 +234,35 @@ async fn with_many_sites_the_inbox_filter_takes_a_typed_site_name_instead_of_a_l
     assert_eq!(several.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(several.text().await.unwrap().contains("More than one site"));
 }
+
+#[tokio::test]
+async fn a_new_installations_inbox_says_how_feedback_gets_in_until_some_arrives() {
+    let (app, _) = console_app().await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let agent = signed_in(&app, "bo@example.com").await;
+    let first = admin.html("/console").await;
+    assert!(first.contains("No feedback has arrived yet"), "{first}");
+    assert!(first.contains("<a href=\"/console/sites\">Sites</a> page"));
+    assert!(!first.contains("Well done"));
+    let for_agent = agent.html("/console").await;
+    assert!(for_agent.contains("No feedback has arrived yet"));
+    assert!(
+        !for_agent.contains("<a href=\"/console/sites\">Sites</a> page"),
+        "agents cannot open the Sites page"
+    );
+
+    let (answered, _) = submit(&app, complaint(&app, "Wo bleibt mein Paket?")).await;
+    let waiting = admin.html("/console").await;
+    assert!(!waiting.contains("No feedback has arrived yet"));
+    admin
+        .act(
+            &format!("/console/entries/{answered}/reply"),
+            &[("body", "Es ist unterwegs")],
+        )
+        .await;
+    let done = admin.html("/console").await;
+    assert!(done.contains("Nobody is waiting. Well done."), "{done}");
+    assert!(!done.contains("No feedback has arrived yet"));
+    let filtered = admin.html("/console?kind=idea").await;
+    assert!(filtered.contains("No feedback matches."), "{filtered}");
+}

@@ -11,7 +11,7 @@ use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
 use crate::review::input::{self, PROMISE_MAX, TEXT_MAX};
-use crate::review::workflow::{Settled, Status, Urgency, human_duration};
+use crate::review::workflow::{Settled, Status, Urgency, human_ago, human_duration};
 use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, NewReply, User};
 
 fn words(heading: &str, text: &str) -> Markup {
@@ -225,7 +225,7 @@ fn render(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: &
             @if let Some(since) = entry.followup_at.filter(|_| entry.status.is_open()) {
                 @let waiting = now - since;
                 @let urgency = Urgency::of(waiting, entry.first_response_target_ms);
-                " · " span class={ "wait " (urgency.css()) } { "The customer wrote again " (human_duration(waiting)) " ago and is waiting (" (urgency.label()) ")" }
+                " · " span class={ "wait " (urgency.css()) } { "The customer wrote again " (human_ago(waiting)) " and is waiting (" (urgency.label()) ")" }
             }
             " · " a href={ "/s/" (entry.public_id) "." (entry.status_token) } rel="noreferrer" target="_blank" { "Customer's status page" }
         }

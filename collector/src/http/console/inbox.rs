@@ -16,7 +16,7 @@ use crate::http::AppState;
 use crate::http::api::ExportQuery;
 use crate::review::filter::{Cursor, Filter, RawFilter, View};
 use crate::review::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
-use crate::store::{BulkAction, InboxPage, InboxRow, PAGE_SIZE, SiteSettings, User};
+use crate::store::{BulkAction, InboxPage, InboxRow, PAGE_SIZE, Role, SiteSettings, User};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -310,6 +310,27 @@ pub async fn page(
         }
         None => (None, None),
     };
+    // A new installation's empty inbox says how feedback gets in, not
+    // "well done"; one extra read, only when the default view is empty.
+    let unfiltered = filter.as_ref() == Some(&Filter::default());
+    let nothing_yet = match &page {
+        Some(p) if p.rows.is_empty() && unfiltered => {
+            let all = Filter {
+                view: View::All,
+                ..Filter::default()
+            };
+            let spam = Filter {
+                view: View::Spam,
+                ..Filter::default()
+            };
+            let (all, spam) = tokio::try_join!(
+                state.store.inbox(all, 1, now),
+                state.store.inbox(spam, 1, now)
+            )?;
+            all.rows.is_empty() && spam.rows.is_empty()
+        }
+        _ => false,
+    };
     let title = match view {
         View::Waiting => "Needs a response",
         View::All => "All feedback",
@@ -348,7 +369,18 @@ pub async fn page(
                 }
             }
             @if page.rows.is_empty() {
-                p.empty { @if view == View::Waiting && raw.q.trim().is_empty() { "Nobody is waiting. Well done." } @else { "No feedback matches." } }
+                @if nothing_yet {
+                    div.empty {
+                        p { "No feedback has arrived yet." }
+                        @if staff.user.role == Role::Admin {
+                            p { "Add the widget to your pages: each site's one-line snippet is on the " a href="/console/sites" { "Sites" } " page." }
+                        } @else {
+                            p { "It appears here as soon as a customer sends some." }
+                        }
+                    }
+                } @else {
+                    p.empty { @if unfiltered { "Nobody is waiting. Well done." } @else { "No feedback matches." } }
+                }
             } @else {
                 form method="post" action="/console/bulk" {
                     (bulk_controls(&staff, &users, &back.to_query()))

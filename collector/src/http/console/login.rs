@@ -283,7 +283,7 @@ fn setup_page(
 ) -> Response {
     let body: Markup = html! {
         h1 { "Set up Earshot" }
-        p { "Create the first staff account. It becomes an administrator; add colleagues later with " code { "earshot user add" } "." }
+        p { "Create the first staff account. It becomes an administrator; invite colleagues later on the console's Staff page (or with " code { "earshot user add" } ")." }
         @if let Some(problem) = problem {
             p.error role="alert" { (problem) }
         }

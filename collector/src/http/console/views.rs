@@ -6,7 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::Staff;
 pub use crate::clock::{date, timestamp};
-use crate::review::workflow::{Status, human_duration};
+use crate::review::workflow::{Status, human_ago};
 
 fn head(title: &str) -> Markup {
     html! {
@@ -95,14 +95,7 @@ pub fn csrf(staff: &Staff) -> Markup {
 
 /// A time with its age beside it; the exact time on hover.
 pub fn when(millis: i64, now: i64) -> Markup {
-    let ago = human_duration(now - millis);
-    // "just now", never "just now ago".
-    let suffix = if now - millis < crate::review::workflow::MINUTE {
-        ""
-    } else {
-        " ago"
-    };
-    html! { time datetime=(timestamp(millis)) title=(timestamp(millis)) { (ago) (suffix) } }
+    html! { time datetime=(timestamp(millis)) title=(timestamp(millis)) { (human_ago(now - millis)) } }
 }
 
 /// A table that scrolls sideways in a box of its own when the screen is
