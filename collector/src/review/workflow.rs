@@ -11,7 +11,8 @@ pub const DAY: i64 = 24 * HOUR;
 /// A message (a customer's follow-up, a colleague's reply) that repeats,
 /// word for word, the exchange's last message by the same person within
 /// this long is the same one sent twice: a double click, or the sent form
-/// reloaded. It is kept, and sent on, once.
+/// reloaded. It is kept, and sent on, once. An internal note that repeats
+/// the entry's last note by the same colleague is kept once too.
 pub const REPEAT_WINDOW: i64 = 10 * MINUTE;
 
 /// Who wrote a message of the exchange with the customer.

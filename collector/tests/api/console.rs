@@ -31,13 +31,16 @@ async fn a_reply_stops_the_clock_acknowledges_and_reaches_the_status_page_but_no
     let (app, _) = console_app().await;
     let (id, status_url) = submit(&app, complaint(&app, "Rabattcode abgelehnt")).await;
     let console = signed_in(&app, "ada@example.com").await;
-    let response = console
-        .act(
-            &format!("/console/entries/{id}/note"),
-            &[("body", "Internal: PSP bug #42")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // Clicked twice: one note.
+    for _ in 0..2 {
+        let response = console
+            .act(
+                &format!("/console/entries/{id}/note"),
+                &[("body", "Internal: PSP bug #42")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    }
     let response = console
         .act(
             &format!("/console/entries/{id}/reply"),
@@ -66,7 +69,7 @@ async fn a_reply_stops_the_clock_acknowledges_and_reaches_the_status_page_but_no
     let entry = console.html(&format!("/console/entries/{id}")).await;
     assert!(entry.contains("First response after"));
     assert!(entry.contains("changed the status from New to Acknowledged"));
-    assert!(entry.contains("Internal: PSP bug #42"));
+    assert_eq!(entry.matches("Internal: PSP bug #42").count(), 1);
     assert!(entry.contains("Behoben im nächsten Release"));
 
     let status_page = reqwest::get(&status_url)

@@ -240,6 +240,32 @@ async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
     let found = db.inbox(search, 50, T0 + 10).await.unwrap();
     assert_eq!(found.rows.len(), 1);
     assert_eq!(found.rows[0].public_id, id);
+    // The same note sent twice (a double click) is kept once; the same
+    // words later, or from another colleague, are notes of their own.
+    let kiosk = "Customer uses Safari 14 on a kiosk";
+    let window = earshot_collector::review::workflow::REPEAT_WINDOW;
+    for (by, at) in [
+        (bo.id, T0 + 7),
+        (bo.id, T0 + 5 + window),
+        (ada.id, T0 + 6 + window),
+    ] {
+        db.add_note(id.clone(), kiosk.into(), by, at).await.unwrap();
+    }
+    let detail = db.entry_detail(id.clone()).await.unwrap().unwrap();
+    let notes: Vec<(Option<&str>, i64)> = detail
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Note)
+        .map(|e| (e.actor.as_deref(), e.created_at))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            (Some("Bo"), T0 + 5),
+            (Some("Bo"), T0 + 5 + window),
+            (Some("Ada"), T0 + 6 + window)
+        ]
+    );
     // Nothing happens to an entry that does not exist.
     let ghost = "no-such-entry".to_owned();
     assert_eq!(

@@ -201,7 +201,7 @@ pub fn paths() -> Value {
             "type": "object", "additionalProperties": false, "required": ["assignee"],
             "properties": {"assignee": {"description": "A colleague's id or email, `me`, or null for nobody", "oneOf": [{"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX}, {"type": "string"}, {"type": "null"}]}}
         }), false),
-        "/api/v1/entries/{reference}/notes": action("addNote", "Add an internal note (scope write)", json!({
+        "/api/v1/entries/{reference}/notes": action("addNote", "Add an internal note (scope write). The same words sent again by the same colleague within 10 minutes of their note, with no other note since, are the same note: kept once", json!({
             "type": "object", "additionalProperties": false, "required": ["body"],
             "properties": {"body": text(TEXT_MAX)}
         }), true),

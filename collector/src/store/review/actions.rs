@@ -332,6 +332,14 @@ impl Sqlite {
         at: i64,
     ) -> Result<(), ReviewError> {
         self.on_entry(public_id, move |conn, id, _| {
+            // Sent twice (a double click): colleagues read it once.
+            let last = conn
+                .prepare_cached(super::LAST_NOTE_SQL)?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            if super::repeats_note(last, actor, &body, at) {
+                return Ok(Ok(()));
+            }
             record(
                 conn,
                 NewEvent {

@@ -14,7 +14,7 @@ mod inbox;
 mod report;
 
 use super::StoreError;
-use crate::review::workflow::{PromiseState, Settled, WorkflowError};
+use crate::review::workflow::{Author, LastMessage, PromiseState, Settled, WorkflowError, repeats};
 
 pub use actions::{BulkAction, BulkOutcome, NewReply};
 pub(super) use actions::{NewEvent, move_status, record};
@@ -133,6 +133,29 @@ pub enum ReviewError {
     Refused(#[from] Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The entry's last note, as both backends read it: who wrote it, what,
+/// when.
+pub(in crate::store) const LAST_NOTE_SQL: &str = "SELECT actor_id, body, created_at FROM events
+     WHERE entry_id = $1 AND kind = 'note' ORDER BY id DESC LIMIT 1";
+
+/// Whether colleague `actor` noting `body` at `at` repeats the entry's
+/// `last` note ([`LAST_NOTE_SQL`]): the same note sent twice, kept once.
+pub(in crate::store) fn repeats_note(
+    last: Option<(Option<i64>, Option<String>, i64)>,
+    actor: i64,
+    body: &str,
+    at: i64,
+) -> bool {
+    last.is_some_and(|(by, said, when)| {
+        let last = by.map(|by| LastMessage {
+            author: Author::Staff(by),
+            body: said.as_deref().unwrap_or_default(),
+            at: when,
+        });
+        repeats(last, Author::Staff(actor), body, at)
+    })
 }
 
 pub(in crate::store) type Outcome<T> = Result<Result<T, Refusal>, StoreError>;

@@ -297,6 +297,23 @@ impl Postgres {
     ) -> Result<(), ReviewError> {
         let mut client = self.client().await?;
         let (tx, id, _) = on_entry(&mut client, &public_id).await?;
+        // Sent twice (a double click): colleagues read it once. The entry's
+        // row lock makes a second copy wait for the first, then find it.
+        let last = match tx
+            .query_opt(crate::store::review::LAST_NOTE_SQL, &[&id])
+            .await
+            .map_err(StoreError::from)?
+        {
+            Some(row) => Some((
+                row.try_get(0).map_err(StoreError::from)?,
+                row.try_get(1).map_err(StoreError::from)?,
+                row.try_get(2).map_err(StoreError::from)?,
+            )),
+            None => None,
+        };
+        if crate::store::review::repeats_note(last, actor, &body, at) {
+            return Ok(());
+        }
         record(
             &tx,
             NewEvent {
