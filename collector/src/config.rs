@@ -92,13 +92,16 @@ pub struct ServeArgs {
     /// opened are stored as spam. 0 disables the check.
     #[arg(long, env = "EARSHOT_MIN_FILL_MS", default_value_t = 1_500)]
     pub min_fill_ms: u64,
-    /// SMTP relay for emailing staff replies to customers, e.g.
-    /// smtp://user:password@mail.example:587?tls=required (STARTTLS),
-    /// smtps://user:password@mail.example:465, or smtp://127.0.0.1:25 for a
-    /// local relay. Without it, replies appear only on the status page.
+    /// SMTP relay for the collector's email (staff replies to customers,
+    /// notifications and digests for staff, invitations and password
+    /// resets), e.g. smtp://user:password@mail.example:587?tls=required
+    /// (STARTTLS), smtps://user:password@mail.example:465, or
+    /// smtp://127.0.0.1:25 for a local relay. Without it, replies appear
+    /// only on the status page, staff are not emailed, and invitation and
+    /// reset links are shown to the admin to pass on.
     #[arg(long, env = "EARSHOT_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<Secret>,
-    /// Sender of reply emails.
+    /// Sender of every email the collector sends.
     #[arg(
         long,
         env = "EARSHOT_SMTP_FROM",

@@ -11,6 +11,7 @@ pub mod directory;
 pub mod export;
 pub mod http;
 pub mod ids;
+pub mod language;
 pub mod mail;
 pub mod metrics;
 pub mod notify;

@@ -8,7 +8,7 @@ pub mod staff;
 
 pub use reply::ReplyMail;
 
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message, MultiPart};
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Tokio1Executor};
@@ -52,6 +52,20 @@ pub struct Outgoing {
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    /// The entry (its reference) the message is about: every message about
+    /// one entry names the same thread, so mail programs keep them together.
+    pub about: Option<String>,
+    /// Sent by the collector on its own (a notification, a digest, an
+    /// account link) rather than written by a colleague: marked so that
+    /// out-of-office responders do not answer it (RFC 3834).
+    pub automatic: bool,
+}
+
+/// The thread of messages about the entry `reference`, as a message id
+/// that no message carries (the way issue trackers thread their
+/// notifications).
+fn thread_id(reference: &str, domain: &str) -> String {
+    format!("<entry.{reference}@{domain}>")
 }
 
 impl Mailer {
@@ -67,10 +81,44 @@ impl Mailer {
     }
 
     pub async fn send(&self, mail: &Outgoing) -> Result<(), MailError> {
-        let builder = Message::builder()
+        self.transport
+            .send(self.message(mail)?)
+            .await
+            .map(drop)
+            .map_err(|e| {
+                MailError::Send(match e.status() {
+                    Some(code) => format!("SMTP status {code}"),
+                    None if e.is_timeout() => "timed out".to_owned(),
+                    None => "connection or protocol error".to_owned(),
+                })
+            })
+    }
+
+    /// `mail` as sent. Its Message-ID is in the sender's domain rather than
+    /// the machine's host name, which spam filters hold against a message
+    /// when it is missing or names a host that is not the sender's.
+    fn message(&self, mail: &Outgoing) -> Result<Message, MailError> {
+        let domain = self.from.email.domain();
+        let mut builder = Message::builder()
+            .message_id(Some(format!("<{}@{domain}>", crate::ids::secret(26))))
             .from(self.from.clone())
             .to(mail.to.parse().map_err(|_| MailError::To)?)
             .subject(&mail.subject);
+        if let Some(entry) = &mail.about {
+            let thread = thread_id(entry, domain);
+            builder = builder.in_reply_to(thread.clone()).references(thread);
+        }
+        if mail.automatic {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("Auto-Submitted"),
+                    "auto-generated".to_owned(),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("X-Auto-Response-Suppress"),
+                    "All".to_owned(),
+                ));
+        }
         let message = match &mail.html {
             None => builder
                 .header(ContentType::TEXT_PLAIN)
@@ -81,13 +129,7 @@ impl Mailer {
             )),
         }
         .map_err(|_| MailError::Build)?;
-        self.transport.send(message).await.map(drop).map_err(|e| {
-            MailError::Send(match e.status() {
-                Some(code) => format!("SMTP status {code}"),
-                None if e.is_timeout() => "timed out".to_owned(),
-                None => "connection or protocol error".to_owned(),
-            })
-        })
+        Ok(message)
     }
 }
 
@@ -108,5 +150,50 @@ mod tests {
         let mailer =
             Mailer::new("smtp://user:s3cret@127.0.0.1:2525", "Earshot <a@b.example>").unwrap();
         assert!(!format!("{mailer:?}").contains("s3cret"));
+    }
+
+    fn headers_of(mail: &Outgoing) -> String {
+        let mailer = Mailer::new("smtp://127.0.0.1:2525", "Earshot <earshot@fb.example>").unwrap();
+        let raw = mailer.message(mail).unwrap().formatted();
+        let raw = String::from_utf8(raw).unwrap();
+        raw.split("\r\n\r\n").next().unwrap().to_owned()
+    }
+
+    fn mail(about: Option<&str>, automatic: bool) -> Outgoing {
+        Outgoing {
+            to: "ada@shop.example".into(),
+            subject: "[Earshot] New complaint".into(),
+            text: "Hello".into(),
+            html: None,
+            about: about.map(str::to_owned),
+            automatic,
+        }
+    }
+
+    #[test]
+    fn messages_about_one_entry_share_a_thread_and_automatic_ones_say_so() {
+        let first = headers_of(&mail(Some("ES-AAAA-BBBB"), true));
+        let second = headers_of(&mail(Some("ES-AAAA-BBBB"), true));
+        let id = |headers: &str| {
+            headers
+                .lines()
+                .find_map(|l| l.strip_prefix("Message-ID: "))
+                .map(str::to_owned)
+        };
+        let (a, b) = (id(&first).unwrap(), id(&second).unwrap());
+        assert!(a.ends_with("@fb.example>"), "{a}");
+        assert_ne!(a, b, "each message has an id of its own");
+        for headers in [&first, &second] {
+            assert!(headers.contains("In-Reply-To: <entry.ES-AAAA-BBBB@fb.example>"));
+            assert!(headers.contains("References: <entry.ES-AAAA-BBBB@fb.example>"));
+            assert!(headers.contains("Auto-Submitted: auto-generated"));
+            assert!(headers.contains("X-Auto-Response-Suppress: All"));
+        }
+        // A colleague's reply to a customer, about no entry here: no
+        // thread, and not automatic (an out-of-office answer is welcome).
+        let written = headers_of(&mail(None, false));
+        assert!(id(&written).is_some());
+        assert!(!written.contains("In-Reply-To") && !written.contains("References"));
+        assert!(!written.contains("Auto-Submitted"));
     }
 }

@@ -1,6 +1,8 @@
-//! What a customer receives when staff reply.
+//! What a customer receives when staff reply, in the customer's language
+//! (the staff's own words stay as they wrote them).
 
 use super::Outgoing;
+use crate::language::Language;
 
 /// What a customer receives when staff reply.
 #[derive(Debug, Clone)]
@@ -11,6 +13,62 @@ pub struct ReplyMail {
     pub body: String,
     pub promise: Option<(String, String)>,
     pub status_url: String,
+    pub language: Language,
+}
+
+/// The words around the reply, in one language.
+struct Words {
+    re_feedback_to: &'static str,
+    we_promise: &'static str,
+    by: &'static str,
+    follow: &'static str,
+    here: &'static str,
+    answer_there: &'static str,
+}
+
+fn words(language: Language) -> &'static Words {
+    match language {
+        Language::En => &Words {
+            re_feedback_to: "Re: your feedback to",
+            we_promise: "We promise:",
+            by: "by",
+            follow: "Follow your feedback",
+            here: "here:",
+            answer_there: "To answer or add a detail, write on that page: replies to this email are not read.",
+        },
+        Language::De => &Words {
+            re_feedback_to: "Re: Ihr Feedback an",
+            we_promise: "Unsere Zusage:",
+            by: "bis",
+            follow: "Verfolgen Sie Ihr Feedback",
+            here: "hier:",
+            answer_there: "Um zu antworten oder etwas zu ergänzen, schreiben Sie auf dieser Seite: Antworten auf diese E-Mail werden nicht gelesen.",
+        },
+        Language::Fr => &Words {
+            re_feedback_to: "Re : votre message à",
+            we_promise: "Nous nous engageons :",
+            by: "pour le",
+            follow: "Suivez votre message",
+            here: "ici :",
+            answer_there: "Pour répondre ou ajouter une précision, écrivez sur cette page : les réponses à cet e-mail ne sont pas lues.",
+        },
+        Language::Es => &Words {
+            re_feedback_to: "Re: tu mensaje a",
+            we_promise: "Nuestro compromiso:",
+            by: "para el",
+            follow: "Sigue tu mensaje",
+            here: "aquí:",
+            answer_there: "Para responder o añadir un detalle, escribe en esa página: las respuestas a este correo no se leen.",
+        },
+        Language::Pt => &Words {
+            re_feedback_to: "Re: a sua mensagem para",
+            we_promise: "O nosso compromisso:",
+            by: "até",
+            follow: "Acompanhe a sua mensagem",
+            here: "aqui:",
+            answer_there: "Para responder ou acrescentar um detalhe, escreva nessa página: as respostas a este e-mail não são lidas.",
+        },
+    }
 }
 
 impl ReplyMail {
@@ -20,24 +78,28 @@ impl ReplyMail {
             subject: self.subject(),
             text: self.text(),
             html: None,
+            about: Some(self.reference.clone()),
+            automatic: false,
         }
     }
 
     fn subject(&self) -> String {
+        let w = words(self.language);
         format!(
-            "Re: your feedback to {} ({})",
-            self.site_name, self.reference
+            "{} {} ({})",
+            w.re_feedback_to, self.site_name, self.reference
         )
     }
 
     fn text(&self) -> String {
+        let w = words(self.language);
         let mut text = format!("{}\n", self.body);
         if let Some((promise, due)) = &self.promise {
-            text.push_str(&format!("\nWe promise: {promise} (by {due}).\n"));
+            text.push_str(&format!("\n{} {promise} ({} {due}).\n", w.we_promise, w.by));
         }
         text.push_str(&format!(
-            "\nFollow your feedback {} here:\n{}\n\nPlease do not reply to this email; answers are not read.\n",
-            self.reference, self.status_url
+            "\n{} {} {}\n{}\n\n{}\n",
+            w.follow, self.reference, w.here, self.status_url, w.answer_there
         ));
         text
     }
@@ -56,6 +118,7 @@ mod tests {
             body: "Sorry about that.".into(),
             promise: Some(("Refund sent".into(), "2026-11-27".into())),
             status_url: "https://feedback.example/s/e_x.y".into(),
+            language: Language::En,
         };
         assert_eq!(
             mail.subject(),
@@ -65,5 +128,42 @@ mod tests {
         assert!(text.starts_with("Sorry about that.\n"));
         assert!(text.contains("We promise: Refund sent (by 2026-11-27)."));
         assert!(text.contains("https://feedback.example/s/e_x.y"));
+        assert!(text.contains("write on that page"));
+        assert!(mail.outgoing().about.is_some() && !mail.outgoing().automatic);
+    }
+
+    #[test]
+    fn the_reply_mail_speaks_the_customers_language_around_staffs_own_words() {
+        let mail = ReplyMail {
+            to: "jo@example.de".into(),
+            site_name: "Fern & Fig".into(),
+            reference: "ES-AAAA-BBBB".into(),
+            body: "Das tut uns leid.".into(),
+            promise: Some(("Erstattung".into(), "2026-11-27".into())),
+            status_url: "https://feedback.example/s/e_x.y".into(),
+            language: Language::De,
+        };
+        assert_eq!(
+            mail.subject(),
+            "Re: Ihr Feedback an Fern & Fig (ES-AAAA-BBBB)"
+        );
+        let text = mail.text();
+        assert!(text.starts_with("Das tut uns leid.\n"));
+        assert!(text.contains("Unsere Zusage: Erstattung (bis 2026-11-27)."));
+        assert!(text.contains(
+            "Verfolgen Sie Ihr Feedback ES-AAAA-BBBB hier:\nhttps://feedback.example/s/e_x.y"
+        ));
+        for language in [Language::Fr, Language::Es, Language::Pt] {
+            let text = ReplyMail {
+                language,
+                ..mail.clone()
+            }
+            .text();
+            assert!(
+                !text.contains("Zusage") && !text.contains("promise"),
+                "{text}"
+            );
+            assert!(text.contains("https://feedback.example/s/e_x.y"));
+        }
     }
 }

@@ -152,6 +152,9 @@ impl NewEntries {
             html: Some(page(&subject, body)),
             subject,
             text,
+            // Folded, it is about many: threaded with none of them.
+            about: (more_count == 0).then(|| first.reference.clone()),
+            automatic: true,
         })
     }
 }
@@ -198,6 +201,8 @@ impl Assigned {
             html: Some(page(&subject, body)),
             subject,
             text,
+            about: Some(e.reference.clone()),
+            automatic: true,
         }
     }
 }
@@ -234,6 +239,8 @@ impl FollowedUp {
             html: Some(page(&subject, body)),
             subject,
             text,
+            about: Some(e.reference.clone()),
+            automatic: true,
         }
     }
 }
@@ -290,6 +297,8 @@ impl AccountLinkMail {
             html: Some(page(&subject, body)),
             subject,
             text,
+            about: None,
+            automatic: true,
         }
     }
 }
@@ -419,6 +428,8 @@ impl Digest {
             html: Some(page(&subject, body)),
             subject,
             text,
+            about: None,
+            automatic: true,
         }
     }
 }

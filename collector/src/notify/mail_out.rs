@@ -229,6 +229,7 @@ async fn send(
                 body: p.body,
                 promise: p.promise.map(|(text, due)| (text, crate::clock::date(due))),
                 status_url: format!("{}/s/{}.{}", ctx.public_url, p.public_id, p.status_token),
+                language: crate::language::Language::of_entry(p.language.as_deref()),
             }
             .outgoing();
             Some(mail)

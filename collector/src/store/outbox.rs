@@ -68,6 +68,8 @@ pub struct ReplyParts {
     pub promise: Option<(String, i64)>,
     pub public_id: String,
     pub status_token: String,
+    /// The customer's browser's language tag, as the entry holds it.
+    pub language: Option<String>,
 }
 
 /// What the digest says.
@@ -393,7 +395,7 @@ impl Sqlite {
             Ok(conn
                 .prepare_cached(
                     "SELECT e.email, s.name, e.reference, ev.body, p.text, p.due_at, e.public_id,
-                            e.status_token
+                            e.status_token, e.language
                      FROM events ev JOIN entries e ON e.id = ev.entry_id
                      JOIN sites s ON s.id = e.site_id
                      LEFT JOIN promises p ON p.event_id = ev.id
@@ -412,6 +414,7 @@ impl Sqlite {
                         promise,
                         public_id: r.get(6)?,
                         status_token: r.get(7)?,
+                        language: r.get(8)?,
                     })
                 })
                 .optional()?)

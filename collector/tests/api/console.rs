@@ -411,10 +411,17 @@ async fn replies_are_emailed_to_customers_when_smtp_is_configured() {
     };
     assert!(mail.contains("To: ana@example.com"), "{mail}");
     assert!(mail.contains("The code works again, sorry!"), "{mail}");
+    // Around the colleague's own words, the customer's language (pt-BR).
     assert!(
-        mail.contains("We promise: A voucher (by 2030-01-15)."),
+        mail.contains("O nosso compromisso: A voucher (at=C3=A9 2030-01-15)."),
         "{mail}"
     );
+    assert!(mail.contains("Subject: Re: a sua mensagem para"), "{mail}");
+    // Threaded under the entry, with an id in the sender's domain; written
+    // by a person, so not marked automatic.
+    assert!(mail.contains("References: <entry.ES-"), "{mail}");
+    assert!(mail.contains("@fernandfig.example>"), "{mail}");
+    assert!(!mail.contains("Auto-Submitted"), "{mail}");
     assert!(mail.contains(&status_url), "{mail}");
     while let Ok(Some(more)) =
         tokio::time::timeout(std::time::Duration::from_secs(2), mails.recv()).await

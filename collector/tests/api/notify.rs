@@ -204,6 +204,15 @@ async fn a_colleague_hears_when_someone_else_assigns_them_an_entry() {
     assert_eq!(header(&got[0], "To"), "bo@example.com");
     assert!(header(&got[0], "Subject").starts_with("[Earshot] Ada assigned ES-"));
     assert!(got[0].contains("Lovely shop"));
+    // Sent by the collector on its own, threaded under its entry.
+    assert_eq!(header(&got[0], "Auto-Submitted"), "auto-generated");
+    let reference = header(&got[0], "Subject")
+        .rsplit(' ')
+        .nth(2)
+        .unwrap_or_default()
+        .to_owned();
+    assert!(reference.starts_with("ES-"), "{reference}");
+    assert!(header(&got[0], "References").starts_with(&format!("<entry.{reference}@")));
 }
 
 #[tokio::test]
@@ -254,6 +263,8 @@ async fn the_daily_digest_lists_who_waits_promises_and_counts_on_the_clock() {
         "[Earshot] Digest for 2026-11-22: 1 waiting past target, 1 promise overdue"
     );
     assert!(digest.contains(&format!("/console/entries/{waiting}")));
+    assert_eq!(header(digest, "Auto-Submitted"), "auto-generated");
+    assert_eq!(header(digest, "References"), "", "about no one entry");
     assert!(digest.contains("Promises due today: 1"));
     assert!(digest.contains("\"A new parcel\""));
     assert!(digest.contains("Promises overdue: 1"));

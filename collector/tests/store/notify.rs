@@ -49,7 +49,8 @@ async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
         (hook.site_name.as_str(), hook.state.as_str(), hook.pending),
         ("Shop", "active", 0)
     );
-    let request = serde_json::json!({"message": "Cart emptied itself", "email": "cy@mail.example"});
+    let request = serde_json::json!({"message": "Cart emptied itself", "email": "cy@mail.example",
+        "client": {"language": "fr-CA"}});
     let inserted = db
         .insert_entry(entry(&shop, T0 + 1, request))
         .await
@@ -248,6 +249,11 @@ async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
     assert_eq!(
         parts.promise,
         Some(("Fixed by Friday".into(), T0 + 3 * DAY))
+    );
+    assert_eq!(
+        parts.language.as_deref(),
+        Some("fr-CA"),
+        "for the mail's words"
     );
     assert_eq!(
         db.event_body(event).await.unwrap().as_deref(),

@@ -1,6 +1,8 @@
 //! Everything the status page says, in the five languages the widget
 //! speaks.
 
+use crate::language::Language;
+
 /// Everything the page says, in one language.
 pub(super) struct Words {
     pub lang: &'static str,
@@ -248,68 +250,45 @@ pub(super) const PT: Words = Words {
     trouble_detail: "O seu feedback está seguro connosco. Tente novamente daqui a alguns minutos.",
 };
 
+/// The page's words in `language`.
+pub(super) fn words_in(language: Language) -> &'static Words {
+    match language {
+        Language::En => &EN,
+        Language::De => &DE,
+        Language::Fr => &FR,
+        Language::Es => &ES,
+        Language::Pt => &PT,
+    }
+}
+
 /// The customer's language from their browser's tag (`pt-BR` → Portuguese),
 /// English when we do not speak it.
 pub(super) fn words_for(language: Option<&str>) -> &'static Words {
-    language.and_then(spoken).unwrap_or(&EN)
-}
-
-/// Our words in the language of `tag` (`pt-BR`: Portuguese), if we speak it.
-fn spoken(tag: &str) -> Option<&'static Words> {
-    let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
-    match primary.as_str() {
-        "en" => Some(&EN),
-        "de" => Some(&DE),
-        "fr" => Some(&FR),
-        "es" => Some(&ES),
-        "pt" => Some(&PT),
-        _ => None,
-    }
+    words_in(Language::of_entry(language))
 }
 
 /// For pages with no entry to take the language from (a link not found, or
 /// erased): the browser's most preferred language we speak, from its
-/// `Accept-Language` (`de-CH, fr;q=0.8`), English when none.
+/// `Accept-Language`, English when none.
 pub(super) fn words_accepted(accept_language: Option<&str>) -> &'static Words {
-    let mut ranked: Vec<(f32, &'static Words)> = accept_language
-        .unwrap_or_default()
-        .split(',')
-        .filter_map(|item| {
-            let mut parts = item.split(';');
-            let words = spoken(parts.next()?)?;
-            let q = parts
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
-            (q > 0.0).then_some((q, words))
-        })
-        .collect();
-    // Stable: among equal weights the browser's order stands.
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
-    ranked.first().map_or(&EN, |(_, words)| words)
+    words_in(Language::accepted(accept_language))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn pick(header: &str) -> &'static str {
-        words_accepted(Some(header)).erased
-    }
-
     #[test]
-    fn the_most_preferred_language_we_speak_is_chosen() {
-        assert_eq!(pick("de-CH,de;q=0.9,en;q=0.8"), DE.erased);
-        assert_eq!(pick("ja, fr;q=0.5, en;q=0.4"), FR.erased);
-        assert_eq!(pick("en;q=0.5, pt-BR"), PT.erased);
-        assert_eq!(pick("es;q=0.7, de;q=0.7"), ES.erased);
-    }
-
-    #[test]
-    fn english_when_nothing_we_speak_is_acceptable() {
-        assert_eq!(pick("ja, zh;q=0.9"), EN.erased);
-        assert_eq!(pick("de;q=0, *"), EN.erased);
-        assert_eq!(pick("fr;q=abc"), EN.erased);
-        assert_eq!(pick(""), EN.erased);
-        assert_eq!(words_accepted(None).erased, EN.erased);
+    fn each_language_has_its_own_words() {
+        for language in [
+            Language::En,
+            Language::De,
+            Language::Fr,
+            Language::Es,
+            Language::Pt,
+        ] {
+            assert_eq!(words_in(language).lang, language.code());
+        }
+        assert_eq!(words_accepted(Some("de-CH, en;q=0.5")).erased, DE.erased);
     }
 }

@@ -305,7 +305,7 @@ impl Postgres {
         let row = client
             .query_opt(
                 "SELECT e.email, s.name, e.reference, ev.body, p.text, p.due_at, e.public_id,
-                        e.status_token
+                        e.status_token, e.language
                  FROM events ev JOIN entries e ON e.id = ev.entry_id
                  JOIN sites s ON s.id = e.site_id
                  LEFT JOIN promises p ON p.event_id = ev.id
@@ -326,6 +326,7 @@ impl Postgres {
                 promise,
                 public_id: r.try_get(6)?,
                 status_token: r.try_get(7)?,
+                language: r.try_get(8)?,
             })
         })
     }
