@@ -99,8 +99,16 @@ fn count_users(conn: &Connection) -> Result<i64, StoreError> {
 }
 
 impl Sqlite {
+    /// An account added from the command line (`earshot user add`),
+    /// recorded in the audit log as the command line's doing.
     pub async fn add_user(&self, user: NewUser, at: i64) -> Result<User, StoreError> {
-        self.write(move |conn| insert_user(conn, &user, at)).await
+        self.write(move |conn| {
+            let added = insert_user(conn, &user, at)?;
+            let role = Some(added.role.as_str());
+            super::accounts::audit(conn, None, "staff.added", &added.email, role, at)?;
+            Ok(added)
+        })
+        .await
     }
 
     /// Creates the first account, as admin, only while there is none; a
@@ -118,7 +126,9 @@ impl Sqlite {
                 role: Role::Admin,
                 ..user.clone()
             };
-            insert_user(conn, &user, at).map(Some)
+            let admin = insert_user(conn, &user, at)?;
+            super::accounts::audit(conn, Some(admin.id), "staff.setup", &admin.email, None, at)?;
+            Ok(Some(admin))
         })
         .await
     }

@@ -252,6 +252,30 @@ fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
         .unwrap();
     assert!(stored.starts_with("$argon2id$"));
     assert!(!stored.contains(password));
+    // Each account added, disabled and enabled is in the audit log, done
+    // by the command line (no one signed in); refusals are not.
+    let log: Vec<(String, String, Option<i64>)> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .prepare("SELECT action, subject, actor_id FROM audit_log ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let actions: Vec<(&str, &str)> = log
+        .iter()
+        .map(|(action, subject, _)| (action.as_str(), subject.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("staff.added", "ada@example.com"),
+            ("staff.added", "bo@example.com"),
+            ("staff.disabled", "bo@example.com"),
+            ("staff.enabled", "bo@example.com"),
+        ]
+    );
+    assert!(log.iter().all(|(_, _, actor)| actor.is_none()));
 }
 
 #[test]

@@ -72,9 +72,18 @@ async fn the_last_active_admin_can_be_neither_disabled_nor_demoted(db: &Store) {
         .collect();
     assert_eq!(
         log.len(),
-        3,
-        "each change recorded, refusals not: {actions:?}"
+        6,
+        "each account added and each change recorded, refusals not: {actions:?}"
     );
+    // The accounts were added from the command line (no one signed in).
+    for (added, user) in log[3..].iter().rev().zip(&users) {
+        assert_eq!(
+            (added.action.as_str(), added.subject.as_str()),
+            ("staff.added", user.email.as_str())
+        );
+        assert_eq!(added.detail.as_deref(), Some(user.role.as_str()));
+        assert_eq!(added.actor, None);
+    }
     assert_eq!(
         actions[0],
         ("staff.role", admin.email.as_str(), Some("agent"))
@@ -153,7 +162,13 @@ async fn a_disabled_colleague_is_cut_off_at_once_and_can_return(db: &Store) {
         .collect();
     assert_eq!(
         actions,
-        ["staff.enabled", "staff.disabled", "token.created"]
+        [
+            "staff.enabled",
+            "staff.disabled",
+            "token.created",
+            "staff.added",
+            "staff.added"
+        ]
     );
 }
 story!(a_disabled_colleague_is_cut_off_at_once_and_can_return);

@@ -40,6 +40,26 @@ async fn the_first_admin_is_made_once_and_emails_are_unique_in_any_case(db: &Sto
         Err(StoreError::Duplicate("email"))
     ));
     assert_eq!(db.user_count().await.unwrap(), 2);
+    // Both recorded: the setup by the new administrator, the account added
+    // from the command line by no one; the refused ones not at all.
+    let log: Vec<(String, String, Option<String>)> = db
+        .audit_log(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, e.subject, e.actor))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            ("staff.added".into(), "Cy@Shop.Example".into(), None),
+            (
+                "staff.setup".into(),
+                made[0].email.clone(),
+                Some(made[0].name.clone())
+            ),
+        ]
+    );
     let names: Vec<String> = db
         .users()
         .await

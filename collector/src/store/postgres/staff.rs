@@ -51,9 +51,16 @@ async fn insert_user(
 }
 
 impl Postgres {
+    /// An account added from the command line (`earshot user add`),
+    /// recorded in the audit log as the command line's doing.
     pub async fn add_user(&self, user: NewUser, at: i64) -> Result<User, StoreError> {
-        let client = self.client().await?;
-        insert_user(&client, &user, at).await
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let added = insert_user(&tx, &user, at).await?;
+        let role = Some(added.role.as_str());
+        super::audit(&tx, None, "staff.added", &added.email, role, at).await?;
+        tx.commit().await?;
+        Ok(added)
     }
 
     /// Creates the first account, as admin, only while there is none; a
@@ -79,6 +86,7 @@ impl Postgres {
             ..user
         };
         let added = insert_user(&tx, &admin, at).await?;
+        super::audit(&tx, Some(added.id), "staff.setup", &added.email, None, at).await?;
         tx.commit().await?;
         Ok(Some(added))
     }
