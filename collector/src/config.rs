@@ -34,8 +34,9 @@ pub struct DbArgs {
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub database_connections: u16,
     /// Public base URL of the collector, as browsers reach it (used in embed
-    /// snippets and status links). Defaults to http://<addr>.
-    #[arg(long, env = "EARSHOT_PUBLIC_URL")]
+    /// snippets and status links): http(s)://host[:port][/path]. Defaults to
+    /// http://<addr>.
+    #[arg(long, env = "EARSHOT_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
     /// Who checkpoints the SQLite write-ahead log: `auto` leaves it to
     /// Litestream once Litestream replicates the file (it adds its tables to
@@ -223,6 +224,40 @@ pub struct MetricsListener {
     pub token: Option<Secret>,
 }
 
+/// Why a `--public-url` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublicUrlError {
+    #[error("write the address browsers use, like https://feedback.example.com")]
+    NotAUrl,
+    #[error("it must start with https:// (or http:// for trying it out)")]
+    Scheme,
+    #[error("it must not carry a user name or password")]
+    Credentials,
+    #[error("it must not carry a ?query or #fragment: links are built on it")]
+    Suffix,
+}
+
+/// `--public-url`: an http(s) base that links can be appended to, without
+/// its trailing slash. Refused at start rather than printed into every
+/// embed snippet and status link.
+fn parse_public_url(raw: &str) -> Result<String, PublicUrlError> {
+    let raw = raw.trim();
+    let url = reqwest::Url::parse(raw).map_err(|_| PublicUrlError::NotAUrl)?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(PublicUrlError::Scheme);
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(PublicUrlError::NotAUrl);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(PublicUrlError::Credentials);
+    }
+    if url.query().is_some() || url.fragment().is_some() || raw.contains(['?', '#']) {
+        return Err(PublicUrlError::Suffix);
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
 /// `30m`, `6h`, `1d` (at least a minute).
 fn parse_every(raw: &str) -> Result<Duration, String> {
     let raw = raw.trim();
@@ -290,10 +325,7 @@ impl From<ServeArgs> for Config {
             database_url: args.db.database_url,
             database_connections: args.db.database_connections,
             wal_checkpoints: args.db.wal_checkpoints,
-            public_url: args
-                .db
-                .public_url
-                .map(|u| u.trim_end_matches('/').to_owned()),
+            public_url: args.db.public_url,
             limits: Limits {
                 per_ip_per_minute: args.rate_limit_per_ip,
                 per_site_per_minute: args.rate_limit_per_site,
@@ -324,6 +356,37 @@ impl From<ServeArgs> for Config {
                 addr,
                 token: args.metrics_token,
             }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_url_is_an_http_base_links_can_be_built_on() {
+        assert_eq!(
+            parse_public_url("https://feedback.example.com/").as_deref(),
+            Ok("https://feedback.example.com")
+        );
+        assert_eq!(
+            parse_public_url(" http://127.0.0.1:8080/earshot ").as_deref(),
+            Ok("http://127.0.0.1:8080/earshot")
+        );
+        for (raw, why) in [
+            ("not a url", PublicUrlError::NotAUrl),
+            ("feedback.example.com", PublicUrlError::NotAUrl),
+            ("ftp://feedback.example.com", PublicUrlError::Scheme),
+            (
+                "https://ops:pw@feedback.example.com",
+                PublicUrlError::Credentials,
+            ),
+            ("https://feedback.example.com/?x=1", PublicUrlError::Suffix),
+            ("https://feedback.example.com/#top", PublicUrlError::Suffix),
+            ("https://feedback.example.com/?", PublicUrlError::Suffix),
+        ] {
+            assert_eq!(parse_public_url(raw), Err(why), "{raw}");
         }
     }
 }

@@ -34,6 +34,11 @@ pub enum StartError {
     Store { path: String, source: StoreError },
     #[error("the database {path} is already served by another earshot process")]
     InUse { path: String },
+    #[error("could not open the database {path}: {source}")]
+    Lock {
+        path: String,
+        source: crate::store::backup::LockError,
+    },
     #[error(
         "--backup-dir backs up the SQLite file; back PostgreSQL up with its own tools (pg_dump, pgBackRest, WAL archiving)"
     )]
@@ -151,11 +156,9 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
                     crate::store::backup::LockError::Held => StartError::InUse {
                         path: config.database(),
                     },
-                    crate::store::backup::LockError::Io(source) => StartError::Store {
+                    source => StartError::Lock {
                         path: config.database(),
-                        source: StoreError::Corrupt(format!(
-                            "cannot create its lock file: {source}"
-                        )),
+                        source,
                     },
                 })?;
             let (db, checkpoints) = (config.db.clone(), config.wal_checkpoints);

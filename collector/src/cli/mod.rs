@@ -25,6 +25,8 @@ pub enum CliError {
     Start(#[from] server::StartError),
     #[error("database {path}: {source}")]
     Store { path: String, source: StoreError },
+    #[error("database {0}: no such file")]
+    NoDatabase(String),
     #[error("invalid --origin {origin:?}: {reason}")]
     Origin {
         origin: String,
@@ -472,18 +474,15 @@ async fn migrate_to_postgres(
 ) -> Result<(), CliError> {
     let shown = from.display().to_string();
     if !from.exists() {
-        return Err(CliError::Store {
-            path: shown,
-            source: StoreError::Corrupt("no such file".into()),
-        });
+        return Err(CliError::NoDatabase(shown));
     }
     // Nothing may be written to the file while it is copied.
     let _lock = crate::store::backup::ServerLock::acquire(&from).map_err(|e| match e {
         crate::store::backup::LockError::Held => CliError::InUse(shown.clone()),
-        crate::store::backup::LockError::Io(source) => CliError::Store {
+        source => CliError::Start(server::StartError::Lock {
             path: shown.clone(),
-            source: StoreError::Corrupt(format!("cannot create its lock file: {source}")),
-        },
+            source,
+        }),
     })?;
     // Bring the file's schema up to date first, as a server start would.
     let path = from.clone();

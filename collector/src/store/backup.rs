@@ -246,8 +246,13 @@ pub fn prune(dir: &Path, keep: usize) -> Result<(), BackupError> {
 pub enum LockError {
     #[error("the database is in use by a running server")]
     Held,
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
+    /// The lock file beside the database could not be made (most often:
+    /// its folder does not exist, or this user may not write there).
+    #[error("cannot create its lock file {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Held by a running server for as long as it serves a database file (an
@@ -265,10 +270,7 @@ impl ServerLock {
     pub fn offline(db: &Path) -> Result<ServerLock, BackupError> {
         ServerLock::acquire(db).map_err(|e| match e {
             LockError::Held => BackupError::InUse(db.to_path_buf()),
-            LockError::Io(source) => BackupError::Io {
-                path: db.to_path_buf(),
-                source,
-            },
+            LockError::Io { path, source } => BackupError::Io { path, source },
         })
     }
 
@@ -278,11 +280,15 @@ impl ServerLock {
             .create(true)
             .truncate(false)
             .write(true)
-            .open(&path)?;
+            .open(&path);
+        let file = match file {
+            Ok(file) => file,
+            Err(source) => return Err(LockError::Io { path, source }),
+        };
         match file.try_lock() {
             Ok(()) => Ok(ServerLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held),
-            Err(std::fs::TryLockError::Error(e)) => Err(LockError::Io(e)),
+            Err(std::fs::TryLockError::Error(source)) => Err(LockError::Io { path, source }),
         }
     }
 }

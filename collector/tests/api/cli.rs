@@ -79,6 +79,57 @@ fn site_add_rejects_a_malformed_origin_with_a_reason() {
 }
 
 #[test]
+fn serve_refuses_a_public_url_that_links_cannot_be_built_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    for (url, reason) in [
+        ("not a url", "write the address browsers use"),
+        ("https://feedback.example.com/?x=1", "?query or #fragment"),
+    ] {
+        let out = Command::new(BIN)
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--public-url",
+                url,
+                "--db",
+            ])
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{url} was accepted");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.contains("--public-url") && stderr.contains(reason),
+            "{stderr}"
+        );
+    }
+    assert!(!db.exists(), "refused before anything was created");
+}
+
+#[test]
+fn serve_says_which_file_it_could_not_create_when_the_folder_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("missing").join("earshot.db");
+    let out = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "cannot create its lock file {}.lock",
+            db.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("invalid data"), "{stderr}");
+}
+
+#[test]
 fn serve_prints_the_snippet_and_exits_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
