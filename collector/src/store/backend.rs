@@ -72,6 +72,20 @@ impl Store {
         })
     }
 
+    /// How far the inbox counts a search's matches before it says "N+".
+    /// SQLite's search index counts a thousand in a few milliseconds at a
+    /// million entries. PostgreSQL counts by walking entries newest first
+    /// and testing each one's words: a thousand matches of two common words
+    /// walked 31,000 entries (23 ms, 13.5 ms of it only reading them), two
+    /// hundred 3.4 ms. Past either, staff narrow the search rather than
+    /// read on.
+    pub fn search_count_cap(&self) -> i64 {
+        match &self.backend {
+            Backend::Sqlite(_) => 1_000,
+            Backend::Postgres(_) => 200,
+        }
+    }
+
     /// The SQLite file, when that is the backend.
     pub fn path(&self) -> Option<&Path> {
         match &self.backend {
