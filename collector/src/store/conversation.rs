@@ -33,17 +33,39 @@ pub struct FollowedUp {
     pub reopened: bool,
 }
 
-/// Who wrote a message of the exchange, from its event's kind and actor;
-/// the same on both backends.
-pub(in crate::store) fn author_of(kind: &str, actor: Option<i64>) -> Author {
-    match actor {
+/// The exchange's last message, as both backends read it: its event, the
+/// event's kind and actor, what it said, when.
+pub(in crate::store) const LAST_MESSAGE_SQL: &str =
+    "SELECT id, kind, actor_id, body, created_at FROM events
+     WHERE entry_id = $1 AND kind IN ('reply', 'follow_up') ORDER BY id DESC LIMIT 1";
+
+/// A row of [`LAST_MESSAGE_SQL`].
+pub(in crate::store) type LastMessageRow = (i64, String, Option<i64>, Option<String>, i64);
+
+/// The event of the exchange's `last` message ([`LAST_MESSAGE_SQL`]) when
+/// `author` saying `body` at `at` only repeats it ([`repeats`]); the same
+/// on both backends.
+pub(in crate::store) fn repeat_of(
+    last: Option<LastMessageRow>,
+    author: Author,
+    body: &str,
+    at: i64,
+) -> Option<i64> {
+    let (id, kind, actor, said, when) = last?;
+    // A reply is by its colleague; a follow-up, by the customer.
+    let author_then = match actor {
         Some(actor) if kind == EventKind::Reply.as_str() => Author::Staff(actor),
         _ => Author::Customer,
-    }
+    };
+    let last = LastMessage {
+        author: author_then,
+        body: said.as_deref().unwrap_or_default(),
+        at: when,
+    };
+    repeats(Some(last), author, body, at).then_some(id)
 }
 
-/// The exchange's last message, when `author` saying `body` at `at` only
-/// repeats it ([`repeats`]): its event.
+/// [`repeat_of`] the exchange's last message, read in `conn`'s transaction.
 pub(super) fn repeated(
     conn: &Connection,
     entry_id: i64,
@@ -52,29 +74,12 @@ pub(super) fn repeated(
     at: i64,
 ) -> rusqlite::Result<Option<i64>> {
     let last = conn
-        .prepare_cached(
-            "SELECT id, kind, actor_id, body, created_at FROM events
-             WHERE entry_id = ?1 AND kind IN ('reply', 'follow_up') ORDER BY id DESC LIMIT 1",
-        )?
+        .prepare_cached(LAST_MESSAGE_SQL)?
         .query_row([entry_id], |r| {
-            let kind: String = r.get(1)?;
-            let said: Option<String> = r.get(3)?;
-            Ok((
-                r.get::<_, i64>(0)?,
-                author_of(&kind, r.get(2)?),
-                said,
-                r.get::<_, i64>(4)?,
-            ))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?;
-    Ok(last.and_then(|(id, author_then, said, when)| {
-        let last = LastMessage {
-            author: author_then,
-            body: said.as_deref().unwrap_or_default(),
-            at: when,
-        };
-        repeats(Some(last), author, body, at).then_some(id)
-    }))
+    Ok(repeat_of(last, author, body, at))
 }
 
 fn follow_up(

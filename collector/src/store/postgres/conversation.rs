@@ -3,15 +3,14 @@
 
 use super::review::{move_status, notice, record};
 use super::{Postgres, read_rows};
-use crate::review::workflow::{Author, LastMessage, Settled, Status, repeats};
-use crate::store::conversation::author_of;
+use crate::review::workflow::{Author, Settled, Status};
+use crate::store::conversation::{LAST_MESSAGE_SQL, repeat_of};
 use crate::store::notify::{Notice, NoticeKind};
 use crate::store::review::NewEvent;
 use crate::store::{EventKind, FollowedUp, PublicMessage, StoreError};
 
-/// The exchange's last message, when `author` saying `body` at `at` only
-/// repeats it ([`repeats`]): its event. Callers hold the entry's row lock,
-/// so a second copy waits for the first and then finds it.
+/// [`repeat_of`] the exchange's last message. Callers hold the entry's
+/// row lock, so a second copy waits for the first and then finds it.
 pub(super) async fn repeated(
     tx: &deadpool_postgres::Transaction<'_>,
     entry_id: i64,
@@ -19,29 +18,17 @@ pub(super) async fn repeated(
     body: &str,
     at: i64,
 ) -> Result<Option<i64>, StoreError> {
-    let Some(row) = tx
-        .query_opt(
-            "SELECT id, kind, actor_id, body, created_at FROM events
-             WHERE entry_id = $1 AND kind IN ('reply', 'follow_up') ORDER BY id DESC LIMIT 1",
-            &[&entry_id],
-        )
-        .await?
-    else {
-        return Ok(None);
+    let last = match tx.query_opt(LAST_MESSAGE_SQL, &[&entry_id]).await? {
+        Some(row) => Some((
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+            row.try_get(4)?,
+        )),
+        None => None,
     };
-    let kind: String = row.try_get(1)?;
-    let actor: Option<i64> = row.try_get(2)?;
-    let said: Option<String> = row.try_get(3)?;
-    let last = LastMessage {
-        author: author_of(&kind, actor),
-        body: said.as_deref().unwrap_or_default(),
-        at: row.try_get(4)?,
-    };
-    Ok(if repeats(Some(last), author, body, at) {
-        Some(row.try_get(0)?)
-    } else {
-        None
-    })
+    Ok(repeat_of(last, author, body, at))
 }
 
 impl Postgres {
