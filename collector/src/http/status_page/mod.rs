@@ -48,7 +48,7 @@ const PAGE_HEADERS: [(HeaderName, &str); 6] = [
 fn page(status: StatusCode, words: &Words, title: &str, body: Markup) -> Response {
     let markup = html! {
         (DOCTYPE)
-        html lang=(words.lang) {
+        html lang=(words.language.code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -474,12 +474,12 @@ mod tests {
 
     #[test]
     fn the_customers_language_is_chosen_from_the_browser_tag() {
-        assert_eq!(words_for(Some("pt-BR")).lang, "pt");
-        assert_eq!(words_for(Some("DE_at")).lang, "de");
-        assert_eq!(words_for(Some("fr")).lang, "fr");
-        assert_eq!(words_for(Some("es-419")).lang, "es");
-        assert_eq!(words_for(Some("ja-JP")).lang, "en");
-        assert_eq!(words_for(None).lang, "en");
+        assert_eq!(words_for(Some("pt-BR")).language.code(), "pt");
+        assert_eq!(words_for(Some("DE_at")).language.code(), "de");
+        assert_eq!(words_for(Some("fr")).language.code(), "fr");
+        assert_eq!(words_for(Some("es-419")).language.code(), "es");
+        assert_eq!(words_for(Some("ja-JP")).language.code(), "en");
+        assert_eq!(words_for(None).language.code(), "en");
     }
 
     #[test]

@@ -5,7 +5,8 @@ use crate::language::Language;
 
 /// Everything the page says, in one language.
 pub(super) struct Words {
-    pub lang: &'static str,
+    /// The language they are written in.
+    pub language: Language,
     pub feedback_to: &'static str,
     pub reference: &'static str,
     pub sent: &'static str,
@@ -43,7 +44,7 @@ pub(super) struct Words {
 }
 
 pub(super) const EN: Words = Words {
-    lang: "en",
+    language: Language::En,
     feedback_to: "Your feedback to",
     reference: "Reference",
     sent: "sent",
@@ -87,7 +88,7 @@ pub(super) const EN: Words = Words {
 };
 
 pub(super) const DE: Words = Words {
-    lang: "de",
+    language: Language::De,
     feedback_to: "Ihr Feedback an",
     reference: "Referenz",
     sent: "gesendet",
@@ -131,7 +132,7 @@ pub(super) const DE: Words = Words {
 };
 
 pub(super) const FR: Words = Words {
-    lang: "fr",
+    language: Language::Fr,
     feedback_to: "Votre message à",
     reference: "Référence",
     sent: "envoyé le",
@@ -169,7 +170,7 @@ pub(super) const FR: Words = Words {
 };
 
 pub(super) const ES: Words = Words {
-    lang: "es",
+    language: Language::Es,
     feedback_to: "Tu mensaje a",
     reference: "Referencia",
     sent: "enviado el",
@@ -207,7 +208,7 @@ pub(super) const ES: Words = Words {
 };
 
 pub(super) const PT: Words = Words {
-    lang: "pt",
+    language: Language::Pt,
     feedback_to: "A sua mensagem para",
     reference: "Referência",
     sent: "enviado em",
@@ -287,7 +288,7 @@ mod tests {
             Language::Es,
             Language::Pt,
         ] {
-            assert_eq!(words_in(language).lang, language.code());
+            assert_eq!(words_in(language).language, language);
         }
         assert_eq!(words_accepted(Some("de-CH, en;q=0.5")).erased, DE.erased);
     }
