@@ -17,9 +17,11 @@ use crate::store::postgres::POOL_MAX;
 
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
-    /// SQLite database file; created and migrated on start.
-    #[arg(long, env = "EARSHOT_DB", default_value = "./earshot.db")]
-    pub db: PathBuf,
+    /// SQLite database file, ./earshot.db unless named; created and
+    /// migrated on start. Other commands need it to exist (`site add`,
+    /// `user add` and `dev seed` create one named here).
+    #[arg(long, env = "EARSHOT_DB")]
+    pub db: Option<PathBuf>,
     /// Store in PostgreSQL instead of the SQLite file, for several
     /// collectors sharing one database:
     /// postgres://user:password@host:5432/database (TLS as its sslmode asks,
@@ -45,6 +47,16 @@ pub struct DbArgs {
     /// (without one the WAL grows without bound).
     #[arg(long, env = "EARSHOT_WAL_CHECKPOINTS", default_value = "auto")]
     pub wal_checkpoints: WalCheckpoints,
+}
+
+/// The SQLite file when none is named.
+pub const DEFAULT_DB: &str = "./earshot.db";
+
+impl DbArgs {
+    /// The SQLite file: the one named, else `./earshot.db`.
+    pub fn sqlite_file(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -321,7 +333,7 @@ impl From<ServeArgs> for Config {
     fn from(args: ServeArgs) -> Self {
         Config {
             addr: args.addr,
-            db: args.db.db,
+            db: args.db.sqlite_file(),
             database_url: args.db.database_url,
             database_connections: args.db.database_connections,
             wal_checkpoints: args.db.wal_checkpoints,

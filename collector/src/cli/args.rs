@@ -1,9 +1,10 @@
 //! The command line: one clap tree whose doc comments are the `--help`
 //! text. `serve`'s options are the server's configuration (`config`).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{DbArgs, ServeArgs};
 
@@ -26,6 +27,63 @@ pub struct Cli {
     /// Options for `serve`, accepted without the subcommand too.
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+/// `earshot --db x user add` read as `earshot user add --db x`. The server
+/// is started `earshot --db …`, so its database options come first as
+/// naturally as last; but clap takes options before a subcommand as
+/// `serve`'s, which refuse one ("the subcommand 'user' cannot be used with
+/// '--db'"), and so refused even the global `--log-format`. Only those
+/// options move, to the end; any other option before a subcommand, or
+/// anything not understood, is left for clap to judge.
+pub fn database_options_after_subcommand(args: Vec<OsString>) -> Vec<OsString> {
+    let mut cli = Cli::command();
+    cli.build();
+    let database = DbArgs::augment_args(clap::Command::new("database"));
+    let movable = |arg: &clap::Arg| {
+        arg.is_global_set()
+            || database
+                .get_arguments()
+                .any(|own| own.get_long() == arg.get_long())
+    };
+    let mut moved = Vec::new();
+    let mut i = 1;
+    while let Some(token) = args.get(i) {
+        let Some(token) = token.to_str() else {
+            return args;
+        };
+        let Some(option) = token.strip_prefix("--").filter(|o| !o.is_empty()) else {
+            // The first word: a subcommand, or not ours to mend (`-h`, a
+            // stray value, `--`).
+            if moved.is_empty() || token.starts_with('-') || cli.find_subcommand(token).is_none() {
+                return args;
+            }
+            break;
+        };
+        let (name, inline) = option
+            .split_once('=')
+            .map_or((option, false), |(name, _)| (name, true));
+        let Some(arg) = cli.get_arguments().find(|a| a.get_long() == Some(name)) else {
+            return args;
+        };
+        let width = if !inline && arg.get_action().takes_values() {
+            2
+        } else {
+            1
+        };
+        if movable(arg) {
+            moved.extend(i..(i + width).min(args.len()));
+        }
+        i += width;
+    }
+    if i >= args.len() {
+        return args;
+    }
+    let (rest, tail): (Vec<_>, Vec<_>) = args
+        .into_iter()
+        .enumerate()
+        .partition(|(index, _)| !moved.contains(index));
+    rest.into_iter().chain(tail).map(|(_, arg)| arg).collect()
 }
 
 #[derive(Debug, Subcommand)]
@@ -311,4 +369,64 @@ pub enum SiteCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        let args = line.split(' ').map(OsString::from).collect();
+        Cli::try_parse_from(database_options_after_subcommand(args))
+    }
+
+    fn database_of(cli: &Cli) -> Option<&DbArgs> {
+        match &cli.command {
+            Some(Command::User(UserCommand::Add { db, .. })) => Some(db),
+            Some(Command::Serve(args)) => Some(&args.db),
+            Some(Command::Erase { db, .. }) => Some(db),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn database_options_before_a_subcommand_apply_to_it() {
+        let cli = parse("earshot --db /srv/e.db user add --email bo@example.com").unwrap();
+        assert_eq!(
+            database_of(&cli).unwrap().sqlite_file(),
+            PathBuf::from("/srv/e.db")
+        );
+
+        let cli =
+            parse("earshot --db=/srv/e.db --public-url https://f.example erase --email a@b.c")
+                .unwrap();
+        let db = database_of(&cli).unwrap();
+        assert_eq!(db.db, Some(PathBuf::from("/srv/e.db")));
+        assert_eq!(db.public_url.as_deref(), Some("https://f.example"));
+
+        let cli = parse("earshot --log-format json --db /srv/e.db serve").unwrap();
+        assert_eq!(
+            database_of(&cli).unwrap().sqlite_file(),
+            PathBuf::from("/srv/e.db")
+        );
+        assert_eq!(cli.log_format, "json");
+    }
+
+    #[test]
+    fn the_server_alone_keeps_its_options_where_they_are() {
+        let cli = parse("earshot --db /srv/e.db --addr 127.0.0.1:9000").unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.db.sqlite_file(), PathBuf::from("/srv/e.db"));
+        assert_eq!(cli.serve.addr.port(), 9000);
+    }
+
+    #[test]
+    fn other_options_before_a_subcommand_are_still_refused() {
+        let error = parse("earshot --db /srv/e.db --addr 127.0.0.1:9000 user list").unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        // A value that happens to be a subcommand's name is still a value.
+        let cli = parse("earshot --db user").unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.db.sqlite_file(), PathBuf::from("user"));
+    }
 }

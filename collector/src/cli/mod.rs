@@ -25,8 +25,14 @@ pub enum CliError {
     Start(#[from] server::StartError),
     #[error("database {path}: {source}")]
     Store { path: String, source: StoreError },
-    #[error("database {0}: no such file")]
-    NoDatabase(String),
+    /// Besides `serve`, commands make a database only when restoring one,
+    /// or where `--db` names it for a new installation (`site add`, `user
+    /// add`, `dev seed`): run in the wrong folder they would otherwise add
+    /// a colleague to an empty database of their own, or tell an operator
+    /// that nothing is held about a person whose entries are in the real
+    /// one.
+    #[error("no database at {path}: {hint}")]
+    NoDatabase { path: String, hint: &'static str },
     #[error("invalid --origin {origin:?}: {reason}")]
     Origin {
         origin: String,
@@ -198,7 +204,44 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     running.stop().await.map_err(CliError::Serve)
 }
 
+/// What to do when a command finds no database.
+const NAME_THE_DATABASE: &str =
+    "name the server's database with --db <file> or EARSHOT_DB (`earshot serve` creates a new one)";
+
+/// The store a command works on; an SQLite file must exist already.
 pub(crate) async fn open(db: &DbArgs) -> Result<Store, CliError> {
+    if db.database_url.is_none() {
+        existing(&db.sqlite_file(), NAME_THE_DATABASE)?;
+    }
+    connect(db).await
+}
+
+/// The store for a command that can start an installation (`site add`,
+/// `user add`, `dev seed`): a database file named with `--db` is created
+/// if it is missing, so an installation can be prepared before its first
+/// start; the unnamed default must exist, as for every other command.
+async fn open_or_create(db: &DbArgs) -> Result<Store, CliError> {
+    if db.database_url.is_none() && db.db.is_none() {
+        existing(&db.sqlite_file(), NAME_THE_DATABASE)?;
+    }
+    connect(db).await
+}
+
+/// Refuses a database file that does not exist, saying where it looked:
+/// the default `./earshot.db` means nothing without the folder.
+fn existing(path: &std::path::Path, hint: &'static str) -> Result<(), CliError> {
+    if path.exists() {
+        return Ok(());
+    }
+    let shown = match std::path::absolute(path) {
+        Ok(full) if full != path => format!("{} ({})", path.display(), full.display()),
+        _ => path.display().to_string(),
+    };
+    Err(CliError::NoDatabase { path: shown, hint })
+}
+
+/// The store `db` names, created and migrated if it is new.
+async fn connect(db: &DbArgs) -> Result<Store, CliError> {
     if let Some(url) = &db.database_url {
         return Store::connect_with(url.expose(), usize::from(db.database_connections))
             .await
@@ -207,9 +250,9 @@ pub(crate) async fn open(db: &DbArgs) -> Result<Store, CliError> {
                 source,
             });
     }
-    let (path, checkpoints) = (db.db.clone(), db.wal_checkpoints);
+    let (path, checkpoints) = (db.sqlite_file(), db.wal_checkpoints);
     let err = |source| CliError::Store {
-        path: db.db.display().to_string(),
+        path: db.sqlite_file().display().to_string(),
         source,
     };
     tokio::task::spawn_blocking(move || Store::open_with(&path, checkpoints))
@@ -244,12 +287,12 @@ async fn add_site(name: String, origins: Vec<String>, db: DbArgs) -> Result<(), 
             OriginPattern::parse(&origin).map_err(|reason| CliError::Origin { origin, reason })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let store = open(&db).await?;
+    let store = open_or_create(&db).await?;
     let site = store
         .add_site(NewSite { name, origins }, crate::clock::system_millis())
         .await
         .map_err(|source| CliError::Store {
-            path: db.db.display().to_string(),
+            path: db.sqlite_file().display().to_string(),
             source,
         })?;
     store.shutdown().await;
@@ -264,7 +307,7 @@ async fn add_site(name: String, origins: Vec<String>, db: DbArgs) -> Result<(), 
 async fn list_sites(db: DbArgs) -> Result<(), CliError> {
     let store = open(&db).await?;
     let sites = store.sites().await.map_err(|source| CliError::Store {
-        path: db.db.display().to_string(),
+        path: db.sqlite_file().display().to_string(),
         source,
     })?;
     store.shutdown().await;
@@ -277,7 +320,7 @@ async fn list_sites(db: DbArgs) -> Result<(), CliError> {
 
 pub(crate) fn store_error(db: &DbArgs) -> impl Fn(StoreError) -> CliError + '_ {
     move |source| CliError::Store {
-        path: db.db.display().to_string(),
+        path: db.sqlite_file().display().to_string(),
         source,
     }
 }
@@ -319,7 +362,7 @@ async fn add_user(
     let role = Role::parse(role).unwrap_or(Role::Agent);
     let (password, generated) = obtain_password(generate)?;
     let password_hash = hash(&password)?;
-    let store = open(&db).await?;
+    let store = open_or_create(&db).await?;
     let result = store
         .add_user(
             NewUser {
@@ -421,13 +464,14 @@ async fn backup(to: PathBuf, db: DbArgs) -> Result<(), CliError> {
     if db.database_url.is_some() {
         return Err(CliError::SqliteOnly("backup"));
     }
+    existing(&db.sqlite_file(), NAME_THE_DATABASE)?;
     let started = std::time::Instant::now();
-    let from = db.db.clone();
+    let from = db.sqlite_file();
     let target = to.clone();
     let facts = tokio::task::spawn_blocking(move || crate::store::backup::backup(&from, &target))
         .await
         .map_err(|_| CliError::Store {
-            path: db.db.display().to_string(),
+            path: db.sqlite_file().display().to_string(),
             source: StoreError::TaskFailed,
         })??;
     println!(
@@ -445,21 +489,21 @@ async fn restore(from: PathBuf, db: DbArgs) -> Result<(), CliError> {
     if db.database_url.is_some() {
         return Err(CliError::SqliteOnly("restore"));
     }
-    let target = db.db.clone();
+    let target = db.sqlite_file();
     let source = from.clone();
     let now = crate::clock::system_millis() / 1000;
     let (facts, kept) =
         tokio::task::spawn_blocking(move || crate::store::backup::restore(&source, &target, now))
             .await
             .map_err(|_| CliError::Store {
-                path: db.db.display().to_string(),
+                path: db.sqlite_file().display().to_string(),
                 source: StoreError::TaskFailed,
             })??;
     println!(
         "Restored {} entries from {} into {}.",
         facts.entries,
         from.display(),
-        db.db.display()
+        db.sqlite_file().display()
     );
     if let Some(kept) = kept {
         println!("The database it replaced is kept as {}.", kept.display());
@@ -472,10 +516,8 @@ async fn migrate_to_postgres(
     url: crate::config::Secret,
     sessions: bool,
 ) -> Result<(), CliError> {
+    existing(&from, "name the SQLite database to copy with --from <file>")?;
     let shown = from.display().to_string();
-    if !from.exists() {
-        return Err(CliError::NoDatabase(shown));
-    }
     // Nothing may be written to the file while it is copied.
     let _lock = crate::store::backup::ServerLock::acquire(&from).map_err(|e| match e {
         crate::store::backup::LockError::Held => CliError::InUse(shown.clone()),
@@ -520,17 +562,18 @@ async fn vacuum(db: DbArgs) -> Result<(), CliError> {
     if db.database_url.is_some() {
         return Err(CliError::SqliteOnly("vacuum"));
     }
-    let path = db.db.clone();
+    existing(&db.sqlite_file(), NAME_THE_DATABASE)?;
+    let path = db.sqlite_file();
     let done = tokio::task::spawn_blocking(move || crate::store::vacuum::compact(&path))
         .await
         .map_err(|_| CliError::Store {
-            path: db.db.display().to_string(),
+            path: db.sqlite_file().display().to_string(),
             source: StoreError::TaskFailed,
         })??;
     let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
     println!(
         "Compacted {}: {:.1} MiB → {:.1} MiB. Space freed from now on goes back to the file system.",
-        db.db.display(),
+        db.sqlite_file().display(),
         mib(done.before),
         mib(done.after)
     );
@@ -538,7 +581,7 @@ async fn vacuum(db: DbArgs) -> Result<(), CliError> {
 }
 
 async fn seed(count: usize, db: DbArgs) -> Result<(), CliError> {
-    let store = open(&db).await?;
+    let store = open_or_create(&db).await?;
     let started = std::time::Instant::now();
     let result = async {
         store

@@ -130,6 +130,99 @@ fn serve_says_which_file_it_could_not_create_when_the_folder_is_missing() {
 }
 
 #[test]
+fn commands_run_away_from_the_database_refuse_rather_than_start_an_empty_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands: [&[&str]; 5] = [
+        &[
+            "user",
+            "add",
+            "--email",
+            "bo@example.com",
+            "--generate-password",
+        ],
+        &["user", "list"],
+        &["erase", "--email", "ana@example.com", "--yes"],
+        &["token", "list"],
+        &["backup", "--to", "copy.db"],
+    ];
+    for args in commands {
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("EARSHOT_DB")
+            .env_remove("EARSHOT_DATABASE_URL")
+            .output()
+            .unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            err.contains("no database at ./earshot.db (") && err.contains("--db <file>"),
+            "{args:?}: {err}"
+        );
+    }
+    // Not "nothing is held about ana@…" from an empty database of its own.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    // Named, a missing database is refused where only an existing one makes
+    // sense, and created where an installation may begin.
+    let db = dir.path().join("new.db");
+    let (ok, _, err) = run(&["erase", "--email", "ana@example.com", "--yes"], &db);
+    assert!(!ok && err.contains("no database at"), "{err}");
+    assert!(!db.exists());
+    let (ok, _, err) = run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "bo@example.com",
+            "--generate-password",
+        ],
+        &db,
+    );
+    assert!(ok, "{err}");
+    assert!(db.exists());
+}
+
+#[test]
+fn database_and_log_options_may_come_before_the_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let (ok, _, err) = run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "bo@example.com",
+            "--generate-password",
+        ],
+        &db,
+    );
+    assert!(ok, "{err}");
+    let out = Command::new(BIN)
+        .arg("--db")
+        .arg(&db)
+        .args(["--log-format", "json", "user", "list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(listed.contains("bo@example.com"), "{listed}");
+    // Options that belong to the server alone still say so.
+    let out = Command::new(BIN)
+        .arg("--db")
+        .arg(&db)
+        .args(["--addr", "127.0.0.1:9", "user", "list"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with '--addr"));
+}
+
+#[test]
 fn serve_prints_the_snippet_and_exits_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
@@ -365,8 +458,16 @@ fn dev_seed_fills_the_database() {
 fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
+    // A command that may start an installation, so the schema is made.
     let out = Command::new(BIN)
-        .args(["user", "list", "--db"])
+        .args([
+            "user",
+            "add",
+            "--email",
+            "bo@example.com",
+            "--generate-password",
+        ])
+        .arg("--db")
         .arg(&db)
         .env("EARSHOT_LOG", "info")
         .output()
@@ -379,11 +480,21 @@ fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() {
 #[test]
 fn logs_can_be_json_lines_for_log_shippers() {
     let dir = tempfile::tempdir().unwrap();
-    // After the subcommand (`earshot serve --log-format json`), or alone
-    // for the default `serve`.
-    for (n, args) in [vec!["user", "list", "--log-format", "json", "--db"]]
-        .into_iter()
-        .enumerate()
+    // After the subcommand or before it. (Commands that may start an
+    // installation, so the schema is made.)
+    let add = [
+        "user",
+        "add",
+        "--email",
+        "bo@example.com",
+        "--generate-password",
+    ];
+    for (n, args) in [
+        [&add[..], &["--log-format", "json", "--db"]].concat(),
+        [&["--log-format", "json"], &add[..], &["--db"]].concat(),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let db = dir.path().join(format!("earshot-{n}.db"));
         let out = Command::new(BIN)

@@ -6,8 +6,6 @@ use std::time::{Duration, Instant};
 use crate::cli::run_with_stdin;
 use crate::helpers::earshot as run;
 
-/// Runs `earshot <args> --db <db>` and returns (success, stdout, stderr).
-
 #[tokio::test]
 async fn a_webhook_added_from_the_command_line_works_on_a_running_server_within_seconds() {
     let dir = tempfile::tempdir().unwrap();
@@ -146,7 +144,6 @@ fn user_notify_shows_and_changes_a_colleagues_settings() {
     assert!(!ok && err.contains("no account"), "{err}");
 }
 
-/// The token `earshot token add` printed.
 /// Adds a staff account the way an operator would, with a generated
 /// password nobody needs here.
 fn add_colleague(db: &std::path::Path, email: &str) {
@@ -157,6 +154,7 @@ fn add_colleague(db: &std::path::Path, email: &str) {
     assert!(ok, "{err}");
 }
 
+/// The token `earshot token add` printed.
 fn printed_token(out: &str) -> String {
     out.lines()
         .find_map(|l| l.strip_prefix("Token (shown once): "))
