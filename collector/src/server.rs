@@ -223,10 +223,9 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         store.clone(),
         public_url.clone(),
         shield,
-        config.limits.request_timeout,
         auth,
-        config.clock.clone(),
         mailer.clone(),
+        config,
     );
     let notifier = Notifier::start(notify::Context::new(
         store.clone(),

@@ -35,6 +35,7 @@ async fn add(
     db: DbArgs,
 ) -> Result<(), CliError> {
     let requested = Requested::parse(&url, &events, format, include_email)?;
+    let private_host = requested.private_host();
     let (webhook, secret) = with_store(&db, async |store| {
         let sites = store.sites().await.map_err(store_error(&db))?;
         let site = sites
@@ -54,6 +55,14 @@ async fn add(
         webhook.public_id, webhook.site_name, webhook.format, webhook.events
     );
     println!("Signing secret (shown once): {}", secret.expose());
+    // Only the server knows whether it may reach this address: say so
+    // here rather than let the first delivery fail unexplained.
+    if private_host {
+        eprintln!(
+            "Note: this URL is a loopback or private-network address; the server delivers to it \
+             only when started with --allow-private-webhooks (EARSHOT_ALLOW_PRIVATE_WEBHOOKS)."
+        );
+    }
     Ok(())
 }
 

@@ -27,6 +27,7 @@ pub use error::ApiError;
 use crate::abuse::Shield;
 use crate::auth::Auth;
 use crate::clock::Clock;
+use crate::config::Config;
 use crate::directory::SiteDirectory;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -61,17 +62,20 @@ pub struct Shared {
     /// Emails staff replies to customers, when SMTP is configured.
     pub mailer: Option<Arc<crate::mail::Mailer>>,
     pub metrics: Arc<Metrics>,
+    /// Whether webhooks may reach loopback and private addresses, so that
+    /// an endpoint that could never be delivered to is refused when added.
+    pub allow_private_webhooks: bool,
 }
 
 impl AppState {
+    /// The state for a server configured by `config`, at `public_url`.
     pub fn new(
         store: Store,
         public_url: String,
         shield: Shield,
-        request_timeout: Duration,
         auth: Auth,
-        clock: Clock,
         mailer: Option<Arc<crate::mail::Mailer>>,
+        config: &Config,
     ) -> Self {
         AppState(Arc::new(Shared {
             sites: SiteDirectory::new(store.clone()),
@@ -79,10 +83,11 @@ impl AppState {
             store,
             public_url: public_url.into(),
             shield: Arc::new(shield),
-            request_timeout,
+            request_timeout: config.limits.request_timeout,
             auth: Arc::new(auth),
-            clock,
+            clock: config.clock.clone(),
             mailer,
+            allow_private_webhooks: config.allow_private_webhooks,
         }))
     }
 }

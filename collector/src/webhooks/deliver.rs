@@ -5,7 +5,6 @@
 //! next attempt later, never earlier. `410 Gone` means the receiver wants
 //! no more: the endpoint is disabled.
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -95,12 +94,7 @@ pub async fn attempt(
         retry_after: None,
     };
     // A literal address never reaches the resolver: check it here.
-    if !allow_private
-        && let Ok(url) = reqwest::Url::parse(request.url)
-        && let Some(host) = url.host_str()
-        && let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>()
-        && !guard::is_public(ip)
-    {
+    if !allow_private && guard::private_host(request.url) {
         return failed("blocked address");
     }
     let signature = sign::header(

@@ -58,6 +58,23 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || ip.to_ipv4().is_some_and(|v4| !is_public_v4(v4)))
 }
 
+/// Whether `url`'s host is refused before any name is resolved: an
+/// address that is not public, or `localhost`. A name that resolves to such
+/// an address is refused too, but only at delivery (its answer may change).
+pub fn private_host(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return !is_public(ip);
+    }
+    let name = host.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
 /// A resolver that answers only with addresses a delivery may reach.
 #[derive(Debug, Clone, Copy)]
 pub struct PublicOnly;
@@ -91,6 +108,32 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn private_hosts_are_known_from_the_url_alone_where_they_can_be() {
+        for private in [
+            "http://127.0.0.1:9/hook",
+            "http://[::1]/hook",
+            "https://10.0.0.7/hook",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::ffff:192.168.1.1]/",
+            "http://localhost:8080/hook",
+            "http://LOCALHOST./hook",
+            "http://api.localhost/hook",
+        ] {
+            assert!(private_host(private), "{private}");
+        }
+        for public in [
+            "https://hooks.slack.com/services/x",
+            "https://93.184.215.14/hook",
+            "https://[2606:4700::1111]/hook",
+            // Decided when it resolves, at delivery.
+            "https://intranet.example/hook",
+            "https://localhost.example/hook",
+        ] {
+            assert!(!private_host(public), "{public}");
+        }
     }
 
     #[test]

@@ -218,6 +218,12 @@ impl Requested {
         })
     }
 
+    /// Whether the URL names a loopback, private or link-local host, where
+    /// nothing is delivered without `--allow-private-webhooks`.
+    pub fn private_host(&self) -> bool {
+        guard::private_host(self.url.as_str())
+    }
+
     /// The endpoint to store for `site_id`, with a new signing secret to
     /// show once.
     pub fn for_site(self, site_id: i64) -> (NewWebhook, SigningSecret) {

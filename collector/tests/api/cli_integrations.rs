@@ -28,6 +28,11 @@ async fn a_webhook_added_from_the_command_line_works_on_a_running_server_within_
         &db,
     );
     assert!(ok, "{err}");
+    // The receiver is on loopback, which only this server's flag allows.
+    assert!(
+        err.contains("only when started with --allow-private-webhooks"),
+        "{err}"
+    );
     let id = out
         .split("Added webhook ")
         .nth(1)

@@ -295,6 +295,34 @@ async fn internal_addresses_are_refused_unless_allowed() {
 }
 
 #[tokio::test]
+async fn an_endpoint_on_a_private_address_is_refused_when_added_unless_allowed() {
+    let app = spawn_app_with(|_| {}).await;
+    crate::staff::add_staff(&app.running.store).await;
+    let site_id = app.running.store.sites().await.unwrap()[0].id;
+    let admin = crate::staff::signed_in(&app, "ada@example.com").await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://169.254.169.254/latest",
+    ] {
+        let refused = admin
+            .act(
+                &format!("/console/sites/{site_id}/webhooks"),
+                &[("url", url), ("format", "standard")],
+            )
+            .await;
+        assert_eq!(refused.status().as_u16(), 422, "{url}");
+        let html = refused.text().await.unwrap();
+        assert!(
+            html.contains("loopback or private-network address")
+                && html.contains("--allow-private-webhooks"),
+            "{url}: {html}"
+        );
+    }
+    assert!(app.running.store.webhooks().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_rotated_endpoint_is_signed_with_both_secrets_for_a_day() {
     let (app, clock) = app().await;
     let receiver = Receiver::start().await;

@@ -108,6 +108,13 @@ impl FormLimit for AddForm {
     const MAX_BYTES: usize = 2_048 * BYTES_PER_CHAR + 4 * FORM_OVERHEAD;
 }
 
+/// Why an endpoint on this network is refused: every delivery to it would
+/// be blocked, which an administrator would otherwise learn only from a
+/// failed attempt in the log.
+const PRIVATE_HOST: &str = "This URL is a loopback or private-network address, which webhooks may \
+     not reach: use the receiver's public address, or start the collector with \
+     --allow-private-webhooks for receivers on your own network.";
+
 pub async fn add(
     State(state): State<AppState>,
     path: Result<Path<i64>, PathRejection>,
@@ -128,6 +135,9 @@ pub async fn add(
             form.include_email.is_some(),
         )
         .map_err(|e| ConsoleError::Invalid(super::error::capitalise(&e.to_string())))?;
+        if requested.private_host() && !state.allow_private_webhooks {
+            return Err(ConsoleError::Invalid(PRIVATE_HOST.to_owned()));
+        }
         let (webhook, secret) = requested.for_site(site.id);
         let webhook = state
             .store
