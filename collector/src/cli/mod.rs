@@ -48,6 +48,8 @@ pub enum CliError {
     Email(String),
     #[error("no account has the email {0}")]
     NoSuchUser(String),
+    #[error("{0} is disabled: enable it first (earshot user enable --email {0})")]
+    Disabled(String),
     #[error("refused: {0}")]
     Refused(crate::store::AccountRefusal),
     #[error("no site has the key {0}")]

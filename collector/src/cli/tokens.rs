@@ -43,6 +43,15 @@ async fn add(
             .await
             .map_err(store_error(&db))?
             .ok_or_else(|| CliError::NoSuchUser(email.clone()))?;
+        // Disabling revoked the account's tokens; one made now would
+        // quietly come back to life when the account is enabled.
+        let accounts = store.accounts().await.map_err(store_error(&db))?;
+        if accounts
+            .iter()
+            .any(|a| a.user.id == user.id && a.disabled_at.is_some())
+        {
+            return Err(CliError::Disabled(user.email));
+        }
         store
             .add_token(
                 NewToken {

@@ -254,6 +254,25 @@ async fn tokens_from_the_command_line_work_on_a_running_server_and_revoke_at_onc
     assert_eq!(refused.status(), 401);
     let (ok, _, err) = run(&["token", "revoke", &id], &db);
     assert!(!ok && err.contains(&id), "{err}");
+
+    // A disabled account gets no new token: it would come back to life,
+    // unlike the revoked ones, when the account is enabled again.
+    let (ok, _, err) = run(&["user", "disable", "--email", "bo@example.com"], &db);
+    assert!(ok, "{err}");
+    let add = [
+        "token",
+        "add",
+        "--email",
+        "bo@example.com",
+        "--name",
+        "x",
+        "--scope",
+        "read",
+    ];
+    let (ok, _, err) = run(&add, &db);
+    assert!(!ok && err.contains("bo@example.com is disabled"), "{err}");
+    let (_, list, _) = run(&["token", "list"], &db);
+    assert_eq!(list.lines().count(), 1, "only the revoked token: {list}");
 }
 
 #[tokio::test]
