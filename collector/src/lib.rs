@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod notify;
 pub mod origin;
 mod outage;
+pub mod private_files;
 pub mod report;
 pub mod review;
 pub mod server;

@@ -76,6 +76,8 @@ pub enum CliError {
     Backup(#[from] crate::store::backup::BackupError),
     #[error("not on a terminal: pass --yes to erase without a question")]
     NeedsYes,
+    #[error("{0} already exists; choose another name or remove it first (nothing was written)")]
+    Exists(PathBuf),
     #[error("could not write {0}: {1}")]
     Write(PathBuf, std::io::Error),
 }

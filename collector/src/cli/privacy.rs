@@ -84,17 +84,39 @@ pub async fn export(
     to: Option<PathBuf>,
     db: DbArgs,
 ) -> Result<(), CliError> {
-    let export = with_store(&db, async |store| {
+    // The file first: a name that exists (the database itself, typed by
+    // mistake) is refused before anything is exported or recorded.
+    let file = match &to {
+        Some(path) => Some(
+            crate::private_files::create_new(path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => CliError::Exists(path.clone()),
+                _ => CliError::Write(path.clone(), e),
+            })?,
+        ),
+        None => None,
+    };
+    let exported = with_store(&db, async |store| {
         let site = site_id(store, &db, site.as_deref()).await?;
         store
             .export_person(email.clone(), site, None, crate::clock::system_millis())
             .await
             .map_err(store_error(&db))
     })
-    .await?;
-    match to {
-        Some(path) => {
-            std::fs::write(&path, export.json + "\n")
+    .await;
+    let export = match exported {
+        Ok(export) => export,
+        Err(e) => {
+            if let Some(path) = &to {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
+        }
+    };
+    match (to, file) {
+        (Some(path), Some(mut file)) => {
+            use std::io::Write;
+            file.write_all((export.json + "\n").as_bytes())
+                .and_then(|()| file.sync_all())
                 .map_err(|e| CliError::Write(path.clone(), e))?;
             eprintln!(
                 "Wrote {} entries about {} to {}.",
@@ -103,7 +125,7 @@ pub async fn export(
                 path.display()
             );
         }
-        None => println!("{}", export.json),
+        _ => println!("{}", export.json),
     }
     Ok(())
 }

@@ -133,6 +133,8 @@ pub fn backup(db: &Path, to: &Path) -> Result<CopyFacts, BackupError> {
             return Err(e);
         }
     };
+    // Every customer's words and the staff's secrets: the owner's alone.
+    crate::private_files::restrict(&partial).map_err(io(&partial))?;
     File::open(&partial)
         .and_then(|f| f.sync_all())
         .map_err(io(&partial))?;

@@ -63,6 +63,12 @@ impl Sqlite {
 
     /// [`Sqlite::open`], with the WAL checkpointed as `checkpoints` says.
     pub fn open_with(path: &Path, checkpoints: WalCheckpoints) -> Result<Sqlite, StoreError> {
+        // A new database is made readable by its owner alone (its
+        // write-ahead log and shared memory files take the same
+        // permissions). If this fails, opening reports why.
+        if !path.exists() {
+            let _ = crate::private_files::create_new(path);
+        }
         let mut conn = Connection::open(path)?;
         configure_writer(&conn)?;
         migrations::run(&mut conn)?;

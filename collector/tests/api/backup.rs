@@ -88,6 +88,20 @@ async fn a_backup_under_ingest_holds_every_entry_acknowledged_before_it_began() 
     assert!(ok, "{stderr}");
     assert!(stdout.contains("integrity check ok"), "{stdout}");
     assert!(during > 0, "ingest went on during the backup");
+    // The server made the database and the backup copies it: every
+    // customer's words, for the owner's eyes alone (SQLite gives the
+    // write-ahead log and shared memory the database's permissions).
+    #[cfg(unix)]
+    for file in [
+        copy.clone(),
+        db.clone(),
+        db.with_extension("db-wal"),
+        db.with_extension("db-shm"),
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
     let saved = ids_in(&copy);
     for id in &acknowledged {
         assert!(

@@ -356,8 +356,32 @@ async fn export_person_hands_over_everything_held_about_them() {
         .unwrap();
     assert_eq!(bytes, png_with_marker());
     assert!(!text.contains("bo@example.com"), "only this person");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&to).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "a person's data is the owner's alone");
+    }
+
+    // An existing file is never written over: not an earlier export, not
+    // the database itself named by mistake.
+    let database = std::fs::read(&db).unwrap();
+    for existing in [&to, &db] {
+        let (ok, _, stderr) = earshot(
+            &[
+                "export-person",
+                "--email",
+                EMAIL,
+                "--to",
+                existing.to_str().unwrap(),
+            ],
+            &db,
+        );
+        assert!(!ok && stderr.contains("already exists"), "{stderr}");
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), database);
     let actions = crate::helpers::audit_details(&rusqlite::Connection::open(&db).unwrap(), "");
-    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions.len(), 1, "refusals export nothing: {actions:?}");
     assert_eq!(actions[0].0, "person.exported");
 }
 

@@ -1,0 +1,59 @@
+//! Files that hold customers' words and staff secrets (the database, its
+//! backups, a person's export) are made readable by their owner alone:
+//! with the usual umask of 022 they would be readable by every account on
+//! the machine, wherever an operator happened to put them (`/tmp`).
+//! Files that exist already keep the permissions their owner gave them.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::Path;
+
+/// Creates `path` for writing, readable by its owner only; refuses a path
+/// that exists (an export must never land on the database).
+pub fn create_new(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Makes an existing file readable by its owner only.
+pub fn restrict(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn new_files_are_the_owners_alone_and_never_replace_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("person.json");
+        create_new(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        let again = create_new(&path).unwrap_err();
+        assert_eq!(again.kind(), io::ErrorKind::AlreadyExists);
+
+        let shared = dir.path().join("copy.db");
+        std::fs::write(&shared, b"x").unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
+        restrict(&shared).unwrap();
+        assert_eq!(mode(&shared), 0o600);
+    }
+}
