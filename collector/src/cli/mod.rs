@@ -48,6 +48,10 @@ pub enum CliError {
     Email(String),
     #[error("no account has the email {0}")]
     NoSuchUser(String),
+    #[error(
+        "an account with the email {0} exists already (earshot user password --email {0} changes its password)"
+    )]
+    EmailTaken(String),
     #[error("{0} is disabled: enable it first (earshot user enable --email {0})")]
     Disabled(String),
     #[error("refused: {0}")]
@@ -364,22 +368,36 @@ async fn add_user(
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
     let role = Role::parse(role).unwrap_or(Role::Agent);
-    let (password, generated) = obtain_password(generate)?;
-    let password_hash = hash(&password)?;
     let store = open_or_create(&db).await?;
-    let result = store
-        .add_user(
-            NewUser {
-                email,
-                name,
-                role,
-                password_hash,
-            },
-            crate::clock::system_millis(),
-        )
-        .await;
+    // Whether the address is free before a password is typed for it.
+    let added = async {
+        if store
+            .user_by_email(email.clone())
+            .await
+            .map_err(store_error(&db))?
+            .is_some()
+        {
+            return Err(CliError::EmailTaken(email));
+        }
+        let (password, generated) = obtain_password(generate)?;
+        let password_hash = hash(&password)?;
+        let user = store
+            .add_user(
+                NewUser {
+                    email,
+                    name,
+                    role,
+                    password_hash,
+                },
+                crate::clock::system_millis(),
+            )
+            .await
+            .map_err(store_error(&db))?;
+        Ok((user, password, generated))
+    }
+    .await;
     store.shutdown().await;
-    let user = result.map_err(store_error(&db))?;
+    let (user, password, generated) = added?;
     println!(
         "Added {} {} <{}>",
         user.role.as_str(),
@@ -393,21 +411,33 @@ async fn add_user(
 }
 
 async fn set_password(email: String, generate: bool, db: DbArgs) -> Result<(), CliError> {
-    let (password, generated) = obtain_password(generate)?;
-    let password_hash = hash(&password)?;
-    let store = open(&db).await?;
-    let result = store
-        .set_password(
-            email.trim().to_owned(),
-            password_hash,
-            None,
-            crate::clock::system_millis(),
-        )
-        .await;
-    store.shutdown().await;
-    if !result.map_err(store_error(&db))? {
-        return Err(CliError::NoSuchUser(email));
-    }
+    let (password, generated) = with_store(&db, async |store| {
+        // Whether the account exists before a password is typed for it.
+        if store
+            .user_by_email(email.clone())
+            .await
+            .map_err(store_error(&db))?
+            .is_none()
+        {
+            return Err(CliError::NoSuchUser(email.clone()));
+        }
+        let (password, generated) = obtain_password(generate)?;
+        let password_hash = hash(&password)?;
+        let changed = store
+            .set_password(
+                email.trim().to_owned(),
+                password_hash,
+                None,
+                crate::clock::system_millis(),
+            )
+            .await
+            .map_err(store_error(&db))?;
+        if !changed {
+            return Err(CliError::NoSuchUser(email.clone()));
+        }
+        Ok((password, generated))
+    })
+    .await?;
     println!("Password changed for {email}; its sessions have ended.");
     if generated {
         println!("Password (shown once): {}", password.expose());

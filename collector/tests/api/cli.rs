@@ -386,6 +386,15 @@ fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
     assert!(ok);
     let (_, list, _) = run(&["user", "list"], &db);
     assert!(list.ends_with("bo@example.com\tagent\tbo\n"), "{list}");
+    // A taken address or an unknown account is said before any password
+    // is read (here there is none to read).
+    let (ok, _, stderr) = run(&["user", "add", "--email", "BO@example.com"], &db);
+    assert!(!ok && stderr.contains("exists already"), "{stderr}");
+    let (ok, _, stderr) = run(&["user", "password", "--email", "cy@example.com"], &db);
+    assert!(
+        !ok && stderr.contains("no account has the email"),
+        "{stderr}"
+    );
     let stored: String = rusqlite::Connection::open(&db)
         .unwrap()
         .query_row(
