@@ -110,6 +110,13 @@ pub struct Metrics {
     wal_checkpoints_left: Gauge,
     search_lag: Gauge,
     rss_bytes: Gauge,
+    backups: Family<BackupLabels, Counter>,
+    backup_last_success: Gauge,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackupLabels {
+    result: &'static str,
 }
 
 /// Registers `metric` under `name` and hands it back to record into (the
@@ -225,6 +232,18 @@ impl Metrics {
             "Resident memory of the collector process",
             Gauge::default(),
         );
+        let backups = registered(
+            r,
+            "backups",
+            "Scheduled backups (--backup-dir) by result: written (and checked) or failed",
+            Family::default(),
+        );
+        let backup_last_success = registered(
+            r,
+            "backup_last_success_timestamp_seconds",
+            "When the newest scheduled backup was written (Unix time; 0 before the first): alert when it is older than --backup-every allows",
+            Gauge::default(),
+        );
         let build: Family<Vec<(&'static str, &'static str)>, Gauge> = registered(
             r,
             "build_info",
@@ -249,7 +268,33 @@ impl Metrics {
             wal_checkpoints_left,
             search_lag,
             rss_bytes,
+            backups,
+            backup_last_success,
         }
+    }
+
+    /// A scheduled backup written and checked just now.
+    pub fn backup_written(&self, at: std::time::SystemTime) {
+        self.newest_backup(at);
+        self.backups
+            .get_or_create(&BackupLabels { result: "written" })
+            .inc();
+    }
+
+    /// The newest scheduled backup is from `at` (found in the folder at
+    /// start, so a restart does not look like a backup never taken).
+    pub fn newest_backup(&self, at: std::time::SystemTime) {
+        let secs = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        self.backup_last_success
+            .set(self.backup_last_success.get().max(secs));
+    }
+
+    pub fn backup_failed(&self) {
+        self.backups
+            .get_or_create(&BackupLabels { result: "failed" })
+            .inc();
     }
 
     pub fn submission(&self, outcome: Outcome) {

@@ -43,6 +43,8 @@ pub enum StartError {
         "--backup-dir backs up the SQLite file; back PostgreSQL up with its own tools (pg_dump, pgBackRest, WAL archiving)"
     )]
     BackupsNeedSqlite,
+    #[error("--backup-dir {path}: cannot write there: {source}")]
+    BackupDir { path: String, source: io::Error },
     #[error("could not listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
     #[error("SMTP settings: {0}")]
@@ -138,6 +140,15 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         path: config.database(),
         source,
     };
+    // Said now, not by a warning the first backup logs a day from now.
+    if let (Some(schedule), None) = (&config.backups, &config.database_url) {
+        crate::store::backup::prepare_dir(&schedule.dir).map_err(|source| {
+            StartError::BackupDir {
+                path: schedule.dir.display().to_string(),
+                source,
+            }
+        })?;
+    }
     let (store, lock) = match &config.database_url {
         // Several collectors may share one PostgreSQL: no lock of ours.
         Some(url) => {
@@ -243,6 +254,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         None => (None, None),
     };
     let sites = state.sites.clone();
+    let metrics = state.metrics.clone();
     let router = app(state);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let proxies = TrustedProxies::new(config.trusted_proxies.clone());
@@ -265,6 +277,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             config.db.clone(),
             schedule,
             stopped,
+            metrics,
         ));
         (stop, task)
     });

@@ -12,6 +12,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -185,6 +186,41 @@ fn sync_dir(path: &Path) {
     }
 }
 
+/// Makes the scheduled backups' folder if it is missing and proves that
+/// files can be written in it.
+pub fn prepare_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".earshot-probe-{}", std::process::id()));
+    let _ = std::fs::remove_file(&probe);
+    crate::private_files::create_new(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
+/// When the newest scheduled backup in `dir` was written, if there is one.
+fn newest_backup(dir: &Path) -> Option<SystemTime> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| is_scheduled_backup(&e.file_name().to_string_lossy()))
+        .filter_map(|e| e.metadata().ok()?.modified().ok())
+        .max()
+}
+
+fn is_scheduled_backup(name: &str) -> bool {
+    name.starts_with("earshot-") && name.ends_with(".db")
+}
+
+/// How long until the next backup is due: `every` after the newest one,
+/// at once if that is past or there is none. Counted from the folder, not
+/// from the start, so a server restarted more often than `every` (a daily
+/// deploy, with daily backups) still takes them.
+fn due_in(newest: Option<SystemTime>, every: Duration, now: SystemTime) -> Duration {
+    newest.map_or(Duration::ZERO, |newest| {
+        let age = now.duration_since(newest).unwrap_or_default();
+        every.saturating_sub(age)
+    })
+}
+
 /// Backs up `db` into `schedule.dir` every `schedule.every`, keeping the
 /// newest `schedule.keep` (`earshot-<UTC time>.db`, so names sort by age),
 /// until `stop` fires. A backup under way when it fires is finished, not
@@ -194,12 +230,19 @@ pub async fn scheduled(
     db: PathBuf,
     schedule: crate::config::BackupSchedule,
     mut stop: tokio::sync::oneshot::Receiver<()>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 ) {
+    let newest = newest_backup(&schedule.dir);
+    if let Some(at) = newest {
+        metrics.newest_backup(at);
+    }
+    let mut wait = due_in(newest, schedule.every, SystemTime::now());
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(schedule.every) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = &mut stop => return,
         }
+        wait = schedule.every;
         let (db, schedule) = (db.clone(), schedule.clone());
         let outcome = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&schedule.dir).map_err(io(&schedule.dir))?;
@@ -212,14 +255,21 @@ pub async fn scheduled(
         })
         .await;
         match outcome {
-            Ok(Ok((to, facts))) => tracing::info!(
-                path = %to.display(), entries = facts.entries, bytes = facts.bytes,
-                "scheduled backup written and checked"
-            ),
+            Ok(Ok((to, facts))) => {
+                metrics.backup_written(SystemTime::now());
+                tracing::info!(
+                    path = %to.display(), entries = facts.entries, bytes = facts.bytes,
+                    "scheduled backup written and checked"
+                )
+            }
             Ok(Err(e)) => {
+                metrics.backup_failed();
                 tracing::warn!(error = %e, "scheduled backup failed; trying again next time")
             }
-            Err(_) => tracing::warn!("scheduled backup task failed"),
+            Err(_) => {
+                metrics.backup_failed();
+                tracing::warn!("scheduled backup task failed")
+            }
         }
     }
 }
@@ -233,7 +283,7 @@ pub fn prune(dir: &Path, keep: usize) -> Result<(), BackupError> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("earshot-") && n.ends_with(".db"))
+                .is_some_and(is_scheduled_backup)
         })
         .collect();
     names.sort();
@@ -298,6 +348,18 @@ impl ServerLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_backup_is_due_every_after_the_newest_one_not_after_the_start() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let day = Duration::from_secs(86_400);
+        let hour = Duration::from_secs(3_600);
+        assert_eq!(due_in(None, day, now), Duration::ZERO);
+        assert_eq!(due_in(Some(now - hour), day, now), day - hour);
+        assert_eq!(due_in(Some(now - 2 * day), day, now), Duration::ZERO);
+        // A clock set back: never longer than one period.
+        assert_eq!(due_in(Some(now + hour), day, now), day);
+    }
 
     #[test]
     fn a_held_lock_refuses_a_second_holder_until_released() {

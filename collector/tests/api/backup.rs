@@ -203,12 +203,20 @@ async fn scheduled_backups_are_checked_copies_and_only_the_newest_are_kept() {
     )
     .await
     .unwrap();
+    // Finished copies only, not one still being written (`.partial`).
     let listed = || -> Vec<std::path::PathBuf> {
         std::fs::read_dir(&backups)
-            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "db"))
+                    .collect()
+            })
             .unwrap_or_default()
     };
-    // Wait for several rounds: at least three written, two kept.
+    // Wait for several rounds (the first, taken at start with no backup
+    // in the folder yet, is older than the submission): at least four
+    // written, the newest two kept.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let mut seen = std::collections::BTreeSet::new();
     while seen.len() < 4 {
@@ -227,6 +235,100 @@ async fn scheduled_backups_are_checked_copies_and_only_the_newest_are_kept() {
             .unwrap();
         assert_eq!(check, "ok");
     }
+}
+
+#[tokio::test]
+async fn scheduled_backups_follow_the_newest_in_the_folder_and_an_unwritable_folder_stops_the_start()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    // The last backup before a restart, two hours old, with hourly backups.
+    let old = backups.join("earshot-20260101T000000Z.db");
+    std::fs::write(&old, b"").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7_200);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let mut config = test_config(&db);
+    config.backups = Some(earshot_collector::config::BackupSchedule {
+        dir: backups.clone(),
+        every: Duration::from_secs(3_600),
+        keep: 5,
+    });
+    config.metrics = Some(earshot_collector::config::MetricsListener {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        token: None,
+    });
+    let count = || std::fs::read_dir(&backups).unwrap().count();
+    let scrape = |running: &server::Running| {
+        let addr = running.metrics_addr.unwrap();
+        async move {
+            reqwest::get(format!("http://{addr}/metrics"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let last_success = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("earshot_backup_last_success_timestamp_seconds "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+
+    // Overdue: taken at once, not an hour after the start.
+    let running = server::start(&config).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an overdue backup is taken at start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = scrape(&running).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(now - last_success(&text) < 60, "{text}");
+    assert!(
+        text.contains("earshot_backups_total{result=\"written\"} 1"),
+        "{text}"
+    );
+    running.stop().await.unwrap();
+
+    // Restarted with a fresh backup in the folder: none due for an hour,
+    // and the metric still says when the last one was written.
+    let running = server::start(&config).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(count(), 2);
+    let text = scrape(&running).await;
+    assert!(now - last_success(&text) < 60, "{text}");
+    running.stop().await.unwrap();
+
+    // A folder that cannot be written stops the start, with its name.
+    let file = dir.path().join("not-a-folder");
+    std::fs::write(&file, b"").unwrap();
+    config.backups = Some(earshot_collector::config::BackupSchedule {
+        dir: file.join("backups"),
+        every: Duration::from_secs(3_600),
+        keep: 5,
+    });
+    let refused = server::start(&config).await.err().unwrap().to_string();
+    assert!(
+        refused.starts_with("--backup-dir") && refused.contains("not-a-folder"),
+        "{refused}"
+    );
 }
 
 #[tokio::test]
