@@ -26,7 +26,82 @@ pub enum MailError {
     /// Only the SMTP status, never the server's text: that text can quote
     /// the customer's address, which must stay out of the logs.
     #[error("the SMTP relay did not take the message ({0})")]
-    Send(String),
+    Send(SendFailure),
+}
+
+/// Why the relay did not take a message, as far as can be said without
+/// its own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendFailure {
+    /// It answered with this SMTP status.
+    Status(u16),
+    TimedOut,
+    /// The TLS handshake failed (often the wrong scheme for the port).
+    Tls,
+    /// No connection, or one that broke off.
+    Connection,
+}
+
+impl std::fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendFailure::Status(code) => write!(f, "SMTP status {code}"),
+            SendFailure::TimedOut => f.write_str("timed out"),
+            SendFailure::Tls => f.write_str("TLS handshake failed"),
+            SendFailure::Connection => f.write_str("connection or protocol error"),
+        }
+    }
+}
+
+impl SendFailure {
+    /// A short word for it, to carry in a link (`535`, `timeout`, …).
+    pub fn code(self) -> String {
+        match self {
+            SendFailure::Status(code) => code.to_string(),
+            SendFailure::TimedOut => "timeout".to_owned(),
+            SendFailure::Tls => "tls".to_owned(),
+            SendFailure::Connection => "connection".to_owned(),
+        }
+    }
+
+    /// The failure [`code`](Self::code) names.
+    pub fn from_code(code: &str) -> Option<SendFailure> {
+        match code {
+            "timeout" => Some(SendFailure::TimedOut),
+            "tls" => Some(SendFailure::Tls),
+            "connection" => Some(SendFailure::Connection),
+            status => status
+                .parse::<u16>()
+                .ok()
+                .filter(|s| (400..600).contains(s))
+                .map(SendFailure::Status),
+        }
+    }
+
+    /// What an operator can check, in a sentence.
+    pub fn advice(self) -> &'static str {
+        match self {
+            SendFailure::Status(530 | 534 | 535 | 538) => {
+                "The relay refused the sign-in: check the user name and password in --smtp-url (and that the account may send mail)."
+            }
+            SendFailure::Status(550..=555) => {
+                "The relay refused the sender or the recipient: --smtp-from must be an address the relay lets this account send as."
+            }
+            SendFailure::Status(400..=499) => {
+                "The relay asked to try again later. Earshot retries on its own; if it keeps saying so, its logs say why."
+            }
+            SendFailure::Status(_) => "The relay refused the message; its logs say why.",
+            SendFailure::TimedOut => {
+                "The relay did not answer in time: check the host and port in --smtp-url, and that no firewall stands between."
+            }
+            SendFailure::Tls => {
+                "The encrypted connection failed: use smtps://…:465, or smtp://…:587?tls=required for STARTTLS, and check the relay's certificate."
+            }
+            SendFailure::Connection => {
+                "Could not talk to the relay: check the host and port in --smtp-url (smtps://…:465, or smtp://…:587?tls=required for STARTTLS)."
+            }
+        }
+    }
 }
 
 /// Sends mail through one SMTP relay. Cheap to clone.
@@ -87,9 +162,13 @@ impl Mailer {
             .map(drop)
             .map_err(|e| {
                 MailError::Send(match e.status() {
-                    Some(code) => format!("SMTP status {code}"),
-                    None if e.is_timeout() => "timed out".to_owned(),
-                    None => "connection or protocol error".to_owned(),
+                    Some(code) => code
+                        .to_string()
+                        .parse()
+                        .map_or(SendFailure::Connection, SendFailure::Status),
+                    None if e.is_timeout() => SendFailure::TimedOut,
+                    None if e.is_tls() => SendFailure::Tls,
+                    None => SendFailure::Connection,
                 })
             })
     }

@@ -20,11 +20,11 @@ use super::retention::Retention;
 use super::{
     Account, AccountError, Attached, AttemptRecord, AuditEntry, BulkAction, BulkOutcome,
     DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry, EntryDetail, Erasure, ExportChunk,
-    ExportQuery, FollowedUp, Gauges, InboxPage, Inserted, LinkPurpose, MailJob, MailResult,
-    NewEntry, NewLink, NewReply, NewSite, NewToken, NewUser, NewWebhook, Pending, PendingInvite,
-    PendingNewEntries, Period, PersonExport, PublicMessage, ReplyParts, Report, ReviewError, Role,
-    Rollups, Session, Site, SiteChange, SitePage, SiteRow, SiteSettings, Sqlite, StoreError,
-    TokenInfo, User, WaitingSummary, Webhook, WriteStats,
+    ExportQuery, FollowedUp, Gauges, InboxPage, Inserted, LinkPurpose, MailHealth, MailJob,
+    MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken, NewUser, NewWebhook, Pending,
+    PendingInvite, PendingNewEntries, Period, PersonExport, PublicMessage, ReplyParts, Report,
+    ReviewError, Role, Rollups, Session, Site, SiteChange, SitePage, SiteRow, SiteSettings, Sqlite,
+    StoreError, TokenInfo, User, WaitingSummary, Webhook, WriteStats,
 };
 use crate::auth::Attempt;
 use crate::mail::staff::EntryLine;
@@ -309,6 +309,9 @@ operations! {
         fn login_attempts_since(since: i64) -> Result<Vec<(i64, Attempt)>, StoreError>;
         /// The key for the sign-in throttle's tags and device cookies.
         fn login_throttle_secret() -> Result<[u8; 32], StoreError>;
+        /// Whether email has been getting through: the attempts that failed
+        /// since the last that went out.
+        fn mail_health() -> Result<MailHealth, StoreError>;
         /// Notes on a reply whether its email went out (`emailed` or
         /// `email_failed`), for the timeline.
         fn mark_reply_mailed(event_id: i64, sent: bool) -> Result<(), StoreError>;
@@ -337,6 +340,9 @@ operations! {
         /// Records attempts and what they mean for their deliveries and
         /// endpoints, in one transaction.
         fn record_attempts(attempts: Vec<AttemptRecord>) -> Result<(), StoreError>;
+        /// Makes the waiting emails that failed before due at `now`; returns
+        /// how many.
+        fn retry_mail_now(now: i64) -> Result<usize, StoreError>;
         /// Records an attempt made at `at` and forgets those before
         /// `forget_before`.
         fn record_login_attempt(at: i64, attempt: Attempt, forget_before: i64) -> Result<(), StoreError>;

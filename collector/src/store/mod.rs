@@ -54,7 +54,8 @@ pub use notify::{
     NewMail, NoticeFact, NoticeKind, Pending,
 };
 pub use outbox::{
-    DigestFacts, MailJob, MailResult, PendingNewEntries, PendingNewEntry, ReplyParts,
+    DigestFacts, LEASE_MS, MailHealth, MailJob, MailResult, PendingNewEntries, PendingNewEntry,
+    ReplyParts,
 };
 pub use privacy::{Erasure, PersonExport};
 pub use review::{

@@ -43,6 +43,31 @@ pub struct PendingNewEntries {
     pub newest: i64,
 }
 
+/// How long a claimed email or webhook message is a PostgreSQL
+/// collector's to send (its `due_at` moves this far ahead while it sends):
+/// well beyond a send's own timeouts.
+pub const LEASE_MS: i64 = 5 * 60_000;
+
+/// Whether email has been getting through: the attempts that failed
+/// since the last one that went out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailHealth {
+    /// When an email last went out.
+    pub last_sent_at: Option<i64>,
+    /// Attempts that failed since then (ever, if none went out).
+    pub failed: i64,
+    /// When the first of them failed.
+    pub failing_since: Option<i64>,
+    /// The latest one's short reason.
+    pub last_error: Option<String>,
+}
+
+impl MailHealth {
+    pub fn is_failing(&self) -> bool {
+        self.failed > 0
+    }
+}
+
 /// What became of one email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailResult {
@@ -430,6 +455,50 @@ impl Sqlite {
     ) -> Result<DigestFacts, StoreError> {
         self.read(move |conn| digest_facts(conn, now, with_webhooks))
             .await
+    }
+
+    /// Whether email has been getting through. Walks back from the newest
+    /// attempt to the last that went out, so it reads only the failures.
+    pub async fn mail_health(&self) -> Result<MailHealth, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "WITH last_ok AS (
+                         SELECT id, at FROM mail_attempts WHERE ok = 1 ORDER BY id DESC LIMIT 1)
+                     SELECT (SELECT at FROM last_ok), count(*), min(a.at),
+                            (SELECT error FROM mail_attempts WHERE ok = 0 ORDER BY id DESC LIMIT 1)
+                     FROM mail_attempts a
+                     WHERE a.id > coalesce((SELECT id FROM last_ok), 0)",
+                )?
+                .query_row([], |r| {
+                    let failed: i64 = r.get(1)?;
+                    Ok(MailHealth {
+                        last_sent_at: r.get(0)?,
+                        failed,
+                        failing_since: r.get(2)?,
+                        last_error: if failed > 0 { r.get(3)? } else { None },
+                    })
+                })?)
+        })
+        .await
+    }
+
+    /// Makes the waiting emails that have failed before due at `now`:
+    /// once the relay works again (a test email went out), they need not
+    /// wait for their next retry, hours away. Those due within [`LEASE_MS`]
+    /// keep their time: on PostgreSQL that is also where an email being
+    /// sent right now waits, and due now another collector would send it
+    /// again. Returns how many.
+    pub async fn retry_mail_now(&self, now: i64) -> Result<usize, StoreError> {
+        self.write(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "UPDATE mail_outbox SET due_at = ?1
+                     WHERE state = 'pending' AND attempts > 0 AND due_at > ?1 + ?2",
+                )?
+                .execute([now, LEASE_MS])?)
+        })
+        .await
     }
 
     /// When the earliest waiting email is due.

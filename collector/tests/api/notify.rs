@@ -308,6 +308,108 @@ async fn an_email_the_relay_refuses_is_retried_and_every_attempt_recorded() {
     assert_eq!(attempts[1], (1, None));
 }
 
+/// Waits until `n` attempts to send email are recorded.
+async fn attempts_recorded(app: &TestApp, n: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let count: i64 = app
+            .db()
+            .query_row("SELECT count(*) FROM mail_attempts", [], |r| r.get(0))
+            .unwrap();
+        if count >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{count} of {n} attempts"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn failing_email_is_shown_in_the_console_and_a_test_email_sends_the_waiting_again() {
+    // The relay refuses the first four messages: three tries of Ada's
+    // notification, then the first test email.
+    let (app, clock, mut mails) = app_with_mail(NOON, 4).await;
+    let ada = signed_in(&app, "ada@example.com").await;
+    let bo = signed_in(&app, "bo@example.com").await;
+    let notifications = ada.html("/console/notifications").await;
+    assert!(
+        notifications.contains("No email has gone out yet."),
+        "{notifications}"
+    );
+    assert!(
+        !ada.html("/console")
+            .await
+            .contains("Email is not getting through")
+    );
+
+    submit(&app, complaint(&app, "Parcel lost")).await;
+    attempts_recorded(&app, 1).await;
+    clock.advance(61_000);
+    attempts_recorded(&app, 2).await;
+    clock.advance(5 * 60_000 + 1_000);
+    attempts_recorded(&app, 3).await;
+    // Administrators see it above the inbox; an agent, on Notifications.
+    let inbox = ada.html("/console").await;
+    assert!(
+        inbox.contains("Email is not getting through")
+            && inbox.contains("3 attempts failed, the first"),
+        "{inbox}"
+    );
+    assert!(inbox.contains("SMTP status 451"), "{inbox}");
+    assert!(
+        !bo.html("/console")
+            .await
+            .contains("Email is not getting through")
+    );
+    let page = bo.html("/console/notifications").await;
+    assert!(
+        page.contains("Email is not getting through</strong>: 3 attempts failed"),
+        "{page}"
+    );
+
+    // A test the relay refuses says what it answered and what to check.
+    let tested = ada.act("/console/notifications/test", &[]).await;
+    assert_eq!(tested.status().as_u16(), 303);
+    let to = tested.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/console/notifications?tested=451#email");
+    let page = ada.html(to.trim_end_matches("#email")).await;
+    assert!(
+        page.contains("The test email did not go out: SMTP status 451.")
+            && page.contains("asked to try again later"),
+        "{page}"
+    );
+    // One it takes arrives, and the notification waiting half an hour for
+    // its next retry goes out now.
+    let tested = ada.act("/console/notifications/test", &[]).await;
+    let to = tested.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/console/notifications?tested=sent-1#email");
+    let got = collect(&mut mails, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 2, "the test and the notification: {got:?}");
+    assert!(
+        got.iter()
+            .any(|m| header(m, "Subject") == "Earshot test email")
+    );
+    assert!(
+        got.iter()
+            .any(|m| header(m, "To").contains("ada@example.com"))
+    );
+    assert!(got.iter().any(|m| m.contains("Parcel lost")));
+    let page = ada.html(to.trim_end_matches("#email")).await;
+    assert!(
+        page.contains("1 email that had failed is being sent again now."),
+        "{page}"
+    );
+    assert!(page.contains("Email is getting through"), "{page}");
+    assert!(
+        !ada.html("/console")
+            .await
+            .contains("Email is not getting through")
+    );
+}
+
 #[tokio::test]
 async fn each_colleague_sets_their_own_notifications_in_the_console() {
     let (app, _, _mails) = app_with_mail(NOON, 0).await;

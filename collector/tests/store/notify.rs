@@ -388,6 +388,86 @@ async fn preferences_are_kept_and_a_digest_queued_once_a_day(db: &Store) {
 }
 story!(preferences_are_kept_and_a_digest_queued_once_a_day);
 
+async fn failing_email_is_told_until_one_goes_out_and_can_be_retried_at_once(db: &Store) {
+    use earshot_collector::store::{LEASE_MS, MailHealth};
+    let ada = colleague(db, "Ada", Role::Admin).await;
+    let bo = colleague(db, "Bo", Role::Agent).await;
+    for who in [&ada, &bo] {
+        let mut prefs = Prefs::defaults(who.role);
+        prefs.digest_hour = Some(9);
+        db.set_notify_prefs(who.id, prefs).await.unwrap();
+    }
+    assert_eq!(db.mail_health().await.unwrap(), MailHealth::default());
+    let day = 20_000 * DAY;
+    let at = day + 9 * HOUR;
+    assert_eq!(db.queue_digests(at).await.unwrap(), 2);
+    let jobs = db.due_mail(at, 10).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    let failed = |error: &str, retry_at| MailResult::Failed {
+        error: error.to_owned(),
+        retry_at,
+    };
+    // Ada's goes out; Bo's fails twice, the second time to wait 2 hours.
+    db.record_mail(jobs[0].id, MailResult::Sent { folded_upto: None }, at + 1)
+        .await
+        .unwrap();
+    let healthy = db.mail_health().await.unwrap();
+    assert_eq!((healthy.last_sent_at, healthy.failed), (Some(at + 1), 0));
+    assert!(!healthy.is_failing());
+    db.record_mail(jobs[1].id, failed("timed out", Some(at + 60_000)), at + 2)
+        .await
+        .unwrap();
+    let again = db.due_mail(at + 60_000, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    db.record_mail(
+        again[0].id,
+        failed("SMTP status 535", Some(at + 2 * HOUR)),
+        at + 60_001,
+    )
+    .await
+    .unwrap();
+    let failing = db.mail_health().await.unwrap();
+    assert_eq!(
+        failing,
+        MailHealth {
+            last_sent_at: Some(at + 1),
+            failed: 2,
+            failing_since: Some(at + 2),
+            last_error: Some("SMTP status 535".to_owned()),
+        }
+    );
+    // Retrying at once moves up only what waits past the lease window.
+    assert_eq!(
+        db.retry_mail_now(at + 2 * HOUR - LEASE_MS).await.unwrap(),
+        0
+    );
+    assert_eq!(db.retry_mail_now(at + 70_000).await.unwrap(), 1);
+    assert_eq!(db.next_mail_due().await.unwrap(), Some(at + 70_000));
+    let retried = db.due_mail(at + 70_000, 10).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    db.record_mail(
+        retried[0].id,
+        MailResult::Sent { folded_upto: None },
+        at + 70_001,
+    )
+    .await
+    .unwrap();
+    let recovered = db.mail_health().await.unwrap();
+    assert_eq!(
+        recovered,
+        MailHealth {
+            last_sent_at: Some(at + 70_001),
+            ..MailHealth::default()
+        }
+    );
+    assert_eq!(
+        db.retry_mail_now(at + 80_000).await.unwrap(),
+        0,
+        "nothing waits"
+    );
+}
+story!(failing_email_is_told_until_one_goes_out_and_can_be_retried_at_once);
+
 /// SQLite keeps whatever bytes a hand edit writes into a text column; a row
 /// no collector can read must not stop every announcement behind it.
 #[tokio::test]

@@ -268,10 +268,11 @@ pub async fn page(
     let now = state.clock.now_millis();
     // Independent reads, each on a connection of its own: the page waits
     // for the slowest, not for their sum.
-    let (sites, users, summary) = tokio::try_join!(
+    let (sites, users, summary, mail) = tokio::try_join!(
         state.store.site_settings(),
         state.store.users(),
-        state.store.waiting_summary(now)
+        state.store.waiting_summary(now),
+        super::email_check::failing_for_admin(&state, &staff)
     )?;
     // A typed site name or key becomes its id, so links carry the id.
     let site = site_choice::resolve(&raw.site, &sites);
@@ -349,6 +350,7 @@ pub async fn page(
                 " · " a.late href="/console/promises" { (summary.overdue_promises) @if summary.overdue_promises == 1 { " overdue promise" } @else { " overdue promises" } }
             }
         }
+        @if let Some(health) = &mail { (super::email_check::banner(health, now)) }
         @if let Some(changed) = notice.changed {
             p.notice role="status" { "Changed " (changed) @if changed == 1 { " entry" } @else { " entries" } @if let Some(s) = notice.skipped.filter(|s| *s > 0) { "; " (s) " skipped (not applicable)" } "." }
         }

@@ -5,6 +5,7 @@
 mod account;
 mod audit;
 mod charts;
+mod email_check;
 mod entry;
 mod error;
 mod extract;
@@ -92,6 +93,7 @@ pub fn router() -> Router<AppState> {
             "/console/notifications",
             get(notifications::page).post(notifications::save),
         )
+        .route("/console/notifications/test", post(email_check::test))
         .route("/console/export.csv", get(inbox::export_csv))
         .route("/console/export.ndjson", get(inbox::export_ndjson))
         .route("/console/tokens", get(tokens::page).post(tokens::create))

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use earshot_protocol::{Kind, Severity};
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::extract::{FORM_OVERHEAD, FormLimit};
 use super::site_choice::{self, LISTED_SITES};
-use super::{ConsoleError, Staff, StaffForm, views};
+use super::{ConsoleError, Staff, StaffForm, email_check, views};
 use crate::http::AppState;
 use crate::notify::{Prefs, Sites};
 use crate::store::SiteSettings;
@@ -21,6 +21,8 @@ use crate::store::SiteSettings;
 #[serde(default)]
 pub struct Saved {
     saved: Option<String>,
+    /// What a test email found (`email_check::test`'s redirect).
+    tested: Option<String>,
 }
 
 pub async fn page(
@@ -32,7 +34,20 @@ pub async fn page(
     let sites = state.store.site_settings().await?;
     let shown = NotificationsForm::from_prefs(&prefs, &sites);
     let note = saved.saved.is_some().then_some(Note::Saved);
-    render(&state, &staff, &sites, &shown, note)
+    let email = email_section(&state, &staff, saved.tested.as_deref()).await?;
+    render(&state, &staff, &sites, &shown, note, email)
+}
+
+/// How email is going, where there is email.
+async fn email_section(
+    state: &AppState,
+    staff: &Staff,
+    tested: Option<&str>,
+) -> Result<Markup, ConsoleError> {
+    Ok(match email_check::health(state).await? {
+        Some(health) => email_check::section(staff, &health, tested, state.clock.now_millis()),
+        None => Markup::default(),
+    })
 }
 
 /// What the page says above the form.
@@ -50,6 +65,7 @@ fn render(
     sites: &[SiteSettings],
     shown: &NotificationsForm,
     note: Option<Note<'_>>,
+    email: Markup,
 ) -> Result<Html<String>, ConsoleError> {
     let ticked = |value: &str| shown.immediate.iter().any(|v| v == value);
     let all_sites = shown.sites != "chosen";
@@ -65,6 +81,7 @@ fn render(
             p.notice { "Email is not set up on this collector (--smtp-url), so nothing is sent until it is. Your choices are kept." }
         }
         p.muted { "Emails go to " strong { (staff.user.email) } ". Spam never sends anything." }
+        (email)
         form.stack method="post" action="/console/notifications" {
             (views::csrf(staff))
             (views::refusal(refused, "notifications-problem"))
@@ -241,6 +258,7 @@ pub async fn save(
     StaffForm { staff, form }: StaffForm<NotificationsForm>,
 ) -> Result<Response, ConsoleError> {
     let sites = state.store.site_settings().await?;
+    let email = email_section(&state, &staff, None).await?;
     let saved = async {
         let ids: HashMap<&str, i64> = sites.iter().map(|s| (s.key.as_str(), s.id)).collect();
         let mut prefs = state.store.notify_prefs(staff.user.clone()).await?;
@@ -257,7 +275,14 @@ pub async fn save(
         Err(error) => {
             error
                 .form_again(|why| {
-                    let page = render(&state, &staff, &sites, &form, Some(Note::Refused(&why)));
+                    let page = render(
+                        &state,
+                        &staff,
+                        &sites,
+                        &form,
+                        Some(Note::Refused(&why)),
+                        email,
+                    );
                     std::future::ready(page)
                 })
                 .await

@@ -20,12 +20,11 @@ use crate::store::notify::MailKind;
 use crate::store::outbox::line_select;
 use crate::store::review::{WAITING_SINCE_SQL, WAITING_SQL};
 use crate::store::{
-    DigestFacts, MailJob, MailResult, PendingNewEntries, PendingNewEntry, ReplyParts, StoreError,
+    DigestFacts, MailHealth, MailJob, MailResult, PendingNewEntries, PendingNewEntry, ReplyParts,
+    StoreError,
 };
 
-/// How long a claimed email or webhook message is this collector's to
-/// send: well beyond a send's own timeouts.
-pub const LEASE_MS: i64 = 5 * 60_000;
+pub use crate::store::outbox::LEASE_MS;
 
 fn entry_line(r: &Row, offset: usize) -> Result<EntryLine, StoreError> {
     Ok(EntryLine {
@@ -422,6 +421,42 @@ impl Postgres {
             counts,
             failing,
         })
+    }
+
+    /// Whether email has been getting through (as on SQLite).
+    pub async fn mail_health(&self) -> Result<MailHealth, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "WITH last_ok AS (
+                     SELECT id, at FROM mail_attempts WHERE ok ORDER BY id DESC LIMIT 1)
+                 SELECT (SELECT at FROM last_ok), count(*), min(a.at),
+                        (SELECT error FROM mail_attempts WHERE NOT ok ORDER BY id DESC LIMIT 1)
+                 FROM mail_attempts a
+                 WHERE a.id > coalesce((SELECT id FROM last_ok), 0)",
+            )
+            .await?;
+        let row = client.query_one(&stmt, &[]).await?;
+        let failed: i64 = row.try_get(1)?;
+        Ok(MailHealth {
+            last_sent_at: row.try_get(0)?,
+            failed,
+            failing_since: row.try_get(2)?,
+            last_error: if failed > 0 { row.try_get(3)? } else { None },
+        })
+    }
+
+    /// Makes the waiting emails that have failed before due at `now`.
+    pub async fn retry_mail_now(&self, now: i64) -> Result<usize, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "UPDATE mail_outbox SET due_at = $1
+                 WHERE state = 'pending' AND attempts > 0 AND due_at > $1::bigint + $2::bigint",
+            )
+            .await?;
+        let changed = client.execute(&stmt, &[&now, &LEASE_MS]).await?;
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
     }
 
     /// When the earliest waiting email is due.
