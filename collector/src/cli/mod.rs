@@ -202,10 +202,21 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
             "No staff account exists yet. Create the first (administrator) here; the link works once:\n  {setup}"
         );
     }
-    if config.addr.ip().is_unspecified() && config.public_url.is_none() {
-        println!(
-            "\nNote: listening on all interfaces; set --public-url to the address browsers use."
-        );
+    if config.public_url.is_none() {
+        // Customers' status links and emails are built on the address, so
+        // a guess that browsers cannot use breaks every one of them.
+        let why = if !config.trusted_proxies.is_empty() {
+            Some("behind a reverse proxy (--trusted-proxy)")
+        } else if config.addr.ip().is_unspecified() {
+            Some("listening on all interfaces")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            println!(
+                "\nNote: {why}, but without --public-url: status links, reply emails and snippets point at {url}. Set --public-url to the address browsers use."
+            );
+        }
     }
     server::shutdown_signal().await;
     tracing::info!("shutting down: finishing requests and committing queued writes");

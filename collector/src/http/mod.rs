@@ -53,6 +53,9 @@ pub struct Shared {
     pub sites: SiteDirectory,
     /// Base URL browsers use to reach this collector, without trailing slash.
     pub public_url: Arc<str>,
+    /// Whether `--public-url` named it, or it was made from the listening
+    /// address (and may not be what browsers use, behind a proxy).
+    pub public_url_named: bool,
     pub shield: Arc<Shield>,
     /// Whole-request deadline: a request that cannot finish (a slow body, a
     /// stuck handler) in this time answers 408 instead of pinning a worker.
@@ -82,6 +85,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new(store.clone())),
             store,
             public_url: public_url.into(),
+            public_url_named: config.public_url.is_some(),
             shield: Arc::new(shield),
             request_timeout: config.limits.request_timeout,
             auth: Arc::new(auth),

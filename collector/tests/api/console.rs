@@ -525,3 +525,60 @@ async fn a_note_the_store_cannot_keep_shows_the_entry_again_with_the_text() {
         .await;
     assert_eq!(kept.status(), StatusCode::SEE_OTHER);
 }
+
+/// A console page asked for under `host`, as a browser behind a proxy
+/// would ask for it.
+async fn page_at_host(console: &crate::staff::Console, path: &str, host: &str) -> String {
+    let response = console
+        .http
+        .get(format!("{}{path}", console.base))
+        .header("cookie", console.cookie_header().unwrap())
+        .header("host", host)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path} at {host}");
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_admin_reaching_the_console_at_another_address_is_told_to_set_the_public_url() {
+    use crate::staff::{console_app, console_app_with, signed_in};
+    const WARNING: &str = "This collector does not know its public address.";
+    let (app, _) = console_app().await;
+    let ada = signed_in(&app, "ada@example.com").await;
+    let bo = signed_in(&app, "bo@example.com").await;
+    // Where it listens: nothing to say.
+    assert!(!ada.html("/console").await.contains(WARNING));
+    // Behind a proxy, without --public-url: every page says so to admins,
+    // with the address to give it.
+    for path in ["/console", "/console/sites/1"] {
+        let page = page_at_host(&ada, path, "feedback.example.com").await;
+        assert!(page.contains(WARNING), "{path}: {page}");
+        assert!(
+            page.contains("<code>--public-url https://feedback.example.com</code>"),
+            "{path}: {page}"
+        );
+    }
+    let hostile = page_at_host(&ada, "/console", "x.example<script>").await;
+    assert!(!hostile.contains("x.example<script>"), "escaped");
+    // Agents cannot change it; a named public URL is what it says.
+    assert!(
+        !page_at_host(&bo, "/console", "feedback.example.com")
+            .await
+            .contains(WARNING)
+    );
+    let (named, _) =
+        console_app_with(|c| c.public_url = Some("https://feedback.example.com".into())).await;
+    // (Its TestApp's address is the public one, which resolves nowhere.)
+    let mut ada = crate::staff::Console::at(&format!("http://{}", named.running.addr));
+    let response = ada.login("ada@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // Over https the session cookie is bound to the origin by its name.
+    ada.cookie = crate::staff::named_set_cookie(response.headers(), "__Host-earshot_session");
+    assert!(
+        !page_at_host(&ada, "/console", "10.0.0.5:8080")
+            .await
+            .contains(WARNING)
+    );
+}

@@ -80,12 +80,29 @@ pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Html<Str
                             button type="submit" { "Sign out" }
                         }
                     }
-                    main { (body) }
+                    main {
+                        @if let Some(host) = &staff.reached_elsewhere {
+                            (public_url_unset(host))
+                        }
+                        (body)
+                    }
                 }
             }
         }
         .into_string(),
     )
+}
+
+/// What an administrator reads while the collector guesses its address
+/// wrong: every customer's status link is built on it.
+fn public_url_unset(host: &str) -> Markup {
+    html! {
+        p.notice.failing role="alert" {
+            strong { "This collector does not know its public address." }
+            " You reached it at " code { (host) } ", but without --public-url it builds customers' status links, reply emails and the embed snippets on the address it listens on. Start it with "
+            code { "--public-url https://" (host) } " (or EARSHOT_PUBLIC_URL), with the scheme browsers use."
+        }
+    }
 }
 
 /// The hidden CSRF field every state-changing form carries.
