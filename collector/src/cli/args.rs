@@ -243,6 +243,17 @@ pub enum UserCommand {
         db: DbArgs,
     },
     /// Set a new password (ends the account's sessions). Read from standard
+    /// Give a colleague another name, as the others see it (on the
+    /// timeline, as assignee, in emails). Recorded in the audit log.
+    Rename {
+        #[arg(long)]
+        email: String,
+        /// The new name: one line of up to 100 characters.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// input unless --generate-password.
     Password {
         #[arg(long)]

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use std::io::BufRead;
 
-use crate::auth::{self, Password, PasswordError};
+use crate::auth::{self, Password, PasswordError, StaffName};
 use crate::config::{Config, DbArgs, ServeArgs};
 use crate::origin::OriginPattern;
 use crate::server::{self, snippet};
@@ -46,6 +46,8 @@ pub enum CliError {
     Stdin(std::io::Error),
     #[error("invalid --email: {0}")]
     Email(String),
+    #[error("invalid --name: {0}")]
+    Name(#[from] crate::auth::NameError),
     #[error("no account has the email {0}")]
     NoSuchUser(String),
     #[error(
@@ -107,6 +109,9 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             db,
         })) => set_password(email, generate_password, db).await,
         Some(Command::User(UserCommand::List { db })) => list_users(db).await,
+        Some(Command::User(UserCommand::Rename { email, name, db })) => {
+            rename_user(email, name, db).await
+        }
         Some(Command::User(UserCommand::Disable { email, db })) => {
             set_disabled(email, true, db).await
         }
@@ -344,6 +349,15 @@ pub(crate) fn store_error(db: &DbArgs) -> impl Fn(StoreError) -> CliError + '_ {
     }
 }
 
+/// A refused account change as what it is, a store's failure as the
+/// database's.
+fn account_error(db: &DbArgs) -> impl Fn(crate::store::AccountError) -> CliError + '_ {
+    move |e| match e {
+        crate::store::AccountError::Refused(refusal) => CliError::Refused(refusal),
+        crate::store::AccountError::Store(source) => store_error(db)(source),
+    }
+}
+
 /// A password from `--generate-password` (printed once) or stdin's first
 /// line, never from a flag (flags end up in shell history and `ps`).
 fn obtain_password(generate: bool) -> Result<(Password, bool), CliError> {
@@ -374,10 +388,10 @@ async fn add_user(
         .map_err(|e| CliError::Email(e.message()))?
         .as_str()
         .to_owned();
-    let name = name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    let name = match name {
+        Some(name) => StaffName::parse(&name)?.into_inner(),
+        None => email.split('@').next().unwrap_or_default().to_owned(),
+    };
     let role = Role::parse(role).unwrap_or(Role::Agent);
     let store = open_or_create(&db).await?;
     // Whether the address is free before a password is typed for it.
@@ -456,6 +470,29 @@ async fn set_password(email: String, generate: bool, db: DbArgs) -> Result<(), C
     Ok(())
 }
 
+async fn rename_user(email: String, name: String, db: DbArgs) -> Result<(), CliError> {
+    let name = StaffName::parse(&name)?;
+    let user = with_store(&db, async |store| {
+        let user = store
+            .user_by_email(email.clone())
+            .await
+            .map_err(store_error(&db))?
+            .ok_or_else(|| CliError::NoSuchUser(email.clone()))?;
+        store
+            .rename_user(
+                user.id,
+                name.into_inner(),
+                None,
+                crate::clock::system_millis(),
+            )
+            .await
+            .map_err(account_error(&db))
+    })
+    .await?;
+    println!("{} is now called {}.", user.email, user.name);
+    Ok(())
+}
+
 async fn list_users(db: DbArgs) -> Result<(), CliError> {
     let accounts = with_store(&db, async |store| {
         store.accounts().await.map_err(store_error(&db))
@@ -487,11 +524,10 @@ async fn set_disabled(email: String, disabled: bool, db: DbArgs) -> Result<(), C
             .map_err(store_error(&db))?
             .ok_or_else(|| CliError::NoSuchUser(email.clone()))?;
         let now = crate::clock::system_millis();
-        match store.set_disabled(user.id, disabled, None, now).await {
-            Ok(_) => Ok(()),
-            Err(crate::store::AccountError::Refused(r)) => Err(CliError::Refused(r)),
-            Err(crate::store::AccountError::Store(e)) => Err(store_error(&db)(e)),
-        }
+        store
+            .set_disabled(user.id, disabled, None, now)
+            .await
+            .map_err(account_error(&db))
     })
     .await?;
     println!(

@@ -185,6 +185,28 @@ fn set_role(conn: &Connection, user_id: i64, role: Role, actor: i64, at: i64) ->
     Ok(Ok(User { role, ..user }))
 }
 
+fn rename(
+    conn: &Connection,
+    user_id: i64,
+    name: &str,
+    actor: Option<i64>,
+    at: i64,
+) -> Outcome<User> {
+    let Some((user, _)) = account(conn, user_id)? else {
+        return Ok(Err(AccountRefusal::NoUser));
+    };
+    if user.name == name {
+        return Ok(Ok(user));
+    }
+    conn.prepare_cached("UPDATE users SET name = ?2 WHERE id = ?1")?
+        .execute(params![user_id, name])?;
+    audit(conn, actor, "staff.renamed", &user.email, None, at)?;
+    Ok(Ok(User {
+        name: name.to_owned(),
+        ..user
+    }))
+}
+
 /// An `account_links` row as stored.
 struct LinkRow {
     id: i64,
@@ -518,6 +540,19 @@ impl Sqlite {
     ) -> Result<User, AccountError> {
         flatten(
             self.write(move |conn| set_role(conn, user_id, role, actor, at))
+                .await,
+        )
+    }
+
+    pub async fn rename_user(
+        &self,
+        user_id: i64,
+        name: String,
+        actor: Option<i64>,
+        at: i64,
+    ) -> Result<User, AccountError> {
+        flatten(
+            self.write(move |conn| rename(conn, user_id, &name, actor, at))
                 .await,
         )
     }

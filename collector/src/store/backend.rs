@@ -393,6 +393,8 @@ operations! {
         fn set_password(email: String, password_hash: String, actor: Option<i64>, at: i64) -> Result<bool, StoreError>;
         /// Sets a site's retention; `false` when there is no such site.
         fn set_retention(site_id: i64, retention: Retention, actor: i64, at: i64) -> Result<bool, StoreError>;
+        /// Gives a colleague another name (recorded as `staff.renamed`).
+        fn rename_user(user_id: i64, name: String, actor: Option<i64>, at: i64) -> Result<User, AccountError>;
         fn set_role(user_id: i64, role: Role, actor: i64, at: i64) -> Result<User, AccountError>;
         fn set_status(public_id: String, to: Status, actor: i64, at: i64) -> Result<(), ReviewError>;
         /// Records that a promise was kept or broken.

@@ -1,4 +1,4 @@
-//! "Your account": changing one's own password.
+//! "Your account": changing one's own name and password.
 
 use reqwest::StatusCode;
 
@@ -93,4 +93,59 @@ async fn guessing_the_current_password_is_throttled_like_signing_in() {
         refused >= 3,
         "only ten guesses get through ({refused} refused)"
     );
+}
+
+#[tokio::test]
+async fn a_colleague_changes_the_name_others_see_and_a_bad_one_is_refused_as_typed() {
+    let (app, _) = console_app().await;
+    let bo = signed_in(&app, "bo@example.com").await;
+    let renamed = bo
+        .act("/console/account/name", &[("name", "  Bo Jensen ")])
+        .await;
+    assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&renamed), "/console/account?done=name#name");
+    let page = bo.html("/console/account?done=name").await;
+    assert!(
+        page.contains("Colleagues see you as <strong>Bo Jensen</strong>."),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"title="Your account">Bo Jensen</a>"#) || page.contains(">Bo Jensen</a>")
+    );
+    // What the others see: the assignee list.
+    let ada = signed_in(&app, "ada@example.com").await;
+    assert!(ada.html("/console").await.contains("Bo Jensen"));
+
+    for (typed, why) in [
+        ("Bo\r\nBcc: everyone@example.com", "line breaks"),
+        ("   ", "Enter a name."),
+        (&"x".repeat(101), "at most 100 characters"),
+    ] {
+        let refused = bo.act("/console/account/name", &[("name", typed)]).await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{typed:?}"
+        );
+        let page = refused.text().await.unwrap();
+        assert!(page.contains(why), "{typed:?}: {page}");
+    }
+    let name: String = app
+        .db()
+        .query_row(
+            "SELECT name FROM users WHERE email = 'bo@example.com'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(name, "Bo Jensen");
+    let renames: i64 = app
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'staff.renamed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(renames, 1);
 }

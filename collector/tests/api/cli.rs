@@ -386,6 +386,38 @@ fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
     assert!(ok);
     let (_, list, _) = run(&["user", "list"], &db);
     assert!(list.ends_with("bo@example.com\tagent\tbo\n"), "{list}");
+    let (ok, out, err) = run(
+        &[
+            "user",
+            "rename",
+            "--email",
+            "BO@example.com",
+            "--name",
+            " Bo Jensen ",
+        ],
+        &db,
+    );
+    assert!(
+        ok && out.contains("bo@example.com is now called Bo Jensen."),
+        "{out}{err}"
+    );
+    let (ok, _, err) = run(
+        &[
+            "user",
+            "rename",
+            "--email",
+            "bo@example.com",
+            "--name",
+            "Bo\nJ",
+        ],
+        &db,
+    );
+    assert!(!ok && err.contains("invalid --name"), "{err}");
+    let (_, list, _) = run(&["user", "list"], &db);
+    assert!(
+        list.ends_with("bo@example.com\tagent\tBo Jensen\n"),
+        "{list}"
+    );
     // A taken address or an unknown account is said before any password
     // is read (here there is none to read).
     let (ok, _, stderr) = run(&["user", "add", "--email", "BO@example.com"], &db);
@@ -405,7 +437,7 @@ fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
         .unwrap();
     assert!(stored.starts_with("$argon2id$"));
     assert!(!stored.contains(password));
-    // Each account added, disabled and enabled is in the audit log, done
+    // Each account added, disabled, enabled and renamed is in the audit log, done
     // by the command line (no one signed in); refusals are not.
     let log: Vec<(String, String, Option<i64>)> = rusqlite::Connection::open(&db)
         .unwrap()
@@ -426,6 +458,7 @@ fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
             ("staff.added", "bo@example.com"),
             ("staff.disabled", "bo@example.com"),
             ("staff.enabled", "bo@example.com"),
+            ("staff.renamed", "bo@example.com"),
         ]
     );
     assert!(log.iter().all(|(_, _, actor)| actor.is_none()));

@@ -173,6 +173,48 @@ async fn a_disabled_colleague_is_cut_off_at_once_and_can_return(db: &Store) {
 }
 story!(a_disabled_colleague_is_cut_off_at_once_and_can_return);
 
+async fn a_colleague_is_renamed_once_and_the_change_recorded(db: &Store) {
+    let users = staff(db, 1, 1).await;
+    let (admin, agent) = (&users[0], &users[1]);
+    let renamed = db
+        .rename_user(agent.id, "Bo Jensen".into(), Some(agent.id), T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Bo Jensen");
+    assert_eq!(
+        db.user_name(agent.id).await.unwrap().as_deref(),
+        Some("Bo Jensen")
+    );
+    // The same name again changes nothing and records nothing.
+    db.rename_user(agent.id, "Bo Jensen".into(), Some(agent.id), T0 + 2)
+        .await
+        .unwrap();
+    // From the command line: no one signed in.
+    db.rename_user(admin.id, "Ada L.".into(), None, T0 + 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        refusal(db.rename_user(9_999, "Nobody".into(), None, T0).await),
+        AccountRefusal::NoUser
+    );
+    let log = db
+        .audit_log(Some("staff.renamed".into()), 10)
+        .await
+        .unwrap();
+    let entries: Vec<(&str, Option<&str>)> = log
+        .iter()
+        .map(|e| (e.subject.as_str(), e.actor.as_deref()))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("u0@example.com", None),
+            ("u1@example.com", Some("Bo Jensen"))
+        ]
+    );
+}
+story!(a_colleague_is_renamed_once_and_the_change_recorded);
+
 async fn a_link_works_once_and_not_after_it_expires_or_is_replaced(db: &Store) {
     let users = staff(db, 1, 1).await;
     let admin = &users[0];

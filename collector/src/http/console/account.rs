@@ -1,20 +1,21 @@
-//! "Your account": who you are signed in as, and changing your own
-//! password (with the current one, under the sign-in throttle). A new
-//! password ends every other session; this browser stays signed in.
+//! "Your account": who you are signed in as, the name colleagues see, and
+//! changing your own password (with the current one, under the sign-in
+//! throttle). A new password ends every other session; this browser stays
+//! signed in.
 
 use std::net::SocketAddr;
 
 use axum::Extension;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::{Checked, check_password, new_password_hash, signed_in};
 use super::{ConsoleError, Staff, StaffForm, views};
-use crate::auth::password;
+use crate::auth::{StaffName, name, password};
 use crate::http::AppState;
 use crate::store::Role;
 
@@ -24,23 +25,52 @@ pub struct Done {
     done: String,
 }
 
-fn account_page(status: StatusCode, staff: &Staff, problem: Option<&str>, done: bool) -> Response {
+/// Which of the page's forms a problem or a success belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Name,
+    Password,
+}
+
+fn account_page(
+    status: StatusCode,
+    staff: &Staff,
+    problem: Option<(Part, &str)>,
+    done: Option<Part>,
+    typed_name: Option<&str>,
+) -> Response {
     let user = &staff.user;
+    let problem_in = |part: Part| problem.filter(|(p, _)| *p == part).map(|(_, why)| why);
     let body = html! {
         h1 { "Your account" }
         section.panel {
             dl.context {
-                dt { "Name" } dd { (user.name) }
                 dt { "Email" } dd { (user.email) }
                 dt { "Role" } dd { @if user.role == Role::Admin { "Administrator" } @else { "Agent" } }
             }
         }
+        section.panel aria-labelledby="name" {
+            h2 #name { "Your name" }
+            @if done == Some(Part::Name) {
+                p.notice role="status" { "Saved. Colleagues see you as " strong { (user.name) } "." }
+            }
+            @if let Some(problem) = problem_in(Part::Name) {
+                p.error role="alert" { (problem) }
+            }
+            form.stack method="post" action="/console/account/name" {
+                (views::csrf(staff))
+                label for="your-name" { "Name colleagues see (on the timeline, as assignee, in their emails)" }
+                input #your-name name="name" required maxlength=(name::MAX_CHARS) autocomplete="name"
+                    value=(typed_name.unwrap_or(&user.name));
+                button type="submit" { "Save name" }
+            }
+        }
         section.panel aria-labelledby="password" {
             h2 #password { "Change your password" }
-            @if done {
+            @if done == Some(Part::Password) {
                 p.notice role="status" { "Password changed. Every other session it had opened has ended." }
             }
-            @if let Some(problem) = problem {
+            @if let Some(problem) = problem_in(Part::Password) {
                 p.error role="alert" { (problem) }
             }
             form.stack method="post" action="/console/account/password" {
@@ -62,7 +92,51 @@ fn account_page(status: StatusCode, staff: &Staff, problem: Option<&str>, done: 
 }
 
 pub async fn page(staff: Staff, Query(done): Query<Done>) -> Response {
-    account_page(StatusCode::OK, &staff, None, done.done == "password")
+    let done = match done.done.as_str() {
+        "password" => Some(Part::Password),
+        "name" => Some(Part::Name),
+        _ => None,
+    };
+    account_page(StatusCode::OK, &staff, None, done, None)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NameForm {
+    name: String,
+}
+
+impl FormLimit for NameForm {
+    const MAX_BYTES: usize = name::MAX_CHARS * BYTES_PER_CHAR + FORM_OVERHEAD;
+}
+
+pub async fn rename(
+    State(state): State<AppState>,
+    StaffForm { staff, form }: StaffForm<NameForm>,
+) -> Result<Response, ConsoleError> {
+    let name = match StaffName::parse(&form.name) {
+        Ok(name) => name,
+        Err(e) => {
+            let why = super::error::capitalise(&e.to_string()) + ".";
+            return Ok(account_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &staff,
+                Some((Part::Name, &why)),
+                None,
+                Some(&form.name),
+            ));
+        }
+    };
+    state
+        .store
+        .rename_user(
+            staff.user.id,
+            name.into_inner(),
+            Some(staff.user.id),
+            state.clock.now_millis(),
+        )
+        .await?;
+    Ok(Redirect::to("/console/account?done=name#name").into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,8 +160,9 @@ pub async fn change_password(
         Ok(account_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             &staff,
-            Some(problem),
-            false,
+            Some((Part::Password, problem)),
+            None,
+            None,
         ))
     };
     if form.current.is_empty() || form.current.chars().count() > password::MAX_CHARS {

@@ -14,12 +14,9 @@ use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit, PublicForm};
 use super::login::{new_password_hash, signed_in};
 use super::staff::link_hash;
 use super::{ConsoleError, views};
-use crate::auth::password;
+use crate::auth::{StaffName, name, password};
 use crate::http::AppState;
 use crate::store::LinkPurpose;
-
-/// Longest name a colleague can have (as at setup).
-const NAME_MAX: usize = 100;
 
 fn secret_of(path: Result<Path<String>, PathRejection>) -> Result<String, ConsoleError> {
     let Path(secret) = path.map_err(|_| ConsoleError::NotFound)?;
@@ -86,7 +83,7 @@ fn form_page(
             input #email type="email" value=(email) readonly autocomplete="username";
             @if invite {
                 label for="name" { "Your name" }
-                input #name name="name" value=(name) required maxlength=(NAME_MAX) autocomplete="name";
+                input #name name="name" value=(name) required maxlength=(name::MAX_CHARS) autocomplete="name";
             }
             label for="password" { "Password (at least 10 characters)" }
             input #password type="password" name="password" required minlength="10" autocomplete="new-password";
@@ -117,7 +114,8 @@ pub struct LinkForm {
 }
 
 impl FormLimit for LinkForm {
-    const MAX_BYTES: usize = (NAME_MAX + password::MAX_CHARS) * BYTES_PER_CHAR + FORM_OVERHEAD;
+    const MAX_BYTES: usize =
+        (name::MAX_CHARS + password::MAX_CHARS) * BYTES_PER_CHAR + FORM_OVERHEAD;
 }
 
 pub async fn redeem(
@@ -139,21 +137,18 @@ pub async fn redeem(
             name,
         ))
     };
-    if invite && (name.is_empty() || name.chars().count() > NAME_MAX) {
-        return again("Enter your name (up to 100 characters).");
-    }
+    let name = match (invite, StaffName::parse(name)) {
+        (false, _) => None,
+        (true, Ok(name)) => Some(name.into_inner()),
+        (true, Err(_)) => return again(super::login::NAME_PROBLEM),
+    };
     let hash = match new_password_hash(&state, &form.password).await? {
         Ok(hash) => hash,
         Err(problem) => return again(&problem),
     };
     let user = state
         .store
-        .redeem_account_link(
-            link_hash(&secret),
-            invite.then(|| name.to_owned()),
-            hash,
-            state.clock.now_millis(),
-        )
+        .redeem_account_link(link_hash(&secret), name, hash, state.clock.now_millis())
         .await?;
     tracing::info!(user_id = user.id, invite, "account link used");
     signed_in(&state, &headers, &user, "/console").await

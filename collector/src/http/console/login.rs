@@ -14,7 +14,7 @@ use super::extract::{
     BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit, PublicForm, named_cookie, session_cookie,
 };
 use super::{ConsoleError, StaffForm, views};
-use crate::auth::{Password, SessionId, csrf_token, password};
+use crate::auth::{Password, SessionId, StaffName, csrf_token, name, password};
 use crate::http::{AppState, client_ip};
 use crate::metrics::SignIn;
 use crate::store::NewUser;
@@ -329,8 +329,8 @@ pub(super) async fn new_password_hash(
     Ok(Ok(hash))
 }
 
-/// Longest name a colleague can have.
-const NAME_MAX: usize = 100;
+/// What a name that will not do is told, on every form that asks for one.
+pub(super) const NAME_PROBLEM: &str = "Enter your name: one line of up to 100 characters.";
 
 #[derive(Debug, Deserialize)]
 pub struct SetupForm {
@@ -346,7 +346,7 @@ pub struct SetupForm {
 
 impl FormLimit for SetupForm {
     const MAX_BYTES: usize =
-        (NAME_MAX + EMAIL_MAX + password::MAX_CHARS) * BYTES_PER_CHAR + FORM_OVERHEAD;
+        (name::MAX_CHARS + EMAIL_MAX + password::MAX_CHARS) * BYTES_PER_CHAR + FORM_OVERHEAD;
 }
 
 pub async fn setup(
@@ -366,10 +366,10 @@ pub async fn setup(
             form.name.trim(),
         ))
     };
-    let (name, email) = (form.name.trim(), form.email.trim());
-    if name.is_empty() || name.chars().count() > NAME_MAX {
-        return again("Enter your name (up to 100 characters).");
-    }
+    let email = form.email.trim();
+    let Ok(name) = StaffName::parse(&form.name) else {
+        return again(NAME_PROBLEM);
+    };
     if earshot_protocol::submission::Email::parse(email).is_err() {
         return again("Enter a valid email address.");
     }
@@ -382,7 +382,7 @@ pub async fn setup(
         .add_first_admin(
             NewUser {
                 email: email.to_owned(),
-                name: name.to_owned(),
+                name: name.into_inner(),
                 role: crate::store::Role::Admin,
                 password_hash: hash,
             },

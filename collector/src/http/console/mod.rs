@@ -75,6 +75,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/forgot", get(forgot::form).post(forgot::submit))
         .route("/console/account", get(account::page))
         .route("/console/account/password", post(account::change_password))
+        .route("/console/account/name", post(account::rename))
         .route("/console/setup", get(login::setup_form).post(login::setup))
         .route("/console/entries/{id}", get(entry::page))
         .route("/console/attachments/{id}", get(entry::attachment))

@@ -13,6 +13,7 @@ use super::error::capitalise;
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::Empty;
 use super::{ConsoleError, Staff, StaffForm, views};
+use crate::auth::{StaffName, name};
 use crate::http::AppState;
 use crate::mail::staff::AccountLinkMail;
 use crate::store::{
@@ -21,9 +22,6 @@ use crate::store::{
 
 /// How long an invitation or reset link works.
 pub const LINK_LIFETIME_MS: i64 = 72 * 3_600_000;
-/// Longest name a colleague can have (as at setup).
-const NAME_MAX: usize = 100;
-
 impl From<AccountError> for ConsoleError {
     fn from(e: AccountError) -> Self {
         match e {
@@ -187,7 +185,7 @@ async fn render(
                 input #invite-email type="email" name="email" required maxlength=(earshot_protocol::limits::EMAIL_MAX)
                     value=(typed.map_or("", |f| f.email.as_str()));
                 label for="invite-name" { "Name (they can change it)" }
-                input #invite-name name="name" maxlength=(NAME_MAX)
+                input #invite-name name="name" maxlength=(name::MAX_CHARS)
                     value=(typed.map_or("", |f| f.name.as_str()));
                 label for="invite-role" { "Role" }
                 (role_select("invite-role", typed_role))
@@ -234,7 +232,7 @@ pub struct InviteForm {
 
 impl FormLimit for InviteForm {
     const MAX_BYTES: usize =
-        (earshot_protocol::limits::EMAIL_MAX + NAME_MAX) * BYTES_PER_CHAR + FORM_OVERHEAD;
+        (earshot_protocol::limits::EMAIL_MAX + name::MAX_CHARS) * BYTES_PER_CHAR + FORM_OVERHEAD;
 }
 
 fn parse_role(raw: &str) -> Result<Role, ConsoleError> {
@@ -307,16 +305,19 @@ pub async fn invite(
                 "Enter a valid email address.".to_owned(),
             ));
         }
-        let name = form.name.trim();
-        if name.chars().count() > NAME_MAX {
-            return Err(ConsoleError::Invalid(format!(
-                "A name is at most {NAME_MAX} characters."
-            )));
-        }
+        // The invitee may leave it for the one invited to give.
+        let name = match form.name.trim() {
+            "" => String::new(),
+            typed => StaffName::parse(typed)
+                .map_err(|_| {
+                    ConsoleError::Invalid("A name is one line of up to 100 characters.".to_owned())
+                })?
+                .into_inner(),
+        };
         let role = parse_role(&form.role)?;
         let purpose = LinkPurpose::Invite {
             email: email.to_owned(),
-            name: name.to_owned(),
+            name,
             role,
         };
         let made = make_link(&state, &staff, purpose).await?;

@@ -145,6 +145,31 @@ async fn set_disabled(
     Ok(Ok(user))
 }
 
+async fn rename(
+    tx: &Transaction<'_>,
+    user_id: i64,
+    name: &str,
+    actor: Option<i64>,
+    at: i64,
+) -> Outcome<User> {
+    let Some((user, _)) = account(tx, user_id).await? else {
+        return Ok(Err(AccountRefusal::NoUser));
+    };
+    if user.name == name {
+        return Ok(Ok(user));
+    }
+    tx.execute(
+        "UPDATE users SET name = $2 WHERE id = $1",
+        &[&user_id, &name],
+    )
+    .await?;
+    audit(tx, actor, "staff.renamed", &user.email, None, at).await?;
+    Ok(Ok(User {
+        name: name.to_owned(),
+        ..user
+    }))
+}
+
 async fn set_role(
     tx: &Transaction<'_>,
     user_id: i64,
@@ -439,6 +464,17 @@ impl Postgres {
         at: i64,
     ) -> Result<User, AccountError> {
         self.account_change(async |tx| set_role(tx, user_id, role, actor, at).await)
+            .await
+    }
+
+    pub async fn rename_user(
+        &self,
+        user_id: i64,
+        name: String,
+        actor: Option<i64>,
+        at: i64,
+    ) -> Result<User, AccountError> {
+        self.account_change(async |tx| rename(tx, user_id, &name, actor, at).await)
             .await
     }
 
