@@ -3,6 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::cli_integrations::add_colleague;
 use crate::helpers::{BIN, earshot as run};
 
 #[test]
@@ -169,17 +170,7 @@ fn commands_run_away_from_the_database_refuse_rather_than_start_an_empty_one() {
     let (ok, _, err) = run(&["erase", "--email", "ana@example.com", "--yes"], &db);
     assert!(!ok && err.contains("no database at"), "{err}");
     assert!(!db.exists());
-    let (ok, _, err) = run(
-        &[
-            "user",
-            "add",
-            "--email",
-            "bo@example.com",
-            "--generate-password",
-        ],
-        &db,
-    );
-    assert!(ok, "{err}");
+    add_colleague(&db, "bo@example.com");
     assert!(db.exists());
 }
 
@@ -187,17 +178,7 @@ fn commands_run_away_from_the_database_refuse_rather_than_start_an_empty_one() {
 fn database_and_log_options_may_come_before_the_subcommand() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
-    let (ok, _, err) = run(
-        &[
-            "user",
-            "add",
-            "--email",
-            "bo@example.com",
-            "--generate-password",
-        ],
-        &db,
-    );
-    assert!(ok, "{err}");
+    add_colleague(&db, "bo@example.com");
     let out = Command::new(BIN)
         .arg("--db")
         .arg(&db)

@@ -151,7 +151,7 @@ fn user_notify_shows_and_changes_a_colleagues_settings() {
 
 /// Adds a staff account the way an operator would, with a generated
 /// password nobody needs here.
-fn add_colleague(db: &std::path::Path, email: &str) {
+pub(crate) fn add_colleague(db: &std::path::Path, email: &str) {
     let (ok, _, err) = run(
         &["user", "add", "--email", email, "--generate-password"],
         db,
