@@ -204,6 +204,11 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
+    // For the command line's snippets, which it prints without a server.
+    store
+        .remember_public_url(public_url.clone())
+        .await
+        .map_err(store_err)?;
     let secret = store.ip_hash_secret().await.map_err(store_err)?;
     let shield = Shield::new(
         &config.limits,

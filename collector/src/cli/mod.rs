@@ -296,8 +296,15 @@ pub(crate) async fn with_store<T>(
     result
 }
 
-pub(crate) fn public_url(db: &DbArgs) -> String {
-    db.public_url
+/// The collector's public URL for an embed snippet: `--public-url` when
+/// given, else the one the server last started with (kept in the
+/// database), else where `serve` listens by default.
+async fn public_url(db: &DbArgs, store: &Store) -> String {
+    let remembered = match &db.public_url {
+        Some(named) => Some(named.clone()),
+        None => store.public_url().await.ok().flatten(),
+    };
+    remembered
         .as_deref()
         .unwrap_or("http://127.0.0.1:8080")
         .trim_end_matches('/')
@@ -312,19 +319,18 @@ async fn add_site(name: String, origins: Vec<String>, db: DbArgs) -> Result<(), 
         })
         .collect::<Result<Vec<_>, _>>()?;
     let store = open_or_create(&db).await?;
-    let site = store
-        .add_site(NewSite { name, origins }, crate::clock::system_millis())
-        .await
-        .map_err(|source| CliError::Store {
-            path: db.sqlite_file().display().to_string(),
-            source,
-        })?;
+    let added = async {
+        let site = store
+            .add_site(NewSite { name, origins }, crate::clock::system_millis())
+            .await
+            .map_err(store_error(&db))?;
+        Ok::<_, CliError>((public_url(&db, &store).await, site))
+    }
+    .await;
     store.shutdown().await;
+    let (url, site) = added?;
     println!("Added site \"{}\" with key {}", site.name, site.key);
-    println!(
-        "Add this to its pages:\n  {}",
-        snippet(&public_url(&db), &site)
-    );
+    println!("Add this to its pages:\n  {}", snippet(&url, &site));
     Ok(())
 }
 

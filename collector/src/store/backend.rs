@@ -393,6 +393,10 @@ operations! {
         fn set_password(email: String, password_hash: String, actor: Option<i64>, at: i64) -> Result<bool, StoreError>;
         /// Sets a site's retention; `false` when there is no such site.
         fn set_retention(site_id: i64, retention: Retention, actor: i64, at: i64) -> Result<bool, StoreError>;
+        /// Keeps the public URL the server runs with, for the command line.
+        fn remember_public_url(url: String) -> Result<(), StoreError>;
+        /// The public URL the server last started with.
+        fn public_url() -> Result<Option<String>, StoreError>;
         /// Gives a colleague another name (recorded as `staff.renamed`).
         fn rename_user(user_id: i64, name: String, actor: Option<i64>, at: i64) -> Result<User, AccountError>;
         fn set_role(user_id: i64, role: Role, actor: i64, at: i64) -> Result<User, AccountError>;

@@ -1,5 +1,5 @@
 //! Server-wide secrets kept in the database, so they survive restarts and
-//! move with a backup.
+//! move with a backup, and the public URL the server runs with.
 
 use rand::RngCore;
 use rusqlite::{OptionalExtension, params};
@@ -15,6 +15,33 @@ impl Sqlite {
     /// The key for the sign-in throttle's tags and device cookies.
     pub async fn login_throttle_secret(&self) -> Result<[u8; 32], StoreError> {
         self.secret("login_throttle_secret").await
+    }
+
+    /// Keeps the public URL the server runs with, for the command line's
+    /// embed snippets.
+    pub async fn remember_public_url(&self, url: String) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO settings (name, value) VALUES ('public_url', ?1)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )?
+            .execute([url.as_bytes()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The public URL the server last started with.
+    pub async fn public_url(&self) -> Result<Option<String>, StoreError> {
+        let bytes: Option<Vec<u8>> = self
+            .read(|conn| {
+                Ok(conn
+                    .prepare_cached("SELECT value FROM settings WHERE name = 'public_url'")?
+                    .query_row([], |r| r.get(0))
+                    .optional()?)
+            })
+            .await?;
+        Ok(bytes.and_then(|b| String::from_utf8(b).ok()))
     }
 
     /// The 32-byte secret called `name`, generated on first use.

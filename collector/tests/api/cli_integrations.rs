@@ -395,3 +395,44 @@ async fn an_export_of_a_hundred_thousand_entries_streams_in_flat_memory() {
         "a second export grew the server by {second} bytes, over a quarter of the {bytes} it sent"
     );
 }
+
+#[tokio::test]
+async fn site_add_prints_the_snippet_at_the_public_url_the_server_runs_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let _server =
+        crate::helpers::Binary::start(&db, &[("EARSHOT_PUBLIC_URL", "https://feedback.example/")]);
+    // A shell without the server's environment still prints its address.
+    let (ok, out, err) = run(
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop",
+            "--origin",
+            "https://shop.example",
+        ],
+        &db,
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(r#"<script src="https://feedback.example/widget.js" data-site="site_"#),
+        "{out}"
+    );
+    // One named here wins.
+    let (ok, out, err) = run(
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop 2",
+            "--origin",
+            "https://two.example",
+            "--public-url",
+            "https://elsewhere.example",
+        ],
+        &db,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("https://elsewhere.example/widget.js"), "{out}");
+}

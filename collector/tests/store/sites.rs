@@ -256,3 +256,18 @@ async fn refusals_from_several_writers_add_up_for_a_day_and_keep_the_latest_orig
     );
 }
 story!(refusals_from_several_writers_add_up_for_a_day_and_keep_the_latest_origins);
+
+async fn the_public_url_the_server_runs_with_is_kept_for_the_command_line(db: &Store) {
+    assert_eq!(db.public_url().await.unwrap(), None);
+    db.remember_public_url("http://127.0.0.1:8080".into())
+        .await
+        .unwrap();
+    db.remember_public_url("https://feedback.example".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        db.public_url().await.unwrap().as_deref(),
+        Some("https://feedback.example")
+    );
+}
+story!(the_public_url_the_server_runs_with_is_kept_for_the_command_line);

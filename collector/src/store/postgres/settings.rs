@@ -18,6 +18,31 @@ impl Postgres {
         self.secret("login_throttle_secret").await
     }
 
+    /// Keeps the public URL the server runs with, for the command line's
+    /// embed snippets.
+    pub async fn remember_public_url(&self, url: String) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO settings (name, value) VALUES ('public_url', $1)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                &[&url.as_bytes()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The public URL a collector last started with.
+    pub async fn public_url(&self) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        let bytes: Option<Vec<u8>> = client
+            .query_opt("SELECT value FROM settings WHERE name = 'public_url'", &[])
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        Ok(bytes.and_then(|b| String::from_utf8(b).ok()))
+    }
+
     /// The 32-byte secret called `name`: this collector's proposal, unless
     /// another got there first.
     async fn secret(&self, name: &'static str) -> Result<[u8; 32], StoreError> {
