@@ -30,6 +30,51 @@ pub enum OriginError {
     Port,
 }
 
+/// Most origins one site lists (use `*.` for subdomains).
+pub const MAX_PER_SITE: usize = 50;
+
+/// Why a list of origins was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OriginListError {
+    /// The `index`th (from 0) of those given, as typed.
+    #[error("{raw:?}: {reason}")]
+    Bad {
+        index: usize,
+        raw: String,
+        reason: OriginError,
+    },
+    #[error("a site can list at most {MAX_PER_SITE} origins; use *. for subdomains")]
+    TooMany,
+}
+
+/// A site's origins from what was typed (the console's lines, the command
+/// line's `--origin`s): blanks skipped, each checked, the same origin
+/// written two ways (`https://Shop.example`, `https://shop.example:443`)
+/// kept once.
+pub fn parse_list<'a>(
+    typed: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<OriginPattern>, OriginListError> {
+    let mut origins: Vec<OriginPattern> = Vec::new();
+    for (index, raw) in typed.into_iter().enumerate() {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            continue;
+        }
+        let origin = OriginPattern::parse(raw).map_err(|reason| OriginListError::Bad {
+            index,
+            raw: raw.to_owned(),
+            reason,
+        })?;
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    if origins.len() > MAX_PER_SITE {
+        return Err(OriginListError::TooMany);
+    }
+    Ok(origins)
+}
+
 fn default_port(scheme: &str) -> u16 {
     if scheme == "https" { 443 } else { 80 }
 }
@@ -117,6 +162,33 @@ mod tests {
 
     fn p(s: &str) -> OriginPattern {
         OriginPattern::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_list_keeps_each_origin_once_skips_blanks_and_names_the_bad_one() {
+        let list = parse_list([
+            "https://Shop.Example",
+            "",
+            "https://shop.example:443",
+            " http://shop.example ",
+        ])
+        .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(
+            parse_list(["https://ok.example", "ftp://x.example"]),
+            Err(OriginListError::Bad {
+                index: 1,
+                raw: "ftp://x.example".into(),
+                reason: OriginError::Scheme,
+            })
+        );
+        let many: Vec<String> = (0..=MAX_PER_SITE)
+            .map(|n| format!("https://s{n}.example"))
+            .collect();
+        assert_eq!(
+            parse_list(many.iter().map(String::as_str)),
+            Err(OriginListError::TooMany)
+        );
     }
 
     #[test]

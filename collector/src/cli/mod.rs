@@ -13,7 +13,7 @@ use std::io::BufRead;
 
 use crate::auth::{self, Password, PasswordError, StaffName};
 use crate::config::{Config, DbArgs, ServeArgs};
-use crate::origin::OriginPattern;
+use crate::origin::OriginListError;
 use crate::server::{self, snippet};
 use crate::store::{NewSite, NewUser, Role, Store, StoreError};
 use args::{Command, DevCommand, SiteCommand, UserCommand};
@@ -33,6 +33,8 @@ pub enum CliError {
     /// one.
     #[error("no database at {path}: {hint}")]
     NoDatabase { path: String, hint: &'static str },
+    #[error("too many --origin: {0}")]
+    Origins(crate::origin::OriginListError),
     #[error("invalid --origin {origin:?}: {reason}")]
     Origin {
         origin: String,
@@ -312,12 +314,14 @@ async fn public_url(db: &DbArgs, store: &Store) -> String {
 }
 
 async fn add_site(name: String, origins: Vec<String>, db: DbArgs) -> Result<(), CliError> {
-    let origins = origins
-        .into_iter()
-        .map(|origin| {
-            OriginPattern::parse(&origin).map_err(|reason| CliError::Origin { origin, reason })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let origins =
+        crate::origin::parse_list(origins.iter().map(String::as_str)).map_err(|e| match e {
+            OriginListError::Bad { raw, reason, .. } => CliError::Origin {
+                origin: raw,
+                reason,
+            },
+            OriginListError::TooMany => CliError::Origins(e),
+        })?;
     let store = open_or_create(&db).await?;
     let added = async {
         let site = store

@@ -14,7 +14,7 @@ use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views, webhooks};
 use crate::directory::RejectedOrigins;
 use crate::http::AppState;
-use crate::origin::OriginPattern;
+use crate::origin::{OriginListError, OriginPattern};
 use crate::store::retention::Retention;
 use crate::store::{NewSite, SiteChange, SiteRow};
 
@@ -28,7 +28,6 @@ const PROMISE_MAX: usize = 200;
 /// Longest site name.
 const NAME_MAX: usize = 100;
 /// Origins one site may list, and the longest text of them all.
-const ORIGINS_MAX: usize = 50;
 const ORIGINS_TEXT_MAX: usize = 10_000;
 /// Sites per page of the list.
 const PER_PAGE: usize = 50;
@@ -342,24 +341,14 @@ fn parse_origins(text: &str) -> Result<Vec<OriginPattern>, ConsoleError> {
             "That is too much text for a list of origins.".to_owned(),
         ));
     }
-    let mut origins: Vec<OriginPattern> = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
+    crate::origin::parse_list(text.lines()).map_err(|e| match e {
+        OriginListError::Bad { index, raw, reason } => {
+            ConsoleError::Invalid(format!("Line {}, “{raw}”: {reason}.", index + 1))
         }
-        let origin = OriginPattern::parse(line)
-            .map_err(|e| ConsoleError::Invalid(format!("Line {}, “{line}”: {e}.", n + 1)))?;
-        if !origins.contains(&origin) {
-            origins.push(origin);
+        OriginListError::TooMany => {
+            ConsoleError::Invalid(format!("{}.", super::error::capitalise(&e.to_string())))
         }
-    }
-    if origins.len() > ORIGINS_MAX {
-        return Err(ConsoleError::Invalid(format!(
-            "A site can list at most {ORIGINS_MAX} origins; use *. for subdomains."
-        )));
-    }
-    Ok(origins)
+    })
 }
 
 fn parse_name(raw: &str) -> Result<String, ConsoleError> {
