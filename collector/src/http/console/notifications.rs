@@ -258,7 +258,6 @@ pub async fn save(
     StaffForm { staff, form }: StaffForm<NotificationsForm>,
 ) -> Result<Response, ConsoleError> {
     let sites = state.store.site_settings().await?;
-    let email = email_section(&state, &staff, None).await?;
     let saved = async {
         let ids: HashMap<&str, i64> = sites.iter().map(|s| (s.key.as_str(), s.id)).collect();
         let mut prefs = state.store.notify_prefs(staff.user.clone()).await?;
@@ -274,16 +273,17 @@ pub async fn save(
         Ok(()) => Ok(Redirect::to("/console/notifications?saved=1").into_response()),
         Err(error) => {
             error
-                .form_again(|why| {
-                    let page = render(
+                .form_again(|why| async move {
+                    // Read only for the page shown again: a save redirects.
+                    let email = email_section(&state, &staff, None).await?;
+                    render(
                         &state,
                         &staff,
                         &sites,
                         &form,
                         Some(Note::Refused(&why)),
                         email,
-                    );
-                    std::future::ready(page)
+                    )
                 })
                 .await
         }
