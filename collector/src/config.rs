@@ -36,8 +36,9 @@ pub struct DbArgs {
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub database_connections: u16,
     /// Public base URL of the collector, as browsers reach it (used in embed
-    /// snippets and status links): http(s)://host[:port][/path]. Defaults to
-    /// http://<addr>.
+    /// snippets, status links and emails): http(s)://host[:port], the root
+    /// of a host name of its own (the console is not served under a path).
+    /// Defaults to http://<addr>.
     #[arg(long, env = "EARSHOT_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
     /// Who checkpoints the SQLite write-ahead log: `auto` leaves it to
@@ -247,11 +248,19 @@ pub enum PublicUrlError {
     Credentials,
     #[error("it must not carry a ?query or #fragment: links are built on it")]
     Suffix,
+    #[error(
+        "it must be the root of a host name, like https://feedback.example.com: \
+         Earshot is not served under a path such as {0} (its console links start at /)"
+    )]
+    Path(String),
 }
 
-/// `--public-url`: an http(s) base that links can be appended to, without
-/// its trailing slash. Refused at start rather than printed into every
-/// embed snippet and status link.
+/// `--public-url`: an http(s) origin that links can be appended to, without
+/// a trailing slash. Refused at start rather than printed into every embed
+/// snippet and status link. A path is refused too: behind a proxy that
+/// serves Earshot under `/feedback`, the widget and status links would work
+/// while every console link, redirect and cookie (all rooted at `/`)
+/// would miss it — half a deployment that looks like a whole one.
 fn parse_public_url(raw: &str) -> Result<String, PublicUrlError> {
     let raw = raw.trim();
     let url = reqwest::Url::parse(raw).map_err(|_| PublicUrlError::NotAUrl)?;
@@ -266,6 +275,9 @@ fn parse_public_url(raw: &str) -> Result<String, PublicUrlError> {
     }
     if url.query().is_some() || url.fragment().is_some() || raw.contains(['?', '#']) {
         return Err(PublicUrlError::Suffix);
+    }
+    if url.path() != "/" {
+        return Err(PublicUrlError::Path(url.path().to_owned()));
     }
     Ok(raw.trim_end_matches('/').to_owned())
 }
@@ -383,8 +395,8 @@ mod tests {
             Ok("https://feedback.example.com")
         );
         assert_eq!(
-            parse_public_url(" http://127.0.0.1:8080/earshot ").as_deref(),
-            Ok("http://127.0.0.1:8080/earshot")
+            parse_public_url(" http://127.0.0.1:8080 ").as_deref(),
+            Ok("http://127.0.0.1:8080")
         );
         for (raw, why) in [
             ("not a url", PublicUrlError::NotAUrl),
@@ -397,6 +409,14 @@ mod tests {
             ("https://feedback.example.com/?x=1", PublicUrlError::Suffix),
             ("https://feedback.example.com/#top", PublicUrlError::Suffix),
             ("https://feedback.example.com/?", PublicUrlError::Suffix),
+            (
+                "https://example.com/feedback",
+                PublicUrlError::Path("/feedback".to_owned()),
+            ),
+            (
+                "https://example.com/feedback/",
+                PublicUrlError::Path("/feedback/".to_owned()),
+            ),
         ] {
             assert_eq!(parse_public_url(raw), Err(why), "{raw}");
         }
