@@ -474,6 +474,50 @@ async fn the_inbox_filters_apply_to_the_api() {
 }
 
 #[tokio::test]
+async fn entries_name_their_assignee_and_can_be_filtered_by_a_colleagues_email() {
+    let (app, _clock) = console_app().await;
+    reference_of(&app, complaint(&app, "The discount code failed")).await;
+    let reference = reference_of(&app, complaint(&app, "The parcel never came")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let assigned: Value = api
+        .post(
+            &format!("/api/v1/entries/{reference}/assign"),
+            json!({"assignee": "ada@example.com"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(assigned["assignee"], "Ada");
+    let ada_id = assigned["assignee_id"].as_i64().unwrap();
+
+    let page = api
+        .json("/api/v1/entries?view=all&assignee=%20ADA@example.com")
+        .await;
+    let entries = page["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{page}");
+    assert_eq!(entries[0]["reference"], reference.as_str());
+    assert_eq!(entries[0]["assignee"], "Ada");
+    assert_eq!(entries[0]["assignee_id"], ada_id);
+    let by_id = api
+        .json(&format!("/api/v1/entries?view=all&assignee={ada_id}"))
+        .await;
+    assert_eq!(by_id["entries"], page["entries"]);
+    let unassigned = api.json("/api/v1/entries?view=all&assignee=none").await;
+    assert_eq!(unassigned["entries"][0]["assignee"], Value::Null);
+    assert_eq!(unassigned["entries"][0]["assignee_id"], Value::Null);
+
+    let response = api.get("/api/v1/entries?assignee=nobody@example.com").await;
+    assert_eq!(
+        error_of(response, 422).await,
+        ("unknown_colleague".into(), Some("assignee".into()))
+    );
+}
+
+#[tokio::test]
 async fn attachments_are_served_to_tokens_with_the_consoles_protections() {
     let (app, _clock) = console_app().await;
     let (public_id, status_url) = submit(&app, complaint(&app, "See the picture")).await;

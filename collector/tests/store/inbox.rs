@@ -350,6 +350,18 @@ async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store)
             .unwrap();
         assert_eq!(count, i64::try_from(want.len()).unwrap(), "{filter:?}");
     }
+    let bos = Filter {
+        assignee: Some(Assignee::User(bo.id)),
+        ..parcel.clone()
+    };
+    let page = db.inbox(bos, 50, now).await.unwrap();
+    assert!(!page.rows.is_empty());
+    for row in &page.rows {
+        assert_eq!(
+            (row.assignee.as_deref(), row.assignee_id),
+            (Some("Bo"), Some(bo.id))
+        );
+    }
 }
 story!(a_search_with_filters_pages_through_exactly_what_they_allow);
 

@@ -200,7 +200,7 @@ async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
     db.assign(id.clone(), None, bo.id, T0 + 6).await.unwrap();
     let detail = db.entry_detail(id.clone()).await.unwrap().unwrap();
     assert_eq!(detail.status, Status::InProgress);
-    assert_eq!(detail.assignee_id, None);
+    assert_eq!((detail.assignee_id, detail.assignee), (None, None));
     let timeline: Vec<TimelineLine<'_>> = detail
         .events
         .iter()
@@ -352,8 +352,12 @@ async fn a_bulk_action_changes_what_it_can_and_counts_the_rest(db: &Store) {
     for id in ids {
         let detail = db.entry_detail(id).await.unwrap().unwrap();
         assert_eq!(
-            (detail.status, detail.assignee_id),
-            (Status::Resolved, Some(ada.id))
+            (
+                detail.status,
+                detail.assignee_id,
+                detail.assignee.as_deref()
+            ),
+            (Status::Resolved, Some(ada.id), Some("Ada"))
         );
     }
     assert_eq!(db.waiting_summary(T0 + 40).await.unwrap().waiting, 0);

@@ -41,7 +41,8 @@ fn query_error(_: QueryRejection) -> ApiError {
     ))
 }
 
-/// The filter a query asks for: a site may be named by id or by key.
+/// The filter a query asks for: a site may be named by id or by key, a
+/// colleague by id or by email.
 pub(super) async fn parse_filter(
     state: &AppState,
     caller: &Caller,
@@ -55,6 +56,15 @@ pub(super) async fn parse_filter(
             .await?
             .ok_or_else(|| ApiError::Input(bad("site", "no site has this key")))?;
         raw.site = site.id.to_string();
+    }
+    // Tools know colleagues by email (assigning takes one too), not by id.
+    if raw.assignee.contains('@') {
+        let user = state
+            .store
+            .user_by_email(raw.assignee.clone())
+            .await?
+            .ok_or(ApiError::Refused(crate::store::Refusal::NoUser))?;
+        raw.assignee = user.id.to_string();
     }
     if !raw.after.is_empty() {
         return Err(ApiError::Input(bad("after", "page with cursor, not after")));
@@ -85,6 +95,7 @@ fn summary(row: &InboxRow, base: &str) -> Value {
         "name": row.name,
         "site": row.site_name,
         "assignee": row.assignee,
+        "assignee_id": row.assignee_id,
         "created": rfc3339(row.created_at),
         "first_response": row.first_response_at.map(rfc3339),
         "next_promise_due": row.next_promise_due.map(rfc3339),
@@ -169,6 +180,7 @@ fn detail_json(entry: &EntryDetail, base: &str, now: i64) -> Value {
         "name": entry.name,
         "site": entry.site_name,
         "first_response_target_minutes": entry.first_response_target_ms / 60_000,
+        "assignee": entry.assignee,
         "assignee_id": entry.assignee_id,
         "created": rfc3339(entry.created_at),
         "first_response": entry.first_response_at.map(rfc3339),

@@ -63,8 +63,8 @@ fn filter_parameters() -> Vec<Value> {
         query("severity", one_of(severities), "Only this severity"),
         query(
             "assignee",
-            json!({"type": "string", "pattern": "^(me|none|[0-9]{1,18})?$"}),
-            "`me`, `none` or a colleague's id",
+            json!({"type": "string", "pattern": "^(me|none|[0-9]{1,18}|[^@]+@[^@]+)?$"}),
+            "`me`, `none`, or a colleague's id or email (an unknown email is refused: 422 `unknown_colleague`)",
         ),
         query(
             "promise",
@@ -265,7 +265,8 @@ pub fn schemas() -> Value {
                 "kind": {"type": "string"}, "status": {"type": "string"}, "severity": nullable("string"),
                 "summary": {"type": "string", "description": "The first 240 characters of what the customer wrote"},
                 "email": nullable("string"), "name": nullable("string"), "site": {"type": "string"},
-                "assignee": nullable("string"), "created": when,
+                "assignee": {"type": ["string", "null"], "description": "The assignee's name"},
+                "assignee_id": nullable("integer"), "created": when,
                 "first_response": when_or_null, "next_promise_due": when_or_null
             }
     });
@@ -303,7 +304,9 @@ pub fn schemas() -> Value {
                 "severity": nullable("string"), "message": nullable("string"),
                 "expected": nullable("string"), "actual": nullable("string"),
                 "email": nullable("string"), "name": nullable("string"), "site": {"type": "string"},
-                "first_response_target_minutes": {"type": "integer"}, "assignee_id": nullable("integer"),
+                "first_response_target_minutes": {"type": "integer"},
+                "assignee": {"type": ["string", "null"], "description": "The assignee's name"},
+                "assignee_id": nullable("integer"),
                 "created": when, "first_response": when_or_null,
                 "followed_up": when_or_null,
                 "spam_reason": nullable("string"),

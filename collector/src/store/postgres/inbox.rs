@@ -418,6 +418,7 @@ async fn page(
             assignee: r.try_get(13)?,
             next_promise_due: r.try_get(14)?,
             followup_at: r.try_get(15)?,
+            assignee_id: r.try_get(16)?,
         })
     })?;
     Ok(inbox_page(rows, &filter, limit))

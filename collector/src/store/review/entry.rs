@@ -41,7 +41,9 @@ pub struct EntryDetail {
     pub followup_at: Option<i64>,
     pub site_name: String,
     pub first_response_target_ms: i64,
+    /// The assignee's id and name.
     pub assignee_id: Option<i64>,
+    pub assignee: Option<String>,
     pub events: Vec<Event>,
     pub promises: Vec<PromiseRow>,
 }
@@ -68,8 +70,8 @@ pub(in crate::store) const DETAIL_SELECT: &str =
         e.message, e.expected, e.actual, e.email, e.name, e.page_url, e.page_title,
         e.page_referrer, e.user_agent, e.language, e.timezone, e.viewport, e.spam_reason,
         e.created_at, e.first_response_at, s.name, s.first_response_minutes, e.assignee_id,
-        e.context, e.followup_at
-     FROM entries e JOIN sites s ON s.id = e.site_id";
+        e.context, e.followup_at, u.name
+     FROM entries e JOIN sites s ON s.id = e.site_id LEFT JOIN users u ON u.id = e.assignee_id";
 
 /// An entry's timeline, oldest first, up to its `WHERE`; the same SQL on
 /// both backends.
@@ -122,6 +124,7 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
                     .map(|map| map.into_iter().collect())
                     .unwrap_or_default(),
                 followup_at: r.get(26)?,
+                assignee: r.get(27)?,
                 attachments: Vec::new(),
                 events: Vec::new(),
                 promises: Vec::new(),

@@ -26,7 +26,9 @@ pub struct InboxRow {
     pub followup_at: Option<i64>,
     pub site_name: String,
     pub first_response_target_ms: i64,
+    /// The assignee's name and id.
     pub assignee: Option<String>,
+    pub assignee_id: Option<i64>,
     /// Earliest due date among the entry's open promises.
     pub next_promise_due: Option<i64>,
 }
@@ -67,7 +69,7 @@ pub(in crate::store) const INBOX_COLUMNS: &str =
          ELSE substr(coalesce(e.message, ''), 1, 240) END, e.email, e.name,
     e.created_at, e.first_response_at, s.name, s.first_response_minutes, u.name,
     (SELECT min(p.due_at) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
-    e.followup_at";
+    e.followup_at, e.assignee_id";
 
 /// Of `limit + 1` rows read, the page of `limit` and the place to continue
 /// after, if there is more.
@@ -320,6 +322,7 @@ fn inbox(
             assignee: r.get(13)?,
             next_promise_due: r.get(14)?,
             followup_at: r.get(15)?,
+            assignee_id: r.get(16)?,
         })
     })?;
     let rows: Vec<InboxRow> = rows.collect::<Result<_, _>>()?;

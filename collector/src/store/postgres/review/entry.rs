@@ -60,6 +60,7 @@ fn detail(r: &Row) -> Result<EntryDetail, StoreError> {
             .map(|map| map.into_iter().collect())
             .unwrap_or_default(),
         followup_at: r.try_get(26)?,
+        assignee: r.try_get(27)?,
         attachments: Vec::new(),
         events: Vec::new(),
         promises: Vec::new(),
