@@ -351,7 +351,9 @@ pub enum WebhookCommand {
 #[derive(Debug, Subcommand)]
 pub enum DevCommand {
     /// Fill the database with synthetic feedback spread over the past year
-    /// (for trying the console and for `cargo bench --bench console`).
+    /// (for trying the console and for `cargo bench --bench console`),
+    /// answered and closed by the first administrator if there is one.
+    /// Nobody is notified of it and no webhook told.
     Seed {
         /// Entries to add.
         #[arg(long, default_value_t = 10_000)]

@@ -8,7 +8,7 @@ use rusqlite::{Connection, params};
 
 use super::{Sqlite, StoreError};
 use crate::ids;
-use crate::review::workflow::DAY;
+use crate::review::workflow::{DAY, HOUR};
 
 /// Entries written per transaction.
 pub(in crate::store) const CHUNK: usize = 10_000;
@@ -151,6 +151,9 @@ pub(in crate::store) struct Seeded {
     pub actual: Option<String>,
     pub email: Option<String>,
     pub first_response_at: Option<i64>,
+    /// When a colleague moved it from new to `status`, for every status
+    /// but new and spam: resolution times and timelines need the move.
+    pub status_at: Option<i64>,
     pub promise: Option<(i64, &'static str, Option<i64>)>,
 }
 
@@ -176,8 +179,11 @@ pub(in crate::store) fn seeded(rng: &mut StdRng, created_at: i64, now: i64) -> S
     } else {
         ["acknowledged", "in_progress", "resolved"][rng.random_range(0..3)]
     };
-    let first_response_at =
-        (answered && status != "spam").then(|| created_at + rng.random_range(10 * 60_000..2 * DAY));
+    // Clamped after the draw, which keeps the sequence: no reply from the
+    // future for a recent entry.
+    let first_response_at = (answered && status != "spam")
+        .then(|| created_at + rng.random_range(10 * 60_000..2 * DAY))
+        .map(|at| at.min(now));
     let promise = first_response_at
         .filter(|_| rng.random_bool(0.03))
         .map(|at| {
@@ -190,10 +196,20 @@ pub(in crate::store) fn seeded(rng: &mut StdRng, created_at: i64, now: i64) -> S
                 (due, "broken", Some(due + DAY))
             }
         });
+    // Derived, not drawn: another draw would change every later entry's
+    // words, and the search benchmarks are written against those.
+    let spread = |most: i64| HOUR + created_at.wrapping_mul(7_919).rem_euclid(most);
+    let status_at = match status {
+        "new" | "spam" => None,
+        "resolved" | "wont_fix" => Some(first_response_at.unwrap_or(created_at) + spread(6 * DAY)),
+        _ => Some(first_response_at.unwrap_or_else(|| created_at + spread(6 * HOUR))),
+    }
+    .map(|at| at.min(now));
     Seeded {
         created_at,
         kind,
         status,
+        status_at,
         severity: [None, Some("minor"), Some("annoying"), Some("blocking")][rng.random_range(0..4)],
         message,
         expected,
@@ -205,6 +221,10 @@ pub(in crate::store) fn seeded(rng: &mut StdRng, created_at: i64, now: i64) -> S
         promise,
     }
 }
+
+/// Who answered and closed the seeded entries: the first administrator,
+/// if there is one yet (on a timeline, nobody reads as the customer).
+pub(in crate::store) const SEED_ACTOR: &str = "SELECT min(id) FROM users WHERE role = 'admin'";
 
 fn insert_chunk(
     conn: &Connection,
@@ -224,14 +244,25 @@ fn insert_chunk(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'en-GB',
              'https://shop.example/checkout')",
     )?;
+    let actor: Option<i64> = conn.query_row(SEED_ACTOR, [], |r| r.get(0))?;
     let mut reply = conn.prepare_cached(
-        "INSERT INTO events (entry_id, kind, body, created_at) VALUES (?1, 'reply', ?2, ?3)",
+        "INSERT INTO events (entry_id, kind, body, created_at, actor_id)
+         VALUES (?1, 'reply', ?2, ?3, ?4)",
     )?;
     let mut promise = conn.prepare_cached(
-        "INSERT INTO promises (entry_id, event_id, text, due_at, state, settled_at, created_at, site_id)
+        "INSERT INTO promises (entry_id, event_id, text, due_at, state, settled_at, created_at, site_id,
+             made_by)
          VALUES (?1, ?2, 'We will have this fixed', ?3, ?4, ?5, ?6,
-                 (SELECT site_id FROM entries WHERE id = ?1))",
+                 (SELECT site_id FROM entries WHERE id = ?1), ?7)",
     )?;
+    let mut moved = conn.prepare_cached(
+        "INSERT INTO events (entry_id, kind, old_value, new_value, created_at, actor_id)
+         VALUES (?1, 'status', 'new', ?2, ?3, ?4)",
+    )?;
+    let newest = |conn: &Connection| -> Result<i64, StoreError> {
+        Ok(conn.query_row("SELECT coalesce(max(id), 0) FROM entries", [], |r| r.get(0))?)
+    };
+    let before = newest(conn)?;
     for i in first..first + len {
         let offset =
             i64::try_from(i).unwrap_or(0) * span / i64::try_from(total.max(1)).unwrap_or(1);
@@ -268,13 +299,25 @@ fn insert_chunk(
         }
         let entry_id = conn.last_insert_rowid();
         if let Some(at) = s.first_response_at {
-            reply.execute(params![entry_id, "Thanks, we are looking into it.", at])?;
+            reply.execute(params![
+                entry_id,
+                "Thanks, we are looking into it.",
+                at,
+                actor
+            ])?;
             let event_id = conn.last_insert_rowid();
             if let Some((due, state, settled)) = s.promise {
-                promise.execute(params![entry_id, event_id, due, state, settled, at])?;
+                promise.execute(params![entry_id, event_id, due, state, settled, at, actor])?;
             }
         }
+        if let Some(at) = s.status_at {
+            moved.execute(params![entry_id, s.status, at, actor])?;
+        }
     }
+    // Made-up entries from last year are not news: nobody is emailed and no
+    // webhook told. Only when everything before them was announced, so a
+    // real entry still waiting for its announcement keeps it.
+    super::notify::pass_over_entries(conn, before, newest(conn)?)?;
     Ok(())
 }
 

@@ -450,6 +450,20 @@ fn dev_seed_fills_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
     let out = Command::new(BIN)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "admin",
+        ])
+        .args(["--generate-password", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = Command::new(BIN)
         .args(["dev", "seed", "--count", "2500", "--db"])
         .arg(&db)
         .output()
@@ -475,6 +489,45 @@ fn dev_seed_fills_the_database() {
         waiting > 0 && waiting < 250,
         "a realistic backlog: {waiting}"
     );
+    // Closed entries were closed by someone, when: the reports' resolution
+    // times and the timelines have it.
+    let (closed, unexplained, resolution_rows): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM entries WHERE status IN ('resolved', 'wont_fix')),
+                    (SELECT count(*) FROM entries e WHERE status NOT IN ('new', 'spam')
+                       AND NOT EXISTS (SELECT 1 FROM events ev WHERE ev.entry_id = e.id
+                         AND ev.kind = 'status' AND ev.new_value = e.status
+                         AND ev.created_at >= e.created_at)),
+                    (SELECT coalesce(sum(n), 0) FROM rollup_resolution)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(closed > 1_000, "{closed}");
+    assert_eq!(unexplained, 0);
+    // By the administrator, never the customer, and never in the future.
+    let (by_nobody, ahead): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM events WHERE actor_id IS NULL),
+                    (SELECT count(*) FROM events WHERE created_at > ?1)",
+            [earshot_collector::clock::system_millis()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((by_nobody, ahead), (0, 0));
+    assert_eq!(resolution_rows, closed, "every resolution is in the report");
+    // Made-up entries from the past year are not news to announce.
+    let announced_upto: i64 = conn
+        .query_row(
+            "SELECT upto FROM cursors WHERE name = 'dispatched_entries'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let newest: i64 = conn
+        .query_row("SELECT max(id) FROM entries", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(announced_upto, newest);
 }
 
 #[test]

@@ -308,6 +308,23 @@ fn cursor(conn: &Connection, name: &str) -> Result<i64, StoreError> {
         .unwrap_or(0))
 }
 
+/// Moves the announcement cursor from `from` to `upto` if it stands at
+/// `from`, so the entries between are never announced.
+pub(in crate::store) fn pass_over_entries(
+    conn: &Connection,
+    from: i64,
+    upto: i64,
+) -> Result<(), StoreError> {
+    if cursor(conn, ENTRIES_CURSOR)? == from {
+        conn.prepare_cached(
+            "INSERT INTO cursors (name, upto) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET upto = excluded.upto",
+        )?
+        .execute(params![ENTRIES_CURSOR, upto])?;
+    }
+    Ok(())
+}
+
 fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
     let (from, upto) = match done.taken.taken() {
         Taken::Cursor { from, upto, .. } => (*from, *upto),

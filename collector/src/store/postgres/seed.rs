@@ -8,7 +8,7 @@ use super::Postgres;
 use crate::ids;
 use crate::review::workflow::DAY;
 use crate::store::StoreError;
-use crate::store::seed::{CHUNK, seeded};
+use crate::store::seed::{CHUNK, SEED_ACTOR, seeded};
 
 impl Postgres {
     /// Adds `count` entries spread over the year before `now` to the first
@@ -63,16 +63,24 @@ impl Postgres {
                  SELECT id FROM stored",
             )
             .await?;
+        let actor: Option<i64> = tx.query_one(SEED_ACTOR, &[]).await?.try_get(0)?;
         let reply = tx
             .prepare_cached(
-                "INSERT INTO events (entry_id, kind, body, created_at)
-                 VALUES ($1, 'reply', 'Thanks, we are looking into it.', $2) RETURNING id",
+                "INSERT INTO events (entry_id, kind, body, created_at, actor_id)
+                 VALUES ($1, 'reply', 'Thanks, we are looking into it.', $2, $3) RETURNING id",
             )
             .await?;
         let promise = tx
             .prepare_cached(
-                "INSERT INTO promises (entry_id, event_id, text, due_at, state, settled_at, created_at, site_id)
-                 VALUES ($1, $2, 'We will have this fixed', $3, $4, $5, $6, $7)",
+                "INSERT INTO promises (entry_id, event_id, text, due_at, state, settled_at, created_at, site_id,
+                     made_by)
+                 VALUES ($1, $2, 'We will have this fixed', $3, $4, $5, $6, $7, $8)",
+            )
+            .await?;
+        let moved = tx
+            .prepare_cached(
+                "INSERT INTO events (entry_id, kind, old_value, new_value, created_at, actor_id)
+                 VALUES ($1, 'status', 'new', $2, $3, $4)",
             )
             .await?;
         let mut rng = StdRng::seed_from_u64(first as u64);
@@ -112,14 +120,23 @@ impl Postgres {
             }
             let entry_id = entry_id.ok_or(StoreError::IdExhausted)?;
             if let Some(at) = s.first_response_at {
-                let event_id: i64 = tx.query_one(&reply, &[&entry_id, &at]).await?.try_get(0)?;
+                let event_id: i64 = tx
+                    .query_one(&reply, &[&entry_id, &at, &actor])
+                    .await?
+                    .try_get(0)?;
                 if let Some((due, state, settled)) = s.promise {
                     tx.execute(
                         &promise,
-                        &[&entry_id, &event_id, &due, &state, &settled, &at, &site_id],
+                        &[
+                            &entry_id, &event_id, &due, &state, &settled, &at, &site_id, &actor,
+                        ],
                     )
                     .await?;
                 }
+            }
+            if let Some(at) = s.status_at {
+                tx.execute(&moved, &[&entry_id, &s.status, &at, &actor])
+                    .await?;
             }
         }
         tx.commit().await?;
