@@ -135,6 +135,7 @@ pub enum Command {
     /// promises, queued emails and webhook deliveries. Their status links
     /// then answer 410. Recorded in the audit log (without the address).
     Erase {
+        /// The email the person gave with their feedback (any case).
         #[arg(long)]
         email: String,
         /// Only entries on this site (its key).
@@ -152,6 +153,7 @@ pub enum Command {
     /// Write everything held about a person (found by their email) as JSON:
     /// the answer to a data subject access request. Recorded in the audit log.
     ExportPerson {
+        /// The email the person gave with their feedback (any case).
         #[arg(long)]
         email: String,
         /// Only entries on this site (its key).
@@ -242,10 +244,10 @@ pub enum UserCommand {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Set a new password (ends the account's sessions). Read from standard
     /// Give a colleague another name, as the others see it (on the
     /// timeline, as assignee, in emails). Recorded in the audit log.
     Rename {
+        /// The account's sign-in email.
         #[arg(long)]
         email: String,
         /// The new name: one line of up to 100 characters.
@@ -254,10 +256,13 @@ pub enum UserCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Set a new password (ends the account's sessions). Read from standard
     /// input unless --generate-password.
     Password {
+        /// The account's sign-in email.
         #[arg(long)]
         email: String,
+        /// Generate a strong password and print it once.
         #[arg(long)]
         generate_password: bool,
         #[command(flatten)]
@@ -267,6 +272,7 @@ pub enum UserCommand {
     /// tokens stop at once; its name stays on past timeline events. The
     /// last active administrator cannot be disabled.
     Disable {
+        /// The account's sign-in email.
         #[arg(long)]
         email: String,
         #[command(flatten)]
@@ -275,6 +281,7 @@ pub enum UserCommand {
     /// Enable a disabled account again (its old password works; its API
     /// tokens stay revoked).
     Enable {
+        /// The account's sign-in email.
         #[arg(long)]
         email: String,
         #[command(flatten)]
@@ -289,6 +296,7 @@ pub enum UserCommand {
     /// immediate=off|<kinds and severities> (e.g. complaint,expectation,blocking),
     /// sites=all|<site keys>, digest=off|<UTC hour 0-23>, assigned=on|off.
     Notify {
+        /// The colleague's sign-in email.
         #[arg(long)]
         email: String,
         /// A setting as name=value; repeatable. Without any, prints the
@@ -431,6 +439,31 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.db.sqlite_file(), PathBuf::from("/srv/e.db"));
         assert_eq!(cli.serve.addr.port(), 9000);
+    }
+
+    /// `--help` is the manual of a tool run by people at a prompt: every
+    /// command and every option says what it is.
+    #[test]
+    fn every_command_and_option_has_help() {
+        use clap::CommandFactory;
+
+        fn check(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if command.get_about().is_none() && command.get_long_about().is_none() {
+                missing.push(path.to_owned());
+            }
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        check(&Cli::command(), "earshot", &mut missing);
+        assert_eq!(missing, Vec::<String>::new());
     }
 
     #[test]
