@@ -225,6 +225,15 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
             );
         }
     }
+    if let Some(sender) = config
+        .smtp
+        .as_ref()
+        .and_then(|smtp| crate::mail::made_up_sender(&smtp.from))
+    {
+        println!(
+            "\nNote: email goes out from {sender} (--smtp-from), a domain nobody receives mail for: relays refuse such a sender and inboxes file it as spam. Set --smtp-from to an address of your own domain, like \"Shop feedback <feedback@shop.example>\"."
+        );
+    }
     server::shutdown_signal().await;
     tracing::info!("shutting down: finishing requests and committing queued writes");
     running.stop().await.map_err(CliError::Serve)

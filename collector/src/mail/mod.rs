@@ -143,6 +143,24 @@ fn thread_id(reference: &str, domain: &str) -> String {
     format!("<entry.{reference}@{domain}>")
 }
 
+/// The sender's address when `from` (as `--smtp-from` takes it) is on a
+/// domain that is no one's on the internet (`localhost`, a `.local` name, a
+/// name without a dot, the default `earshot@localhost`): relays refuse it
+/// and receivers file it as spam, so the start says so.
+pub fn made_up_sender(from: &str) -> Option<String> {
+    nobodys_sender(&from.parse().ok()?)
+}
+
+fn nobodys_sender(from: &Mailbox) -> Option<String> {
+    let domain = from.email.domain().to_ascii_lowercase();
+    let domain = domain.trim_end_matches('.');
+    let nobodys = !domain.contains('.')
+        || [".localhost", ".local", ".internal", ".lan"]
+            .iter()
+            .any(|tld| domain.ends_with(tld));
+    nobodys.then(|| from.email.to_string())
+}
+
 impl Mailer {
     /// `url` as lettre understands it: `smtp://host:25` (no TLS, for a
     /// local relay), `smtp://user:pass@host:587?tls=required` (STARTTLS) or
@@ -153,6 +171,11 @@ impl Mailer {
             .build();
         let from = from.parse().map_err(|_| MailError::From(from.to_owned()))?;
         Ok(Mailer { transport, from })
+    }
+
+    /// Its sender's address, if that is [`made_up_sender`].
+    pub fn made_up_sender(&self) -> Option<String> {
+        nobodys_sender(&self.from)
     }
 
     pub async fn send(&self, mail: &Outgoing) -> Result<(), MailError> {
@@ -229,6 +252,27 @@ mod tests {
         let mailer =
             Mailer::new("smtp://user:s3cret@127.0.0.1:2525", "Earshot <a@b.example>").unwrap();
         assert!(!format!("{mailer:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_sender_on_a_domain_nobody_receives_for_is_noticed() {
+        let sender = made_up_sender;
+        for from in [
+            "Earshot <earshot@localhost>",
+            "earshot@mail.localhost",
+            "ops@intranet",
+            "ops@printer.local",
+            "ops@box.LAN",
+        ] {
+            assert!(sender(from).is_some(), "{from}");
+        }
+        assert_eq!(
+            sender("Earshot <EARSHOT@Localhost>").as_deref(),
+            Some("EARSHOT@Localhost")
+        );
+        for from in ["Shop <feedback@shop.example>", "ops@mail.example.co.uk"] {
+            assert_eq!(sender(from), None, "{from}");
+        }
     }
 
     fn headers_of(mail: &Outgoing) -> String {

@@ -206,10 +206,13 @@ fn database_and_log_options_may_come_before_the_subcommand() {
 #[test]
 fn serve_prints_the_snippet_and_exits_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
+    // A relay named without a sender: the default one is noted at start.
     let mut child = Command::new(BIN)
-        .args(["--addr", "127.0.0.1:0", "--db"])
+        .args(["--addr", "127.0.0.1:0", "--smtp-url", "smtp://127.0.0.1:9"])
+        .arg("--db")
         .arg(dir.path().join("earshot.db"))
         .env("EARSHOT_LOG", "warn")
+        .env_remove("EARSHOT_SMTP_FROM")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -242,6 +245,10 @@ fn serve_prints_the_snippet_and_exits_cleanly_on_sigterm() {
     assert!(
         stdout.contains("It accepts feedback from pages at http://localhost:*, http://127.0.0.1:*, http://[::1]:*."),
         "the first start says which pages may send: {stdout}"
+    );
+    assert!(
+        stdout.contains("Note: email goes out from earshot@localhost (--smtp-from)"),
+        "{stdout}"
     );
 }
 

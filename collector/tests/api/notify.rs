@@ -339,6 +339,7 @@ async fn failing_email_is_shown_in_the_console_and_a_test_email_sends_the_waitin
         notifications.contains("No email has gone out yet."),
         "{notifications}"
     );
+    assert!(!notifications.contains("a domain nobody receives mail for"));
     assert!(
         !ada.html("/console")
             .await
@@ -408,6 +409,35 @@ async fn failing_email_is_shown_in_the_console_and_a_test_email_sends_the_waitin
             .await
             .contains("Email is not getting through")
     );
+}
+
+#[tokio::test]
+async fn a_sender_on_a_domain_nobody_receives_for_is_pointed_out_on_notifications() {
+    let (url, _mails) = smtp_sink().await;
+    let app = spawn_app_with(move |config| {
+        config.smtp = Some(Smtp {
+            url: Secret::new(url),
+            from: "Earshot <earshot@localhost>".into(),
+        });
+    })
+    .await;
+    add_staff(&app.running.store).await;
+    let admin = signed_in(&app, "ada@example.com")
+        .await
+        .html("/console/notifications")
+        .await;
+    assert!(
+        admin.contains("Email goes out from <code>earshot@localhost</code></strong>, a domain nobody receives mail for"),
+        "{admin}"
+    );
+    assert!(admin.contains("<code>--smtp-from</code>"), "{admin}");
+    let agent = signed_in(&app, "bo@example.com")
+        .await
+        .html("/console/notifications")
+        .await;
+    assert!(agent.contains("a domain nobody receives mail for"));
+    assert!(agent.contains("An administrator can change the collector's sender."));
+    assert!(!agent.contains("--smtp-from"), "{agent}");
 }
 
 #[tokio::test]

@@ -54,8 +54,15 @@ pub fn banner(health: &MailHealth, now: i64) -> Markup {
 }
 
 /// The Notifications page's account of email: how it is going, the test
-/// button, and what the last test found (`tested`, from its redirect).
-pub fn section(staff: &Staff, health: &MailHealth, tested: Option<&str>, now: i64) -> Markup {
+/// button, what the last test found (`tested`, from its redirect), and a
+/// sender (`--smtp-from`) on a domain nobody receives mail for.
+pub fn section(
+    staff: &Staff,
+    health: &MailHealth,
+    tested: Option<&str>,
+    made_up_sender: Option<&str>,
+    now: i64,
+) -> Markup {
     let admin = staff.user.role == Role::Admin;
     html! {
         section #email aria-labelledby="email-heading" {
@@ -83,6 +90,13 @@ pub fn section(staff: &Staff, health: &MailHealth, tested: Option<&str>, now: i6
                 p.muted { "Email is getting through: the last went out " (human_ago(now - at)) "." }
             } @else {
                 p.muted { "No email has gone out yet." }
+            }
+            @if let Some(sender) = made_up_sender {
+                p.notice.failing {
+                    strong { "Email goes out from " code { (sender) } } ", a domain nobody receives mail for: relays refuse such a sender and inboxes file it as spam. "
+                    @if admin { "Start the collector with " code { "--smtp-from" } " (or " code { "EARSHOT_SMTP_FROM" } ") set to an address of your own domain, like " code { "Shop feedback <feedback@shop.example>" } "." }
+                    @else { "An administrator can change the collector's sender." }
+                }
             }
             form method="post" action="/console/notifications/test" {
                 (super::views::csrf(staff))

@@ -45,7 +45,16 @@ async fn email_section(
     tested: Option<&str>,
 ) -> Result<Markup, ConsoleError> {
     Ok(match email_check::health(state).await? {
-        Some(health) => email_check::section(staff, &health, tested, state.clock.now_millis()),
+        Some(health) => {
+            let sender = state.mailer.as_ref().and_then(|m| m.made_up_sender());
+            email_check::section(
+                staff,
+                &health,
+                tested,
+                sender.as_deref(),
+                state.clock.now_millis(),
+            )
+        }
         None => Markup::default(),
     })
 }
