@@ -37,6 +37,11 @@ async fn console_routes_redirect_to_login_or_answer_401_without_a_session() {
     let mut forged = Console::new(&app);
     forged.cookie = Some(format!("earshot_session={}", "a".repeat(52)));
     assert_eq!(forged.get("/console").await.status(), StatusCode::FOUND);
+    // The collector's bare address leads to the console, and from there
+    // to signing in.
+    let root = anonymous.get("/").await;
+    assert_eq!(root.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&root), "/console");
 }
 
 #[tokio::test]

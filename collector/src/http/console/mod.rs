@@ -27,7 +27,7 @@ mod webhooks;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::map_response;
-use axum::response::Response;
+use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
 
 pub use error::ConsoleError;
@@ -67,6 +67,9 @@ async fn security_headers(mut response: Response) -> Response {
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        // Whoever opens the address the start printed finds the console,
+        // not a JSON 404.
+        .route("/", get(|| async { Redirect::to("/console") }))
         .route("/console", get(inbox::page))
         .route("/console/", get(inbox::page))
         .route("/console/bulk", post(inbox::bulk))
