@@ -30,6 +30,22 @@ pub fn restrict(path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// The permission bits of `path` when accounts other than its owner may
+/// read or write it; `None` when it is the owner's alone (or unknowable).
+pub fn open_to_others(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 #[cfg(test)]
 #[cfg(unix)]
 mod tests {
@@ -53,7 +69,10 @@ mod tests {
         let shared = dir.path().join("copy.db");
         std::fs::write(&shared, b"x").unwrap();
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(open_to_others(&shared), Some(0o644));
         restrict(&shared).unwrap();
         assert_eq!(mode(&shared), 0o600);
+        assert_eq!(open_to_others(&shared), None);
+        assert_eq!(open_to_others(&dir.path().join("absent.db")), None);
     }
 }

@@ -169,6 +169,16 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
         running.addr
     );
     println!("Database: {}", config.database());
+    // New files are the owner's alone; one made by an older version, or
+    // copied in, keeps what it had, which its owner should hear.
+    if config.database_url.is_none()
+        && let Some(mode) = crate::private_files::open_to_others(&config.db)
+    {
+        println!(
+            "Note: other accounts on this machine may read the database (mode {mode:o}), which holds customers' words and emails: `chmod 600 {}*` (the file with its -wal and -shm).",
+            config.db.display()
+        );
+    }
     if let Some(addr) = running.metrics_addr {
         println!("Metrics (Prometheus): http://{addr}/metrics");
     }

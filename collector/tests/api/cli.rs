@@ -252,6 +252,54 @@ fn serve_prints_the_snippet_and_exits_cleanly_on_sigterm() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn serve_notes_a_database_other_accounts_may_read() {
+    use std::io::BufRead;
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    // As an older version, or `cp` under umask 022, left it.
+    std::fs::write(&db, b"").unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--addr", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .env("EARSHOT_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (lines, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut printed = Vec::new();
+    while let Ok(line) = seen.recv_timeout(Duration::from_secs(20)) {
+        let done = line.starts_with("Review console:");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let printed = printed.join("\n");
+    assert!(
+        printed.contains(&format!(
+            "Note: other accounts on this machine may read the database (mode 644), which holds customers' words and emails: `chmod 600 {}*`",
+            db.display()
+        )),
+        "{printed}"
+    );
+}
+
 /// Runs `earshot <args> --db <db>` with `input` on its standard input.
 pub(crate) fn run_with_stdin(
     args: &[&str],
