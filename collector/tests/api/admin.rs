@@ -238,6 +238,64 @@ async fn the_last_active_admin_can_be_neither_disabled_nor_demoted() {
 }
 
 #[tokio::test]
+async fn an_admin_renames_a_colleague_everywhere_and_a_bad_name_comes_back_with_the_reason() {
+    let (app, _) = console_app().await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let bo = user_id(&app, "bo@example.com");
+    let renamed = admin
+        .act(
+            &format!("/console/staff/{bo}/name"),
+            &[("name", " Bo Jensen ")],
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&renamed), "/console/staff?done=name");
+    let page = admin.html("/console/staff?done=name").await;
+    assert!(page.contains("Name changed"), "{page}");
+    assert!(page.contains("<td>Bo Jensen<details"), "{page}");
+    // Bo sees it as his own name.
+    let colleague = signed_in(&app, "bo@example.com").await;
+    assert!(
+        colleague
+            .html("/console/account")
+            .await
+            .contains(r#"value="Bo Jensen""#)
+    );
+
+    let refused = admin
+        .act(
+            &format!("/console/staff/{bo}/name"),
+            &[("name", "Bo\r\nBcc: all@example.com")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("<h1>Staff</h1>"), "{html}");
+    assert!(html.contains("line breaks"), "{html}");
+    let unknown = admin
+        .act("/console/staff/99999/name", &[("name", "Nobody")])
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    // Agents may rename only themselves.
+    let forbidden = colleague
+        .act(
+            &format!("/console/staff/{}/name", user_id(&app, "ada@example.com")),
+            &[("name", "Not Ada")],
+        )
+        .await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        crate::helpers::audit_log(&app.db(), "staff.renamed"),
+        [(
+            "staff.renamed".to_owned(),
+            Some("ada@example.com".to_owned()),
+            "bo@example.com".to_owned(),
+            None
+        )]
+    );
+}
+
+#[tokio::test]
 async fn a_reset_link_sets_a_new_password_and_ends_the_old_sessions() {
     let (app, _) = console_app().await;
     let bo = signed_in(&app, "bo@example.com").await;

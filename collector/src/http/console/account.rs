@@ -103,7 +103,7 @@ pub async fn page(staff: Staff, Query(done): Query<Done>) -> Response {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct NameForm {
-    name: String,
+    pub(super) name: String,
 }
 
 impl FormLimit for NameForm {

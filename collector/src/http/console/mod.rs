@@ -110,6 +110,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/staff", get(staff::page))
         .route("/console/staff/invite", post(staff::invite))
         .route("/console/staff/{id}/role", post(staff::role))
+        .route("/console/staff/{id}/name", post(staff::rename))
         .route("/console/staff/{id}/disable", post(staff::disable))
         .route("/console/staff/{id}/enable", post(staff::enable))
         .route("/console/staff/{id}/reset", post(staff::reset))

@@ -1,6 +1,7 @@
 //! "Staff" (administrators only): invite colleagues by a one-time link,
-//! change roles, disable and re-enable accounts, and hand out password
-//! reset links. A disabled account's sessions and API tokens stop at once.
+//! rename them, change roles, disable and re-enable accounts, and hand out
+//! password reset links. A disabled account's sessions and API tokens stop
+//! at once.
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -51,6 +52,7 @@ struct Made {
 fn done_text(key: &str) -> Option<&'static str> {
     Some(match key {
         "role" => "Role changed.",
+        "name" => "Name changed: timelines, assignments and emails show the new one.",
         "disabled" => "Account disabled: its sessions and API tokens no longer work.",
         "enabled" => "Account enabled again. They can sign in with their password.",
         _ => return None,
@@ -79,7 +81,19 @@ fn account_row(a: &Account, staff: &Staff, now: i64) -> Markup {
     let me = id == staff.user.id;
     html! {
         tr {
-            td { (a.user.name) @if me { " (you)" } }
+            td {
+                (a.user.name) @if me { " (you)" }
+                details.rename {
+                    summary { "Rename" span.visually-hidden { " " (a.user.name) } }
+                    form.inline method="post" action={ "/console/staff/" (id) "/name" } {
+                        (views::csrf(staff))
+                        label.visually-hidden for={ "name-" (id) } { "New name for " (a.user.name) }
+                        input id={ "name-" (id) } name="name" required maxlength=(name::MAX_CHARS)
+                            value=(a.user.name);
+                        button type="submit" { "Save" }
+                    }
+                }
+            }
             td { (a.user.email) }
             td {
                 form.inline method="post" action={ "/console/staff/" (id) "/role" } {
@@ -409,6 +423,38 @@ pub async fn role(
         Ok(role) => {
             tracing::info!(user_id = id, role = role.as_str(), "role changed");
             Ok(Redirect::to("/console/staff?done=role").into_response())
+        }
+        Err(error) => refused(&state, &staff, error).await,
+    }
+}
+
+/// An administrator gives a colleague another name (a typo in an
+/// invitation, a name change), as `earshot user rename` does.
+pub async fn rename(
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+    StaffForm { staff, form }: StaffForm<super::account::NameForm>,
+) -> Result<Response, ConsoleError> {
+    staff.require_admin()?;
+    let id = user_id(path)?;
+    let renamed = async {
+        let name = StaffName::parse(&form.name)
+            .map_err(|e| ConsoleError::Invalid(format!("{}.", capitalise(&e.to_string()))))?;
+        state
+            .store
+            .rename_user(
+                id,
+                name.into_inner(),
+                Some(staff.user.id),
+                state.clock.now_millis(),
+            )
+            .await?;
+        Ok::<_, ConsoleError>(())
+    };
+    match renamed.await {
+        Ok(()) => {
+            tracing::info!(user_id = id, "colleague renamed");
+            Ok(Redirect::to("/console/staff?done=name").into_response())
         }
         Err(error) => refused(&state, &staff, error).await,
     }
