@@ -14,6 +14,7 @@ pub mod ids;
 pub mod language;
 pub mod mail;
 pub mod metrics;
+pub mod name;
 pub mod notify;
 pub mod origin;
 mod outage;

@@ -1,7 +1,6 @@
 //! Staff authentication: passwords, sessions, login throttling and the
 //! one-time setup link of a fresh installation.
 
-pub mod name;
 pub mod password;
 pub mod session;
 pub mod throttle;
@@ -14,7 +13,6 @@ use tokio::sync::Semaphore;
 
 use crate::abuse::{ClientNet, RateLimiter};
 
-pub use name::{NameError, StaffName};
 pub use password::{Password, PasswordError};
 pub use session::{SessionId, constant_time_eq, csrf_token};
 pub use throttle::{Attempt, LoginThrottle, Throttled};

@@ -11,8 +11,9 @@ use std::process::ExitCode;
 
 use std::io::BufRead;
 
-use crate::auth::{self, Password, PasswordError, StaffName};
+use crate::auth::{self, Password, PasswordError};
 use crate::config::{Config, DbArgs, ServeArgs};
+use crate::name::{SiteName, StaffName};
 use crate::origin::OriginListError;
 use crate::server::{self, snippet};
 use crate::store::{NewSite, NewUser, Role, Store, StoreError};
@@ -49,9 +50,13 @@ pub enum CliError {
     #[error("invalid --email: {0}")]
     Email(String),
     #[error("invalid --name: {0}")]
-    Name(#[from] crate::auth::NameError),
+    Name(#[from] crate::name::NameError),
     #[error("no account has the email {0}")]
     NoSuchUser(String),
+    #[error(
+        "a site named \"{name}\" exists already, with key {key} (`earshot site list` shows it): give this one another name"
+    )]
+    SiteNameTaken { name: String, key: String },
     #[error(
         "an account with the email {0} exists already (earshot user password --email {0} changes its password)"
     )]
@@ -333,6 +338,7 @@ async fn public_url(db: &DbArgs, store: &Store) -> String {
 }
 
 async fn add_site(name: String, origins: Vec<String>, db: DbArgs) -> Result<(), CliError> {
+    let name = SiteName::parse(&name)?.into_inner();
     let origins =
         crate::origin::parse_list(origins.iter().map(String::as_str)).map_err(|e| match e {
             OriginListError::Bad { raw, reason, .. } => CliError::Origin {
@@ -343,6 +349,16 @@ async fn add_site(name: String, origins: Vec<String>, db: DbArgs) -> Result<(), 
         })?;
     let store = open_or_create(&db).await?;
     let added = async {
+        if let Some(other) = store
+            .site_named(&name, None)
+            .await
+            .map_err(store_error(&db))?
+        {
+            return Err(CliError::SiteNameTaken {
+                name,
+                key: other.key,
+            });
+        }
         let site = store
             .add_site(NewSite { name, origins }, crate::clock::system_millis())
             .await

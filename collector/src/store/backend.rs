@@ -173,6 +173,29 @@ impl Store {
             Backend::Postgres(_) => Ok(0),
         }
     }
+
+    /// The site other than `except` named `name` exactly, if any, unless
+    /// `except` has that name already (keeping a name is never refused,
+    /// even one two sites had before names were checked). Names tell sites
+    /// apart in filters, reports and email subjects, so a second "Shop" (a
+    /// provisioning script run twice) is refused where sites are added or
+    /// renamed. Read from the list of sites, the same on both backends; two
+    /// admins adding one name in the same instant could still both
+    /// succeed, which costs a rename.
+    pub async fn site_named(
+        &self,
+        name: &str,
+        except: Option<i64>,
+    ) -> Result<Option<Site>, StoreError> {
+        let sites = self.sites().await?;
+        if sites
+            .iter()
+            .any(|site| Some(site.id) == except && site.name == name)
+        {
+            return Ok(None);
+        }
+        Ok(sites.into_iter().find(|site| site.name == name))
+    }
 }
 
 /// Declares each operation once: a method on [`Store`] that hands it to

@@ -569,6 +569,75 @@ async fn a_refused_site_form_comes_back_as_typed_with_the_reason() {
 }
 
 #[tokio::test]
+async fn a_site_name_is_one_line_that_no_other_site_has() {
+    let (app, _) = console_app().await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let add = |name: &'static str| {
+        let admin = &admin;
+        async move {
+            admin
+                .act(
+                    "/console/sites",
+                    &[("name", name), ("origins", "https://shop.example")],
+                )
+                .await
+        }
+    };
+    let shop = add("Shop").await;
+    assert_eq!(shop.status(), StatusCode::SEE_OTHER);
+    let shop_id = between(&location(&shop), "/console/sites/", "?").to_owned();
+    let again = add(" Shop ").await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = again.text().await.unwrap();
+    assert!(
+        html.contains("role=\"alert\">A site named “Shop” exists already (key site_"),
+        "{html}"
+    );
+    let forged = add("Shop\r\nBcc: all@example.com").await;
+    assert_eq!(forged.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(forged.text().await.unwrap().contains("line breaks"));
+
+    let blog = add("Blog").await;
+    let blog_id = between(&location(&blog), "/console/sites/", "?").to_owned();
+    let settings = |name: &'static str| {
+        [
+            ("name", name),
+            ("origins", "https://shop.example"),
+            ("first_response_hours", "24"),
+            ("response_promise", ""),
+        ]
+    };
+    let taken = admin
+        .act(&format!("/console/sites/{blog_id}"), &settings("Shop"))
+        .await;
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        taken
+            .text()
+            .await
+            .unwrap()
+            .contains("A site named “Shop” exists already")
+    );
+    // Keeping its own name is fine, even one a site shared before names
+    // were checked.
+    app.running
+        .store
+        .add_site(
+            earshot_collector::store::NewSite {
+                name: "Shop".into(),
+                origins: Vec::new(),
+            },
+            earshot_collector::clock::system_millis(),
+        )
+        .await
+        .unwrap();
+    let kept = admin
+        .act(&format!("/console/sites/{shop_id}"), &settings("Shop"))
+        .await;
+    assert_eq!(kept.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
 async fn a_refused_invitation_comes_back_as_typed_with_the_reason() {
     let (app, _) = console_app().await;
     let admin = signed_in(&app, "ada@example.com").await;

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli_integrations::add_colleague;
 use crate::helpers::{BIN, earshot as run};
+use crate::staff::between;
 
 #[test]
 fn site_add_prints_a_snippet_and_site_list_shows_the_site() {
@@ -80,12 +81,58 @@ fn site_add_rejects_a_malformed_origin_with_a_reason() {
 }
 
 #[test]
+fn site_add_takes_a_one_line_name_no_other_site_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let add = |name: &str| {
+        run(
+            &[
+                "site",
+                "add",
+                "--name",
+                name,
+                "--origin",
+                "https://shop.example",
+            ],
+            &db,
+        )
+    };
+    let (ok, stdout, _) = add("  Fern & Fig ");
+    assert!(ok);
+    assert!(
+        stdout.starts_with("Added site \"Fern & Fig\" with key "),
+        "{stdout}"
+    );
+    let key = between(&stdout, "with key ", "\n").to_owned();
+    // The same script run again: refused, naming the site that has it.
+    for (name, reason) in [
+        (
+            "Fern & Fig",
+            format!("a site named \"Fern & Fig\" exists already, with key {key}"),
+        ),
+        ("   ", "invalid --name: enter a name".to_owned()),
+        ("Fern\nBcc: all@example.com", "line breaks".to_owned()),
+        (&"x".repeat(101), "at most 100 characters".to_owned()),
+    ] {
+        let (ok, _, stderr) = add(name);
+        assert!(!ok, "{name:?}");
+        assert!(stderr.contains(&reason), "{name:?}: {stderr}");
+    }
+    let (_, list, _) = run(&["site", "list"], &db);
+    assert_eq!(list.lines().count(), 1, "{list}");
+}
+
+#[test]
 fn serve_refuses_a_public_url_that_links_cannot_be_built_on() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
     for (url, reason) in [
         ("not a url", "write the address browsers use"),
         ("https://feedback.example.com/?x=1", "?query or #fragment"),
+        (
+            "https://example.com/feedback",
+            "not served under a path such as /feedback",
+        ),
     ] {
         let out = Command::new(BIN)
             .args([

@@ -15,8 +15,9 @@ use serde::Deserialize;
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::{Checked, check_password, new_password_hash, signed_in};
 use super::{ConsoleError, Staff, StaffForm, views};
-use crate::auth::{StaffName, name, password};
+use crate::auth::password;
 use crate::http::AppState;
+use crate::name::{self, StaffName};
 use crate::store::Role;
 
 #[derive(Debug, Default, Deserialize)]

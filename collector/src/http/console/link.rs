@@ -14,8 +14,9 @@ use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit, PublicForm};
 use super::login::{new_password_hash, signed_in};
 use super::staff::link_hash;
 use super::{ConsoleError, views};
-use crate::auth::{StaffName, name, password};
+use crate::auth::password;
 use crate::http::AppState;
+use crate::name::{self, StaffName};
 use crate::store::LinkPurpose;
 
 fn secret_of(path: Result<Path<String>, PathRejection>) -> Result<String, ConsoleError> {

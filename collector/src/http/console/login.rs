@@ -14,9 +14,10 @@ use super::extract::{
     BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit, PublicForm, named_cookie, session_cookie,
 };
 use super::{ConsoleError, StaffForm, views};
-use crate::auth::{Password, SessionId, StaffName, csrf_token, name, password};
+use crate::auth::{Password, SessionId, csrf_token, password};
 use crate::http::{AppState, client_ip};
 use crate::metrics::SignIn;
+use crate::name::{self, StaffName};
 use crate::store::NewUser;
 use earshot_protocol::limits::EMAIL_MAX;
 

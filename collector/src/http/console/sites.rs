@@ -14,6 +14,7 @@ use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views, webhooks};
 use crate::directory::RejectedOrigins;
 use crate::http::AppState;
+use crate::name::{self, SiteName};
 use crate::origin::{OriginListError, OriginPattern};
 use crate::store::retention::Retention;
 use crate::store::{NewSite, SiteChange, SiteRow};
@@ -25,8 +26,6 @@ const DEFAULT_SPAM_DAYS: i64 = 30;
 const MAX_TARGET_HOURS: i64 = 24 * 30;
 /// Longest response promise a site can show.
 const PROMISE_MAX: usize = 200;
-/// Longest site name.
-const NAME_MAX: usize = 100;
 /// Origins one site may list, and the longest text of them all.
 const ORIGINS_TEXT_MAX: usize = 10_000;
 /// Sites per page of the list.
@@ -74,7 +73,7 @@ fn add_form(staff: &Staff, sent: Option<(&NewSiteForm, &str)>) -> Markup {
                 (views::csrf(staff))
                 (views::refusal(sent.map(|(_, why)| why), "new-site-problem"))
                 label for="new-name" { "Name" }
-                input #new-name name="name" required maxlength=(NAME_MAX) placeholder="Fern & Fig shop"
+                input #new-name name="name" required maxlength=(name::MAX_CHARS) placeholder="Fern & Fig shop"
                     value=(typed.map_or("", |f| f.name.as_str()));
                 label for="new-origins" { "Pages allowed to send feedback (one origin per line)" }
                 textarea #new-origins name="origins" rows="3" placeholder="https://shop.example.com\nhttps://*.example.com" {
@@ -290,7 +289,7 @@ pub(super) async fn site_page(
             form.stack method="post" action={ "/console/sites/" (site.id) } {
                 (views::csrf(staff))
                 label for="name" { "Name" }
-                input #name name="name" required maxlength=(NAME_MAX) value=(name);
+                input #name name="name" required maxlength=(name::MAX_CHARS) value=(name);
                 label for="origins" { "Pages allowed to send feedback (one origin per line)" }
                 textarea #origins name="origins" rows="4" { (origins) }
                 p.muted { "Scheme, host and optional port, like " code { "https://shop.example.com" } "; " code { "*." } " allows subdomains and " code { ":*" } " any port. With none, only server-side integrations can send." }
@@ -351,14 +350,25 @@ fn parse_origins(text: &str) -> Result<Vec<OriginPattern>, ConsoleError> {
     })
 }
 
-fn parse_name(raw: &str) -> Result<String, ConsoleError> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX {
+/// A site's name by the rule every name follows, and no other site's
+/// (`except` is the site being renamed).
+async fn parse_name(
+    state: &AppState,
+    raw: &str,
+    except: Option<i64>,
+) -> Result<String, ConsoleError> {
+    let name = SiteName::parse(raw)
+        .map_err(|e| {
+            ConsoleError::Invalid(format!("{}.", super::error::capitalise(&e.to_string())))
+        })?
+        .into_inner();
+    if let Some(other) = state.store.site_named(&name, except).await? {
         return Err(ConsoleError::Invalid(format!(
-            "Give the site a name of 1 to {NAME_MAX} characters."
+            "A site named “{name}” exists already (key {}): give this one another name.",
+            other.key
         )));
     }
-    Ok(name.to_owned())
+    Ok(name)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -369,7 +379,7 @@ pub struct NewSiteForm {
 }
 
 impl FormLimit for NewSiteForm {
-    const MAX_BYTES: usize = (NAME_MAX + ORIGINS_TEXT_MAX) * BYTES_PER_CHAR + FORM_OVERHEAD;
+    const MAX_BYTES: usize = (name::MAX_CHARS + ORIGINS_TEXT_MAX) * BYTES_PER_CHAR + FORM_OVERHEAD;
 }
 
 pub async fn add(
@@ -378,7 +388,7 @@ pub async fn add(
 ) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
     let added = async {
-        let name = parse_name(&form.name)?;
+        let name = parse_name(&state, &form.name, None).await?;
         let origins = parse_origins(&form.origins)?;
         let site = state
             .store
@@ -418,7 +428,7 @@ pub struct SiteForm {
 
 impl FormLimit for SiteForm {
     const MAX_BYTES: usize =
-        (NAME_MAX + ORIGINS_TEXT_MAX + PROMISE_MAX) * BYTES_PER_CHAR + FORM_OVERHEAD;
+        (name::MAX_CHARS + ORIGINS_TEXT_MAX + PROMISE_MAX) * BYTES_PER_CHAR + FORM_OVERHEAD;
 }
 
 pub async fn update(
@@ -469,8 +479,12 @@ async fn change_site(
             "Keep the response promise under 200 characters.".to_owned(),
         ));
     }
+    let name = match form.name.as_deref() {
+        Some(raw) => Some(parse_name(state, raw, Some(id)).await?),
+        None => None,
+    };
     let change = SiteChange {
-        name: form.name.as_deref().map(parse_name).transpose()?,
+        name,
         origins: form.origins.as_deref().map(parse_origins).transpose()?,
         first_response_minutes: Some(hours * 60),
         response_promise: Some((!promise.is_empty()).then(|| promise.to_owned())),

@@ -14,9 +14,9 @@ use super::error::capitalise;
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::Empty;
 use super::{ConsoleError, Staff, StaffForm, views};
-use crate::auth::{StaffName, name};
 use crate::http::AppState;
 use crate::mail::staff::AccountLinkMail;
+use crate::name::{self, StaffName};
 use crate::store::{
     Account, AccountError, AccountRefusal, LinkPurpose, NewLink, PendingInvite, Role, User,
 };
