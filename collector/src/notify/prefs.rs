@@ -38,6 +38,8 @@ pub struct Prefs {
 pub enum PrefsError {
     #[error("{0:?} is not a setting; use immediate=…, sites=…, digest=… or assigned=…")]
     Setting(String),
+    #[error("{0:?} has no value: write it as name=value, like digest=8")]
+    NoValue(String),
     #[error(
         "immediate takes off, or kinds and severities separated by commas (complaint, expectation, idea, praise, question, minor, annoying, blocking); not {0:?}"
     )]
@@ -150,7 +152,7 @@ impl Prefs {
     ) -> Result<(), PrefsError> {
         let (name, value) = setting
             .split_once('=')
-            .ok_or_else(|| PrefsError::Setting(setting.to_owned()))?;
+            .ok_or_else(|| PrefsError::NoValue(setting.to_owned()))?;
         let value = value.trim();
         match name.trim() {
             "immediate" => {
@@ -268,8 +270,14 @@ mod tests {
         assert!(prefs.apply("immediate=rants", sites).is_err());
         assert!(prefs.apply("digest=24", sites).is_err());
         assert!(prefs.apply("sites=site_b", sites).is_err());
-        assert!(prefs.apply("volume=11", sites).is_err());
-        assert!(prefs.apply("immediate", sites).is_err());
+        assert_eq!(
+            prefs.apply("volume=11", sites),
+            Err(PrefsError::Setting("volume".into()))
+        );
+        assert_eq!(
+            prefs.apply("digest", sites),
+            Err(PrefsError::NoValue("digest".into()))
+        );
         prefs.apply("immediate=off", sites).unwrap();
         prefs.apply("digest=off", sites).unwrap();
         assert!(!prefs.wants_now(7, Kind::Question, Some(Severity::Blocking)));
