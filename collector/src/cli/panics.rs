@@ -2,16 +2,35 @@
 
 use std::any::Any;
 
+/// How a shell reports a program stopped by SIGPIPE (128 + 13).
+const CLOSED_PIPE_EXIT: i32 = 141;
+
 /// Sends every panic, on any thread, to `tracing` instead of the default
 /// hook's bare stderr line.
 pub fn log_panics() {
     std::panic::set_hook(Box::new(|info| {
+        // `earshot site list | head -1`: the reader has gone, so there is
+        // no one left to print for. Stop quietly, as a Unix tool stopped
+        // by SIGPIPE does, rather than log a panic (Rust ignores SIGPIPE,
+        // so `println!` panics instead).
+        if stdout_closed(info.payload()) {
+            std::process::exit(CLOSED_PIPE_EXIT);
+        }
         let location = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
         tracing::error!(%location, message = loggable(info.payload()), "panicked");
     }));
+}
+
+/// Whether this is `print!`'s panic at a standard output whose reader has
+/// closed it (its text is std's and the OS's, never data).
+fn stdout_closed(payload: &(dyn Any + Send)) -> bool {
+    payload.downcast_ref::<String>().is_some_and(|text| {
+        text.starts_with("failed printing to stdout")
+            && (text.contains("Broken pipe") || text.contains("os error 32"))
+    })
 }
 
 /// Only a panic's fixed text is logged. A formatted one may quote what the
@@ -40,5 +59,23 @@ mod tests {
         let accented = String::from("é");
         let sliced = std::panic::catch_unwind(|| accented[..accented.len() - 1].len()).unwrap_err();
         assert!(!loggable(sliced.as_ref()).contains('é'));
+    }
+
+    #[test]
+    fn only_printing_to_a_closed_pipe_counts_as_a_closed_pipe() {
+        let closed: Box<dyn Any + Send> = Box::new(String::from(
+            "failed printing to stdout: Broken pipe (os error 32)",
+        ));
+        assert!(stdout_closed(closed.as_ref()));
+        for other in [
+            "failed printing to stdout: No space left on device (os error 28)",
+            "failed printing to stderr: Broken pipe (os error 32)",
+            "Broken pipe",
+        ] {
+            let payload: Box<dyn Any + Send> = Box::new(String::from(other));
+            assert!(!stdout_closed(payload.as_ref()), "{other}");
+        }
+        let fixed: Box<dyn Any + Send> = Box::new("failed printing to stdout");
+        assert!(!stdout_closed(fixed.as_ref()));
     }
 }

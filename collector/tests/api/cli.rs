@@ -122,6 +122,39 @@ fn site_add_takes_a_one_line_name_no_other_site_has() {
     assert_eq!(list.lines().count(), 1, "{list}");
 }
 
+/// `earshot site list | head -1`: the reader gone, the command stops
+/// quietly as a Unix tool stopped by SIGPIPE does (141), not with a panic
+/// in the log.
+#[test]
+fn a_listing_whose_reader_has_gone_stops_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let (ok, _, _) = run(
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop",
+            "--origin",
+            "https://shop.example",
+        ],
+        &db,
+    );
+    assert!(ok);
+    let mut child = Command::new(BIN)
+        .args(["site", "list", "--db"])
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed long before the command has opened the database.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
 #[test]
 fn serve_refuses_a_public_url_that_links_cannot_be_built_on() {
     let dir = tempfile::tempdir().unwrap();
