@@ -8,6 +8,27 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;
 
+/// A database named in a folder that does not exist (`--db
+/// /var/lib/earshot/earshot.db` before the folder was made): said as such,
+/// not as SQLite's "unable to open database file".
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the folder {} does not exist: create it (mkdir -p {}) or name another with --db",
+    .0.display(),
+    .0.display()
+)]
+pub struct MissingFolder(pub std::path::PathBuf);
+
+/// Refuses `path` when the folder it would be in does not exist.
+pub fn folder_exists(path: &Path) -> Result<(), MissingFolder> {
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
+            Err(MissingFolder(folder.to_path_buf()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Creates `path` for writing, readable by its owner only; refuses a path
 /// that exists (an export must never land on the database).
 pub fn create_new(path: &Path) -> io::Result<File> {
@@ -74,5 +95,16 @@ mod tests {
         assert_eq!(mode(&shared), 0o600);
         assert_eq!(open_to_others(&shared), None);
         assert_eq!(open_to_others(&dir.path().join("absent.db")), None);
+    }
+
+    #[test]
+    fn a_file_in_a_folder_that_does_not_exist_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(folder_exists(&dir.path().join("earshot.db")).is_ok());
+        assert!(folder_exists(Path::new("earshot.db")).is_ok());
+        let missing = dir.path().join("nope");
+        let error = folder_exists(&missing.join("earshot.db")).unwrap_err();
+        assert_eq!(error.0, missing);
+        assert!(error.to_string().contains("mkdir -p"));
     }
 }

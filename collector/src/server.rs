@@ -34,6 +34,11 @@ pub enum StartError {
     Store { path: String, source: StoreError },
     #[error("the database {path} is already served by another earshot process")]
     InUse { path: String },
+    #[error("database {path}: {source}")]
+    NoFolder {
+        path: String,
+        source: crate::private_files::MissingFolder,
+    },
     #[error("could not open the database {path}: {source}")]
     Lock {
         path: String,
@@ -162,6 +167,12 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             (store, None)
         }
         None => {
+            crate::private_files::folder_exists(&config.db).map_err(|source| {
+                StartError::NoFolder {
+                    path: config.database(),
+                    source,
+                }
+            })?;
             let lock =
                 crate::store::backup::ServerLock::acquire(&config.db).map_err(|e| match e {
                     crate::store::backup::LockError::Held => StartError::InUse {

@@ -53,6 +53,11 @@ pub enum CliError {
     Name(#[from] crate::name::NameError),
     #[error("no account has the email {0}")]
     NoSuchUser(String),
+    #[error("database {path}: {source}")]
+    NoFolder {
+        path: String,
+        source: crate::private_files::MissingFolder,
+    },
     #[error(
         "a site named \"{name}\" exists already, with key {key} (`earshot site list` shows it): give this one another name"
     )]
@@ -301,6 +306,10 @@ async fn connect(db: &DbArgs) -> Result<Store, CliError> {
             });
     }
     let (path, checkpoints) = (db.sqlite_file(), db.wal_checkpoints);
+    crate::private_files::folder_exists(&path).map_err(|source| CliError::NoFolder {
+        path: path.display().to_string(),
+        source,
+    })?;
     let err = |source| CliError::Store {
         path: db.sqlite_file().display().to_string(),
         source,

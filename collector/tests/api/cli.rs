@@ -190,9 +190,16 @@ fn serve_refuses_a_public_url_that_links_cannot_be_built_on() {
 }
 
 #[test]
-fn serve_says_which_file_it_could_not_create_when_the_folder_is_missing() {
+fn serve_and_commands_name_the_missing_folder_of_a_database() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("missing").join("earshot.db");
+    let folder = dir.path().join("missing");
+    let db = folder.join("earshot.db");
+    let said = format!(
+        "database {}: the folder {} does not exist: create it (mkdir -p {})",
+        db.display(),
+        folder.display(),
+        folder.display()
+    );
     let out = Command::new(BIN)
         .args(["serve", "--addr", "127.0.0.1:0", "--db"])
         .arg(&db)
@@ -200,14 +207,22 @@ fn serve_says_which_file_it_could_not_create_when_the_folder_is_missing() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains(&format!(
-            "cannot create its lock file {}.lock",
-            db.display()
-        )),
-        "{stderr}"
+    assert!(stderr.contains(&said), "{stderr}");
+    // A command that creates a database named with --db says the same.
+    let (ok, _, stderr) = run(
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop",
+            "--origin",
+            "https://shop.example",
+        ],
+        &db,
     );
-    assert!(!stderr.contains("invalid data"), "{stderr}");
+    assert!(!ok);
+    assert!(stderr.contains(&said), "{stderr}");
+    assert!(!folder.exists());
 }
 
 #[test]
