@@ -20,11 +20,11 @@ use super::retention::Retention;
 use super::{
     Account, AccountError, Attached, AttemptRecord, AuditEntry, BulkAction, BulkOutcome,
     DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry, EntryDetail, Erasure, ExportChunk,
-    ExportQuery, FollowedUp, Gauges, InboxPage, Inserted, LinkPurpose, MailHealth, MailJob,
-    MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken, NewUser, NewWebhook, Pending,
-    PendingInvite, PendingNewEntries, Period, PersonExport, PublicMessage, ReplyParts, Report,
-    ReviewError, Role, Rollups, Session, Site, SiteChange, SitePage, SiteRow, SiteSettings, Sqlite,
-    StoreError, TokenInfo, User, WaitingSummary, Webhook, WriteStats,
+    ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage, Inserted, LinkPurpose, MailHealth,
+    MailJob, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken, NewUser, NewWebhook,
+    Pending, PendingInvite, PendingNewEntries, Period, PersonExport, PublicMessage, ReplyParts,
+    Report, ReviewError, Role, Rollups, Session, Site, SiteChange, SitePage, SiteRow, SiteSettings,
+    Sqlite, StoreError, TokenInfo, User, WaitingSummary, Webhook, WriteStats,
 };
 use crate::auth::Attempt;
 use crate::mail::staff::EntryLine;
@@ -291,6 +291,8 @@ operations! {
         fn erase_person(email: String, site: Option<i64>, actor: Option<i64>, at: i64) -> Result<Erasure, StoreError>;
         /// What erasing `email` (on one site, or all) would remove.
         fn erasure_plan(email: String, site: Option<i64>) -> Result<Erasure, StoreError>;
+        /// Up to `limit` of the entries sent with `email`, newest first.
+        fn person_entries(email: String, site: Option<i64>, limit: i64) -> Result<Vec<HeldEntry>, StoreError>;
         /// The words of one timeline event (a follow-up, a reply).
         fn event_body(event_id: i64) -> Result<Option<String>, StoreError>;
         /// Up to `limit` entries of `query`, continuing after `cursor`.

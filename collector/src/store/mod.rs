@@ -57,7 +57,7 @@ pub use outbox::{
     DigestFacts, LEASE_MS, MailHealth, MailJob, MailResult, PendingNewEntries, PendingNewEntry,
     ReplyParts,
 };
-pub use privacy::{Erasure, PersonExport};
+pub use privacy::{Erasure, HeldEntry, PersonExport};
 pub use review::{
     BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, InboxPage, InboxRow,
     NewReply, PAGE_SIZE, PromiseRow, Refusal, Report, ReviewError, SETTLED_SHOWN, SettledCounts,

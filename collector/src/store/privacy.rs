@@ -49,6 +49,24 @@ impl Erasure {
     }
 }
 
+/// One of a person's entries, as the console lists them before an
+/// erasure: enough to tell them apart and open one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldEntry {
+    pub public_id: String,
+    pub reference: String,
+    pub kind: String,
+    pub created_at: i64,
+}
+
+/// A person's entries, newest first, as they are matched by the email
+/// they gave; the same SQL on both backends.
+pub(in crate::store) const HELD_SELECT: &str =
+    "SELECT public_id, reference, kind, created_at FROM entries
+     WHERE email IS NOT NULL AND lower(trim(email)) = $1
+       AND (CAST($2 AS bigint) IS NULL OR site_id = $2)
+     ORDER BY id DESC LIMIT $3";
+
 /// An address as stored entries are matched by it: trimmed, case-folded.
 pub(in crate::store) fn normalised(email: &str) -> String {
     email.trim().to_lowercase()
@@ -305,6 +323,28 @@ fn export(conn: &Connection, email: &str, site: Option<i64>) -> Result<Vec<Value
 }
 
 impl Sqlite {
+    /// Up to `limit` of the entries sent with `email`, newest first.
+    pub async fn person_entries(
+        &self,
+        email: String,
+        site: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<HeldEntry>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(HELD_SELECT)?;
+            let rows = stmt.query_map(params![normalised(&email), site, limit], |r| {
+                Ok(HeldEntry {
+                    public_id: r.get(0)?,
+                    reference: r.get(1)?,
+                    kind: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     /// What erasing `email` (on one site, or all) would remove.
     pub async fn erasure_plan(
         &self,

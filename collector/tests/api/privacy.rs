@@ -500,6 +500,21 @@ async fn an_admin_can_export_and_erase_a_persons_data_in_the_console() {
         "{found}"
     );
     assert!(found.contains("Erase this entry"), "{found}");
+    // Which entries go, each a link to open it first.
+    let reference: String = app
+        .db()
+        .query_row(
+            "SELECT reference FROM entries WHERE public_id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        found.contains(&format!(
+            r#"<a href="/console/entries/{id}"><code>{reference}</code></a> · Complaint · "#
+        )),
+        "{found}"
+    );
     let export = admin
         .act("/console/people/export", &[("email", "cy@example.com")])
         .await;

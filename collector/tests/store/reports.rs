@@ -5,7 +5,7 @@ use earshot_collector::report::week_of;
 use earshot_collector::review::filter::{Filter, Search, View};
 use earshot_collector::review::workflow::{DAY, Status};
 use earshot_collector::store::retention::Retention;
-use earshot_collector::store::{NewReply, NewUser, Period, Role};
+use earshot_collector::store::{HeldEntry, NewReply, NewUser, Period, Role};
 
 use crate::ingest::{T0, entry, first_site};
 use crate::story;
@@ -296,6 +296,25 @@ async fn a_persons_data_is_exported_then_erased_completely(db: &Store) {
         .await
         .unwrap();
     assert_eq!((plan.entries, plan.events), (1, 2));
+    let held = db
+        .person_entries(" CY@mail.example".into(), None, 50)
+        .await
+        .unwrap();
+    assert_eq!(
+        held,
+        [HeldEntry {
+            public_id: mine.public_id.clone(),
+            reference: mine.reference.clone(),
+            kind: "complaint".into(),
+            created_at: T0,
+        }]
+    );
+    assert!(
+        db.person_entries("cy@mail.example".into(), Some(shop.id + 1), 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let done = db
         .erase_person("cy@mail.example".into(), None, Some(ada), T0 + 4)
         .await

@@ -14,6 +14,8 @@ use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
 
 const EMAIL_MAX: usize = earshot_protocol::limits::EMAIL_MAX;
+/// Entries named, newest first, before an erasure; more are counted.
+const LISTED: i64 = 50;
 
 fn lookup_form(staff: &Staff, email: &str) -> Markup {
     html! {
@@ -96,6 +98,16 @@ async fn held(
     why: Option<&str>,
 ) -> Result<Html<String>, ConsoleError> {
     let plan = state.store.erasure_plan(email.to_owned(), None).await?;
+    let listed = match plan.entries {
+        0 => Vec::new(),
+        _ => {
+            state
+                .store
+                .person_entries(email.to_owned(), None, LISTED)
+                .await?
+        }
+    };
+    let now = state.clock.now_millis();
     let body = html! {
         (lookup_form(staff, email))
         @if plan.entries == 0 {
@@ -104,6 +116,16 @@ async fn held(
             section.panel {
                 h2 { "Held about " (email) }
                 p { (plan.summary()) }
+                ul.held {
+                    @for e in &listed {
+                        li {
+                            a href={ "/console/entries/" (e.public_id) } { code { (e.reference) } }
+                            " · " (crate::review::kind_label(&e.kind)) " · " (views::when(e.created_at, now))
+                        }
+                    }
+                    @let more = plan.entries - i64::try_from(listed.len()).unwrap_or(0);
+                    @if more > 0 { li.muted { "and " (more) " more" } }
+                }
                 form method="post" action="/console/people/export" {
                     (views::csrf(staff))
                     input type="hidden" name="email" value=(email);

@@ -14,12 +14,13 @@ use serde_json::Value;
 
 use super::{Postgres, audit, read_rows, rollup};
 use crate::review::workflow::Status;
+use crate::store::privacy::HELD_SELECT;
 use crate::store::privacy::{
     DELETE_BUDGET, DELETE_CHUNK, PERSON_ATTACHMENTS_SQL, PERSON_ENTRY_SQL, PERSON_EVENTS_SQL,
     PERSON_PROMISES_SQL, PersonEntry, normalised, person_document,
 };
 use crate::store::retention::{Retention, Rule, cutoffs};
-use crate::store::{Erasure, PersonExport, StoreError};
+use crate::store::{Erasure, HeldEntry, PersonExport, StoreError};
 
 async fn matching(
     client: &impl GenericClient,
@@ -186,6 +187,27 @@ async fn export(
 }
 
 impl Postgres {
+    /// Up to `limit` of the entries sent with `email`, newest first.
+    pub async fn person_entries(
+        &self,
+        email: String,
+        site: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<HeldEntry>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(HELD_SELECT, &[&normalised(&email), &site, &limit])
+            .await?;
+        read_rows(&rows, |r| {
+            Ok(HeldEntry {
+                public_id: r.try_get(0)?,
+                reference: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                created_at: r.try_get(3)?,
+            })
+        })
+    }
+
     /// What erasing `email` would delete.
     pub async fn erasure_plan(
         &self,
