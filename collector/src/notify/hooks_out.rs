@@ -76,12 +76,25 @@ pub async fn run(ctx: Context) {
                 let ctx = ctx.clone();
                 running.spawn(async move {
                     let (delivery, webhook) = (job.id, job.webhook_id);
+                    let (msg_id, event) = (job.msg_id.clone(), job.event.clone());
                     let record = attempt(&ctx, job).await;
                     if matches!(
                         record.result,
                         DeliveryResult::Retry(_) | DeliveryResult::Failed | DeliveryResult::Gone
                     ) {
                         ctx.metrics.delivery_failed(Channel::Webhook);
+                        // As a failed email is: whoever reads the log hears
+                        // of it. The message id is the one the webhook's
+                        // page lists; the URL (Slack's holds its secret)
+                        // and the receiver's answer stay out.
+                        tracing::warn!(
+                            %msg_id,
+                            %event,
+                            status = record.status,
+                            error = record.error.as_deref().unwrap_or(""),
+                            retry = matches!(record.result, DeliveryResult::Retry(_)),
+                            "a webhook delivery failed"
+                        );
                     }
                     let unrecorded = match ctx.store.record_attempts(vec![record.clone()]).await {
                         Ok(()) => None,

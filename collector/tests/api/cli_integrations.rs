@@ -6,6 +6,59 @@ use std::time::{Duration, Instant};
 use crate::cli::run_with_stdin;
 use crate::helpers::earshot as run;
 
+/// A failed delivery is in the log, as a failed email is, by the message
+/// id the webhook's page lists, never with the URL (Slack's holds its
+/// secret).
+#[tokio::test]
+async fn a_failed_webhook_delivery_is_logged_without_its_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let log = dir.path().join("earshot.log");
+    let server = crate::helpers::Binary::serve_logging(
+        &["--db".as_ref(), db.as_os_str()],
+        &[
+            ("EARSHOT_ALLOW_PRIVATE_WEBHOOKS", "1"),
+            ("EARSHOT_LOG", "warn"),
+        ],
+        std::fs::File::create(&log).unwrap(),
+    );
+    // Nothing listens on port 9 (discard) here: the connection is refused.
+    let url = "http://127.0.0.1:9/hooks/T000/SECRETPART";
+    let (ok, _, err) = run(
+        &["webhook", "add", "--site", &server.site_key, "--url", url],
+        &db,
+    );
+    assert!(ok, "{err}");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let body =
+        serde_json::json!({"site": server.site_key, "kind": "idea", "message": "Gift wrapping"});
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/feedback", server.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let line = loop {
+        let written = std::fs::read_to_string(&log).unwrap();
+        if let Some(line) = written
+            .lines()
+            .find(|l| l.contains("a webhook delivery failed"))
+        {
+            break line.to_owned();
+        }
+        assert!(Instant::now() < deadline, "no failure logged: {written}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(line.contains("msg_id=msg_"), "{line}");
+    assert!(line.contains("event=entry.created"), "{line}");
+    assert!(line.contains("could not connect"), "{line}");
+    assert!(line.contains("retry=true"), "{line}");
+    let written = std::fs::read_to_string(&log).unwrap();
+    assert!(!written.contains("SECRETPART"), "{written}");
+}
+
 #[tokio::test]
 async fn a_webhook_added_from_the_command_line_works_on_a_running_server_within_seconds() {
     let dir = tempfile::tempdir().unwrap();

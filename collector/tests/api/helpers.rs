@@ -245,6 +245,15 @@ impl Binary {
     /// Starts `earshot serve <args>` on a free port with every abuse limit
     /// off, then `env`.
     pub fn serve(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> Binary {
+        Binary::serve_logging(args, env, Stdio::null())
+    }
+
+    /// [`Binary::serve`], its log (standard error) going to `log`.
+    pub fn serve_logging(
+        args: &[&std::ffi::OsStr],
+        env: &[(&str, &str)],
+        log: impl Into<Stdio>,
+    ) -> Binary {
         let mut command = Command::new(BIN);
         command
             .args(["serve", "--addr", "127.0.0.1:0"])
@@ -257,11 +266,7 @@ impl Binary {
         for (name, value) in env {
             command.env(name, value);
         }
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = command.stdout(Stdio::piped()).stderr(log).spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut url = None;
         let mut site_key = None;
