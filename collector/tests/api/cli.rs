@@ -4,7 +4,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cli_integrations::add_colleague;
-use crate::helpers::{BIN, earshot as run};
+use crate::helpers::{BIN, add_shop, earshot as run};
 use crate::staff::between;
 
 #[test]
@@ -129,17 +129,7 @@ fn site_add_takes_a_one_line_name_no_other_site_has() {
 fn a_listing_whose_reader_has_gone_stops_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
-    let (ok, _, _) = run(
-        &[
-            "site",
-            "add",
-            "--name",
-            "Shop",
-            "--origin",
-            "https://shop.example",
-        ],
-        &db,
-    );
+    let (ok, _, _) = add_shop(&db);
     assert!(ok);
     let mut child = Command::new(BIN)
         .args(["site", "list", "--db"])
@@ -209,17 +199,7 @@ fn serve_and_commands_name_the_missing_folder_of_a_database() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains(&said), "{stderr}");
     // A command that creates a database named with --db says the same.
-    let (ok, _, stderr) = run(
-        &[
-            "site",
-            "add",
-            "--name",
-            "Shop",
-            "--origin",
-            "https://shop.example",
-        ],
-        &db,
-    );
+    let (ok, _, stderr) = add_shop(&db);
     assert!(!ok);
     assert!(stderr.contains(&said), "{stderr}");
     assert!(!folder.exists());

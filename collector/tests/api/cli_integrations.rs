@@ -456,17 +456,7 @@ async fn site_add_prints_the_snippet_at_the_public_url_the_server_runs_with() {
     let _server =
         crate::helpers::Binary::start(&db, &[("EARSHOT_PUBLIC_URL", "https://feedback.example/")]);
     // A shell without the server's environment still prints its address.
-    let (ok, out, err) = run(
-        &[
-            "site",
-            "add",
-            "--name",
-            "Shop",
-            "--origin",
-            "https://shop.example",
-        ],
-        &db,
-    );
+    let (ok, out, err) = crate::helpers::add_shop(&db);
     assert!(ok, "{err}");
     assert!(
         out.contains(r#"<script src="https://feedback.example/widget.js" data-site="site_"#),

@@ -40,6 +40,21 @@ pub fn earshot(args: &[&str], db: &Path) -> (bool, String, String) {
     )
 }
 
+/// `earshot site add` of a site "Shop" at https://shop.example.
+pub fn add_shop(db: &Path) -> (bool, String, String) {
+    earshot(
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop",
+            "--origin",
+            "https://shop.example",
+        ],
+        db,
+    )
+}
+
 /// A configuration for a collector on a free port with the database at
 /// `db` and every abuse limit off, so tests can send freely.
 pub fn test_config(db: &Path) -> Config {
