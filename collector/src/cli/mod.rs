@@ -4,19 +4,18 @@ pub mod args;
 mod panics;
 mod privacy;
 mod tokens;
+mod users;
 mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use std::io::BufRead;
-
-use crate::auth::{self, Password, PasswordError};
+use crate::auth::PasswordError;
 use crate::config::{Config, DbArgs, ServeArgs};
-use crate::name::{SiteName, StaffName};
+use crate::name::SiteName;
 use crate::origin::OriginListError;
 use crate::server::{self, snippet};
-use crate::store::{NewSite, NewUser, Role, Store, StoreError};
+use crate::store::{NewSite, Store, StoreError};
 use args::{Command, DevCommand, SiteCommand, UserCommand};
 pub use panics::log_panics;
 
@@ -114,21 +113,21 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             role,
             generate_password,
             db,
-        })) => add_user(email, name, &role, generate_password, db).await,
+        })) => users::add_user(email, name, &role, generate_password, db).await,
         Some(Command::User(UserCommand::Password {
             email,
             generate_password,
             db,
-        })) => set_password(email, generate_password, db).await,
-        Some(Command::User(UserCommand::List { db })) => list_users(db).await,
+        })) => users::set_password(email, generate_password, db).await,
+        Some(Command::User(UserCommand::List { db })) => users::list_users(db).await,
         Some(Command::User(UserCommand::Rename { email, name, db })) => {
-            rename_user(email, name, db).await
+            users::rename_user(email, name, db).await
         }
         Some(Command::User(UserCommand::Disable { email, db })) => {
-            set_disabled(email, true, db).await
+            users::set_disabled(email, true, db).await
         }
         Some(Command::User(UserCommand::Enable { email, db })) => {
-            set_disabled(email, false, db).await
+            users::set_disabled(email, false, db).await
         }
         Some(Command::User(UserCommand::Notify { email, set, db })) => {
             webhooks::notify(email, set, db).await
@@ -401,198 +400,6 @@ pub(crate) fn store_error(db: &DbArgs) -> impl Fn(StoreError) -> CliError + '_ {
         path: db.sqlite_file().display().to_string(),
         source,
     }
-}
-
-/// A refused account change as what it is, a store's failure as the
-/// database's.
-fn account_error(db: &DbArgs) -> impl Fn(crate::store::AccountError) -> CliError + '_ {
-    move |e| match e {
-        crate::store::AccountError::Refused(refusal) => CliError::Refused(refusal),
-        crate::store::AccountError::Store(source) => store_error(db)(source),
-    }
-}
-
-/// A password from `--generate-password` (printed once) or stdin's first
-/// line, never from a flag (flags end up in shell history and `ps`).
-fn obtain_password(generate: bool) -> Result<(Password, bool), CliError> {
-    if generate {
-        return Ok((Password::generate(), true));
-    }
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(CliError::Stdin)?;
-    let line = line.trim_end_matches(['\r', '\n']);
-    Ok((Password::parse(line)?, false))
-}
-
-fn hash(password: &Password) -> Result<String, CliError> {
-    Ok(auth::password::hash(password)?)
-}
-
-async fn add_user(
-    email: String,
-    name: Option<String>,
-    role: &str,
-    generate: bool,
-    db: DbArgs,
-) -> Result<(), CliError> {
-    let email = earshot_protocol::submission::Email::parse(&email)
-        .map_err(|e| CliError::Email(e.message()))?
-        .as_str()
-        .to_owned();
-    let name = match name {
-        Some(name) => StaffName::parse(&name)?.into_inner(),
-        None => email.split('@').next().unwrap_or_default().to_owned(),
-    };
-    let role = Role::parse(role).unwrap_or(Role::Agent);
-    let store = open_or_create(&db).await?;
-    // Whether the address is free before a password is typed for it.
-    let added = async {
-        if store
-            .user_by_email(email.clone())
-            .await
-            .map_err(store_error(&db))?
-            .is_some()
-        {
-            return Err(CliError::EmailTaken(email));
-        }
-        let (password, generated) = obtain_password(generate)?;
-        let password_hash = hash(&password)?;
-        let user = store
-            .add_user(
-                NewUser {
-                    email,
-                    name,
-                    role,
-                    password_hash,
-                },
-                crate::clock::system_millis(),
-            )
-            .await
-            .map_err(store_error(&db))?;
-        Ok((user, password, generated))
-    }
-    .await;
-    store.shutdown().await;
-    let (user, password, generated) = added?;
-    println!(
-        "Added {} {} <{}>",
-        user.role.as_str(),
-        user.name,
-        user.email
-    );
-    if generated {
-        println!("Password (shown once): {}", password.expose());
-    }
-    Ok(())
-}
-
-async fn set_password(email: String, generate: bool, db: DbArgs) -> Result<(), CliError> {
-    let (password, generated) = with_store(&db, async |store| {
-        // Whether the account exists before a password is typed for it.
-        if store
-            .user_by_email(email.clone())
-            .await
-            .map_err(store_error(&db))?
-            .is_none()
-        {
-            return Err(CliError::NoSuchUser(email.clone()));
-        }
-        let (password, generated) = obtain_password(generate)?;
-        let password_hash = hash(&password)?;
-        let changed = store
-            .set_password(
-                email.trim().to_owned(),
-                password_hash,
-                None,
-                crate::clock::system_millis(),
-            )
-            .await
-            .map_err(store_error(&db))?;
-        if !changed {
-            return Err(CliError::NoSuchUser(email.clone()));
-        }
-        Ok((password, generated))
-    })
-    .await?;
-    println!("Password changed for {email}; its sessions have ended.");
-    if generated {
-        println!("Password (shown once): {}", password.expose());
-    }
-    Ok(())
-}
-
-async fn rename_user(email: String, name: String, db: DbArgs) -> Result<(), CliError> {
-    let name = StaffName::parse(&name)?;
-    let user = with_store(&db, async |store| {
-        let user = store
-            .user_by_email(email.clone())
-            .await
-            .map_err(store_error(&db))?
-            .ok_or_else(|| CliError::NoSuchUser(email.clone()))?;
-        store
-            .rename_user(
-                user.id,
-                name.into_inner(),
-                None,
-                crate::clock::system_millis(),
-            )
-            .await
-            .map_err(account_error(&db))
-    })
-    .await?;
-    println!("{} is now called {}.", user.email, user.name);
-    Ok(())
-}
-
-async fn list_users(db: DbArgs) -> Result<(), CliError> {
-    let accounts = with_store(&db, async |store| {
-        store.accounts().await.map_err(store_error(&db))
-    })
-    .await?;
-    // Active accounts print as they always have; a disabled one says so in
-    // a last column, so scripts reading three columns keep working.
-    for a in accounts {
-        let state = if a.disabled_at.is_some() {
-            "\tdisabled"
-        } else {
-            ""
-        };
-        println!(
-            "{}\t{}\t{}{state}",
-            a.user.email,
-            a.user.role.as_str(),
-            a.user.name
-        );
-    }
-    Ok(())
-}
-
-async fn set_disabled(email: String, disabled: bool, db: DbArgs) -> Result<(), CliError> {
-    with_store(&db, async |store| {
-        let user = store
-            .user_by_email(email.clone())
-            .await
-            .map_err(store_error(&db))?
-            .ok_or_else(|| CliError::NoSuchUser(email.clone()))?;
-        let now = crate::clock::system_millis();
-        store
-            .set_disabled(user.id, disabled, None, now)
-            .await
-            .map_err(account_error(&db))
-    })
-    .await?;
-    println!(
-        "{email} is {}",
-        if disabled {
-            "disabled: its sessions and API tokens stopped working"
-        } else {
-            "enabled again"
-        }
-    );
-    Ok(())
 }
 
 async fn backup(to: PathBuf, db: DbArgs) -> Result<(), CliError> {

@@ -1,7 +1,6 @@
-//! The `earshot` binary itself: sites, serving, users, seeding, logs.
+//! The `earshot` binary's commands on a database: sites, users, seeding.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::cli_integrations::add_colleague;
 use crate::helpers::{BIN, add_shop, earshot as run};
@@ -146,66 +145,6 @@ fn a_listing_whose_reader_has_gone_stops_quietly() {
 }
 
 #[test]
-fn serve_refuses_a_public_url_that_links_cannot_be_built_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("earshot.db");
-    for (url, reason) in [
-        ("not a url", "write the address browsers use"),
-        ("https://feedback.example.com/?x=1", "?query or #fragment"),
-        (
-            "https://example.com/feedback",
-            "not served under a path such as /feedback",
-        ),
-    ] {
-        let out = Command::new(BIN)
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--public-url",
-                url,
-                "--db",
-            ])
-            .arg(&db)
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "{url} was accepted");
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        assert!(
-            stderr.contains("--public-url") && stderr.contains(reason),
-            "{stderr}"
-        );
-    }
-    assert!(!db.exists(), "refused before anything was created");
-}
-
-#[test]
-fn serve_and_commands_name_the_missing_folder_of_a_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let folder = dir.path().join("missing");
-    let db = folder.join("earshot.db");
-    let said = format!(
-        "database {}: the folder {} does not exist: create it (mkdir -p {})",
-        db.display(),
-        folder.display(),
-        folder.display()
-    );
-    let out = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains(&said), "{stderr}");
-    // A command that creates a database named with --db says the same.
-    let (ok, _, stderr) = add_shop(&db);
-    assert!(!ok);
-    assert!(stderr.contains(&said), "{stderr}");
-    assert!(!folder.exists());
-}
-
-#[test]
 fn commands_run_away_from_the_database_refuse_rather_than_start_an_empty_one() {
     let dir = tempfile::tempdir().unwrap();
     let commands: [&[&str]; 5] = [
@@ -276,103 +215,6 @@ fn database_and_log_options_may_come_before_the_subcommand() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with '--addr"));
-}
-
-#[test]
-fn serve_prints_the_snippet_and_exits_cleanly_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    // A relay named without a sender: the default one is noted at start.
-    let mut child = Command::new(BIN)
-        .args(["--addr", "127.0.0.1:0", "--smtp-url", "smtp://127.0.0.1:9"])
-        .arg("--db")
-        .arg(dir.path().join("earshot.db"))
-        .env("EARSHOT_LOG", "warn")
-        .env_remove("EARSHOT_SMTP_FROM")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut s).unwrap();
-        s
-    });
-    // Wait until the database exists and has its default site.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !dir.path().join("earshot.db").exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(500));
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "exit status {status:?}");
-    let stdout = reader.join().unwrap();
-    assert!(
-        stdout.contains("/widget.js\" data-site=\"site_"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("(created now)"));
-    assert!(
-        stdout.contains("It accepts feedback from pages at http://localhost:*, http://127.0.0.1:*, http://[::1]:*."),
-        "the first start says which pages may send: {stdout}"
-    );
-    assert!(
-        stdout.contains("Note: email goes out from earshot@localhost (--smtp-from)"),
-        "{stdout}"
-    );
-}
-
-#[cfg(unix)]
-#[test]
-fn serve_notes_a_database_other_accounts_may_read() {
-    use std::io::BufRead;
-    use std::os::unix::fs::PermissionsExt;
-
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("earshot.db");
-    // As an older version, or `cp` under umask 022, left it.
-    std::fs::write(&db, b"").unwrap();
-    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--addr", "127.0.0.1:0", "--db"])
-        .arg(&db)
-        .env("EARSHOT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let (lines, seen) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut printed = Vec::new();
-    while let Ok(line) = seen.recv_timeout(Duration::from_secs(20)) {
-        let done = line.starts_with("Review console:");
-        printed.push(line);
-        if done {
-            break;
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    let printed = printed.join("\n");
-    assert!(
-        printed.contains(&format!(
-            "Note: other accounts on this machine may read the database (mode 644), which holds customers' words and emails: `chmod 600 {}*`",
-            db.display()
-        )),
-        "{printed}"
-    );
 }
 
 /// Runs `earshot <args> --db <db>` with `input` on its standard input.
@@ -658,74 +500,4 @@ fn dev_seed_fills_the_database() {
         .query_row("SELECT max(id) FROM entries", [], |r| r.get(0))
         .unwrap();
     assert_eq!(announced_upto, newest);
-}
-
-#[test]
-fn logs_written_to_a_file_or_pipe_carry_no_colour_codes() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("earshot.db");
-    // A command that may start an installation, so the schema is made.
-    let out = Command::new(BIN)
-        .args([
-            "user",
-            "add",
-            "--email",
-            "bo@example.com",
-            "--generate-password",
-        ])
-        .arg("--db")
-        .arg(&db)
-        .env("EARSHOT_LOG", "info")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("created the database schema"), "{stderr}");
-    assert!(!stderr.contains('\x1b'), "escape codes in: {stderr:?}");
-}
-
-#[test]
-fn logs_can_be_json_lines_for_log_shippers() {
-    let dir = tempfile::tempdir().unwrap();
-    // After the subcommand or before it. (Commands that may start an
-    // installation, so the schema is made.)
-    let add = [
-        "user",
-        "add",
-        "--email",
-        "bo@example.com",
-        "--generate-password",
-    ];
-    for (n, args) in [
-        [&add[..], &["--log-format", "json", "--db"]].concat(),
-        [&["--log-format", "json"], &add[..], &["--db"]].concat(),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let db = dir.path().join(format!("earshot-{n}.db"));
-        let out = Command::new(BIN)
-            .args(&args)
-            .arg(&db)
-            .env("EARSHOT_LOG", "info")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{args:?}");
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        let line = stderr
-            .lines()
-            .find(|l| l.contains("created the database schema"))
-            .unwrap_or_else(|| panic!("no migration log line in {stderr:?}"));
-        let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert_eq!(parsed["level"], "INFO", "{line}");
-        assert_eq!(parsed["fields"]["message"], "created the database schema");
-        assert!(
-            parsed["fields"]["version"].as_u64().is_some_and(|v| v > 1),
-            "the version made: {line}"
-        );
-    }
-    let out = Command::new(BIN)
-        .args(["user", "list", "--log-format", "yaml"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "an unknown format is refused");
 }

@@ -13,6 +13,7 @@ mod attachments;
 mod backup;
 mod cli;
 mod cli_integrations;
+mod cli_serve;
 mod console;
 mod conversation;
 mod crash;
