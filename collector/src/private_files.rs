@@ -39,6 +39,17 @@ pub fn create_new(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
+/// Opens `path` for writing, creating it readable by its owner only if it
+/// is missing. For the server's lock file: another account able to open it
+/// could hold a lock on it and keep the server from starting.
+pub fn open_or_create(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
 /// Makes an existing file readable by its owner only.
 pub fn restrict(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
@@ -95,6 +106,17 @@ mod tests {
         assert_eq!(mode(&shared), 0o600);
         assert_eq!(open_to_others(&shared), None);
         assert_eq!(open_to_others(&dir.path().join("absent.db")), None);
+    }
+
+    #[test]
+    fn a_lock_file_is_made_the_owners_alone_and_kept_when_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("earshot.db.lock");
+        drop(open_or_create(&path).unwrap());
+        assert_eq!(mode(&path), 0o600);
+        std::fs::write(&path, b"kept").unwrap();
+        drop(open_or_create(&path).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"kept", "never truncated");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::config::{Config, DbArgs, ServeArgs};
 use crate::name::SiteName;
 use crate::origin::OriginListError;
 use crate::server::{self, snippet};
-use crate::store::{NewSite, Store, StoreError};
+use crate::store::{NewSite, Role, Store, StoreError};
 use args::{Command, DevCommand, SiteCommand, UserCommand};
 pub use panics::log_panics;
 
@@ -363,7 +363,7 @@ async fn add_site(name: String, origins: Vec<String>, db: DbArgs) -> Result<(), 
             .map_err(store_error(&db))?
         {
             return Err(CliError::SiteNameTaken {
-                name,
+                name: other.name,
                 key: other.key,
             });
         }
@@ -388,6 +388,11 @@ async fn list_sites(db: DbArgs) -> Result<(), CliError> {
         source,
     })?;
     store.shutdown().await;
+    if sites.is_empty() {
+        eprintln!(
+            "No sites yet: earshot site add --name <name> --origin <https://your.site> adds one."
+        );
+    }
     for site in sites {
         let origins: Vec<String> = site.origins.iter().map(ToString::to_string).collect();
         println!("{}\t{}\t{}", site.key, site.name, origins.join(" "));
@@ -529,6 +534,15 @@ async fn seed(count: usize, db: DbArgs) -> Result<(), CliError> {
         store
             .ensure_first_site(server::default_site(), crate::clock::system_millis())
             .await?;
+        // The seed's replies and status changes are the first
+        // administrator's; without one the timelines would name nobody.
+        let accounts = store.accounts().await?;
+        if !accounts.iter().any(|a| a.user.role == Role::Admin) {
+            eprintln!(
+                "Note: there is no administrator yet, so the seeded replies and status changes \
+                 name no colleague (add one first: earshot user add --email <address> --role admin)."
+            );
+        }
         store
             .seed(count, crate::clock::system_millis(), |done| {
                 if done % 100_000 == 0 || done == count {

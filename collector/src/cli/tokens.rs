@@ -99,6 +99,14 @@ async fn list(email: Option<String>, db: DbArgs) -> Result<(), CliError> {
         store.tokens(owner).await.map_err(store_error(&db))
     })
     .await?;
+    if tokens.is_empty() {
+        match &email {
+            Some(email) => eprintln!("{email} has no API tokens."),
+            None => eprintln!(
+                "No API tokens yet: earshot token add --email <staff email> --name <label> --scope read|write adds one."
+            ),
+        }
+    }
     let now = system_millis();
     for t in tokens {
         let state = match (t.revoked_at, t.expires_at) {

@@ -162,6 +162,11 @@ pub(super) async fn list_users(db: DbArgs) -> Result<(), CliError> {
         store.accounts().await.map_err(store_error(&db))
     })
     .await?;
+    if accounts.is_empty() {
+        eprintln!(
+            "No staff accounts yet: earshot user add --email <address> --role admin adds the first."
+        );
+    }
     // Active accounts print as they always have; a disabled one says so in
     // a last column, so scripts reading three columns keep working.
     for a in accounts {

@@ -71,6 +71,9 @@ async fn list(db: DbArgs) -> Result<(), CliError> {
         store.webhooks().await.map_err(store_error(&db))
     })
     .await?;
+    if webhooks.is_empty() {
+        eprintln!("No webhooks yet: earshot webhook add --site <site key> --url <url> adds one.");
+    }
     for w in webhooks {
         let state = match &w.state_reason {
             Some(reason) => format!("{} ({reason})", w.state),

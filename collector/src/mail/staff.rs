@@ -31,9 +31,30 @@ pub struct EntryLine {
     /// When the customer's wait began: arrival, or their latest unanswered
     /// follow-up.
     pub waiting_since: i64,
+    /// Whether they still wait: an email folded for a minute, or an
+    /// assignment, can come after a colleague answered.
+    pub waiting: bool,
 }
 
 impl EntryLine {
+    /// "waiting 3 min", or that a colleague answered meanwhile.
+    fn wait(&self, now: i64) -> String {
+        if self.waiting {
+            format!("waiting {}", human_duration(now - self.waiting_since))
+        } else {
+            "answered already".to_owned()
+        }
+    }
+
+    /// " (answered already)" after a listed entry that no longer waits.
+    fn answered_mark(&self) -> &'static str {
+        if self.waiting {
+            ""
+        } else {
+            " (answered already)"
+        }
+    }
+
     fn label(&self) -> String {
         let mut label = format!("{} {}", kind_label(&self.kind), self.reference);
         if let Some(severity) = &self.severity {
@@ -88,7 +109,7 @@ impl NewEntries {
         let (first, more) = self.entries.split_first()?;
         let more_count = self.total.max(self.entries.len()) - 1;
         let link = console_link(&self.public_url, &first.public_id);
-        let waited = human_duration(self.now - first.waiting_since);
+        let wait = first.wait(self.now);
         let subject = if more_count == 0 {
             format!(
                 "[Earshot] New {} {} on {}",
@@ -106,7 +127,7 @@ impl NewEntries {
         };
         let words = first_words(&first.words);
         let mut text = format!(
-            "{} on {}, waiting {waited}:\n\n{}\n\nOpen it: {link}\n",
+            "{} on {}, {wait}:\n\n{}\n\nOpen it: {link}\n",
             first.label(),
             first.site_name,
             quote_text(&words)
@@ -115,9 +136,10 @@ impl NewEntries {
             text.push_str(&format!("\nAnd {more_count} more:\n"));
             for e in more.iter().take(LIST_MAX) {
                 text.push_str(&format!(
-                    "- {} on {}: {}\n",
+                    "- {} on {}{}: {}\n",
                     e.label(),
                     e.site_name,
+                    e.answered_mark(),
                     console_link(&self.public_url, &e.public_id)
                 ));
             }
@@ -132,14 +154,14 @@ impl NewEntries {
         }
         text.push_str(FOOTER);
         let body = html! {
-            p { strong { (first.label()) } " on " (first.site_name) ", waiting " (waited) }
+            p { strong { (first.label()) } " on " (first.site_name) ", " (wait) }
             blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
             p { a href=(link) { "Open it in Earshot" } }
             @if more_count > 0 {
                 p { "And " (more_count) " more:" }
                 ul {
                     @for e in more.iter().take(LIST_MAX) {
-                        li { a href=(console_link(&self.public_url, &e.public_id)) { (e.label()) } " on " (e.site_name) }
+                        li { a href=(console_link(&self.public_url, &e.public_id)) { (e.label()) } " on " (e.site_name) (e.answered_mark()) }
                     }
                 }
                 @if more_count > more.len().min(LIST_MAX) {
@@ -181,18 +203,25 @@ impl Assigned {
     pub fn outgoing(&self) -> Outgoing {
         let e = &self.entry;
         let link = console_link(&self.public_url, &e.public_id);
-        let waited = human_duration(self.now - e.waiting_since);
+        let waited = if e.waiting {
+            format!(
+                "The customer has waited {}.",
+                human_duration(self.now - e.waiting_since)
+            )
+        } else {
+            "The customer has an answer already.".to_owned()
+        };
         let subject = format!("[Earshot] {} assigned {} to you", self.by, e.reference);
         let words = first_words(&e.words);
         let text = format!(
-            "{} assigned {} on {} to you. The customer has waited {waited}.\n\n{}\n\nOpen it: {link}\n{FOOTER}",
+            "{} assigned {} on {} to you. {waited}\n\n{}\n\nOpen it: {link}\n{FOOTER}",
             self.by,
             e.label(),
             e.site_name,
             quote_text(&words)
         );
         let body = html! {
-            p { (self.by) " assigned " strong { (e.label()) } " on " (e.site_name) " to you. The customer has waited " (waited) "." }
+            p { (self.by) " assigned " strong { (e.label()) } " on " (e.site_name) " to you. " (waited) }
             blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
             p { a href=(link) { "Open it in Earshot" } }
         };
@@ -447,6 +476,7 @@ mod tests {
             site_name: "Fern & Fig".into(),
             words: words.into(),
             waiting_since: 0,
+            waiting: true,
         }
     }
 
@@ -492,6 +522,79 @@ mod tests {
         );
         assert!(mail.text.contains("And 98 more:"));
         assert!(mail.text.contains("48 more in the inbox"));
+    }
+
+    #[test]
+    fn an_entry_answered_before_the_email_went_says_so_instead_of_a_wait() {
+        let answered = EntryLine {
+            waiting: false,
+            ..line(1, "words")
+        };
+        let mail = NewEntries {
+            to: "ada@example.com".into(),
+            entries: vec![answered.clone(), line(2, "more"), answered.clone()],
+            total: 3,
+            now: 2 * 3_600_000,
+            public_url: "https://fb.example".into(),
+        }
+        .outgoing()
+        .unwrap();
+        assert!(
+            mail.text.contains("on Fern & Fig, answered already:"),
+            "{}",
+            mail.text
+        );
+        assert!(!mail.text.contains("waiting 2 h"), "{}", mail.text);
+        assert!(
+            mail.text
+                .contains("- Complaint ES-AAAA-0002 (blocking) on Fern & Fig: "),
+            "{}",
+            mail.text
+        );
+        assert!(
+            mail.text
+                .contains("- Complaint ES-AAAA-0001 (blocking) on Fern & Fig (answered already): "),
+            "{}",
+            mail.text
+        );
+        assert!(
+            mail.html
+                .unwrap()
+                .contains("on Fern &amp; Fig (answered already)")
+        );
+
+        let assigned = Assigned {
+            entry: answered,
+            ..assigned_to_bo()
+        }
+        .outgoing();
+        assert!(
+            assigned
+                .text
+                .contains("to you. The customer has an answer already."),
+            "{}",
+            assigned.text
+        );
+        let waiting = Assigned {
+            entry: line(2, "more"),
+            ..assigned_to_bo()
+        }
+        .outgoing();
+        assert!(
+            waiting.text.contains("The customer has waited 2 h."),
+            "{}",
+            waiting.text
+        );
+    }
+
+    fn assigned_to_bo() -> Assigned {
+        Assigned {
+            to: "bo@example.com".into(),
+            entry: line(0, ""),
+            by: "Ada".into(),
+            now: 2 * 3_600_000,
+            public_url: "https://fb.example".into(),
+        }
     }
 
     #[test]

@@ -8,6 +8,10 @@ use super::workflow::DAY;
 pub const TEXT_MAX: usize = 10_000;
 /// Longest promise.
 pub const PROMISE_MAX: usize = 300;
+/// How far ahead a promise may fall due, in days. A promise further out
+/// is not one a customer can hold staff to, and is more often a typo in
+/// the year (2062 for 2026) that would keep it from ever turning overdue.
+pub const PROMISE_DAYS_MAX: i64 = 366;
 
 /// Input staff can correct: which field, and a sentence saying how.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +45,8 @@ pub fn staff_text(raw: &str, field: &'static str, max: usize) -> Result<String, 
 }
 
 /// A promise needs both what and when; the due time is the end of the
-/// chosen day (UTC), which must not be in the past.
+/// chosen day (UTC), which must not be in the past nor more than
+/// [`PROMISE_DAYS_MAX`] days ahead.
 pub fn promise(text: &str, due: &str, now: i64) -> Result<Option<(String, i64)>, InputError> {
     let (text, due) = (text.trim(), due.trim());
     match (text.is_empty(), due.is_empty()) {
@@ -59,9 +64,24 @@ pub fn promise(text: &str, due: &str, now: i64) -> Result<Option<(String, i64)>,
             if due_at < now {
                 return Err(bad("promise_due", "The due date is in the past."));
             }
+            let latest = latest_promise_day(now);
+            if day > latest {
+                return Err(bad(
+                    "promise_due",
+                    format!(
+                        "A promise can be due within a year at most: pick a date by {}.",
+                        crate::clock::date(latest)
+                    ),
+                ));
+            }
             Ok(Some((text, due_at)))
         }
     }
+}
+
+/// The start of the last day a promise made at `now` may fall due.
+pub fn latest_promise_day(now: i64) -> i64 {
+    (now.div_euclid(DAY) + PROMISE_DAYS_MAX) * DAY
 }
 
 #[cfg(test)]
@@ -80,6 +100,12 @@ mod tests {
         assert!(promise("Fixed", "2026-11-21", now).is_err());
         assert!(promise("Fixed", "Friday", now).is_err());
         assert!(promise(&"x".repeat(PROMISE_MAX + 1), "2026-11-27", now).is_err());
+        // A year ahead at most: a typo in the year is caught.
+        assert!(promise("Fixed", "2027-11-23", now).is_ok());
+        let far = promise("Fixed", "2027-11-24", now).unwrap_err();
+        assert_eq!(far.field, "promise_due");
+        assert!(far.message.contains("by 2027-11-23"), "{}", far.message);
+        assert!(promise("Fixed", "2062-11-27", now).is_err());
         // Today is allowed: due at the end of it.
         let (text, due) = promise(" Fixed ", "2026-11-22", now).unwrap().unwrap();
         assert_eq!(text, "Fixed");

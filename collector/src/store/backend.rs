@@ -174,14 +174,14 @@ impl Store {
         }
     }
 
-    /// The site other than `except` named `name` exactly, if any, unless
-    /// `except` has that name already (keeping a name is never refused,
-    /// even one two sites had before names were checked). Names tell sites
-    /// apart in filters, reports and email subjects, so a second "Shop" (a
-    /// provisioning script run twice) is refused where sites are added or
-    /// renamed. Read from the list of sites, the same on both backends; two
-    /// admins adding one name in the same instant could still both
-    /// succeed, which costs a rename.
+    /// The site other than `except` named `name`, ignoring case, if any,
+    /// unless `except` has exactly that name already (keeping a name is
+    /// never refused, even one two sites had before names were checked).
+    /// Names tell sites apart in filters, reports and email subjects, so a
+    /// second "Shop" (a provisioning script run twice) or a "shop" beside
+    /// it is refused where sites are added or renamed. Read from the list
+    /// of sites, the same on both backends; two admins adding one name in
+    /// the same instant could still both succeed, which costs a rename.
     pub async fn site_named(
         &self,
         name: &str,
@@ -194,7 +194,10 @@ impl Store {
         {
             return Ok(None);
         }
-        Ok(sites.into_iter().find(|site| site.name == name))
+        let folded = name.to_lowercase();
+        Ok(sites
+            .into_iter()
+            .find(|site| Some(site.id) != except && site.name.to_lowercase() == folded))
     }
 }
 

@@ -10,7 +10,7 @@
 //! database (see [`ServerLock`]), keeps the database it replaces beside it,
 //! and never leaves the old write-ahead log next to the new file.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -328,12 +328,7 @@ impl ServerLock {
 
     pub fn acquire(db: &Path) -> Result<ServerLock, LockError> {
         let path = with_suffix(db, ".lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path);
-        let file = match file {
+        let file = match crate::private_files::open_or_create(&path) {
             Ok(file) => file,
             Err(source) => return Err(LockError::Io { path, source }),
         };

@@ -119,15 +119,21 @@ fn entry_line(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<EntryLin
         site_name: r.get(offset + 4)?,
         words: r.get(offset + 5)?,
         waiting_since: r.get(offset + 6)?,
+        waiting: r.get(offset + 7)?,
     })
 }
 
-/// An entry as an email lists it; its time is when the customer's wait began.
+/// An entry as an email lists it; its time is when the customer's wait
+/// began, and whether they still wait (an email queued a minute ago may
+/// go out after a colleague answered).
 pub(in crate::store) fn line_select() -> String {
     format!(
-        "e.public_id, e.reference, e.kind, e.severity, s.name, {WORDS_SQL}, {WAITING_SINCE_SQL}"
+        "e.public_id, e.reference, e.kind, e.severity, s.name, {WORDS_SQL}, {WAITING_SINCE_SQL}, ({WAITING_SQL})"
     )
 }
+
+/// How many columns [`line_select`] reads.
+pub(in crate::store) const LINE_COLUMNS: usize = 8;
 
 fn due_mail(conn: &Connection, now: i64, limit: i64) -> Result<Vec<MailJob>, StoreError> {
     let mut stmt = conn.prepare_cached(
@@ -230,7 +236,7 @@ fn digest_facts(
         .query_map([now], |r| {
             Ok(Waiting {
                 entry: entry_line(r, 0)?,
-                target_ms: r.get::<_, i64>(7)?.saturating_mul(60_000),
+                target_ms: r.get::<_, i64>(LINE_COLUMNS)?.saturating_mul(60_000),
             })
         })?
         .collect::<Result<_, _>>()?;

@@ -593,6 +593,17 @@ async fn a_site_name_is_one_line_that_no_other_site_has() {
         html.contains("role=\"alert\">A site named “Shop” exists already (key site_"),
         "{html}"
     );
+    // Names differing only in case would read as one site in filters and
+    // subjects; the refusal names the site that has it.
+    let shouted = add("SHOP").await;
+    assert_eq!(shouted.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        shouted
+            .text()
+            .await
+            .unwrap()
+            .contains("A site named “Shop” exists already")
+    );
     let forged = add("Shop\r\nBcc: all@example.com").await;
     assert_eq!(forged.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(forged.text().await.unwrap().contains("line breaks"));
@@ -635,6 +646,15 @@ async fn a_site_name_is_one_line_that_no_other_site_has() {
         .act(&format!("/console/sites/{shop_id}"), &settings("Shop"))
         .await;
     assert_eq!(kept.status(), StatusCode::SEE_OTHER);
+    // Recasing its own name is fine; taking another's in another case not.
+    let recased = admin
+        .act(&format!("/console/sites/{blog_id}"), &settings("BLOG"))
+        .await;
+    assert_eq!(recased.status(), StatusCode::SEE_OTHER);
+    let taken = admin
+        .act(&format!("/console/sites/{blog_id}"), &settings("shop"))
+        .await;
+    assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]

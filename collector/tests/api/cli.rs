@@ -109,6 +109,10 @@ fn site_add_takes_a_one_line_name_no_other_site_has() {
             "Fern & Fig",
             format!("a site named \"Fern & Fig\" exists already, with key {key}"),
         ),
+        (
+            "FERN & FIG",
+            format!("a site named \"Fern & Fig\" exists already, with key {key}"),
+        ),
         ("   ", "invalid --name: enter a name".to_owned()),
         ("Fern\nBcc: all@example.com", "line breaks".to_owned()),
         (&"x".repeat(101), "at most 100 characters".to_owned()),
@@ -186,6 +190,38 @@ fn commands_run_away_from_the_database_refuse_rather_than_start_an_empty_one() {
     assert!(!db.exists());
     add_colleague(&db, "bo@example.com");
     assert!(db.exists());
+}
+
+#[test]
+fn an_empty_list_says_so_and_how_to_add_one_on_stderr_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    add_colleague(&db, "bo@example.com");
+    for (args, hint) in [
+        (&["site", "list"][..], "No sites yet: earshot site add"),
+        (
+            &["webhook", "list"][..],
+            "No webhooks yet: earshot webhook add",
+        ),
+        (
+            &["token", "list"][..],
+            "No API tokens yet: earshot token add",
+        ),
+        (
+            &["token", "list", "--email", "bo@example.com"][..],
+            "bo@example.com has no API tokens.",
+        ),
+    ] {
+        let (ok, stdout, stderr) = run(args, &db);
+        assert!(ok, "{args:?}: {stderr}");
+        // Scripts reading the list see no line at all.
+        assert_eq!(stdout, "", "{args:?}");
+        assert!(stderr.contains(hint), "{args:?}: {stderr}");
+    }
+    // A list with something in it has no hint.
+    let (ok, stdout, stderr) = run(&["user", "list"], &db);
+    assert!(ok && stdout.contains("bo@example.com"), "{stdout}");
+    assert!(!stderr.contains("No staff accounts"), "{stderr}");
 }
 
 #[test]
@@ -440,11 +476,9 @@ fn dev_seed_fills_the_database() {
         .arg(&db)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("no administrator"), "{stderr}");
     let conn = rusqlite::Connection::open(&db).unwrap();
     let (entries, fts, waiting): (i64, i64, i64) = conn
         .query_row(

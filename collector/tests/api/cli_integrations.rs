@@ -334,6 +334,7 @@ async fn an_export_of_a_hundred_thousand_entries_streams_in_flat_memory() {
     let db = dir.path().join("earshot.db");
     let (ok, _, err) = run(&["dev", "seed", "--count", "100000"], &db);
     assert!(ok, "{err}");
+    assert!(err.contains("Note: there is no administrator yet"), "{err}");
     add_colleague(&db, "bo@example.com");
     let (ok, out, err) = run(
         &[

@@ -55,6 +55,12 @@ pub fn add_shop(db: &Path) -> (bool, String, String) {
     )
 }
 
+/// A promise's due day six weeks from today (UTC, `YYYY-MM-DD`): a
+/// promise must fall due within a year, so no fixed date stays valid.
+pub fn due_in_six_weeks() -> String {
+    earshot_collector::clock::date(earshot_collector::clock::system_millis() + 42 * 86_400_000)
+}
+
 /// A configuration for a collector on a free port with the database at
 /// `db` and every abuse limit off, so tests can send freely.
 pub fn test_config(db: &Path) -> Config {

@@ -233,6 +233,17 @@ async fn read_tokens_cannot_write_and_write_tokens_act_as_their_owner_under_the_
         error_of(response, 422).await.1.as_deref(),
         Some("promise.due")
     );
+    // A year typed wrong (2062 for 2026) would never turn overdue.
+    let response = api
+        .post(
+            &path("replies"),
+            json!({"body": "On it", "promise": {"text": "Fixed", "due": "2062-11-27"}}),
+        )
+        .await;
+    assert_eq!(
+        error_of(response, 422).await.1.as_deref(),
+        Some("promise.due")
+    );
     let replied = api
         .post(
             &path("replies"),

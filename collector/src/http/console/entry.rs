@@ -27,8 +27,18 @@ fn context_row(label: &str, value: Option<&str>) -> Markup {
 }
 
 fn event_line(event: &Event) -> Markup {
-    // Staff actions always carry their colleague; the customer's have none.
-    let who = event.actor.as_deref().unwrap_or("The customer");
+    // Staff actions carry their colleague; the customer's (a follow-up, a
+    // reopening) have none. Only staff assign, note, reply and settle, so one
+    // without a colleague (seeded before any account existed) is still
+    // not the customer's.
+    let who = event.actor.as_deref().unwrap_or(match event.kind {
+        EventKind::Status | EventKind::FollowUp => "The customer",
+        EventKind::Assign
+        | EventKind::Note
+        | EventKind::Reply
+        | EventKind::PromiseKept
+        | EventKind::PromiseBroken => "A colleague",
+    });
     let status_label = |raw: &Option<String>| {
         raw.as_deref()
             .and_then(Status::parse)
@@ -104,6 +114,7 @@ fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: 
                         value=(reply.map_or("", |r| r.promise_text.as_str()));
                     label for="promise-due" { "Due by the end of (UTC)" }
                     input #promise-due type="date" name="promise_due" min=(views::date(now))
+                        max=(views::date(input::latest_promise_day(now)))
                         value=(reply.map_or("", |r| r.promise_due.as_str()));
                 }
                 button.primary type="submit" { "Send reply" }

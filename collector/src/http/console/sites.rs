@@ -364,8 +364,8 @@ async fn parse_name(
         .into_inner();
     if let Some(other) = state.store.site_named(&name, except).await? {
         return Err(ConsoleError::Invalid(format!(
-            "A site named “{name}” exists already (key {}): give this one another name.",
-            other.key
+            "A site named “{}” exists already (key {}): give this one another name.",
+            other.name, other.key
         )));
     }
     Ok(name)

@@ -211,7 +211,7 @@ pub fn paths() -> Value {
                 "body": text(TEXT_MAX),
                 "promise": {"type": ["object", "null"], "additionalProperties": false, "required": ["text", "due"], "properties": {
                     "text": text(PROMISE_MAX),
-                    "due": {"type": "string", "format": "date", "description": "Due at the end of this day (UTC); not in the past"}
+                    "due": {"type": "string", "format": "date", "description": "Due at the end of this day (UTC); not in the past and at most 366 days ahead"}
                 }}
             }
         }), true),

@@ -17,7 +17,7 @@ use super::{Postgres, read_opt, read_rows};
 use crate::mail::staff::{EntryLine, FailingEndpoint, PromiseLine, Waiting};
 use crate::review::workflow::DAY;
 use crate::store::notify::MailKind;
-use crate::store::outbox::line_select;
+use crate::store::outbox::{LINE_COLUMNS, line_select};
 use crate::store::review::{WAITING_SINCE_SQL, WAITING_SQL};
 use crate::store::{
     DigestFacts, MailHealth, MailJob, MailResult, PendingNewEntries, PendingNewEntry, ReplyParts,
@@ -35,6 +35,7 @@ fn entry_line(r: &Row, offset: usize) -> Result<EntryLine, StoreError> {
         site_name: r.try_get(offset + 4)?,
         words: r.try_get(offset + 5)?,
         waiting_since: r.try_get(offset + 6)?,
+        waiting: r.try_get(offset + 7)?,
     })
 }
 
@@ -353,7 +354,7 @@ impl Postgres {
         let waiting_late = read_rows(&rows, |r| {
             Ok(Waiting {
                 entry: entry_line(r, 0)?,
-                target_ms: r.try_get::<_, i64>(7)?.saturating_mul(60_000),
+                target_ms: r.try_get::<_, i64>(LINE_COLUMNS)?.saturating_mul(60_000),
             })
         })?;
         let promise = |r: &Row| -> Result<PromiseLine, StoreError> {
