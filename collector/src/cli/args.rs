@@ -390,6 +390,21 @@ pub enum SiteCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Remove a site with all its feedback (as an erasure removes it),
+    /// webhooks and report sums; asks first on a terminal. The only site
+    /// cannot be removed.
+    Remove {
+        /// The site's key (site_…), as `earshot site list` shows it.
+        key: String,
+        /// Say what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove without asking (for scripts).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod args;
 mod panics;
 mod privacy;
+mod sites;
 mod tokens;
 mod users;
 mod webhooks;
@@ -12,10 +13,8 @@ use std::process::ExitCode;
 
 use crate::auth::PasswordError;
 use crate::config::{Config, DbArgs, ServeArgs};
-use crate::name::SiteName;
-use crate::origin::OriginListError;
 use crate::server::{self, snippet};
-use crate::store::{NewSite, Role, Store, StoreError};
+use crate::store::{Role, Store, StoreError};
 use args::{Command, DevCommand, SiteCommand, UserCommand};
 pub use panics::log_panics;
 
@@ -71,6 +70,10 @@ pub enum CliError {
     Refused(crate::store::AccountRefusal),
     #[error("no site has the key {0}")]
     NoSuchSite(String),
+    #[error(
+        "{0} is the only site: add the site that replaces it first (earshot site add), then remove this one"
+    )]
+    OnlySite(String),
     #[error("no live token has the id {0}")]
     NoSuchToken(String),
     #[error("the token's name must be 1 to 100 characters")]
@@ -91,7 +94,7 @@ pub enum CliError {
     Prefs(#[from] crate::notify::PrefsError),
     #[error(transparent)]
     Backup(#[from] crate::store::backup::BackupError),
-    #[error("not on a terminal: pass --yes to erase without a question")]
+    #[error("not on a terminal: pass --yes to go on without a question")]
     NeedsYes,
     #[error("{0} already exists; choose another name or remove it first (nothing was written)")]
     Exists(PathBuf),
@@ -104,9 +107,15 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
         None => serve(serve_args).await,
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Site(SiteCommand::Add { name, origins, db })) => {
-            add_site(name, origins, db).await
+            sites::add(name, origins, db).await
         }
-        Some(Command::Site(SiteCommand::List { db })) => list_sites(db).await,
+        Some(Command::Site(SiteCommand::List { db })) => sites::list(db).await,
+        Some(Command::Site(SiteCommand::Remove {
+            key,
+            dry_run,
+            yes,
+            db,
+        })) => sites::remove(key, dry_run, yes, db).await,
         Some(Command::User(UserCommand::Add {
             email,
             name,
@@ -274,7 +283,7 @@ pub(crate) async fn open(db: &DbArgs) -> Result<Store, CliError> {
 /// `user add`, `dev seed`): a database file named with `--db` is created
 /// if it is missing, so an installation can be prepared before its first
 /// start; the unnamed default must exist, as for every other command.
-async fn open_or_create(db: &DbArgs) -> Result<Store, CliError> {
+pub(crate) async fn open_or_create(db: &DbArgs) -> Result<Store, CliError> {
     if db.database_url.is_none() && db.db.is_none() {
         existing(&db.sqlite_file(), NAME_THE_DATABASE)?;
     }
@@ -333,7 +342,7 @@ pub(crate) async fn with_store<T>(
 /// The collector's public URL for an embed snippet: `--public-url` when
 /// given, else the one the server last started with (kept in the
 /// database), else where `serve` listens by default.
-async fn public_url(db: &DbArgs, store: &Store) -> String {
+pub(crate) async fn public_url(db: &DbArgs, store: &Store) -> String {
     let remembered = match &db.public_url {
         Some(named) => Some(named.clone()),
         None => store.public_url().await.ok().flatten(),
@@ -343,61 +352,6 @@ async fn public_url(db: &DbArgs, store: &Store) -> String {
         .unwrap_or("http://127.0.0.1:8080")
         .trim_end_matches('/')
         .to_owned()
-}
-
-async fn add_site(name: String, origins: Vec<String>, db: DbArgs) -> Result<(), CliError> {
-    let name = SiteName::parse(&name)?.into_inner();
-    let origins =
-        crate::origin::parse_list(origins.iter().map(String::as_str)).map_err(|e| match e {
-            OriginListError::Bad { raw, reason, .. } => CliError::Origin {
-                origin: raw,
-                reason,
-            },
-            OriginListError::TooMany => CliError::Origins(e),
-        })?;
-    let store = open_or_create(&db).await?;
-    let added = async {
-        if let Some(other) = store
-            .site_named(&name, None)
-            .await
-            .map_err(store_error(&db))?
-        {
-            return Err(CliError::SiteNameTaken {
-                name: other.name,
-                key: other.key,
-            });
-        }
-        let site = store
-            .add_site(NewSite { name, origins }, crate::clock::system_millis())
-            .await
-            .map_err(store_error(&db))?;
-        Ok::<_, CliError>((public_url(&db, &store).await, site))
-    }
-    .await;
-    store.shutdown().await;
-    let (url, site) = added?;
-    println!("Added site \"{}\" with key {}", site.name, site.key);
-    println!("Add this to its pages:\n  {}", snippet(&url, &site));
-    Ok(())
-}
-
-async fn list_sites(db: DbArgs) -> Result<(), CliError> {
-    let store = open(&db).await?;
-    let sites = store.sites().await.map_err(|source| CliError::Store {
-        path: db.sqlite_file().display().to_string(),
-        source,
-    })?;
-    store.shutdown().await;
-    if sites.is_empty() {
-        eprintln!(
-            "No sites yet: earshot site add --name <name> --origin <https://your.site> adds one."
-        );
-    }
-    for site in sites {
-        let origins: Vec<String> = site.origins.iter().map(ToString::to_string).collect();
-        println!("{}\t{}\t{}", site.key, site.name, origins.join(" "));
-    }
-    Ok(())
 }
 
 pub(crate) fn store_error(db: &DbArgs) -> impl Fn(StoreError) -> CliError + '_ {

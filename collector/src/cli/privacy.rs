@@ -9,7 +9,11 @@ use crate::config::DbArgs;
 use crate::store::Store;
 
 /// The site key given with `--site`, as its id.
-async fn site_id(store: &Store, db: &DbArgs, key: Option<&str>) -> Result<Option<i64>, CliError> {
+pub(super) async fn site_id(
+    store: &Store,
+    db: &DbArgs,
+    key: Option<&str>,
+) -> Result<Option<i64>, CliError> {
     let Some(key) = key else {
         return Ok(None);
     };
@@ -21,19 +25,20 @@ async fn site_id(store: &Store, db: &DbArgs, key: Option<&str>) -> Result<Option
         .ok_or_else(|| CliError::NoSuchSite(key.to_owned()))
 }
 
-/// Asks on the terminal; scripts pass `--yes` instead.
-fn confirmed(prompt: &str) -> Result<bool, CliError> {
+/// Asks on the terminal for `word` to be typed; scripts pass `--yes`
+/// instead.
+pub(super) fn confirmed(prompt: &str, word: &str) -> Result<bool, CliError> {
     if !std::io::stdin().is_terminal() {
         return Err(CliError::NeedsYes);
     }
-    print!("{prompt} Type \"erase\" to go on: ");
+    print!("{prompt} Type \"{word}\" to go on: ");
     std::io::stdout().flush().map_err(CliError::Stdin)?;
     let mut answer = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
         .map_err(CliError::Stdin)?;
-    Ok(answer.trim() == "erase")
+    Ok(answer.trim() == word)
 }
 
 pub async fn erase(
@@ -59,7 +64,7 @@ pub async fn erase(
             println!("Would erase {what}.");
             return Ok(());
         }
-        if !yes && !confirmed(&format!("This erases {what}, for good."))? {
+        if !yes && !confirmed(&format!("This erases {what}, for good."), "erase")? {
             println!("Nothing was erased.");
             return Ok(());
         }

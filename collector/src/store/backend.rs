@@ -23,8 +23,9 @@ use super::{
     ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage, Inserted, LinkPurpose, MailHealth,
     MailJob, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken, NewUser, NewWebhook,
     Pending, PendingInvite, PendingNewEntries, Period, PersonExport, PublicMessage, ReplyParts,
-    Report, ReviewError, Role, Rollups, Session, Site, SiteChange, SitePage, SiteRow, SiteSettings,
-    Sqlite, StoreError, TokenInfo, User, WaitingSummary, Webhook, WriteStats,
+    Report, ReviewError, Role, Rollups, Session, Site, SiteChange, SiteHoldings, SitePage,
+    SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError, TokenInfo, User, WaitingSummary,
+    Webhook, WriteStats,
 };
 use crate::auth::Attempt;
 use crate::mail::staff::EntryLine;
@@ -381,6 +382,8 @@ operations! {
         /// Sends a delivery again now, with a fresh retry schedule and the
         /// same webhook-id.
         fn redeliver(webhook_id: i64, delivery_id: i64, now: i64) -> Result<bool, StoreError>;
+        /// Removes a site and everything of it (see `Sqlite::remove_site`).
+        fn remove_site(id: i64, actor: Option<i64>, at: i64) -> Result<SiteRemoval, StoreError>;
         /// Removes an endpoint and everything queued for it.
         fn remove_webhook(public_id: String, actor: Option<i64>, now: i64) -> Result<bool, StoreError>;
         /// A reply to the customer, shown on their status page; may carry a
@@ -432,6 +435,8 @@ operations! {
         /// Records that a promise was kept or broken.
         fn settle_promise(public_id: String, promise_id: i64, kept: bool, actor: i64, at: i64) -> Result<(), ReviewError>;
         fn site_detail(id: i64) -> Result<Option<SiteRow>, StoreError>;
+        /// What removing a site would take with it; `None` if there is none.
+        fn site_holdings(id: i64) -> Result<Option<SiteHoldings>, StoreError>;
         /// A page of sites, ordered by name, optionally only those whose name or
         /// key contains `search`.
         fn site_page(search: Option<String>, offset: usize, limit: usize) -> Result<SitePage, StoreError>;

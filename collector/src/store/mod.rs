@@ -64,7 +64,7 @@ pub use review::{
     SiteSettings, WaitingSummary,
 };
 pub use rollup::{PageMismatches, Period, PromiseCounts, Rollups};
-pub use sites::{NewSite, Site, SiteChange, SitePage, SiteRow};
+pub use sites::{NewSite, Site, SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow};
 pub use sqlite::Sqlite;
 pub use staff::{NewUser, Role, Session, User};
 pub use stats::{Gauges, WriteStats};

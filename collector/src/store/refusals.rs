@@ -169,7 +169,13 @@ fn record(conn: &Connection, tallies: &[RefusalTally], now_ms: i64) -> Result<()
              SELECT origin FROM refused_origins WHERE site_id = ?1
              ORDER BY last_at DESC, origin LIMIT ?3))",
     )?;
+    let mut exists = conn.prepare_cached("SELECT 1 FROM sites WHERE id = ?1")?;
     for tally in tallies {
+        // Counted for a site removed since: nothing to keep, and writing
+        // it would fail every other site's counts with it.
+        if !exists.exists([tally.site_id])? {
+            continue;
+        }
         for (hour, n) in &tally.hours {
             count.execute((tally.site_id, hour, n))?;
         }

@@ -259,7 +259,199 @@ fn update_site(
     Ok(true)
 }
 
+/// What removing a site would take with it, shown before it goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SiteHoldings {
+    pub entries: i64,
+    pub webhooks: i64,
+    /// It is the only site: removing it is refused.
+    pub only: bool,
+}
+
+impl SiteHoldings {
+    /// "3 entries and 1 webhook", for the console and the command line.
+    pub fn summary(&self) -> String {
+        let counted =
+            |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        format!(
+            "{} and {}",
+            counted(self.entries, "entry", "entries"),
+            counted(self.webhooks, "webhook", "webhooks")
+        )
+    }
+}
+
+/// What removing a site did, or why it did not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiteRemoval {
+    Removed {
+        key: String,
+        took: SiteHoldings,
+    },
+    NoSuchSite,
+    /// Every widget would have nowhere to send, and the next start would
+    /// make a new default site: add the site that replaces it first.
+    OnlySite,
+}
+
+/// Tables keyed by site without a foreign key (the reports' sums), emptied
+/// of a removed site's rows; entries, webhooks and the refusal counts are
+/// deleted by name, so a table added later with a foreign key to `sites`
+/// makes removal fail loudly rather than leave rows behind.
+pub(in crate::store) const SITE_ROLLUPS: [&str; 5] = [
+    "rollup_volume",
+    "rollup_first_response",
+    "rollup_resolution",
+    "rollup_pages",
+    "rollup_words",
+];
+
+/// Entries of a site taken per read while removing it.
+pub(in crate::store) const REMOVAL_PAGE: i64 = 1_000;
+
+fn holdings(conn: &Connection, id: i64) -> Result<Option<SiteHoldings>, StoreError> {
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM sites WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if !exists {
+        return Ok(None);
+    }
+    Ok(Some(conn.query_row(
+        "SELECT (SELECT count(*) FROM entries WHERE site_id = ?1),
+                (SELECT count(*) FROM webhooks WHERE site_id = ?1),
+                (SELECT count(*) FROM sites) = 1",
+        [id],
+        |r| {
+            Ok(SiteHoldings {
+                entries: r.get(0)?,
+                webhooks: r.get(1)?,
+                only: r.get(2)?,
+            })
+        },
+    )?))
+}
+
+/// The next `REMOVAL_PAGE` entries of site `id` after entry `after`.
+fn entries_after(conn: &Connection, id: i64, after: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, public_id FROM entries WHERE site_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![id, after, REMOVAL_PAGE], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The last step of removing a site, in one transaction: entries that
+/// arrived while the rest were deleted, then the site and all that is
+/// keyed by it.
+fn finish_removal(
+    conn: &Connection,
+    id: i64,
+    deleted: i64,
+    actor: Option<i64>,
+    at: i64,
+) -> Result<SiteRemoval, StoreError> {
+    let Some(held) = holdings(conn, id)? else {
+        return Ok(SiteRemoval::NoSuchSite);
+    };
+    if held.only {
+        return Ok(SiteRemoval::OnlySite);
+    }
+    let key: String = conn.query_row("SELECT key FROM sites WHERE id = ?1", [id], |r| r.get(0))?;
+    let mut entries = deleted;
+    loop {
+        let late = entries_after(conn, id, 0)?;
+        if late.is_empty() {
+            break;
+        }
+        let mut rest = &late[..];
+        while !rest.is_empty() {
+            let (part, taken) = super::privacy::delete_some(conn, rest, None)?;
+            rest = &rest[taken..];
+            entries += part.entries;
+        }
+    }
+    for table in SITE_ROLLUPS {
+        conn.execute(&format!("DELETE FROM {table} WHERE site_id = ?1"), [id])?;
+    }
+    conn.execute("DELETE FROM origin_refusals WHERE site_id = ?1", [id])?;
+    conn.execute("DELETE FROM refused_origins WHERE site_id = ?1", [id])?;
+    // Their queued deliveries go with them.
+    conn.execute("DELETE FROM webhooks WHERE site_id = ?1", [id])?;
+    conn.execute("DELETE FROM sites WHERE id = ?1", [id])?;
+    audit(
+        conn,
+        actor,
+        "site.removed",
+        &key,
+        Some(&format!("entries={entries},webhooks={}", held.webhooks)),
+        at,
+    )?;
+    Ok(SiteRemoval::Removed {
+        key,
+        took: SiteHoldings {
+            entries,
+            webhooks: held.webhooks,
+            only: false,
+        },
+    })
+}
+
 impl Sqlite {
+    /// What removing site `id` would take with it; `None` if there is no
+    /// such site.
+    pub async fn site_holdings(&self, id: i64) -> Result<Option<SiteHoldings>, StoreError> {
+        self.read(move |conn| holdings(conn, id)).await
+    }
+
+    /// Removes site `id` and everything of it: its entries as an erasure
+    /// removes them (attachments, timeline, search index, queued emails
+    /// and deliveries), a few per transaction so ingest keeps flowing, then
+    /// its webhooks, report sums and refusal counts and the site itself,
+    /// recorded in the audit log. Interrupted, it has removed whole entries
+    /// only; running it again finishes the job. The only site is refused.
+    pub async fn remove_site(
+        &self,
+        id: i64,
+        actor: Option<i64>,
+        at: i64,
+    ) -> Result<SiteRemoval, StoreError> {
+        match self.site_holdings(id).await? {
+            None => return Ok(SiteRemoval::NoSuchSite),
+            Some(held) if held.only => return Ok(SiteRemoval::OnlySite),
+            Some(_) => {}
+        }
+        let (mut deleted, mut after) = (0, 0);
+        loop {
+            let page = self
+                .read(move |conn| entries_after(conn, id, after))
+                .await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = last.0;
+            let mut rest = &page[..];
+            while !rest.is_empty() {
+                let chunk = rest[..rest.len().min(super::privacy::DELETE_CHUNK)].to_vec();
+                let (part, taken) = self
+                    .write(move |conn| super::privacy::delete_some(conn, &chunk, None))
+                    .await?;
+                rest = &rest[taken..];
+                deleted += part.entries;
+            }
+        }
+        let removed = self
+            .write(move |conn| finish_removal(conn, id, deleted, actor, at))
+            .await?;
+        if deleted > 0 {
+            self.reclaim_logged().await;
+        }
+        Ok(removed)
+    }
+
     /// A page of sites, ordered by name, optionally only those whose name or
     /// key contains `search`.
     pub async fn site_page(

@@ -271,3 +271,145 @@ async fn the_public_url_the_server_runs_with_is_kept_for_the_command_line(db: &S
     );
 }
 story!(the_public_url_the_server_runs_with_is_kept_for_the_command_line);
+
+async fn a_removed_site_takes_its_feedback_webhooks_and_sums_and_leaves_the_rest(db: &Store) {
+    use earshot_collector::report::week_of;
+    use earshot_collector::store::refusals::RefusalTally;
+    use earshot_collector::store::{NewReply, NewWebhook, Period, SiteHoldings, SiteRemoval};
+    let admin = admin(db).await;
+    let shop = db.add_site_by(new_site("Shop"), admin, T0).await.unwrap();
+    let test = db.add_site_by(new_site("Test"), admin, T0).await.unwrap();
+    let kept = db
+        .insert_entry(entry(&shop, T0 + 1, serde_json::json!({"message": "kept"})))
+        .await
+        .unwrap();
+    let mut gone = Vec::new();
+    for i in 0..3 {
+        let request =
+            serde_json::json!({"message": format!("test entry {i}"), "email": "cy@mail.example"});
+        gone.push(
+            db.insert_entry(entry(&test, T0 + 2 + i, request))
+                .await
+                .unwrap(),
+        );
+    }
+    let reply = NewReply {
+        body: "On it".into(),
+        promise: Some(("Fixed".into(), T0 + 86_400_000)),
+    };
+    db.reply(gone[0].public_id.clone(), reply, admin, T0 + 10)
+        .await
+        .unwrap();
+    db.add_note(gone[1].public_id.clone(), "Internal".into(), admin, T0 + 11)
+        .await
+        .unwrap();
+    let hook = NewWebhook {
+        site_id: test.id,
+        url: "https://hooks.example/earshot".into(),
+        events: "*".into(),
+        format: "standard".into(),
+        include_email: false,
+        secret: "whsec_test".into(),
+    };
+    db.add_webhook(hook, Some(admin), T0).await.unwrap();
+    let mut refused = RefusalTally::new(test.id);
+    refused.add("https://typo.example", T0);
+    db.record_refusals(vec![refused], T0 + 12).await.unwrap();
+    db.roll_up().await.unwrap();
+    let week = week_of(T0);
+    let volume = async || -> i64 {
+        let all = Period {
+            from_week: week,
+            to_week: week,
+            site: None,
+        };
+        db.rollups(all).await.unwrap().volume_by_kind.values().sum()
+    };
+    assert_eq!(volume().await, 4);
+
+    assert_eq!(
+        db.site_holdings(test.id).await.unwrap(),
+        Some(SiteHoldings {
+            entries: 3,
+            webhooks: 1,
+            only: false
+        })
+    );
+    assert_eq!(db.site_holdings(test.id + 100).await.unwrap(), None);
+    let removed = db.remove_site(test.id, Some(admin), T0 + 20).await.unwrap();
+    let SiteRemoval::Removed { key, took } = removed else {
+        panic!("removed: {removed:?}");
+    };
+    assert_eq!(key, test.key);
+    assert_eq!((took.entries, took.webhooks), (3, 1));
+
+    // Gone, all of it: entries, the person's data, the webhook, the sums.
+    let sites: Vec<i64> = db.sites().await.unwrap().iter().map(|s| s.id).collect();
+    assert_eq!(sites, [shop.id]);
+    assert!(db.site_detail(test.id).await.unwrap().is_none());
+    for e in &gone {
+        assert!(
+            db.entry_detail(e.public_id.clone())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    let held = db
+        .erasure_plan("cy@mail.example".into(), None)
+        .await
+        .unwrap();
+    assert_eq!(held.entries, 0);
+    assert!(db.webhooks().await.unwrap().is_empty());
+    assert_eq!(
+        volume().await,
+        1,
+        "only the remaining site's entry is counted"
+    );
+    assert!(
+        db.refusals(vec![test.id], T0 + 30)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A collector's tally for the site, counted before it went, is dropped
+    // without failing the others' counts.
+    let mut late = RefusalTally::new(test.id);
+    late.add("https://typo.example", T0 + 25);
+    let mut other = RefusalTally::new(shop.id);
+    other.add("https://typo.example", T0 + 25);
+    db.record_refusals(vec![late, other], T0 + 30)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.refusals(vec![shop.id], T0 + 30).await.unwrap()[&shop.id].count,
+        1
+    );
+    // The other site is untouched, and the removal is audited.
+    assert!(
+        db.entry_detail(kept.public_id.clone())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let audit = db.audit_log(Some("site.removed".into()), 10).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        (audit[0].subject.as_str(), audit[0].detail.as_deref()),
+        (test.key.as_str(), Some("entries=3,webhooks=1"))
+    );
+
+    // Again, or a site that never was: nothing to remove. The last site
+    // stays: the widget would have nowhere to send.
+    assert_eq!(
+        db.remove_site(test.id, Some(admin), T0 + 40).await.unwrap(),
+        SiteRemoval::NoSuchSite
+    );
+    assert_eq!(
+        db.remove_site(shop.id, Some(admin), T0 + 40).await.unwrap(),
+        SiteRemoval::OnlySite
+    );
+    assert!(db.site_holdings(shop.id).await.unwrap().unwrap().only);
+    assert!(db.entry_detail(kept.public_id).await.unwrap().is_some());
+}
+story!(a_removed_site_takes_its_feedback_webhooks_and_sums_and_leaves_the_rest);

@@ -18,6 +18,7 @@ mod people;
 mod promises;
 mod reports;
 mod site_choice;
+mod site_removal;
 mod sites;
 mod staff;
 mod tokens;
@@ -121,6 +122,7 @@ pub fn router() -> Router<AppState> {
             get(sites::detail).post(sites::update),
         )
         .route("/console/sites/{id}/retention", post(sites::retention))
+        .route("/console/sites/{id}/remove", post(site_removal::remove))
         .route("/console/sites/{id}/webhooks", post(webhooks::add))
         .route("/console/webhooks/{id}", get(webhooks::page))
         .route("/console/webhooks/{id}/rotate", post(webhooks::rotate))

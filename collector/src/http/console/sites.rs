@@ -38,6 +38,7 @@ const SEARCH_MAX: usize = 100;
 pub struct ListQuery {
     q: String,
     page: String,
+    done: String,
 }
 
 fn snippet(public_url: &str, key: &str) -> String {
@@ -138,6 +139,11 @@ async fn list_page(
     };
     let body = html! {
         h1 { "Sites" }
+        @match query.done.as_str() {
+            "removed" => { p.notice role="status" { "Site removed with its feedback." } }
+            "removing" => { p.notice role="status" { "Removing the site goes on in the background: it has many entries. It leaves this list when it is done." } }
+            _ => {}
+        }
         (add_form(staff, sent))
         form.filters role="search" method="get" action="/console/sites" {
             label { span { "Name or key" } input type="search" name="q" value=(search) maxlength=(SEARCH_MAX); }
@@ -242,6 +248,11 @@ pub(super) async fn site_page(
         .await?
         .ok_or(ConsoleError::NotFound)?;
     let hooks = state.store.webhooks().await?;
+    let held = state
+        .store
+        .site_holdings(id)
+        .await?
+        .ok_or(ConsoleError::NotFound)?;
     let retention = state.store.retention(id).await?.unwrap_or(Retention {
         days: None,
         all: false,
@@ -328,6 +339,7 @@ pub(super) async fn site_page(
             }
             (webhooks::add_form(staff, site.id, hook))
         }
+        (super::site_removal::section(staff, site.id, &site.key, &held))
     };
     Ok(views::page(&site.name, staff, "/console/sites", body))
 }

@@ -113,7 +113,7 @@ async fn delete_some(
 }
 
 /// Deletes every entry of `ids`, a transaction at a time.
-async fn delete_all(
+pub(super) async fn delete_all(
     db: &Postgres,
     ids: &[(i64, String)],
     erased_at: Option<i64>,

@@ -39,7 +39,18 @@ impl Postgres {
                      ORDER BY last_at DESC, origin LIMIT $3))",
             )
             .await?;
+        let exists = client
+            .prepare_cached("SELECT 1 FROM sites WHERE id = $1")
+            .await?;
         for tally in &tallies {
+            // Counted for a site removed since: nothing to keep.
+            if client
+                .query_opt(&exists, &[&tally.site_id])
+                .await?
+                .is_none()
+            {
+                continue;
+            }
             for (hour, n) in &tally.hours {
                 client
                     .execute(&count, &[&tally.site_id, hour, &i64::from(*n)])

@@ -6,11 +6,14 @@ use super::{Postgres, audit, read_opt};
 use crate::auth::constant_time_eq;
 use crate::ids;
 use crate::store::retention::Retention;
-use crate::store::sites::{origins_text, parse_origins};
-use crate::store::{NewSite, Site, SiteChange, SitePage, SiteRow, StoreError};
+use crate::store::sites::{REMOVAL_PAGE, SITE_ROLLUPS, origins_text, parse_origins};
+use crate::store::{
+    NewSite, Site, SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow, StoreError,
+};
 
-/// Serialises first starts across collectors: only one creates the first
-/// site.
+/// Serialises what depends on how many sites there are across
+/// collectors: only one first start creates the first site, and two
+/// removals cannot leave none.
 const FIRST_SITE_LOCK: i64 = 0x0065_6172_7368_0001;
 
 fn site(row: &Row) -> Result<Site, StoreError> {
@@ -48,7 +51,133 @@ async fn insert(
     })
 }
 
+async fn holdings(
+    client: &impl deadpool_postgres::GenericClient,
+    id: i64,
+) -> Result<Option<SiteHoldings>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT (SELECT count(*) FROM entries WHERE site_id = $1),
+                    (SELECT count(*) FROM webhooks WHERE site_id = $1),
+                    (SELECT count(*) FROM sites) = 1
+             FROM sites WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    row.map(|r| {
+        Ok(SiteHoldings {
+            entries: r.try_get(0)?,
+            webhooks: r.try_get(1)?,
+            only: r.try_get(2)?,
+        })
+    })
+    .transpose()
+}
+
+async fn entries_after(
+    client: &impl deadpool_postgres::GenericClient,
+    id: i64,
+    after: i64,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT id, public_id FROM entries WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            &[&id, &after, &REMOVAL_PAGE],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
 impl Postgres {
+    /// What removing site `id` would take with it.
+    pub async fn site_holdings(&self, id: i64) -> Result<Option<SiteHoldings>, StoreError> {
+        let client = self.client().await?;
+        holdings(&client, id).await
+    }
+
+    /// Removes site `id` and everything of it, as on SQLite: its entries a
+    /// few per transaction, then in one transaction those that arrived
+    /// meanwhile (the site's row locked, so no more can), its webhooks,
+    /// report sums, refusal counts and the site, audited.
+    pub async fn remove_site(
+        &self,
+        id: i64,
+        actor: Option<i64>,
+        at: i64,
+    ) -> Result<SiteRemoval, StoreError> {
+        match self.site_holdings(id).await? {
+            None => return Ok(SiteRemoval::NoSuchSite),
+            Some(held) if held.only => return Ok(SiteRemoval::OnlySite),
+            Some(_) => {}
+        }
+        let (mut deleted, mut after) = (0, 0);
+        loop {
+            let page = {
+                let client = self.client().await?;
+                entries_after(&client, id, after).await?
+            };
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = last.0;
+            deleted += super::privacy::delete_all(self, &page, None).await?.entries;
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FIRST_SITE_LOCK])
+            .await?;
+        let Some(row) = tx
+            .query_opt("SELECT key FROM sites WHERE id = $1 FOR UPDATE", &[&id])
+            .await?
+        else {
+            return Ok(SiteRemoval::NoSuchSite);
+        };
+        let key: String = row.try_get(0)?;
+        let Some(held) = holdings(&tx, id).await? else {
+            return Ok(SiteRemoval::NoSuchSite);
+        };
+        if held.only {
+            return Ok(SiteRemoval::OnlySite);
+        }
+        // Entries that arrived while the others were deleted.
+        let late = tx
+            .query("SELECT id FROM entries WHERE site_id = $1", &[&id])
+            .await?;
+        for r in &late {
+            let entry: i64 = r.try_get(0)?;
+            super::rollup::forget_text(&tx, entry).await?;
+        }
+        let gone = tx
+            .execute("DELETE FROM entries WHERE site_id = $1", &[&id])
+            .await?;
+        deleted += i64::try_from(gone).unwrap_or(0);
+        for table in SITE_ROLLUPS {
+            tx.execute(&format!("DELETE FROM {table} WHERE site_id = $1"), &[&id])
+                .await?;
+        }
+        tx.execute("DELETE FROM origin_refusals WHERE site_id = $1", &[&id])
+            .await?;
+        tx.execute("DELETE FROM refused_origins WHERE site_id = $1", &[&id])
+            .await?;
+        tx.execute("DELETE FROM webhooks WHERE site_id = $1", &[&id])
+            .await?;
+        tx.execute("DELETE FROM sites WHERE id = $1", &[&id])
+            .await?;
+        let detail = format!("entries={deleted},webhooks={}", held.webhooks);
+        audit(&tx, actor, "site.removed", &key, Some(&detail), at).await?;
+        tx.commit().await?;
+        Ok(SiteRemoval::Removed {
+            key,
+            took: SiteHoldings {
+                entries: deleted,
+                webhooks: held.webhooks,
+                only: false,
+            },
+        })
+    }
+
     pub async fn sites(&self) -> Result<Vec<Site>, StoreError> {
         let client = self.client().await?;
         let stmt = client.prepare_cached(SELECT_SITES).await?;
