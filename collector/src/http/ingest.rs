@@ -14,7 +14,7 @@ use tracing::instrument;
 use super::{ApiError, AppState};
 use crate::abuse::{ClientNet, Decision};
 use crate::metrics::Outcome;
-use crate::store::NewEntry;
+use crate::store::{NewEntry, StoreError};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/feedback", post(submit))
@@ -131,7 +131,16 @@ async fn ingest(
             spam,
             received_at: now,
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // Removed since the directory last looked (from the command
+            // line, or on another collector): as unknown as it now is.
+            StoreError::MissingReference => {
+                state.sites.invalidate();
+                ApiError::UnknownSite
+            }
+            e => e.into(),
+        })?;
     span.record("replayed", inserted.replayed);
     let (status, outcome) = if inserted.replayed {
         (StatusCode::OK, Outcome::Duplicate)

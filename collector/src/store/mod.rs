@@ -111,6 +111,10 @@ pub enum StoreError {
     /// widget keeps the submission and retries; writes resume on their own.
     #[error("the disk holding the database is full: free space on it")]
     Full,
+    /// A row the write refers to is gone: a site removed (by another
+    /// process, or another collector) since the caller looked it up.
+    #[error("a record this write refers to no longer exists")]
+    MissingReference,
 }
 
 impl StoreError {
@@ -134,6 +138,10 @@ impl From<rusqlite::Error> for StoreError {
         // (ENOSPC) as SQLITE_FULL, as it does reaching `max_page_count`.
         if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
             StoreError::Full
+        } else if let rusqlite::Error::SqliteFailure(failure, _) = &e
+            && failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
+        {
+            StoreError::MissingReference
         } else {
             StoreError::Sqlite(e)
         }
@@ -185,6 +193,8 @@ impl From<tokio_postgres::Error> for StoreError {
             StoreError::Unavailable
         } else if e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL) {
             StoreError::Full
+        } else if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
+            StoreError::MissingReference
         } else {
             StoreError::Postgres(PostgresError(e))
         }

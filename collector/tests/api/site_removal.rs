@@ -172,3 +172,28 @@ fn site_remove_says_what_goes_asks_scripts_for_yes_and_keeps_the_last_site() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("--dry-run"));
 }
+
+#[tokio::test]
+async fn feedback_for_a_site_removed_from_the_command_line_meanwhile_is_refused_not_failed() {
+    let app = crate::helpers::spawn_app().await;
+    let (ok, stdout, err) = add_shop(&app.db_path);
+    assert!(ok, "{err}");
+    let shop = between(&stdout, "with key ", "\n").to_owned();
+    let idea = |message: &str| json!({"site": shop, "kind": "idea", "message": message});
+    // The server has the site in its directory now, for a few seconds.
+    submit(&app, idea("Before")).await;
+    let (db, key) = (app.db_path.clone(), shop.clone());
+    let (ok, _, err) =
+        tokio::task::spawn_blocking(move || run(&["site", "remove", &key, "--yes"], &db))
+            .await
+            .unwrap();
+    assert!(ok, "{err}");
+    // Its row is gone before the directory looks again: told the site is
+    // unknown, as it will be from now on, never a 500.
+    for message in ["After", "Again"] {
+        let refused = app.post_json(&idea(message), None).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{message}");
+        let error: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "unknown_site");
+    }
+}

@@ -399,6 +399,23 @@ async fn a_removed_site_takes_its_feedback_webhooks_and_sums_and_leaves_the_rest
         (test.key.as_str(), Some("entries=3,webhooks=1"))
     );
 
+    // Feedback for it from a collector that has not noticed yet is
+    // refused as for a site that does not exist, on every backend.
+    let late = db
+        .insert_entry(entry(
+            &test,
+            T0 + 35,
+            serde_json::json!({"message": "late"}),
+        ))
+        .await;
+    assert!(
+        matches!(
+            late,
+            Err(earshot_collector::store::StoreError::MissingReference)
+        ),
+        "{late:?}"
+    );
+
     // Again, or a site that never was: nothing to remove. The last site
     // stays: the widget would have nowhere to send.
     assert_eq!(
