@@ -103,7 +103,9 @@ impl Status {
 
     /// The statuses staff may move an entry to from this one: forward along
     /// new → acknowledged → in progress → resolved / won't fix, spam from
-    /// anywhere open, and back again to reopen or to rescue a false positive.
+    /// anywhere open, and back again to reopen or to rescue a false
+    /// positive, to any open status (an entry answered before it was taken
+    /// for spam goes back to acknowledged, not new).
     pub fn next(self) -> &'static [Status] {
         use Status::*;
         match self {
@@ -111,8 +113,14 @@ impl Status {
             Acknowledged => &[InProgress, Resolved, WontFix, Spam],
             InProgress => &[Acknowledged, Resolved, WontFix, Spam],
             Resolved | WontFix => &[InProgress],
-            Spam => &[New],
+            Spam => &[New, Acknowledged, InProgress],
         }
+    }
+
+    /// Where a rescued spam entry goes back to: the open status it had
+    /// before it was marked (`before`, from its timeline), else new.
+    pub fn rescued(before: Option<Status>) -> Status {
+        before.filter(|s| s.is_open()).unwrap_or(Status::New)
     }
 
     /// The step staff most likely take next: forward along the workflow,
@@ -372,6 +380,14 @@ mod tests {
         assert_eq!(InProgress.transition(Resolved), Ok(Resolved));
         assert_eq!(Resolved.transition(InProgress), Ok(InProgress));
         assert_eq!(Spam.transition(New), Ok(New));
+        assert_eq!(Spam.transition(Acknowledged), Ok(Acknowledged));
+        assert_eq!(Spam.transition(InProgress), Ok(InProgress));
+        assert!(Spam.transition(Resolved).is_err());
+        // A rescue goes back where it was, if that was open.
+        assert_eq!(Status::rescued(Some(Acknowledged)), Acknowledged);
+        assert_eq!(Status::rescued(Some(InProgress)), InProgress);
+        assert_eq!(Status::rescued(Some(Resolved)), New);
+        assert_eq!(Status::rescued(None), New);
         assert_eq!(
             Resolved.transition(New),
             Err(WorkflowError::NotAllowed {

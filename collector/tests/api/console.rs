@@ -94,6 +94,45 @@ async fn a_reply_stops_the_clock_acknowledges_and_reaches_the_status_page_but_no
 }
 
 #[tokio::test]
+async fn an_answered_entry_rescued_from_spam_goes_back_to_where_it_was() {
+    let (app, _) = console_app().await;
+    let (id, _) = submit(&app, complaint(&app, "Looks like spam, is not")).await;
+    let console = signed_in(&app, "bo@example.com").await;
+    let path = |action: &str| format!("/console/entries/{id}/{action}");
+    let replied = console
+        .act(&path("reply"), &[("body", "Which order?")])
+        .await;
+    assert_eq!(replied.status(), StatusCode::SEE_OTHER);
+    let marked = console.act(&path("status"), &[("status", "spam")]).await;
+    assert_eq!(marked.status(), StatusCode::SEE_OTHER);
+    // The page offers the status it had, not "new": it was answered.
+    let page = console.html(&format!("/console/entries/{id}")).await;
+    assert!(
+        page.contains("<option value=\"acknowledged\" selected>Acknowledged</option>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<option value=\"new\">New</option>"),
+        "{page}"
+    );
+    let rescued = console
+        .act(&path("status"), &[("status", "acknowledged")])
+        .await;
+    assert_eq!(rescued.status(), StatusCode::SEE_OTHER);
+    let status: String = app
+        .db()
+        .query_row("SELECT status FROM entries", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "acknowledged");
+    // Out of spam only to an open status.
+    console.act(&path("status"), &[("status", "spam")]).await;
+    let closed = console
+        .act(&path("status"), &[("status", "resolved")])
+        .await;
+    assert_eq!(closed.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
 async fn workflow_moves_are_recorded_and_impossible_ones_are_refused() {
     let (app, _) = console_app().await;
     let (id, _) = submit(&app, complaint(&app, "Broken link")).await;

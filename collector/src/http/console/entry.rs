@@ -83,8 +83,25 @@ fn event_line(event: &Event) -> Markup {
     }
 }
 
+/// The status the form offers first: the next step forward, or for spam
+/// the open status the entry had before it was marked.
+fn suggested_status(entry: &EntryDetail) -> Status {
+    if entry.status != Status::Spam {
+        return entry.status.forward();
+    }
+    let before = entry
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.kind == EventKind::Status && e.new_value.as_deref() == Some("spam"))
+        .and_then(|e| e.old_value.as_deref())
+        .and_then(Status::parse);
+    Status::rescued(before)
+}
+
 fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: &Draft) -> Markup {
     let base = format!("/console/entries/{}", entry.public_id);
+    let suggested = suggested_status(entry);
     let (reply, reply_problem) = match draft {
         Draft::Reply(form, problem) => (Some(form), Some(problem.as_str())),
         _ => (None, None),
@@ -127,7 +144,7 @@ fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: 
                 label for="status" { "Move to" }
                 select #status name="status" required {
                     @for next in entry.status.next() {
-                        option value=(next.as_str()) selected[*next == entry.status.forward()] { (next.label()) }
+                        option value=(next.as_str()) selected[*next == suggested] { (next.label()) }
                     }
                 }
                 button type="submit" { "Change" }
