@@ -141,12 +141,8 @@ pub enum Command {
         /// Only entries on this site (its key).
         #[arg(long)]
         site: Option<String>,
-        /// Show what would be erased, and erase nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Do not ask for confirmation (for scripts).
-        #[arg(long)]
-        yes: bool,
+        #[command(flatten)]
+        confirm: ConfirmArgs,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -396,15 +392,22 @@ pub enum SiteCommand {
     Remove {
         /// The site's key (site_…), as `earshot site list` shows it.
         key: String,
-        /// Say what would be removed, and remove nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Remove without asking (for scripts).
-        #[arg(long)]
-        yes: bool,
+        #[command(flatten)]
+        confirm: ConfirmArgs,
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+/// For commands that delete for good: say first, and ask on a terminal.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ConfirmArgs {
+    /// Say what would be deleted, and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Go on without asking (for scripts).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[cfg(test)]

@@ -110,12 +110,9 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             sites::add(name, origins, db).await
         }
         Some(Command::Site(SiteCommand::List { db })) => sites::list(db).await,
-        Some(Command::Site(SiteCommand::Remove {
-            key,
-            dry_run,
-            yes,
-            db,
-        })) => sites::remove(key, dry_run, yes, db).await,
+        Some(Command::Site(SiteCommand::Remove { key, confirm, db })) => {
+            sites::remove(key, confirm, db).await
+        }
         Some(Command::User(UserCommand::Add {
             email,
             name,
@@ -148,10 +145,9 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
         Some(Command::Erase {
             email,
             site,
-            dry_run,
-            yes,
+            confirm,
             db,
-        }) => privacy::erase(email, site, dry_run, yes, db).await,
+        }) => privacy::erase(email, site, confirm, db).await,
         Some(Command::ExportPerson {
             email,
             site,

@@ -4,6 +4,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
+use super::args::ConfirmArgs;
 use super::{CliError, store_error, with_store};
 use crate::config::DbArgs;
 use crate::store::Store;
@@ -44,8 +45,7 @@ pub(super) fn confirmed(prompt: &str, word: &str) -> Result<bool, CliError> {
 pub async fn erase(
     email: String,
     site: Option<String>,
-    dry_run: bool,
-    yes: bool,
+    confirm: ConfirmArgs,
     db: DbArgs,
 ) -> Result<(), CliError> {
     with_store(&db, async |store| {
@@ -60,11 +60,11 @@ pub async fn erase(
             println!("Nothing is held about {shown}.");
             return Ok(());
         }
-        if dry_run {
+        if confirm.dry_run {
             println!("Would erase {what}.");
             return Ok(());
         }
-        if !yes && !confirmed(&format!("This erases {what}, for good."), "erase")? {
+        if !confirm.yes && !confirmed(&format!("This erases {what}, for good."), "erase")? {
             println!("Nothing was erased.");
             return Ok(());
         }

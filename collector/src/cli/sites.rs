@@ -1,5 +1,6 @@
 //! `earshot site`: add, list and remove the sites that send feedback.
 
+use super::args::ConfirmArgs;
 use super::privacy::{confirmed, site_id};
 use super::{CliError, open, open_or_create, public_url, store_error, with_store};
 use crate::config::DbArgs;
@@ -62,12 +63,7 @@ pub(super) async fn list(db: DbArgs) -> Result<(), CliError> {
 
 /// Removes a site with all its feedback, webhooks and report sums, after
 /// saying what goes (and asking, on a terminal).
-pub(super) async fn remove(
-    key: String,
-    dry_run: bool,
-    yes: bool,
-    db: DbArgs,
-) -> Result<(), CliError> {
+pub(super) async fn remove(key: String, confirm: ConfirmArgs, db: DbArgs) -> Result<(), CliError> {
     with_store(&db, async |store| {
         let id = site_id(store, &db, Some(&key))
             .await?
@@ -81,11 +77,11 @@ pub(super) async fn remove(
             return Err(CliError::OnlySite(key.clone()));
         }
         let what = format!("site {key} with {}", held.summary());
-        if dry_run {
+        if confirm.dry_run {
             println!("Would remove {what}.");
             return Ok(());
         }
-        if !yes
+        if !confirm.yes
             && !confirmed(
                 &format!("This removes {what}, for good: its widget stops sending."),
                 "remove",

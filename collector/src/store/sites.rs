@@ -309,28 +309,35 @@ pub(in crate::store) const SITE_ROLLUPS: [&str; 5] = [
 /// Entries of a site taken per read while removing it.
 pub(in crate::store) const REMOVAL_PAGE: i64 = 1_000;
 
-fn holdings(conn: &Connection, id: i64) -> Result<Option<SiteHoldings>, StoreError> {
-    let exists = conn
-        .prepare_cached("SELECT 1 FROM sites WHERE id = ?1")?
-        .query_row([id], |_| Ok(()))
-        .optional()?
-        .is_some();
-    if !exists {
-        return Ok(None);
+/// What a site holds (entries, webhooks, whether it is the only one);
+/// the same SQL on both backends.
+pub(in crate::store) const HOLDINGS_SQL: &str =
+    "SELECT (SELECT count(*) FROM entries WHERE site_id = $1),
+            (SELECT count(*) FROM webhooks WHERE site_id = $1),
+            (SELECT count(*) FROM sites) = 1
+     FROM sites WHERE id = $1";
+
+/// Why a site holding `held` (`None`: no such site) is not removed, if it
+/// is not.
+pub(in crate::store) fn refusal(held: Option<SiteHoldings>) -> Option<SiteRemoval> {
+    match held {
+        None => Some(SiteRemoval::NoSuchSite),
+        Some(held) if held.only => Some(SiteRemoval::OnlySite),
+        Some(_) => None,
     }
-    Ok(Some(conn.query_row(
-        "SELECT (SELECT count(*) FROM entries WHERE site_id = ?1),
-                (SELECT count(*) FROM webhooks WHERE site_id = ?1),
-                (SELECT count(*) FROM sites) = 1",
-        [id],
-        |r| {
+}
+
+fn holdings(conn: &Connection, id: i64) -> Result<Option<SiteHoldings>, StoreError> {
+    Ok(conn
+        .prepare_cached(HOLDINGS_SQL)?
+        .query_row([id], |r| {
             Ok(SiteHoldings {
                 entries: r.get(0)?,
                 webhooks: r.get(1)?,
                 only: r.get(2)?,
             })
-        },
-    )?))
+        })
+        .optional()?)
 }
 
 /// The next `REMOVAL_PAGE` entries of site `id` after entry `after`.
@@ -354,12 +361,11 @@ fn finish_removal(
     actor: Option<i64>,
     at: i64,
 ) -> Result<SiteRemoval, StoreError> {
-    let Some(held) = holdings(conn, id)? else {
-        return Ok(SiteRemoval::NoSuchSite);
-    };
-    if held.only {
-        return Ok(SiteRemoval::OnlySite);
+    let held = holdings(conn, id)?;
+    if let Some(refused) = refusal(held) {
+        return Ok(refused);
     }
+    let webhooks = held.map_or(0, |h| h.webhooks);
     let key: String = conn.query_row("SELECT key FROM sites WHERE id = ?1", [id], |r| r.get(0))?;
     let mut entries = deleted;
     loop {
@@ -387,14 +393,14 @@ fn finish_removal(
         actor,
         "site.removed",
         &key,
-        Some(&format!("entries={entries},webhooks={}", held.webhooks)),
+        Some(&format!("entries={entries},webhooks={webhooks}")),
         at,
     )?;
     Ok(SiteRemoval::Removed {
         key,
         took: SiteHoldings {
             entries,
-            webhooks: held.webhooks,
+            webhooks,
             only: false,
         },
     })
@@ -419,10 +425,8 @@ impl Sqlite {
         actor: Option<i64>,
         at: i64,
     ) -> Result<SiteRemoval, StoreError> {
-        match self.site_holdings(id).await? {
-            None => return Ok(SiteRemoval::NoSuchSite),
-            Some(held) if held.only => return Ok(SiteRemoval::OnlySite),
-            Some(_) => {}
+        if let Some(refused) = refusal(self.site_holdings(id).await?) {
+            return Ok(refused);
         }
         let (mut deleted, mut after) = (0, 0);
         loop {

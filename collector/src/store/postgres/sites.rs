@@ -6,7 +6,9 @@ use super::{Postgres, audit, read_opt};
 use crate::auth::constant_time_eq;
 use crate::ids;
 use crate::store::retention::Retention;
-use crate::store::sites::{REMOVAL_PAGE, SITE_ROLLUPS, origins_text, parse_origins};
+use crate::store::sites::{
+    HOLDINGS_SQL, REMOVAL_PAGE, SITE_ROLLUPS, origins_text, parse_origins, refusal,
+};
 use crate::store::{
     NewSite, Site, SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow, StoreError,
 };
@@ -55,15 +57,7 @@ async fn holdings(
     client: &impl deadpool_postgres::GenericClient,
     id: i64,
 ) -> Result<Option<SiteHoldings>, StoreError> {
-    let row = client
-        .query_opt(
-            "SELECT (SELECT count(*) FROM entries WHERE site_id = $1),
-                    (SELECT count(*) FROM webhooks WHERE site_id = $1),
-                    (SELECT count(*) FROM sites) = 1
-             FROM sites WHERE id = $1",
-            &[&id],
-        )
-        .await?;
+    let row = client.query_opt(HOLDINGS_SQL, &[&id]).await?;
     row.map(|r| {
         Ok(SiteHoldings {
             entries: r.try_get(0)?,
@@ -107,10 +101,8 @@ impl Postgres {
         actor: Option<i64>,
         at: i64,
     ) -> Result<SiteRemoval, StoreError> {
-        match self.site_holdings(id).await? {
-            None => return Ok(SiteRemoval::NoSuchSite),
-            Some(held) if held.only => return Ok(SiteRemoval::OnlySite),
-            Some(_) => {}
+        if let Some(refused) = refusal(self.site_holdings(id).await?) {
+            return Ok(refused);
         }
         let (mut deleted, mut after) = (0, 0);
         loop {
@@ -135,12 +127,11 @@ impl Postgres {
             return Ok(SiteRemoval::NoSuchSite);
         };
         let key: String = row.try_get(0)?;
-        let Some(held) = holdings(&tx, id).await? else {
-            return Ok(SiteRemoval::NoSuchSite);
-        };
-        if held.only {
-            return Ok(SiteRemoval::OnlySite);
+        let held = holdings(&tx, id).await?;
+        if let Some(refused) = refusal(held) {
+            return Ok(refused);
         }
+        let webhooks = held.map_or(0, |h| h.webhooks);
         // Entries that arrived while the others were deleted.
         let late = tx
             .query("SELECT id FROM entries WHERE site_id = $1", &[&id])
@@ -165,14 +156,14 @@ impl Postgres {
             .await?;
         tx.execute("DELETE FROM sites WHERE id = $1", &[&id])
             .await?;
-        let detail = format!("entries={deleted},webhooks={}", held.webhooks);
+        let detail = format!("entries={deleted},webhooks={webhooks}");
         audit(&tx, actor, "site.removed", &key, Some(&detail), at).await?;
         tx.commit().await?;
         Ok(SiteRemoval::Removed {
             key,
             took: SiteHoldings {
                 entries: deleted,
-                webhooks: held.webhooks,
+                webhooks,
                 only: false,
             },
         })
