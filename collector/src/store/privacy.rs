@@ -33,12 +33,15 @@ pub struct Erasure {
     pub deliveries: i64,
 }
 
+/// "1 entry", "2 entries": how the summaries of what is deleted count.
+pub(in crate::store) fn counted(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 impl Erasure {
     /// "2 entries (1 attachment, 5 timeline events, 0 webhook deliveries)",
     /// for the console and the command line alike.
     pub fn summary(&self) -> String {
-        let counted =
-            |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         format!(
             "{} ({}, {}, {})",
             counted(self.entries, "entry", "entries"),

@@ -271,8 +271,7 @@ pub struct SiteHoldings {
 impl SiteHoldings {
     /// "3 entries and 1 webhook", for the console and the command line.
     pub fn summary(&self) -> String {
-        let counted =
-            |n: i64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        use super::privacy::counted;
         format!(
             "{} and {}",
             counted(self.entries, "entry", "entries"),
