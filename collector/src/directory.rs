@@ -4,7 +4,7 @@
 //! the list is reloaded at most every [`REFRESH`]: a new site works within
 //! seconds without a restart, and ingest costs no database read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,10 @@ pub struct SiteDirectory {
     refresh: Arc<tokio::sync::Mutex<()>>,
     /// Refusals counted since they were last written, by site.
     rejected: Arc<Mutex<HashMap<i64, RefusalTally>>>,
+    /// Sites being removed here: refused from the start of their removal,
+    /// so no customer is told "stored" about feedback deleted a moment
+    /// later.
+    withdrawn: Arc<Mutex<HashSet<i64>>>,
 }
 
 /// How often refusals counted in memory are written.
@@ -64,7 +68,29 @@ impl SiteDirectory {
             })),
             refresh: Arc::new(tokio::sync::Mutex::new(())),
             rejected: Arc::new(Mutex::new(HashMap::new())),
+            withdrawn: Arc::new(Mutex::new(HashSet::new())),
         }
+    }
+
+    /// Refuses site `id` from now on, as if it did not exist, until
+    /// [`Self::restore`]: for the time its removal takes.
+    pub fn withdraw(&self, id: i64) {
+        if let Ok(mut withdrawn) = self.withdrawn.lock() {
+            withdrawn.insert(id);
+        }
+    }
+
+    /// Ends [`Self::withdraw`]: the site is gone from the database (and its
+    /// id may be given to a new site), or its removal failed and it stays.
+    pub fn restore(&self, id: i64) {
+        if let Ok(mut withdrawn) = self.withdrawn.lock() {
+            withdrawn.remove(&id);
+        }
+        self.invalidate();
+    }
+
+    fn is_withdrawn(&self, id: i64) -> bool {
+        self.withdrawn.lock().is_ok_and(|w| w.contains(&id))
     }
 
     /// Counts feedback refused for `site_id` because it came from `origin`.
@@ -174,7 +200,12 @@ impl SiteDirectory {
     }
 
     pub async fn by_key(&self, key: &str) -> Result<Option<Arc<Site>>, StoreError> {
-        Ok(self.sites().await?.iter().find(|s| s.key == key).cloned())
+        Ok(self
+            .sites()
+            .await?
+            .iter()
+            .find(|s| s.key == key && !self.is_withdrawn(s.id))
+            .cloned())
     }
 
     /// Whether any site allows `origin` (CORS preflights carry no site key).
@@ -226,6 +257,18 @@ mod tests {
             vec!["https://other.example", "https://typo.example"]
         );
         sites.write_refusals(t + 30).await.unwrap();
+
+        // Withdrawn while it is removed: unknown to ingest, then known
+        // again once restored (its removal failed, or its id was reused).
+        assert!(sites.by_key(&site.key).await.unwrap().is_some());
+        sites.withdraw(site.id);
+        assert!(sites.by_key(&site.key).await.unwrap().is_none());
+        assert!(
+            sites.by_id(site.id).await.unwrap().is_some(),
+            "the console still shows it"
+        );
+        sites.restore(site.id);
+        assert!(sites.by_key(&site.key).await.unwrap().is_some());
         store.shutdown().await;
 
         let reopened = Store::open(&path).unwrap();

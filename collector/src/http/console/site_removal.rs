@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::extract::{FORM_OVERHEAD, FormLimit};
 use super::sites::{SiteDraft, site_page};
 use super::{ConsoleError, Staff, StaffForm, views};
+use crate::directory::SiteDirectory;
 use crate::http::AppState;
 use crate::store::{SiteHoldings, SiteRemoval};
 
@@ -78,12 +79,14 @@ pub async fn remove(
         return again(&state, &staff, id, &why).await;
     }
     // On its own task: a page closed while it runs does not stop it
-    // halfway, and the ingest directory forgets the site once it is gone.
-    let (store, sites) = (state.store.clone(), state.sites.clone());
+    // halfway. Ingest refuses the site from the start, so its widget is
+    // told at once and the removal does not chase new entries.
+    let store = state.store.clone();
     let (actor, at) = (staff.user.id, state.clock.now_millis());
+    let withdrawn = Withdrawn::new(state.sites.clone(), id);
     let removal = tokio::spawn(async move {
         let removed = store.remove_site(id, Some(actor), at).await;
-        sites.invalidate();
+        drop(withdrawn);
         removed
     });
     match tokio::time::timeout(WAIT, removal).await {
@@ -108,6 +111,26 @@ pub async fn remove(
                 .await
             }
         },
+    }
+}
+
+/// A site refused by ingest for as long as this lives (however its removal
+/// ends: done, failed, or its task gone).
+struct Withdrawn {
+    sites: SiteDirectory,
+    id: i64,
+}
+
+impl Withdrawn {
+    fn new(sites: SiteDirectory, id: i64) -> Withdrawn {
+        sites.withdraw(id);
+        Withdrawn { sites, id }
+    }
+}
+
+impl Drop for Withdrawn {
+    fn drop(&mut self) {
+        self.sites.restore(self.id);
     }
 }
 
