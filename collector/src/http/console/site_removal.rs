@@ -87,6 +87,16 @@ pub async fn remove(
     let removal = tokio::spawn(async move {
         let removed = store.remove_site(id, Some(actor), at).await;
         drop(withdrawn);
+        // Said here, not by the page: it may have stopped waiting.
+        match &removed {
+            Ok(SiteRemoval::Removed { key, took }) => {
+                tracing::info!(site = %key, entries = took.entries, "site removed in the console");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(site_id = id, error = %e, "a site's removal stopped: it keeps what is left, and removing it again finishes");
+            }
+        }
         removed
     });
     match tokio::time::timeout(WAIT, removal).await {
@@ -96,8 +106,7 @@ pub async fn remove(
         }
         Ok(Err(_)) => Err(ConsoleError::Internal("the site removal task failed")),
         Ok(Ok(removed)) => match removed? {
-            SiteRemoval::Removed { key, took } => {
-                tracing::info!(site = %key, entries = took.entries, "site removed in the console");
+            SiteRemoval::Removed { .. } => {
                 Ok(Redirect::to("/console/sites?done=removed").into_response())
             }
             SiteRemoval::NoSuchSite => Err(ConsoleError::NotFound),
