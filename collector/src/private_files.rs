@@ -50,18 +50,6 @@ pub fn open_or_create(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
-/// Makes an existing file readable by its owner only.
-pub fn restrict(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
-
 /// The permission bits of `path` when accounts other than its owner may
 /// read or write it; `None` when it is the owner's alone (or unknowable).
 pub fn open_to_others(path: &Path) -> Option<u32> {
@@ -102,8 +90,7 @@ mod tests {
         std::fs::write(&shared, b"x").unwrap();
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert_eq!(open_to_others(&shared), Some(0o644));
-        restrict(&shared).unwrap();
-        assert_eq!(mode(&shared), 0o600);
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(open_to_others(&shared), None);
         assert_eq!(open_to_others(&dir.path().join("absent.db")), None);
     }

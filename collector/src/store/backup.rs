@@ -30,6 +30,16 @@ pub struct CopyFacts {
 pub enum BackupError {
     #[error("{0} already exists; choose another name or remove it first")]
     Exists(PathBuf),
+    #[error("{} does not exist", .0.display())]
+    Missing(PathBuf),
+    #[error("{} is a folder; name a file in it", .0.display())]
+    Folder(PathBuf),
+    #[error(
+        "the folder {} does not exist: create it (mkdir -p {}) or choose another place",
+        .0.display(),
+        .0.display()
+    )]
+    NoFolder(PathBuf),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -69,6 +79,16 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 
 /// Opens `path` read-only and checks it is whole and one we can read.
 pub fn check_copy(path: &Path) -> Result<CopyFacts, BackupError> {
+    // SQLite says "unable to open database file" for a missing file and
+    // "disk I/O error" for a folder: say what is wrong instead.
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(BackupError::Missing(path.to_path_buf()));
+        }
+        Err(e) => return Err(io(path)(e)),
+        Ok(meta) if meta.is_dir() => return Err(BackupError::Folder(path.to_path_buf())),
+        Ok(_) => {}
+    }
     let damaged =
         |e: &dyn std::fmt::Display| BackupError::Damaged(path.to_path_buf(), e.to_string());
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -104,11 +124,20 @@ pub fn check_copy(path: &Path) -> Result<CopyFacts, BackupError> {
 /// Writes a consistent copy of the database at `db` to `to`, checked.
 /// Safe while a server runs on `db`.
 pub fn backup(db: &Path, to: &Path) -> Result<CopyFacts, BackupError> {
+    if to.is_dir() {
+        return Err(BackupError::Folder(to.to_path_buf()));
+    }
     if to.exists() {
         return Err(BackupError::Exists(to.to_path_buf()));
     }
+    crate::private_files::folder_exists(to).map_err(|missing| BackupError::NoFolder(missing.0))?;
     let partial = with_suffix(to, ".partial");
     let _ = std::fs::remove_file(&partial);
+    // Made empty and private before SQLite fills it (`VACUUM INTO` accepts
+    // an empty file): under the usual umask the copy would be readable by
+    // every account while it is written, and a folder we may not write in
+    // is reported as such rather than as "unable to open database".
+    crate::private_files::create_new(&partial).map_err(io(&partial))?;
     let conn = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -134,8 +163,6 @@ pub fn backup(db: &Path, to: &Path) -> Result<CopyFacts, BackupError> {
             return Err(e);
         }
     };
-    // Every customer's words and the staff's secrets: the owner's alone.
-    crate::private_files::restrict(&partial).map_err(io(&partial))?;
     File::open(&partial)
         .and_then(|f| f.sync_all())
         .map_err(io(&partial))?;
@@ -391,6 +418,48 @@ mod tests {
                 "notes.txt"
             ]
         );
+    }
+
+    #[test]
+    fn a_backup_into_a_folder_or_a_missing_folder_says_so_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("e.db");
+        let error = backup(&db, dir.path()).unwrap_err();
+        assert!(matches!(&error, BackupError::Folder(p) if p == dir.path()));
+        assert!(error.to_string().contains("is a folder; name a file in it"));
+
+        let missing = dir.path().join("backups");
+        let error = backup(&db, &missing.join("monday.db")).unwrap_err();
+        assert!(matches!(&error, BackupError::NoFolder(p) if p == &missing));
+        assert!(error.to_string().contains("mkdir -p"));
+        assert!(!missing.exists());
+    }
+
+    #[test]
+    fn a_backup_that_cannot_be_created_names_the_file_not_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("e.db");
+        // A name no file system takes, so the test holds as root too.
+        let to = dir.path().join(format!("{}.db", "b".repeat(300)));
+        let error = backup(&db, &to).unwrap_err();
+        assert!(
+            matches!(&error, BackupError::Io { path, .. } if path == &with_suffix(&to, ".partial")),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("sqlite"), "{error}");
+    }
+
+    #[test]
+    fn restoring_from_a_missing_file_or_a_folder_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let absent = dir.path().join("absent.db");
+        let error = check_copy(&absent).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("{} does not exist", absent.display())
+        );
+        let error = check_copy(dir.path()).unwrap_err();
+        assert!(matches!(error, BackupError::Folder(_)), "{error}");
     }
 
     #[test]
