@@ -287,15 +287,14 @@ fn parse_every(raw: &str) -> Result<Duration, String> {
     let raw = raw.trim();
     let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
     let (number, unit) = raw.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{raw:?}: write a number and m, h or d, like 6h"))?;
+    let unreadable = || "write a number and its unit, m, h or d, like 30m, 6h or 1d".to_owned();
+    let n: u64 = number.parse().map_err(|_| unreadable())?;
     let secs = match unit {
         "s" => n,
         "m" => n.saturating_mul(60),
         "h" => n.saturating_mul(3_600),
         "d" => n.saturating_mul(86_400),
-        other => return Err(format!("{other:?} is not m, h or d")),
+        _ => return Err(unreadable()),
     };
     if secs < 60 {
         return Err("back up at most once a minute".to_owned());
@@ -387,6 +386,24 @@ impl From<ServeArgs> for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_backup_period_is_a_number_and_its_unit_and_at_least_a_minute() {
+        assert_eq!(parse_every("30m"), Ok(Duration::from_secs(1_800)));
+        assert_eq!(parse_every(" 6h "), Ok(Duration::from_secs(21_600)));
+        assert_eq!(parse_every("1d"), Ok(Duration::from_secs(86_400)));
+        for unreadable in ["5", "h", "5x", "", "1.5h", "-1h"] {
+            let error = parse_every(unreadable).unwrap_err();
+            assert!(
+                error.contains("like 30m, 6h or 1d"),
+                "{unreadable:?}: {error}"
+            );
+        }
+        assert_eq!(
+            parse_every("59s"),
+            Err("back up at most once a minute".to_owned())
+        );
+    }
 
     #[test]
     fn a_public_url_is_an_http_base_links_can_be_built_on() {

@@ -100,7 +100,9 @@ pub enum StoreError {
     Duplicate(&'static str),
     #[error("postgres: {0}")]
     Postgres(PostgresError),
-    #[error("the database URL is not a valid PostgreSQL connection string")]
+    #[error(
+        "the database URL is not a PostgreSQL connection string like postgres://user:password@host:5432/database"
+    )]
     BadUrl,
     /// No connection to the database could be had in time: answered 503,
     /// so the widget keeps the submission and retries.
