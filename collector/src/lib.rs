@@ -20,6 +20,7 @@ pub mod origin;
 mod outage;
 pub mod private_files;
 pub mod report;
+pub mod response_terms;
 pub mod review;
 pub mod server;
 pub mod store;

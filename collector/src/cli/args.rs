@@ -386,6 +386,17 @@ pub enum SiteCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Change a site: its name, the origins allowed to send feedback, its
+    /// first-response target or the promise customers see. A running
+    /// server applies it within 5 seconds. Recorded in the audit log.
+    Edit {
+        /// The site's key (site_…), as `earshot site list` shows it.
+        key: String,
+        #[command(flatten)]
+        change: SiteEdit,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Remove a site with all its feedback (as an erasure removes it),
     /// webhooks and report sums; asks first on a terminal. The only site
     /// cannot be removed.
@@ -397,6 +408,34 @@ pub enum SiteCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+/// What `earshot site edit` changes; what is not given stays as it is.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SiteEdit {
+    /// A new name, shown to staff (no other site may have it, in any case).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Allow exactly these origins from now on, replacing the list
+    /// (repeatable; `--origin ''` allows none, for server-side
+    /// integrations only).
+    #[arg(long = "origin", conflicts_with_all = ["add_origins", "remove_origins"])]
+    pub origins: Vec<String>,
+    /// Allow one more origin, e.g. https://staging.shop.example (kept if
+    /// it is allowed already). Repeatable.
+    #[arg(long = "add-origin")]
+    pub add_origins: Vec<String>,
+    /// Stop allowing an origin, written as the site lists it. Repeatable.
+    #[arg(long = "remove-origin")]
+    pub remove_origins: Vec<String>,
+    /// How soon staff should first answer, in whole hours (1 to 720): the
+    /// inbox and reports measure against it.
+    #[arg(long)]
+    pub first_response_hours: Option<String>,
+    /// What customers are told after sending, e.g. "We answer within 1
+    /// business day" (`''` removes it).
+    #[arg(long)]
+    pub response_promise: Option<String>,
 }
 
 /// For commands that delete for good: say first, and ask on a terminal.

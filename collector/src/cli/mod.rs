@@ -34,8 +34,9 @@ pub enum CliError {
     NoDatabase { path: String, hint: &'static str },
     #[error("too many --origin: {0}")]
     Origins(crate::origin::OriginListError),
-    #[error("invalid --origin {origin:?}: {reason}")]
+    #[error("invalid {flag} {origin:?}: {reason}")]
     Origin {
+        flag: &'static str,
         origin: String,
         reason: crate::origin::OriginError,
     },
@@ -70,6 +71,16 @@ pub enum CliError {
     Refused(crate::store::AccountRefusal),
     #[error("no site has the key {0}")]
     NoSuchSite(String),
+    #[error(
+        "site {key} does not allow {origin} (`earshot site list` shows its origins); nothing was changed"
+    )]
+    NotAnOrigin { key: String, origin: String },
+    #[error(transparent)]
+    Terms(#[from] crate::response_terms::TermsError),
+    #[error(
+        "name what to change: --name, --origin, --add-origin, --remove-origin, --first-response-hours or --response-promise"
+    )]
+    NothingToChange,
     #[error(
         "{0} is the only site: add the site that replaces it first (earshot site add), then remove this one"
     )]
@@ -110,6 +121,9 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             sites::add(name, origins, db).await
         }
         Some(Command::Site(SiteCommand::List { db })) => sites::list(db).await,
+        Some(Command::Site(SiteCommand::Edit { key, change, db })) => {
+            sites::edit(key, change, db).await
+        }
         Some(Command::Site(SiteCommand::Remove { key, confirm, db })) => {
             sites::remove(key, confirm, db).await
         }

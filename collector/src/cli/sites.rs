@@ -1,24 +1,31 @@
 //! `earshot site`: add, list and remove the sites that send feedback.
 
-use super::args::ConfirmArgs;
+use super::args::{ConfirmArgs, SiteEdit};
 use super::privacy::{confirmed, site_id};
 use super::{CliError, open, open_or_create, public_url, store_error, with_store};
 use crate::config::DbArgs;
 use crate::name::SiteName;
-use crate::origin::OriginListError;
+use crate::origin::{MAX_PER_SITE, OriginListError, OriginPattern};
+use crate::response_terms::{FirstResponseTarget, ResponsePromise};
 use crate::server::snippet;
-use crate::store::{NewSite, SiteRemoval};
+use crate::store::{NewSite, SiteChange, SiteRemoval, SiteRow};
+
+/// The origins typed after `flag`, each checked by the rule the console
+/// follows too.
+fn parse_origins(flag: &'static str, typed: &[String]) -> Result<Vec<OriginPattern>, CliError> {
+    crate::origin::parse_list(typed.iter().map(String::as_str)).map_err(|e| match e {
+        OriginListError::Bad { raw, reason, .. } => CliError::Origin {
+            flag,
+            origin: raw,
+            reason,
+        },
+        OriginListError::TooMany => CliError::Origins(e),
+    })
+}
 
 pub(super) async fn add(name: String, origins: Vec<String>, db: DbArgs) -> Result<(), CliError> {
     let name = SiteName::parse(&name)?.into_inner();
-    let origins =
-        crate::origin::parse_list(origins.iter().map(String::as_str)).map_err(|e| match e {
-            OriginListError::Bad { raw, reason, .. } => CliError::Origin {
-                origin: raw,
-                reason,
-            },
-            OriginListError::TooMany => CliError::Origins(e),
-        })?;
+    let origins = parse_origins("--origin", &origins)?;
     let store = open_or_create(&db).await?;
     let added = async {
         if let Some(other) = store
@@ -59,6 +66,142 @@ pub(super) async fn list(db: DbArgs) -> Result<(), CliError> {
         println!("{}\t{}\t{}", site.key, site.name, origins.join(" "));
     }
     Ok(())
+}
+
+/// Changes what `edit` names, checked in full before anything is written,
+/// and prints the site as it then stands.
+pub(super) async fn edit(key: String, edit: SiteEdit, db: DbArgs) -> Result<(), CliError> {
+    let name = edit
+        .name
+        .as_deref()
+        .map(SiteName::parse)
+        .transpose()?
+        .map(SiteName::into_inner);
+    let target = edit
+        .first_response_hours
+        .as_deref()
+        .map(FirstResponseTarget::parse_hours)
+        .transpose()?;
+    let promise = edit
+        .response_promise
+        .as_deref()
+        .map(ResponsePromise::parse)
+        .transpose()?;
+    let replaced = (!edit.origins.is_empty())
+        .then(|| parse_origins("--origin", &edit.origins))
+        .transpose()?;
+    let added = parse_origins("--add-origin", &edit.add_origins)?;
+    let removed = parse_origins("--remove-origin", &edit.remove_origins)?;
+    if name.is_none()
+        && target.is_none()
+        && promise.is_none()
+        && replaced.is_none()
+        && added.is_empty()
+        && removed.is_empty()
+    {
+        return Err(CliError::NothingToChange);
+    }
+    with_store(&db, async |store| {
+        let id = site_id(store, &db, Some(&key))
+            .await?
+            .ok_or_else(|| CliError::NoSuchSite(key.clone()))?;
+        let current = store
+            .site_detail(id)
+            .await
+            .map_err(store_error(&db))?
+            .ok_or_else(|| CliError::NoSuchSite(key.clone()))?;
+        if let Some(name) = &name
+            && let Some(other) = store
+                .site_named(name, Some(id))
+                .await
+                .map_err(store_error(&db))?
+        {
+            return Err(CliError::SiteNameTaken {
+                name: other.name,
+                key: other.key,
+            });
+        }
+        let origins = match replaced {
+            Some(origins) => Some(origins),
+            None if added.is_empty() && removed.is_empty() => None,
+            None => {
+                let origins = current.origin_patterns().map_err(store_error(&db))?;
+                Some(amended(&key, origins, added, &removed)?)
+            }
+        };
+        let change = SiteChange {
+            name,
+            origins,
+            first_response_minutes: target.map(FirstResponseTarget::minutes),
+            response_promise: promise.map(ResponsePromise::into_inner),
+        };
+        if !store
+            .update_site(id, change, None, crate::clock::system_millis())
+            .await
+            .map_err(store_error(&db))?
+        {
+            return Err(CliError::NoSuchSite(key.clone()));
+        }
+        let site = store
+            .site_detail(id)
+            .await
+            .map_err(store_error(&db))?
+            .ok_or_else(|| CliError::NoSuchSite(key.clone()))?;
+        print!("{}", described(&site));
+        println!("A running server applies the change within 5 seconds.");
+        Ok(())
+    })
+    .await
+}
+
+/// A site's `origins` less `removed` (each must be one of them) and with
+/// `added` (kept once).
+fn amended(
+    key: &str,
+    mut origins: Vec<OriginPattern>,
+    added: Vec<OriginPattern>,
+    removed: &[OriginPattern],
+) -> Result<Vec<OriginPattern>, CliError> {
+    for gone in removed {
+        let before = origins.len();
+        origins.retain(|o| o != gone);
+        if origins.len() == before {
+            return Err(CliError::NotAnOrigin {
+                key: key.to_owned(),
+                origin: gone.to_string(),
+            });
+        }
+    }
+    for new in added {
+        if !origins.contains(&new) {
+            origins.push(new);
+        }
+    }
+    if origins.len() > MAX_PER_SITE {
+        return Err(CliError::Origins(OriginListError::TooMany));
+    }
+    Ok(origins)
+}
+
+fn described(site: &SiteRow) -> String {
+    let origins: Vec<&str> = site.origins.lines().collect();
+    format!(
+        "Site {} \"{}\"\n  origins: {}\n  first response within: {}\n  response promise: {}\n",
+        site.key,
+        site.name,
+        if origins.is_empty() {
+            "none (only server-side integrations can send)".to_owned()
+        } else {
+            origins.join(" ")
+        },
+        match site.first_response_minutes / 60 {
+            1 => "1 hour".to_owned(),
+            hours => format!("{hours} hours"),
+        },
+        site.response_promise
+            .as_deref()
+            .map_or_else(|| "none".to_owned(), |p| format!("\"{p}\"")),
+    )
 }
 
 /// Removes a site with all its feedback, webhooks and report sums, after

@@ -457,7 +457,7 @@ operations! {
         fn touch_token(id: i64, now: i64) -> Result<(), StoreError>;
         /// Applies an admin's change and records it; `false` when there is no
         /// such site.
-        fn update_site(id: i64, change: SiteChange, actor: i64, at: i64) -> Result<bool, StoreError>;
+        fn update_site(id: i64, change: SiteChange, actor: Option<i64>, at: i64) -> Result<bool, StoreError>;
         /// The account with this email (case-insensitive), if any.
         fn user_by_email(email: String) -> Result<Option<User>, StoreError>;
         fn user_count() -> Result<i64, StoreError>;

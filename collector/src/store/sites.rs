@@ -89,6 +89,13 @@ pub struct SiteRow {
     pub last_entry_at: Option<i64>,
 }
 
+impl SiteRow {
+    /// Its origins, as patterns.
+    pub fn origin_patterns(&self) -> Result<Vec<OriginPattern>, StoreError> {
+        parse_origins(self.id, &self.origins)
+    }
+}
+
 /// One page of sites and how many match in all.
 #[derive(Debug, Clone, Default)]
 pub struct SitePage {
@@ -209,7 +216,7 @@ fn update_site(
     conn: &Connection,
     id: i64,
     change: &SiteChange,
-    actor: i64,
+    actor: Option<i64>,
     at: i64,
 ) -> Result<bool, StoreError> {
     let key: Option<String> = conn
@@ -250,7 +257,7 @@ fn update_site(
     }
     audit(
         conn,
-        Some(actor),
+        actor,
         "site.changed",
         &key,
         Some(&changed.join(",")),
@@ -480,13 +487,13 @@ impl Sqlite {
         self.read(move |conn| site_detail(conn, id)).await
     }
 
-    /// Applies an admin's change and records it; `false` when there is no
-    /// such site.
+    /// Applies an admin's change (`None`: from the command line) and
+    /// records it; `false` when there is no such site.
     pub async fn update_site(
         &self,
         id: i64,
         change: SiteChange,
-        actor: i64,
+        actor: Option<i64>,
         at: i64,
     ) -> Result<bool, StoreError> {
         self.write(move |conn| update_site(conn, id, &change, actor, at))

@@ -39,6 +39,7 @@ mod receiver;
 mod reports;
 mod rest;
 mod sign_in;
+mod site_edit;
 mod site_removal;
 mod size;
 mod staff;

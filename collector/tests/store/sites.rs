@@ -86,12 +86,12 @@ async fn an_admins_change_to_a_site_applies_and_shows(db: &Store) {
         response_promise: Some(Some("We answer within 2 hours".into())),
     };
     assert!(
-        db.update_site(shop.id, change, admin, T0 + 20)
+        db.update_site(shop.id, change, Some(admin), T0 + 20)
             .await
             .unwrap()
     );
     assert!(
-        !db.update_site(shop.id + 100, SiteChange::default(), admin, T0)
+        !db.update_site(shop.id + 100, SiteChange::default(), Some(admin), T0)
             .await
             .unwrap()
     );
@@ -138,7 +138,7 @@ async fn an_admins_change_to_a_site_applies_and_shows(db: &Store) {
         response_promise: Some(None),
         ..SiteChange::default()
     };
-    db.update_site(shop.id, cleared, admin, T0 + 30)
+    db.update_site(shop.id, cleared, Some(admin), T0 + 30)
         .await
         .unwrap();
     let detail = db.site_detail(shop.id).await.unwrap().unwrap();

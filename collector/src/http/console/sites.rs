@@ -16,6 +16,9 @@ use crate::directory::RejectedOrigins;
 use crate::http::AppState;
 use crate::name::{self, SiteName};
 use crate::origin::{OriginListError, OriginPattern};
+use crate::response_terms::{
+    FirstResponseTarget, PROMISE_MAX, ResponsePromise, TARGET_HOURS_MAX, TermsError,
+};
 use crate::store::retention::Retention;
 use crate::store::{NewSite, SiteChange, SiteRow};
 
@@ -23,9 +26,6 @@ use crate::store::{NewSite, SiteChange, SiteRow};
 const RETENTION_MAX_DAYS: i64 = 3_650;
 const DEFAULT_SPAM_DAYS: i64 = 30;
 
-const MAX_TARGET_HOURS: i64 = 24 * 30;
-/// Longest response promise a site can show.
-const PROMISE_MAX: usize = 200;
 /// Origins one site may list, and the longest text of them all.
 const ORIGINS_TEXT_MAX: usize = 10_000;
 /// Sites per page of the list.
@@ -305,7 +305,7 @@ pub(super) async fn site_page(
                 textarea #origins name="origins" rows="4" { (origins) }
                 p.muted { "Scheme, host and optional port, like " code { "https://shop.example.com" } "; " code { "*." } " allows subdomains and " code { ":*" } " any port. With none, only server-side integrations can send." }
                 label for="target" { "First response within (hours)" }
-                input #target type="number" name="first_response_hours" min="1" max=(MAX_TARGET_HOURS)
+                input #target type="number" name="first_response_hours" min="1" max=(TARGET_HOURS_MAX)
                     value=(target) required;
                 label for="promise" { "What customers are told after sending" }
                 input #promise name="response_promise" maxlength=(PROMISE_MAX)
@@ -474,23 +474,11 @@ async fn change_site(
     id: i64,
     form: &SiteForm,
 ) -> Result<(), ConsoleError> {
-    let hours: i64 = form
-        .first_response_hours
-        .trim()
-        .parse()
-        .ok()
-        .filter(|h| (1..=MAX_TARGET_HOURS).contains(h))
-        .ok_or_else(|| {
-            ConsoleError::Invalid(format!(
-                "The first-response target is a whole number of hours from 1 to {MAX_TARGET_HOURS}."
-            ))
-        })?;
-    let promise = form.response_promise.trim();
-    if promise.chars().count() > PROMISE_MAX {
-        return Err(ConsoleError::Invalid(
-            "Keep the response promise under 200 characters.".to_owned(),
-        ));
-    }
+    let refused = |e: TermsError| {
+        ConsoleError::Invalid(format!("{}.", super::error::capitalise(&e.to_string())))
+    };
+    let target = FirstResponseTarget::parse_hours(&form.first_response_hours).map_err(refused)?;
+    let promise = ResponsePromise::parse(&form.response_promise).map_err(refused)?;
     let name = match form.name.as_deref() {
         Some(raw) => Some(parse_name(state, raw, Some(id)).await?),
         None => None,
@@ -498,12 +486,12 @@ async fn change_site(
     let change = SiteChange {
         name,
         origins: form.origins.as_deref().map(parse_origins).transpose()?,
-        first_response_minutes: Some(hours * 60),
-        response_promise: Some((!promise.is_empty()).then(|| promise.to_owned())),
+        first_response_minutes: Some(target.minutes()),
+        response_promise: Some(promise.into_inner()),
     };
     if state
         .store
-        .update_site(id, change, staff.user.id, state.clock.now_millis())
+        .update_site(id, change, Some(staff.user.id), state.clock.now_millis())
         .await?
     {
         Ok(())

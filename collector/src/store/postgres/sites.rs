@@ -277,13 +277,13 @@ impl Postgres {
             .transpose()
     }
 
-    /// Applies an admin's change and records it; `false` when there is no
-    /// such site.
+    /// Applies an admin's change (`None`: from the command line) and
+    /// records it; `false` when there is no such site.
     pub async fn update_site(
         &self,
         id: i64,
         change: SiteChange,
-        actor: i64,
+        actor: Option<i64>,
         at: i64,
     ) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
@@ -327,7 +327,7 @@ impl Postgres {
         }
         audit(
             &tx,
-            Some(actor),
+            actor,
             "site.changed",
             &key,
             Some(&changed.join(",")),

@@ -1,0 +1,200 @@
+//! `earshot site edit`: a provisioning script changes a site's origins,
+//! name and response terms, a running server follows within seconds, and
+//! anything wrong changes nothing.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::{add_shop, audit_details, earshot as run, spawn_app};
+use crate::staff::between;
+
+/// `earshot site edit <key> <args>` off the runtime, so the in-process
+/// server keeps serving meanwhile.
+async fn edit(db: &std::path::Path, key: &str, args: &[&str]) -> (bool, String, String) {
+    let mut all = vec!["site".to_owned(), "edit".to_owned(), key.to_owned()];
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    let db = db.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        run(&all, &db)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn site_edit_allows_a_new_origin_on_a_running_server_within_seconds() {
+    let app = spawn_app().await;
+    let staging = "https://staging.shop.example";
+    let body = json!({"site": app.site_key, "kind": "idea", "message": "Dark mode"});
+    let refused = app.post_json(&body, Some(staging)).await;
+    assert_eq!(refused.status().as_u16(), 403);
+
+    let (ok, stdout, stderr) = edit(
+        &app.db_path,
+        &app.site_key,
+        &[
+            "--add-origin",
+            staging,
+            "--add-origin",
+            "http://localhost:*",
+            "--first-response-hours",
+            "4",
+            "--response-promise",
+            " We answer within 4 hours ",
+        ],
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "  origins: http://localhost:* http://127.0.0.1:* http://[::1]:* {staging}\n"
+        )),
+        "an origin allowed already is kept once: {stdout}"
+    );
+    assert!(
+        stdout.contains("  first response within: 4 hours\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  response promise: \"We answer within 4 hours\"\n"),
+        "{stdout}"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let accepted = loop {
+        let response = app.post_json(&body, Some(staging)).await;
+        if response.status().as_u16() == 201 {
+            break response;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new origin is allowed within 5 seconds"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let accepted: serde_json::Value = accepted.json().await.unwrap();
+    assert_eq!(accepted["response_promise"], "We answer within 4 hours");
+    let minutes: i64 = app
+        .db()
+        .query_row(
+            "SELECT first_response_minutes FROM sites WHERE key = ?1",
+            [&app.site_key],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(minutes, 240);
+    assert_eq!(
+        audit_details(&app.db(), "site."),
+        [(
+            "site.changed".to_owned(),
+            Some("origins,first_response_target,response_promise".to_owned())
+        )]
+    );
+
+    // Taken away again, and the promise removed.
+    let (ok, stdout, stderr) = edit(
+        &app.db_path,
+        &app.site_key,
+        &["--remove-origin", staging, "--response-promise", ""],
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("  response promise: none\n"), "{stdout}");
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while app.post_json(&body, Some(staging)).await.status().as_u16() != 403 {
+        assert!(Instant::now() < deadline, "the origin is refused again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.running.stop().await.unwrap();
+}
+
+#[test]
+fn site_edit_refuses_what_is_wrong_and_then_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let (ok, stdout, _) = add_shop(&db);
+    assert!(ok);
+    let shop = between(&stdout, "with key ", "\n").to_owned();
+    let (ok, _, _) = run(
+        &[
+            "site",
+            "add",
+            "--name",
+            "Blog",
+            "--origin",
+            "https://blog.example",
+        ],
+        &db,
+    );
+    assert!(ok);
+    let (_, before, _) = run(&["site", "list"], &db);
+
+    for (args, reason) in [
+        (vec![], "name what to change: --name, --origin"),
+        (
+            vec!["--remove-origin", "https://blog.example"],
+            "does not allow https://blog.example",
+        ),
+        (
+            vec!["--add-origin", "shop.example"],
+            "invalid --add-origin \"shop.example\": origin must start with http:// or https://",
+        ),
+        (
+            vec!["--name", "BLOG"],
+            "a site named \"Blog\" exists already",
+        ),
+        (
+            vec!["--name", "Shop 2", "--first-response-hours", "721"],
+            "the first-response target is a whole number of hours from 1 to 720",
+        ),
+        (
+            vec!["--response-promise", "Soon\nBcc: all@example.com"],
+            "a response promise is one line",
+        ),
+        (
+            vec![
+                "--origin",
+                "https://a.example",
+                "--add-origin",
+                "https://b.example",
+            ],
+            "cannot be used with",
+        ),
+    ] {
+        let mut all = vec!["site", "edit", shop.as_str()];
+        all.extend(&args);
+        let (ok, _, stderr) = run(&all, &db);
+        assert!(!ok, "{args:?}");
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+    let (ok, _, stderr) = run(&["site", "edit", "site_nope", "--name", "X"], &db);
+    assert!(!ok);
+    assert!(stderr.contains("no site has the key site_nope"), "{stderr}");
+    let (_, after, _) = run(&["site", "list"], &db);
+    assert_eq!(after, before);
+
+    // Renamed in another case, and its origins replaced outright.
+    let (ok, stdout, stderr) = run(
+        &[
+            "site",
+            "edit",
+            &shop,
+            "--name",
+            "SHOP",
+            "--origin",
+            "https://shop.example",
+            "--origin",
+            "https://*.shop.example",
+        ],
+        &db,
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.starts_with(&format!(
+            "Site {shop} \"SHOP\"\n  origins: https://shop.example https://*.shop.example\n  first response within: 24 hours\n"
+        )),
+        "{stdout}"
+    );
+}
