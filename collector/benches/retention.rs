@@ -97,7 +97,7 @@ async fn main() {
                     all: true,
                     spam_days: days,
                 },
-                1,
+                None,
                 now,
             )
             .await

@@ -436,6 +436,25 @@ pub struct SiteEdit {
     /// business day" (`''` removes it).
     #[arg(long)]
     pub response_promise: Option<String>,
+    /// Delete feedback older than this many days (1 to 3650) in the
+    /// background, as completely as an erasure; `off` keeps it.
+    #[arg(long)]
+    pub retention_days: Option<String>,
+    /// Which feedback retention deletes: `closed` (resolved and won't fix)
+    /// or `all`.
+    #[arg(long, value_enum)]
+    pub retention_scope: Option<RetentionScope>,
+    /// Delete spam after this many days (1 to 3650; 30 unless set).
+    #[arg(long)]
+    pub spam_days: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RetentionScope {
+    /// Resolved and won't-fix feedback only.
+    Closed,
+    /// All feedback, open or not.
+    All,
 }
 
 /// For commands that delete for good: say first, and ask on a terminal.

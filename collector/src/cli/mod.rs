@@ -78,9 +78,11 @@ pub enum CliError {
     #[error(transparent)]
     Terms(#[from] crate::response_terms::TermsError),
     #[error(
-        "name what to change: --name, --origin, --add-origin, --remove-origin, --first-response-hours or --response-promise"
+        "name what to change: --name, --origin, --add-origin, --remove-origin, --first-response-hours, --response-promise, --retention-days, --retention-scope or --spam-days"
     )]
     NothingToChange,
+    #[error("invalid {0}: {1}")]
+    Days(&'static str, crate::store::retention::DaysError),
     #[error(
         "{0} is the only site: add the site that replaces it first (earshot site add), then remove this one"
     )]

@@ -1,6 +1,6 @@
 //! `earshot site`: add, list and remove the sites that send feedback.
 
-use super::args::{ConfirmArgs, SiteEdit};
+use super::args::{ConfirmArgs, RetentionScope, SiteEdit};
 use super::privacy::{confirmed, site_id};
 use super::{CliError, open, open_or_create, public_url, store_error, with_store};
 use crate::config::DbArgs;
@@ -8,6 +8,7 @@ use crate::name::SiteName;
 use crate::origin::{MAX_PER_SITE, OriginListError, OriginPattern};
 use crate::response_terms::{FirstResponseTarget, ResponsePromise};
 use crate::server::snippet;
+use crate::store::retention::{DaysError, Retention, parse_days};
 use crate::store::{NewSite, SiteChange, SiteRemoval, SiteRow};
 
 /// The origins typed after `flag`, each checked by the rule the console
@@ -92,24 +93,39 @@ pub(super) async fn edit(key: String, edit: SiteEdit, db: DbArgs) -> Result<(), 
         .transpose()?;
     let added = parse_origins("--add-origin", &edit.add_origins)?;
     let removed = parse_origins("--remove-origin", &edit.remove_origins)?;
-    if name.is_none()
-        && target.is_none()
-        && promise.is_none()
-        && replaced.is_none()
-        && added.is_empty()
-        && removed.is_empty()
-    {
+    let keep_days = edit
+        .retention_days
+        .as_deref()
+        .map(|raw| parse_days(raw).map_err(|e| CliError::Days("--retention-days", e)))
+        .transpose()?;
+    let spam_days = edit
+        .spam_days
+        .as_deref()
+        .map(|raw| match parse_days(raw) {
+            Ok(Some(days)) => Ok(days),
+            Ok(None) => Err(CliError::Days("--spam-days", DaysError)),
+            Err(e) => Err(CliError::Days("--spam-days", e)),
+        })
+        .transpose()?;
+    let scope = edit.retention_scope;
+    let site_changes = name.is_some()
+        || target.is_some()
+        || promise.is_some()
+        || replaced.is_some()
+        || !added.is_empty()
+        || !removed.is_empty();
+    let retention_changes = keep_days.is_some() || scope.is_some() || spam_days.is_some();
+    if !site_changes && !retention_changes {
         return Err(CliError::NothingToChange);
     }
     with_store(&db, async |store| {
-        let id = site_id(store, &db, Some(&key))
-            .await?
-            .ok_or_else(|| CliError::NoSuchSite(key.clone()))?;
+        let missing = || CliError::NoSuchSite(key.clone());
+        let id = site_id(store, &db, Some(&key)).await?.ok_or_else(missing)?;
         let current = store
             .site_detail(id)
             .await
             .map_err(store_error(&db))?
-            .ok_or_else(|| CliError::NoSuchSite(key.clone()))?;
+            .ok_or_else(missing)?;
         if let Some(name) = &name
             && let Some(other) = store
                 .site_named(name, Some(id))
@@ -129,25 +145,46 @@ pub(super) async fn edit(key: String, edit: SiteEdit, db: DbArgs) -> Result<(), 
                 Some(amended(&key, origins, added, &removed)?)
             }
         };
-        let change = SiteChange {
-            name,
-            origins,
-            first_response_minutes: target.map(FirstResponseTarget::minutes),
-            response_promise: promise.map(ResponsePromise::into_inner),
-        };
-        if !store
-            .update_site(id, change, None, crate::clock::system_millis())
+        let retention = store
+            .retention(id)
             .await
             .map_err(store_error(&db))?
+            .ok_or_else(missing)?;
+        let now = crate::clock::system_millis();
+        if site_changes {
+            let change = SiteChange {
+                name,
+                origins,
+                first_response_minutes: target.map(FirstResponseTarget::minutes),
+                response_promise: promise.map(ResponsePromise::into_inner),
+            };
+            if !store
+                .update_site(id, change, None, now)
+                .await
+                .map_err(store_error(&db))?
+            {
+                return Err(missing());
+            }
+        }
+        let retention = Retention {
+            days: keep_days.unwrap_or(retention.days),
+            all: scope.map_or(retention.all, |s| s == RetentionScope::All),
+            spam_days: spam_days.unwrap_or(retention.spam_days),
+        };
+        if retention_changes
+            && !store
+                .set_retention(id, retention.clone(), None, now)
+                .await
+                .map_err(store_error(&db))?
         {
-            return Err(CliError::NoSuchSite(key.clone()));
+            return Err(missing());
         }
         let site = store
             .site_detail(id)
             .await
             .map_err(store_error(&db))?
-            .ok_or_else(|| CliError::NoSuchSite(key.clone()))?;
-        print!("{}", described(&site));
+            .ok_or_else(missing)?;
+        print!("{}", described(&site, &retention));
         println!("A running server applies the change within 5 seconds.");
         Ok(())
     })
@@ -183,10 +220,23 @@ fn amended(
     Ok(origins)
 }
 
-fn described(site: &SiteRow) -> String {
+fn days(n: i64) -> String {
+    if n == 1 {
+        "1 day".to_owned()
+    } else {
+        format!("{n} days")
+    }
+}
+
+fn described(site: &SiteRow, retention: &Retention) -> String {
     let origins: Vec<&str> = site.origins.lines().collect();
+    let kept = match (retention.days, retention.all) {
+        (None, _) => "feedback kept".to_owned(),
+        (Some(n), true) => format!("all feedback deleted after {}", days(n)),
+        (Some(n), false) => format!("resolved and won't-fix feedback deleted after {}", days(n)),
+    };
     format!(
-        "Site {} \"{}\"\n  origins: {}\n  first response within: {}\n  response promise: {}\n",
+        "Site {} \"{}\"\n  origins: {}\n  first response within: {}\n  response promise: {}\n  retention: {kept}; spam deleted after {}\n",
         site.key,
         site.name,
         if origins.is_empty() {
@@ -201,6 +251,7 @@ fn described(site: &SiteRow) -> String {
         site.response_promise
             .as_deref()
             .map_or_else(|| "none".to_owned(), |p| format!("\"{p}\"")),
+        days(retention.spam_days),
     )
 }
 

@@ -423,7 +423,7 @@ operations! {
         /// line); `false` when no account has the address.
         fn set_password(email: String, password_hash: String, actor: Option<i64>, at: i64) -> Result<bool, StoreError>;
         /// Sets a site's retention; `false` when there is no such site.
-        fn set_retention(site_id: i64, retention: Retention, actor: i64, at: i64) -> Result<bool, StoreError>;
+        fn set_retention(site_id: i64, retention: Retention, actor: Option<i64>, at: i64) -> Result<bool, StoreError>;
         /// Keeps the public URL the server runs with, for the command line.
         fn remember_public_url(url: String) -> Result<(), StoreError>;
         /// The public URL the server last started with.

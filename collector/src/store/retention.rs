@@ -18,6 +18,29 @@ use crate::review::workflow::{DAY, Status};
 /// How often the background task sweeps.
 pub const EVERY: Duration = Duration::from_secs(600);
 
+/// Longest retention an admin may set (ten years).
+pub const MAX_DAYS: i64 = 3_650;
+
+/// How long spam is kept unless a site says otherwise.
+pub const DEFAULT_SPAM_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a whole number of days from 1 to {}", MAX_DAYS)]
+pub struct DaysError;
+
+/// Days as an admin types them; empty (or `off`) is none.
+pub fn parse_days(raw: &str) -> Result<Option<i64>, DaysError> {
+    match raw.trim() {
+        "" | "off" => Ok(None),
+        raw => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=MAX_DAYS).contains(d))
+            .map(Some)
+            .ok_or(DaysError),
+    }
+}
+
 /// A site's retention settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retention {
@@ -158,12 +181,13 @@ impl Sqlite {
         Ok(swept)
     }
 
-    /// Sets a site's retention; `false` when there is no such site.
+    /// Sets a site's retention (`actor` `None`: from the command line);
+    /// `false` when there is no such site.
     pub async fn set_retention(
         &self,
         site_id: i64,
         retention: Retention,
-        actor: i64,
+        actor: Option<i64>,
         at: i64,
     ) -> Result<bool, StoreError> {
         self.write(move |conn| {
@@ -187,7 +211,7 @@ impl Sqlite {
                 if retention.all { "all" } else { "closed" },
                 retention.spam_days
             );
-            audit(conn, Some(actor), "site.retention", &key, Some(&detail), at)?;
+            audit(conn, actor, "site.retention", &key, Some(&detail), at)?;
             Ok(true)
         })
         .await

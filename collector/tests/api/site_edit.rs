@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{add_shop, audit_details, earshot as run, spawn_app};
+use crate::helpers::{add_shop, audit_details, audit_log, earshot as run, spawn_app};
 use crate::staff::between;
 
 /// `earshot site edit <key> <args>` off the runtime, so the in-process
@@ -196,5 +196,62 @@ fn site_edit_refuses_what_is_wrong_and_then_changes_nothing() {
             "Site {shop} \"SHOP\"\n  origins: https://shop.example https://*.shop.example\n  first response within: 24 hours\n"
         )),
         "{stdout}"
+    );
+    assert!(
+        stdout.contains("  retention: feedback kept; spam deleted after 30 days\n"),
+        "{stdout}"
+    );
+
+    // Retention alone: recorded as such, the site's settings untouched.
+    let (ok, stdout, stderr) = run(
+        &[
+            "site",
+            "edit",
+            &shop,
+            "--retention-days",
+            "90",
+            "--retention-scope",
+            "all",
+            "--spam-days",
+            "1",
+        ],
+        &db,
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(
+            "  retention: all feedback deleted after 90 days; spam deleted after 1 day\n"
+        ),
+        "{stdout}"
+    );
+    let (ok, stdout, _) = run(&["site", "edit", &shop, "--retention-days", "off"], &db);
+    assert!(ok);
+    assert!(
+        stdout.contains("  retention: feedback kept; spam deleted after 1 day\n"),
+        "the scope and spam days stay: {stdout}"
+    );
+    let db = rusqlite::Connection::open(&db).unwrap();
+    assert_eq!(
+        audit_log(&db, "site."),
+        [
+            (
+                "site.changed".to_owned(),
+                None,
+                shop.clone(),
+                Some("name,origins".to_owned())
+            ),
+            (
+                "site.retention".to_owned(),
+                None,
+                shop.clone(),
+                Some("days=90,scope=all,spam_days=1".to_owned())
+            ),
+            (
+                "site.retention".to_owned(),
+                None,
+                shop.clone(),
+                Some("days=off,scope=all,spam_days=1".to_owned())
+            ),
+        ]
     );
 }

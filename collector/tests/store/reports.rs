@@ -393,7 +393,9 @@ async fn retention_deletes_what_is_due_and_keeps_the_rest(db: &Store) {
         all: false,
         spam_days: 30,
     };
-    db.set_retention(shop.id, rule, ada, T0).await.unwrap();
+    db.set_retention(shop.id, rule, Some(ada), T0)
+        .await
+        .unwrap();
     let swept = db.sweep_retention(T0 + 1).await.unwrap();
     assert_eq!(swept, [(shop.key.clone(), 2)]);
     assert!(db.entry_detail(ids[0].clone()).await.unwrap().is_none());

@@ -182,13 +182,13 @@ async fn a_sites_retention_is_off_until_set(db: &Store) {
         spam_days: 7,
     };
     assert!(
-        db.set_retention(shop.id, set.clone(), admin, T0)
+        db.set_retention(shop.id, set.clone(), Some(admin), T0)
             .await
             .unwrap()
     );
     assert_eq!(db.retention(shop.id).await.unwrap(), Some(set.clone()));
     assert!(
-        !db.set_retention(shop.id + 100, set, admin, T0)
+        !db.set_retention(shop.id + 100, set, Some(admin), T0)
             .await
             .unwrap()
     );

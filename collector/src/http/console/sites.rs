@@ -19,12 +19,10 @@ use crate::origin::{OriginListError, OriginPattern};
 use crate::response_terms::{
     FirstResponseTarget, PROMISE_MAX, ResponsePromise, TARGET_HOURS_MAX, TermsError,
 };
-use crate::store::retention::Retention;
+use crate::store::retention::{
+    DEFAULT_SPAM_DAYS, MAX_DAYS as RETENTION_MAX_DAYS, Retention, parse_days,
+};
 use crate::store::{NewSite, SiteChange, SiteRow};
-
-/// Longest retention a form accepts (ten years), and spam's default.
-const RETENTION_MAX_DAYS: i64 = 3_650;
-const DEFAULT_SPAM_DAYS: i64 = 30;
 
 /// Origins one site may list, and the longest text of them all.
 const ORIGINS_TEXT_MAX: usize = 10_000;
@@ -513,19 +511,7 @@ impl FormLimit for RetentionForm {
 }
 
 fn days(raw: &str, what: &str) -> Result<Option<i64>, ConsoleError> {
-    match raw.trim() {
-        "" => Ok(None),
-        raw => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|d| (1..=RETENTION_MAX_DAYS).contains(d))
-            .map(Some)
-            .ok_or_else(|| {
-                ConsoleError::Invalid(format!(
-                    "{what} is a whole number of days from 1 to {RETENTION_MAX_DAYS}."
-                ))
-            }),
-    }
+    parse_days(raw).map_err(|e| ConsoleError::Invalid(format!("{what} is {e}.")))
 }
 
 pub async fn retention(
@@ -551,7 +537,7 @@ pub async fn retention(
     };
     if !state
         .store
-        .set_retention(id, retention, staff.user.id, state.clock.now_millis())
+        .set_retention(id, retention, Some(staff.user.id), state.clock.now_millis())
         .await?
     {
         return Err(ConsoleError::NotFound);

@@ -381,7 +381,7 @@ impl Postgres {
         &self,
         site_id: i64,
         retention: Retention,
-        actor: i64,
+        actor: Option<i64>,
         at: i64,
     ) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
@@ -403,7 +403,7 @@ impl Postgres {
             retention.days.map_or("off".to_owned(), |d| d.to_string()),
             retention.spam_days
         );
-        audit(&tx, Some(actor), "site.retention", &key, Some(&detail), at).await?;
+        audit(&tx, actor, "site.retention", &key, Some(&detail), at).await?;
         tx.commit().await?;
         Ok(true)
     }
