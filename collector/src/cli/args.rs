@@ -252,6 +252,20 @@ pub enum UserCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Make a colleague an administrator or an agent, at once (their
+    /// signed-in sessions and API tokens too). The last active
+    /// administrator cannot be made an agent. Recorded in the audit log.
+    Role {
+        /// The account's sign-in email.
+        #[arg(long)]
+        email: String,
+        /// `agent` (triage and answer) or `admin` (also sites, staff and
+        /// webhooks).
+        #[arg(long, value_parser = ["agent", "admin"])]
+        role: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Set a new password (ends the account's sessions). Read from standard
     /// input unless --generate-password.
     Password {

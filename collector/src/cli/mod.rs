@@ -145,6 +145,9 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
         Some(Command::User(UserCommand::Rename { email, name, db })) => {
             users::rename_user(email, name, db).await
         }
+        Some(Command::User(UserCommand::Role { email, role, db })) => {
+            users::set_role(email, &role, db).await
+        }
         Some(Command::User(UserCommand::Disable { email, db })) => {
             users::set_disabled(email, true, db).await
         }

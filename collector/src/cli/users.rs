@@ -157,6 +157,33 @@ pub(super) async fn rename_user(email: String, name: String, db: DbArgs) -> Resu
     Ok(())
 }
 
+pub(super) async fn set_role(email: String, role: &str, db: DbArgs) -> Result<(), CliError> {
+    let role = Role::parse(role).unwrap_or(Role::Agent);
+    let (before, after) = with_store(&db, async |store| {
+        let user = store
+            .user_by_email(email.clone())
+            .await
+            .map_err(store_error(&db))?
+            .ok_or_else(|| CliError::NoSuchUser(email.clone()))?;
+        let changed = store
+            .set_role(user.id, role, None, crate::clock::system_millis())
+            .await
+            .map_err(account_error(&db))?;
+        Ok((user.role, changed.role))
+    })
+    .await?;
+    let called = |role: Role| match role {
+        Role::Admin => "an administrator",
+        Role::Agent => "an agent",
+    };
+    if before == after {
+        println!("{email} is {} already.", called(after));
+    } else {
+        println!("{email} is now {}.", called(after));
+    }
+    Ok(())
+}
+
 pub(super) async fn list_users(db: DbArgs) -> Result<(), CliError> {
     let accounts = with_store(&db, async |store| {
         store.accounts().await.map_err(store_error(&db))

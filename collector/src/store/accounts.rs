@@ -162,7 +162,13 @@ fn set_disabled(
     Ok(Ok(user))
 }
 
-fn set_role(conn: &Connection, user_id: i64, role: Role, actor: i64, at: i64) -> Outcome<User> {
+fn set_role(
+    conn: &Connection,
+    user_id: i64,
+    role: Role,
+    actor: Option<i64>,
+    at: i64,
+) -> Outcome<User> {
     let Some((user, disabled)) = account(conn, user_id)? else {
         return Ok(Err(AccountRefusal::NoUser));
     };
@@ -176,7 +182,7 @@ fn set_role(conn: &Connection, user_id: i64, role: Role, actor: i64, at: i64) ->
         .execute(params![user_id, role.as_str()])?;
     audit(
         conn,
-        Some(actor),
+        actor,
         "staff.role",
         &user.email,
         Some(role.as_str()),
@@ -535,7 +541,7 @@ impl Sqlite {
         &self,
         user_id: i64,
         role: Role,
-        actor: i64,
+        actor: Option<i64>,
         at: i64,
     ) -> Result<User, AccountError> {
         flatten(

@@ -430,7 +430,7 @@ operations! {
         fn public_url() -> Result<Option<String>, StoreError>;
         /// Gives a colleague another name (recorded as `staff.renamed`).
         fn rename_user(user_id: i64, name: String, actor: Option<i64>, at: i64) -> Result<User, AccountError>;
-        fn set_role(user_id: i64, role: Role, actor: i64, at: i64) -> Result<User, AccountError>;
+        fn set_role(user_id: i64, role: Role, actor: Option<i64>, at: i64) -> Result<User, AccountError>;
         fn set_status(public_id: String, to: Status, actor: i64, at: i64) -> Result<(), ReviewError>;
         /// Records that a promise was kept or broken.
         fn settle_promise(public_id: String, promise_id: i64, kept: bool, actor: i64, at: i64) -> Result<(), ReviewError>;

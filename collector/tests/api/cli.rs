@@ -279,7 +279,7 @@ pub(crate) fn run_with_stdin(
 }
 
 #[test]
-fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
+fn user_commands_add_list_disable_change_role_and_rename_colleagues() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
     let out = run_with_stdin(
@@ -375,6 +375,40 @@ fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
     assert!(ok);
     let (_, list, _) = run(&["user", "list"], &db);
     assert!(list.ends_with("bo@example.com\tagent\tbo\n"), "{list}");
+
+    // Roles: the last administrator stays one until another is made.
+    let role =
+        |email: &str, role: &str| run(&["user", "role", "--email", email, "--role", role], &db);
+    let (ok, _, stderr) = role("ada@example.com", "agent");
+    assert!(!ok);
+    assert!(stderr.contains("last active administrator"), "{stderr}");
+    let (ok, out, _) = role("bo@example.com", "admin");
+    assert!(
+        ok && out == "bo@example.com is now an administrator.\n",
+        "{out}"
+    );
+    let (ok, out, _) = role("ada@example.com", "agent");
+    assert!(ok && out == "ada@example.com is now an agent.\n", "{out}");
+    let (ok, out, _) = role("ada@example.com", "agent");
+    assert!(
+        ok && out == "ada@example.com is an agent already.\n",
+        "{out}"
+    );
+    let (ok, _, stderr) = role("cy@example.com", "admin");
+    assert!(
+        !ok && stderr.contains("no account has the email cy@example.com"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = role("bo@example.com", "owner");
+    assert!(!ok && stderr.contains("invalid value 'owner'"), "{stderr}");
+    let (_, list, _) = run(&["user", "list"], &db);
+    assert_eq!(
+        list,
+        "ada@example.com\tagent\tAda\nbo@example.com\tadmin\tbo\n"
+    );
+    for (email, back) in [("ada@example.com", "admin"), ("bo@example.com", "agent")] {
+        assert!(role(email, back).0);
+    }
     let (ok, out, err) = run(
         &[
             "user",
@@ -426,7 +460,7 @@ fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
         .unwrap();
     assert!(stored.starts_with("$argon2id$"));
     assert!(!stored.contains(password));
-    // Each account added, disabled, enabled and renamed is in the audit log, done
+    // Each account added, disabled, enabled, given a role and renamed is in the audit log, done
     // by the command line (no one signed in); refusals are not.
     let log: Vec<(String, String, Option<i64>)> = rusqlite::Connection::open(&db)
         .unwrap()
@@ -447,6 +481,10 @@ fn user_add_reads_the_password_from_stdin_or_generates_one_and_lists_users() {
             ("staff.added", "bo@example.com"),
             ("staff.disabled", "bo@example.com"),
             ("staff.enabled", "bo@example.com"),
+            ("staff.role", "bo@example.com"),
+            ("staff.role", "ada@example.com"),
+            ("staff.role", "ada@example.com"),
+            ("staff.role", "bo@example.com"),
             ("staff.renamed", "bo@example.com"),
         ]
     );

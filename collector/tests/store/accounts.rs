@@ -37,8 +37,8 @@ async fn the_last_active_admin_can_be_neither_disabled_nor_demoted(db: &Store) {
     let (a, b, agent) = (&users[0], &users[1], &users[2]);
     // Two admins demoting each other at once: one of them stays admin.
     let (x, y) = tokio::join!(
-        db.set_role(a.id, Role::Agent, b.id, T0 + 1),
-        db.set_role(b.id, Role::Agent, a.id, T0 + 1)
+        db.set_role(a.id, Role::Agent, Some(b.id), T0 + 1),
+        db.set_role(b.id, Role::Agent, Some(a.id), T0 + 1)
     );
     assert!(x.is_ok() != y.is_ok(), "{x:?} {y:?}");
     let admin = if x.is_ok() { b } else { a };
@@ -50,18 +50,21 @@ async fn the_last_active_admin_can_be_neither_disabled_nor_demoted(db: &Store) {
         AccountRefusal::LastAdmin
     );
     assert_eq!(
-        refusal(db.set_role(admin.id, Role::Agent, admin.id, T0 + 2).await),
+        refusal(
+            db.set_role(admin.id, Role::Agent, Some(admin.id), T0 + 2)
+                .await
+        ),
         AccountRefusal::LastAdmin
     );
     assert_eq!(
-        refusal(db.set_role(9_999, Role::Agent, admin.id, T0).await),
+        refusal(db.set_role(9_999, Role::Agent, Some(admin.id), T0).await),
         AccountRefusal::NoUser
     );
-    db.set_role(agent.id, Role::Admin, admin.id, T0 + 3)
+    db.set_role(agent.id, Role::Admin, Some(admin.id), T0 + 3)
         .await
         .unwrap();
     let demoted = db
-        .set_role(admin.id, Role::Agent, agent.id, T0 + 4)
+        .set_role(admin.id, Role::Agent, Some(agent.id), T0 + 4)
         .await
         .unwrap();
     assert_eq!(demoted.role, Role::Agent);

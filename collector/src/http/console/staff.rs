@@ -415,7 +415,7 @@ pub async fn role(
         let role = parse_role(&form.role)?;
         state
             .store
-            .set_role(id, role, staff.user.id, state.clock.now_millis())
+            .set_role(id, role, Some(staff.user.id), state.clock.now_millis())
             .await?;
         Ok::<_, ConsoleError>(role)
     };

@@ -174,7 +174,7 @@ async fn set_role(
     tx: &Transaction<'_>,
     user_id: i64,
     role: Role,
-    actor: i64,
+    actor: Option<i64>,
     at: i64,
 ) -> Outcome<User> {
     let Some((user, disabled)) = account(tx, user_id).await? else {
@@ -193,7 +193,7 @@ async fn set_role(
     .await?;
     audit(
         tx,
-        Some(actor),
+        actor,
         "staff.role",
         &user.email,
         Some(role.as_str()),
@@ -460,7 +460,7 @@ impl Postgres {
         &self,
         user_id: i64,
         role: Role,
-        actor: i64,
+        actor: Option<i64>,
         at: i64,
     ) -> Result<User, AccountError> {
         self.account_change(async |tx| set_role(tx, user_id, role, actor, at).await)
