@@ -79,6 +79,10 @@ impl Outcome {
     }
 }
 
+/// An attempt's error when the address is loopback, private or link-local
+/// and the collector does not allow those.
+pub const BLOCKED: &str = "blocked address";
+
 /// Sends one attempt. Never fails: every way it can go wrong is an
 /// [`Outcome`] to record.
 pub async fn attempt(
@@ -95,7 +99,7 @@ pub async fn attempt(
     };
     // A literal address never reaches the resolver: check it here.
     if !allow_private && guard::private_host(request.url) {
-        return failed("blocked address");
+        return failed(BLOCKED);
     }
     let signature = sign::header(
         &request.secrets,
@@ -149,7 +153,7 @@ fn describe(e: &reqwest::Error) -> String {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
         if s.is::<guard::Blocked>() {
-            return "blocked address".to_owned();
+            return BLOCKED.to_owned();
         }
         source = s.source();
     }

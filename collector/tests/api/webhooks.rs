@@ -292,6 +292,19 @@ async fn internal_addresses_are_refused_unless_allowed() {
     }
     assert_eq!(recorded, [(None, Some("blocked address".to_owned()))]);
     assert!(receiver.received().is_empty());
+
+    // Its page says why every delivery fails, and what to do.
+    crate::staff::add_staff(&app.running.store).await;
+    let admin = crate::staff::signed_in(&app, "ada@example.com").await;
+    let public_id = app.running.store.webhooks().await.unwrap()[0]
+        .public_id
+        .clone();
+    let page = admin.html(&format!("/console/webhooks/{public_id}")).await;
+    assert!(
+        page.contains("Deliveries to this webhook are blocked")
+            && page.contains("--allow-private-webhooks"),
+        "{page}"
+    );
 }
 
 #[tokio::test]

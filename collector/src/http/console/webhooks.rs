@@ -15,7 +15,7 @@ use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
 use crate::store::Webhook;
 use crate::webhooks::sign::SigningSecret;
-use crate::webhooks::{EndpointUrl, EventType, Requested};
+use crate::webhooks::{EndpointUrl, EventType, Requested, deliver, guard};
 
 /// Deliveries listed on an endpoint's page.
 const DELIVERIES_SHOWN: i64 = 50;
@@ -115,6 +115,12 @@ const PRIVATE_HOST: &str = "This URL is a loopback or private-network address, w
      not reach: use the receiver's public address, or start the collector with \
      --allow-private-webhooks for receivers on your own network.";
 
+/// Why deliveries to an endpoint already added all fail.
+const BLOCKED_HOST: &str = "Deliveries to this webhook are blocked: its address is loopback or on \
+     a private network, which webhooks may not reach. Use the receiver's public address, or start \
+     the collector with --allow-private-webhooks for receivers on your own network; then \
+     redeliver.";
+
 pub async fn add(
     State(state): State<AppState>,
     path: Result<Path<i64>, PathRejection>,
@@ -183,9 +189,18 @@ pub async fn page(
         .await?;
     let now = state.clock.now_millis();
     let base = format!("/console/webhooks/{}", w.public_id);
+    // Added from the command line (which only warns), or a name that
+    // resolves into this network: every attempt would fail the same way.
+    let blocked = !state.allow_private_webhooks
+        && (guard::private_host(&w.url)
+            || deliveries
+                .iter()
+                .flat_map(|d| &d.attempts)
+                .any(|a| a.error.as_deref() == Some(deliver::BLOCKED)));
     let body = html! {
         p { a href="/console/sites" { "← Sites" } }
         h1 { "Webhook " code { (w.public_id) } }
+        @if blocked { p.late role="status" { (BLOCKED_HOST) } }
         dl.context {
             dt { "Site" } dd { (w.site_name) }
             dt { "URL" } dd { code { (w.url) } }
