@@ -50,7 +50,7 @@ pub enum StartError {
     BackupsNeedSqlite,
     #[error("--backup-dir {path}: cannot write there: {source}")]
     BackupDir { path: String, source: io::Error },
-    #[error("could not listen on {addr}: {source}")]
+    #[error("could not listen on {addr}: {source}{}", bind_hint(.source))]
     Bind { addr: SocketAddr, source: io::Error },
     #[error("SMTP settings: {0}")]
     Mail(#[from] crate::mail::MailError),
@@ -58,6 +58,22 @@ pub enum StartError {
     Auth(#[from] crate::auth::PasswordError),
     #[error("could not set up the webhook client: {0}")]
     Webhooks(#[from] reqwest::Error),
+}
+
+/// What to do about the usual reasons a listening address is refused.
+fn bind_hint(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => {
+            " (another program, or another earshot, listens there: stop it or choose another --addr)"
+        }
+        io::ErrorKind::AddrNotAvailable => {
+            " (no network interface of this machine has that address: 127.0.0.1 behind a reverse proxy, or 0.0.0.0 for every interface)"
+        }
+        io::ErrorKind::PermissionDenied => {
+            " (ports below 1024 need privileges: use a higher port behind a reverse proxy, or grant the binary CAP_NET_BIND_SERVICE)"
+        }
+        _ => "",
+    }
 }
 
 /// Origins a fresh installation accepts, so a local trial works at once.

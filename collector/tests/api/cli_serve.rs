@@ -67,6 +67,25 @@ fn serve_and_commands_name_the_missing_folder_of_a_database() {
 }
 
 #[test]
+fn serve_says_what_to_do_when_its_address_is_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(BIN)
+        .args(["serve", "--addr", &addr, "--db"])
+        .arg(dir.path().join("earshot.db"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!("error: could not listen on {addr}: "))
+            && stderr.contains("another program, or another earshot, listens there: stop it or choose another --addr"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn serve_prints_the_snippet_and_exits_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     // A relay named without a sender: the default one is noted at start.
