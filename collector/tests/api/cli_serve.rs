@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{BIN, add_shop};
+use crate::helpers::{BIN, add_shop, earshot};
 
 #[test]
 fn serve_refuses_a_public_url_that_links_cannot_be_built_on() {
@@ -71,13 +71,8 @@ fn serve_says_what_to_do_when_its_address_is_taken() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let out = Command::new(BIN)
-        .args(["serve", "--addr", &addr, "--db"])
-        .arg(dir.path().join("earshot.db"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let (ok, _, stderr) = earshot(&["serve", "--addr", &addr], &dir.path().join("earshot.db"));
+    assert!(!ok);
     assert!(
         stderr.contains(&format!("error: could not listen on {addr}: "))
             && stderr.contains("another program, or another earshot, listens there: stop it or choose another --addr"),

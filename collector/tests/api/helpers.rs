@@ -55,6 +55,19 @@ pub fn add_shop(db: &Path) -> (bool, String, String) {
     )
 }
 
+/// `earshot site add --name <name> --origin <origin>`, which must
+/// succeed; returns the new site's key.
+pub fn added_site(db: &Path, name: &str, origin: &str) -> String {
+    let (ok, stdout, stderr) = earshot(&["site", "add", "--name", name, "--origin", origin], db);
+    assert!(ok, "{stderr}");
+    stdout
+        .split("with key ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap()
+        .to_owned()
+}
+
 /// A promise's due day six weeks from today (UTC, `YYYY-MM-DD`): a
 /// promise must fall due within a year, so no fixed date stays valid.
 pub fn due_in_six_weeks() -> String {

@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{add_shop, audit_details, audit_log, earshot as run, spawn_app};
-use crate::staff::between;
+use crate::helpers::{added_site, audit_details, audit_log, earshot as run, spawn_app};
 
 /// `earshot site edit <key> <args>` off the runtime, so the in-process
 /// server keeps serving meanwhile.
@@ -114,21 +113,8 @@ async fn site_edit_allows_a_new_origin_on_a_running_server_within_seconds() {
 fn site_edit_refuses_what_is_wrong_and_then_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
-    let (ok, stdout, _) = add_shop(&db);
-    assert!(ok);
-    let shop = between(&stdout, "with key ", "\n").to_owned();
-    let (ok, _, _) = run(
-        &[
-            "site",
-            "add",
-            "--name",
-            "Blog",
-            "--origin",
-            "https://blog.example",
-        ],
-        &db,
-    );
-    assert!(ok);
+    let shop = added_site(&db, "Shop", "https://shop.example");
+    added_site(&db, "Blog", "https://blog.example");
     let (_, before, _) = run(&["site", "list"], &db);
 
     for (args, reason) in [

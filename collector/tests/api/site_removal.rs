@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{BIN, add_shop, earshot as run};
+use crate::helpers::{BIN, added_site, earshot as run};
 use crate::staff::*;
 
 #[tokio::test]
@@ -124,22 +124,8 @@ async fn an_admin_removes_a_site_with_its_feedback_after_typing_its_key() {
 fn site_remove_says_what_goes_asks_scripts_for_yes_and_keeps_the_last_site() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
-    let (ok, stdout, _) = add_shop(&db);
-    assert!(ok);
-    let shop = between(&stdout, "with key ", "\n").to_owned();
-    let (ok, stdout, _) = run(
-        &[
-            "site",
-            "add",
-            "--name",
-            "Staging",
-            "--origin",
-            "https://staging.example",
-        ],
-        &db,
-    );
-    assert!(ok);
-    let staging = between(&stdout, "with key ", "\n").to_owned();
+    let shop = added_site(&db, "Shop", "https://shop.example");
+    let staging = added_site(&db, "Staging", "https://staging.example");
     let (ok, out, _) = run(&["site", "remove", &staging, "--dry-run"], &db);
     assert!(ok);
     assert_eq!(
@@ -176,9 +162,7 @@ fn site_remove_says_what_goes_asks_scripts_for_yes_and_keeps_the_last_site() {
 #[tokio::test]
 async fn feedback_for_a_site_removed_from_the_command_line_meanwhile_is_refused_not_failed() {
     let app = crate::helpers::spawn_app().await;
-    let (ok, stdout, err) = add_shop(&app.db_path);
-    assert!(ok, "{err}");
-    let shop = between(&stdout, "with key ", "\n").to_owned();
+    let shop = added_site(&app.db_path, "Shop", "https://shop.example");
     let idea = |message: &str| json!({"site": shop, "kind": "idea", "message": message});
     // The server has the site in its directory now, for a few seconds.
     submit(&app, idea("Before")).await;
