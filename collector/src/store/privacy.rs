@@ -120,6 +120,16 @@ pub(in crate::store) const DELETE_BUDGET: Duration = Duration::from_millis(10);
 /// allows.
 pub(super) const DELETE_CHUNK: usize = 64;
 
+/// Rest between the transactions of a long deletion (an erasure, a site's
+/// removal) on SQLite, so submissions get the writer in between: the
+/// server's own (queued behind a site's removal they waited p50 12 ms),
+/// and above all a running server's when the deletion runs from the
+/// command line, where without it the two processes fought for SQLite's
+/// lock and submissions waited up to 2.3 s in a site's removal (p99
+/// 669 ms; with it 65 ms, p99 24 ms) and 3.1 s in an erasure of 20,000
+/// entries. It about doubles the deletion's time.
+pub(super) const CHUNK_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Deletes entries from the front of `ids` completely (see the module's
 /// comment) until [`DELETE_BUDGET`] is spent, at least one; returns what
 /// went and how many of `ids` it took. With `erased_at` their status links
@@ -381,6 +391,9 @@ impl Sqlite {
             done.attachments += part.attachments;
             done.events += part.events;
             done.deliveries += part.deliveries;
+            if !rest.is_empty() {
+                tokio::time::sleep(CHUNK_PAUSE).await;
+            }
         }
         self.write(move |conn| {
             audit(

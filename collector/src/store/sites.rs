@@ -315,14 +315,6 @@ pub(in crate::store) const SITE_ROLLUPS: [&str; 5] = [
 /// Entries of a site taken per read while removing it.
 pub(in crate::store) const REMOVAL_PAGE: i64 = 1_000;
 
-/// Rest between a removal's transactions on SQLite, so submissions get the
-/// writer in between: the server's own (queued behind the removal they
-/// waited p50 12 ms), and above all a running server's when the removal
-/// runs from the command line, where without it the two processes fought
-/// for SQLite's lock and submissions waited up to 2.3 s (p99 669 ms; with
-/// it 65 ms, p99 24 ms). It about doubles the removal's time.
-const REMOVAL_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
-
 /// What a site holds (entries, webhooks, whether it is the only one);
 /// the same SQL on both backends.
 pub(in crate::store) const HOLDINGS_SQL: &str =
@@ -459,7 +451,7 @@ impl Sqlite {
                     .await?;
                 rest = &rest[taken..];
                 deleted += part.entries;
-                tokio::time::sleep(REMOVAL_PAUSE).await;
+                tokio::time::sleep(super::privacy::CHUNK_PAUSE).await;
             }
         }
         let removed = self
