@@ -147,11 +147,8 @@ impl Running {
 }
 
 /// Embed snippet for `site` served from `public_url`.
-pub fn snippet(public_url: &str, site: &Site) -> String {
-    format!(
-        r#"<script src="{public_url}/widget.js" data-site="{}" defer></script>"#,
-        site.key
-    )
+pub fn snippet(public_url: &str, key: &str) -> String {
+    format!(r#"<script src="{public_url}/widget.js" data-site="{key}" defer></script>"#)
 }
 
 /// Opens the database (creating the default site on an empty one), binds

@@ -400,6 +400,13 @@ pub enum SiteCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Show a site's settings, what it holds and its embed snippet.
+    Show {
+        /// The site's key (site_…), as `earshot site list` shows it.
+        key: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Change a site: its name, the origins allowed to send feedback, its
     /// first-response target or the promise customers see. A running
     /// server applies it within 5 seconds. Recorded in the audit log.

@@ -123,6 +123,7 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             sites::add(name, origins, db).await
         }
         Some(Command::Site(SiteCommand::List { db })) => sites::list(db).await,
+        Some(Command::Site(SiteCommand::Show { key, db })) => sites::show(key, db).await,
         Some(Command::Site(SiteCommand::Edit { key, change, db })) => {
             sites::edit(key, change, db).await
         }
@@ -236,7 +237,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
             println!(
                 "\nSite \"{}\"{note}: add this to your pages:\n  {}\n  It accepts feedback from {accepts}.",
                 site.name,
-                snippet(url, site)
+                snippet(url, &site.key)
             );
         }
         if sites.len() > SITES_PRINTED {

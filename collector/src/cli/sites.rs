@@ -49,7 +49,7 @@ pub(super) async fn add(name: String, origins: Vec<String>, db: DbArgs) -> Resul
     store.shutdown().await;
     let (url, site) = added?;
     println!("Added site \"{}\" with key {}", site.name, site.key);
-    println!("Add this to its pages:\n  {}", snippet(&url, &site));
+    println!("Add this to its pages:\n  {}", snippet(&url, &site.key));
     Ok(())
 }
 
@@ -67,6 +67,41 @@ pub(super) async fn list(db: DbArgs) -> Result<(), CliError> {
         println!("{}\t{}\t{}", site.key, site.name, origins.join(" "));
     }
     Ok(())
+}
+
+/// Prints a site's settings, what it holds, and its embed snippet at the
+/// public URL the server runs with.
+pub(super) async fn show(key: String, db: DbArgs) -> Result<(), CliError> {
+    with_store(&db, async |store| {
+        let missing = || CliError::NoSuchSite(key.clone());
+        let id = site_id(store, &db, Some(&key)).await?.ok_or_else(missing)?;
+        let site = store
+            .site_detail(id)
+            .await
+            .map_err(store_error(&db))?
+            .ok_or_else(missing)?;
+        let retention = store
+            .retention(id)
+            .await
+            .map_err(store_error(&db))?
+            .ok_or_else(missing)?;
+        let held = store
+            .site_holdings(id)
+            .await
+            .map_err(store_error(&db))?
+            .ok_or_else(missing)?;
+        let last = site
+            .last_entry_at
+            .map_or_else(|| "never".to_owned(), crate::clock::timestamp);
+        print!("{}", described(&site, &retention));
+        println!("  holds: {}; last feedback {last}", held.summary());
+        println!(
+            "Add this to its pages:\n  {}",
+            snippet(&public_url(&db, store).await, &site.key)
+        );
+        Ok(())
+    })
+    .await
 }
 
 /// Changes what `edit` names, checked in full before anything is written,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use earshot_collector::server;
 use serde_json::json;
 
-use crate::helpers::test_config;
+use crate::helpers::{earshot_beside as earshot, test_config};
 
 async fn submit(client: &reqwest::Client, url: &str, site: &str, message: &str) -> Option<String> {
     let response = client
@@ -21,18 +21,6 @@ async fn submit(client: &reqwest::Client, url: &str, site: &str, message: &str) 
     }
     let body: serde_json::Value = response.json().await.ok()?;
     body["id"].as_str().map(str::to_owned)
-}
-
-/// `earshot <args> --db <db>` off the runtime, so the in-process server
-/// keeps serving meanwhile.
-async fn earshot(args: Vec<String>, db: &Path) -> (bool, String, String) {
-    let db = db.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        crate::helpers::earshot(&args, &db)
-    })
-    .await
-    .unwrap()
 }
 
 fn ids_in(db: &Path) -> Vec<String> {

@@ -55,6 +55,18 @@ pub fn add_shop(db: &Path) -> (bool, String, String) {
     )
 }
 
+/// [`earshot`] off the runtime, so a server in this process keeps serving
+/// meanwhile.
+pub async fn earshot_beside(args: Vec<String>, db: &Path) -> (bool, String, String) {
+    let db = db.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        earshot(&args, &db)
+    })
+    .await
+    .unwrap()
+}
+
 /// `earshot site add --name <name> --origin <origin>`, which must
 /// succeed; returns the new site's key.
 pub fn added_site(db: &Path, name: &str, origin: &str) -> String {

@@ -6,20 +6,20 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{added_site, audit_details, audit_log, earshot as run, spawn_app};
+use crate::helpers::{
+    added_site, audit_details, audit_log, earshot as run, earshot_beside, spawn_app,
+};
 
-/// `earshot site edit <key> <args>` off the runtime, so the in-process
-/// server keeps serving meanwhile.
-async fn edit(db: &std::path::Path, key: &str, args: &[&str]) -> (bool, String, String) {
-    let mut all = vec!["site".to_owned(), "edit".to_owned(), key.to_owned()];
-    all.extend(args.iter().map(|a| (*a).to_owned()));
-    let db = db.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        run(&all, &db)
-    })
-    .await
-    .unwrap()
+/// `earshot site <command> <key> <args>` beside the running server.
+async fn site(
+    db: &std::path::Path,
+    command: &str,
+    key: &str,
+    args: &[&str],
+) -> (bool, String, String) {
+    let head = ["site", command, key];
+    let all = head.iter().chain(args).map(|a| (*a).to_owned());
+    earshot_beside(all.collect(), db).await
 }
 
 #[tokio::test]
@@ -30,8 +30,9 @@ async fn site_edit_allows_a_new_origin_on_a_running_server_within_seconds() {
     let refused = app.post_json(&body, Some(staging)).await;
     assert_eq!(refused.status().as_u16(), 403);
 
-    let (ok, stdout, stderr) = edit(
+    let (ok, stdout, stderr) = site(
         &app.db_path,
+        "edit",
         &app.site_key,
         &[
             "--add-origin",
@@ -75,6 +76,16 @@ async fn site_edit_allows_a_new_origin_on_a_running_server_within_seconds() {
     };
     let accepted: serde_json::Value = accepted.json().await.unwrap();
     assert_eq!(accepted["response_promise"], "We answer within 4 hours");
+    let (ok, shown, _) = site(&app.db_path, "show", &app.site_key, &[]).await;
+    assert!(ok);
+    assert!(
+        shown.contains("  holds: 1 entry and 0 webhooks; last feedback 20")
+            && shown.contains(&format!(
+                "<script src=\"{}/widget.js\" data-site=\"{}\" defer></script>",
+                app.address, app.site_key
+            )),
+        "the snippet at the URL the server runs with: {shown}"
+    );
     let minutes: i64 = app
         .db()
         .query_row(
@@ -93,8 +104,9 @@ async fn site_edit_allows_a_new_origin_on_a_running_server_within_seconds() {
     );
 
     // Taken away again, and the promise removed.
-    let (ok, stdout, stderr) = edit(
+    let (ok, stdout, stderr) = site(
         &app.db_path,
+        "edit",
         &app.site_key,
         &["--remove-origin", staging, "--response-promise", ""],
     )
@@ -215,6 +227,21 @@ fn site_edit_refuses_what_is_wrong_and_then_changes_nothing() {
     assert!(
         stdout.contains("  retention: feedback kept; spam deleted after 1 day\n"),
         "the scope and spam days stay: {stdout}"
+    );
+    let (ok, shown, _) = run(&["site", "show", &shop], &db);
+    assert!(ok);
+    assert!(
+        shown.starts_with(&format!("Site {shop} \"SHOP\"\n  origins: https://shop.example https://*.shop.example\n"))
+            && shown.contains("  retention: feedback kept; spam deleted after 1 day\n  holds: 0 entries and 0 webhooks; last feedback never\n")
+            && shown.ends_with(&format!(
+                "Add this to its pages:\n  <script src=\"http://127.0.0.1:8080/widget.js\" data-site=\"{shop}\" defer></script>\n"
+            )),
+        "{shown}"
+    );
+    let (ok, _, stderr) = run(&["site", "show", "site_nope"], &db);
+    assert!(
+        !ok && stderr.contains("no site has the key site_nope"),
+        "{stderr}"
     );
     let db = rusqlite::Connection::open(&db).unwrap();
     assert_eq!(

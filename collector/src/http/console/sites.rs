@@ -19,6 +19,7 @@ use crate::origin::{OriginListError, OriginPattern};
 use crate::response_terms::{
     FirstResponseTarget, PROMISE_MAX, ResponsePromise, TARGET_HOURS_MAX, TermsError,
 };
+use crate::server::snippet;
 use crate::store::retention::{
     DEFAULT_SPAM_DAYS, MAX_DAYS as RETENTION_MAX_DAYS, Retention, parse_days,
 };
@@ -37,10 +38,6 @@ pub struct ListQuery {
     q: String,
     page: String,
     done: String,
-}
-
-fn snippet(public_url: &str, key: &str) -> String {
-    format!(r#"<script src="{public_url}/widget.js" data-site="{key}" defer></script>"#)
 }
 
 fn last_feedback(row: &SiteRow, now: i64) -> Markup {
