@@ -1,4 +1,5 @@
-//! `earshot site`: add, list and remove the sites that send feedback.
+//! `earshot site`: add, list, show, edit and remove the sites that send
+//! feedback.
 
 use super::args::{ConfirmArgs, RetentionScope, SiteEdit};
 use super::privacy::{confirmed, site_id};
@@ -9,7 +10,7 @@ use crate::origin::{MAX_PER_SITE, OriginListError, OriginPattern};
 use crate::response_terms::{FirstResponseTarget, ResponsePromise};
 use crate::server::snippet;
 use crate::store::retention::{DaysError, Retention, parse_days};
-use crate::store::{NewSite, SiteChange, SiteRemoval, SiteRow};
+use crate::store::{NewSite, SiteChange, SiteRemoval, SiteRow, counted};
 
 /// The origins typed after `flag`, each checked by the rule the console
 /// follows too.
@@ -255,15 +256,9 @@ fn amended(
     Ok(origins)
 }
 
-fn days(n: i64) -> String {
-    if n == 1 {
-        "1 day".to_owned()
-    } else {
-        format!("{n} days")
-    }
-}
-
+/// A site's settings, one per line, as `site show` and `site edit` print them.
 fn described(site: &SiteRow, retention: &Retention) -> String {
+    let days = |n| counted(n, "day", "days");
     let origins: Vec<&str> = site.origins.lines().collect();
     let kept = match (retention.days, retention.all) {
         (None, _) => "feedback kept".to_owned(),
@@ -279,10 +274,7 @@ fn described(site: &SiteRow, retention: &Retention) -> String {
         } else {
             origins.join(" ")
         },
-        match site.first_response_minutes / 60 {
-            1 => "1 hour".to_owned(),
-            hours => format!("{hours} hours"),
-        },
+        counted(site.first_response_minutes / 60, "hour", "hours"),
         site.response_promise
             .as_deref()
             .map_or_else(|| "none".to_owned(), |p| format!("\"{p}\"")),

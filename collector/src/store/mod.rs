@@ -57,6 +57,7 @@ pub use outbox::{
     DigestFacts, LEASE_MS, MailHealth, MailJob, MailResult, PendingNewEntries, PendingNewEntry,
     ReplyParts,
 };
+pub use privacy::counted;
 pub use privacy::{Erasure, HeldEntry, PersonExport};
 pub use review::{
     BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, InboxPage, InboxRow,

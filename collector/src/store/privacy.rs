@@ -34,7 +34,7 @@ pub struct Erasure {
 }
 
 /// "1 entry", "2 entries": how the summaries of what is deleted count.
-pub(in crate::store) fn counted(n: i64, one: &str, many: &str) -> String {
+pub fn counted(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 

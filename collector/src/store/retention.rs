@@ -245,6 +245,17 @@ pub async fn keep(store: super::Store, clock: Clock) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn retention_days_are_whole_days_up_to_ten_years_or_none() {
+        assert_eq!(parse_days(" 90 "), Ok(Some(90)));
+        assert_eq!(parse_days("3650"), Ok(Some(3_650)));
+        assert_eq!(parse_days(""), Ok(None));
+        assert_eq!(parse_days("off"), Ok(None));
+        for refused in ["0", "3651", "-5", "1.5", "forever"] {
+            assert_eq!(parse_days(refused), Err(DaysError), "{refused:?}");
+        }
+    }
+
     fn rule(days: Option<i64>, all: bool, spam_days: i64) -> Rule {
         Rule {
             site_id: 1,
