@@ -364,6 +364,14 @@ pub enum WebhookCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Turn an endpoint back on after its receiver answered 410 Gone
+    /// (which turns it off): new events reach it again.
+    Enable {
+        /// The endpoint's id (wh_…).
+        id: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -23,6 +23,7 @@ pub async fn run(command: WebhookCommand) -> Result<(), CliError> {
         WebhookCommand::List { db } => list(db).await,
         WebhookCommand::Remove { id, db } => remove(id, db).await,
         WebhookCommand::Rotate { id, db } => rotate(id, db).await,
+        WebhookCommand::Enable { id, db } => enable(id, db).await,
     }
 }
 
@@ -124,6 +125,21 @@ async fn rotate(id: String, db: DbArgs) -> Result<(), CliError> {
         secret.expose()
     );
     println!("The old secret keeps signing beside it for 24 hours.");
+    Ok(())
+}
+
+async fn enable(id: String, db: DbArgs) -> Result<(), CliError> {
+    let enabled = with_store(&db, async |store| {
+        store
+            .enable_webhook(id.clone(), None, crate::clock::system_millis())
+            .await
+            .map_err(store_error(&db))
+    })
+    .await?;
+    if !enabled {
+        return Err(CliError::NoSuchWebhook(id));
+    }
+    println!("Webhook {id} is on: new events reach it again.");
     Ok(())
 }
 

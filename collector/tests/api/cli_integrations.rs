@@ -123,6 +123,46 @@ async fn a_webhook_added_from_the_command_line_works_on_a_running_server_within_
     assert!(list.contains("active"));
     let (ok, rotated, _) = run(&["webhook", "rotate", &id], &db);
     assert!(ok && rotated.contains("whsec_") && !rotated.contains(&secret));
+
+    // A receiver that answers 410 Gone turns the endpoint off; the command
+    // line turns it back on.
+    receiver.script(&[crate::receiver::Reply::Status(410)]);
+    let send = |message: &str| {
+        let body = serde_json::json!({"site": server.site_key, "kind": "idea", "message": message});
+        client
+            .post(format!("{}/api/v1/feedback", server.url))
+            .json(&body)
+            .send()
+    };
+    assert_eq!(send("Gift tags").await.unwrap().status().as_u16(), 201);
+    receiver.wait_for(2, Duration::from_secs(5)).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, list, _) = run(&["webhook", "list"], &db);
+        if list.contains("\tdisabled (") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "turned off after a 410: {list}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (ok, out, _) = run(&["webhook", "enable", &id], &db);
+    assert!(
+        ok && out.starts_with(&format!("Webhook {id} is on")),
+        "{out}"
+    );
+    let (_, list, _) = run(&["webhook", "list"], &db);
+    assert!(list.contains("\tactive\t"), "{list}");
+    assert_eq!(send("Gift boxes").await.unwrap().status().as_u16(), 201);
+    let got = receiver.wait_for(3, Duration::from_secs(10)).await;
+    assert!(
+        got.iter().any(|r| r.body.contains("Gift boxes")),
+        "events reach it again"
+    );
+    let (ok, _, err) = run(&["webhook", "enable", "wh_nope"], &db);
+    assert!(
+        !ok && err.contains("no webhook has the id wh_nope"),
+        "{err}"
+    );
     let (ok, _, _) = run(&["webhook", "remove", &id], &db);
     assert!(ok);
     let (ok, _, err) = run(&["webhook", "remove", &id], &db);
