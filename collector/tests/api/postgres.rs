@@ -270,3 +270,95 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
     assert!(!ok);
     assert!(err.contains("already holds data"), "{err}");
 }
+
+/// `earshot <args> --database-url <url>`: (success, stdout, stderr).
+fn on_postgres_cli(args: &[&str], url: &str) -> (bool, String, String) {
+    let out = std::process::Command::new(crate::helpers::BIN)
+        .args(args)
+        .args(["--database-url", url])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_site_edited_from_the_command_line_applies_on_every_collector() {
+    let pg = TempPostgres::shared();
+    let url = pg.fresh_database();
+    let (a, b) = (on_postgres(&url), on_postgres(&url));
+    let shop = "https://shop.example";
+    let (ok, out, err) = on_postgres_cli(
+        &[
+            "site",
+            "edit",
+            &a.site_key,
+            "--add-origin",
+            shop,
+            "--response-promise",
+            "We answer within a day",
+            "--retention-days",
+            "365",
+        ],
+        &url,
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("  retention: resolved and won't-fix feedback deleted after 365 days;"),
+        "{out}"
+    );
+    let http = reqwest::Client::new();
+    let body = json!({"site": a.site_key, "kind": "idea", "message": "Gift wrapping"});
+    for collector in [&a, &b] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(8);
+        let answer: Value = loop {
+            let response = http
+                .post(format!("{}/api/v1/feedback", collector.url))
+                .header("origin", shop)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            if response.status() == StatusCode::CREATED {
+                break response.json().await.unwrap();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} follows within 5 seconds",
+                collector.url
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(answer["response_promise"], "We answer within a day");
+    }
+    let (ok, shown, err) = on_postgres_cli(&["site", "show", &a.site_key], &url);
+    assert!(ok, "{err}");
+    assert!(
+        shown.contains("  holds: 2 entries and 0 webhooks; last feedback 20"),
+        "{shown}"
+    );
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let recorded: Vec<(String, Option<i64>)> = client
+        .query(
+            "SELECT action, actor_id FROM audit_log WHERE action LIKE 'site.%' ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            ("site.changed".to_owned(), None),
+            ("site.retention".to_owned(), None)
+        ]
+    );
+}
