@@ -30,15 +30,7 @@ async fn a_failed_webhook_delivery_is_logged_without_its_url() {
     );
     assert!(ok, "{err}");
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let body =
-        serde_json::json!({"site": server.site_key, "kind": "idea", "message": "Gift wrapping"});
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/v1/feedback", server.url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
+    assert_eq!(server.post_idea("Gift wrapping").await, 201);
     let deadline = Instant::now() + Duration::from_secs(20);
     let line = loop {
         let written = std::fs::read_to_string(&log).unwrap();
@@ -101,16 +93,7 @@ async fn a_webhook_added_from_the_command_line_works_on_a_running_server_within_
         .to_owned();
     assert!(secret.starts_with("whsec_"));
     let started = Instant::now();
-    let client = reqwest::Client::new();
-    let body =
-        serde_json::json!({"site": server.site_key, "kind": "idea", "message": "Gift wrapping"});
-    let response = client
-        .post(format!("{}/api/v1/feedback", server.url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
+    assert_eq!(server.post_idea("Gift wrapping").await, 201);
     let got = receiver.wait_for(1, Duration::from_secs(5)).await;
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(got[0].json()["type"], "entry.created");
@@ -127,14 +110,7 @@ async fn a_webhook_added_from_the_command_line_works_on_a_running_server_within_
     // A receiver that answers 410 Gone turns the endpoint off; the command
     // line turns it back on.
     receiver.script(&[crate::receiver::Reply::Status(410)]);
-    let send = |message: &str| {
-        let body = serde_json::json!({"site": server.site_key, "kind": "idea", "message": message});
-        client
-            .post(format!("{}/api/v1/feedback", server.url))
-            .json(&body)
-            .send()
-    };
-    assert_eq!(send("Gift tags").await.unwrap().status().as_u16(), 201);
+    assert_eq!(server.post_idea("Gift tags").await, 201);
     receiver.wait_for(2, Duration::from_secs(5)).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -152,7 +128,7 @@ async fn a_webhook_added_from_the_command_line_works_on_a_running_server_within_
     );
     let (_, list, _) = run(&["webhook", "list"], &db);
     assert!(list.contains("\tactive\t"), "{list}");
-    assert_eq!(send("Gift boxes").await.unwrap().status().as_u16(), 201);
+    assert_eq!(server.post_idea("Gift boxes").await, 201);
     let got = receiver.wait_for(3, Duration::from_secs(10)).await;
     assert!(
         got.iter().any(|r| r.body.contains("Gift boxes")),

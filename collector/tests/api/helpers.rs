@@ -283,6 +283,20 @@ pub struct Binary {
 }
 
 impl Binary {
+    /// Posts an idea saying `message` to its first site; returns the
+    /// answer's status.
+    pub async fn post_idea(&self, message: &str) -> u16 {
+        let body = json!({"site": self.site_key, "kind": "idea", "message": message});
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/feedback", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// Starts the binary on `db` with every abuse limit off, then `env`.
     pub fn start(db: &Path, env: &[(&str, &str)]) -> Binary {
         Binary::serve(&["--db".as_ref(), db.as_os_str()], env)
