@@ -305,6 +305,9 @@ async fn internal_addresses_are_refused_unless_allowed() {
             && page.contains("--allow-private-webhooks"),
         "{page}"
     );
+    let site_id = app.running.store.sites().await.unwrap()[0].id;
+    let sites = admin.html(&format!("/console/sites/{site_id}")).await;
+    assert!(sites.contains("blocked: a private address"), "{sites}");
 }
 
 #[tokio::test]
@@ -581,6 +584,10 @@ async fn admins_add_review_redeliver_rotate_and_remove_webhooks_in_the_console()
     let public_id = crate::staff::between(&page, "/console/webhooks/", "\"").to_owned();
     let sites_page = admin.html(&format!("/console/sites/{site_id}")).await;
     assert!(sites_page.contains(&format!("/console/webhooks/{public_id}")));
+    assert!(
+        !sites_page.contains("blocked: a private address"),
+        "a private receiver is allowed here"
+    );
     assert!(
         !sites_page.contains(&secret),
         "the secret is shown only once"

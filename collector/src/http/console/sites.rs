@@ -330,7 +330,7 @@ pub(super) async fn site_page(
         section.panel {
             h2 { "Webhooks" }
             ul {
-                @for hook in hooks.iter().filter(|h| h.site_id == site.id) { (webhooks::summary(hook)) }
+                @for hook in hooks.iter().filter(|h| h.site_id == site.id) { (webhooks::summary(hook, state.allow_private_webhooks)) }
             }
             (webhooks::add_form(staff, site.id, hook))
         }

@@ -21,7 +21,7 @@ use crate::webhooks::{EndpointUrl, EventType, Requested, deliver, guard};
 const DELIVERIES_SHOWN: i64 = 50;
 
 /// An endpoint's line on the Sites page.
-pub fn summary(w: &Webhook) -> Markup {
+pub fn summary(w: &Webhook, allow_private: bool) -> Markup {
     let origin = EndpointUrl::parse(&w.url)
         .map(|u| u.origin())
         .unwrap_or_default();
@@ -30,6 +30,9 @@ pub fn summary(w: &Webhook) -> Markup {
             a href={ "/console/webhooks/" (w.public_id) } { (origin) "/…" }
             " · " (w.format) " · " (if w.events == "*" { "all events" } else { &w.events })
             " · " span class={ "state-" (w.state) } { (w.state) }
+            @if !allow_private && guard::private_host(&w.url) {
+                " · " span.late { "blocked: a private address" }
+            }
             @if w.pending > 0 { " · " (w.pending) " waiting" }
         }
     }
