@@ -416,8 +416,9 @@ pub enum SiteCommand {
         db: DbArgs,
     },
     /// Change a site: its name, the origins allowed to send feedback, its
-    /// first-response target or the promise customers see. A running
-    /// server applies it within 5 seconds. Recorded in the audit log.
+    /// first-response target, the promise customers see or its retention.
+    /// A running server applies it within 5 seconds. Recorded in the audit
+    /// log.
     Edit {
         /// The site's key (site_…), as `earshot site list` shows it.
         key: String,
