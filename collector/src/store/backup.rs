@@ -133,17 +133,17 @@ pub fn backup(db: &Path, to: &Path) -> Result<CopyFacts, BackupError> {
     crate::private_files::folder_exists(to).map_err(|missing| BackupError::NoFolder(missing.0))?;
     let partial = with_suffix(to, ".partial");
     let _ = std::fs::remove_file(&partial);
-    // Made empty and private before SQLite fills it (`VACUUM INTO` accepts
-    // an empty file): under the usual umask the copy would be readable by
-    // every account while it is written, and a folder we may not write in
-    // is reported as such rather than as "unable to open database".
-    crate::private_files::create_new(&partial).map_err(io(&partial))?;
     let conn = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(StoreError::from)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(StoreError::from)?;
+    // Made empty and private before SQLite fills it (`VACUUM INTO` accepts
+    // an empty file): under the usual umask the copy would be readable by
+    // every account while it is written, and a folder we may not write in
+    // is reported as such rather than as "unable to open database".
+    crate::private_files::create_new(&partial).map_err(io(&partial))?;
     let target = partial.to_string_lossy().into_owned();
     if let Err(e) = conn.execute("VACUUM INTO ?1", [&target]) {
         drop(conn);
@@ -439,6 +439,14 @@ mod tests {
     fn a_backup_that_cannot_be_created_names_the_file_not_sqlite() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("e.db");
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch("CREATE TABLE entries (id INTEGER PRIMARY KEY)")
+            .unwrap();
+        // Nothing is left behind when the database cannot be read either.
+        let to = dir.path().join("b.db");
+        assert!(backup(&dir.path().join("absent.db"), &to).is_err());
+        assert!(!with_suffix(&to, ".partial").exists());
         // A name no file system takes, so the test holds as root too.
         let to = dir.path().join(format!("{}.db", "b".repeat(300)));
         let error = backup(&db, &to).unwrap_err();
