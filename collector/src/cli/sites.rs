@@ -10,7 +10,7 @@ use crate::origin::{MAX_PER_SITE, OriginListError, OriginPattern};
 use crate::response_terms::{FirstResponseTarget, ResponsePromise};
 use crate::server::snippet;
 use crate::store::retention::{DaysError, Retention, parse_days};
-use crate::store::{NewSite, SiteChange, SiteRemoval, SiteRow, counted};
+use crate::store::{NewSite, SiteChange, SiteRemoval, SiteRow, Store, counted};
 
 /// The origins typed after `flag`, each checked by the rule the console
 /// follows too.
@@ -70,27 +70,37 @@ pub(super) async fn list(db: DbArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The site with `key` as the Sites page shows it, and its retention.
+async fn settings(
+    store: &Store,
+    db: &DbArgs,
+    key: &str,
+) -> Result<(i64, SiteRow, Retention), CliError> {
+    let missing = || CliError::NoSuchSite(key.to_owned());
+    let id = site_id(store, db, Some(key)).await?.ok_or_else(missing)?;
+    let site = store
+        .site_detail(id)
+        .await
+        .map_err(store_error(db))?
+        .ok_or_else(missing)?;
+    let retention = store
+        .retention(id)
+        .await
+        .map_err(store_error(db))?
+        .ok_or_else(missing)?;
+    Ok((id, site, retention))
+}
+
 /// Prints a site's settings, what it holds, and its embed snippet at the
 /// public URL the server runs with.
 pub(super) async fn show(key: String, db: DbArgs) -> Result<(), CliError> {
     with_store(&db, async |store| {
-        let missing = || CliError::NoSuchSite(key.clone());
-        let id = site_id(store, &db, Some(&key)).await?.ok_or_else(missing)?;
-        let site = store
-            .site_detail(id)
-            .await
-            .map_err(store_error(&db))?
-            .ok_or_else(missing)?;
-        let retention = store
-            .retention(id)
-            .await
-            .map_err(store_error(&db))?
-            .ok_or_else(missing)?;
+        let (id, site, retention) = settings(store, &db, &key).await?;
         let held = store
             .site_holdings(id)
             .await
             .map_err(store_error(&db))?
-            .ok_or_else(missing)?;
+            .ok_or_else(|| CliError::NoSuchSite(key.clone()))?;
         let last = site
             .last_entry_at
             .map_or_else(|| "never".to_owned(), crate::clock::timestamp);
@@ -156,12 +166,7 @@ pub(super) async fn edit(key: String, edit: SiteEdit, db: DbArgs) -> Result<(), 
     }
     with_store(&db, async |store| {
         let missing = || CliError::NoSuchSite(key.clone());
-        let id = site_id(store, &db, Some(&key)).await?.ok_or_else(missing)?;
-        let current = store
-            .site_detail(id)
-            .await
-            .map_err(store_error(&db))?
-            .ok_or_else(missing)?;
+        let (id, current, retention) = settings(store, &db, &key).await?;
         if let Some(name) = &name
             && let Some(other) = store
                 .site_named(name, Some(id))
@@ -181,11 +186,6 @@ pub(super) async fn edit(key: String, edit: SiteEdit, db: DbArgs) -> Result<(), 
                 Some(amended(&key, origins, added, &removed)?)
             }
         };
-        let retention = store
-            .retention(id)
-            .await
-            .map_err(store_error(&db))?
-            .ok_or_else(missing)?;
         let now = crate::clock::system_millis();
         if site_changes {
             let change = SiteChange {
@@ -202,24 +202,20 @@ pub(super) async fn edit(key: String, edit: SiteEdit, db: DbArgs) -> Result<(), 
                 return Err(missing());
             }
         }
-        let retention = Retention {
+        let wanted = Retention {
             days: keep_days.unwrap_or(retention.days),
             all: scope.map_or(retention.all, |s| s == RetentionScope::All),
             spam_days: spam_days.unwrap_or(retention.spam_days),
         };
         if retention_changes
             && !store
-                .set_retention(id, retention.clone(), None, now)
+                .set_retention(id, wanted, None, now)
                 .await
                 .map_err(store_error(&db))?
         {
             return Err(missing());
         }
-        let site = store
-            .site_detail(id)
-            .await
-            .map_err(store_error(&db))?
-            .ok_or_else(missing)?;
+        let (_, site, retention) = settings(store, &db, &key).await?;
         print!("{}", described(&site, &retention));
         println!("A running server applies the change within 5 seconds.");
         Ok(())
