@@ -6,7 +6,7 @@ use super::args::WebhookCommand;
 use super::{CliError, store_error, with_store};
 use crate::config::DbArgs;
 use crate::notify::{Prefs, Sites};
-use crate::store::Site;
+use crate::store::{Site, Store, StoreError};
 use crate::webhooks::Requested;
 use crate::webhooks::sign::SigningSecret;
 
@@ -88,38 +88,42 @@ async fn list(db: DbArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn remove(id: String, db: DbArgs) -> Result<(), CliError> {
-    let removed = with_store(&db, async |store| {
-        store
-            .remove_webhook(id.clone(), None, crate::clock::system_millis())
+/// Applies `change` to the endpoint `id` from the command line, now;
+/// refuses an id no endpoint has.
+async fn change_webhook(
+    id: &str,
+    db: &DbArgs,
+    change: impl AsyncFnOnce(&Store, String, i64) -> Result<bool, StoreError>,
+) -> Result<(), CliError> {
+    let found = with_store(db, async |store| {
+        change(store, id.to_owned(), crate::clock::system_millis())
             .await
-            .map_err(store_error(&db))
+            .map_err(store_error(db))
     })
     .await?;
-    if !removed {
-        return Err(CliError::NoSuchWebhook(id));
+    if found {
+        Ok(())
+    } else {
+        Err(CliError::NoSuchWebhook(id.to_owned()))
     }
+}
+
+async fn remove(id: String, db: DbArgs) -> Result<(), CliError> {
+    change_webhook(&id, &db, async |store, id, now| {
+        store.remove_webhook(id, None, now).await
+    })
+    .await?;
     println!("Removed webhook {id} and its queued messages.");
     Ok(())
 }
 
 async fn rotate(id: String, db: DbArgs) -> Result<(), CliError> {
     let secret = SigningSecret::generate();
-    let rotated = with_store(&db, async |store| {
-        store
-            .rotate_webhook(
-                id.clone(),
-                secret.expose().to_owned(),
-                None,
-                crate::clock::system_millis(),
-            )
-            .await
-            .map_err(store_error(&db))
+    let new = secret.expose().to_owned();
+    change_webhook(&id, &db, async |store, id, now| {
+        store.rotate_webhook(id, new, None, now).await
     })
     .await?;
-    if !rotated {
-        return Err(CliError::NoSuchWebhook(id));
-    }
     println!(
         "New signing secret for {id} (shown once): {}",
         secret.expose()
@@ -129,16 +133,10 @@ async fn rotate(id: String, db: DbArgs) -> Result<(), CliError> {
 }
 
 async fn enable(id: String, db: DbArgs) -> Result<(), CliError> {
-    let enabled = with_store(&db, async |store| {
-        store
-            .enable_webhook(id.clone(), None, crate::clock::system_millis())
-            .await
-            .map_err(store_error(&db))
+    change_webhook(&id, &db, async |store, id, now| {
+        store.enable_webhook(id, None, now).await
     })
     .await?;
-    if !enabled {
-        return Err(CliError::NoSuchWebhook(id));
-    }
     println!("Webhook {id} is on: new events reach it again.");
     Ok(())
 }
