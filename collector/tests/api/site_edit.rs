@@ -238,6 +238,13 @@ fn site_edit_refuses_what_is_wrong_and_then_changes_nothing() {
             )),
         "{shown}"
     );
+    // No origin at all: only server-side integrations can send.
+    let (ok, stdout, _) = run(&["site", "edit", &shop, "--origin", ""], &db);
+    assert!(ok);
+    assert!(
+        stdout.contains("  origins: none (only server-side integrations can send)\n"),
+        "{stdout}"
+    );
     let (ok, _, stderr) = run(&["site", "show", "site_nope"], &db);
     assert!(
         !ok && stderr.contains("no site has the key site_nope"),
@@ -264,6 +271,12 @@ fn site_edit_refuses_what_is_wrong_and_then_changes_nothing() {
                 None,
                 shop.clone(),
                 Some("days=off,scope=all,spam_days=1".to_owned())
+            ),
+            (
+                "site.changed".to_owned(),
+                None,
+                shop.clone(),
+                Some("origins".to_owned())
             ),
         ]
     );
