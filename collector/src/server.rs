@@ -146,7 +146,7 @@ impl Running {
     }
 }
 
-/// Embed snippet for `site` served from `public_url`.
+/// Embed snippet for the site `key`, its widget served from `public_url`.
 pub fn snippet(public_url: &str, key: &str) -> String {
     format!(r#"<script src="{public_url}/widget.js" data-site="{key}" defer></script>"#)
 }

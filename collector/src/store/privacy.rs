@@ -128,7 +128,7 @@ pub(super) const DELETE_CHUNK: usize = 64;
 /// lock and submissions waited up to 2.3 s in a site's removal (p99
 /// 669 ms; with it 65 ms, p99 24 ms) and 3.1 s in an erasure of 20,000
 /// entries. It about doubles the deletion's time.
-pub(super) const CHUNK_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+pub(super) const CHUNK_PAUSE: Duration = Duration::from_millis(10);
 
 /// Deletes entries from the front of `ids` completely (see the module's
 /// comment) until [`DELETE_BUDGET`] is spent, at least one; returns what
