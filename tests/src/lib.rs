@@ -452,13 +452,23 @@ axe.run(document, {{ runOnly: {{ type: "tag", values: ["wcag2a", "wcag2aa", "wca
 
     /// The widget's shadow root, once the loader has created it.
     pub async fn widget(&self) -> TestResult<ShadowRoot> {
-        let host = self
-            .client
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::Css("earshot-widget"))
-            .await?;
-        Ok(host.shadow_root().await?)
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let host = self
+                .client
+                .wait()
+                .at_most(PATIENCE)
+                .for_element(Locator::Css("earshot-widget"))
+                .await?;
+            // WebKitWebDriver now and then answers "Could not parse shadow
+            // root information" for a root that is there (seen once in
+            // CI while the page was still loading): ask again.
+            match host.shadow_root().await {
+                Ok(root) => return Ok(root),
+                Err(e) if Instant::now() > deadline => return Err(e.into()),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     /// Waits until `css` matches inside the widget's shadow root.
