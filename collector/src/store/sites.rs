@@ -443,16 +443,7 @@ impl Sqlite {
                 break;
             };
             after = last.0;
-            let mut rest = &page[..];
-            while !rest.is_empty() {
-                let chunk = rest[..rest.len().min(super::privacy::DELETE_CHUNK)].to_vec();
-                let (part, taken) = self
-                    .write(move |conn| super::privacy::delete_some(conn, &chunk, None))
-                    .await?;
-                rest = &rest[taken..];
-                deleted += part.entries;
-                tokio::time::sleep(super::privacy::CHUNK_PAUSE).await;
-            }
+            deleted += self.delete_paced(&page, None).await?.entries;
         }
         let removed = self
             .write(move |conn| finish_removal(conn, id, deleted, actor, at))
