@@ -50,6 +50,19 @@ pub struct DbArgs {
     pub wal_checkpoints: WalCheckpoints,
 }
 
+// The serve flags' bounds: a 0 that would end every session or refuse
+// every connection, or a number whose seconds overflow, is refused at the
+// start with the range instead of being quietly changed or panicking.
+/// Most connections `--max-connections` takes (each is a file descriptor).
+const MAX_CONNECTIONS: u64 = 1_000_000;
+/// Longest header and request timeouts, in seconds (an hour).
+const TIMEOUT_SECS_MAX: u64 = 3_600;
+/// Longest `--min-fill-ms` (a minute): nobody fills the form slower on
+/// purpose, and a longer wait would file real customers as spam.
+const MIN_FILL_MS_MAX: u64 = 60_000;
+/// Longest staff session settings (a year).
+const YEAR_MINUTES: u64 = 365 * 24 * 60;
+
 /// The SQLite file when none is named.
 pub const DEFAULT_DB: &str = "./earshot.db";
 
@@ -87,7 +100,7 @@ pub struct ServeArgs {
     /// Most client connections served at once. When all are taken, the one
     /// waiting longest without a request is closed for a newcomer; only
     /// when all are busy do newcomers wait in the backlog.
-    #[arg(long, env = "EARSHOT_MAX_CONNECTIONS", default_value_t = Limits::DEFAULT.max_connections)]
+    #[arg(long, env = "EARSHOT_MAX_CONNECTIONS", default_value_t = Limits::DEFAULT.max_connections, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_CONNECTIONS))]
     pub max_connections: usize,
     /// Most connections one client holds at once (an IPv6 client counts by
     /// its /64); past it, its longest-waiting connection is closed. Not
@@ -97,14 +110,14 @@ pub struct ServeArgs {
     pub max_connections_per_ip: usize,
     /// Seconds a client may take to send request headers (also closes idle
     /// keep-alive connections), so slow clients cannot pin connections.
-    #[arg(long, env = "EARSHOT_HEADER_TIMEOUT_SECS", default_value_t = Limits::DEFAULT.header_timeout.as_secs())]
+    #[arg(long, env = "EARSHOT_HEADER_TIMEOUT_SECS", default_value_t = Limits::DEFAULT.header_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=TIMEOUT_SECS_MAX))]
     pub header_timeout_secs: u64,
     /// Seconds a whole request (body included) may take before it gets 408.
-    #[arg(long, env = "EARSHOT_REQUEST_TIMEOUT_SECS", default_value_t = Limits::DEFAULT.request_timeout.as_secs())]
+    #[arg(long, env = "EARSHOT_REQUEST_TIMEOUT_SECS", default_value_t = Limits::DEFAULT.request_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=TIMEOUT_SECS_MAX))]
     pub request_timeout_secs: u64,
     /// Submissions sent sooner than this many milliseconds after the form was
     /// opened are stored as spam. 0 disables the check.
-    #[arg(long, env = "EARSHOT_MIN_FILL_MS", default_value_t = 1_500)]
+    #[arg(long, env = "EARSHOT_MIN_FILL_MS", default_value_t = 1_500, value_parser = clap::value_parser!(u64).range(..=MIN_FILL_MS_MAX))]
     pub min_fill_ms: u64,
     /// SMTP relay for the collector's email (staff replies to customers,
     /// notifications and digests for staff, invitations and password
@@ -157,10 +170,10 @@ pub struct ServeArgs {
     )]
     pub metrics_token: Option<Secret>,
     /// Minutes of inactivity after which a staff session ends.
-    #[arg(long, env = "EARSHOT_SESSION_IDLE_MINUTES", default_value_t = SessionPolicy::DEFAULT.idle.as_secs() / 60)]
+    #[arg(long, env = "EARSHOT_SESSION_IDLE_MINUTES", default_value_t = SessionPolicy::DEFAULT.idle.as_secs() / 60, value_parser = clap::value_parser!(u64).range(1..=YEAR_MINUTES))]
     pub session_idle_minutes: u64,
     /// Hours after sign-in at which a staff session ends, however active.
-    #[arg(long, env = "EARSHOT_SESSION_MAX_HOURS", default_value_t = SessionPolicy::DEFAULT.absolute.as_secs() / 3600)]
+    #[arg(long, env = "EARSHOT_SESSION_MAX_HOURS", default_value_t = SessionPolicy::DEFAULT.absolute.as_secs() / 3600, value_parser = clap::value_parser!(u64).range(1..=YEAR_MINUTES / 60))]
     pub session_max_hours: u64,
 }
 
@@ -352,16 +365,16 @@ impl From<ServeArgs> for Config {
             limits: Limits {
                 per_ip_per_minute: args.rate_limit_per_ip,
                 per_site_per_minute: args.rate_limit_per_site,
-                max_connections: args.max_connections.max(1),
+                max_connections: args.max_connections,
                 max_connections_per_ip: args.max_connections_per_ip,
-                header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
-                request_timeout: Duration::from_secs(args.request_timeout_secs.max(1)),
+                header_timeout: Duration::from_secs(args.header_timeout_secs),
+                request_timeout: Duration::from_secs(args.request_timeout_secs),
                 min_fill: Duration::from_millis(args.min_fill_ms),
             },
             trusted_proxies: args.trusted_proxies,
             sessions: SessionPolicy {
-                idle: Duration::from_secs(args.session_idle_minutes.max(1) * 60),
-                absolute: Duration::from_secs(args.session_max_hours.max(1) * 3600),
+                idle: Duration::from_secs(args.session_idle_minutes * 60),
+                absolute: Duration::from_secs(args.session_max_hours * 3600),
                 secure_cookie: false,
             },
             clock: Clock::system(),
@@ -386,6 +399,66 @@ impl From<ServeArgs> for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn serve(flags: &[&str]) -> Result<Config, String> {
+        let argv = std::iter::once("earshot").chain(flags.iter().copied());
+        Serve::try_parse_from(argv)
+            .map(|serve| Config::from(serve.args))
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn serve_flags_out_of_range_are_refused_with_their_range() {
+        for (flag, value, range) in [
+            ("--session-idle-minutes", "0", "1..=525600"),
+            ("--session-idle-minutes", "18446744073709551615", "u64"),
+            ("--session-max-hours", "0", "1..=8760"),
+            ("--session-max-hours", "8761", "1..=8760"),
+            ("--max-connections", "0", "1..=1000000"),
+            ("--header-timeout-secs", "0", "1..=3600"),
+            ("--request-timeout-secs", "0", "1..=3600"),
+            ("--request-timeout-secs", "3601", "1..=3600"),
+            ("--min-fill-ms", "60001", "0..=60000"),
+        ] {
+            let error = serve(&[flag, value]).unwrap_err();
+            assert!(error.contains(flag), "{flag} {value}: {error}");
+            if range != "u64" {
+                assert!(error.contains(range), "{flag} {value}: {error}");
+            }
+        }
+    }
+
+    #[test]
+    fn serve_flags_at_their_bounds_are_taken_as_written() {
+        let config = serve(&[
+            "--session-idle-minutes",
+            "525600",
+            "--session-max-hours",
+            "1",
+            "--max-connections",
+            "1",
+            "--header-timeout-secs",
+            "3600",
+            "--request-timeout-secs",
+            "1",
+            "--min-fill-ms",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(config.sessions.idle, Duration::from_secs(365 * 86_400));
+        assert_eq!(config.sessions.absolute, Duration::from_secs(3_600));
+        assert_eq!(config.limits.max_connections, 1);
+        assert_eq!(config.limits.header_timeout, Duration::from_secs(3_600));
+        assert_eq!(config.limits.request_timeout, Duration::from_secs(1));
+        assert_eq!(config.limits.min_fill, Duration::ZERO);
+    }
 
     #[test]
     fn a_backup_period_is_a_number_and_its_unit_and_at_least_a_minute() {
