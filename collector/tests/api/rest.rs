@@ -473,7 +473,8 @@ async fn the_inbox_filters_apply_to_the_api() {
         ("view=trash", "view"),
         ("from=yesterday", "from"),
         ("site=site_nope", "site"),
-        ("after=3", "after"),
+        // The console's page parameter: the API pages with `cursor`.
+        ("after=3", "query"),
     ] {
         let response = api.get(&format!("/api/v1/entries?{query}")).await;
         assert_eq!(
@@ -482,6 +483,43 @@ async fn the_inbox_filters_apply_to_the_api() {
             "{query}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_misspelt_parameter_is_refused_by_name_rather_than_ignored() {
+    let (app, _clock) = console_app().await;
+    reference_of(&app, complaint(&app, "The discount code failed")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "read", None).await,
+    };
+    for path in [
+        "/api/v1/entries?view=all&stauts=open",
+        "/api/v1/entries?limit=1&page=2",
+        "/api/v1/entries/export.csv?kind=idea&format=csv",
+        "/api/v1/entries/export.ndjson?sort=created",
+        "/api/v1/attachments/a_01?downlaod=1",
+    ] {
+        let response = api.get(path).await;
+        assert_eq!(response.status(), 422, "{path}");
+        let body: Value = response.json().await.unwrap();
+        let unknown = path.rsplit('&').next().unwrap().rsplit('?').next().unwrap();
+        let name = unknown.split('=').next().unwrap();
+        assert_eq!(body["error"]["field"], "query", "{path}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("\"{name}\"")),
+            "{path}: {message}"
+        );
+    }
+    // Every parameter the API documents is still read, together.
+    let all = "/api/v1/entries?view=all&site=&kind=complaint&status=new&severity=&assignee=\
+               &promise=&from=2020-01-01&to=2100-01-01&q=discount&limit=5";
+    assert_eq!(api.json(all).await["entries"].as_array().unwrap().len(), 1);
+    let export = api
+        .get("/api/v1/entries/export.csv?view=all&q=discount&bom=1")
+        .await;
+    assert_eq!(export.status(), 200);
 }
 
 #[tokio::test]

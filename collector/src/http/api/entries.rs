@@ -3,13 +3,13 @@
 
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Caller, decode_cursor, encode_cursor};
+use super::{Caller, decode_cursor, encode_cursor, read_query};
 use crate::clock::rfc3339;
 use crate::http::{ApiError, AppState};
 use crate::review::filter::Filter;
@@ -34,12 +34,11 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-fn query_error(_: QueryRejection) -> ApiError {
-    ApiError::Input(bad(
-        "query",
-        "the query string could not be read; give each parameter once",
-    ))
-}
+/// What `list` reads: any other parameter is refused.
+const LIST_PARAMETERS: &[&str] = &[
+    "view", "site", "kind", "status", "severity", "assignee", "promise", "from", "to", "q",
+    "limit", "cursor",
+];
 
 /// The filter a query asks for: a site may be named by id or by key, a
 /// colleague by id or by email.
@@ -65,9 +64,6 @@ pub(super) async fn parse_filter(
             .await?
             .ok_or(ApiError::Refused(crate::store::Refusal::NoUser))?;
         raw.assignee = user.id.to_string();
-    }
-    if !raw.after.is_empty() {
-        return Err(ApiError::Input(bad("after", "page with cursor, not after")));
     }
     Ok(raw.parse(caller.user.id)?)
 }
@@ -106,8 +102,9 @@ pub async fn list(
     caller: Caller,
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(query_error)?;
+    let query = read_query(query, raw.as_deref(), LIST_PARAMETERS)?;
     let mut filter = parse_filter(&state, &caller, &query.filter).await?;
     let limit = parse_limit(query.limit.as_deref())?;
     if let Some(cursor) = &query.cursor {
@@ -268,9 +265,10 @@ pub async fn attachment(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<AttachmentQuery>, QueryRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let Path(id) = path.map_err(|_| ApiError::NotFound)?;
-    let Query(query) = query.map_err(query_error)?;
+    let query = read_query(query, raw.as_deref(), &["download"])?;
     let (content_type, bytes) = state
         .store
         .attachment(id.clone())

@@ -3,14 +3,14 @@
 
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
-use super::Caller;
 use super::entries::parse_filter;
+use super::{Caller, read_query};
 use crate::export::{self, Format};
 use crate::http::{ApiError, AppState};
 use crate::review::filter::Filter;
@@ -37,6 +37,11 @@ impl ExportQuery {
         }
     }
 }
+
+/// What an export reads: any other parameter is refused.
+const EXPORT_PARAMETERS: &[&str] = &[
+    "view", "site", "kind", "status", "severity", "assignee", "promise", "from", "to", "q", "bom",
+];
 
 /// The streamed answer, for the API and the console alike.
 pub(crate) fn response(state: &AppState, filter: Filter, format: Format, bom: bool) -> Response {
@@ -69,14 +74,10 @@ async fn export(
     caller: Caller,
     state: AppState,
     query: Result<Query<ExportQuery>, QueryRejection>,
+    raw: Option<String>,
     format: Format,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|_| {
-        ApiError::Input(bad(
-            "query",
-            "the query string could not be read; give each parameter once",
-        ))
-    })?;
+    let query = read_query(query, raw.as_deref(), EXPORT_PARAMETERS)?;
     let bom = query.bom()?;
     let filter = parse_filter(&state, &caller, &query.filter).await?;
     Ok(response(&state, filter, format, bom))
@@ -86,14 +87,16 @@ pub async fn csv(
     caller: Caller,
     State(state): State<AppState>,
     query: Result<Query<ExportQuery>, QueryRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    export(caller, state, query, Format::Csv).await
+    export(caller, state, query, raw, Format::Csv).await
 }
 
 pub async fn ndjson(
     caller: Caller,
     State(state): State<AppState>,
     query: Result<Query<ExportQuery>, QueryRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    export(caller, state, query, Format::Ndjson).await
+    export(caller, state, query, raw, Format::Ndjson).await
 }

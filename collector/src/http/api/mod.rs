@@ -11,6 +11,7 @@ pub(crate) use export::{ExportQuery, response as export_response};
 
 use std::net::SocketAddr;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -151,6 +152,46 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 /// place when that entry was erased or moved.)
 pub fn encode_cursor(after: Cursor) -> String {
     URL_SAFE_NO_PAD.encode(format!("e2:{after}"))
+}
+
+fn query_error(_: QueryRejection) -> ApiError {
+    ApiError::Input(crate::review::input::bad(
+        "query",
+        "the query string could not be read; give each parameter once",
+    ))
+}
+
+/// Longest unknown parameter name repeated back in an error.
+const NAME_SHOWN_MAX: usize = 40;
+
+/// A query string as a handler reads it (`query`, its known parameters),
+/// after checking `raw`, the whole query string, for any other: one is
+/// refused with its name and the ones that are read, so a misspelt filter
+/// (`stauts=open`) is not quietly answered with every entry.
+pub(super) fn read_query<T>(
+    query: Result<axum::extract::Query<T>, QueryRejection>,
+    raw: Option<&str>,
+    names: &[&str],
+) -> Result<T, ApiError> {
+    let axum::extract::Query(query) = query.map_err(query_error)?;
+    let pairs: Vec<(String, String)> =
+        serde_html_form::from_str(raw.unwrap_or_default()).unwrap_or_default();
+    match pairs
+        .iter()
+        .find(|(name, _)| !names.contains(&name.as_str()))
+    {
+        None => Ok(query),
+        Some((name, _)) => {
+            let shown: String = name.chars().take(NAME_SHOWN_MAX).collect();
+            Err(ApiError::Input(crate::review::input::bad(
+                "query",
+                format!(
+                    "unknown parameter {shown:?}; the parameters are {}",
+                    names.join(", ")
+                ),
+            )))
+        }
+    }
 }
 
 pub fn decode_cursor(raw: &str) -> Result<Cursor, ApiError> {

@@ -155,7 +155,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Earshot collector API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The Earshot feedback collector. The public ingest API (`/api/v1/feedback`): browsers may call it only from a site's allowed origins; every answer to an allowed origin carries CORS headers. The staff API (tag `staff`): an API token in `Authorization: Bearer esk_…`, made under API tokens in the console or with `earshot token add`. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}`."
+            "description": "The Earshot feedback collector. The public ingest API (`/api/v1/feedback`): browsers may call it only from a site's allowed origins; every answer to an allowed origin carries CORS headers. The staff API (tag `staff`): an API token in `Authorization: Bearer esk_…`, made under API tokens in the console or with `earshot token add`. Errors are `{\"error\":{\"code\",\"message\",\"field\"}}`; a query parameter a staff route does not read is refused (422, field `query`) rather than ignored."
         },
         "tags": [
             {"name": "public", "description": "Called by the widget on customers' sites"},
