@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use prefs::{DEFAULT_DIGEST_HOUR, Prefs, PrefsError, Sites};
+pub use prefs::{DEFAULT_DIGEST_HOUR, Prefs, PrefsError, Sites, sites_without};
 
 use crate::clock::Clock;
 use crate::mail::Mailer;

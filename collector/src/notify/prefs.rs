@@ -22,6 +22,40 @@ pub enum Sites {
     Only(BTreeSet<i64>),
 }
 
+impl Sites {
+    /// As stored: `*`, or site ids separated by commas (unreadable ones
+    /// skipped).
+    fn from_stored(stored: &str) -> Sites {
+        if stored.trim() == "*" {
+            return Sites::All;
+        }
+        Sites::Only(
+            stored
+                .split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .collect(),
+        )
+    }
+
+    fn stored(&self) -> String {
+        match self {
+            Sites::All => "*".to_owned(),
+            Sites::Only(ids) => ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
+        }
+    }
+}
+
+/// A stored site list without `site_id`, a site being removed, or `None`
+/// when it does not name it. SQLite may give a removed site's id to the
+/// next site added: left behind, the choice of one site would silently
+/// become a choice of another.
+pub fn sites_without(stored: &str, site_id: i64) -> Option<String> {
+    match Sites::from_stored(stored) {
+        Sites::All => None,
+        Sites::Only(mut ids) => ids.remove(&site_id).then(|| Sites::Only(ids).stored()),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prefs {
     /// Kinds that send an email at once.
@@ -104,10 +138,7 @@ impl Prefs {
     }
 
     pub fn sites_text(&self) -> String {
-        match &self.sites {
-            Sites::All => "*".to_owned(),
-            Sites::Only(ids) => ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
-        }
+        self.sites.stored()
     }
 
     /// From the stored columns; anything unknown in them is skipped.
@@ -120,7 +151,7 @@ impl Prefs {
         let mut prefs = Prefs {
             kinds: BTreeSet::new(),
             severities: BTreeSet::new(),
-            sites: Sites::All,
+            sites: Sites::from_stored(sites),
             digest_hour: digest_hour
                 .and_then(|h| u8::try_from(h).ok())
                 .filter(|h| *h < 24),
@@ -132,14 +163,6 @@ impl Prefs {
             } else if let Some(severity) = Severity::parse(part) {
                 prefs.severities.insert(severity);
             }
-        }
-        if sites.trim() != "*" {
-            prefs.sites = Sites::Only(
-                sites
-                    .split(',')
-                    .filter_map(|s| s.trim().parse().ok())
-                    .collect(),
-            );
         }
         prefs
     }
@@ -209,6 +232,15 @@ impl Prefs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_removed_site_leaves_the_lists_that_name_it_and_only_those() {
+        assert_eq!(sites_without("3,7,12", 7).as_deref(), Some("3,12"));
+        assert_eq!(sites_without("7", 7).as_deref(), Some(""));
+        assert_eq!(sites_without("3,12", 7), None);
+        assert_eq!(sites_without("*", 7), None);
+        assert_eq!(sites_without("", 7), None);
+    }
 
     #[test]
     fn admins_hear_at_once_about_complaints_mismatches_and_blocking_things() {

@@ -389,6 +389,7 @@ fn finish_removal(
     for table in SITE_ROLLUPS {
         conn.execute(&format!("DELETE FROM {table} WHERE site_id = ?1"), [id])?;
     }
+    forget_in_notify_prefs(conn, id)?;
     conn.execute("DELETE FROM origin_refusals WHERE site_id = ?1", [id])?;
     conn.execute("DELETE FROM refused_origins WHERE site_id = ?1", [id])?;
     // Their queued deliveries go with them.
@@ -410,6 +411,23 @@ fn finish_removal(
             only: false,
         },
     })
+}
+
+/// Takes site `id` out of every colleague's choice of sites to hear about.
+fn forget_in_notify_prefs(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    let lists: Vec<(i64, String)> = conn
+        .prepare("SELECT user_id, sites FROM notify_prefs")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (user, sites) in lists {
+        if let Some(kept) = crate::notify::sites_without(&sites, id) {
+            conn.execute(
+                "UPDATE notify_prefs SET sites = ?1 WHERE user_id = ?2",
+                params![kept, user],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 impl Sqlite {

@@ -544,3 +544,50 @@ async fn a_row_edited_into_unreadable_bytes_is_passed_over_not_a_stall_on_sqlite
     assert!(db.pending_dispatch(100).await.unwrap().is_empty());
     db.shutdown().await;
 }
+
+async fn a_removed_site_leaves_every_colleagues_choice_of_sites(db: &Store) {
+    use earshot_collector::notify::Sites;
+    let shop = first_site(db).await;
+    let ada = colleague(db, "Ada", Role::Admin).await;
+    let bo = colleague(db, "Bo", Role::Agent).await;
+    let cy = colleague(db, "Cy", Role::Agent).await;
+    let test = db
+        .add_site_by(crate::ingest::new_site("Test"), ada.id, T0)
+        .await
+        .unwrap();
+    let choose = |sites: Sites| Prefs {
+        sites,
+        ..Prefs::defaults(Role::Admin)
+    };
+    db.set_notify_prefs(ada.id, choose(Sites::Only([shop.id, test.id].into())))
+        .await
+        .unwrap();
+    db.set_notify_prefs(bo.id, choose(Sites::Only([test.id].into())))
+        .await
+        .unwrap();
+    db.set_notify_prefs(cy.id, choose(Sites::All))
+        .await
+        .unwrap();
+
+    db.remove_site(test.id, Some(ada.id), T0 + 1).await.unwrap();
+    let sites_of = async |user: &User| db.notify_prefs(user.clone()).await.unwrap().sites;
+    assert_eq!(sites_of(&ada).await, Sites::Only([shop.id].into()));
+    assert_eq!(sites_of(&bo).await, Sites::Only([].into()));
+    assert_eq!(sites_of(&cy).await, Sites::All);
+
+    // The next site (on SQLite perhaps under the removed one's id) is
+    // nobody's choice until someone chooses it.
+    let next = db
+        .add_site_by(crate::ingest::new_site("Next"), ada.id, T0 + 2)
+        .await
+        .unwrap();
+    for user in [&ada, &bo] {
+        let prefs = db.notify_prefs(user.clone()).await.unwrap();
+        assert!(
+            !prefs.wants_now(next.id, earshot_protocol::Kind::Complaint, None),
+            "{}",
+            user.name
+        );
+    }
+}
+story!(a_removed_site_leaves_every_colleagues_choice_of_sites);

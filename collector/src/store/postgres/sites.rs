@@ -148,6 +148,21 @@ impl Postgres {
             tx.execute(&format!("DELETE FROM {table} WHERE site_id = $1"), &[&id])
                 .await?;
         }
+        // As on SQLite (where the next site may get the id): no colleague's
+        // choice of sites names one that is gone.
+        for row in tx
+            .query("SELECT user_id, sites FROM notify_prefs", &[])
+            .await?
+        {
+            let (user, sites): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+            if let Some(kept) = crate::notify::sites_without(&sites, id) {
+                tx.execute(
+                    "UPDATE notify_prefs SET sites = $1 WHERE user_id = $2",
+                    &[&kept, &user],
+                )
+                .await?;
+            }
+        }
         tx.execute("DELETE FROM origin_refusals WHERE site_id = $1", &[&id])
             .await?;
         tx.execute("DELETE FROM refused_origins WHERE site_id = $1", &[&id])
