@@ -59,12 +59,22 @@ fn load_all(conn: &Connection) -> Result<Vec<Site>, StoreError> {
     Ok(sites)
 }
 
+/// The cursor holding the largest id a removed site had. SQLite gives a
+/// new row the largest id plus one, so without it the next site would
+/// take the id of the newest removed one, and whatever still names that id
+/// (a tool's `site=` filter, a bookmarked console page) would quietly show
+/// another site.
+pub(in crate::store) const REMOVED_SITES_CURSOR: &str = "removed_sites";
+
 fn insert(conn: &Connection, site: &NewSite, at: i64) -> Result<Site, StoreError> {
     let key = ids::site_key();
     let origins = origins_text(&site.origins);
     conn.execute(
-        "INSERT INTO sites (key, name, origins, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![key, site.name, origins, at],
+        "INSERT INTO sites (id, key, name, origins, created_at)
+         VALUES (max(coalesce((SELECT max(id) FROM sites), 0),
+                     coalesce((SELECT upto FROM cursors WHERE name = ?5), 0)) + 1,
+                 ?1, ?2, ?3, ?4)",
+        params![key, site.name, origins, at, REMOVED_SITES_CURSOR],
     )?;
     Ok(Site {
         id: conn.last_insert_rowid(),
@@ -395,6 +405,11 @@ fn finish_removal(
     // Their queued deliveries go with them.
     conn.execute("DELETE FROM webhooks WHERE site_id = ?1", [id])?;
     conn.execute("DELETE FROM sites WHERE id = ?1", [id])?;
+    conn.execute(
+        "INSERT INTO cursors (name, upto) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET upto = max(upto, excluded.upto)",
+        params![REMOVED_SITES_CURSOR, id],
+    )?;
     audit(
         conn,
         actor,

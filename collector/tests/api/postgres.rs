@@ -202,6 +202,13 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
         .create_session(vec![9; 32], ada.id, "csrf".into(), now, None)
         .await
         .unwrap();
+    // A removed site, the newest: its id is not given again on either side.
+    let gone = earshot_collector::store::NewSite {
+        name: "Gone".into(),
+        origins: Vec::new(),
+    };
+    let gone = store.add_site_by(gone, ada.id, now).await.unwrap();
+    store.remove_site(gone.id, Some(ada.id), now).await.unwrap();
     let db = app.db_path.clone();
 
     let pg = TempPostgres::shared();
@@ -262,6 +269,12 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
         password_hash: "x".into(),
     };
     assert!(moved.add_user(user, now).await.unwrap().id > ada.id);
+    let next = earshot_collector::store::NewSite {
+        name: "Next".into(),
+        origins: Vec::new(),
+    };
+    let next = moved.add_site_by(next, ada.id, now).await.unwrap();
+    assert!(next.id > gone.id, "{} after {}", next.id, gone.id);
     let refusals = moved.refusals(vec![site_id], now + 10).await.unwrap();
     assert_eq!(refusals[&site_id].count, 1);
     moved.shutdown().await;

@@ -575,12 +575,13 @@ async fn a_removed_site_leaves_every_colleagues_choice_of_sites(db: &Store) {
     assert_eq!(sites_of(&bo).await, Sites::Only([].into()));
     assert_eq!(sites_of(&cy).await, Sites::All);
 
-    // The next site (on SQLite perhaps under the removed one's id) is
-    // nobody's choice until someone chooses it.
+    // The next site is nobody's choice until someone chooses it, and never
+    // gets a removed site's id (SQLite would give it the largest plus one).
     let next = db
         .add_site_by(crate::ingest::new_site("Next"), ada.id, T0 + 2)
         .await
         .unwrap();
+    assert!(next.id > test.id, "{} after {}", next.id, test.id);
     for user in [&ada, &bo] {
         let prefs = db.notify_prefs(user.clone()).await.unwrap();
         assert!(

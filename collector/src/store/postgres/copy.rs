@@ -193,7 +193,9 @@ impl Postgres {
             &[&counted],
         )
         .await?;
-        // New rows continue after the copied ids.
+        // New rows continue after the copied ids (sites also after the
+        // removed ones', which SQLite kept aside).
+        let removed_sites = cursor(crate::store::sites::REMOVED_SITES_CURSOR)?;
         for &table in TABLES {
             let has_identity: bool = tx
                 .query_one(
@@ -208,9 +210,10 @@ impl Postgres {
                 tx.execute(
                     &format!(
                         "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
-                                       coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+                                       greatest(coalesce((SELECT max(id) FROM {table}), 0), $1) + 1,
+                                       false)"
                     ),
-                    &[],
+                    &[&if table == "sites" { removed_sites } else { 0 }],
                 )
                 .await?;
             }
