@@ -105,6 +105,10 @@ pub enum StoreError {
         "the database URL is not a PostgreSQL connection string like postgres://user:password@host:5432/database"
     )]
     BadUrl,
+    /// The first connection to PostgreSQL failed, and why (for the start
+    /// and the command line; later losses are `Unavailable`).
+    #[error("could not connect to PostgreSQL: {0}")]
+    Connect(ConnectError),
     /// No connection to the database could be had in time: answered 503,
     /// so the widget keeps the submission and retries.
     #[error("the database is unavailable")]
@@ -127,7 +131,7 @@ impl StoreError {
     /// caller that can repeat it safely (an idempotency key) should.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            StoreError::Closed | StoreError::Unavailable => Some(5),
+            StoreError::Closed | StoreError::Unavailable | StoreError::Connect(_) => Some(5),
             // Space is freed by a person, not in seconds.
             StoreError::Full => Some(60),
             _ => None,
@@ -156,6 +160,59 @@ impl From<rusqlite::Error> for StoreError {
 /// involved (a customer's words, a staff email in a unique key). Its
 /// `Debug` is its `Display`, for the same reason.
 pub struct PostgresError(tokio_postgres::Error);
+
+/// Why a first connection to PostgreSQL failed, in words an operator can
+/// act on. Like [`PostgresError`] it never carries the server's message;
+/// the driver's own account of a connection failure (a refused socket, a
+/// name that does not resolve, a certificate it does not trust) quotes no
+/// data and is kept.
+#[derive(Debug)]
+pub struct ConnectError(String);
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl ConnectError {
+    pub(crate) fn new(e: &tokio_postgres::Error) -> ConnectError {
+        use tokio_postgres::error::SqlState;
+        let Some(db) = e.as_db_error() else {
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                text = format!("{text}: {c}");
+                cause = c.source();
+            }
+            return ConnectError(text);
+        };
+        let code = db.code();
+        let what = if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            "the server refused this user or password (or pg_hba.conf does not let it in from here)"
+        } else if *code == SqlState::INVALID_CATALOG_NAME {
+            "the database named in the URL does not exist: create it first (createdb)"
+        } else if *code == SqlState::TOO_MANY_CONNECTIONS {
+            "the server has no connection to spare (max_connections)"
+        } else if *code == SqlState::CANNOT_CONNECT_NOW {
+            "the server is starting up or shutting down"
+        } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+            "this user may not use the database"
+        } else {
+            "the server refused the connection"
+        };
+        ConnectError(format!("{what} (SQLSTATE {})", code.code()))
+    }
+
+    pub(crate) fn timed_out(after: std::time::Duration) -> ConnectError {
+        ConnectError(format!(
+            "no answer within {} seconds: check the host and port, and that a firewall lets them through",
+            after.as_secs()
+        ))
+    }
+}
 
 impl std::fmt::Debug for PostgresError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

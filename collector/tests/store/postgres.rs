@@ -176,6 +176,39 @@ async fn a_malformed_database_url_is_named_as_such() {
 }
 
 #[tokio::test]
+async fn a_first_connection_that_fails_says_why() {
+    let why = async |url: String| match Postgres::connect(&url).await {
+        Err(e @ StoreError::Connect(_)) => e.to_string(),
+        Err(other) => panic!("{url}: expected a connection error, got {other:?}"),
+        Ok(_) => panic!("{url}: connected"),
+    };
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = why(format!(
+        "postgres://earshot@127.0.0.1:{port}/x?sslmode=disable"
+    ))
+    .await;
+    assert!(
+        refused.starts_with("could not connect to PostgreSQL") && refused.contains("refused"),
+        "{refused}"
+    );
+    let server = TempPostgres::start();
+    let missing = why(server.url("no_such_database")).await;
+    assert!(missing.contains("does not exist"), "{missing}");
+    assert!(missing.contains("3D000"), "{missing}");
+    let stranger = server
+        .url("postgres")
+        .replace("earshot@", "stranger:hunter2@");
+    let refused = why(stranger).await;
+    assert!(refused.contains("user or password"), "{refused}");
+    assert!(!refused.contains("hunter2"), "{refused}");
+}
+
+#[tokio::test]
 async fn collectors_sending_from_one_outbox_each_take_different_emails() {
     use earshot_collector::store::{Dispatched, MailKind, NewMail, NewUser, Role};
     let server = TempPostgres::start();

@@ -55,7 +55,7 @@ use deadpool_postgres::{
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 
-use super::{StoreError, WriteStats};
+use super::{ConnectError, StoreError, WriteStats};
 
 /// Connections one collector keeps at most. PostgreSQL's default
 /// `max_connections` is 100: room for several collectors and the tools
@@ -131,7 +131,15 @@ impl Postgres {
                 intake,
             }),
         };
-        let mut client = db.client().await?;
+        // The first connection says why it failed: the operator starting
+        // the server or a command needs more than "unavailable".
+        let mut client = db.pool.get().await.map_err(|e| {
+            StoreError::Connect(match e {
+                PoolError::Backend(e) => ConnectError::new(&e),
+                PoolError::Timeout(_) => ConnectError::timed_out(WAIT),
+                _ => return StoreError::Unavailable,
+            })
+        })?;
         migrations::run(&mut client).await?;
         Ok(db)
     }
