@@ -6,24 +6,37 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// A database named in a folder that does not exist (`--db
-/// /var/lib/earshot/earshot.db` before the folder was made): said as such,
-/// not as SQLite's "unable to open database file".
+/// A file named where no file can be: in a folder that does not exist
+/// (`--db /var/lib/earshot/earshot.db` before the folder was made), or as
+/// a folder itself. Said as such, not as SQLite's "unable to open database
+/// file".
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "the folder {} does not exist: create it (mkdir -p {}) or name another with --db",
-    .0.display(),
-    .0.display()
-)]
-pub struct MissingFolder(pub std::path::PathBuf);
+pub enum FilePathError {
+    #[error(
+        "the folder {} does not exist: create it (mkdir -p {}) or name another with --db",
+        .0.display(),
+        .0.display()
+    )]
+    NoFolder(PathBuf),
+    #[error(
+        "{} is a folder: name a file in it, like {}",
+        .0.display(),
+        .0.join("earshot.db").display()
+    )]
+    Folder(PathBuf),
+}
 
-/// Refuses `path` when the folder it would be in does not exist.
-pub fn folder_exists(path: &Path) -> Result<(), MissingFolder> {
+/// Refuses `path` when it is a folder, or the folder it would be in does
+/// not exist.
+pub fn check_file_path(path: &Path) -> Result<(), FilePathError> {
+    if path.is_dir() {
+        return Err(FilePathError::Folder(path.to_path_buf()));
+    }
     match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
-            Err(MissingFolder(folder.to_path_buf()))
+            Err(FilePathError::NoFolder(folder.to_path_buf()))
         }
         _ => Ok(()),
     }
@@ -107,13 +120,16 @@ mod tests {
     }
 
     #[test]
-    fn a_file_in_a_folder_that_does_not_exist_is_named_as_such() {
+    fn a_file_in_a_folder_that_does_not_exist_or_a_folder_is_named_as_such() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(folder_exists(&dir.path().join("earshot.db")).is_ok());
-        assert!(folder_exists(Path::new("earshot.db")).is_ok());
+        assert!(check_file_path(&dir.path().join("earshot.db")).is_ok());
+        assert!(check_file_path(Path::new("earshot.db")).is_ok());
         let missing = dir.path().join("nope");
-        let error = folder_exists(&missing.join("earshot.db")).unwrap_err();
-        assert_eq!(error.0, missing);
+        let error = check_file_path(&missing.join("earshot.db")).unwrap_err();
+        assert!(matches!(&error, FilePathError::NoFolder(folder) if *folder == missing));
         assert!(error.to_string().contains("mkdir -p"));
+        let error = check_file_path(dir.path()).unwrap_err();
+        assert!(matches!(&error, FilePathError::Folder(folder) if folder == dir.path()));
+        assert!(error.to_string().contains("is a folder"));
     }
 }

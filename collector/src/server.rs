@@ -37,7 +37,7 @@ pub enum StartError {
     #[error("database {path}: {source}")]
     NoFolder {
         path: String,
-        source: crate::private_files::MissingFolder,
+        source: crate::private_files::FilePathError,
     },
     #[error("could not open the database {path}: {source}")]
     Lock {
@@ -180,7 +180,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             (store, None)
         }
         None => {
-            crate::private_files::folder_exists(&config.db).map_err(|source| {
+            crate::private_files::check_file_path(&config.db).map_err(|source| {
                 StartError::NoFolder {
                     path: config.database(),
                     source,

@@ -55,7 +55,7 @@ pub enum CliError {
     #[error("database {path}: {source}")]
     NoFolder {
         path: String,
-        source: crate::private_files::MissingFolder,
+        source: crate::private_files::FilePathError,
     },
     #[error(
         "a site named \"{name}\" exists already, with key {key} (`earshot site list` shows it): give this one another name"
@@ -330,7 +330,7 @@ async fn connect(db: &DbArgs) -> Result<Store, CliError> {
             });
     }
     let (path, checkpoints) = (db.sqlite_file(), db.wal_checkpoints);
-    crate::private_files::folder_exists(&path).map_err(|source| CliError::NoFolder {
+    crate::private_files::check_file_path(&path).map_err(|source| CliError::NoFolder {
         path: path.display().to_string(),
         source,
     })?;

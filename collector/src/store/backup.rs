@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{BUSY_TIMEOUT, StoreError};
+use crate::private_files::FilePathError;
 
 /// What a checked copy holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,13 +125,13 @@ pub fn check_copy(path: &Path) -> Result<CopyFacts, BackupError> {
 /// Writes a consistent copy of the database at `db` to `to`, checked.
 /// Safe while a server runs on `db`.
 pub fn backup(db: &Path, to: &Path) -> Result<CopyFacts, BackupError> {
-    if to.is_dir() {
-        return Err(BackupError::Folder(to.to_path_buf()));
-    }
+    crate::private_files::check_file_path(to).map_err(|e| match e {
+        FilePathError::Folder(path) => BackupError::Folder(path),
+        FilePathError::NoFolder(path) => BackupError::NoFolder(path),
+    })?;
     if to.exists() {
         return Err(BackupError::Exists(to.to_path_buf()));
     }
-    crate::private_files::folder_exists(to).map_err(|missing| BackupError::NoFolder(missing.0))?;
     let partial = with_suffix(to, ".partial");
     let _ = std::fs::remove_file(&partial);
     let conn = Connection::open_with_flags(

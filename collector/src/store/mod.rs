@@ -105,6 +105,12 @@ pub enum StoreError {
         "the database URL is not a PostgreSQL connection string like postgres://user:password@host:5432/database"
     )]
     BadUrl,
+    /// The file named as the database is something else (or damaged past
+    /// SQLite's recognition).
+    #[error(
+        "the file is not an SQLite database, or is damaged: name the collector's database file (--db)"
+    )]
+    NotADatabase,
     /// The first connection to PostgreSQL failed, and why (for the start
     /// and the command line; later losses are `Unavailable`).
     #[error("could not connect to PostgreSQL: {0}")]
@@ -145,6 +151,8 @@ impl From<rusqlite::Error> for StoreError {
         // (ENOSPC) as SQLITE_FULL, as it does reaching `max_page_count`.
         if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
             StoreError::Full
+        } else if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
+            StoreError::NotADatabase
         } else if let rusqlite::Error::SqliteFailure(failure, _) = &e
             && failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
         {

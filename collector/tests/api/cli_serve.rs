@@ -67,6 +67,40 @@ fn serve_and_commands_name_the_missing_folder_of_a_database() {
 }
 
 #[test]
+fn serve_and_commands_say_when_the_database_named_is_a_folder_or_not_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path();
+    let is_folder = format!(
+        "{} is a folder: name a file in it, like {}",
+        folder.display(),
+        folder.join("earshot.db").display()
+    );
+    let notes = folder.join("notes.txt");
+    let text = "not a database at all, but long enough to have a header".repeat(20);
+    std::fs::write(&notes, &text).unwrap();
+    for (db, said) in [
+        (folder.to_path_buf(), is_folder.as_str()),
+        (
+            notes.clone(),
+            "the file is not an SQLite database, or is damaged",
+        ),
+    ] {
+        let (ok, _, stderr) = earshot(&["serve", "--addr", "127.0.0.1:0"], &db);
+        assert!(!ok);
+        assert!(stderr.contains(said), "serve: {stderr}");
+        let (ok, _, stderr) = earshot(&["site", "list"], &db);
+        assert!(!ok);
+        assert!(stderr.contains(said), "site list: {stderr}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&notes).unwrap(),
+        text,
+        "the file named is left as it was"
+    );
+    assert!(!folder.join("earshot.db").exists());
+}
+
+#[test]
 fn serve_says_what_to_do_when_its_address_is_taken() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
