@@ -322,6 +322,7 @@ impl ApiError {
                     crate::review::workflow::WorkflowError::NotAllowed { .. } => {
                         "status_not_allowed"
                     }
+                    crate::review::workflow::WorkflowError::Changed { .. } => "changed",
                 },
                 e.to_string(),
                 Some("status".into()),

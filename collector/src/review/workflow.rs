@@ -55,6 +55,12 @@ pub enum WorkflowError {
     Unchanged(Status),
     #[error("an entry that is {} cannot move to {}", .from.label().to_lowercase(), .to.label().to_lowercase())]
     NotAllowed { from: Status, to: Status },
+    #[error(
+        "a colleague moved the entry to {} since it was shown to you as {}: look at it again before changing it",
+        .now.label().to_lowercase(),
+        .seen.label().to_lowercase()
+    )]
+    Changed { seen: Status, now: Status },
 }
 
 impl Status {
@@ -132,6 +138,22 @@ impl Status {
             Status::InProgress => Status::Resolved,
             Status::Resolved | Status::WontFix => Status::InProgress,
             Status::Spam => Status::New,
+        }
+    }
+
+    /// A move asked for by someone who saw the entry as `seen`: refused
+    /// when a colleague has moved it since (unless it is already where they
+    /// want it), so that nobody undoes a colleague's change unseen.
+    pub fn transition_from(
+        self,
+        seen: Option<Status>,
+        to: Status,
+    ) -> Result<Status, WorkflowError> {
+        match seen {
+            Some(seen) if seen != self && self != to => {
+                Err(WorkflowError::Changed { seen, now: self })
+            }
+            _ => self.transition(to),
         }
     }
 
@@ -460,5 +482,34 @@ mod tests {
         assert_eq!(human_duration(2 * HOUR + 59_999), "2 h");
         assert_eq!(human_ago(59_999), "just now");
         assert_eq!(human_ago(12 * MINUTE), "12 min ago");
+    }
+
+    #[test]
+    fn a_move_made_on_a_stale_view_is_refused_naming_what_changed() {
+        use Status::*;
+        assert_eq!(New.transition_from(Some(New), Resolved), Ok(Resolved));
+        assert_eq!(New.transition_from(None, Resolved), Ok(Resolved));
+        assert_eq!(
+            WontFix.transition_from(Some(New), Resolved),
+            Err(WorkflowError::Changed {
+                seen: New,
+                now: WontFix
+            })
+        );
+        // Already where they want it: said as such, not as a conflict.
+        assert_eq!(
+            Resolved.transition_from(Some(New), Resolved),
+            Err(WorkflowError::Unchanged(Resolved))
+        );
+        let said = WorkflowError::Changed {
+            seen: New,
+            now: WontFix,
+        }
+        .to_string();
+        assert_eq!(
+            said,
+            "a colleague moved the entry to won't fix since it was shown to you as new: \
+             look at it again before changing it"
+        );
     }
 }

@@ -432,6 +432,9 @@ operations! {
         fn rename_user(user_id: i64, name: String, actor: Option<i64>, at: i64) -> Result<User, AccountError>;
         fn set_role(user_id: i64, role: Role, actor: Option<i64>, at: i64) -> Result<User, AccountError>;
         fn set_status(public_id: String, to: Status, actor: i64, at: i64) -> Result<(), ReviewError>;
+        /// Moves an entry for a colleague who saw it as `seen`: refused
+        /// (`WorkflowError::Changed`) if someone has moved it since.
+        fn set_status_seen(public_id: String, seen: Option<Status>, to: Status, actor: i64, at: i64) -> Result<(), ReviewError>;
         /// Records that a promise was kept or broken.
         fn settle_promise(public_id: String, promise_id: i64, kept: bool, actor: i64, at: i64) -> Result<(), ReviewError>;
         fn site_detail(id: i64) -> Result<Option<SiteRow>, StoreError>;

@@ -199,6 +199,54 @@ async fn workflow_moves_are_recorded_and_impossible_ones_are_refused() {
 }
 
 #[tokio::test]
+async fn a_status_change_made_on_a_stale_page_does_not_undo_a_colleagues_move() {
+    let (app, _) = console_app().await;
+    let (id, _) = submit(&app, complaint(&app, "Broken link")).await;
+    let (ada, bo) = (
+        signed_in(&app, "ada@example.com").await,
+        signed_in(&app, "bo@example.com").await,
+    );
+    let path = format!("/console/entries/{id}/status");
+    // Ada opens the entry while it is new; Bo closes it meanwhile.
+    let page = ada.html(&format!("/console/entries/{id}")).await;
+    let seen = between(&page, r#"name="seen" value=""#, "\"").to_owned();
+    assert_eq!(seen, "new");
+    let closed = bo
+        .act(&path, &[("status", "wont_fix"), ("seen", "new")])
+        .await;
+    assert_eq!(closed.status(), StatusCode::SEE_OTHER);
+
+    let stale = ada
+        .act(&path, &[("status", "resolved"), ("seen", &seen)])
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    let said = stale.text().await.unwrap();
+    assert!(
+        said.contains("moved the entry to won") && said.contains("look at it again"),
+        "{said}"
+    );
+    let status = || -> String {
+        app.db()
+            .query_row("SELECT status FROM entries", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(status(), "wont_fix", "Bo's move stands");
+
+    // Looking again, Ada sees it closed and may reopen it.
+    let page = ada.html(&format!("/console/entries/{id}")).await;
+    let seen = between(&page, r#"name="seen" value=""#, "\"").to_owned();
+    let reopened = ada
+        .act(&path, &[("status", "in_progress"), ("seen", &seen)])
+        .await;
+    assert_eq!(reopened.status(), StatusCode::SEE_OTHER);
+    assert_eq!(status(), "in_progress");
+    let junk = ada
+        .act(&path, &[("status", "resolved"), ("seen", "closed")])
+        .await;
+    assert_eq!(junk.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
 async fn promises_turn_overdue_on_the_clock_and_their_outcome_is_recorded() {
     let (app, clock) = console_app().await;
     let (id, status_url) = submit(&app, complaint(&app, "Export is broken")).await;

@@ -486,6 +486,32 @@ async fn the_inbox_filters_apply_to_the_api() {
 }
 
 #[tokio::test]
+async fn a_status_move_naming_the_status_it_read_is_refused_once_the_entry_moved() {
+    let (app, _clock) = console_app().await;
+    let reference = reference_of(&app, complaint(&app, "The discount code failed")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let path = format!("/api/v1/entries/{reference}/status");
+    let moved = api
+        .post(&path, json!({"status": "wont_fix", "from": "new"}))
+        .await;
+    assert_eq!(moved.status(), 200);
+    let stale = api
+        .post(&path, json!({"status": "resolved", "from": "new"}))
+        .await;
+    assert_eq!(error_of(stale, 409).await.0, "changed");
+    let bad = api
+        .post(&path, json!({"status": "resolved", "from": "closed"}))
+        .await;
+    assert_eq!(error_of(bad, 422).await.1.as_deref(), Some("from"));
+    // Without `from`, as before: the move is judged on the entry as it is.
+    let reopened = api.post(&path, json!({"status": "in_progress"})).await;
+    assert_eq!(reopened.status(), 200);
+}
+
+#[tokio::test]
 async fn a_misspelt_parameter_is_refused_by_name_rather_than_ignored() {
     let (app, _clock) = console_app().await;
     reference_of(&app, complaint(&app, "The discount code failed")).await;

@@ -178,6 +178,24 @@ async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
         ),
         Refusal::Workflow(WorkflowError::Unchanged(Status::InProgress))
     );
+    // A move made on what the colleague saw before another's move is
+    // refused, and changes nothing (the timeline below has no trace of it).
+    assert_eq!(
+        refused(
+            db.set_status_seen(
+                id.clone(),
+                Some(Status::New),
+                Status::Resolved,
+                bo.id,
+                T0 + 2
+            )
+            .await
+        ),
+        Refusal::Workflow(WorkflowError::Changed {
+            seen: Status::New,
+            now: Status::InProgress
+        })
+    );
     db.assign(id.clone(), Some(bo.id), ada.id, T0 + 3)
         .await
         .unwrap();

@@ -22,10 +22,17 @@ async fn answer(state: &AppState, public_id: String, status: StatusCode) -> Answ
     Ok((status, Json(entry_json(state, public_id).await?)))
 }
 
+const STATUSES: &str =
+    "a status is one of new, acknowledged, in_progress, resolved, wont_fix, spam";
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
     status: String,
+    /// The status the caller last read: the move is refused (409
+    /// `changed`) if the entry has moved since.
+    #[serde(default)]
+    from: Option<String>,
 }
 
 pub async fn status(
@@ -35,16 +42,16 @@ pub async fn status(
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Answer {
     let public_id = locate(&state, path).await?;
-    let to = Status::parse(&body.status).ok_or_else(|| {
-        bad(
-            "status",
-            "status is one of new, acknowledged, in_progress, resolved, wont_fix, spam",
-        )
-    })?;
+    let to = Status::parse(&body.status).ok_or_else(|| bad("status", STATUSES))?;
+    let seen = body
+        .from
+        .as_deref()
+        .map(|from| Status::parse(from).ok_or_else(|| bad("from", STATUSES)))
+        .transpose()?;
     let now = state.clock.now_millis();
     state
         .store
-        .set_status(public_id.clone(), to, caller.user.id, now)
+        .set_status_seen(public_id.clone(), seen, to, caller.user.id, now)
         .await?;
     answer(&state, public_id, StatusCode::OK).await
 }

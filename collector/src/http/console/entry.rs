@@ -141,6 +141,7 @@ fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: 
             h2 { "Status" }
             form.inline method="post" action={ (base) "/status" } {
                 (views::csrf(staff))
+                input type="hidden" name="seen" value=(entry.status.as_str());
                 label for="status" { "Move to" }
                 select #status name="status" required {
                     @for next in entry.status.next() {
@@ -401,6 +402,10 @@ pub struct DoneQuery {
 pub struct StatusForm {
     #[serde(default)]
     status: String,
+    /// The status the page showed: a colleague's move since is not undone
+    /// unseen.
+    #[serde(default)]
+    seen: String,
 }
 
 impl FormLimit for StatusForm {
@@ -413,11 +418,18 @@ pub async fn status(
     StaffForm { staff, form }: StaffForm<StatusForm>,
 ) -> Result<Response, ConsoleError> {
     let id = entry_id(path)?;
-    let to = Status::parse(&form.status)
-        .ok_or_else(|| ConsoleError::Invalid(format!("Unknown status {:?}.", form.status)))?;
+    let parse = |raw: &str| {
+        Status::parse(raw).ok_or_else(|| ConsoleError::Invalid(format!("Unknown status {raw:?}.")))
+    };
+    let to = parse(&form.status)?;
+    let seen = match form.seen.as_str() {
+        "" => None,
+        raw => Some(parse(raw)?),
+    };
+    let now = state.clock.now_millis();
     state
         .store
-        .set_status(id.clone(), to, staff.user.id, state.clock.now_millis())
+        .set_status_seen(id.clone(), seen, to, staff.user.id, now)
         .await?;
     Ok(back_to(&id, "status", "timeline"))
 }

@@ -195,7 +195,10 @@ pub fn paths() -> Value {
         }},
         "/api/v1/entries/{reference}/status": action("setStatus", "Change the status (scope write)", json!({
             "type": "object", "additionalProperties": false, "required": ["status"],
-            "properties": {"status": {"type": "string", "enum": statuses}}
+            "properties": {
+                "status": {"type": "string", "enum": statuses},
+                "from": {"type": "string", "enum": statuses, "description": "The status the caller last read: if the entry has moved since, the change is refused with 409 `changed`, so a tool does not undo a colleague's move unseen"}
+            }
         }), false),
         "/api/v1/entries/{reference}/assign": action("assignEntry", "Assign to a colleague or nobody (scope write)", json!({
             "type": "object", "additionalProperties": false, "required": ["assignee"],

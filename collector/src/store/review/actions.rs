@@ -297,7 +297,23 @@ impl Sqlite {
         actor: i64,
         at: i64,
     ) -> Result<(), ReviewError> {
+        self.set_status_seen(public_id, None, to, actor, at).await
+    }
+
+    /// Moves the entry to `to` for a colleague who saw it as `seen`:
+    /// refused if someone has moved it since ([`Status::transition_from`]).
+    pub async fn set_status_seen(
+        &self,
+        public_id: String,
+        seen: Option<Status>,
+        to: Status,
+        actor: i64,
+        at: i64,
+    ) -> Result<(), ReviewError> {
         self.on_entry(public_id, move |conn, id, from| {
+            if let Err(e) = from.transition_from(seen, to) {
+                return Ok(Err(e.into()));
+            }
             move_status(conn, id, from, to, Some(actor), at)
         })
         .await

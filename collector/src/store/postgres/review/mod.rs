@@ -258,8 +258,22 @@ impl Postgres {
         actor: i64,
         at: i64,
     ) -> Result<(), ReviewError> {
+        self.set_status_seen(public_id, None, to, actor, at).await
+    }
+
+    /// Moves the entry to `to` for a colleague who saw it as `seen`:
+    /// refused if someone has moved it since ([`Status::transition_from`]).
+    pub async fn set_status_seen(
+        &self,
+        public_id: String,
+        seen: Option<Status>,
+        to: Status,
+        actor: i64,
+        at: i64,
+    ) -> Result<(), ReviewError> {
         let mut client = self.client().await?;
         let (tx, id, from) = on_entry(&mut client, &public_id).await?;
+        from.transition_from(seen, to).map_err(Refusal::from)?;
         flatten(move_status(&tx, id, from, to, Some(actor), at).await)?;
         tx.commit().await.map_err(StoreError::from)?;
         self.changed();
