@@ -315,6 +315,12 @@ impl ApiError {
                 "this promise is already settled".into(),
                 None,
             ),
+            Refused(Refusal::Reassigned) => (
+                StatusCode::CONFLICT,
+                "changed",
+                Refusal::Reassigned.to_string(),
+                Some("assignee".into()),
+            ),
             Refused(Refusal::Workflow(e)) => (
                 StatusCode::CONFLICT,
                 match e {

@@ -432,6 +432,10 @@ operations! {
         fn rename_user(user_id: i64, name: String, actor: Option<i64>, at: i64) -> Result<User, AccountError>;
         fn set_role(user_id: i64, role: Role, actor: Option<i64>, at: i64) -> Result<User, AccountError>;
         fn set_status(public_id: String, to: Status, actor: i64, at: i64) -> Result<(), ReviewError>;
+        /// Assigns an entry for a colleague who saw it assigned to `seen`
+        /// (`Some(None)`: nobody): refused (`Refusal::Reassigned`) if someone
+        /// has changed that since.
+        fn assign_seen(public_id: String, seen: Option<Option<i64>>, assignee: Option<i64>, actor: i64, at: i64) -> Result<(), ReviewError>;
         /// Moves an entry for a colleague who saw it as `seen`: refused
         /// (`WorkflowError::Changed`) if someone has moved it since.
         fn set_status_seen(public_id: String, seen: Option<Status>, to: Status, actor: i64, at: i64) -> Result<(), ReviewError>;

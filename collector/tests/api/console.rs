@@ -247,6 +247,71 @@ async fn a_status_change_made_on_a_stale_page_does_not_undo_a_colleagues_move() 
 }
 
 #[tokio::test]
+async fn an_assignment_made_on_a_stale_page_does_not_take_the_entry_from_a_colleague() {
+    let (app, _) = console_app().await;
+    let (id, _) = submit(&app, complaint(&app, "Broken link")).await;
+    let (ada, bo) = (
+        signed_in(&app, "ada@example.com").await,
+        signed_in(&app, "bo@example.com").await,
+    );
+    let user_id = |email: &str| -> String {
+        app.db()
+            .query_row("SELECT id FROM users WHERE email = ?1", [email], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+            .to_string()
+    };
+    let (ada_id, bo_id) = (user_id("ada@example.com"), user_id("bo@example.com"));
+    let path = format!("/console/entries/{id}/assign");
+    let seen_on = async |console: &crate::staff::Console| -> String {
+        let page = console.html(&format!("/console/entries/{id}")).await;
+        let form = between(&page, "/assign\"", "</form>").to_owned();
+        between(&form, r#"name="seen" value=""#, "\"").to_owned()
+    };
+    // Ada opens the entry while nobody has it; Bo takes it meanwhile.
+    let seen = seen_on(&ada).await;
+    assert_eq!(seen, "none");
+    let taken = bo
+        .act(
+            &path,
+            &[("assignee", &bo_id), ("seen", &seen_on(&bo).await)],
+        )
+        .await;
+    assert_eq!(taken.status(), StatusCode::SEE_OTHER);
+
+    let stale = ada
+        .act(&path, &[("assignee", &ada_id), ("seen", &seen)])
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    let said = stale.text().await.unwrap();
+    assert!(
+        said.contains("changed who the entry is assigned to"),
+        "{said}"
+    );
+    let assignee = || -> Option<i64> {
+        app.db()
+            .query_row("SELECT assignee_id FROM entries", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(assignee().map(|a| a.to_string()), Some(bo_id.clone()));
+
+    // Seen as Bo's now, it may be handed over; asking for what it already
+    // is succeeds whatever the page showed.
+    let seen = seen_on(&ada).await;
+    assert_eq!(seen, bo_id);
+    let handed = ada
+        .act(&path, &[("assignee", &ada_id), ("seen", &seen)])
+        .await;
+    assert_eq!(handed.status(), StatusCode::SEE_OTHER);
+    let again = bo
+        .act(&path, &[("assignee", &ada_id), ("seen", "none")])
+        .await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(assignee().map(|a| a.to_string()), Some(ada_id));
+}
+
+#[tokio::test]
 async fn promises_turn_overdue_on_the_clock_and_their_outcome_is_recorded() {
     let (app, clock) = console_app().await;
     let (id, status_url) = submit(&app, complaint(&app, "Export is broken")).await;

@@ -199,6 +199,14 @@ async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
     db.assign(id.clone(), Some(bo.id), ada.id, T0 + 3)
         .await
         .unwrap();
+    // Taking it on a view from before Bo was assigned is refused.
+    assert_eq!(
+        refused(
+            db.assign_seen(id.clone(), Some(None), Some(ada.id), ada.id, T0 + 3)
+                .await
+        ),
+        Refusal::Reassigned
+    );
     // Assigning again to the same colleague changes nothing.
     db.assign(id.clone(), Some(bo.id), ada.id, T0 + 4)
         .await

@@ -153,6 +153,8 @@ fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: 
             h2 { "Assignee" }
             form.inline method="post" action={ (base) "/assign" } {
                 (views::csrf(staff))
+                input type="hidden" name="seen"
+                    value=(entry.assignee_id.map_or_else(|| "none".to_owned(), |id| id.to_string()));
                 label for="assignee" { "Assign to" }
                 select #assignee name="assignee" {
                     option value="" selected[entry.assignee_id.is_none()] { "Nobody" }
@@ -438,6 +440,10 @@ pub async fn status(
 pub struct AssignForm {
     #[serde(default)]
     assignee: String,
+    /// Who the page showed the entry assigned to (`none` for nobody): a
+    /// colleague's change since is not undone unseen.
+    #[serde(default)]
+    seen: String,
 }
 
 impl FormLimit for AssignForm {
@@ -450,21 +456,23 @@ pub async fn assign(
     StaffForm { staff, form }: StaffForm<AssignForm>,
 ) -> Result<Response, ConsoleError> {
     let id = entry_id(path)?;
+    let colleague = |raw: &str| {
+        raw.parse::<i64>()
+            .map_err(|_| ConsoleError::Invalid("Choose a colleague.".to_owned()))
+    };
     let assignee = match form.assignee.as_str() {
         "" => None,
-        raw => Some(
-            raw.parse::<i64>()
-                .map_err(|_| ConsoleError::Invalid("Choose a colleague.".to_owned()))?,
-        ),
+        raw => Some(colleague(raw)?),
     };
+    let seen = match form.seen.as_str() {
+        "" => None,
+        "none" => Some(None),
+        raw => Some(Some(colleague(raw)?)),
+    };
+    let now = state.clock.now_millis();
     state
         .store
-        .assign(
-            id.clone(),
-            assignee,
-            staff.user.id,
-            state.clock.now_millis(),
-        )
+        .assign_seen(id.clone(), seen, assignee, staff.user.id, now)
         .await?;
     Ok(back_to(&id, "assign", "timeline"))
 }

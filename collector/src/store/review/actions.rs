@@ -326,11 +326,30 @@ impl Sqlite {
         actor: i64,
         at: i64,
     ) -> Result<(), ReviewError> {
+        self.assign_seen(public_id, None, assignee, actor, at).await
+    }
+
+    /// Assigns the entry for a colleague who saw it assigned to `seen`
+    /// (`Some(None)`: to nobody): refused if someone has changed that since.
+    pub async fn assign_seen(
+        &self,
+        public_id: String,
+        seen: Option<Option<i64>>,
+        assignee: Option<i64>,
+        actor: i64,
+        at: i64,
+    ) -> Result<(), ReviewError> {
         self.on_entry(public_id, move |conn, id, _| {
             if let Some(user) = assignee
                 && !is_active_user(conn, user)?
             {
                 return Ok(Err(Refusal::NoUser));
+            }
+            let now: Option<i64> = conn
+                .prepare_cached("SELECT assignee_id FROM entries WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))?;
+            if super::reassigned(seen, now, assignee) {
+                return Ok(Err(Refusal::Reassigned));
             }
             assign_one(conn, id, assignee, actor, at)?;
             Ok(Ok(()))

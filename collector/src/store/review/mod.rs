@@ -123,6 +123,12 @@ pub enum Refusal {
     NoPromise,
     #[error("this promise is already settled")]
     AlreadySettled,
+    /// A colleague assigned the entry (or unassigned it) after the page
+    /// asking for the change was shown.
+    #[error(
+        "a colleague changed who the entry is assigned to since it was shown to you: look at it again before assigning it"
+    )]
+    Reassigned,
     #[error(transparent)]
     Workflow(#[from] WorkflowError),
 }
@@ -133,6 +139,18 @@ pub enum ReviewError {
     Refused(#[from] Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Whether assigning to `to` is refused for a colleague who saw the
+/// entry assigned to `seen` (`None`: they did not say), now that it is
+/// assigned to `now`: a change since is not undone unseen, unless it
+/// already is what they ask for.
+pub(in crate::store) fn reassigned(
+    seen: Option<Option<i64>>,
+    now: Option<i64>,
+    to: Option<i64>,
+) -> bool {
+    seen.is_some_and(|seen| seen != now && now != to)
 }
 
 /// The entry's last note, as both backends read it: who wrote it, what,
@@ -162,4 +180,24 @@ pub(in crate::store) type Outcome<T> = Result<Result<T, Refusal>, StoreError>;
 
 pub(in crate::store) fn flatten<T>(outcome: Outcome<T>) -> Result<T, ReviewError> {
     Ok(outcome??)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reassigned;
+
+    #[test]
+    fn an_assignment_is_refused_only_when_it_would_undo_an_unseen_change() {
+        // Not said what was seen: judged on the entry as it is.
+        assert!(!reassigned(None, Some(2), Some(1)));
+        // Seen as it is.
+        assert!(!reassigned(Some(Some(2)), Some(2), Some(1)));
+        assert!(!reassigned(Some(None), None, Some(1)));
+        // Changed since: taken by a colleague, or let go.
+        assert!(reassigned(Some(None), Some(2), Some(1)));
+        assert!(reassigned(Some(Some(2)), None, Some(1)));
+        assert!(reassigned(Some(Some(2)), Some(3), None));
+        // Changed, but to what is asked: nothing to undo.
+        assert!(!reassigned(Some(None), Some(1), Some(1)));
+    }
 }

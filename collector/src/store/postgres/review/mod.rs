@@ -287,12 +287,34 @@ impl Postgres {
         actor: i64,
         at: i64,
     ) -> Result<(), ReviewError> {
+        self.assign_seen(public_id, None, assignee, actor, at).await
+    }
+
+    /// Assigns the entry for a colleague who saw it assigned to `seen`
+    /// (`Some(None)`: to nobody): refused if someone has changed that since.
+    pub async fn assign_seen(
+        &self,
+        public_id: String,
+        seen: Option<Option<i64>>,
+        assignee: Option<i64>,
+        actor: i64,
+        at: i64,
+    ) -> Result<(), ReviewError> {
         let mut client = self.client().await?;
         let (tx, id, _) = on_entry(&mut client, &public_id).await?;
         if let Some(user) = assignee
             && !is_active_user(&tx, user).await?
         {
             return Err(Refusal::NoUser.into());
+        }
+        let now: Option<i64> = tx
+            .query_one("SELECT assignee_id FROM entries WHERE id = $1", &[&id])
+            .await
+            .map_err(StoreError::from)?
+            .try_get(0)
+            .map_err(StoreError::from)?;
+        if crate::store::review::reassigned(seen, now, assignee) {
+            return Err(Refusal::Reassigned.into());
         }
         assign_one(&tx, id, assignee, actor, at).await?;
         tx.commit().await.map_err(StoreError::from)?;
