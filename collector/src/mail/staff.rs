@@ -73,15 +73,20 @@ fn first_words(text: &str) -> String {
     }
 }
 
-fn page(title: &str, body: Markup) -> String {
+/// The HTML page of an email; a notification (`settings`: the console's
+/// base URL) ends with a link to the page that changes what is sent.
+fn page(title: &str, body: Markup, settings: Option<&str>) -> String {
     html! {
         (DOCTYPE)
         html {
             head { meta charset="utf-8"; title { (title) } }
             body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1d2330" {
                 (body)
-                p style="color: #555b66; font-size: 13px" {
-                    "Change what you receive under Notifications in the Earshot console."
+                @if let Some(base) = settings {
+                    p style="color: #555b66; font-size: 13px" {
+                        a href={ (base) "/console/notifications" } { "Change what you receive" }
+                        " from Earshot."
+                    }
                 }
             }
         }
@@ -89,7 +94,10 @@ fn page(title: &str, body: Markup) -> String {
     .into_string()
 }
 
-const FOOTER: &str = "\n--\nChange what you receive under Notifications in the Earshot console.\n";
+/// The plain-text footer of a notification: where to change what is sent.
+fn footer(public_url: &str) -> String {
+    format!("\n--\nChange what you receive from Earshot: {public_url}/console/notifications\n")
+}
 
 /// New feedback: the oldest entry in full, the rest folded in.
 #[derive(Debug, Clone)]
@@ -152,7 +160,7 @@ impl NewEntries {
                 ));
             }
         }
-        text.push_str(FOOTER);
+        text.push_str(&footer(&self.public_url));
         let body = html! {
             p { strong { (first.label()) } " on " (first.site_name) ", " (wait) }
             blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
@@ -171,7 +179,7 @@ impl NewEntries {
         };
         Some(Outgoing {
             to: self.to.clone(),
-            html: Some(page(&subject, body)),
+            html: Some(page(&subject, body, Some(&self.public_url))),
             subject,
             text,
             // Folded, it is about many: threaded with none of them.
@@ -214,11 +222,12 @@ impl Assigned {
         let subject = format!("[Earshot] {} assigned {} to you", self.by, e.reference);
         let words = first_words(&e.words);
         let text = format!(
-            "{} assigned {} on {} to you. {waited}\n\n{}\n\nOpen it: {link}\n{FOOTER}",
+            "{} assigned {} on {} to you. {waited}\n\n{}\n\nOpen it: {link}\n{}",
             self.by,
             e.label(),
             e.site_name,
-            quote_text(&words)
+            quote_text(&words),
+            footer(&self.public_url)
         );
         let body = html! {
             p { (self.by) " assigned " strong { (e.label()) } " on " (e.site_name) " to you. " (waited) }
@@ -227,7 +236,7 @@ impl Assigned {
         };
         Outgoing {
             to: self.to.clone(),
-            html: Some(page(&subject, body)),
+            html: Some(page(&subject, body, Some(&self.public_url))),
             subject,
             text,
             about: Some(e.reference.clone()),
@@ -253,10 +262,11 @@ impl FollowedUp {
         let subject = format!("[Earshot] The customer wrote again on {}", e.reference);
         let words = first_words(&self.words);
         let text = format!(
-            "The customer wrote again on {} on {}, assigned to you. It is back in \"Needs a response\".\n\n{}\n\nOpen it: {link}\n{FOOTER}",
+            "The customer wrote again on {} on {}, assigned to you. It is back in \"Needs a response\".\n\n{}\n\nOpen it: {link}\n{}",
             e.label(),
             e.site_name,
-            quote_text(&words)
+            quote_text(&words),
+            footer(&self.public_url)
         );
         let body = html! {
             p { "The customer wrote again on " strong { (e.label()) } " on " (e.site_name) ", assigned to you. It is back in \u{201c}Needs a response\u{201d}." }
@@ -265,7 +275,7 @@ impl FollowedUp {
         };
         Outgoing {
             to: self.to.clone(),
-            html: Some(page(&subject, body)),
+            html: Some(page(&subject, body, Some(&self.public_url))),
             subject,
             text,
             about: Some(e.reference.clone()),
@@ -313,7 +323,7 @@ impl AccountLinkMail {
             n => format!("{n} hours"),
         };
         let text = format!(
-            "{lead}\n\n{}\n\nThe link works once, for {lasts}.\n{FOOTER}",
+            "{lead}\n\n{}\n\nThe link works once, for {lasts}.\n",
             self.url
         );
         let body = html! {
@@ -323,7 +333,8 @@ impl AccountLinkMail {
         };
         Outgoing {
             to: self.to.clone(),
-            html: Some(page(&subject, body)),
+            // Not a notification: nothing to change about receiving it.
+            html: Some(page(&subject, body, None)),
             subject,
             text,
             about: None,
@@ -423,7 +434,11 @@ impl Digest {
                 text.push_str(&format!("- {} → {}\n", f.site_name, f.origin));
             }
         }
-        text.push_str(&format!("\nInbox: {}/console\n{FOOTER}", self.public_url));
+        text.push_str(&format!(
+            "\nInbox: {}/console\n{}",
+            self.public_url,
+            footer(&self.public_url)
+        ));
         let body = html! {
             h2 { "Earshot digest, " (timestamp(self.now)) }
             h3 { "Waiting past target: " (self.waiting_late.len()) }
@@ -454,7 +469,7 @@ impl Digest {
         };
         Outgoing {
             to: self.to.clone(),
-            html: Some(page(&subject, body)),
+            html: Some(page(&subject, body, Some(&self.public_url))),
             subject,
             text,
             about: None,
@@ -502,6 +517,26 @@ mod tests {
         let html = mail.html.unwrap();
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!html.contains("<script>"));
+        // Where to hear less, one click away.
+        assert!(mail.text.ends_with(
+            "Change what you receive from Earshot: https://fb.example/console/notifications\n"
+        ));
+        assert!(html.contains(r#"<a href="https://fb.example/console/notifications">"#));
+    }
+
+    #[test]
+    fn an_account_link_is_not_a_notification_and_has_no_footer_about_them() {
+        let mail = AccountLinkMail {
+            to: "new@example.com".into(),
+            by: Some("Ada".into()),
+            url: "https://fb.example/console/link/secret".into(),
+            invite: true,
+            valid_hours: 72,
+        }
+        .outgoing();
+        assert!(mail.text.contains("https://fb.example/console/link/secret"));
+        assert!(!mail.text.contains("notifications"), "{}", mail.text);
+        assert!(!mail.html.unwrap().contains("notifications"));
     }
 
     #[test]
