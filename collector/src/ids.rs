@@ -46,6 +46,29 @@ pub fn reference(unix_millis: i64) -> String {
     format!("ES-{}-{}{}", &time[..4], &time[4..], r)
 }
 
+/// A reference as a person may type or read it out (`es-7k3f-9qx2`,
+/// `ES 7K3F 9QX2`, `ES7K3F9QX2`, an O for a zero, an I or L for a one),
+/// written as [`reference`] writes them; `None` when it is not one.
+pub fn parse_reference(raw: &str) -> Option<String> {
+    let mut chars = raw
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| c.to_ascii_uppercase());
+    if (chars.next(), chars.next()) != (Some('E'), Some('S')) {
+        return None;
+    }
+    let code: String = chars
+        .map(|c| match c {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    let valid = code.len() == 8 && code.bytes().all(|b| ALPHABET.contains(&b));
+    valid.then(|| format!("ES-{}-{}", &code[..4], &code[4..]))
+}
+
 /// Secret for the customer's status page: 160 random bits.
 pub fn status_token() -> String {
     random(32).to_ascii_lowercase()
@@ -90,6 +113,39 @@ mod tests {
                 .skip(2)
                 .all(|c| ALPHABET.contains(&(c as u8)))
         );
+    }
+
+    #[test]
+    fn a_reference_is_read_however_a_person_types_it() {
+        let r = reference(1_700_000_000_000);
+        assert_eq!(parse_reference(&r).as_deref(), Some(r.as_str()));
+        for typed in [
+            "es-7k3f-9qx2",
+            " ES 7K3F 9QX2 ",
+            "ES7K3F9QX2",
+            "ES-7K3F-9QX2",
+        ] {
+            assert_eq!(
+                parse_reference(typed).as_deref(),
+                Some("ES-7K3F-9QX2"),
+                "{typed}"
+            );
+        }
+        assert_eq!(
+            parse_reference("ES-O1IL-0000").as_deref(),
+            Some("ES-0111-0000")
+        );
+        for not_one in [
+            "",
+            "ES",
+            "ES-7K3F-9QX",
+            "ES-7K3F-9QX22",
+            "EX-7K3F-9QX2",
+            "ES-7K3F-9QU2",
+            "refund",
+        ] {
+            assert_eq!(parse_reference(not_one), None, "{not_one}");
+        }
     }
 
     #[test]

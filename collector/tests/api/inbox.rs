@@ -7,6 +7,43 @@ use serde_json::json;
 use crate::staff::{add_branches, between, complaint, console_app, signed_in, submit};
 
 #[tokio::test]
+async fn searching_for_a_reference_as_a_customer_quotes_it_opens_the_entry() {
+    let (app, _) = console_app().await;
+    let (id, _) = submit(&app, complaint(&app, "The discount code was rejected")).await;
+    let reference: String = app
+        .db()
+        .query_row("SELECT reference FROM entries", [], |r| r.get(0))
+        .unwrap();
+    let console = signed_in(&app, "ada@example.com").await;
+    // Read out on the phone: lower case, spaces, an O for a zero.
+    let spoken = reference.to_lowercase().replace('-', " ").replace('0', "o");
+    for typed in [reference.clone(), spoken] {
+        let query = serde_html_form::to_string([("q", typed.as_str())]).unwrap();
+        let response = console.get(&format!("/console?{query}")).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{typed}");
+        assert_eq!(
+            crate::staff::location(&response),
+            format!("/console/entries/{id}"),
+            "{typed}"
+        );
+    }
+    // One that does not exist says so, rather than listing nothing.
+    let response = console.get("/console?q=ES-0000-0000").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("No entry has the reference ES-0000-0000"),
+        "{page}"
+    );
+    // Through the API too, however it is typed.
+    let token = crate::rest::token_for(&app, "ada@example.com", "read", None).await;
+    let api = crate::rest::Api { app: &app, token };
+    let lower = reference.to_lowercase();
+    let entry = api.json(&format!("/api/v1/entries/{lower}")).await;
+    assert_eq!(entry["reference"], reference.as_str());
+}
+
+#[tokio::test]
 async fn search_finds_customer_words_and_notes_and_survives_query_syntax() {
     let (app, _) = console_app().await;
     let (discount, _) = submit(&app, complaint(&app, "The discount code was rejected")).await;

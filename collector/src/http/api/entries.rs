@@ -225,9 +225,11 @@ pub(super) async fn locate(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<String, ApiError> {
     let Path(reference) = path.map_err(|_| ApiError::NotFound)?;
+    let reference = crate::ids::parse_reference(&reference)
+        .ok_or(ApiError::Refused(crate::store::Refusal::NoEntry))?;
     state
         .store
-        .entry_by_reference(reference.trim().to_ascii_uppercase())
+        .entry_by_reference(reference)
         .await?
         .ok_or(ApiError::Refused(crate::store::Refusal::NoEntry))
 }

@@ -265,6 +265,16 @@ pub async fn page(
 ) -> Result<Response, ConsoleError> {
     let mut raw = raw.map(|Query(raw)| raw).unwrap_or_default();
     let notice = notice.map(|Query(n)| n).unwrap_or_default();
+    // A customer quotes their reference: searching for it opens the entry.
+    let unknown_reference = match crate::ids::parse_reference(&raw.q) {
+        Some(reference) => match state.store.entry_by_reference(reference.clone()).await? {
+            Some(public_id) => {
+                return Ok(Redirect::to(&format!("/console/entries/{public_id}")).into_response());
+            }
+            None => Some(reference),
+        },
+        None => None,
+    };
     let now = state.clock.now_millis();
     // Independent reads, each on a connection of its own: the page waits
     // for the slowest, not for their sum.
@@ -293,6 +303,16 @@ pub async fn page(
             None,
         ),
         Err(e) => (None, Some(e)),
+    };
+    let missing = unknown_reference.is_some();
+    let (filter, problem) = match unknown_reference {
+        Some(reference) => (
+            None,
+            Some(format!(
+                "No entry has the reference {reference}: it may have been erased at the customer's request, or removed with its site."
+            )),
+        ),
+        None => (filter, problem),
     };
     let view = filter.as_ref().map_or(View::Waiting, |f: &Filter| f.view);
     let count_cap = match filter.as_ref().and_then(|f| f.search.as_ref()) {
@@ -411,7 +431,9 @@ pub async fn page(
             }
         }
     };
-    let status = if problem.is_some() {
+    let status = if missing {
+        StatusCode::NOT_FOUND
+    } else if problem.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
