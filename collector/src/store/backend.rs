@@ -23,9 +23,9 @@ use super::{
     ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage, Inserted, LinkPurpose, MailHealth,
     MailJob, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken, NewUser, NewWebhook,
     Pending, PendingInvite, PendingNewEntries, Period, PersonExport, PublicMessage, ReplyParts,
-    Report, ReviewError, Role, Rollups, Session, Site, SiteChange, SiteHoldings, SitePage,
-    SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError, TokenInfo, User, WaitingSummary,
-    Webhook, WriteStats,
+    Report, ReviewError, Role, Rollups, SameCustomer, Session, Site, SiteChange, SiteHoldings,
+    SitePage, SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError, TokenInfo, User,
+    WaitingSummary, Webhook, WriteStats,
 };
 use crate::auth::Attempt;
 use crate::mail::staff::EntryLine;
@@ -323,6 +323,9 @@ operations! {
         fn hold_new_entry_mail(user_id: i64, until: i64) -> Result<(), StoreError>;
         /// One page of at most `limit` entries.
         fn inbox(filter: Filter, limit: usize, now: i64) -> Result<InboxPage, StoreError>;
+        /// The customer's other entries (by the entry's email, trimmed, any
+        /// case): the newest `limit`, and how many in all.
+        fn same_customer(public_id: String, limit: usize) -> Result<SameCustomer, StoreError>;
         /// One page of at most `limit` entries, and how many entries `filter`
         /// matches in all, counted no further than `cap` (the answer is then
         /// `cap`): exact where it matters, bounded in cost.

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0016.sql"),
     include_str!("schema/0017.sql"),
     include_str!("schema/0018.sql"),
+    include_str!("schema/0019.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:

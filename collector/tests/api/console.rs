@@ -440,6 +440,49 @@ async fn bulk_actions_assign_and_mark_spam_and_skip_what_does_not_apply() {
 }
 
 #[tokio::test]
+async fn an_entry_lists_the_customers_other_feedback_newest_first() {
+    let (app, _) = console_app().await;
+    let from_ana = |message: &str| {
+        let mut body = complaint(&app, message);
+        body["email"] = json!("ana@example.com");
+        body
+    };
+    let (earlier, _) = submit(&app, from_ana("<b>Refund</b> never came")).await;
+    let (idea, _) = submit(
+        &app,
+        json!({"site": app.site_key, "kind": "idea", "message": "Dark mode",
+               "email": " ANA@example.com "}),
+    )
+    .await;
+    let (latest, _) = submit(&app, from_ana("Still no refund")).await;
+    let (stranger, _) = submit(&app, complaint(&app, "No email given")).await;
+    let console = signed_in(&app, "bo@example.com").await;
+
+    let page = console.html(&format!("/console/entries/{latest}")).await;
+    assert!(page.contains("Also from this customer"), "{page}");
+    assert!(
+        page.contains("2 other entries from ana@example.com"),
+        "{page}"
+    );
+    let panel = between(&page, "id=\"same-customer\"", "</section>");
+    let (at_idea, at_earlier) = (
+        panel.find(&format!("/console/entries/{idea}")).unwrap(),
+        panel.find(&format!("/console/entries/{earlier}")).unwrap(),
+    );
+    assert!(at_idea < at_earlier, "newest first: {panel}");
+    assert!(
+        panel.contains("&lt;b&gt;Refund&lt;/b&gt;"),
+        "escaped: {panel}"
+    );
+    assert!(
+        !panel.contains(&format!("/console/entries/{latest}")),
+        "not itself"
+    );
+    let alone = console.html(&format!("/console/entries/{stranger}")).await;
+    assert!(!alone.contains("Also from this customer"));
+}
+
+#[tokio::test]
 async fn hostile_customer_text_is_shown_verbatim_and_never_as_markup() {
     let (app, _) = console_app().await;
     let hostile = r#"<script>alert(1)</script><img src=x onerror=alert(2)>"#;

@@ -521,3 +521,46 @@ async fn paging_goes_on_when_the_last_entry_seen_is_erased_or_moves(db: &Store) 
     assert_eq!(references(&fourth), want[2..3]);
 }
 story!(paging_goes_on_when_the_last_entry_seen_is_erased_or_moves);
+
+async fn an_entry_shows_the_customers_other_entries_by_their_email(db: &Store) {
+    let shop = first_site(db).await;
+    let blog = db.add_site(new_site("Blog"), T0).await.unwrap();
+    let from = |site, at, email: Option<&str>, message: &str| {
+        let mut request = serde_json::json!({"message": message});
+        if let Some(email) = email {
+            request["email"] = email.into();
+        }
+        db.insert_entry(entry(site, at, request))
+    };
+    let first = from(&shop, T0, Some("ana@example.com"), "First")
+        .await
+        .unwrap();
+    let second = from(&blog, T0 + MINUTE, Some(" Ana@Example.COM "), "Second")
+        .await
+        .unwrap();
+    let third = from(&shop, T0 + 2 * MINUTE, Some("ANA@example.com"), "Third")
+        .await
+        .unwrap();
+    let other = from(&shop, T0 + 3 * MINUTE, Some("bo@example.com"), "Bo's")
+        .await
+        .unwrap();
+    let anonymous = from(&shop, T0 + 4 * MINUTE, None, "No email")
+        .await
+        .unwrap();
+
+    let same = db.same_customer(first.public_id.clone(), 5).await.unwrap();
+    let refs: Vec<&str> = same.recent.iter().map(|r| r.reference.as_str()).collect();
+    assert_eq!(refs, [third.reference.as_str(), second.reference.as_str()]);
+    assert_eq!(same.total, 2);
+    assert_eq!(same.recent[1].site_name, "Blog");
+    // The newest `limit`, counted in full.
+    let one = db.same_customer(third.public_id.clone(), 1).await.unwrap();
+    assert_eq!(one.recent.len(), 1);
+    assert_eq!(one.recent[0].reference, second.reference);
+    assert_eq!(one.total, 2);
+    for alone in [other.public_id, anonymous.public_id, "e_nonexistent".into()] {
+        let same = db.same_customer(alone.clone(), 5).await.unwrap();
+        assert!(same.recent.is_empty() && same.total == 0, "{alone}");
+    }
+}
+story!(an_entry_shows_the_customers_other_entries_by_their_email);

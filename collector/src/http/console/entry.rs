@@ -234,7 +234,16 @@ fn attachment_item(a: &AttachmentMeta) -> Markup {
     }
 }
 
-fn render(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: &Draft) -> Markup {
+/// The entry's page; `same` is the customer's other feedback
+/// ([`super::same_customer::panel`]).
+fn render(
+    entry: &EntryDetail,
+    staff: &Staff,
+    users: &[User],
+    now: i64,
+    draft: &Draft,
+    same: Markup,
+) -> Markup {
     let waited = entry.first_response_at.unwrap_or(now) - entry.created_at;
     html! {
         p { a href="/console" { "← Inbox" } }
@@ -284,6 +293,7 @@ fn render(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: &
                         (context_row("Marked as spam because", entry.spam_reason.as_deref()))
                     }
                 }
+                (same)
                 @if !entry.attachments.is_empty() {
                     section.panel #attachments {
                         h2 { "Attachments" }
@@ -343,19 +353,20 @@ async fn entry_page(
     top: Markup,
     draft: &Draft,
 ) -> Result<Html<String>, ConsoleError> {
-    let entry = state
-        .store
-        .entry_detail(id)
-        .await?
-        .ok_or(ConsoleError::NotFound)?;
-    let users = state.store.users().await?;
+    let (entry, users, same) = tokio::try_join!(
+        state.store.entry_detail(id.clone()),
+        state.store.users(),
+        state.store.same_customer(id, super::same_customer::SHOWN),
+    )?;
+    let entry = entry.ok_or(ConsoleError::NotFound)?;
     let now = state.clock.now_millis();
     let title = format!("{} {}", views::kind_label(&entry.kind), entry.reference);
+    let same = super::same_customer::panel(&same, entry.email.as_deref(), now);
     Ok(views::page(
         &title,
         staff,
         "",
-        html! { (top) (render(&entry, staff, &users, now, draft)) },
+        html! { (top) (render(&entry, staff, &users, now, draft, same)) },
     ))
 }
 

@@ -17,6 +17,7 @@ mod notifications;
 mod people;
 mod promises;
 mod reports;
+mod same_customer;
 mod site_choice;
 mod site_removal;
 mod sites;

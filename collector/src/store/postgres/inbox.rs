@@ -5,8 +5,10 @@ use tokio_postgres::types::ToSql;
 
 use super::{Postgres, read_rows};
 use crate::review::filter::{Assignee, Cursor, Filter, Order, PromiseFilter, Search, View};
-use crate::store::review::{INBOX_COLUMNS, WAITING_SINCE_SQL, WAITING_SQL, inbox_page, page_sql};
-use crate::store::{InboxPage, InboxRow, SiteSettings, StoreError, WaitingSummary};
+use crate::store::review::{
+    INBOX_COLUMNS, SAME_CUSTOMER_CONDITIONS, WAITING_SINCE_SQL, WAITING_SQL, inbox_page, page_sql,
+};
+use crate::store::{InboxPage, InboxRow, SameCustomer, SiteSettings, StoreError, WaitingSummary};
 
 pub(super) type Arg = Box<dyn ToSql + Sync + Send>;
 
@@ -400,28 +402,61 @@ async fn page(
         ..
     } = filter_sql(&filter, now);
     let sql = page_sql(INBOX_COLUMNS, "entries e", &conditions, &order, limit);
-    let rows = read_rows(&fetch_rows(client, &sql, &args, sparse).await?, |r| {
-        Ok(InboxRow {
-            id: r.try_get(0)?,
-            public_id: r.try_get(1)?,
-            reference: r.try_get(2)?,
-            kind: r.try_get(3)?,
-            status: r.try_get(4)?,
-            severity: r.try_get(5)?,
-            summary: r.try_get(6)?,
-            email: r.try_get(7)?,
-            name: r.try_get(8)?,
-            created_at: r.try_get(9)?,
-            first_response_at: r.try_get(10)?,
-            site_name: r.try_get(11)?,
-            first_response_target_ms: r.try_get::<_, i64>(12)?.saturating_mul(60_000),
-            assignee: r.try_get(13)?,
-            next_promise_due: r.try_get(14)?,
-            followup_at: r.try_get(15)?,
-            assignee_id: r.try_get(16)?,
-        })
-    })?;
+    let rows = read_rows(&fetch_rows(client, &sql, &args, sparse).await?, inbox_row)?;
     Ok(inbox_page(rows, &filter, limit))
+}
+
+/// A row of [`INBOX_COLUMNS`].
+fn inbox_row(r: &tokio_postgres::Row) -> Result<InboxRow, StoreError> {
+    Ok(InboxRow {
+        id: r.try_get(0)?,
+        public_id: r.try_get(1)?,
+        reference: r.try_get(2)?,
+        kind: r.try_get(3)?,
+        status: r.try_get(4)?,
+        severity: r.try_get(5)?,
+        summary: r.try_get(6)?,
+        email: r.try_get(7)?,
+        name: r.try_get(8)?,
+        created_at: r.try_get(9)?,
+        first_response_at: r.try_get(10)?,
+        site_name: r.try_get(11)?,
+        first_response_target_ms: r.try_get::<_, i64>(12)?.saturating_mul(60_000),
+        assignee: r.try_get(13)?,
+        next_promise_due: r.try_get(14)?,
+        followup_at: r.try_get(15)?,
+        assignee_id: r.try_get(16)?,
+    })
+}
+
+impl Postgres {
+    /// The customer's other entries (by the entry `public_id`'s email):
+    /// the newest `limit`, and how many in all.
+    pub async fn same_customer(
+        &self,
+        public_id: String,
+        limit: usize,
+    ) -> Result<SameCustomer, StoreError> {
+        let client = self.client().await?;
+        // A page's SQL reads one row more than `limit`: dropped here.
+        let sql = page_sql(
+            INBOX_COLUMNS,
+            "entries e",
+            SAME_CUSTOMER_CONDITIONS,
+            "e.id DESC",
+            limit,
+        );
+        let mut recent = read_rows(&client.query(&sql, &[&public_id]).await?, inbox_row)?;
+        recent.truncate(limit);
+        let total: i64 = client
+            .query_one(
+                &format!("SELECT count(*) FROM entries e {SAME_CUSTOMER_CONDITIONS}"),
+                &[&public_id],
+            )
+            .await?
+            .try_get(0)?;
+        Ok(SameCustomer { recent, total })
+    }
 }
 
 #[cfg(test)]

@@ -71,6 +71,21 @@ pub(in crate::store) const INBOX_COLUMNS: &str =
     (SELECT min(p.due_at) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
     e.followup_at, e.assignee_id";
 
+/// The conditions picking a customer's other entries: those whose email
+/// is the entry's (`$1`, its public id) as erasure matches it, trimmed and
+/// in any case (the `entries_email` index).
+pub(in crate::store) const SAME_CUSTOMER_CONDITIONS: &str = "WHERE e.email IS NOT NULL
+       AND lower(trim(e.email)) =
+           (SELECT lower(trim(o.email)) FROM entries o WHERE o.public_id = $1)
+       AND e.public_id <> $1";
+
+/// The customer's other entries: the newest few, and how many in all.
+#[derive(Debug, Clone, Default)]
+pub struct SameCustomer {
+    pub recent: Vec<InboxRow>,
+    pub total: i64,
+}
+
 /// Of `limit + 1` rows read, the page of `limit` and the place to continue
 /// after, if there is more.
 pub(in crate::store) fn keyset_page<T>(
@@ -304,29 +319,58 @@ fn inbox(
     } = filter_sql(filter, matching, now);
     let sql = page_sql(INBOX_COLUMNS, from_sql, &where_sql, &order_sql, limit);
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), |r| {
-        Ok(InboxRow {
-            id: r.get(0)?,
-            public_id: r.get(1)?,
-            reference: r.get(2)?,
-            kind: r.get(3)?,
-            status: r.get(4)?,
-            severity: r.get(5)?,
-            summary: r.get(6)?,
-            email: r.get(7)?,
-            name: r.get(8)?,
-            created_at: r.get(9)?,
-            first_response_at: r.get(10)?,
-            site_name: r.get(11)?,
-            first_response_target_ms: r.get::<_, i64>(12)?.saturating_mul(60_000),
-            assignee: r.get(13)?,
-            next_promise_due: r.get(14)?,
-            followup_at: r.get(15)?,
-            assignee_id: r.get(16)?,
-        })
-    })?;
+    let rows = stmt.query_map(params_from_iter(args), inbox_row)?;
     let rows: Vec<InboxRow> = rows.collect::<Result<_, _>>()?;
     Ok(inbox_page(rows, filter, limit))
+}
+
+/// A row of [`INBOX_COLUMNS`].
+fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
+    Ok(InboxRow {
+        id: r.get(0)?,
+        public_id: r.get(1)?,
+        reference: r.get(2)?,
+        kind: r.get(3)?,
+        status: r.get(4)?,
+        severity: r.get(5)?,
+        summary: r.get(6)?,
+        email: r.get(7)?,
+        name: r.get(8)?,
+        created_at: r.get(9)?,
+        first_response_at: r.get(10)?,
+        site_name: r.get(11)?,
+        first_response_target_ms: r.get::<_, i64>(12)?.saturating_mul(60_000),
+        assignee: r.get(13)?,
+        next_promise_due: r.get(14)?,
+        followup_at: r.get(15)?,
+        assignee_id: r.get(16)?,
+    })
+}
+
+fn same_customer(
+    conn: &Connection,
+    public_id: &str,
+    limit: usize,
+) -> Result<SameCustomer, StoreError> {
+    // A page's SQL reads one row more than `limit`: dropped here.
+    let sql = page_sql(
+        INBOX_COLUMNS,
+        "entries e",
+        SAME_CUSTOMER_CONDITIONS,
+        "e.id DESC",
+        limit,
+    );
+    let mut recent: Vec<InboxRow> = conn
+        .prepare_cached(&sql)?
+        .query_map([public_id], inbox_row)?
+        .collect::<Result<_, _>>()?;
+    recent.truncate(limit);
+    let total = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM entries e {SAME_CUSTOMER_CONDITIONS}"
+        ))?
+        .query_row([public_id], |r| r.get(0))?;
+    Ok(SameCustomer { recent, total })
 }
 
 /// Of `limit + 1` rows read in `filter`'s direction (backwards when it
@@ -378,6 +422,17 @@ fn inbox_count(
 
 impl Sqlite {
     /// One page of at most `limit` entries.
+    /// The customer's other entries (by the entry `public_id`'s email):
+    /// the newest `limit`, and how many in all.
+    pub async fn same_customer(
+        &self,
+        public_id: String,
+        limit: usize,
+    ) -> Result<SameCustomer, StoreError> {
+        self.read(move |conn| same_customer(conn, &public_id, limit))
+            .await
+    }
+
     pub async fn inbox(
         &self,
         filter: Filter,

@@ -21,9 +21,10 @@ pub(super) use actions::{NewEvent, move_status, record};
 pub use entry::EntryDetail;
 pub(in crate::store) use entry::{DETAIL_SELECT, EVENTS_SELECT, PROMISE_SELECT};
 pub(super) use inbox::{
-    FilterSql, INBOX_COLUMNS, filter_sql, inbox_page, keyset_page, matching, page_sql,
+    FilterSql, INBOX_COLUMNS, SAME_CUSTOMER_CONDITIONS, filter_sql, inbox_page, keyset_page,
+    matching, page_sql,
 };
-pub use inbox::{InboxPage, InboxRow, SiteSettings, WaitingSummary};
+pub use inbox::{InboxPage, InboxRow, SameCustomer, SiteSettings, WaitingSummary};
 pub use report::{Report, SETTLED_SHOWN, SettledCounts};
 
 /// Rows per inbox page.
