@@ -204,6 +204,12 @@ impl Search {
 }
 
 impl RawFilter {
+    /// The filter's parameters as tools send them (the console's `after`
+    /// aside: tools page with a cursor).
+    pub const PARAMETERS: &[&str] = &[
+        "view", "site", "kind", "status", "severity", "assignee", "promise", "from", "to", "q",
+    ];
+
     /// `me` in the assignee filter means `user_id`.
     pub fn parse(&self, user_id: i64) -> Result<Filter, InputError> {
         let view = match self.view.as_str() {

@@ -34,11 +34,8 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-/// What `list` reads: any other parameter is refused.
-const LIST_PARAMETERS: &[&str] = &[
-    "view", "site", "kind", "status", "severity", "assignee", "promise", "from", "to", "q",
-    "limit", "cursor",
-];
+/// What `list` reads beside the filter: any other parameter is refused.
+const PAGE_PARAMETERS: &[&str] = &["limit", "cursor"];
 
 /// The filter a query asks for: a site may be named by id or by key, a
 /// colleague by id or by email.
@@ -104,7 +101,11 @@ pub async fn list(
     query: Result<Query<ListQuery>, QueryRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let query = read_query(query, raw.as_deref(), LIST_PARAMETERS)?;
+    let query = read_query(
+        query,
+        raw.as_deref(),
+        &[RawFilter::PARAMETERS, PAGE_PARAMETERS],
+    )?;
     let mut filter = parse_filter(&state, &caller, &query.filter).await?;
     let limit = parse_limit(query.limit.as_deref())?;
     if let Some(cursor) = &query.cursor {
@@ -270,7 +271,7 @@ pub async fn attachment(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let Path(id) = path.map_err(|_| ApiError::NotFound)?;
-    let query = read_query(query, raw.as_deref(), &["download"])?;
+    let query = read_query(query, raw.as_deref(), &[&["download"]])?;
     let (content_type, bytes) = state
         .store
         .attachment(id.clone())

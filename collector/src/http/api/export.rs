@@ -38,11 +38,6 @@ impl ExportQuery {
     }
 }
 
-/// What an export reads: any other parameter is refused.
-const EXPORT_PARAMETERS: &[&str] = &[
-    "view", "site", "kind", "status", "severity", "assignee", "promise", "from", "to", "q", "bom",
-];
-
 /// The streamed answer, for the API and the console alike.
 pub(crate) fn response(state: &AppState, filter: Filter, format: Format, bom: bool) -> Response {
     let now = state.clock.now_millis();
@@ -77,7 +72,7 @@ async fn export(
     raw: Option<String>,
     format: Format,
 ) -> Result<Response, ApiError> {
-    let query = read_query(query, raw.as_deref(), EXPORT_PARAMETERS)?;
+    let query = read_query(query, raw.as_deref(), &[RawFilter::PARAMETERS, &["bom"]])?;
     let bom = query.bom()?;
     let filter = parse_filter(&state, &caller, &query.filter).await?;
     Ok(response(&state, filter, format, bom))

@@ -171,23 +171,25 @@ const NAME_SHOWN_MAX: usize = 40;
 pub(super) fn read_query<T>(
     query: Result<axum::extract::Query<T>, QueryRejection>,
     raw: Option<&str>,
-    names: &[&str],
+    names: &[&[&str]],
 ) -> Result<T, ApiError> {
     let axum::extract::Query(query) = query.map_err(query_error)?;
     let pairs: Vec<(String, String)> =
         serde_html_form::from_str(raw.unwrap_or_default()).unwrap_or_default();
-    match pairs
-        .iter()
-        .find(|(name, _)| !names.contains(&name.as_str()))
-    {
+    let known = |name: &str| names.iter().any(|group| group.contains(&name));
+    match pairs.iter().find(|(name, _)| !known(name)) {
         None => Ok(query),
         Some((name, _)) => {
             let shown: String = name.chars().take(NAME_SHOWN_MAX).collect();
+            let all: Vec<&str> = names
+                .iter()
+                .flat_map(|group| group.iter().copied())
+                .collect();
             Err(ApiError::Input(crate::review::input::bad(
                 "query",
                 format!(
                     "unknown parameter {shown:?}; the parameters are {}",
-                    names.join(", ")
+                    all.join(", ")
                 ),
             )))
         }
