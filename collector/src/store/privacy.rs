@@ -39,7 +39,7 @@ pub fn counted(n: i64, one: &str, many: &str) -> String {
 }
 
 impl Erasure {
-    fn add(&mut self, other: Erasure) {
+    pub(in crate::store) fn add(&mut self, other: Erasure) {
         self.entries += other.entries;
         self.attachments += other.attachments;
         self.events += other.events;

@@ -101,10 +101,7 @@ async fn delete_some(
             .await?;
         // Gone already (another collector's sweep): nothing more to count.
         if deleted == 1 {
-            done.entries += one.entries;
-            done.attachments += one.attachments;
-            done.events += one.events;
-            done.deliveries += one.deliveries;
+            done.add(one);
         }
         taken += 1;
     }
@@ -123,10 +120,7 @@ pub(super) async fn delete_all(
     while !rest.is_empty() {
         let (part, taken) = delete_some(db, rest, erased_at).await?;
         rest = &rest[taken..];
-        done.entries += part.entries;
-        done.attachments += part.attachments;
-        done.events += part.events;
-        done.deliveries += part.deliveries;
+        done.add(part);
     }
     Ok(done)
 }
