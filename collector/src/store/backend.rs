@@ -19,13 +19,13 @@ use super::refusals::{RefusalTally, Refused};
 use super::retention::Retention;
 use super::{
     Account, AccountError, Attached, AttemptRecord, AuditEntry, BulkAction, BulkOutcome,
-    DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry, EntryDetail, Erasure, ExportChunk,
-    ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage, Inserted, LinkPurpose, MailHealth,
-    MailJob, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken, NewUser, NewWebhook,
-    Pending, PendingInvite, PendingNewEntries, Period, PersonExport, PublicMessage, ReplyParts,
-    Report, ReviewError, Role, Rollups, SameCustomer, Session, Site, SiteChange, SiteHoldings,
-    SitePage, SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError, TokenInfo, User,
-    WaitingSummary, Webhook, WriteStats,
+    BulkTarget, DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry, EntryDetail, Erasure,
+    ExportChunk, ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage, Inserted, LinkPurpose,
+    MailHealth, MailJob, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken, NewUser,
+    NewWebhook, Pending, PendingInvite, PendingNewEntries, Period, PersonExport, PublicMessage,
+    ReplyParts, Report, ReviewError, Role, Rollups, SameCustomer, Session, Site, SiteChange,
+    SiteHoldings, SitePage, SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError, TokenInfo,
+    User, WaitingSummary, Webhook, WriteStats,
 };
 use crate::auth::Attempt;
 use crate::mail::staff::EntryLine;
@@ -256,8 +256,9 @@ operations! {
         /// with `prefix` (`staff.`, `site.`, `person.`).
         fn audit_log(prefix: Option<String>, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
         /// Applies one action to many entries; entries it cannot apply to are
-        /// counted as skipped, not failed.
-        fn bulk(public_ids: Vec<String>, action: BulkAction, actor: i64, at: i64) -> Result<BulkOutcome, ReviewError>;
+        /// counted as skipped, and those changed since the page was shown as
+        /// stale, not failed.
+        fn bulk(targets: Vec<BulkTarget>, action: BulkAction, actor: i64, at: i64) -> Result<BulkOutcome, ReviewError>;
         /// Queues a batch's messages and advances past it, in one transaction.
         /// `false` when the batch had already been taken.
         fn complete_dispatch(done: Dispatched) -> Result<bool, StoreError>;

@@ -60,9 +60,9 @@ pub use outbox::{
 pub use privacy::counted;
 pub use privacy::{Erasure, HeldEntry, PersonExport};
 pub use review::{
-    BULK_MAX, BulkAction, BulkOutcome, EntryDetail, Event, EventKind, InboxPage, InboxRow,
-    NewReply, PAGE_SIZE, PromiseRow, Refusal, Report, ReviewError, SETTLED_SHOWN, SameCustomer,
-    SettledCounts, SiteSettings, WaitingSummary,
+    BULK_MAX, BulkAction, BulkOutcome, BulkTarget, EntryDetail, Event, EventKind, InboxPage,
+    InboxRow, NewReply, PAGE_SIZE, PromiseRow, Refusal, Report, ReviewError, SETTLED_SHOWN,
+    SameCustomer, Seen, SettledCounts, SiteSettings, WaitingSummary,
 };
 pub use rollup::{PageMismatches, Period, PromiseCounts, Rollups};
 pub use sites::{NewSite, Site, SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow};

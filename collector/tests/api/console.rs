@@ -408,14 +408,17 @@ async fn bulk_actions_assign_and_mark_spam_and_skip_what_does_not_apply() {
     }
     let response = console.post("/console/bulk", &form).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/console?view=all&changed=3&skipped=0");
+    assert_eq!(
+        location(&response),
+        "/console?view=all&changed=3&skipped=0&stale=0"
+    );
     let mine = console.html("/console?view=all&assignee=me").await;
     assert!(ids.iter().all(|id| mine.contains(id.as_str())));
 
     form[1] = ("action", "status:spam");
     form.push(("ids", "e_00000000000000000000000"));
     let response = console.post("/console/bulk", &form).await;
-    assert!(location(&response).ends_with("changed=3&skipped=1"));
+    assert!(location(&response).ends_with("changed=3&skipped=1&stale=0"));
     let waiting = console.html("/console").await;
     assert!(ids.iter().all(|id| !waiting.contains(id.as_str())));
     let spam = console.html("/console?view=spam").await;
@@ -426,9 +429,12 @@ async fn bulk_actions_assign_and_mark_spam_and_skip_what_does_not_apply() {
         [
             (
                 "entries.bulk_assign",
-                "to=bo@example.com,skipped=0".to_owned()
+                "to=bo@example.com,skipped=0,stale=0".to_owned()
             ),
-            ("entries.bulk_status", "to=spam,skipped=1".to_owned()),
+            (
+                "entries.bulk_status",
+                "to=spam,skipped=1,stale=0".to_owned()
+            ),
         ]
         .map(|(action, detail)| (
             action.to_owned(),
@@ -436,6 +442,126 @@ async fn bulk_actions_assign_and_mark_spam_and_skip_what_does_not_apply() {
             "3 entries".to_owned(),
             Some(detail)
         ))
+    );
+}
+
+#[tokio::test]
+async fn a_bulk_action_leaves_entries_a_colleague_changed_after_the_inbox_was_shown() {
+    let (app, _) = console_app().await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(submit(&app, complaint(&app, &format!("Stale {i}"))).await.0);
+    }
+    let bo = signed_in(&app, "bo@example.com").await;
+    let page = bo.html("/console").await;
+    // What Bo's page showed of each row, as the browser would send it.
+    let values: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            let start = format!(r#"name="ids" value="{id}"#);
+            format!("{id}{}", between(&page, &start, "\""))
+        })
+        .collect();
+    assert!(
+        values.iter().all(|v| v.ends_with(":new:none")),
+        "{values:?}"
+    );
+
+    // Meanwhile Ada resolves the first and takes the second.
+    let ada = signed_in(&app, "ada@example.com").await;
+    let response = ada
+        .act(
+            &format!("/console/entries/{}/status", ids[0]),
+            &[("status", "resolved")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let ada_id: i64 = app
+        .db()
+        .query_row(
+            "SELECT id FROM users WHERE email = 'ada@example.com'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let response = ada
+        .act(
+            &format!("/console/entries/{}/assign", ids[1]),
+            &[("assignee", &ada_id.to_string())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    let token = bo.csrf().await;
+    let mut form = vec![("_csrf", token.as_str()), ("action", "status:spam")];
+    form.extend(values.iter().map(|v| ("ids", v.as_str())));
+    let response = bo.post("/console/bulk", &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let back = location(&response);
+    assert!(back.ends_with("changed=2&skipped=0&stale=1"), "{back}");
+    let notice = bo.html(&back).await;
+    assert!(
+        notice.contains(
+            "Changed 2 entries; 1 left alone: a colleague changed it after this page was shown."
+        ),
+        "{notice}"
+    );
+    let status = |id: &str| -> String {
+        app.db()
+            .query_row(
+                "SELECT status FROM entries WHERE public_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let statuses: Vec<String> = ids.iter().map(|id| status(id)).collect();
+    assert_eq!(
+        statuses,
+        ["resolved", "spam", "spam"],
+        "Ada's resolution stands"
+    );
+
+    form[1] = ("action", "assign:me");
+    let response = bo.post("/console/bulk", &form).await;
+    assert!(location(&response).ends_with("changed=2&skipped=0&stale=1"));
+    let assignee = |id: &str| -> String {
+        app.db()
+            .query_row(
+                "SELECT u.email FROM entries e JOIN users u ON u.id = e.assignee_id
+                 WHERE e.public_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let assignees: Vec<String> = ids.iter().map(|id| assignee(id)).collect();
+    assert_eq!(
+        assignees,
+        ["bo@example.com", "ada@example.com", "bo@example.com"],
+        "Ada keeps what she took"
+    );
+}
+
+#[tokio::test]
+async fn a_bulk_action_refuses_a_selection_it_cannot_read() {
+    let (app, _) = console_app().await;
+    let id = submit(&app, complaint(&app, "Unreadable")).await.0;
+    let console = signed_in(&app, "bo@example.com").await;
+    let token = console.csrf().await;
+    let value = format!("{id}:closed:none");
+    let form = [
+        ("_csrf", token.as_str()),
+        ("action", "status:spam"),
+        ("ids", value.as_str()),
+    ];
+    let response = console.post("/console/bulk", &form).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("The selection could not be read"), "{page}");
+    assert!(
+        console.html("/console").await.contains(id.as_str()),
+        "nothing changed"
     );
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use earshot_collector::review::workflow::Status;
 use earshot_collector::store::{
-    BulkAction, Inserted, NewReply, NewUser, ReviewError, Role, Site, Store,
+    BulkAction, BulkTarget, Inserted, NewReply, NewUser, ReviewError, Role, Site, Store,
 };
 use tokio_postgres::{Client, NoTls};
 
@@ -286,7 +286,12 @@ async fn a_bulk_action_changing_the_sums_while_another_collector_rolls_up_does_n
     .await;
     let spam = BulkAction::Status(Status::Spam);
     let (marked, rolled) = tokio::join!(
-        c.one.bulk(vec![first, second], spam, c.ada, T0 + 2 * HOUR),
+        c.one.bulk(
+            vec![BulkTarget::unseen(first), BulkTarget::unseen(second)],
+            spam,
+            c.ada,
+            T0 + 2 * HOUR
+        ),
         c.two.roll_up()
     );
     c.assert_no_deadlock();
@@ -327,8 +332,15 @@ async fn a_bulk_action_and_a_colleagues_action_on_one_of_its_entries_do_not_dead
             .await
     };
     let spam = BulkAction::Status(Status::Spam);
-    let (marked, resolved) =
-        tokio::join!(c.one.bulk(ids.clone(), spam, c.ada, T0 + HOUR), colleague);
+    let (marked, resolved) = tokio::join!(
+        c.one.bulk(
+            ids.iter().map(BulkTarget::unseen).collect(),
+            spam,
+            c.ada,
+            T0 + HOUR
+        ),
+        colleague
+    );
     c.assert_no_deadlock();
     let marked = marked.unwrap();
     // Whichever came second found the entry as the first left it, and a

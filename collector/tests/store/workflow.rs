@@ -4,7 +4,8 @@
 use earshot_collector::review::filter::{Filter, Search, View};
 use earshot_collector::review::workflow::{Settled, Status, WorkflowError};
 use earshot_collector::store::{
-    BulkAction, BulkOutcome, EventKind, NewReply, NewUser, Refusal, ReviewError, Role,
+    BulkAction, BulkOutcome, BulkTarget, EventKind, NewReply, NewUser, Refusal, ReviewError, Role,
+    Seen,
 };
 
 use crate::ingest::{T0, entry, first_site};
@@ -339,8 +340,8 @@ async fn a_bulk_action_changes_what_it_can_and_counts_the_rest(db: &Store) {
     db.set_status(ids[0].clone(), Status::Resolved, ada.id, T0 + 10)
         .await
         .unwrap();
-    let mut targets = ids.clone();
-    targets.push("no-such-entry".into());
+    let mut targets: Vec<_> = ids.iter().map(BulkTarget::unseen).collect();
+    targets.push(BulkTarget::unseen("no-such-entry"));
     let outcome = db
         .bulk(
             targets.clone(),
@@ -354,7 +355,8 @@ async fn a_bulk_action_changes_what_it_can_and_counts_the_rest(db: &Store) {
         outcome,
         BulkOutcome {
             changed: 2,
-            skipped: 2
+            skipped: 2,
+            stale: 0
         }
     );
     let outcome = db
@@ -365,13 +367,19 @@ async fn a_bulk_action_changes_what_it_can_and_counts_the_rest(db: &Store) {
         outcome,
         BulkOutcome {
             changed: 3,
-            skipped: 1
+            skipped: 1,
+            stale: 0
         }
     );
     assert_eq!(
         refused(
-            db.bulk(ids.clone(), BulkAction::Assign(Some(9_999)), ada.id, T0)
-                .await
+            db.bulk(
+                ids.iter().map(BulkTarget::unseen).collect(),
+                BulkAction::Assign(Some(9_999)),
+                ada.id,
+                T0
+            )
+            .await
         ),
         Refusal::NoUser
     );
@@ -389,3 +397,88 @@ async fn a_bulk_action_changes_what_it_can_and_counts_the_rest(db: &Store) {
     assert_eq!(db.waiting_summary(T0 + 40).await.unwrap().waiting, 0);
 }
 story!(a_bulk_action_changes_what_it_can_and_counts_the_rest);
+
+async fn a_bulk_action_leaves_what_a_colleague_changed_since_the_page_was_shown(db: &Store) {
+    let shop = first_site(db).await;
+    let ada = db
+        .add_user(staff("ada@shop.example", "Ada"), T0)
+        .await
+        .unwrap();
+    let bo = db
+        .add_user(staff("bo@shop.example", "Bo"), T0)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let request = serde_json::json!({"message": format!("Issue {i}")});
+        ids.push(
+            db.insert_entry(entry(&shop, T0 + i, request))
+                .await
+                .unwrap()
+                .public_id,
+        );
+    }
+    // Ada's page shows all three new and nobody's; meanwhile Bo
+    // acknowledges the first and takes the second.
+    let shown = Seen {
+        status: Status::New,
+        assignee: None,
+    };
+    let targets: Vec<_> = ids
+        .iter()
+        .map(|id| BulkTarget {
+            public_id: id.clone(),
+            seen: Some(shown),
+        })
+        .collect();
+    db.set_status(ids[0].clone(), Status::Acknowledged, bo.id, T0 + 10)
+        .await
+        .unwrap();
+    db.assign(ids[1].clone(), Some(bo.id), bo.id, T0 + 10)
+        .await
+        .unwrap();
+
+    let outcome = db
+        .bulk(
+            targets.clone(),
+            BulkAction::Status(Status::Spam),
+            ada.id,
+            T0 + 20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        BulkOutcome {
+            changed: 2,
+            skipped: 0,
+            stale: 1
+        }
+    );
+    let outcome = db
+        .bulk(targets, BulkAction::Assign(Some(ada.id)), ada.id, T0 + 30)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        BulkOutcome {
+            changed: 2,
+            skipped: 0,
+            stale: 1
+        }
+    );
+    let now = |id: &String| {
+        let id = id.clone();
+        async move {
+            let detail = db.entry_detail(id).await.unwrap().unwrap();
+            (detail.status, detail.assignee.clone())
+        }
+    };
+    assert_eq!(
+        now(&ids[0]).await,
+        (Status::Acknowledged, Some("Ada".to_owned()))
+    );
+    assert_eq!(now(&ids[1]).await, (Status::Spam, Some("Bo".to_owned())));
+    assert_eq!(now(&ids[2]).await, (Status::Spam, Some("Ada".to_owned())));
+}
+story!(a_bulk_action_leaves_what_a_colleague_changed_since_the_page_was_shown);

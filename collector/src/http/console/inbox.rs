@@ -16,13 +16,17 @@ use crate::http::AppState;
 use crate::http::api::ExportQuery;
 use crate::review::filter::{Cursor, Filter, RawFilter, View};
 use crate::review::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
-use crate::store::{BulkAction, InboxPage, InboxRow, PAGE_SIZE, Role, SiteSettings, User};
+use crate::store::{
+    BulkAction, BulkTarget, InboxPage, InboxRow, PAGE_SIZE, Role, Seen, SiteSettings, User,
+};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Notice {
     changed: Option<usize>,
     skipped: Option<usize>,
+    /// Selected entries a colleague changed after the page was shown.
+    stale: Option<usize>,
     /// Going back: the page that ends before this place.
     before: Option<String>,
 }
@@ -208,7 +212,7 @@ fn table(page: &InboxPage, now: i64, view: View) -> Markup {
             tbody {
                 @for row in &page.rows {
                     tr {
-                        td { input type="checkbox" name="ids" value=(row.public_id) aria-label={ "Select " (row.reference) }; }
+                        td { input type="checkbox" name="ids" value=(bulk_value(row)) aria-label={ "Select " (row.reference) }; }
                         td { (waiting_cell(row, now, view)) }
                         td.words {
                             a href={ "/console/entries/" (row.public_id) } { (row.summary) }
@@ -372,7 +376,15 @@ pub async fn page(
         }
         @if let Some(health) = &mail { (super::email_check::banner(health, now)) }
         @if let Some(changed) = notice.changed {
-            p.notice role="status" { "Changed " (changed) @if changed == 1 { " entry" } @else { " entries" } @if let Some(s) = notice.skipped.filter(|s| *s > 0) { "; " (s) " skipped (not applicable)" } "." }
+            p.notice role="status" {
+                "Changed " (changed) @if changed == 1 { " entry" } @else { " entries" }
+                @if let Some(s) = notice.skipped.filter(|s| *s > 0) { "; " (s) " skipped (not applicable)" }
+                @if let Some(s) = notice.stale.filter(|s| *s > 0) {
+                    "; " (s) " left alone: a colleague changed "
+                    @if s == 1 { "it" } @else { "them" } " after this page was shown"
+                }
+                "."
+            }
         }
         (filter_form(&raw, &sites, &users))
         @if let Some(problem) = &problem {
@@ -487,9 +499,53 @@ pub struct BulkForm {
 }
 
 impl FormLimit for BulkForm {
-    /// Each selected id (`ids=e_…`, well under 64 bytes) and the filters to
-    /// return to.
-    const MAX_BYTES: usize = crate::store::BULK_MAX * 64 + 8 * FORM_OVERHEAD;
+    /// Each selected entry (`ids=e_…%3Ain_progress%3A…`, well under 96
+    /// bytes) and the filters to return to.
+    const MAX_BYTES: usize = crate::store::BULK_MAX * 96 + 8 * FORM_OVERHEAD;
+}
+
+/// A row's checkbox value: its id and what the page shows of it (status
+/// and assignee), so that a colleague's change since is not undone unseen.
+fn bulk_value(row: &InboxRow) -> String {
+    match Status::parse(&row.status) {
+        Some(status) => format!(
+            "{}:{}:{}",
+            row.public_id,
+            status.as_str(),
+            row.assignee_id
+                .map_or_else(|| "none".to_owned(), |id| id.to_string())
+        ),
+        None => row.public_id.clone(),
+    }
+}
+
+/// A checkbox value ([`bulk_value`]); a bare id (a page from before the
+/// values said what was seen) is judged on the entry as it is.
+fn bulk_target(raw: &str) -> Result<BulkTarget, ConsoleError> {
+    let unreadable = || {
+        ConsoleError::Invalid(
+            "The selection could not be read: reload the page and select again.".to_owned(),
+        )
+    };
+    let (public_id, seen) = match raw.split_once(':') {
+        None => (raw, None),
+        Some((public_id, shown)) => {
+            let (status, assignee) = shown.split_once(':').ok_or_else(unreadable)?;
+            let status = Status::parse(status).ok_or_else(unreadable)?;
+            let assignee = match assignee {
+                "none" => None,
+                id => Some(id.parse().map_err(|_| unreadable())?),
+            };
+            (public_id, Some(Seen { status, assignee }))
+        }
+    };
+    if public_id.is_empty() {
+        return Err(unreadable());
+    }
+    Ok(BulkTarget {
+        public_id: public_id.to_owned(),
+        seen,
+    })
 }
 
 fn bulk_action(raw: &str, me: i64) -> Result<BulkAction, ConsoleError> {
@@ -522,9 +578,14 @@ pub async fn bulk(
             crate::store::BULK_MAX
         )));
     }
+    let targets = form
+        .ids
+        .iter()
+        .map(|raw| bulk_target(raw))
+        .collect::<Result<_, _>>()?;
     let outcome = state
         .store
-        .bulk(form.ids, action, staff.user.id, state.clock.now_millis())
+        .bulk(targets, action, staff.user.id, state.clock.now_millis())
         .await?;
     // Back to the same filters, rebuilt so only known parameters survive.
     let back: RawFilter = serde_html_form::from_str(&form.back).unwrap_or_default();
@@ -533,8 +594,8 @@ pub async fn bulk(
         target.push('&');
     }
     target.push_str(&format!(
-        "changed={}&skipped={}",
-        outcome.changed, outcome.skipped
+        "changed={}&skipped={}&stale={}",
+        outcome.changed, outcome.skipped, outcome.stale
     ));
     Ok(Redirect::to(&target).into_response())
 }
@@ -563,6 +624,39 @@ mod tests {
         );
         for bad in ["", "assign:x", "status:deleted", "drop"] {
             assert!(bulk_action(bad, 4).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_selected_row_says_what_the_page_showed_of_it() {
+        let target = |raw: &str| bulk_target(raw).unwrap();
+        assert_eq!(
+            target("e_1:in_progress:7"),
+            BulkTarget {
+                public_id: "e_1".to_owned(),
+                seen: Some(Seen {
+                    status: Status::InProgress,
+                    assignee: Some(7)
+                })
+            }
+        );
+        assert_eq!(
+            target("e_1:new:none").seen,
+            Some(Seen {
+                status: Status::New,
+                assignee: None
+            })
+        );
+        assert_eq!(target("e_1"), BulkTarget::unseen("e_1"));
+        for bad in [
+            "",
+            ":new:none",
+            "e_1:new",
+            "e_1:gone:none",
+            "e_1:new:x",
+            "e_1:new:none:x",
+        ] {
+            assert!(bulk_target(bad).is_err(), "{bad}");
         }
     }
 

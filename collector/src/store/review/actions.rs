@@ -1,47 +1,14 @@
-//! What staff do to entries: status, assignment, notes, replies with
-//! promises, settling promises, bulk actions. Each records its event in the
-//! same transaction as the change.
+//! What staff do to an entry: status, assignment, notes, replies with
+//! promises, settling promises (one action on many entries is `bulk`'s).
+//! Each records its event in the same transaction as the change.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::notify::{Notice, NoticeKind, notice};
 use crate::store::{Sqlite, StoreError};
 
-use super::{BULK_MAX, EventKind, Outcome, Refusal, ReviewError, flatten};
+use super::{EventKind, Outcome, Refusal, ReviewError, flatten};
 use crate::review::workflow::{Settled, Status};
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum BulkAction {
-    Assign(Option<i64>),
-    Status(Status),
-}
-
-impl BulkAction {
-    /// What the audit log keeps of a bulk change: the action, its subject
-    /// and detail. `assignee` is the email of the colleague assigned.
-    pub(in crate::store) fn audit(
-        &self,
-        outcome: BulkOutcome,
-        assignee: Option<String>,
-    ) -> (&'static str, String, String) {
-        let (what, to) = match self {
-            BulkAction::Status(to) => ("entries.bulk_status", to.as_str().to_owned()),
-            BulkAction::Assign(None) => ("entries.bulk_assign", "nobody".to_owned()),
-            BulkAction::Assign(Some(_)) => ("entries.bulk_assign", assignee.unwrap_or_default()),
-        };
-        let subject = format!("{} entries", outcome.changed);
-        let detail = format!("to={to},skipped={}", outcome.skipped);
-        (what, subject, detail)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct BulkOutcome {
-    pub changed: usize,
-    /// Entries the action did not apply to (unknown, or a status move the
-    /// workflow forbids).
-    pub skipped: usize,
-}
 
 /// The id and status of an entry, for actions.
 fn locate(conn: &Connection, public_id: &str) -> Result<Option<(i64, Status)>, StoreError> {
@@ -124,7 +91,7 @@ pub(in crate::store) fn move_status(
 }
 
 /// Whether `user_id` is an account that can be given work.
-fn is_active_user(conn: &Connection, user_id: i64) -> Result<bool, StoreError> {
+pub(super) fn is_active_user(conn: &Connection, user_id: i64) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM users WHERE id = ?1 AND disabled_at IS NULL")?
         .query_row([user_id], |_| Ok(()))
@@ -140,7 +107,7 @@ fn user_name(conn: &Connection, user_id: i64) -> Result<Option<String>, StoreErr
 }
 
 /// Assigns (or unassigns) one entry; `Ok(false)` when nothing changed.
-fn assign_one(
+pub(super) fn assign_one(
     conn: &Connection,
     entry_id: i64,
     assignee: Option<i64>,
@@ -484,65 +451,5 @@ impl Sqlite {
             Ok(Ok(()))
         })
         .await
-    }
-
-    /// Applies one action to many entries; entries it cannot apply to are
-    /// counted as skipped, not failed.
-    pub async fn bulk(
-        &self,
-        public_ids: Vec<String>,
-        action: BulkAction,
-        actor: i64,
-        at: i64,
-    ) -> Result<BulkOutcome, ReviewError> {
-        flatten(
-            self.write(move |conn| {
-                if let BulkAction::Assign(Some(user)) = action
-                    && !is_active_user(conn, user)?
-                {
-                    return Ok(Err(Refusal::NoUser));
-                }
-                let mut outcome = BulkOutcome::default();
-                for public_id in public_ids.iter().take(BULK_MAX) {
-                    let Some((id, from)) = locate(conn, public_id)? else {
-                        outcome.skipped += 1;
-                        continue;
-                    };
-                    let changed = match &action {
-                        BulkAction::Assign(user) => assign_one(conn, id, *user, actor, at)?,
-                        BulkAction::Status(to) => {
-                            move_status(conn, id, from, *to, Some(actor), at)?.is_ok()
-                        }
-                    };
-                    if changed {
-                        outcome.changed += 1;
-                    } else {
-                        outcome.skipped += 1;
-                    }
-                }
-                // Each entry's timeline has the change too; the audit log
-                // keeps that one person changed many at once.
-                if outcome.changed > 0 {
-                    let assignee = match &action {
-                        BulkAction::Assign(Some(user)) => Some(
-                            conn.prepare_cached("SELECT email FROM users WHERE id = ?1")?
-                                .query_row([user], |r| r.get(0))?,
-                        ),
-                        _ => None,
-                    };
-                    let (what, subject, detail) = action.audit(outcome, assignee);
-                    crate::store::accounts::audit(
-                        conn,
-                        Some(actor),
-                        what,
-                        &subject,
-                        Some(&detail),
-                        at,
-                    )?;
-                }
-                Ok(Ok(outcome))
-            })
-            .await,
-        )
     }
 }

@@ -5,10 +5,12 @@
 //! describes, so the timeline cannot disagree with the entry.
 //!
 //! By use: `inbox` (the list, its filters and counts), `entry` (one entry
-//! with its timeline and promises), `actions` (what staff do to entries)
-//! and `report` (promises and the waiting summary over all entries).
+//! with its timeline and promises), `actions` (what staff do to an entry),
+//! `bulk` (one action on many) and `report` (promises and the waiting
+//! summary over all entries).
 
 mod actions;
+mod bulk;
 mod entry;
 mod inbox;
 mod report;
@@ -16,8 +18,10 @@ mod report;
 use super::StoreError;
 use crate::review::workflow::{Author, LastMessage, PromiseState, Settled, WorkflowError, repeats};
 
-pub use actions::{BulkAction, BulkOutcome, NewReply};
+pub use actions::NewReply;
 pub(super) use actions::{NewEvent, move_status, record};
+pub(in crate::store) use bulk::Verdict;
+pub use bulk::{BulkAction, BulkOutcome, BulkTarget, Seen};
 pub use entry::EntryDetail;
 pub(in crate::store) use entry::{DETAIL_SELECT, EVENTS_SELECT, PROMISE_SELECT};
 pub(super) use inbox::{

@@ -7,22 +7,19 @@
 //! one entry through two collectors are applied one after the other, each
 //! seeing the other's result, as SQLite's single writer guarantees.
 
+mod bulk;
 mod entry;
 
 pub(super) use entry::promise;
 
-use std::collections::HashMap;
-
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use tokio_postgres::Row;
 
-use super::{Postgres, audit, read_opt};
+use super::{Postgres, read_opt};
 use crate::review::workflow::{Settled, Status};
 use crate::store::notify::{Notice, NoticeKind};
 use crate::store::review::{NewEvent, Outcome, flatten};
-use crate::store::{
-    BULK_MAX, BulkAction, BulkOutcome, EventKind, NewReply, Refusal, ReviewError, StoreError,
-};
+use crate::store::{EventKind, NewReply, Refusal, ReviewError, StoreError};
 
 /// A transaction holding the entry `public_id` locked, with its id and
 /// status; refused with [`Refusal::NoEntry`] when there is none.
@@ -55,28 +52,6 @@ fn id_and_status(r: &Row, at: usize) -> Result<(i64, Status), StoreError> {
         r.try_get(at)?,
         Status::parse(&status).unwrap_or(Status::New),
     ))
-}
-
-/// Locks the entries `public_ids` names, in id order, before any is
-/// changed; their ids and statuses by public id. A change may take the
-/// reports' sums (see `rollup`), and a transaction holding them must not
-/// then wait for an entry that another holds while it waits for the sums;
-/// in id order, as a roll-up locks its entries, two such transactions
-/// never wait for each other's entries either.
-async fn lock_all(
-    tx: &Transaction<'_>,
-    public_ids: &[&str],
-) -> Result<HashMap<String, (i64, Status)>, StoreError> {
-    let rows = tx
-        .query(
-            "SELECT public_id, id, status FROM entries WHERE public_id = ANY($1)
-             ORDER BY id FOR UPDATE",
-            &[&public_ids],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, id_and_status(r, 1)?)))
-        .collect()
 }
 
 pub(super) async fn record(tx: &Transaction<'_>, event: NewEvent<'_>) -> Result<i64, StoreError> {
@@ -538,67 +513,5 @@ impl Postgres {
         tx.commit().await.map_err(StoreError::from)?;
         self.changed();
         Ok(())
-    }
-
-    /// Applies one action to many entries; entries it cannot apply to are
-    /// counted as skipped, not failed.
-    pub async fn bulk(
-        &self,
-        public_ids: Vec<String>,
-        action: BulkAction,
-        actor: i64,
-        at: i64,
-    ) -> Result<BulkOutcome, ReviewError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(StoreError::from)?;
-        if let BulkAction::Assign(Some(user)) = action
-            && !is_active_user(&tx, user).await?
-        {
-            return Err(Refusal::NoUser.into());
-        }
-        let wanted: Vec<&str> = public_ids
-            .iter()
-            .take(BULK_MAX)
-            .map(String::as_str)
-            .collect();
-        let mut found = lock_all(&tx, &wanted).await?;
-        let mut outcome = BulkOutcome::default();
-        for public_id in wanted {
-            // Named twice: the second finds it changed already.
-            let Some((id, from)) = found.remove(public_id) else {
-                outcome.skipped += 1;
-                continue;
-            };
-            let changed = match &action {
-                BulkAction::Assign(user) => assign_one(&tx, id, *user, actor, at).await?,
-                BulkAction::Status(to) => move_status(&tx, id, from, *to, Some(actor), at)
-                    .await?
-                    .is_ok(),
-            };
-            if changed {
-                outcome.changed += 1;
-            } else {
-                outcome.skipped += 1;
-            }
-        }
-        // Each entry's timeline has the change; the audit log keeps that
-        // one person changed many at once.
-        if outcome.changed > 0 {
-            let assignee = match &action {
-                BulkAction::Assign(Some(user)) => Some(
-                    tx.query_one("SELECT email FROM users WHERE id = $1", &[user])
-                        .await
-                        .map_err(StoreError::from)?
-                        .try_get(0)
-                        .map_err(StoreError::from)?,
-                ),
-                _ => None,
-            };
-            let (what, subject, detail) = action.audit(outcome, assignee);
-            audit(&tx, Some(actor), what, &subject, Some(&detail), at).await?;
-        }
-        tx.commit().await.map_err(StoreError::from)?;
-        self.changed();
-        Ok(outcome)
     }
 }
