@@ -512,6 +512,54 @@ async fn a_status_move_naming_the_status_it_read_is_refused_once_the_entry_moved
 }
 
 #[tokio::test]
+async fn an_assignment_naming_whom_it_read_is_refused_once_a_colleague_took_the_entry() {
+    let (app, _clock) = console_app().await;
+    let reference = reference_of(&app, complaint(&app, "Parcel never came")).await;
+    let bo = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let path = format!("/api/v1/entries/{reference}/assign");
+    // Ada takes it, by email, having read it assigned to nobody.
+    let taken = bo
+        .post(&path, json!({"assignee": "ada@example.com", "from": null}))
+        .await;
+    assert_eq!(taken.status(), 200);
+    let ada_id = taken.json::<Value>().await.unwrap()["assignee_id"].clone();
+    assert!(ada_id.is_i64(), "{ada_id}");
+    // A tool that still has "nobody" does not take it from her.
+    let stale = bo
+        .post(&path, json!({"assignee": "me", "from": null}))
+        .await;
+    let (code, field) = error_of(stale, 409).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("changed", Some("assignee"))
+    );
+    // Naming whom it read now, by id or email, it may.
+    let moved = bo
+        .post(&path, json!({"assignee": "me", "from": ada_id}))
+        .await;
+    assert_eq!(moved.status(), 200);
+    let mine = moved.json::<Value>().await.unwrap();
+    assert_eq!(mine["assignee"], "Bo");
+    let back = bo
+        .post(&path, json!({"assignee": null, "from": "bo@example.com"}))
+        .await;
+    assert_eq!(back.status(), 200);
+    let bad = bo
+        .post(
+            &path,
+            json!({"assignee": "me", "from": "nobody@example.com"}),
+        )
+        .await;
+    assert_eq!(error_of(bad, 422).await.1.as_deref(), Some("from"));
+    // Without `from`, as before: judged on the entry as it is.
+    let unsaid = bo.post(&path, json!({"assignee": "me"})).await;
+    assert_eq!(unsaid.status(), 200);
+}
+
+#[tokio::test]
 async fn a_misspelt_parameter_is_refused_by_name_rather_than_ignored() {
     let (app, _clock) = console_app().await;
     reference_of(&app, complaint(&app, "The discount code failed")).await;

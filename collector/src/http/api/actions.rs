@@ -68,6 +68,34 @@ pub enum Assignee {
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
     assignee: Option<Assignee>,
+    /// Who the caller last read the entry assigned to (`null`: nobody):
+    /// the assignment is refused (409 `changed`) if that has changed since.
+    /// Absent: not said, judged on the entry as it is.
+    #[serde(default, deserialize_with = "present")]
+    from: Option<Option<Assignee>>,
+}
+
+/// A field that is there, even as `null`; with `default`, an absent one
+/// is `None`, so the two can be told apart.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// The colleague `named`: by id, email, or `me` (the caller).
+async fn colleague(
+    state: &AppState,
+    caller: i64,
+    named: Assignee,
+) -> Result<Option<i64>, ApiError> {
+    Ok(match named {
+        Assignee::Id(id) => Some(id),
+        Assignee::Named(name) if name == "me" => Some(caller),
+        Assignee::Named(email) => state.store.user_by_email(email).await?.map(|u| u.id),
+    })
 }
 
 pub async fn assign(
@@ -77,23 +105,28 @@ pub async fn assign(
     JsonBody(body): JsonBody<AssignBody>,
 ) -> Answer {
     let public_id = locate(&state, path).await?;
+    let me = caller.user.id;
     let assignee = match body.assignee {
         None => None,
-        Some(Assignee::Id(id)) => Some(id),
-        Some(Assignee::Named(name)) if name == "me" => Some(caller.user.id),
-        Some(Assignee::Named(email)) => Some(
-            state
-                .store
-                .user_by_email(email)
+        Some(named) => Some(
+            colleague(&state, me, named)
                 .await?
-                .ok_or(ApiError::Refused(Refusal::NoUser))?
-                .id,
+                .ok_or(ApiError::Refused(Refusal::NoUser))?,
         ),
+    };
+    let seen = match body.from {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(named)) => {
+            Some(Some(colleague(&state, me, named).await?.ok_or_else(
+                || bad("from", "no colleague has this id or email"),
+            )?))
+        }
     };
     let now = state.clock.now_millis();
     state
         .store
-        .assign(public_id.clone(), assignee, caller.user.id, now)
+        .assign_seen(public_id.clone(), seen, assignee, me, now)
         .await?;
     answer(&state, public_id, StatusCode::OK).await
 }

@@ -174,6 +174,7 @@ pub fn paths() -> Value {
     }}}}}}}});
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
     let text = |max: usize| json!({"type": "string", "minLength": 1, "maxLength": max});
+    let colleague = json!({"description": "A colleague's id or email, `me`, or null for nobody", "oneOf": [{"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX}, {"type": "string"}, {"type": "null"}]});
     json!({
         "/api/v1/entries": {"get": {
             "operationId": "listEntries",
@@ -202,7 +203,10 @@ pub fn paths() -> Value {
         }), false),
         "/api/v1/entries/{reference}/assign": action("assignEntry", "Assign to a colleague or nobody (scope write)", json!({
             "type": "object", "additionalProperties": false, "required": ["assignee"],
-            "properties": {"assignee": {"description": "A colleague's id or email, `me`, or null for nobody", "oneOf": [{"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX}, {"type": "string"}, {"type": "null"}]}}
+            "properties": {
+                "assignee": colleague.clone(),
+                "from": {"description": "Who the caller last read the entry assigned to (`assignee_id`; an email or `me` also serve; null for nobody): if that has changed since, the assignment is refused with 409 `changed`, so a tool does not take an entry from a colleague unseen", "oneOf": colleague["oneOf"].clone()}
+            }
         }), false),
         "/api/v1/entries/{reference}/notes": action("addNote", "Add an internal note (scope write). The same words sent again by the same colleague within 10 minutes of their note, with no other note since, are the same note: kept once", json!({
             "type": "object", "additionalProperties": false, "required": ["body"],
