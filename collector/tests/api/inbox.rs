@@ -121,7 +121,7 @@ async fn keyset_pages_cover_every_entry_exactly_once() {
     loop {
         let html = console.html(&path).await;
         for id in &ids {
-            if html.contains(&format!("value=\"{id}\"")) {
+            if html.contains(&format!("name=\"ids\" value=\"{id}:")) {
                 seen.push(id.clone());
             }
         }
@@ -135,7 +135,7 @@ async fn keyset_pages_cover_every_entry_exactly_once() {
     // And back again, page by page, to the first.
     let ids_on = |html: &str| -> Vec<String> {
         ids.iter()
-            .filter(|id| html.contains(&format!("value=\"{id}\"")))
+            .filter(|id| html.contains(&format!("name=\"ids\" value=\"{id}:")))
             .cloned()
             .collect()
     };
