@@ -17,18 +17,19 @@ use crate::review::filter::Filter;
 use crate::review::filter::RawFilter;
 use crate::review::input::{InputError, bad};
 
-/// The inbox's filters and the byte-order-mark choice, for the API's and
-/// the console's exports alike.
+/// An export's query-string parameters: the inbox's filters and the
+/// byte-order-mark choice, for the API's and the console's exports alike
+/// (the store's prepared query is `store::ExportQuery`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct ExportQuery {
+pub struct ExportParams {
     #[serde(flatten)]
     pub filter: RawFilter,
     /// `1` starts the CSV with a UTF-8 byte-order mark, for spreadsheets.
     bom: String,
 }
 
-impl ExportQuery {
+impl ExportParams {
     pub fn bom(&self) -> Result<bool, InputError> {
         match self.bom.as_str() {
             "" | "0" => Ok(false),
@@ -68,7 +69,7 @@ pub(crate) fn response(state: &AppState, filter: Filter, format: Format, bom: bo
 async fn export(
     caller: Caller,
     state: AppState,
-    query: Result<Query<ExportQuery>, QueryRejection>,
+    query: Result<Query<ExportParams>, QueryRejection>,
     raw: Option<String>,
     format: Format,
 ) -> Result<Response, ApiError> {
@@ -81,7 +82,7 @@ async fn export(
 pub async fn csv(
     caller: Caller,
     State(state): State<AppState>,
-    query: Result<Query<ExportQuery>, QueryRejection>,
+    query: Result<Query<ExportParams>, QueryRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     export(caller, state, query, raw, Format::Csv).await
@@ -90,7 +91,7 @@ pub async fn csv(
 pub async fn ndjson(
     caller: Caller,
     State(state): State<AppState>,
-    query: Result<Query<ExportQuery>, QueryRejection>,
+    query: Result<Query<ExportParams>, QueryRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     export(caller, state, query, raw, Format::Ndjson).await

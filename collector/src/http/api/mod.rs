@@ -7,7 +7,7 @@ mod entries;
 mod export;
 mod sites;
 
-pub(crate) use export::{ExportQuery, response as export_response};
+pub(crate) use export::{ExportParams, response as export_response};
 
 use std::net::SocketAddr;
 

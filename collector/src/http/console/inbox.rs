@@ -13,7 +13,7 @@ use super::extract::{FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, site_choice, views};
 use crate::export::Format;
 use crate::http::AppState;
-use crate::http::api::ExportQuery;
+use crate::http::api::ExportParams;
 use crate::review::filter::{Cursor, Filter, RawFilter, View};
 use crate::review::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
 use crate::store::{
@@ -456,7 +456,7 @@ pub async fn page(
 async fn export(
     staff: Staff,
     state: AppState,
-    query: Result<Query<ExportQuery>, QueryRejection>,
+    query: Result<Query<ExportParams>, QueryRejection>,
     format: Format,
 ) -> Result<Response, ConsoleError> {
     let Query(query) =
@@ -475,7 +475,7 @@ async fn export(
 pub async fn export_csv(
     staff: Staff,
     State(state): State<AppState>,
-    query: Result<Query<ExportQuery>, QueryRejection>,
+    query: Result<Query<ExportParams>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
     export(staff, state, query, Format::Csv).await
 }
@@ -483,7 +483,7 @@ pub async fn export_csv(
 pub async fn export_ndjson(
     staff: Staff,
     State(state): State<AppState>,
-    query: Result<Query<ExportQuery>, QueryRejection>,
+    query: Result<Query<ExportParams>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
     export(staff, state, query, Format::Ndjson).await
 }
