@@ -6,7 +6,6 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::value::MapAccessDeserializer;
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -22,25 +21,48 @@ macro_rules! objects_only {
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                deserializer.deserialize_map(ObjectVisitor::<$name>(PhantomData))
+        crate::deserialize_objects_only!($name);
+    };
+}
+
+/// Implements a `Deserialize` that reads the struct `$name` only from a
+/// JSON object, for a struct whose `Deserialize` derive uses
+/// `#[serde(remote = "Self")]` (serde's own would also take an array of
+/// the fields in order, so `["resolved"]` would pass for
+/// `{"status":"resolved"}`). For the wire's shapes, and exported for the
+/// collector's own request bodies, so every body is read by one rule.
+#[macro_export]
+macro_rules! deserialize_objects_only {
+    ($name:ident) => {
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                deserializer.deserialize_map($crate::wire::ObjectVisitor::<$name>(
+                    ::core::marker::PhantomData,
+                ))
             }
         }
 
-        impl FromObject for $name {
-            fn from_object<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error> {
-                $name::deserialize(MapAccessDeserializer::new(map))
+        impl $crate::wire::FromObject for $name {
+            fn from_object<'de, A: ::serde::de::MapAccess<'de>>(
+                map: A,
+            ) -> ::core::result::Result<Self, A::Error> {
+                $name::deserialize(::serde::de::value::MapAccessDeserializer::new(map))
             }
         }
     };
 }
 
-trait FromObject: Sized {
+/// What [`deserialize_objects_only!`] builds on; not for direct use.
+#[doc(hidden)]
+pub trait FromObject: Sized {
     fn from_object<'de, A: MapAccess<'de>>(map: A) -> Result<Self, A::Error>;
 }
 
-struct ObjectVisitor<T>(PhantomData<T>);
+/// What [`deserialize_objects_only!`] builds on; not for direct use.
+#[doc(hidden)]
+pub struct ObjectVisitor<T>(pub PhantomData<T>);
 
 impl<'de, T: FromObject> Visitor<'de> for ObjectVisitor<T> {
     type Value = T;

@@ -560,19 +560,67 @@ async fn an_assignment_naming_whom_it_read_is_refused_once_a_colleague_took_the_
 }
 
 #[tokio::test]
+async fn a_body_given_as_an_array_of_its_fields_is_refused_not_read_in_order() {
+    let (app, _clock) = console_app().await;
+    let reference = reference_of(&app, complaint(&app, "Refund never arrived")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let entry = format!("/api/v1/entries/{reference}");
+    for (action, body) in [
+        ("status", json!(["resolved"])),
+        ("assign", json!([null, null])),
+        ("assign", json!(["me"])),
+        ("notes", json!(["Called them"])),
+        ("replies", json!(["Sorry about that"])),
+        ("promises/1/settle", json!(["kept"])),
+    ] {
+        let response = api.post(&format!("{entry}/{action}"), body.clone()).await;
+        let (code, field) = error_of(response, 422).await;
+        assert_eq!(
+            (code.as_str(), field),
+            ("invalid_type", None),
+            "{action} {body}"
+        );
+    }
+    // Nor a nested object: the promise is `{"text", "due"}`.
+    let response = api
+        .post(
+            &format!("{entry}/replies"),
+            json!({"body": "We will refund you", "promise": ["Refund", "2099-01-01"]}),
+        )
+        .await;
+    let (code, field) = error_of(response, 422).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("invalid_type", Some("promise"))
+    );
+    // Nothing was done in their name.
+    let detail = api.json(&entry).await;
+    assert_eq!(detail["status"], "new");
+    assert_eq!(detail["notes"], json!([]));
+    assert_eq!(detail["replies"], json!([]));
+    assert_eq!(detail["assignee"], Value::Null);
+}
+
+#[tokio::test]
 async fn a_misspelt_parameter_is_refused_by_name_rather_than_ignored() {
     let (app, _clock) = console_app().await;
-    reference_of(&app, complaint(&app, "The discount code failed")).await;
+    let reference = reference_of(&app, complaint(&app, "The discount code failed")).await;
     let api = Api {
         app: &app,
         token: token_for(&app, "bo@example.com", "read", None).await,
     };
+    let one = format!("/api/v1/entries/{reference}?fields=all");
     for path in [
         "/api/v1/entries?view=all&stauts=open",
         "/api/v1/entries?limit=1&page=2",
         "/api/v1/entries/export.csv?kind=idea&format=csv",
         "/api/v1/entries/export.ndjson?sort=created",
         "/api/v1/attachments/a_01?downlaod=1",
+        "/api/v1/sites?page=2",
+        &one,
     ] {
         let response = api.get(path).await;
         assert_eq!(response.status(), 422, "{path}");
@@ -594,6 +642,23 @@ async fn a_misspelt_parameter_is_refused_by_name_rather_than_ignored() {
         .get("/api/v1/entries/export.csv?view=all&q=discount&bom=1")
         .await;
     assert_eq!(export.status(), 200);
+    // An action reads none: one given is refused, and nothing is done.
+    let writer = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let response = writer
+        .post(
+            &format!("/api/v1/entries/{reference}/notes?notify=everyone"),
+            json!({"body": "Checked the coupon"}),
+        )
+        .await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "query");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("this route reads none"), "{message}");
+    let entry = format!("/api/v1/entries/{reference}");
+    assert_eq!(writer.json(&entry).await["notes"], json!([]));
 }
 
 #[tokio::test]

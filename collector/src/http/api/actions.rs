@@ -1,16 +1,18 @@
 //! What a `write` token may do to an entry: exactly the console's actions,
 //! through the same store functions and input rules, recorded on the same
-//! timeline. Each answers the entry as it now stands.
+//! timeline. Each answers the entry as it now stands. Bodies are read from
+//! JSON objects only, as ingest's are (`deserialize_objects_only!`).
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use earshot_protocol::deserialize_objects_only;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::entries::{entry_json, locate};
-use super::{JsonBody, Writer};
+use super::{JsonBody, NoQuery, Writer};
 use crate::http::{ApiError, AppState};
 use crate::review::input::{self, TEXT_MAX, bad};
 use crate::review::workflow::Status;
@@ -26,7 +28,7 @@ const STATUSES: &str =
     "a status is one of new, acknowledged, in_progress, resolved, wont_fix, spam";
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct StatusBody {
     status: String,
     /// The status the caller last read: the move is refused (409
@@ -35,10 +37,13 @@ pub struct StatusBody {
     from: Option<String>,
 }
 
+deserialize_objects_only!(StatusBody);
+
 pub async fn status(
     Writer(caller): Writer,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
+    _: NoQuery,
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Answer {
     let public_id = locate(&state, path).await?;
@@ -65,7 +70,7 @@ pub enum Assignee {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct AssignBody {
     assignee: Option<Assignee>,
     /// Who the caller last read the entry assigned to (`null`: nobody):
@@ -74,6 +79,8 @@ pub struct AssignBody {
     #[serde(default, deserialize_with = "present")]
     from: Option<Option<Assignee>>,
 }
+
+deserialize_objects_only!(AssignBody);
 
 /// A field that is there, even as `null`; with `default`, an absent one
 /// is `None`, so the two can be told apart.
@@ -102,6 +109,7 @@ pub async fn assign(
     Writer(caller): Writer,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
+    _: NoQuery,
     JsonBody(body): JsonBody<AssignBody>,
 ) -> Answer {
     let public_id = locate(&state, path).await?;
@@ -132,15 +140,18 @@ pub async fn assign(
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct NoteBody {
     body: String,
 }
+
+deserialize_objects_only!(NoteBody);
 
 pub async fn note(
     Writer(caller): Writer,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
+    _: NoQuery,
     JsonBody(body): JsonBody<NoteBody>,
 ) -> Answer {
     let public_id = locate(&state, path).await?;
@@ -154,25 +165,30 @@ pub async fn note(
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct PromiseBody {
     text: String,
     /// `YYYY-MM-DD`: due at the end of that day, UTC.
     due: String,
 }
 
+deserialize_objects_only!(PromiseBody);
+
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct ReplyBody {
     body: String,
     #[serde(default)]
     promise: Option<PromiseBody>,
 }
 
+deserialize_objects_only!(ReplyBody);
+
 pub async fn reply(
     Writer(caller): Writer,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
+    _: NoQuery,
     JsonBody(body): JsonBody<ReplyBody>,
 ) -> Answer {
     let public_id = locate(&state, path).await?;
@@ -209,15 +225,18 @@ pub async fn reply(
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct SettleBody {
     outcome: String,
 }
+
+deserialize_objects_only!(SettleBody);
 
 pub async fn settle(
     Writer(caller): Writer,
     State(state): State<AppState>,
     path: Result<Path<(String, i64)>, PathRejection>,
+    _: NoQuery,
     JsonBody(body): JsonBody<SettleBody>,
 ) -> Answer {
     let Path((reference, promise)) = path.map_err(|_| ApiError::NotFound)?;

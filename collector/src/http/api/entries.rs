@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Caller, decode_cursor, encode_cursor, read_query};
+use super::{Caller, NoQuery, decode_cursor, encode_cursor, read_query};
 use crate::clock::rfc3339;
 use crate::http::{ApiError, AppState};
 use crate::review::filter::Filter;
@@ -253,6 +253,7 @@ pub async fn detail(
     _caller: Caller,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
+    _: NoQuery,
 ) -> Result<Json<Value>, ApiError> {
     let public_id = locate(&state, path).await?;
     Ok(Json(entry_json(&state, public_id).await?))

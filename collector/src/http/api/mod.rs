@@ -174,25 +174,43 @@ pub(super) fn read_query<T>(
     names: &[&[&str]],
 ) -> Result<T, ApiError> {
     let axum::extract::Query(query) = query.map_err(query_error)?;
+    only_parameters(raw, names)?;
+    Ok(query)
+}
+
+/// Refuses the first parameter in `raw` that is not among `names`.
+fn only_parameters(raw: Option<&str>, names: &[&[&str]]) -> Result<(), ApiError> {
     let pairs: Vec<(String, String)> =
         serde_html_form::from_str(raw.unwrap_or_default()).unwrap_or_default();
     let known = |name: &str| names.iter().any(|group| group.contains(&name));
-    match pairs.iter().find(|(name, _)| !known(name)) {
-        None => Ok(query),
-        Some((name, _)) => {
-            let shown: String = name.chars().take(NAME_SHOWN_MAX).collect();
-            let all: Vec<&str> = names
-                .iter()
-                .flat_map(|group| group.iter().copied())
-                .collect();
-            Err(ApiError::Input(crate::review::input::bad(
-                "query",
-                format!(
-                    "unknown parameter {shown:?}; the parameters are {}",
-                    all.join(", ")
-                ),
-            )))
-        }
+    let Some((name, _)) = pairs.iter().find(|(name, _)| !known(name)) else {
+        return Ok(());
+    };
+    let shown: String = name.chars().take(NAME_SHOWN_MAX).collect();
+    let all: Vec<&str> = names
+        .iter()
+        .flat_map(|group| group.iter().copied())
+        .collect();
+    let read = if all.is_empty() {
+        "this route reads none".to_owned()
+    } else {
+        format!("the parameters are {}", all.join(", "))
+    };
+    Err(ApiError::Input(crate::review::input::bad(
+        "query",
+        format!("unknown parameter {shown:?}; {read}"),
+    )))
+}
+
+/// For a route that reads no query parameter: any is refused, as
+/// [`read_query`] refuses one a route does not read.
+pub struct NoQuery;
+
+impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        only_parameters(parts.uri.query(), &[]).map(|()| NoQuery)
     }
 }
 

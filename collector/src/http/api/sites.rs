@@ -5,10 +5,14 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::Caller;
+use super::{Caller, NoQuery};
 use crate::http::{ApiError, AppState};
 
-pub async fn list(caller: Caller, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+    _: NoQuery,
+) -> Result<Json<Value>, ApiError> {
     let settings = state.store.site_settings().await?;
     let origins = if caller.is_admin() {
         Some(state.store.sites().await?)

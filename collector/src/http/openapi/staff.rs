@@ -97,6 +97,9 @@ fn reference_parameter() -> Value {
     json!({"name": "reference", "in": "path", "required": true, "schema": {"type": "string"}, "description": "The entry's reference, e.g. ES-7K3F-9QX2 (any case)"})
 }
 
+/// The 422 of an operation that reads no query parameter.
+const NO_PARAMETERS: &str = "A query parameter (field `query`): this operation reads none";
+
 fn action(operation_id: &str, summary: &str, body: Value, created: bool) -> Value {
     let ok = if created { "201" } else { "200" };
     let mut responses = errors(&[
@@ -117,7 +120,7 @@ fn action(operation_id: &str, summary: &str, body: Value, created: bool) -> Valu
         ("415", "Content-Type is not application/json"),
         (
             "422",
-            "Input to correct; `field` names it (`invalid`, `unknown_colleague`, `unknown_field`, `invalid_type`, …)",
+            "Input to correct; `field` names it (`invalid`, `unknown_colleague`, `unknown_field`, `invalid_type`, …); also any query parameter (field `query`): this operation reads none",
         ),
     ]);
     responses[ok] = json!({"description": "The entry as it now stands", "content": {"application/json": {"schema": entry_ref()}}});
@@ -161,11 +164,20 @@ pub fn paths() -> Value {
         "headers": {"Link": {"schema": {"type": "string"}, "description": "`<next page URL>; rel=\"next\"` while there is one"}},
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EntryPage"}}}
     });
-    let mut detail_responses = errors(&[("404", "No entry with this reference (`unknown_entry`)")]);
+    let mut detail_responses = errors(&[
+        ("404", "No entry with this reference (`unknown_entry`)"),
+        ("422", NO_PARAMETERS),
+    ]);
     detail_responses["200"] = json!({"description": "The entry", "content": {"application/json": {"schema": entry_ref()}}});
-    let mut attachment_responses = errors(&[("404", "No such attachment")]);
+    let mut attachment_responses = errors(&[
+        ("404", "No such attachment"),
+        (
+            "422",
+            "A query parameter other than `download` (field `query`)",
+        ),
+    ]);
     attachment_responses["200"] = json!({"description": "The image, sandboxed", "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}});
-    let mut sites_responses = errors(&[]);
+    let mut sites_responses = errors(&[("422", NO_PARAMETERS)]);
     sites_responses["200"] = json!({"description": "Every site; `origins` only for administrators' tokens", "content": {"application/json": {"schema": {"type": "object", "required": ["sites"], "properties": {"sites": {"type": "array", "items": {"type": "object", "required": ["id", "key", "name", "first_response_target_minutes"], "properties": {
         "id": {"type": "integer"}, "key": {"type": "string"}, "name": {"type": "string"},
         "first_response_target_minutes": {"type": "integer"},
