@@ -536,9 +536,12 @@ async fn an_assignment_naming_whom_it_read_is_refused_once_a_colleague_took_the_
         (code.as_str(), field.as_deref()),
         ("changed", Some("assignee"))
     );
-    // Naming whom it read now, by id or email, it may.
+    // Naming whom it read now, by id or email, it may; an id written
+    // `3.0` is an integer to JSON Schema, and so here.
+    let as_float = json!(ada_id.as_f64().unwrap());
+    assert!(as_float.to_string().ends_with(".0"), "{as_float}");
     let moved = bo
-        .post(&path, json!({"assignee": "me", "from": ada_id}))
+        .post(&path, json!({"assignee": "me", "from": as_float}))
         .await;
     assert_eq!(moved.status(), 200);
     let mine = moved.json::<Value>().await.unwrap();
@@ -547,16 +550,39 @@ async fn an_assignment_naming_whom_it_read_is_refused_once_a_colleague_took_the_
         .post(&path, json!({"assignee": null, "from": "bo@example.com"}))
         .await;
     assert_eq!(back.status(), 200);
-    let bad = bo
-        .post(
-            &path,
-            json!({"assignee": "me", "from": "nobody@example.com"}),
-        )
-        .await;
-    assert_eq!(error_of(bad, 422).await.1.as_deref(), Some("from"));
+    for from in [json!("nobody@example.com"), json!(0), json!(-3)] {
+        let bad = bo
+            .post(&path, json!({"assignee": null, "from": from}))
+            .await;
+        assert_eq!(
+            error_of(bad, 422).await.1.as_deref(),
+            Some("from"),
+            "{from}"
+        );
+    }
+    let bad = bo.post(&path, json!({"assignee": 0})).await;
+    assert_eq!(
+        error_of(bad, 422).await,
+        ("unknown_colleague".to_owned(), Some("assignee".to_owned()))
+    );
     // Without `from`, as before: judged on the entry as it is.
     let unsaid = bo.post(&path, json!({"assignee": "me"})).await;
     assert_eq!(unsaid.status(), 200);
+    // `assignee` itself is required: only an explicit null unassigns.
+    for body in [json!({}), json!({"from": "me"})] {
+        let (code, field) = error_of(bo.post(&path, body).await, 422).await;
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("required", Some("assignee"))
+        );
+    }
+    let still: Value = bo
+        .get(&format!("/api/v1/entries/{reference}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still["assignee"], "Bo");
 }
 
 #[tokio::test]
@@ -602,6 +628,44 @@ async fn a_body_given_as_an_array_of_its_fields_is_refused_not_read_in_order() {
     assert_eq!(detail["notes"], json!([]));
     assert_eq!(detail["replies"], json!([]));
     assert_eq!(detail["assignee"], Value::Null);
+}
+
+#[tokio::test]
+async fn text_is_counted_as_sent_as_the_documents_max_length_counts_it() {
+    let (app, _clock) = console_app().await;
+    let reference = reference_of(&app, complaint(&app, "Checkout froze")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let entry = format!("/api/v1/entries/{reference}");
+    // 10,000 characters with a space after them: within the limit once
+    // trimmed, over it as sent.
+    let padded = format!("{} ", "a".repeat(10_000));
+    let response = api
+        .post(&format!("{entry}/notes"), json!({"body": padded}))
+        .await;
+    assert_eq!(error_of(response, 422).await.1.as_deref(), Some("body"));
+    let promise = json!({"text": format!("{}\n", "b".repeat(300)), "due": "2099-01-01"});
+    let response = api
+        .post(
+            &format!("{entry}/replies"),
+            json!({"body": "On it", "promise": promise}),
+        )
+        .await;
+    assert_eq!(
+        error_of(response, 422).await.1.as_deref(),
+        Some("promise.text")
+    );
+    // Exactly at the limit, as sent: kept, trimmed of nothing.
+    let response = api
+        .post(
+            &format!("{entry}/notes"),
+            json!({"body": "a".repeat(10_000)}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(api.json(&entry).await["replies"], json!([]));
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::entries::{entry_json, locate};
 use super::{JsonBody, NoQuery, Writer};
 use crate::http::{ApiError, AppState};
-use crate::review::input::{self, TEXT_MAX, bad};
+use crate::review::input::{self, InputError, PROMISE_MAX, TEXT_MAX, bad};
 use crate::review::workflow::Status;
 use crate::store::{NewReply, Refusal};
 
@@ -62,16 +62,58 @@ pub async fn status(
 }
 
 /// `null` unassigns; otherwise a colleague's id, their email, or `"me"`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum Assignee {
     Id(i64),
     Named(String),
 }
 
+impl<'de> Deserialize<'de> for Assignee {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Colleague;
+
+        impl serde::de::Visitor<'_> for Colleague {
+            type Value = Assignee;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a colleague's id or email, or \"me\"")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, id: i64) -> Result<Assignee, E> {
+                Ok(Assignee::Id(id))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, id: u64) -> Result<Assignee, E> {
+                i64::try_from(id)
+                    .map(Assignee::Id)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(id), &self))
+            }
+
+            /// A whole number written with a fraction of zero (`5.0`) is
+            /// an integer to JSON Schema, and so to the API.
+            fn visit_f64<E: serde::de::Error>(self, id: f64) -> Result<Assignee, E> {
+                // i64::MAX as f64 is 2^63, just past the range: excluded.
+                if id.fract() == 0.0 && (i64::MIN as f64..i64::MAX as f64).contains(&id) {
+                    Ok(Assignee::Id(id as i64))
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Float(id), &self))
+                }
+            }
+
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Assignee, E> {
+                Ok(Assignee::Named(name.to_owned()))
+            }
+        }
+
+        deserializer.deserialize_any(Colleague)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct AssignBody {
+    /// Required, `null` for nobody: `{}` must not unassign.
+    #[serde(deserialize_with = "nullable")]
     assignee: Option<Assignee>,
     /// Who the caller last read the entry assigned to (`null`: nobody):
     /// the assignment is refused (409 `changed`) if that has changed since.
@@ -81,6 +123,17 @@ pub struct AssignBody {
 }
 
 deserialize_objects_only!(AssignBody);
+
+/// A field that must be there, `null` or not. (Serde's derive reads an
+/// absent `Option` field as `None`; with a function of its own it does
+/// not.)
+fn nullable<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer)
+}
 
 /// A field that is there, even as `null`; with `default`, an absent one
 /// is `None`, so the two can be told apart.
@@ -92,14 +145,16 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
-/// The colleague `named`: by id, email, or `me` (the caller).
+/// The colleague `named`: by id, email, or `me` (the caller). `None` when
+/// no account can be so named (ids start at 1); whether an id is an
+/// account's is the store's to say.
 async fn colleague(
     state: &AppState,
     caller: i64,
     named: Assignee,
 ) -> Result<Option<i64>, ApiError> {
     Ok(match named {
-        Assignee::Id(id) => Some(id),
+        Assignee::Id(id) => (id >= 1).then_some(id),
         Assignee::Named(name) if name == "me" => Some(caller),
         Assignee::Named(email) => state.store.user_by_email(email).await?.map(|u| u.id),
     })
@@ -147,6 +202,20 @@ pub struct NoteBody {
 
 deserialize_objects_only!(NoteBody);
 
+/// Refuses text longer than `max` characters as sent, as the API's schema
+/// counts it (`maxLength`), before the console's rule trims it. The
+/// console counts trimmed text: its textareas send each line break as two
+/// characters where their own limit counted one.
+fn sent_within(raw: &str, field: &'static str, max: usize) -> Result<(), InputError> {
+    if raw.chars().count() > max {
+        return Err(bad(
+            field,
+            format!("The {field} is longer than {max} characters."),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn note(
     Writer(caller): Writer,
     State(state): State<AppState>,
@@ -155,6 +224,7 @@ pub async fn note(
     JsonBody(body): JsonBody<NoteBody>,
 ) -> Answer {
     let public_id = locate(&state, path).await?;
+    sent_within(&body.body, "body", TEXT_MAX)?;
     let text = input::staff_text(&body.body, "body", TEXT_MAX)?;
     let now = state.clock.now_millis();
     state
@@ -193,10 +263,12 @@ pub async fn reply(
 ) -> Answer {
     let public_id = locate(&state, path).await?;
     let now = state.clock.now_millis();
+    sent_within(&body.body, "body", TEXT_MAX)?;
     let text = input::staff_text(&body.body, "body", TEXT_MAX)?;
     let promise = match &body.promise {
         None => None,
         Some(p) => {
+            sent_within(&p.text, "promise.text", PROMISE_MAX)?;
             // The console's rule, named as the API's fields.
             let promise = input::promise(&p.text, &p.due, now).map_err(|mut e| {
                 e.field = match e.field {

@@ -137,7 +137,7 @@ fn action(operation_id: &str, summary: &str, body: Value, created: bool) -> Valu
 
 fn export(operation_id: &str, media_type: &str, description: &str) -> Value {
     let mut parameters = filter_parameters();
-    parameters.push(json!({"name": "bom", "in": "query", "required": false, "schema": {"type": "string", "enum": ["0", "1"]}, "description": "`1` starts a CSV with a UTF-8 byte-order mark, for spreadsheet apps"}));
+    parameters.push(json!({"name": "bom", "in": "query", "required": false, "schema": {"type": "string", "enum": ["0", "1", ""]}, "description": "`1` starts a CSV with a UTF-8 byte-order mark, for spreadsheet apps. Empty is the same as absent."}));
     let mut responses = errors(&[("422", "A malformed filter; `field` names it")]);
     responses["200"] = json!({"description": description, "content": {media_type: {"schema": {"type": "string"}}}});
     json!({"get": {
