@@ -4,6 +4,7 @@
 
 mod account;
 mod audit;
+mod bulk;
 mod charts;
 mod email_check;
 mod entry;
@@ -74,7 +75,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/console") }))
         .route("/console", get(inbox::page))
         .route("/console/", get(inbox::page))
-        .route("/console/bulk", post(inbox::bulk))
+        .route("/console/bulk", post(bulk::bulk))
         .route("/console/login", get(login::form).post(login::submit))
         .route("/console/logout", post(login::logout))
         .route("/console/forgot", get(forgot::form).post(forgot::submit))

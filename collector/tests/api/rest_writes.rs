@@ -1,0 +1,192 @@
+//! The staff REST API's actions: what a tool sends is read strictly (JSON
+//! objects, text counted as sent, required fields required) and a change
+//! made from a reading a colleague has overtaken is refused.
+
+use serde_json::{Value, json};
+
+use crate::helpers::error_of;
+use crate::rest::{Api, reference_of, token_for};
+use crate::staff::{complaint, console_app};
+
+#[tokio::test]
+async fn a_status_move_naming_the_status_it_read_is_refused_once_the_entry_moved() {
+    let (app, _clock) = console_app().await;
+    let reference = reference_of(&app, complaint(&app, "The discount code failed")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let path = format!("/api/v1/entries/{reference}/status");
+    let moved = api
+        .post(&path, json!({"status": "wont_fix", "from": "new"}))
+        .await;
+    assert_eq!(moved.status(), 200);
+    let stale = api
+        .post(&path, json!({"status": "resolved", "from": "new"}))
+        .await;
+    assert_eq!(error_of(stale, 409).await.0, "changed");
+    let bad = api
+        .post(&path, json!({"status": "resolved", "from": "closed"}))
+        .await;
+    assert_eq!(error_of(bad, 422).await.1.as_deref(), Some("from"));
+    // Without `from`, as before: the move is judged on the entry as it is.
+    let reopened = api.post(&path, json!({"status": "in_progress"})).await;
+    assert_eq!(reopened.status(), 200);
+}
+
+#[tokio::test]
+async fn an_assignment_naming_whom_it_read_is_refused_once_a_colleague_took_the_entry() {
+    let (app, _clock) = console_app().await;
+    let reference = reference_of(&app, complaint(&app, "Parcel never came")).await;
+    let bo = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let path = format!("/api/v1/entries/{reference}/assign");
+    // Ada takes it, by email, having read it assigned to nobody.
+    let taken = bo
+        .post(&path, json!({"assignee": "ada@example.com", "from": null}))
+        .await;
+    assert_eq!(taken.status(), 200);
+    let ada_id = taken.json::<Value>().await.unwrap()["assignee_id"].clone();
+    assert!(ada_id.is_i64(), "{ada_id}");
+    // A tool that still has "nobody" does not take it from her.
+    let stale = bo
+        .post(&path, json!({"assignee": "me", "from": null}))
+        .await;
+    let (code, field) = error_of(stale, 409).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("changed", Some("assignee"))
+    );
+    // Naming whom it read now, by id or email, it may; an id written
+    // `3.0` is an integer to JSON Schema, and so here.
+    let as_float = json!(ada_id.as_f64().unwrap());
+    assert!(as_float.to_string().ends_with(".0"), "{as_float}");
+    let moved = bo
+        .post(&path, json!({"assignee": "me", "from": as_float}))
+        .await;
+    assert_eq!(moved.status(), 200);
+    let mine = moved.json::<Value>().await.unwrap();
+    assert_eq!(mine["assignee"], "Bo");
+    let back = bo
+        .post(&path, json!({"assignee": null, "from": "bo@example.com"}))
+        .await;
+    assert_eq!(back.status(), 200);
+    for from in [json!("nobody@example.com"), json!(0), json!(-3)] {
+        let bad = bo
+            .post(&path, json!({"assignee": null, "from": from}))
+            .await;
+        assert_eq!(
+            error_of(bad, 422).await.1.as_deref(),
+            Some("from"),
+            "{from}"
+        );
+    }
+    let bad = bo.post(&path, json!({"assignee": 0})).await;
+    assert_eq!(
+        error_of(bad, 422).await,
+        ("unknown_colleague".to_owned(), Some("assignee".to_owned()))
+    );
+    // Without `from`, as before: judged on the entry as it is.
+    let unsaid = bo.post(&path, json!({"assignee": "me"})).await;
+    assert_eq!(unsaid.status(), 200);
+    // `assignee` itself is required: only an explicit null unassigns.
+    for body in [json!({}), json!({"from": "me"})] {
+        let (code, field) = error_of(bo.post(&path, body).await, 422).await;
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("required", Some("assignee"))
+        );
+    }
+    let still: Value = bo
+        .get(&format!("/api/v1/entries/{reference}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still["assignee"], "Bo");
+}
+
+#[tokio::test]
+async fn a_body_given_as_an_array_of_its_fields_is_refused_not_read_in_order() {
+    let (app, _clock) = console_app().await;
+    let reference = reference_of(&app, complaint(&app, "Refund never arrived")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let entry = format!("/api/v1/entries/{reference}");
+    for (action, body) in [
+        ("status", json!(["resolved"])),
+        ("assign", json!([null, null])),
+        ("assign", json!(["me"])),
+        ("notes", json!(["Called them"])),
+        ("replies", json!(["Sorry about that"])),
+        ("promises/1/settle", json!(["kept"])),
+    ] {
+        let response = api.post(&format!("{entry}/{action}"), body.clone()).await;
+        let (code, field) = error_of(response, 422).await;
+        assert_eq!(
+            (code.as_str(), field),
+            ("invalid_type", None),
+            "{action} {body}"
+        );
+    }
+    // Nor a nested object: the promise is `{"text", "due"}`.
+    let response = api
+        .post(
+            &format!("{entry}/replies"),
+            json!({"body": "We will refund you", "promise": ["Refund", "2099-01-01"]}),
+        )
+        .await;
+    let (code, field) = error_of(response, 422).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("invalid_type", Some("promise"))
+    );
+    // Nothing was done in their name.
+    let detail = api.json(&entry).await;
+    assert_eq!(detail["status"], "new");
+    assert_eq!(detail["notes"], json!([]));
+    assert_eq!(detail["replies"], json!([]));
+    assert_eq!(detail["assignee"], Value::Null);
+}
+
+#[tokio::test]
+async fn text_is_counted_as_sent_as_the_documents_max_length_counts_it() {
+    let (app, _clock) = console_app().await;
+    let reference = reference_of(&app, complaint(&app, "Checkout froze")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let entry = format!("/api/v1/entries/{reference}");
+    // 10,000 characters with a space after them: within the limit once
+    // trimmed, over it as sent.
+    let padded = format!("{} ", "a".repeat(10_000));
+    let response = api
+        .post(&format!("{entry}/notes"), json!({"body": padded}))
+        .await;
+    assert_eq!(error_of(response, 422).await.1.as_deref(), Some("body"));
+    let promise = json!({"text": format!("{}\n", "b".repeat(300)), "due": "2099-01-01"});
+    let response = api
+        .post(
+            &format!("{entry}/replies"),
+            json!({"body": "On it", "promise": promise}),
+        )
+        .await;
+    assert_eq!(
+        error_of(response, 422).await.1.as_deref(),
+        Some("promise.text")
+    );
+    // Exactly at the limit, as sent: kept, trimmed of nothing.
+    let response = api
+        .post(
+            &format!("{entry}/notes"),
+            json!({"body": "a".repeat(10_000)}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(api.json(&entry).await["replies"], json!([]));
+}
