@@ -321,6 +321,22 @@ async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
 }
 story!(status_assignment_and_notes_follow_the_rules);
 
+/// A bulk action's outcome as (changed, skipped, stale).
+async fn bulk(
+    db: &Store,
+    targets: &[BulkTarget],
+    action: BulkAction,
+    actor: i64,
+    at: i64,
+) -> (usize, usize, usize) {
+    let BulkOutcome {
+        changed,
+        skipped,
+        stale,
+    } = db.bulk(targets.to_vec(), action, actor, at).await.unwrap();
+    (changed, skipped, stale)
+}
+
 /// Three entries on `site`, "Issue 0" to "Issue 2", oldest first.
 async fn three_issues(db: &Store, site: &Site) -> Vec<String> {
     let mut ids = Vec::new();
@@ -348,35 +364,13 @@ async fn a_bulk_action_changes_what_it_can_and_counts_the_rest(db: &Store) {
         .unwrap();
     let mut targets: Vec<_> = ids.iter().map(BulkTarget::unseen).collect();
     targets.push(BulkTarget::unseen("no-such-entry"));
-    let outcome = db
-        .bulk(
-            targets.clone(),
-            BulkAction::Status(Status::Resolved),
-            ada.id,
-            T0 + 20,
-        )
-        .await
-        .unwrap();
+    let resolve = BulkAction::Status(Status::Resolved);
     assert_eq!(
-        outcome,
-        BulkOutcome {
-            changed: 2,
-            skipped: 2,
-            stale: 0
-        }
+        bulk(db, &targets, resolve, ada.id, T0 + 20).await,
+        (2, 2, 0)
     );
-    let outcome = db
-        .bulk(targets, BulkAction::Assign(Some(ada.id)), ada.id, T0 + 30)
-        .await
-        .unwrap();
-    assert_eq!(
-        outcome,
-        BulkOutcome {
-            changed: 3,
-            skipped: 1,
-            stale: 0
-        }
-    );
+    let take = BulkAction::Assign(Some(ada.id));
+    assert_eq!(bulk(db, &targets, take, ada.id, T0 + 30).await, (3, 1, 0));
     assert_eq!(
         refused(
             db.bulk(
@@ -435,29 +429,10 @@ async fn a_bulk_action_leaves_what_a_colleague_changed_since_the_page_was_shown(
         .await
         .unwrap();
 
-    let outcome = db
-        .bulk(
-            targets.clone(),
-            BulkAction::Status(Status::Spam),
-            ada.id,
-            T0 + 20,
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        outcome,
-        BulkOutcome {
-            changed: 2,
-            skipped: 0,
-            stale: 1
-        }
-    );
-    let outcome = db
-        .bulk(targets, BulkAction::Assign(Some(ada.id)), ada.id, T0 + 30)
-        .await
-        .unwrap();
-    assert_eq!(outcome.changed, 2);
-    assert_eq!(outcome.stale, 1);
+    let spam = BulkAction::Status(Status::Spam);
+    assert_eq!(bulk(db, &targets, spam, ada.id, T0 + 20).await, (2, 0, 1));
+    let take = BulkAction::Assign(Some(ada.id));
+    assert_eq!(bulk(db, &targets, take, ada.id, T0 + 30).await, (2, 0, 1));
     let now = |id: &String| {
         let id = id.clone();
         async move {
