@@ -10,15 +10,21 @@ use crate::store::{Sqlite, StoreError};
 use super::{EventKind, Outcome, Refusal, ReviewError, flatten};
 use crate::review::workflow::{Settled, Status};
 
-/// The id and status of an entry, for actions.
-fn locate(conn: &Connection, public_id: &str) -> Result<Option<(i64, Status)>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT id, status FROM entries WHERE public_id = ?1")?;
+/// The id, status and assignee of an entry, for actions.
+pub(super) fn locate(
+    conn: &Connection,
+    public_id: &str,
+) -> Result<Option<(i64, Status, Option<i64>)>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, status, assignee_id FROM entries WHERE public_id = ?1")?;
     let found = stmt
         .query_row([public_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?))
         })
         .optional()?;
-    Ok(found.map(|(id, status)| (id, Status::parse(&status).unwrap_or(Status::New))))
+    Ok(found.map(|(id, status, assignee)| {
+        (id, Status::parse(&status).unwrap_or(Status::New), assignee)
+    }))
 }
 
 pub(in crate::store) struct NewEvent<'a> {
@@ -250,7 +256,7 @@ impl Sqlite {
     ) -> Result<T, ReviewError> {
         flatten(
             self.write(move |conn| match locate(conn, &public_id)? {
-                Some((id, status)) => action(conn, id, status),
+                Some((id, status, _)) => action(conn, id, status),
                 None => Ok(Err(Refusal::NoEntry)),
             })
             .await,

@@ -5,12 +5,10 @@
 //! colleague has moved or reassigned since is left alone, as the entry
 //! page's own forms refuse such a change, rather than undone unseen.
 
-use rusqlite::{Connection, OptionalExtension};
-
-use super::actions::{assign_one, is_active_user, move_status};
+use super::actions::{assign_one, is_active_user, locate, move_status};
 use super::{BULK_MAX, Refusal, ReviewError, flatten, reassigned};
 use crate::review::workflow::{Status, WorkflowError};
-use crate::store::{Sqlite, StoreError};
+use crate::store::Sqlite;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum BulkAction {
@@ -120,23 +118,6 @@ impl BulkOutcome {
             Verdict::Stale => self.stale += 1,
         }
     }
-}
-
-/// An entry's id, status and assignee, for a bulk action.
-fn locate(
-    conn: &Connection,
-    public_id: &str,
-) -> Result<Option<(i64, Status, Option<i64>)>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, status, assignee_id FROM entries WHERE public_id = ?1")?;
-    let found = stmt
-        .query_row([public_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?))
-        })
-        .optional()?;
-    Ok(found.map(|(id, status, assignee)| {
-        (id, Status::parse(&status).unwrap_or(Status::New), assignee)
-    }))
 }
 
 impl Sqlite {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use deadpool_postgres::Transaction;
 
 use super::super::{Postgres, audit};
-use super::{assign_one, is_active_user, move_status};
+use super::{assign_one, id_and_status, is_active_user, move_status};
 use crate::review::workflow::Status;
 use crate::store::review::Verdict;
 use crate::store::{
@@ -32,15 +32,8 @@ async fn lock_all(
         .await?;
     rows.iter()
         .map(|r| {
-            let status: String = r.try_get(2)?;
-            Ok((
-                r.try_get(0)?,
-                (
-                    r.try_get(1)?,
-                    Status::parse(&status).unwrap_or(Status::New),
-                    r.try_get(3)?,
-                ),
-            ))
+            let (id, status) = id_and_status(r, 1)?;
+            Ok((r.try_get(0)?, (id, status, r.try_get(3)?)))
         })
         .collect()
 }
