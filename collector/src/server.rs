@@ -50,8 +50,13 @@ pub enum StartError {
     BackupsNeedSqlite,
     #[error("--backup-dir {path}: cannot write there: {source}")]
     BackupDir { path: String, source: io::Error },
-    #[error("could not listen on {addr}: {source}{}", bind_hint(.source))]
-    Bind { addr: SocketAddr, source: io::Error },
+    #[error("could not listen on {addr}: {source}{}", bind_hint(.source, .flag))]
+    Bind {
+        addr: SocketAddr,
+        /// The option that named the address, for the hint.
+        flag: &'static str,
+        source: io::Error,
+    },
     #[error("SMTP settings: {0}")]
     Mail(#[from] crate::mail::MailError),
     #[error("could not prepare password hashing: {0}")]
@@ -61,18 +66,18 @@ pub enum StartError {
 }
 
 /// What to do about the usual reasons a listening address is refused.
-fn bind_hint(e: &io::Error) -> &'static str {
+fn bind_hint(e: &io::Error, flag: &str) -> String {
     match e.kind() {
         io::ErrorKind::AddrInUse => {
-            " (another program, or another earshot, listens there: stop it or choose another --addr)"
+            format!(" (another program, or another earshot, listens there: stop it or choose another {flag})")
         }
         io::ErrorKind::AddrNotAvailable => {
-            " (no network interface of this machine has that address: 127.0.0.1 behind a reverse proxy, or 0.0.0.0 for every interface)"
+            " (no network interface of this machine has that address: 127.0.0.1 behind a reverse proxy, or 0.0.0.0 for every interface)".to_owned()
         }
         io::ErrorKind::PermissionDenied => {
-            " (ports below 1024 need privileges: use a higher port behind a reverse proxy, or grant the binary CAP_NET_BIND_SERVICE)"
+            " (ports below 1024 need privileges: use a higher port behind a reverse proxy, or grant the binary CAP_NET_BIND_SERVICE)".to_owned()
         }
-        _ => "",
+        _ => String::new(),
     }
 }
 
@@ -151,13 +156,20 @@ pub fn snippet(public_url: &str, key: &str) -> String {
     format!(r#"<script src="{public_url}/widget.js" data-site="{key}" defer></script>"#)
 }
 
-/// Opens the database (creating the default site on an empty one), binds
-/// the listener and starts serving in the background.
+/// Binds the listeners, opens the database (creating the default site on
+/// an empty one) and starts serving in the background.
 pub async fn start(config: &Config) -> Result<Running, StartError> {
     let store_err = |source| StartError::Store {
         path: config.database(),
         source,
     };
+    // Settings that cannot work are refused before anything is made.
+    let mailer = config
+        .smtp
+        .as_ref()
+        .map(|smtp| crate::mail::Mailer::new(smtp.url.expose(), &smtp.from))
+        .transpose()?
+        .map(Arc::new);
     // Said now, not by a warning the first backup logs a day from now.
     if let (Some(schedule), None) = (&config.backups, &config.database_url) {
         crate::store::backup::prepare_dir(&schedule.dir).map_err(|source| {
@@ -167,6 +179,9 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             }
         })?;
     }
+    // Before the database is opened: a start that cannot listen leaves no
+    // file behind, and the next first start still says which site it made.
+    let (listener, metrics_socket) = bind(config).await?;
     let (store, lock) = match &config.database_url {
         // Several collectors may share one PostgreSQL: no lock of ours.
         Some(url) => {
@@ -204,6 +219,11 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             (store, Some(lock))
         }
     };
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.addr,
+        flag: "--addr",
+        source,
+    })?;
     let (_, created) = store
         .ensure_first_site(default_site(), config.clock.now_millis())
         .await
@@ -214,16 +234,6 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         None
     };
 
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.addr,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: config.addr,
-        source,
-    })?;
     let public_url = config
         .public_url
         .clone()
@@ -253,12 +263,6 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let setup_url = auth
         .setup_token()
         .map(|token| format!("{public_url}/console/setup?token={token}"));
-    let mailer = config
-        .smtp
-        .as_ref()
-        .map(|smtp| crate::mail::Mailer::new(smtp.url.expose(), &smtp.from))
-        .transpose()?;
-    let mailer = mailer.map(Arc::new);
     let state = AppState::new(
         store.clone(),
         public_url.clone(),
@@ -275,12 +279,12 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         config.allow_private_webhooks,
         state.metrics.clone(),
     )?);
-    let (metrics_addr, metrics_task) = match &config.metrics {
-        Some(listener) => {
-            let (addr, task) = serve_metrics(listener, state.metrics.clone()).await?;
+    let (metrics_addr, metrics_task) = match (&config.metrics, metrics_socket) {
+        (Some(listener), Some(socket)) => {
+            let (addr, task) = serve_metrics(listener, socket, state.metrics.clone())?;
             (Some(addr), Some(task))
         }
-        None => (None, None),
+        _ => (None, None),
     };
     let sites = state.sites.clone();
     let metrics = state.metrics.clone();
@@ -331,19 +335,35 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     })
 }
 
-/// Binds the metrics listener and serves `/metrics` on it. It is for a
-/// scraper on the operator's network, so it gets none of the public
-/// endpoint's machinery, only an optional bearer token.
-async fn serve_metrics(
+/// The public listener and, if asked for, the metrics one.
+async fn bind(config: &Config) -> Result<(TcpListener, Option<TcpListener>), StartError> {
+    let listener = bind_one(config.addr, "--addr").await?;
+    let metrics = match &config.metrics {
+        Some(metrics) => Some(bind_one(metrics.addr, "--metrics-addr").await?),
+        None => None,
+    };
+    Ok((listener, metrics))
+}
+
+async fn bind_one(addr: SocketAddr, flag: &'static str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, flag, source })
+}
+
+/// Serves `/metrics` on its own listener. It is for a scraper on the
+/// operator's network, so it gets none of the public endpoint's
+/// machinery, only an optional bearer token.
+fn serve_metrics(
     listener: &crate::config::MetricsListener,
+    socket: TcpListener,
     metrics: Arc<crate::metrics::Metrics>,
 ) -> Result<(SocketAddr, JoinHandle<io::Result<()>>), StartError> {
-    let bind_err = |source| StartError::Bind {
+    let addr = socket.local_addr().map_err(|source| StartError::Bind {
         addr: listener.addr,
+        flag: "--metrics-addr",
         source,
-    };
-    let socket = TcpListener::bind(listener.addr).await.map_err(bind_err)?;
-    let addr = socket.local_addr().map_err(bind_err)?;
+    })?;
     if listener.token.is_none() && !addr.ip().is_loopback() {
         tracing::warn!(%addr, "metrics are served beyond loopback without --metrics-token");
     }

@@ -101,17 +101,58 @@ fn serve_and_commands_say_when_the_database_named_is_a_folder_or_not_a_database(
 }
 
 #[test]
-fn serve_says_what_to_do_when_its_address_is_taken() {
+fn serve_says_what_to_do_when_its_address_is_taken_and_leaves_no_database_behind() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let (ok, _, stderr) = earshot(&["serve", "--addr", &addr], &dir.path().join("earshot.db"));
-    assert!(!ok);
-    assert!(
-        stderr.contains(&format!("error: could not listen on {addr}: "))
-            && stderr.contains("another program, or another earshot, listens there: stop it or choose another --addr"),
-        "{stderr}"
-    );
+    let db = dir.path().join("earshot.db");
+    for (args, flag) in [
+        (vec!["serve", "--addr", &addr], "--addr"),
+        (
+            vec!["serve", "--addr", "127.0.0.1:0", "--metrics-addr", &addr],
+            "--metrics-addr",
+        ),
+    ] {
+        let (ok, _, stderr) = earshot(&args, &db);
+        assert!(!ok);
+        assert!(
+            stderr.contains(&format!("error: could not listen on {addr}: "))
+                && stderr.contains(&format!("another program, or another earshot, listens there: stop it or choose another {flag})")),
+            "{args:?}: {stderr}"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+}
+
+#[test]
+fn serve_refuses_unusable_mail_settings_before_making_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    for (args, said) in [
+        (
+            vec!["serve", "--addr", "127.0.0.1:0", "--smtp-url", "bogus://x"],
+            "error: SMTP settings: invalid SMTP URL",
+        ),
+        (
+            vec![
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--smtp-url",
+                "smtp://127.0.0.1:9",
+                "--smtp-from",
+                "not an address",
+            ],
+            "error: SMTP settings: invalid sender address",
+        ),
+    ] {
+        let (ok, _, stderr) = earshot(&args, &db);
+        assert!(!ok);
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
 }
 
 #[test]
