@@ -146,15 +146,17 @@ where
 }
 
 /// The colleague `named`: by id, email, or `me` (the caller). `None` when
-/// no account can be so named (ids start at 1); whether an id is an
-/// account's is the store's to say.
+/// no account is so named: an unknown id is as unknown as an unknown email
+/// (for `from` it would otherwise read as "changed since").
 async fn colleague(
     state: &AppState,
     caller: i64,
     named: Assignee,
 ) -> Result<Option<i64>, ApiError> {
     Ok(match named {
-        Assignee::Id(id) => (id >= 1).then_some(id),
+        // Ids start at 1: nothing to look up below.
+        Assignee::Id(id) if id < 1 => None,
+        Assignee::Id(id) => state.store.user_name(id).await?.map(|_| id),
         Assignee::Named(name) if name == "me" => Some(caller),
         Assignee::Named(email) => state.store.user_by_email(email).await?.map(|u| u.id),
     })

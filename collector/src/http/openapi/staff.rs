@@ -217,7 +217,7 @@ pub fn paths() -> Value {
             "type": "object", "additionalProperties": false, "required": ["assignee"],
             "properties": {
                 "assignee": colleague.clone(),
-                "from": {"description": "Who the caller last read the entry assigned to (`assignee_id`; an email or `me` also serve; null for nobody): if that has changed since, the assignment is refused with 409 `changed`, so a tool does not take an entry from a colleague unseen", "oneOf": colleague["oneOf"].clone()}
+                "from": {"description": "Who the caller last read the entry assigned to (`assignee_id`; an email or `me` also serve; null for nobody): if that has changed since, the assignment is refused with 409 `changed`, so a tool does not take an entry from a colleague unseen; one no account has is refused with 422", "oneOf": colleague["oneOf"].clone()}
             }
         }), false),
         "/api/v1/entries/{reference}/notes": action("addNote", "Add an internal note (scope write). The same words sent again by the same colleague within 10 minutes of their note, with no other note since, are the same note: kept once", json!({
