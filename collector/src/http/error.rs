@@ -306,7 +306,7 @@ impl ApiError {
             Refused(Refusal::NoUser) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unknown_colleague",
-                "no colleague has this id or email".into(),
+                "no active colleague has this id or email (a disabled account takes no new work)".into(),
                 Some("assignee".into()),
             ),
             Refused(Refusal::AlreadySettled) => (

@@ -171,10 +171,15 @@ async fn disabling_an_account_ends_its_sessions_and_tokens_at_once_but_keeps_its
             &[("assignee", &bo_id.to_string())],
         )
         .await;
-    assert_ne!(
+    assert_eq!(
         assign.status(),
-        StatusCode::SEE_OTHER,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "no work for a disabled account"
+    );
+    let said = assign.text().await.unwrap();
+    assert!(
+        said.contains("No active colleague is called that (a disabled account takes no new work)."),
+        "{said}"
     );
 
     let enabled = admin

@@ -168,7 +168,7 @@ async fn workflow_moves_are_recorded_and_impossible_ones_are_refused() {
             &[("assignee", "999")],
         )
         .await;
-    assert_eq!(missing.status(), StatusCode::CONFLICT);
+    assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let moves: Vec<(String, Option<String>, Option<String>, String)> = {
         let db = app.db();

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::error_of;
 use crate::rest::{Api, reference_of, token_for};
-use crate::staff::{complaint, console_app};
+use crate::staff::{complaint, console_app, signed_in};
 
 #[tokio::test]
 async fn a_status_move_naming_the_status_it_read_is_refused_once_the_entry_moved() {
@@ -199,4 +199,51 @@ async fn text_is_counted_as_sent_as_the_documents_max_length_counts_it() {
         .await;
     assert_eq!(response.status(), 201);
     assert_eq!(api.json(&entry).await["replies"], json!([]));
+}
+
+#[tokio::test]
+async fn work_left_with_a_disabled_colleague_can_be_taken_back_but_none_is_given_to_them() {
+    let (app, _clock) = console_app().await;
+    let reference = reference_of(&app, complaint(&app, "Refund still missing")).await;
+    let path = format!("/api/v1/entries/{reference}/assign");
+    let bo = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let ada = Api {
+        app: &app,
+        token: token_for(&app, "ada@example.com", "write", None).await,
+    };
+    let taken = bo.post(&path, json!({"assignee": "me"})).await;
+    let bo_id = taken.json::<Value>().await.unwrap()["assignee_id"]
+        .as_i64()
+        .unwrap();
+    let admin = signed_in(&app, "ada@example.com").await;
+    let disabled = admin
+        .act(&format!("/console/staff/{bo_id}/disable"), &[])
+        .await;
+    assert_eq!(disabled.status(), 303);
+
+    for named in [json!(bo_id), json!("bo@example.com")] {
+        let refused = ada.post(&path, json!({"assignee": named})).await;
+        let body = refused.text().await.unwrap();
+        let error: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(error["error"]["code"], "unknown_colleague", "{body}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("a disabled account takes no new work"),
+            "{body}"
+        );
+    }
+    // She read it as Bo's, by id and by email, and that is still so.
+    let back = ada
+        .post(&path, json!({"assignee": "me", "from": bo_id}))
+        .await;
+    assert_eq!(back.status(), 200);
+    let again = ada
+        .post(&path, json!({"assignee": null, "from": "ada@example.com"}))
+        .await;
+    assert_eq!(again.status(), 200);
 }

@@ -86,6 +86,13 @@ impl ConsoleError {
                 "Not found",
                 self.to_string(),
             ),
+            // A choice from the page's own list, so most often a colleague
+            // disabled since it was drawn: the form is what to change.
+            ConsoleError::Refused(Refusal::NoUser) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Please check your input",
+                format!("{}.", capitalise(&Refusal::NoUser.to_string())),
+            ),
             ConsoleError::Refused(refusal) => (
                 StatusCode::CONFLICT,
                 "That did not work",

@@ -122,7 +122,8 @@ impl PromiseRow {
 pub enum Refusal {
     #[error("no such entry")]
     NoEntry,
-    #[error("no such colleague")]
+    /// Unknown, or disabled: a disabled account takes no new work.
+    #[error("no active colleague is called that (a disabled account takes no new work)")]
     NoUser,
     #[error("no such promise")]
     NoPromise,
