@@ -303,3 +303,48 @@ async fn a_new_installations_inbox_says_how_feedback_gets_in_until_some_arrives(
     let filtered = admin.html("/console?kind=idea").await;
     assert!(filtered.contains("No feedback matches."), "{filtered}");
 }
+
+#[tokio::test]
+async fn a_filter_given_twice_or_an_unknown_audit_area_is_refused_not_read_as_no_filter() {
+    let (app, _) = console_app().await;
+    let (id, _) = submit(&app, complaint(&app, "Shown only when asked for")).await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    // Each would otherwise show, or download, something other than asked:
+    // the default view, every site, or the whole audit log.
+    for path in [
+        "/console?view=all&view=spam",
+        "/console?view=all&q=shown&q=asked",
+        "/console/export.csv?view=all&view=spam",
+        "/console/export.ndjson?q=a&q=b",
+        "/console/sites?q=a&q=b",
+        "/console/reports?site=1&site=2",
+        "/console/reports/first-response.csv?from=2026-01-01&from=2026-02-01",
+        "/console/audit?area=site&area=staff",
+        "/console/audit.csv?area=site&area=staff",
+    ] {
+        let refused = admin.get(path).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let page = refused.text().await.unwrap();
+        assert!(
+            page.contains("The filters in this address could not be read: give each filter once."),
+            "{path}: {page}"
+        );
+        assert!(!page.contains(&id), "{path}");
+    }
+    for path in ["/console/audit?area=sites", "/console/audit.csv?area=x%26y"] {
+        let refused = admin.get(path).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        let page = refused.text().await.unwrap();
+        assert!(
+            page.contains("The audit log has no such area: choose one from the list."),
+            "{path}: {page}"
+        );
+    }
+    // Given once, each is read as before.
+    assert!(admin.html("/console?view=all&q=shown").await.contains(&id));
+    let audit = admin.html("/console/audit?area=site").await;
+    assert!(
+        audit.contains(r#"<a href="/console/audit.csv?area=site" download>"#),
+        "{audit}"
+    );
+}

@@ -2,14 +2,13 @@
 //! of feedback (staff and site administration, a person's data exported or
 //! erased), newest first, filterable and downloadable as CSV.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::{ConsoleError, Staff, views};
+use super::{ConsoleError, PageQuery, Staff, views};
 use crate::export::csv_cell;
 use crate::http::AppState;
 use crate::store::AuditEntry;
@@ -18,15 +17,32 @@ use crate::store::AuditEntry;
 const SHOWN: usize = 200;
 const CSV_MAX: usize = 100_000;
 
-/// The filter choices: (query value, action prefix, label).
-const AREAS: [(&str, &str, &str); 7] = [
-    ("staff", "staff.", "Staff accounts"),
-    ("site", "site.", "Sites"),
-    ("webhook", "webhook.", "Webhooks"),
-    ("token", "token.", "API tokens"),
-    ("entries", "entries.", "Bulk changes"),
-    ("person", "person.", "A person's data"),
-    ("retention", "retention.", "Retention"),
+/// One choice of the filter.
+#[derive(Debug)]
+struct Area {
+    /// In the address.
+    value: &'static str,
+    /// What its actions start with.
+    prefix: &'static str,
+    label: &'static str,
+}
+
+const fn area_of(value: &'static str, prefix: &'static str, label: &'static str) -> Area {
+    Area {
+        value,
+        prefix,
+        label,
+    }
+}
+
+const AREAS: [Area; 7] = [
+    area_of("staff", "staff.", "Staff accounts"),
+    area_of("site", "site.", "Sites"),
+    area_of("webhook", "webhook.", "Webhooks"),
+    area_of("token", "token.", "API tokens"),
+    area_of("entries", "entries.", "Bulk changes"),
+    area_of("person", "person.", "A person's data"),
+    area_of("retention", "retention.", "Retention"),
 ];
 
 #[derive(Debug, Default, Deserialize)]
@@ -35,11 +51,22 @@ pub struct AuditQuery {
     area: String,
 }
 
-fn prefix(query: &AuditQuery) -> Option<String> {
+/// The area asked for; `None` for everything. One not in the list is
+/// refused: taken as "everything" it would show (and download) more than
+/// was asked for.
+fn area(query: &AuditQuery) -> Result<Option<&'static Area>, ConsoleError> {
+    if query.area.is_empty() {
+        return Ok(None);
+    }
     AREAS
         .iter()
-        .find(|(value, ..)| *value == query.area)
-        .map(|(_, prefix, _)| (*prefix).to_owned())
+        .find(|a| a.value == query.area)
+        .map(Some)
+        .ok_or_else(|| {
+            ConsoleError::Invalid(
+                "The audit log has no such area: choose one from the list.".to_owned(),
+            )
+        })
 }
 
 fn who(entry: &AuditEntry) -> &str {
@@ -49,16 +76,18 @@ fn who(entry: &AuditEntry) -> &str {
 pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
-    query: Result<Query<AuditQuery>, QueryRejection>,
+    PageQuery(query): PageQuery<AuditQuery>,
 ) -> Result<Html<String>, ConsoleError> {
     staff.require_admin()?;
-    let query = query.map(|Query(q)| q).unwrap_or_default();
-    let entries = state.store.audit_log(prefix(&query), SHOWN).await?;
+    let area = area(&query)?;
+    let entries = state
+        .store
+        .audit_log(area.map(|a| a.prefix.to_owned()), SHOWN)
+        .await?;
     let now = state.clock.now_millis();
-    let csv = if query.area.is_empty() {
-        "/console/audit.csv".to_owned()
-    } else {
-        format!("/console/audit.csv?area={}", query.area)
+    let csv = match area {
+        None => "/console/audit.csv".to_owned(),
+        Some(area) => format!("/console/audit.csv?area={}", area.value),
     };
     let body = html! {
         h1 { "Audit log" }
@@ -67,9 +96,9 @@ pub async fn page(
             label {
                 span { "Show" }
                 select name="area" {
-                    option value="" selected[query.area.is_empty()] { "Everything" }
-                    @for (value, _, label) in AREAS {
-                        option value=(value) selected[query.area == value] { (label) }
+                    option value="" selected[area.is_none()] { "Everything" }
+                    @for a in &AREAS {
+                        option value=(a.value) selected[area.is_some_and(|s| s.value == a.value)] { (a.label) }
                     }
                 }
             }
@@ -103,11 +132,11 @@ pub async fn page(
 pub async fn csv(
     staff: Staff,
     State(state): State<AppState>,
-    query: Result<Query<AuditQuery>, QueryRejection>,
+    PageQuery(query): PageQuery<AuditQuery>,
 ) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
-    let query = query.map(|Query(q)| q).unwrap_or_default();
-    let entries = state.store.audit_log(prefix(&query), CSV_MAX).await?;
+    let prefix = area(&query)?.map(|a| a.prefix.to_owned());
+    let entries = state.store.audit_log(prefix, CSV_MAX).await?;
     let mut out = String::from("at,who,action,subject,detail\r\n");
     for e in &entries {
         for (i, cell) in [

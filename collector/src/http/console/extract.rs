@@ -2,7 +2,7 @@
 //! only accepted with that session's CSRF token from the console's origin.
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use serde::Deserialize;
@@ -235,6 +235,25 @@ impl<T: DeserializeOwned + FormLimit> FromRequest<AppState> for PublicForm<T> {
         check_same_origin(&parts.headers, &state.public_url)?;
         let bytes = form_bytes(&parts.headers, body, T::MAX_BYTES).await?;
         parse_form(&bytes).map(PublicForm)
+    }
+}
+
+/// A page's filters from its address. One that cannot be read (most often
+/// a filter given twice) is refused with the reason, never taken as no
+/// filter at all: the page would show something other than was asked.
+#[derive(Debug)]
+pub struct PageQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ConsoleError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(query)) => Ok(PageQuery(query)),
+            Err(_) => Err(ConsoleError::Invalid(
+                "The filters in this address could not be read: give each filter once.".to_owned(),
+            )),
+        }
     }
 }
 

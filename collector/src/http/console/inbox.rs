@@ -9,7 +9,7 @@ use earshot_protocol::{Kind, Severity};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{ConsoleError, Staff, site_choice, views};
+use super::{ConsoleError, PageQuery, Staff, site_choice, views};
 use crate::export::Format;
 use crate::http::AppState;
 use crate::http::api::ExportParams;
@@ -234,10 +234,11 @@ fn table(page: &InboxPage, now: i64, view: View) -> Markup {
 pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
-    raw: Result<Query<RawFilter>, QueryRejection>,
+    PageQuery(mut raw): PageQuery<RawFilter>,
+    // Only ever written by the console's own redirects: a damaged one
+    // just shows no notice.
     notice: Result<Query<Notice>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
-    let mut raw = raw.map(|Query(raw)| raw).unwrap_or_default();
     let notice = notice.map(|Query(n)| n).unwrap_or_default();
     // A customer quotes their reference: searching for it opens the entry.
     let unknown_reference = match crate::ids::parse_reference(&raw.q) {
@@ -426,11 +427,9 @@ pub async fn page(
 async fn export(
     staff: Staff,
     state: AppState,
-    query: Result<Query<ExportParams>, QueryRejection>,
+    query: ExportParams,
     format: Format,
 ) -> Result<Response, ConsoleError> {
-    let Query(query) =
-        query.map_err(|_| ConsoleError::Invalid("The filters could not be read.".to_owned()))?;
     let bom = query.bom()?;
     let mut raw = query.filter;
     // Every page, not the one on screen.
@@ -445,7 +444,7 @@ async fn export(
 pub async fn export_csv(
     staff: Staff,
     State(state): State<AppState>,
-    query: Result<Query<ExportParams>, QueryRejection>,
+    PageQuery(query): PageQuery<ExportParams>,
 ) -> Result<Response, ConsoleError> {
     export(staff, state, query, Format::Csv).await
 }
@@ -453,7 +452,7 @@ pub async fn export_csv(
 pub async fn export_ndjson(
     staff: Staff,
     State(state): State<AppState>,
-    query: Result<Query<ExportParams>, QueryRejection>,
+    PageQuery(query): PageQuery<ExportParams>,
 ) -> Result<Response, ConsoleError> {
     export(staff, state, query, Format::Ndjson).await
 }

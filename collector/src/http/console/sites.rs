@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
-use super::{ConsoleError, Staff, StaffForm, views, webhooks};
+use super::{ConsoleError, PageQuery, Staff, StaffForm, views, webhooks};
 use crate::directory::RejectedOrigins;
 use crate::http::AppState;
 use crate::name::{self, SiteName};
@@ -85,10 +85,9 @@ fn add_form(staff: &Staff, sent: Option<(&NewSiteForm, &str)>) -> Markup {
 pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    PageQuery(query): PageQuery<ListQuery>,
 ) -> Result<Html<String>, ConsoleError> {
     staff.require_admin()?;
-    let query = query.map(|Query(q)| q).unwrap_or_default();
     list_page(&state, &staff, &query, None).await
 }
 

@@ -4,14 +4,14 @@
 //! costs the same at a million entries as at a hundred. Every chart stands
 //! beside a table of its numbers, and each table downloads as CSV.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
-use super::{ConsoleError, Staff, site_choice, views};
+use super::{ConsoleError, PageQuery, Staff, site_choice, views};
 use crate::http::AppState;
 use crate::report::{week_of, week_start};
 use crate::review::filter::parse_date;
@@ -87,12 +87,7 @@ struct Loaded {
     sites: Vec<SiteSettings>,
 }
 
-async fn load(
-    state: &AppState,
-    query: Result<Query<ReportQuery>, QueryRejection>,
-) -> Result<Loaded, ConsoleError> {
-    let Query(mut query) =
-        query.map_err(|_| ConsoleError::Invalid("The period could not be read.".to_owned()))?;
+async fn load(state: &AppState, mut query: ReportQuery) -> Result<Loaded, ConsoleError> {
     let sites = state.store.site_settings().await?;
     let period = period(&query, state.clock.now_millis(), &sites)?;
     // A typed site name or key becomes its id, so links carry the id.
@@ -139,7 +134,7 @@ pub(super) fn partial_notice(behind: Option<i64>) -> Markup {
 pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
-    query: Result<Query<ReportQuery>, QueryRejection>,
+    PageQuery(query): PageQuery<ReportQuery>,
 ) -> Result<Html<String>, ConsoleError> {
     let Loaded {
         query,
@@ -184,7 +179,7 @@ pub async fn csv_download(
     _staff: Staff,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<ReportQuery>, QueryRejection>,
+    PageQuery(query): PageQuery<ReportQuery>,
 ) -> Result<Response, ConsoleError> {
     let Path(name) = path.map_err(|_| ConsoleError::NotFound)?;
     let slug = name.strip_suffix(".csv").ok_or(ConsoleError::NotFound)?;
