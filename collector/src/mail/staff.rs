@@ -1,6 +1,7 @@
 //! What staff are emailed: new feedback (one email, or one that folds a
-//! burst into "and N more"), an entry assigned to them, and the daily
-//! digest. Each has a plain-text and an HTML part; customer words are
+//! burst into "and N more"), an entry assigned to them, a customer's
+//! follow-up and account links (the daily digest has a file of its own).
+//! Each has a plain-text and an HTML part; customer words are
 //! quoted in both, escaped in the HTML by the template engine. Subjects
 //! carry the kind, reference and site, never what the customer wrote (it
 //! may hold their address).
@@ -8,7 +9,6 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::Outgoing;
-use crate::clock::{date, timestamp};
 use crate::review::kind_label;
 use crate::review::workflow::human_duration;
 use crate::webhooks::payload::console_link;
@@ -55,7 +55,7 @@ impl EntryLine {
         }
     }
 
-    fn label(&self) -> String {
+    pub(super) fn label(&self) -> String {
         let mut label = format!("{} {}", kind_label(&self.kind), self.reference);
         if let Some(severity) = &self.severity {
             label.push_str(&format!(" ({severity})"));
@@ -75,7 +75,7 @@ fn first_words(text: &str) -> String {
 
 /// The HTML page of an email; a notification (`settings`: the console's
 /// base URL) ends with a link to the page that changes what is sent.
-fn page(title: &str, body: Markup, settings: Option<&str>) -> String {
+pub(super) fn page(title: &str, body: Markup, settings: Option<&str>) -> String {
     html! {
         (DOCTYPE)
         html {
@@ -95,7 +95,7 @@ fn page(title: &str, body: Markup, settings: Option<&str>) -> String {
 }
 
 /// The plain-text footer of a notification: where to change what is sent.
-fn footer(public_url: &str) -> String {
+pub(super) fn footer(public_url: &str) -> String {
     format!("\n--\nChange what you receive from Earshot: {public_url}/console/notifications\n")
 }
 
@@ -343,141 +343,6 @@ impl AccountLinkMail {
     }
 }
 
-/// Someone waiting past their site's first-response target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Waiting {
-    pub entry: EntryLine,
-    pub target_ms: i64,
-}
-
-/// An open promise, due or overdue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PromiseLine {
-    pub entry_public_id: String,
-    pub reference: String,
-    pub text: String,
-    pub due_at: i64,
-}
-
-/// A webhook endpoint whose deliveries keep failing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailingEndpoint {
-    pub site_name: String,
-    /// Scheme, host and port only: the path may hold a token.
-    pub origin: String,
-}
-
-/// The daily digest.
-#[derive(Debug, Clone)]
-pub struct Digest {
-    pub to: String,
-    pub now: i64,
-    pub public_url: String,
-    /// Oldest first.
-    pub waiting_late: Vec<Waiting>,
-    pub due_today: Vec<PromiseLine>,
-    pub overdue: Vec<PromiseLine>,
-    /// New entries in the last 24 hours, by kind (spam left out).
-    pub counts: Vec<(String, i64)>,
-    /// For administrators.
-    pub failing: Vec<FailingEndpoint>,
-}
-
-impl Digest {
-    pub fn outgoing(&self) -> Outgoing {
-        let total: i64 = self.counts.iter().map(|(_, n)| n).sum();
-        let overdue = self.overdue.len();
-        let subject = format!(
-            "[Earshot] Digest for {}: {} waiting past target, {overdue} {} overdue",
-            date(self.now),
-            self.waiting_late.len(),
-            if overdue == 1 { "promise" } else { "promises" }
-        );
-        let link = |id: &str| console_link(&self.public_url, id);
-        let mut text = format!("Earshot digest, {}\n\n", timestamp(self.now));
-        text.push_str(&format!(
-            "Waiting past their site's first-response target: {}\n",
-            self.waiting_late.len()
-        ));
-        for w in self.waiting_late.iter().take(LIST_MAX) {
-            text.push_str(&format!(
-                "- {} on {}, waiting {} (target {}): {}\n",
-                w.entry.label(),
-                w.entry.site_name,
-                human_duration(self.now - w.entry.waiting_since),
-                human_duration(w.target_ms),
-                link(&w.entry.public_id)
-            ));
-        }
-        for (title, promises) in [
-            ("Promises due today", &self.due_today),
-            ("Promises overdue", &self.overdue),
-        ] {
-            text.push_str(&format!("\n{title}: {}\n", promises.len()));
-            for p in promises.iter().take(LIST_MAX) {
-                text.push_str(&format!(
-                    "- {}: \"{}\", due {}: {}\n",
-                    p.reference,
-                    p.text,
-                    date(p.due_at),
-                    link(&p.entry_public_id)
-                ));
-            }
-        }
-        text.push_str(&format!("\nNew in the last 24 hours: {total}\n"));
-        for (kind, n) in &self.counts {
-            text.push_str(&format!("- {}: {n}\n", kind_label(kind)));
-        }
-        if !self.failing.is_empty() {
-            text.push_str("\nWebhooks failing (see Sites in the console):\n");
-            for f in &self.failing {
-                text.push_str(&format!("- {} → {}\n", f.site_name, f.origin));
-            }
-        }
-        text.push_str(&format!(
-            "\nInbox: {}/console\n{}",
-            self.public_url,
-            footer(&self.public_url)
-        ));
-        let body = html! {
-            h2 { "Earshot digest, " (timestamp(self.now)) }
-            h3 { "Waiting past target: " (self.waiting_late.len()) }
-            ul {
-                @for w in self.waiting_late.iter().take(LIST_MAX) {
-                    li {
-                        a href=(link(&w.entry.public_id)) { (w.entry.label()) } " on " (w.entry.site_name)
-                        ", waiting " (human_duration(self.now - w.entry.waiting_since))
-                        " (target " (human_duration(w.target_ms)) ")"
-                    }
-                }
-            }
-            @for (title, promises) in [("Promises due today", &self.due_today), ("Promises overdue", &self.overdue)] {
-                h3 { (title) ": " (promises.len()) }
-                ul {
-                    @for p in promises.iter().take(LIST_MAX) {
-                        li { a href=(link(&p.entry_public_id)) { (p.reference) } ": “" (p.text) "”, due " (date(p.due_at)) }
-                    }
-                }
-            }
-            h3 { "New in the last 24 hours: " (total) }
-            ul { @for (kind, n) in &self.counts { li { (kind_label(kind)) ": " (n) } } }
-            @if !self.failing.is_empty() {
-                h3 { "Webhooks failing" }
-                ul { @for f in &self.failing { li { (f.site_name) " → " (f.origin) } } }
-            }
-            p { a href={ (self.public_url) "/console" } { "Open the inbox" } }
-        };
-        Outgoing {
-            to: self.to.clone(),
-            html: Some(page(&subject, body, Some(&self.public_url))),
-            subject,
-            text,
-            about: None,
-            automatic: true,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,43 +495,5 @@ mod tests {
             now: 2 * 3_600_000,
             public_url: "https://fb.example".into(),
         }
-    }
-
-    #[test]
-    fn the_digest_lists_who_waits_promises_and_counts() {
-        let digest = Digest {
-            to: "ada@example.com".into(),
-            now: 1_795_348_800_000,
-            public_url: "https://fb.example".into(),
-            waiting_late: vec![Waiting {
-                entry: EntryLine {
-                    waiting_since: 1_795_348_800_000 - 30 * 3_600_000,
-                    ..line(1, "x")
-                },
-                target_ms: 24 * 3_600_000,
-            }],
-            due_today: vec![],
-            overdue: vec![PromiseLine {
-                entry_public_id: "e_2".into(),
-                reference: "ES-AAAA-0002".into(),
-                text: "Refund".into(),
-                due_at: 1_795_348_800_000 - 86_400_000,
-            }],
-            counts: vec![("complaint".into(), 3), ("idea".into(), 1)],
-            failing: vec![FailingEndpoint {
-                site_name: "Fern & Fig".into(),
-                origin: "https://hooks.example".into(),
-            }],
-        }
-        .outgoing();
-        assert_eq!(
-            digest.subject,
-            "[Earshot] Digest for 2026-11-22: 1 waiting past target, 1 promise overdue"
-        );
-        assert!(digest.text.contains("waiting 1 d 6 h (target 1 d)"));
-        assert!(digest.text.contains("Promises overdue: 1"));
-        assert!(digest.text.contains("New in the last 24 hours: 4"));
-        assert!(digest.text.contains("- Complaint: 3"));
-        assert!(digest.text.contains("Fern & Fig → https://hooks.example"));
     }
 }

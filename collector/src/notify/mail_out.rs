@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::Context;
-use crate::mail::staff::{Assigned, Digest, FollowedUp, LIST_MAX, NewEntries};
+use crate::mail::digest::Digest;
+use crate::mail::staff::{Assigned, FollowedUp, LIST_MAX, NewEntries};
 use crate::mail::{Outgoing, ReplyMail};
 use crate::outage::Outage;
 use crate::review::workflow::{HOUR, MINUTE};

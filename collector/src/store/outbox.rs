@@ -9,7 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::notify::MailKind;
 use super::review::{WAITING_SINCE_SQL, WAITING_SQL};
 use super::{Sqlite, StoreError, User};
-use crate::mail::staff::{EntryLine, FailingEndpoint, PromiseLine, Waiting};
+use crate::mail::digest::{FailingEndpoint, PromiseLine, Waiting};
+use crate::mail::staff::EntryLine;
 use crate::review::workflow::DAY;
 
 /// An email waiting to go out.

@@ -14,7 +14,8 @@ use tokio_postgres::Row;
 
 use super::staff::user;
 use super::{Postgres, read_opt, read_rows};
-use crate::mail::staff::{EntryLine, FailingEndpoint, PromiseLine, Waiting};
+use crate::mail::digest::{FailingEndpoint, PromiseLine, Waiting};
+use crate::mail::staff::EntryLine;
 use crate::review::workflow::DAY;
 use crate::store::notify::MailKind;
 use crate::store::outbox::{LINE_COLUMNS, line_select};
