@@ -85,13 +85,13 @@ pub fn router() -> Router<AppState> {
         .route("/console/setup", get(login::setup_form).post(login::setup))
         .route("/console/entries/{id}", get(entry::page))
         .route("/console/attachments/{id}", get(entry::attachment))
-        .route("/console/entries/{id}/status", post(entry::status))
-        .route("/console/entries/{id}/assign", post(entry::assign))
-        .route("/console/entries/{id}/note", post(entry::note))
-        .route("/console/entries/{id}/reply", post(entry::reply))
+        .route("/console/entries/{id}/status", post(entry::actions::status))
+        .route("/console/entries/{id}/assign", post(entry::actions::assign))
+        .route("/console/entries/{id}/note", post(entry::actions::note))
+        .route("/console/entries/{id}/reply", post(entry::actions::reply))
         .route(
             "/console/entries/{id}/promises/{promise}",
-            post(entry::settle),
+            post(entry::actions::settle),
         )
         .route("/console/promises", get(promises::page))
         .route("/console/reports", get(reports::page))
