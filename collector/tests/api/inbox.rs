@@ -305,7 +305,7 @@ async fn a_new_installations_inbox_says_how_feedback_gets_in_until_some_arrives(
 }
 
 #[tokio::test]
-async fn a_filter_given_twice_or_an_unknown_audit_area_is_refused_not_read_as_no_filter() {
+async fn a_setting_given_twice_or_an_unknown_audit_area_is_refused_not_read_as_no_setting() {
     let (app, _) = console_app().await;
     let (id, _) = submit(&app, complaint(&app, "Shown only when asked for")).await;
     let admin = signed_in(&app, "ada@example.com").await;
@@ -321,12 +321,14 @@ async fn a_filter_given_twice_or_an_unknown_audit_area_is_refused_not_read_as_no
         "/console/reports/first-response.csv?from=2026-01-01&from=2026-02-01",
         "/console/audit?area=site&area=staff",
         "/console/audit.csv?area=site&area=staff",
+        "/console/login?next=/console&next=/console/sites",
+        "/console/setup?token=a&token=b",
     ] {
         let refused = admin.get(path).await;
         assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
         let page = refused.text().await.unwrap();
         assert!(
-            page.contains("The filters in this address could not be read: give each filter once."),
+            page.contains("This address could not be read: give each setting in it once."),
             "{path}: {page}"
         );
         assert!(!page.contains(&id), "{path}");
@@ -340,7 +342,28 @@ async fn a_filter_given_twice_or_an_unknown_audit_area_is_refused_not_read_as_no
             "{path}: {page}"
         );
     }
+    // A confirmation given twice (only the console's redirects write
+    // them) shows none, not an error.
+    for path in [
+        "/console/account?done=password&done=name",
+        "/console/notifications?saved=1&saved=1",
+        "/console/staff?done=disabled&done=enabled",
+        &format!("/console/entries/{id}?done=note&done=reply"),
+    ] {
+        let page = admin.get(path).await;
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        assert!(
+            !page.text().await.unwrap().contains("role=\"status\""),
+            "{path}"
+        );
+    }
     // Given once, each is read as before.
+    assert!(
+        admin
+            .html("/console/account?done=password")
+            .await
+            .contains("role=\"status\">Password changed.")
+    );
     assert!(admin.html("/console?view=all&q=shown").await.contains(&id));
     let audit = admin.html("/console/audit?area=site").await;
     assert!(

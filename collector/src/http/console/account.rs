@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use axum::Extension;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::{Checked, check_password, new_password_hash, signed_in};
-use super::{ConsoleError, Staff, StaffForm, views};
+use super::{ConsoleError, NoticeQuery, Staff, StaffForm, views};
 use crate::auth::password;
 use crate::http::AppState;
 use crate::name::{self, StaffName};
@@ -92,7 +92,7 @@ fn account_page(
         .into_response()
 }
 
-pub async fn page(staff: Staff, Query(done): Query<Done>) -> Response {
+pub async fn page(staff: Staff, NoticeQuery(done): NoticeQuery<Done>) -> Response {
     let done = match done.done.as_str() {
         "password" => Some(Part::Password),
         "name" => Some(Part::Name),

@@ -238,9 +238,10 @@ impl<T: DeserializeOwned + FormLimit> FromRequest<AppState> for PublicForm<T> {
     }
 }
 
-/// A page's filters from its address. One that cannot be read (most often
-/// a filter given twice) is refused with the reason, never taken as no
-/// filter at all: the page would show something other than was asked.
+/// A page's settings (filters, a link's token) from its address. One that
+/// cannot be read (a setting given twice) is refused with the reason,
+/// never taken as no setting at all: the page would show something other
+/// than was asked.
 #[derive(Debug)]
 pub struct PageQuery<T>(pub T);
 
@@ -251,9 +252,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for PageQuery<T> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(query)) => Ok(PageQuery(query)),
             Err(_) => Err(ConsoleError::Invalid(
-                "The filters in this address could not be read: give each filter once.".to_owned(),
+                "This address could not be read: give each setting in it once.".to_owned(),
             )),
         }
+    }
+}
+
+/// A confirmation in the address (`?done=…`), only ever written by the
+/// console's own redirects: one that cannot be read shows no notice, and
+/// the page is shown as usual.
+#[derive(Debug)]
+pub struct NoticeQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequestParts<S> for NoticeQuery<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let query = Query::<T>::from_request_parts(parts, state).await;
+        Ok(NoticeQuery(query.map(|Query(q)| q).unwrap_or_default()))
     }
 }
 

@@ -1,15 +1,14 @@
 //! The inbox: who is waiting and for how long, with filters, search,
 //! keyset pagination; its bulk actions are `bulk`'s.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use earshot_protocol::{Kind, Severity};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{ConsoleError, PageQuery, Staff, site_choice, views};
+use super::{ConsoleError, NoticeQuery, PageQuery, Staff, site_choice, views};
 use crate::export::Format;
 use crate::http::AppState;
 use crate::http::api::ExportParams;
@@ -235,11 +234,8 @@ pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
     PageQuery(mut raw): PageQuery<RawFilter>,
-    // Only ever written by the console's own redirects: a damaged one
-    // just shows no notice.
-    notice: Result<Query<Notice>, QueryRejection>,
+    NoticeQuery(notice): NoticeQuery<Notice>,
 ) -> Result<Response, ConsoleError> {
-    let notice = notice.map(|Query(n)| n).unwrap_or_default();
     // A customer quotes their reference: searching for it opens the entry.
     let unknown_reference = match crate::ids::parse_reference(&raw.q) {
         Some(reference) => match state.store.entry_by_reference(reference.clone()).await? {

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::Extension;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -13,7 +13,7 @@ use super::error::capitalise;
 use super::extract::{
     BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit, PublicForm, named_cookie, session_cookie,
 };
-use super::{ConsoleError, StaffForm, views};
+use super::{ConsoleError, PageQuery, StaffForm, views};
 use crate::auth::{Password, SessionId, csrf_token, password};
 use crate::http::{AppState, client_ip};
 use crate::metrics::SignIn;
@@ -63,7 +63,7 @@ fn login_page(
     (status, views::bare("Sign in", body)).into_response()
 }
 
-pub async fn form(State(state): State<AppState>, Query(next): Query<Next>) -> Response {
+pub async fn form(State(state): State<AppState>, PageQuery(next): PageQuery<Next>) -> Response {
     login_page(
         StatusCode::OK,
         &next.next,
@@ -304,7 +304,7 @@ fn setup_page(
 
 pub async fn setup_form(
     State(state): State<AppState>,
-    Query(q): Query<SetupQuery>,
+    PageQuery(q): PageQuery<SetupQuery>,
 ) -> Result<Response, ConsoleError> {
     if !state.auth.setup_token_matches(&q.token) {
         return Err(ConsoleError::NotFound);

@@ -34,7 +34,7 @@ use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
 
 pub use error::ConsoleError;
-pub use extract::{PageQuery, Staff, StaffForm};
+pub use extract::{NoticeQuery, PageQuery, Staff, StaffForm};
 
 use super::AppState;
 use crate::assets;

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use earshot_protocol::{Kind, Severity};
 use maud::{Markup, html};
@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::extract::{FORM_OVERHEAD, FormLimit};
 use super::site_choice::{self, LISTED_SITES};
-use super::{ConsoleError, Staff, StaffForm, email_check, views};
+use super::{ConsoleError, NoticeQuery, Staff, StaffForm, email_check, views};
 use crate::http::AppState;
 use crate::notify::{Prefs, Sites};
 use crate::store::SiteSettings;
@@ -28,7 +28,7 @@ pub struct Saved {
 pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
-    Query(saved): Query<Saved>,
+    NoticeQuery(saved): NoticeQuery<Saved>,
 ) -> Result<Html<String>, ConsoleError> {
     let prefs = state.store.notify_prefs(staff.user.clone()).await?;
     let sites = state.store.site_settings().await?;

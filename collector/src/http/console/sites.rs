@@ -4,14 +4,14 @@
 //! copy its embed snippet and manage its webhooks. Changes apply to the
 //! running server at once and are recorded in the audit log.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
-use super::{ConsoleError, PageQuery, Staff, StaffForm, views, webhooks};
+use super::{ConsoleError, NoticeQuery, PageQuery, Staff, StaffForm, views, webhooks};
 use crate::directory::RejectedOrigins;
 use crate::http::AppState;
 use crate::name::{self, SiteName};
@@ -196,16 +196,15 @@ pub async fn detail(
     staff: Staff,
     State(state): State<AppState>,
     path: Result<Path<i64>, PathRejection>,
-    query: Result<Query<DoneQuery>, QueryRejection>,
+    NoticeQuery(query): NoticeQuery<DoneQuery>,
 ) -> Result<Html<String>, ConsoleError> {
     staff.require_admin()?;
     let id = site_id(path)?;
-    let done = query.ok().map(|Query(q)| q.done);
     let top = html! {
-        @match done.as_deref() {
-            Some("added") => { p.notice role="status" { "Site added. Put the snippet below on its pages." } }
-            Some("saved") => { p.notice role="status" { "Saved. The change applies now." } }
-            Some("retention") => { p.notice role="status" { "Retention saved. The next sweep (within 10 minutes) applies it." } }
+        @match query.done.as_str() {
+            "added" => { p.notice role="status" { "Site added. Put the snippet below on its pages." } }
+            "saved" => { p.notice role="status" { "Saved. The change applies now." } }
+            "retention" => { p.notice role="status" { "Retention saved. The next sweep (within 10 minutes) applies it." } }
             _ => {}
         }
     };

@@ -3,8 +3,8 @@
 //! password reset links. A disabled account's sessions and API tokens stop
 //! at once.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::error::capitalise;
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::Empty;
-use super::{ConsoleError, Staff, StaffForm, views};
+use super::{ConsoleError, NoticeQuery, Staff, StaffForm, views};
 use crate::http::AppState;
 use crate::mail::staff::AccountLinkMail;
 use crate::name::{self, StaffName};
@@ -146,7 +146,6 @@ fn invites(pending: &[PendingInvite], now: i64) -> Markup {
 
 /// What the page shows besides the lists.
 enum Outcome<'a> {
-    Nothing,
     /// A confirmation, by its key in the address.
     Done(&'a str),
     /// A link made just now.
@@ -164,7 +163,6 @@ async fn render(
 ) -> Result<Html<String>, ConsoleError> {
     let now = state.clock.now_millis();
     let (done, made, sent, refused) = match outcome {
-        Outcome::Nothing => (None, None, None, None),
         Outcome::Done(key) => (done_text(key), None, None, None),
         Outcome::Made(made) => (None, Some(made), None, None),
         Outcome::Invite(form, why) => (None, None, Some((form, why)), None),
@@ -228,11 +226,10 @@ pub struct DoneQuery {
 pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
-    query: Result<Query<DoneQuery>, QueryRejection>,
+    NoticeQuery(query): NoticeQuery<DoneQuery>,
 ) -> Result<Html<String>, ConsoleError> {
     staff.require_admin()?;
-    let done = query.ok().map(|Query(q)| q.done);
-    let outcome = done.as_deref().map_or(Outcome::Nothing, Outcome::Done);
+    let outcome = Outcome::Done(&query.done);
     render(&state, &staff, outcome).await
 }
 

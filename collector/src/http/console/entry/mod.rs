@@ -4,14 +4,14 @@
 
 pub mod actions;
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use self::actions::{NoteForm, ReplyForm};
-use super::{ConsoleError, PageQuery, Staff, views};
+use super::{ConsoleError, NoticeQuery, PageQuery, Staff, views};
 use crate::http::AppState;
 use crate::review::input::{self, PROMISE_MAX, TEXT_MAX};
 use crate::review::workflow::{Settled, Status, Urgency, human_ago, human_duration};
@@ -339,13 +339,10 @@ pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<DoneQuery>, QueryRejection>,
+    NoticeQuery(query): NoticeQuery<DoneQuery>,
 ) -> Result<Html<String>, ConsoleError> {
     let id = entry_id(path)?;
-    let done = query
-        .ok()
-        .and_then(|Query(q)| done_text(&q.done))
-        .map(|text| html! { p.notice role="status" { (text) } });
+    let done = done_text(&query.done).map(|text| html! { p.notice role="status" { (text) } });
     entry_page(&state, &staff, id, done.unwrap_or_default(), &Draft::None).await
 }
 
