@@ -473,6 +473,7 @@ async fn the_inbox_filters_apply_to_the_api() {
         ("view=trash", "view"),
         ("from=yesterday", "from"),
         ("site=site_nope", "site"),
+        ("site=99999", "site"),
         // The console's page parameter: the API pages with `cursor`.
         ("after=3", "query"),
     ] {
@@ -579,11 +580,16 @@ async fn entries_name_their_assignee_and_can_be_filtered_by_a_colleagues_email()
     assert_eq!(unassigned["entries"][0]["assignee"], Value::Null);
     assert_eq!(unassigned["entries"][0]["assignee_id"], Value::Null);
 
-    let response = api.get("/api/v1/entries?assignee=nobody@example.com").await;
-    assert_eq!(
-        error_of(response, 422).await,
-        ("unknown_colleague".into(), Some("assignee".into()))
-    );
+    for nobody in ["nobody@example.com", "99999", "0"] {
+        let response = api.get(&format!("/api/v1/entries?assignee={nobody}")).await;
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unknown_colleague", "{nobody}");
+        assert_eq!(body["error"]["field"], "assignee", "{nobody}");
+        assert_eq!(
+            body["error"]["message"], "no colleague has this id or email",
+            "a filter gives no work: {nobody}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -45,7 +45,12 @@ pub(super) async fn parse_filter(
     raw: &RawFilter,
 ) -> Result<Filter, ApiError> {
     let mut raw = raw.clone();
-    if !raw.site.is_empty() && raw.site.parse::<i64>().is_err() {
+    if let Ok(id) = raw.site.parse::<i64>() {
+        // As for a key: a mistake to point out, not an empty list.
+        if state.sites.by_id(id).await?.is_none() {
+            return Err(ApiError::Input(bad("site", "no site has this id")));
+        }
+    } else if !raw.site.is_empty() {
         let site = state
             .sites
             .by_key(&raw.site)
@@ -53,14 +58,25 @@ pub(super) async fn parse_filter(
             .ok_or_else(|| ApiError::Input(bad("site", "no site has this key")))?;
         raw.site = site.id.to_string();
     }
-    // Tools know colleagues by email (assigning takes one too), not by id.
+    // Tools know colleagues by email (assigning takes one too) or id. One
+    // that nobody has is a mistake to point out, not an empty list; a
+    // disabled colleague still has the entries left with them.
+    let unknown = || ApiError::Shape {
+        code: "unknown_colleague",
+        message: "no colleague has this id or email".to_owned(),
+        field: Some("assignee".to_owned()),
+    };
     if raw.assignee.contains('@') {
         let user = state
             .store
             .user_by_email(raw.assignee.clone())
             .await?
-            .ok_or(ApiError::Refused(crate::store::Refusal::NoUser))?;
+            .ok_or_else(unknown)?;
         raw.assignee = user.id.to_string();
+    } else if let Ok(id) = raw.assignee.parse::<i64>()
+        && state.store.user_name(id).await?.is_none()
+    {
+        return Err(unknown());
     }
     Ok(raw.parse(caller.user.id)?)
 }

@@ -56,7 +56,7 @@ fn filter_parameters() -> Vec<Value> {
         query(
             "site",
             json!({"type": "string", "pattern": "^([0-9]{1,18}|site_[a-z0-9]{16})?$"}),
-            "A site's id or key; an unknown key is refused (422)",
+            "A site's id or key; one no site has is refused (422)",
         ),
         query("kind", one_of(kinds), "Only this kind"),
         query("status", one_of(statuses), "Only this status"),
@@ -64,7 +64,7 @@ fn filter_parameters() -> Vec<Value> {
         query(
             "assignee",
             json!({"type": "string", "pattern": "^(me|none|[0-9]{1,18}|[^@]+@[^@]+)?$"}),
-            "`me`, `none`, or a colleague's id or email (an unknown email is refused: 422 `unknown_colleague`)",
+            "`me`, `none`, or a colleague's id or email (one no account has, by email or id, is refused: 422 `unknown_colleague`)",
         ),
         query(
             "promise",
