@@ -146,6 +146,13 @@ async fn disabling_an_account_ends_its_sessions_and_tokens_at_once_but_keeps_its
 
     let admin = signed_in(&app, "ada@example.com").await;
     let bo_id = user_id(&app, "bo@example.com");
+    let given = admin
+        .act(
+            &format!("/console/entries/{id}/assign"),
+            &[("assignee", &bo_id.to_string())],
+        )
+        .await;
+    assert_eq!(given.status(), StatusCode::SEE_OTHER);
     let done = admin
         .act(&format!("/console/staff/{bo_id}/disable"), &[])
         .await;
@@ -156,6 +163,40 @@ async fn disabling_an_account_ends_its_sessions_and_tokens_at_once_but_keeps_its
             .html("/console/staff?done=disabled")
             .await
             .contains("Account disabled")
+    );
+
+    // What was left with Bo can be found, to be handed on, but no new
+    // work is offered to him.
+    let staff_page = admin.html("/console/staff").await;
+    let theirs = format!("/console?view=all&amp;assignee={bo_id}");
+    assert!(
+        staff_page.contains(&format!(
+            "<a href=\"{theirs}\">Entries assigned to them</a>"
+        )),
+        "{staff_page}"
+    );
+    let left = admin
+        .html(&format!("/console?view=all&assignee={bo_id}"))
+        .await;
+    assert!(left.contains(&id), "{left}");
+    assert!(
+        left.contains(&format!(
+            "<option value=\"{bo_id}\" selected>Bo (disabled)</option>"
+        )),
+        "{left}"
+    );
+    assert!(
+        !left.contains(&format!("value=\"assign:{bo_id}\"")),
+        "{left}"
+    );
+    let nobody = admin.get("/console?view=all&assignee=99999").await;
+    assert_eq!(nobody.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        nobody
+            .text()
+            .await
+            .unwrap()
+            .contains("No colleague has the id 99999.")
     );
 
     assert_eq!(bo.get("/console").await.status(), StatusCode::FOUND);

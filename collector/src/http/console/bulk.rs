@@ -12,11 +12,13 @@ use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
 use crate::review::filter::RawFilter;
 use crate::review::workflow::Status;
-use crate::store::{BulkAction, BulkTarget, InboxRow, Seen, User};
+use crate::store::{Account, BulkAction, BulkTarget, InboxRow, Seen};
 
 /// The action select and its button, above the inbox's table; `back` is
-/// the inbox's filters, to return to.
-pub fn controls(staff: &Staff, users: &[User], back: &str) -> Markup {
+/// the inbox's filters, to return to. Work is offered to active
+/// colleagues only (`accounts` holds disabled ones too).
+pub fn controls(staff: &Staff, accounts: &[Account], back: &str) -> Markup {
+    let active = accounts.iter().filter(|a| a.disabled_at.is_none());
     html! {
         div.bulk {
             (views::csrf(staff))
@@ -27,7 +29,7 @@ pub fn controls(staff: &Staff, users: &[User], back: &str) -> Markup {
                     option value="" { "Choose an action…" }
                     optgroup label="Assign" {
                         option value="assign:me" { "Assign to me" }
-                        @for u in users { option value={ "assign:" (u.id) } { "Assign to " (u.name) } }
+                        @for a in active { option value={ "assign:" (a.user.id) } { "Assign to " (a.user.name) } }
                         option value="assign:none" { "Unassign" }
                     }
                     optgroup label="Status" {

@@ -12,9 +12,9 @@ use super::{ConsoleError, NoticeQuery, PageQuery, Staff, site_choice, views};
 use crate::export::Format;
 use crate::http::AppState;
 use crate::http::api::ExportParams;
-use crate::review::filter::{Cursor, Filter, RawFilter, View};
+use crate::review::filter::{Assignee, Cursor, Filter, RawFilter, View};
 use crate::review::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
-use crate::store::{InboxPage, InboxRow, PAGE_SIZE, Role, SiteSettings, User};
+use crate::store::{Account, InboxPage, InboxRow, PAGE_SIZE, Role, SiteSettings};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -77,7 +77,7 @@ fn select(name: &str, label: &str, current: &str, options: &[(String, String)]) 
     }
 }
 
-fn filter_form(raw: &RawFilter, sites: &[SiteSettings], users: &[User]) -> Markup {
+fn filter_form(raw: &RawFilter, sites: &[SiteSettings], accounts: &[Account]) -> Markup {
     let opts = |pairs: &mut dyn Iterator<Item = (String, String)>| pairs.collect::<Vec<_>>();
     let kinds = opts(&mut Kind::ALL.iter().map(|k| {
         (
@@ -99,7 +99,15 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], users: &[User]) -> Marku
         ("me".to_owned(), "Me".to_owned()),
         ("none".to_owned(), "Nobody".to_owned()),
     ];
-    assignees.extend(users.iter().map(|u| (u.id.to_string(), u.name.clone())));
+    // Disabled colleagues too (last): what was left with them must be
+    // found to be handed on.
+    assignees.extend(accounts.iter().map(|a| {
+        let name = match a.disabled_at {
+            Some(_) => format!("{} (disabled)", a.user.name),
+            None => a.user.name.clone(),
+        };
+        (a.user.id.to_string(), name)
+    }));
     let promises = vec![
         ("open".to_owned(), "Has an open promise".to_owned()),
         ("overdue".to_owned(), "Promise overdue".to_owned()),
@@ -249,9 +257,9 @@ pub async fn page(
     let now = state.clock.now_millis();
     // Independent reads, each on a connection of its own: the page waits
     // for the slowest, not for their sum.
-    let (sites, users, summary, mail) = tokio::try_join!(
+    let (sites, accounts, summary, mail) = tokio::try_join!(
         state.store.site_settings(),
-        state.store.users(),
+        state.store.accounts(),
         state.store.waiting_summary(now),
         super::email_check::failing_for_admin(&state, &staff)
     )?;
@@ -260,8 +268,16 @@ pub async fn page(
     if let Ok(Some(id)) = site {
         raw.site = id.to_string();
     }
-    let (filter, problem) = match site.and_then(|_| raw.parse(staff.user.id).map_err(|e| e.message))
-    {
+    let parsed = site
+        .and_then(|_| raw.parse(staff.user.id).map_err(|e| e.message))
+        .and_then(|filter| match filter.assignee {
+            // Only a hand-made address names one: the list offers colleagues.
+            Some(Assignee::User(id)) if !accounts.iter().any(|a| a.user.id == id) => {
+                Err(format!("No colleague has the id {id}."))
+            }
+            _ => Ok(filter),
+        });
+    let (filter, problem) = match parsed {
         Ok(filter) => (
             Some(Filter {
                 before: notice
@@ -353,7 +369,7 @@ pub async fn page(
                 "."
             }
         }
-        (filter_form(&raw, &sites, &users))
+        (filter_form(&raw, &sites, &accounts))
         @if let Some(problem) = &problem {
             p.error role="alert" { (problem) }
         }
@@ -382,7 +398,7 @@ pub async fn page(
                 }
             } @else {
                 form method="post" action="/console/bulk" {
-                    (super::bulk::controls(&staff, &users, &back.to_query()))
+                    (super::bulk::controls(&staff, &accounts, &back.to_query()))
                     (table(page, now, view))
                 }
                 @if page.next.is_some() || page.prev.is_some() {

@@ -53,7 +53,9 @@ fn done_text(key: &str) -> Option<&'static str> {
     Some(match key {
         "role" => "Role changed.",
         "name" => "Name changed: timelines, assignments and emails show the new one.",
-        "disabled" => "Account disabled: its sessions and API tokens no longer work.",
+        "disabled" => {
+            "Account disabled: its sessions and API tokens no longer work. Entries assigned to it stay so until handed on: find them from its line below."
+        }
         "enabled" => "Account enabled again. They can sign in with their password.",
         _ => return None,
     })
@@ -105,7 +107,11 @@ fn account_row(a: &Account, staff: &Staff, now: i64) -> Markup {
             }
             td {
                 @match a.disabled_at {
-                    Some(at) => { span.badge.muted { "disabled " (views::when(at, now)) } }
+                    Some(at) => {
+                        span.badge.muted { "disabled " (views::when(at, now)) }
+                        // Their entries stay theirs until handed on.
+                        " " a href={ "/console?view=all&assignee=" (id) } { "Entries assigned to them" }
+                    }
                     None => { "active" }
                 }
             }
