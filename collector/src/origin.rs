@@ -26,8 +26,16 @@ pub enum OriginError {
     Scheme,
     #[error("origin must be scheme://host[:port], without a path")]
     Shape,
+    #[error("this looks like several origins: give one per line (or one per --origin)")]
+    Several,
     #[error("origin port must be a number between 1 and 65535, or *")]
     Port,
+    /// Checked for origins typed in, not for stored ones (see
+    /// [`parse_list`]).
+    #[error(
+        "origin host is not a name or address a browser could send (letters, digits, dots and hyphens)"
+    )]
+    Host,
 }
 
 /// Most origins one site lists (use `*.` for subdomains).
@@ -60,11 +68,17 @@ pub fn parse_list<'a>(
         if raw.is_empty() {
             continue;
         }
-        let origin = OriginPattern::parse(raw).map_err(|reason| OriginListError::Bad {
+        let bad = |reason| OriginListError::Bad {
             index,
             raw: raw.to_owned(),
             reason,
-        })?;
+        };
+        let origin = OriginPattern::parse(raw).map_err(bad)?;
+        // Refused here, where it is typed: stored origins from before this
+        // check must still load (they never matched, and still do not).
+        if browser_host(&origin.scheme, &origin.host).is_none() {
+            return Err(bad(OriginError::Host));
+        }
         if !origins.contains(&origin) {
             origins.push(origin);
         }
@@ -79,6 +93,16 @@ fn default_port(scheme: &str) -> u16 {
     if scheme == "https" { 443 } else { 80 }
 }
 
+/// `host` as a browser's `Origin` header writes it (the URL standard's host
+/// parser): an international name in punycode (`bücher.example` is
+/// `xn--bcher-kva.example`), an IPv6 address compressed. `None` for a host
+/// no browser could send. A leading `*.` is kept.
+fn browser_host(scheme: &str, host: &str) -> Option<String> {
+    let (wild, name) = host.strip_prefix("*.").map_or(("", host), |n| ("*.", n));
+    let url = url::Url::parse(&format!("{scheme}://{name}/")).ok()?;
+    Some(format!("{wild}{}", url.host_str()?))
+}
+
 /// Splits `scheme://host[:port]` into lowercase parts.
 fn split(origin: &str) -> Result<(String, String, Option<&str>), OriginError> {
     let (scheme, rest) = origin.split_once("://").ok_or(OriginError::Scheme)?;
@@ -87,6 +111,9 @@ fn split(origin: &str) -> Result<(String, String, Option<&str>), OriginError> {
         return Err(OriginError::Scheme);
     }
     let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.contains(',') || rest.contains(char::is_whitespace) && rest.contains("://") {
+        return Err(OriginError::Several);
+    }
     if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
         return Err(OriginError::Shape);
     }
@@ -114,6 +141,9 @@ impl OriginPattern {
                     .ok_or(OriginError::Port)?,
             ),
         };
+        // Compared with what browsers send; a host they could not send is
+        // kept as it is (it matches nothing).
+        let host = browser_host(&scheme, &host).unwrap_or(host);
         let wildcard_ok = host.starts_with("*.") && !host[2..].contains('*');
         if host.contains('*') && !wildcard_ok {
             return Err(OriginError::Shape);
@@ -189,6 +219,50 @@ mod tests {
             parse_list(many.iter().map(String::as_str)),
             Err(OriginListError::TooMany)
         );
+    }
+
+    #[test]
+    fn an_international_name_is_kept_as_browsers_send_it() {
+        let shop = p("https://Bücher.example");
+        assert_eq!(shop.to_string(), "https://xn--bcher-kva.example");
+        assert!(shop.matches("https://xn--bcher-kva.example"));
+        let shops = p("https://*.bücher.example");
+        assert!(shops.matches("https://www.xn--bcher-kva.example"));
+        let ipv6 = p("http://[0:0:0:0:0:0:0:1]:*");
+        assert!(ipv6.matches("http://[::1]:3000"));
+    }
+
+    #[test]
+    fn a_typed_host_no_browser_could_send_is_refused_but_a_stored_one_still_loads() {
+        for typed in [
+            "https://exa<mple.com",
+            "https://a%20b.example",
+            "http://[::1",
+        ] {
+            assert_eq!(
+                parse_list([typed]),
+                Err(OriginListError::Bad {
+                    index: 0,
+                    raw: typed.into(),
+                    reason: OriginError::Host,
+                }),
+                "{typed}"
+            );
+        }
+        for pasted in [
+            "https://a.example, https://b.example",
+            "https://a.example,https://b.example",
+            "https://a.example https://b.example",
+        ] {
+            assert_eq!(
+                OriginPattern::parse(pasted),
+                Err(OriginError::Several),
+                "{pasted}"
+            );
+        }
+        // Saved before the check: the site loads, the origin matches nothing.
+        let old = p("https://exa<mple.com");
+        assert!(!old.matches("https://example.com"));
     }
 
     #[test]

@@ -42,6 +42,7 @@ mod rest;
 mod rest_writes;
 mod sign_in;
 mod site_edit;
+mod site_origins;
 mod site_removal;
 mod size;
 mod staff;
