@@ -28,6 +28,8 @@ pub enum OriginError {
     Shape,
     #[error("this looks like several origins: give one per line (or one per --origin)")]
     Several,
+    #[error("a * stands only for subdomains, at the start: https://*.example.com")]
+    Wildcard,
     #[error("origin port must be a number between 1 and 65535, or *")]
     Port,
     /// Checked for origins typed in, not for stored ones (see
@@ -146,7 +148,7 @@ impl OriginPattern {
         let host = browser_host(&scheme, &host).unwrap_or(host);
         let wildcard_ok = host.starts_with("*.") && !host[2..].contains('*');
         if host.contains('*') && !wildcard_ok {
-            return Err(OriginError::Shape);
+            return Err(OriginError::Wildcard);
         }
         Ok(OriginPattern { scheme, host, port })
     }
@@ -310,10 +312,13 @@ mod tests {
             OriginPattern::parse("https://x:99999"),
             Err(OriginError::Port)
         );
-        assert_eq!(
-            OriginPattern::parse("https://a*b.com"),
-            Err(OriginError::Shape)
-        );
+        for wild in ["https://a*b.com", "https://*", "https://*.*.example.com"] {
+            assert_eq!(
+                OriginPattern::parse(wild),
+                Err(OriginError::Wildcard),
+                "{wild}"
+            );
+        }
         assert!(
             OriginPattern::parse("http://[::1]:*")
                 .unwrap()
