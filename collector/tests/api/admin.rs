@@ -206,9 +206,27 @@ async fn disabling_an_account_ends_its_sessions_and_tokens_at_once_but_keeps_its
     assert_ne!(refused.status(), StatusCode::SEE_OTHER, "cannot sign in");
     let entry = admin.html(&format!("/console/entries/{id}")).await;
     assert!(entry.contains("<strong>Bo</strong> added an internal note"));
-    let assign = admin
+    // Still his, not "Nobody"; the form sent back unchanged changes nothing.
+    assert!(
+        entry.contains(&format!(
+            "<option value=\"{bo_id}\" selected>Bo (disabled)</option>"
+        )),
+        "{entry}"
+    );
+    let kept = admin
         .act(
             &format!("/console/entries/{id}/assign"),
+            &[
+                ("assignee", &bo_id.to_string()),
+                ("seen", &bo_id.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(kept.status(), StatusCode::SEE_OTHER);
+    let (other, _) = submit(&app, complaint(&app, "Zweites Paket")).await;
+    let assign = admin
+        .act(
+            &format!("/console/entries/{other}/assign"),
             &[("assignee", &bo_id.to_string())],
         )
         .await;

@@ -224,8 +224,15 @@ async fn work_left_with_a_disabled_colleague_can_be_taken_back_but_none_is_given
         .await;
     assert_eq!(disabled.status(), 303);
 
+    // Kept with him as it is: no change, no refusal.
+    let kept = ada
+        .post(&path, json!({"assignee": bo_id, "from": bo_id}))
+        .await;
+    assert_eq!(kept.status(), 200);
+    let other = reference_of(&app, complaint(&app, "Second parcel")).await;
+    let other = format!("/api/v1/entries/{other}/assign");
     for named in [json!(bo_id), json!("bo@example.com")] {
-        let refused = ada.post(&path, json!({"assignee": named})).await;
+        let refused = ada.post(&other, json!({"assignee": named})).await;
         let body = refused.text().await.unwrap();
         let error: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(error["error"]["code"], "unknown_colleague", "{body}");

@@ -321,6 +321,60 @@ async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
 }
 story!(status_assignment_and_notes_follow_the_rules);
 
+async fn work_left_with_a_disabled_colleague_stays_theirs_until_handed_on(db: &Store) {
+    let shop = first_site(db).await;
+    let ada = db
+        .add_user(staff("ada@shop.example", "Ada"), T0)
+        .await
+        .unwrap();
+    let bo = db
+        .add_user(staff("bo@shop.example", "Bo"), T0)
+        .await
+        .unwrap();
+    let request = serde_json::json!({"message": "Invoice missing"});
+    let id = db
+        .insert_entry(entry(&shop, T0, request))
+        .await
+        .unwrap()
+        .public_id;
+    db.assign(id.clone(), Some(bo.id), ada.id, T0 + 1)
+        .await
+        .unwrap();
+    db.set_disabled(bo.id, true, Some(ada.id), T0 + 2)
+        .await
+        .unwrap();
+    // The entry page sends its form back unchanged: no change, no refusal.
+    db.assign_seen(id.clone(), Some(Some(bo.id)), Some(bo.id), ada.id, T0 + 3)
+        .await
+        .unwrap();
+    let other = db
+        .insert_entry(entry(
+            &shop,
+            T0 + 4,
+            serde_json::json!({"message": "Second"}),
+        ))
+        .await
+        .unwrap()
+        .public_id;
+    assert_eq!(
+        refused(db.assign(other, Some(bo.id), ada.id, T0 + 5).await),
+        Refusal::NoUser,
+        "no new work for a disabled colleague"
+    );
+    db.assign_seen(id.clone(), Some(Some(bo.id)), Some(ada.id), ada.id, T0 + 6)
+        .await
+        .unwrap();
+    let detail = db.entry_detail(id).await.unwrap().unwrap();
+    assert_eq!(detail.assignee.as_deref(), Some("Ada"));
+    let moves: Vec<_> = detail
+        .events
+        .iter()
+        .map(|e| (e.old_value.as_deref(), e.new_value.as_deref()))
+        .collect();
+    assert_eq!(moves, [(None, Some("Bo")), (Some("Bo"), Some("Ada"))]);
+}
+story!(work_left_with_a_disabled_colleague_stays_theirs_until_handed_on);
+
 /// A bulk action's outcome as (changed, skipped, stale).
 async fn bulk(
     db: &Store,

@@ -313,16 +313,18 @@ impl Sqlite {
         at: i64,
     ) -> Result<(), ReviewError> {
         self.on_entry(public_id, move |conn, id, _| {
-            if let Some(user) = assignee
-                && !is_active_user(conn, user)?
-            {
-                return Ok(Err(Refusal::NoUser));
-            }
             let now: Option<i64> = conn
                 .prepare_cached("SELECT assignee_id FROM entries WHERE id = ?1")?
                 .query_row([id], |r| r.get(0))?;
             if super::reassigned(seen, now, assignee) {
                 return Ok(Err(Refusal::Reassigned));
+            }
+            // Kept with whoever has it (a colleague since disabled too): no
+            // change. Only new work needs an active colleague.
+            if let Some(user) = assignee.filter(|_| assignee != now)
+                && !is_active_user(conn, user)?
+            {
+                return Ok(Err(Refusal::NoUser));
             }
             assign_one(conn, id, assignee, actor, at)?;
             Ok(Ok(()))

@@ -164,6 +164,11 @@ fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: 
                     @for u in users {
                         option value=(u.id) selected[entry.assignee_id == Some(u.id)] { (u.name) }
                     }
+                    // Left with a colleague since disabled: shown as theirs
+                    // (not as "Nobody"), to be handed on.
+                    @if let Some(id) = entry.assignee_id.filter(|id| !users.iter().any(|u| u.id == *id)) {
+                        option value=(id) selected { (entry.assignee.as_deref().unwrap_or("?")) " (disabled)" }
+                    }
                 }
                 button type="submit" { "Assign" }
             }

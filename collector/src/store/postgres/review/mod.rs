@@ -277,11 +277,6 @@ impl Postgres {
     ) -> Result<(), ReviewError> {
         let mut client = self.client().await?;
         let (tx, id, _) = on_entry(&mut client, &public_id).await?;
-        if let Some(user) = assignee
-            && !is_active_user(&tx, user).await?
-        {
-            return Err(Refusal::NoUser.into());
-        }
         let now: Option<i64> = tx
             .query_one("SELECT assignee_id FROM entries WHERE id = $1", &[&id])
             .await
@@ -290,6 +285,13 @@ impl Postgres {
             .map_err(StoreError::from)?;
         if crate::store::review::reassigned(seen, now, assignee) {
             return Err(Refusal::Reassigned.into());
+        }
+        // Kept with whoever has it (a colleague since disabled too): no
+        // change. Only new work needs an active colleague.
+        if let Some(user) = assignee.filter(|_| assignee != now)
+            && !is_active_user(&tx, user).await?
+        {
+            return Err(Refusal::NoUser.into());
         }
         assign_one(&tx, id, assignee, actor, at).await?;
         tx.commit().await.map_err(StoreError::from)?;
