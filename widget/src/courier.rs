@@ -156,7 +156,7 @@ impl Courier {
                     self.outbox
                         .borrow_mut()
                         .failed(request, js_sys::Date::now(), retry_after_ms);
-                self.save();
+                let saved = self.save();
                 if attempt == Attempt::Form {
                     self.host.failed(if rate_limited {
                         "rate_limited"
@@ -169,6 +169,7 @@ impl Courier {
                         key,
                         rate_limited,
                         retry_at,
+                        saved,
                     },
                     None => Action::Unreachable,
                 });
@@ -201,12 +202,15 @@ impl Courier {
         });
     }
 
-    fn save(&self) {
+    /// Writes the outbox through to storage; whether what it holds would
+    /// survive the page being closed.
+    fn save(&self) -> bool {
         let outbox = self.outbox.borrow();
         if outbox.is_empty() {
             storage::remove(&self.site, storage::OUTBOX);
+            true
         } else {
-            storage::save(&self.site, storage::OUTBOX, &*outbox);
+            storage::save(&self.site, storage::OUTBOX, &*outbox)
         }
     }
 

@@ -1,7 +1,8 @@
 //! Memory across page loads: the draft and the outbox, in the host page's
-//! localStorage under one key per site. Storage can be missing or full
-//! (private browsing, quotas); then every call quietly does nothing and the
-//! widget still works, only without that memory.
+//! localStorage under one key per site. Storage can be missing, blocked or
+//! full (cookies blocked, quotas); then the widget still works, only
+//! without that memory, and `save` says so: a queued message must not be
+//! called kept on the device when it is not.
 
 use crate::json::{self, FromJson, ToJson};
 
@@ -21,9 +22,11 @@ pub fn load<T: FromJson>(site: &str, what: &str) -> Option<T> {
     T::from_json(&json::parse(&text)?)
 }
 
-pub fn save<T: ToJson>(site: &str, what: &str, value: &T) {
-    if let (Some(storage), Some(text)) = (local(), json::stringify(&value.to_json())) {
-        let _ = storage.set_item(&key(site, what), &text);
+/// Whether `value` is now stored.
+pub fn save<T: ToJson>(site: &str, what: &str, value: &T) -> bool {
+    match (local(), json::stringify(&value.to_json())) {
+        (Some(storage), Some(text)) => storage.set_item(&key(site, what), &text).is_ok(),
+        _ => false,
     }
 }
 

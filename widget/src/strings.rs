@@ -127,9 +127,11 @@ keys! {
     ScreenshotVolatile => "screenshot_volatile",
     NotFromHere => "not_from_here",
     AddDetails => "add_details",
+    QueuedHereTitle => "queued_here_title",
+    QueuedHere => "queued_here",
 }
 
-const KEYS: usize = 50;
+const KEYS: usize = 52;
 
 // In the order of `keys!`. `{n}` is a number filled in at run time.
 const EN: [&str; KEYS] = [
@@ -183,6 +185,8 @@ const EN: [&str; KEYS] = [
     "Your screenshot is kept only while this page stays open.",
     "Feedback cannot be sent from this page: this website is not set up for it yet. Your text is kept here.",
     "Add your email for a reply, your name or a screenshot",
+    "Not sent yet — keep this page open",
+    "Your browser does not let us keep your message on this device, so it waits in this page: we will send it as soon as we can reach our server.",
 ];
 
 const DE: [&str; KEYS] = [
@@ -236,6 +240,8 @@ const DE: [&str; KEYS] = [
     "Ihr Screenshot bleibt nur erhalten, solange diese Seite offen ist.",
     "Von dieser Seite kann kein Feedback gesendet werden: Die Website ist dafür noch nicht eingerichtet. Ihr Text bleibt hier erhalten.",
     "E-Mail für eine Antwort, Name oder Screenshot hinzufügen",
+    "Noch nicht gesendet — lassen Sie diese Seite geöffnet",
+    "Ihr Browser lässt uns die Nachricht nicht auf diesem Gerät speichern. Sie wartet in dieser Seite und wird gesendet, sobald wir unseren Server erreichen.",
 ];
 
 const FR: [&str; KEYS] = [
@@ -289,6 +295,8 @@ const FR: [&str; KEYS] = [
     "Votre capture d'écran n'est conservée que tant que cette page reste ouverte.",
     "Impossible d'envoyer un avis depuis cette page : le site n'est pas encore configuré pour cela. Votre texte est conservé ici.",
     "Ajouter votre e-mail pour une réponse, votre nom ou une capture d'écran",
+    "Pas encore envoyé — gardez cette page ouverte",
+    "Votre navigateur ne nous permet pas d'enregistrer votre message sur cet appareil : il attend dans cette page et sera envoyé dès que notre serveur sera joignable.",
 ];
 
 const ES: [&str; KEYS] = [
@@ -342,6 +350,8 @@ const ES: [&str; KEYS] = [
     "Su captura solo se conserva mientras esta página siga abierta.",
     "No se pueden enviar comentarios desde esta página: el sitio aún no está configurado para ello. Tu texto se conserva aquí.",
     "Añadir tu correo para una respuesta, tu nombre o una captura",
+    "Aún no enviado — mantenga esta página abierta",
+    "Su navegador no nos permite guardar el mensaje en este dispositivo: espera en esta página y lo enviaremos en cuanto podamos contactar con nuestro servidor.",
 ];
 
 const PT: [&str; KEYS] = [
@@ -395,6 +405,8 @@ const PT: [&str; KEYS] = [
     "Sua captura só fica guardada enquanto esta página estiver aberta.",
     "Não é possível enviar comentários a partir desta página: o site ainda não está configurado para isso. O seu texto fica guardado aqui.",
     "Adicionar o seu e-mail para uma resposta, o seu nome ou uma captura de ecrã",
+    "Ainda não enviado — mantenha esta página aberta",
+    "O seu navegador não nos deixa guardar a mensagem neste dispositivo: ela espera nesta página e será enviada assim que conseguirmos falar com nosso servidor.",
 ];
 
 /// The strings in force: a language plus the host's replacements.

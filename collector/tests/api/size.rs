@@ -29,8 +29,11 @@ const BEFORE_CLICK_BR_MAX: usize = 2_048;
 /// Raised to 109,600 (measured 109,551, from 109,202) for building the
 /// folded email, name and screenshot fields when they first unfold instead
 /// of with the form: 350 B for about 20 ms less CPU in a profiled cold
-/// click (rendering and the dialog's first layout).
-const OPENED_BR_MAX: usize = 109_600;
+/// click (rendering and the dialog's first layout). Raised to 110,000
+/// (measured 109,992) for telling a customer whose browser refuses storage
+/// to keep the page open instead of calling the message kept on the
+/// device: two strings in five languages and the flag that picks them.
+const OPENED_BR_MAX: usize = 110_000;
 
 #[test]
 fn widget_size_stays_within_its_budget() {

@@ -84,6 +84,56 @@ async fn a_submission_sent_while_the_collector_is_down_is_delivered_once_when_it
     Ok(())
 }
 
+/// Storage the browser refuses (cookies blocked, a full quota): the
+/// customer is not told it is kept on the device, but to keep the page
+/// open, and the page itself delivers it once the collector is back.
+#[tokio::test]
+async fn a_kept_submission_that_storage_refuses_says_to_keep_the_page_open_and_is_delivered()
+-> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start().await?;
+    open_widget(&browser, &collector, "index.html").await?;
+    let message = "The gift card balance shows zero";
+    type_into(&browser, "textarea#message", message).await?;
+    // As Firefox and Safari do when storage is blocked or full.
+    browser
+        .client
+        .execute(
+            "Storage.prototype.setItem = function () {
+               throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+             };",
+            vec![],
+        )
+        .await?;
+
+    let site_key = collector.site_key.clone();
+    let stopped = collector.stop().await?;
+    browser.find_in_widget("button.send").await?.click().await?;
+    let title = browser.text_in_widget(".queued .saved").await?;
+    assert_eq!(title, "Not sent yet — keep this page open");
+    let notice = browser.text_in_widget(".queued .explain").await?;
+    assert!(
+        notice.contains("does not let us keep your message on this device")
+            && !notice.contains("even if you close this page"),
+        "{notice}"
+    );
+    assert!(
+        local_storage(&browser, &outbox_key(&site_key))
+            .await?
+            .is_null()
+    );
+
+    let collector = stopped.restart().await?;
+    let count = format!("SELECT count(*) FROM entries WHERE message = '{message}'");
+    wait_for_count(&collector, &count, 1).await?;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    browser.close().await;
+    assert_eq!(entry_count(&collector)?, 1);
+    collector.running.stop().await?;
+    Ok(())
+}
+
 /// The collector is up but cannot store (here: its store was shut down, as
 /// when it is stopping or a disk fails): it answers 503 with Retry-After,
 /// and the widget must treat that exactly like being offline.

@@ -79,8 +79,9 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
         Phase::Queued {
             rate_limited,
             retry_at,
+            saved,
         } => html! {
-            <QueuedNotice strings={t.clone()} with_screenshot={state.screenshot.is_some()} rate_limited={*rate_limited} retry_at={*retry_at}
+            <QueuedNotice strings={t.clone()} with_screenshot={state.screenshot.is_some()} rate_limited={*rate_limited} retry_at={*retry_at} saved={*saved}
                 onretry={props.onretry.clone()} onanother={props.onanother.clone()}
                 onclose={props.onclose.clone()} />
         },

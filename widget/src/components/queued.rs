@@ -12,6 +12,8 @@ pub struct QueuedNoticeProps {
     pub with_screenshot: bool,
     /// When the next attempt is due (ms since the epoch).
     pub retry_at: f64,
+    /// Kept on the device; if not, it is said that only this page holds it.
+    pub saved: bool,
     pub onretry: Callback<()>,
     pub onanother: Callback<()>,
     pub onclose: Callback<()>,
@@ -21,15 +23,22 @@ pub struct QueuedNoticeProps {
 #[function_component(QueuedNotice)]
 pub fn queued_notice(props: &QueuedNoticeProps) -> Html {
     let t = &props.strings;
-    let message = if props.rate_limited {
+    let message = if !props.saved {
+        t.get(Key::QueuedHere).to_owned()
+    } else if props.rate_limited {
         let wait = (props.retry_at - js_sys::Date::now()) / 1_000.0;
         format!("{}{}", t.get(Key::QueuedRateLimited), t.retry_in(wait))
     } else {
         t.get(Key::QueuedOffline).to_owned()
     };
+    let title = if props.saved {
+        Key::QueuedTitle
+    } else {
+        Key::QueuedHereTitle
+    };
     html! {
         <div class="queued" role="status">
-            <p class="saved">{ t.get(Key::QueuedTitle).to_owned() }</p>
+            <p class="saved">{ t.get(title).to_owned() }</p>
             <p class="explain">{ message }</p>
             if props.with_screenshot {
                 <p class="volatile">{ t.get(Key::ScreenshotVolatile).to_owned() }</p>

@@ -66,6 +66,9 @@ pub enum Phase {
     Queued {
         rate_limited: bool,
         retry_at: f64,
+        /// Kept on the device too; if not (storage blocked or full), only
+        /// this page holds it.
+        saved: bool,
     },
 }
 
@@ -195,6 +198,8 @@ pub enum Action {
         key: String,
         rate_limited: bool,
         retry_at: f64,
+        /// Whether the outbox reached the device's storage.
+        saved: bool,
     },
     /// The outbox delivered the submission with this key.
     Delivered {
@@ -306,6 +311,7 @@ impl State {
                 key,
                 rate_limited,
                 retry_at,
+                saved,
             } => {
                 // A retry of something sent earlier says nothing about the
                 // form the customer is filling in now.
@@ -313,6 +319,7 @@ impl State {
                     self.phase = Phase::Queued {
                         rate_limited,
                         retry_at,
+                        saved,
                     }
                 }
             }

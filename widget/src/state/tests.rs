@@ -33,6 +33,7 @@ fn a_queued_draft_is_cleared_when_the_outbox_delivers_it() {
         key: "key-0000000000001".into(),
         rate_limited: false,
         retry_at: 5_000.0,
+        saved: true,
     });
     assert!(matches!(s.phase, Phase::Queued { .. }));
     assert_eq!(s.draft.message, "it broke");
