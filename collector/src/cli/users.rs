@@ -233,7 +233,7 @@ pub(super) async fn set_disabled(
     println!(
         "{email} is {}",
         if disabled {
-            "disabled: its sessions and API tokens stopped working"
+            "disabled: its sessions and API tokens stopped working. Entries assigned to it stay so until handed on: see them under Staff in the console, or GET /api/v1/entries?view=all&assignee=<its email>"
         } else {
             "enabled again"
         }

@@ -361,8 +361,12 @@ fn user_commands_add_list_disable_change_role_and_rename_colleagues() {
     );
 
     // Disabling: listed last and marked; the last admin cannot be.
-    let (ok, _, _) = run(&["user", "disable", "--email", "bo@example.com"], &db);
+    let (ok, said, _) = run(&["user", "disable", "--email", "bo@example.com"], &db);
     assert!(ok);
+    assert!(
+        said.contains("Entries assigned to it stay so until handed on"),
+        "where its work is: {said}"
+    );
     let (ok, _, stderr) = run(&["user", "disable", "--email", "ada@example.com"], &db);
     assert!(!ok);
     assert!(stderr.contains("last active administrator"), "{stderr}");
