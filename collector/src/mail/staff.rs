@@ -245,13 +245,16 @@ impl Assigned {
     }
 }
 
-/// The customer wrote again on an entry assigned to the recipient.
+/// The customer wrote again on an entry assigned to the recipient, or one
+/// no active colleague holds.
 #[derive(Debug, Clone)]
 pub struct FollowedUp {
     pub to: String,
     pub entry: EntryLine,
     /// What the customer wrote this time.
     pub words: String,
+    /// Assigned to the recipient; otherwise no active colleague holds it.
+    pub yours: bool,
     pub public_url: String,
 }
 
@@ -261,15 +264,20 @@ impl FollowedUp {
         let link = console_link(&self.public_url, &e.public_id);
         let subject = format!("[Earshot] The customer wrote again on {}", e.reference);
         let words = first_words(&self.words);
+        let held = if self.yours {
+            "assigned to you"
+        } else {
+            "which no active colleague holds"
+        };
         let text = format!(
-            "The customer wrote again on {} on {}, assigned to you. It is back in \"Needs a response\".\n\n{}\n\nOpen it: {link}\n{}",
+            "The customer wrote again on {} on {}, {held}. It is back in \"Needs a response\".\n\n{}\n\nOpen it: {link}\n{}",
             e.label(),
             e.site_name,
             quote_text(&words),
             footer(&self.public_url)
         );
         let body = html! {
-            p { "The customer wrote again on " strong { (e.label()) } " on " (e.site_name) ", assigned to you. It is back in \u{201c}Needs a response\u{201d}." }
+            p { "The customer wrote again on " strong { (e.label()) } " on " (e.site_name) ", " (held) ". It is back in \u{201c}Needs a response\u{201d}." }
             blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
             p { a href=(link) { "Open it in Earshot" } }
         };

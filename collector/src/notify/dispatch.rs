@@ -196,15 +196,32 @@ fn plan(ctx: &Context, pending: &Pending, staff: &[(User, Prefs)], now: i64) -> 
                     });
                 }
             }
-            // The colleague on the case hears that the customer wrote again.
-            NoticeKind::FollowUp if notice.assignee_id.is_some() => {
-                let wants = staff
-                    .iter()
-                    .any(|(u, prefs)| Some(u.id) == notice.assignee_id && prefs.on_assign);
-                if wants {
+            NoticeKind::FollowUp => {
+                let holder = staff.iter().find(|(u, _)| Some(u.id) == notice.assignee_id);
+                let told: Vec<i64> = match holder {
+                    // The colleague on the case hears that the customer
+                    // wrote again.
+                    Some((user, prefs)) => prefs.on_assign.then_some(user.id).into_iter().collect(),
+                    // Nobody active holds it (never assigned, or left with
+                    // a colleague since disabled): whoever hears of such
+                    // feedback at once does, so the customer is not left
+                    // waiting unseen.
+                    None => {
+                        let kind = Kind::parse(&notice.entry.kind);
+                        let severity = notice.entry.severity.as_deref().and_then(Severity::parse);
+                        staff
+                            .iter()
+                            .filter(|(_, prefs)| {
+                                kind.is_some_and(|k| prefs.wants_now(notice.site_id, k, severity))
+                            })
+                            .map(|(user, _)| user.id)
+                            .collect()
+                    }
+                };
+                for user_id in told {
                     done.mails.push(NewMail {
                         kind: MailKind::FollowUp,
-                        user_id: notice.assignee_id,
+                        user_id: Some(user_id),
                         entry_id: Some(notice.entry_id),
                         event_id: notice.subject,
                         actor_id: None,

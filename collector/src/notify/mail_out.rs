@@ -181,10 +181,17 @@ async fn send(
                     .record_mail(job.id, MailResult::Cancelled, now)
                     .await;
             };
+            // Who holds it now, not when the customer wrote.
+            let yours = ctx
+                .store
+                .entry_detail(entry.public_id.clone())
+                .await?
+                .is_some_and(|d| d.assignee_id == Some(user.id));
             let mail = FollowedUp {
                 to: user.email.clone(),
                 entry,
                 words,
+                yours,
                 public_url: ctx.public_url.to_string(),
             }
             .outgoing();

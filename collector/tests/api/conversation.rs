@@ -375,6 +375,36 @@ async fn the_assignee_is_emailed_when_the_customer_writes_again() {
     };
     assert!(mail.contains("To: bo@example.com"), "{mail}");
     assert!(mail.contains("Rechnung Nr. 9081"));
+    assert!(mail.contains("assigned to you"), "{mail}");
+}
+
+#[tokio::test]
+async fn a_follow_up_nobody_holds_reaches_whoever_hears_of_such_feedback_at_once() {
+    let (url, mut mails) = smtp_sink().await;
+    let (app, clock) = console_app_with(move |c| {
+        c.smtp = Some(earshot_collector::config::Smtp {
+            url: earshot_collector::config::Secret::new(url),
+            from: "Earshot <earshot@example.com>".into(),
+        });
+    })
+    .await;
+    // Unassigned. Ada (an administrator) hears of complaints at once by
+    // default; Bo (an agent) does not.
+    let (_, status_url) = submit(&app, complaint(&app, "Paket beschädigt")).await;
+    let response = follow_up(&no_redirects(), &clock, &status_url, "Foto anbei folgt").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let mut wrote_again = Vec::new();
+    while let Ok(Some(mail)) = tokio::time::timeout(Duration::from_secs(5), mails.recv()).await {
+        let mail = mail.replace("=\n", "");
+        if mail.contains("wrote again") {
+            wrote_again.push(mail);
+        }
+    }
+    assert_eq!(wrote_again.len(), 1, "{wrote_again:?}");
+    let mail = &wrote_again[0];
+    assert!(mail.contains("To: ada@example.com"), "{mail}");
+    assert!(mail.contains("Foto anbei folgt"), "{mail}");
+    assert!(mail.contains("which no active colleague holds"), "{mail}");
 }
 
 #[tokio::test]

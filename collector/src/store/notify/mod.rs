@@ -251,7 +251,8 @@ pub enum MailKind {
     Assigned,
     Digest,
     Reply,
-    /// The customer wrote again on an entry assigned to the recipient.
+    /// The customer wrote again on an entry assigned to the recipient, or
+    /// (held by no active colleague) of a kind they hear of at once.
     FollowUp,
 }
 
