@@ -540,14 +540,7 @@ async fn the_sites_list_is_paged_with_the_newest_feedback_of_each() {
 
 #[tokio::test]
 async fn an_invitation_is_emailed_when_smtp_is_set() {
-    let (url, mut mails) = crate::helpers::smtp_sink().await;
-    let (app, _) = console_app_with(move |c| {
-        c.smtp = Some(earshot_collector::config::Smtp {
-            url: earshot_collector::config::Secret::new(url),
-            from: "Earshot <earshot@example.com>".into(),
-        });
-    })
-    .await;
+    let (app, _, mut mails) = console_app_with_mail().await;
     let admin = signed_in(&app, "ada@example.com").await;
     let page = admin
         .act(

@@ -8,7 +8,7 @@ use earshot_collector::clock::Clock;
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
-use crate::helpers::{TestApp, smtp_sink};
+use crate::helpers::TestApp;
 use crate::staff::*;
 
 /// Reads the status page; returns its HTML and the follow-up form's token.
@@ -336,14 +336,7 @@ async fn follow_ups_another_collector_took_count_against_the_entry() {
 
 #[tokio::test]
 async fn the_assignee_is_emailed_when_the_customer_writes_again() {
-    let (url, mut mails) = smtp_sink().await;
-    let (app, clock) = console_app_with(move |c| {
-        c.smtp = Some(earshot_collector::config::Smtp {
-            url: earshot_collector::config::Secret::new(url),
-            from: "Earshot <earshot@example.com>".into(),
-        });
-    })
-    .await;
+    let (app, clock, mut mails) = console_app_with_mail().await;
     let (id, status_url) = submit(&app, complaint(&app, "Rechnung falsch")).await;
     let console = signed_in(&app, "ada@example.com").await;
     let users: i64 = app
@@ -380,14 +373,7 @@ async fn the_assignee_is_emailed_when_the_customer_writes_again() {
 
 #[tokio::test]
 async fn a_follow_up_nobody_holds_reaches_whoever_hears_of_such_feedback_at_once() {
-    let (url, mut mails) = smtp_sink().await;
-    let (app, clock) = console_app_with(move |c| {
-        c.smtp = Some(earshot_collector::config::Smtp {
-            url: earshot_collector::config::Secret::new(url),
-            from: "Earshot <earshot@example.com>".into(),
-        });
-    })
-    .await;
+    let (app, clock, mut mails) = console_app_with_mail().await;
     // Unassigned. Ada (an administrator) hears of complaints at once by
     // default; Bo (an agent) does not.
     let (_, status_url) = submit(&app, complaint(&app, "Paket beschädigt")).await;

@@ -8,18 +8,11 @@ use reqwest::StatusCode;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::mpsc::error::TryRecvError;
 
-use crate::helpers::{TestApp, smtp_sink};
+use crate::helpers::TestApp;
 use crate::staff::*;
 
 async fn app_with_mail() -> (TestApp, UnboundedReceiver<String>) {
-    let (url, mails) = smtp_sink().await;
-    let (app, _) = console_app_with(move |c| {
-        c.smtp = Some(earshot_collector::config::Smtp {
-            url: earshot_collector::config::Secret::new(url),
-            from: "Earshot <earshot@example.com>".into(),
-        });
-    })
-    .await;
+    let (app, _, mails) = console_app_with_mail().await;
     (app, mails)
 }
 

@@ -190,6 +190,21 @@ pub async fn console_app_with(configure: impl FnOnce(&mut Config)) -> (TestApp, 
     (app, clock)
 }
 
+/// [`console_app`] with email through a loopback SMTP sink, and what the
+/// sink receives.
+pub async fn console_app_with_mail()
+-> (TestApp, Clock, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let (url, mails) = crate::helpers::smtp_sink().await;
+    let (app, clock) = console_app_with(move |c| {
+        c.smtp = Some(earshot_collector::config::Smtp {
+            url: earshot_collector::config::Secret::new(url),
+            from: "Earshot <earshot@example.com>".into(),
+        });
+    })
+    .await;
+    (app, clock, mails)
+}
+
 /// Ada (admin) and Bo (agent), both with [`PASSWORD`].
 pub async fn add_staff(store: &Store) {
     let hash = password::hash(&Password::parse(PASSWORD).unwrap()).unwrap();

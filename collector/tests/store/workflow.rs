@@ -5,7 +5,7 @@ use earshot_collector::review::filter::{Filter, Search, View};
 use earshot_collector::review::workflow::{Settled, Status, WorkflowError};
 use earshot_collector::store::{
     BulkAction, BulkOutcome, BulkTarget, EventKind, NewReply, NewUser, Refusal, ReviewError, Role,
-    Seen, Site,
+    Seen, Site, User,
 };
 
 use crate::ingest::{T0, entry, first_site};
@@ -153,7 +153,8 @@ async fn a_reply_with_a_promise_answers_and_the_promise_is_settled_once(db: &Sto
 }
 story!(a_reply_with_a_promise_answers_and_the_promise_is_settled_once);
 
-async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
+/// Ada and Bo at the first site, and one entry there saying `message`.
+async fn ada_bo_and_an_entry(db: &Store, message: &str) -> (Site, User, User, String) {
     let shop = first_site(db).await;
     let ada = db
         .add_user(staff("ada@shop.example", "Ada"), T0)
@@ -163,12 +164,17 @@ async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
         .add_user(staff("bo@shop.example", "Bo"), T0)
         .await
         .unwrap();
-    let request = serde_json::json!({"message": "Login loops"});
+    let request = serde_json::json!({ "message": message });
     let id = db
         .insert_entry(entry(&shop, T0, request))
         .await
         .unwrap()
         .public_id;
+    (shop, ada, bo, id)
+}
+
+async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
+    let (_, ada, bo, id) = ada_bo_and_an_entry(db, "Login loops").await;
     db.set_status(id.clone(), Status::InProgress, ada.id, T0 + 1)
         .await
         .unwrap();
@@ -322,21 +328,7 @@ async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
 story!(status_assignment_and_notes_follow_the_rules);
 
 async fn work_left_with_a_disabled_colleague_stays_theirs_until_handed_on(db: &Store) {
-    let shop = first_site(db).await;
-    let ada = db
-        .add_user(staff("ada@shop.example", "Ada"), T0)
-        .await
-        .unwrap();
-    let bo = db
-        .add_user(staff("bo@shop.example", "Bo"), T0)
-        .await
-        .unwrap();
-    let request = serde_json::json!({"message": "Invoice missing"});
-    let id = db
-        .insert_entry(entry(&shop, T0, request))
-        .await
-        .unwrap()
-        .public_id;
+    let (shop, ada, bo, id) = ada_bo_and_an_entry(db, "Invoice missing").await;
     db.assign(id.clone(), Some(bo.id), ada.id, T0 + 1)
         .await
         .unwrap();
