@@ -33,7 +33,7 @@ pub enum OriginError {
     #[error("origin port must be a number between 1 and 65535, or *")]
     Port,
     /// Checked for origins typed in, not for stored ones (see
-    /// [`parse_list`]).
+    /// [`OriginPattern::parse`]).
     #[error(
         "origin host is not a name or address a browser could send (letters, digits, dots and hyphens)"
     )]
@@ -75,12 +75,7 @@ pub fn parse_list<'a>(
             raw: raw.to_owned(),
             reason,
         };
-        let origin = OriginPattern::parse(raw).map_err(bad)?;
-        // Refused here, where it is typed: stored origins from before this
-        // check must still load (they never matched, and still do not).
-        if browser_host(&origin.scheme, &origin.host).is_none() {
-            return Err(bad(OriginError::Host));
-        }
+        let origin = OriginPattern::typed(raw).map_err(bad)?;
         if !origins.contains(&origin) {
             origins.push(origin);
         }
@@ -113,9 +108,6 @@ fn split(origin: &str) -> Result<(String, String, Option<&str>), OriginError> {
         return Err(OriginError::Scheme);
     }
     let rest = rest.strip_suffix('/').unwrap_or(rest);
-    if rest.contains(',') || rest.contains(char::is_whitespace) && rest.contains("://") {
-        return Err(OriginError::Several);
-    }
     if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
         return Err(OriginError::Shape);
     }
@@ -131,8 +123,28 @@ fn split(origin: &str) -> Result<(String, String, Option<&str>), OriginError> {
 }
 
 impl OriginPattern {
+    /// An origin as stored: a host no browser could send is kept as it is
+    /// (it matches nothing), so origins saved before that was checked
+    /// still load.
     pub fn parse(raw: &str) -> Result<OriginPattern, OriginError> {
-        let (scheme, host, port) = split(raw.trim())?;
+        OriginPattern::read(raw, false)
+    }
+
+    /// An origin as a person types it: a host no browser could send is
+    /// refused.
+    fn typed(raw: &str) -> Result<OriginPattern, OriginError> {
+        OriginPattern::read(raw, true)
+    }
+
+    fn read(raw: &str, typed: bool) -> Result<OriginPattern, OriginError> {
+        let raw = raw.trim();
+        if typed
+            && (raw.contains(',')
+                || raw.contains(char::is_whitespace) && raw.matches("://").count() > 1)
+        {
+            return Err(OriginError::Several);
+        }
+        let (scheme, host, port) = split(raw)?;
         let port = match port {
             None => PortRule::Exact(default_port(&scheme)),
             Some("*") => PortRule::Any,
@@ -143,13 +155,18 @@ impl OriginPattern {
                     .ok_or(OriginError::Port)?,
             ),
         };
-        // Compared with what browsers send; a host they could not send is
-        // kept as it is (it matches nothing).
-        let host = browser_host(&scheme, &host).unwrap_or(host);
         let wildcard_ok = host.starts_with("*.") && !host[2..].contains('*');
         if host.contains('*') && !wildcard_ok {
             return Err(OriginError::Wildcard);
         }
+        // Compared with what browsers send. (The URL parser would quietly
+        // drop a tab, so whitespace is no host at all.)
+        let sent = browser_host(&scheme, &host).filter(|_| !host.contains(char::is_whitespace));
+        let host = match sent {
+            Some(sent) => sent,
+            None if typed => return Err(OriginError::Host),
+            None => host,
+        };
         Ok(OriginPattern { scheme, host, port })
     }
 
@@ -240,6 +257,7 @@ mod tests {
             "https://exa<mple.com",
             "https://a%20b.example",
             "http://[::1",
+            "https://a\tb.example",
         ] {
             assert_eq!(
                 parse_list([typed]),
@@ -255,16 +273,20 @@ mod tests {
             "https://a.example, https://b.example",
             "https://a.example,https://b.example",
             "https://a.example https://b.example",
+            "https://a.example,b.example",
         ] {
             assert_eq!(
-                OriginPattern::parse(pasted),
+                OriginPattern::typed(pasted),
                 Err(OriginError::Several),
                 "{pasted}"
             );
         }
+        // Stored before this was checked: it loads and matches nothing.
+        assert!(!p("https://a.example,b.example").matches("https://a.example"));
         // Saved before the check: the site loads, the origin matches nothing.
         let old = p("https://exa<mple.com");
         assert!(!old.matches("https://example.com"));
+        assert!(!p("https://a\tb.example").matches("https://ab.example"));
     }
 
     #[test]
