@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::staff::*;
+use crate::staff::{Console, PASSWORD, console_app, location, session_cookie, signed_in};
 
 async fn change_password(console: &Console, current: &str, new: &str) -> reqwest::Response {
     console

@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
 use crate::helpers::TestApp;
-use crate::staff::*;
+use crate::staff::{
+    between, complaint, console_app, console_app_with_mail, location, signed_in, submit,
+};
 
 /// Reads the status page; returns its HTML and the follow-up form's token.
 async fn open_page(client: &reqwest::Client, status_url: &str) -> (String, String) {

@@ -1,8 +1,10 @@
-//! Attached images on the entry page: for staff only, served inert.
+//! Attached images on the entry page and through the API: for staff only,
+//! served inert.
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::rest::{Api, token_for};
 use crate::staff::{Console, complaint, console_app, signed_in, submit};
 
 #[tokio::test]
@@ -107,4 +109,58 @@ async fn attachments_are_served_as_inert_images_and_bombs_are_never_inlined() {
         download.headers()["content-disposition"],
         format!("attachment; filename=\"{att}.png\"").as_str()
     );
+}
+
+#[tokio::test]
+async fn attachments_are_served_to_tokens_with_the_consoles_protections() {
+    let (app, _clock) = console_app().await;
+    let (public_id, status_url) = submit(&app, complaint(&app, "See the picture")).await;
+    let secret = status_url.rsplit('.').next().unwrap().to_owned();
+    let png = {
+        let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        b.extend_from_slice(&2u32.to_be_bytes());
+        b.extend_from_slice(&2u32.to_be_bytes());
+        b.extend_from_slice(&[8, 6, 0, 0, 0]);
+        b
+    };
+    let uploaded = app
+        .client
+        .post(format!(
+            "{}/api/v1/feedback/{public_id}/attachments",
+            app.address
+        ))
+        .bearer_auth(&secret)
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 201);
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "read", None).await,
+    };
+    let page = api.json("/api/v1/entries?view=all").await;
+    let entry = api.json(page["entries"][0]["url"].as_str().unwrap()).await;
+    let attachment = &entry["attachments"][0];
+    assert_eq!(
+        (attachment["width"].as_i64(), attachment["height"].as_i64()),
+        (Some(2), Some(2))
+    );
+    let response = api.get(attachment["url"].as_str().unwrap()).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    assert_eq!(response.bytes().await.unwrap(), png);
+    let anonymous = app
+        .client
+        .get(attachment["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
 }

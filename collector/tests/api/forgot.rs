@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::mpsc::error::TryRecvError;
 
 use crate::helpers::TestApp;
-use crate::staff::*;
+use crate::staff::{Console, console_app, console_app_with_mail, signed_in};
 
 async fn app_with_mail() -> (TestApp, UnboundedReceiver<String>) {
     let (app, _, mails) = console_app_with_mail().await;

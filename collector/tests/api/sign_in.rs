@@ -9,7 +9,10 @@ use reqwest::StatusCode;
 use reqwest::header::SET_COOKIE;
 
 use crate::helpers::{Binary, spawn_app_with};
-use crate::staff::*;
+use crate::staff::{
+    Console, PASSWORD, add_staff, complaint, console_app, console_app_with, location,
+    session_cookie, signed_in, submit,
+};
 
 #[tokio::test]
 async fn console_routes_redirect_to_login_or_answer_401_without_a_session() {

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{BIN, added_site, earshot as run};
-use crate::staff::*;
+use crate::staff::{between, complaint, console_app, location, signed_in, submit};
 
 #[tokio::test]
 async fn an_admin_removes_a_site_with_its_feedback_after_typing_its_key() {

@@ -4,8 +4,8 @@ use earshot_collector::auth::ApiToken;
 use reqwest::StatusCode;
 
 use crate::helpers::error_of;
-use crate::rest::{Api, DAY, reference_of, token_for};
-use crate::staff::{NOON, between, complaint, console_app, signed_in};
+use crate::rest::{Api, reference_of, token_for};
+use crate::staff::{DAY, NOON, between, complaint, console_app, signed_in};
 
 #[tokio::test]
 async fn calls_without_a_valid_token_get_401_and_guessing_is_throttled() {
