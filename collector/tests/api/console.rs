@@ -267,6 +267,14 @@ async fn promises_turn_overdue_on_the_clock_and_their_outcome_is_recorded() {
     let entry = console.html(&format!("/console/entries/{id}")).await;
     assert!(entry.contains("kept late"));
     assert!(entry.contains("recorded a promise as kept"));
+    // The timeline says which reply made the promise, not only its outcome.
+    let timeline = between(&entry, "<ol class=\"timeline\">", "</ol>");
+    let reply = between(timeline, "replied to the customer", "</li>");
+    assert!(
+        reply.contains("On it")
+            && reply.contains("and promised <q>Fixed by Friday</q> by 2026-11-27"),
+        "{timeline}"
+    );
     let status_page = reqwest::get(&status_url)
         .await
         .unwrap()

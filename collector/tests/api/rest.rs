@@ -261,6 +261,23 @@ async fn read_tokens_cannot_write_and_write_tokens_act_as_their_owner_under_the_
         (Some("Fixed by Friday"), Some("open"))
     );
     let id = promise["id"].as_i64().unwrap();
+    let timeline = entry["timeline"].as_array().unwrap();
+    let made_by: Vec<_> = timeline
+        .iter()
+        .filter(|e| e["promise"].is_i64())
+        .map(|e| {
+            (
+                e["kind"].as_str(),
+                e["body"].as_str(),
+                e["promise"].as_i64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        made_by,
+        [(Some("reply"), Some("On it"), Some(id))],
+        "the reply that made the promise names it: {timeline:?}"
+    );
     let settle = format!("/api/v1/entries/{reference}/promises/{id}/settle");
     let response = api.post(&settle, json!({"outcome": "maybe"})).await;
     assert_eq!(error_of(response, 422).await.1.as_deref(), Some("outcome"));

@@ -86,6 +86,7 @@ async fn a_reply_with_a_promise_answers_and_the_promise_is_settled_once(db: &Sto
     );
     assert_eq!(promise.made_by.as_deref(), Some("Ada"));
     assert_eq!(promise.entry_reference, inserted.reference);
+    assert_eq!(promise.event_id, event, "made by the reply");
     // Answered: no longer waiting; the promise turns overdue after its day.
     assert!(
         db.inbox(Filter::default(), 50, T0 + 2 * HOUR)

@@ -231,6 +231,7 @@ fn detail_json(entry: &EntryDetail, base: &str, now: i64) -> Value {
             "from": e.old_value,
             "to": e.new_value,
             "at": rfc3339(e.created_at),
+            "promise": entry.promises.iter().find(|p| p.event_id == e.id).map(|p| p.id),
         })).collect::<Vec<_>>(),
     })
 }

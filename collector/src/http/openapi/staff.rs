@@ -310,7 +310,8 @@ pub fn schemas() -> Value {
     let timeline = json!({"type": "object", "properties": {
         "kind": {"type": "string", "enum": ["status", "assign", "note", "reply", "promise_kept", "promise_broken", "follow_up"]},
         "by": nullable("string"), "body": nullable("string"),
-        "from": nullable("string"), "to": nullable("string"), "at": when
+        "from": nullable("string"), "to": nullable("string"), "at": when,
+        "promise": {"type": ["integer", "null"], "description": "On a reply that made a promise: that promise's `id` in `promises`"}
     }});
     let entry = json!({
             "type": "object",

@@ -109,6 +109,8 @@ pub struct PromiseRow {
     pub settled_at: Option<i64>,
     pub made_by: Option<String>,
     pub created_at: i64,
+    /// The reply that made it.
+    pub event_id: i64,
 }
 
 impl PromiseRow {

@@ -15,7 +15,7 @@ use super::{ConsoleError, NoticeQuery, PageQuery, Staff, views};
 use crate::http::AppState;
 use crate::review::input::{self, PROMISE_MAX, TEXT_MAX};
 use crate::review::workflow::{Settled, Status, Urgency, human_ago, human_duration};
-use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, User};
+use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, PromiseRow, User};
 
 fn words(heading: &str, text: &str) -> Markup {
     html! { section.words { h2 { (heading) } p { (text) } } }
@@ -29,7 +29,7 @@ fn context_row(label: &str, value: Option<&str>) -> Markup {
     }
 }
 
-fn event_line(event: &Event) -> Markup {
+fn event_line(event: &Event, promises: &[PromiseRow]) -> Markup {
     // Staff actions carry their colleague; the customer's (a follow-up, a
     // reopening) have none. Only staff assign, note, reply and settle, so one
     // without a colleague (seeded before any account existed) is still
@@ -71,6 +71,13 @@ fn event_line(event: &Event) -> Markup {
                     _ => {}
                 }
                 blockquote.reply { (event.body.as_deref().unwrap_or_default()) }
+                // What the reply promised, as the customer read it then;
+                // how it turned out is its own event.
+                @for promise in promises.iter().filter(|p| p.event_id == event.id) {
+                    p.promise {
+                        "and promised " q { (promise.text) } " by " (views::date(promise.due_at))
+                    }
+                }
             }
             EventKind::PromiseKept => {
                 strong { (who) } " recorded a promise as kept: " q { (event.body.as_deref().unwrap_or_default()) }
@@ -316,7 +323,7 @@ fn render(
                     ol.timeline {
                         li { time { (views::timestamp(entry.created_at)) } " " strong { "The customer" } " sent this" }
                         @for event in &entry.events {
-                            li id={ "event-" (event.id) } { time { (views::timestamp(event.created_at)) } " " (event_line(event)) }
+                            li id={ "event-" (event.id) } { time { (views::timestamp(event.created_at)) } " " (event_line(event, &entry.promises)) }
                         }
                     }
                 }

@@ -21,6 +21,7 @@ pub(in crate::store::postgres) fn promise(r: &Row) -> Result<PromiseRow, StoreEr
         settled_at: r.try_get(6)?,
         made_by: r.try_get(7)?,
         created_at: r.try_get(8)?,
+        event_id: r.try_get(9)?,
     })
 }
 
