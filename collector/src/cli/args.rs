@@ -466,15 +466,17 @@ pub struct SiteEdit {
     /// business day" (`''` removes it).
     #[arg(long)]
     pub response_promise: Option<String>,
-    /// Delete feedback older than this many days (1 to 3650) in the
-    /// background, as completely as an erasure; `off` keeps it.
+    /// Delete feedback untouched for this many days (1 to 3650: counted
+    /// from its last status change, reply, note, assignment or follow-up)
+    /// in the background, as completely as an erasure; `off` keeps it.
     #[arg(long)]
     pub retention_days: Option<String>,
     /// Which feedback retention deletes: `closed` (resolved and won't fix)
     /// or `all`.
     #[arg(long, value_enum)]
     pub retention_scope: Option<RetentionScope>,
-    /// Delete spam after this many days (1 to 3650; 30 unless set).
+    /// Delete spam untouched for this many days (1 to 3650; 30 unless
+    /// set).
     #[arg(long)]
     pub spam_days: Option<String>,
 }

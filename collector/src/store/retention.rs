@@ -1,6 +1,10 @@
-//! Retention: each site may delete feedback older than a number of days
-//! (only resolved and won't-fix, or all of it), and spam goes after 30 days
-//! unless a site says otherwise. A background task sweeps as many entries
+//! Retention: each site may delete feedback left untouched for a number of
+//! days (only resolved and won't-fix, or all of it), and spam goes after 30
+//! days unless a site says otherwise. Days count from the last thing that
+//! happened to an entry (a status change, reply, note, assignment or the
+//! customer's follow-up), not from its arrival: an old complaint closed
+//! today stays readable on its status page, and one still being talked
+//! about is not taken from the conversation. A background task sweeps as many entries
 //! per write transaction as fit in a few milliseconds, so ingest never
 //! waits long; what it deleted is counted in the audit log.
 
@@ -44,7 +48,7 @@ pub fn parse_days(raw: &str) -> Result<Option<i64>, DaysError> {
 /// A site's retention settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retention {
-    /// Delete feedback older than this many days; `None` keeps it.
+    /// Delete feedback untouched for this many days; `None` keeps it.
     pub days: Option<i64>,
     /// All feedback, not only resolved and won't-fix.
     pub all: bool,
@@ -97,7 +101,8 @@ pub(in crate::store) fn cutoffs(rule: &Rule, now: i64) -> Vec<(Status, i64)> {
 /// Up to `limit` entries due for deletion, oldest first. Each status is
 /// read along the `(site_id, status, id)` index, bounded by the newest entry
 /// created before its cutoff (ids follow creation time), so a batch reads
-/// only rows it deletes: no sort, and nothing read twice.
+/// only rows it deletes and the few touched since (their events, found by
+/// entry, say so): no sort.
 fn due(
     conn: &Connection,
     rule: &Rule,
@@ -116,6 +121,8 @@ fn due(
                AND e.id <= coalesce((SELECT id FROM entries WHERE created_at < ?3
                                      ORDER BY created_at DESC, id DESC LIMIT 1), 0)
                AND e.created_at < ?3
+               AND NOT EXISTS (SELECT 1 FROM events v
+                               WHERE v.entry_id = e.id AND v.created_at >= ?3)
              ORDER BY e.id LIMIT ?4",
         )?;
         let rows = stmt.query_map(

@@ -359,7 +359,7 @@ async fn a_persons_data_is_exported_then_erased_completely(db: &Store) {
 }
 story!(a_persons_data_is_exported_then_erased_completely);
 
-async fn retention_deletes_what_is_due_and_keeps_the_rest(db: &Store) {
+async fn retention_deletes_what_was_left_untouched_and_keeps_the_rest(db: &Store) {
     let shop = first_site(db).await;
     let ada = admin(db).await;
     let old = T0 - 400 * DAY;
@@ -384,10 +384,15 @@ async fn retention_deletes_what_is_due_and_keeps_the_rest(db: &Store) {
             .unwrap()
             .public_id,
     );
+    // One closed long ago, one old complaint closed only now.
+    db.set_status(ids[1].clone(), Status::Resolved, ada, old + DAY)
+        .await
+        .unwrap();
     db.set_status(ids[0].clone(), Status::Resolved, ada, T0)
         .await
         .unwrap();
-    // Closed feedback older than a year goes; open feedback and the new stay.
+    // Closed feedback untouched for a year goes; open feedback, the new and
+    // what was closed today stay.
     let rule = Retention {
         days: Some(365),
         all: false,
@@ -398,15 +403,30 @@ async fn retention_deletes_what_is_due_and_keeps_the_rest(db: &Store) {
         .unwrap();
     let swept = db.sweep_retention(T0 + 1).await.unwrap();
     assert_eq!(swept, [(shop.key.clone(), 2)]);
-    assert!(db.entry_detail(ids[0].clone()).await.unwrap().is_none());
+    assert!(db.entry_detail(ids[1].clone()).await.unwrap().is_none());
     assert!(db.entry_detail(spam).await.unwrap().is_none());
-    assert!(db.entry_detail(ids[1].clone()).await.unwrap().is_some());
     assert!(
-        !db.was_erased(ids[0].clone()).await.unwrap(),
+        db.entry_detail(ids[0].clone()).await.unwrap().is_some(),
+        "closed today: its customer can still read how it ended"
+    );
+    assert!(db.entry_detail(ids[2].clone()).await.unwrap().is_some());
+    assert!(
+        !db.was_erased(ids[1].clone()).await.unwrap(),
         "not at anyone's request"
     );
     assert!(db.sweep_retention(T0 + 2).await.unwrap().is_empty());
+    // A year after it was closed, it goes too.
+    assert!(
+        db.sweep_retention(T0 + 365 * DAY - 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let swept = db.sweep_retention(T0 + 365 * DAY + 1).await.unwrap();
+    assert_eq!(swept, [(shop.key.clone(), 1)]);
+    assert!(db.entry_detail(ids[0].clone()).await.unwrap().is_none());
     let logged = db.audit_log(Some("retention.".into()), 10).await.unwrap();
-    assert_eq!(logged[0].detail.as_deref(), Some("entries=2"));
+    let details: Vec<_> = logged.iter().map(|l| l.detail.as_deref()).collect();
+    assert_eq!(details, [Some("entries=1"), Some("entries=2")]);
 }
-story!(retention_deletes_what_is_due_and_keeps_the_rest);
+story!(retention_deletes_what_was_left_untouched_and_keeps_the_rest);

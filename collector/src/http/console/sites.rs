@@ -308,10 +308,10 @@ pub(super) async fn site_page(
         }
         section.panel {
             h2 { "Retention" }
-            p.muted { "Old feedback is deleted in the background, completely (as an erasure is), and the deletions are counted in the audit log." }
+            p.muted { "Feedback nobody has touched for this long is deleted in the background, completely (as an erasure is), and the deletions are counted in the audit log. Days count from the last status change, reply, note, assignment or follow-up, so feedback closed today stays readable for its customer." }
             form.stack method="post" action={ "/console/sites/" (site.id) "/retention" } {
                 (views::csrf(staff))
-                label for="retention-days" { "Delete feedback older than (days; empty keeps it)" }
+                label for="retention-days" { "Delete feedback untouched for (days; empty keeps it)" }
                 input #retention-days type="number" name="retention_days" min="1" max=(RETENTION_MAX_DAYS)
                     value=[retention.days];
                 label for="retention-scope" { "Which feedback" }
@@ -319,7 +319,7 @@ pub(super) async fn site_page(
                     option value="closed" selected[!retention.all] { "Only resolved and won't fix" }
                     option value="all" selected[retention.all] { "All of it" }
                 }
-                label for="spam-days" { "Delete spam older than (days)" }
+                label for="spam-days" { "Delete spam untouched for (days)" }
                 input #spam-days type="number" name="spam_days" min="1" max=(RETENTION_MAX_DAYS)
                     value=(retention.spam_days) required;
                 button type="submit" { "Save retention" }

@@ -314,7 +314,7 @@ impl Postgres {
         Ok(swept)
     }
 
-    /// A batch of `rule`'s site's entries in `status` created before
+    /// A batch of `rule`'s site's entries in `status` untouched since
     /// `cutoff`, oldest first.
     async fn due(
         &self,
@@ -328,6 +328,8 @@ impl Postgres {
             .query(
                 "SELECT id, public_id FROM entries
                  WHERE site_id = $1 AND status = $2 AND created_at < $3
+                   AND NOT EXISTS (SELECT 1 FROM events v
+                                   WHERE v.entry_id = entries.id AND v.created_at >= $3)
                  ORDER BY id LIMIT $4",
                 &[&rule.site_id, &status.as_str(), &cutoff, &limit],
             )
