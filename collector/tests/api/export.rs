@@ -64,6 +64,64 @@ async fn an_export_with_a_search_finds_just_submitted_entries_and_longer_words_i
 }
 
 #[tokio::test]
+async fn an_export_without_a_view_holds_answered_feedback_too_not_only_the_waiting() {
+    let (app, _clock) = console_app().await;
+    let mut references = Vec::new();
+    for message in ["Answered already", "Still waiting"] {
+        let body = json!({"site": app.site_key, "kind": "complaint", "message": message});
+        references.push(reference_of(&app, body).await);
+    }
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let replied = api
+        .post(
+            &format!("/api/v1/entries/{}/replies", references[0]),
+            json!({"body": "Thanks, done"}),
+        )
+        .await;
+    assert_eq!(replied.status(), 201);
+    let rows = |text: String| {
+        let mut found: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["reference"].to_string())
+            .collect();
+        found.sort();
+        found
+    };
+    let mut every: Vec<String> = references.iter().map(|r| format!("\"{r}\"")).collect();
+    every.sort();
+    for query in ["", "?view=", "?kind=complaint"] {
+        let text = api
+            .get(&format!("/api/v1/entries/export.ndjson{query}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(rows(text), every, "{query}");
+    }
+    let csv = api
+        .get("/api/v1/entries/export.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 3, "a header and both: {csv}");
+    // The list keeps the inbox's default, and an export asked for the
+    // waiting holds just those.
+    let waiting = api.json("/api/v1/entries").await;
+    assert_eq!(waiting["entries"].as_array().unwrap().len(), 1);
+    let text = api
+        .get("/api/v1/entries/export.ndjson?view=waiting")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(rows(text), [format!("\"{}\"", references[1])]);
+}
+
+#[tokio::test]
 async fn csv_export_is_rfc_4180_and_defuses_formulas_for_a_real_csv_parser() {
     let (app, _clock) = console_app().await;
     for text in HOSTILE {

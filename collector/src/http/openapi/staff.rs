@@ -35,7 +35,9 @@ fn errors(extra: &[(&str, &str)]) -> Value {
     responses
 }
 
-fn filter_parameters() -> Vec<Value> {
+/// The inbox's filters; `view` describes the `view` parameter and its
+/// default on this route.
+fn filter_parameters(view: &str) -> Vec<Value> {
     let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
     let severities: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
@@ -48,11 +50,7 @@ fn filter_parameters() -> Vec<Value> {
     };
     let date = json!({"anyOf": [{"type": "string", "maxLength": 0}, {"type": "string", "format": "date"}]});
     vec![
-        query(
-            "view",
-            one_of(vec!["waiting", "all", "spam"]),
-            "`waiting` (the default): nobody has answered yet, oldest first; `all`: everything but spam, newest first; `spam`",
-        ),
+        query("view", one_of(vec!["waiting", "all", "spam"]), view),
         query(
             "site",
             json!({"type": "string", "pattern": "^([0-9]{1,18}|site_[a-z0-9]{16})?$"}),
@@ -136,7 +134,9 @@ fn action(operation_id: &str, summary: &str, body: Value, created: bool) -> Valu
 }
 
 fn export(operation_id: &str, media_type: &str, description: &str) -> Value {
-    let mut parameters = filter_parameters();
+    let mut parameters = filter_parameters(
+        "`all` (the default here): everything but spam, newest first; `waiting`: nobody has answered yet, oldest first; `spam`",
+    );
     parameters.push(json!({"name": "bom", "in": "query", "required": false, "schema": {"type": "string", "enum": ["0", "1", ""]}, "description": "`1` starts a CSV with a UTF-8 byte-order mark, for spreadsheet apps. Empty is the same as absent."}));
     let mut responses = errors(&[("422", "A malformed filter; `field` names it")]);
     responses["200"] = json!({"description": description, "content": {media_type: {"schema": {"type": "string"}}}});
@@ -152,7 +152,9 @@ fn export(operation_id: &str, media_type: &str, description: &str) -> Value {
 
 /// The staff paths.
 pub fn paths() -> Value {
-    let mut list_parameters = filter_parameters();
+    let mut list_parameters = filter_parameters(
+        "`waiting` (the default): nobody has answered yet, oldest first; `all`: everything but spam, newest first; `spam`",
+    );
     list_parameters.push(json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}}));
     list_parameters.push(json!({"name": "cursor", "in": "query", "required": false, "schema": {"type": "string", "minLength": 1}, "description": "Opaque; from a previous page's `next`"}));
     let mut list_responses = errors(&[(
