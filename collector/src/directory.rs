@@ -21,6 +21,10 @@ pub struct SiteDirectory {
     refresh: Arc<tokio::sync::Mutex<()>>,
     /// Refusals counted since they were last written, by site.
     rejected: Arc<Mutex<HashMap<i64, RefusalTally>>>,
+    /// Feedback refused because no site has the key it names, labelled
+    /// "key from origin". In memory only: such a key belongs to no site's
+    /// row, and one bounded tally stays bounded whatever clients send.
+    unknown: Arc<Mutex<RefusalTally>>,
     /// Sites being removed here: refused from the start of their removal,
     /// so no customer is told "stored" about feedback deleted a moment
     /// later.
@@ -68,6 +72,7 @@ impl SiteDirectory {
             })),
             refresh: Arc::new(tokio::sync::Mutex::new(())),
             rejected: Arc::new(Mutex::new(HashMap::new())),
+            unknown: Arc::new(Mutex::new(RefusalTally::default())),
             withdrawn: Arc::new(Mutex::new(HashSet::new())),
         }
     }
@@ -104,6 +109,34 @@ impl SiteDirectory {
         all.entry(site_id)
             .or_insert_with(|| RefusalTally::new(site_id))
             .add(origin, now_ms);
+    }
+
+    /// Counts feedback refused because no site has `key` (syntactically a
+    /// key, so short and plain), sent from `origin` if the browser said.
+    pub fn note_unknown(&self, key: &str, origin: Option<&str>, now_ms: i64) {
+        let label = match origin {
+            Some(origin) => format!("{key} from {origin}"),
+            None => format!("{key} (no Origin header)"),
+        };
+        if let Ok(mut tally) = self.unknown.lock() {
+            tally.add(&label, now_ms);
+        }
+    }
+
+    /// Feedback this collector refused in the 24 hours before `now_ms`
+    /// because no site has the key it named, with the latest keys and
+    /// origins: a snippet with a mistyped key, or one left on a page after
+    /// its site was removed, loses every customer's words unseen otherwise.
+    pub fn unknown_keys(&self, now_ms: i64) -> RejectedOrigins {
+        let refused = self
+            .unknown
+            .lock()
+            .map(|tally| tally.within_day(now_ms))
+            .unwrap_or_default();
+        RejectedOrigins {
+            last_day: refused.count,
+            origins: refused.origin_names(),
+        }
     }
 
     /// Writes the refusals counted since the last call. A failed write
@@ -278,5 +311,30 @@ mod tests {
         let later = t + 25 * crate::store::refusals::HOUR_MS;
         assert_eq!(seen(fresh, later).await, RejectedOrigins::default());
         reopened.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn unknown_keys_are_counted_with_the_latest_few_for_a_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let sites = SiteDirectory::new(store.clone());
+        let t = 1_800_000_000_000;
+        assert_eq!(sites.unknown_keys(t), RejectedOrigins::default());
+        // A flood of made-up keys keeps a count and the latest few labels.
+        for i in 0..1_000 {
+            sites.note_unknown(&format!("site_{i:016}"), Some("https://a.example"), t + i);
+        }
+        sites.note_unknown("site_typo", None, t + 2_000);
+        let seen = sites.unknown_keys(t + 3_000);
+        assert_eq!(seen.last_day, 1_001);
+        assert_eq!(seen.origins.len(), crate::store::refusals::ORIGINS_KEPT);
+        assert_eq!(seen.origins[0], "site_typo (no Origin header)");
+        assert_eq!(
+            seen.origins[1],
+            "site_0000000000000999 from https://a.example"
+        );
+        let later = t + 25 * crate::store::refusals::HOUR_MS;
+        assert_eq!(sites.unknown_keys(later), RejectedOrigins::default());
+        store.shutdown().await;
     }
 }

@@ -92,11 +92,18 @@ async fn ingest(
     span.record("site", submission.site.as_str());
     span.record("kind", submission.kind.as_str());
 
-    let site = state
-        .sites
-        .by_key(submission.site.as_str())
-        .await?
-        .ok_or(ApiError::UnknownSite)?;
+    let Some(site) = state.sites.by_key(submission.site.as_str()).await? else {
+        // As for a refused origin: the owner's to fix, so counted for the
+        // Sites page and logged (key and origin, never the words).
+        let key = submission.site.as_str();
+        state
+            .sites
+            .note_unknown(key, origin, state.clock.now_millis());
+        let shown: String =
+            origin.map_or_else(|| "none".to_owned(), |o| o.chars().take(120).collect());
+        tracing::info!(site_key = %key, origin = %shown, "refused feedback naming a site key no site has");
+        return Err(ApiError::UnknownSite);
+    };
     // Browsers always send Origin on this cross-origin POST; server-side
     // integrations send none and are not subject to the browser policy.
     if let Some(origin) = origin

@@ -291,3 +291,24 @@ async fn a_site_name_is_one_line_that_no_other_site_has() {
         .await;
     assert_eq!(taken.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn feedback_naming_a_key_no_site_has_is_pointed_out_on_the_sites_page() {
+    let (app, _) = console_app().await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    assert!(!admin.html("/console/sites").await.contains("unknown-keys"));
+    let mut body = complaint(&app, "Where did my words go?");
+    body["site"] = "site_mistyped00000".into();
+    let refused = app.post_json(&body, Some("https://shop.example")).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = admin.html("/console/sites").await;
+    let notice = between(&page, "id=\"unknown-keys\"", "</p>")
+        .split_once('>')
+        .unwrap()
+        .1;
+    assert!(
+        notice.starts_with("1 submission in the last 24 hours named a site key no site has")
+            && notice.contains("site_mistyped00000 from https://shop.example"),
+        "{notice}"
+    );
+}

@@ -117,6 +117,7 @@ async fn list_page(
     // One read for the whole page, not one per site.
     let ids: Vec<i64> = listed.rows.iter().map(|r| r.id).collect();
     let refused = state.sites.rejected_origins(&ids, now).await?;
+    let unknown = state.sites.unknown_keys(now);
     let pages = usize::try_from(listed.total)
         .unwrap_or(0)
         .div_ceil(PER_PAGE)
@@ -137,6 +138,14 @@ async fn list_page(
             "removed" => { p.notice role="status" { "Site removed with its feedback." } }
             "removing" => { p.notice role="status" { "Removing the site goes on in the background: it has many entries. It leaves this list when it is done." } }
             _ => {}
+        }
+        @if unknown.last_day > 0 {
+            p.late role="status" #unknown-keys {
+                (unknown.last_day) @if unknown.last_day == 1 { " submission" } @else { " submissions" }
+                " in the last 24 hours named a site key no site has (counted by this collector since it started), latest: "
+                (unknown.origins.join(", "))
+                ". A page carries a snippet with a mistyped key, or one of a site removed since: give it the snippet of a site below."
+            }
         }
         (add_form(staff, sent))
         form.filters role="search" method="get" action="/console/sites" {
