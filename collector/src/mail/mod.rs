@@ -3,6 +3,7 @@
 //! `notify`). Every message goes through the durable outbox; this module
 //! only writes and sends one.
 
+pub mod account;
 pub mod digest;
 mod reply;
 pub mod staff;

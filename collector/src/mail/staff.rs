@@ -1,6 +1,7 @@
-//! What staff are emailed: new feedback (one email, or one that folds a
-//! burst into "and N more"), an entry assigned to them, a customer's
-//! follow-up and account links (the daily digest has a file of its own).
+//! What staff are emailed about feedback: new entries (one email, or one
+//! that folds a burst into "and N more"), entries assigned to them (folded
+//! likewise) and a customer's follow-up. The daily digest and account
+//! links have files of their own.
 //! Each has a plain-text and an HTML part; customer words are
 //! quoted in both, escaped in the HTML by the template engine. Subjects
 //! carry the kind, reference and site, never what the customer wrote (it
@@ -140,42 +141,21 @@ impl NewEntries {
             first.site_name,
             quote_text(&words)
         );
-        if more_count > 0 {
-            text.push_str(&format!("\nAnd {more_count} more:\n"));
-            for e in more.iter().take(LIST_MAX) {
-                text.push_str(&format!(
-                    "- {} on {}{}: {}\n",
-                    e.label(),
-                    e.site_name,
-                    e.answered_mark(),
-                    console_link(&self.public_url, &e.public_id)
-                ));
-            }
-            let listed = more.len().min(LIST_MAX);
-            if more_count > listed {
-                text.push_str(&format!(
-                    "- … {} more in the inbox: {}/console\n",
-                    more_count - listed,
-                    self.public_url
-                ));
-            }
+        let more: Vec<(&EntryLine, Option<&str>)> = more.iter().map(|e| (e, None)).collect();
+        let (more_text, more_html) = Folded {
+            more: &more,
+            count: more_count,
+            public_url: &self.public_url,
+            rest: ("more in the inbox", "/console"),
         }
+        .render();
+        text.push_str(&more_text);
         text.push_str(&footer(&self.public_url));
         let body = html! {
             p { strong { (first.label()) } " on " (first.site_name) ", " (wait) }
             blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
             p { a href=(link) { "Open it in Earshot" } }
-            @if more_count > 0 {
-                p { "And " (more_count) " more:" }
-                ul {
-                    @for e in more.iter().take(LIST_MAX) {
-                        li { a href=(console_link(&self.public_url, &e.public_id)) { (e.label()) } " on " (e.site_name) (e.answered_mark()) }
-                    }
-                }
-                @if more_count > more.len().min(LIST_MAX) {
-                    p { a href={ (self.public_url) "/console" } { (more_count - more.len().min(LIST_MAX)) " more in the inbox" } }
-                }
-            }
+            (more_html)
         };
         Some(Outgoing {
             to: self.to.clone(),
@@ -197,19 +177,77 @@ fn quote_text(words: &str) -> String {
         .join("\n")
 }
 
-/// A colleague assigned an entry to the recipient.
+/// The entries a folded email stands for beyond its first, as text and
+/// HTML: up to [`LIST_MAX`] lines, then how many more and where they are.
+struct Folded<'a> {
+    /// Each entry with a note after it (who assigned it, where that
+    /// differs from the first).
+    more: &'a [(&'a EntryLine, Option<&'a str>)],
+    /// How many entries beyond the first, at least `more.len()`.
+    count: usize,
+    public_url: &'a str,
+    /// What the rest are called and the console path that lists them.
+    rest: (&'a str, &'a str),
+}
+
+impl Folded<'_> {
+    fn render(&self) -> (String, Markup) {
+        if self.count == 0 {
+            return (String::new(), html! {});
+        }
+        let listed = &self.more[..self.more.len().min(LIST_MAX)];
+        let unlisted = self.count.saturating_sub(listed.len());
+        let (rest, path) = self.rest;
+        let mut text = format!("\nAnd {} more:\n", self.count);
+        for (e, note) in listed {
+            text.push_str(&format!(
+                "- {} on {}{}{}: {}\n",
+                e.label(),
+                e.site_name,
+                e.answered_mark(),
+                note.unwrap_or_default(),
+                console_link(self.public_url, &e.public_id)
+            ));
+        }
+        if unlisted > 0 {
+            text.push_str(&format!(
+                "- … {unlisted} {rest}: {}{path}\n",
+                self.public_url
+            ));
+        }
+        let body = html! {
+            p { "And " (self.count) " more:" }
+            ul {
+                @for (e, note) in listed {
+                    li { a href=(console_link(self.public_url, &e.public_id)) { (e.label()) } " on " (e.site_name) (e.answered_mark()) (note.unwrap_or_default()) }
+                }
+            }
+            @if unlisted > 0 {
+                p { a href={ (self.public_url) (path) } { (unlisted) " " (rest) } }
+            }
+        };
+        (text, body)
+    }
+}
+
+/// Colleagues assigned entries to the recipient: the oldest in full, the
+/// rest folded in, so a bulk assignment is one email, not one per entry.
 #[derive(Debug, Clone)]
 pub struct Assigned {
     pub to: String,
-    pub entry: EntryLine,
-    pub by: String,
+    /// Oldest first, each with who assigned it; never empty. Beyond the
+    /// first [`LIST_MAX`] + 1 only the count matters.
+    pub entries: Vec<(EntryLine, String)>,
+    /// How many entries this email stands for, at least `entries.len()`.
+    pub total: usize,
     pub now: i64,
     pub public_url: String,
 }
 
 impl Assigned {
-    pub fn outgoing(&self) -> Outgoing {
-        let e = &self.entry;
+    pub fn outgoing(&self) -> Option<Outgoing> {
+        let ((e, by), more) = self.entries.split_first()?;
+        let more_count = self.total.max(self.entries.len()) - 1;
         let link = console_link(&self.public_url, &e.public_id);
         let waited = if e.waiting {
             format!(
@@ -219,29 +257,56 @@ impl Assigned {
         } else {
             "The customer has an answer already.".to_owned()
         };
-        let subject = format!("[Earshot] {} assigned {} to you", self.by, e.reference);
+        let one_hand = more.iter().all(|(_, other)| other == by);
+        let subject = match more_count {
+            0 => format!("[Earshot] {by} assigned {} to you", e.reference),
+            n if one_hand => format!(
+                "[Earshot] {by} assigned {} and {n} more to you",
+                e.reference
+            ),
+            n => format!(
+                "[Earshot] {} and {n} more were assigned to you",
+                e.reference
+            ),
+        };
+        let noted: Vec<(&EntryLine, Option<String>)> = more
+            .iter()
+            .map(|(line, other)| (line, (other != by).then(|| format!(" (by {other})"))))
+            .collect();
+        let noted: Vec<(&EntryLine, Option<&str>)> = noted
+            .iter()
+            .map(|(line, note)| (*line, note.as_deref()))
+            .collect();
+        let (more_text, more_html) = Folded {
+            more: &noted,
+            count: more_count,
+            public_url: &self.public_url,
+            rest: ("more assigned to you", "/console?view=all&assignee=me"),
+        }
+        .render();
         let words = first_words(&e.words);
         let text = format!(
-            "{} assigned {} on {} to you. {waited}\n\n{}\n\nOpen it: {link}\n{}",
-            self.by,
+            "{by} assigned {} on {} to you. {waited}\n\n{}\n\nOpen it: {link}\n{more_text}{}",
             e.label(),
             e.site_name,
             quote_text(&words),
             footer(&self.public_url)
         );
         let body = html! {
-            p { (self.by) " assigned " strong { (e.label()) } " on " (e.site_name) " to you. " (waited) }
+            p { (by) " assigned " strong { (e.label()) } " on " (e.site_name) " to you. " (waited) }
             blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
             p { a href=(link) { "Open it in Earshot" } }
+            (more_html)
         };
-        Outgoing {
+        Some(Outgoing {
             to: self.to.clone(),
             html: Some(page(&subject, body, Some(&self.public_url))),
             subject,
             text,
-            about: Some(e.reference.clone()),
+            // Folded, it is about many: threaded with none of them.
+            about: (more_count == 0).then(|| e.reference.clone()),
             automatic: true,
-        }
+        })
     }
 }
 
@@ -292,65 +357,6 @@ impl FollowedUp {
     }
 }
 
-/// A one-time link to join, or to choose a new password.
-#[derive(Debug, Clone)]
-pub struct AccountLinkMail {
-    pub to: String,
-    /// The administrator who made it; `None` when the account's owner
-    /// asked for it from the sign-in page.
-    pub by: Option<String>,
-    pub url: String,
-    pub invite: bool,
-    pub valid_hours: i64,
-}
-
-impl AccountLinkMail {
-    pub fn outgoing(&self) -> Outgoing {
-        let by = self.by.as_deref().unwrap_or("An administrator");
-        let (subject, lead) = if self.invite {
-            (
-                format!("[Earshot] {by} invited you to the feedback console"),
-                format!(
-                    "{by} invited you to Earshot, where your team answers customer feedback. Open this link to choose your name and password:"
-                ),
-            )
-        } else if self.by.is_some() {
-            (
-                "[Earshot] Choose a new password".to_owned(),
-                format!("{by} made you a link to choose a new Earshot password:"),
-            )
-        } else {
-            (
-                "[Earshot] Choose a new password".to_owned(),
-                "Someone, most likely you, asked for a link to choose a new Earshot password. If it was not you, ignore this email: your password stays as it is."
-                    .to_owned(),
-            )
-        };
-        let lasts = match self.valid_hours {
-            1 => "an hour".to_owned(),
-            n => format!("{n} hours"),
-        };
-        let text = format!(
-            "{lead}\n\n{}\n\nThe link works once, for {lasts}.\n",
-            self.url
-        );
-        let body = html! {
-            p { (lead) }
-            p { a href=(self.url) { (self.url) } }
-            p { "The link works once, for " (lasts) "." }
-        };
-        Outgoing {
-            to: self.to.clone(),
-            // Not a notification: nothing to change about receiving it.
-            html: Some(page(&subject, body, None)),
-            subject,
-            text,
-            about: None,
-            automatic: true,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,21 +401,6 @@ mod tests {
             "Change what you receive from Earshot: https://fb.example/console/notifications\n"
         ));
         assert!(html.contains(r#"<a href="https://fb.example/console/notifications">"#));
-    }
-
-    #[test]
-    fn an_account_link_is_not_a_notification_and_has_no_footer_about_them() {
-        let mail = AccountLinkMail {
-            to: "new@example.com".into(),
-            by: Some("Ada".into()),
-            url: "https://fb.example/console/link/secret".into(),
-            invite: true,
-            valid_hours: 72,
-        }
-        .outgoing();
-        assert!(mail.text.contains("https://fb.example/console/link/secret"));
-        assert!(!mail.text.contains("notifications"), "{}", mail.text);
-        assert!(!mail.html.unwrap().contains("notifications"));
     }
 
     #[test]
@@ -472,10 +463,11 @@ mod tests {
         );
 
         let assigned = Assigned {
-            entry: answered,
+            entries: vec![(answered, "Ada".into())],
             ..assigned_to_bo()
         }
-        .outgoing();
+        .outgoing()
+        .unwrap();
         assert!(
             assigned
                 .text
@@ -484,10 +476,11 @@ mod tests {
             assigned.text
         );
         let waiting = Assigned {
-            entry: line(2, "more"),
+            entries: vec![(line(2, "more"), "Ada".into())],
             ..assigned_to_bo()
         }
-        .outgoing();
+        .outgoing()
+        .unwrap();
         assert!(
             waiting.text.contains("The customer has waited 2 h."),
             "{}",
@@ -498,10 +491,56 @@ mod tests {
     fn assigned_to_bo() -> Assigned {
         Assigned {
             to: "bo@example.com".into(),
-            entry: line(0, ""),
-            by: "Ada".into(),
+            entries: vec![(line(0, ""), "Ada".into())],
+            total: 1,
             now: 2 * 3_600_000,
             public_url: "https://fb.example".into(),
         }
+    }
+
+    #[test]
+    fn a_bulk_assignment_folds_and_names_any_other_colleague_who_assigned() {
+        let entries: Vec<(EntryLine, String)> = (0..=LIST_MAX)
+            .map(|n| (line(n, "words"), if n == 3 { "Cy" } else { "Ada" }.into()))
+            .collect();
+        let mail = Assigned {
+            entries,
+            total: 80,
+            ..assigned_to_bo()
+        }
+        .outgoing()
+        .unwrap();
+        assert_eq!(
+            mail.subject,
+            "[Earshot] ES-AAAA-0000 and 79 more were assigned to you"
+        );
+        assert!(mail.text.starts_with("Ada assigned Complaint ES-AAAA-0000"));
+        assert!(mail.text.contains("And 79 more:"), "{}", mail.text);
+        assert!(
+            mail.text
+                .contains("- Complaint ES-AAAA-0003 (blocking) on Fern & Fig (by Cy): "),
+            "{}",
+            mail.text
+        );
+        assert!(!mail.text.contains("(by Ada)"));
+        assert!(mail.text.contains(
+            "- … 29 more assigned to you: https://fb.example/console?view=all&assignee=me\n"
+        ));
+        assert_eq!(mail.about, None, "about many, threaded with none");
+        let html = mail.html.unwrap();
+        assert!(html.contains("(by Cy)"));
+        assert!(html.contains("29 more assigned to you"));
+
+        let one_hand = Assigned {
+            entries: vec![(line(0, ""), "Ada".into()), (line(1, ""), "Ada".into())],
+            total: 2,
+            ..assigned_to_bo()
+        }
+        .outgoing()
+        .unwrap();
+        assert_eq!(
+            one_hand.subject,
+            "[Earshot] Ada assigned ES-AAAA-0000 and 1 more to you"
+        );
     }
 }

@@ -1,7 +1,8 @@
-//! Sends due emails one by one, retrying with backoff. New-entry emails to
-//! one colleague go out at most once a minute: whatever arrived meanwhile
-//! is folded into the next one ("and N more"), so a burst of feedback is
-//! two emails, not a hundred.
+//! Sends due emails one by one, retrying with backoff. New-entry and
+//! assignment emails to one colleague go out at most once a minute each:
+//! whatever arrived meanwhile is folded into the next one ("and N more"),
+//! so a burst of feedback, or a bulk assignment, is two emails, not a
+//! hundred.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -45,13 +46,13 @@ pub async fn run(ctx: Context) {
             super::wait(&mut queued, super::until(next, now)).await;
             continue;
         }
-        // One new-entry email per colleague per round: it takes all of
-        // theirs that are pending.
+        // One folding email of each kind per colleague per round: it takes
+        // all of theirs of that kind that are pending.
         let mut folded_for = Vec::new();
         let mut failed = false;
         for job in jobs {
-            if job.kind == MailKind::NewEntry {
-                let user = job.user.as_ref().map(|u| u.id);
+            if job.kind.folds() {
+                let user = (job.kind, job.user.as_ref().map(|u| u.id));
                 if folded_for.contains(&user) {
                     continue;
                 }
@@ -84,84 +85,8 @@ async fn send(
         return Ok(());
     };
     let mail = match job.kind {
-        MailKind::NewEntry => {
-            let Some(user) = &job.user else {
-                return ctx
-                    .store
-                    .record_mail(job.id, MailResult::Cancelled, now)
-                    .await;
-            };
-            let last = ctx.store.last_new_entry_mail(user.id).await?;
-            if let Some(last) = last
-                && now - last < FOLD_WINDOW_MS
-            {
-                return ctx
-                    .store
-                    .hold_new_entry_mail(user.id, last + FOLD_WINDOW_MS)
-                    .await;
-            }
-            let listed = i64::try_from(LIST_MAX + 1).unwrap_or(64);
-            let pending = ctx.store.pending_new_entries(user.id, listed).await?;
-            let Some(first) = pending.first.first() else {
-                return Ok(());
-            };
-            let primary = first.outbox_id;
-            // After a quiet spell the first entry goes out alone, at once;
-            // what came with it or after waits for the one folded email a
-            // minute later. Entries that waited through a minute are that
-            // folded email.
-            let fresh = last.is_none_or(|last| first.queued_at > last + FOLD_WINDOW_MS);
-            let (lines, total, folded_upto) = if fresh && pending.total > 1 {
-                ctx.store
-                    .hold_new_entry_mail(user.id, now + FOLD_WINDOW_MS)
-                    .await?;
-                (vec![first.line.clone()], 1, None)
-            } else {
-                let lines = pending.first.iter().map(|p| p.line.clone()).collect();
-                (lines, pending.total, Some(pending.newest))
-            };
-            let mail = NewEntries {
-                to: user.email.clone(),
-                entries: lines,
-                total,
-                now,
-                public_url: ctx.public_url.to_string(),
-            }
-            .outgoing();
-            let mail = Mail {
-                id: primary,
-                outgoing: mail,
-                folded_upto,
-                attempts: job.attempts,
-            };
-            return deliver(ctx, mailer, mail, unrecorded).await.map(drop);
-        }
-        MailKind::Assigned => {
-            let (Some(user), Some(entry_id)) = (&job.user, job.entry_id) else {
-                return ctx
-                    .store
-                    .record_mail(job.id, MailResult::Cancelled, now)
-                    .await;
-            };
-            let Some(entry) = ctx.store.entry_line(entry_id).await? else {
-                return ctx
-                    .store
-                    .record_mail(job.id, MailResult::Cancelled, now)
-                    .await;
-            };
-            let by = match job.actor_id {
-                Some(actor) => ctx.store.user_name(actor).await?,
-                None => None,
-            };
-            let mail = Assigned {
-                to: user.email.clone(),
-                entry,
-                by: by.unwrap_or_else(|| "A colleague".to_owned()),
-                now,
-                public_url: ctx.public_url.to_string(),
-            }
-            .outgoing();
-            Some(mail)
+        MailKind::NewEntry | MailKind::Assigned => {
+            return send_folded(ctx, mailer, job, unrecorded).await;
         }
         MailKind::FollowUp => {
             let (Some(user), Some(entry_id), Some(event_id)) =
@@ -261,6 +186,81 @@ async fn send(
         }
     }
     Ok(())
+}
+
+/// Sends a colleague's pending emails of `job`'s folding kind: after a
+/// quiet spell the first alone, at once; what came with it or after waits
+/// for one folded email a minute later.
+async fn send_folded(
+    ctx: &Context,
+    mailer: &crate::mail::Mailer,
+    job: &MailJob,
+    unrecorded: &mut HashMap<i64, MailResult>,
+) -> Result<(), StoreError> {
+    let now = ctx.clock.now_millis();
+    let kind = job.kind;
+    let Some(user) = &job.user else {
+        return ctx
+            .store
+            .record_mail(job.id, MailResult::Cancelled, now)
+            .await;
+    };
+    let last = ctx.store.last_folding_mail(kind, user.id).await?;
+    if let Some(last) = last
+        && now - last < FOLD_WINDOW_MS
+    {
+        return ctx
+            .store
+            .hold_folding_mail(kind, user.id, last + FOLD_WINDOW_MS)
+            .await;
+    }
+    let listed = i64::try_from(LIST_MAX + 1).unwrap_or(64);
+    let pending = ctx.store.pending_folding(kind, user.id, listed).await?;
+    let Some(first) = pending.first.first() else {
+        return Ok(());
+    };
+    let primary = first.outbox_id;
+    // Entries that waited through a minute are that folded email.
+    let fresh = last.is_none_or(|last| first.queued_at > last + FOLD_WINDOW_MS);
+    let (lines, total, folded_upto) = if fresh && pending.total > 1 {
+        ctx.store
+            .hold_folding_mail(kind, user.id, now + FOLD_WINDOW_MS)
+            .await?;
+        (&pending.first[..1], 1, None)
+    } else {
+        (&pending.first[..], pending.total, Some(pending.newest))
+    };
+    let outgoing = match kind {
+        MailKind::Assigned => Assigned {
+            to: user.email.clone(),
+            entries: lines
+                .iter()
+                .map(|p| {
+                    let by = p.actor.clone().unwrap_or_else(|| "A colleague".to_owned());
+                    (p.line.clone(), by)
+                })
+                .collect(),
+            total,
+            now,
+            public_url: ctx.public_url.to_string(),
+        }
+        .outgoing(),
+        _ => NewEntries {
+            to: user.email.clone(),
+            entries: lines.iter().map(|p| p.line.clone()).collect(),
+            total,
+            now,
+            public_url: ctx.public_url.to_string(),
+        }
+        .outgoing(),
+    };
+    let mail = Mail {
+        id: primary,
+        outgoing,
+        folded_upto,
+        attempts: job.attempts,
+    };
+    deliver(ctx, mailer, mail, unrecorded).await.map(drop)
 }
 
 /// One email for outbox row `id` (and the rows folded into it, up to

@@ -21,8 +21,8 @@ use super::{
     Account, AccountError, Attached, AttemptRecord, AuditEntry, BulkAction, BulkOutcome,
     BulkTarget, DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry, EntryDetail, Erasure,
     ExportChunk, ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage, Inserted, LinkPurpose,
-    MailHealth, MailJob, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken, NewUser,
-    NewWebhook, Pending, PendingInvite, PendingNewEntries, Period, PersonExport, PublicMessage,
+    MailHealth, MailJob, MailKind, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken,
+    NewUser, NewWebhook, Pending, PendingFold, PendingInvite, Period, PersonExport, PublicMessage,
     ReplyParts, Report, ReviewError, Role, Rollups, SameCustomer, Session, Site, SiteChange,
     SiteHoldings, SitePage, SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError, TokenInfo,
     User, WaitingSummary, Webhook, WriteStats,
@@ -319,9 +319,9 @@ operations! {
         fn follow_up(entry_id: i64, body: String, at: i64) -> Result<Option<FollowedUp>, StoreError>;
         /// File sizes and backlogs as they are now.
         fn gauges() -> Result<Gauges, StoreError>;
-        /// Holds a colleague's pending new-entry emails until `until` (only
-        /// those due before it are touched).
-        fn hold_new_entry_mail(user_id: i64, until: i64) -> Result<(), StoreError>;
+        /// Holds a colleague's pending emails of folding `kind` until `until`
+        /// (only those due before it are touched).
+        fn hold_folding_mail(kind: MailKind, user_id: i64, until: i64) -> Result<(), StoreError>;
         /// One page of at most `limit` entries.
         fn inbox(filter: Filter, limit: usize, now: i64) -> Result<InboxPage, StoreError>;
         /// The customer's other entries (by the entry's email, trimmed, any
@@ -336,8 +336,8 @@ operations! {
         fn insert_entry(entry: NewEntry) -> Result<Inserted, StoreError>;
         /// The key for hashing client IPs; generated on first use.
         fn ip_hash_secret() -> Result<[u8; 32], StoreError>;
-        /// When a colleague was last sent a new-entry email.
-        fn last_new_entry_mail(user_id: i64) -> Result<Option<i64>, StoreError>;
+        /// When a colleague was last sent an email of folding `kind`.
+        fn last_folding_mail(kind: MailKind, user_id: i64) -> Result<Option<i64>, StoreError>;
         /// Attempts made since `since`, oldest first.
         fn login_attempts_since(since: i64) -> Result<Vec<(i64, Attempt)>, StoreError>;
         /// The key for the sign-in throttle's tags and device cookies.
@@ -358,13 +358,13 @@ operations! {
         fn notify_prefs(user: User) -> Result<Prefs, StoreError>;
         /// Up to `limit` new entries and notices waiting to be announced.
         fn pending_dispatch(limit: i64) -> Result<Pending, StoreError>;
+        /// A colleague's pending emails of folding `kind` (due or not): the
+        /// oldest `limit`, how many there are and the newest outbox id among
+        /// them. Those whose entry has become spam are cancelled first:
+        /// nobody hears of spam.
+        fn pending_folding(kind: MailKind, user_id: i64, limit: i64) -> Result<PendingFold, StoreError>;
         /// Invitations that can still be accepted.
         fn pending_invites(now: i64) -> Result<Vec<PendingInvite>, StoreError>;
-        /// A colleague's pending new-entry emails (due or not): the oldest
-        /// `limit`, how many there are and the newest outbox id among them.
-        /// Those whose entry has become spam are cancelled first: nobody hears
-        /// of spam.
-        fn pending_new_entries(user_id: i64, limit: i64) -> Result<PendingNewEntries, StoreError>;
         /// Staff replies and the customer's follow-ups, oldest first.
         fn public_conversation(entry_id: i64) -> Result<Vec<PublicMessage>, StoreError>;
         /// Queues the digest of everyone whose digest is due

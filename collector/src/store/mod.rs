@@ -54,8 +54,7 @@ pub use notify::{
     NewMail, NoticeFact, NoticeKind, Pending,
 };
 pub use outbox::{
-    DigestFacts, LEASE_MS, MailHealth, MailJob, MailResult, PendingNewEntries, PendingNewEntry,
-    ReplyParts,
+    DigestFacts, LEASE_MS, MailHealth, MailJob, MailResult, PendingFold, PendingLine, ReplyParts,
 };
 pub use privacy::counted;
 pub use privacy::{Erasure, HeldEntry, PersonExport};

@@ -27,18 +27,20 @@ pub struct MailJob {
     pub attempts: i64,
 }
 
-/// A new-entry email waiting for its colleague.
+/// An email that folds (see [`MailKind::folds`]) waiting for its colleague.
 #[derive(Debug, Clone)]
-pub struct PendingNewEntry {
+pub struct PendingLine {
     pub outbox_id: i64,
     pub line: EntryLine,
     pub queued_at: i64,
+    /// The colleague whose action it tells of (who assigned the entry).
+    pub actor: Option<String>,
 }
 
-/// A colleague's waiting new-entry emails, the oldest in full.
+/// A colleague's waiting emails of one folding kind, the oldest in full.
 #[derive(Debug, Clone, Default)]
-pub struct PendingNewEntries {
-    pub first: Vec<PendingNewEntry>,
+pub struct PendingFold {
+    pub first: Vec<PendingLine>,
     pub total: usize,
     /// The newest outbox id counted in `total`.
     pub newest: i64,
@@ -72,8 +74,8 @@ impl MailHealth {
 /// What became of one email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailResult {
-    /// Sent; the colleague's other pending new-entry emails up to outbox
-    /// id `folded_upto` went out in the same message.
+    /// Sent; the colleague's other pending emails of its kind up to
+    /// outbox id `folded_upto` went out in the same message.
     Sent { folded_upto: Option<i64> },
     /// Not sent; try again at `retry_at`, or give up when `None`.
     Failed {
@@ -185,7 +187,8 @@ fn record_mail(conn: &Connection, id: i64, result: &MailResult, at: i64) -> Resu
                 conn.prepare_cached(
                     "UPDATE mail_outbox SET state = 'folded', sent_in = ?1, sent_at = ?2
                      WHERE user_id = (SELECT user_id FROM mail_outbox WHERE id = ?1)
-                       AND kind = 'new_entry' AND state = 'pending' AND id <= ?3",
+                       AND kind = (SELECT kind FROM mail_outbox WHERE id = ?1)
+                       AND state = 'pending' AND id <= ?3",
                 )?
                 .execute(params![id, at, upto])?;
             }
@@ -299,45 +302,51 @@ impl Sqlite {
         self.read(move |conn| due_mail(conn, now, limit)).await
     }
 
-    /// A colleague's pending new-entry emails (due or not): the oldest
-    /// `limit`, how many there are and the newest outbox id among them.
-    /// Those whose entry has become spam are cancelled first: nobody hears
-    /// of spam.
-    pub async fn pending_new_entries(
+    /// A colleague's pending emails of folding `kind` (due or not): the
+    /// oldest `limit`, how many there are and the newest outbox id among
+    /// them. Those whose entry has become spam are cancelled first: nobody
+    /// hears of spam.
+    pub async fn pending_folding(
         &self,
+        kind: MailKind,
         user_id: i64,
         limit: i64,
-    ) -> Result<PendingNewEntries, StoreError> {
+    ) -> Result<PendingFold, StoreError> {
+        // The kind is written into the SQL, not bound: only then does
+        // SQLite use the partial index that names it.
+        let kind = kind.as_str();
         self.write(move |conn| {
-            conn.prepare_cached(
+            conn.prepare_cached(&format!(
                 "UPDATE mail_outbox SET state = 'cancelled'
-                 WHERE user_id = ?1 AND kind = 'new_entry' AND state = 'pending'
-                   AND entry_id IN (SELECT id FROM entries WHERE status = 'spam')",
-            )?
+                 WHERE user_id = ?1 AND kind = '{kind}' AND state = 'pending'
+                   AND entry_id IN (SELECT id FROM entries WHERE status = 'spam')"
+            ))?
             .execute([user_id])?;
             let (total, newest): (i64, Option<i64>) = conn
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "SELECT count(*), max(id) FROM mail_outbox
-                     WHERE user_id = ?1 AND kind = 'new_entry' AND state = 'pending'",
-                )?
+                     WHERE user_id = ?1 AND kind = '{kind}' AND state = 'pending'"
+                ))?
                 .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT m.id, m.created_at, {}
+                "SELECT m.id, m.created_at, a.name, {}
                  FROM mail_outbox m JOIN entries e ON e.id = m.entry_id JOIN sites s ON s.id = e.site_id
-                 WHERE m.user_id = ?1 AND m.kind = 'new_entry' AND m.state = 'pending'
+                 LEFT JOIN users a ON a.id = m.actor_id
+                 WHERE m.user_id = ?1 AND m.kind = '{kind}' AND m.state = 'pending'
                  ORDER BY m.id LIMIT ?2",
                 line_select()
             ))?;
             let first = stmt
                 .query_map(params![user_id, limit], |r| {
-                    Ok(PendingNewEntry {
+                    Ok(PendingLine {
                         outbox_id: r.get(0)?,
                         queued_at: r.get(1)?,
-                        line: entry_line(r, 2)?,
+                        actor: r.get(2)?,
+                        line: entry_line(r, 3)?,
                     })
                 })?
                 .collect::<Result<_, _>>()?;
-            Ok(PendingNewEntries {
+            Ok(PendingFold {
                 first,
                 total: usize::try_from(total).unwrap_or(0),
                 newest: newest.unwrap_or(0),
@@ -346,27 +355,38 @@ impl Sqlite {
         .await
     }
 
-    /// When a colleague was last sent a new-entry email.
-    pub async fn last_new_entry_mail(&self, user_id: i64) -> Result<Option<i64>, StoreError> {
+    /// When a colleague was last sent an email of folding `kind`.
+    pub async fn last_folding_mail(
+        &self,
+        kind: MailKind,
+        user_id: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let kind = kind.as_str();
         self.read(move |conn| {
             Ok(conn
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "SELECT max(sent_at) FROM mail_outbox
-                     WHERE user_id = ?1 AND kind = 'new_entry' AND state = 'sent'",
-                )?
+                     WHERE user_id = ?1 AND kind = '{kind}' AND state = 'sent'"
+                ))?
                 .query_row([user_id], |r| r.get(0))?)
         })
         .await
     }
 
-    /// Holds a colleague's pending new-entry emails until `until` (only
-    /// those due before it are touched).
-    pub async fn hold_new_entry_mail(&self, user_id: i64, until: i64) -> Result<(), StoreError> {
+    /// Holds a colleague's pending emails of folding `kind` until `until`
+    /// (only those due before it are touched).
+    pub async fn hold_folding_mail(
+        &self,
+        kind: MailKind,
+        user_id: i64,
+        until: i64,
+    ) -> Result<(), StoreError> {
+        let kind = kind.as_str();
         self.write(move |conn| {
-            conn.prepare_cached(
+            conn.prepare_cached(&format!(
                 "UPDATE mail_outbox SET due_at = ?2
-                 WHERE user_id = ?1 AND kind = 'new_entry' AND state = 'pending' AND due_at < ?2",
-            )?
+                 WHERE user_id = ?1 AND kind = '{kind}' AND state = 'pending' AND due_at < ?2"
+            ))?
             .execute(params![user_id, until])?;
             Ok(())
         })

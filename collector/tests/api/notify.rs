@@ -219,6 +219,58 @@ async fn a_colleague_hears_when_someone_else_assigns_them_an_entry() {
 }
 
 #[tokio::test]
+async fn a_bulk_assignment_is_one_email_at_once_and_one_folded_not_one_per_entry() {
+    let (app, clock, mut mails) = app_with_mail(NOON, 0).await;
+    // Praise: nobody hears of it at once, so only assignments are emailed.
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let praise =
+            json!({"site": app.site_key, "kind": "praise", "message": format!("Praise {i}")});
+        ids.push(submit(&app, praise).await);
+    }
+    let users = app.running.store.users().await.unwrap();
+    let bo = users.iter().find(|u| u.name == "Bo").unwrap().id;
+    let console = signed_in(&app, "ada@example.com").await;
+    let token = console.csrf().await;
+    let action = format!("assign:{bo}");
+    let mut form = vec![
+        ("_csrf", token.as_str()),
+        ("action", action.as_str()),
+        ("back", "view=all"),
+    ];
+    form.extend(ids.iter().map(|id| ("ids", id.as_str())));
+    let response = console.post("/console/bulk", &form).await;
+    assert_eq!(response.status().as_u16(), 303);
+    let first = collect(&mut mails, Duration::from_secs(3)).await;
+    let subjects = |got: &[String]| got.iter().map(|m| header(m, "Subject")).collect::<Vec<_>>();
+    assert_eq!(first.len(), 1, "one at once: {:?}", subjects(&first));
+    assert_eq!(header(&first[0], "To"), "bo@example.com");
+    let subject = header(&first[0], "Subject");
+    assert!(
+        subject.starts_with("[Earshot] Ada assigned ES-") && subject.ends_with(" to you"),
+        "{subject}"
+    );
+    assert!(!subject.contains("more"), "{subject}");
+    // The rest wait out the minute and go as one.
+    clock.advance(61_000);
+    let second = collect(&mut mails, Duration::from_secs(3)).await;
+    assert_eq!(second.len(), 1, "{:?}", subjects(&second));
+    let subject = header(&second[0], "Subject");
+    assert!(
+        subject.starts_with("[Earshot] Ada assigned ES-")
+            && subject.ends_with(" and 28 more to you"),
+        "{subject}"
+    );
+    assert!(second[0].contains("And 28 more:"), "{}", second[0]);
+    clock.advance(120_000);
+    assert!(
+        collect(&mut mails, Duration::from_millis(1_500))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn the_daily_digest_lists_who_waits_promises_and_counts_on_the_clock() {
     const HOUR: i64 = 3_600_000;
     // 2026-11-20 10:00 UTC.

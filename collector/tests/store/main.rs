@@ -12,6 +12,7 @@ mod deadlocks;
 mod fixture;
 mod inbox;
 mod ingest;
+mod mail_outbox;
 mod notify;
 mod postgres;
 #[path = "../support/postgres.rs"]

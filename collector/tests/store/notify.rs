@@ -12,7 +12,7 @@ use crate::ingest::{T0, entry, first_site};
 use crate::story;
 use earshot_collector::store::Store;
 
-async fn colleague(db: &Store, name: &str, role: Role) -> User {
+pub(crate) async fn colleague(db: &Store, name: &str, role: Role) -> User {
     let new = NewUser {
         email: format!("{}@shop.example", name.to_lowercase()),
         name: name.to_owned(),
@@ -23,7 +23,7 @@ async fn colleague(db: &Store, name: &str, role: Role) -> User {
 }
 
 /// The batch's fan-out with nothing to send.
-fn nothing_for(pending: &Pending, at: i64) -> Dispatched {
+pub(crate) fn nothing_for(pending: &Pending, at: i64) -> Dispatched {
     Dispatched {
         taken: pending.taken.clone(),
         notice_ids: pending.notice_ids(),
@@ -108,7 +108,9 @@ async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
     // The email goes out once.
     assert_eq!(db.next_mail_due().await.unwrap(), Some(T0 + 3));
     // Held (the fold window of an email just sent), then due.
-    db.hold_new_entry_mail(ada.id, T0 + 5).await.unwrap();
+    db.hold_folding_mail(MailKind::NewEntry, ada.id, T0 + 5)
+        .await
+        .unwrap();
     assert!(db.due_mail(T0 + 4, 10).await.unwrap().is_empty());
     let jobs = db.due_mail(T0 + 5, 10).await.unwrap();
     let [job] = jobs.as_slice() else {
@@ -123,13 +125,21 @@ async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
         (line.reference.as_str(), line.words.as_str()),
         (inserted.reference.as_str(), "Cart emptied itself")
     );
-    let waiting = db.pending_new_entries(ada.id, 10).await.unwrap();
+    let waiting = db
+        .pending_folding(MailKind::NewEntry, ada.id, 10)
+        .await
+        .unwrap();
     assert_eq!((waiting.total, waiting.newest), (1, job.id));
     db.record_mail(job.id, MailResult::Sent { folded_upto: None }, T0 + 6)
         .await
         .unwrap();
     assert!(db.due_mail(T0 + 7, 10).await.unwrap().is_empty());
-    assert_eq!(db.last_new_entry_mail(ada.id).await.unwrap(), Some(T0 + 6));
+    assert_eq!(
+        db.last_folding_mail(MailKind::NewEntry, ada.id)
+            .await
+            .unwrap(),
+        Some(T0 + 6)
+    );
     assert_eq!(db.next_mail_due().await.unwrap(), None);
     assert_eq!(outboxes(db.gauges().await.unwrap()), (0, 0, 1, 0));
 
@@ -387,86 +397,6 @@ async fn preferences_are_kept_and_a_digest_queued_once_a_day(db: &Store) {
     assert_eq!(facts.counts, [("complaint".to_owned(), 1)]);
 }
 story!(preferences_are_kept_and_a_digest_queued_once_a_day);
-
-async fn failing_email_is_told_until_one_goes_out_and_can_be_retried_at_once(db: &Store) {
-    use earshot_collector::store::{LEASE_MS, MailHealth};
-    let ada = colleague(db, "Ada", Role::Admin).await;
-    let bo = colleague(db, "Bo", Role::Agent).await;
-    for who in [&ada, &bo] {
-        let mut prefs = Prefs::defaults(who.role);
-        prefs.digest_hour = Some(9);
-        db.set_notify_prefs(who.id, prefs).await.unwrap();
-    }
-    assert_eq!(db.mail_health().await.unwrap(), MailHealth::default());
-    let day = 20_000 * DAY;
-    let at = day + 9 * HOUR;
-    assert_eq!(db.queue_digests(at).await.unwrap(), 2);
-    let jobs = db.due_mail(at, 10).await.unwrap();
-    assert_eq!(jobs.len(), 2);
-    let failed = |error: &str, retry_at| MailResult::Failed {
-        error: error.to_owned(),
-        retry_at,
-    };
-    // Ada's goes out; Bo's fails twice, the second time to wait 2 hours.
-    db.record_mail(jobs[0].id, MailResult::Sent { folded_upto: None }, at + 1)
-        .await
-        .unwrap();
-    let healthy = db.mail_health().await.unwrap();
-    assert_eq!((healthy.last_sent_at, healthy.failed), (Some(at + 1), 0));
-    assert!(!healthy.is_failing());
-    db.record_mail(jobs[1].id, failed("timed out", Some(at + 60_000)), at + 2)
-        .await
-        .unwrap();
-    let again = db.due_mail(at + 60_000, 10).await.unwrap();
-    assert_eq!(again.len(), 1);
-    db.record_mail(
-        again[0].id,
-        failed("SMTP status 535", Some(at + 2 * HOUR)),
-        at + 60_001,
-    )
-    .await
-    .unwrap();
-    let failing = db.mail_health().await.unwrap();
-    assert_eq!(
-        failing,
-        MailHealth {
-            last_sent_at: Some(at + 1),
-            failed: 2,
-            failing_since: Some(at + 2),
-            last_error: Some("SMTP status 535".to_owned()),
-        }
-    );
-    // Retrying at once moves up only what waits past the lease window.
-    assert_eq!(
-        db.retry_mail_now(at + 2 * HOUR - LEASE_MS).await.unwrap(),
-        0
-    );
-    assert_eq!(db.retry_mail_now(at + 70_000).await.unwrap(), 1);
-    assert_eq!(db.next_mail_due().await.unwrap(), Some(at + 70_000));
-    let retried = db.due_mail(at + 70_000, 10).await.unwrap();
-    assert_eq!(retried.len(), 1);
-    db.record_mail(
-        retried[0].id,
-        MailResult::Sent { folded_upto: None },
-        at + 70_001,
-    )
-    .await
-    .unwrap();
-    let recovered = db.mail_health().await.unwrap();
-    assert_eq!(
-        recovered,
-        MailHealth {
-            last_sent_at: Some(at + 70_001),
-            ..MailHealth::default()
-        }
-    );
-    assert_eq!(
-        db.retry_mail_now(at + 80_000).await.unwrap(),
-        0,
-        "nothing waits"
-    );
-}
-story!(failing_email_is_told_until_one_goes_out_and_can_be_retried_at_once);
 
 /// SQLite keeps whatever bytes a hand edit writes into a text column; a row
 /// no collector can read must not stop every announcement behind it.

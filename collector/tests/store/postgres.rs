@@ -41,7 +41,7 @@ async fn collectors_starting_together_migrate_exactly_once() {
         .collect();
     assert_eq!(
         versions,
-        [1, 2, 3, 4],
+        [1, 2, 3, 4, 5],
         "each version applied once, in order"
     );
     // Starting again finds the schema current.
@@ -225,15 +225,16 @@ async fn collectors_sending_from_one_outbox_each_take_different_emails() {
         password_hash: "x".into(),
     };
     let ada = a.add_user(user, 0).await.unwrap();
-    let mail = NewMail {
-        kind: MailKind::Assigned,
+    let mail = |kind| NewMail {
+        kind,
         user_id: Some(ada.id),
         entry_id: None,
         event_id: None,
         actor_id: None,
     };
+    // Emails that do not fold: each goes on its own.
     let batch = Dispatched {
-        mails: vec![mail; 40],
+        mails: vec![mail(MailKind::FollowUp); 40],
         at: 1_000,
         ..Dispatched::default()
     };
@@ -256,6 +257,34 @@ async fn collectors_sending_from_one_outbox_each_take_different_emails() {
     // A claim lapses: a collector that died mid-send leaves it to another.
     let lapsed = b.due_mail(2_000 + 5 * 60_000, 100).await.unwrap();
     assert_eq!(lapsed.len(), 40);
+
+    // Emails that fold: a claim holds the colleague's others of the kind
+    // for its folded email, and two collectors claiming at once neither
+    // deadlock nor take the same one.
+    for kind in [MailKind::NewEntry, MailKind::Assigned] {
+        let batch = Dispatched {
+            mails: vec![mail(kind); 40],
+            at: 1_000_000,
+            ..Dispatched::default()
+        };
+        assert!(a.complete_dispatch(batch).await.unwrap());
+    }
+    let at = 1_000_000 + 1;
+    let mut taken = Vec::new();
+    for _ in 0..4 {
+        let (x, y) = tokio::join!(a.due_mail(at, 7), b.due_mail(at, 7));
+        taken.extend(x.unwrap().into_iter().map(|j| (j.kind, j.id)));
+        taken.extend(y.unwrap().into_iter().map(|j| (j.kind, j.id)));
+    }
+    let mut unique = taken.clone();
+    unique.sort_unstable_by_key(|(_, id)| *id);
+    unique.dedup();
+    assert_eq!(unique.len(), taken.len(), "no email claimed twice");
+    assert!(
+        taken.len() < 80,
+        "the rest wait for the folded emails: {}",
+        taken.len()
+    );
 }
 
 /// A search whose last word starts common words walks the inbox in its

@@ -24,7 +24,7 @@ use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit, PublicForm};
 use super::staff::link_hash;
 use super::{ConsoleError, views};
 use crate::http::{AppState, client_ip};
-use crate::mail::staff::AccountLinkMail;
+use crate::mail::account::AccountLinkMail;
 use crate::store::{AccountError, AccountRefusal, LinkPurpose, NewLink};
 
 /// How long a link asked for from the sign-in page works: shorter than an

@@ -15,7 +15,7 @@ use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::Empty;
 use super::{ConsoleError, NoticeQuery, Staff, StaffForm, views};
 use crate::http::AppState;
-use crate::mail::staff::AccountLinkMail;
+use crate::mail::account::AccountLinkMail;
 use crate::name::{self, StaffName};
 use crate::store::{
     Account, AccountError, AccountRefusal, LinkPurpose, NewLink, PendingInvite, Role, User,

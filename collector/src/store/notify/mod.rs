@@ -257,6 +257,12 @@ pub enum MailKind {
 }
 
 impl MailKind {
+    /// Emails of this kind go to one colleague at most once a minute:
+    /// what arrives meanwhile is folded into the next ("and N more").
+    pub fn folds(self) -> bool {
+        matches!(self, MailKind::NewEntry | MailKind::Assigned)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             MailKind::NewEntry => "new_entry",
@@ -363,13 +369,18 @@ fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
             done.at
         ])?;
     }
-    // A new-entry email to someone emailed within the fold window is born
-    // waiting for the window to end, so holding it costs nothing later.
+    // An email that folds, to someone sent one of its kind within the fold
+    // window, is born waiting for the window to end, so holding it costs
+    // nothing later. (The kinds are spelt out: a partial index is used only
+    // for the literal it names.)
     let mut insert = conn.prepare_cached(
         "INSERT INTO mail_outbox (kind, user_id, entry_id, event_id, actor_id, created_at, due_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?1 = 'new_entry' THEN max(?6, coalesce(
-             (SELECT max(sent_at) FROM mail_outbox
-              WHERE user_id = ?2 AND kind = 'new_entry' AND state = 'sent') + ?7, ?6)) ELSE ?6 END)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE ?1
+             WHEN 'new_entry' THEN max(?6, coalesce((SELECT max(sent_at) FROM mail_outbox
+                 WHERE user_id = ?2 AND kind = 'new_entry' AND state = 'sent') + ?7, ?6))
+             WHEN 'assigned' THEN max(?6, coalesce((SELECT max(sent_at) FROM mail_outbox
+                 WHERE user_id = ?2 AND kind = 'assigned' AND state = 'sent') + ?7, ?6))
+             ELSE ?6 END)",
     )?;
     for m in &done.mails {
         insert.execute(params![

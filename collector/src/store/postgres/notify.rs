@@ -221,14 +221,17 @@ impl Postgres {
             )
             .await?;
         }
-        // A new-entry email to someone emailed within the fold window is
-        // born waiting for the window to end.
+        // An email that folds, to someone sent one of its kind within the
+        // fold window, is born waiting for the window to end.
         let mail = tx
             .prepare_cached(
                 "INSERT INTO mail_outbox (kind, user_id, entry_id, event_id, actor_id, created_at, due_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $1 = 'new_entry' THEN greatest($6, coalesce(
-                     (SELECT max(sent_at) FROM mail_outbox
-                      WHERE user_id = $2 AND kind = 'new_entry' AND state = 'sent') + $7, $6)) ELSE $6 END)",
+                 VALUES ($1, $2, $3, $4, $5, $6, CASE $1
+                     WHEN 'new_entry' THEN greatest($6, coalesce((SELECT max(sent_at) FROM mail_outbox
+                         WHERE user_id = $2 AND kind = 'new_entry' AND state = 'sent') + $7, $6))
+                     WHEN 'assigned' THEN greatest($6, coalesce((SELECT max(sent_at) FROM mail_outbox
+                         WHERE user_id = $2 AND kind = 'assigned' AND state = 'sent') + $7, $6))
+                     ELSE $6 END)",
             )
             .await?;
         for m in &done.mails {

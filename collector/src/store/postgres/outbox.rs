@@ -21,8 +21,7 @@ use crate::store::notify::MailKind;
 use crate::store::outbox::{LINE_COLUMNS, line_select};
 use crate::store::review::{WAITING_SINCE_SQL, WAITING_SQL};
 use crate::store::{
-    DigestFacts, MailHealth, MailJob, MailResult, PendingNewEntries, PendingNewEntry, ReplyParts,
-    StoreError,
+    DigestFacts, MailHealth, MailJob, MailResult, PendingFold, PendingLine, ReplyParts, StoreError,
 };
 
 pub use crate::store::outbox::LEASE_MS;
@@ -60,7 +59,8 @@ async fn record_mail(
                     .execute(
                         "UPDATE mail_outbox SET state = 'folded', sent_in = $1, sent_at = $2
                          WHERE user_id = (SELECT user_id FROM mail_outbox WHERE id = $1)
-                           AND kind = 'new_entry' AND state = 'pending' AND id <= $3",
+                           AND kind = (SELECT kind FROM mail_outbox WHERE id = $1)
+                           AND state = 'pending' AND id <= $3",
                         &[&id, &at, upto],
                     )
                     .await?;
@@ -153,16 +153,28 @@ impl Postgres {
                 attempts: r.try_get(10)?,
             });
         }
-        // What a new-entry email may fold in is this collector's too.
-        let folding: Vec<i64> = jobs
-            .iter()
-            .filter(|j| j.kind == MailKind::NewEntry)
-            .filter_map(|j| j.user.as_ref().map(|u| u.id))
-            .collect();
-        if !folding.is_empty() {
+        // What a folding email may fold in is this collector's too: the
+        // colleague's pending emails of the same kind. Rows another
+        // collector has just claimed are its own to send (or hold): skipped,
+        // not waited for, so two collectors claiming one colleague's emails
+        // at once cannot deadlock.
+        for kind in [MailKind::NewEntry, MailKind::Assigned] {
+            let folding: Vec<i64> = jobs
+                .iter()
+                .filter(|j| j.kind == kind)
+                .filter_map(|j| j.user.as_ref().map(|u| u.id))
+                .collect();
+            if folding.is_empty() {
+                continue;
+            }
             tx.execute(
-                "UPDATE mail_outbox SET due_at = greatest(due_at, $2::bigint + $3::bigint)
-                 WHERE user_id = ANY($1) AND kind = 'new_entry' AND state = 'pending'",
+                &format!(
+                    "UPDATE mail_outbox SET due_at = greatest(due_at, $2::bigint + $3::bigint)
+                     WHERE id IN (SELECT id FROM mail_outbox
+                                  WHERE user_id = ANY($1) AND kind = '{}' AND state = 'pending'
+                                  FOR UPDATE SKIP LOCKED)",
+                    kind.as_str()
+                ),
                 &[&folding, &now, &LEASE_MS],
             )
             .await?;
@@ -171,27 +183,35 @@ impl Postgres {
         Ok(jobs)
     }
 
-    /// A colleague's pending new-entry emails (due or not): the oldest
-    /// `limit`, how many there are and the newest outbox id among them.
-    /// Those whose entry has become spam are cancelled first.
-    pub async fn pending_new_entries(
+    /// A colleague's pending emails of folding `kind` (due or not): the
+    /// oldest `limit`, how many there are and the newest outbox id among
+    /// them. Those whose entry has become spam are cancelled first.
+    pub async fn pending_folding(
         &self,
+        kind: MailKind,
         user_id: i64,
         limit: i64,
-    ) -> Result<PendingNewEntries, StoreError> {
+    ) -> Result<PendingFold, StoreError> {
+        // The kind is written into the SQL, not bound: a generic plan uses
+        // the partial index that names it only for a literal.
+        let kind = kind.as_str();
         let client = self.client().await?;
         client
             .execute(
-                "UPDATE mail_outbox SET state = 'cancelled'
-                 WHERE user_id = $1 AND kind = 'new_entry' AND state = 'pending'
-                   AND entry_id IN (SELECT id FROM entries WHERE status = 'spam')",
+                &format!(
+                    "UPDATE mail_outbox SET state = 'cancelled'
+                     WHERE user_id = $1 AND kind = '{kind}' AND state = 'pending'
+                       AND entry_id IN (SELECT id FROM entries WHERE status = 'spam')"
+                ),
                 &[&user_id],
             )
             .await?;
         let row = client
             .query_one(
-                "SELECT count(*), max(id) FROM mail_outbox
-                 WHERE user_id = $1 AND kind = 'new_entry' AND state = 'pending'",
+                &format!(
+                    "SELECT count(*), max(id) FROM mail_outbox
+                     WHERE user_id = $1 AND kind = '{kind}' AND state = 'pending'"
+                ),
                 &[&user_id],
             )
             .await?;
@@ -199,10 +219,11 @@ impl Postgres {
         let rows = client
             .query(
                 &format!(
-                    "SELECT m.id, m.created_at, {}
+                    "SELECT m.id, m.created_at, a.name, {}
                      FROM mail_outbox m JOIN entries e ON e.id = m.entry_id
                      JOIN sites s ON s.id = e.site_id
-                     WHERE m.user_id = $1 AND m.kind = 'new_entry' AND m.state = 'pending'
+                     LEFT JOIN users a ON a.id = m.actor_id
+                     WHERE m.user_id = $1 AND m.kind = '{kind}' AND m.state = 'pending'
                      ORDER BY m.id LIMIT $2",
                     line_select()
                 ),
@@ -210,40 +231,56 @@ impl Postgres {
             )
             .await?;
         let first = read_rows(&rows, |r| {
-            Ok(PendingNewEntry {
+            Ok(PendingLine {
                 outbox_id: r.try_get(0)?,
                 queued_at: r.try_get(1)?,
-                line: entry_line(r, 2)?,
+                actor: r.try_get(2)?,
+                line: entry_line(r, 3)?,
             })
         })?;
-        Ok(PendingNewEntries {
+        Ok(PendingFold {
             first,
             total: usize::try_from(total).unwrap_or(0),
             newest: newest.unwrap_or(0),
         })
     }
 
-    /// When a colleague was last sent a new-entry email.
-    pub async fn last_new_entry_mail(&self, user_id: i64) -> Result<Option<i64>, StoreError> {
+    /// When a colleague was last sent an email of folding `kind`.
+    pub async fn last_folding_mail(
+        &self,
+        kind: MailKind,
+        user_id: i64,
+    ) -> Result<Option<i64>, StoreError> {
         let client = self.client().await?;
         Ok(client
             .query_one(
-                "SELECT max(sent_at) FROM mail_outbox
-                 WHERE user_id = $1 AND kind = 'new_entry' AND state = 'sent'",
+                &format!(
+                    "SELECT max(sent_at) FROM mail_outbox
+                     WHERE user_id = $1 AND kind = '{}' AND state = 'sent'",
+                    kind.as_str()
+                ),
                 &[&user_id],
             )
             .await?
             .try_get(0)?)
     }
 
-    /// Holds a colleague's pending new-entry emails until `until` (only
-    /// those due before it are touched).
-    pub async fn hold_new_entry_mail(&self, user_id: i64, until: i64) -> Result<(), StoreError> {
+    /// Holds a colleague's pending emails of folding `kind` until `until`
+    /// (only those due before it are touched).
+    pub async fn hold_folding_mail(
+        &self,
+        kind: MailKind,
+        user_id: i64,
+        until: i64,
+    ) -> Result<(), StoreError> {
         let client = self.client().await?;
         client
             .execute(
-                "UPDATE mail_outbox SET due_at = $2
-                 WHERE user_id = $1 AND kind = 'new_entry' AND state = 'pending' AND due_at < $2",
+                &format!(
+                    "UPDATE mail_outbox SET due_at = $2
+                     WHERE user_id = $1 AND kind = '{}' AND state = 'pending' AND due_at < $2",
+                    kind.as_str()
+                ),
                 &[&user_id, &until],
             )
             .await?;
