@@ -141,7 +141,7 @@ impl NewEntries {
             first.site_name,
             quote_text(&words)
         );
-        let more: Vec<(&EntryLine, Option<&str>)> = more.iter().map(|e| (e, None)).collect();
+        let more: Vec<(&EntryLine, Option<String>)> = more.iter().map(|e| (e, None)).collect();
         let (more_text, more_html) = Folded {
             more: &more,
             count: more_count,
@@ -182,7 +182,7 @@ fn quote_text(words: &str) -> String {
 struct Folded<'a> {
     /// Each entry with a note after it (who assigned it, where that
     /// differs from the first).
-    more: &'a [(&'a EntryLine, Option<&'a str>)],
+    more: &'a [(&'a EntryLine, Option<String>)],
     /// How many entries beyond the first, at least `more.len()`.
     count: usize,
     public_url: &'a str,
@@ -205,7 +205,7 @@ impl Folded<'_> {
                 e.label(),
                 e.site_name,
                 e.answered_mark(),
-                note.unwrap_or_default(),
+                note.as_deref().unwrap_or_default(),
                 console_link(self.public_url, &e.public_id)
             ));
         }
@@ -219,7 +219,7 @@ impl Folded<'_> {
             p { "And " (self.count) " more:" }
             ul {
                 @for (e, note) in listed {
-                    li { a href=(console_link(self.public_url, &e.public_id)) { (e.label()) } " on " (e.site_name) (e.answered_mark()) (note.unwrap_or_default()) }
+                    li { a href=(console_link(self.public_url, &e.public_id)) { (e.label()) } " on " (e.site_name) (e.answered_mark()) (note.as_deref().unwrap_or_default()) }
                 }
             }
             @if unlisted > 0 {
@@ -272,10 +272,6 @@ impl Assigned {
         let noted: Vec<(&EntryLine, Option<String>)> = more
             .iter()
             .map(|(line, other)| (line, (other != by).then(|| format!(" (by {other})"))))
-            .collect();
-        let noted: Vec<(&EntryLine, Option<&str>)> = noted
-            .iter()
-            .map(|(line, note)| (*line, note.as_deref()))
             .collect();
         let (more_text, more_html) = Folded {
             more: &noted,

@@ -184,13 +184,21 @@ fn record_mail(conn: &Connection, id: i64, result: &MailResult, at: i64) -> Resu
             )?
             .execute(params![id, at])?;
             if let Some(upto) = folded_upto {
-                conn.prepare_cached(
-                    "UPDATE mail_outbox SET state = 'folded', sent_in = ?1, sent_at = ?2
-                     WHERE user_id = (SELECT user_id FROM mail_outbox WHERE id = ?1)
-                       AND kind = (SELECT kind FROM mail_outbox WHERE id = ?1)
-                       AND state = 'pending' AND id <= ?3",
-                )?
-                .execute(params![id, at, upto])?;
+                let kind: String = conn
+                    .prepare_cached("SELECT kind FROM mail_outbox WHERE id = ?1")?
+                    .query_row([id], |r| r.get(0))?;
+                // The kind is written into the SQL, not bound: only then
+                // does SQLite seek the colleague's rows in the partial index
+                // that names it instead of reading the outbox's history.
+                if let Some(kind) = MailKind::parse(&kind).filter(|k| k.folds()) {
+                    conn.prepare_cached(&format!(
+                        "UPDATE mail_outbox SET state = 'folded', sent_in = ?1, sent_at = ?2
+                         WHERE user_id = (SELECT user_id FROM mail_outbox WHERE id = ?1)
+                           AND kind = '{}' AND state = 'pending' AND id <= ?3",
+                        kind.as_str()
+                    ))?
+                    .execute(params![id, at, upto])?;
+                }
             }
             conn.prepare_cached(
                 "INSERT INTO mail_attempts (outbox_id, at, ok) VALUES (?1, ?2, 1)",

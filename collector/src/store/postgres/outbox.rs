@@ -55,15 +55,25 @@ async fn record_mail(
                 )
                 .await?;
             if let Some(upto) = folded_upto {
-                client
-                    .execute(
-                        "UPDATE mail_outbox SET state = 'folded', sent_in = $1, sent_at = $2
-                         WHERE user_id = (SELECT user_id FROM mail_outbox WHERE id = $1)
-                           AND kind = (SELECT kind FROM mail_outbox WHERE id = $1)
-                           AND state = 'pending' AND id <= $3",
-                        &[&id, &at, upto],
-                    )
-                    .await?;
+                let kind: String = client
+                    .query_one("SELECT kind FROM mail_outbox WHERE id = $1", &[&id])
+                    .await?
+                    .try_get(0)?;
+                // A literal kind, so the colleague's rows are found in the
+                // partial index that names it.
+                if let Some(kind) = MailKind::parse(&kind).filter(|k| k.folds()) {
+                    client
+                        .execute(
+                            &format!(
+                                "UPDATE mail_outbox SET state = 'folded', sent_in = $1, sent_at = $2
+                                 WHERE user_id = (SELECT user_id FROM mail_outbox WHERE id = $1)
+                                   AND kind = '{}' AND state = 'pending' AND id <= $3",
+                                kind.as_str()
+                            ),
+                            &[&id, &at, upto],
+                        )
+                        .await?;
+                }
             }
             client
                 .execute(
