@@ -358,6 +358,18 @@ impl Binary {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .expect("VmRSS in /proc/<pid>/status")
     }
+
+    /// The least RSS seen over a second and a half: what the process holds
+    /// once the work in flight (a password hash's memory, a start-up
+    /// task's) has been let go, rather than whatever one sample catches.
+    pub async fn settled_rss_kib(&self) -> u64 {
+        let mut least = self.rss_kib();
+        for _ in 0..15 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            least = least.min(self.rss_kib());
+        }
+        least
+    }
 }
 
 impl Drop for Binary {
