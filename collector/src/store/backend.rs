@@ -365,6 +365,9 @@ operations! {
         fn pending_folding(kind: MailKind, user_id: i64, limit: i64) -> Result<PendingFold, StoreError>;
         /// Invitations that can still be accepted.
         fn pending_invites(now: i64) -> Result<Vec<PendingInvite>, StoreError>;
+        /// Deletes emails and webhook messages finished more than
+        /// `OUTBOX_KEPT_DAYS` before `now`; returns how many of each.
+        fn prune_outboxes(now: i64) -> Result<(usize, usize), StoreError>;
         /// Staff replies and the customer's follow-ups, oldest first.
         fn public_conversation(entry_id: i64) -> Result<Vec<PublicMessage>, StoreError>;
         /// Queues the digest of everyone whose digest is due

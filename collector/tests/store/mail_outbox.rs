@@ -169,3 +169,102 @@ async fn assignment_emails_fold_apart_from_new_entry_emails(db: &Store) {
     );
 }
 story!(assignment_emails_fold_apart_from_new_entry_emails);
+
+async fn finished_emails_and_webhook_messages_go_after_thirty_days(db: &Store) {
+    use earshot_collector::store::{AttemptRecord, DeliveryResult, NewDelivery, NewWebhook};
+    let shop = first_site(db).await;
+    let ada = colleague(db, "Ada", Role::Admin).await;
+    let hook = NewWebhook {
+        site_id: shop.id,
+        url: "https://hooks.example/earshot".into(),
+        events: "*".into(),
+        format: "standard".into(),
+        include_email: false,
+        secret: "whsec_kept".into(),
+    };
+    let hook = db.add_webhook(hook, Some(ada.id), T0).await.unwrap();
+    let request = serde_json::json!({"message": "Said once, kept a month"});
+    db.insert_entry(entry(&shop, T0 + 1, request))
+        .await
+        .unwrap();
+    let pending = db.pending_dispatch(100).await.unwrap();
+    let entry_id = pending.entries[0].id;
+    let mut done = nothing_for(&pending, T0 + 2);
+    for msg_id in ["msg_delivered", "msg_waiting"] {
+        done.deliveries.push(NewDelivery {
+            webhook_id: hook.id,
+            msg_id: msg_id.into(),
+            event: "entry.created",
+            entry_id,
+            body: "{\"words\":\"Said once, kept a month\"}".into(),
+        });
+    }
+    let mail = |kind| NewMail {
+        kind,
+        user_id: Some(ada.id),
+        entry_id: Some(entry_id),
+        event_id: None,
+        actor_id: None,
+    };
+    done.mails = vec![
+        mail(MailKind::FollowUp),
+        mail(MailKind::FollowUp),
+        mail(MailKind::FollowUp),
+    ];
+    assert!(db.complete_dispatch(done).await.unwrap());
+    // One email sent, one given up, one still waiting; one message
+    // delivered, one still waiting.
+    let jobs = db.due_mail(T0 + 3, 10).await.unwrap();
+    let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+    db.record_mail(ids[0], MailResult::Sent { folded_upto: None }, T0 + 4)
+        .await
+        .unwrap();
+    let gave_up = MailResult::Failed {
+        error: "SMTP status 550".into(),
+        retry_at: None,
+    };
+    db.record_mail(ids[1], gave_up, T0 + 5).await.unwrap();
+    let due = db.due_deliveries(T0 + 3, 10).await.unwrap();
+    let delivered = due.iter().find(|d| d.msg_id == "msg_delivered").unwrap();
+    db.record_attempts(vec![AttemptRecord {
+        delivery_id: delivered.id,
+        webhook_id: hook.id,
+        at: T0 + 6,
+        status: Some(200),
+        latency_ms: 9,
+        error: None,
+        result: DeliveryResult::Delivered,
+    }])
+    .await
+    .unwrap();
+
+    assert_eq!(db.prune_outboxes(T0 + 29 * DAY).await.unwrap(), (0, 0));
+    // A month on: what is finished goes, except the email that says when
+    // email last went out; what still waits stays.
+    assert_eq!(db.prune_outboxes(T0 + 31 * DAY).await.unwrap(), (1, 1));
+    assert_eq!(db.mail_health().await.unwrap().last_sent_at, Some(T0 + 4));
+    let kept: Vec<String> = db
+        .webhook_deliveries(hook.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.msg_id)
+        .collect();
+    assert_eq!(kept, ["msg_waiting"]);
+    assert_eq!(db.prune_outboxes(T0 + 31 * DAY).await.unwrap(), (0, 0));
+    // Once another email goes out, the old one's record is no longer the
+    // last word on email and goes too.
+    db.record_mail(
+        ids[2],
+        MailResult::Sent { folded_upto: None },
+        T0 + 31 * DAY,
+    )
+    .await
+    .unwrap();
+    assert_eq!(db.prune_outboxes(T0 + 32 * DAY).await.unwrap(), (1, 0));
+    assert_eq!(
+        db.mail_health().await.unwrap().last_sent_at,
+        Some(T0 + 31 * DAY)
+    );
+}
+story!(finished_emails_and_webhook_messages_go_after_thirty_days);

@@ -13,13 +13,14 @@ use deadpool_postgres::GenericClient;
 use serde_json::Value;
 
 use super::{Postgres, audit, read_rows, rollup};
+use crate::review::workflow::DAY;
 use crate::review::workflow::Status;
 use crate::store::privacy::HELD_SELECT;
 use crate::store::privacy::{
     DELETE_BUDGET, DELETE_CHUNK, PERSON_ATTACHMENTS_SQL, PERSON_ENTRY_SQL, PERSON_EVENTS_SQL,
     PERSON_PROMISES_SQL, PersonEntry, normalised, person_document,
 };
-use crate::store::retention::{Retention, Rule, cutoffs};
+use crate::store::retention::{OUTBOX_KEPT_DAYS, PRUNE_CHUNK, Retention, Rule, cutoffs};
 use crate::store::{Erasure, HeldEntry, PersonExport, StoreError};
 
 async fn matching(
@@ -258,6 +259,65 @@ impl Postgres {
             )
             .await?
             .is_some())
+    }
+
+    /// Deletes the emails and webhook messages finished more than
+    /// [`OUTBOX_KEPT_DAYS`] before `now` (by when they were made), a chunk
+    /// per statement; returns how many of each. The email of the last
+    /// successful attempt stays, so the console can still say when email
+    /// last went out.
+    pub async fn prune_outboxes(&self, now: i64) -> Result<(usize, usize), StoreError> {
+        let before = now - OUTBOX_KEPT_DAYS * DAY;
+        let client = self.client().await?;
+        // The newest row made before the cutoff (ids follow creation time),
+        // found once rather than by every chunk reading back through the
+        // recent rows.
+        let newest = async |table: &str| -> Result<i64, StoreError> {
+            Ok(client
+                .query_one(
+                    &format!(
+                        "SELECT coalesce((SELECT id FROM {table} WHERE created_at < $1
+                                          ORDER BY id DESC LIMIT 1), 0)"
+                    ),
+                    &[&before],
+                )
+                .await?
+                .try_get(0)?)
+        };
+        let (mails_upto, deliveries_upto) = (
+            newest("mail_outbox").await?,
+            newest("webhook_deliveries").await?,
+        );
+        let mail = client
+            .prepare_cached(
+                "DELETE FROM mail_outbox WHERE id IN (
+                     SELECT id FROM mail_outbox
+                     WHERE id <= $1 AND state <> 'pending'
+                       AND id IS DISTINCT FROM (SELECT outbox_id FROM mail_attempts WHERE ok
+                                                ORDER BY id DESC LIMIT 1)
+                     ORDER BY id LIMIT $2)",
+            )
+            .await?;
+        let delivery = client
+            .prepare_cached(
+                "DELETE FROM webhook_deliveries WHERE id IN (
+                     SELECT id FROM webhook_deliveries
+                     WHERE id <= $1 AND state <> 'pending'
+                     ORDER BY id LIMIT $2)",
+            )
+            .await?;
+        let (mut mails, mut deliveries) = (0, 0);
+        loop {
+            let m = client.execute(&mail, &[&mails_upto, &PRUNE_CHUNK]).await?;
+            let d = client
+                .execute(&delivery, &[&deliveries_upto, &PRUNE_CHUNK])
+                .await?;
+            mails += usize::try_from(m).unwrap_or(usize::MAX);
+            deliveries += usize::try_from(d).unwrap_or(usize::MAX);
+            if i64::try_from(m.max(d)).unwrap_or(i64::MAX) < PRUNE_CHUNK {
+                return Ok((mails, deliveries));
+            }
+        }
     }
 
     /// Deletes what every site's retention says is due at `now`; returns
