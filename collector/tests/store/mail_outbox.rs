@@ -6,7 +6,7 @@ use earshot_collector::review::workflow::{DAY, HOUR};
 use earshot_collector::store::{MailKind, MailResult, NewMail, Role, Store};
 
 use crate::ingest::{T0, entry, first_site};
-use crate::notify::{colleague, nothing_for};
+use crate::notify::{colleague, nothing_for, standard_hook};
 use crate::story;
 
 async fn failing_email_is_told_until_one_goes_out_and_can_be_retried_at_once(db: &Store) {
@@ -171,17 +171,10 @@ async fn assignment_emails_fold_apart_from_new_entry_emails(db: &Store) {
 story!(assignment_emails_fold_apart_from_new_entry_emails);
 
 async fn finished_emails_and_webhook_messages_go_after_thirty_days(db: &Store) {
-    use earshot_collector::store::{AttemptRecord, DeliveryResult, NewDelivery, NewWebhook};
+    use earshot_collector::store::{AttemptRecord, DeliveryResult, NewDelivery};
     let shop = first_site(db).await;
     let ada = colleague(db, "Ada", Role::Admin).await;
-    let hook = NewWebhook {
-        site_id: shop.id,
-        url: "https://hooks.example/earshot".into(),
-        events: "*".into(),
-        format: "standard".into(),
-        include_email: false,
-        secret: "whsec_kept".into(),
-    };
+    let hook = standard_hook(shop.id, "whsec_kept");
     let hook = db.add_webhook(hook, Some(ada.id), T0).await.unwrap();
     let request = serde_json::json!({"message": "Said once, kept a month"});
     db.insert_entry(entry(&shop, T0 + 1, request))

@@ -22,6 +22,18 @@ pub(crate) async fn colleague(db: &Store, name: &str, role: Role) -> User {
     db.add_user(new, T0).await.unwrap()
 }
 
+/// An endpoint of the standard format that hears every event.
+pub(crate) fn standard_hook(site_id: i64, secret: &str) -> NewWebhook {
+    NewWebhook {
+        site_id,
+        url: "https://hooks.example/earshot".into(),
+        events: "*".into(),
+        format: "standard".into(),
+        include_email: false,
+        secret: secret.into(),
+    }
+}
+
 /// The batch's fan-out with nothing to send.
 pub(crate) fn nothing_for(pending: &Pending, at: i64) -> Dispatched {
     Dispatched {
@@ -35,14 +47,7 @@ pub(crate) fn nothing_for(pending: &Pending, at: i64) -> Dispatched {
 async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
     let shop = first_site(db).await;
     let ada = colleague(db, "Ada", Role::Admin).await;
-    let hook = NewWebhook {
-        site_id: shop.id,
-        url: "https://hooks.example/earshot".into(),
-        events: "*".into(),
-        format: "standard".into(),
-        include_email: false,
-        secret: "whsec_first".into(),
-    };
+    let hook = standard_hook(shop.id, "whsec_first");
     let hook = db.add_webhook(hook, Some(ada.id), T0).await.unwrap();
     assert!(hook.public_id.starts_with("wh_"));
     assert_eq!(

@@ -275,7 +275,7 @@ story!(the_public_url_the_server_runs_with_is_kept_for_the_command_line);
 async fn a_removed_site_takes_its_feedback_webhooks_and_sums_and_leaves_the_rest(db: &Store) {
     use earshot_collector::report::week_of;
     use earshot_collector::store::refusals::RefusalTally;
-    use earshot_collector::store::{NewReply, NewWebhook, Period, SiteHoldings, SiteRemoval};
+    use earshot_collector::store::{NewReply, Period, SiteHoldings, SiteRemoval};
     let admin = admin(db).await;
     let shop = db.add_site_by(new_site("Shop"), admin, T0).await.unwrap();
     let test = db.add_site_by(new_site("Test"), admin, T0).await.unwrap();
@@ -303,14 +303,7 @@ async fn a_removed_site_takes_its_feedback_webhooks_and_sums_and_leaves_the_rest
     db.add_note(gone[1].public_id.clone(), "Internal".into(), admin, T0 + 11)
         .await
         .unwrap();
-    let hook = NewWebhook {
-        site_id: test.id,
-        url: "https://hooks.example/earshot".into(),
-        events: "*".into(),
-        format: "standard".into(),
-        include_email: false,
-        secret: "whsec_test".into(),
-    };
+    let hook = crate::notify::standard_hook(test.id, "whsec_test");
     db.add_webhook(hook, Some(admin), T0).await.unwrap();
     let mut refused = RefusalTally::new(test.id);
     refused.add("https://typo.example", T0);
