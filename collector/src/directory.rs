@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
-use crate::store::refusals::RefusalTally;
+use crate::store::refusals::{RefusalTally, Refused};
 use crate::store::{Site, Store, StoreError};
 
 const REFRESH: Duration = Duration::from_secs(5);
@@ -41,6 +41,15 @@ pub struct RejectedOrigins {
     pub last_day: u64,
     /// The latest distinct origins refused, newest first.
     pub origins: Vec<String>,
+}
+
+impl From<Refused> for RejectedOrigins {
+    fn from(refused: Refused) -> Self {
+        RejectedOrigins {
+            last_day: refused.count,
+            origins: refused.origin_names(),
+        }
+    }
 }
 
 /// Writes what `sites` counted every [`REFUSALS_EVERY`], until aborted.
@@ -128,15 +137,11 @@ impl SiteDirectory {
     /// origins: a snippet with a mistyped key, or one left on a page after
     /// its site was removed, loses every customer's words unseen otherwise.
     pub fn unknown_keys(&self, now_ms: i64) -> RejectedOrigins {
-        let refused = self
-            .unknown
+        self.unknown
             .lock()
             .map(|tally| tally.within_day(now_ms))
-            .unwrap_or_default();
-        RejectedOrigins {
-            last_day: refused.count,
-            origins: refused.origin_names(),
-        }
+            .unwrap_or_default()
+            .into()
     }
 
     /// Writes the refusals counted since the last call. A failed write
@@ -179,13 +184,7 @@ impl SiteDirectory {
         }
         Ok(all
             .into_iter()
-            .map(|(id, refused)| {
-                let shown = RejectedOrigins {
-                    last_day: refused.count,
-                    origins: refused.origin_names(),
-                };
-                (id, shown)
-            })
+            .map(|(id, refused)| (id, refused.into()))
             .collect())
     }
 

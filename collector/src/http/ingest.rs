@@ -66,6 +66,15 @@ pub(super) async fn read_body(
     })
 }
 
+/// An `Origin` header as logs show it: bounded as the Sites page keeps it,
+/// whatever a client sends.
+fn shown_origin(origin: &str) -> String {
+    origin
+        .chars()
+        .take(crate::store::refusals::ORIGIN_MAX)
+        .collect()
+}
+
 #[instrument(skip_all, fields(site, kind, replayed))]
 async fn ingest(
     state: &AppState,
@@ -99,8 +108,7 @@ async fn ingest(
         state
             .sites
             .note_unknown(key, origin, state.clock.now_millis());
-        let shown: String =
-            origin.map_or_else(|| "none".to_owned(), |o| o.chars().take(120).collect());
+        let shown = origin.map_or_else(|| "none".to_owned(), shown_origin);
         tracing::info!(site_key = %key, origin = %shown, "refused feedback naming a site key no site has");
         return Err(ApiError::UnknownSite);
     };
@@ -114,7 +122,7 @@ async fn ingest(
         state
             .sites
             .note_rejected(site.id, origin, state.clock.now_millis());
-        let shown: String = origin.chars().take(120).collect();
+        let shown = shown_origin(origin);
         tracing::info!(site = %site.key, origin = %shown, "refused feedback from an origin the site does not allow");
         return Err(ApiError::OriginNotAllowed);
     }
