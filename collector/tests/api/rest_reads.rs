@@ -1,0 +1,275 @@
+//! The staff REST API's list: keyset pages that miss nothing while
+//! entries arrive, the waiting order, the inbox's filters, and parameters
+//! read strictly.
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::error_of;
+use crate::rest::{Api, reference_of, token_for};
+use crate::staff::{complaint, console_app, signed_in};
+
+#[tokio::test]
+async fn pages_cover_every_entry_exactly_once_while_new_ones_arrive() {
+    let (app, _clock) = console_app().await;
+    let mut before = Vec::new();
+    for i in 0..45 {
+        before.push(reference_of(&app, complaint(&app, &format!("entry {i}"))).await);
+    }
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "read", None).await,
+    };
+    for view in ["all", "waiting"] {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut next = Some(format!("/api/v1/entries?view={view}&limit=7"));
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            let response = api.get(&url).await;
+            assert_eq!(response.status(), 200);
+            let link = response
+                .headers()
+                .get("link")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let page: Value = response.json().await.unwrap();
+            let entries = page["entries"].as_array().unwrap();
+            assert!(entries.len() <= 7);
+            for entry in entries {
+                *seen
+                    .entry(entry["reference"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
+            }
+            next = page["next"].as_str().map(str::to_owned);
+            assert_eq!(link, next.as_ref().map(|n| format!("<{n}>; rel=\"next\"")));
+            // Someone files feedback between pages.
+            reference_of(&app, complaint(&app, "meanwhile")).await;
+            pages += 1;
+        }
+        assert!(pages >= 7);
+        for reference in &before {
+            assert_eq!(seen.get(reference), Some(&1), "{view}: {reference}");
+        }
+        assert!(seen.values().all(|n| *n == 1), "{view}: nothing twice");
+    }
+    for limit in ["201", "0", "", "ten"] {
+        let response = api.get(&format!("/api/v1/entries?limit={limit}")).await;
+        assert_eq!(error_of(response, 422).await.1.as_deref(), Some("limit"));
+    }
+    let response = api.get("/api/v1/entries?cursor=bm9wZQ").await;
+    assert_eq!(error_of(response, 422).await.1.as_deref(), Some("cursor"));
+}
+
+#[tokio::test]
+async fn the_waiting_view_puts_whoever_has_waited_longest_first_counting_from_a_follow_up() {
+    let (app, clock) = console_app().await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    // A arrives and is answered; B arrives ten minutes later; ten more and
+    // A's customer writes again; ten more and C arrives. Waiting now: B for
+    // 20 minutes, A for 10 (since the follow-up), C just in.
+    let a = reference_of(&app, complaint(&app, "The invoice is wrong")).await;
+    let reply = api
+        .post(
+            &format!("/api/v1/entries/{a}/replies"),
+            json!({"body": "Which line?"}),
+        )
+        .await;
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    clock.advance(10 * 60_000);
+    let b = reference_of(&app, complaint(&app, "The app logs me out")).await;
+    clock.advance(10 * 60_000);
+    let a_id: i64 = app
+        .db()
+        .query_row("SELECT id FROM entries WHERE reference = ?1", [&a], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    app.running
+        .store
+        .follow_up(a_id, "Line 3, the shipping".into(), clock.now_millis())
+        .await
+        .unwrap()
+        .unwrap();
+    clock.advance(10 * 60_000);
+    let c = reference_of(&app, complaint(&app, "No receipt")).await;
+
+    // One at a time, so every step goes through the cursor.
+    let mut order = Vec::new();
+    let mut next = Some("/api/v1/entries?view=waiting&limit=1".to_owned());
+    while let Some(url) = next.take() {
+        let page = api.json(&url).await;
+        for entry in page["entries"].as_array().unwrap() {
+            order.push(entry["reference"].as_str().unwrap().to_owned());
+        }
+        next = page["next"].as_str().map(str::to_owned);
+    }
+    assert_eq!(order, [b.clone(), a.clone(), c.clone()]);
+
+    // The console lists them in the same order.
+    let console = signed_in(&app, "ada@example.com").await;
+    let inbox = console.html("/console").await;
+    let at = |reference: &str| inbox.find(reference).unwrap();
+    assert!(at(&b) < at(&a) && at(&a) < at(&c), "{inbox}");
+}
+
+#[tokio::test]
+async fn the_inbox_filters_apply_to_the_api() {
+    let (app, _clock) = console_app().await;
+    reference_of(&app, complaint(&app, "The discount code failed")).await;
+    let idea = reference_of(
+        &app,
+        json!({"site": app.site_key, "kind": "idea", "message": "Dark mode please"}),
+    )
+    .await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "read", None).await,
+    };
+    let refs = |page: &Value| -> Vec<String> {
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["reference"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        refs(&api.json("/api/v1/entries?view=all&kind=idea").await),
+        std::slice::from_ref(&idea)
+    );
+    assert_eq!(
+        refs(&api.json("/api/v1/entries?view=all&q=dark").await),
+        std::slice::from_ref(&idea)
+    );
+    let by_key = api
+        .json(&format!("/api/v1/entries?view=all&site={}", app.site_key))
+        .await;
+    assert_eq!(refs(&by_key).len(), 2);
+    assert_eq!(refs(&api.json("/api/v1/entries?view=spam").await).len(), 0);
+    for (query, field) in [
+        ("kind=rant", "kind"),
+        ("view=trash", "view"),
+        ("from=yesterday", "from"),
+        ("site=site_nope", "site"),
+        ("site=99999", "site"),
+        // The console's page parameter: the API pages with `cursor`.
+        ("after=3", "query"),
+    ] {
+        let response = api.get(&format!("/api/v1/entries?{query}")).await;
+        assert_eq!(
+            error_of(response, 422).await.1.as_deref(),
+            Some(field),
+            "{query}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_misspelt_parameter_is_refused_by_name_rather_than_ignored() {
+    let (app, _clock) = console_app().await;
+    let reference = reference_of(&app, complaint(&app, "The discount code failed")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "read", None).await,
+    };
+    let one = format!("/api/v1/entries/{reference}?fields=all");
+    for path in [
+        "/api/v1/entries?view=all&stauts=open",
+        "/api/v1/entries?limit=1&page=2",
+        "/api/v1/entries/export.csv?kind=idea&format=csv",
+        "/api/v1/entries/export.ndjson?sort=created",
+        "/api/v1/attachments/a_01?downlaod=1",
+        "/api/v1/sites?page=2",
+        &one,
+    ] {
+        let response = api.get(path).await;
+        assert_eq!(response.status(), 422, "{path}");
+        let body: Value = response.json().await.unwrap();
+        let unknown = path.rsplit('&').next().unwrap().rsplit('?').next().unwrap();
+        let name = unknown.split('=').next().unwrap();
+        assert_eq!(body["error"]["field"], "query", "{path}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("\"{name}\"")),
+            "{path}: {message}"
+        );
+    }
+    // Every parameter the API documents is still read, together.
+    let all = "/api/v1/entries?view=all&site=&kind=complaint&status=new&severity=&assignee=\
+               &promise=&from=2020-01-01&to=2100-01-01&q=discount&limit=5";
+    assert_eq!(api.json(all).await["entries"].as_array().unwrap().len(), 1);
+    let export = api
+        .get("/api/v1/entries/export.csv?view=all&q=discount&bom=1")
+        .await;
+    assert_eq!(export.status(), 200);
+    // An action reads none: one given is refused, and nothing is done.
+    let writer = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let response = writer
+        .post(
+            &format!("/api/v1/entries/{reference}/notes?notify=everyone"),
+            json!({"body": "Checked the coupon"}),
+        )
+        .await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "query");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("this route reads none"), "{message}");
+    let entry = format!("/api/v1/entries/{reference}");
+    assert_eq!(writer.json(&entry).await["notes"], json!([]));
+}
+
+#[tokio::test]
+async fn entries_name_their_assignee_and_can_be_filtered_by_a_colleagues_email() {
+    let (app, _clock) = console_app().await;
+    reference_of(&app, complaint(&app, "The discount code failed")).await;
+    let reference = reference_of(&app, complaint(&app, "The parcel never came")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let assigned: Value = api
+        .post(
+            &format!("/api/v1/entries/{reference}/assign"),
+            json!({"assignee": "ada@example.com"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(assigned["assignee"], "Ada");
+    let ada_id = assigned["assignee_id"].as_i64().unwrap();
+
+    let page = api
+        .json("/api/v1/entries?view=all&assignee=%20ADA@example.com")
+        .await;
+    let entries = page["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{page}");
+    assert_eq!(entries[0]["reference"], reference.as_str());
+    assert_eq!(entries[0]["assignee"], "Ada");
+    assert_eq!(entries[0]["assignee_id"], ada_id);
+    let by_id = api
+        .json(&format!("/api/v1/entries?view=all&assignee={ada_id}"))
+        .await;
+    assert_eq!(by_id["entries"], page["entries"]);
+    let unassigned = api.json("/api/v1/entries?view=all&assignee=none").await;
+    assert_eq!(unassigned["entries"][0]["assignee"], Value::Null);
+    assert_eq!(unassigned["entries"][0]["assignee_id"], Value::Null);
+
+    for nobody in ["nobody@example.com", "99999", "0"] {
+        let response = api.get(&format!("/api/v1/entries?assignee={nobody}")).await;
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unknown_colleague", "{nobody}");
+        assert_eq!(body["error"]["field"], "assignee", "{nobody}");
+        assert_eq!(
+            body["error"]["message"], "no colleague has this id or email",
+            "a filter gives no work: {nobody}"
+        );
+    }
+}
