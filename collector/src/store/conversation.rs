@@ -88,11 +88,11 @@ fn follow_up(
     body: &str,
     at: i64,
 ) -> Result<Option<FollowedUp>, StoreError> {
-    let status: Option<String> = conn
+    let status: Option<Status> = conn
         .prepare_cached("SELECT status FROM entries WHERE id = ?1")?
         .query_row([entry_id], |r| r.get(0))
         .optional()?;
-    let Some(status) = status.as_deref().and_then(Status::parse) else {
+    let Some(status) = status else {
         return Ok(None);
     };
     if let Some(event_id) = repeated(conn, entry_id, Author::Customer, body, at)? {
@@ -176,10 +176,7 @@ impl Sqlite {
             )?;
             let rows = stmt.query_map([entry_id], |r| {
                 let promise = match (r.get::<_, Option<String>>(3)?, r.get::<_, Option<i64>>(4)?) {
-                    (Some(text), Some(due)) => {
-                        let state: String = r.get(5)?;
-                        Some((text, due, Settled::parse(&state).unwrap_or(Settled::Open)))
-                    }
+                    (Some(text), Some(due)) => Some((text, due, r.get::<_, Settled>(5)?)),
                     _ => None,
                 };
                 Ok(PublicMessage {

@@ -30,6 +30,7 @@ mod sites;
 mod sqlite;
 mod staff;
 mod stats;
+mod stored;
 mod throttle;
 mod tokens;
 pub mod vacuum;
@@ -165,7 +166,9 @@ impl From<rusqlite::Error> for StoreError {
 /// A PostgreSQL error as it may be logged: its SQLSTATE and where it
 /// happened, never the server's message or detail, which quote the values
 /// involved (a customer's words, a staff email in a unique key). Its
-/// `Debug` is its `Display`, for the same reason.
+/// `Debug` is its `Display`, for the same reason. The driver's own account
+/// of a failure on this side (a column it could not read, and why; a lost
+/// connection) quotes no data and is kept.
 pub struct PostgresError(tokio_postgres::Error);
 
 /// Why a first connection to PostgreSQL failed, in words an operator can
@@ -240,8 +243,15 @@ impl std::fmt::Display for PostgresError {
                 }
                 Ok(())
             }
-            None if self.0.is_closed() => f.write_str("connection closed"),
-            None => f.write_str("client or connection error"),
+            None => {
+                write!(f, "{}", self.0)?;
+                let mut cause = std::error::Error::source(&self.0);
+                while let Some(c) = cause {
+                    write!(f, ": {c}")?;
+                    cause = c.source();
+                }
+                Ok(())
+            }
         }
     }
 }

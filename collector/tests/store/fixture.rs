@@ -17,6 +17,11 @@ impl SqliteFixture {
         let store = Store::open(&dir.path().join("contract.db")).unwrap();
         SqliteFixture { store, _dir: dir }
     }
+
+    /// The database file, for what a test does to it by hand.
+    pub fn path(&self) -> std::path::PathBuf {
+        self._dir.path().join("contract.db")
+    }
 }
 
 /// A fresh database on the test process's throwaway PostgreSQL server.

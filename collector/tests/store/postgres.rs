@@ -162,7 +162,12 @@ async fn a_column_of_an_unexpected_type_is_an_error_not_a_panic() {
     // A fresh pool: the first one's prepared statements predate the change.
     let db = Postgres::connect(&url).await.unwrap();
     match db.sites().await {
-        Err(StoreError::Postgres(_)) => {}
+        // Said in full to whoever reads the log: which column, and why.
+        Err(StoreError::Postgres(e)) => {
+            let said = e.to_string();
+            assert!(said.starts_with("error deserializing column"), "{said}");
+            assert!(said.contains("bytea"), "{said}");
+        }
         other => panic!("expected a Postgres error, got {other:?}"),
     }
     db.ping().await.unwrap();

@@ -495,3 +495,92 @@ async fn a_bulk_action_leaves_what_a_colleague_changed_since_the_page_was_shown(
     assert_eq!(now(&ids[2]).await, (Status::Spam, Some("Ada".to_owned())));
 }
 story!(a_bulk_action_leaves_what_a_colleague_changed_since_the_page_was_shown);
+
+/// A state the binary does not know (a hand edit, a newer version's value)
+/// fails the read instead of passing for "new" or "open", which the next
+/// move would then overwrite; `corrupt(public_id)` writes one by hand.
+async fn an_unknown_stored_state_is_an_error_not_a_default(
+    db: &Store,
+    corrupt: impl AsyncFnOnce(&str),
+) {
+    let shop = first_site(db).await;
+    let ada = db
+        .add_user(staff("ada@shop.example", "Ada"), T0)
+        .await
+        .unwrap();
+    let request = serde_json::json!({"message": "Where is my refund?"});
+    let id = db
+        .insert_entry(entry(&shop, T0, request))
+        .await
+        .unwrap()
+        .public_id;
+    let reply = NewReply {
+        body: "It goes out Friday.".into(),
+        promise: Some(("Refund sent by Friday".into(), T0 + 48 * HOUR)),
+    };
+    db.reply(id.clone(), reply, ada.id, T0 + HOUR)
+        .await
+        .unwrap();
+    corrupt(&id).await;
+
+    let read = db.entry_detail(id.clone()).await;
+    let error = read.expect_err("an unknown status is not read as a default");
+    let said = error_chain(&error);
+    assert!(said.contains("unknown entry status \"archived\""), "{said}");
+    let moved = db
+        .set_status(id.clone(), Status::Resolved, ada.id, T0 + 2 * HOUR)
+        .await;
+    assert!(
+        matches!(moved, Err(ReviewError::Store(_))),
+        "a move from an unknown status is not made: {moved:?}"
+    );
+}
+
+/// An error with every source it wraps, as the log shows it.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut said = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        said.push_str(": ");
+        said.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    said
+}
+
+#[tokio::test]
+async fn an_unknown_stored_state_is_an_error_on_sqlite() {
+    let fixture = crate::fixture::SqliteFixture::new();
+    let path = fixture.path();
+    an_unknown_stored_state_is_an_error_not_a_default(&fixture.store, async |id: &str| {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "UPDATE entries SET status = 'archived' WHERE public_id = ?1",
+            [id],
+        )
+        .unwrap();
+    })
+    .await;
+    fixture.store.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_stored_state_is_an_error_on_postgres() {
+    let url = crate::postgres_server::TempPostgres::shared().fresh_database();
+    let store = Store::connect(&url).await.unwrap();
+    an_unknown_stored_state_is_an_error_not_a_default(&store, async |id: &str| {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .execute(
+                "UPDATE entries SET status = 'archived' WHERE public_id = $1",
+                &[&id],
+            )
+            .await
+            .unwrap();
+    })
+    .await;
+    store.shutdown().await;
+}

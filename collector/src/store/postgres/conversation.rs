@@ -43,7 +43,7 @@ impl Postgres {
     ) -> Result<Option<FollowedUp>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let status: Option<String> = tx
+        let status: Option<Status> = tx
             .query_opt(
                 "SELECT status FROM entries WHERE id = $1 FOR UPDATE",
                 &[&entry_id],
@@ -51,7 +51,7 @@ impl Postgres {
             .await?
             .map(|r| r.try_get(0))
             .transpose()?;
-        let Some(status) = status.as_deref().and_then(Status::parse) else {
+        let Some(status) = status else {
             return Ok(None);
         };
         // The entry's row lock above makes a second copy wait here, then
@@ -132,10 +132,7 @@ impl Postgres {
                 r.try_get::<_, Option<String>>(3)?,
                 r.try_get::<_, Option<i64>>(4)?,
             ) {
-                (Some(text), Some(due)) => {
-                    let state: String = r.try_get(5)?;
-                    Some((text, due, Settled::parse(&state).unwrap_or(Settled::Open)))
-                }
+                (Some(text), Some(due)) => Some((text, due, r.try_get::<_, Settled>(5)?)),
                 _ => None,
             };
             Ok(PublicMessage {

@@ -18,13 +18,9 @@ pub(super) fn locate(
     let mut stmt =
         conn.prepare_cached("SELECT id, status, assignee_id FROM entries WHERE public_id = ?1")?;
     let found = stmt
-        .query_row([public_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?))
-        })
+        .query_row([public_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    Ok(found.map(|(id, status, assignee)| {
-        (id, Status::parse(&status).unwrap_or(Status::New), assignee)
-    }))
+    Ok(found)
 }
 
 pub(in crate::store) struct NewEvent<'a> {

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::store::{Sqlite, StoreError};
 
 use super::{Event, EventKind, PromiseRow};
-use crate::review::workflow::{Settled, Status};
+use crate::review::workflow::Status;
 
 /// Everything the entry page shows.
 #[derive(Debug, Clone)]
@@ -49,14 +49,13 @@ pub struct EntryDetail {
 }
 
 pub(super) fn promise_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PromiseRow> {
-    let settled: String = r.get(5)?;
     Ok(PromiseRow {
         id: r.get(0)?,
         entry_public_id: r.get(1)?,
         entry_reference: r.get(2)?,
         text: r.get(3)?,
         due_at: r.get(4)?,
-        settled: Settled::parse(&settled).unwrap_or(Settled::Open),
+        settled: r.get(5)?,
         settled_at: r.get(6)?,
         made_by: r.get(7)?,
         created_at: r.get(8)?,
@@ -89,14 +88,13 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
     let mut stmt = conn.prepare_cached(&format!("{DETAIL_SELECT} WHERE e.public_id = ?1"))?;
     let found = stmt
         .query_row([public_id], |r| {
-            let status: String = r.get(5)?;
             Ok(EntryDetail {
                 id: r.get(0)?,
                 public_id: r.get(1)?,
                 reference: r.get(2)?,
                 status_token: r.get(3)?,
                 kind: r.get(4)?,
-                status: Status::parse(&status).unwrap_or(Status::New),
+                status: r.get(5)?,
                 severity: r.get(6)?,
                 message: r.get(7)?,
                 expected: r.get(8)?,

@@ -4,20 +4,18 @@
 use deadpool_postgres::{Client, GenericClient};
 use tokio_postgres::Row;
 
-use crate::review::workflow::{Settled, Status};
 use crate::store::postgres::{Postgres, read_opt, read_rows};
 use crate::store::review::{DETAIL_SELECT, EVENTS_SELECT, PROMISE_SELECT};
 use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, PromiseRow, StoreError};
 
 pub(in crate::store::postgres) fn promise(r: &Row) -> Result<PromiseRow, StoreError> {
-    let settled: String = r.try_get(5)?;
     Ok(PromiseRow {
         id: r.try_get(0)?,
         entry_public_id: r.try_get(1)?,
         entry_reference: r.try_get(2)?,
         text: r.try_get(3)?,
         due_at: r.try_get(4)?,
-        settled: Settled::parse(&settled).unwrap_or(Settled::Open),
+        settled: r.try_get(5)?,
         settled_at: r.try_get(6)?,
         made_by: r.try_get(7)?,
         created_at: r.try_get(8)?,
@@ -26,14 +24,13 @@ pub(in crate::store::postgres) fn promise(r: &Row) -> Result<PromiseRow, StoreEr
 }
 
 fn detail(r: &Row) -> Result<EntryDetail, StoreError> {
-    let status: String = r.try_get(5)?;
     Ok(EntryDetail {
         id: r.try_get(0)?,
         public_id: r.try_get(1)?,
         reference: r.try_get(2)?,
         status_token: r.try_get(3)?,
         kind: r.try_get(4)?,
-        status: Status::parse(&status).unwrap_or(Status::New),
+        status: r.try_get(5)?,
         severity: r.try_get(6)?,
         message: r.try_get(7)?,
         expected: r.try_get(8)?,

@@ -47,11 +47,7 @@ async fn locate(
 
 /// An entry's id and status from columns `at` and `at + 1` of `r`.
 fn id_and_status(r: &Row, at: usize) -> Result<(i64, Status), StoreError> {
-    let status: String = r.try_get(at + 1)?;
-    Ok((
-        r.try_get(at)?,
-        Status::parse(&status).unwrap_or(Status::New),
-    ))
+    Ok((r.try_get(at)?, r.try_get(at + 1)?))
 }
 
 pub(super) async fn record(tx: &Transaction<'_>, event: NewEvent<'_>) -> Result<i64, StoreError> {
