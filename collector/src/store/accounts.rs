@@ -32,11 +32,18 @@ pub enum LinkPurpose {
     Reset { user: User },
 }
 
+/// What the audit log calls withdrawing an invitation.
+pub const INVITE_WITHDRAWN: &str = "staff.invite_withdrawn";
+
 /// An invitation not yet accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingInvite {
+    pub id: i64,
     pub email: String,
     pub role: Role,
+    /// The colleague who made it, by name; `None` from the command line.
+    pub invited_by: Option<String>,
+    pub created_at: i64,
     pub expires_at: i64,
 }
 
@@ -505,19 +512,49 @@ impl Sqlite {
     pub async fn pending_invites(&self, now: i64) -> Result<Vec<PendingInvite>, StoreError> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT email, role, expires_at FROM account_links
-                 WHERE purpose = 'invite' AND used_at IS NULL AND expires_at > ?1
-                 ORDER BY created_at DESC LIMIT 100",
+                "SELECT l.id, l.email, l.role, u.name, l.created_at, l.expires_at
+                 FROM account_links l LEFT JOIN users u ON u.id = l.created_by
+                 WHERE l.purpose = 'invite' AND l.used_at IS NULL AND l.expires_at > ?1
+                 ORDER BY l.created_at DESC LIMIT 100",
             )?;
             let rows = stmt.query_map([now], |r| {
-                let role: String = r.get(1)?;
+                let role: String = r.get(2)?;
                 Ok(PendingInvite {
-                    email: r.get(0)?,
+                    id: r.get(0)?,
+                    email: r.get(1)?,
                     role: Role::parse(&role).unwrap_or(Role::Agent),
-                    expires_at: r.get(2)?,
+                    invited_by: r.get(3)?,
+                    created_at: r.get(4)?,
+                    expires_at: r.get(5)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Withdraws invitation `id` while it can still be accepted (its link
+    /// then answers as a used one); returns the address it was for, or
+    /// `None` when it was accepted, had expired or never was.
+    pub async fn withdraw_invite(
+        &self,
+        id: i64,
+        actor: i64,
+        at: i64,
+    ) -> Result<Option<String>, StoreError> {
+        self.write(move |conn| {
+            let email: Option<String> = conn
+                .prepare_cached(
+                    "UPDATE account_links SET used_at = ?2
+                     WHERE id = ?1 AND purpose = 'invite' AND used_at IS NULL AND expires_at > ?2
+                     RETURNING email",
+                )?
+                .query_row(params![id, at], |r| r.get(0))
+                .optional()?;
+            if let Some(email) = &email {
+                audit(conn, Some(actor), INVITE_WITHDRAWN, email, None, at)?;
+            }
+            Ok(email)
         })
         .await
     }

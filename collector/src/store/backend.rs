@@ -365,6 +365,9 @@ operations! {
         fn pending_folding(kind: MailKind, user_id: i64, limit: i64) -> Result<PendingFold, StoreError>;
         /// Invitations that can still be accepted.
         fn pending_invites(now: i64) -> Result<Vec<PendingInvite>, StoreError>;
+        /// Withdraws invitation `id` if it can still be accepted, recorded
+        /// in the audit log; returns the address it was for.
+        fn withdraw_invite(id: i64, actor: i64, at: i64) -> Result<Option<String>, StoreError>;
         /// Deletes emails and webhook messages finished more than
         /// `OUTBOX_KEPT_DAYS` before `now`; returns how many of each.
         fn prune_outboxes(now: i64) -> Result<(usize, usize), StoreError>;

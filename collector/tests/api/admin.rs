@@ -117,6 +117,71 @@ async fn an_invited_colleague_joins_by_the_link_once_and_is_signed_in() {
 }
 
 #[tokio::test]
+async fn an_invitation_sent_to_the_wrong_address_is_withdrawn_and_its_link_stops() {
+    let (app, _) = console_app().await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let page = admin
+        .act(
+            "/console/staff/invite",
+            &[("email", "cy@exmaple.com"), ("role", "admin")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let link = link_path(&page);
+    let listed = admin.html("/console/staff").await;
+    let line = between(&listed, "<ul class=\"invites\"><li>", "<form");
+    assert!(
+        line.starts_with("cy@exmaple.com as administrator, invited <time"),
+        "{line}"
+    );
+    assert!(
+        line.contains(">just now</time> by Ada, valid for another 3 d"),
+        "{line}"
+    );
+    let withdraw = format!(
+        "/console/staff/invites/{}/withdraw",
+        between(&listed, "/console/staff/invites/", "/withdraw")
+    );
+    // Only an administrator, and only with the page's token.
+    let agent = signed_in(&app, "bo@example.com").await;
+    assert_eq!(
+        agent.act(&withdraw, &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin.post(&withdraw, &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(Console::new(&app).get(&link).await.status(), StatusCode::OK);
+
+    let done = admin.act(&withdraw, &[]).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    let after = admin.html(&location(&done)).await;
+    assert!(
+        after.contains("Invitation withdrawn: its link no longer works."),
+        "{after}"
+    );
+    assert!(!after.contains("cy@exmaple.com"), "no longer listed");
+    let stopped = Console::new(&app)
+        .post(&link, &[("name", "Cy"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(stopped.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let again = admin.act(&withdraw, &[]).await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("can no longer be withdrawn")
+    );
+    let audit = admin.html("/console/audit").await;
+    assert!(audit.contains("staff.invite_withdrawn"), "{audit}");
+}
+
+#[tokio::test]
 async fn disabling_an_account_ends_its_sessions_and_tokens_at_once_but_keeps_its_name() {
     let (app, _) = console_app().await;
     let (id, _) = submit(&app, complaint(&app, "Paket beschädigt")).await;

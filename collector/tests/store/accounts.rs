@@ -218,6 +218,87 @@ async fn a_colleague_is_renamed_once_and_the_change_recorded(db: &Store) {
 }
 story!(a_colleague_is_renamed_once_and_the_change_recorded);
 
+async fn an_invitation_is_withdrawn_until_it_is_accepted_and_never_after(db: &Store) {
+    let users = staff(db, 1, 0).await;
+    let admin = &users[0];
+    let invite = |hash: &[u8], email: &str, at: i64| NewLink {
+        hash: hash.to_vec(),
+        purpose: LinkPurpose::Invite {
+            email: email.into(),
+            name: String::new(),
+            role: Role::Admin,
+        },
+        created_by: admin.id,
+        asked_by_owner: false,
+        at,
+        expires_at: at + 100,
+    };
+    db.add_account_link(invite(b"wrong", "bo@exmaple.com", T0))
+        .await
+        .unwrap();
+    db.add_account_link(invite(b"right", "bo@example.com", T0 + 1))
+        .await
+        .unwrap();
+    let pending = db.pending_invites(T0 + 2).await.unwrap();
+    let listed: Vec<(&str, Option<&str>, i64)> = pending
+        .iter()
+        .map(|p| (p.email.as_str(), p.invited_by.as_deref(), p.created_at))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("bo@example.com", Some("U0"), T0 + 1),
+            ("bo@exmaple.com", Some("U0"), T0)
+        ]
+    );
+    let wrong = pending[1].id;
+    assert_eq!(
+        db.withdraw_invite(wrong, admin.id, T0 + 3).await.unwrap(),
+        Some("bo@exmaple.com".to_owned())
+    );
+    assert_eq!(
+        db.account_link(b"wrong".to_vec(), T0 + 4).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        db.redeem_account_link(b"wrong".to_vec(), None, "h".into(), T0 + 4)
+            .await,
+        Err(AccountError::Refused(AccountRefusal::LinkInvalid))
+    ));
+    // Once is all: withdrawn, accepted or expired, there is nothing to take back.
+    assert_eq!(
+        db.withdraw_invite(wrong, admin.id, T0 + 5).await.unwrap(),
+        None
+    );
+    let right = pending[0].id;
+    db.redeem_account_link(b"right".to_vec(), Some("Bo".into()), "h".into(), T0 + 6)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.withdraw_invite(right, admin.id, T0 + 7).await.unwrap(),
+        None
+    );
+    db.add_account_link(invite(b"late", "cy@example.com", T0 + 8))
+        .await
+        .unwrap();
+    let late = db.pending_invites(T0 + 9).await.unwrap()[0].id;
+    assert_eq!(
+        db.withdraw_invite(late, admin.id, T0 + 108).await.unwrap(),
+        None
+    );
+    assert_eq!(db.withdraw_invite(9_999, admin.id, T0).await.unwrap(), None);
+    let log = db
+        .audit_log(Some("staff.invite_withdrawn".into()), 10)
+        .await
+        .unwrap();
+    let entries: Vec<(&str, Option<&str>)> = log
+        .iter()
+        .map(|e| (e.subject.as_str(), e.actor.as_deref()))
+        .collect();
+    assert_eq!(entries, [("bo@exmaple.com", Some("U0"))]);
+}
+story!(an_invitation_is_withdrawn_until_it_is_accepted_and_never_after);
+
 async fn a_link_works_once_and_not_after_it_expires_or_is_replaced(db: &Store) {
     let users = staff(db, 1, 1).await;
     let admin = &users[0];

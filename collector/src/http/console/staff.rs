@@ -57,6 +57,7 @@ fn done_text(key: &str) -> Option<&'static str> {
             "Account disabled: its sessions and API tokens no longer work. Entries assigned to it stay so until handed on: find them from its line below."
         }
         "enabled" => "Account enabled again. They can sign in with their password.",
+        "withdrawn" => "Invitation withdrawn: its link no longer works.",
         _ => return None,
     })
 }
@@ -136,14 +137,25 @@ fn account_row(a: &Account, staff: &Staff, now: i64) -> Markup {
     }
 }
 
-fn invites(pending: &[PendingInvite], now: i64) -> Markup {
+fn invites(pending: &[PendingInvite], staff: &Staff, now: i64) -> Markup {
     html! {
         @if !pending.is_empty() {
             h2 { "Invitations not yet accepted" }
-            ul {
+            ul.invites {
                 @for p in pending {
-                    li { (p.email) " as " (role_label(p.role).to_lowercase()) ", valid for another "
-                        (crate::review::workflow::human_duration(p.expires_at - now)) }
+                    li {
+                        (p.email) " as " (role_label(p.role).to_lowercase())
+                        ", invited " (views::when(p.created_at, now))
+                        @if let Some(by) = &p.invited_by { " by " (by) }
+                        ", valid for another "
+                        (crate::review::workflow::human_duration(p.expires_at - now)) " "
+                        // Sent to the wrong address, or the link went
+                        // further than meant: it can be taken back.
+                        form.inline method="post" action={ "/console/staff/invites/" (p.id) "/withdraw" } {
+                            (views::csrf(staff))
+                            button type="submit" { "Withdraw" span.visually-hidden { " the invitation for " (p.email) } }
+                        }
+                    }
                 }
             }
         }
@@ -210,7 +222,7 @@ async fn render(
                 button.primary type="submit" { "Create invitation link" }
             }
         }
-        (invites(&pending, now))
+        (invites(&pending, staff, now))
         h2 { "Accounts" }
         (views::scrolls("Accounts", html! {
             table {
@@ -504,4 +516,30 @@ pub async fn enable(
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, ConsoleError> {
     set_disabled(&state, &staff, user_id(path)?, false).await
+}
+
+/// Takes back an invitation not yet accepted: its link stops working.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    path: Result<Path<i64>, PathRejection>,
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, ConsoleError> {
+    staff.require_admin()?;
+    let id = path
+        .map(|Path(id)| id)
+        .map_err(|_| ConsoleError::NotFound)?;
+    let now = state.clock.now_millis();
+    match state.store.withdraw_invite(id, staff.user.id, now).await? {
+        Some(_) => {
+            tracing::info!(invite_id = id, "invitation withdrawn");
+            Ok(Redirect::to("/console/staff?done=withdrawn").into_response())
+        }
+        None => {
+            let why = ConsoleError::Invalid(
+                "That invitation can no longer be withdrawn: it was accepted, replaced or has expired."
+                    .to_owned(),
+            );
+            refused(&state, &staff, why).await
+        }
+    }
 }

@@ -9,7 +9,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 
 use super::staff::user;
 use super::{Postgres, audit, read_opt, read_rows};
-use crate::store::accounts::{ASKED_LINKS_PER_HOUR, Outcome, flatten};
+use crate::store::accounts::{ASKED_LINKS_PER_HOUR, INVITE_WITHDRAWN, Outcome, flatten};
 use crate::store::refusals::HOUR_MS;
 use crate::store::{
     Account, AccountError, AccountRefusal, AuditEntry, LinkPurpose, NewLink, PendingInvite, Role,
@@ -430,19 +430,48 @@ impl Postgres {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT email, role, expires_at FROM account_links
-                 WHERE purpose = 'invite' AND used_at IS NULL AND expires_at > $1
-                 ORDER BY created_at DESC LIMIT 100",
+                "SELECT l.id, l.email, l.role, u.name, l.created_at, l.expires_at
+                 FROM account_links l LEFT JOIN users u ON u.id = l.created_by
+                 WHERE l.purpose = 'invite' AND l.used_at IS NULL AND l.expires_at > $1
+                 ORDER BY l.created_at DESC LIMIT 100",
                 &[&now],
             )
             .await?;
         read_rows(&rows, |r| {
             Ok(PendingInvite {
-                email: r.try_get(0)?,
-                role: Role::parse(r.try_get(1)?).unwrap_or(Role::Agent),
-                expires_at: r.try_get(2)?,
+                id: r.try_get(0)?,
+                email: r.try_get(1)?,
+                role: Role::parse(r.try_get(2)?).unwrap_or(Role::Agent),
+                invited_by: r.try_get(3)?,
+                created_at: r.try_get(4)?,
+                expires_at: r.try_get(5)?,
             })
         })
+    }
+
+    pub async fn withdraw_invite(
+        &self,
+        id: i64,
+        actor: i64,
+        at: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let email: Option<String> = tx
+            .query_opt(
+                "UPDATE account_links SET used_at = $2
+                 WHERE id = $1 AND purpose = 'invite' AND used_at IS NULL AND expires_at > $2
+                 RETURNING email",
+                &[&id, &at],
+            )
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        if let Some(email) = &email {
+            audit(&tx, Some(actor), INVITE_WITHDRAWN, email, None, at).await?;
+        }
+        tx.commit().await?;
+        Ok(email)
     }
 
     pub async fn set_disabled(
