@@ -13,12 +13,25 @@ pub const PROMISE_MAX: usize = 300;
 /// the year (2062 for 2026) that would keep it from ever turning overdue.
 pub const PROMISE_DAYS_MAX: i64 = 366;
 
-/// Input staff can correct: which field, and a sentence saying how.
+/// Input staff can correct: which field, and how, written as the API
+/// says it (lower case, no full stop, as every API error is); a page shows
+/// it as a sentence ([`InputError::sentence`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct InputError {
     pub field: &'static str,
     pub message: String,
+}
+
+impl InputError {
+    /// The message as a page shows it: capitalised, with a full stop.
+    pub fn sentence(&self) -> String {
+        let mut chars = self.message.chars();
+        match chars.next() {
+            Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+            None => String::new(),
+        }
+    }
 }
 
 pub(crate) fn bad(field: &'static str, message: impl Into<String>) -> InputError {
@@ -33,12 +46,12 @@ pub(crate) fn bad(field: &'static str, message: impl Into<String>) -> InputError
 pub fn staff_text(raw: &str, field: &'static str, max: usize) -> Result<String, InputError> {
     let text = raw.trim();
     if !earshot_protocol::submission::has_visible(text) {
-        return Err(bad(field, format!("The {field} is empty.")));
+        return Err(bad(field, format!("the {field} is empty")));
     }
     if text.chars().count() > max {
         return Err(bad(
             field,
-            format!("The {field} is longer than {max} characters."),
+            format!("the {field} is longer than {max} characters"),
         ));
     }
     Ok(text.to_owned())
@@ -51,25 +64,25 @@ pub fn promise(text: &str, due: &str, now: i64) -> Result<Option<(String, i64)>,
     let (text, due) = (text.trim(), due.trim());
     match (text.is_empty(), due.is_empty()) {
         (true, true) => Ok(None),
-        (false, true) => Err(bad("promise_due", "A promise needs a due date.")),
+        (false, true) => Err(bad("promise_due", "a promise needs a due date")),
         (true, false) => Err(bad(
             "promise_text",
-            "Say what you promise, or clear the due date.",
+            "say what you promise, or clear the due date",
         )),
         (false, false) => {
             let text = staff_text(text, "promise", PROMISE_MAX)?;
             let day = parse_date(due)
-                .ok_or_else(|| bad("promise_due", "The due date must be a date (YYYY-MM-DD)."))?;
+                .ok_or_else(|| bad("promise_due", "the due date must be a date (YYYY-MM-DD)"))?;
             let due_at = day + DAY - 1;
             if due_at < now {
-                return Err(bad("promise_due", "The due date is in the past."));
+                return Err(bad("promise_due", "the due date is in the past"));
             }
             let latest = latest_promise_day(now);
             if day > latest {
                 return Err(bad(
                     "promise_due",
                     format!(
-                        "A promise can be due within a year at most: pick a date by {}.",
+                        "a promise can be due within a year at most: pick a date by {}",
                         crate::clock::date(latest)
                     ),
                 ));
@@ -87,6 +100,14 @@ pub fn latest_promise_day(now: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_reads_a_refusal_as_a_phrase_and_a_page_as_a_sentence() {
+        let empty = staff_text(" ", "note", TEXT_MAX).unwrap_err();
+        assert_eq!(empty.message, "the note is empty");
+        assert_eq!(empty.sentence(), "The note is empty.");
+        assert_eq!(bad("q", "").sentence(), "");
+    }
 
     #[test]
     fn promises_need_text_and_a_future_day() {

@@ -101,7 +101,11 @@ async fn search_finds_customer_words_and_notes_and_survives_query_syntax() {
     }
     let bad = console.get("/console?status=deleted").await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.text().await.unwrap().contains("unknown status"));
+    let page = bad.text().await.unwrap();
+    assert!(
+        page.contains("role=\"alert\">Unknown status &quot;deleted&quot;.</p>"),
+        "said as a sentence: {page}"
+    );
 }
 
 #[tokio::test]

@@ -212,7 +212,7 @@ fn sent_within(raw: &str, field: &'static str, max: usize) -> Result<(), InputEr
     if raw.chars().count() > max {
         return Err(bad(
             field,
-            format!("The {field} is longer than {max} characters."),
+            format!("the {field} is longer than {max} characters"),
         ));
     }
     Ok(())

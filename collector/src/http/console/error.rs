@@ -38,7 +38,7 @@ pub enum ConsoleError {
 
 impl From<crate::review::input::InputError> for ConsoleError {
     fn from(e: crate::review::input::InputError) -> Self {
-        ConsoleError::Invalid(e.message)
+        ConsoleError::Invalid(e.sentence())
     }
 }
 

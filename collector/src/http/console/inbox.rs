@@ -269,7 +269,7 @@ pub async fn page(
         raw.site = id.to_string();
     }
     let parsed = site
-        .and_then(|_| raw.parse(staff.user.id).map_err(|e| e.message))
+        .and_then(|_| raw.parse(staff.user.id).map_err(|e| e.sentence()))
         .and_then(|filter| match filter.assignee {
             // Only a hand-made address names one: the list offers colleagues.
             Some(Assignee::User(id)) if !accounts.iter().any(|a| a.user.id == id) => {
