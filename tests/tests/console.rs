@@ -228,6 +228,13 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
     press_keys(&browser, "?").await?;
     text_with(&browser, "dialog.shortcuts", "Keyboard shortcuts").await?;
 
+    // An invitation waits, so the Staff page below is checked with its
+    // line and Withdraw button.
+    browser.client.goto(&format!("{url}/console/staff")).await?;
+    fill(&browser, "#invite-email", "cy@example.com").await?;
+    click(&browser, "form[action='/console/staff/invite'] button").await?;
+    text_with(&browser, "ul.invites", "cy@example.com as agent").await?;
+
     // Every other console page an administrator uses, checked the same way.
     for path in ADMIN_PAGES {
         browser.client.goto(&format!("{url}{path}")).await?;

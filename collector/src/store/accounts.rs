@@ -34,6 +34,28 @@ pub enum LinkPurpose {
 
 /// What the audit log calls withdrawing an invitation.
 pub const INVITE_WITHDRAWN: &str = "staff.invite_withdrawn";
+/// What the audit log calls withdrawing a password reset link.
+pub const RESET_WITHDRAWN: &str = "staff.reset_withdrawn";
+
+/// A password reset link not yet used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingReset {
+    pub id: i64,
+    pub user_id: i64,
+    /// The administrator who made it, by name; `None` from the command
+    /// line or when the owner asked for it at sign-in.
+    pub made_by: Option<String>,
+    pub expires_at: i64,
+}
+
+/// What withdrawing link `purpose` (as stored) for `whom` is recorded as.
+pub(super) fn withdrawn_action(purpose: &str) -> &'static str {
+    if purpose == "invite" {
+        INVITE_WITHDRAWN
+    } else {
+        RESET_WITHDRAWN
+    }
+}
 
 /// An invitation not yet accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -515,6 +537,9 @@ impl Sqlite {
                 "SELECT l.id, l.email, l.role, u.name, l.created_at, l.expires_at
                  FROM account_links l LEFT JOIN users u ON u.id = l.created_by
                  WHERE l.purpose = 'invite' AND l.used_at IS NULL AND l.expires_at > ?1
+                   -- Added meanwhile (`earshot user add`): it can no longer
+                   -- be accepted, so it no longer waits.
+                   AND NOT EXISTS (SELECT 1 FROM users WHERE users.email = l.email)
                  ORDER BY l.created_at DESC LIMIT 100",
             )?;
             let rows = stmt.query_map([now], |r| {
@@ -533,28 +558,62 @@ impl Sqlite {
         .await
     }
 
-    /// Withdraws invitation `id` while it can still be accepted (its link
-    /// then answers as a used one); returns the address it was for, or
-    /// `None` when it was accepted, had expired or never was.
-    pub async fn withdraw_invite(
+    /// Password reset links that can still be used.
+    pub async fn pending_resets(&self, now: i64) -> Result<Vec<PendingReset>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT l.id, l.user_id, CASE WHEN l.created_by = l.user_id THEN NULL ELSE u.name END,
+                        l.expires_at
+                 FROM account_links l LEFT JOIN users u ON u.id = l.created_by
+                 WHERE l.purpose = 'reset' AND l.used_at IS NULL AND l.expires_at > ?1
+                 ORDER BY l.created_at DESC LIMIT 500",
+            )?;
+            let rows = stmt.query_map([now], |r| {
+                Ok(PendingReset {
+                    id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    made_by: r.get(2)?,
+                    expires_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Withdraws one-time link `id` (an invitation or a password reset)
+    /// while it can still be used: it then answers as a used one. Returns
+    /// the address it was for, or `None` when it was used, replaced, had
+    /// expired or never was.
+    pub async fn withdraw_link(
         &self,
         id: i64,
         actor: i64,
         at: i64,
     ) -> Result<Option<String>, StoreError> {
         self.write(move |conn| {
-            let email: Option<String> = conn
+            let found: Option<(String, String)> = conn
                 .prepare_cached(
-                    "UPDATE account_links SET used_at = ?2
-                     WHERE id = ?1 AND purpose = 'invite' AND used_at IS NULL AND expires_at > ?2
-                     RETURNING email",
+                    "SELECT l.purpose, coalesce(l.email, u.email)
+                     FROM account_links l LEFT JOIN users u ON u.id = l.user_id
+                     WHERE l.id = ?1 AND l.used_at IS NULL AND l.expires_at > ?2",
                 )?
-                .query_row(params![id, at], |r| r.get(0))
+                .query_row(params![id, at], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            if let Some(email) = &email {
-                audit(conn, Some(actor), INVITE_WITHDRAWN, email, None, at)?;
-            }
-            Ok(email)
+            let Some((purpose, whom)) = found else {
+                return Ok(None);
+            };
+            conn.prepare_cached("UPDATE account_links SET used_at = ?2 WHERE id = ?1")?
+                .execute(params![id, at])?;
+            audit(
+                conn,
+                Some(actor),
+                withdrawn_action(&purpose),
+                &whom,
+                None,
+                at,
+            )?;
+            Ok(Some(whom))
         })
         .await
     }

@@ -22,10 +22,10 @@ use super::{
     BulkTarget, DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry, EntryDetail, Erasure,
     ExportChunk, ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage, Inserted, LinkPurpose,
     MailHealth, MailJob, MailKind, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken,
-    NewUser, NewWebhook, Pending, PendingFold, PendingInvite, Period, PersonExport, PublicMessage,
-    ReplyParts, Report, ReviewError, Role, Rollups, SameCustomer, Session, Site, SiteChange,
-    SiteHoldings, SitePage, SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError, TokenInfo,
-    User, WaitingSummary, Webhook, WriteStats,
+    NewUser, NewWebhook, Pending, PendingFold, PendingInvite, PendingReset, Period, PersonExport,
+    PublicMessage, ReplyParts, Report, ReviewError, Role, Rollups, SameCustomer, Session, Site,
+    SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError,
+    TokenInfo, User, WaitingSummary, Webhook, WriteStats,
 };
 use crate::auth::Attempt;
 use crate::mail::staff::EntryLine;
@@ -365,9 +365,12 @@ operations! {
         fn pending_folding(kind: MailKind, user_id: i64, limit: i64) -> Result<PendingFold, StoreError>;
         /// Invitations that can still be accepted.
         fn pending_invites(now: i64) -> Result<Vec<PendingInvite>, StoreError>;
-        /// Withdraws invitation `id` if it can still be accepted, recorded
-        /// in the audit log; returns the address it was for.
-        fn withdraw_invite(id: i64, actor: i64, at: i64) -> Result<Option<String>, StoreError>;
+        /// Password reset links that can still be used.
+        fn pending_resets(now: i64) -> Result<Vec<PendingReset>, StoreError>;
+        /// Withdraws one-time link `id` (an invitation or a password
+        /// reset) if it can still be used, recorded in the audit log;
+        /// returns the address it was for.
+        fn withdraw_link(id: i64, actor: i64, at: i64) -> Result<Option<String>, StoreError>;
         /// Deletes emails and webhook messages finished more than
         /// `OUTBOX_KEPT_DAYS` before `now`; returns how many of each.
         fn prune_outboxes(now: i64) -> Result<(usize, usize), StoreError>;

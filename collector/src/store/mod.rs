@@ -41,7 +41,7 @@ use std::time::Duration;
 
 pub use accounts::{
     ASKED_LINKS_PER_HOUR, Account, AccountError, AccountRefusal, AuditEntry, LinkPurpose, NewLink,
-    PendingInvite,
+    PendingInvite, PendingReset,
 };
 pub use attachments::{Attached, AttachmentMeta};
 pub use backend::Store;

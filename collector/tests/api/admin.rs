@@ -141,8 +141,8 @@ async fn an_invitation_sent_to_the_wrong_address_is_withdrawn_and_its_link_stops
         "{line}"
     );
     let withdraw = format!(
-        "/console/staff/invites/{}/withdraw",
-        between(&listed, "/console/staff/invites/", "/withdraw")
+        "/console/staff/links/{}/withdraw",
+        between(&listed, "/console/staff/links/", "/withdraw")
     );
     // Only an administrator, and only with the page's token.
     let agent = signed_in(&app, "bo@example.com").await;
@@ -160,7 +160,7 @@ async fn an_invitation_sent_to_the_wrong_address_is_withdrawn_and_its_link_stops
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     let after = admin.html(&location(&done)).await;
     assert!(
-        after.contains("Invitation withdrawn: its link no longer works."),
+        after.contains("Link withdrawn: it no longer works."),
         "{after}"
     );
     assert!(!after.contains("cy@exmaple.com"), "no longer listed");
@@ -464,6 +464,54 @@ async fn a_reset_link_sets_a_new_password_and_ends_the_old_sessions() {
             .status(),
         StatusCode::SEE_OTHER
     );
+}
+
+#[tokio::test]
+async fn a_reset_link_is_shown_on_its_account_until_used_and_can_be_withdrawn() {
+    let (app, _) = console_app().await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let bo_id = user_id(&app, "bo@example.com");
+    let page = admin
+        .act(&format!("/console/staff/{bo_id}/reset"), &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let link = link_path(&page);
+    let listed = admin.html("/console/staff").await;
+    let out = between(&listed, "<p class=\"reset\">", "<form");
+    assert_eq!(
+        out,
+        "Password reset link out (made by Ada), valid for another 3 d "
+    );
+    let withdraw = format!(
+        "/console/staff/links/{}/withdraw",
+        between(&listed, "/console/staff/links/", "/withdraw")
+    );
+    assert!(
+        listed.contains("the password reset link for Bo"),
+        "named for screen readers"
+    );
+    let done = admin.act(&withdraw, &[]).await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert!(
+        !admin
+            .html("/console/staff")
+            .await
+            .contains("Password reset link out")
+    );
+    let stopped = Console::new(&app)
+        .post(&link, &[("password", "an entirely new passphrase")])
+        .await;
+    assert_eq!(stopped.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let mut bo = Console::new(&app);
+    assert_eq!(
+        bo.login("bo@example.com", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "the password is as it was"
+    );
+    let audit = admin.html("/console/audit").await;
+    assert!(audit.contains("staff.reset_withdrawn"), "{audit}");
 }
 
 #[tokio::test]

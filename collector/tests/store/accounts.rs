@@ -218,7 +218,7 @@ async fn a_colleague_is_renamed_once_and_the_change_recorded(db: &Store) {
 }
 story!(a_colleague_is_renamed_once_and_the_change_recorded);
 
-async fn an_invitation_is_withdrawn_until_it_is_accepted_and_never_after(db: &Store) {
+async fn a_one_time_link_is_withdrawn_until_it_is_used_and_never_after(db: &Store) {
     let users = staff(db, 1, 0).await;
     let admin = &users[0];
     let invite = |hash: &[u8], email: &str, at: i64| NewLink {
@@ -253,7 +253,7 @@ async fn an_invitation_is_withdrawn_until_it_is_accepted_and_never_after(db: &St
     );
     let wrong = pending[1].id;
     assert_eq!(
-        db.withdraw_invite(wrong, admin.id, T0 + 3).await.unwrap(),
+        db.withdraw_link(wrong, admin.id, T0 + 3).await.unwrap(),
         Some("bo@exmaple.com".to_owned())
     );
     assert_eq!(
@@ -267,7 +267,7 @@ async fn an_invitation_is_withdrawn_until_it_is_accepted_and_never_after(db: &St
     ));
     // Once is all: withdrawn, accepted or expired, there is nothing to take back.
     assert_eq!(
-        db.withdraw_invite(wrong, admin.id, T0 + 5).await.unwrap(),
+        db.withdraw_link(wrong, admin.id, T0 + 5).await.unwrap(),
         None
     );
     let right = pending[0].id;
@@ -275,18 +275,37 @@ async fn an_invitation_is_withdrawn_until_it_is_accepted_and_never_after(db: &St
         .await
         .unwrap();
     assert_eq!(
-        db.withdraw_invite(right, admin.id, T0 + 7).await.unwrap(),
+        db.withdraw_link(right, admin.id, T0 + 7).await.unwrap(),
         None
     );
     db.add_account_link(invite(b"late", "cy@example.com", T0 + 8))
         .await
         .unwrap();
     let late = db.pending_invites(T0 + 9).await.unwrap()[0].id;
+    // An account made meanwhile from the command line: nothing waits.
+    db.add_account_link(invite(b"overtaken", "dee@example.com", T0 + 8))
+        .await
+        .unwrap();
+    let dee = NewUser {
+        email: "DEE@example.com".into(),
+        name: "Dee".into(),
+        role: Role::Agent,
+        password_hash: "x".into(),
+    };
+    db.add_user(dee, T0 + 9).await.unwrap();
+    let waiting: Vec<String> = db
+        .pending_invites(T0 + 9)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.email)
+        .collect();
+    assert_eq!(waiting, ["cy@example.com"]);
     assert_eq!(
-        db.withdraw_invite(late, admin.id, T0 + 108).await.unwrap(),
+        db.withdraw_link(late, admin.id, T0 + 108).await.unwrap(),
         None
     );
-    assert_eq!(db.withdraw_invite(9_999, admin.id, T0).await.unwrap(), None);
+    assert_eq!(db.withdraw_link(9_999, admin.id, T0).await.unwrap(), None);
     let log = db
         .audit_log(Some("staff.invite_withdrawn".into()), 10)
         .await
@@ -296,8 +315,59 @@ async fn an_invitation_is_withdrawn_until_it_is_accepted_and_never_after(db: &St
         .map(|e| (e.subject.as_str(), e.actor.as_deref()))
         .collect();
     assert_eq!(entries, [("bo@exmaple.com", Some("U0"))]);
+
+    // A reset link too, while it lasts: listed with who made it (nobody
+    // when its owner asked at sign-in), withdrawn once.
+    let bo = db
+        .user_by_email("bo@example.com".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let reset = |hash: &[u8], by: i64, asked: bool| NewLink {
+        hash: hash.to_vec(),
+        purpose: LinkPurpose::Reset { user: bo.clone() },
+        created_by: by,
+        asked_by_owner: asked,
+        at: T0 + 10,
+        expires_at: T0 + 110,
+    };
+    db.add_account_link(reset(b"handed", admin.id, false))
+        .await
+        .unwrap();
+    let pending = db.pending_resets(T0 + 11).await.unwrap();
+    let listed: Vec<(i64, Option<&str>, i64)> = pending
+        .iter()
+        .map(|r| (r.user_id, r.made_by.as_deref(), r.expires_at))
+        .collect();
+    assert_eq!(listed, [(bo.id, Some("U0"), T0 + 110)]);
+    assert_eq!(
+        db.withdraw_link(pending[0].id, admin.id, T0 + 12)
+            .await
+            .unwrap(),
+        Some("bo@example.com".to_owned())
+    );
+    assert_eq!(
+        db.account_link(b"handed".to_vec(), T0 + 13).await.unwrap(),
+        None
+    );
+    assert!(db.pending_resets(T0 + 13).await.unwrap().is_empty());
+    db.add_account_link(reset(b"asked", bo.id, true))
+        .await
+        .unwrap();
+    let asked = db.pending_resets(T0 + 14).await.unwrap();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].made_by, None, "asked for by its owner");
+    let log = db
+        .audit_log(Some("staff.reset_withdrawn".into()), 10)
+        .await
+        .unwrap();
+    let entries: Vec<(&str, Option<&str>)> = log
+        .iter()
+        .map(|e| (e.subject.as_str(), e.actor.as_deref()))
+        .collect();
+    assert_eq!(entries, [("bo@example.com", Some("U0"))]);
 }
-story!(an_invitation_is_withdrawn_until_it_is_accepted_and_never_after);
+story!(a_one_time_link_is_withdrawn_until_it_is_used_and_never_after);
 
 async fn a_link_works_once_and_not_after_it_expires_or_is_replaced(db: &Store) {
     let users = staff(db, 1, 1).await;

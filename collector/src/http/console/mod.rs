@@ -117,10 +117,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/staff/{id}/disable", post(staff::disable))
         .route("/console/staff/{id}/enable", post(staff::enable))
         .route("/console/staff/{id}/reset", post(staff::reset))
-        .route(
-            "/console/staff/invites/{id}/withdraw",
-            post(staff::withdraw),
-        )
+        .route("/console/staff/links/{id}/withdraw", post(staff::withdraw))
         .route("/console/link/{secret}", get(link::form).post(link::redeem))
         .route("/console/sites", get(sites::page).post(sites::add))
         .route(

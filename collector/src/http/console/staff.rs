@@ -18,7 +18,8 @@ use crate::http::AppState;
 use crate::mail::account::AccountLinkMail;
 use crate::name::{self, StaffName};
 use crate::store::{
-    Account, AccountError, AccountRefusal, LinkPurpose, NewLink, PendingInvite, Role, User,
+    Account, AccountError, AccountRefusal, LinkPurpose, NewLink, PendingInvite, PendingReset, Role,
+    User,
 };
 
 /// How long an invitation or reset link works.
@@ -57,7 +58,7 @@ fn done_text(key: &str) -> Option<&'static str> {
             "Account disabled: its sessions and API tokens no longer work. Entries assigned to it stay so until handed on: find them from its line below."
         }
         "enabled" => "Account enabled again. They can sign in with their password.",
-        "withdrawn" => "Invitation withdrawn: its link no longer works.",
+        "withdrawn" => "Link withdrawn: it no longer works.",
         _ => return None,
     })
 }
@@ -79,7 +80,17 @@ fn role_label(role: Role) -> &'static str {
     }
 }
 
-fn account_row(a: &Account, staff: &Staff, now: i64) -> Markup {
+/// A one-time link's "Withdraw" button, naming what it takes back.
+fn withdraw_button(id: i64, staff: &Staff, what: &str) -> Markup {
+    html! {
+        form.inline method="post" action={ "/console/staff/links/" (id) "/withdraw" } {
+            (views::csrf(staff))
+            button type="submit" { "Withdraw" span.visually-hidden { " " (what) } }
+        }
+    }
+}
+
+fn account_row(a: &Account, reset: Option<&PendingReset>, staff: &Staff, now: i64) -> Markup {
     let id = a.user.id;
     let me = id == staff.user.id;
     html! {
@@ -114,6 +125,15 @@ fn account_row(a: &Account, staff: &Staff, now: i64) -> Markup {
                         " " a href={ "/console?view=all&assignee=" (id) } { "Entries assigned to them" }
                     }
                     None => { "active" }
+                }
+                // A reset link is a key to the account while it lasts.
+                @if let Some(r) = reset {
+                    p.reset {
+                        "Password reset link out"
+                        @match &r.made_by { Some(by) => { " (made by " (by) ")" }, None => { " (asked for at sign-in)" } }
+                        ", valid for another " (crate::review::workflow::human_duration(r.expires_at - now)) " "
+                        (withdraw_button(r.id, staff, &format!("the password reset link for {}", a.user.name)))
+                    }
                 }
             }
             td.actions {
@@ -151,10 +171,7 @@ fn invites(pending: &[PendingInvite], staff: &Staff, now: i64) -> Markup {
                         (crate::review::workflow::human_duration(p.expires_at - now)) " "
                         // Sent to the wrong address, or the link went
                         // further than meant: it can be taken back.
-                        form.inline method="post" action={ "/console/staff/invites/" (p.id) "/withdraw" } {
-                            (views::csrf(staff))
-                            button type="submit" { "Withdraw" span.visually-hidden { " the invitation for " (p.email) } }
-                        }
+                        (withdraw_button(p.id, staff, &format!("the invitation for {}", p.email)))
                     }
                 }
             }
@@ -190,8 +207,11 @@ async fn render(
     let typed_role = typed
         .and_then(|f| Role::parse(&f.role))
         .unwrap_or(Role::Agent);
-    let accounts = state.store.accounts().await?;
-    let pending = state.store.pending_invites(now).await?;
+    let (accounts, pending, resets) = tokio::try_join!(
+        state.store.accounts(),
+        state.store.pending_invites(now),
+        state.store.pending_resets(now)
+    )?;
     let body = html! {
         h1 { "Staff" }
         @if let Some(text) = done {
@@ -227,7 +247,11 @@ async fn render(
         (views::scrolls("Accounts", html! {
             table {
                 (views::headings(["Name", "Email", "Role", "State"], true))
-                tbody { @for a in &accounts { (account_row(a, staff, now)) } }
+                tbody {
+                    @for a in &accounts {
+                        (account_row(a, resets.iter().find(|r| r.user_id == a.user.id), staff, now))
+                    }
+                }
             }
         }))
         p.muted { "A disabled colleague cannot sign in and their API tokens stop working; their name stays on past timeline events. The last active administrator cannot be disabled or made an agent." }
@@ -518,7 +542,8 @@ pub async fn enable(
     set_disabled(&state, &staff, user_id(path)?, false).await
 }
 
-/// Takes back an invitation not yet accepted: its link stops working.
+/// Takes back an invitation or a password reset link not yet used: it
+/// stops working.
 pub async fn withdraw(
     State(state): State<AppState>,
     path: Result<Path<i64>, PathRejection>,
@@ -529,14 +554,14 @@ pub async fn withdraw(
         .map(|Path(id)| id)
         .map_err(|_| ConsoleError::NotFound)?;
     let now = state.clock.now_millis();
-    match state.store.withdraw_invite(id, staff.user.id, now).await? {
+    match state.store.withdraw_link(id, staff.user.id, now).await? {
         Some(_) => {
-            tracing::info!(invite_id = id, "invitation withdrawn");
+            tracing::info!(link_id = id, "one-time link withdrawn");
             Ok(Redirect::to("/console/staff?done=withdrawn").into_response())
         }
         None => {
             let why = ConsoleError::Invalid(
-                "That invitation can no longer be withdrawn: it was accepted, replaced or has expired."
+                "That link can no longer be withdrawn: it was used, replaced or has expired."
                     .to_owned(),
             );
             refused(&state, &staff, why).await

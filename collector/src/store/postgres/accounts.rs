@@ -9,11 +9,11 @@ use deadpool_postgres::{GenericClient, Transaction};
 
 use super::staff::user;
 use super::{Postgres, audit, read_opt, read_rows};
-use crate::store::accounts::{ASKED_LINKS_PER_HOUR, INVITE_WITHDRAWN, Outcome, flatten};
+use crate::store::accounts::{ASKED_LINKS_PER_HOUR, Outcome, flatten, withdrawn_action};
 use crate::store::refusals::HOUR_MS;
 use crate::store::{
-    Account, AccountError, AccountRefusal, AuditEntry, LinkPurpose, NewLink, PendingInvite, Role,
-    StoreError, User,
+    Account, AccountError, AccountRefusal, AuditEntry, LinkPurpose, NewLink, PendingInvite,
+    PendingReset, Role, StoreError, User,
 };
 
 const ADMINS_LOCK: i64 = 0x0065_6172_7368_0003;
@@ -433,6 +433,7 @@ impl Postgres {
                 "SELECT l.id, l.email, l.role, u.name, l.created_at, l.expires_at
                  FROM account_links l LEFT JOIN users u ON u.id = l.created_by
                  WHERE l.purpose = 'invite' AND l.used_at IS NULL AND l.expires_at > $1
+                   AND NOT EXISTS (SELECT 1 FROM users WHERE lower(users.email) = lower(l.email))
                  ORDER BY l.created_at DESC LIMIT 100",
                 &[&now],
             )
@@ -449,7 +450,29 @@ impl Postgres {
         })
     }
 
-    pub async fn withdraw_invite(
+    pub async fn pending_resets(&self, now: i64) -> Result<Vec<PendingReset>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT l.id, l.user_id, CASE WHEN l.created_by = l.user_id THEN NULL ELSE u.name END,
+                        l.expires_at
+                 FROM account_links l LEFT JOIN users u ON u.id = l.created_by
+                 WHERE l.purpose = 'reset' AND l.used_at IS NULL AND l.expires_at > $1
+                 ORDER BY l.created_at DESC LIMIT 500",
+                &[&now],
+            )
+            .await?;
+        read_rows(&rows, |r| {
+            Ok(PendingReset {
+                id: r.try_get(0)?,
+                user_id: r.try_get(1)?,
+                made_by: r.try_get(2)?,
+                expires_at: r.try_get(3)?,
+            })
+        })
+    }
+
+    pub async fn withdraw_link(
         &self,
         id: i64,
         actor: i64,
@@ -457,21 +480,35 @@ impl Postgres {
     ) -> Result<Option<String>, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let email: Option<String> = tx
+        let found = tx
             .query_opt(
-                "UPDATE account_links SET used_at = $2
-                 WHERE id = $1 AND purpose = 'invite' AND used_at IS NULL AND expires_at > $2
-                 RETURNING email",
+                "SELECT l.purpose, coalesce(l.email, u.email)
+                 FROM account_links l LEFT JOIN users u ON u.id = l.user_id
+                 WHERE l.id = $1 AND l.used_at IS NULL AND l.expires_at > $2
+                 FOR UPDATE OF l",
                 &[&id, &at],
             )
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
-        if let Some(email) = &email {
-            audit(&tx, Some(actor), INVITE_WITHDRAWN, email, None, at).await?;
-        }
+            .await?;
+        let Some(row) = found else {
+            return Ok(None);
+        };
+        let (purpose, whom): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+        tx.execute(
+            "UPDATE account_links SET used_at = $2 WHERE id = $1",
+            &[&id, &at],
+        )
+        .await?;
+        audit(
+            &tx,
+            Some(actor),
+            withdrawn_action(&purpose),
+            &whom,
+            None,
+            at,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(email)
+        Ok(Some(whom))
     }
 
     pub async fn set_disabled(
