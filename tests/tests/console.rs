@@ -234,6 +234,22 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
     fill(&browser, "#invite-email", "cy@example.com").await?;
     click(&browser, "form[action='/console/staff/invite'] button").await?;
     text_with(&browser, "ul.invites", "cy@example.com as agent").await?;
+    // And a session elsewhere (a second device), so "Your account" is
+    // checked with its list and its "Sign out everywhere else".
+    let store = &collector.running.store;
+    let ada = store
+        .user_by_email("ada@example.com".into())
+        .await?
+        .ok_or("Ada has an account")?;
+    let now = earshot_collector::clock::system_millis();
+    store
+        .create_session(vec![7; 32], ada.id, "elsewhere".into(), now, None)
+        .await?;
+    browser
+        .client
+        .goto(&format!("{url}/console/account"))
+        .await?;
+    text_with(&browser, "main", "Sign out everywhere else").await?;
 
     // Every other console page an administrator uses, checked the same way.
     for path in ADMIN_PAGES {

@@ -22,10 +22,10 @@ use super::{
     BulkTarget, DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry, EntryDetail, Erasure,
     ExportChunk, ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage, Inserted, LinkPurpose,
     MailHealth, MailJob, MailKind, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken,
-    NewUser, NewWebhook, Pending, PendingFold, PendingInvite, PendingReset, Period, PersonExport,
-    PublicMessage, ReplyParts, Report, ReviewError, Role, Rollups, SameCustomer, Session, Site,
-    SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError,
-    TokenInfo, User, WaitingSummary, Webhook, WriteStats,
+    NewUser, NewWebhook, OpenSession, Pending, PendingFold, PendingInvite, PendingReset, Period,
+    PersonExport, PublicMessage, ReplyParts, Report, ReviewError, Role, Rollups, SameCustomer,
+    Session, Site, SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow, SiteSettings, Sqlite,
+    StoreError, TokenInfo, User, WaitingSummary, Webhook, WriteStats,
 };
 use crate::auth::Attempt;
 use crate::mail::staff::EntryLine;
@@ -268,6 +268,9 @@ operations! {
         /// Removes sessions past either timeout.
         fn delete_expired_sessions(idle_before: i64, created_before: i64) -> Result<usize, StoreError>;
         fn delete_session(id_hash: Vec<u8>) -> Result<(), StoreError>;
+        /// Ends every session of `user_id` but `keep`; returns how many,
+        /// recorded in the audit log.
+        fn end_other_sessions(user_id: i64, keep: Vec<u8>, at: i64) -> Result<usize, StoreError>;
         /// What the digest at `now` says; failing webhooks for administrators.
         fn digest_facts(now: i64, with_webhooks: bool) -> Result<DigestFacts, StoreError>;
         /// Webhook messages due by `now`, oldest first.
@@ -366,6 +369,9 @@ operations! {
         /// Invitations that can still be accepted.
         fn pending_invites(now: i64) -> Result<Vec<PendingInvite>, StoreError>;
         /// Password reset links that can still be used.
+        /// `user_id`'s sessions other than `keep` not yet timed out, the
+        /// most recently used first.
+        fn other_sessions(user_id: i64, keep: Vec<u8>, idle_before: i64, created_before: i64) -> Result<Vec<OpenSession>, StoreError>;
         fn pending_resets(now: i64) -> Result<Vec<PendingReset>, StoreError>;
         /// Withdraws one-time link `id` (an invitation or a password
         /// reset) if it can still be used, recorded in the audit log;

@@ -67,7 +67,7 @@ pub use review::{
 pub use rollup::{PageMismatches, Period, PromiseCounts, Rollups};
 pub use sites::{NewSite, Site, SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow};
 pub use sqlite::Sqlite;
-pub use staff::{NewUser, Role, Session, User};
+pub use staff::{NewUser, OpenSession, Role, Session, User};
 pub use stats::{Gauges, WriteStats};
 pub use tokens::{NewToken, TokenInfo};
 pub use webhooks::{AttemptView, DeliveryView, NewWebhook, ROTATION_OVERLAP_MS, Webhook};

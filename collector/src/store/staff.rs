@@ -55,6 +55,16 @@ pub struct Session {
     pub last_seen: i64,
 }
 
+/// One of a colleague's other open sessions, as "Your account" lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenSession {
+    pub created_at: i64,
+    pub last_seen: i64,
+}
+
+/// What the audit log calls a colleague ending their other sessions.
+pub(super) const SIGNED_OUT_ELSEWHERE: &str = "staff.signed_out_elsewhere";
+
 pub(super) fn user_from_row(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<User> {
     let role: String = r.get(offset + 3)?;
     Ok(User {
@@ -250,6 +260,62 @@ impl Sqlite {
         self.write(move |conn| {
             conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [&id_hash])?;
             Ok(())
+        })
+        .await
+    }
+
+    /// `user_id`'s sessions other than `keep` that have not timed out
+    /// (used since `idle_before`, opened since `created_before`), the most
+    /// recently used first.
+    pub async fn other_sessions(
+        &self,
+        user_id: i64,
+        keep: Vec<u8>,
+        idle_before: i64,
+        created_before: i64,
+    ) -> Result<Vec<OpenSession>, StoreError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT created_at, last_seen FROM sessions
+                 WHERE user_id = ?1 AND id_hash <> ?2 AND last_seen >= ?3 AND created_at >= ?4
+                 ORDER BY last_seen DESC LIMIT 100",
+            )?;
+            let rows =
+                stmt.query_map(params![user_id, keep, idle_before, created_before], |r| {
+                    Ok(OpenSession {
+                        created_at: r.get(0)?,
+                        last_seen: r.get(1)?,
+                    })
+                })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// Ends every session of `user_id` but `keep` (a lost laptop, a
+    /// shared computer); returns how many, recorded in the audit log.
+    pub async fn end_other_sessions(
+        &self,
+        user_id: i64,
+        keep: Vec<u8>,
+        at: i64,
+    ) -> Result<usize, StoreError> {
+        self.write(move |conn| {
+            let ended = conn.execute(
+                "DELETE FROM sessions WHERE user_id = ?1 AND id_hash <> ?2",
+                params![user_id, keep],
+            )?;
+            let email: Option<String> = conn
+                .query_row("SELECT email FROM users WHERE id = ?1", [user_id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if let Some(email) = email {
+                let detail = format!("sessions={ended}");
+                let action = SIGNED_OUT_ELSEWHERE;
+                super::accounts::audit(conn, Some(user_id), action, &email, Some(&detail), at)?;
+            }
+            Ok(ended)
         })
         .await
     }

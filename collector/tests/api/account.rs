@@ -1,4 +1,5 @@
-//! "Your account": changing one's own name and password.
+//! "Your account": changing one's own name and password, and ending the
+//! sessions open elsewhere.
 
 use reqwest::StatusCode;
 
@@ -148,4 +149,47 @@ async fn a_colleague_changes_the_name_others_see_and_a_bad_one_is_refused_as_typ
         )
         .unwrap();
     assert_eq!(renames, 1);
+}
+
+#[tokio::test]
+async fn a_colleague_signs_out_everywhere_else_and_this_browser_stays() {
+    let (app, _) = console_app().await;
+    let laptop = signed_in(&app, "bo@example.com").await;
+    let phone = signed_in(&app, "bo@example.com").await;
+    let here = signed_in(&app, "bo@example.com").await;
+    let page = here.html("/console/account").await;
+    assert!(page.contains("Here, and in 2 other sessions:"), "{page}");
+    assert!(page.contains("last active <time"), "{page}");
+    let alone = signed_in(&app, "ada@example.com").await;
+    assert!(
+        alone
+            .html("/console/account")
+            .await
+            .contains("Only here, in this browser.")
+    );
+
+    // A page's token is needed, as for every change.
+    let forged = here.post("/console/account/sessions/end", &[]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(laptop.get("/console").await.status(), StatusCode::OK);
+
+    let ended = here.act("/console/account/sessions/end", &[]).await;
+    assert_eq!(ended.status(), StatusCode::SEE_OTHER);
+    let page = here.html(&location(&ended)).await;
+    assert!(
+        page.contains("Every other session has ended: only this browser is signed in."),
+        "{page}"
+    );
+    assert!(page.contains("Only here, in this browser."));
+    for gone in [&laptop, &phone] {
+        assert_eq!(gone.get("/console").await.status(), StatusCode::FOUND);
+    }
+    assert_eq!(
+        alone.get("/console").await.status(),
+        StatusCode::OK,
+        "a colleague's session is theirs"
+    );
+    let audit = alone.html("/console/audit").await;
+    assert!(audit.contains("staff.signed_out_elsewhere"), "{audit}");
+    assert!(audit.contains("sessions=2"), "{audit}");
 }

@@ -170,6 +170,70 @@ async fn a_session_lives_until_signed_out_expired_or_the_password_changes(db: &S
 }
 story!(a_session_lives_until_signed_out_expired_or_the_password_changes);
 
+async fn a_colleague_sees_their_other_sessions_and_ends_them_keeping_this_one(db: &Store) {
+    let ada = db
+        .add_user(new_user("ada@shop.example", "Ada", Role::Admin), T0)
+        .await
+        .unwrap();
+    let bo = db
+        .add_user(new_user("bo@shop.example", "Bo", Role::Agent), T0)
+        .await
+        .unwrap();
+    // This browser, a laptop used lately, a phone used earlier, one timed
+    // out (idle) and one of a colleague.
+    for (id, user, created, seen) in [
+        (1u8, ada.id, T0 + 10, T0 + 90),
+        (2, ada.id, T0 + 20, T0 + 80),
+        (3, ada.id, T0 + 30, T0 + 70),
+        (4, ada.id, T0 + 40, T0 + 45),
+        (5, bo.id, T0 + 50, T0 + 90),
+    ] {
+        db.create_session(vec![id; 32], user, "c".into(), created, None)
+            .await
+            .unwrap();
+        db.touch_session(vec![id; 32], seen).await.unwrap();
+    }
+    let others = db
+        .other_sessions(ada.id, vec![1; 32], T0 + 50, T0)
+        .await
+        .unwrap();
+    let seen: Vec<(i64, i64)> = others.iter().map(|s| (s.created_at, s.last_seen)).collect();
+    assert_eq!(seen, [(T0 + 20, T0 + 80), (T0 + 30, T0 + 70)]);
+    // Too old counts as ended too.
+    let young = db
+        .other_sessions(ada.id, vec![1; 32], T0 + 50, T0 + 25)
+        .await
+        .unwrap();
+    assert_eq!(young.len(), 1);
+
+    let ended = db
+        .end_other_sessions(ada.id, vec![1; 32], T0 + 100)
+        .await
+        .unwrap();
+    assert_eq!(ended, 3, "the timed-out one goes too");
+    assert!(db.session(vec![1; 32]).await.unwrap().is_some());
+    for gone in [2u8, 3, 4] {
+        assert!(db.session(vec![gone; 32]).await.unwrap().is_none());
+    }
+    assert!(
+        db.session(vec![5; 32]).await.unwrap().is_some(),
+        "Bo's stays"
+    );
+    let log = db
+        .audit_log(Some("staff.signed_out_elsewhere".into()), 10)
+        .await
+        .unwrap();
+    let entries: Vec<(&str, Option<&str>, Option<&str>)> = log
+        .iter()
+        .map(|e| (e.subject.as_str(), e.actor.as_deref(), e.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        entries,
+        [("ada@shop.example", Some("Ada"), Some("sessions=3"))]
+    );
+}
+story!(a_colleague_sees_their_other_sessions_and_ends_them_keeping_this_one);
+
 async fn sign_in_attempts_are_remembered_until_forgotten(db: &Store) {
     let attempt = |n: u8, device: bool| Attempt {
         net: Some([n; 16]),

@@ -1,7 +1,8 @@
-//! "Your account": who you are signed in as, the name colleagues see, and
-//! changing your own password (with the current one, under the sign-in
-//! throttle). A new password ends every other session; this browser stays
-//! signed in.
+//! "Your account": who you are signed in as, the name colleagues see,
+//! where else you are signed in (and ending those sessions: a lost laptop,
+//! a shared computer), and changing your own password (with the current
+//! one, under the sign-in throttle). A new password ends every other
+//! session; this browser stays signed in.
 
 use std::net::SocketAddr;
 
@@ -13,12 +14,12 @@ use maud::html;
 use serde::Deserialize;
 
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
-use super::login::{Checked, check_password, new_password_hash, signed_in};
+use super::login::{Checked, Empty, check_password, new_password_hash, signed_in};
 use super::{ConsoleError, NoticeQuery, Staff, StaffForm, views};
 use crate::auth::password;
 use crate::http::AppState;
 use crate::name::{self, StaffName};
-use crate::store::Role;
+use crate::store::{OpenSession, Role};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -30,16 +31,60 @@ pub struct Done {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Part {
     Name,
+    Sessions,
     Password,
 }
 
-fn account_page(
+/// The colleague's sessions other than this browser's, not timed out.
+async fn other_sessions(state: &AppState, staff: &Staff) -> Result<Vec<OpenSession>, ConsoleError> {
+    let now = state.clock.now_millis();
+    let policy = &state.auth.policy;
+    Ok(state
+        .store
+        .other_sessions(
+            staff.user.id,
+            staff.session_hash().to_vec(),
+            now.saturating_sub(policy.idle_ms()),
+            now.saturating_sub(policy.absolute_ms()),
+        )
+        .await?)
+}
+
+fn sessions_section(staff: &Staff, others: &[OpenSession], done: bool, now: i64) -> maud::Markup {
+    html! {
+        section.panel aria-labelledby="sessions" {
+            h2 #sessions { "Where you are signed in" }
+            @if done {
+                p.notice role="status" { "Every other session has ended: only this browser is signed in." }
+            }
+            @if others.is_empty() {
+                p { "Only here, in this browser." }
+            } @else {
+                p { "Here, and in " (others.len()) @if others.len() == 1 { " other session" } @else { " other sessions" } ":" }
+                ul.sessions {
+                    @for s in others {
+                        li { "last active " (views::when(s.last_seen, now)) ", signed in " (views::when(s.created_at, now)) }
+                    }
+                }
+                form method="post" action="/console/account/sessions/end" {
+                    (views::csrf(staff))
+                    button type="submit" { "Sign out everywhere else" }
+                }
+            }
+        }
+    }
+}
+
+async fn account_page(
+    state: &AppState,
     status: StatusCode,
     staff: &Staff,
     problem: Option<(Part, &str)>,
     done: Option<Part>,
     typed_name: Option<&str>,
-) -> Response {
+) -> Result<Response, ConsoleError> {
+    let others = other_sessions(state, staff).await?;
+    let now = state.clock.now_millis();
     let user = &staff.user;
     let problem_in = |part: Part| problem.filter(|(p, _)| *p == part).map(|(_, why)| why);
     let body = html! {
@@ -66,6 +111,7 @@ fn account_page(
                 button type="submit" { "Save name" }
             }
         }
+        (sessions_section(staff, &others, done == Some(Part::Sessions), now))
         section.panel aria-labelledby="password" {
             h2 #password { "Change your password" }
             @if done == Some(Part::Password) {
@@ -85,20 +131,42 @@ fn account_page(
             }
         }
     };
-    (
+    Ok((
         status,
         views::page("Your account", staff, "/console/account", body),
     )
-        .into_response()
+        .into_response())
 }
 
-pub async fn page(staff: Staff, NoticeQuery(done): NoticeQuery<Done>) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    staff: Staff,
+    NoticeQuery(done): NoticeQuery<Done>,
+) -> Result<Response, ConsoleError> {
     let done = match done.done.as_str() {
         "password" => Some(Part::Password),
         "name" => Some(Part::Name),
+        "sessions" => Some(Part::Sessions),
         _ => None,
     };
-    account_page(StatusCode::OK, &staff, None, done, None)
+    account_page(&state, StatusCode::OK, &staff, None, done, None).await
+}
+
+/// Ends every session of this colleague but this browser's.
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    StaffForm { staff, .. }: StaffForm<Empty>,
+) -> Result<Response, ConsoleError> {
+    let ended = state
+        .store
+        .end_other_sessions(
+            staff.user.id,
+            staff.session_hash().to_vec(),
+            state.clock.now_millis(),
+        )
+        .await?;
+    tracing::info!(user_id = staff.user.id, ended, "staff signed out elsewhere");
+    Ok(Redirect::to("/console/account?done=sessions#sessions").into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -119,13 +187,15 @@ pub async fn rename(
         Ok(name) => name,
         Err(e) => {
             let why = super::error::capitalise(&e.to_string()) + ".";
-            return Ok(account_page(
+            return account_page(
+                &state,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &staff,
                 Some((Part::Name, &why)),
                 None,
                 Some(&form.name),
-            ));
+            )
+            .await;
         }
     };
     state
@@ -157,26 +227,28 @@ pub async fn change_password(
     headers: HeaderMap,
     StaffForm { staff, form }: StaffForm<PasswordForm>,
 ) -> Result<Response, ConsoleError> {
-    let refuse = |problem: &str| {
-        Ok(account_page(
+    let refuse = async |problem: &str| {
+        account_page(
+            &state,
             StatusCode::UNPROCESSABLE_ENTITY,
             &staff,
             Some((Part::Password, problem)),
             None,
             None,
-        ))
+        )
+        .await
     };
     if form.current.is_empty() || form.current.chars().count() > password::MAX_CHARS {
-        return refuse("Enter your current password.");
+        return refuse("Enter your current password.").await;
     }
     let email = staff.user.email.clone();
     let user = match check_password(&state, peer, &headers, &email, form.current).await? {
         Checked::Right(user) => user,
-        Checked::Wrong => return refuse("That is not your current password."),
+        Checked::Wrong => return refuse("That is not your current password.").await,
     };
     let hash = match new_password_hash(&state, &form.new).await? {
         Ok(hash) => hash,
-        Err(problem) => return refuse(&problem),
+        Err(problem) => return refuse(&problem).await,
     };
     state
         .store

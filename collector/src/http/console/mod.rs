@@ -82,6 +82,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/account", get(account::page))
         .route("/console/account/password", post(account::change_password))
         .route("/console/account/name", post(account::rename))
+        .route(
+            "/console/account/sessions/end",
+            post(account::end_other_sessions),
+        )
         .route("/console/setup", get(login::setup_form).post(login::setup))
         .route("/console/entries/{id}", get(entry::page))
         .route("/console/attachments/{id}", get(entry::attachment))

@@ -3,8 +3,9 @@
 
 use tokio_postgres::Row;
 
-use super::{Postgres, is_unique_violation, read_opt};
-use crate::store::{NewUser, Role, Session, StoreError, User};
+use super::{Postgres, audit, is_unique_violation, read_opt, read_rows};
+use crate::store::staff::SIGNED_OUT_ELSEWHERE;
+use crate::store::{NewUser, OpenSession, Role, Session, StoreError, User};
 
 /// Serialises first-run setups across collectors.
 const FIRST_ADMIN_LOCK: i64 = 0x0065_6172_7368_0002;
@@ -221,6 +222,65 @@ impl Postgres {
             .execute("DELETE FROM sessions WHERE id_hash = $1", &[&id_hash])
             .await?;
         Ok(())
+    }
+
+    pub async fn other_sessions(
+        &self,
+        user_id: i64,
+        keep: Vec<u8>,
+        idle_before: i64,
+        created_before: i64,
+    ) -> Result<Vec<OpenSession>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT created_at, last_seen FROM sessions
+                 WHERE user_id = $1 AND id_hash <> $2 AND last_seen >= $3 AND created_at >= $4
+                 ORDER BY last_seen DESC LIMIT 100",
+                &[&user_id, &keep, &idle_before, &created_before],
+            )
+            .await?;
+        read_rows(&rows, |r| {
+            Ok(OpenSession {
+                created_at: r.try_get(0)?,
+                last_seen: r.try_get(1)?,
+            })
+        })
+    }
+
+    pub async fn end_other_sessions(
+        &self,
+        user_id: i64,
+        keep: Vec<u8>,
+        at: i64,
+    ) -> Result<usize, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let ended = tx
+            .execute(
+                "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2",
+                &[&user_id, &keep],
+            )
+            .await?;
+        let email: Option<String> = tx
+            .query_opt("SELECT email FROM users WHERE id = $1", &[&user_id])
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        if let Some(email) = email {
+            let detail = format!("sessions={ended}");
+            audit(
+                &tx,
+                Some(user_id),
+                SIGNED_OUT_ELSEWHERE,
+                &email,
+                Some(&detail),
+                at,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(usize::try_from(ended).unwrap_or(usize::MAX))
     }
 
     /// Removes sessions past either timeout.
