@@ -405,7 +405,8 @@ async fn refused(
         .await
 }
 
-fn user_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ConsoleError> {
+/// The id in the address (a colleague's, a link's); any other path is not found.
+fn path_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, ConsoleError> {
     path.map(|Path(id)| id).map_err(|_| ConsoleError::NotFound)
 }
 
@@ -426,7 +427,7 @@ pub async fn reset(
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
-    let user = account_of(&state, user_id(path)?).await?;
+    let user = account_of(&state, path_id(path)?).await?;
     let made = make_link(&state, &staff, LinkPurpose::Reset { user }).await?;
     Ok(render(&state, &staff, Outcome::Made(&made))
         .await?
@@ -449,7 +450,7 @@ pub async fn role(
     StaffForm { staff, form }: StaffForm<RoleForm>,
 ) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
-    let id = user_id(path)?;
+    let id = path_id(path)?;
     let changed = async {
         let role = parse_role(&form.role)?;
         state
@@ -475,7 +476,7 @@ pub async fn rename(
     StaffForm { staff, form }: StaffForm<super::account::NameForm>,
 ) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
-    let id = user_id(path)?;
+    let id = path_id(path)?;
     let renamed = async {
         let name = StaffName::parse(&form.name)
             .map_err(|e| ConsoleError::Invalid(format!("{}.", capitalise(&e.to_string()))))?;
@@ -531,7 +532,7 @@ pub async fn disable(
     path: Result<Path<i64>, PathRejection>,
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, ConsoleError> {
-    set_disabled(&state, &staff, user_id(path)?, true).await
+    set_disabled(&state, &staff, path_id(path)?, true).await
 }
 
 pub async fn enable(
@@ -539,7 +540,7 @@ pub async fn enable(
     path: Result<Path<i64>, PathRejection>,
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, ConsoleError> {
-    set_disabled(&state, &staff, user_id(path)?, false).await
+    set_disabled(&state, &staff, path_id(path)?, false).await
 }
 
 /// Takes back an invitation or a password reset link not yet used: it
@@ -550,9 +551,7 @@ pub async fn withdraw(
     StaffForm { staff, .. }: StaffForm<Empty>,
 ) -> Result<Response, ConsoleError> {
     staff.require_admin()?;
-    let id = path
-        .map(|Path(id)| id)
-        .map_err(|_| ConsoleError::NotFound)?;
+    let id = path_id(path)?;
     let now = state.clock.now_millis();
     match state.store.withdraw_link(id, staff.user.id, now).await? {
         Some(_) => {
