@@ -17,6 +17,9 @@ pub struct Account {
     pub user: User,
     pub created_at: i64,
     pub disabled_at: Option<i64>,
+    /// When a session last began (a sign-in, an accepted invitation, a
+    /// new password); `None` if never since this was recorded.
+    pub last_sign_in_at: Option<i64>,
 }
 
 /// What a one-time link is for.
@@ -515,7 +518,7 @@ impl Sqlite {
     pub async fn accounts(&self) -> Result<Vec<Account>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, email, name, role, created_at, disabled_at FROM users
+                "SELECT id, email, name, role, created_at, disabled_at, last_sign_in_at FROM users
                  ORDER BY disabled_at IS NOT NULL, name, id",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -523,6 +526,7 @@ impl Sqlite {
                     user: user_from_row(r, 0)?,
                     created_at: r.get(4)?,
                     disabled_at: r.get(5)?,
+                    last_sign_in_at: r.get(6)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

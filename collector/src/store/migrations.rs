@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0018.sql"),
     include_str!("schema/0019.sql"),
     include_str!("schema/0020.sql"),
+    include_str!("schema/0021.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
@@ -285,6 +286,31 @@ mod tests {
             .optional()
             .unwrap();
         assert_eq!(fk, None);
+    }
+
+    #[test]
+    fn last_sign_ins_start_from_the_sessions_still_open() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..20] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 20).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at)
+                 VALUES (1, 'ada@x', 'Ada', 'admin', 'h', 0), (2, 'bo@x', 'Bo', 'agent', 'h', 0);
+             INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen)
+                 VALUES (x'01', 1, 'c', 100, 150), (x'02', 1, 'c', 300, 300);",
+        )
+        .unwrap();
+        run(&mut conn).unwrap();
+        let last: Vec<Option<i64>> = conn
+            .prepare("SELECT last_sign_in_at FROM users ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(last, [Some(300), None]);
     }
 
     #[test]

@@ -219,6 +219,10 @@ impl Sqlite {
                  VALUES (?1, ?2, ?3, ?4, ?4)",
                 params![id_hash, user_id, csrf_token, now],
             )?;
+            conn.execute(
+                "UPDATE users SET last_sign_in_at = ?2 WHERE id = ?1",
+                params![user_id, now],
+            )?;
             Ok(())
         })
         .await

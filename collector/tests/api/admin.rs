@@ -479,6 +479,11 @@ async fn a_reset_link_is_shown_on_its_account_until_used_and_can_be_withdrawn() 
         .unwrap();
     let link = link_path(&page);
     let listed = admin.html("/console/staff").await;
+    // Who signs in, and who never has.
+    let ada_row = between(&listed, "<td>ada@example.com</td>", "</td>");
+    assert!(ada_row.contains(">just now</time>"), "{ada_row}");
+    let bo_row = between(&listed, "<td>bo@example.com</td>", "</td>");
+    assert!(bo_row.contains("never"), "{bo_row}");
     let out = between(&listed, "<p class=\"reset\">", "<form");
     assert_eq!(
         out,

@@ -91,10 +91,22 @@ async fn a_session_lives_until_signed_out_expired_or_the_password_changes(db: &S
         .add_user(new_user("ada@shop.example", "Ada", Role::Admin), T0)
         .await
         .unwrap();
+    let last_sign_ins = |db_accounts: Vec<earshot_collector::store::Account>| {
+        db_accounts
+            .into_iter()
+            .map(|a| a.last_sign_in_at)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(last_sign_ins(db.accounts().await.unwrap()), [None]);
     let first = vec![1u8; 32];
     db.create_session(first.clone(), ada.id, "csrf-1".into(), T0, None)
         .await
         .unwrap();
+    assert_eq!(
+        last_sign_ins(db.accounts().await.unwrap()),
+        [Some(T0)],
+        "a session began"
+    );
     let session = db.session(first.clone()).await.unwrap().expect("session");
     assert_eq!(session.user, ada);
     assert_eq!(
@@ -121,6 +133,7 @@ async fn a_session_lives_until_signed_out_expired_or_the_password_changes(db: &S
     )
     .await
     .unwrap();
+    assert_eq!(last_sign_ins(db.accounts().await.unwrap()), [Some(T0 + 10)]);
     assert!(db.session(first).await.unwrap().is_none());
     assert!(db.session(second.clone()).await.unwrap().is_some());
     db.delete_session(second.clone()).await.unwrap();

@@ -110,6 +110,12 @@ fn account_row(a: &Account, reset: Option<&PendingReset>, staff: &Staff, now: i6
             }
             td { (a.user.email) }
             td {
+                @match a.last_sign_in_at {
+                    Some(at) => { (views::when(at, now)) }
+                    None => { span.muted { "never" } }
+                }
+            }
+            td {
                 form.inline method="post" action={ "/console/staff/" (id) "/role" } {
                     (views::csrf(staff))
                     label.visually-hidden for={ "role-" (id) } { "Role of " (a.user.name) }
@@ -246,7 +252,7 @@ async fn render(
         h2 { "Accounts" }
         (views::scrolls("Accounts", html! {
             table {
-                (views::headings(["Name", "Email", "Role", "State"], true))
+                (views::headings(["Name", "Email", "Last signed in", "Role", "State"], true))
                 tbody {
                     @for a in &accounts {
                         (account_row(a, resets.iter().find(|r| r.user_id == a.user.id), staff, now))

@@ -412,7 +412,7 @@ impl Postgres {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT id, email, name, role, created_at, disabled_at FROM users
+                "SELECT id, email, name, role, created_at, disabled_at, last_sign_in_at FROM users
                  ORDER BY disabled_at IS NOT NULL, name, id",
                 &[],
             )
@@ -422,6 +422,7 @@ impl Postgres {
                 user: user(r, 0)?,
                 created_at: r.try_get(4)?,
                 disabled_at: r.try_get(5)?,
+                last_sign_in_at: r.try_get(6)?,
             })
         })
     }

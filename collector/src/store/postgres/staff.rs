@@ -183,6 +183,11 @@ impl Postgres {
             &[&id_hash, &user_id, &csrf_token, &now],
         )
         .await?;
+        tx.execute(
+            "UPDATE users SET last_sign_in_at = $2 WHERE id = $1",
+            &[&user_id, &now],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
