@@ -160,6 +160,7 @@ async fn a_colleague_signs_out_everywhere_else_and_this_browser_stays() {
     let page = here.html("/console/account").await;
     assert!(page.contains("Here, and in 2 other sessions:"), "{page}");
     assert!(page.contains("last active <time"), "{page}");
+    assert!(page.contains("Your API tokens keep working"), "{page}");
     let alone = signed_in(&app, "ada@example.com").await;
     assert!(
         alone

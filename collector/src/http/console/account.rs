@@ -70,6 +70,8 @@ fn sessions_section(staff: &Staff, others: &[OpenSession], done: bool, now: i64)
                     (views::csrf(staff))
                     button type="submit" { "Sign out everywhere else" }
                 }
+                // A lost laptop may hold a script's token too.
+                p.muted { "Your API tokens keep working: revoke any you no longer trust under " a href="/console/tokens" { "API tokens" } "." }
             }
         }
     }
