@@ -35,6 +35,8 @@ async fn replies_are_emailed_to_customers_when_smtp_is_configured() {
         .unwrap();
     let (id, status_url) = submit(&app, app.valid_body()).await;
     let console = signed_in(&app, "ada@example.com").await;
+    let page = console.html(&format!("/console/entries/{id}")).await;
+    assert!(page.contains("Shown on the customer's status page and emailed to them."));
     let due = crate::helpers::due_in_six_weeks();
     let form = [
         ("body", "The code works again, sorry!"),
@@ -177,4 +179,24 @@ async fn a_note_the_store_cannot_keep_shows_the_entry_again_with_the_text() {
         .act(&format!("/console/entries/{id}/note"), &note)
         .await;
     assert_eq!(kept.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_reply_form_says_where_a_reply_will_reach_the_customer() {
+    let (app, _) = console_app().await;
+    let ada = signed_in(&app, "ada@example.com").await;
+    let (anonymous, _) = submit(&app, complaint(&app, "No email given")).await;
+    let page = ada.html(&format!("/console/entries/{anonymous}")).await;
+    assert!(
+        page.contains("They left no email, so they see it when they open that page again."),
+        "{page}"
+    );
+    let mut with_email = complaint(&app, "Email given, none set up");
+    with_email["email"] = "ana@example.com".into();
+    let (unsent, _) = submit(&app, with_email).await;
+    let page = ada.html(&format!("/console/entries/{unsent}")).await;
+    assert!(
+        page.contains("Email is not set up on this collector (--smtp-url), so it is not emailed."),
+        "{page}"
+    );
 }

@@ -109,7 +109,28 @@ fn suggested_status(entry: &EntryDetail) -> Status {
     Status::rescued(before)
 }
 
-fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: &Draft) -> Markup {
+/// Where a reply goes, said before it is written: a colleague should not
+/// count on an email that will not be sent.
+fn reply_reach(has_email: bool, mail_set_up: bool) -> &'static str {
+    match (has_email, mail_set_up) {
+        (true, true) => "Shown on the customer's status page and emailed to them.",
+        (true, false) => {
+            "Shown on the customer's status page. Email is not set up on this collector (--smtp-url), so it is not emailed."
+        }
+        (false, _) => {
+            "Shown on the customer's status page. They left no email, so they see it when they open that page again."
+        }
+    }
+}
+
+fn actions(
+    entry: &EntryDetail,
+    staff: &Staff,
+    users: &[User],
+    now: i64,
+    draft: &Draft,
+    mail_set_up: bool,
+) -> Markup {
     let base = format!("/console/entries/{}", entry.public_id);
     let suggested = suggested_status(entry);
     let (reply, reply_problem) = match draft {
@@ -123,8 +144,7 @@ fn actions(entry: &EntryDetail, staff: &Staff, users: &[User], now: i64, draft: 
     html! {
         section.panel #reply-panel {
             h2 { "Reply to the customer" }
-            p.muted { "Shown on the customer's status page"
-                @if entry.email.is_some() { " and emailed when email is set up" } "." }
+            p.muted { (reply_reach(entry.email.is_some(), mail_set_up)) }
             form.stack method="post" action={ (base) "/reply" } {
                 (views::csrf(staff))
                 (views::refusal(reply_problem, "reply-problem"))
@@ -258,6 +278,7 @@ fn render(
     now: i64,
     draft: &Draft,
     same: Markup,
+    mail_set_up: bool,
 ) -> Markup {
     let waited = entry.first_response_at.unwrap_or(now) - entry.created_at;
     html! {
@@ -328,7 +349,7 @@ fn render(
                     }
                 }
             }
-            aside.side { (actions(entry, staff, users, now, draft)) }
+            aside.side { (actions(entry, staff, users, now, draft, mail_set_up)) }
         }
     }
 }
@@ -378,7 +399,7 @@ async fn entry_page(
         &title,
         staff,
         "",
-        html! { (top) (render(&entry, staff, &users, now, draft, same)) },
+        html! { (top) (render(&entry, staff, &users, now, draft, same, state.mailer.is_some())) },
     ))
 }
 
