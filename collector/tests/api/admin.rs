@@ -22,6 +22,16 @@ fn link_path(html: &str) -> String {
     format!("/console/link/{}", url.rsplit('/').next().unwrap())
 }
 
+/// The Staff page after `admin` invited `email` as `role`, with its link.
+async fn invited(admin: &Console, email: &str, role: &str) -> String {
+    admin
+        .act("/console/staff/invite", &[("email", email), ("role", role)])
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn an_invited_colleague_joins_by_the_link_once_and_is_signed_in() {
     let (app, clock) = console_app().await;
@@ -91,15 +101,7 @@ async fn an_invited_colleague_joins_by_the_link_once_and_is_signed_in() {
         .post(&link, &[("name", "Mallory"), ("password", PASSWORD)])
         .await;
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = admin
-        .act(
-            "/console/staff/invite",
-            &[("email", "dee@example.com"), ("role", "admin")],
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = invited(&admin, "dee@example.com", "admin").await;
     let late = link_path(&page);
     // Inviting an existing colleague is refused, plainly.
     let taken = admin
@@ -120,15 +122,7 @@ async fn an_invited_colleague_joins_by_the_link_once_and_is_signed_in() {
 async fn an_invitation_sent_to_the_wrong_address_is_withdrawn_and_its_link_stops() {
     let (app, _) = console_app().await;
     let admin = signed_in(&app, "ada@example.com").await;
-    let page = admin
-        .act(
-            "/console/staff/invite",
-            &[("email", "cy@exmaple.com"), ("role", "admin")],
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = invited(&admin, "cy@exmaple.com", "admin").await;
     let link = link_path(&page);
     let listed = admin.html("/console/staff").await;
     let line = between(&listed, "<ul class=\"invites\"><li>", "<form");
@@ -523,15 +517,7 @@ async fn a_reset_link_is_shown_on_its_account_until_used_and_can_be_withdrawn() 
 async fn an_invitation_is_emailed_when_smtp_is_set() {
     let (app, _, mut mails) = console_app_with_mail().await;
     let admin = signed_in(&app, "ada@example.com").await;
-    let page = admin
-        .act(
-            "/console/staff/invite",
-            &[("email", "cy@example.com"), ("role", "agent")],
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = invited(&admin, "cy@example.com", "agent").await;
     assert!(page.contains("has been emailed to them"), "{page}");
     let link = link_path(&page);
     let mail = loop {

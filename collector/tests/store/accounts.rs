@@ -25,6 +25,23 @@ async fn staff(db: &Store, admins: usize, agents: usize) -> Vec<User> {
     users
 }
 
+/// An invitation from `by` to `email` as an agent, made at `at` and good
+/// for 100 ms.
+fn invitation(by: &User, hash: &[u8], email: &str, at: i64) -> NewLink {
+    NewLink {
+        hash: hash.to_vec(),
+        purpose: LinkPurpose::Invite {
+            email: email.into(),
+            name: "New".into(),
+            role: Role::Agent,
+        },
+        created_by: by.id,
+        asked_by_owner: false,
+        at,
+        expires_at: at + 100,
+    }
+}
+
 fn refusal<T: std::fmt::Debug>(result: Result<T, AccountError>) -> AccountRefusal {
     match result {
         Err(AccountError::Refused(refusal)) => refusal,
@@ -221,18 +238,7 @@ story!(a_colleague_is_renamed_once_and_the_change_recorded);
 async fn a_one_time_link_is_withdrawn_until_it_is_used_and_never_after(db: &Store) {
     let users = staff(db, 1, 0).await;
     let admin = &users[0];
-    let invite = |hash: &[u8], email: &str, at: i64| NewLink {
-        hash: hash.to_vec(),
-        purpose: LinkPurpose::Invite {
-            email: email.into(),
-            name: String::new(),
-            role: Role::Admin,
-        },
-        created_by: admin.id,
-        asked_by_owner: false,
-        at,
-        expires_at: at + 100,
-    };
+    let invite = |hash: &[u8], email: &str, at: i64| invitation(admin, hash, email, at);
     db.add_account_link(invite(b"wrong", "bo@exmaple.com", T0))
         .await
         .unwrap();
@@ -372,18 +378,7 @@ story!(a_one_time_link_is_withdrawn_until_it_is_used_and_never_after);
 async fn a_link_works_once_and_not_after_it_expires_or_is_replaced(db: &Store) {
     let users = staff(db, 1, 1).await;
     let admin = &users[0];
-    let invite = |hash: &[u8], email: &str, at: i64| NewLink {
-        hash: hash.to_vec(),
-        purpose: LinkPurpose::Invite {
-            email: email.into(),
-            name: "New".into(),
-            role: Role::Agent,
-        },
-        created_by: admin.id,
-        asked_by_owner: false,
-        at,
-        expires_at: at + 100,
-    };
+    let invite = |hash: &[u8], email: &str, at: i64| invitation(admin, hash, email, at);
     db.add_account_link(invite(b"one", "new@example.com", T0))
         .await
         .unwrap();
