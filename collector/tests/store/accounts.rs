@@ -42,6 +42,15 @@ fn invitation(by: &User, hash: &[u8], email: &str, at: i64) -> NewLink {
     }
 }
 
+/// The audit log's `action` entries as "subject by actor", newest first.
+async fn audited(db: &Store, action: &str) -> Vec<String> {
+    let log = db.audit_log(Some(action.into()), 10).await.unwrap();
+    let by = |actor: Option<String>| actor.unwrap_or_else(|| "command line".into());
+    log.into_iter()
+        .map(|e| format!("{} by {}", e.subject, by(e.actor)))
+        .collect()
+}
+
 fn refusal<T: std::fmt::Debug>(result: Result<T, AccountError>) -> AccountRefusal {
     match result {
         Err(AccountError::Refused(refusal)) => refusal,
@@ -217,19 +226,12 @@ async fn a_colleague_is_renamed_once_and_the_change_recorded(db: &Store) {
         refusal(db.rename_user(9_999, "Nobody".into(), None, T0).await),
         AccountRefusal::NoUser
     );
-    let log = db
-        .audit_log(Some("staff.renamed".into()), 10)
-        .await
-        .unwrap();
-    let entries: Vec<(&str, Option<&str>)> = log
-        .iter()
-        .map(|e| (e.subject.as_str(), e.actor.as_deref()))
-        .collect();
+    let entries = audited(db, "staff.renamed").await;
     assert_eq!(
         entries,
         [
-            ("u0@example.com", None),
-            ("u1@example.com", Some("Bo Jensen"))
+            "u0@example.com by command line",
+            "u1@example.com by Bo Jensen"
         ]
     );
 }
@@ -312,15 +314,8 @@ async fn a_one_time_link_is_withdrawn_until_it_is_used_and_never_after(db: &Stor
         None
     );
     assert_eq!(db.withdraw_link(9_999, admin.id, T0).await.unwrap(), None);
-    let log = db
-        .audit_log(Some("staff.invite_withdrawn".into()), 10)
-        .await
-        .unwrap();
-    let entries: Vec<(&str, Option<&str>)> = log
-        .iter()
-        .map(|e| (e.subject.as_str(), e.actor.as_deref()))
-        .collect();
-    assert_eq!(entries, [("bo@exmaple.com", Some("U0"))]);
+    let entries = audited(db, "staff.invite_withdrawn").await;
+    assert_eq!(entries, ["bo@exmaple.com by U0"]);
 
     // A reset link too, while it lasts: listed with who made it (nobody
     // when its owner asked at sign-in), withdrawn once.
@@ -363,15 +358,8 @@ async fn a_one_time_link_is_withdrawn_until_it_is_used_and_never_after(db: &Stor
     let asked = db.pending_resets(T0 + 14).await.unwrap();
     assert_eq!(asked.len(), 1);
     assert_eq!(asked[0].made_by, None, "asked for by its owner");
-    let log = db
-        .audit_log(Some("staff.reset_withdrawn".into()), 10)
-        .await
-        .unwrap();
-    let entries: Vec<(&str, Option<&str>)> = log
-        .iter()
-        .map(|e| (e.subject.as_str(), e.actor.as_deref()))
-        .collect();
-    assert_eq!(entries, [("bo@example.com", Some("U0"))]);
+    let entries = audited(db, "staff.reset_withdrawn").await;
+    assert_eq!(entries, ["bo@example.com by U0"]);
 }
 story!(a_one_time_link_is_withdrawn_until_it_is_used_and_never_after);
 
