@@ -71,6 +71,9 @@ pub struct Entry {
     pub site_name: String,
     /// The customer's browser language (`pt-BR`), for the status page.
     pub language: Option<String>,
+    /// Whether they gave an email address (replies reach them there too);
+    /// the address itself never leaves the console.
+    pub has_email: bool,
 }
 
 /// Attempts at a fresh reference before giving up. Within one tenth of a
@@ -178,7 +181,7 @@ fn by_status_link(
 ) -> Result<Option<Entry>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.reference, e.kind, e.message, e.expected, e.actual, e.status, e.created_at, s.name,
-                e.status_token, e.language, e.id
+                e.status_token, e.language, e.id, e.email IS NOT NULL
          FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.public_id = ?1",
     )?;
     let found = stmt
@@ -195,6 +198,7 @@ fn by_status_link(
                     site_name: r.get(7)?,
                     language: r.get(9)?,
                     id: r.get(10)?,
+                    has_email: r.get(11)?,
                 },
                 r.get::<_, String>(8)?,
             ))

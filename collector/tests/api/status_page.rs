@@ -74,3 +74,37 @@ async fn status_page_is_404_for_unknown_or_malformed_tokens() {
         assert_eq!(response.headers()["cache-control"], "no-store");
     }
 }
+
+#[tokio::test]
+async fn a_customer_without_an_email_is_told_this_page_is_where_the_answer_will_be() {
+    let app = spawn_app().await;
+    let page = async |body: Value| {
+        let accepted: Value = app.post_json(&body, None).await.json().await.unwrap();
+        let url = accepted["status_url"].as_str().unwrap().to_owned();
+        app.client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let anonymous = page(json!({"site": app.site_key, "kind": "idea",
+        "message": "Dark mode", "client": {"language": "pt-BR"}}))
+    .await;
+    assert!(
+        anonymous.contains(
+            "<p class=\"come-back\">Não deixou um endereço de e-mail, por isso não lhe podemos escrever"
+        ),
+        "in the customer's language: {anonymous}"
+    );
+    let reachable = page(json!({"site": app.site_key, "kind": "idea",
+        "message": "Dark mode", "email": "ana@example.com"}))
+    .await;
+    assert!(!reachable.contains("come-back"), "{reachable}");
+    assert!(
+        !reachable.contains("ana@example.com"),
+        "the address stays inside"
+    );
+}

@@ -186,6 +186,11 @@ fn render(
             (w.reference) " " strong { (entry.reference) } " · " (w.sent) " " (timestamp(entry.created_at))
         }
         p { (w.status) ": " span.status { (status_label(w, &entry.status)) } }
+        // This page is their only way to our answer: said before they
+        // close it and lose its address.
+        @if !entry.has_email {
+            p.come-back { (w.come_back) }
+        }
         @if let (Some(expected), Some(actual)) = (&entry.expected, &entry.actual) {
             div.sides {
                 (section(w.expected, expected))

@@ -55,7 +55,8 @@ impl Postgres {
         let stmt = client
             .prepare_cached(
                 "SELECT e.reference, e.kind, e.message, e.expected, e.actual, e.status,
-                        e.created_at, s.name, e.status_token, e.language, e.id
+                        e.created_at, s.name, e.status_token, e.language, e.id,
+                        e.email IS NOT NULL
                  FROM entries e JOIN sites s ON s.id = e.site_id WHERE e.public_id = $1",
             )
             .await?;
@@ -77,6 +78,7 @@ impl Postgres {
             site_name: row.try_get(7)?,
             language: row.try_get(9)?,
             id: row.try_get(10)?,
+            has_email: row.try_get(11)?,
         }))
     }
 }
