@@ -224,6 +224,15 @@ async fn a_status_link_opens_only_with_its_secret(db: &Store) {
     assert_eq!(found.created_at, T0);
     assert_eq!(found.site_name, "Shop");
     assert_eq!(found.language.as_deref(), Some("pt-BR"));
+    assert!(!found.has_email);
+    let with_email = serde_json::json!({"message": "Reply to me", "email": "ana@example.com"});
+    let reachable = db.insert_entry(entry(&shop, T0, with_email)).await.unwrap();
+    let reachable = db
+        .entry_by_status_link(reachable.public_id, reachable.status_token)
+        .await
+        .unwrap()
+        .expect("its status link opens it");
+    assert!(reachable.has_email);
     let mut wrong = inserted.status_token.clone();
     wrong.replace_range(0..1, if wrong.starts_with('A') { "B" } else { "A" });
     for (id, secret) in [
