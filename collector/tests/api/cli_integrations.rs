@@ -459,10 +459,21 @@ async fn an_export_of_a_hundred_thousand_entries_streams_in_flat_memory() {
         first < 2 * bytes,
         "the first export grew the server by {first} bytes, twice the {bytes} it sent"
     );
-    let second = second_peak.saturating_sub(settled) as usize * 1024;
+    let mut growth = second_peak.saturating_sub(settled) as usize * 1024;
+    // Under load the second may still find a reader connection or thread
+    // the first left cold (23 MB was seen once with the whole suite
+    // running): a third, warmer still, settles it. Holding the export
+    // would add its whole size to every one of them.
+    if growth >= bytes / 4 {
+        let settled = server.rss_kib();
+        let (_, third, third_peak) = export().await;
+        assert_eq!(third, lines);
+        eprintln!("a third export: peak {third_peak} KiB from {settled} KiB");
+        growth = growth.min(third_peak.saturating_sub(settled) as usize * 1024);
+    }
     assert!(
-        second < bytes / 4,
-        "a second export grew the server by {second} bytes, over a quarter of the {bytes} it sent"
+        growth < bytes / 4,
+        "a second and a third export grew the server by {growth} bytes or more, over a quarter of the {bytes} each sent"
     );
 }
 
