@@ -466,6 +466,11 @@ pub struct SiteEdit {
     /// business day" (`''` removes it).
     #[arg(long)]
     pub response_promise: Option<String>,
+    /// Email each customer who leaves an address a receipt with their
+    /// reference and status link (`on`; at most 3 a day to one address,
+    /// never their own words), or not (`off`, as new sites start).
+    #[arg(long, value_enum)]
+    pub receipt_email: Option<OnOff>,
     /// Delete feedback untouched for this many days (1 to 3650: counted
     /// from its last status change, reply, note, assignment or follow-up)
     /// in the background, as completely as an erasure; `off` keeps it.
@@ -479,6 +484,12 @@ pub struct SiteEdit {
     /// set).
     #[arg(long)]
     pub spam_days: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -1,7 +1,7 @@
 //! `earshot site`: add, list, show, edit and remove the sites that send
 //! feedback.
 
-use super::args::{ConfirmArgs, RetentionScope, SiteEdit};
+use super::args::{ConfirmArgs, OnOff, RetentionScope, SiteEdit};
 use super::privacy::{confirmed, site_id};
 use super::{CliError, open, open_or_create, public_url, store_error, with_store};
 use crate::config::DbArgs;
@@ -154,9 +154,11 @@ pub(super) async fn edit(key: String, edit: SiteEdit, db: DbArgs) -> Result<(), 
         })
         .transpose()?;
     let scope = edit.retention_scope;
+    let receipts = edit.receipt_email.map(|on| on == OnOff::On);
     let site_changes = name.is_some()
         || target.is_some()
         || promise.is_some()
+        || receipts.is_some()
         || replaced.is_some()
         || !added.is_empty()
         || !removed.is_empty();
@@ -193,6 +195,7 @@ pub(super) async fn edit(key: String, edit: SiteEdit, db: DbArgs) -> Result<(), 
                 origins,
                 first_response_minutes: target.map(FirstResponseTarget::minutes),
                 response_promise: promise.map(ResponsePromise::into_inner),
+                receipt_email: receipts,
             };
             if !store
                 .update_site(id, change, None, now)
@@ -262,7 +265,7 @@ fn described(site: &SiteRow, retention: &Retention) -> String {
         (Some(n), false) => format!("resolved and won't-fix feedback deleted after {}", days(n)),
     };
     format!(
-        "Site {} \"{}\"\n  origins: {}\n  first response within: {}\n  response promise: {}\n  retention: {kept}; spam deleted after {}\n",
+        "Site {} \"{}\"\n  origins: {}\n  first response within: {}\n  response promise: {}\n  receipts to customers: {}\n  retention: {kept}; spam deleted after {}\n",
         site.key,
         site.name,
         if origins.is_empty() {
@@ -274,6 +277,7 @@ fn described(site: &SiteRow, retention: &Retention) -> String {
         site.response_promise
             .as_deref()
             .map_or_else(|| "none".to_owned(), |p| format!("\"{p}\"")),
+        if site.receipt_email { "emailed" } else { "off" },
         days(retention.spam_days),
     )
 }

@@ -5,9 +5,11 @@
 
 pub mod account;
 pub mod digest;
+mod receipt;
 mod reply;
 pub mod staff;
 
+pub use receipt::ReceiptMail;
 pub use reply::ReplyMail;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};

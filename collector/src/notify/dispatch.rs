@@ -165,6 +165,18 @@ fn plan(ctx: &Context, pending: &Pending, staff: &[(User, Prefs)], now: i64) -> 
                 });
             }
         }
+        if ctx.mailer.is_some()
+            && fact.entry.email.is_some()
+            && pending.receipt_sites.contains(&fact.site_id)
+        {
+            done.mails.push(NewMail {
+                kind: MailKind::Receipt,
+                user_id: None,
+                entry_id: Some(fact.id),
+                event_id: None,
+                actor_id: None,
+            });
+        }
     }
     for notice in &pending.notices {
         if let Some(message) = message_for(notice) {

@@ -10,15 +10,20 @@ use std::time::Instant;
 use super::Context;
 use crate::mail::digest::Digest;
 use crate::mail::staff::{Assigned, FollowedUp, LIST_MAX, NewEntries};
-use crate::mail::{Outgoing, ReplyMail};
+use crate::mail::{Outgoing, ReceiptMail, ReplyMail};
 use crate::outage::Outage;
-use crate::review::workflow::{HOUR, MINUTE};
+use crate::review::workflow::{DAY, HOUR, MINUTE};
 use crate::store::{FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError};
 
 /// Emails taken per round.
 const BATCH: i64 = 32;
 /// Waits before each retry of an email that could not be sent.
 const RETRY_MS: [i64; 5] = [MINUTE, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 6 * HOUR];
+/// Receipts one address is sent a day at most. Anyone can type anyone's
+/// address into a widget: past this, a stranger's feedback cannot fill an
+/// inbox (a customer writing more often still has each reference on
+/// screen, and every reply is emailed).
+const RECEIPTS_PER_DAY: i64 = 3;
 
 pub async fn run(ctx: Context) {
     let mut queued = ctx.queued.subscribe();
@@ -144,6 +149,37 @@ async fn send(
             .outgoing();
             Some(mail)
         }
+        MailKind::Receipt => {
+            let parts = match job.entry_id {
+                Some(entry) => ctx.store.receipt_parts(entry, now - DAY).await?,
+                None => None,
+            };
+            let too_many = parts
+                .as_ref()
+                .is_some_and(|p| p.sent_lately >= RECEIPTS_PER_DAY);
+            if too_many {
+                tracing::info!(
+                    entry_id = job.entry_id,
+                    "a receipt was not sent: its address had {RECEIPTS_PER_DAY} today"
+                );
+            }
+            let Some(p) = parts.filter(|_| !too_many) else {
+                return ctx
+                    .store
+                    .record_mail(job.id, MailResult::Cancelled, now)
+                    .await;
+            };
+            let mail = ReceiptMail {
+                to: p.to,
+                site_name: p.site_name,
+                reference: p.reference,
+                status_url: status_url(ctx, &p.public_id, &p.status_token),
+                response_promise: p.response_promise,
+                language: crate::language::Language::of_entry(p.language.as_deref()),
+            }
+            .outgoing();
+            Some(mail)
+        }
         MailKind::Reply => {
             let parts = match job.event_id {
                 Some(event) => ctx.store.reply_parts(event).await?,
@@ -161,7 +197,7 @@ async fn send(
                 reference: p.reference,
                 body: p.body,
                 promise: p.promise.map(|(text, due)| (text, crate::clock::date(due))),
-                status_url: format!("{}/s/{}.{}", ctx.public_url, p.public_id, p.status_token),
+                status_url: status_url(ctx, &p.public_id, &p.status_token),
                 language: crate::language::Language::of_entry(p.language.as_deref()),
             }
             .outgoing();
@@ -186,6 +222,11 @@ async fn send(
         }
     }
     Ok(())
+}
+
+/// The customer's status page, as emails link to it.
+fn status_url(ctx: &Context, public_id: &str, status_token: &str) -> String {
+    format!("{}/s/{public_id}.{status_token}", ctx.public_url)
 }
 
 /// Sends a colleague's pending emails of `job`'s folding kind: after a

@@ -23,9 +23,9 @@ use super::{
     ExportChunk, ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage, Inserted, LinkPurpose,
     MailHealth, MailJob, MailKind, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken,
     NewUser, NewWebhook, OpenSession, Pending, PendingFold, PendingInvite, PendingReset, Period,
-    PersonExport, PublicMessage, ReplyParts, Report, ReviewError, Role, Rollups, SameCustomer,
-    Session, Site, SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow, SiteSettings, Sqlite,
-    StoreError, TokenInfo, User, WaitingSummary, Webhook, WriteStats,
+    PersonExport, PublicMessage, ReceiptParts, ReplyParts, Report, ReviewError, Role, Rollups,
+    SameCustomer, Session, Site, SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow,
+    SiteSettings, Sqlite, StoreError, TokenInfo, User, WaitingSummary, Webhook, WriteStats,
 };
 use crate::auth::Attempt;
 use crate::mail::staff::EntryLine;
@@ -410,6 +410,9 @@ operations! {
         fn reply(public_id: String, new: NewReply, actor: i64, at: i64) -> Result<i64, ReviewError>;
         /// What a reply email says, if the customer left an address.
         fn reply_parts(event_id: i64) -> Result<Option<ReplyParts>, StoreError>;
+        /// What a receipt email for entry `entry_id` says, if it should go,
+        /// with how many receipts its address was sent since `since`.
+        fn receipt_parts(entry_id: i64, since: i64) -> Result<Option<ReceiptParts>, StoreError>;
         /// Open promises, and those made since `since` that were settled.
         fn report(since: i64) -> Result<Report, StoreError>;
         fn retention(site_id: i64) -> Result<Option<Retention>, StoreError>;

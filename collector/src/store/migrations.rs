@@ -28,25 +28,36 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0019.sql"),
     include_str!("schema/0020.sql"),
     include_str!("schema/0021.sql"),
+    include_str!("schema/0022.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
-/// (table, the last kind listed before, what it becomes).
-const WIDENED_CHECKS: [(&str, &str, &str); 3] = [
+/// (the migration that does it, table, the last kinds listed before, what
+/// they become).
+const WIDENED_CHECKS: [(usize, &str, &str, &str); 4] = [
     (
+        11,
         "events",
         "'promise_broken')",
         "'promise_broken', 'follow_up')",
     ),
     (
+        11,
         "notices",
         "'promise_overdue')",
         "'promise_overdue', 'follow_up')",
     ),
     (
+        11,
         "mail_outbox",
         "'digest', 'reply')",
         "'digest', 'reply', 'follow_up')",
+    ),
+    (
+        22,
+        "mail_outbox",
+        "'reply', 'follow_up')",
+        "'reply', 'follow_up', 'receipt')",
     ),
 ];
 
@@ -55,10 +66,10 @@ const WIDENED_CHECKS: [(&str, &str, &str); 3] = [
 /// would copy every row; SQLite documents editing the stored schema for
 /// changes that only loosen a CHECK, since no stored row can violate the
 /// looser rule (sqlite.org/lang_altertable.html, "otherwise").
-fn widen_checks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+fn widen_checks(tx: &rusqlite::Transaction<'_>, migration: usize) -> Result<(), StoreError> {
     let version: i64 = tx.pragma_query_value(None, "schema_version", |r| r.get(0))?;
     tx.pragma_update(None, "writable_schema", "ON")?;
-    for (table, before, after) in WIDENED_CHECKS {
+    for (_, table, before, after) in WIDENED_CHECKS.iter().filter(|w| w.0 == migration) {
         let changed = tx.execute(
             "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3)
              WHERE type = 'table' AND name = ?1 AND instr(sql, ?2) > 0",
@@ -66,7 +77,7 @@ fn widen_checks(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
         )?;
         if changed != 1 {
             return Err(StoreError::Corrupt(format!(
-                "table {table} does not have the CHECK list migration 11 expects"
+                "table {table} does not have the CHECK list migration {migration} expects"
             )));
         }
     }
@@ -104,6 +115,12 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
 
 /// Applies the migrations not yet applied; returns the versions it applied.
 fn apply(conn: &mut Connection) -> Result<Vec<usize>, StoreError> {
+    apply_upto(conn, MIGRATIONS.len())
+}
+
+/// [`apply`], stopping at version `upto`: tests build an older database
+/// the way that version's binary did.
+fn apply_upto(conn: &mut Connection, upto: usize) -> Result<Vec<usize>, StoreError> {
     let applied: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let applied = usize::try_from(applied).unwrap_or(usize::MAX);
     if applied > MIGRATIONS.len() {
@@ -113,14 +130,14 @@ fn apply(conn: &mut Connection) -> Result<Vec<usize>, StoreError> {
         });
     }
     let mut done = Vec::new();
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(upto).skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         if i + 1 == 7 {
             super::attachments::backfill_dimensions(&tx)?;
         }
-        if i + 1 == 11 {
-            widen_checks(&tx)?;
+        if WIDENED_CHECKS.iter().any(|w| w.0 == i + 1) {
+            widen_checks(&tx, i + 1)?;
         }
         tx.pragma_update(
             None,
@@ -265,9 +282,15 @@ mod tests {
         conn.execute_batch(
             "INSERT INTO events (entry_id, kind, body, created_at) VALUES (1, 'follow_up', 'more', 1);
              INSERT INTO notices (kind, entry_id, at) VALUES ('follow_up', 1, 1);
-             INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('follow_up', 1, 1);",
+             INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('follow_up', 1, 1);
+             INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('receipt', 1, 1);",
         )
         .unwrap();
+        let outbox_refused = conn.execute(
+            "INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('gossip', 1, 1)",
+            [],
+        );
+        assert!(outbox_refused.is_err(), "the outbox's CHECK still holds");
         let still_refused = conn.execute(
             "INSERT INTO events (entry_id, kind, created_at) VALUES (1, 'gossip', 1)",
             [],
@@ -291,10 +314,7 @@ mod tests {
     #[test]
     fn last_sign_ins_start_from_the_sessions_still_open() {
         let mut conn = Connection::open_in_memory().unwrap();
-        for sql in &MIGRATIONS[..20] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 20).unwrap();
+        apply_upto(&mut conn, 20).unwrap();
         conn.execute_batch(
             "INSERT INTO users (id, email, name, role, password_hash, created_at)
                  VALUES (1, 'ada@x', 'Ada', 'admin', 'h', 0), (2, 'bo@x', 'Bo', 'agent', 'h', 0);

@@ -55,7 +55,8 @@ pub use notify::{
     NewMail, NoticeFact, NoticeKind, Pending,
 };
 pub use outbox::{
-    DigestFacts, LEASE_MS, MailHealth, MailJob, MailResult, PendingFold, PendingLine, ReplyParts,
+    DigestFacts, LEASE_MS, MailHealth, MailJob, MailResult, PendingFold, PendingLine, ReceiptParts,
+    ReplyParts,
 };
 pub use privacy::counted;
 pub use privacy::{Erasure, HeldEntry, PersonExport};

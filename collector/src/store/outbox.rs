@@ -4,7 +4,7 @@
 //! in between sends it again (at least once), never loses it, and one
 //! recorded as sent is never sent again.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, named_params, params};
 
 use super::notify::MailKind;
 use super::review::{WAITING_SINCE_SQL, WAITING_SQL};
@@ -99,6 +99,37 @@ pub struct ReplyParts {
     /// The customer's browser's language tag, as the entry holds it.
     pub language: Option<String>,
 }
+
+/// A receipt email's parts.
+#[derive(Debug, Clone)]
+pub struct ReceiptParts {
+    pub to: String,
+    pub site_name: String,
+    pub reference: String,
+    pub public_id: String,
+    pub status_token: String,
+    /// The customer's browser's language tag, as the entry holds it.
+    pub language: Option<String>,
+    /// What the site tells customers to expect.
+    pub response_promise: Option<String>,
+    /// Receipts sent to the same address (trimmed, any case) since the
+    /// time asked about.
+    pub sent_lately: i64,
+}
+
+/// A receipt's parts, if the entry still wants one: it has an address,
+/// is not spam and its site still sends receipts. The same SQL on both
+/// backends (`?n`/`$n` aside); the count seeks the address's entries
+/// through `entries_email`, then each one's emails through
+/// `mail_outbox_entry`.
+pub(in crate::store) const RECEIPT_SQL: &str =
+    "SELECT e.email, s.name, e.reference, e.public_id, e.status_token, e.language,
+        s.response_promise,
+        (SELECT count(*) FROM entries o JOIN mail_outbox m ON m.entry_id = o.id
+         WHERE o.email IS NOT NULL AND lower(trim(o.email)) = lower(trim(e.email))
+           AND m.kind = 'receipt' AND m.state = 'sent' AND m.sent_at >= $2)
+     FROM entries e JOIN sites s ON s.id = e.site_id
+     WHERE e.id = $1 AND e.email IS NOT NULL AND e.status <> 'spam' AND s.receipt_email";
 
 /// What the digest says.
 #[derive(Debug, Clone, Default)]
@@ -475,6 +506,35 @@ impl Sqlite {
                         public_id: r.get(6)?,
                         status_token: r.get(7)?,
                         language: r.get(8)?,
+                    })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    /// What a receipt email for entry `entry_id` says, if it should go,
+    /// with how many receipts its address was sent since `since`.
+    pub async fn receipt_parts(
+        &self,
+        entry_id: i64,
+        since: i64,
+    ) -> Result<Option<ReceiptParts>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(RECEIPT_SQL)?
+                // By name: `$2` comes first in the text, and SQLite numbers
+                // named parameters in order of appearance.
+                .query_row(named_params! {"$1": entry_id, "$2": since}, |r| {
+                    Ok(ReceiptParts {
+                        to: r.get(0)?,
+                        site_name: r.get(1)?,
+                        reference: r.get(2)?,
+                        public_id: r.get(3)?,
+                        status_token: r.get(4)?,
+                        language: r.get(5)?,
+                        response_promise: r.get(6)?,
+                        sent_lately: r.get(7)?,
                     })
                 })
                 .optional()?)

@@ -95,6 +95,8 @@ pub struct SiteRow {
     pub origins: String,
     pub first_response_minutes: i64,
     pub response_promise: Option<String>,
+    /// Customers who leave an address are emailed a receipt.
+    pub receipt_email: bool,
     /// When its newest entry arrived.
     pub last_entry_at: Option<i64>,
 }
@@ -121,6 +123,7 @@ pub struct SiteChange {
     pub first_response_minutes: Option<i64>,
     /// `Some(None)` clears it.
     pub response_promise: Option<Option<String>>,
+    pub receipt_email: Option<bool>,
 }
 
 /// The newest entry of site `s`, one index seek per status on
@@ -150,7 +153,8 @@ fn site_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SiteRow> {
         origins: r.get(3)?,
         first_response_minutes: r.get(4)?,
         response_promise: r.get(5)?,
-        last_entry_at: r.get(6)?,
+        receipt_email: r.get(6)?,
+        last_entry_at: r.get(7)?,
     })
 }
 
@@ -180,7 +184,8 @@ fn site_page(
         .prepare_cached(&format!("SELECT count(*) FROM sites s {filter}"))?
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
     let sql = format!(
-        "SELECT s.id, s.key, s.name, s.origins, s.first_response_minutes, s.response_promise, {}
+        "SELECT s.id, s.key, s.name, s.origins, s.first_response_minutes, s.response_promise,
+                s.receipt_email, {}
          FROM sites s {filter} ORDER BY s.name COLLATE NOCASE, s.id LIMIT {limit} OFFSET {offset}",
         last_entry_sql()
     );
@@ -193,7 +198,8 @@ fn site_page(
 
 fn site_detail(conn: &Connection, id: i64) -> Result<Option<SiteRow>, StoreError> {
     let sql = format!(
-        "SELECT s.id, s.key, s.name, s.origins, s.first_response_minutes, s.response_promise, {}
+        "SELECT s.id, s.key, s.name, s.origins, s.first_response_minutes, s.response_promise,
+                s.receipt_email, {}
          FROM sites s WHERE s.id = ?1",
         last_entry_sql()
     );
@@ -264,6 +270,13 @@ fn update_site(
             params![id, promise],
         )?;
         changed.push("response_promise");
+    }
+    if let Some(on) = change.receipt_email {
+        conn.execute(
+            "UPDATE sites SET receipt_email = ?2 WHERE id = ?1",
+            params![id, on],
+        )?;
+        changed.push("receipt_email");
     }
     audit(
         conn,

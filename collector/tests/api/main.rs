@@ -38,6 +38,7 @@ mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
 mod privacy;
+mod receipts;
 mod receiver;
 mod reports;
 mod rest;

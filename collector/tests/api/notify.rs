@@ -39,7 +39,7 @@ pub(crate) async fn app_with_mail(
 }
 
 /// Mails that arrive within `wait`, soft line breaks undone.
-async fn collect(mails: &mut UnboundedReceiver<String>, wait: Duration) -> Vec<String> {
+pub(crate) async fn collect(mails: &mut UnboundedReceiver<String>, wait: Duration) -> Vec<String> {
     let mut got = Vec::new();
     while let Ok(Some(mail)) = tokio::time::timeout(wait, mails.recv()).await {
         got.push(mail.replace("=\n", ""));
@@ -48,7 +48,7 @@ async fn collect(mails: &mut UnboundedReceiver<String>, wait: Duration) -> Vec<S
 }
 
 /// A header's value, with folded continuation lines joined.
-fn header(mail: &str, name: &str) -> String {
+pub(crate) fn header(mail: &str, name: &str) -> String {
     let mut lines = mail
         .lines()
         .skip_while(|l| !l.starts_with(&format!("{name}: ")));

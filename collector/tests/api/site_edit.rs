@@ -43,6 +43,8 @@ async fn site_edit_allows_a_new_origin_on_a_running_server_within_seconds() {
             "4",
             "--response-promise",
             " We answer within 4 hours ",
+            "--receipt-email",
+            "on",
         ],
     )
     .await;
@@ -59,6 +61,10 @@ async fn site_edit_allows_a_new_origin_on_a_running_server_within_seconds() {
     );
     assert!(
         stdout.contains("  response promise: \"We answer within 4 hours\"\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  receipts to customers: emailed\n"),
         "{stdout}"
     );
 
@@ -99,7 +105,7 @@ async fn site_edit_allows_a_new_origin_on_a_running_server_within_seconds() {
         audit_details(&app.db(), "site."),
         [(
             "site.changed".to_owned(),
-            Some("origins,first_response_target,response_promise".to_owned())
+            Some("origins,first_response_target,response_promise,receipt_email".to_owned())
         )]
     );
 
@@ -108,11 +114,22 @@ async fn site_edit_allows_a_new_origin_on_a_running_server_within_seconds() {
         &app.db_path,
         "edit",
         &app.site_key,
-        &["--remove-origin", staging, "--response-promise", ""],
+        &[
+            "--remove-origin",
+            staging,
+            "--response-promise",
+            "",
+            "--receipt-email",
+            "off",
+        ],
     )
     .await;
     assert!(ok, "{stderr}");
     assert!(stdout.contains("  response promise: none\n"), "{stdout}");
+    assert!(
+        stdout.contains("  receipts to customers: off\n"),
+        "{stdout}"
+    );
     let deadline = Instant::now() + Duration::from_secs(8);
     while app.post_json(&body, Some(staging)).await.status().as_u16() != 403 {
         assert!(Instant::now() < deadline, "the origin is refused again");

@@ -261,3 +261,104 @@ async fn finished_emails_and_webhook_messages_go_after_thirty_days(db: &Store) {
     );
 }
 story!(finished_emails_and_webhook_messages_go_after_thirty_days);
+
+async fn a_receipt_goes_only_where_its_site_sends_them_and_counts_its_address(db: &Store) {
+    use earshot_collector::abuse::SpamReason;
+    use earshot_collector::store::SiteChange;
+    let shop = first_site(db).await;
+    let with_email = |at, email: &str| {
+        entry(
+            &shop,
+            at,
+            serde_json::json!({"message": "The code failed", "email": email}),
+        )
+    };
+    db.insert_entry(with_email(T0 + 1, "Ana@Customer.example"))
+        .await
+        .unwrap();
+    // Off as every site starts: no receipt, and none planned.
+    let pending = db.pending_dispatch(100).await.unwrap();
+    assert!(pending.receipt_sites.is_empty());
+    let first_id = pending.entries[0].id;
+    assert!(db.receipt_parts(first_id, T0).await.unwrap().is_none());
+    assert!(
+        db.complete_dispatch(nothing_for(&pending, T0 + 2))
+            .await
+            .unwrap()
+    );
+
+    let on = SiteChange {
+        receipt_email: Some(true),
+        ..SiteChange::default()
+    };
+    assert!(db.update_site(shop.id, on, None, T0 + 3).await.unwrap());
+    let again = db
+        .insert_entry(with_email(T0 + 4, " ana@customer.EXAMPLE "))
+        .await
+        .unwrap();
+    db.insert_entry(entry(&shop, T0 + 5, serde_json::json!({"message": "x"})))
+        .await
+        .unwrap();
+    let mut spam = with_email(T0 + 6, "ana@customer.example");
+    spam.spam = Some(SpamReason::Honeypot);
+    db.insert_entry(spam).await.unwrap();
+    let pending = db.pending_dispatch(100).await.unwrap();
+    assert_eq!(pending.receipt_sites, [shop.id]);
+    let ids: Vec<i64> = pending.entries.iter().map(|f| f.id).collect();
+    assert_eq!(ids.len(), 2, "spam is never announced");
+    let (again_id, no_email_id) = (ids[0], ids[1]);
+    assert!(db.receipt_parts(no_email_id, T0).await.unwrap().is_none());
+    let parts = db.receipt_parts(again_id, T0).await.unwrap().unwrap();
+    assert_eq!(parts.to, " ana@customer.EXAMPLE ".trim());
+    assert_eq!(
+        (parts.reference.as_str(), parts.public_id.as_str()),
+        (again.reference.as_str(), again.public_id.as_str())
+    );
+    assert_eq!(parts.status_token, again.status_token);
+    assert_eq!((parts.site_name.as_str(), parts.sent_lately), ("Shop", 0));
+    // The first entry's receipt, sent (its site sends them now): the same
+    // address in another case counts it, from when it went out.
+    let receipt = |entry_id| NewMail {
+        kind: MailKind::Receipt,
+        user_id: None,
+        entry_id: Some(entry_id),
+        event_id: None,
+        actor_id: None,
+    };
+    let mut done = nothing_for(&pending, T0 + 7);
+    done.mails = vec![receipt(first_id)];
+    assert!(db.complete_dispatch(done).await.unwrap());
+    let jobs = db.due_mail(T0 + 7, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        (jobs[0].kind, jobs[0].entry_id, jobs[0].user.is_none()),
+        (MailKind::Receipt, Some(first_id), true)
+    );
+    db.record_mail(jobs[0].id, MailResult::Sent { folded_upto: None }, T0 + 8)
+        .await
+        .unwrap();
+    let counted = |since| async move {
+        db.receipt_parts(again_id, since)
+            .await
+            .unwrap()
+            .unwrap()
+            .sent_lately
+    };
+    assert_eq!(counted(T0 + 8).await, 1);
+    assert_eq!(counted(T0 + 9).await, 0);
+    // Turned off: what still waits is not sent.
+    let off = SiteChange {
+        receipt_email: Some(false),
+        ..SiteChange::default()
+    };
+    db.update_site(shop.id, off, None, T0 + 10).await.unwrap();
+    assert!(db.receipt_parts(again_id, T0).await.unwrap().is_none());
+    assert!(
+        !db.site_detail(shop.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .receipt_email
+    );
+}
+story!(a_receipt_goes_only_where_its_site_sends_them_and_counts_its_address);

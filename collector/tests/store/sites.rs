@@ -68,8 +68,12 @@ async fn an_admins_change_to_a_site_applies_and_shows(db: &Store) {
     let shop = db.add_site_by(new_site("Shop"), admin, T0).await.unwrap();
     let detail = db.site_detail(shop.id).await.unwrap().expect("site");
     assert_eq!(
-        (detail.last_entry_at, detail.first_response_minutes),
-        (None, 1440)
+        (
+            detail.last_entry_at,
+            detail.first_response_minutes,
+            detail.receipt_email
+        ),
+        (None, 1440, false)
     );
     assert_eq!(detail.origins, "https://shop.example");
     for at in [T0 + 9, T0 + 5] {
@@ -84,6 +88,7 @@ async fn an_admins_change_to_a_site_applies_and_shows(db: &Store) {
         ]),
         first_response_minutes: Some(120),
         response_promise: Some(Some("We answer within 2 hours".into())),
+        receipt_email: Some(true),
     };
     assert!(
         db.update_site(shop.id, change, Some(admin), T0 + 20)
@@ -102,6 +107,7 @@ async fn an_admins_change_to_a_site_applies_and_shows(db: &Store) {
         "https://shop.example\nhttps://*.shop.example"
     );
     assert_eq!(detail.first_response_minutes, 120);
+    assert!(detail.receipt_email);
     assert_eq!(
         detail.response_promise.as_deref(),
         Some("We answer within 2 hours")
@@ -146,6 +152,7 @@ async fn an_admins_change_to_a_site_applies_and_shows(db: &Store) {
         (detail.name.as_str(), detail.response_promise),
         ("Shop EU", None)
     );
+    assert!(detail.receipt_email, "left as it was");
     assert!(db.site_detail(shop.id + 100).await.unwrap().is_none());
     // The status link's site, for its uploads.
     let inserted = db

@@ -278,6 +278,7 @@ pub(super) async fn site_page(
     let promise = sent.map_or(site.response_promise.as_deref().unwrap_or_default(), |f| {
         f.response_promise.as_str()
     });
+    let receipts = sent.map_or(site.receipt_email, |f| f.receipt_email.is_some());
     let body = html! {
         p { a href="/console/sites" { "← Sites" } }
         h1 { (site.name) }
@@ -312,6 +313,16 @@ pub(super) async fn site_page(
                 label for="promise" { "What customers are told after sending" }
                 input #promise name="response_promise" maxlength=(PROMISE_MAX)
                     value=(promise) placeholder="We answer within 1 business day";
+                input type="hidden" name="receipt_email_shown" value="1";
+                label.check {
+                    input type="checkbox" name="receipt_email" value="on" aria-describedby="receipt-help"
+                        checked[receipts];
+                    " Email customers who leave an address a receipt"
+                }
+                p.muted #receipt-help {
+                    "Their reference and the link to their status page, in their language, so closing the widget does not lose it; never their own words. At most 3 a day to one address: anyone can type anyone's address."
+                    @if state.mailer.is_none() { " Email is not set up on this collector (--smtp-url), so none is sent until it is." }
+                }
                 button.primary type="submit" { "Save" }
             }
         }
@@ -438,6 +449,9 @@ pub struct SiteForm {
     origins: Option<String>,
     first_response_hours: String,
     response_promise: String,
+    /// The receipt checkbox was on the page: its absence then means off.
+    receipt_email_shown: Option<String>,
+    receipt_email: Option<String>,
 }
 
 impl FormLimit for SiteForm {
@@ -490,6 +504,10 @@ async fn change_site(
         origins: form.origins.as_deref().map(parse_origins).transpose()?,
         first_response_minutes: Some(target.minutes()),
         response_promise: Some(promise.into_inner()),
+        receipt_email: form
+            .receipt_email_shown
+            .is_some()
+            .then_some(form.receipt_email.is_some()),
     };
     if state
         .store

@@ -94,6 +94,10 @@ pub(super) fn notice(conn: &Connection, n: Notice<'_>) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Sites that email their customers a receipt; the same SQL on both
+/// backends.
+pub(in crate::store) const RECEIPT_SITES_SQL: &str = "SELECT id FROM sites WHERE receipt_email";
+
 /// The snapshot query: an entry with its site and assignee.
 pub(in crate::store) const SNAPSHOT_SELECT: &str =
     "SELECT e.id, e.site_id, e.public_id, e.reference, e.kind, e.status,
@@ -180,6 +184,8 @@ pub struct Pending {
     /// than stopping every announcement behind them.
     pub unreadable_notices: Vec<i64>,
     pub endpoints: Vec<EndpointRow>,
+    /// Sites that email their customers a receipt.
+    pub receipt_sites: Vec<i64>,
 }
 
 impl Pending {
@@ -254,6 +260,9 @@ pub enum MailKind {
     /// The customer wrote again on an entry assigned to the recipient, or
     /// (held by no active colleague) of a kind they hear of at once.
     FollowUp,
+    /// The customer's reference and status link, sent when their feedback
+    /// arrives (on sites that send receipts).
+    Receipt,
 }
 
 impl MailKind {
@@ -270,6 +279,7 @@ impl MailKind {
             MailKind::Digest => "digest",
             MailKind::Reply => "reply",
             MailKind::FollowUp => "follow_up",
+            MailKind::Receipt => "receipt",
         }
     }
 
@@ -280,6 +290,7 @@ impl MailKind {
             MailKind::Digest,
             MailKind::Reply,
             MailKind::FollowUp,
+            MailKind::Receipt,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
     ENTRIES_CURSOR, EndpointRow, EntriesTaken, NewEntryFact, NoticeFact, NoticeKind, Pending,
-    SNAPSHOT_SELECT, Taken, cursor, snapshot_row,
+    RECEIPT_SITES_SQL, SNAPSHOT_SELECT, Taken, cursor, snapshot_row,
 };
 use crate::store::StoreError;
 use crate::webhooks::payload::PromiseDetail;
@@ -151,12 +151,17 @@ pub(super) fn pending(conn: &Connection, limit: i64) -> Result<Pending, StoreErr
             })
         })?
         .collect::<Result<_, _>>()?;
+    let receipt_sites = conn
+        .prepare_cached(RECEIPT_SITES_SQL)?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     Ok(Pending {
         entries,
         taken: EntriesTaken::new(Taken::Cursor { from, upto, count }),
         notices,
         unreadable_notices,
         endpoints,
+        receipt_sites,
     })
 }
 

@@ -12,7 +12,7 @@ use tokio_postgres::Row;
 
 use super::{Postgres, read_rows};
 use crate::review::workflow::DAY;
-use crate::store::notify::{NoticeKind, SNAPSHOT_SELECT, Taken};
+use crate::store::notify::{NoticeKind, RECEIPT_SITES_SQL, SNAPSHOT_SELECT, Taken};
 use crate::store::{
     Dispatched, EndpointRow, EntriesTaken, FOLD_WINDOW_MS, NewEntryFact, NoticeFact, Pending,
     StoreError,
@@ -166,12 +166,15 @@ impl Postgres {
                 include_email: r.try_get(4)?,
             })
         })?;
+        let rows = client.query(RECEIPT_SITES_SQL, &[]).await?;
+        let receipt_sites = read_rows(&rows, |r| Ok(r.try_get(0)?))?;
         Ok(Pending {
             entries,
             taken: EntriesTaken::new(Taken::Queue(taken)),
             notices,
             unreadable_notices: Vec::new(),
             endpoints,
+            receipt_sites,
         })
     }
 

@@ -18,10 +18,11 @@ use crate::mail::digest::{FailingEndpoint, PromiseLine, Waiting};
 use crate::mail::staff::EntryLine;
 use crate::review::workflow::DAY;
 use crate::store::notify::MailKind;
-use crate::store::outbox::{LINE_COLUMNS, line_select};
+use crate::store::outbox::{LINE_COLUMNS, RECEIPT_SQL, line_select};
 use crate::store::review::{WAITING_SINCE_SQL, WAITING_SQL};
 use crate::store::{
-    DigestFacts, MailHealth, MailJob, MailResult, PendingFold, PendingLine, ReplyParts, StoreError,
+    DigestFacts, MailHealth, MailJob, MailResult, PendingFold, PendingLine, ReceiptParts,
+    ReplyParts, StoreError,
 };
 
 pub use crate::store::outbox::LEASE_MS;
@@ -375,6 +376,29 @@ impl Postgres {
                 public_id: r.try_get(6)?,
                 status_token: r.try_get(7)?,
                 language: r.try_get(8)?,
+            })
+        })
+    }
+
+    /// What a receipt email for entry `entry_id` says, if it should go,
+    /// with how many receipts its address was sent since `since`.
+    pub async fn receipt_parts(
+        &self,
+        entry_id: i64,
+        since: i64,
+    ) -> Result<Option<ReceiptParts>, StoreError> {
+        let client = self.client().await?;
+        let row = client.query_opt(RECEIPT_SQL, &[&entry_id, &since]).await?;
+        read_opt(row, |r| {
+            Ok(ReceiptParts {
+                to: r.try_get(0)?,
+                site_name: r.try_get(1)?,
+                reference: r.try_get(2)?,
+                public_id: r.try_get(3)?,
+                status_token: r.try_get(4)?,
+                language: r.try_get(5)?,
+                response_promise: r.try_get(6)?,
+                sent_lately: r.try_get(7)?,
             })
         })
     }

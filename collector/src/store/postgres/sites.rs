@@ -226,13 +226,14 @@ fn site_row(r: &Row) -> Result<SiteRow, StoreError> {
         origins: r.try_get(3)?,
         first_response_minutes: r.try_get(4)?,
         response_promise: r.try_get(5)?,
-        last_entry_at: r.try_get(6)?,
+        receipt_email: r.try_get(6)?,
+        last_entry_at: r.try_get(7)?,
     })
 }
 
 const SITE_ROW_SELECT: &str =
     "SELECT s.id, s.key, s.name, s.origins, s.first_response_minutes, s.response_promise,
-            (SELECT max(created_at) FROM entries WHERE site_id = s.id)
+            s.receipt_email, (SELECT max(created_at) FROM entries WHERE site_id = s.id)
      FROM sites s";
 
 /// `LIKE` pattern matching `text` anywhere, its wildcards escaped.
@@ -339,6 +340,14 @@ impl Postgres {
             )
             .await?;
             changed.push("response_promise");
+        }
+        if let Some(on) = change.receipt_email {
+            tx.execute(
+                "UPDATE sites SET receipt_email = $2 WHERE id = $1",
+                &[&id, &on],
+            )
+            .await?;
+            changed.push("receipt_email");
         }
         audit(
             &tx,

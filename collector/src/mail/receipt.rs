@@ -1,0 +1,190 @@
+//! What a customer receives when their feedback arrives, on sites that send
+//! receipts: the reference and the status link, in the customer's language.
+//! Never their own words: anyone can type any address into a widget, so a
+//! receipt must carry nothing a stranger could make it say.
+
+use super::Outgoing;
+use crate::language::Language;
+
+/// The receipt for one entry.
+#[derive(Debug, Clone)]
+pub struct ReceiptMail {
+    pub to: String,
+    pub site_name: String,
+    pub reference: String,
+    pub status_url: String,
+    /// What the site tells customers to expect, in its own words.
+    pub response_promise: Option<String>,
+    pub language: Language,
+}
+
+/// The receipt's words in one language; `{site}` is the site's name.
+struct Words {
+    subject: &'static str,
+    thanks: &'static str,
+    follow: &'static str,
+    here: &'static str,
+    answer_there: &'static str,
+    not_you: &'static str,
+}
+
+fn words(language: Language) -> &'static Words {
+    match language {
+        Language::En => &Words {
+            subject: "We received your feedback to {site}",
+            thanks: "Thank you for writing to {site}: your feedback has arrived.",
+            follow: "Follow your feedback",
+            here: "here:",
+            answer_there: "Our answer will be on that page, and emailed to you. To add a detail, write on that page: replies to this email are not read.",
+            not_you: "You receive this because this address was given with feedback to {site}. If that was not you, you can ignore it.",
+        },
+        Language::De => &Words {
+            subject: "Wir haben Ihr Feedback an {site} erhalten",
+            thanks: "Danke, dass Sie {site} geschrieben haben: Ihr Feedback ist angekommen.",
+            follow: "Verfolgen Sie Ihr Feedback",
+            here: "hier:",
+            answer_there: "Unsere Antwort erscheint auf dieser Seite und kommt auch per E-Mail. Um etwas zu ergänzen, schreiben Sie auf dieser Seite: Antworten auf diese E-Mail werden nicht gelesen.",
+            not_you: "Sie erhalten diese E-Mail, weil diese Adresse bei einem Feedback an {site} angegeben wurde. Wenn das nicht Sie waren, können Sie sie ignorieren.",
+        },
+        Language::Fr => &Words {
+            subject: "Nous avons bien reçu votre message à {site}",
+            thanks: "Merci d'avoir écrit à {site} : votre message est bien arrivé.",
+            follow: "Suivez votre message",
+            here: "ici :",
+            answer_there: "Notre réponse paraîtra sur cette page et vous sera aussi envoyée par e-mail. Pour ajouter une précision, écrivez sur cette page : les réponses à cet e-mail ne sont pas lues.",
+            not_you: "Vous recevez cet e-mail car cette adresse a été donnée avec un message à {site}. Si ce n'était pas vous, vous pouvez l'ignorer.",
+        },
+        Language::Es => &Words {
+            subject: "Hemos recibido tu mensaje a {site}",
+            thanks: "Gracias por escribir a {site}: tu mensaje ha llegado.",
+            follow: "Sigue tu mensaje",
+            here: "aquí:",
+            answer_there: "Nuestra respuesta aparecerá en esa página y también te llegará por correo. Para añadir un detalle, escribe en esa página: las respuestas a este correo no se leen.",
+            not_you: "Recibes este correo porque esta dirección se indicó en un mensaje a {site}. Si no fuiste tú, puedes ignorarlo.",
+        },
+        Language::Pt => &Words {
+            subject: "Recebemos a sua mensagem para {site}",
+            thanks: "Obrigado por escrever a {site}: a sua mensagem chegou.",
+            follow: "Acompanhe a sua mensagem",
+            here: "aqui:",
+            answer_there: "A nossa resposta aparecerá nessa página e ser-lhe-á também enviada por e-mail. Para acrescentar um detalhe, escreva nessa página: as respostas a este e-mail não são lidas.",
+            not_you: "Recebe este e-mail porque este endereço foi indicado numa mensagem para {site}. Se não foi você, pode ignorá-lo.",
+        },
+    }
+}
+
+impl ReceiptMail {
+    pub fn outgoing(&self) -> Outgoing {
+        Outgoing {
+            to: self.to.clone(),
+            subject: self.subject(),
+            text: self.text(),
+            html: None,
+            // Threaded with the replies that follow.
+            about: Some(self.reference.clone()),
+            // Sent on its own, not written by anyone: out-of-office
+            // responders leave it be.
+            automatic: true,
+        }
+    }
+
+    fn site(&self, template: &str) -> String {
+        template.replace("{site}", &self.site_name)
+    }
+
+    fn subject(&self) -> String {
+        let w = words(self.language);
+        format!("{} ({})", self.site(w.subject), self.reference)
+    }
+
+    fn text(&self) -> String {
+        let w = words(self.language);
+        let mut text = format!("{}\n", self.site(w.thanks));
+        if let Some(promise) = &self.response_promise {
+            text.push_str(&format!("{promise}\n"));
+        }
+        text.push_str(&format!(
+            "\n{} {} {}\n{}\n\n{}\n\n-- \n{}\n",
+            w.follow,
+            self.reference,
+            w.here,
+            self.status_url,
+            w.answer_there,
+            self.site(w.not_you)
+        ));
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt(language: Language) -> ReceiptMail {
+        ReceiptMail {
+            to: "ana@example.com".into(),
+            site_name: "Fern & Fig".into(),
+            reference: "ES-AAAA-BBBB".into(),
+            status_url: "https://feedback.example/s/e_x.y".into(),
+            response_promise: Some("We answer within 1 business day.".into()),
+            language,
+        }
+    }
+
+    #[test]
+    fn the_receipt_carries_the_reference_the_status_link_and_the_sites_promise() {
+        let mail = receipt(Language::En);
+        assert_eq!(
+            mail.subject(),
+            "We received your feedback to Fern & Fig (ES-AAAA-BBBB)"
+        );
+        let text = mail.text();
+        assert!(
+            text.starts_with(
+                "Thank you for writing to Fern & Fig: your feedback has arrived.\n\
+                 We answer within 1 business day.\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            "Follow your feedback ES-AAAA-BBBB here:\nhttps://feedback.example/s/e_x.y\n"
+        ));
+        assert!(text.contains("replies to this email are not read"));
+        assert!(text.contains("If that was not you, you can ignore it."));
+        let out = mail.outgoing();
+        assert_eq!(out.about.as_deref(), Some("ES-AAAA-BBBB"));
+        assert!(out.automatic && out.html.is_none());
+    }
+
+    #[test]
+    fn the_receipt_speaks_the_customers_language() {
+        let without_promise = ReceiptMail {
+            response_promise: None,
+            ..receipt(Language::De)
+        };
+        assert_eq!(
+            without_promise.subject(),
+            "Wir haben Ihr Feedback an Fern & Fig erhalten (ES-AAAA-BBBB)"
+        );
+        assert!(without_promise.text().starts_with(
+            "Danke, dass Sie Fern & Fig geschrieben haben: Ihr Feedback ist angekommen.\n\n"
+        ));
+        let mut seen = std::collections::HashSet::new();
+        for language in [Language::Fr, Language::Es, Language::Pt] {
+            let mail = receipt(language);
+            let text = mail.text();
+            assert!(
+                seen.insert(text.clone()),
+                "{language:?} has words of its own"
+            );
+            assert!(
+                !text.contains("Thank you") && !text.contains("{site}"),
+                "{text}"
+            );
+            assert!(
+                text.contains("Fern & Fig") && text.contains("https://feedback.example/s/e_x.y")
+            );
+            assert!(mail.subject().ends_with("(ES-AAAA-BBBB)"));
+        }
+    }
+}

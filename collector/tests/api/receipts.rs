@@ -1,0 +1,146 @@
+//! Receipts: a site can email each customer who leaves an address their
+//! reference and status link, through a real SMTP sink on loopback. Off
+//! until an admin turns it on; never for spam; never the customer's own
+//! words; at most three a day to one address.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, audit_details};
+use crate::notify::{app_with_mail, collect, header};
+use crate::staff::{NOON, signed_in, submit};
+
+/// Turns receipts on or off for the first site from its console page.
+async fn set_receipts(app: &TestApp, on: bool) {
+    let id = app.running.created_site.as_ref().unwrap().id;
+    let console = signed_in(app, "ada@example.com").await;
+    let mut form = vec![("first_response_hours", "24"), ("receipt_email_shown", "1")];
+    if on {
+        form.push(("receipt_email", "on"));
+    }
+    let response = console.act(&format!("/console/sites/{id}"), &form).await;
+    assert_eq!(response.status().as_u16(), 303);
+    let page = console.html(&format!("/console/sites/{id}")).await;
+    let checkbox = page
+        .split("name=\"receipt_email\"")
+        .nth(1)
+        .and_then(|rest| rest.split('>').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(checkbox.contains("checked"), on, "{checkbox}");
+}
+
+fn from_ana(app: &TestApp, message: &str, email: &str) -> serde_json::Value {
+    json!({"site": app.site_key, "kind": "idea", "message": message, "email": email,
+           "client": {"language": "fr-FR"}})
+}
+
+/// The mails among `got` addressed to `to`.
+fn to<'a>(got: &'a [String], to: &str) -> Vec<&'a String> {
+    got.iter().filter(|m| header(m, "To") == to).collect()
+}
+
+#[tokio::test]
+async fn a_customer_who_leaves_an_address_is_emailed_a_receipt_with_their_status_link() {
+    let (app, _, mut mails) = app_with_mail(NOON, 0).await;
+    set_receipts(&app, true).await;
+    let (action, detail) = audit_details(&app.db(), "site.changed")
+        .pop()
+        .expect("the change is in the audit log");
+    assert_eq!(action, "site.changed");
+    assert!(detail.unwrap_or_default().contains("receipt_email"));
+    let (_, status_url) = submit(
+        &app,
+        from_ana(
+            &app,
+            "Une secret phrase <b>unique</b>",
+            "ana@customer.example",
+        ),
+    )
+    .await;
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    let receipts = to(&got, "ana@customer.example");
+    let [receipt] = receipts.as_slice() else {
+        panic!("one receipt: {got:?}");
+    };
+    let reference = app
+        .db()
+        .query_row("SELECT reference FROM entries", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap();
+    assert!(header(receipt, "Subject").contains(&reference), "{receipt}");
+    // In the customer's language, with the page where the answer will be.
+    assert!(receipt.contains("Suivez votre message"), "{receipt}");
+    assert!(receipt.contains(&status_url), "{receipt}");
+    assert!(
+        !receipt.contains("secret phrase") && !receipt.contains("unique"),
+        "never the customer's own words: {receipt}"
+    );
+    assert_eq!(header(receipt, "Auto-Submitted"), "auto-generated");
+    assert!(header(receipt, "References").contains(&reference));
+}
+
+#[tokio::test]
+async fn no_receipt_goes_unless_the_site_sends_them_nor_for_spam_or_without_an_address() {
+    let (app, _, mut mails) = app_with_mail(NOON, 0).await;
+    submit(&app, from_ana(&app, "Before", "ana@customer.example")).await;
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    assert!(to(&got, "ana@customer.example").is_empty(), "off: {got:?}");
+
+    set_receipts(&app, true).await;
+    let mut bot = from_ana(&app, "cheap pills", "victim@customer.example");
+    bot["hp"] = json!("x");
+    submit(&app, bot).await;
+    let anonymous = json!({"site": app.site_key, "kind": "idea", "message": "No address"});
+    submit(&app, anonymous).await;
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    assert!(
+        got.iter()
+            .all(|m| header(m, "To").ends_with("@example.com")),
+        "only staff hear: {got:?}"
+    );
+
+    set_receipts(&app, false).await;
+    submit(&app, from_ana(&app, "After", "ana@customer.example")).await;
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    assert!(
+        to(&got, "ana@customer.example").is_empty(),
+        "off again: {got:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_address_is_sent_at_most_three_receipts_a_day() {
+    let (app, _, mut mails) = app_with_mail(NOON, 0).await;
+    set_receipts(&app, true).await;
+    for (n, email) in [
+        "ana@customer.example",
+        "Ana@Customer.example",
+        " ANA@customer.example",
+        "ana@customer.example",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        submit(&app, from_ana(&app, &format!("Idea {n}"), email)).await;
+    }
+    submit(&app, from_ana(&app, "Mine", "bo@customer.example")).await;
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    let receipts = got
+        .iter()
+        .filter(|m| header(m, "To").eq_ignore_ascii_case("ana@customer.example"))
+        .count();
+    assert_eq!(receipts, 3, "{got:?}");
+    assert_eq!(to(&got, "bo@customer.example").len(), 1, "another address");
+    let cancelled: i64 = app
+        .db()
+        .query_row(
+            "SELECT count(*) FROM mail_outbox WHERE kind = 'receipt' AND state = 'cancelled'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(cancelled, 1);
+}
