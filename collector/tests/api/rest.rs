@@ -337,6 +337,7 @@ async fn sites_are_listed_for_everyone_and_origins_only_for_admins() {
     };
     let seen = agent.json("/api/v1/sites").await;
     assert_eq!(seen["sites"][0]["key"], app.site_key.as_str());
+    assert_eq!(seen["sites"][0]["receipt_email"], false);
     assert!(seen["sites"][0].get("origins").is_none());
     let seen = admin.json("/api/v1/sites").await;
     assert!(seen["sites"][0]["origins"].is_array());

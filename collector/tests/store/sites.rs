@@ -130,14 +130,16 @@ async fn an_admins_change_to_a_site_applies_and_shows(db: &Store) {
             settings.name.as_str(),
             settings.key.as_str(),
             settings.first_response_minutes,
-            settings.response_promise.as_deref()
+            settings.response_promise.as_deref(),
+            settings.receipt_email
         ),
         (
             shop.id,
             "Shop EU",
             shop.key.as_str(),
             120,
-            Some("We answer within 2 hours")
+            Some("We answer within 2 hours"),
+            true
         )
     );
     let cleared = SiteChange {

@@ -1,5 +1,6 @@
 //! `GET /api/v1/sites`: the sites entries come from. Everyone sees names,
-//! keys and targets; allowed origins are administrators' business.
+//! keys, targets and whether customers get receipts; allowed origins are
+//! administrators' business.
 
 use axum::Json;
 use axum::extract::State;
@@ -28,6 +29,7 @@ pub async fn list(
                 "name": site.name,
                 "first_response_target_minutes": site.first_response_minutes,
                 "response_promise": site.response_promise,
+                "receipt_email": site.receipt_email,
             });
             if let Some(found) = origins
                 .as_ref()

@@ -78,6 +78,7 @@ mod tests {
             key: key.to_owned(),
             first_response_minutes: 60,
             response_promise: None,
+            receipt_email: false,
         }
     }
 

@@ -180,10 +180,11 @@ pub fn paths() -> Value {
     ]);
     attachment_responses["200"] = json!({"description": "The image, sandboxed", "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}});
     let mut sites_responses = errors(&[("422", NO_PARAMETERS)]);
-    sites_responses["200"] = json!({"description": "Every site; `origins` only for administrators' tokens", "content": {"application/json": {"schema": {"type": "object", "required": ["sites"], "properties": {"sites": {"type": "array", "items": {"type": "object", "required": ["id", "key", "name", "first_response_target_minutes"], "properties": {
+    sites_responses["200"] = json!({"description": "Every site; `origins` only for administrators' tokens", "content": {"application/json": {"schema": {"type": "object", "required": ["sites"], "properties": {"sites": {"type": "array", "items": {"type": "object", "required": ["id", "key", "name", "first_response_target_minutes", "receipt_email"], "properties": {
         "id": {"type": "integer"}, "key": {"type": "string"}, "name": {"type": "string"},
         "first_response_target_minutes": {"type": "integer"},
         "response_promise": {"type": ["string", "null"]},
+        "receipt_email": {"type": "boolean", "description": "Customers who leave an address are emailed a receipt with their reference and status link"},
         "origins": {"type": "array", "items": {"type": "string"}}
     }}}}}}}});
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();

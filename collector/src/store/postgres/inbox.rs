@@ -275,7 +275,8 @@ impl Postgres {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT id, name, key, first_response_minutes, response_promise FROM sites ORDER BY id",
+                "SELECT id, name, key, first_response_minutes, response_promise, receipt_email
+                 FROM sites ORDER BY id",
             )
             .await?;
         let rows = client.query(&stmt, &[]).await?;
@@ -286,6 +287,7 @@ impl Postgres {
                 key: r.try_get(2)?,
                 first_response_minutes: r.try_get(3)?,
                 response_promise: r.try_get(4)?,
+                receipt_email: r.try_get(5)?,
             })
         })
     }

@@ -58,6 +58,8 @@ pub struct SiteSettings {
     pub key: String,
     pub first_response_minutes: i64,
     pub response_promise: Option<String>,
+    /// Customers who leave an address are emailed a receipt.
+    pub receipt_email: bool,
 }
 
 /// An inbox row's columns, in [`InboxRow`]'s order, of `e` (the entry),
@@ -499,7 +501,8 @@ impl Sqlite {
     pub async fn site_settings(&self) -> Result<Vec<SiteSettings>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, name, key, first_response_minutes, response_promise FROM sites ORDER BY id",
+                "SELECT id, name, key, first_response_minutes, response_promise, receipt_email
+                 FROM sites ORDER BY id",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(SiteSettings {
@@ -508,6 +511,7 @@ impl Sqlite {
                     key: r.get(2)?,
                     first_response_minutes: r.get(3)?,
                     response_promise: r.get(4)?,
+                    receipt_email: r.get(5)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
