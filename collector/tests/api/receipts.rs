@@ -50,7 +50,7 @@ async fn a_customer_who_leaves_an_address_is_emailed_a_receipt_with_their_status
         .expect("the change is in the audit log");
     assert_eq!(action, "site.changed");
     assert!(detail.unwrap_or_default().contains("receipt_email"));
-    let (_, status_url) = submit(
+    let (id, status_url) = submit(
         &app,
         from_ana(
             &app,
@@ -80,6 +80,13 @@ async fn a_customer_who_leaves_an_address_is_emailed_a_receipt_with_their_status
     );
     assert_eq!(header(receipt, "Auto-Submitted"), "auto-generated");
     assert!(header(receipt, "References").contains(&reference));
+    // Staff see that it went, beside the customer's address.
+    let console = signed_in(&app, "ada@example.com").await;
+    let page = console.html(&format!("/console/entries/{id}")).await;
+    assert!(
+        page.contains("ana@customer.example</a> (receipt emailed)"),
+        "{page}"
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use earshot_collector::notify::Prefs;
 use earshot_collector::review::workflow::{DAY, HOUR};
-use earshot_collector::store::{MailKind, MailResult, NewMail, Role, Store};
+use earshot_collector::store::{MailKind, MailResult, NewMail, Receipt, Role, Store};
 
 use crate::ingest::{T0, entry, first_site};
 use crate::notify::{colleague, nothing_for, standard_hook};
@@ -273,7 +273,8 @@ async fn a_receipt_goes_only_where_its_site_sends_them_and_counts_its_address(db
             serde_json::json!({"message": "The code failed", "email": email}),
         )
     };
-    db.insert_entry(with_email(T0 + 1, "Ana@Customer.example"))
+    let first = db
+        .insert_entry(with_email(T0 + 1, "Ana@Customer.example"))
         .await
         .unwrap();
     // Off as every site starts: no receipt, and none planned.
@@ -328,6 +329,12 @@ async fn a_receipt_goes_only_where_its_site_sends_them_and_counts_its_address(db
     let mut done = nothing_for(&pending, T0 + 7);
     done.mails = vec![receipt(first_id)];
     assert!(db.complete_dispatch(done).await.unwrap());
+    let receipt_of = |public_id: &str| {
+        let public_id = public_id.to_owned();
+        async move { db.entry_detail(public_id).await.unwrap().unwrap().receipt }
+    };
+    assert_eq!(receipt_of(&first.public_id).await, Some(Receipt::Waiting));
+    assert_eq!(receipt_of(&again.public_id).await, None, "none queued");
     let jobs = db.due_mail(T0 + 7, 10).await.unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(
@@ -344,6 +351,7 @@ async fn a_receipt_goes_only_where_its_site_sends_them_and_counts_its_address(db
             .unwrap()
             .sent_lately
     };
+    assert_eq!(receipt_of(&first.public_id).await, Some(Receipt::Sent));
     assert_eq!(counted(T0 + 8).await, 1);
     assert_eq!(counted(T0 + 9).await, 0);
     // Turned off: what still waits is not sent.

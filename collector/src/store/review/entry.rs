@@ -46,6 +46,35 @@ pub struct EntryDetail {
     pub assignee: Option<String>,
     pub events: Vec<Event>,
     pub promises: Vec<PromiseRow>,
+    /// What became of the receipt emailed to the customer, if one was
+    /// queued (on a site that sends them).
+    pub receipt: Option<Receipt>,
+}
+
+/// What became of a receipt email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    /// Queued, or waiting to be tried again.
+    Waiting,
+    Sent,
+    /// The relay refused it to the end: the address may not take mail.
+    Failed,
+    /// Not sent: the address had its receipts for the day, or the entry
+    /// turned out to be spam.
+    Skipped,
+}
+
+impl Receipt {
+    /// From the outbox row's state; `None` for a state no collector writes.
+    pub fn from_state(state: &str) -> Option<Receipt> {
+        match state {
+            "pending" => Some(Receipt::Waiting),
+            "sent" | "folded" => Some(Receipt::Sent),
+            "failed" => Some(Receipt::Failed),
+            "cancelled" => Some(Receipt::Skipped),
+            _ => None,
+        }
+    }
 }
 
 pub(super) fn promise_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PromiseRow> {
@@ -70,7 +99,9 @@ pub(in crate::store) const DETAIL_SELECT: &str =
         e.message, e.expected, e.actual, e.email, e.name, e.page_url, e.page_title,
         e.page_referrer, e.user_agent, e.language, e.timezone, e.viewport, e.spam_reason,
         e.created_at, e.first_response_at, s.name, s.first_response_minutes, e.assignee_id,
-        e.context, e.followup_at, u.name
+        e.context, e.followup_at, u.name,
+        (SELECT m.state FROM mail_outbox m WHERE m.entry_id = e.id AND m.kind = 'receipt'
+         ORDER BY m.id DESC LIMIT 1)
      FROM entries e JOIN sites s ON s.id = e.site_id LEFT JOIN users u ON u.id = e.assignee_id";
 
 /// An entry's timeline, oldest first, up to its `WHERE`; the same SQL on
@@ -124,6 +155,10 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
                     .unwrap_or_default(),
                 followup_at: r.get(26)?,
                 assignee: r.get(27)?,
+                receipt: r
+                    .get::<_, Option<String>>(28)?
+                    .as_deref()
+                    .and_then(Receipt::from_state),
                 attachments: Vec::new(),
                 events: Vec::new(),
                 promises: Vec::new(),
@@ -180,5 +215,27 @@ impl Sqlite {
 
     pub async fn entry_detail(&self, public_id: String) -> Result<Option<EntryDetail>, StoreError> {
         self.read(move |conn| detail(conn, &public_id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Receipt;
+
+    #[test]
+    fn every_state_an_email_can_be_in_says_what_became_of_a_receipt() {
+        let states = ["pending", "sent", "folded", "failed", "cancelled"];
+        let read: Vec<Option<Receipt>> = states.into_iter().map(Receipt::from_state).collect();
+        assert_eq!(
+            read,
+            [
+                Some(Receipt::Waiting),
+                Some(Receipt::Sent),
+                Some(Receipt::Sent),
+                Some(Receipt::Failed),
+                Some(Receipt::Skipped),
+            ]
+        );
+        assert_eq!(Receipt::from_state("gossip"), None);
     }
 }

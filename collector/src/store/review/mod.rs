@@ -22,8 +22,8 @@ pub use actions::NewReply;
 pub(super) use actions::{NewEvent, move_status, record};
 pub(in crate::store) use bulk::Verdict;
 pub use bulk::{BulkAction, BulkOutcome, BulkTarget, Seen};
-pub use entry::EntryDetail;
 pub(in crate::store) use entry::{DETAIL_SELECT, EVENTS_SELECT, PROMISE_SELECT};
+pub use entry::{EntryDetail, Receipt};
 pub(super) use inbox::{
     FilterSql, INBOX_COLUMNS, SAME_CUSTOMER_CONDITIONS, filter_sql, inbox_page, keyset_page,
     matching, page_sql,

@@ -15,7 +15,7 @@ use super::{ConsoleError, NoticeQuery, PageQuery, Staff, views};
 use crate::http::AppState;
 use crate::review::input::{self, PROMISE_MAX, TEXT_MAX};
 use crate::review::workflow::{Settled, Status, Urgency, human_ago, human_duration};
-use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, PromiseRow, User};
+use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, PromiseRow, Receipt, User};
 
 fn words(heading: &str, text: &str) -> Markup {
     html! { section.words { h2 { (heading) } p { (text) } } }
@@ -287,6 +287,12 @@ fn render(
         p.meta {
             "From " (entry.name.as_deref().unwrap_or("a customer"))
             @if let Some(email) = &entry.email { " · " a href={ "mailto:" (email) } { (email) } }
+            @match entry.receipt {
+                Some(Receipt::Sent) => { " (receipt emailed)" }
+                Some(Receipt::Waiting) => { " (receipt waiting to be sent)" }
+                Some(Receipt::Failed) => { " " span.late { "(the receipt could not be emailed: the address may not take mail)" } }
+                Some(Receipt::Skipped) | None => {}
+            }
             " · " (entry.site_name) " · received " (views::when(entry.created_at, now))
         }
         p.meta {

@@ -6,7 +6,9 @@ use tokio_postgres::Row;
 
 use crate::store::postgres::{Postgres, read_opt, read_rows};
 use crate::store::review::{DETAIL_SELECT, EVENTS_SELECT, PROMISE_SELECT};
-use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, PromiseRow, StoreError};
+use crate::store::{
+    AttachmentMeta, EntryDetail, Event, EventKind, PromiseRow, Receipt, StoreError,
+};
 
 pub(in crate::store::postgres) fn promise(r: &Row) -> Result<PromiseRow, StoreError> {
     Ok(PromiseRow {
@@ -59,6 +61,10 @@ fn detail(r: &Row) -> Result<EntryDetail, StoreError> {
             .unwrap_or_default(),
         followup_at: r.try_get(26)?,
         assignee: r.try_get(27)?,
+        receipt: r
+            .try_get::<_, Option<String>>(28)?
+            .as_deref()
+            .and_then(Receipt::from_state),
         attachments: Vec::new(),
         events: Vec::new(),
         promises: Vec::new(),
