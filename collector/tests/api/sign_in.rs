@@ -479,3 +479,36 @@ async fn the_sign_in_throttle_survives_a_restart_and_forgets_sign_ins_that_succe
     );
     running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_sign_in_through_a_proxy_that_hides_the_address_says_to_set_the_public_url() {
+    // A proxy that does not pass the Host header, in front of a collector
+    // started without --public-url: the browser's form comes from the
+    // address people use, the collector takes itself to be at the
+    // address it listens on.
+    let behind_proxy = [
+        ("origin", "https://feedback.shop.example"),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let form = [("email", "ada@example.com"), ("password", PASSWORD)];
+    let (app, _) = console_app().await;
+    let response = Console::new(&app)
+        .post_with("/console/login", &form, &behind_proxy)
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(session_cookie(response.headers()).is_none());
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("Start it with --public-url https://feedback.shop.example"),
+        "{page}"
+    );
+    assert!(!page.contains("Reload the page"), "{page}");
+
+    // Told its address, the collector takes the same sign-in.
+    let (named, _) =
+        console_app_with(|c| c.public_url = Some("https://feedback.shop.example".into())).await;
+    let response = Console::at(&format!("http://{}", named.running.addr))
+        .post_with("/console/login", &form, &behind_proxy)
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}

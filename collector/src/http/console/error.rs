@@ -15,6 +15,11 @@ pub enum ConsoleError {
     NeedsLogin { get: bool, back_to: String },
     #[error("this form has expired or did not come from the console")]
     Csrf,
+    /// The browser says a form came from this very page, at `reached`, but
+    /// the collector takes its own address to be `believed`: a proxy that
+    /// does not pass the Host header while `--public-url` is unset.
+    #[error("the console was reached at another address than the collector's own")]
+    WrongAddress { reached: String, believed: String },
     #[error("only administrators can do this")]
     Forbidden,
     #[error("not found")]
@@ -65,6 +70,13 @@ impl ConsoleError {
                 StatusCode::FORBIDDEN,
                 "Form expired",
                 "This form has expired or did not come from the console. Reload the page and try again.".to_owned(),
+            ),
+            ConsoleError::WrongAddress { reached, believed } => (
+                StatusCode::FORBIDDEN,
+                "Wrong address for this collector",
+                format!(
+                    "This page was opened at {reached}, but the collector takes its own address to be {believed}: it cannot tell this form from one another site sent, and the links it gives customers would lead to {believed}. Start it with --public-url {reached} (or EARSHOT_PUBLIC_URL), or have the reverse proxy in front pass the Host header (nginx: proxy_set_header Host $host;), then sign in again."
+                ),
             ),
             ConsoleError::Forbidden => (
                 StatusCode::FORBIDDEN,
@@ -161,6 +173,7 @@ impl ConsoleError {
                 | ConsoleError::Store(StoreError::NotDurable)
                 | ConsoleError::NeedsLogin { .. }
                 | ConsoleError::Csrf
+                | ConsoleError::WrongAddress { .. }
                 | ConsoleError::Forbidden
         ) {
             return Err(self);

@@ -111,10 +111,39 @@ pub fn check_same_origin(headers: &HeaderMap, public_url: &str) -> Result<(), Co
                     == Some(h)
             });
         if !same {
-            return Err(ConsoleError::Csrf);
+            return Err(wrong_address(headers, origin, public_url).unwrap_or(ConsoleError::Csrf));
         }
     }
     Ok(())
+}
+
+/// Why a form whose origin is not the collector's was refused, when the
+/// browser itself says it came from this very page (`Sec-Fetch-Site`, a
+/// header no page can set): then the collector is wrong about its own
+/// address, most likely behind a proxy that does not pass the Host header
+/// while `--public-url` is unset. Still refused (those are the addresses it
+/// would put in customers' links), but saying how to mend it, not "reload
+/// and try again" for ever.
+fn wrong_address(headers: &HeaderMap, origin: &str, public_url: &str) -> Option<ConsoleError> {
+    let browser_says_same = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"same-origin");
+    // A browser's origin is a short scheme://host[:port]; anything else
+    // is not one worth naming.
+    let plausible =
+        origin.len() <= 300 && (origin.starts_with("https://") || origin.starts_with("http://"));
+    if !(browser_says_same && plausible) {
+        return None;
+    }
+    tracing::warn!(
+        reached = origin,
+        public_url,
+        "the console was reached at another address than the collector's own: set --public-url, or have the proxy pass the Host header"
+    );
+    Some(ConsoleError::WrongAddress {
+        reached: origin.to_owned(),
+        believed: public_url.to_owned(),
+    })
 }
 
 /// The port of `authority` (`host[:port]`) when its host is a loopback
@@ -334,6 +363,46 @@ mod tests {
         assert!(check_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), url).is_err());
         assert!(check_same_origin(&headers(&[("sec-fetch-site", "same-site")]), url).is_err());
         assert!(check_same_origin(&headers(&[("origin", "https://evil.example")]), url).is_err());
+    }
+
+    #[test]
+    fn a_form_the_browser_says_came_from_this_page_at_another_address_says_how_to_mend_it() {
+        let url = "http://127.0.0.1:8080";
+        let behind_proxy = headers(&[
+            ("origin", "https://feedback.example"),
+            ("host", "127.0.0.1:8080"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
+        match check_same_origin(&behind_proxy, url) {
+            Err(ConsoleError::WrongAddress { reached, believed }) => {
+                assert_eq!(
+                    (reached.as_str(), believed.as_str()),
+                    ("https://feedback.example", url)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without the browser's word, or with its word against it, it is
+        // what it looks like: a form from elsewhere.
+        for fetch_site in [None, Some("cross-site"), Some("same-site")] {
+            let mut sent = vec![
+                ("origin", "https://feedback.example"),
+                ("host", "127.0.0.1:8080"),
+            ];
+            sent.extend(fetch_site.map(|v| ("sec-fetch-site", v)));
+            assert!(
+                matches!(
+                    check_same_origin(&headers(&sent), url),
+                    Err(ConsoleError::Csrf)
+                ),
+                "{fetch_site:?}"
+            );
+        }
+        let odd = headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]);
+        assert!(matches!(
+            check_same_origin(&odd, url),
+            Err(ConsoleError::Csrf)
+        ));
     }
 
     #[test]
