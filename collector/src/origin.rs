@@ -205,6 +205,36 @@ impl fmt::Display for OriginPattern {
     }
 }
 
+/// The first of `origins` whose pages cannot load the widget from
+/// `public_url`: browsers refuse a script from a plain `http://` address on
+/// an `https://` page (mixed content), so the button never appears there
+/// and nothing reaches the collector to say why. Loopback addresses are
+/// exempt: browsers trust them as they trust https.
+pub fn blocked_on_https<'a>(
+    public_url: &str,
+    origins: &'a [OriginPattern],
+) -> Option<&'a OriginPattern> {
+    let authority = public_url.strip_prefix("http://")?;
+    let authority = authority.split('/').next().unwrap_or(authority);
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => host,
+        _ => authority,
+    };
+    let loopback = matches!(host.to_ascii_lowercase().as_str(), "localhost" | "[::1]")
+        || host.starts_with("127.");
+    if loopback {
+        return None;
+    }
+    origins.iter().find(|o| o.scheme == "https")
+}
+
+/// What [`blocked_on_https`] found, said so that it can be mended.
+pub fn blocked_on_https_warning(public_url: &str, origin: &OriginPattern) -> String {
+    format!(
+        "Browsers will not show the feedback button on pages at {origin}: they refuse a script from {public_url}, a plain http address, on an https page. Serve the collector over https (a reverse proxy, as examples/deploy/nginx.conf does) and start it with --public-url https://…"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,5 +403,42 @@ mod tests {
             let lookalike = format!("{scheme}://{host}.evil.example");
             proptest::prop_assert!(!pattern.matches(&lookalike));
         }
+    }
+
+    #[test]
+    fn https_pages_cannot_load_the_widget_from_a_plain_http_address_but_from_loopback_they_can() {
+        let origins: Vec<OriginPattern> = [
+            "http://localhost:*",
+            "https://shop.example",
+            "https://*.shop.example",
+        ]
+        .into_iter()
+        .map(|o| OriginPattern::parse(o).unwrap())
+        .collect();
+        let blocked = |url| blocked_on_https(url, &origins).map(ToString::to_string);
+        assert_eq!(
+            blocked("http://feedback.example:8080").as_deref(),
+            Some("https://shop.example")
+        );
+        assert_eq!(
+            blocked("http://10.0.0.5").as_deref(),
+            Some("https://shop.example")
+        );
+        for fine in [
+            "https://feedback.example",
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://[::1]:8080",
+        ] {
+            assert_eq!(blocked(fine), None, "{fine}");
+        }
+        let plain: Vec<OriginPattern> = vec![OriginPattern::parse("http://shop.example").unwrap()];
+        assert!(blocked_on_https("http://feedback.example", &plain).is_none());
+        let warning = blocked_on_https_warning("http://feedback.example", &origins[1]);
+        assert!(
+            warning.contains("pages at https://shop.example"),
+            "{warning}"
+        );
+        assert!(warning.contains("--public-url https://"), "{warning}");
     }
 }

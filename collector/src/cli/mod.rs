@@ -239,6 +239,12 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
                 site.name,
                 snippet(url, &site.key)
             );
+            if let Some(origin) = crate::origin::blocked_on_https(url, &site.origins) {
+                println!(
+                    "  Warning: {}",
+                    crate::origin::blocked_on_https_warning(url, origin)
+                );
+            }
         }
         if sites.len() > SITES_PRINTED {
             println!(

@@ -51,7 +51,18 @@ pub(super) async fn add(name: String, origins: Vec<String>, db: DbArgs) -> Resul
     let (url, site) = added?;
     println!("Added site \"{}\" with key {}", site.name, site.key);
     println!("Add this to its pages:\n  {}", snippet(&url, &site.key));
+    warn_if_blocked(&url, &site.origins);
     Ok(())
+}
+
+/// Says so when pages of `origins` cannot load the widget from `url`.
+fn warn_if_blocked(url: &str, origins: &[OriginPattern]) {
+    if let Some(origin) = crate::origin::blocked_on_https(url, origins) {
+        println!(
+            "Warning: {}",
+            crate::origin::blocked_on_https_warning(url, origin)
+        );
+    }
 }
 
 pub(super) async fn list(db: DbArgs) -> Result<(), CliError> {
@@ -106,10 +117,9 @@ pub(super) async fn show(key: String, db: DbArgs) -> Result<(), CliError> {
             .map_or_else(|| "never".to_owned(), crate::clock::timestamp);
         print!("{}", described(&site, &retention));
         println!("  holds: {}; last feedback {last}", held.summary());
-        println!(
-            "Add this to its pages:\n  {}",
-            snippet(&public_url(&db, store).await, &site.key)
-        );
+        let url = public_url(&db, store).await;
+        println!("Add this to its pages:\n  {}", snippet(&url, &site.key));
+        warn_if_blocked(&url, &site.origin_patterns().unwrap_or_default());
         Ok(())
     })
     .await

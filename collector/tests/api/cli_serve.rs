@@ -204,20 +204,13 @@ fn serve_prints_the_snippet_and_exits_cleanly_on_sigterm() {
     );
 }
 
-#[cfg(unix)]
-#[test]
-fn serve_notes_a_database_other_accounts_may_read() {
+/// What `serve` prints on `db` up to the console's address, then stopped.
+fn start_output(db: &std::path::Path, args: &[&str]) -> String {
     use std::io::BufRead;
-    use std::os::unix::fs::PermissionsExt;
-
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("earshot.db");
-    // As an older version, or `cp` under umask 022, left it.
-    std::fs::write(&db, b"").unwrap();
-    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
     let mut child = Command::new(BIN)
         .args(["--addr", "127.0.0.1:0", "--db"])
-        .arg(&db)
+        .arg(db)
+        .args(args)
         .env("EARSHOT_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -242,7 +235,37 @@ fn serve_notes_a_database_other_accounts_may_read() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    let printed = printed.join("\n");
+    printed.join("\n")
+}
+
+#[test]
+fn serve_warns_when_https_pages_cannot_load_the_widget_from_its_plain_http_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let (ok, _, stderr) = add_shop(&db);
+    assert!(ok, "{stderr}");
+    let printed = start_output(&db, &["--public-url", "http://feedback.shop.example:8080"]);
+    assert!(
+        printed.contains("  Warning: Browsers will not show the feedback button on pages at https://shop.example: they refuse a script from http://feedback.shop.example:8080"),
+        "{printed}"
+    );
+    // Over https, nothing to say.
+    let printed = start_output(&db, &["--public-url", "https://feedback.shop.example"]);
+    assert!(printed.contains("Review console:"), "{printed}");
+    assert!(!printed.contains("Browsers will not show"), "{printed}");
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_notes_a_database_other_accounts_may_read() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    // As an older version, or `cp` under umask 022, left it.
+    std::fs::write(&db, b"").unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let printed = start_output(&db, &[]);
     assert!(
         printed.contains(&format!(
             "Note: other accounts on this machine may read the database (mode 644), which holds customers' words and emails: `chmod 600 {}*`",

@@ -312,3 +312,32 @@ async fn feedback_naming_a_key_no_site_has_is_pointed_out_on_the_sites_page() {
         "{notice}"
     );
 }
+
+#[tokio::test]
+async fn a_site_whose_https_pages_cannot_load_the_widget_from_a_plain_http_address_says_so() {
+    let public_url = "http://feedback.shop.example:8080";
+    let (app, _) = crate::staff::console_app_with(|c| c.public_url = Some(public_url.into())).await;
+    let mut admin = crate::staff::Console::at(&format!("http://{}", app.running.addr));
+    let signed = admin.login("ada@example.com", crate::staff::PASSWORD).await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    let added = admin
+        .act(
+            "/console/sites",
+            &[("name", "Shop"), ("origins", "https://shop.example")],
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let detail = admin.html(&location(&added)).await;
+    let warning = "Browsers will not show the feedback button on pages at https://shop.example: they refuse a script from http://feedback.shop.example:8080";
+    assert!(detail.contains(warning), "{detail}");
+    let key = between(&detail, "Key <code>", "<").to_owned();
+    // Pages on plain http (the default site's, for development) can.
+    let default_site = app.running.created_site.as_ref().unwrap().id;
+    let other = admin.html(&format!("/console/sites/{default_site}")).await;
+    assert!(!other.contains("Browsers will not show"), "{other}");
+
+    let (ok, shown, stderr) =
+        crate::helpers::earshot_beside(vec!["site".into(), "show".into(), key], &app.db_path).await;
+    assert!(ok, "{stderr}");
+    assert!(shown.contains(&format!("Warning: {warning}")), "{shown}");
+}

@@ -295,6 +295,9 @@ pub(super) async fn site_page(
         section.panel {
             h2 { "Embed snippet" }
             p.muted { "Add this to every page that should show the feedback button." }
+            @if let Some(origin) = crate::origin::blocked_on_https(&state.public_url, &site.origin_patterns().unwrap_or_default()) {
+                p.late role="status" { (crate::origin::blocked_on_https_warning(&state.public_url, origin)) }
+            }
             pre.snippet { code #snippet { (snippet(&state.public_url, &site.key)) } }
             button type="button" data-copy="snippet" hidden { "Copy snippet" }
         }
