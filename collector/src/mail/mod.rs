@@ -124,6 +124,21 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
+/// The line that leads a customer to their status page ("Follow your
+/// feedback ES-… here:" and the link below), in their language: the same in
+/// every email they receive.
+fn follow_link(language: crate::language::Language, reference: &str, status_url: &str) -> String {
+    use crate::language::Language;
+    let (follow, here) = match language {
+        Language::En => ("Follow your feedback", "here:"),
+        Language::De => ("Verfolgen Sie Ihr Feedback", "hier:"),
+        Language::Fr => ("Suivez votre message", "ici :"),
+        Language::Es => ("Sigue tu mensaje", "aquí:"),
+        Language::Pt => ("Acompanhe a sua mensagem", "aqui:"),
+    };
+    format!("{follow} {reference} {here}\n{status_url}\n")
+}
+
 /// One message, ready to send: plain text, and HTML when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {

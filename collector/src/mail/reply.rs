@@ -21,8 +21,6 @@ struct Words {
     re_feedback_to: &'static str,
     we_promise: &'static str,
     by: &'static str,
-    follow: &'static str,
-    here: &'static str,
     answer_there: &'static str,
 }
 
@@ -32,40 +30,30 @@ fn words(language: Language) -> &'static Words {
             re_feedback_to: "Re: your feedback to",
             we_promise: "We promise:",
             by: "by",
-            follow: "Follow your feedback",
-            here: "here:",
             answer_there: "To answer or add a detail, write on that page: replies to this email are not read.",
         },
         Language::De => &Words {
             re_feedback_to: "Re: Ihr Feedback an",
             we_promise: "Unsere Zusage:",
             by: "bis",
-            follow: "Verfolgen Sie Ihr Feedback",
-            here: "hier:",
             answer_there: "Um zu antworten oder etwas zu ergänzen, schreiben Sie auf dieser Seite: Antworten auf diese E-Mail werden nicht gelesen.",
         },
         Language::Fr => &Words {
             re_feedback_to: "Re : votre message à",
             we_promise: "Nous nous engageons :",
             by: "pour le",
-            follow: "Suivez votre message",
-            here: "ici :",
             answer_there: "Pour répondre ou ajouter une précision, écrivez sur cette page : les réponses à cet e-mail ne sont pas lues.",
         },
         Language::Es => &Words {
             re_feedback_to: "Re: tu mensaje a",
             we_promise: "Nuestro compromiso:",
             by: "para el",
-            follow: "Sigue tu mensaje",
-            here: "aquí:",
             answer_there: "Para responder o añadir un detalle, escribe en esa página: las respuestas a este correo no se leen.",
         },
         Language::Pt => &Words {
             re_feedback_to: "Re: a sua mensagem para",
             we_promise: "O nosso compromisso:",
             by: "até",
-            follow: "Acompanhe a sua mensagem",
-            here: "aqui:",
             answer_there: "Para responder ou acrescentar um detalhe, escreva nessa página: as respostas a este e-mail não são lidas.",
         },
     }
@@ -98,8 +86,9 @@ impl ReplyMail {
             text.push_str(&format!("\n{} {promise} ({} {due}).\n", w.we_promise, w.by));
         }
         text.push_str(&format!(
-            "\n{} {} {}\n{}\n\n{}\n",
-            w.follow, self.reference, w.here, self.status_url, w.answer_there
+            "\n{}\n{}\n",
+            super::follow_link(self.language, &self.reference, &self.status_url),
+            w.answer_there
         ));
         text
     }
