@@ -391,7 +391,8 @@ pub enum DevCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum SiteCommand {
-    /// Add a site and print its embed snippet.
+    /// Add a site and print its embed snippet. Its other settings may be
+    /// given at once, as `site edit` takes them.
     Add {
         /// Human-readable name shown to staff.
         #[arg(long)]
@@ -400,6 +401,8 @@ pub enum SiteCommand {
         /// http://localhost:* (any port) or https://*.example.com. Repeatable.
         #[arg(long = "origin", required = true)]
         origins: Vec<String>,
+        #[command(flatten)]
+        settings: SiteSettings,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -458,6 +461,15 @@ pub struct SiteEdit {
     /// Stop allowing an origin, written as the site lists it. Repeatable.
     #[arg(long = "remove-origin")]
     pub remove_origins: Vec<String>,
+    #[command(flatten)]
+    pub settings: SiteSettings,
+}
+
+/// A site's settings beyond its name and origins, as `site add` and
+/// `site edit` take them; what is not given stays as it is (or as a new
+/// site starts).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SiteSettings {
     /// How soon staff should first answer, in whole hours (1 to 720): the
     /// inbox and reports measure against it.
     #[arg(long)]

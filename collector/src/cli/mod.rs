@@ -119,9 +119,12 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
     let result = match command {
         None => serve(serve_args).await,
         Some(Command::Serve(args)) => serve(args).await,
-        Some(Command::Site(SiteCommand::Add { name, origins, db })) => {
-            sites::add(name, origins, db).await
-        }
+        Some(Command::Site(SiteCommand::Add {
+            name,
+            origins,
+            settings,
+            db,
+        })) => sites::add(name, origins, settings, db).await,
         Some(Command::Site(SiteCommand::List { db })) => sites::list(db).await,
         Some(Command::Site(SiteCommand::Show { key, db })) => sites::show(key, db).await,
         Some(Command::Site(SiteCommand::Edit { key, change, db })) => {

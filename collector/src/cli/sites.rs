@@ -1,7 +1,7 @@
 //! `earshot site`: add, list, show, edit and remove the sites that send
 //! feedback.
 
-use super::args::{ConfirmArgs, OnOff, RetentionScope, SiteEdit};
+use super::args::{ConfirmArgs, OnOff, RetentionScope, SiteEdit, SiteSettings};
 use super::privacy::{confirmed, site_id};
 use super::{CliError, open, open_or_create, public_url, store_error, with_store};
 use crate::config::DbArgs;
@@ -25,9 +25,107 @@ fn parse_origins(flag: &'static str, typed: &[String]) -> Result<Vec<OriginPatte
     })
 }
 
-pub(super) async fn add(name: String, origins: Vec<String>, db: DbArgs) -> Result<(), CliError> {
+/// `SiteSettings` as typed, each checked by the rule the console follows.
+struct Settings {
+    target: Option<FirstResponseTarget>,
+    promise: Option<ResponsePromise>,
+    receipts: Option<bool>,
+    /// `Some(None)` keeps feedback.
+    keep_days: Option<Option<i64>>,
+    scope: Option<RetentionScope>,
+    spam_days: Option<i64>,
+}
+
+impl Settings {
+    fn parse(typed: &SiteSettings) -> Result<Self, CliError> {
+        Ok(Self {
+            target: typed
+                .first_response_hours
+                .as_deref()
+                .map(FirstResponseTarget::parse_hours)
+                .transpose()?,
+            promise: typed
+                .response_promise
+                .as_deref()
+                .map(ResponsePromise::parse)
+                .transpose()?,
+            receipts: typed.receipt_email.map(|on| on == OnOff::On),
+            keep_days: typed
+                .retention_days
+                .as_deref()
+                .map(|raw| parse_days(raw).map_err(|e| CliError::Days("--retention-days", e)))
+                .transpose()?,
+            scope: typed.retention_scope,
+            spam_days: typed
+                .spam_days
+                .as_deref()
+                .map(|raw| match parse_days(raw) {
+                    Ok(Some(days)) => Ok(days),
+                    Ok(None) => Err(CliError::Days("--spam-days", DaysError)),
+                    Err(e) => Err(CliError::Days("--spam-days", e)),
+                })
+                .transpose()?,
+        })
+    }
+
+    /// Whether any of the site's own columns change.
+    fn site_changes(&self) -> bool {
+        self.target.is_some() || self.promise.is_some() || self.receipts.is_some()
+    }
+
+    fn retention_changes(&self) -> bool {
+        self.keep_days.is_some() || self.scope.is_some() || self.spam_days.is_some()
+    }
+
+    /// The site's change with `name` and `origins`.
+    fn change(&self, name: Option<String>, origins: Option<Vec<OriginPattern>>) -> SiteChange {
+        SiteChange {
+            name,
+            origins,
+            first_response_minutes: self.target.map(FirstResponseTarget::minutes),
+            response_promise: self.promise.clone().map(ResponsePromise::into_inner),
+            receipt_email: self.receipts,
+        }
+    }
+
+    /// `current` with what was given.
+    fn retention(&self, current: Retention) -> Retention {
+        Retention {
+            days: self.keep_days.unwrap_or(current.days),
+            all: self.scope.map_or(current.all, |s| s == RetentionScope::All),
+            spam_days: self.spam_days.unwrap_or(current.spam_days),
+        }
+    }
+
+    /// Writes the retention given, if any, over `current`; false when the
+    /// site is gone.
+    async fn write_retention(
+        &self,
+        store: &Store,
+        db: &DbArgs,
+        id: i64,
+        current: Retention,
+        now: i64,
+    ) -> Result<bool, CliError> {
+        if !self.retention_changes() {
+            return Ok(true);
+        }
+        store
+            .set_retention(id, self.retention(current), None, now)
+            .await
+            .map_err(store_error(db))
+    }
+}
+
+pub(super) async fn add(
+    name: String,
+    origins: Vec<String>,
+    settings: SiteSettings,
+    db: DbArgs,
+) -> Result<(), CliError> {
     let name = SiteName::parse(&name)?.into_inner();
     let origins = parse_origins("--origin", &origins)?;
+    let settings = Settings::parse(&settings)?;
     let store = open_or_create(&db).await?;
     let added = async {
         if let Some(other) = store
@@ -40,16 +138,43 @@ pub(super) async fn add(name: String, origins: Vec<String>, db: DbArgs) -> Resul
                 key: other.key,
             });
         }
+        let now = crate::clock::system_millis();
         let site = store
-            .add_site(NewSite { name, origins }, crate::clock::system_millis())
+            .add_site_by(NewSite { name, origins }, None, now)
             .await
             .map_err(store_error(&db))?;
-        Ok::<_, CliError>((public_url(&db, &store).await, site))
+        // Written after the site: a site is created with the defaults a
+        // new site starts with, wherever it is added.
+        let missing = || CliError::NoSuchSite(site.key.clone());
+        if settings.site_changes()
+            && !store
+                .update_site(site.id, settings.change(None, None), None, now)
+                .await
+                .map_err(store_error(&db))?
+        {
+            return Err(missing());
+        }
+        if settings.retention_changes() {
+            let current = store
+                .retention(site.id)
+                .await
+                .map_err(store_error(&db))?
+                .ok_or_else(missing)?;
+            if !settings
+                .write_retention(&store, &db, site.id, current, now)
+                .await?
+            {
+                return Err(missing());
+            }
+        }
+        let (_, row, retention) = settings_of(&store, &db, &site.key).await?;
+        Ok::<_, CliError>((public_url(&db, &store).await, site, row, retention))
     }
     .await;
     store.shutdown().await;
-    let (url, site) = added?;
+    let (url, site, row, retention) = added?;
     println!("Added site \"{}\" with key {}", site.name, site.key);
+    print!("{}", described(&row, &retention));
     println!("Add this to its pages:\n  {}", snippet(&url, &site.key));
     warn_if_blocked(&url, &site.origins);
     Ok(())
@@ -82,7 +207,7 @@ pub(super) async fn list(db: DbArgs) -> Result<(), CliError> {
 }
 
 /// The site with `key` as the Sites page shows it, and its retention.
-async fn settings(
+async fn settings_of(
     store: &Store,
     db: &DbArgs,
     key: &str,
@@ -106,7 +231,7 @@ async fn settings(
 /// public URL the server runs with.
 pub(super) async fn show(key: String, db: DbArgs) -> Result<(), CliError> {
     with_store(&db, async |store| {
-        let (id, site, retention) = settings(store, &db, &key).await?;
+        let (id, site, retention) = settings_of(store, &db, &key).await?;
         let held = store
             .site_holdings(id)
             .await
@@ -134,51 +259,23 @@ pub(super) async fn edit(key: String, edit: SiteEdit, db: DbArgs) -> Result<(), 
         .map(SiteName::parse)
         .transpose()?
         .map(SiteName::into_inner);
-    let target = edit
-        .first_response_hours
-        .as_deref()
-        .map(FirstResponseTarget::parse_hours)
-        .transpose()?;
-    let promise = edit
-        .response_promise
-        .as_deref()
-        .map(ResponsePromise::parse)
-        .transpose()?;
+    let settings = Settings::parse(&edit.settings)?;
     let replaced = (!edit.origins.is_empty())
         .then(|| parse_origins("--origin", &edit.origins))
         .transpose()?;
     let added = parse_origins("--add-origin", &edit.add_origins)?;
     let removed = parse_origins("--remove-origin", &edit.remove_origins)?;
-    let keep_days = edit
-        .retention_days
-        .as_deref()
-        .map(|raw| parse_days(raw).map_err(|e| CliError::Days("--retention-days", e)))
-        .transpose()?;
-    let spam_days = edit
-        .spam_days
-        .as_deref()
-        .map(|raw| match parse_days(raw) {
-            Ok(Some(days)) => Ok(days),
-            Ok(None) => Err(CliError::Days("--spam-days", DaysError)),
-            Err(e) => Err(CliError::Days("--spam-days", e)),
-        })
-        .transpose()?;
-    let scope = edit.retention_scope;
-    let receipts = edit.receipt_email.map(|on| on == OnOff::On);
     let site_changes = name.is_some()
-        || target.is_some()
-        || promise.is_some()
-        || receipts.is_some()
+        || settings.site_changes()
         || replaced.is_some()
         || !added.is_empty()
         || !removed.is_empty();
-    let retention_changes = keep_days.is_some() || scope.is_some() || spam_days.is_some();
-    if !site_changes && !retention_changes {
+    if !site_changes && !settings.retention_changes() {
         return Err(CliError::NothingToChange);
     }
     with_store(&db, async |store| {
         let missing = || CliError::NoSuchSite(key.clone());
-        let (id, current, retention) = settings(store, &db, &key).await?;
+        let (id, current, retention) = settings_of(store, &db, &key).await?;
         if let Some(name) = &name
             && let Some(other) = store
                 .site_named(name, Some(id))
@@ -199,36 +296,21 @@ pub(super) async fn edit(key: String, edit: SiteEdit, db: DbArgs) -> Result<(), 
             }
         };
         let now = crate::clock::system_millis();
-        if site_changes {
-            let change = SiteChange {
-                name,
-                origins,
-                first_response_minutes: target.map(FirstResponseTarget::minutes),
-                response_promise: promise.map(ResponsePromise::into_inner),
-                receipt_email: receipts,
-            };
-            if !store
-                .update_site(id, change, None, now)
-                .await
-                .map_err(store_error(&db))?
-            {
-                return Err(missing());
-            }
-        }
-        let wanted = Retention {
-            days: keep_days.unwrap_or(retention.days),
-            all: scope.map_or(retention.all, |s| s == RetentionScope::All),
-            spam_days: spam_days.unwrap_or(retention.spam_days),
-        };
-        if retention_changes
+        if site_changes
             && !store
-                .set_retention(id, wanted, None, now)
+                .update_site(id, settings.change(name, origins), None, now)
                 .await
                 .map_err(store_error(&db))?
         {
             return Err(missing());
         }
-        let (_, site, retention) = settings(store, &db, &key).await?;
+        if !settings
+            .write_retention(store, &db, id, retention, now)
+            .await?
+        {
+            return Err(missing());
+        }
+        let (_, site, retention) = settings_of(store, &db, &key).await?;
         print!("{}", described(&site, &retention));
         println!("A running server applies the change within 5 seconds.");
         Ok(())

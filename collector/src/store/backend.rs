@@ -241,7 +241,7 @@ operations! {
         fn add_note(public_id: String, body: String, actor: i64, at: i64) -> Result<(), ReviewError>;
         fn add_site(site: NewSite, at: i64) -> Result<Site, StoreError>;
         /// Adds a site on an admin's behalf, recorded in the audit log.
-        fn add_site_by(site: NewSite, actor: i64, at: i64) -> Result<Site, StoreError>;
+        fn add_site_by(site: NewSite, actor: Option<i64>, at: i64) -> Result<Site, StoreError>;
         /// Creates a token; `actor` made it (`None`: the command line).
         fn add_token(token: NewToken, actor: Option<i64>, now: i64) -> Result<TokenInfo, StoreError>;
         fn add_user(user: NewUser, at: i64) -> Result<User, StoreError>;

@@ -529,16 +529,17 @@ impl Sqlite {
             .await
     }
 
-    /// Adds a site on an admin's behalf, recorded in the audit log.
+    /// Adds a site on an admin's behalf (`None`: the command line),
+    /// recorded in the audit log.
     pub async fn add_site_by(
         &self,
         site: NewSite,
-        actor: i64,
+        actor: Option<i64>,
         at: i64,
     ) -> Result<Site, StoreError> {
         self.write(move |conn| {
             let added = insert(conn, &site, at)?;
-            audit(conn, Some(actor), "site.added", &added.key, None, at)?;
+            audit(conn, actor, "site.added", &added.key, None, at)?;
             Ok(added)
         })
         .await

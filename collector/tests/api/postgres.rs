@@ -207,7 +207,7 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
         name: "Gone".into(),
         origins: Vec::new(),
     };
-    let gone = store.add_site_by(gone, ada.id, now).await.unwrap();
+    let gone = store.add_site_by(gone, Some(ada.id), now).await.unwrap();
     store.remove_site(gone.id, Some(ada.id), now).await.unwrap();
     let db = app.db_path.clone();
 
@@ -273,7 +273,7 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
         name: "Next".into(),
         origins: Vec::new(),
     };
-    let next = moved.add_site_by(next, ada.id, now).await.unwrap();
+    let next = moved.add_site_by(next, Some(ada.id), now).await.unwrap();
     assert!(next.id > gone.id, "{} after {}", next.id, gone.id);
     let refusals = moved.refusals(vec![site_id], now + 10).await.unwrap();
     assert_eq!(refusals[&site_id].count, 1);

@@ -268,8 +268,14 @@ fn site_edit_refuses_what_is_wrong_and_then_changes_nothing() {
         "{stderr}"
     );
     let db = rusqlite::Connection::open(&db).unwrap();
+    let log = audit_log(&db, "site.");
+    let added: Vec<&str> = log[..2]
+        .iter()
+        .map(|(action, _, _, _)| action.as_str())
+        .collect();
+    assert_eq!(added, ["site.added", "site.added"]);
     assert_eq!(
-        audit_log(&db, "site."),
+        log[2..],
         [
             (
                 "site.changed".to_owned(),
@@ -296,5 +302,96 @@ fn site_edit_refuses_what_is_wrong_and_then_changes_nothing() {
                 Some("origins".to_owned())
             ),
         ]
+    );
+}
+
+#[test]
+fn site_add_takes_the_settings_site_edit_takes_and_refuses_a_bad_one_before_adding() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let shop = added_site(&db, "Shop", "https://shop.example");
+
+    let (ok, _, stderr) = run(
+        &[
+            "site",
+            "add",
+            "--name",
+            "Blog",
+            "--origin",
+            "https://blog.example",
+            "--spam-days",
+            "off",
+        ],
+        &db,
+    );
+    assert!(!ok);
+    assert!(stderr.contains("--spam-days"), "{stderr}");
+    let (_, listed, _) = run(&["site", "list"], &db);
+    assert!(
+        listed.starts_with(&shop) && !listed.contains("Blog"),
+        "{listed}"
+    );
+
+    let (ok, stdout, stderr) = run(
+        &[
+            "site",
+            "add",
+            "--name",
+            "Blog",
+            "--origin",
+            "https://blog.example",
+            "--first-response-hours",
+            "4",
+            "--response-promise",
+            "We answer within 4 hours",
+            "--receipt-email",
+            "on",
+            "--retention-days",
+            "90",
+            "--retention-scope",
+            "all",
+            "--spam-days",
+            "7",
+        ],
+        &db,
+    );
+    assert!(ok, "{stderr}");
+    let blog = stdout
+        .split("with key ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap()
+        .to_owned();
+    let settings = "  first response within: 4 hours\n  response promise: \"We answer within 4 hours\"\n  receipts to customers: emailed\n  retention: all feedback deleted after 90 days; spam deleted after 7 days\n";
+    assert!(stdout.contains(settings), "{stdout}");
+    let (ok, shown, _) = run(&["site", "show", &blog], &db);
+    assert!(ok);
+    assert!(shown.contains(settings), "{shown}");
+    // Recorded as the console's additions and changes are, by nobody
+    // signed in.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let added = audit_log(&conn, "site.");
+    let actions: Vec<(&str, &str)> = added
+        .iter()
+        .map(|(action, who, subject, _)| {
+            assert_eq!(who, &None);
+            (action.as_str(), subject.as_str())
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("site.added", shop.as_str()),
+            ("site.added", blog.as_str()),
+            ("site.changed", blog.as_str()),
+            ("site.retention", blog.as_str()),
+        ]
+    );
+
+    // Without settings, a site starts as every new site does.
+    let (_, shop_shown, _) = run(&["site", "show", &shop], &db);
+    assert!(
+        shop_shown.contains("  first response within: 24 hours\n  response promise: none\n  receipts to customers: off\n  retention: feedback kept; spam deleted after 30 days\n"),
+        "{shop_shown}"
     );
 }

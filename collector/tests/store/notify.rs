@@ -487,7 +487,7 @@ async fn a_removed_site_leaves_every_colleagues_choice_of_sites(db: &Store) {
     let bo = colleague(db, "Bo", Role::Agent).await;
     let cy = colleague(db, "Cy", Role::Agent).await;
     let test = db
-        .add_site_by(crate::ingest::new_site("Test"), ada.id, T0)
+        .add_site_by(crate::ingest::new_site("Test"), Some(ada.id), T0)
         .await
         .unwrap();
     let choose = |sites: Sites| Prefs {
@@ -513,7 +513,7 @@ async fn a_removed_site_leaves_every_colleagues_choice_of_sites(db: &Store) {
     // The next site is nobody's choice until someone chooses it, and never
     // gets a removed site's id (SQLite would give it the largest plus one).
     let next = db
-        .add_site_by(crate::ingest::new_site("Next"), ada.id, T0 + 2)
+        .add_site_by(crate::ingest::new_site("Next"), Some(ada.id), T0 + 2)
         .await
         .unwrap();
     assert!(next.id > test.id, "{} after {}", next.id, test.id);

@@ -23,7 +23,11 @@ async fn sites_page_by_name_and_search_by_name_or_key(db: &Store) {
     let admin = admin(db).await;
     let mut added = Vec::new();
     for name in ["gamma", "Alpha", "beta 50%", "Beta"] {
-        added.push(db.add_site_by(new_site(name), admin, T0).await.unwrap());
+        added.push(
+            db.add_site_by(new_site(name), Some(admin), T0)
+                .await
+                .unwrap(),
+        );
     }
     let names = |page: &earshot_collector::store::SitePage| -> Vec<String> {
         page.rows.iter().map(|r| r.name.clone()).collect()
@@ -65,7 +69,10 @@ story!(sites_page_by_name_and_search_by_name_or_key);
 
 async fn an_admins_change_to_a_site_applies_and_shows(db: &Store) {
     let admin = admin(db).await;
-    let shop = db.add_site_by(new_site("Shop"), admin, T0).await.unwrap();
+    let shop = db
+        .add_site_by(new_site("Shop"), Some(admin), T0)
+        .await
+        .unwrap();
     let detail = db.site_detail(shop.id).await.unwrap().expect("site");
     assert_eq!(
         (
@@ -178,7 +185,10 @@ story!(an_admins_change_to_a_site_applies_and_shows);
 
 async fn a_sites_retention_is_off_until_set(db: &Store) {
     let admin = admin(db).await;
-    let shop = db.add_site_by(new_site("Shop"), admin, T0).await.unwrap();
+    let shop = db
+        .add_site_by(new_site("Shop"), Some(admin), T0)
+        .await
+        .unwrap();
     let default = Retention {
         days: None,
         all: false,
@@ -286,8 +296,14 @@ async fn a_removed_site_takes_its_feedback_webhooks_and_sums_and_leaves_the_rest
     use earshot_collector::store::refusals::RefusalTally;
     use earshot_collector::store::{NewReply, Period, SiteHoldings, SiteRemoval};
     let admin = admin(db).await;
-    let shop = db.add_site_by(new_site("Shop"), admin, T0).await.unwrap();
-    let test = db.add_site_by(new_site("Test"), admin, T0).await.unwrap();
+    let shop = db
+        .add_site_by(new_site("Shop"), Some(admin), T0)
+        .await
+        .unwrap();
+    let test = db
+        .add_site_by(new_site("Test"), Some(admin), T0)
+        .await
+        .unwrap();
     let kept = db
         .insert_entry(entry(&shop, T0 + 1, serde_json::json!({"message": "kept"})))
         .await

@@ -422,7 +422,7 @@ pub async fn add(
             .store
             .add_site_by(
                 NewSite { name, origins },
-                staff.user.id,
+                Some(staff.user.id),
                 state.clock.now_millis(),
             )
             .await?;

@@ -362,17 +362,18 @@ impl Postgres {
         Ok(true)
     }
 
-    /// Adds a site on an admin's behalf, recorded in the audit log.
+    /// Adds a site on an admin's behalf (`None`: the command line),
+    /// recorded in the audit log.
     pub async fn add_site_by(
         &self,
         site: NewSite,
-        actor: i64,
+        actor: Option<i64>,
         at: i64,
     ) -> Result<Site, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let added = insert(&tx, &site, at).await?;
-        audit(&tx, Some(actor), "site.added", &added.key, None, at).await?;
+        audit(&tx, actor, "site.added", &added.key, None, at).await?;
         tx.commit().await?;
         Ok(added)
     }
