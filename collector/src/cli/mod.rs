@@ -3,6 +3,7 @@
 pub mod args;
 mod panics;
 mod privacy;
+pub mod site_args;
 mod sites;
 mod tokens;
 mod users;
@@ -15,8 +16,9 @@ use crate::auth::PasswordError;
 use crate::config::{Config, DbArgs, ServeArgs};
 use crate::server::{self, snippet};
 use crate::store::{Role, Store, StoreError};
-use args::{Command, DevCommand, SiteCommand, UserCommand};
+use args::{Command, DevCommand, UserCommand};
 pub use panics::log_panics;
+use site_args::SiteCommand;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {

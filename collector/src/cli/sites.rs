@@ -1,8 +1,9 @@
 //! `earshot site`: add, list, show, edit and remove the sites that send
 //! feedback.
 
-use super::args::{ConfirmArgs, OnOff, RetentionScope, SiteEdit, SiteSettings};
+use super::args::ConfirmArgs;
 use super::privacy::{confirmed, site_id};
+use super::site_args::{OnOff, RetentionScope, SiteEdit, SiteSettingsArgs};
 use super::{CliError, open, open_or_create, public_url, store_error, with_store};
 use crate::config::DbArgs;
 use crate::name::SiteName;
@@ -25,7 +26,7 @@ fn parse_origins(flag: &'static str, typed: &[String]) -> Result<Vec<OriginPatte
     })
 }
 
-/// `SiteSettings` as typed, each checked by the rule the console follows.
+/// `SiteSettingsArgs` as typed, each checked by the rule the console follows.
 struct Settings {
     target: Option<FirstResponseTarget>,
     promise: Option<ResponsePromise>,
@@ -37,7 +38,7 @@ struct Settings {
 }
 
 impl Settings {
-    fn parse(typed: &SiteSettings) -> Result<Self, CliError> {
+    fn parse(typed: &SiteSettingsArgs) -> Result<Self, CliError> {
         Ok(Self {
             target: typed
                 .first_response_hours
@@ -120,7 +121,7 @@ impl Settings {
 pub(super) async fn add(
     name: String,
     origins: Vec<String>,
-    settings: SiteSettings,
+    settings: SiteSettingsArgs,
     db: DbArgs,
 ) -> Result<(), CliError> {
     let name = SiteName::parse(&name)?.into_inner();

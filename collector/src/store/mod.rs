@@ -3,6 +3,7 @@
 //! one per subject) or PostgreSQL (`postgres`). The types the methods take
 //! and give are shared, defined beside their SQLite code.
 
+mod account_links;
 mod accounts;
 mod attachments;
 mod backend;
@@ -39,10 +40,8 @@ mod writer;
 
 use std::time::Duration;
 
-pub use accounts::{
-    ASKED_LINKS_PER_HOUR, Account, AccountError, AccountRefusal, AuditEntry, LinkPurpose, NewLink,
-    PendingInvite, PendingReset,
-};
+pub use account_links::{ASKED_LINKS_PER_HOUR, LinkPurpose, NewLink, PendingInvite, PendingReset};
+pub use accounts::{Account, AccountError, AccountRefusal, AuditEntry};
 pub use attachments::{Attached, AttachmentMeta};
 pub use backend::Store;
 pub use checkpoint::WalCheckpoints;

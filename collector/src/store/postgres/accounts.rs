@@ -9,7 +9,8 @@ use deadpool_postgres::{GenericClient, Transaction};
 
 use super::staff::user;
 use super::{Postgres, audit, read_opt, read_rows};
-use crate::store::accounts::{ASKED_LINKS_PER_HOUR, Outcome, flatten, withdrawn_action};
+use crate::store::account_links::{ASKED_LINKS_PER_HOUR, withdrawn_action};
+use crate::store::accounts::{Outcome, flatten};
 use crate::store::refusals::HOUR_MS;
 use crate::store::{
     Account, AccountError, AccountRefusal, AuditEntry, LinkPurpose, NewLink, PendingInvite,
