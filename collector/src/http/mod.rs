@@ -8,6 +8,7 @@ mod edge;
 mod error;
 mod health;
 pub mod ingest;
+mod linger;
 mod logging;
 mod openapi;
 mod status_page;
@@ -157,5 +158,7 @@ pub fn app(state: AppState) -> Router {
             edge_state,
             edge::common_headers,
         ))
+        // Outermost: whatever answered, and however early.
+        .layer(middleware::from_fn(linger::linger))
         .with_state(state)
 }

@@ -212,6 +212,66 @@ async fn a_declared_length_over_the_limit_gets_413_at_once() {
     );
 }
 
+/// Sends `head` and `body_len` bytes of body as a proxy that buffered the
+/// request writes it on, 16 KiB at a time as the connection takes them,
+/// and only then reads the answer. A server that answers before reading
+/// the body and then closes the connection with the rest unread resets
+/// it: writing the rest then fails (a broken pipe: nginx's 502).
+async fn sent_whole(app: &TestApp, head: &str, body_len: usize) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(app.address.trim_start_matches("http://")).await?;
+    stream.write_all(head.as_bytes()).await?;
+    for _ in 0..body_len.div_ceil(16 * 1024) {
+        stream.write_all(&[b'x'; 16 * 1024]).await?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = stream.read(&mut buf).await?;
+            answer.extend_from_slice(&buf[..n]);
+            if n == 0 || answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                return Ok::<_, std::io::Error>(());
+            }
+        }
+    })
+    .await
+    .expect("an answer")?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[tokio::test]
+async fn a_refusal_before_the_body_is_read_reaches_a_client_that_sent_it_whole() {
+    // Two a minute: the first goes to the refusal for size.
+    let app = spawn_app_with(|c| c.limits.per_ip_per_minute = 2).await;
+    // Too large by its declared length: refused before a byte is read.
+    let answer = sent_whole(
+        &app,
+        "POST /api/v1/feedback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 196608\r\n\r\n",
+        196_608,
+    )
+    .await
+    .expect("the 413, not a reset");
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains(r#""code":"payload_too_large""#), "{answer}");
+    // Rate limited: refused before the body is read too.
+    assert_eq!(
+        app.post_json(&app.valid_body(), None)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let answer = sent_whole(
+        &app,
+        "POST /api/v1/feedback HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 65536\r\n\r\n",
+        65_536,
+    )
+    .await
+    .expect("the 429, not a reset");
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+}
+
 #[tokio::test]
 async fn a_rate_limited_client_gets_429_before_its_body_is_read() {
     let app = spawn_app_with(|c| c.limits.per_ip_per_minute = 1).await;
