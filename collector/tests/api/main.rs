@@ -44,6 +44,7 @@ mod reports;
 mod rest;
 mod rest_reads;
 mod rest_writes;
+mod reverse_proxy;
 mod sign_in;
 mod site_console;
 mod site_edit;
