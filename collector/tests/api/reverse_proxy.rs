@@ -33,10 +33,31 @@ struct Nginx {
 }
 
 impl Drop for Nginx {
+    /// Stops nginx with its workers: killing the master alone would leave
+    /// them holding the port.
     fn drop(&mut self) {
+        let _ = nginx(self.dir.path(), &["-s", "stop"]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `nginx <extra>` on the configuration in `dir`.
+fn nginx(dir: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(nginx_bin());
+    command
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .args(extra);
+    command
 }
 
 fn nginx_bin() -> PathBuf {
@@ -158,9 +179,8 @@ impl Nginx {
         let site = dir.path().join("earshot.conf");
         std::fs::write(&site, example(shipped, &cert, &key, ports, upstreams)).unwrap();
         let d = dir.path().display();
-        let main = dir.path().join("nginx.conf");
         std::fs::write(
-            &main,
+            dir.path().join("nginx.conf"),
             format!(
                 "worker_processes 1;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\n\
                  events {{ worker_connections 256; }}\n\
@@ -170,24 +190,13 @@ impl Nginx {
             ),
         )
         .unwrap();
-        let command = |extra: &[&str]| {
-            let mut c = Command::new(nginx_bin());
-            c.arg("-e")
-                .arg(dir.path().join("error.log"))
-                .arg("-p")
-                .arg(dir.path())
-                .arg("-c")
-                .arg(&main)
-                .args(extra);
-            c
-        };
-        let checked = command(&["-t"]).output().unwrap();
+        let checked = nginx(dir.path(), &["-t"]).output().unwrap();
         assert!(
             checked.status.success(),
             "nginx refuses the example:\n{}",
             String::from_utf8_lossy(&checked.stderr)
         );
-        let child = command(&["-g", "daemon off;"])
+        let child = nginx(dir.path(), &["-g", "daemon off;"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
