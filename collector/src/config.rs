@@ -24,9 +24,9 @@ pub struct DbArgs {
     pub db: Option<PathBuf>,
     /// Store in PostgreSQL instead of the SQLite file, for several
     /// collectors sharing one database:
-    /// postgres://user:password@host:5432/database (TLS as its sslmode asks,
-    /// verified against the web's root certificates). The schema is created
-    /// and migrated on start.
+    /// postgres://user:password@host:5432/database (TLS as its sslmode and
+    /// sslrootcert ask, read as psql reads them: verify-full checks the
+    /// certificate and host). The schema is created and migrated on start.
     #[arg(long, env = "EARSHOT_DATABASE_URL", conflicts_with = "db")]
     pub database_url: Option<Secret>,
     /// Most connections to PostgreSQL this process keeps open (with

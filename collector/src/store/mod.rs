@@ -105,6 +105,12 @@ pub enum StoreError {
         "the database URL is not a PostgreSQL connection string like postgres://user:password@host:5432/database"
     )]
     BadUrl,
+    #[error(
+        "sslmode={0} in the database URL is none of disable, allow, prefer, require, verify-ca and verify-full"
+    )]
+    BadSslMode(String),
+    #[error("sslrootcert {path} in the database URL cannot be used: {reason}")]
+    BadRootCert { path: String, reason: String },
     /// The file named as the database is something else (or damaged past
     /// SQLite's recognition).
     #[error(

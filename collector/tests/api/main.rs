@@ -11,6 +11,8 @@ mod admin;
 mod assets;
 mod attachments;
 mod backup;
+#[path = "../support/certs.rs"]
+mod certs;
 mod cli;
 mod cli_integrations;
 mod cli_serve;

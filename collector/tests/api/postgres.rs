@@ -8,6 +8,7 @@ use earshot_collector::store::Store;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::certs::TestCa;
 use crate::helpers::Binary;
 use crate::postgres_server::TempPostgres;
 use crate::staff::{Console, PASSWORD, add_staff};
@@ -374,4 +375,107 @@ async fn a_site_edited_from_the_command_line_applies_on_every_collector() {
             ("site.retention".to_owned(), None)
         ]
     );
+}
+
+/// Connections from `application_name` to the database of `plain` (a URL
+/// without TLS) that are encrypted.
+async fn encrypted(plain: &str, application_name: &str) -> i64 {
+    let (client, connection) = tokio_postgres::connect(plain, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE s.ssl AND a.application_name = $1",
+            &[&application_name],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn postgres_tls_follows_sslmode_and_sslrootcert_as_libpq_reads_them() {
+    let ca = TestCa::new();
+    let (cert, key) = ca.issue("postgres", "localhost");
+    let pg = TempPostgres::start_with_tls(&cert, &key);
+    let plain = pg.fresh_database();
+    let at = |host: &str, options: &str| {
+        plain
+            .replace("127.0.0.1", host)
+            .replace("sslmode=disable", options)
+    };
+    let root = ca.certificate().display().to_string();
+    let stranger = TestCa::new();
+    let other = stranger.certificate().display().to_string();
+
+    // Debian's PostgreSQL answers with a self-signed certificate: without
+    // sslmode, or with `require`, the connection is encrypted, unchecked.
+    let key_value = format!(
+        "host=localhost port={} user=earshot dbname={} application_name=pairs sslmode=verify-full sslrootcert={root}",
+        plain.rsplit_once(':').unwrap().1.split('/').next().unwrap(),
+        plain.rsplit_once('/').unwrap().1.split('?').next().unwrap(),
+    );
+    for (name, url) in [
+        ("default", at("127.0.0.1", "application_name=default")),
+        (
+            "require",
+            at("127.0.0.1", "sslmode=require&application_name=require"),
+        ),
+        (
+            "ca",
+            at(
+                "127.0.0.1",
+                &format!("sslmode=verify-ca&sslrootcert={root}&application_name=ca"),
+            ),
+        ),
+        (
+            "full",
+            at(
+                "localhost",
+                &format!("sslmode=verify-full&sslrootcert={root}&application_name=full"),
+            ),
+        ),
+        ("pairs", key_value),
+    ] {
+        let store = Store::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", pg.log()));
+        assert!(encrypted(&plain, name).await > 0, "{name}: not encrypted");
+        store.shutdown().await;
+    }
+
+    // What is checked is refused when it does not hold, with the reason.
+    for (url, reason) in [
+        (
+            at(
+                "127.0.0.1",
+                &format!("sslmode=verify-full&sslrootcert={root}"),
+            ),
+            "not valid for name",
+        ),
+        (at("localhost", "sslmode=verify-ca"), "UnknownIssuer"),
+        (
+            at("localhost", &format!("sslmode=require&sslrootcert={other}")),
+            "invalid peer certificate",
+        ),
+        (
+            at(
+                "localhost",
+                "sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+            ),
+            "sslrootcert /nonexistent/ca.pem",
+        ),
+        (
+            at("localhost", "sslmode=verify_full"),
+            "sslmode=verify_full",
+        ),
+    ] {
+        let Err(refused) = Store::connect(&url).await else {
+            panic!("{url} connected");
+        };
+        let refused = refused.to_string();
+        assert!(refused.contains(reason), "{url}: {refused}");
+    }
 }

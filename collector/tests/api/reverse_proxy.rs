@@ -18,6 +18,7 @@ use earshot_collector::store::Store;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::certs::TestCa;
 use crate::helpers::{Binary, error_of, spawn_app_with};
 use crate::postgres_server::TempPostgres;
 use crate::staff::{Console, PASSWORD, add_staff, named_set_cookie};
@@ -30,6 +31,8 @@ const TWO_COLLECTORS: &str = include_str!("../../../examples/deploy/postgres/ngi
 struct Nginx {
     child: Child,
     dir: tempfile::TempDir,
+    /// Holds the certificate's files.
+    _ca: TestCa,
 }
 
 impl Drop for Nginx {
@@ -81,27 +84,6 @@ fn free_port() -> u16 {
         .map(|n| 20_000 + u16::try_from(random.hash_one(n) % 12_000).unwrap())
         .find(|&port| TcpListener::bind(("127.0.0.1", port)).is_ok())
         .unwrap()
-}
-
-/// A self-signed certificate for [`HOST`] in `dir`: (certificate, key).
-fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        ])
-        .args(["-subj", &format!("/CN={HOST}")])
-        .args(["-addext", &format!("subjectAltName=DNS:{HOST}")])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap_or_else(|e| panic!("openssl: {e}: apt-get install openssl"));
-    assert!(made.success(), "openssl could not make a certificate");
-    (cert, key)
 }
 
 /// Where nginx listens: HTTPS and plain HTTP, on loopback.
@@ -175,7 +157,8 @@ impl Nginx {
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
         )
         .unwrap();
-        let (cert, key) = self_signed(dir.path());
+        let ca = TestCa::new();
+        let (cert, key) = ca.issue("nginx", HOST);
         let site = dir.path().join("earshot.conf");
         std::fs::write(&site, example(shipped, &cert, &key, ports, upstreams)).unwrap();
         let d = dir.path().display();
@@ -202,7 +185,11 @@ impl Nginx {
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
-        let mut nginx = Nginx { child, dir };
+        let mut nginx = Nginx {
+            child,
+            dir,
+            _ca: ca,
+        };
         while TcpStream::connect(("127.0.0.1", ports.tls)).is_err() {
             assert!(
                 Instant::now() < deadline && matches!(nginx.child.try_wait(), Ok(None)),
@@ -221,7 +208,7 @@ impl Nginx {
 
 /// A browser at `ip` (any loopback address: the proxy sees it as the
 /// client's) that reaches [`HOST`] through nginx and trusts its
-/// self-signed certificate.
+/// certificate (from a throwaway authority).
 fn browser(ip: [u8; 4], ports: Ports) -> reqwest::Client {
     let nginx = |port| SocketAddr::from(([127, 0, 0, 1], port));
     reqwest::Client::builder()

@@ -11,7 +11,7 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -30,16 +30,22 @@ impl TempPostgres {
     /// Runs with `fsync=off`: a test kills collectors, never PostgreSQL, so
     /// nothing a test checks depends on PostgreSQL's own durability.
     pub fn start() -> TempPostgres {
-        TempPostgres::start_with("-c fsync=off -c full_page_writes=off")
+        TempPostgres::start_with("-c fsync=off -c full_page_writes=off", None)
     }
 
     /// PostgreSQL's own defaults (every commit flushed to disk), for
     /// benchmarks that compare it with SQLite's fsync before each answer.
     pub fn start_durable() -> TempPostgres {
-        TempPostgres::start_with("")
+        TempPostgres::start_with("", None)
     }
 
-    fn start_with(settings: &str) -> TempPostgres {
+    /// [`TempPostgres::start`] offering TLS with this certificate and key
+    /// (PEM files).
+    pub fn start_with_tls(cert: &Path, key: &Path) -> TempPostgres {
+        TempPostgres::start_with("-c fsync=off -c full_page_writes=off", Some((cert, key)))
+    }
+
+    fn start_with(settings: &str, tls: Option<(&Path, &Path)>) -> TempPostgres {
         let bin = pg_bin();
         let dir = tempfile::Builder::new()
             .prefix("earshot-pg-")
@@ -60,10 +66,27 @@ impl TempPostgres {
             "initdb",
         );
         let port = free_port();
-        let options = format!(
+        let mut options = format!(
             "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c max_connections=200 {settings}",
             dir.path().display()
         );
+        if let Some((cert, key)) = tls {
+            // PostgreSQL reads the key only if its own user owns it and
+            // nobody else may read it.
+            for (from, name) in [(cert, "server.crt"), (key, "server.key")] {
+                let to = dir.path().join(name);
+                std::fs::copy(from, &to).expect("copy the certificate");
+                std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))
+                    .expect("chmod the certificate");
+                if let Some(user) = as_user {
+                    hand_over(&to, user);
+                }
+            }
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key",
+                dir.path().display()
+            ));
+        }
         run(
             as_user,
             Command::new(bin.join("pg_ctl"))

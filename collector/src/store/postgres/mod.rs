@@ -39,6 +39,7 @@ mod settings;
 mod sites;
 mod staff;
 mod throttle;
+mod tls;
 mod tokens;
 mod webhooks;
 
@@ -86,8 +87,8 @@ struct Shared {
 
 impl Postgres {
     /// Connects to `url` (`postgres://user:password@host:port/database`,
-    /// TLS as its `sslmode` asks, verified against the web's root
-    /// certificates) and brings the schema up to date, once even when
+    /// TLS as its `sslmode` and `sslrootcert` ask, read as libpq reads
+    /// them: see `tls`) and brings the schema up to date, once even when
     /// several collectors start together.
     pub async fn connect(url: &str) -> Result<Postgres, StoreError> {
         Postgres::connect_with(url, usize::from(POOL_MAX)).await
@@ -95,20 +96,10 @@ impl Postgres {
 
     /// [`Postgres::connect`] with at most `connections` open at once.
     pub async fn connect_with(url: &str, connections: usize) -> Result<Postgres, StoreError> {
-        let config = tokio_postgres::Config::from_str(url).map_err(|_| StoreError::BadUrl)?;
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|_| StoreError::Unavailable)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let (config, tls) = tls::connection(url)?;
         let manager = Manager::from_config(
             config,
-            tokio_postgres_rustls::MakeRustlsConnect::new(tls),
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -194,7 +185,7 @@ impl Postgres {
 /// `url` as an operator may see it in logs: user, hosts, ports and
 /// database, never the password.
 pub fn describe(url: &str) -> String {
-    let Ok(config) = tokio_postgres::Config::from_str(url) else {
+    let Ok(config) = tokio_postgres::Config::from_str(&tls::without_tls_options(url)) else {
         return "postgres (an unreadable URL)".to_owned();
     };
     let hosts: Vec<String> = config
