@@ -71,6 +71,14 @@ impl DbArgs {
     pub fn sqlite_file(&self) -> PathBuf {
         self.db.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DB))
     }
+
+    /// Where the data lives, as an operator reads it (no password).
+    pub fn shown(&self) -> String {
+        match &self.database_url {
+            Some(url) => crate::store::postgres::describe(url.expose()),
+            None => self.sqlite_file().display().to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

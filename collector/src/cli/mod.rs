@@ -336,7 +336,7 @@ async fn connect(db: &DbArgs) -> Result<Store, CliError> {
         return Store::connect_with(url.expose(), usize::from(db.database_connections))
             .await
             .map_err(|source| CliError::Store {
-                path: crate::store::postgres::describe(url.expose()),
+                path: db.shown(),
                 source,
             });
     }
@@ -383,7 +383,7 @@ pub(crate) async fn public_url(db: &DbArgs, store: &Store) -> String {
 
 pub(crate) fn store_error(db: &DbArgs) -> impl Fn(StoreError) -> CliError + '_ {
     move |source| CliError::Store {
-        path: db.sqlite_file().display().to_string(),
+        path: db.shown(),
         source,
     }
 }

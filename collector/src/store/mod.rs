@@ -240,12 +240,23 @@ impl std::fmt::Display for PostgresError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0.as_db_error() {
             Some(db) => {
-                write!(f, "SQLSTATE {}", db.code().code())?;
+                let code = db.code();
+                write!(f, "SQLSTATE {}", code.code())?;
                 if let Some(table) = db.table() {
                     write!(f, " on {table}")?;
                 }
                 if let Some(constraint) = db.constraint() {
                     write!(f, " ({constraint})")?;
+                }
+                // Earshot names no prepared statement itself: the driver's
+                // went to another server connection than the one that
+                // prepared them.
+                if *code == tokio_postgres::error::SqlState::DUPLICATE_PSTATEMENT
+                    || *code == tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME
+                {
+                    f.write_str(
+                        ": prepared statements went to another server connection; a pooler in transaction mode (PgBouncer pool_mode = transaction) is in between: use pool_mode = session",
+                    )?;
                 }
                 Ok(())
             }

@@ -479,3 +479,37 @@ async fn postgres_tls_follows_sslmode_and_sslrootcert_as_libpq_reads_them() {
         assert!(refused.contains(reason), "{url}: {refused}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collectors_run_through_pgbouncer_in_session_mode_and_transaction_mode_is_named() {
+    let pg = TempPostgres::shared();
+    let url = pg.fresh_database();
+    let database = url.rsplit_once('/').unwrap().1.split('?').next().unwrap();
+    let session = pg.pooler(database, "session");
+    let collector = on_postgres(&session.url(database));
+    let http = reqwest::Client::new();
+    for n in 0..6 {
+        let (status, _) = submit(&http, &collector, n).await;
+        assert_eq!(status, StatusCode::CREATED, "submission {n}");
+    }
+    let (status, _) = submit(&http, &collector, 0).await;
+    assert_eq!(status, StatusCode::OK, "a retry is answered as a replay");
+    drop(collector);
+
+    // In transaction mode the driver's prepared statements meet other
+    // clients' on the same server connection: from the second client on
+    // (the first leaves its statements behind), it fails, saying why.
+    let transaction = pg.pooler(database, "transaction");
+    let through = transaction.url(database);
+    let _ = on_postgres_cli(&["site", "list"], &through);
+    let (ok, _, stderr) = on_postgres_cli(&["site", "list"], &through);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "database postgres://earshot@127.0.0.1:{}/{database}:",
+            transaction.port
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("use pool_mode = session"), "{stderr}");
+}

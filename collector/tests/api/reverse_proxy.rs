@@ -221,6 +221,26 @@ fn browser(ip: [u8; 4], ports: Ports) -> reqwest::Client {
         .unwrap()
 }
 
+/// Ada (see `staff::add_staff`) signed in through nginx as a browser at
+/// `ip` would sign in.
+async fn signed_in_through(ports: Ports, ip: [u8; 4]) -> Console {
+    let public = ports.public();
+    let mut console = Console::at(&public);
+    console.http = browser(ip, ports);
+    let signed_in = console
+        .post_with(
+            "/console/login",
+            &[("email", "ada@example.com"), ("password", PASSWORD)],
+            &[("origin", &public), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    // The public URL is https, so the cookie is bound to it.
+    console.cookie = named_set_cookie(signed_in.headers(), "__Host-earshot_session");
+    assert!(console.cookie.is_some(), "{:?}", signed_in.headers());
+    console
+}
+
 #[tokio::test]
 async fn the_example_nginx_config_runs_in_front_of_the_collector_as_its_comments_say() {
     let ports = Ports::free();
@@ -316,19 +336,7 @@ async fn the_example_nginx_config_runs_in_front_of_the_collector_as_its_comments
     assert_eq!(error_of(refused, 413).await.0, "payload_too_large");
 
     // Staff sign in through it as a browser would, and stay signed in.
-    let mut console = Console::at(&public);
-    console.http = browser([127, 0, 0, 6], ports);
-    let signed_in = console
-        .post_with(
-            "/console/login",
-            &[("email", "ada@example.com"), ("password", PASSWORD)],
-            &[("origin", &public), ("sec-fetch-site", "same-origin")],
-        )
-        .await;
-    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-    // The public URL is https, so the cookie is bound to it.
-    console.cookie = named_set_cookie(signed_in.headers(), "__Host-earshot_session");
-    assert!(console.cookie.is_some(), "{:?}", signed_in.headers());
+    let console = signed_in_through(ports, [127, 0, 0, 6]).await;
     let inbox = console.html("/console").await;
     assert!(inbox.contains("Needs a response"), "{inbox}");
 }
@@ -411,17 +419,7 @@ async fn the_example_for_two_collectors_keeps_taking_feedback_while_one_is_down(
     assert_eq!(again, references[0]);
     let store = Store::connect(&url).await.unwrap();
     add_staff(&store).await;
-    let mut console = Console::at(&public);
-    console.http = browser([127, 0, 0, 3], ports);
-    let signed_in = console
-        .post_with(
-            "/console/login",
-            &[("email", "ada@example.com"), ("password", PASSWORD)],
-            &[("origin", &public), ("sec-fetch-site", "same-origin")],
-        )
-        .await;
-    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-    console.cookie = named_set_cookie(signed_in.headers(), "__Host-earshot_session");
+    let console = signed_in_through(ports, [127, 0, 0, 3]).await;
     let inbox = console.html("/console?view=all").await;
     for reference in &references {
         assert!(inbox.contains(reference.as_str()), "{reference}");

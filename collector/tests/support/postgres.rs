@@ -302,3 +302,93 @@ fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free loopback port")
 }
+
+/// PgBouncer in front of a [`TempPostgres`], pooling in one mode; stopped
+/// on drop. Needs Debian's `pgbouncer` package (or `PGBOUNCER` naming the
+/// binary); without it the test fails with the install command.
+pub struct Pooler {
+    dir: tempfile::TempDir,
+    pub port: u16,
+    as_user: Option<&'static str>,
+}
+
+impl TempPostgres {
+    /// PgBouncer for `database` on this server, `pool_mode = mode`.
+    pub fn pooler(&self, database: &str, mode: &str) -> Pooler {
+        let bin = std::env::var_os("PGBOUNCER")
+            .map_or_else(|| PathBuf::from("/usr/sbin/pgbouncer"), PathBuf::from);
+        assert!(
+            bin.exists(),
+            "{} not found: apt-get install pgbouncer (or set PGBOUNCER to the binary)",
+            bin.display()
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("earshot-pgbouncer-")
+            .tempdir()
+            .expect("temporary directory for PgBouncer");
+        let port = free_port();
+        let d = dir.path().display();
+        std::fs::write(dir.path().join("users.txt"), "\"earshot\" \"\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("pgbouncer.ini"),
+            format!(
+                "[databases]\n{database} = host=127.0.0.1 port={} dbname={database} user=earshot\n\
+                 [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+                 auth_type = trust\nauth_file = {d}/users.txt\npool_mode = {mode}\n\
+                 logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
+                self.port
+            ),
+        )
+        .unwrap();
+        // PgBouncer refuses to run as root.
+        if let Some(user) = self.as_user {
+            for name in ["", "users.txt", "pgbouncer.ini"] {
+                hand_over(&dir.path().join(name), user);
+            }
+        }
+        run(
+            self.as_user,
+            Command::new(bin)
+                .arg("-d")
+                .arg(dir.path().join("pgbouncer.ini")),
+            "pgbouncer",
+        );
+        let pooler = Pooler {
+            dir,
+            port,
+            as_user: self.as_user,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "PgBouncer did not start: {}",
+                std::fs::read_to_string(pooler.dir.path().join("pgbouncer.log"))
+                    .unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        pooler
+    }
+}
+
+impl Pooler {
+    /// The URL of `database` through this pooler.
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://earshot@127.0.0.1:{}/{database}?sslmode=disable",
+            self.port
+        )
+    }
+}
+
+impl Drop for Pooler {
+    fn drop(&mut self) {
+        let pid =
+            std::fs::read_to_string(self.dir.path().join("pgbouncer.pid")).unwrap_or_default();
+        let _ = as_user(self.as_user, Command::new("kill").arg(pid.trim()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
