@@ -507,3 +507,78 @@ async fn site_add_prints_the_snippet_at_the_public_url_the_server_runs_with() {
     assert!(ok, "{err}");
     assert!(out.contains("https://elsewhere.example/widget.js"), "{out}");
 }
+
+/// Waits for `log` to hold a line with `needle`; returns that line.
+async fn logged(log: &std::path::Path, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let written = std::fs::read_to_string(log).unwrap();
+        if let Some(line) = written.lines().find(|l| l.contains(needle)) {
+            return line.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{needle:?} not logged: {written}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A receiver inside a company's network often has a certificate from the
+/// company's own authority: added to the system's trust store (here named
+/// by `SSL_CERT_FILE`, as on any Linux), it is trusted for webhooks.
+#[tokio::test]
+async fn a_webhook_receiver_with_a_certificate_from_an_authority_the_system_trusts_gets_its_deliveries()
+ {
+    let ca = crate::certs::TestCa::new();
+    let (cert, key) = ca.issue("receiver", "localhost");
+    let receiver = crate::receiver::Receiver::start_tls(&cert, &key).await;
+    let ca_file = ca.certificate().display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (trusting, stranger) = (
+        dir.path().join("trusting.db"),
+        dir.path().join("stranger.db"),
+    );
+    let log = dir.path().join("stranger.log");
+    let trusts = crate::helpers::Binary::start(
+        &trusting,
+        &[
+            ("EARSHOT_ALLOW_PRIVATE_WEBHOOKS", "1"),
+            ("SSL_CERT_FILE", &ca_file),
+        ],
+    );
+    let does_not = crate::helpers::Binary::serve_logging(
+        &["--db".as_ref(), stranger.as_os_str()],
+        &[
+            ("EARSHOT_ALLOW_PRIVATE_WEBHOOKS", "1"),
+            ("EARSHOT_LOG", "warn"),
+        ],
+        std::fs::File::create(&log).unwrap(),
+    );
+    for (server, db) in [(&trusts, &trusting), (&does_not, &stranger)] {
+        let (ok, _, err) = run(
+            &[
+                "webhook",
+                "add",
+                "--site",
+                &server.site_key,
+                "--url",
+                &receiver.url,
+            ],
+            db,
+        );
+        assert!(ok, "{err}");
+    }
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(trusts.post_idea("Gift wrapping").await, 201);
+    assert_eq!(does_not.post_idea("Gift wrapping").await, 201);
+    let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got[0].json()["type"], "entry.created");
+    let line = logged(&log, "a webhook delivery failed").await;
+    assert!(
+        line.contains("TLS refused: invalid peer certificate: UnknownIssuer"),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    assert_eq!(receiver.received().len(), 1, "only the trusting server's");
+}

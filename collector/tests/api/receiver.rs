@@ -5,7 +5,11 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::path::Path;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// How the receiver answers one request.
@@ -71,6 +75,43 @@ impl Receiver {
         receiver
     }
 
+    /// A receiver over HTTPS at `https://localhost:<port>/…`, with this
+    /// certificate and key (PEM files).
+    pub async fn start_tls(cert: &Path, key: &Path) -> Receiver {
+        let certs = CertificateDer::pem_file_iter(cert)
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(key).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let receiver = Receiver {
+            url: format!("https://localhost:{port}/hooks/earshot"),
+            ..Receiver::default()
+        };
+        let r = receiver.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (r, acceptor) = (r.clone(), acceptor.clone());
+                tokio::spawn(async move {
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        r.serve(stream).await;
+                    }
+                });
+            }
+        });
+        receiver
+    }
+
     /// Answers the next requests with `replies`, in order, then 200.
     pub fn script(&self, replies: &[Reply]) {
         self.script.lock().unwrap().extend(replies.iter().copied());
@@ -97,7 +138,7 @@ impl Receiver {
         }
     }
 
-    async fn serve(&self, mut stream: tokio::net::TcpStream) {
+    async fn serve(&self, mut stream: impl AsyncRead + AsyncWrite + Unpin) {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 8192];
         let head_end = loop {
