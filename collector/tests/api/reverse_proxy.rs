@@ -16,10 +16,11 @@ use std::time::{Duration, Instant};
 
 use earshot_collector::store::Store;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::certs::TestCa;
 use crate::helpers::{Binary, error_of, spawn_app_with};
+use crate::postgres::submit;
 use crate::postgres_server::TempPostgres;
 use crate::staff::{Console, PASSWORD, add_staff, named_set_cookie};
 
@@ -377,27 +378,7 @@ async fn the_example_for_two_collectors_keeps_taking_feedback_while_one_is_down(
         ],
     );
     let customer = browser([127, 0, 0, 2], ports);
-    let send = |n: usize| {
-        let body = json!({
-            "site": a.site_key,
-            "kind": "complaint",
-            "message": format!("through the proxy {n}"),
-            "idempotency_key": format!("proxy-key-{n:010}"),
-        });
-        let request = customer
-            .post(format!("{public}/api/v1/feedback"))
-            .header("origin", "http://localhost:3000")
-            .json(&body);
-        async move {
-            let response = request.send().await.unwrap();
-            let status = response.status();
-            let answer: Value = response.json().await.unwrap();
-            (
-                status,
-                answer["reference"].as_str().unwrap_or("").to_owned(),
-            )
-        }
-    };
+    let send = |n: usize| submit(&customer, &public, &a.site_key, n);
     let mut references = Vec::new();
     for n in 0..6 {
         let (status, reference) = send(n).await;
