@@ -39,6 +39,11 @@ pub enum StartError {
         path: String,
         source: crate::private_files::FilePathError,
     },
+    #[error("database {path}: {source}")]
+    NotWritable {
+        path: String,
+        source: Box<crate::private_files::AccessError>,
+    },
     #[error("could not open the database {path}: {source}")]
     Lock {
         path: String,
@@ -201,6 +206,12 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
                     source,
                 }
             })?;
+            crate::private_files::check_writable(&config.db).map_err(|source| {
+                StartError::NotWritable {
+                    path: config.database(),
+                    source: Box::new(source),
+                }
+            })?;
             let lock =
                 crate::store::backup::ServerLock::acquire(&config.db).map_err(|e| match e {
                     crate::store::backup::LockError::Held => StartError::InUse {
@@ -291,7 +302,18 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let router = app(state);
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
     let proxies = TrustedProxies::new(config.trusted_proxies.clone());
-    let task = tokio::spawn(serve(listener, router, config.limits, proxies, on_shutdown));
+    let mut limits = config.limits;
+    let open_files = crate::open_files::raise();
+    limits.max_connections =
+        crate::open_files::connections_that_fit(open_files, limits.max_connections);
+    if limits.max_connections < config.limits.max_connections {
+        tracing::warn!(
+            max_connections = limits.max_connections,
+            open_files = open_files.unwrap_or_default(),
+            "this process may open too few files: taking fewer connections than --max-connections (raise LimitNOFILE= in the systemd unit, or ulimit -n)"
+        );
+    }
+    let task = tokio::spawn(serve(listener, router, limits, proxies, on_shutdown));
     let indexing = store.clone();
     let indexer = supervise::spawn("search index", move || {
         crate::store::search::keep_indexed(indexing.clone())
@@ -435,9 +457,10 @@ async fn serve(
             match connections.admit(net, Instant::now()) {
                 Admission::Admitted(slot) => break Some(slot),
                 Admission::Refused => break None,
-                // Every connection is serving a request: the newcomer (and
-                // the backlog behind it) waits for one to finish.
-                Admission::Full => tokio::select! {
+                // A connection is closing to make room, or every one is
+                // serving a request: the newcomer (and the backlog behind
+                // it) waits for a slot to be freed.
+                Admission::Wait => tokio::select! {
                     () = &mut freed => {}
                     _ = &mut on_shutdown => return drain(&connections).await,
                 },
@@ -471,10 +494,16 @@ async fn serve(
             tokio::select! {
                 _ = connection.as_mut() => {}
                 () = slot.shed.notified() => {
-                    // Closes at once when nothing is in flight; otherwise
-                    // after the answer being written.
-                    connection.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(SHED_GRACE, connection).await;
+                    // With a request in flight, it closes once the answer
+                    // is written. Without (headers that never finish, an
+                    // idle keep-alive), at once: hyper would wait for the
+                    // headers, and a slowloris that reconnects as fast as
+                    // it is shed would pile up sockets, and open files,
+                    // past every slot.
+                    if slot.is_busy() {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = tokio::time::timeout(SHED_GRACE, connection).await;
+                    }
                 }
             }
             drop(slot);

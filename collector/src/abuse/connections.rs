@@ -12,6 +12,12 @@
 //! - only when every connection has a request in flight does a newcomer
 //!   wait, in the kernel's backlog, for a slot.
 //!
+//! A connection asked to close keeps its slot until its socket is closed,
+//! and the newcomer waits for that (a moment: one without a request in
+//! flight closes at once). Slots count sockets, so however fast a
+//! slowloris reconnects, the open sockets, and the open files they are,
+//! never outnumber the slots (see `crate::open_files`).
+//!
 //! A connection with a request in flight is never chosen. Connections from
 //! a trusted proxy are not counted per network: the proxy speaks for many
 //! clients and must apply its own per-client limits.
@@ -49,6 +55,8 @@ struct Conn {
     /// Since when nothing has been in flight (meaningful at zero).
     idle_since: Instant,
     shed: Arc<Notify>,
+    /// Asked to close; its slot is free once it has.
+    closing: bool,
 }
 
 /// What became of a new connection.
@@ -57,8 +65,9 @@ pub enum Admission {
     Admitted(Slot),
     /// Its network already holds all it may, each with a request in flight.
     Refused,
-    /// Every slot is busy serving a request: wait for [`Connections::freed`].
-    Full,
+    /// No slot is free: one is closing to make room, or every one is busy
+    /// serving a request. Wait for [`Connections::freed`], then ask again.
+    Wait,
 }
 
 /// One admitted connection. Ends its slot when dropped.
@@ -102,23 +111,28 @@ impl Connections {
     }
 
     /// Takes a slot for a connection from `net` (`None` for a trusted
-    /// proxy), closing a waiting connection to make room where needed.
+    /// proxy), asking a waiting connection to close to make room where
+    /// needed.
     pub fn admit(self: &Arc<Self>, net: Option<ClientNet>, now: Instant) -> Admission {
         let mut table = self.table();
         if let Some(net) = net
             && self.per_net > 0
             && table.per_net.get(&net).copied().unwrap_or(0) >= self.per_net
         {
-            match table.longest_waiting(|c| c.net == Some(net)) {
-                Some(victim) => table.shed(victim),
-                None => return Admission::Refused,
-            }
+            return match table.longest_waiting(|c| c.net == Some(net)) {
+                Some(victim) => {
+                    table.shed(victim);
+                    Admission::Wait
+                }
+                None if table.any_closing(|c| c.net == Some(net)) => Admission::Wait,
+                None => Admission::Refused,
+            };
         }
         if table.open.len() >= self.max_total {
-            match table.longest_waiting(|_| true) {
-                Some(victim) => table.shed(victim),
-                None => return Admission::Full,
+            if let Some(victim) = table.longest_waiting(|_| true) {
+                table.shed(victim);
             }
+            return Admission::Wait;
         }
         let id = table.next_id;
         table.next_id += 1;
@@ -130,6 +144,7 @@ impl Connections {
                 in_flight: 0,
                 idle_since: now,
                 shed: shed.clone(),
+                closing: false,
             },
         );
         if let Some(net) = net {
@@ -154,14 +169,19 @@ impl Table {
     fn longest_waiting(&self, matches: impl Fn(&Conn) -> bool) -> Option<u64> {
         self.open
             .iter()
-            .filter(|(_, c)| c.in_flight == 0 && matches(c))
+            .filter(|(_, c)| c.in_flight == 0 && !c.closing && matches(c))
             .min_by_key(|(_, c)| c.idle_since)
             .map(|(id, _)| *id)
     }
 
-    /// Frees `id`'s slot now and tells its task to close it.
+    fn any_closing(&self, matches: impl Fn(&Conn) -> bool) -> bool {
+        self.open.values().any(|c| c.closing && matches(c))
+    }
+
+    /// Tells `id`'s task to close it; its slot is freed when it has.
     fn shed(&mut self, id: u64) {
-        if let Some(conn) = self.remove(id) {
+        if let Some(conn) = self.open.get_mut(&id) {
+            conn.closing = true;
             conn.shed.notify_one();
         }
     }
@@ -197,6 +217,15 @@ impl Slot {
             }
         }
     }
+
+    /// Whether a request on this connection is being answered.
+    pub fn is_busy(&self) -> bool {
+        self.connections
+            .table()
+            .open
+            .get(&self.id)
+            .is_some_and(|conn| conn.in_flight > 0)
+    }
 }
 
 impl Drop for Slot {
@@ -229,12 +258,16 @@ mod tests {
         let oldest = admitted(table.admit(net(1), t0));
         let newer = admitted(table.admit(net(1), t0 + Duration::from_secs(1)));
         let other = admitted(table.admit(net(2), t0));
+        // The oldest of net 1 is asked to close; net 2 is not touched.
+        assert!(matches!(table.admit(net(1), t0), Admission::Wait));
+        let closing = |slot: &Slot| table.table().open[&slot.id].closing;
+        assert!(closing(&oldest) && !closing(&newer) && !closing(&other));
+        // Until its socket is closed, its slot stays taken.
+        assert!(matches!(table.admit(net(1), t0), Admission::Wait));
+        drop(oldest);
         let third = admitted(table.admit(net(1), t0 + Duration::from_secs(2)));
         assert_eq!(table.len(), 3);
-        // The oldest of net 1 was shed; net 2 was not touched.
-        let ids: Vec<u64> = table.table().open.keys().copied().collect();
-        assert!(!ids.contains(&oldest.id));
-        assert!(ids.contains(&newer.id) && ids.contains(&other.id) && ids.contains(&third.id));
+        assert!(!closing(&third));
     }
 
     #[test]
@@ -245,6 +278,8 @@ mod tests {
         busy.begin();
         assert!(matches!(table.admit(net(1), t0), Admission::Refused));
         busy.end(t0);
+        assert!(matches!(table.admit(net(1), t0), Admission::Wait));
+        drop(busy);
         assert!(matches!(table.admit(net(1), t0), Admission::Admitted(_)));
     }
 
@@ -255,14 +290,32 @@ mod tests {
         let busy = admitted(table.admit(net(1), t0));
         busy.begin();
         let idle = admitted(table.admit(net(2), t0 + Duration::from_secs(1)));
+        assert!(matches!(table.admit(net(3), t0), Admission::Wait));
+        assert!(table.table().open[&idle.id].closing);
+        assert!(!table.table().open[&busy.id].closing);
+        drop(idle);
         let newcomer = admitted(table.admit(net(3), t0 + Duration::from_secs(2)));
-        let ids: Vec<u64> = table.table().open.keys().copied().collect();
-        assert!(ids.contains(&busy.id) && ids.contains(&newcomer.id));
-        assert!(!ids.contains(&idle.id));
         newcomer.begin();
-        assert!(matches!(table.admit(net(4), t0), Admission::Full));
+        // Every slot serving a request: nothing is closed, the next waits.
+        assert!(matches!(table.admit(net(4), t0), Admission::Wait));
+        assert!(!table.table().open.values().any(|c| c.closing));
         drop(busy);
         assert!(matches!(table.admit(net(4), t0), Admission::Admitted(_)));
+    }
+
+    #[test]
+    fn a_closing_connection_still_knows_whether_a_request_is_in_flight() {
+        let table = Connections::new(1, 0);
+        let t0 = Instant::now();
+        let first = admitted(table.admit(net(1), t0));
+        assert!(!first.is_busy());
+        // Asked to close for a newcomer; a request began before its task
+        // heard.
+        assert!(matches!(table.admit(net(2), t0), Admission::Wait));
+        first.begin();
+        assert!(first.is_busy(), "its task lets the answer be written");
+        first.end(t0);
+        assert!(!first.is_busy(), "and then closes it");
     }
 
     #[test]

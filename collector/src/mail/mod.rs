@@ -15,6 +15,7 @@ pub use reply::ReplyMail;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message, MultiPart};
 use lettre::transport::smtp::AsyncSmtpTransport;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncTransport, Tokio1Executor};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,16 @@ pub enum MailError {
     To,
     #[error("the message could not be built")]
     Build,
+    #[error("TLS to the SMTP relay could not be set up")]
+    TlsSetup,
+    /// Office 365 or Gmail on port 587 without `?tls=required`: the
+    /// password would cross the network in the clear (where the relay
+    /// offers to take it so), and a relay that first wants STARTTLS fails
+    /// every message with advice about the password.
+    #[error(
+        "--smtp-url would send its password to {0} unencrypted: add ?tls=required for STARTTLS (port 587) or use smtps:// (port 465); only a relay on this machine may be reached without TLS"
+    )]
+    PlainPassword(String),
     /// Only the SMTP status, never the server's text: that text can quote
     /// the customer's address, which must stay out of the logs.
     #[error("the SMTP relay did not take the message ({0})")]
@@ -42,6 +53,8 @@ pub enum SendFailure {
     TimedOut,
     /// The TLS handshake failed (often the wrong scheme for the port).
     Tls,
+    /// The relay's certificate was refused.
+    Certificate(CertificateProblem),
     /// No connection, or one that broke off.
     Connection,
 }
@@ -52,6 +65,16 @@ impl std::fmt::Display for SendFailure {
             SendFailure::Status(code) => write!(f, "SMTP status {code}"),
             SendFailure::TimedOut => f.write_str("timed out"),
             SendFailure::Tls => f.write_str("TLS handshake failed"),
+            SendFailure::Certificate(problem) => f.write_str(match problem {
+                CertificateProblem::UnknownIssuer => {
+                    "the relay's certificate is from an authority this machine does not trust"
+                }
+                CertificateProblem::WrongName => {
+                    "the relay's certificate is not for the host in --smtp-url"
+                }
+                CertificateProblem::Expired => "the relay's certificate has expired",
+                CertificateProblem::Other => "the relay's certificate was refused",
+            }),
             SendFailure::Connection => f.write_str("connection or protocol error"),
         }
     }
@@ -64,6 +87,13 @@ impl SendFailure {
             SendFailure::Status(code) => code.to_string(),
             SendFailure::TimedOut => "timeout".to_owned(),
             SendFailure::Tls => "tls".to_owned(),
+            SendFailure::Certificate(problem) => match problem {
+                CertificateProblem::UnknownIssuer => "certificate-issuer",
+                CertificateProblem::WrongName => "certificate-name",
+                CertificateProblem::Expired => "certificate-expired",
+                CertificateProblem::Other => "certificate",
+            }
+            .to_owned(),
             SendFailure::Connection => "connection".to_owned(),
         }
     }
@@ -73,6 +103,12 @@ impl SendFailure {
         match code {
             "timeout" => Some(SendFailure::TimedOut),
             "tls" => Some(SendFailure::Tls),
+            "certificate-issuer" => {
+                Some(SendFailure::Certificate(CertificateProblem::UnknownIssuer))
+            }
+            "certificate-name" => Some(SendFailure::Certificate(CertificateProblem::WrongName)),
+            "certificate-expired" => Some(SendFailure::Certificate(CertificateProblem::Expired)),
+            "certificate" => Some(SendFailure::Certificate(CertificateProblem::Other)),
             "connection" => Some(SendFailure::Connection),
             status => status
                 .parse::<u16>()
@@ -101,9 +137,51 @@ impl SendFailure {
             SendFailure::Tls => {
                 "The encrypted connection failed: use smtps://…:465, or smtp://…:587?tls=required for STARTTLS, and check the relay's certificate."
             }
+            SendFailure::Certificate(CertificateProblem::UnknownIssuer) => {
+                "If your organisation's own authority issued it, add that authority to this machine's trust store (update-ca-certificates on Debian, or name its PEM file in SSL_CERT_FILE) and restart the collector."
+            }
+            SendFailure::Certificate(CertificateProblem::WrongName) => {
+                "Name the relay in --smtp-url by a host name its certificate is for (not its IP address or an internal alias)."
+            }
+            SendFailure::Certificate(CertificateProblem::Expired) => {
+                "The relay's administrator must renew its certificate (or this machine's clock is wrong)."
+            }
+            SendFailure::Certificate(CertificateProblem::Other) => {
+                "The relay's certificate cannot be used; its administrator must replace it."
+            }
             SendFailure::Connection => {
                 "Could not talk to the relay: check the host and port in --smtp-url (smtps://…:465, or smtp://…:587?tls=required for STARTTLS)."
             }
+        }
+    }
+}
+
+/// What was wrong with a relay's certificate, as far as it tells an
+/// operator what to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateProblem {
+    /// Issued by an authority this machine does not trust (an
+    /// organisation's own, or self-signed).
+    UnknownIssuer,
+    /// Not for the host named in the SMTP URL.
+    WrongName,
+    /// Expired, or not valid yet.
+    Expired,
+    /// Revoked, badly formed or unusable for a server.
+    Other,
+}
+
+impl CertificateProblem {
+    fn of(error: &rustls::CertificateError) -> CertificateProblem {
+        use rustls::CertificateError as E;
+        match error {
+            E::UnknownIssuer => CertificateProblem::UnknownIssuer,
+            E::NotValidForName | E::NotValidForNameContext { .. } => CertificateProblem::WrongName,
+            E::Expired
+            | E::ExpiredContext { .. }
+            | E::NotValidYet
+            | E::NotValidYetContext { .. } => CertificateProblem::Expired,
+            _ => CertificateProblem::Other,
         }
     }
 }
@@ -184,10 +262,18 @@ impl Mailer {
     /// `url` as lettre understands it: `smtp://host:25` (no TLS, for a
     /// local relay), `smtp://user:pass@host:587?tls=required` (STARTTLS) or
     /// `smtps://user:pass@host:465`.
+    ///
+    /// A relay reached over TLS is checked against the web's roots and the
+    /// system's trust store ([`crate::tls`]), not the web's alone, so an
+    /// internal relay with a certificate from the organisation's own
+    /// authority works once that authority is installed the usual way.
     pub fn new(url: &str, from: &str) -> Result<Mailer, MailError> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|_| MailError::Url)?
-            .build();
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|_| MailError::Url)?;
+        if let Some(tls) = tls_of(url)? {
+            builder = builder.tls(tls);
+        }
+        let transport = builder.build();
         let from = from.parse().map_err(|_| MailError::From(from.to_owned()))?;
         Ok(Mailer { transport, from })
     }
@@ -202,17 +288,7 @@ impl Mailer {
             .send(self.message(mail)?)
             .await
             .map(drop)
-            .map_err(|e| {
-                MailError::Send(match e.status() {
-                    Some(code) => code
-                        .to_string()
-                        .parse()
-                        .map_or(SendFailure::Connection, SendFailure::Status),
-                    None if e.is_timeout() => SendFailure::TimedOut,
-                    None if e.is_tls() => SendFailure::Tls,
-                    None => SendFailure::Connection,
-                })
-            })
+            .map_err(|e| MailError::Send(failure(&e)))
     }
 
     /// `mail` as sent. Its Message-ID is in the sender's domain rather than
@@ -254,6 +330,70 @@ impl Mailer {
     }
 }
 
+/// The TLS `url` asks for (as lettre reads it: `smtps://`, or `smtp://`
+/// with `tls=required` or `tls=opportunistic`), trusting [`crate::tls`]'s
+/// roots; `None` for plain SMTP.
+fn tls_of(url: &str) -> Result<Option<Tls>, MailError> {
+    let url = url::Url::parse(url).map_err(|_| MailError::Url)?;
+    let host = url.host_str().ok_or(MailError::Url)?;
+    let asked = url
+        .query_pairs()
+        .find(|(key, _)| key == "tls")
+        .map(|(_, value)| value.into_owned());
+    let wrap: fn(TlsParameters) -> Tls = match (url.scheme(), asked.as_deref()) {
+        ("smtps", _) => Tls::Wrapper,
+        ("smtp", Some("required")) => Tls::Required,
+        ("smtp", Some("opportunistic")) => Tls::Opportunistic,
+        _ if url.password().is_some() && !is_this_machine(&url) => {
+            return Err(MailError::PlainPassword(host.to_owned()));
+        }
+        _ => return Ok(None),
+    };
+    let mut parameters =
+        TlsParameters::builder(host.to_owned()).certificate_store(CertificateStore::WebpkiRoots);
+    for root in crate::tls::system_roots() {
+        let root = Certificate::from_der(root.to_vec()).map_err(|_| MailError::TlsSetup)?;
+        parameters = parameters.add_root_certificate(root);
+    }
+    let parameters = parameters.build_rustls().map_err(|_| MailError::TlsSetup)?;
+    Ok(Some(wrap(parameters)))
+}
+
+/// Whether `url` names a relay on this machine (loopback), which may take
+/// a password without TLS: it never crosses a network.
+fn is_this_machine(url: &url::Url) -> bool {
+    // `smtp://` is no scheme the URL standard knows, so its host is kept
+    // as written (`127.0.0.1` is a name, `[::1]` keeps its brackets).
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host == "localhost" || host.ends_with(".localhost"),
+    }
+}
+
+/// Why `error` kept the relay from taking a message.
+fn failure(error: &lettre::transport::smtp::Error) -> SendFailure {
+    if let Some(code) = error.status() {
+        return code
+            .to_string()
+            .parse()
+            .map_or(SendFailure::Connection, SendFailure::Status);
+    }
+    match crate::tls::refusal(error) {
+        Some(rustls::Error::InvalidCertificate(problem)) => {
+            SendFailure::Certificate(CertificateProblem::of(problem))
+        }
+        Some(_) => SendFailure::Tls,
+        None if error.is_timeout() => SendFailure::TimedOut,
+        None if error.is_tls() => SendFailure::Tls,
+        None => SendFailure::Connection,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +411,51 @@ mod tests {
         let mailer =
             Mailer::new("smtp://user:s3cret@127.0.0.1:2525", "Earshot <a@b.example>").unwrap();
         assert!(!format!("{mailer:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn a_password_never_crosses_a_network_unencrypted() {
+        let from = "Earshot <a@b.example>";
+        let refused = Mailer::new("smtp://me:s3cret@smtp.office365.com:587", from).unwrap_err();
+        assert!(matches!(&refused, MailError::PlainPassword(host) if host == "smtp.office365.com"));
+        let said = refused.to_string();
+        assert!(
+            said.contains("?tls=required") && !said.contains("s3cret"),
+            "{said}"
+        );
+        for url in [
+            "smtp://me:s3cret@smtp.office365.com:587?tls=required",
+            "smtps://me:s3cret@smtp.gmail.com",
+            "smtp://me:s3cret@localhost:25",
+            "smtp://me:s3cret@[::1]:25",
+            "smtp://relay.internal:25",
+        ] {
+            assert!(Mailer::new(url, from).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn every_failure_survives_its_code_and_says_what_to_check() {
+        let problems = [
+            CertificateProblem::UnknownIssuer,
+            CertificateProblem::WrongName,
+            CertificateProblem::Expired,
+            CertificateProblem::Other,
+        ];
+        let failures = [
+            SendFailure::Status(535),
+            SendFailure::TimedOut,
+            SendFailure::Tls,
+            SendFailure::Connection,
+        ]
+        .into_iter()
+        .chain(problems.map(SendFailure::Certificate));
+        let mut advice = std::collections::HashSet::new();
+        for failure in failures {
+            assert_eq!(SendFailure::from_code(&failure.code()), Some(failure));
+            assert!(advice.insert(failure.advice()), "{failure:?}");
+        }
+        assert_eq!(SendFailure::from_code("certificate-unheard-of"), None);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{BUSY_TIMEOUT, StoreError};
-use crate::private_files::FilePathError;
+use crate::private_files::{FilePathError, Owner, with_suffix};
 
 /// What a checked copy holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +60,15 @@ pub enum BackupError {
     InUse(PathBuf),
     #[error("no space left for the copy at {0}; free space there or choose another place")]
     NoSpace(PathBuf),
+    #[error(
+        "the restored copy could not be given to {owner}, whose the database at {} is: run earshot restore as root or as that account",
+        .db.display()
+    )]
+    Owner {
+        db: PathBuf,
+        owner: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -72,12 +81,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
 }
 
 /// `path` with `suffix` appended to its file name.
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
 /// Opens `path` read-only and checks it is whole and one we can read.
 pub fn check_copy(path: &Path) -> Result<CopyFacts, BackupError> {
     // SQLite says "unable to open database file" for a missing file and
@@ -183,7 +186,19 @@ pub fn restore(
     let facts = check_copy(from)?;
     let _lock = ServerLock::offline(db)?;
     let incoming = with_suffix(db, ".restoring");
+    let owner = Owner::of_database(db);
     std::fs::copy(from, &incoming).map_err(io(&incoming))?;
+    // Restored as root, the database must stay the service's account's.
+    if let Some(owner) = owner
+        && let Err(source) = owner.give(&incoming)
+    {
+        let _ = std::fs::remove_file(&incoming);
+        return Err(BackupError::Owner {
+            db: db.to_path_buf(),
+            owner: owner.account(),
+            source,
+        });
+    }
     File::open(&incoming)
         .and_then(|f| f.sync_all())
         .map_err(io(&incoming))?;
@@ -356,10 +371,17 @@ impl ServerLock {
 
     pub fn acquire(db: &Path) -> Result<ServerLock, LockError> {
         let path = with_suffix(db, ".lock");
+        let made = !path.exists();
+        let owner = Owner::of_database(db);
         let file = match crate::private_files::open_or_create(&path) {
             Ok(file) => file,
             Err(source) => return Err(LockError::Io { path, source }),
         };
+        // Made by `sudo earshot restore`, it must still open for the
+        // service. Best effort: only root can give a file away.
+        if made && let Some(owner) = owner {
+            let _ = owner.give(&path);
+        }
         match file.try_lock() {
             Ok(()) => Ok(ServerLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held),

@@ -65,9 +65,16 @@ impl Sqlite {
     pub fn open_with(path: &Path, checkpoints: WalCheckpoints) -> Result<Sqlite, StoreError> {
         // A new database is made readable by its owner alone (its
         // write-ahead log and shared memory files take the same
-        // permissions). If this fails, opening reports why.
+        // permissions and, when SQLite runs as root, the same owner). Made
+        // by root in the service's folder, it is the folder owner's. If
+        // this fails, opening reports why.
         if !path.exists() {
-            let _ = crate::private_files::create_new(path);
+            let owner = crate::private_files::Owner::of_database(path);
+            if crate::private_files::create_new(path).is_ok()
+                && let Some(owner) = owner
+            {
+                let _ = owner.give(path);
+            }
         }
         let mut conn = Connection::open(path)?;
         configure_writer(&conn)?;

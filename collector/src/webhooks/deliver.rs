@@ -157,8 +157,10 @@ fn describe(e: &reqwest::Error) -> String {
         }
         source = s.source();
     }
-    if let Some(refused) = tls_refusal(e) {
-        refused
+    // Most often a certificate from an authority this machine does not
+    // trust (a company's own: add it to the system's trust store).
+    if let Some(refused) = crate::tls::refusal(e) {
+        format!("TLS refused: {refused}")
     } else if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {
@@ -168,29 +170,6 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         "request failed".to_owned()
     }
-}
-
-/// Why TLS refused the receiver, when it did: most often a certificate
-/// from an authority this machine does not trust (a company's own: add it
-/// to the system's trust store). Only rustls's words, never the receiver's.
-fn tls_refusal(e: &reqwest::Error) -> Option<String> {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = source {
-        // tokio-rustls hands rustls's error on inside an `io::Error` (that
-        // hyper wraps in another), whose `source()` skips it.
-        let mut inner: &(dyn std::error::Error + 'static) = s;
-        while let Some(wrapped) = inner
-            .downcast_ref::<std::io::Error>()
-            .and_then(std::io::Error::get_ref)
-        {
-            inner = wrapped;
-        }
-        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-            return Some(format!("TLS refused: {tls}"));
-        }
-        source = s.source();
-    }
-    None
 }
 
 /// When to try again after `attempts` failed attempts, or `None` when

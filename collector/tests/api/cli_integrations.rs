@@ -498,7 +498,7 @@ async fn site_add_prints_the_snippet_at_the_public_url_the_server_runs_with() {
 }
 
 /// Waits for `log` to hold a line with `needle`; returns that line.
-async fn logged(log: &std::path::Path, needle: &str) -> String {
+pub(crate) async fn logged(log: &std::path::Path, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let written = std::fs::read_to_string(log).unwrap();

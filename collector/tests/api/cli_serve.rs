@@ -146,10 +146,21 @@ fn serve_refuses_unusable_mail_settings_before_making_a_database() {
             ],
             "error: SMTP settings: invalid sender address",
         ),
+        (
+            vec![
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--smtp-url",
+                "smtp://me:s3cret@smtp.example.com:587",
+            ],
+            "error: SMTP settings: --smtp-url would send its password to smtp.example.com unencrypted: add ?tls=required",
+        ),
     ] {
         let (ok, _, stderr) = earshot(&args, &db);
         assert!(!ok);
         assert!(stderr.contains(said), "{args:?}: {stderr}");
+        assert!(!stderr.contains("s3cret"), "{stderr}");
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert!(left.is_empty(), "{args:?} left {left:?}");
     }

@@ -222,56 +222,101 @@ pub async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String
 pub async fn smtp_sink_refusing(
     refuse: usize,
 ) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("smtp://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let refused = std::sync::Arc::new(AtomicUsize::new(0));
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let tx = tx.clone();
-            let refused = refused.clone();
+            let (tx, refused) = (tx.clone(), refused.clone());
+            tokio::spawn(smtp_session(stream, tx, refused, refuse));
+        }
+    });
+    (url, rx)
+}
+
+/// An SMTP sink over TLS from the first byte, as relays take submissions
+/// on port 465, with this certificate and key (PEM files): its URL is
+/// `smtps://localhost:<port>`. Handshakes the client refuses are dropped.
+pub async fn smtps_sink(
+    cert: &Path,
+    key: &Path,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let acceptor = crate::certs::acceptor(cert, key);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "smtps://localhost:{}",
+        listener.local_addr().unwrap().port()
+    );
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (tx, refused, acceptor) = (tx.clone(), refused.clone(), acceptor.clone());
             tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-                let mut data: Option<String> = None;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(body) = data.as_mut() {
-                        if line == "." {
-                            let message = data.take().unwrap();
-                            if refused.fetch_add(1, Ordering::SeqCst) < refuse {
-                                write.write_all(b"451 try again later\r\n").await.unwrap();
-                            } else {
-                                let _ = tx.send(message);
-                                write.write_all(b"250 queued\r\n").await.unwrap();
-                            }
-                        } else {
-                            body.push_str(&line);
-                            body.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
-                    let answer: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 sink\r\n",
-                        "DATA" => {
-                            data = Some(String::new());
-                            b"354 go ahead\r\n"
-                        }
-                        "QUIT" => {
-                            write.write_all(b"221 bye\r\n").await.unwrap();
-                            break;
-                        }
-                        _ => b"250 ok\r\n",
-                    };
-                    write.write_all(answer).await.unwrap();
+                if let Ok(stream) = acceptor.accept(stream).await {
+                    smtp_session(stream, tx, refused, 0).await;
                 }
             });
         }
     });
     (url, rx)
+}
+
+/// One client's SMTP conversation with a sink: every message's DATA goes
+/// over `tx`, except the first `refuse` of all (counted in `refused`),
+/// which get a 451.
+async fn smtp_session(
+    stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite,
+    tx: tokio::sync::mpsc::UnboundedSender<String>,
+    refused: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    refuse: usize,
+) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let (read, mut write) = tokio::io::split(stream);
+    let mut lines = BufReader::new(read).lines();
+    say(&mut write, b"220 sink ESMTP\r\n").await;
+    let mut data: Option<String> = None;
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(body) = data.as_mut() {
+            if line == "." {
+                let message = data.take().unwrap();
+                if refused.fetch_add(1, Ordering::SeqCst) < refuse {
+                    say(&mut write, b"451 try again later\r\n").await;
+                } else {
+                    let _ = tx.send(message);
+                    say(&mut write, b"250 queued\r\n").await;
+                }
+            } else {
+                body.push_str(&line);
+                body.push('\n');
+            }
+            continue;
+        }
+        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+        let answer: &[u8] = match verb.as_str() {
+            "EHLO" | "HELO" => b"250 sink\r\n",
+            "DATA" => {
+                data = Some(String::new());
+                b"354 go ahead\r\n"
+            }
+            "QUIT" => {
+                say(&mut write, b"221 bye\r\n").await;
+                break;
+            }
+            _ => b"250 ok\r\n",
+        };
+        say(&mut write, answer).await;
+    }
+}
+
+/// Writes `line` and sends it at once (TLS holds written bytes back until
+/// flushed).
+async fn say(write: &mut (impl tokio::io::AsyncWrite + Unpin), line: &[u8]) {
+    use tokio::io::AsyncWriteExt;
+    write.write_all(line).await.unwrap();
+    write.flush().await.unwrap();
 }
 
 /// The real `earshot` binary serving on 127.0.0.1:0, for tests that kill
@@ -314,7 +359,17 @@ impl Binary {
         env: &[(&str, &str)],
         log: impl Into<Stdio>,
     ) -> Binary {
-        let mut command = Command::new(BIN);
+        Binary::launch(Binary::serving(Command::new(BIN), args, env), log)
+    }
+
+    /// `command` (the binary, or a program that runs it, such as `setpriv
+    /// … earshot`) made to `serve <args>` on a free port with every abuse
+    /// limit off, then `env`.
+    pub fn serving(
+        mut command: Command,
+        args: &[&std::ffi::OsStr],
+        env: &[(&str, &str)],
+    ) -> Command {
         command
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(args)
@@ -326,6 +381,12 @@ impl Binary {
         for (name, value) in env {
             command.env(name, value);
         }
+        command
+    }
+
+    /// Runs `command` ([`Binary::serving`]) until it says where it listens;
+    /// its log (standard error) goes to `log`.
+    pub fn launch(mut command: Command, log: impl Into<Stdio>) -> Binary {
         let mut child = command.stdout(Stdio::piped()).stderr(log).spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut url = None;

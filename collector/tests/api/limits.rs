@@ -191,3 +191,90 @@ async fn a_slowloris_from_many_addresses_gives_way_to_a_real_client() {
     eprintln!("slowloris from ten addresses: slowest /healthz {slowest:?}");
     assert!(slowest < Duration::from_secs(1), "{slowest:?}");
 }
+
+/// `earshot serve` started under `prlimit --nofile=<soft>:<hard>`, with the
+/// per-address cap of a real deployment; its log goes to `log`.
+fn serve_with_open_files(
+    soft: u32,
+    hard: u32,
+    db: &std::path::Path,
+    log: &std::path::Path,
+) -> crate::helpers::Binary {
+    let mut prlimit = std::process::Command::new("prlimit");
+    prlimit
+        .arg(format!("--nofile={soft}:{hard}"))
+        .arg(crate::helpers::BIN);
+    let command = crate::helpers::Binary::serving(
+        prlimit,
+        &["--db".as_ref(), db.as_os_str()],
+        &[
+            ("EARSHOT_MAX_CONNECTIONS_PER_IP", "64"),
+            ("EARSHOT_LOG", "warn"),
+        ],
+    );
+    crate::helpers::Binary::launch(command, std::fs::File::create(log).unwrap())
+}
+
+/// The limit on open files the process `pid` has now: (soft, hard).
+fn open_files_limit(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .to_owned();
+    let mut numbers = line.split_whitespace().skip(3);
+    (
+        numbers.next().unwrap().to_owned(),
+        numbers.next().unwrap().to_owned(),
+    )
+}
+
+/// systemd starts services with a soft limit of 1,024 open files (and a
+/// hard one far above it); each connection is one. The collector raises
+/// the soft limit to the hard one, and where even that cannot hold
+/// `--max-connections` beside its own files, it takes fewer connections
+/// and says so: were the connections to use up the files, accepting
+/// would fail, and the shedding that keeps a slowloris from starving real
+/// clients would never run.
+#[tokio::test]
+async fn a_slowloris_gives_way_to_a_real_client_even_where_few_files_may_be_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let raised = serve_with_open_files(
+        256,
+        4096,
+        &dir.path().join("a.db"),
+        &dir.path().join("a.log"),
+    );
+    assert_eq!(
+        open_files_limit(raised.child.id()),
+        ("4096".to_owned(), "4096".to_owned())
+    );
+    drop(raised);
+
+    let log = dir.path().join("b.log");
+    let server = serve_with_open_files(256, 256, &dir.path().join("b.db"), &log);
+    let warned = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        warned.contains("fewer connections than --max-connections")
+            && warned.contains("max_connections=128"),
+        "{warned}"
+    );
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let sources = (2..12).map(|n| format!("127.0.0.{n}")).collect();
+    let attack = slowloris(address, sources, 40);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let slowest = slowest_healthz(&server.url, 10).await;
+    attack.abort();
+    eprintln!("slowloris of 400 connections, 256 open files: slowest /healthz {slowest:?}");
+    // `accept` fails (EMFILE) only when the sockets have used up the files.
+    let accept_failures = std::fs::read_to_string(&log)
+        .unwrap()
+        .matches("accept failed")
+        .count();
+    assert_eq!(
+        accept_failures, 0,
+        "the sockets never outnumber the open files the process may hold"
+    );
+    assert!(slowest < Duration::from_secs(1), "{slowest:?}");
+}

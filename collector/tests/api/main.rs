@@ -32,10 +32,12 @@ mod helpers;
 mod inbox;
 mod ingest;
 mod limits;
+mod mail_tls;
 mod metrics;
 mod notify;
 mod notify_settings;
 mod openapi;
+mod ownership;
 mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;

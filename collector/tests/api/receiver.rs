@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 
 use std::path::Path;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -78,20 +76,7 @@ impl Receiver {
     /// A receiver over HTTPS at `https://localhost:<port>/…`, with this
     /// certificate and key (PEM files).
     pub async fn start_tls(cert: &Path, key: &Path) -> Receiver {
-        let certs = CertificateDer::pem_file_iter(cert)
-            .unwrap()
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap();
-        let key = PrivateKeyDer::from_pem_file(key).unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let acceptor = crate::certs::acceptor(cert, key);
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let receiver = Receiver {

@@ -10,7 +10,8 @@
 //! - `sslrootcert=<file>`: the roots to trust (PEM), such as a cloud
 //!   provider's CA, or the server's own self-signed certificate; with it
 //!   `require` checks the chain too, as libpq does when it has a root
-//!   file. Without it (or `system`): the web's roots.
+//!   file. Without it (or `system`): the web's roots and the system's
+//!   trust store (`crate::tls`), where an organisation's authority goes.
 //!
 //! tokio-postgres knows neither `verify-*` nor `sslrootcert`, so both are
 //! taken out of the string before it reads the rest.
@@ -119,16 +120,13 @@ fn modes(split: &Split) -> Result<(SslMode, Check), StoreError> {
     })
 }
 
-/// The roots `sslrootcert` names (a PEM file, or the web's), and the
-/// certificates the file holds.
+/// The roots `sslrootcert` names (a PEM file, or the web's and the
+/// system's), and the certificates the file holds.
 fn roots(
     root_cert: Option<&str>,
 ) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), StoreError> {
     let Some(path) = root_cert.filter(|p| *p != "system") else {
-        let web = RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        return Ok((web, Vec::new()));
+        return Ok((crate::tls::trusted_roots(), Vec::new()));
     };
     let bad = |reason: String| StoreError::BadRootCert {
         path: path.to_owned(),
