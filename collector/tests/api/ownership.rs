@@ -81,13 +81,9 @@ fn refusal_to_serve(db: &Path) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
-#[tokio::test]
-async fn what_root_makes_beside_a_services_database_stays_the_services() {
-    let (dir, state) = state_folder();
-    let db = state.join("earshot.db");
-    let service = service_uid();
-
-    // Prepared by the operator before the first start.
+/// Prepares an installation at `db` as an operator does before its first
+/// start: a new database with a colleague in it.
+fn prepare(db: &Path) {
     let (ok, _, err) = earshot(
         &[
             "user",
@@ -96,9 +92,18 @@ async fn what_root_makes_beside_a_services_database_stays_the_services() {
             "ops@shop.example",
             "--generate-password",
         ],
-        &db,
+        db,
     );
     assert!(ok, "{err}");
+}
+
+#[tokio::test]
+async fn what_root_makes_beside_a_services_database_stays_the_services() {
+    let (dir, state) = state_folder();
+    let db = state.join("earshot.db");
+    let service = service_uid();
+
+    prepare(&db);
     assert_eq!(uid_of(&db), service, "a new database is its folder owner's");
 
     let server = serve_as_service(&db);
@@ -124,17 +129,7 @@ async fn what_root_makes_beside_a_services_database_stays_the_services() {
 async fn a_database_the_service_may_not_write_is_named_with_its_owner() {
     let (dir, state) = state_folder();
     let db = state.join("earshot.db");
-    let (ok, _, err) = earshot(
-        &[
-            "user",
-            "add",
-            "--email",
-            "ops@shop.example",
-            "--generate-password",
-        ],
-        &db,
-    );
-    assert!(ok, "{err}");
+    prepare(&db);
     // Copied into place by hand: as root, the copy is root's; as anyone
     // else, made read-only.
     let copy = dir.path().join("copy.db");
