@@ -35,7 +35,7 @@ pub enum MailError {
     /// offers to take it so), and a relay that first wants STARTTLS fails
     /// every message with advice about the password.
     #[error(
-        "--smtp-url would send its password to {0} unencrypted: add ?tls=required for STARTTLS (port 587) or use smtps:// (port 465); only a relay on this machine may be reached without TLS"
+        "--smtp-url could send its password to {0} unencrypted: use ?tls=required for STARTTLS (port 587), or smtps:// (port 465); only a relay on this machine may take a password without TLS"
     )]
     PlainPassword(String),
     /// Only the SMTP status, never the server's text: that text can quote
@@ -340,14 +340,20 @@ fn tls_of(url: &str) -> Result<Option<Tls>, MailError> {
         .query_pairs()
         .find(|(key, _)| key == "tls")
         .map(|(_, value)| value.into_owned());
-    let wrap: fn(TlsParameters) -> Tls = match (url.scheme(), asked.as_deref()) {
-        ("smtps", _) => Tls::Wrapper,
-        ("smtp", Some("required")) => Tls::Required,
-        ("smtp", Some("opportunistic")) => Tls::Opportunistic,
-        _ if url.password().is_some() && !is_this_machine(&url) => {
-            return Err(MailError::PlainPassword(host.to_owned()));
-        }
-        _ => return Ok(None),
+    let wrap: Option<fn(TlsParameters) -> Tls> = match (url.scheme(), asked.as_deref()) {
+        ("smtps", _) => Some(Tls::Wrapper),
+        ("smtp", Some("required")) => Some(Tls::Required),
+        ("smtp", Some("opportunistic")) => Some(Tls::Opportunistic),
+        _ => None,
+    };
+    // Opportunistic TLS sends the password in the clear to a relay (or a
+    // man in the middle) that does not offer STARTTLS.
+    let may_be_plain = !matches!(asked.as_deref(), Some("required")) && url.scheme() == "smtp";
+    if may_be_plain && url.password().is_some() && !is_this_machine(&url) {
+        return Err(MailError::PlainPassword(host.to_owned()));
+    }
+    let Some(wrap) = wrap else {
+        return Ok(None);
     };
     let mut parameters =
         TlsParameters::builder(host.to_owned()).certificate_store(CertificateStore::WebpkiRoots);
@@ -429,6 +435,7 @@ mod tests {
             "smtp://me:s3cret@localhost:25",
             "smtp://me:s3cret@[::1]:25",
             "smtp://relay.internal:25",
+            "smtp://relay.internal:25?tls=opportunistic",
         ] {
             assert!(Mailer::new(url, from).is_ok(), "{url}");
         }

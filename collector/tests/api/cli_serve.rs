@@ -154,7 +154,7 @@ fn serve_refuses_unusable_mail_settings_before_making_a_database() {
                 "--smtp-url",
                 "smtp://me:s3cret@smtp.example.com:587",
             ],
-            "error: SMTP settings: --smtp-url would send its password to smtp.example.com unencrypted: add ?tls=required",
+            "error: SMTP settings: --smtp-url could send its password to smtp.example.com unencrypted: use ?tls=required",
         ),
     ] {
         let (ok, _, stderr) = earshot(&args, &db);
