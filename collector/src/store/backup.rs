@@ -61,7 +61,7 @@ pub enum BackupError {
     #[error("no space left for the copy at {0}; free space there or choose another place")]
     NoSpace(PathBuf),
     #[error(
-        "the restored copy could not be given to {owner}, whose the database at {} is: run earshot restore as root or as that account",
+        "the restored copy could not be given to {owner}, who owns the database at {}: run earshot restore as root or as that account",
         .db.display()
     )]
     Owner {
@@ -80,7 +80,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
     }
 }
 
-/// `path` with `suffix` appended to its file name.
 /// Opens `path` read-only and checks it is whole and one we can read.
 pub fn check_copy(path: &Path) -> Result<CopyFacts, BackupError> {
     // SQLite says "unable to open database file" for a missing file and
@@ -91,7 +90,8 @@ pub fn check_copy(path: &Path) -> Result<CopyFacts, BackupError> {
         }
         Err(e) => return Err(io(path)(e)),
         Ok(meta) if meta.is_dir() => return Err(BackupError::Folder(path.to_path_buf())),
-        Ok(_) => {}
+        // Nor is a copy this account may not read a damaged one.
+        Ok(_) => drop(File::open(path).map_err(io(path))?),
     }
     let damaged =
         |e: &dyn std::fmt::Display| BackupError::Damaged(path.to_path_buf(), e.to_string());
@@ -188,9 +188,12 @@ pub fn restore(
     let incoming = with_suffix(db, ".restoring");
     let owner = Owner::of_database(db);
     std::fs::copy(from, &incoming).map_err(io(&incoming))?;
-    // Restored as root, the database must stay the service's account's.
+    // Restored as root, the database must stay the service's account's. A
+    // new one is its folder owner's where that can be (not for anyone but
+    // root in a folder such as /tmp).
     if let Some(owner) = owner
         && let Err(source) = owner.give(&incoming)
+        && db.exists()
     {
         let _ = std::fs::remove_file(&incoming);
         return Err(BackupError::Owner {

@@ -152,6 +152,32 @@ async fn a_database_the_service_may_not_write_is_named_with_its_owner() {
     assert!(said.contains(&owner), "{said}");
     assert!(!said.contains("unable to open database file"), "{said}");
 
+    // The service's account cannot restore over root's database: the
+    // copy could not be root's, so it is not put in place.
+    if running_as_root() {
+        // A copy of a live database keeps its write-ahead-log mode: read,
+        // it needs a folder the reader may write its shared memory in.
+        let offered = state.join("offered.db");
+        std::fs::copy(&copy, &offered).unwrap();
+        std::fs::set_permissions(&offered, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = as_service()
+            .args(["restore", "--from"])
+            .arg(&offered)
+            .arg("--db")
+            .arg(&db)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let said = String::from_utf8(out.stderr).unwrap();
+        assert!(!out.status.success());
+        assert!(
+            said.contains("could not be given to uid 0 (root), who owns the database"),
+            "{said}"
+        );
+        assert_eq!(uid_of(&db), 0, "root's database is left in place");
+        assert!(!state.join("earshot.db.restoring").exists());
+    }
+
     // A folder the service may not create its write-ahead log in.
     std::fs::remove_file(&db).unwrap();
     let shared = dir.path().join("shared");
