@@ -19,6 +19,7 @@ pub mod notify;
 pub mod open_files;
 pub mod origin;
 mod outage;
+pub mod ownership;
 pub mod private_files;
 pub mod report;
 pub mod response_terms;

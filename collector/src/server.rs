@@ -42,7 +42,7 @@ pub enum StartError {
     #[error("database {path}: {source}")]
     NotWritable {
         path: String,
-        source: Box<crate::private_files::AccessError>,
+        source: Box<crate::ownership::AccessError>,
     },
     #[error("could not open the database {path}: {source}")]
     Lock {
@@ -206,7 +206,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
                     source,
                 }
             })?;
-            crate::private_files::check_writable(&config.db).map_err(|source| {
+            crate::ownership::check_writable(&config.db).map_err(|source| {
                 StartError::NotWritable {
                     path: config.database(),
                     source: Box::new(source),

@@ -17,7 +17,8 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OpenFlags};
 
 use super::{BUSY_TIMEOUT, StoreError};
-use crate::private_files::{FilePathError, Owner, with_suffix};
+use crate::ownership::Owner;
+use crate::private_files::{FilePathError, with_suffix};
 
 /// What a checked copy holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -69,7 +69,7 @@ impl Sqlite {
         // by root in the service's folder, it is the folder owner's. If
         // this fails, opening reports why.
         if !path.exists() {
-            let owner = crate::private_files::Owner::of_database(path);
+            let owner = crate::ownership::Owner::of_database(path);
             if crate::private_files::create_new(path).is_ok()
                 && let Some(owner) = owner
             {
