@@ -178,13 +178,35 @@ async fn host_file(
             let text = text
                 .replace("http://127.0.0.1:8080", &state.collector_url)
                 .replace("YOUR_SITE_KEY", &state.site_key);
-            (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], text)
+            // A cross-origin isolated page, as its own server would send it.
+            let (opener, embedder) = if file == "isolated.html" {
+                ("same-origin", "require-corp")
+            } else {
+                ("unsafe-none", "unsafe-none")
+            };
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, content_type),
+                    (
+                        header::HeaderName::from_static("cross-origin-opener-policy"),
+                        opener,
+                    ),
+                    (
+                        header::HeaderName::from_static("cross-origin-embedder-policy"),
+                        embedder,
+                    ),
+                ],
+                text,
+            )
+                .into_response()
         }
         _ => (
             StatusCode::NOT_FOUND,
             [(header::CONTENT_TYPE, "text/plain")],
             "not found".to_owned(),
-        ),
+        )
+            .into_response(),
     }
 }
 

@@ -32,7 +32,7 @@ pub(super) fn serve(
     content_type: &'static str,
     cache: &'static str,
 ) -> Response {
-    let common: [(HeaderName, HeaderValue); 6] = [
+    let common: [(HeaderName, HeaderValue); 7] = [
         (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
         (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         (header::ETAG, HeaderValue::from_static(asset.etag)),
@@ -41,6 +41,13 @@ pub(super) fn serve(
         (
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
+        ),
+        // A cross-origin isolated host page (`Cross-Origin-Embedder-Policy:
+        // require-corp`, as pages using SharedArrayBuffer must be) loads
+        // the loader's `<script>`, which asks for no CORS, only with this.
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("cross-origin"),
         ),
         (
             header::X_CONTENT_TYPE_OPTIONS,

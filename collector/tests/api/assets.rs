@@ -26,6 +26,8 @@ async fn widget_js_is_a_cacheable_cross_origin_script() {
         "application/javascript; charset=utf-8"
     );
     assert_eq!(headers["access-control-allow-origin"], "*");
+    // Loadable by a cross-origin isolated page's plain `<script>`.
+    assert_eq!(headers["cross-origin-resource-policy"], "cross-origin");
     assert_eq!(headers["cache-control"], "public, max-age=300");
     let loader = response.text().await.unwrap();
     assert!(loader.contains("document.currentScript"));
@@ -71,6 +73,7 @@ async fn hashed_widget_assets_have_their_types_and_are_immutable() {
             "public, max-age=31536000, immutable"
         );
         assert_eq!(headers["access-control-allow-origin"], "*");
+        assert_eq!(headers["cross-origin-resource-policy"], "cross-origin");
         let body = response.bytes().await.unwrap();
         if path.ends_with(".wasm") {
             assert_eq!(headers["content-type"], "application/wasm");

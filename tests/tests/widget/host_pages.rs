@@ -197,6 +197,37 @@ async fn expectation_mismatch_survives_a_hostile_host_page_with(engine: Engine) 
     Ok(())
 }
 
+in_every_engine!(widget_works_on_a_cross_origin_isolated_page_with: widget_works_on_a_cross_origin_isolated_page, widget_works_on_a_cross_origin_isolated_page_in_firefox, widget_works_on_a_cross_origin_isolated_page_in_webkit);
+
+/// A page that uses SharedArrayBuffer must be cross-origin isolated
+/// (`Cross-Origin-Embedder-Policy: require-corp`): the browser then loads
+/// the widget's script, stylesheet and WebAssembly from the collector only
+/// because each says it may be embedded anywhere.
+async fn widget_works_on_a_cross_origin_isolated_page_with(engine: Engine) -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start_in(engine).await?;
+    open_widget(&browser, &collector, "isolated.html").await?;
+    assert_eq!(
+        browser
+            .client
+            .execute("return window.crossOriginIsolated", vec![])
+            .await?,
+        serde_json::json!(true),
+        "the page is isolated, or this test proves nothing"
+    );
+    let launcher = browser.find_in_widget("button.launcher").await?;
+    assert_eq!(launcher.css_value("border-radius").await?, "999px");
+    type_into(&browser, "textarea#message", "Export froze at 99%").await?;
+    let reference = send_for_reference(&browser).await?;
+    browser.close().await;
+
+    let row = stored(&collector, &reference)?.ok_or("not stored")?;
+    assert_eq!(row.message.as_deref(), Some("Export froze at 99%"));
+    collector.running.stop().await?;
+    Ok(())
+}
+
 in_every_engine!(widget_works_under_a_strict_content_security_policy_with: widget_works_under_a_strict_content_security_policy, widget_works_under_a_strict_content_security_policy_in_firefox, widget_works_under_a_strict_content_security_policy_in_webkit);
 
 async fn widget_works_under_a_strict_content_security_policy_with(engine: Engine) -> TestResult {
