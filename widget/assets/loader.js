@@ -42,7 +42,7 @@
   // The text on it follows in CSS (launcher.css).
   if (/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(color)) style.setProperty("--earshot-color", color);
 
-  let app, loading, button, layer, note, styled, wasm, bindgen;
+  let app, loading, button, layer, note, styled, wasm, bindgen, tries = 0;
   let queue = [];
   const handlers = {};
   const on = (name, fn) => {
@@ -105,12 +105,10 @@
     // The glue's request first: the first fetch() on a page spends 5-15 ms
     // before it returns, which would hold it back. The glue cannot run
     // before this returns, so `wasm` is set by the time it boots.
-    if (!bindgen) {
-      const tag = el("script");
-      tag.onerror = () => { tag.remove(); failed(); };
-      tag.src = base + "__APP__";
-      document.head.appendChild(tag);
-    }
+    // Imported, not a <script src>: a page enforcing Trusted Types refuses
+    // a plain string there, and import() is no such sink. A failed import
+    // stays failed for that URL, so each try asks for its own.
+    if (!bindgen) import(base + "__APP__?" + tries++).catch(failed);
     if (!styled) {
       const css = el("link");
       styled = new Promise((resolve, reject) => {

@@ -228,6 +228,30 @@ async fn widget_works_on_a_cross_origin_isolated_page_with(engine: Engine) -> Te
     Ok(())
 }
 
+in_every_engine!(widget_works_where_trusted_types_are_enforced_with: widget_works_where_trusted_types_are_enforced, widget_works_where_trusted_types_are_enforced_in_firefox, widget_works_where_trusted_types_are_enforced_in_webkit);
+
+/// Sites that enforce Trusted Types (`require-trusted-types-for 'script'`)
+/// refuse any plain string at a script or HTML sink; with `trusted-types
+/// 'none'` nobody may make a policy either. The widget loads and sends
+/// there because it uses no such sink. (Engines without Trusted Types
+/// enforce nothing here.)
+async fn widget_works_where_trusted_types_are_enforced_with(engine: Engine) -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start_in(engine).await?;
+    open_widget(&browser, &collector, "trusted-types.html").await?;
+    type_into(&browser, "textarea#message", "Invoice PDF is blank").await?;
+    // The screenshot's preview and the folded extras are built too.
+    open_details(&browser).await?;
+    let reference = send_for_reference(&browser).await?;
+    browser.close().await;
+
+    let row = stored(&collector, &reference)?.ok_or("not stored")?;
+    assert_eq!(row.message.as_deref(), Some("Invoice PDF is blank"));
+    collector.running.stop().await?;
+    Ok(())
+}
+
 in_every_engine!(widget_works_under_a_strict_content_security_policy_with: widget_works_under_a_strict_content_security_policy, widget_works_under_a_strict_content_security_policy_in_firefox, widget_works_under_a_strict_content_security_policy_in_webkit);
 
 async fn widget_works_under_a_strict_content_security_policy_with(engine: Engine) -> TestResult {
