@@ -204,28 +204,25 @@ in_every_engine!(widget_works_on_a_cross_origin_isolated_page_with: widget_works
 /// the widget's script, stylesheet and WebAssembly from the collector only
 /// because each says it may be embedded anywhere.
 async fn widget_works_on_a_cross_origin_isolated_page_with(engine: Engine) -> TestResult {
-    let _serial = BROWSER_LOCK.lock().await;
-    let collector = Collector::start().await?;
-    let browser = Browser::start_in(engine).await?;
-    open_widget(&browser, &collector, "isolated.html").await?;
-    assert_eq!(
-        browser
-            .client
-            .execute("return window.crossOriginIsolated", vec![])
-            .await?,
-        serde_json::json!(true),
-        "the page is isolated, or this test proves nothing"
-    );
-    let launcher = browser.find_in_widget("button.launcher").await?;
-    assert_eq!(launcher.css_value("border-radius").await?, "999px");
-    type_into(&browser, "textarea#message", "Export froze at 99%").await?;
-    let reference = send_for_reference(&browser).await?;
-    browser.close().await;
-
-    let row = stored(&collector, &reference)?.ok_or("not stored")?;
-    assert_eq!(row.message.as_deref(), Some("Export froze at 99%"));
-    collector.running.stop().await?;
-    Ok(())
+    a_message_goes_from(
+        engine,
+        "isolated.html",
+        "Export froze at 99%",
+        async |browser| {
+            assert_eq!(
+                browser
+                    .client
+                    .execute("return window.crossOriginIsolated", vec![])
+                    .await?,
+                serde_json::json!(true),
+                "the page is isolated, or this test proves nothing"
+            );
+            let launcher = browser.find_in_widget("button.launcher").await?;
+            assert_eq!(launcher.css_value("border-radius").await?, "999px");
+            Ok(())
+        },
+    )
+    .await
 }
 
 in_every_engine!(widget_works_where_trusted_types_are_enforced_with: widget_works_where_trusted_types_are_enforced, widget_works_where_trusted_types_are_enforced_in_firefox, widget_works_where_trusted_types_are_enforced_in_webkit);
@@ -236,18 +233,38 @@ in_every_engine!(widget_works_where_trusted_types_are_enforced_with: widget_work
 /// there because it uses no such sink. (Engines without Trusted Types
 /// enforce nothing here.)
 async fn widget_works_where_trusted_types_are_enforced_with(engine: Engine) -> TestResult {
+    a_message_goes_from(
+        engine,
+        "trusted-types.html",
+        "Invoice PDF is blank",
+        async |browser| {
+            // The folded extras (the screenshot's preview among them) are built
+            // too.
+            open_details(browser).await
+        },
+    )
+    .await
+}
+
+/// Opens the widget on the host page `page`, lets `inspect` look at it,
+/// sends `message` and checks that it was stored.
+async fn a_message_goes_from(
+    engine: Engine,
+    page: &str,
+    message: &str,
+    inspect: impl AsyncFnOnce(&Browser) -> TestResult,
+) -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
     let browser = Browser::start_in(engine).await?;
-    open_widget(&browser, &collector, "trusted-types.html").await?;
-    type_into(&browser, "textarea#message", "Invoice PDF is blank").await?;
-    // The screenshot's preview and the folded extras are built too.
-    open_details(&browser).await?;
+    open_widget(&browser, &collector, page).await?;
+    inspect(&browser).await?;
+    type_into(&browser, "textarea#message", message).await?;
     let reference = send_for_reference(&browser).await?;
     browser.close().await;
 
     let row = stored(&collector, &reference)?.ok_or("not stored")?;
-    assert_eq!(row.message.as_deref(), Some("Invoice PDF is blank"));
+    assert_eq!(row.message.as_deref(), Some(message));
     collector.running.stop().await?;
     Ok(())
 }
