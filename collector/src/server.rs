@@ -501,6 +501,9 @@ async fn serve(
                     // it is shed would pile up sockets, and open files,
                     // past every slot.
                     if slot.is_busy() {
+                        // Its answer may take a while (an export): the
+                        // newcomer waiting for the slot must not.
+                        slot.release();
                         connection.as_mut().graceful_shutdown();
                         let _ = tokio::time::timeout(SHED_GRACE, connection).await;
                     }

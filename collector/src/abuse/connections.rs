@@ -218,6 +218,16 @@ impl Slot {
         }
     }
 
+    /// Gives up this connection's slot before its socket is closed: for a
+    /// connection asked to close whose request is still being answered,
+    /// so that the newcomer waiting for the slot does not wait for the
+    /// answer too (the accept loop waits with it).
+    pub fn release(&self) {
+        if self.connections.table().remove(self.id).is_some() {
+            self.connections.freed.notify_waiters();
+        }
+    }
+
     /// Whether a request on this connection is being answered.
     pub fn is_busy(&self) -> bool {
         self.connections
@@ -316,6 +326,19 @@ mod tests {
         assert!(first.is_busy(), "its task lets the answer be written");
         first.end(t0);
         assert!(!first.is_busy(), "and then closes it");
+    }
+
+    #[test]
+    fn a_closing_connection_still_answering_gives_its_slot_up_at_once() {
+        let table = Connections::new(1, 0);
+        let t0 = Instant::now();
+        let first = admitted(table.admit(net(1), t0));
+        assert!(matches!(table.admit(net(2), t0), Admission::Wait));
+        first.begin();
+        first.release();
+        let _newcomer = admitted(table.admit(net(2), t0));
+        drop(first);
+        assert_eq!(table.len(), 1, "its drop frees nothing twice");
     }
 
     #[test]
