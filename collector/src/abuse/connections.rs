@@ -14,7 +14,8 @@
 //!
 //! A connection asked to close keeps its slot until its socket is closed,
 //! and the newcomer waits for that (a moment: one without a request in
-//! flight closes at once). Slots count sockets, so however fast a
+//! flight closes at once; one whose request began meanwhile gives its slot
+//! up at once instead, so nobody waits for its answer). Slots count sockets, so however fast a
 //! slowloris reconnects, the open sockets, and the open files they are,
 //! never outnumber the slots (see `crate::open_files`).
 //!
