@@ -246,6 +246,21 @@ async fn widget_works_where_trusted_types_are_enforced_with(engine: Engine) -> T
     .await
 }
 
+in_every_engine!(widget_works_under_a_nonce_and_strict_dynamic_with: widget_works_under_a_nonce_and_strict_dynamic, widget_works_under_a_nonce_and_strict_dynamic_in_firefox, widget_works_under_a_nonce_and_strict_dynamic_in_webkit);
+
+/// The "strict CSP" many large sites run: `script-src 'nonce-…'
+/// 'strict-dynamic'`, no host listed. The loader carries the nonce; the
+/// glue it imports is trusted through it.
+async fn widget_works_under_a_nonce_and_strict_dynamic_with(engine: Engine) -> TestResult {
+    a_message_goes_from(
+        engine,
+        "strict-dynamic.html",
+        "Coupon code rejected",
+        async |_| Ok(()),
+    )
+    .await
+}
+
 /// Opens the widget on the host page `page`, lets `inspect` look at it,
 /// sends `message` and checks that it was stored.
 async fn a_message_goes_from(
