@@ -33,10 +33,8 @@ pub(super) struct WalFile {
 
 impl WalFile {
     pub(super) fn of(db: &Path) -> WalFile {
-        let mut path = db.as_os_str().to_owned();
-        path.push("-wal");
         WalFile {
-            path: PathBuf::from(path),
+            path: crate::private_files::with_suffix(db, "-wal"),
             file: None,
         }
     }

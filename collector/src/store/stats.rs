@@ -104,10 +104,8 @@ impl Sqlite {
     pub async fn gauges(&self) -> Result<Gauges, StoreError> {
         let mut gauges = self.read(counts).await?;
         let path = self.path();
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
         gauges.database_bytes = file_len(path);
-        gauges.wal_bytes = file_len(Path::new(&wal));
+        gauges.wal_bytes = file_len(&crate::private_files::with_suffix(path, "-wal"));
         gauges.wal_checkpoints_left = self.inner.leave.to_others();
         Ok(gauges)
     }
