@@ -129,9 +129,10 @@ keys! {
     AddDetails => "add_details",
     QueuedHereTitle => "queued_here_title",
     QueuedHere => "queued_here",
+    QueuedHereRateLimited => "queued_here_rate_limited",
 }
 
-const KEYS: usize = 52;
+const KEYS: usize = 53;
 
 // In the order of `keys!`. `{n}` is a number filled in at run time.
 const EN: [&str; KEYS] = [
@@ -187,6 +188,7 @@ const EN: [&str; KEYS] = [
     "Add your email for a reply, your name or a screenshot",
     "Not sent yet — keep this page open",
     "Your browser does not let us keep your message on this device, so it waits in this page: we will send it as soon as we can reach our server.",
+    "Too many messages are arriving just now. Your message waits in this page and we will send it automatically",
 ];
 
 const DE: [&str; KEYS] = [
@@ -242,6 +244,7 @@ const DE: [&str; KEYS] = [
     "E-Mail für eine Antwort, Name oder Screenshot hinzufügen",
     "Noch nicht gesendet — lassen Sie diese Seite geöffnet",
     "Ihr Browser lässt uns die Nachricht nicht auf diesem Gerät speichern. Sie wartet in dieser Seite und wird gesendet, sobald wir unseren Server erreichen.",
+    "Gerade kommen zu viele Nachrichten an. Ihre Nachricht wartet in dieser Seite und wird automatisch gesendet",
 ];
 
 const FR: [&str; KEYS] = [
@@ -297,6 +300,7 @@ const FR: [&str; KEYS] = [
     "Ajouter votre e-mail pour une réponse, votre nom ou une capture d'écran",
     "Pas encore envoyé — gardez cette page ouverte",
     "Votre navigateur ne nous permet pas d'enregistrer votre message sur cet appareil : il attend dans cette page et sera envoyé dès que notre serveur sera joignable.",
+    "Trop de messages arrivent en ce moment. Votre message attend dans cette page et sera envoyé automatiquement",
 ];
 
 const ES: [&str; KEYS] = [
@@ -352,6 +356,7 @@ const ES: [&str; KEYS] = [
     "Añadir tu correo para una respuesta, tu nombre o una captura",
     "Aún no enviado — mantenga esta página abierta",
     "Su navegador no nos permite guardar el mensaje en este dispositivo: espera en esta página y lo enviaremos en cuanto podamos contactar con nuestro servidor.",
+    "Están llegando demasiados mensajes ahora mismo. Su mensaje espera en esta página y lo enviaremos automáticamente",
 ];
 
 const PT: [&str; KEYS] = [
@@ -407,6 +412,7 @@ const PT: [&str; KEYS] = [
     "Adicionar o seu e-mail para uma resposta, o seu nome ou uma captura de ecrã",
     "Ainda não enviado — mantenha esta página aberta",
     "O seu navegador não nos deixa guardar a mensagem neste dispositivo: ela espera nesta página e será enviada assim que conseguirmos falar com nosso servidor.",
+    "Muitas mensagens estão chegando agora. Sua mensagem espera nesta página e será enviada automaticamente",
 ];
 
 /// The strings in force: a language plus the host's replacements.

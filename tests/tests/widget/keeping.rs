@@ -212,6 +212,59 @@ async fn a_rate_limited_submission_is_kept_and_the_wait_is_shown() -> TestResult
     Ok(())
 }
 
+/// Refused for a while and unable to keep it on the device: the customer
+/// still learns how long the wait is, and that the page must stay open.
+#[tokio::test]
+async fn a_rate_limited_submission_that_storage_refuses_shows_the_wait_and_to_keep_the_page_open()
+-> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start_with(|c| c.limits.per_ip_per_minute = 1).await?;
+    let browser = Browser::start().await?;
+    open_widget(&browser, &collector, "index.html").await?;
+    type_into(
+        &browser,
+        "textarea#message",
+        "First: the basket empties itself",
+    )
+    .await?;
+    send_for_reference(&browser).await?;
+    browser
+        .find_in_widget(".sent button.secondary")
+        .await?
+        .click()
+        .await?;
+    browser
+        .client
+        .execute(
+            "Storage.prototype.setItem = function () {
+               throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+             };",
+            vec![],
+        )
+        .await?;
+    type_into(
+        &browser,
+        "textarea#message",
+        "Second: and the coupon vanished",
+    )
+    .await?;
+    browser.find_in_widget("button.send").await?.click().await?;
+    let title = browser.text_in_widget(".queued .saved").await?;
+    assert_eq!(title, "Not sent yet — keep this page open");
+    let notice = browser.text_in_widget(".queued .explain").await?;
+    assert!(notice.contains("Too many messages"), "{notice}");
+    assert!(notice.contains("waits in this page"), "{notice}");
+    assert!(
+        notice.contains(" in about ") && notice.contains("seconds."),
+        "the wait is shown: {notice}"
+    );
+    assert!(!notice.contains("saved on this device"), "{notice}");
+    browser.close().await;
+    assert_eq!(entry_count(&collector)?, 1);
+    collector.running.stop().await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_page_the_site_does_not_allow_is_told_plainly_keeps_its_text_and_does_not_retry()
 -> TestResult {

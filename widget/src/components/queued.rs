@@ -23,13 +23,19 @@ pub struct QueuedNoticeProps {
 #[function_component(QueuedNotice)]
 pub fn queued_notice(props: &QueuedNoticeProps) -> Html {
     let t = &props.strings;
-    let message = if !props.saved {
-        t.get(Key::QueuedHere).to_owned()
-    } else if props.rate_limited {
-        let wait = (props.retry_at - js_sys::Date::now()) / 1_000.0;
-        format!("{}{}", t.get(Key::QueuedRateLimited), t.retry_in(wait))
-    } else {
-        t.get(Key::QueuedOffline).to_owned()
+    // Refused for a while, the customer is told how long, saved or not.
+    let message = match (props.saved, props.rate_limited) {
+        (true, false) => t.get(Key::QueuedOffline).to_owned(),
+        (false, false) => t.get(Key::QueuedHere).to_owned(),
+        (saved, true) => {
+            let key = if saved {
+                Key::QueuedRateLimited
+            } else {
+                Key::QueuedHereRateLimited
+            };
+            let wait = (props.retry_at - js_sys::Date::now()) / 1_000.0;
+            format!("{}{}", t.get(key), t.retry_in(wait))
+        }
     };
     let title = if props.saved {
         Key::QueuedTitle
