@@ -397,15 +397,24 @@ async fn site_settings_are_for_administrators_only() {
 /// A console page asked for under `host`, as a browser behind a proxy
 /// would ask for it.
 async fn page_at_host(console: &crate::staff::Console, path: &str, host: &str) -> String {
-    let response = console
+    page_with(console, path, &[("host", host)]).await
+}
+
+/// A console page asked for with `headers` beside the session's cookie.
+async fn page_with(
+    console: &crate::staff::Console,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> String {
+    let mut request = console
         .http
         .get(format!("{}{path}", console.base))
-        .header("cookie", console.cookie_header().unwrap())
-        .header("host", host)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{path} at {host}");
+        .header("cookie", console.cookie_header().unwrap());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path} with {headers:?}");
     response.text().await.unwrap()
 }
 
@@ -428,6 +437,39 @@ async fn an_admin_reaching_the_console_at_another_address_is_told_to_set_the_pub
             "{path}: {page}"
         );
     }
+    // A proxy that rewrites Host to the collector's own address (nginx's
+    // default) still gives the browser's address away: in the headers it
+    // forwards, or in the browser's own Referer within the console.
+    let addr = app.running.addr.to_string();
+    let forwarded = page_with(
+        &ada,
+        "/console",
+        &[
+            ("host", addr.as_str()),
+            ("x-forwarded-host", "feedback.example.com"),
+            ("x-forwarded-proto", "https"),
+        ],
+    )
+    .await;
+    assert!(forwarded.contains(WARNING), "{forwarded}");
+    assert!(
+        forwarded.contains("<code>--public-url https://feedback.example.com</code>"),
+        "{forwarded}"
+    );
+    let within = page_with(
+        &ada,
+        "/console/sites",
+        &[
+            ("host", addr.as_str()),
+            ("referer", "http://feedback.internal:8000/console"),
+            ("sec-fetch-site", "same-origin"),
+        ],
+    )
+    .await;
+    assert!(
+        within.contains("<code>--public-url http://feedback.internal:8000</code>"),
+        "{within}"
+    );
     let hostile = page_at_host(&ada, "/console", "x.example<script>").await;
     assert!(!hostile.contains("x.example<script>"), "escaped");
     // Agents cannot change it; a named public URL is what it says.

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::ConsoleError;
+use super::address::{Reached, reached_elsewhere, wrong_address};
 use crate::auth::{SessionId, constant_time_eq};
 use crate::http::AppState;
 use crate::store::{Role, User};
@@ -55,11 +56,11 @@ pub struct Staff {
     pub user: User,
     pub csrf_token: String,
     session_hash: Vec<u8>,
-    /// For an administrator: the host this page was asked for, when it is
-    /// not that of the public URL the collector made up for itself (no
+    /// For an administrator: where the browser reached this page, when it
+    /// is not the public URL the collector made up for itself (no
     /// `--public-url`). Status links, reply emails and embed snippets then
     /// point where browsers do not go.
-    pub reached_elsewhere: Option<String>,
+    pub reached_elsewhere: Option<Reached>,
 }
 
 impl Staff {
@@ -117,63 +118,6 @@ pub fn check_same_origin(headers: &HeaderMap, public_url: &str) -> Result<(), Co
     Ok(())
 }
 
-/// Why a form whose origin is not the collector's was refused, when the
-/// browser itself says it came from this very page (`Sec-Fetch-Site`, a
-/// header no page can set): then the collector is wrong about its own
-/// address, most likely behind a proxy that does not pass the Host header
-/// while `--public-url` is unset. Still refused (those are the addresses it
-/// would put in customers' links), but saying how to mend it, not "reload
-/// and try again" for ever.
-fn wrong_address(headers: &HeaderMap, origin: &str, public_url: &str) -> Option<ConsoleError> {
-    let browser_says_same = headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"same-origin");
-    // A browser's origin is a short scheme://host[:port]; anything else
-    // is not one worth naming.
-    let plausible =
-        origin.len() <= 300 && (origin.starts_with("https://") || origin.starts_with("http://"));
-    if !(browser_says_same && plausible) {
-        return None;
-    }
-    tracing::warn!(
-        reached = origin,
-        public_url,
-        "the console was reached at another address than the collector's own: set --public-url, or have the proxy pass the Host header"
-    );
-    Some(ConsoleError::WrongAddress {
-        reached: origin.to_owned(),
-        believed: public_url.to_owned(),
-    })
-}
-
-/// The port of `authority` (`host[:port]`) when its host is a loopback
-/// name, `""` without one.
-fn loopback_port(authority: &str) -> Option<&str> {
-    let (name, port) = match authority.rsplit_once(':') {
-        Some((name, port)) if !port.contains(']') => (name, port),
-        _ => (authority, ""),
-    };
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "localhost" | "127.0.0.1" | "[::1]"
-    )
-    .then_some(port)
-}
-
-/// The request's host, when it is not the one `public_url` names. On one
-/// machine `localhost`, `127.0.0.1` and `[::1]` are the same place: links to
-/// any of them work for whoever follows them there.
-fn elsewhere(headers: &HeaderMap, public_url: &str) -> Option<String> {
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    let ours = public_url
-        .split_once("://")
-        .map_or(public_url, |(_, rest)| rest);
-    let ours = ours.split('/').next().unwrap_or(ours);
-    let same = host.eq_ignore_ascii_case(ours)
-        || matches!((loopback_port(host), loopback_port(ours)), (Some(a), Some(b)) if a == b);
-    (!same).then(|| host.to_owned())
-}
-
 impl FromRequestParts<AppState> for Staff {
     type Rejection = ConsoleError;
 
@@ -208,7 +152,7 @@ impl FromRequestParts<AppState> for Staff {
             state.store.touch_session(hash.clone(), now).await?;
         }
         let reached_elsewhere = (session.user.role == Role::Admin && !state.public_url_named)
-            .then(|| elsewhere(&parts.headers, &state.public_url))
+            .then(|| reached_elsewhere(&parts.headers, &state.public_url))
             .flatten();
         Ok(Staff {
             user: session.user,
@@ -319,27 +263,6 @@ mod tests {
             map.append(*k, HeaderValue::from_static(v));
         }
         map
-    }
-
-    #[test]
-    fn a_host_other_than_the_made_up_public_url_is_noticed_but_loopback_names_agree() {
-        let ours = "http://127.0.0.1:8080";
-        let at = |host: &'static str| elsewhere(&headers(&[("host", host)]), ours);
-        assert_eq!(at("127.0.0.1:8080"), None);
-        assert_eq!(at("localhost:8080"), None);
-        assert_eq!(at("[::1]:8080"), None);
-        assert_eq!(at("localhost:9090").as_deref(), Some("localhost:9090"));
-        assert_eq!(
-            at("feedback.example.com").as_deref(),
-            Some("feedback.example.com")
-        );
-        assert_eq!(at("10.0.0.5:8080").as_deref(), Some("10.0.0.5:8080"));
-        assert_eq!(elsewhere(&headers(&[]), ours), None);
-        let ipv6 = "http://[::1]:8080";
-        assert_eq!(
-            elsewhere(&headers(&[("host", "localhost:8080")]), ipv6),
-            None
-        );
     }
 
     #[test]

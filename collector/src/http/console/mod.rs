@@ -3,6 +3,7 @@
 //! conveniences, under a strict CSP.
 
 mod account;
+mod address;
 mod audit;
 mod bulk;
 mod charts;

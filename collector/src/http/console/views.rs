@@ -5,6 +5,7 @@ use axum::response::Html;
 use maud::{DOCTYPE, Markup, html};
 
 use super::Staff;
+use super::address::Reached;
 pub use crate::clock::{date, timestamp};
 use crate::review::workflow::{Status, human_ago};
 
@@ -81,8 +82,8 @@ pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Html<Str
                         }
                     }
                     main {
-                        @if let Some(host) = &staff.reached_elsewhere {
-                            (public_url_unset(host))
+                        @if let Some(reached) = &staff.reached_elsewhere {
+                            (public_url_unset(reached))
                         }
                         (body)
                     }
@@ -95,12 +96,12 @@ pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Html<Str
 
 /// What an administrator reads while the collector guesses its address
 /// wrong: every customer's status link is built on it.
-fn public_url_unset(host: &str) -> Markup {
+fn public_url_unset(reached: &Reached) -> Markup {
     html! {
         p.notice.failing role="alert" {
             strong { "This collector does not know its public address." }
-            " You reached it at " code { (host) } ", but without --public-url it builds customers' status links, reply emails and the embed snippets on the address it listens on. Start it with "
-            code { "--public-url https://" (host) } " (or EARSHOT_PUBLIC_URL), with the scheme browsers use."
+            " You reached it at " code { (reached.shown()) } ", but without --public-url it builds customers' status links, reply emails and the embed snippets on the address it listens on. Start it with "
+            code { "--public-url " (reached.public_url()) } " (or EARSHOT_PUBLIC_URL), with the scheme browsers use."
         }
     }
 }
