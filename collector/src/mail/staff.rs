@@ -153,7 +153,7 @@ impl NewEntries {
         text.push_str(&footer(&self.public_url));
         let body = html! {
             p { strong { (first.label()) } " on " (first.site_name) ", " (wait) }
-            blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
+            blockquote dir="auto" style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
             p { a href=(link) { "Open it in Earshot" } }
             (more_html)
         };
@@ -290,7 +290,7 @@ impl Assigned {
         );
         let body = html! {
             p { (by) " assigned " strong { (e.label()) } " on " (e.site_name) " to you. " (waited) }
-            blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
+            blockquote dir="auto" style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
             p { a href=(link) { "Open it in Earshot" } }
             (more_html)
         };
@@ -339,7 +339,7 @@ impl FollowedUp {
         );
         let body = html! {
             p { "The customer wrote again on " strong { (e.label()) } " on " (e.site_name) ", " (held) ". It is back in \u{201c}Needs a response\u{201d}." }
-            blockquote style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
+            blockquote dir="auto" style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
             p { a href=(link) { "Open it in Earshot" } }
         };
         Outgoing {

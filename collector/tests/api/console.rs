@@ -269,7 +269,7 @@ async fn promises_turn_overdue_on_the_clock_and_their_outcome_is_recorded() {
     let reply = between(timeline, "replied to the customer", "</li>");
     assert!(
         reply.contains("On it")
-            && reply.contains("and promised <q>Fixed by Friday</q> by 2026-11-27"),
+            && reply.contains("and promised <q dir=\"auto\">Fixed by Friday</q> by 2026-11-27"),
         "{timeline}"
     );
     let status_page = reqwest::get(&status_url)
@@ -357,6 +357,52 @@ async fn hostile_customer_text_is_shown_verbatim_and_never_as_markup() {
     assert!(entry.contains(
         "href=\"https://shop.example/?q=&quot;&gt;&lt;script&gt;alert(4)&lt;/script&gt;\""
     ));
+}
+
+/// Hebrew or Arabic in an English console (or on a status page in the
+/// site's language) reads right to left, each text in its own direction,
+/// without reordering what stands beside it.
+#[tokio::test]
+async fn customer_text_in_any_script_is_shown_in_its_own_direction() {
+    let (app, _) = console_app().await;
+    let words = "ההזמנה שלי לא הגיעה (מספר 4417)";
+    let (id, status_url) = submit(
+        &app,
+        json!({"site": app.site_key, "kind": "complaint", "message": words, "name": "דנה לוי"}),
+    )
+    .await;
+    let console = signed_in(&app, "ada@example.com").await;
+    let inbox = console.html("/console").await;
+    assert!(
+        inbox.contains(&format!("dir=\"auto\">{words}</a>")),
+        "{inbox}"
+    );
+    let entry = console.html(&format!("/console/entries/{id}")).await;
+    assert!(
+        entry.contains(&format!("<p dir=\"auto\">{words}</p>")),
+        "{entry}"
+    );
+    assert!(entry.contains("From <bdi>דנה לוי</bdi> · "), "{entry}");
+    for field in ["textarea id=\"reply\"", "textarea id=\"note\""] {
+        let at = entry
+            .find(field)
+            .unwrap_or_else(|| panic!("{field}: {entry}"));
+        let tag = &entry[at..at + entry[at..].find('>').unwrap()];
+        assert!(
+            tag.contains("dir=\"auto\""),
+            "staff type in either direction: {tag}"
+        );
+    }
+    let status = reqwest::get(&status_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        status.contains(&format!("<p class=\"words\" dir=\"auto\">{words}</p>")),
+        "{status}"
+    );
 }
 
 #[tokio::test]

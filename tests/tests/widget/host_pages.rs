@@ -466,3 +466,63 @@ async fn a_german_page_gets_the_widget_in_german_with_the_hosts_own_words() -> T
     collector.running.stop().await?;
     Ok(())
 }
+
+in_every_engine!(a_right_to_left_page_gets_a_dialog_laid_out_as_its_language_reads_with: a_right_to_left_page_gets_a_dialog_laid_out_as_its_language_reads, a_right_to_left_page_gets_a_dialog_laid_out_as_its_language_reads_in_firefox, a_right_to_left_page_gets_a_dialog_laid_out_as_its_language_reads_in_webkit);
+
+/// A Hebrew page: `dir="rtl"` reaches into the widget's shadow root (`all:
+/// initial` leaves `direction` alone), so an English dialog would read
+/// right to left, its punctuation at the wrong ends. The dialog takes the
+/// direction of its language; what the customer types takes its own.
+async fn a_right_to_left_page_gets_a_dialog_laid_out_as_its_language_reads_with(
+    engine: Engine,
+) -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start_in(engine).await?;
+    open_widget(&browser, &collector, "rtl.html").await?;
+    let directions = |fields: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .client
+                .execute(
+                    "const root = document.querySelector('earshot-widget').shadowRoot;
+                     return arguments[0].split(' ').map(function (css) {
+                       return getComputedStyle(root.querySelector(css)).direction;
+                     });",
+                    vec![fields.into()],
+                )
+                .await
+        }
+    };
+    assert_eq!(
+        browser
+            .client
+            .execute(
+                "return document.documentElement.matches(':dir(rtl)')",
+                vec![]
+            )
+            .await?,
+        true,
+        "the host page itself is right to left"
+    );
+    assert_eq!(
+        directions("button.launcher dialog[open] #earshot-title #message").await?,
+        serde_json::json!(["ltr", "ltr", "ltr", "ltr"])
+    );
+    let hebrew = "ההזמנה שלי לא הגיעה (מספר 4417)";
+    type_into(&browser, "textarea#message", hebrew).await?;
+    open_details(&browser).await?;
+    type_into(&browser, "input#name", "דנה לוי").await?;
+    type_into(&browser, "input#email", "dana@example.com").await?;
+    assert_eq!(
+        directions("dialog[open] #message #name #email").await?,
+        serde_json::json!(["ltr", "rtl", "rtl", "ltr"])
+    );
+    let reference = send_for_reference(&browser).await?;
+    let row = stored(&collector, &reference)?.ok_or("the reference shown is not stored")?;
+    assert_eq!(row.message.as_deref(), Some(hebrew), "stored as typed");
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}

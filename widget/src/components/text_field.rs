@@ -38,13 +38,16 @@ pub fn text_field(props: &TextFieldProps) -> Html {
     };
     let invalid = props.error.is_some().then_some("true");
     let over = count > props.max;
+    // Customers write in their own script, whatever the dialog's language:
+    // Hebrew or Arabic reads right to left as it is typed (`dir="auto"`;
+    // an email address starts with a Latin letter and stays left to right).
     let input = if props.multiline {
         let oninput = props
             .oninput
             .reform(|e: InputEvent| e.target_unchecked_into::<HtmlTextAreaElement>().value());
         html! {
             <textarea id={props.id.clone()} name={props.id.clone()} rows={props.rows.to_string()}
-                value={props.value.clone()} required={props.required}
+                value={props.value.clone()} required={props.required} dir="auto"
                 aria-invalid={invalid} aria-describedby={describedby} {oninput} />
         }
     } else {
@@ -54,7 +57,7 @@ pub fn text_field(props: &TextFieldProps) -> Html {
         html! {
             <input id={props.id.clone()} name={props.id.clone()} type={props.input_type.clone()}
                 value={props.value.clone()} required={props.required}
-                autocomplete={props.autocomplete.clone()}
+                autocomplete={props.autocomplete.clone()} dir="auto"
                 aria-invalid={invalid} aria-describedby={describedby} {oninput} />
         }
     };

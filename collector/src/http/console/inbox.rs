@@ -219,7 +219,7 @@ fn table(page: &InboxPage, now: i64, view: View) -> Markup {
                         td { input type="checkbox" name="ids" value=(super::bulk::checkbox_value(row)) aria-label={ "Select " (row.reference) }; }
                         td { (waiting_cell(row, now, view)) }
                         td.words {
-                            a href={ "/console/entries/" (row.public_id) } { (row.summary) }
+                            a href={ "/console/entries/" (row.public_id) } dir="auto" { (row.summary) }
                             div.muted {
                                 (row.reference)
                                 @if let Some(name) = &row.name { " · " (name) }

@@ -33,7 +33,7 @@ pub fn panel(same: &SameCustomer, email: Option<&str>, now: i64) -> Markup {
                         " " (views::status_badge(&row.status))
                         " · " (row.site_name) " · " (views::when(row.created_at, now))
                         br;
-                        span.meta { (row.summary) }
+                        span.meta dir="auto" { (row.summary) }
                     }
                 }
             }

@@ -94,7 +94,7 @@ fn status_label(words: &Words, status: &str) -> &'static str {
 }
 
 fn section(heading: &str, text: &str) -> Markup {
-    html! { section { h2 { (heading) } p.words { (text) } } }
+    html! { section { h2 { (heading) } p.words dir="auto" { (text) } } }
 }
 
 fn message(m: &PublicMessage, w: &Words) -> Markup {
@@ -102,15 +102,15 @@ fn message(m: &PublicMessage, w: &Words) -> Markup {
         @if m.by_customer {
             section.follow-up {
                 p.meta { strong { (w.you_wrote) } " · " (timestamp(m.created_at)) }
-                p.words { (m.body) }
+                p.words dir="auto" { (m.body) }
             }
         } @else {
             section.reply {
                 p.meta { strong { (w.we_replied) } " · " (timestamp(m.created_at)) }
-                p.words { (m.body) }
+                p.words dir="auto" { (m.body) }
                 @if let Some((text, due, settled)) = &m.promise {
                     p.promise {
-                        strong { (w.promised) ": " } (text) " — " (w.by) " " (date(*due))
+                        strong { (w.promised) ": " } bdi { (text) } " — " (w.by) " " (date(*due))
                         @match settled {
                             Settled::Kept => { " ✓ " (w.kept) }
                             Settled::Broken => { " · " (w.missed) }
@@ -161,7 +161,7 @@ fn follow_up_form(link: &str, form_token: &str, closed: bool, draft: &Draft, w: 
                 @if let Some(problem) = draft.problem {
                     p.error #message-error role="alert" { (problem_text(w, problem)) }
                 }
-                textarea #message name="message" rows="5" maxlength=(FOLLOW_UP_MAX) required
+                textarea #message name="message" rows="5" maxlength=(FOLLOW_UP_MAX) required dir="auto"
                     aria-describedby=(if draft.problem.is_some() { "add-hint message-error" } else { "add-hint" })
                     aria-invalid=[draft.problem.map(|_| "true")]
                     autofocus[draft.problem.is_some()] { (draft.text) }

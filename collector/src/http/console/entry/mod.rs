@@ -18,13 +18,13 @@ use crate::review::workflow::{Settled, Status, Urgency, human_ago, human_duratio
 use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, PromiseRow, Receipt, User};
 
 fn words(heading: &str, text: &str) -> Markup {
-    html! { section.words { h2 { (heading) } p { (text) } } }
+    html! { section.words { h2 { (heading) } p dir="auto" { (text) } } }
 }
 
 fn context_row(label: &str, value: Option<&str>) -> Markup {
     html! {
         @if let Some(value) = value.filter(|v| !v.is_empty()) {
-            dt { (label) } dd { (value) }
+            dt { (label) } dd dir="auto" { (value) }
         }
     }
 }
@@ -61,7 +61,7 @@ fn event_line(event: &Event, promises: &[PromiseRow]) -> Markup {
             }
             EventKind::Note => {
                 strong { (who) } " added an internal note"
-                blockquote.note { (event.body.as_deref().unwrap_or_default()) }
+                blockquote.note dir="auto" { (event.body.as_deref().unwrap_or_default()) }
             }
             EventKind::Reply => {
                 strong { (who) } " replied to the customer"
@@ -70,24 +70,24 @@ fn event_line(event: &Event, promises: &[PromiseRow]) -> Markup {
                     Some("email_failed") => { " " span.late { "(the email could not be sent; the reply is on the status page)" } }
                     _ => {}
                 }
-                blockquote.reply { (event.body.as_deref().unwrap_or_default()) }
+                blockquote.reply dir="auto" { (event.body.as_deref().unwrap_or_default()) }
                 // What the reply promised, as the customer read it then;
                 // how it turned out is its own event.
                 @for promise in promises.iter().filter(|p| p.event_id == event.id) {
                     p.promise {
-                        "and promised " q { (promise.text) } " by " (views::date(promise.due_at))
+                        "and promised " q dir="auto" { (promise.text) } " by " (views::date(promise.due_at))
                     }
                 }
             }
             EventKind::PromiseKept => {
-                strong { (who) } " recorded a promise as kept: " q { (event.body.as_deref().unwrap_or_default()) }
+                strong { (who) } " recorded a promise as kept: " q dir="auto" { (event.body.as_deref().unwrap_or_default()) }
             }
             EventKind::PromiseBroken => {
-                strong { (who) } " recorded a promise as broken: " q { (event.body.as_deref().unwrap_or_default()) }
+                strong { (who) } " recorded a promise as broken: " q dir="auto" { (event.body.as_deref().unwrap_or_default()) }
             }
             EventKind::FollowUp => {
                 strong { (who) } " wrote again from their status page"
-                blockquote.follow-up { (event.body.as_deref().unwrap_or_default()) }
+                blockquote.follow-up dir="auto" { (event.body.as_deref().unwrap_or_default()) }
             }
         }
     }
@@ -149,7 +149,7 @@ fn actions(
                 (views::csrf(staff))
                 (views::refusal(reply_problem, "reply-problem"))
                 label for="reply" { "Reply" }
-                textarea #reply name="body" rows="5" maxlength=(TEXT_MAX) required
+                textarea #reply name="body" rows="5" maxlength=(TEXT_MAX) required dir="auto"
                     aria-describedby=[reply_problem.map(|_| "reply-problem")]
                     autofocus[reply.is_some()] {
                     (reply.map_or("", |r| r.body.as_str()))
@@ -157,7 +157,7 @@ fn actions(
                 fieldset {
                     legend { "Make a promise (optional)" }
                     label for="promise-text" { "What you promise" }
-                    input #promise-text name="promise_text" maxlength=(PROMISE_MAX) placeholder="Fixed in the next release"
+                    input #promise-text name="promise_text" dir="auto" maxlength=(PROMISE_MAX) placeholder="Fixed in the next release"
                         value=(reply.map_or("", |r| r.promise_text.as_str()));
                     label for="promise-due" { "Due by the end of (UTC)" }
                     input #promise-due type="date" name="promise_due" min=(views::date(now))
@@ -207,7 +207,7 @@ fn actions(
                 (views::csrf(staff))
                 (views::refusal(note_problem, "note-problem"))
                 label for="note" { "Note" }
-                textarea #note name="body" rows="3" maxlength=(TEXT_MAX) required
+                textarea #note name="body" rows="3" maxlength=(TEXT_MAX) required dir="auto"
                     aria-describedby=[note_problem.map(|_| "note-problem")]
                     autofocus[note.is_some()] {
                     (note.unwrap_or_default())
@@ -285,7 +285,8 @@ fn render(
         p { a href="/console" { "← Inbox" } }
         h1 { (views::kind_label(&entry.kind)) " " span.ref { (entry.reference) } " " (views::status_badge(entry.status.as_str())) }
         p.meta {
-            "From " (entry.name.as_deref().unwrap_or("a customer"))
+            // A name in another script must not reorder the line around it.
+            "From " @if let Some(name) = &entry.name { bdi { (name) } } @else { "a customer" }
             @if let Some(email) = &entry.email { " · " a href={ "mailto:" (email) } { (email) } }
             @match entry.receipt {
                 Some(Receipt::Sent) => { " (receipt emailed)" }
