@@ -210,6 +210,8 @@ pub enum TokenCommand {
         #[arg(long)]
         email: Option<String>,
         #[command(flatten)]
+        format: ListFormat,
+        #[command(flatten)]
         db: DbArgs,
     },
     /// Revoke a token at once.
@@ -298,8 +300,11 @@ pub enum UserCommand {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// List staff accounts.
+    /// List staff accounts; with --json, also when each was created, last
+    /// signed in and disabled.
     List {
+        #[command(flatten)]
+        format: ListFormat,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -347,6 +352,8 @@ pub enum WebhookCommand {
     },
     /// List endpoints with their state.
     List {
+        #[command(flatten)]
+        format: ListFormat,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -399,6 +406,15 @@ pub struct ConfirmArgs {
     /// Go on without asking (for scripts).
     #[arg(long)]
     pub yes: bool,
+}
+
+/// How a `list` command prints.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ListFormat {
+    /// One JSON object per line with every field (times in RFC 3339, null
+    /// when unset), for scripts; without it, tab-separated columns.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(test)]

@@ -127,7 +127,7 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             settings,
             db,
         })) => sites::add(name, origins, settings, db).await,
-        Some(Command::Site(SiteCommand::List { db })) => sites::list(db).await,
+        Some(Command::Site(SiteCommand::List { format, db })) => sites::list(format, db).await,
         Some(Command::Site(SiteCommand::Show { key, db })) => sites::show(key, db).await,
         Some(Command::Site(SiteCommand::Edit { key, change, db })) => {
             sites::edit(key, change, db).await
@@ -147,7 +147,9 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             generate_password,
             db,
         })) => users::set_password(email, generate_password, db).await,
-        Some(Command::User(UserCommand::List { db })) => users::list_users(db).await,
+        Some(Command::User(UserCommand::List { format, db })) => {
+            users::list_users(format, db).await
+        }
         Some(Command::User(UserCommand::Rename { email, name, db })) => {
             users::rename_user(email, name, db).await
         }
@@ -540,4 +542,24 @@ async fn seed(count: usize, db: DbArgs) -> Result<(), CliError> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+/// Prints a listed row: its JSON object on one line with `--json`, else
+/// its tab-separated columns.
+fn print_row(
+    format: args::ListFormat,
+    columns: impl FnOnce() -> String,
+    object: impl FnOnce() -> serde_json::Value,
+) {
+    if format.json {
+        println!("{}", object());
+    } else {
+        println!("{}", columns());
+    }
+}
+
+/// A time for `--json`: RFC 3339, or null when there is none.
+fn json_time(millis: Option<i64>) -> serde_json::Value {
+    millis.map_or(serde_json::Value::Null, |m| {
+        serde_json::Value::String(crate::clock::rfc3339(m))
+    })
 }

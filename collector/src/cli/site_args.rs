@@ -25,6 +25,8 @@ pub enum SiteCommand {
     /// List sites with their keys and allowed origins.
     List {
         #[command(flatten)]
+        format: super::args::ListFormat,
+        #[command(flatten)]
         db: DbArgs,
     },
     /// Show a site's settings, what it holds and its embed snippet.

@@ -1,10 +1,10 @@
 //! `earshot site`: add, list, show, edit and remove the sites that send
 //! feedback.
 
-use super::args::ConfirmArgs;
+use super::args::{ConfirmArgs, ListFormat};
 use super::privacy::{confirmed, site_id};
 use super::site_args::{OnOff, RetentionScope, SiteEdit, SiteSettingsArgs};
-use super::{CliError, open, open_or_create, public_url, store_error, with_store};
+use super::{CliError, open, open_or_create, print_row, public_url, store_error, with_store};
 use crate::config::DbArgs;
 use crate::name::SiteName;
 use crate::origin::{MAX_PER_SITE, OriginListError, OriginPattern};
@@ -191,7 +191,7 @@ fn warn_if_blocked(url: &str, origins: &[OriginPattern]) {
     }
 }
 
-pub(super) async fn list(db: DbArgs) -> Result<(), CliError> {
+pub(super) async fn list(format: ListFormat, db: DbArgs) -> Result<(), CliError> {
     let store = open(&db).await?;
     let sites = store.sites().await.map_err(store_error(&db))?;
     store.shutdown().await;
@@ -202,7 +202,18 @@ pub(super) async fn list(db: DbArgs) -> Result<(), CliError> {
     }
     for site in sites {
         let origins: Vec<String> = site.origins.iter().map(ToString::to_string).collect();
-        println!("{}\t{}\t{}", site.key, site.name, origins.join(" "));
+        print_row(
+            format,
+            || format!("{}\t{}\t{}", site.key, site.name, origins.join(" ")),
+            || {
+                serde_json::json!({
+                    "key": site.key,
+                    "name": site.name,
+                    "origins": origins,
+                    "response_promise": site.response_promise,
+                })
+            },
+        );
     }
     Ok(())
 }

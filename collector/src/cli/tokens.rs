@@ -2,8 +2,8 @@
 //! running collector sees changes at once (tokens are looked up per
 //! request).
 
-use super::args::TokenCommand;
-use super::{CliError, store_error, with_store};
+use super::args::{ListFormat, TokenCommand};
+use super::{CliError, json_time, print_row, store_error, with_store};
 use crate::auth::{ApiToken, Scope, token};
 use crate::clock;
 use crate::clock::system_millis;
@@ -21,7 +21,7 @@ pub async fn run(command: TokenCommand) -> Result<(), CliError> {
             expires_days,
             db,
         } => add(email, name, &scope, expires_days, db).await,
-        TokenCommand::List { email, db } => list(email, db).await,
+        TokenCommand::List { email, format, db } => list(email, format, db).await,
         TokenCommand::Revoke { id, db } => revoke(id, db).await,
     }
 }
@@ -83,7 +83,7 @@ async fn add(
     Ok(())
 }
 
-async fn list(email: Option<String>, db: DbArgs) -> Result<(), CliError> {
+async fn list(email: Option<String>, format: ListFormat, db: DbArgs) -> Result<(), CliError> {
     let tokens = with_store(&db, async |store| {
         let owner = match &email {
             Some(email) => Some(
@@ -110,22 +110,45 @@ async fn list(email: Option<String>, db: DbArgs) -> Result<(), CliError> {
     let now = system_millis();
     for t in tokens {
         let state = match (t.revoked_at, t.expires_at) {
-            (Some(at), _) => format!("revoked {}", clock::timestamp(at)),
-            (None, Some(at)) if at <= now => format!("expired {}", clock::timestamp(at)),
-            (None, Some(at)) => format!("expires {}", clock::timestamp(at)),
-            (None, None) => "active".to_owned(),
+            (Some(_), _) => "revoked",
+            (None, Some(at)) if at <= now => "expired",
+            _ => "active",
         };
-        println!(
-            "{}\t{}…\t{}\t{}\t{}\tcreated {}\tlast used {}\t{}",
-            t.public_id,
-            t.hint,
-            t.owner_email,
-            t.scope,
-            t.name,
-            clock::timestamp(t.created_at),
-            t.last_used_at
-                .map_or_else(|| "never".to_owned(), clock::timestamp),
-            state
+        print_row(
+            format,
+            || {
+                let shown = match (t.revoked_at, t.expires_at) {
+                    (Some(at), _) => format!("revoked {}", clock::timestamp(at)),
+                    (None, Some(at)) if at <= now => format!("expired {}", clock::timestamp(at)),
+                    (None, Some(at)) => format!("expires {}", clock::timestamp(at)),
+                    (None, None) => "active".to_owned(),
+                };
+                format!(
+                    "{}\t{}…\t{}\t{}\t{}\tcreated {}\tlast used {}\t{shown}",
+                    t.public_id,
+                    t.hint,
+                    t.owner_email,
+                    t.scope,
+                    t.name,
+                    clock::timestamp(t.created_at),
+                    t.last_used_at
+                        .map_or_else(|| "never".to_owned(), clock::timestamp),
+                )
+            },
+            || {
+                serde_json::json!({
+                    "id": t.public_id,
+                    "hint": t.hint,
+                    "email": t.owner_email,
+                    "scope": t.scope,
+                    "name": t.name,
+                    "state": state,
+                    "created_at": json_time(Some(t.created_at)),
+                    "last_used_at": json_time(t.last_used_at),
+                    "expires_at": json_time(t.expires_at),
+                    "revoked_at": json_time(t.revoked_at),
+                })
+            },
         );
     }
     Ok(())

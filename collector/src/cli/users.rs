@@ -3,7 +3,8 @@
 
 use std::io::BufRead;
 
-use super::{CliError, open_or_create, store_error, with_store};
+use super::args::ListFormat;
+use super::{CliError, json_time, open_or_create, print_row, store_error, with_store};
 use crate::auth::{self, Password};
 use crate::config::DbArgs;
 use crate::name::StaffName;
@@ -184,7 +185,7 @@ pub(super) async fn set_role(email: String, role: &str, db: DbArgs) -> Result<()
     Ok(())
 }
 
-pub(super) async fn list_users(db: DbArgs) -> Result<(), CliError> {
+pub(super) async fn list_users(format: ListFormat, db: DbArgs) -> Result<(), CliError> {
     let accounts = with_store(&db, async |store| {
         store.accounts().await.map_err(store_error(&db))
     })
@@ -194,19 +195,35 @@ pub(super) async fn list_users(db: DbArgs) -> Result<(), CliError> {
             "No staff accounts yet: earshot user add --email <address> --role admin adds the first."
         );
     }
-    // Active accounts print as they always have; a disabled one says so in
-    // a last column, so scripts reading three columns keep working.
     for a in accounts {
-        let state = if a.disabled_at.is_some() {
-            "\tdisabled"
-        } else {
-            ""
-        };
-        println!(
-            "{}\t{}\t{}{state}",
-            a.user.email,
-            a.user.role.as_str(),
-            a.user.name
+        print_row(
+            format,
+            // Active accounts print as they always have; a disabled one
+            // says so in a last column, so scripts reading three columns
+            // keep working.
+            || {
+                let state = if a.disabled_at.is_some() {
+                    "\tdisabled"
+                } else {
+                    ""
+                };
+                format!(
+                    "{}\t{}\t{}{state}",
+                    a.user.email,
+                    a.user.role.as_str(),
+                    a.user.name
+                )
+            },
+            || {
+                serde_json::json!({
+                    "email": a.user.email,
+                    "role": a.user.role.as_str(),
+                    "name": a.user.name,
+                    "created_at": json_time(Some(a.created_at)),
+                    "last_sign_in_at": json_time(a.last_sign_in_at),
+                    "disabled_at": json_time(a.disabled_at),
+                })
+            },
         );
     }
     Ok(())

@@ -2,8 +2,8 @@
 //! command line. A running collector picks changes up within seconds (the
 //! dispatcher reads endpoints and preferences from the database each time).
 
-use super::args::WebhookCommand;
-use super::{CliError, store_error, with_store};
+use super::args::{ListFormat, WebhookCommand};
+use super::{CliError, json_time, print_row, store_error, with_store};
 use crate::config::DbArgs;
 use crate::notify::{Prefs, Sites};
 use crate::store::{Site, Store, StoreError};
@@ -20,7 +20,7 @@ pub async fn run(command: WebhookCommand) -> Result<(), CliError> {
             include_email,
             db,
         } => add(site, url, events, &format, include_email, db).await,
-        WebhookCommand::List { db } => list(db).await,
+        WebhookCommand::List { format, db } => list(format, db).await,
         WebhookCommand::Remove { id, db } => remove(id, db).await,
         WebhookCommand::Rotate { id, db } => rotate(id, db).await,
         WebhookCommand::Enable { id, db } => enable(id, db).await,
@@ -67,7 +67,7 @@ async fn add(
     Ok(())
 }
 
-async fn list(db: DbArgs) -> Result<(), CliError> {
+async fn list(format: ListFormat, db: DbArgs) -> Result<(), CliError> {
     let webhooks = with_store(&db, async |store| {
         store.webhooks().await.map_err(store_error(&db))
     })
@@ -76,13 +76,33 @@ async fn list(db: DbArgs) -> Result<(), CliError> {
         eprintln!("No webhooks yet: earshot webhook add --site <site key> --url <url> adds one.");
     }
     for w in webhooks {
-        let state = match &w.state_reason {
-            Some(reason) => format!("{} ({reason})", w.state),
-            None => w.state.clone(),
-        };
-        println!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{} pending",
-            w.public_id, w.site_key, w.url, w.format, w.events, state, w.pending
+        print_row(
+            format,
+            || {
+                let state = match &w.state_reason {
+                    Some(reason) => format!("{} ({reason})", w.state),
+                    None => w.state.clone(),
+                };
+                format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{} pending",
+                    w.public_id, w.site_key, w.url, w.format, w.events, state, w.pending
+                )
+            },
+            || {
+                serde_json::json!({
+                    "id": w.public_id,
+                    "site": w.site_key,
+                    "url": w.url,
+                    "format": w.format,
+                    "events": w.events.split(',').filter(|e| !e.is_empty()).collect::<Vec<_>>(),
+                    "include_email": w.include_email,
+                    "state": w.state,
+                    "state_reason": w.state_reason,
+                    "pending": w.pending,
+                    "created_at": json_time(Some(w.created_at)),
+                    "previous_secret_until": json_time(w.previous_until),
+                })
+            },
         );
     }
     Ok(())

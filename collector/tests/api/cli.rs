@@ -577,3 +577,151 @@ fn dev_seed_fills_the_database() {
         .unwrap();
     assert_eq!(announced_upto, newest);
 }
+
+/// `--json` on every list: one object per line with every field, times in
+/// RFC 3339 and null when unset, for scripts (an audit of who never signed
+/// in, tokens about to expire) that columns cannot serve.
+#[test]
+fn every_list_prints_one_json_object_per_line_with_every_field_for_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let (ok, out, err) = run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "admin",
+            "--generate-password",
+        ],
+        &db,
+    );
+    assert!(ok, "{out}{err}");
+    add_colleague(&db, "bo@example.com");
+    let (ok, _, err) = run(&["user", "disable", "--email", "bo@example.com"], &db);
+    assert!(ok, "{err}");
+    let (ok, added, err) = add_shop(&db);
+    assert!(ok, "{err}");
+    let key = between(&added, "with key ", "\n").to_owned();
+    let (ok, token_added, err) = run(
+        &[
+            "token",
+            "add",
+            "--email",
+            "ada@example.com",
+            "--name",
+            "nightly export",
+            "--scope",
+            "read",
+            "--expires-days",
+            "30",
+        ],
+        &db,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        &[
+            "webhook",
+            "add",
+            "--site",
+            &key,
+            "--url",
+            "https://93.184.216.34/earshot",
+            "--event",
+            "entry.created",
+        ],
+        &db,
+    );
+    assert!(ok, "{err}");
+
+    let listed = |args: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = args.to_vec();
+        args.push("--json");
+        let (ok, out, err) = run(&args, &db);
+        assert!(ok, "{args:?}: {err}");
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+            .collect()
+    };
+    let rfc3339 = |v: &serde_json::Value| {
+        v.as_str()
+            .is_some_and(|t| t.len() >= 20 && t.as_bytes()[10] == b'T' && t.ends_with('Z'))
+    };
+
+    let users = listed(&["user", "list"]);
+    assert_eq!(users.len(), 2, "{users:?}");
+    let ada = users
+        .iter()
+        .find(|u| u["email"] == "ada@example.com")
+        .unwrap();
+    assert_eq!(
+        (&ada["role"], &ada["name"]),
+        (&"admin".into(), &"ada".into())
+    );
+    assert!(rfc3339(&ada["created_at"]), "{ada}");
+    assert!(ada["last_sign_in_at"].is_null() && ada["disabled_at"].is_null());
+    let bo = users
+        .iter()
+        .find(|u| u["email"] == "bo@example.com")
+        .unwrap();
+    assert!(rfc3339(&bo["disabled_at"]), "{bo}");
+
+    let sites = listed(&["site", "list"]);
+    assert_eq!(sites.len(), 1, "{sites:?}");
+    assert_eq!(sites[0]["key"], key.as_str());
+    assert_eq!(sites[0]["name"], "Shop");
+    assert_eq!(
+        sites[0]["origins"],
+        serde_json::json!(["https://shop.example"])
+    );
+
+    let tokens = listed(&["token", "list"]);
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    let token = &tokens[0];
+    assert!(token["id"].as_str().unwrap().starts_with("tok_"), "{token}");
+    assert_eq!(
+        (
+            &token["email"],
+            &token["scope"],
+            &token["name"],
+            &token["state"]
+        ),
+        (
+            &"ada@example.com".into(),
+            &"read".into(),
+            &"nightly export".into(),
+            &"active".into()
+        )
+    );
+    assert!(rfc3339(&token["expires_at"]) && token["last_used_at"].is_null());
+    let secret = between(&token_added, "Token (shown once): ", "\n");
+    assert!(
+        secret.len() > 40 && !token.to_string().contains(secret),
+        "never the token, only its start: {token}"
+    );
+    assert!(secret.starts_with(token["hint"].as_str().unwrap()));
+
+    let hooks = listed(&["webhook", "list"]);
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    let hook = &hooks[0];
+    assert!(hook["id"].as_str().unwrap().starts_with("wh_"), "{hook}");
+    assert_eq!(hook["site"], key.as_str());
+    assert_eq!(hook["url"], "https://93.184.216.34/earshot");
+    assert_eq!(hook["events"], serde_json::json!(["entry.created"]));
+    assert_eq!(
+        (&hook["state"], &hook["pending"]),
+        (&"active".into(), &0.into())
+    );
+    assert!(
+        !hook.to_string().contains("whsec_"),
+        "never the secret: {hook}"
+    );
+
+    // Without it, the columns scripts already read are unchanged.
+    let (_, columns, _) = run(&["user", "list"], &db);
+    assert!(
+        columns.contains("bo@example.com\tagent\tbo\tdisabled\n"),
+        "{columns}"
+    );
+}
