@@ -179,6 +179,16 @@ pub enum Command {
         #[arg(long)]
         with_sessions: bool,
     },
+    /// Ask the server on this machine whether it is healthy (GET /healthz:
+    /// up, and its database answers). Exits 0 when it is, 1 with the reason
+    /// when not: a container's HEALTHCHECK, which has no curl in Earshot's
+    /// image.
+    Healthcheck {
+        /// The address the server listens on; a wildcard (0.0.0.0, [::]) is
+        /// asked on loopback.
+        #[arg(long, env = "EARSHOT_ADDR", default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
     /// Tools for development and benchmarking.
     #[command(subcommand)]
     Dev(DevCommand),

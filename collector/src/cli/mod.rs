@@ -1,6 +1,7 @@
 //! What each `earshot` subcommand does.
 
 pub mod args;
+mod health;
 mod panics;
 mod privacy;
 pub mod site_args;
@@ -115,6 +116,8 @@ pub enum CliError {
     Exists(PathBuf),
     #[error("could not write {0}: {1}")]
     Write(PathBuf, std::io::Error),
+    #[error("unhealthy: {0}")]
+    Unhealthy(#[from] health::Unhealthy),
 }
 
 pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
@@ -188,6 +191,7 @@ pub async fn run(command: Option<Command>, serve_args: ServeArgs) -> ExitCode {
             with_sessions,
         }) => migrate_to_postgres(from, database_url, with_sessions).await,
         Some(Command::Vacuum { db }) => vacuum(db).await,
+        Some(Command::Healthcheck { addr }) => health::check(addr).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -355,3 +355,59 @@ fn logs_can_be_json_lines_for_log_shippers() {
         .unwrap();
     assert!(!out.status.success(), "an unknown format is refused");
 }
+
+/// `earshot healthcheck`, a container's HEALTHCHECK: 0 while the server
+/// answers, 1 with the reason once it does not, whether nothing listens
+/// or what listens answers anything but 200.
+#[test]
+fn healthcheck_exits_0_for_a_healthy_server_and_1_with_the_reason_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let server = crate::helpers::Binary::start(&db, &[]);
+    let port = server.url.rsplit(':').next().unwrap().to_owned();
+    let check = |addr: &str, env: Option<&str>| {
+        let mut command = Command::new(BIN);
+        command.arg("healthcheck").env_remove("EARSHOT_ADDR");
+        match env {
+            Some(value) => command.env("EARSHOT_ADDR", value),
+            None => command.args(["--addr", addr]),
+        };
+        let out = command.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    // As the image runs it: listening on every interface, asked on loopback.
+    let everywhere = format!("0.0.0.0:{port}");
+    let (code, out, err) = check("", Some(&everywhere));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, format!("healthy: http://127.0.0.1:{port}/healthz\n"));
+
+    drop(server);
+    let (code, _, err) = check(&everywhere, None);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("nothing listens there"), "{err}");
+
+    // Something answers, but not that all is well (a collector whose
+    // database does not answer says 503).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let answering = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 1024];
+        let _ = stream.read(&mut request).unwrap();
+        stream
+            .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .unwrap();
+    });
+    let (code, _, err) = check(&addr, None);
+    answering.join().unwrap();
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains(&format!("http://{addr}/healthz answered 503")),
+        "{err}"
+    );
+}
