@@ -5,7 +5,7 @@ use earshot_e2e::{BROWSER_LOCK, Browser, Collector, Engine, INSECURE_HOST, TestR
 
 use crate::support::{
     LOCAL_STORAGE_ITEM, entry_count, local_storage, open_widget, open_widget_from, outbox_key,
-    send_for_reference, stored, type_into, wait_for_count,
+    refuse_storage, send_for_reference, stored, type_into, wait_for_count,
 };
 
 /// Sends while the collector cannot store: the customer is told honestly
@@ -96,16 +96,7 @@ async fn a_kept_submission_that_storage_refuses_says_to_keep_the_page_open_and_i
     open_widget(&browser, &collector, "index.html").await?;
     let message = "The gift card balance shows zero";
     type_into(&browser, "textarea#message", message).await?;
-    // As Firefox and Safari do when storage is blocked or full.
-    browser
-        .client
-        .execute(
-            "Storage.prototype.setItem = function () {
-               throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-             };",
-            vec![],
-        )
-        .await?;
+    refuse_storage(&browser).await?;
 
     let site_key = collector.site_key.clone();
     let stopped = collector.stop().await?;
@@ -183,18 +174,7 @@ async fn a_rate_limited_submission_is_kept_and_the_wait_is_shown() -> TestResult
     let collector = Collector::start_with(|c| c.limits.per_ip_per_minute = 1).await?;
     let browser = Browser::start().await?;
     open_widget(&browser, &collector, "index.html").await?;
-    type_into(
-        &browser,
-        "textarea#message",
-        "First: the size chart is wrong",
-    )
-    .await?;
-    send_for_reference(&browser).await?;
-    browser
-        .find_in_widget(".sent button.secondary")
-        .await?
-        .click()
-        .await?;
+    spend_the_limit(&browser, "First: the size chart is wrong").await?;
     type_into(&browser, "textarea#message", "Second: and so is the colour").await?;
     browser.find_in_widget("button.send").await?.click().await?;
     let notice = browser.text_in_widget(".queued .explain").await?;
@@ -221,27 +201,8 @@ async fn a_rate_limited_submission_that_storage_refuses_shows_the_wait_and_to_ke
     let collector = Collector::start_with(|c| c.limits.per_ip_per_minute = 1).await?;
     let browser = Browser::start().await?;
     open_widget(&browser, &collector, "index.html").await?;
-    type_into(
-        &browser,
-        "textarea#message",
-        "First: the basket empties itself",
-    )
-    .await?;
-    send_for_reference(&browser).await?;
-    browser
-        .find_in_widget(".sent button.secondary")
-        .await?
-        .click()
-        .await?;
-    browser
-        .client
-        .execute(
-            "Storage.prototype.setItem = function () {
-               throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-             };",
-            vec![],
-        )
-        .await?;
+    spend_the_limit(&browser, "First: the basket empties itself").await?;
+    refuse_storage(&browser).await?;
     type_into(
         &browser,
         "textarea#message",
@@ -315,5 +276,18 @@ async fn a_page_the_site_does_not_allow_is_told_plainly_keeps_its_text_and_does_
     assert_eq!(entry_count(&collector)?, 0);
     browser.close().await;
     collector.running.stop().await?;
+    Ok(())
+}
+
+/// Sends `words` (the one submission a limit of one a minute allows) and
+/// opens a fresh form for the next.
+async fn spend_the_limit(browser: &Browser, words: &str) -> TestResult {
+    type_into(browser, "textarea#message", words).await?;
+    send_for_reference(browser).await?;
+    browser
+        .find_in_widget(".sent button.secondary")
+        .await?
+        .click()
+        .await?;
     Ok(())
 }

@@ -189,3 +189,18 @@ pub(crate) async fn tab_to(browser: &Browser, want: &str) -> TestResult {
     }
     Err(format!("{want} never got focus").into())
 }
+
+/// Storage that throws on every write, as Firefox and Safari do when it is
+/// blocked or full.
+pub(crate) async fn refuse_storage(browser: &Browser) -> TestResult {
+    browser
+        .client
+        .execute(
+            "Storage.prototype.setItem = function () {
+               throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+             };",
+            vec![],
+        )
+        .await?;
+    Ok(())
+}

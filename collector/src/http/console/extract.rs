@@ -255,15 +255,8 @@ pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ConsoleError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::console::address::tests::headers;
     use axum::http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (k, v) in pairs {
-            map.append(*k, HeaderValue::from_static(v));
-        }
-        map
-    }
 
     #[test]
     fn cross_site_requests_are_refused_and_same_origin_ones_pass() {
