@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use crate::auth::PasswordError;
 use crate::config::{Config, DbArgs, ServeArgs};
 use crate::server::{self, snippet};
-use crate::store::{Role, Store, StoreError};
+use crate::store::{Role, Store, StoreError, counted};
 use args::{Command, DevCommand, UserCommand};
 pub use panics::log_panics;
 use site_args::SiteCommand;
@@ -409,8 +409,8 @@ async fn backup(to: PathBuf, db: DbArgs) -> Result<(), CliError> {
             source: StoreError::TaskFailed,
         })??;
     println!(
-        "Backed up {} entries ({:.1} MB, schema version {}) to {} in {:.1} s; integrity check ok.",
-        facts.entries,
+        "Backed up {} ({:.1} MB, schema version {}) to {} in {:.1} s; integrity check ok.",
+        counted(facts.entries, "entry", "entries"),
         facts.bytes as f64 / 1e6,
         facts.schema_version,
         to.display(),
@@ -434,8 +434,8 @@ async fn restore(from: PathBuf, db: DbArgs) -> Result<(), CliError> {
                 source: StoreError::TaskFailed,
             })??;
     println!(
-        "Restored {} entries from {} into {}.",
-        facts.entries,
+        "Restored {} from {} into {}.",
+        counted(facts.entries, "entry", "entries"),
         from.display(),
         db.sqlite_file().display()
     );

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::args::ConfirmArgs;
 use super::{CliError, store_error, with_store};
 use crate::config::DbArgs;
-use crate::store::Store;
+use crate::store::{Store, counted};
 
 /// The site key given with `--site`, as its id.
 pub(super) async fn site_id(
@@ -124,8 +124,8 @@ pub async fn export(
                 .and_then(|()| file.sync_all())
                 .map_err(|e| CliError::Write(path.clone(), e))?;
             eprintln!(
-                "Wrote {} entries about {} to {}.",
-                export.entries,
+                "Wrote {} about {} to {}.",
+                counted(export.entries, "entry", "entries"),
                 email.trim(),
                 path.display()
             );

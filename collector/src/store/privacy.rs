@@ -33,9 +33,11 @@ pub struct Erasure {
     pub deliveries: i64,
 }
 
-/// "1 entry", "2 entries": how the summaries of what is deleted count.
-pub fn counted(n: i64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+/// "1 entry", "2 entries": how summaries, the audit log and the command
+/// line count.
+pub fn counted<N: std::fmt::Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> String {
+    let word = if n == N::from(1) { one } else { many };
+    format!("{n} {word}")
 }
 
 impl Erasure {
@@ -462,5 +464,17 @@ impl Sqlite {
                 .is_some())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_is_counted_in_the_singular_whatever_the_number_type() {
+        assert_eq!(counted(1_i64, "entry", "entries"), "1 entry");
+        assert_eq!(counted(0_usize, "entry", "entries"), "0 entries");
+        assert_eq!(counted(2_usize, "entry", "entries"), "2 entries");
     }
 }

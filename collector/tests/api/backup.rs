@@ -121,8 +121,9 @@ async fn restore_waits_for_the_server_to_stop_then_brings_the_backup_back() {
     let client = reqwest::Client::new();
     let kept = submit(&client, &url, &site, "in the backup").await.unwrap();
     let copy = dir.path().join("copy.db");
-    let (ok, _, stderr) = earshot(vec!["backup".into(), "--to".into(), arg(&copy)], &db).await;
+    let (ok, stdout, stderr) = earshot(vec!["backup".into(), "--to".into(), arg(&copy)], &db).await;
     assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("Backed up 1 entry ("), "{stdout}");
     let later = submit(&client, &url, &site, "after the backup")
         .await
         .unwrap();
@@ -146,6 +147,7 @@ async fn restore_waits_for_the_server_to_stop_then_brings_the_backup_back() {
     let (ok, stdout, stderr) = restore().await;
     assert!(ok, "{stderr}");
     assert!(stdout.contains("kept as"), "{stdout}");
+    assert!(stdout.starts_with("Restored 1 entry from "), "{stdout}");
     let replaced = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(Result::ok)

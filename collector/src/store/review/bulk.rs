@@ -29,7 +29,7 @@ impl BulkAction {
             BulkAction::Assign(None) => ("entries.bulk_assign", "nobody".to_owned()),
             BulkAction::Assign(Some(_)) => ("entries.bulk_assign", assignee.unwrap_or_default()),
         };
-        let subject = format!("{} entries", outcome.changed);
+        let subject = crate::store::counted(outcome.changed, "entry", "entries");
         let detail = format!(
             "to={to},skipped={},stale={}",
             outcome.skipped, outcome.stale
