@@ -282,6 +282,16 @@ impl Browser {
     }
 
     pub async fn start_in(engine: Engine) -> TestResult<Browser> {
+        Self::launch(engine, None).await
+    }
+
+    /// Chromium whose clock reads in the time zone `zone` (an IANA name,
+    /// as `TZ` takes it), as a colleague's abroad would.
+    pub async fn start_in_time_zone(zone: &str) -> TestResult<Browser> {
+        Self::launch(Engine::Chromium, Some(zone)).await
+    }
+
+    async fn launch(engine: Engine, zone: Option<&str>) -> TestResult<Browser> {
         let port = free_port()?;
         let profile = tempfile::tempdir()?;
         let mut display = None;
@@ -297,9 +307,13 @@ impl Browser {
                     &["/usr/bin/chromium".into()],
                     "apt-get install chromium",
                 )?;
-                let driver = Command::new(&chromedriver)
-                    .arg(format!("--port={port}"))
-                    .quiet()?;
+                let mut command = Command::new(&chromedriver);
+                command.arg(format!("--port={port}"));
+                // The browser it starts inherits it.
+                if let Some(zone) = zone {
+                    command.env("TZ", zone);
+                }
+                let driver = command.quiet()?;
                 let caps = serde_json::json!({
                     "goog:chromeOptions": {
                         "binary": chromium,

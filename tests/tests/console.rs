@@ -447,3 +447,73 @@ async fn hostile_customer_text_is_shown_verbatim_and_never_runs() -> TestResult 
     collector.running.stop().await?;
     Ok(())
 }
+
+/// Times read in the colleague's own time zone where the console's script
+/// runs (the server knows none and writes UTC, kept on hover).
+#[tokio::test]
+async fn times_are_shown_in_the_readers_time_zone_with_utc_on_hover() -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let mut body = json!({"kind": "idea", "message": "Gift wrapping, please"});
+    body["site"] = collector.site_key.clone().into();
+    let request: FeedbackRequest = serde_json::from_value(body)?;
+    let site_id = collector.running.store.sites().await?[0].id;
+    // 2026-11-22 12:00 UTC, 17:30 in India (which has no summer time).
+    let at = 1_795_348_800_000;
+    let entry = collector
+        .running
+        .store
+        .insert_entry(NewEntry {
+            site_id,
+            submission: Submission::parse(&request)?,
+            ip_hash: None,
+            spam: None,
+            received_at: at,
+        })
+        .await?;
+    assert_eq!(
+        earshot_collector::clock::timestamp(at),
+        "2026-11-22 12:00 UTC"
+    );
+    let browser = Browser::start_in_time_zone("Asia/Kolkata").await?;
+    let setup = collector.running.setup_url.clone().ok_or("setup link")?;
+    browser.client.goto(&setup).await?;
+    fill(&browser, "#name", "Ada").await?;
+    fill(&browser, "#email", "ada@example.com").await?;
+    fill(&browser, "#password", PASSWORD).await?;
+    click(&browser, "button[type=submit]").await?;
+    text_with(&browser, "h1", "Needs a response").await?;
+    let shown = |css: &'static str| {
+        let browser = &browser;
+        async move {
+            browser
+                .client
+                .execute(
+                    "const t = document.querySelector(arguments[0]);
+                     return [t.textContent, t.title];",
+                    vec![css.into()],
+                )
+                .await
+        }
+    };
+    browser
+        .client
+        .goto(&format!(
+            "{}/console/entries/{}",
+            collector.url(),
+            entry.public_id
+        ))
+        .await?;
+    text(&browser, "ol.timeline").await?;
+    assert_eq!(
+        shown("ol.timeline time").await?,
+        json!(["2026-11-22 17:30 GMT+5:30", "2026-11-22 12:00 UTC"])
+    );
+    // An age keeps its words; its exact time on hover is the reader's too.
+    let age = shown("p.meta time").await?;
+    assert_eq!(age[1], "2026-11-22 17:30 GMT+5:30", "{age}");
+    assert!(age[0].as_str().is_some_and(|t| t.ends_with("ago")), "{age}");
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}

@@ -349,9 +349,9 @@ fn render(
                 section.panel #timeline {
                     h2 { "Timeline" }
                     ol.timeline {
-                        li { time { (views::timestamp(entry.created_at)) } " " strong { "The customer" } " sent this" }
+                        li { (views::moment(entry.created_at)) " " strong { "The customer" } " sent this" }
                         @for event in &entry.events {
-                            li id={ "event-" (event.id) } { time { (views::timestamp(event.created_at)) } " " (event_line(event, &entry.promises)) }
+                            li id={ "event-" (event.id) } { (views::moment(event.created_at)) " " (event_line(event, &entry.promises)) }
                         }
                     }
                 }
