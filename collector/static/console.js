@@ -160,4 +160,13 @@ document.addEventListener("submit", function (event) {
       element.textContent = local;
     }
   });
+  // The daily digest goes at a UTC hour: say when that is here (today).
+  document.querySelectorAll("select[data-utc-hours] option").forEach(function (option) {
+    var hour = Number(option.value);
+    var when = new Date();
+    if (option.value === "" || isNaN(hour)) return;
+    when.setUTCHours(hour, 0, 0, 0);
+    if (when.getTimezoneOffset() === 0) return;
+    option.textContent += " (" + pad(when.getHours()) + ":" + pad(when.getMinutes()) + " your time)";
+  });
 })();

@@ -513,6 +513,15 @@ async fn times_are_shown_in_the_readers_time_zone_with_utc_on_hover() -> TestRes
     let age = shown("p.meta time").await?;
     assert_eq!(age[1], "2026-11-22 17:30 GMT+5:30", "{age}");
     assert!(age[0].as_str().is_some_and(|t| t.ends_with("ago")), "{age}");
+    // The digest's hours are UTC hours; each says when that is here.
+    browser
+        .client
+        .goto(&format!("{}/console/notifications", collector.url()))
+        .await?;
+    assert_eq!(
+        text(&browser, "select#digest option[value='8']").await?,
+        "08:00 (13:30 your time)"
+    );
     browser.close().await;
     collector.running.stop().await?;
     Ok(())

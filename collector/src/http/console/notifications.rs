@@ -134,7 +134,7 @@ fn render(
                 legend { "Daily digest" }
                 p.muted { "Who is waiting past their site's target, promises due today and overdue, and what came in since yesterday." }
                 label for="digest" { "Send it at (UTC)" }
-                select #digest name="digest" {
+                select #digest name="digest" data-utc-hours {
                     option value="off" selected[shown.digest == "off"] { "Never" }
                     @for hour in 0..24u8 {
                         option value=(hour) selected[shown.digest == hour.to_string()] { (format!("{hour:02}:00")) }
