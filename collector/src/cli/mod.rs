@@ -542,7 +542,8 @@ async fn seed(count: usize, db: DbArgs) -> Result<(), CliError> {
     store.shutdown().await;
     result.map_err(store_error(&db))?;
     println!(
-        "Added {count} entries in {:.1} s",
+        "Added {} in {:.1} s",
+        counted(count, "entry", "entries"),
         started.elapsed().as_secs_f64()
     );
     Ok(())
