@@ -282,16 +282,23 @@ impl Browser {
     }
 
     pub async fn start_in(engine: Engine) -> TestResult<Browser> {
-        Self::launch(engine, None).await
+        Self::launch(engine, None, &[]).await
     }
 
     /// Chromium whose clock reads in the time zone `zone` (an IANA name,
     /// as `TZ` takes it), as a colleague's abroad would.
     pub async fn start_in_time_zone(zone: &str) -> TestResult<Browser> {
-        Self::launch(Engine::Chromium, Some(zone)).await
+        Self::launch(Engine::Chromium, Some(zone), &[]).await
     }
 
-    async fn launch(engine: Engine, zone: Option<&str>) -> TestResult<Browser> {
+    /// Chromium in forced colours, as Windows' contrast themes show pages:
+    /// system colours replace the page's own.
+    pub async fn start_in_forced_colors() -> TestResult<Browser> {
+        Self::launch(Engine::Chromium, None, &["--force-high-contrast"]).await
+    }
+
+    /// `engine`, Chromium's clock in `zone` and with `extra` arguments.
+    async fn launch(engine: Engine, zone: Option<&str>, extra: &[&str]) -> TestResult<Browser> {
         let port = free_port()?;
         let profile = tempfile::tempdir()?;
         let mut display = None;
@@ -314,19 +321,30 @@ impl Browser {
                     command.env("TZ", zone);
                 }
                 let driver = command.quiet()?;
+                let mut args = vec![
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--disable-dev-shm-usage",
+                    "--window-size=1280,900",
+                ]
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>();
+                args.extend([
+                    // A name that is not localhost: pages served under it
+                    // are not a secure context, like a plain-http intranet.
+                    format!("--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"),
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]);
+                args.extend(extra.iter().map(|a| (*a).to_owned()));
                 let caps = serde_json::json!({
-                    "goog:chromeOptions": {
-                        "binary": chromium,
-                        "args": [
-                            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                            "--disable-dev-shm-usage", "--window-size=1280,900",
-                            // A name that is not localhost: pages served under it
-                            // are not a secure context, like a plain-http intranet.
-                            format!("--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"),
-                            format!("--user-data-dir={}", profile.path().display()),
-                        ]
-                    }
+                    "goog:chromeOptions": { "binary": chromium, "args": args }
                 });
                 (driver, caps)
             }

@@ -152,3 +152,38 @@ async fn send_is_in_view_at_1280_by_800_and_the_dialog_fits_a_page_zoomed_to_200
     collector.running.stop().await?;
     Ok(())
 }
+
+/// Forced colours (Windows' contrast themes) take the button's accent
+/// away, leaving its text on a system colour that may be the page's own:
+/// an outline, unseen otherwise, becomes its edge.
+#[tokio::test]
+async fn in_forced_colors_the_button_keeps_a_visible_edge() -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
+    const EDGE: &str = "const b = document.querySelector('earshot-widget').shadowRoot.querySelector('button.launcher');
+         const s = getComputedStyle(b);
+         return [matchMedia('(forced-colors: active)').matches, s.outlineStyle, s.outlineWidth, s.outlineColor];";
+    for (browser, forced, color) in [
+        (Browser::start().await?, false, "rgba(0, 0, 0, 0)"),
+        (
+            Browser::start_in_forced_colors().await?,
+            true,
+            "rgb(0, 0, 0)",
+        ),
+    ] {
+        browser
+            .client
+            .goto(&format!("http://{host}/index.html"))
+            .await?;
+        browser.find_in_widget("button.launcher").await?;
+        assert_eq!(
+            browser.client.execute(EDGE, vec![]).await?,
+            serde_json::json!([forced, "solid", "1px", color]),
+            "forced colours: {forced}"
+        );
+        browser.close().await;
+    }
+    collector.running.stop().await?;
+    Ok(())
+}
