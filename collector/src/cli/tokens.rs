@@ -109,20 +109,18 @@ async fn list(email: Option<String>, format: ListFormat, db: DbArgs) -> Result<(
     }
     let now = system_millis();
     for t in tokens {
-        let state = match (t.revoked_at, t.expires_at) {
-            (Some(_), _) => "revoked",
-            (None, Some(at)) if at <= now => "expired",
-            _ => "active",
+        // What the token is now, as a word and as its column.
+        let (state, shown) = match (t.revoked_at, t.expires_at) {
+            (Some(at), _) => ("revoked", format!("revoked {}", clock::timestamp(at))),
+            (None, Some(at)) if at <= now => {
+                ("expired", format!("expired {}", clock::timestamp(at)))
+            }
+            (None, Some(at)) => ("active", format!("expires {}", clock::timestamp(at))),
+            (None, None) => ("active", "active".to_owned()),
         };
         print_row(
             format,
             || {
-                let shown = match (t.revoked_at, t.expires_at) {
-                    (Some(at), _) => format!("revoked {}", clock::timestamp(at)),
-                    (None, Some(at)) if at <= now => format!("expired {}", clock::timestamp(at)),
-                    (None, Some(at)) => format!("expires {}", clock::timestamp(at)),
-                    (None, None) => "active".to_owned(),
-                };
                 format!(
                     "{}\t{}…\t{}\t{}\t{}\tcreated {}\tlast used {}\t{shown}",
                     t.public_id,
