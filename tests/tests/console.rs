@@ -28,6 +28,15 @@ const ADMIN_PAGES: [&str; 11] = [
 
 /// Stores feedback as the ingest endpoint would, from a wire-format body.
 async fn feedback(collector: &Collector, body: serde_json::Value) -> TestResult<Inserted> {
+    feedback_at(collector, body, earshot_collector::clock::system_millis()).await
+}
+
+/// [`feedback`] received at `received_at` (ms since the epoch).
+async fn feedback_at(
+    collector: &Collector,
+    body: serde_json::Value,
+    received_at: i64,
+) -> TestResult<Inserted> {
     let mut body = body;
     body["site"] = collector.site_key.clone().into();
     let request: FeedbackRequest = serde_json::from_value(body)?;
@@ -41,9 +50,24 @@ async fn feedback(collector: &Collector, body: serde_json::Value) -> TestResult<
             submission,
             ip_hash: None,
             spam: None,
-            received_at: earshot_collector::clock::system_millis(),
+            received_at,
         })
         .await?)
+}
+
+/// Creates the first administrator through the setup link and waits until
+/// the browser is signed in as them.
+async fn set_up_first_admin(browser: &Browser, collector: &Collector) -> TestResult {
+    let setup = collector.running.setup_url.clone().ok_or("setup link")?;
+    browser.client.goto(&setup).await?;
+    fill(browser, "#name", "Ada").await?;
+    fill(browser, "#email", "ada@example.com").await?;
+    fill(browser, "#password", PASSWORD).await?;
+    click(browser, "button[type=submit]").await?;
+    // Signed in only once the setup answer has set the session cookie:
+    // navigating before that would land on the sign-in page.
+    text_with(browser, "h1", "Needs a response").await?;
+    Ok(())
 }
 
 async fn fill(browser: &Browser, css: &str, text: &str) -> TestResult {
@@ -405,15 +429,7 @@ async fn hostile_customer_text_is_shown_verbatim_and_never_runs() -> TestResult 
     .await?;
     let browser = Browser::start().await?;
     let url = collector.url();
-    let setup = collector.running.setup_url.clone().ok_or("setup link")?;
-    browser.client.goto(&setup).await?;
-    fill(&browser, "#name", "Ada").await?;
-    fill(&browser, "#email", "ada@example.com").await?;
-    fill(&browser, "#password", PASSWORD).await?;
-    click(&browser, "button[type=submit]").await?;
-    // Signed in only once the setup answer has set the session cookie:
-    // navigating before that would land on the sign-in page.
-    text_with(&browser, "h1", "Needs a response").await?;
+    set_up_first_admin(&browser, &collector).await?;
 
     let pages = [
         (format!("{url}/console"), "td.words a"),
@@ -454,35 +470,20 @@ async fn hostile_customer_text_is_shown_verbatim_and_never_runs() -> TestResult 
 async fn times_are_shown_in_the_readers_time_zone_with_utc_on_hover() -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
     let collector = Collector::start().await?;
-    let mut body = json!({"kind": "idea", "message": "Gift wrapping, please"});
-    body["site"] = collector.site_key.clone().into();
-    let request: FeedbackRequest = serde_json::from_value(body)?;
-    let site_id = collector.running.store.sites().await?[0].id;
     // 2026-11-22 12:00 UTC, 17:30 in India (which has no summer time).
     let at = 1_795_348_800_000;
-    let entry = collector
-        .running
-        .store
-        .insert_entry(NewEntry {
-            site_id,
-            submission: Submission::parse(&request)?,
-            ip_hash: None,
-            spam: None,
-            received_at: at,
-        })
-        .await?;
+    let entry = feedback_at(
+        &collector,
+        json!({"kind": "idea", "message": "Gift wrapping, please"}),
+        at,
+    )
+    .await?;
     assert_eq!(
         earshot_collector::clock::timestamp(at),
         "2026-11-22 12:00 UTC"
     );
     let browser = Browser::start_in_time_zone("Asia/Kolkata").await?;
-    let setup = collector.running.setup_url.clone().ok_or("setup link")?;
-    browser.client.goto(&setup).await?;
-    fill(&browser, "#name", "Ada").await?;
-    fill(&browser, "#email", "ada@example.com").await?;
-    fill(&browser, "#password", PASSWORD).await?;
-    click(&browser, "button[type=submit]").await?;
-    text_with(&browser, "h1", "Needs a response").await?;
+    set_up_first_admin(&browser, &collector).await?;
     let shown = |css: &'static str| {
         let browser = &browser;
         async move {
