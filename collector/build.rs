@@ -96,9 +96,14 @@ fn main() {
 
     let assets_dir = out_dir.join("assets");
     fs::create_dir_all(&assets_dir).expect("create OUT_DIR/assets");
-    let app_name = hashed_name("earshot-app", "js", app.as_bytes());
-    let wasm_name = hashed_name("earshot", "wasm", &wasm_bytes);
-    let css_name = hashed_name("earshot", "css", css.as_bytes());
+    // One version for the three files the loader names: they change
+    // together (a release), and the loader, fetched on every page of every
+    // host site, then carries one hash three times, which brotli stores
+    // once, instead of three.
+    let version = short_hash(&[app.as_bytes(), &wasm_bytes, css.as_bytes()]);
+    let app_name = format!("earshot-app.{version}.js");
+    let wasm_name = format!("earshot.{version}.wasm");
+    let css_name = format!("earshot.{version}.css");
 
     let loader = fs::read_to_string(root.join("widget/assets/loader.js"))
         .expect("widget/assets/loader.js exists");
@@ -309,10 +314,20 @@ fn precompress(path: &Path, bytes: &[u8]) -> (PathBuf, PathBuf) {
     (br_path, gzip_path)
 }
 
-fn hashed_name(stem: &str, ext: &str, bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let short: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("{stem}.{short}.{ext}")
+fn short_hash(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        // Each part's length first, so moving bytes from one file to the
+        // next still changes the hash.
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Minifies a script (oxc: compress and mangle). The loader runs on every
