@@ -8,8 +8,10 @@ use std::rc::Rc;
 
 use earshot_protocol::{FeedbackAccepted, Kind};
 use js_sys::{Function, Object, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use yew::Callback;
+
+use crate::json::Json;
 
 /// A call on `window.Earshot`.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,16 +56,10 @@ fn context_value(value: &JsValue) -> Option<String> {
 
 /// An object's own entries with text (or number or boolean) values.
 fn entries(arg: &JsValue) -> Vec<(String, String)> {
-    match arg.dyn_ref::<Object>() {
-        Some(object) => Object::entries(object)
-            .iter()
-            .filter_map(|pair| {
-                let pair: js_sys::Array = pair.dyn_into().ok()?;
-                Some((pair.get(0).as_string()?, context_value(&pair.get(1))?))
-            })
-            .collect(),
-        None => Vec::new(),
-    }
+    arg.members()
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, context_value(&value)?)))
+        .collect()
 }
 
 impl Command {

@@ -114,10 +114,13 @@ impl Json for JsValue {
     }
 
     fn members(&self) -> Vec<(String, Self)> {
-        let Some(object) = self.dyn_ref::<Object>() else {
+        // Not `dyn_ref::<Object>()`: that is `instanceof Object`, false for
+        // an object made in another window (a frame calling
+        // `parent.Earshot.setStrings({...})`).
+        if !self.is_object() {
             return Vec::new();
-        };
-        Object::entries(object)
+        }
+        Object::entries(self.unchecked_ref())
             .iter()
             .filter_map(|pair| {
                 let pair: Array = pair.dyn_into().ok()?;

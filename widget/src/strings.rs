@@ -1,7 +1,9 @@
 //! Every customer-facing string, in English, German, French, Spanish and
 //! Portuguese. The language comes from `data-locale`, else the browser's;
 //! a host can replace any string through `Earshot.setStrings({key: text})`
-//! with the keys of [`Key::name`].
+//! with the keys of [`Key::name`]. A host translating into a language of its
+//! own says which with `lang` (`{lang: "he", title: "…"}`); the dialog's
+//! direction then follows the words themselves (`dir="auto"`).
 
 use earshot_protocol::{Field, Kind, Severity, limits};
 
@@ -24,17 +26,6 @@ impl Lang {
             .flatten()
             .find_map(Lang::from_tag)
             .unwrap_or(Lang::En)
-    }
-
-    /// BCP 47 code, for the dialog's `lang` (screen readers pronounce by it).
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::De => "de",
-            Lang::Fr => "fr",
-            Lang::Es => "es",
-            Lang::Pt => "pt",
-        }
     }
 
     fn from_tag(tag: &str) -> Option<Lang> {
@@ -130,9 +121,12 @@ keys! {
     QueuedHereTitle => "queued_here_title",
     QueuedHere => "queued_here",
     QueuedHereRateLimited => "queued_here_rate_limited",
+    // The BCP 47 tag of the words shown, for the dialog's `lang` (screen
+    // readers pronounce by it).
+    Lang => "lang",
 }
 
-const KEYS: usize = 53;
+const KEYS: usize = 54;
 
 // In the order of `keys!`. `{n}` is a number filled in at run time.
 const EN: [&str; KEYS] = [
@@ -189,6 +183,7 @@ const EN: [&str; KEYS] = [
     "Not sent yet — keep this page open",
     "Your browser does not let us keep your message on this device, so it waits in this page: we will send it as soon as we can reach our server.",
     "Too many messages are arriving just now. Your message waits in this page and we will send it automatically",
+    "en",
 ];
 
 const DE: [&str; KEYS] = [
@@ -245,6 +240,7 @@ const DE: [&str; KEYS] = [
     "Noch nicht gesendet — lassen Sie diese Seite geöffnet",
     "Ihr Browser lässt uns die Nachricht nicht auf diesem Gerät speichern. Sie wartet in dieser Seite und wird gesendet, sobald wir unseren Server erreichen.",
     "Gerade kommen zu viele Nachrichten an. Ihre Nachricht wartet in dieser Seite und wird automatisch gesendet",
+    "de",
 ];
 
 const FR: [&str; KEYS] = [
@@ -301,6 +297,7 @@ const FR: [&str; KEYS] = [
     "Pas encore envoyé — gardez cette page ouverte",
     "Votre navigateur ne nous permet pas d'enregistrer votre message sur cet appareil : il attend dans cette page et sera envoyé dès que notre serveur sera joignable.",
     "Trop de messages arrivent en ce moment. Votre message attend dans cette page et sera envoyé automatiquement",
+    "fr",
 ];
 
 const ES: [&str; KEYS] = [
@@ -357,6 +354,7 @@ const ES: [&str; KEYS] = [
     "Aún no enviado — mantenga esta página abierta",
     "Su navegador no nos permite guardar el mensaje en este dispositivo: espera en esta página y lo enviaremos en cuanto podamos contactar con nuestro servidor.",
     "Están llegando demasiados mensajes ahora mismo. Su mensaje espera en esta página y lo enviaremos automáticamente",
+    "es",
 ];
 
 const PT: [&str; KEYS] = [
@@ -413,6 +411,7 @@ const PT: [&str; KEYS] = [
     "Ainda não enviado — mantenha esta página aberta",
     "O seu navegador não nos deixa guardar a mensagem neste dispositivo: ela espera nesta página e será enviada assim que conseguirmos falar com nosso servidor.",
     "Muitas mensagens estão chegando agora. Sua mensagem espera nesta página e será enviada automaticamente",
+    "pt",
 ];
 
 /// The strings in force: a language plus the host's replacements.
@@ -559,6 +558,16 @@ mod tests {
         assert_eq!(s.get(Key::Close), "Schließen");
         s.override_with(vec![("send".into(), "Los".into())]);
         assert_eq!(s.get(Key::Send), "Los");
+    }
+
+    #[test]
+    fn the_dialogs_language_is_the_hosts_once_it_names_one() {
+        assert_eq!(Strings::new(Lang::Pt).get(Key::Lang), "pt");
+        let mut s = Strings::new(Lang::En);
+        s.override_with(vec![("title".into(), "ספרו לנו מה קרה".into())]);
+        assert_eq!(s.get(Key::Lang), "en", "no language named");
+        s.override_with(vec![("lang".into(), "he".into())]);
+        assert_eq!(s.get(Key::Lang), "he");
     }
 
     #[test]

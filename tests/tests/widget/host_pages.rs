@@ -6,7 +6,8 @@ use earshot_e2e::{
 };
 
 use crate::support::{
-    entry_count, open_details, open_widget, open_widget_from, send_for_reference, stored, type_into,
+    entry_count, open_details, open_widget, open_widget_from, send_for_reference, show_launcher,
+    stored, type_into,
 };
 
 in_every_engine!(complaint_from_a_plain_host_page_is_stored_and_referenced_with: complaint_from_a_plain_host_page_is_stored_and_referenced, complaint_from_a_plain_host_page_is_stored_and_referenced_in_firefox, complaint_from_a_plain_host_page_is_stored_and_referenced_in_webkit);
@@ -522,6 +523,81 @@ async fn a_right_to_left_page_gets_a_dialog_laid_out_as_its_language_reads_with(
     let reference = send_for_reference(&browser).await?;
     let row = stored(&collector, &reference)?.ok_or("the reference shown is not stored")?;
     assert_eq!(row.message.as_deref(), Some(hebrew), "stored as typed");
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}
+
+in_every_engine!(a_host_that_translates_the_widget_into_hebrew_gets_a_hebrew_dialog_laid_out_right_to_left_with: a_host_that_translates_the_widget_into_hebrew_gets_a_hebrew_dialog_laid_out_right_to_left, a_host_that_translates_the_widget_into_hebrew_gets_a_hebrew_dialog_laid_out_right_to_left_in_firefox, a_host_that_translates_the_widget_into_hebrew_gets_a_hebrew_dialog_laid_out_right_to_left_in_webkit);
+
+/// The widget ships five left-to-right languages; a Hebrew shop gives it
+/// its own words with `setStrings` and says which language they are in.
+/// The dialog then reads right to left (its close button at the left end
+/// of its heading, its send button at the left end of its actions), and
+/// screen readers pronounce it as Hebrew. The words come from a frame's
+/// script (`parent.Earshot…`), whose objects are no `instanceof Object` in
+/// the page: the widget reads them all the same.
+async fn a_host_that_translates_the_widget_into_hebrew_gets_a_hebrew_dialog_laid_out_right_to_left_with(
+    engine: Engine,
+) -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start_in(engine).await?;
+    show_launcher(&browser, &collector, "rtl.html").await?;
+    browser
+        .client
+        .execute(
+            "const frame = document.body.appendChild(document.createElement('iframe'));
+             const strings = frame.contentWindow.JSON.parse(arguments[0]);
+             Earshot.setStrings(strings);
+             Earshot.open();",
+            vec![
+                serde_json::json!({
+                    "lang": "he",
+                    "title": "ספרו לנו מה קרה",
+                    "message": "מה קרה?",
+                    "send": "שליחה",
+                    "close": "סגירה",
+                })
+                .to_string()
+                .into(),
+            ],
+        )
+        .await?;
+    browser.find_in_widget("dialog[open]").await?;
+    let laid_out = browser
+        .client
+        .execute(
+            "const root = document.querySelector('earshot-widget').shadowRoot;
+             const dialog = root.querySelector('dialog');
+             const box = (css) => root.querySelector(css).getBoundingClientRect();
+             const [frame, title, close, send] =
+               ['dialog', '#earshot-title', 'button.close', 'button.send'].map(box);
+             return {
+               lang: dialog.lang,
+               direction: getComputedStyle(dialog).direction,
+               title: root.querySelector('#earshot-title').textContent,
+               closeLeftOfTitle: close.right <= title.left,
+               sendAtTheLeft: send.left - frame.left < frame.right - send.right,
+             };",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        laid_out,
+        serde_json::json!({
+            "lang": "he",
+            "direction": "rtl",
+            "title": "ספרו לנו מה קרה",
+            "closeLeftOfTitle": true,
+            "sendAtTheLeft": true,
+        })
+    );
+    let hebrew = "החבילה הגיעה ריקה";
+    type_into(&browser, "textarea#message", hebrew).await?;
+    let reference = send_for_reference(&browser).await?;
+    let row = stored(&collector, &reference)?.ok_or("the reference shown is not stored")?;
+    assert_eq!(row.message.as_deref(), Some(hebrew));
     browser.close().await;
     collector.running.stop().await?;
     Ok(())

@@ -189,8 +189,11 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
         }
     };
 
+    // `dir="auto"`: the dialog reads in the direction of its own words (its
+    // title's first letter), not the page's: English on a Hebrew page left
+    // to right, a host's Hebrew strings right to left on any page.
     html! {
-        <dialog class="dialog" ref={dialog} role="dialog" aria-modal="true" {onkeydown} lang={t.lang().code()} aria-labelledby="earshot-title" {oncancel} {onclose}>
+        <dialog class="dialog" ref={dialog} role="dialog" aria-modal="true" {onkeydown} lang={t.get(Key::Lang).to_owned()} dir="auto" aria-labelledby="earshot-title" {oncancel} {onclose}>
             // The content scrolls inside the dialog, not the dialog itself:
             // Firefox draws a scrolling box's scrollbar over its rounded
             // corner.
