@@ -110,6 +110,7 @@ mod tests {
             WASM_SERVED,
             CSS_SERVED,
             PAGE_CSS_SERVED,
+            LOCAL_TIME_JS_SERVED,
         ] {
             let mut br = Vec::new();
             brotli::BrotliDecompress(&mut &asset.br[..], &mut br).unwrap();

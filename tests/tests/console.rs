@@ -465,7 +465,8 @@ async fn hostile_customer_text_is_shown_verbatim_and_never_runs() -> TestResult 
 }
 
 /// Times read in the colleague's own time zone where the console's script
-/// runs (the server knows none and writes UTC, kept on hover).
+/// runs (the server knows none and writes UTC, kept on hover), and in the
+/// customer's on their status page, under its strict CSP.
 #[tokio::test]
 async fn times_are_shown_in_the_readers_time_zone_with_utc_on_hover() -> TestResult {
     let _serial = BROWSER_LOCK.lock().await;
@@ -523,6 +524,19 @@ async fn times_are_shown_in_the_readers_time_zone_with_utc_on_hover() -> TestRes
         text(&browser, "select#digest option[value='8']").await?,
         "08:00 (13:30 your time)"
     );
+    browser
+        .client
+        .goto(&format!("{}{}", collector.url(), entry.status_path()))
+        .await?;
+    text(&browser, "main").await?;
+    browser
+        .until_script_returns(
+            "const t = document.querySelector('time');
+             return [t.textContent, t.title];",
+            vec![],
+            json!(["2026-11-22 17:30 GMT+5:30", "2026-11-22 12:00 UTC"]),
+        )
+        .await?;
     browser.close().await;
     collector.running.stop().await?;
     Ok(())

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/widget.js", get(loader))
         .route("/widget/{name}", get(hashed))
         .route("/static/page.css", get(page_css))
+        .route("/static/local-time.js", get(local_time_js))
 }
 
 /// Sends `asset` in the smallest encoding the browser accepts, or `304`
@@ -108,6 +109,16 @@ async fn page_css(headers: HeaderMap) -> Response {
         &headers,
         &assets::PAGE_CSS_SERVED,
         "text/css; charset=utf-8",
+        LOADER_CACHE,
+    )
+}
+
+/// The status pages' one script: their times in the reader's own zone.
+async fn local_time_js(headers: HeaderMap) -> Response {
+    serve(
+        &headers,
+        &assets::LOCAL_TIME_JS_SERVED,
+        "application/javascript; charset=utf-8",
         LOADER_CACHE,
     )
 }

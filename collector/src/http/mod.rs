@@ -9,6 +9,7 @@ mod error;
 mod health;
 pub mod ingest;
 mod linger;
+pub(crate) mod local_time;
 mod logging;
 mod openapi;
 mod status_page;

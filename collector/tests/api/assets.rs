@@ -117,6 +117,10 @@ async fn widget_assets_are_sent_as_compressed_at_build_time_for_what_the_browser
         (wasm.clone(), assets::WASM_SERVED),
         ("/static/page.css".to_owned(), assets::PAGE_CSS_SERVED),
         (
+            "/static/local-time.js".to_owned(),
+            assets::LOCAL_TIME_JS_SERVED,
+        ),
+        (
             "/console/static/console.css".to_owned(),
             assets::CONSOLE_CSS_SERVED,
         ),

@@ -18,6 +18,7 @@ use super::login::{Checked, Empty, check_password, new_password_hash, signed_in}
 use super::{ConsoleError, NoticeQuery, Staff, StaffForm, views};
 use crate::auth::password;
 use crate::http::AppState;
+use crate::http::local_time;
 use crate::name::{self, StaffName};
 use crate::store::{OpenSession, Role};
 
@@ -63,7 +64,7 @@ fn sessions_section(staff: &Staff, others: &[OpenSession], done: bool, now: i64)
                 p { "Here, and in " (others.len()) @if others.len() == 1 { " other session" } @else { " other sessions" } ":" }
                 ul.sessions {
                     @for s in others {
-                        li { "last active " (views::when(s.last_seen, now)) ", signed in " (views::when(s.created_at, now)) }
+                        li { "last active " (local_time::when(s.last_seen, now)) ", signed in " (local_time::when(s.created_at, now)) }
                     }
                 }
                 form method="post" action="/console/account/sessions/end" {

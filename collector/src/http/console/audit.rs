@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::{ConsoleError, PageQuery, Staff, views};
 use crate::export::csv_cell;
 use crate::http::AppState;
+use crate::http::local_time;
 use crate::store::AuditEntry;
 
 /// Lines shown on the page; the CSV has more.
@@ -114,7 +115,7 @@ pub async fn page(
                     tbody {
                         @for e in &entries {
                             tr {
-                                td { (views::when(e.at, now)) }
+                                td { (local_time::when(e.at, now)) }
                                 td { (who(e)) }
                                 td { code { (e.action) } }
                                 td { (e.subject) }

@@ -12,6 +12,7 @@ use super::{ConsoleError, NoticeQuery, PageQuery, Staff, site_choice, views};
 use crate::export::Format;
 use crate::http::AppState;
 use crate::http::api::ExportParams;
+use crate::http::local_time;
 use crate::review::filter::{Assignee, Cursor, Filter, RawFilter, View};
 use crate::review::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
 use crate::store::{Account, InboxPage, InboxRow, PAGE_SIZE, Role, SiteSettings};
@@ -175,15 +176,15 @@ fn waiting_cell(row: &InboxRow, now: i64, view: View) -> Markup {
     match (view, wait) {
         (View::Waiting, Some(wait)) => wait,
         (_, Some(wait)) => html! {
-            (views::when(row.created_at, now))
+            (local_time::when(row.created_at, now))
             div { "waiting " (wait) }
         },
         (_, None) => match row.first_response_at {
             Some(at) => html! {
-                (views::when(row.created_at, now))
+                (local_time::when(row.created_at, now))
                 div.muted { "answered after " (human_duration(at - row.created_at)) }
             },
-            None => html! { span.muted { (views::when(row.created_at, now)) } },
+            None => html! { span.muted { (local_time::when(row.created_at, now)) } },
         },
     }
 }

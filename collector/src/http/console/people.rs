@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
+use crate::http::local_time;
 
 const EMAIL_MAX: usize = earshot_protocol::limits::EMAIL_MAX;
 /// Entries named, newest first, before an erasure; more are counted.
@@ -120,7 +121,7 @@ async fn held(
                     @for e in &listed {
                         li {
                             a href={ "/console/entries/" (e.public_id) } { code { (e.reference) } }
-                            " · " (crate::review::kind_label(&e.kind)) " · " (views::when(e.created_at, now))
+                            " · " (crate::review::kind_label(&e.kind)) " · " (local_time::when(e.created_at, now))
                         }
                     }
                     @let more = plan.entries - i64::try_from(listed.len()).unwrap_or(0);

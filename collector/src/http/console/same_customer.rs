@@ -5,6 +5,7 @@
 use maud::{Markup, html};
 
 use super::views;
+use crate::http::local_time;
 use crate::store::SameCustomer;
 
 /// How many of the customer's other entries the page lists.
@@ -31,7 +32,7 @@ pub fn panel(same: &SameCustomer, email: Option<&str>, now: i64) -> Markup {
                             (views::kind_label(&row.kind)) " " span.ref { (row.reference) }
                         }
                         " " (views::status_badge(&row.status))
-                        " · " (row.site_name) " · " (views::when(row.created_at, now))
+                        " · " (row.site_name) " · " (local_time::when(row.created_at, now))
                         br;
                         span.meta dir="auto" { (row.summary) }
                     }

@@ -14,6 +14,7 @@ use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, NoticeQuery, PageQuery, Staff, StaffForm, views, webhooks};
 use crate::directory::RejectedOrigins;
 use crate::http::AppState;
+use crate::http::local_time;
 use crate::name::{self, SiteName};
 use crate::origin::{OriginListError, OriginPattern};
 use crate::response_terms::{
@@ -43,7 +44,7 @@ pub struct ListQuery {
 fn last_feedback(row: &SiteRow, now: i64) -> Markup {
     html! {
         @match row.last_entry_at {
-            Some(at) => { (views::when(at, now)) }
+            Some(at) => { (local_time::when(at, now)) }
             None => { span.muted { "never" } }
         }
     }

@@ -15,6 +15,7 @@ use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::Empty;
 use super::{ConsoleError, NoticeQuery, Staff, StaffForm, views};
 use crate::http::AppState;
+use crate::http::local_time;
 use crate::mail::account::AccountLinkMail;
 use crate::name::{self, StaffName};
 use crate::store::{
@@ -111,7 +112,7 @@ fn account_row(a: &Account, reset: Option<&PendingReset>, staff: &Staff, now: i6
             td { (a.user.email) }
             td {
                 @match a.last_sign_in_at {
-                    Some(at) => { (views::when(at, now)) }
+                    Some(at) => { (local_time::when(at, now)) }
                     None => { span.muted { "never" } }
                 }
             }
@@ -126,7 +127,7 @@ fn account_row(a: &Account, reset: Option<&PendingReset>, staff: &Staff, now: i6
             td {
                 @match a.disabled_at {
                     Some(at) => {
-                        span.badge.muted { "disabled " (views::when(at, now)) }
+                        span.badge.muted { "disabled " (local_time::when(at, now)) }
                         // Their entries stay theirs until handed on.
                         " " a href={ "/console?view=all&assignee=" (id) } { "Entries assigned to them" }
                     }
@@ -171,7 +172,7 @@ fn invites(pending: &[PendingInvite], staff: &Staff, now: i64) -> Markup {
                 @for p in pending {
                     li {
                         (p.email) " as " (role_label(p.role).to_lowercase())
-                        ", invited " (views::when(p.created_at, now))
+                        ", invited " (local_time::when(p.created_at, now))
                         @if let Some(by) = &p.invited_by { " by " (by) }
                         ", valid for another "
                         (crate::review::workflow::human_duration(p.expires_at - now)) " "

@@ -13,6 +13,7 @@ use super::login::Empty;
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::auth::{ApiToken, Scope, token};
 use crate::http::AppState;
+use crate::http::local_time;
 use crate::store::{NewToken, Role, TokenInfo};
 
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -105,8 +106,8 @@ async fn render(
                                 td { code { (t.hint) "…" } }
                                 @if admin { td { (t.owner_email) } }
                                 td { (t.scope) }
-                                td { (views::when(t.created_at, now)) }
-                                td { @match t.last_used_at { Some(at) => { (views::when(at, now)) }, None => { "never" } } }
+                                td { (local_time::when(t.created_at, now)) }
+                                td { @match t.last_used_at { Some(at) => { (local_time::when(at, now)) }, None => { "never" } } }
                                 td { (state_of(t, now)) }
                                 td {
                                     @if t.revoked_at.is_none() {

@@ -6,9 +6,8 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::Staff;
 use super::address::Reached;
-use crate::clock::rfc3339;
-pub use crate::clock::{date, timestamp};
-use crate::review::workflow::{Status, human_ago};
+pub use crate::clock::date;
+use crate::review::workflow::Status;
 
 fn head(title: &str) -> Markup {
     html! {
@@ -112,18 +111,6 @@ pub fn csrf(staff: &Staff) -> Markup {
     html! { input type="hidden" name="_csrf" value=(staff.csrf_token); }
 }
 
-/// A time with its age beside it; the exact time on hover (in the reader's
-/// own time zone where the console's script runs, else UTC).
-pub fn when(millis: i64, now: i64) -> Markup {
-    html! { time datetime=(rfc3339(millis)) title=(timestamp(millis)) { (human_ago(now - millis)) } }
-}
-
-/// A moment, in UTC as the server knows no reader's zone; the console's
-/// script shows it in the reader's own and keeps UTC on hover.
-pub fn moment(millis: i64) -> Markup {
-    html! { time datetime=(rfc3339(millis)) { (timestamp(millis)) } }
-}
-
 /// A table that scrolls sideways in a box of its own when the screen is
 /// narrower than its columns, instead of widening the whole page. The box
 /// is a named, focusable region so keyboard users can scroll it too, even
@@ -198,20 +185,9 @@ mod tests {
 
     #[test]
     fn timestamps_are_utc() {
+        use crate::clock::timestamp;
+
         assert_eq!(timestamp(0), "1970-01-01 00:00 UTC");
         assert_eq!(date(1_767_225_600_000), "2026-01-01");
-    }
-
-    #[test]
-    fn times_carry_a_machine_readable_moment_for_the_readers_own_zone() {
-        let at = 1_795_348_800_000;
-        assert_eq!(
-            moment(at).into_string(),
-            r#"<time datetime="2026-11-22T12:00:00Z">2026-11-22 12:00 UTC</time>"#
-        );
-        assert_eq!(
-            when(at, at + 3_600_000).into_string(),
-            r#"<time datetime="2026-11-22T12:00:00Z" title="2026-11-22 12:00 UTC">1 h ago</time>"#
-        );
     }
 }

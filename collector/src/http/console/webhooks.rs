@@ -13,6 +13,7 @@ use super::login::Empty;
 use super::sites::SiteDraft;
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
+use crate::http::local_time::moment;
 use crate::store::Webhook;
 use crate::webhooks::sign::SigningSecret;
 use crate::webhooks::{EndpointUrl, EventType, Requested, deliver, guard};
@@ -215,7 +216,7 @@ pub async fn page(
                 @if let Some(reason) = &w.state_reason { " — " (reason) }
             }
             @if let Some(until) = w.previous_until.filter(|u| *u > now) {
-                dt { "Rotation" } dd { "The previous secret also signs until " (views::moment(until)) }
+                dt { "Rotation" } dd { "The previous secret also signs until " (moment(until)) }
             }
         }
         div.actions {
@@ -239,17 +240,17 @@ pub async fn page(
                 tbody {
                     @for d in &deliveries {
                         tr {
-                            td { code { (d.event) } br; span.meta { (views::moment(d.created_at)) } }
+                            td { code { (d.event) } br; span.meta { (moment(d.created_at)) } }
                             td { code { (d.msg_id) } }
                             td {
                                 (d.state)
-                                @if d.state == "pending" && d.due_at > now { br; span.meta { "next " (views::moment(d.due_at)) } }
+                                @if d.state == "pending" && d.due_at > now { br; span.meta { "next " (moment(d.due_at)) } }
                             }
                             td {
                                 table.attempts {
                                     @for a in &d.attempts {
                                         tr {
-                                            td { (views::moment(a.at)) }
+                                            td { (moment(a.at)) }
                                             td { (a.status.map(|s| s.to_string()).unwrap_or_else(|| "—".to_owned())) }
                                             td { (a.latency_ms) " ms" }
                                             td { (a.error.as_deref().unwrap_or("")) }

@@ -3,7 +3,8 @@
 //! It speaks the customer's language and shows only what was meant for
 //! them: their words, the status, staff replies and promised dates; never
 //! internal notes or staff names. The customer can answer back with a
-//! follow-up (see [`follow_up`]).
+//! follow-up (see [`follow_up`]). Everything works without script; the
+//! page's one script shows its times in the customer's own time zone.
 
 mod follow_up;
 mod words;
@@ -20,7 +21,8 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::{ApiError, AppState};
 use crate::abuse::{ClientNet, Decision};
-use crate::clock::{date, timestamp};
+use crate::clock::date;
+use crate::http::local_time::moment;
 use crate::review::workflow::{Author, LastMessage, Settled, repeats};
 use crate::store::{Entry, PublicMessage};
 use follow_up::{FOLLOW_UP_MAX, FollowUpForm, FollowUpProblem, FollowUpText};
@@ -36,7 +38,7 @@ pub fn router() -> Router<AppState> {
 const PAGE_HEADERS: [(HeaderName, &str); 6] = [
     (
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     ),
     (header::REFERRER_POLICY, "no-referrer"),
     (header::CACHE_CONTROL, "no-store"),
@@ -55,6 +57,7 @@ fn page(status: StatusCode, words: &Words, title: &str, body: Markup) -> Respons
                 meta name="robots" content="noindex, nofollow";
                 title { (title) }
                 link rel="stylesheet" href="/static/page.css";
+                script src="/static/local-time.js" defer {}
             }
             body { main { (body) } }
         }
@@ -101,12 +104,12 @@ fn message(m: &PublicMessage, w: &Words) -> Markup {
     html! {
         @if m.by_customer {
             section.follow-up {
-                p.meta { strong { (w.you_wrote) } " · " (timestamp(m.created_at)) }
+                p.meta { strong { (w.you_wrote) } " · " (moment(m.created_at)) }
                 p.words dir="auto" { (m.body) }
             }
         } @else {
             section.reply {
-                p.meta { strong { (w.we_replied) } " · " (timestamp(m.created_at)) }
+                p.meta { strong { (w.we_replied) } " · " (moment(m.created_at)) }
                 p.words dir="auto" { (m.body) }
                 @if let Some((text, due, settled)) = &m.promise {
                     p.promise {
@@ -183,7 +186,7 @@ fn render(
     html! {
         h1 { (w.feedback_to) " " (entry.site_name) }
         p.meta {
-            (w.reference) " " strong { (entry.reference) } " · " (w.sent) " " (timestamp(entry.created_at))
+            (w.reference) " " strong { (entry.reference) } " · " (w.sent) " " (moment(entry.created_at))
         }
         p { (w.status) ": " span.status { (status_label(w, &entry.status)) } }
         // This page is their only way to our answer: said before they

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use self::actions::{NoteForm, ReplyForm};
 use super::{ConsoleError, NoticeQuery, PageQuery, Staff, views};
 use crate::http::AppState;
+use crate::http::local_time::{self, moment};
 use crate::review::input::{self, PROMISE_MAX, TEXT_MAX};
 use crate::review::workflow::{Settled, Status, Urgency, human_ago, human_duration};
 use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, PromiseRow, Receipt, User};
@@ -294,7 +295,7 @@ fn render(
                 Some(Receipt::Failed) => { " " span.late { "(the receipt could not be emailed: the address may not take mail)" } }
                 Some(Receipt::Skipped) | None => {}
             }
-            " · " (entry.site_name) " · received " (views::when(entry.created_at, now))
+            " · " (entry.site_name) " · received " (local_time::when(entry.created_at, now))
         }
         p.meta {
             @match entry.first_response_at {
@@ -349,9 +350,9 @@ fn render(
                 section.panel #timeline {
                     h2 { "Timeline" }
                     ol.timeline {
-                        li { (views::moment(entry.created_at)) " " strong { "The customer" } " sent this" }
+                        li { (moment(entry.created_at)) " " strong { "The customer" } " sent this" }
                         @for event in &entry.events {
-                            li id={ "event-" (event.id) } { (views::moment(event.created_at)) " " (event_line(event, &entry.promises)) }
+                            li id={ "event-" (event.id) } { (moment(event.created_at)) " " (event_line(event, &entry.promises)) }
                         }
                     }
                 }
