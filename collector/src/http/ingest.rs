@@ -96,7 +96,8 @@ async fn ingest(
     .await?;
     let origin = origin(headers);
     let request = parse_body(&body)?;
-    let submission = Submission::parse(&request)?;
+    let mut submission = Submission::parse(&request)?;
+    submission.page = submission.page.without_secrets();
     let span = tracing::Span::current();
     span.record("site", submission.site.as_str());
     span.record("kind", submission.kind.as_str());

@@ -515,3 +515,33 @@ fn every_input_in_the_fuzz_corpus_goes_through_the_parser_without_a_panic() {
         );
     }
 }
+
+#[tokio::test]
+async fn tokens_and_addresses_in_the_page_urls_are_not_stored() {
+    let app = spawn_app().await;
+    let mut body = app.valid_body();
+    body["page"] = json!({
+        "url": "https://shop.example/reset?token=tok_4b1d9&step=2#access_token=eyJhbGci",
+        "referrer": "https://mail.example/open?to=ana%40example.com&campaign=spring",
+        "title": "Choose a new password",
+    });
+    let response = app.post_json(&body, Some("http://localhost:3000")).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let (url, referrer, title): (String, String, String) = app
+        .db()
+        .query_row(
+            "SELECT page_url, page_referrer, page_title FROM entries",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        url,
+        "https://shop.example/reset?token=[redacted]&step=2#access_token=[redacted]"
+    );
+    assert_eq!(
+        referrer,
+        "https://mail.example/open?to=[redacted]&campaign=spring"
+    );
+    assert_eq!(title, "Choose a new password");
+}

@@ -3,6 +3,7 @@
 //! re-checks anything.
 
 mod problem;
+mod redact;
 mod text;
 mod values;
 

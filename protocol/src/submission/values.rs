@@ -49,7 +49,7 @@ impl Email {
 /// An absolute `http:` or `https:` URL. Anything else (notably
 /// `javascript:`) is refused so it can never become a link for staff.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpUrl(String);
+pub struct HttpUrl(pub(super) String);
 
 impl HttpUrl {
     pub fn parse(raw: Option<&str>, field: Field) -> Result<Option<HttpUrl>, ValidationError> {

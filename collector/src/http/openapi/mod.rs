@@ -118,7 +118,7 @@ pub fn document() -> Value {
         "type": ["string", "null"],
         "maxLength": limits::URL_MAX,
         "pattern": patterns.url,
-        "description": "An absolute http or https URL; blank is the same as absent."
+        "description": "An absolute http or https URL; blank is the same as absent. Stored with the values of secret-looking parameters (token, password, signature, ...) and email addresses replaced by [redacted]."
     });
     let mut feedback_responses = json!({
         "201": {"description": "Stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FeedbackAccepted"}}}},
