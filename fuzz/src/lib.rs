@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use earshot_collector::http::ingest::parse_body;
-use earshot_protocol::Submission;
 use earshot_protocol::image::ImageType;
+use earshot_protocol::submission::HttpUrl;
+use earshot_protocol::{Field, Submission};
 
 /// What became of one input to [`ingest_body`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,7 +26,8 @@ pub enum Outcome {
 
 /// Feeds arbitrary bytes to the ingest request parser and, when they parse,
 /// to the domain rules. Neither may panic, whatever arrives, and accepted
-/// text must respect the limits it was checked against.
+/// text must respect the limits it was checked against. The page URLs the
+/// collector then stores, their secrets taken out, are URLs it accepts.
 pub fn ingest_body(data: &[u8]) -> Outcome {
     let Ok(request) = parse_body(data) else {
         return Outcome::Unparsed;
@@ -35,6 +37,18 @@ pub fn ingest_body(data: &[u8]) -> Outcome {
     };
     if let Some(message) = submission.body.message() {
         assert!(message.chars().count() <= earshot_protocol::limits::MESSAGE_MAX);
+    }
+    let page = submission.page.without_secrets();
+    for (url, field) in [
+        (page.url, Field::PageUrl),
+        (page.referrer, Field::PageReferrer),
+    ] {
+        if let Some(url) = url {
+            assert_eq!(
+                HttpUrl::parse(Some(url.as_str()), field),
+                Ok(Some(url.clone()))
+            );
+        }
     }
     Outcome::Accepted
 }
