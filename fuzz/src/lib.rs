@@ -26,8 +26,10 @@ pub enum Outcome {
 
 /// Feeds arbitrary bytes to the ingest request parser and, when they parse,
 /// to the domain rules. Neither may panic, whatever arrives, and accepted
-/// text must respect the limits it was checked against. The page URLs the
-/// collector then stores, their secrets taken out, are URLs it accepts.
+/// text must respect the limits it was checked against. What the collector
+/// then stores is still within them: masking card numbers keeps every
+/// character in its place, and page URLs without their secrets are URLs
+/// it accepts.
 pub fn ingest_body(data: &[u8]) -> Outcome {
     let Ok(request) = parse_body(data) else {
         return Outcome::Unparsed;
@@ -38,6 +40,11 @@ pub fn ingest_body(data: &[u8]) -> Outcome {
     if let Some(message) = submission.body.message() {
         assert!(message.chars().count() <= earshot_protocol::limits::MESSAGE_MAX);
     }
+    let masked = submission.body.clone().without_card_numbers();
+    assert_eq!(
+        masked.message().map(|m| m.chars().count()),
+        submission.body.message().map(|m| m.chars().count())
+    );
     let page = submission.page.without_secrets();
     for (url, field) in [
         (page.url, Field::PageUrl),

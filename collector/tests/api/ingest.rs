@@ -545,3 +545,39 @@ async fn tokens_and_addresses_in_the_page_urls_are_not_stored() {
     );
     assert_eq!(title, "Choose a new password");
 }
+
+#[tokio::test]
+async fn card_numbers_in_the_customers_words_are_stored_with_only_their_last_four_digits() {
+    let app = spawn_app().await;
+    let body = json!({"site": app.site_key, "kind": "expectation",
+        "expected": "One charge of €62 for order 1048 2231",
+        "actual": "Two charges on 4111 1111 1111 1111",
+        "message": "Refund to 5555-5555-5555-4444 please"});
+    let response = app.post_json(&body, None).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let accepted: Value = response.json().await.unwrap();
+    let (expected, actual, message): (String, String, String) = app
+        .db()
+        .query_row("SELECT expected, actual, message FROM entries", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(expected, "One charge of €62 for order 1048 2231");
+    assert_eq!(actual, "Two charges on •••• •••• •••• 1111");
+    assert_eq!(message, "Refund to ••••-••••-••••-4444 please");
+    // The customer sees what was kept.
+    let page = app
+        .client
+        .get(accepted["status_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Two charges on •••• •••• •••• 1111"),
+        "{page}"
+    );
+    assert!(!page.contains("4111 1111"), "{page}");
+}

@@ -6,7 +6,7 @@ use super::{Field, Problem, ValidationError};
 /// and tabs kept where the field is multi-line), with at least one visible
 /// character, within its limit. The limit counts the characters as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Text(String);
+pub struct Text(pub(super) String);
 
 impl Text {
     /// `Ok(None)` when the input is absent or has nothing visible in it.

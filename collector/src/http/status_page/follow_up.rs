@@ -6,6 +6,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use earshot_protocol::submission::mask_card_numbers;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -49,7 +50,8 @@ pub enum FollowUpProblem {
     Unsaved,
 }
 
-/// A follow-up's text, trimmed and within limits.
+/// A follow-up's text, trimmed and within limits, its card numbers masked
+/// as the first message's are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowUpText(String);
 
@@ -61,7 +63,7 @@ impl FollowUpText {
         } else if text.chars().count() > FOLLOW_UP_MAX {
             Err(FollowUpProblem::TooLong)
         } else {
-            Ok(FollowUpText(text.to_owned()))
+            Ok(FollowUpText(mask_card_numbers(text).into_owned()))
         }
     }
 
@@ -228,5 +230,14 @@ mod tests {
             Ok("order 4411".to_owned())
         );
         assert!(FollowUpText::parse(&"é".repeat(FOLLOW_UP_MAX)).is_ok());
+    }
+
+    #[test]
+    fn a_card_number_in_a_follow_up_keeps_only_its_last_four_digits() {
+        assert_eq!(
+            FollowUpText::parse("it was my card 5555 5555 5555 4444, order 4411")
+                .map(FollowUpText::into_inner),
+            Ok("it was my card •••• •••• •••• 4444, order 4411".to_owned())
+        );
     }
 }
