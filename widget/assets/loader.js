@@ -172,7 +172,10 @@
   }
 
   const start = () => {
-    document.body.appendChild(host);
+    // Beside <body>, not in it: Turbo Drive replaces <body> on every
+    // navigation and htmx's hx-boost swaps its content, which would take
+    // the button (and an open dialog) with them.
+    document.documentElement.appendChild(host);
     try { layer?.showPopover(); } catch {}
     // Something an earlier page could not send is still waiting.
     if (pending()) load();

@@ -602,3 +602,42 @@ async fn a_host_that_translates_the_widget_into_hebrew_gets_a_hebrew_dialog_laid
     collector.running.stop().await?;
     Ok(())
 }
+
+in_every_engine!(the_button_stays_when_the_page_swaps_its_body_as_turbo_and_htmx_do_with: the_button_stays_when_the_page_swaps_its_body_as_turbo_and_htmx_do, the_button_stays_when_the_page_swaps_its_body_as_turbo_and_htmx_do_in_firefox, the_button_stays_when_the_page_swaps_its_body_as_turbo_and_htmx_do_in_webkit);
+
+/// Turbo Drive (Rails' default) replaces `<body>` on every navigation and
+/// htmx's `hx-boost` swaps its content: the widget lives beside `<body>`,
+/// so the button is there on the next "page" and sends from it.
+async fn the_button_stays_when_the_page_swaps_its_body_as_turbo_and_htmx_do_with(
+    engine: Engine,
+) -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start_in(engine).await?;
+    show_launcher(&browser, &collector, "index.html").await?;
+    browser
+        .client
+        .execute(
+            "const next = document.createElement('body');
+             next.innerHTML = '<main><h1>Your orders</h1><a href=\"#\">Order 4411</a></main>';
+             document.body.replaceWith(next);
+             document.body.innerHTML = '<main><h1>Order 4411</h1></main>';",
+            vec![],
+        )
+        .await?;
+    // A real WebDriver click: the button must be there and on top.
+    browser
+        .find_in_widget("button.launcher")
+        .await?
+        .click()
+        .await?;
+    browser.find_in_widget("dialog[open]").await?;
+    let message = "The tracking link on order 4411 leads nowhere";
+    type_into(&browser, "textarea#message", message).await?;
+    let reference = send_for_reference(&browser).await?;
+    let row = stored(&collector, &reference)?.ok_or("the reference shown is not stored")?;
+    assert_eq!(row.message.as_deref(), Some(message));
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}
