@@ -16,6 +16,7 @@ mod certs;
 mod cli;
 mod cli_integrations;
 mod cli_serve;
+mod cli_users;
 mod colleagues;
 mod console;
 mod console_replies;

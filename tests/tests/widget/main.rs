@@ -26,6 +26,7 @@ mod access;
 mod form;
 mod host_pages;
 mod keeping;
+mod languages;
 mod layout;
 mod loading;
 mod support;
