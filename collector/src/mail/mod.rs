@@ -6,6 +6,7 @@
 pub mod account;
 pub mod digest;
 mod failure;
+pub mod mention;
 mod receipt;
 mod reply;
 pub mod staff;

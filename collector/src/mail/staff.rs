@@ -39,7 +39,7 @@ pub struct EntryLine {
 
 impl EntryLine {
     /// "waiting 3 min", or that a colleague answered meanwhile.
-    fn wait(&self, now: i64) -> String {
+    pub(super) fn wait(&self, now: i64) -> String {
         if self.waiting {
             format!("waiting {}", human_duration(now - self.waiting_since))
         } else {
@@ -65,7 +65,7 @@ impl EntryLine {
     }
 }
 
-fn first_words(text: &str) -> String {
+pub(super) fn first_words(text: &str) -> String {
     let cut: String = text.chars().take(QUOTE_CHARS).collect();
     if cut.len() < text.len() {
         format!("{cut}…")
@@ -169,7 +169,7 @@ impl NewEntries {
     }
 }
 
-fn quote_text(words: &str) -> String {
+pub(super) fn quote_text(words: &str) -> String {
     words
         .lines()
         .map(|l| format!("> {l}"))

@@ -9,6 +9,7 @@ use tracing::instrument;
 
 use super::{Context, Prefs};
 use crate::outage::Outage;
+use crate::review::mention;
 use crate::store::{
     Dispatched, EndpointRow, MailKind, NewDelivery, NewMail, NoticeFact, NoticeKind, Pending,
     StoreError, User,
@@ -240,6 +241,23 @@ fn plan(ctx: &Context, pending: &Pending, staff: &[(User, Prefs)], now: i64) -> 
                     });
                 }
             }
+            NoticeKind::Note => {
+                let words = notice.reply.as_deref().unwrap_or_default();
+                let named =
+                    mention::mentioned(words, staff.iter().map(|(u, _)| (u.id, u.email.as_str())));
+                for (user, _) in staff.iter().filter(|(u, prefs)| {
+                    // Naming yourself needs no email.
+                    named.contains(&u.id) && Some(u.id) != notice.actor_id && prefs.on_assign
+                }) {
+                    done.mails.push(NewMail {
+                        kind: MailKind::Mention,
+                        user_id: Some(user.id),
+                        entry_id: Some(notice.entry_id),
+                        event_id: notice.subject,
+                        actor_id: notice.actor_id,
+                    });
+                }
+            }
             NoticeKind::Reply if notice.entry.email.is_some() => {
                 done.mails.push(NewMail {
                     kind: MailKind::Reply,
@@ -258,6 +276,8 @@ fn plan(ctx: &Context, pending: &Pending, staff: &[(User, Prefs)], now: i64) -> 
 /// The webhook message a notice makes, if any.
 fn message_for(notice: &NoticeFact) -> Option<Message> {
     let (event, detail) = match notice.kind {
+        // Internal notes stay in house.
+        NoticeKind::Note => return None,
         NoticeKind::Status => (
             EventType::EntryStatusChanged,
             Detail::StatusChanged {

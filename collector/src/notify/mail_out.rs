@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use super::Context;
 use crate::mail::digest::Digest;
+use crate::mail::mention::Mentioned;
 use crate::mail::staff::{Assigned, FollowedUp, LIST_MAX, NewEntries};
 use crate::mail::{Outgoing, ReceiptMail, ReplyMail};
 use crate::outage::Outage;
@@ -122,6 +123,40 @@ async fn send(
                 entry,
                 words,
                 yours,
+                public_url: ctx.public_url.to_string(),
+            }
+            .outgoing();
+            Some(mail)
+        }
+        MailKind::Mention => {
+            let (Some(user), Some(entry_id), Some(event_id)) =
+                (&job.user, job.entry_id, job.event_id)
+            else {
+                return ctx
+                    .store
+                    .record_mail(job.id, MailResult::Cancelled, now)
+                    .await;
+            };
+            // A note deleted with its entry (an erasure) goes unsent.
+            let (Some(entry), Some(note)) = (
+                ctx.store.entry_line(entry_id).await?,
+                ctx.store.event_body(event_id).await?,
+            ) else {
+                return ctx
+                    .store
+                    .record_mail(job.id, MailResult::Cancelled, now)
+                    .await;
+            };
+            let by = match job.actor_id {
+                Some(actor) => ctx.store.user_name(actor).await?,
+                None => None,
+            };
+            let mail = Mentioned {
+                to: user.email.clone(),
+                by: by.unwrap_or_else(|| "A colleague".to_owned()),
+                entry,
+                note,
+                now,
                 public_url: ctx.public_url.to_string(),
             }
             .outgoing();

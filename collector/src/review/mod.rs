@@ -5,6 +5,7 @@
 
 pub mod filter;
 pub mod input;
+pub mod mention;
 pub mod workflow;
 
 /// How staff call a kind of feedback.

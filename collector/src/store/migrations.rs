@@ -29,12 +29,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0020.sql"),
     include_str!("schema/0021.sql"),
     include_str!("schema/0022.sql"),
+    include_str!("schema/0023.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
 /// (the migration that does it, table, the last kinds listed before, what
 /// they become).
-const WIDENED_CHECKS: [(usize, &str, &str, &str); 4] = [
+const WIDENED_CHECKS: [(usize, &str, &str, &str); 6] = [
     (
         11,
         "events",
@@ -58,6 +59,18 @@ const WIDENED_CHECKS: [(usize, &str, &str, &str); 4] = [
         "mail_outbox",
         "'reply', 'follow_up')",
         "'reply', 'follow_up', 'receipt')",
+    ),
+    (
+        23,
+        "notices",
+        "'promise_overdue', 'follow_up')",
+        "'promise_overdue', 'follow_up', 'note')",
+    ),
+    (
+        23,
+        "mail_outbox",
+        "'follow_up', 'receipt')",
+        "'follow_up', 'receipt', 'mention')",
     ),
 ];
 

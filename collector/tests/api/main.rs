@@ -34,6 +34,7 @@ mod inbox;
 mod ingest;
 mod limits;
 mod mail_tls;
+mod mentions;
 mod metrics;
 mod notify;
 mod notify_settings;

@@ -70,7 +70,11 @@ async fn two_collectors_on_one_postgres_serve_as_one() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7], "each version applied once");
+    assert_eq!(
+        versions,
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        "each version applied once"
+    );
     let store = Store::connect(&url).await.unwrap();
     add_staff(&store).await;
 

@@ -276,6 +276,54 @@ async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
     );
     assert_eq!(db.user_name(ada.id).await.unwrap().as_deref(), Some("Ada"));
 
+    // A note leaves a notice only when it names someone, with its words
+    // for the dispatcher to find who; the mention email it queues is kept.
+    for body in ["Checked the courier", "@bo can you call the courier?"] {
+        db.add_note(inserted.public_id.clone(), body.into(), ada.id, T0 + 402)
+            .await
+            .unwrap();
+    }
+    let pending = db.pending_dispatch(100).await.unwrap();
+    let [noted] = pending.notices.as_slice() else {
+        panic!(
+            "one notice, for the note naming someone: {:?}",
+            pending.notices
+        );
+    };
+    assert_eq!(
+        (noted.kind, noted.reply.as_deref(), noted.actor_id),
+        (
+            NoticeKind::Note,
+            Some("@bo can you call the courier?"),
+            Some(ada.id)
+        )
+    );
+    let note_event = noted.subject.expect("the note's event");
+    let mut done = nothing_for(&pending, T0 + 403);
+    done.mails.push(NewMail {
+        kind: MailKind::Mention,
+        user_id: Some(ada.id),
+        entry_id: Some(noted.entry_id),
+        event_id: Some(note_event),
+        actor_id: Some(ada.id),
+    });
+    assert!(db.complete_dispatch(done).await.unwrap());
+    let jobs = db.due_mail(T0 + 403, 10).await.unwrap();
+    let [job] = jobs.as_slice() else {
+        panic!("the mention email: {jobs:?}");
+    };
+    assert_eq!(
+        (job.kind, job.event_id, job.actor_id),
+        (MailKind::Mention, Some(note_event), Some(ada.id))
+    );
+    assert_eq!(
+        db.event_body(note_event).await.unwrap().as_deref(),
+        Some("@bo can you call the courier?")
+    );
+    db.record_mail(job.id, MailResult::Sent { folded_upto: None }, T0 + 404)
+        .await
+        .unwrap();
+
     // A promise is noticed once when due soon and once when overdue.
     assert_eq!(db.notice_promises(T0 + DAY).await.unwrap(), 0);
     assert_eq!(db.notice_promises(T0 + 2 * DAY + 1).await.unwrap(), 1);

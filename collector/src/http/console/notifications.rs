@@ -142,10 +142,10 @@ fn render(
                 }
             }
             fieldset {
-                legend { "Assignments" }
+                legend { "Addressed to me" }
                 label.check {
                     input type="checkbox" name="assigned" value="on" checked[shown.assigned.is_some()];
-                    " Email me when a colleague assigns an entry to me"
+                    " Email me when a colleague assigns an entry to me or mentions me in a note (@name), and when a customer writes again on an entry of mine"
                 }
             }
             button.primary type="submit" { "Save" }

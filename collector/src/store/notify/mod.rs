@@ -31,10 +31,13 @@ pub enum NoticeKind {
     PromiseOverdue,
     /// The customer wrote again; the subject is their follow-up's event.
     FollowUp,
+    /// An internal note; the subject is its event. Colleagues it names
+    /// (`@bo`) are emailed; it never leaves by webhook.
+    Note,
 }
 
 impl NoticeKind {
-    const ALL: [NoticeKind; 8] = [
+    const ALL: [NoticeKind; 9] = [
         NoticeKind::Status,
         NoticeKind::Assign,
         NoticeKind::Reply,
@@ -43,6 +46,7 @@ impl NoticeKind {
         NoticeKind::PromiseDue,
         NoticeKind::PromiseOverdue,
         NoticeKind::FollowUp,
+        NoticeKind::Note,
     ];
 
     pub(in crate::store) fn as_str(self) -> &'static str {
@@ -55,6 +59,7 @@ impl NoticeKind {
             NoticeKind::PromiseDue => "promise_due",
             NoticeKind::PromiseOverdue => "promise_overdue",
             NoticeKind::FollowUp => "follow_up",
+            NoticeKind::Note => "note",
         }
     }
 
@@ -69,7 +74,8 @@ pub(super) struct Notice<'a> {
     pub kind: NoticeKind,
     pub entry_id: i64,
     pub actor: Option<i64>,
-    /// The colleague assigned, the reply's event or the promise.
+    /// The colleague assigned, the reply's, follow-up's or note's event,
+    /// or the promise.
     pub subject: Option<i64>,
     pub old_value: Option<&'a str>,
     pub new_value: Option<&'a str>,
@@ -153,7 +159,7 @@ pub struct NoticeFact {
     pub old_value: Option<String>,
     pub new_value: Option<String>,
     pub at: i64,
-    /// The words of a reply or a follow-up.
+    /// The words of a reply, a follow-up or a note.
     pub reply: Option<String>,
     /// Who the entry is assigned to, for a follow-up (they are told).
     pub assignee_id: Option<i64>,
@@ -260,6 +266,8 @@ pub enum MailKind {
     /// The customer wrote again on an entry assigned to the recipient, or
     /// (held by no active colleague) of a kind they hear of at once.
     FollowUp,
+    /// A colleague named the recipient in an internal note.
+    Mention,
     /// The customer's reference and status link, sent when their feedback
     /// arrives (on sites that send receipts).
     Receipt,
@@ -280,6 +288,7 @@ impl MailKind {
             MailKind::Reply => "reply",
             MailKind::FollowUp => "follow_up",
             MailKind::Receipt => "receipt",
+            MailKind::Mention => "mention",
         }
     }
 
@@ -291,6 +300,7 @@ impl MailKind {
             MailKind::Reply,
             MailKind::FollowUp,
             MailKind::Receipt,
+            MailKind::Mention,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)

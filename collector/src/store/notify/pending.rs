@@ -76,7 +76,7 @@ pub(super) fn pending(conn: &Connection, limit: i64) -> Result<Pending, StoreErr
                 return Ok(None);
             };
             let reply_body = match (kind, subject) {
-                (NoticeKind::Reply | NoticeKind::FollowUp, Some(event)) => reply
+                (NoticeKind::Reply | NoticeKind::FollowUp | NoticeKind::Note, Some(event)) => reply
                     .query_row([event], |r| r.get::<_, Option<String>>(0))
                     .optional()?
                     .flatten(),

@@ -88,12 +88,14 @@ impl Postgres {
             };
             let (_, site_id, entry) = snapshot(&row)?;
             let reply = match (kind, subject) {
-                (NoticeKind::Reply | NoticeKind::FollowUp, Some(event)) => client
-                    .query_opt("SELECT body FROM events WHERE id = $1", &[&event])
-                    .await?
-                    .map(|r| r.try_get::<_, Option<String>>(0))
-                    .transpose()?
-                    .flatten(),
+                (NoticeKind::Reply | NoticeKind::FollowUp | NoticeKind::Note, Some(event)) => {
+                    client
+                        .query_opt("SELECT body FROM events WHERE id = $1", &[&event])
+                        .await?
+                        .map(|r| r.try_get::<_, Option<String>>(0))
+                        .transpose()?
+                        .flatten()
+                }
                 _ => None,
             };
             let assignee_id = match kind {

@@ -346,7 +346,7 @@ impl Sqlite {
             if super::repeats_note(last, actor, &body, at) {
                 return Ok(Ok(()));
             }
-            record(
+            let event = record(
                 conn,
                 NewEvent {
                     entry_id: id,
@@ -358,6 +358,20 @@ impl Sqlite {
                     at,
                 },
             )?;
+            if crate::review::mention::names_anyone(&body) {
+                notice(
+                    conn,
+                    Notice {
+                        kind: NoticeKind::Note,
+                        entry_id: id,
+                        actor: Some(actor),
+                        subject: Some(event),
+                        old_value: None,
+                        new_value: None,
+                        at,
+                    },
+                )?;
+            }
             // An entry not indexed yet gets its notes from the timeline
             // when it is (see `search`).
             if id <= crate::store::search::indexed_upto(conn)? {

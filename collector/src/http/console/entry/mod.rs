@@ -203,7 +203,7 @@ fn actions(
         }
         section.panel {
             h2 { "Internal note" }
-            p.muted { "Only colleagues see notes." }
+            p.muted { "Only colleagues see notes. Write @ and the start of a colleague's email (@bo for bo@example.com) and they are emailed the note." }
             form.stack method="post" action={ (base) "/note" } {
                 (views::csrf(staff))
                 (views::refusal(note_problem, "note-problem"))

@@ -323,7 +323,7 @@ impl Postgres {
         if crate::store::review::repeats_note(last, actor, &body, at) {
             return Ok(());
         }
-        record(
+        let event = record(
             &tx,
             NewEvent {
                 entry_id: id,
@@ -336,6 +336,21 @@ impl Postgres {
             },
         )
         .await?;
+        if crate::review::mention::names_anyone(&body) {
+            notice(
+                &tx,
+                Notice {
+                    kind: NoticeKind::Note,
+                    entry_id: id,
+                    actor: Some(actor),
+                    subject: Some(event),
+                    old_value: None,
+                    new_value: None,
+                    at,
+                },
+            )
+            .await?;
+        }
         tx.execute(
             "UPDATE entries SET search = search || earshot_words($2) WHERE id = $1",
             &[&id, &body],

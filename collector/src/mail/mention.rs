@@ -1,0 +1,96 @@
+//! A colleague named the recipient in an internal note (`@bo`): the note
+//! itself, the entry it is on and how long its customer has waited, so a
+//! question asked in house is answered without opening the console first.
+//! The subject names who and which entry, never the note's words.
+
+use maud::html;
+
+use super::Outgoing;
+use super::staff::{EntryLine, first_words, footer, page, quote_text};
+use crate::webhooks::payload::console_link;
+
+#[derive(Debug, Clone)]
+pub struct Mentioned {
+    pub to: String,
+    /// Who wrote the note ("A colleague" when their account is gone).
+    pub by: String,
+    pub entry: EntryLine,
+    /// The note.
+    pub note: String,
+    pub now: i64,
+    pub public_url: String,
+}
+
+impl Mentioned {
+    pub fn outgoing(&self) -> Outgoing {
+        let e = &self.entry;
+        let by = &self.by;
+        let link = console_link(&self.public_url, &e.public_id);
+        let subject = format!("[Earshot] {by} mentioned you on {}", e.reference);
+        let note = first_words(&self.note);
+        let wait = e.wait(self.now);
+        let text = format!(
+            "{by} mentioned you in a note on {} on {} ({wait}):\n\n{}\n\nOpen it: {link}\n{}",
+            e.label(),
+            e.site_name,
+            quote_text(&note),
+            footer(&self.public_url)
+        );
+        let body = html! {
+            p { (by) " mentioned you in a note on " strong { (e.label()) } " on " (e.site_name) " (" (wait) "):" }
+            blockquote dir="auto" style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px; white-space: pre-line" { (note) }
+            p { a href=(link) { "Open it in Earshot" } }
+        };
+        Outgoing {
+            to: self.to.clone(),
+            html: Some(page(&subject, body, Some(&self.public_url))),
+            subject,
+            text,
+            about: Some(e.reference.clone()),
+            automatic: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mention_quotes_the_note_escaped_and_keeps_it_out_of_the_subject() {
+        let mail = Mentioned {
+            to: "bo@example.com".into(),
+            by: "Ada".into(),
+            entry: EntryLine {
+                public_id: "e_1".into(),
+                reference: "ES-AAAA-0001".into(),
+                kind: "complaint".into(),
+                severity: None,
+                site_name: "Fern & Fig".into(),
+                words: "The parcel came empty".into(),
+                waiting_since: 0,
+                waiting: true,
+            },
+            note: "@bo which carrier was it? <b>urgent</b>\nOrder 4411".into(),
+            now: 3 * 3_600_000,
+            public_url: "https://fb.example".into(),
+        }
+        .outgoing();
+        assert_eq!(mail.subject, "[Earshot] Ada mentioned you on ES-AAAA-0001");
+        assert!(
+            mail.text.starts_with(
+                "Ada mentioned you in a note on Complaint ES-AAAA-0001 on Fern & Fig (waiting 3 h):\n\n> @bo which carrier was it? <b>urgent</b>\n> Order 4411\n"
+            ),
+            "{}",
+            mail.text
+        );
+        assert!(
+            mail.text
+                .contains("Open it: https://fb.example/console/entries/e_1")
+        );
+        let html = mail.html.unwrap_or_default();
+        assert!(html.contains("&lt;b&gt;urgent&lt;/b&gt;"), "{html}");
+        assert!(!html.contains("<b>urgent"));
+        assert_eq!(mail.about.as_deref(), Some("ES-AAAA-0001"));
+    }
+}

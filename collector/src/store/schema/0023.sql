@@ -1,0 +1,3 @@
+-- Version 23: a colleague named in an internal note (@bo) is emailed it.
+-- A note leaves a notice ('note') for the dispatcher, which finds who it
+-- names and queues a 'mention' email for each (see WIDENED_CHECKS).
