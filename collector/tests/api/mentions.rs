@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::helpers::{TestApp, smtp_sink, spawn_app_with};
 use crate::notify::{collect, header};
 use crate::receiver::Receiver;
+use crate::rest::{Api, token_for};
 use crate::staff::{add_staff, signed_in};
 use crate::webhooks::add_endpoint;
 
@@ -122,4 +123,34 @@ async fn a_colleague_who_turned_off_what_is_addressed_to_them_is_not_emailed_a_m
     let got = collect(&mut mails, Duration::from_secs(2)).await;
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].contains("> @Bo, now?"), "{}", got[0]);
+}
+
+#[tokio::test]
+async fn a_note_added_through_the_api_mentions_as_one_added_in_the_console() {
+    let (app, mut mails) = app_with_mail().await;
+    praise(&app).await;
+    let reference = app
+        .db()
+        .query_row("SELECT reference FROM entries", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap();
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let response = api
+        .post(
+            &format!("/api/v1/entries/{reference}/notes"),
+            json!({"body": "Over to @ada@example.com: a refund?"}),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(header(&got[0], "To"), "ada@example.com");
+    assert_eq!(
+        header(&got[0], "Subject"),
+        format!("[Earshot] Bo mentioned you on {reference}")
+    );
 }

@@ -223,7 +223,7 @@ pub fn paths() -> Value {
                 "from": {"description": "Who the caller last read the entry assigned to (`assignee_id`; an email or `me` also serve; null for nobody): if that has changed since, the assignment is refused with 409 `changed`, so a tool does not take an entry from a colleague unseen; one no account has is refused with 422", "oneOf": colleague["oneOf"].clone()}
             }
         }), false),
-        "/api/v1/entries/{reference}/notes": action("addNote", "Add an internal note (scope write). The same words sent again by the same colleague within 10 minutes of their note, with no other note since, are the same note: kept once", json!({
+        "/api/v1/entries/{reference}/notes": action("addNote", "Add an internal note (scope write). The same words sent again by the same colleague within 10 minutes of their note, with no other note since, are the same note: kept once. Colleagues it names (`@bo`, the part of their email before the `@`, or the whole address) are emailed it when their notifications for what is addressed to them are on", json!({
             "type": "object", "additionalProperties": false, "required": ["body"],
             "properties": {"body": text(TEXT_MAX)}
         }), true),
