@@ -66,6 +66,18 @@ async fn a_colleague_named_in_a_note_is_emailed_it_and_nobody_else_is() {
     );
     assert!(mail.contains("> @bo which carrier was it?"), "{mail}");
     assert!(mail.contains(&format!("/console/entries/{id}")));
+    // The timeline says whom the note names (Ada named herself: not
+    // emailed, still named).
+    let page = console
+        .get(&format!("/console/entries/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("added an internal note naming <strong>Ada</strong> and <strong>Bo</strong>"),
+        "{page}"
+    );
     // A status change after the note: the webhook hears of that, and of
     // the entry arriving, never of the note.
     console

@@ -15,6 +15,7 @@ use super::{ConsoleError, NoticeQuery, PageQuery, Staff, views};
 use crate::http::AppState;
 use crate::http::local_time::{self, moment};
 use crate::review::input::{self, PROMISE_MAX, TEXT_MAX};
+use crate::review::mention;
 use crate::review::workflow::{Settled, Status, Urgency, human_ago, human_duration};
 use crate::store::{AttachmentMeta, EntryDetail, Event, EventKind, PromiseRow, Receipt, User};
 
@@ -30,7 +31,9 @@ fn context_row(label: &str, value: Option<&str>) -> Markup {
     }
 }
 
-fn event_line(event: &Event, promises: &[PromiseRow]) -> Markup {
+/// `users`: active colleagues, to say whom a note names (and so emailed,
+/// where they hear of what is addressed to them).
+fn event_line(event: &Event, promises: &[PromiseRow], users: &[User]) -> Markup {
     // Staff actions carry their colleague; the customer's (a follow-up, a
     // reopening) have none. Only staff assign, note, reply and settle, so one
     // without a colleague (seeded before any account existed) is still
@@ -62,6 +65,7 @@ fn event_line(event: &Event, promises: &[PromiseRow]) -> Markup {
             }
             EventKind::Note => {
                 strong { (who) } " added an internal note"
+                (naming(event.body.as_deref().unwrap_or_default(), users))
                 blockquote.note dir="auto" { (event.body.as_deref().unwrap_or_default()) }
             }
             EventKind::Reply => {
@@ -90,6 +94,27 @@ fn event_line(event: &Event, promises: &[PromiseRow]) -> Markup {
                 strong { (who) } " wrote again from their status page"
                 blockquote.follow-up dir="auto" { (event.body.as_deref().unwrap_or_default()) }
             }
+        }
+    }
+}
+
+/// " naming Bo and Chen Li": the colleagues a note mentions.
+fn naming(note: &str, users: &[User]) -> Markup {
+    let named = mention::mentioned(note, users.iter().map(|u| (u.id, u.email.as_str())));
+    let names: Vec<&str> = users
+        .iter()
+        .filter(|u| named.contains(&u.id))
+        .map(|u| u.name.as_str())
+        .collect();
+    html! {
+        @if let Some((last, rest)) = names.split_last() {
+            " naming "
+            @for (i, name) in rest.iter().enumerate() {
+                @if i > 0 { ", " }
+                strong { (name) }
+            }
+            @if !rest.is_empty() { " and " }
+            strong { (last) }
         }
     }
 }
@@ -352,7 +377,7 @@ fn render(
                     ol.timeline {
                         li { (moment(entry.created_at)) " " strong { "The customer" } " sent this" }
                         @for event in &entry.events {
-                            li id={ "event-" (event.id) } { (moment(event.created_at)) " " (event_line(event, &entry.promises)) }
+                            li id={ "event-" (event.id) } { (moment(event.created_at)) " " (event_line(event, &entry.promises, users)) }
                         }
                     }
                 }
