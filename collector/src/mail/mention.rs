@@ -6,7 +6,7 @@
 use maud::html;
 
 use super::Outgoing;
-use super::staff::{EntryLine, first_words, footer, page, quote_text};
+use super::staff::{EntryLine, first_words, footer, page, quote_html, quote_text};
 use crate::webhooks::payload::console_link;
 
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ impl Mentioned {
         );
         let body = html! {
             p { (by) " mentioned you in a note on " strong { (e.label()) } " on " (e.site_name) " (" (wait) "):" }
-            blockquote dir="auto" style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px; white-space: pre-line" { (note) }
+            (quote_html(&note))
             p { a href=(link) { "Open it in Earshot" } }
         };
         Outgoing {

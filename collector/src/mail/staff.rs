@@ -74,6 +74,14 @@ pub(super) fn first_words(text: &str) -> String {
     }
 }
 
+/// Words quoted in an email's HTML, in their own direction and with their
+/// line breaks.
+pub(super) fn quote_html(words: &str) -> Markup {
+    html! {
+        blockquote dir="auto" style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px; white-space: pre-line" { (words) }
+    }
+}
+
 /// The HTML page of an email; a notification (`settings`: the console's
 /// base URL) ends with a link to the page that changes what is sent.
 pub(super) fn page(title: &str, body: Markup, settings: Option<&str>) -> String {
@@ -153,7 +161,7 @@ impl NewEntries {
         text.push_str(&footer(&self.public_url));
         let body = html! {
             p { strong { (first.label()) } " on " (first.site_name) ", " (wait) }
-            blockquote dir="auto" style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
+            (quote_html(&words))
             p { a href=(link) { "Open it in Earshot" } }
             (more_html)
         };
@@ -290,7 +298,7 @@ impl Assigned {
         );
         let body = html! {
             p { (by) " assigned " strong { (e.label()) } " on " (e.site_name) " to you. " (waited) }
-            blockquote dir="auto" style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
+            (quote_html(&words))
             p { a href=(link) { "Open it in Earshot" } }
             (more_html)
         };
@@ -339,7 +347,7 @@ impl FollowedUp {
         );
         let body = html! {
             p { "The customer wrote again on " strong { (e.label()) } " on " (e.site_name) ", " (held) ". It is back in \u{201c}Needs a response\u{201d}." }
-            blockquote dir="auto" style="border-left: 3px solid #c4c8d0; margin: 0; padding-left: 12px" { (words) }
+            (quote_html(&words))
             p { a href=(link) { "Open it in Earshot" } }
         };
         Outgoing {

@@ -10,11 +10,11 @@ use std::time::Instant;
 use super::Context;
 use crate::mail::digest::Digest;
 use crate::mail::mention::Mentioned;
-use crate::mail::staff::{Assigned, FollowedUp, LIST_MAX, NewEntries};
+use crate::mail::staff::{Assigned, EntryLine, FollowedUp, LIST_MAX, NewEntries};
 use crate::mail::{Outgoing, ReceiptMail, ReplyMail};
 use crate::outage::Outage;
 use crate::review::workflow::{DAY, HOUR, MINUTE};
-use crate::store::{FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError};
+use crate::store::{FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError, User};
 
 /// Emails taken per round.
 const BATCH: i64 = 32;
@@ -95,18 +95,7 @@ async fn send(
             return send_folded(ctx, mailer, job, unrecorded).await;
         }
         MailKind::FollowUp => {
-            let (Some(user), Some(entry_id), Some(event_id)) =
-                (&job.user, job.entry_id, job.event_id)
-            else {
-                return ctx
-                    .store
-                    .record_mail(job.id, MailResult::Cancelled, now)
-                    .await;
-            };
-            let (Some(entry), Some(words)) = (
-                ctx.store.entry_line(entry_id).await?,
-                ctx.store.event_body(event_id).await?,
-            ) else {
+            let Some((user, entry, words)) = about_event(ctx, job).await? else {
                 return ctx
                     .store
                     .record_mail(job.id, MailResult::Cancelled, now)
@@ -129,19 +118,7 @@ async fn send(
             Some(mail)
         }
         MailKind::Mention => {
-            let (Some(user), Some(entry_id), Some(event_id)) =
-                (&job.user, job.entry_id, job.event_id)
-            else {
-                return ctx
-                    .store
-                    .record_mail(job.id, MailResult::Cancelled, now)
-                    .await;
-            };
-            // A note deleted with its entry (an erasure) goes unsent.
-            let (Some(entry), Some(note)) = (
-                ctx.store.entry_line(entry_id).await?,
-                ctx.store.event_body(event_id).await?,
-            ) else {
+            let Some((user, entry, note)) = about_event(ctx, job).await? else {
                 return ctx
                     .store
                     .record_mail(job.id, MailResult::Cancelled, now)
@@ -257,6 +234,22 @@ async fn send(
         }
     }
     Ok(())
+}
+
+/// The colleague, the entry and the words of the event (a follow-up, a
+/// note) a job is about; `None` when any is gone (the colleague disabled,
+/// the entry erased with its timeline): the email is then not sent.
+async fn about_event<'a>(
+    ctx: &Context,
+    job: &'a MailJob,
+) -> Result<Option<(&'a User, EntryLine, String)>, StoreError> {
+    let (Some(user), Some(entry_id), Some(event_id)) = (&job.user, job.entry_id, job.event_id)
+    else {
+        return Ok(None);
+    };
+    let entry = ctx.store.entry_line(entry_id).await?;
+    let words = ctx.store.event_body(event_id).await?;
+    Ok(entry.zip(words).map(|(entry, words)| (user, entry, words)))
 }
 
 /// The customer's status page, as emails link to it.
