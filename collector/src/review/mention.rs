@@ -62,6 +62,30 @@ pub fn mentioned<'a>(note: &str, staff: impl IntoIterator<Item = (i64, &'a str)>
         .collect()
 }
 
+/// How to name the colleague with address `email` among `emails` (every
+/// active colleague's): the part before the `@` where it is theirs alone,
+/// otherwise the whole address.
+pub fn handle<'a>(email: &'a str, emails: impl IntoIterator<Item = &'a str>) -> String {
+    let local = |address: &str| {
+        address
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let own = local(email);
+    let shared = emails
+        .into_iter()
+        .filter(|other| local(other) == own)
+        .count()
+        > 1;
+    if shared {
+        format!("@{}", email.to_ascii_lowercase())
+    } else {
+        format!("@{own}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +121,18 @@ mod tests {
         assert_eq!(named("no mention here"), [] as [i64; 0]);
         assert!(!names_anyone("write to ada@example.com"));
         assert!(names_anyone("over to @ada"));
+    }
+
+    #[test]
+    fn a_handle_is_the_first_part_of_the_address_unless_two_share_it() {
+        let emails = STAFF.map(|(_, email)| email);
+        assert_eq!(handle("ada@example.com", emails), "@ada");
+        assert_eq!(handle("Bo@Example.com", emails), "@bo@example.com");
+        assert_eq!(handle("chen.li@example.com", emails), "@chen.li");
+        // Each handle names exactly its colleague.
+        for (id, email) in STAFF {
+            assert_eq!(named(&handle(email, emails)), [id], "{email}");
+        }
     }
 
     #[test]

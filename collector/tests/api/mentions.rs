@@ -46,6 +46,15 @@ async fn a_colleague_named_in_a_note_is_emailed_it_and_nobody_else_is() {
     add_endpoint(&app.running.store, &receiver.url, "*", "standard", false).await;
     let id = praise(&app).await;
     let console = signed_in(&app, "ada@example.com").await;
+    // The note form says how to name each colleague (not Ada herself).
+    let page = console
+        .get(&format!("/console/entries/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<li><code>@bo</code> Bo</li>"), "{page}");
+    assert!(!page.contains("<code>@ada</code>"));
     let note = "@bo which carrier was it? The customer wrote to ada@example.com too. Noted, @ada.";
     let response = console
         .act(&format!("/console/entries/{id}/note"), &[("body", note)])

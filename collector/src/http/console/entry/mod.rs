@@ -98,6 +98,28 @@ fn event_line(event: &Event, promises: &[PromiseRow], users: &[User]) -> Markup 
     }
 }
 
+/// How to name each colleague in a note, so nobody has to guess.
+fn mention_hint(users: &[User], staff: &Staff) -> Markup {
+    let emails = || users.iter().map(|u| u.email.as_str());
+    let others: Vec<(String, &str)> = users
+        .iter()
+        .filter(|u| u.id != staff.user.id)
+        .map(|u| (mention::handle(&u.email, emails()), u.name.as_str()))
+        .collect();
+    html! {
+        @if !others.is_empty() {
+            details.mentions {
+                summary { "Name a colleague to email them the note" }
+                ul {
+                    @for (handle, name) in &others {
+                        li { code { (handle) } " " (name) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// " naming Bo and Chen Li": the colleagues a note mentions.
 fn naming(note: &str, users: &[User]) -> Markup {
     let named = mention::mentioned(note, users.iter().map(|u| (u.id, u.email.as_str())));
@@ -228,7 +250,8 @@ fn actions(
         }
         section.panel {
             h2 { "Internal note" }
-            p.muted { "Only colleagues see notes. Write @ and the start of a colleague's email (@bo for bo@example.com) and they are emailed the note." }
+            p.muted { "Only colleagues see notes." }
+            (mention_hint(users, staff))
             form.stack method="post" action={ (base) "/note" } {
                 (views::csrf(staff))
                 (views::refusal(note_problem, "note-problem"))
