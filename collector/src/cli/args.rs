@@ -321,7 +321,8 @@ pub enum UserCommand {
     /// Show or change how a colleague is notified. Settings:
     /// immediate=off|<kinds and severities> (e.g. complaint,expectation,blocking),
     /// sites=all|<site keys>, digest=off|<UTC hour 0-23>, assigned=on|off (entries
-    /// assigned to them, notes that mention them, follow-ups on theirs).
+    /// assigned to them, notes that mention them, follow-ups and promises
+    /// turning due on theirs).
     Notify {
         /// The colleague's sign-in email.
         #[arg(long)]

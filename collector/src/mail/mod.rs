@@ -7,6 +7,7 @@ pub mod account;
 pub mod digest;
 mod failure;
 pub mod mention;
+pub mod promise;
 mod receipt;
 mod reply;
 pub mod staff;

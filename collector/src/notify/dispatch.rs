@@ -258,6 +258,28 @@ fn plan(ctx: &Context, pending: &Pending, staff: &[(User, Prefs)], now: i64) -> 
                     });
                 }
             }
+            NoticeKind::PromiseDue | NoticeKind::PromiseOverdue => {
+                let Some(promise) = notice.promise.as_ref().filter(|p| p.outcome.is_none()) else {
+                    continue;
+                };
+                // Whoever holds the entry keeps its promises; held by no
+                // active colleague, the one who made it hears.
+                let active = |id: Option<i64>| staff.iter().find(|(u, _)| Some(u.id) == id);
+                let Some((user, prefs)) =
+                    active(notice.assignee_id).or_else(|| active(promise.made_by))
+                else {
+                    continue;
+                };
+                if prefs.on_assign {
+                    done.mails.push(NewMail {
+                        kind: MailKind::Promise,
+                        user_id: Some(user.id),
+                        entry_id: Some(notice.entry_id),
+                        event_id: Some(promise.event_id),
+                        actor_id: promise.made_by,
+                    });
+                }
+            }
             NoticeKind::Reply if notice.entry.email.is_some() => {
                 done.mails.push(NewMail {
                     kind: MailKind::Reply,

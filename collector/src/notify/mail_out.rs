@@ -7,14 +7,13 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::Context;
+use super::{Context, about};
 use crate::mail::digest::Digest;
-use crate::mail::mention::Mentioned;
-use crate::mail::staff::{Assigned, EntryLine, FollowedUp, LIST_MAX, NewEntries};
+use crate::mail::staff::{Assigned, LIST_MAX, NewEntries};
 use crate::mail::{Outgoing, ReceiptMail, ReplyMail};
 use crate::outage::Outage;
 use crate::review::workflow::{DAY, HOUR, MINUTE};
-use crate::store::{FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError, User};
+use crate::store::{FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError};
 
 /// Emails taken per round.
 const BATCH: i64 = 32;
@@ -94,51 +93,9 @@ async fn send(
         MailKind::NewEntry | MailKind::Assigned => {
             return send_folded(ctx, mailer, job, unrecorded).await;
         }
-        MailKind::FollowUp => {
-            let Some((user, entry, words)) = about_event(ctx, job).await? else {
-                return ctx
-                    .store
-                    .record_mail(job.id, MailResult::Cancelled, now)
-                    .await;
-            };
-            // Who holds it now, not when the customer wrote.
-            let yours = ctx
-                .store
-                .entry_detail(entry.public_id.clone())
-                .await?
-                .is_some_and(|d| d.assignee_id == Some(user.id));
-            let mail = FollowedUp {
-                to: user.email.clone(),
-                entry,
-                words,
-                yours,
-                public_url: ctx.public_url.to_string(),
-            }
-            .outgoing();
-            Some(mail)
-        }
-        MailKind::Mention => {
-            let Some((user, entry, note)) = about_event(ctx, job).await? else {
-                return ctx
-                    .store
-                    .record_mail(job.id, MailResult::Cancelled, now)
-                    .await;
-            };
-            let by = match job.actor_id {
-                Some(actor) => ctx.store.user_name(actor).await?,
-                None => None,
-            };
-            let mail = Mentioned {
-                to: user.email.clone(),
-                by: by.unwrap_or_else(|| "A colleague".to_owned()),
-                entry,
-                note,
-                now,
-                public_url: ctx.public_url.to_string(),
-            }
-            .outgoing();
-            Some(mail)
-        }
+        MailKind::FollowUp => about::follow_up(ctx, job).await?,
+        MailKind::Mention => about::mention(ctx, job, now).await?,
+        MailKind::Promise => about::promise(ctx, job, now).await?,
         MailKind::Digest => {
             let Some(user) = &job.user else {
                 return ctx
@@ -234,22 +191,6 @@ async fn send(
         }
     }
     Ok(())
-}
-
-/// The colleague, the entry and the words of the event (a follow-up, a
-/// note) a job is about; `None` when any is gone (the colleague disabled,
-/// the entry erased with its timeline): the email is then not sent.
-async fn about_event<'a>(
-    ctx: &Context,
-    job: &'a MailJob,
-) -> Result<Option<(&'a User, EntryLine, String)>, StoreError> {
-    let (Some(user), Some(entry_id), Some(event_id)) = (&job.user, job.entry_id, job.event_id)
-    else {
-        return Ok(None);
-    };
-    let entry = ctx.store.entry_line(entry_id).await?;
-    let words = ctx.store.event_body(event_id).await?;
-    Ok(entry.zip(words).map(|(entry, words)| (user, entry, words)))
 }
 
 /// The customer's status page, as emails link to it.

@@ -11,6 +11,7 @@
 //!
 //! Everything is durable: a restart resumes where the database says.
 
+mod about;
 mod dispatch;
 mod hooks_out;
 mod mail_out;

@@ -70,7 +70,7 @@ const WIDENED_CHECKS: [(usize, &str, &str, &str); 6] = [
         23,
         "mail_outbox",
         "'follow_up', 'receipt')",
-        "'follow_up', 'receipt', 'mention')",
+        "'follow_up', 'receipt', 'mention', 'promise')",
     ),
 ];
 

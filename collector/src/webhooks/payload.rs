@@ -42,6 +42,10 @@ pub struct PromiseDetail {
     pub due_at: i64,
     /// `kept` or `broken`, once settled.
     pub outcome: Option<String>,
+    /// The reply that made it, and who wrote that reply: whom to remind
+    /// when it turns due (never sent in a message).
+    pub event_id: i64,
+    pub made_by: Option<i64>,
 }
 
 /// What happened, beyond the entry itself.

@@ -46,6 +46,7 @@ mod postgres_server;
 mod privacy;
 mod receipts;
 mod receiver;
+mod reminders;
 mod reports;
 mod rest;
 mod rest_reads;

@@ -68,7 +68,7 @@ fn complaint(app: &TestApp, message: &str) -> serde_json::Value {
            "email": "ana@customer.example"})
 }
 
-async fn submit(app: &TestApp, body: serde_json::Value) -> String {
+pub(crate) async fn submit(app: &TestApp, body: serde_json::Value) -> String {
     let response = app.post_json(&body, None).await;
     assert_eq!(response.status().as_u16(), 201);
     let accepted: serde_json::Value = response.json().await.unwrap();

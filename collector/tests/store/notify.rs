@@ -332,6 +332,30 @@ async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
     let pending = db.pending_dispatch(100).await.unwrap();
     let kinds: Vec<NoticeKind> = pending.notices.iter().map(|n| n.kind).collect();
     assert_eq!(kinds, [NoticeKind::PromiseDue, NoticeKind::PromiseOverdue]);
+    // Whom to remind: who holds the entry (nobody), else who made it, and
+    // the reply that made it, for the email.
+    let due = &pending.notices[0];
+    let promise = due.promise.as_ref().expect("the promise");
+    assert_eq!(
+        (due.assignee_id, promise.made_by, promise.event_id),
+        (None, Some(ada.id), event)
+    );
+    let mut done = nothing_for(&pending, T0 + 4 * DAY);
+    done.mails.push(NewMail {
+        kind: MailKind::Promise,
+        user_id: Some(ada.id),
+        entry_id: Some(due.entry_id),
+        event_id: Some(promise.event_id),
+        actor_id: promise.made_by,
+    });
+    assert!(db.complete_dispatch(done).await.unwrap());
+    let jobs = db.due_mail(T0 + 4 * DAY, 10).await.unwrap();
+    assert_eq!(
+        jobs.iter()
+            .map(|j| (j.kind, j.event_id))
+            .collect::<Vec<_>>(),
+        [(MailKind::Promise, Some(event))]
+    );
 }
 story!(what_happens_is_announced_once_and_sent_once);
 

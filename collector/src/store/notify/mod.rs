@@ -161,7 +161,8 @@ pub struct NoticeFact {
     pub at: i64,
     /// The words of a reply, a follow-up or a note.
     pub reply: Option<String>,
-    /// Who the entry is assigned to, for a follow-up (they are told).
+    /// Who the entry is assigned to, for a follow-up or a promise turning
+    /// due (they are told).
     pub assignee_id: Option<i64>,
     /// The promise, for promise notices.
     pub promise: Option<PromiseDetail>,
@@ -268,6 +269,9 @@ pub enum MailKind {
     FollowUp,
     /// A colleague named the recipient in an internal note.
     Mention,
+    /// A promise on an entry the recipient holds (or, held by no active
+    /// colleague, one they made) is due within a day, or overdue.
+    Promise,
     /// The customer's reference and status link, sent when their feedback
     /// arrives (on sites that send receipts).
     Receipt,
@@ -289,6 +293,7 @@ impl MailKind {
             MailKind::FollowUp => "follow_up",
             MailKind::Receipt => "receipt",
             MailKind::Mention => "mention",
+            MailKind::Promise => "promise",
         }
     }
 
@@ -301,6 +306,7 @@ impl MailKind {
             MailKind::FollowUp,
             MailKind::Receipt,
             MailKind::Mention,
+            MailKind::Promise,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)

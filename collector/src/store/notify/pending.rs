@@ -50,8 +50,9 @@ pub(super) fn pending(conn: &Connection, limit: i64) -> Result<Pending, StoreErr
     let mut snapshot = conn.prepare_cached(&format!("{SNAPSHOT_SELECT} WHERE e.id = ?1"))?;
     let mut reply = conn.prepare_cached("SELECT body FROM events WHERE id = ?1")?;
     let mut assignee = conn.prepare_cached("SELECT assignee_id FROM entries WHERE id = ?1")?;
-    let mut promise =
-        conn.prepare_cached("SELECT id, text, due_at, state FROM promises WHERE id = ?1")?;
+    let mut promise = conn.prepare_cached(
+        "SELECT id, text, due_at, state, event_id, made_by FROM promises WHERE id = ?1",
+    )?;
     let mut notices = Vec::new();
     let mut unreadable_notices = Vec::new();
     for (id, rest) in raw {
@@ -83,10 +84,12 @@ pub(super) fn pending(conn: &Connection, limit: i64) -> Result<Pending, StoreErr
                 _ => None,
             };
             let assignee_id = match kind {
-                NoticeKind::FollowUp => assignee
-                    .query_row([entry_id], |r| r.get::<_, Option<i64>>(0))
-                    .optional()?
-                    .flatten(),
+                NoticeKind::FollowUp | NoticeKind::PromiseDue | NoticeKind::PromiseOverdue => {
+                    assignee
+                        .query_row([entry_id], |r| r.get::<_, Option<i64>>(0))
+                        .optional()?
+                        .flatten()
+                }
                 _ => None,
             };
             let promise_detail = match (kind, subject) {
@@ -104,6 +107,8 @@ pub(super) fn pending(conn: &Connection, limit: i64) -> Result<Pending, StoreErr
                             text: r.get(1)?,
                             due_at: r.get(2)?,
                             outcome: (state != "open").then_some(state),
+                            event_id: r.get(4)?,
+                            made_by: r.get(5)?,
                         })
                     })
                     .optional()?,

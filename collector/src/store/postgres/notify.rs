@@ -99,15 +99,17 @@ impl Postgres {
                 _ => None,
             };
             let assignee_id = match kind {
-                NoticeKind::FollowUp => client
-                    .query_opt(
-                        "SELECT assignee_id FROM entries WHERE id = $1",
-                        &[&entry_id],
-                    )
-                    .await?
-                    .map(|r| r.try_get::<_, Option<i64>>(0))
-                    .transpose()?
-                    .flatten(),
+                NoticeKind::FollowUp | NoticeKind::PromiseDue | NoticeKind::PromiseOverdue => {
+                    client
+                        .query_opt(
+                            "SELECT assignee_id FROM entries WHERE id = $1",
+                            &[&entry_id],
+                        )
+                        .await?
+                        .map(|r| r.try_get::<_, Option<i64>>(0))
+                        .transpose()?
+                        .flatten()
+                }
                 _ => None,
             };
             let promise = match (kind, subject) {
@@ -119,7 +121,7 @@ impl Postgres {
                     Some(promise_id),
                 ) => client
                     .query_opt(
-                        "SELECT id, text, due_at, state FROM promises WHERE id = $1",
+                        "SELECT id, text, due_at, state, event_id, made_by FROM promises WHERE id = $1",
                         &[&promise_id],
                     )
                     .await?
@@ -130,6 +132,8 @@ impl Postgres {
                             text: r.try_get(1)?,
                             due_at: r.try_get(2)?,
                             outcome: (state != "open").then_some(state),
+                            event_id: r.try_get(4)?,
+                            made_by: r.try_get(5)?,
                         })
                     })
                     .transpose()?,

@@ -1,3 +1,5 @@
 -- Version 23: a colleague named in an internal note (@bo) is emailed it.
 -- A note leaves a notice ('note') for the dispatcher, which finds who it
--- names and queues a 'mention' email for each (see WIDENED_CHECKS).
+-- names and queues a 'mention' email for each. A promise turning due or
+-- overdue emails whoever holds the entry (or made the promise): 'promise'
+-- (see WIDENED_CHECKS).
