@@ -1,8 +1,8 @@
 //! The emails to one colleague about one entry's event, written as things
 //! stand when they go: a follow-up, a mention in a note, a promise turning
 //! due. `None` when there is nothing left to say (the colleague disabled,
-//! the entry erased, the promise settled meanwhile, or one made due within
-//! a day and not late yet): the email is then recorded as cancelled.
+//! the entry erased, the promise settled meanwhile, or one promised for
+//! today or tomorrow and not late yet): the email is then recorded as cancelled.
 
 use super::Context;
 use crate::mail::Outgoing;
@@ -95,8 +95,9 @@ pub(super) async fn promise(
     let Some(promise) = promise else {
         return Ok(None);
     };
-    // Promised for today or tomorrow: its maker knows it is due.
-    let fresh = promise.due_at - promise.created_at <= DAY;
+    // Promised for today or tomorrow (it is due by the end of that UTC
+    // day): its maker knows it is due.
+    let fresh = promise.due_at - promise.created_at < 2 * DAY;
     if now <= promise.due_at && fresh {
         return Ok(None);
     }

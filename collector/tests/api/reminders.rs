@@ -81,6 +81,18 @@ async fn the_colleague_holding_an_entry_is_reminded_of_its_promise_before_and_af
             ],
         )
         .await;
+    // Promised for tomorrow: no reminder it is due, one when it is late.
+    let tomorrow = crate::notify::submit(&app, complaint(&app, "No tracking link")).await;
+    console
+        .act(
+            &format!("/console/entries/{tomorrow}/reply"),
+            &[
+                ("body", "Looking into it"),
+                ("promise_text", "A tracking link"),
+                ("promise_due", "2026-11-23"),
+            ],
+        )
+        .await;
     assert!(reminders(&mut mails).await.is_empty());
 
     // 2026-11-23 00:01: the one for today is overdue; its maker hears.
@@ -101,8 +113,18 @@ async fn the_colleague_holding_an_entry_is_reminded_of_its_promise_before_and_af
         "{mail}"
     );
 
+    // 2026-11-24 00:01: tomorrow's is overdue.
+    clock.advance(DAY);
+    let got = reminders(&mut mails).await;
+    let [(to, subject, mail)] = got.as_slice() else {
+        panic!("one reminder: {got:?}");
+    };
+    assert_eq!(to, "ada@example.com");
+    assert!(subject.ends_with(" is overdue"), "{subject}");
+    assert!(mail.contains("> A tracking link"), "{mail}");
+
     // 2026-11-25 00:01: Bo's is due today.
-    clock.advance(2 * DAY);
+    clock.advance(DAY);
     let got = reminders(&mut mails).await;
     let [(to, subject, mail)] = got.as_slice() else {
         panic!("one reminder: {got:?}");

@@ -145,7 +145,7 @@ fn render(
                 legend { "Addressed to me" }
                 label.check {
                     input type="checkbox" name="assigned" value="on" checked[shown.assigned.is_some()];
-                    " Email me when a colleague assigns an entry to me or mentions me in a note (@name), when a customer writes again on an entry of mine, and when a promise on one is due tomorrow or overdue"
+                    " Email me when a colleague assigns an entry to me or mentions me in a note (@name), when a customer writes again on an entry of mine, and when a promise on one is due within a day or overdue"
                 }
             }
             button.primary type="submit" { "Save" }
