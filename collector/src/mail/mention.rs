@@ -6,8 +6,7 @@
 use maud::html;
 
 use super::Outgoing;
-use super::staff::{EntryLine, first_words, footer, page, quote_html, quote_text};
-use crate::webhooks::payload::console_link;
+use super::staff::{EntryLine, OneEntry, first_words};
 
 #[derive(Debug, Clone)]
 pub struct Mentioned {
@@ -25,30 +24,24 @@ impl Mentioned {
     pub fn outgoing(&self) -> Outgoing {
         let e = &self.entry;
         let by = &self.by;
-        let link = console_link(&self.public_url, &e.public_id);
-        let subject = format!("[Earshot] {by} mentioned you on {}", e.reference);
-        let note = first_words(&self.note);
         let wait = e.wait(self.now);
-        let text = format!(
-            "{by} mentioned you in a note on {} on {} ({wait}):\n\n{}\n\nOpen it: {link}\n{}",
-            e.label(),
-            e.site_name,
-            quote_text(&note),
-            footer(&self.public_url)
-        );
-        let body = html! {
-            p { (by) " mentioned you in a note on " strong { (e.label()) } " on " (e.site_name) " (" (wait) "):" }
-            (quote_html(&note))
-            p { a href=(link) { "Open it in Earshot" } }
-        };
-        Outgoing {
-            to: self.to.clone(),
-            html: Some(page(&subject, body, Some(&self.public_url))),
-            subject,
-            text,
-            about: Some(e.reference.clone()),
-            automatic: true,
+        OneEntry {
+            to: &self.to,
+            subject: format!("[Earshot] {by} mentioned you on {}", e.reference),
+            entry: e,
+            lead: (
+                format!(
+                    "{by} mentioned you in a note on {} on {} ({wait}):",
+                    e.label(),
+                    e.site_name
+                ),
+                html! { (by) " mentioned you in a note on " strong { (e.label()) } " on " (e.site_name) " (" (wait) "):" },
+            ),
+            quoted: &first_words(&self.note),
+            after: None,
+            public_url: &self.public_url,
         }
+        .outgoing()
     }
 }
 

@@ -6,9 +6,8 @@
 use maud::html;
 
 use super::Outgoing;
-use super::staff::{EntryLine, footer, page, quote_html, quote_text};
+use super::staff::{EntryLine, OneEntry};
 use crate::review::workflow::human_duration;
-use crate::webhooks::payload::console_link;
 
 #[derive(Debug, Clone)]
 pub struct PromiseReminder {
@@ -27,7 +26,6 @@ pub struct PromiseReminder {
 impl PromiseReminder {
     pub fn outgoing(&self) -> Outgoing {
         let e = &self.entry;
-        let link = console_link(&self.public_url, &e.public_id);
         let overdue = self.now > self.due_at;
         let whose = if self.made_by.is_some() {
             "A promise"
@@ -52,27 +50,25 @@ impl PromiseReminder {
                 human_duration(self.due_at - self.now)
             )
         };
-        let text = format!(
-            "{who} promised the customer of {} on {}:\n\n{}\n\n{when} Keep it, then record it as kept (or as broken) on the entry: {link}\n{}",
-            e.label(),
-            e.site_name,
-            quote_text(&self.text),
-            footer(&self.public_url)
-        );
-        let body = html! {
-            p { (who) " promised the customer of " strong { (e.label()) } " on " (e.site_name) ":" }
-            (quote_html(&self.text))
-            p { (when) " Keep it, then record it as kept (or as broken) on the entry." }
-            p { a href=(link) { "Open it in Earshot" } }
-        };
-        Outgoing {
-            to: self.to.clone(),
-            html: Some(page(&subject, body, Some(&self.public_url))),
+        OneEntry {
+            to: &self.to,
             subject,
-            text,
-            about: Some(e.reference.clone()),
-            automatic: true,
+            entry: e,
+            lead: (
+                format!(
+                    "{who} promised the customer of {} on {}:",
+                    e.label(),
+                    e.site_name
+                ),
+                html! { (who) " promised the customer of " strong { (e.label()) } " on " (e.site_name) ":" },
+            ),
+            quoted: &self.text,
+            after: Some(format!(
+                "{when} Keep it, then record it as kept (or as broken) on the entry."
+            )),
+            public_url: &self.public_url,
         }
+        .outgoing()
     }
 }
 

@@ -82,6 +82,50 @@ pub(super) fn quote_html(words: &str) -> Markup {
     }
 }
 
+/// A notification about one entry: what happened (`lead`, as text and
+/// HTML), the words it is about quoted, a paragraph after them if any,
+/// the link to the entry; threaded with the entry's other emails.
+pub(super) struct OneEntry<'a> {
+    pub to: &'a str,
+    pub subject: String,
+    pub entry: &'a EntryLine,
+    pub lead: (String, Markup),
+    pub quoted: &'a str,
+    pub after: Option<String>,
+    pub public_url: &'a str,
+}
+
+impl OneEntry<'_> {
+    pub(super) fn outgoing(self) -> Outgoing {
+        let link = console_link(self.public_url, &self.entry.public_id);
+        let (lead_text, lead_html) = self.lead;
+        let after_text = self
+            .after
+            .as_ref()
+            .map(|after| format!("{after}\n\n"))
+            .unwrap_or_default();
+        let text = format!(
+            "{lead_text}\n\n{}\n\n{after_text}Open it: {link}\n{}",
+            quote_text(self.quoted),
+            footer(self.public_url)
+        );
+        let body = html! {
+            p { (lead_html) }
+            (quote_html(self.quoted))
+            @if let Some(after) = &self.after { p { (after) } }
+            p { a href=(link) { "Open it in Earshot" } }
+        };
+        Outgoing {
+            to: self.to.to_owned(),
+            html: Some(page(&self.subject, body, Some(self.public_url))),
+            subject: self.subject,
+            text,
+            about: Some(self.entry.reference.clone()),
+            automatic: true,
+        }
+    }
+}
+
 /// The HTML page of an email; a notification (`settings`: the console's
 /// base URL) ends with a link to the page that changes what is sent.
 pub(super) fn page(title: &str, body: Markup, settings: Option<&str>) -> String {
@@ -330,34 +374,28 @@ pub struct FollowedUp {
 impl FollowedUp {
     pub fn outgoing(&self) -> Outgoing {
         let e = &self.entry;
-        let link = console_link(&self.public_url, &e.public_id);
-        let subject = format!("[Earshot] The customer wrote again on {}", e.reference);
-        let words = first_words(&self.words);
         let held = if self.yours {
             "assigned to you"
         } else {
             "which no active colleague holds"
         };
-        let text = format!(
-            "The customer wrote again on {} on {}, {held}. It is back in \"Needs a response\".\n\n{}\n\nOpen it: {link}\n{}",
-            e.label(),
-            e.site_name,
-            quote_text(&words),
-            footer(&self.public_url)
-        );
-        let body = html! {
-            p { "The customer wrote again on " strong { (e.label()) } " on " (e.site_name) ", " (held) ". It is back in \u{201c}Needs a response\u{201d}." }
-            (quote_html(&words))
-            p { a href=(link) { "Open it in Earshot" } }
-        };
-        Outgoing {
-            to: self.to.clone(),
-            html: Some(page(&subject, body, Some(&self.public_url))),
-            subject,
-            text,
-            about: Some(e.reference.clone()),
-            automatic: true,
+        OneEntry {
+            to: &self.to,
+            subject: format!("[Earshot] The customer wrote again on {}", e.reference),
+            entry: e,
+            lead: (
+                format!(
+                    "The customer wrote again on {} on {}, {held}. It is back in \"Needs a response\".",
+                    e.label(),
+                    e.site_name
+                ),
+                html! { "The customer wrote again on " strong { (e.label()) } " on " (e.site_name) ", " (held) ". It is back in \u{201c}Needs a response\u{201d}." },
+            ),
+            quoted: &first_words(&self.words),
+            after: None,
+            public_url: &self.public_url,
         }
+        .outgoing()
     }
 }
 
