@@ -48,22 +48,14 @@ impl Mentioned {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mail::staff::line;
 
     #[test]
     fn a_mention_quotes_the_note_escaped_and_keeps_it_out_of_the_subject() {
         let mail = Mentioned {
             to: "bo@example.com".into(),
             by: "Ada".into(),
-            entry: EntryLine {
-                public_id: "e_1".into(),
-                reference: "ES-AAAA-0001".into(),
-                kind: "complaint".into(),
-                severity: None,
-                site_name: "Fern & Fig".into(),
-                words: "The parcel came empty".into(),
-                waiting_since: 0,
-                waiting: true,
-            },
+            entry: line(1, "The parcel came empty"),
             note: "@bo which carrier was it? <b>urgent</b>\nOrder 4411".into(),
             now: 3 * 3_600_000,
             public_url: "https://fb.example".into(),
@@ -72,7 +64,7 @@ mod tests {
         assert_eq!(mail.subject, "[Earshot] Ada mentioned you on ES-AAAA-0001");
         assert!(
             mail.text.starts_with(
-                "Ada mentioned you in a note on Complaint ES-AAAA-0001 on Fern & Fig (waiting 3 h):\n\n> @bo which carrier was it? <b>urgent</b>\n> Order 4411\n"
+                "Ada mentioned you in a note on Complaint ES-AAAA-0001 (blocking) on Fern & Fig (waiting 3 h):\n\n> @bo which carrier was it? <b>urgent</b>\n> Order 4411\n"
             ),
             "{}",
             mail.text

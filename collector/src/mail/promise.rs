@@ -75,6 +75,7 @@ impl PromiseReminder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mail::staff::line;
     use crate::review::workflow::{DAY, HOUR};
 
     fn reminder(made_by: Option<&str>, now: i64) -> Outgoing {
@@ -82,14 +83,8 @@ mod tests {
             to: "bo@example.com".into(),
             made_by: made_by.map(str::to_owned),
             entry: EntryLine {
-                public_id: "e_1".into(),
-                reference: "ES-AAAA-0001".into(),
-                kind: "complaint".into(),
-                severity: None,
-                site_name: "Fern & Fig".into(),
-                words: "The parcel came empty".into(),
-                waiting_since: 0,
                 waiting: false,
+                ..line(1, "The parcel came empty")
             },
             text: "A new parcel <by Friday>".into(),
             due_at: 10 * DAY,
@@ -108,7 +103,7 @@ mod tests {
         );
         assert!(
             mail.text.starts_with(
-                "You promised the customer of Complaint ES-AAAA-0001 on Fern & Fig:\n\n> A new parcel <by Friday>\n\nIt is due 1970-01-11 (UTC), in 20 h."
+                "You promised the customer of Complaint ES-AAAA-0001 (blocking) on Fern & Fig:\n\n> A new parcel <by Friday>\n\nIt is due 1970-01-11 (UTC), in 20 h."
             ),
             "{}",
             mail.text

@@ -399,22 +399,24 @@ impl FollowedUp {
     }
 }
 
+/// Entry `n` for the emails' tests: a blocking complaint, waiting since 0.
+#[cfg(test)]
+pub(super) fn line(n: usize, words: &str) -> EntryLine {
+    EntryLine {
+        public_id: format!("e_{n}"),
+        reference: format!("ES-AAAA-{n:04}"),
+        kind: "complaint".into(),
+        severity: Some("blocking".into()),
+        site_name: "Fern & Fig".into(),
+        words: words.into(),
+        waiting_since: 0,
+        waiting: true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn line(n: usize, words: &str) -> EntryLine {
-        EntryLine {
-            public_id: format!("e_{n}"),
-            reference: format!("ES-AAAA-{n:04}"),
-            kind: "complaint".into(),
-            severity: Some("blocking".into()),
-            site_name: "Fern & Fig".into(),
-            words: words.into(),
-            waiting_since: 0,
-            waiting: true,
-        }
-    }
 
     #[test]
     fn one_new_entry_is_quoted_with_its_wait_and_link() {
