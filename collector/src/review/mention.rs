@@ -54,9 +54,8 @@ pub fn mentioned<'a>(note: &str, staff: impl IntoIterator<Item = (i64, &'a str)>
     staff
         .into_iter()
         .filter(|(_, email)| {
-            let email = email.to_ascii_lowercase();
-            let local = email.split('@').next().unwrap_or_default();
-            handles.iter().any(|h| *h == email || h == local)
+            let (email, local) = (email.to_ascii_lowercase(), local_part(email));
+            handles.iter().any(|h| *h == email || *h == local)
         })
         .map(|(id, _)| id)
         .collect()
@@ -66,17 +65,10 @@ pub fn mentioned<'a>(note: &str, staff: impl IntoIterator<Item = (i64, &'a str)>
 /// active colleague's): the part before the `@` where it is theirs alone,
 /// otherwise the whole address.
 pub fn handle<'a>(email: &'a str, emails: impl IntoIterator<Item = &'a str>) -> String {
-    let local = |address: &str| {
-        address
-            .split('@')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase()
-    };
-    let own = local(email);
+    let own = local_part(email);
     let shared = emails
         .into_iter()
-        .filter(|other| local(other) == own)
+        .filter(|other| local_part(other) == own)
         .count()
         > 1;
     if shared {
@@ -84,6 +76,15 @@ pub fn handle<'a>(email: &'a str, emails: impl IntoIterator<Item = &'a str>) -> 
     } else {
         format!("@{own}")
     }
+}
+
+/// An address's part before the `@`, lowercased.
+fn local_part(address: &str) -> String {
+    address
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
 }
 
 #[cfg(test)]
