@@ -47,12 +47,7 @@ async fn a_colleague_named_in_a_note_is_emailed_it_and_nobody_else_is() {
     let id = praise(&app).await;
     let console = signed_in(&app, "ada@example.com").await;
     // The note form says how to name each colleague (not Ada herself).
-    let page = console
-        .get(&format!("/console/entries/{id}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = console.html(&format!("/console/entries/{id}")).await;
     assert!(page.contains("<li><code>@bo</code> Bo</li>"), "{page}");
     assert!(!page.contains("<code>@ada</code>"));
     let note = "@bo which carrier was it? The customer wrote to ada@example.com too. Noted, @ada.";
@@ -77,12 +72,7 @@ async fn a_colleague_named_in_a_note_is_emailed_it_and_nobody_else_is() {
     assert!(mail.contains(&format!("/console/entries/{id}")));
     // The timeline says whom the note names (Ada named herself: not
     // emailed, still named).
-    let page = console
-        .get(&format!("/console/entries/{id}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = console.html(&format!("/console/entries/{id}")).await;
     assert!(
         page.contains("added an internal note naming <strong>Ada</strong> and <strong>Bo</strong>"),
         "{page}"
