@@ -27,6 +27,25 @@ async fn searching_for_a_reference_as_a_customer_quotes_it_opens_the_entry() {
             "{typed}"
         );
     }
+    // Typed into the address bar in place of the id, it opens the entry
+    // at its own address; one that names no entry is not found.
+    let response = console
+        .get(&format!("/console/entries/{}", reference.to_lowercase()))
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        crate::staff::location(&response),
+        format!("/console/entries/{id}")
+    );
+    let response = console.get("/console/entries/ES-0000-0000").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // Signed out, the address asks for a sign-in before telling anything.
+    let anonymous = crate::staff::Console::new(&app);
+    let response = anonymous
+        .get(&format!("/console/entries/{reference}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(crate::staff::location(&response).starts_with("/console/login?next="));
     // One that does not exist says so, rather than listing nothing.
     let response = console.get("/console?q=ES-0000-0000").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);

@@ -429,10 +429,24 @@ pub async fn page(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     NoticeQuery(query): NoticeQuery<DoneQuery>,
-) -> Result<Html<String>, ConsoleError> {
+) -> Result<Response, ConsoleError> {
     let id = entry_id(path)?;
+    // A reference read out on the phone or copied from an email, typed
+    // into the address bar, finds the entry too; links keep the id.
+    if let Some(reference) = crate::ids::parse_reference(&id) {
+        let public_id = state
+            .store
+            .entry_by_reference(reference)
+            .await?
+            .ok_or(ConsoleError::NotFound)?;
+        return Ok(Redirect::to(&format!("/console/entries/{public_id}")).into_response());
+    }
     let done = done_text(&query.done).map(|text| html! { p.notice role="status" { (text) } });
-    entry_page(&state, &staff, id, done.unwrap_or_default(), &Draft::None).await
+    Ok(
+        entry_page(&state, &staff, id, done.unwrap_or_default(), &Draft::None)
+            .await?
+            .into_response(),
+    )
 }
 
 async fn entry_page(
