@@ -28,7 +28,8 @@ async fn searching_for_a_reference_as_a_customer_quotes_it_opens_the_entry() {
         );
     }
     // Typed into the address bar in place of the id, it opens the entry
-    // at its own address; one that names no entry is not found.
+    // at its own address; one that names no entry goes to the search,
+    // which says it is unknown.
     let response = console
         .get(&format!("/console/entries/{}", reference.to_lowercase()))
         .await;
@@ -37,8 +38,9 @@ async fn searching_for_a_reference_as_a_customer_quotes_it_opens_the_entry() {
         crate::staff::location(&response),
         format!("/console/entries/{id}")
     );
-    let response = console.get("/console/entries/ES-0000-0000").await;
-    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = console.get("/console/entries/es-oooo-oooo").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(crate::staff::location(&response), "/console?q=ES-0000-0000");
     // Signed out, the address asks for a sign-in before telling anything.
     let anonymous = crate::staff::Console::new(&app);
     let response = anonymous

@@ -433,13 +433,14 @@ pub async fn page(
     let id = entry_id(path)?;
     // A reference read out on the phone or copied from an email, typed
     // into the address bar, finds the entry too; links keep the id.
+    // One that names no entry goes to the inbox's search, which says why
+    // it may be gone.
     if let Some(reference) = crate::ids::parse_reference(&id) {
-        let public_id = state
-            .store
-            .entry_by_reference(reference)
-            .await?
-            .ok_or(ConsoleError::NotFound)?;
-        return Ok(Redirect::to(&format!("/console/entries/{public_id}")).into_response());
+        let to = match state.store.entry_by_reference(reference.clone()).await? {
+            Some(public_id) => format!("/console/entries/{public_id}"),
+            None => format!("/console?q={reference}"),
+        };
+        return Ok(Redirect::to(&to).into_response());
     }
     let done = done_text(&query.done).map(|text| html! { p.notice role="status" { (text) } });
     Ok(
