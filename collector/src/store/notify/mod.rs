@@ -82,6 +82,28 @@ pub(super) struct Notice<'a> {
     pub at: i64,
 }
 
+impl Notice<'static> {
+    /// The notice an internal note (timeline event `event`) leaves: only
+    /// one that names a colleague has anyone to tell.
+    pub(super) fn of_note(
+        body: &str,
+        entry_id: i64,
+        actor: i64,
+        event: i64,
+        at: i64,
+    ) -> Option<Notice<'static>> {
+        crate::review::mention::names_anyone(body).then_some(Notice {
+            kind: NoticeKind::Note,
+            entry_id,
+            actor: Some(actor),
+            subject: Some(event),
+            old_value: None,
+            new_value: None,
+            at,
+        })
+    }
+}
+
 /// Records a notice; call it in the transaction that made the change.
 pub(super) fn notice(conn: &Connection, n: Notice<'_>) -> Result<(), StoreError> {
     conn.prepare_cached(

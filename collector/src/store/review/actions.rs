@@ -358,19 +358,8 @@ impl Sqlite {
                     at,
                 },
             )?;
-            if crate::review::mention::names_anyone(&body) {
-                notice(
-                    conn,
-                    Notice {
-                        kind: NoticeKind::Note,
-                        entry_id: id,
-                        actor: Some(actor),
-                        subject: Some(event),
-                        old_value: None,
-                        new_value: None,
-                        at,
-                    },
-                )?;
+            if let Some(mention) = Notice::of_note(&body, id, actor, event, at) {
+                notice(conn, mention)?;
             }
             // An entry not indexed yet gets its notes from the timeline
             // when it is (see `search`).

@@ -336,20 +336,8 @@ impl Postgres {
             },
         )
         .await?;
-        if crate::review::mention::names_anyone(&body) {
-            notice(
-                &tx,
-                Notice {
-                    kind: NoticeKind::Note,
-                    entry_id: id,
-                    actor: Some(actor),
-                    subject: Some(event),
-                    old_value: None,
-                    new_value: None,
-                    at,
-                },
-            )
-            .await?;
+        if let Some(mention) = Notice::of_note(&body, id, actor, event, at) {
+            notice(&tx, mention).await?;
         }
         tx.execute(
             "UPDATE entries SET search = search || earshot_words($2) WHERE id = $1",
