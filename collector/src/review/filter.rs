@@ -48,6 +48,11 @@ pub struct Filter {
     pub to: Option<i64>,
     /// Words to find (how they match is the store's: `store::search`).
     pub search: Option<Search>,
+    /// The entry a customer's quoted reference names (a `q` that is one,
+    /// as [`crate::ids::parse_reference`] reads it): that entry alone, if
+    /// the other filters keep it. Words of a reference are not searched:
+    /// no entry's text holds it.
+    pub reference: Option<String>,
     /// Continue after this place (keyset pagination).
     pub cursor: Option<Cursor>,
     /// The page that ends just before this place (going back).
@@ -117,10 +122,11 @@ impl Filter {
         }
     }
 
-    /// The waiting view, unless searched (then the search's order rules),
-    /// is in order of how long each entry has waited, then id.
+    /// The waiting view, unless searched (then the search's order rules)
+    /// or narrowed to one reference (read by its own index), is in order
+    /// of how long each entry has waited, then id.
     pub fn by_wait(&self) -> bool {
-        self.view == View::Waiting && self.search.is_none()
+        self.view == View::Waiting && self.search.is_none() && self.reference.is_none()
     }
 
     pub fn order(&self) -> Order {
@@ -290,7 +296,8 @@ impl RawFilter {
         {
             return Err(bad("to", "the end date is before the start date"));
         }
-        let search = if self.q.trim().is_empty() {
+        let reference = crate::ids::parse_reference(&self.q);
+        let search = if self.q.trim().is_empty() || reference.is_some() {
             None
         } else {
             Some(Search::parse(&self.q).ok_or_else(|| bad("q", "search for words or numbers"))?)
@@ -306,6 +313,7 @@ impl RawFilter {
             from,
             to,
             search,
+            reference,
             cursor: cursor("after", &self.after)?,
             before: None,
         })
@@ -356,6 +364,26 @@ mod tests {
         .unwrap();
         assert_eq!(filter.view, View::Waiting);
         assert_eq!(filter.assignee, Some(Assignee::User(7)));
+    }
+
+    #[test]
+    fn a_quoted_reference_names_its_entry_rather_than_words() {
+        let q = |q: &str| {
+            RawFilter {
+                q: q.into(),
+                ..RawFilter::default()
+            }
+            .parse(1)
+            .unwrap()
+        };
+        let quoted = q(" es 7k3f-9qxo ");
+        assert_eq!(quoted.reference.as_deref(), Some("ES-7K3F-9QX0"));
+        assert_eq!(quoted.search, None);
+        // Its waiting view is a list of one, not a queue.
+        assert!(!quoted.by_wait());
+        let words = q("ES 7K3F refund");
+        assert_eq!(words.reference, None);
+        assert!(words.search.is_some());
     }
 
     #[test]

@@ -169,6 +169,38 @@ async fn the_inbox_filters_apply_to_the_api() {
 }
 
 #[tokio::test]
+async fn a_reference_as_q_lists_and_exports_that_entry_alone() {
+    let (app, _clock) = console_app().await;
+    let first = reference_of(&app, complaint(&app, "The discount code failed")).await;
+    let second = reference_of(&app, complaint(&app, "The discount was not applied")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "read", None).await,
+    };
+    // As a customer reads it out: lower case, spaces for hyphens.
+    let spoken = second.to_lowercase().replace('-', " ");
+    let q = serde_html_form::to_string([("q", spoken.as_str())]).unwrap();
+    let page = api.json(&format!("/api/v1/entries?view=all&{q}")).await;
+    let listed: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [second.as_str()]);
+    let csv = api
+        .get(&format!("/api/v1/entries/export.csv?view=all&{q}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains(&second) && !csv.contains(&first), "{csv}");
+    // Within the other filters, like any search.
+    let spam = api.json(&format!("/api/v1/entries?view=spam&{q}")).await;
+    assert_eq!(spam["entries"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
 async fn a_misspelt_parameter_is_refused_by_name_rather_than_ignored() {
     let (app, _clock) = console_app().await;
     let reference = reference_of(&app, complaint(&app, "The discount code failed")).await;

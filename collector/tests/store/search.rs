@@ -127,3 +127,70 @@ async fn a_search_in_any_script_or_symbol_is_answered(db: &Store) {
     }
 }
 story!(a_search_in_any_script_or_symbol_is_answered);
+
+async fn a_quoted_reference_selects_its_entry_within_the_other_filters(db: &Store) {
+    let shop = first_site(db).await;
+    let mut inserted = Vec::new();
+    for i in 0..3 {
+        let request = serde_json::json!({ "message": format!("Parcel {i} is late") });
+        let at = T0 + i * MINUTE;
+        inserted.push(db.insert_entry(entry(&shop, at, request)).await.unwrap());
+    }
+    let now = T0 + 60 * MINUTE;
+    let quoted = inserted[1].reference.clone();
+    let cases: [(Filter, &[usize]); 5] = [
+        (Filter::default(), &[1]),
+        (
+            Filter {
+                view: View::All,
+                ..Filter::default()
+            },
+            &[1],
+        ),
+        (
+            Filter {
+                view: View::Spam,
+                ..Filter::default()
+            },
+            &[],
+        ),
+        (
+            Filter {
+                kind: Some("praise".to_owned()),
+                ..Filter::default()
+            },
+            &[],
+        ),
+        (
+            Filter {
+                site: Some(shop.id),
+                ..Filter::default()
+            },
+            &[1],
+        ),
+    ];
+    for (filter, expected) in cases {
+        let filter = Filter {
+            reference: Some(quoted.clone()),
+            ..filter
+        };
+        let (page, count) = db
+            .inbox_counted(filter.clone(), 50, 1_000, now)
+            .await
+            .unwrap();
+        let want: Vec<String> = expected
+            .iter()
+            .map(|&i| inserted[i].reference.clone())
+            .collect();
+        assert_eq!(references(&page), want, "{filter:?}");
+        assert_eq!(count, i64::try_from(expected.len()).unwrap(), "{filter:?}");
+    }
+    // A reference no entry has is an empty list, not an error.
+    let unknown = Filter {
+        reference: Some("ES-0000-0000".to_owned()),
+        ..Filter::default()
+    };
+    let page = db.inbox(unknown, 50, now).await.unwrap();
+    assert!(page.rows.is_empty());
+}
+story!(a_quoted_reference_selects_its_entry_within_the_other_filters);

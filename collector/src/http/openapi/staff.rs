@@ -82,7 +82,7 @@ fn filter_parameters(view: &str) -> Vec<Value> {
         query(
             "q",
             json!({"type": "string"}),
-            "Full-text search of the customer's words, names, pages and staff notes; every word must match, the last also as a prefix; text without a letter or digit is refused (422)",
+            "Full-text search of the customer's words, names, pages and staff notes; every word must match, the last also as a prefix; text without a letter or digit is refused (422); an entry's reference (ES-7K3F-9QX2, in any case, spaced or not) selects that entry instead",
         ),
     ]
 }

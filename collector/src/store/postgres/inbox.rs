@@ -122,6 +122,12 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     if let Some(severity) = &filter.severity {
         clauses.push(format!("e.severity = {}", arg(Box::new(severity.clone()))));
     }
+    if let Some(reference) = &filter.reference {
+        clauses.push(format!(
+            "e.reference = {}",
+            arg(Box::new(reference.clone()))
+        ));
+    }
     match filter.assignee {
         Some(Assignee::User(id)) => clauses.push(format!("e.assignee_id = {}", arg(Box::new(id)))),
         Some(Assignee::Nobody) => clauses.push("e.assignee_id IS NULL".to_owned()),

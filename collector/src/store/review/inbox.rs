@@ -202,6 +202,12 @@ pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now:
             arg(severity.clone().into(), &mut n)
         ));
     }
+    if let Some(reference) = &filter.reference {
+        clauses.push(format!(
+            "e.reference = {}",
+            arg(reference.clone().into(), &mut n)
+        ));
+    }
     match filter.assignee {
         Some(Assignee::User(user)) => {
             let p = arg(user.into(), &mut n);
