@@ -348,6 +348,10 @@ operations! {
         /// Whether email has been getting through: the attempts that failed
         /// since the last that went out.
         fn mail_health() -> Result<MailHealth, StoreError>;
+        /// Records a test email sent at `at` (`failure`: why the relay did
+        /// not take it) and, when it went out, makes the waiting emails that
+        /// failed before due at `at`; returns how many.
+        fn mail_tested(at: i64, failure: Option<String>) -> Result<usize, StoreError>;
         /// Notes on a reply whether its email went out (`emailed` or
         /// `email_failed`), for the timeline.
         fn mark_reply_mailed(event_id: i64, sent: bool) -> Result<(), StoreError>;
@@ -388,9 +392,6 @@ operations! {
         /// Records attempts and what they mean for their deliveries and
         /// endpoints, in one transaction.
         fn record_attempts(attempts: Vec<AttemptRecord>) -> Result<(), StoreError>;
-        /// Makes the waiting emails that failed before due at `now`; returns
-        /// how many.
-        fn retry_mail_now(now: i64) -> Result<usize, StoreError>;
         /// Records an attempt made at `at` and forgets those before
         /// `forget_before`.
         fn record_login_attempt(at: i64, attempt: Attempt, forget_before: i64) -> Result<(), StoreError>;

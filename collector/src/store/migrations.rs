@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0021.sql"),
     include_str!("schema/0022.sql"),
     include_str!("schema/0023.sql"),
+    include_str!("schema/0024.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:

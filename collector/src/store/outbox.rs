@@ -578,20 +578,30 @@ impl Sqlite {
         .await
     }
 
-    /// Makes the waiting emails that have failed before due at `now`:
-    /// once the relay works again (a test email went out), they need not
-    /// wait for their next retry, hours away. Those due within [`LEASE_MS`]
-    /// keep their time: on PostgreSQL that is also where an email being
-    /// sent right now waits, and due now another collector would send it
-    /// again. Returns how many.
-    pub async fn retry_mail_now(&self, now: i64) -> Result<usize, StoreError> {
+    /// Records a test email sent at `at` as an attempt with no email of
+    /// the outbox behind it, `failure` being why the relay did not take
+    /// it: email's health then says whether the relay works now, not what
+    /// it did when the last real email went out. One that went out also
+    /// makes the waiting emails that have failed before due at `at`: they
+    /// need not wait for their next retry, hours away. Those due within
+    /// [`LEASE_MS`] keep their time: on PostgreSQL that is also where an
+    /// email being sent right now waits, and due now another collector
+    /// would send it again. Returns how many were made due.
+    pub async fn mail_tested(&self, at: i64, failure: Option<String>) -> Result<usize, StoreError> {
         self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO mail_attempts (outbox_id, at, ok, error) VALUES (NULL, ?1, ?2, ?3)",
+            )?
+            .execute(params![at, failure.is_none(), failure])?;
+            if failure.is_some() {
+                return Ok(0);
+            }
             Ok(conn
                 .prepare_cached(
                     "UPDATE mail_outbox SET due_at = ?1
                      WHERE state = 'pending' AND attempts > 0 AND due_at > ?1 + ?2",
                 )?
-                .execute([now, LEASE_MS])?)
+                .execute([at, LEASE_MS])?)
         })
         .await
     }

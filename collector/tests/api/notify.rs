@@ -467,6 +467,41 @@ async fn failing_email_is_shown_in_the_console_and_a_test_email_sends_the_waitin
 }
 
 #[tokio::test]
+async fn a_test_email_that_goes_out_clears_the_warning_when_nothing_waits_to_be_retried() {
+    // The relay refuses all six tries of Ada's notification, which is then
+    // given up: no real email is left to show that it works again.
+    let (app, clock, mut mails) = app_with_mail(NOON, 6).await;
+    submit(&app, complaint(&app, "Parcel lost")).await;
+    attempts_recorded(&app, 1).await;
+    for (tries, wait) in [(2, 1), (3, 5), (4, 30), (5, 120), (6, 360)] {
+        clock.advance(wait * 60_000 + 1_000);
+        attempts_recorded(&app, tries).await;
+    }
+    let ada = signed_in(&app, "ada@example.com").await;
+    let inbox = ada.html("/console").await;
+    assert!(
+        inbox.contains("Email is not getting through") && inbox.contains("6 attempts failed"),
+        "{inbox}"
+    );
+
+    let tested = ada.act("/console/notifications/test", &[]).await;
+    let to = tested.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/console/notifications?tested=sent-0#email");
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    assert_eq!(got.len(), 1, "only the test: {got:?}");
+    let page = ada.html(to.trim_end_matches("#email")).await;
+    assert!(
+        page.contains("Email is getting through: the last went out"),
+        "{page}"
+    );
+    assert!(
+        !ada.html("/console")
+            .await
+            .contains("Email is not getting through")
+    );
+}
+
+#[tokio::test]
 async fn a_sender_on_a_domain_nobody_receives_for_is_pointed_out_on_notifications() {
     let (url, _mails) = smtp_sink().await;
     let app = spawn_app_with(move |config| {

@@ -57,12 +57,27 @@ async fn failing_email_is_told_until_one_goes_out_and_can_be_retried_at_once(db:
             last_error: Some("SMTP status 535".to_owned()),
         }
     );
-    // Retrying at once moves up only what waits past the lease window.
+    // A test email the relay refuses is one more failure.
+    let refused = Some("the SMTP relay did not take the message (timed out)".to_owned());
     assert_eq!(
-        db.retry_mail_now(at + 2 * HOUR - LEASE_MS).await.unwrap(),
+        db.mail_tested(at + 60_002, refused.clone()).await.unwrap(),
         0
     );
-    assert_eq!(db.retry_mail_now(at + 70_000).await.unwrap(), 1);
+    let still = db.mail_health().await.unwrap();
+    assert_eq!((still.failed, still.last_error), (3, refused));
+    // One it takes says email gets through, though no real one has gone
+    // since, and moves up the waiting emails: only those that wait past
+    // the lease window.
+    let lease_end = at + 2 * HOUR - LEASE_MS;
+    assert_eq!(db.mail_tested(lease_end, None).await.unwrap(), 0);
+    assert_eq!(
+        db.mail_health().await.unwrap(),
+        MailHealth {
+            last_sent_at: Some(lease_end),
+            ..MailHealth::default()
+        }
+    );
+    assert_eq!(db.mail_tested(at + 70_000, None).await.unwrap(), 1);
     assert_eq!(db.next_mail_due().await.unwrap(), Some(at + 70_000));
     let retried = db.due_mail(at + 70_000, 10).await.unwrap();
     assert_eq!(retried.len(), 1);
@@ -82,9 +97,28 @@ async fn failing_email_is_told_until_one_goes_out_and_can_be_retried_at_once(db:
         }
     );
     assert_eq!(
-        db.retry_mail_now(at + 80_000).await.unwrap(),
+        db.mail_tested(at + 80_000, None).await.unwrap(),
         0,
         "nothing waits"
+    );
+
+    // Pruning forgets test emails with the outbox's old emails, but for
+    // the last that went out: when email last went out stays known.
+    let later = at + 80_000 + 31 * DAY;
+    db.prune_outboxes(later).await.unwrap();
+    assert_eq!(
+        db.mail_health().await.unwrap().last_sent_at,
+        Some(at + 80_000)
+    );
+    db.mail_tested(later, Some("SMTP status 535".to_owned()))
+        .await
+        .unwrap();
+    db.prune_outboxes(later + 31 * DAY).await.unwrap();
+    let pruned = db.mail_health().await.unwrap();
+    assert_eq!(
+        (pruned.last_sent_at, pruned.failed),
+        (Some(at + 80_000), 0),
+        "the failed test went with its age"
     );
 }
 story!(failing_email_is_told_until_one_goes_out_and_can_be_retried_at_once);

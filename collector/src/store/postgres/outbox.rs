@@ -519,16 +519,32 @@ impl Postgres {
         })
     }
 
-    /// Makes the waiting emails that have failed before due at `now`.
-    pub async fn retry_mail_now(&self, now: i64) -> Result<usize, StoreError> {
-        let client = self.client().await?;
-        let stmt = client
+    /// Records a test email's attempt and, when it went out, makes the
+    /// waiting emails that failed before due at `at` (as on SQLite).
+    pub async fn mail_tested(&self, at: i64, failure: Option<String>) -> Result<usize, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let record = tx
             .prepare_cached(
-                "UPDATE mail_outbox SET due_at = $1
-                 WHERE state = 'pending' AND attempts > 0 AND due_at > $1::bigint + $2::bigint",
+                "INSERT INTO mail_attempts (outbox_id, at, ok, error) VALUES (NULL, $1, $2, $3)",
             )
             .await?;
-        let changed = client.execute(&stmt, &[&now, &LEASE_MS]).await?;
+        tx.execute(&record, &[&at, &failure.is_none(), &failure])
+            .await?;
+        let changed = match failure {
+            Some(_) => 0,
+            None => {
+                let retry = tx
+                    .prepare_cached(
+                        "UPDATE mail_outbox SET due_at = $1
+                         WHERE state = 'pending' AND attempts > 0
+                           AND due_at > $1::bigint + $2::bigint",
+                    )
+                    .await?;
+                tx.execute(&retry, &[&at, &LEASE_MS]).await?
+            }
+        };
+        tx.commit().await?;
         Ok(usize::try_from(changed).unwrap_or(usize::MAX))
     }
 

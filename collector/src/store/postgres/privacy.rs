@@ -20,7 +20,9 @@ use crate::store::privacy::{
     DELETE_BUDGET, DELETE_CHUNK, PERSON_ATTACHMENTS_SQL, PERSON_ENTRY_SQL, PERSON_EVENTS_SQL,
     PERSON_PROMISES_SQL, PersonEntry, normalised, person_document,
 };
-use crate::store::retention::{OUTBOX_KEPT_DAYS, PRUNE_CHUNK, Retention, Rule, cutoffs};
+use crate::store::retention::{
+    FORGET_TEST_MAILS, OUTBOX_KEPT_DAYS, PRUNE_CHUNK, Retention, Rule, cutoffs,
+};
 use crate::store::{Erasure, HeldEntry, PersonExport, StoreError};
 
 async fn matching(
@@ -288,6 +290,7 @@ impl Postgres {
             newest("mail_outbox").await?,
             newest("webhook_deliveries").await?,
         );
+        client.execute(FORGET_TEST_MAILS, &[&before]).await?;
         let mail = client
             .prepare_cached(
                 "DELETE FROM mail_outbox WHERE id IN (
