@@ -14,6 +14,7 @@ mod deliveries;
 mod entries;
 mod export;
 mod flush;
+mod mail_health;
 mod migrations;
 mod notify;
 mod notify_prefs;
@@ -49,13 +50,13 @@ pub use conversation::{FollowedUp, PublicMessage};
 pub use deliveries::{AttemptRecord, DeliveryJob, DeliveryResult};
 pub use entries::{Entry, Inserted, NewEntry};
 pub use export::{ExportChunk, ExportQuery, ExportRow};
+pub use mail_health::MailHealth;
 pub use notify::{
     Dispatched, EndpointRow, EntriesTaken, FOLD_WINDOW_MS, MailKind, NewDelivery, NewEntryFact,
     NewMail, NoticeFact, NoticeKind, Pending,
 };
 pub use outbox::{
-    DigestFacts, LEASE_MS, MailHealth, MailJob, MailResult, PendingFold, PendingLine, ReceiptParts,
-    ReplyParts,
+    DigestFacts, LEASE_MS, MailJob, MailResult, PendingFold, PendingLine, ReceiptParts, ReplyParts,
 };
 pub use privacy::counted;
 pub use privacy::{Erasure, HeldEntry, PersonExport};

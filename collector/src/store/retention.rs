@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 
 use super::accounts::audit;
+use super::mail_health::FORGET_TEST_MAILS;
 use super::privacy::{DELETE_CHUNK, delete_some};
 use super::{Sqlite, StoreError};
 use crate::clock::Clock;
@@ -33,16 +34,6 @@ pub const DEFAULT_SPAM_DAYS: i64 = 30;
 /// a webhook message repeats the customer's words, which need not outlive
 /// its purpose. Without this both outboxes grew with every entry forever.
 pub const OUTBOX_KEPT_DAYS: i64 = 30;
-
-/// Forgets the attempts of test emails made before `$1`, which have no
-/// email to go with: all but the last that went out, kept as the email of
-/// the last real one is, so the console can still say when email last
-/// went out. Few (a colleague's click each), found by the outbox index.
-/// The same SQL on both backends.
-pub(in crate::store) const FORGET_TEST_MAILS: &str = "DELETE FROM mail_attempts
-     WHERE outbox_id IS NULL AND at < $1
-       AND id IS DISTINCT FROM (SELECT id FROM mail_attempts WHERE ok = true
-                                ORDER BY id DESC LIMIT 1)";
 
 /// Outbox rows deleted per write transaction (about 10 ms for 1,000).
 pub(in crate::store) const PRUNE_CHUNK: i64 = 1_000;

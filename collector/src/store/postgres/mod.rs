@@ -25,6 +25,7 @@ mod entries;
 mod export;
 mod inbox;
 mod intake;
+mod mail_health;
 mod migrations;
 mod notify;
 mod notify_prefs;

@@ -15,14 +15,13 @@ use serde_json::Value;
 use super::{Postgres, audit, read_rows, rollup};
 use crate::review::workflow::DAY;
 use crate::review::workflow::Status;
+use crate::store::mail_health::FORGET_TEST_MAILS;
 use crate::store::privacy::HELD_SELECT;
 use crate::store::privacy::{
     DELETE_BUDGET, DELETE_CHUNK, PERSON_ATTACHMENTS_SQL, PERSON_ENTRY_SQL, PERSON_EVENTS_SQL,
     PERSON_PROMISES_SQL, PersonEntry, normalised, person_document,
 };
-use crate::store::retention::{
-    FORGET_TEST_MAILS, OUTBOX_KEPT_DAYS, PRUNE_CHUNK, Retention, Rule, cutoffs,
-};
+use crate::store::retention::{OUTBOX_KEPT_DAYS, PRUNE_CHUNK, Retention, Rule, cutoffs};
 use crate::store::{Erasure, HeldEntry, PersonExport, StoreError};
 
 async fn matching(
