@@ -117,7 +117,7 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], accounts: &[Account]) ->
         form.filters method="get" action="/console" role="search" {
             label.search {
                 span { "Search" }
-                input type="search" name="q" value=(raw.q) placeholder="Words in messages, follow-ups and notes";
+                input type="search" name="q" value=(raw.q) placeholder="Words in messages and notes, or a reference";
             }
             // The scope, in plain sight beside the box: searching "Needs a
             // response" finds only people waiting.
