@@ -4,29 +4,64 @@
 //! left for the colleague to stumble on. An address written in the text
 //! ("write to bo@example.com") names nobody: a mention starts a word.
 
+/// What one `@` names: the handle as written (letters of any script),
+/// and, where it runs on into a script written without spaces, its start
+/// before that: `@ada確認してください` asks Ada, `@józefに聞いて` Józef. The
+/// start is a fallback, looked at only when the whole names nobody, so a
+/// colleague whose address is in such a script is still named by it.
+#[derive(Debug, PartialEq, Eq)]
+struct Handle {
+    whole: String,
+    spaced: Option<String>,
+}
+
+/// A character an address's part before the `@` is made of.
+fn in_handle(c: char) -> bool {
+    c.is_alphanumeric() || "._%+-@".contains(c)
+}
+
+/// Whether `c` is of a script written without spaces between words (Thai,
+/// Lao, Myanmar, Khmer, Chinese, Japanese), where the word after a name
+/// follows it directly.
+fn unspaced(c: char) -> bool {
+    matches!(u32::from(c),
+        0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF
+        | 0x2E80..=0x9FFF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x3FFFF)
+}
+
+/// A handle's end: a sentence's full stop or a trailing hyphen is not part
+/// of it.
+fn trimmed(handle: &str) -> &str {
+    handle.trim_end_matches(['.', '-', '@'])
+}
+
 /// The handles a note names, lowercased, in order, each once.
-fn handles(note: &str) -> Vec<String> {
-    let mut found: Vec<String> = Vec::new();
+fn handles(note: &str) -> Vec<Handle> {
+    let mut found: Vec<Handle> = Vec::new();
     let mut previous: Option<char> = None;
     let mut chars = note.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
-        let starts_word = previous.is_none_or(|p| !(p.is_alphanumeric() || "._%+-@".contains(p)));
+        let starts_word = previous.is_none_or(|p| !in_handle(p));
         previous = Some(c);
         if c != '@' || !starts_word {
             continue;
         }
         let rest = &note[at + 1..];
-        let len = rest
-            .find(|ch: char| !(ch.is_ascii_alphanumeric() || "._%+-@".contains(ch)))
-            .unwrap_or(rest.len());
-        // A sentence's full stop or a trailing hyphen is not part of it.
-        let handle = rest[..len].trim_end_matches(['.', '-', '@']);
-        if handle.is_empty() {
-            continue;
-        }
-        let handle = handle.to_ascii_lowercase();
-        if !found.contains(&handle) {
-            found.push(handle);
+        let len = rest.find(|ch: char| !in_handle(ch)).unwrap_or(rest.len());
+        let whole = trimmed(&rest[..len]);
+        if !whole.is_empty() {
+            let spaced = whole
+                .find(unspaced)
+                .map(|end| trimmed(&whole[..end]))
+                .filter(|start| !start.is_empty())
+                .map(str::to_lowercase);
+            let handle = Handle {
+                whole: whole.to_lowercase(),
+                spaced,
+            };
+            if !found.contains(&handle) {
+                found.push(handle);
+            }
         }
         while chars.peek().is_some_and(|&(i, _)| i <= at + len) {
             if let Some((_, skipped)) = chars.next() {
@@ -51,13 +86,33 @@ pub fn mentioned<'a>(note: &str, staff: impl IntoIterator<Item = (i64, &'a str)>
     if handles.is_empty() {
         return Vec::new();
     }
-    staff
+    let staff: Vec<(i64, String, String)> = staff
         .into_iter()
-        .filter(|(_, email)| {
-            let (email, local) = (email.to_ascii_lowercase(), local_part(email));
-            handles.iter().any(|h| *h == email || *h == local)
-        })
-        .map(|(id, _)| id)
+        .map(|(id, email)| (id, email.to_lowercase(), local_part(email)))
+        .collect();
+    let naming = |handle: &str| -> Vec<i64> {
+        staff
+            .iter()
+            .filter(|(_, email, local)| handle == email || handle == local)
+            .map(|(id, _, _)| *id)
+            .collect()
+    };
+    let mut named: Vec<i64> = Vec::new();
+    for handle in &handles {
+        let mut ids = naming(&handle.whole);
+        if ids.is_empty()
+            && let Some(spaced) = &handle.spaced
+        {
+            ids = naming(spaced);
+        }
+        named.extend(ids);
+    }
+    // In the colleagues' order: who is told does not depend on where in
+    // the note they were named.
+    staff
+        .iter()
+        .map(|(id, _, _)| *id)
+        .filter(|id| named.contains(id))
         .collect()
 }
 
@@ -72,7 +127,7 @@ pub fn handle<'a>(email: &'a str, emails: impl IntoIterator<Item = &'a str>) -> 
         .count()
         > 1;
     if shared {
-        format!("@{}", email.to_ascii_lowercase())
+        format!("@{}", email.to_lowercase())
     } else {
         format!("@{own}")
     }
@@ -80,11 +135,7 @@ pub fn handle<'a>(email: &'a str, emails: impl IntoIterator<Item = &'a str>) -> 
 
 /// An address's part before the `@`, lowercased.
 fn local_part(address: &str) -> String {
-    address
-        .split('@')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
+    address.split('@').next().unwrap_or_default().to_lowercase()
 }
 
 #[cfg(test)]
@@ -138,8 +189,36 @@ mod tests {
 
     #[test]
     fn a_name_is_looked_at_once_however_often_it_is_written() {
-        assert_eq!(handles("@ada @Ada, @ada."), ["ada"]);
-        assert_eq!(handles("@ada@example.com."), ["ada@example.com"]);
-        assert_eq!(handles("über@ada ∴@bo"), ["bo"]);
+        let wholes =
+            |note: &str| -> Vec<String> { handles(note).into_iter().map(|h| h.whole).collect() };
+        assert_eq!(wholes("@ada @Ada, @ada."), ["ada"]);
+        assert_eq!(wholes("@ada@example.com."), ["ada@example.com"]);
+        assert_eq!(wholes("über@ada ∴@bo"), ["bo"]);
+    }
+
+    #[test]
+    fn a_name_in_any_script_is_named_and_the_next_word_may_follow_it_directly() {
+        let staff = [
+            (1, "ada@example.com"),
+            (2, "Józef@example.pl"),
+            (3, "j@example.com"),
+            (4, "ÅSA@example.se"),
+            (5, "田中@example.jp"),
+        ];
+        let named = |note: &str| mentioned(note, staff);
+        assert_eq!(named("@józef, can you call back?"), [2]);
+        assert_eq!(named("@JÓZEF@EXAMPLE.PL"), [2]);
+        assert_eq!(named("@åsa."), [4]);
+        assert_eq!(named("@田中"), [5]);
+        // In a language written without spaces the next word follows.
+        assert_eq!(named("@ada確認してください"), [1]);
+        assert_eq!(named("@ada、@józefに聞いて"), [1, 2]);
+        // A longer name is not a shorter one.
+        assert_eq!(named("@jürgen @adam"), [] as [i64; 0]);
+        // The handle the page offers names its colleague.
+        let emails = staff.map(|(_, email)| email);
+        for (id, email) in staff {
+            assert_eq!(named(&handle(email, emails)), [id], "{email}");
+        }
     }
 }
