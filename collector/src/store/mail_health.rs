@@ -37,29 +37,30 @@ pub(in crate::store) const FORGET_TEST_MAILS: &str = "DELETE FROM mail_attempts
        AND id IS DISTINCT FROM (SELECT id FROM mail_attempts WHERE ok = true
                                 ORDER BY id DESC LIMIT 1)";
 
+/// Email's health as [`MailHealth`]'s fields: when the last attempt that
+/// went out was made, then how many failed since, when the first of them
+/// did and the latest failure's reason. The same SQL on both backends.
+pub(in crate::store) const HEALTH_SQL: &str = "WITH last_ok AS (
+         SELECT id, at FROM mail_attempts WHERE ok = true ORDER BY id DESC LIMIT 1)
+     SELECT (SELECT at FROM last_ok), count(*), min(a.at),
+            (SELECT error FROM mail_attempts WHERE ok = false ORDER BY id DESC LIMIT 1)
+     FROM mail_attempts a
+     WHERE a.id > coalesce((SELECT id FROM last_ok), 0)";
+
 impl Sqlite {
     /// Whether email has been getting through. Walks back from the newest
     /// attempt to the last that went out, so it reads only the failures.
     pub async fn mail_health(&self) -> Result<MailHealth, StoreError> {
         self.read(|conn| {
-            Ok(conn
-                .prepare_cached(
-                    "WITH last_ok AS (
-                         SELECT id, at FROM mail_attempts WHERE ok = 1 ORDER BY id DESC LIMIT 1)
-                     SELECT (SELECT at FROM last_ok), count(*), min(a.at),
-                            (SELECT error FROM mail_attempts WHERE ok = 0 ORDER BY id DESC LIMIT 1)
-                     FROM mail_attempts a
-                     WHERE a.id > coalesce((SELECT id FROM last_ok), 0)",
-                )?
-                .query_row([], |r| {
-                    let failed: i64 = r.get(1)?;
-                    Ok(MailHealth {
-                        last_sent_at: r.get(0)?,
-                        failed,
-                        failing_since: r.get(2)?,
-                        last_error: if failed > 0 { r.get(3)? } else { None },
-                    })
-                })?)
+            Ok(conn.prepare_cached(HEALTH_SQL)?.query_row([], |r| {
+                let failed: i64 = r.get(1)?;
+                Ok(MailHealth {
+                    last_sent_at: r.get(0)?,
+                    failed,
+                    failing_since: r.get(2)?,
+                    last_error: if failed > 0 { r.get(3)? } else { None },
+                })
+            })?)
         })
         .await
     }

@@ -2,22 +2,14 @@
 
 use super::Postgres;
 use super::outbox::LEASE_MS;
+use crate::store::mail_health::HEALTH_SQL;
 use crate::store::{MailHealth, StoreError};
 
 impl Postgres {
     /// Whether email has been getting through (as on SQLite).
     pub async fn mail_health(&self) -> Result<MailHealth, StoreError> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "WITH last_ok AS (
-                     SELECT id, at FROM mail_attempts WHERE ok ORDER BY id DESC LIMIT 1)
-                 SELECT (SELECT at FROM last_ok), count(*), min(a.at),
-                        (SELECT error FROM mail_attempts WHERE NOT ok ORDER BY id DESC LIMIT 1)
-                 FROM mail_attempts a
-                 WHERE a.id > coalesce((SELECT id FROM last_ok), 0)",
-            )
-            .await?;
+        let stmt = client.prepare_cached(HEALTH_SQL).await?;
         let row = client.query_one(&stmt, &[]).await?;
         let failed: i64 = row.try_get(1)?;
         Ok(MailHealth {
