@@ -23,7 +23,6 @@ struct Words {
     subject: &'static str,
     thanks: &'static str,
     answer_there: &'static str,
-    not_you: &'static str,
 }
 
 fn words(language: Language) -> &'static Words {
@@ -32,31 +31,26 @@ fn words(language: Language) -> &'static Words {
             subject: "We received your feedback to {site}",
             thanks: "Thank you for writing to {site}: your feedback has arrived.",
             answer_there: "Our answer will be on that page, and emailed to you. To add a detail, write on that page: replies to this email are not read.",
-            not_you: "You receive this because this address was given with feedback to {site}. If that was not you, you can ignore it.",
         },
         Language::De => &Words {
             subject: "Wir haben Ihr Feedback an {site} erhalten",
             thanks: "Danke, dass Sie {site} geschrieben haben: Ihr Feedback ist angekommen.",
             answer_there: "Unsere Antwort erscheint auf dieser Seite und kommt auch per E-Mail. Um etwas zu ergänzen, schreiben Sie auf dieser Seite: Antworten auf diese E-Mail werden nicht gelesen.",
-            not_you: "Sie erhalten diese E-Mail, weil diese Adresse bei einem Feedback an {site} angegeben wurde. Wenn das nicht Sie waren, können Sie sie ignorieren.",
         },
         Language::Fr => &Words {
             subject: "Nous avons bien reçu votre message à {site}",
             thanks: "Merci d'avoir écrit à {site} : votre message est bien arrivé.",
             answer_there: "Notre réponse paraîtra sur cette page et vous sera aussi envoyée par e-mail. Pour ajouter une précision, écrivez sur cette page : les réponses à cet e-mail ne sont pas lues.",
-            not_you: "Vous recevez cet e-mail car cette adresse a été donnée avec un message à {site}. Si ce n'était pas vous, vous pouvez l'ignorer.",
         },
         Language::Es => &Words {
             subject: "Hemos recibido tu mensaje a {site}",
             thanks: "Gracias por escribir a {site}: tu mensaje ha llegado.",
             answer_there: "Nuestra respuesta aparecerá en esa página y también te llegará por correo. Para añadir un detalle, escribe en esa página: las respuestas a este correo no se leen.",
-            not_you: "Recibes este correo porque esta dirección se indicó en un mensaje a {site}. Si no fuiste tú, puedes ignorarlo.",
         },
         Language::Pt => &Words {
             subject: "Recebemos a sua mensagem para {site}",
             thanks: "Obrigado por escrever a {site}: a sua mensagem chegou.",
             answer_there: "A nossa resposta aparecerá nessa página e ser-lhe-á também enviada por e-mail. Para acrescentar um detalhe, escreva nessa página: as respostas a este e-mail não são lidas.",
-            not_you: "Recebe este e-mail porque este endereço foi indicado numa mensagem para {site}. Se não foi você, pode ignorá-lo.",
         },
     }
 }
@@ -95,7 +89,7 @@ impl ReceiptMail {
             "\n{}\n{}\n\n-- \n{}\n",
             super::follow_link(self.language, &self.reference, &self.status_url),
             w.answer_there,
-            self.site(w.not_you)
+            super::not_you(self.language, &self.site_name)
         ));
         text
     }

@@ -10,6 +10,7 @@ use tracing::instrument;
 use super::{Context, Prefs};
 use crate::outage::Outage;
 use crate::review::mention;
+use crate::review::workflow::Status;
 use crate::store::{
     Dispatched, EndpointRow, MailKind, NewDelivery, NewMail, NoticeFact, NoticeKind, Pending,
     StoreError, User,
@@ -279,6 +280,26 @@ fn plan(ctx: &Context, pending: &Pending, staff: &[(User, Prefs)], now: i64) -> 
                         actor_id: promise.made_by,
                     });
                 }
+            }
+            // Closed for a customer who left an address, on a site that
+            // tells customers what becomes of their feedback: queued to
+            // wait out its grace, then written only if the close stands
+            // and no reply told them (see `Store::closed_parts`).
+            NoticeKind::Status
+                if notice.entry.email.is_some()
+                    && pending.receipt_sites.contains(&notice.site_id)
+                    && matches!(
+                        notice.new_value.as_deref().and_then(Status::parse),
+                        Some(Status::Resolved | Status::WontFix)
+                    ) =>
+            {
+                done.mails.push(NewMail {
+                    kind: MailKind::Closed,
+                    user_id: None,
+                    entry_id: Some(notice.entry_id),
+                    event_id: notice.subject,
+                    actor_id: notice.actor_id,
+                });
             }
             NoticeKind::Reply if notice.entry.email.is_some() => {
                 done.mails.push(NewMail {

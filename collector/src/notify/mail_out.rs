@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::{Context, about};
 use crate::mail::digest::Digest;
 use crate::mail::staff::{Assigned, LIST_MAX, NewEntries};
-use crate::mail::{Outgoing, ReceiptMail, ReplyMail};
+use crate::mail::{ClosedMail, Outgoing, ReceiptMail, ReplyMail};
 use crate::outage::Outage;
 use crate::review::workflow::{DAY, HOUR, MINUTE};
 use crate::store::{FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError};
@@ -144,6 +144,30 @@ async fn send(
                 reference: p.reference,
                 status_url: status_url(ctx, &p.public_id, &p.status_token),
                 response_promise: p.response_promise,
+                language: crate::language::Language::of_entry(p.language.as_deref()),
+            }
+            .outgoing();
+            Some(mail)
+        }
+        MailKind::Closed => {
+            let parts = match job.event_id {
+                Some(event) => ctx.store.closed_parts(event).await?,
+                None => None,
+            };
+            // Reopened meanwhile, answered by a reply, or the site stopped
+            // writing to customers: nothing to say.
+            let Some(p) = parts else {
+                return ctx
+                    .store
+                    .record_mail(job.id, MailResult::Cancelled, now)
+                    .await;
+            };
+            let mail = ClosedMail {
+                to: p.to,
+                site_name: p.site_name,
+                reference: p.reference,
+                status_url: status_url(ctx, &p.public_id, &p.status_token),
+                resolved: p.resolved,
                 language: crate::language::Language::of_entry(p.language.as_deref()),
             }
             .outgoing();

@@ -19,13 +19,14 @@ use super::refusals::{RefusalTally, Refused};
 use super::retention::Retention;
 use super::{
     Account, AccountError, Attached, AttemptRecord, AuditEntry, BulkAction, BulkOutcome,
-    BulkTarget, DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry, EntryDetail, Erasure,
-    ExportChunk, ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage, Inserted, LinkPurpose,
-    MailHealth, MailJob, MailKind, MailResult, NewEntry, NewLink, NewReply, NewSite, NewToken,
-    NewUser, NewWebhook, OpenSession, Pending, PendingFold, PendingInvite, PendingReset, Period,
-    PersonExport, PublicMessage, ReceiptParts, ReplyParts, Report, ReviewError, Role, Rollups,
-    SameCustomer, Session, Site, SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow,
-    SiteSettings, Sqlite, StoreError, TokenInfo, User, WaitingSummary, Webhook, WriteStats,
+    BulkTarget, ClosedParts, DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry,
+    EntryDetail, Erasure, ExportChunk, ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage,
+    Inserted, LinkPurpose, MailHealth, MailJob, MailKind, MailResult, NewEntry, NewLink, NewReply,
+    NewSite, NewToken, NewUser, NewWebhook, OpenSession, Pending, PendingFold, PendingInvite,
+    PendingReset, Period, PersonExport, PublicMessage, ReceiptParts, ReplyParts, Report,
+    ReviewError, Role, Rollups, SameCustomer, Session, Site, SiteChange, SiteHoldings, SitePage,
+    SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError, TokenInfo, User, WaitingSummary,
+    Webhook, WriteStats,
 };
 use crate::auth::Attempt;
 use crate::mail::staff::EntryLine;
@@ -259,6 +260,9 @@ operations! {
         /// counted as skipped, and those changed since the page was shown as
         /// stale, not failed.
         fn bulk(targets: Vec<BulkTarget>, action: BulkAction, actor: i64, at: i64) -> Result<BulkOutcome, ReviewError>;
+        /// What the email telling a customer their feedback was closed (by
+        /// status event `event_id`) says, if it should still go.
+        fn closed_parts(event_id: i64) -> Result<Option<ClosedParts>, StoreError>;
         /// Queues a batch's messages and advances past it, in one transaction.
         /// `false` when the batch had already been taken.
         fn complete_dispatch(done: Dispatched) -> Result<bool, StoreError>;

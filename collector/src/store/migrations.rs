@@ -31,12 +31,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0022.sql"),
     include_str!("schema/0023.sql"),
     include_str!("schema/0024.sql"),
+    include_str!("schema/0025.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
 /// (the migration that does it, table, the last kinds listed before, what
 /// they become).
-const WIDENED_CHECKS: [(usize, &str, &str, &str); 6] = [
+const WIDENED_CHECKS: [(usize, &str, &str, &str); 7] = [
     (
         11,
         "events",
@@ -72,6 +73,12 @@ const WIDENED_CHECKS: [(usize, &str, &str, &str); 6] = [
         "mail_outbox",
         "'follow_up', 'receipt')",
         "'follow_up', 'receipt', 'mention', 'promise')",
+    ),
+    (
+        25,
+        "mail_outbox",
+        "'mention', 'promise')",
+        "'mention', 'promise', 'closed')",
     ),
 ];
 
@@ -297,7 +304,8 @@ mod tests {
             "INSERT INTO events (entry_id, kind, body, created_at) VALUES (1, 'follow_up', 'more', 1);
              INSERT INTO notices (kind, entry_id, at) VALUES ('follow_up', 1, 1);
              INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('follow_up', 1, 1);
-             INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('receipt', 1, 1);",
+             INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('receipt', 1, 1);
+             INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('closed', 1, 1);",
         )
         .unwrap();
         let outbox_refused = conn.execute(

@@ -52,11 +52,12 @@ pub use entries::{Entry, Inserted, NewEntry};
 pub use export::{ExportChunk, ExportQuery, ExportRow};
 pub use mail_health::MailHealth;
 pub use notify::{
-    Dispatched, EndpointRow, EntriesTaken, FOLD_WINDOW_MS, MailKind, NewDelivery, NewEntryFact,
-    NewMail, NoticeFact, NoticeKind, Pending,
+    CLOSED_GRACE_MS, Dispatched, EndpointRow, EntriesTaken, FOLD_WINDOW_MS, MailKind, NewDelivery,
+    NewEntryFact, NewMail, NoticeFact, NoticeKind, Pending,
 };
 pub use outbox::{
-    DigestFacts, LEASE_MS, MailJob, MailResult, PendingFold, PendingLine, ReceiptParts, ReplyParts,
+    ClosedParts, DigestFacts, LEASE_MS, MailJob, MailResult, PendingFold, PendingLine,
+    ReceiptParts, ReplyParts,
 };
 pub use privacy::counted;
 pub use privacy::{Erasure, HeldEntry, PersonExport};

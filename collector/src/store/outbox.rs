@@ -111,6 +111,40 @@ pub(in crate::store) const RECEIPT_SQL: &str =
      FROM entries e JOIN sites s ON s.id = e.site_id
      WHERE e.id = $1 AND e.email IS NOT NULL AND e.status <> 'spam' AND s.receipt_email";
 
+/// What the email telling a customer their feedback was closed says.
+#[derive(Debug, Clone)]
+pub struct ClosedParts {
+    pub to: String,
+    pub site_name: String,
+    pub reference: String,
+    pub public_id: String,
+    pub status_token: String,
+    /// The customer's browser's language tag, as the entry holds it.
+    pub language: Option<String>,
+    /// Resolved, rather than closed without a change (won't fix).
+    pub resolved: bool,
+}
+
+/// A reply this close to a closing (before it, or any time after) has
+/// told the customer: the closing email is not sent.
+pub const REPLY_TELLS_MS: i64 = 10 * crate::review::workflow::MINUTE;
+
+/// A closing email's parts, if it should still go: the status change
+/// (`$1`, its event) stands (nothing changed the status since), the
+/// customer left an address, the site sends receipts, and no reply came
+/// within `$2` ms before it or since. The same SQL on both backends.
+pub(in crate::store) const CLOSED_SQL: &str =
+    "SELECT e.email, s.name, e.reference, e.public_id, e.status_token, e.language,
+        ev.new_value = 'resolved'
+     FROM events ev JOIN entries e ON e.id = ev.entry_id JOIN sites s ON s.id = e.site_id
+     WHERE ev.id = $1 AND ev.kind = 'status' AND ev.new_value IN ('resolved', 'wont_fix')
+       AND e.status = ev.new_value AND e.email IS NOT NULL AND s.receipt_email
+       AND NOT EXISTS (SELECT 1 FROM events later
+                       WHERE later.entry_id = e.id AND later.id > ev.id AND later.kind = 'status')
+       AND NOT EXISTS (SELECT 1 FROM events r
+                       WHERE r.entry_id = e.id AND r.kind = 'reply'
+                         AND r.created_at >= ev.created_at - $2)";
+
 /// What the digest says.
 #[derive(Debug, Clone, Default)]
 pub struct DigestFacts {
@@ -515,6 +549,28 @@ impl Sqlite {
                         language: r.get(5)?,
                         response_promise: r.get(6)?,
                         sent_lately: r.get(7)?,
+                    })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    /// What the email telling a customer their feedback was closed (by
+    /// status event `event_id`) says, if it should still go.
+    pub async fn closed_parts(&self, event_id: i64) -> Result<Option<ClosedParts>, StoreError> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(CLOSED_SQL)?
+                .query_row(named_params! {"$1": event_id, "$2": REPLY_TELLS_MS}, |r| {
+                    Ok(ClosedParts {
+                        to: r.get(0)?,
+                        site_name: r.get(1)?,
+                        reference: r.get(2)?,
+                        public_id: r.get(3)?,
+                        status_token: r.get(4)?,
+                        language: r.get(5)?,
+                        resolved: r.get(6)?,
                     })
                 })
                 .optional()?)

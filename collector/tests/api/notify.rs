@@ -63,6 +63,35 @@ pub(crate) fn header(mail: &str, name: &str) -> String {
     value
 }
 
+/// A header's value with RFC 2047 encoded words (`=?utf-8?b?…?=`, as
+/// lettre writes non-ASCII) decoded.
+pub(crate) fn decoded_header(mail: &str, name: &str) -> String {
+    use base64::Engine;
+    let mut out = String::new();
+    let mut after_encoded = false;
+    for word in header(mail, name).split(' ') {
+        let encoded = word
+            .strip_prefix("=?utf-8?b?")
+            .and_then(|rest| rest.strip_suffix("?="));
+        // Space between two encoded words is not part of the text.
+        let joined = after_encoded && encoded.is_some();
+        if !out.is_empty() && !joined {
+            out.push(' ');
+        }
+        match encoded {
+            Some(b64) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap();
+                out.push_str(&String::from_utf8(bytes).unwrap());
+            }
+            None => out.push_str(word),
+        }
+        after_encoded = encoded.is_some();
+    }
+    out
+}
+
 fn complaint(app: &TestApp, message: &str) -> serde_json::Value {
     json!({"site": app.site_key, "kind": "complaint", "message": message,
            "email": "ana@customer.example"})

@@ -1,15 +1,17 @@
 //! Receipts: a site can email each customer who leaves an address their
-//! reference and status link, through a real SMTP sink on loopback. Off
-//! until an admin turns it on; never for spam; never the customer's own
-//! words; at most three a day to one address.
+//! reference and status link, through a real SMTP sink on loopback, and
+//! tell them when their feedback is closed unless a reply did. Off until
+//! an admin turns it on; never for spam; never the customer's own words;
+//! at most three receipts a day to one address.
 
 use std::time::Duration;
 
+use earshot_collector::store::CLOSED_GRACE_MS;
 use serde_json::json;
 
 use crate::helpers::{TestApp, audit_details};
-use crate::notify::{app_with_mail, collect, header};
-use crate::staff::{NOON, signed_in, submit};
+use crate::notify::{app_with_mail, collect, decoded_header, header};
+use crate::staff::{Console, NOON, signed_in, submit};
 
 /// Turns receipts on or off for the first site from its console page.
 async fn set_receipts(app: &TestApp, on: bool) {
@@ -150,4 +152,140 @@ async fn one_address_is_sent_at_most_three_receipts_a_day() {
         )
         .unwrap();
     assert_eq!(cancelled, 1);
+}
+
+/// Moves an entry to `status` from Ada's console.
+async fn set_status(console: &Console, id: &str, status: &str) {
+    let response = console
+        .act(
+            &format!("/console/entries/{id}/status"),
+            &[("status", status)],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303, "{status}");
+}
+
+#[tokio::test]
+async fn a_customer_is_told_in_their_language_when_their_feedback_is_resolved_or_closed() {
+    let (app, clock, mut mails) = app_with_mail(NOON, 0).await;
+    set_receipts(&app, true).await;
+    let (id, status_url) = submit(
+        &app,
+        from_ana(&app, "Une secret phrase", "ana@customer.example"),
+    )
+    .await;
+    collect(&mut mails, Duration::from_secs(2)).await;
+    let console = signed_in(&app, "ada@example.com").await;
+    set_status(&console, &id, "resolved").await;
+    // It waits out its grace, in case the close was a slip.
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    assert!(to(&got, "ana@customer.example").is_empty(), "{got:?}");
+    let page = console.html(&format!("/console/entries/{id}")).await;
+    assert!(
+        page.contains("to Resolved (the customer will be emailed in a few minutes"),
+        "{page}"
+    );
+    clock.advance(CLOSED_GRACE_MS);
+    let got = collect(&mut mails, Duration::from_secs(3)).await;
+    let [resolved] = to(&got, "ana@customer.example")[..] else {
+        panic!("one email: {got:?}");
+    };
+    let reference = app
+        .db()
+        .query_row("SELECT reference FROM entries", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap();
+    assert_eq!(
+        decoded_header(resolved, "Subject"),
+        format!("Votre message à Default (local development) est résolu ({reference})")
+    );
+    assert!(resolved.contains(&status_url), "{resolved}");
+    assert!(
+        resolved.contains("Dites-le sur cette page et votre demande sera rouverte"),
+        "{resolved}"
+    );
+    assert!(!resolved.contains("secret phrase"), "{resolved}");
+    assert_eq!(header(resolved, "Auto-Submitted"), "auto-generated");
+    assert!(header(resolved, "References").contains(&reference));
+    let page = console.html(&format!("/console/entries/{id}")).await;
+    assert!(
+        page.contains("to Resolved (the customer was emailed)"),
+        "{page}"
+    );
+
+    // Reopened and closed without a change: told again, as the page says.
+    set_status(&console, &id, "in_progress").await;
+    set_status(&console, &id, "wont_fix").await;
+    clock.advance(CLOSED_GRACE_MS);
+    let got = collect(&mut mails, Duration::from_secs(3)).await;
+    let [closed] = to(&got, "ana@customer.example")[..] else {
+        panic!("one email: {got:?}");
+    };
+    assert!(
+        decoded_header(closed, "Subject").ends_with(&format!("est clos ({reference})")),
+        "{closed}"
+    );
+}
+
+#[tokio::test]
+async fn no_closing_email_goes_when_a_reply_told_the_customer_or_the_close_was_undone() {
+    let (app, clock, mut mails) = app_with_mail(NOON, 0).await;
+    set_receipts(&app, true).await;
+    let mut ids = Vec::new();
+    for who in ["answered", "undone", "later", "off"] {
+        let email = format!("{who}@customer.example");
+        ids.push(submit(&app, from_ana(&app, "Une idée", &email)).await.0);
+    }
+    collect(&mut mails, Duration::from_secs(2)).await;
+    let console = signed_in(&app, "ada@example.com").await;
+    let reply = |id: &str| {
+        let path = format!("/console/entries/{id}/reply");
+        let console = &console;
+        async move {
+            let response = console.act(&path, &[("body", "C'est réparé.")]).await;
+            assert_eq!(response.status().as_u16(), 303);
+        }
+    };
+    // Answered, then resolved: the reply was the message.
+    reply(&ids[0]).await;
+    set_status(&console, &ids[0], "resolved").await;
+    // Resolved by mistake and reopened within the grace.
+    set_status(&console, &ids[1], "resolved").await;
+    set_status(&console, &ids[1], "in_progress").await;
+    // Resolved, then answered within the grace.
+    set_status(&console, &ids[2], "wont_fix").await;
+    reply(&ids[2]).await;
+    // Closed on a site that no longer writes to customers.
+    set_receipts(&app, false).await;
+    set_status(&console, &ids[3], "resolved").await;
+    let replies = collect(&mut mails, Duration::from_secs(3)).await;
+    clock.advance(CLOSED_GRACE_MS);
+    let got = collect(&mut mails, Duration::from_secs(3)).await;
+    for who in ["answered", "undone", "later", "off"] {
+        let address = format!("{who}@customer.example");
+        assert!(to(&got, &address).is_empty(), "{who}: {got:?}");
+        let answered = matches!(who, "answered" | "later");
+        assert_eq!(to(&replies, &address).len(), usize::from(answered), "{who}");
+    }
+    let page = console.html(&format!("/console/entries/{}", ids[1])).await;
+    assert!(!page.contains("(the customer"), "{page}");
+    let closing: Vec<(String, String)> = app
+        .db()
+        .prepare("SELECT m.state, e.email FROM mail_outbox m JOIN entries e ON e.id = m.entry_id WHERE m.kind = 'closed' ORDER BY m.id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let cancelled = |who: &str| ("cancelled".to_owned(), format!("{who}@customer.example"));
+    assert_eq!(
+        closing,
+        [
+            cancelled("answered"),
+            cancelled("undone"),
+            cancelled("later")
+        ],
+        "queued while the site wrote to customers, and none sent"
+    );
 }

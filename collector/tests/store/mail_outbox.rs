@@ -404,3 +404,152 @@ async fn a_receipt_goes_only_where_its_site_sends_them_and_counts_its_address(db
     );
 }
 story!(a_receipt_goes_only_where_its_site_sends_them_and_counts_its_address);
+
+async fn a_closing_email_is_written_only_while_the_close_stands_and_no_reply_told_it(db: &Store) {
+    use earshot_collector::review::workflow::{MINUTE, Status};
+    use earshot_collector::store::{NewReply, NoticeKind, SiteChange};
+    let shop = first_site(db).await;
+    let ada = colleague(db, "Ada", Role::Admin).await;
+    let receipts = |on| SiteChange {
+        receipt_email: Some(on),
+        ..SiteChange::default()
+    };
+    db.update_site(shop.id, receipts(true), None, T0)
+        .await
+        .unwrap();
+    let with_email = |at, email: &str| {
+        entry(
+            &shop,
+            at,
+            serde_json::json!({"message": "The code failed", "email": email}),
+        )
+    };
+    let told = db
+        .insert_entry(with_email(T0 + 1, "ana@customer.example"))
+        .await
+        .unwrap();
+    let answered = db
+        .insert_entry(with_email(T0 + 2, "bo@customer.example"))
+        .await
+        .unwrap();
+    let undone = db
+        .insert_entry(with_email(T0 + 3, "cy@customer.example"))
+        .await
+        .unwrap();
+    let anonymous = db
+        .insert_entry(entry(&shop, T0 + 4, serde_json::json!({"message": "x"})))
+        .await
+        .unwrap();
+    let at = T0 + HOUR;
+    let reply = |words: &str| NewReply {
+        body: words.to_owned(),
+        promise: None,
+    };
+    db.set_status(told.public_id.clone(), Status::Resolved, ada.id, at)
+        .await
+        .unwrap();
+    db.reply(
+        answered.public_id.clone(),
+        reply("Fixed, sorry"),
+        ada.id,
+        at,
+    )
+    .await
+    .unwrap();
+    db.set_status(
+        answered.public_id.clone(),
+        Status::WontFix,
+        ada.id,
+        at + 9 * MINUTE,
+    )
+    .await
+    .unwrap();
+    for closed in [&undone, &anonymous] {
+        db.set_status(closed.public_id.clone(), Status::WontFix, ada.id, at)
+            .await
+            .unwrap();
+    }
+    // Each close's notice names its timeline event, which the email is
+    // written from.
+    let pending = db.pending_dispatch(100).await.unwrap();
+    let close_of = |public_id: &str| {
+        pending
+            .notices
+            .iter()
+            .find(|n| {
+                n.kind == NoticeKind::Status
+                    && n.entry.public_id == public_id
+                    && matches!(n.new_value.as_deref(), Some("resolved" | "wont_fix"))
+            })
+            .and_then(|n| Some((n.entry_id, n.subject?)))
+            .expect("the close's notice names its event")
+    };
+    let (told_id, told_close) = close_of(&told.public_id);
+    let parts = db.closed_parts(told_close).await.unwrap().unwrap();
+    assert_eq!(
+        (parts.to.as_str(), parts.site_name.as_str(), parts.resolved),
+        ("ana@customer.example", "Shop", true)
+    );
+    assert_eq!(
+        (parts.reference, parts.public_id, parts.status_token),
+        (told.reference, told.public_id.clone(), told.status_token)
+    );
+    assert!(
+        db.closed_parts(close_of(&answered.public_id).1)
+            .await
+            .unwrap()
+            .is_none(),
+        "a reply nine minutes before told the customer"
+    );
+    assert!(
+        db.closed_parts(close_of(&anonymous.public_id).1)
+            .await
+            .unwrap()
+            .is_none(),
+        "no address, no email"
+    );
+    let undone_close = close_of(&undone.public_id).1;
+    let wont_fix = db.closed_parts(undone_close).await.unwrap().unwrap();
+    assert!(!wont_fix.resolved);
+    db.set_status(undone.public_id.clone(), Status::InProgress, ada.id, at + 1)
+        .await
+        .unwrap();
+    assert!(
+        db.closed_parts(undone_close).await.unwrap().is_none(),
+        "reopened before the email went"
+    );
+    // A site that stops writing to customers stops this email too.
+    db.update_site(shop.id, receipts(false), None, at + 2)
+        .await
+        .unwrap();
+    assert!(db.closed_parts(told_close).await.unwrap().is_none());
+    db.update_site(shop.id, receipts(true), None, at + 3)
+        .await
+        .unwrap();
+    assert!(db.closed_parts(told_close).await.unwrap().is_some());
+    // A reply written after the close tells the customer instead.
+    db.reply(told.public_id, reply("All sorted"), ada.id, at + 4 * MINUTE)
+        .await
+        .unwrap();
+    assert!(db.closed_parts(told_close).await.unwrap().is_none());
+    // The email waits out its grace from the close, however late the
+    // dispatcher came to it.
+    let mail = NewMail {
+        kind: MailKind::Closed,
+        user_id: None,
+        entry_id: Some(told_id),
+        event_id: Some(told_close),
+        actor_id: Some(ada.id),
+    };
+    let mut done = nothing_for(&pending, at + 3 * MINUTE);
+    done.mails = vec![mail];
+    assert!(db.complete_dispatch(done).await.unwrap());
+    let grace = earshot_collector::store::CLOSED_GRACE_MS;
+    assert!(db.due_mail(at + grace - 1, 10).await.unwrap().is_empty());
+    let due = db.due_mail(at + grace, 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|j| (j.kind, j.event_id)).collect::<Vec<_>>(),
+        [(MailKind::Closed, Some(told_close))]
+    );
+}
+story!(a_closing_email_is_written_only_while_the_close_stands_and_no_reply_told_it);

@@ -17,6 +17,11 @@ use pending::pending;
 /// meanwhile is folded into the next.
 pub const FOLD_WINDOW_MS: i64 = crate::review::workflow::MINUTE;
 
+/// How long the email telling a customer their feedback was closed waits:
+/// a status set by mistake can be undone meanwhile, and a reply written
+/// just after the close tells them instead.
+pub const CLOSED_GRACE_MS: i64 = 5 * crate::review::workflow::MINUTE;
+
 /// The cursor over `entries` for announcing new ones.
 pub(in crate::store) const ENTRIES_CURSOR: &str = "dispatched_entries";
 
@@ -74,8 +79,8 @@ pub(super) struct Notice<'a> {
     pub kind: NoticeKind,
     pub entry_id: i64,
     pub actor: Option<i64>,
-    /// The colleague assigned, the reply's, follow-up's or note's event,
-    /// or the promise.
+    /// The colleague assigned, the status change's, reply's, follow-up's
+    /// or note's event, or the promise.
     pub subject: Option<i64>,
     pub old_value: Option<&'a str>,
     pub new_value: Option<&'a str>,
@@ -297,6 +302,9 @@ pub enum MailKind {
     /// The customer's reference and status link, sent when their feedback
     /// arrives (on sites that send receipts).
     Receipt,
+    /// The customer is told their feedback was resolved or closed without
+    /// a change (on sites that send receipts), unless a reply said so.
+    Closed,
 }
 
 impl MailKind {
@@ -316,6 +324,7 @@ impl MailKind {
             MailKind::Receipt => "receipt",
             MailKind::Mention => "mention",
             MailKind::Promise => "promise",
+            MailKind::Closed => "closed",
         }
     }
 
@@ -329,6 +338,7 @@ impl MailKind {
             MailKind::Receipt,
             MailKind::Mention,
             MailKind::Promise,
+            MailKind::Closed,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)
@@ -421,7 +431,8 @@ fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
     // An email that folds, to someone sent one of its kind within the fold
     // window, is born waiting for the window to end, so holding it costs
     // nothing later. (The kinds are spelt out: a partial index is used only
-    // for the literal it names.)
+    // for the literal it names.) A closing email waits out its grace from
+    // the close.
     let mut insert = conn.prepare_cached(
         "INSERT INTO mail_outbox (kind, user_id, entry_id, event_id, actor_id, created_at, due_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE ?1
@@ -429,6 +440,7 @@ fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
                  WHERE user_id = ?2 AND kind = 'new_entry' AND state = 'sent') + ?7, ?6))
              WHEN 'assigned' THEN max(?6, coalesce((SELECT max(sent_at) FROM mail_outbox
                  WHERE user_id = ?2 AND kind = 'assigned' AND state = 'sent') + ?7, ?6))
+             WHEN 'closed' THEN coalesce((SELECT created_at FROM events WHERE id = ?4), ?6) + ?8
              ELSE ?6 END)",
     )?;
     for m in &done.mails {
@@ -439,7 +451,8 @@ fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
             m.event_id,
             m.actor_id,
             done.at,
-            FOLD_WINDOW_MS
+            FOLD_WINDOW_MS,
+            CLOSED_GRACE_MS
         ])?;
     }
     Ok(true)

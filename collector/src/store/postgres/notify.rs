@@ -14,8 +14,8 @@ use super::{Postgres, read_rows};
 use crate::review::workflow::DAY;
 use crate::store::notify::{NoticeKind, RECEIPT_SITES_SQL, SNAPSHOT_SELECT, Taken};
 use crate::store::{
-    Dispatched, EndpointRow, EntriesTaken, FOLD_WINDOW_MS, NewEntryFact, NoticeFact, Pending,
-    StoreError,
+    CLOSED_GRACE_MS, Dispatched, EndpointRow, EntriesTaken, FOLD_WINDOW_MS, NewEntryFact,
+    NoticeFact, Pending, StoreError,
 };
 use crate::webhooks::payload::{EntrySnapshot, PromiseDetail};
 
@@ -231,7 +231,8 @@ impl Postgres {
             .await?;
         }
         // An email that folds, to someone sent one of its kind within the
-        // fold window, is born waiting for the window to end.
+        // fold window, is born waiting for the window to end; a closing
+        // email waits out its grace from the close.
         let mail = tx
             .prepare_cached(
                 "INSERT INTO mail_outbox (kind, user_id, entry_id, event_id, actor_id, created_at, due_at)
@@ -240,6 +241,7 @@ impl Postgres {
                          WHERE user_id = $2 AND kind = 'new_entry' AND state = 'sent') + $7, $6))
                      WHEN 'assigned' THEN greatest($6, coalesce((SELECT max(sent_at) FROM mail_outbox
                          WHERE user_id = $2 AND kind = 'assigned' AND state = 'sent') + $7, $6))
+                     WHEN 'closed' THEN coalesce((SELECT created_at FROM events WHERE id = $4), $6) + $8
                      ELSE $6 END)",
             )
             .await?;
@@ -254,6 +256,7 @@ impl Postgres {
                     &m.actor_id,
                     &done.at,
                     &FOLD_WINDOW_MS,
+                    &CLOSED_GRACE_MS,
                 ],
             )
             .await?;

@@ -18,11 +18,11 @@ use crate::mail::digest::{FailingEndpoint, PromiseLine, Waiting};
 use crate::mail::staff::EntryLine;
 use crate::review::workflow::DAY;
 use crate::store::notify::MailKind;
-use crate::store::outbox::{LINE_COLUMNS, RECEIPT_SQL, line_select};
+use crate::store::outbox::{CLOSED_SQL, LINE_COLUMNS, RECEIPT_SQL, REPLY_TELLS_MS, line_select};
 use crate::store::review::{WAITING_SINCE_SQL, WAITING_SQL};
 use crate::store::{
-    DigestFacts, MailJob, MailResult, PendingFold, PendingLine, ReceiptParts, ReplyParts,
-    StoreError,
+    ClosedParts, DigestFacts, MailJob, MailResult, PendingFold, PendingLine, ReceiptParts,
+    ReplyParts, StoreError,
 };
 
 pub use crate::store::outbox::LEASE_MS;
@@ -399,6 +399,26 @@ impl Postgres {
                 language: r.try_get(5)?,
                 response_promise: r.try_get(6)?,
                 sent_lately: r.try_get(7)?,
+            })
+        })
+    }
+
+    /// What the email telling a customer their feedback was closed (by
+    /// status event `event_id`) says, if it should still go.
+    pub async fn closed_parts(&self, event_id: i64) -> Result<Option<ClosedParts>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(CLOSED_SQL, &[&event_id, &REPLY_TELLS_MS])
+            .await?;
+        read_opt(row, |r| {
+            Ok(ClosedParts {
+                to: r.try_get(0)?,
+                site_name: r.try_get(1)?,
+                reference: r.try_get(2)?,
+                public_id: r.try_get(3)?,
+                status_token: r.try_get(4)?,
+                language: r.try_get(5)?,
+                resolved: r.try_get(6)?,
             })
         })
     }

@@ -65,7 +65,7 @@ pub(in crate::store) fn move_status(
     conn.prepare_cached("UPDATE entries SET status = ?2 WHERE id = ?1")?
         .execute(params![entry_id, to.as_str()])?;
     crate::store::rollup::status_changed(conn, entry_id, from.as_str(), to.as_str(), at)?;
-    record(
+    let event = record(
         conn,
         NewEvent {
             entry_id,
@@ -83,7 +83,7 @@ pub(in crate::store) fn move_status(
             kind: NoticeKind::Status,
             entry_id,
             actor,
-            subject: None,
+            subject: Some(event),
             old_value: Some(from.as_str()),
             new_value: Some(to.as_str()),
             at,

@@ -51,7 +51,8 @@ pub struct EntryDetail {
     pub receipt: Option<Receipt>,
 }
 
-/// What became of a receipt email.
+/// What became of an email the collector wrote to a customer on its own: a
+/// receipt, or the word that their feedback was closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Receipt {
     /// Queued, or waiting to be tried again.
@@ -59,8 +60,9 @@ pub enum Receipt {
     Sent,
     /// The relay refused it to the end: the address may not take mail.
     Failed,
-    /// Not sent: the address had its receipts for the day, or the entry
-    /// turned out to be spam.
+    /// Not sent: the address had its receipts for the day, the entry turned
+    /// out to be spam, or (a closing word) a reply told the customer or
+    /// the entry was reopened first.
     Skipped,
 }
 
@@ -107,7 +109,9 @@ pub(in crate::store) const DETAIL_SELECT: &str =
 /// An entry's timeline, oldest first, up to its `WHERE`; the same SQL on
 /// both backends.
 pub(in crate::store) const EVENTS_SELECT: &str =
-    "SELECT ev.id, ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at
+    "SELECT ev.id, ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at,
+        (SELECT m.state FROM mail_outbox m WHERE m.event_id = ev.id AND m.kind = 'closed'
+         ORDER BY m.id DESC LIMIT 1)
      FROM events ev LEFT JOIN users u ON u.id = ev.actor_id";
 
 pub(in crate::store) const PROMISE_SELECT: &str =
@@ -182,6 +186,10 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
             old_value: r.get(4)?,
             new_value: r.get(5)?,
             created_at: r.get(6)?,
+            customer_mail: r
+                .get::<_, Option<String>>(7)?
+                .as_deref()
+                .and_then(Receipt::from_state),
         };
         // The CHECK constraint admits only known kinds; skip anything else.
         Ok(EventKind::parse(&kind).map(|kind| Event { kind, ..event }))

@@ -96,6 +96,9 @@ pub struct Event {
     pub old_value: Option<String>,
     pub new_value: Option<String>,
     pub created_at: i64,
+    /// What became of the email telling the customer of this status
+    /// change (a close), if one was queued.
+    pub customer_mail: Option<Receipt>,
 }
 
 #[derive(Debug, Clone)]

@@ -55,6 +55,12 @@ fn event_line(event: &Event, promises: &[PromiseRow], users: &[User]) -> Markup 
         @match event.kind {
             EventKind::Status => {
                 strong { (who) } " changed the status from " (status_label(&event.old_value)) " to " (status_label(&event.new_value))
+                @match event.customer_mail {
+                    Some(Receipt::Sent) => { " (the customer was emailed)" }
+                    Some(Receipt::Waiting) => { " (the customer will be emailed in a few minutes, unless a reply tells them first)" }
+                    Some(Receipt::Failed) => { " " span.late { "(the email to the customer could not be sent)" } }
+                    Some(Receipt::Skipped) | None => {}
+                }
             }
             EventKind::Assign => {
                 strong { (who) }

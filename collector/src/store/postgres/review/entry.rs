@@ -143,6 +143,10 @@ impl Postgres {
                 old_value: r.try_get(4)?,
                 new_value: r.try_get(5)?,
                 created_at: r.try_get(6)?,
+                customer_mail: r
+                    .try_get::<_, Option<String>>(7)?
+                    .as_deref()
+                    .and_then(Receipt::from_state),
             }))
         })?
         .into_iter()

@@ -115,7 +115,7 @@ pub(super) async fn move_status(
     .await?;
     super::rollup::status_changed(tx, entry_id, from.as_str(), to.as_str(), at).await?;
     let (old, new) = (Some(from.as_str()), Some(to.as_str()));
-    record(
+    let event = record(
         tx,
         NewEvent {
             entry_id,
@@ -134,7 +134,7 @@ pub(super) async fn move_status(
             kind: NoticeKind::Status,
             entry_id,
             actor,
-            subject: None,
+            subject: Some(event),
             old_value: old,
             new_value: new,
             at,

@@ -1,0 +1,4 @@
+-- Version 25: on sites that send receipts, a customer is also told when
+-- their feedback is resolved or closed without a change ('closed'),
+-- unless a reply told them (see WIDENED_CHECKS). Status notices now name
+-- their timeline event, which the email is written from.
