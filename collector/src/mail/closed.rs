@@ -4,19 +4,15 @@
 //! customer's language. Only sent when no reply told them (a reply is the
 //! better message); never their own words, like the receipt.
 
-use super::Outgoing;
+use super::{Outgoing, ToCustomer};
 use crate::language::Language;
 
 /// The closing email for one entry.
 #[derive(Debug, Clone)]
 pub struct ClosedMail {
-    pub to: String,
-    pub site_name: String,
-    pub reference: String,
-    pub status_url: String,
+    pub customer: ToCustomer,
     /// Resolved, rather than closed without a change (won't fix).
     pub resolved: bool,
-    pub language: Language,
 }
 
 /// The closing email's words in one language; `{site}` is the site's name.
@@ -70,41 +66,31 @@ fn words(language: Language) -> &'static Words {
 
 impl ClosedMail {
     pub fn outgoing(&self) -> Outgoing {
-        Outgoing {
-            to: self.to.clone(),
-            subject: self.subject(),
-            text: self.text(),
-            html: None,
-            // Threaded with the receipt and the replies.
-            about: Some(self.reference.clone()),
-            // Sent on its own once a status stood, not written by anyone.
-            automatic: true,
-        }
-    }
-
-    fn site(&self, template: &str) -> String {
-        template.replace("{site}", &self.site_name)
+        // Sent on its own once a status stood, not written by anyone.
+        self.customer.message(self.subject(), self.text(), true)
     }
 
     fn subject(&self) -> String {
-        let w = words(self.language);
+        let c = &self.customer;
+        let w = words(c.language);
         let subject = if self.resolved {
             w.subject_resolved
         } else {
             w.subject_closed
         };
-        format!("{} ({})", self.site(subject), self.reference)
+        c.subject(&c.site(subject))
     }
 
     fn text(&self) -> String {
-        let w = words(self.language);
+        let c = &self.customer;
+        let w = words(c.language);
         let said = if self.resolved { w.resolved } else { w.closed };
         format!(
-            "{}\n\n{}{}\n\n-- \n{}\n",
-            self.site(said),
-            super::follow_link(self.language, &self.reference, &self.status_url),
+            "{}\n\n{}\n{}\n\n-- \n{}\n",
+            c.site(said),
+            c.follow_link(),
             w.not_solved,
-            super::not_you(self.language, &self.site_name)
+            c.not_you()
         )
     }
 }
@@ -115,12 +101,8 @@ mod tests {
 
     fn closed(language: Language, resolved: bool) -> ClosedMail {
         ClosedMail {
-            to: "ana@example.com".into(),
-            site_name: "Fern & Fig".into(),
-            reference: "ES-AAAA-BBBB".into(),
-            status_url: "https://feedback.example/s/e_x.y".into(),
+            customer: crate::mail::customer::ana(language),
             resolved,
-            language,
         }
     }
 
@@ -135,7 +117,7 @@ mod tests {
         assert!(
             text.starts_with(
                 "We have marked your feedback to Fern & Fig as resolved. Thank you for telling us.\n\n\
-                 Follow your feedback ES-AAAA-BBBB here:\nhttps://feedback.example/s/e_x.y\n\
+                 Follow your feedback ES-AAAA-BBBB here:\nhttps://feedback.example/s/e_x.y\n\n\
                  Not solved for you? Say so on that page and it is opened again"
             ),
             "{text}"

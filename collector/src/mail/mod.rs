@@ -5,6 +5,7 @@
 
 pub mod account;
 mod closed;
+mod customer;
 pub mod digest;
 mod failure;
 pub mod mention;
@@ -14,6 +15,7 @@ mod reply;
 pub mod staff;
 
 pub use closed::ClosedMail;
+pub use customer::ToCustomer;
 pub use failure::{CertificateProblem, SendFailure};
 pub use receipt::ReceiptMail;
 pub use reply::ReplyMail;
@@ -64,45 +66,6 @@ impl std::fmt::Debug for Mailer {
             .field("from", &self.from)
             .finish_non_exhaustive()
     }
-}
-
-/// The line that leads a customer to their status page ("Follow your
-/// feedback ES-… here:" and the link below), in their language: the same in
-/// every email they receive.
-fn follow_link(language: crate::language::Language, reference: &str, status_url: &str) -> String {
-    use crate::language::Language;
-    let (follow, here) = match language {
-        Language::En => ("Follow your feedback", "here:"),
-        Language::De => ("Verfolgen Sie Ihr Feedback", "hier:"),
-        Language::Fr => ("Suivez votre message", "ici :"),
-        Language::Es => ("Sigue tu mensaje", "aquí:"),
-        Language::Pt => ("Acompanhe a sua mensagem", "aqui:"),
-    };
-    format!("{follow} {reference} {here}\n{status_url}\n")
-}
-
-/// Why a customer received an email the collector sent on its own: anyone
-/// can type anyone's address into a widget.
-fn not_you(language: crate::language::Language, site: &str) -> String {
-    use crate::language::Language;
-    let template = match language {
-        Language::En => {
-            "You receive this because this address was given with feedback to {site}. If that was not you, you can ignore it."
-        }
-        Language::De => {
-            "Sie erhalten diese E-Mail, weil diese Adresse bei einem Feedback an {site} angegeben wurde. Wenn das nicht Sie waren, können Sie sie ignorieren."
-        }
-        Language::Fr => {
-            "Vous recevez cet e-mail car cette adresse a été donnée avec un message à {site}. Si ce n'était pas vous, vous pouvez l'ignorer."
-        }
-        Language::Es => {
-            "Recibes este correo porque esta dirección se indicó en un mensaje a {site}. Si no fuiste tú, puedes ignorarlo."
-        }
-        Language::Pt => {
-            "Recebe este e-mail porque este endereço foi indicado numa mensagem para {site}. Se não foi você, pode ignorá-lo."
-        }
-    };
-    template.replace("{site}", site)
 }
 
 /// One message, ready to send: plain text, and HTML when there is one.

@@ -3,19 +3,15 @@
 //! Never their own words: anyone can type any address into a widget, so a
 //! receipt must carry nothing a stranger could make it say.
 
-use super::Outgoing;
+use super::{Outgoing, ToCustomer};
 use crate::language::Language;
 
 /// The receipt for one entry.
 #[derive(Debug, Clone)]
 pub struct ReceiptMail {
-    pub to: String,
-    pub site_name: String,
-    pub reference: String,
-    pub status_url: String,
+    pub customer: ToCustomer,
     /// What the site tells customers to expect, in its own words.
     pub response_promise: Option<String>,
-    pub language: Language,
 }
 
 /// The receipt's words in one language; `{site}` is the site's name.
@@ -57,39 +53,26 @@ fn words(language: Language) -> &'static Words {
 
 impl ReceiptMail {
     pub fn outgoing(&self) -> Outgoing {
-        Outgoing {
-            to: self.to.clone(),
-            subject: self.subject(),
-            text: self.text(),
-            html: None,
-            // Threaded with the replies that follow.
-            about: Some(self.reference.clone()),
-            // Sent on its own, not written by anyone: out-of-office
-            // responders leave it be.
-            automatic: true,
-        }
-    }
-
-    fn site(&self, template: &str) -> String {
-        template.replace("{site}", &self.site_name)
+        self.customer.message(self.subject(), self.text(), true)
     }
 
     fn subject(&self) -> String {
-        let w = words(self.language);
-        format!("{} ({})", self.site(w.subject), self.reference)
+        let c = &self.customer;
+        c.subject(&c.site(words(c.language).subject))
     }
 
     fn text(&self) -> String {
-        let w = words(self.language);
-        let mut text = format!("{}\n", self.site(w.thanks));
+        let c = &self.customer;
+        let w = words(c.language);
+        let mut text = format!("{}\n", c.site(w.thanks));
         if let Some(promise) = &self.response_promise {
             text.push_str(&format!("{promise}\n"));
         }
         text.push_str(&format!(
             "\n{}\n{}\n\n-- \n{}\n",
-            super::follow_link(self.language, &self.reference, &self.status_url),
+            c.follow_link(),
             w.answer_there,
-            super::not_you(self.language, &self.site_name)
+            c.not_you()
         ));
         text
     }
@@ -101,12 +84,8 @@ mod tests {
 
     fn receipt(language: Language) -> ReceiptMail {
         ReceiptMail {
-            to: "ana@example.com".into(),
-            site_name: "Fern & Fig".into(),
-            reference: "ES-AAAA-BBBB".into(),
-            status_url: "https://feedback.example/s/e_x.y".into(),
+            customer: crate::mail::customer::ana(language),
             response_promise: Some("We answer within 1 business day.".into()),
-            language,
         }
     }
 

@@ -1,19 +1,16 @@
 //! What a customer receives when staff reply, in the customer's language
 //! (the staff's own words stay as they wrote them).
 
-use super::Outgoing;
+use super::{Outgoing, ToCustomer};
 use crate::language::Language;
 
 /// What a customer receives when staff reply.
 #[derive(Debug, Clone)]
 pub struct ReplyMail {
-    pub to: String,
-    pub site_name: String,
-    pub reference: String,
+    pub customer: ToCustomer,
     pub body: String,
+    /// What was promised, and by when (a date).
     pub promise: Option<(String, String)>,
-    pub status_url: String,
-    pub language: Language,
 }
 
 /// The words around the reply, in one language.
@@ -61,35 +58,26 @@ fn words(language: Language) -> &'static Words {
 
 impl ReplyMail {
     pub fn outgoing(&self) -> Outgoing {
-        Outgoing {
-            to: self.to.clone(),
-            subject: self.subject(),
-            text: self.text(),
-            html: None,
-            about: Some(self.reference.clone()),
-            automatic: false,
-        }
+        self.customer.message(self.subject(), self.text(), false)
     }
 
     fn subject(&self) -> String {
-        let w = words(self.language);
-        format!(
-            "{} {} ({})",
-            w.re_feedback_to, self.site_name, self.reference
-        )
+        let c = &self.customer;
+        c.subject(&format!(
+            "{} {}",
+            words(c.language).re_feedback_to,
+            c.site_name
+        ))
     }
 
     fn text(&self) -> String {
-        let w = words(self.language);
+        let c = &self.customer;
+        let w = words(c.language);
         let mut text = format!("{}\n", self.body);
         if let Some((promise, due)) = &self.promise {
             text.push_str(&format!("\n{} {promise} ({} {due}).\n", w.we_promise, w.by));
         }
-        text.push_str(&format!(
-            "\n{}\n{}\n",
-            super::follow_link(self.language, &self.reference, &self.status_url),
-            w.answer_there
-        ));
+        text.push_str(&format!("\n{}\n{}\n", c.follow_link(), w.answer_there));
         text
     }
 }
@@ -101,13 +89,9 @@ mod tests {
     #[test]
     fn the_reply_mail_carries_the_reply_promise_and_status_link() {
         let mail = ReplyMail {
-            to: "ana@example.com".into(),
-            site_name: "Fern & Fig".into(),
-            reference: "ES-AAAA-BBBB".into(),
+            customer: crate::mail::customer::ana(Language::En),
             body: "Sorry about that.".into(),
             promise: Some(("Refund sent".into(), "2026-11-27".into())),
-            status_url: "https://feedback.example/s/e_x.y".into(),
-            language: Language::En,
         };
         assert_eq!(
             mail.subject(),
@@ -124,13 +108,9 @@ mod tests {
     #[test]
     fn the_reply_mail_speaks_the_customers_language_around_staffs_own_words() {
         let mail = ReplyMail {
-            to: "jo@example.de".into(),
-            site_name: "Fern & Fig".into(),
-            reference: "ES-AAAA-BBBB".into(),
+            customer: crate::mail::customer::ana(Language::De),
             body: "Das tut uns leid.".into(),
             promise: Some(("Erstattung".into(), "2026-11-27".into())),
-            status_url: "https://feedback.example/s/e_x.y".into(),
-            language: Language::De,
         };
         assert_eq!(
             mail.subject(),
@@ -144,7 +124,7 @@ mod tests {
         ));
         for language in [Language::Fr, Language::Es, Language::Pt] {
             let text = ReplyMail {
-                language,
+                customer: crate::mail::customer::ana(language),
                 ..mail.clone()
             }
             .text();

@@ -10,10 +10,10 @@ use std::time::Instant;
 use super::{Context, about};
 use crate::mail::digest::Digest;
 use crate::mail::staff::{Assigned, LIST_MAX, NewEntries};
-use crate::mail::{ClosedMail, Outgoing, ReceiptMail, ReplyMail};
+use crate::mail::{ClosedMail, Outgoing, ReceiptMail, ReplyMail, ToCustomer};
 use crate::outage::Outage;
 use crate::review::workflow::{DAY, HOUR, MINUTE};
-use crate::store::{FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError};
+use crate::store::{CustomerParts, FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError};
 
 /// Emails taken per round.
 const BATCH: i64 = 32;
@@ -98,10 +98,7 @@ async fn send(
         MailKind::Promise => about::promise(ctx, job, now).await?,
         MailKind::Digest => {
             let Some(user) = &job.user else {
-                return ctx
-                    .store
-                    .record_mail(job.id, MailResult::Cancelled, now)
-                    .await;
+                return cancel(ctx, job, now).await;
             };
             let admin = user.role == crate::store::Role::Admin;
             let facts = ctx.store.digest_facts(now, admin).await?;
@@ -133,18 +130,11 @@ async fn send(
                 );
             }
             let Some(p) = parts.filter(|_| !too_many) else {
-                return ctx
-                    .store
-                    .record_mail(job.id, MailResult::Cancelled, now)
-                    .await;
+                return cancel(ctx, job, now).await;
             };
             let mail = ReceiptMail {
-                to: p.to,
-                site_name: p.site_name,
-                reference: p.reference,
-                status_url: status_url(ctx, &p.public_id, &p.status_token),
+                customer: to_customer(ctx, p.customer),
                 response_promise: p.response_promise,
-                language: crate::language::Language::of_entry(p.language.as_deref()),
             }
             .outgoing();
             Some(mail)
@@ -157,18 +147,11 @@ async fn send(
             // Reopened meanwhile, answered by a reply, or the site stopped
             // writing to customers: nothing to say.
             let Some(p) = parts else {
-                return ctx
-                    .store
-                    .record_mail(job.id, MailResult::Cancelled, now)
-                    .await;
+                return cancel(ctx, job, now).await;
             };
             let mail = ClosedMail {
-                to: p.to,
-                site_name: p.site_name,
-                reference: p.reference,
-                status_url: status_url(ctx, &p.public_id, &p.status_token),
+                customer: to_customer(ctx, p.customer),
                 resolved: p.resolved,
-                language: crate::language::Language::of_entry(p.language.as_deref()),
             }
             .outgoing();
             Some(mail)
@@ -179,19 +162,12 @@ async fn send(
                 None => None,
             };
             let Some(p) = parts else {
-                return ctx
-                    .store
-                    .record_mail(job.id, MailResult::Cancelled, now)
-                    .await;
+                return cancel(ctx, job, now).await;
             };
             let mail = ReplyMail {
-                to: p.to,
-                site_name: p.site_name,
-                reference: p.reference,
+                customer: to_customer(ctx, p.customer),
                 body: p.body,
                 promise: p.promise.map(|(text, due)| (text, crate::clock::date(due))),
-                status_url: status_url(ctx, &p.public_id, &p.status_token),
-                language: crate::language::Language::of_entry(p.language.as_deref()),
             }
             .outgoing();
             Some(mail)
@@ -217,9 +193,23 @@ async fn send(
     Ok(())
 }
 
-/// The customer's status page, as emails link to it.
-fn status_url(ctx: &Context, public_id: &str, status_token: &str) -> String {
-    format!("{}/s/{public_id}.{status_token}", ctx.public_url)
+/// Where an email to a customer goes, linking to their status page, in
+/// their language.
+fn to_customer(ctx: &Context, p: CustomerParts) -> ToCustomer {
+    ToCustomer {
+        status_url: format!("{}/s/{}.{}", ctx.public_url, p.public_id, p.status_token),
+        to: p.to,
+        site_name: p.site_name,
+        reference: p.reference,
+        language: crate::language::Language::of_entry(p.language.as_deref()),
+    }
+}
+
+/// Records that `job` is no longer worth sending.
+async fn cancel(ctx: &Context, job: &MailJob, now: i64) -> Result<(), StoreError> {
+    ctx.store
+        .record_mail(job.id, MailResult::Cancelled, now)
+        .await
 }
 
 /// Sends a colleague's pending emails of `job`'s folding kind: after a
@@ -234,10 +224,7 @@ async fn send_folded(
     let now = ctx.clock.now_millis();
     let kind = job.kind;
     let Some(user) = &job.user else {
-        return ctx
-            .store
-            .record_mail(job.id, MailResult::Cancelled, now)
-            .await;
+        return cancel(ctx, job, now).await;
     };
     let last = ctx.store.last_folding_mail(kind, user.id).await?;
     if let Some(last) = last

@@ -56,8 +56,8 @@ pub use notify::{
     NewEntryFact, NewMail, NoticeFact, NoticeKind, Pending,
 };
 pub use outbox::{
-    ClosedParts, DigestFacts, LEASE_MS, MailJob, MailResult, PendingFold, PendingLine,
-    ReceiptParts, ReplyParts,
+    ClosedParts, CustomerParts, DigestFacts, LEASE_MS, MailJob, MailResult, PendingFold,
+    PendingLine, ReceiptParts, ReplyParts,
 };
 pub use privacy::counted;
 pub use privacy::{Erasure, HeldEntry, PersonExport};

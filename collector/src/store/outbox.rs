@@ -66,30 +66,58 @@ pub enum MailResult {
     Cancelled,
 }
 
-/// A reply email's parts.
+/// Who an email to a customer goes to, and the entry it is about: what
+/// every such email's query reads first, in this order (`e.email, s.name,
+/// e.reference, e.public_id, e.status_token, e.language`).
 #[derive(Debug, Clone)]
-pub struct ReplyParts {
+pub struct CustomerParts {
     pub to: String,
     pub site_name: String,
     pub reference: String,
-    pub body: String,
-    pub promise: Option<(String, i64)>,
     pub public_id: String,
     pub status_token: String,
     /// The customer's browser's language tag, as the entry holds it.
     pub language: Option<String>,
 }
 
+/// How many columns [`CustomerParts`] takes.
+pub(in crate::store) const CUSTOMER_COLUMNS: usize = 6;
+
+impl CustomerParts {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CustomerParts> {
+        Ok(CustomerParts {
+            to: r.get(0)?,
+            site_name: r.get(1)?,
+            reference: r.get(2)?,
+            public_id: r.get(3)?,
+            status_token: r.get(4)?,
+            language: r.get(5)?,
+        })
+    }
+}
+
+/// A reply email's parts.
+#[derive(Debug, Clone)]
+pub struct ReplyParts {
+    pub customer: CustomerParts,
+    pub body: String,
+    pub promise: Option<(String, i64)>,
+}
+
+/// A reply email's parts, if the customer left an address. The same SQL
+/// on both backends.
+pub(in crate::store) const REPLY_SQL: &str =
+    "SELECT e.email, s.name, e.reference, e.public_id, e.status_token, e.language,
+        ev.body, p.text, p.due_at
+     FROM events ev JOIN entries e ON e.id = ev.entry_id
+     JOIN sites s ON s.id = e.site_id
+     LEFT JOIN promises p ON p.event_id = ev.id
+     WHERE ev.id = $1 AND ev.kind = 'reply' AND e.email IS NOT NULL";
+
 /// A receipt email's parts.
 #[derive(Debug, Clone)]
 pub struct ReceiptParts {
-    pub to: String,
-    pub site_name: String,
-    pub reference: String,
-    pub public_id: String,
-    pub status_token: String,
-    /// The customer's browser's language tag, as the entry holds it.
-    pub language: Option<String>,
+    pub customer: CustomerParts,
     /// What the site tells customers to expect.
     pub response_promise: Option<String>,
     /// Receipts sent to the same address (trimmed, any case) since the
@@ -114,13 +142,7 @@ pub(in crate::store) const RECEIPT_SQL: &str =
 /// What the email telling a customer their feedback was closed says.
 #[derive(Debug, Clone)]
 pub struct ClosedParts {
-    pub to: String,
-    pub site_name: String,
-    pub reference: String,
-    pub public_id: String,
-    pub status_token: String,
-    /// The customer's browser's language tag, as the entry holds it.
-    pub language: Option<String>,
+    pub customer: CustomerParts,
     /// Resolved, rather than closed without a change (won't fix).
     pub resolved: bool,
 }
@@ -498,28 +520,17 @@ impl Sqlite {
     pub async fn reply_parts(&self, event_id: i64) -> Result<Option<ReplyParts>, StoreError> {
         self.read(move |conn| {
             Ok(conn
-                .prepare_cached(
-                    "SELECT e.email, s.name, e.reference, ev.body, p.text, p.due_at, e.public_id,
-                            e.status_token, e.language
-                     FROM events ev JOIN entries e ON e.id = ev.entry_id
-                     JOIN sites s ON s.id = e.site_id
-                     LEFT JOIN promises p ON p.event_id = ev.id
-                     WHERE ev.id = ?1 AND ev.kind = 'reply' AND e.email IS NOT NULL",
-                )?
+                .prepare_cached(REPLY_SQL)?
                 .query_row([event_id], |r| {
-                    let promise = match (r.get::<_, Option<String>>(4)?, r.get(5)?) {
+                    let c = CUSTOMER_COLUMNS;
+                    let promise = match (r.get::<_, Option<String>>(c + 1)?, r.get(c + 2)?) {
                         (Some(text), Some(due)) => Some((text, due)),
                         _ => None,
                     };
                     Ok(ReplyParts {
-                        to: r.get(0)?,
-                        site_name: r.get(1)?,
-                        reference: r.get(2)?,
-                        body: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                        customer: CustomerParts::from_row(r)?,
+                        body: r.get::<_, Option<String>>(c)?.unwrap_or_default(),
                         promise,
-                        public_id: r.get(6)?,
-                        status_token: r.get(7)?,
-                        language: r.get(8)?,
                     })
                 })
                 .optional()?)
@@ -541,14 +552,9 @@ impl Sqlite {
                 // named parameters in order of appearance.
                 .query_row(named_params! {"$1": entry_id, "$2": since}, |r| {
                     Ok(ReceiptParts {
-                        to: r.get(0)?,
-                        site_name: r.get(1)?,
-                        reference: r.get(2)?,
-                        public_id: r.get(3)?,
-                        status_token: r.get(4)?,
-                        language: r.get(5)?,
-                        response_promise: r.get(6)?,
-                        sent_lately: r.get(7)?,
+                        customer: CustomerParts::from_row(r)?,
+                        response_promise: r.get(CUSTOMER_COLUMNS)?,
+                        sent_lately: r.get(CUSTOMER_COLUMNS + 1)?,
                     })
                 })
                 .optional()?)
@@ -564,13 +570,8 @@ impl Sqlite {
                 .prepare_cached(CLOSED_SQL)?
                 .query_row(named_params! {"$1": event_id, "$2": REPLY_TELLS_MS}, |r| {
                     Ok(ClosedParts {
-                        to: r.get(0)?,
-                        site_name: r.get(1)?,
-                        reference: r.get(2)?,
-                        public_id: r.get(3)?,
-                        status_token: r.get(4)?,
-                        language: r.get(5)?,
-                        resolved: r.get(6)?,
+                        customer: CustomerParts::from_row(r)?,
+                        resolved: r.get(CUSTOMER_COLUMNS)?,
                     })
                 })
                 .optional()?)

@@ -344,13 +344,19 @@ async fn a_receipt_goes_only_where_its_site_sends_them_and_counts_its_address(db
     let (again_id, no_email_id) = (ids[0], ids[1]);
     assert!(db.receipt_parts(no_email_id, T0).await.unwrap().is_none());
     let parts = db.receipt_parts(again_id, T0).await.unwrap().unwrap();
-    assert_eq!(parts.to, " ana@customer.EXAMPLE ".trim());
+    assert_eq!(parts.customer.to, " ana@customer.EXAMPLE ".trim());
     assert_eq!(
-        (parts.reference.as_str(), parts.public_id.as_str()),
+        (
+            parts.customer.reference.as_str(),
+            parts.customer.public_id.as_str()
+        ),
         (again.reference.as_str(), again.public_id.as_str())
     );
-    assert_eq!(parts.status_token, again.status_token);
-    assert_eq!((parts.site_name.as_str(), parts.sent_lately), ("Shop", 0));
+    assert_eq!(parts.customer.status_token, again.status_token);
+    assert_eq!(
+        (parts.customer.site_name.as_str(), parts.sent_lately),
+        ("Shop", 0)
+    );
     // The first entry's receipt, sent (its site sends them now): the same
     // address in another case counts it, from when it went out.
     let receipt = |entry_id| NewMail {
@@ -487,11 +493,19 @@ async fn a_closing_email_is_written_only_while_the_close_stands_and_no_reply_tol
     let (told_id, told_close) = close_of(&told.public_id);
     let parts = db.closed_parts(told_close).await.unwrap().unwrap();
     assert_eq!(
-        (parts.to.as_str(), parts.site_name.as_str(), parts.resolved),
+        (
+            parts.customer.to.as_str(),
+            parts.customer.site_name.as_str(),
+            parts.resolved
+        ),
         ("ana@customer.example", "Shop", true)
     );
     assert_eq!(
-        (parts.reference, parts.public_id, parts.status_token),
+        (
+            parts.customer.reference,
+            parts.customer.public_id,
+            parts.customer.status_token
+        ),
         (told.reference, told.public_id.clone(), told.status_token)
     );
     assert!(

@@ -258,7 +258,7 @@ async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
         .unwrap()
         .expect("the customer left an address");
     assert_eq!(
-        (parts.to.as_str(), parts.body.as_str()),
+        (parts.customer.to.as_str(), parts.body.as_str()),
         ("cy@mail.example", "A fix is on its way")
     );
     assert_eq!(
@@ -266,7 +266,7 @@ async fn what_happens_is_announced_once_and_sent_once(db: &Store) {
         Some(("Fixed by Friday".into(), T0 + 3 * DAY))
     );
     assert_eq!(
-        parts.language.as_deref(),
+        parts.customer.language.as_deref(),
         Some("fr-CA"),
         "for the mail's words"
     );

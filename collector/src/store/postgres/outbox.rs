@@ -18,11 +18,13 @@ use crate::mail::digest::{FailingEndpoint, PromiseLine, Waiting};
 use crate::mail::staff::EntryLine;
 use crate::review::workflow::DAY;
 use crate::store::notify::MailKind;
-use crate::store::outbox::{CLOSED_SQL, LINE_COLUMNS, RECEIPT_SQL, REPLY_TELLS_MS, line_select};
+use crate::store::outbox::{
+    CLOSED_SQL, CUSTOMER_COLUMNS, LINE_COLUMNS, RECEIPT_SQL, REPLY_SQL, REPLY_TELLS_MS, line_select,
+};
 use crate::store::review::{WAITING_SINCE_SQL, WAITING_SQL};
 use crate::store::{
-    ClosedParts, DigestFacts, MailJob, MailResult, PendingFold, PendingLine, ReceiptParts,
-    ReplyParts, StoreError,
+    ClosedParts, CustomerParts, DigestFacts, MailJob, MailResult, PendingFold, PendingLine,
+    ReceiptParts, ReplyParts, StoreError,
 };
 
 pub use crate::store::outbox::LEASE_MS;
@@ -351,31 +353,17 @@ impl Postgres {
     /// What a reply email says, if the customer left an address.
     pub async fn reply_parts(&self, event_id: i64) -> Result<Option<ReplyParts>, StoreError> {
         let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT e.email, s.name, e.reference, ev.body, p.text, p.due_at, e.public_id,
-                        e.status_token, e.language
-                 FROM events ev JOIN entries e ON e.id = ev.entry_id
-                 JOIN sites s ON s.id = e.site_id
-                 LEFT JOIN promises p ON p.event_id = ev.id
-                 WHERE ev.id = $1 AND ev.kind = 'reply' AND e.email IS NOT NULL",
-                &[&event_id],
-            )
-            .await?;
+        let row = client.query_opt(REPLY_SQL, &[&event_id]).await?;
         read_opt(row, |r| {
-            let promise = match (r.try_get::<_, Option<String>>(4)?, r.try_get(5)?) {
+            let c = CUSTOMER_COLUMNS;
+            let promise = match (r.try_get::<_, Option<String>>(c + 1)?, r.try_get(c + 2)?) {
                 (Some(text), Some(due)) => Some((text, due)),
                 _ => None,
             };
             Ok(ReplyParts {
-                to: r.try_get(0)?,
-                site_name: r.try_get(1)?,
-                reference: r.try_get(2)?,
-                body: r.try_get::<_, Option<String>>(3)?.unwrap_or_default(),
+                customer: customer_parts(r)?,
+                body: r.try_get::<_, Option<String>>(c)?.unwrap_or_default(),
                 promise,
-                public_id: r.try_get(6)?,
-                status_token: r.try_get(7)?,
-                language: r.try_get(8)?,
             })
         })
     }
@@ -391,14 +379,9 @@ impl Postgres {
         let row = client.query_opt(RECEIPT_SQL, &[&entry_id, &since]).await?;
         read_opt(row, |r| {
             Ok(ReceiptParts {
-                to: r.try_get(0)?,
-                site_name: r.try_get(1)?,
-                reference: r.try_get(2)?,
-                public_id: r.try_get(3)?,
-                status_token: r.try_get(4)?,
-                language: r.try_get(5)?,
-                response_promise: r.try_get(6)?,
-                sent_lately: r.try_get(7)?,
+                customer: customer_parts(r)?,
+                response_promise: r.try_get(CUSTOMER_COLUMNS)?,
+                sent_lately: r.try_get(CUSTOMER_COLUMNS + 1)?,
             })
         })
     }
@@ -412,13 +395,8 @@ impl Postgres {
             .await?;
         read_opt(row, |r| {
             Ok(ClosedParts {
-                to: r.try_get(0)?,
-                site_name: r.try_get(1)?,
-                reference: r.try_get(2)?,
-                public_id: r.try_get(3)?,
-                status_token: r.try_get(4)?,
-                language: r.try_get(5)?,
-                resolved: r.try_get(6)?,
+                customer: customer_parts(r)?,
+                resolved: r.try_get(CUSTOMER_COLUMNS)?,
             })
         })
     }
@@ -527,4 +505,16 @@ impl Postgres {
             .await?
             .try_get(0)?)
     }
+}
+
+/// The [`CustomerParts`] every customer email's query reads first.
+fn customer_parts(r: &Row) -> Result<CustomerParts, StoreError> {
+    Ok(CustomerParts {
+        to: r.try_get(0)?,
+        site_name: r.try_get(1)?,
+        reference: r.try_get(2)?,
+        public_id: r.try_get(3)?,
+        status_token: r.try_get(4)?,
+        language: r.try_get(5)?,
+    })
 }
