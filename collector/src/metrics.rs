@@ -181,7 +181,7 @@ impl Metrics {
         let delivery_failures = registered(
             r,
             "delivery_failures",
-            "Failed attempts to send an email or deliver a webhook (each retry counts)",
+            "Failed attempts to send an email or deliver a webhook (each retry counts, and so does a test email the relay refused)",
             Family::default(),
         );
         let outbox_pending = registered(

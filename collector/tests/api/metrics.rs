@@ -188,3 +188,26 @@ fn a_metrics_token_without_a_metrics_address_is_refused_at_start() {
     assert!(!ok);
     assert!(err.contains("--metrics-addr"), "{err}");
 }
+
+#[tokio::test]
+async fn a_test_email_the_relay_refuses_counts_as_a_failed_email_attempt() {
+    let (url, _mails) = crate::helpers::smtp_sink_refusing(1).await;
+    let (app, _) = console_app_with(move |c| {
+        c.metrics = Some(listener(None));
+        c.smtp = Some(earshot_collector::config::Smtp {
+            url: Secret::new(url),
+            from: "Earshot <earshot@example.com>".into(),
+        });
+    })
+    .await;
+    let series = "earshot_delivery_failures_total{channel=\"email\"}";
+    let before = value(&scrape(&app).await, series).unwrap_or(0.0);
+    let ada = crate::staff::signed_in(&app, "ada@example.com").await;
+    for outcome in ["451", "sent-0"] {
+        let tested = ada.act("/console/notifications/test", &[]).await;
+        let to = tested.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(to, format!("/console/notifications?tested={outcome}#email"));
+    }
+    // The refused test counts; the one that went does not.
+    assert_eq!(value(&scrape(&app).await, series), Some(before + 1.0));
+}

@@ -180,9 +180,15 @@ pub async fn test(
         }
         Err(_) => Some(SendFailure::TimedOut),
     };
-    // Recorded as the outbox's attempts are (the same words), so email's
-    // health counts it: a relay mended and tested reads as working.
+    // Recorded and counted as the outbox's attempts are (the same words),
+    // so email's health and the failure metric count it: a relay mended
+    // and tested reads as working.
     let now = state.clock.now_millis();
+    if failure.is_some() {
+        state
+            .metrics
+            .delivery_failed(crate::metrics::Channel::Email);
+    }
     let reason = failure.map(|f| MailError::Send(f).to_string());
     let retried = state.store.mail_tested(now, reason).await?;
     let outcome = failure.map_or_else(|| format!("sent-{retried}"), |f| f.code());
