@@ -6,7 +6,8 @@
 // page left a submission to deliver. Placeholders in double underscores are
 // filled in by the collector's build.
 (() => {
-  const script = document.currentScript;
+  // A module has no currentScript: the tag is then found by its file.
+  const script = document.currentScript || document.querySelector("script[src*=\"/widget.js\"]");
   const prior = window.Earshot;
   if (!script || prior?.version) return;
   const base = new URL(".", script.src).href;
@@ -90,7 +91,7 @@
       note?.remove();
       ready();
     }, (err) => {
-      console.warn("earshot: not started", err);
+      console.warn("earshot:", err);
       failed();
     });
   // The dialog's stylesheet comes with the app, which mounts once both are

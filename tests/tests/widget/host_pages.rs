@@ -263,6 +263,27 @@ async fn widget_works_under_a_nonce_and_strict_dynamic_with(engine: Engine) -> T
     .await
 }
 
+in_every_engine!(widget_works_from_a_module_script_tag_with: widget_works_from_a_module_script_tag, widget_works_from_a_module_script_tag_in_firefox, widget_works_from_a_module_script_tag_in_webkit);
+
+/// `<script type="module">` has no `document.currentScript`: the loader
+/// finds its tag by its file instead, not another vendor's `data-site`.
+async fn widget_works_from_a_module_script_tag_with(engine: Engine) -> TestResult {
+    a_message_goes_from(
+        engine,
+        "module.html",
+        "Lieferung kam nie an",
+        async |browser| {
+            // The tag's own attributes were read: its language, not the
+            // browser's, and its site (the message is stored below).
+            let dialog = browser.find_in_widget("dialog[open]").await?;
+            assert_eq!(dialog.attr("lang").await?.as_deref(), Some("de"));
+            assert_eq!(browser.text_in_widget("button.send").await?, "Senden");
+            Ok(())
+        },
+    )
+    .await
+}
+
 /// Opens the widget on the host page `page`, lets `inspect` look at it,
 /// sends `message` and checks that it was stored.
 async fn a_message_goes_from(
