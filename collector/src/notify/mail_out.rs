@@ -24,6 +24,10 @@ const RETRY_MS: [i64; 5] = [MINUTE, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 6 * HOUR]
 /// inbox (a customer writing more often still has each reference on
 /// screen, and every reply is emailed).
 const RECEIPTS_PER_DAY: i64 = 3;
+/// Closing emails one address is sent a day at most, for the same reason:
+/// a stranger's junk filed under someone's address and closed in bulk
+/// must not fill their inbox (the status pages still say it).
+const CLOSINGS_PER_DAY: i64 = 3;
 
 pub async fn run(ctx: Context) {
     let mut queued = ctx.queued.subscribe();
@@ -141,12 +145,21 @@ async fn send(
         }
         MailKind::Closed => {
             let parts = match job.event_id {
-                Some(event) => ctx.store.closed_parts(event).await?,
+                Some(event) => ctx.store.closed_parts(event, now - DAY).await?,
                 None => None,
             };
-            // Reopened meanwhile, answered by a reply, or the site stopped
-            // writing to customers: nothing to say.
-            let Some(p) = parts else {
+            let too_many = parts
+                .as_ref()
+                .is_some_and(|p| p.sent_lately >= CLOSINGS_PER_DAY);
+            if too_many {
+                tracing::info!(
+                    entry_id = job.entry_id,
+                    "a closing email was not sent: its address had {CLOSINGS_PER_DAY} today"
+                );
+            }
+            // Reopened meanwhile, answered by a reply, the site stopped
+            // writing to customers, or the address had its share today.
+            let Some(p) = parts.filter(|_| !too_many) else {
                 return cancel(ctx, job, now).await;
             };
             let mail = ClosedMail {

@@ -261,8 +261,9 @@ operations! {
         /// stale, not failed.
         fn bulk(targets: Vec<BulkTarget>, action: BulkAction, actor: i64, at: i64) -> Result<BulkOutcome, ReviewError>;
         /// What the email telling a customer their feedback was closed (by
-        /// status event `event_id`) says, if it should still go.
-        fn closed_parts(event_id: i64) -> Result<Option<ClosedParts>, StoreError>;
+        /// status event `event_id`) says, if it should still go, with how
+        /// many closing emails its address was sent since `since`.
+        fn closed_parts(event_id: i64, since: i64) -> Result<Option<ClosedParts>, StoreError>;
         /// Queues a batch's messages and advances past it, in one transaction.
         /// `false` when the batch had already been taken.
         fn complete_dispatch(done: Dispatched) -> Result<bool, StoreError>;

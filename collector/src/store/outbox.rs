@@ -125,19 +125,33 @@ pub struct ReceiptParts {
     pub sent_lately: i64,
 }
 
-/// A receipt's parts, if the entry still wants one: it has an address,
-/// is not spam and its site still sends receipts. The same SQL on both
-/// backends (`?n`/`$n` aside); the count seeks the address's entries
-/// through `entries_email`, then each one's emails through
-/// `mail_outbox_entry`.
-pub(in crate::store) const RECEIPT_SQL: &str =
-    "SELECT e.email, s.name, e.reference, e.public_id, e.status_token, e.language,
-        s.response_promise,
-        (SELECT count(*) FROM entries o JOIN mail_outbox m ON m.entry_id = o.id
-         WHERE o.email IS NOT NULL AND lower(trim(o.email)) = lower(trim(e.email))
-           AND m.kind = 'receipt' AND m.state = 'sent' AND m.sent_at >= $2)
-     FROM entries e JOIN sites s ON s.id = e.site_id
-     WHERE e.id = $1 AND e.email IS NOT NULL AND e.status <> 'spam' AND s.receipt_email";
+/// How many emails of `kind` went since `$2` to entry `e`'s address
+/// (trimmed, any case): anyone can type anyone's address into a widget, so
+/// what is written to an address on its own is counted by address. Seeks
+/// the address's entries through `entries_email`, then each one's emails
+/// through `mail_outbox_entry`.
+fn sent_to_address(kind: MailKind) -> String {
+    format!(
+        "(SELECT count(*) FROM entries o JOIN mail_outbox m ON m.entry_id = o.id
+          WHERE o.email IS NOT NULL AND lower(trim(o.email)) = lower(trim(e.email))
+            AND m.kind = '{}' AND m.state = 'sent' AND m.sent_at >= $2)",
+        kind.as_str()
+    )
+}
+
+/// A receipt's parts (entry `$1`), if the entry still wants one: it has an
+/// address, is not spam and its site still sends receipts; with the
+/// receipts its address was sent since `$2`. The same SQL on both
+/// backends.
+pub(in crate::store) fn receipt_sql() -> String {
+    format!(
+        "SELECT e.email, s.name, e.reference, e.public_id, e.status_token, e.language,
+            s.response_promise, {}
+         FROM entries e JOIN sites s ON s.id = e.site_id
+         WHERE e.id = $1 AND e.email IS NOT NULL AND e.status <> 'spam' AND s.receipt_email",
+        sent_to_address(MailKind::Receipt)
+    )
+}
 
 /// What the email telling a customer their feedback was closed says.
 #[derive(Debug, Clone)]
@@ -145,6 +159,9 @@ pub struct ClosedParts {
     pub customer: CustomerParts,
     /// Resolved, rather than closed without a change (won't fix).
     pub resolved: bool,
+    /// Closing emails sent to the same address (trimmed, any case) since
+    /// the time asked about.
+    pub sent_lately: i64,
 }
 
 /// A reply this close to a closing (before it, or any time after) has
@@ -154,18 +171,23 @@ pub const REPLY_TELLS_MS: i64 = 10 * crate::review::workflow::MINUTE;
 /// A closing email's parts, if it should still go: the status change
 /// (`$1`, its event) stands (nothing changed the status since), the
 /// customer left an address, the site sends receipts, and no reply came
-/// within `$2` ms before it or since. The same SQL on both backends.
-pub(in crate::store) const CLOSED_SQL: &str =
-    "SELECT e.email, s.name, e.reference, e.public_id, e.status_token, e.language,
-        ev.new_value = 'resolved'
-     FROM events ev JOIN entries e ON e.id = ev.entry_id JOIN sites s ON s.id = e.site_id
-     WHERE ev.id = $1 AND ev.kind = 'status' AND ev.new_value IN ('resolved', 'wont_fix')
-       AND e.status = ev.new_value AND e.email IS NOT NULL AND s.receipt_email
-       AND NOT EXISTS (SELECT 1 FROM events later
-                       WHERE later.entry_id = e.id AND later.id > ev.id AND later.kind = 'status')
-       AND NOT EXISTS (SELECT 1 FROM events r
-                       WHERE r.entry_id = e.id AND r.kind = 'reply'
-                         AND r.created_at >= ev.created_at - $2)";
+/// within `$3` ms before it or since; with the closing emails its address
+/// was sent since `$2`. The same SQL on both backends.
+pub(in crate::store) fn closed_sql() -> String {
+    format!(
+        "SELECT e.email, s.name, e.reference, e.public_id, e.status_token, e.language,
+            ev.new_value = 'resolved', {}
+         FROM events ev JOIN entries e ON e.id = ev.entry_id JOIN sites s ON s.id = e.site_id
+         WHERE ev.id = $1 AND ev.kind = 'status' AND ev.new_value IN ('resolved', 'wont_fix')
+           AND e.status = ev.new_value AND e.email IS NOT NULL AND s.receipt_email
+           AND NOT EXISTS (SELECT 1 FROM events later
+                           WHERE later.entry_id = e.id AND later.id > ev.id AND later.kind = 'status')
+           AND NOT EXISTS (SELECT 1 FROM events r
+                           WHERE r.entry_id = e.id AND r.kind = 'reply'
+                             AND r.created_at >= ev.created_at - $3)",
+        sent_to_address(MailKind::Closed)
+    )
+}
 
 /// What the digest says.
 #[derive(Debug, Clone, Default)]
@@ -547,7 +569,7 @@ impl Sqlite {
     ) -> Result<Option<ReceiptParts>, StoreError> {
         self.read(move |conn| {
             Ok(conn
-                .prepare_cached(RECEIPT_SQL)?
+                .prepare_cached(&receipt_sql())?
                 // By name: `$2` comes first in the text, and SQLite numbers
                 // named parameters in order of appearance.
                 .query_row(named_params! {"$1": entry_id, "$2": since}, |r| {
@@ -563,15 +585,22 @@ impl Sqlite {
     }
 
     /// What the email telling a customer their feedback was closed (by
-    /// status event `event_id`) says, if it should still go.
-    pub async fn closed_parts(&self, event_id: i64) -> Result<Option<ClosedParts>, StoreError> {
+    /// status event `event_id`) says, if it should still go, with how many
+    /// closing emails its address was sent since `since`.
+    pub async fn closed_parts(
+        &self,
+        event_id: i64,
+        since: i64,
+    ) -> Result<Option<ClosedParts>, StoreError> {
         self.read(move |conn| {
+            let params = named_params! {"$1": event_id, "$2": since, "$3": REPLY_TELLS_MS};
             Ok(conn
-                .prepare_cached(CLOSED_SQL)?
-                .query_row(named_params! {"$1": event_id, "$2": REPLY_TELLS_MS}, |r| {
+                .prepare_cached(&closed_sql())?
+                .query_row(params, |r| {
                     Ok(ClosedParts {
                         customer: CustomerParts::from_row(r)?,
                         resolved: r.get(CUSTOMER_COLUMNS)?,
+                        sent_lately: r.get(CUSTOMER_COLUMNS + 1)?,
                     })
                 })
                 .optional()?)

@@ -2,7 +2,7 @@
 //! reference and status link, through a real SMTP sink on loopback, and
 //! tell them when their feedback is closed unless a reply did. Off until
 //! an admin turns it on; never for spam; never the customer's own words;
-//! at most three receipts a day to one address.
+//! at most three receipts and three closing emails a day to one address.
 
 use std::time::Duration;
 
@@ -288,4 +288,39 @@ async fn no_closing_email_goes_when_a_reply_told_the_customer_or_the_close_was_u
         ],
         "queued while the site wrote to customers, and none sent"
     );
+}
+
+#[tokio::test]
+async fn one_address_is_told_of_at_most_three_closes_a_day() {
+    let (app, clock, mut mails) = app_with_mail(NOON, 0).await;
+    set_receipts(&app, true).await;
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let body = from_ana(&app, &format!("Idée {n}"), "ana@customer.example");
+        ids.push(submit(&app, body).await.0);
+    }
+    collect(&mut mails, Duration::from_secs(2)).await;
+    let console = signed_in(&app, "ada@example.com").await;
+    for id in &ids {
+        set_status(&console, id, "resolved").await;
+    }
+    collect(&mut mails, Duration::from_secs(2)).await;
+    clock.advance(CLOSED_GRACE_MS);
+    let got = collect(&mut mails, Duration::from_secs(3)).await;
+    let closings = to(&got, "ana@customer.example");
+    assert_eq!(closings.len(), 3, "{got:?}");
+    assert!(
+        closings
+            .iter()
+            .all(|m| decoded_header(m, "Subject").contains("est résolu"))
+    );
+    let cancelled: i64 = app
+        .db()
+        .query_row(
+            "SELECT count(*) FROM mail_outbox WHERE kind = 'closed' AND state = 'cancelled'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(cancelled, 1, "the fourth is not sent");
 }

@@ -491,7 +491,7 @@ async fn a_closing_email_is_written_only_while_the_close_stands_and_no_reply_tol
             .expect("the close's notice names its event")
     };
     let (told_id, told_close) = close_of(&told.public_id);
-    let parts = db.closed_parts(told_close).await.unwrap().unwrap();
+    let parts = db.closed_parts(told_close, T0).await.unwrap().unwrap();
     assert_eq!(
         (
             parts.customer.to.as_str(),
@@ -509,43 +509,43 @@ async fn a_closing_email_is_written_only_while_the_close_stands_and_no_reply_tol
         (told.reference, told.public_id.clone(), told.status_token)
     );
     assert!(
-        db.closed_parts(close_of(&answered.public_id).1)
+        db.closed_parts(close_of(&answered.public_id).1, T0)
             .await
             .unwrap()
             .is_none(),
         "a reply nine minutes before told the customer"
     );
     assert!(
-        db.closed_parts(close_of(&anonymous.public_id).1)
+        db.closed_parts(close_of(&anonymous.public_id).1, T0)
             .await
             .unwrap()
             .is_none(),
         "no address, no email"
     );
     let undone_close = close_of(&undone.public_id).1;
-    let wont_fix = db.closed_parts(undone_close).await.unwrap().unwrap();
+    let wont_fix = db.closed_parts(undone_close, T0).await.unwrap().unwrap();
     assert!(!wont_fix.resolved);
     db.set_status(undone.public_id.clone(), Status::InProgress, ada.id, at + 1)
         .await
         .unwrap();
     assert!(
-        db.closed_parts(undone_close).await.unwrap().is_none(),
+        db.closed_parts(undone_close, T0).await.unwrap().is_none(),
         "reopened before the email went"
     );
     // A site that stops writing to customers stops this email too.
     db.update_site(shop.id, receipts(false), None, at + 2)
         .await
         .unwrap();
-    assert!(db.closed_parts(told_close).await.unwrap().is_none());
+    assert!(db.closed_parts(told_close, T0).await.unwrap().is_none());
     db.update_site(shop.id, receipts(true), None, at + 3)
         .await
         .unwrap();
-    assert!(db.closed_parts(told_close).await.unwrap().is_some());
+    assert!(db.closed_parts(told_close, T0).await.unwrap().is_some());
     // A reply written after the close tells the customer instead.
     db.reply(told.public_id, reply("All sorted"), ada.id, at + 4 * MINUTE)
         .await
         .unwrap();
-    assert!(db.closed_parts(told_close).await.unwrap().is_none());
+    assert!(db.closed_parts(told_close, T0).await.unwrap().is_none());
     // The email waits out its grace from the close, however late the
     // dispatcher came to it.
     let mail = NewMail {
@@ -565,5 +565,33 @@ async fn a_closing_email_is_written_only_while_the_close_stands_and_no_reply_tol
         due.iter().map(|j| (j.kind, j.event_id)).collect::<Vec<_>>(),
         [(MailKind::Closed, Some(told_close))]
     );
+    // Sent, it counts against its address (trimmed, any case) for a day.
+    let sent_at = at + grace;
+    db.record_mail(due[0].id, MailResult::Sent { folded_upto: None }, sent_at)
+        .await
+        .unwrap();
+    let again = db
+        .insert_entry(with_email(sent_at, " ANA@Customer.example "))
+        .await
+        .unwrap();
+    db.set_status(again.public_id.clone(), Status::Resolved, ada.id, sent_at)
+        .await
+        .unwrap();
+    let later = db.pending_dispatch(100).await.unwrap();
+    let again_close = later
+        .notices
+        .iter()
+        .find(|n| n.kind == NoticeKind::Status && n.entry.public_id == again.public_id)
+        .and_then(|n| n.subject)
+        .unwrap();
+    let counted = |since| async move {
+        db.closed_parts(again_close, since)
+            .await
+            .unwrap()
+            .unwrap()
+            .sent_lately
+    };
+    assert_eq!(counted(sent_at).await, 1);
+    assert_eq!(counted(sent_at + 1).await, 0);
 }
 story!(a_closing_email_is_written_only_while_the_close_stands_and_no_reply_told_it);

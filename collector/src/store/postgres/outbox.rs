@@ -19,7 +19,7 @@ use crate::mail::staff::EntryLine;
 use crate::review::workflow::DAY;
 use crate::store::notify::MailKind;
 use crate::store::outbox::{
-    CLOSED_SQL, CUSTOMER_COLUMNS, LINE_COLUMNS, RECEIPT_SQL, REPLY_SQL, REPLY_TELLS_MS, line_select,
+    CUSTOMER_COLUMNS, LINE_COLUMNS, REPLY_SQL, REPLY_TELLS_MS, closed_sql, line_select, receipt_sql,
 };
 use crate::store::review::{WAITING_SINCE_SQL, WAITING_SQL};
 use crate::store::{
@@ -376,7 +376,9 @@ impl Postgres {
         since: i64,
     ) -> Result<Option<ReceiptParts>, StoreError> {
         let client = self.client().await?;
-        let row = client.query_opt(RECEIPT_SQL, &[&entry_id, &since]).await?;
+        let row = client
+            .query_opt(&receipt_sql(), &[&entry_id, &since])
+            .await?;
         read_opt(row, |r| {
             Ok(ReceiptParts {
                 customer: customer_parts(r)?,
@@ -387,16 +389,22 @@ impl Postgres {
     }
 
     /// What the email telling a customer their feedback was closed (by
-    /// status event `event_id`) says, if it should still go.
-    pub async fn closed_parts(&self, event_id: i64) -> Result<Option<ClosedParts>, StoreError> {
+    /// status event `event_id`) says, if it should still go, with how many
+    /// closing emails its address was sent since `since`.
+    pub async fn closed_parts(
+        &self,
+        event_id: i64,
+        since: i64,
+    ) -> Result<Option<ClosedParts>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(CLOSED_SQL, &[&event_id, &REPLY_TELLS_MS])
+            .query_opt(&closed_sql(), &[&event_id, &since, &REPLY_TELLS_MS])
             .await?;
         read_opt(row, |r| {
             Ok(ClosedParts {
                 customer: customer_parts(r)?,
                 resolved: r.try_get(CUSTOMER_COLUMNS)?,
+                sent_lately: r.try_get(CUSTOMER_COLUMNS + 1)?,
             })
         })
     }
