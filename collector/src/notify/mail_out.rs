@@ -19,15 +19,12 @@ use crate::store::{CustomerParts, FOLD_WINDOW_MS, MailJob, MailKind, MailResult,
 const BATCH: i64 = 32;
 /// Waits before each retry of an email that could not be sent.
 const RETRY_MS: [i64; 5] = [MINUTE, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 6 * HOUR];
-/// Receipts one address is sent a day at most. Anyone can type anyone's
-/// address into a widget: past this, a stranger's feedback cannot fill an
-/// inbox (a customer writing more often still has each reference on
-/// screen, and every reply is emailed).
-const RECEIPTS_PER_DAY: i64 = 3;
-/// Closing emails one address is sent a day at most, for the same reason:
-/// a stranger's junk filed under someone's address and closed in bulk
-/// must not fill their inbox (the status pages still say it).
-const CLOSINGS_PER_DAY: i64 = 3;
+/// Receipts, and closing emails, one address is sent a day at most (of
+/// each). Anyone can type anyone's address into a widget: past this, a
+/// stranger's feedback cannot fill an inbox, nor can their junk closed in
+/// bulk (a customer writing more often still has each reference on screen
+/// and each status page, and every reply is emailed).
+const PER_ADDRESS_A_DAY: i64 = 3;
 
 pub async fn run(ctx: Context) {
     let mut queued = ctx.queued.subscribe();
@@ -124,16 +121,7 @@ async fn send(
                 Some(entry) => ctx.store.receipt_parts(entry, now - DAY).await?,
                 None => None,
             };
-            let too_many = parts
-                .as_ref()
-                .is_some_and(|p| p.sent_lately >= RECEIPTS_PER_DAY);
-            if too_many {
-                tracing::info!(
-                    entry_id = job.entry_id,
-                    "a receipt was not sent: its address had {RECEIPTS_PER_DAY} today"
-                );
-            }
-            let Some(p) = parts.filter(|_| !too_many) else {
+            let Some(p) = parts.filter(|p| within_daily_share(job, p.sent_lately)) else {
                 return cancel(ctx, job, now).await;
             };
             let mail = ReceiptMail {
@@ -148,18 +136,9 @@ async fn send(
                 Some(event) => ctx.store.closed_parts(event, now - DAY).await?,
                 None => None,
             };
-            let too_many = parts
-                .as_ref()
-                .is_some_and(|p| p.sent_lately >= CLOSINGS_PER_DAY);
-            if too_many {
-                tracing::info!(
-                    entry_id = job.entry_id,
-                    "a closing email was not sent: its address had {CLOSINGS_PER_DAY} today"
-                );
-            }
             // Reopened meanwhile, answered by a reply, the site stopped
             // writing to customers, or the address had its share today.
-            let Some(p) = parts.filter(|_| !too_many) else {
+            let Some(p) = parts.filter(|p| within_daily_share(job, p.sent_lately)) else {
                 return cancel(ctx, job, now).await;
             };
             let mail = ClosedMail {
@@ -216,6 +195,20 @@ fn to_customer(ctx: &Context, p: CustomerParts) -> ToCustomer {
         reference: p.reference,
         language: crate::language::Language::of_entry(p.language.as_deref()),
     }
+}
+
+/// Whether an address sent `sent_lately` emails of `job`'s kind in the
+/// last day may have one more (see [`PER_ADDRESS_A_DAY`]).
+fn within_daily_share(job: &MailJob, sent_lately: i64) -> bool {
+    let within = sent_lately < PER_ADDRESS_A_DAY;
+    if !within {
+        tracing::info!(
+            entry_id = job.entry_id,
+            kind = job.kind.as_str(),
+            "an email to a customer was not sent: its address had {PER_ADDRESS_A_DAY} of its kind today"
+        );
+    }
+    within
 }
 
 /// Records that `job` is no longer worth sending.
