@@ -3,7 +3,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::cli_integrations::add_colleague;
+use crate::cli_integrations::{add_admin, add_colleague};
 use crate::helpers::{BIN, add_shop, earshot as run};
 use crate::staff::between;
 
@@ -283,20 +283,7 @@ pub(crate) fn run_with_stdin(
 fn dev_seed_fills_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
-    let out = Command::new(BIN)
-        .args([
-            "user",
-            "add",
-            "--email",
-            "ada@example.com",
-            "--role",
-            "admin",
-        ])
-        .args(["--generate-password", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    add_admin(&db, "ada@example.com");
     let out = Command::new(BIN)
         .args(["dev", "seed", "--count", "2500", "--db"])
         .arg(&db)
@@ -369,19 +356,7 @@ fn dev_seed_fills_the_database() {
 fn every_list_prints_one_json_object_per_line_with_every_field_for_scripts() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
-    let (ok, out, err) = run(
-        &[
-            "user",
-            "add",
-            "--email",
-            "ada@example.com",
-            "--role",
-            "admin",
-            "--generate-password",
-        ],
-        &db,
-    );
-    assert!(ok, "{out}{err}");
+    add_admin(&db, "ada@example.com");
     add_colleague(&db, "bo@example.com");
     let (ok, _, err) = run(&["user", "disable", "--email", "bo@example.com"], &db);
     assert!(ok, "{err}");

@@ -210,10 +210,25 @@ fn user_notify_shows_and_changes_a_colleagues_settings() {
 /// Adds a staff account the way an operator would, with a generated
 /// password nobody needs here.
 pub(crate) fn add_colleague(db: &std::path::Path, email: &str) {
-    let (ok, _, err) = run(
-        &["user", "add", "--email", email, "--generate-password"],
-        db,
-    );
+    add_user(db, email, "agent");
+}
+
+/// [`add_colleague`], as an administrator.
+pub(crate) fn add_admin(db: &std::path::Path, email: &str) {
+    add_user(db, email, "admin");
+}
+
+fn add_user(db: &std::path::Path, email: &str, role: &str) {
+    let args = [
+        "user",
+        "add",
+        "--email",
+        email,
+        "--role",
+        role,
+        "--generate-password",
+    ];
+    let (ok, _, err) = run(&args, db);
     assert!(ok, "{err}");
 }
 

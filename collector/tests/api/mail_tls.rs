@@ -4,26 +4,14 @@
 
 use std::time::Duration;
 
-use crate::cli_integrations::logged;
-use crate::helpers::{Binary, earshot as run, smtps_sink};
+use crate::cli_integrations::{add_admin, logged};
+use crate::helpers::{Binary, smtps_sink};
 
 /// Starts the binary on `db` with an administrator (who hears about
 /// complaints at once) and this relay, then `env`; its warnings go to
 /// `log`.
 fn start(db: &std::path::Path, relay: &str, env: &[(&str, &str)], log: &std::path::Path) -> Binary {
-    let (ok, _, err) = run(
-        &[
-            "user",
-            "add",
-            "--email",
-            "ops@shop.example",
-            "--role",
-            "admin",
-            "--generate-password",
-        ],
-        db,
-    );
-    assert!(ok, "{err}");
+    add_admin(db, "ops@shop.example");
     let mut env = env.to_vec();
     env.extend([
         ("EARSHOT_SMTP_URL", relay),
