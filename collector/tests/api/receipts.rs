@@ -176,6 +176,11 @@ async fn a_customer_is_told_in_their_language_when_their_feedback_is_resolved_or
     .await;
     collect(&mut mails, Duration::from_secs(2)).await;
     let console = signed_in(&app, "ada@example.com").await;
+    // Staff are told before they close it.
+    let hint =
+        "Resolved or Won't fix emails the customer 5 minutes later, unless a reply tells them.";
+    let page = console.html(&format!("/console/entries/{id}")).await;
+    assert!(page.contains(hint), "{page}");
     set_status(&console, &id, "resolved").await;
     // It waits out its grace, in case the close was a slip.
     let got = collect(&mut mails, Duration::from_secs(2)).await;
@@ -256,8 +261,13 @@ async fn no_closing_email_goes_when_a_reply_told_the_customer_or_the_close_was_u
     // Resolved, then answered within the grace.
     set_status(&console, &ids[2], "wont_fix").await;
     reply(&ids[2]).await;
-    // Closed on a site that no longer writes to customers.
+    // Closed on a site that no longer writes to customers (nor says so).
     set_receipts(&app, false).await;
+    let page = console.html(&format!("/console/entries/{}", ids[3])).await;
+    assert!(
+        !page.contains("emails the customer 5 minutes later"),
+        "{page}"
+    );
     set_status(&console, &ids[3], "resolved").await;
     let replies = collect(&mut mails, Duration::from_secs(3)).await;
     clock.advance(CLOSED_GRACE_MS);

@@ -49,6 +49,9 @@ pub struct EntryDetail {
     /// What became of the receipt emailed to the customer, if one was
     /// queued (on a site that sends them).
     pub receipt: Option<Receipt>,
+    /// The customer left an address on a site that writes to customers on
+    /// its own: closing the entry emails them (unless a reply tells them).
+    pub closing_emailed: bool,
 }
 
 /// What became of an email the collector wrote to a customer on its own: a
@@ -103,7 +106,8 @@ pub(in crate::store) const DETAIL_SELECT: &str =
         e.created_at, e.first_response_at, s.name, s.first_response_minutes, e.assignee_id,
         e.context, e.followup_at, u.name,
         (SELECT m.state FROM mail_outbox m WHERE m.entry_id = e.id AND m.kind = 'receipt'
-         ORDER BY m.id DESC LIMIT 1)
+         ORDER BY m.id DESC LIMIT 1),
+        e.email IS NOT NULL AND s.receipt_email
      FROM entries e JOIN sites s ON s.id = e.site_id LEFT JOIN users u ON u.id = e.assignee_id";
 
 /// An entry's timeline, oldest first, up to its `WHERE`; the same SQL on
@@ -163,6 +167,7 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
                     .get::<_, Option<String>>(28)?
                     .as_deref()
                     .and_then(Receipt::from_state),
+                closing_emailed: r.get(29)?,
                 attachments: Vec::new(),
                 events: Vec::new(),
                 promises: Vec::new(),

@@ -234,6 +234,10 @@ fn actions(
                 }
                 button type="submit" { "Change" }
             }
+            // Said before it happens: closing writes to the customer.
+            @if mail_set_up && entry.closing_emailed && entry.status.is_open() {
+                p.muted { "Resolved or Won't fix emails the customer 5 minutes later, unless a reply tells them." }
+            }
             h2 { "Assignee" }
             form.inline method="post" action={ (base) "/assign" } {
                 (views::csrf(staff))

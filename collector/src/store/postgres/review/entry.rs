@@ -65,6 +65,7 @@ fn detail(r: &Row) -> Result<EntryDetail, StoreError> {
             .try_get::<_, Option<String>>(28)?
             .as_deref()
             .and_then(Receipt::from_state),
+        closing_emailed: r.try_get(29)?,
         attachments: Vec::new(),
         events: Vec::new(),
         promises: Vec::new(),
