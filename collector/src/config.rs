@@ -127,9 +127,10 @@ pub struct ServeArgs {
     /// opened are stored as spam. 0 disables the check.
     #[arg(long, env = "EARSHOT_MIN_FILL_MS", default_value_t = 1_500, value_parser = clap::value_parser!(u64).range(..=MIN_FILL_MS_MAX))]
     pub min_fill_ms: u64,
-    /// SMTP relay for the collector's email (staff replies to customers,
-    /// receipts and word of a close on sites that send them, notifications
-    /// and digests for staff, invitations and password resets), e.g. smtp://user:password@mail.example:587?tls=required
+    /// SMTP relay for the collector's email (staff replies to customers;
+    /// receipts, closes and kept promises on sites that send them;
+    /// notifications and digests for staff; invitations and password
+    /// resets), e.g. smtp://user:password@mail.example:587?tls=required
     /// (STARTTLS), smtps://user:password@mail.example:465, or
     /// smtp://127.0.0.1:25 for a local relay. Without it, replies appear
     /// only on the status page, staff are not emailed, and invitation and

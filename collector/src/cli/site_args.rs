@@ -98,9 +98,9 @@ pub struct SiteSettingsArgs {
     pub response_promise: Option<String>,
     /// Email each customer who leaves an address a receipt with their
     /// reference and status link, and word when their feedback is resolved
-    /// or closed unless a reply told them (`on`; at most 3 of each a day to
-    /// one address, never their own words), or not (`off`, as new sites
-    /// start).
+    /// or closed or a promise to them kept, unless a reply told them (`on`;
+    /// at most 3 of each a day to one address, never their own words), or
+    /// not (`off`, as new sites start).
     #[arg(long, value_enum)]
     pub receipt_email: Option<OnOff>,
     /// Delete feedback untouched for this many days (1 to 3650: counted

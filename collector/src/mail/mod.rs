@@ -8,6 +8,7 @@ mod closed;
 mod customer;
 pub mod digest;
 mod failure;
+mod kept;
 pub mod mention;
 pub mod promise;
 mod receipt;
@@ -17,6 +18,7 @@ pub mod staff;
 pub use closed::ClosedMail;
 pub use customer::ToCustomer;
 pub use failure::{CertificateProblem, SendFailure};
+pub use kept::KeptMail;
 pub use receipt::ReceiptMail;
 pub use reply::ReplyMail;
 

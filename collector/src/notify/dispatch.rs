@@ -10,7 +10,7 @@ use tracing::instrument;
 use super::{Context, Prefs};
 use crate::outage::Outage;
 use crate::review::mention;
-use crate::review::workflow::Status;
+use crate::review::workflow::{Settled, Status};
 use crate::store::{
     Dispatched, EndpointRow, MailKind, NewDelivery, NewMail, NoticeFact, NoticeKind, Pending,
     StoreError, User,
@@ -300,6 +300,24 @@ fn plan(ctx: &Context, pending: &Pending, staff: &[(User, Prefs)], now: i64) -> 
                     event_id: notice.subject,
                     actor_id: notice.actor_id,
                 });
+            }
+            // A promise kept, likewise: the email is written only if no
+            // reply told them and the entry was not closed meanwhile (see
+            // `Store::kept_parts`).
+            NoticeKind::PromiseSettled
+                if notice.entry.email.is_some()
+                    && pending.receipt_sites.contains(&notice.site_id)
+                    && notice.new_value.as_deref() == Some(Settled::Kept.as_str()) =>
+            {
+                if let Some(promise) = &notice.promise {
+                    done.mails.push(NewMail {
+                        kind: MailKind::Kept,
+                        user_id: None,
+                        entry_id: Some(notice.entry_id),
+                        event_id: Some(promise.event_id),
+                        actor_id: notice.actor_id,
+                    });
+                }
             }
             NoticeKind::Reply if notice.entry.email.is_some() => {
                 done.mails.push(NewMail {

@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::{Context, about};
 use crate::mail::digest::Digest;
 use crate::mail::staff::{Assigned, LIST_MAX, NewEntries};
-use crate::mail::{ClosedMail, Outgoing, ReceiptMail, ReplyMail, ToCustomer};
+use crate::mail::{ClosedMail, KeptMail, Outgoing, ReceiptMail, ReplyMail, ToCustomer};
 use crate::outage::Outage;
 use crate::review::workflow::{DAY, HOUR, MINUTE};
 use crate::store::{CustomerParts, FOLD_WINDOW_MS, MailJob, MailKind, MailResult, StoreError};
@@ -19,8 +19,8 @@ use crate::store::{CustomerParts, FOLD_WINDOW_MS, MailJob, MailKind, MailResult,
 const BATCH: i64 = 32;
 /// Waits before each retry of an email that could not be sent.
 const RETRY_MS: [i64; 5] = [MINUTE, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 6 * HOUR];
-/// Receipts, and closing emails, one address is sent a day at most (of
-/// each). Anyone can type anyone's address into a widget: past this, a
+/// Receipts, closing emails and kept promises' emails, one address is
+/// sent a day at most (of each). Anyone can type anyone's address into a widget: past this, a
 /// stranger's feedback cannot fill an inbox, nor can their junk closed in
 /// bulk (a customer writing more often still has each reference on screen
 /// and each status page, and every reply is emailed).
@@ -144,6 +144,23 @@ async fn send(
             let mail = ClosedMail {
                 customer: to_customer(ctx, p.customer),
                 resolved: p.resolved,
+            }
+            .outgoing();
+            Some(mail)
+        }
+        MailKind::Kept => {
+            let parts = match job.event_id {
+                Some(event) => ctx.store.kept_parts(event, now - DAY).await?,
+                None => None,
+            };
+            // Answered by a reply, closed (its email says so), the site
+            // stopped writing to customers, or the address had its share.
+            let Some(p) = parts.filter(|p| within_daily_share(job, p.sent_lately)) else {
+                return cancel(ctx, job, now).await;
+            };
+            let mail = KeptMail {
+                customer: to_customer(ctx, p.customer),
+                promise: p.promise,
             }
             .outgoing();
             Some(mail)

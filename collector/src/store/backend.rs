@@ -21,12 +21,12 @@ use super::{
     Account, AccountError, Attached, AttemptRecord, AuditEntry, BulkAction, BulkOutcome,
     BulkTarget, ClosedParts, DeliveryJob, DeliveryView, DigestFacts, Dispatched, Entry,
     EntryDetail, Erasure, ExportChunk, ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage,
-    Inserted, LinkPurpose, MailHealth, MailJob, MailKind, MailResult, NewEntry, NewLink, NewReply,
-    NewSite, NewToken, NewUser, NewWebhook, OpenSession, Pending, PendingFold, PendingInvite,
-    PendingReset, Period, PersonExport, PublicMessage, ReceiptParts, ReplyParts, Report,
-    ReviewError, Role, Rollups, SameCustomer, Session, Site, SiteChange, SiteHoldings, SitePage,
-    SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError, TokenInfo, User, WaitingSummary,
-    Webhook, WriteStats,
+    Inserted, KeptParts, LinkPurpose, MailHealth, MailJob, MailKind, MailResult, NewEntry, NewLink,
+    NewReply, NewSite, NewToken, NewUser, NewWebhook, OpenSession, Pending, PendingFold,
+    PendingInvite, PendingReset, Period, PersonExport, PublicMessage, ReceiptParts, ReplyParts,
+    Report, ReviewError, Role, Rollups, SameCustomer, Session, Site, SiteChange, SiteHoldings,
+    SitePage, SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError, TokenInfo, User,
+    WaitingSummary, Webhook, WriteStats,
 };
 use crate::auth::Attempt;
 use crate::mail::staff::EntryLine;
@@ -344,6 +344,10 @@ operations! {
         fn insert_entry(entry: NewEntry) -> Result<Inserted, StoreError>;
         /// The key for hashing client IPs; generated on first use.
         fn ip_hash_secret() -> Result<[u8; 32], StoreError>;
+        /// What the email telling a customer the promise made by reply
+        /// event `event_id` was kept says, if it should still go, with how
+        /// many such emails its address was sent since `since`.
+        fn kept_parts(event_id: i64, since: i64) -> Result<Option<KeptParts>, StoreError>;
         /// When a colleague was last sent an email of folding `kind`.
         fn last_folding_mail(kind: MailKind, user_id: i64) -> Result<Option<i64>, StoreError>;
         /// Attempts made since `since`, oldest first.

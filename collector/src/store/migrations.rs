@@ -32,12 +32,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0023.sql"),
     include_str!("schema/0024.sql"),
     include_str!("schema/0025.sql"),
+    include_str!("schema/0026.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
 /// (the migration that does it, table, the last kinds listed before, what
 /// they become).
-const WIDENED_CHECKS: [(usize, &str, &str, &str); 7] = [
+const WIDENED_CHECKS: [(usize, &str, &str, &str); 8] = [
     (
         11,
         "events",
@@ -79,6 +80,12 @@ const WIDENED_CHECKS: [(usize, &str, &str, &str); 7] = [
         "mail_outbox",
         "'mention', 'promise')",
         "'mention', 'promise', 'closed')",
+    ),
+    (
+        26,
+        "mail_outbox",
+        "'promise', 'closed')",
+        "'promise', 'closed', 'kept')",
     ),
 ];
 
@@ -305,7 +312,8 @@ mod tests {
              INSERT INTO notices (kind, entry_id, at) VALUES ('follow_up', 1, 1);
              INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('follow_up', 1, 1);
              INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('receipt', 1, 1);
-             INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('closed', 1, 1);",
+             INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('closed', 1, 1);
+             INSERT INTO mail_outbox (kind, created_at, due_at) VALUES ('kept', 1, 1);",
         )
         .unwrap();
         let outbox_refused = conn.execute(

@@ -56,7 +56,7 @@ pub use notify::{
     NewEntryFact, NewMail, NoticeFact, NoticeKind, Pending,
 };
 pub use outbox::{
-    ClosedParts, CustomerParts, DigestFacts, LEASE_MS, MailJob, MailResult, PendingFold,
+    ClosedParts, CustomerParts, DigestFacts, KeptParts, LEASE_MS, MailJob, MailResult, PendingFold,
     PendingLine, ReceiptParts, ReplyParts,
 };
 pub use privacy::counted;

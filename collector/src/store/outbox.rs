@@ -189,6 +189,38 @@ pub(in crate::store) fn closed_sql() -> String {
     )
 }
 
+/// What the email telling a customer a promise was kept says.
+#[derive(Debug, Clone)]
+pub struct KeptParts {
+    pub customer: CustomerParts,
+    /// The promise, in the words it was made in.
+    pub promise: String,
+    /// Such emails sent to the same address (trimmed, any case) since the
+    /// time asked about.
+    pub sent_lately: i64,
+}
+
+/// A kept promise's email parts (the promise made by reply event `$1`), if
+/// it should still go: it was kept, the customer left an address, the site
+/// sends receipts, the entry is not closed (the closing email tells them
+/// that) and no reply came within `$3` ms before it was kept or since;
+/// with such emails its address was sent since `$2`. The same SQL on both
+/// backends.
+pub(in crate::store) fn kept_sql() -> String {
+    format!(
+        "SELECT e.email, s.name, e.reference, e.public_id, e.status_token, e.language,
+            p.text, {}
+         FROM promises p JOIN entries e ON e.id = p.entry_id JOIN sites s ON s.id = e.site_id
+         WHERE p.event_id = $1 AND p.state = 'kept'
+           AND e.status NOT IN ('resolved', 'wont_fix', 'spam')
+           AND e.email IS NOT NULL AND s.receipt_email
+           AND NOT EXISTS (SELECT 1 FROM events r
+                           WHERE r.entry_id = e.id AND r.kind = 'reply'
+                             AND r.created_at >= p.settled_at - $3)",
+        sent_to_address(MailKind::Kept)
+    )
+}
+
 /// What the digest says.
 #[derive(Debug, Clone, Default)]
 pub struct DigestFacts {
@@ -600,6 +632,30 @@ impl Sqlite {
                     Ok(ClosedParts {
                         customer: CustomerParts::from_row(r)?,
                         resolved: r.get(CUSTOMER_COLUMNS)?,
+                        sent_lately: r.get(CUSTOMER_COLUMNS + 1)?,
+                    })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    /// What the email telling a customer the promise made by reply event
+    /// `event_id` was kept says, if it should still go, with how many such
+    /// emails its address was sent since `since`.
+    pub async fn kept_parts(
+        &self,
+        event_id: i64,
+        since: i64,
+    ) -> Result<Option<KeptParts>, StoreError> {
+        self.read(move |conn| {
+            let params = named_params! {"$1": event_id, "$2": since, "$3": REPLY_TELLS_MS};
+            Ok(conn
+                .prepare_cached(&kept_sql())?
+                .query_row(params, |r| {
+                    Ok(KeptParts {
+                        customer: CustomerParts::from_row(r)?,
+                        promise: r.get(CUSTOMER_COLUMNS)?,
                         sent_lately: r.get(CUSTOMER_COLUMNS + 1)?,
                     })
                 })

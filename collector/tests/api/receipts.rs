@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, audit_details};
 use crate::notify::{app_with_mail, collect, decoded_header, header};
-use crate::staff::{Console, NOON, signed_in, submit};
+use crate::staff::{Console, NOON, between, signed_in, submit};
 
 /// Turns receipts on or off for the first site from its console page.
 async fn set_receipts(app: &TestApp, on: bool) {
@@ -333,4 +333,75 @@ async fn one_address_is_told_of_at_most_three_closes_a_day() {
         )
         .unwrap();
     assert_eq!(cancelled, 1, "the fourth is not sent");
+}
+
+#[tokio::test]
+async fn a_customer_is_told_a_promise_was_kept_unless_the_entry_was_closed() {
+    let (app, clock, mut mails) = app_with_mail(NOON, 0).await;
+    set_receipts(&app, true).await;
+    let mut ids = Vec::new();
+    for who in ["kept", "closed"] {
+        let email = format!("{who}@customer.example");
+        ids.push(submit(&app, from_ana(&app, "Colis abîmé", &email)).await.0);
+    }
+    collect(&mut mails, Duration::from_secs(2)).await;
+    let console = signed_in(&app, "ada@example.com").await;
+    let due = crate::helpers::due_in_six_weeks();
+    for id in &ids {
+        let promise = [
+            ("body", "Nous vous remboursons."),
+            ("promise_text", "Remboursement du colis"),
+            ("promise_due", due.as_str()),
+        ];
+        let response = console
+            .act(&format!("/console/entries/{id}/reply"), &promise)
+            .await;
+        assert_eq!(response.status().as_u16(), 303);
+    }
+    collect(&mut mails, Duration::from_secs(2)).await;
+    // Kept an hour later, with no word to the customer; the second entry
+    // is closed too.
+    clock.advance(3_600_000);
+    for id in &ids {
+        let entry = console.html(&format!("/console/entries/{id}")).await;
+        let promise = between(&entry, "/promises/", "\"").to_owned();
+        let response = console
+            .act(
+                &format!("/console/entries/{id}/promises/{promise}"),
+                &[("outcome", "kept")],
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 303);
+    }
+    set_status(&console, &ids[1], "resolved").await;
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    assert!(to(&got, "kept@customer.example").is_empty(), "{got:?}");
+    clock.advance(CLOSED_GRACE_MS);
+    let got = collect(&mut mails, Duration::from_secs(3)).await;
+    let [kept] = to(&got, "kept@customer.example")[..] else {
+        panic!("one email: {got:?}");
+    };
+    assert!(
+        decoded_header(kept, "Subject").contains("a tenu son engagement"),
+        "{kept}"
+    );
+    assert!(
+        kept.contains("Nous avons fait ce que nous vous avions promis :\nRemboursement du colis"),
+        "{kept}"
+    );
+    let page = console.html(&format!("/console/entries/{}", ids[0])).await;
+    assert!(page.contains("; kept (the customer was emailed)"), "{page}");
+    let page = console.html(&format!("/console/entries/{}", ids[1])).await;
+    assert!(
+        !page.contains("; kept"),
+        "its closing email told them: {page}"
+    );
+    // The closing email tells the other customer, once.
+    let [closed] = to(&got, "closed@customer.example")[..] else {
+        panic!("one email: {got:?}");
+    };
+    assert!(
+        decoded_header(closed, "Subject").contains("est résolu"),
+        "{closed}"
+    );
 }

@@ -595,3 +595,129 @@ async fn a_closing_email_is_written_only_while_the_close_stands_and_no_reply_tol
     assert_eq!(counted(sent_at + 1).await, 0);
 }
 story!(a_closing_email_is_written_only_while_the_close_stands_and_no_reply_told_it);
+
+async fn a_kept_promise_is_told_only_while_no_reply_or_close_says_it(db: &Store) {
+    use earshot_collector::review::workflow::{MINUTE, Status};
+    use earshot_collector::store::{NewReply, SiteChange};
+    let shop = first_site(db).await;
+    let ada = colleague(db, "Ada", Role::Admin).await;
+    let receipts = |on| SiteChange {
+        receipt_email: Some(on),
+        ..SiteChange::default()
+    };
+    db.update_site(shop.id, receipts(true), None, T0)
+        .await
+        .unwrap();
+    let at = T0 + HOUR;
+    // Each customer is promised a refund by reply; the promise is kept an
+    // hour later. Returns the reply's event and the promise's id.
+    let shop = &shop;
+    let promised = |email: &'static str| async move {
+        let inserted = db
+            .insert_entry(entry(
+                shop,
+                T0,
+                serde_json::json!({"message": "Parcel damaged", "email": email}),
+            ))
+            .await
+            .unwrap();
+        let reply = NewReply {
+            body: "We will refund you".to_owned(),
+            promise: Some(("Refund sent".to_owned(), T0 + 3 * DAY)),
+        };
+        let public_id = inserted.public_id;
+        let event = db
+            .reply(public_id.clone(), reply, ada.id, at)
+            .await
+            .unwrap();
+        let detail = db.entry_detail(public_id.clone()).await.unwrap().unwrap();
+        (public_id, event, detail.promises[0].id)
+    };
+    let keep = |public_id: &str, promise, when| {
+        let public_id = public_id.to_owned();
+        async move {
+            db.settle_promise(public_id, promise, true, ada.id, when)
+                .await
+                .unwrap()
+        }
+    };
+    let (told, told_event, told_promise) = promised("ana@customer.example").await;
+    let (closed, closed_event, closed_promise) = promised("bo@customer.example").await;
+    let (answered, answered_event, answered_promise) = promised("cy@customer.example").await;
+    let (broken, broken_event, broken_promise) = promised("dee@customer.example").await;
+    keep(&told, told_promise, at + HOUR).await;
+    keep(&closed, closed_promise, at + HOUR).await;
+    db.set_status(closed.clone(), Status::Resolved, ada.id, at + HOUR)
+        .await
+        .unwrap();
+    keep(&answered, answered_promise, at + HOUR).await;
+    let later = NewReply {
+        body: "Refunded!".to_owned(),
+        promise: None,
+    };
+    db.reply(answered, later, ada.id, at + HOUR + MINUTE)
+        .await
+        .unwrap();
+    db.settle_promise(broken, broken_promise, false, ada.id, at + HOUR)
+        .await
+        .unwrap();
+
+    let parts = db.kept_parts(told_event, T0).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            parts.customer.to.as_str(),
+            parts.promise.as_str(),
+            parts.sent_lately
+        ),
+        ("ana@customer.example", "Refund sent", 0)
+    );
+    for (event, why) in [
+        (closed_event, "closed: its email says so"),
+        (answered_event, "a reply told them"),
+        (broken_event, "not kept"),
+    ] {
+        assert!(db.kept_parts(event, T0).await.unwrap().is_none(), "{why}");
+    }
+    db.update_site(shop.id, receipts(false), None, at + 2 * HOUR)
+        .await
+        .unwrap();
+    assert!(db.kept_parts(told_event, T0).await.unwrap().is_none());
+    db.update_site(shop.id, receipts(true), None, at + 2 * HOUR)
+        .await
+        .unwrap();
+
+    // The settled notice names the promise's reply, which the email is
+    // queued under; it waits out its grace from when it was kept.
+    let pending = db.pending_dispatch(100).await.unwrap();
+    let notice = pending
+        .notices
+        .iter()
+        .find(|n| n.entry.public_id == told && n.new_value.as_deref() == Some("kept"))
+        .unwrap();
+    assert_eq!(
+        notice.promise.as_ref().map(|p| p.event_id),
+        Some(told_event)
+    );
+    let mut done = nothing_for(&pending, at + 2 * HOUR);
+    done.mails = vec![NewMail {
+        kind: MailKind::Kept,
+        user_id: None,
+        entry_id: Some(notice.entry_id),
+        event_id: Some(told_event),
+        actor_id: Some(ada.id),
+    }];
+    assert!(db.complete_dispatch(done).await.unwrap());
+    let grace = earshot_collector::store::CLOSED_GRACE_MS;
+    assert!(
+        db.due_mail(at + HOUR + grace - 1, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = db.due_mail(at + HOUR + grace, 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|j| (j.kind, j.event_id)).collect::<Vec<_>>(),
+        [(MailKind::Kept, Some(told_event))]
+    );
+}
+story!(a_kept_promise_is_told_only_while_no_reply_or_close_says_it);

@@ -321,10 +321,10 @@ pub(super) async fn site_page(
                 label.check {
                     input type="checkbox" name="receipt_email" value="on" aria-describedby="receipt-help"
                         checked[receipts];
-                    " Email customers who leave an address a receipt, and word when it is closed"
+                    " Email customers who leave an address a receipt, and word when it is closed or a promise kept"
                 }
                 p.muted #receipt-help {
-                    "Their reference and the link to their status page, in their language, so closing the widget does not lose it; never their own words. At most 3 receipts a day to one address: anyone can type anyone's address. When their feedback is resolved or closed without a change, they are told 5 minutes later, unless a reply told them (at most 3 such emails a day to one address too)."
+                    "Their reference and the link to their status page, in their language, so closing the widget does not lose it; never their own words. At most 3 receipts a day to one address: anyone can type anyone's address. When their feedback is resolved or closed without a change, or a promise to them kept, they are told 5 minutes later, unless a reply told them (at most 3 of each a day to one address too)."
                     @if state.mailer.is_none() { " Email is not set up on this collector (--smtp-url), so none is sent until it is." }
                 }
                 button.primary type="submit" { "Save" }

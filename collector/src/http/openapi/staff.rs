@@ -184,7 +184,7 @@ pub fn paths() -> Value {
         "id": {"type": "integer"}, "key": {"type": "string"}, "name": {"type": "string"},
         "first_response_target_minutes": {"type": "integer"},
         "response_promise": {"type": ["string", "null"]},
-        "receipt_email": {"type": "boolean", "description": "Customers who leave an address are emailed a receipt with their reference and status link, and word when their feedback is resolved or closed unless a reply told them"},
+        "receipt_email": {"type": "boolean", "description": "Customers who leave an address are emailed a receipt with their reference and status link, and word when their feedback is resolved or closed or a promise to them kept, unless a reply told them"},
         "origins": {"type": "array", "items": {"type": "string"}}
     }}}}}}}});
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();

@@ -17,9 +17,9 @@ use pending::pending;
 /// meanwhile is folded into the next.
 pub const FOLD_WINDOW_MS: i64 = crate::review::workflow::MINUTE;
 
-/// How long the email telling a customer their feedback was closed waits:
-/// a status set by mistake can be undone meanwhile, and a reply written
-/// just after the close tells them instead.
+/// How long the email telling a customer their feedback was closed (or a
+/// promise kept) waits: a status set by mistake can be undone meanwhile,
+/// and a reply written just after tells them instead.
 pub const CLOSED_GRACE_MS: i64 = 5 * crate::review::workflow::MINUTE;
 
 /// The cursor over `entries` for announcing new ones.
@@ -305,6 +305,9 @@ pub enum MailKind {
     /// The customer is told their feedback was resolved or closed without
     /// a change (on sites that send receipts), unless a reply said so.
     Closed,
+    /// The customer is told a promise made to them was kept (on sites that
+    /// send receipts), unless a reply said so or the entry was closed.
+    Kept,
 }
 
 impl MailKind {
@@ -325,6 +328,7 @@ impl MailKind {
             MailKind::Mention => "mention",
             MailKind::Promise => "promise",
             MailKind::Closed => "closed",
+            MailKind::Kept => "kept",
         }
     }
 
@@ -339,6 +343,7 @@ impl MailKind {
             MailKind::Mention,
             MailKind::Promise,
             MailKind::Closed,
+            MailKind::Kept,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)
@@ -432,7 +437,7 @@ fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
     // window, is born waiting for the window to end, so holding it costs
     // nothing later. (The kinds are spelt out: a partial index is used only
     // for the literal it names.) A closing email waits out its grace from
-    // the close.
+    // the close, a kept promise's from when it was kept.
     let mut insert = conn.prepare_cached(
         "INSERT INTO mail_outbox (kind, user_id, entry_id, event_id, actor_id, created_at, due_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE ?1
@@ -441,6 +446,7 @@ fn complete(conn: &Connection, done: &Dispatched) -> Result<bool, StoreError> {
              WHEN 'assigned' THEN max(?6, coalesce((SELECT max(sent_at) FROM mail_outbox
                  WHERE user_id = ?2 AND kind = 'assigned' AND state = 'sent') + ?7, ?6))
              WHEN 'closed' THEN coalesce((SELECT created_at FROM events WHERE id = ?4), ?6) + ?8
+             WHEN 'kept' THEN coalesce((SELECT settled_at FROM promises WHERE event_id = ?4), ?6) + ?8
              ELSE ?6 END)",
     )?;
     for m in &done.mails {

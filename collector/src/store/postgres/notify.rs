@@ -232,7 +232,8 @@ impl Postgres {
         }
         // An email that folds, to someone sent one of its kind within the
         // fold window, is born waiting for the window to end; a closing
-        // email waits out its grace from the close.
+        // email waits out its grace from the close, a kept promise's from
+        // when it was kept.
         let mail = tx
             .prepare_cached(
                 "INSERT INTO mail_outbox (kind, user_id, entry_id, event_id, actor_id, created_at, due_at)
@@ -242,6 +243,7 @@ impl Postgres {
                      WHEN 'assigned' THEN greatest($6, coalesce((SELECT max(sent_at) FROM mail_outbox
                          WHERE user_id = $2 AND kind = 'assigned' AND state = 'sent') + $7, $6))
                      WHEN 'closed' THEN coalesce((SELECT created_at FROM events WHERE id = $4), $6) + $8
+                     WHEN 'kept' THEN coalesce((SELECT settled_at FROM promises WHERE event_id = $4), $6) + $8
                      ELSE $6 END)",
             )
             .await?;

@@ -19,12 +19,13 @@ use crate::mail::staff::EntryLine;
 use crate::review::workflow::DAY;
 use crate::store::notify::MailKind;
 use crate::store::outbox::{
-    CUSTOMER_COLUMNS, LINE_COLUMNS, REPLY_SQL, REPLY_TELLS_MS, closed_sql, line_select, receipt_sql,
+    CUSTOMER_COLUMNS, LINE_COLUMNS, REPLY_SQL, REPLY_TELLS_MS, closed_sql, kept_sql, line_select,
+    receipt_sql,
 };
 use crate::store::review::{WAITING_SINCE_SQL, WAITING_SQL};
 use crate::store::{
-    ClosedParts, CustomerParts, DigestFacts, MailJob, MailResult, PendingFold, PendingLine,
-    ReceiptParts, ReplyParts, StoreError,
+    ClosedParts, CustomerParts, DigestFacts, KeptParts, MailJob, MailResult, PendingFold,
+    PendingLine, ReceiptParts, ReplyParts, StoreError,
 };
 
 pub use crate::store::outbox::LEASE_MS;
@@ -404,6 +405,27 @@ impl Postgres {
             Ok(ClosedParts {
                 customer: customer_parts(r)?,
                 resolved: r.try_get(CUSTOMER_COLUMNS)?,
+                sent_lately: r.try_get(CUSTOMER_COLUMNS + 1)?,
+            })
+        })
+    }
+
+    /// What the email telling a customer the promise made by reply event
+    /// `event_id` was kept says, if it should still go, with how many such
+    /// emails its address was sent since `since`.
+    pub async fn kept_parts(
+        &self,
+        event_id: i64,
+        since: i64,
+    ) -> Result<Option<KeptParts>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(&kept_sql(), &[&event_id, &since, &REPLY_TELLS_MS])
+            .await?;
+        read_opt(row, |r| {
+            Ok(KeptParts {
+                customer: customer_parts(r)?,
+                promise: r.try_get(CUSTOMER_COLUMNS)?,
                 sent_lately: r.try_get(CUSTOMER_COLUMNS + 1)?,
             })
         })

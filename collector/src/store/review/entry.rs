@@ -114,7 +114,7 @@ pub(in crate::store) const DETAIL_SELECT: &str =
 /// both backends.
 pub(in crate::store) const EVENTS_SELECT: &str =
     "SELECT ev.id, ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at,
-        (SELECT m.state FROM mail_outbox m WHERE m.event_id = ev.id AND m.kind = 'closed'
+        (SELECT m.state FROM mail_outbox m WHERE m.event_id = ev.id AND m.kind IN ('closed', 'kept')
          ORDER BY m.id DESC LIMIT 1)
      FROM events ev LEFT JOIN users u ON u.id = ev.actor_id";
 

@@ -97,7 +97,8 @@ pub struct Event {
     pub new_value: Option<String>,
     pub created_at: i64,
     /// What became of the email telling the customer of this status
-    /// change (a close), if one was queued.
+    /// change (a close), or that this reply's promise was kept, if one was
+    /// queued.
     pub customer_mail: Option<Receipt>,
 }
 

@@ -55,12 +55,7 @@ fn event_line(event: &Event, promises: &[PromiseRow], users: &[User]) -> Markup 
         @match event.kind {
             EventKind::Status => {
                 strong { (who) } " changed the status from " (status_label(&event.old_value)) " to " (status_label(&event.new_value))
-                @match event.customer_mail {
-                    Some(Receipt::Sent) => { " (the customer was emailed)" }
-                    Some(Receipt::Waiting) => { " (the customer will be emailed in a few minutes, unless a reply tells them first)" }
-                    Some(Receipt::Failed) => { " " span.late { "(the email to the customer could not be sent)" } }
-                    Some(Receipt::Skipped) | None => {}
-                }
+                (told_customer(event.customer_mail))
             }
             EventKind::Assign => {
                 strong { (who) }
@@ -87,6 +82,10 @@ fn event_line(event: &Event, promises: &[PromiseRow], users: &[User]) -> Markup 
                 @for promise in promises.iter().filter(|p| p.event_id == event.id) {
                     p.promise {
                         "and promised " q dir="auto" { (promise.text) } " by " (views::date(promise.due_at))
+                        // Its keeping, as the customer heard of it.
+                        @if event.customer_mail.is_some_and(|m| m != Receipt::Skipped) {
+                            "; kept" (told_customer(event.customer_mail))
+                        }
                     }
                 }
             }
@@ -100,6 +99,19 @@ fn event_line(event: &Event, promises: &[PromiseRow], users: &[User]) -> Markup 
                 strong { (who) } " wrote again from their status page"
                 blockquote.follow-up dir="auto" { (event.body.as_deref().unwrap_or_default()) }
             }
+        }
+    }
+}
+
+/// Whether the customer was emailed what an event did (a close, a promise
+/// kept), written after the event.
+fn told_customer(mail: Option<Receipt>) -> Markup {
+    html! {
+        @match mail {
+            Some(Receipt::Sent) => { " (the customer was emailed)" }
+            Some(Receipt::Waiting) => { " (the customer will be emailed in a few minutes, unless a reply tells them first)" }
+            Some(Receipt::Failed) => { " " span.late { "(the email to the customer could not be sent)" } }
+            Some(Receipt::Skipped) | None => {}
         }
     }
 }

@@ -1,0 +1,3 @@
+-- Version 26: on sites that send receipts, a customer is also told when a
+-- promise made to them is kept ('kept'), unless a reply told them or the
+-- entry was closed (see WIDENED_CHECKS).
