@@ -54,9 +54,9 @@ impl ToCustomer {
     }
 
     /// The message, threaded with every other about the entry. `automatic`
-    /// when the collector sent it on its own (a receipt, word of a close)
-    /// rather than a colleague writing it: out-of-office responders then
-    /// leave it be.
+    /// when the collector sent it on its own (a receipt, word of a close or
+    /// of a promise kept) rather than a colleague writing it: out-of-office
+    /// responders then leave it be.
     pub(super) fn message(&self, subject: String, text: String, automatic: bool) -> Outgoing {
         Outgoing {
             to: self.to.clone(),

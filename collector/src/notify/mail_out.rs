@@ -20,10 +20,10 @@ const BATCH: i64 = 32;
 /// Waits before each retry of an email that could not be sent.
 const RETRY_MS: [i64; 5] = [MINUTE, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 6 * HOUR];
 /// Receipts, closing emails and kept promises' emails, one address is
-/// sent a day at most (of each). Anyone can type anyone's address into a widget: past this, a
-/// stranger's feedback cannot fill an inbox, nor can their junk closed in
-/// bulk (a customer writing more often still has each reference on screen
-/// and each status page, and every reply is emailed).
+/// sent a day at most (of each). Anyone can type anyone's address into a
+/// widget: past this, a stranger's feedback cannot fill an inbox, nor can
+/// their junk closed in bulk (a customer writing more often still has each
+/// reference on screen and each status page, and every reply is emailed).
 const PER_ADDRESS_A_DAY: i64 = 3;
 
 pub async fn run(ctx: Context) {

@@ -10,6 +10,7 @@ mod backend;
 pub mod backup;
 mod checkpoint;
 mod conversation;
+mod customer_mail;
 mod deliveries;
 mod entries;
 mod export;
@@ -47,6 +48,7 @@ pub use attachments::{Attached, AttachmentMeta};
 pub use backend::Store;
 pub use checkpoint::WalCheckpoints;
 pub use conversation::{FollowedUp, PublicMessage};
+pub use customer_mail::{ClosedParts, CustomerParts, KeptParts, ReceiptParts, ReplyParts};
 pub use deliveries::{AttemptRecord, DeliveryJob, DeliveryResult};
 pub use entries::{Entry, Inserted, NewEntry};
 pub use export::{ExportChunk, ExportQuery, ExportRow};
@@ -55,10 +57,7 @@ pub use notify::{
     CLOSED_GRACE_MS, Dispatched, EndpointRow, EntriesTaken, FOLD_WINDOW_MS, MailKind, NewDelivery,
     NewEntryFact, NewMail, NoticeFact, NoticeKind, Pending,
 };
-pub use outbox::{
-    ClosedParts, CustomerParts, DigestFacts, KeptParts, LEASE_MS, MailJob, MailResult, PendingFold,
-    PendingLine, ReceiptParts, ReplyParts,
-};
+pub use outbox::{DigestFacts, LEASE_MS, MailJob, MailResult, PendingFold, PendingLine};
 pub use privacy::counted;
 pub use privacy::{Erasure, HeldEntry, PersonExport};
 pub use review::{

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod conversation;
+mod customer_mail;
 mod deadlocks;
 mod fixture;
 mod inbox;

@@ -20,6 +20,7 @@ mod accounts;
 mod attachments;
 mod conversation;
 mod copy;
+mod customer_mail;
 mod deliveries;
 mod entries;
 mod export;
