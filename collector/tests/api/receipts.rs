@@ -181,6 +181,11 @@ async fn a_customer_is_told_in_their_language_when_their_feedback_is_resolved_or
         "Resolved or Won't fix emails the customer 5 minutes later, unless a reply tells them.";
     let page = console.html(&format!("/console/entries/{id}")).await;
     assert!(page.contains(hint), "{page}");
+    let inbox = console.html("/console").await;
+    assert!(
+        inbox.contains("Resolved or Won't fix emails each customer who left an address"),
+        "the bulk actions say so too: {inbox}"
+    );
     set_status(&console, &id, "resolved").await;
     // It waits out its grace, in case the close was a slip.
     let got = collect(&mut mails, Duration::from_secs(2)).await;
@@ -268,6 +273,8 @@ async fn no_closing_email_goes_when_a_reply_told_the_customer_or_the_close_was_u
         !page.contains("emails the customer 5 minutes later"),
         "{page}"
     );
+    let inbox = console.html("/console").await;
+    assert!(!inbox.contains("Won't fix emails each customer"), "{inbox}");
     set_status(&console, &ids[3], "resolved").await;
     let replies = collect(&mut mails, Duration::from_secs(3)).await;
     clock.advance(CLOSED_GRACE_MS);

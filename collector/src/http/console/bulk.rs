@@ -16,8 +16,15 @@ use crate::store::{Account, BulkAction, BulkTarget, InboxRow, Seen};
 
 /// The action select and its button, above the inbox's table; `back` is
 /// the inbox's filters, to return to. Work is offered to active
-/// colleagues only (`accounts` holds disabled ones too).
-pub fn controls(staff: &Staff, accounts: &[Account], back: &str) -> Markup {
+/// colleagues only (`accounts` holds disabled ones too). Where a site
+/// writes to customers on its own (`writes_to_customers`), closing in bulk
+/// says that it emails them.
+pub fn controls(
+    staff: &Staff,
+    accounts: &[Account],
+    back: &str,
+    writes_to_customers: bool,
+) -> Markup {
     let active = accounts.iter().filter(|a| a.disabled_at.is_none());
     html! {
         div.bulk {
@@ -41,6 +48,9 @@ pub fn controls(staff: &Staff, accounts: &[Account], back: &str) -> Markup {
                 }
             }
             button type="submit" { "Apply to selected" }
+            @if writes_to_customers {
+                p.muted { "Resolved or Won't fix emails each customer who left an address, on sites that send receipts, 5 minutes later unless a reply tells them." }
+            }
         }
     }
 }

@@ -264,6 +264,8 @@ pub async fn page(
         state.store.waiting_summary(now),
         super::email_check::failing_for_admin(&state, &staff)
     )?;
+    // Closing then emails customers, as the bulk controls say.
+    let writes_to_customers = state.mailer.is_some() && sites.iter().any(|s| s.receipt_email);
     // A typed site name or key becomes its id, so links carry the id.
     let site = site_choice::resolve(&raw.site, &sites);
     if let Ok(Some(id)) = site {
@@ -399,7 +401,7 @@ pub async fn page(
                 }
             } @else {
                 form method="post" action="/console/bulk" {
-                    (super::bulk::controls(&staff, &accounts, &back.to_query()))
+                    (super::bulk::controls(&staff, &accounts, &back.to_query(), writes_to_customers))
                     (table(page, now, view))
                 }
                 @if page.next.is_some() || page.prev.is_some() {
