@@ -3,15 +3,22 @@
 //! else told the customer, and are counted by address.
 
 use earshot_collector::review::workflow::{DAY, HOUR};
-use earshot_collector::store::{MailKind, MailResult, NewMail, Receipt, Role, Store};
+use earshot_collector::store::{MailKind, MailResult, NewMail, Receipt, Role, SiteChange, Store};
 
 use crate::ingest::{T0, entry, first_site};
 use crate::notify::{colleague, nothing_for};
 use crate::story;
 
+/// The change that makes a site write to customers on its own, or stop.
+fn receipts(on: bool) -> SiteChange {
+    SiteChange {
+        receipt_email: Some(on),
+        ..SiteChange::default()
+    }
+}
+
 async fn a_receipt_goes_only_where_its_site_sends_them_and_counts_its_address(db: &Store) {
     use earshot_collector::abuse::SpamReason;
-    use earshot_collector::store::SiteChange;
     let shop = first_site(db).await;
     let with_email = |at, email: &str| {
         entry(
@@ -35,11 +42,11 @@ async fn a_receipt_goes_only_where_its_site_sends_them_and_counts_its_address(db
             .unwrap()
     );
 
-    let on = SiteChange {
-        receipt_email: Some(true),
-        ..SiteChange::default()
-    };
-    assert!(db.update_site(shop.id, on, None, T0 + 3).await.unwrap());
+    assert!(
+        db.update_site(shop.id, receipts(true), None, T0 + 3)
+            .await
+            .unwrap()
+    );
     let again = db
         .insert_entry(with_email(T0 + 4, " ana@customer.EXAMPLE "))
         .await
@@ -108,11 +115,9 @@ async fn a_receipt_goes_only_where_its_site_sends_them_and_counts_its_address(db
     assert_eq!(counted(T0 + 8).await, 1);
     assert_eq!(counted(T0 + 9).await, 0);
     // Turned off: what still waits is not sent.
-    let off = SiteChange {
-        receipt_email: Some(false),
-        ..SiteChange::default()
-    };
-    db.update_site(shop.id, off, None, T0 + 10).await.unwrap();
+    db.update_site(shop.id, receipts(false), None, T0 + 10)
+        .await
+        .unwrap();
     assert!(db.receipt_parts(again_id, T0).await.unwrap().is_none());
     assert!(
         !db.site_detail(shop.id)
@@ -126,13 +131,9 @@ story!(a_receipt_goes_only_where_its_site_sends_them_and_counts_its_address);
 
 async fn a_closing_email_is_written_only_while_the_close_stands_and_no_reply_told_it(db: &Store) {
     use earshot_collector::review::workflow::{MINUTE, Status};
-    use earshot_collector::store::{NewReply, NoticeKind, SiteChange};
+    use earshot_collector::store::{NewReply, NoticeKind};
     let shop = first_site(db).await;
     let ada = colleague(db, "Ada", Role::Admin).await;
-    let receipts = |on| SiteChange {
-        receipt_email: Some(on),
-        ..SiteChange::default()
-    };
     db.update_site(shop.id, receipts(true), None, T0)
         .await
         .unwrap();
@@ -311,13 +312,9 @@ story!(a_closing_email_is_written_only_while_the_close_stands_and_no_reply_told_
 
 async fn a_kept_promise_is_told_only_while_no_reply_or_close_says_it(db: &Store) {
     use earshot_collector::review::workflow::{MINUTE, Status};
-    use earshot_collector::store::{NewReply, SiteChange};
+    use earshot_collector::store::NewReply;
     let shop = first_site(db).await;
     let ada = colleague(db, "Ada", Role::Admin).await;
-    let receipts = |on| SiteChange {
-        receipt_email: Some(on),
-        ..SiteChange::default()
-    };
     db.update_site(shop.id, receipts(true), None, T0)
         .await
         .unwrap();
