@@ -99,6 +99,14 @@ impl Prefs {
         (now - scheduled < DIGEST_WINDOW_MS).then_some(day)
     }
 
+    /// When day `day`'s digest hour comes. A colleague whose account is
+    /// newer first gets the next day's digest: the window is for a
+    /// collector that was down at the hour, not a reason to send a new
+    /// colleague (or every account a test makes) one at any hour.
+    pub fn digest_scheduled(&self, day: i64) -> Option<i64> {
+        Some(day * DAY + i64::from(self.digest_hour?) * HOUR)
+    }
+
     /// Administrators hear at once about complaints, expectation mismatches
     /// and anything blocking; everyone gets the digest and assignments.
     pub fn defaults(role: Role) -> Prefs {
@@ -277,6 +285,9 @@ mod tests {
         assert_eq!(prefs.digest_day(0), Some(0));
         prefs.digest_hour = None;
         assert_eq!(prefs.digest_day(at(17, 0)), None);
+        assert_eq!(prefs.digest_scheduled(day), None);
+        prefs.digest_hour = Some(17);
+        assert_eq!(prefs.digest_scheduled(day), Some(at(17, 0)));
     }
 
     #[test]

@@ -396,7 +396,8 @@ operations! {
         /// Staff replies and the customer's follow-ups, oldest first.
         fn public_conversation(entry_id: i64) -> Result<Vec<PublicMessage>, StoreError>;
         /// Queues the digest of everyone whose digest is due
-        /// ([`Prefs::digest_day`]) and who has not had it yet; returns how many.
+        /// ([`Prefs::digest_day`]), whose account is older than its hour
+        /// ([`Prefs::digest_scheduled`]) and who has not had it yet; returns how many.
         fn queue_digests(now: i64) -> Result<usize, StoreError>;
         /// Records attempts and what they mean for their deliveries and
         /// endpoints, in one transaction.

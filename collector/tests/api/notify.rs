@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::helpers::{TestApp, smtp_sink, smtp_sink_refusing, spawn_app_with};
-use crate::staff::{NOON, add_staff, signed_in};
+use crate::staff::{NOON, add_staff, add_staff_at, signed_in};
 
 /// A collector with SMTP, Ada (admin) and Bo (agent), on a manual clock.
 pub(crate) async fn app_with_mail(
@@ -34,7 +34,7 @@ pub(crate) async fn app_with_mail(
         });
     })
     .await;
-    add_staff(&app.running.store).await;
+    add_staff_at(&app.running.store, start).await;
     (app, clock, mails)
 }
 

@@ -207,6 +207,11 @@ pub async fn console_app_with_mail()
 
 /// Ada (admin) and Bo (agent), both with [`PASSWORD`].
 pub async fn add_staff(store: &Store) {
+    add_staff_at(store, earshot_collector::clock::system_millis()).await;
+}
+
+/// [`add_staff`], the accounts made at `at` (a test's own clock).
+pub async fn add_staff_at(store: &Store, at: i64) {
     let hash = password::hash(&Password::parse(PASSWORD).unwrap()).unwrap();
     for (email, name, role) in [
         ("ada@example.com", "Ada", Role::Admin),
@@ -220,7 +225,7 @@ pub async fn add_staff(store: &Store) {
                     role,
                     password_hash: hash.clone(),
                 },
-                earshot_collector::clock::system_millis(),
+                at,
             )
             .await
             .unwrap();

@@ -19,7 +19,8 @@ async fn failing_email_is_told_until_one_goes_out_and_can_be_retried_at_once(db:
         db.set_notify_prefs(who.id, prefs).await.unwrap();
     }
     assert_eq!(db.mail_health().await.unwrap(), MailHealth::default());
-    let day = 20_000 * DAY;
+    // The day after the accounts were made.
+    let day = (T0 / DAY + 1) * DAY;
     let at = day + 9 * HOUR;
     assert_eq!(db.queue_digests(at).await.unwrap(), 2);
     let jobs = db.due_mail(at, 10).await.unwrap();

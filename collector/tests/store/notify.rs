@@ -445,7 +445,8 @@ async fn preferences_are_kept_and_a_digest_queued_once_a_day(db: &Store) {
     let mut quiet = Prefs::defaults(Role::Admin);
     quiet.digest_hour = None;
     db.set_notify_prefs(ada.id, quiet).await.unwrap();
-    let day = 20_000 * DAY;
+    // The day after the accounts were made.
+    let day = (T0 / DAY + 1) * DAY;
     assert_eq!(
         db.queue_digests(day + 8 * HOUR).await.unwrap(),
         0,
@@ -461,7 +462,25 @@ async fn preferences_are_kept_and_a_digest_queued_once_a_day(db: &Store) {
     assert_eq!(jobs.len(), 1);
     assert_eq!(
         (jobs[0].kind, jobs[0].day),
-        (MailKind::Digest, Some(20_000))
+        (MailKind::Digest, Some(day / DAY))
+    );
+    // A colleague who joins after the hour gets the next day's digest,
+    // not one at whatever hour they joined.
+    let cy = NewUser {
+        email: "cy@shop.example".into(),
+        name: "Cy".into(),
+        role: Role::Agent,
+        password_hash: "x".into(),
+    };
+    let cy = db.add_user(cy, day + 9 * HOUR + 10).await.unwrap();
+    let mut nine = Prefs::defaults(Role::Agent);
+    nine.digest_hour = Some(9);
+    db.set_notify_prefs(cy.id, nine).await.unwrap();
+    assert_eq!(db.queue_digests(day + 9 * HOUR + 20).await.unwrap(), 0);
+    assert_eq!(
+        db.queue_digests(day + DAY + 9 * HOUR).await.unwrap(),
+        2,
+        "Bo and Cy the next day"
     );
     // What the digest says: who waits past target, promises, counts.
     let request = serde_json::json!({"message": "Waiting long"});

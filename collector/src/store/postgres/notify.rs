@@ -311,21 +311,26 @@ impl Postgres {
     }
 
     /// Queues the digest of everyone whose digest is due
-    /// ([`Prefs::digest_day`]) and who has not had it yet (once per person
+    /// ([`Prefs::digest_day`]), whose account is older than its hour
+    /// ([`Prefs::digest_scheduled`]) and who has not had it yet (once per person
     /// and day, whichever collector gets there first); returns how many.
     pub async fn queue_digests(&self, now: i64) -> Result<usize, StoreError> {
         let client = self.client().await?;
         let mut queued = 0;
         for (user, prefs) in super::notify_prefs::staff_prefs(&client).await? {
-            let Some(day) = prefs.digest_day(now) else {
+            let Some((day, scheduled)) = prefs
+                .digest_day(now)
+                .and_then(|day| Some((day, prefs.digest_scheduled(day)?)))
+            else {
                 continue;
             };
             let added = client
                 .execute(
                     "INSERT INTO mail_outbox (kind, user_id, day, created_at, due_at)
-                     VALUES ('digest', $1, $2, $3, $3)
+                     SELECT 'digest', id, $2, $3, $3 FROM users
+                     WHERE id = $1 AND created_at <= $4
                      ON CONFLICT DO NOTHING",
-                    &[&user.id, &day, &now],
+                    &[&user.id, &day, &now, &scheduled],
                 )
                 .await?;
             queued += usize::try_from(added).unwrap_or(usize::MAX);
