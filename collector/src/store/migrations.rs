@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0024.sql"),
     include_str!("schema/0025.sql"),
     include_str!("schema/0026.sql"),
+    include_str!("schema/0027.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
@@ -164,6 +165,11 @@ fn apply_upto(conn: &mut Connection, upto: usize) -> Result<Vec<usize>, StoreErr
         if i + 1 == 7 {
             super::attachments::backfill_dimensions(&tx)?;
         }
+        let redacted = if i + 1 == 27 {
+            super::redact::backfill(&tx)?
+        } else {
+            super::redact::Redacted::default()
+        };
         if WIDENED_CHECKS.iter().any(|w| w.0 == i + 1) {
             widen_checks(&tx, i + 1)?;
         }
@@ -173,6 +179,7 @@ fn apply_upto(conn: &mut Connection, upto: usize) -> Result<Vec<usize>, StoreErr
             i64::try_from(i + 1).unwrap_or(i64::MAX),
         )?;
         tx.commit()?;
+        redacted.log();
         done.push(i + 1);
     }
     Ok(done)

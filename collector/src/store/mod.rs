@@ -22,6 +22,7 @@ mod notify_prefs;
 mod outbox;
 pub mod postgres;
 mod privacy;
+mod redact;
 pub mod refusals;
 pub mod retention;
 mod review;

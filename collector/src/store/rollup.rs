@@ -157,20 +157,9 @@ fn add_words(conn: &Connection, f: &Facts, delta: i64) -> Result<(), StoreError>
 /// (counts stay: they hold nothing of the customer's). Call it in the
 /// erasing transaction, while the entry still exists.
 pub(super) fn forget_text(conn: &Connection, entry_id: i64) -> Result<(), StoreError> {
-    if entry_id > rolled_upto(conn)? {
-        return Ok(());
-    }
-    let Some(f) = facts(conn, entry_id)? else {
+    let Some(f) = shift_text(conn, entry_id, -1)? else {
         return Ok(());
     };
-    let spam: bool = conn
-        .prepare_cached("SELECT status = 'spam' FROM entries WHERE id = ?1")?
-        .query_row([entry_id], |r| r.get(0))?;
-    if spam || !f.is_mismatch() {
-        return Ok(());
-    }
-    add_words(conn, &f, -1)?;
-    add_page(conn, &f, -1)?;
     // What is left at nothing goes, so no row remembers the entry.
     let (page, week) = (f.page(), f.week());
     conn.prepare_cached(
@@ -182,6 +171,32 @@ pub(super) fn forget_text(conn: &Connection, entry_id: i64) -> Result<(), StoreE
     )?
     .execute(params![week, f.site_id, page])?;
     Ok(())
+}
+
+/// Counts an entry's words and page again after they changed (taken out
+/// by [`forget_text`] before the change, in the same transaction).
+pub(super) fn recount_text(conn: &Connection, entry_id: i64) -> Result<(), StoreError> {
+    shift_text(conn, entry_id, 1).map(drop)
+}
+
+/// Adds `delta` to the counts of a counted entry's words and page, if
+/// they are counted (a mismatch, not spam); returns its facts if so.
+fn shift_text(conn: &Connection, entry_id: i64, delta: i64) -> Result<Option<Facts>, StoreError> {
+    if entry_id > rolled_upto(conn)? {
+        return Ok(None);
+    }
+    let Some(f) = facts(conn, entry_id)? else {
+        return Ok(None);
+    };
+    let spam: bool = conn
+        .prepare_cached("SELECT status = 'spam' FROM entries WHERE id = ?1")?
+        .query_row([entry_id], |r| r.get(0))?;
+    if spam || !f.is_mismatch() {
+        return Ok(None);
+    }
+    add_words(conn, &f, delta)?;
+    add_page(conn, &f, delta)?;
+    Ok(Some(f))
 }
 
 /// Folds up to `limit` entries newer than the cursor into the roll-ups;

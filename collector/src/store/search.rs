@@ -41,14 +41,32 @@ pub(super) fn indexed_upto(conn: &Connection) -> Result<i64, StoreError> {
 fn index_pending(conn: &Connection, limit: i64) -> Result<usize, StoreError> {
     let upto = indexed_upto(conn)?;
     Ok(conn
-        .prepare_cached(
-            "INSERT INTO entries_fts (rowid, message, expected, actual, notes)
-             SELECT e.id, e.message, e.expected, e.actual,
-                    coalesce((SELECT group_concat(n.body, char(10)) FROM events n
-                              WHERE n.entry_id = e.id AND n.kind IN ('note', 'follow_up')), '')
-             FROM entries e WHERE e.id > ?1 ORDER BY e.id LIMIT ?2",
-        )?
+        .prepare_cached(&format!(
+            "{INDEX_ENTRIES} WHERE e.id > ?1 ORDER BY e.id LIMIT ?2"
+        ))?
         .execute([upto, limit])?)
+}
+
+/// What the index holds of an entry (`e`): its words and those of its
+/// notes and follow-ups.
+const INDEX_ENTRIES: &str = "INSERT INTO entries_fts (rowid, message, expected, actual, notes)
+     SELECT e.id, e.message, e.expected, e.actual,
+            coalesce((SELECT group_concat(n.body, char(10)) FROM events n
+                      WHERE n.entry_id = e.id AND n.kind IN ('note', 'follow_up')), '')
+     FROM entries e";
+
+/// Indexes entry `entry_id` again after its words changed, if it was
+/// indexed (one not yet indexed will be as it is then). Under
+/// `secure-delete` the words it had leave the index's pages too.
+pub(super) fn reindex(conn: &Connection, entry_id: i64) -> Result<(), StoreError> {
+    let removed = conn
+        .prepare_cached("DELETE FROM entries_fts WHERE rowid = ?1")?
+        .execute([entry_id])?;
+    if removed > 0 {
+        conn.prepare_cached(&format!("{INDEX_ENTRIES} WHERE e.id = ?1"))?
+            .execute([entry_id])?;
+    }
+    Ok(())
 }
 
 /// Longer words a last word may be spelled out into; beyond, FTS5 finds

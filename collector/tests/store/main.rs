@@ -18,6 +18,7 @@ mod notify;
 mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
+mod redact;
 mod reports;
 mod search;
 mod sites;

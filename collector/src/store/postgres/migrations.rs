@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use deadpool_postgres::Client;
 
 use crate::store::StoreError;
+use crate::store::redact::Redacted;
 
 /// Every version, in order; never edit one that has shipped.
 const MIGRATIONS: &[&str] = &[
@@ -22,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0009.sql"),
     include_str!("schema/0010.sql"),
     include_str!("schema/0011.sql"),
+    include_str!("schema/0012.sql"),
 ];
 
 /// The advisory lock's key: "earshot" in ASCII, so it stays clear of
@@ -61,9 +63,13 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
         });
     }
     let mut applied = Vec::new();
+    let mut redacted = Redacted::default();
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let version = index + 1;
         tx.batch_execute(sql).await?;
+        if version == 12 {
+            redacted = super::redact::backfill(&tx).await?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version) VALUES ($1)",
             &[&i64::try_from(version).unwrap_or(i64::MAX)],
@@ -72,6 +78,7 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
         applied.push(version);
     }
     tx.commit().await?;
+    redacted.log();
     // Said once committed: a failed commit applied nothing.
     match applied.as_slice() {
         [] => {}

@@ -32,6 +32,7 @@ mod notify;
 mod notify_prefs;
 mod outbox;
 mod privacy;
+mod redact;
 mod refusals;
 mod report;
 mod review;

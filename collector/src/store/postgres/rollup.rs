@@ -249,6 +249,76 @@ pub(super) async fn forget_text(tx: &Transaction<'_>, entry_id: i64) -> Result<(
     Ok(())
 }
 
+/// Counted entries whose words or page are about to change, as they were.
+pub(super) struct TextChange {
+    ids: Vec<i64>,
+    before: Vec<Facts>,
+}
+
+/// The facts of those of `ids` whose pages and words are counted: rolled
+/// up (not waiting in the queue), mismatches, not spam.
+async fn counted_texts(tx: &Transaction<'_>, ids: &[i64]) -> Result<Vec<Facts>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT site_id, created_at, kind, coalesce(severity, ''), page_url, expected, actual
+             FROM entries e WHERE id = ANY($1) AND kind = 'expectation' AND status <> 'spam'
+               AND NOT EXISTS (SELECT 1 FROM entries_to_roll_up q WHERE q.entry_id = e.id)
+             ORDER BY id",
+            &[&ids],
+        )
+        .await?;
+    read_rows(&rows, facts)
+}
+
+/// What [`after_text_change`] needs, read before the words or pages of
+/// entries `ids` (locked by the caller) change: [`forget_text`] and
+/// [`recount_text`] for many entries at once, a statement per roll-up
+/// table instead of several round trips per entry.
+pub(super) async fn before_text_change(
+    tx: &Transaction<'_>,
+    ids: Vec<i64>,
+) -> Result<TextChange, StoreError> {
+    let before = counted_texts(tx, &ids).await?;
+    Ok(TextChange { ids, before })
+}
+
+/// Moves the counts of the entries of `change` from their pages and words
+/// as they were to them as they are now; what is left at nothing goes.
+pub(super) async fn after_text_change(
+    tx: &Transaction<'_>,
+    change: TextChange,
+) -> Result<(), StoreError> {
+    let after = counted_texts(tx, &change.ids).await?;
+    let mut sums = Sums::default();
+    for f in &change.before {
+        sums.shift_text(f, -1);
+    }
+    for f in &after {
+        sums.shift_text(f, 1);
+    }
+    sums.write(tx).await?;
+    let (weeks, sites, pages): (Vec<i64>, Vec<i64>, Vec<String>) = change
+        .before
+        .iter()
+        .map(|f| (f.week(), f.site_id, f.page()))
+        .collect();
+    tx.execute(
+        "DELETE FROM rollup_words w USING unnest($1::bigint[], $2::bigint[], $3::text[])
+             AS k(week, site_id, page)
+         WHERE w.page = k.page AND w.week = k.week AND w.site_id = k.site_id AND w.n <= 0",
+        &[&weeks, &sites, &pages],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM rollup_pages p USING unnest($1::bigint[], $2::bigint[], $3::text[])
+             AS k(week, site_id, page)
+         WHERE p.week = k.week AND p.site_id = k.site_id AND p.page = k.page AND p.n <= 0",
+        &[&weeks, &sites, &pages],
+    )
+    .await?;
+    Ok(())
+}
+
 /// A roll-up table's key columns and counts, one array each, as `unnest`
 /// takes them.
 type Columns4<A, B, C> = (Vec<A>, Vec<B>, Vec<C>, Vec<i64>);
@@ -286,18 +356,24 @@ impl Sums {
                 .entry((week, f.site_id, f.kind.clone(), bucket(at - f.created_at)))
                 .or_default() += 1;
         }
-        if f.is_mismatch() {
-            let page = f.page();
+        self.shift_text(f, 1);
+    }
+
+    /// Adds `delta` to a mismatch's page and its words.
+    fn shift_text(&mut self, f: &Facts, delta: i64) {
+        if !f.is_mismatch() {
+            return;
+        }
+        let (page, week) = (f.page(), f.week());
+        *self
+            .pages
+            .entry((week, f.site_id, page.clone()))
+            .or_default() += delta;
+        for word in f.mismatch_words() {
             *self
-                .pages
-                .entry((week, f.site_id, page.clone()))
-                .or_default() += 1;
-            for word in f.mismatch_words() {
-                *self
-                    .words
-                    .entry((page.clone(), week, f.site_id, word))
-                    .or_default() += 1;
-            }
+                .words
+                .entry((page.clone(), week, f.site_id, word))
+                .or_default() += delta;
         }
     }
 

@@ -1,0 +1,3 @@
+-- Version 27: card numbers and URL secrets that earlier versions stored as
+-- the customer sent them are redacted the way ingest now does (in Rust:
+-- `store::redact::backfill`).
