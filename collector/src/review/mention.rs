@@ -4,29 +4,20 @@
 //! left for the colleague to stumble on. An address written in the text
 //! ("write to bo@example.com") names nobody: a mention starts a word.
 
-/// What one `@` names: the handle as written (letters of any script),
-/// and, where it runs on into a script written without spaces, its start
-/// before that: `@ada確認してください` asks Ada, `@józefに聞いて` Józef. The
-/// start is a fallback, looked at only when the whole names nobody, so a
-/// colleague whose address is in such a script is still named by it.
-#[derive(Debug, PartialEq, Eq)]
-struct Handle {
-    whole: String,
-    spaced: Option<String>,
-}
-
 /// A character an address's part before the `@` is made of.
 fn in_handle(c: char) -> bool {
     c.is_alphanumeric() || "._%+-@".contains(c)
 }
 
-/// Whether `c` is of a script written without spaces between words (Thai,
-/// Lao, Myanmar, Khmer, Chinese, Japanese), where the word after a name
-/// follows it directly.
-fn unspaced(c: char) -> bool {
+/// Whether `c` is of a script in which what follows a name may be written
+/// directly after it: the next word in scripts written without spaces
+/// (Thai, Lao, Myanmar, Khmer, Chinese, Japanese), a particle or honorific
+/// in Korean (`@민수님`, `@minsu에게`) and Japanese (`@田中さん`).
+fn runs_on(c: char) -> bool {
     matches!(u32::from(c),
-        0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF
-        | 0x2E80..=0x9FFF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x3FFFF)
+        0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1100..=0x11FF | 0x1780..=0x17FF
+        | 0x2E80..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF
+        | 0x20000..=0x3FFFF)
 }
 
 /// A handle's end: a sentence's full stop or a trailing hyphen is not part
@@ -35,9 +26,10 @@ fn trimmed(handle: &str) -> &str {
     handle.trim_end_matches(['.', '-', '@'])
 }
 
-/// The handles a note names, lowercased, in order, each once.
-fn handles(note: &str) -> Vec<Handle> {
-    let mut found: Vec<Handle> = Vec::new();
+/// The handles a note names (letters of any script), lowercased, in
+/// order, each once.
+fn handles(note: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
     let mut previous: Option<char> = None;
     let mut chars = note.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
@@ -48,20 +40,9 @@ fn handles(note: &str) -> Vec<Handle> {
         }
         let rest = &note[at + 1..];
         let len = rest.find(|ch: char| !in_handle(ch)).unwrap_or(rest.len());
-        let whole = trimmed(&rest[..len]);
-        if !whole.is_empty() {
-            let spaced = whole
-                .find(unspaced)
-                .map(|end| trimmed(&whole[..end]))
-                .filter(|start| !start.is_empty())
-                .map(str::to_lowercase);
-            let handle = Handle {
-                whole: whole.to_lowercase(),
-                spaced,
-            };
-            if !found.contains(&handle) {
-                found.push(handle);
-            }
+        let whole = trimmed(&rest[..len]).to_lowercase();
+        if !whole.is_empty() && !found.contains(&whole) {
+            found.push(whole);
         }
         while chars.peek().is_some_and(|&(i, _)| i <= at + len) {
             if let Some((_, skipped)) = chars.next() {
@@ -97,13 +78,29 @@ pub fn mentioned<'a>(note: &str, staff: impl IntoIterator<Item = (i64, &'a str)>
             .map(|(id, _, _)| *id)
             .collect()
     };
+    // Where the whole names nobody: the longest first part of an address
+    // it starts with that a character of a script running on follows
+    // (`@ada確認してください` asks Ada, `@田中さん` 田中). A longer name
+    // in the same script is not a shorter one: `@adam` is not Ada.
+    let starting = |handle: &str| -> Vec<i64> {
+        let runs_on_after = |local: &str| {
+            handle
+                .strip_prefix(local)
+                .and_then(|after| after.chars().next())
+                .is_some_and(runs_on)
+        };
+        let longest = staff
+            .iter()
+            .map(|(_, _, local)| local.as_str())
+            .filter(|local| !local.is_empty() && runs_on_after(local))
+            .max_by_key(|local| local.len());
+        longest.map_or_else(Vec::new, naming)
+    };
     let mut named: Vec<i64> = Vec::new();
     for handle in &handles {
-        let mut ids = naming(&handle.whole);
-        if ids.is_empty()
-            && let Some(spaced) = &handle.spaced
-        {
-            ids = naming(spaced);
+        let mut ids = naming(handle);
+        if ids.is_empty() {
+            ids = starting(handle);
         }
         named.extend(ids);
     }
@@ -189,11 +186,9 @@ mod tests {
 
     #[test]
     fn a_name_is_looked_at_once_however_often_it_is_written() {
-        let wholes =
-            |note: &str| -> Vec<String> { handles(note).into_iter().map(|h| h.whole).collect() };
-        assert_eq!(wholes("@ada @Ada, @ada."), ["ada"]);
-        assert_eq!(wholes("@ada@example.com."), ["ada@example.com"]);
-        assert_eq!(wholes("über@ada ∴@bo"), ["bo"]);
+        assert_eq!(handles("@ada @Ada, @ada."), ["ada"]);
+        assert_eq!(handles("@ada@example.com."), ["ada@example.com"]);
+        assert_eq!(handles("über@ada ∴@bo"), ["bo"]);
     }
 
     #[test]
@@ -204,6 +199,8 @@ mod tests {
             (3, "j@example.com"),
             (4, "ÅSA@example.se"),
             (5, "田中@example.jp"),
+            (6, "민수@example.kr"),
+            (7, "minsu@example.kr"),
         ];
         let named = |note: &str| mentioned(note, staff);
         assert_eq!(named("@józef, can you call back?"), [2]);
@@ -213,6 +210,13 @@ mod tests {
         // In a language written without spaces the next word follows.
         assert_eq!(named("@ada確認してください"), [1]);
         assert_eq!(named("@ada、@józefに聞いて"), [1, 2]);
+        // A particle or honorific follows a name directly, in its script
+        // or after a Latin one.
+        assert_eq!(named("@田中さん、お願いします"), [5]);
+        assert_eq!(named("@민수님 확인 부탁해요"), [6]);
+        assert_eq!(named("@minsu에게 물어보세요"), [7]);
+        assert_eq!(named("@ada님"), [1]);
+        assert_eq!(named("@田中太郎"), [5], "the longest name it starts with");
         // A longer name is not a shorter one.
         assert_eq!(named("@jürgen @adam"), [] as [i64; 0]);
         // The handle the page offers names its colleague.
