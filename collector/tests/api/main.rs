@@ -44,6 +44,8 @@ mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
 mod privacy;
+#[path = "../support/raw_file.rs"]
+mod raw_file;
 mod receipts;
 mod receiver;
 mod reminders;

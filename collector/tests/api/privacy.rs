@@ -10,6 +10,8 @@ use earshot_collector::store::{NewReply, NewUser, Role};
 use serde_json::{Value, json};
 
 use crate::helpers::{earshot, test_config};
+use crate::raw_file::{contains, raw_bytes};
+
 const EMAIL: &str = "Ana.Erase@Example.com";
 /// Words only Ana wrote, in a message, an expectation and a reply.
 const PHRASE: &str = "zanzibarquokka7731 lost my parcel";
@@ -153,19 +155,6 @@ fn delivery_for(db: &Path, public_id: &str) {
         rusqlite::params![public_id, json!({"email": EMAIL, "message": PHRASE}).to_string()],
     )
     .unwrap();
-}
-
-/// Every byte of the database file and its write-ahead log.
-fn raw_bytes(db: &Path) -> Vec<u8> {
-    let mut bytes = std::fs::read(db).unwrap();
-    if let Ok(wal) = std::fs::read(format!("{}-wal", db.display())) {
-        bytes.extend(wal);
-    }
-    bytes
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Whether the full-text index still has `term` among its tokens.

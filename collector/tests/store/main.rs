@@ -18,6 +18,8 @@ mod notify;
 mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
+#[path = "../support/raw_file.rs"]
+mod raw_file;
 mod redact;
 mod reports;
 mod search;

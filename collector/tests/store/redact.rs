@@ -2,8 +2,6 @@
 //! stored as sent: the upgrade that brings the rule redacts them in place,
 //! on each backend, in the entry, its follow-ups, search and the reports.
 
-use std::path::Path;
-
 use earshot_collector::report::week_of;
 use earshot_collector::review::filter::{Filter, Search, View};
 use earshot_collector::store::{Period, Store};
@@ -11,6 +9,7 @@ use earshot_collector::store::{Period, Store};
 use crate::fixture::SqliteFixture;
 use crate::ingest::{T0, entry, first_site};
 use crate::postgres_server::TempPostgres;
+use crate::raw_file::{contains, raw_bytes};
 
 const CARD: &str = "4111111111111111";
 const TOKEN: &str = "s3cretvalue42";
@@ -162,21 +161,6 @@ async fn assert_redacted(db: &Store, held: &Held) {
     );
 }
 
-/// Every byte of a database file and its write-ahead log.
-fn raw_bytes(db: &Path) -> Vec<u8> {
-    let mut bytes = std::fs::read(db).unwrap();
-    if let Ok(wal) = std::fs::read(format!("{}-wal", db.display())) {
-        bytes.extend(wal);
-    }
-    bytes
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
-
 #[tokio::test]
 async fn an_upgrade_redacts_what_an_earlier_version_stored_on_sqlite() {
     let db = SqliteFixture::new();
@@ -187,7 +171,7 @@ async fn an_upgrade_redacts_what_an_earlier_version_stored_on_sqlite() {
     conn.pragma_update(None, "user_version", 26).unwrap();
     drop(conn);
     let before = raw_bytes(&path);
-    assert!(contains(&before, CARD) && contains(&before, TOKEN));
+    assert!(contains(&before, CARD.as_bytes()) && contains(&before, TOKEN.as_bytes()));
 
     let upgraded = Store::open(&path).unwrap();
     assert_redacted(&upgraded, &held).await;
@@ -210,7 +194,10 @@ async fn an_upgrade_redacts_what_an_earlier_version_stored_on_sqlite() {
         TOKEN,
         "ana@example.com/",
     ] {
-        assert!(!contains(&after, gone), "{gone:?} is still in the file");
+        assert!(
+            !contains(&after, gone.as_bytes()),
+            "{gone:?} is still in the file"
+        );
     }
 }
 
