@@ -44,18 +44,44 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let s = ip.segments();
+    if let Some(v4) = embedded_v4(s) {
+        return is_public_v4(v4);
+    }
     !(ip.is_unspecified()
         || ip.is_loopback()
         || ip.is_multicast()
         // Unique local, fc00::/7 (cloud metadata such as fd00:ec2::254).
-        || (first & 0xfe00) == 0xfc00
+        || (s[0] & 0xfe00) == 0xfc00
         // Link-local, fe80::/10.
-        || (first & 0xffc0) == 0xfe80
+        || (s[0] & 0xffc0) == 0xfe80
         // Documentation, 2001:db8::/32.
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8)
-        // IPv4-compatible (deprecated) and NAT64 forms of private IPv4.
-        || ip.to_ipv4().is_some_and(|v4| !is_public_v4(v4)))
+        || (s[0] == 0x2001 && s[1] == 0x0db8)
+        // Teredo, 2001::/32: tunnels to an IPv4 address hidden in the
+        // bits; no webhook receiver lives there.
+        || (s[0] == 0x2001 && s[1] == 0)
+        // Local-use NAT64, 64:ff9b:1::/48: a translator into the site's
+        // own network.
+        || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1)
+        // Discard-only, 100::/64.
+        || (s[0] == 0x100 && s[1..4] == [0, 0, 0]))
+}
+
+/// The IPv4 address an IPv6 address carries to, where the network would
+/// deliver it over IPv4: IPv4-compatible `::a.b.c.d` (deprecated),
+/// NAT64's well-known prefix `64:ff9b::a.b.c.d` (on an IPv6-only host
+/// DNS64 answers every IPv4-only name this way, so public ones must pass)
+/// and 6to4 `2002:aabb:ccdd::/48`. IPv4-mapped addresses are handled by
+/// [`is_public`] before this.
+fn embedded_v4(s: [u16; 8]) -> Option<Ipv4Addr> {
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    match s {
+        // `::` and `::1` are themselves, not 0.0.0.0 and 0.0.0.1.
+        [0, 0, 0, 0, 0, 0, 0, 0 | 1] => None,
+        [0, 0, 0, 0, 0, 0, hi, lo] | [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(v4(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(v4(hi, lo)),
+        _ => None,
+    }
 }
 
 /// Whether `url`'s host is refused before any name is resolved: an
@@ -118,6 +144,7 @@ mod tests {
             "https://10.0.0.7/hook",
             "http://169.254.169.254/latest/meta-data",
             "http://[::ffff:192.168.1.1]/",
+            "http://[64:ff9b::192.168.1.1]/",
             "http://localhost:8080/hook",
             "http://LOCALHOST./hook",
             "http://api.localhost/hook",
@@ -155,6 +182,16 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
             "::10.0.0.1",
+            "::0.0.1.5",
+            // NAT64 and 6to4 carrying a private or loopback IPv4 address.
+            "64:ff9b::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::127.0.0.1",
+            "2002:7f00:1::",
+            "2002:c0a8:101::1",
+            "64:ff9b:1::8.8.8.8",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "100::1",
         ] {
             assert!(!is_public(ip(internal)), "{internal}");
         }
@@ -163,6 +200,10 @@ mod tests {
             "1.1.1.1",
             "2606:4700:4700::1111",
             "::ffff:8.8.8.8",
+            // What DNS64 answers for an IPv4-only public host.
+            "64:ff9b::93.184.216.34",
+            "2002:5db8:d822::1",
+            "2001:4860:4860::8888",
         ] {
             assert!(is_public(ip(public)), "{public}");
         }
