@@ -5,11 +5,18 @@
 
 use maud::{Markup, html};
 
-use crate::clock::{rfc3339, timestamp};
+use crate::clock::{date, rfc3339, timestamp};
 use crate::review::workflow::human_ago;
 
 pub fn moment(millis: i64) -> Markup {
     html! { time datetime=(rfc3339(millis)) { (timestamp(millis)) } }
+}
+
+/// A day (a promise's due date): the same everywhere, so left as it is by
+/// the script, but one unbreakable piece where a line wraps.
+pub fn day(millis: i64) -> Markup {
+    let day = date(millis);
+    html! { time datetime=(day) { (day) } }
 }
 
 /// A moment as its age ("3 h ago") at `now`, the moment itself on hover.
@@ -26,6 +33,14 @@ mod tests {
         assert_eq!(
             moment(1_795_348_800_000).into_string(),
             r#"<time datetime="2026-11-22T12:00:00Z">2026-11-22 12:00 UTC</time>"#
+        );
+    }
+
+    #[test]
+    fn a_day_carries_its_date() {
+        assert_eq!(
+            day(1_795_348_800_000).into_string(),
+            r#"<time datetime="2026-11-22">2026-11-22</time>"#
         );
     }
 

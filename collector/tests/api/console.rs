@@ -82,7 +82,8 @@ async fn a_reply_stops_the_clock_acknowledges_and_reaches_the_status_page_but_no
     );
     assert!(status_page.contains("Danke! Wir haben den Fehler gefunden."));
     assert!(status_page.contains("Behoben im nächsten Release"));
-    assert!(status_page.contains("2026-11-27"));
+    // The due day, unbroken where the line wraps.
+    assert!(status_page.contains(r#"<time datetime="2026-11-27">2026-11-27</time>"#));
     assert!(
         !status_page.contains("PSP bug"),
         "notes never reach the customer"
@@ -269,7 +270,9 @@ async fn promises_turn_overdue_on_the_clock_and_their_outcome_is_recorded() {
     let reply = between(timeline, "replied to the customer", "</li>");
     assert!(
         reply.contains("On it")
-            && reply.contains("and promised <q dir=\"auto\">Fixed by Friday</q> by 2026-11-27"),
+            && reply.contains(
+                "and promised <q dir=\"auto\">Fixed by Friday</q> by <time datetime=\"2026-11-27\">2026-11-27</time>"
+            ),
         "{timeline}"
     );
     let status_page = reqwest::get(&status_url)

@@ -193,7 +193,7 @@ fn promise_cell(row: &InboxRow, now: i64) -> Markup {
     match row.next_promise_due {
         Some(due) => {
             let state = PromiseState::of(Settled::Open, due, None, now);
-            html! { span class={ "badge " (state.css()) } { "due " (views::date(due)) " · " (state.label()) } }
+            html! { span class={ "badge " (state.css()) } { "due " (local_time::day(due)) " · " (state.label()) } }
         }
         None => html! {},
     }

@@ -6,6 +6,7 @@ use maud::{Markup, html};
 
 use super::{ConsoleError, Staff, views};
 use crate::http::AppState;
+use crate::http::local_time;
 use crate::report::{quantile, week_of};
 use crate::review::workflow::{DAY, PromiseState, human_duration, kept_on_time_rate};
 use crate::store::PromiseRow;
@@ -36,7 +37,7 @@ fn promise_table(rows: &[PromiseRow], now: i64, settled: bool) -> Markup {
                         tr class=[(state == PromiseState::Overdue).then_some("overdue")] {
                             td { a href={ "/console/entries/" (p.entry_public_id) "#promises" } { (p.entry_reference) } }
                             td { (p.text) }
-                            td { (views::date(p.due_at)) }
+                            td { (local_time::day(p.due_at)) }
                             td { span class={ "badge " (state.css()) } { (state.label()) } }
                             td { (p.made_by.as_deref().unwrap_or("—")) }
                             @if settled { td { (p.settled_at.map(views::date).unwrap_or_default()) } }

@@ -21,8 +21,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::{ApiError, AppState};
 use crate::abuse::{ClientNet, Decision};
-use crate::clock::date;
-use crate::http::local_time::moment;
+use crate::http::local_time::{day, moment};
 use crate::review::workflow::{Author, LastMessage, Settled, repeats};
 use crate::store::{Entry, PublicMessage};
 use follow_up::{FOLLOW_UP_MAX, FollowUpForm, FollowUpProblem, FollowUpText};
@@ -113,7 +112,7 @@ fn message(m: &PublicMessage, w: &Words) -> Markup {
                 p.words dir="auto" { (m.body) }
                 @if let Some((text, due, settled)) = &m.promise {
                     p.promise {
-                        strong { (w.promised) ": " } bdi { (text) } " — " (w.by) " " (date(*due))
+                        strong { (w.promised) ": " } bdi { (text) } " — " (w.by) " " (day(*due))
                         @match settled {
                             Settled::Kept => { " ✓ " (w.kept) }
                             Settled::Broken => { " · " (w.missed) }

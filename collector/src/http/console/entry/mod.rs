@@ -81,7 +81,7 @@ fn event_line(event: &Event, promises: &[PromiseRow], users: &[User]) -> Markup 
                 // how it turned out is its own event.
                 @for promise in promises.iter().filter(|p| p.event_id == event.id) {
                     p.promise {
-                        "and promised " q dir="auto" { (promise.text) } " by " (views::date(promise.due_at))
+                        "and promised " q dir="auto" { (promise.text) } " by " (local_time::day(promise.due_at))
                         // Its keeping, as the customer heard of it.
                         @if event.customer_mail.is_some_and(|m| m != Receipt::Skipped) {
                             "; kept" (told_customer(event.customer_mail))
@@ -298,7 +298,7 @@ fn promises(entry: &EntryDetail, staff: &Staff, now: i64) -> Markup {
                     @for p in &entry.promises {
                         @let state = p.state(now);
                         li {
-                            q { (p.text) } " — due " (views::date(p.due_at)) " "
+                            q { (p.text) } " — due " (local_time::day(p.due_at)) " "
                             span class={ "badge " (state.css()) } { (state.label()) }
                             @if p.settled == Settled::Open {
                                 form.inline method="post" action={ "/console/entries/" (entry.public_id) "/promises/" (p.id) } {
