@@ -362,6 +362,30 @@ async fn hostile_customer_text_is_shown_verbatim_and_never_as_markup() {
     ));
 }
 
+#[tokio::test]
+async fn an_entry_sent_without_context_says_so_instead_of_an_empty_box() {
+    let (app, _) = console_app().await;
+    let (bare, _) = submit(
+        &app,
+        json!({"site": app.site_key, "kind": "complaint", "message": "Sent by a script"}),
+    )
+    .await;
+    let mut with_page = complaint(&app, "Sent from a page");
+    with_page["page"] = json!({"url": "https://shop.example/cart"});
+    let (from_page, _) = submit(&app, with_page).await;
+    let console = signed_in(&app, "ada@example.com").await;
+
+    let entry = console.html(&format!("/console/entries/{bare}")).await;
+    let context = between(&entry, "<h2>Context</h2>", "</section>");
+    assert!(context.contains("Nothing was sent with it"), "{context}");
+    assert!(!context.contains("<dl"), "{context}");
+
+    let entry = console.html(&format!("/console/entries/{from_page}")).await;
+    let context = between(&entry, "<h2>Context</h2>", "</section>");
+    assert!(context.contains("https://shop.example/cart"), "{context}");
+    assert!(!context.contains("Nothing was sent with it"), "{context}");
+}
+
 /// Hebrew or Arabic in an English console (or on a status page in the
 /// site's language) reads right to left, each text in its own direction,
 /// without reordering what stands beside it.

@@ -222,7 +222,7 @@ fn table(page: &InboxPage, now: i64, view: View) -> Markup {
                         td.words {
                             a href={ "/console/entries/" (row.public_id) } dir="auto" { (row.summary) }
                             div.muted {
-                                (row.reference)
+                                span.reference { (row.reference) }
                                 @if let Some(name) = &row.name { " · " (name) }
                                 @if let Some(email) = &row.email { " · " (email) }
                             }

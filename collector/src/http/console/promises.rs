@@ -35,7 +35,7 @@ fn promise_table(rows: &[PromiseRow], now: i64, settled: bool) -> Markup {
                     @for p in rows {
                         @let state = p.state(now);
                         tr class=[(state == PromiseState::Overdue).then_some("overdue")] {
-                            td { a href={ "/console/entries/" (p.entry_public_id) "#promises" } { (p.entry_reference) } }
+                            td.reference { a href={ "/console/entries/" (p.entry_public_id) "#promises" } { (p.entry_reference) } }
                             td { (p.text) }
                             td { (local_time::day(p.due_at)) }
                             td { span class={ "badge " (state.css()) } { (state.label()) } }

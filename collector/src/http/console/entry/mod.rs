@@ -31,6 +31,24 @@ fn context_row(label: &str, value: Option<&str>) -> Markup {
     }
 }
 
+/// What came with the entry besides the customer's words, as rows of a
+/// `dl`; empty when nothing did (a submission through the API may carry
+/// none of it).
+fn context(entry: &EntryDetail) -> Markup {
+    html! {
+        @if let Some(url) = &entry.page_url { dt { "Page" } dd { (views::customer_link(url)) } }
+        (context_row("Page title", entry.page_title.as_deref()))
+        @if let Some(url) = &entry.page_referrer { dt { "Came from" } dd { (views::customer_link(url)) } }
+        (context_row("Severity", entry.severity.as_deref()))
+        (context_row("Browser", entry.user_agent.as_deref()))
+        (context_row("Language", entry.language.as_deref()))
+        (context_row("Time zone", entry.timezone.as_deref()))
+        (context_row("Viewport", entry.viewport.as_deref()))
+        @for (key, value) in &entry.host_context { dt.host { (key) } dd { (value) } }
+        (context_row("Marked as spam because", entry.spam_reason.as_deref()))
+    }
+}
+
 /// `users`: active colleagues, to say whom a note names (and so emailed,
 /// where they hear of what is addressed to them).
 fn event_line(event: &Event, promises: &[PromiseRow], users: &[User]) -> Markup {
@@ -394,17 +412,11 @@ fn render(
                 @if let Some(message) = &entry.message { (words("Message", message)) }
                 section.panel {
                     h2 { "Context" }
-                    dl.context {
-                        @if let Some(url) = &entry.page_url { dt { "Page" } dd { (views::customer_link(url)) } }
-                        (context_row("Page title", entry.page_title.as_deref()))
-                        @if let Some(url) = &entry.page_referrer { dt { "Came from" } dd { (views::customer_link(url)) } }
-                        (context_row("Severity", entry.severity.as_deref()))
-                        (context_row("Browser", entry.user_agent.as_deref()))
-                        (context_row("Language", entry.language.as_deref()))
-                        (context_row("Time zone", entry.timezone.as_deref()))
-                        (context_row("Viewport", entry.viewport.as_deref()))
-                        @for (key, value) in &entry.host_context { dt.host { (key) } dd { (value) } }
-                        (context_row("Marked as spam because", entry.spam_reason.as_deref()))
+                    @let context = context(entry);
+                    @if context.0.is_empty() {
+                        p.muted { "Nothing was sent with it: no page, browser or site details." }
+                    } @else {
+                        dl.context { (context) }
                     }
                 }
                 (same)
