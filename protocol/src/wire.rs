@@ -172,6 +172,12 @@ impl Kind {
     pub fn parse(raw: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == raw)
     }
+
+    /// Whether the customer is asked how much it affects them: an idea or
+    /// praise is not a problem, and a "blocking" one must not page staff.
+    pub fn takes_severity(self) -> bool {
+        matches!(self, Kind::Complaint | Kind::Expectation | Kind::Question)
+    }
 }
 
 /// How much the problem affects the customer, in their own estimate.

@@ -101,6 +101,14 @@ async fn ingest(
     // card number in the customer's words.
     submission.page = submission.page.without_secrets();
     submission.body = submission.body.without_card_numbers();
+    // A severity only where the widget asks for one, so praise is never
+    // "blocking" and never pages staff. Dropped, not refused: a customer
+    // who chose one and then switched to praise sends it along, and that
+    // submission may wait in an outbox. (Here, not in `Submission::parse`,
+    // which the widget runs too: 11 bytes of code there cost 89 brotli.)
+    submission.severity = submission
+        .severity
+        .filter(|_| submission.kind.takes_severity());
     let span = tracing::Span::current();
     span.record("site", submission.site.as_str());
     span.record("kind", submission.kind.as_str());

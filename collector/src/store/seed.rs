@@ -2,6 +2,7 @@
 //! console benchmark. A year of feedback, mostly answered and closed, a few
 //! hundred still waiting, some promises.
 
+use earshot_protocol::Kind;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use rusqlite::{Connection, params};
@@ -210,7 +211,10 @@ pub(in crate::store) fn seeded(rng: &mut StdRng, created_at: i64, now: i64) -> S
         kind,
         status,
         status_at,
-        severity: [None, Some("minor"), Some("annoying"), Some("blocking")][rng.random_range(0..4)],
+        // Drawn for every kind, which keeps the sequence; kept only where
+        // the widget asks for it.
+        severity: [None, Some("minor"), Some("annoying"), Some("blocking")][rng.random_range(0..4)]
+            .filter(|_| Kind::parse(kind).is_some_and(Kind::takes_severity)),
         message,
         expected,
         actual,

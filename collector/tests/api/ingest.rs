@@ -581,3 +581,29 @@ async fn card_numbers_in_the_customers_words_are_stored_with_only_their_last_fou
     );
     assert!(!page.contains("4111 1111"), "{page}");
 }
+
+#[tokio::test]
+async fn a_severity_is_stored_for_problems_and_dropped_for_praise_and_ideas() {
+    let app = spawn_app().await;
+    for (kind, kept) in [
+        ("complaint", true),
+        ("question", true),
+        ("praise", false),
+        ("idea", false),
+    ] {
+        let body = json!({"site": app.site_key, "kind": kind,
+            "message": format!("About the {kind}"), "severity": "blocking"});
+        let response = app.post_json(&body, None).await;
+        assert_eq!(response.status().as_u16(), 201, "taken, not refused");
+        let severity: Option<String> = app
+            .db()
+            .query_row(
+                "SELECT severity FROM entries WHERE kind = ?1",
+                [kind],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let expected = kept.then(|| "blocking".to_owned());
+        assert_eq!(severity, expected, "{kind}");
+    }
+}

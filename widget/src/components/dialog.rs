@@ -144,7 +144,7 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                     } else {
                         { field("message", t.get(Key::Message), Input::Message, &draft.message, limits::MESSAGE_MAX, true) }
                     }
-                    if matches!(draft.kind, Kind::Complaint | Kind::Expectation | Kind::Question) {
+                    if draft.kind.takes_severity() {
                         <SeverityPicker strings={t.clone()} selected={draft.severity} onselect={props.onseverity.clone()} />
                     }
                     // Optional extras fold away so Send is in view without

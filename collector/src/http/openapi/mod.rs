@@ -241,7 +241,7 @@ pub fn document() -> Value {
                     "message": text(limits::MESSAGE_MAX),
                     "expected": text(limits::EXPECTED_MAX),
                     "actual": text(limits::ACTUAL_MAX),
-                    "severity": {"enum": severities, "description": "How much this affects the customer, in their own estimate."},
+                    "severity": {"enum": severities, "description": "How much this affects the customer, in their own estimate. Kept for complaint, expectation and question; dropped for idea and praise."},
                     "email": {"type": ["string", "null"], "maxLength": limits::EMAIL_MAX, "pattern": patterns.email, "description": "Where a reply can reach the customer; blank is the same as absent."},
                     "name": text(limits::NAME_MAX),
                     "page": {
