@@ -199,13 +199,31 @@ fn standard(message: &Message, include_email: bool, public_url: &str) -> String 
     }
 }
 
-/// Slack's mrkdwn treats `&`, `<` and `>` as markup; customer text is
-/// shown as written, never as a link or a mention.
+/// Slack's mrkdwn treats `&`, `<` and `>` as markup (`<!channel>`, a
+/// hidden link); Mattermost also takes a plain `@channel`, `@all` or
+/// `@someone` in a webhook's text as a mention. Customer text is shown as
+/// written, never as a link or a mention: an `@` that starts a word is
+/// followed by an invisible word joiner, which no mention matches.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    let mut out = String::with_capacity(text.len());
+    let mut previous: Option<char> = None;
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+        if c == '@' && !previous.is_some_and(char::is_alphanumeric) {
+            out.push(WORD_JOINER);
+        }
+        previous = Some(c);
+    }
+    out
 }
+
+/// U+2060: joins without showing or allowing a line break.
+const WORD_JOINER: char = '\u{2060}';
 
 fn quote(text: &str) -> String {
     let cut: String = text.chars().take(CHAT_QUOTE_CHARS).collect();
@@ -271,7 +289,10 @@ fn slack(message: &Message, public_url: &str) -> String {
     let link = console_link(public_url, &e.public_id);
     let text = format!("*{headline}*\n{words}");
     json!({
-        "text": format!("{headline} ({})", e.reference),
+        // Slack shows the blocks and puts this in notifications; Mattermost
+        // takes no blocks and shows only this, so it carries the words and
+        // the link too.
+        "text": format!("*{headline}* ({})\n{words}\n<{link}|Open in Earshot>", e.reference),
         "blocks": [
             {"type": "section", "text": {"type": "mrkdwn", "text": text}},
             {"type": "context", "elements": [
@@ -358,12 +379,30 @@ mod tests {
     }
 
     #[test]
+    fn a_mention_in_customer_text_mentions_nobody_and_an_address_stays_whole() {
+        assert_eq!(
+            escape("@channel @all (@bo) pay <me> & write to ana@example.com"),
+            "@\u{2060}channel @\u{2060}all (@\u{2060}bo) pay &lt;me&gt; &amp; write to ana@example.com"
+        );
+    }
+
+    #[test]
     fn a_slack_message_escapes_customer_text_and_links_to_the_console() {
         let body = body(&created(), Format::Slack, false, "https://fb.example");
         let v: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(
-            v["text"],
-            "New expectation on Fern &amp; Fig (ES-AAAA-BBBB)"
+        // What Mattermost shows, which takes no blocks: all of it.
+        let text = v["text"].as_str().unwrap();
+        assert!(
+            text.starts_with("*New expectation on Fern &amp; Fig* (ES-AAAA-BBBB)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("&lt;b&gt;€4.90&lt;/b&gt; &amp; more"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("\n<https://fb.example/console/entries/e_1|Open in Earshot>"),
+            "{text}"
         );
         let section = v["blocks"][0]["text"]["text"].as_str().unwrap();
         assert!(

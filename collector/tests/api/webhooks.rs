@@ -370,20 +370,21 @@ async fn a_slack_endpoint_gets_a_slack_message_with_customer_text_escaped() {
     let receiver = Receiver::start().await;
     add_endpoint(&app.running.store, &receiver.url, "*", "slack", false).await;
     let mut body = app.valid_body();
-    body["message"] = json!("<!channel> pay me & <https://evil.example|click>");
+    body["message"] = json!("<!channel> @here pay me & <https://evil.example|click>");
     submit(&app, body).await;
     let got = receiver.wait_for(1, WAIT).await;
     let slack = got[0].json();
-    assert!(
-        slack["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("New complaint on")
-    );
+    let escaped = "&lt;!channel&gt; @\u{2060}here pay me &amp; &lt;https://evil.example|click&gt;";
     let section = slack["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert!(section.contains(escaped), "{section}");
+    // Mattermost shows only `text`: the same words, as safe, and the link.
+    let text = slack["text"].as_str().unwrap();
+    assert!(text.starts_with("*New complaint on"), "{text}");
+    assert!(text.contains(escaped), "{text}");
+    assert!(text.contains("|Open in Earshot>"), "{text}");
     assert!(
-        section.contains("&lt;!channel&gt; pay me &amp; &lt;https://evil.example|click&gt;"),
-        "{section}"
+        !text.contains("<!channel>") && !text.contains(" @here"),
+        "{text}"
     );
 }
 
