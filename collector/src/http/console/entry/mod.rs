@@ -412,11 +412,11 @@ fn render(
                 @if let Some(message) = &entry.message { (words("Message", message)) }
                 section.panel {
                     h2 { "Context" }
-                    @let context = context(entry);
-                    @if context.0.is_empty() {
+                    @let rows = context(entry);
+                    @if rows.0.is_empty() {
                         p.muted { "Nothing was sent with it: no page, browser or site details." }
                     } @else {
-                        dl.context { (context) }
+                        dl.context { (rows) }
                     }
                 }
                 (same)
