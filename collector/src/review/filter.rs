@@ -272,7 +272,12 @@ impl RawFilter {
             "" => None,
             "me" => Some(Assignee::User(user_id)),
             "none" => Some(Assignee::Nobody),
-            raw => Some(Assignee::User(id("assignee", raw)?.unwrap_or(user_id))),
+            raw => Some(Assignee::User(raw.parse::<i64>().map_err(|_| {
+                bad(
+                    "assignee",
+                    "assignee is me, none, or a colleague's id or email",
+                )
+            })?)),
         };
         let promise = match self.promise.as_str() {
             "" => None,
@@ -424,6 +429,18 @@ mod tests {
                 ..Default::default()
             }),
             "view"
+        );
+        // Not "must be a number": it says what the filter takes.
+        let wrong = RawFilter {
+            assignee: "nobody".into(),
+            ..Default::default()
+        }
+        .parse(1)
+        .unwrap_err();
+        assert_eq!(wrong.field, "assignee");
+        assert_eq!(
+            wrong.message,
+            "assignee is me, none, or a colleague's id or email"
         );
     }
 
