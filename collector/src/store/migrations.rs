@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0025.sql"),
     include_str!("schema/0026.sql"),
     include_str!("schema/0027.sql"),
+    include_str!("schema/0028.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:

@@ -23,6 +23,7 @@ mod raw_file;
 mod redact;
 mod reports;
 mod search;
+mod severity;
 mod sites;
 mod staff;
 mod tokens;

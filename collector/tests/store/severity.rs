@@ -1,0 +1,129 @@
+//! Praise and ideas carry no severity. Widgets before that rule sent the
+//! one chosen before the customer switched kind, and collectors stored it:
+//! the upgrade that brings the rule drops it, on each backend, from the
+//! entries, the inbox's severity filter and the report's weekly counts.
+
+use earshot_collector::report::week_of;
+use earshot_collector::review::filter::{Filter, View};
+use earshot_collector::store::{Period, Store};
+
+use crate::fixture::SqliteFixture;
+use crate::ingest::{T0, entry, first_site};
+use crate::postgres_server::TempPostgres;
+
+/// The public ids of what an earlier version stored, in the order stored:
+/// blocking praise, an annoying idea, a blocking complaint, plain praise.
+async fn store_with_severities(db: &Store) -> Vec<String> {
+    let shop = first_site(db).await;
+    let mut held = Vec::new();
+    for (i, (kind, severity)) in [
+        ("praise", Some("blocking")),
+        ("idea", Some("annoying")),
+        ("complaint", Some("blocking")),
+        ("praise", None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut request = serde_json::json!({"kind": kind, "message": "Words"});
+        if let Some(severity) = severity {
+            request["severity"] = severity.into();
+        }
+        let at = T0 + i64::try_from(i).unwrap();
+        held.push(
+            db.insert_entry(entry(&shop, at, request))
+                .await
+                .unwrap()
+                .public_id,
+        );
+    }
+    db.roll_up().await.unwrap();
+    assert_eq!(
+        blocking(db).await,
+        2,
+        "the premise: praise was stored as blocking"
+    );
+    held
+}
+
+async fn severities(db: &Store, held: &[String]) -> Vec<Option<String>> {
+    let mut out = Vec::new();
+    for id in held {
+        out.push(db.entry_detail(id.clone()).await.unwrap().unwrap().severity);
+    }
+    out
+}
+
+async fn blocking(db: &Store) -> usize {
+    let filter = Filter {
+        view: View::All,
+        severity: Some("blocking".into()),
+        ..Filter::default()
+    };
+    db.inbox(filter, 50, T0 + 60_000).await.unwrap().rows.len()
+}
+
+/// The report's entries this week by severity ("" for none).
+async fn weekly(db: &Store) -> Vec<(String, i64)> {
+    let week = week_of(T0);
+    let period = Period {
+        from_week: week,
+        to_week: week,
+        site: None,
+    };
+    let report = db.rollups(period).await.unwrap();
+    report
+        .volume_by_severity
+        .into_iter()
+        .map(|((_, severity), n)| (severity, n))
+        .collect()
+}
+
+async fn assert_dropped(db: &Store, held: &[String]) {
+    assert_eq!(
+        severities(db, held).await,
+        [None, None, Some("blocking".into()), None]
+    );
+    assert_eq!(blocking(db).await, 1, "only the complaint is blocking");
+    assert_eq!(
+        weekly(db).await,
+        [("".into(), 3), ("blocking".into(), 1)],
+        "moved to no severity, each entry counted once"
+    );
+}
+
+#[tokio::test]
+async fn an_upgrade_drops_the_severity_of_praise_and_ideas_on_sqlite() {
+    let db = SqliteFixture::new();
+    let held = store_with_severities(&db.store).await;
+    db.store.shutdown().await;
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.pragma_update(None, "user_version", 27).unwrap();
+    drop(conn);
+
+    let upgraded = Store::open(&db.path()).unwrap();
+    assert_dropped(&upgraded, &held).await;
+    upgraded.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_upgrade_drops_the_severity_of_praise_and_ideas_on_postgres() {
+    let server = TempPostgres::shared();
+    let url = server.fresh_database();
+    let db = Store::connect(&url).await.unwrap();
+    let held = store_with_severities(&db).await;
+    db.shutdown().await;
+    drop(db);
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .execute("DELETE FROM schema_migrations WHERE version >= 13", &[])
+        .await
+        .unwrap();
+
+    let upgraded = Store::connect(&url).await.unwrap();
+    assert_dropped(&upgraded, &held).await;
+    upgraded.shutdown().await;
+}
