@@ -39,6 +39,29 @@ impl PostgresFixture {
     }
 }
 
+/// Makes the SQLite file at `path` read as schema `version`, so the next
+/// open applies every later migration again: an upgrade from the version
+/// before them, told on data stored by this one.
+pub fn rewind_sqlite(path: &std::path::Path, version: i64) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "user_version", version).unwrap();
+}
+
+/// As [`rewind_sqlite`], for the PostgreSQL database at `url`.
+pub async fn rewind_postgres(url: &str, version: i64) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .execute(
+            "DELETE FROM schema_migrations WHERE version > $1",
+            &[&version],
+        )
+        .await
+        .unwrap();
+}
+
 /// `story!(name)` runs `name(&store)` once on each backend, as the tests
 /// `name::on_sqlite` and `name::on_postgres`.
 #[macro_export]

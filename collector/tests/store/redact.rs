@@ -6,7 +6,7 @@ use earshot_collector::report::week_of;
 use earshot_collector::review::filter::{Filter, Search, View};
 use earshot_collector::store::{Period, Store};
 
-use crate::fixture::SqliteFixture;
+use crate::fixture::{SqliteFixture, rewind_postgres, rewind_sqlite};
 use crate::ingest::{T0, entry, first_site};
 use crate::postgres_server::TempPostgres;
 use crate::raw_file::{contains, raw_bytes};
@@ -167,9 +167,7 @@ async fn an_upgrade_redacts_what_an_earlier_version_stored_on_sqlite() {
     let held = store_unredacted(&db.store).await;
     db.store.shutdown().await;
     let path = db.path();
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.pragma_update(None, "user_version", 26).unwrap();
-    drop(conn);
+    rewind_sqlite(&path, 26);
     let before = raw_bytes(&path);
     assert!(contains(&before, CARD.as_bytes()) && contains(&before, TOKEN.as_bytes()));
 
@@ -209,14 +207,7 @@ async fn an_upgrade_redacts_what_an_earlier_version_stored_on_postgres() {
     let held = store_unredacted(&db).await;
     db.shutdown().await;
     drop(db);
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
-        .execute("DELETE FROM schema_migrations WHERE version >= 12", &[])
-        .await
-        .unwrap();
+    rewind_postgres(&url, 11).await;
 
     let upgraded = Store::connect(&url).await.unwrap();
     assert_redacted(&upgraded, &held).await;

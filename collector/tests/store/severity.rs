@@ -7,7 +7,7 @@ use earshot_collector::report::week_of;
 use earshot_collector::review::filter::{Filter, View};
 use earshot_collector::store::{Period, Store};
 
-use crate::fixture::SqliteFixture;
+use crate::fixture::{SqliteFixture, rewind_postgres, rewind_sqlite};
 use crate::ingest::{T0, entry, first_site};
 use crate::postgres_server::TempPostgres;
 
@@ -97,9 +97,7 @@ async fn an_upgrade_drops_the_severity_of_praise_and_ideas_on_sqlite() {
     let db = SqliteFixture::new();
     let held = store_with_severities(&db.store).await;
     db.store.shutdown().await;
-    let conn = rusqlite::Connection::open(db.path()).unwrap();
-    conn.pragma_update(None, "user_version", 27).unwrap();
-    drop(conn);
+    rewind_sqlite(&db.path(), 27);
 
     let upgraded = Store::open(&db.path()).unwrap();
     assert_dropped(&upgraded, &held).await;
@@ -114,14 +112,7 @@ async fn an_upgrade_drops_the_severity_of_praise_and_ideas_on_postgres() {
     let held = store_with_severities(&db).await;
     db.shutdown().await;
     drop(db);
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
-        .execute("DELETE FROM schema_migrations WHERE version >= 13", &[])
-        .await
-        .unwrap();
+    rewind_postgres(&url, 12).await;
 
     let upgraded = Store::connect(&url).await.unwrap();
     assert_dropped(&upgraded, &held).await;
