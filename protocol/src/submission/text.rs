@@ -10,7 +10,9 @@ pub struct Text(pub(super) String);
 
 impl Text {
     /// `Ok(None)` when the input is absent or has nothing visible in it.
-    pub(super) fn parse(
+    /// Also how the collector reads what a customer writes elsewhere (a
+    /// follow-up from the status page).
+    pub fn parse(
         raw: Option<&str>,
         field: Field,
         max: usize,

@@ -6,7 +6,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use earshot_protocol::submission::mask_card_numbers;
+use earshot_protocol::Field;
+use earshot_protocol::submission::{Text, mask_card_numbers};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -50,20 +51,23 @@ pub enum FollowUpProblem {
     Unsaved,
 }
 
-/// A follow-up's text, trimmed and within limits, its card numbers masked
-/// as the first message's are.
+/// A follow-up's text, cleaned and bounded as a first message is, its card
+/// numbers masked as the first message's are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowUpText(String);
 
 impl FollowUpText {
+    /// Read as a first message is (`Text`): control characters and bidi
+    /// overrides go, and nothing visible is nothing.
     pub fn parse(raw: &str) -> Result<FollowUpText, FollowUpProblem> {
-        let text = raw.trim();
-        if text.is_empty() {
-            Err(FollowUpProblem::Empty)
-        } else if text.chars().count() > FOLLOW_UP_MAX {
-            Err(FollowUpProblem::TooLong)
-        } else {
-            Ok(FollowUpText(mask_card_numbers(text).into_owned()))
+        // A browser sends a textarea's line breaks as CR LF and counts
+        // each as one character against its maxlength.
+        let raw = raw.replace("\r\n", "\n");
+        match Text::parse(Some(&raw), Field::Message, FOLLOW_UP_MAX, true) {
+            Ok(Some(text)) => Ok(FollowUpText(mask_card_numbers(text.as_str()).into_owned())),
+            Ok(None) => Err(FollowUpProblem::Empty),
+            // Its only refusal: the length is the one rule it checks.
+            Err(_) => Err(FollowUpProblem::TooLong),
         }
     }
 
@@ -230,6 +234,38 @@ mod tests {
             Ok("order 4411".to_owned())
         );
         assert!(FollowUpText::parse(&"é".repeat(FOLLOW_UP_MAX)).is_ok());
+    }
+
+    #[test]
+    fn a_follow_up_loses_what_could_disguise_it_as_a_first_message_does() {
+        // A right-to-left override would show staff "exe.jpg" for
+        // "gpj.exe"; escape sequences would drive a terminal reading a
+        // log or a webhook's body.
+        assert_eq!(
+            FollowUpText::parse("file \u{202E}gpj.exe\u{1B}[2J\u{7}, tab\there")
+                .map(FollowUpText::into_inner),
+            Ok("file gpj.exe[2J, tab\there".to_owned())
+        );
+        // Nothing visible is nothing at all.
+        assert_eq!(
+            FollowUpText::parse("\u{200B}\u{2060} \u{FEFF}"),
+            Err(FollowUpProblem::Empty)
+        );
+    }
+
+    #[test]
+    fn a_follow_up_as_long_as_the_form_allows_fits_with_its_line_breaks() {
+        // A browser counts a line break in a textarea as one character and
+        // sends it as two (CR LF).
+        let lines = vec!["é".repeat(99); FOLLOW_UP_MAX / 100].join("\r\n");
+        assert_eq!(
+            lines.replace("\r\n", "\n").chars().count(),
+            FOLLOW_UP_MAX - 1
+        );
+        assert_eq!(
+            FollowUpText::parse(&lines).map(FollowUpText::into_inner),
+            Ok(lines.replace("\r\n", "\n"))
+        );
     }
 
     #[test]
