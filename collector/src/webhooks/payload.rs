@@ -201,9 +201,13 @@ fn standard(message: &Message, include_email: bool, public_url: &str) -> String 
 
 /// Slack's mrkdwn treats `&`, `<` and `>` as markup (`<!channel>`, a
 /// hidden link); Mattermost also takes a plain `@channel`, `@all` or
-/// `@someone` in a webhook's text as a mention. Customer text is shown as
-/// written, never as a link or a mention: an `@` that starts a word is
-/// followed by an invisible word joiner, which no mention matches.
+/// `@someone` in a webhook's text as a mention, and Markdown's
+/// `[words](url)` as a link that hides its address (or `![…](url)` as an
+/// image fetched from the customer's server). Customer text is shown as
+/// written, never as a hidden link or a mention: an `@` that starts a word
+/// and every `]` are followed by an invisible word joiner, which no
+/// mention matches and which keeps a `]` from opening a link's address or
+/// label (`[words]⁠(url)`, `[words]⁠[label]`, `[label]⁠: url`).
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut previous: Option<char> = None;
@@ -214,7 +218,7 @@ fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             _ => out.push(c),
         }
-        if c == '@' && !previous.is_some_and(char::is_alphanumeric) {
+        if c == ']' || (c == '@' && !previous.is_some_and(char::is_alphanumeric)) {
             out.push(WORD_JOINER);
         }
         previous = Some(c);
@@ -383,6 +387,16 @@ mod tests {
         assert_eq!(
             escape("@channel @all (@bo) pay <me> & write to ana@example.com"),
             "@\u{2060}channel @\u{2060}all (@\u{2060}bo) pay &lt;me&gt; &amp; write to ana@example.com"
+        );
+    }
+
+    #[test]
+    fn a_markdown_link_in_customer_text_shows_its_words_and_links_nowhere() {
+        assert_eq!(
+            escape(
+                "[Reset](https://evil.example) ![x](https://evil.example/p.png) [a][b]\n[b]: https://evil.example"
+            ),
+            "[Reset]\u{2060}(https://evil.example) ![x]\u{2060}(https://evil.example/p.png) [a]\u{2060}[b]\u{2060}\n[b]\u{2060}: https://evil.example"
         );
     }
 
