@@ -20,6 +20,7 @@ pub mod open_files;
 pub mod origin;
 mod outage;
 pub mod ownership;
+pub mod person;
 pub mod private_files;
 pub mod report;
 pub mod response_terms;

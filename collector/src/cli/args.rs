@@ -8,6 +8,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use super::site_args::SiteCommand;
 use crate::config::{DbArgs, ServeArgs};
+use crate::person::PersonEmail;
 
 /// Earshot: self-hosted customer feedback. Collects complaints, expectation
 /// mismatches, ideas and praise from a widget on your site.
@@ -137,8 +138,8 @@ pub enum Command {
     /// then answer 410. Recorded in the audit log (without the address).
     Erase {
         /// The email the person gave with their feedback (any case).
-        #[arg(long)]
-        email: String,
+        #[arg(long, value_parser = PersonEmail::parse)]
+        email: PersonEmail,
         /// Only entries on this site (its key).
         #[arg(long)]
         site: Option<String>,
@@ -151,8 +152,8 @@ pub enum Command {
     /// the answer to a data subject access request. Recorded in the audit log.
     ExportPerson {
         /// The email the person gave with their feedback (any case).
-        #[arg(long)]
-        email: String,
+        #[arg(long, value_parser = PersonEmail::parse)]
+        email: PersonEmail,
         /// Only entries on this site (its key).
         #[arg(long)]
         site: Option<String>,

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::args::ConfirmArgs;
 use super::{CliError, store_error, with_store};
 use crate::config::DbArgs;
+use crate::person::PersonEmail;
 use crate::store::{Store, counted};
 
 /// The site key given with `--site`, as its id.
@@ -43,7 +44,7 @@ pub(super) fn confirmed(prompt: &str, word: &str) -> Result<bool, CliError> {
 }
 
 pub async fn erase(
-    email: String,
+    email: PersonEmail,
     site: Option<String>,
     confirm: ConfirmArgs,
     db: DbArgs,
@@ -51,10 +52,10 @@ pub async fn erase(
     with_store(&db, async |store| {
         let site = site_id(store, &db, site.as_deref()).await?;
         let plan = store
-            .erasure_plan(email.clone(), site)
+            .erasure_plan(email.as_str().to_owned(), site)
             .await
             .map_err(store_error(&db))?;
-        let shown = email.trim();
+        let shown = email.as_str();
         let what = format!("{} from {shown}", plan.summary());
         if plan.entries == 0 {
             println!("Nothing is held about {shown}.");
@@ -70,7 +71,12 @@ pub async fn erase(
         }
         let started = std::time::Instant::now();
         let done = store
-            .erase_person(email.clone(), site, None, crate::clock::system_millis())
+            .erase_person(
+                email.as_str().to_owned(),
+                site,
+                None,
+                crate::clock::system_millis(),
+            )
             .await
             .map_err(store_error(&db))?;
         println!(
@@ -84,7 +90,7 @@ pub async fn erase(
 }
 
 pub async fn export(
-    email: String,
+    email: PersonEmail,
     site: Option<String>,
     to: Option<PathBuf>,
     db: DbArgs,
@@ -103,7 +109,12 @@ pub async fn export(
     let exported = with_store(&db, async |store| {
         let site = site_id(store, &db, site.as_deref()).await?;
         store
-            .export_person(email.clone(), site, None, crate::clock::system_millis())
+            .export_person(
+                email.as_str().to_owned(),
+                site,
+                None,
+                crate::clock::system_millis(),
+            )
             .await
             .map_err(store_error(&db))
     })
@@ -126,7 +137,7 @@ pub async fn export(
             eprintln!(
                 "Wrote {} about {} to {}.",
                 counted(export.entries, "entry", "entries"),
-                email.trim(),
+                email.as_str(),
                 path.display()
             );
         }

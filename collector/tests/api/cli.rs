@@ -194,6 +194,25 @@ fn commands_run_away_from_the_database_refuse_rather_than_start_an_empty_one() {
 }
 
 #[test]
+fn a_blank_address_names_nobody_to_erase_or_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    add_colleague(&db, "bo@example.com");
+    for args in [
+        &["erase", "--email", "  ", "--yes"][..],
+        &["export-person", "--email", ""],
+    ] {
+        let (ok, out, err) = run(args, &db);
+        assert!(!ok, "{args:?}: {out}");
+        assert!(
+            err.contains("'--email <EMAIL>'") && err.contains("this one is blank"),
+            "{args:?}: {err}"
+        );
+        assert!(!out.contains("Nothing is held about"), "{args:?}: {out}");
+    }
+}
+
+#[test]
 fn an_empty_list_says_so_and_how_to_add_one_on_stderr_only() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");

@@ -13,6 +13,7 @@ use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
 use crate::http::local_time;
+use crate::person::PersonEmail;
 
 const EMAIL_MAX: usize = earshot_protocol::limits::EMAIL_MAX;
 /// Entries named, newest first, before an erasure; more are counted.
@@ -60,13 +61,9 @@ impl FormLimit for PersonForm {
 }
 
 fn address(form: &PersonForm) -> Result<String, ConsoleError> {
-    let email = form.email.trim();
-    if email.is_empty() || email.chars().count() > EMAIL_MAX {
-        return Err(ConsoleError::Invalid(
-            "Enter the email address the customer gave.".to_owned(),
-        ));
-    }
-    Ok(email.to_owned())
+    PersonEmail::parse(&form.email)
+        .map(|email| email.as_str().to_owned())
+        .map_err(|_| ConsoleError::Invalid("Enter the email address the customer gave.".to_owned()))
 }
 
 pub async fn lookup(

@@ -1,0 +1,56 @@
+//! A person as a request about their data names them: by the email address
+//! they gave with their feedback. The console's *A person's data* page and
+//! `earshot erase` / `export-person` read it by one rule.
+
+use earshot_protocol::limits::EMAIL_MAX;
+
+/// The address typed to find a person's entries, trimmed. Not checked as
+/// an address beyond that: what earlier versions stored must stay
+/// reachable, and the store matches it in any case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonEmail(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PersonEmailError {
+    #[error("give the email address the customer gave; this one is blank")]
+    Blank,
+    #[error("an email address has at most {EMAIL_MAX} characters")]
+    TooLong,
+}
+
+impl PersonEmail {
+    pub fn parse(raw: &str) -> Result<PersonEmail, PersonEmailError> {
+        let email = raw.trim();
+        if email.is_empty() {
+            Err(PersonEmailError::Blank)
+        } else if email.chars().count() > EMAIL_MAX {
+            Err(PersonEmailError::TooLong)
+        } else {
+            Ok(PersonEmail(email.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_trimmed_and_kept_as_typed() {
+        assert_eq!(
+            PersonEmail::parse("  Ana@Example.COM \n").map(|e| e.as_str().to_owned()),
+            Ok("Ana@Example.COM".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_blank_or_overlong_address_names_nobody() {
+        assert_eq!(PersonEmail::parse(" \t"), Err(PersonEmailError::Blank));
+        let long = format!("{}@example.com", "a".repeat(EMAIL_MAX));
+        assert_eq!(PersonEmail::parse(&long), Err(PersonEmailError::TooLong));
+    }
+}
