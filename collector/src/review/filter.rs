@@ -209,6 +209,18 @@ impl Search {
     }
 }
 
+/// A filter given a value it does not take: what it takes instead ("kind
+/// is complaint, expectation, idea, praise or question"), not the value
+/// sent back.
+fn one_of<const N: usize>(field: &'static str, values: [&str; N]) -> InputError {
+    let listed = match values.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    bad(field, format!("{field} is {listed}"))
+}
+
 impl RawFilter {
     /// The filter's parameters as tools send them (the console's `after`
     /// aside: tools page with a cursor).
@@ -222,7 +234,7 @@ impl RawFilter {
             "" | "waiting" => View::Waiting,
             "all" => View::All,
             "spam" => View::Spam,
-            other => return Err(bad("view", format!("unknown view {other:?}"))),
+            _ => return Err(one_of("view", ["waiting", "all", "spam"])),
         };
         let id = |field: &'static str, raw: &str| -> Result<Option<i64>, InputError> {
             if raw.is_empty() {
@@ -247,7 +259,7 @@ impl RawFilter {
             "" => None,
             raw => Some(
                 Kind::parse(raw)
-                    .ok_or_else(|| bad("kind", format!("unknown kind {raw:?}")))?
+                    .ok_or_else(|| one_of("kind", Kind::ALL.map(Kind::as_str)))?
                     .as_str()
                     .to_owned(),
             ),
@@ -256,14 +268,14 @@ impl RawFilter {
             "" => None,
             raw => Some(
                 Status::parse(raw)
-                    .ok_or_else(|| bad("status", format!("unknown status {raw:?}")))?,
+                    .ok_or_else(|| one_of("status", Status::ALL.map(Status::as_str)))?,
             ),
         };
         let severity = match self.severity.as_str() {
             "" => None,
             raw => Some(
                 Severity::parse(raw)
-                    .ok_or_else(|| bad("severity", format!("unknown severity {raw:?}")))?
+                    .ok_or_else(|| one_of("severity", Severity::ALL.map(Severity::as_str)))?
                     .as_str()
                     .to_owned(),
             ),
@@ -283,7 +295,7 @@ impl RawFilter {
             "" => None,
             "open" => Some(PromiseFilter::Open),
             "overdue" => Some(PromiseFilter::Overdue),
-            other => return Err(bad("promise", format!("unknown promise filter {other:?}"))),
+            _ => return Err(one_of("promise", ["open", "overdue"])),
         };
         let date = |field: &'static str, raw: &str| -> Result<Option<i64>, InputError> {
             if raw.is_empty() {
@@ -430,6 +442,26 @@ mod tests {
             }),
             "view"
         );
+        let wrong = RawFilter {
+            kind: "Complaint".into(),
+            ..Default::default()
+        }
+        .parse(1)
+        .unwrap_err();
+        assert_eq!(
+            (wrong.field, wrong.message.as_str()),
+            (
+                "kind",
+                "kind is complaint, expectation, idea, praise or question"
+            )
+        );
+        let wrong = RawFilter {
+            promise: "kept".into(),
+            ..Default::default()
+        }
+        .parse(1)
+        .unwrap_err();
+        assert_eq!(wrong.message, "promise is open or overdue");
         // Not "must be a number": it says what the filter takes.
         let wrong = RawFilter {
             assignee: "nobody".into(),

@@ -124,7 +124,9 @@ async fn search_finds_customer_words_and_notes_and_survives_query_syntax() {
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = bad.text().await.unwrap();
     assert!(
-        page.contains("role=\"alert\">Unknown status &quot;deleted&quot;.</p>"),
+        page.contains(
+            "role=\"alert\">Status is new, acknowledged, in_progress, resolved, wont_fix or spam.</p>"
+        ),
         "said as a sentence: {page}"
     );
 }
