@@ -5,7 +5,7 @@ use earshot_protocol::{Kind, Severity};
 use serde::{Deserialize, Serialize};
 use time::macros::format_description;
 
-use super::input::{InputError, bad};
+use super::input::{self, InputError, bad, one_of};
 use super::workflow::{DAY, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -209,18 +209,6 @@ impl Search {
     }
 }
 
-/// A filter given a value it does not take: what it takes instead ("kind
-/// is complaint, expectation, idea, praise or question"), not the value
-/// sent back.
-fn one_of<const N: usize>(field: &'static str, values: [&str; N]) -> InputError {
-    let listed = match values.split_last() {
-        Some((last, [])) => (*last).to_owned(),
-        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-        None => String::new(),
-    };
-    bad(field, format!("{field} is {listed}"))
-}
-
 impl RawFilter {
     /// The filter's parameters as tools send them (the console's `after`
     /// aside: tools page with a cursor).
@@ -266,10 +254,7 @@ impl RawFilter {
         };
         let status = match self.status.as_str() {
             "" => None,
-            raw => Some(
-                Status::parse(raw)
-                    .ok_or_else(|| one_of("status", Status::ALL.map(Status::as_str)))?,
-            ),
+            raw => Some(input::status(raw, "status")?),
         };
         let severity = match self.severity.as_str() {
             "" => None,

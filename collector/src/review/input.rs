@@ -2,7 +2,7 @@
 //! same limits, the same refusals, each naming the field it is about.
 
 use super::filter::parse_date;
-use super::workflow::DAY;
+use super::workflow::{DAY, Status};
 
 /// Longest note or reply staff can write.
 pub const TEXT_MAX: usize = 10_000;
@@ -39,6 +39,23 @@ pub(crate) fn bad(field: &'static str, message: impl Into<String>) -> InputError
         field,
         message: message.into(),
     }
+}
+
+/// A field given a value it does not take: what it takes instead ("kind
+/// is complaint, expectation, idea, praise or question"), not the value
+/// sent back.
+pub(crate) fn one_of<const N: usize>(field: &'static str, values: [&str; N]) -> InputError {
+    let listed = match values.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    bad(field, format!("{field} is {listed}"))
+}
+
+/// A status as a form or a tool names it (`in_progress`).
+pub fn status(raw: &str, field: &'static str) -> Result<Status, InputError> {
+    Status::parse(raw).ok_or_else(|| one_of(field, Status::ALL.map(Status::as_str)))
 }
 
 /// A note, reply or promise: trimmed, something visible, at most `max`
@@ -100,6 +117,17 @@ pub fn latest_promise_day(now: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_it_does_not_know_is_answered_with_the_ones_it_does() {
+        assert_eq!(status("in_progress", "status"), Ok(Status::InProgress));
+        let wrong = status("closed", "from").unwrap_err();
+        assert_eq!(wrong.field, "from");
+        assert_eq!(
+            wrong.sentence(),
+            "From is new, acknowledged, in_progress, resolved, wont_fix or spam."
+        );
+    }
 
     #[test]
     fn the_api_reads_a_refusal_as_a_phrase_and_a_page_as_a_sentence() {

@@ -15,7 +15,6 @@ use super::entries::{entry_json, locate};
 use super::{JsonBody, NoQuery, Writer};
 use crate::http::{ApiError, AppState};
 use crate::review::input::{self, InputError, PROMISE_MAX, TEXT_MAX, bad};
-use crate::review::workflow::Status;
 use crate::store::{NewReply, Refusal};
 
 type Answer = Result<(StatusCode, Json<Value>), ApiError>;
@@ -23,9 +22,6 @@ type Answer = Result<(StatusCode, Json<Value>), ApiError>;
 async fn answer(state: &AppState, public_id: String, status: StatusCode) -> Answer {
     Ok((status, Json(entry_json(state, public_id).await?)))
 }
-
-const STATUSES: &str =
-    "a status is one of new, acknowledged, in_progress, resolved, wont_fix, spam";
 
 #[derive(Debug, Deserialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
@@ -47,11 +43,11 @@ pub async fn status(
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Answer {
     let public_id = locate(&state, path).await?;
-    let to = Status::parse(&body.status).ok_or_else(|| bad("status", STATUSES))?;
+    let to = input::status(&body.status, "status")?;
     let seen = body
         .from
         .as_deref()
-        .map(|from| Status::parse(from).ok_or_else(|| bad("from", STATUSES)))
+        .map(|from| input::status(from, "from"))
         .transpose()?;
     let now = state.clock.now_millis();
     state

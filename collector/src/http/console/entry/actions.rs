@@ -13,7 +13,6 @@ use crate::http::AppState;
 use crate::http::console::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use crate::http::console::{ConsoleError, StaffForm};
 use crate::review::input::{self, PROMISE_MAX, TEXT_MAX};
-use crate::review::workflow::Status;
 use crate::store::NewReply;
 
 #[derive(Debug, Deserialize)]
@@ -36,9 +35,8 @@ pub async fn status(
     StaffForm { staff, form }: StaffForm<StatusForm>,
 ) -> Result<Response, ConsoleError> {
     let id = entry_id(path)?;
-    let parse = |raw: &str| {
-        Status::parse(raw).ok_or_else(|| ConsoleError::Invalid(format!("Unknown status {raw:?}.")))
-    };
+    let parse =
+        |raw: &str| input::status(raw, "status").map_err(|e| ConsoleError::Invalid(e.sentence()));
     let to = parse(&form.status)?;
     let seen = match form.seen.as_str() {
         "" => None,
