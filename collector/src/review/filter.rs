@@ -53,6 +53,11 @@ pub struct Filter {
     /// the other filters keep it. Words of a reference are not searched:
     /// no entry's text holds it.
     pub reference: Option<String>,
+    /// The customer who sent the entry with this reference: every entry
+    /// that gave the same email (trimmed, any case), that one included.
+    /// Named by an entry so the address stays out of the page's address
+    /// (and so out of proxies' logs, which an erasure cannot reach).
+    pub customer: Option<String>,
     /// Continue after this place (keyset pagination).
     pub cursor: Option<Cursor>,
     /// The page that ends just before this place (going back).
@@ -123,10 +128,13 @@ impl Filter {
     }
 
     /// The waiting view, unless searched (then the search's order rules)
-    /// or narrowed to one reference (read by its own index), is in order
-    /// of how long each entry has waited, then id.
+    /// or narrowed to one reference or one customer (read by their own
+    /// indexes), is in order of how long each entry has waited, then id.
     pub fn by_wait(&self) -> bool {
-        self.view == View::Waiting && self.search.is_none() && self.reference.is_none()
+        self.view == View::Waiting
+            && self.search.is_none()
+            && self.reference.is_none()
+            && self.customer.is_none()
     }
 
     pub fn order(&self) -> Order {
@@ -162,6 +170,8 @@ pub struct RawFilter {
     pub to: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub q: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub customer: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub after: String,
 }
@@ -214,6 +224,7 @@ impl RawFilter {
     /// aside: tools page with a cursor).
     pub const PARAMETERS: &[&str] = &[
         "view", "site", "kind", "status", "severity", "assignee", "promise", "from", "to", "q",
+        "customer",
     ];
 
     /// `me` in the assignee filter means `user_id`.
@@ -316,6 +327,15 @@ impl RawFilter {
             to,
             search,
             reference,
+            customer: match self.customer.trim() {
+                "" => None,
+                raw => Some(crate::ids::parse_reference(raw).ok_or_else(|| {
+                    bad(
+                        "customer",
+                        "customer is the reference of one of their entries, like ES-7K3F-9QX2",
+                    )
+                })?),
+            },
             cursor: cursor("after", &self.after)?,
             before: None,
         })
@@ -386,6 +406,25 @@ mod tests {
         let words = q("ES 7K3F refund");
         assert_eq!(words.reference, None);
         assert!(words.search.is_some());
+    }
+
+    #[test]
+    fn a_customer_is_named_by_the_reference_of_an_entry_of_theirs() {
+        let filter = RawFilter {
+            customer: "es 7k3f-9qxo".into(),
+            ..RawFilter::default()
+        }
+        .parse(1)
+        .unwrap();
+        assert_eq!(filter.customer.as_deref(), Some("ES-7K3F-9QX0"));
+        assert!(!filter.by_wait(), "read by the customer's own index");
+        let wrong = RawFilter {
+            customer: "ana@example.com".into(),
+            ..RawFilter::default()
+        }
+        .parse(1)
+        .unwrap_err();
+        assert_eq!(wrong.field, "customer");
     }
 
     #[test]

@@ -325,6 +325,29 @@ async fn an_entry_lists_the_customers_other_feedback_newest_first() {
     );
     let alone = console.html(&format!("/console/entries/{stranger}")).await;
     assert!(!alone.contains("Also from this customer"));
+
+    // All three in the inbox, by a link that names this entry, not her
+    // address; the filters' form keeps her while others change.
+    let link = between(panel, "href=\"/console?view=all&amp;customer=", "\"");
+    assert!(link.starts_with("ES-") && !link.contains('@'), "{link}");
+    let inbox = console
+        .html(&format!("/console?view=all&customer={link}"))
+        .await;
+    assert!(inbox.contains("3 entries"), "{inbox}");
+    for id in [&earlier, &idea, &latest] {
+        assert!(inbox.contains(&format!("/console/entries/{id}")), "{id}");
+    }
+    assert!(!inbox.contains(&format!("/console/entries/{stranger}")));
+    assert!(inbox.contains("Only feedback from the customer who sent"));
+    assert!(inbox.contains(&format!(
+        "<input type=\"hidden\" name=\"customer\" value=\"{link}\">"
+    )));
+    let ideas = console
+        .html(&format!("/console?view=all&kind=idea&customer={link}"))
+        .await;
+    assert!(ideas.contains("1 entry"), "{ideas}");
+    let refused = console.get("/console?customer=ana@example.com").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]

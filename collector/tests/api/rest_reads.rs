@@ -201,6 +201,48 @@ async fn a_reference_as_q_lists_and_exports_that_entry_alone() {
 }
 
 #[tokio::test]
+async fn customer_lists_and_exports_the_feedback_of_whoever_sent_an_entry() {
+    let (app, _clock) = console_app().await;
+    let from = |email: &str, message: &str| {
+        let mut body = complaint(&app, message);
+        body["email"] = json!(email);
+        body
+    };
+    let first = reference_of(&app, from("ana@example.com", "The discount code failed")).await;
+    let bo = reference_of(&app, from("bo@example.com", "Slow checkout")).await;
+    let second = reference_of(&app, from(" ANA@example.com", "Still no discount")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "read", None).await,
+    };
+    let listed = |page: Value| -> Vec<String> {
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["reference"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let spoken = first.to_lowercase();
+    let page = api
+        .json(&format!("/api/v1/entries?view=all&customer={spoken}"))
+        .await;
+    assert_eq!(listed(page), [second.clone(), first.clone()]);
+    let csv = api
+        .get(&format!("/api/v1/entries/export.csv?customer={second}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains(&first) && csv.contains(&second) && !csv.contains(&bo),
+        "{csv}"
+    );
+    let response = api.get("/api/v1/entries?customer=ana%40example.com").await;
+    assert_eq!(error_of(response, 422).await.1.as_deref(), Some("customer"));
+}
+
+#[tokio::test]
 async fn a_misspelt_parameter_is_refused_by_name_rather_than_ignored() {
     let (app, _clock) = console_app().await;
     let reference = reference_of(&app, complaint(&app, "The discount code failed")).await;
@@ -232,7 +274,7 @@ async fn a_misspelt_parameter_is_refused_by_name_rather_than_ignored() {
     }
     // Every parameter the API documents is still read, together.
     let all = "/api/v1/entries?view=all&site=&kind=complaint&status=new&severity=&assignee=\
-               &promise=&from=2020-01-01&to=2100-01-01&q=discount&limit=5";
+               &promise=&from=2020-01-01&to=2100-01-01&q=discount&customer=&limit=5";
     assert_eq!(api.json(all).await["entries"].as_array().unwrap().len(), 1);
     let export = api
         .get("/api/v1/entries/export.csv?view=all&q=discount&bom=1")

@@ -22,6 +22,7 @@ mod postgres_server;
 mod raw_file;
 mod redact;
 mod reports;
+mod same_customer;
 mod search;
 mod severity;
 mod sites;

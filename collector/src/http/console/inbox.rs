@@ -141,6 +141,9 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], accounts: &[Account]) ->
             (select("promise", "Promise", &raw.promise, &promises))
             label { span { "From" } input type="date" name="from" value=(raw.from); }
             label { span { "To" } input type="date" name="to" value=(raw.to); }
+            @if !raw.customer.is_empty() {
+                input type="hidden" name="customer" value=(raw.customer);
+            }
             button type="submit" { "Apply" }
         }
     }
@@ -373,6 +376,15 @@ pub async fn page(
             }
         }
         (filter_form(&raw, &sites, &accounts))
+        @if let Some(reference) = filter.as_ref().and_then(|f| f.customer.as_deref()) {
+            @let everyone = RawFilter { customer: String::new(), ..back.clone() };
+            p.notice role="status" {
+                "Only feedback from the customer who sent "
+                a.ref href={ "/console?q=" (reference) } { (reference) }
+                " (by the email they gave) · "
+                a href={ "/console?" (everyone.to_query()) } { "Show everyone's" }
+            }
+        }
         @if let Some(problem) = &problem {
             p.error role="alert" { (problem) }
         }

@@ -12,8 +12,9 @@ use crate::store::SameCustomer;
 pub const SHOWN: usize = 5;
 
 /// The panel, or nothing when the customer left no email or wrote only
-/// this once.
-pub fn panel(same: &SameCustomer, email: Option<&str>, now: i64) -> Markup {
+/// this once. `reference` is this entry's: the inbox lists all of the
+/// customer's feedback by it, keeping their address out of the link.
+pub fn panel(same: &SameCustomer, email: Option<&str>, reference: &str, now: i64) -> Markup {
     let Some(email) = email.filter(|_| same.total > 0) else {
         return Markup::default();
     };
@@ -38,8 +39,11 @@ pub fn panel(same: &SameCustomer, email: Option<&str>, now: i64) -> Markup {
                     }
                 }
             }
-            @if more > 0 {
-                p.muted { "and " (more) " older" }
+            p {
+                @if more > 0 { span.muted { "and " (more) " older · " } }
+                a href={ "/console?view=all&customer=" (reference) } {
+                    "All " (same.total + 1) " from this customer in the inbox"
+                }
             }
         }
     }

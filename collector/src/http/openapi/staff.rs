@@ -84,6 +84,11 @@ fn filter_parameters(view: &str) -> Vec<Value> {
             json!({"type": "string"}),
             "Full-text search of the customer's words, names, pages and staff notes; every word must match, the last also as a prefix; text without a letter or digit is refused (422); an entry's reference (ES-7K3F-9QX2, in any case, spaced or not) selects that entry instead",
         ),
+        query(
+            "customer",
+            json!({"type": "string"}),
+            "An entry's reference (as `q` reads one): only entries from the customer who sent it, found by the email they gave (trimmed, any case), that entry included; none when it gave no email; a value that is not a reference is refused (422)",
+        ),
     ]
 }
 

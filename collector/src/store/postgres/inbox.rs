@@ -6,7 +6,8 @@ use tokio_postgres::types::ToSql;
 use super::{Postgres, read_rows};
 use crate::review::filter::{Assignee, Cursor, Filter, Order, PromiseFilter, Search, View};
 use crate::store::review::{
-    INBOX_COLUMNS, SAME_CUSTOMER_CONDITIONS, WAITING_SINCE_SQL, WAITING_SQL, inbox_page, page_sql,
+    INBOX_COLUMNS, SAME_CUSTOMER_CONDITIONS, WAITING_SINCE_SQL, WAITING_SQL, customer_sql,
+    inbox_page, page_sql,
 };
 use crate::store::{InboxPage, InboxRow, SameCustomer, SiteSettings, StoreError, WaitingSummary};
 
@@ -127,6 +128,9 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
             "e.reference = {}",
             arg(Box::new(reference.clone()))
         ));
+    }
+    if let Some(reference) = &filter.customer {
+        clauses.push(customer_sql(&arg(Box::new(reference.clone()))));
     }
     match filter.assignee {
         Some(Assignee::User(id)) => clauses.push(format!("e.assignee_id = {}", arg(Box::new(id)))),

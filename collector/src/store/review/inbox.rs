@@ -81,6 +81,16 @@ pub(in crate::store) const SAME_CUSTOMER_CONDITIONS: &str = "WHERE e.email IS NO
            (SELECT lower(trim(o.email)) FROM entries o WHERE o.public_id = $1)
        AND e.public_id <> $1";
 
+/// Entries that gave the same email (trimmed, any case) as the entry whose
+/// reference is `param`, that one included: the partial index on the
+/// address (`entries_email`) serves the test as written here.
+pub(in crate::store) fn customer_sql(param: &str) -> String {
+    format!(
+        "e.email IS NOT NULL AND lower(trim(e.email)) =
+             (SELECT lower(trim(o.email)) FROM entries o WHERE o.reference = {param})"
+    )
+}
+
 /// The customer's other entries: the newest few, and how many in all.
 #[derive(Debug, Clone, Default)]
 pub struct SameCustomer {
@@ -207,6 +217,9 @@ pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now:
             "e.reference = {}",
             arg(reference.clone().into(), &mut n)
         ));
+    }
+    if let Some(reference) = &filter.customer {
+        clauses.push(customer_sql(&arg(reference.clone().into(), &mut n)));
     }
     match filter.assignee {
         Some(Assignee::User(user)) => {

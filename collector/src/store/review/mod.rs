@@ -25,8 +25,8 @@ pub use bulk::{BulkAction, BulkOutcome, BulkTarget, Seen};
 pub(in crate::store) use entry::{DETAIL_SELECT, EVENTS_SELECT, PROMISE_SELECT};
 pub use entry::{EntryDetail, Receipt};
 pub(super) use inbox::{
-    FilterSql, INBOX_COLUMNS, SAME_CUSTOMER_CONDITIONS, filter_sql, inbox_page, keyset_page,
-    matching, page_sql,
+    FilterSql, INBOX_COLUMNS, SAME_CUSTOMER_CONDITIONS, customer_sql, filter_sql, inbox_page,
+    keyset_page, matching, page_sql,
 };
 pub use inbox::{InboxPage, InboxRow, SameCustomer, SiteSettings, WaitingSummary};
 pub use report::{Report, SETTLED_SHOWN, SettledCounts};

@@ -499,7 +499,7 @@ async fn entry_page(
     let entry = entry.ok_or(ConsoleError::NotFound)?;
     let now = state.clock.now_millis();
     let title = format!("{} {}", views::kind_label(&entry.kind), entry.reference);
-    let same = super::same_customer::panel(&same, entry.email.as_deref(), now);
+    let same = super::same_customer::panel(&same, entry.email.as_deref(), &entry.reference, now);
     Ok(views::page(
         &title,
         staff,
