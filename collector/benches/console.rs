@@ -234,6 +234,29 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
         )
         .await
         .unwrap();
+    // One of those mid-year entries whose customer gave an email, for
+    // their other feedback beside it and in the inbox.
+    let listed: serde_json::Value = client
+        .get(format!(
+            "{base}/api/v1/entries?view=all&to=2026-06-01&limit=200"
+        ))
+        .bearer_auth(token.reveal())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let with_email = listed["entries"]
+        .as_array()
+        .and_then(|entries| entries.iter().find(|e| e["email"].is_string()))
+        .expect("a seeded entry with an email");
+    let customer_page = with_email["console_url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(base.as_str())
+        .to_owned();
+    let customer = with_email["reference"].as_str().unwrap().to_owned();
     let cases: Vec<(&str, String)> = vec![
         ("inbox: needs a response", "/console".into()),
         (
@@ -283,6 +306,11 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
             format!("/console?view=all&q=invoice&status=wont_fix&after={mid_next}"),
         ),
         ("entry page", format!("/console/entries/{entry}")),
+        ("entry page, a customer with an email", customer_page),
+        (
+            "inbox: one customer's feedback",
+            format!("/console?view=all&customer={customer}"),
+        ),
         ("promises report", "/console/promises".into()),
         ("reports: last 12 weeks", "/console/reports".into()),
         (
