@@ -275,6 +275,27 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
         .await?;
     text_with(&browser, "main", "Sign out everywhere else").await?;
 
+    // The customer writes again about something else: the entry page is
+    // checked with "Also from this customer", and the inbox it links to.
+    feedback(
+        &collector,
+        json!({"kind": "complaint", "message": "And the invoice is wrong",
+               "email": " ANA@example.com"}),
+    )
+    .await?;
+    let entry_page = format!("/console/entries/{}", entry.public_id);
+    browser.client.goto(&format!("{url}{entry_page}")).await?;
+    text_with(&browser, "#same-customer", "1 other entry").await?;
+    assert_accessible(
+        &browser.axe().await?,
+        "an entry with the customer's other feedback",
+    );
+    click(&browser, "#same-customer a[href*='customer=']").await?;
+    let listed = text_with(&browser, "table.inbox", "And the invoice is wrong").await?;
+    assert!(listed.contains("A refund within 5 days"), "{listed}");
+    text_with(&browser, "main", "Only feedback from the customer who sent").await?;
+    assert_accessible(&browser.axe().await?, "one customer's feedback");
+
     // Every other console page an administrator uses, checked the same way.
     for path in ADMIN_PAGES {
         browser.client.goto(&format!("{url}{path}")).await?;
@@ -286,7 +307,6 @@ async fn staff_set_up_sign_in_answer_with_a_promise_and_the_customer_sees_it() -
     // On a phone every page fits the screen's width: a wide table scrolls
     // in a box of its own, the inbox becomes a list of cards.
     browser.client.set_window_size(360, 740).await?;
-    let entry_page = format!("/console/entries/{}", entry.public_id);
     for path in ["/console", entry_page.as_str()]
         .into_iter()
         .chain(ADMIN_PAGES)
