@@ -11,6 +11,16 @@ use crate::helpers::error_of;
 use crate::rest::{Api, reference_of, token_for};
 use crate::staff::{complaint, console_app, signed_in};
 
+/// The references a page of `GET /api/v1/entries` lists, in order.
+fn refs(page: &Value) -> Vec<String> {
+    page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reference"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 #[tokio::test]
 async fn pages_cover_every_entry_exactly_once_while_new_ones_arrive() {
     let (app, _clock) = console_app().await;
@@ -34,12 +44,10 @@ async fn pages_cover_every_entry_exactly_once_while_new_ones_arrive() {
                 .get("link")
                 .map(|v| v.to_str().unwrap().to_owned());
             let page: Value = response.json().await.unwrap();
-            let entries = page["entries"].as_array().unwrap();
-            assert!(entries.len() <= 7);
-            for entry in entries {
-                *seen
-                    .entry(entry["reference"].as_str().unwrap().to_owned())
-                    .or_default() += 1;
+            let listed = refs(&page);
+            assert!(listed.len() <= 7);
+            for reference in listed {
+                *seen.entry(reference).or_default() += 1;
             }
             next = page["next"].as_str().map(str::to_owned);
             assert_eq!(link, next.as_ref().map(|n| format!("<{n}>; rel=\"next\"")));
@@ -102,9 +110,7 @@ async fn the_waiting_view_puts_whoever_has_waited_longest_first_counting_from_a_
     let mut next = Some("/api/v1/entries?view=waiting&limit=1".to_owned());
     while let Some(url) = next.take() {
         let page = api.json(&url).await;
-        for entry in page["entries"].as_array().unwrap() {
-            order.push(entry["reference"].as_str().unwrap().to_owned());
-        }
+        order.extend(refs(&page));
         next = page["next"].as_str().map(str::to_owned);
     }
     assert_eq!(order, [b.clone(), a.clone(), c.clone()]);
@@ -128,14 +134,6 @@ async fn the_inbox_filters_apply_to_the_api() {
     let api = Api {
         app: &app,
         token: token_for(&app, "bo@example.com", "read", None).await,
-    };
-    let refs = |page: &Value| -> Vec<String> {
-        page["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["reference"].as_str().unwrap().to_owned())
-            .collect()
     };
     assert_eq!(
         refs(&api.json("/api/v1/entries?view=all&kind=idea").await),
@@ -181,13 +179,7 @@ async fn a_reference_as_q_lists_and_exports_that_entry_alone() {
     let spoken = second.to_lowercase().replace('-', " ");
     let q = serde_html_form::to_string([("q", spoken.as_str())]).unwrap();
     let page = api.json(&format!("/api/v1/entries?view=all&{q}")).await;
-    let listed: Vec<&str> = page["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["reference"].as_str().unwrap())
-        .collect();
-    assert_eq!(listed, [second.as_str()]);
+    assert_eq!(refs(&page), [second.as_str()]);
     let csv = api
         .get(&format!("/api/v1/entries/export.csv?view=all&{q}"))
         .await
@@ -215,19 +207,11 @@ async fn customer_lists_and_exports_the_feedback_of_whoever_sent_an_entry() {
         app: &app,
         token: token_for(&app, "bo@example.com", "read", None).await,
     };
-    let listed = |page: Value| -> Vec<String> {
-        page["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["reference"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let spoken = first.to_lowercase();
     let page = api
         .json(&format!("/api/v1/entries?view=all&customer={spoken}"))
         .await;
-    assert_eq!(listed(page), [second.clone(), first.clone()]);
+    assert_eq!(refs(&page), [second.clone(), first.clone()]);
     let csv = api
         .get(&format!("/api/v1/entries/export.csv?customer={second}"))
         .await
