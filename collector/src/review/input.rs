@@ -61,7 +61,11 @@ pub fn status(raw: &str, field: &'static str) -> Result<Status, InputError> {
 /// A note, reply or promise: trimmed, something visible, at most `max`
 /// characters.
 pub fn staff_text(raw: &str, field: &'static str, max: usize) -> Result<String, InputError> {
-    let text = raw.trim();
+    // A browser sends a textarea's line breaks as CR LF and counts each
+    // as one character against its maxlength: counted as two, a note
+    // typed to the limit was refused.
+    let text = raw.replace("\r\n", "\n");
+    let text = text.trim();
     if !earshot_protocol::submission::has_visible(text) {
         return Err(bad(field, format!("the {field} is empty")));
     }
@@ -117,6 +121,16 @@ pub fn latest_promise_day(now: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_note_typed_to_the_forms_limit_fits_with_its_line_breaks() {
+        let lines = vec!["é".repeat(99); TEXT_MAX / 100].join("\r\n");
+        let kept = staff_text(&lines, "note", TEXT_MAX).unwrap();
+        assert_eq!(kept, lines.replace("\r\n", "\n"));
+        assert_eq!(kept.chars().count(), TEXT_MAX - 1);
+        let over = format!("{lines}\r\néé");
+        assert!(staff_text(&over, "note", TEXT_MAX).is_err());
+    }
 
     #[test]
     fn a_status_it_does_not_know_is_answered_with_the_ones_it_does() {
