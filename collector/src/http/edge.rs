@@ -89,6 +89,25 @@ pub async fn catch_panic(request: Request, next: Next) -> Response {
     }
 }
 
+/// An address with a NUL in it (`%00`) names no page, entry or filter
+/// value: refused before any handler looks it up (see [`super::nul`]).
+pub async fn refuse_nul(request: Request, next: Next) -> Response {
+    if super::nul::in_address(request.uri()) {
+        return match Reader::of(&request) {
+            // To a customer it is a status link that leads nowhere.
+            Reader::Customer(headers) => super::status_page::not_found(&headers),
+            reader => reader.answer(
+                ApiError::NulInAddress,
+                ConsoleError::Invalid(
+                    "This address holds a NUL character (%00), which no page takes. Check the link you followed."
+                        .to_owned(),
+                ),
+            ),
+        };
+    }
+    next.run(request).await
+}
+
 /// `nosniff` everywhere; HSTS when served over https.
 pub async fn common_headers(
     State(state): State<AppState>,

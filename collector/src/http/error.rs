@@ -79,6 +79,12 @@ pub enum ApiError {
     Refused(#[from] Refusal),
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// `%00` in the path or query string.
+    #[error("a NUL character in the address")]
+    NulInAddress,
+    /// A NUL character in a staff API body's `field`.
+    #[error("a NUL character in {field}")]
+    NulInBody { field: String },
     /// A handler panicked (a defect); the panic hook logged where.
     #[error("a request handler panicked")]
     Panicked,
@@ -184,6 +190,18 @@ impl ApiError {
                 e.code(),
                 e.message(),
                 Some(e.field.as_str().to_owned()),
+            ),
+            NulInAddress => (
+                StatusCode::BAD_REQUEST,
+                "invalid_address",
+                "the address holds a NUL character (%00), which no path or parameter takes".into(),
+                None,
+            ),
+            NulInBody { field } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_format",
+                format!("{field} holds a NUL character (U+0000), which is not accepted"),
+                Some(field.clone()),
             ),
             UnknownSite => (
                 StatusCode::FORBIDDEN,
@@ -361,6 +379,13 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "the server cannot store anything right now; nothing was stored; retry later"
+                    .into(),
+                None,
+            ),
+            Store(StoreError::Unstorable) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_format",
+                "a value holds a NUL character (U+0000), which is not accepted; nothing was stored"
                     .into(),
                 None,
             ),

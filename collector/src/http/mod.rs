@@ -11,6 +11,7 @@ pub mod ingest;
 mod linger;
 pub(crate) mod local_time;
 mod logging;
+mod nul;
 mod openapi;
 mod status_page;
 
@@ -142,6 +143,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(edge::catch_panic))
+        .layer(middleware::from_fn(edge::refuse_nul))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             logging::log_request,

@@ -136,6 +136,11 @@ pub enum StoreError {
     /// process, or another collector) since the caller looked it up.
     #[error("a record this write refers to no longer exists")]
     MissingReference,
+    /// Text PostgreSQL cannot hold (U+0000). Requests are refused at the
+    /// door for it (`http::nul`); this answers one that got past as the
+    /// caller's mistake, not the server's.
+    #[error("a value holds a character the database cannot store (U+0000)")]
+    Unstorable,
 }
 
 impl StoreError {
@@ -291,6 +296,8 @@ impl From<tokio_postgres::Error> for StoreError {
             StoreError::Full
         } else if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) {
             StoreError::MissingReference
+        } else if e.code() == Some(&tokio_postgres::error::SqlState::CHARACTER_NOT_IN_REPERTOIRE) {
+            StoreError::Unstorable
         } else {
             StoreError::Postgres(PostgresError(e))
         }

@@ -38,6 +38,7 @@ mod mentions;
 mod metrics;
 mod notify;
 mod notify_settings;
+mod nul;
 mod openapi;
 mod ownership;
 mod postgres;

@@ -201,6 +201,17 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
         )
         .await
         .unwrap();
+    // PostgreSQL's text cannot hold U+0000; SQLite kept it in notes
+    // before the console and API refused it.
+    store
+        .add_note(
+            ids[2].clone(),
+            "Old note with a NUL\0 in it".into(),
+            ada.id,
+            now + 3,
+        )
+        .await
+        .unwrap();
     let token = NewToken {
         user_id: ada.id,
         name: "exporter".into(),
@@ -260,6 +271,15 @@ async fn a_sqlite_installation_moves_to_postgres_whole() {
     assert_eq!(detail.events.len(), detail_before.events.len());
     assert_eq!(detail.promises[0].text, "Fixed by Friday");
     assert_eq!(detail.email.as_deref(), Some("ana@example.com"));
+    let noted = moved.entry_detail(ids[2].clone()).await.unwrap().unwrap();
+    assert!(
+        noted
+            .events
+            .iter()
+            .any(|e| e.body.as_deref() == Some("Old note with a NUL in it")),
+        "{:?}",
+        noted.events
+    );
     // Searchable, signed in, tokens working, and new rows after the old.
     let search = Filter {
         view: View::All,

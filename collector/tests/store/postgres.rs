@@ -139,6 +139,54 @@ async fn a_server_out_of_disk_refuses_writes_as_full() {
         .unwrap();
 }
 
+/// Text PostgreSQL cannot hold (U+0000), should any get past the HTTP
+/// layer's refusal, is `Unstorable` (answered 422, the sender's mistake),
+/// not an internal error; the write leaves nothing behind.
+#[tokio::test]
+async fn a_nul_character_is_refused_as_unstorable_and_nothing_is_written() {
+    use earshot_collector::store::{NewUser, ReviewError, Role};
+
+    let server = TempPostgres::shared();
+    let store = earshot_collector::store::Store::connect(&server.fresh_database())
+        .await
+        .unwrap();
+    let shop = crate::ingest::first_site(&store).await;
+    let ada = NewUser {
+        email: "ada@shop.example".into(),
+        name: "Ada".into(),
+        role: Role::Agent,
+        password_hash: "x".into(),
+    };
+    let ada = store.add_user(ada, crate::ingest::T0).await.unwrap();
+    let request = serde_json::json!({"message": "Where is my refund?"});
+    let inserted = store
+        .insert_entry(crate::ingest::entry(&shop, crate::ingest::T0, request))
+        .await
+        .unwrap();
+    let id = inserted.public_id.clone();
+    let before = store.entry_detail(id.clone()).await.unwrap().unwrap();
+    let refused = store
+        .add_note(
+            id.clone(),
+            "Called\0 her".into(),
+            ada.id,
+            crate::ingest::T0 + 1,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(ReviewError::Store(StoreError::Unstorable))),
+        "{refused:?}"
+    );
+    let after = store.entry_detail(id).await.unwrap().unwrap();
+    assert_eq!(after.events.len(), before.events.len());
+    assert!(
+        store
+            .user_by_email("ada\0@shop.example".into())
+            .await
+            .is_err_and(|e| matches!(e, StoreError::Unstorable))
+    );
+}
+
 /// A column of another type than the code reads (a schema a newer
 /// binary migrated, an operator's hand edit) fails the request with an
 /// error; `Row::get` used to panic in the middle of it.

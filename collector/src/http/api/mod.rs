@@ -143,6 +143,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         };
         let bytes =
             super::ingest::read_body(&parts.headers, body, BODY_MAX_BYTES, too_large).await?;
+        if let Some(field) = super::nul::in_json(&bytes) {
+            return Err(ApiError::NulInBody { field });
+        }
         super::ingest::parse_json(&bytes).map(JsonBody)
     }
 }

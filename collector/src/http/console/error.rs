@@ -138,6 +138,11 @@ impl ConsoleError {
                 "Saved, but not safely",
                 "This was saved, but the server could not make sure it survives a power cut. Do not send it again: open the entry to check it is there, and tell whoever runs Earshot that the disk reported an error.".to_owned(),
             ),
+            ConsoleError::Store(StoreError::Unstorable) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Please check your input",
+                "Something you sent holds a NUL character (U+0000), which cannot be stored; nothing was changed. Remove it and try again.".to_owned(),
+            ),
             ConsoleError::Store(StoreError::Closed | StoreError::Unavailable) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Try again in a moment",

@@ -247,7 +247,13 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequestParts<S> for Noti
 }
 
 /// Parses a url-encoded form, naming what was wrong.
-pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ConsoleError> {
+fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ConsoleError> {
+    if crate::http::nul::in_form(bytes) {
+        return Err(ConsoleError::Invalid(
+            "The form holds a NUL character (U+0000), which is not accepted: remove it and send the form again."
+                .to_owned(),
+        ));
+    }
     serde_html_form::from_bytes(bytes)
         .map_err(|e| ConsoleError::Invalid(format!("The form could not be read: {e}.")))
 }

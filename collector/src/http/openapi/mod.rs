@@ -123,7 +123,7 @@ pub fn document() -> Value {
     let mut feedback_responses = json!({
         "201": {"description": "Stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FeedbackAccepted"}}}},
         "200": {"description": "Idempotent replay: the entry stored earlier", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FeedbackAccepted"}}}},
-        "400": error_response("Malformed JSON (`malformed_json`), or a body that could not be read (`bad_body`)"),
+        "400": error_response("Malformed JSON (`malformed_json`), a body that could not be read (`bad_body`), or a NUL character (%00) in the address (`invalid_address`)"),
         "403": error_response("Unknown site (`unknown_site`), or origin not allowed for the site (`origin_not_allowed`)"),
         "413": error_response(&format!("Body larger than {} bytes; a declared Content-Length over it is refused before the body is read", limits::BODY_MAX_BYTES)),
         "415": error_response("Content-Type is not application/json"),
@@ -134,7 +134,7 @@ pub fn document() -> Value {
     common_errors(&mut feedback_responses);
     let mut attachment_responses = json!({
         "201": {"description": "Stored", "content": {"application/json": {"schema": {"type": "object", "required": ["id", "size"], "properties": {"id": {"type": "string"}, "size": {"type": "integer"}}}}}},
-        "400": error_response("The body could not be read"),
+        "400": error_response("The body could not be read (`bad_body`), or a NUL character (%00) in the address (`invalid_address`)"),
         "401": {
             "description": "No `Authorization: Bearer <status secret>` header",
             "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},

@@ -14,6 +14,9 @@ use crate::review::workflow::Status;
 pub const TAG: &str = "staff";
 const MAX_LIMIT: u64 = 200;
 
+/// The 400 every staff operation can give.
+const NUL_IN_ADDRESS: &str = "NUL character (%00) in the path or query string (`invalid_address`)";
+
 fn errors(extra: &[(&str, &str)]) -> Value {
     let mut responses = json!({
         "401": {
@@ -26,6 +29,7 @@ fn errors(extra: &[(&str, &str)]) -> Value {
             "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}},
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         },
+        "400": error_response(&format!("A {NUL_IN_ADDRESS}")),
         "408": error_response("The request did not arrive within the server's request timeout"),
         "503": error_response("Shutting down; retry shortly")
     });
@@ -106,7 +110,10 @@ const NO_PARAMETERS: &str = "A query parameter (field `query`): this operation r
 fn action(operation_id: &str, summary: &str, body: Value, created: bool) -> Value {
     let ok = if created { "201" } else { "200" };
     let mut responses = errors(&[
-        ("400", "Malformed JSON"),
+        (
+            "400",
+            &format!("Malformed JSON (`malformed_json`), or a {NUL_IN_ADDRESS}"),
+        ),
         (
             "403",
             "The token is read-only (`forbidden`), answered before the body is read",
@@ -123,7 +130,7 @@ fn action(operation_id: &str, summary: &str, body: Value, created: bool) -> Valu
         ("415", "Content-Type is not application/json"),
         (
             "422",
-            "Input to correct; `field` names it (`invalid`, `unknown_colleague`, `unknown_field`, `invalid_type`, …); also any query parameter (field `query`): this operation reads none",
+            "Input to correct; `field` names it (`invalid`, `unknown_colleague`, `unknown_field`, `invalid_type`, `invalid_format` for a NUL character, U+0000, in a string, …); also any query parameter (field `query`): this operation reads none",
         ),
     ]);
     responses[ok] = json!({"description": "The entry as it now stands", "content": {"application/json": {"schema": entry_ref()}}});

@@ -243,7 +243,7 @@ fn accepted(headers: &HeaderMap) -> &'static Words {
     )
 }
 
-fn not_found(headers: &HeaderMap) -> Response {
+pub(super) fn not_found(headers: &HeaderMap) -> Response {
     let w = accepted(headers);
     page(
         StatusCode::NOT_FOUND,

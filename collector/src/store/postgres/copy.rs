@@ -92,13 +92,25 @@ fn convert(value: Value, ty: &Type) -> Option<Box<dyn ToSql + Sync + Send>> {
         (Value::Null, _) => Box::new(None::<String>),
         (Value::Integer(n), t) if *t == Type::INT8 => Box::new(n),
         (Value::Integer(n), t) if *t == Type::BOOL => Box::new(n != 0),
-        (Value::Text(s), t) if *t == Type::TEXT => Box::new(s),
+        // PostgreSQL's text cannot hold U+0000, which SQLite's can (older
+        // versions kept it in staff notes); it shows nothing, so it goes.
+        (Value::Text(s), t) if *t == Type::TEXT => Box::new(without_nul(s)),
         (Value::Blob(b), t) if *t == Type::BYTEA => Box::new(b),
         // Older rows may hold text where bytes are expected, and back.
         (Value::Text(s), t) if *t == Type::BYTEA => Box::new(s.into_bytes()),
-        (Value::Blob(b), t) if *t == Type::TEXT => Box::new(String::from_utf8(b).ok()?),
+        (Value::Blob(b), t) if *t == Type::TEXT => {
+            Box::new(without_nul(String::from_utf8(b).ok()?))
+        }
         _ => return None,
     })
+}
+
+fn without_nul(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "")
+    } else {
+        text
+    }
 }
 
 fn sqlite_count(conn: &rusqlite::Connection, table: &str) -> Result<i64, CopyError> {
