@@ -1,6 +1,8 @@
 //! What staff type, checked once for the console and the API alike: the
 //! same limits, the same refusals, each naming the field it is about.
 
+use earshot_protocol::submission::{Field, Text};
+
 use super::filter::parse_date;
 use super::workflow::{DAY, Status};
 
@@ -58,17 +60,21 @@ pub fn status(raw: &str, field: &'static str) -> Result<Status, InputError> {
     Status::parse(raw).ok_or_else(|| one_of(field, Status::ALL.map(Status::as_str)))
 }
 
-/// A note, reply or promise: trimmed, something visible, at most `max`
-/// characters.
+/// A note, reply or promise: cleaned as a customer's text is, something
+/// visible, at most `max` characters.
 pub fn staff_text(raw: &str, field: &'static str, max: usize) -> Result<String, InputError> {
     // A browser sends a textarea's line breaks as CR LF and counts each
     // as one character against its maxlength: counted as two, a note
     // typed to the limit was refused.
     let text = raw.replace("\r\n", "\n");
-    let text = text.trim();
-    if !earshot_protocol::submission::has_visible(text) {
+    // Read as a customer's words are: control characters and bidi
+    // overrides go, line breaks and tabs stay. A reply is shown to the
+    // customer and mailed to them. The length is checked below, on what
+    // is kept, so the field here is only a label.
+    let Ok(Some(text)) = Text::parse(Some(&text), Field::Message, usize::MAX, true) else {
         return Err(bad(field, format!("the {field} is empty")));
-    }
+    };
+    let text = text.as_str();
     if text.chars().count() > max {
         return Err(bad(
             field,
@@ -173,6 +179,19 @@ mod tests {
         let (text, due) = promise(" Fixed ", "2026-11-22", now).unwrap().unwrap();
         assert_eq!(text, "Fixed");
         assert_eq!(due, parse_date("2026-11-23").unwrap() - 1);
+    }
+
+    #[test]
+    fn staff_text_loses_control_characters_and_bidi_overrides_but_keeps_its_lines() {
+        let pasted = "Refund\u{7} sent\u{1b}[31m\n\tto \u{202E}you\u{202C}\u{FEFF}\r\nOK";
+        assert_eq!(
+            staff_text(pasted, "reply", TEXT_MAX).unwrap(),
+            "Refund sent[31m\n\tto you\nOK"
+        );
+        // What goes does not count against the limit.
+        let padded = format!("{}{}", "a".repeat(10), "\u{7}".repeat(5));
+        assert_eq!(staff_text(&padded, "note", 10).unwrap(), "a".repeat(10));
+        assert!(staff_text("\u{7}\u{202E}", "note", 10).is_err());
     }
 
     #[test]

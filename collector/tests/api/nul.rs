@@ -57,7 +57,8 @@ async fn a_nul_in_a_staff_api_body_is_refused_with_422_naming_the_field_on_both_
         assert_eq!(events_of(&api, &reference).await, before, "{backend}");
 
         // The customer's NUL was cleaned away, not refused; staff text
-        // without one is taken as ever.
+        // without one is taken, cleaned of other control characters and
+        // bidi overrides as a customer's is.
         let detail: Value = api
             .get(&format!("/api/v1/entries/{reference}"))
             .await
@@ -68,10 +69,12 @@ async fn a_nul_in_a_staff_api_body_is_refused_with_422_naming_the_field_on_both_
         let response = api
             .post(
                 &format!("/api/v1/entries/{reference}/notes"),
-                json!({"body": "Called her"}),
+                json!({"body": "Called\u{7} \u{202E}her"}),
             )
             .await;
         assert_eq!(response.status(), StatusCode::CREATED, "{backend}");
+        let timeline = events_of(&api, &reference).await;
+        assert_eq!(timeline.last().unwrap()["body"], "Called her", "{backend}");
     }
 }
 
