@@ -355,6 +355,9 @@ async fn a_site_edited_from_the_command_line_applies_on_every_collector() {
         &url,
     );
     assert!(ok, "{err}");
+    // The schema was there: the server's "already exists, skipping"
+    // notices stay out of what the command prints.
+    assert!(!err.contains("NOTICE"), "{err}");
     assert!(
         out.contains("  retention: resolved and won't-fix feedback deleted after 365 days;"),
         "{out}"

@@ -42,6 +42,7 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
     // work done.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
         .await?;
+    quiet(&tx).await?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version    bigint PRIMARY KEY,
@@ -100,6 +101,15 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Keeps the server's notices about what already exists ("relation
+/// schema_migrations already exists, skipping", at every start and every
+/// command) out of the log for the rest of `tx`; warnings still come.
+async fn quiet(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), StoreError> {
+    tx.batch_execute("SET LOCAL client_min_messages = warning")
+        .await?;
+    Ok(())
+}
+
 /// Makes again the indexes the migrations made that are gone (dropped by
 /// hand, or lost to a tool that copied only the tables): queries that are
 /// planned around an index crawl without it. What the schema should hold
@@ -113,6 +123,7 @@ async fn restore_missing(client: &mut Client) -> Result<(), StoreError> {
     // and two must not make the same index.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
         .await?;
+    quiet(&tx).await?;
     let home: String = tx
         .query_one(
             "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
