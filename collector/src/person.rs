@@ -35,9 +35,24 @@ impl PersonEmail {
     }
 }
 
+/// How an address is matched to the entries that gave it: trimmed, every
+/// letter in lower case by Unicode's rules, not only A to Z (SQLite's
+/// `lower()` leaves `Ä` as it is, so matching in SQL missed `ÄNNA@…` when
+/// asked for `Änna@…`). Stored beside each entry's email as `email_key`.
+pub fn email_key(address: &str) -> String {
+    address.trim().to_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_address_matches_in_any_case_of_any_letter() {
+        assert_eq!(email_key(" ÄNNA@Example.COM "), "änna@example.com");
+        assert_eq!(email_key("Änna@example.com"), email_key("änna@EXAMPLE.com"));
+        assert_eq!(email_key("ÖZGÜR@ÇARŞI.TR"), "özgür@çarşi.tr");
+    }
 
     #[test]
     fn an_address_is_trimmed_and_kept_as_typed() {

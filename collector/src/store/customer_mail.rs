@@ -71,12 +71,12 @@ pub struct ReceiptParts {
 /// How many emails of `kind` went since `$2` to entry `e`'s address
 /// (trimmed, any case): anyone can type anyone's address into a widget, so
 /// what is written to an address on its own is counted by address. Seeks
-/// the address's entries through `entries_email`, then each one's emails
-/// through `mail_outbox_entry`.
+/// the address's entries through `entries_email_key`, then each one's
+/// emails through `mail_outbox_entry`.
 fn sent_to_address(kind: MailKind) -> String {
     format!(
         "(SELECT count(*) FROM entries o JOIN mail_outbox m ON m.entry_id = o.id
-          WHERE o.email IS NOT NULL AND lower(trim(o.email)) = lower(trim(e.email))
+          WHERE o.email_key = e.email_key
             AND m.kind = '{}' AND m.state = 'sent' AND m.sent_at >= $2)",
         kind.as_str()
     )

@@ -26,6 +26,14 @@ impl NewEntry {
     pub fn status(&self) -> &'static str {
         if self.spam.is_some() { "spam" } else { "new" }
     }
+
+    /// Its email as entries are matched by it ([`crate::person::email_key`]).
+    pub fn email_key(&self) -> Option<String> {
+        self.submission
+            .email
+            .as_ref()
+            .map(|e| crate::person::email_key(e.as_str()))
+    }
 }
 
 /// What the customer is told after submitting.
@@ -112,8 +120,8 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message, expected, actual,
             email, page_url, page_title, page_referrer, user_agent, language, timezone, viewport,
-            idempotency_key, created_at, ip_hash, spam_reason, status, severity, name, context)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+            idempotency_key, created_at, ip_hash, spam_reason, status, severity, name, context, email_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     )?;
     // Creation times never go backwards, even if the system clock does: the
     // console relies on id order being time order (date filters become id
@@ -123,6 +131,7 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
         .query_row([], |r| r.get(0))?;
     let now = entry.received_at.max(latest.unwrap_or(i64::MIN));
     let context = host_context_json(&s.context);
+    let email_key = entry.email_key();
     for _ in 0..ID_ATTEMPTS {
         let inserted = Inserted::drawn(now);
         let result = stmt.execute(params![
@@ -150,6 +159,7 @@ fn insert(conn: &Connection, entry: &NewEntry) -> Result<Inserted, StoreError> {
             s.severity.map(|v| v.as_str()),
             text(&s.name),
             context,
+            email_key,
         ]);
         match result {
             Ok(_) => return Ok(inserted),

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0026.sql"),
     include_str!("schema/0027.sql"),
     include_str!("schema/0028.sql"),
+    include_str!("schema/0029.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
@@ -165,6 +166,9 @@ fn apply_upto(conn: &mut Connection, upto: usize) -> Result<Vec<usize>, StoreErr
         tx.execute_batch(sql)?;
         if i + 1 == 7 {
             super::attachments::backfill_dimensions(&tx)?;
+        }
+        if i + 1 == 29 {
+            super::privacy::add_email_keys(&tx)?;
         }
         let redacted = if i + 1 == 27 {
             super::redact::backfill(&tx)?

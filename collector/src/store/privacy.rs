@@ -75,13 +75,35 @@ pub struct HeldEntry {
 /// they gave; the same SQL on both backends.
 pub(in crate::store) const HELD_SELECT: &str =
     "SELECT public_id, reference, kind, created_at FROM entries
-     WHERE email IS NOT NULL AND lower(trim(email)) = $1
+     WHERE email_key = $1
        AND (CAST($2 AS bigint) IS NULL OR site_id = $2)
      ORDER BY id DESC LIMIT $3";
 
-/// An address as stored entries are matched by it: trimmed, case-folded.
-pub(in crate::store) fn normalised(email: &str) -> String {
-    email.trim().to_lowercase()
+/// Schema version 29: `entries.email_key` (unless a replayed migration
+/// finds it there), filled for every stored entry that gave an email, then
+/// its index. Rows a collector already wrote keep their key.
+pub(super) fn add_email_keys(conn: &Connection) -> Result<(), StoreError> {
+    let has_column = conn
+        .prepare("SELECT 1 FROM pragma_table_info('entries') WHERE name = 'email_key'")?
+        .exists([])?;
+    if !has_column {
+        conn.execute_batch("ALTER TABLE entries ADD COLUMN email_key TEXT")?;
+    }
+    // Read first, then written: not changing the rows a statement is
+    // still reading.
+    let missing: Vec<(i64, String)> = conn
+        .prepare("SELECT id, email FROM entries WHERE email IS NOT NULL AND email_key IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut write = conn.prepare("UPDATE entries SET email_key = ?2 WHERE id = ?1")?;
+    for (id, email) in missing {
+        write.execute(params![id, crate::person::email_key(&email)])?;
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS entries_email_key ON entries (email_key, id)
+             WHERE email_key IS NOT NULL",
+    )?;
+    Ok(())
 }
 
 fn matching(
@@ -91,10 +113,10 @@ fn matching(
 ) -> Result<Vec<(i64, String)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, public_id FROM entries
-         WHERE email IS NOT NULL AND lower(trim(email)) = ?1 AND (?2 IS NULL OR site_id = ?2)
+         WHERE email_key = ?1 AND (?2 IS NULL OR site_id = ?2)
          ORDER BY id",
     )?;
-    let rows = stmt.query_map(params![normalised(email), site], |r| {
+    let rows = stmt.query_map(params![crate::person::email_key(email), site], |r| {
         Ok((r.get(0)?, r.get(1)?))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -350,14 +372,17 @@ impl Sqlite {
     ) -> Result<Vec<HeldEntry>, StoreError> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(HELD_SELECT)?;
-            let rows = stmt.query_map(params![normalised(&email), site, limit], |r| {
-                Ok(HeldEntry {
-                    public_id: r.get(0)?,
-                    reference: r.get(1)?,
-                    kind: r.get(2)?,
-                    created_at: r.get(3)?,
-                })
-            })?;
+            let rows = stmt.query_map(
+                params![crate::person::email_key(&email), site, limit],
+                |r| {
+                    Ok(HeldEntry {
+                        public_id: r.get(0)?,
+                        reference: r.get(1)?,
+                        kind: r.get(2)?,
+                        created_at: r.get(3)?,
+                    })
+                },
+            )?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await

@@ -244,9 +244,9 @@ fn insert_chunk(
     let mut entry = conn.prepare_cached(
         "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message,
              expected, actual, email, status, severity, created_at, first_response_at,
-             language, page_url)
+             language, page_url, email_key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'en-GB',
-             'https://shop.example/checkout')",
+             'https://shop.example/checkout', ?14)",
     )?;
     let actor: Option<i64> = conn.query_row(SEED_ACTOR, [], |r| r.get(0))?;
     let mut reply = conn.prepare_cached(
@@ -288,6 +288,7 @@ fn insert_chunk(
                 s.severity,
                 s.created_at,
                 s.first_response_at,
+                s.email.as_deref().map(crate::person::email_key),
             ]);
             match result {
                 Ok(_) => break,

@@ -4,8 +4,10 @@
 use earshot_collector::review::filter::{Filter, View};
 use earshot_collector::store::{Inserted, Site, Store};
 
+use crate::fixture::{SqliteFixture, rewind_postgres, rewind_sqlite};
 use crate::inbox::{MINUTE, references};
 use crate::ingest::{T0, entry, first_site, new_site};
+use crate::postgres_server::TempPostgres;
 use crate::story;
 
 /// Entries in order: Ana's on the shop, the blog, the shop again (her
@@ -112,3 +114,165 @@ async fn the_inbox_lists_a_customers_feedback_by_one_entry_of_theirs(db: &Store)
     }
 }
 story!(the_inbox_lists_a_customers_feedback_by_one_entry_of_theirs);
+
+/// Änna's three entries, her address in three cases of its `Ä`, and one
+/// from anna@, someone else; returns them in that order.
+async fn anna_in_every_case(db: &Store) -> Vec<Inserted> {
+    let shop = first_site(db).await;
+    let mut out = Vec::new();
+    for (at, email) in (0..).zip([
+        "Änna@Example.com",
+        "ÄNNA@example.com",
+        " änna@EXAMPLE.com",
+        "anna@example.com",
+    ]) {
+        let request = serde_json::json!({"message": "Hallo", "email": email});
+        let stored = db.insert_entry(entry(&shop, T0 + at * MINUTE, request));
+        out.push(stored.await.unwrap());
+    }
+    out
+}
+
+/// SQLite's `lower()` folds only A to Z (and PostgreSQL's only those in
+/// the C locale): matched in SQL, erasing Änna@ missed ÄNNA@, and even
+/// the entry that gave Änna@ itself. A person is found by every case of
+/// every letter of their address, by erasure, its preview and export, and
+/// beside an entry.
+async fn a_persons_entries_are_found_in_any_case_of_any_letter(db: &Store) {
+    let sent = anna_in_every_case(db).await;
+    let anna: Vec<String> = sent[..3]
+        .iter()
+        .rev()
+        .map(|e| e.reference.clone())
+        .collect();
+    for asked in ["Änna@Example.com", "ÄNNA@EXAMPLE.COM", "änna@example.com"] {
+        let held = db.person_entries(asked.into(), None, 10).await.unwrap();
+        let held: Vec<&str> = held.iter().map(|h| h.reference.as_str()).collect();
+        assert_eq!(held, anna, "asked for {asked}");
+    }
+    let same = db
+        .same_customer(sent[1].public_id.clone(), 5)
+        .await
+        .unwrap();
+    assert_eq!(same.total, 2);
+    let filter = Filter {
+        view: View::All,
+        customer: Some(sent[0].reference.clone()),
+        ..Filter::default()
+    };
+    let page = db.inbox(filter, 50, T0 + 60 * MINUTE).await.unwrap();
+    assert_eq!(references(&page), anna);
+    let export = db
+        .export_person("ÄNNA@example.com".into(), None, None, T0 + 61 * MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(export.entries, 3);
+    let erased = db
+        .erase_person("änna@example.com".into(), None, None, T0 + 62 * MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(erased.entries, 3);
+    // anna@, without the umlaut, is someone else, and is still there.
+    let left = db
+        .person_entries("anna@example.com".into(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].reference, sent[3].reference);
+}
+story!(a_persons_entries_are_found_in_any_case_of_any_letter);
+
+/// The upgrade gives entries stored before it their key: erased, Änna's
+/// entries all go, whichever case she writes her address in.
+async fn assert_anna_found(db: &Store, sent: &[Inserted]) {
+    let held = db
+        .person_entries("ÄNNA@example.com".into(), None, 10)
+        .await
+        .unwrap();
+    let mut held: Vec<String> = held.into_iter().map(|h| h.reference).collect();
+    held.sort();
+    let mut anna: Vec<String> = sent[..3].iter().map(|e| e.reference.clone()).collect();
+    anna.sort();
+    assert_eq!(held, anna);
+    let same = db
+        .same_customer(sent[0].public_id.clone(), 5)
+        .await
+        .unwrap();
+    assert_eq!(same.total, 2);
+}
+
+#[tokio::test]
+async fn an_upgrade_keys_the_addresses_stored_before_it_on_sqlite() {
+    let db = SqliteFixture::new();
+    let sent = anna_in_every_case(&db.store).await;
+    db.store.shutdown().await;
+    // As the version before left it: no key, matched through lower().
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    conn.execute_batch(
+        "DROP INDEX entries_email_key;
+         ALTER TABLE entries DROP COLUMN email_key;
+         CREATE INDEX entries_email ON entries (lower(trim(email)), id) WHERE email IS NOT NULL;",
+    )
+    .unwrap();
+    drop(conn);
+    rewind_sqlite(&db.path(), 28);
+
+    let upgraded = Store::open(&db.path()).unwrap();
+    assert_anna_found(&upgraded, &sent).await;
+    upgraded.shutdown().await;
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE tbl_name = 'entries' AND name LIKE 'entries_email%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(indexes, ["entries_email_key"]);
+}
+
+#[tokio::test]
+async fn an_upgrade_keys_the_addresses_stored_before_it_on_postgres() {
+    let server = TempPostgres::shared();
+    let url = server.fresh_database();
+    let db = Store::connect(&url).await.unwrap();
+    let sent = anna_in_every_case(&db).await;
+    db.shutdown().await;
+    drop(db);
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "DROP TRIGGER entries_email_key ON entries;
+             DROP INDEX entries_email_key;
+             UPDATE entries SET email_key = NULL;",
+        )
+        .await
+        .unwrap();
+    rewind_postgres(&url, 14).await;
+
+    let upgraded = Store::connect(&url).await.unwrap();
+    assert_anna_found(&upgraded, &sent).await;
+    // An older collector, still running during a rolling upgrade, stores
+    // entries without a key: they get the nearest one the database makes.
+    let site = first_site(&upgraded).await;
+    client
+        .execute(
+            "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message,
+                 email, created_at)
+             VALUES ('e_old', 'ES-OLD0-0001', 't', $1, 'idea', 'From an older one',
+                 ' Bo@Example.COM ', $2)",
+            &[&site.id, &(T0 + 10 * MINUTE)],
+        )
+        .await
+        .unwrap();
+    let held = upgraded
+        .person_entries("bo@example.com".into(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].reference, "ES-OLD0-0001");
+    upgraded.shutdown().await;
+}

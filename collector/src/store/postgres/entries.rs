@@ -15,9 +15,9 @@ const INSERT: &str = "WITH stored AS (
         INSERT INTO entries (public_id, reference, status_token, site_id, kind,
             message, expected, actual, email, page_url, page_title, page_referrer, user_agent,
             language, timezone, viewport, idempotency_key, created_at, ip_hash, spam_reason,
-            status, severity, name, context, search)
+            status, severity, name, context, email_key, search)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-            $18, $19, $20, $21, $22, $23, $24, earshot_words($6, $7, $8))
+            $18, $19, $20, $21, $22, $23, $24, $25, earshot_words($6, $7, $8))
         ON CONFLICT (site_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING id, status
      ), announced AS (
@@ -93,10 +93,11 @@ pub(super) async fn insert_one(
     let key = s.idempotency_key.as_ref().map(|k| k.as_str());
     let context = host_context_json(&s.context);
     let status = entry.status();
+    let email_key = entry.email_key();
     let insert = client.prepare_cached(INSERT).await?;
     for _ in 0..ID_ATTEMPTS {
         let inserted = Inserted::drawn(entry.received_at);
-        let params: [&(dyn ToSql + Sync); 24] = [
+        let params: [&(dyn ToSql + Sync); 25] = [
             &inserted.public_id,
             &inserted.reference,
             &inserted.status_token,
@@ -121,6 +122,7 @@ pub(super) async fn insert_one(
             &s.severity.map(|v| v.as_str()),
             &text(&s.name),
             &context,
+            &email_key,
         ];
         match client
             .query_one(&insert, &params)

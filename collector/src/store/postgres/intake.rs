@@ -58,20 +58,20 @@ const INSERT_MANY: &str = "WITH input AS (
             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
             $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
             $18::bigint[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[],
-            $24::text[])
+            $24::text[], $25::text[])
             WITH ORDINALITY AS i(public_id, reference, status_token, site_id, kind,
                 message, expected, actual, email, page_url, page_title, page_referrer,
                 user_agent, language, timezone, viewport, idempotency_key, created_at,
-                ip_hash, spam_reason, status, severity, name, context, n)
+                ip_hash, spam_reason, status, severity, name, context, email_key, n)
      ), stored AS (
         INSERT INTO entries (public_id, reference, status_token, site_id, kind,
             message, expected, actual, email, page_url, page_title, page_referrer, user_agent,
             language, timezone, viewport, idempotency_key, created_at, ip_hash, spam_reason,
-            status, severity, name, context, search)
+            status, severity, name, context, email_key, search)
         SELECT public_id, reference, status_token, site_id, kind,
             message, expected, actual, email, page_url, page_title, page_referrer, user_agent,
             language, timezone, viewport, idempotency_key, created_at, ip_hash, spam_reason,
-            status, severity, name, context, earshot_words(message, expected, actual)
+            status, severity, name, context, email_key, earshot_words(message, expected, actual)
         FROM input ORDER BY site_id, idempotency_key, n
         ON CONFLICT DO NOTHING
         RETURNING id, status, public_id
@@ -227,7 +227,8 @@ async fn insert_many(
         .iter()
         .map(|e| host_context_json(&e.submission.context))
         .collect();
-    let params: [&(dyn ToSql + Sync); 24] = [
+    let email_keys: Vec<Option<String>> = entries.iter().map(|e| e.email_key()).collect();
+    let params: [&(dyn ToSql + Sync); 25] = [
         &public_ids,
         &references,
         &tokens,
@@ -252,6 +253,7 @@ async fn insert_many(
         &severities,
         &names,
         &contexts,
+        &email_keys,
     ];
     let statement = client.prepare_cached(INSERT_MANY).await?;
     let rows = client.query(&statement, &params).await?;

@@ -26,6 +26,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0012.sql"),
     include_str!("schema/0013.sql"),
     include_str!("schema/0014.sql"),
+    include_str!("schema/0015.sql"),
+    include_str!("schema/0016.sql"),
 ];
 
 /// The advisory lock's key: "earshot" in ASCII, so it stays clear of
@@ -72,6 +74,9 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
         tx.batch_execute(sql).await?;
         if version == 12 {
             redacted = super::redact::backfill(&tx).await?;
+        }
+        if version == 15 {
+            super::privacy::fill_email_keys(&tx).await?;
         }
         tx.execute(
             "INSERT INTO schema_migrations (version) VALUES ($1)",

@@ -19,10 +19,44 @@ use crate::store::mail_health::FORGET_TEST_MAILS;
 use crate::store::privacy::HELD_SELECT;
 use crate::store::privacy::{
     DELETE_BUDGET, DELETE_CHUNK, PERSON_ATTACHMENTS_SQL, PERSON_ENTRY_SQL, PERSON_EVENTS_SQL,
-    PERSON_PROMISES_SQL, PersonEntry, normalised, person_document,
+    PERSON_PROMISES_SQL, PersonEntry, person_document,
 };
 use crate::store::retention::{OUTBOX_KEPT_DAYS, PRUNE_CHUNK, Retention, Rule, cutoffs};
 use crate::store::{Erasure, HeldEntry, PersonExport, StoreError};
+
+/// Keys written per statement while filling them.
+const FILL_CHUNK: usize = 10_000;
+
+/// Schema version 15: `email_key` for every stored entry that gave an
+/// email and has none yet (a replayed migration finds them written).
+pub(super) async fn fill_email_keys(
+    tx: &deadpool_postgres::Transaction<'_>,
+) -> Result<(), StoreError> {
+    let rows = tx
+        .query(
+            "SELECT id, email FROM entries WHERE email IS NOT NULL AND email_key IS NULL",
+            &[],
+        )
+        .await?;
+    let missing = read_rows(&rows, |r| {
+        Ok((r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?))
+    })?;
+    drop(rows);
+    for chunk in missing.chunks(FILL_CHUNK) {
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+        let keys: Vec<String> = chunk
+            .iter()
+            .map(|(_, email)| crate::person::email_key(email))
+            .collect();
+        tx.execute(
+            "UPDATE entries e SET email_key = k.key
+             FROM unnest($1::bigint[], $2::text[]) AS k(id, key) WHERE e.id = k.id",
+            &[&ids, &keys],
+        )
+        .await?;
+    }
+    Ok(())
+}
 
 async fn matching(
     client: &impl GenericClient,
@@ -32,10 +66,10 @@ async fn matching(
     let rows = client
         .query(
             "SELECT id, public_id FROM entries
-             WHERE email IS NOT NULL AND lower(trim(email)) = $1
+             WHERE email_key = $1
                AND ($2::bigint IS NULL OR site_id = $2)
              ORDER BY id",
-            &[&normalised(email), &site],
+            &[&crate::person::email_key(email), &site],
         )
         .await?;
     read_rows(&rows, |r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -192,7 +226,10 @@ impl Postgres {
     ) -> Result<Vec<HeldEntry>, StoreError> {
         let client = self.client().await?;
         let rows = client
-            .query(HELD_SELECT, &[&normalised(&email), &site, &limit])
+            .query(
+                HELD_SELECT,
+                &[&crate::person::email_key(&email), &site, &limit],
+            )
             .await?;
         read_rows(&rows, |r| {
             Ok(HeldEntry {

@@ -52,9 +52,9 @@ impl Postgres {
                 "WITH stored AS (
                      INSERT INTO entries (public_id, reference, status_token, site_id, kind, message,
                          expected, actual, email, status, severity, created_at, first_response_at,
-                         language, page_url, search)
+                         language, page_url, email_key, search)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'en-GB',
-                         'https://shop.example/checkout', earshot_words($6, $7, $8))
+                         'https://shop.example/checkout', $14, earshot_words($6, $7, $8))
                      ON CONFLICT DO NOTHING
                      RETURNING id
                  ), counted AS (
@@ -90,6 +90,7 @@ impl Postgres {
                 i64::try_from(i).unwrap_or(0) * span / i64::try_from(total.max(1)).unwrap_or(1);
             let created_at = now - span + offset;
             let s = seeded(&mut rng, created_at, now);
+            let email_key = s.email.as_deref().map(crate::person::email_key);
             // A random id that collides is drawn again.
             let mut entry_id = None;
             for _ in 0..crate::store::entries::ID_ATTEMPTS {
@@ -110,6 +111,7 @@ impl Postgres {
                             &s.severity,
                             &s.created_at,
                             &s.first_response_at,
+                            &email_key,
                         ],
                     )
                     .await?;

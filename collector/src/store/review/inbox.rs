@@ -75,20 +75,15 @@ pub(in crate::store) const INBOX_COLUMNS: &str =
 
 /// The conditions picking a customer's other entries: those whose email
 /// is the entry's (`$1`, its public id) as erasure matches it, trimmed and
-/// in any case (the `entries_email` index).
-pub(in crate::store) const SAME_CUSTOMER_CONDITIONS: &str = "WHERE e.email IS NOT NULL
-       AND lower(trim(e.email)) =
-           (SELECT lower(trim(o.email)) FROM entries o WHERE o.public_id = $1)
+/// in any case (`email_key`, the `entries_email_key` index).
+pub(in crate::store) const SAME_CUSTOMER_CONDITIONS: &str = "WHERE e.email_key =
+           (SELECT o.email_key FROM entries o WHERE o.public_id = $1)
        AND e.public_id <> $1";
 
 /// Entries that gave the same email (trimmed, any case) as the entry whose
-/// reference is `param`, that one included: the partial index on the
-/// address (`entries_email`) serves the test as written here.
+/// reference is `param`, that one included (`entries_email_key`).
 pub(in crate::store) fn customer_sql(param: &str) -> String {
-    format!(
-        "e.email IS NOT NULL AND lower(trim(e.email)) =
-             (SELECT lower(trim(o.email)) FROM entries o WHERE o.reference = {param})"
-    )
+    format!("e.email_key = (SELECT o.email_key FROM entries o WHERE o.reference = {param})")
 }
 
 /// The customer's other entries: the newest few, and how many in all.
