@@ -79,6 +79,9 @@ pub(in crate::store) const HELD_SELECT: &str =
        AND (CAST($2 AS bigint) IS NULL OR site_id = $2)
      ORDER BY id DESC LIMIT $3";
 
+/// Entries keyed per page while the keys are made for stored entries.
+pub(in crate::store) const KEY_PAGE: i64 = 10_000;
+
 /// Schema version 29: `entries.email_key` (unless a replayed migration
 /// finds it there), filled for every stored entry that gave an email, then
 /// its index. Rows a collector already wrote keep their key.
@@ -89,21 +92,35 @@ pub(super) fn add_email_keys(conn: &Connection) -> Result<(), StoreError> {
     if !has_column {
         conn.execute_batch("ALTER TABLE entries ADD COLUMN email_key TEXT")?;
     }
-    // Read first, then written: not changing the rows a statement is
-    // still reading.
-    let missing: Vec<(i64, String)> = conn
-        .prepare("SELECT id, email FROM entries WHERE email IS NOT NULL AND email_key IS NULL")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    let mut write = conn.prepare("UPDATE entries SET email_key = ?2 WHERE id = ?1")?;
-    for (id, email) in missing {
-        write.execute(params![id, crate::person::email_key(&email)])?;
-    }
+    key_stored_emails(conn, KEY_PAGE)?;
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS entries_email_key ON entries (email_key, id)
              WHERE email_key IS NOT NULL",
     )?;
     Ok(())
+}
+
+fn key_stored_emails(conn: &Connection, page_size: i64) -> Result<(), StoreError> {
+    // A page at a time, in id order: memory stays flat at any size, and
+    // no row is changed while a statement is still reading it.
+    let mut read = conn.prepare(
+        "SELECT id, email FROM entries
+         WHERE id > ?1 AND email IS NOT NULL AND email_key IS NULL ORDER BY id LIMIT ?2",
+    )?;
+    let mut write = conn.prepare("UPDATE entries SET email_key = ?2 WHERE id = ?1")?;
+    let mut after = 0i64;
+    loop {
+        let page: Vec<(i64, String)> = read
+            .query_map(params![after, page_size], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let Some(&(last, _)) = page.last() else {
+            return Ok(());
+        };
+        for (id, email) in page {
+            write.execute(params![id, crate::person::email_key(&email)])?;
+        }
+        after = last;
+    }
 }
 
 fn matching(
@@ -495,6 +512,28 @@ impl Sqlite {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_emails_are_keyed_page_by_page_to_the_last() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE entries (id INTEGER PRIMARY KEY, email TEXT, email_key TEXT);
+             INSERT INTO entries (email) VALUES
+                 ('Änna@X.de'), (NULL), ('BO@x.de'), ('cy@x.de'), (NULL), ('DÜ@x.de');",
+        )
+        .unwrap();
+        key_stored_emails(&conn, 2).unwrap();
+        let keys: Vec<Option<String>> = conn
+            .prepare("SELECT email_key FROM entries ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let keyed = ["änna@x.de", "", "bo@x.de", "cy@x.de", "", "dü@x.de"]
+            .map(|k| (!k.is_empty()).then(|| k.to_owned()));
+        assert_eq!(keys, keyed);
+    }
 
     #[test]
     fn one_is_counted_in_the_singular_whatever_the_number_type() {

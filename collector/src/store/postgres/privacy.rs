@@ -16,35 +16,37 @@ use super::{Postgres, audit, read_rows, rollup};
 use crate::review::workflow::DAY;
 use crate::review::workflow::Status;
 use crate::store::mail_health::FORGET_TEST_MAILS;
-use crate::store::privacy::HELD_SELECT;
 use crate::store::privacy::{
     DELETE_BUDGET, DELETE_CHUNK, PERSON_ATTACHMENTS_SQL, PERSON_ENTRY_SQL, PERSON_EVENTS_SQL,
     PERSON_PROMISES_SQL, PersonEntry, person_document,
 };
+use crate::store::privacy::{HELD_SELECT, KEY_PAGE};
 use crate::store::retention::{OUTBOX_KEPT_DAYS, PRUNE_CHUNK, Retention, Rule, cutoffs};
 use crate::store::{Erasure, HeldEntry, PersonExport, StoreError};
 
-/// Keys written per statement while filling them.
-const FILL_CHUNK: usize = 10_000;
-
 /// Schema version 15: `email_key` for every stored entry that gave an
-/// email and has none yet (a replayed migration finds them written).
+/// email and has none yet (a replayed migration finds them written), a
+/// page at a time in id order, so memory stays flat at any size.
 pub(super) async fn fill_email_keys(
     tx: &deadpool_postgres::Transaction<'_>,
 ) -> Result<(), StoreError> {
-    let rows = tx
-        .query(
-            "SELECT id, email FROM entries WHERE email IS NOT NULL AND email_key IS NULL",
-            &[],
-        )
-        .await?;
-    let missing = read_rows(&rows, |r| {
-        Ok((r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?))
-    })?;
-    drop(rows);
-    for chunk in missing.chunks(FILL_CHUNK) {
-        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-        let keys: Vec<String> = chunk
+    let mut after = 0i64;
+    loop {
+        let rows = tx
+            .query(
+                "SELECT id, email FROM entries
+                 WHERE id > $1 AND email IS NOT NULL AND email_key IS NULL ORDER BY id LIMIT $2",
+                &[&after, &KEY_PAGE],
+            )
+            .await?;
+        let page = read_rows(&rows, |r| {
+            Ok((r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?))
+        })?;
+        let Some(&(last, _)) = page.last() else {
+            return Ok(());
+        };
+        let ids: Vec<i64> = page.iter().map(|(id, _)| *id).collect();
+        let keys: Vec<String> = page
             .iter()
             .map(|(_, email)| crate::person::email_key(email))
             .collect();
@@ -54,8 +56,8 @@ pub(super) async fn fill_email_keys(
             &[&ids, &keys],
         )
         .await?;
+        after = last;
     }
-    Ok(())
 }
 
 async fn matching(
