@@ -10,8 +10,9 @@ use earshot_collector::review::workflow::Status;
 use earshot_collector::store::{
     BulkAction, BulkTarget, Inserted, NewReply, NewUser, ReviewError, Role, Site, Store,
 };
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
+use crate::fixture::psql;
 use crate::ingest::{T0, entry, first_site};
 use crate::postgres_server::TempPostgres;
 
@@ -45,7 +46,7 @@ impl Collectors {
             password_hash: "x".into(),
         };
         let ada = one.add_user(ada, T0).await.unwrap().id;
-        let admin = connect(&url).await;
+        let admin = psql(&url).await;
         Collectors {
             server,
             url,
@@ -101,12 +102,6 @@ impl Collectors {
     }
 }
 
-async fn connect(url: &str) -> Client {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
-}
-
 /// An expectation mismatch on the checkout page.
 fn mismatch(severity: &str) -> serde_json::Value {
     serde_json::json!({
@@ -160,7 +155,7 @@ async fn batches_holding_the_same_keys_in_opposite_orders_do_not_deadlock() {
     // Every worker of both collectors waits on a table lock with a
     // submission of its own, so the next two each collector receives wait
     // in its queue and become one batch, in the order they arrived.
-    let locker = connect(&c.url).await;
+    let locker = psql(&c.url).await;
     locker
         .batch_execute("BEGIN; LOCK TABLE entries IN SHARE MODE")
         .await

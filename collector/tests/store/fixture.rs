@@ -47,13 +47,19 @@ pub fn rewind_sqlite(path: &std::path::Path, version: i64) {
     conn.pragma_update(None, "user_version", version).unwrap();
 }
 
-/// As [`rewind_sqlite`], for the PostgreSQL database at `url`.
-pub async fn rewind_postgres(url: &str, version: i64) {
+/// A plain client on `url`, for what a test does by hand.
+pub async fn psql(url: &str) -> tokio_postgres::Client {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(connection);
     client
+}
+
+/// As [`rewind_sqlite`], for the PostgreSQL database at `url`.
+pub async fn rewind_postgres(url: &str, version: i64) {
+    psql(url)
+        .await
         .execute(
             "DELETE FROM schema_migrations WHERE version > $1",
             &[&version],

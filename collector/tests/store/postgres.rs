@@ -4,16 +4,8 @@
 use earshot_collector::store::StoreError;
 use earshot_collector::store::postgres::Postgres;
 
+use crate::fixture::psql;
 use crate::postgres_server::TempPostgres;
-
-/// A plain client on `url`, for what a test does by hand.
-async fn psql(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
-}
 
 #[tokio::test]
 async fn collectors_starting_together_migrate_exactly_once() {

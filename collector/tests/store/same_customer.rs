@@ -4,7 +4,7 @@
 use earshot_collector::review::filter::{Filter, View};
 use earshot_collector::store::{Inserted, Site, Store};
 
-use crate::fixture::{SqliteFixture, rewind_postgres, rewind_sqlite};
+use crate::fixture::{SqliteFixture, psql, rewind_postgres, rewind_sqlite};
 use crate::inbox::{MINUTE, references};
 use crate::ingest::{T0, entry, first_site, new_site};
 use crate::postgres_server::TempPostgres;
@@ -239,10 +239,7 @@ async fn an_upgrade_keys_the_addresses_stored_before_it_on_postgres() {
     let sent = anna_in_every_case(&db).await;
     db.shutdown().await;
     drop(db);
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = psql(&url).await;
     client
         .batch_execute(
             "DROP TRIGGER entries_email_key ON entries;

@@ -569,11 +569,8 @@ async fn an_unknown_stored_state_is_an_error_on_postgres() {
     let url = crate::postgres_server::TempPostgres::shared().fresh_database();
     let store = Store::connect(&url).await.unwrap();
     an_unknown_stored_state_is_an_error_not_a_default(&store, async |id: &str| {
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        crate::fixture::psql(&url)
             .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
             .execute(
                 "UPDATE entries SET status = 'archived' WHERE public_id = $1",
                 &[&id],
