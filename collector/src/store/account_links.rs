@@ -7,7 +7,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::accounts::{AccountError, AccountRefusal, Outcome, account, audit, flatten};
 use super::refusals::HOUR_MS;
-use super::{Role, Sqlite, StoreError, User};
+use super::staff::email_taken;
+use super::{Role, Sqlite, StoreError, User, fold};
 
 /// What a one-time link is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,14 +122,6 @@ fn link_by_hash(
     Ok(Some((id, purpose)))
 }
 
-fn email_taken(conn: &Connection, email: &str) -> Result<bool, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM users WHERE email = ?1")?
-        .query_row([email], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
 /// A new one-time link: its secret's hash, and for whom.
 #[derive(Debug, Clone)]
 pub struct NewLink {
@@ -162,9 +155,9 @@ fn add_link(conn: &Connection, link: &NewLink) -> Outcome<()> {
             // A new invitation replaces an earlier one to the same address.
             conn.prepare_cached(
                 "UPDATE account_links SET used_at = ?2
-                 WHERE purpose = 'invite' AND email = ?1 COLLATE NOCASE AND used_at IS NULL",
+                 WHERE purpose = 'invite' AND earshot_fold(email) = ?1 AND used_at IS NULL",
             )?
-            .execute(params![email, link.at])?;
+            .execute(params![fold::fold(email.trim()), link.at])?;
             (
                 "invite",
                 None,
@@ -299,7 +292,8 @@ impl Sqlite {
                  WHERE l.purpose = 'invite' AND l.used_at IS NULL AND l.expires_at > ?1
                    -- Added meanwhile (`earshot user add`): it can no longer
                    -- be accepted, so it no longer waits.
-                   AND NOT EXISTS (SELECT 1 FROM users WHERE users.email = l.email)
+                   AND NOT EXISTS (SELECT 1 FROM users
+                                   WHERE earshot_fold(users.email) = earshot_fold(l.email))
                  ORDER BY l.created_at DESC LIMIT 100",
             )?;
             let rows = stmt.query_map([now], |r| {

@@ -15,6 +15,7 @@ mod deliveries;
 mod entries;
 mod export;
 mod flush;
+mod fold;
 mod mail_health;
 mod migrations;
 mod notify;

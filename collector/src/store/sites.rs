@@ -4,7 +4,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::accounts::audit;
-use super::{Sqlite, StoreError};
+use super::{Sqlite, StoreError, fold};
 use crate::ids;
 use crate::origin::OriginPattern;
 use crate::review::workflow::Status;
@@ -115,6 +115,14 @@ pub struct SitePage {
     pub total: i64,
 }
 
+/// How many sites the whole list has, when a page of it tells: one that
+/// is not full and not past the end is the last. A search usually fits
+/// on its first page, so it is read once, not counted in a second pass.
+pub(super) fn total_shown(shown: usize, offset: usize, limit: usize) -> Option<i64> {
+    (shown < limit && (shown > 0 || offset == 0))
+        .then(|| i64::try_from(offset.saturating_add(shown)).unwrap_or(i64::MAX))
+}
+
 /// What an admin changes about a site; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct SiteChange {
@@ -158,15 +166,6 @@ fn site_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SiteRow> {
     })
 }
 
-/// `LIKE` pattern matching `text` anywhere, with its wildcards escaped.
-fn contains_pattern(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 fn site_page(
     conn: &Connection,
     search: Option<&str>,
@@ -174,25 +173,31 @@ fn site_page(
     limit: usize,
 ) -> Result<SitePage, StoreError> {
     let (filter, args): (&str, Vec<Value>) = match search {
+        // In any case of any letter, as PostgreSQL's ILIKE finds it; instr
+        // takes the words as plain text, wildcards and all. Keys are made
+        // of ASCII (`ids::site_key`), which SQLite's own lower() folds.
         Some(q) => (
-            "WHERE s.name LIKE ?1 ESCAPE '\\' OR s.key LIKE ?1 ESCAPE '\\'",
-            vec![contains_pattern(q).into()],
+            "WHERE instr(earshot_fold(s.name), ?1) > 0 OR instr(lower(s.key), ?1) > 0",
+            vec![fold::fold(q).into()],
         ),
         None => ("", Vec::new()),
     };
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM sites s {filter}"))?
-        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
     let sql = format!(
         "SELECT s.id, s.key, s.name, s.origins, s.first_response_minutes, s.response_promise,
                 s.receipt_email, {}
          FROM sites s {filter} ORDER BY s.name COLLATE NOCASE, s.id LIMIT {limit} OFFSET {offset}",
         last_entry_sql()
     );
-    let rows = conn
+    let rows: Vec<SiteRow> = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(args.iter()), site_row)?
         .collect::<Result<_, _>>()?;
+    let total = match total_shown(rows.len(), offset, limit) {
+        Some(total) => total,
+        None => conn
+            .prepare_cached(&format!("SELECT count(*) FROM sites s {filter}"))?
+            .query_row(params_from_iter(args.iter()), |r| r.get(0))?,
+    };
     Ok(SitePage { rows, total })
 }
 

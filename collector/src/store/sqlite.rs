@@ -26,7 +26,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::checkpoint::{Checkpointer, Leave, WalCheckpoints};
 use super::writer::Writer;
-use super::{BUSY_TIMEOUT, StoreError, WriteStats, flush, migrations};
+use super::{BUSY_TIMEOUT, StoreError, WriteStats, flush, fold, migrations};
 
 /// Idle read connections kept open.
 const READ_POOL_MAX: usize = 8;
@@ -208,6 +208,7 @@ fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     // After a checkpoint empties the WAL, shrink the file back to this size.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    fold::register(conn)?;
     Ok(())
 }
 
@@ -219,6 +220,7 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
             | OpenFlags::SQLITE_OPEN_URI,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    fold::register(&conn)?;
     Ok(conn)
 }
 

@@ -77,7 +77,35 @@ pub(super) fn user_from_row(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::R
     })
 }
 
+/// The account an address names, in any case of any letter, as
+/// PostgreSQL's `lower()` matches it (the column's `NOCASE` folds only A to
+/// Z). A database from before this rule may hold two accounts told apart
+/// only by the case of such a letter: the one typed exactly wins, then the
+/// older. Bound to [`address`]'s two values.
+pub(super) const USER_ID_BY_EMAIL: &str = "SELECT id FROM users WHERE earshot_fold(email) = ?1
+     ORDER BY email <> ?2 COLLATE BINARY, id LIMIT 1";
+
+/// The address as [`USER_ID_BY_EMAIL`] takes it: folded, and as typed
+/// (both trimmed).
+pub(super) fn address(email: &str) -> (String, String) {
+    let email = email.trim();
+    (super::fold::fold(email), email.to_owned())
+}
+
+/// Whether an account already has this address, in any case.
+pub(super) fn email_taken(conn: &Connection, email: &str) -> Result<bool, StoreError> {
+    let (folded, _) = address(email);
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM users WHERE earshot_fold(email) = ?1")?
+        .query_row([folded], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 fn insert_user(conn: &Connection, user: &NewUser, at: i64) -> Result<User, StoreError> {
+    if email_taken(conn, &user.email)? {
+        return Err(StoreError::Duplicate("email"));
+    }
     let result = conn.execute(
         "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -163,12 +191,15 @@ impl Sqlite {
         email: String,
     ) -> Result<Option<(User, String)>, StoreError> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
+            let mut stmt = conn.prepare_cached(&format!(
                 "SELECT id, email, name, role, password_hash FROM users
-                 WHERE email = ?1 AND disabled_at IS NULL",
-            )?;
+                 WHERE id = ({USER_ID_BY_EMAIL}) AND disabled_at IS NULL"
+            ))?;
+            let (folded, typed) = address(&email);
             Ok(stmt
-                .query_row([email.trim()], |r| Ok((user_from_row(r, 0)?, r.get(4)?)))
+                .query_row(params![folded, typed], |r| {
+                    Ok((user_from_row(r, 0)?, r.get(4)?))
+                })
                 .optional()?)
         })
         .await
@@ -182,10 +213,14 @@ impl Sqlite {
         at: i64,
     ) -> Result<bool, StoreError> {
         self.write(move |conn| {
+            let (folded, typed) = address(&email);
             let changed: Option<(i64, String)> = conn
                 .query_row(
-                    "UPDATE users SET password_hash = ?2 WHERE email = ?1 RETURNING id, email",
-                    params![email, password_hash],
+                    &format!(
+                        "UPDATE users SET password_hash = ?3 WHERE id = ({USER_ID_BY_EMAIL})
+                         RETURNING id, email"
+                    ),
+                    params![folded, typed, password_hash],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;

@@ -86,6 +86,97 @@ async fn the_first_admin_is_made_once_and_emails_are_unique_in_any_case(db: &Sto
 }
 story!(the_first_admin_is_made_once_and_emails_are_unique_in_any_case);
 
+async fn an_address_matches_its_account_in_any_case_of_letters_beyond_a_to_z(db: &Store) {
+    // SQLite's NOCASE folds only A to Z: "änne@…" once missed "Änne@…" there
+    // while PostgreSQL found it, and the two could be separate accounts.
+    let anne = db
+        .add_user(new_user("Änne@Bäckerei.example", "Änne", Role::Admin), T0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.add_user(new_user("änne@bäckerei.example", "Other", Role::Agent), T0)
+            .await,
+        Err(StoreError::Duplicate("email"))
+    ));
+    let (found, _) = db
+        .user_for_login(" ÄNNE@BÄCKEREI.EXAMPLE ".to_owned())
+        .await
+        .unwrap()
+        .expect("found in any case");
+    assert_eq!(found, anne);
+    assert_eq!(
+        db.user_by_email("änne@bäckerei.example".to_owned())
+            .await
+            .unwrap(),
+        Some(anne.clone())
+    );
+    assert!(
+        db.set_password(
+            "ÄNNE@bäckerei.EXAMPLE".to_owned(),
+            "new".to_owned(),
+            None,
+            T0
+        )
+        .await
+        .unwrap()
+    );
+    let (_, hash) = db
+        .user_for_login("Änne@Bäckerei.example".to_owned())
+        .await
+        .unwrap()
+        .expect("still there");
+    assert_eq!(hash, "new");
+    assert!(
+        db.user_for_login("anne@backerei.example".to_owned())
+            .await
+            .unwrap()
+            .is_none(),
+        "folding case is not dropping accents"
+    );
+    assert_eq!(db.user_count().await.unwrap(), 1);
+}
+story!(an_address_matches_its_account_in_any_case_of_letters_beyond_a_to_z);
+
+/// Only SQLite could ever hold two such accounts (PostgreSQL's unique index
+/// is on `lower(email)`): a file from before the rule keeps both usable.
+#[tokio::test]
+async fn two_accounts_an_older_sqlite_file_tells_apart_by_such_a_letter_both_sign_in() {
+    let db = crate::fixture::SqliteFixture::new();
+    let older = db
+        .store
+        .add_user(new_user("Änne@shop.example", "Older", Role::Agent), T0)
+        .await
+        .unwrap();
+    rusqlite::Connection::open(db.path())
+        .unwrap()
+        .execute(
+            "INSERT INTO users (email, name, role, password_hash, created_at)
+             VALUES ('änne@shop.example', 'Newer', 'agent', 'h', 0)",
+            [],
+        )
+        .unwrap();
+    let name = async |typed: &str| {
+        let (user, _) = db
+            .store
+            .user_for_login(typed.to_owned())
+            .await
+            .unwrap()
+            .unwrap();
+        user.name
+    };
+    assert_eq!(name("änne@shop.example").await, "Newer", "typed exactly");
+    assert_eq!(name("Änne@shop.example").await, "Older", "typed exactly");
+    assert_eq!(name("ÄNNE@SHOP.EXAMPLE").await, "Older", "else the older");
+    assert_eq!(
+        db.store
+            .user_by_email("ÄNNE@shop.example".to_owned())
+            .await
+            .unwrap(),
+        Some(older)
+    );
+    db.store.shutdown().await;
+}
+
 async fn a_session_lives_until_signed_out_expired_or_the_password_changes(db: &Store) {
     let ada = db
         .add_user(new_user("ada@shop.example", "Ada", Role::Admin), T0)

@@ -257,26 +257,29 @@ impl Postgres {
         let client = self.client().await?;
         let pattern = search.as_deref().map(contains_pattern);
         let filter = "WHERE $1::text IS NULL OR s.name ILIKE $1 OR s.key ILIKE $1";
-        let total: i64 = client
-            .query_one(
-                &format!("SELECT count(*) FROM sites s {filter}"),
-                &[&pattern],
-            )
-            .await?
-            .try_get(0)?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let page_limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let page_offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let stmt = client
             .prepare_cached(&format!(
                 "{SITE_ROW_SELECT} {filter} ORDER BY lower(s.name), s.id LIMIT $2 OFFSET $3"
             ))
             .await?;
-        let rows = client
-            .query(&stmt, &[&pattern, &limit, &offset])
+        let rows: Vec<SiteRow> = client
+            .query(&stmt, &[&pattern, &page_limit, &page_offset])
             .await?
             .iter()
             .map(site_row)
             .collect::<Result<_, _>>()?;
+        let total = match crate::store::sites::total_shown(rows.len(), offset, limit) {
+            Some(total) => total,
+            None => client
+                .query_one(
+                    &format!("SELECT count(*) FROM sites s {filter}"),
+                    &[&pattern],
+                )
+                .await?
+                .try_get(0)?,
+        };
         Ok(SitePage { rows, total })
     }
 
