@@ -143,7 +143,7 @@ async fn on_postgres(entries: usize, repeats: usize) {
         Ok(url) => (url, None),
         Err(_) => {
             let pg = postgres_server::TempPostgres::start_durable();
-            let url = pg.fresh_database();
+            let url = pg.fresh_c_database();
             let store = Store::connect(&url).await.unwrap();
             seed(&store, entries).await;
             store.shutdown().await;

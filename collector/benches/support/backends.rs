@@ -74,7 +74,7 @@ pub fn compare(conns: u64, secs: u64) {
     sqlite.stop();
 
     let pg = TempPostgres::start_durable();
-    let url = pg.fresh_database();
+    let url = pg.fresh_c_database();
     let args = [OsStr::new("--database-url"), OsStr::new(&url)];
     let one = Server::start(&args, &[]);
     let phase = runtime.block_on(ingest(&[&one], conns, secs, &counter));

@@ -238,7 +238,7 @@ impl Sqlite {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, email, name, role, created_at, disabled_at, last_sign_in_at FROM users
-                 ORDER BY disabled_at IS NOT NULL, name, id",
+                 ORDER BY disabled_at IS NOT NULL, name COLLATE NOCASE, id",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(Account {

@@ -178,7 +178,7 @@ impl Sqlite {
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
         self.read(|conn| {
             let mut stmt =
-                conn.prepare_cached("SELECT id, email, name, role FROM users WHERE disabled_at IS NULL ORDER BY name, id")?;
+                conn.prepare_cached("SELECT id, email, name, role FROM users WHERE disabled_at IS NULL ORDER BY name COLLATE NOCASE, id")?;
             let rows = stmt.query_map([], |r| user_from_row(r, 0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })

@@ -15,6 +15,7 @@ mod inbox;
 mod ingest;
 mod mail_outbox;
 mod notify;
+mod order;
 mod postgres;
 #[path = "../support/postgres.rs"]
 mod postgres_server;

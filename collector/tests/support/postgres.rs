@@ -157,8 +157,26 @@ impl TempPostgres {
         as_user(self.as_user, &mut stop)
     }
 
-    /// The URL of a new, empty database on this server.
+    /// The URL of a new, empty database on this server. It sorts text by
+    /// ICU's `en-US`, as a production database often does (and as the
+    /// server's `C.UTF-8` does not): what Earshot lists must come out in
+    /// the same order as on SQLite whatever the collation. Needs
+    /// PostgreSQL 15 or newer, built with ICU (Debian's is).
     pub fn fresh_database(&self) -> String {
+        self.create_database(&[
+            "--template=template0",
+            "--locale-provider=icu",
+            "--icu-locale=en-US",
+        ])
+    }
+
+    /// A new, empty database in the server's own `C.UTF-8`, for benches:
+    /// their figures compare with those measured before.
+    pub fn fresh_c_database(&self) -> String {
+        self.create_database(&[])
+    }
+
+    fn create_database(&self, options: &[&str]) -> String {
         let name = format!("t{}", self.databases.fetch_add(1, Ordering::Relaxed));
         let created = Command::new(self.bin.join("createdb"))
             .args([
@@ -169,6 +187,7 @@ impl TempPostgres {
                 "-U",
                 "earshot",
             ])
+            .args(options)
             .arg(&name)
             .output()
             .expect("run createdb");

@@ -414,7 +414,7 @@ impl Postgres {
         let rows = client
             .query(
                 "SELECT id, email, name, role, created_at, disabled_at, last_sign_in_at FROM users
-                 ORDER BY disabled_at IS NOT NULL, name, id",
+                 ORDER BY disabled_at IS NOT NULL, lower(name COLLATE \"C\"), id",
                 &[],
             )
             .await?;

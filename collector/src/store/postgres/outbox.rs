@@ -416,7 +416,8 @@ impl Postgres {
             let rows = client
                 .query(
                     "SELECT s.name, w.url FROM webhooks w JOIN sites s ON s.id = w.site_id
-                     WHERE w.state = 'failing' ORDER BY s.name",
+                     WHERE w.state = 'failing'
+                     ORDER BY lower(s.name COLLATE \"C\"), w.id",
                     &[],
                 )
                 .await?;

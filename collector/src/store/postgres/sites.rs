@@ -261,7 +261,7 @@ impl Postgres {
         let page_offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let stmt = client
             .prepare_cached(&format!(
-                "{SITE_ROW_SELECT} {filter} ORDER BY lower(s.name), s.id LIMIT $2 OFFSET $3"
+                "{SITE_ROW_SELECT} {filter} ORDER BY lower(s.name COLLATE \"C\"), s.id LIMIT $2 OFFSET $3"
             ))
             .await?;
         let rows: Vec<SiteRow> = client

@@ -104,7 +104,8 @@ impl Postgres {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(
-                "SELECT id, email, name, role FROM users WHERE disabled_at IS NULL ORDER BY name, id",
+                "SELECT id, email, name, role FROM users WHERE disabled_at IS NULL
+                 ORDER BY lower(name COLLATE \"C\"), id",
             )
             .await?;
         client

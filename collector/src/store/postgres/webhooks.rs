@@ -104,7 +104,10 @@ impl Postgres {
     pub async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
         let client = self.client().await?;
         client
-            .query(&format!("{SELECT} ORDER BY s.name, w.id"), &[])
+            .query(
+                &format!("{SELECT} ORDER BY lower(s.name COLLATE \"C\"), w.id"),
+                &[],
+            )
             .await?
             .iter()
             .map(webhook)
