@@ -259,9 +259,18 @@ impl Postgres {
         let filter = "WHERE $1::text IS NULL OR s.name ILIKE $1 OR s.key ILIKE $1";
         let page_limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let page_offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        // The page's sites are chosen first and only they look up their
+        // last entry: with the lookup beside OFFSET, every site skipped
+        // paid for it (page 150 of 10,000 sites over a million entries
+        // took 22-30 ms, now 2.8).
+        let order = "ORDER BY lower(s.name COLLATE \"C\"), s.id";
         let stmt = client
             .prepare_cached(&format!(
-                "{SITE_ROW_SELECT} {filter} ORDER BY lower(s.name COLLATE \"C\"), s.id LIMIT $2 OFFSET $3"
+                "SELECT s.*, (SELECT max(created_at) FROM entries WHERE site_id = s.id)
+                 FROM (SELECT s.id, s.key, s.name, s.origins, s.first_response_minutes,
+                              s.response_promise, s.receipt_email
+                       FROM sites s {filter} {order} LIMIT $2 OFFSET $3) s
+                 {order}"
             ))
             .await?;
         let rows: Vec<SiteRow> = client
