@@ -237,24 +237,32 @@ async fn an_upgrade_keys_the_addresses_stored_before_it_on_postgres() {
     let url = server.fresh_database();
     let db = Store::connect(&url).await.unwrap();
     let sent = anna_in_every_case(&db).await;
+    let site = first_site(&db).await;
     db.shutdown().await;
     drop(db);
     let client = psql(&url).await;
-    client
-        .batch_execute(
-            "DROP TRIGGER entries_email_key ON entries;
-             DROP INDEX entries_email_key;
-             UPDATE entries SET email_key = NULL;",
-        )
-        .await
-        .unwrap();
+    many_to_key(&client, site.id, 10_005).await;
     rewind_postgres(&url, 14).await;
 
     let upgraded = Store::connect(&url).await.unwrap();
     assert_anna_found(&upgraded, &sent).await;
+    let unkeyed: i64 = client
+        .query_one(
+            "SELECT count(*) FROM entries WHERE email IS NOT NULL AND email_key IS NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(unkeyed, 0);
+    let last = upgraded
+        .person_entries(" Änna10005@EXAMPLE.com".into(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!(last[0].reference, "ES-MANY-10005");
     // An older collector, still running during a rolling upgrade, stores
     // entries without a key: they get the nearest one the database makes.
-    let site = first_site(&upgraded).await;
     client
         .execute(
             "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message,
@@ -271,5 +279,153 @@ async fn an_upgrade_keys_the_addresses_stored_before_it_on_postgres() {
         .unwrap();
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].reference, "ES-OLD0-0001");
+    upgraded.shutdown().await;
+}
+
+/// `count` more entries from Änna1@ to Änna<count>@ (more than a page of
+/// keys, `KEY_PAGE`, 10,000, so an upgrade must carry on past the first),
+/// then every entry as PostgreSQL 14 left it: no key, no trigger, no
+/// index.
+async fn many_to_key(client: &tokio_postgres::Client, site: i64, count: i64) {
+    let many = client
+        .execute(
+            "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message,
+                 email, created_at)
+             SELECT 'e_many' || n, 'ES-MANY-' || n, 't', $1, 'idea', 'Many',
+                    ' ÄNNA' || n || '@Example.COM', $2
+             FROM generate_series(1, $3::bigint) n",
+            &[&site, &T0, &count],
+        )
+        .await
+        .unwrap();
+    assert_eq!(i64::try_from(many).unwrap(), count);
+    client
+        .batch_execute(
+            "DROP TRIGGER entries_email_key ON entries;
+             DROP INDEX entries_email_key;
+             UPDATE entries SET email_key = NULL;",
+        )
+        .await
+        .unwrap();
+}
+
+/// Keying a million stored addresses takes about a minute on PostgreSQL.
+/// It ran in the one transaction of version 15, which alters `entries`:
+/// collectors not yet upgraded could store nothing until it committed.
+/// Now an older collector stores an entry while the upgrade is provably
+/// still keying (it waits for a row this test holds).
+#[tokio::test]
+async fn older_collectors_store_entries_while_an_upgrade_keys_stored_ones_on_postgres() {
+    let server = TempPostgres::shared();
+    let url = server.fresh_database();
+    let db = Store::connect(&url).await.unwrap();
+    let site = first_site(&db).await;
+    db.shutdown().await;
+    drop(db);
+    let mut holder = psql(&url).await;
+    many_to_key(&holder, site.id, 20_005).await;
+    rewind_postgres(&url, 14).await;
+
+    let upgrading = tokio::spawn({
+        let url = url.clone();
+        async move { Store::connect(&url).await }
+    });
+    // Once the trigger version 15 makes is there (its statements have
+    // committed), hold the last entry the upgrade has to key.
+    let hold = holder.transaction().await.unwrap();
+    let held: i64 = loop {
+        let trigger = hold
+            .query_opt(
+                "SELECT 1 FROM pg_trigger WHERE tgname = 'entries_email_key'",
+                &[],
+            )
+            .await
+            .unwrap();
+        if trigger.is_some() {
+            let last = hold
+                .query_opt(
+                    "SELECT id FROM entries WHERE email_key IS NULL
+                     ORDER BY id DESC LIMIT 1 FOR UPDATE",
+                    &[],
+                )
+                .await
+                .unwrap();
+            break last
+                .expect("the upgrade keyed every entry before anyone else could write")
+                .get(0);
+        }
+        assert!(
+            !upgrading.is_finished(),
+            "the upgrade finished before anyone else could write"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    };
+    let older = psql(&url).await;
+    let waiting = || async {
+        older
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event = 'transactionid'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+    };
+    while waiting().await == 0 {
+        assert!(
+            !upgrading.is_finished(),
+            "the upgrade never reached entry {held}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // A collector not yet upgraded stores an entry; before, it waited for
+    // the whole upgrade (here: until this test let go), and the lock
+    // timeout failed it.
+    older
+        .batch_execute("SET lock_timeout = '5s'")
+        .await
+        .unwrap();
+    older
+        .execute(
+            "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message,
+                 email, created_at)
+             VALUES ('e_older', 'ES-OLDR-0001', 't', $1, 'idea', 'Meanwhile',
+                 'Meanwhile@Example.com', $2)",
+            &[&site.id, &T0],
+        )
+        .await
+        .expect("an older collector stores entries during the upgrade");
+    assert!(waiting().await > 0, "the upgrade was still keying");
+    assert!(!upgrading.is_finished());
+    hold.commit().await.unwrap();
+
+    let upgraded = upgrading.await.unwrap().unwrap();
+    let unkeyed: i64 = older
+        .query_one(
+            "SELECT count(*) FROM entries WHERE email IS NOT NULL AND email_key IS NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(unkeyed, 0);
+    for (asked, reference) in [
+        ("änna20005@example.com", "ES-MANY-20005"),
+        ("meanwhile@example.com", "ES-OLDR-0001"),
+    ] {
+        let held = upgraded
+            .person_entries(asked.into(), None, 10)
+            .await
+            .unwrap();
+        let held: Vec<&str> = held.iter().map(|h| h.reference.as_str()).collect();
+        assert_eq!(held, [reference]);
+    }
+    let version: i64 = older
+        .query_one("SELECT max(version) FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(usize::try_from(version).unwrap(), 17);
     upgraded.shutdown().await;
 }

@@ -1,7 +1,7 @@
 //! Versioned schema changes for PostgreSQL, applied on start under an
 //! advisory lock: collectors starting together wait for one another, and
-//! each version is applied exactly once, in one transaction with its
-//! record in `schema_migrations`.
+//! each version is applied exactly once, in a transaction with its record
+//! in `schema_migrations`.
 
 use std::collections::HashSet;
 
@@ -39,57 +39,110 @@ pub fn known() -> usize {
     MIGRATIONS.len()
 }
 
+/// The version whose stored entries get their key outside its transaction
+/// (see [`upgrade`]).
+const KEYS_STORED_ENTRIES: usize = 15;
+
 pub async fn run(client: &mut Client) -> Result<(), StoreError> {
-    let tx = client.transaction().await?;
-    // Held until commit: a second collector blocks here, then finds the
-    // work done.
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
+    // A lock of the session, not of one transaction: an upgrade may take
+    // several, and a second collector must block here until the last has
+    // committed, then find the work done.
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&LOCK])
         .await?;
-    quiet(&tx).await?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-             version    bigint PRIMARY KEY,
-             applied_at timestamptz NOT NULL DEFAULT now()
-         )",
-    )
-    .await?;
-    let current: i64 = tx
-        .query_one(
-            "SELECT coalesce(max(version), 0) FROM schema_migrations",
-            &[],
-        )
-        .await?
-        .try_get(0)?;
-    let current =
-        usize::try_from(current).map_err(|_| StoreError::Corrupt("schema version".into()))?;
-    if current > known() {
-        return Err(StoreError::SchemaTooNew {
-            found: current,
-            known: known(),
-        });
+    let upgraded = upgrade(client).await;
+    // Also after a failure: the connection goes back to the pool. (A
+    // connection that is lost takes its session's lock with it.)
+    let unlocked = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK])
+        .await;
+    let applied = upgraded?;
+    unlocked?;
+    // A database the migrations have just made whole has nothing to
+    // restore.
+    if applied.first() != Some(&1) {
+        restore_missing(client).await?;
     }
+    Ok(())
+}
+
+/// Applies the versions the database lacks, with their records in
+/// `schema_migrations`, in one transaction, and returns them. Version 15
+/// splits it when entries are stored: it altered `entries`, and keying a
+/// million addresses in its transaction kept collectors not yet upgraded
+/// from storing anything for a minute. Its statements commit first, the
+/// keys then a page per transaction (entries stored meanwhile are keyed
+/// by its trigger), and its record with the versions after it. A crash
+/// in between leaves it unrecorded: the next start applies its statements
+/// again (they can be) and keys what is left.
+async fn upgrade(client: &mut Client) -> Result<Vec<usize>, StoreError> {
     let mut applied = Vec::new();
-    let mut redacted = Redacted::default();
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let version = index + 1;
-        tx.batch_execute(sql).await?;
-        if version == 12 {
-            redacted = super::redact::backfill(&tx).await?;
-        }
-        if version == 15 {
-            super::privacy::fill_email_keys(&tx).await?;
-        }
-        tx.execute(
-            "INSERT INTO schema_migrations (version) VALUES ($1)",
-            &[&i64::try_from(version).unwrap_or(i64::MAX)],
+    let mut keyed = false;
+    loop {
+        let mut pass = Vec::new();
+        let mut redacted = Redacted::default();
+        let tx = client.transaction().await?;
+        quiet(&tx).await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    bigint PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
         )
         .await?;
-        applied.push(version);
+        let current: i64 = tx
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await?
+            .try_get(0)?;
+        let current =
+            usize::try_from(current).map_err(|_| StoreError::Corrupt("schema version".into()))?;
+        if current > known() {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                known: known(),
+            });
+        }
+        let mut to_key = false;
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+            let version = index + 1;
+            // A new database has no entries to key.
+            let apart = version == KEYS_STORED_ENTRIES && current > 0;
+            // After the keys, its statements are committed already.
+            if !(apart && keyed) {
+                tx.batch_execute(sql).await?;
+            }
+            if version == 12 {
+                redacted = super::redact::backfill(&tx).await?;
+            }
+            if apart && !keyed {
+                to_key = true;
+                break;
+            }
+            tx.execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1)",
+                &[&i64::try_from(version).unwrap_or(i64::MAX)],
+            )
+            .await?;
+            pass.push(version);
+        }
+        tx.commit().await?;
+        // Said once committed: a failed commit applied nothing.
+        redacted.log();
+        said(&pass);
+        applied.extend(pass);
+        if !to_key {
+            return Ok(applied);
+        }
+        super::privacy::fill_email_keys(client).await?;
+        keyed = true;
     }
-    tx.commit().await?;
-    redacted.log();
-    // Said once committed: a failed commit applied nothing.
-    match applied.as_slice() {
+}
+
+fn said(applied: &[usize]) {
+    match applied {
         [] => {}
         // A new database: one line, not one per version it never had.
         [1, .., last] => tracing::info!(version = last, "created the PostgreSQL schema"),
@@ -99,12 +152,6 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
             }
         }
     }
-    // A database the migrations have just made whole has nothing to
-    // restore.
-    if applied.first() != Some(&1) {
-        restore_missing(client).await?;
-    }
-    Ok(())
 }
 
 /// Keeps the server's notices about what already exists ("relation

@@ -26,12 +26,15 @@ use crate::store::{Erasure, HeldEntry, PersonExport, StoreError};
 
 /// Schema version 15: `email_key` for every stored entry that gave an
 /// email and has none yet (a replayed migration finds them written), a
-/// page at a time in id order, so memory stays flat at any size.
+/// page at a time in id order, so memory stays flat at any size. Each page
+/// commits on its own: only its rows are locked, and only while they are
+/// keyed, so collectors not yet upgraded go on working.
 pub(super) async fn fill_email_keys(
-    tx: &deadpool_postgres::Transaction<'_>,
+    client: &mut deadpool_postgres::Client,
 ) -> Result<(), StoreError> {
     let mut after = 0i64;
     loop {
+        let tx = client.transaction().await?;
         let rows = tx
             .query(
                 "SELECT id, email FROM entries
@@ -56,6 +59,7 @@ pub(super) async fn fill_email_keys(
             &[&ids, &keys],
         )
         .await?;
+        tx.commit().await?;
         after = last;
     }
 }
