@@ -1,10 +1,11 @@
 //! What only the PostgreSQL backend has to prove: several collectors
 //! sharing one database, and a database that goes away.
 
-use earshot_collector::store::StoreError;
 use earshot_collector::store::postgres::Postgres;
+use earshot_collector::store::{Store, StoreError};
 
-use crate::fixture::psql;
+use crate::fixture::{psql, rewind_postgres};
+use crate::ingest::{T0, entry, first_site};
 use crate::postgres_server::TempPostgres;
 
 #[tokio::test]
@@ -38,6 +39,89 @@ async fn collectors_starting_together_migrate_exactly_once() {
     );
     // Starting again finds the schema current.
     Postgres::connect(&url).await.unwrap().ping().await.unwrap();
+}
+
+/// An upgrade commits each version on its own. In one transaction, the
+/// index version 16 builds on `entries` kept collectors not yet upgraded
+/// from changing any entry until the last version had committed: here
+/// version 17 waits for a lock this test holds on `sites`, and an older
+/// collector changes an entry meanwhile.
+#[tokio::test]
+async fn an_older_collector_changes_entries_while_a_later_version_of_an_upgrade_waits() {
+    let server = TempPostgres::shared();
+    let url = server.fresh_database();
+    let store = Store::connect(&url).await.unwrap();
+    let shop = first_site(&store).await;
+    let entry = store
+        .insert_entry(entry(&shop, T0, serde_json::json!({"message": "Hello"})))
+        .await
+        .unwrap();
+    store.shutdown().await;
+    drop(store);
+    let mut holder = psql(&url).await;
+    holder
+        .batch_execute("DROP INDEX entries_email_key")
+        .await
+        .unwrap();
+    rewind_postgres(&url, 15).await;
+
+    let hold = holder.transaction().await.unwrap();
+    hold.batch_execute("LOCK TABLE sites IN ACCESS SHARE MODE")
+        .await
+        .unwrap();
+    let upgrading = tokio::spawn({
+        let url = url.clone();
+        async move { Store::connect(&url).await }
+    });
+    let older = psql(&url).await;
+    loop {
+        let waiting: i64 = older
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'
+                   AND query LIKE '%sites_name%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            !upgrading.is_finished(),
+            "the upgrade never waited for sites"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    older
+        .batch_execute("SET lock_timeout = '5s'")
+        .await
+        .unwrap();
+    let changed = older
+        .execute(
+            "UPDATE entries SET status = 'resolved' WHERE public_id = $1",
+            &[&entry.public_id],
+        )
+        .await
+        .expect("an older collector changes an entry while version 17 waits");
+    assert_eq!(changed, 1);
+    assert!(!upgrading.is_finished());
+    hold.commit().await.unwrap();
+
+    let upgraded = upgrading.await.unwrap().unwrap();
+    let versions: Vec<i64> = older
+        .query(
+            "SELECT version FROM schema_migrations WHERE version > 15 ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, [16, 17]);
+    upgraded.shutdown().await;
 }
 
 #[tokio::test]

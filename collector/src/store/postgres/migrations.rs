@@ -1,7 +1,7 @@
 //! Versioned schema changes for PostgreSQL, applied on start under an
 //! advisory lock: collectors starting together wait for one another, and
-//! each version is applied exactly once, in a transaction with its record
-//! in `schema_migrations`.
+//! each version is applied exactly once and recorded in
+//! `schema_migrations`.
 
 use std::collections::HashSet;
 
@@ -66,21 +66,20 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Applies the versions the database lacks, with their records in
-/// `schema_migrations`, in one transaction, and returns them. Version 15
-/// splits it when entries are stored: it altered `entries`, and keying a
-/// million addresses in its transaction kept collectors not yet upgraded
-/// from storing anything for a minute. Its statements commit first, the
-/// keys then a page per transaction (entries stored meanwhile are keyed
-/// by its trigger), and its record with the versions after it. A crash
-/// in between leaves it unrecorded: the next start applies its statements
-/// again (they can be) and keys what is left.
+/// Applies the versions the database lacks, each with its record in
+/// `schema_migrations`, and returns them. A new database gets them all in
+/// one transaction. An existing one gets a transaction per version:
+/// collectors not yet upgraded keep serving meanwhile, and a version that
+/// alters or indexes a table makes their writes to it wait until its own
+/// transaction commits, not until the last one's. Version 15 altered
+/// `entries`, and keying a million stored addresses in its transaction
+/// kept them from storing anything for a minute: its statements commit
+/// first, the keys then a page per transaction (entries stored meanwhile
+/// are keyed by its trigger), and its record last. A crash in between
+/// leaves it unrecorded: the next start applies its statements again
+/// (they can be) and keys what is left.
 async fn upgrade(client: &mut Client) -> Result<Vec<usize>, StoreError> {
-    let mut applied = Vec::new();
-    let mut keyed = false;
-    loop {
-        let mut pass = Vec::new();
-        let mut redacted = Redacted::default();
+    let current = {
         let tx = client.transaction().await?;
         quiet(&tx).await?;
         tx.batch_execute(
@@ -97,48 +96,64 @@ async fn upgrade(client: &mut Client) -> Result<Vec<usize>, StoreError> {
             )
             .await?
             .try_get(0)?;
-        let current =
-            usize::try_from(current).map_err(|_| StoreError::Corrupt("schema version".into()))?;
-        if current > known() {
-            return Err(StoreError::SchemaTooNew {
-                found: current,
-                known: known(),
-            });
-        }
-        let mut to_key = false;
-        for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-            let version = index + 1;
-            // A new database has no entries to key.
-            let apart = version == KEYS_STORED_ENTRIES && current > 0;
-            // After the keys, its statements are committed already.
-            if !(apart && keyed) {
-                tx.batch_execute(sql).await?;
-            }
-            if version == 12 {
-                redacted = super::redact::backfill(&tx).await?;
-            }
-            if apart && !keyed {
-                to_key = true;
-                break;
-            }
-            tx.execute(
-                "INSERT INTO schema_migrations (version) VALUES ($1)",
-                &[&i64::try_from(version).unwrap_or(i64::MAX)],
-            )
-            .await?;
-            pass.push(version);
-        }
         tx.commit().await?;
-        // Said once committed: a failed commit applied nothing.
-        redacted.log();
-        said(&pass);
-        applied.extend(pass);
-        if !to_key {
-            return Ok(applied);
-        }
-        super::privacy::fill_email_keys(client).await?;
-        keyed = true;
+        usize::try_from(current).map_err(|_| StoreError::Corrupt("schema version".into()))?
+    };
+    if current > known() {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            known: known(),
+        });
     }
+    let versions: Vec<usize> = (current + 1..=known()).collect();
+    if current == 0 {
+        apply(client, &versions, true).await?;
+        return Ok(versions);
+    }
+    for &version in &versions {
+        if version == KEYS_STORED_ENTRIES {
+            apply(client, &[version], false).await?;
+            super::privacy::fill_email_keys(client).await?;
+            client.execute(RECORD, &[&stored(version)]).await?;
+            said(&[version]);
+        } else {
+            apply(client, &[version], true).await?;
+        }
+    }
+    Ok(versions)
+}
+
+const RECORD: &str = "INSERT INTO schema_migrations (version) VALUES ($1)";
+
+fn stored(version: usize) -> i64 {
+    i64::try_from(version).unwrap_or(i64::MAX)
+}
+
+/// Applies `versions` in one transaction, with their records unless
+/// `recorded` is false, and says so once committed.
+async fn apply(client: &mut Client, versions: &[usize], recorded: bool) -> Result<(), StoreError> {
+    let tx = client.transaction().await?;
+    quiet(&tx).await?;
+    let mut redacted = Redacted::default();
+    for &version in versions {
+        let Some(sql) = MIGRATIONS.get(version.wrapping_sub(1)) else {
+            return Err(StoreError::Corrupt("schema version".into()));
+        };
+        tx.batch_execute(sql).await?;
+        if version == 12 {
+            redacted = super::redact::backfill(&tx).await?;
+        }
+        if recorded {
+            tx.execute(RECORD, &[&stored(version)]).await?;
+        }
+    }
+    tx.commit().await?;
+    // Said once committed: a failed commit applied nothing.
+    redacted.log();
+    if recorded {
+        said(versions);
+    }
+    Ok(())
 }
 
 fn said(applied: &[usize]) {
