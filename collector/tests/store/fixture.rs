@@ -68,6 +68,54 @@ pub async fn rewind_postgres(url: &str, version: i64) {
         .unwrap();
 }
 
+/// Waits until a session of the database `client` is on waits for a lock
+/// and `condition` (SQL over `pg_stat_activity`) holds for it: an upgrade
+/// running as `upgrading` has reached what the test holds. Fails if the
+/// upgrade ends first.
+pub async fn until_waiting<T>(
+    client: &tokio_postgres::Client,
+    condition: &str,
+    upgrading: &tokio::task::JoinHandle<T>,
+) {
+    while waiting(client, condition).await == 0 {
+        assert!(
+            !upgrading.is_finished(),
+            "the upgrade ended without waiting where {condition}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// How many sessions of the database `client` is on wait for a lock where
+/// `condition` holds.
+pub async fn waiting(client: &tokio_postgres::Client, condition: &str) -> i64 {
+    client
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' AND {condition}"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The schema versions recorded in the database `client` is on, in order.
+pub async fn recorded_versions(client: &tokio_postgres::Client) -> Vec<i64> {
+    client
+        .query(
+            "SELECT version FROM schema_migrations ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 /// `story!(name)` runs `name(&store)` once on each backend, as the tests
 /// `name::on_sqlite` and `name::on_postgres`.
 #[macro_export]

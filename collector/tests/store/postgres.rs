@@ -4,7 +4,7 @@
 use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::{Store, StoreError};
 
-use crate::fixture::{psql, rewind_postgres};
+use crate::fixture::{psql, recorded_versions, rewind_postgres, until_waiting};
 use crate::ingest::{T0, entry, first_site};
 use crate::postgres_server::TempPostgres;
 
@@ -22,18 +22,8 @@ async fn collectors_starting_together_migrate_exactly_once() {
         );
     }
     let client = psql(&url).await;
-    let versions: Vec<i64> = client
-        .query(
-            "SELECT version FROM schema_migrations ORDER BY version",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
     assert_eq!(
-        versions,
+        recorded_versions(&client).await,
         [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17],
         "each version applied once, in order"
     );
@@ -74,26 +64,7 @@ async fn an_older_collector_changes_entries_while_a_later_version_of_an_upgrade_
         async move { Store::connect(&url).await }
     });
     let older = psql(&url).await;
-    loop {
-        let waiting: i64 = older
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'
-                   AND query LIKE '%sites_name%'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if waiting > 0 {
-            break;
-        }
-        assert!(
-            !upgrading.is_finished(),
-            "the upgrade never waited for sites"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    until_waiting(&older, "query LIKE '%sites_name%'", &upgrading).await;
     older
         .batch_execute("SET lock_timeout = '5s'")
         .await
@@ -110,17 +81,10 @@ async fn an_older_collector_changes_entries_while_a_later_version_of_an_upgrade_
     hold.commit().await.unwrap();
 
     let upgraded = upgrading.await.unwrap().unwrap();
-    let versions: Vec<i64> = older
-        .query(
-            "SELECT version FROM schema_migrations WHERE version > 15 ORDER BY version",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(versions, [16, 17]);
+    assert_eq!(
+        recorded_versions(&older).await,
+        (1..=17).collect::<Vec<_>>()
+    );
     upgraded.shutdown().await;
 }
 

@@ -4,7 +4,9 @@
 use earshot_collector::review::filter::{Filter, View};
 use earshot_collector::store::{Inserted, Site, Store};
 
-use crate::fixture::{SqliteFixture, psql, rewind_postgres, rewind_sqlite};
+use crate::fixture::{
+    SqliteFixture, psql, recorded_versions, rewind_postgres, rewind_sqlite, until_waiting, waiting,
+};
 use crate::inbox::{MINUTE, references};
 use crate::ingest::{T0, entry, first_site, new_site};
 use crate::postgres_server::TempPostgres;
@@ -246,15 +248,7 @@ async fn an_upgrade_keys_the_addresses_stored_before_it_on_postgres() {
 
     let upgraded = Store::connect(&url).await.unwrap();
     assert_anna_found(&upgraded, &sent).await;
-    let unkeyed: i64 = client
-        .query_one(
-            "SELECT count(*) FROM entries WHERE email IS NOT NULL AND email_key IS NULL",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(unkeyed, 0);
+    assert_eq!(unkeyed(&client).await, 0);
     let last = upgraded
         .person_entries(" Änna10005@EXAMPLE.com".into(), None, 10)
         .await
@@ -280,6 +274,18 @@ async fn an_upgrade_keys_the_addresses_stored_before_it_on_postgres() {
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].reference, "ES-OLD0-0001");
     upgraded.shutdown().await;
+}
+
+/// Entries that gave an email and have no key.
+async fn unkeyed(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one(
+            "SELECT count(*) FROM entries WHERE email IS NOT NULL AND email_key IS NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
 }
 
 /// `count` more entries from Änna1@ to Änna<count>@ (more than a page of
@@ -333,7 +339,7 @@ async fn older_collectors_store_entries_while_an_upgrade_keys_stored_ones_on_pos
     // Once the trigger version 15 makes is there (its statements have
     // committed), hold the last entry the upgrade has to key.
     let hold = holder.transaction().await.unwrap();
-    let held: i64 = loop {
+    loop {
         let trigger = hold
             .query_opt(
                 "SELECT 1 FROM pg_trigger WHERE tgname = 'entries_email_key'",
@@ -350,35 +356,21 @@ async fn older_collectors_store_entries_while_an_upgrade_keys_stored_ones_on_pos
                 )
                 .await
                 .unwrap();
-            break last
-                .expect("the upgrade keyed every entry before anyone else could write")
-                .get(0);
+            assert!(
+                last.is_some(),
+                "the upgrade keyed every entry before anyone else could write"
+            );
+            break;
         }
         assert!(
             !upgrading.is_finished(),
             "the upgrade finished before anyone else could write"
         );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    };
-    let older = psql(&url).await;
-    let waiting = || async {
-        older
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE datname = current_database() AND wait_event = 'transactionid'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get::<_, i64>(0)
-    };
-    while waiting().await == 0 {
-        assert!(
-            !upgrading.is_finished(),
-            "the upgrade never reached entry {held}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
+    let older = psql(&url).await;
+    let keying = "wait_event = 'transactionid'";
+    until_waiting(&older, keying, &upgrading).await;
     // A collector not yet upgraded stores an entry; before, it waited for
     // the whole upgrade (here: until this test let go), and the lock
     // timeout failed it.
@@ -396,20 +388,15 @@ async fn older_collectors_store_entries_while_an_upgrade_keys_stored_ones_on_pos
         )
         .await
         .expect("an older collector stores entries during the upgrade");
-    assert!(waiting().await > 0, "the upgrade was still keying");
+    assert!(
+        waiting(&older, keying).await > 0,
+        "the upgrade was still keying"
+    );
     assert!(!upgrading.is_finished());
     hold.commit().await.unwrap();
 
     let upgraded = upgrading.await.unwrap().unwrap();
-    let unkeyed: i64 = older
-        .query_one(
-            "SELECT count(*) FROM entries WHERE email IS NOT NULL AND email_key IS NULL",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(unkeyed, 0);
+    assert_eq!(unkeyed(&older).await, 0);
     for (asked, reference) in [
         ("änna20005@example.com", "ES-MANY-20005"),
         ("meanwhile@example.com", "ES-OLDR-0001"),
@@ -421,11 +408,9 @@ async fn older_collectors_store_entries_while_an_upgrade_keys_stored_ones_on_pos
         let held: Vec<&str> = held.iter().map(|h| h.reference.as_str()).collect();
         assert_eq!(held, [reference]);
     }
-    let version: i64 = older
-        .query_one("SELECT max(version) FROM schema_migrations", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(usize::try_from(version).unwrap(), 17);
+    assert_eq!(
+        recorded_versions(&older).await,
+        (1..=17).collect::<Vec<_>>()
+    );
     upgraded.shutdown().await;
 }
