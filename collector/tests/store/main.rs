@@ -17,6 +17,7 @@ mod mail_outbox;
 mod notify;
 mod order;
 mod postgres;
+mod postgres_schema;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
 #[path = "../support/raw_file.rs"]

@@ -1,0 +1,195 @@
+//! What only the PostgreSQL backend's schema has to prove: collectors
+//! starting together migrate once, an upgrade leaves older collectors
+//! working, a newer schema is refused and missing indexes come back.
+
+use earshot_collector::store::postgres::Postgres;
+use earshot_collector::store::{Store, StoreError};
+
+use crate::fixture::{psql, recorded_versions, rewind_postgres, until_waiting};
+use crate::ingest::{T0, entry, first_site};
+use crate::postgres_server::TempPostgres;
+
+#[tokio::test]
+async fn collectors_starting_together_migrate_exactly_once() {
+    let server = TempPostgres::start();
+    let url = server.fresh_database();
+    let starts = futures::future::join_all((0..6).map(|_| Postgres::connect_with(&url, 2))).await;
+    for start in &starts {
+        assert!(
+            start.is_ok(),
+            "{:?}\n{}",
+            start.as_ref().err(),
+            server.log()
+        );
+    }
+    let client = psql(&url).await;
+    assert_eq!(
+        recorded_versions(&client).await,
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17],
+        "each version applied once, in order"
+    );
+    // Starting again finds the schema current.
+    Postgres::connect(&url).await.unwrap().ping().await.unwrap();
+}
+
+/// An upgrade commits each version on its own. In one transaction, the
+/// index version 16 builds on `entries` kept collectors not yet upgraded
+/// from changing any entry until the last version had committed: here
+/// version 17 waits for a lock this test holds on `sites`, and an older
+/// collector changes an entry meanwhile.
+#[tokio::test]
+async fn an_older_collector_changes_entries_while_a_later_version_of_an_upgrade_waits() {
+    let server = TempPostgres::shared();
+    let url = server.fresh_database();
+    let store = Store::connect(&url).await.unwrap();
+    let shop = first_site(&store).await;
+    let entry = store
+        .insert_entry(entry(&shop, T0, serde_json::json!({"message": "Hello"})))
+        .await
+        .unwrap();
+    store.shutdown().await;
+    drop(store);
+    let mut holder = psql(&url).await;
+    holder
+        .batch_execute("DROP INDEX entries_email_key")
+        .await
+        .unwrap();
+    rewind_postgres(&url, 15).await;
+
+    let hold = holder.transaction().await.unwrap();
+    hold.batch_execute("LOCK TABLE sites IN ACCESS SHARE MODE")
+        .await
+        .unwrap();
+    let upgrading = tokio::spawn({
+        let url = url.clone();
+        async move { Store::connect(&url).await }
+    });
+    let older = psql(&url).await;
+    until_waiting(&older, "query LIKE '%sites_name%'", &upgrading).await;
+    older
+        .batch_execute("SET lock_timeout = '5s'")
+        .await
+        .unwrap();
+    let changed = older
+        .execute(
+            "UPDATE entries SET status = 'resolved' WHERE public_id = $1",
+            &[&entry.public_id],
+        )
+        .await
+        .expect("an older collector changes an entry while version 17 waits");
+    assert_eq!(changed, 1);
+    assert!(!upgrading.is_finished());
+    hold.commit().await.unwrap();
+
+    let upgraded = upgrading.await.unwrap().unwrap();
+    assert_eq!(
+        recorded_versions(&older).await,
+        (1..=17).collect::<Vec<_>>()
+    );
+    upgraded.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_earshot_is_refused() {
+    let server = TempPostgres::start();
+    let url = server.fresh_database();
+    Postgres::connect(&url).await.unwrap();
+    let client = psql(&url).await;
+    client
+        .execute("INSERT INTO schema_migrations (version) VALUES (99)", &[])
+        .await
+        .unwrap();
+    match Postgres::connect(&url).await {
+        Err(StoreError::SchemaTooNew { found: 99, known }) => assert!(known < 99),
+        other => panic!("expected SchemaTooNew, got {:?}", other.err()),
+    }
+}
+
+#[tokio::test]
+async fn indexes_removed_by_hand_are_made_again_at_start() {
+    let server = TempPostgres::shared();
+    let url = server.fresh_database();
+    Postgres::connect(&url).await.unwrap();
+    let client = psql(&url).await;
+    let indexes = async || -> Vec<(String, String)> {
+        client
+            .query(
+                "SELECT indexname::text, indexdef FROM pg_indexes
+                 WHERE schemaname = 'public' ORDER BY 1",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
+    let whole = indexes().await;
+    assert!(whole.len() > 20, "{whole:?}");
+    // One changed by a later version, one with a storage setting, one on
+    // an expression.
+    client
+        .batch_execute(
+            "DROP INDEX entries_created; DROP INDEX entries_search; DROP INDEX sites_name;",
+        )
+        .await
+        .unwrap();
+    assert_eq!(indexes().await.len(), whole.len() - 3);
+
+    Postgres::connect(&url).await.unwrap().ping().await.unwrap();
+    assert_eq!(indexes().await, whole);
+    let search_options: Option<Vec<String>> = client
+        .query_one(
+            "SELECT reloptions FROM pg_class WHERE relname = 'entries_search'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(search_options, Some(vec!["fastupdate=off".to_owned()]));
+    let reference: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = 'earshot_reference'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reference, 0, "the reference copy is never kept");
+}
+
+#[tokio::test]
+async fn a_role_that_may_not_create_schemas_still_starts_without_the_index_check() {
+    let server = TempPostgres::shared();
+    let url = server.fresh_database();
+    let admin = psql(&url).await;
+    // The common hosted set-up: the database belongs to someone else; the
+    // collector's role may create tables in its schema, not schemas.
+    admin
+        .batch_execute(
+            "CREATE ROLE clerk LOGIN;
+             CREATE EXTENSION unaccent;
+             GRANT CREATE, USAGE ON SCHEMA public TO clerk;",
+        )
+        .await
+        .unwrap();
+    let clerk_url = url.replacen("earshot@", "clerk@", 1);
+    Postgres::connect(&clerk_url).await.unwrap();
+    admin
+        .batch_execute("DROP INDEX entries_created")
+        .await
+        .unwrap();
+    let store = Postgres::connect(&clerk_url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
+    store.ping().await.unwrap();
+    let created: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'entries_created'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(created, 0, "the check was skipped, not half done");
+}
