@@ -43,6 +43,13 @@ pub fn known() -> usize {
 /// (see [`upgrade`]).
 const KEYS_STORED_ENTRIES: usize = 15;
 
+/// The version that drops the severity stored with praise and ideas, a
+/// page of entries per transaction ahead of its own (see [`upgrade`]).
+const DROPS_STALE_SEVERITIES: usize = 13;
+
+/// Entries changed per transaction when an upgrade rewrites stored ones.
+const PAGE: usize = 10_000;
+
 pub async fn run(client: &mut Client) -> Result<(), StoreError> {
     // A lock of the session, not of one transaction: an upgrade may take
     // several, and a second collector must block here until the last has
@@ -77,7 +84,12 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
 /// first, the keys then a page per transaction (entries stored meanwhile
 /// are keyed by its trigger), and its record last. A crash in between
 /// leaves it unrecorded: the next start applies its statements again
-/// (they can be) and keys what is left.
+/// (they can be) and keys what is left. Version 13 rewrites the stored
+/// praise and ideas that carry a severity; at 400,000 of them its
+/// transaction held their rows for 51 s, so a colleague answering one on
+/// an older collector waited as long: they are rewritten a page per
+/// transaction first, and its own transaction then drops what older
+/// collectors stored meanwhile and moves the report's counts.
 async fn upgrade(client: &mut Client) -> Result<Vec<usize>, StoreError> {
     let current = {
         let tx = client.transaction().await?;
@@ -111,16 +123,58 @@ async fn upgrade(client: &mut Client) -> Result<Vec<usize>, StoreError> {
         return Ok(versions);
     }
     for &version in &versions {
-        if version == KEYS_STORED_ENTRIES {
-            apply(client, &[version], false).await?;
-            super::privacy::fill_email_keys(client).await?;
-            client.execute(RECORD, &[&stored(version)]).await?;
-            said(&[version]);
-        } else {
-            apply(client, &[version], true).await?;
+        match version {
+            KEYS_STORED_ENTRIES => {
+                apply(client, &[version], false).await?;
+                super::privacy::fill_email_keys(client).await?;
+                client.execute(RECORD, &[&stored(version)]).await?;
+                said(&[version]);
+            }
+            DROPS_STALE_SEVERITIES => {
+                drop_stale_severities(client).await?;
+                apply(client, &[version], true).await?;
+            }
+            _ => apply(client, &[version], true).await?,
         }
     }
     Ok(versions)
+}
+
+/// Version 13's change to stored entries: found in one pass without
+/// locks, then changed a page per statement (each its own transaction).
+/// Each page is locked in id order, as every transaction that changes
+/// several entries does, so an older collector's bulk action cannot
+/// deadlock with it and fail the upgrade.
+async fn drop_stale_severities(client: &mut Client) -> Result<(), StoreError> {
+    let stale = client
+        .query(
+            "SELECT id FROM entries
+             WHERE kind IN ('idea', 'praise') AND severity IS NOT NULL ORDER BY id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| row.try_get::<_, i64>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    // A page is a range of ids: an index range is read faster than a
+    // list of ten thousand ids is looked up.
+    for page in stale.chunks(PAGE) {
+        let (Some(first), Some(last)) = (page.first(), page.last()) else {
+            continue;
+        };
+        client
+            .execute(
+                "UPDATE entries SET severity = NULL WHERE id IN (
+                     SELECT id FROM entries
+                     WHERE id BETWEEN $1 AND $2
+                       AND kind IN ('idea', 'praise') AND severity IS NOT NULL
+                     ORDER BY id FOR UPDATE
+                 )",
+                &[first, last],
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 const RECORD: &str = "INSERT INTO schema_migrations (version) VALUES ($1)";

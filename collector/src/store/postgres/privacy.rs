@@ -28,7 +28,9 @@ use crate::store::{Erasure, HeldEntry, PersonExport, StoreError};
 /// email and has none yet (a replayed migration finds them written), a
 /// page at a time in id order, so memory stays flat at any size. Each page
 /// commits on its own: only its rows are locked, and only while they are
-/// keyed, so collectors not yet upgraded go on working.
+/// keyed, so collectors not yet upgraded go on working; they are locked
+/// in id order, as an older collector's bulk action locks entries, so the
+/// two cannot deadlock and fail the upgrade.
 pub(super) async fn fill_email_keys(
     client: &mut deadpool_postgres::Client,
 ) -> Result<(), StoreError> {
@@ -38,7 +40,8 @@ pub(super) async fn fill_email_keys(
         let rows = tx
             .query(
                 "SELECT id, email FROM entries
-                 WHERE id > $1 AND email IS NOT NULL AND email_key IS NULL ORDER BY id LIMIT $2",
+                 WHERE id > $1 AND email IS NOT NULL AND email_key IS NULL
+                 ORDER BY id LIMIT $2 FOR UPDATE",
                 &[&after, &KEY_PAGE],
             )
             .await?;
