@@ -1,7 +1,7 @@
 //! Each backend's fresh instance, and `story!`, which tells one story to
 //! both.
 
-use earshot_collector::store::Store;
+use earshot_collector::store::{Store, StoreError};
 
 use crate::postgres_server::TempPostgres;
 
@@ -66,6 +66,24 @@ pub async fn rewind_postgres(url: &str, version: i64) {
         )
         .await
         .unwrap();
+}
+
+/// A collector starting on `url` in the background, which upgrades the
+/// schema the test rewound.
+pub fn start_upgrade(url: &str) -> tokio::task::JoinHandle<Result<Store, StoreError>> {
+    let url = url.to_owned();
+    tokio::spawn(async move { Store::connect(&url).await })
+}
+
+/// A connection acting for a collector not yet upgraded: like a request,
+/// it gives up on a lock it waits 5 s for.
+pub async fn older_collector(url: &str) -> tokio_postgres::Client {
+    let older = psql(url).await;
+    older
+        .batch_execute("SET lock_timeout = '5s'")
+        .await
+        .unwrap();
+    older
 }
 
 /// Waits until a session of the database `client` is on waits for a lock

@@ -5,7 +5,9 @@
 use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::{Store, StoreError};
 
-use crate::fixture::{psql, recorded_versions, rewind_postgres, until_waiting};
+use crate::fixture::{
+    older_collector, psql, recorded_versions, rewind_postgres, start_upgrade, until_waiting,
+};
 use crate::ingest::{T0, entry, first_site};
 use crate::postgres_server::TempPostgres;
 
@@ -60,16 +62,9 @@ async fn an_older_collector_changes_entries_while_a_later_version_of_an_upgrade_
     hold.batch_execute("LOCK TABLE sites IN ACCESS SHARE MODE")
         .await
         .unwrap();
-    let upgrading = tokio::spawn({
-        let url = url.clone();
-        async move { Store::connect(&url).await }
-    });
-    let older = psql(&url).await;
+    let upgrading = start_upgrade(&url);
+    let older = older_collector(&url).await;
     until_waiting(&older, "query LIKE '%sites_name%'", &upgrading).await;
-    older
-        .batch_execute("SET lock_timeout = '5s'")
-        .await
-        .unwrap();
     let changed = older
         .execute(
             "UPDATE entries SET status = 'resolved' WHERE public_id = $1",

@@ -5,7 +5,8 @@ use earshot_collector::review::filter::{Filter, View};
 use earshot_collector::store::{Inserted, Site, Store};
 
 use crate::fixture::{
-    SqliteFixture, psql, recorded_versions, rewind_postgres, rewind_sqlite, until_waiting, waiting,
+    SqliteFixture, older_collector, psql, recorded_versions, rewind_postgres, rewind_sqlite,
+    start_upgrade, until_waiting, waiting,
 };
 use crate::inbox::{MINUTE, references};
 use crate::ingest::{T0, entry, first_site, new_site};
@@ -332,10 +333,7 @@ async fn older_collectors_store_entries_while_an_upgrade_keys_stored_ones_on_pos
     many_to_key(&holder, site.id, 20_005).await;
     rewind_postgres(&url, 14).await;
 
-    let upgrading = tokio::spawn({
-        let url = url.clone();
-        async move { Store::connect(&url).await }
-    });
+    let upgrading = start_upgrade(&url);
     // Once the trigger version 15 makes is there (its statements have
     // committed), hold the last entry the upgrade has to key.
     let hold = holder.transaction().await.unwrap();
@@ -368,16 +366,12 @@ async fn older_collectors_store_entries_while_an_upgrade_keys_stored_ones_on_pos
         );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    let older = psql(&url).await;
+    let older = older_collector(&url).await;
     let keying = "wait_event = 'transactionid'";
     until_waiting(&older, keying, &upgrading).await;
     // A collector not yet upgraded stores an entry; before, it waited for
     // the whole upgrade (here: until this test let go), and the lock
     // timeout failed it.
-    older
-        .batch_execute("SET lock_timeout = '5s'")
-        .await
-        .unwrap();
     older
         .execute(
             "INSERT INTO entries (public_id, reference, status_token, site_id, kind, message,

@@ -8,7 +8,8 @@ use earshot_collector::review::filter::{Filter, View};
 use earshot_collector::store::{Period, Store};
 
 use crate::fixture::{
-    SqliteFixture, psql, recorded_versions, rewind_postgres, rewind_sqlite, until_waiting, waiting,
+    SqliteFixture, older_collector, psql, recorded_versions, rewind_postgres, rewind_sqlite,
+    start_upgrade, until_waiting, waiting,
 };
 use crate::ingest::{T0, entry, first_site};
 use crate::postgres_server::TempPostgres;
@@ -157,17 +158,10 @@ async fn older_collectors_change_praise_while_an_upgrade_drops_severities_on_pos
     )
     .await
     .unwrap();
-    let upgrading = tokio::spawn({
-        let url = url.clone();
-        async move { Store::connect(&url).await }
-    });
-    let older = psql(&url).await;
+    let upgrading = start_upgrade(&url);
+    let older = older_collector(&url).await;
     let dropping = "query LIKE '%UPDATE entries SET severity%'";
     until_waiting(&older, dropping, &upgrading).await;
-    older
-        .batch_execute("SET lock_timeout = '5s'")
-        .await
-        .unwrap();
     let changed = older
         .execute(
             "UPDATE entries SET status = 'resolved' WHERE public_id = 'e_praise1'",
