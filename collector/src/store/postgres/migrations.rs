@@ -6,6 +6,8 @@
 use std::collections::HashSet;
 
 use deadpool_postgres::Client;
+use futures_util::TryStreamExt;
+use tokio_postgres::types::ToSql;
 
 use crate::store::StoreError;
 use crate::store::redact::Redacted;
@@ -146,16 +148,19 @@ async fn upgrade(client: &mut Client) -> Result<Vec<usize>, StoreError> {
 /// several entries does, so an older collector's bulk action cannot
 /// deadlock with it and fail the upgrade.
 async fn drop_stale_severities(client: &mut Client) -> Result<(), StoreError> {
-    let stale = client
-        .query(
+    // Streamed: only the ids are kept (8 MB at a million), not the rows.
+    let found = client
+        .query_raw(
             "SELECT id FROM entries
              WHERE kind IN ('idea', 'praise') AND severity IS NOT NULL ORDER BY id",
-            &[],
+            std::iter::empty::<&(dyn ToSql + Sync)>(),
         )
-        .await?
-        .iter()
-        .map(|row| row.try_get::<_, i64>(0))
-        .collect::<Result<Vec<_>, _>>()?;
+        .await?;
+    let mut found = std::pin::pin!(found);
+    let mut stale = Vec::new();
+    while let Some(row) = found.try_next().await? {
+        stale.push(row.try_get::<_, i64>(0)?);
+    }
     // A page is a range of ids: an index range is read faster than a
     // list of ten thousand ids is looked up.
     for page in stale.chunks(PAGE) {
