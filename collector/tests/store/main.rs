@@ -15,6 +15,7 @@ mod inbox;
 mod ingest;
 mod mail_outbox;
 mod notify;
+mod notify_settings;
 mod order;
 mod postgres;
 mod postgres_schema;
