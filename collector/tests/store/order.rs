@@ -34,24 +34,12 @@ async fn names_are_listed_in_one_order_whatever_the_databases_collation(db: &Sto
                 .unwrap(),
         );
     }
-    let sites: Vec<String> = db
-        .site_page(None, 0, 10)
-        .await
-        .unwrap()
-        .rows
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
-    assert_eq!(sites, LISTED);
-    let second: Vec<String> = db
-        .site_page(None, 3, 2)
-        .await
-        .unwrap()
-        .rows
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
-    assert_eq!(second, LISTED[3..5]);
+    let site_names = async |offset: usize, limit: usize| -> Vec<String> {
+        let page = db.site_page(None, offset, limit).await.unwrap();
+        page.rows.into_iter().map(|r| r.name).collect()
+    };
+    assert_eq!(site_names(0, 10).await, LISTED);
+    assert_eq!(site_names(3, 2).await, LISTED[3..5]);
     let users: Vec<String> = db
         .users()
         .await
