@@ -436,6 +436,8 @@ async fn time_pages(
 async fn sites(repeats: usize) {
     let count = env_or("EARSHOT_BENCH_SITES", 10_000);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-bench");
+    // Also when only this part runs, on a fresh target directory.
+    std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join(format!("sites-{count}.db"));
     let store = Store::open(&db).unwrap();
     let have = store.sites().await.unwrap().len();

@@ -9,6 +9,7 @@ use super::accounts::{AccountError, AccountRefusal, Outcome, account, audit, fla
 use super::refusals::HOUR_MS;
 use super::staff::email_taken;
 use super::{Role, Sqlite, StoreError, User, fold};
+use crate::name::name_key;
 
 /// What a one-time link is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,9 +243,17 @@ fn redeem(
             }
             let name = name.unwrap_or_default();
             conn.prepare_cached(
-                "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO users (email, name, name_key, role, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![email, name, role.as_str(), password_hash, now])?;
+            .execute(params![
+                email,
+                name,
+                name_key(name),
+                role.as_str(),
+                password_hash,
+                now
+            ])?;
             let user = User {
                 id: conn.last_insert_rowid(),
                 email,

@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::staff::user_from_row;
 use super::{Role, Sqlite, StoreError, User};
+use crate::name::name_key;
 
 /// A staff account as the Staff page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,8 +181,8 @@ fn rename(
     if user.name == name {
         return Ok(Ok(user));
     }
-    conn.prepare_cached("UPDATE users SET name = ?2 WHERE id = ?1")?
-        .execute(params![user_id, name])?;
+    conn.prepare_cached("UPDATE users SET name = ?2, name_key = ?3 WHERE id = ?1")?
+        .execute(params![user_id, name, name_key(name)])?;
     audit(conn, actor, "staff.renamed", &user.email, None, at)?;
     Ok(Ok(User {
         name: name.to_owned(),
@@ -238,7 +239,7 @@ impl Sqlite {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, email, name, role, created_at, disabled_at, last_sign_in_at FROM users
-                 ORDER BY disabled_at IS NOT NULL, name COLLATE NOCASE, id",
+                 ORDER BY disabled_at IS NOT NULL, name_key, id",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(Account {

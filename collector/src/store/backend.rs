@@ -478,8 +478,9 @@ operations! {
         /// What removing a site would take with it; `None` if there is none.
         fn site_holdings(id: i64) -> Result<Option<SiteHoldings>, StoreError>;
         /// A page of sites, ordered by name, optionally only those whose name or
-        /// key contains `search`.
+        /// key contains `search` (in any case, with or without accents).
         fn site_page(search: Option<String>, offset: usize, limit: usize) -> Result<SitePage, StoreError>;
+        /// Every site's settings, ordered by name as staff choose among them.
         fn site_settings() -> Result<Vec<SiteSettings>, StoreError>;
         fn sites() -> Result<Vec<Site>, StoreError>;
         /// Every colleague with their notification preferences.

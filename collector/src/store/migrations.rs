@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0027.sql"),
     include_str!("schema/0028.sql"),
     include_str!("schema/0029.sql"),
+    include_str!("schema/0030.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
@@ -123,7 +124,8 @@ pub fn known() -> usize {
 }
 
 /// Brings the database up to this binary's schema, then makes again any
-/// index or trigger of that schema the database lacks.
+/// index or trigger of that schema the database lacks and keys the names
+/// stored without their sort key.
 pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
     let applied = apply(conn)?;
     match applied.as_slice() {
@@ -141,6 +143,7 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
     if applied.first() != Some(&1) {
         restore_missing(conn)?;
     }
+    super::name_order::refresh(conn)?;
     Ok(())
 }
 
@@ -169,6 +172,9 @@ fn apply_upto(conn: &mut Connection, upto: usize) -> Result<Vec<usize>, StoreErr
         }
         if i + 1 == 29 {
             super::privacy::add_email_keys(&tx)?;
+        }
+        if i + 1 == 30 {
+            super::name_order::add_keys(&tx)?;
         }
         let redacted = if i + 1 == 27 {
             super::redact::backfill(&tx)?

@@ -18,6 +18,7 @@ mod flush;
 mod fold;
 mod mail_health;
 mod migrations;
+mod name_order;
 mod notify;
 mod notify_prefs;
 mod outbox;

@@ -253,7 +253,7 @@ fn digest_facts(
     if with_webhooks {
         let mut stmt = conn.prepare_cached(
             "SELECT s.name, w.url FROM webhooks w JOIN sites s ON s.id = w.site_id
-             WHERE w.state = 'failing' ORDER BY s.name COLLATE NOCASE, w.id",
+             WHERE w.state = 'failing' ORDER BY s.name_key, w.id",
         )?;
         facts.failing = stmt
             .query_map([], |r| {

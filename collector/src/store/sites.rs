@@ -4,8 +4,9 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::accounts::audit;
-use super::{Sqlite, StoreError, fold};
+use super::{Sqlite, StoreError};
 use crate::ids;
+use crate::name::name_key;
 use crate::origin::OriginPattern;
 use crate::review::workflow::Status;
 
@@ -70,11 +71,18 @@ fn insert(conn: &Connection, site: &NewSite, at: i64) -> Result<Site, StoreError
     let key = ids::site_key();
     let origins = origins_text(&site.origins);
     conn.execute(
-        "INSERT INTO sites (id, key, name, origins, created_at)
+        "INSERT INTO sites (id, key, name, name_key, origins, created_at)
          VALUES (max(coalesce((SELECT max(id) FROM sites), 0),
                      coalesce((SELECT upto FROM cursors WHERE name = ?5), 0)) + 1,
-                 ?1, ?2, ?3, ?4)",
-        params![key, site.name, origins, at, REMOVED_SITES_CURSOR],
+                 ?1, ?2, ?6, ?3, ?4)",
+        params![
+            key,
+            site.name,
+            origins,
+            at,
+            REMOVED_SITES_CURSOR,
+            name_key(&site.name)
+        ],
     )?;
     Ok(Site {
         id: conn.last_insert_rowid(),
@@ -173,19 +181,20 @@ fn site_page(
     limit: usize,
 ) -> Result<SitePage, StoreError> {
     let (filter, args): (&str, Vec<Value>) = match search {
-        // In any case of any letter, as PostgreSQL's ILIKE finds it; instr
-        // takes the words as plain text, wildcards and all. Keys are made
-        // of ASCII (`ids::site_key`), which SQLite's own lower() folds.
+        // Words as plain text, wildcards and all, found in a name in any
+        // case and with or without its accents ("arzte" finds "Ärzte").
+        // Keys are made of ASCII (`ids::site_key`), which the name's key
+        // leaves as it is but for case.
         Some(q) => (
-            "WHERE instr(earshot_fold(s.name), ?1) > 0 OR instr(lower(s.key), ?1) > 0",
-            vec![fold::fold(q).into()],
+            "WHERE instr(s.name_key, ?1) > 0 OR instr(lower(s.key), ?1) > 0",
+            vec![name_key(q).into()],
         ),
         None => ("", Vec::new()),
     };
     let sql = format!(
         "SELECT s.id, s.key, s.name, s.origins, s.first_response_minutes, s.response_promise,
                 s.receipt_email, {}
-         FROM sites s {filter} ORDER BY s.name COLLATE NOCASE, s.id LIMIT {limit} OFFSET {offset}",
+         FROM sites s {filter} ORDER BY s.name_key, s.id LIMIT {limit} OFFSET {offset}",
         last_entry_sql()
     );
     let rows: Vec<SiteRow> = conn
@@ -250,8 +259,8 @@ fn update_site(
     let mut changed = Vec::new();
     if let Some(name) = &change.name {
         conn.execute(
-            "UPDATE sites SET name = ?2 WHERE id = ?1",
-            params![id, name],
+            "UPDATE sites SET name = ?2, name_key = ?3 WHERE id = ?1",
+            params![id, name, name_key(name)],
         )?;
         changed.push("name");
     }

@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Sqlite, StoreError};
+use crate::name::name_key;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -107,10 +108,12 @@ fn insert_user(conn: &Connection, user: &NewUser, at: i64) -> Result<User, Store
         return Err(StoreError::Duplicate("email"));
     }
     let result = conn.execute(
-        "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO users (email, name, name_key, role, password_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             user.email,
             user.name,
+            name_key(&user.name),
             user.role.as_str(),
             user.password_hash,
             at
@@ -178,7 +181,7 @@ impl Sqlite {
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
         self.read(|conn| {
             let mut stmt =
-                conn.prepare_cached("SELECT id, email, name, role FROM users WHERE disabled_at IS NULL ORDER BY name COLLATE NOCASE, id")?;
+                conn.prepare_cached("SELECT id, email, name, role FROM users WHERE disabled_at IS NULL ORDER BY name_key, id")?;
             let rows = stmt.query_map([], |r| user_from_row(r, 0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })

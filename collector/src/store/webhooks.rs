@@ -152,8 +152,7 @@ impl Sqlite {
     /// Every endpoint, by site, oldest first.
     pub async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached(&format!("{SELECT} ORDER BY s.name COLLATE NOCASE, w.id"))?;
+            let mut stmt = conn.prepare_cached(&format!("{SELECT} ORDER BY s.name_key, w.id"))?;
             let rows = stmt.query_map([], from_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
         })

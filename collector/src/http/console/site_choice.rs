@@ -4,6 +4,7 @@
 
 use maud::{Markup, html};
 
+use crate::name::name_key;
 use crate::store::SiteSettings;
 
 /// Above this many sites a filter takes a typed name or key.
@@ -11,7 +12,8 @@ pub const LISTED_SITES: usize = 100;
 
 /// What staff chose, an id from the list or a typed name or key, as a
 /// site's id (`None`: every site). The typed text is matched as its key,
-/// then its name (either case), then as part of exactly one name or key.
+/// then its name (in any case), then as part of exactly one name (in any
+/// case, with or without accents, as the Sites page searches) or key.
 pub fn resolve(chosen: &str, sites: &[SiteSettings]) -> Result<Option<i64>, String> {
     let typed = chosen.trim();
     if typed.is_empty() {
@@ -25,13 +27,14 @@ pub fn resolve(chosen: &str, sites: &[SiteSettings]) -> Result<Option<i64>, Stri
     if let Some(site) = sites.iter().find(|s| s.key == typed) {
         return Ok(Some(site.id));
     }
-    if let Some(site) = sites.iter().find(|s| s.name.eq_ignore_ascii_case(typed)) {
+    let lower = typed.to_lowercase();
+    if let Some(site) = sites.iter().find(|s| s.name.to_lowercase() == lower) {
         return Ok(Some(site.id));
     }
-    let needle = typed.to_lowercase();
-    let mut partly = sites.iter().filter(|s| {
-        s.name.to_lowercase().contains(&needle) || s.key.to_lowercase().contains(&needle)
-    });
+    let needle = name_key(typed);
+    let mut partly = sites
+        .iter()
+        .filter(|s| name_key(&s.name).contains(&needle) || s.key.to_lowercase().contains(&needle));
     match (partly.next(), partly.next()) {
         (Some(site), None) => Ok(Some(site.id)),
         (None, _) => Err(format!("No site is called “{typed}”.")),
@@ -100,6 +103,24 @@ mod tests {
         assert_eq!(resolve("shop", &sites), Ok(Some(1)));
         assert_eq!(resolve("europe", &sites), Ok(Some(2)));
         assert_eq!(resolve("bl", &sites), Ok(Some(3)));
+    }
+
+    #[test]
+    fn a_name_is_found_in_any_case_with_or_without_its_accents() {
+        let mut sites = sites();
+        sites.push(site(4, "site_ddd", "Ärzte-Praxis"));
+        sites.push(site(5, "site_eee", "Café"));
+        sites.push(site(6, "site_fff", "Cafe"));
+        assert_eq!(resolve("ÄRZTE-PRAXIS", &sites), Ok(Some(4)));
+        assert_eq!(resolve("arzte", &sites), Ok(Some(4)));
+        // Typed as one of two names alike but for an accent: that one.
+        assert_eq!(resolve("CAFÉ", &sites), Ok(Some(5)));
+        assert_eq!(resolve("cafe", &sites), Ok(Some(6)));
+        assert!(
+            resolve("caf", &sites)
+                .unwrap_err()
+                .contains("More than one")
+        );
     }
 
     #[test]

@@ -276,7 +276,7 @@ pub fn paths() -> Value {
         }},
         "/api/v1/sites": {"get": {
             "operationId": "listSites",
-            "summary": "Sites",
+            "summary": "Sites, in alphabetical order (accents and case aside)",
             "tags": [TAG],
             "security": [{"apiToken": []}],
             "responses": sites_responses

@@ -9,6 +9,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 
 use super::staff::user;
 use super::{Postgres, audit, read_opt, read_rows};
+use crate::name::name_key;
 use crate::store::account_links::{ASKED_LINKS_PER_HOUR, withdrawn_action};
 use crate::store::accounts::{Outcome, flatten};
 use crate::store::refusals::HOUR_MS;
@@ -160,8 +161,8 @@ async fn rename(
         return Ok(Ok(user));
     }
     tx.execute(
-        "UPDATE users SET name = $2 WHERE id = $1",
-        &[&user_id, &name],
+        "UPDATE users SET name = $2, name_key = $3 WHERE id = $1",
+        &[&user_id, &name, &name_key(name)],
     )
     .await?;
     audit(tx, actor, "staff.renamed", &user.email, None, at).await?;
@@ -306,9 +307,16 @@ async fn redeem(
             let name = name.unwrap_or_default();
             let id: i64 = tx
                 .query_one(
-                    "INSERT INTO users (email, name, role, password_hash, created_at)
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                    &[&email, &name, &role.as_str(), &password_hash, &now],
+                    "INSERT INTO users (email, name, name_key, role, password_hash, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    &[
+                        &email,
+                        &name,
+                        &name_key(name),
+                        &role.as_str(),
+                        &password_hash,
+                        &now,
+                    ],
                 )
                 .await?
                 .try_get(0)?;
@@ -414,7 +422,7 @@ impl Postgres {
         let rows = client
             .query(
                 "SELECT id, email, name, role, created_at, disabled_at, last_sign_in_at FROM users
-                 ORDER BY disabled_at IS NOT NULL, lower(name COLLATE \"C\"), id",
+                 ORDER BY disabled_at IS NOT NULL, name_key, id",
                 &[],
             )
             .await?;

@@ -286,7 +286,7 @@ impl Postgres {
         let stmt = client
             .prepare_cached(
                 "SELECT id, name, key, first_response_minutes, response_promise, receipt_email
-                 FROM sites ORDER BY id",
+                 FROM sites ORDER BY name_key, id",
             )
             .await?;
         let rows = client.query(&stmt, &[]).await?;

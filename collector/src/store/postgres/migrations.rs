@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0015.sql"),
     include_str!("schema/0016.sql"),
     include_str!("schema/0017.sql"),
+    include_str!("schema/0018.sql"),
 ];
 
 /// The advisory lock's key: "earshot" in ASCII, so it stays clear of
@@ -72,6 +73,7 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
     if applied.first() != Some(&1) {
         restore_missing(client).await?;
     }
+    super::name_order::refresh(&*client).await?;
     Ok(())
 }
 

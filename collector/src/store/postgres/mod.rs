@@ -28,6 +28,7 @@ mod inbox;
 mod intake;
 mod mail_health;
 mod migrations;
+mod name_order;
 mod notify;
 mod notify_prefs;
 mod outbox;

@@ -417,7 +417,7 @@ impl Postgres {
                 .query(
                     "SELECT s.name, w.url FROM webhooks w JOIN sites s ON s.id = w.site_id
                      WHERE w.state = 'failing'
-                     ORDER BY lower(s.name COLLATE \"C\"), w.id",
+                     ORDER BY s.name_key, w.id",
                     &[],
                 )
                 .await?;

@@ -4,6 +4,7 @@
 use tokio_postgres::Row;
 
 use super::{Postgres, audit, is_unique_violation, read_opt, read_rows};
+use crate::name::name_key;
 use crate::store::staff::SIGNED_OUT_ELSEWHERE;
 use crate::store::{NewUser, OpenSession, Role, Session, StoreError, User};
 
@@ -28,11 +29,12 @@ async fn insert_user(
 ) -> Result<User, StoreError> {
     let inserted = client
         .query_one(
-            "INSERT INTO users (email, name, role, password_hash, created_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO users (email, name, name_key, role, password_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             &[
                 &new.email,
                 &new.name,
+                &name_key(&new.name),
                 &new.role.as_str(),
                 &new.password_hash,
                 &at,
@@ -105,7 +107,7 @@ impl Postgres {
         let stmt = client
             .prepare_cached(
                 "SELECT id, email, name, role FROM users WHERE disabled_at IS NULL
-                 ORDER BY lower(name COLLATE \"C\"), id",
+                 ORDER BY name_key, id",
             )
             .await?;
         client

@@ -104,10 +104,7 @@ impl Postgres {
     pub async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
         let client = self.client().await?;
         client
-            .query(
-                &format!("{SELECT} ORDER BY lower(s.name COLLATE \"C\"), w.id"),
-                &[],
-            )
+            .query(&format!("{SELECT} ORDER BY s.name_key, w.id"), &[])
             .await?
             .iter()
             .map(webhook)

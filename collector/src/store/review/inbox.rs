@@ -516,7 +516,7 @@ impl Sqlite {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, name, key, first_response_minutes, response_promise, receipt_email
-                 FROM sites ORDER BY id",
+                 FROM sites ORDER BY name_key, id",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(SiteSettings {
