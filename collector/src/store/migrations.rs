@@ -118,6 +118,26 @@ fn widen_checks(tx: &rusqlite::Transaction<'_>, migration: usize) -> Result<(), 
     Ok(())
 }
 
+/// Adds `column` (declared as `definition`) to `table` unless it is there:
+/// SQLite adds a column only unconditionally, and a migration must run
+/// again on a database rewound to the version before it.
+pub(super) fn add_column_once(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    definition: &str,
+) -> Result<(), StoreError> {
+    let present = conn
+        .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?
+        .exists([table, column])?;
+    if !present {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+        ))?;
+    }
+    Ok(())
+}
+
 /// How many schema versions this binary knows.
 pub fn known() -> usize {
     MIGRATIONS.len()

@@ -20,16 +20,7 @@ pub(super) const NAMED: [&str; 2] = ["sites", "users"];
 /// Version 30's columns and index; the keys come with [`refresh`].
 pub(super) fn add_keys(conn: &Connection) -> Result<(), StoreError> {
     for table in NAMED {
-        let has_column = conn
-            .prepare(&format!(
-                "SELECT 1 FROM pragma_table_info('{table}') WHERE name = 'name_key'"
-            ))?
-            .exists([])?;
-        if !has_column {
-            conn.execute_batch(&format!(
-                "ALTER TABLE {table} ADD COLUMN name_key TEXT NOT NULL DEFAULT ''"
-            ))?;
-        }
+        super::migrations::add_column_once(conn, table, "name_key", "TEXT NOT NULL DEFAULT ''")?;
     }
     conn.execute_batch("CREATE INDEX IF NOT EXISTS sites_name ON sites(name_key, id)")?;
     Ok(())

@@ -86,12 +86,7 @@ pub(in crate::store) const KEY_PAGE: i64 = 10_000;
 /// finds it there), filled for every stored entry that gave an email, then
 /// its index. Rows a collector already wrote keep their key.
 pub(super) fn add_email_keys(conn: &Connection) -> Result<(), StoreError> {
-    let has_column = conn
-        .prepare("SELECT 1 FROM pragma_table_info('entries') WHERE name = 'email_key'")?
-        .exists([])?;
-    if !has_column {
-        conn.execute_batch("ALTER TABLE entries ADD COLUMN email_key TEXT")?;
-    }
+    super::migrations::add_column_once(conn, "entries", "email_key", "TEXT")?;
     key_stored_emails(conn, KEY_PAGE)?;
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS entries_email_key ON entries (email_key, id)
