@@ -515,7 +515,7 @@ impl Sqlite {
     }
 
     /// A page of sites, ordered by name, optionally only those whose name or
-    /// key contains `search`.
+    /// key contains `search` (in any case, with or without accents).
     pub async fn site_page(
         &self,
         search: Option<String>,

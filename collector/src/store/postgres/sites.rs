@@ -244,10 +244,9 @@ const SITE_ROW_SELECT: &str =
             s.receipt_email, (SELECT max(created_at) FROM entries WHERE site_id = s.id)
      FROM sites s";
 
-/// `LIKE` pattern matching `text` anywhere, its wildcards escaped.
 impl Postgres {
     /// A page of sites, ordered by name, optionally only those whose name
-    /// or key contains `search` (in any case).
+    /// or key contains `search` (in any case, with or without accents).
     pub async fn site_page(
         &self,
         search: Option<String>,
@@ -264,8 +263,8 @@ impl Postgres {
         // The page's sites are chosen first and only they look up their
         // last entry: with the lookup beside OFFSET, every site skipped
         // paid for it (page 150 of 10,000 sites over a million entries
-        // took 22-30 ms, then 2.8). They are chosen by their key and id
-        // alone, which the index holds: reading whole rows, the planner
+        // took 22-30 ms, then 2.8). They are chosen by their name's key and
+        // id alone, which the index holds: reading whole rows, the planner
         // sorted the table rather than walk the index (page 150 5.6 ms,
         // now 1.0).
         let stmt = client
