@@ -51,6 +51,17 @@ async fn audited(db: &Store, action: &str) -> Vec<String> {
         .collect()
 }
 
+/// The actions of the latest ten audit records (of those starting with
+/// `prefix`), newest first.
+pub async fn audit_actions(db: &Store, prefix: Option<&str>) -> Vec<String> {
+    db.audit_log(prefix.map(str::to_owned), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
+
 fn refusal<T: std::fmt::Debug>(result: Result<T, AccountError>) -> AccountRefusal {
     match result {
         Err(AccountError::Refused(refusal)) => refusal,
@@ -182,15 +193,8 @@ async fn a_disabled_colleague_is_cut_off_at_once_and_can_return(db: &Store) {
             .unwrap()
             .is_none()
     );
-    let actions: Vec<String> = db
-        .audit_log(None, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
     assert_eq!(
-        actions,
+        audit_actions(db, None).await,
         [
             "staff.enabled",
             "staff.disabled",

@@ -6,6 +6,7 @@ use earshot_collector::notify::Prefs;
 use earshot_collector::review::workflow::{DAY, HOUR};
 use earshot_collector::store::{MailKind, NewUser, NewWebhook, Role, Store, User};
 
+use crate::accounts::audit_actions;
 use crate::ingest::{T0, entry, first_site};
 use crate::notify::colleague;
 use crate::story;
@@ -57,15 +58,8 @@ async fn endpoints_are_managed_and_every_change_recorded(db: &Store) {
             .unwrap()
     );
     assert!(db.webhook(hook.public_id).await.unwrap().is_none());
-    let actions: Vec<String> = db
-        .audit_log(Some("webhook.".into()), 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
     assert_eq!(
-        actions,
+        audit_actions(db, Some("webhook.")).await,
         [
             "webhook.removed",
             "webhook.enabled",
