@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use earshot_protocol::{FeedbackAccepted, FeedbackRequest, Kind, Submission, limits};
+use earshot_protocol::{FeedbackAccepted, FeedbackRequest, Kind, Severity, Submission, limits};
 use tracing::instrument;
 
 use super::{ApiError, AppState};
@@ -237,11 +237,10 @@ pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<
 
 fn shape_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = err.path().to_string();
-    let inner = err.into_inner();
-    if inner.classify() != serde_json::error::Category::Data {
-        return ApiError::MalformedJson;
-    }
-    let detail = inner.to_string();
+    // The body is known to be well-formed JSON here, so even serde_json's
+    // "syntax" errors describe its shape: a number or `true` where an enum
+    // such as `kind` wants a string is reported as "expected value".
+    let detail = err.into_inner().to_string();
     let quoted = detail
         .split('`')
         .nth(1)
@@ -282,13 +281,27 @@ fn shape_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
             field: Some(name),
         };
     }
-    if detail.starts_with("unknown variant") && path == "kind" {
-        let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-        return ApiError::Shape {
-            code: "unknown_kind",
-            message: format!("kind must be one of: {}", kinds.join(", ")),
-            field,
+    // The allowed values come from the protocol, not from serde's message,
+    // which quotes the customer's value.
+    if detail.starts_with("unknown variant") {
+        let allowed: Option<(&'static str, Vec<&str>)> = match path.as_str() {
+            "kind" => Some((
+                "unknown_kind",
+                Kind::ALL.iter().map(|k| k.as_str()).collect(),
+            )),
+            "severity" => Some((
+                "unknown_severity",
+                Severity::ALL.iter().map(|s| s.as_str()).collect(),
+            )),
+            _ => None,
         };
+        if let Some((code, values)) = allowed {
+            return ApiError::Shape {
+                code,
+                message: format!("{path} must be one of: {}", values.join(", ")),
+                field,
+            };
+        }
     }
     ApiError::Shape {
         code: "invalid_type",
@@ -316,6 +329,22 @@ mod tests {
         assert_eq!(
             shape(r#"{"site":"s","kind":"rant","message":"m"}"#),
             ("unknown_kind", Some("kind".into()))
+        );
+        assert_eq!(
+            shape(r#"{"site":"s","kind":"complaint","message":"m","severity":"Blocking"}"#),
+            ("unknown_severity", Some("severity".into()))
+        );
+        assert_eq!(
+            shape(r#"{"site":"s","kind":"complaint","message":"m","severity":3}"#),
+            ("invalid_type", Some("severity".into()))
+        );
+        assert_eq!(
+            shape(r#"{"site":"s","kind":0,"message":"m"}"#),
+            ("invalid_type", Some("kind".into()))
+        );
+        assert_eq!(
+            shape(r#"{"site":"s","kind":"complaint","message":"m","severity":true}"#),
+            ("invalid_type", Some("severity".into()))
         );
         assert_eq!(
             shape(r#"{"site":"s","kind":"idea","message":"m","page":{"url":"x","colour":1}}"#),

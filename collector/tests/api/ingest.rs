@@ -104,15 +104,21 @@ async fn submit_returns_422_when_message_is_empty_or_missing() {
 }
 
 #[tokio::test]
-async fn submit_returns_422_when_kind_is_unknown() {
+async fn submit_returns_422_when_kind_or_severity_is_unknown() {
     let app = spawn_app().await;
-    let mut body = app.valid_body();
-    body["kind"] = json!("rant");
-    let (code, field) = error_of(app.post_json(&body, None).await, 422).await;
-    assert_eq!(
-        (code.as_str(), field.as_deref()),
-        ("unknown_kind", Some("kind"))
-    );
+    for (field, value, code) in [
+        ("kind", "rant", "unknown_kind"),
+        ("severity", "urgent", "unknown_severity"),
+    ] {
+        let mut body = app.valid_body();
+        body[field] = json!(value);
+        let (got_code, got_field) = error_of(app.post_json(&body, None).await, 422).await;
+        assert_eq!(
+            (got_code.as_str(), got_field.as_deref()),
+            (code, Some(field))
+        );
+    }
+    assert_eq!(app.entry_count(), 0);
 }
 
 #[tokio::test]

@@ -127,7 +127,7 @@ pub fn document() -> Value {
         "403": error_response("Unknown site (`unknown_site`), or origin not allowed for the site (`origin_not_allowed`)"),
         "413": error_response(&format!("Body larger than {} bytes; a declared Content-Length over it is refused before the body is read", limits::BODY_MAX_BYTES)),
         "415": error_response("Content-Type is not application/json"),
-        "422": error_response("Well-formed JSON that breaks a rule; `field` names the field (`required`, `too_long`, `invalid_email`, `invalid_url`, `unknown_kind`, `unknown_field`, `duplicate_field`, `invalid_type`, …)"),
+        "422": error_response("Well-formed JSON that breaks a rule; `field` names the field (`required`, `too_long`, `invalid_email`, `invalid_url`, `unknown_kind`, `unknown_severity`, `unknown_field`, `duplicate_field`, `invalid_type`, …)"),
         "429": rate_limited(),
         "503": unavailable()
     });
