@@ -147,6 +147,12 @@ async fn the_inbox_filters_apply_to_the_api() {
         .json(&format!("/api/v1/entries?view=all&site={}", app.site_key))
         .await;
     assert_eq!(refs(&by_key).len(), 2);
+    // Tools filter by key, so entries name it beside the site's name.
+    for entry in by_key["entries"].as_array().unwrap() {
+        assert_eq!(entry["site_key"], app.site_key.as_str());
+    }
+    let detail = api.json(&format!("/api/v1/entries/{idea}")).await;
+    assert_eq!(detail["site_key"], app.site_key.as_str());
     assert_eq!(refs(&api.json("/api/v1/entries?view=spam").await).len(), 0);
     for (query, field) in [
         ("kind=rant", "kind"),

@@ -80,7 +80,19 @@ async fn the_waiting_view_pages_oldest_first_both_ways(db: &Store) {
     assert_eq!(references(&all), newest_first);
     let row = &all.rows[0];
     assert_eq!(row.summary, "Problem number 6");
-    assert_eq!(row.site_name, "Shop");
+    assert_eq!(
+        (row.site_name.as_str(), row.site_key.as_str()),
+        ("Shop", shop.key.as_str())
+    );
+    let detail = db
+        .entry_detail(row.public_id.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (detail.site_name.as_str(), detail.site_key.as_str()),
+        ("Shop", shop.key.as_str())
+    );
     assert_eq!(row.first_response_target_ms, 1440 * MINUTE);
     assert_eq!(row.status, "new");
     assert_eq!(

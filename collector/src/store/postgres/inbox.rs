@@ -438,6 +438,7 @@ fn inbox_row(r: &tokio_postgres::Row) -> Result<InboxRow, StoreError> {
         next_promise_due: r.try_get(14)?,
         followup_at: r.try_get(15)?,
         assignee_id: r.try_get(16)?,
+        site_key: r.try_get(17)?,
     })
 }
 

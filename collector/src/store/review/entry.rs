@@ -40,6 +40,7 @@ pub struct EntryDetail {
     /// When the customer's latest unanswered follow-up arrived.
     pub followup_at: Option<i64>,
     pub site_name: String,
+    pub site_key: String,
     pub first_response_target_ms: i64,
     /// The assignee's id and name.
     pub assignee_id: Option<i64>,
@@ -107,7 +108,7 @@ pub(in crate::store) const DETAIL_SELECT: &str =
         e.context, e.followup_at, u.name,
         (SELECT m.state FROM mail_outbox m WHERE m.entry_id = e.id AND m.kind = 'receipt'
          ORDER BY m.id DESC LIMIT 1),
-        e.email IS NOT NULL AND s.receipt_email
+        e.email IS NOT NULL AND s.receipt_email, s.key
      FROM entries e JOIN sites s ON s.id = e.site_id LEFT JOIN users u ON u.id = e.assignee_id";
 
 /// An entry's timeline, oldest first, up to its `WHERE`; the same SQL on
@@ -168,6 +169,7 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
                     .as_deref()
                     .and_then(Receipt::from_state),
                 closing_emailed: r.get(29)?,
+                site_key: r.get(30)?,
                 attachments: Vec::new(),
                 events: Vec::new(),
                 promises: Vec::new(),

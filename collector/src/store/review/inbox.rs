@@ -25,6 +25,7 @@ pub struct InboxRow {
     /// When the customer's latest unanswered follow-up arrived.
     pub followup_at: Option<i64>,
     pub site_name: String,
+    pub site_key: String,
     pub first_response_target_ms: i64,
     /// The assignee's name and id.
     pub assignee: Option<String>,
@@ -71,7 +72,7 @@ pub(in crate::store) const INBOX_COLUMNS: &str =
          ELSE substr(coalesce(e.message, ''), 1, 240) END, e.email, e.name,
     e.created_at, e.first_response_at, s.name, s.first_response_minutes, u.name,
     (SELECT min(p.due_at) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
-    e.followup_at, e.assignee_id";
+    e.followup_at, e.assignee_id, s.key";
 
 /// The conditions picking a customer's other entries: those whose email
 /// is the entry's (`$1`, its public id) as erasure matches it, trimmed and
@@ -360,6 +361,7 @@ fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
         next_promise_due: r.get(14)?,
         followup_at: r.get(15)?,
         assignee_id: r.get(16)?,
+        site_key: r.get(17)?,
     })
 }
 

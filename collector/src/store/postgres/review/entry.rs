@@ -66,6 +66,7 @@ fn detail(r: &Row) -> Result<EntryDetail, StoreError> {
             .as_deref()
             .and_then(Receipt::from_state),
         closing_emailed: r.try_get(29)?,
+        site_key: r.try_get(30)?,
         attachments: Vec::new(),
         events: Vec::new(),
         promises: Vec::new(),
