@@ -30,9 +30,11 @@ mod forgot;
 #[path = "../../../fuzz/src/lib.rs"]
 mod fuzz;
 mod helpers;
+mod idempotency;
 mod inbox;
 mod ingest;
 mod limits;
+mod mail_delivery;
 mod mail_tls;
 mod mentions;
 mod metrics;

@@ -1,6 +1,7 @@
 //! Staff notifications by email through a real SMTP sink on loopback: a
 //! burst folds into "and N more", the digest on an injected clock,
-//! assignments, spam, retries with every attempt recorded.
+//! assignments, spam. Delivery itself (retries, failures shown) is in
+//! `mail_delivery`.
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::helpers::{TestApp, smtp_sink, smtp_sink_refusing, spawn_app_with};
-use crate::staff::{NOON, add_staff, add_staff_at, signed_in};
+use crate::staff::{NOON, add_staff_at, signed_in};
 
 /// A collector with SMTP, Ada (admin) and Bo (agent), on a manual clock.
 pub(crate) async fn app_with_mail(
@@ -92,7 +93,7 @@ pub(crate) fn decoded_header(mail: &str, name: &str) -> String {
     out
 }
 
-fn complaint(app: &TestApp, message: &str) -> serde_json::Value {
+pub(crate) fn complaint(app: &TestApp, message: &str) -> serde_json::Value {
     json!({"site": app.site_key, "kind": "complaint", "message": message,
            "email": "ana@customer.example"})
 }
@@ -366,240 +367,4 @@ async fn the_daily_digest_lists_who_waits_promises_and_counts_on_the_clock() {
             .iter()
             .all(|m| !header(m, "Subject").contains("Digest for 2026-11-22"))
     );
-}
-
-#[tokio::test]
-async fn an_email_the_relay_refuses_is_retried_and_every_attempt_recorded() {
-    let (app, clock, mut mails) = app_with_mail(NOON, 1).await;
-    submit(&app, complaint(&app, "Parcel lost")).await;
-    assert!(collect(&mut mails, Duration::from_secs(2)).await.is_empty());
-    clock.advance(61_000);
-    let got = collect(&mut mails, Duration::from_secs(3)).await;
-    assert_eq!(got.len(), 1);
-    let attempts: Vec<(i64, Option<String>)> = {
-        let db = app.db();
-        let mut stmt = db
-            .prepare("SELECT ok, error FROM mail_attempts ORDER BY id")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
-    assert_eq!(attempts.len(), 2);
-    assert_eq!(attempts[0].0, 0);
-    assert!(
-        attempts[0].1.as_deref().unwrap().contains("451"),
-        "{attempts:?}"
-    );
-    assert_eq!(attempts[1], (1, None));
-}
-
-/// Waits until `n` attempts to send email are recorded.
-async fn attempts_recorded(app: &TestApp, n: i64) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let count: i64 = app
-            .db()
-            .query_row("SELECT count(*) FROM mail_attempts", [], |r| r.get(0))
-            .unwrap();
-        if count >= n {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{count} of {n} attempts"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-#[tokio::test]
-async fn failing_email_is_shown_in_the_console_and_a_test_email_sends_the_waiting_again() {
-    // The relay refuses the first four messages: three tries of Ada's
-    // notification, then the first test email.
-    let (app, clock, mut mails) = app_with_mail(NOON, 4).await;
-    let ada = signed_in(&app, "ada@example.com").await;
-    let bo = signed_in(&app, "bo@example.com").await;
-    let notifications = ada.html("/console/notifications").await;
-    assert!(
-        notifications.contains("No email has gone out yet."),
-        "{notifications}"
-    );
-    assert!(!notifications.contains("a domain nobody receives mail for"));
-    assert!(
-        !ada.html("/console")
-            .await
-            .contains("Email is not getting through")
-    );
-
-    submit(&app, complaint(&app, "Parcel lost")).await;
-    attempts_recorded(&app, 1).await;
-    clock.advance(61_000);
-    attempts_recorded(&app, 2).await;
-    clock.advance(5 * 60_000 + 1_000);
-    attempts_recorded(&app, 3).await;
-    // Administrators see it above the inbox; an agent, on Notifications.
-    let inbox = ada.html("/console").await;
-    assert!(
-        inbox.contains("Email is not getting through")
-            && inbox.contains("3 attempts failed, the first"),
-        "{inbox}"
-    );
-    assert!(inbox.contains("SMTP status 451"), "{inbox}");
-    assert!(
-        !bo.html("/console")
-            .await
-            .contains("Email is not getting through")
-    );
-    let page = bo.html("/console/notifications").await;
-    assert!(
-        page.contains("Email is not getting through</strong>: 3 attempts failed"),
-        "{page}"
-    );
-
-    // A test the relay refuses says what it answered and what to check.
-    let tested = ada.act("/console/notifications/test", &[]).await;
-    assert_eq!(tested.status().as_u16(), 303);
-    let to = tested.headers()["location"].to_str().unwrap().to_owned();
-    assert_eq!(to, "/console/notifications?tested=451#email");
-    let page = ada.html(to.trim_end_matches("#email")).await;
-    assert!(
-        page.contains("The test email did not go out: SMTP status 451.")
-            && page.contains("asked to try again later"),
-        "{page}"
-    );
-    // One it takes arrives, and the notification waiting half an hour for
-    // its next retry goes out now.
-    let tested = ada.act("/console/notifications/test", &[]).await;
-    let to = tested.headers()["location"].to_str().unwrap().to_owned();
-    assert_eq!(to, "/console/notifications?tested=sent-1#email");
-    let got = collect(&mut mails, Duration::from_secs(5)).await;
-    assert_eq!(got.len(), 2, "the test and the notification: {got:?}");
-    assert!(
-        got.iter()
-            .any(|m| header(m, "Subject") == "Earshot test email")
-    );
-    assert!(
-        got.iter()
-            .any(|m| header(m, "To").contains("ada@example.com"))
-    );
-    assert!(got.iter().any(|m| m.contains("Parcel lost")));
-    let page = ada.html(to.trim_end_matches("#email")).await;
-    assert!(
-        page.contains("1 email that had failed is being sent again now."),
-        "{page}"
-    );
-    assert!(page.contains("Email is getting through"), "{page}");
-    assert!(
-        !ada.html("/console")
-            .await
-            .contains("Email is not getting through")
-    );
-}
-
-#[tokio::test]
-async fn a_test_email_that_goes_out_clears_the_warning_when_nothing_waits_to_be_retried() {
-    // The relay refuses all six tries of Ada's notification, which is then
-    // given up: no real email is left to show that it works again.
-    let (app, clock, mut mails) = app_with_mail(NOON, 6).await;
-    submit(&app, complaint(&app, "Parcel lost")).await;
-    attempts_recorded(&app, 1).await;
-    for (tries, wait) in [(2, 1), (3, 5), (4, 30), (5, 120), (6, 360)] {
-        clock.advance(wait * 60_000 + 1_000);
-        attempts_recorded(&app, tries).await;
-    }
-    let ada = signed_in(&app, "ada@example.com").await;
-    let inbox = ada.html("/console").await;
-    assert!(
-        inbox.contains("Email is not getting through") && inbox.contains("6 attempts failed"),
-        "{inbox}"
-    );
-
-    let tested = ada.act("/console/notifications/test", &[]).await;
-    let to = tested.headers()["location"].to_str().unwrap().to_owned();
-    assert_eq!(to, "/console/notifications?tested=sent-0#email");
-    let got = collect(&mut mails, Duration::from_secs(2)).await;
-    assert_eq!(got.len(), 1, "only the test: {got:?}");
-    let page = ada.html(to.trim_end_matches("#email")).await;
-    assert!(
-        page.contains("Email is getting through: the last went out"),
-        "{page}"
-    );
-    assert!(
-        !ada.html("/console")
-            .await
-            .contains("Email is not getting through")
-    );
-}
-
-#[tokio::test]
-async fn a_sender_on_a_domain_nobody_receives_for_is_pointed_out_on_notifications() {
-    let (url, _mails) = smtp_sink().await;
-    let app = spawn_app_with(move |config| {
-        config.smtp = Some(Smtp {
-            url: Secret::new(url),
-            from: "Earshot <earshot@localhost>".into(),
-        });
-    })
-    .await;
-    add_staff(&app.running.store).await;
-    let admin = signed_in(&app, "ada@example.com")
-        .await
-        .html("/console/notifications")
-        .await;
-    assert!(
-        admin.contains("Email goes out from <code>earshot@localhost</code></strong>, a domain nobody receives mail for"),
-        "{admin}"
-    );
-    assert!(admin.contains("<code>--smtp-from</code>"), "{admin}");
-    let agent = signed_in(&app, "bo@example.com")
-        .await
-        .html("/console/notifications")
-        .await;
-    assert!(agent.contains("a domain nobody receives mail for"));
-    assert!(agent.contains("An administrator can change the collector's sender."));
-    assert!(!agent.contains("--smtp-from"), "{agent}");
-}
-
-#[tokio::test]
-async fn an_email_sent_but_not_recorded_is_recorded_later_never_sent_again() {
-    let (app, _, mut mails) = app_with_mail(NOON, 0).await;
-    // As a full disk does: the email goes, writing that it went fails.
-    app.db()
-        .execute_batch(
-            "CREATE TRIGGER disk_full BEFORE INSERT ON mail_attempts
-             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
-        )
-        .unwrap();
-    submit(&app, complaint(&app, "Parcel lost")).await;
-    // Counted over a fixed window: a sender that repeats itself never
-    // falls quiet.
-    let window = tokio::time::Instant::now() + Duration::from_secs(4);
-    let mut got = 0;
-    while let Ok(Some(_)) = tokio::time::timeout_at(window, mails.recv()).await {
-        got += 1;
-    }
-    assert_eq!(got, 1, "sent once, however often its record fails");
-    let pending: i64 = app
-        .db()
-        .query_row(
-            "SELECT count(*) FROM mail_outbox WHERE state = 'pending'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(pending, 1, "not recorded yet");
-
-    app.db().execute_batch("DROP TRIGGER disk_full").unwrap();
-    assert!(collect(&mut mails, Duration::from_secs(3)).await.is_empty());
-    let (state, attempts): (String, i64) = app
-        .db()
-        .query_row(
-            "SELECT state, (SELECT count(*) FROM mail_attempts) FROM mail_outbox",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!((state.as_str(), attempts), ("sent", 1));
 }
