@@ -19,3 +19,14 @@ pub fn kind_label(kind: &str) -> &'static str {
         _ => "Feedback",
     }
 }
+
+/// How staff call the severity a customer chose, capitalised as kinds
+/// are; a value this version does not know shows as stored.
+pub fn severity_label(severity: &str) -> &str {
+    match severity {
+        "minor" => "Minor",
+        "annoying" => "Annoying",
+        "blocking" => "Blocking",
+        other => other,
+    }
+}

@@ -157,6 +157,17 @@ async fn the_report_matches_a_fixture_worked_out_by_hand() {
     assert_eq!(row(&kinds, WEEK), [WEEK, "4", "2", "1", "0", "0", "7"]);
     let severities = table(&bo, "severities").await;
     assert_eq!(row(&severities, WEEK), [WEEK, "0", "0", "1", "6", "7"]);
+    // Severities are named as kinds are, on the report and the entry.
+    let html = bo.html("/console/reports").await;
+    assert!(
+        html.contains(r#"<th scope="col" class="num">Blocking</th>"#),
+        "{html}"
+    );
+    let entry = bo.html(&format!("/console/entries/{a}")).await;
+    assert!(
+        entry.contains(r#"<dt>Severity</dt><dd dir="auto">Blocking</dd>"#),
+        "{entry}"
+    );
     // First replies after 10, 60, 60 and 30 minutes: median (2nd of 4) is
     // 30 minutes, the 90th percentile (4th of 4) an hour.
     let first = table(&bo, "first-response").await;

@@ -91,11 +91,12 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], accounts: &[Account]) ->
             .iter()
             .map(|s| (s.as_str().to_owned(), s.label().to_owned())),
     );
-    let severities = opts(
-        &mut Severity::ALL
-            .iter()
-            .map(|s| (s.as_str().to_owned(), s.as_str().to_owned())),
-    );
+    let severities = opts(&mut Severity::ALL.iter().map(|s| {
+        (
+            s.as_str().to_owned(),
+            views::severity_label(s.as_str()).to_owned(),
+        )
+    }));
     let mut assignees = vec![
         ("me".to_owned(), "Me".to_owned()),
         ("none".to_owned(), "Nobody".to_owned()),
@@ -230,7 +231,7 @@ fn table(page: &InboxPage, now: i64, view: View) -> Markup {
                                 @if let Some(email) = &row.email { " · " (email) }
                             }
                         }
-                        td.kind { (views::kind_label(&row.kind)) @if let Some(s) = &row.severity { div.muted { (s) } } }
+                        td.kind { (views::kind_label(&row.kind)) @if let Some(s) = &row.severity { div.muted { (views::severity_label(s)) } } }
                         td { (views::status_badge(&row.status)) }
                         td data-label="Site:" { (row.site_name) }
                         td data-label="Assignee:" { (row.assignee.as_deref().unwrap_or("—")) }

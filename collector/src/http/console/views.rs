@@ -127,7 +127,7 @@ pub fn status_badge(status: &str) -> Markup {
     html! { span class={ "badge status-" (status) } { (label) } }
 }
 
-pub use crate::review::kind_label;
+pub use crate::review::{kind_label, severity_label};
 
 /// A customer-supplied URL as a link only when it is http(s); anything else
 /// (`javascript:`, `data:`) is shown as text.

@@ -39,7 +39,7 @@ fn context(entry: &EntryDetail) -> Markup {
         @if let Some(url) = &entry.page_url { dt { "Page" } dd { (views::customer_link(url)) } }
         (context_row("Page title", entry.page_title.as_deref()))
         @if let Some(url) = &entry.page_referrer { dt { "Came from" } dd { (views::customer_link(url)) } }
-        (context_row("Severity", entry.severity.as_deref()))
+        (context_row("Severity", entry.severity.as_deref().map(views::severity_label)))
         (context_row("Browser", entry.user_agent.as_deref()))
         (context_row("Language", entry.language.as_deref()))
         (context_row("Time zone", entry.timezone.as_deref()))

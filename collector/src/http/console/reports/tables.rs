@@ -12,8 +12,8 @@ use super::super::charts::{Line, Series, bars, hbars};
 use super::super::error::capitalise;
 use super::super::views;
 use crate::report::{quantile, week_start};
-use crate::review::kind_label;
 use crate::review::workflow::human_duration;
+use crate::review::{kind_label, severity_label};
 use crate::store::{Period, Rollups};
 
 /// A table cell: durations show as "3 h 20 min" on the page and as seconds
@@ -89,9 +89,9 @@ fn kinds() -> Vec<(String, String)> {
 fn severities() -> Vec<(String, String)> {
     let mut columns: Vec<(String, String)> = Severity::ALL
         .iter()
-        .map(|s| (s.as_str().to_owned(), s.as_str().to_owned()))
+        .map(|s| (s.as_str().to_owned(), severity_label(s.as_str()).to_owned()))
         .collect();
-    columns.push((String::new(), "not given".to_owned()));
+    columns.push((String::new(), "Not given".to_owned()));
     columns
 }
 
