@@ -6,16 +6,21 @@
 #   EXAMPLES=1000 bash tests/schemathesis/run.sh
 #   bash tests/schemathesis/run.sh --install-only   # only the venv (CI, ahead of time)
 #
-# Three runs against a fresh collector (abuse limits off, so rate limits do
+# Runs against a fresh collector (abuse limits off, so rate limits do
 # not hide the logic):
 #   1. the public API, the document as served, every check;
 #   2. the same with `site` pinned to the collector's real site key, so
 #      generated submissions reach validation, storage and idempotency
 #      instead of stopping at 403 unknown_site;
-#   3. the staff API (tag `staff`) with an administrator's write token, its
+#   3. attaching images, with the entry and its status secret pinned to a
+#      real entry (which holds one real image), so generated bodies reach
+#      the image checks instead of stopping at 401;
+#   4. the staff API (tag `staff`) with an administrator's write token, its
 #      `reference` and `promise` path parameters pinned to seeded entries
-#      and their promises, so reads and actions reach the rules instead of
-#      stopping at 404. Every check but positive_data_acceptance: staff
+#      and their promises and attachment ids to that image, so reads and
+#      actions reach the rules instead of stopping at 404 (then once more
+#      without a token or with a wrong one). Every check but
+#      positive_data_acceptance: staff
 #      input names things that must exist (a colleague, a site, a cursor
 #      this API gave out), depends on the clock (a promise is not due in
 #      the past) or on another field (`to` not before `from`), which no
@@ -54,11 +59,32 @@ key=$(grep -o 'data-site="[^"]*"' "$work/server.out" | head -n 1 | cut -d'"' -f2
 [ -n "$key" ] || { echo "the collector did not start"; cat "$work/server.out"; exit 1; }
 
 curl -fsS "$base/api/openapi.json" >"$work/served.json"
-python3 - "$work/served.json" "$key" "$work/pinned.json" <<'PY'
-import json, sys
+python3 - "$work/served.json" "$key" "$work/pinned.json" "$base" "$work/upload.json" "$work/image.txt" <<'PY'
+import json, struct, sys, urllib.request, zlib
 doc = json.load(open(sys.argv[1]))
-doc["components"]["schemas"]["FeedbackRequest"]["properties"]["site"] = {"type": "string", "enum": [sys.argv[2]]}
-json.dump(doc, open(sys.argv[3], "w"))
+site, base = sys.argv[2], sys.argv[4]
+pinned = json.loads(json.dumps(doc))
+pinned["components"]["schemas"]["FeedbackRequest"]["properties"]["site"] = {"type": "string", "enum": [site]}
+json.dump(pinned, open(sys.argv[3], "w"))
+# An entry with one real image: attaching to it with its secret reaches
+# the image checks, and the staff API can serve the image.
+def post(path, body, headers):
+    headers = {"Origin": "http://localhost:8000", **headers}
+    return json.load(urllib.request.urlopen(urllib.request.Request(base + path, body, headers)))
+accepted = post("/api/v1/feedback", json.dumps({"site": site, "kind": "complaint", "message": "See the picture"}).encode(), {"Content-Type": "application/json"})
+secret = accepted["status_url"].rsplit(".", 1)[1]
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b"")
+post(f"/api/v1/feedback/{accepted['id']}/attachments", png, {"Content-Type": "image/png", "Authorization": "Bearer " + secret})
+upload = doc["paths"]["/api/v1/feedback/{id}/attachments"]["post"]
+for parameter in upload["parameters"]:
+    if parameter["name"] == "id":
+        parameter["schema"] = {"type": "string", "enum": [accepted["id"]]}
+    if parameter["name"] == "Authorization":
+        parameter["schema"] = {"type": "string", "enum": ["Bearer " + secret]}
+json.dump(doc, open(sys.argv[5], "w"))
+open(sys.argv[6], "w").write(accepted["reference"])
 PY
 
 status=0
@@ -72,6 +98,11 @@ echo "== schemathesis: the document as served"
 run "$base/api/openapi.json" --exclude-tag staff
 echo "== schemathesis: site pinned to $key"
 run "$work/pinned.json" --url "$base" --exclude-tag staff
+# Any bytes under an image type fit the schema, yet only a real image is
+# stored, so positive_data_acceptance cannot hold here.
+echo "== schemathesis: images attached to a real entry with its secret"
+run "$work/upload.json" --url "$base" --include-operation-id attachImage \
+  --exclude-checks positive_data_acceptance
 stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM entries').fetchone()[0])" "$db")
 echo "== entries stored by the runs: $stored"
 
@@ -80,7 +111,7 @@ echo "== entries stored by the runs: $stored"
 "$earshot" dev seed --db "$db" --count 200 >/dev/null
 token=$("$earshot" token add --db "$db" --email schemathesis@example.com --name schemathesis --scope write | grep -o 'esk_[A-Za-z0-9]*')
 [ -n "$token" ] || { echo "no API token was made"; exit 1; }
-python3 - "$work/served.json" "$base" "$token" "$work/staff.json" <<'PY'
+python3 - "$work/served.json" "$base" "$token" "$work/staff.json" "$(cat "$work/image.txt")" <<'PY'
 import datetime, json, sys, urllib.request
 doc, base, token = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
 def call(path, body=None):
@@ -97,6 +128,10 @@ for reference in references:
     reply = {"body": "We are on it.", "promise": {"text": "Fixed next week", "due": due}}
     promises += [p["id"] for p in call(f"/api/v1/entries/{reference}/replies", reply)["promises"]]
 assert references and promises, "no entries with promises to test with"
+# The image attached before the public runs, so that fetching one reaches
+# the store instead of stopping at 404.
+images = [a["id"] for a in call(f"/api/v1/entries/{sys.argv[5]}")["attachments"]]
+assert images, "the entry with an image has none"
 for path in doc["paths"].values():
     for operation in path.values():
         for parameter in operation.get("parameters", []):
@@ -104,6 +139,9 @@ for path in doc["paths"].values():
                 parameter["schema"] = {"type": "string", "enum": references}
             if parameter["in"] == "path" and parameter["name"] == "promise":
                 parameter["schema"] = {"type": "integer", "enum": promises}
+for parameter in doc["paths"]["/api/v1/attachments/{id}"]["get"]["parameters"]:
+    if parameter["name"] == "id":
+        parameter["schema"] = {"type": "string", "enum": images}
 json.dump(doc, open(sys.argv[4], "w"))
 PY
 # One worker: two made Python 3.11's parser fail inside hypothesis
