@@ -241,6 +241,30 @@ impl Browser {
         })
     }
 
+    /// Opens `url` and waits for it to load. WebKitWebDriver may fail the
+    /// navigation with an UnknownError without a message when it moves the
+    /// page into a process of its own (cross-origin isolated pages); the
+    /// page has often loaded all the same, and if not it is asked for once
+    /// more.
+    pub async fn goto(&self, url: &str) -> TestResult {
+        let Err(first) = self.client.goto(url).await else {
+            return Ok(());
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if self
+            .client
+            .current_url()
+            .await
+            .is_ok_and(|now| now.as_str() == url)
+        {
+            return Ok(());
+        }
+        self.client
+            .goto(url)
+            .await
+            .map_err(|again| format!("{url} did not open: {first}, then {again}").into())
+    }
+
     /// Ends the WebDriver session and the driver process.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
@@ -305,18 +329,21 @@ axe.run(document, {{ runOnly: {{ type: "tag", values: ["wcag2a", "wcag2aa", "wca
     pub async fn widget(&self) -> TestResult<ShadowRoot> {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let host = self
-                .client
-                .wait()
-                .at_most(PATIENCE)
-                .for_element(Locator::Css("earshot-widget"))
-                .await?;
-            // WebKitWebDriver now and then answers "Could not parse shadow
-            // root information" for a root that is there (seen once in
-            // CI while the page was still loading): ask again.
-            match host.shadow_root().await {
+            // Not there yet is not the only answer to ask again after:
+            // while a page loads WebKitWebDriver now and then answers "Could
+            // not parse shadow root information" for a root that is there,
+            // or fails the search itself with an UnknownError without a
+            // message (each seen once in CI, the second on the cross-origin
+            // isolated page, which WebKit moves into a process of its own).
+            let found = match self.client.find(Locator::Css("earshot-widget")).await {
+                Ok(host) => host.shadow_root().await,
+                Err(e) => Err(e),
+            };
+            match found {
                 Ok(root) => return Ok(root),
-                Err(e) if Instant::now() > deadline => return Err(e.into()),
+                Err(e) if Instant::now() > deadline => {
+                    return Err(format!("the widget's shadow root never came: {e}").into());
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }

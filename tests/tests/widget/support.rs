@@ -88,7 +88,7 @@ async fn show_launcher_from(
 ) -> TestResult<(String, Element)> {
     let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
     let url = format!("http://{host_name}:{}/{page}", host.port());
-    browser.client.goto(&url).await?;
+    browser.goto(&url).await?;
     let launcher = browser.find_in_widget("button.launcher").await?;
     Ok((url, launcher))
 }
