@@ -20,12 +20,12 @@
 #      and their promises and attachment ids to that image, so reads and
 #      actions reach the rules instead of stopping at 404 (then once more
 #      without a token or with a wrong one). Every check but
-#      positive_data_acceptance: staff
-#      input names things that must exist (a colleague, a site, a cursor
-#      this API gave out), depends on the clock (a promise is not due in
-#      the past) or on another field (`to` not before `from`), which no
-#      schema can say; each such refusal is a documented 422 naming its
-#      field, and a request the schema forbids must still be refused.
+#      positive_data_acceptance: staff input names things that must exist
+#      (a colleague, a site, a cursor this API gave out), depends on the
+#      clock (a promise is not due in the past) or on another field (`to`
+#      not before `from`), which no schema can say; each such refusal is a
+#      documented 422 naming its field, and a request the schema forbids
+#      must still be refused.
 # Needs python3 (a venv is made under target/) and PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
