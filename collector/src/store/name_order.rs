@@ -44,13 +44,16 @@ pub(super) fn refresh(conn: &Connection) -> Result<usize, StoreError> {
                 ))
             })?
             .filter_map(|row| match row {
-                Ok((id, name, key)) => (name_key(&name) != key).then(|| Ok((id, name))),
+                Ok((id, name, key)) => {
+                    let fresh = name_key(&name);
+                    (fresh != key).then_some(Ok((id, fresh)))
+                }
                 Err(e) => Some(Err(e)),
             })
             .collect::<Result<_, _>>()?;
         let mut update = tx.prepare(&format!("UPDATE {table} SET name_key = ?2 WHERE id = ?1"))?;
-        for (id, name) in &stale {
-            changed += update.execute(params![id, name_key(name)])?;
+        for (id, key) in &stale {
+            changed += update.execute(params![id, key])?;
         }
     }
     tx.commit()?;
