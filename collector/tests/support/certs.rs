@@ -125,13 +125,14 @@ pub fn acceptor(cert: &Path, key: &Path) -> tokio_rustls::TlsAcceptor {
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
     let key = PrivateKeyDer::from_pem_file(key).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
+    // ring, as the collector's clients use it (see `store::postgres::tls`).
+    #[expect(deprecated, reason = "ring lacks only post-quantum key exchange")]
+    let provider = rustls::crypto::ring::default_provider();
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
     tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config))
 }
