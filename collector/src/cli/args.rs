@@ -236,8 +236,9 @@ pub enum TokenCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Add a staff account. The password is read from the first line of
-    /// standard input, unless --generate-password prints a new one.
+    /// Add a staff account. At a terminal the password is asked for (not
+    /// shown, typed twice); from a pipe it is standard input's first line;
+    /// --generate-password prints a new one instead.
     Add {
         /// Email address used to sign in.
         #[arg(long)]
@@ -280,8 +281,9 @@ pub enum UserCommand {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Set a new password (ends the account's sessions). Read from standard
-    /// input unless --generate-password.
+    /// Set a new password (ends the account's sessions): asked for at a
+    /// terminal (not shown, typed twice), else standard input's first
+    /// line, unless --generate-password.
     Password {
         /// The account's sign-in email.
         #[arg(long)]

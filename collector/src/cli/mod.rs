@@ -6,6 +6,7 @@ mod panics;
 mod privacy;
 pub mod site_args;
 mod sites;
+mod terminal;
 mod tokens;
 mod users;
 mod webhooks;
@@ -49,6 +50,14 @@ pub enum CliError {
     Password(#[from] PasswordError),
     #[error("could not read the password from standard input: {0}")]
     Stdin(std::io::Error),
+    #[error("no password was typed; nothing was changed")]
+    NoPasswordTyped,
+    #[error("no password after three tries; nothing was changed")]
+    NoPasswordAgreed,
+    #[error("cancelled; nothing was changed")]
+    Cancelled,
+    #[error("the password typed is not valid UTF-8 text")]
+    NotUtf8,
     #[error("invalid --email: {0}")]
     Email(String),
     #[error("invalid --name: {0}")]

@@ -1,7 +1,7 @@
 //! `earshot user …`: staff accounts from the command line: add, set a
 //! password, rename, list, disable and enable.
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 
 use super::args::ListFormat;
 use super::{CliError, json_time, open_or_create, print_row, store_error, with_store};
@@ -19,11 +19,15 @@ fn account_error(db: &DbArgs) -> impl Fn(crate::store::AccountError) -> CliError
     }
 }
 
-/// A password from `--generate-password` (printed once) or stdin's first
-/// line, never from a flag (flags end up in shell history and `ps`).
-fn obtain_password(generate: bool) -> Result<(Password, bool), CliError> {
+/// A password from `--generate-password` (printed once), typed at the
+/// terminal (unseen, twice) or stdin's first line (a script's), never from
+/// a flag (flags end up in shell history and `ps`).
+fn obtain_password(generate: bool, email: &str) -> Result<(Password, bool), CliError> {
     if generate {
         return Ok((Password::generate(), true));
+    }
+    if std::io::stdin().is_terminal() {
+        return Ok((super::terminal::new_password(email)?, false));
     }
     let mut line = String::new();
     std::io::stdin()
@@ -65,7 +69,7 @@ pub(super) async fn add_user(
         {
             return Err(CliError::EmailTaken(email));
         }
-        let (password, generated) = obtain_password(generate)?;
+        let (password, generated) = obtain_password(generate, &email)?;
         let password_hash = hash(&password)?;
         let user = store
             .add_user(
@@ -111,7 +115,7 @@ pub(super) async fn set_password(
         {
             return Err(CliError::NoSuchUser(email.clone()));
         }
-        let (password, generated) = obtain_password(generate)?;
+        let (password, generated) = obtain_password(generate, &email)?;
         let password_hash = hash(&password)?;
         let changed = store
             .set_password(

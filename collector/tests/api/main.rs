@@ -16,6 +16,8 @@ mod certs;
 mod cli;
 mod cli_integrations;
 mod cli_serve;
+#[cfg(unix)]
+mod cli_terminal;
 mod cli_users;
 mod colleagues;
 mod console;
