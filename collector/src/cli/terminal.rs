@@ -35,6 +35,14 @@ fn say(line: &str) -> Result<(), CliError> {
     writeln!(std::io::stderr(), "{line}").map_err(CliError::Stdin)
 }
 
+/// A prompt, the answer typed on the same line.
+fn ask(prompt: &str) -> Result<(), CliError> {
+    let mut err = std::io::stderr();
+    err.write_all(prompt.as_bytes())
+        .and_then(|()| err.flush())
+        .map_err(CliError::Stdin)
+}
+
 /// One line typed at the terminal on standard input, without echo.
 ///
 /// The terminal reads key by key here (not a line at a time) so that
@@ -68,10 +76,7 @@ fn hidden_line(prompt: &str) -> Result<String, CliError> {
 fn prompt_and_read(prompt: &str) -> Result<String, CliError> {
     use std::io::Read;
 
-    let mut err = std::io::stderr();
-    err.write_all(prompt.as_bytes())
-        .and_then(|()| err.flush())
-        .map_err(CliError::Stdin)?;
+    ask(prompt)?;
     let mut typed = Vec::new();
     let mut key = [0u8; 1];
     let mut stdin = std::io::stdin().lock();
@@ -101,10 +106,7 @@ fn prompt_and_read(prompt: &str) -> Result<String, CliError> {
 fn hidden_line(prompt: &str) -> Result<String, CliError> {
     use std::io::BufRead;
 
-    let mut err = std::io::stderr();
-    err.write_all(prompt.as_bytes())
-        .and_then(|()| err.flush())
-        .map_err(CliError::Stdin)?;
+    ask(prompt)?;
     let mut line = String::new();
     if std::io::stdin()
         .lock()
