@@ -1,10 +1,10 @@
 //! `earshot erase` and `earshot export-person`: a person's data by their
 //! email address.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use super::args::ConfirmArgs;
+use super::terminal::confirmed;
 use super::{CliError, store_error, with_store};
 use crate::config::DbArgs;
 use crate::person::PersonEmail;
@@ -25,22 +25,6 @@ pub(super) async fn site_id(
         .find(|s| s.key == key)
         .map(|s| Some(s.id))
         .ok_or_else(|| CliError::NoSuchSite(key.to_owned()))
-}
-
-/// Asks on the terminal for `word` to be typed; scripts pass `--yes`
-/// instead.
-pub(super) fn confirmed(prompt: &str, word: &str) -> Result<bool, CliError> {
-    if !std::io::stdin().is_terminal() {
-        return Err(CliError::NeedsYes);
-    }
-    print!("{prompt} Type \"{word}\" to go on: ");
-    std::io::stdout().flush().map_err(CliError::Stdin)?;
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(CliError::Stdin)?;
-    Ok(answer.trim() == word)
 }
 
 pub async fn erase(

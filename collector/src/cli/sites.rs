@@ -2,8 +2,9 @@
 //! feedback.
 
 use super::args::{ConfirmArgs, ListFormat};
-use super::privacy::{confirmed, site_id};
+use super::privacy::site_id;
 use super::site_args::{OnOff, RetentionScope, SiteEdit, SiteSettingsArgs};
+use super::terminal::confirmed;
 use super::{CliError, open, open_or_create, print_row, public_url, store_error, with_store};
 use crate::config::DbArgs;
 use crate::name::SiteName;

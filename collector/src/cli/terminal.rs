@@ -1,11 +1,28 @@
-//! A new password asked of a person at a terminal: not shown as it is
-//! typed (it would stay in the scrollback, and be read over a shoulder),
-//! and typed twice, since a typo nobody saw would lock its owner out.
+//! What the commands ask of a person at a terminal: a confirmation, and a
+//! new password, not shown as it is typed (it would stay in the
+//! scrollback, and be read over a shoulder) and typed twice, since a typo
+//! nobody saw would lock its owner out. Questions go to standard error, so
+//! that they are seen while the output goes to a file.
 
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 
 use super::CliError;
 use crate::auth::Password;
+
+/// Asks at the terminal for `word` to be typed; scripts pass `--yes`
+/// instead.
+pub(super) fn confirmed(prompt: &str, word: &str) -> Result<bool, CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::NeedsYes);
+    }
+    ask(&format!("{prompt} Type \"{word}\" to go on: "))?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(CliError::Stdin)?;
+    Ok(answer.trim() == word)
+}
 
 /// Chances to type an acceptable password alike twice (as `passwd`
 /// gives).
@@ -104,8 +121,6 @@ fn prompt_and_read(prompt: &str) -> Result<String, CliError> {
 /// Without termios, the line as the terminal shows it.
 #[cfg(not(unix))]
 fn hidden_line(prompt: &str) -> Result<String, CliError> {
-    use std::io::BufRead;
-
     ask(prompt)?;
     let mut line = String::new();
     if std::io::stdin()

@@ -1,5 +1,5 @@
-//! The commands that ask a person at a terminal for a new password, run on
-//! a pseudo-terminal as a person would run them.
+//! The commands that ask a person at a terminal (a new password, a
+//! confirmation), run on a pseudo-terminal as a person would run them.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -15,7 +15,7 @@ use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
 use rustix::termios::{LocalModes, tcgetattr};
 
 use crate::cli_integrations::add_colleague;
-use crate::helpers::BIN;
+use crate::helpers::{BIN, added_site, earshot};
 
 /// A command whose standard input and error are a terminal, as when a
 /// person runs it: what the terminal shows is collected, keys are typed.
@@ -190,4 +190,38 @@ fn ctrl_c_at_a_password_prompt_cancels_and_gives_the_terminal_back() {
     assert!(shown.contains("error: no password was typed"), "{shown}");
     assert_eq!(stored_hash(&db, "cy@example.com"), None);
     assert!(echoes);
+}
+
+#[test]
+fn a_confirmation_is_asked_on_the_terminal_while_the_output_goes_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    added_site(&db, "Shop", "https://shop.example");
+    let old = added_site(&db, "Old shop", "https://old.example");
+
+    // Output to a file (here a pipe), the question still on the terminal.
+    let mut at = AtTerminal::run(&["site", "remove", &old], &db);
+    at.wait_for("Type \"remove\" to go on: ", 1);
+    at.type_keys(b"no\r");
+    let (ok, stdout, shown, _) = at.finish();
+    assert!(ok, "{shown}");
+    assert_eq!(stdout, "Nothing was removed.\n");
+    assert!(
+        shown.contains(&format!("This removes site {old} with ")),
+        "{shown}"
+    );
+    let (_, sites, _) = earshot(&["site", "list"], &db);
+    assert!(sites.contains(&old), "{sites}");
+
+    let mut at = AtTerminal::run(&["site", "remove", &old], &db);
+    at.wait_for("Type \"remove\" to go on: ", 1);
+    at.type_keys(b"remove\r");
+    let (ok, stdout, shown, _) = at.finish();
+    assert!(ok, "{shown}");
+    assert!(
+        stdout.starts_with(&format!("Removed site {old}")),
+        "{stdout}"
+    );
+    let (_, sites, _) = earshot(&["site", "list"], &db);
+    assert!(!sites.contains(&old), "{sites}");
 }
