@@ -52,7 +52,7 @@ pub enum CliError {
     Stdin(std::io::Error),
     #[error("no password was typed; nothing was changed")]
     NoPasswordTyped,
-    #[error("no password after three tries; nothing was changed")]
+    #[error("no password after {} tries; nothing was changed", terminal::TRIES)]
     NoPasswordAgreed,
     #[error("cancelled; nothing was changed")]
     Cancelled,

@@ -26,24 +26,25 @@ pub(super) fn confirmed(prompt: &str, word: &str) -> Result<bool, CliError> {
 
 /// Chances to type an acceptable password alike twice (as `passwd`
 /// gives).
-const TRIES: usize = 3;
+pub(super) const TRIES: usize = 3;
 
 /// Asks for the new password of `email` until one meets the policy and is
 /// typed alike twice, at most [`TRIES`] times.
 pub(super) fn new_password(email: &str) -> Result<Password, CliError> {
-    for _ in 0..TRIES {
+    for left in (0..TRIES).rev() {
+        let end = if left > 0 { "; try again." } else { "." };
         let first = hidden_line(&format!("New password for {email}: "))?;
         let password = match Password::parse(&first) {
             Ok(password) => password,
             Err(refusal) => {
-                say(&format!("{refusal}; try again."))?;
+                say(&format!("{refusal}{end}"))?;
                 continue;
             }
         };
         if hidden_line("The same again: ")? == first {
             return Ok(password);
         }
-        say("The two were not the same; try again.")?;
+        say(&format!("The two were not the same{end}"))?;
     }
     Err(CliError::NoPasswordAgreed)
 }

@@ -161,7 +161,7 @@ fn user_add_at_a_terminal_asks_twice_and_never_shows_the_password() {
 }
 
 #[test]
-fn ctrl_c_at_a_password_prompt_cancels_and_gives_the_terminal_back() {
+fn ctrl_c_ctrl_d_or_three_failed_tries_at_a_password_prompt_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
     add_colleague(&db, "ada@example.com");
@@ -188,6 +188,22 @@ fn ctrl_c_at_a_password_prompt_cancels_and_gives_the_terminal_back() {
     let (ok, _, shown, echoes) = at.finish();
     assert!(!ok);
     assert!(shown.contains("error: no password was typed"), "{shown}");
+    assert_eq!(stored_hash(&db, "cy@example.com"), None);
+    assert!(echoes);
+
+    // Three tries, as `passwd` gives, and then no account either.
+    let mut at = AtTerminal::run(&["user", "add", "--email", "cy@example.com"], &db);
+    for tried in 1..=3 {
+        at.wait_for("New password for cy@example.com: ", tried);
+        at.type_keys(b"too short\r");
+    }
+    let (ok, _, shown, echoes) = at.finish();
+    assert!(!ok);
+    assert_eq!(shown.matches("try again.").count(), 2, "{shown}");
+    assert!(
+        shown.contains("at least 10 characters.\r\nerror: no password after 3 tries"),
+        "{shown}"
+    );
     assert_eq!(stored_hash(&db, "cy@example.com"), None);
     assert!(echoes);
 }
