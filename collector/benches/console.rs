@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 use earshot_collector::auth::{ApiToken, Password, SessionId, csrf_token, password};
 use earshot_collector::clock::system_millis;
 use earshot_collector::config::Config;
+use earshot_collector::review::filter::{Filter, View, parse_date};
+use earshot_collector::review::workflow::Status;
 use earshot_collector::server;
 use earshot_collector::store::{NewToken, NewUser, Role, Store};
 
@@ -212,8 +214,27 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
                 .collect::<String>()
         }
     };
+    // An entry left open for eleven months, as real backlogs have one: the
+    // open view's searches read from it. Reopened once; a database reused
+    // from an earlier run has it open already.
+    let old = Filter {
+        view: View::All,
+        to: parse_date("2026-01-01"),
+        ..Filter::default()
+    };
+    let now = system_millis();
+    let old = running.store.inbox(old, 1, now).await.unwrap().rows;
+    let old = old.first().expect("an entry from before 2026");
+    if old.status != "in_progress" {
+        running
+            .store
+            .set_status(old.public_id.clone(), Status::InProgress, user.id, now)
+            .await
+            .unwrap();
+    }
     let waiting_next = next_of("/console").await;
     let all_next = next_of("/console?view=all").await;
+    let open_next = next_of("/console?view=open").await;
     // A place mid-year, to page a search from deep down.
     let mid_next = next_of("/console?view=all&to=2026-06-01").await;
 
@@ -263,6 +284,15 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
             "inbox: needs a response, page 2",
             format!("/console?after={waiting_next}"),
         ),
+        ("inbox: still open", "/console?view=open".into()),
+        (
+            "inbox: still open, page 2",
+            format!("/console?view=open&after={open_next}"),
+        ),
+        (
+            "inbox: still open, complaints, unassigned",
+            "/console?view=open&kind=complaint&assignee=none".into(),
+        ),
         ("inbox: all, newest first", "/console?view=all".into()),
         (
             "inbox: all, page 2",
@@ -296,6 +326,18 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
             "search: word + status",
             "/console?view=all&q=invoice&status=wont_fix".into(),
         ),
+        (
+            "search: one common word, needs a response",
+            "/console?q=checkout".into(),
+        ),
+        (
+            "search: one common word, still open",
+            "/console?view=open&q=checkout".into(),
+        ),
+        (
+            "search: rare phrase prefix, still open",
+            "/console?view=open&q=verification+sm".into(),
+        ),
         ("search: no hits", "/console?view=all&q=zebra".into()),
         (
             "search: one common word, mid-year page",
@@ -322,6 +364,10 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
             "/console/reports/pages.csv".into(),
         ),
         ("API: entries, all, 50", "/api/v1/entries?view=all".into()),
+        (
+            "API: entries, still open, 50",
+            "/api/v1/entries?view=open".into(),
+        ),
     ];
     println!(
         "console at {entries} entries on {}, {repeats} requests each (ms)",
@@ -399,7 +445,7 @@ async fn time_pages(
     repeats: usize,
 ) {
     println!(
-        "{:<32} {:>8} {:>8} {:>8} {:>8}",
+        "{:<40} {:>8} {:>8} {:>8} {:>8}",
         "page", "first", "p50", "p99", "max"
     );
     for (name, path) in cases {
@@ -421,7 +467,7 @@ async fn time_pages(
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
         println!(
-            "{:<32} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            "{:<40} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
             name,
             ms(first),
             ms(p(0.5)),

@@ -329,7 +329,7 @@ impl Assigned {
             more: &noted,
             count: more_count,
             public_url: &self.public_url,
-            rest: ("more assigned to you", "/console?view=all&assignee=me"),
+            rest: ("more assigned to you", "/console?view=open&assignee=me"),
         }
         .render();
         let words = first_words(&e.words);
@@ -568,7 +568,7 @@ mod tests {
         );
         assert!(!mail.text.contains("(by Ada)"));
         assert!(mail.text.contains(
-            "- … 29 more assigned to you: https://fb.example/console?view=all&assignee=me\n"
+            "- … 29 more assigned to you: https://fb.example/console?view=open&assignee=me\n"
         ));
         assert_eq!(mail.about, None, "about many, threaded with none");
         let html = mail.html.unwrap();

@@ -13,10 +13,19 @@ pub enum View {
     /// Entries nobody has answered yet, oldest first.
     #[default]
     Waiting,
+    /// Entries not yet closed (new, acknowledged or in progress), answered
+    /// or not, oldest first: the backlog, where a need that was answered
+    /// once and then forgotten still shows.
+    Open,
     /// Everything but spam, newest first.
     All,
     /// Only spam, newest first.
     Spam,
+}
+
+impl View {
+    /// How the query string names each view, in the order forms list them.
+    pub const NAMES: [&str; 4] = ["waiting", "open", "all", "spam"];
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +148,7 @@ impl Filter {
 
     pub fn order(&self) -> Order {
         match self.view {
-            View::Waiting => Order::OldestFirst,
+            View::Waiting | View::Open => Order::OldestFirst,
             View::All | View::Spam => Order::NewestFirst,
         }
     }
@@ -231,9 +240,10 @@ impl RawFilter {
     pub fn parse(&self, user_id: i64) -> Result<Filter, InputError> {
         let view = match self.view.as_str() {
             "" | "waiting" => View::Waiting,
+            "open" => View::Open,
             "all" => View::All,
             "spam" => View::Spam,
-            _ => return Err(one_of("view", ["waiting", "all", "spam"])),
+            _ => return Err(one_of("view", View::NAMES)),
         };
         let id = |field: &'static str, raw: &str| -> Result<Option<i64>, InputError> {
             if raw.is_empty() {
@@ -386,6 +396,26 @@ mod tests {
         .unwrap();
         assert_eq!(filter.view, View::Waiting);
         assert_eq!(filter.assignee, Some(Assignee::User(7)));
+    }
+
+    #[test]
+    fn the_open_view_is_read_oldest_first_by_arrival() {
+        let view = |raw: &str| {
+            RawFilter {
+                view: raw.into(),
+                ..RawFilter::default()
+            }
+            .parse(1)
+        };
+        let open = view("open").unwrap();
+        assert_eq!(open.view, View::Open);
+        assert_eq!(open.order(), Order::OldestFirst);
+        // By arrival, not by how long anyone has waited: an answered
+        // entry waits for nobody.
+        assert!(!open.by_wait());
+        let refused = view("closed").unwrap_err();
+        assert_eq!(refused.field, "view");
+        assert_eq!(refused.message, "view is waiting, open, all or spam");
     }
 
     #[test]

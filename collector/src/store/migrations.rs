@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0028.sql"),
     include_str!("schema/0029.sql"),
     include_str!("schema/0030.sql"),
+    include_str!("schema/0031.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:

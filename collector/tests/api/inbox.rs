@@ -216,6 +216,67 @@ async fn the_inbox_names_its_scope_counts_matches_and_shows_expected_beside_happ
 }
 
 #[tokio::test]
+async fn an_answered_entry_stays_still_open_until_it_is_closed() {
+    let (app, _) = console_app().await;
+    let (answered, _) = submit(&app, complaint(&app, "Parcel lost")).await;
+    let (closed, _) = submit(&app, complaint(&app, "Parcel late")).await;
+    let (untouched, _) = submit(&app, complaint(&app, "Parcel damaged")).await;
+    let console = signed_in(&app, "bo@example.com").await;
+    let bo: i64 = app
+        .db()
+        .query_row(
+            "SELECT id FROM users WHERE email = 'bo@example.com'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let bo = bo.to_string();
+    for (path, form) in [
+        (
+            format!("/console/entries/{answered}/reply"),
+            ("body", "Which order?"),
+        ),
+        (
+            format!("/console/entries/{answered}/assign"),
+            ("assignee", bo.as_str()),
+        ),
+        (
+            format!("/console/entries/{closed}/status"),
+            ("status", "resolved"),
+        ),
+    ] {
+        let done = console.act(&path, &[form]).await;
+        assert_eq!(done.status(), StatusCode::SEE_OTHER, "{path}");
+    }
+    let waiting = console.html("/console").await;
+    assert!(!waiting.contains(&answered) && waiting.contains(&untouched));
+    let open = console.html("/console?view=open").await;
+    assert!(open.contains("<h1>Still open</h1>"), "{open}");
+    assert!(open.contains("aria-current=\"page\">Still open"));
+    assert!(open.contains("<option value=\"open\" selected>Still open"));
+    assert!(open.contains("2 entries"), "{open}");
+    // Longest open first; the closed one is gone.
+    let at = |page: &str, id: &str| page.find(id);
+    assert!(at(&open, &answered) < at(&open, &untouched));
+    assert_eq!(at(&open, &closed), None);
+    // The navigation's "Assigned to me" is one's own open work.
+    assert!(open.contains("<a href=\"/console?assignee=me&amp;view=open\">Assigned to me</a>"));
+    let mine = console.html("/console?assignee=me&view=open").await;
+    assert!(mine.contains("aria-current=\"page\">Assigned to me"));
+    assert!(mine.contains(&answered) && !mine.contains(&untouched));
+    console
+        .act(
+            &format!("/console/entries/{answered}/status"),
+            &[("status", "resolved")],
+        )
+        .await;
+    let mine = console.html("/console?assignee=me&view=open").await;
+    assert!(!mine.contains(&answered), "{mine}");
+    let all = console.html("/console?view=all&assignee=me").await;
+    assert!(all.contains(&answered));
+}
+
+#[tokio::test]
 async fn the_date_filter_keeps_whole_utc_days() {
     let (app, _) = console_app().await;
     let (id, _) = submit(&app, complaint(&app, "Dated complaint")).await;

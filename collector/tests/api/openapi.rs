@@ -100,7 +100,7 @@ async fn the_openapi_document_describes_the_staff_api_consistently() {
     let view = &doc["paths"]["/api/v1/entries"]["get"]["parameters"][0];
     assert_eq!(
         view["schema"]["enum"],
-        json!(["waiting", "all", "spam", ""])
+        json!(["waiting", "open", "all", "spam", ""])
     );
 }
 

@@ -32,7 +32,7 @@ async fn pages_cover_every_entry_exactly_once_while_new_ones_arrive() {
         app: &app,
         token: token_for(&app, "bo@example.com", "read", None).await,
     };
-    for view in ["all", "waiting"] {
+    for view in ["all", "waiting", "open"] {
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut next = Some(format!("/api/v1/entries?view={view}&limit=7"));
         let mut pages = 0;

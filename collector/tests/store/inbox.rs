@@ -212,7 +212,7 @@ story!(filters_narrow_by_site_kind_severity_and_date);
 
 /// Every page of `filter`, `limit` at a time, forwards; then back again
 /// from the last page, which must give the same entries.
-async fn every_page(db: &Store, filter: &Filter, limit: usize, now: i64) -> Vec<String> {
+pub(crate) async fn every_page(db: &Store, filter: &Filter, limit: usize, now: i64) -> Vec<String> {
     let mut pages = vec![db.inbox(filter.clone(), limit, now).await.unwrap()];
     while let Some(next) = pages.last().and_then(|p| p.next) {
         let filter = Filter {

@@ -16,6 +16,7 @@ mod ingest;
 mod mail_outbox;
 mod notify;
 mod notify_settings;
+mod open_view;
 mod order;
 mod postgres;
 mod postgres_schema;

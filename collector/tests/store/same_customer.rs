@@ -404,7 +404,7 @@ async fn older_collectors_store_entries_while_an_upgrade_keys_stored_ones_on_pos
     }
     assert_eq!(
         recorded_versions(&older).await,
-        (1..=18).collect::<Vec<_>>()
+        (1..=19).collect::<Vec<_>>()
     );
     upgraded.shutdown().await;
 }

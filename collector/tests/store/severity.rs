@@ -200,7 +200,7 @@ async fn older_collectors_change_praise_while_an_upgrade_drops_severities_on_pos
     assert_eq!(left, 0);
     assert_eq!(
         recorded_versions(&older).await,
-        (1..=18).collect::<Vec<_>>()
+        (1..=19).collect::<Vec<_>>()
     );
     upgraded.shutdown().await;
 }

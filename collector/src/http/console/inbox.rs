@@ -58,7 +58,8 @@ fn count_text(count: i64, cap: i64) -> String {
 fn nav_current(raw: &RawFilter) -> &'static str {
     match (raw.view.as_str(), raw.assignee.as_str()) {
         ("spam", _) => "/console?view=spam",
-        ("all", "me") => "/console?assignee=me&view=all",
+        ("open", "me") => "/console?assignee=me&view=open",
+        ("open", _) => "/console?view=open",
         ("all", _) => "/console?view=all",
         _ => "/console",
     }
@@ -126,6 +127,7 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], accounts: &[Account]) ->
                 span { "In" }
                 select name="view" {
                     option value="waiting" selected[raw.view.is_empty() || raw.view == "waiting"] { "Needs a response" }
+                    option value="open" selected[raw.view == "open"] { "Still open" }
                     option value="all" selected[raw.view == "all"] { "All feedback" }
                     option value="spam" selected[raw.view == "spam"] { "Spam" }
                 }
@@ -346,6 +348,7 @@ pub async fn page(
     };
     let title = match view {
         View::Waiting => "Needs a response",
+        View::Open => "Still open",
         View::All => "All feedback",
         View::Spam => "Spam",
     };

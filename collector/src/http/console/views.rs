@@ -57,8 +57,11 @@ pub fn page(title: &str, staff: &Staff, current: &str, body: Markup) -> Html<Str
                         strong.brand { "Earshot" }
                         nav aria-label="Console" {
                             (link("/console", "Needs a response"))
+                            (link("/console?view=open", "Still open"))
                             (link("/console?view=all", "All feedback"))
-                            (link("/console?assignee=me&view=all", "Assigned to me"))
+                            // What is still to do, the longest open first:
+                            // what was closed long ago would bury it.
+                            (link("/console?assignee=me&view=open", "Assigned to me"))
                             (link("/console/promises", "Promises"))
                             (link("/console/reports", "Reports"))
                             (link("/console?view=spam", "Spam"))

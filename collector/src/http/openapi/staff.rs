@@ -6,6 +6,7 @@ use earshot_protocol::{Kind, Severity};
 use serde_json::{Value, json};
 
 use super::error_response;
+use crate::review::filter::View;
 use crate::review::input::{PROMISE_MAX, TEXT_MAX};
 use crate::review::workflow::Status;
 
@@ -54,7 +55,7 @@ fn filter_parameters(view: &str) -> Vec<Value> {
     };
     let date = json!({"anyOf": [{"type": "string", "maxLength": 0}, {"type": "string", "format": "date"}]});
     vec![
-        query("view", one_of(vec!["waiting", "all", "spam"]), view),
+        query("view", one_of(View::NAMES.to_vec()), view),
         query(
             "site",
             json!({"type": "string", "pattern": "^([0-9]{1,18}|site_[a-z0-9]{16})?$"}),
@@ -147,7 +148,7 @@ fn action(operation_id: &str, summary: &str, body: Value, created: bool) -> Valu
 
 fn export(operation_id: &str, media_type: &str, description: &str) -> Value {
     let mut parameters = filter_parameters(
-        "`all` (the default here): everything but spam, newest first; `waiting`: nobody has answered yet, oldest first; `spam`",
+        "`all` (the default here): everything but spam, newest first; `waiting`: nobody has answered yet, oldest first; `open`: not yet closed (new, acknowledged or in progress), answered or not, oldest first; `spam`",
     );
     parameters.push(json!({"name": "bom", "in": "query", "required": false, "schema": {"type": "string", "enum": ["0", "1", ""]}, "description": "`1` starts a CSV with a UTF-8 byte-order mark, for spreadsheet apps. Empty is the same as absent."}));
     let mut responses = errors(&[("422", "A malformed filter; `field` names it")]);
@@ -165,7 +166,7 @@ fn export(operation_id: &str, media_type: &str, description: &str) -> Value {
 /// The staff paths.
 pub fn paths() -> Value {
     let mut list_parameters = filter_parameters(
-        "`waiting` (the default): nobody has answered yet, oldest first; `all`: everything but spam, newest first; `spam`",
+        "`waiting` (the default): nobody has answered yet, oldest first; `open`: not yet closed (new, acknowledged or in progress), answered or not, oldest first; `all`: everything but spam, newest first; `spam`",
     );
     list_parameters.push(json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50}}));
     list_parameters.push(json!({"name": "cursor", "in": "query", "required": false, "schema": {"type": "string", "minLength": 1}, "description": "Opaque; from a previous page's `next`"}));

@@ -6,8 +6,8 @@ use tokio_postgres::types::ToSql;
 use super::{Postgres, read_rows};
 use crate::review::filter::{Assignee, Cursor, Filter, Order, PromiseFilter, Search, View};
 use crate::store::review::{
-    INBOX_COLUMNS, SAME_CUSTOMER_CONDITIONS, WAITING_SINCE_SQL, WAITING_SQL, customer_sql,
-    inbox_page, page_sql,
+    INBOX_COLUMNS, OPEN_SQL, SAME_CUSTOMER_CONDITIONS, WAITING_SINCE_SQL, WAITING_SQL,
+    customer_sql, inbox_page, page_sql,
 };
 use crate::store::{InboxPage, InboxRow, SameCustomer, SiteSettings, StoreError, WaitingSummary};
 
@@ -90,6 +90,7 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     };
     match filter.view {
         View::Waiting => clauses.push(WAITING_SQL.to_owned()),
+        View::Open => clauses.push(OPEN_SQL.to_owned()),
         View::All if filter.status.is_none() => clauses.push("e.status <> 'spam'".to_owned()),
         View::All => {}
         View::Spam => clauses.push("e.status = 'spam'".to_owned()),

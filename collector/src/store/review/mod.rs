@@ -36,11 +36,27 @@ pub const PAGE_SIZE: usize = 50;
 /// Entries one bulk action may touch.
 pub const BULK_MAX: usize = 200;
 
+/// Entries not yet closed, written once for both conditions below (a
+/// `const` cannot be spliced into another at compile time; `concat!` takes
+/// a macro's literal).
+macro_rules! open_sql {
+    () => {
+        "e.status IN ('new', 'acknowledged', 'in_progress')"
+    };
+}
+
+/// Entries not yet closed: the open view. Written exactly as
+/// `entries_open`'s condition, so the planner can use that index.
+pub(in crate::store) const OPEN_SQL: &str = open_sql!();
+
 /// Entries waiting for staff: open, and never answered or answered before
 /// the customer's latest follow-up. Written exactly as `entries_waiting`'s
 /// condition, so the planner can use that index.
-pub(in crate::store) const WAITING_SQL: &str = "e.status IN ('new', 'acknowledged', 'in_progress')
-     AND (e.first_response_at IS NULL OR e.followup_at IS NOT NULL)";
+pub(in crate::store) const WAITING_SQL: &str = concat!(
+    open_sql!(),
+    "
+     AND (e.first_response_at IS NULL OR e.followup_at IS NOT NULL)"
+);
 
 /// Since when a waiting entry has waited: its latest unanswered follow-up,
 /// or its arrival. Written exactly as `entries_waiting` is ordered, so the
