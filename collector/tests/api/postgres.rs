@@ -72,9 +72,7 @@ async fn two_collectors_on_one_postgres_serve_as_one() {
         .collect();
     assert_eq!(
         versions,
-        [
-            1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18
-        ],
+        (1..=19).collect::<Vec<_>>(),
         "each version applied once"
     );
     let store = Store::connect(&url).await.unwrap();
