@@ -37,11 +37,12 @@ impl Postgres {
             conditions,
             order,
             args,
+            fresh_plan,
             ..
         } = filter_sql(&filter, query.now);
         let sql = page_sql(EXPORT_COLUMNS, "entries e", &conditions, &order, limit);
         let mut client = self.client().await?;
-        let rows = fetch_rows(&mut client, &sql, &args, query.sparse).await?;
+        let rows = fetch_rows(&mut client, &sql, &args, query.sparse, fresh_plan).await?;
         let rows: Vec<ExportRow> = read_rows(&rows, |r| {
             Ok(ExportRow {
                 id: r.try_get(0)?,
