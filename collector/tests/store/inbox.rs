@@ -212,7 +212,7 @@ story!(filters_narrow_by_site_kind_severity_and_date);
 
 /// Every page of `filter`, `limit` at a time, forwards; then back again
 /// from the last page, which must give the same entries.
-pub(crate) async fn every_page(db: &Store, filter: &Filter, limit: usize, now: i64) -> Vec<String> {
+async fn every_page(db: &Store, filter: &Filter, limit: usize, now: i64) -> Vec<String> {
     let mut pages = vec![db.inbox(filter.clone(), limit, now).await.unwrap()];
     while let Some(next) = pages.last().and_then(|p| p.next) {
         let filter = Filter {
@@ -242,6 +242,23 @@ pub(crate) async fn every_page(db: &Store, filter: &Filter, limit: usize, now: i
         );
     }
     forwards
+}
+
+/// `filter` lists `want`, in order, however it is paged, and counts as
+/// many.
+pub(crate) async fn lists_exactly(db: &Store, filter: &Filter, want: &[String], now: i64) {
+    for limit in [1, 2, 50] {
+        assert_eq!(
+            every_page(db, filter, limit, now).await,
+            want,
+            "{filter:?}, {limit} a page"
+        );
+    }
+    let (_, count) = db
+        .inbox_counted(filter.clone(), 2, 1_000, now)
+        .await
+        .unwrap();
+    assert_eq!(count, i64::try_from(want.len()).unwrap(), "{filter:?}");
 }
 
 async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store) {
@@ -349,18 +366,7 @@ async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store)
             .iter()
             .map(|&i| inserted[i].reference.clone())
             .collect();
-        for limit in [1, 2, 50] {
-            assert_eq!(
-                every_page(db, &filter, limit, now).await,
-                want,
-                "{filter:?}, {limit} a page"
-            );
-        }
-        let (_, count) = db
-            .inbox_counted(filter.clone(), 2, 1_000, now)
-            .await
-            .unwrap();
-        assert_eq!(count, i64::try_from(want.len()).unwrap(), "{filter:?}");
+        lists_exactly(db, &filter, &want, now).await;
     }
     let bos = Filter {
         assignee: Some(Assignee::User(bo.id)),
