@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::params_from_iter;
-
-use super::review::{FilterSql, filter_sql, keyset_page, matching, page_sql};
+use super::review::{keyset_page, matching, read_page};
 use super::{Sqlite, StoreError};
 use crate::review::filter::{Cursor, Filter};
 
@@ -106,46 +104,15 @@ impl Sqlite {
                 cursor,
                 ..query.filter
             };
-            let FilterSql {
-                from,
-                conditions,
-                order,
-                args,
-            } = filter_sql(&filter, query.matching.as_deref(), query.now);
-            let sql = page_sql(EXPORT_COLUMNS, from, &conditions, &order, limit);
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params_from_iter(args), |r| {
-                Ok(ExportRow {
-                    id: r.get(0)?,
-                    public_id: r.get(1)?,
-                    reference: r.get(2)?,
-                    created_at: r.get(3)?,
-                    site_key: r.get(4)?,
-                    site_name: r.get(5)?,
-                    kind: r.get(6)?,
-                    severity: r.get(7)?,
-                    status: r.get(8)?,
-                    message: r.get(9)?,
-                    expected: r.get(10)?,
-                    actual: r.get(11)?,
-                    email: r.get(12)?,
-                    name: r.get(13)?,
-                    page_url: r.get(14)?,
-                    page_title: r.get(15)?,
-                    assignee: r.get(16)?,
-                    first_response_ms: r.get(17)?,
-                    resolution_ms: r.get(18)?,
-                    promises_open: r.get(19)?,
-                    promises_kept: r.get(20)?,
-                    promises_broken: r.get(21)?,
-                    context: r
-                        .get::<_, Option<String>>(22)?
-                        .and_then(|json| serde_json::from_str(&json).ok())
-                        .unwrap_or_default(),
-                    followup_at: r.get(23)?,
-                })
-            })?;
-            let rows: Vec<ExportRow> = rows.collect::<Result<_, _>>()?;
+            let rows = read_page(
+                conn,
+                &filter,
+                query.matching.as_deref(),
+                EXPORT_COLUMNS,
+                limit,
+                query.now,
+                export_row,
+            )?;
             let (rows, next) = keyset_page(rows, limit, |r| {
                 Cursor::of(&filter, r.id, r.created_at, r.followup_at)
             });
@@ -153,4 +120,37 @@ impl Sqlite {
         })
         .await
     }
+}
+
+/// A row of `EXPORT_COLUMNS`.
+fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExportRow> {
+    Ok(ExportRow {
+        id: r.get(0)?,
+        public_id: r.get(1)?,
+        reference: r.get(2)?,
+        created_at: r.get(3)?,
+        site_key: r.get(4)?,
+        site_name: r.get(5)?,
+        kind: r.get(6)?,
+        severity: r.get(7)?,
+        status: r.get(8)?,
+        message: r.get(9)?,
+        expected: r.get(10)?,
+        actual: r.get(11)?,
+        email: r.get(12)?,
+        name: r.get(13)?,
+        page_url: r.get(14)?,
+        page_title: r.get(15)?,
+        assignee: r.get(16)?,
+        first_response_ms: r.get(17)?,
+        resolution_ms: r.get(18)?,
+        promises_open: r.get(19)?,
+        promises_kept: r.get(20)?,
+        promises_broken: r.get(21)?,
+        context: r
+            .get::<_, Option<String>>(22)?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default(),
+        followup_at: r.get(23)?,
+    })
 }

@@ -15,7 +15,7 @@ pub(crate) fn references(page: &InboxPage) -> Vec<String> {
 }
 
 /// A colleague, signed up at `T0`.
-async fn add_staff(db: &Store, email: &str, name: &str, role: Role) -> User {
+pub(crate) async fn add_staff(db: &Store, email: &str, name: &str, role: Role) -> User {
     db.add_user(
         NewUser {
             email: email.into(),

@@ -3,9 +3,9 @@
 
 use earshot_collector::review::filter::{Assignee, Filter, Search, View};
 use earshot_collector::review::workflow::Status;
-use earshot_collector::store::{NewReply, NewUser, Role, Store};
+use earshot_collector::store::{BulkAction, BulkTarget, Inserted, NewReply, NewUser, Role, Store};
 
-use crate::inbox::{MINUTE, lists_exactly, references};
+use crate::inbox::{MINUTE, add_staff, lists_exactly, references};
 use crate::ingest::{T0, entry, first_site};
 use crate::story;
 
@@ -140,3 +140,151 @@ async fn the_open_view_keeps_answered_entries_until_they_are_closed(db: &Store) 
     assert_eq!(references(&page), want(&[4, 5, 6, 7, 9]));
 }
 story!(the_open_view_keeps_answered_entries_until_they_are_closed);
+
+/// Closes every open entry but `keep`: what a seed left open.
+async fn close_all_but(db: &Store, keep: &[&Inserted], actor: i64, at: i64) {
+    let open = Filter {
+        view: View::Open,
+        ..Filter::default()
+    };
+    loop {
+        let page = db.inbox(open.clone(), 200, at).await.unwrap();
+        let targets: Vec<BulkTarget> = page
+            .rows
+            .iter()
+            .filter(|row| keep.iter().all(|k| k.public_id != row.public_id))
+            .map(|row| BulkTarget::unseen(row.public_id.clone()))
+            .collect();
+        if targets.is_empty() {
+            break;
+        }
+        db.bulk(targets, BulkAction::Status(Status::Resolved), actor, at)
+            .await
+            .unwrap();
+    }
+}
+
+async fn a_search_of_the_open_and_waiting_views_finds_entries_that_lie_far_apart(db: &Store) {
+    let shop = first_site(db).await;
+    let ada = add_staff(db, "ada@example.com", "Ada", Role::Admin).await;
+    let day = 24 * 60 * MINUTE;
+    let add = |at: i64, kind: &str, message: &str| {
+        entry(
+            &shop,
+            at,
+            serde_json::json!({"kind": kind, "message": message}),
+        )
+    };
+    // An entry left open for a year, far older than the rest of the
+    // backlog, with thousands of closed entries between them, many of
+    // them holding the word searched ("checkout" is a seeded word).
+    let stale = db
+        .insert_entry(add(T0, "complaint", "The checkout froze"))
+        .await
+        .unwrap();
+    db.seed(10_500, T0 + 100 * day, |_| {}).await.unwrap();
+    close_all_but(db, &[&stale], ada.id, T0 + 100 * day).await;
+    // Months later, a few open together.
+    let at = T0 + 101 * day;
+    let mut close_together = Vec::new();
+    for (i, (kind, message)) in [
+        ("idea", "A faster checkout please"),
+        ("complaint", "Checkout lost my basket"),
+        ("complaint", "Checkout took my card twice"),
+        ("idea", "Checkout in dark mode"),
+        ("complaint", "No word about it here"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let stored = db.insert_entry(add(at + i as i64, kind, message));
+        close_together.push(stored.await.unwrap());
+    }
+    let reply = NewReply {
+        body: "We are on it.".into(),
+        promise: None,
+    };
+    db.reply(
+        close_together[1].public_id.clone(),
+        reply.clone(),
+        ada.id,
+        at,
+    )
+    .await
+    .unwrap();
+    let mut keep: Vec<&Inserted> = close_together.iter().collect();
+    keep.push(&stale);
+    db.seed(10_500, T0 + 200 * day, |_| {}).await.unwrap();
+    close_all_but(db, &keep, ada.id, T0 + 200 * day).await;
+    // And the newest: a few open among many closed.
+    let at = T0 + 201 * day;
+    let mut recent = Vec::new();
+    for i in 0..10 {
+        let kind = if i % 2 == 0 { "complaint" } else { "idea" };
+        let stored = db
+            .insert_entry(add(at + i, kind, &format!("Checkout problem number {i}")))
+            .await
+            .unwrap();
+        if ![1, 6, 8].contains(&i) {
+            db.set_status(stored.public_id.clone(), Status::Resolved, ada.id, at)
+                .await
+                .unwrap();
+        }
+        recent.push(stored);
+    }
+    db.reply(recent[8].public_id.clone(), reply, ada.id, at)
+        .await
+        .unwrap();
+    let now = at + 10 * MINUTE;
+
+    let refs = |entries: &[&Inserted]| -> Vec<String> {
+        entries.iter().map(|e| e.reference.clone()).collect()
+    };
+    let (c, r) = (&close_together, &recent);
+    let checkout = Search::parse("checkout");
+    let open = Filter {
+        view: View::Open,
+        search: checkout.clone(),
+        ..Filter::default()
+    };
+    let waiting = Filter {
+        view: View::Waiting,
+        search: checkout,
+        ..Filter::default()
+    };
+    let cases = [
+        (
+            open.clone(),
+            refs(&[&stale, &c[0], &c[1], &c[2], &c[3], &r[1], &r[6], &r[8]]),
+        ),
+        (
+            Filter {
+                kind: Some("complaint".into()),
+                ..open.clone()
+            },
+            refs(&[&stale, &c[1], &c[2], &r[6], &r[8]]),
+        ),
+        (
+            Filter {
+                search: Search::parse("check"),
+                ..open
+            },
+            refs(&[&stale, &c[0], &c[1], &c[2], &c[3], &r[1], &r[6], &r[8]]),
+        ),
+        (
+            waiting.clone(),
+            refs(&[&stale, &c[0], &c[2], &c[3], &r[1], &r[6]]),
+        ),
+        (
+            Filter {
+                kind: Some("idea".into()),
+                ..waiting
+            },
+            refs(&[&c[0], &c[3], &r[1]]),
+        ),
+    ];
+    for (filter, expected) in cases {
+        lists_exactly(db, &filter, &expected, now).await;
+    }
+}
+story!(a_search_of_the_open_and_waiting_views_finds_entries_that_lie_far_apart);

@@ -1,12 +1,11 @@
 //! The inbox: which entries a filter selects, a page of them, how many.
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::Connection;
 
+use super::select::{count, matching, read_page};
+use super::{WAITING_SINCE_SQL, WAITING_SQL};
+use crate::review::filter::{Cursor, Filter};
 use crate::store::{Sqlite, StoreError};
-
-use super::{OPEN_SQL, WAITING_SINCE_SQL, WAITING_SQL};
-use crate::review::filter::{Assignee, Cursor, Filter, Order, PromiseFilter, View};
 
 #[derive(Debug, Clone)]
 pub struct InboxRow {
@@ -110,29 +109,6 @@ pub(in crate::store) fn keyset_page<T>(
     }
 }
 
-/// A filter as SQL: the tables to read (`e` is the entry), the conditions,
-/// the order and the arguments they refer to.
-pub(in crate::store) struct FilterSql {
-    pub from: &'static str,
-    pub conditions: String,
-    pub order: String,
-    pub args: Vec<Value>,
-}
-
-/// The FTS5 query for `filter`'s search, if it has one: resolved once per
-/// read and handed to [`filter_sql`] (see `search::match_query`).
-pub(in crate::store) fn matching(
-    conn: &Connection,
-    filter: &Filter,
-) -> Result<Option<String>, StoreError> {
-    filter
-        .search
-        .as_ref()
-        .map(|search| crate::store::search::match_query(conn, search))
-        .transpose()
-}
-
-/// `matching` is `filter`'s search resolved by [`matching`].
 /// A page of `limit + 1` rows of `columns` (of `e`, its site `s` and
 /// assignee `u`) from `from` (the entries `e`, on SQLite joined to their
 /// search hits) that a filter's `conditions` select, in its `order`: the
@@ -156,206 +132,6 @@ pub(in crate::store) fn page_sql(
     )
 }
 
-pub(in crate::store) fn filter_sql(filter: &Filter, matching: Option<&str>, now: i64) -> FilterSql {
-    let mut clauses: Vec<String> = Vec::new();
-    let mut args: Vec<Value> = Vec::new();
-    let mut arg = |v: Value, args_len: &mut usize| {
-        args.push(v);
-        *args_len += 1;
-        format!("?{args_len}")
-    };
-    let mut n = 0usize;
-    // With a search, FTS5 reads its hits in id order and each is joined
-    // to its entry: a bound on the hits' ids (`f.rowid`) lets FTS5 seek
-    // past the rest, where the same bound on `e.id` would be checked hit
-    // by hit (a search's page 2,000 deep took 121 ms at a million entries).
-    let searched = matching.is_some();
-    let id = if searched { "f.rowid" } else { "e.id" };
-    // `e.column = value`, for a column an index leads with ahead of the
-    // id. With a search, also the id range the entries so filtered lie in,
-    // one index seek each end: redundant with the filter itself, but it
-    // lets FTS5 skip the hits outside it. Closed statuses lie far from the
-    // newest hits (the word + status search from 9 ms to 0.5).
-    let equal = |clauses: &mut Vec<String>, column: &str, value: &str| {
-        clauses.push(format!("e.{column} = {value}"));
-        if searched {
-            clauses.push(format!(
-                "f.rowid BETWEEN (SELECT min(id) FROM entries WHERE {column} = {value})
-                             AND (SELECT max(id) FROM entries WHERE {column} = {value})"
-            ));
-        }
-    };
-    match filter.view {
-        View::Waiting => clauses.push(WAITING_SQL.to_owned()),
-        View::Open => clauses.push(OPEN_SQL.to_owned()),
-        View::All if filter.status.is_none() => clauses.push("e.status <> 'spam'".to_owned()),
-        View::All => {}
-        View::Spam => clauses.push("e.status = 'spam'".to_owned()),
-    }
-    // The waiting and open views are a few entries, nearly all recent,
-    // among hits of every age, which FTS5 reads from the oldest: joined
-    // hit by hit to its entry, a common word among those waiting took
-    // 150-250 ms at a million entries. Searched, the hits are bounded
-    // below by the view's oldest entry, and each is first checked against
-    // the view's ids, read once from its partial index into a list (`+`
-    // keeps SQLite from looking the list's ids up in the text index one by
-    // one, 3 ms each): 7 ms. An entry left open for eleven months still
-    // costs a walk from there, against the list (48 ms, not 200).
-    let view_index = match filter.view {
-        View::Waiting => Some(("entries_waiting", WAITING_SQL)),
-        View::Open => Some(("entries_open", OPEN_SQL)),
-        View::All | View::Spam => None,
-    };
-    if let (true, Some((index, condition))) = (searched, view_index) {
-        let ids = format!("FROM entries e INDEXED BY {index} WHERE {condition}");
-        clauses.push(format!("f.rowid >= (SELECT min(e.id) {ids})"));
-        clauses.push(format!("+f.rowid IN (SELECT e.id {ids})"));
-    }
-    if let Some(site) = filter.site {
-        clauses.push(format!("e.site_id = {}", arg(site.into(), &mut n)));
-    }
-    if let Some(kind) = &filter.kind {
-        let p = arg(kind.clone().into(), &mut n);
-        equal(&mut clauses, "kind", &p);
-    }
-    if let Some(status) = filter.status {
-        let p = arg(status.as_str().to_owned().into(), &mut n);
-        equal(&mut clauses, "status", &p);
-    }
-    if let Some(severity) = &filter.severity {
-        clauses.push(format!(
-            "e.severity = {}",
-            arg(severity.clone().into(), &mut n)
-        ));
-    }
-    if let Some(reference) = &filter.reference {
-        clauses.push(format!(
-            "e.reference = {}",
-            arg(reference.clone().into(), &mut n)
-        ));
-    }
-    if let Some(reference) = &filter.customer {
-        clauses.push(customer_sql(&arg(reference.clone().into(), &mut n)));
-    }
-    match filter.assignee {
-        Some(Assignee::User(user)) => {
-            let p = arg(user.into(), &mut n);
-            equal(&mut clauses, "assignee_id", &p);
-        }
-        Some(Assignee::Nobody) => clauses.push("e.assignee_id IS NULL".to_owned()),
-        None => {}
-    }
-    match filter.promise {
-        Some(PromiseFilter::Open) => {
-            clauses.push("e.id IN (SELECT entry_id FROM promises WHERE state = 'open')".to_owned())
-        }
-        Some(PromiseFilter::Overdue) => clauses.push(format!(
-            "e.id IN (SELECT entry_id FROM promises WHERE state = 'open' AND due_at < {})",
-            arg(now.into(), &mut n)
-        )),
-        None => {}
-    }
-    // Ids follow creation time (the insert keeps created_at monotonic), so a
-    // date range is also an id range, found with one seek per end; scanning
-    // by id then needs no sort. The created_at terms keep the answer exact
-    // for rows from before that rule; `+` stops them steering the planner.
-    if let Some(from) = filter.from {
-        let p = arg(from.into(), &mut n);
-        clauses.push(format!(
-            "{id} >= (SELECT id FROM entries WHERE created_at >= {p} ORDER BY created_at, id LIMIT 1) AND +e.created_at >= {p}"
-        ));
-    }
-    if let Some(to) = filter.to {
-        let p = arg(to.into(), &mut n);
-        clauses.push(format!(
-            "{id} <= (SELECT id FROM entries WHERE created_at < {p} ORDER BY created_at DESC, id DESC LIMIT 1) AND +e.created_at < {p}"
-        ));
-    }
-    let order = filter.order();
-    let ascending = order == Order::OldestFirst;
-    // The waiting view (unless searched, when the search's order rules) is
-    // in order of how long each has waited, then id; the cursor holds both.
-    // The first term alone is what the index can seek to; the second
-    // breaks ties.
-    let by_wait = filter.by_wait();
-    let mut from = |cursor: Cursor, op: &str, n: &mut usize| {
-        let after = arg(cursor.id().into(), n);
-        if by_wait {
-            let at = arg(cursor.at().into(), n);
-            format!(
-                "{WAITING_SINCE_SQL} {op}= {at} AND ({WAITING_SINCE_SQL}, e.id) {op} ({at}, {after})"
-            )
-        } else {
-            format!("{id} {op} {after}")
-        }
-    };
-    if let Some(cursor) = filter.cursor {
-        let op = if ascending { ">" } else { "<" };
-        clauses.push(from(cursor, op, &mut n));
-    }
-    // Going back reads the other way from the cursor; the caller puts the
-    // rows back in order.
-    if let Some(before) = filter.before {
-        let op = if ascending { "<" } else { ">" };
-        clauses.push(from(before, op, &mut n));
-    }
-    let direction = if ascending != filter.before.is_some() {
-        "ASC"
-    } else {
-        "DESC"
-    };
-    // With a search, the full-text index drives the query in rowid order
-    // and stops after one page; without, the entries' own indexes do.
-    let (from_sql, order_sql) = match matching {
-        Some(query) => {
-            clauses.push(format!(
-                "entries_fts MATCH {}",
-                arg(query.to_owned().into(), &mut n)
-            ));
-            // The index holds every column a filter tests, so matches the
-            // filter drops never cost a read of their whole row.
-            (
-                "entries_fts f JOIN entries e INDEXED BY entries_search_filter ON e.id = f.rowid",
-                format!("f.rowid {direction}"),
-            )
-        }
-        // Without statistics the planner prefers the status index for the
-        // waiting view and scans every open entry; the partial index holds
-        // exactly the waiting ones.
-        None if by_wait => (
-            "entries e INDEXED BY entries_waiting",
-            format!("{WAITING_SINCE_SQL} {direction}, e.id {direction}"),
-        ),
-        // Likewise the open view: by status, the planner reads every open
-        // entry and sorts them (24 ms at a million entries), or walks a
-        // filter's own index through the closed ones (316 ms for the open
-        // unassigned complaints). This index holds the open ones in order
-        // with the columns the filters test. A reference or a customer
-        // has an index of its own that finds a handful.
-        None if filter.view == View::Open
-            && filter.reference.is_none()
-            && filter.customer.is_none() =>
-        {
-            (
-                "entries e INDEXED BY entries_open",
-                format!("e.id {direction}"),
-            )
-        }
-        None => ("entries e", format!("e.id {direction}")),
-    };
-    let conditions = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    FilterSql {
-        from: from_sql,
-        conditions,
-        order: order_sql,
-        args,
-    }
-}
-
 fn inbox(
     conn: &Connection,
     filter: &Filter,
@@ -363,16 +139,7 @@ fn inbox(
     limit: usize,
     now: i64,
 ) -> Result<InboxPage, StoreError> {
-    let FilterSql {
-        from: from_sql,
-        conditions: where_sql,
-        order: order_sql,
-        args,
-    } = filter_sql(filter, matching, now);
-    let sql = page_sql(INBOX_COLUMNS, from_sql, &where_sql, &order_sql, limit);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), inbox_row)?;
-    let rows: Vec<InboxRow> = rows.collect::<Result<_, _>>()?;
+    let rows = read_page(conn, filter, matching, INBOX_COLUMNS, limit, now, inbox_row)?;
     Ok(inbox_page(rows, filter, limit))
 }
 
@@ -452,27 +219,6 @@ pub(in crate::store) fn inbox_page(
     }
 }
 
-/// Entries the filter matches, counted up to `cap` (then `cap`).
-fn inbox_count(
-    conn: &Connection,
-    filter: &Filter,
-    matching: Option<&str>,
-    cap: i64,
-    now: i64,
-) -> Result<i64, StoreError> {
-    let unpaged = filter.unpaged();
-    let FilterSql {
-        from,
-        conditions,
-        args,
-        ..
-    } = filter_sql(&unpaged, matching, now);
-    let sql = format!("SELECT count(*) FROM (SELECT 1 FROM {from} {conditions} LIMIT {cap})");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(params_from_iter(args), |r| r.get(0))?)
-}
-
 impl Sqlite {
     /// One page of at most `limit` entries.
     /// The customer's other entries (by the entry `public_id`'s email):
@@ -515,7 +261,7 @@ impl Sqlite {
             let matching = matching(conn, &filter)?;
             Ok((
                 inbox(conn, &filter, matching.as_deref(), limit, now)?,
-                inbox_count(conn, &filter, matching.as_deref(), cap, now)?,
+                count(conn, &filter, matching.as_deref(), cap, now)?,
             ))
         })
         .await

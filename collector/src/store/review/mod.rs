@@ -4,7 +4,8 @@
 //! Every action records an event in the same transaction as the change it
 //! describes, so the timeline cannot disagree with the entry.
 //!
-//! By use: `inbox` (the list, its filters and counts), `entry` (one entry
+//! By use: `inbox` (the list, its pages and counts), `select` (a filter
+//! as SQL) and `spans` (where a searched view reads), `entry` (one entry
 //! with its timeline and promises), `actions` (what staff do to an entry),
 //! `bulk` (one action on many) and `report` (promises and the waiting
 //! summary over all entries).
@@ -14,6 +15,8 @@ mod bulk;
 mod entry;
 mod inbox;
 mod report;
+mod select;
+mod spans;
 
 use super::StoreError;
 use crate::review::workflow::{Author, LastMessage, PromiseState, Settled, WorkflowError, repeats};
@@ -25,11 +28,11 @@ pub use bulk::{BulkAction, BulkOutcome, BulkTarget, Seen};
 pub(in crate::store) use entry::{DETAIL_SELECT, EVENTS_SELECT, PROMISE_SELECT};
 pub use entry::{EntryDetail, Receipt};
 pub(super) use inbox::{
-    FilterSql, INBOX_COLUMNS, SAME_CUSTOMER_CONDITIONS, customer_sql, filter_sql, inbox_page,
-    keyset_page, matching, page_sql,
+    INBOX_COLUMNS, SAME_CUSTOMER_CONDITIONS, customer_sql, inbox_page, keyset_page, page_sql,
 };
 pub use inbox::{InboxPage, InboxRow, SameCustomer, SiteSettings, WaitingSummary};
 pub use report::{Report, SETTLED_SHOWN, SettledCounts};
+pub(super) use select::{matching, read_page};
 
 /// Rows per inbox page.
 pub const PAGE_SIZE: usize = 50;
