@@ -5,6 +5,7 @@
 
 use earshot_collector::report::week_of;
 use earshot_collector::review::filter::{Filter, View};
+use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::{Period, Store};
 
 use crate::fixture::{
@@ -200,7 +201,7 @@ async fn older_collectors_change_praise_while_an_upgrade_drops_severities_on_pos
     assert_eq!(left, 0);
     assert_eq!(
         recorded_versions(&older).await,
-        (1..=19).collect::<Vec<_>>()
+        (1..=Postgres::schema_version()).collect::<Vec<_>>()
     );
     upgraded.shutdown().await;
 }

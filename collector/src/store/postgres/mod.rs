@@ -90,6 +90,13 @@ struct Shared {
 }
 
 impl Postgres {
+    /// The newest schema version this build knows, which connecting
+    /// migrates a database to (versions run from 1, each recorded in
+    /// `schema_migrations`).
+    pub fn schema_version() -> i64 {
+        i64::try_from(migrations::known()).unwrap_or(i64::MAX)
+    }
+
     /// Connects to `url` (`postgres://user:password@host:port/database`,
     /// TLS as its `sslmode` and `sslrootcert` ask, read as libpq reads
     /// them: see `tls`) and brings the schema up to date, once even when

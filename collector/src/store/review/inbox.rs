@@ -1,4 +1,5 @@
-//! The inbox: which entries a filter selects, a page of them, how many.
+//! The inbox: a page of the entries a filter selects (`select`), how many
+//! in all, and who waits.
 
 use rusqlite::Connection;
 
