@@ -22,10 +22,13 @@ pub(super) type Arg = Box<dyn ToSql + Sync + Send>;
 /// if it cost ten billion, and a plan that has to take one anyway (the
 /// one-row `users` table, read for the assignee's name) then looks dear
 /// enough to compile. Compiling took 550 ms of a search that found nothing
-/// in 0.3 ms.
+/// in 0.3 ms. Without parallel workers, for the same reason: the planner
+/// shared the bitmap scan with a worker, whose start took 9 ms of a search
+/// that found nothing in 0.2 ms (11 ms p50 in the bench at a million
+/// entries; 0.2 ms alone).
 const THROUGH_THE_TEXT_INDEX: &str = "SET LOCAL enable_seqscan = off; \
      SET LOCAL enable_indexscan = off; SET LOCAL plan_cache_mode = force_custom_plan; \
-     SET LOCAL jit = off";
+     SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0";
 
 /// `sql` marked as run through the text index (see above).
 fn sparse(sql: &str) -> String {
