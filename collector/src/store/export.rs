@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::review::{keyset_page, matching, read_page};
+use super::review::{Resolved, keyset_page, matching, read_page};
 use super::{Sqlite, StoreError};
 use crate::review::filter::{Cursor, Filter};
 
@@ -104,10 +104,11 @@ impl Sqlite {
                 cursor,
                 ..query.filter
             };
+            let resolved = Resolved::with(conn, &filter, query.matching)?;
             let rows = read_page(
                 conn,
                 &filter,
-                query.matching.as_deref(),
+                &resolved,
                 EXPORT_COLUMNS,
                 limit,
                 query.now,

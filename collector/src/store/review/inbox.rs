@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-use super::select::{count, matching, read_page};
+use super::select::{Resolved, count, read_page};
 use super::{WAITING_SINCE_SQL, WAITING_SQL};
 use crate::review::filter::{Cursor, Filter};
 use crate::store::{Sqlite, StoreError};
@@ -136,11 +136,11 @@ pub(in crate::store) fn page_sql(
 fn inbox(
     conn: &Connection,
     filter: &Filter,
-    matching: Option<&str>,
+    resolved: &Resolved,
     limit: usize,
     now: i64,
 ) -> Result<InboxPage, StoreError> {
-    let rows = read_page(conn, filter, matching, INBOX_COLUMNS, limit, now, inbox_row)?;
+    let rows = read_page(conn, filter, resolved, INBOX_COLUMNS, limit, now, inbox_row)?;
     Ok(inbox_page(rows, filter, limit))
 }
 
@@ -241,8 +241,8 @@ impl Sqlite {
     ) -> Result<InboxPage, StoreError> {
         self.ready_to_search(&filter).await?;
         self.read(move |conn| {
-            let matching = matching(conn, &filter)?;
-            inbox(conn, &filter, matching.as_deref(), limit, now)
+            let resolved = Resolved::read(conn, &filter)?;
+            inbox(conn, &filter, &resolved, limit, now)
         })
         .await
     }
@@ -259,10 +259,10 @@ impl Sqlite {
     ) -> Result<(InboxPage, i64), StoreError> {
         self.ready_to_search(&filter).await?;
         self.read(move |conn| {
-            let matching = matching(conn, &filter)?;
+            let resolved = Resolved::read(conn, &filter)?;
             Ok((
-                inbox(conn, &filter, matching.as_deref(), limit, now)?,
-                count(conn, &filter, matching.as_deref(), cap, now)?,
+                inbox(conn, &filter, &resolved, limit, now)?,
+                count(conn, &filter, &resolved, cap, now)?,
             ))
         })
         .await

@@ -32,7 +32,7 @@ pub(super) use inbox::{
 };
 pub use inbox::{InboxPage, InboxRow, SameCustomer, SiteSettings, WaitingSummary};
 pub use report::{Report, SETTLED_SHOWN, SettledCounts};
-pub(super) use select::{matching, read_page};
+pub(super) use select::{Resolved, matching, read_page};
 
 /// Rows per inbox page.
 pub const PAGE_SIZE: usize = 50;

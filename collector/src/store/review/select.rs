@@ -5,7 +5,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
 use super::inbox::{customer_sql, page_sql};
-use super::spans::{Span, plan, read_until, view_index};
+use super::spans::{Span, plan, read_until, view_ids, view_index};
 use super::{OPEN_SQL, WAITING_SINCE_SQL, WAITING_SQL};
 use crate::review::filter::{Assignee, Cursor, Filter, Order, PromiseFilter, View};
 use crate::store::StoreError;
@@ -21,6 +21,34 @@ pub(in crate::store) fn matching(
         .as_ref()
         .map(|search| crate::store::search::match_query(conn, search))
         .transpose()
+}
+
+/// What a read of a filter looks up once for all its queries (a page and
+/// its count): its search as an FTS5 query and, for a searched view, where
+/// the view's entries lie (see `spans`).
+pub(in crate::store) struct Resolved {
+    matching: Option<String>,
+    view_ids: Option<Vec<i64>>,
+}
+
+impl Resolved {
+    pub fn read(conn: &Connection, filter: &Filter) -> Result<Resolved, StoreError> {
+        Resolved::with(conn, filter, matching(conn, filter)?)
+    }
+
+    /// With the search already resolved (by [`matching`]).
+    pub fn with(
+        conn: &Connection,
+        filter: &Filter,
+        matching: Option<String>,
+    ) -> Result<Resolved, StoreError> {
+        let view_ids = view_ids(conn, filter, matching.as_deref())?;
+        Ok(Resolved { matching, view_ids })
+    }
+
+    fn plan(&self, filter: &Filter) -> Vec<Option<Span>> {
+        plan(filter, self.matching.as_deref(), self.view_ids.as_deref())
+    }
 }
 
 /// A filter as SQL: the tables to read (`e` is the entry), the conditions,
@@ -247,18 +275,18 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
 
 /// The rows of `columns` (mapped by `row`) that `filter` selects, read
 /// span by span (see `spans`) until a page of `limit` and one more are
-/// read: the inbox's and the export's read. `matching` is its search,
-/// resolved.
+/// read: the inbox's and the export's read.
 pub(in crate::store) fn read_page<T>(
     conn: &Connection,
     filter: &Filter,
-    matching: Option<&str>,
+    resolved: &Resolved,
     columns: &str,
     limit: usize,
     now: i64,
     row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Vec<T>, StoreError> {
-    let spans = plan(conn, filter, matching)?;
+    let spans = resolved.plan(filter);
+    let matching = resolved.matching.as_deref();
     let mut rows = Vec::new();
     read_until(&spans, limit + 1, |span| {
         let FilterSql {
@@ -284,12 +312,13 @@ pub(in crate::store) fn read_page<T>(
 pub(super) fn count(
     conn: &Connection,
     filter: &Filter,
-    matching: Option<&str>,
+    resolved: &Resolved,
     cap: i64,
     now: i64,
 ) -> Result<i64, StoreError> {
     let unpaged = filter.unpaged();
-    let spans = plan(conn, &unpaged, matching)?;
+    let spans = resolved.plan(&unpaged);
+    let matching = resolved.matching.as_deref();
     let cap = usize::try_from(cap).unwrap_or(0);
     let counted = read_until(&spans, cap, |span| {
         let FilterSql {

@@ -50,16 +50,39 @@ pub(in crate::store) fn view_index(view: View) -> Option<(&'static str, &'static
     }
 }
 
-/// How `filter` is read: one query over everything (`[None]`), or one per
-/// span in the order the filter reads (none at all when its view has no
-/// entries where the page starts). `matching` is its search, resolved.
-pub(in crate::store) fn plan(
+/// The ids of a searched view's entries, ascending, read from the view's
+/// partial index once for all the queries of one read: where [`plan`]
+/// places its spans. `None` for a filter not searched (`matching`, its
+/// search resolved) or whose view has no such index.
+pub(in crate::store) fn view_ids(
     conn: &Connection,
     filter: &Filter,
     matching: Option<&str>,
-) -> Result<Vec<Option<Span>>, StoreError> {
-    let (Some(matching), Some((index, condition))) = (matching, view_index(filter.view)) else {
-        return Ok(vec![None]);
+) -> Result<Option<Vec<i64>>, StoreError> {
+    let (Some(_), Some((index, condition))) = (matching, view_index(filter.view)) else {
+        return Ok(None);
+    };
+    let mut ids: Vec<i64> = conn
+        .prepare_cached(&format!(
+            "SELECT e.id FROM entries e INDEXED BY {index} WHERE {condition}"
+        ))?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    ids.sort_unstable();
+    Ok(Some(ids))
+}
+
+/// How `filter` is read: one query over everything (`[None]`, without
+/// view ids), or one per span of `ids` in the order the filter reads (none
+/// at all when the view has no entries where the page starts). `matching`
+/// is its search, resolved.
+pub(in crate::store) fn plan(
+    filter: &Filter,
+    matching: Option<&str>,
+    ids: Option<&[i64]>,
+) -> Vec<Option<Span>> {
+    let (Some(matching), Some(ids)) = (matching, ids) else {
+        return vec![None];
     };
     // Where the page starts or ends, so a span never reaches back over
     // pages already read.
@@ -72,23 +95,17 @@ pub(in crate::store) fn plan(
             None => {}
         }
     }
-    let mut ids: Vec<i64> = conn
-        .prepare_cached(&format!(
-            "SELECT e.id FROM entries e INDEXED BY {index} WHERE {condition}"
-        ))?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    ids.retain(|id| (lo..=hi).contains(id));
-    ids.sort_unstable();
+    let from = ids.partition_point(|&id| id < lo);
+    let to = ids.partition_point(|&id| id <= hi).max(from);
     // A prefix FTS5 looks up itself (`*`: a word with many longer ones)
     // is merged whole by every query: as dear as any walk it would save.
     let most = if matching.contains('*') { 1 } else { MAX_SPANS };
-    let mut spans = split(&ids, most);
+    let mut spans = split(ids.get(from..to).unwrap_or_default(), most);
     // Going back reads the view's order backwards.
     if ascending == filter.before.is_some() {
         spans.reverse();
     }
-    Ok(spans.into_iter().map(Some).collect())
+    spans.into_iter().map(Some).collect()
 }
 
 /// `ids` (ascending) as at most `most` spans, split at their widest gaps
@@ -142,6 +159,7 @@ pub(in crate::store) fn read_until(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::review::filter::Cursor;
 
     fn span(lo: i64, hi: i64, entries: i64) -> Span {
         Span { lo, hi, entries }
@@ -189,6 +207,64 @@ mod tests {
         assert!(span(1, 10, 4).sparse());
         assert!(!span(7, 7, 1).sparse());
         assert!(span(i64::MIN, i64::MAX, 1).sparse());
+    }
+
+    fn searched(view: View, cursor: Option<i64>, before: Option<i64>) -> Filter {
+        let place = |id| Cursor::of(&Filter::default(), id, 0, None);
+        Filter {
+            view,
+            cursor: cursor.map(place),
+            before: before.map(place),
+            ..Filter::default()
+        }
+    }
+
+    #[test]
+    fn a_page_reads_only_the_spans_past_its_cursor_in_the_views_order() {
+        let ids = [7, 50_000, 50_002, 90_000];
+        let plan = |filter: &Filter| plan(filter, Some("\"word\""), Some(&ids));
+        assert_eq!(
+            plan(&searched(View::Open, None, None)),
+            vec![
+                Some(span(7, 7, 1)),
+                Some(span(50_000, 50_002, 2)),
+                Some(span(90_000, 90_000, 1))
+            ]
+        );
+        // After 50,000: the rest of its span, then the next.
+        assert_eq!(
+            plan(&searched(View::Waiting, Some(50_000), None)),
+            vec![Some(span(50_002, 50_002, 1)), Some(span(90_000, 90_000, 1))]
+        );
+        // Back from 90,000: the spans before it, the nearest first.
+        assert_eq!(
+            plan(&searched(View::Open, None, Some(90_000))),
+            vec![Some(span(50_000, 50_002, 2)), Some(span(7, 7, 1))]
+        );
+        // Past the last entry: nothing to read.
+        assert_eq!(plan(&searched(View::Open, Some(90_000), None)), vec![]);
+        // FTS5's own prefix: one span, however far apart.
+        assert_eq!(
+            super::plan(
+                &searched(View::Open, None, None),
+                Some("\"wor\"*"),
+                Some(&ids)
+            ),
+            vec![Some(span(7, 90_000, 4))]
+        );
+    }
+
+    #[test]
+    fn a_filter_without_a_search_or_a_view_index_is_read_in_one_query() {
+        let ids = [7, 90_000];
+        assert_eq!(
+            plan(&searched(View::Open, None, None), None, Some(&ids)),
+            vec![None]
+        );
+        assert_eq!(
+            plan(&searched(View::All, None, None), Some("\"word\""), None),
+            vec![None]
+        );
     }
 
     #[test]
