@@ -66,7 +66,7 @@ fn main() {
     // the nightly toolchain they use has no wasm32 target, so embed
     // placeholders instead of the widget.
     let (glue, wasm_bytes) = if env::var_os("CARGO_CFG_FUZZING").is_some() {
-        ("let wasm_bindgen = null;".to_owned(), b"\0asm".to_vec())
+        ("let wasm_bindgen = {};".to_owned(), b"\0asm".to_vec())
     } else {
         ensure_wasm_target();
         let wasm = build_widget(&root, &target_dir);
@@ -78,13 +78,13 @@ fn main() {
             .expect("wasm-bindgen wrote the module");
         (glue, wasm_bytes)
     };
-    // The glue declares a `wasm_bindgen` binding; wrapping it keeps that out
-    // of the host page's globals. It hands itself to the loader when done.
+    // The glue inside the app's own script (widget/assets/app.js), which
+    // keeps its `wasm_bindgen` binding out of the host page's globals.
     let app = minify_js(
         "app.js",
-        &format!(
-            "(function(){{\"use strict\";\n{glue}\nif(window.Earshot&&window.Earshot.__boot)window.Earshot.__boot(wasm_bindgen);\n}})();\n"
-        ),
+        &fs::read_to_string(root.join("widget/assets/app.js"))
+            .expect("widget/assets/app.js exists")
+            .replace("__GLUE__", &glue),
     );
     let css = minify_css(
         &fs::read_to_string(root.join("widget/assets/style.css"))

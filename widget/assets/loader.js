@@ -37,11 +37,10 @@
     sheet.replaceSync(__LAUNCHER_CSS__);
     root.adoptedStyleSheets = [sheet];
   } catch {}
-  // CSSOM, which a strict CSP allows (a style attribute it would not).
-  const style = host.style;
   const color = data.color || "";
-  // The text on it follows in CSS (launcher.css).
-  if (/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(color)) style.setProperty("--earshot-color", color);
+  // Through the CSSOM, which a strict CSP allows (a style attribute it
+  // would not). The text on it follows in CSS (launcher.css).
+  if (/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(color)) host.style.setProperty("--earshot-color", color);
 
   let app, loading, button, layer, note, styled, wasm, bindgen, tries = 0;
   let queue = [];
@@ -49,11 +48,11 @@
   const on = (name, fn) => {
     if (typeof fn == "function") (handlers[name] ||= []).push(fn);
   };
+  // The app's script keeps the button's aria-expanded and the dialog's
+  // zoom in step (app.js). A listener added by a listener is not called
+  // this time: forEach stops at the length it started with.
   const emit = (name, detail) => {
-    if (button && (name == "open" || name == "close")) {
-      button.ariaExpanded = name == "open";
-    }
-    (handlers[name] || []).slice().forEach((fn) => {
+    (handlers[name] || []).forEach((fn) => {
       // A failing listener must not stop the others, nor us.
       try { fn(detail); } catch (e) { setTimeout(() => { throw e; }); }
     });
@@ -67,8 +66,8 @@
   const failed = () => {
     loading = wasm = 0;
     ready();
-    const opening = queue.some((c) => c[0] == "open");
-    queue = queue.filter((c) => c[0] != "open");
+    // Waiting open() calls leave the queue; if there were any, say so.
+    const opening = queue.length > (queue = queue.filter((c) => c[0] != "open")).length;
     if (opening && layer) {
       note ||= el("p");
       note.className = "load-error";
@@ -133,8 +132,6 @@
   const api = (window.Earshot = {
     version: "__VERSION__",
     open: (options) => {
-      // The host's CSS zoom, which the dialog's size divides by.
-      style.setProperty("--earshot-zoom", host.currentCSSZoom || 1);
       if (!app && button) button.ariaBusy = true;
       call("open", options, 1);
     },
@@ -167,7 +164,8 @@
     button.part = "launcher";
     button.ariaHasPopup = "dialog";
     button.ariaExpanded = false;
-    button.textContent = data.label || { de: "Feedback", fr: "Votre avis", es: "Opinión", pt: "Opinião" }[lang] || "Feedback";
+    // German says "Feedback" too.
+    button.textContent = data.label || { fr: "Votre avis", es: "Opinión", pt: "Opinião" }[lang] || "Feedback";
     button.onclick = () => api.open();
     button.onpointerenter = button.onfocus = load;
   }

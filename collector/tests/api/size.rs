@@ -9,7 +9,7 @@ use earshot_collector::assets;
 
 /// Ratchet for what a page fetches before anyone reaches for the button:
 /// the loader alone, the launcher's rules inside it (brotli). The goal is
-/// 2,048 B and this is it: never raise it. 2,160 at first; raised by 60 B
+/// 2 KB, met since as 2,000 B too: never raise it. 2,160 at first; raised by 60 B
 /// for fetching the WebAssembly beside the glue (a round trip less: 2.1 s
 /// to 1.5 s on Fast 3G) and for retrying when an earlier page's submission
 /// waits and the app could not load; lowered to the goal by choosing the
@@ -21,8 +21,16 @@ use earshot_collector::assets;
 /// it by up to 19 B from build to build (median 2,048), so any change to
 /// the widget could tip it over: the build now takes, of 32 hashes of the
 /// same content, the one whose loader compresses smallest (2,044 here;
-/// 2,043 to 2,045 over 60 simulated contents).
-const BEFORE_CLICK_BR_MAX: usize = 2_048;
+/// 2,043 to 2,045 over 60 simulated contents). Lowered to 1,970 (measured
+/// 1,965) by handing the launcher's aria-expanded and the dialog's zoom to
+/// the app's script (app.js), which does them as the dialog opens and
+/// closes (35 B), placing the corners with plain `top`/`right`/`bottom`/
+/// `left` instead of four custom properties and an `inset` of them (31 B),
+/// and dropping what did nothing: `display: block` on a host that fixed
+/// positioning already makes a block, a copy of the listeners before
+/// calling them (forEach never reaches those added meanwhile), a German
+/// label equal to the default.
+const BEFORE_CLICK_BR_MAX: usize = 1_970;
 /// Ratchet for everything fetched once the dialog opens (brotli). The goal
 /// is 50 KB; see README ("Widget size") for where the bytes go. Raised by
 /// 1 KB for every error shown at once with focus moved to it, the folded
@@ -46,7 +54,10 @@ const BEFORE_CLICK_BR_MAX: usize = 2_048;
 /// it saved 186 B: measured 109,868, then 109,904 with no change to the
 /// widget (code generation moves with the crates around it), and
 /// 109,953 after the dependencies' patch releases of 2026-12-06, so the
-/// ratchet stays at 110,000.
+/// ratchet stays at 110,000. 109,990 since the app's script keeps the
+/// launcher's aria-expanded and the dialog's zoom in step (+116 B of
+/// glue, less 79 B of loader): every page view pays 79 B less, every
+/// opening 37 B more. In Rust the same calls cost 488 B of WebAssembly.
 const OPENED_BR_MAX: usize = 110_000;
 
 #[test]

@@ -187,3 +187,73 @@ async fn in_forced_colors_the_button_keeps_a_visible_edge() -> TestResult {
     collector.running.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn each_position_puts_the_button_in_its_corner_and_on_small_screens_on_its_edge_30_percent_up()
+-> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let host = serve_host_pages(&collector.url(), &collector.site_key).await?;
+    let browser = Browser::start().await?;
+    // The layer takes the class data-position names when the loader runs;
+    // setting it here tries every corner on one page. The distances are
+    // from the layout viewport, which fixed elements sit in.
+    const PLACED: &str = "const layer = document.querySelector('earshot-widget').shadowRoot.querySelector('.launcher-layer');
+         layer.className = 'launcher-layer ' + arguments[0];
+         const r = layer.querySelector('button.launcher').getBoundingClientRect();
+         const v = document.documentElement;
+         return [r.left, r.top, v.clientWidth - r.right, v.clientHeight - r.bottom, v.clientHeight];";
+    for (width, small) in [(1024, false), (360, true)] {
+        browser.client.set_window_size(width, 740).await?;
+        browser
+            .client
+            .goto(&format!("http://{host}/index.html"))
+            .await?;
+        browser.find_in_widget("button.launcher").await?;
+        for position in ["bottom-right", "bottom-left", "top-right", "top-left"] {
+            let placed: Vec<f64> = serde_json::from_value(
+                browser
+                    .client
+                    .execute(PLACED, vec![position.into()])
+                    .await?,
+            )?;
+            let [left, top, right, bottom, height] = placed[..] else {
+                return Err(format!("{position}: {placed:?}").into());
+            };
+            let (side, other_side) = if position.ends_with("left") {
+                (left, right)
+            } else {
+                (right, left)
+            };
+            let near = |a: f64, b: f64| (a - b).abs() < 1.0;
+            if small {
+                assert!(
+                    near(side, 0.0),
+                    "{position} at 360 px: on the edge, {placed:?}"
+                );
+                assert!(
+                    near(bottom, 0.3 * height),
+                    "{position} at 360 px: 30% up, {placed:?}"
+                );
+            } else {
+                assert!(
+                    near(side, 16.0),
+                    "{position}: 16 px from its side, {placed:?}"
+                );
+                let end = if position.starts_with("top") {
+                    top
+                } else {
+                    bottom
+                };
+                assert!(
+                    near(end, 16.0),
+                    "{position}: 16 px from its end, {placed:?}"
+                );
+            }
+            assert!(other_side > 100.0, "{position}: one side only, {placed:?}");
+        }
+    }
+    browser.close().await;
+    collector.running.stop().await?;
+    Ok(())
+}
