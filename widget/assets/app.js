@@ -9,8 +9,8 @@
   // divides by the host page's CSS zoom (--earshot-zoom in style.css), read
   // at each opening since the page may change it. Done here, beside the
   // app, not in the loader, whose every byte is paid on every page view,
-  // nor in Rust: through web-sys the same calls cost 0.5 KB of WebAssembly
-  // (brotli), ten times these lines. Through the CSSOM, which a strict CSP
+  // nor in Rust: through web-sys the same calls cost 488 B of WebAssembly
+  // (brotli), four times these lines. Through the CSSOM, which a strict CSP
   // allows (a style attribute it would not).
   const mount = wasm_bindgen.mount;
   wasm_bindgen.mount = (root, config, emit, waiting) => {
