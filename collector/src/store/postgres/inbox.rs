@@ -4,10 +4,10 @@
 use tokio_postgres::types::ToSql;
 
 use super::{Postgres, read_rows};
-use crate::review::filter::{Assignee, Cursor, Filter, Order, PromiseFilter, Search, View};
+use crate::review::filter::{Assignee, Cursor, Filter, Order, Search, View};
 use crate::store::review::{
     INBOX_COLUMNS, OPEN_SQL, SAME_CUSTOMER_CONDITIONS, WAITING_SINCE_SQL, WAITING_SQL,
-    customer_sql, inbox_page, page_sql,
+    customer_sql, inbox_page, page_sql, promise_sql,
 };
 use crate::store::{InboxPage, InboxRow, SameCustomer, SiteSettings, StoreError, WaitingSummary};
 
@@ -144,15 +144,8 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
         Some(Assignee::Nobody) => clauses.push("e.assignee_id IS NULL".to_owned()),
         None => {}
     }
-    match filter.promise {
-        Some(PromiseFilter::Open) => {
-            clauses.push("e.id IN (SELECT entry_id FROM promises WHERE state = 'open')".to_owned())
-        }
-        Some(PromiseFilter::Overdue) => clauses.push(format!(
-            "e.id IN (SELECT entry_id FROM promises WHERE state = 'open' AND due_at < {})",
-            arg(Box::new(now))
-        )),
-        None => {}
+    if let Some(promise) = filter.promise {
+        clauses.push(promise_sql(promise, || arg(Box::new(now))));
     }
     // Not an id range as on SQLite: with several writers, ids are handed
     // out in one order and committed in another.

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 
 use super::select::{Resolved, count, read_page};
 use super::{WAITING_SINCE_SQL, WAITING_SQL};
-use crate::review::filter::{Cursor, Filter};
+use crate::review::filter::{Cursor, Filter, PromiseFilter};
 use crate::store::{Sqlite, StoreError};
 
 #[derive(Debug, Clone)]
@@ -85,6 +85,19 @@ pub(in crate::store) const SAME_CUSTOMER_CONDITIONS: &str = "WHERE e.email_key =
 /// reference is `param`, that one included (`entries_email_key`).
 pub(in crate::store) fn customer_sql(param: &str) -> String {
     format!("e.email_key = (SELECT o.email_key FROM entries o WHERE o.reference = {param})")
+}
+
+/// Entries with a promise open, or open past due: `now` places the time
+/// as a parameter, asked for only when the filter compares with it.
+pub(in crate::store) fn promise_sql(
+    promise: PromiseFilter,
+    now: impl FnOnce() -> String,
+) -> String {
+    let open = "e.id IN (SELECT entry_id FROM promises WHERE state = 'open'";
+    match promise {
+        PromiseFilter::Open => format!("{open})"),
+        PromiseFilter::Overdue => format!("{open} AND due_at < {})", now()),
+    }
 }
 
 /// The customer's other entries: the newest few, and how many in all.

@@ -29,6 +29,7 @@ pub(in crate::store) use entry::{DETAIL_SELECT, EVENTS_SELECT, PROMISE_SELECT};
 pub use entry::{EntryDetail, Receipt};
 pub(super) use inbox::{
     INBOX_COLUMNS, SAME_CUSTOMER_CONDITIONS, customer_sql, inbox_page, keyset_page, page_sql,
+    promise_sql,
 };
 pub use inbox::{InboxPage, InboxRow, SameCustomer, SiteSettings, WaitingSummary};
 pub use report::{Report, SETTLED_SHOWN, SettledCounts};

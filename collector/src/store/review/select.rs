@@ -4,10 +4,10 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
-use super::inbox::{customer_sql, page_sql};
+use super::inbox::{customer_sql, page_sql, promise_sql};
 use super::spans::{Span, plan, read_until, view_ids, view_index};
 use super::{OPEN_SQL, WAITING_SINCE_SQL, WAITING_SQL};
-use crate::review::filter::{Assignee, Cursor, Filter, Order, PromiseFilter, View};
+use crate::review::filter::{Assignee, Cursor, Filter, Order, View};
 use crate::store::StoreError;
 
 /// The FTS5 query for `filter`'s search, if it has one: resolved once per
@@ -158,15 +158,8 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
         Some(Assignee::Nobody) => clauses.push("e.assignee_id IS NULL".to_owned()),
         None => {}
     }
-    match filter.promise {
-        Some(PromiseFilter::Open) => {
-            clauses.push("e.id IN (SELECT entry_id FROM promises WHERE state = 'open')".to_owned())
-        }
-        Some(PromiseFilter::Overdue) => clauses.push(format!(
-            "e.id IN (SELECT entry_id FROM promises WHERE state = 'open' AND due_at < {})",
-            arg(now.into(), &mut n)
-        )),
-        None => {}
+    if let Some(promise) = filter.promise {
+        clauses.push(promise_sql(promise, || arg(now.into(), &mut n)));
     }
     // Ids follow creation time (the insert keeps created_at monotonic), so a
     // date range is also an id range, found with one seek per end; scanning
