@@ -351,7 +351,9 @@ fn message_for(notice: &NoticeFact) -> Option<Message> {
             EventType::EntryAssigned,
             Detail::Assigned {
                 assignee: notice.new_value.clone(),
+                assignee_id: notice.subject,
                 actor: notice.actor.clone(),
+                actor_id: notice.actor_id,
             },
         ),
         NoticeKind::Reply => (

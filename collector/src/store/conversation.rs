@@ -110,6 +110,8 @@ fn follow_up(
             body: Some(body),
             old_value: None,
             new_value: None,
+            old_user: None,
+            new_user: None,
             at,
         },
     )?;

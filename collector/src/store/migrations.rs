@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0029.sql"),
     include_str!("schema/0030.sql"),
     include_str!("schema/0031.sql"),
+    include_str!("schema/0032.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
@@ -139,6 +140,14 @@ pub(super) fn add_column_once(
     Ok(())
 }
 
+/// Version 32's columns (see `schema/0032.sql`).
+fn add_assignment_accounts(conn: &Connection) -> Result<(), StoreError> {
+    for column in ["old_user_id", "new_user_id"] {
+        add_column_once(conn, "events", column, "INTEGER REFERENCES users(id)")?;
+    }
+    Ok(())
+}
+
 /// How many schema versions this binary knows.
 pub fn known() -> usize {
     MIGRATIONS.len()
@@ -196,6 +205,9 @@ fn apply_upto(conn: &mut Connection, upto: usize) -> Result<Vec<usize>, StoreErr
         }
         if i + 1 == 30 {
             super::name_order::add_keys(&tx)?;
+        }
+        if i + 1 == 32 {
+            add_assignment_accounts(&tx)?;
         }
         let redacted = if i + 1 == 27 {
             super::redact::backfill(&tx)?
@@ -319,6 +331,51 @@ mod tests {
                 ("att_a".to_owned(), Some(40_000), Some(40_000)),
                 ("att_b".to_owned(), Some(800), Some(600)),
                 ("att_c".to_owned(), None, None),
+            ]
+        );
+    }
+
+    /// Before version 32 an assignment kept names alone: it keeps them,
+    /// and is not matched to an account by name (two colleagues may share
+    /// it). One recorded since names the account as it is named now.
+    #[test]
+    fn assignments_recorded_before_version_32_keep_the_names_of_their_day() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        apply_upto(&mut conn, 31).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sites (id, key, name, origins, created_at) VALUES (1, 'k', 'n', '', 0);
+             INSERT INTO users (id, email, name, role, password_hash, created_at)
+                 VALUES (1, 'ann@example.com', 'Ann', 'agent', 'x', 0);
+             INSERT INTO entries (id, public_id, reference, status_token, site_id, kind, created_at)
+                 VALUES (1, 'e_1', 'ES-1', 't', 1, 'idea', 0);
+             INSERT INTO events (entry_id, actor_id, kind, new_value, created_at)
+                 VALUES (1, 1, 'assign', 'Ann', 0);",
+        )
+        .unwrap();
+        run(&mut conn).unwrap();
+        conn.execute_batch(
+            "UPDATE users SET name = 'Ann Berg' WHERE id = 1;
+             INSERT INTO events (entry_id, actor_id, kind, new_value, new_user_id, created_at)
+                 VALUES (1, 1, 'assign', 'Ann', 1, 1);",
+        )
+        .unwrap();
+        let events = format!(
+            "{} WHERE ev.entry_id = 1 ORDER BY ev.id",
+            crate::store::review::EVENTS_SELECT
+        );
+        let named: Vec<(Option<String>, Option<i64>)> = conn
+            .prepare(&events)
+            .unwrap()
+            .query_map([], |r| Ok((r.get(5)?, r.get(10)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            named,
+            [
+                (Some("Ann".to_owned()), None),
+                (Some("Ann Berg".to_owned()), Some(1))
             ]
         );
     }
@@ -478,6 +535,8 @@ mod tests {
             "assignee_id",
             "user_id",
             "created_by",
+            "old_user_id",
+            "new_user_id",
         ];
         let unindexed: Vec<_> = keys
             .iter()

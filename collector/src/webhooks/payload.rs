@@ -57,9 +57,12 @@ pub enum Detail {
         to: String,
         actor: Option<String>,
     },
+    /// Names with their accounts: colleagues may share a name.
     Assigned {
         assignee: Option<String>,
+        assignee_id: Option<i64>,
         actor: Option<String>,
+        actor_id: Option<i64>,
     },
     Replied {
         body: String,
@@ -119,9 +122,16 @@ fn data(message: &Message, include_email: bool, public_url: &str) -> Value {
             data["to"] = json!(to);
             data["actor"] = json!(actor);
         }
-        Detail::Assigned { assignee, actor } => {
+        Detail::Assigned {
+            assignee,
+            assignee_id,
+            actor,
+            actor_id,
+        } => {
             data["assignee"] = json!(assignee);
+            data["assignee_id"] = json!(assignee_id);
             data["actor"] = json!(actor);
+            data["actor_id"] = json!(actor_id);
         }
         Detail::Replied { body, actor } => {
             data["reply"] = json!({"body": body});
@@ -256,7 +266,15 @@ fn slack(message: &Message, public_url: &str) -> String {
             escape(from),
             escape(to)
         ),
-        Detail::Assigned { assignee, actor } => match assignee {
+        Detail::Assigned {
+            assignee,
+            assignee_id,
+            actor,
+            actor_id,
+        } => match assignee {
+            Some(_) if assignee_id.is_some() && assignee_id == actor_id => {
+                format!("{} took {} on", who(actor), e.reference)
+            }
             Some(to) => format!("{} assigned {} to {}", who(actor), e.reference, escape(to)),
             None => format!("{} unassigned {}", who(actor), e.reference),
         },
@@ -359,6 +377,65 @@ mod tests {
         );
         let with_email = super::body(&created(), Format::Standard, true, "https://fb.example");
         assert!(with_email.contains("ana@example.com"));
+    }
+
+    fn assigned(assignee_id: i64, actor_id: i64) -> Message {
+        Message {
+            event: EventType::EntryAssigned,
+            detail: Detail::Assigned {
+                assignee: Some("Ann".into()),
+                assignee_id: Some(assignee_id),
+                actor: Some("Ann".into()),
+                actor_id: Some(actor_id),
+            },
+            ..created()
+        }
+    }
+
+    /// Colleagues may share a name: their ids say who is who, and taking
+    /// an entry on yourself reads as such.
+    #[test]
+    fn an_assignment_names_its_colleagues_with_their_ids() {
+        let body = body(
+            &assigned(2, 1),
+            Format::Standard,
+            false,
+            "https://fb.example",
+        );
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            (
+                &v["data"]["assignee"],
+                &v["data"]["assignee_id"],
+                &v["data"]["actor"],
+                &v["data"]["actor_id"]
+            ),
+            (&json!("Ann"), &json!(2), &json!("Ann"), &json!(1))
+        );
+        let headline = |message: &Message| -> String {
+            let slack: Value = serde_json::from_str(&super::body(
+                message,
+                Format::Slack,
+                false,
+                "https://fb.example",
+            ))
+            .unwrap();
+            slack["text"]
+                .as_str()
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            headline(&assigned(2, 1)),
+            "*Ann assigned ES-AAAA-BBBB to Ann* (ES-AAAA-BBBB)"
+        );
+        assert_eq!(
+            headline(&assigned(1, 1)),
+            "*Ann took ES-AAAA-BBBB on* (ES-AAAA-BBBB)"
+        );
     }
 
     #[test]

@@ -1,9 +1,109 @@
 //! Acting on entries alongside colleagues: a change made from a page a
-//! colleague has overtaken since, and bulk actions on many entries at once.
+//! colleague has overtaken since, bulk actions on many entries at once,
+//! and colleagues who share a name.
 
 use reqwest::StatusCode;
+use serde_json::json;
 
+use crate::rest::{Api, reference_of, token_for};
 use crate::staff::{between, complaint, console_app, location, signed_in, submit};
+
+/// Two colleagues called Ada (Bo renamed himself): each is named with
+/// their email wherever the console names them, taking an entry on
+/// yourself reads as such, and the API tells them apart by id.
+#[tokio::test]
+async fn colleagues_who_share_a_name_are_told_apart_on_the_timeline_lists_and_api() {
+    let (app, _) = console_app().await;
+    let reference = reference_of(&app, complaint(&app, "The voucher expired early")).await;
+    let user_id = |email: &str| -> i64 {
+        app.db()
+            .query_row("SELECT id FROM users WHERE email = ?1", [email], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    let (ada_id, bo_id) = (user_id("ada@example.com"), user_id("bo@example.com"));
+    app.running
+        .store
+        .rename_user(bo_id, "Ada".into(), Some(bo_id), 0)
+        .await
+        .unwrap();
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "ada@example.com", "write", None).await,
+    };
+    let assign = async |to: &str| {
+        let response = api
+            .post(
+                &format!("/api/v1/entries/{reference}/assign"),
+                json!({ "assignee": to }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    };
+    assign("me").await;
+    assign("bo@example.com").await;
+
+    let detail = api.json(&format!("/api/v1/entries/{reference}")).await;
+    let moves: Vec<_> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["by_id"].clone(),
+                e["from_id"].clone(),
+                e["to_id"].clone(),
+                e["to"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            (json!(ada_id), json!(null), json!(ada_id), json!("Ada")),
+            (json!(ada_id), json!(ada_id), json!(bo_id), json!("Ada")),
+        ]
+    );
+
+    let ada = signed_in(&app, "ada@example.com").await;
+    let id = app
+        .db()
+        .query_row("SELECT public_id FROM entries", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap();
+    let page = ada.html(&format!("/console/entries/{id}")).await;
+    let timeline = between(&page, "id=\"timeline\"", "</ol>");
+    assert!(
+        timeline.contains("<strong>Ada (ada@example.com)</strong> took this on"),
+        "{timeline}"
+    );
+    assert!(
+        timeline.contains(
+            "<strong>Ada (ada@example.com)</strong> assigned this to <strong>Ada (bo@example.com)</strong>"
+        ),
+        "{timeline}"
+    );
+    let assign_form = between(&page, "/assign\"", "</form>");
+    for (id, email) in [(ada_id, "ada@example.com"), (bo_id, "bo@example.com")] {
+        assert!(
+            assign_form.contains(&format!(">Ada ({email})</option>"))
+                && assign_form.contains(&format!("value=\"{id}\"")),
+            "{assign_form}"
+        );
+    }
+
+    let inbox = ada.html("/console?view=all").await;
+    assert!(inbox.contains("Assign to Ada (bo@example.com)"), "{inbox}");
+    let row = between(&inbox, "data-label=\"Assignee:\"", "</td>");
+    assert!(row.contains("Ada (bo@example.com)"), "{row}");
+    let filter = between(&inbox, "name=\"assignee\"", "</select>");
+    assert!(
+        filter.contains(">Ada (ada@example.com)</option>"),
+        "{filter}"
+    );
+}
 
 #[tokio::test]
 async fn a_status_change_made_on_a_stale_page_does_not_undo_a_colleagues_move() {

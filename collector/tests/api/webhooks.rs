@@ -517,8 +517,22 @@ async fn staff_actions_fire_their_events() {
         );
     }
     let find = |t: &str| got.iter().find(|r| r.json()["type"] == t).unwrap().json();
-    assert_eq!(find("entry.assigned")["data"]["assignee"], "Bo");
-    assert_eq!(find("entry.assigned")["data"]["actor"], "Ada");
+    let ada: String = app
+        .db()
+        .query_row("SELECT id FROM users WHERE name = 'Ada'", [], |r| {
+            r.get::<_, i64>(0).map(|id| id.to_string())
+        })
+        .unwrap();
+    let assigned = &find("entry.assigned")["data"];
+    assert_eq!(
+        (
+            &assigned["assignee"],
+            assigned["assignee_id"].to_string(),
+            &assigned["actor"],
+            assigned["actor_id"].to_string()
+        ),
+        (&json!("Bo"), bo, &json!("Ada"), ada)
+    );
     assert_eq!(
         find("entry.replied")["data"]["reply"]["body"],
         "Sorry! A voucher is on its way."

@@ -328,6 +328,83 @@ async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
 }
 story!(status_assignment_and_notes_follow_the_rules);
 
+/// Two colleagues may share a name: an assignment records their accounts,
+/// and the timeline names each as they are named now.
+async fn an_assignment_records_whom_it_moved_by_account_not_by_name(db: &Store) {
+    let (_, ada, _, id) = ada_bo_and_an_entry(db, "Wrong size").await;
+    let ann = db
+        .add_user(staff("ann@shop.example", "Ann"), T0)
+        .await
+        .unwrap();
+    let other_ann = db
+        .add_user(staff("ann.b@shop.example", "Ann"), T0)
+        .await
+        .unwrap();
+    db.assign(id.clone(), Some(ann.id), ann.id, T0 + 1)
+        .await
+        .unwrap();
+    db.assign(id.clone(), Some(other_ann.id), ann.id, T0 + 2)
+        .await
+        .unwrap();
+    db.add_note(
+        id.clone(),
+        "The size chart is wrong".into(),
+        other_ann.id,
+        T0 + 3,
+    )
+    .await
+    .unwrap();
+    db.assign(id.clone(), None, ada.id, T0 + 3).await.unwrap();
+    db.rename_user(other_ann.id, "Ann Berg".into(), Some(ada.id), T0 + 4)
+        .await
+        .unwrap();
+    let detail = db.entry_detail(id).await.unwrap().unwrap();
+    let moves: Vec<_> = detail
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Assign)
+        .map(|e| {
+            (
+                e.actor_id,
+                (e.old_user, e.old_value.as_deref()),
+                (e.new_user, e.new_value.as_deref()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            (Some(ann.id), (None, None), (Some(ann.id), Some("Ann"))),
+            (
+                Some(ann.id),
+                (Some(ann.id), Some("Ann")),
+                (Some(other_ann.id), Some("Ann Berg"))
+            ),
+            (
+                Some(ada.id),
+                (Some(other_ann.id), Some("Ann Berg")),
+                (None, None)
+            ),
+        ]
+    );
+    // Other events name their colleague by account too, and no one moved.
+    let note = detail
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::Note)
+        .unwrap();
+    assert_eq!(
+        (
+            note.actor_id,
+            note.actor.as_deref(),
+            note.old_user,
+            note.new_user
+        ),
+        (Some(other_ann.id), Some("Ann Berg"), None, None)
+    );
+}
+story!(an_assignment_records_whom_it_moved_by_account_not_by_name);
+
 async fn work_left_with_a_disabled_colleague_stays_theirs_until_handed_on(db: &Store) {
     let (shop, ada, bo, id) = ada_bo_and_an_entry(db, "Invoice missing").await;
     db.assign(id.clone(), Some(bo.id), ada.id, T0 + 1)

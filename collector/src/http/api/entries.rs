@@ -15,7 +15,7 @@ use crate::http::{ApiError, AppState};
 use crate::review::filter::Filter;
 use crate::review::filter::RawFilter;
 use crate::review::input::{InputError, bad};
-use crate::store::{EntryDetail, EventKind, InboxRow, PromiseRow};
+use crate::store::{EntryDetail, Event, EventKind, InboxRow, PromiseRow};
 
 /// Entries per page unless `limit` says otherwise, and at most.
 const DEFAULT_LIMIT: usize = 50;
@@ -171,7 +171,7 @@ fn detail_json(entry: &EntryDetail, base: &str, now: i64) -> Value {
             .events
             .iter()
             .filter(|e| e.kind == kind)
-            .map(|e| json!({"by": e.actor, "body": e.body, "at": rfc3339(e.created_at)}))
+            .map(|e| json!({"by": e.actor, "by_id": e.actor_id, "body": e.body, "at": rfc3339(e.created_at)}))
             .collect::<Vec<_>>()
     };
     let context: serde_json::Map<String, Value> = entry
@@ -226,15 +226,22 @@ fn detail_json(entry: &EntryDetail, base: &str, now: i64) -> Value {
         "replies": events_of(EventKind::Reply),
         "follow_ups": events_of(EventKind::FollowUp),
         "promises": entry.promises.iter().map(|p| promise(p, now)).collect::<Vec<_>>(),
-        "timeline": entry.events.iter().map(|e| json!({
-            "kind": e.kind.as_str(),
-            "by": e.actor,
-            "body": e.body,
-            "from": e.old_value,
-            "to": e.new_value,
-            "at": rfc3339(e.created_at),
-            "promise": entry.promises.iter().find(|p| p.event_id == e.id).map(|p| p.id),
-        })).collect::<Vec<_>>(),
+        "timeline": entry.events.iter().map(|e| timeline_event(e, &entry.promises)).collect::<Vec<_>>(),
+    })
+}
+
+fn timeline_event(e: &Event, promises: &[PromiseRow]) -> Value {
+    json!({
+        "kind": e.kind.as_str(),
+        "by": e.actor,
+        "by_id": e.actor_id,
+        "body": e.body,
+        "from": e.old_value,
+        "to": e.new_value,
+        "from_id": e.old_user,
+        "to_id": e.new_user,
+        "at": rfc3339(e.created_at),
+        "promise": promises.iter().find(|p| p.event_id == e.id).map(|p| p.id),
     })
 }
 

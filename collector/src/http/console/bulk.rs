@@ -7,25 +7,25 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::colleagues::Colleagues;
 use super::extract::{FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
 use crate::http::AppState;
 use crate::review::filter::RawFilter;
 use crate::review::workflow::Status;
-use crate::store::{Account, BulkAction, BulkTarget, InboxRow, Seen};
+use crate::store::{BulkAction, BulkTarget, InboxRow, Seen};
 
 /// The action select and its button, above the inbox's table; `back` is
 /// the inbox's filters, to return to. Work is offered to active
-/// colleagues only (`accounts` holds disabled ones too). Where a site
+/// colleagues only. Where a site
 /// writes to customers on its own (`writes_to_customers`), closing in bulk
 /// says that it emails them.
 pub fn controls(
     staff: &Staff,
-    accounts: &[Account],
+    colleagues: &Colleagues,
     back: &str,
     writes_to_customers: bool,
 ) -> Markup {
-    let active = accounts.iter().filter(|a| a.disabled_at.is_none());
     html! {
         div.bulk {
             (views::csrf(staff))
@@ -36,7 +36,7 @@ pub fn controls(
                     option value="" { "Choose an action…" }
                     optgroup label="Assign" {
                         option value="assign:me" { "Assign to me" }
-                        @for a in active { option value={ "assign:" (a.user.id) } { "Assign to " (a.user.name) } }
+                        @for u in colleagues.active() { option value={ "assign:" (u.id) } { "Assign to " (colleagues.name(Some(u.id), &u.name)) } }
                         option value="assign:none" { "Unassign" }
                     }
                     optgroup label="Status" {

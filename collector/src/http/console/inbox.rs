@@ -8,6 +8,7 @@ use earshot_protocol::{Kind, Severity};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::colleagues::Colleagues;
 use super::{ConsoleError, NoticeQuery, PageQuery, Staff, site_choice, views};
 use crate::export::Format;
 use crate::http::AppState;
@@ -15,7 +16,7 @@ use crate::http::api::ExportParams;
 use crate::http::local_time;
 use crate::review::filter::{Assignee, Cursor, Filter, RawFilter, View};
 use crate::review::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
-use crate::store::{Account, InboxPage, InboxRow, PAGE_SIZE, Role, SiteSettings};
+use crate::store::{InboxPage, InboxRow, PAGE_SIZE, Role, SiteSettings};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -79,7 +80,7 @@ fn select(name: &str, label: &str, current: &str, options: &[(String, String)]) 
     }
 }
 
-fn filter_form(raw: &RawFilter, sites: &[SiteSettings], accounts: &[Account]) -> Markup {
+fn filter_form(raw: &RawFilter, sites: &[SiteSettings], colleagues: &Colleagues) -> Markup {
     let opts = |pairs: &mut dyn Iterator<Item = (String, String)>| pairs.collect::<Vec<_>>();
     let kinds = opts(&mut Kind::ALL.iter().map(|k| {
         (
@@ -104,10 +105,11 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], accounts: &[Account]) ->
     ];
     // Disabled colleagues too (last): what was left with them must be
     // found to be handed on.
-    assignees.extend(accounts.iter().map(|a| {
+    assignees.extend(colleagues.all().iter().map(|a| {
+        let name = colleagues.name(Some(a.user.id), &a.user.name);
         let name = match a.disabled_at {
-            Some(_) => format!("{} (disabled)", a.user.name),
-            None => a.user.name.clone(),
+            Some(_) => format!("{name} (disabled)"),
+            None => name,
         };
         (a.user.id.to_string(), name)
     }));
@@ -205,7 +207,7 @@ fn promise_cell(row: &InboxRow, now: i64) -> Markup {
     }
 }
 
-fn table(page: &InboxPage, now: i64, view: View) -> Markup {
+fn table(page: &InboxPage, now: i64, view: View, colleagues: &Colleagues) -> Markup {
     html! {
         table.inbox {
             thead {
@@ -236,7 +238,12 @@ fn table(page: &InboxPage, now: i64, view: View) -> Markup {
                         td.kind { (views::kind_label(&row.kind)) @if let Some(s) = &row.severity { div.muted { (views::severity_label(s)) } } }
                         td { (views::status_badge(&row.status)) }
                         td data-label="Site:" { (row.site_name) }
-                        td data-label="Assignee:" { (row.assignee.as_deref().unwrap_or("—")) }
+                        td data-label="Assignee:" {
+                            @match &row.assignee {
+                                Some(name) => (colleagues.name(row.assignee_id, name)),
+                                None => "—",
+                            }
+                        }
                         td { (promise_cell(row, now)) }
                     }
                 }
@@ -264,12 +271,13 @@ pub async fn page(
     let now = state.clock.now_millis();
     // Independent reads, each on a connection of its own: the page waits
     // for the slowest, not for their sum.
-    let (sites, accounts, summary, mail) = tokio::try_join!(
+    let (sites, colleagues, summary, mail) = tokio::try_join!(
         state.store.site_settings(),
         state.store.accounts(),
         state.store.waiting_summary(now),
         super::email_check::failing_for_admin(&state, &staff)
     )?;
+    let colleagues = Colleagues::new(colleagues);
     // Closing then emails customers, as the bulk controls say.
     let writes_to_customers = state.mailer.is_some() && sites.iter().any(|s| s.receipt_email);
     // A typed site name or key becomes its id, so links carry the id.
@@ -281,7 +289,7 @@ pub async fn page(
         .and_then(|_| raw.parse(staff.user.id).map_err(|e| e.sentence()))
         .and_then(|filter| match filter.assignee {
             // Only a hand-made address names one: the list offers colleagues.
-            Some(Assignee::User(id)) if !accounts.iter().any(|a| a.user.id == id) => {
+            Some(Assignee::User(id)) if !colleagues.all().iter().any(|a| a.user.id == id) => {
                 Err(format!("No colleague has the id {id}."))
             }
             _ => Ok(filter),
@@ -379,7 +387,7 @@ pub async fn page(
                 "."
             }
         }
-        (filter_form(&raw, &sites, &accounts))
+        (filter_form(&raw, &sites, &colleagues))
         @if let Some(reference) = filter.as_ref().and_then(|f| f.customer.as_deref()) {
             @let everyone = RawFilter { customer: String::new(), ..back.clone() };
             p.notice role="status" {
@@ -417,8 +425,8 @@ pub async fn page(
                 }
             } @else {
                 form method="post" action="/console/bulk" {
-                    (super::bulk::controls(&staff, &accounts, &back.to_query(), writes_to_customers))
-                    (table(page, now, view))
+                    (super::bulk::controls(&staff, &colleagues, &back.to_query(), writes_to_customers))
+                    (table(page, now, view, &colleagues))
                 }
                 @if page.next.is_some() || page.prev.is_some() {
                     nav.pages aria-label="Pages" {

@@ -7,6 +7,7 @@ mod address;
 mod audit;
 mod bulk;
 mod charts;
+mod colleagues;
 mod email_check;
 mod entry;
 mod error;

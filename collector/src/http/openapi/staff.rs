@@ -290,7 +290,8 @@ pub fn schemas() -> Value {
     let nullable = |t: &str| json!({"type": [t, "null"]});
     let when = json!({"type": "string", "format": "date-time"});
     let when_or_null = json!({"type": ["string", "null"], "format": "date-time"});
-    let event = json!({"type": "object", "properties": {"by": nullable("string"), "body": nullable("string"), "at": when}});
+    let by_id = json!({"type": ["integer", "null"], "description": "The colleague's account id (as `assignee_id`), where `by` names one: names are not unique"});
+    let event = json!({"type": "object", "properties": {"by": nullable("string"), "by_id": by_id, "body": nullable("string"), "at": when}});
     let summary = json!({
             "type": "object",
             "required": ["reference", "url", "kind", "status", "created"],
@@ -327,8 +328,11 @@ pub fn schemas() -> Value {
     }});
     let timeline = json!({"type": "object", "properties": {
         "kind": {"type": "string", "enum": ["status", "assign", "note", "reply", "promise_kept", "promise_broken", "follow_up"]},
-        "by": nullable("string"), "body": nullable("string"),
-        "from": nullable("string"), "to": nullable("string"), "at": when,
+        "by": nullable("string"), "by_id": by_id, "body": nullable("string"),
+        "from": nullable("string"), "to": nullable("string"),
+        "from_id": {"type": ["integer", "null"], "description": "On an assignment: the account `from` names (null for nobody, or for an assignment recorded before accounts were kept with it)"},
+        "to_id": {"type": ["integer", "null"], "description": "On an assignment: the account `to` names, as `from_id`"},
+        "at": when,
         "promise": {"type": ["integer", "null"], "description": "On a reply that made a promise: that promise's `id` in `promises`"}
     }});
     let entry = json!({

@@ -72,6 +72,8 @@ impl Postgres {
                 body: Some(&body),
                 old_value: None,
                 new_value: None,
+                old_user: None,
+                new_user: None,
                 at,
             },
         )

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0017.sql"),
     include_str!("schema/0018.sql"),
     include_str!("schema/0019.sql"),
+    include_str!("schema/0020.sql"),
 ];
 
 /// The advisory lock's key: "earshot" in ASCII, so it stays clear of

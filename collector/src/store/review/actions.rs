@@ -31,13 +31,18 @@ pub(in crate::store) struct NewEvent<'a> {
     pub body: Option<&'a str>,
     pub old_value: Option<&'a str>,
     pub new_value: Option<&'a str>,
+    /// For an assignment, the accounts it moved the entry from and to: the
+    /// names beside them are not unique and may change.
+    pub old_user: Option<i64>,
+    pub new_user: Option<i64>,
     pub at: i64,
 }
 
 pub(in crate::store) fn record(conn: &Connection, event: NewEvent<'_>) -> Result<i64, StoreError> {
     conn.prepare_cached(
-        "INSERT INTO events (entry_id, actor_id, kind, body, old_value, new_value, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO events (entry_id, actor_id, kind, body, old_value, new_value,
+                             old_user_id, new_user_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         event.entry_id,
@@ -46,6 +51,8 @@ pub(in crate::store) fn record(conn: &Connection, event: NewEvent<'_>) -> Result
         event.body,
         event.old_value,
         event.new_value,
+        event.old_user,
+        event.new_user,
         event.at
     ])?;
     Ok(conn.last_insert_rowid())
@@ -74,6 +81,8 @@ pub(in crate::store) fn move_status(
             body: None,
             old_value: Some(from.as_str()),
             new_value: Some(to.as_str()),
+            old_user: None,
+            new_user: None,
             at,
         },
     )?;
@@ -138,6 +147,8 @@ pub(super) fn assign_one(
             body: None,
             old_value: old.as_deref(),
             new_value: new.as_deref(),
+            old_user: current,
+            new_user: assignee,
             at,
         },
     )?;
@@ -190,6 +201,8 @@ fn reply(
             body: Some(&reply.body),
             old_value: None,
             new_value: None,
+            old_user: None,
+            new_user: None,
             at,
         },
     )?;
@@ -355,6 +368,8 @@ impl Sqlite {
                     body: Some(&body),
                     old_value: None,
                     new_value: None,
+                    old_user: None,
+                    new_user: None,
                     at,
                 },
             )?;
@@ -440,6 +455,8 @@ impl Sqlite {
                     body: Some(&text),
                     old_value: None,
                     new_value: None,
+                    old_user: None,
+                    new_user: None,
                     at,
                 },
             )?;

@@ -112,12 +112,17 @@ pub(in crate::store) const DETAIL_SELECT: &str =
      FROM entries e JOIN sites s ON s.id = e.site_id LEFT JOIN users u ON u.id = e.assignee_id";
 
 /// An entry's timeline, oldest first, up to its `WHERE`; the same SQL on
-/// both backends.
+/// both backends. Colleagues are named as they are named now, where the
+/// event knows their account.
 pub(in crate::store) const EVENTS_SELECT: &str =
-    "SELECT ev.id, ev.kind, u.name, ev.body, ev.old_value, ev.new_value, ev.created_at,
+    "SELECT ev.id, ev.kind, u.name, ev.body, coalesce(ou.name, ev.old_value),
+        coalesce(nu.name, ev.new_value), ev.created_at,
         (SELECT m.state FROM mail_outbox m WHERE m.event_id = ev.id AND m.kind IN ('closed', 'kept')
-         ORDER BY m.id DESC LIMIT 1)
-     FROM events ev LEFT JOIN users u ON u.id = ev.actor_id";
+         ORDER BY m.id DESC LIMIT 1),
+        ev.actor_id, ev.old_user_id, ev.new_user_id
+     FROM events ev LEFT JOIN users u ON u.id = ev.actor_id
+        LEFT JOIN users ou ON ou.id = ev.old_user_id
+        LEFT JOIN users nu ON nu.id = ev.new_user_id";
 
 pub(in crate::store) const PROMISE_SELECT: &str =
     "SELECT p.id, e.public_id, e.reference, p.text, p.due_at, p.state,
@@ -197,6 +202,9 @@ fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, Sto
                 .get::<_, Option<String>>(7)?
                 .as_deref()
                 .and_then(Receipt::from_state),
+            actor_id: r.get(8)?,
+            old_user: r.get(9)?,
+            new_user: r.get(10)?,
         };
         // The CHECK constraint admits only known kinds; skip anything else.
         Ok(EventKind::parse(&kind).map(|kind| Event { kind, ..event }))

@@ -120,6 +120,13 @@ pub struct Event {
     /// change (a close), or that this reply's promise was kept, if one was
     /// queued.
     pub customer_mail: Option<Receipt>,
+    /// The colleague's account (`actor` is their name), if a colleague did
+    /// it.
+    pub actor_id: Option<i64>,
+    /// For an assignment recorded since these were kept, the accounts it
+    /// moved the entry from and to (`old_value` and `new_value` name them).
+    pub old_user: Option<i64>,
+    pub new_user: Option<i64>,
 }
 
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use self::actions::{NoteForm, ReplyForm};
+use super::colleagues::Colleagues;
 use super::{ConsoleError, NoticeQuery, PageQuery, Staff, views};
 use crate::http::AppState;
 use crate::http::local_time::{self, moment};
@@ -49,21 +50,26 @@ fn context(entry: &EntryDetail) -> Markup {
     }
 }
 
-/// `users`: active colleagues, to say whom a note names (and so emailed,
-/// where they hear of what is addressed to them).
-fn event_line(event: &Event, promises: &[PromiseRow], users: &[User]) -> Markup {
+/// `colleagues`: to tell apart two of the same name, and to say whom a
+/// note names (and so emailed, where they hear of what is addressed to
+/// them).
+fn event_line(event: &Event, promises: &[PromiseRow], colleagues: &Colleagues) -> Markup {
     // Staff actions carry their colleague; the customer's (a follow-up, a
     // reopening) have none. Only staff assign, note, reply and settle, so one
     // without a colleague (seeded before any account existed) is still
     // not the customer's.
-    let who = event.actor.as_deref().unwrap_or(match event.kind {
-        EventKind::Status | EventKind::FollowUp => "The customer",
-        EventKind::Assign
-        | EventKind::Note
-        | EventKind::Reply
-        | EventKind::PromiseKept
-        | EventKind::PromiseBroken => "A colleague",
-    });
+    let who = match &event.actor {
+        Some(name) => colleagues.name(event.actor_id, name),
+        None => match event.kind {
+            EventKind::Status | EventKind::FollowUp => "The customer",
+            EventKind::Assign
+            | EventKind::Note
+            | EventKind::Reply
+            | EventKind::PromiseKept
+            | EventKind::PromiseBroken => "A colleague",
+        }
+        .to_owned(),
+    };
     let status_label = |raw: &Option<String>| {
         raw.as_deref()
             .and_then(Status::parse)
@@ -78,13 +84,14 @@ fn event_line(event: &Event, promises: &[PromiseRow], users: &[User]) -> Markup 
             EventKind::Assign => {
                 strong { (who) }
                 @match &event.new_value {
-                    Some(to) => { " assigned this to " strong { (to) } }
+                    Some(_) if event.new_user.is_some() && event.new_user == event.actor_id => { " took this on" }
+                    Some(to) => { " assigned this to " strong { (colleagues.name(event.new_user, to)) } }
                     None => { " removed the assignment" }
                 }
             }
             EventKind::Note => {
                 strong { (who) } " added an internal note"
-                (naming(event.body.as_deref().unwrap_or_default(), users))
+                (naming(event.body.as_deref().unwrap_or_default(), colleagues))
                 blockquote.note dir="auto" { (event.body.as_deref().unwrap_or_default()) }
             }
             EventKind::Reply => {
@@ -157,12 +164,13 @@ fn mention_hint(users: &[User], staff: &Staff) -> Markup {
 }
 
 /// " naming Bo and Chen Li": the colleagues a note mentions.
-fn naming(note: &str, users: &[User]) -> Markup {
+fn naming(note: &str, colleagues: &Colleagues) -> Markup {
+    let users = colleagues.active();
     let named = mention::mentioned(note, users.iter().map(|u| (u.id, u.email.as_str())));
-    let names: Vec<&str> = users
+    let names: Vec<String> = users
         .iter()
         .filter(|u| named.contains(&u.id))
-        .map(|u| u.name.as_str())
+        .map(|u| colleagues.name(Some(u.id), &u.name))
         .collect();
     html! {
         @if let Some((last, rest)) = names.split_last() {
@@ -210,7 +218,7 @@ fn reply_reach(has_email: bool, mail_set_up: bool) -> &'static str {
 fn actions(
     entry: &EntryDetail,
     staff: &Staff,
-    users: &[User],
+    colleagues: &Colleagues,
     now: i64,
     draft: &Draft,
     mail_set_up: bool,
@@ -276,13 +284,13 @@ fn actions(
                 label for="assignee" { "Assign to" }
                 select #assignee name="assignee" {
                     option value="" selected[entry.assignee_id.is_none()] { "Nobody" }
-                    @for u in users {
-                        option value=(u.id) selected[entry.assignee_id == Some(u.id)] { (u.name) }
+                    @for u in colleagues.active() {
+                        option value=(u.id) selected[entry.assignee_id == Some(u.id)] { (colleagues.name(Some(u.id), &u.name)) }
                     }
                     // Left with a colleague since disabled: shown as theirs
                     // (not as "Nobody"), to be handed on.
-                    @if let Some(id) = entry.assignee_id.filter(|id| !users.iter().any(|u| u.id == *id)) {
-                        option value=(id) selected { (entry.assignee.as_deref().unwrap_or("?")) " (disabled)" }
+                    @if let Some(id) = entry.assignee_id.filter(|id| !colleagues.active().iter().any(|u| u.id == *id)) {
+                        option value=(id) selected { (colleagues.name(Some(id), entry.assignee.as_deref().unwrap_or("?"))) " (disabled)" }
                     }
                 }
                 button type="submit" { "Assign" }
@@ -291,7 +299,7 @@ fn actions(
         section.panel {
             h2 { "Internal note" }
             p.muted { "Only colleagues see notes." }
-            (mention_hint(users, staff))
+            (mention_hint(colleagues.active(), staff))
             form.stack method="post" action={ (base) "/note" } {
                 (views::csrf(staff))
                 (views::refusal(note_problem, "note-problem"))
@@ -363,7 +371,7 @@ fn attachment_item(a: &AttachmentMeta) -> Markup {
 fn render(
     entry: &EntryDetail,
     staff: &Staff,
-    users: &[User],
+    colleagues: &Colleagues,
     now: i64,
     draft: &Draft,
     same: Markup,
@@ -434,12 +442,12 @@ fn render(
                     ol.timeline {
                         li { (moment(entry.created_at)) " " strong { "The customer" } " sent this" }
                         @for event in &entry.events {
-                            li id={ "event-" (event.id) } { (moment(event.created_at)) " " (event_line(event, &entry.promises, users)) }
+                            li id={ "event-" (event.id) } { (moment(event.created_at)) " " (event_line(event, &entry.promises, colleagues)) }
                         }
                     }
                 }
             }
-            aside.side { (actions(entry, staff, users, now, draft, mail_set_up)) }
+            aside.side { (actions(entry, staff, colleagues, now, draft, mail_set_up)) }
         }
     }
 }
@@ -491,9 +499,9 @@ async fn entry_page(
     top: Markup,
     draft: &Draft,
 ) -> Result<Html<String>, ConsoleError> {
-    let (entry, users, same) = tokio::try_join!(
+    let (entry, accounts, same) = tokio::try_join!(
         state.store.entry_detail(id.clone()),
-        state.store.users(),
+        state.store.accounts(),
         state.store.same_customer(id, super::same_customer::SHOWN),
     )?;
     let entry = entry.ok_or(ConsoleError::NotFound)?;
@@ -504,7 +512,7 @@ async fn entry_page(
         &title,
         staff,
         "",
-        html! { (top) (render(&entry, staff, &users, now, draft, same, state.mailer.is_some())) },
+        html! { (top) (render(&entry, staff, &Colleagues::new(accounts), now, draft, same, state.mailer.is_some())) },
     ))
 }
 

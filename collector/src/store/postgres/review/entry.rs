@@ -149,6 +149,9 @@ impl Postgres {
                     .try_get::<_, Option<String>>(7)?
                     .as_deref()
                     .and_then(Receipt::from_state),
+                actor_id: r.try_get(8)?,
+                old_user: r.try_get(9)?,
+                new_user: r.try_get(10)?,
             }))
         })?
         .into_iter()

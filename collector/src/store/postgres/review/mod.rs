@@ -53,8 +53,9 @@ fn id_and_status(r: &Row, at: usize) -> Result<(i64, Status), StoreError> {
 pub(super) async fn record(tx: &Transaction<'_>, event: NewEvent<'_>) -> Result<i64, StoreError> {
     let stmt = tx
         .prepare_cached(
-            "INSERT INTO events (entry_id, actor_id, kind, body, old_value, new_value, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO events (entry_id, actor_id, kind, body, old_value, new_value,
+                                 old_user_id, new_user_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .await?;
     Ok(tx
@@ -67,6 +68,8 @@ pub(super) async fn record(tx: &Transaction<'_>, event: NewEvent<'_>) -> Result<
                 &event.body,
                 &event.old_value,
                 &event.new_value,
+                &event.old_user,
+                &event.new_user,
                 &event.at,
             ],
         )
@@ -124,6 +127,8 @@ pub(super) async fn move_status(
             body: None,
             old_value: old,
             new_value: new,
+            old_user: None,
+            new_user: None,
             at,
         },
     )
@@ -201,6 +206,8 @@ async fn assign_one(
             body: None,
             old_value: old.as_deref(),
             new_value: new.as_deref(),
+            old_user: current,
+            new_user: assignee,
             at,
         },
     )
@@ -332,6 +339,8 @@ impl Postgres {
                 body: Some(&body),
                 old_value: None,
                 new_value: None,
+                old_user: None,
+                new_user: None,
                 at,
             },
         )
@@ -377,6 +386,8 @@ impl Postgres {
                 body: Some(&new.body),
                 old_value: None,
                 new_value: None,
+                old_user: None,
+                new_user: None,
                 at,
             },
         )
@@ -494,6 +505,8 @@ impl Postgres {
                 body: Some(&text),
                 old_value: None,
                 new_value: None,
+                old_user: None,
+                new_user: None,
                 at,
             },
         )

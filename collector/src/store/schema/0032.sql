@@ -1,0 +1,9 @@
+-- Version 32: an assignment records the accounts it moved the entry from
+-- and to, not only their names: colleagues may share a name ("Ann"
+-- assigned this to "Ann") and may change it. The timeline names them as
+-- they are named now. The columns `events.old_user_id` and
+-- `events.new_user_id` are added by the collector
+-- (`store::migrations::add_assignment_accounts`), since SQLite adds a
+-- column only unconditionally. Assignments recorded earlier keep the
+-- names written then; they are not matched to accounts by name, which
+-- could name the wrong colleague.
