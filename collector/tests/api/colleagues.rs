@@ -43,12 +43,20 @@ async fn colleagues_who_share_a_name_are_told_apart_on_the_timeline_lists_and_ap
     };
     assign("me").await;
     assign("bo@example.com").await;
+    let replied = api
+        .post(
+            &format!("/api/v1/entries/{reference}/replies"),
+            json!({"body": "A new voucher is on its way", "promise": {"text": "A voucher", "due": "2026-11-27"}}),
+        )
+        .await;
+    assert_eq!(replied.status(), StatusCode::CREATED);
 
     let detail = api.json(&format!("/api/v1/entries/{reference}")).await;
     let moves: Vec<_> = detail["timeline"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|e| e["kind"] == "assign")
         .map(|e| {
             (
                 e["by_id"].clone(),
@@ -64,6 +72,16 @@ async fn colleagues_who_share_a_name_are_told_apart_on_the_timeline_lists_and_ap
             (json!(ada_id), json!(null), json!(ada_id), json!("Ada")),
             (json!(ada_id), json!(ada_id), json!(bo_id), json!("Ada")),
         ]
+    );
+    let reply = &detail["replies"][0];
+    assert_eq!(
+        (&reply["by"], &reply["by_id"]),
+        (&json!("Ada"), &json!(ada_id))
+    );
+    let promise = &detail["promises"][0];
+    assert_eq!(
+        (&promise["made_by"], &promise["made_by_id"]),
+        (&json!("Ada"), &json!(ada_id))
     );
 
     let ada = signed_in(&app, "ada@example.com").await;
@@ -103,6 +121,9 @@ async fn colleagues_who_share_a_name_are_told_apart_on_the_timeline_lists_and_ap
         filter.contains(">Ada (ada@example.com)</option>"),
         "{filter}"
     );
+    let promises = ada.html("/console/promises").await;
+    let open = between(&promises, "A voucher", "</tr>");
+    assert!(open.contains("Ada (ada@example.com)"), "{open}");
 }
 
 #[tokio::test]

@@ -329,7 +329,8 @@ async fn status_assignment_and_notes_follow_the_rules(db: &Store) {
 story!(status_assignment_and_notes_follow_the_rules);
 
 /// Two colleagues may share a name: an assignment records their accounts,
-/// and the timeline names each as they are named now.
+/// the timeline names each as they are named now, and a promise names its
+/// maker's account too.
 async fn an_assignment_records_whom_it_moved_by_account_not_by_name(db: &Store) {
     let (_, ada, _, id) = ada_bo_and_an_entry(db, "Wrong size").await;
     let ann = db
@@ -355,6 +356,13 @@ async fn an_assignment_records_whom_it_moved_by_account_not_by_name(db: &Store) 
     .await
     .unwrap();
     db.assign(id.clone(), None, ada.id, T0 + 3).await.unwrap();
+    let reply = NewReply {
+        body: "A new chart is up".into(),
+        promise: Some(("Sizes checked".into(), T0 + 48 * HOUR)),
+    };
+    db.reply(id.clone(), reply, other_ann.id, T0 + 3)
+        .await
+        .unwrap();
     db.rename_user(other_ann.id, "Ann Berg".into(), Some(ada.id), T0 + 4)
         .await
         .unwrap();
@@ -401,6 +409,11 @@ async fn an_assignment_records_whom_it_moved_by_account_not_by_name(db: &Store) 
             note.new_user
         ),
         (Some(other_ann.id), Some("Ann Berg"), None, None)
+    );
+    let promise = &detail.promises[0];
+    assert_eq!(
+        (promise.made_by_id, promise.made_by.as_deref()),
+        (Some(other_ann.id), Some("Ann Berg"))
     );
 }
 story!(an_assignment_records_whom_it_moved_by_account_not_by_name);

@@ -161,6 +161,7 @@ fn promise(p: &PromiseRow, now: i64) -> Value {
         "standing": p.state(now).label(),
         "settled": p.settled_at.map(rfc3339),
         "made_by": p.made_by,
+        "made_by_id": p.made_by_id,
         "created": rfc3339(p.created_at),
     })
 }

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::response::Html;
 use maud::{Markup, html};
 
+use super::colleagues::Colleagues;
 use super::{ConsoleError, Staff, views};
 use crate::http::AppState;
 use crate::http::local_time;
@@ -16,7 +17,7 @@ const WINDOW_DAYS: i64 = 90;
 /// How many whole weeks before this one the response-time figures cover.
 const RESPONSE_WEEKS: i64 = 4;
 
-fn promise_table(rows: &[PromiseRow], now: i64, settled: bool) -> Markup {
+fn promise_table(rows: &[PromiseRow], now: i64, settled: bool, colleagues: &Colleagues) -> Markup {
     let label = if settled {
         "Settled promises"
     } else {
@@ -39,7 +40,12 @@ fn promise_table(rows: &[PromiseRow], now: i64, settled: bool) -> Markup {
                             td { (p.text) }
                             td { (local_time::day(p.due_at)) }
                             td { span class={ "badge " (state.css()) } { (state.label()) } }
-                            td { (p.made_by.as_deref().unwrap_or("—")) }
+                            td {
+                                @match &p.made_by {
+                                    Some(name) => (colleagues.name(p.made_by_id, name)),
+                                    None => "—",
+                                }
+                            }
                             @if settled { td { (p.settled_at.map(views::date).unwrap_or_default()) } }
                         }
                     }
@@ -54,7 +60,11 @@ pub async fn page(
     State(state): State<AppState>,
 ) -> Result<Html<String>, ConsoleError> {
     let now = state.clock.now_millis();
-    let report = state.store.report(now - WINDOW_DAYS * DAY).await?;
+    let (report, accounts) = tokio::try_join!(
+        state.store.report(now - WINDOW_DAYS * DAY),
+        state.store.accounts()
+    )?;
+    let colleagues = Colleagues::new(accounts);
     // Settled promises made in the window, and the open ones among them
     // (overdue ones count as not kept).
     let settled = report.settled;
@@ -117,13 +127,13 @@ pub async fn page(
         @if report.open_promises.is_empty() {
             p.empty { "No open promises." }
         } @else {
-            (promise_table(&report.open_promises, now, false))
+            (promise_table(&report.open_promises, now, false, &colleagues))
         }
         h2 { "Settled in the last " (WINDOW_DAYS) " days" }
         @if report.settled_promises.is_empty() {
             p.empty { "Nothing settled yet." }
         } @else {
-            (promise_table(&report.settled_promises, now, true))
+            (promise_table(&report.settled_promises, now, true, &colleagues))
         }
     };
     Ok(views::page("Promises", &staff, "/console/promises", body))

@@ -324,6 +324,7 @@ pub fn schemas() -> Value {
         "id": {"type": "integer"}, "text": {"type": "string"}, "due": when,
         "state": {"type": "string", "enum": ["open", "kept", "broken"]},
         "standing": {"type": "string"}, "settled": when_or_null, "made_by": nullable("string"),
+        "made_by_id": {"type": ["integer", "null"], "description": "The account `made_by` names"},
         "created": when
     }});
     let timeline = json!({"type": "object", "properties": {

@@ -138,10 +138,12 @@ pub struct PromiseRow {
     pub due_at: i64,
     pub settled: Settled,
     pub settled_at: Option<i64>,
+    /// Who made it: their name, and their account (names are not unique).
     pub made_by: Option<String>,
     pub created_at: i64,
     /// The reply that made it.
     pub event_id: i64,
+    pub made_by_id: Option<i64>,
 }
 
 impl PromiseRow {

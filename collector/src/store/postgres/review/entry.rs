@@ -22,6 +22,7 @@ pub(in crate::store::postgres) fn promise(r: &Row) -> Result<PromiseRow, StoreEr
         made_by: r.try_get(7)?,
         created_at: r.try_get(8)?,
         event_id: r.try_get(9)?,
+        made_by_id: r.try_get(10)?,
     })
 }
 
