@@ -5,16 +5,8 @@ use reqwest::StatusCode;
 
 use crate::staff::{
     Console, PASSWORD, between, complaint, console_app, console_app_with_mail, location,
-    session_cookie, signed_in, submit,
+    session_cookie, signed_in, submit, user_id,
 };
-
-fn user_id(app: &crate::helpers::TestApp, email: &str) -> i64 {
-    app.db()
-        .query_row("SELECT id FROM users WHERE email = ?1", [email], |r| {
-            r.get(0)
-        })
-        .unwrap()
-}
 
 /// The one-time link shown after making it, as a path.
 fn link_path(html: &str) -> String {

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::rest::{Api, reference_of, token_for};
-use crate::staff::{between, complaint, console_app, location, signed_in, submit};
+use crate::staff::{between, complaint, console_app, location, signed_in, submit, user_id};
 
 /// Two colleagues called Ada (Bo renamed himself): each is named with
 /// their email wherever the console names them, taking an entry on
@@ -15,14 +15,10 @@ use crate::staff::{between, complaint, console_app, location, signed_in, submit}
 async fn colleagues_who_share_a_name_are_told_apart_on_the_timeline_lists_and_api() {
     let (app, _) = console_app().await;
     let reference = reference_of(&app, complaint(&app, "The voucher expired early")).await;
-    let user_id = |email: &str| -> i64 {
-        app.db()
-            .query_row("SELECT id FROM users WHERE email = ?1", [email], |r| {
-                r.get(0)
-            })
-            .unwrap()
-    };
-    let (ada_id, bo_id) = (user_id("ada@example.com"), user_id("bo@example.com"));
+    let (ada_id, bo_id) = (
+        user_id(&app, "ada@example.com"),
+        user_id(&app, "bo@example.com"),
+    );
     app.running
         .store
         .rename_user(bo_id, "Ada".into(), Some(bo_id), 0)
@@ -182,15 +178,10 @@ async fn an_assignment_made_on_a_stale_page_does_not_take_the_entry_from_a_colle
         signed_in(&app, "ada@example.com").await,
         signed_in(&app, "bo@example.com").await,
     );
-    let user_id = |email: &str| -> String {
-        app.db()
-            .query_row("SELECT id FROM users WHERE email = ?1", [email], |r| {
-                r.get::<_, i64>(0)
-            })
-            .unwrap()
-            .to_string()
-    };
-    let (ada_id, bo_id) = (user_id("ada@example.com"), user_id("bo@example.com"));
+    let (ada_id, bo_id) = (
+        user_id(&app, "ada@example.com").to_string(),
+        user_id(&app, "bo@example.com").to_string(),
+    );
     let path = format!("/console/entries/{id}/assign");
     let seen_on = async |console: &crate::staff::Console| -> String {
         let page = console.html(&format!("/console/entries/{id}")).await;

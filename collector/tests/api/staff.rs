@@ -252,6 +252,15 @@ pub async fn signed_in(app: &TestApp, email: &str) -> Console {
     console
 }
 
+/// The id of the colleague who signs in as `email`.
+pub fn user_id(app: &TestApp, email: &str) -> i64 {
+    app.db()
+        .query_row("SELECT id FROM users WHERE email = ?1", [email], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
+
 /// Submits feedback through the public API; returns (public id, status url).
 pub async fn submit(app: &TestApp, body: Value) -> (String, String) {
     let response = app.post_json(&body, None).await;

@@ -271,13 +271,13 @@ pub async fn page(
     let now = state.clock.now_millis();
     // Independent reads, each on a connection of its own: the page waits
     // for the slowest, not for their sum.
-    let (sites, colleagues, summary, mail) = tokio::try_join!(
+    let (sites, accounts, summary, mail) = tokio::try_join!(
         state.store.site_settings(),
         state.store.accounts(),
         state.store.waiting_summary(now),
         super::email_check::failing_for_admin(&state, &staff)
     )?;
-    let colleagues = Colleagues::new(colleagues);
+    let colleagues = Colleagues::new(accounts);
     // Closing then emails customers, as the bulk controls say.
     let writes_to_customers = state.mailer.is_some() && sites.iter().any(|s| s.receipt_email);
     // A typed site name or key becomes its id, so links carry the id.
