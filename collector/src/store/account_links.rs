@@ -37,6 +37,8 @@ pub struct PendingReset {
     /// The administrator who made it, by name; `None` from the command
     /// line or when the owner asked for it at sign-in.
     pub made_by: Option<String>,
+    /// Their account, to tell two administrators of one name apart.
+    pub made_by_id: Option<i64>,
     pub expires_at: i64,
 }
 
@@ -57,6 +59,8 @@ pub struct PendingInvite {
     pub role: Role,
     /// The colleague who made it, by name; `None` from the command line.
     pub invited_by: Option<String>,
+    /// Their account, to tell two colleagues of one name apart.
+    pub invited_by_id: Option<i64>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -296,7 +300,7 @@ impl Sqlite {
     pub async fn pending_invites(&self, now: i64) -> Result<Vec<PendingInvite>, StoreError> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT l.id, l.email, l.role, u.name, l.created_at, l.expires_at
+                "SELECT l.id, l.email, l.role, u.name, l.created_at, l.expires_at, u.id
                  FROM account_links l LEFT JOIN users u ON u.id = l.created_by
                  WHERE l.purpose = 'invite' AND l.used_at IS NULL AND l.expires_at > ?1
                    -- Added meanwhile (`earshot user add`): it can no longer
@@ -314,6 +318,7 @@ impl Sqlite {
                     invited_by: r.get(3)?,
                     created_at: r.get(4)?,
                     expires_at: r.get(5)?,
+                    invited_by_id: r.get(6)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -326,7 +331,7 @@ impl Sqlite {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT l.id, l.user_id, CASE WHEN l.created_by = l.user_id THEN NULL ELSE u.name END,
-                        l.expires_at
+                        l.expires_at, CASE WHEN l.created_by = l.user_id THEN NULL ELSE u.id END
                  FROM account_links l LEFT JOIN users u ON u.id = l.created_by
                  WHERE l.purpose = 'reset' AND l.used_at IS NULL AND l.expires_at > ?1
                  ORDER BY l.created_at DESC LIMIT 500",
@@ -337,6 +342,7 @@ impl Sqlite {
                     user_id: r.get(1)?,
                     made_by: r.get(2)?,
                     expires_at: r.get(3)?,
+                    made_by_id: r.get(4)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

@@ -2,6 +2,7 @@
 //! colleague has overtaken since, bulk actions on many entries at once,
 //! and colleagues who share a name.
 
+use earshot_collector::store::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -120,6 +121,48 @@ async fn colleagues_who_share_a_name_are_told_apart_on_the_timeline_lists_and_ap
     let promises = ada.html("/console/promises").await;
     let open = between(&promises, "A voucher", "</tr>");
     assert!(open.contains("Ada (ada@example.com)"), "{open}");
+}
+
+/// Two administrators called Ada: the Staff page says which of them made
+/// each invitation and password reset link still out.
+#[tokio::test]
+async fn the_staff_page_tells_apart_two_administrators_who_share_a_name() {
+    let (app, _) = console_app().await;
+    let (ada_id, bo_id) = (
+        user_id(&app, "ada@example.com"),
+        user_id(&app, "bo@example.com"),
+    );
+    let store = &app.running.store;
+    store
+        .set_role(bo_id, Role::Admin, Some(ada_id), 0)
+        .await
+        .unwrap();
+    store
+        .rename_user(bo_id, "Ada".into(), Some(bo_id), 0)
+        .await
+        .unwrap();
+    let (ada, bo) = (
+        signed_in(&app, "ada@example.com").await,
+        signed_in(&app, "bo@example.com").await,
+    );
+    let invited = bo
+        .act(
+            "/console/staff/invite",
+            &[("email", "cy@example.com"), ("role", "agent")],
+        )
+        .await;
+    assert_eq!(invited.status(), StatusCode::OK);
+    let reset = ada.act(&format!("/console/staff/{bo_id}/reset"), &[]).await;
+    assert_eq!(reset.status(), StatusCode::OK);
+
+    let page = ada.html("/console/staff").await;
+    let invitation = between(&page, "cy@example.com as agent", "</li>");
+    assert!(
+        invitation.contains(" by Ada (bo@example.com), valid"),
+        "{invitation}"
+    );
+    let link = between(&page, "Password reset link out", "valid for");
+    assert!(link.contains("(made by Ada (ada@example.com))"), "{link}");
 }
 
 #[tokio::test]

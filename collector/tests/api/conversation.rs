@@ -184,17 +184,25 @@ async fn follow_ups_need_the_pages_own_token_and_keep_the_text_when_refused() {
     let (_, token) = open_page(&client, &status_url).await;
     let (_, other_token) = open_page(&client, &other_url).await;
 
-    // Sent faster than a person could: shown again, text kept and escaped.
+    // Sent faster than a person could: shown again, text kept and escaped,
+    // without the escape sequences and bidi overrides a kept one loses.
     let quick = send(
         &client,
         &status_url,
-        &[("form", &token), ("message", "Nummer <i>77</i>")],
+        &[
+            ("form", &token),
+            ("message", "Nummer <i>77</i>\r\n\u{202E}zwei\u{1B}[2J\u{0}"),
+        ],
     )
     .await;
     assert_eq!(quick.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = quick.text().await.unwrap();
     assert!(html.contains("senden Sie sie erneut"));
-    assert!(html.contains("Nummer &lt;i&gt;77&lt;/i&gt;</textarea>"));
+    assert!(html.contains("Nummer &lt;i&gt;77&lt;/i&gt;\nzwei[2J</textarea>"));
+    assert!(
+        !html.contains(['\u{202E}', '\u{1B}', '\u{0}', '\r']),
+        "no control or override character is sent back"
+    );
     assert!(html.contains("aria-invalid=\"true\""));
 
     clock.advance(5_000);

@@ -252,15 +252,19 @@ async fn a_one_time_link_is_withdrawn_until_it_is_used_and_never_after(db: &Stor
         .await
         .unwrap();
     let pending = db.pending_invites(T0 + 2).await.unwrap();
-    let listed: Vec<(&str, Option<&str>, i64)> = pending
+    let listed: Vec<(&str, Option<&str>, Option<i64>, i64)> = pending
         .iter()
-        .map(|p| (p.email.as_str(), p.invited_by.as_deref(), p.created_at))
+        .map(|p| {
+            let by = p.invited_by.as_deref();
+            (p.email.as_str(), by, p.invited_by_id, p.created_at)
+        })
         .collect();
+    let by = Some(admin.id);
     assert_eq!(
         listed,
         [
-            ("bo@example.com", Some("U0"), T0 + 1),
-            ("bo@exmaple.com", Some("U0"), T0)
+            ("bo@example.com", Some("U0"), by, T0 + 1),
+            ("bo@exmaple.com", Some("U0"), by, T0)
         ]
     );
     let wrong = pending[1].id;
@@ -340,11 +344,11 @@ async fn a_one_time_link_is_withdrawn_until_it_is_used_and_never_after(db: &Stor
         .await
         .unwrap();
     let pending = db.pending_resets(T0 + 11).await.unwrap();
-    let listed: Vec<(i64, Option<&str>, i64)> = pending
+    let listed: Vec<(i64, Option<&str>, Option<i64>, i64)> = pending
         .iter()
-        .map(|r| (r.user_id, r.made_by.as_deref(), r.expires_at))
+        .map(|r| (r.user_id, r.made_by.as_deref(), r.made_by_id, r.expires_at))
         .collect();
-    assert_eq!(listed, [(bo.id, Some("U0"), T0 + 110)]);
+    assert_eq!(listed, [(bo.id, Some("U0"), Some(admin.id), T0 + 110)]);
     assert_eq!(
         db.withdraw_link(pending[0].id, admin.id, T0 + 12)
             .await
@@ -362,6 +366,7 @@ async fn a_one_time_link_is_withdrawn_until_it_is_used_and_never_after(db: &Stor
     let asked = db.pending_resets(T0 + 14).await.unwrap();
     assert_eq!(asked.len(), 1);
     assert_eq!(asked[0].made_by, None, "asked for by its owner");
+    assert_eq!(asked[0].made_by_id, None, "asked for by its owner");
     let entries = audited(db, "staff.reset_withdrawn").await;
     assert_eq!(entries, ["bo@example.com by U0"]);
 }

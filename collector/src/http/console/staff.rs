@@ -10,6 +10,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::colleagues::Colleagues;
 use super::error::capitalise;
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::Empty;
@@ -91,7 +92,13 @@ fn withdraw_button(id: i64, staff: &Staff, what: &str) -> Markup {
     }
 }
 
-fn account_row(a: &Account, reset: Option<&PendingReset>, staff: &Staff, now: i64) -> Markup {
+fn account_row(
+    a: &Account,
+    reset: Option<&PendingReset>,
+    colleagues: &Colleagues,
+    staff: &Staff,
+    now: i64,
+) -> Markup {
     let id = a.user.id;
     let me = id == staff.user.id;
     html! {
@@ -137,7 +144,10 @@ fn account_row(a: &Account, reset: Option<&PendingReset>, staff: &Staff, now: i6
                 @if let Some(r) = reset {
                     p.reset {
                         "Password reset link out"
-                        @match &r.made_by { Some(by) => { " (made by " (by) ")" }, None => { " (asked for at sign-in)" } }
+                        @match &r.made_by {
+                            Some(by) => { " (made by " (colleagues.name(r.made_by_id, by)) ")" }
+                            None => { " (asked for at sign-in)" }
+                        }
                         ", valid for another " (crate::review::workflow::human_duration(r.expires_at - now)) " "
                         (withdraw_button(r.id, staff, &format!("the password reset link for {}", a.user.name)))
                     }
@@ -164,7 +174,7 @@ fn account_row(a: &Account, reset: Option<&PendingReset>, staff: &Staff, now: i6
     }
 }
 
-fn invites(pending: &[PendingInvite], staff: &Staff, now: i64) -> Markup {
+fn invites(pending: &[PendingInvite], colleagues: &Colleagues, staff: &Staff, now: i64) -> Markup {
     html! {
         @if !pending.is_empty() {
             h2 { "Invitations not yet accepted" }
@@ -173,7 +183,7 @@ fn invites(pending: &[PendingInvite], staff: &Staff, now: i64) -> Markup {
                     li {
                         (p.email) " as " (role_label(p.role).to_lowercase())
                         ", invited " (local_time::when(p.created_at, now))
-                        @if let Some(by) = &p.invited_by { " by " (by) }
+                        @if let Some(by) = &p.invited_by { " by " (colleagues.name(p.invited_by_id, by)) }
                         ", valid for another "
                         (crate::review::workflow::human_duration(p.expires_at - now)) " "
                         // Sent to the wrong address, or the link went
@@ -219,6 +229,7 @@ async fn render(
         state.store.pending_invites(now),
         state.store.pending_resets(now)
     )?;
+    let colleagues = Colleagues::new(accounts);
     let body = html! {
         h1 { "Staff" }
         @if let Some(text) = done {
@@ -249,14 +260,14 @@ async fn render(
                 button.primary type="submit" { "Create invitation link" }
             }
         }
-        (invites(&pending, staff, now))
+        (invites(&pending, &colleagues, staff, now))
         h2 { "Accounts" }
         (views::scrolls("Accounts", html! {
             table {
                 (views::headings(["Name", "Email", "Last signed in", "Role", "State"], true))
                 tbody {
-                    @for a in &accounts {
-                        (account_row(a, resets.iter().find(|r| r.user_id == a.user.id), staff, now))
+                    @for a in colleagues.all() {
+                        (account_row(a, resets.iter().find(|r| r.user_id == a.user.id), &colleagues, staff, now))
                     }
                 }
             }

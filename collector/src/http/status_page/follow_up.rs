@@ -71,6 +71,20 @@ impl FollowUpText {
         }
     }
 
+    /// What the form shows again after a refusal: cleaned as a kept
+    /// follow-up is, so no escape sequence or bidi override is sent back
+    /// into the page, but not bounded, so text refused as too long comes
+    /// back whole for the customer to shorten.
+    pub fn draft(raw: &str) -> String {
+        let raw = raw.replace("\r\n", "\n");
+        match Text::parse(Some(&raw), Field::Message, usize::MAX, true) {
+            Ok(Some(text)) => text.as_str().to_owned(),
+            // Nothing visible; and a length check against usize::MAX
+            // cannot refuse.
+            Ok(None) | Err(_) => String::new(),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -251,6 +265,17 @@ mod tests {
             FollowUpText::parse("\u{200B}\u{2060} \u{FEFF}"),
             Err(FollowUpProblem::Empty)
         );
+    }
+
+    #[test]
+    fn a_refused_follow_up_comes_back_cleaned_but_whole() {
+        let long = "é".repeat(FOLLOW_UP_MAX + 10);
+        assert_eq!(FollowUpText::draft(&long), long, "too long: shown whole");
+        assert_eq!(
+            FollowUpText::draft(" line one\r\nline \u{202E}two\u{1B}[2J\u{0}\tend \r\n"),
+            "line one\nline two[2J\tend"
+        );
+        assert_eq!(FollowUpText::draft("\u{200B}\u{7} \r\n"), "");
     }
 
     #[test]

@@ -441,7 +441,7 @@ async fn take_follow_up(
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let draft = Draft {
-                text: form.message,
+                text: FollowUpText::draft(&form.message),
                 problem: Some(problem),
                 added: false,
             };
@@ -463,7 +463,7 @@ async fn take_follow_up(
                 let error = ApiError::from(e);
                 tracing::error!(entry = %public_id, %error, "storing a follow-up failed");
                 let draft = Draft {
-                    text: form.message,
+                    text: FollowUpText::draft(&form.message),
                     problem: Some(FollowUpProblem::Unsaved),
                     added: false,
                 };

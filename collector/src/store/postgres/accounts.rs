@@ -440,7 +440,7 @@ impl Postgres {
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT l.id, l.email, l.role, u.name, l.created_at, l.expires_at
+                "SELECT l.id, l.email, l.role, u.name, l.created_at, l.expires_at, u.id
                  FROM account_links l LEFT JOIN users u ON u.id = l.created_by
                  WHERE l.purpose = 'invite' AND l.used_at IS NULL AND l.expires_at > $1
                    AND NOT EXISTS (SELECT 1 FROM users WHERE lower(users.email) = lower(l.email))
@@ -456,6 +456,7 @@ impl Postgres {
                 invited_by: r.try_get(3)?,
                 created_at: r.try_get(4)?,
                 expires_at: r.try_get(5)?,
+                invited_by_id: r.try_get(6)?,
             })
         })
     }
@@ -465,7 +466,7 @@ impl Postgres {
         let rows = client
             .query(
                 "SELECT l.id, l.user_id, CASE WHEN l.created_by = l.user_id THEN NULL ELSE u.name END,
-                        l.expires_at
+                        l.expires_at, CASE WHEN l.created_by = l.user_id THEN NULL ELSE u.id END
                  FROM account_links l LEFT JOIN users u ON u.id = l.created_by
                  WHERE l.purpose = 'reset' AND l.used_at IS NULL AND l.expires_at > $1
                  ORDER BY l.created_at DESC LIMIT 500",
@@ -478,6 +479,7 @@ impl Postgres {
                 user_id: r.try_get(1)?,
                 made_by: r.try_get(2)?,
                 expires_at: r.try_get(3)?,
+                made_by_id: r.try_get(4)?,
             })
         })
     }
