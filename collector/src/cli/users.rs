@@ -7,8 +7,8 @@ use super::args::ListFormat;
 use super::{CliError, json_time, open_or_create, print_row, store_error, with_store};
 use crate::auth::{self, Password};
 use crate::config::DbArgs;
-use crate::name::StaffName;
-use crate::store::{NewUser, Role};
+use crate::name::{StaffName, name_key};
+use crate::store::{Account, NewUser, Role, User};
 
 /// A refused account change as what it is, a store's failure as the
 /// database's.
@@ -141,13 +141,13 @@ pub(super) async fn set_password(
 
 pub(super) async fn rename_user(email: String, name: String, db: DbArgs) -> Result<(), CliError> {
     let name = StaffName::parse(&name)?;
-    let user = with_store(&db, async |store| {
+    let (user, namesakes) = with_store(&db, async |store| {
         let user = store
             .user_by_email(email.clone())
             .await
             .map_err(store_error(&db))?
             .ok_or_else(|| CliError::NoSuchUser(email.clone()))?;
-        store
+        let user = store
             .rename_user(
                 user.id,
                 name.into_inner(),
@@ -155,11 +155,32 @@ pub(super) async fn rename_user(email: String, name: String, db: DbArgs) -> Resu
                 crate::clock::system_millis(),
             )
             .await
-            .map_err(account_error(&db))
+            .map_err(account_error(&db))?;
+        let accounts = store.accounts().await.map_err(store_error(&db))?;
+        let namesakes = namesakes(&accounts, &user);
+        Ok((user, namesakes))
     })
     .await?;
     println!("{} is now called {}.", user.email, user.name);
+    // Allowed (two people can be called Ann), but worth knowing.
+    if !namesakes.is_empty() {
+        println!(
+            "Also called that: {}. The console adds the email wherever it names one of you.",
+            namesakes.join(", ")
+        );
+    }
     Ok(())
+}
+
+/// The emails of the other accounts bearing `user`'s name, compared as the
+/// console compares names (without case or accents).
+fn namesakes(accounts: &[Account], user: &User) -> Vec<String> {
+    let key = name_key(&user.name);
+    accounts
+        .iter()
+        .filter(|a| a.user.id != user.id && name_key(&a.user.name) == key)
+        .map(|a| a.user.email.clone())
+        .collect()
 }
 
 pub(super) async fn set_role(email: String, role: &str, db: DbArgs) -> Result<(), CliError> {

@@ -156,6 +156,35 @@ fn user_commands_add_list_disable_change_role_and_rename_colleagues() {
         ok && out.contains("bo@example.com is now called Bo Jensen."),
         "{out}{err}"
     );
+    assert!(!out.contains("Also called that"), "{out}");
+    // A name a colleague bears is allowed, and said.
+    let (ok, out, err) = run(
+        &[
+            "user",
+            "rename",
+            "--email",
+            "bo@example.com",
+            "--name",
+            "ADA",
+        ],
+        &db,
+    );
+    assert!(
+        ok && out.contains("Also called that: ada@example.com. The console adds the email"),
+        "{out}{err}"
+    );
+    let (ok, _, err) = run(
+        &[
+            "user",
+            "rename",
+            "--email",
+            "bo@example.com",
+            "--name",
+            "Bo Jensen",
+        ],
+        &db,
+    );
+    assert!(ok, "{err}");
     let (ok, _, err) = run(
         &[
             "user",
@@ -217,6 +246,8 @@ fn user_commands_add_list_disable_change_role_and_rename_colleagues() {
             ("staff.role", "ada@example.com"),
             ("staff.role", "ada@example.com"),
             ("staff.role", "bo@example.com"),
+            ("staff.renamed", "bo@example.com"),
+            ("staff.renamed", "bo@example.com"),
             ("staff.renamed", "bo@example.com"),
         ]
     );

@@ -123,8 +123,9 @@ async fn colleagues_who_share_a_name_are_told_apart_on_the_timeline_lists_and_ap
     assert!(open.contains("Ada (ada@example.com)"), "{open}");
 }
 
-/// Two administrators called Ada: the Staff page says which of them made
-/// each invitation and password reset link still out.
+/// Two administrators called Ada: whoever takes a name a colleague bears
+/// is told how the console tells them apart, and the Staff page marks both
+/// and says which of them made each invitation and password reset link.
 #[tokio::test]
 async fn the_staff_page_tells_apart_two_administrators_who_share_a_name() {
     let (app, _) = console_app().await;
@@ -132,19 +133,28 @@ async fn the_staff_page_tells_apart_two_administrators_who_share_a_name() {
         user_id(&app, "ada@example.com"),
         user_id(&app, "bo@example.com"),
     );
-    let store = &app.running.store;
-    store
+    app.running
+        .store
         .set_role(bo_id, Role::Admin, Some(ada_id), 0)
-        .await
-        .unwrap();
-    store
-        .rename_user(bo_id, "Ada".into(), Some(bo_id), 0)
         .await
         .unwrap();
     let (ada, bo) = (
         signed_in(&app, "ada@example.com").await,
         signed_in(&app, "bo@example.com").await,
     );
+    let notice = async |name: &str| {
+        let renamed = bo.act("/console/account/name", &[("name", name)]).await;
+        assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
+        let page = bo.html("/console/account?done=name").await;
+        between(&page, "role=\"status\"", "</p>").to_owned()
+    };
+    let unique = notice("Bo Jensen").await;
+    assert!(!unique.contains("called that too"), "{unique}");
+    // Compared without case or accents, as the staff list sorts names.
+    let shared = notice("ADA").await;
+    assert!(shared.contains("called that too"), "{shared}");
+    let renamed = bo.act("/console/account/name", &[("name", "Ada")]).await;
+    assert_eq!(renamed.status(), StatusCode::SEE_OTHER);
     let invited = bo
         .act(
             "/console/staff/invite",
@@ -156,6 +166,11 @@ async fn the_staff_page_tells_apart_two_administrators_who_share_a_name() {
     assert_eq!(reset.status(), StatusCode::OK);
 
     let page = ada.html("/console/staff").await;
+    assert_eq!(
+        page.matches("Another colleague has this name too").count(),
+        2,
+        "{page}"
+    );
     let invitation = between(&page, "cy@example.com as agent", "</li>");
     assert!(
         invitation.contains(" by Ada (bo@example.com), valid"),

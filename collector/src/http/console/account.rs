@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
+use super::colleagues::Colleagues;
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::{Checked, Empty, check_password, new_password_hash, signed_in};
 use super::{ConsoleError, NoticeQuery, Staff, StaffForm, views};
@@ -87,6 +88,13 @@ async fn account_page(
     typed_name: Option<&str>,
 ) -> Result<Response, ConsoleError> {
     let others = other_sessions(state, staff).await?;
+    // Said once, on saving: a name someone else bears is allowed (two
+    // people can be called Ann) but makes the console add emails.
+    let shared = if done == Some(Part::Name) {
+        Colleagues::new(state.store.accounts().await?).shares_name(&staff.user.name)
+    } else {
+        false
+    };
     let now = state.clock.now_millis();
     let user = &staff.user;
     let problem_in = |part: Part| problem.filter(|(p, _)| *p == part).map(|(_, why)| why);
@@ -101,7 +109,12 @@ async fn account_page(
         section.panel aria-labelledby="name" {
             h2 #name { "Your name" }
             @if done == Some(Part::Name) {
-                p.notice role="status" { "Saved. Colleagues see you as " strong { (user.name) } "." }
+                p.notice role="status" {
+                    "Saved. Colleagues see you as " strong { (user.name) } "."
+                    @if shared {
+                        " Another colleague is called that too: where the console names either of you, it adds the email."
+                    }
+                }
             }
             @if let Some(problem) = problem_in(Part::Name) {
                 p.error role="alert" { (problem) }

@@ -48,13 +48,19 @@ impl Colleagues {
         &self.active
     }
 
+    /// Whether more than one account bears `name` (without case or
+    /// accents), so the console adds emails to it.
+    pub fn shares_name(&self, name: &str) -> bool {
+        self.shared.contains(&name_key(name))
+    }
+
     /// `name`, the account `id`'s (as an event recorded it, or as it is
     /// now), with the account's email when the name alone is ambiguous. An
     /// event that does not know the account keeps the bare name.
     pub fn name(&self, id: Option<i64>, name: &str) -> String {
         let account = id.and_then(|id| self.accounts.iter().find(|a| a.user.id == id));
         match account {
-            Some(a) if self.shared.contains(&name_key(name)) => {
+            Some(a) if self.shares_name(name) => {
                 format!("{name} ({})", a.user.email)
             }
             _ => name.to_owned(),

@@ -105,6 +105,11 @@ fn account_row(
         tr {
             td {
                 (a.user.name) @if me { " (you)" }
+                // Renaming one of them is the way to make the console
+                // name them without their emails.
+                @if colleagues.shares_name(&a.user.name) {
+                    br; span.muted { "Another colleague has this name too" }
+                }
                 details.rename {
                     summary { "Rename" span.visually-hidden { " " (a.user.name) } }
                     form.inline method="post" action={ "/console/staff/" (id) "/name" } {
