@@ -194,8 +194,13 @@ fn rename(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     pub at: i64,
-    /// The colleague, when it was one (a command-line action has none).
+    /// The colleague, when it was one (a command-line action has none),
+    /// by name as it is now.
     pub actor: Option<String>,
+    /// Their account and address: names are not unique, and an audit
+    /// must say who without doubt.
+    pub actor_id: Option<i64>,
+    pub actor_email: Option<String>,
     pub action: String,
     pub subject: String,
     pub detail: Option<String>,
@@ -212,7 +217,7 @@ impl Sqlite {
         self.read(move |conn| {
             let pattern = prefix.map(|p| format!("{p}%"));
             let mut stmt = conn.prepare_cached(
-                "SELECT a.at, u.name, a.action, coalesce(a.subject, ''), a.detail
+                "SELECT a.at, u.name, a.action, coalesce(a.subject, ''), a.detail, u.id, u.email
                  FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
                  WHERE ?1 IS NULL OR a.action LIKE ?1
                  ORDER BY a.id DESC LIMIT ?2",
@@ -226,6 +231,8 @@ impl Sqlite {
                         action: r.get(2)?,
                         subject: r.get(3)?,
                         detail: r.get(4)?,
+                        actor_id: r.get(5)?,
+                        actor_email: r.get(6)?,
                     })
                 },
             )?;

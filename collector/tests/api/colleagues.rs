@@ -178,6 +178,10 @@ async fn the_staff_page_tells_apart_two_administrators_who_share_a_name() {
     );
     let link = between(&page, "Password reset link out", "valid for");
     assert!(link.contains("(made by Ada (ada@example.com))"), "{link}");
+    let audit = ada.html("/console/audit?area=staff").await;
+    for who in ["Ada (ada@example.com)", "Ada (bo@example.com)"] {
+        assert!(audit.contains(&format!("<td>{who}</td>")), "{audit}");
+    }
 }
 
 #[tokio::test]

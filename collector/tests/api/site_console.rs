@@ -93,8 +93,14 @@ async fn admins_add_and_change_sites_which_apply_at_once_and_are_recorded() {
     assert!(audit.contains("site.added") && audit.contains("site.changed"));
     assert!(audit.contains("Ada"), "who did it");
     let csv = admin.get("/console/audit.csv").await.text().await.unwrap();
-    assert!(csv.starts_with("at,who,action,subject,detail\r\n"));
+    assert!(csv.starts_with("at,who,action,subject,detail,who_email\r\n"));
     assert!(csv.contains(",Ada,site.changed,"), "{csv}");
+    assert!(
+        csv.lines()
+            .filter(|l| l.contains(",Ada,site."))
+            .all(|l| l.ends_with(",ada@example.com")),
+        "{csv}"
+    );
     let agent = signed_in(&app, "bo@example.com").await;
     assert_eq!(
         agent.get("/console/audit").await.status(),

@@ -324,6 +324,15 @@ async fn a_one_time_link_is_withdrawn_until_it_is_used_and_never_after(db: &Stor
     assert_eq!(db.withdraw_link(9_999, admin.id, T0).await.unwrap(), None);
     let entries = audited(db, "staff.invite_withdrawn").await;
     assert_eq!(entries, ["bo@exmaple.com by U0"]);
+    // Names are not unique: the record names the account too.
+    let record = &db
+        .audit_log(Some("staff.invite_withdrawn".into()), 1)
+        .await
+        .unwrap()[0];
+    assert_eq!(
+        (record.actor_id, record.actor_email.as_deref()),
+        (Some(admin.id), Some(admin.email.as_str()))
+    );
 
     // A reset link too, while it lasts: listed with who made it (nobody
     // when its owner asked at sign-in), withdrawn once.

@@ -8,6 +8,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 
+use super::colleagues::Colleagues;
 use super::{ConsoleError, PageQuery, Staff, views};
 use crate::export::csv_cell;
 use crate::http::AppState;
@@ -74,6 +75,11 @@ fn who(entry: &AuditEntry) -> &str {
     entry.actor.as_deref().unwrap_or("command line")
 }
 
+/// [`who`], with the email where another account bears the name.
+fn who_of(entry: &AuditEntry, colleagues: &Colleagues) -> String {
+    colleagues.name(entry.actor_id, who(entry))
+}
+
 pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
@@ -81,10 +87,13 @@ pub async fn page(
 ) -> Result<Html<String>, ConsoleError> {
     staff.require_admin()?;
     let area = area(&query)?;
-    let entries = state
-        .store
-        .audit_log(area.map(|a| a.prefix.to_owned()), SHOWN)
-        .await?;
+    let (entries, accounts) = tokio::try_join!(
+        state
+            .store
+            .audit_log(area.map(|a| a.prefix.to_owned()), SHOWN),
+        state.store.accounts()
+    )?;
+    let colleagues = Colleagues::new(accounts);
     let now = state.clock.now_millis();
     let csv = match area {
         None => "/console/audit.csv".to_owned(),
@@ -116,7 +125,7 @@ pub async fn page(
                         @for e in &entries {
                             tr {
                                 td { (local_time::when(e.at, now)) }
-                                td { (who(e)) }
+                                td { (who_of(e, &colleagues)) }
                                 td { code { (e.action) } }
                                 td { (e.subject) }
                                 td { (e.detail.as_deref().unwrap_or_default()) }
@@ -138,7 +147,9 @@ pub async fn csv(
     staff.require_admin()?;
     let prefix = area(&query)?.map(|a| a.prefix.to_owned());
     let entries = state.store.audit_log(prefix, CSV_MAX).await?;
-    let mut out = String::from("at,who,action,subject,detail\r\n");
+    // The address last, so tools reading the first five columns by
+    // position read them as before.
+    let mut out = String::from("at,who,action,subject,detail,who_email\r\n");
     for e in &entries {
         for (i, cell) in [
             crate::clock::rfc3339(e.at).as_str(),
@@ -146,6 +157,7 @@ pub async fn csv(
             e.action.as_str(),
             e.subject.as_str(),
             e.detail.as_deref().unwrap_or_default(),
+            e.actor_email.as_deref().unwrap_or_default(),
         ]
         .into_iter()
         .enumerate()

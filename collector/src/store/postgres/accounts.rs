@@ -399,7 +399,7 @@ impl Postgres {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = client
             .query(
-                "SELECT a.at, u.name, a.action, coalesce(a.subject, ''), a.detail
+                "SELECT a.at, u.name, a.action, coalesce(a.subject, ''), a.detail, u.id, u.email
                  FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
                  WHERE $1::text IS NULL OR a.action LIKE $1
                  ORDER BY a.id DESC LIMIT $2",
@@ -413,6 +413,8 @@ impl Postgres {
                 action: r.try_get(2)?,
                 subject: r.try_get(3)?,
                 detail: r.try_get(4)?,
+                actor_id: r.try_get(5)?,
+                actor_email: r.try_get(6)?,
             })
         })
     }
