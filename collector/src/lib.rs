@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod colleagues;
 pub mod config;
 pub mod directory;
 pub mod export;

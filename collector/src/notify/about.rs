@@ -5,12 +5,19 @@
 //! today or tomorrow and not late yet): the email is then recorded as cancelled.
 
 use super::Context;
+use crate::colleagues::Colleagues;
 use crate::mail::Outgoing;
 use crate::mail::mention::Mentioned;
 use crate::mail::promise::PromiseReminder;
 use crate::mail::staff::{EntryLine, FollowedUp};
 use crate::review::workflow::{DAY, Settled};
 use crate::store::{MailJob, StoreError, User};
+
+/// Every account, to name colleagues as the console does: names are not
+/// unique, and "Ada assigned this to you" must say which Ada.
+pub(super) async fn colleagues(ctx: &Context) -> Result<Colleagues, StoreError> {
+    Ok(Colleagues::new(ctx.store.accounts().await?))
+}
 
 /// The colleague, the entry and the words of the event (a follow-up, a
 /// note) a job is about.
@@ -59,7 +66,7 @@ pub(super) async fn mention(
         return Ok(None);
     };
     let by = match job.actor_id {
-        Some(actor) => ctx.store.user_name(actor).await?,
+        Some(actor) => colleagues(ctx).await?.name_of(actor),
         None => None,
     };
     let mail = Mentioned {
@@ -101,8 +108,15 @@ pub(super) async fn promise(
     if now <= promise.due_at && fresh {
         return Ok(None);
     }
-    let made_by = (job.actor_id != Some(user.id))
-        .then(|| promise.made_by.unwrap_or_else(|| "A colleague".to_owned()));
+    let made_by = if job.actor_id == Some(user.id) {
+        None
+    } else {
+        let name = match &promise.made_by {
+            Some(name) => Some(colleagues(ctx).await?.name(promise.made_by_id, name)),
+            None => None,
+        };
+        Some(name.unwrap_or_else(|| "A colleague".to_owned()))
+    };
     let mail = PromiseReminder {
         to: user.email.clone(),
         made_by,

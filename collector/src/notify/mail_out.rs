@@ -277,13 +277,19 @@ async fn send_folded(
     let outgoing = match kind {
         MailKind::Assigned => Assigned {
             to: user.email.clone(),
-            entries: lines
-                .iter()
-                .map(|p| {
-                    let by = p.actor.clone().unwrap_or_else(|| "A colleague".to_owned());
-                    (p.line.clone(), by)
-                })
-                .collect(),
+            entries: {
+                let colleagues = super::about::colleagues(ctx).await?;
+                lines
+                    .iter()
+                    .map(|p| {
+                        let by = match &p.actor {
+                            Some(name) => colleagues.name(p.actor_id, name),
+                            None => "A colleague".to_owned(),
+                        };
+                        (p.line.clone(), by)
+                    })
+                    .collect()
+            },
             total,
             now,
             public_url: ctx.public_url.to_string(),

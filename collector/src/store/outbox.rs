@@ -35,6 +35,8 @@ pub struct PendingLine {
     pub queued_at: i64,
     /// The colleague whose action it tells of (who assigned the entry).
     pub actor: Option<String>,
+    /// Their account: names are not unique.
+    pub actor_id: Option<i64>,
 }
 
 /// A colleague's waiting emails of one folding kind, the oldest in full.
@@ -303,7 +305,7 @@ impl Sqlite {
                 ))?
                 .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT m.id, m.created_at, a.name, {}
+                "SELECT m.id, m.created_at, a.name, a.id, {}
                  FROM mail_outbox m JOIN entries e ON e.id = m.entry_id JOIN sites s ON s.id = e.site_id
                  LEFT JOIN users a ON a.id = m.actor_id
                  WHERE m.user_id = ?1 AND m.kind = '{kind}' AND m.state = 'pending'
@@ -316,7 +318,8 @@ impl Sqlite {
                         outbox_id: r.get(0)?,
                         queued_at: r.get(1)?,
                         actor: r.get(2)?,
-                        line: entry_line(r, 3)?,
+                        actor_id: r.get(3)?,
+                        line: entry_line(r, 4)?,
                     })
                 })?
                 .collect::<Result<_, _>>()?;

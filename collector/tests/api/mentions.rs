@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, smtp_sink, spawn_app_with};
 use crate::notify::{collect, header};
 use crate::receiver::Receiver;
 use crate::rest::{Api, token_for};
-use crate::staff::{add_staff, signed_in};
+use crate::staff::{add_staff, signed_in, user_id};
 use crate::webhooks::add_endpoint;
 
 /// A collector with SMTP and webhooks to loopback, Ada (admin) and Bo
@@ -163,5 +163,52 @@ async fn a_note_added_through_the_api_mentions_as_one_added_in_the_console() {
     assert_eq!(
         header(&got[0], "Subject"),
         format!("[Earshot] Bo mentioned you on {reference}")
+    );
+}
+
+/// Two colleagues called Ada (Bo renamed himself): an email about what one
+/// of them did says which, as the console does.
+#[tokio::test]
+async fn an_email_says_which_of_two_colleagues_of_one_name_acted() {
+    let (app, mut mails) = app_with_mail().await;
+    let bo_id = user_id(&app, "bo@example.com");
+    app.running
+        .store
+        .rename_user(bo_id, "Ada".into(), Some(bo_id), 0)
+        .await
+        .unwrap();
+    let id = praise(&app).await;
+    let ada = signed_in(&app, "ada@example.com").await;
+    let assigned = ada
+        .act(
+            &format!("/console/entries/{id}/assign"),
+            &[("assignee", &bo_id.to_string())],
+        )
+        .await;
+    assert_eq!(assigned.status().as_u16(), 303);
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(header(&got[0], "To"), "bo@example.com");
+    let subject = header(&got[0], "Subject");
+    assert!(
+        subject.starts_with("[Earshot] Ada (ada@example.com) assigned ES-"),
+        "{subject}"
+    );
+
+    let bo = signed_in(&app, "bo@example.com").await;
+    let noted = bo
+        .act(
+            &format!("/console/entries/{id}/note"),
+            &[("body", "@ada the carrier was DHL")],
+        )
+        .await;
+    assert_eq!(noted.status().as_u16(), 303);
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(header(&got[0], "To"), "ada@example.com");
+    let subject = header(&got[0], "Subject");
+    assert!(
+        subject.starts_with("[Earshot] Ada (bo@example.com) mentioned you on ES-"),
+        "{subject}"
     );
 }

@@ -123,7 +123,13 @@ async fn the_colleague_holding_an_entry_is_reminded_of_its_promise_before_and_af
     assert!(subject.ends_with(" is overdue"), "{subject}");
     assert!(mail.contains("> A tracking link"), "{mail}");
 
-    // 2026-11-25 00:01: Bo's is due today.
+    // 2026-11-25 00:01: Bo's is due today. Bo has renamed himself Ada:
+    // the email says which Ada made the promise.
+    app.running
+        .store
+        .rename_user(bo.id, "Ada".into(), Some(bo.id), NOON)
+        .await
+        .unwrap();
     clock.advance(DAY);
     let got = reminders(&mut mails).await;
     let [(to, subject, mail)] = got.as_slice() else {
@@ -136,7 +142,7 @@ async fn the_colleague_holding_an_entry_is_reminded_of_its_promise_before_and_af
     );
     assert!(subject.ends_with(" is due"), "{subject}");
     assert!(
-        mail.contains("Ada promised the customer of Complaint ES-"),
+        mail.contains("Ada (ada@example.com) promised the customer of Complaint ES-"),
         "{mail}"
     );
     assert!(

@@ -13,11 +13,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::colleagues::Colleagues;
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::{Checked, Empty, check_password, new_password_hash, signed_in};
 use super::{ConsoleError, NoticeQuery, Staff, StaffForm, views};
 use crate::auth::password;
+use crate::colleagues::Colleagues;
 use crate::http::AppState;
 use crate::http::local_time;
 use crate::name::{self, StaffName};

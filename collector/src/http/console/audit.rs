@@ -8,8 +8,8 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::colleagues::Colleagues;
 use super::{ConsoleError, PageQuery, Staff, views};
+use crate::colleagues::Colleagues;
 use crate::export::csv_cell;
 use crate::http::AppState;
 use crate::http::local_time;

@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::colleagues::Colleagues;
 use super::extract::{FORM_OVERHEAD, FormLimit};
 use super::{ConsoleError, Staff, StaffForm, views};
+use crate::colleagues::Colleagues;
 use crate::http::AppState;
 use crate::review::filter::RawFilter;
 use crate::review::workflow::Status;

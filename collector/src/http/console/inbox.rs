@@ -8,8 +8,8 @@ use earshot_protocol::{Kind, Severity};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::colleagues::Colleagues;
 use super::{ConsoleError, NoticeQuery, PageQuery, Staff, site_choice, views};
+use crate::colleagues::Colleagues;
 use crate::export::Format;
 use crate::http::AppState;
 use crate::http::api::ExportParams;

@@ -7,7 +7,6 @@ mod address;
 mod audit;
 mod bulk;
 mod charts;
-mod colleagues;
 mod email_check;
 mod entry;
 mod error;

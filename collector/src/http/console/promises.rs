@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::response::Html;
 use maud::{Markup, html};
 
-use super::colleagues::Colleagues;
 use super::{ConsoleError, Staff, views};
+use crate::colleagues::Colleagues;
 use crate::http::AppState;
 use crate::http::local_time;
 use crate::report::{quantile, week_of};

@@ -10,11 +10,11 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::colleagues::Colleagues;
 use super::error::capitalise;
 use super::extract::{BYTES_PER_CHAR, FORM_OVERHEAD, FormLimit};
 use super::login::Empty;
 use super::{ConsoleError, NoticeQuery, Staff, StaffForm, views};
+use crate::colleagues::Colleagues;
 use crate::http::AppState;
 use crate::http::local_time;
 use crate::mail::account::AccountLinkMail;

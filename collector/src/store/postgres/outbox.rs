@@ -227,7 +227,7 @@ impl Postgres {
         let rows = client
             .query(
                 &format!(
-                    "SELECT m.id, m.created_at, a.name, {}
+                    "SELECT m.id, m.created_at, a.name, a.id, {}
                      FROM mail_outbox m JOIN entries e ON e.id = m.entry_id
                      JOIN sites s ON s.id = e.site_id
                      LEFT JOIN users a ON a.id = m.actor_id
@@ -243,7 +243,8 @@ impl Postgres {
                 outbox_id: r.try_get(0)?,
                 queued_at: r.try_get(1)?,
                 actor: r.try_get(2)?,
-                line: entry_line(r, 3)?,
+                actor_id: r.try_get(3)?,
+                line: entry_line(r, 4)?,
             })
         })?;
         Ok(PendingFold {

@@ -11,8 +11,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use self::actions::{NoteForm, ReplyForm};
-use super::colleagues::Colleagues;
 use super::{ConsoleError, NoticeQuery, PageQuery, Staff, views};
+use crate::colleagues::Colleagues;
 use crate::http::AppState;
 use crate::http::local_time::{self, moment};
 use crate::review::input::{self, PROMISE_MAX, TEXT_MAX};

@@ -1,4 +1,4 @@
-//! How the console names a colleague. Names are not unique: two people
+//! How the console and staff emails name a colleague. Names are not unique: two people
 //! called Ann both work here, and "Ann assigned this to Ann" says nothing.
 //! Where another account bears the same name (compared as the staff list
 //! sorts names: without case or accents), the email follows it.
@@ -52,6 +52,13 @@ impl Colleagues {
     /// accents), so the console adds emails to it.
     pub fn shares_name(&self, name: &str) -> bool {
         self.shared.contains(&name_key(name))
+    }
+
+    /// Account `id` by the name it bears now, with its email where that
+    /// is ambiguous; `None` for an account that is not (any more).
+    pub fn name_of(&self, id: i64) -> Option<String> {
+        let account = self.accounts.iter().find(|a| a.user.id == id)?;
+        Some(self.name(Some(id), &account.user.name))
     }
 
     /// `name`, the account `id`'s (as an event recorded it, or as it is
