@@ -54,6 +54,19 @@ impl Colleagues {
         self.shared.contains(&name_key(name))
     }
 
+    /// The addresses of the other accounts bearing `user`'s name.
+    pub fn namesakes(&self, user: &User) -> Vec<String> {
+        if !self.shares_name(&user.name) {
+            return Vec::new();
+        }
+        let key = name_key(&user.name);
+        self.accounts
+            .iter()
+            .filter(|a| a.user.id != user.id && name_key(&a.user.name) == key)
+            .map(|a| a.user.email.clone())
+            .collect()
+    }
+
     /// Account `id` by the name it bears now, with its email where that
     /// is ambiguous; `None` for an account that is not (any more).
     pub fn name_of(&self, id: i64) -> Option<String> {
@@ -104,6 +117,14 @@ mod tests {
         assert_eq!(colleagues.name(Some(1), "Ann"), "Ann (ann@example.com)");
         assert_eq!(colleagues.name(Some(2), "ÄNN"), "ÄNN (ann.b@example.com)");
         assert_eq!(colleagues.name(Some(3), "Bo"), "Bo");
+        assert_eq!(
+            colleagues.name_of(2).as_deref(),
+            Some("ÄNN (ann.b@example.com)")
+        );
+        assert_eq!(colleagues.name_of(9), None);
+        let ann = &colleagues.all()[0].user;
+        assert_eq!(colleagues.namesakes(ann), ["ann.b@example.com"]);
+        assert!(colleagues.namesakes(&colleagues.all()[2].user).is_empty());
         let active: Vec<i64> = colleagues.active().iter().map(|u| u.id).collect();
         assert_eq!(active, [1, 3]);
     }

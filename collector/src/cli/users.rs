@@ -6,9 +6,10 @@ use std::io::{BufRead, IsTerminal};
 use super::args::ListFormat;
 use super::{CliError, json_time, open_or_create, print_row, store_error, with_store};
 use crate::auth::{self, Password};
+use crate::colleagues::Colleagues;
 use crate::config::DbArgs;
-use crate::name::{StaffName, name_key};
-use crate::store::{Account, NewUser, Role, User};
+use crate::name::StaffName;
+use crate::store::{NewUser, Role};
 
 /// A refused account change as what it is, a store's failure as the
 /// database's.
@@ -157,7 +158,7 @@ pub(super) async fn rename_user(email: String, name: String, db: DbArgs) -> Resu
             .await
             .map_err(account_error(&db))?;
         let accounts = store.accounts().await.map_err(store_error(&db))?;
-        let namesakes = namesakes(&accounts, &user);
+        let namesakes = Colleagues::new(accounts).namesakes(&user);
         Ok((user, namesakes))
     })
     .await?;
@@ -170,17 +171,6 @@ pub(super) async fn rename_user(email: String, name: String, db: DbArgs) -> Resu
         );
     }
     Ok(())
-}
-
-/// The emails of the other accounts bearing `user`'s name, compared as the
-/// console compares names (without case or accents).
-fn namesakes(accounts: &[Account], user: &User) -> Vec<String> {
-    let key = name_key(&user.name);
-    accounts
-        .iter()
-        .filter(|a| a.user.id != user.id && name_key(&a.user.name) == key)
-        .map(|a| a.user.email.clone())
-        .collect()
 }
 
 pub(super) async fn set_role(email: String, role: &str, db: DbArgs) -> Result<(), CliError> {
