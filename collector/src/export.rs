@@ -37,8 +37,9 @@ impl Format {
     }
 }
 
-/// The CSV columns, in order.
-pub const CSV_COLUMNS: [&str; 23] = [
+/// The CSV columns, in order. One added later goes last, so a tool that
+/// reads columns by position reads the earlier ones as before.
+pub const CSV_COLUMNS: [&str; 24] = [
     "reference",
     "created",
     "site",
@@ -62,6 +63,7 @@ pub const CSV_COLUMNS: [&str; 23] = [
     "context",
     "context_keys",
     "console_url",
+    "assignee_id",
 ];
 
 /// Excel, LibreOffice and Google Sheets read UTF-8 reliably with it.
@@ -121,7 +123,7 @@ fn context_pairs(row: &ExportRow) -> String {
 
 pub fn csv_row(row: &ExportRow, public_url: &str, out: &mut String) {
     let text = |value: Option<&str>, out: &mut String| csv_cell(value.unwrap_or_default(), out);
-    let cells: [&dyn Fn(&mut String); 23] = [
+    let cells: [&dyn Fn(&mut String); 24] = [
         &|o| csv_cell(&row.reference, o),
         &|o| csv_cell(&rfc3339(row.created_at), o),
         &|o| csv_cell(&row.site_name, o),
@@ -150,6 +152,7 @@ pub fn csv_row(row: &ExportRow, public_url: &str, out: &mut String) {
             )
         },
         &|o| csv_cell(&console_url(public_url, row), o),
+        &|o| number_cell(row.assignee_id, o),
     ];
     for (i, cell) in cells.iter().enumerate() {
         if i > 0 {
@@ -181,6 +184,7 @@ pub fn json_row(row: &ExportRow, public_url: &str) -> Value {
         "name": row.name,
         "page": {"url": row.page_url, "title": row.page_title},
         "assignee": row.assignee,
+        "assignee_id": row.assignee_id,
         "first_response_seconds": seconds(row.first_response_ms),
         "resolution_seconds": seconds(row.resolution_ms),
         "promises": {

@@ -28,6 +28,8 @@ pub struct ExportRow {
     pub page_url: Option<String>,
     pub page_title: Option<String>,
     pub assignee: Option<String>,
+    /// The assignee's account: names are not unique.
+    pub assignee_id: Option<i64>,
     /// From creation to the first reply.
     pub first_response_ms: Option<i64>,
     /// From creation to the status change that closed it, while closed.
@@ -57,7 +59,7 @@ pub(in crate::store) const EXPORT_COLUMNS: &str =
     (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'open'),
     (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'kept'),
     (SELECT count(*) FROM promises p WHERE p.entry_id = e.id AND p.state = 'broken'),
-    e.context, e.followup_at";
+    e.context, e.followup_at, e.assignee_id";
 
 #[derive(Debug, Clone, Default)]
 pub struct ExportChunk {
@@ -153,5 +155,6 @@ fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExportRow> {
             .and_then(|json| serde_json::from_str(&json).ok())
             .unwrap_or_default(),
         followup_at: r.get(23)?,
+        assignee_id: r.get(24)?,
     })
 }

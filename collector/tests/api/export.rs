@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::rest::{Api, reference_of, token_for};
-use crate::staff::{between, complaint, console_app, signed_in, submit};
+use crate::staff::{between, complaint, console_app, signed_in, submit, user_id};
 
 /// What a spreadsheet would run, and what breaks naive CSV.
 const HOSTILE: [&str; 9] = [
@@ -234,6 +234,14 @@ async fn the_console_exports_what_its_filters_show_with_times_and_promises() {
     let inbox = bo.html("/console?view=all&kind=complaint").await;
     let link = between(&inbox, "href=\"/console/export.csv?", "\"").replace("&amp;", "&");
     assert_eq!(link, "view=all&kind=complaint");
+    let bo_id = user_id(&app, "bo@example.com").to_string();
+    let taken = bo
+        .act(
+            &format!("/console/entries/{public_id}/assign"),
+            &[("assignee", &bo_id)],
+        )
+        .await;
+    assert_eq!(taken.status(), 303);
     clock.advance(90_000);
     bo.act(
         &format!("/console/entries/{public_id}/reply"),
@@ -268,6 +276,15 @@ async fn the_console_exports_what_its_filters_show_with_times_and_promises() {
     assert_eq!(cell("resolution_seconds"), "3690");
     assert_eq!(cell("promises_open"), "1");
     assert_eq!(cell("status"), "resolved");
+    // Names are not unique: the assignee comes by account too.
+    assert_eq!(cell("assignee"), "Bo");
+    assert_eq!(cell("assignee_id"), bo_id);
+    let ndjson = bo.get(&format!("/console/export.ndjson?{link}")).await;
+    let line: Value = serde_json::from_str(ndjson.text().await.unwrap().trim()).unwrap();
+    assert_eq!(
+        (&line["assignee"], line["assignee_id"].to_string()),
+        (&json!("Bo"), bo_id.clone())
+    );
     // Signed out, the sign-in page instead.
     let anonymous = app
         .client

@@ -72,6 +72,7 @@ impl Postgres {
                     .and_then(|json| serde_json::from_str(&json).ok())
                     .unwrap_or_default(),
                 followup_at: r.try_get(23)?,
+                assignee_id: r.try_get(24)?,
             })
         })?;
         let (rows, next) = keyset_page(rows, limit, |r| {
