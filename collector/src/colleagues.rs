@@ -1,7 +1,8 @@
-//! How the console and staff emails name a colleague. Names are not unique: two people
-//! called Ann both work here, and "Ann assigned this to Ann" says nothing.
-//! Where another account bears the same name (compared as the staff list
-//! sorts names: without case or accents), the email follows it.
+//! How the console and staff emails name a colleague. Names are not
+//! unique: two people called Ann both work here, and "Ann assigned this to
+//! Ann" says nothing. Where another account bears the same name (compared
+//! as the staff list sorts names: without case or accents), the email
+//! follows it.
 
 use std::collections::HashSet;
 
