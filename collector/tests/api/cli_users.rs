@@ -158,44 +158,25 @@ fn user_commands_add_list_disable_change_role_and_rename_colleagues() {
     );
     assert!(!out.contains("Also called that"), "{out}");
     // A name a colleague bears is allowed, and said.
-    let (ok, out, err) = run(
-        &[
+    let rename_bo = |name: &str| {
+        let args = [
             "user",
             "rename",
             "--email",
             "bo@example.com",
             "--name",
-            "ADA",
-        ],
-        &db,
-    );
+            name,
+        ];
+        run(&args, &db)
+    };
+    let (ok, out, err) = rename_bo("ADA");
     assert!(
         ok && out.contains("Also called that: ada@example.com. The console adds the email"),
         "{out}{err}"
     );
-    let (ok, _, err) = run(
-        &[
-            "user",
-            "rename",
-            "--email",
-            "bo@example.com",
-            "--name",
-            "Bo Jensen",
-        ],
-        &db,
-    );
+    let (ok, _, err) = rename_bo("Bo Jensen");
     assert!(ok, "{err}");
-    let (ok, _, err) = run(
-        &[
-            "user",
-            "rename",
-            "--email",
-            "bo@example.com",
-            "--name",
-            "Bo\nJ",
-        ],
-        &db,
-    );
+    let (ok, _, err) = rename_bo("Bo\nJ");
     assert!(!ok && err.contains("invalid --name"), "{err}");
     let (_, list, _) = run(&["user", "list"], &db);
     assert!(
