@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_of};
-use crate::staff::{NOON, complaint, console_app, signed_in};
+use crate::staff::{NOON, complaint, console_app, signed_in, user_id};
 
 /// A token for `email` made straight in the store.
 pub(crate) async fn token_for(
@@ -341,4 +341,68 @@ async fn sites_are_listed_for_everyone_and_origins_only_for_admins() {
     assert!(seen["sites"][0].get("origins").is_none());
     let seen = admin.json("/api/v1/sites").await;
     assert!(seen["sites"][0]["origins"].is_array());
+}
+
+/// Colleagues by the ids the API names them with; a disabled one is still
+/// listed (its id stays on past events) but can be given no work.
+#[tokio::test]
+async fn colleagues_are_listed_by_the_ids_the_api_names_them_with() {
+    let (app, _clock) = console_app().await;
+    let (ada_id, bo_id) = (
+        user_id(&app, "ada@example.com"),
+        user_id(&app, "bo@example.com"),
+    );
+    let agent = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "read", None).await,
+    };
+    let admin = Api {
+        app: &app,
+        token: token_for(&app, "ada@example.com", "write", None).await,
+    };
+    let seen = agent.json("/api/v1/staff").await;
+    assert_eq!(
+        seen,
+        json!({"staff": [
+            {"id": ada_id, "name": "Ada", "email": "ada@example.com", "active": true},
+            {"id": bo_id, "name": "Bo", "email": "bo@example.com", "active": true},
+        ]}),
+        "roles are administrators' business"
+    );
+    let agent_token = agent.token.clone();
+    app.running
+        .store
+        .set_disabled(bo_id, true, Some(ada_id), NOON)
+        .await
+        .unwrap();
+    let seen = admin.json("/api/v1/staff").await;
+    assert_eq!(
+        seen,
+        json!({"staff": [
+            {"id": ada_id, "name": "Ada", "email": "ada@example.com", "active": true, "role": "admin"},
+            {"id": bo_id, "name": "Bo", "email": "bo@example.com", "active": false, "role": "agent"},
+        ]}),
+        "active ones first"
+    );
+    // Whom the list names as inactive cannot be given work.
+    let reference = reference_of(&app, complaint(&app, "Parcel lost")).await;
+    let refused = admin
+        .post(
+            &format!("/api/v1/entries/{reference}/assign"),
+            json!({"assignee": bo_id}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = app
+        .client
+        .get(format!("{}/api/v1/staff", app.address))
+        .bearer_auth(&agent_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(unknown, 401).await.0,
+        "invalid_token",
+        "a disabled colleague's token stops"
+    );
 }

@@ -248,6 +248,7 @@ async fn a_misspelt_parameter_is_refused_by_name_rather_than_ignored() {
         "/api/v1/entries/export.ndjson?sort=created",
         "/api/v1/attachments/a_01?downlaod=1",
         "/api/v1/sites?page=2",
+        "/api/v1/staff?active=true",
         &one,
     ] {
         let response = api.get(path).await;

@@ -6,6 +6,7 @@ mod actions;
 mod entries;
 mod export;
 mod sites;
+mod staff;
 
 pub(crate) use export::{ExportParams, response as export_response};
 
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/attachments/{id}", get(entries::attachment))
         .route("/api/v1/sites", get(sites::list))
+        .route("/api/v1/staff", get(staff::list))
 }
 
 /// The colleague an API token acts for, and what the token may do.

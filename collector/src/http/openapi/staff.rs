@@ -1,4 +1,4 @@
-//! The staff REST API (`/api/v1/entries…`, `/api/v1/sites`,
+//! The staff REST API (`/api/v1/entries…`, `/api/v1/sites`, `/api/v1/staff`,
 //! `/api/v1/attachments/…`) in the OpenAPI document, built from the same
 //! enums and limits the handlers use.
 
@@ -9,6 +9,7 @@ use super::error_response;
 use crate::review::filter::View;
 use crate::review::input::{PROMISE_MAX, TEXT_MAX};
 use crate::review::workflow::Status;
+use crate::store::Role;
 
 /// Operations tagged so a tool (and our schemathesis runs) can pick the
 /// public or the staff API.
@@ -200,6 +201,14 @@ pub fn paths() -> Value {
         "receipt_email": {"type": "boolean", "description": "Customers who leave an address are emailed a receipt with their reference and status link, and word when their feedback is resolved or closed or a promise to them kept, unless a reply told them"},
         "origins": {"type": "array", "items": {"type": "string"}}
     }}}}}}}});
+    let mut staff_responses = errors(&[("422", NO_PARAMETERS)]);
+    staff_responses["200"] = json!({"description": "Every staff account, active ones first, each in alphabetical order (accents and case aside); `role` only for administrators' tokens", "content": {"application/json": {"schema": {"type": "object", "required": ["staff"], "properties": {"staff": {"type": "array", "items": {"type": "object", "required": ["id", "name", "email", "active"], "properties": {
+        "id": {"type": "integer", "description": "As `assignee_id`, `by_id` and the other ids that name a colleague"},
+        "name": {"type": "string", "description": "Not unique: two colleagues may share one"},
+        "email": {"type": "string"},
+        "active": {"type": "boolean", "description": "False for a disabled account, which keeps its place on past events but can be given no work"},
+        "role": {"type": "string", "enum": [Role::Admin.as_str(), Role::Agent.as_str()]}
+    }}}}}}}});
     let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
     let text = |max: usize| json!({"type": "string", "minLength": 1, "maxLength": max});
     let colleague = json!({"description": "A colleague's id or email, `me`, or null for nobody", "oneOf": [{"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX}, {"type": "string"}, {"type": "null"}]});
@@ -281,6 +290,13 @@ pub fn paths() -> Value {
             "tags": [TAG],
             "security": [{"apiToken": []}],
             "responses": sites_responses
+        }},
+        "/api/v1/staff": {"get": {
+            "operationId": "listStaff",
+            "summary": "Colleagues: whom the API's ids name and entries can be assigned to",
+            "tags": [TAG],
+            "security": [{"apiToken": []}],
+            "responses": staff_responses
         }}
     })
 }
