@@ -84,21 +84,35 @@ pub(super) async fn add_user(
             )
             .await
             .map_err(store_error(&db))?;
-        Ok((user, password, generated))
+        let accounts = store.accounts().await.map_err(store_error(&db))?;
+        let namesakes = Colleagues::new(accounts).namesakes(&user);
+        Ok((user, password, generated, namesakes))
     }
     .await;
     store.shutdown().await;
-    let (user, password, generated) = added?;
+    let (user, password, generated, namesakes) = added?;
     println!(
         "Added {} {} <{}>",
         user.role.as_str(),
         user.name,
         user.email
     );
+    say_namesakes(&namesakes);
     if generated {
         println!("Password (shown once): {}", password.expose());
     }
     Ok(())
+}
+
+/// A name other accounts bear is allowed (two people can be called Ann),
+/// but worth knowing: says whose.
+fn say_namesakes(namesakes: &[String]) {
+    if !namesakes.is_empty() {
+        println!(
+            "Also called that: {}. The console adds the email wherever it names one of you.",
+            namesakes.join(", ")
+        );
+    }
 }
 
 pub(super) async fn set_password(
@@ -163,13 +177,7 @@ pub(super) async fn rename_user(email: String, name: String, db: DbArgs) -> Resu
     })
     .await?;
     println!("{} is now called {}.", user.email, user.name);
-    // Allowed (two people can be called Ann), but worth knowing.
-    if !namesakes.is_empty() {
-        println!(
-            "Also called that: {}. The console adds the email wherever it names one of you.",
-            namesakes.join(", ")
-        );
-    }
+    say_namesakes(&namesakes);
     Ok(())
 }
 

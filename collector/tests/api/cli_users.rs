@@ -233,4 +233,22 @@ fn user_commands_add_list_disable_change_role_and_rename_colleagues() {
         ]
     );
     assert!(log.iter().all(|(_, _, actor)| actor.is_none()));
+
+    // A colleague added under a name another bears is told so.
+    let (ok, out, err) = run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "cy@example.com",
+            "--name",
+            "Áda",
+            "--generate-password",
+        ],
+        &db,
+    );
+    assert!(
+        ok && out.contains("Added agent Áda <cy@example.com>\nAlso called that: ada@example.com."),
+        "{out}{err}"
+    );
 }
