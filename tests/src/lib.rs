@@ -27,7 +27,7 @@ use earshot_collector::config::Config;
 use earshot_collector::server::{self, Running};
 use tempfile::TempDir;
 
-pub use browser::{Browser, Engine};
+pub use browser::{Browser, Engine, driver_failed, once_more_if_webkit_driver_failed};
 
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 

@@ -17,7 +17,10 @@ macro_rules! in_every_engine {
 
         #[tokio::test]
         async fn $webkit() -> TestResult {
-            $case(Engine::WebKit).await
+            earshot_e2e::once_more_if_webkit_driver_failed(stringify!($webkit), || {
+                $case(Engine::WebKit)
+            })
+            .await
         }
     };
 }
