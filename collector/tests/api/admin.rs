@@ -76,6 +76,7 @@ async fn an_invited_colleague_joins_by_the_link_once_and_is_signed_in() {
         .post(&link, &[("name", "Cy"), ("password", PASSWORD)])
         .await;
     assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&joined), "/console");
     newcomer.cookie = session_cookie(joined.headers());
     assert!(newcomer.html("/console").await.contains("Cy"));
     let role: String = app
@@ -108,6 +109,33 @@ async fn an_invited_colleague_joins_by_the_link_once_and_is_signed_in() {
     assert_eq!(expired.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let junk = Console::new(&app).get("/console/link/not-a-link").await;
     assert_eq!(junk.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_newcomer_who_joins_under_a_colleagues_name_is_told_where_to_choose_another() {
+    let (app, _clock) = console_app().await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let link = link_path(&invited(&admin, "bo.other@example.com", "agent").await);
+    let mut newcomer = Console::new(&app);
+    let joined = newcomer
+        .post(&link, &[("name", " Bo "), ("password", PASSWORD)])
+        .await;
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&joined), "/console/account?done=joined");
+    newcomer.cookie = session_cookie(joined.headers());
+    let page = newcomer.html("/console/account?done=joined").await;
+    assert!(
+        page.contains("Welcome. Colleagues see you as <strong>Bo</strong>. Another colleague is called that too"),
+        "{page}"
+    );
+    // The notice is about this account's name, not anyone's say-so in the
+    // address: Ada, alone in her name, is not told it.
+    let alone = admin.html("/console/account?done=joined").await;
+    assert!(
+        !alone.contains("Another colleague is called that too"),
+        "{alone}"
+    );
+    assert!(!alone.contains("Welcome."), "{alone}");
 }
 
 #[tokio::test]

@@ -32,6 +32,8 @@ pub struct Done {
 /// Which of the page's forms a problem or a success belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Part {
+    /// Joined by an invitation under a name a colleague bears.
+    Joined,
     Name,
     Sessions,
     Password,
@@ -88,9 +90,9 @@ async fn account_page(
     typed_name: Option<&str>,
 ) -> Result<Response, ConsoleError> {
     let others = other_sessions(state, staff).await?;
-    // Said once, on saving: a name someone else bears is allowed (two
+    // Said once, on saving or joining: a name someone else bears is allowed (two
     // people can be called Ann) but makes the console add emails.
-    let shared = if done == Some(Part::Name) {
+    let shared = if matches!(done, Some(Part::Name | Part::Joined)) {
         Colleagues::new(state.store.accounts().await?).shares_name(&staff.user.name)
     } else {
         false
@@ -108,6 +110,11 @@ async fn account_page(
         }
         section.panel aria-labelledby="name" {
             h2 #name { "Your name" }
+            @if done == Some(Part::Joined) && shared {
+                p.notice role="status" {
+                    "Welcome. Colleagues see you as " strong { (user.name) } ". Another colleague is called that too: where the console names either of you, it adds the email. You can choose another name here."
+                }
+            }
             @if done == Some(Part::Name) {
                 p.notice role="status" {
                     "Saved. Colleagues see you as " strong { (user.name) } "."
@@ -162,6 +169,7 @@ pub async fn page(
     let done = match done.done.as_str() {
         "password" => Some(Part::Password),
         "name" => Some(Part::Name),
+        "joined" => Some(Part::Joined),
         "sessions" => Some(Part::Sessions),
         _ => None,
     };

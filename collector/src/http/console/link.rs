@@ -15,6 +15,7 @@ use super::login::{new_password_hash, signed_in};
 use super::staff::link_hash;
 use super::{ConsoleError, views};
 use crate::auth::password;
+use crate::colleagues::Colleagues;
 use crate::http::AppState;
 use crate::name::{self, StaffName};
 use crate::store::LinkPurpose;
@@ -152,5 +153,12 @@ pub async fn redeem(
         .redeem_account_link(link_hash(&secret), name, hash, state.clock.now_millis())
         .await?;
     tracing::info!(user_id = user.id, invite, "account link used");
-    signed_in(&state, &headers, &user, "/console").await
+    // A newcomer who took a name a colleague bears is told so once, where
+    // they can choose another, as renaming oneself tells it.
+    let to = if invite && Colleagues::new(state.store.accounts().await?).shares_name(&user.name) {
+        "/console/account?done=joined"
+    } else {
+        "/console"
+    };
+    signed_in(&state, &headers, &user, to).await
 }
