@@ -275,6 +275,16 @@ fn slack(message: &Message, public_url: &str) -> String {
             Some(_) if assignee_id.is_some() && assignee_id == actor_id => {
                 format!("{} took {} on", who(actor), e.reference)
             }
+            // Colleagues may share a name; a channel must not read as if
+            // Ann gave the entry to herself when she gave it to another Ann.
+            Some(to) if actor.as_deref() == Some(to.as_str()) => {
+                format!(
+                    "{} assigned {} to another {}",
+                    who(actor),
+                    e.reference,
+                    escape(to)
+                )
+            }
             Some(to) => format!("{} assigned {} to {}", who(actor), e.reference, escape(to)),
             None => format!("{} unassigned {}", who(actor), e.reference),
         },
@@ -430,11 +440,19 @@ mod tests {
         };
         assert_eq!(
             headline(&assigned(2, 1)),
-            "*Ann assigned ES-AAAA-BBBB to Ann* (ES-AAAA-BBBB)"
+            "*Ann assigned ES-AAAA-BBBB to another Ann* (ES-AAAA-BBBB)"
         );
         assert_eq!(
             headline(&assigned(1, 1)),
             "*Ann took ES-AAAA-BBBB on* (ES-AAAA-BBBB)"
+        );
+        let mut to_bo = assigned(2, 1);
+        if let Detail::Assigned { assignee, .. } = &mut to_bo.detail {
+            *assignee = Some("Bo".into());
+        }
+        assert_eq!(
+            headline(&to_bo),
+            "*Ann assigned ES-AAAA-BBBB to Bo* (ES-AAAA-BBBB)"
         );
     }
 
