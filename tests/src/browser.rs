@@ -486,14 +486,24 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = TestResult>,
 {
+    // Written past the test harness's capture, which would show it only if
+    // the case failed: a retry must be seen in CI's log.
+    let tell = |line: String| {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    };
+    once_more_telling(name, case, tell).await
+}
+
+async fn once_more_telling<F, Fut>(name: &str, case: F, tell: impl FnOnce(String)) -> TestResult
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = TestResult>,
+{
     match case().await {
         Err(e) if driver_failed(&*e) => {
-            // Written past the test harness's capture, which would show it
-            // only if the case failed: a retry must be seen in CI's log.
-            let _ = writeln!(
-                std::io::stderr(),
+            tell(format!(
                 "WebKitWebDriver failed under {name} ({e}); running it once more"
-            );
+            ));
             case().await
         }
         done => done,
@@ -554,12 +564,13 @@ mod tests {
         assert!(!driver_failed(&*other));
     }
 
-    /// Runs `once_more_if_webkit_driver_failed` over a case whose answers
-    /// are `answers`, in turn; returns its result and how often it ran.
-    async fn run_over(answers: Vec<Option<CmdError>>) -> (TestResult, usize) {
+    /// Runs `once_more_telling` over a case whose answers are `answers`, in
+    /// turn; returns its result, how often it ran and what it told.
+    async fn run_over(answers: Vec<Option<CmdError>>) -> (TestResult, usize, Vec<String>) {
         let answers = std::sync::Mutex::new(answers.into_iter());
         let runs = std::sync::atomic::AtomicUsize::new(0);
-        let result = once_more_if_webkit_driver_failed("a_pretend_case_in_webkit", || {
+        let mut told = Vec::new();
+        let case = || {
             runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let answer = answers.lock().ok().and_then(|mut a| a.next()).flatten();
             async move {
@@ -568,37 +579,43 @@ mod tests {
                     None => Ok(()),
                 }
             }
-        })
-        .await;
-        (result, runs.into_inner())
+        };
+        let result = once_more_telling("a_case_in_webkit", case, |line| told.push(line)).await;
+        (result, runs.into_inner(), told)
     }
 
     #[tokio::test]
     async fn a_case_the_driver_failed_under_runs_once_more_and_no_more() {
-        let (result, runs) =
+        let (result, runs, told) =
             run_over(vec![Some(answered(ErrorStatus::UnknownError, "")), None]).await;
         assert!(result.is_ok());
         assert_eq!(runs, 2);
+        assert_eq!(
+            told,
+            [
+                "WebKitWebDriver failed under a_case_in_webkit (webdriver returned error: ); running it once more"
+            ]
+        );
 
-        let (result, runs) = run_over(vec![
+        let (result, runs, told) = run_over(vec![
             Some(answered(ErrorStatus::UnknownError, "")),
             Some(answered(ErrorStatus::UnknownError, "")),
             None,
         ])
         .await;
         assert!(result.is_err());
-        assert_eq!(runs, 2);
+        assert_eq!((runs, told.len()), (2, 1));
     }
 
     #[tokio::test]
     async fn a_case_that_fails_on_its_own_or_passes_runs_once() {
-        let (result, runs) =
+        let (result, runs, told) =
             run_over(vec![Some(answered(ErrorStatus::NoSuchElement, "")), None]).await;
         assert!(result.is_err());
-        assert_eq!(runs, 1);
+        assert_eq!((runs, told.len()), (1, 0));
 
-        let (result, runs) = run_over(vec![None]).await;
+        let (result, runs, told) = run_over(vec![None]).await;
         assert!(result.is_ok());
-        assert_eq!(runs, 1);
+        assert_eq!((runs, told.len()), (1, 0));
     }
 }
