@@ -261,10 +261,9 @@ impl Browser {
         {
             return Ok(());
         }
-        self.client
-            .goto(url)
-            .await
-            .map_err(|again| format!("{url} did not open: {first}, then {again}").into())
+        self.client.goto(url).await.map_err(|again| {
+            DriverSaid::new(format!("{url} did not open: {first}, then"), again).into()
+        })
     }
 
     /// Ends the WebDriver session and the driver process.
@@ -344,7 +343,7 @@ axe.run(document, {{ runOnly: {{ type: "tag", values: ["wcag2a", "wcag2aa", "wca
             match found {
                 Ok(root) => return Ok(root),
                 Err(e) if Instant::now() > deadline => {
-                    return Err(NeverCame::new("the widget's shadow root", e).into());
+                    return Err(DriverSaid::new("the widget's shadow root never came", e).into());
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
@@ -359,7 +358,9 @@ axe.run(document, {{ runOnly: {{ type: "tag", values: ["wcag2a", "wcag2aa", "wca
             match root.find(Locator::Css(css)).await {
                 Ok(el) => return Ok(el),
                 Err(e) if Instant::now() > deadline => {
-                    return Err(NeverCame::new(&format!("{css} in the widget"), e).into());
+                    return Err(
+                        DriverSaid::new(format!("{css} never appeared in the widget"), e).into(),
+                    );
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
@@ -426,35 +427,35 @@ axe.run(document, {{ runOnly: {{ type: "tag", values: ["wcag2a", "wcag2aa", "wca
     }
 }
 
-/// What was waited for in vain, with the driver's last answer kept as the
-/// source so that [`driver_failed`] can see it.
+/// What the harness was doing when the driver's last answer was a refusal,
+/// that answer kept as the source so that [`driver_failed`] can see it.
 #[derive(Debug)]
-struct NeverCame {
-    what: String,
+struct DriverSaid {
+    doing: String,
     last: CmdError,
 }
 
-impl NeverCame {
-    fn new(what: &str, last: CmdError) -> Self {
-        NeverCame {
-            what: what.to_owned(),
+impl DriverSaid {
+    fn new(doing: impl Into<String>, last: CmdError) -> Self {
+        DriverSaid {
+            doing: doing.into(),
             last,
         }
     }
 }
 
-impl std::fmt::Display for NeverCame {
+impl std::fmt::Display for DriverSaid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The status is named too: WebKitWebDriver's failures have no message.
         let status = match &self.last {
             CmdError::Standard(e) => format!(" ({:?})", e.error),
             _ => String::new(),
         };
-        write!(f, "{} never came: {}{status}", self.what, self.last)
+        write!(f, "{}: {}{status}", self.doing, self.last)
     }
 }
 
-impl std::error::Error for NeverCame {
+impl std::error::Error for DriverSaid {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.last)
     }
@@ -534,8 +535,8 @@ mod tests {
         let direct: Box<dyn std::error::Error + Send + Sync> =
             answered(ErrorStatus::UnknownError, "").into();
         assert!(driver_failed(&*direct));
-        let waited: Box<dyn std::error::Error + Send + Sync> = NeverCame::new(
-            "the widget's shadow root",
+        let waited: Box<dyn std::error::Error + Send + Sync> = DriverSaid::new(
+            "the widget's shadow root never came",
             answered(ErrorStatus::UnknownError, ""),
         )
         .into();
@@ -557,7 +558,7 @@ mod tests {
             ),
             answered(ErrorStatus::JavascriptError, ""),
         ] {
-            let waited = NeverCame::new("button.send in the widget", error);
+            let waited = DriverSaid::new("button.send never appeared in the widget", error);
             assert!(!driver_failed(&waited), "{waited}");
         }
         let other: Box<dyn std::error::Error + Send + Sync> = "not stored".into();
