@@ -79,6 +79,12 @@ pub fn secret(chars: usize) -> String {
     random(chars).to_ascii_lowercase()
 }
 
+/// A secret kept as bytes (in the database), written as [`secret`] writes
+/// one: lowercase base32, every whole 5 bits of it.
+pub fn secret_text(bytes: &[u8]) -> String {
+    base32(bytes, bytes.len() * 8 / 5).to_ascii_lowercase()
+}
+
 /// Public entry id: creation time (ms) then 60 random bits. Time-ordered, so
 /// its index grows at the end instead of touching a random page per insert.
 pub fn public_id(unix_millis: i64) -> String {
@@ -100,6 +106,20 @@ pub fn site_key() -> String {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn a_kept_secret_reads_the_same_every_time_and_keeps_its_bits() {
+        let bytes = [0xA5u8; 32];
+        let text = secret_text(&bytes);
+        assert_eq!(text, secret_text(&bytes));
+        assert_eq!(text.len(), 51, "256 bits in whole 5-bit characters");
+        assert!(text.starts_with("mpjt"), "{text}");
+        assert_ne!(text, secret_text(&[0x5Au8; 32]));
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
+    }
 
     #[test]
     fn reference_has_the_documented_shape() {

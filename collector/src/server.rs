@@ -260,7 +260,14 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         TrustedProxies::new(config.trusted_proxies.clone()),
         IpHasher::new(secret),
     );
-    let needs_setup = store.user_count().await.map_err(store_err)? == 0;
+    // The installation's one link, so that with several collectors the
+    // link any of them printed works whichever serves its visitor.
+    let setup_token = if store.user_count().await.map_err(store_err)? == 0 {
+        let secret = store.setup_link_secret().await.map_err(store_err)?;
+        Some(crate::ids::secret_text(&secret))
+    } else {
+        None
+    };
     let sessions = SessionPolicy {
         secure_cookie: public_url.starts_with("https://"),
         ..config.sessions
@@ -268,7 +275,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let throttle = login_throttle(&store, &config.clock)
         .await
         .map_err(store_err)?;
-    let auth = tokio::task::spawn_blocking(move || Auth::new(sessions, needs_setup, throttle))
+    let auth = tokio::task::spawn_blocking(move || Auth::new(sessions, setup_token, throttle))
         .await
         .map_err(|_| store_err(StoreError::TaskFailed))??;
     let setup_url = auth

@@ -110,7 +110,7 @@ impl Auth {
     /// Computes the dummy hash (one argon2 run), so call it at startup.
     pub fn new(
         policy: SessionPolicy,
-        needs_setup: bool,
+        setup_token: Option<String>,
         throttle: LoginThrottle,
     ) -> Result<Auth, PasswordError> {
         let dummy_hash = password::hash(&Password::generate())?;
@@ -119,7 +119,7 @@ impl Auth {
             dummy_hash,
             hashing: Semaphore::new(CONCURRENT_HASHES),
             throttle,
-            setup_token: Mutex::new(needs_setup.then(|| crate::ids::secret(32))),
+            setup_token: Mutex::new(setup_token),
             token_failures: RateLimiter::steady(TOKEN_FAILURE_BURST, TOKEN_FAILURE_REFILL),
         })
     }

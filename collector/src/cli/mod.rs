@@ -276,7 +276,7 @@ async fn serve(args: ServeArgs) -> Result<(), CliError> {
     println!("\nReview console: {url}/console");
     if let Some(setup) = &running.setup_url {
         println!(
-            "No staff account exists yet. Create the first (administrator) here; the link works once:\n  {setup}"
+            "No staff account exists yet. Create the first (administrator) here; the link works until an account exists:\n  {setup}"
         );
     }
     if config.public_url.is_none() {

@@ -447,6 +447,8 @@ operations! {
         /// [`ROTATION_OVERLAP_MS`].
         fn rotate_webhook(public_id: String, secret: String, actor: Option<i64>, now: i64) -> Result<bool, StoreError>;
         fn session(id_hash: Vec<u8>) -> Result<Option<Session>, StoreError>;
+        /// The secret of the setup link, the same for every collector.
+        fn setup_link_secret() -> Result<[u8; 32], StoreError>;
         /// Disables or re-enables an account. Disabling ends its sessions and
         /// revokes its API tokens in the same transaction.
         fn set_disabled(user_id: i64, disabled: bool, actor: Option<i64>, at: i64) -> Result<User, AccountError>;

@@ -1,6 +1,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use earshot_collector::config::Config;
 use earshot_collector::server::{self, Running};
@@ -325,6 +327,8 @@ pub struct Binary {
     pub child: Child,
     pub url: String,
     pub site_key: String,
+    /// The setup link, once the server has printed it (after the snippet).
+    setup_link: Arc<Mutex<Option<String>>>,
 }
 
 impl Binary {
@@ -401,12 +405,38 @@ impl Binary {
                 break;
             }
         }
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        // Keep draining stdout so the server never blocks on a full pipe,
+        // keeping the setup link it prints after the snippets.
+        let setup_link = Arc::new(Mutex::new(None));
+        let printed = setup_link.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if line.contains("/console/setup?token=") {
+                    *printed.lock().unwrap() = Some(line.trim().to_owned());
+                }
+            }
+        });
         Binary {
             child,
             url: url.expect("the server printed its address"),
             site_key: site_key.expect("the server printed a snippet"),
+            setup_link,
+        }
+    }
+
+    /// The setup link the server printed, for one started without staff
+    /// accounts (waited for: it comes a moment after the snippets).
+    pub fn setup_url(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(url) = self.setup_link.lock().unwrap().clone() {
+                return url;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server printed no setup link"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

@@ -151,6 +151,50 @@ async fn two_collectors_on_one_postgres_serve_as_one() {
     store.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_setup_link_any_collector_printed_works_on_every_collector() {
+    let pg = TempPostgres::shared();
+    let url = pg.fresh_database();
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| on_postgres(&url));
+        let b = s.spawn(|| on_postgres(&url));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let path_of = |link: String, base: &str| link.trim_start_matches(base).to_owned();
+    let path = path_of(a.setup_url(), &a.url);
+    assert_eq!(path_of(b.setup_url(), &b.url), path, "one link for both");
+    let token = path.split("token=").nth(1).unwrap().to_owned();
+
+    // Opened through one collector, sent through the other.
+    let mut console = Console::at(&a.url);
+    assert_eq!(console.get(&path).await.status(), StatusCode::OK);
+    console.base = b.url.clone();
+    let made = console
+        .post(
+            "/console/setup",
+            &[
+                ("token", token.as_str()),
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+
+    // The collector that printed it learns from the database that setup
+    // is over.
+    console.base = a.url.clone();
+    let followed = console.html(&path).await;
+    assert!(
+        followed.contains("The first account has been made already"),
+        "{followed}"
+    );
+    assert_eq!(console.get(&path).await.status(), StatusCode::NOT_FOUND);
+    let login = console.html("/console/login").await;
+    assert!(!login.contains("No staff account exists yet"), "{login}");
+}
+
 fn migrate(db: &std::path::Path, url: &str, extra: &[&str]) -> (bool, String, String) {
     let out = std::process::Command::new(crate::helpers::BIN)
         .args(["migrate-to-postgres", "--from"])

@@ -14,6 +14,11 @@ async fn secrets_are_made_once_and_kept(db: &Store) {
     let login = db.login_throttle_secret().await.unwrap();
     assert_ne!(ip, login);
     assert_eq!(login, db.login_throttle_secret().await.unwrap());
+    let (a, b) = tokio::join!(db.setup_link_secret(), db.setup_link_secret());
+    let setup = a.unwrap();
+    assert_eq!(setup, b.unwrap(), "every collector prints the same link");
+    assert!(setup != ip && setup != login);
+    assert_eq!(setup, db.setup_link_secret().await.unwrap());
 }
 story!(secrets_are_made_once_and_kept);
 

@@ -35,20 +35,66 @@ fn safe_next(next: &str) -> &str {
     if ok { next } else { "/console" }
 }
 
+/// What the sign-in page says about the first account, beside the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Setup {
+    /// Nothing: accounts exist and sign in as usual.
+    Done,
+    /// No account exists yet: the setup link makes the first.
+    Pending,
+    /// Someone followed the setup link after the first account was made
+    /// another way (`earshot user add`, or another collector's setup link
+    /// on a shared database).
+    MadeElsewhere,
+}
+
+impl Setup {
+    async fn of(state: &AppState) -> Result<Self, ConsoleError> {
+        Ok(if setup_pending(state).await? {
+            Self::Pending
+        } else {
+            Self::Done
+        })
+    }
+}
+
+/// Whether the first account is still to be made through the setup link.
+/// That setup is live is this process's memory, so an account made
+/// elsewhere while it runs (by the CLI, or through another collector) is
+/// found here, in the store, and ends it: the sign-in page no longer says
+/// nobody exists and the link stops working. Only asked while setup is
+/// live, so sign-ins after it cost no query.
+async fn setup_pending(state: &AppState) -> Result<bool, ConsoleError> {
+    if state.auth.setup_token().is_none() {
+        return Ok(false);
+    }
+    if state.store.user_count().await? > 0 {
+        state.auth.finish_setup();
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 fn login_page(
     status: StatusCode,
     next: &str,
     email: &str,
     problem: Option<&str>,
-    setup: bool,
+    setup: Setup,
 ) -> Response {
     let body = html! {
         h1 { "Sign in to Earshot" }
         @if let Some(problem) = problem {
             p.error role="alert" { (problem) }
         }
-        @if setup {
-            p.notice { "No staff account exists yet. Open the one-time setup link the server printed when it started." }
+        @match setup {
+            Setup::Done => {}
+            Setup::Pending => {
+                p.notice { "No staff account exists yet. Open the one-time setup link the server printed when it started." }
+            }
+            Setup::MadeElsewhere => {
+                p.notice role="status" { "The first account has been made already, so this setup link no longer works. Sign in with that account; an administrator invites colleagues on the Staff page." }
+            }
         }
         form.stack method="post" action="/console/login" {
             input type="hidden" name="next" value=(safe_next(next));
@@ -63,14 +109,12 @@ fn login_page(
     (status, views::bare("Sign in", body)).into_response()
 }
 
-pub async fn form(State(state): State<AppState>, PageQuery(next): PageQuery<Next>) -> Response {
-    login_page(
-        StatusCode::OK,
-        &next.next,
-        "",
-        None,
-        state.auth.setup_token().is_some(),
-    )
+pub async fn form(
+    State(state): State<AppState>,
+    PageQuery(next): PageQuery<Next>,
+) -> Result<Response, ConsoleError> {
+    let setup = Setup::of(&state).await?;
+    Ok(login_page(StatusCode::OK, &next.next, "", None, setup))
 }
 
 /// Starts a new session for `user` (ending the one the browser had) and
@@ -141,7 +185,6 @@ pub async fn submit(
     PublicForm(mut form): PublicForm<LoginForm>,
 ) -> Result<Response, ConsoleError> {
     let email = form.email.trim().to_owned();
-    let setup = state.auth.setup_token().is_some();
     if form.next.len() > NEXT_MAX {
         form.next.clear();
     }
@@ -162,7 +205,7 @@ pub async fn submit(
             &form.next,
             "",
             Some(problem),
-            setup,
+            Setup::of(&state).await?,
         ));
     }
     match check_password(&state, peer, &headers, &email, form.password).await? {
@@ -178,7 +221,7 @@ pub async fn submit(
                 &form.next,
                 &email,
                 Some("Wrong email or password."),
-                setup,
+                Setup::of(&state).await?,
             ))
         }
     }
@@ -309,6 +352,9 @@ pub async fn setup_form(
     if !state.auth.setup_token_matches(&q.token) {
         return Err(ConsoleError::NotFound);
     }
+    if !setup_pending(&state).await? {
+        return Ok(made_elsewhere(StatusCode::OK));
+    }
     Ok(setup_page(StatusCode::OK, &q.token, None, "", ""))
 }
 
@@ -358,6 +404,9 @@ pub async fn setup(
     if !state.auth.setup_token_matches(&form.token) {
         return Err(ConsoleError::NotFound);
     }
+    if !setup_pending(&state).await? {
+        return Ok(made_elsewhere(StatusCode::CONFLICT));
+    }
     let again = |problem: &str| {
         Ok(setup_page(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -396,8 +445,16 @@ pub async fn setup(
             tracing::info!(user_id = user.id, "first administrator created");
             signed_in(&state, &headers, &user, "/console").await
         }
-        None => Err(ConsoleError::NotFound),
+        // Made meanwhile by the CLI or another collector: the form's words
+        // are not lost on a bare 404, the page says what happened.
+        None => Ok(made_elsewhere(StatusCode::CONFLICT)),
     }
+}
+
+/// The answer to a live setup link once an account exists: the sign-in
+/// form, saying why.
+fn made_elsewhere(status: StatusCode) -> Response {
+    login_page(status, "/console", "", None, Setup::MadeElsewhere)
 }
 
 #[cfg(test)]

@@ -18,6 +18,13 @@ impl Postgres {
         self.secret("login_throttle_secret").await
     }
 
+    /// The secret of the setup link that makes the first account: one for
+    /// the whole installation, so every collector prints and accepts the
+    /// same link whichever one a load balancer sends its visitor to.
+    pub async fn setup_link_secret(&self) -> Result<[u8; 32], StoreError> {
+        self.secret("setup_link_secret").await
+    }
+
     /// Keeps the public URL the server runs with, for the command line's
     /// embed snippets.
     pub async fn remember_public_url(&self, url: String) -> Result<(), StoreError> {
