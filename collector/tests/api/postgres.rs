@@ -18,6 +18,15 @@ fn on_postgres(url: &str) -> Binary {
     Binary::serve(&[OsStr::new("--database-url"), OsStr::new(url)], &[])
 }
 
+/// Two collectors on `url`, started at the same moment.
+fn two_at_once_on_postgres(url: &str) -> (Binary, Binary) {
+    std::thread::scope(|s| {
+        let a = s.spawn(|| on_postgres(url));
+        let b = s.spawn(|| on_postgres(url));
+        (a.join().unwrap(), b.join().unwrap())
+    })
+}
+
 /// Sends submission `n` (its idempotency key made from `n`) for site
 /// `site_key` to the collector at `base`, as the widget on a localhost page
 /// would; returns the answer's status and the entry's reference (empty
@@ -54,11 +63,7 @@ async fn two_collectors_on_one_postgres_serve_as_one() {
     let pg = TempPostgres::shared();
     let url = pg.fresh_database();
     // Both start at once: the schema is made once, and one first site.
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| on_postgres(&url));
-        let b = s.spawn(|| on_postgres(&url));
-        (a.join().unwrap(), b.join().unwrap())
-    });
+    let (a, b) = two_at_once_on_postgres(&url);
     assert_eq!(a.site_key, b.site_key, "one first site for both");
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
@@ -155,11 +160,7 @@ async fn two_collectors_on_one_postgres_serve_as_one() {
 async fn the_setup_link_any_collector_printed_works_on_every_collector() {
     let pg = TempPostgres::shared();
     let url = pg.fresh_database();
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| on_postgres(&url));
-        let b = s.spawn(|| on_postgres(&url));
-        (a.join().unwrap(), b.join().unwrap())
-    });
+    let (a, b) = two_at_once_on_postgres(&url);
     let path_of = |link: String, base: &str| link.trim_start_matches(base).to_owned();
     let path = path_of(a.setup_url(), &a.url);
     assert_eq!(path_of(b.setup_url(), &b.url), path, "one link for both");

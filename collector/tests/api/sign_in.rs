@@ -8,7 +8,8 @@ use earshot_collector::server;
 use reqwest::StatusCode;
 use reqwest::header::SET_COOKIE;
 
-use crate::helpers::{Binary, earshot_beside, spawn_app_with};
+use crate::cli_integrations::add_admin;
+use crate::helpers::{Binary, spawn_app_with};
 use crate::staff::{
     Console, PASSWORD, add_staff, complaint, console_app, console_app_with, location,
     session_cookie, signed_in, submit,
@@ -239,18 +240,10 @@ async fn the_setup_link_creates_the_first_admin_once() {
 
 /// `earshot user add` for Ada, an administrator, beside the running server.
 async fn cli_adds_ada(app: &crate::helpers::TestApp) {
-    let args = [
-        "user",
-        "add",
-        "--email",
-        "ada@example.com",
-        "--role",
-        "admin",
-        "--generate-password",
-    ];
-    let args = args.map(str::to_owned).to_vec();
-    let (ok, _, err) = earshot_beside(args, &app.db_path).await;
-    assert!(ok, "{err}");
+    let db = app.db_path.clone();
+    tokio::task::spawn_blocking(move || add_admin(&db, "ada@example.com"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
