@@ -99,7 +99,8 @@ pub struct Auth {
     dummy_hash: String,
     hashing: Semaphore,
     pub throttle: LoginThrottle,
-    /// Secret of the one-time setup link, while no staff account exists.
+    /// The installation's setup link secret, until this process sees that
+    /// a staff account exists.
     setup_token: Mutex<Option<String>>,
     /// Failed API-token attempts per client network: guessing is hopeless
     /// (256 bits), but a scanner still should not get unlimited tries.

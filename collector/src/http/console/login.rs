@@ -90,7 +90,7 @@ fn login_page(
         @match setup {
             Setup::Done => {}
             Setup::Pending => {
-                p.notice { "No staff account exists yet. Open the one-time setup link the server printed when it started." }
+                p.notice { "No staff account exists yet. Open the setup link the server printed when it started." }
             }
             Setup::MadeElsewhere => {
                 p.notice role="status" { "The first account has been made already, so this setup link no longer works. Sign in with that account; an administrator invites colleagues on the Staff page." }
