@@ -2,6 +2,7 @@
 //! the `earshot` command line.
 
 pub mod abuse;
+pub mod address;
 pub mod assets;
 pub mod auth;
 pub mod cli;

@@ -38,9 +38,12 @@ impl PersonEmail {
 /// How an address is matched to the entries that gave it: trimmed, every
 /// letter in lower case by Unicode's rules, not only A to Z (SQLite's
 /// `lower()` leaves `Ä` as it is, so matching in SQL missed `ÄNNA@…` when
-/// asked for `Änna@…`). Stored beside each entry's email as `email_key`.
+/// asked for `Änna@…`), and an internationalised domain in Punycode
+/// ([`crate::address::ascii_domain`]), so `ana@bücher.de` finds what
+/// Chromium sent as `ana@xn--bcher-kva.de`. Stored beside each entry's
+/// email as `email_key`.
 pub fn email_key(address: &str) -> String {
-    address.trim().to_lowercase()
+    crate::address::ascii_domain(address.trim()).to_lowercase()
 }
 
 #[cfg(test)]
@@ -51,7 +54,17 @@ mod tests {
     fn an_address_matches_in_any_case_of_any_letter() {
         assert_eq!(email_key(" ÄNNA@Example.COM "), "änna@example.com");
         assert_eq!(email_key("Änna@example.com"), email_key("änna@EXAMPLE.com"));
-        assert_eq!(email_key("ÖZGÜR@ÇARŞI.TR"), "özgür@çarşi.tr");
+        assert_eq!(email_key("ÖZGÜR@ÇARŞI.TR"), email_key("özgür@çarşi.tr"));
+        assert!(email_key("ÖZGÜR@ÇARŞI.TR").starts_with("özgür@"));
+    }
+
+    #[test]
+    fn an_address_matches_however_its_domain_is_written() {
+        let key = email_key("ana@xn--bcher-kva.de");
+        for typed in [" Ana@Bücher.de ", "ANA@BÜCHER.DE", "ana@XN--BCHER-KVA.DE"] {
+            assert_eq!(email_key(typed), key, "{typed}");
+        }
+        assert_ne!(email_key("ana@bucher.de"), key);
     }
 
     #[test]

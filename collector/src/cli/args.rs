@@ -133,7 +133,8 @@ pub enum Command {
         db: DbArgs,
     },
     /// Erase everything held about a person, found by the email they gave
-    /// (case-insensitive): their entries with attachments, replies, notes,
+    /// (case-insensitive, an international domain written either way,
+    /// `bücher.de` or `xn--bcher-kva.de`): their entries with attachments, replies, notes,
     /// promises, queued emails and webhook deliveries. Their status links
     /// then answer 410. Recorded in the audit log (without the address).
     Erase {

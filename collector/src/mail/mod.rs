@@ -146,13 +146,17 @@ impl Mailer {
 
     /// `mail` as sent. Its Message-ID is in the sender's domain rather than
     /// the machine's host name, which spam filters hold against a message
-    /// when it is missing or names a host that is not the sender's.
+    /// when it is missing or names a host that is not the sender's. The
+    /// recipient's domain goes in Punycode ([`crate::address`]), which
+    /// every relay takes.
     fn message(&self, mail: &Outgoing) -> Result<Message, MailError> {
         let domain = self.from.email.domain();
         let mut builder = Message::builder()
             .message_id(Some(format!("<{}@{domain}>", crate::ids::secret(26))))
             .from(self.from.clone())
-            .to(mail.to.parse().map_err(|_| MailError::To)?)
+            .to(crate::address::ascii_domain(&mail.to)
+                .parse()
+                .map_err(|_| MailError::To)?)
             .subject(&mail.subject);
         if let Some(entry) = &mail.about {
             let thread = thread_id(entry, domain);

@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0030.sql"),
     include_str!("schema/0031.sql"),
     include_str!("schema/0032.sql"),
+    include_str!("schema/0033.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
@@ -208,6 +209,9 @@ fn apply_upto(conn: &mut Connection, upto: usize) -> Result<Vec<usize>, StoreErr
         }
         if i + 1 == 32 {
             add_assignment_accounts(&tx)?;
+        }
+        if i + 1 == 33 {
+            super::privacy::rekey_international_domains(&tx)?;
         }
         let redacted = if i + 1 == 27 {
             super::redact::backfill(&tx)?

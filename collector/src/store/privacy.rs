@@ -82,12 +82,23 @@ pub(in crate::store) const HELD_SELECT: &str =
 /// Entries keyed per page while the keys are made for stored entries.
 pub(in crate::store) const KEY_PAGE: i64 = 10_000;
 
+/// The stored entries an upgrade keys, in SQL both backends read: those
+/// with no key yet (SQLite version 29, PostgreSQL 15).
+pub(in crate::store) const UNKEYED: &str = "email_key IS NULL";
+
+/// Those whose key has a character beyond ASCII (SQLite version 33,
+/// PostgreSQL 21): keying an international domain in Punycode changed
+/// only such keys, and most addresses have none, so an upgrade reads
+/// every entry but rewrites few.
+pub(in crate::store) const KEYED_BEYOND_ASCII: &str =
+    "length(email_key) <> octet_length(email_key)";
+
 /// Schema version 29: `entries.email_key` (unless a replayed migration
 /// finds it there), filled for every stored entry that gave an email, then
 /// its index. Rows a collector already wrote keep their key.
 pub(super) fn add_email_keys(conn: &Connection) -> Result<(), StoreError> {
     super::migrations::add_column_once(conn, "entries", "email_key", "TEXT")?;
-    key_stored_emails(conn, KEY_PAGE)?;
+    key_stored_emails(conn, KEY_PAGE, UNKEYED)?;
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS entries_email_key ON entries (email_key, id)
              WHERE email_key IS NOT NULL",
@@ -95,13 +106,20 @@ pub(super) fn add_email_keys(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn key_stored_emails(conn: &Connection, page_size: i64) -> Result<(), StoreError> {
+/// Schema version 33: the stored keys of addresses with an international
+/// domain, written as [`crate::person::email_key`] now writes them.
+pub(super) fn rekey_international_domains(conn: &Connection) -> Result<(), StoreError> {
+    key_stored_emails(conn, KEY_PAGE, KEYED_BEYOND_ASCII)
+}
+
+/// Keys the stored entries that gave an email and match `which`.
+fn key_stored_emails(conn: &Connection, page_size: i64, which: &str) -> Result<(), StoreError> {
     // A page at a time, in id order: memory stays flat at any size, and
     // no row is changed while a statement is still reading it.
-    let mut read = conn.prepare(
+    let mut read = conn.prepare(&format!(
         "SELECT id, email FROM entries
-         WHERE id > ?1 AND email IS NOT NULL AND email_key IS NULL ORDER BY id LIMIT ?2",
-    )?;
+         WHERE id > ?1 AND email IS NOT NULL AND {which} ORDER BY id LIMIT ?2"
+    ))?;
     let mut write = conn.prepare("UPDATE entries SET email_key = ?2 WHERE id = ?1")?;
     let mut after = 0i64;
     loop {
@@ -517,7 +535,7 @@ mod tests {
                  ('Änna@X.de'), (NULL), ('BO@x.de'), ('cy@x.de'), (NULL), ('DÜ@x.de');",
         )
         .unwrap();
-        key_stored_emails(&conn, 2).unwrap();
+        key_stored_emails(&conn, 2, UNKEYED).unwrap();
         let keys: Vec<Option<String>> = conn
             .prepare("SELECT email_key FROM entries ORDER BY id")
             .unwrap()
@@ -528,6 +546,35 @@ mod tests {
         let keyed = ["änna@x.de", "", "bo@x.de", "cy@x.de", "", "dü@x.de"]
             .map(|k| (!k.is_empty()).then(|| k.to_owned()));
         assert_eq!(keys, keyed);
+    }
+
+    #[test]
+    fn an_upgrade_rekeys_only_the_keys_beyond_ascii() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE entries (id INTEGER PRIMARY KEY, email TEXT, email_key TEXT);
+             INSERT INTO entries (email, email_key) VALUES
+                 ('Ana@Bücher.de', 'ana@bücher.de'), ('Bo@X.de', 'left alone'),
+                 ('Änna@x.de', 'änna@x.de'), ('cy@BÜCHER.de', 'cy@bücher.de');",
+        )
+        .unwrap();
+        key_stored_emails(&conn, 1, KEYED_BEYOND_ASCII).unwrap();
+        let keys: Vec<String> = conn
+            .prepare("SELECT email_key FROM entries ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            keys,
+            [
+                "ana@xn--bcher-kva.de",
+                "left alone",
+                "änna@x.de",
+                "cy@xn--bcher-kva.de"
+            ]
+        );
     }
 
     #[test]

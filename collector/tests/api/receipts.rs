@@ -154,6 +154,55 @@ async fn one_address_is_sent_at_most_three_receipts_a_day() {
     assert_eq!(cancelled, 1);
 }
 
+/// Firefox and Safari send an international domain as typed, Chromium in
+/// Punycode. Lettre refuses to send to a Unicode domain through a relay
+/// that offers no SMTPUTF8 (as this sink, and many relays), so such a
+/// customer got no receipt, and the failure read as the relay's; and each
+/// way of writing the domain had three receipts a day of its own.
+#[tokio::test]
+async fn a_customer_at_an_international_domain_is_sent_receipts_through_any_relay() {
+    let (app, _, mut mails) = app_with_mail(NOON, 0).await;
+    set_receipts(&app, true).await;
+    for (n, email) in [
+        "ana@bücher.example",
+        "ana@xn--bcher-kva.example",
+        "Ana@BÜCHER.example",
+        "ana@bücher.example",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        submit(&app, from_ana(&app, &format!("Idea {n}"), email)).await;
+    }
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    let mut receipts: Vec<String> = got.iter().map(|m| header(m, "To")).collect();
+    receipts.sort();
+    assert_eq!(
+        receipts,
+        [
+            "Ana@xn--bcher-kva.example",
+            "ana@xn--bcher-kva.example",
+            "ana@xn--bcher-kva.example"
+        ],
+        "three receipts, to one address: {got:?}"
+    );
+    let (cancelled, failed): (i64, i64) = app
+        .db()
+        .query_row(
+            "SELECT count(*) FILTER (WHERE state = 'cancelled'),
+                    (SELECT count(*) FROM mail_attempts WHERE ok = 0)
+             FROM mail_outbox WHERE kind = 'receipt'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (cancelled, failed),
+        (1, 0),
+        "one address, no failed attempt"
+    );
+}
+
 /// Moves an entry to `status` from Ada's console.
 async fn set_status(console: &Console, id: &str, status: &str) {
     let response = console

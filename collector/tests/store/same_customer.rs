@@ -1,5 +1,6 @@
 //! A customer's feedback together, by the email they gave (trimmed, any
-//! case): beside an entry, and as the inbox's `customer` filter.
+//! case, its domain written either way): beside an entry, and as the
+//! inbox's `customer` filter.
 
 use earshot_collector::review::filter::{Filter, View};
 use earshot_collector::store::postgres::Postgres;
@@ -186,6 +187,74 @@ async fn a_persons_entries_are_found_in_any_case_of_any_letter(db: &Store) {
 }
 story!(a_persons_entries_are_found_in_any_case_of_any_letter);
 
+/// Ana's three entries, her domain written as typed (Firefox and Safari
+/// send it so), in capitals, and in Punycode (Chromium's email fields send
+/// it so), and one from ana@bucher.de, someone else; returns them in that
+/// order.
+async fn ana_at_an_international_domain(db: &Store) -> Vec<Inserted> {
+    let shop = first_site(db).await;
+    let mut out = Vec::new();
+    for (at, email) in (0..).zip([
+        "Ana@bücher.de",
+        " ana@BÜCHER.DE",
+        "ana@xn--bcher-kva.de",
+        "ana@bucher.de",
+    ]) {
+        let request = serde_json::json!({"message": "Hallo", "email": email});
+        let stored = db.insert_entry(entry(&shop, T0 + at * MINUTE, request));
+        out.push(stored.await.unwrap());
+    }
+    out
+}
+
+/// Erasing ana@bücher.de missed what she had sent from Chromium, which
+/// sends her domain in Punycode, and the other way round. A person is
+/// found by their domain written either way, by erasure, its preview and
+/// export, and beside an entry.
+async fn a_persons_entries_are_found_however_their_domain_is_written(db: &Store) {
+    let sent = ana_at_an_international_domain(db).await;
+    let ana: Vec<String> = sent[..3]
+        .iter()
+        .rev()
+        .map(|e| e.reference.clone())
+        .collect();
+    for asked in ["ana@bücher.de", "Ana@XN--BCHER-KVA.DE", "ANA@BÜCHER.DE "] {
+        let held = db.person_entries(asked.into(), None, 10).await.unwrap();
+        let held: Vec<&str> = held.iter().map(|h| h.reference.as_str()).collect();
+        assert_eq!(held, ana, "asked for {asked}");
+    }
+    let same = db
+        .same_customer(sent[2].public_id.clone(), 5)
+        .await
+        .unwrap();
+    assert_eq!(same.total, 2);
+    let filter = Filter {
+        view: View::All,
+        customer: Some(sent[0].reference.clone()),
+        ..Filter::default()
+    };
+    let page = db.inbox(filter, 50, T0 + 60 * MINUTE).await.unwrap();
+    assert_eq!(references(&page), ana);
+    let export = db
+        .export_person("ana@xn--bcher-kva.de".into(), None, None, T0 + 61 * MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(export.entries, 3);
+    let erased = db
+        .erase_person("Ana@Bücher.de".into(), None, None, T0 + 62 * MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(erased.entries, 3);
+    // bucher.de, without the umlaut, is another domain, still there.
+    let left = db
+        .person_entries("ana@bucher.de".into(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].reference, sent[3].reference);
+}
+story!(a_persons_entries_are_found_however_their_domain_is_written);
+
 /// The upgrade gives entries stored before it their key: erased, Änna's
 /// entries all go, whichever case she writes her address in.
 async fn assert_anna_found(db: &Store, sent: &[Inserted]) {
@@ -275,6 +344,108 @@ async fn an_upgrade_keys_the_addresses_stored_before_it_on_postgres() {
         .unwrap();
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].reference, "ES-OLD0-0001");
+    upgraded.shutdown().await;
+}
+
+/// Ana's entries are all found by her domain written either way, as the
+/// upgrade rekeyed them.
+async fn assert_ana_found_however_written(db: &Store, sent: &[Inserted]) {
+    let mut ana: Vec<String> = sent[..3].iter().map(|e| e.reference.clone()).collect();
+    ana.sort();
+    for asked in ["ana@bücher.de", "ana@xn--bcher-kva.de"] {
+        let held = db.person_entries(asked.into(), None, 10).await.unwrap();
+        let mut held: Vec<String> = held.into_iter().map(|h| h.reference).collect();
+        held.sort();
+        assert_eq!(held, ana, "asked for {asked}");
+    }
+    let same = db
+        .same_customer(sent[2].public_id.clone(), 5)
+        .await
+        .unwrap();
+    assert_eq!(same.total, 2);
+}
+
+/// Each stored address's key as versions before SQLite 33 and PostgreSQL
+/// 21 wrote it: trimmed, in lower case, its domain as typed. Only the one
+/// sent in Punycode is then found by its Punycode form.
+const OLD_KEY_SELECT: &str = "SELECT id, email FROM entries WHERE email IS NOT NULL";
+
+fn old_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+#[tokio::test]
+async fn an_upgrade_rekeys_international_domains_stored_before_it_on_sqlite() {
+    let db = SqliteFixture::new();
+    let sent = ana_at_an_international_domain(&db.store).await;
+    db.store.shutdown().await;
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let stored: Vec<(i64, String)> = conn
+        .prepare(OLD_KEY_SELECT)
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (id, email) in stored {
+        conn.execute(
+            "UPDATE entries SET email_key = ?2 WHERE id = ?1",
+            rusqlite::params![id, old_key(&email)],
+        )
+        .unwrap();
+    }
+    let punycode: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM entries WHERE email_key = 'ana@xn--bcher-kva.de'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(punycode, 1, "keyed as before");
+    drop(conn);
+    rewind_sqlite(&db.path(), 32);
+
+    let upgraded = Store::open(&db.path()).unwrap();
+    assert_ana_found_however_written(&upgraded, &sent).await;
+    upgraded.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_upgrade_rekeys_international_domains_stored_before_it_on_postgres() {
+    let server = TempPostgres::shared();
+    let url = server.fresh_database();
+    let db = Store::connect(&url).await.unwrap();
+    let sent = ana_at_an_international_domain(&db).await;
+    db.shutdown().await;
+    drop(db);
+    let client = psql(&url).await;
+    for row in client.query(OLD_KEY_SELECT, &[]).await.unwrap() {
+        let (id, email): (i64, String) = (row.get(0), row.get(1));
+        client
+            .execute(
+                "UPDATE entries SET email_key = $2 WHERE id = $1",
+                &[&id, &old_key(&email)],
+            )
+            .await
+            .unwrap();
+    }
+    let punycode: i64 = client
+        .query_one(
+            "SELECT count(*) FROM entries WHERE email_key = 'ana@xn--bcher-kva.de'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(punycode, 1, "keyed as before");
+    rewind_postgres(&url, 20).await;
+
+    let upgraded = Store::connect(&url).await.unwrap();
+    assert_ana_found_however_written(&upgraded, &sent).await;
+    assert_eq!(
+        recorded_versions(&client).await,
+        (1..=Postgres::schema_version()).collect::<Vec<_>>()
+    );
     upgraded.shutdown().await;
 }
 

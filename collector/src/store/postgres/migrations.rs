@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0018.sql"),
     include_str!("schema/0019.sql"),
     include_str!("schema/0020.sql"),
+    include_str!("schema/0021.sql"),
 ];
 
 /// The advisory lock's key: "earshot" in ASCII, so it stays clear of
@@ -51,6 +52,10 @@ const KEYS_STORED_ENTRIES: usize = 15;
 /// The version that drops the severity stored with praise and ideas, a
 /// page of entries per transaction ahead of its own (see [`upgrade`]).
 const DROPS_STALE_SEVERITIES: usize = 13;
+
+/// The version whose stored keys of international domains are written
+/// again a page per transaction ahead of its own (see [`upgrade`]).
+const REKEYS_INTERNATIONAL_DOMAINS: usize = 21;
 
 /// Entries changed per transaction when an upgrade rewrites stored ones.
 const PAGE: usize = 10_000;
@@ -95,7 +100,9 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
 /// transaction held their rows for 51 s, so a colleague answering one on
 /// an older collector waited as long: they are rewritten a page per
 /// transaction first, and its own transaction then drops what older
-/// collectors stored meanwhile and moves the report's counts.
+/// collectors stored meanwhile and moves the report's counts. Version 21
+/// writes again the stored keys of addresses with an international domain
+/// the same way, a page per transaction, before its own.
 async fn upgrade(client: &mut Client) -> Result<Vec<usize>, StoreError> {
     let current = {
         let tx = client.transaction().await?;
@@ -138,6 +145,10 @@ async fn upgrade(client: &mut Client) -> Result<Vec<usize>, StoreError> {
             }
             DROPS_STALE_SEVERITIES => {
                 drop_stale_severities(client).await?;
+                apply(client, &[version], true).await?;
+            }
+            REKEYS_INTERNATIONAL_DOMAINS => {
+                super::privacy::rekey_international_domains(client).await?;
                 apply(client, &[version], true).await?;
             }
             _ => apply(client, &[version], true).await?,

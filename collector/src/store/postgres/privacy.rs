@@ -20,31 +20,45 @@ use crate::store::privacy::{
     DELETE_BUDGET, DELETE_CHUNK, PERSON_ATTACHMENTS_SQL, PERSON_ENTRY_SQL, PERSON_EVENTS_SQL,
     PERSON_PROMISES_SQL, PersonEntry, person_document,
 };
-use crate::store::privacy::{HELD_SELECT, KEY_PAGE};
+use crate::store::privacy::{HELD_SELECT, KEY_PAGE, KEYED_BEYOND_ASCII, UNKEYED};
 use crate::store::retention::{OUTBOX_KEPT_DAYS, PRUNE_CHUNK, Retention, Rule, cutoffs};
 use crate::store::{Erasure, HeldEntry, PersonExport, StoreError};
 
 /// Schema version 15: `email_key` for every stored entry that gave an
-/// email and has none yet (a replayed migration finds them written), a
-/// page at a time in id order, so memory stays flat at any size. Each page
+/// email and has none yet (a replayed migration finds them written).
+pub(super) async fn fill_email_keys(
+    client: &mut deadpool_postgres::Client,
+) -> Result<(), StoreError> {
+    key_stored_emails(client, UNKEYED).await
+}
+
+/// Schema version 21: the stored keys of addresses with an international
+/// domain, written as [`crate::person::email_key`] now writes them.
+pub(super) async fn rekey_international_domains(
+    client: &mut deadpool_postgres::Client,
+) -> Result<(), StoreError> {
+    key_stored_emails(client, KEYED_BEYOND_ASCII).await
+}
+
+/// Keys the stored entries that gave an email and match `which`, a page
+/// at a time in id order, so memory stays flat at any size. Each page
 /// commits on its own: only its rows are locked, and only while they are
 /// keyed, so collectors not yet upgraded go on working; they are locked
 /// in id order, as an older collector's bulk action locks entries, so the
 /// two cannot deadlock and fail the upgrade.
-pub(super) async fn fill_email_keys(
+async fn key_stored_emails(
     client: &mut deadpool_postgres::Client,
+    which: &str,
 ) -> Result<(), StoreError> {
+    let read = format!(
+        "SELECT id, email FROM entries
+         WHERE id > $1 AND email IS NOT NULL AND {which}
+         ORDER BY id LIMIT $2 FOR UPDATE"
+    );
     let mut after = 0i64;
     loop {
         let tx = client.transaction().await?;
-        let rows = tx
-            .query(
-                "SELECT id, email FROM entries
-                 WHERE id > $1 AND email IS NOT NULL AND email_key IS NULL
-                 ORDER BY id LIMIT $2 FOR UPDATE",
-                &[&after, &KEY_PAGE],
-            )
-            .await?;
+        let rows = tx.query(&read, &[&after, &KEY_PAGE]).await?;
         let page = read_rows(&rows, |r| {
             Ok((r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?))
         })?;

@@ -1,0 +1,9 @@
+-- Version 21: `email_key` writes an international domain in Punycode
+-- (`address::ascii_domain`): Chromium's email fields send a domain that
+-- way, Firefox and Safari as typed, so erasing ana@bücher.de missed what
+-- she had sent as ana@xn--bcher-kva.de from another browser. Before this
+-- version is recorded, the collector writes again the stored keys that
+-- change, those with a character beyond ASCII, a page per transaction
+-- (`store::postgres::privacy::rekey_international_domains`). An entry a
+-- collector not yet upgraded stores during a rolling upgrade keeps the
+-- key that collector wrote: it is found by the address as it was typed.

@@ -1,0 +1,7 @@
+-- Version 33: `email_key` writes an international domain in Punycode
+-- (`address::ascii_domain`): Chromium's email fields send a domain that
+-- way, Firefox and Safari as typed, so erasing ana@bücher.de missed what
+-- she had sent as ana@xn--bcher-kva.de from another browser. The stored
+-- keys that change, those with a character beyond ASCII, are written
+-- again by the collector (`store::privacy::rekey_international_domains`),
+-- since SQLite cannot map a domain name.
