@@ -25,6 +25,32 @@ pub fn ascii_domain(address: &str) -> Cow<'_, str> {
     }
 }
 
+/// `address` with its domain written the other way: in Punycode when it
+/// is written in Unicode, in Unicode when in Punycode (lower case both,
+/// as UTS #46 maps them); `address` as it is when its domain has no other
+/// form. Staff accounts are stored as they were typed, so an account is
+/// found by the address typed and by this.
+pub fn other_form(address: &str) -> Cow<'_, str> {
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return Cow::Borrowed(address);
+    };
+    if !domain.is_ascii() {
+        return ascii_domain(address);
+    }
+    let punycode = domain.split('.').any(|label| {
+        label
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+    });
+    if !punycode {
+        return Cow::Borrowed(address);
+    }
+    match idna::domain_to_unicode(domain) {
+        (unicode, Ok(())) => Cow::Owned(format!("{local}@{unicode}")),
+        (_, Err(_)) => Cow::Borrowed(address),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +75,21 @@ mod tests {
             "no at sign",
         ] {
             assert!(matches!(ascii_domain(kept), Cow::Borrowed(k) if k == kept));
+        }
+    }
+
+    #[test]
+    fn the_other_form_of_a_domain_is_its_punycode_or_its_unicode() {
+        assert_eq!(other_form("Jan@Müller.de"), "Jan@xn--mller-kva.de");
+        assert_eq!(other_form("Jan@XN--MLLER-KVA.de"), "Jan@müller.de");
+        assert_eq!(other_form("kim@xn--r8jz45g.xn--zckzah"), "kim@例え.テスト");
+        for alone in [
+            "ana@example.com",
+            "ana@xn--zz.de",
+            "ana",
+            "ana@b\u{FFFD}cher.de",
+        ] {
+            assert_eq!(other_form(alone), alone);
         }
     }
 

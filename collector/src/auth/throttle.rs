@@ -152,9 +152,11 @@ impl Counted {
     }
 }
 
-/// The address as an account key sees it: trimmed, case-folded.
+/// The address as an account key sees it: trimmed, case-folded, its
+/// domain in Punycode (the account is found by either way of writing it,
+/// so guesses in both ways count against one budget).
 fn normalise(email: &str) -> String {
-    email.trim().to_lowercase()
+    crate::address::ascii_domain(email.trim()).to_lowercase()
 }
 
 impl LoginThrottle {
@@ -386,6 +388,21 @@ mod tests {
         // The same account from another network is still allowed.
         let elsewhere = t.attempt("bo@example.com", ip("198.51.100.9"), None);
         assert!(t.admit(&elsewhere, now).is_ok());
+    }
+
+    #[test]
+    fn guesses_at_an_international_domain_written_either_way_count_once() {
+        let t = throttle();
+        let now = Instant::now();
+        let forms = ["jan@müller.example", "Jan@XN--MLLER-KVA.example"];
+        for n in 0..PAIR_BURST {
+            let attempt = t.attempt(forms[n as usize % 2], ip("203.0.113.5"), None);
+            assert!(t.admit(&attempt, now).is_ok());
+        }
+        for form in forms {
+            let attempt = t.attempt(form, ip("203.0.113.5"), None);
+            assert!(t.admit(&attempt, now).is_err(), "{form}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::accounts::{AccountError, AccountRefusal, Outcome, account, audit, flatten};
 use super::refusals::HOUR_MS;
 use super::staff::email_taken;
-use super::{Role, Sqlite, StoreError, User, fold};
+use super::{Role, Sqlite, StoreError, User};
 use crate::name::name_key;
 
 /// What a one-time link is for.
@@ -158,11 +158,12 @@ fn add_link(conn: &Connection, link: &NewLink) -> Outcome<()> {
                 return Ok(Err(AccountRefusal::EmailTaken));
             }
             // A new invitation replaces an earlier one to the same address.
+            let address = super::staff::address(email);
             conn.prepare_cached(
                 "UPDATE account_links SET used_at = ?2
-                 WHERE purpose = 'invite' AND earshot_fold(email) = ?1 AND used_at IS NULL",
+                 WHERE purpose = 'invite' AND earshot_fold(email) IN (?1, ?3) AND used_at IS NULL",
             )?
-            .execute(params![fold::fold(email.trim()), link.at])?;
+            .execute(params![address.folded, link.at, address.other])?;
             (
                 "invite",
                 None,

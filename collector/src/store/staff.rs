@@ -80,25 +80,38 @@ pub(super) fn user_from_row(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::R
 
 /// The account an address names, in any case of any letter, as
 /// PostgreSQL's `lower()` matches it (the column's `NOCASE` folds only A to
-/// Z). A database from before this rule may hold two accounts told apart
-/// only by the case of such a letter: the one typed exactly wins, then the
-/// older. Bound to [`address`]'s two values.
-pub(super) const USER_ID_BY_EMAIL: &str = "SELECT id FROM users WHERE earshot_fold(email) = ?1
+/// Z), with an international domain written either way
+/// ([`crate::address::other_form`]). A database from before this rule may
+/// hold two accounts told apart only by the case of such a letter: the one
+/// typed exactly wins, then the older. Bound to [`Address`]'s values as
+/// `?1` (folded), `?2` (as typed) and `?3` (the other form, folded).
+pub(super) const USER_ID_BY_EMAIL: &str =
+    "SELECT id FROM users WHERE earshot_fold(email) IN (?1, ?3)
      ORDER BY email <> ?2 COLLATE BINARY, id LIMIT 1";
 
-/// The address as [`USER_ID_BY_EMAIL`] takes it: folded, and as typed
-/// (both trimmed).
-pub(super) fn address(email: &str) -> (String, String) {
-    let email = email.trim();
-    (super::fold::fold(email), email.to_owned())
+/// A staff member's address as [`USER_ID_BY_EMAIL`] takes it (trimmed).
+pub(super) struct Address {
+    pub folded: String,
+    pub typed: String,
+    pub other: String,
 }
 
-/// Whether an account already has this address, in any case.
+pub(super) fn address(email: &str) -> Address {
+    let typed = email.trim();
+    Address {
+        folded: super::fold::fold(typed),
+        typed: typed.to_owned(),
+        other: super::fold::fold(&crate::address::other_form(typed)),
+    }
+}
+
+/// Whether an account already has this address, in any case, its domain
+/// written either way.
 pub(super) fn email_taken(conn: &Connection, email: &str) -> Result<bool, StoreError> {
-    let (folded, _) = address(email);
+    let Address { folded, other, .. } = address(email);
     Ok(conn
-        .prepare_cached("SELECT 1 FROM users WHERE earshot_fold(email) = ?1")?
-        .query_row([folded], |_| Ok(()))
+        .prepare_cached("SELECT 1 FROM users WHERE earshot_fold(email) IN (?1, ?2)")?
+        .query_row([folded, other], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -198,9 +211,13 @@ impl Sqlite {
                 "SELECT id, email, name, role, password_hash FROM users
                  WHERE id = ({USER_ID_BY_EMAIL}) AND disabled_at IS NULL"
             ))?;
-            let (folded, typed) = address(&email);
+            let Address {
+                folded,
+                typed,
+                other,
+            } = address(&email);
             Ok(stmt
-                .query_row(params![folded, typed], |r| {
+                .query_row(params![folded, typed, other], |r| {
                     Ok((user_from_row(r, 0)?, r.get(4)?))
                 })
                 .optional()?)
@@ -216,14 +233,18 @@ impl Sqlite {
         at: i64,
     ) -> Result<bool, StoreError> {
         self.write(move |conn| {
-            let (folded, typed) = address(&email);
+            let Address {
+                folded,
+                typed,
+                other,
+            } = address(&email);
             let changed: Option<(i64, String)> = conn
                 .query_row(
                     &format!(
-                        "UPDATE users SET password_hash = ?3 WHERE id = ({USER_ID_BY_EMAIL})
+                        "UPDATE users SET password_hash = ?4 WHERE id = ({USER_ID_BY_EMAIL})
                          RETURNING id, email"
                     ),
-                    params![folded, typed, password_hash],
+                    params![folded, typed, other, password_hash],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;

@@ -199,13 +199,17 @@ impl Sqlite {
     /// The account with this email (case-insensitive), if any.
     pub async fn user_by_email(&self, email: String) -> Result<Option<User>, StoreError> {
         self.read(move |conn| {
-            let (folded, typed) = super::staff::address(&email);
+            let super::staff::Address {
+                folded,
+                typed,
+                other,
+            } = super::staff::address(&email);
             Ok(conn
                 .prepare_cached(&format!(
                     "SELECT id, email, name, role FROM users WHERE id = ({})",
                     super::staff::USER_ID_BY_EMAIL
                 ))?
-                .query_row(params![folded, typed], |r| user_from_row(r, 0))
+                .query_row(params![folded, typed, other], |r| user_from_row(r, 0))
                 .optional()?)
         })
         .await

@@ -608,3 +608,46 @@ async fn a_sign_in_through_a_proxy_that_hides_the_address_says_to_set_the_public
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
+
+/// An administrator adds Jan from the command line as he writes his
+/// address, `jan@müller.example`; Chromium's sign-in form sends it as
+/// `jan@xn--mller-kva.example`. He signs in, and the command line finds
+/// him by either way of writing it.
+#[tokio::test]
+async fn a_colleague_at_an_international_domain_signs_in_from_a_browser_that_sends_punycode() {
+    let (app, _) = console_app().await;
+    let db = app.db_path.clone();
+    let added = tokio::task::spawn_blocking(move || {
+        let args = ["user", "add", "--email", "jan@müller.example"];
+        crate::helpers::earshot(&[&args[..], &["--generate-password"]].concat(), &db)
+    });
+    let (ok, out, err) = added.await.unwrap();
+    assert!(ok, "{err}");
+    let password = out
+        .split("Password (shown once): ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let mut console = Console::new(&app);
+    let response = console.login("jan@xn--mller-kva.example", &password).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(console.get("/console").await.status().is_success());
+
+    let db = app.db_path.clone();
+    let renamed = tokio::task::spawn_blocking(move || {
+        let args = ["user", "rename", "--email", "JAN@XN--MLLER-KVA.example"];
+        crate::helpers::earshot(&[&args[..], &["--name", "Jan M."]].concat(), &db)
+    });
+    let (ok, _, err) = renamed.await.unwrap();
+    assert!(ok, "{err}");
+    let name: String = app
+        .db()
+        .query_row(
+            "SELECT name FROM users WHERE email = 'jan@müller.example'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(name, "Jan M.");
+}

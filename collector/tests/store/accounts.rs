@@ -241,6 +241,48 @@ async fn a_colleague_is_renamed_once_and_the_change_recorded(db: &Store) {
 }
 story!(a_colleague_is_renamed_once_and_the_change_recorded);
 
+/// An invitation names a mailbox however its international domain is
+/// written: to an account's address written the other way it is refused,
+/// and a new one replaces the one sent to the other way.
+async fn an_invitation_names_an_international_domain_written_either_way(db: &Store) {
+    let users = staff(db, 1, 0).await;
+    let admin = &users[0];
+    db.add_user(
+        NewUser {
+            email: "jan@müller.example".into(),
+            name: "Jan".into(),
+            role: Role::Agent,
+            password_hash: "x".into(),
+        },
+        T0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        refusal(
+            db.add_account_link(invitation(admin, b"jan", "Jan@xn--mller-kva.example", T0))
+                .await
+        ),
+        AccountRefusal::EmailTaken
+    );
+    for (hash, email, at) in [
+        (b"first", "li@bücher.example", T0),
+        (b"again", "li@xn--bcher-kva.example", T0 + 1),
+    ] {
+        db.add_account_link(invitation(admin, hash, email, at))
+            .await
+            .unwrap();
+    }
+    let pending = db.pending_invites(T0 + 2).await.unwrap();
+    let listed: Vec<&str> = pending.iter().map(|p| p.email.as_str()).collect();
+    assert_eq!(
+        listed,
+        ["li@xn--bcher-kva.example"],
+        "the later replaced it"
+    );
+}
+story!(an_invitation_names_an_international_domain_written_either_way);
+
 async fn a_one_time_link_is_withdrawn_until_it_is_used_and_never_after(db: &Store) {
     let users = staff(db, 1, 0).await;
     let admin = &users[0];

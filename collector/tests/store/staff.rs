@@ -137,6 +137,142 @@ async fn an_address_matches_its_account_in_any_case_of_letters_beyond_a_to_z(db:
 }
 story!(an_address_matches_its_account_in_any_case_of_letters_beyond_a_to_z);
 
+/// Chromium's email fields send `jan@müller.example` as
+/// `jan@xn--mller-kva.example`; Firefox and Safari, and the command line,
+/// as typed. An account made one way could not sign in, reset its password
+/// or be named to the command line the other way, and a second account
+/// could be made for the same mailbox.
+async fn an_account_is_found_by_its_international_domain_written_either_way(db: &Store) {
+    let jan = db
+        .add_user(new_user("Jan@Müller.example", "Jan", Role::Admin), T0)
+        .await
+        .unwrap();
+    let li = db
+        .add_user(new_user("li@xn--bcher-kva.example", "Li", Role::Agent), T0)
+        .await
+        .unwrap();
+    for (typed, account) in [
+        ("jan@xn--mller-kva.example", &jan),
+        ("JAN@XN--MLLER-KVA.EXAMPLE ", &jan),
+        ("jan@müller.example", &jan),
+        ("Li@Bücher.example", &li),
+    ] {
+        let (found, _) = db
+            .user_for_login(typed.to_owned())
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{typed} signs in"));
+        assert_eq!(&found, account, "{typed}");
+        let found = db.user_by_email(typed.to_owned()).await.unwrap();
+        assert_eq!(found.as_ref(), Some(account), "{typed}");
+    }
+    for taken in ["jan@xn--mller-kva.example", "LI@BÜCHER.example"] {
+        assert!(
+            matches!(
+                db.add_user(new_user(taken, "Again", Role::Agent), T0).await,
+                Err(StoreError::Duplicate("email"))
+            ),
+            "{taken}"
+        );
+    }
+    assert!(
+        db.set_password(
+            "jan@xn--mller-kva.example".to_owned(),
+            "new".to_owned(),
+            None,
+            T0
+        )
+        .await
+        .unwrap()
+    );
+    let (_, hash) = db
+        .user_for_login("Jan@Müller.example".to_owned())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hash, "new");
+    assert!(
+        db.user_for_login("jan@muller.example".to_owned())
+            .await
+            .unwrap()
+            .is_none(),
+        "müller is not muller"
+    );
+    assert_eq!(db.user_count().await.unwrap(), 2);
+}
+story!(an_account_is_found_by_its_international_domain_written_either_way);
+
+/// A database from before this rule may hold an account for each way of
+/// writing a domain (PostgreSQL's unique index is on `lower(email)`
+/// alone): both stay usable, the one typed exactly first, else the older.
+async fn assert_both_sign_in(db: &Store, older: &earshot_collector::store::User) {
+    let name = async |typed: &str| {
+        let (user, _) = db.user_for_login(typed.to_owned()).await.unwrap().unwrap();
+        user.name
+    };
+    assert_eq!(
+        name("jan@xn--mller-kva.example").await,
+        "Newer",
+        "typed exactly"
+    );
+    assert_eq!(name("jan@müller.example").await, "Older", "typed exactly");
+    assert_eq!(name("JAN@MÜLLER.example").await, "Older", "else the older");
+    assert_eq!(
+        db.user_by_email("Jan@XN--MLLER-KVA.example".to_owned())
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(older)
+    );
+    assert!(
+        db.set_password("jan@xn--mller-kva.example".into(), "new".into(), None, T0)
+            .await
+            .unwrap()
+    );
+    let (_, hash) = db
+        .user_for_login("jan@müller.example".to_owned())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(hash, "new", "only the account named exactly changed");
+}
+
+const NEWER_JAN: &str = "INSERT INTO users (email, name, role, password_hash, created_at)
+     VALUES ('jan@xn--mller-kva.example', 'Newer', 'agent', 'h', 0)";
+
+#[tokio::test]
+async fn two_accounts_for_a_domain_written_both_ways_both_sign_in_on_sqlite() {
+    let db = crate::fixture::SqliteFixture::new();
+    let older = db
+        .store
+        .add_user(new_user("jan@müller.example", "Older", Role::Agent), T0)
+        .await
+        .unwrap();
+    rusqlite::Connection::open(db.path())
+        .unwrap()
+        .execute(NEWER_JAN, [])
+        .unwrap();
+    assert_both_sign_in(&db.store, &older).await;
+    db.store.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_accounts_for_a_domain_written_both_ways_both_sign_in_on_postgres() {
+    let url = crate::postgres_server::TempPostgres::shared().fresh_database();
+    let db = Store::connect(&url).await.unwrap();
+    let older = db
+        .add_user(new_user("jan@müller.example", "Older", Role::Agent), T0)
+        .await
+        .unwrap();
+    crate::fixture::psql(&url)
+        .await
+        .execute(NEWER_JAN, &[])
+        .await
+        .unwrap();
+    assert_both_sign_in(&db, &older).await;
+    db.shutdown().await;
+}
+
 /// Only SQLite could ever hold two such accounts (PostgreSQL's unique index
 /// is on `lower(email)`): a file from before the rule keeps both usable.
 #[tokio::test]

@@ -44,10 +44,11 @@ async fn other_active_admins(tx: &Transaction<'_>, user_id: i64) -> Result<i64, 
 }
 
 async fn email_taken(tx: &Transaction<'_>, email: &str) -> Result<bool, StoreError> {
+    let (typed, other) = super::staff::address(email);
     Ok(tx
         .query_opt(
-            "SELECT 1 FROM users WHERE lower(email) = lower($1)",
-            &[&email],
+            "SELECT 1 FROM users WHERE lower(email) IN (lower($1), lower($2))",
+            &[&typed, &other],
         )
         .await?
         .is_some())
@@ -212,10 +213,12 @@ async fn add_link(tx: &Transaction<'_>, link: &NewLink) -> Outcome<()> {
                 return Ok(Err(AccountRefusal::EmailTaken));
             }
             // A new invitation replaces any earlier one to the address.
+            let (typed, other) = super::staff::address(email);
             tx.execute(
                 "UPDATE account_links SET used_at = $2
-                 WHERE purpose = 'invite' AND lower(email) = lower($1) AND used_at IS NULL",
-                &[email, &link.at],
+                 WHERE purpose = 'invite' AND lower(email) IN (lower($1), lower($3))
+                   AND used_at IS NULL",
+                &[&typed, &link.at, &other],
             )
             .await?;
             (

@@ -11,6 +11,24 @@ use crate::store::{NewUser, OpenSession, Role, Session, StoreError, User};
 /// Serialises first-run setups across collectors.
 const FIRST_ADMIN_LOCK: i64 = 0x0065_6172_7368_0002;
 
+/// The account an address names, as on SQLite: in any case, its domain
+/// written either way; of two accounts a database from before this rule
+/// may hold (one for each way), the one typed exactly wins, then the
+/// older. Bound to [`address`]'s two values as `$1` and `$2`.
+pub(super) const USER_ID_BY_EMAIL: &str = "SELECT id FROM users
+     WHERE lower(email) IN (lower($1), lower($2)) ORDER BY email <> $1, id LIMIT 1";
+
+/// A staff member's address as the queries here take it: trimmed as
+/// typed, and with its domain written the other way
+/// ([`crate::address::other_form`]).
+pub(super) fn address(email: &str) -> (String, String) {
+    let typed = email.trim();
+    (
+        typed.to_owned(),
+        crate::address::other_form(typed).into_owned(),
+    )
+}
+
 pub(super) fn user(row: &Row, offset: usize) -> Result<User, StoreError> {
     let role: String = row.try_get(offset + 3)?;
     Ok(User {
@@ -27,6 +45,20 @@ async fn insert_user(
     new: &NewUser,
     at: i64,
 ) -> Result<User, StoreError> {
+    // The unique index (on `lower(email)`) sees one way of writing a
+    // domain; this, the other.
+    let (typed, other) = address(&new.email);
+    if other != typed {
+        let taken = client
+            .query_opt(
+                "SELECT 1 FROM users WHERE lower(email) = lower($1)",
+                &[&other],
+            )
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Duplicate("email"));
+        }
+    }
     let inserted = client
         .query_one(
             "INSERT INTO users (email, name, name_key, role, password_hash, created_at)
@@ -119,19 +151,21 @@ impl Postgres {
     }
 
     /// The account and its password hash, for checking a sign-in. Emails
-    /// compare without regard to case, as on SQLite.
+    /// compare without regard to case, their domain written either way,
+    /// as on SQLite.
     pub async fn user_for_login(
         &self,
         email: String,
     ) -> Result<Option<(User, String)>, StoreError> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT id, email, name, role, password_hash FROM users
-                 WHERE lower(email) = lower($1) AND disabled_at IS NULL",
-            )
+                     WHERE id = ({USER_ID_BY_EMAIL}) AND disabled_at IS NULL"
+            ))
             .await?;
-        let row = client.query_opt(&stmt, &[&email.trim()]).await?;
+        let (typed, other) = address(&email);
+        let row = client.query_opt(&stmt, &[&typed, &other]).await?;
         read_opt(row, |r| Ok((user(r, 0)?, r.try_get(4)?)))
     }
 
@@ -144,11 +178,14 @@ impl Postgres {
     ) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        let (typed, other) = address(&email);
         let changed = tx
             .query_opt(
-                "UPDATE users SET password_hash = $2 WHERE lower(email) = lower($1)
-                 RETURNING id, email",
-                &[&email, &password_hash],
+                &format!(
+                    "UPDATE users SET password_hash = $3 WHERE id = ({USER_ID_BY_EMAIL})
+                     RETURNING id, email"
+                ),
+                &[&typed, &other, &password_hash],
             )
             .await?;
         let Some(row) = changed else {

@@ -184,12 +184,14 @@ impl Postgres {
     pub async fn user_by_email(&self, email: String) -> Result<Option<User>, StoreError> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(
-                "SELECT id, email, name, role FROM users WHERE lower(email) = lower($1)",
-            )
+            .prepare_cached(&format!(
+                "SELECT id, email, name, role FROM users WHERE id = ({})",
+                super::staff::USER_ID_BY_EMAIL
+            ))
             .await?;
+        let (typed, other) = super::staff::address(&email);
         client
-            .query_opt(&stmt, &[&email.trim()])
+            .query_opt(&stmt, &[&typed, &other])
             .await?
             .map(|r| user(&r, 0))
             .transpose()
