@@ -134,9 +134,10 @@ pub enum Command {
     },
     /// Erase everything held about a person, found by the email they gave
     /// (case-insensitive, an international domain written either way,
-    /// `bücher.de` or `xn--bcher-kva.de`): their entries with attachments, replies, notes,
-    /// promises, queued emails and webhook deliveries. Their status links
-    /// then answer 410. Recorded in the audit log (without the address).
+    /// `bücher.de` or `xn--bcher-kva.de`): their entries with attachments,
+    /// replies, notes, promises, queued emails and webhook deliveries.
+    /// Their status links then answer 410. Recorded in the audit log
+    /// (without the address).
     Erase {
         /// The email the person gave with their feedback (any case).
         #[arg(long, value_parser = PersonEmail::parse)]

@@ -83,22 +83,22 @@ pub(super) fn user_from_row(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::R
 /// Z), with an international domain written either way
 /// ([`crate::address::other_form`]). A database from before this rule may
 /// hold two accounts told apart only by the case of such a letter: the one
-/// typed exactly wins, then the older. Bound to [`Address`]'s values as
+/// typed exactly wins, then the older. Bound to [`EmailLookup`]'s values as
 /// `?1` (folded), `?2` (as typed) and `?3` (the other form, folded).
 pub(super) const USER_ID_BY_EMAIL: &str =
     "SELECT id FROM users WHERE earshot_fold(email) IN (?1, ?3)
      ORDER BY email <> ?2 COLLATE BINARY, id LIMIT 1";
 
 /// A staff member's address as [`USER_ID_BY_EMAIL`] takes it (trimmed).
-pub(super) struct Address {
+pub(super) struct EmailLookup {
     pub folded: String,
     pub typed: String,
     pub other: String,
 }
 
-pub(super) fn address(email: &str) -> Address {
+pub(super) fn address(email: &str) -> EmailLookup {
     let typed = email.trim();
-    Address {
+    EmailLookup {
         folded: super::fold::fold(typed),
         typed: typed.to_owned(),
         other: super::fold::fold(&crate::address::other_form(typed)),
@@ -108,7 +108,7 @@ pub(super) fn address(email: &str) -> Address {
 /// Whether an account already has this address, in any case, its domain
 /// written either way.
 pub(super) fn email_taken(conn: &Connection, email: &str) -> Result<bool, StoreError> {
-    let Address { folded, other, .. } = address(email);
+    let EmailLookup { folded, other, .. } = address(email);
     Ok(conn
         .prepare_cached("SELECT 1 FROM users WHERE earshot_fold(email) IN (?1, ?2)")?
         .query_row([folded, other], |_| Ok(()))
@@ -211,7 +211,7 @@ impl Sqlite {
                 "SELECT id, email, name, role, password_hash FROM users
                  WHERE id = ({USER_ID_BY_EMAIL}) AND disabled_at IS NULL"
             ))?;
-            let Address {
+            let EmailLookup {
                 folded,
                 typed,
                 other,
@@ -233,7 +233,7 @@ impl Sqlite {
         at: i64,
     ) -> Result<bool, StoreError> {
         self.write(move |conn| {
-            let Address {
+            let EmailLookup {
                 folded,
                 typed,
                 other,

@@ -199,7 +199,7 @@ impl Sqlite {
     /// The account with this email (case-insensitive), if any.
     pub async fn user_by_email(&self, email: String) -> Result<Option<User>, StoreError> {
         self.read(move |conn| {
-            let super::staff::Address {
+            let super::staff::EmailLookup {
                 folded,
                 typed,
                 other,
