@@ -1,7 +1,8 @@
 //! The form itself: refusals beside the field, the draft, each kind, a
 //! screenshot.
 
-use earshot_e2e::{BROWSER_LOCK, Browser, Collector, TestResult};
+use earshot_collector::store::Store;
+use earshot_e2e::{BROWSER_LOCK, Browser, Collector, Engine, TestResult};
 
 use crate::support::{
     entry_count, open_details, open_widget, send_for_reference, stored, type_into,
@@ -103,6 +104,45 @@ async fn praise_and_a_question_are_stored_with_their_kinds() -> TestResult {
         assert_eq!(row.message.as_deref(), Some(message));
     }
     collector.running.stop().await?;
+    Ok(())
+}
+
+in_every_engine!(a_customer_at_an_international_domain_is_found_by_it_written_either_way_with: a_customer_at_an_international_domain_is_found_by_it_written_either_way, a_customer_at_an_international_domain_is_found_by_it_written_either_way_in_firefox, a_customer_at_an_international_domain_is_found_by_it_written_either_way_in_webkit);
+
+/// Chromium's email field sends `Ana@Bücher.example` as
+/// `Ana@xn--bcher-kva.example`, Firefox as typed. Whatever the browser
+/// sent, an erasure or export asked for either way finds her.
+async fn a_customer_at_an_international_domain_is_found_by_it_written_either_way_with(
+    engine: Engine,
+) -> TestResult {
+    let _serial = BROWSER_LOCK.lock().await;
+    let collector = Collector::start().await?;
+    let browser = Browser::start_in(engine).await?;
+    open_widget(&browser, &collector, "index.html").await?;
+    type_into(&browser, "textarea#message", "Where is my order?").await?;
+    open_details(&browser).await?;
+    type_into(&browser, "input#email", "Ana@Bücher.example").await?;
+    let reference = send_for_reference(&browser).await?;
+    browser.close().await;
+    let row = stored(&collector, &reference)?.ok_or("not stored")?;
+    let sent = row.email.ok_or("no email stored")?;
+    assert!(
+        ["Ana@Bücher.example", "Ana@xn--bcher-kva.example"].contains(&sent.as_str()),
+        "{engine:?} sent {sent}"
+    );
+    let db = collector.db.clone();
+    collector.running.stop().await?;
+    let store = Store::open(&db)?;
+    for asked in ["ana@bücher.example", "ANA@XN--BCHER-KVA.EXAMPLE"] {
+        let held = store.person_entries(asked.into(), None, 10).await?;
+        let held: Vec<&str> = held.iter().map(|h| h.reference.as_str()).collect();
+        assert_eq!(
+            held,
+            [reference.as_str()],
+            "{asked}; {engine:?} sent {sent}"
+        );
+    }
+    store.shutdown().await;
     Ok(())
 }
 
