@@ -12,6 +12,11 @@ pub enum SendFailure {
     Tls,
     /// The relay's certificate was refused.
     Certificate(CertificateProblem),
+    /// `?tls=required`, and the relay offers no STARTTLS.
+    NoStartTls,
+    /// A user name and password, and the relay offers no way to sign in
+    /// that lettre speaks (PLAIN or LOGIN).
+    NoSignIn,
     /// No connection, or one that broke off.
     Connection,
 }
@@ -32,6 +37,10 @@ impl std::fmt::Display for SendFailure {
                 CertificateProblem::Expired => "the relay's certificate has expired",
                 CertificateProblem::Other => "the relay's certificate was refused",
             }),
+            SendFailure::NoStartTls => f.write_str("the relay does not offer STARTTLS"),
+            SendFailure::NoSignIn => {
+                f.write_str("the relay offers no way to sign in that Earshot speaks")
+            }
             SendFailure::Connection => f.write_str("connection or protocol error"),
         }
     }
@@ -53,7 +62,11 @@ impl SendFailure {
             Some(_) => SendFailure::Tls,
             None if error.is_timeout() => SendFailure::TimedOut,
             None if error.is_tls() => SendFailure::Tls,
-            None => SendFailure::Connection,
+            None => match client_refusal(error) {
+                Some(said) if said.contains("STARTTLS") => SendFailure::NoStartTls,
+                Some(said) if said.contains("authentication mechanism") => SendFailure::NoSignIn,
+                _ => SendFailure::Connection,
+            },
         }
     }
 
@@ -70,6 +83,8 @@ impl SendFailure {
                 CertificateProblem::Other => "certificate",
             }
             .to_owned(),
+            SendFailure::NoStartTls => "starttls".to_owned(),
+            SendFailure::NoSignIn => "sign-in".to_owned(),
             SendFailure::Connection => "connection".to_owned(),
         }
     }
@@ -85,6 +100,8 @@ impl SendFailure {
             "certificate-name" => Some(SendFailure::Certificate(CertificateProblem::WrongName)),
             "certificate-expired" => Some(SendFailure::Certificate(CertificateProblem::Expired)),
             "certificate" => Some(SendFailure::Certificate(CertificateProblem::Other)),
+            "starttls" => Some(SendFailure::NoStartTls),
+            "sign-in" => Some(SendFailure::NoSignIn),
             "connection" => Some(SendFailure::Connection),
             status => status
                 .parse::<u16>()
@@ -125,11 +142,33 @@ impl SendFailure {
             SendFailure::Certificate(CertificateProblem::Other) => {
                 "The relay's certificate cannot be used; its administrator must replace it."
             }
+            SendFailure::NoStartTls => {
+                "The relay does not offer encryption on this port: send to its submission port (smtp://…:587?tls=required) or use smtps://…:465. Only a relay on this machine may be reached without TLS (smtp://localhost:25)."
+            }
+            SendFailure::NoSignIn => {
+                "Earshot signs in with PLAIN or LOGIN. Many relays offer them only once the connection is encrypted (smtp://…:587?tls=required, or smtps://…:465); a relay that needs no sign-in takes no user name or password in --smtp-url."
+            }
             SendFailure::Connection => {
                 "Could not talk to the relay: check the host and port in --smtp-url (smtps://…:465, or smtp://…:587?tls=required for STARTTLS)."
             }
         }
     }
+}
+
+/// What lettre said when it, not the relay, stopped the conversation
+/// (its own words, which never quote an address).
+fn client_refusal(error: &lettre::transport::smtp::Error) -> Option<String> {
+    use std::error::Error;
+    error
+        .is_client()
+        .then(|| error.source().map(ToString::to_string))
+        .flatten()
+}
+
+/// Whether lettre would not send because an address has letters beyond
+/// ASCII and the relay does not offer SMTPUTF8.
+pub(super) fn needs_smtputf8(error: &lettre::transport::smtp::Error) -> bool {
+    client_refusal(error).is_some_and(|said| said.contains("SMTPUTF8"))
 }
 
 /// What was wrong with a relay's certificate, as far as it tells an
@@ -178,6 +217,8 @@ mod tests {
             SendFailure::Status(535),
             SendFailure::TimedOut,
             SendFailure::Tls,
+            SendFailure::NoStartTls,
+            SendFailure::NoSignIn,
             SendFailure::Connection,
         ]
         .into_iter()

@@ -36,6 +36,12 @@ pub enum MailError {
     From(String),
     #[error("invalid recipient address")]
     To,
+    /// Letters beyond ASCII before the `@` (`änna@…`) have no other form,
+    /// and a relay must offer SMTPUTF8 to take them.
+    #[error(
+        "the relay takes no address with letters beyond ASCII before the @ (it does not offer SMTPUTF8)"
+    )]
+    Utf8Address,
     #[error("the message could not be built")]
     Build,
     #[error("TLS to the SMTP relay could not be set up")]
@@ -52,6 +58,15 @@ pub enum MailError {
     /// the customer's address, which must stay out of the logs.
     #[error("the SMTP relay did not take the message ({0})")]
     Send(SendFailure),
+}
+
+impl MailError {
+    /// Whether the message's address, not the relay or the settings, is
+    /// what failed: sent again, it fails again, and other addresses still
+    /// get through.
+    pub fn is_the_address(&self) -> bool {
+        matches!(self, MailError::To | MailError::Utf8Address)
+    }
 }
 
 /// Sends mail through one SMTP relay. Cheap to clone.
@@ -141,7 +156,13 @@ impl Mailer {
             .send(self.message(mail)?)
             .await
             .map(drop)
-            .map_err(|e| MailError::Send(SendFailure::of(&e)))
+            .map_err(|e| {
+                if failure::needs_smtputf8(&e) {
+                    MailError::Utf8Address
+                } else {
+                    MailError::Send(SendFailure::of(&e))
+                }
+            })
     }
 
     /// `mail` as sent. Its Message-ID is in the sender's domain rather than

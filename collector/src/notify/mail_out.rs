@@ -193,7 +193,7 @@ async fn send(
     if let (MailKind::Reply, Some(event)) = (job.kind, job.event_id) {
         match result {
             MailResult::Sent { .. } => ctx.store.mark_reply_mailed(event, true).await?,
-            MailResult::Failed { retry_at: None, .. } => {
+            MailResult::Failed { retry_at: None, .. } | MailResult::Refused { .. } => {
                 ctx.store.mark_reply_mailed(event, false).await?
             }
             _ => {}
@@ -338,6 +338,13 @@ async fn deliver(
             Ok(()) => MailResult::Sent {
                 folded_upto: mail.folded_upto,
             },
+            Err(e) if e.is_the_address() => {
+                ctx.metrics.delivery_failed(crate::metrics::Channel::Email);
+                tracing::info!(error = %e, "an email was not sent: its address cannot be written to");
+                MailResult::Refused {
+                    error: e.to_string(),
+                }
+            }
             Err(e) => {
                 ctx.metrics.delivery_failed(crate::metrics::Channel::Email);
                 let retry = usize::try_from(mail.attempts)

@@ -39,13 +39,16 @@ pub(in crate::store) const FORGET_TEST_MAILS: &str = "DELETE FROM mail_attempts
 
 /// Email's health as [`MailHealth`]'s fields: when the last attempt that
 /// went out was made, then how many failed since, when the first of them
-/// did and the latest failure's reason. The same SQL on both backends.
+/// did and the latest failure's reason. An address refused alone
+/// (`address_refused`) is no failure of email. The same SQL on both
+/// backends.
 pub(in crate::store) const HEALTH_SQL: &str = "WITH last_ok AS (
          SELECT id, at FROM mail_attempts WHERE ok = true ORDER BY id DESC LIMIT 1)
      SELECT (SELECT at FROM last_ok), count(*), min(a.at),
-            (SELECT error FROM mail_attempts WHERE ok = false ORDER BY id DESC LIMIT 1)
+            (SELECT error FROM mail_attempts WHERE ok = false AND NOT address_refused
+             ORDER BY id DESC LIMIT 1)
      FROM mail_attempts a
-     WHERE a.id > coalesce((SELECT id FROM last_ok), 0)";
+     WHERE a.id > coalesce((SELECT id FROM last_ok), 0) AND NOT a.address_refused";
 
 impl Sqlite {
     /// Whether email has been getting through. Walks back from the newest

@@ -66,6 +66,10 @@ pub enum MailResult {
     },
     /// No longer worth sending (the entry is spam now, or gone).
     Cancelled,
+    /// Not sent, for its address alone (`error` says why): given up at
+    /// once, since trying again would meet the same refusal, and left out
+    /// of email's health, since other addresses get through.
+    Refused { error: String },
 }
 
 /// What the digest says.
@@ -194,6 +198,17 @@ fn record_mail(conn: &Connection, id: i64, result: &MailResult, at: i64) -> Resu
         MailResult::Cancelled => {
             conn.prepare_cached("UPDATE mail_outbox SET state = 'cancelled' WHERE id = ?1")?
                 .execute([id])?;
+        }
+        MailResult::Refused { error } => {
+            conn.prepare_cached(
+                "UPDATE mail_outbox SET attempts = attempts + 1, state = 'failed' WHERE id = ?1",
+            )?
+            .execute([id])?;
+            conn.prepare_cached(
+                "INSERT INTO mail_attempts (outbox_id, at, ok, error, address_refused)
+                 VALUES (?1, ?2, 0, ?3, 1)",
+            )?
+            .execute(params![id, at, error])?;
         }
     }
     Ok(())

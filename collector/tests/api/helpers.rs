@@ -224,6 +224,25 @@ pub async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String
 pub async fn smtp_sink_refusing(
     refuse: usize,
 ) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    sink(refuse, OFFERS_NOTHING).await
+}
+
+/// What a sink answers to EHLO when it offers no extension (as many small
+/// relays, and no AUTH).
+const OFFERS_NOTHING: &str = "250 sink\r\n";
+
+/// An SMTP sink that answers EHLO with `ehlo` (the extensions it offers:
+/// `"250-sink\r\n250 SMTPUTF8\r\n"`) and accepts every message.
+pub async fn smtp_sink_offering(
+    ehlo: &'static str,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    sink(0, ehlo).await
+}
+
+async fn sink(
+    refuse: usize,
+    ehlo: &'static str,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("smtp://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -231,7 +250,7 @@ pub async fn smtp_sink_refusing(
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let (tx, refused) = (tx.clone(), refused.clone());
-            tokio::spawn(smtp_session(stream, tx, refused, refuse));
+            tokio::spawn(smtp_session(stream, tx, refused, refuse, ehlo));
         }
     });
     (url, rx)
@@ -257,7 +276,7 @@ pub async fn smtps_sink(
             let (tx, refused, acceptor) = (tx.clone(), refused.clone(), acceptor.clone());
             tokio::spawn(async move {
                 if let Ok(stream) = acceptor.accept(stream).await {
-                    smtp_session(stream, tx, refused, 0).await;
+                    smtp_session(stream, tx, refused, 0, OFFERS_NOTHING).await;
                 }
             });
         }
@@ -265,14 +284,15 @@ pub async fn smtps_sink(
     (url, rx)
 }
 
-/// One client's SMTP conversation with a sink: every message's DATA goes
-/// over `tx`, except the first `refuse` of all (counted in `refused`),
-/// which get a 451.
+/// One client's SMTP conversation with a sink that answers EHLO with
+/// `ehlo`: every message's DATA goes over `tx`, except the first `refuse`
+/// of all (counted in `refused`), which get a 451.
 async fn smtp_session(
     stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite,
     tx: tokio::sync::mpsc::UnboundedSender<String>,
     refused: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     refuse: usize,
+    ehlo: &'static str,
 ) {
     use std::sync::atomic::Ordering;
     use tokio::io::{AsyncBufReadExt, BufReader};
@@ -298,7 +318,7 @@ async fn smtp_session(
         }
         let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
         let answer: &[u8] = match verb.as_str() {
-            "EHLO" | "HELO" => b"250 sink\r\n",
+            "EHLO" | "HELO" => ehlo.as_bytes(),
             "DATA" => {
                 data = Some(String::new());
                 b"354 go ahead\r\n"

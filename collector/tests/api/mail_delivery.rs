@@ -5,11 +5,13 @@
 
 use std::time::Duration;
 
+use earshot_collector::auth::{Password, password};
 use earshot_collector::config::{Secret, Smtp};
+use earshot_collector::store::{NewUser, Role};
 
 use crate::helpers::{TestApp, smtp_sink, spawn_app_with};
 use crate::notify::{app_with_mail, collect, complaint, header, submit};
-use crate::staff::{NOON, add_staff, signed_in};
+use crate::staff::{NOON, PASSWORD, add_staff, signed_in};
 
 #[tokio::test]
 async fn an_email_the_relay_refuses_is_retried_and_every_attempt_recorded() {
@@ -245,4 +247,92 @@ async fn an_email_sent_but_not_recorded_is_recorded_later_never_sent_again() {
         )
         .unwrap();
     assert_eq!((state.as_str(), attempts), ("sent", 1));
+}
+
+/// Ada's console, her collector sending through a relay whose URL is
+/// `relay` made of the sink's (`smtp://127.0.0.1:<port>`).
+async fn console_with_relay(relay: impl FnOnce(String) -> String + Send + 'static) -> TestApp {
+    let (url, _mails) = smtp_sink().await;
+    let app = spawn_app_with(move |config| {
+        config.smtp = Some(Smtp {
+            url: Secret::new(relay(url)),
+            from: "Earshot <earshot@fernandfig.example>".into(),
+        });
+    })
+    .await;
+    add_staff(&app.running.store).await;
+    app
+}
+
+/// Both stop lettre before the relay gives any status: the page said
+/// "connection or protocol error" and pointed at the host and port.
+#[tokio::test]
+async fn a_test_email_says_when_the_relay_offers_no_encryption_or_no_sign_in() {
+    tested_through(
+        |url| format!("{url}?tls=required"),
+        "starttls",
+        "the relay does not offer STARTTLS",
+        "does not offer encryption on this port",
+    )
+    .await;
+    tested_through(
+        |url| url.replacen("smtp://", "smtp://earshot:secret@", 1),
+        "sign-in",
+        "the relay offers no way to sign in that Earshot speaks",
+        "Earshot signs in with PLAIN or LOGIN",
+    )
+    .await;
+}
+
+/// Asserts that a test email through `relay` (made of the sink's URL) is
+/// refused as `outcome`, said as `said` with `advice`, and that every
+/// administrator is told email is failing: the relay is at fault.
+async fn tested_through(relay: fn(String) -> String, outcome: &str, said: &str, advice: &str) {
+    let app = console_with_relay(relay).await;
+    let ada = signed_in(&app, "ada@example.com").await;
+    let tested = ada.act("/console/notifications/test", &[]).await;
+    let to = tested.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, format!("/console/notifications?tested={outcome}#email"));
+    let page = ada.html(to.trim_end_matches("#email")).await;
+    assert!(
+        page.contains(&format!("The test email did not go out: {said}.")) && page.contains(advice),
+        "{page}"
+    );
+    let inbox = ada.html("/console").await;
+    assert!(
+        inbox.contains("Email is not getting through") && inbox.contains(said),
+        "{inbox}"
+    );
+}
+
+/// The relay's refusal of one address (letters beyond ASCII before the
+/// `@`, and no SMTPUTF8) is said as such, and is no sign that email
+/// fails for others.
+#[tokio::test]
+async fn a_test_email_to_an_address_the_relay_cannot_take_says_why_and_alarms_nobody() {
+    let (app, _, mut mails) = app_with_mail(NOON, 0).await;
+    let hash = password::hash(&Password::parse(PASSWORD).unwrap()).unwrap();
+    let new = NewUser {
+        email: "zoë@example.com".into(),
+        name: "Zoë".into(),
+        role: Role::Admin,
+        password_hash: hash,
+    };
+    app.running.store.add_user(new, NOON).await.unwrap();
+    let zoe = signed_in(&app, "zoë@example.com").await;
+    let tested = zoe.act("/console/notifications/test", &[]).await;
+    let to = tested.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/console/notifications?tested=utf8-address#email");
+    let page = zoe.html(to.trim_end_matches("#email")).await;
+    assert!(
+        page.contains("The relay does not take your address: </strong>it has letters beyond ASCII before the @"),
+        "{page}"
+    );
+    assert!(page.contains("No email has gone out yet."), "{page}");
+    assert!(
+        !zoe.html("/console")
+            .await
+            .contains("Email is not getting through")
+    );
+    assert!(collect(&mut mails, Duration::from_secs(1)).await.is_empty());
 }

@@ -20,11 +20,20 @@ pub(crate) async fn app_with_mail(
     start: i64,
     refuse: usize,
 ) -> (TestApp, Clock, UnboundedReceiver<String>) {
-    let (url, mails) = if refuse > 0 {
+    let relay = if refuse > 0 {
         smtp_sink_refusing(refuse).await
     } else {
         smtp_sink().await
     };
+    app_with_relay(start, relay).await
+}
+
+/// A collector sending through `relay` (its URL, and what reaches it),
+/// with Ada (admin) and Bo (agent), on a manual clock.
+pub(crate) async fn app_with_relay(
+    start: i64,
+    (url, mails): (String, UnboundedReceiver<String>),
+) -> (TestApp, Clock, UnboundedReceiver<String>) {
     let clock = Clock::manual(start);
     let c = clock.clone();
     let app = spawn_app_with(move |config| {

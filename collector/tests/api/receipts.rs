@@ -9,8 +9,8 @@ use std::time::Duration;
 use earshot_collector::store::CLOSED_GRACE_MS;
 use serde_json::json;
 
-use crate::helpers::{TestApp, audit_details};
-use crate::notify::{app_with_mail, collect, decoded_header, header};
+use crate::helpers::{TestApp, audit_details, smtp_sink_offering};
+use crate::notify::{app_with_mail, app_with_relay, collect, decoded_header, header};
 use crate::staff::{Console, NOON, between, signed_in, submit};
 
 /// Turns receipts on or off for the first site from its console page.
@@ -201,6 +201,76 @@ async fn a_customer_at_an_international_domain_is_sent_receipts_through_any_rela
         (1, 0),
         "one address, no failed attempt"
     );
+}
+
+/// Letters beyond ASCII before the `@` have no ASCII form: only a relay
+/// that offers SMTPUTF8 takes them. Through one that does not, the receipt
+/// was tried five times over nine hours, and each failure told every
+/// administrator that email was not getting through, with advice about
+/// the relay's host and port.
+#[tokio::test]
+async fn a_receipt_the_relay_cannot_take_for_its_address_is_given_up_at_once_and_alarms_nobody() {
+    let (app, clock, mut mails) = app_with_mail(NOON, 0).await;
+    set_receipts(&app, true).await;
+    let (id, _) = submit(&app, from_ana(&app, "Idea", "änna@customer.example")).await;
+    submit(&app, from_ana(&app, "Idea", "bo@customer.example")).await;
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    assert_eq!(to(&got, "bo@customer.example").len(), 1, "{got:?}");
+    assert!(to(&got, "änna@customer.example").is_empty(), "{got:?}");
+    clock.advance(10 * 60 * 60_000);
+    assert!(collect(&mut mails, Duration::from_secs(2)).await.is_empty());
+    let attempts: Vec<(String, i64, i64, String)> = {
+        let db = app.db();
+        let mut stmt = db
+            .prepare(
+                "SELECT m.state, m.attempts, a.address_refused, a.error
+                 FROM mail_attempts a JOIN mail_outbox m ON m.id = a.outbox_id
+                 JOIN entries e ON e.id = m.entry_id
+                 WHERE e.email = 'änna@customer.example'",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let [(state, tries, address_refused, error)] = attempts.as_slice() else {
+        panic!("one attempt: {attempts:?}");
+    };
+    assert_eq!((state.as_str(), *tries, *address_refused), ("failed", 1, 1));
+    assert!(error.contains("does not offer SMTPUTF8"), "{error}");
+    assert!(!error.contains("änna"), "no address in the record: {error}");
+
+    let console = signed_in(&app, "ada@example.com").await;
+    let inbox = console.html("/console").await;
+    assert!(!inbox.contains("Email is not getting through"), "{inbox}");
+    let notifications = console.html("/console/notifications").await;
+    assert!(
+        notifications.contains("Email is getting through"),
+        "{notifications}"
+    );
+    let page = console.html(&format!("/console/entries/{id}")).await;
+    assert!(page.contains("(the receipt could not be emailed"), "{page}");
+}
+
+#[tokio::test]
+async fn a_relay_that_offers_smtputf8_takes_letters_beyond_ascii_before_the_at() {
+    let relay = smtp_sink_offering("250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n").await;
+    let (app, _, mut mails) = app_with_relay(NOON, relay).await;
+    set_receipts(&app, true).await;
+    let (id, _) = submit(&app, from_ana(&app, "Idea", "änna@bücher.example")).await;
+    let got = collect(&mut mails, Duration::from_secs(2)).await;
+    let [receipt] = got.as_slice() else {
+        panic!("one receipt: {got:?}");
+    };
+    assert_eq!(
+        decoded_header(receipt, "To"),
+        "änna@xn--bcher-kva.example",
+        "{receipt}"
+    );
+    let console = signed_in(&app, "ada@example.com").await;
+    let page = console.html(&format!("/console/entries/{id}")).await;
+    assert!(page.contains("(receipt emailed)"), "{page}");
 }
 
 /// Moves an entry to `status` from Ada's console.

@@ -124,6 +124,66 @@ async fn failing_email_is_told_until_one_goes_out_and_can_be_retried_at_once(db:
 }
 story!(failing_email_is_told_until_one_goes_out_and_can_be_retried_at_once);
 
+/// A relay that offers no SMTPUTF8 refuses `änna@…` however often it is
+/// asked, and sends to everyone else.
+async fn an_address_refused_alone_is_given_up_and_is_no_failure_of_email(db: &Store) {
+    use earshot_collector::store::MailHealth;
+    for (name, role) in [
+        ("Ada", Role::Admin),
+        ("Bo", Role::Agent),
+        ("Cy", Role::Agent),
+        ("Di", Role::Agent),
+    ] {
+        let who = colleague(db, name, role).await;
+        let mut prefs = Prefs::defaults(who.role);
+        prefs.digest_hour = Some(9);
+        db.set_notify_prefs(who.id, prefs).await.unwrap();
+    }
+    let at = (T0 / DAY + 1) * DAY + 9 * HOUR;
+    assert_eq!(db.queue_digests(at).await.unwrap(), 4);
+    let jobs = db.due_mail(at, 10).await.unwrap();
+    let [sent, refused, failed, refused_too] = [jobs[0].id, jobs[1].id, jobs[2].id, jobs[3].id];
+    let refusal = || MailResult::Refused {
+        error: "the relay takes no address with letters beyond ASCII before the @".to_owned(),
+    };
+    db.record_mail(sent, MailResult::Sent { folded_upto: None }, at + 1)
+        .await
+        .unwrap();
+    db.record_mail(refused, refusal(), at + 2).await.unwrap();
+    let healthy = MailHealth {
+        last_sent_at: Some(at + 1),
+        ..MailHealth::default()
+    };
+    assert_eq!(db.mail_health().await.unwrap(), healthy);
+    let timed_out = MailResult::Failed {
+        error: "timed out".to_owned(),
+        retry_at: Some(at + HOUR),
+    };
+    db.record_mail(failed, timed_out, at + 3).await.unwrap();
+    db.record_mail(refused_too, refusal(), at + 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.mail_health().await.unwrap(),
+        MailHealth {
+            last_sent_at: Some(at + 1),
+            failed: 1,
+            failing_since: Some(at + 3),
+            last_error: Some("timed out".to_owned()),
+        },
+        "refused addresses are neither counted nor the last reason"
+    );
+    let due: Vec<i64> = db
+        .due_mail(at + DAY, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|job| job.id)
+        .collect();
+    assert_eq!(due, [failed], "only the relay's failure is tried again");
+}
+story!(an_address_refused_alone_is_given_up_and_is_no_failure_of_email);
+
 async fn assignment_emails_fold_apart_from_new_entry_emails(db: &Store) {
     let shop = first_site(db).await;
     let ada = colleague(db, "Ada", Role::Admin).await;

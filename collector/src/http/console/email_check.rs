@@ -79,6 +79,9 @@ pub fn section(
                 Some(Tested::Invalid) => p.notice.failing role="alert" {
                     "The test email could not be written for your address; the relay was not asked."
                 },
+                Some(Tested::Utf8Address) => p.notice.failing role="alert" {
+                    strong { "The relay does not take your address: " } "it has letters beyond ASCII before the @, and the relay does not offer SMTPUTF8 (most large providers do). Customers with such addresses get no email through it either; their status pages still show every reply."
+                },
                 Some(Tested::Unknown) | None => {},
             }
             @if health.is_failing() {
@@ -119,6 +122,10 @@ fn failures(health: &MailHealth, now: i64) -> String {
     format!("{count}; the last said \u{201c}{reason}\u{201d}.")
 }
 
+/// The test's outcome when the relay does not take the colleague's
+/// address (see [`MailError::Utf8Address`]).
+const UTF8_ADDRESS: &str = "utf8-address";
+
 /// What a test found, as its redirect carries it.
 enum Tested {
     Sent {
@@ -127,6 +134,9 @@ enum Tested {
     Failed(SendFailure),
     /// Not sent: the message could not be made (the address, say).
     Invalid,
+    /// Not sent: the address has letters beyond ASCII before the `@` and
+    /// the relay does not offer SMTPUTF8.
+    Utf8Address,
     Unknown,
 }
 
@@ -140,8 +150,10 @@ impl Tested {
                     .unwrap_or(0),
             };
         }
-        if raw == "invalid" {
-            return Tested::Invalid;
+        match raw {
+            "invalid" => return Tested::Invalid,
+            UTF8_ADDRESS => return Tested::Utf8Address,
+            _ => {}
         }
         SendFailure::from_code(raw).map_or(Tested::Unknown, Tested::Failed)
     }
@@ -174,9 +186,16 @@ pub async fn test(
         Ok(Err(MailError::Send(failure))) => Some(failure),
         // The colleague's own address, or the message, would not do: no
         // relay is to blame, and email's health is not the test's to tell.
-        Ok(Err(_)) => {
-            tracing::info!(user_id = staff.user.id, outcome = "invalid", "test email");
-            return Ok(Redirect::to("/console/notifications?tested=invalid#email").into_response());
+        Ok(Err(e)) => {
+            let outcome = match e {
+                MailError::Utf8Address => UTF8_ADDRESS,
+                _ => "invalid",
+            };
+            tracing::info!(user_id = staff.user.id, outcome, "test email");
+            return Ok(
+                Redirect::to(&format!("/console/notifications?tested={outcome}#email"))
+                    .into_response(),
+            );
         }
         Err(_) => Some(SendFailure::TimedOut),
     };

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0019.sql"),
     include_str!("schema/0020.sql"),
     include_str!("schema/0021.sql"),
+    include_str!("schema/0022.sql"),
 ];
 
 /// The advisory lock's key: "earshot" in ASCII, so it stays clear of

@@ -114,6 +114,21 @@ async fn record_mail(
                 )
                 .await?;
         }
+        MailResult::Refused { error } => {
+            client
+                .execute(
+                    "UPDATE mail_outbox SET attempts = attempts + 1, state = 'failed' WHERE id = $1",
+                    &[&id],
+                )
+                .await?;
+            client
+                .execute(
+                    "INSERT INTO mail_attempts (outbox_id, at, ok, error, address_refused)
+                     VALUES ($1, $2, false, $3, true)",
+                    &[&id, &at, error],
+                )
+                .await?;
+        }
     }
     Ok(())
 }
