@@ -1,7 +1,8 @@
 //! Getting staff email out: a relay that refuses is retried with every
 //! attempt recorded, failing delivery is shown in the console until a test
-//! email goes through, and an email sent but not recorded is never sent
-//! twice.
+//! email goes through, a refusal is named for what the operator can mend
+//! (or for the one address it concerns), and an email sent but not
+//! recorded is never sent twice.
 
 use std::time::Duration;
 
