@@ -17,6 +17,8 @@ pub enum SendFailure {
     /// A user name and password, and the relay offers no way to sign in
     /// that lettre speaks (PLAIN or LOGIN).
     NoSignIn,
+    /// The relay wants a sign-in (530), and `--smtp-url` names no user.
+    NoAccount,
     /// No connection, or one that broke off.
     Connection,
 }
@@ -41,6 +43,7 @@ impl std::fmt::Display for SendFailure {
             SendFailure::NoSignIn => {
                 f.write_str("the relay offers no way to sign in that Earshot speaks")
             }
+            SendFailure::NoAccount => f.write_str("SMTP status 530, sign-in required"),
             SendFailure::Connection => f.write_str("connection or protocol error"),
         }
     }
@@ -85,6 +88,7 @@ impl SendFailure {
             .to_owned(),
             SendFailure::NoStartTls => "starttls".to_owned(),
             SendFailure::NoSignIn => "sign-in".to_owned(),
+            SendFailure::NoAccount => "no-account".to_owned(),
             SendFailure::Connection => "connection".to_owned(),
         }
     }
@@ -102,6 +106,7 @@ impl SendFailure {
             "certificate" => Some(SendFailure::Certificate(CertificateProblem::Other)),
             "starttls" => Some(SendFailure::NoStartTls),
             "sign-in" => Some(SendFailure::NoSignIn),
+            "no-account" => Some(SendFailure::NoAccount),
             "connection" => Some(SendFailure::Connection),
             status => status
                 .parse::<u16>()
@@ -147,6 +152,9 @@ impl SendFailure {
             }
             SendFailure::NoSignIn => {
                 "Earshot signs in with PLAIN or LOGIN. Many relays offer them only once the connection is encrypted (smtp://…:587?tls=required, or smtps://…:465); a relay that needs no sign-in takes no user name or password in --smtp-url."
+            }
+            SendFailure::NoAccount => {
+                "The relay takes mail only from an account signed in: put its user name and password in --smtp-url, over TLS (smtp://user:password@host:587?tls=required, or smtps://…:465)."
             }
             SendFailure::Connection => {
                 "Could not talk to the relay: check the host and port in --smtp-url (smtps://…:465, or smtp://…:587?tls=required for STARTTLS)."
@@ -219,6 +227,7 @@ mod tests {
             SendFailure::Tls,
             SendFailure::NoStartTls,
             SendFailure::NoSignIn,
+            SendFailure::NoAccount,
             SendFailure::Connection,
         ]
         .into_iter()

@@ -74,6 +74,8 @@ impl MailError {
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// Whether `--smtp-url` names a user to sign in as.
+    signs_in: bool,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -143,7 +145,12 @@ impl Mailer {
         }
         let transport = builder.build();
         let from = from.parse().map_err(|_| MailError::From(from.to_owned()))?;
-        Ok(Mailer { transport, from })
+        let signs_in = url::Url::parse(url).is_ok_and(|url| !url.username().is_empty());
+        Ok(Mailer {
+            transport,
+            from,
+            signs_in,
+        })
     }
 
     /// Its sender's address, if that is [`made_up_sender`].
@@ -156,13 +163,19 @@ impl Mailer {
             .send(self.message(mail)?)
             .await
             .map(drop)
-            .map_err(|e| {
-                if failure::needs_smtputf8(&e) {
-                    MailError::Utf8Address
-                } else {
-                    MailError::Send(SendFailure::of(&e))
-                }
-            })
+            .map_err(|e| self.failure(&e))
+    }
+
+    /// Why the relay did not take a message, as the settings explain it.
+    fn failure(&self, error: &lettre::transport::smtp::Error) -> MailError {
+        if failure::needs_smtputf8(error) {
+            return MailError::Utf8Address;
+        }
+        match SendFailure::of(error) {
+            // Without a user, a sign-in is missing, not wrong.
+            SendFailure::Status(530) if !self.signs_in => MailError::Send(SendFailure::NoAccount),
+            failure => MailError::Send(failure),
+        }
     }
 
     /// `mail` as sent. Its Message-ID is in the sender's domain rather than

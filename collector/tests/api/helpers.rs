@@ -224,24 +224,35 @@ pub async fn smtp_sink() -> (String, tokio::sync::mpsc::UnboundedReceiver<String
 pub async fn smtp_sink_refusing(
     refuse: usize,
 ) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
-    sink(refuse, OFFERS_NOTHING).await
+    sink(refuse, SINK).await
 }
 
-/// What a sink answers to EHLO when it offers no extension (as many small
-/// relays, and no AUTH).
-const OFFERS_NOTHING: &str = "250 sink\r\n";
+/// What a sink answers to EHLO (the extensions it offers) and to MAIL
+/// FROM, lines and all.
+#[derive(Debug, Clone, Copy)]
+pub struct Answers {
+    pub ehlo: &'static str,
+    pub mail: &'static str,
+}
 
-/// An SMTP sink that answers EHLO with `ehlo` (the extensions it offers:
-/// `"250-sink\r\n250 SMTPUTF8\r\n"`) and accepts every message.
-pub async fn smtp_sink_offering(
-    ehlo: &'static str,
+/// A sink that offers no extension (as many small relays: no SMTPUTF8,
+/// no STARTTLS, no AUTH) and takes every message.
+pub const SINK: Answers = Answers {
+    ehlo: "250 sink\r\n",
+    mail: "250 ok\r\n",
+};
+
+/// An SMTP sink that gives `answers` (`"250-sink\r\n250 SMTPUTF8\r\n"` to
+/// EHLO, say) and hands over every message it takes.
+pub async fn smtp_sink_answering(
+    answers: Answers,
 ) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
-    sink(0, ehlo).await
+    sink(0, answers).await
 }
 
 async fn sink(
     refuse: usize,
-    ehlo: &'static str,
+    answers: Answers,
 ) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("smtp://{}", listener.local_addr().unwrap());
@@ -250,7 +261,7 @@ async fn sink(
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let (tx, refused) = (tx.clone(), refused.clone());
-            tokio::spawn(smtp_session(stream, tx, refused, refuse, ehlo));
+            tokio::spawn(smtp_session(stream, tx, refused, refuse, answers));
         }
     });
     (url, rx)
@@ -276,7 +287,7 @@ pub async fn smtps_sink(
             let (tx, refused, acceptor) = (tx.clone(), refused.clone(), acceptor.clone());
             tokio::spawn(async move {
                 if let Ok(stream) = acceptor.accept(stream).await {
-                    smtp_session(stream, tx, refused, 0, OFFERS_NOTHING).await;
+                    smtp_session(stream, tx, refused, 0, SINK).await;
                 }
             });
         }
@@ -284,15 +295,15 @@ pub async fn smtps_sink(
     (url, rx)
 }
 
-/// One client's SMTP conversation with a sink that answers EHLO with
-/// `ehlo`: every message's DATA goes over `tx`, except the first `refuse`
-/// of all (counted in `refused`), which get a 451.
+/// One client's SMTP conversation with a sink that gives `answers`: every
+/// message's DATA goes over `tx`, except the first `refuse` of all
+/// (counted in `refused`), which get a 451.
 async fn smtp_session(
     stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite,
     tx: tokio::sync::mpsc::UnboundedSender<String>,
     refused: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     refuse: usize,
-    ehlo: &'static str,
+    answers: Answers,
 ) {
     use std::sync::atomic::Ordering;
     use tokio::io::{AsyncBufReadExt, BufReader};
@@ -318,7 +329,8 @@ async fn smtp_session(
         }
         let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
         let answer: &[u8] = match verb.as_str() {
-            "EHLO" | "HELO" => ehlo.as_bytes(),
+            "EHLO" | "HELO" => answers.ehlo.as_bytes(),
+            "MAIL" => answers.mail.as_bytes(),
             "DATA" => {
                 data = Some(String::new());
                 b"354 go ahead\r\n"

@@ -10,7 +10,7 @@ use earshot_collector::auth::{Password, password};
 use earshot_collector::config::{Secret, Smtp};
 use earshot_collector::store::{NewUser, Role};
 
-use crate::helpers::{TestApp, smtp_sink, spawn_app_with};
+use crate::helpers::{Answers, SINK, TestApp, smtp_sink, smtp_sink_answering, spawn_app_with};
 use crate::notify::{app_with_mail, collect, complaint, header, submit};
 use crate::staff::{NOON, PASSWORD, add_staff, signed_in};
 
@@ -250,10 +250,11 @@ async fn an_email_sent_but_not_recorded_is_recorded_later_never_sent_again() {
     assert_eq!((state.as_str(), attempts), ("sent", 1));
 }
 
-/// Ada's console, her collector sending through a relay whose URL is
-/// `relay` made of the sink's (`smtp://127.0.0.1:<port>`).
-async fn console_with_relay(relay: impl FnOnce(String) -> String + Send + 'static) -> TestApp {
-    let (url, _mails) = smtp_sink().await;
+/// Ada's console, her collector sending through a sink that gives
+/// `answers`, named in `--smtp-url` as `relay` makes its URL
+/// (`smtp://127.0.0.1:<port>`) into.
+async fn console_with_relay(answers: Answers, relay: fn(String) -> String) -> TestApp {
+    let (url, _mails) = smtp_sink_answering(answers).await;
     let app = spawn_app_with(move |config| {
         config.smtp = Some(Smtp {
             url: Secret::new(relay(url)),
@@ -265,11 +266,12 @@ async fn console_with_relay(relay: impl FnOnce(String) -> String + Send + 'stati
     app
 }
 
-/// Both stop lettre before the relay gives any status: the page said
+/// These stop lettre before the relay gives any status: the page said
 /// "connection or protocol error" and pointed at the host and port.
 #[tokio::test]
 async fn a_test_email_says_when_the_relay_offers_no_encryption_or_no_sign_in() {
     tested_through(
+        SINK,
         |url| format!("{url}?tls=required"),
         "starttls",
         "the relay does not offer STARTTLS",
@@ -277,6 +279,7 @@ async fn a_test_email_says_when_the_relay_offers_no_encryption_or_no_sign_in() {
     )
     .await;
     tested_through(
+        SINK,
         |url| url.replacen("smtp://", "smtp://earshot:secret@", 1),
         "sign-in",
         "the relay offers no way to sign in that Earshot speaks",
@@ -285,11 +288,44 @@ async fn a_test_email_says_when_the_relay_offers_no_encryption_or_no_sign_in() {
     .await;
 }
 
-/// Asserts that a test email through `relay` (made of the sink's URL) is
-/// refused as `outcome`, said as `said` with `advice`, and that every
-/// administrator is told email is failing: the relay is at fault.
-async fn tested_through(relay: fn(String) -> String, outcome: &str, said: &str, advice: &str) {
-    let app = console_with_relay(relay).await;
+/// A relay that wants a sign-in answers 530 to a collector that gave it
+/// none: the page told the operator to check a password they never set.
+#[tokio::test]
+async fn a_test_email_says_a_sign_in_is_missing_or_refused_as_the_settings_have_one() {
+    let wants_sign_in = Answers {
+        ehlo: "250-sink\r\n250 AUTH PLAIN LOGIN\r\n",
+        mail: "530 5.7.0 Authentication required\r\n",
+    };
+    tested_through(
+        wants_sign_in,
+        |url| url,
+        "no-account",
+        "SMTP status 530, sign-in required",
+        "put its user name and password in --smtp-url",
+    )
+    .await;
+    tested_through(
+        wants_sign_in,
+        |url| url.replacen("smtp://", "smtp://earshot:secret@", 1),
+        "530",
+        "SMTP status 530",
+        "check the user name and password in --smtp-url",
+    )
+    .await;
+}
+
+/// Asserts that a test email through a sink giving `answers`, named as
+/// `relay` makes its URL, is refused as `outcome`, said as `said` with
+/// `advice`, and that every administrator is told email is failing: the
+/// relay or the settings are at fault.
+async fn tested_through(
+    answers: Answers,
+    relay: fn(String) -> String,
+    outcome: &str,
+    said: &str,
+    advice: &str,
+) {
+    let app = console_with_relay(answers, relay).await;
     let ada = signed_in(&app, "ada@example.com").await;
     let tested = ada.act("/console/notifications/test", &[]).await;
     let to = tested.headers()["location"].to_str().unwrap().to_owned();

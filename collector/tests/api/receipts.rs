@@ -9,7 +9,7 @@ use std::time::Duration;
 use earshot_collector::store::CLOSED_GRACE_MS;
 use serde_json::json;
 
-use crate::helpers::{TestApp, audit_details, smtp_sink_offering};
+use crate::helpers::{Answers, SINK, TestApp, audit_details, smtp_sink_answering};
 use crate::notify::{app_with_mail, app_with_relay, collect, decoded_header, header};
 use crate::staff::{Console, NOON, between, signed_in, submit};
 
@@ -255,7 +255,11 @@ async fn a_receipt_the_relay_cannot_take_for_its_address_is_given_up_at_once_and
 
 #[tokio::test]
 async fn a_relay_that_offers_smtputf8_takes_letters_beyond_ascii_before_the_at() {
-    let relay = smtp_sink_offering("250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n").await;
+    let relay = smtp_sink_answering(Answers {
+        ehlo: "250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
+        ..SINK
+    })
+    .await;
     let (app, _, mut mails) = app_with_relay(NOON, relay).await;
     set_receipts(&app, true).await;
     let (id, _) = submit(&app, from_ana(&app, "Idea", "änna@bücher.example")).await;
