@@ -69,6 +69,9 @@ impl MailError {
     }
 }
 
+/// How long [`Mailer::check`] waits for the relay.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Sends mail through one SMTP relay. Cheap to clone.
 #[derive(Clone)]
 pub struct Mailer {
@@ -164,6 +167,19 @@ impl Mailer {
             .await
             .map(drop)
             .map_err(|e| self.failure(&e))
+    }
+
+    /// Connects to the relay as every email will (TLS, sign-in) and says
+    /// goodbye, sending nothing. What the settings get wrong is then read
+    /// in the start's log, not after the first complaint reached nobody;
+    /// a sender or an address the relay refuses shows only by sending.
+    pub async fn check(&self) -> Result<(), MailError> {
+        match tokio::time::timeout(CHECK_TIMEOUT, self.transport.test_connection()).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(MailError::Send(SendFailure::Connection)),
+            Ok(Err(e)) => Err(self.failure(&e)),
+            Err(_) => Err(MailError::Send(SendFailure::TimedOut)),
+        }
     }
 
     /// Why the relay did not take a message, as the settings explain it.

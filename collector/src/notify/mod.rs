@@ -75,6 +75,20 @@ impl Context {
     }
 }
 
+/// Says in the log whether the relay takes the collector's connection and
+/// sign-in, once, at start.
+async fn check_relay(mailer: Arc<Mailer>) {
+    match mailer.check().await {
+        Ok(()) => tracing::info!("the SMTP relay took a connection and the sign-in"),
+        Err(crate::mail::MailError::Send(failure)) => tracing::warn!(
+            error = %failure,
+            advice = failure.advice(),
+            "the SMTP relay did not take the collector's connection at start: emails wait, and are tried again, until it does"
+        ),
+        Err(e) => tracing::warn!(error = %e, "the SMTP relay could not be tried"),
+    }
+}
+
 /// The running background work; stopped by dropping or [`stop`](Self::stop).
 pub struct Notifier {
     tasks: Vec<JoinHandle<()>>,
@@ -90,7 +104,8 @@ impl Notifier {
             }),
             supervise::spawn("notify: webhooks", move || hooks_out::run(hooking.clone())),
         ];
-        if ctx.mailer.is_some() {
+        if let Some(mailer) = ctx.mailer.clone() {
+            tasks.push(tokio::spawn(check_relay(mailer)));
             tasks.push(supervise::spawn("notify: mail", move || {
                 mail_out::run(mailing.clone())
             }));

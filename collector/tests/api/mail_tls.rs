@@ -85,6 +85,13 @@ async fn a_relay_with_a_certificate_from_an_authority_the_system_trusts_gets_the
         line.contains("the relay's certificate is from an authority this machine does not trust"),
         "{line}"
     );
+    // Said at start already, with what to do.
+    let line = logged(&at("stranger.log"), "at start").await;
+    assert!(
+        line.contains("the relay's certificate is from an authority this machine does not trust")
+            && line.contains("update-ca-certificates"),
+        "{line}"
+    );
     let line = logged(&at("misdirected.log"), "an email could not be sent").await;
     assert!(
         line.contains("the relay's certificate is not for the host in --smtp-url"),
