@@ -19,6 +19,9 @@ pub enum SendFailure {
     NoSignIn,
     /// The relay wants a sign-in (530), and `--smtp-url` names no user.
     NoAccount,
+    /// `--smtp-from` has letters beyond ASCII before the `@`, and the relay
+    /// does not offer SMTPUTF8.
+    Utf8Sender,
     /// No connection, or one that broke off.
     Connection,
 }
@@ -44,6 +47,9 @@ impl std::fmt::Display for SendFailure {
                 f.write_str("the relay offers no way to sign in that Earshot speaks")
             }
             SendFailure::NoAccount => f.write_str("SMTP status 530, sign-in required"),
+            SendFailure::Utf8Sender => f.write_str(
+                "the sender has letters beyond ASCII before the @, and the relay does not offer SMTPUTF8",
+            ),
             SendFailure::Connection => f.write_str("connection or protocol error"),
         }
     }
@@ -89,6 +95,7 @@ impl SendFailure {
             SendFailure::NoStartTls => "starttls".to_owned(),
             SendFailure::NoSignIn => "sign-in".to_owned(),
             SendFailure::NoAccount => "no-account".to_owned(),
+            SendFailure::Utf8Sender => "utf8-sender".to_owned(),
             SendFailure::Connection => "connection".to_owned(),
         }
     }
@@ -107,6 +114,7 @@ impl SendFailure {
             "starttls" => Some(SendFailure::NoStartTls),
             "sign-in" => Some(SendFailure::NoSignIn),
             "no-account" => Some(SendFailure::NoAccount),
+            "utf8-sender" => Some(SendFailure::Utf8Sender),
             "connection" => Some(SendFailure::Connection),
             status => status
                 .parse::<u16>()
@@ -156,6 +164,9 @@ impl SendFailure {
             SendFailure::NoAccount => {
                 "The relay takes mail only from an account signed in: put its user name and password in --smtp-url, over TLS (smtp://user:password@host:587?tls=required, or smtps://…:465)."
             }
+            SendFailure::Utf8Sender => {
+                "Set --smtp-from to an address with plain letters before the @ (feedback@…), or send through a relay that offers SMTPUTF8."
+            }
             SendFailure::Connection => {
                 "Could not talk to the relay: check the host and port in --smtp-url (smtps://…:465, or smtp://…:587?tls=required for STARTTLS)."
             }
@@ -173,8 +184,9 @@ fn client_refusal(error: &lettre::transport::smtp::Error) -> Option<String> {
         .flatten()
 }
 
-/// Whether lettre would not send because an address has letters beyond
-/// ASCII and the relay does not offer SMTPUTF8.
+/// Whether lettre would not send because an address (the sender's or the
+/// recipient's) has letters beyond ASCII and the relay does not offer
+/// SMTPUTF8.
 pub(super) fn needs_smtputf8(error: &lettre::transport::smtp::Error) -> bool {
     client_refusal(error).is_some_and(|said| said.contains("SMTPUTF8"))
 }
@@ -228,6 +240,7 @@ mod tests {
             SendFailure::NoStartTls,
             SendFailure::NoSignIn,
             SendFailure::NoAccount,
+            SendFailure::Utf8Sender,
             SendFailure::Connection,
         ]
         .into_iter()

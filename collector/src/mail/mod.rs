@@ -121,6 +121,16 @@ pub fn made_up_sender(from: &str) -> Option<String> {
     nobodys_sender(&from.parse().ok()?)
 }
 
+/// `from` (as `--smtp-from` takes it) with its domain in Punycode, which
+/// every relay takes ([`crate::address`]).
+fn sender(from: &str) -> Option<Mailbox> {
+    let mailbox: Mailbox = from.parse().ok()?;
+    let email = crate::address::ascii_domain(mailbox.email.as_ref())
+        .parse()
+        .ok()?;
+    Some(Mailbox::new(mailbox.name, email))
+}
+
 fn nobodys_sender(from: &Mailbox) -> Option<String> {
     let domain = from.email.domain().to_ascii_lowercase();
     let domain = domain.trim_end_matches('.');
@@ -147,7 +157,7 @@ impl Mailer {
             builder = builder.tls(tls);
         }
         let transport = builder.build();
-        let from = from.parse().map_err(|_| MailError::From(from.to_owned()))?;
+        let from = sender(from).ok_or_else(|| MailError::From(from.to_owned()))?;
         let signs_in = url::Url::parse(url).is_ok_and(|url| !url.username().is_empty());
         Ok(Mailer {
             transport,
@@ -185,7 +195,14 @@ impl Mailer {
     /// Why the relay did not take a message, as the settings explain it.
     fn failure(&self, error: &lettre::transport::smtp::Error) -> MailError {
         if failure::needs_smtputf8(error) {
-            return MailError::Utf8Address;
+            // The sender's domain is in Punycode: letters beyond ASCII
+            // left in it are the settings', and fail every email.
+            let sender: &str = self.from.email.as_ref();
+            return if sender.is_ascii() {
+                MailError::Utf8Address
+            } else {
+                MailError::Send(SendFailure::Utf8Sender)
+            };
         }
         match SendFailure::of(error) {
             // Without a user, a sign-in is missing, not wrong.

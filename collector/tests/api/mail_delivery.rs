@@ -10,6 +10,8 @@ use earshot_collector::auth::{Password, password};
 use earshot_collector::config::{Secret, Smtp};
 use earshot_collector::store::{NewUser, Role};
 
+use tokio::sync::mpsc::UnboundedReceiver;
+
 use crate::helpers::{Answers, SINK, TestApp, smtp_sink, smtp_sink_answering, spawn_app_with};
 use crate::notify::{app_with_mail, collect, complaint, header, submit};
 use crate::staff::{NOON, PASSWORD, add_staff, signed_in};
@@ -250,20 +252,27 @@ async fn an_email_sent_but_not_recorded_is_recorded_later_never_sent_again() {
     assert_eq!((state.as_str(), attempts), ("sent", 1));
 }
 
-/// Ada's console, her collector sending through a sink that gives
-/// `answers`, named in `--smtp-url` as `relay` makes its URL
-/// (`smtp://127.0.0.1:<port>`) into.
-async fn console_with_relay(answers: Answers, relay: fn(String) -> String) -> TestApp {
-    let (url, _mails) = smtp_sink_answering(answers).await;
+/// The sender of most tests' emails.
+const FROM: &str = "Earshot <earshot@fernandfig.example>";
+
+/// Ada's console, her collector sending from `from` through a sink that
+/// gives `answers`, named in `--smtp-url` as `relay` makes its URL
+/// (`smtp://127.0.0.1:<port>`) into; and what reaches the sink.
+async fn console_with_relay(
+    answers: Answers,
+    relay: fn(String) -> String,
+    from: &'static str,
+) -> (TestApp, UnboundedReceiver<String>) {
+    let (url, mails) = smtp_sink_answering(answers).await;
     let app = spawn_app_with(move |config| {
         config.smtp = Some(Smtp {
             url: Secret::new(relay(url)),
-            from: "Earshot <earshot@fernandfig.example>".into(),
+            from: from.into(),
         });
     })
     .await;
     add_staff(&app.running.store).await;
-    app
+    (app, mails)
 }
 
 /// These stop lettre before the relay gives any status: the page said
@@ -273,6 +282,7 @@ async fn a_test_email_says_when_the_relay_offers_no_encryption_or_no_sign_in() {
     tested_through(
         SINK,
         |url| format!("{url}?tls=required"),
+        FROM,
         "starttls",
         "the relay does not offer STARTTLS",
         "does not offer encryption on this port",
@@ -281,6 +291,7 @@ async fn a_test_email_says_when_the_relay_offers_no_encryption_or_no_sign_in() {
     tested_through(
         SINK,
         |url| url.replacen("smtp://", "smtp://earshot:secret@", 1),
+        FROM,
         "sign-in",
         "the relay offers no way to sign in that Earshot speaks",
         "Earshot signs in with PLAIN or LOGIN",
@@ -299,6 +310,7 @@ async fn a_test_email_says_a_sign_in_is_missing_or_refused_as_the_settings_have_
     tested_through(
         wants_sign_in,
         |url| url,
+        FROM,
         "no-account",
         "SMTP status 530, sign-in required",
         "put its user name and password in --smtp-url",
@@ -307,6 +319,7 @@ async fn a_test_email_says_a_sign_in_is_missing_or_refused_as_the_settings_have_
     tested_through(
         wants_sign_in,
         |url| url.replacen("smtp://", "smtp://earshot:secret@", 1),
+        FROM,
         "530",
         "SMTP status 530",
         "check the user name and password in --smtp-url",
@@ -314,18 +327,54 @@ async fn a_test_email_says_a_sign_in_is_missing_or_refused_as_the_settings_have_
     .await;
 }
 
-/// Asserts that a test email through a sink giving `answers`, named as
-/// `relay` makes its URL, is refused as `outcome`, said as `said` with
+/// A sender's international domain goes in Punycode, which every relay
+/// takes; letters beyond ASCII before its `@` fail every email through a
+/// relay without SMTPUTF8, which the settings must mend.
+#[tokio::test]
+async fn a_sender_beyond_ascii_goes_where_it_can_and_is_named_where_it_cannot() {
+    let (app, mut mails) =
+        console_with_relay(SINK, |url| url, "Rückmeldung <feedback@bücher.example>").await;
+    let ada = signed_in(&app, "ada@example.com").await;
+    let tested = ada.act("/console/notifications/test", &[]).await;
+    let to = tested.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/console/notifications?tested=sent-0#email");
+    let got = collect(&mut mails, Duration::from_secs(1)).await;
+    let [mail] = got.as_slice() else {
+        panic!("the test email: {got:?}");
+    };
+    assert!(
+        header(mail, "From").ends_with("<feedback@xn--bcher-kva.example>"),
+        "{mail}"
+    );
+    assert!(
+        header(mail, "Message-ID").ends_with("@xn--bcher-kva.example>"),
+        "{mail}"
+    );
+
+    tested_through(
+        SINK,
+        |url| url,
+        "Earshot <rückmeldung@fernandfig.example>",
+        "utf8-sender",
+        "the sender has letters beyond ASCII before the @, and the relay does not offer SMTPUTF8",
+        "Set --smtp-from to an address with plain letters before the @",
+    )
+    .await;
+}
+
+/// Asserts that a test email from `from` through a sink giving `answers`,
+/// named as `relay` makes its URL, is refused as `outcome`, said as `said` with
 /// `advice`, and that every administrator is told email is failing: the
 /// relay or the settings are at fault.
 async fn tested_through(
     answers: Answers,
     relay: fn(String) -> String,
+    from: &'static str,
     outcome: &str,
     said: &str,
     advice: &str,
 ) {
-    let app = console_with_relay(answers, relay).await;
+    let (app, _) = console_with_relay(answers, relay, from).await;
     let ada = signed_in(&app, "ada@example.com").await;
     let tested = ada.act("/console/notifications/test", &[]).await;
     let to = tested.headers()["location"].to_str().unwrap().to_owned();
