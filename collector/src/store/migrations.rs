@@ -150,6 +150,16 @@ fn add_assignment_accounts(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Version 34's column (see `schema/0034.sql`).
+fn add_address_refused(conn: &Connection) -> Result<(), StoreError> {
+    add_column_once(
+        conn,
+        "mail_attempts",
+        "address_refused",
+        "INTEGER NOT NULL DEFAULT 0 CHECK (address_refused IN (0, 1))",
+    )
+}
+
 /// How many schema versions this binary knows.
 pub fn known() -> usize {
     MIGRATIONS.len()
@@ -213,6 +223,9 @@ fn apply_upto(conn: &mut Connection, upto: usize) -> Result<Vec<usize>, StoreErr
         }
         if i + 1 == 33 {
             super::privacy::rekey_international_domains(&tx)?;
+        }
+        if i + 1 == 34 {
+            add_address_refused(&tx)?;
         }
         let redacted = if i + 1 == 27 {
             super::redact::backfill(&tx)?
