@@ -363,9 +363,9 @@ async fn a_sender_beyond_ascii_goes_where_it_can_and_is_named_where_it_cannot() 
 }
 
 /// Asserts that a test email from `from` through a sink giving `answers`,
-/// named as `relay` makes its URL, is refused as `outcome`, said as `said` with
-/// `advice`, and that every administrator is told email is failing: the
-/// relay or the settings are at fault.
+/// named as `relay` makes its URL, is refused as `outcome`, said as
+/// `said` with `advice`, and that every administrator is told email is
+/// failing: the relay or the settings are at fault.
 async fn tested_through(
     answers: Answers,
     relay: fn(String) -> String,
