@@ -147,6 +147,36 @@ fn due_mail(conn: &Connection, now: i64, limit: i64) -> Result<Vec<MailJob>, Sto
     Ok(jobs)
 }
 
+/// Records a failed attempt at email `id`: tried again at `retry_at`, or
+/// given up; `address_refused` when its address alone was refused.
+fn failed(
+    conn: &Connection,
+    id: i64,
+    at: i64,
+    error: &str,
+    retry_at: Option<i64>,
+    address_refused: bool,
+) -> Result<(), StoreError> {
+    match retry_at {
+        Some(due) => conn
+            .prepare_cached(
+                "UPDATE mail_outbox SET attempts = attempts + 1, due_at = ?2 WHERE id = ?1",
+            )?
+            .execute(params![id, due])?,
+        None => conn
+            .prepare_cached(
+                "UPDATE mail_outbox SET attempts = attempts + 1, state = 'failed' WHERE id = ?1",
+            )?
+            .execute([id])?,
+    };
+    conn.prepare_cached(
+        "INSERT INTO mail_attempts (outbox_id, at, ok, error, address_refused)
+         VALUES (?1, ?2, 0, ?3, ?4)",
+    )?
+    .execute(params![id, at, error, address_refused])?;
+    Ok(())
+}
+
 fn record_mail(conn: &Connection, id: i64, result: &MailResult, at: i64) -> Result<(), StoreError> {
     match result {
         MailResult::Sent { folded_upto } => {
@@ -177,38 +207,11 @@ fn record_mail(conn: &Connection, id: i64, result: &MailResult, at: i64) -> Resu
             )?
             .execute(params![id, at])?;
         }
-        MailResult::Failed { error, retry_at } => {
-            match retry_at {
-                Some(due) => conn
-                    .prepare_cached(
-                        "UPDATE mail_outbox SET attempts = attempts + 1, due_at = ?2 WHERE id = ?1",
-                    )?
-                    .execute(params![id, due])?,
-                None => conn
-                    .prepare_cached(
-                        "UPDATE mail_outbox SET attempts = attempts + 1, state = 'failed' WHERE id = ?1",
-                    )?
-                    .execute([id])?,
-            };
-            conn.prepare_cached(
-                "INSERT INTO mail_attempts (outbox_id, at, ok, error) VALUES (?1, ?2, 0, ?3)",
-            )?
-            .execute(params![id, at, error])?;
-        }
+        MailResult::Failed { error, retry_at } => failed(conn, id, at, error, *retry_at, false)?,
+        MailResult::Refused { error } => failed(conn, id, at, error, None, true)?,
         MailResult::Cancelled => {
             conn.prepare_cached("UPDATE mail_outbox SET state = 'cancelled' WHERE id = ?1")?
                 .execute([id])?;
-        }
-        MailResult::Refused { error } => {
-            conn.prepare_cached(
-                "UPDATE mail_outbox SET attempts = attempts + 1, state = 'failed' WHERE id = ?1",
-            )?
-            .execute([id])?;
-            conn.prepare_cached(
-                "INSERT INTO mail_attempts (outbox_id, at, ok, error, address_refused)
-                 VALUES (?1, ?2, 0, ?3, 1)",
-            )?
-            .execute(params![id, at, error])?;
         }
     }
     Ok(())

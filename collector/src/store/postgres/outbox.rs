@@ -37,6 +37,41 @@ fn entry_line(r: &Row, offset: usize) -> Result<EntryLine, StoreError> {
     })
 }
 
+/// Records a failed attempt at email `id` (as on SQLite).
+async fn failed(
+    client: &impl GenericClient,
+    id: i64,
+    at: i64,
+    error: &str,
+    retry_at: Option<i64>,
+    address_refused: bool,
+) -> Result<(), StoreError> {
+    match retry_at {
+        Some(due) => {
+            client
+                .execute(
+                    "UPDATE mail_outbox SET attempts = attempts + 1, due_at = $2 WHERE id = $1",
+                    &[&id, &due],
+                )
+                .await?
+        }
+        None => client
+            .execute(
+                "UPDATE mail_outbox SET attempts = attempts + 1, state = 'failed' WHERE id = $1",
+                &[&id],
+            )
+            .await?,
+    };
+    client
+        .execute(
+            "INSERT INTO mail_attempts (outbox_id, at, ok, error, address_refused)
+             VALUES ($1, $2, false, $3, $4)",
+            &[&id, &at, &error, &address_refused],
+        )
+        .await?;
+    Ok(())
+}
+
 async fn record_mail(
     client: &impl GenericClient,
     id: i64,
@@ -81,51 +116,14 @@ async fn record_mail(
                 .await?;
         }
         MailResult::Failed { error, retry_at } => {
-            match retry_at {
-                Some(due) => {
-                    client
-                        .execute(
-                            "UPDATE mail_outbox SET attempts = attempts + 1, due_at = $2 WHERE id = $1",
-                            &[&id, due],
-                        )
-                        .await?
-                }
-                None => {
-                    client
-                        .execute(
-                            "UPDATE mail_outbox SET attempts = attempts + 1, state = 'failed' WHERE id = $1",
-                            &[&id],
-                        )
-                        .await?
-                }
-            };
-            client
-                .execute(
-                    "INSERT INTO mail_attempts (outbox_id, at, ok, error) VALUES ($1, $2, false, $3)",
-                    &[&id, &at, error],
-                )
-                .await?;
+            failed(client, id, at, error, *retry_at, false).await?
         }
+        MailResult::Refused { error } => failed(client, id, at, error, None, true).await?,
         MailResult::Cancelled => {
             client
                 .execute(
                     "UPDATE mail_outbox SET state = 'cancelled' WHERE id = $1",
                     &[&id],
-                )
-                .await?;
-        }
-        MailResult::Refused { error } => {
-            client
-                .execute(
-                    "UPDATE mail_outbox SET attempts = attempts + 1, state = 'failed' WHERE id = $1",
-                    &[&id],
-                )
-                .await?;
-            client
-                .execute(
-                    "INSERT INTO mail_attempts (outbox_id, at, ok, error, address_refused)
-                     VALUES ($1, $2, false, $3, true)",
-                    &[&id, &at, error],
                 )
                 .await?;
         }
