@@ -322,7 +322,16 @@ impl Sqlite {
                     invited_by_id: r.get(6)?,
                 })
             })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            let mut waiting = Vec::new();
+            for invite in rows {
+                let invite = invite?;
+                // An account whose domain is written the other way
+                // (`bücher.de`, `xn--bcher-kva.de`) is found here.
+                if !super::staff::email_taken(conn, &invite.email)? {
+                    waiting.push(invite);
+                }
+            }
+            Ok(waiting)
         })
         .await
     }

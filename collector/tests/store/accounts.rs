@@ -280,6 +280,16 @@ async fn an_invitation_names_an_international_domain_written_either_way(db: &Sto
         ["li@xn--bcher-kva.example"],
         "the later replaced it"
     );
+    // Added meanwhile (`earshot user add`), her domain typed the other
+    // way: the invitation can no longer be accepted, so it no longer waits.
+    let li = NewUser {
+        email: "Li@BÜCHER.example".into(),
+        name: "Li".into(),
+        role: Role::Agent,
+        password_hash: "x".into(),
+    };
+    db.add_user(li, T0 + 2).await.unwrap();
+    assert_eq!(db.pending_invites(T0 + 3).await.unwrap(), []);
 }
 story!(an_invitation_names_an_international_domain_written_either_way);
 

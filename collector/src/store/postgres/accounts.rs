@@ -43,9 +43,9 @@ async fn other_active_admins(tx: &Transaction<'_>, user_id: i64) -> Result<i64, 
         .try_get(0)?)
 }
 
-async fn email_taken(tx: &Transaction<'_>, email: &str) -> Result<bool, StoreError> {
+async fn email_taken(client: &impl GenericClient, email: &str) -> Result<bool, StoreError> {
     let (typed, other) = super::staff::address(email);
-    Ok(tx
+    Ok(client
         .query_opt(
             "SELECT 1 FROM users WHERE lower(email) IN (lower($1), lower($2))",
             &[&typed, &other],
@@ -453,7 +453,7 @@ impl Postgres {
                 &[&now],
             )
             .await?;
-        read_rows(&rows, |r| {
+        let invites = read_rows(&rows, |r| {
             Ok(PendingInvite {
                 id: r.try_get(0)?,
                 email: r.try_get(1)?,
@@ -463,7 +463,16 @@ impl Postgres {
                 expires_at: r.try_get(5)?,
                 invited_by_id: r.try_get(6)?,
             })
-        })
+        })?;
+        let mut waiting = Vec::new();
+        for invite in invites {
+            // An account whose domain is written the other way is found
+            // here (as on SQLite).
+            if !email_taken(&client, &invite.email).await? {
+                waiting.push(invite);
+            }
+        }
+        Ok(waiting)
     }
 
     pub async fn pending_resets(&self, now: i64) -> Result<Vec<PendingReset>, StoreError> {
