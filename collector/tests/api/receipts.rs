@@ -250,7 +250,12 @@ async fn a_receipt_the_relay_cannot_take_for_its_address_is_given_up_at_once_and
         "{notifications}"
     );
     let page = console.html(&format!("/console/entries/{id}")).await;
-    assert!(page.contains("(the receipt could not be emailed"), "{page}");
+    assert!(
+        page.contains(
+            "(the receipt could not be emailed: the collector's relay cannot take this address"
+        ),
+        "{page}"
+    );
 }
 
 #[tokio::test]

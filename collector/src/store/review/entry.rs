@@ -64,6 +64,9 @@ pub enum Receipt {
     Sent,
     /// The relay refused it to the end: the address may not take mail.
     Failed,
+    /// Given up at once: the relay cannot take its address (letters beyond
+    /// ASCII before the `@`, and no SMTPUTF8), however often asked.
+    Refused,
     /// Not sent: the address had its receipts for the day, the entry turned
     /// out to be spam, or (a closing word) a reply told the customer or
     /// the entry was reopened first.
@@ -71,12 +74,14 @@ pub enum Receipt {
 }
 
 impl Receipt {
-    /// From the outbox row's state; `None` for a state no collector writes.
+    /// From the outbox row's state, or `refused` for one failed whose
+    /// address alone was refused; `None` for a state no collector writes.
     pub fn from_state(state: &str) -> Option<Receipt> {
         match state {
             "pending" => Some(Receipt::Waiting),
             "sent" | "folded" => Some(Receipt::Sent),
             "failed" => Some(Receipt::Failed),
+            "refused" => Some(Receipt::Refused),
             "cancelled" => Some(Receipt::Skipped),
             _ => None,
         }
@@ -107,7 +112,10 @@ pub(in crate::store) const DETAIL_SELECT: &str =
         e.page_referrer, e.user_agent, e.language, e.timezone, e.viewport, e.spam_reason,
         e.created_at, e.first_response_at, s.name, s.first_response_minutes, e.assignee_id,
         e.context, e.followup_at, u.name,
-        (SELECT m.state FROM mail_outbox m WHERE m.entry_id = e.id AND m.kind = 'receipt'
+        (SELECT CASE WHEN m.state = 'failed' AND EXISTS (
+                    SELECT 1 FROM mail_attempts a WHERE a.outbox_id = m.id AND a.address_refused)
+                THEN 'refused' ELSE m.state END
+         FROM mail_outbox m WHERE m.entry_id = e.id AND m.kind = 'receipt'
          ORDER BY m.id DESC LIMIT 1),
         e.email IS NOT NULL AND s.receipt_email, s.key
      FROM entries e JOIN sites s ON s.id = e.site_id LEFT JOIN users u ON u.id = e.assignee_id";
@@ -248,7 +256,14 @@ mod tests {
 
     #[test]
     fn every_state_an_email_can_be_in_says_what_became_of_a_receipt() {
-        let states = ["pending", "sent", "folded", "failed", "cancelled"];
+        let states = [
+            "pending",
+            "sent",
+            "folded",
+            "failed",
+            "refused",
+            "cancelled",
+        ];
         let read: Vec<Option<Receipt>> = states.into_iter().map(Receipt::from_state).collect();
         assert_eq!(
             read,
@@ -257,6 +272,7 @@ mod tests {
                 Some(Receipt::Sent),
                 Some(Receipt::Sent),
                 Some(Receipt::Failed),
+                Some(Receipt::Refused),
                 Some(Receipt::Skipped),
             ]
         );

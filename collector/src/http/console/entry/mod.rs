@@ -135,7 +135,7 @@ fn told_customer(mail: Option<Receipt>) -> Markup {
         @match mail {
             Some(Receipt::Sent) => { " (the customer was emailed)" }
             Some(Receipt::Waiting) => { " (the customer will be emailed in a few minutes, unless a reply tells them first)" }
-            Some(Receipt::Failed) => { " " span.late { "(the email to the customer could not be sent)" } }
+            Some(Receipt::Failed | Receipt::Refused) => { " " span.late { "(the email to the customer could not be sent)" } }
             Some(Receipt::Skipped) | None => {}
         }
     }
@@ -389,6 +389,7 @@ fn render(
                 Some(Receipt::Sent) => { " (receipt emailed)" }
                 Some(Receipt::Waiting) => { " (receipt waiting to be sent)" }
                 Some(Receipt::Failed) => { " " span.late { "(the receipt could not be emailed: the address may not take mail)" } }
+                Some(Receipt::Refused) => { " " span.late { "(the receipt could not be emailed: the collector's relay cannot take this address, so replies reach only the status page)" } }
                 Some(Receipt::Skipped) | None => {}
             }
             " · " (entry.site_name) " · received " (local_time::when(entry.created_at, now))
