@@ -25,6 +25,12 @@ pub fn ascii_domain(address: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether `address`'s domain can be written the other way
+/// ([`other_form`]): only then may a lookup by the form as typed miss.
+pub fn has_other_form(address: &str) -> bool {
+    other_form(address) != address
+}
+
 /// `address` with its domain written the other way: in Punycode when it
 /// is written in Unicode, in Unicode when in Punycode (lower case both,
 /// as UTS #46 maps them); `address` as it is when its domain has no other
@@ -90,7 +96,9 @@ mod tests {
             "ana@b\u{FFFD}cher.de",
         ] {
             assert_eq!(other_form(alone), alone);
+            assert!(!has_other_form(alone), "{alone}");
         }
+        assert!(has_other_form("Jan@Müller.de") && has_other_form("Jan@XN--MLLER-KVA.de"));
     }
 
     #[test]

@@ -326,8 +326,11 @@ impl Sqlite {
             for invite in rows {
                 let invite = invite?;
                 // An account whose domain is written the other way
-                // (`bücher.de`, `xn--bcher-kva.de`) is found here.
-                if !super::staff::email_taken(conn, &invite.email)? {
+                // (`bücher.de`, `xn--bcher-kva.de`) is found here; the
+                // query found one written the same way.
+                if !crate::address::has_other_form(&invite.email)
+                    || !super::staff::email_taken(conn, &invite.email)?
+                {
                     waiting.push(invite);
                 }
             }

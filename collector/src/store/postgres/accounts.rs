@@ -467,8 +467,10 @@ impl Postgres {
         let mut waiting = Vec::new();
         for invite in invites {
             // An account whose domain is written the other way is found
-            // here (as on SQLite).
-            if !email_taken(&client, &invite.email).await? {
+            // here (as on SQLite), one round trip for each such invite.
+            if !crate::address::has_other_form(&invite.email)
+                || !email_taken(&client, &invite.email).await?
+            {
                 waiting.push(invite);
             }
         }
