@@ -13,6 +13,7 @@
 //! skipped.
 
 mod browser;
+mod driver_retry;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -27,7 +28,8 @@ use earshot_collector::config::Config;
 use earshot_collector::server::{self, Running};
 use tempfile::TempDir;
 
-pub use browser::{Browser, Engine, driver_failed, once_more_if_webkit_driver_failed};
+pub use browser::{Browser, Engine};
+pub use driver_retry::{driver_failed, once_more_if_webkit_driver_failed};
 
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 

@@ -59,6 +59,7 @@ mod rest;
 mod rest_reads;
 mod rest_writes;
 mod reverse_proxy;
+mod setup;
 mod sign_in;
 mod site_console;
 mod site_edit;

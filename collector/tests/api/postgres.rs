@@ -164,7 +164,7 @@ async fn the_setup_link_any_collector_printed_works_on_every_collector() {
     let path_of = |link: String, base: &str| link.trim_start_matches(base).to_owned();
     let path = path_of(a.setup_url(), &a.url);
     assert_eq!(path_of(b.setup_url(), &b.url), path, "one link for both");
-    let token = path.split("token=").nth(1).unwrap().to_owned();
+    let token = crate::setup::setup_token(&path).to_owned();
 
     // Opened through one collector, sent through the other.
     let mut console = Console::at(&a.url);

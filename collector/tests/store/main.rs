@@ -7,12 +7,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 mod accounts;
+mod bulk;
 mod conversation;
 mod customer_mail;
 mod deadlocks;
 mod fixture;
 mod inbox;
 mod ingest;
+mod links;
 mod mail_outbox;
 mod notify;
 mod notify_settings;

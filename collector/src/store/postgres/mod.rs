@@ -16,6 +16,7 @@
 //! under a lease. Search is a `tsvector` kept with each entry, not an
 //! index caught up in batches.
 
+mod account_links;
 mod accounts;
 mod attachments;
 mod conversation;
