@@ -5,7 +5,7 @@ use earshot_protocol::{Kind, Severity};
 use serde::{Deserialize, Serialize};
 use time::macros::format_description;
 
-use super::input::{self, InputError, bad, one_of};
+use super::input::{InputError, bad, one_of};
 use super::workflow::{DAY, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,9 +46,12 @@ pub enum PromiseFilter {
 pub struct Filter {
     pub view: View,
     pub site: Option<i64>,
-    pub kind: Option<String>,
-    pub status: Option<Status>,
-    pub severity: Option<String>,
+    /// Entries of any of these kinds; of every kind when empty. The same
+    /// for statuses and severities: a query string names several with
+    /// commas (`kind=complaint,expectation`), each once.
+    pub kinds: Vec<String>,
+    pub statuses: Vec<Status>,
+    pub severities: Vec<String>,
     pub assignee: Option<Assignee>,
     pub promise: Option<PromiseFilter>,
     /// Created at or after (Unix ms).
@@ -185,6 +188,38 @@ pub struct RawFilter {
     pub after: String,
 }
 
+/// The values of a filter that takes any of several (`raw`, comma-separated,
+/// as [`ANY_OF_SEPARATOR`] joins them), each read by `parse` and kept once,
+/// in the order given; none when `raw` is empty. An unknown or empty value
+/// refuses the whole, naming what `field` takes.
+fn any_of<T: PartialEq, const N: usize>(
+    field: &'static str,
+    raw: &str,
+    names: [&str; N],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, InputError> {
+    let mut values: Vec<T> = Vec::new();
+    if raw.is_empty() {
+        return Ok(values);
+    }
+    for name in raw.split(ANY_OF_SEPARATOR) {
+        let value = parse(name).ok_or_else(|| {
+            let mut refusal = one_of(field, names);
+            refusal
+                .message
+                .push_str(", or several of these separated by commas");
+            refusal
+        })?;
+        if !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    Ok(values)
+}
+
+/// What separates the values of a filter that takes several.
+pub const ANY_OF_SEPARATOR: char = ',';
+
 /// Midnight UTC of a `YYYY-MM-DD` date, in Unix milliseconds.
 pub fn parse_date(raw: &str) -> Option<i64> {
     let date = time::Date::parse(raw, format_description!("[year]-[month]-[day]")).ok()?;
@@ -264,28 +299,21 @@ impl RawFilter {
                 )
             })
         };
-        let kind = match self.kind.as_str() {
-            "" => None,
-            raw => Some(
-                Kind::parse(raw)
-                    .ok_or_else(|| one_of("kind", Kind::ALL.map(Kind::as_str)))?
-                    .as_str()
-                    .to_owned(),
-            ),
-        };
-        let status = match self.status.as_str() {
-            "" => None,
-            raw => Some(input::status(raw, "status")?),
-        };
-        let severity = match self.severity.as_str() {
-            "" => None,
-            raw => Some(
-                Severity::parse(raw)
-                    .ok_or_else(|| one_of("severity", Severity::ALL.map(Severity::as_str)))?
-                    .as_str()
-                    .to_owned(),
-            ),
-        };
+        let kinds = any_of("kind", &self.kind, Kind::ALL.map(Kind::as_str), |raw| {
+            Kind::parse(raw).map(|k| k.as_str().to_owned())
+        })?;
+        let statuses = any_of(
+            "status",
+            &self.status,
+            Status::ALL.map(Status::as_str),
+            Status::parse,
+        )?;
+        let severities = any_of(
+            "severity",
+            &self.severity,
+            Severity::ALL.map(Severity::as_str),
+            |raw| Severity::parse(raw).map(|s| s.as_str().to_owned()),
+        )?;
         let assignee = match self.assignee.as_str() {
             "" => None,
             "me" => Some(Assignee::User(user_id)),
@@ -328,9 +356,9 @@ impl RawFilter {
         Ok(Filter {
             view,
             site: id("site", &self.site)?,
-            kind,
-            status,
-            severity,
+            kinds,
+            statuses,
+            severities,
             assignee,
             promise,
             from,
@@ -506,7 +534,7 @@ mod tests {
             (wrong.field, wrong.message.as_str()),
             (
                 "kind",
-                "kind is complaint, expectation, idea, praise or question"
+                "kind is complaint, expectation, idea, praise or question, or several of these separated by commas"
             )
         );
         let wrong = RawFilter {
@@ -551,6 +579,52 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(raw.parse(1).unwrap_err().field, "after");
+    }
+
+    #[test]
+    fn kinds_statuses_and_severities_take_several_separated_by_commas() {
+        let filter = RawFilter {
+            kind: "complaint,expectation,complaint".into(),
+            status: "in_progress,new".into(),
+            severity: "blocking".into(),
+            ..Default::default()
+        }
+        .parse(1)
+        .unwrap();
+        assert_eq!(filter.kinds, ["complaint", "expectation"], "each once");
+        assert_eq!(filter.statuses, [Status::InProgress, Status::New]);
+        assert_eq!(filter.severities, ["blocking"]);
+        assert_eq!(RawFilter::default().parse(1).unwrap().kinds, [""; 0]);
+        // One value not taken refuses the whole: a typo must not widen
+        // or narrow the list quietly.
+        for raw in [
+            "complaint,",
+            ",idea",
+            "complaint,,idea",
+            "complaint, idea",
+            "idea;praise",
+        ] {
+            let wrong = RawFilter {
+                kind: raw.into(),
+                ..Default::default()
+            }
+            .parse(1)
+            .unwrap_err();
+            assert_eq!(wrong.field, "kind", "{raw}");
+        }
+        let wrong = RawFilter {
+            status: "new,closed".into(),
+            ..Default::default()
+        }
+        .parse(1)
+        .unwrap_err();
+        assert_eq!(
+            (wrong.field, wrong.message.as_str()),
+            (
+                "status",
+                "status is new, acknowledged, in_progress, resolved, wont_fix or spam, or several of these separated by commas"
+            )
+        );
     }
 
     #[test]

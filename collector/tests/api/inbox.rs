@@ -125,7 +125,7 @@ async fn search_finds_customer_words_and_notes_and_survives_query_syntax() {
     let page = bad.text().await.unwrap();
     assert!(
         page.contains(
-            "role=\"alert\">Status is new, acknowledged, in_progress, resolved, wont_fix or spam.</p>"
+            "role=\"alert\">Status is new, acknowledged, in_progress, resolved, wont_fix or spam, or several of these separated by commas.</p>"
         ),
         "said as a sentence: {page}"
     );

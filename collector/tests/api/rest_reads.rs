@@ -173,6 +173,112 @@ async fn the_inbox_filters_apply_to_the_api() {
 }
 
 #[tokio::test]
+async fn several_kinds_statuses_or_severities_are_given_as_one_parameter_separated_by_commas() {
+    let (app, _clock) = console_app().await;
+    let coupon = reference_of(&app, complaint(&app, "The discount code failed")).await;
+    let idea = reference_of(
+        &app,
+        json!({"site": app.site_key, "kind": "idea", "message": "Dark mode please"}),
+    )
+    .await;
+    let praise = reference_of(
+        &app,
+        json!({"site": app.site_key, "kind": "praise", "message": "Lovely shop"}),
+    )
+    .await;
+    let spam = reference_of(&app, complaint(&app, "Cheap watches here")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "write", None).await,
+    };
+    let marked = api
+        .post(
+            &format!("/api/v1/entries/{spam}/status"),
+            json!({"status": "spam"}),
+        )
+        .await;
+    assert_eq!(marked.status(), StatusCode::OK);
+
+    let listed = async |query: &str| refs(&api.json(&format!("/api/v1/entries?{query}")).await);
+    assert_eq!(
+        listed("view=all&kind=complaint,idea").await,
+        [idea.clone(), coupon.clone()]
+    );
+    assert_eq!(
+        listed("view=all&kind=idea,praise,idea").await,
+        [praise.clone(), idea.clone()]
+    );
+    // Spam shows in "all" only when its status is named.
+    assert_eq!(
+        listed("view=all&status=new,spam&kind=complaint").await,
+        [spam.clone(), coupon.clone()]
+    );
+    assert_eq!(
+        listed("view=all&status=new&kind=complaint").await,
+        std::slice::from_ref(&coupon)
+    );
+    assert_eq!(
+        listed("view=all&kind=complaint,praise&q=shop").await,
+        std::slice::from_ref(&praise)
+    );
+    let export = api
+        .get("/api/v1/entries/export.ndjson?view=all&kind=praise,idea")
+        .await;
+    assert_eq!(export.status(), 200);
+    let exported: Vec<String> = export
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["reference"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(exported, [praise.clone(), idea.clone()]);
+
+    // One value not taken refuses the whole; the parameter given twice is
+    // refused with the way to give several.
+    for (query, field, said) in [
+        (
+            "kind=idea,rant",
+            "kind",
+            "several of these separated by commas",
+        ),
+        (
+            "status=new,",
+            "status",
+            "several of these separated by commas",
+        ),
+        (
+            "severity=minor;blocking",
+            "severity",
+            "several of these separated by commas",
+        ),
+        ("kind=idea&kind=praise", "query", "separated by commas"),
+    ] {
+        let response = api.get(&format!("/api/v1/entries?{query}")).await;
+        assert_eq!(response.status(), 422, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["field"], field, "{query}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(said), "{query}: {message}");
+    }
+
+    // The console lists the same, and its form shows the list it applied.
+    let console = signed_in(&app, "ada@example.com").await;
+    let inbox = console.html("/console?view=all&kind=complaint,idea").await;
+    assert!(inbox.contains(&coupon) && inbox.contains(&idea), "{inbox}");
+    assert!(!inbox.contains(&praise), "{inbox}");
+    assert!(
+        inbox.contains(r#"<option value="complaint,idea" selected>Complaint or Idea</option>"#),
+        "{inbox}"
+    );
+}
+
+#[tokio::test]
 async fn a_reference_as_q_lists_and_exports_that_entry_alone() {
     let (app, _clock) = console_app().await;
     let first = reference_of(&app, complaint(&app, "The discount code failed")).await;

@@ -151,14 +151,14 @@ async fn filters_narrow_by_site_kind_severity_and_date(db: &Store) {
         ),
         (
             Filter {
-                kind: Some("complaint".into()),
+                kinds: vec!["complaint".into()],
                 ..all.clone()
             },
             vec![2, 0],
         ),
         (
             Filter {
-                severity: Some("blocking".into()),
+                severities: vec!["blocking".into()],
                 ..all.clone()
             },
             vec![0],
@@ -174,10 +174,33 @@ async fn filters_narrow_by_site_kind_severity_and_date(db: &Store) {
         (
             Filter {
                 site: Some(shop.id),
-                kind: Some("expectation".into()),
+                kinds: vec!["expectation".into()],
                 ..all.clone()
             },
             vec![],
+        ),
+        // Several values of one filter: any of them.
+        (
+            Filter {
+                kinds: vec!["complaint".into(), "expectation".into()],
+                ..all.clone()
+            },
+            vec![3, 2, 0],
+        ),
+        (
+            Filter {
+                severities: vec!["minor".into(), "blocking".into()],
+                ..all.clone()
+            },
+            vec![2, 0],
+        ),
+        (
+            Filter {
+                site: Some(blog.id),
+                kinds: vec!["idea".into(), "expectation".into()],
+                ..all.clone()
+            },
+            vec![3],
         ),
     ];
     for (filter, expected) in cases {
@@ -314,14 +337,14 @@ async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store)
     let cases = [
         (
             Filter {
-                status: Some(Status::Resolved),
+                statuses: vec![Status::Resolved],
                 ..parcel.clone()
             },
             newest_first(&|i| resolved.contains(&i)),
         ),
         (
             Filter {
-                kind: Some("idea".into()),
+                kinds: vec!["idea".into()],
                 ..parcel.clone()
             },
             newest_first(&|i| i % 3 == 0),
@@ -335,7 +358,7 @@ async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store)
         ),
         (
             Filter {
-                status: Some(Status::Resolved),
+                statuses: vec![Status::Resolved],
                 from: Some(T0 + 3 * MINUTE),
                 to: Some(T0 + 12 * MINUTE),
                 ..parcel.clone()
@@ -345,7 +368,7 @@ async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store)
         // The waiting view searched: oldest first, the resolved left out.
         (
             Filter {
-                kind: Some("idea".into()),
+                kinds: vec!["idea".into()],
                 search: Search::parse("parcel"),
                 ..Filter::default()
             },
@@ -354,11 +377,37 @@ async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store)
         // The same, within one status: oldest first again.
         (
             Filter {
-                status: Some(Status::New),
+                statuses: vec![Status::New],
                 search: Search::parse("parcel"),
                 ..Filter::default()
             },
             vec![0, 1, 4, 6, 7, 8, 9, 10, 12, 14, 15],
+        ),
+        // Several statuses or kinds: any of them, read without the one
+        // value's range (SQLite) or walk along it (PostgreSQL).
+        (
+            Filter {
+                statuses: vec![Status::Resolved, Status::Spam],
+                ..parcel.clone()
+            },
+            newest_first(&|i| resolved.contains(&i)),
+        ),
+        (
+            Filter {
+                kinds: vec!["idea".into(), "complaint".into()],
+                statuses: vec![Status::New, Status::Resolved],
+                ..parcel.clone()
+            },
+            newest_first(&|_| true),
+        ),
+        (
+            Filter {
+                kinds: vec!["idea".into()],
+                statuses: vec![Status::New, Status::Acknowledged],
+                search: Search::parse("parcel"),
+                ..Filter::default()
+            },
+            vec![0, 6, 9, 12, 15],
         ),
     ];
     for (filter, expected) in cases {

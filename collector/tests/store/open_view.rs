@@ -85,7 +85,7 @@ async fn the_open_view_keeps_answered_entries_until_they_are_closed(db: &Store) 
         ),
         (
             Filter {
-                kind: Some("idea".into()),
+                kinds: vec!["idea".into()],
                 search: Search::parse("astr"),
                 ..open.clone()
             },
@@ -100,7 +100,7 @@ async fn the_open_view_keeps_answered_entries_until_they_are_closed(db: &Store) 
         ),
         (
             Filter {
-                status: Some(Status::InProgress),
+                statuses: vec![Status::InProgress],
                 ..open.clone()
             },
             want(&[4]),
@@ -116,7 +116,7 @@ async fn the_open_view_keeps_answered_entries_until_they_are_closed(db: &Store) 
         // A closed status is never open.
         (
             Filter {
-                status: Some(Status::Resolved),
+                statuses: vec![Status::Resolved],
                 ..open.clone()
             },
             Vec::new(),
@@ -259,7 +259,7 @@ async fn a_search_of_the_open_and_waiting_views_finds_entries_that_lie_far_apart
         ),
         (
             Filter {
-                kind: Some("complaint".into()),
+                kinds: vec!["complaint".into()],
                 ..open.clone()
             },
             refs(&[&stale, &c[1], &c[2], &r[6], &r[8]]),
@@ -277,7 +277,7 @@ async fn a_search_of_the_open_and_waiting_views_finds_entries_that_lie_far_apart
         ),
         (
             Filter {
-                kind: Some("idea".into()),
+                kinds: vec!["idea".into()],
                 ..waiting
             },
             refs(&[&c[0], &c[3], &r[1]]),

@@ -156,7 +156,7 @@ async fn a_quoted_reference_selects_its_entry_within_the_other_filters(db: &Stor
         ),
         (
             Filter {
-                kind: Some("praise".to_owned()),
+                kinds: vec!["praise".to_owned()],
                 ..Filter::default()
             },
             &[],

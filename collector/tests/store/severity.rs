@@ -61,7 +61,7 @@ async fn severities(db: &Store, held: &[String]) -> Vec<Option<String>> {
 async fn blocking(db: &Store) -> usize {
     let filter = Filter {
         view: View::All,
-        severity: Some("blocking".into()),
+        severities: vec!["blocking".into()],
         ..Filter::default()
     };
     db.inbox(filter, 50, T0 + 60_000).await.unwrap().rows.len()

@@ -14,7 +14,7 @@ use crate::export::Format;
 use crate::http::AppState;
 use crate::http::api::ExportParams;
 use crate::http::local_time;
-use crate::review::filter::{Assignee, Cursor, Filter, RawFilter, View};
+use crate::review::filter::{ANY_OF_SEPARATOR, Assignee, Cursor, Filter, RawFilter, View};
 use crate::review::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
 use crate::store::{InboxPage, InboxRow, PAGE_SIZE, Role, SiteSettings};
 
@@ -67,11 +67,27 @@ fn nav_current(raw: &RawFilter) -> &'static str {
 }
 
 fn select(name: &str, label: &str, current: &str, options: &[(String, String)]) -> Markup {
+    // Several values (from a link or a tool: `kind=complaint,idea`) have
+    // no option of their own: they get one, chosen, so the filter in
+    // effect is in sight and kept when the form is applied again.
+    let several = current.contains(ANY_OF_SEPARATOR).then(|| {
+        let text = |value: &str| {
+            options
+                .iter()
+                .find(|(known, _)| known == value)
+                .map_or(value.to_owned(), |(_, text)| text.clone())
+        };
+        let texts: Vec<String> = current.split(ANY_OF_SEPARATOR).map(text).collect();
+        texts.join(" or ")
+    });
     html! {
         label {
             span { (label) }
             select name=(name) {
                 option value="" { "Any" }
+                @if let Some(text) = &several {
+                    option value=(current) selected { (text) }
+                }
                 @for (value, text) in options {
                     option value=(value) selected[value == current] { (text) }
                 }

@@ -6,7 +6,7 @@ use earshot_protocol::{Kind, Severity};
 use serde_json::{Value, json};
 
 use super::error_response;
-use crate::review::filter::View;
+use crate::review::filter::{ANY_OF_SEPARATOR, View};
 use crate::review::input::{PROMISE_MAX, TEXT_MAX};
 use crate::review::workflow::Status;
 use crate::store::Role;
@@ -54,6 +54,11 @@ fn filter_parameters(view: &str) -> Vec<Value> {
         values.push(Value::from(""));
         json!({"type": "string", "enum": values})
     };
+    // Any of several: each value once or more, separated by commas.
+    let any_of = |values: Vec<&str>| {
+        let value = format!("({})", values.join("|"));
+        json!({"type": "string", "pattern": format!("^({value}({ANY_OF_SEPARATOR}{value})*)?$")})
+    };
     let date = json!({"anyOf": [{"type": "string", "maxLength": 0}, {"type": "string", "format": "date"}]});
     vec![
         query("view", one_of(View::NAMES.to_vec()), view),
@@ -62,9 +67,21 @@ fn filter_parameters(view: &str) -> Vec<Value> {
             json!({"type": "string", "pattern": "^([0-9]{1,18}|site_[a-z0-9]{16})?$"}),
             "A site's id or key; one no site has is refused (422)",
         ),
-        query("kind", one_of(kinds), "Only this kind"),
-        query("status", one_of(statuses), "Only this status"),
-        query("severity", one_of(severities), "Only this severity"),
+        query(
+            "kind",
+            any_of(kinds),
+            "Only this kind, or any of several separated by commas (`complaint,expectation`)",
+        ),
+        query(
+            "status",
+            any_of(statuses),
+            "Only this status, or any of several separated by commas (`new,acknowledged`); in `view=all`, spam only when `spam` is named",
+        ),
+        query(
+            "severity",
+            any_of(severities),
+            "Only this severity, or any of several separated by commas (`annoying,blocking`)",
+        ),
         query(
             "assignee",
             json!({"type": "string", "pattern": "^(me|none|[0-9]{1,18}|[^@]+@[^@]+)?$"}),

@@ -97,16 +97,21 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     match filter.view {
         View::Waiting => clauses.push(WAITING_SQL.to_owned()),
         View::Open => clauses.push(OPEN_SQL.to_owned()),
-        View::All if filter.status.is_none() => clauses.push("e.status <> 'spam'".to_owned()),
+        View::All if filter.statuses.is_empty() => clauses.push("e.status <> 'spam'".to_owned()),
         View::All => {}
         View::Spam => clauses.push("e.status = 'spam'".to_owned()),
     }
     if let Some(site) = filter.site {
         clauses.push(format!("e.site_id = {}", arg(Box::new(site))));
     }
-    if let Some(kind) = &filter.kind {
-        clauses.push(format!("e.kind = {}", arg(Box::new(kind.clone()))));
-    }
+    // One value is an equality, several a list (`= ANY`), which the
+    // planner reads from the same indexes.
+    let mut any_of = |column: &str, mut values: Vec<String>| match values.len() {
+        0 => None,
+        1 => Some(format!("e.{column} = {}", arg(Box::new(values.remove(0))))),
+        _ => Some(format!("e.{column} = ANY({})", arg(Box::new(values)))),
+    };
+    clauses.extend(any_of("kind", filter.kinds.clone()));
     // A search within one status walks that status's entries in order
     // (`entries_status`), not every entry (the primary key): the planner
     // prices the two alike, not knowing that statuses follow age, and a
@@ -120,16 +125,15 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     // five runs could not tell the range's size and read every entry
     // (77 ms).
     // (A search has no other key: `by_wait` and `by_time` exclude it.)
-    let along_status = filter
-        .status
-        .filter(|_| filter.search.is_some())
-        .map(|status| format!("'{}'", status.as_str()));
-    if let (Some(status), None) = (filter.status, &along_status) {
-        clauses.push(format!("e.status = {}", arg(Box::new(status.as_str()))));
+    let along_status = match filter.statuses.as_slice() {
+        [status] if filter.search.is_some() => Some(format!("'{}'", status.as_str())),
+        _ => None,
+    };
+    if along_status.is_none() {
+        let statuses = filter.statuses.iter().map(|s| s.as_str().to_owned());
+        clauses.extend(any_of("status", statuses.collect()));
     }
-    if let Some(severity) = &filter.severity {
-        clauses.push(format!("e.severity = {}", arg(Box::new(severity.clone()))));
-    }
+    clauses.extend(any_of("severity", filter.severities.clone()));
     if let Some(reference) = &filter.reference {
         clauses.push(format!(
             "e.reference = {}",

@@ -95,7 +95,7 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
     match filter.view {
         View::Waiting => clauses.push(WAITING_SQL.to_owned()),
         View::Open => clauses.push(OPEN_SQL.to_owned()),
-        View::All if filter.status.is_none() => clauses.push("e.status <> 'spam'".to_owned()),
+        View::All if filter.statuses.is_empty() => clauses.push("e.status <> 'spam'".to_owned()),
         View::All => {}
         View::Spam => clauses.push("e.status = 'spam'".to_owned()),
     }
@@ -127,19 +127,23 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
     if let Some(site) = filter.site {
         clauses.push(format!("e.site_id = {}", arg(site.into(), &mut n)));
     }
-    if let Some(kind) = &filter.kind {
-        let p = arg(kind.clone().into(), &mut n);
-        equal(&mut clauses, "kind", &p);
-    }
-    if let Some(status) = filter.status {
-        let p = arg(status.as_str().to_owned().into(), &mut n);
-        equal(&mut clauses, "status", &p);
-    }
-    if let Some(severity) = &filter.severity {
-        clauses.push(format!(
-            "e.severity = {}",
-            arg(severity.clone().into(), &mut n)
-        ));
+    // One value is an equality (with its id range, above); several are
+    // a list, read without one: the range of several values is most of
+    // the table.
+    let statuses = filter.statuses.iter().map(|s| s.as_str().to_owned());
+    for (column, values) in [
+        ("kind", filter.kinds.clone()),
+        ("status", statuses.collect()),
+        ("severity", filter.severities.clone()),
+    ] {
+        let mut values: Vec<String> = values.into_iter().map(|v| arg(v.into(), &mut n)).collect();
+        match values.len() {
+            0 => {}
+            // No index here leads with the severity: no range to seek.
+            1 if column != "severity" => equal(&mut clauses, column, &values.remove(0)),
+            1 => clauses.push(format!("e.{column} = {}", values.remove(0))),
+            _ => clauses.push(format!("e.{column} IN ({})", values.join(", "))),
+        }
     }
     if let Some(reference) = &filter.reference {
         clauses.push(format!(
