@@ -52,7 +52,9 @@ pub struct Filter {
     pub kinds: Vec<String>,
     pub statuses: Vec<Status>,
     pub severities: Vec<String>,
-    pub assignee: Option<Assignee>,
+    /// Entries assigned to any of these (`me,none`: mine or nobody's);
+    /// to anyone or nobody when empty.
+    pub assignees: Vec<Assignee>,
     pub promise: Option<PromiseFilter>,
     /// Created at or after (Unix ms).
     pub from: Option<i64>,
@@ -191,25 +193,20 @@ pub struct RawFilter {
 /// The values of a filter that takes any of several (`raw`, comma-separated,
 /// as [`ANY_OF_SEPARATOR`] joins them), each read by `parse` and kept once,
 /// in the order given; none when `raw` is empty. An unknown or empty value
-/// refuses the whole, naming what `field` takes.
-fn any_of<T: PartialEq, const N: usize>(
-    field: &'static str,
+/// refuses the whole with `refusal`, which says what one value may be.
+fn any_of<T: PartialEq>(
     raw: &str,
-    names: [&str; N],
+    mut refusal: InputError,
     parse: impl Fn(&str) -> Option<T>,
 ) -> Result<Vec<T>, InputError> {
     let mut values: Vec<T> = Vec::new();
-    if raw.is_empty() {
-        return Ok(values);
-    }
-    for name in raw.split(ANY_OF_SEPARATOR) {
-        let value = parse(name).ok_or_else(|| {
-            let mut refusal = one_of(field, names);
+    for name in listed(refusal.field, raw)? {
+        let Some(value) = parse(name) else {
             refusal
                 .message
                 .push_str(", or several of these separated by commas");
-            refusal
-        })?;
+            return Err(refusal);
+        };
         if !values.contains(&value) {
             values.push(value);
         }
@@ -219,6 +216,27 @@ fn any_of<T: PartialEq, const N: usize>(
 
 /// What separates the values of a filter that takes several.
 pub const ANY_OF_SEPARATOR: char = ',';
+
+/// Most values one filter takes: more than any list of kinds or statuses
+/// holds, and a bound on the colleagues a tool's query makes the API look
+/// up one by one.
+pub const ANY_OF_MAX: usize = 50;
+
+/// The values given to a filter that takes several, as typed: none when
+/// `raw` is empty, at most [`ANY_OF_MAX`].
+pub fn listed<'a>(field: &'static str, raw: &'a str) -> Result<Vec<&'a str>, InputError> {
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values: Vec<&str> = raw.split(ANY_OF_SEPARATOR).take(ANY_OF_MAX + 1).collect();
+    if values.len() > ANY_OF_MAX {
+        return Err(bad(
+            field,
+            format!("{field} takes at most {ANY_OF_MAX} values"),
+        ));
+    }
+    Ok(values)
+}
 
 /// Midnight UTC of a `YYYY-MM-DD` date, in Unix milliseconds.
 pub fn parse_date(raw: &str) -> Option<i64> {
@@ -299,32 +317,33 @@ impl RawFilter {
                 )
             })
         };
-        let kinds = any_of("kind", &self.kind, Kind::ALL.map(Kind::as_str), |raw| {
-            Kind::parse(raw).map(|k| k.as_str().to_owned())
-        })?;
+        let kinds = any_of(
+            &self.kind,
+            one_of("kind", Kind::ALL.map(Kind::as_str)),
+            |raw| Kind::parse(raw).map(|k| k.as_str().to_owned()),
+        )?;
         let statuses = any_of(
-            "status",
             &self.status,
-            Status::ALL.map(Status::as_str),
+            one_of("status", Status::ALL.map(Status::as_str)),
             Status::parse,
         )?;
         let severities = any_of(
-            "severity",
             &self.severity,
-            Severity::ALL.map(Severity::as_str),
+            one_of("severity", Severity::ALL.map(Severity::as_str)),
             |raw| Severity::parse(raw).map(|s| s.as_str().to_owned()),
         )?;
-        let assignee = match self.assignee.as_str() {
-            "" => None,
-            "me" => Some(Assignee::User(user_id)),
-            "none" => Some(Assignee::Nobody),
-            raw => Some(Assignee::User(raw.parse::<i64>().map_err(|_| {
-                bad(
-                    "assignee",
-                    "assignee is me, none, or a colleague's id or email",
-                )
-            })?)),
-        };
+        let assignees = any_of(
+            &self.assignee,
+            bad(
+                "assignee",
+                "assignee is me, none, or a colleague's id or email",
+            ),
+            |raw| match raw {
+                "me" => Some(Assignee::User(user_id)),
+                "none" => Some(Assignee::Nobody),
+                raw => raw.parse::<i64>().ok().map(Assignee::User),
+            },
+        )?;
         let promise = match self.promise.as_str() {
             "" => None,
             "open" => Some(PromiseFilter::Open),
@@ -359,7 +378,7 @@ impl RawFilter {
             kinds,
             statuses,
             severities,
-            assignee,
+            assignees,
             promise,
             from,
             to,
@@ -423,7 +442,7 @@ mod tests {
         .parse(7)
         .unwrap();
         assert_eq!(filter.view, View::Waiting);
-        assert_eq!(filter.assignee, Some(Assignee::User(7)));
+        assert_eq!(filter.assignees, [Assignee::User(7)]);
     }
 
     #[test]
@@ -554,7 +573,7 @@ mod tests {
         assert_eq!(wrong.field, "assignee");
         assert_eq!(
             wrong.message,
-            "assignee is me, none, or a colleague's id or email"
+            "assignee is me, none, or a colleague's id or email, or several of these separated by commas"
         );
     }
 
@@ -594,6 +613,29 @@ mod tests {
         assert_eq!(filter.kinds, ["complaint", "expectation"], "each once");
         assert_eq!(filter.statuses, [Status::InProgress, Status::New]);
         assert_eq!(filter.severities, ["blocking"]);
+        let too_many = RawFilter {
+            kind: vec!["idea"; ANY_OF_MAX + 1].join(","),
+            ..Default::default()
+        }
+        .parse(1)
+        .unwrap_err();
+        assert_eq!(too_many.message, "kind takes at most 50 values");
+        let enough = RawFilter {
+            kind: vec!["idea"; ANY_OF_MAX].join(","),
+            ..Default::default()
+        };
+        assert_eq!(enough.parse(1).unwrap().kinds, ["idea"]);
+        let mine_or_nobodys = RawFilter {
+            assignee: "me,none,7".into(),
+            ..Default::default()
+        }
+        .parse(7)
+        .unwrap();
+        assert_eq!(
+            mine_or_nobodys.assignees,
+            [Assignee::User(7), Assignee::Nobody],
+            "me is 7: once"
+        );
         assert_eq!(RawFilter::default().parse(1).unwrap().kinds, [""; 0]);
         // One value not taken refuses the whole: a typo must not widen
         // or narrow the list quietly.

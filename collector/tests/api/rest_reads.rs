@@ -433,7 +433,57 @@ async fn entries_name_their_assignee_and_can_be_filtered_by_a_colleagues_email()
     assert_eq!(unassigned["entries"][0]["assignee"], Value::Null);
     assert_eq!(unassigned["entries"][0]["assignee_id"], Value::Null);
 
-    for nobody in ["nobody@example.com", "99999", "0"] {
+    // Several, separated by commas: Bo's own (none) or nobody's; Ada's
+    // or nobody's.
+    let discount = unassigned["entries"][0]["reference"].clone();
+    let listed = async |query: &str| {
+        let page = api.json(&format!("/api/v1/entries?view=all&{query}")).await;
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["reference"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        listed("assignee=me,none").await,
+        std::slice::from_ref(&discount)
+    );
+    assert_eq!(
+        listed("assignee=ada@example.com,none").await,
+        [json!(reference), discount.clone()]
+    );
+    assert_eq!(
+        listed(&format!("assignee={ada_id},me")).await,
+        [json!(reference)]
+    );
+    let console = signed_in(&app, "ada@example.com").await;
+    let inbox = console.html("/console?view=all&assignee=me,none").await;
+    assert!(
+        inbox.contains(r#"<option value="me,none" selected>Me or Nobody</option>"#),
+        "{inbox}"
+    );
+    for (query, field) in [
+        ("assignee=me,someone", "assignee"),
+        ("assignee=me,,none", "assignee"),
+        (
+            &format!("assignee={}", vec!["me"; 51].join(",")),
+            "assignee",
+        ),
+    ] {
+        let response = api.get(&format!("/api/v1/entries?{query}")).await;
+        assert_eq!(response.status(), 422, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["field"], field, "{query}");
+    }
+
+    for nobody in [
+        "nobody@example.com",
+        "99999",
+        "0",
+        "me,nobody@example.com",
+        "none,99999",
+    ] {
         let response = api.get(&format!("/api/v1/entries?assignee={nobody}")).await;
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "unknown_colleague", "{nobody}");

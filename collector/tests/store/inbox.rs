@@ -351,7 +351,7 @@ async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store)
         ),
         (
             Filter {
-                assignee: Some(Assignee::User(bo.id)),
+                assignees: vec![Assignee::User(bo.id)],
                 ..parcel.clone()
             },
             newest_first(&|i| i % 4 == 1),
@@ -409,6 +409,46 @@ async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store)
             },
             vec![0, 6, 9, 12, 15],
         ),
+        // Several assignees: anyone's of them, or nobody's too.
+        (
+            Filter {
+                assignees: vec![Assignee::User(ada.id), Assignee::User(bo.id)],
+                ..parcel.clone()
+            },
+            newest_first(&|i| i % 4 == 1),
+        ),
+        (
+            Filter {
+                assignees: vec![Assignee::User(bo.id), Assignee::Nobody],
+                ..parcel.clone()
+            },
+            newest_first(&|_| true),
+        ),
+        (
+            Filter {
+                assignees: vec![Assignee::Nobody, Assignee::User(ada.id)],
+                search: Search::parse("parcel"),
+                ..Filter::default()
+            },
+            vec![0, 4, 6, 7, 8, 10, 12, 14, 15],
+        ),
+        // Unsearched (the others' entries hold no "parcel", but have no
+        // assignee either).
+        (
+            Filter {
+                view: View::All,
+                assignees: vec![Assignee::User(bo.id), Assignee::User(ada.id)],
+                ..Filter::default()
+            },
+            newest_first(&|i| i % 4 == 1),
+        ),
+        (
+            Filter {
+                assignees: vec![Assignee::User(ada.id), Assignee::User(bo.id)],
+                ..Filter::default()
+            },
+            vec![1, 9],
+        ),
     ];
     for (filter, expected) in cases {
         let want: Vec<String> = expected
@@ -418,7 +458,7 @@ async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store)
         lists_exactly(db, &filter, &want, now).await;
     }
     let bos = Filter {
-        assignee: Some(Assignee::User(bo.id)),
+        assignees: vec![Assignee::User(bo.id)],
         ..parcel.clone()
     };
     let page = db.inbox(bos, 50, now).await.unwrap();

@@ -93,7 +93,7 @@ async fn the_open_view_keeps_answered_entries_until_they_are_closed(db: &Store) 
         ),
         (
             Filter {
-                assignee: Some(Assignee::User(ada.id)),
+                assignees: vec![Assignee::User(ada.id)],
                 ..open.clone()
             },
             want(&[6]),

@@ -12,8 +12,7 @@ use serde_json::{Value, json};
 use super::{Caller, NoQuery, decode_cursor, encode_cursor, read_query};
 use crate::clock::rfc3339;
 use crate::http::{ApiError, AppState};
-use crate::review::filter::Filter;
-use crate::review::filter::RawFilter;
+use crate::review::filter::{ANY_OF_SEPARATOR, Filter, RawFilter, listed};
 use crate::review::input::{InputError, bad};
 use crate::store::{EntryDetail, Event, EventKind, InboxRow, PromiseRow};
 
@@ -66,18 +65,25 @@ pub(super) async fn parse_filter(
         message: "no colleague has this id or email".to_owned(),
         field: Some("assignee".to_owned()),
     };
-    if raw.assignee.contains('@') {
-        let user = state
-            .store
-            .user_by_email(raw.assignee.clone())
-            .await?
-            .ok_or_else(unknown)?;
-        raw.assignee = user.id.to_string();
-    } else if let Ok(id) = raw.assignee.parse::<i64>()
-        && state.store.user_name(id).await?.is_none()
-    {
-        return Err(unknown());
+    let mut assignees = Vec::new();
+    for named in listed("assignee", &raw.assignee)? {
+        if named.contains('@') {
+            let user = state
+                .store
+                .user_by_email(named.to_owned())
+                .await?
+                .ok_or_else(unknown)?;
+            assignees.push(user.id.to_string());
+            continue;
+        }
+        if let Ok(id) = named.parse::<i64>()
+            && state.store.user_name(id).await?.is_none()
+        {
+            return Err(unknown());
+        }
+        assignees.push(named.to_owned());
     }
+    raw.assignee = assignees.join(&ANY_OF_SEPARATOR.to_string());
     Ok(raw.parse(caller.user.id)?)
 }
 

@@ -303,12 +303,18 @@ pub async fn page(
     }
     let parsed = site
         .and_then(|_| raw.parse(staff.user.id).map_err(|e| e.sentence()))
-        .and_then(|filter| match filter.assignee {
+        .and_then(|filter| {
             // Only a hand-made address names one: the list offers colleagues.
-            Some(Assignee::User(id)) if !colleagues.all().iter().any(|a| a.user.id == id) => {
-                Err(format!("No colleague has the id {id}."))
+            let unknown = filter.assignees.iter().find_map(|a| match a {
+                Assignee::User(id) if !colleagues.all().iter().any(|c| c.user.id == *id) => {
+                    Some(*id)
+                }
+                _ => None,
+            });
+            match unknown {
+                Some(id) => Err(format!("No colleague has the id {id}.")),
+                None => Ok(filter),
             }
-            _ => Ok(filter),
         });
     let (filter, problem) = match parsed {
         Ok(filter) => (

@@ -84,8 +84,8 @@ fn filter_parameters(view: &str) -> Vec<Value> {
         ),
         query(
             "assignee",
-            json!({"type": "string", "pattern": "^(me|none|[0-9]{1,18}|[^@]+@[^@]+)?$"}),
-            "`me`, `none`, or a colleague's id or email (one no account has, by email or id, is refused: 422 `unknown_colleague`)",
+            any_of(vec!["me", "none", "[0-9]{1,18}", "[^@,]+@[^@,]+"]),
+            "`me`, `none`, or a colleague's id or email, or any of several separated by commas (`me,none`: mine or nobody's; at most 50); one no account has, by email or id, is refused: 422 `unknown_colleague`",
         ),
         query(
             "promise",

@@ -143,10 +143,25 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     if let Some(reference) = &filter.customer {
         clauses.push(customer_sql(&arg(Box::new(reference.clone()))));
     }
-    match filter.assignee {
-        Some(Assignee::User(id)) => clauses.push(format!("e.assignee_id = {}", arg(Box::new(id)))),
-        Some(Assignee::Nobody) => clauses.push("e.assignee_id IS NULL".to_owned()),
-        None => {}
+    let nobody = filter.assignees.contains(&Assignee::Nobody);
+    let users: Vec<i64> = filter
+        .assignees
+        .iter()
+        .filter_map(|a| match a {
+            Assignee::User(user) => Some(*user),
+            Assignee::Nobody => None,
+        })
+        .collect();
+    let assigned = match users.as_slice() {
+        [] => None,
+        [user] => Some(format!("e.assignee_id = {}", arg(Box::new(*user)))),
+        _ => Some(format!("e.assignee_id = ANY({})", arg(Box::new(users)))),
+    };
+    match (assigned, nobody) {
+        (None, false) => {}
+        (None, true) => clauses.push("e.assignee_id IS NULL".to_owned()),
+        (Some(assigned), false) => clauses.push(assigned),
+        (Some(assigned), true) => clauses.push(format!("({assigned} OR e.assignee_id IS NULL)")),
     }
     if let Some(promise) = filter.promise {
         clauses.push(promise_sql(promise, || arg(Box::new(now))));

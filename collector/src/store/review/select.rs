@@ -154,13 +154,27 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
     if let Some(reference) = &filter.customer {
         clauses.push(customer_sql(&arg(reference.clone().into(), &mut n)));
     }
-    match filter.assignee {
-        Some(Assignee::User(user)) => {
-            let p = arg(user.into(), &mut n);
-            equal(&mut clauses, "assignee_id", &p);
+    let nobody = filter.assignees.contains(&Assignee::Nobody);
+    let mut users: Vec<String> = filter
+        .assignees
+        .iter()
+        .filter_map(|a| match a {
+            Assignee::User(user) => Some(arg((*user).into(), &mut n)),
+            Assignee::Nobody => None,
+        })
+        .collect();
+    match (users.len(), nobody) {
+        (0, false) => {}
+        (0, true) => clauses.push("e.assignee_id IS NULL".to_owned()),
+        (1, false) => equal(&mut clauses, "assignee_id", &users.remove(0)),
+        (_, nobody) => {
+            let listed = format!("e.assignee_id IN ({})", users.join(", "));
+            clauses.push(if nobody {
+                format!("({listed} OR e.assignee_id IS NULL)")
+            } else {
+                listed
+            });
         }
-        Some(Assignee::Nobody) => clauses.push("e.assignee_id IS NULL".to_owned()),
-        None => {}
     }
     if let Some(promise) = filter.promise {
         clauses.push(promise_sql(promise, || arg(now.into(), &mut n)));
