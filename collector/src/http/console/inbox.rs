@@ -67,10 +67,11 @@ fn nav_current(raw: &RawFilter) -> &'static str {
 }
 
 fn select(name: &str, label: &str, current: &str, options: &[(String, String)]) -> Markup {
-    // Several values (from a link or a tool: `kind=complaint,idea`) have
-    // no option of their own: they get one, chosen, so the filter in
-    // effect is in sight and kept when the form is applied again.
-    let several = current.contains(ANY_OF_SEPARATOR).then(|| {
+    // Several values (from a link or a tool: `kind=complaint,idea`) that
+    // no option stands for get one, chosen, so the filter in effect is in
+    // sight and kept when the form is applied again.
+    let listed = options.iter().any(|(value, _)| value == current);
+    let several = (current.contains(ANY_OF_SEPARATOR) && !listed).then(|| {
         let text = |value: &str| {
             options
                 .iter()
@@ -117,6 +118,8 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], colleagues: &Colleagues)
     }));
     let mut assignees = vec![
         ("me".to_owned(), "Me".to_owned()),
+        // Triage's own queue: what is mine and what nobody has taken.
+        ("me,none".to_owned(), "Me or nobody".to_owned()),
         ("none".to_owned(), "Nobody".to_owned()),
     ];
     // Disabled colleagues too (last): what was left with them must be
