@@ -303,6 +303,14 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
             "/console?view=all&severity=blocking&assignee=none".into(),
         ),
         (
+            "inbox: still open, two kinds, mine or unassigned",
+            "/console?view=open&kind=complaint,expectation&assignee=me,none".into(),
+        ),
+        (
+            "inbox: all, two kinds",
+            "/console?view=all&kind=idea,praise".into(),
+        ),
+        (
             "inbox: overdue promises",
             "/console?view=all&promise=overdue".into(),
         ),
@@ -325,6 +333,10 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
         (
             "search: word + status",
             "/console?view=all&q=invoice&status=wont_fix".into(),
+        ),
+        (
+            "search: word + two statuses",
+            "/console?view=all&q=invoice&status=resolved,wont_fix".into(),
         ),
         (
             "search: one common word, needs a response",

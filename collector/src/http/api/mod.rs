@@ -162,7 +162,7 @@ pub fn encode_cursor(after: Cursor) -> String {
 fn query_error(_: QueryRejection) -> ApiError {
     ApiError::Input(crate::review::input::bad(
         "query",
-        "the query string could not be read; give each parameter once (several kinds, statuses or severities as one, separated by commas)",
+        "the query string could not be read; give each parameter once (several values of one filter as one, separated by commas: kind=complaint,idea)",
     ))
 }
 
