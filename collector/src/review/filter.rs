@@ -151,6 +151,14 @@ impl Filter {
             && self.customer.is_none()
     }
 
+    /// Whether a filter was given several values (`kind=idea,praise`).
+    pub fn has_several(&self) -> bool {
+        self.kinds.len() > 1
+            || self.statuses.len() > 1
+            || self.severities.len() > 1
+            || self.assignees.len() > 1
+    }
+
     pub fn order(&self) -> Order {
         match self.view {
             View::Waiting | View::Open => Order::OldestFirst,

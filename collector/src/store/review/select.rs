@@ -58,6 +58,9 @@ struct FilterSql {
     conditions: String,
     order: String,
     args: Vec<Value>,
+    /// Whether a page is best found as ids first, the entries alone, and
+    /// only then joined (see [`read_page`]).
+    ids_first: bool,
 }
 
 /// `filter` as SQL, its search resolved to `matching` (by [`matching`]);
@@ -230,6 +233,7 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
     };
     // With a search, the full-text index drives the query in rowid order
     // and stops after one page; without, the entries' own indexes do.
+    let mut ids_first = false;
     let (from_sql, order_sql) = match matching {
         Some(query) => {
             clauses.push(format!(
@@ -269,7 +273,15 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
                 format!("e.id {direction}"),
             )
         }
-        None => ("entries e", format!("e.id {direction}")),
+        // Several values of a filter (`kind IN (…)`) are read from their
+        // index value by value, merged in a sort: on the entries alone,
+        // SQLite stops each value's walk once a page is full; joined to
+        // the sites and colleagues, it read and sorted every entry of
+        // those kinds (650 ms for two of five kinds at a million).
+        None => {
+            ids_first = filter.has_several();
+            ("entries e", format!("e.id {direction}"))
+        }
     };
     let conditions = if clauses.is_empty() {
         String::new()
@@ -281,6 +293,7 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
         conditions,
         order: order_sql,
         args,
+        ids_first,
     }
 }
 
@@ -305,8 +318,17 @@ pub(in crate::store) fn read_page<T>(
             conditions,
             order,
             args,
+            ids_first,
         } = filter_sql(filter, matching, span, now);
-        let sql = page_sql(columns, from, &conditions, &order, limit);
+        let sql = if ids_first {
+            let ids = format!(
+                "WHERE e.id IN (SELECT e.id FROM {from} {conditions} ORDER BY {order} LIMIT {})",
+                limit + 1
+            );
+            page_sql(columns, from, &ids, &order, limit)
+        } else {
+            page_sql(columns, from, &conditions, &order, limit)
+        };
         let before = rows.len();
         for read in conn
             .prepare_cached(&sql)?
