@@ -151,6 +151,16 @@ impl Filter {
             && self.customer.is_none()
     }
 
+    /// The colleagues the assignee filter names, and whether it also takes
+    /// entries nobody has.
+    pub fn assigned_to(&self) -> (Vec<i64>, bool) {
+        let users = self.assignees.iter().filter_map(|a| match a {
+            Assignee::User(user) => Some(*user),
+            Assignee::Nobody => None,
+        });
+        (users.collect(), self.assignees.contains(&Assignee::Nobody))
+    }
+
     /// Whether a filter was given several values (`kind=idea,praise`).
     pub fn has_several(&self) -> bool {
         self.kinds.len() > 1

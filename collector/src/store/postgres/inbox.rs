@@ -4,7 +4,7 @@
 use tokio_postgres::types::ToSql;
 
 use super::{Postgres, read_rows};
-use crate::review::filter::{Assignee, Cursor, Filter, Order, Search, View};
+use crate::review::filter::{Cursor, Filter, Order, Search, View};
 use crate::store::review::{
     INBOX_COLUMNS, OPEN_SQL, SAME_CUSTOMER_CONDITIONS, WAITING_SINCE_SQL, WAITING_SQL,
     customer_sql, inbox_page, page_sql, promise_sql,
@@ -104,8 +104,7 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     if let Some(site) = filter.site {
         clauses.push(format!("e.site_id = {}", arg(Box::new(site))));
     }
-    // One value is an equality, several a list (`= ANY`), which the
-    // planner reads from the same indexes.
+    // One value is an equality, several a list (`= ANY`).
     let mut any_of = |column: &str, mut values: Vec<String>| match values.len() {
         0 => None,
         1 => Some(format!("e.{column} = {}", arg(Box::new(values.remove(0))))),
@@ -143,15 +142,7 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     if let Some(reference) = &filter.customer {
         clauses.push(customer_sql(&arg(Box::new(reference.clone()))));
     }
-    let nobody = filter.assignees.contains(&Assignee::Nobody);
-    let users: Vec<i64> = filter
-        .assignees
-        .iter()
-        .filter_map(|a| match a {
-            Assignee::User(user) => Some(*user),
-            Assignee::Nobody => None,
-        })
-        .collect();
+    let (users, nobody) = filter.assigned_to();
     let assigned = match users.as_slice() {
         [] => None,
         [user] => Some(format!("e.assignee_id = {}", arg(Box::new(*user)))),

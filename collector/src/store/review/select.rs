@@ -7,7 +7,7 @@ use rusqlite::{Connection, params_from_iter};
 use super::inbox::{customer_sql, page_sql, promise_sql};
 use super::spans::{Span, plan, read_until, view_ids, view_index};
 use super::{OPEN_SQL, WAITING_SINCE_SQL, WAITING_SQL};
-use crate::review::filter::{Assignee, Cursor, Filter, Order, View};
+use crate::review::filter::{Cursor, Filter, Order, View};
 use crate::store::StoreError;
 
 /// The FTS5 query for `filter`'s search, if it has one: resolved once per
@@ -157,15 +157,8 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
     if let Some(reference) = &filter.customer {
         clauses.push(customer_sql(&arg(reference.clone().into(), &mut n)));
     }
-    let nobody = filter.assignees.contains(&Assignee::Nobody);
-    let mut users: Vec<String> = filter
-        .assignees
-        .iter()
-        .filter_map(|a| match a {
-            Assignee::User(user) => Some(arg((*user).into(), &mut n)),
-            Assignee::Nobody => None,
-        })
-        .collect();
+    let (users, nobody) = filter.assigned_to();
+    let mut users: Vec<String> = users.into_iter().map(|u| arg(u.into(), &mut n)).collect();
     match (users.len(), nobody) {
         (0, false) => {}
         (0, true) => clauses.push("e.assignee_id IS NULL".to_owned()),
