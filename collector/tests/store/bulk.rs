@@ -6,7 +6,7 @@ use earshot_collector::store::{BulkAction, BulkOutcome, BulkTarget, Refusal, See
 
 use crate::ingest::{T0, entry, first_site};
 use crate::story;
-use crate::workflow::{refused, staff};
+use crate::workflow::{ada_and_bo, refused, staff};
 
 /// A bulk action's outcome as (changed, skipped, stale).
 async fn bulk(
@@ -87,14 +87,7 @@ story!(a_bulk_action_changes_what_it_can_and_counts_the_rest);
 
 async fn a_bulk_action_leaves_what_a_colleague_changed_since_the_page_was_shown(db: &Store) {
     let shop = first_site(db).await;
-    let ada = db
-        .add_user(staff("ada@shop.example", "Ada"), T0)
-        .await
-        .unwrap();
-    let bo = db
-        .add_user(staff("bo@shop.example", "Bo"), T0)
-        .await
-        .unwrap();
+    let (ada, bo) = ada_and_bo(db).await;
     let ids = three_issues(db, &shop).await;
     // Ada's page shows all three new and nobody's; meanwhile Bo
     // acknowledges the first and takes the second.

@@ -154,9 +154,8 @@ async fn a_reply_with_a_promise_answers_and_the_promise_is_settled_once(db: &Sto
 }
 story!(a_reply_with_a_promise_answers_and_the_promise_is_settled_once);
 
-/// Ada and Bo at the first site, and one entry there saying `message`.
-async fn ada_bo_and_an_entry(db: &Store, message: &str) -> (Site, User, User, String) {
-    let shop = first_site(db).await;
+/// Ada and Bo, agents, signed up at `T0`.
+pub(crate) async fn ada_and_bo(db: &Store) -> (User, User) {
     let ada = db
         .add_user(staff("ada@shop.example", "Ada"), T0)
         .await
@@ -165,6 +164,13 @@ async fn ada_bo_and_an_entry(db: &Store, message: &str) -> (Site, User, User, St
         .add_user(staff("bo@shop.example", "Bo"), T0)
         .await
         .unwrap();
+    (ada, bo)
+}
+
+/// Ada and Bo at the first site, and one entry there saying `message`.
+async fn ada_bo_and_an_entry(db: &Store, message: &str) -> (Site, User, User, String) {
+    let shop = first_site(db).await;
+    let (ada, bo) = ada_and_bo(db).await;
     let request = serde_json::json!({ "message": message });
     let id = db
         .insert_entry(entry(&shop, T0, request))
