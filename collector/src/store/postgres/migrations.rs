@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0020.sql"),
     include_str!("schema/0021.sql"),
     include_str!("schema/0022.sql"),
+    include_str!("schema/0023.sql"),
 ];
 
 /// The advisory lock's key: "earshot" in ASCII, so it stays clear of
