@@ -5,9 +5,9 @@
 -- `entries_severity`, whose rows it takes for the smaller table, assuming
 -- the kinds spread evenly over the severities; praise and ideas have none,
 -- so they sort last, and it passed 450,000 rows before the first of them
--- (55 ms of a 59 ms page at a million entries; 2.7 ms with the kind as the
+-- (the page took 55 ms at a million entries, 2.5 ms with the kind as the
 -- index's key). The open view's count read every open entry's row for its
--- kind and assignee (18 ms for open complaints nobody has; 4 ms from the
+-- kind and assignee (20 ms for open complaints nobody has; 4 ms from the
 -- index). 19 MB more per million entries, and 1 MB per 27,000 open ones.
 -- Built without CONCURRENTLY, as migrations run in one transaction:
 -- submissions wait while it builds, about 2 s per million entries on a
