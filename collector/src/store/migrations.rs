@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0032.sql"),
     include_str!("schema/0033.sql"),
     include_str!("schema/0034.sql"),
+    include_str!("schema/0035.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:
