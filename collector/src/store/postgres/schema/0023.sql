@@ -12,7 +12,7 @@
 -- Built without CONCURRENTLY, as migrations run in one transaction:
 -- submissions wait while it builds, about 2 s per million entries on a
 -- 2-core machine.
-DROP INDEX entries_kind;
+DROP INDEX IF EXISTS entries_kind;
 CREATE INDEX entries_kind ON entries (kind, id)
     INCLUDE (status, assignee_id, severity, site_id);
 
