@@ -1,6 +1,7 @@
 //! What only the PostgreSQL backend's schema has to prove: collectors
 //! starting together migrate once, an upgrade leaves older collectors
-//! working, a newer schema is refused and missing indexes come back.
+//! working (also while it rebuilds indexes), a newer schema is refused
+//! and missing indexes come back.
 
 use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::{Store, StoreError};
@@ -155,18 +156,33 @@ async fn indexes_removed_by_hand_are_made_again_at_start() {
 
 /// A version that rebuilds an index (23: the kind's and the open view's,
 /// with the filters' columns beside them) upgrades a database where that
-/// index was removed by hand, and the index comes back as the version
-/// makes it.
+/// index was removed by hand, or where a crash stopped the upgrade after
+/// dropping it, with its half-built replacement left behind, and the
+/// index comes back as the version makes it.
 #[tokio::test]
-async fn an_upgrade_that_rebuilds_indexes_passes_ones_removed_by_hand() {
+async fn an_upgrade_that_rebuilds_indexes_passes_ones_removed_by_hand_or_half_built() {
     let server = TempPostgres::shared();
     let url = server.fresh_database();
-    Postgres::connect(&url).await.unwrap();
+    let store = Store::connect(&url).await.unwrap();
+    let shop = first_site(&store).await;
+    for message in ["Hello", "Again"] {
+        store
+            .insert_entry(entry(&shop, T0, serde_json::json!({"message": message})))
+            .await
+            .unwrap();
+    }
+    store.shutdown().await;
+    drop(store);
     let client = psql(&url).await;
     client
         .batch_execute("DROP INDEX entries_kind; DROP INDEX entries_open;")
         .await
         .unwrap();
+    // A build that failed part-way leaves an invalid index of its name.
+    client
+        .batch_execute("CREATE UNIQUE INDEX CONCURRENTLY entries_kind_rebuilt ON entries (site_id)")
+        .await
+        .unwrap_err();
     rewind_postgres(&url, 22).await;
 
     let upgraded = Postgres::connect(&url).await;
@@ -195,6 +211,128 @@ async fn an_upgrade_that_rebuilds_indexes_passes_ones_removed_by_hand() {
             .get(0);
         assert!(definition.contains(included), "{definition}");
     }
+    let left: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname LIKE '%rebuilt'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the half-built index is gone");
+}
+
+/// Version 23 rebuilds two indexes of `entries`. Built in the version's
+/// transaction, they made every write to `entries` from a collector not
+/// yet upgraded wait until it committed (about 2 s per million entries
+/// each, and behind any transaction the build itself waited for); built
+/// concurrently, they do not. Here the build waits for a change this test
+/// keeps open, and an older collector changes another entry meanwhile.
+#[tokio::test]
+async fn an_older_collector_changes_entries_while_an_upgrade_rebuilds_their_indexes() {
+    let server = TempPostgres::shared();
+    let url = server.fresh_database();
+    let store = Store::connect(&url).await.unwrap();
+    let shop = first_site(&store).await;
+    let mut ids = Vec::new();
+    for message in ["Hello", "Again"] {
+        let stored = store
+            .insert_entry(entry(&shop, T0, serde_json::json!({"message": message})))
+            .await
+            .unwrap();
+        ids.push(stored.public_id);
+    }
+    store.shutdown().await;
+    drop(store);
+    let client = psql(&url).await;
+    let whole = index_definitions(&client).await;
+    rewind_postgres(&url, 22).await;
+
+    let mut holder = psql(&url).await;
+    let hold = holder.transaction().await.unwrap();
+    hold.execute(
+        "UPDATE entries SET status = 'acknowledged' WHERE public_id = $1",
+        &[&ids[0]],
+    )
+    .await
+    .unwrap();
+    let upgrading = start_upgrade(&url);
+    let older = older_collector(&url).await;
+    until_waiting(&older, "query LIKE '%INDEX%'", &upgrading).await;
+    let changed = older
+        .execute(
+            "UPDATE entries SET status = 'resolved' WHERE public_id = $1",
+            &[&ids[1]],
+        )
+        .await
+        .expect("an older collector changes an entry while an index is rebuilt");
+    assert_eq!(changed, 1);
+    assert!(!upgrading.is_finished());
+    hold.commit().await.unwrap();
+
+    let upgraded = upgrading.await.unwrap();
+    assert!(upgraded.is_ok(), "{:?}\n{}", upgraded.err(), server.log());
+    assert_eq!(
+        recorded_versions(&client).await,
+        (1..=Postgres::schema_version()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        index_definitions(&client).await,
+        whole,
+        "as a new database has them"
+    );
+    let invalid: i64 = client
+        .query_one("SELECT count(*) FROM pg_index WHERE NOT indisvalid", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(invalid, 0);
+}
+
+/// Collectors started together upgrade as they create: one applies each
+/// version, the others wait. An index built concurrently waits for every
+/// transaction that holds a snapshot, and a collector waiting for the
+/// upgrade's lock inside a statement held one: each waited for the other
+/// until PostgreSQL called it a deadlock and failed one of them.
+#[tokio::test]
+async fn collectors_starting_together_upgrade_exactly_once() {
+    let server = TempPostgres::shared();
+    let url = server.fresh_database();
+    Postgres::connect(&url).await.unwrap();
+    let client = psql(&url).await;
+    let whole = index_definitions(&client).await;
+    rewind_postgres(&url, 22).await;
+
+    let starts = futures::future::join_all((0..4).map(|_| Postgres::connect_with(&url, 2))).await;
+    for start in &starts {
+        assert!(
+            start.is_ok(),
+            "{:?}\n{}",
+            start.as_ref().err(),
+            server.log()
+        );
+    }
+    assert_eq!(
+        recorded_versions(&client).await,
+        (1..=Postgres::schema_version()).collect::<Vec<_>>(),
+        "each version applied once, in order"
+    );
+    assert_eq!(index_definitions(&client).await, whole);
+}
+
+/// Every index in the schema `public`, as its name and definition.
+async fn index_definitions(client: &tokio_postgres::Client) -> Vec<(String, String)> {
+    client
+        .query(
+            "SELECT indexname::text, indexdef FROM pg_indexes
+             WHERE schemaname = 'public' ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
 }
 
 #[tokio::test]
@@ -231,4 +369,26 @@ async fn a_role_that_may_not_create_schemas_still_starts_without_the_index_check
         .unwrap()
         .get(0);
     assert_eq!(created, 0, "the check was skipped, not half done");
+
+    // A version that rebuilds indexes reads what to build from the same
+    // copy: without it, the version is applied as written.
+    rewind_postgres(&url, 22).await;
+    let upgraded = Postgres::connect(&clerk_url).await;
+    assert!(upgraded.is_ok(), "{:?}\n{}", upgraded.err(), server.log());
+    assert_eq!(
+        recorded_versions(&admin).await,
+        (1..=Postgres::schema_version()).collect::<Vec<_>>()
+    );
+    let kind: String = admin
+        .query_one(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'entries_kind'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        kind.contains("INCLUDE (status, assignee_id, severity, site_id)"),
+        "{kind}"
+    );
 }

@@ -62,13 +62,28 @@ const REKEYS_INTERNATIONAL_DOMAINS: usize = 21;
 /// Entries changed per transaction when an upgrade rewrites stored ones.
 const PAGE: usize = 10_000;
 
+/// Versions that only rebuild indexes, and the indexes each leaves: an
+/// upgrade builds them concurrently (see [`rebuild_concurrently`]).
+const REBUILDS_INDEXES: &[(usize, &[&str])] = &[(23, &["entries_kind", "entries_open"])];
+
+/// How often a collector waiting for another's upgrade asks for the lock.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 pub async fn run(client: &mut Client) -> Result<(), StoreError> {
     // A lock of the session, not of one transaction: an upgrade may take
-    // several, and a second collector must block here until the last has
-    // committed, then find the work done.
-    client
-        .execute("SELECT pg_advisory_lock($1)", &[&LOCK])
-        .await?;
+    // several, and a second collector must wait here until the last has
+    // committed, then find the work done. It asks again and again rather
+    // than waiting inside `pg_advisory_lock`: a statement that waits holds
+    // a snapshot, and an index built concurrently waits for every
+    // snapshot, so the two collectors would wait for each other until
+    // PostgreSQL failed one of them as a deadlock.
+    while !client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK])
+        .await?
+        .try_get::<_, bool>(0)?
+    {
+        tokio::time::sleep(LOCK_POLL).await;
+    }
     let upgraded = upgrade(client).await;
     // Also after a failure: the connection goes back to the pool. (A
     // connection that is lost takes its session's lock with it.)
@@ -104,7 +119,9 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
 /// transaction first, and its own transaction then drops what older
 /// collectors stored meanwhile and moves the report's counts. Version 21
 /// writes again the stored keys of addresses with an international domain
-/// the same way, a page per transaction, before its own.
+/// the same way, a page per transaction, before its own. Versions that
+/// only rebuild indexes build them concurrently, with no transaction at
+/// all ([`rebuild_concurrently`]).
 async fn upgrade(client: &mut Client) -> Result<Vec<usize>, StoreError> {
     let current = {
         let tx = client.transaction().await?;
@@ -153,7 +170,10 @@ async fn upgrade(client: &mut Client) -> Result<Vec<usize>, StoreError> {
                 super::privacy::rekey_international_domains(client).await?;
                 apply(client, &[version], true).await?;
             }
-            _ => apply(client, &[version], true).await?,
+            _ => match REBUILDS_INDEXES.iter().find(|(v, _)| *v == version) {
+                Some((_, names)) => rebuild_concurrently(client, version, names).await?,
+                None => apply(client, &[version], true).await?,
+            },
         }
     }
     Ok(versions)
@@ -200,6 +220,130 @@ async fn drop_stale_severities(client: &mut Client) -> Result<(), StoreError> {
 }
 
 const RECORD: &str = "INSERT INTO schema_migrations (version) VALUES ($1)";
+
+/// Applies version `version`, which only rebuilds the indexes `names`:
+/// each is built concurrently under a name of its own, as the version
+/// leaves it, then put in place of the one it replaces (dropped
+/// concurrently too), and the version is recorded last. Built in the
+/// version's transaction, they made every write to `entries` from a
+/// collector not yet upgraded wait until it committed (about 2 s per
+/// million entries each), and dropping the old index made reads wait as
+/// well, behind any transaction the drop waited for. A crash in between
+/// leaves the version unrecorded: the next start drops the half-built copy
+/// and builds it again. Where the definitions cannot be read (a role that
+/// may not create a schema), the version is applied as written.
+async fn rebuild_concurrently(
+    client: &mut Client,
+    version: usize,
+    names: &[&str],
+) -> Result<(), StoreError> {
+    let (home, wanted) = {
+        let tx = client.transaction().await?;
+        quiet(&tx).await?;
+        let home = Home::of(&tx).await?;
+        let wanted = reference_indexes(&tx, &home.quoted, version).await;
+        // Nobody else ever sees the copy.
+        tx.rollback().await?;
+        (home, wanted)
+    };
+    let builds = match wanted {
+        Ok(wanted) => names
+            .iter()
+            .map(|&name| concurrent_build(&wanted, name, &home.quoted).map(|sql| (name, sql)))
+            .collect::<Option<Vec<_>>>(),
+        Err(error) => {
+            tracing::warn!(%error, version, "could not read the indexes the version builds");
+            None
+        }
+    };
+    let Some(builds) = builds else {
+        return apply(client, &[version], true).await;
+    };
+    for (name, sql) in builds {
+        let started = std::time::Instant::now();
+        let building = format!("{name}{BUILDING}");
+        drop_if_present(client, &home, &building).await?;
+        client.batch_execute(&sql).await?;
+        drop_if_present(client, &home, name).await?;
+        client
+            .batch_execute(&format!(
+                "ALTER INDEX {}.{building} RENAME TO {name}",
+                home.quoted
+            ))
+            .await?;
+        tracing::info!(
+            index = name,
+            ms = started.elapsed().as_millis(),
+            "rebuilt an index concurrently"
+        );
+    }
+    client.execute(RECORD, &[&stored(version)]).await?;
+    said(&[version]);
+    Ok(())
+}
+
+/// What an index being built concurrently is called until it replaces the
+/// one of its name.
+const BUILDING: &str = "_rebuilt";
+
+/// The statement that builds index `name` concurrently, as `wanted` (from
+/// [`reference_indexes`]) defines it, in the schema `home` under its
+/// name while it is built; `None` for a definition not of the expected
+/// form.
+fn concurrent_build(wanted: &[tokio_postgres::Row], name: &str, home: &str) -> Option<String> {
+    let definition: String = wanted
+        .iter()
+        .find(|row| row.try_get::<_, String>(0).is_ok_and(|n| n == name))?
+        .try_get(1)
+        .ok()?;
+    let on = definition
+        .strip_prefix(&format!("CREATE INDEX {name} ON "))?
+        .replace(&format!("{REFERENCE}."), &format!("{home}."));
+    Some(format!(
+        "CREATE INDEX CONCURRENTLY {name}{BUILDING} ON {on}"
+    ))
+}
+
+/// Drops index `name` of the schema `home` concurrently if it is there;
+/// asked first, so the log does not carry the server's notice that it
+/// was not.
+async fn drop_if_present(client: &Client, home: &Home, name: &str) -> Result<(), StoreError> {
+    let index = format!("{}.{name}", home.quoted);
+    let present: bool = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&index])
+        .await?
+        .try_get(0)?;
+    if present {
+        client
+            .batch_execute(&format!("DROP INDEX CONCURRENTLY {index}"))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The schema that holds `entries`, by name and quoted for SQL.
+struct Home {
+    name: String,
+    quoted: String,
+}
+
+impl Home {
+    async fn of(tx: &deadpool_postgres::Transaction<'_>) -> Result<Home, StoreError> {
+        let name: String = tx
+            .query_one(
+                "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.oid = 'entries'::regclass",
+                &[],
+            )
+            .await?
+            .try_get(0)?;
+        let quoted: String = tx
+            .query_one("SELECT quote_ident($1)", &[&name])
+            .await?
+            .try_get(0)?;
+        Ok(Home { name, quoted })
+    }
+}
 
 fn stored(version: usize) -> i64 {
     i64::try_from(version).unwrap_or(i64::MAX)
@@ -268,22 +412,11 @@ async fn restore_missing(client: &mut Client) -> Result<(), StoreError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
         .await?;
     quiet(&tx).await?;
-    let home: String = tx
-        .query_one(
-            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.oid = 'entries'::regclass",
-            &[],
-        )
-        .await?
-        .try_get(0)?;
-    let quoted: String = tx
-        .query_one("SELECT quote_ident($1)", &[&home])
-        .await?
-        .try_get(0)?;
+    let Home { name: home, quoted } = Home::of(&tx).await?;
     // Inside a savepoint that is always rolled back: nobody else ever
     // sees it.
     tx.batch_execute("SAVEPOINT reference").await?;
-    let wanted = reference_indexes(&tx, &quoted).await;
+    let wanted = reference_indexes(&tx, &quoted, known()).await;
     // Also takes back the search path set since the savepoint.
     tx.batch_execute("ROLLBACK TO SAVEPOINT reference").await?;
     let wanted = match wanted {
@@ -328,17 +461,19 @@ async fn restore_missing(client: &mut Client) -> Result<(), StoreError> {
 /// The schema the reference copy is built in.
 const REFERENCE: &str = "earshot_reference";
 
-/// Every index the migrations make that backs no constraint, as its name
-/// and definition, from a copy they build in a schema of its own.
+/// Every index the migrations up to version `upto` make that backs no
+/// constraint, as its name and definition, from a copy they build in a
+/// schema of its own.
 async fn reference_indexes(
     tx: &deadpool_postgres::Transaction<'_>,
     home: &str,
+    upto: usize,
 ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
     tx.batch_execute(&format!(
         "CREATE SCHEMA {REFERENCE}; SET LOCAL search_path TO {REFERENCE}, {home};"
     ))
     .await?;
-    for sql in MIGRATIONS {
+    for sql in MIGRATIONS.iter().take(upto) {
         tx.batch_execute(sql).await?;
     }
     Ok(tx
