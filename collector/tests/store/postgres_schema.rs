@@ -107,20 +107,7 @@ async fn indexes_removed_by_hand_are_made_again_at_start() {
     let url = server.fresh_database();
     Postgres::connect(&url).await.unwrap();
     let client = psql(&url).await;
-    let indexes = async || -> Vec<(String, String)> {
-        client
-            .query(
-                "SELECT indexname::text, indexdef FROM pg_indexes
-                 WHERE schemaname = 'public' ORDER BY 1",
-                &[],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect()
-    };
-    let whole = indexes().await;
+    let whole = index_definitions(&client).await;
     assert!(whole.len() > 20, "{whole:?}");
     // One changed by a later version, one with a storage setting, one on
     // an expression.
@@ -130,10 +117,10 @@ async fn indexes_removed_by_hand_are_made_again_at_start() {
         )
         .await
         .unwrap();
-    assert_eq!(indexes().await.len(), whole.len() - 3);
+    assert_eq!(index_definitions(&client).await.len(), whole.len() - 3);
 
     Postgres::connect(&url).await.unwrap().ping().await.unwrap();
-    assert_eq!(indexes().await, whole);
+    assert_eq!(index_definitions(&client).await, whole);
     let search_options: Option<Vec<String>> = client
         .query_one(
             "SELECT reloptions FROM pg_class WHERE relname = 'entries_search'",
@@ -143,14 +130,11 @@ async fn indexes_removed_by_hand_are_made_again_at_start() {
         .unwrap()
         .get(0);
     assert_eq!(search_options, Some(vec!["fastupdate=off".to_owned()]));
-    let reference: i64 = client
-        .query_one(
-            "SELECT count(*) FROM pg_namespace WHERE nspname = 'earshot_reference'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let reference = count(
+        &client,
+        "SELECT count(*) FROM pg_namespace WHERE nspname = 'earshot_reference'",
+    )
+    .await;
     assert_eq!(reference, 0, "the reference copy is never kept");
 }
 
@@ -163,16 +147,7 @@ async fn indexes_removed_by_hand_are_made_again_at_start() {
 async fn an_upgrade_that_rebuilds_indexes_passes_ones_removed_by_hand_or_half_built() {
     let server = TempPostgres::shared();
     let url = server.fresh_database();
-    let store = Store::connect(&url).await.unwrap();
-    let shop = first_site(&store).await;
-    for message in ["Hello", "Again"] {
-        store
-            .insert_entry(entry(&shop, T0, serde_json::json!({"message": message})))
-            .await
-            .unwrap();
-    }
-    store.shutdown().await;
-    drop(store);
+    two_entries(&url).await;
     let client = psql(&url).await;
     client
         .batch_execute("DROP INDEX entries_kind; DROP INDEX entries_open;")
@@ -211,14 +186,11 @@ async fn an_upgrade_that_rebuilds_indexes_passes_ones_removed_by_hand_or_half_bu
             .get(0);
         assert!(definition.contains(included), "{definition}");
     }
-    let left: i64 = client
-        .query_one(
-            "SELECT count(*) FROM pg_class WHERE relname LIKE '%rebuilt'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let left = count(
+        &client,
+        "SELECT count(*) FROM pg_class WHERE relname LIKE '%rebuilt'",
+    )
+    .await;
     assert_eq!(left, 0, "the half-built index is gone");
 }
 
@@ -232,18 +204,7 @@ async fn an_upgrade_that_rebuilds_indexes_passes_ones_removed_by_hand_or_half_bu
 async fn an_older_collector_changes_entries_while_an_upgrade_rebuilds_their_indexes() {
     let server = TempPostgres::shared();
     let url = server.fresh_database();
-    let store = Store::connect(&url).await.unwrap();
-    let shop = first_site(&store).await;
-    let mut ids = Vec::new();
-    for message in ["Hello", "Again"] {
-        let stored = store
-            .insert_entry(entry(&shop, T0, serde_json::json!({"message": message})))
-            .await
-            .unwrap();
-        ids.push(stored.public_id);
-    }
-    store.shutdown().await;
-    drop(store);
+    let ids = two_entries(&url).await;
     let client = psql(&url).await;
     let whole = index_definitions(&client).await;
     rewind_postgres(&url, 22).await;
@@ -281,11 +242,11 @@ async fn an_older_collector_changes_entries_while_an_upgrade_rebuilds_their_inde
         whole,
         "as a new database has them"
     );
-    let invalid: i64 = client
-        .query_one("SELECT count(*) FROM pg_index WHERE NOT indisvalid", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let invalid = count(
+        &client,
+        "SELECT count(*) FROM pg_index WHERE NOT indisvalid",
+    )
+    .await;
     assert_eq!(invalid, 0);
 }
 
@@ -318,6 +279,28 @@ async fn collectors_starting_together_upgrade_exactly_once() {
         "each version applied once, in order"
     );
     assert_eq!(index_definitions(&client).await, whole);
+}
+
+/// Stores two entries in the database at `url`, and returns their public
+/// ids.
+async fn two_entries(url: &str) -> Vec<String> {
+    let store = Store::connect(url).await.unwrap();
+    let shop = first_site(&store).await;
+    let mut ids = Vec::new();
+    for message in ["Hello", "Again"] {
+        let stored = store
+            .insert_entry(entry(&shop, T0, serde_json::json!({"message": message})))
+            .await
+            .unwrap();
+        ids.push(stored.public_id);
+    }
+    store.shutdown().await;
+    ids
+}
+
+/// What a query for one count answers.
+async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.unwrap().get(0)
 }
 
 /// Every index in the schema `public`, as its name and definition.
@@ -360,14 +343,11 @@ async fn a_role_that_may_not_create_schemas_still_starts_without_the_index_check
         .await
         .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
     store.ping().await.unwrap();
-    let created: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM pg_indexes WHERE indexname = 'entries_created'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let created = count(
+        &admin,
+        "SELECT count(*) FROM pg_indexes WHERE indexname = 'entries_created'",
+    )
+    .await;
     assert_eq!(created, 0, "the check was skipped, not half done");
 
     // A version that rebuilds indexes reads what to build from the same
