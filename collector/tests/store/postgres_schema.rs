@@ -102,10 +102,10 @@ async fn a_database_from_a_newer_earshot_is_refused() {
 }
 
 #[tokio::test]
-async fn indexes_removed_by_hand_are_made_again_at_start() {
+async fn indexes_removed_by_hand_or_left_invalid_are_made_again_at_start() {
     let server = TempPostgres::shared();
     let url = server.fresh_database();
-    Postgres::connect(&url).await.unwrap();
+    two_entries(&url).await;
     let client = psql(&url).await;
     let whole = index_definitions(&client).await;
     assert!(whole.len() > 20, "{whole:?}");
@@ -118,9 +118,20 @@ async fn indexes_removed_by_hand_are_made_again_at_start() {
         .await
         .unwrap();
     assert_eq!(index_definitions(&client).await.len(), whole.len() - 3);
+    // A build that failed part-way leaves an invalid index of its name.
+    client
+        .batch_execute("CREATE UNIQUE INDEX CONCURRENTLY entries_created ON entries (site_id)")
+        .await
+        .unwrap_err();
 
     Postgres::connect(&url).await.unwrap().ping().await.unwrap();
     assert_eq!(index_definitions(&client).await, whole);
+    let invalid = count(
+        &client,
+        "SELECT count(*) FROM pg_index WHERE NOT indisvalid",
+    )
+    .await;
+    assert_eq!(invalid, 0);
     let search_options: Option<Vec<String>> = client
         .query_one(
             "SELECT reloptions FROM pg_class WHERE relname = 'entries_search'",
@@ -209,30 +220,7 @@ async fn an_older_collector_changes_entries_while_an_upgrade_rebuilds_their_inde
     let whole = index_definitions(&client).await;
     rewind_postgres(&url, 22).await;
 
-    let mut holder = psql(&url).await;
-    let hold = holder.transaction().await.unwrap();
-    hold.execute(
-        "UPDATE entries SET status = 'acknowledged' WHERE public_id = $1",
-        &[&ids[0]],
-    )
-    .await
-    .unwrap();
-    let upgrading = start_upgrade(&url);
-    let older = older_collector(&url).await;
-    until_waiting(&older, "query LIKE '%INDEX%'", &upgrading).await;
-    let changed = older
-        .execute(
-            "UPDATE entries SET status = 'resolved' WHERE public_id = $1",
-            &[&ids[1]],
-        )
-        .await
-        .expect("an older collector changes an entry while an index is rebuilt");
-    assert_eq!(changed, 1);
-    assert!(!upgrading.is_finished());
-    hold.commit().await.unwrap();
-
-    let upgraded = upgrading.await.unwrap();
-    assert!(upgraded.is_ok(), "{:?}\n{}", upgraded.err(), server.log());
+    changed_while_a_start_builds_an_index(server, &url, &ids).await;
     assert_eq!(
         recorded_versions(&client).await,
         (1..=Postgres::schema_version()).collect::<Vec<_>>()
@@ -248,6 +236,56 @@ async fn an_older_collector_changes_entries_while_an_upgrade_rebuilds_their_inde
     )
     .await;
     assert_eq!(invalid, 0);
+}
+
+/// An index dropped by hand is made again at start the same way: the
+/// collectors already serving keep writing while it is built.
+#[tokio::test]
+async fn an_older_collector_changes_entries_while_a_start_makes_a_missing_index_again() {
+    let server = TempPostgres::shared();
+    let url = server.fresh_database();
+    let ids = two_entries(&url).await;
+    let client = psql(&url).await;
+    let whole = index_definitions(&client).await;
+    client
+        .batch_execute("DROP INDEX entries_created")
+        .await
+        .unwrap();
+
+    changed_while_a_start_builds_an_index(server, &url, &ids).await;
+    assert_eq!(index_definitions(&client).await, whole);
+}
+
+/// Starts a collector on `url` whose start builds an index, holds the
+/// build up with a change to the first of `ids` kept open, and has a
+/// collector already serving change the second meanwhile: that change must
+/// not wait for the build. Then lets the start finish.
+async fn changed_while_a_start_builds_an_index(server: &TempPostgres, url: &str, ids: &[String]) {
+    let mut holder = psql(url).await;
+    let hold = holder.transaction().await.unwrap();
+    hold.execute(
+        "UPDATE entries SET status = 'acknowledged' WHERE public_id = $1",
+        &[&ids[0]],
+    )
+    .await
+    .unwrap();
+    let starting = start_upgrade(url);
+    let older = older_collector(url).await;
+    until_waiting(&older, "query LIKE '%INDEX%'", &starting).await;
+    let changed = older
+        .execute(
+            "UPDATE entries SET status = 'resolved' WHERE public_id = $1",
+            &[&ids[1]],
+        )
+        .await
+        .expect("a collector changes an entry while another's start builds an index");
+    assert_eq!(changed, 1);
+    assert!(!starting.is_finished());
+    hold.commit().await.unwrap();
+
+    let started = starting.await.unwrap();
+    assert!(started.is_ok(), "{:?}\n{}", started.err(), server.log());
+    started.unwrap().shutdown().await;
 }
 
 /// Collectors started together upgrade as they create: one applies each

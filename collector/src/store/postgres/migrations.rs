@@ -85,18 +85,20 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
         tokio::time::sleep(LOCK_POLL).await;
     }
     let upgraded = upgrade(client).await;
+    let restored = match &upgraded {
+        // A database the migrations have just made whole has nothing to
+        // restore.
+        Ok(applied) if applied.first() != Some(&1) => restore_missing(client).await,
+        _ => Ok(()),
+    };
     // Also after a failure: the connection goes back to the pool. (A
     // connection that is lost takes its session's lock with it.)
     let unlocked = client
         .execute("SELECT pg_advisory_unlock($1)", &[&LOCK])
         .await;
-    let applied = upgraded?;
+    upgraded?;
+    restored?;
     unlocked?;
-    // A database the migrations have just made whole has nothing to
-    // restore.
-    if applied.first() != Some(&1) {
-        restore_missing(client).await?;
-    }
     super::name_order::refresh(&*client).await?;
     Ok(())
 }
@@ -237,19 +239,15 @@ async fn rebuild_concurrently(
     version: usize,
     names: &[&str],
 ) -> Result<(), StoreError> {
-    let (home, wanted) = {
-        let tx = client.transaction().await?;
-        quiet(&tx).await?;
-        let home = Home::of(&tx).await?;
-        let wanted = reference_indexes(&tx, &home.quoted, version).await;
-        // Nobody else ever sees the copy.
-        tx.rollback().await?;
-        (home, wanted)
-    };
+    let (home, wanted) = wanted_indexes(client, version).await?;
     let builds = match wanted {
         Ok(wanted) => names
             .iter()
-            .map(|&name| concurrent_build(&wanted, name, &home.quoted).map(|sql| (name, sql)))
+            .map(|&name| {
+                let building = format!("{name}{BUILDING}");
+                concurrently(&definition(&wanted, name)?, name, &building, &home.quoted)
+                    .map(|sql| (name, building, sql))
+            })
             .collect::<Option<Vec<_>>>(),
         Err(error) => {
             tracing::warn!(%error, version, "could not read the indexes the version builds");
@@ -259,9 +257,8 @@ async fn rebuild_concurrently(
     let Some(builds) = builds else {
         return apply(client, &[version], true).await;
     };
-    for (name, sql) in builds {
+    for (name, building, sql) in builds {
         let started = std::time::Instant::now();
-        let building = format!("{name}{BUILDING}");
         drop_if_present(client, &home, &building).await?;
         client.batch_execute(&sql).await?;
         drop_if_present(client, &home, name).await?;
@@ -286,22 +283,28 @@ async fn rebuild_concurrently(
 /// one of its name.
 const BUILDING: &str = "_rebuilt";
 
-/// The statement that builds index `name` concurrently, as `wanted` (from
-/// [`reference_indexes`]) defines it, in the schema `home` under its
-/// name while it is built; `None` for a definition not of the expected
-/// form.
-fn concurrent_build(wanted: &[tokio_postgres::Row], name: &str, home: &str) -> Option<String> {
-    let definition: String = wanted
+/// How `wanted` (from [`reference_indexes`]) defines index `name`.
+fn definition(wanted: &[tokio_postgres::Row], name: &str) -> Option<String> {
+    wanted
         .iter()
         .find(|row| row.try_get::<_, String>(0).is_ok_and(|n| n == name))?
         .try_get(1)
-        .ok()?;
-    let on = definition
-        .strip_prefix(&format!("CREATE INDEX {name} ON "))?
-        .replace(&format!("{REFERENCE}."), &format!("{home}."));
-    Some(format!(
-        "CREATE INDEX CONCURRENTLY {name}{BUILDING} ON {on}"
-    ))
+        .ok()
+}
+
+/// The statement that builds concurrently, as `build_as` in the schema
+/// `home`, the index `name` whose `definition` the reference copy gave;
+/// `None` for a definition not of the form PostgreSQL writes.
+fn concurrently(definition: &str, name: &str, build_as: &str, home: &str) -> Option<String> {
+    let named = format!("INDEX {name} ON ");
+    if !definition.starts_with("CREATE ") || !definition.contains(&named) {
+        return None;
+    }
+    Some(
+        definition
+            .replacen(&named, &format!("INDEX CONCURRENTLY {build_as} ON "), 1)
+            .replace(&format!("{REFERENCE}."), &format!("{home}.")),
+    )
 }
 
 /// Drops index `name` of the schema `home` concurrently if it is there;
@@ -399,63 +402,79 @@ async fn quiet(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), StoreError
 }
 
 /// Makes again the indexes the migrations made that are gone (dropped by
-/// hand, or lost to a tool that copied only the tables): queries that are
-/// planned around an index crawl without it. What the schema should hold
-/// is read from a copy the migrations build in a schema of its own, so
-/// this list cannot fall behind them; indexes that back a constraint go
-/// only with their constraint, which is another matter.
+/// hand, or lost to a tool that copied only the tables) or invalid (left
+/// by a build that failed part-way): queries that are planned around an
+/// index crawl without it. What the schema should hold is read from a
+/// copy the migrations build in a schema of its own, so this list cannot
+/// fall behind them; indexes that back a constraint go only with their
+/// constraint, which is another matter. Each is built concurrently, so
+/// collectors already serving keep writing to the table meanwhile. It runs
+/// under the upgrade's lock: collectors starting together take turns
+/// (building the copies side by side measured slower than one after
+/// another, as the catalog is shared), and two never build one index.
 async fn restore_missing(client: &mut Client) -> Result<(), StoreError> {
-    let tx = client.transaction().await?;
-    // Collectors starting together take turns: building the copies side by
-    // side measured slower than one after another (the catalog is shared),
-    // and two must not make the same index.
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
-        .await?;
-    quiet(&tx).await?;
-    let Home { name: home, quoted } = Home::of(&tx).await?;
-    // Inside a savepoint that is always rolled back: nobody else ever
-    // sees it.
-    tx.batch_execute("SAVEPOINT reference").await?;
-    let wanted = reference_indexes(&tx, &quoted, known()).await;
-    // Also takes back the search path set since the savepoint.
-    tx.batch_execute("ROLLBACK TO SAVEPOINT reference").await?;
+    let (home, wanted) = wanted_indexes(client, known()).await?;
     let wanted = match wanted {
         Ok(wanted) => wanted,
         // A role that may not create a schema still runs Earshot.
         Err(error) => {
             tracing::warn!(%error, "could not check the schema for missing indexes");
-            return Ok(tx.commit().await?);
+            return Ok(());
         }
     };
-    let present = indexes_in(&tx, &home).await?;
-    for row in wanted {
+    let valid = valid_indexes_in(client, &home.name).await?;
+    for row in &wanted {
         let name: String = row.try_get(0)?;
-        if present.contains(&name) {
+        if valid.contains(&name) {
             continue;
         }
         let definition: String = row.try_get(1)?;
-        let sql = definition.replace(&format!("{REFERENCE}."), &format!("{quoted}."));
+        let Some(sql) = concurrently(&definition, &name, &name, &home.quoted) else {
+            tracing::warn!(
+                name,
+                "the database lacks an index of its schema, of a form not known"
+            );
+            continue;
+        };
         let started = std::time::Instant::now();
-        tx.batch_execute("SAVEPOINT make").await?;
-        match tx.batch_execute(&sql).await {
+        let made = async {
+            // An invalid one holds the name.
+            drop_if_present(client, &home, &name).await?;
+            client.batch_execute(&sql).await?;
+            Ok::<_, StoreError>(())
+        };
+        match made.await {
             Ok(()) => tracing::warn!(
                 name,
                 ms = started.elapsed().as_millis(),
-                "the database lacked an index of its schema (removed by hand?); made it again"
+                "the database lacked an index of its schema (removed by hand, or left invalid?); made it again"
             ),
             // Only a table's owner may index it; the collector still runs.
-            Err(error) => {
-                tx.batch_execute("ROLLBACK TO SAVEPOINT make").await?;
-                tracing::warn!(
-                    name,
-                    %error,
-                    "the database lacks an index of its schema and it could not be made again"
-                );
-            }
+            Err(error) => tracing::warn!(
+                name,
+                %error,
+                "the database lacks an index of its schema and it could not be made again"
+            ),
         }
     }
-    tx.commit().await?;
     Ok(())
+}
+
+/// The schema that holds `entries`, and the indexes the migrations up to
+/// version `upto` make there, from [`reference_indexes`] (an error where
+/// the copy could not be built, as for a role that may not create a
+/// schema).
+async fn wanted_indexes(
+    client: &mut Client,
+    upto: usize,
+) -> Result<(Home, Result<Vec<tokio_postgres::Row>, StoreError>), StoreError> {
+    let tx = client.transaction().await?;
+    quiet(&tx).await?;
+    let home = Home::of(&tx).await?;
+    let wanted = reference_indexes(&tx, &home.quoted, upto).await;
+    // Nobody else ever sees the copy.
+    tx.rollback().await?;
+    Ok((home, wanted))
 }
 
 /// The schema the reference copy is built in.
@@ -491,14 +510,14 @@ async fn reference_indexes(
         .await?)
 }
 
-/// The names of the indexes in `schema`.
-async fn indexes_in(
-    tx: &deadpool_postgres::Transaction<'_>,
-    schema: &str,
-) -> Result<HashSet<String>, StoreError> {
-    let rows = tx
+/// The names of the valid indexes in `schema`.
+async fn valid_indexes_in(client: &Client, schema: &str) -> Result<HashSet<String>, StoreError> {
+    let rows = client
         .query(
-            "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1",
+            "SELECT c.relname::text FROM pg_index i
+             JOIN pg_class c ON c.oid = i.indexrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND i.indisvalid",
             &[&schema],
         )
         .await?;
