@@ -9,7 +9,7 @@ use earshot_collector::store::{Store, StoreError};
 use crate::fixture::{
     older_collector, psql, recorded_versions, rewind_postgres, start_upgrade, until_waiting,
 };
-use crate::ingest::{T0, entry, first_site};
+use crate::ingest::{T0, entry, first_site, stored};
 use crate::postgres_server::TempPostgres;
 
 #[tokio::test]
@@ -317,6 +317,103 @@ async fn collectors_starting_together_upgrade_exactly_once() {
         "each version applied once, in order"
     );
     assert_eq!(index_definitions(&client).await, whole);
+}
+
+/// A database made by the first release, with entries stored then,
+/// upgrades version by version (each on its own path: indexes built
+/// concurrently, stored rows rewritten a page at a time) to what a new
+/// database is, and keeps its entries.
+#[tokio::test]
+async fn a_database_from_the_first_release_upgrades_to_what_a_new_one_is() {
+    let server = TempPostgres::shared();
+    let new = server.fresh_database();
+    Postgres::connect(&new).await.unwrap();
+    let old = server.fresh_database();
+    let client = psql(&old).await;
+    client
+        .batch_execute(include_str!("../../src/store/postgres/schema/0001.sql"))
+        .await
+        .unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE schema_migrations (
+                 version    bigint PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             );
+             INSERT INTO schema_migrations (version) VALUES (1);
+             INSERT INTO sites (key, name, origins, created_at)
+                 VALUES ('shop', 'Shop', 'https://shop.example', 0);
+             INSERT INTO entries (public_id, reference, status_token, site_id, kind,
+                                  message, email, severity, created_at)
+             VALUES ('p1', 'FB-1', 't1', 1, 'idea', 'Dark mode please', NULL, 'blocking', 1),
+                    ('p2', 'FB-2', 't2', 1, 'complaint', 'Card 4111 1111 1111 1111 was charged twice',
+                     ' Ana@Bücher.Example ', 'blocking', 2),
+                    ('p3', 'FB-3', 't3', 1, 'praise', 'Lovely', 'bo@shop.example', NULL, 3);",
+        )
+        .await
+        .unwrap();
+
+    let upgraded = Store::connect(&old).await;
+    assert!(upgraded.is_ok(), "{:?}\n{}", upgraded.err(), server.log());
+    let upgraded = upgraded.unwrap();
+    assert_eq!(
+        recorded_versions(&client).await,
+        (1..=Postgres::schema_version()).collect::<Vec<_>>()
+    );
+    assert_eq!(schema_of(&client).await, schema_of(&psql(&new).await).await);
+    assert_eq!(stored(&upgraded).await, 3);
+    let severities: Vec<(String, Option<String>)> = client
+        .query("SELECT reference, severity FROM entries ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        severities,
+        [
+            ("FB-1".to_owned(), None),
+            ("FB-2".to_owned(), Some("blocking".to_owned())),
+            ("FB-3".to_owned(), None),
+        ],
+        "praise and ideas carry no severity"
+    );
+    let keyed = count(
+        &client,
+        "SELECT count(*) FROM entries WHERE email_key IS NOT NULL",
+    )
+    .await;
+    assert_eq!(keyed, 2, "every stored address is keyed");
+    upgraded.shutdown().await;
+}
+
+/// What the schema `public` holds: each column with its type, default and
+/// whether it may be empty; each index, constraint and trigger; each
+/// function's source.
+async fn schema_of(client: &tokio_postgres::Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT table_name || '.' || column_name || ' ' || data_type || ' '
+                    || is_nullable || ' ' || coalesce(column_default, '')
+             FROM information_schema.columns WHERE table_schema = 'public'
+             UNION ALL
+             SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'
+             UNION ALL
+             SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+             FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+             UNION ALL
+             SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal
+             UNION ALL
+             SELECT proname || ' ' || md5(prosrc)
+             FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
 }
 
 /// Stores two entries in the database at `url`, and returns their public

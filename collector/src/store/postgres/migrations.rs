@@ -62,9 +62,23 @@ const REKEYS_INTERNATIONAL_DOMAINS: usize = 21;
 /// Entries changed per transaction when an upgrade rewrites stored ones.
 const PAGE: usize = 10_000;
 
-/// Versions that only rebuild indexes, and the indexes each leaves: an
-/// upgrade builds them concurrently (see [`rebuild_concurrently`]).
-const REBUILDS_INDEXES: &[(usize, &[&str])] = &[(23, &["entries_kind", "entries_open"])];
+/// Versions that only build or rebuild indexes, and the indexes each
+/// leaves: an upgrade builds them concurrently (see
+/// [`rebuild_concurrently`]). A test checks that every such version is
+/// listed.
+const REBUILDS_INDEXES: &[(usize, &[&str])] = &[
+    (4, &["entries_severity", "entries_created"]),
+    (
+        5,
+        &[
+            "mail_outbox_user_assigned_waiting",
+            "mail_outbox_user_assigned_sent",
+        ],
+    ),
+    (17, &["sites_name"]),
+    (19, &["entries_open"]),
+    (23, &["entries_kind", "entries_open"]),
+];
 
 /// How often a collector waiting for another's upgrade asks for the lock.
 const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(100);
@@ -525,4 +539,69 @@ async fn valid_indexes_in(client: &Client, schema: &str) -> Result<HashSet<Strin
         .iter()
         .map(|r| r.try_get(0))
         .collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The statements of `sql`, comments left out and spaces folded.
+    fn statements(sql: &str) -> Vec<String> {
+        let code: Vec<&str> = sql
+            .lines()
+            .map(|line| line.split("--").next().unwrap_or(""))
+            .collect();
+        code.join(" ")
+            .split(';')
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// The index `statement` builds, if it builds one.
+    fn built(statement: &str) -> Option<&str> {
+        let rest = statement
+            .strip_prefix("CREATE INDEX ")
+            .or_else(|| statement.strip_prefix("CREATE UNIQUE INDEX "))?;
+        let rest = rest.strip_prefix("IF NOT EXISTS ").unwrap_or(rest);
+        rest.split_whitespace().next()
+    }
+
+    /// The index `statement` drops, if it drops one.
+    fn dropped(statement: &str) -> Option<&str> {
+        let rest = statement.strip_prefix("DROP INDEX ")?;
+        let rest = rest.strip_prefix("IF EXISTS ").unwrap_or(rest);
+        rest.split_whitespace().next()
+    }
+
+    /// An upgrade does not run a listed version's statements, only builds
+    /// the indexes listed: a version listed that did more would lose the
+    /// rest, and one left out would make older collectors wait.
+    #[test]
+    fn every_version_that_only_builds_indexes_is_built_concurrently_and_no_other() {
+        let mut index_only = Vec::new();
+        for (i, sql) in MIGRATIONS.iter().enumerate() {
+            let version = i + 1;
+            let statements = statements(sql);
+            let builds: Vec<&str> = statements.iter().filter_map(|s| built(s)).collect();
+            let only = !builds.is_empty()
+                && statements.iter().all(|s| {
+                    built(s).is_some() || dropped(s).is_some_and(|name| builds.contains(&name))
+                });
+            let listed = REBUILDS_INDEXES
+                .iter()
+                .find(|(v, _)| *v == version)
+                .map(|(_, names)| names.to_vec());
+            if only {
+                assert_eq!(listed, Some(builds), "version {version}");
+                index_only.push(version);
+            } else {
+                assert_eq!(
+                    listed, None,
+                    "version {version} does more than build indexes"
+                );
+            }
+        }
+        assert_eq!(index_only, [4, 5, 17, 19, 23]);
+    }
 }
