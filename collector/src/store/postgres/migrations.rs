@@ -136,8 +136,8 @@ pub async fn run(client: &mut Client) -> Result<(), StoreError> {
 /// collectors stored meanwhile and moves the report's counts. Version 21
 /// writes again the stored keys of addresses with an international domain
 /// the same way, a page per transaction, before its own. Versions that
-/// only rebuild indexes build them concurrently, with no transaction at
-/// all ([`rebuild_concurrently`]).
+/// only build or rebuild indexes build them concurrently, with no
+/// transaction at all ([`rebuild_concurrently`]).
 async fn upgrade(client: &mut Client) -> Result<Vec<usize>, StoreError> {
     let current = {
         let tx = client.transaction().await?;
@@ -237,9 +237,9 @@ async fn drop_stale_severities(client: &mut Client) -> Result<(), StoreError> {
 
 const RECORD: &str = "INSERT INTO schema_migrations (version) VALUES ($1)";
 
-/// Applies version `version`, which only rebuilds the indexes `names`:
-/// each is built concurrently under a name of its own, as the version
-/// leaves it, then put in place of the one it replaces (dropped
+/// Applies version `version`, which only builds or rebuilds the indexes
+/// `names`: each is built concurrently under a name of its own, as the
+/// version leaves it, then put in place of any it replaces (dropped
 /// concurrently too), and the version is recorded last. Built in the
 /// version's transaction, they made every write to `entries` from a
 /// collector not yet upgraded wait until it committed (about 2 s per
