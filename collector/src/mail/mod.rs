@@ -12,6 +12,7 @@ mod kept;
 pub mod mention;
 pub mod promise;
 mod receipt;
+mod refusal;
 mod reply;
 pub mod staff;
 
@@ -20,6 +21,7 @@ pub use customer::ToCustomer;
 pub use failure::{CertificateProblem, SendFailure};
 pub use kept::KeptMail;
 pub use receipt::ReceiptMail;
+pub use refusal::AddressRefusal;
 pub use reply::ReplyMail;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -42,6 +44,10 @@ pub enum MailError {
         "the relay takes no address with letters beyond ASCII before the @ (it does not offer SMTPUTF8)"
     )]
     Utf8Address,
+    /// The relay refused the recipient's address for good (unknown,
+    /// disabled or full), as its enhanced status code says.
+    #[error("the relay refused the address for good ({0})")]
+    AddressRefused(AddressRefusal),
     #[error("the message could not be built")]
     Build,
     #[error("TLS to the SMTP relay could not be set up")]
@@ -65,7 +71,10 @@ impl MailError {
     /// what failed: sent again, it fails again, and other addresses still
     /// get through.
     pub fn is_the_address(&self) -> bool {
-        matches!(self, MailError::To | MailError::Utf8Address)
+        matches!(
+            self,
+            MailError::To | MailError::Utf8Address | MailError::AddressRefused(_)
+        )
     }
 }
 
@@ -203,6 +212,9 @@ impl Mailer {
             } else {
                 MailError::Send(SendFailure::Utf8Sender)
             };
+        }
+        if let Some(refusal) = AddressRefusal::of(error) {
+            return MailError::AddressRefused(refusal);
         }
         match SendFailure::of(error) {
             // Without a user, a sign-in is missing, not wrong.

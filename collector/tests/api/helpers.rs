@@ -228,11 +228,14 @@ pub async fn smtp_sink_refusing(
 }
 
 /// What a sink answers to EHLO (the extensions it offers) and to MAIL
-/// FROM, lines and all.
+/// FROM, lines and all, and which recipients it does not know.
 #[derive(Debug, Clone, Copy)]
 pub struct Answers {
     pub ehlo: &'static str,
     pub mail: &'static str,
+    /// A RCPT TO naming an address that holds this (unless empty) is
+    /// refused for good, as a relay refuses a mailbox it does not have.
+    pub unknown: &'static str,
 }
 
 /// A sink that offers no extension (as many small relays: no SMTPUTF8,
@@ -240,6 +243,7 @@ pub struct Answers {
 pub const SINK: Answers = Answers {
     ehlo: "250 sink\r\n",
     mail: "250 ok\r\n",
+    unknown: "",
 };
 
 /// An SMTP sink that gives `answers` (`"250-sink\r\n250 SMTPUTF8\r\n"` to
@@ -331,6 +335,9 @@ async fn smtp_session(
         let answer: &[u8] = match verb.as_str() {
             "EHLO" | "HELO" => answers.ehlo.as_bytes(),
             "MAIL" => answers.mail.as_bytes(),
+            "RCPT" if !answers.unknown.is_empty() && line.contains(answers.unknown) => {
+                b"550 5.1.1 The email account that you tried to reach does not exist\r\n"
+            }
             "DATA" => {
                 data = Some(String::new());
                 b"354 go ahead\r\n"

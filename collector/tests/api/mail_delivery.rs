@@ -306,6 +306,7 @@ async fn a_test_email_says_a_sign_in_is_missing_or_refused_as_the_settings_have_
     let wants_sign_in = Answers {
         ehlo: "250-sink\r\n250 AUTH PLAIN LOGIN\r\n",
         mail: "530 5.7.0 Authentication required\r\n",
+        ..SINK
     };
     tested_through(
         wants_sign_in,
@@ -417,6 +418,35 @@ async fn a_test_email_to_an_address_the_relay_cannot_take_says_why_and_alarms_no
     assert!(page.contains("No email has gone out yet."), "{page}");
     assert!(
         !zoe.html("/console")
+            .await
+            .contains("Email is not getting through")
+    );
+    assert!(collect(&mut mails, Duration::from_secs(1)).await.is_empty());
+}
+
+/// A relay that refuses the colleague's own address for good (`550
+/// 5.1.1`: no such mailbox) is said to, with the address to check; the
+/// page said the relay failed and pointed at its host and port.
+#[tokio::test]
+async fn a_test_email_to_an_address_the_relay_refuses_for_good_says_so_and_alarms_nobody() {
+    let unknown_ada = Answers {
+        unknown: "ada@",
+        ..SINK
+    };
+    let (app, mut mails) = console_with_relay(unknown_ada, |url| url, FROM).await;
+    let ada = signed_in(&app, "ada@example.com").await;
+    let tested = ada.act("/console/notifications/test", &[]).await;
+    let to = tested.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/console/notifications?tested=address-550-5.1.1#email");
+    let page = ada.html(to.trim_end_matches("#email")).await;
+    assert!(
+        page.contains("The relay refused your address for good (SMTP status 550 5.1.1)")
+            && page.contains("it is <strong>ada@example.com</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("No email has gone out yet."), "{page}");
+    assert!(
+        !ada.html("/console")
             .await
             .contains("Email is not getting through")
     );

@@ -15,7 +15,7 @@ use maud::{Markup, html};
 use super::login::Empty;
 use super::{ConsoleError, Staff, StaffForm};
 use crate::http::AppState;
-use crate::mail::{MailError, Outgoing, SendFailure};
+use crate::mail::{AddressRefusal, MailError, Outgoing, SendFailure};
 use crate::review::workflow::human_ago;
 use crate::store::{MailHealth, Role, StoreError};
 
@@ -79,6 +79,9 @@ pub fn section(
                 Some(Tested::Invalid) => p.notice.failing role="alert" {
                     "The test email could not be written for your address; the relay was not asked."
                 },
+                Some(Tested::AddressRefused(refusal)) => p.notice.failing role="alert" {
+                    strong { "The relay refused your address for good (" (refusal) "): " } "check it for a typing mistake (it is " strong { (staff.user.email) } "). If it is right, the relay's administrator can say why it refuses it. Email to other addresses is not affected."
+                },
                 Some(Tested::Utf8Address) => p.notice.failing role="alert" {
                     strong { "The relay does not take your address: " } "it has letters beyond ASCII before the @, and the relay does not offer SMTPUTF8 (most large providers do). Customers with such addresses get no email through it either; their status pages still show every reply."
                 },
@@ -126,6 +129,10 @@ fn failures(health: &MailHealth, now: i64) -> String {
 /// address (see [`MailError::Utf8Address`]).
 const UTF8_ADDRESS: &str = "utf8-address";
 
+/// The prefix of the test's outcome when the relay refuses the
+/// colleague's address for good (see [`AddressRefusal::code`]).
+const ADDRESS_REFUSED: &str = "address-";
+
 /// What a test found, as its redirect carries it.
 enum Tested {
     Sent {
@@ -137,6 +144,8 @@ enum Tested {
     /// Not sent: the address has letters beyond ASCII before the `@` and
     /// the relay does not offer SMTPUTF8.
     Utf8Address,
+    /// Not sent: the relay refused the address for good.
+    AddressRefused(AddressRefusal),
     Unknown,
 }
 
@@ -154,6 +163,9 @@ impl Tested {
             "invalid" => return Tested::Invalid,
             UTF8_ADDRESS => return Tested::Utf8Address,
             _ => {}
+        }
+        if let Some(code) = raw.strip_prefix(ADDRESS_REFUSED) {
+            return AddressRefusal::from_code(code).map_or(Tested::Unknown, Tested::AddressRefused);
         }
         SendFailure::from_code(raw).map_or(Tested::Unknown, Tested::Failed)
     }
@@ -188,8 +200,11 @@ pub async fn test(
         // relay is to blame, and email's health is not the test's to tell.
         Ok(Err(e)) => {
             let outcome = match e {
-                MailError::Utf8Address => UTF8_ADDRESS,
-                _ => "invalid",
+                MailError::Utf8Address => UTF8_ADDRESS.to_owned(),
+                MailError::AddressRefused(refusal) => {
+                    format!("{ADDRESS_REFUSED}{}", refusal.code())
+                }
+                _ => "invalid".to_owned(),
             };
             tracing::info!(user_id = staff.user.id, outcome, "test email");
             return Ok(
