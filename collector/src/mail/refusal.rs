@@ -44,11 +44,15 @@ impl AddressRefusal {
             return None;
         }
         let (subject, detail) = enhanced(said.split_whitespace().next()?)?;
+        // Only the codes RFC 3463 (and 7505) give the destination alone:
+        // a refusal of the sender's address (X.1.7, X.1.8, X.1.11) or one
+        // that could be either (X.1.0, X.2.0) fails every email, which the
+        // settings must mend, and must not be given up quietly.
         let the_recipients = match subject {
-            // X.1.7 and X.1.8 are the sender's address: the settings'.
-            1 => !matches!(detail, 7 | 8),
-            // The recipient's mailbox: disabled, full, or no more.
-            2 => true,
+            // Bad mailbox, bad system, bad syntax, ambiguous, moved, null MX.
+            1 => matches!(detail, 1 | 2 | 3 | 4 | 6 | 10),
+            // The mailbox is disabled, or full.
+            2 => matches!(detail, 1 | 2),
             _ => false,
         };
         the_recipients.then_some(AddressRefusal {
@@ -136,6 +140,11 @@ mod tests {
             // The sender's address: the settings are wrong, for every email.
             (553, "5.1.8 Sender address rejected: Domain not found"),
             (550, "5.1.7 Bad sender's mailbox address syntax"),
+            (550, "5.1.11 Sender address has null MX"),
+            // Either address, or the message: what failed cannot be told.
+            (550, "5.1.0 Address rejected"),
+            (550, "5.2.0 Mailbox unavailable"),
+            (552, "5.2.3 Message too large"),
             // Policy (relaying denied, sign-in needed): the settings again.
             (550, "5.7.1 Relaying denied"),
             (554, "5.7.0 Authentication required"),
