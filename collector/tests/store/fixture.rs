@@ -1,6 +1,7 @@
 //! Each backend's fresh instance, and `story!`, which tells one story to
 //! both.
 
+use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::{Store, StoreError};
 
 use crate::postgres_server::TempPostgres;
@@ -132,6 +133,12 @@ pub async fn recorded_versions(client: &tokio_postgres::Client) -> Vec<i64> {
         .iter()
         .map(|r| r.get(0))
         .collect()
+}
+
+/// Every schema version this build knows, in order, as
+/// [`recorded_versions`] reads them once each is applied.
+pub fn every_version() -> Vec<i64> {
+    (1..=Postgres::schema_version()).collect()
 }
 
 /// `story!(name)` runs `name(&store)` once on each backend, as the tests

@@ -7,7 +7,8 @@ use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::{Store, StoreError};
 
 use crate::fixture::{
-    older_collector, psql, recorded_versions, rewind_postgres, start_upgrade, until_waiting,
+    every_version, older_collector, psql, recorded_versions, rewind_postgres, start_upgrade,
+    until_waiting,
 };
 use crate::ingest::{T0, entry, first_site, stored};
 use crate::postgres_server::TempPostgres;
@@ -28,7 +29,7 @@ async fn collectors_starting_together_migrate_exactly_once() {
     let client = psql(&url).await;
     assert_eq!(
         recorded_versions(&client).await,
-        (1..=Postgres::schema_version()).collect::<Vec<_>>(),
+        every_version(),
         "each version applied once, in order"
     );
     // Starting again finds the schema current.
@@ -78,10 +79,7 @@ async fn an_older_collector_changes_entries_while_a_later_version_of_an_upgrade_
     hold.commit().await.unwrap();
 
     let upgraded = upgrading.await.unwrap().unwrap();
-    assert_eq!(
-        recorded_versions(&older).await,
-        (1..=Postgres::schema_version()).collect::<Vec<_>>()
-    );
+    assert_eq!(recorded_versions(&older).await, every_version());
     upgraded.shutdown().await;
 }
 
@@ -174,10 +172,7 @@ async fn an_upgrade_that_rebuilds_indexes_passes_ones_removed_by_hand_or_half_bu
 
     let upgraded = Postgres::connect(&url).await;
     assert!(upgraded.is_ok(), "{:?}", upgraded.err());
-    assert_eq!(
-        recorded_versions(&client).await,
-        (1..=Postgres::schema_version()).collect::<Vec<_>>()
-    );
+    assert_eq!(recorded_versions(&client).await, every_version());
     assert_eq!(
         index_definitions(&client).await,
         whole,
@@ -207,10 +202,7 @@ async fn an_older_collector_changes_entries_while_an_upgrade_rebuilds_their_inde
     rewind_postgres(&url, 22).await;
 
     changed_while_a_start_builds_an_index(server, &url, &ids).await;
-    assert_eq!(
-        recorded_versions(&client).await,
-        (1..=Postgres::schema_version()).collect::<Vec<_>>()
-    );
+    assert_eq!(recorded_versions(&client).await, every_version());
     assert_eq!(
         index_definitions(&client).await,
         whole,
@@ -299,7 +291,7 @@ async fn collectors_starting_together_upgrade_exactly_once() {
     }
     assert_eq!(
         recorded_versions(&client).await,
-        (1..=Postgres::schema_version()).collect::<Vec<_>>(),
+        every_version(),
         "each version applied once, in order"
     );
     assert_eq!(index_definitions(&client).await, whole);
@@ -342,10 +334,7 @@ async fn a_database_from_the_first_release_upgrades_to_what_a_new_one_is() {
     let upgraded = Store::connect(&old).await;
     assert!(upgraded.is_ok(), "{:?}\n{}", upgraded.err(), server.log());
     let upgraded = upgraded.unwrap();
-    assert_eq!(
-        recorded_versions(&client).await,
-        (1..=Postgres::schema_version()).collect::<Vec<_>>()
-    );
+    assert_eq!(recorded_versions(&client).await, every_version());
     assert_eq!(schema_of(&client).await, schema_of(&psql(&new).await).await);
     assert_eq!(stored(&upgraded).await, 3);
     let severities: Vec<(String, Option<String>)> = client
@@ -476,10 +465,7 @@ async fn a_role_that_may_not_create_schemas_still_starts_without_the_index_check
     rewind_postgres(&url, 22).await;
     let upgraded = Postgres::connect(&clerk_url).await;
     assert!(upgraded.is_ok(), "{:?}\n{}", upgraded.err(), server.log());
-    assert_eq!(
-        recorded_versions(&admin).await,
-        (1..=Postgres::schema_version()).collect::<Vec<_>>()
-    );
+    assert_eq!(recorded_versions(&admin).await, every_version());
     let kind: String = admin
         .query_one(
             "SELECT indexdef FROM pg_indexes WHERE indexname = 'entries_kind'",

@@ -3,12 +3,11 @@
 //! inbox's `customer` filter.
 
 use earshot_collector::review::filter::{Filter, View};
-use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::{Inserted, Site, Store};
 
 use crate::fixture::{
-    SqliteFixture, older_collector, psql, recorded_versions, rewind_postgres, rewind_sqlite,
-    start_upgrade, until_waiting, waiting,
+    SqliteFixture, every_version, older_collector, psql, recorded_versions, rewind_postgres,
+    rewind_sqlite, start_upgrade, until_waiting, waiting,
 };
 use crate::inbox::{MINUTE, references};
 use crate::ingest::{T0, entry, first_site, new_site};
@@ -412,10 +411,7 @@ async fn an_upgrade_rekeys_international_domains_stored_before_it_on_postgres() 
 
     let upgraded = Store::connect(&url).await.unwrap();
     assert_ana_found_however_written(&upgraded, &sent).await;
-    assert_eq!(
-        recorded_versions(&client).await,
-        (1..=Postgres::schema_version()).collect::<Vec<_>>()
-    );
+    assert_eq!(recorded_versions(&client).await, every_version());
     upgraded.shutdown().await;
 }
 
@@ -544,9 +540,6 @@ async fn older_collectors_store_entries_while_an_upgrade_keys_stored_ones_on_pos
         let held: Vec<&str> = held.iter().map(|h| h.reference.as_str()).collect();
         assert_eq!(held, [reference]);
     }
-    assert_eq!(
-        recorded_versions(&older).await,
-        (1..=Postgres::schema_version()).collect::<Vec<_>>()
-    );
+    assert_eq!(recorded_versions(&older).await, every_version());
     upgraded.shutdown().await;
 }

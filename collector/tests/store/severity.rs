@@ -5,12 +5,11 @@
 
 use earshot_collector::report::week_of;
 use earshot_collector::review::filter::{Filter, View};
-use earshot_collector::store::postgres::Postgres;
 use earshot_collector::store::{Period, Store};
 
 use crate::fixture::{
-    SqliteFixture, older_collector, psql, recorded_versions, rewind_postgres, rewind_sqlite,
-    start_upgrade, until_waiting, waiting,
+    SqliteFixture, every_version, older_collector, psql, recorded_versions, rewind_postgres,
+    rewind_sqlite, start_upgrade, until_waiting, waiting,
 };
 use crate::ingest::{T0, entry, first_site};
 use crate::postgres_server::TempPostgres;
@@ -199,9 +198,6 @@ async fn older_collectors_change_praise_while_an_upgrade_drops_severities_on_pos
         .unwrap()
         .get(0);
     assert_eq!(left, 0);
-    assert_eq!(
-        recorded_versions(&older).await,
-        (1..=Postgres::schema_version()).collect::<Vec<_>>()
-    );
+    assert_eq!(recorded_versions(&older).await, every_version());
     upgraded.shutdown().await;
 }
