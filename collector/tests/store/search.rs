@@ -1,10 +1,11 @@
 //! Search: every word found, the last as a start, in any script; what
 //! either engine would read as query syntax is only words.
 
-use earshot_collector::review::filter::{Filter, Search, View};
-use earshot_collector::store::Store;
+use earshot_collector::review::filter::{Assignee, Filter, Search, View};
+use earshot_collector::review::workflow::Status;
+use earshot_collector::store::{Role, Store};
 
-use crate::inbox::{MINUTE, references, refs_of};
+use crate::inbox::{MINUTE, add_staff, lists_exactly, references, refs_of};
 use crate::ingest::{T0, entry, first_site};
 use crate::story;
 
@@ -194,3 +195,191 @@ async fn a_quoted_reference_selects_its_entry_within_the_other_filters(db: &Stor
     assert!(page.rows.is_empty());
 }
 story!(a_quoted_reference_selects_its_entry_within_the_other_filters);
+
+async fn a_search_with_filters_pages_through_exactly_what_they_allow(db: &Store) {
+    let shop = first_site(db).await;
+    let ada = add_staff(db, "ada@example.com", "Ada", Role::Admin).await;
+    let bo = add_staff(db, "bo@example.com", "Bo", Role::Agent).await;
+    let resolved = [2, 3, 5, 11, 13];
+    let mut inserted = Vec::new();
+    for i in 0..16_i64 {
+        let kind = if i % 3 == 0 { "idea" } else { "complaint" };
+        let request =
+            serde_json::json!({"kind": kind, "message": format!("Parcel {i} went astray")});
+        let entry_at = T0 + i * MINUTE;
+        let stored = db
+            .insert_entry(entry(&shop, entry_at, request))
+            .await
+            .unwrap();
+        // Entries without the word between them, which no search returns.
+        let other = serde_json::json!({"kind": kind, "message": "Something else"});
+        db.insert_entry(entry(&shop, entry_at, other))
+            .await
+            .unwrap();
+        if resolved.contains(&i) {
+            db.set_status(
+                stored.public_id.clone(),
+                Status::Resolved,
+                ada.id,
+                entry_at + 1,
+            )
+            .await
+            .unwrap();
+        }
+        if i % 4 == 1 {
+            db.assign(stored.public_id.clone(), Some(bo.id), ada.id, entry_at + 1)
+                .await
+                .unwrap();
+        }
+        inserted.push(stored);
+    }
+    let now = T0 + 60 * MINUTE;
+    let parcel = Filter {
+        view: View::All,
+        search: Search::parse("parcel"),
+        ..Filter::default()
+    };
+    let newest_first = |keep: &dyn Fn(i64) -> bool| -> Vec<usize> {
+        (0..16)
+            .rev()
+            .filter(|&i| keep(i))
+            .map(|i| i as usize)
+            .collect()
+    };
+    let cases = [
+        (
+            Filter {
+                statuses: vec![Status::Resolved],
+                ..parcel.clone()
+            },
+            newest_first(&|i| resolved.contains(&i)),
+        ),
+        (
+            Filter {
+                kinds: vec!["idea".into()],
+                ..parcel.clone()
+            },
+            newest_first(&|i| i % 3 == 0),
+        ),
+        (
+            Filter {
+                assignees: vec![Assignee::User(bo.id)],
+                ..parcel.clone()
+            },
+            newest_first(&|i| i % 4 == 1),
+        ),
+        (
+            Filter {
+                statuses: vec![Status::Resolved],
+                from: Some(T0 + 3 * MINUTE),
+                to: Some(T0 + 12 * MINUTE),
+                ..parcel.clone()
+            },
+            vec![11, 5, 3],
+        ),
+        // The waiting view searched: oldest first, the resolved left out.
+        (
+            Filter {
+                kinds: vec!["idea".into()],
+                search: Search::parse("parcel"),
+                ..Filter::default()
+            },
+            vec![0, 6, 9, 12, 15],
+        ),
+        // The same, within one status: oldest first again.
+        (
+            Filter {
+                statuses: vec![Status::New],
+                search: Search::parse("parcel"),
+                ..Filter::default()
+            },
+            vec![0, 1, 4, 6, 7, 8, 9, 10, 12, 14, 15],
+        ),
+        // Several statuses or kinds: any of them, read without the one
+        // value's range (SQLite) or walk along it (PostgreSQL).
+        (
+            Filter {
+                statuses: vec![Status::Resolved, Status::Spam],
+                ..parcel.clone()
+            },
+            newest_first(&|i| resolved.contains(&i)),
+        ),
+        (
+            Filter {
+                kinds: vec!["idea".into(), "complaint".into()],
+                statuses: vec![Status::New, Status::Resolved],
+                ..parcel.clone()
+            },
+            newest_first(&|_| true),
+        ),
+        (
+            Filter {
+                kinds: vec!["idea".into()],
+                statuses: vec![Status::New, Status::Acknowledged],
+                search: Search::parse("parcel"),
+                ..Filter::default()
+            },
+            vec![0, 6, 9, 12, 15],
+        ),
+        // Several assignees: anyone's of them, or nobody's too.
+        (
+            Filter {
+                assignees: vec![Assignee::User(ada.id), Assignee::User(bo.id)],
+                ..parcel.clone()
+            },
+            newest_first(&|i| i % 4 == 1),
+        ),
+        (
+            Filter {
+                assignees: vec![Assignee::User(bo.id), Assignee::Nobody],
+                ..parcel.clone()
+            },
+            newest_first(&|_| true),
+        ),
+        (
+            Filter {
+                assignees: vec![Assignee::Nobody, Assignee::User(ada.id)],
+                search: Search::parse("parcel"),
+                ..Filter::default()
+            },
+            vec![0, 4, 6, 7, 8, 10, 12, 14, 15],
+        ),
+        // Unsearched (the others' entries hold no "parcel", but have no
+        // assignee either).
+        (
+            Filter {
+                view: View::All,
+                assignees: vec![Assignee::User(bo.id), Assignee::User(ada.id)],
+                ..Filter::default()
+            },
+            newest_first(&|i| i % 4 == 1),
+        ),
+        (
+            Filter {
+                assignees: vec![Assignee::User(ada.id), Assignee::User(bo.id)],
+                ..Filter::default()
+            },
+            vec![1, 9],
+        ),
+    ];
+    for (filter, expected) in cases {
+        let want: Vec<String> = expected
+            .iter()
+            .map(|&i| inserted[i].reference.clone())
+            .collect();
+        lists_exactly(db, &filter, &want, now).await;
+    }
+    let bos = Filter {
+        assignees: vec![Assignee::User(bo.id)],
+        ..parcel.clone()
+    };
+    let page = db.inbox(bos, 50, now).await.unwrap();
+    assert!(!page.rows.is_empty());
+    for row in &page.rows {
+        assert_eq!(
+            (row.assignee.as_deref(), row.assignee_id),
+            (Some("Bo"), Some(bo.id))
+        );
+    }
+}
+story!(a_search_with_filters_pages_through_exactly_what_they_allow);

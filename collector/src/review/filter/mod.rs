@@ -8,6 +8,12 @@ use time::macros::format_description;
 use super::input::{InputError, bad, one_of};
 use super::workflow::{DAY, Status};
 
+mod cursor;
+mod search;
+
+pub use cursor::Cursor;
+pub use search::Search;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum View {
     /// Entries nobody has answered yet, oldest first.
@@ -76,53 +82,6 @@ pub struct Filter {
     pub cursor: Option<Cursor>,
     /// The page that ends just before this place (going back).
     pub before: Option<Cursor>,
-}
-
-/// A place in a view's order: where one entry stood. It holds the entry's
-/// sort key, not just its id, so paging goes on from the same place when
-/// that entry is erased meanwhile, or moves (a follow-up sends it to the
-/// back of the waiting queue).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    /// When the entry arrived or, where the order is by waiting time
-    /// ([`Filter::by_wait`]), since when it has waited.
-    at: i64,
-    id: i64,
-}
-
-impl Cursor {
-    /// Where an entry that arrived at `created_at` and was last followed up
-    /// at `followup_at` stands in `filter`'s order.
-    pub fn of(filter: &Filter, id: i64, created_at: i64, followup_at: Option<i64>) -> Cursor {
-        let at = match followup_at {
-            Some(followup_at) if filter.by_wait() => followup_at,
-            _ => created_at,
-        };
-        Cursor { at, id }
-    }
-
-    pub fn at(self) -> i64 {
-        self.at
-    }
-
-    pub fn id(self) -> i64 {
-        self.id
-    }
-
-    /// The form links carry: `<at>.<id>`.
-    pub fn parse(raw: &str) -> Option<Cursor> {
-        let (at, id) = raw.split_once('.')?;
-        Some(Cursor {
-            at: at.parse().ok()?,
-            id: id.parse().ok()?,
-        })
-    }
-}
-
-impl std::fmt::Display for Cursor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.at, self.id)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,43 +221,6 @@ pub fn parse_date(raw: &str) -> Option<i64> {
     Some(date.midnight().assume_utc().unix_timestamp() * 1000)
 }
 
-/// What staff typed into the search box, as the words it is made of: runs
-/// of letters and digits, at most [`Search::MAX_WORDS`]. Quotes, `*`, `NEAR`,
-/// `-` and friends are plain text here; how the words are matched (every
-/// one must occur, the last also as the start of a longer word, as people
-/// expect while typing) is the store's business (`store::search`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Search {
-    leading: Vec<String>,
-    last: String,
-}
-
-impl Search {
-    pub const MAX_WORDS: usize = 16;
-
-    /// `None` when nothing searchable is left.
-    pub fn parse(input: &str) -> Option<Search> {
-        let mut leading: Vec<String> = input
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .take(Self::MAX_WORDS)
-            .map(str::to_owned)
-            .collect();
-        let last = leading.pop()?;
-        Some(Search { leading, last })
-    }
-
-    /// Every word but the last, as typed.
-    pub fn leading(&self) -> &[String] {
-        &self.leading
-    }
-
-    /// The last word, which may be the start of a longer one.
-    pub fn last(&self) -> &str {
-        &self.last
-    }
-}
-
 impl RawFilter {
     /// The filter's parameters as tools send them (the console's `after`
     /// aside: tools page with a cursor).
@@ -425,31 +347,6 @@ impl RawFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_input_becomes_words_and_syntax_becomes_text() {
-        let words = |input: &str| {
-            Search::parse(input).map(|s| {
-                let mut words = s.leading().to_vec();
-                words.push(s.last().to_owned());
-                words
-            })
-        };
-        assert_eq!(
-            words("discount code"),
-            Some(vec!["discount".to_owned(), "code".to_owned()])
-        );
-        assert_eq!(words("  "), None);
-        assert_eq!(words("\"*^-"), None);
-        // Operators are words, not syntax.
-        assert_eq!(
-            words("a NEAR b OR \"c\"*"),
-            Some(["a", "NEAR", "b", "OR", "c"].map(str::to_owned).to_vec())
-        );
-        assert_eq!(words("café"), Some(vec!["café".to_owned()]));
-        let many = "w ".repeat(40);
-        assert_eq!(words(&many).map(|w| w.len()), Some(Search::MAX_WORDS));
-    }
 
     #[test]
     fn the_default_is_the_waiting_view_and_me_means_the_user() {
@@ -593,29 +490,6 @@ mod tests {
             wrong.message,
             "assignee is me, none, or a colleague's id or email, or several of these separated by commas"
         );
-    }
-
-    #[test]
-    fn a_cursor_is_a_place_that_round_trips_through_its_link_form() {
-        let waiting = Filter::default();
-        let place = Cursor::of(&waiting, 42, 1_000, Some(5_000));
-        assert_eq!((place.at(), place.id()), (5_000, 42));
-        assert_eq!(Cursor::parse(&place.to_string()), Some(place));
-        // Newest first, the place is the arrival, whatever came later.
-        let all = Filter {
-            view: View::All,
-            ..Filter::default()
-        };
-        assert_eq!(Cursor::of(&all, 42, 1_000, Some(5_000)).at(), 1_000);
-        // An old link held the bare entry id, which cannot say where it was.
-        for junk in ["42", "1.x", ".42", "1.2.3", "a.b"] {
-            assert_eq!(Cursor::parse(junk), None, "{junk}");
-        }
-        let raw = RawFilter {
-            after: "42".into(),
-            ..Default::default()
-        };
-        assert_eq!(raw.parse(1).unwrap_err().field, "after");
     }
 
     #[test]
