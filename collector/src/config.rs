@@ -36,9 +36,9 @@ pub struct DbArgs {
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub database_connections: u16,
     /// Public base URL of the collector, as browsers reach it (used in embed
-    /// snippets, status links and emails): http(s)://host[:port], the root
+    /// snippets, status links and emails): `http(s)://host[:port]`, the root
     /// of a host name of its own (the console is not served under a path).
-    /// Defaults to http://<addr>.
+    /// Defaults to `http://<addr>`.
     #[arg(long, env = "EARSHOT_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
     /// Who checkpoints the SQLite write-ahead log: `auto` leaves it to
@@ -164,7 +164,7 @@ pub struct ServeArgs {
     /// Scheduled backups to keep; older ones are removed.
     #[arg(long, env = "EARSHOT_BACKUP_KEEP", default_value_t = 7, value_parser = clap::value_parser!(u16).range(1..))]
     pub backup_keep: u16,
-    /// Serve Prometheus metrics at http://<this address>/metrics, on a
+    /// Serve Prometheus metrics at `http://<this address>/metrics`, on a
     /// listener of their own (off unless set; never on the public --addr).
     /// Keep it on a private interface, or set --metrics-token.
     #[arg(long, env = "EARSHOT_METRICS_ADDR")]

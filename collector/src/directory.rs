@@ -1,7 +1,7 @@
 //! In-memory view of the `sites` table for the hot ingest path.
 //!
 //! Sites change rarely (`earshot site add` may run in another process), so
-//! the list is reloaded at most every [`REFRESH`]: a new site works within
+//! the list is reloaded at most every `REFRESH`: a new site works within
 //! seconds without a restart, and ingest costs no database read.
 
 use std::collections::{HashMap, HashSet};

@@ -48,7 +48,7 @@ pub fn reference(unix_millis: i64) -> String {
 
 /// A reference as a person may type or read it out (`es-7k3f-9qx2`,
 /// `ES 7K3F 9QX2`, `ES7K3F9QX2`, an O for a zero, an I or L for a one),
-/// written as [`reference`] writes them; `None` when it is not one.
+/// written as [`reference()`] writes them; `None` when it is not one.
 pub fn parse_reference(raw: &str) -> Option<String> {
     let mut chars = raw
         .trim()

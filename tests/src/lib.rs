@@ -40,7 +40,7 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 /// flaky, and the suite is short anyway.
 pub static BROWSER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A collector on 127.0.0.1:<random> with a fresh database.
+/// A collector on `127.0.0.1:<random port>` with a fresh database.
 pub struct Collector {
     pub running: Running,
     pub db: PathBuf,

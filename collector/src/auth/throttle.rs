@@ -178,7 +178,7 @@ impl LoginThrottle {
 
     /// From when to read the record of attempts at `now_ms`: everything
     /// the budgets remember at first, then since the last read (with
-    /// [`OVERLAP_MS`] to spare).
+    /// `OVERLAP_MS` to spare).
     pub fn read_from(&self, now_ms: i64) -> i64 {
         let memory = i64::try_from(self.memory().as_millis()).unwrap_or(i64::MAX);
         match self.record.lock().ok().and_then(|c| c.read_upto) {

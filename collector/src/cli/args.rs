@@ -115,7 +115,7 @@ pub enum Command {
     },
     /// Replace the database with a backup. The copy is checked first, the
     /// server must be stopped, and the replaced file is kept beside it as
-    /// <db>.replaced-<time>.
+    /// `<db>.replaced-<time>`.
     Restore {
         /// The backup to restore.
         #[arg(long)]
@@ -187,7 +187,7 @@ pub enum Command {
     /// when not: a container's HEALTHCHECK, which has no curl in Earshot's
     /// image.
     Healthcheck {
-        /// The address the server listens on; a wildcard (0.0.0.0, [::]) is
+        /// The address the server listens on; a wildcard (`0.0.0.0`, `[::]`) is
         /// asked on loopback.
         #[arg(long, env = "EARSHOT_ADDR", default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
@@ -324,8 +324,8 @@ pub enum UserCommand {
         db: DbArgs,
     },
     /// Show or change how a colleague is notified. Settings:
-    /// immediate=off|<kinds and severities> (e.g. complaint,expectation,blocking),
-    /// sites=all|<site keys>, digest=off|<UTC hour 0-23>, assigned=on|off (entries
+    /// `immediate=off|<kinds and severities>` (e.g. `complaint,expectation,blocking`),
+    /// `sites=all|<site keys>`, `digest=off|<UTC hour 0-23>`, `assigned=on|off` (entries
     /// assigned to them, notes that mention them, follow-ups and promises
     /// turning due on theirs).
     Notify {

@@ -13,7 +13,7 @@ pub enum SiteCommand {
         /// Human-readable name shown to staff.
         #[arg(long)]
         name: String,
-        /// Origin allowed to embed the widget, e.g. https://shop.example,
+        /// Origin allowed to embed the widget, e.g. `https://shop.example`,
         /// http://localhost:* (any port) or https://*.example.com. Repeatable.
         #[arg(long = "origin", required = true)]
         origins: Vec<String>,
@@ -72,7 +72,7 @@ pub struct SiteEdit {
     /// integrations only).
     #[arg(long = "origin", conflicts_with_all = ["add_origins", "remove_origins"])]
     pub origins: Vec<String>,
-    /// Allow one more origin, e.g. https://staging.shop.example (kept if
+    /// Allow one more origin, e.g. `https://staging.shop.example` (kept if
     /// it is allowed already). Repeatable.
     #[arg(long = "add-origin")]
     pub add_origins: Vec<String>,

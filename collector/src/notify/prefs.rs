@@ -88,7 +88,7 @@ pub enum PrefsError {
 
 impl Prefs {
     /// The day (days since the epoch, UTC) whose digest is due at `now`:
-    /// its hour came within the last [`DIGEST_WINDOW_MS`]. A collector
+    /// its hour came within the last `DIGEST_WINDOW_MS`. A collector
     /// that was down for the whole window skips that day's digest rather
     /// than sending it at an odd hour.
     pub fn digest_day(&self, now: i64) -> Option<i64> {

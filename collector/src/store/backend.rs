@@ -444,7 +444,7 @@ operations! {
         /// The stored refusals of the day before `now_ms`, for these sites.
         fn refusals(site_ids: Vec<i64>, now_ms: i64) -> Result<HashMap<i64, Refused>, StoreError>;
         /// Replaces the signing secret; the old one keeps signing beside it for
-        /// [`ROTATION_OVERLAP_MS`].
+        /// [`ROTATION_OVERLAP_MS`](super::webhooks::ROTATION_OVERLAP_MS).
         fn rotate_webhook(public_id: String, secret: String, actor: Option<i64>, now: i64) -> Result<bool, StoreError>;
         fn session(id_hash: Vec<u8>) -> Result<Option<Session>, StoreError>;
         /// The secret of the setup link, the same for every collector.

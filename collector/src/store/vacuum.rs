@@ -1,7 +1,7 @@
 //! Giving deleted space back to the file system.
 //!
 //! New databases are created with `auto_vacuum=INCREMENTAL`: after
-//! retention or an erasure deletes entries, [`Store::reclaim`] releases the
+//! retention or an erasure deletes entries, [`Sqlite::reclaim`] releases the
 //! free pages a slice per write job, so ingest waits at most one slice
 //! between its own commits. The file shrinks at the next checkpoint.
 //! A database created before this keeps its free pages for reuse by new

@@ -526,8 +526,8 @@ impl Sqlite {
     }
 
     /// Queues the digest of everyone whose digest is due
-    /// ([`Prefs::digest_day`]), whose account is older than its hour
-    /// ([`Prefs::digest_scheduled`]) and who has not had it yet; returns
+    /// ([`Prefs::digest_day`](crate::notify::Prefs::digest_day)), whose account is older than its hour
+    /// ([`Prefs::digest_scheduled`](crate::notify::Prefs::digest_scheduled)) and who has not had it yet; returns
     /// how many.
     pub async fn queue_digests(&self, now: i64) -> Result<usize, StoreError> {
         self.write(move |conn| {

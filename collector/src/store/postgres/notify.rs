@@ -311,8 +311,8 @@ impl Postgres {
     }
 
     /// Queues the digest of everyone whose digest is due
-    /// ([`Prefs::digest_day`]), whose account is older than its hour
-    /// ([`Prefs::digest_scheduled`]) and who has not had it yet (once per person
+    /// ([`Prefs::digest_day`](crate::notify::Prefs::digest_day)), whose account is older than its hour
+    /// ([`Prefs::digest_scheduled`](crate::notify::Prefs::digest_scheduled)) and who has not had it yet (once per person
     /// and day, whichever collector gets there first); returns how many.
     pub async fn queue_digests(&self, now: i64) -> Result<usize, StoreError> {
         let client = self.client().await?;
