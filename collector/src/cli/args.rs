@@ -36,8 +36,10 @@ pub struct Cli {
 /// naturally as last; but clap takes options before a subcommand as
 /// `serve`'s, which refuse one ("the subcommand 'user' cannot be used with
 /// '--db'"), and so refused even the global `--log-format`. Only those
-/// options move, to the end; any other option before a subcommand, or
-/// anything not understood, is left for clap to judge.
+/// options move, to the end; before `serve` itself every option does
+/// (`earshot --addr … serve` names the server's own). Any other option
+/// before a subcommand, or anything not understood, is left for clap to
+/// judge.
 pub fn database_options_after_subcommand(args: Vec<OsString>) -> Vec<OsString> {
     let mut cli = Cli::command();
     cli.build();
@@ -48,7 +50,10 @@ pub fn database_options_after_subcommand(args: Vec<OsString>) -> Vec<OsString> {
                 .get_arguments()
                 .any(|own| own.get_long() == arg.get_long())
     };
-    let mut moved = Vec::new();
+    // Each option before the first word: where it starts, how many
+    // arguments it takes, and whether it moves before any subcommand.
+    let mut options: Vec<(usize, usize, bool)> = Vec::new();
+    let mut moved: Vec<usize> = Vec::new();
     let mut i = 1;
     while let Some(token) = args.get(i) {
         let Some(token) = token.to_str() else {
@@ -57,7 +62,16 @@ pub fn database_options_after_subcommand(args: Vec<OsString>) -> Vec<OsString> {
         let Some(option) = token.strip_prefix("--").filter(|o| !o.is_empty()) else {
             // The first word: a subcommand, or not ours to mend (`-h`, a
             // stray value, `--`).
-            if moved.is_empty() || token.starts_with('-') || cli.find_subcommand(token).is_none() {
+            if token.starts_with('-') || cli.find_subcommand(token).is_none() {
+                return args;
+            }
+            let all = token == "serve";
+            moved = options
+                .iter()
+                .filter(|&&(_, _, movable)| movable || all)
+                .flat_map(|&(at, width, _)| at..(at + width).min(args.len()))
+                .collect();
+            if moved.is_empty() {
                 return args;
             }
             break;
@@ -73,9 +87,7 @@ pub fn database_options_after_subcommand(args: Vec<OsString>) -> Vec<OsString> {
         } else {
             1
         };
-        if movable(arg) {
-            moved.extend(i..(i + width).min(args.len()));
-        }
+        options.push((i, width, movable(arg)));
         i += width;
     }
     if i >= args.len() {
@@ -473,6 +485,21 @@ mod tests {
             PathBuf::from("/srv/e.db")
         );
         assert_eq!(cli.log_format, "json");
+    }
+
+    #[test]
+    fn every_option_before_serve_is_the_servers() {
+        let cli =
+            parse("earshot --db /srv/e.db --addr 127.0.0.1:9000 --log-format=json serve").unwrap();
+        let Some(Command::Serve(args)) = &cli.command else {
+            panic!("not serve: {:?}", cli.command);
+        };
+        assert_eq!(args.db.sqlite_file(), PathBuf::from("/srv/e.db"));
+        assert_eq!(args.addr.port(), 9000);
+        assert_eq!(cli.log_format, "json");
+        // Given on both sides, clap judges the repeat as it would after it.
+        let error = parse("earshot --addr 127.0.0.1:9000 serve --addr 127.0.0.1:9001").unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 
     #[test]
