@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::error_of;
 use crate::rest::{Api, reference_of, token_for};
-use crate::staff::{complaint, console_app, signed_in};
+use crate::staff::{between, complaint, console_app, location, signed_in};
 
 /// The references a page of `GET /api/v1/entries` lists, in order.
 fn refs(page: &Value) -> Vec<String> {
@@ -274,6 +274,88 @@ async fn several_kinds_statuses_or_severities_are_given_as_one_parameter_separat
     assert!(!inbox.contains(&praise), "{inbox}");
     assert!(
         inbox.contains(r#"<option value="complaint,idea" selected>Complaint or Idea</option>"#),
+        "{inbox}"
+    );
+}
+
+#[tokio::test]
+async fn several_sites_are_named_by_key_or_id_separated_by_commas() {
+    let (app, _clock) = console_app().await;
+    let admin = signed_in(&app, "ada@example.com").await;
+    let mut sites = Vec::new();
+    for (name, origin) in [
+        ("Blog", "https://blog.example"),
+        ("Help", "https://help.example"),
+    ] {
+        let added = admin
+            .act("/console/sites", &[("name", name), ("origins", origin)])
+            .await;
+        assert_eq!(added.status(), StatusCode::SEE_OTHER);
+        let path = location(&added);
+        let id = between(&path, "/console/sites/", "?").to_owned();
+        let key = between(&admin.html(&path).await, "Key <code>", "<").to_owned();
+        let body = json!({"site": key, "kind": "idea", "message": format!("More on the {name}")});
+        let sent = app.post_json(&body, Some(origin)).await;
+        assert_eq!(sent.status(), StatusCode::CREATED);
+        let sent: Value = sent.json().await.unwrap();
+        sites.push((id, key, sent["reference"].as_str().unwrap().to_owned()));
+    }
+    let [(blog_id, blog_key, on_blog), (help_id, help_key, on_help)] = &sites[..] else {
+        unreachable!()
+    };
+    let on_shop = reference_of(&app, complaint(&app, "The discount code failed")).await;
+    let api = Api {
+        app: &app,
+        token: token_for(&app, "bo@example.com", "read", None).await,
+    };
+    let listed = async |site: &str| {
+        refs(
+            &api.json(&format!("/api/v1/entries?view=all&site={site}"))
+                .await,
+        )
+    };
+    let shop = &app.site_key;
+    assert_eq!(
+        listed(&format!("{shop},{help_key}")).await,
+        [on_shop.clone(), on_help.clone()]
+    );
+    // Ids and keys mix, and a site named twice counts once.
+    assert_eq!(
+        listed(&format!("{blog_id},{help_key},{help_id}")).await,
+        [on_help.clone(), on_blog.clone()]
+    );
+    assert_eq!(listed(blog_key).await, std::slice::from_ref(on_blog));
+
+    // Each one must be a site: the answer says which was not.
+    for (site, said) in [
+        (
+            format!("{shop},site_nope"),
+            "no site has the key \"site_nope\"",
+        ),
+        (format!("99999,{shop}"), "no site has the id 99999"),
+        (format!("{shop},"), "no site has this key"),
+        (format!("{shop},<b>x</b>"), "no site has this key"),
+    ] {
+        let response = api.get(&format!("/api/v1/entries?site={site}")).await;
+        assert_eq!(response.status(), 422, "{site}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["field"], "site", "{site}");
+        assert_eq!(body["error"]["message"], said, "{site}");
+    }
+
+    // The console lists the same, and its form shows the sites it applied.
+    let inbox = admin
+        .html(&format!("/console?view=all&site={blog_id},{help_id}"))
+        .await;
+    assert!(
+        inbox.contains(on_blog) && inbox.contains(on_help),
+        "{inbox}"
+    );
+    assert!(!inbox.contains(&on_shop), "{inbox}");
+    assert!(
+        inbox.contains(&format!(
+            r#"<option value="{blog_id},{help_id}" selected>Blog or Help</option>"#
+        )),
         "{inbox}"
     );
 }

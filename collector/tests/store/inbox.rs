@@ -104,6 +104,7 @@ story!(the_waiting_view_pages_oldest_first_both_ways);
 async fn filters_narrow_by_site_kind_severity_and_date(db: &Store) {
     let shop = first_site(db).await;
     let blog = db.add_site(new_site("Blog"), T0).await.unwrap();
+    let help = db.add_site(new_site("Help"), T0).await.unwrap();
     let day = 24 * 60 * MINUTE;
     let rows = [
         (
@@ -126,6 +127,11 @@ async fn filters_narrow_by_site_kind_severity_and_date(db: &Store) {
             3 * day,
             serde_json::json!({"kind": "expectation", "expected": "x", "actual": "y"}),
         ),
+        (
+            &help,
+            3 * day + day / 2,
+            serde_json::json!({"kind": "praise", "message": "e"}),
+        ),
     ];
     let mut inserted = Vec::new();
     for (site, at, request) in rows {
@@ -143,7 +149,7 @@ async fn filters_narrow_by_site_kind_severity_and_date(db: &Store) {
     let cases = [
         (
             Filter {
-                site: Some(blog.id),
+                sites: vec![blog.id],
                 ..all.clone()
             },
             vec![3, 2],
@@ -172,7 +178,7 @@ async fn filters_narrow_by_site_kind_severity_and_date(db: &Store) {
         ),
         (
             Filter {
-                site: Some(shop.id),
+                sites: vec![shop.id],
                 kinds: vec!["expectation".into()],
                 ..all.clone()
             },
@@ -195,11 +201,26 @@ async fn filters_narrow_by_site_kind_severity_and_date(db: &Store) {
         ),
         (
             Filter {
-                site: Some(blog.id),
+                sites: vec![blog.id],
                 kinds: vec!["idea".into(), "expectation".into()],
                 ..all.clone()
             },
             vec![3],
+        ),
+        (
+            Filter {
+                sites: vec![shop.id, blog.id],
+                ..all.clone()
+            },
+            vec![3, 2, 1, 0],
+        ),
+        (
+            Filter {
+                sites: vec![help.id, shop.id],
+                kinds: vec!["praise".into(), "idea".into()],
+                ..all.clone()
+            },
+            vec![4, 1],
         ),
     ];
     for (filter, expected) in cases {
@@ -220,7 +241,7 @@ async fn filters_narrow_by_site_kind_severity_and_date(db: &Store) {
     let expectation = db
         .inbox(
             Filter {
-                site: Some(blog.id),
+                sites: vec![blog.id],
                 ..all
             },
             1,

@@ -86,13 +86,13 @@ async fn the_inbox_lists_a_customers_feedback_by_one_entry_of_theirs(db: &Store)
     }
     // Within the other filters and views, paged like any list.
     let shop = Filter {
-        site: Some(first_site(db).await.id),
+        sites: vec![first_site(db).await.id],
         ..of(&ana[0], View::All)
     };
     let page = db.inbox(shop, 1, now).await.unwrap();
     assert_eq!(references(&page), [ana[0].clone()]);
     let rest = Filter {
-        site: Some(first_site(db).await.id),
+        sites: vec![first_site(db).await.id],
         cursor: page.next,
         ..of(&ana[0], View::All)
     };

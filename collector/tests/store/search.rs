@@ -164,7 +164,7 @@ async fn a_quoted_reference_selects_its_entry_within_the_other_filters(db: &Stor
         ),
         (
             Filter {
-                site: Some(shop.id),
+                sites: vec![shop.id],
                 ..Filter::default()
             },
             &[1],

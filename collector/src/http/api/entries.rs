@@ -44,19 +44,37 @@ pub(super) async fn parse_filter(
     raw: &RawFilter,
 ) -> Result<Filter, ApiError> {
     let mut raw = raw.clone();
-    if let Ok(id) = raw.site.parse::<i64>() {
-        // As for a key: a mistake to point out, not an empty list.
-        if state.sites.by_id(id).await?.is_none() {
-            return Err(ApiError::Input(bad("site", "no site has this id")));
-        }
-    } else if !raw.site.is_empty() {
-        let site = state
-            .sites
-            .by_key(&raw.site)
-            .await?
-            .ok_or_else(|| ApiError::Input(bad("site", "no site has this key")))?;
-        raw.site = site.id.to_string();
+    let mut sites = Vec::new();
+    for named in listed("site", &raw.site)? {
+        // A site nobody has is a mistake to point out, not an empty list.
+        let id = if let Ok(id) = named.parse::<i64>() {
+            if state.sites.by_id(id).await?.is_none() {
+                return Err(ApiError::Input(bad(
+                    "site",
+                    format!("no site has the id {id}"),
+                )));
+            }
+            id
+        } else {
+            let Some(site) = state.sites.by_key(named).await? else {
+                // Named back only when it could be a key, so the answer
+                // never carries a long or odd string a caller sent.
+                let plausible = named.len() <= 64
+                    && named
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                let message = if plausible && !named.is_empty() {
+                    format!("no site has the key {named:?}")
+                } else {
+                    "no site has this key".to_owned()
+                };
+                return Err(ApiError::Input(bad("site", message)));
+            };
+            site.id
+        };
+        sites.push(id.to_string());
     }
+    raw.site = sites.join(&ANY_OF_SEPARATOR.to_string());
     // Tools know colleagues by email (assigning takes one too) or id. One
     // that nobody has is a mistake to point out, not an empty list; a
     // disabled colleague still has the entries left with them.

@@ -97,6 +97,15 @@ fn select(name: &str, label: &str, current: &str, options: &[(String, String)]) 
     }
 }
 
+/// The sites a filter names by id, once its typed name is resolved (none:
+/// every site, or a name that could not be).
+fn site_ids(raw: &str) -> Vec<i64> {
+    raw.split(ANY_OF_SEPARATOR)
+        .map(|id| id.trim().parse().ok())
+        .collect::<Option<Vec<i64>>>()
+        .unwrap_or_default()
+}
+
 fn filter_form(raw: &RawFilter, sites: &[SiteSettings], colleagues: &Colleagues) -> Markup {
     let opts = |pairs: &mut dyn Iterator<Item = (String, String)>| pairs.collect::<Vec<_>>();
     let kinds = opts(&mut Kind::ALL.iter().map(|k| {
@@ -157,7 +166,7 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], colleagues: &Colleagues)
             // away (unless one is set), so the list starts on the first
             // screen; without script, and on a wide screen, all show.
             button.fold type="button" hidden aria-expanded="true" { "Fewer filters" }
-            (site_choice::field(raw.site.trim().parse().ok(), &raw.site, sites))
+            (site_choice::field(&site_ids(&raw.site), &raw.site, sites))
             (select("kind", "Kind", &raw.kind, &kinds))
             (select("status", "Status", &raw.status, &statuses))
             (select("severity", "Severity", &raw.severity, &severities))
@@ -300,9 +309,12 @@ pub async fn page(
     // Closing then emails customers, as the bulk controls say.
     let writes_to_customers = state.mailer.is_some() && sites.iter().any(|s| s.receipt_email);
     // A typed site name or key becomes its id, so links carry the id.
-    let site = site_choice::resolve(&raw.site, &sites);
-    if let Ok(Some(id)) = site {
-        raw.site = id.to_string();
+    let site = site_choice::resolve_any(&raw.site, &sites);
+    if let Ok(ids) = &site
+        && !ids.is_empty()
+    {
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        raw.site = ids.join(&ANY_OF_SEPARATOR.to_string());
     }
     let parsed = site
         .and_then(|_| raw.parse(staff.user.id).map_err(|e| e.sentence()))

@@ -5,6 +5,7 @@
 use maud::{Markup, html};
 
 use crate::name::name_key;
+use crate::review::filter::ANY_OF_SEPARATOR;
 use crate::store::SiteSettings;
 
 /// Above this many sites a filter takes a typed name or key.
@@ -44,24 +45,55 @@ pub fn resolve(chosen: &str, sites: &[SiteSettings]) -> Result<Option<i64>, Stri
     }
 }
 
-/// The site field of a filter form, showing `current`.
-pub fn field(current: Option<i64>, typed: &str, sites: &[SiteSettings]) -> Markup {
+/// As [`resolve`], and also several sites by their ids separated by
+/// commas, as a link or a tool names them (`site=3,7`): the inbox's
+/// choice, as ids (none: every site).
+pub fn resolve_any(chosen: &str, sites: &[SiteSettings]) -> Result<Vec<i64>, String> {
+    let ids: Option<Vec<i64>> = chosen
+        .split(ANY_OF_SEPARATOR)
+        .map(|id| {
+            let id = id.trim().parse().ok()?;
+            sites.iter().any(|s| s.id == id).then_some(id)
+        })
+        .collect();
+    match ids {
+        Some(ids) if ids.len() > 1 => Ok(ids),
+        _ => Ok(resolve(chosen, sites)?.into_iter().collect()),
+    }
+}
+
+/// The site field of a filter form, showing `current` (none: every site).
+pub fn field(current: &[i64], typed: &str, sites: &[SiteSettings]) -> Markup {
+    let name = |id: &i64| sites.iter().find(|s| s.id == *id).map(|s| s.name.as_str());
     if sites.len() <= LISTED_SITES {
+        // Several sites (from a link or a tool) get an option of their
+        // own, chosen, so the filter in effect stays in sight and is kept
+        // when the form is applied again.
+        let several = (current.len() > 1).then(|| {
+            let ids: Vec<String> = current.iter().map(i64::to_string).collect();
+            let names: Vec<&str> = current.iter().filter_map(name).collect();
+            (ids.join(&ANY_OF_SEPARATOR.to_string()), names.join(" or "))
+        });
         return html! {
             label {
                 span { "Site" }
                 select name="site" {
                     option value="" { "All sites" }
+                    @if let Some((ids, names)) = &several {
+                        option value=(ids) selected { (names) }
+                    }
                     @for site in sites {
-                        option value=(site.id) selected[current == Some(site.id)] { (site.name) }
+                        option value=(site.id) selected[current == [site.id]] { (site.name) }
                     }
                 }
             }
         };
     }
-    let shown = current
-        .and_then(|id| sites.iter().find(|s| s.id == id))
-        .map_or(typed, |s| s.name.as_str());
+    // Several stay as their ids, which read back as the same choice.
+    let shown = match current {
+        [one] => name(one).unwrap_or(typed),
+        _ => typed,
+    };
     html! {
         label {
             span { "Site" }
@@ -139,9 +171,25 @@ mod tests {
     }
 
     #[test]
+    fn several_sites_are_named_by_their_ids_and_shown_as_one_choice() {
+        let sites = sites();
+        assert_eq!(resolve_any("3,1", &sites), Ok(vec![3, 1]));
+        assert_eq!(resolve_any(" 2 ", &sites), Ok(vec![2]));
+        assert_eq!(resolve_any("", &sites), Ok(vec![]));
+        // A list with an id no site has is read as a name, and refused.
+        assert!(resolve_any("1,99", &sites).unwrap_err().contains("No site"));
+        let listed = field(&[3, 1], "3,1", &sites).into_string();
+        assert!(
+            listed.contains(r#"<option value="3,1" selected>Blog or Shop</option>"#),
+            "{listed}"
+        );
+        assert!(!listed.contains(r#"value="1" selected"#), "{listed}");
+    }
+
+    #[test]
     fn many_sites_are_chosen_by_typing_not_from_a_list() {
         let few = sites();
-        let listed = field(Some(2), "", &few).into_string();
+        let listed = field(&[2], "", &few).into_string();
         assert!(
             listed.contains(r#"<option value="2" selected>Shop Europe</option>"#),
             "{listed}"
@@ -149,10 +197,10 @@ mod tests {
         let many: Vec<SiteSettings> = (1..=i64::try_from(LISTED_SITES).unwrap() + 1)
             .map(|i| site(i, &format!("site_{i}"), &format!("Shop {i}")))
             .collect();
-        let typed = field(Some(7), "", &many).into_string();
+        let typed = field(&[7], "", &many).into_string();
         assert!(!typed.contains("<option"), "{typed}");
         assert!(typed.contains(r#"value="Shop 7""#), "{typed}");
-        let hostile = field(None, "<b>", &many).into_string();
+        let hostile = field(&[], "<b>", &many).into_string();
         assert!(hostile.contains("&lt;b&gt;"), "{hostile}");
     }
 }

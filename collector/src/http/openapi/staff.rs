@@ -64,8 +64,8 @@ fn filter_parameters(view: &str) -> Vec<Value> {
         query("view", one_of(View::NAMES.to_vec()), view),
         query(
             "site",
-            json!({"type": "string", "pattern": "^([0-9]{1,18}|site_[a-z0-9]{16})?$"}),
-            "A site's id or key; one no site has is refused (422)",
+            any_of(vec!["[0-9]{1,18}", "site_[a-z0-9]{16}"]),
+            "A site's id or key, or any of several separated by commas (at most 50); one no site has is refused (422)",
         ),
         query(
             "kind",

@@ -51,10 +51,10 @@ pub enum PromiseFilter {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     pub view: View,
-    pub site: Option<i64>,
-    /// Entries of any of these kinds; of every kind when empty. The same
-    /// for statuses and severities: a query string names several with
-    /// commas (`kind=complaint,expectation`), each once.
+    /// Entries of any of these sites (their ids); of every site when
+    /// empty. The same for kinds, statuses and severities: a query string
+    /// names several with commas (`kind=complaint,expectation`), each once.
+    pub sites: Vec<i64>,
     pub kinds: Vec<String>,
     pub statuses: Vec<Status>,
     pub severities: Vec<String>,
@@ -238,14 +238,6 @@ impl RawFilter {
             "spam" => View::Spam,
             _ => return Err(one_of("view", View::NAMES)),
         };
-        let id = |field: &'static str, raw: &str| -> Result<Option<i64>, InputError> {
-            if raw.is_empty() {
-                return Ok(None);
-            }
-            raw.parse::<i64>()
-                .map(Some)
-                .map_err(|_| bad(field, format!("{field} must be a number")))
-        };
         let cursor = |field: &'static str, raw: &str| -> Result<Option<Cursor>, InputError> {
             if raw.is_empty() {
                 return Ok(None);
@@ -257,6 +249,9 @@ impl RawFilter {
                 )
             })
         };
+        let sites = any_of(&self.site, bad("site", "site is a site's id"), |raw| {
+            raw.parse::<i64>().ok()
+        })?;
         let kinds = any_of(
             &self.kind,
             one_of("kind", Kind::ALL.map(Kind::as_str)),
@@ -314,7 +309,7 @@ impl RawFilter {
         };
         Ok(Filter {
             view,
-            site: id("site", &self.site)?,
+            sites,
             kinds,
             statuses,
             severities,

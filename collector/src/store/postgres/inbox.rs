@@ -101,8 +101,13 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
         View::All => {}
         View::Spam => clauses.push("e.status = 'spam'".to_owned()),
     }
-    if let Some(site) = filter.site {
-        clauses.push(format!("e.site_id = {}", arg(Box::new(site))));
+    match filter.sites.as_slice() {
+        [] => {}
+        [site] => clauses.push(format!("e.site_id = {}", arg(Box::new(*site)))),
+        sites => clauses.push(format!(
+            "e.site_id = ANY({})",
+            arg(Box::new(sites.to_vec()))
+        )),
     }
     // One value is an equality, several a list (`= ANY`).
     let mut any_of = |column: &str, mut values: Vec<String>| match values.len() {

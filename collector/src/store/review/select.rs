@@ -127,8 +127,13 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
             ));
         }
     }
-    if let Some(site) = filter.site {
-        clauses.push(format!("e.site_id = {}", arg(site.into(), &mut n)));
+    match filter.sites.as_slice() {
+        [] => {}
+        [site] => clauses.push(format!("e.site_id = {}", arg((*site).into(), &mut n))),
+        sites => {
+            let sites: Vec<String> = sites.iter().map(|&s| arg(s.into(), &mut n)).collect();
+            clauses.push(format!("e.site_id IN ({})", sites.join(", ")));
+        }
     }
     // One value is an equality (with its id range, above); several are
     // a list, read without one: the range of several values is most of

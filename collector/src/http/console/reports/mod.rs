@@ -148,7 +148,7 @@ pub async fn page(
     let body = html! {
         h1 { "Reports" }
         form.filters method="get" action="/console/reports" {
-            (site_choice::field(p.site, &query.site, &sites))
+            (site_choice::field(p.site.as_slice(), &query.site, &sites))
             label { "From" input type="date" name="from" value=(crate::clock::date(week_start(p.from_week))); }
             label { "To" input type="date" name="to" value=(crate::clock::date(week_start(p.to_week + 1) - 1)); }
             button type="submit" { "Show" }
