@@ -69,6 +69,23 @@ fn prefix_query(search: &Search) -> String {
     format!("{}:*", quoted(search.last()))
 }
 
+/// `column` equal to the one value, or to any of several (`= ANY`, one
+/// array parameter); `None` for none.
+fn any_of<T>(column: &str, values: &[T], arg: &mut impl FnMut(Arg) -> String) -> Option<String>
+where
+    T: ToSql + Clone + Sync + Send + 'static,
+    Vec<T>: ToSql + Sync + Send,
+{
+    match values {
+        [] => None,
+        [one] => Some(format!("{column} = {}", arg(Box::new(one.clone())))),
+        _ => Some(format!(
+            "{column} = ANY({})",
+            arg(Box::new(values.to_vec()))
+        )),
+    }
+}
+
 pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Arg> = Vec::new();
@@ -101,21 +118,8 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
         View::All => {}
         View::Spam => clauses.push("e.status = 'spam'".to_owned()),
     }
-    match filter.sites.as_slice() {
-        [] => {}
-        [site] => clauses.push(format!("e.site_id = {}", arg(Box::new(*site)))),
-        sites => clauses.push(format!(
-            "e.site_id = ANY({})",
-            arg(Box::new(sites.to_vec()))
-        )),
-    }
-    // One value is an equality, several a list (`= ANY`).
-    let mut any_of = |column: &str, mut values: Vec<String>| match values.len() {
-        0 => None,
-        1 => Some(format!("e.{column} = {}", arg(Box::new(values.remove(0))))),
-        _ => Some(format!("e.{column} = ANY({})", arg(Box::new(values)))),
-    };
-    clauses.extend(any_of("kind", filter.kinds.clone()));
+    clauses.extend(any_of("e.site_id", &filter.sites, &mut arg));
+    clauses.extend(any_of("e.kind", &filter.kinds, &mut arg));
     // A search within one status walks that status's entries in order
     // (`entries_status`), not every entry (the primary key): the planner
     // prices the two alike, not knowing that statuses follow age, and a
@@ -134,10 +138,10 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
         _ => None,
     };
     if along_status.is_none() {
-        let statuses = filter.statuses.iter().map(|s| s.as_str().to_owned());
-        clauses.extend(any_of("status", statuses.collect()));
+        let statuses: Vec<String> = filter.statuses.iter().map(|s| s.as_str().into()).collect();
+        clauses.extend(any_of("e.status", &statuses, &mut arg));
     }
-    clauses.extend(any_of("severity", filter.severities.clone()));
+    clauses.extend(any_of("e.severity", &filter.severities, &mut arg));
     if let Some(reference) = &filter.reference {
         clauses.push(format!(
             "e.reference = {}",
@@ -148,12 +152,7 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
         clauses.push(customer_sql(&arg(Box::new(reference.clone()))));
     }
     let (users, nobody) = filter.assigned_to();
-    let assigned = match users.as_slice() {
-        [] => None,
-        [user] => Some(format!("e.assignee_id = {}", arg(Box::new(*user)))),
-        _ => Some(format!("e.assignee_id = ANY({})", arg(Box::new(users)))),
-    };
-    match (assigned, nobody) {
+    match (any_of("e.assignee_id", &users, &mut arg), nobody) {
         (None, false) => {}
         (None, true) => clauses.push("e.assignee_id IS NULL".to_owned()),
         (Some(assigned), false) => clauses.push(assigned),
