@@ -97,16 +97,14 @@ fn select(name: &str, label: &str, current: &str, options: &[(String, String)]) 
     }
 }
 
-/// The sites a filter names by id, once its typed name is resolved (none:
-/// every site, or a name that could not be).
-fn site_ids(raw: &str) -> Vec<i64> {
-    raw.split(ANY_OF_SEPARATOR)
-        .map(|id| id.trim().parse().ok())
-        .collect::<Option<Vec<i64>>>()
-        .unwrap_or_default()
-}
-
-fn filter_form(raw: &RawFilter, sites: &[SiteSettings], colleagues: &Colleagues) -> Markup {
+/// `chosen`: the sites the filter names, as ids (none: every site, or a
+/// typed name that named none).
+fn filter_form(
+    raw: &RawFilter,
+    chosen: &[i64],
+    sites: &[SiteSettings],
+    colleagues: &Colleagues,
+) -> Markup {
     let opts = |pairs: &mut dyn Iterator<Item = (String, String)>| pairs.collect::<Vec<_>>();
     let kinds = opts(&mut Kind::ALL.iter().map(|k| {
         (
@@ -166,7 +164,7 @@ fn filter_form(raw: &RawFilter, sites: &[SiteSettings], colleagues: &Colleagues)
             // away (unless one is set), so the list starts on the first
             // screen; without script, and on a wide screen, all show.
             button.fold type="button" hidden aria-expanded="true" { "Fewer filters" }
-            (site_choice::field(&site_ids(&raw.site), &raw.site, sites))
+            (site_choice::field(chosen, &raw.site, sites))
             (select("kind", "Kind", &raw.kind, &kinds))
             (select("status", "Status", &raw.status, &statuses))
             (select("severity", "Severity", &raw.severity, &severities))
@@ -316,6 +314,7 @@ pub async fn page(
         let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
         raw.site = ids.join(&ANY_OF_SEPARATOR.to_string());
     }
+    let chosen = site.clone().unwrap_or_default();
     let parsed = site
         .and_then(|_| raw.parse(staff.user.id).map_err(|e| e.sentence()))
         .and_then(|filter| {
@@ -424,7 +423,7 @@ pub async fn page(
                 "."
             }
         }
-        (filter_form(&raw, &sites, &colleagues))
+        (filter_form(&raw, &chosen, &sites, &colleagues))
         @if let Some(reference) = filter.as_ref().and_then(|f| f.customer.as_deref()) {
             @let everyone = RawFilter { customer: String::new(), ..back.clone() };
             p.notice role="status" {
