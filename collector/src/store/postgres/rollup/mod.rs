@@ -274,7 +274,7 @@ async fn counted_texts(tx: &Transaction<'_>, ids: &[i64]) -> Result<Vec<Facts>, 
 
 /// What [`after_text_change`] needs, read before the words or pages of
 /// entries `ids` (locked by the caller) change: [`forget_text`] and
-/// [`recount_text`] for many entries at once, a statement per roll-up
+/// [`recount_text`](crate::store::rollup::recount_text) for many entries at once, a statement per roll-up
 /// table instead of several round trips per entry.
 pub(super) async fn before_text_change(
     tx: &Transaction<'_>,
