@@ -318,6 +318,15 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
             "inbox: one month",
             "/console?view=all&from=2026-03-01&to=2026-03-31".into(),
         ),
+        ("inbox: all, one site", "/console?view=all&site=1".into()),
+        (
+            "inbox: one site, unassigned",
+            "/console?view=all&site=1&assignee=none".into(),
+        ),
+        (
+            "inbox: one site, one month",
+            "/console?view=all&site=1&from=2026-03-01&to=2026-03-31".into(),
+        ),
         (
             "search: one common word",
             "/console?view=all&q=checkout".into(),
@@ -333,6 +342,10 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
         (
             "search: word + status",
             "/console?view=all&q=invoice&status=wont_fix".into(),
+        ),
+        (
+            "search: word + site",
+            "/console?view=all&q=invoice&site=1".into(),
         ),
         (
             "search: word + two statuses",

@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema/0033.sql"),
     include_str!("schema/0034.sql"),
     include_str!("schema/0035.sql"),
+    include_str!("schema/0036.sql"),
 ];
 
 /// Kinds added to `CHECK (kind IN (...))` lists after their table was made:

@@ -127,12 +127,20 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
             ));
         }
     }
+    // One site is read along its entries in id order (`entries_site`).
+    // Several are a list read by id (`+`): looked up site by site, every
+    // entry of theirs was sorted for one page (0.2 s at a million), where
+    // reading by id stops at the page's end, or at worst reads the
+    // covering index through (as long, with flat memory).
     match filter.sites.as_slice() {
         [] => {}
-        [site] => clauses.push(format!("e.site_id = {}", arg((*site).into(), &mut n))),
+        [site] => {
+            let site = arg((*site).into(), &mut n);
+            equal(&mut clauses, "site_id", &site);
+        }
         sites => {
             let sites: Vec<String> = sites.iter().map(|&s| arg(s.into(), &mut n)).collect();
-            clauses.push(format!("e.site_id IN ({})", sites.join(", ")));
+            clauses.push(format!("+e.site_id IN ({})", sites.join(", ")));
         }
     }
     // One value is an equality (with its id range, above); several are
