@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::{Caller, NoQuery, decode_cursor, encode_cursor, read_query};
 use crate::clock::rfc3339;
 use crate::http::{ApiError, AppState};
-use crate::review::filter::{ANY_OF_SEPARATOR, Filter, RawFilter, listed};
+use crate::review::filter::{Filter, RawFilter, joined, listed};
 use crate::review::input::{InputError, bad};
 use crate::store::{EntryDetail, Event, EventKind, InboxRow, PromiseRow};
 
@@ -72,9 +72,9 @@ pub(super) async fn parse_filter(
             };
             site.id
         };
-        sites.push(id.to_string());
+        sites.push(id);
     }
-    raw.site = sites.join(&ANY_OF_SEPARATOR.to_string());
+    raw.site = joined(sites);
     // Tools know colleagues by email (assigning takes one too) or id. One
     // that nobody has is a mistake to point out, not an empty list; a
     // disabled colleague still has the entries left with them.
@@ -101,7 +101,7 @@ pub(super) async fn parse_filter(
         }
         assignees.push(named.to_owned());
     }
-    raw.assignee = assignees.join(&ANY_OF_SEPARATOR.to_string());
+    raw.assignee = joined(assignees);
     Ok(raw.parse(caller.user.id)?)
 }
 

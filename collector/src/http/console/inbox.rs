@@ -14,7 +14,7 @@ use crate::export::Format;
 use crate::http::AppState;
 use crate::http::api::ExportParams;
 use crate::http::local_time;
-use crate::review::filter::{ANY_OF_SEPARATOR, Assignee, Cursor, Filter, RawFilter, View};
+use crate::review::filter::{ANY_OF_SEPARATOR, Assignee, Cursor, Filter, RawFilter, View, joined};
 use crate::review::workflow::{PromiseState, Settled, Status, Urgency, human_duration};
 use crate::store::{InboxPage, InboxRow, PAGE_SIZE, Role, SiteSettings};
 
@@ -311,8 +311,7 @@ pub async fn page(
     if let Ok(ids) = &site
         && !ids.is_empty()
     {
-        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-        raw.site = ids.join(&ANY_OF_SEPARATOR.to_string());
+        raw.site = joined(ids);
     }
     let chosen = site.clone().unwrap_or_default();
     let parsed = site

@@ -5,7 +5,7 @@
 use maud::{Markup, html};
 
 use crate::name::name_key;
-use crate::review::filter::ANY_OF_SEPARATOR;
+use crate::review::filter::{ANY_OF_SEPARATOR, joined};
 use crate::store::SiteSettings;
 
 /// Above this many sites a filter takes a typed name or key.
@@ -70,9 +70,8 @@ pub fn field(current: &[i64], typed: &str, sites: &[SiteSettings]) -> Markup {
         // own, chosen, so the filter in effect stays in sight and is kept
         // when the form is applied again.
         let several = (current.len() > 1).then(|| {
-            let ids: Vec<String> = current.iter().map(i64::to_string).collect();
             let names: Vec<&str> = current.iter().filter_map(name).collect();
-            (ids.join(&ANY_OF_SEPARATOR.to_string()), names.join(" or "))
+            (joined(current), names.join(" or "))
         });
         return html! {
             label {

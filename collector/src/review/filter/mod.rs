@@ -215,6 +215,13 @@ pub fn listed<'a>(field: &'static str, raw: &'a str) -> Result<Vec<&'a str>, Inp
     Ok(values)
 }
 
+/// Several values of one filter as a link carries them, the form
+/// [`listed`] reads.
+pub fn joined<T: std::fmt::Display>(values: impl IntoIterator<Item = T>) -> String {
+    let values: Vec<String> = values.into_iter().map(|v| v.to_string()).collect();
+    values.join(&ANY_OF_SEPARATOR.to_string())
+}
+
 /// Midnight UTC of a `YYYY-MM-DD` date, in Unix milliseconds.
 pub fn parse_date(raw: &str) -> Option<i64> {
     let date = time::Date::parse(raw, format_description!("[year]-[month]-[day]")).ok()?;
