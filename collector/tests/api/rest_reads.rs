@@ -358,6 +358,48 @@ async fn several_sites_are_named_by_key_or_id_separated_by_commas() {
         )),
         "{inbox}"
     );
+
+    // So do the reports: the two sites' ideas summed, the shop's
+    // complaint left out, in the page and in the CSV it links to.
+    let report = admin
+        .html(&format!("/console/reports?site={blog_id},{help_id}"))
+        .await;
+    assert!(
+        report.contains(&format!(
+            r#"<option value="{blog_id},{help_id}" selected>Blog or Help</option>"#
+        )),
+        "{report}"
+    );
+    let csv_link = format!("/console/reports/kinds.csv?site={blog_id}%2C{help_id}");
+    assert!(report.contains(&csv_link), "{report}");
+    let totals = async |site: &str| -> HashMap<String, i64> {
+        let csv = admin
+            .get(&format!("/console/reports/kinds.csv?site={site}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        let mut totals = HashMap::new();
+        for row in reader.records() {
+            for (name, value) in headers.iter().zip(row.unwrap().iter()).skip(1) {
+                *totals.entry(name.to_lowercase()).or_default() += value.parse::<i64>().unwrap();
+            }
+        }
+        totals
+    };
+    let two = totals(&format!("{blog_id},{help_id}")).await;
+    assert_eq!((two["idea"], two["complaint"], two["total"]), (2, 0, 2));
+    let one = totals(help_id).await;
+    assert_eq!((one["idea"], one["total"]), (1, 1));
+    let every = totals("").await;
+    assert_eq!((every["idea"], every["complaint"]), (2, 1));
+    // A list with an id no site has is refused, not shown as empty.
+    let refused = admin
+        .get(&format!("/console/reports?site={blog_id},99999"))
+        .await;
+    assert_eq!(refused.status(), 422);
 }
 
 #[tokio::test]

@@ -96,7 +96,7 @@ async fn pages(db: &Store) -> Vec<String> {
     let period = Period {
         from_week: week,
         to_week: week,
-        site: None,
+        sites: vec![],
     };
     let report = db.rollups(period).await.unwrap();
     report.pages.into_iter().map(|p| p.page).collect()

@@ -7,7 +7,7 @@ use earshot_collector::review::workflow::{DAY, Status};
 use earshot_collector::store::retention::Retention;
 use earshot_collector::store::{HeldEntry, NewReply, NewUser, Period, Role};
 
-use crate::ingest::{T0, entry, first_site};
+use crate::ingest::{T0, entry, first_site, new_site};
 use crate::story;
 use earshot_collector::store::Store;
 
@@ -71,9 +71,9 @@ async fn reports_count_each_entry_once_whatever_happens_around_the_roll_up(db: &
     let period = Period {
         from_week: week,
         to_week: week,
-        site: None,
+        sites: vec![],
     };
-    let r = db.rollups(period).await.unwrap();
+    let r = db.rollups(period.clone()).await.unwrap();
     assert_eq!(
         r.volume_by_kind.get(&(week, "expectation".into())),
         Some(&4)
@@ -101,13 +101,13 @@ async fn reports_count_each_entry_once_whatever_happens_around_the_roll_up(db: &
     db.set_status(idea, Status::New, ada, T0 + 5 * HOUR)
         .await
         .unwrap();
-    let r = db.rollups(period).await.unwrap();
+    let r = db.rollups(period.clone()).await.unwrap();
     assert_eq!(r.volume_by_kind.get(&(week, "idea".into())), Some(&1));
     let histogram = db.first_response_histogram(week, week).await.unwrap();
     assert_eq!(histogram.values().sum::<i64>(), 2);
     // Another site's report is empty.
     let other = Period {
-        site: Some(shop.id + 100),
+        sites: vec![shop.id + 100],
         ..period
     };
     assert!(
@@ -184,7 +184,7 @@ async fn promises_are_reported_open_and_settled(db: &Store) {
         .rollups(Period {
             from_week: week,
             to_week: week,
-            site: Some(shop.id),
+            sites: vec![shop.id],
         })
         .await
         .unwrap()
@@ -200,6 +200,101 @@ async fn promises_are_reported_open_and_settled(db: &Store) {
     );
 }
 story!(promises_are_reported_open_and_settled);
+
+async fn a_report_sums_the_sites_chosen_and_leaves_the_others_out(db: &Store) {
+    let ada = admin(db).await;
+    let mut sites = Vec::new();
+    for name in ["Shop", "Blog", "Help"] {
+        sites.push(db.add_site_by(new_site(name), Some(ada), T0).await.unwrap());
+    }
+    // Each site gets one more entry than the last, a promise and a
+    // mismatch on a page of its own, so every sum tells which sites it has.
+    for (n, site) in sites.iter().enumerate() {
+        let page = format!("https://{}.example/checkout", site.name.to_lowercase());
+        for i in 0..=n {
+            let request = serde_json::json!({
+                "kind": "expectation", "expected": "Free returns", "actual": "Returns cost",
+                "page": {"url": page},
+            });
+            let i = i64::try_from(i).unwrap();
+            let id = db
+                .insert_entry(entry(site, T0 + i, request))
+                .await
+                .unwrap()
+                .public_id;
+            if i == 0 {
+                let reply = NewReply {
+                    body: "We will refund it".into(),
+                    promise: Some(("Refund".into(), T0 + DAY)),
+                };
+                db.reply(id, reply, ada, T0 + HOUR).await.unwrap();
+            }
+        }
+    }
+    db.roll_up().await.unwrap();
+    let week = week_of(T0);
+    let report = async |chosen: &[&earshot_collector::store::Site]| {
+        db.rollups(Period {
+            from_week: week,
+            to_week: week,
+            sites: chosen.iter().map(|s| s.id).collect(),
+        })
+        .await
+        .unwrap()
+    };
+    let (shop, blog, help) = (&sites[0], &sites[1], &sites[2]);
+    for (chosen, entries) in [
+        (vec![shop], 1),
+        (vec![blog], 2),
+        (vec![shop, help], 4),
+        (vec![blog, help], 5),
+        (vec![], 6),
+    ] {
+        let r = report(&chosen).await;
+        let names: Vec<&str> = chosen.iter().map(|s| s.name.as_str()).collect();
+        let volume: i64 = r.volume_by_kind.values().sum();
+        assert_eq!(volume, entries, "entries of {names:?}");
+        let answered: i64 = r.first_response.values().flat_map(|h| h.values()).sum();
+        let sites_in = if chosen.is_empty() { 3 } else { chosen.len() };
+        let sites_in = i64::try_from(sites_in).unwrap();
+        assert_eq!(answered, sites_in, "first responses of {names:?}");
+        assert_eq!(r.promises.made, sites_in, "promises of {names:?}");
+        let mut pages: Vec<(String, i64)> = r
+            .pages
+            .iter()
+            .map(|p| (p.page.clone(), p.mismatches))
+            .collect();
+        pages.sort();
+        let chosen_or_all: Vec<_> = if chosen.is_empty() {
+            sites.iter().collect()
+        } else {
+            chosen.clone()
+        };
+        let mut expected: Vec<(String, i64)> = chosen_or_all
+            .iter()
+            .map(|s| {
+                let n = sites.iter().position(|t| t.id == s.id).unwrap();
+                (
+                    format!("https://{}.example/checkout", s.name.to_lowercase()),
+                    i64::try_from(n + 1).unwrap(),
+                )
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(pages, expected, "pages of {names:?}");
+        for page in &r.pages {
+            assert!(
+                page.words
+                    .iter()
+                    .any(|(w, n)| w == "returns" && *n == page.mismatches),
+                "words of {} for {names:?}: {:?}",
+                page.page,
+                page.words
+            );
+        }
+    }
+}
+story!(a_report_sums_the_sites_chosen_and_leaves_the_others_out);
 
 async fn an_export_reads_every_row_once_in_chunks(db: &Store) {
     let shop = first_site(db).await;

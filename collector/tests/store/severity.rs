@@ -72,7 +72,7 @@ async fn weekly(db: &Store) -> Vec<(String, i64)> {
     let period = Period {
         from_week: week,
         to_week: week,
-        site: None,
+        sites: vec![],
     };
     let report = db.rollups(period).await.unwrap();
     report

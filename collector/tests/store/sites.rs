@@ -369,7 +369,7 @@ async fn a_removed_site_takes_its_feedback_webhooks_and_sums_and_leaves_the_rest
         let all = Period {
             from_week: week,
             to_week: week,
-            site: None,
+            sites: vec![],
         };
         db.rollups(all).await.unwrap().volume_by_kind.values().sum()
     };

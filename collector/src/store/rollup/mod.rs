@@ -398,7 +398,7 @@ mod tests {
             .rollups(Period {
                 from_week: week,
                 to_week: week,
-                site: None,
+                sites: vec![],
             })
             .await
             .unwrap();

@@ -3,16 +3,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::{Connection, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, params, params_from_iter};
 
 use crate::store::{Sqlite, StoreError};
 
-/// Which weeks and site a report covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which weeks and sites a report covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Period {
     pub from_week: i64,
     pub to_week: i64,
-    pub site: Option<i64>,
+    /// The sites summed together; none is every site.
+    pub sites: Vec<i64>,
 }
 
 /// Promises made in the period, by how they ended.
@@ -61,27 +63,46 @@ pub(in crate::store) fn most(counts: HashMap<String, i64>, n: usize) -> Vec<(Str
 pub(in crate::store) const TOP_PAGES: usize = 10;
 pub(in crate::store) const TOP_WORDS: usize = 6;
 
+/// `AND site_id IN (…)` over parameters numbered from `first`, or nothing
+/// for every site.
+fn among_sites(sites: &[i64], first: usize) -> String {
+    if sites.is_empty() {
+        return String::new();
+    }
+    let places: Vec<String> = (first..first + sites.len())
+        .map(|n| format!("?{n}"))
+        .collect();
+    format!(" AND site_id IN ({})", places.join(", "))
+}
+
 /// Rows of a roll-up in the period, summed in Rust: scanning the primary
 /// key range costs less than SQLite's GROUP BY sorting them.
-fn read_rollups(conn: &Connection, p: Period) -> Result<Rollups, StoreError> {
+fn read_rollups(conn: &Connection, p: &Period) -> Result<Rollups, StoreError> {
     let mut out = Rollups::default();
-    let range = params![p.from_week, p.to_week, p.site];
-    let mut stmt = conn.prepare_cached(
+    let sites = among_sites(&p.sites, 3);
+    let range = || {
+        params_from_iter(
+            [p.from_week, p.to_week]
+                .into_iter()
+                .chain(p.sites.iter().copied()),
+        )
+    };
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT week, kind, severity, entries FROM rollup_volume
-         WHERE week BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site_id = ?3)",
-    )?;
-    let mut rows = stmt.query(range)?;
+         WHERE week BETWEEN ?1 AND ?2{sites}"
+    ))?;
+    let mut rows = stmt.query(range())?;
     while let Some(r) = rows.next()? {
         let (week, kind, severity, n): (i64, String, String, i64) =
             (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
         *out.volume_by_kind.entry((week, kind)).or_default() += n;
         *out.volume_by_severity.entry((week, severity)).or_default() += n;
     }
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT week, bucket, n FROM rollup_first_response
-         WHERE week BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site_id = ?3)",
-    )?;
-    let mut rows = stmt.query(range)?;
+         WHERE week BETWEEN ?1 AND ?2{sites}"
+    ))?;
+    let mut rows = stmt.query(range())?;
     while let Some(r) = rows.next()? {
         let (week, bucket, n): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
         *out.first_response
@@ -90,11 +111,11 @@ fn read_rollups(conn: &Connection, p: Period) -> Result<Rollups, StoreError> {
             .entry(bucket)
             .or_default() += n;
     }
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT kind, bucket, n FROM rollup_resolution
-         WHERE week BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site_id = ?3)",
-    )?;
-    let mut rows = stmt.query(range)?;
+         WHERE week BETWEEN ?1 AND ?2{sites}"
+    ))?;
+    let mut rows = stmt.query(range())?;
     while let Some(r) = rows.next()? {
         let (kind, bucket, n): (String, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
         *out.resolution
@@ -115,12 +136,8 @@ fn read_rollups(conn: &Connection, p: Period) -> Result<Rollups, StoreError> {
         crate::report::week_start(p.from_week),
         crate::report::week_start(p.to_week + 1),
     );
-    // Two spellings, so each is answered from its covering index alone.
-    let site_condition = if p.site.is_some() {
-        "site_id = ?3"
-    } else {
-        "?3 IS NULL"
-    };
+    // Spelled for the sites chosen, so each is answered from the
+    // covering index alone.
     out.promises = conn
         .prepare_cached(&format!(
             "SELECT count(*),
@@ -129,34 +146,45 @@ fn read_rollups(conn: &Connection, p: Period) -> Result<Rollups, StoreError> {
                     coalesce(sum(state = 'broken'), 0),
                     coalesce(sum(state = 'open'), 0)
              FROM promises
-             WHERE {site_condition} AND created_at >= ?1 AND created_at < ?2"
+             WHERE created_at >= ?1 AND created_at < ?2{sites}"
         ))?
-        .query_row(params![from_ms, to_ms, p.site], |r| {
-            Ok(PromiseCounts {
-                made: r.get(0)?,
-                kept_on_time: r.get(1)?,
-                kept_late: r.get(2)?,
-                broken: r.get(3)?,
-                open: r.get(4)?,
-            })
-        })?;
+        .query_row(
+            params_from_iter([from_ms, to_ms].into_iter().chain(p.sites.iter().copied())),
+            |r| {
+                Ok(PromiseCounts {
+                    made: r.get(0)?,
+                    kept_on_time: r.get(1)?,
+                    kept_late: r.get(2)?,
+                    broken: r.get(3)?,
+                    open: r.get(4)?,
+                })
+            },
+        )?;
     let mut pages: HashMap<String, i64> = HashMap::new();
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT page, n FROM rollup_pages
-         WHERE week BETWEEN ?1 AND ?2 AND (?3 IS NULL OR site_id = ?3)",
-    )?;
-    let mut rows = stmt.query(range)?;
+         WHERE week BETWEEN ?1 AND ?2{sites}"
+    ))?;
+    let mut rows = stmt.query(range())?;
     while let Some(r) = rows.next()? {
         *pages.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
     }
     let pages = most(pages, TOP_PAGES);
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT word, n FROM rollup_words
-         WHERE page = ?1 AND week BETWEEN ?2 AND ?3 AND (?4 IS NULL OR site_id = ?4)",
-    )?;
+         WHERE page = ?1 AND week BETWEEN ?2 AND ?3{}",
+        among_sites(&p.sites, 4)
+    ))?;
     for (page, n) in pages {
         let mut words: HashMap<String, i64> = HashMap::new();
-        let mut rows = stmt.query(params![page, p.from_week, p.to_week, p.site])?;
+        let args = [
+            Value::from(page.clone()),
+            p.from_week.into(),
+            p.to_week.into(),
+        ]
+        .into_iter()
+        .chain(p.sites.iter().map(|&s| Value::from(s)));
+        let mut rows = stmt.query(params_from_iter(args))?;
         while let Some(r) = rows.next()? {
             *words.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
         }
@@ -201,6 +229,6 @@ impl Sqlite {
 
     /// The roll-ups a report for `period` draws on.
     pub async fn rollups(&self, period: Period) -> Result<Rollups, StoreError> {
-        self.read(move |conn| read_rollups(conn, period)).await
+        self.read(move |conn| read_rollups(conn, &period)).await
     }
 }

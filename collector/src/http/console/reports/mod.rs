@@ -1,4 +1,4 @@
-//! "Reports": per site and period, what came in, how fast staff answered
+//! "Reports": per site (or several) and period, what came in, how fast staff answered
 //! and resolved, whether promises were kept, and which pages set wrong
 //! expectations. Read from roll-ups (see `store::rollup`), so the page
 //! costs the same at a million entries as at a hundred. Every chart stands
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{ConsoleError, PageQuery, Staff, site_choice, views};
 use crate::http::AppState;
 use crate::report::{week_of, week_start};
-use crate::review::filter::parse_date;
+use crate::review::filter::{joined, parse_date};
 use crate::store::{Period, Rollups, SiteSettings};
 
 mod tables;
@@ -26,7 +26,8 @@ const DEFAULT_WEEKS: i64 = 12;
 /// Longest period, in weeks (two years).
 const MAX_WEEKS: i64 = 104;
 
-/// The query string: site id, first and last day.
+/// The query string: site ids (comma-separated) or a name, first and
+/// last day.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ReportQuery {
@@ -56,20 +57,20 @@ fn period(query: &ReportQuery, now: i64, sites: &[SiteSettings]) -> Result<Perio
     if to_week - from_week >= MAX_WEEKS {
         return Err(invalid("Choose at most two years."));
     }
-    let site = site_choice::resolve(&query.site, sites).map_err(ConsoleError::Invalid)?;
+    let sites = site_choice::resolve_any(&query.site, sites).map_err(ConsoleError::Invalid)?;
     Ok(Period {
         from_week,
         to_week,
-        site,
+        sites,
     })
 }
 
-/// The first-response target to draw: the chosen site's, or the one all
-/// sites share.
+/// The first-response target to draw: the one the chosen sites (or all)
+/// share, if they do.
 fn target(sites: &[SiteSettings], p: &Period) -> Option<i64> {
     let chosen: Vec<&SiteSettings> = sites
         .iter()
-        .filter(|s| p.site.is_none_or(|id| s.id == id))
+        .filter(|s| p.sites.is_empty() || p.sites.contains(&s.id))
         .collect();
     let first = chosen.first()?.first_response_minutes;
     chosen
@@ -91,11 +92,11 @@ async fn load(state: &AppState, mut query: ReportQuery) -> Result<Loaded, Consol
     let sites = state.store.site_settings().await?;
     let period = period(&query, state.clock.now_millis(), &sites)?;
     // A typed site name or key becomes its id, so links carry the id.
-    if let Some(id) = period.site {
-        query.site = id.to_string();
+    if !period.sites.is_empty() {
+        query.site = joined(&period.sites);
     }
     let behind = catch_up(state).await?;
-    let rollups = state.store.rollups(period).await?;
+    let rollups = state.store.rollups(period.clone()).await?;
     Ok(Loaded {
         query,
         period,
@@ -148,7 +149,7 @@ pub async fn page(
     let body = html! {
         h1 { "Reports" }
         form.filters method="get" action="/console/reports" {
-            (site_choice::field(p.site.as_slice(), &query.site, &sites))
+            (site_choice::field(&p.sites, &query.site, &sites))
             label { "From" input type="date" name="from" value=(crate::clock::date(week_start(p.from_week))); }
             label { "To" input type="date" name="to" value=(crate::clock::date(week_start(p.to_week + 1) - 1)); }
             button type="submit" { "Show" }

@@ -33,12 +33,13 @@ impl Postgres {
     pub async fn rollups(&self, p: Period) -> Result<Rollups, StoreError> {
         let client = self.client().await?;
         let mut out = Rollups::default();
+        // An empty list is every site.
         let range: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-            [&p.from_week, &p.to_week, &p.site];
+            [&p.from_week, &p.to_week, &p.sites];
         for r in client
             .query(
                 "SELECT week, kind, severity, entries FROM rollup_volume
-                 WHERE week BETWEEN $1 AND $2 AND ($3::bigint IS NULL OR site_id = $3)",
+                 WHERE week BETWEEN $1 AND $2 AND (cardinality($3::bigint[]) = 0 OR site_id = ANY($3))",
                 &range,
             )
             .await?
@@ -51,7 +52,7 @@ impl Postgres {
         for r in client
             .query(
                 "SELECT week, bucket, n FROM rollup_first_response
-                 WHERE week BETWEEN $1 AND $2 AND ($3::bigint IS NULL OR site_id = $3)",
+                 WHERE week BETWEEN $1 AND $2 AND (cardinality($3::bigint[]) = 0 OR site_id = ANY($3))",
                 &range,
             )
             .await?
@@ -65,7 +66,7 @@ impl Postgres {
         for r in client
             .query(
                 "SELECT kind, bucket, n FROM rollup_resolution
-                 WHERE week BETWEEN $1 AND $2 AND ($3::bigint IS NULL OR site_id = $3)",
+                 WHERE week BETWEEN $1 AND $2 AND (cardinality($3::bigint[]) = 0 OR site_id = ANY($3))",
                 &range,
             )
             .await?
@@ -95,8 +96,9 @@ impl Postgres {
                         count(*) FILTER (WHERE state = 'broken'),
                         count(*) FILTER (WHERE state = 'open')
                  FROM promises
-                 WHERE ($3::bigint IS NULL OR site_id = $3) AND created_at >= $1 AND created_at < $2",
-                &[&from_ms, &to_ms, &p.site],
+                 WHERE (cardinality($3::bigint[]) = 0 OR site_id = ANY($3))
+                   AND created_at >= $1 AND created_at < $2",
+                &[&from_ms, &to_ms, &p.sites],
             )
             .await?;
         out.promises = PromiseCounts {
@@ -110,7 +112,7 @@ impl Postgres {
         for r in client
             .query(
                 "SELECT page, n FROM rollup_pages
-                 WHERE week BETWEEN $1 AND $2 AND ($3::bigint IS NULL OR site_id = $3)",
+                 WHERE week BETWEEN $1 AND $2 AND (cardinality($3::bigint[]) = 0 OR site_id = ANY($3))",
                 &range,
             )
             .await?
@@ -121,13 +123,13 @@ impl Postgres {
         let stmt = client
             .prepare_cached(
                 "SELECT word, n FROM rollup_words
-                 WHERE page = $1 AND week BETWEEN $2 AND $3 AND ($4::bigint IS NULL OR site_id = $4)",
+                 WHERE page = $1 AND week BETWEEN $2 AND $3 AND (cardinality($4::bigint[]) = 0 OR site_id = ANY($4))",
             )
             .await?;
         for (page, n) in pages {
             let mut words: HashMap<String, i64> = HashMap::new();
             for r in client
-                .query(&stmt, &[&page, &p.from_week, &p.to_week, &p.site])
+                .query(&stmt, &[&page, &p.from_week, &p.to_week, &p.sites])
                 .await?
             {
                 *words.entry(r.try_get(0)?).or_default() += r.try_get::<_, i64>(1)?;
