@@ -11,7 +11,9 @@
 //! Then it exports every entry as CSV and NDJSON over the API and reports
 //! rows per second and the process's peak memory. Last, the Sites pages
 //! with 10,000 sites (`EARSHOT_BENCH_SITES`) in a database of their own;
-//! `EARSHOT_BENCH_ONLY=sites` runs only that part.
+//! `EARSHOT_BENCH_ONLY=sites` runs only that part;
+//! `EARSHOT_BENCH_PAGES=<text>` times only the pages whose names contain
+//! the text, with no export and no Sites part.
 //! `EARSHOT_BENCH_BACKEND=postgres` times the same pages on a throwaway
 //! PostgreSQL (seeded afresh each run, then `VACUUM ANALYZE`d), or on the
 //! seeded database `EARSHOT_BENCH_DATABASE_URL` names.
@@ -28,10 +30,12 @@ use std::time::{Duration, Instant};
 use earshot_collector::auth::{ApiToken, Password, SessionId, csrf_token, password};
 use earshot_collector::clock::system_millis;
 use earshot_collector::config::Config;
+use earshot_collector::origin::OriginPattern;
 use earshot_collector::review::filter::{Filter, View, parse_date};
 use earshot_collector::review::workflow::Status;
 use earshot_collector::server;
-use earshot_collector::store::{NewToken, NewUser, Role, Store};
+use earshot_collector::store::{NewEntry, NewSite, NewToken, NewUser, Role, Store};
+use earshot_protocol::{FeedbackRequest, Submission};
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -47,7 +51,12 @@ async fn count(store: &Store) -> usize {
         .to_path_buf();
     tokio::task::spawn_blocking(move || {
         rusqlite::Connection::open(path)
-            .and_then(|c| c.query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0)))
+            // The seeded site's alone: the small sites' are added later.
+            .and_then(|c| {
+                c.query_row("SELECT count(*) FROM entries WHERE site_id = 1", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
             .map(|n| usize::try_from(n).unwrap_or(0))
             .unwrap_or(0)
     })
@@ -104,7 +113,9 @@ async fn main() {
         repeats,
     )
     .await;
-    sites(repeats).await;
+    if std::env::var_os("EARSHOT_BENCH_PAGES").is_none() {
+        sites(repeats).await;
+    }
 }
 
 /// The first site and `entries` seeded entries, rolled up, timed.
@@ -278,6 +289,7 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
         .trim_start_matches(base.as_str())
         .to_owned();
     let customer = with_email["reference"].as_str().unwrap().to_owned();
+    let (blog, help) = small_sites(&running.store).await;
     let cases: Vec<(&str, String)> = vec![
         ("inbox: needs a response", "/console".into()),
         (
@@ -319,6 +331,14 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
             "/console?view=all&from=2026-03-01&to=2026-03-31".into(),
         ),
         ("inbox: all, one site", "/console?view=all&site=1".into()),
+        (
+            "inbox: two small sites",
+            format!("/console?view=all&site={blog},{help}"),
+        ),
+        (
+            "inbox: the large site and a small one",
+            format!("/console?view=all&site=1,{help}"),
+        ),
         (
             "inbox: one site, unassigned",
             "/console?view=all&site=1&assignee=none".into(),
@@ -398,7 +418,19 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
         "console at {entries} entries on {}, {repeats} requests each (ms)",
         running.store.engine()
     );
+    let only = std::env::var("EARSHOT_BENCH_PAGES").ok();
+    let cases: Vec<(&str, String)> = cases
+        .into_iter()
+        .filter(|(name, _)| {
+            only.as_ref()
+                .is_none_or(|only| name.contains(only.as_str()))
+        })
+        .collect();
     time_pages(&client, &base, &cookie, Some(&token), &cases, repeats).await;
+    if only.is_some() {
+        running.stop().await.unwrap();
+        return;
+    }
 
     // The whole database as CSV and NDJSON, as a tool would fetch it: read
     // chunk by chunk, never held. Peak memory is the process's (server and
@@ -443,8 +475,48 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
     running.stop().await.unwrap();
 }
 
-/// Requests each page once cold, then `repeats` times, and prints first,
-/// p50, p99 and max in milliseconds.
+/// Two small sites beside the seeded ones, 30 entries and 5 (added once,
+/// then found by name in a reused database): for the pages that choose
+/// several sites, where a few entries lie among a million.
+async fn small_sites(store: &Store) -> (i64, i64) {
+    let mut ids = Vec::new();
+    for (name, count) in [("Bench blog", 30), ("Bench help", 5)] {
+        let known = store.sites().await.unwrap();
+        if let Some(site) = known.iter().find(|s| s.name == name) {
+            ids.push(site.id);
+            continue;
+        }
+        let site = store
+            .add_site(
+                NewSite {
+                    name: name.into(),
+                    origins: vec![OriginPattern::parse("https://blog.example").unwrap()],
+                },
+                system_millis(),
+            )
+            .await
+            .unwrap();
+        for i in 0..count {
+            let request: FeedbackRequest = serde_json::from_value(serde_json::json!({
+                "site": site.key, "kind": "complaint", "message": format!("Small site entry {i}"),
+            }))
+            .unwrap();
+            store
+                .insert_entry(NewEntry {
+                    site_id: site.id,
+                    submission: Submission::parse(&request).unwrap(),
+                    ip_hash: None,
+                    spam: None,
+                    received_at: system_millis(),
+                })
+                .await
+                .unwrap();
+        }
+        ids.push(site.id);
+    }
+    (ids[0], ids[1])
+}
+
 /// A signed-in session for `user_id`, as the cookie that carries it.
 async fn session_cookie(store: &Store, user_id: i64) -> String {
     let session = SessionId::generate();
@@ -461,6 +533,8 @@ async fn session_cookie(store: &Store, user_id: i64) -> String {
     format!("earshot_session={}", session.as_str())
 }
 
+/// Requests each page once cold, then `repeats` times, and prints first,
+/// p50, p99 and max in milliseconds.
 async fn time_pages(
     client: &reqwest::Client,
     base: &str,

@@ -330,6 +330,112 @@ async fn counts_stop_at_the_cap_and_the_summary_counts_who_is_late(db: &Store) {
 }
 story!(counts_stop_at_the_cap_and_the_summary_counts_who_is_late);
 
+async fn several_sites_page_both_ways_in_every_view_as_one_inbox(db: &Store) {
+    use earshot_collector::review::workflow::Status;
+    let shop = first_site(db).await;
+    let blog = db.add_site(new_site("Blog"), T0).await.unwrap();
+    let help = db.add_site(new_site("Help"), T0).await.unwrap();
+    let ada = add_staff(db, "ada@shop.example", "Ada", Role::Admin).await;
+    // Interleaved: the shop busy, the blog now and then, help once; every
+    // fourth entry an idea, every fifth marked spam.
+    let mut inserted = Vec::new();
+    for i in 0..30 {
+        let site = match i % 7 {
+            0 | 3 => &blog,
+            5 if i > 20 => &help,
+            _ => &shop,
+        };
+        let kind = if i % 4 == 0 { "idea" } else { "complaint" };
+        let request = serde_json::json!({"kind": kind, "message": format!("Entry {i}")});
+        let stored = db
+            .insert_entry(entry(site, T0 + i * MINUTE, request))
+            .await
+            .unwrap();
+        if i % 5 == 4 {
+            db.set_status(
+                stored.public_id.clone(),
+                Status::Spam,
+                ada.id,
+                T0 + 40 * MINUTE,
+            )
+            .await
+            .unwrap();
+        }
+        inserted.push((i, site.id, kind, stored.reference));
+    }
+    let now = T0 + 60 * MINUTE;
+    let newest_first = |keep: &dyn Fn(i64, i64, &str) -> bool| -> Vec<String> {
+        inserted
+            .iter()
+            .rev()
+            .filter(|(i, site, kind, _)| keep(*i, *site, kind))
+            .map(|(.., reference)| reference.clone())
+            .collect()
+    };
+    let spam = |i: i64| i % 5 == 4;
+    for sites in [vec![blog.id, help.id], vec![shop.id, blog.id, help.id]] {
+        let chosen = |site: i64| sites.contains(&site);
+        let cases: [(Filter, Vec<String>); 4] = [
+            (
+                Filter {
+                    view: View::All,
+                    ..Filter::default()
+                },
+                newest_first(&|i, site, _| chosen(site) && !spam(i)),
+            ),
+            (
+                Filter {
+                    view: View::Spam,
+                    ..Filter::default()
+                },
+                newest_first(&|i, site, _| chosen(site) && spam(i)),
+            ),
+            (
+                Filter {
+                    view: View::All,
+                    kinds: vec!["idea".into(), "question".into()],
+                    ..Filter::default()
+                },
+                newest_first(&|i, site, kind| chosen(site) && !spam(i) && kind == "idea"),
+            ),
+            (
+                Filter {
+                    view: View::All,
+                    from: Some(T0 + 5 * MINUTE),
+                    to: Some(T0 + 25 * MINUTE),
+                    ..Filter::default()
+                },
+                newest_first(&|i, site, _| chosen(site) && !spam(i) && (5..25).contains(&i)),
+            ),
+        ];
+        for (filter, want) in cases {
+            assert!(!want.is_empty(), "{filter:?}");
+            let filter = Filter {
+                sites: sites.clone(),
+                ..filter
+            };
+            lists_exactly(db, &filter, &want, now).await;
+        }
+        // The waiting view: oldest first, spam and answered left out.
+        let waiting = Filter {
+            sites: sites.clone(),
+            ..Filter::default()
+        };
+        let mut oldest_first = newest_first(&|i, site, _| chosen(site) && !spam(i));
+        oldest_first.reverse();
+        lists_exactly(db, &waiting, &oldest_first, now).await;
+    }
+    // A count stops at its cap across the sites as it does for one.
+    let all = Filter {
+        view: View::All,
+        sites: vec![shop.id, blog.id],
+        ..Filter::default()
+    };
+    let (_, count) = db.inbox_counted(all, 2, 7, now).await.unwrap();
+    assert_eq!(count, 7);
+}
+story!(several_sites_page_both_ways_in_every_view_as_one_inbox);
+
 async fn a_date_range_pages_newest_first_both_ways(db: &Store) {
     let shop = first_site(db).await;
     let day = 24 * 60 * MINUTE;
