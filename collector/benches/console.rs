@@ -352,6 +352,14 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
             "/console?view=all&q=checkout".into(),
         ),
         (
+            "search: word + a small site",
+            format!("/console?view=all&q=checkout&site={help}"),
+        ),
+        (
+            "search: word + two small sites",
+            format!("/console?view=all&q=checkout&site={blog},{help}"),
+        ),
+        (
             "search: two words",
             "/console?view=all&q=refund+charged".into(),
         ),

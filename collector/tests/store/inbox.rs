@@ -1,6 +1,6 @@
 //! The inbox: views, filters, keyset pages and counts.
 
-use earshot_collector::review::filter::{Filter, View};
+use earshot_collector::review::filter::{Filter, Search, View};
 use earshot_collector::store::{InboxPage, Inserted, NewReply, NewUser, Role, User};
 
 use crate::ingest::{T0, entry, first_site, new_site};
@@ -346,7 +346,12 @@ async fn several_sites_page_both_ways_in_every_view_as_one_inbox(db: &Store) {
             _ => &shop,
         };
         let kind = if i % 4 == 0 { "idea" } else { "complaint" };
-        let request = serde_json::json!({"kind": kind, "message": format!("Entry {i}")});
+        let words = if i % 3 == 0 {
+            "refund asked"
+        } else {
+            "slow page"
+        };
+        let request = serde_json::json!({"kind": kind, "message": format!("Entry {i}: {words}")});
         let stored = db
             .insert_entry(entry(site, T0 + i * MINUTE, request))
             .await
@@ -373,9 +378,16 @@ async fn several_sites_page_both_ways_in_every_view_as_one_inbox(db: &Store) {
             .collect()
     };
     let spam = |i: i64| i % 5 == 4;
-    for sites in [vec![blog.id, help.id], vec![shop.id, blog.id, help.id]] {
+    // A site with no entries adds none, and bounds nothing.
+    let empty = db.add_site(new_site("Empty"), T0).await.unwrap();
+    db.index_for_search().await.unwrap();
+    for sites in [
+        vec![blog.id, help.id],
+        vec![shop.id, blog.id, help.id],
+        vec![empty.id, blog.id],
+    ] {
         let chosen = |site: i64| sites.contains(&site);
-        let cases: [(Filter, Vec<String>); 4] = [
+        let cases: [(Filter, Vec<String>); 6] = [
             (
                 Filter {
                     view: View::All,
@@ -406,6 +418,23 @@ async fn several_sites_page_both_ways_in_every_view_as_one_inbox(db: &Store) {
                     ..Filter::default()
                 },
                 newest_first(&|i, site, _| chosen(site) && !spam(i) && (5..25).contains(&i)),
+            ),
+            // Searched, the hits are bounded to where the sites' entries lie.
+            (
+                Filter {
+                    view: View::All,
+                    search: Search::parse("refund"),
+                    ..Filter::default()
+                },
+                newest_first(&|i, site, _| chosen(site) && !spam(i) && i % 3 == 0),
+            ),
+            (
+                Filter {
+                    view: View::Spam,
+                    search: Search::parse("slow"),
+                    ..Filter::default()
+                },
+                newest_first(&|i, site, _| chosen(site) && spam(i) && i % 3 != 0),
             ),
         ];
         for (filter, want) in cases {

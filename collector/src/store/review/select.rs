@@ -179,7 +179,28 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
             let site = arg((*site).into(), &mut n);
             equal(&mut clauses, "site_id", &site);
         }
-        sites => several_sites = sites.iter().map(|&s| arg(s.into(), &mut n)).collect(),
+        sites => {
+            several_sites = sites.iter().map(|&s| arg(s.into(), &mut n)).collect();
+            // As for one site, the hits are bounded to where the sites'
+            // entries lie, from the first of any to the last of any (a
+            // seek each end per site; an empty site bounds nothing).
+            if searched {
+                let ends = |end: &str, none: i64| -> String {
+                    let ends: Vec<String> = several_sites
+                        .iter()
+                        .map(|s| {
+                            format!("coalesce((SELECT {end}(id) FROM entries WHERE site_id = {s}), {none})")
+                        })
+                        .collect();
+                    format!("{end}({})", ends.join(", "))
+                };
+                clauses.push(format!(
+                    "f.rowid BETWEEN {} AND {}",
+                    ends("min", i64::MAX),
+                    ends("max", i64::MIN)
+                ));
+            }
+        }
     }
     // One value is an equality (with its id range, above); several are
     // a list, read without one: the range of several values is most of
