@@ -80,13 +80,11 @@ fn among_sites(sites: &[i64], first: usize) -> String {
 fn read_rollups(conn: &Connection, p: &Period) -> Result<Rollups, StoreError> {
     let mut out = Rollups::default();
     let sites = among_sites(&p.sites, 3);
-    let range = || {
-        params_from_iter(
-            [p.from_week, p.to_week]
-                .into_iter()
-                .chain(p.sites.iter().copied()),
-        )
+    // A query's own parameters, then the sites' (numbered by `among_sites`).
+    let with_sites = |lead: Vec<Value>| {
+        params_from_iter(lead.into_iter().chain(p.sites.iter().map(|&s| s.into())))
     };
+    let range = || with_sites(vec![p.from_week.into(), p.to_week.into()]);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT week, kind, severity, entries FROM rollup_volume
          WHERE week BETWEEN ?1 AND ?2{sites}"
@@ -148,18 +146,15 @@ fn read_rollups(conn: &Connection, p: &Period) -> Result<Rollups, StoreError> {
              FROM promises
              WHERE created_at >= ?1 AND created_at < ?2{sites}"
         ))?
-        .query_row(
-            params_from_iter([from_ms, to_ms].into_iter().chain(p.sites.iter().copied())),
-            |r| {
-                Ok(PromiseCounts {
-                    made: r.get(0)?,
-                    kept_on_time: r.get(1)?,
-                    kept_late: r.get(2)?,
-                    broken: r.get(3)?,
-                    open: r.get(4)?,
-                })
-            },
-        )?;
+        .query_row(with_sites(vec![from_ms.into(), to_ms.into()]), |r| {
+            Ok(PromiseCounts {
+                made: r.get(0)?,
+                kept_on_time: r.get(1)?,
+                kept_late: r.get(2)?,
+                broken: r.get(3)?,
+                open: r.get(4)?,
+            })
+        })?;
     let mut pages: HashMap<String, i64> = HashMap::new();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT page, n FROM rollup_pages
@@ -177,14 +172,11 @@ fn read_rollups(conn: &Connection, p: &Period) -> Result<Rollups, StoreError> {
     ))?;
     for (page, n) in pages {
         let mut words: HashMap<String, i64> = HashMap::new();
-        let args = [
-            Value::from(page.clone()),
+        let mut rows = stmt.query(with_sites(vec![
+            page.clone().into(),
             p.from_week.into(),
             p.to_week.into(),
-        ]
-        .into_iter()
-        .chain(p.sites.iter().map(|&s| Value::from(s)));
-        let mut rows = stmt.query(params_from_iter(args))?;
+        ]))?;
         while let Some(r) = rows.next()? {
             *words.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
         }
