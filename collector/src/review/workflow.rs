@@ -286,19 +286,9 @@ impl PromiseState {
 /// Share of promises kept on time among those whose outcome is known:
 /// settled ones, plus open ones already overdue (they can no longer be kept
 /// on time). `None` until there is something to judge.
-pub fn kept_on_time_rate(states: impl IntoIterator<Item = PromiseState>) -> Option<f64> {
-    let (mut kept, mut judged) = (0u32, 0u32);
-    for state in states {
-        match state {
-            PromiseState::KeptOnTime => {
-                kept += 1;
-                judged += 1;
-            }
-            PromiseState::KeptLate | PromiseState::Broken | PromiseState::Overdue => judged += 1,
-            PromiseState::Open | PromiseState::DueSoon => {}
-        }
-    }
-    (judged > 0).then(|| f64::from(kept) / f64::from(judged))
+pub fn kept_on_time_rate(kept_on_time: i64, not_kept_on_time: i64) -> Option<f64> {
+    let judged = kept_on_time.max(0) + not_kept_on_time.max(0);
+    (judged > 0).then(|| kept_on_time.max(0) as f64 / judged as f64)
 }
 
 /// "3 d 4 h", "2 h 5 min", "1 d", "12 min", "under 1 min": how long, at a
@@ -461,14 +451,10 @@ mod tests {
     }
 
     #[test]
-    fn kept_on_time_rate_counts_overdue_promises_as_not_kept() {
-        use PromiseState::*;
-        assert_eq!(kept_on_time_rate([Open, DueSoon]), None);
-        assert_eq!(
-            kept_on_time_rate([KeptOnTime, KeptOnTime, Overdue, Open]),
-            Some(2.0 / 3.0)
-        );
-        assert_eq!(kept_on_time_rate([KeptLate, Broken]), Some(0.0));
+    fn kept_on_time_rate_is_none_until_something_can_be_judged() {
+        assert_eq!(kept_on_time_rate(0, 0), None);
+        assert_eq!(kept_on_time_rate(2, 1), Some(2.0 / 3.0));
+        assert_eq!(kept_on_time_rate(0, 2), Some(0.0));
     }
 
     #[test]

@@ -424,8 +424,10 @@ operations! {
         /// What a receipt email for entry `entry_id` says, if it should go,
         /// with how many receipts its address was sent since `since`.
         fn receipt_parts(entry_id: i64, since: i64) -> Result<Option<ReceiptParts>, StoreError>;
-        /// Open promises, and those made since `since` that were settled.
-        fn report(since: i64) -> Result<Report, StoreError>;
+        /// A page of the open promises from `after` on with counts over
+        /// all of them at `now`, and those made since `since` that were
+        /// settled.
+        fn report(since: i64, now: i64, after: Option<Cursor>) -> Result<Report, StoreError>;
         fn retention(site_id: i64) -> Result<Option<Retention>, StoreError>;
         /// Revokes a token at once; only the owner's own when `owner` is set.
         /// `false` when no such live token exists.

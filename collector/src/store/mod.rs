@@ -65,8 +65,8 @@ pub use privacy::counted;
 pub use privacy::{Erasure, HeldEntry, PersonExport};
 pub use review::{
     BULK_MAX, BulkAction, BulkOutcome, BulkTarget, EntryDetail, Event, EventKind, InboxPage,
-    InboxRow, NewReply, PAGE_SIZE, PromiseRow, Receipt, Refusal, Report, ReviewError,
-    SETTLED_SHOWN, SameCustomer, Seen, SettledCounts, SiteSettings, WaitingSummary,
+    InboxRow, NewReply, OPEN_SHOWN, OpenPromises, PAGE_SIZE, PromiseRow, Receipt, Refusal, Report,
+    ReviewError, SETTLED_SHOWN, SameCustomer, Seen, SettledCounts, SiteSettings, WaitingSummary,
 };
 pub use rollup::{PageMismatches, Period, PromiseCounts, Rollups};
 pub use sites::{NewSite, Site, SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow};

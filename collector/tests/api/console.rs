@@ -240,7 +240,9 @@ async fn promises_turn_overdue_on_the_clock_and_their_outcome_is_recorded() {
     assert!(overdue.contains("1 overdue promise<"));
     let report = console.html("/console/promises").await;
     assert!(report.contains("Fixed by Friday"));
-    assert!(report.contains("overdue"));
+    assert!(report.contains("1 open, due soonest first."));
+    // The figure leads to the entries that carry them.
+    assert!(report.contains("<a href=\"/console?view=all&amp;promise=overdue\">overdue now</a>"));
     assert!(
         report.contains("0 %"),
         "an overdue promise counts as not kept"

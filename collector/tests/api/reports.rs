@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
-use crate::staff::{Console, between, console_app, signed_in, submit};
+use crate::staff::{Console, between, complaint, console_app, signed_in, submit};
 
 const MINUTE: i64 = 60_000;
 /// `NOON` (Sunday 2026-11-22) falls in the week starting Monday 2026-11-16.
@@ -275,4 +275,59 @@ async fn hostile_text_is_escaped_in_charts_tables_and_csv() {
         .await
         .unwrap();
     assert!(signed_out.url().path().starts_with("/console/login"));
+}
+
+#[tokio::test]
+async fn the_promises_page_shows_open_promises_a_page_at_a_time_and_refuses_a_damaged_link() {
+    let (app, _clock) = console_app().await;
+    let (id, _) = submit(&app, complaint(&app, "Export is broken")).await;
+    let ada = signed_in(&app, "ada@example.com").await;
+    // One more promise than a page shows, each due a day later than the last.
+    for i in 0..201 {
+        let due = format!("2026-12-{:02}", 1 + i % 28);
+        let body = format!("Answer {i}");
+        let text = format!("Promise number {i:03}");
+        let response = ada
+            .act(
+                &format!("/console/entries/{id}/reply"),
+                &[
+                    ("body", &body),
+                    ("promise_text", &text),
+                    ("promise_due", &due),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER, "{i}");
+    }
+    let first = ada.html("/console/promises").await;
+    assert!(
+        first.contains("1–200 of 201 open, due soonest first."),
+        "{first}"
+    );
+    assert!(!first.contains("First page"));
+    let next = between(&first, "rel=\"next\" href=\"", "\"").replace("&amp;", "&");
+    let rest = ada.html(&next).await;
+    assert!(rest.contains("201–201 of 201 open, due soonest first."));
+    assert!(rest.contains("href=\"/console/promises\">← First page"));
+    assert!(!rest.contains("rel=\"next\""));
+    // Every promise on one page or the other, once.
+    for i in 0..201 {
+        let text = format!("Promise number {i:03}<");
+        let seen = usize::from(first.contains(&text)) + usize::from(rest.contains(&text));
+        assert_eq!(seen, 1, "{text}");
+    }
+    // A link kept open while others settle the rest finds nothing after it.
+    let past = ada.html("/console/promises?after=9999999999999.1").await;
+    assert!(past.contains(
+        "No more open promises. <a href=\"/console/promises\">Back to the first page</a>"
+    ));
+    let damaged = ada.get("/console/promises?after=42").await;
+    assert_eq!(damaged.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        damaged
+            .text()
+            .await
+            .unwrap()
+            .contains("its link is damaged")
+    );
 }

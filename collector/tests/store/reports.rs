@@ -5,7 +5,9 @@ use earshot_collector::report::week_of;
 use earshot_collector::review::filter::{Filter, Search, View};
 use earshot_collector::review::workflow::{DAY, Status};
 use earshot_collector::store::retention::Retention;
-use earshot_collector::store::{HeldEntry, NewReply, NewUser, Period, Role};
+use earshot_collector::store::{
+    HeldEntry, NewReply, NewUser, OPEN_SHOWN, OpenPromises, Period, Role,
+};
 
 use crate::ingest::{T0, entry, first_site, new_site};
 use crate::story;
@@ -158,12 +160,8 @@ async fn promises_are_reported_open_and_settled(db: &Store) {
     )
     .await
     .unwrap();
-    let report = db.report(T0 - DAY).await.unwrap();
-    let open: Vec<&str> = report
-        .open_promises
-        .iter()
-        .map(|p| p.text.as_str())
-        .collect();
+    let report = db.report(T0 - DAY, T0 + 2 * HOUR, None).await.unwrap();
+    let open: Vec<&str> = report.open.rows.iter().map(|p| p.text.as_str()).collect();
     assert_eq!(open, ["Fix 2"]);
     let settled: Vec<&str> = report
         .settled_promises
@@ -200,6 +198,73 @@ async fn promises_are_reported_open_and_settled(db: &Store) {
     );
 }
 story!(promises_are_reported_open_and_settled);
+
+async fn open_promises_page_in_due_order_and_are_counted_whole(db: &Store) {
+    let shop = first_site(db).await;
+    let ada = admin(db).await;
+    let mut entries = Vec::new();
+    for i in 0..3 {
+        let request = serde_json::json!({"message": format!("Problem {i}")});
+        let inserted = db
+            .insert_entry(entry(&shop, T0 + i, request))
+            .await
+            .unwrap();
+        entries.push(inserted.public_id);
+    }
+    // Two more promises than a page holds, due in pairs at the same time
+    // (so the order falls back on the id), the first ten made before the
+    // window and the last three already settled or never due.
+    let n = OPEN_SHOWN + 2;
+    let since = T0 + 2 * HOUR;
+    for i in 0..n + 1 {
+        let k = i64::try_from(i).unwrap();
+        let reply = NewReply {
+            body: format!("We will fix it ({i})"),
+            promise: Some((format!("Fix {i}"), T0 + DAY + (k / 2) * HOUR)),
+        };
+        let made_at = if i < 10 { T0 + HOUR } else { since };
+        db.reply(entries[i % 3].clone(), reply, ada, made_at)
+            .await
+            .unwrap();
+    }
+    // The last one is settled: it leaves the open list and its counts.
+    let last = entries[n % 3].clone();
+    let settle = db.entry_detail(last.clone()).await.unwrap().unwrap();
+    let settle = settle
+        .promises
+        .iter()
+        .find(|p| p.text == format!("Fix {n}"));
+    db.settle_promise(last, settle.unwrap().id, true, ada, since)
+        .await
+        .unwrap();
+    // At `now`, promises 0..=29 are past due (due up to T0 + DAY + 14 h).
+    let now = T0 + DAY + 14 * HOUR + 1;
+    let first = db.report(since, now, None).await.unwrap().open;
+    assert_eq!(first.rows.len(), OPEN_SHOWN);
+    assert!(first.more);
+    assert_eq!((first.skipped, first.total), (0, i64::try_from(n).unwrap()));
+    assert_eq!((first.overdue, first.overdue_in_window), (30, 20));
+    let place = OpenPromises::place(first.rows.last().unwrap());
+    let rest = db.report(since, now, Some(place)).await.unwrap().open;
+    assert!(!rest.more);
+    assert_eq!(rest.skipped, i64::try_from(OPEN_SHOWN).unwrap());
+    assert_eq!((rest.total, rest.overdue), (first.total, first.overdue));
+    // Every open promise once, due soonest first, ties by the order made.
+    let texts: Vec<String> = first
+        .rows
+        .iter()
+        .chain(&rest.rows)
+        .map(|p| p.text.clone())
+        .collect();
+    let expected: Vec<String> = (0..n).map(|i| format!("Fix {i}")).collect();
+    assert_eq!(texts, expected);
+    // Past the last, nothing (a page kept open while promises are settled).
+    let place = OpenPromises::place(rest.rows.last().unwrap());
+    let beyond = db.report(since, now, Some(place)).await.unwrap().open;
+    assert!(beyond.rows.is_empty() && !beyond.more);
+    assert_eq!(beyond.skipped, beyond.total);
+}
+story!(open_promises_page_in_due_order_and_are_counted_whole);
 
 async fn a_report_sums_the_sites_chosen_and_leaves_the_others_out(db: &Store) {
     let ada = admin(db).await;

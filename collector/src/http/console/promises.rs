@@ -4,13 +4,16 @@ use axum::extract::State;
 use axum::response::Html;
 use maud::{Markup, html};
 
-use super::{ConsoleError, Staff, views};
+use serde::Deserialize;
+
+use super::{ConsoleError, PageQuery, Staff, views};
 use crate::colleagues::Colleagues;
 use crate::http::AppState;
 use crate::http::local_time;
 use crate::report::{quantile, week_of};
+use crate::review::filter::Cursor;
 use crate::review::workflow::{DAY, PromiseState, human_duration, kept_on_time_rate};
-use crate::store::PromiseRow;
+use crate::store::{OpenPromises, PromiseRow};
 
 /// How far back the promise figures look.
 const WINDOW_DAYS: i64 = 90;
@@ -55,43 +58,40 @@ fn promise_table(rows: &[PromiseRow], now: i64, settled: bool, colleagues: &Coll
     }
 }
 
+/// The Promises page's address: a place in the open promises' due order
+/// to go on from (`after=<due>.<id>`, written by its own "Next" link).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PromisesQuery {
+    after: String,
+}
+
 pub async fn page(
     staff: Staff,
     State(state): State<AppState>,
+    PageQuery(query): PageQuery<PromisesQuery>,
 ) -> Result<Html<String>, ConsoleError> {
+    let after = match query.after.as_str() {
+        "" => None,
+        raw => Some(Cursor::parse(raw).ok_or_else(|| {
+            ConsoleError::Invalid(
+                "This page of promises could not be found: its link is damaged. Start again from the first page.".to_owned(),
+            )
+        })?),
+    };
     let now = state.clock.now_millis();
     let (report, accounts) = tokio::try_join!(
-        state.store.report(now - WINDOW_DAYS * DAY),
+        state.store.report(now - WINDOW_DAYS * DAY, now, after),
         state.store.accounts()
     )?;
     let colleagues = Colleagues::new(accounts);
     // Settled promises made in the window, and the open ones among them
-    // (overdue ones count as not kept).
-    let settled = report.settled;
-    let count = |n: i64| usize::try_from(n).unwrap_or(0);
+    // already overdue (they can no longer be kept on time).
+    let (settled, open) = (report.settled, &report.open);
     let rate = kept_on_time_rate(
-        std::iter::repeat_n(PromiseState::KeptOnTime, count(settled.kept_on_time))
-            .chain(std::iter::repeat_n(
-                PromiseState::KeptLate,
-                count(settled.kept_late),
-            ))
-            .chain(std::iter::repeat_n(
-                PromiseState::Broken,
-                count(settled.broken),
-            ))
-            .chain(
-                report
-                    .open_promises
-                    .iter()
-                    .filter(|p| p.created_at >= now - WINDOW_DAYS * DAY)
-                    .map(|p| p.state(now)),
-            ),
+        settled.kept_on_time,
+        settled.kept_late + settled.broken + open.overdue_in_window,
     );
-    let overdue = report
-        .open_promises
-        .iter()
-        .filter(|p| p.state(now) == PromiseState::Overdue)
-        .count();
     // Entries that arrived in the last RESPONSE_WEEKS weeks and this one,
     // from the roll-ups (a month of entries is too many to read per view).
     let this_week = week_of(now);
@@ -111,8 +111,12 @@ pub async fn page(
                 span { "kept on time (last " (WINDOW_DAYS) " days)" }
             }
             div.stat {
-                span.figure class=[(overdue > 0).then_some("late")] { (overdue) }
-                span { "overdue now" }
+                span.figure class=[(open.overdue > 0).then_some("late")] { (open.overdue) }
+                span {
+                    @if open.overdue > 0 {
+                        a href="/console?view=all&promise=overdue" { "overdue now" }
+                    } @else { "overdue now" }
+                }
             }
             div.stat {
                 span.figure { (middle.map_or("—".to_owned(), human_duration)) }
@@ -124,10 +128,30 @@ pub async fn page(
             }
         }
         h2 { "Open promises" }
-        @if report.open_promises.is_empty() {
-            p.empty { "No open promises." }
+        @if open.rows.is_empty() {
+            p.empty {
+                @if open.total == 0 { "No open promises." }
+                @else { "No more open promises. " a href="/console/promises" { "Back to the first page" } }
+            }
         } @else {
-            (promise_table(&report.open_promises, now, false, &colleagues))
+            @let first = open.skipped + 1;
+            @let last = open.skipped + i64::try_from(open.rows.len()).unwrap_or(0);
+            p.muted {
+                @if !open.more && after.is_none() {
+                    (open.total) " open, due soonest first."
+                } @else {
+                    (first) "–" (last) " of " (open.total) " open, due soonest first."
+                }
+            }
+            (promise_table(&open.rows, now, false, &colleagues))
+            @if after.is_some() || open.more {
+                nav.pages aria-label="Pages of open promises" {
+                    @if after.is_some() { a href="/console/promises" { "← First page" } }
+                    @if let (true, Some(last)) = (open.more, open.rows.last()) {
+                        a rel="next" href={ "/console/promises?after=" (OpenPromises::place(last)) } { "Next page →" }
+                    }
+                }
+            }
         }
         h2 { "Settled in the last " (WINDOW_DAYS) " days" }
         @if report.settled_promises.is_empty() {

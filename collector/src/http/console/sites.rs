@@ -184,7 +184,7 @@ async fn list_page(
                 }
             }
         }))
-        nav.pager aria-label="Pages" {
+        nav.pages aria-label="Pages" {
             @if page > 1 { a href=(link(page - 1)) rel="prev" { "← Previous" } }
             @if page < pages { a href=(link(page + 1)) rel="next" { "Next →" } }
         }

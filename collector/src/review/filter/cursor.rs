@@ -23,6 +23,12 @@ impl Cursor {
         Cursor { at, id }
     }
 
+    /// The place of something else kept in time order (an open promise
+    /// by its due time): `at`, then `id` where times are equal.
+    pub fn new(at: i64, id: i64) -> Cursor {
+        Cursor { at, id }
+    }
+
     pub fn at(self) -> i64 {
         self.at
     }

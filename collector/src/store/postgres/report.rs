@@ -2,22 +2,54 @@
 
 use super::Postgres;
 use super::review::promise;
-use crate::store::review::PROMISE_SELECT;
-use crate::store::{Gauges, Report, SETTLED_SHOWN, SettledCounts, StoreError};
+use crate::review::filter::Cursor;
+use crate::store::review::{PROMISE_SELECT, open_limit, page_of_open, start};
+use crate::store::{Gauges, OpenPromises, Report, SETTLED_SHOWN, SettledCounts, StoreError};
 
 impl Postgres {
-    /// Open promises, and those made since `since` that were settled.
-    pub async fn report(&self, since: i64) -> Result<Report, StoreError> {
+    /// A page of the open promises from `after` on with counts over all
+    /// of them at `now`, and those made since `since` that were settled.
+    pub async fn report(
+        &self,
+        since: i64,
+        now: i64,
+        after: Option<Cursor>,
+    ) -> Result<Report, StoreError> {
         let client = self.client().await?;
-        let open_promises = client
+        let (due, id) = start(after);
+        // `due_at >=` beside the row comparison lets the open promises'
+        // index on due_at start at the place.
+        let rows = client
             .query(
-                &format!("{PROMISE_SELECT} WHERE p.state = 'open' ORDER BY p.due_at, p.id"),
-                &[],
+                &format!(
+                    "{PROMISE_SELECT} WHERE p.state = 'open' AND p.due_at >= $1
+                   AND (p.due_at, p.id) > ($1, $2)
+                     ORDER BY p.due_at, p.id LIMIT $3"
+                ),
+                &[&due, &id, &open_limit()],
             )
             .await?
             .iter()
             .map(promise)
             .collect::<Result<_, _>>()?;
+        let (rows, more) = page_of_open(rows);
+        let r = client
+            .query_one(
+                "SELECT count(*), count(*) FILTER (WHERE due_at < $1),
+                        count(*) FILTER (WHERE due_at < $1 AND created_at >= $2),
+                        count(*) FILTER (WHERE (due_at, id) <= ($3, $4))
+                 FROM promises WHERE state = 'open'",
+                &[&now, &since, &due, &id],
+            )
+            .await?;
+        let open = OpenPromises {
+            rows,
+            more,
+            total: r.try_get(0)?,
+            overdue: r.try_get(1)?,
+            overdue_in_window: r.try_get(2)?,
+            skipped: r.try_get(3)?,
+        };
         let shown = i64::try_from(SETTLED_SHOWN).unwrap_or(i64::MAX);
         let settled_promises = client
             .query(
@@ -41,7 +73,7 @@ impl Postgres {
             )
             .await?;
         Ok(Report {
-            open_promises,
+            open,
             settled_promises,
             settled: SettledCounts {
                 kept_on_time: r.try_get(0)?,

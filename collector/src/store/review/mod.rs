@@ -32,7 +32,8 @@ pub(super) use inbox::{
     promise_sql,
 };
 pub use inbox::{InboxPage, InboxRow, SameCustomer, SiteSettings, WaitingSummary};
-pub use report::{Report, SETTLED_SHOWN, SettledCounts};
+pub use report::{OPEN_SHOWN, OpenPromises, Report, SETTLED_SHOWN, SettledCounts};
+pub(in crate::store) use report::{open_limit, page_of_open, start};
 pub(super) use select::{Resolved, matching, read_page};
 
 /// Rows per inbox page.

@@ -1,7 +1,9 @@
-//! The promises report: every open promise and those settled lately.
+//! The promises report: the open promises a page at a time, and those
+//! settled lately.
 
 use rusqlite::params;
 
+use crate::review::filter::Cursor;
 use crate::store::{Sqlite, StoreError};
 
 use super::PromiseRow;
@@ -10,7 +12,7 @@ use super::entry::{PROMISE_SELECT, promise_from_row};
 /// The numbers behind "never ignore a customer" and "do what you say".
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    pub open_promises: Vec<PromiseRow>,
+    pub open: OpenPromises,
     /// The most recently settled promises made in the window, newest first
     /// (at most [`SETTLED_SHOWN`]).
     pub settled_promises: Vec<PromiseRow>,
@@ -18,8 +20,37 @@ pub struct Report {
     pub settled: SettledCounts,
 }
 
+/// Open promises shown on one page of the Promises page.
+pub const OPEN_SHOWN: usize = 200;
+
 /// Settled promises shown on the Promises page.
 pub const SETTLED_SHOWN: usize = 200;
+
+/// The open promises: one page of them, due soonest (most overdue) first,
+/// and counts over all of them, so the page stays small however many
+/// promises a team leaves open.
+#[derive(Debug, Clone, Default)]
+pub struct OpenPromises {
+    /// At most [`OPEN_SHOWN`], from the place asked for on.
+    pub rows: Vec<PromiseRow>,
+    /// Whether more follow the last of `rows`.
+    pub more: bool,
+    /// How many come before the first of `rows`.
+    pub skipped: i64,
+    pub total: i64,
+    /// Past their due time now.
+    pub overdue: i64,
+    /// Made in the window and overdue: they can no longer be kept on time.
+    pub overdue_in_window: i64,
+}
+
+impl OpenPromises {
+    /// The place in due order that `promise` stands at, for a link to the
+    /// page after it.
+    pub fn place(promise: &PromiseRow) -> Cursor {
+        Cursor::new(promise.due_at, promise.id)
+    }
+}
 
 /// Promises settled, by outcome.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,16 +60,61 @@ pub struct SettledCounts {
     pub broken: i64,
 }
 
+/// Where a page of open promises starts: after `after`, or at the first.
+pub(in crate::store) fn start(after: Option<Cursor>) -> (i64, i64) {
+    after.map_or((i64::MIN, i64::MIN), |c| (c.at(), c.id()))
+}
+
+/// Asks for one more row than shown, to know whether more follow.
+pub(in crate::store) fn page_of_open(mut rows: Vec<PromiseRow>) -> (Vec<PromiseRow>, bool) {
+    let more = rows.len() > OPEN_SHOWN;
+    rows.truncate(OPEN_SHOWN);
+    (rows, more)
+}
+
+pub(in crate::store) fn open_limit() -> i64 {
+    i64::try_from(OPEN_SHOWN + 1).unwrap_or(i64::MAX)
+}
+
 impl Sqlite {
-    /// Open promises, and those made since `since` that were settled.
-    pub async fn report(&self, since: i64) -> Result<Report, StoreError> {
+    /// A page of the open promises from `after` on with counts over all
+    /// of them at `now`, and those made since `since` that were settled.
+    pub async fn report(
+        &self,
+        since: i64,
+        now: i64,
+        after: Option<Cursor>,
+    ) -> Result<Report, StoreError> {
         self.read(move |conn| {
+            let (due, id) = start(after);
+            // `due_at >=` beside the row comparison lets the open promises'
+            // index on due_at start at the place.
             let mut stmt = conn.prepare_cached(&format!(
-                "{PROMISE_SELECT} WHERE p.state = 'open' ORDER BY p.due_at, p.id"
+                "{PROMISE_SELECT} WHERE p.state = 'open' AND p.due_at >= ?1
+                   AND (p.due_at, p.id) > (?1, ?2)
+                 ORDER BY p.due_at, p.id LIMIT ?3"
             ))?;
-            let open_promises = stmt
-                .query_map([], promise_from_row)?
+            let rows = stmt
+                .query_map(params![due, id, open_limit()], promise_from_row)?
                 .collect::<Result<_, _>>()?;
+            let (rows, more) = page_of_open(rows);
+            let open = conn
+                .prepare_cached(
+                    "SELECT count(*), coalesce(sum(due_at < ?1), 0),
+                            coalesce(sum(due_at < ?1 AND created_at >= ?2), 0),
+                            coalesce(sum((due_at, id) <= (?3, ?4)), 0)
+                     FROM promises WHERE state = 'open'",
+                )?
+                .query_row(params![now, since, due, id], |r| {
+                    Ok(OpenPromises {
+                        rows,
+                        more,
+                        total: r.get(0)?,
+                        overdue: r.get(1)?,
+                        overdue_in_window: r.get(2)?,
+                        skipped: r.get(3)?,
+                    })
+                })?;
             let mut stmt = conn.prepare_cached(&format!(
                 "{PROMISE_SELECT} WHERE p.state <> 'open' AND p.created_at >= ?1
                  ORDER BY p.settled_at DESC, p.id DESC LIMIT ?2"
@@ -64,7 +140,7 @@ impl Sqlite {
                     })
                 })?;
             Ok(Report {
-                open_promises,
+                open,
                 settled_promises,
                 settled,
             })
