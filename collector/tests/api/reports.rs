@@ -321,6 +321,24 @@ async fn the_promises_page_shows_open_promises_a_page_at_a_time_and_refuses_a_da
     assert!(past.contains(
         "No more open promises. <a href=\"/console/promises\">Back to the first page</a>"
     ));
+    // Every one kept: none open, and the settled list says what it leaves out.
+    let entry = ada.html(&format!("/console/entries/{id}")).await;
+    let marker = format!("/console/entries/{id}/promises/");
+    let settles: std::collections::BTreeSet<&str> = entry
+        .split(&marker)
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(settles.len(), 201);
+    for promise in settles {
+        let done = ada
+            .act(&format!("{marker}{promise}"), &[("outcome", "kept")])
+            .await;
+        assert_eq!(done.status(), reqwest::StatusCode::SEE_OTHER);
+    }
+    let settled = ada.html("/console/promises").await;
+    assert!(settled.contains("No open promises."));
+    assert!(settled.contains("The latest 200 of 201, most recently settled first."));
     let damaged = ada.get("/console/promises?after=42").await;
     assert_eq!(damaged.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     assert!(

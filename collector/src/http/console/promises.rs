@@ -157,6 +157,10 @@ pub async fn page(
         @if report.settled_promises.is_empty() {
             p.empty { "Nothing settled yet." }
         } @else {
+            @let total = settled.kept_on_time + settled.kept_late + settled.broken;
+            @if total > i64::try_from(report.settled_promises.len()).unwrap_or(i64::MAX) {
+                p.muted { "The latest " (report.settled_promises.len()) " of " (total) ", most recently settled first." }
+            }
             (promise_table(&report.settled_promises, now, true, &colleagues))
         }
     };
