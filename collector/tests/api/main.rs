@@ -56,6 +56,7 @@ mod receiver;
 mod reminders;
 mod reports;
 mod rest;
+mod rest_filters;
 mod rest_reads;
 mod rest_writes;
 mod reverse_proxy;

@@ -78,6 +78,16 @@ impl Api<'_> {
     }
 }
 
+/// The references a page of `GET /api/v1/entries` lists, in order.
+pub(crate) fn refs(page: &Value) -> Vec<String> {
+    page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reference"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub(crate) async fn reference_of(app: &TestApp, body: Value) -> String {
     let response = app.post_json(&body, None).await;
     assert_eq!(response.status(), StatusCode::CREATED);

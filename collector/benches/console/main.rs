@@ -20,14 +20,17 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-#[path = "../tests/support/postgres.rs"]
+#[path = "../../tests/support/postgres.rs"]
 mod postgres_server;
+mod sites;
+#[path = "../support/mod.rs"]
 mod support;
+mod timing;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use earshot_collector::auth::{ApiToken, Password, SessionId, csrf_token, password};
+use earshot_collector::auth::{ApiToken, Password, password};
 use earshot_collector::clock::system_millis;
 use earshot_collector::config::Config;
 use earshot_collector::origin::OriginPattern;
@@ -70,7 +73,7 @@ async fn main() {
     let repeats = env_or("EARSHOT_BENCH_REPEATS", 40);
     // `EARSHOT_BENCH_ONLY=sites` times just the Sites pages.
     if std::env::var("EARSHOT_BENCH_ONLY").as_deref() == Ok("sites") {
-        sites(repeats).await;
+        sites::sites(repeats).await;
         return;
     }
     if std::env::var("EARSHOT_BENCH_BACKEND").as_deref() == Ok("postgres") {
@@ -114,7 +117,7 @@ async fn main() {
     )
     .await;
     if std::env::var_os("EARSHOT_BENCH_PAGES").is_none() {
-        sites(repeats).await;
+        sites::sites(repeats).await;
     }
 }
 
@@ -193,7 +196,7 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
             .await
             .unwrap(),
     };
-    let cookie = session_cookie(&running.store, user.id).await;
+    let cookie = timing::session_cookie(&running.store, user.id).await;
     let client = reqwest::Client::new();
     let base = running.public_url.clone();
 
@@ -434,7 +437,7 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
                 .is_none_or(|only| name.contains(only.as_str()))
         })
         .collect();
-    time_pages(&client, &base, &cookie, Some(&token), &cases, repeats).await;
+    timing::time_pages(&client, &base, &cookie, Some(&token), &cases, repeats).await;
     if only.is_some() {
         running.stop().await.unwrap();
         return;
@@ -523,161 +526,4 @@ async fn small_sites(store: &Store) -> (i64, i64) {
         ids.push(site.id);
     }
     (ids[0], ids[1])
-}
-
-/// A signed-in session for `user_id`, as the cookie that carries it.
-async fn session_cookie(store: &Store, user_id: i64) -> String {
-    let session = SessionId::generate();
-    store
-        .create_session(
-            session.digest(),
-            user_id,
-            csrf_token(),
-            system_millis(),
-            None,
-        )
-        .await
-        .unwrap();
-    format!("earshot_session={}", session.as_str())
-}
-
-/// Requests each page once cold, then `repeats` times, and prints first,
-/// p50, p99 and max in milliseconds.
-async fn time_pages(
-    client: &reqwest::Client,
-    base: &str,
-    cookie: &str,
-    token: Option<&ApiToken>,
-    cases: &[(&str, String)],
-    repeats: usize,
-) {
-    println!(
-        "{:<40} {:>8} {:>8} {:>8} {:>8}",
-        "page", "first", "p50", "p99", "max"
-    );
-    for (name, path) in cases {
-        let mut times: Vec<Duration> = Vec::with_capacity(repeats + 1);
-        for _ in 0..=repeats {
-            let started = Instant::now();
-            let mut request = client.get(format!("{base}{path}")).header("cookie", cookie);
-            if let Some(token) = token {
-                request = request.bearer_auth(token.reveal());
-            }
-            let response = request.send().await.unwrap();
-            let status = response.status();
-            let _ = response.bytes().await.unwrap();
-            times.push(started.elapsed());
-            assert!(status.is_success(), "{name}: {status}");
-        }
-        let first = times.remove(0);
-        times.sort();
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-        println!(
-            "{:<40} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
-            name,
-            ms(first),
-            ms(p(0.5)),
-            ms(p(0.99)),
-            ms(times[times.len() - 1])
-        );
-    }
-}
-
-/// The Sites pages with `EARSHOT_BENCH_SITES` sites (default 10,000) and
-/// as many entries spread over them, in a database of their own.
-async fn sites(repeats: usize) {
-    let count = env_or("EARSHOT_BENCH_SITES", 10_000);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-bench");
-    // Also when only this part runs, on a fresh target directory.
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join(format!("sites-{count}.db"));
-    let store = Store::open(&db).unwrap();
-    let have = store.sites().await.unwrap().len();
-    if have < count {
-        let started = Instant::now();
-        // Concurrent adds share group commits.
-        for chunk in (have..count).collect::<Vec<_>>().chunks(500) {
-            let adds = chunk.iter().map(|i| {
-                store.add_site(
-                    earshot_collector::store::NewSite {
-                        name: format!("Shop {i:05}"),
-                        origins: vec![
-                            earshot_collector::origin::OriginPattern::parse(&format!(
-                                "https://shop{i}.example"
-                            ))
-                            .unwrap(),
-                        ],
-                    },
-                    earshot_collector::clock::system_millis(),
-                )
-            });
-            for added in futures_util::future::join_all(adds).await {
-                added.unwrap();
-            }
-        }
-        store.seed(count, system_millis(), |_| {}).await.unwrap();
-        let path = store
-            .path()
-            .expect("the console bench runs on SQLite")
-            .to_path_buf();
-        store.shutdown().await;
-        // Spread the entries over every site.
-        rusqlite::Connection::open(path)
-            .unwrap()
-            .execute(
-                "UPDATE entries SET site_id = 1 + (id % (SELECT count(*) FROM sites))",
-                [],
-            )
-            .unwrap();
-        eprintln!(
-            "made {count} sites with {count} entries in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
-    } else {
-        store.shutdown().await;
-    }
-    let running = server::start(&Config::new("127.0.0.1:0".parse().unwrap(), db))
-        .await
-        .unwrap();
-    let user = running
-        .store
-        .add_user(
-            NewUser {
-                email: format!("bench{}@example.com", system_millis()),
-                name: "Bench".into(),
-                role: Role::Admin,
-                password_hash: password::hash(&Password::generate()).unwrap(),
-            },
-            earshot_collector::clock::system_millis(),
-        )
-        .await
-        .unwrap();
-    let cookie = session_cookie(&running.store, user.id).await;
-    let cases: Vec<(&str, String)> = vec![
-        ("sites: first page", "/console/sites".into()),
-        ("sites: page 150", "/console/sites?page=150".into()),
-        ("sites: search by name", "/console/sites?q=shop+0999".into()),
-        ("sites: search, no hits", "/console/sites?q=zebra".into()),
-        ("sites: one site", "/console/sites/5000".into()),
-        // The filter takes a typed name, not a list of every site.
-        ("inbox at every site", "/console?view=all".into()),
-        (
-            "inbox: one site by name",
-            "/console?view=all&site=Shop+05000".into(),
-        ),
-        ("reports at every site", "/console/reports".into()),
-    ];
-    println!();
-    println!("sites pages at {count} sites, {repeats} requests each (ms)");
-    time_pages(
-        &reqwest::Client::new(),
-        &running.public_url,
-        &cookie,
-        None,
-        &cases,
-        repeats,
-    )
-    .await;
-    running.stop().await.unwrap();
 }
