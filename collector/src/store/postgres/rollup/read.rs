@@ -7,6 +7,14 @@ use crate::store::postgres::Postgres;
 use crate::store::rollup::{TOP_PAGES, TOP_WORDS, most};
 use crate::store::{PageMismatches, Period, PromiseCounts, Rollups, StoreError};
 
+/// The rows of the weeks `$1` to `$2` and, unless the list `$3` is empty
+/// (every site), of its sites.
+macro_rules! in_period {
+    () => {
+        "week BETWEEN $1 AND $2 AND (cardinality($3::bigint[]) = 0 OR site_id = ANY($3))"
+    };
+}
+
 impl Postgres {
     /// The first-response histogram of entries that arrived in these weeks.
     pub async fn first_response_histogram(
@@ -38,8 +46,10 @@ impl Postgres {
             [&p.from_week, &p.to_week, &p.sites];
         for r in client
             .query(
-                "SELECT week, kind, severity, entries FROM rollup_volume
-                 WHERE week BETWEEN $1 AND $2 AND (cardinality($3::bigint[]) = 0 OR site_id = ANY($3))",
+                concat!(
+                    "SELECT week, kind, severity, entries FROM rollup_volume WHERE ",
+                    in_period!()
+                ),
                 &range,
             )
             .await?
@@ -51,8 +61,10 @@ impl Postgres {
         }
         for r in client
             .query(
-                "SELECT week, bucket, n FROM rollup_first_response
-                 WHERE week BETWEEN $1 AND $2 AND (cardinality($3::bigint[]) = 0 OR site_id = ANY($3))",
+                concat!(
+                    "SELECT week, bucket, n FROM rollup_first_response WHERE ",
+                    in_period!()
+                ),
                 &range,
             )
             .await?
@@ -65,8 +77,10 @@ impl Postgres {
         }
         for r in client
             .query(
-                "SELECT kind, bucket, n FROM rollup_resolution
-                 WHERE week BETWEEN $1 AND $2 AND (cardinality($3::bigint[]) = 0 OR site_id = ANY($3))",
+                concat!(
+                    "SELECT kind, bucket, n FROM rollup_resolution WHERE ",
+                    in_period!()
+                ),
                 &range,
             )
             .await?
@@ -111,8 +125,7 @@ impl Postgres {
         let mut pages: HashMap<String, i64> = HashMap::new();
         for r in client
             .query(
-                "SELECT page, n FROM rollup_pages
-                 WHERE week BETWEEN $1 AND $2 AND (cardinality($3::bigint[]) = 0 OR site_id = ANY($3))",
+                concat!("SELECT page, n FROM rollup_pages WHERE ", in_period!()),
                 &range,
             )
             .await?
