@@ -3,7 +3,7 @@
 use super::Postgres;
 use super::review::promise;
 use crate::review::filter::Cursor;
-use crate::store::review::{PROMISE_SELECT, open_limit, page_of_open, start};
+use crate::store::review::{PROMISE_SELECT, open_from, open_limit, page_of_open};
 use crate::store::{Gauges, OpenPromises, Report, SETTLED_SHOWN, SettledCounts, StoreError};
 
 impl Postgres {
@@ -16,14 +16,14 @@ impl Postgres {
         after: Option<Cursor>,
     ) -> Result<Report, StoreError> {
         let client = self.client().await?;
-        let (due, id) = start(after);
+        let (due, id) = open_from(after);
         // `due_at >=` beside the row comparison lets the open promises'
         // index on due_at start at the place.
         let rows = client
             .query(
                 &format!(
                     "{PROMISE_SELECT} WHERE p.state = 'open' AND p.due_at >= $1
-                   AND (p.due_at, p.id) > ($1, $2)
+                       AND (p.due_at, p.id) > ($1, $2)
                      ORDER BY p.due_at, p.id LIMIT $3"
                 ),
                 &[&due, &id, &open_limit()],

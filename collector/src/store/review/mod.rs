@@ -33,7 +33,7 @@ pub(super) use inbox::{
 };
 pub use inbox::{InboxPage, InboxRow, SameCustomer, SiteSettings, WaitingSummary};
 pub use report::{OPEN_SHOWN, OpenPromises, Report, SETTLED_SHOWN, SettledCounts};
-pub(in crate::store) use report::{open_limit, page_of_open, start};
+pub(in crate::store) use report::{open_from, open_limit, page_of_open};
 pub(super) use select::{Resolved, matching, read_page};
 
 /// Rows per inbox page.

@@ -61,17 +61,19 @@ pub struct SettledCounts {
 }
 
 /// Where a page of open promises starts: after `after`, or at the first.
-pub(in crate::store) fn start(after: Option<Cursor>) -> (i64, i64) {
+pub(in crate::store) fn open_from(after: Option<Cursor>) -> (i64, i64) {
     after.map_or((i64::MIN, i64::MIN), |c| (c.at(), c.id()))
 }
 
-/// Asks for one more row than shown, to know whether more follow.
+/// The rows read up to [`open_limit`] cut to a page, and whether more
+/// follow.
 pub(in crate::store) fn page_of_open(mut rows: Vec<PromiseRow>) -> (Vec<PromiseRow>, bool) {
     let more = rows.len() > OPEN_SHOWN;
     rows.truncate(OPEN_SHOWN);
     (rows, more)
 }
 
+/// One row more than a page shows, to know whether more follow.
 pub(in crate::store) fn open_limit() -> i64 {
     i64::try_from(OPEN_SHOWN + 1).unwrap_or(i64::MAX)
 }
@@ -86,7 +88,7 @@ impl Sqlite {
         after: Option<Cursor>,
     ) -> Result<Report, StoreError> {
         self.read(move |conn| {
-            let (due, id) = start(after);
+            let (due, id) = open_from(after);
             // `due_at >=` beside the row comparison lets the open promises'
             // index on due_at start at the place.
             let mut stmt = conn.prepare_cached(&format!(
