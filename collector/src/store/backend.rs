@@ -23,10 +23,10 @@ use super::{
     EntryDetail, Erasure, ExportChunk, ExportQuery, FollowedUp, Gauges, HeldEntry, InboxPage,
     Inserted, KeptParts, LinkPurpose, MailHealth, MailJob, MailKind, MailResult, NewEntry, NewLink,
     NewReply, NewSite, NewToken, NewUser, NewWebhook, OpenSession, Pending, PendingFold,
-    PendingInvite, PendingReset, Period, PersonExport, PublicMessage, ReceiptParts, ReplyParts,
-    Report, ReviewError, Role, Rollups, SameCustomer, Session, Site, SiteChange, SiteHoldings,
-    SitePage, SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError, TokenInfo, User,
-    WaitingSummary, Webhook, WriteStats,
+    PendingInvite, PendingReset, Period, PersonExport, PromiseScope, PublicMessage, ReceiptParts,
+    ReplyParts, Report, ReviewError, Role, Rollups, SameCustomer, Session, Site, SiteChange,
+    SiteHoldings, SitePage, SiteRemoval, SiteRow, SiteSettings, Sqlite, StoreError, TokenInfo,
+    User, WaitingSummary, Webhook, WriteStats,
 };
 use crate::auth::Attempt;
 use crate::mail::staff::EntryLine;
@@ -316,8 +316,9 @@ operations! {
         /// Starts an export of what `filter` selects: the search index caught
         /// up, like any search, and the search resolved.
         fn export_query(filter: Filter, now: i64) -> Result<ExportQuery, StoreError>;
-        /// The first-response histogram of entries that arrived in these weeks.
-        fn first_response_histogram(from_week: i64, to_week: i64) -> Result<BTreeMap<i64, i64>, StoreError>;
+        /// The first-response histogram of entries that arrived in the
+        /// period's weeks on its sites.
+        fn first_response_histogram(period: Period) -> Result<BTreeMap<i64, i64>, StoreError>;
         /// Deletes the record of an attempt whose password proved right (one
         /// row, if several are alike), so no restart or other collector
         /// counts it.
@@ -424,10 +425,9 @@ operations! {
         /// What a receipt email for entry `entry_id` says, if it should go,
         /// with how many receipts its address was sent since `since`.
         fn receipt_parts(entry_id: i64, since: i64) -> Result<Option<ReceiptParts>, StoreError>;
-        /// A page of the open promises from `after` on with counts over
-        /// all of them at `now`, and those made since `since` that were
-        /// settled.
-        fn report(since: i64, now: i64, after: Option<Cursor>) -> Result<Report, StoreError>;
+        /// A page of the open promises in `scope` with counts over all of
+        /// them, and the latest of those settled.
+        fn report(scope: PromiseScope) -> Result<Report, StoreError>;
         fn retention(site_id: i64) -> Result<Option<Retention>, StoreError>;
         /// Revokes a token at once; only the owner's own when `owner` is set.
         /// `false` when no such live token exists.

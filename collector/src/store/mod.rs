@@ -5,6 +5,7 @@
 
 mod account_links;
 mod accounts;
+mod among;
 mod attachments;
 mod backend;
 pub mod backup;
@@ -65,8 +66,9 @@ pub use privacy::counted;
 pub use privacy::{Erasure, HeldEntry, PersonExport};
 pub use review::{
     BULK_MAX, BulkAction, BulkOutcome, BulkTarget, EntryDetail, Event, EventKind, InboxPage,
-    InboxRow, NewReply, OPEN_SHOWN, OpenPromises, PAGE_SIZE, PromiseRow, Receipt, Refusal, Report,
-    ReviewError, SETTLED_SHOWN, SameCustomer, Seen, SettledCounts, SiteSettings, WaitingSummary,
+    InboxRow, NewReply, OPEN_SHOWN, OpenPromises, PAGE_SIZE, PromiseRow, PromiseScope, Receipt,
+    Refusal, Report, ReviewError, SETTLED_SHOWN, SameCustomer, Seen, SettledCounts, SiteSettings,
+    WaitingSummary,
 };
 pub use rollup::{PageMismatches, Period, PromiseCounts, Rollups};
 pub use sites::{NewSite, Site, SiteChange, SiteHoldings, SitePage, SiteRemoval, SiteRow};

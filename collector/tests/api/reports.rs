@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
-use crate::staff::{Console, between, complaint, console_app, signed_in, submit};
+use crate::staff::{Console, DAY, between, complaint, console_app, location, signed_in, submit};
 
 const MINUTE: i64 = 60_000;
 /// `NOON` (Sunday 2026-11-22) falls in the week starting Monday 2026-11-16.
@@ -347,5 +347,81 @@ async fn the_promises_page_shows_open_promises_a_page_at_a_time_and_refuses_a_da
             .await
             .unwrap()
             .contains("its link is damaged")
+    );
+}
+
+#[tokio::test]
+async fn the_promises_page_shows_the_sites_chosen_and_links_keep_the_choice() {
+    let (app, clock) = console_app().await;
+    let ada = signed_in(&app, "ada@example.com").await;
+    let added = ada
+        .act(
+            "/console/sites",
+            &[("name", "Blog"), ("origins", "https://blog.example")],
+        )
+        .await;
+    let path = location(&added);
+    let blog_id = between(&path, "/console/sites/", "?").to_owned();
+    let key = between(&ada.html(&path).await, "Key <code>", "<").to_owned();
+    let (on_shop, _) = submit(&app, complaint(&app, "Checkout is slow")).await;
+    let on_blog = app
+        .post_json(
+            &json!({"site": key, "kind": "complaint", "message": "The feed is empty"}),
+            Some("https://blog.example"),
+        )
+        .await;
+    let on_blog: Value = on_blog.json().await.unwrap();
+    let on_blog = on_blog["id"].as_str().unwrap().to_owned();
+    for (id, promise) in [(&on_shop, "Faster checkout"), (&on_blog, "A full feed")] {
+        let replied = ada
+            .act(
+                &format!("/console/entries/{id}/reply"),
+                &[
+                    ("body", "On it"),
+                    ("promise_text", promise),
+                    ("promise_due", "2026-11-27"),
+                ],
+            )
+            .await;
+        assert_eq!(replied.status(), reqwest::StatusCode::SEE_OTHER);
+    }
+    let every = ada.html("/console/promises").await;
+    assert!(every.contains("Faster checkout") && every.contains("A full feed"));
+    assert!(every.contains("2 open, due soonest first."));
+    // By name, as typed in the box; the links then name the site by id.
+    let blog = ada.html("/console/promises?site=blog").await;
+    assert!(blog.contains("A full feed") && !blog.contains("Faster checkout"));
+    assert!(blog.contains("1 open, due soonest first."));
+    assert!(
+        blog.contains(&format!(
+            r#"<option value="{blog_id}" selected>Blog</option>"#
+        )),
+        "{blog}"
+    );
+    let past = ada
+        .html(&format!(
+            "/console/promises?site={blog_id}&after=9999999999999.1"
+        ))
+        .await;
+    assert!(past.contains(&format!(r#"<a href="/console/promises?site={blog_id}">"#)));
+    // Past due, the figure leads to that site's overdue entries alone.
+    clock.advance(6 * DAY);
+    let ada = signed_in(&app, "ada@example.com").await;
+    let blog = ada.html("/console/promises?site=blog").await;
+    let overdue = format!("/console?view=all&amp;promise=overdue&amp;site={blog_id}");
+    assert!(
+        blog.contains(&format!(r#"<a href="{overdue}">overdue now</a>"#)),
+        "{blog}"
+    );
+    let inbox = ada.html(&overdue.replace("&amp;", "&")).await;
+    assert!(inbox.contains(&on_blog) && !inbox.contains(&on_shop));
+    let unknown = ada.get("/console/promises?site=zebra").await;
+    assert_eq!(unknown.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("No site is called “zebra”.")
     );
 }

@@ -2,11 +2,11 @@
 //! erased completely.
 
 use earshot_collector::report::week_of;
-use earshot_collector::review::filter::{Filter, Search, View};
+use earshot_collector::review::filter::{Cursor, Filter, Search, View};
 use earshot_collector::review::workflow::{DAY, Status};
 use earshot_collector::store::retention::Retention;
 use earshot_collector::store::{
-    HeldEntry, NewReply, NewUser, OPEN_SHOWN, OpenPromises, Period, Role,
+    HeldEntry, NewReply, NewUser, OPEN_SHOWN, OpenPromises, Period, PromiseScope, Role,
 };
 
 use crate::ingest::{T0, entry, first_site, new_site};
@@ -14,6 +14,16 @@ use crate::story;
 use earshot_collector::store::Store;
 
 const HOUR: i64 = 3_600_000;
+
+/// The promises of every site, open ones from `after` on.
+fn open_from(since: i64, now: i64, after: Option<Cursor>) -> PromiseScope {
+    PromiseScope {
+        since,
+        now,
+        sites: Vec::new(),
+        after,
+    }
+}
 
 async fn admin(db: &Store) -> i64 {
     let user = NewUser {
@@ -105,13 +115,19 @@ async fn reports_count_each_entry_once_whatever_happens_around_the_roll_up(db: &
         .unwrap();
     let r = db.rollups(period.clone()).await.unwrap();
     assert_eq!(r.volume_by_kind.get(&(week, "idea".into())), Some(&1));
-    let histogram = db.first_response_histogram(week, week).await.unwrap();
+    let histogram = db.first_response_histogram(period.clone()).await.unwrap();
     assert_eq!(histogram.values().sum::<i64>(), 2);
     // Another site's report is empty.
     let other = Period {
         sites: vec![shop.id + 100],
         ..period
     };
+    assert!(
+        db.first_response_histogram(other.clone())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         db.rollups(other)
             .await
@@ -160,7 +176,10 @@ async fn promises_are_reported_open_and_settled(db: &Store) {
     )
     .await
     .unwrap();
-    let report = db.report(T0 - DAY, T0 + 2 * HOUR, None).await.unwrap();
+    let report = db
+        .report(open_from(T0 - DAY, T0 + 2 * HOUR, None))
+        .await
+        .unwrap();
     let open: Vec<&str> = report.open.rows.iter().map(|p| p.text.as_str()).collect();
     assert_eq!(open, ["Fix 2"]);
     let settled: Vec<&str> = report
@@ -239,13 +258,17 @@ async fn open_promises_page_in_due_order_and_are_counted_whole(db: &Store) {
         .unwrap();
     // At `now`, promises 0..=29 are past due (due up to T0 + DAY + 14 h).
     let now = T0 + DAY + 14 * HOUR + 1;
-    let first = db.report(since, now, None).await.unwrap().open;
+    let first = db.report(open_from(since, now, None)).await.unwrap().open;
     assert_eq!(first.rows.len(), OPEN_SHOWN);
     assert!(first.more);
     assert_eq!((first.skipped, first.total), (0, i64::try_from(n).unwrap()));
     assert_eq!((first.overdue, first.overdue_in_window), (30, 20));
     let place = OpenPromises::place(first.rows.last().unwrap());
-    let rest = db.report(since, now, Some(place)).await.unwrap().open;
+    let rest = db
+        .report(open_from(since, now, Some(place)))
+        .await
+        .unwrap()
+        .open;
     assert!(!rest.more);
     assert_eq!(rest.skipped, i64::try_from(OPEN_SHOWN).unwrap());
     assert_eq!((rest.total, rest.overdue), (first.total, first.overdue));
@@ -260,7 +283,11 @@ async fn open_promises_page_in_due_order_and_are_counted_whole(db: &Store) {
     assert_eq!(texts, expected);
     // Past the last, nothing (a page kept open while promises are settled).
     let place = OpenPromises::place(rest.rows.last().unwrap());
-    let beyond = db.report(since, now, Some(place)).await.unwrap().open;
+    let beyond = db
+        .report(open_from(since, now, Some(place)))
+        .await
+        .unwrap()
+        .open;
     assert!(beyond.rows.is_empty() && !beyond.more);
     assert_eq!(beyond.skipped, beyond.total);
 }
@@ -360,6 +387,70 @@ async fn a_report_sums_the_sites_chosen_and_leaves_the_others_out(db: &Store) {
     }
 }
 story!(a_report_sums_the_sites_chosen_and_leaves_the_others_out);
+
+async fn the_promises_of_chosen_sites_leave_the_others_out(db: &Store) {
+    let ada = admin(db).await;
+    let mut sites = Vec::new();
+    for name in ["Shop", "Blog", "Help"] {
+        sites.push(db.add_site_by(new_site(name), Some(ada), T0).await.unwrap());
+    }
+    // Site n has n + 1 open promises (the first already overdue) and one
+    // kept on time, so every count tells which sites it has.
+    for (n, site) in sites.iter().enumerate() {
+        let id = db
+            .insert_entry(entry(site, T0, serde_json::json!({"message": "Late"})))
+            .await
+            .unwrap()
+            .public_id;
+        for i in 0..n + 2 {
+            let k = i64::try_from(i).unwrap();
+            let reply = NewReply {
+                body: format!("Reply {i}"),
+                promise: Some((format!("{} {i}", site.name), T0 + DAY + k * DAY)),
+            };
+            db.reply(id.clone(), reply, ada, T0 + HOUR).await.unwrap();
+        }
+        let kept = db.entry_detail(id.clone()).await.unwrap().unwrap();
+        let kept = kept.promises.last().unwrap().id;
+        db.settle_promise(id, kept, true, ada, T0 + 2 * HOUR)
+            .await
+            .unwrap();
+    }
+    let now = T0 + DAY + HOUR;
+    let (shop, blog, help) = (&sites[0], &sites[1], &sites[2]);
+    for (chosen, open) in [
+        (vec![shop], 1),
+        (vec![blog], 2),
+        (vec![shop, help], 4),
+        (vec![], 6),
+    ] {
+        let scope = PromiseScope {
+            sites: chosen.iter().map(|s| s.id).collect(),
+            ..open_from(T0, now, None)
+        };
+        let names: Vec<&str> = chosen.iter().map(|s| s.name.as_str()).collect();
+        let report = db.report(scope).await.unwrap();
+        assert_eq!(report.open.total, open, "open promises of {names:?}");
+        assert_eq!(report.open.rows.len(), usize::try_from(open).unwrap());
+        let sites_in = i64::try_from(if chosen.is_empty() { 3 } else { chosen.len() }).unwrap();
+        assert_eq!(report.open.overdue, sites_in, "overdue of {names:?}");
+        assert_eq!(report.settled.kept_on_time, sites_in, "kept of {names:?}");
+        assert_eq!(
+            report.settled_promises.len(),
+            usize::try_from(sites_in).unwrap()
+        );
+        // Only the chosen sites' promises are listed, open or settled.
+        for p in report.open.rows.iter().chain(&report.settled_promises) {
+            let site = p.text.split(' ').next().unwrap();
+            assert!(
+                chosen.is_empty() || names.contains(&site),
+                "{} listed for {names:?}",
+                p.text
+            );
+        }
+    }
+}
+story!(the_promises_of_chosen_sites_leave_the_others_out);
 
 async fn an_export_reads_every_row_once_in_chunks(db: &Store) {
     let shop = first_site(db).await;

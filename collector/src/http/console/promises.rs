@@ -6,14 +6,14 @@ use maud::{Markup, html};
 
 use serde::Deserialize;
 
-use super::{ConsoleError, PageQuery, Staff, views};
+use super::{ConsoleError, PageQuery, Staff, site_choice, views};
 use crate::colleagues::Colleagues;
 use crate::http::AppState;
 use crate::http::local_time;
 use crate::report::{quantile, week_of};
-use crate::review::filter::Cursor;
+use crate::review::filter::{Cursor, joined};
 use crate::review::workflow::{DAY, PromiseState, human_duration, kept_on_time_rate};
-use crate::store::{OpenPromises, PromiseRow};
+use crate::store::{OpenPromises, Period, PromiseRow, PromiseScope};
 
 /// How far back the promise figures look.
 const WINDOW_DAYS: i64 = 90;
@@ -58,12 +58,30 @@ fn promise_table(rows: &[PromiseRow], now: i64, settled: bool, colleagues: &Coll
     }
 }
 
-/// The Promises page's address: a place in the open promises' due order
-/// to go on from (`after=<due>.<id>`, written by its own "Next" link).
+/// The Promises page's address: the sites shown (ids, a name or a key;
+/// every site when empty) and a place in the open promises' due order to
+/// go on from (`after=<due>.<id>`, written by its own "Next" link).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct PromisesQuery {
+    site: String,
     after: String,
+}
+
+/// The page for `sites` (ids, as [`joined`] writes them), from `after`.
+fn link(sites: &str, after: Option<Cursor>) -> String {
+    let mut parts = Vec::new();
+    if !sites.is_empty() {
+        parts.push(format!("site={sites}"));
+    }
+    if let Some(after) = after {
+        parts.push(format!("after={after}"));
+    }
+    if parts.is_empty() {
+        "/console/promises".to_owned()
+    } else {
+        format!("/console/promises?{}", parts.join("&"))
+    }
 }
 
 pub async fn page(
@@ -79,10 +97,30 @@ pub async fn page(
             )
         })?),
     };
+    let (sites, accounts) = tokio::try_join!(state.store.site_settings(), state.store.accounts())?;
+    let chosen = site_choice::resolve_any(&query.site, &sites).map_err(ConsoleError::Invalid)?;
+    // Links name the sites by id, whatever was typed.
+    let site_ids = joined(&chosen);
     let now = state.clock.now_millis();
-    let (report, accounts) = tokio::try_join!(
-        state.store.report(now - WINDOW_DAYS * DAY, now, after),
-        state.store.accounts()
+    let this_week = week_of(now);
+    let behind = super::reports::catch_up(&state).await?;
+    // First responses of entries that arrived in the last RESPONSE_WEEKS
+    // weeks and this one, from the roll-ups (a month of entries is too
+    // many to read per view).
+    let period = Period {
+        from_week: this_week - RESPONSE_WEEKS,
+        to_week: this_week,
+        sites: chosen.clone(),
+    };
+    let scope = PromiseScope {
+        since: now - WINDOW_DAYS * DAY,
+        now,
+        sites: chosen.clone(),
+        after,
+    };
+    let (report, times) = tokio::try_join!(
+        state.store.report(scope),
+        state.store.first_response_histogram(period)
     )?;
     let colleagues = Colleagues::new(accounts);
     // Settled promises made in the window, and the open ones among them
@@ -92,18 +130,16 @@ pub async fn page(
         settled.kept_on_time,
         settled.kept_late + settled.broken + open.overdue_in_window,
     );
-    // Entries that arrived in the last RESPONSE_WEEKS weeks and this one,
-    // from the roll-ups (a month of entries is too many to read per view).
-    let this_week = week_of(now);
-    let behind = super::reports::catch_up(&state).await?;
-    let times = state
-        .store
-        .first_response_histogram(this_week - RESPONSE_WEEKS, this_week)
-        .await?;
     let middle = quantile(&times, 0.5);
     let p90 = quantile(&times, 0.9);
     let body = html! {
         h1 { "Promises" }
+        @if sites.len() > 1 {
+            form.filters method="get" action="/console/promises" {
+                (site_choice::field(&chosen, &query.site, &sites))
+                button type="submit" { "Show" }
+            }
+        }
         (super::reports::partial_notice(behind))
         div.stats {
             div.stat {
@@ -114,7 +150,7 @@ pub async fn page(
                 span.figure class=[(open.overdue > 0).then_some("late")] { (open.overdue) }
                 span {
                     @if open.overdue > 0 {
-                        a href="/console?view=all&promise=overdue" { "overdue now" }
+                        a href={ "/console?view=all&promise=overdue" @if !chosen.is_empty() { "&site=" (site_ids) } } { "overdue now" }
                     } @else { "overdue now" }
                 }
             }
@@ -131,7 +167,7 @@ pub async fn page(
         @if open.rows.is_empty() {
             p.empty {
                 @if open.total == 0 { "No open promises." }
-                @else { "No more open promises. " a href="/console/promises" { "Back to the first page" } }
+                @else { "No more open promises. " a href=(link(&site_ids, None)) { "Back to the first page" } }
             }
         } @else {
             @let first = open.skipped + 1;
@@ -146,9 +182,9 @@ pub async fn page(
             (promise_table(&open.rows, now, false, &colleagues))
             @if after.is_some() || open.more {
                 nav.pages aria-label="Pages of open promises" {
-                    @if after.is_some() { a href="/console/promises" { "← First page" } }
+                    @if after.is_some() { a href=(link(&site_ids, None)) { "← First page" } }
                     @if let (true, Some(last)) = (open.more, open.rows.last()) {
-                        a rel="next" href={ "/console/promises?after=" (OpenPromises::place(last)) } { "Next page →" }
+                        a rel="next" href=(link(&site_ids, Some(OpenPromises::place(last)))) { "Next page →" }
                     }
                 }
             }

@@ -2,31 +2,29 @@
 
 use super::Postgres;
 use super::review::promise;
-use crate::review::filter::Cursor;
 use crate::store::review::{PROMISE_SELECT, open_from, open_limit, page_of_open};
-use crate::store::{Gauges, OpenPromises, Report, SETTLED_SHOWN, SettledCounts, StoreError};
+use crate::store::{
+    Gauges, OpenPromises, PromiseScope, Report, SETTLED_SHOWN, SettledCounts, StoreError,
+};
 
 impl Postgres {
-    /// A page of the open promises from `after` on with counts over all
-    /// of them at `now`, and those made since `since` that were settled.
-    pub async fn report(
-        &self,
-        since: i64,
-        now: i64,
-        after: Option<Cursor>,
-    ) -> Result<Report, StoreError> {
+    /// A page of the open promises in `scope` with counts over all of
+    /// them, and the latest of those settled.
+    pub async fn report(&self, scope: PromiseScope) -> Result<Report, StoreError> {
         let client = self.client().await?;
-        let (due, id) = open_from(after);
+        let (due, id) = open_from(scope.after);
+        let sites = &scope.sites;
         // `due_at >=` beside the row comparison lets the open promises'
-        // index on due_at start at the place.
+        // index on due_at start at the place. An empty list is every site.
         let rows = client
             .query(
                 &format!(
                     "{PROMISE_SELECT} WHERE p.state = 'open' AND p.due_at >= $1
                        AND (p.due_at, p.id) > ($1, $2)
+                       AND (cardinality($4::bigint[]) = 0 OR p.site_id = ANY($4))
                      ORDER BY p.due_at, p.id LIMIT $3"
                 ),
-                &[&due, &id, &open_limit()],
+                &[&due, &id, &open_limit(), sites],
             )
             .await?
             .iter()
@@ -38,8 +36,9 @@ impl Postgres {
                 "SELECT count(*), count(*) FILTER (WHERE due_at < $1),
                         count(*) FILTER (WHERE due_at < $1 AND created_at >= $2),
                         count(*) FILTER (WHERE (due_at, id) <= ($3, $4))
-                 FROM promises WHERE state = 'open'",
-                &[&now, &since, &due, &id],
+                 FROM promises
+                 WHERE state = 'open' AND (cardinality($5::bigint[]) = 0 OR site_id = ANY($5))",
+                &[&scope.now, &scope.since, &due, &id, sites],
             )
             .await?;
         let open = OpenPromises {
@@ -55,9 +54,10 @@ impl Postgres {
             .query(
                 &format!(
                     "{PROMISE_SELECT} WHERE p.state <> 'open' AND p.created_at >= $1
+                       AND (cardinality($3::bigint[]) = 0 OR p.site_id = ANY($3))
                      ORDER BY p.settled_at DESC, p.id DESC LIMIT $2"
                 ),
-                &[&since, &shown],
+                &[&scope.since, &shown, sites],
             )
             .await?
             .iter()
@@ -68,8 +68,10 @@ impl Postgres {
                 "SELECT count(*) FILTER (WHERE state = 'kept' AND settled_at <= due_at),
                         count(*) FILTER (WHERE state = 'kept' AND settled_at > due_at),
                         count(*) FILTER (WHERE state = 'broken')
-                 FROM promises WHERE created_at >= $1 AND state <> 'open'",
-                &[&since],
+                 FROM promises
+                 WHERE created_at >= $1 AND state <> 'open'
+                   AND (cardinality($2::bigint[]) = 0 OR site_id = ANY($2))",
+                &[&scope.since, sites],
             )
             .await?;
         Ok(Report {

@@ -32,7 +32,7 @@ pub(super) use inbox::{
     promise_sql,
 };
 pub use inbox::{InboxPage, InboxRow, SameCustomer, SiteSettings, WaitingSummary};
-pub use report::{OPEN_SHOWN, OpenPromises, Report, SETTLED_SHOWN, SettledCounts};
+pub use report::{OPEN_SHOWN, OpenPromises, PromiseScope, Report, SETTLED_SHOWN, SettledCounts};
 pub(in crate::store) use report::{open_from, open_limit, page_of_open};
 pub(super) use select::{Resolved, matching, read_page};
 

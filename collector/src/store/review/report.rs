@@ -1,9 +1,8 @@
 //! The promises report: the open promises a page at a time, and those
 //! settled lately.
 
-use rusqlite::params;
-
 use crate::review::filter::Cursor;
+use crate::store::among::{among_sites, with_sites};
 use crate::store::{Sqlite, StoreError};
 
 use super::PromiseRow;
@@ -52,6 +51,19 @@ impl OpenPromises {
     }
 }
 
+/// Which promises the Promises page shows.
+#[derive(Debug, Clone, Default)]
+pub struct PromiseScope {
+    /// Settled promises made since then are listed and counted.
+    pub since: i64,
+    /// When "overdue" is judged.
+    pub now: i64,
+    /// Promises on these sites' entries; none is every site.
+    pub sites: Vec<i64>,
+    /// Open promises after this place in due order; `None` from the first.
+    pub after: Option<Cursor>,
+}
+
 /// Promises settled, by outcome.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SettledCounts {
@@ -79,62 +91,72 @@ pub(in crate::store) fn open_limit() -> i64 {
 }
 
 impl Sqlite {
-    /// A page of the open promises from `after` on with counts over all
-    /// of them at `now`, and those made since `since` that were settled.
-    pub async fn report(
-        &self,
-        since: i64,
-        now: i64,
-        after: Option<Cursor>,
-    ) -> Result<Report, StoreError> {
+    /// A page of the open promises in `scope` with counts over all of
+    /// them, and the latest of those settled.
+    pub async fn report(&self, scope: PromiseScope) -> Result<Report, StoreError> {
         self.read(move |conn| {
-            let (due, id) = open_from(after);
+            let (due, id) = open_from(scope.after);
+            let sites = &scope.sites;
             // `due_at >=` beside the row comparison lets the open promises'
             // index on due_at start at the place.
             let mut stmt = conn.prepare_cached(&format!(
                 "{PROMISE_SELECT} WHERE p.state = 'open' AND p.due_at >= ?1
-                   AND (p.due_at, p.id) > (?1, ?2)
-                 ORDER BY p.due_at, p.id LIMIT ?3"
+                   AND (p.due_at, p.id) > (?1, ?2){}
+                 ORDER BY p.due_at, p.id LIMIT ?3",
+                among_sites("p.site_id", sites, 4)
             ))?;
             let rows = stmt
-                .query_map(params![due, id, open_limit()], promise_from_row)?
+                .query_map(
+                    with_sites(vec![due.into(), id.into(), open_limit().into()], sites),
+                    promise_from_row,
+                )?
                 .collect::<Result<_, _>>()?;
             let (rows, more) = page_of_open(rows);
             let open = conn
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "SELECT count(*), coalesce(sum(due_at < ?1), 0),
                             coalesce(sum(due_at < ?1 AND created_at >= ?2), 0),
                             coalesce(sum((due_at, id) <= (?3, ?4)), 0)
-                     FROM promises WHERE state = 'open'",
-                )?
-                .query_row(params![now, since, due, id], |r| {
-                    Ok(OpenPromises {
-                        rows,
-                        more,
-                        total: r.get(0)?,
-                        overdue: r.get(1)?,
-                        overdue_in_window: r.get(2)?,
-                        skipped: r.get(3)?,
-                    })
-                })?;
+                     FROM promises WHERE state = 'open'{}",
+                    among_sites("site_id", sites, 5)
+                ))?
+                .query_row(
+                    with_sites(
+                        vec![scope.now.into(), scope.since.into(), due.into(), id.into()],
+                        sites,
+                    ),
+                    |r| {
+                        Ok(OpenPromises {
+                            rows,
+                            more,
+                            total: r.get(0)?,
+                            overdue: r.get(1)?,
+                            overdue_in_window: r.get(2)?,
+                            skipped: r.get(3)?,
+                        })
+                    },
+                )?;
             let mut stmt = conn.prepare_cached(&format!(
-                "{PROMISE_SELECT} WHERE p.state <> 'open' AND p.created_at >= ?1
-                 ORDER BY p.settled_at DESC, p.id DESC LIMIT ?2"
+                "{PROMISE_SELECT} WHERE p.state <> 'open' AND p.created_at >= ?1{}
+                 ORDER BY p.settled_at DESC, p.id DESC LIMIT ?2",
+                among_sites("p.site_id", sites, 3)
             ))?;
+            let shown = i64::try_from(SETTLED_SHOWN).unwrap_or(i64::MAX);
             let settled_promises = stmt
                 .query_map(
-                    params![since, i64::try_from(SETTLED_SHOWN).unwrap_or(i64::MAX)],
+                    with_sites(vec![scope.since.into(), shown.into()], sites),
                     promise_from_row,
                 )?
                 .collect::<Result<_, _>>()?;
             let settled = conn
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "SELECT coalesce(sum(state = 'kept' AND settled_at <= due_at), 0),
                             coalesce(sum(state = 'kept' AND settled_at > due_at), 0),
                             coalesce(sum(state = 'broken'), 0)
-                     FROM promises WHERE created_at >= ?1 AND state <> 'open'",
-                )?
-                .query_row([since], |r| {
+                     FROM promises WHERE created_at >= ?1 AND state <> 'open'{}",
+                    among_sites("site_id", sites, 2)
+                ))?
+                .query_row(with_sites(vec![scope.since.into()], sites), |r| {
                     Ok(SettledCounts {
                         kept_on_time: r.get(0)?,
                         kept_late: r.get(1)?,

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, Params};
+
+use crate::store::among::{among_sites, with_sites};
 
 use crate::store::{Sqlite, StoreError};
 
@@ -63,28 +65,18 @@ pub(in crate::store) fn most(counts: HashMap<String, i64>, n: usize) -> Vec<(Str
 pub(in crate::store) const TOP_PAGES: usize = 10;
 pub(in crate::store) const TOP_WORDS: usize = 6;
 
-/// `AND site_id IN (…)` over parameters numbered from `first`, or nothing
-/// for every site.
-fn among_sites(sites: &[i64], first: usize) -> String {
-    if sites.is_empty() {
-        return String::new();
-    }
-    let places: Vec<String> = (first..first + sites.len())
-        .map(|n| format!("?{n}"))
-        .collect();
-    format!(" AND site_id IN ({})", places.join(", "))
+/// The period's weeks as `?1` and `?2`, then its sites.
+fn in_period(p: &Period) -> impl Params {
+    with_sites(vec![p.from_week.into(), p.to_week.into()], &p.sites)
 }
 
 /// Rows of a roll-up in the period, summed in Rust: scanning the primary
 /// key range costs less than SQLite's GROUP BY sorting them.
 fn read_rollups(conn: &Connection, p: &Period) -> Result<Rollups, StoreError> {
     let mut out = Rollups::default();
-    let sites = among_sites(&p.sites, 3);
-    // A query's own parameters, then the sites' (numbered by `among_sites`).
-    let with_sites = |lead: Vec<Value>| {
-        params_from_iter(lead.into_iter().chain(p.sites.iter().map(|&s| s.into())))
-    };
-    let range = || with_sites(vec![p.from_week.into(), p.to_week.into()]);
+    let sites = among_sites("site_id", &p.sites, 3);
+    let with_sites = |lead: Vec<Value>| with_sites(lead, &p.sites);
+    let range = || in_period(p);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT week, kind, severity, entries FROM rollup_volume
          WHERE week BETWEEN ?1 AND ?2{sites}"
@@ -168,7 +160,7 @@ fn read_rollups(conn: &Connection, p: &Period) -> Result<Rollups, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT word, n FROM rollup_words
          WHERE page = ?1 AND week BETWEEN ?2 AND ?3{}",
-        among_sites(&p.sites, 4)
+        among_sites("site_id", &p.sites, 4)
     ))?;
     for (page, n) in pages {
         let mut words: HashMap<String, i64> = HashMap::new();
@@ -189,18 +181,15 @@ fn read_rollups(conn: &Connection, p: &Period) -> Result<Rollups, StoreError> {
     Ok(out)
 }
 
-/// First-response times of entries that arrived in these weeks, as a
-/// histogram (for the Promises page).
-fn first_responses(
-    conn: &Connection,
-    from_week: i64,
-    to_week: i64,
-) -> Result<BTreeMap<i64, i64>, StoreError> {
+/// First-response times of entries that arrived in the period's weeks on
+/// its sites, as a histogram (for the Promises page).
+fn first_responses(conn: &Connection, p: &Period) -> Result<BTreeMap<i64, i64>, StoreError> {
     let mut out = BTreeMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT bucket, n FROM rollup_first_response WHERE week BETWEEN ?1 AND ?2",
-    )?;
-    let mut rows = stmt.query(params![from_week, to_week])?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT bucket, n FROM rollup_first_response WHERE week BETWEEN ?1 AND ?2{}",
+        among_sites("site_id", &p.sites, 3)
+    ))?;
+    let mut rows = stmt.query(in_period(p))?;
     while let Some(r) = rows.next()? {
         *out.entry(r.get(0)?).or_default() += r.get::<_, i64>(1)?;
     }
@@ -209,14 +198,13 @@ fn first_responses(
 }
 
 impl Sqlite {
-    /// The first-response histogram of entries that arrived in these weeks.
+    /// The first-response histogram of entries that arrived in the
+    /// period's weeks on its sites.
     pub async fn first_response_histogram(
         &self,
-        from_week: i64,
-        to_week: i64,
+        period: Period,
     ) -> Result<BTreeMap<i64, i64>, StoreError> {
-        self.read(move |conn| first_responses(conn, from_week, to_week))
-            .await
+        self.read(move |conn| first_responses(conn, &period)).await
     }
 
     /// The roll-ups a report for `period` draws on.

@@ -16,18 +16,21 @@ macro_rules! in_period {
 }
 
 impl Postgres {
-    /// The first-response histogram of entries that arrived in these weeks.
+    /// The first-response histogram of entries that arrived in the
+    /// period's weeks on its sites.
     pub async fn first_response_histogram(
         &self,
-        from_week: i64,
-        to_week: i64,
+        p: Period,
     ) -> Result<BTreeMap<i64, i64>, StoreError> {
         let client = self.client().await?;
         let mut out = BTreeMap::new();
         for r in client
             .query(
-                "SELECT bucket, n FROM rollup_first_response WHERE week BETWEEN $1 AND $2",
-                &[&from_week, &to_week],
+                concat!(
+                    "SELECT bucket, n FROM rollup_first_response WHERE ",
+                    in_period!()
+                ),
+                &[&p.from_week, &p.to_week, &p.sites],
             )
             .await?
         {
