@@ -410,6 +410,14 @@ async fn measure(config: &Config, entries: usize, repeats: usize) {
             format!("/console?view=all&customer={customer}"),
         ),
         ("promises report", "/console/promises".into()),
+        (
+            "promises report: a small site",
+            format!("/console/promises?site={help}"),
+        ),
+        (
+            "promises report: the large site",
+            "/console/promises?site=1".into(),
+        ),
         ("reports: last 12 weeks", "/console/reports".into()),
         (
             "reports: one site, a year",

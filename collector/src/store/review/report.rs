@@ -98,12 +98,14 @@ impl Sqlite {
             let (due, id) = open_from(scope.after);
             let sites = &scope.sites;
             // `due_at >=` beside the row comparison lets the open promises'
-            // index on due_at start at the place.
+            // index on due_at start at the place. Open promises are few:
+            // `+` keeps SQLite on that index rather than reading every
+            // promise of a large site by its site index.
             let mut stmt = conn.prepare_cached(&format!(
                 "{PROMISE_SELECT} WHERE p.state = 'open' AND p.due_at >= ?1
                    AND (p.due_at, p.id) > (?1, ?2){}
                  ORDER BY p.due_at, p.id LIMIT ?3",
-                among_sites("p.site_id", sites, 4)
+                among_sites("+p.site_id", sites, 4)
             ))?;
             let rows = stmt
                 .query_map(
@@ -118,7 +120,7 @@ impl Sqlite {
                             coalesce(sum(due_at < ?1 AND created_at >= ?2), 0),
                             coalesce(sum((due_at, id) <= (?3, ?4)), 0)
                      FROM promises WHERE state = 'open'{}",
-                    among_sites("site_id", sites, 5)
+                    among_sites("+site_id", sites, 5)
                 ))?
                 .query_row(
                     with_sites(
@@ -136,10 +138,15 @@ impl Sqlite {
                         })
                     },
                 )?;
+            // The promises chosen from the index alone, then read whole:
+            // joined first, a large site's thousands of settled promises
+            // each looked up its entry before all but 200 were dropped.
             let mut stmt = conn.prepare_cached(&format!(
-                "{PROMISE_SELECT} WHERE p.state <> 'open' AND p.created_at >= ?1{}
-                 ORDER BY p.settled_at DESC, p.id DESC LIMIT ?2",
-                among_sites("p.site_id", sites, 3)
+                "{PROMISE_SELECT} WHERE p.id IN (
+                     SELECT id FROM promises WHERE state <> 'open' AND created_at >= ?1{}
+                     ORDER BY settled_at DESC, id DESC LIMIT ?2)
+                 ORDER BY p.settled_at DESC, p.id DESC",
+                among_sites("site_id", sites, 3)
             ))?;
             let shown = i64::try_from(SETTLED_SHOWN).unwrap_or(i64::MAX);
             let settled_promises = stmt
