@@ -9,6 +9,7 @@ use super::spans::{Span, plan, read_until, view_ids, view_index};
 use super::{OPEN_SQL, WAITING_SINCE_SQL, WAITING_SQL};
 use crate::review::filter::{Cursor, Filter, Order, View};
 use crate::store::StoreError;
+use crate::store::among::{among_sites, with_sites};
 
 /// The FTS5 query for `filter`'s search, if it has one: resolved once per
 /// read and handed to [`filter_sql`] (see `search::match_query`).
@@ -23,12 +24,24 @@ pub(in crate::store) fn matching(
         .transpose()
 }
 
+/// Entries of the chosen sites up to which a search checks its hits
+/// against a list of their ids, read once from the site index, rather than
+/// joining each hit to its entry to test the site. A small site whose
+/// entries span years bounds the hits' ids to little, and the join walked
+/// every hit of a common word: at a million entries 28 → 7 ms for a site
+/// of 1,000 entries, 66 → 14 ms for one of 10. Reading 10,000 ids costs
+/// about 1 ms; a large site's list costs more than it saves (1.3 s for a
+/// million).
+const SITE_LIST_MAX: i64 = 10_000;
+
 /// What a read of a filter looks up once for all its queries (a page and
-/// its count): its search as an FTS5 query and, for a searched view, where
-/// the view's entries lie (see `spans`).
+/// its count): its search as an FTS5 query, for a searched view where the
+/// view's entries lie (see `spans`), and whether its sites are few enough
+/// for their entries' ids to be read as a list ([`SITE_LIST_MAX`]).
 pub(in crate::store) struct Resolved {
     matching: Option<String>,
     view_ids: Option<Vec<i64>>,
+    site_list: bool,
 }
 
 impl Resolved {
@@ -42,13 +55,42 @@ impl Resolved {
         filter: &Filter,
         matching: Option<String>,
     ) -> Result<Resolved, StoreError> {
+        Resolved::with_site_list_max(conn, filter, matching, SITE_LIST_MAX)
+    }
+
+    fn with_site_list_max(
+        conn: &Connection,
+        filter: &Filter,
+        matching: Option<String>,
+        site_list_max: i64,
+    ) -> Result<Resolved, StoreError> {
         let view_ids = view_ids(conn, filter, matching.as_deref())?;
-        Ok(Resolved { matching, view_ids })
+        let site_list = matching.is_some()
+            && !filter.sites.is_empty()
+            && entries_at_most(conn, &filter.sites, site_list_max)?;
+        Ok(Resolved {
+            matching,
+            view_ids,
+            site_list,
+        })
     }
 
     fn plan(&self, filter: &Filter) -> Vec<Option<Span>> {
         plan(filter, self.matching.as_deref(), self.view_ids.as_deref())
     }
+}
+
+/// Whether `sites` hold at most `max` entries between them, found by
+/// counting no further.
+fn entries_at_most(conn: &Connection, sites: &[i64], max: i64) -> Result<bool, StoreError> {
+    let counted: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM (SELECT 1 FROM entries WHERE true{} LIMIT {})",
+            among_sites("site_id", sites, 1),
+            max.saturating_add(1)
+        ))?
+        .query_row(with_sites(Vec::new(), sites), |r| r.get(0))?;
+    Ok(counted <= max)
 }
 
 /// A filter as SQL: the tables to read (`e` is the entry), the conditions,
@@ -103,10 +145,11 @@ impl FilterSql {
     }
 }
 
-/// `filter` as SQL, its search resolved to `matching` (by [`matching`]);
-/// `span`, where in a searched view to read (`spans::plan` gives every
-/// searched view its spans).
-fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: i64) -> FilterSql {
+/// `filter` as SQL, with what `resolved` looked up for it; `span`, where in
+/// a searched view to read (`spans::plan` gives every searched view its
+/// spans).
+fn filter_sql(filter: &Filter, resolved: &Resolved, span: Option<Span>, now: i64) -> FilterSql {
+    let matching = resolved.matching.as_deref();
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     let mut arg = |v: Value, args_len: &mut usize| {
@@ -178,6 +221,11 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
         [site] => {
             let site = arg((*site).into(), &mut n);
             equal(&mut clauses, "site_id", &site);
+            if searched && resolved.site_list {
+                clauses.push(format!(
+                    "+f.rowid IN (SELECT id FROM entries WHERE site_id = {site})"
+                ));
+            }
         }
         sites => {
             several_sites = sites.iter().map(|&s| arg(s.into(), &mut n)).collect();
@@ -199,6 +247,12 @@ fn filter_sql(filter: &Filter, matching: Option<&str>, span: Option<Span>, now: 
                     ends("min", i64::MAX),
                     ends("max", i64::MIN)
                 ));
+                if resolved.site_list {
+                    clauses.push(format!(
+                        "+f.rowid IN (SELECT id FROM entries WHERE site_id IN ({}))",
+                        several_sites.join(", ")
+                    ));
+                }
             }
         }
     }
@@ -382,10 +436,9 @@ pub(in crate::store) fn read_page<T>(
     row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Vec<T>, StoreError> {
     let spans = resolved.plan(filter);
-    let matching = resolved.matching.as_deref();
     let mut rows = Vec::new();
     read_until(&spans, limit + 1, |span| {
-        let sql = filter_sql(filter, matching, span, now);
+        let sql = filter_sql(filter, resolved, span, now);
         let FilterSql {
             from,
             conditions,
@@ -432,10 +485,9 @@ pub(super) fn count(
 ) -> Result<i64, StoreError> {
     let unpaged = filter.unpaged();
     let spans = resolved.plan(&unpaged);
-    let matching = resolved.matching.as_deref();
     let cap = usize::try_from(cap).unwrap_or(0);
     let counted = read_until(&spans, cap, |span| {
-        let sql = filter_sql(&unpaged, matching, span, now);
+        let sql = filter_sql(&unpaged, resolved, span, now);
         let selected = if sql.site_arms.is_empty() {
             format!("SELECT 1 FROM {} {}", sql.from, sql.conditions)
         } else {
@@ -448,4 +500,121 @@ pub(super) fn count(
         Ok(usize::try_from(counted).unwrap_or(0))
     })?;
     Ok(i64::try_from(counted.min(cap)).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::review::filter::Search;
+    use crate::store::Sqlite;
+
+    /// Three sites: the first with 40 entries, the second with 6 among
+    /// them (every ninth, so their ids span the table), the third empty;
+    /// every other entry says "refund", every fourth is resolved.
+    async fn store() -> (tempfile::TempDir, Sqlite) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Sqlite::open(&dir.path().join("t.db")).unwrap();
+        store
+            .write(|c| {
+                for site in 1..=3 {
+                    c.execute(
+                        "INSERT INTO sites (key, name, origins, created_at)
+                         VALUES ('k' || ?1, 'n' || ?1, '', 0)",
+                        [site],
+                    )?;
+                }
+                for i in 0..46_i64 {
+                    let site = if i % 9 == 0 { 2 } else { 1 };
+                    let message = if i % 2 == 0 {
+                        "a refund please"
+                    } else {
+                        "hello"
+                    };
+                    let status = if i % 4 == 0 { "resolved" } else { "new" };
+                    c.execute(
+                        "INSERT INTO entries (public_id, reference, status_token, site_id, kind,
+                            status, message, created_at)
+                         VALUES ('e' || ?1, 'r' || ?1, 't', ?2, 'idea', ?3, ?4, ?1)",
+                        rusqlite::params![i, site, status, message],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        store.index_for_search().await.unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_search_reads_the_same_entries_with_or_without_its_sites_as_a_list() {
+        let (_dir, store) = store().await;
+        let found = store
+            .read(|conn| {
+                let mut found = Vec::new();
+                for sites in [vec![2], vec![3], vec![2, 3], vec![1, 2]] {
+                    for view in [View::All, View::Waiting, View::Open] {
+                        let filter = Filter {
+                            view,
+                            sites: sites.clone(),
+                            search: Search::parse("refund"),
+                            ..Filter::default()
+                        };
+                        let matching = matching(conn, &filter)?;
+                        let joined =
+                            Resolved::with_site_list_max(conn, &filter, matching.clone(), -1)?;
+                        let listed =
+                            Resolved::with_site_list_max(conn, &filter, matching, i64::MAX)?;
+                        assert!(!joined.site_list && listed.site_list);
+                        let ids = |resolved: &Resolved| {
+                            read_page(conn, &filter, resolved, "e.id", 2, 0, |r| {
+                                r.get::<_, i64>(0)
+                            })
+                        };
+                        let page = ids(&listed)?;
+                        assert_eq!(page, ids(&joined)?, "{sites:?} {view:?}");
+                        let counted = count(conn, &filter, &listed, 100, 0)?;
+                        assert_eq!(counted, count(conn, &filter, &joined, 100, 0)?);
+                        found.push((sites.clone(), view, page, counted));
+                    }
+                }
+                Ok(found)
+            })
+            .await
+            .unwrap();
+        // Site 2's entries that say "refund" (ids 1, 19, 37), newest first,
+        // two to a page and one more; of them, the one still open and
+        // waiting (1 and 37 are resolved).
+        let of = |sites: &[i64], view: View| {
+            found
+                .iter()
+                .find(|(s, v, ..)| s == sites && *v == view)
+                .map(|(_, _, page, counted)| (page.clone(), *counted))
+                .unwrap()
+        };
+        assert_eq!(of(&[2], View::All), (vec![37, 19, 1], 3));
+        assert_eq!(of(&[3], View::All), (vec![], 0));
+        assert_eq!(of(&[2, 3], View::All), of(&[2], View::All));
+        assert_eq!(of(&[2], View::Open), (vec![19], 1));
+        assert_eq!(of(&[2], View::Waiting), (vec![19], 1));
+        assert_eq!(of(&[1, 2], View::All).1, 23);
+    }
+
+    #[tokio::test]
+    async fn sites_count_as_few_up_to_the_limit_and_no_further() {
+        let (_dir, store) = store().await;
+        let few = store
+            .read(|conn| {
+                Ok([
+                    entries_at_most(conn, &[2], 6)?,
+                    entries_at_most(conn, &[2], 5)?,
+                    entries_at_most(conn, &[3], 0)?,
+                    entries_at_most(conn, &[1, 2], 45)?,
+                    entries_at_most(conn, &[1, 2], 46)?,
+                ])
+            })
+            .await
+            .unwrap();
+        assert_eq!(few, [true, false, true, false, true]);
+    }
 }
