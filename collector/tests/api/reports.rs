@@ -388,10 +388,14 @@ async fn the_promises_page_shows_the_sites_chosen_and_links_keep_the_choice() {
     let every = ada.html("/console/promises").await;
     assert!(every.contains("Faster checkout") && every.contains("A full feed"));
     assert!(every.contains("2 open, due soonest first."));
+    // Several sites on the page: each promise says whose it is.
+    assert!(every.contains(r#"<th scope="col">Site</th>"#));
+    assert!(every.contains("<td>Blog</td>"));
     // By name, as typed in the box; the links then name the site by id.
     let blog = ada.html("/console/promises?site=blog").await;
     assert!(blog.contains("A full feed") && !blog.contains("Faster checkout"));
     assert!(blog.contains("1 open, due soonest first."));
+    assert!(!blog.contains(r#"<th scope="col">Site</th>"#));
     assert!(
         blog.contains(&format!(
             r#"<option value="{blog_id}" selected>Blog</option>"#

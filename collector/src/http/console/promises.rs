@@ -1,5 +1,7 @@
 //! Promises and response times: "do what you say", measured.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::response::Html;
 use maud::{Markup, html};
@@ -20,32 +22,52 @@ const WINDOW_DAYS: i64 = 90;
 /// How many whole weeks before this one the response-time figures cover.
 const RESPONSE_WEEKS: i64 = 4;
 
-fn promise_table(rows: &[PromiseRow], now: i64, settled: bool, colleagues: &Colleagues) -> Markup {
+/// What the rows of a promises table are read with.
+struct Rows<'a> {
+    now: i64,
+    colleagues: &'a Colleagues,
+    /// Site names by id where the page spans several sites: a column then
+    /// says whose each promise is.
+    site_names: Option<HashMap<i64, &'a str>>,
+}
+
+fn promise_table(rows: &[PromiseRow], settled: bool, with: &Rows<'_>) -> Markup {
     let label = if settled {
         "Settled promises"
     } else {
         "Open promises"
     };
+    let site = |p: &PromiseRow| -> Option<&str> {
+        let names = with.site_names.as_ref()?;
+        Some(
+            p.site_id
+                .and_then(|id| names.get(&id).copied())
+                .unwrap_or("—"),
+        )
+    };
     html! {
         (views::scrolls(label, html! {
             table.promises {
                 (views::headings(
-                    ["Entry", "Promise", "Due", "State", "Made by"]
+                    ["Entry"]
                         .into_iter()
+                        .chain(with.site_names.is_some().then_some("Site"))
+                        .chain(["Promise", "Due", "State", "Made by"])
                         .chain(settled.then_some("Settled")),
                     false,
                 ))
                 tbody {
                     @for p in rows {
-                        @let state = p.state(now);
+                        @let state = p.state(with.now);
                         tr class=[(state == PromiseState::Overdue).then_some("overdue")] {
                             td.reference { a href={ "/console/entries/" (p.entry_public_id) "#promises" } { (p.entry_reference) } }
+                            @if let Some(site) = site(p) { td { (site) } }
                             td { (p.text) }
                             td { (local_time::day(p.due_at)) }
                             td { span class={ "badge " (state.css()) } { (state.label()) } }
                             td {
                                 @match &p.made_by {
-                                    Some(name) => (colleagues.name(p.made_by_id, name)),
+                                    Some(name) => (with.colleagues.name(p.made_by_id, name)),
                                     None => "—",
                                 }
                             }
@@ -123,6 +145,12 @@ pub async fn page(
         state.store.first_response_histogram(period)
     )?;
     let colleagues = Colleagues::new(accounts);
+    let rows = Rows {
+        now,
+        colleagues: &colleagues,
+        site_names: (sites.len() > 1 && chosen.len() != 1)
+            .then(|| sites.iter().map(|s| (s.id, s.name.as_str())).collect()),
+    };
     // Settled promises made in the window, and the open ones among them
     // already overdue (they can no longer be kept on time).
     let (settled, open) = (report.settled, &report.open);
@@ -179,7 +207,7 @@ pub async fn page(
                     (first) "–" (last) " of " (open.total) " open, due soonest first."
                 }
             }
-            (promise_table(&open.rows, now, false, &colleagues))
+            (promise_table(&open.rows, false, &rows))
             @if after.is_some() || open.more {
                 nav.pages aria-label="Pages of open promises" {
                     @if after.is_some() { a href=(link(&site_ids, None)) { "← First page" } }
@@ -197,7 +225,7 @@ pub async fn page(
             @if total > i64::try_from(report.settled_promises.len()).unwrap_or(i64::MAX) {
                 p.muted { "The latest " (report.settled_promises.len()) " of " (total) ", most recently settled first." }
             }
-            (promise_table(&report.settled_promises, now, true, &colleagues))
+            (promise_table(&report.settled_promises, true, &rows))
         }
     };
     Ok(views::page("Promises", &staff, "/console/promises", body))

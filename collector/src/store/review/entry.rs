@@ -101,6 +101,7 @@ pub(super) fn promise_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Promis
         created_at: r.get(8)?,
         event_id: r.get(9)?,
         made_by_id: r.get(10)?,
+        site_id: r.get(11)?,
     })
 }
 
@@ -135,7 +136,7 @@ pub(in crate::store) const EVENTS_SELECT: &str =
 
 pub(in crate::store) const PROMISE_SELECT: &str =
     "SELECT p.id, e.public_id, e.reference, p.text, p.due_at, p.state,
-        p.settled_at, u.name, p.created_at, p.event_id, p.made_by
+        p.settled_at, u.name, p.created_at, p.event_id, p.made_by, p.site_id
      FROM promises p JOIN entries e ON e.id = p.entry_id LEFT JOIN users u ON u.id = p.made_by";
 
 fn detail(conn: &Connection, public_id: &str) -> Result<Option<EntryDetail>, StoreError> {

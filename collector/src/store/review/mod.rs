@@ -145,6 +145,9 @@ pub struct PromiseRow {
     /// The reply that made it.
     pub event_id: i64,
     pub made_by_id: Option<i64>,
+    /// The site of its entry (the column is nullable, added after the
+    /// table; every promise has one since).
+    pub site_id: Option<i64>,
 }
 
 impl PromiseRow {

@@ -23,6 +23,7 @@ pub(in crate::store::postgres) fn promise(r: &Row) -> Result<PromiseRow, StoreEr
         created_at: r.try_get(8)?,
         event_id: r.try_get(9)?,
         made_by_id: r.try_get(10)?,
+        site_id: r.try_get(11)?,
     })
 }
 
