@@ -44,13 +44,20 @@ impl std::error::Error for DriverSaid {
 /// Whether `error` is, or was caused by, the driver failing rather than the
 /// page: an UnknownError without a message, which is how WebKitWebDriver
 /// answers when it has lost its hold on the page (as when WebKit moves the
-/// page into another web process). No behaviour of the widget produces it:
-/// a missing element or shadow root has statuses of its own.
+/// page into another web process), or an InvalidSessionId mid-case, when
+/// it has lost the browser itself (seen once in CI, on 2026-12-07, on a
+/// case that had passed in every run before and after). No behaviour of
+/// the widget produces either: a missing element or shadow root has
+/// statuses of its own.
 pub fn driver_failed(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(error);
     while let Some(e) = next {
         if let Some(CmdError::Standard(e)) = e.downcast_ref::<CmdError>() {
-            return e.error == ErrorStatus::UnknownError && e.message.trim().is_empty();
+            return match e.error {
+                ErrorStatus::UnknownError => e.message.trim().is_empty(),
+                ErrorStatus::InvalidSessionId => true,
+                _ => false,
+            };
         }
         next = e.source();
     }
@@ -115,6 +122,15 @@ mod tests {
             waited.to_string(),
             "the widget's shadow root never came: webdriver returned error:  (UnknownError)"
         );
+    }
+
+    #[test]
+    fn a_session_lost_mid_case_is_the_driver_failing() {
+        let lost = DriverSaid::new(
+            "the widget's shadow root never came",
+            answered(ErrorStatus::InvalidSessionId, ""),
+        );
+        assert!(driver_failed(&lost), "{lost}");
     }
 
     #[test]
