@@ -215,20 +215,17 @@ fn filter_sql(filter: &Filter, resolved: &Resolved, span: Option<Span>, now: i64
     // own indexes drive the read (`FilterSql::arms`), or else tested as a
     // list on the view's index or the search's hits (`+`: looked up site
     // by site, every entry of theirs was sorted for one page).
+    let site_places: Vec<String> = filter
+        .sites
+        .iter()
+        .map(|&s| arg(s.into(), &mut n))
+        .collect();
     let mut several_sites = Vec::new();
-    match filter.sites.as_slice() {
+    match site_places.as_slice() {
         [] => {}
-        [site] => {
-            let site = arg((*site).into(), &mut n);
-            equal(&mut clauses, "site_id", &site);
-            if searched && resolved.site_list {
-                clauses.push(format!(
-                    "+f.rowid IN (SELECT id FROM entries WHERE site_id = {site})"
-                ));
-            }
-        }
-        sites => {
-            several_sites = sites.iter().map(|&s| arg(s.into(), &mut n)).collect();
+        [site] => equal(&mut clauses, "site_id", site),
+        places => {
+            several_sites = places.to_vec();
             // As for one site, the hits are bounded to where the sites'
             // entries lie, from the first of any to the last of any (a
             // seek each end per site; an empty site bounds nothing).
@@ -247,14 +244,16 @@ fn filter_sql(filter: &Filter, resolved: &Resolved, span: Option<Span>, now: i64
                     ends("min", i64::MAX),
                     ends("max", i64::MIN)
                 ));
-                if resolved.site_list {
-                    clauses.push(format!(
-                        "+f.rowid IN (SELECT id FROM entries WHERE site_id IN ({}))",
-                        several_sites.join(", ")
-                    ));
-                }
             }
         }
+    }
+    // Sites with few entries: each hit checked against their ids, read
+    // once ([`SITE_LIST_MAX`]).
+    if searched && resolved.site_list {
+        clauses.push(format!(
+            "+f.rowid IN (SELECT id FROM entries WHERE site_id IN ({}))",
+            site_places.join(", ")
+        ));
     }
     // One value is an equality (with its id range, above); several are
     // a list, read without one: the range of several values is most of
