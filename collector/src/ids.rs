@@ -1,7 +1,7 @@
 //! Identifiers handed to customers. All random, from the OS generator: a
 //! sequential id would leak volume and make status links guessable.
 
-use rand::RngCore;
+use rand::Rng;
 
 /// Crockford base32: no I, L, O or U, so references read aloud cleanly.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";

@@ -1,7 +1,7 @@
 //! Staff passwords: argon2id at OWASP's recommended cost.
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 /// 19 MiB, two passes, one lane (OWASP's first recommended setting).
@@ -62,11 +62,11 @@ fn hasher() -> Result<Argon2<'static>, PasswordError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) with a fresh salt.
+/// PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) with a fresh 16-byte
+/// salt from the operating system.
 pub fn hash(password: &Password) -> Result<String, PasswordError> {
-    let salt = SaltString::generate(&mut OsRng);
     hasher()?
-        .hash_password(password.0.as_bytes(), &salt)
+        .hash_password(password.0.as_bytes())
         .map(|h| h.to_string())
         .map_err(|_| PasswordError::Hashing)
 }
@@ -96,6 +96,16 @@ mod tests {
         assert!(!verify("correct horse battery!", &phc));
         assert!(!verify("correct horse battery", "not a hash"));
         assert_ne!(phc, hash(&password).unwrap(), "salted");
+    }
+
+    #[test]
+    fn a_hash_stored_by_earlier_releases_still_verifies() {
+        // Made by argon2 0.5.3 (Earshot before December 2026) with this
+        // module's parameters: upgrading the crate must not lock staff out.
+        let stored = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$\
+                      iPOQ5f2O21FsjnBvo1AiFcDuSXciCnKUrXFO+yfgNoM";
+        assert!(verify("correct horse battery", stored));
+        assert!(!verify("correct horse batterY", stored));
     }
 
     #[test]

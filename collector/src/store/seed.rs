@@ -4,7 +4,7 @@
 
 use earshot_protocol::Kind;
 use rand::rngs::StdRng;
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
 use rusqlite::{Connection, params};
 
 use super::{Sqlite, StoreError};

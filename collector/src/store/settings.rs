@@ -1,7 +1,7 @@
 //! Server-wide secrets kept in the database, so they survive restarts and
 //! move with a backup, and the public URL the server runs with.
 
-use rand::RngCore;
+use rand::Rng;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Sqlite, StoreError};

@@ -10,7 +10,7 @@ use earshot_collector::clock::Clock;
 use earshot_collector::config::Config;
 use earshot_collector::server;
 use earshot_collector::store::{NewWebhook, Store};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 

@@ -24,6 +24,7 @@ mod postgres;
 mod postgres_schema;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
+mod promise_reports;
 #[path = "../support/raw_file.rs"]
 mod raw_file;
 mod redact;

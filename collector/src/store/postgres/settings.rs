@@ -2,7 +2,7 @@
 //! needs one first, then shared by all (an IP hashed on one collector must
 //! hash the same on another, for the per-IP limits and spam signals).
 
-use rand::RngCore;
+use rand::Rng;
 
 use super::Postgres;
 use crate::store::StoreError;
