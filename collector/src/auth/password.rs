@@ -106,6 +106,11 @@ mod tests {
                       iPOQ5f2O21FsjnBvo1AiFcDuSXciCnKUrXFO+yfgNoM";
         assert!(verify("correct horse battery", stored));
         assert!(!verify("correct horse batterY", stored));
+        // At another cost: each hash is checked at its own.
+        let cheaper = "$argon2id$v=19$m=8192,t=3,p=1$b3RoZXJzYWx0b3RoZXJzYQ$\
+                       f8Mew3+dOFfsMSo36OrGF9Rw8rj5h19P6uE5dEPtkFQ";
+        assert!(verify("correct horse battery", cheaper));
+        assert!(!verify("correct horse batterY", cheaper));
     }
 
     #[test]
