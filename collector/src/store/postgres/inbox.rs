@@ -6,8 +6,8 @@ use tokio_postgres::types::ToSql;
 use super::{Postgres, read_rows};
 use crate::review::filter::{Cursor, Filter, Order, Search, View};
 use crate::store::review::{
-    INBOX_COLUMNS, OPEN_SQL, SAME_CUSTOMER_CONDITIONS, WAITING_SINCE_SQL, WAITING_SQL,
-    customer_sql, inbox_page, page_sql, promise_sql,
+    INBOX_COLUMNS, SAME_CUSTOMER_CONDITIONS, WAITING_SINCE_SQL, WAITING_SQL, customer_sql,
+    inbox_page, page_sql, promise_sql, view_sql,
 };
 use crate::store::{InboxPage, InboxRow, SameCustomer, SiteSettings, StoreError, WaitingSummary};
 
@@ -111,13 +111,7 @@ pub(super) fn filter_sql(filter: &Filter, now: i64) -> FilterSql {
     } else {
         None
     };
-    match filter.view {
-        View::Waiting => clauses.push(WAITING_SQL.to_owned()),
-        View::Open => clauses.push(OPEN_SQL.to_owned()),
-        View::All if filter.statuses.is_empty() => clauses.push("e.status <> 'spam'".to_owned()),
-        View::All => {}
-        View::Spam => clauses.push("e.status = 'spam'".to_owned()),
-    }
+    clauses.extend(view_sql(filter).map(str::to_owned));
     clauses.extend(any_of("e.site_id", &filter.sites, &mut arg));
     clauses.extend(any_of("e.kind", &filter.kinds, &mut arg));
     // A search within one status walks that status's entries in order

@@ -19,6 +19,7 @@ mod select;
 mod spans;
 
 use super::StoreError;
+use crate::review::filter::{Filter, View};
 use crate::review::workflow::{Author, LastMessage, PromiseState, Settled, WorkflowError, repeats};
 
 pub use actions::NewReply;
@@ -67,6 +68,19 @@ pub(in crate::store) const WAITING_SQL: &str = concat!(
 /// or its arrival. Written exactly as `entries_waiting` is ordered, so the
 /// waiting view reads that index in order.
 pub(in crate::store) const WAITING_SINCE_SQL: &str = "coalesce(e.followup_at, e.created_at)";
+
+/// The condition on `e` that `filter`'s view sets, the same in either
+/// backend's SQL. All feedback leaves spam out unless statuses are
+/// chosen, which then say which entries show.
+pub(in crate::store) fn view_sql(filter: &Filter) -> Option<&'static str> {
+    match filter.view {
+        View::Waiting => Some(WAITING_SQL),
+        View::Open => Some(OPEN_SQL),
+        View::All if filter.statuses.is_empty() => Some("e.status <> 'spam'"),
+        View::All => None,
+        View::Spam => Some("e.status = 'spam'"),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {

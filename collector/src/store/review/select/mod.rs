@@ -6,7 +6,7 @@ use rusqlite::{Connection, params_from_iter};
 
 use super::inbox::{customer_sql, page_sql, promise_sql};
 use super::spans::{Span, plan, read_until, view_ids, view_index};
-use super::{OPEN_SQL, WAITING_SINCE_SQL, WAITING_SQL};
+use super::{WAITING_SINCE_SQL, view_sql};
 use crate::review::filter::{Cursor, Filter, Order, View};
 use crate::store::StoreError;
 use crate::store::among::{among_sites, with_sites};
@@ -178,13 +178,7 @@ fn filter_sql(filter: &Filter, resolved: &Resolved, span: Option<Span>, now: i64
             ));
         }
     };
-    match filter.view {
-        View::Waiting => clauses.push(WAITING_SQL.to_owned()),
-        View::Open => clauses.push(OPEN_SQL.to_owned()),
-        View::All if filter.statuses.is_empty() => clauses.push("e.status <> 'spam'".to_owned()),
-        View::All => {}
-        View::Spam => clauses.push("e.status = 'spam'".to_owned()),
-    }
+    clauses.extend(view_sql(filter).map(str::to_owned));
     // The waiting and open views are a few entries among hits of every
     // age: searched, they are read a span of ids at a time (`spans`), the
     // hits bounded to the span. Where the view's entries are few among the
