@@ -38,7 +38,7 @@ trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q " $VERSION\$"; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "schemathesis==$VERSION"
+  "$venv/bin/pip" install --quiet -c tests/schemathesis/constraints.txt "schemathesis==$VERSION"
 fi
 [ "${1:-}" = --install-only ] && exit 0
 
