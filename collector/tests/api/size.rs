@@ -58,7 +58,9 @@ const BEFORE_CLICK_BR_MAX: usize = 1_970;
 /// launcher's aria-expanded and the dialog's zoom in step (+116 B of
 /// glue, less 79 B of loader): every page view pays 79 B less, every
 /// opening 37 B more. In Rust the same calls cost 488 B of WebAssembly.
-const OPENED_BR_MAX: usize = 110_000;
+/// Lowered to 108,000 (measured 107,828) by allocating with talc instead
+/// of Rust's default dlmalloc (2,161 B less).
+const OPENED_BR_MAX: usize = 108_000;
 
 #[test]
 fn widget_size_stays_within_its_budget() {
