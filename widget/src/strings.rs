@@ -457,8 +457,29 @@ impl Strings {
             .map_or(self.lang.table()[key as usize], |(_, text)| text.as_str())
     }
 
+    /// The string with every `{n}` (a host's own string may have none, or
+    /// two, and other braces) made `n`.
     fn with_number(&self, key: Key, n: u64) -> String {
-        self.get(key).replace("{n}", &n.to_string())
+        // Split at a char, not searched for as a string: `str::replace`
+        // brought the two-way string search into the WebAssembly.
+        let number = n.to_string();
+        let mut rest = self.get(key);
+        let mut out = String::with_capacity(rest.len() + number.len());
+        while let Some((head, tail)) = rest.split_once('{') {
+            out.push_str(head);
+            match tail.strip_prefix("n}") {
+                Some(after) => {
+                    out.push_str(&number);
+                    rest = after;
+                }
+                None => {
+                    out.push('{');
+                    rest = tail;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
     }
 
     pub fn severity(&self, severity: Severity) -> &str {
@@ -587,5 +608,21 @@ mod tests {
         );
         assert_eq!(Strings::default().retry_in(42.2), " in about 43 seconds.");
         assert_eq!(Strings::default().retry_in(150.0), " in about 3 minutes.");
+    }
+
+    #[test]
+    fn a_hosts_own_string_gets_the_number_wherever_it_asks_for_it() {
+        let mut s = Strings::new(Lang::En);
+        for (own, told) in [
+            (
+                "{n} characters at most ({n}!)",
+                "5000 characters at most (5000!)",
+            ),
+            ("{{n}} {x} {n", "{5000} {x} {n"),
+            ("Too long.", "Too long."),
+        ] {
+            s.override_with(vec![("too_long".into(), own.into())]);
+            assert_eq!(s.field_error(Some("message"), "too_long"), told);
+        }
     }
 }

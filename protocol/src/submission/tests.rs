@@ -109,6 +109,20 @@ fn control_characters_are_stripped_but_line_breaks_kept() {
 }
 
 #[test]
+fn windows_line_endings_become_one_break_and_none_in_single_line_text() {
+    for (raw, multiline, kept) in [
+        ("one\r\ntwo\r\n", true, "one\ntwo"),
+        ("one\r\r\ntwo", true, "one\ntwo"),
+        ("Ana\r\nMaria", false, "AnaMaria"),
+    ] {
+        let text = Text::parse(Some(raw), Field::Message, 100, multiline)
+            .unwrap()
+            .unwrap();
+        assert_eq!(text.as_str(), kept, "{raw:?}");
+    }
+}
+
+#[test]
 fn email_is_optional_but_checked_when_given() {
     let mut req = request(Kind::Complaint);
     req.email = Some("  ".into());

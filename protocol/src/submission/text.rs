@@ -43,8 +43,9 @@ impl Text {
     }
 }
 
-/// Drops control characters (keeping `\n` and `\t` in multi-line text) and
-/// normalises line endings, so stored text renders the same everywhere.
+/// Drops control characters (keeping `\n` and `\t` in multi-line text),
+/// so stored text renders the same everywhere. A `\r` is one of them:
+/// `\r\n` becomes `\n` without a search for the pair.
 fn clean(raw: &str, multiline: bool) -> String {
     let keep = |c: char| {
         (multiline && (c == '\n' || c == '\t')) || (!c.is_control() && !is_invisible_format(c))
@@ -53,8 +54,7 @@ fn clean(raw: &str, multiline: bool) -> String {
     if raw.chars().all(keep) {
         return raw.trim().to_owned();
     }
-    let normalised = raw.replace("\r\n", "\n");
-    let kept: String = normalised.chars().filter(|&c| keep(c)).collect();
+    let kept: String = raw.chars().filter(|&c| keep(c)).collect();
     kept.trim().to_owned()
 }
 

@@ -166,7 +166,7 @@ pub fn feedback_dialog(props: &FeedbackDialogProps) -> Html {
                     <p class="included"><strong>{ t.get(Key::Included).to_owned() }</strong>{ ": " }
                         { t.get(Key::IncludedList).to_owned() }
                         if !state.host_context.is_empty() {
-                            { " (+ " }{ state.host_context.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ") }{ ")" }
+                            { " (+ " }{ listed(&state.host_context) }{ ")" }
                         }
                     </p>
                     // Invisible to people (and to assistive technology); bots fill it in.
@@ -269,4 +269,17 @@ fn screenshot_field(
             <p class="error" id="screenshot-error" role="alert">{ error.unwrap_or_default() }</p>
         </div>
     }
+}
+
+/// The host's context keys as the customer reads them: `plan, cart`.
+/// Pushed one by one: `join` would bring its own copy loop along.
+fn listed(context: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (key, _) in context {
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(key);
+    }
+    out
 }
