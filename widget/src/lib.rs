@@ -22,13 +22,13 @@ pub mod storage;
 pub mod strings;
 pub mod wire;
 
+use wasm_bindgen::prelude::*;
+
 // Smaller than the default (dlmalloc) by 2.2 KB brotli; the widget is
 // single-threaded, as this allocator requires.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
-use wasm_bindgen::prelude::*;
 
 /// Entry point called by the loader with the shadow root it created, the
 /// configuration it read from the `<script>` tag (an object), its `emit`
